@@ -1,0 +1,351 @@
+// The engine's vocabulary: the public PlanRequest / PlanResult of ../shared/api-contract.md and
+// the architecture and accelerator descriptions the formulas read. Plain TypeScript, no Nest.
+
+/** How the MLP of a layer is built. */
+export type MlpKind = 'gated' | 'plain';
+/** RMSNorm has a weight only; LayerNorm has weight and bias unless `layernorm-nobias`. */
+export type NormKind = 'rmsnorm' | 'layernorm' | 'layernorm-nobias';
+
+export interface MoeConfig {
+  /** Routed experts per MoE layer (E). */
+  numExperts: number;
+  /** Experts each token is routed to (top-k). */
+  expertsPerToken: number;
+  /** Width of one routed expert's MLP (f_moe). */
+  expertIntermediateSize: number;
+  /** Shared (always-active) experts per MoE layer. */
+  sharedExperts: number;
+  /** Width of one shared expert's MLP. */
+  sharedExpertIntermediateSize: number;
+  /** The first k decoder layers use a dense MLP of `intermediateSize` instead of experts. */
+  firstDenseLayers: number;
+  /** Router has a per-expert bias (DeepSeek-V3's e_score_correction_bias counts as one). */
+  routerBias: boolean;
+}
+
+/** Multi-latent attention (DeepSeek-V2/V3). */
+export interface MlaConfig {
+  qLoraRank: number; // 0 means q is projected directly from h
+  kvLoraRank: number;
+  qkNopeHeadDim: number;
+  qkRopeHeadDim: number;
+  vHeadDim: number;
+}
+
+/** The shape of a decoder-only transformer, enough to count every parameter and activation. */
+export interface ModelArchitecture {
+  id: string;
+  name: string;
+  hfId?: string;
+  hiddenSize: number; // h
+  numLayers: number; // L
+  numAttentionHeads: number; // a
+  numKeyValueHeads: number; // g
+  headDim: number; // d
+  intermediateSize: number; // f (dense MLP width)
+  vocabSize: number; // V
+  tieWordEmbeddings: boolean;
+  mlp: MlpKind;
+  activation: string; // silu, gelu, gelu_pytorch_tanh, ...
+  norm: NormKind;
+  /** Norms inside each decoder layer (2 for Llama, 4 for Gemma-2, 1 for parallel blocks). */
+  normsPerLayer: number;
+  /** Per-head RMSNorm on q and k of size headDim (Qwen3, OLMo-2). */
+  qkNorm: boolean;
+  /** Biases on q/k/v projections. */
+  qkvBias: boolean;
+  /** Bias on the attention output projection. */
+  attentionOutputBias: boolean;
+  mlpBias: boolean;
+  /** Learned absolute position embeddings (GPT-2/GPT-3): rows of size h; 0 for RoPE/ALiBi. */
+  learnedPositionEmbeddings: number;
+  /** A norm right after the token embedding (BLOOM). */
+  embeddingNorm: boolean;
+  /** Final norm before the output head. */
+  finalNorm: boolean;
+  maxPositionEmbeddings: number;
+  /** Sliding-window attention width where the model uses it (Mistral, Gemma-2 local layers). */
+  slidingWindow?: number;
+  /** Fraction of layers that use the sliding window (Gemma-2 alternates: 0.5). */
+  slidingWindowLayerFraction?: number;
+  moe?: MoeConfig;
+  mla?: MlaConfig;
+  /** Published exact parameter count where one exists (checked against our own count). */
+  publishedParameters?: number;
+  source?: string;
+}
+
+/** An accelerator of the catalog. */
+export interface GpuSpec {
+  id: string;
+  name: string;
+  /** What nvidia-smi reports as total, in bytes (MiB x 2^20). */
+  memoryBytes: number;
+  /** Dense bf16 tensor throughput, FLOP/s. */
+  bf16FlopsPerSecond: number;
+  /** HBM bandwidth, bytes/s. */
+  memoryBandwidthBytesPerSecond: number;
+  /** Intra-node interconnect bandwidth per GPU, one direction, bytes/s. */
+  intraNodeBandwidthBytesPerSecond: number;
+  interconnect: string;
+  /** Indicative on-demand price, USD per GPU-hour. */
+  pricePerGpuHour: number;
+  priceDate: string;
+  priceSource: string;
+  /** CUDA context + kernels outside the allocator on this card (bytes), where known. */
+  cudaContextBytes?: number;
+  fp8: boolean;
+}
+
+export type Workload = 'training' | 'inference';
+export type TrainingMethod = 'full' | 'lora' | 'qlora';
+export type Precision = 'fp32' | 'fp16-mixed' | 'bf16-mixed' | 'bf16-pure';
+export type OptimizerKind =
+  | 'adamw'
+  | 'adamw-8bit'
+  | 'paged-adamw-8bit'
+  | 'sgd'
+  | 'sgd-momentum'
+  | 'adafactor'
+  | 'lion';
+export type Recompute = 'none' | 'selective' | 'full';
+export type PipelineSchedule = '1f1b' | 'interleaved' | 'gpipe';
+export type OffloadTarget = 'none' | 'cpu';
+export type AttentionKernel = 'flash' | 'eager';
+export type CrossEntropyKind = 'standard' | 'chunked' | 'fused';
+export type FrameworkPreset =
+  | 'none'
+  | 'hf-transformers'
+  | 'torchtune'
+  | 'torchtitan'
+  | 'litgpt'
+  | 'deepspeed'
+  | 'megatron';
+/** How mixed precision holds its weights: AMP autocasts fp32 params; master keeps 16-bit params
+ * plus an fp32 copy (DeepSpeed/Megatron); fsdp2 keeps fp32 shards and gathers 16-bit units. */
+export type MixedPrecisionStyle = 'amp' | 'master-weights' | 'fsdp2';
+export type WeightPrecision = 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'int4';
+export type KvCacheDtype = 'bf16' | 'fp8' | 'int8';
+
+export interface LoraSettings {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  /** Module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'. */
+  targetModules: string[] | 'all-linear';
+}
+
+export interface QloraSettings {
+  doubleQuant: boolean;
+}
+
+export interface TrainingSettings {
+  method: TrainingMethod;
+  precision: Precision;
+  optimizer: OptimizerKind;
+  microBatchSize: number;
+  sequenceLength: number;
+  gradientAccumulationSteps: number;
+  activationCheckpointing: Recompute;
+  lora?: LoraSettings;
+  qlora?: QloraSettings;
+  /** Tokens the whole run will train on; adds GPU-hours, days and total cost. */
+  tokensToTrain?: number;
+}
+
+export interface OffloadSettings {
+  optimizer: OffloadTarget;
+  parameters: OffloadTarget;
+}
+
+export interface ParallelismSettings {
+  zeroStage: 0 | 1 | 2 | 3;
+  tensorParallel: number;
+  sequenceParallel: boolean;
+  pipelineParallel: number;
+  pipelineSchedule: PipelineSchedule;
+  virtualStages: number;
+  contextParallel: number;
+  expertParallel: number;
+  offload: OffloadSettings;
+}
+
+export interface RuntimeSettings {
+  preset: FrameworkPreset;
+  attention: AttentionKernel;
+  fusedKernels: boolean;
+  crossEntropy: CrossEntropyKind;
+  optimizerInBackward: boolean;
+  activationOffloading: boolean;
+  mixedPrecisionStyle: MixedPrecisionStyle;
+  /** Megatron keeps fp32 main gradients; DeepSpeed keeps 16-bit ones. */
+  fp32Gradients: boolean;
+  /** Multi-tensor (foreach) optimizer step temporaries; false for fused/per-parameter steps. */
+  foreachOptimizer: boolean;
+  /** Fraction the caching allocator reserves above what is allocated. */
+  allocatorFragmentation: number;
+  /** CUDA context, kernels and library workspaces outside the allocator, bytes. */
+  cudaContextBytes: number;
+  /** NCCL communicator buffers per GPU when more than one GPU talks, bytes. */
+  ncclBytes: number;
+  /** DeepSpeed reduce/allgather bucket sizes in elements (ZeRO-1/2); DDP bucket MiB. */
+  bucketElements: number;
+  /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
+  adapterDtype: 'fp32' | 'bf16';
+  /** Model FLOPs utilisation assumed for step time. */
+  mfu: number;
+  /** Override of the catalog's price, USD per GPU-hour. */
+  pricePerGpuHour?: number;
+  /** Network bandwidth per GPU across nodes, bytes/s, one direction. */
+  interNodeBandwidthBytesPerSecond: number;
+  /** Kept free on every card, bytes. */
+  safetyMarginBytes: number;
+}
+
+export interface InferenceSettings {
+  batchSize: number;
+  promptLength: number;
+  outputLength: number;
+  weightPrecision: WeightPrecision;
+  /** Group size of int4/int8 weight quantisation (one fp16 scale per group). */
+  quantGroupSize: number;
+  kvCacheDtype: KvCacheDtype;
+}
+
+export interface ClusterSettings {
+  gpu: string;
+  nodes: number;
+  gpusPerNode: number;
+}
+
+/** A request with every default filled in (what the result echoes). */
+export interface PlanRequest {
+  name?: string;
+  tags: string[];
+  workload: Workload;
+  /** A catalog id, or an inline architecture (already resolved by the catalog layer). */
+  model: string | Record<string, unknown>;
+  cluster: ClusterSettings;
+  training: TrainingSettings;
+  parallelism: ParallelismSettings;
+  runtime: RuntimeSettings;
+  inference?: InferenceSettings;
+}
+
+/** Bytes of each component at the moment of the rank's peak. */
+export interface MemoryBreakdown {
+  weights: number;
+  gradients: number;
+  optimizerStates: number;
+  masterWeights: number;
+  activations: number;
+  logitsAndLoss: number;
+  buffers: number;
+  runtimeOverhead: number;
+  /** Inference only. */
+  kvCache?: number;
+}
+
+export type Phase = 'forward' | 'backward' | 'optimizer';
+
+export interface RankMemory {
+  /** e.g. "pipeline stage 0 of 2 (layers 0-39, embedding)". */
+  label: string;
+  stage: number;
+  layers: number;
+  allocatedPeakBytes: number;
+  reservedPeakBytes: number;
+  deviceUsedBytes: number;
+  capacityBytes: number;
+  headroomBytes: number;
+  fits: boolean;
+  /** Phase whose total is the peak. */
+  peakPhase: Phase;
+  /** The largest component of the breakdown. */
+  dominantComponent: keyof MemoryBreakdown;
+  breakdown: MemoryBreakdown;
+  /** Every phase's allocated total, so users see why the peak is where it is. */
+  phaseTotals: Record<Phase, number>;
+  breakdownGiB: Record<string, number>;
+}
+
+export interface PlanLayout {
+  gpus: number;
+  nodes: number;
+  gpusPerNode: number;
+  dataParallel: number;
+  tensorParallel: number;
+  pipelineParallel: number;
+  contextParallel: number;
+  expertParallel: number;
+}
+
+export interface PlanPerformance {
+  tokensPerStep: number;
+  flopsPerToken: number;
+  stepTimeSeconds: number;
+  tokensPerSecond: number;
+  tokensPerSecondPerGpu: number;
+  mfu: number;
+  /** Seconds of communication not hidden behind compute, per step. */
+  exposedCommunicationSeconds: number;
+  /** Fraction of the step the pipeline idles. */
+  pipelineBubbleFraction: number;
+  /** Inference only. */
+  timeToFirstTokenSeconds?: number;
+  timePerOutputTokenSeconds?: number;
+}
+
+export interface PlanCost {
+  pricePerGpuHour: number;
+  clusterPerHour: number;
+  usdPerMillionTokens: number;
+  priceSource?: string;
+  gpuHours?: number;
+  wallClockDays?: number;
+  totalUsd?: number;
+}
+
+export interface PlanResult {
+  engineVersion: string;
+  request: PlanRequest;
+  model: {
+    id: string;
+    name: string;
+    parameters: { total: number; trainable: number; active: number };
+  };
+  layout: PlanLayout;
+  memory: {
+    perGpu: RankMemory;
+    ranks: RankMemory[];
+    hostPerNodeBytes: number;
+  };
+  performance: PlanPerformance;
+  cost: PlanCost;
+  /** Inference only: largest batch and longest context that fit. */
+  inference?: {
+    maxBatchSize: number;
+    maxContextLength: number;
+    kvCacheBytesPerToken: number;
+    tokensPerSecondPerGpu: number;
+    usdPerMillionOutputTokens: number;
+  };
+  warnings: string[];
+  assumptions: string[];
+}
+
+/** A field-level complaint about a request; the HTTP layer turns these into a 400. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Thrown by the engine when a request is valid in shape but cannot be planned. */
+export class PlanValidationError extends Error {
+  constructor(public readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    this.name = 'PlanValidationError';
+  }
+}
+
+export const ENGINE_VERSION = '1.0.0';

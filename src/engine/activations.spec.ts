@@ -1,0 +1,91 @@
+import { layerTokenBytes, megatronLayerBytesPerToken } from './activations';
+import { normalizeRequest } from './request';
+import { ModelArchitecture, PlanRequest } from './types';
+
+describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 96, s 2048)', () => {
+  const h = 12288;
+  const a = 96;
+  const s = 2048;
+  const b = 1;
+  const t = 8;
+  const perLayer = (tp: number, sp: boolean, recompute: 'none' | 'selective' | 'full') =>
+    megatronLayerBytesPerToken(h, a, s, tp, sp, recompute) * s * b;
+
+  it('no parallelism, no recompute: s b h (34 + 5 a s / h)', () => {
+    expect(perLayer(1, false, 'none')).toBe(s * b * h * (34 + (5 * a * s) / h));
+  });
+  it('tensor parallel 8: s b h (10 + 24 / t + 5 a s / (h t))', () => {
+    expect(perLayer(t, false, 'none')).toBeCloseTo(s * b * h * (10 + 24 / t + (5 * a * s) / (h * t)), 0);
+  });
+  it('tensor + sequence parallel 8: s b h / t (34 + 5 a s / h)', () => {
+    expect(perLayer(t, true, 'none')).toBeCloseTo(((s * b * h) / t) * (34 + (5 * a * s) / h), 0);
+  });
+  it('tensor + sequence parallel with selective recompute: 34 s b h / t', () => {
+    expect(perLayer(t, true, 'selective')).toBe((34 * s * b * h) / t);
+  });
+  it('full recompute keeps the layer input: 2 s b h', () => {
+    expect(perLayer(1, false, 'full')).toBe(2 * s * b * h);
+  });
+  it('the paper’s 96-layer totals: 5 a s / h = 80 and 34 + 80 = 114 bytes per s b h', () => {
+    expect((5 * a * s) / h).toBe(80);
+    expect(perLayer(1, false, 'none') * 96).toBe(96 * s * b * h * 114);
+  });
+});
+
+const llama3_8b: ModelArchitecture = {
+  id: 'llama-3-8b',
+  name: 'Llama-3-8B',
+  hiddenSize: 4096,
+  numLayers: 32,
+  numAttentionHeads: 32,
+  numKeyValueHeads: 8,
+  headDim: 128,
+  intermediateSize: 14336,
+  vocabSize: 128256,
+  tieWordEmbeddings: false,
+  mlp: 'gated',
+  activation: 'silu',
+  norm: 'rmsnorm',
+  normsPerLayer: 2,
+  qkNorm: false,
+  qkvBias: false,
+  attentionOutputBias: false,
+  mlpBias: false,
+  learnedPositionEmbeddings: 0,
+  embeddingNorm: false,
+  finalNorm: true,
+  maxPositionEmbeddings: 8192,
+};
+
+function request(runtime: Partial<PlanRequest['runtime']>): PlanRequest {
+  return normalizeRequest({
+    model: 'llama-3-8b',
+    cluster: { gpu: 'a100-80gb' },
+    training: { precision: 'bf16-pure' },
+    runtime,
+  });
+}
+
+describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per layer', () => {
+  const h = 4096;
+  const f = 14336;
+  const g = 8;
+  const d = 128;
+  const a = 32;
+  it('fused kernels with flash attention: 12h + 4gd + 6f (= 139,264 B) plus the fp32 log-sum-exp', () => {
+    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: true, attention: 'flash' }), 0);
+    expect(12 * h + 4 * g * d + 6 * f).toBe(139264);
+    expect(parts.insideTp + parts.outsideTp).toBe(139264 + 4 * a);
+    expect(parts.scoresPerSeqToken).toBe(0);
+  });
+  it('eager norms and activations add 8h per norm, 2f for SiLU and the product, and expand K/V to all heads', () => {
+    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: false, attention: 'flash' }), 0);
+    const expected = 139264 + 4 * a + 2 * 8 * h + 2 * f + 2 * 2 * (a - g) * d;
+    expect(parts.insideTp + parts.outsideTp).toBe(expected);
+  });
+  it('eager attention keeps the fp32 softmax and its 16-bit copy: (4 + 2) a s per token', () => {
+    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: true, attention: 'eager' }), 0);
+    expect(parts.scoresPerSeqToken).toBe(6 * a);
+    expect(parts.insideTp + parts.outsideTp).toBe(139264);
+  });
+});

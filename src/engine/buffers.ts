@@ -1,0 +1,92 @@
+// Transient buffers outside the model states and saved activations (memory-model.md section 5).
+import { ModelStates } from './model-states';
+import { RankParameters } from './placement';
+import { PlanRequest } from './types';
+
+/** Buffer bytes alive in each phase of a step. */
+export interface PhaseBuffers {
+  forward: number;
+  backward: number;
+  optimizer: number;
+  /** What each buffer is, for the assumptions list. */
+  notes: string[];
+}
+
+export function transientBuffers(
+  request: PlanRequest,
+  params: RankParameters,
+  states: ModelStates,
+  dataParallel: number,
+): PhaseBuffers {
+  const { training, parallelism, runtime } = request;
+  const zero = parallelism.zeroStage;
+  const notes: string[] = [];
+  let forward = 0;
+  let backward = 0;
+  let optimizer = 0;
+  const shardedOver = states.shardDegree;
+  const full = training.method === 'full';
+
+  if (zero === 3 && (shardedOver > 1 || parallelism.offload.parameters === 'cpu')) {
+    // FSDP / ZeRO-3 gathers the unit being computed and prefetches the next one.
+    const gathered = 2 * params.largestLayer * states.computeWeightBytes;
+    // Backward also holds the unit's unsharded gradient before its reduce-scatter.
+    const unshardedGrad = full ? params.largestLayer * states.gradientElementBytes : 0;
+    forward += gathered;
+    backward += gathered + unshardedGrad;
+    notes.push('ZeRO-3/FSDP: two gathered units (current + prefetch) and one unsharded unit gradient');
+  }
+
+  const deepSpeedBuckets = (zero === 1 || zero === 2) && runtime.preset !== 'megatron' && shardedOver > 1;
+  if (deepSpeedBuckets) {
+    // DeepSpeed reduce_bucket_size in backward, allgather_bucket_size in the step (16-bit each).
+    const bucket = Math.min(runtime.bucketElements, states.trainableElements) * 2;
+    backward += bucket;
+    optimizer += bucket;
+    notes.push(`DeepSpeed ZeRO-${zero}: reduce and allgather buckets of ${runtime.bucketElements.toExponential(1)} elements`);
+  }
+
+  if (zero === 0 && dataParallel > 1 && runtime.preset !== 'megatron' && runtime.preset !== 'deepspeed') {
+    // DDP's buckets are a second copy of the gradients (gradient_as_bucket_view=False default).
+    const ddpBuckets = states.trainableElements * states.gradientElementBytes;
+    forward += ddpBuckets;
+    backward += ddpBuckets;
+    optimizer += ddpBuckets;
+    notes.push('DDP gradient buckets: a second copy of the gradients (gradient_as_bucket_view=False)');
+  }
+
+  const optimizerOnGpu = parallelism.offload.optimizer === 'none' && !runtime.optimizerInBackward;
+  if (
+    optimizerOnGpu &&
+    runtime.foreachOptimizer &&
+    (training.optimizer === 'adamw' || training.optimizer === 'lion')
+  ) {
+    // torch's multi-tensor (foreach) step allocates a state-sized temporary over the whole group.
+    const elements = zero >= 1 ? states.trainableElements / shardedOver : states.trainableElements;
+    optimizer += elements * states.stateBytes.optimizerElement;
+    notes.push('foreach optimizer step: one state-sized temporary');
+  }
+
+  if (training.method === 'qlora') {
+    // bitsandbytes dequantises each 4-bit linear to a 16-bit copy while it computes.
+    const dequantised = params.largestLinear * 2;
+    forward += dequantised;
+    backward += dequantised;
+    notes.push('QLoRA: one dequantised 16-bit linear at a time');
+  }
+
+  if (
+    full &&
+    training.precision !== 'fp32' &&
+    training.precision !== 'bf16-pure' &&
+    runtime.mixedPrecisionStyle === 'amp' &&
+    zero < 3
+  ) {
+    // Autocast caches a 16-bit copy of every fp32 linear weight until backward has used it.
+    const castCopies = (params.denseLinear + params.expertLinear) * 2;
+    forward += castCopies;
+    backward += castCopies;
+    notes.push('autocast: 16-bit copies of the fp32 linear weights held by the graph');
+  }
+  return { forward, backward, optimizer, notes };
+}

@@ -1,0 +1,152 @@
+// The peak is the largest phase total, not the sum of every component's maximum (section 5).
+import { StageActivations } from './activations';
+import { PhaseBuffers } from './buffers';
+import { LogitsMemory } from './logits';
+import { ModelStates } from './model-states';
+import { reservedBytes } from './runtime';
+import { MemoryBreakdown, Phase, RankMemory } from './types';
+
+export interface RankComponents {
+  label: string;
+  stage: number;
+  layers: number;
+  states: ModelStates;
+  activations: StageActivations;
+  logits: LogitsMemory | null;
+  buffers: PhaseBuffers;
+  /** Gradients exist before backward (accumulation, or a framework's preallocated buffer). */
+  gradientsPersist: boolean;
+  /** Autograd's transient gradient tensors of the layer being differentiated. */
+  backwardWorkspace: number;
+  /** Recomputed layer under full checkpointing (rebuilt during backward). */
+  recomputedLayer: number;
+  runtimeOverhead: number;
+  fragmentation: number;
+  capacityBytes: number;
+  safetyMarginBytes: number;
+}
+
+const GIB = 1024 ** 3;
+
+function total(b: MemoryBreakdown): number {
+  return (
+    b.weights + b.gradients + b.optimizerStates + b.masterWeights + b.activations + b.logitsAndLoss + b.buffers
+  );
+}
+
+/** Each phase's components at its own high point. */
+export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdown> {
+  const { states, activations, logits, buffers } = c;
+  const base = {
+    weights: states.weights,
+    optimizerStates: states.optimizerStates,
+    masterWeights: states.masterWeights,
+    runtimeOverhead: c.runtimeOverhead,
+  };
+  const persistentGradients = c.gradientsPersist ? states.gradients : 0;
+  const parallelBuffers = activations.contextParallelBuffers + activations.expertParallelBuffers;
+
+  // End of forward: every saved activation plus the loss being computed.
+  const forward: MemoryBreakdown = {
+    ...base,
+    gradients: persistentGradients,
+    activations: activations.saved,
+    logitsAndLoss: logits ? logits.saved + logits.forwardTransient : 0,
+    buffers: buffers.forward + parallelBuffers,
+  };
+  // Start of backward: activations still saved, the loss gradients, the recomputed layer.
+  const backwardStart: MemoryBreakdown = {
+    ...base,
+    gradients: persistentGradients,
+    activations: activations.saved + c.backwardWorkspace + c.recomputedLayer,
+    logitsAndLoss: logits ? logits.saved + logits.backwardTransient : 0,
+    buffers: buffers.backward + parallelBuffers,
+  };
+  // End of backward: all gradients produced; only other in-flight micro-batches' activations.
+  const backwardEnd: MemoryBreakdown = {
+    ...base,
+    gradients: states.gradients,
+    activations: Math.max(0, activations.saved - activations.perMicroBatch) + c.backwardWorkspace,
+    logitsAndLoss: 0,
+    buffers: buffers.backward,
+  };
+  const backward = total(backwardStart) >= total(backwardEnd) ? backwardStart : backwardEnd;
+  // Optimizer step: weights, gradients, states and the step's temporaries.
+  const optimizer: MemoryBreakdown = {
+    ...base,
+    gradients: states.gradients,
+    activations: 0,
+    logitsAndLoss: 0,
+    buffers: buffers.optimizer,
+  };
+  return { forward, backward, optimizer };
+}
+
+function gib(bytes: number): number {
+  return Math.round((bytes / GIB) * 1000) / 1000;
+}
+
+function roundBreakdown(b: MemoryBreakdown): MemoryBreakdown {
+  const out = { ...b };
+  for (const key of Object.keys(out) as (keyof MemoryBreakdown)[]) {
+    out[key] = Math.round(out[key] as number);
+  }
+  return out;
+}
+
+/** Summarises one rank: its peak phase, allocated / reserved / device used, and fit. */
+export function summariseRank(
+  label: string,
+  stage: number,
+  layers: number,
+  phases: Record<Phase, MemoryBreakdown>,
+  fragmentation: number,
+  capacityBytes: number,
+  safetyMarginBytes: number,
+): RankMemory {
+  let peakPhase: Phase = 'forward';
+  const phaseTotals = {} as Record<Phase, number>;
+  for (const phase of Object.keys(phases) as Phase[]) {
+    const rounded = roundBreakdown(phases[phase]);
+    phases[phase] = rounded;
+    phaseTotals[phase] = total(rounded);
+    if (phaseTotals[phase] > phaseTotals[peakPhase]) peakPhase = phase;
+  }
+  const breakdown = phases[peakPhase];
+  const allocatedPeakBytes = phaseTotals[peakPhase];
+  const reservedPeakBytes = reservedBytes(allocatedPeakBytes, fragmentation);
+  const deviceUsedBytes = reservedPeakBytes + breakdown.runtimeOverhead;
+  const usable = capacityBytes - safetyMarginBytes;
+  let dominantComponent: keyof MemoryBreakdown = 'weights';
+  for (const key of Object.keys(breakdown) as (keyof MemoryBreakdown)[]) {
+    if ((breakdown[key] ?? 0) > (breakdown[dominantComponent] ?? 0)) dominantComponent = key;
+  }
+  const breakdownGiB: Record<string, number> = {};
+  for (const [key, value] of Object.entries(breakdown)) breakdownGiB[key] = gib(value as number);
+  return {
+    label,
+    stage,
+    layers,
+    allocatedPeakBytes,
+    reservedPeakBytes,
+    deviceUsedBytes,
+    capacityBytes,
+    headroomBytes: usable - deviceUsedBytes,
+    fits: deviceUsedBytes <= usable,
+    peakPhase,
+    dominantComponent,
+    breakdown,
+    phaseTotals,
+    breakdownGiB,
+  };
+}
+
+/** The rank's memory from its components. */
+export function rankPeak(c: RankComponents, optimizerInBackward: boolean): RankMemory {
+  const phases = phaseBreakdowns(c);
+  if (optimizerInBackward) {
+    // The step runs inside backward: no separate phase with every gradient alive.
+    phases.optimizer = { ...phases.backward };
+  }
+  return summariseRank(c.label, c.stage, c.layers, phases, c.fragmentation, c.capacityBytes, c.safetyMarginBytes);
+}

@@ -1,0 +1,170 @@
+// What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
+import { countParameters, LinearShape, linearShapes } from './parameters';
+import { LoraSettings, ModelArchitecture } from './types';
+
+export interface ParallelDegrees {
+  tensorParallel: number;
+  pipelineParallel: number;
+  expertParallel: number;
+}
+
+export interface StageSpan {
+  stage: number;
+  firstLayer: number;
+  layers: number;
+  hasEmbedding: boolean;
+  hasHead: boolean;
+}
+
+/** Parameter elements one rank of a stage holds before any ZeRO sharding. */
+export interface RankParameters {
+  /** Decoder-layer linear weights and their biases outside routed experts. */
+  denseLinear: number;
+  /** Routed-expert linear weights and biases on this rank (after EP and expert TP). */
+  expertLinear: number;
+  /** Everything else: embeddings, head, norms, routers, position tables. */
+  nonLinear: number;
+  /** LoRA adapter elements on this rank (0 for full fine-tuning). */
+  adapters: number;
+  /** Largest decoder layer's elements on this rank: one FSDP / ZeRO-3 unit. */
+  largestLayer: number;
+  /** Largest single linear on this rank (QLoRA dequantises one at a time). */
+  largestLinear: number;
+  /** Largest single tensor (optimizer-in-backward keeps one gradient alive). */
+  largestTensor: number;
+  /** Vocabulary rows after Megatron's padding to a multiple of 128 x t. */
+  paddedVocab: number;
+  /** Adafactor's state elements: rows + columns per matrix, every element of vectors. */
+  factoredStateElements: number;
+}
+
+/** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
+ * micro-batches in flight under 1F1B and also holds the embedding. */
+export function splitLayers(numLayers: number, stages: number): StageSpan[] {
+  const base = Math.floor(numLayers / stages);
+  const extra = numLayers % stages;
+  const spans: StageSpan[] = [];
+  let first = 0;
+  for (let stage = 0; stage < stages; stage++) {
+    const layers = base + (stage >= stages - extra ? 1 : 0);
+    spans.push({
+      stage,
+      firstLayer: first,
+      layers,
+      hasEmbedding: stage === 0,
+      hasHead: stage === stages - 1,
+    });
+    first += layers;
+  }
+  return spans;
+}
+
+// Megatron pads the vocabulary to a multiple of 128 x t so each TP rank gets equal rows.
+export function paddedVocabSize(vocab: number, tensorParallel: number): number {
+  if (tensorParallel <= 1) return vocab;
+  const multiple = 128 * tensorParallel;
+  return Math.ceil(vocab / multiple) * multiple;
+}
+
+/** Elements of one linear (weight + bias) on one TP rank; K/V heads replicate when g < t. */
+export function linearElementsPerRank(
+  shape: LinearShape,
+  arch: ModelArchitecture,
+  tensorParallel: number,
+): { weight: number; bias: number; inFeatures: number; outFeatures: number } {
+  let inFeatures = shape.inFeatures;
+  let outFeatures = shape.outFeatures;
+  const isKv = shape.name === 'k_proj' || shape.name === 'v_proj';
+  if (shape.tensorParallel === 'column') {
+    outFeatures =
+      isKv && arch.numKeyValueHeads < tensorParallel
+        ? arch.headDim // Megatron replicates a KV head so every rank has one
+        : Math.ceil(outFeatures / tensorParallel);
+  } else if (shape.tensorParallel === 'row') {
+    inFeatures = Math.ceil(inFeatures / tensorParallel);
+  }
+  const bias = shape.bias ? outFeatures : 0;
+  return { weight: inFeatures * outFeatures, bias, inFeatures, outFeatures };
+}
+
+function isAdapted(shape: LinearShape, lora: LoraSettings | undefined): boolean {
+  if (!lora) return false;
+  if (shape.group === 'router') return false; // PEFT's all-linear skips nothing but routers are gates
+  if (lora.targetModules === 'all-linear') return true;
+  return lora.targetModules.includes(shape.name);
+}
+
+/** Parameters held by one rank of `span` under the given degrees. */
+export function rankParameters(
+  arch: ModelArchitecture,
+  span: StageSpan,
+  degrees: ParallelDegrees,
+  lora: LoraSettings | undefined,
+): RankParameters {
+  const t = degrees.tensorParallel;
+  const counts = countParameters(arch);
+  const paddedVocab = paddedVocabSize(arch.vocabSize, t);
+  let denseLinear = 0;
+  let expertLinear = 0;
+  let nonLinear = 0;
+  let adapters = 0;
+  let largestLayer = 0;
+  let largestLinear = 0;
+  let factoredStateElements = 0;
+
+  for (let layer = span.firstLayer; layer < span.firstLayer + span.layers; layer++) {
+    let layerElements = 0;
+    let linearTotalFull = 0;
+    for (const shape of linearShapes(arch, layer)) {
+      linearTotalFull += (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies;
+      const local = linearElementsPerRank(shape, arch, t);
+      const copies =
+        shape.group === 'expert' ? Math.ceil(shape.copies / degrees.expertParallel) : shape.copies;
+      const elements = (local.weight + local.bias) * copies;
+      if (shape.group === 'expert') expertLinear += elements;
+      else denseLinear += elements;
+      layerElements += elements;
+      largestLinear = Math.max(largestLinear, local.weight);
+      factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
+      if (isAdapted(shape, lora)) {
+        adapters += lora!.rank * (local.inFeatures + local.outFeatures) * copies;
+      }
+    }
+    // Norms, router biases and other small tensors are replicated across TP ranks.
+    const replicated = counts.layers[layer].total - linearTotalFull;
+    nonLinear += replicated;
+    factoredStateElements += replicated;
+    layerElements += replicated;
+    largestLayer = Math.max(largestLayer, layerElements);
+  }
+
+  const embeddingRows = paddedVocab / t;
+  if (span.hasEmbedding) {
+    nonLinear += embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
+    factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm;
+  }
+  if (span.hasHead) {
+    nonLinear += counts.finalNorm;
+    factoredStateElements += counts.finalNorm;
+    // An untied head, or the tied embedding's copy when the head sits on another stage.
+    if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
+      nonLinear += embeddingRows * arch.hiddenSize;
+      factoredStateElements += embeddingRows + arch.hiddenSize;
+    }
+  }
+  const largestTensor = Math.max(
+    largestLinear,
+    span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
+  );
+  return {
+    denseLinear,
+    expertLinear,
+    nonLinear,
+    adapters,
+    largestLayer,
+    largestLinear,
+    largestTensor,
+    paddedVocab,
+    factoredStateElements,
+  };
+}

@@ -1,0 +1,178 @@
+// One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
+import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
+import { stageActivations } from './activations';
+import { transientBuffers } from './buffers';
+import { estimateCost } from './cost';
+import { planInference } from './inference/inference-plan';
+import { logitsAndLoss } from './logits';
+import { modelStates } from './model-states';
+import { countParameters, trainableParameters } from './parameters';
+import { rankPeak } from './peak';
+import { estimatePerformance } from './performance';
+import { microBatchesInFlight } from './pipeline';
+import { rankParameters, splitLayers } from './placement';
+import { normalizeRequest, PlanRequestInput } from './request';
+import { runtimeOverheadBytes } from './runtime';
+import {
+  ENGINE_VERSION,
+  GpuSpec,
+  ModelArchitecture,
+  PlanLayout,
+  PlanRequest,
+  PlanResult,
+  PlanValidationError,
+  RankMemory,
+} from './types';
+import { requestWarnings, validateRequest } from './validate';
+
+const GIB = 1024 ** 3;
+
+/** Data, tensor, pipeline, context and expert degrees of the request's cluster. */
+export function layoutOf(request: PlanRequest): PlanLayout {
+  const { cluster, parallelism } = request;
+  const gpus = cluster.nodes * cluster.gpusPerNode;
+  return {
+    gpus,
+    nodes: cluster.nodes,
+    gpusPerNode: cluster.gpusPerNode,
+    dataParallel: gpus / (parallelism.tensorParallel * parallelism.pipelineParallel * parallelism.contextParallel),
+    tensorParallel: parallelism.tensorParallel,
+    pipelineParallel: parallelism.pipelineParallel,
+    contextParallel: parallelism.contextParallel,
+    expertParallel: parallelism.expertParallel,
+  };
+}
+
+function stageLabel(stage: number, stages: number, first: number, layers: number, head: boolean): string {
+  if (stages === 1) return 'every rank';
+  const ends = [stage === 0 ? 'embedding' : '', head ? 'output head and loss' : ''].filter(Boolean);
+  const extra = ends.length ? `, ${ends.join(', ')}` : '';
+  return `pipeline stage ${stage} of ${stages} (layers ${first}-${first + layers - 1}${extra})`;
+}
+
+/** Per-rank memory of every pipeline stage of a training request. */
+export function trainingRanks(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
+  const { training, parallelism, runtime } = request;
+  const lora = training.method === 'full' ? undefined : training.lora;
+  const shardDegree = layout.dataParallel * layout.contextParallel; // FSDP shards over dp x cp
+  const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
+  const overhead = runtimeOverheadBytes(request, layout);
+  const microBatches = training.gradientAccumulationSteps;
+  // Megatron's contiguous grad buffer and DeepSpeed's partitions outlive the step; so does accumulation.
+  const gradientsPersist = microBatches > 1 || runtime.preset === 'megatron' || runtime.preset === 'deepspeed';
+  const e = training.precision === 'fp32' ? 4 : 2;
+  const notes = new Set<string>();
+
+  const ranks: RankMemory[] = [];
+  const hostPerRank: number[] = [];
+  for (const span of splitLayers(arch.numLayers, parallelism.pipelineParallel)) {
+    const params = rankParameters(arch, span, layout, lora);
+    const states = modelStates(request, params, shardDegree, expertShardDegree);
+    const inFlight = microBatchesInFlight(
+      parallelism.pipelineSchedule,
+      span.stage,
+      parallelism.pipelineParallel,
+      microBatches,
+      parallelism.virtualStages,
+    );
+    const activations = stageActivations(arch, request, span.firstLayer, span.layers, inFlight);
+    const logits = span.hasHead ? logitsAndLoss(arch, request, params.paddedVocab) : null;
+    const buffers = transientBuffers(request, params, states, layout.dataParallel);
+    buffers.notes.forEach((n) => notes.add(n));
+    const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+    const widest = Math.max(arch.hiddenSize, arch.moe ? arch.moe.expertIntermediateSize : arch.intermediateSize);
+    // Autograd holds a gradient output and input of the widest op of the layer in backward.
+    const backwardWorkspace = (2 * e * widest * tokens) / layout.tensorParallel;
+    const recomputedLayer = training.activationCheckpointing === 'full' ? activations.layerWorkingSet : 0;
+    const rank = rankPeak(
+      {
+        label: stageLabel(span.stage, parallelism.pipelineParallel, span.firstLayer, span.layers, span.hasHead),
+        stage: span.stage,
+        layers: span.layers,
+        states,
+        activations,
+        logits,
+        buffers,
+        gradientsPersist,
+        backwardWorkspace,
+        recomputedLayer,
+        runtimeOverhead: overhead + states.pagedOptimizerStates,
+        fragmentation: runtime.allocatorFragmentation,
+        capacityBytes: gpu.memoryBytes,
+        safetyMarginBytes: runtime.safetyMarginBytes,
+      },
+      runtime.optimizerInBackward,
+    );
+    ranks.push(rank);
+    hostPerRank.push(states.hostBytes);
+  }
+  return { ranks, hostPerRank, notes: [...notes] };
+}
+
+function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {
+  const r = request.runtime;
+  return [
+    `preset '${r.preset}': attention ${r.attention}, ${r.fusedKernels ? 'fused' : 'eager'} norms and activations, ${r.crossEntropy} cross-entropy, ${r.mixedPrecisionStyle} mixed precision`,
+    `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated (reserved peak)`,
+    `CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB and NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per communicator group outside the allocator`,
+    `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
+    'peak = largest of the forward-end, backward and optimizer-step totals, after the first step',
+    'gradients are freed by zero_grad(set_to_none=True) unless accumulated or preallocated by the framework',
+    ...notes,
+  ];
+}
+
+/** Plans a normalized request against a resolved architecture and GPU. */
+export function planFromRequest(request: PlanRequest, arch: ModelArchitecture, gpu: GpuSpec): PlanResult {
+  const errors = validateRequest(request, arch, gpu);
+  if (errors.length > 0) throw new PlanValidationError(errors);
+  if (request.workload === 'inference') return planInference(request, arch, gpu);
+
+  const layout = layoutOf(request);
+  const { ranks, hostPerRank, notes } = trainingRanks(request, arch, gpu, layout);
+  const worst = ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
+  const counts = countParameters(arch);
+  const parameters = {
+    total: counts.total,
+    trainable: trainableParameters(arch, request.training),
+    active: counts.active,
+  };
+  const performance = estimatePerformance(request, arch, gpu, layout, parameters);
+  const cost = estimateCost(request, gpu, layout, performance);
+  const hostPerNodeBytes = Math.round(Math.max(...hostPerRank) * request.cluster.gpusPerNode);
+
+  const warnings = requestWarnings(request, arch, layout.dataParallel);
+  if (!worst.fits) {
+    warnings.push(
+      `does not fit: ${worst.label} needs ${(worst.deviceUsedBytes / GIB).toFixed(1)} GiB of ${(gpu.memoryBytes / GIB).toFixed(1)} GiB; ${worst.dominantComponent} dominates`,
+    );
+  }
+  if (hostPerNodeBytes > 0) {
+    warnings.push(
+      `offload keeps ${(hostPerNodeBytes / GIB).toFixed(1)} GiB in host memory per node (DeepSpeed's estimator adds a 1.5x margin)`,
+    );
+  }
+  return {
+    engineVersion: ENGINE_VERSION,
+    request,
+    model: { id: arch.id, name: arch.name, parameters },
+    layout,
+    memory: { perGpu: worst, ranks, hostPerNodeBytes },
+    performance,
+    cost,
+    warnings,
+    assumptions: trainingAssumptions(request, notes),
+  };
+}
+
+/** Resolves catalog ids, fills defaults and plans: what the API and the CLI call. */
+export function estimatePlan(input: PlanRequestInput, catalog: Catalog): PlanResult {
+  const arch = resolveModel(catalog, input.model);
+  const gpu = resolveGpu(catalog, input.cluster.gpu);
+  return planFromRequest(normalizeRequest(input), arch, gpu);
+}

@@ -78,9 +78,9 @@ describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per l
     expect(parts.insideTp + parts.outsideTp).toBe(139264 + 4 * a);
     expect(parts.scoresPerSeqToken).toBe(0);
   });
-  it('eager norms and activations add 8h per norm, 2f for SiLU and the product, and expand K/V to all heads', () => {
+  it('eager norms and activations add an fp32 input per norm (4h), 2f for SiLU and the product, and expand K/V to all heads', () => {
     const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: false, attention: 'flash' }), 0);
-    const expected = 139264 + 4 * a + 2 * 8 * h + 2 * f + 2 * 2 * (a - g) * d;
+    const expected = 139264 + 4 * a + 2 * 4 * h + 2 * f + 2 * 2 * (a - g) * d;
     expect(parts.insideTp + parts.outsideTp).toBe(expected);
   });
   it('eager attention keeps the fp32 softmax and its 16-bit copy: (4 + 2) a s per token', () => {

@@ -61,8 +61,9 @@ export function layerTokenBytes(
   const residualBytes =
     training.precision !== 'fp32' && runtime.mixedPrecisionStyle === 'amp' && training.method === 'full' ? 4 : e;
 
-  // Norms: each keeps its input and output; eager ones also an fp32 input and normalized copy.
-  const perNorm = 2 * residualBytes * h + (fused ? 0 : 8 * h);
+  // Norms keep input and output; an eager RMSNorm (x.float() ... .type_as(x) * w) keeps the fp32
+  // input and the 16-bit normalized tensor instead of the 16-bit input: +4h (torchtune/HF code).
+  const perNorm = 2 * residualBytes * h + (fused ? 0 : 4 * h);
   let outsideTp = arch.normsPerLayer * perNorm;
   let insideTp = 0;
   let scoresPerSeqToken = 0;

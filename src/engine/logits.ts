@@ -40,9 +40,11 @@ export function logitsAndLoss(
     }
     case 'chunked': {
       // 16-bit logits chunks and each chunk's fp32 log-softmax are saved; upcasts are per chunk.
+      // Compiled (fused) losses recompute the fp32 log-softmax from the 16-bit chunk instead.
       const upcast = 4 * vocab * tokens;
+      const savedLogSoftmax = runtime.fusedKernels || e === 4 ? 0 : upcast;
       return {
-        saved: finalNorm * tokens + (e + 4) * vocab * tokens,
+        saved: finalNorm * tokens + e * vocab * tokens + savedLogSoftmax,
         forwardTransient: upcast / CROSS_ENTROPY_CHUNKS,
         backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
       };

@@ -1,0 +1,217 @@
+// Command-line arguments -> a command and a PlanRequestInput, with the API's field-path errors.
+import { FieldError } from '../engine/types';
+
+/** How one `--flag` reaches the request: the field path it sets and how its text is read. */
+interface PlanFlag {
+  field: string;
+  kind: 'string' | 'integer' | 'number' | 'boolean' | 'list';
+  choices?: readonly string[];
+  help: string;
+}
+
+export const PLAN_FLAGS: Record<string, PlanFlag> = {
+  model: { field: 'model', kind: 'string', help: 'catalog id or Hugging Face id, e.g. llama-3-8b' },
+  gpu: { field: 'cluster.gpu', kind: 'string', help: 'GPU catalog id, e.g. a100-80gb' },
+  nodes: { field: 'cluster.nodes', kind: 'integer', help: 'nodes (default 1)' },
+  'gpus-per-node': { field: 'cluster.gpusPerNode', kind: 'integer', help: 'GPUs per node (default 1)' },
+  workload: { field: 'workload', kind: 'string', choices: ['training', 'inference'], help: 'training (default) or inference' },
+  method: { field: 'training.method', kind: 'string', choices: ['full', 'lora', 'qlora'], help: 'full | lora | qlora' },
+  precision: {
+    field: 'training.precision',
+    kind: 'string',
+    choices: ['fp32', 'fp16-mixed', 'bf16-mixed', 'bf16-pure'],
+    help: 'fp32 | fp16-mixed | bf16-mixed | bf16-pure',
+  },
+  optimizer: {
+    field: 'training.optimizer',
+    kind: 'string',
+    choices: ['adamw', 'adamw-8bit', 'paged-adamw-8bit', 'sgd', 'sgd-momentum', 'adafactor', 'lion'],
+    help: 'adamw | adamw-8bit | paged-adamw-8bit | sgd | sgd-momentum | adafactor | lion',
+  },
+  zero: { field: 'parallelism.zeroStage', kind: 'integer', choices: ['0', '1', '2', '3'], help: 'ZeRO stage 0-3' },
+  tp: { field: 'parallelism.tensorParallel', kind: 'integer', help: 'tensor-parallel degree' },
+  pp: { field: 'parallelism.pipelineParallel', kind: 'integer', help: 'pipeline-parallel degree' },
+  cp: { field: 'parallelism.contextParallel', kind: 'integer', help: 'context-parallel degree' },
+  ep: { field: 'parallelism.expertParallel', kind: 'integer', help: 'expert-parallel degree (MoE)' },
+  seq: { field: 'training.sequenceLength', kind: 'integer', help: 'sequence length in tokens' },
+  mb: { field: 'training.microBatchSize', kind: 'integer', help: 'micro-batch size per GPU' },
+  'grad-accum': { field: 'training.gradientAccumulationSteps', kind: 'integer', help: 'gradient accumulation steps' },
+  checkpointing: {
+    field: 'training.activationCheckpointing',
+    kind: 'string',
+    choices: ['none', 'selective', 'full'],
+    help: 'activation checkpointing: none | selective | full',
+  },
+  'lora-rank': { field: 'training.lora.rank', kind: 'integer', help: 'LoRA rank' },
+  'lora-targets': { field: 'training.lora.targetModules', kind: 'list', help: "comma-separated modules or 'all-linear'" },
+  preset: {
+    field: 'runtime.preset',
+    kind: 'string',
+    choices: ['none', 'hf-transformers', 'torchtune', 'torchtitan', 'litgpt', 'deepspeed', 'megatron'],
+    help: 'framework preset',
+  },
+  'offload-optimizer': {
+    field: 'parallelism.offload.optimizer',
+    kind: 'string',
+    choices: ['none', 'cpu'],
+    help: 'optimizer offload: none | cpu',
+  },
+  batch: { field: 'inference.batchSize', kind: 'integer', help: 'inference batch size' },
+  prompt: { field: 'inference.promptLength', kind: 'integer', help: 'inference prompt length' },
+  output: { field: 'inference.outputLength', kind: 'integer', help: 'inference output length' },
+  'weight-precision': {
+    field: 'inference.weightPrecision',
+    kind: 'string',
+    choices: ['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4'],
+    help: 'inference weight precision',
+  },
+  'kv-dtype': { field: 'inference.kvCacheDtype', kind: 'string', choices: ['bf16', 'fp8', 'int8'], help: 'KV-cache dtype' },
+  mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
+  name: { field: 'name', kind: 'string', help: 'plan name' },
+  tags: { field: 'tags', kind: 'list', help: 'comma-separated tags' },
+};
+
+/** Flags that steer the tool itself rather than the request. */
+export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: string }> = {
+  file: { kind: 'string', help: 'read the request from a JSON file (flags override its fields)' },
+  json: { kind: 'boolean', help: 'print JSON instead of tables' },
+  server: { kind: 'string', help: 'use a running Shardplan server, e.g. http://localhost:3000' },
+  vary: { kind: 'string', help: 'compare: the field to vary (zeroStage)' },
+  tag: { kind: 'string', help: 'plans list: only plans with this tag' },
+  limit: { kind: 'string', help: 'plans list / search: how many rows' },
+  id: { kind: 'string', help: 'models add: the id to register the model under' },
+  help: { kind: 'boolean', help: 'show help' },
+};
+
+export interface ParsedArgs {
+  /** Words before and between flags: the command, its subcommand and file arguments. */
+  positionals: string[];
+  /** Raw values of plan flags, by flag name. */
+  planFlags: Record<string, string>;
+  /** Values of the tool's own flags. */
+  toolFlags: Record<string, string | boolean>;
+}
+
+/** Raised for arguments the tool cannot read; carries the same shape as the API's field errors. */
+export class CliUsageError extends Error {
+  constructor(public readonly errors: FieldError[]) {
+    super(errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '));
+    this.name = 'CliUsageError';
+  }
+}
+
+/** Splits argv into positionals and flags; `--flag value` and `--flag=value` both work. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const parsed: ParsedArgs = { positionals: [], planFlags: {}, toolFlags: {} };
+  const errors: FieldError[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('--')) {
+      if (token === '-h') parsed.toolFlags.help = true;
+      else parsed.positionals.push(token);
+      continue;
+    }
+    const equals = token.indexOf('=');
+    const name = token.slice(2, equals === -1 ? undefined : equals);
+    const inline = equals === -1 ? undefined : token.slice(equals + 1);
+    const tool = TOOL_FLAGS[name];
+    if (tool?.kind === 'boolean') {
+      parsed.toolFlags[name] = inline === undefined ? true : inline !== 'false';
+      continue;
+    }
+    if (!tool && !PLAN_FLAGS[name]) {
+      errors.push({ field: name, message: `unknown option --${name}; see shardplan --help` });
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        errors.push({ field: tool ? name : PLAN_FLAGS[name].field, message: `--${name} needs a value` });
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    if (tool) parsed.toolFlags[name] = value;
+    else parsed.planFlags[name] = value;
+  }
+  if (errors.length > 0) throw new CliUsageError(errors);
+  return parsed;
+}
+
+function lastSegment(field: string): string {
+  return field.split('.').pop() ?? field;
+}
+
+/** Reads one flag's text as its kind, or returns the field error the API would give. */
+function readFlag(name: string, raw: string): { value: unknown } | { error: FieldError } {
+  const flag = PLAN_FLAGS[name];
+  const label = lastSegment(flag.field);
+  switch (flag.kind) {
+    case 'integer': {
+      const value = Number(raw);
+      if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
+        return { error: { field: flag.field, message: `${label} (${raw}) must be an integer` } };
+      }
+      if (flag.choices && !flag.choices.includes(String(value))) {
+        return { error: { field: flag.field, message: `${label} (${raw}) must be one of ${flag.choices.join(', ')}` } };
+      }
+      return { value };
+    }
+    case 'number': {
+      const value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value)) {
+        return { error: { field: flag.field, message: `${label} (${raw}) must be a number` } };
+      }
+      return { value };
+    }
+    case 'boolean':
+      return { value: raw === 'true' || raw === '1' || raw === 'yes' };
+    case 'list': {
+      const items = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+      return { value: name === 'lora-targets' && items.length === 1 && items[0] === 'all-linear' ? 'all-linear' : items };
+    }
+    default:
+      if (flag.choices && !flag.choices.includes(raw)) {
+        return { error: { field: flag.field, message: `${label} must be one of: ${flag.choices.join(', ')} (got '${raw}')` } };
+      }
+      return { value: raw };
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const child = node[key];
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/**
+ * The request the flags describe, laid over `base` (a --file's contents) without changing it.
+ * Checks that model and GPU are there, as the API does.
+ */
+export function requestFromFlags(
+  planFlags: Record<string, string>,
+  base: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const request = structuredClone(base);
+  const errors: FieldError[] = [];
+  for (const [name, raw] of Object.entries(planFlags)) {
+    const read = readFlag(name, raw);
+    if ('error' in read) errors.push(read.error);
+    else setPath(request, PLAN_FLAGS[name].field, read.value);
+  }
+  if (request.model === undefined) errors.push({ field: 'model', message: 'model is required (--model llama-3-8b)' });
+  const cluster = request.cluster as Record<string, unknown> | undefined;
+  if (cluster?.gpu === undefined) errors.push({ field: 'cluster.gpu', message: 'gpu is required (--gpu a100-80gb)' });
+  if (errors.length > 0) throw new CliUsageError(errors);
+  return request;
+}

@@ -1,0 +1,172 @@
+import { PlanResult, PlanValidationError } from '../engine/types';
+import { Backend, HttpBackend } from './http-backend';
+import { CliIo, EXIT, run } from './main';
+
+/** Streams that keep what was written. */
+function capture(isTTY = false) {
+  const chunks: string[] = [];
+  return { isTTY, chunks, write: (chunk: string) => chunks.push(chunk) > 0, text: () => chunks.join('') };
+}
+
+/** A backend that records what it was asked and answers with what the test gives it. */
+function fakeBackend(overrides: Partial<Backend> = {}): Backend & { calls: unknown[][] } {
+  const calls: unknown[][] = [];
+  const record =
+    <T>(name: string, answer: () => T) =>
+    async (...args: unknown[]) => {
+      calls.push([name, ...args]);
+      return answer();
+    };
+  return {
+    calls,
+    estimate: record('estimate', () => ({ engineVersion: 'fake' }) as unknown as PlanResult),
+    compare: record('compare', () => [{ label: 'ZeRO-0', errors: [{ field: 'x', message: 'not possible' }] }]),
+    search: async (input, onProgress) => {
+      calls.push(['search', input]);
+      for (let done = 0; done <= 4; done++) onProgress(done, 4);
+      return { results: [], examined: 4 };
+    },
+    listPlans: record('listPlans', () => []),
+    addModel: record('addModel', () => ({ id: 'mine', name: 'Mine', parameters: { total: 1234 } })),
+    ...overrides,
+  };
+}
+
+function harness(backend: Backend, files: Record<string, string> = {}) {
+  const stdout = capture();
+  const stderr = capture();
+  const io: CliIo = {
+    stdout,
+    stderr,
+    readFile: (path) => {
+      if (!(path in files)) throw new Error('ENOENT');
+      return files[path];
+    },
+    localBackend: async () => backend,
+  };
+  return { io, stdout, stderr };
+}
+
+describe('shardplan run()', () => {
+  it('plan --json sends the flags as a PlanRequest and prints the answer as JSON', async () => {
+    const backend = fakeBackend();
+    const { io, stdout } = harness(backend);
+    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--zero', '3', '--json'], io);
+    expect(status).toBe(EXIT.ok);
+    expect(backend.calls).toEqual([
+      ['estimate', { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb' }, parallelism: { zeroStage: 3 } }],
+    ]);
+    expect(JSON.parse(stdout.text())).toEqual({ engineVersion: 'fake' });
+  });
+
+  it('reads --file and lets flags override it', async () => {
+    const backend = fakeBackend();
+    const file = JSON.stringify({ model: 'llama-2-7b', cluster: { gpu: 'l40s', gpusPerNode: 2 } });
+    const { io } = harness(backend, { 'req.json': file });
+    await run(['plan', '--file', 'req.json', '--gpus-per-node', '4', '--json'], io);
+    expect(backend.calls[0][1]).toEqual({ model: 'llama-2-7b', cluster: { gpu: 'l40s', gpusPerNode: 4 } });
+  });
+
+  it('exits 1 with the engine field errors when the request cannot be planned', async () => {
+    const invalid = new PlanValidationError([
+      { field: 'parallelism.tensorParallel', message: 'tensorParallel (3) must divide num_attention_heads (32)' },
+    ]);
+    const backend = fakeBackend({ estimate: () => Promise.reject(invalid) });
+    const { io, stdout, stderr } = harness(backend);
+    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--tp', '3'], io);
+    expect(status).toBe(EXIT.invalid);
+    expect(stdout.text()).toBe('');
+    expect(stderr.text()).toContain('parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)');
+  });
+
+  it('exits 2 on flags it cannot read, before asking the backend anything', async () => {
+    const backend = fakeBackend();
+    const { io, stderr } = harness(backend);
+    expect(await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--seq', 'long'], io)).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('training.sequenceLength: sequenceLength (long) must be an integer');
+    expect(backend.calls).toEqual([]);
+  });
+
+  it('compare shows variants the backend could not plan with their reason', async () => {
+    const backend = fakeBackend();
+    const { io, stdout } = harness(backend);
+    expect(await run(['compare', '--vary', 'zeroStage', '--model', 'm', '--gpu', 'g'], io)).toBe(EXIT.ok);
+    expect(backend.calls[0]).toEqual(['compare', { model: 'm', cluster: { gpu: 'g' } }, 'zeroStage']);
+    expect(stdout.text()).toMatch(/ZeRO-0 .*invalid.*not possible/);
+  });
+
+  it('search draws its progress on stderr and keeps stdout for the results', async () => {
+    const { io, stdout, stderr } = harness(fakeBackend());
+    expect(await run(['search', '--model', 'm', '--gpu', 'g', '--json'], io)).toBe(EXIT.ok);
+    expect(JSON.parse(stdout.text())).toEqual({ results: [], examined: 4 });
+    expect(stderr.text()).toContain('100% 4/4 layouts');
+  });
+
+  it('plans list needs a server, since saved plans live there', async () => {
+    const { io, stderr } = harness(fakeBackend());
+    expect(await run(['plans', 'list', '--tag', 'x'], io)).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('server: saved plans live on a server');
+  });
+
+  it('models add posts the config under the id given or the file name', async () => {
+    const backend = fakeBackend();
+    const { io, stdout } = harness(backend, { 'configs/mine.json': '{"hidden_size": 64}' });
+    expect(await run(['models', 'add', 'configs/mine.json'], io)).toBe(EXIT.ok);
+    expect(backend.calls[0]).toEqual(['addModel', 'mine', { hidden_size: 64 }]);
+    expect(stdout.text()).toBe("model 'mine' (Mine) added: 1,234 parameters\n");
+  });
+
+  it('prints help with every flag and its request field', async () => {
+    const { io, stdout } = harness(fakeBackend());
+    expect(await run(['--help'], io)).toBe(EXIT.ok);
+    expect(stdout.text()).toMatch(/--gpus-per-node\s+cluster\.gpusPerNode/);
+  });
+});
+
+describe('HttpBackend', () => {
+  const realFetch = global.fetch;
+  afterEach(() => {
+    global.fetch = realFetch;
+  });
+
+  it('turns a problem+json answer into the field errors the CLI prints, exit 1', async () => {
+    const problem = {
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'the request cannot be planned',
+      errors: [{ field: 'cluster.gpu', message: "unknown gpu 'a100-90gb'" }],
+    };
+    const requests: [string, RequestInit | undefined][] = [];
+    global.fetch = (async (url: string, init?: RequestInit) => {
+      requests.push([url, init]);
+      return new Response(JSON.stringify(problem), {
+        status: 400,
+        headers: { 'content-type': 'application/problem+json' },
+      });
+    }) as typeof fetch;
+    const stdout = capture();
+    const stderr = capture();
+    const io: CliIo = {
+      stdout,
+      stderr,
+      readFile: () => '',
+      localBackend: () => Promise.reject(new Error('must not run locally')),
+    };
+    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-90gb', '--server', 'http://h:1/'], io);
+    expect(status).toBe(EXIT.invalid);
+    expect(requests[0][0]).toBe('http://h:1/api/v1/plans/estimate');
+    expect(JSON.parse(String(requests[0][1]?.body))).toEqual({ model: 'llama-3-8b', cluster: { gpu: 'a100-90gb' } });
+    expect(stderr.text()).toContain("cluster.gpu: unknown gpu 'a100-90gb'");
+  });
+
+  it('lists plans with the tag filter in the query', async () => {
+    const urls: string[] = [];
+    global.fetch = (async (url: string) => {
+      urls.push(url);
+      return new Response(JSON.stringify({ items: [], nextCursor: null }), { status: 200 });
+    }) as typeof fetch;
+    expect(await new HttpBackend('http://h:1').listPlans({ tag: 'a b', limit: 5 })).toEqual([]);
+    expect(urls).toEqual(['http://h:1/api/v1/plans?tag=a+b&limit=5']);
+  });
+});

@@ -1,0 +1,215 @@
+// `shardplan`: plan, compare, search and list plans from a terminal, locally or against a server.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PlanValidationError } from '../engine/types';
+import { CliUsageError, parseArgs, ParsedArgs, PLAN_FLAGS, requestFromFlags, TOOL_FLAGS } from './args';
+import { ApiProblemError, Backend, HttpBackend } from './http-backend';
+import { ProgressBar, ProgressStream } from './progress';
+import {
+  renderCompare,
+  renderFieldErrors,
+  renderPlan,
+  renderSavedPlans,
+  renderSearch,
+  renderTable,
+} from './table';
+
+export interface CliIo {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+  readFile(path: string): string;
+  /** Builds the in-process engine backend; loaded lazily so --server runs never read the catalog. */
+  localBackend(): Promise<Backend>;
+}
+
+/** Exit statuses: scripts can tell bad input from a server that could not be reached. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2, failure: 3 } as const;
+
+const USAGE = `shardplan: per-GPU memory, speed and cost of LLM training and inference plans
+
+usage:
+  shardplan plan    --model llama-3-8b --gpu a100-80gb --nodes 1 --gpus-per-node 8 [flags]
+  shardplan plan    --file request.json [flags override the file]
+  shardplan compare --vary zeroStage [plan flags]
+  shardplan search  --model llama-3-70b --gpu h100-80gb --gpus-per-node 8 [flags]
+  shardplan plans list [--tag TAG] [--limit N] --server URL
+  shardplan models add config.json [--id my-model] [--server URL]
+
+Without --server the engine runs in this process; with it, the server's API does the work.`;
+
+function helpText(): string {
+  const rows = [
+    ...Object.entries(PLAN_FLAGS).map(([name, flag]) => [`--${name}`, flag.field, flag.help]),
+    ...Object.entries(TOOL_FLAGS).map(([name, flag]) => [`--${name}`, '', flag.help]),
+  ];
+  return `${USAGE}\n\n${renderTable(['flag', 'request field', 'meaning'], rows)}\n`;
+}
+
+function print(io: CliIo, text: string): void {
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function printJson(io: CliIo, value: unknown): void {
+  print(io, JSON.stringify(value, null, 2));
+}
+
+async function backendFor(args: ParsedArgs, io: CliIo): Promise<Backend> {
+  const server = args.toolFlags.server;
+  return typeof server === 'string' ? new HttpBackend(server) : io.localBackend();
+}
+
+function readJsonFile(io: CliIo, path: string, field: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (error) {
+    throw new CliUsageError([{ field, message: `cannot read ${path}: ${(error as Error).message}` }]);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new CliUsageError([{ field, message: `${path} is not a JSON object: ${(error as Error).message}` }]);
+  }
+}
+
+/** The request of `plan`, `compare` and `search`: --file's contents with the flags laid over them. */
+function requestOf(args: ParsedArgs, io: CliIo): Record<string, unknown> {
+  const file = args.toolFlags.file;
+  const base = typeof file === 'string' ? readJsonFile(io, file, 'file') : {};
+  return requestFromFlags(args.planFlags, base);
+}
+
+function limitOf(args: ParsedArgs): number | undefined {
+  const raw = args.toolFlags.limit;
+  if (raw === undefined) return undefined;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CliUsageError([{ field: 'limit', message: `limit (${String(raw)}) must be a positive integer` }]);
+  }
+  return limit;
+}
+
+async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const backend = await backendFor(args, io);
+  const result = await backend.estimate(requestOf(args, io));
+  if (args.toolFlags.json) printJson(io, result);
+  else print(io, renderPlan(result));
+  return EXIT.ok;
+}
+
+async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const vary = args.toolFlags.vary ?? 'zeroStage';
+  if (vary !== 'zeroStage') {
+    throw new CliUsageError([{ field: 'vary', message: `vary must be 'zeroStage' (got '${String(vary)}')` }]);
+  }
+  const backend = await backendFor(args, io);
+  const rows = await backend.compare(requestOf(args, io), vary);
+  if (args.toolFlags.json) printJson(io, { rows });
+  else print(io, renderCompare(rows));
+  return EXIT.ok;
+}
+
+async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const bar = new ProgressBar(io.stderr);
+  const limit = limitOf(args);
+  const backend = await backendFor(args, io);
+  const outcome = await backend.search(requestOf(args, io), (done, total) => bar.update(done, total));
+  bar.finish();
+  const results = limit ? outcome.results.slice(0, limit) : outcome.results;
+  if (args.toolFlags.json) {
+    printJson(io, { results, examined: outcome.examined });
+  } else {
+    const examined = outcome.examined ? ` of ${outcome.examined} examined` : '';
+    print(io, `${outcome.results.length} feasible layouts${examined}\n${renderSearch(results)}`);
+  }
+  return EXIT.ok;
+}
+
+async function plansCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, sub] = args.positionals;
+  if (sub !== 'list') {
+    throw new CliUsageError([{ field: '', message: `unknown plans command '${sub ?? ''}'; try: shardplan plans list --server URL` }]);
+  }
+  if (typeof args.toolFlags.server !== 'string') {
+    throw new CliUsageError([{ field: 'server', message: 'saved plans live on a server: add --server http://host:3000' }]);
+  }
+  const tag = typeof args.toolFlags.tag === 'string' ? args.toolFlags.tag : undefined;
+  const backend = await backendFor(args, io);
+  const plans = await backend.listPlans({ tag, limit: limitOf(args) });
+  if (args.toolFlags.json) printJson(io, plans);
+  else print(io, renderSavedPlans(plans));
+  return EXIT.ok;
+}
+
+async function modelsCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, sub, path] = args.positionals;
+  if (sub !== 'add' || !path) {
+    throw new CliUsageError([{ field: '', message: 'usage: shardplan models add config.json [--id my-model] [--server URL]' }]);
+  }
+  const config = readJsonFile(io, path, 'config');
+  const id = typeof args.toolFlags.id === 'string' ? args.toolFlags.id : basename(path, '.json');
+  const backend = await backendFor(args, io);
+  const added = await backend.addModel(id, config);
+  if (args.toolFlags.json) printJson(io, added);
+  else print(io, renderAddedModel(id, added));
+  return EXIT.ok;
+}
+
+function renderAddedModel(id: string, added: unknown): string {
+  const model = (added ?? {}) as { id?: string; name?: string; parameters?: { total?: number } | number };
+  const total = typeof model.parameters === 'number' ? model.parameters : model.parameters?.total;
+  return `model '${model.id ?? id}' ${model.name ? `(${model.name}) ` : ''}added${total ? `: ${total.toLocaleString('en-US')} parameters` : ''}`;
+}
+
+const COMMANDS: Record<string, (args: ParsedArgs, io: CliIo) => Promise<number>> = {
+  plan: planCommand,
+  compare: compareCommand,
+  search: searchCommand,
+  plans: plansCommand,
+  models: modelsCommand,
+};
+
+/** Runs one command line; returns the exit status instead of exiting, so specs can call it. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    const command = args.positionals[0];
+    if (!command || args.toolFlags.help) {
+      print(io, helpText());
+      return command || args.toolFlags.help ? EXIT.ok : EXIT.usage;
+    }
+    const handler = COMMANDS[command];
+    if (!handler) {
+      throw new CliUsageError([{ field: '', message: `unknown command '${command}'; one of: ${Object.keys(COMMANDS).join(', ')}` }]);
+    }
+    return await handler(args, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CliUsageError || error instanceof PlanValidationError) {
+    io.stderr.write(`invalid request:\n${renderFieldErrors(error.errors)}\n`);
+    return error instanceof CliUsageError ? EXIT.usage : EXIT.invalid;
+  }
+  if (error instanceof ApiProblemError) {
+    const detail = error.errors.length > 0 ? renderFieldErrors(error.errors) : `  ${error.title}`;
+    io.stderr.write(`the server refused (${error.status}):\n${detail}\n`);
+    return error.status < 500 ? EXIT.invalid : EXIT.failure;
+  }
+  io.stderr.write(`shardplan: ${(error as Error).message ?? String(error)}\n`);
+  return EXIT.failure;
+}
+
+/** The process entry: real streams and files, the engine loaded only when no --server is given. */
+export function main(argv: string[]): Promise<number> {
+  return run(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    readFile: (path) => readFileSync(path, 'utf8'),
+    localBackend: async () => new (await import('./local-backend')).LocalBackend(),
+  });
+}

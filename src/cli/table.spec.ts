@@ -1,0 +1,59 @@
+import { progressLine } from './progress';
+import { formatCount, formatGiB, renderFieldErrors, renderTable } from './table';
+
+describe('renderTable', () => {
+  it('pads every column to its widest cell, right-aligns where asked, and rules the header', () => {
+    const text = renderTable(
+      ['component', 'per GPU'],
+      [
+        ['weights', '1.87 GiB'],
+        ['optimizerStates', '11.2 GiB'],
+      ],
+      ['left', 'right'],
+    );
+    expect(text.split('\n')).toEqual([
+      'component         per GPU',
+      '---------------  --------',
+      'weights          1.87 GiB',
+      'optimizerStates  11.2 GiB',
+    ]);
+  });
+
+  it('prints only the header and rule for an empty table', () => {
+    expect(renderTable(['a', 'bb'], [])).toBe('a  bb\n-  --');
+  });
+});
+
+describe('formatting', () => {
+  it('shows bytes in GiB (2^30), two decimals below 10 GiB and one above', () => {
+    expect(formatGiB(2 * 1024 ** 3)).toBe('2.00 GiB');
+    expect(formatGiB(80 * 1024 ** 3)).toBe('80.0 GiB');
+    expect(formatGiB(-1.5 * 1024 ** 3)).toBe('-1.50 GiB');
+  });
+
+  it('shows counts with metric suffixes (Llama-3-8B has 8,030,261,248 parameters)', () => {
+    expect(formatCount(8_030_261_248)).toBe('8.03 B');
+    expect(formatCount(405_000_000_000)).toBe('405.00 B');
+    expect(formatCount(1_500)).toBe('1.5 k');
+  });
+
+  it('lists field errors one per line, as the API names them', () => {
+    expect(
+      renderFieldErrors([
+        { field: 'parallelism.tensorParallel', message: 'tensorParallel (3) must divide num_attention_heads (32)' },
+        { field: '', message: 'something general' },
+      ]),
+    ).toBe('  parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)\n  something general');
+  });
+});
+
+describe('progressLine', () => {
+  it('fills the bar in proportion: 140 of 400 is 35%, 10.5 of 30 cells rounded to 11', () => {
+    expect(progressLine(140, 400)).toBe(`[${'#'.repeat(11)}${'.'.repeat(19)}]  35% 140/400 layouts`);
+  });
+
+  it('is empty before anything is known and full at the end', () => {
+    expect(progressLine(0, 0, 4)).toBe('[....]   0% 0/0 layouts');
+    expect(progressLine(7, 7, 4)).toBe('[####] 100% 7/7 layouts');
+  });
+});

@@ -1,0 +1,118 @@
+// Every error leaves the API as application/problem+json (RFC 9457) with a list of field errors.
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Request, Response } from 'express';
+import { FieldError, PlanValidationError } from '../engine/types';
+import { RequestValidationException } from './validation';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The body of every error response. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors: FieldError[];
+}
+
+const PROBLEM_TYPE_BASE = 'urn:shardplan:problem:';
+
+/** Errors thrown by Express's body parser carry a `type` such as 'entity.parse.failed'. */
+interface BodyParserError {
+  type: string;
+  status: number;
+  message: string;
+}
+
+function isBodyParserError(exception: unknown): exception is BodyParserError {
+  const candidate = exception as Partial<BodyParserError> | null;
+  return (
+    typeof candidate?.type === 'string' &&
+    candidate.type.startsWith('entity.') &&
+    typeof candidate.status === 'number'
+  );
+}
+
+function slug(status: number): string {
+  return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+function problem(
+  status: number,
+  detail: string,
+  errors: FieldError[],
+  type?: string,
+): ProblemDetails {
+  return {
+    type: PROBLEM_TYPE_BASE + (type ?? slug(status)),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    errors,
+  };
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    const request = context.getRequest<Request>();
+    const response = context.getResponse<Response>();
+    const body = { ...this.toProblem(exception, request), instance: request.originalUrl };
+    response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  private toProblem(exception: unknown, request: Request): ProblemDetails {
+    if (exception instanceof RequestValidationException) {
+      return problem(
+        HttpStatus.BAD_REQUEST,
+        'The request does not have the expected shape; see errors for each field.',
+        exception.errors,
+        'invalid-request',
+      );
+    }
+    if (exception instanceof PlanValidationError) {
+      return problem(
+        HttpStatus.BAD_REQUEST,
+        'The request cannot be planned as given; see errors for each field.',
+        exception.errors,
+        'invalid-request',
+      );
+    }
+    if (isBodyParserError(exception)) {
+      if (exception.type === 'entity.parse.failed') {
+        const message = `the body is not valid JSON: ${exception.message}`;
+        return problem(
+          HttpStatus.BAD_REQUEST,
+          message,
+          [{ field: 'body', message }],
+          'malformed-json',
+        );
+      }
+      return problem(exception.status, exception.message, []);
+    }
+    if (exception instanceof HttpException) {
+      return problem(exception.getStatus(), exception.message, []);
+    }
+    this.logger.error(
+      `${request.method} ${request.originalUrl} failed`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return problem(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'An unexpected error occurred; it has been logged.',
+      [],
+    );
+  }
+}

@@ -1,0 +1,165 @@
+// Property validators whose messages tell the user what to send instead.
+import { ValidateBy, ValidationArguments, ValidationOptions } from 'class-validator';
+
+function shown(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
+}
+
+/** A count: an integer of at least 1. */
+export function IsPositiveInteger(example: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPositiveInteger',
+      validator: {
+        validate: (value: unknown) => Number.isInteger(value) && (value as number) >= 1,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be a positive integer, e.g. ${example} (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
+/** A byte count or other quantity that may be zero: an integer of at least 0. */
+export function IsNonNegativeInteger(
+  example: number,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNonNegativeInteger',
+      validator: {
+        validate: (value: unknown) => Number.isInteger(value) && (value as number) >= 0,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be an integer of at least 0, e.g. ${example} (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
+export interface NumberRange {
+  min: number;
+  max?: number;
+  /** Whether `min` itself is excluded (mfu must be above 0). */
+  minExclusive?: boolean;
+  /** Whether `max` itself is excluded (fragmentation must stay below 1). */
+  maxExclusive?: boolean;
+  example: number;
+}
+
+function describeRange(range: NumberRange): string {
+  const low = `${range.minExclusive ? '(' : '['}${range.min}`;
+  const high = range.max === undefined ? 'inf)' : `${range.max}${range.maxExclusive ? ')' : ']'}`;
+  return `${low}, ${high}`;
+}
+
+/** A finite number inside a range, such as a fraction or a price. */
+export function IsNumberInRange(
+  range: NumberRange,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  const inRange = (value: number) =>
+    (range.minExclusive ? value > range.min : value >= range.min) &&
+    (range.max === undefined || (range.maxExclusive ? value < range.max : value <= range.max));
+  return ValidateBy(
+    {
+      name: 'isNumberInRange',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'number' && Number.isFinite(value) && inRange(value),
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be a number in ${describeRange(range)}, e.g. ${range.example} (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
+/** One of a fixed list of values; the message lists them. */
+export function IsOneOf(
+  values: readonly (string | number)[],
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isOneOf',
+      constraints: [values],
+      validator: {
+        validate: (value: unknown) => values.includes(value as string | number),
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} ${shown(args?.value)} is not one of: ${values.join(', ')}`,
+      },
+    },
+    options,
+  );
+}
+
+/** true or false, not 'true' or 1. */
+export function IsTrueOrFalse(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTrueOrFalse',
+      validator: {
+        validate: (value: unknown) => typeof value === 'boolean',
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be true or false (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A catalog id or alias, or an inline architecture / config.json object. */
+export function IsModelReference(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isModelReference',
+      validator: {
+        validate: (value: unknown) =>
+          (typeof value === 'string' && value.trim().length > 0) ||
+          (isPlainObject(value) && Object.keys(value).length > 0),
+        defaultMessage: () =>
+          "model must be a catalog id such as 'llama-3-8b' (see GET /api/v1/models) or an object of architecture fields (a Hugging Face config.json)",
+      },
+    },
+    options,
+  );
+}
+
+/** LoRA target modules: 'all-linear' or a non-empty list of module names. */
+export function IsTargetModules(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTargetModules',
+      validator: {
+        validate: (value: unknown) =>
+          value === 'all-linear' ||
+          (Array.isArray(value) &&
+            value.length > 0 &&
+            value.every((name) => typeof name === 'string' && name.length > 0)),
+        defaultMessage: () =>
+          'targetModules must be \'all-linear\' or a list of module names, e.g. ["q_proj", "v_proj"]',
+      },
+    },
+    options,
+  );
+}
+
+/** A plain JSON object (not an array, not null). */
+export function IsPlainObject(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPlainObject',
+      validator: {
+        validate: (value: unknown) => isPlainObject(value),
+        defaultMessage: (args?: ValidationArguments) => `${args?.property} must be a JSON object`,
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,460 @@
+// The shape of a PlanRequest (api-contract.md): every field checked, unknown fields rejected.
+// Defaults are not applied here: the engine's normalizeRequest fills them and the result echoes them.
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDefined,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import {
+  IsModelReference,
+  IsNonNegativeInteger,
+  IsNumberInRange,
+  IsOneOf,
+  IsPositiveInteger,
+  IsTargetModules,
+  IsTrueOrFalse,
+} from '../../common/validators';
+import type { PlanRequestInput } from '../../engine/request';
+import {
+  AttentionKernel,
+  CrossEntropyKind,
+  FrameworkPreset,
+  KvCacheDtype,
+  MixedPrecisionStyle,
+  OffloadTarget,
+  OptimizerKind,
+  PipelineSchedule,
+  Precision,
+  Recompute,
+  TrainingMethod,
+  WeightPrecision,
+  Workload,
+} from '../../engine/types';
+
+/** Every member of a string union, checked exhaustive by the compiler through the Record. */
+function membersOf<T extends string>(members: Record<T, true>): T[] {
+  return Object.keys(members) as T[];
+}
+
+export const WORKLOADS = membersOf<Workload>({ training: true, inference: true });
+export const TRAINING_METHODS = membersOf<TrainingMethod>({ full: true, lora: true, qlora: true });
+export const PRECISIONS = membersOf<Precision>({
+  fp32: true,
+  'fp16-mixed': true,
+  'bf16-mixed': true,
+  'bf16-pure': true,
+});
+export const OPTIMIZERS = membersOf<OptimizerKind>({
+  adamw: true,
+  'adamw-8bit': true,
+  'paged-adamw-8bit': true,
+  sgd: true,
+  'sgd-momentum': true,
+  adafactor: true,
+  lion: true,
+});
+export const RECOMPUTE_MODES = membersOf<Recompute>({ none: true, selective: true, full: true });
+export const PIPELINE_SCHEDULES = membersOf<PipelineSchedule>({
+  '1f1b': true,
+  interleaved: true,
+  gpipe: true,
+});
+export const OFFLOAD_TARGETS = membersOf<OffloadTarget>({ none: true, cpu: true });
+export const ATTENTION_KERNELS = membersOf<AttentionKernel>({ flash: true, eager: true });
+export const CROSS_ENTROPY_KINDS = membersOf<CrossEntropyKind>({
+  standard: true,
+  chunked: true,
+  fused: true,
+});
+export const FRAMEWORK_PRESETS = membersOf<FrameworkPreset>({
+  none: true,
+  'hf-transformers': true,
+  torchtune: true,
+  torchtitan: true,
+  litgpt: true,
+  deepspeed: true,
+  megatron: true,
+});
+export const MIXED_PRECISION_STYLES = membersOf<MixedPrecisionStyle>({
+  amp: true,
+  'master-weights': true,
+  fsdp2: true,
+});
+export const WEIGHT_PRECISIONS = membersOf<WeightPrecision>({
+  fp32: true,
+  bf16: true,
+  fp16: true,
+  fp8: true,
+  int8: true,
+  int4: true,
+});
+export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, int8: true });
+export const ZERO_STAGES = [0, 1, 2, 3] as const;
+export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
+
+export class ClusterDto {
+  @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'a100-80gb' })
+  @IsDefined({
+    message: "gpu is required: a catalog id such as 'a100-80gb' (see GET /api/v1/gpus)",
+  })
+  @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
+  @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
+  gpu: string;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  nodes?: number;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1, example: 8 })
+  @IsOptional()
+  @IsPositiveInteger(8)
+  gpusPerNode?: number;
+}
+
+export class LoraDto {
+  @ApiPropertyOptional({ default: 16, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(16)
+  rank?: number;
+
+  @ApiPropertyOptional({ default: 32 })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, minExclusive: true, example: 32 })
+  alpha?: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1 })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.05 })
+  dropout?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'",
+    default: ['q_proj', 'v_proj'],
+    oneOf: [
+      { type: 'array', items: { type: 'string' } },
+      { type: 'string', enum: ['all-linear'] },
+    ],
+  })
+  @IsOptional()
+  @IsTargetModules()
+  targetModules?: string[] | 'all-linear';
+}
+
+export class QloraDto {
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsTrueOrFalse()
+  doubleQuant?: boolean;
+}
+
+export class TrainingDto {
+  @ApiPropertyOptional({ enum: TRAINING_METHODS, default: 'full' })
+  @IsOptional()
+  @IsOneOf(TRAINING_METHODS)
+  method?: TrainingMethod;
+
+  @ApiPropertyOptional({ enum: PRECISIONS, default: 'bf16-mixed' })
+  @IsOptional()
+  @IsOneOf(PRECISIONS)
+  precision?: Precision;
+
+  @ApiPropertyOptional({ enum: OPTIMIZERS, default: 'adamw' })
+  @IsOptional()
+  @IsOneOf(OPTIMIZERS)
+  optimizer?: OptimizerKind;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  microBatchSize?: number;
+
+  @ApiPropertyOptional({ default: 4096, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(4096)
+  sequenceLength?: number;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  gradientAccumulationSteps?: number;
+
+  @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: 'none' })
+  @IsOptional()
+  @IsOneOf(RECOMPUTE_MODES)
+  activationCheckpointing?: Recompute;
+
+  @ApiPropertyOptional({ type: LoraDto, description: "used by method 'lora' and 'qlora'" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LoraDto)
+  lora?: LoraDto;
+
+  @ApiPropertyOptional({ type: QloraDto, description: "used by method 'qlora'" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => QloraDto)
+  qlora?: QloraDto;
+
+  @ApiPropertyOptional({ description: 'tokens the whole run trains on: adds GPU-hours and cost' })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, minExclusive: true, example: 1e9 })
+  tokensToTrain?: number;
+}
+
+export class OffloadDto {
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @IsOptional()
+  @IsOneOf(OFFLOAD_TARGETS)
+  optimizer?: OffloadTarget;
+
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @IsOptional()
+  @IsOneOf(OFFLOAD_TARGETS)
+  parameters?: OffloadTarget;
+}
+
+export class ParallelismDto {
+  @ApiPropertyOptional({ enum: ZERO_STAGES, default: 0, description: '3 = FSDP full shard' })
+  @IsOptional()
+  @IsOneOf(ZERO_STAGES)
+  zeroStage?: 0 | 1 | 2 | 3;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  tensorParallel?: number;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsTrueOrFalse()
+  sequenceParallel?: boolean;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  pipelineParallel?: number;
+
+  @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: '1f1b' })
+  @IsOptional()
+  @IsOneOf(PIPELINE_SCHEDULES)
+  pipelineSchedule?: PipelineSchedule;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  virtualStages?: number;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  contextParallel?: number;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  expertParallel?: number;
+
+  @ApiPropertyOptional({ type: OffloadDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => OffloadDto)
+  offload?: OffloadDto;
+}
+
+export class RuntimeDto {
+  @ApiPropertyOptional({ enum: FRAMEWORK_PRESETS, default: 'none' })
+  @IsOptional()
+  @IsOneOf(FRAMEWORK_PRESETS)
+  preset?: FrameworkPreset;
+
+  @ApiPropertyOptional({ enum: ATTENTION_KERNELS, default: 'flash' })
+  @IsOptional()
+  @IsOneOf(ATTENTION_KERNELS)
+  attention?: AttentionKernel;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fusedKernels?: boolean;
+
+  @ApiPropertyOptional({ enum: CROSS_ENTROPY_KINDS, default: 'standard' })
+  @IsOptional()
+  @IsOneOf(CROSS_ENTROPY_KINDS)
+  crossEntropy?: CrossEntropyKind;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsTrueOrFalse()
+  optimizerInBackward?: boolean;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsTrueOrFalse()
+  activationOffloading?: boolean;
+
+  @ApiPropertyOptional({ enum: MIXED_PRECISION_STYLES, default: 'master-weights' })
+  @IsOptional()
+  @IsOneOf(MIXED_PRECISION_STYLES)
+  mixedPrecisionStyle?: MixedPrecisionStyle;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fp32Gradients?: boolean;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsTrueOrFalse()
+  foreachOptimizer?: boolean;
+
+  @ApiPropertyOptional({ default: 0.06, description: 'fraction reserved above allocated' })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
+  allocatorFragmentation?: number;
+
+  @ApiPropertyOptional({ description: 'bytes outside the allocator', default: 536870912 })
+  @IsOptional()
+  @IsNonNegativeInteger(536870912)
+  cudaContextBytes?: number;
+
+  @ApiPropertyOptional({ description: 'NCCL buffers per GPU, bytes', default: 268435456 })
+  @IsOptional()
+  @IsNonNegativeInteger(268435456)
+  ncclBytes?: number;
+
+  @ApiPropertyOptional({ description: 'reduce/allgather bucket size, elements', default: 5e8 })
+  @IsOptional()
+  @IsPositiveInteger(500000000)
+  bucketElements?: number;
+
+  @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: 'fp32' })
+  @IsOptional()
+  @IsOneOf(ADAPTER_DTYPES)
+  adapterDtype?: 'fp32' | 'bf16';
+
+  @ApiPropertyOptional({ default: 0.4, description: 'model FLOPs utilisation, (0, 1]' })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, max: 1, minExclusive: true, example: 0.4 })
+  mfu?: number;
+
+  @ApiPropertyOptional({ description: "USD per GPU-hour; the catalog's price when left out" })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, example: 2.5 })
+  pricePerGpuHour?: number;
+
+  @ApiPropertyOptional({ default: 50e9, description: 'bytes/s per GPU across nodes' })
+  @IsOptional()
+  @IsNumberInRange({ min: 0, minExclusive: true, example: 50e9 })
+  interNodeBandwidthBytesPerSecond?: number;
+
+  @ApiPropertyOptional({ default: 1073741824, description: 'bytes kept free on every card' })
+  @IsOptional()
+  @IsNonNegativeInteger(1073741824)
+  safetyMarginBytes?: number;
+}
+
+export class InferenceDto {
+  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1)
+  batchSize?: number;
+
+  @ApiPropertyOptional({ default: 1024, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(1024)
+  promptLength?: number;
+
+  @ApiPropertyOptional({ default: 256, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(256)
+  outputLength?: number;
+
+  @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: 'bf16' })
+  @IsOptional()
+  @IsOneOf(WEIGHT_PRECISIONS)
+  weightPrecision?: WeightPrecision;
+
+  @ApiPropertyOptional({ default: 128, minimum: 1 })
+  @IsOptional()
+  @IsPositiveInteger(128)
+  quantGroupSize?: number;
+
+  @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: 'bf16' })
+  @IsOptional()
+  @IsOneOf(KV_CACHE_DTYPES)
+  kvCacheDtype?: KvCacheDtype;
+}
+
+export class PlanRequestDto implements PlanRequestInput {
+  @ApiPropertyOptional({ description: 'a label for saved plans', maxLength: 200 })
+  @IsOptional()
+  @IsString({ message: 'name must be a string' })
+  @MaxLength(200, { message: 'name must be at most 200 characters' })
+  name?: string;
+
+  @ApiPropertyOptional({ type: [String], example: ['example'] })
+  @IsOptional()
+  @IsArray({ message: 'tags must be a list of strings, e.g. ["baseline"]' })
+  @ArrayMaxSize(32, { message: 'tags may hold at most 32 labels' })
+  @IsString({ each: true, message: 'every tag must be a string' })
+  @MinLength(1, { each: true, message: 'tags must not be empty strings' })
+  @MaxLength(64, { each: true, message: 'every tag must be at most 64 characters' })
+  tags?: string[];
+
+  @ApiPropertyOptional({ enum: WORKLOADS, default: 'training' })
+  @IsOptional()
+  @IsOneOf(WORKLOADS)
+  workload?: Workload;
+
+  @ApiProperty({
+    description:
+      'a catalog id or Hugging Face alias (GET /api/v1/models), or an inline config.json object',
+    oneOf: [{ type: 'string', example: 'llama-3-8b' }, { type: 'object' }],
+  })
+  @IsDefined({
+    message: "model is required: a catalog id such as 'llama-3-8b' or a config.json object",
+  })
+  @IsModelReference()
+  model: string | Record<string, unknown>;
+
+  @ApiProperty({ type: ClusterDto })
+  @IsDefined({
+    message: 'cluster is required, e.g. { "gpu": "a100-80gb", "nodes": 1, "gpusPerNode": 8 }',
+  })
+  @ValidateNested()
+  @Type(() => ClusterDto)
+  cluster: ClusterDto;
+
+  @ApiPropertyOptional({ type: TrainingDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TrainingDto)
+  training?: TrainingDto;
+
+  @ApiPropertyOptional({ type: ParallelismDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ParallelismDto)
+  parallelism?: ParallelismDto;
+
+  @ApiPropertyOptional({ type: RuntimeDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RuntimeDto)
+  runtime?: RuntimeDto;
+
+  @ApiPropertyOptional({ type: InferenceDto, description: "used when workload is 'inference'" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => InferenceDto)
+  inference?: InferenceDto;
+}

@@ -1,0 +1,46 @@
+// A saved plan as stored and as served: the PlanResult plus its identity and labels.
+import { PlanResult } from '../engine/types';
+
+/** What the store keeps for one plan. */
+export interface SavedPlanRecord {
+  id: string;
+  name: string;
+  tags: string[];
+  notes: string | null;
+  createdAt: string;
+  /** Catalog id of the model (or the inline model's id), for filtering. */
+  modelId: string;
+  /** Catalog id of the GPU, for filtering. */
+  gpuId: string;
+  /** The request exactly as the user sent it. */
+  input: unknown;
+  result: PlanResult;
+}
+
+/** The JSON body of a saved plan: identity first, then the PlanResult as computed. */
+export type SavedPlan = {
+  id: string;
+  name: string;
+  tags: string[];
+  notes?: string;
+  createdAt: string;
+} & PlanResult;
+
+/** The one function that shapes a saved plan, so POST and GET answer byte for byte alike. */
+export function toSavedPlan(record: SavedPlanRecord): SavedPlan {
+  return {
+    id: record.id,
+    name: record.name,
+    tags: record.tags,
+    ...(record.notes !== null ? { notes: record.notes } : {}),
+    createdAt: record.createdAt,
+    ...record.result,
+  };
+}
+
+export interface PlanPage<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}

@@ -1,0 +1,41 @@
+// `npm run accuracy`: every calibration row's prediction next to its measurement, then the summary.
+import { loadCatalog } from '../src/catalog/catalog';
+import { ErrorSummary, RowScore, scoreCalibration } from './accuracy-report';
+import { loadCalibrationRows } from './calibration-rows';
+
+const GIB = 1024 ** 3;
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const gib = (x: number) => (x / GIB).toFixed(2).padStart(7);
+
+function line(name: string, s: ErrorSummary): string {
+  return `${name.padEnd(22)} rows ${String(s.rows).padStart(3)}  median |err| ${(s.medianAbsError * 100).toFixed(1).padStart(5)}%  p90 |err| ${(s.p90AbsError * 100).toFixed(1).padStart(5)}%  under >10%: ${s.underPredicted}`;
+}
+
+function row(s: RowScore): string {
+  return `${String(s.id).padStart(4)} ${s.category.padEnd(9)} ${s.statistic.padEnd(9)} measured ${gib(s.measuredBytes)} GiB  predicted ${gib(s.predictedBytes)} GiB  ${pct(s.signedError).padStart(7)}${s.heldOut ? '  (held out)' : ''}  ${s.source}`;
+}
+
+function main(): void {
+  const report = scoreCalibration(loadCalibrationRows(), loadCatalog());
+  console.log('Scored rows (prediction of the statistic each source reports):');
+  for (const s of report.scored) console.log(row(s));
+  console.log('\nSummary');
+  console.log(line('overall', report.overall));
+  console.log(line('tuning (4/5)', report.tuning));
+  console.log(line('held-out fifth', report.heldOut));
+  for (const [category, summary] of Object.entries(report.byCategory)) console.log(line(category, summary));
+  const under = report.scored.filter((s) => s.signedError < -0.1);
+  console.log(`\nUnder-predicted by more than 10% (a user could run out of memory): ${under.length}`);
+  for (const s of under) console.log(row(s));
+  const wrongFits = report.fitChecks.filter((f) => f.fits !== f.expectFits);
+  console.log(
+    `\nFit-only rows: ${report.fitChecks.length}, agreeing ${report.fitChecks.length - wrongFits.length}` +
+      wrongFits.map((f) => `\n  row ${f.id}: expected ${f.expectFits ? 'fits' : 'out of memory'}, planner says ${(f.deviceUsedBytes / GIB).toFixed(1)} GiB, fits=${f.fits}`).join(''),
+  );
+  if (report.failed.length > 0) {
+    console.log(`\nRows the planner rejected: ${report.failed.length}`);
+    for (const f of report.failed) console.log(`  row ${f.id}: ${f.error}`);
+  }
+}
+
+main();

@@ -331,6 +331,7 @@ function drawPlanChart(result) {
     backgroundColor: c.color,
     data: perRank.map((s) => s[c.key]),
     stack: 'memory',
+    maxBarThickness: 140,
   }));
   const tallest = Math.max(...ranks.map((r) => r.deviceUsedBytes / GIB));
   drawChart('plan', $('#plan-chart'), {
@@ -356,6 +357,7 @@ function drawCompareChart(rows) {
         borderColor: '#ffffff',
         borderWidth: stages > 1 ? { left: 1, right: 1 } : 0,
         stack: `stage ${stage}`,
+        maxBarThickness: 90,
         data: rows.map((row) => {
           if (!row.result) return null;
           const ranks = row.result.memory.ranks?.length ? row.result.memory.ranks : [row.result.memory.perGpu];

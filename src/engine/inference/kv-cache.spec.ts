@@ -1,0 +1,69 @@
+import { deepseekV3, gemma2_9b, llama2_7b, llama3_8b, mistral7b } from './architectures.fixture';
+import {
+  cachedTokens,
+  kvCacheBytesPerToken,
+  kvElementsPerTokenPerLayer,
+  stageKvCacheBytes,
+  usesSlidingWindow,
+} from './kv-cache';
+
+describe('KV cache bytes per token (memory-model.md section 7)', () => {
+  it('Llama-3-8B in bf16: 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 131,072 (128 KiB)', () => {
+    expect(kvCacheBytesPerToken(llama3_8b, 'bf16')).toBe(2 * 32 * 8 * 128 * 2);
+    expect(kvCacheBytesPerToken(llama3_8b, 'bf16')).toBe(131072);
+  });
+  it('Llama-2-7B (multi-head, 32 KV heads): 2 x 32 x 32 x 128 x 2 = 524,288', () => {
+    expect(kvCacheBytesPerToken(llama2_7b, 'bf16')).toBe(524288);
+  });
+  it('fp8 and int8 caches hold one byte per element', () => {
+    expect(kvCacheBytesPerToken(llama3_8b, 'fp8')).toBe(65536);
+    expect(kvCacheBytesPerToken(llama3_8b, 'int8')).toBe(65536);
+  });
+  it('DeepSeek-V3 MLA caches the latent: 61 x (512 + 64) x 2 bytes = 70,272 (DeepSeek-V2 paper, Table 1)', () => {
+    expect(kvCacheBytesPerToken(deepseekV3, 'bf16')).toBe(61 * (512 + 64) * 2);
+    expect(kvCacheBytesPerToken(deepseekV3, 'bf16')).toBe(70272);
+  });
+});
+
+describe('KV cache under tensor parallelism', () => {
+  it('splits KV heads: Llama-3-8B at t = 2 keeps 4 heads, K and V of 128 each', () => {
+    expect(kvElementsPerTokenPerLayer(llama3_8b, 2)).toBe(2 * 4 * 128);
+  });
+  it('replicates one KV head per rank when kv heads (8) < t (16)', () => {
+    expect(kvElementsPerTokenPerLayer(llama3_8b, 16)).toBe(2 * 1 * 128);
+  });
+  it('keeps the whole MLA latent on every rank', () => {
+    expect(kvElementsPerTokenPerLayer(deepseekV3, 8)).toBe(512 + 64);
+  });
+});
+
+describe('sliding windows cap the cached tokens', () => {
+  it('Mistral-7B: every layer keeps at most 4,096 tokens', () => {
+    expect(cachedTokens(mistral7b, 31, 8192)).toBe(4096);
+    expect(cachedTokens(mistral7b, 0, 1000)).toBe(1000);
+    // batch 2 at 8,192 tokens: 32 layers x 4,096 tokens x (2 x 8 x 128 x 2 bytes) x 2 sequences
+    expect(stageKvCacheBytes(mistral7b, 0, 32, 1, 'bf16', 2, 8192)).toBe(32 * 4096 * 4096 * 2);
+  });
+  it('Gemma-2-9B: even layers are local (HF is_sliding = layer_idx % 2 == 0), odd layers global', () => {
+    expect([0, 1, 2, 3].map((layer) => usesSlidingWindow(gemma2_9b, layer))).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    // 21 local layers x 4,096 + 21 global layers x 8,192 tokens, 2 x 8 x 256 x 2 bytes each
+    const perTokenPerLayer = 2 * 8 * 256 * 2;
+    expect(stageKvCacheBytes(gemma2_9b, 0, 42, 1, 'bf16', 1, 8192)).toBe(
+      (21 * 4096 + 21 * 8192) * perTokenPerLayer,
+    );
+  });
+  it('models without a window keep every token', () => {
+    expect(usesSlidingWindow(llama3_8b, 5)).toBe(false);
+  });
+});
+
+describe('KV cache of a pipeline stage', () => {
+  it('Llama-3-8B layers 0-15 at t = 2, batch 4, 2,048 tokens: 16 x 2,048 x 4 x (2 x 4 x 128 x 2)', () => {
+    expect(stageKvCacheBytes(llama3_8b, 0, 16, 2, 'bf16', 4, 2048)).toBe(16 * 2048 * 4 * 2048);
+  });
+});

@@ -1,0 +1,71 @@
+// The key/value cache a decoder keeps per token while serving (memory-model.md section 7).
+import { KvCacheDtype, ModelArchitecture } from '../types';
+
+/** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
+export function kvBytesPerElement(dtype: KvCacheDtype): number {
+  return dtype === 'bf16' ? 2 : 1;
+}
+
+/** Whether decoder layer `layer` attends through the sliding window. Gemma-2 alternates local
+ * and global layers starting with a local one (HF Gemma2: is_sliding = layer_idx % 2 == 0);
+ * a fraction f marks the layers where ceil((i + 1) f) steps up, which gives every layer for f = 1
+ * (Mistral) and the even layers for f = 0.5. */
+export function usesSlidingWindow(arch: ModelArchitecture, layer: number): boolean {
+  if (!arch.slidingWindow) return false;
+  const fraction = arch.slidingWindowLayerFraction ?? 1;
+  return Math.ceil((layer + 1) * fraction) > Math.ceil(layer * fraction);
+}
+
+/** Tokens per sequence layer `layer` keeps: the whole context, or at most the window
+ * (Mistral 7B paper, Jiang et al. 2023, section 2: a rolling buffer cache of W tokens). */
+export function cachedTokens(
+  arch: ModelArchitecture,
+  layer: number,
+  contextTokens: number,
+): number {
+  return usesSlidingWindow(arch, layer)
+    ? Math.min(contextTokens, arch.slidingWindow as number)
+    : contextTokens;
+}
+
+/** Cached elements per token of one layer on one tensor-parallel rank. */
+export function kvElementsPerTokenPerLayer(
+  arch: ModelArchitecture,
+  tensorParallel: number,
+): number {
+  if (arch.mla) {
+    // DeepSeek-V2 paper (Liu et al. 2024, section 2.1 and Table 1): MLA caches the compressed
+    // latent c_KV (kv_lora_rank) and the decoupled RoPE key (qk_rope_head_dim) per token and
+    // layer, no separate K and V; every tensor-parallel rank keeps the whole latent (vLLM MLA).
+    return arch.mla.kvLoraRank + arch.mla.qkRopeHeadDim;
+  }
+  // K and V, g heads of d each; each TP rank keeps g / t heads, at least one (replicated when g < t).
+  const kvHeadsPerRank = Math.max(1, Math.ceil(arch.numKeyValueHeads / tensorParallel));
+  return 2 * kvHeadsPerRank * arch.headDim;
+}
+
+/** Whole-model cache bytes per token of context (no parallelism, no window): the figure papers
+ * quote, e.g. Llama-3-8B in bf16 2 x 32 x 8 x 128 x 2 = 131,072 bytes. */
+export function kvCacheBytesPerToken(arch: ModelArchitecture, dtype: KvCacheDtype): number {
+  return arch.numLayers * kvElementsPerTokenPerLayer(arch, 1) * kvBytesPerElement(dtype);
+}
+
+/** Cache bytes one rank of a pipeline stage holds for `sequences` sequences of `contextTokens`
+ * tokens each (the stage's layers only; each layer capped at its window). */
+export function stageKvCacheBytes(
+  arch: ModelArchitecture,
+  firstLayer: number,
+  layers: number,
+  tensorParallel: number,
+  dtype: KvCacheDtype,
+  sequences: number,
+  contextTokens: number,
+): number {
+  const perTokenPerLayer =
+    kvElementsPerTokenPerLayer(arch, tensorParallel) * kvBytesPerElement(dtype);
+  let tokens = 0;
+  for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
+    tokens += cachedTokens(arch, layer, contextTokens);
+  }
+  return perTokenPerLayer * tokens * sequences;
+}

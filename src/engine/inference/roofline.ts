@@ -1,0 +1,91 @@
+// Serving speed from a roofline: prefill is compute-bound, decode is memory-bound
+// (memory-model.md sections 7 and 8; Williams et al. 2009, "Roofline").
+import { countParameters } from '../parameters';
+import { ModelArchitecture } from '../types';
+import { usesSlidingWindow } from './kv-cache';
+
+/** Query-key pairs a causal layer scores over a prompt of `tokens`: s^2/2, or w*s - w^2/2 when
+ * each query sees at most the `window` previous keys. */
+export function causalAttentionPairs(tokens: number, window?: number): number {
+  if (window === undefined || tokens <= window) return (tokens * tokens) / 2;
+  return window * tokens - (window * window) / 2;
+}
+
+/** FLOPs per query-key pair of one layer: QK^T and AV, 2 FLOPs per multiply-add, every head
+ * (MLA counted with its decompressed heads: qk nope + rope, v head dim). */
+export function attentionFlopsPerPair(arch: ModelArchitecture): number {
+  const qkDim = arch.mla ? arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim : arch.headDim;
+  const vDim = arch.mla ? arch.mla.vHeadDim : arch.headDim;
+  return 2 * arch.numAttentionHeads * (qkDim + vDim);
+}
+
+/** Active parameters of the decoder layers: each token multiplies through them once. */
+export function activeLayerParameters(arch: ModelArchitecture): number {
+  return countParameters(arch).layers.reduce((sum, layer) => sum + layer.activeTotal, 0);
+}
+
+/** Prefill FLOPs of a batch: 2 x active layer parameters per prompt token (Kaplan et al. 2020),
+ * the output head on the last position only (2 V h per sequence), and causal attention
+ * (2 a (d_qk + d_v) per pair, s^2/2 pairs per layer: PaLM's 4 L h s counted with causal savings). */
+export function prefillFlops(arch: ModelArchitecture, batch: number, promptLength: number): number {
+  let attention = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    const window = usesSlidingWindow(arch, layer) ? arch.slidingWindow : undefined;
+    attention += causalAttentionPairs(promptLength, window) * attentionFlopsPerPair(arch);
+  }
+  const head = 2 * arch.vocabSize * arch.hiddenSize;
+  return batch * (2 * activeLayerParameters(arch) * promptLength + head + attention);
+}
+
+/** FLOPs to produce one output token at `contextTokens` of context: 2 x active parameters plus
+ * the head, and one query against every cached key (at most the window on windowed layers). */
+export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: number): number {
+  let attention = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    const keys = usesSlidingWindow(arch, layer)
+      ? Math.min(contextTokens, arch.slidingWindow as number)
+      : contextTokens;
+    attention += keys * attentionFlopsPerPair(arch);
+  }
+  return 2 * activeLayerParameters(arch) + 2 * arch.vocabSize * arch.hiddenSize + attention;
+}
+
+/** Expected share of a layer's routed experts that `tokens` tokens touch, each picking k of E
+ * uniformly: 1 - (1 - k/E)^tokens (a decode step reads only those experts' weights). */
+export function routedExpertReadFraction(
+  numExperts: number,
+  expertsPerToken: number,
+  tokens: number,
+): number {
+  return 1 - Math.pow(1 - expertsPerToken / numExperts, tokens);
+}
+
+/** Seconds of a ring all-reduce of `bytes` over `ranks` GPUs: each sends 2 (n - 1) / n of the
+ * message (NCCL's bus-bandwidth convention); per-call latency is not counted. */
+export function ringAllReduceSeconds(bytes: number, ranks: number, bandwidth: number): number {
+  if (ranks <= 1) return 0;
+  return (bytes * 2 * (ranks - 1)) / ranks / bandwidth;
+}
+
+export interface RooflineInputs {
+  /** FLOPs the tensor-parallel group shares. */
+  flops: number;
+  /** HBM bytes each GPU reads, summed over the pipeline stages that run one after another. */
+  bytesReadPerGpu: number;
+  /** GPUs computing at the same time (the tensor-parallel group; pipeline stages take turns). */
+  parallelGpus: number;
+  peakFlopsPerSecond: number;
+  /** Fraction of peak FLOP/s reached on the matmuls (the request's MFU). */
+  efficiency: number;
+  memoryBandwidthBytesPerSecond: number;
+  /** Communication not overlapped with compute (tensor-parallel all-reduces). */
+  communicationSeconds: number;
+}
+
+/** Roofline time: the slower of compute and memory traffic, plus exposed communication. */
+export function rooflineSeconds(inputs: RooflineInputs): number {
+  const compute =
+    inputs.flops / (inputs.parallelGpus * inputs.peakFlopsPerSecond * inputs.efficiency);
+  const memory = inputs.bytesReadPerGpu / inputs.memoryBandwidthBytesPerSecond;
+  return Math.max(compute, memory) + inputs.communicationSeconds;
+}

@@ -1,0 +1,461 @@
+// Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
+// latency, throughput and cost (memory-model.md sections 0, 2 and 7).
+import { countParameters } from '../parameters';
+import { splitLayers, StageSpan } from '../placement';
+import { DEFAULT_INFERENCE } from '../request';
+import { reservedBytes } from '../runtime';
+import {
+  ENGINE_VERSION,
+  GpuSpec,
+  InferenceSettings,
+  MemoryBreakdown,
+  ModelArchitecture,
+  PlanCost,
+  PlanLayout,
+  PlanPerformance,
+  PlanRequest,
+  PlanResult,
+  RankMemory,
+} from '../types';
+import { kvCacheBytesPerToken, stageKvCacheBytes } from './kv-cache';
+import {
+  decodeFlopsPerToken,
+  prefillFlops,
+  ringAllReduceSeconds,
+  rooflineSeconds,
+  routedExpertReadFraction,
+} from './roofline';
+import { StageWeights, stageWeightBytes } from './weights';
+import { lastPositionLogitsBytes, prefillWorkspaceBytes } from './workspace';
+
+const GIB = 1024 ** 3;
+/** Upper end of the batch search: far beyond any card's memory for a real model. */
+const MAX_BATCH_SEARCHED = 1 << 24;
+
+/** The lengths a memory figure is computed at. */
+interface ServingShape {
+  batch: number;
+  promptLength: number;
+  outputLength: number;
+}
+
+/** What a stage holds whatever the batch: its layers and its weights. */
+interface StageStatic {
+  span: StageSpan;
+  weights: StageWeights;
+}
+
+/** Independent replicas of t x p GPUs; context parallelism does not apply to serving. */
+function inferenceLayout(request: PlanRequest): PlanLayout {
+  const { cluster, parallelism } = request;
+  const gpus = cluster.nodes * cluster.gpusPerNode;
+  return {
+    gpus,
+    nodes: cluster.nodes,
+    gpusPerNode: cluster.gpusPerNode,
+    dataParallel: gpus / (parallelism.tensorParallel * parallelism.pipelineParallel),
+    tensorParallel: parallelism.tensorParallel,
+    pipelineParallel: parallelism.pipelineParallel,
+    contextParallel: 1,
+    expertParallel: parallelism.expertParallel,
+  };
+}
+
+/** CUDA context plus NCCL buffers for each communicator a serving rank joins (tensor, pipeline,
+ * expert groups; data-parallel replicas never talk). */
+function servingRuntimeOverhead(request: PlanRequest, layout: PlanLayout): number {
+  const groups = [layout.tensorParallel, layout.pipelineParallel, layout.expertParallel].filter(
+    (size) => size > 1,
+  ).length;
+  return request.runtime.cudaContextBytes + groups * request.runtime.ncclBytes;
+}
+
+function stageLabel(span: StageSpan, stages: number): string {
+  if (stages === 1) return 'every rank';
+  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? 'output head' : ''];
+  const extra = ends
+    .filter(Boolean)
+    .map((end) => `, ${end}`)
+    .join('');
+  return `pipeline stage ${span.stage} of ${stages} (layers ${span.firstLayer}-${span.firstLayer + span.layers - 1}${extra})`;
+}
+
+/** A stage's components at its peak: every sequence's cache at full context (prompt + output) while
+ * a batch of prompts prefills, as under continuous batching. */
+function stageBreakdown(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  inference: InferenceSettings,
+  stage: StageStatic,
+  shape: ServingShape,
+  overhead: number,
+): MemoryBreakdown {
+  const t = request.parallelism.tensorParallel;
+  const { span } = stage;
+  return {
+    weights: stage.weights.bytes,
+    gradients: 0,
+    optimizerStates: 0,
+    masterWeights: 0,
+    kvCache: stageKvCacheBytes(
+      arch,
+      span.firstLayer,
+      span.layers,
+      t,
+      inference.kvCacheDtype,
+      shape.batch,
+      shape.promptLength + shape.outputLength,
+    ),
+    activations: prefillWorkspaceBytes(
+      arch,
+      span.firstLayer,
+      span.layers,
+      t,
+      shape.batch,
+      shape.promptLength,
+      request.runtime.attention,
+    ),
+    logitsAndLoss: span.hasHead ? lastPositionLogitsBytes(arch, shape.batch) : 0,
+    buffers: 0,
+    runtimeOverhead: overhead,
+  };
+}
+
+function allocatedBytes(b: MemoryBreakdown): number {
+  return (
+    b.weights +
+    b.gradients +
+    b.optimizerStates +
+    b.masterWeights +
+    (b.kvCache ?? 0) +
+    b.activations +
+    b.logitsAndLoss +
+    b.buffers
+  );
+}
+
+function deviceUsedBytes(b: MemoryBreakdown, fragmentation: number): number {
+  return reservedBytes(allocatedBytes(b), fragmentation) + b.runtimeOverhead;
+}
+
+/** One rank's figures; serving has no backward or optimizer phase, so every phase shows the
+ * prefill-time peak and 'forward' is named the peak phase. */
+function summariseStage(
+  span: StageSpan,
+  stages: number,
+  breakdown: MemoryBreakdown,
+  request: PlanRequest,
+  gpu: GpuSpec,
+): RankMemory {
+  const allocated = allocatedBytes(breakdown);
+  const reserved = reservedBytes(allocated, request.runtime.allocatorFragmentation);
+  const deviceUsed = reserved + breakdown.runtimeOverhead;
+  const usable = gpu.memoryBytes - request.runtime.safetyMarginBytes;
+  let dominantComponent: keyof MemoryBreakdown = 'weights';
+  const breakdownGiB: Record<string, number> = {};
+  for (const key of Object.keys(breakdown) as (keyof MemoryBreakdown)[]) {
+    const bytes = breakdown[key] ?? 0;
+    breakdownGiB[key] = Math.round((bytes / GIB) * 1000) / 1000;
+    if (bytes > (breakdown[dominantComponent] ?? 0)) dominantComponent = key;
+  }
+  return {
+    label: stageLabel(span, stages),
+    stage: span.stage,
+    layers: span.layers,
+    allocatedPeakBytes: allocated,
+    reservedPeakBytes: reserved,
+    deviceUsedBytes: deviceUsed,
+    capacityBytes: gpu.memoryBytes,
+    headroomBytes: usable - deviceUsed,
+    fits: deviceUsed <= usable,
+    peakPhase: 'forward',
+    dominantComponent,
+    breakdown,
+    phaseTotals: { forward: allocated, backward: allocated, optimizer: allocated },
+    breakdownGiB,
+  };
+}
+
+/** Largest n in [low, high] with `fits(n)`, given fits(low) and a monotone predicate. */
+function largestFitting(low: number, high: number, fits: (n: number) => boolean): number {
+  let good = low;
+  let bad = high + 1;
+  while (bad - good > 1) {
+    const mid = Math.floor((good + bad) / 2);
+    if (fits(mid)) good = mid;
+    else bad = mid;
+  }
+  return good;
+}
+
+interface InferencePerformance {
+  performance: PlanPerformance;
+  cost: PlanCost;
+  tokensPerSecondPerGpu: number;
+  usdPerMillionOutputTokens: number;
+}
+
+/** Roofline prefill and decode times, throughput over a request's life, and cost. */
+function servingPerformance(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  inference: InferenceSettings,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  stages: StageStatic[],
+): InferencePerformance {
+  const { batchSize: batch, promptLength, outputLength } = inference;
+  const t = layout.tensorParallel;
+  const moe = arch.moe;
+  const expertShare = (tokens: number) =>
+    moe ? routedExpertReadFraction(moe.numExperts, moe.expertsPerToken, tokens) : 1;
+  // Pipeline stages run one after another for a batch: their bytes add up, only t GPUs compute.
+  const weightsRead = (tokens: number) =>
+    stages.reduce(
+      (sum, s) => sum + s.weights.bytes - s.weights.routedExpertBytes * (1 - expertShare(tokens)),
+      0,
+    );
+  const kvBytes = (context: number) =>
+    stages.reduce(
+      (sum, s) =>
+        sum +
+        stageKvCacheBytes(
+          arch,
+          s.span.firstLayer,
+          s.span.layers,
+          t,
+          inference.kvCacheDtype,
+          batch,
+          context,
+        ),
+      0,
+    );
+  const bandwidth = gpu.intraNodeBandwidthBytesPerSecond;
+  // Megatron tensor parallelism all-reduces the 16-bit hidden states twice per layer.
+  const allReduces = 2 * arch.numLayers;
+  const device = {
+    parallelGpus: t,
+    peakFlopsPerSecond: gpu.bf16FlopsPerSecond,
+    efficiency: request.runtime.mfu,
+    memoryBandwidthBytesPerSecond: gpu.memoryBandwidthBytesPerSecond,
+  };
+
+  const prefillCommunication =
+    allReduces * ringAllReduceSeconds(batch * promptLength * arch.hiddenSize * 2, t, bandwidth);
+  const timeToFirstToken = rooflineSeconds({
+    ...device,
+    flops: prefillFlops(arch, batch, promptLength),
+    bytesReadPerGpu: weightsRead(batch * promptLength) + kvBytes(promptLength),
+    communicationSeconds: prefillCommunication,
+  });
+
+  // Decode reads every weight (or the experts its tokens picked) and the cache at the mean context.
+  const averageContext = promptLength + outputLength / 2;
+  const flopsPerToken = decodeFlopsPerToken(arch, averageContext);
+  const decodeCommunication =
+    allReduces * ringAllReduceSeconds(batch * arch.hiddenSize * 2, t, bandwidth);
+  const timePerOutputToken = rooflineSeconds({
+    ...device,
+    flops: batch * flopsPerToken,
+    bytesReadPerGpu: weightsRead(batch) + kvBytes(averageContext),
+    communicationSeconds: decodeCommunication,
+  });
+
+  // A static batch's life: prefill yields the first token, each decode step one more per sequence.
+  const requestSeconds = timeToFirstToken + (outputLength - 1) * timePerOutputToken;
+  const tokensPerSecond = (layout.dataParallel * batch * outputLength) / requestSeconds;
+  const tokensPerSecondPerGpu = tokensPerSecond / layout.gpus;
+  const pricePerGpuHour = request.runtime.pricePerGpuHour ?? gpu.pricePerGpuHour;
+  const clusterPerHour = pricePerGpuHour * layout.gpus;
+  const usdPerMillionOutputTokens = (clusterPerHour / (tokensPerSecond * 3600)) * 1e6;
+  const p = layout.pipelineParallel;
+  return {
+    performance: {
+      tokensPerStep: layout.dataParallel * batch,
+      flopsPerToken,
+      stepTimeSeconds: timePerOutputToken,
+      tokensPerSecond,
+      tokensPerSecondPerGpu,
+      mfu: request.runtime.mfu,
+      exposedCommunicationSeconds: decodeCommunication,
+      // Each stage works 1/p of a decode step and waits the rest (one batch in flight).
+      pipelineBubbleFraction: (p - 1) / p,
+      timeToFirstTokenSeconds: timeToFirstToken,
+      timePerOutputTokenSeconds: timePerOutputToken,
+    },
+    cost: {
+      pricePerGpuHour,
+      clusterPerHour,
+      usdPerMillionTokens: usdPerMillionOutputTokens,
+      priceSource:
+        request.runtime.pricePerGpuHour !== undefined
+          ? 'request (runtime.pricePerGpuHour)'
+          : gpu.priceSource,
+    },
+    tokensPerSecondPerGpu,
+    usdPerMillionOutputTokens,
+  };
+}
+
+function servingAssumptions(
+  request: PlanRequest,
+  inference: InferenceSettings,
+  arch: ModelArchitecture,
+): string[] {
+  const r = request.runtime;
+  const group = inference.quantGroupSize;
+  const precisions: Record<InferenceSettings['weightPrecision'], string> = {
+    fp32: '4 bytes per weight',
+    bf16: '2 bytes per weight',
+    fp16: '2 bytes per weight',
+    fp8: '1 byte per linear weight (block scales neglected)',
+    int8: `1 + 2/${group} bytes per linear weight (one fp16 scale per group of ${group})`,
+    int4: `0.5 + 2/${group} bytes per linear weight (one fp16 scale per group of ${group})`,
+  };
+  const quantised = ['fp8', 'int8', 'int4'].includes(inference.weightPrecision);
+  return [
+    `weights in ${inference.weightPrecision}: ${precisions[inference.weightPrecision]}` +
+      (quantised ? '; embeddings, output head and norms stay in 16 bits' : ''),
+    arch.mla
+      ? 'KV cache: MLA latent (kv_lora_rank + qk_rope_head_dim) per token per layer, no K/V pair (DeepSeek-V2 paper); every tensor-parallel rank keeps the whole latent'
+      : 'KV cache: 2 x layers x kv heads x head dim x tokens x bytes; kv heads split across tensor parallel (one replicated per rank when kv heads < tp)',
+    `KV cache in ${inference.kvCacheDtype} for every sequence at its full context (prompt + output), as a serving engine reserves it`,
+    ...(arch.slidingWindow
+      ? [`sliding-window layers keep at most ${arch.slidingWindow} tokens (rolling buffer)`]
+      : []),
+    'activations: one layer working set (residual, normed input, larger of attention q/k/v/out and MLP intermediates) in 16 bits for the whole prompt batch at once (no chunked prefill)' +
+      (r.attention === 'flash'
+        ? ', flash attention (no score matrices)'
+        : ', eager attention keeps scores and probabilities'),
+    'logits: fp32 over the whole vocabulary for the last position of each sequence (sampling)',
+    `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated; CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB, NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per tensor/pipeline/expert group`,
+    `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
+    `time to first token: prefill FLOPs (2 x active layer parameters per prompt token, causal attention, head on the last position) at ${(r.mfu * 100).toFixed(0)}% of peak bf16 (runtime.mfu), or the weight read if slower`,
+    'time per output token: weights (experts actually routed to, uniform routing) and KV cache at the mean context read from HBM, or the FLOPs if slower, plus two ring all-reduces per layer over the intra-node link (latency per call not counted)',
+    'pipeline stages run one after another for a batch (adds memory room, not speed); data-parallel replicas serve independently',
+    'serving has no backward or optimizer phase: every phase total shows the prefill-time peak',
+    'throughput over a static batch: batch x output tokens / (time to first token + (output - 1) x time per output token)',
+    `largest batch at the given lengths; longest context (prompt + output, ${inference.outputLength} output tokens) at the given batch, up to max_position_embeddings (${arch.maxPositionEmbeddings})`,
+  ];
+}
+
+function servingWarnings(
+  request: PlanRequest,
+  inference: InferenceSettings,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  worst: RankMemory,
+  maxBatchSize: number,
+): string[] {
+  const warnings: string[] = [];
+  if (!worst.fits) {
+    warnings.push(
+      `does not fit: ${worst.label} needs ${(worst.deviceUsedBytes / GIB).toFixed(1)} GiB of ${(gpu.memoryBytes / GIB).toFixed(1)} GiB; ${worst.dominantComponent} dominates`,
+    );
+  }
+  if (maxBatchSize === 0) {
+    warnings.push(
+      'not even one sequence fits at these lengths: add GPUs to tensor or pipeline parallelism, or quantise',
+    );
+  }
+  const context = inference.promptLength + inference.outputLength;
+  if (context > arch.maxPositionEmbeddings) {
+    warnings.push(
+      `prompt + output (${context}) exceeds the model's max_position_embeddings (${arch.maxPositionEmbeddings})`,
+    );
+  }
+  if (!gpu.fp8 && (inference.weightPrecision === 'fp8' || inference.kvCacheDtype === 'fp8')) {
+    warnings.push(`${gpu.name} has no fp8 tensor cores: fp8 saves memory but is upcast to compute`);
+  }
+  if (request.parallelism.contextParallel > 1) {
+    warnings.push('contextParallel is ignored for inference plans');
+  }
+  if (request.parallelism.zeroStage > 0) {
+    warnings.push(
+      'zeroStage applies to training only; serving replicas hold whole copies of their shards',
+    );
+  }
+  return warnings;
+}
+
+/** Plans serving a model: memory per pipeline stage, the largest batch and context that fit,
+ * roofline latency, throughput and cost. */
+export function planInference(
+  normalized: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+): PlanResult {
+  const inference = normalized.inference ?? DEFAULT_INFERENCE;
+  const request: PlanRequest = { ...normalized, inference };
+  const layout = inferenceLayout(request);
+  const overhead = servingRuntimeOverhead(request, layout);
+  const stageCount = layout.pipelineParallel;
+  const stages: StageStatic[] = splitLayers(arch.numLayers, stageCount).map((span) => ({
+    span,
+    weights: stageWeightBytes(
+      arch,
+      span,
+      layout,
+      inference.weightPrecision,
+      inference.quantGroupSize,
+    ),
+  }));
+
+  const breakdownsAt = (shape: ServingShape) =>
+    stages.map((stage) => stageBreakdown(arch, request, inference, stage, shape, overhead));
+  const usable = gpu.memoryBytes - request.runtime.safetyMarginBytes;
+  const fitsAt = (shape: ServingShape) =>
+    breakdownsAt(shape).every(
+      (b) => deviceUsedBytes(b, request.runtime.allocatorFragmentation) <= usable,
+    );
+
+  const ranks = breakdownsAt({
+    batch: inference.batchSize,
+    promptLength: inference.promptLength,
+    outputLength: inference.outputLength,
+  }).map((breakdown, i) => summariseStage(stages[i].span, stageCount, breakdown, request, gpu));
+  const worst = ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
+
+  const atLengths = (batch: number) => fitsAt({ ...inference, batch });
+  let maxBatchSize = 0;
+  if (atLengths(1)) {
+    let high = 1;
+    while (high < MAX_BATCH_SEARCHED && atLengths(high * 2)) high *= 2;
+    maxBatchSize = largestFitting(high, Math.min(high * 2, MAX_BATCH_SEARCHED), atLengths);
+  }
+  // Longer contexts lengthen the prompt; the output length stays as asked.
+  const atContext = (context: number) =>
+    fitsAt({
+      batch: inference.batchSize,
+      promptLength: context - inference.outputLength,
+      outputLength: inference.outputLength,
+    });
+  const shortest = inference.outputLength + 1;
+  const longest = Math.max(shortest, arch.maxPositionEmbeddings);
+  const maxContextLength = atContext(shortest) ? largestFitting(shortest, longest, atContext) : 0;
+
+  const counts = countParameters(arch);
+  const served = servingPerformance(arch, request, inference, gpu, layout, stages);
+  return {
+    engineVersion: ENGINE_VERSION,
+    request,
+    model: {
+      id: arch.id,
+      name: arch.name,
+      parameters: { total: counts.total, trainable: 0, active: counts.active },
+    },
+    layout,
+    memory: { perGpu: worst, ranks, hostPerNodeBytes: 0 },
+    performance: served.performance,
+    cost: served.cost,
+    inference: {
+      maxBatchSize,
+      maxContextLength,
+      kvCacheBytesPerToken: kvCacheBytesPerToken(arch, inference.kvCacheDtype),
+      tokensPerSecondPerGpu: served.tokensPerSecondPerGpu,
+      usdPerMillionOutputTokens: served.usdPerMillionOutputTokens,
+    },
+    warnings: servingWarnings(request, inference, arch, gpu, worst, maxBatchSize),
+    assumptions: servingAssumptions(request, inference, arch),
+  };
+}

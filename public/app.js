@@ -25,7 +25,13 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 /** State the browser test and the console can read. */
-const shardplan = { charts: {}, lastInput: null, lastResult: null, compareRows: null, searchRows: [] };
+const shardplan = {
+  charts: {},
+  lastInput: null,
+  lastResult: null,
+  compareRows: null,
+  searchRows: [],
+};
 window.shardplan = shardplan;
 
 // ---------- formatting ----------
@@ -97,7 +103,10 @@ async function api(path, { method = 'GET', body } = {}) {
   const type = response.headers.get('content-type') || '';
   const payload = type.includes('json') ? await response.json() : await response.text();
   if (!response.ok) {
-    throw new ApiError(response.status, typeof payload === 'object' ? payload : { detail: payload });
+    throw new ApiError(
+      response.status,
+      typeof payload === 'object' ? payload : { detail: payload },
+    );
   }
   return payload;
 }
@@ -117,7 +126,9 @@ const form = $('#plan-form');
 
 /** Fields the request carries under dotted names; name and tags only travel when saving. */
 function requestFields() {
-  return $$('[name]', form).filter((input) => input.name.includes('.') || ['model', 'workload'].includes(input.name));
+  return $$('[name]', form).filter(
+    (input) => input.name.includes('.') || ['model', 'workload'].includes(input.name),
+  );
 }
 
 function setPath(target, path, value) {
@@ -128,14 +139,20 @@ function setPath(target, path, value) {
 }
 
 function getPath(source, path) {
-  return path.split('.').reduce((node, key) => (node === undefined || node === null ? undefined : node[key]), source);
+  return path
+    .split('.')
+    .reduce((node, key) => (node === undefined || node === null ? undefined : node[key]), source);
 }
 
 /** Whether a field applies to the current workload and method (hidden ones are left out). */
 function fieldApplies(name, workload, method) {
   if (name.startsWith('inference.')) return workload === 'inference';
   if (name.startsWith('training.lora.')) return workload === 'training' && method !== 'full';
-  if (name.startsWith('training.') || name === 'parallelism.zeroStage' || name.startsWith('parallelism.offload.')) {
+  if (
+    name.startsWith('training.') ||
+    name === 'parallelism.zeroStage' ||
+    name.startsWith('parallelism.offload.')
+  ) {
     return workload === 'training';
   }
   return true;
@@ -151,14 +168,16 @@ function readForm() {
     if (raw === '') continue;
     let value = raw;
     if (field.type === 'number' || field.name === 'parallelism.zeroStage') value = Number(raw);
-    if (field.name === 'training.lora.targetModules') value = raw === 'all-linear' ? raw : raw.split(',');
+    if (field.name === 'training.lora.targetModules')
+      value = raw === 'all-linear' ? raw : raw.split(',');
     setPath(input, field.name, value);
   }
   return input;
 }
 
 function ensureOption(select, value) {
-  if (![...select.options].some((o) => o.value === value)) select.append(el('option', { value }, value));
+  if (![...select.options].some((o) => o.value === value))
+    select.append(el('option', { value }, value));
 }
 
 /** Puts a request (normalized or as typed) back into the form. */
@@ -185,8 +204,14 @@ function syncVisibility() {
   $$('.training-only').forEach((node) => (node.hidden = workload !== 'training'));
   $$('.inference-only').forEach((node) => (node.hidden = workload !== 'inference'));
 
-  const gpus = Number(form.elements['cluster.nodes'].value) * Number(form.elements['cluster.gpusPerNode'].value);
-  const model = ['parallelism.tensorParallel', 'parallelism.pipelineParallel', 'parallelism.contextParallel']
+  const gpus =
+    Number(form.elements['cluster.nodes'].value) *
+    Number(form.elements['cluster.gpusPerNode'].value);
+  const model = [
+    'parallelism.tensorParallel',
+    'parallelism.pipelineParallel',
+    'parallelism.contextParallel',
+  ]
     .map((name) => Number(form.elements[name].value) || 1)
     .reduce((a, b) => a * b, 1);
   const hint = $('#data-parallel-hint');
@@ -229,12 +254,25 @@ function showProblem(error) {
       continue;
     }
     target.classList.add('has-error');
-    target.append(el('small', { className: 'field-error', 'data-testid': 'field-error', 'data-error-for': field }, message));
+    target.append(
+      el(
+        'small',
+        { className: 'field-error', 'data-testid': 'field-error', 'data-error-for': field },
+        message,
+      ),
+    );
   }
   if (fieldErrors.length === 0) unplaced.push(problem.detail || problem.title || error.message);
   if (unplaced.length > 0) {
     const box = $('#form-error');
-    box.append(el('strong', {}, problem.title || 'The planner could not do that'), el('ul', {}, unplaced.map((m) => el('li', {}, m))));
+    box.append(
+      el('strong', {}, problem.title || 'The planner could not do that'),
+      el(
+        'ul',
+        {},
+        unplaced.map((m) => el('li', {}, m)),
+      ),
+    );
     box.hidden = false;
   }
 }
@@ -260,7 +298,11 @@ const capacityLinePlugin = {
     ctx.fillStyle = '#c0392b';
     ctx.font = '600 12px system-ui, sans-serif';
     ctx.textAlign = 'right';
-    ctx.fillText(options.label || `capacity ${options.value.toFixed(1)} GiB`, chartArea.right - 4, y - 6);
+    ctx.fillText(
+      options.label || `capacity ${options.value.toFixed(1)} GiB`,
+      chartArea.right - 4,
+      y - 6,
+    );
     ctx.restore();
   },
 };
@@ -270,7 +312,10 @@ function segments(rank) {
   const breakdown = rank.breakdown || {};
   const reserve = Math.max(0, (rank.reservedPeakBytes ?? 0) - (rank.allocatedPeakBytes ?? 0));
   return Object.fromEntries(
-    COMPONENTS.map(({ key }) => [key, (key === 'allocatorReserve' ? reserve : breakdown[key] ?? 0) / GIB]),
+    COMPONENTS.map(({ key }) => [
+      key,
+      (key === 'allocatorReserve' ? reserve : (breakdown[key] ?? 0)) / GIB,
+    ]),
   );
 }
 
@@ -313,7 +358,13 @@ function baseChartOptions(capacityGiB, maxStackGiB, title) {
 
 function drawChart(name, canvas, config) {
   if (typeof window.Chart !== 'function') {
-    canvas.replaceWith(el('p', { className: 'hint' }, 'The chart library did not load (vendor/chartjs/chart.umd.js).'));
+    canvas.replaceWith(
+      el(
+        'p',
+        { className: 'hint' },
+        'The chart library did not load (vendor/chartjs/chart.umd.js).',
+      ),
+    );
     return;
   }
   shardplan.charts[name]?.destroy();
@@ -337,7 +388,11 @@ function drawPlanChart(result) {
   drawChart('plan', $('#plan-chart'), {
     type: 'bar',
     data: { labels: ranks.map((r, i) => shortRankLabel(r, i, ranks.length)), datasets },
-    options: baseChartOptions(capacityGiB, tallest, ranks.length > 1 ? 'memory per GPU, one bar per pipeline stage' : 'memory per GPU'),
+    options: baseChartOptions(
+      capacityGiB,
+      tallest,
+      ranks.length > 1 ? 'memory per GPU, one bar per pipeline stage' : 'memory per GPU',
+    ),
   });
 }
 
@@ -345,7 +400,7 @@ function drawCompareChart(rows) {
   const planned = rows.filter((row) => row.result);
   if (planned.length === 0) return;
   const capacityGiB = planned[0].result.memory.perGpu.capacityBytes / GIB;
-  const stages = Math.max(...planned.map((row) => (row.result.memory.ranks?.length || 1)));
+  const stages = Math.max(...planned.map((row) => row.result.memory.ranks?.length || 1));
   const components = shownComponents(planned[0].result.request?.workload);
   const datasets = [];
   for (let stage = 0; stage < stages; stage += 1) {
@@ -360,16 +415,23 @@ function drawCompareChart(rows) {
         maxBarThickness: 90,
         data: rows.map((row) => {
           if (!row.result) return null;
-          const ranks = row.result.memory.ranks?.length ? row.result.memory.ranks : [row.result.memory.perGpu];
+          const ranks = row.result.memory.ranks?.length
+            ? row.result.memory.ranks
+            : [row.result.memory.perGpu];
           return ranks[stage] ? segments(ranks[stage])[c.key] : null;
         }),
       });
     }
   }
   const tallest = Math.max(...planned.map((row) => row.result.memory.perGpu.deviceUsedBytes / GIB));
-  const options = baseChartOptions(capacityGiB, tallest, stages > 1 ? `one bar per pipeline stage (${stages})` : '');
+  const options = baseChartOptions(
+    capacityGiB,
+    tallest,
+    stages > 1 ? `one bar per pipeline stage (${stages})` : '',
+  );
   // One legend entry per component, not one per stage.
-  options.plugins.legend.labels.filter = (item, data) => data.datasets[item.datasetIndex].stack === 'stage 0';
+  options.plugins.legend.labels.filter = (item, data) =>
+    data.datasets[item.datasetIndex].stack === 'stage 0';
   drawChart('compare', $('#compare-chart'), {
     type: 'bar',
     data: { labels: rows.map((row) => row.label), datasets },
@@ -380,7 +442,12 @@ function drawCompareChart(rows) {
 // ---------- the plan view ----------
 
 function stat(label, value, testid, extra) {
-  return el('div', { className: 'stat' }, el('dt', {}, label), el('dd', { 'data-testid': testid }, value, extra ? el('small', {}, extra) : null));
+  return el(
+    'div',
+    { className: 'stat' },
+    el('dt', {}, label),
+    el('dd', { 'data-testid': testid }, value, extra ? el('small', {}, extra) : null),
+  );
 }
 
 function gpuName(id) {
@@ -396,7 +463,8 @@ function renderResult(result) {
   $('#placeholder').hidden = true;
   $('#result').hidden = false;
 
-  $('#result-title').textContent = `${result.model.name || result.model.id} on ${layout.gpus} x ${gpuName(request.cluster?.gpu)}`;
+  $('#result-title').textContent =
+    `${result.model.name || result.model.id} on ${layout.gpus} x ${gpuName(request.cluster?.gpu)}`;
   const badge = $('#fits-badge');
   badge.textContent = perGpu.fits ? 'fits' : 'does not fit';
   badge.className = `badge ${perGpu.fits ? 'ok' : 'bad'}`;
@@ -405,15 +473,32 @@ function renderResult(result) {
   const cost = result.cost || {};
   const stats = [
     stat('Per-GPU peak', gib(perGpu.deviceUsedBytes), 'peak', `of ${gib(perGpu.capacityBytes)}`),
-    stat('Headroom', gib(perGpu.headroomBytes), 'headroom', perGpu.headroomBytes < 0 ? 'short' : 'free'),
-    stat('Dominant', COMPONENT_LABELS[perGpu.dominantComponent] || perGpu.dominantComponent, 'dominant', perGpu.peakPhase ? `peak in ${perGpu.peakPhase}` : null),
+    stat(
+      'Headroom',
+      gib(perGpu.headroomBytes),
+      'headroom',
+      perGpu.headroomBytes < 0 ? 'short' : 'free',
+    ),
+    stat(
+      'Dominant',
+      COMPONENT_LABELS[perGpu.dominantComponent] || perGpu.dominantComponent,
+      'dominant',
+      perGpu.peakPhase ? `peak in ${perGpu.peakPhase}` : null,
+    ),
     stat(
       'Layout',
       `DP ${layout.dataParallel} · TP ${layout.tensorParallel} · PP ${layout.pipelineParallel} · CP ${layout.contextParallel}`,
       'layout',
-      request.parallelism && request.workload !== 'inference' ? `ZeRO-${request.parallelism.zeroStage}` : null,
+      request.parallelism && request.workload !== 'inference'
+        ? `ZeRO-${request.parallelism.zeroStage}`
+        : null,
     ),
-    stat('Parameters', count(result.model.parameters.total), 'parameters', `${count(result.model.parameters.trainable)} trainable`),
+    stat(
+      'Parameters',
+      count(result.model.parameters.total),
+      'parameters',
+      `${count(result.model.parameters.trainable)} trainable`,
+    ),
   ];
   if (result.inference) {
     stats.push(
@@ -426,24 +511,43 @@ function renderResult(result) {
   } else {
     stats.push(
       stat('Step time', seconds(perf.stepTimeSeconds), 'step-time', `MFU ${percent(perf.mfu)}`),
-      stat('Throughput', `${count(perf.tokensPerSecond)} tok/s`, 'tokens-per-second', `${count(perf.tokensPerSecondPerGpu)} per GPU`),
-      stat('$ / M tokens', usd(cost.usdPerMillionTokens), 'usd-per-mtok', `${usd(cost.clusterPerHour)} per hour`),
+      stat(
+        'Throughput',
+        `${count(perf.tokensPerSecond)} tok/s`,
+        'tokens-per-second',
+        `${count(perf.tokensPerSecondPerGpu)} per GPU`,
+      ),
+      stat(
+        '$ / M tokens',
+        usd(cost.usdPerMillionTokens),
+        'usd-per-mtok',
+        `${usd(cost.clusterPerHour)} per hour`,
+      ),
     );
   }
-  if (result.memory.hostPerNodeBytes > 0) stats.push(stat('Host RAM per node', gib(result.memory.hostPerNodeBytes), 'host'));
+  if (result.memory.hostPerNodeBytes > 0)
+    stats.push(stat('Host RAM per node', gib(result.memory.hostPerNodeBytes), 'host'));
   $('#stats').replaceChildren(...stats);
 
   drawPlanChart(result);
   renderRanksTable(result);
   $('#warnings').replaceChildren(
-    ...(result.warnings?.length ? result.warnings.map((w) => el('li', {}, w)) : [el('li', { className: 'muted' }, 'none')]),
+    ...(result.warnings?.length
+      ? result.warnings.map((w) => el('li', {}, w))
+      : [el('li', { className: 'muted' }, 'none')]),
   );
   $('#assumptions').replaceChildren(...(result.assumptions || []).map((a) => el('li', {}, a)));
 }
 
 function renderRanksTable(result) {
   const ranks = result.memory.ranks?.length ? result.memory.ranks : [result.memory.perGpu];
-  const head = el('tr', {}, ['rank', 'device used', 'allocated', 'reserved', 'headroom', 'peak phase', 'dominant', ''].map((h) => el('th', {}, h)));
+  const head = el(
+    'tr',
+    {},
+    ['rank', 'device used', 'allocated', 'reserved', 'headroom', 'peak phase', 'dominant', ''].map(
+      (h) => el('th', {}, h),
+    ),
+  );
   const rows = ranks.map((rank) =>
     el(
       'tr',
@@ -455,7 +559,15 @@ function renderRanksTable(result) {
       el('td', { className: 'num' }, gib(rank.headroomBytes)),
       el('td', {}, rank.peakPhase || ''),
       el('td', {}, COMPONENT_LABELS[rank.dominantComponent] || rank.dominantComponent || ''),
-      el('td', {}, el('span', { className: `badge small ${rank.fits ? 'ok' : 'bad'}` }, rank.fits ? 'fits' : 'over')),
+      el(
+        'td',
+        {},
+        el(
+          'span',
+          { className: `badge small ${rank.fits ? 'ok' : 'bad'}` },
+          rank.fits ? 'fits' : 'over',
+        ),
+      ),
     ),
   );
   $('#ranks-table').replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
@@ -495,7 +607,10 @@ async function compareZero() {
   const button = $('#compare-zero');
   button.disabled = true;
   try {
-    const { rows } = await api('/plans/compare', { method: 'POST', body: { base: readForm(), vary: 'zeroStage' } });
+    const { rows } = await api('/plans/compare', {
+      method: 'POST',
+      body: { base: readForm(), vary: 'zeroStage' },
+    });
     clearErrors();
     shardplan.compareRows = rows;
     $('#compare').hidden = false;
@@ -510,11 +625,22 @@ async function compareZero() {
 }
 
 function renderCompareTable(rows) {
-  const head = el('tr', {}, ['', 'per-GPU peak', 'headroom', 'dominant', 'step time', '$ / M tokens', ''].map((h) => el('th', {}, h)));
+  const head = el(
+    'tr',
+    {},
+    ['', 'per-GPU peak', 'headroom', 'dominant', 'step time', '$ / M tokens', ''].map((h) =>
+      el('th', {}, h),
+    ),
+  );
   const body = rows.map((row) => {
     if (!row.result) {
       const messages = (row.errors || row.error?.errors || []).map((e) => e.message).join('; ');
-      return el('tr', {}, el('td', {}, row.label), el('td', { colspan: 6, className: 'muted' }, messages || 'not possible'));
+      return el(
+        'tr',
+        {},
+        el('td', {}, row.label),
+        el('td', { colspan: 6, className: 'muted' }, messages || 'not possible'),
+      );
     }
     const { perGpu } = row.result.memory;
     return el(
@@ -526,7 +652,15 @@ function renderCompareTable(rows) {
       el('td', {}, COMPONENT_LABELS[perGpu.dominantComponent] || perGpu.dominantComponent),
       el('td', { className: 'num' }, seconds(row.result.performance?.stepTimeSeconds)),
       el('td', { className: 'num' }, usd(row.result.cost?.usdPerMillionTokens)),
-      el('td', {}, el('span', { className: `badge small ${perGpu.fits ? 'ok' : 'bad'}` }, perGpu.fits ? 'fits' : 'over')),
+      el(
+        'td',
+        {},
+        el(
+          'span',
+          { className: `badge small ${perGpu.fits ? 'ok' : 'bad'}` },
+          perGpu.fits ? 'fits' : 'over',
+        ),
+      ),
     );
   });
   $('#compare-table').replaceChildren(el('thead', {}, head), el('tbody', {}, body));
@@ -538,13 +672,54 @@ function renderCompareTable(rows) {
 const SEARCH_COLUMNS = [
   { key: 'rank', title: '#', value: (_c, i) => i + 1, show: String, numeric: true },
   { key: 'layout', title: 'layout', value: (c) => layoutText(c.result.layout), show: String },
-  { key: 'zero', title: 'ZeRO', value: (c) => c.result.request?.parallelism?.zeroStage ?? '', show: String, numeric: true },
-  { key: 'checkpointing', title: 'checkpointing', value: (c) => c.result.request?.training?.activationCheckpointing ?? '', show: String },
-  { key: 'microBatch', title: 'micro-batch', value: (c) => c.result.request?.training?.microBatchSize ?? '', show: String, numeric: true },
-  { key: 'peak', title: 'per-GPU peak', value: (c) => c.result.memory.perGpu.deviceUsedBytes, show: (v) => gib(v), numeric: true },
-  { key: 'headroom', title: 'headroom', value: (c) => c.result.memory.perGpu.headroomBytes, show: (v) => gib(v), numeric: true },
-  { key: 'throughput', title: 'tokens/s', value: (c) => c.result.performance?.tokensPerSecond ?? 0, show: count, numeric: true },
-  { key: 'cost', title: '$ / M tokens', value: (c) => c.result.cost?.usdPerMillionTokens ?? 0, show: usd, numeric: true },
+  {
+    key: 'zero',
+    title: 'ZeRO',
+    value: (c) => c.result.request?.parallelism?.zeroStage ?? '',
+    show: String,
+    numeric: true,
+  },
+  {
+    key: 'checkpointing',
+    title: 'checkpointing',
+    value: (c) => c.result.request?.training?.activationCheckpointing ?? '',
+    show: String,
+  },
+  {
+    key: 'microBatch',
+    title: 'micro-batch',
+    value: (c) => c.result.request?.training?.microBatchSize ?? '',
+    show: String,
+    numeric: true,
+  },
+  {
+    key: 'peak',
+    title: 'per-GPU peak',
+    value: (c) => c.result.memory.perGpu.deviceUsedBytes,
+    show: (v) => gib(v),
+    numeric: true,
+  },
+  {
+    key: 'headroom',
+    title: 'headroom',
+    value: (c) => c.result.memory.perGpu.headroomBytes,
+    show: (v) => gib(v),
+    numeric: true,
+  },
+  {
+    key: 'throughput',
+    title: 'tokens/s',
+    value: (c) => c.result.performance?.tokensPerSecond ?? 0,
+    show: count,
+    numeric: true,
+  },
+  {
+    key: 'cost',
+    title: '$ / M tokens',
+    value: (c) => c.result.cost?.usdPerMillionTokens ?? 0,
+    show: usd,
+    numeric: true,
+  },
 ];
 
 function layoutText(layout) {
@@ -591,7 +766,8 @@ function renderSearchTable() {
   const rows = [...shardplan.searchRows].sort((a, b) => {
     const x = column.value(a, a.order);
     const y = column.value(b, b.order);
-    const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    const order =
+      typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
     return searchSort.ascending ? order : -order;
   });
   const head = el(
@@ -603,9 +779,13 @@ function renderSearchTable() {
         {
           className: `sortable${c.numeric ? ' num' : ''}${c.key === searchSort.key ? (searchSort.ascending ? ' asc' : ' desc') : ''}`,
           'data-sort': c.key,
-          'aria-sort': c.key === searchSort.key ? (searchSort.ascending ? 'ascending' : 'descending') : 'none',
+          'aria-sort':
+            c.key === searchSort.key ? (searchSort.ascending ? 'ascending' : 'descending') : 'none',
           onclick: () => {
-            searchSort = { key: c.key, ascending: c.key === searchSort.key ? !searchSort.ascending : true };
+            searchSort = {
+              key: c.key,
+              ascending: c.key === searchSort.key ? !searchSort.ascending : true,
+            };
             renderSearchTable();
           },
         },
@@ -616,8 +796,19 @@ function renderSearchTable() {
   const body = rows.map((candidate) =>
     el(
       'tr',
-      { className: 'clickable', 'data-testid': 'search-row', title: 'open as the plan', onclick: () => openCandidate(candidate) },
-      SEARCH_COLUMNS.map((c) => el('td', { className: c.numeric ? 'num' : '' }, c.show(c.value(candidate, candidate.order)))),
+      {
+        className: 'clickable',
+        'data-testid': 'search-row',
+        title: 'open as the plan',
+        onclick: () => openCandidate(candidate),
+      },
+      SEARCH_COLUMNS.map((c) =>
+        el(
+          'td',
+          { className: c.numeric ? 'num' : '' },
+          c.show(c.value(candidate, candidate.order)),
+        ),
+      ),
     ),
   );
   $('#search-table').replaceChildren(el('thead', {}, head), el('tbody', {}, body));
@@ -640,7 +831,10 @@ async function savePlan() {
   const status = $('#save-status');
   const body = readForm();
   const name = form.elements['name'].value.trim();
-  const tags = form.elements['tags'].value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = form.elements['tags'].value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (name) body.name = name;
   if (tags.length) body.tags = tags;
   status.textContent = 'Saving...';
@@ -664,17 +858,44 @@ function savedRow(plan) {
     'tr',
     { 'data-testid': 'saved-plan', 'data-plan-id': plan.id },
     el('td', {}, el('strong', {}, plan.name || '(unnamed)')),
-    el('td', {}, (plan.tags || []).map((t) => el('span', { className: 'tag', onclick: () => filterByTag(t) }, t))),
+    el(
+      'td',
+      {},
+      (plan.tags || []).map((t) =>
+        el('span', { className: 'tag', onclick: () => filterByTag(t) }, t),
+      ),
+    ),
     el('td', {}, plan.model?.id ?? (typeof request.model === 'string' ? request.model : 'inline')),
     el('td', {}, `${plan.layout?.gpus ?? '?'} x ${request.cluster?.gpu ?? plan.gpu ?? ''}`),
     el('td', { className: 'num' }, gib(perGpu.deviceUsedBytes ?? plan.deviceUsedBytes)),
-    el('td', {}, el('span', { className: `badge small ${fits ? 'ok' : 'bad'}` }, fits ? 'fits' : 'over')),
-    el('td', { className: 'muted' }, plan.createdAt ? new Date(plan.createdAt).toLocaleString() : ''),
+    el(
+      'td',
+      {},
+      el('span', { className: `badge small ${fits ? 'ok' : 'bad'}` }, fits ? 'fits' : 'over'),
+    ),
+    el(
+      'td',
+      { className: 'muted' },
+      plan.createdAt ? new Date(plan.createdAt).toLocaleString() : '',
+    ),
     el(
       'td',
       { className: 'row-actions' },
-      el('button', { type: 'button', 'data-testid': 'open-plan', onclick: () => void openSaved(plan.id) }, 'Open'),
-      el('button', { type: 'button', className: 'danger', 'data-testid': 'delete-plan', onclick: () => void deleteSaved(plan) }, 'Delete'),
+      el(
+        'button',
+        { type: 'button', 'data-testid': 'open-plan', onclick: () => void openSaved(plan.id) },
+        'Open',
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
+          className: 'danger',
+          'data-testid': 'delete-plan',
+          onclick: () => void deleteSaved(plan),
+        },
+        'Delete',
+      ),
     ),
   );
 }
@@ -685,16 +906,47 @@ async function refreshSaved() {
   $('#export-csv').href = `${API}/plans/export.csv${query}`;
   const table = $('#plans-table');
   try {
-    const [page, summary] = await Promise.all([api(`/plans${query}${query ? '&' : '?'}limit=50`), api(`/plans/summary${query}`)]);
+    const [page, summary] = await Promise.all([
+      api(`/plans${query}${query ? '&' : '?'}limit=50`),
+      api(`/plans/summary${query}`),
+    ]);
     const plans = itemsOf(page);
-    const head = el('tr', {}, ['name', 'tags', 'model', 'GPUs', 'per-GPU peak', '', 'created', ''].map((h) => el('th', {}, h)));
+    const head = el(
+      'tr',
+      {},
+      ['name', 'tags', 'model', 'GPUs', 'per-GPU peak', '', 'created', ''].map((h) =>
+        el('th', {}, h),
+      ),
+    );
     table.replaceChildren(
       el('thead', {}, head),
-      el('tbody', {}, plans.length ? plans.map(savedRow) : [el('tr', {}, el('td', { colspan: 8, className: 'muted' }, tag ? `No plans tagged "${tag}".` : 'No saved plans yet.'))]),
+      el(
+        'tbody',
+        {},
+        plans.length
+          ? plans.map(savedRow)
+          : [
+              el(
+                'tr',
+                {},
+                el(
+                  'td',
+                  { colspan: 8, className: 'muted' },
+                  tag ? `No plans tagged "${tag}".` : 'No saved plans yet.',
+                ),
+              ),
+            ],
+      ),
     );
     renderSummary(summary);
   } catch (error) {
-    table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { className: 'muted' }, `Could not list plans: ${error.message}`))));
+    table.replaceChildren(
+      el(
+        'tbody',
+        {},
+        el('tr', {}, el('td', { className: 'muted' }, `Could not list plans: ${error.message}`)),
+      ),
+    );
   }
 }
 
@@ -705,7 +957,11 @@ function renderSummary(summary) {
     if (value === null || value === undefined) return;
     if (typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
-    } else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
+    } else if (
+      typeof value === 'number' ||
+      typeof value === 'string' ||
+      typeof value === 'boolean'
+    ) {
       entries.push([path, value]);
     }
   };
@@ -716,11 +972,23 @@ function renderSummary(summary) {
     if (/usd/i.test(key)) return usd(value);
     return count(value);
   };
-  const words = (key) => key.replace(/Bytes$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/\./g, ' › ').toLowerCase();
+  const words = (key) =>
+    key
+      .replace(/Bytes$/, '')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .replace(/\./g, ' › ')
+      .toLowerCase();
   $('#tag-summary').replaceChildren(
     ...entries
       .filter(([key]) => key !== 'tag')
-      .map(([key, value]) => el('div', { className: 'stat' }, el('dt', {}, words(key)), el('dd', { 'data-summary': key }, show(key, value)))),
+      .map(([key, value]) =>
+        el(
+          'div',
+          { className: 'stat' },
+          el('dt', {}, words(key)),
+          el('dd', { 'data-summary': key }, show(key, value)),
+        ),
+      ),
   );
 }
 
@@ -765,7 +1033,11 @@ async function loadCatalogs() {
   const gpuSelect = $('#gpu');
   gpuSelect.replaceChildren(
     ...itemsOf(gpus).map((g) =>
-      el('option', { value: g.id, 'data-name': g.name || g.id }, `${g.name || g.id}${g.memoryBytes ? ` (${gib(g.memoryBytes, 0)})` : ''}`),
+      el(
+        'option',
+        { value: g.id, 'data-name': g.name || g.id },
+        `${g.name || g.id}${g.memoryBytes ? ` (${gib(g.memoryBytes, 0)})` : ''}`,
+      ),
     ),
   );
   for (const [select, preferred] of [

@@ -1,11 +1,10 @@
-// Command-line arguments -> a command and a PlanRequestInput, with the API's field-path errors.
+// Command-line arguments -> a command and the PlanRequest the flags describe.
 import { FieldError } from '../engine/types';
 
 /** How one `--flag` reaches the request: the field path it sets and how its text is read. */
 interface PlanFlag {
   field: string;
-  kind: 'string' | 'integer' | 'number' | 'boolean' | 'list';
-  choices?: readonly string[];
+  kind: 'string' | 'integer' | 'number' | 'list';
   help: string;
 }
 
@@ -13,47 +12,58 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   model: { field: 'model', kind: 'string', help: 'catalog id or Hugging Face id, e.g. llama-3-8b' },
   gpu: { field: 'cluster.gpu', kind: 'string', help: 'GPU catalog id, e.g. a100-80gb' },
   nodes: { field: 'cluster.nodes', kind: 'integer', help: 'nodes (default 1)' },
-  'gpus-per-node': { field: 'cluster.gpusPerNode', kind: 'integer', help: 'GPUs per node (default 1)' },
-  workload: { field: 'workload', kind: 'string', choices: ['training', 'inference'], help: 'training (default) or inference' },
-  method: { field: 'training.method', kind: 'string', choices: ['full', 'lora', 'qlora'], help: 'full | lora | qlora' },
+  'gpus-per-node': {
+    field: 'cluster.gpusPerNode',
+    kind: 'integer',
+    help: 'GPUs per node (default 1)',
+  },
+  workload: { field: 'workload', kind: 'string', help: 'training (default) or inference' },
+  method: { field: 'training.method', kind: 'string', help: 'full | lora | qlora' },
   precision: {
     field: 'training.precision',
     kind: 'string',
-    choices: ['fp32', 'fp16-mixed', 'bf16-mixed', 'bf16-pure'],
     help: 'fp32 | fp16-mixed | bf16-mixed | bf16-pure',
   },
   optimizer: {
     field: 'training.optimizer',
     kind: 'string',
-    choices: ['adamw', 'adamw-8bit', 'paged-adamw-8bit', 'sgd', 'sgd-momentum', 'adafactor', 'lion'],
     help: 'adamw | adamw-8bit | paged-adamw-8bit | sgd | sgd-momentum | adafactor | lion',
   },
-  zero: { field: 'parallelism.zeroStage', kind: 'integer', choices: ['0', '1', '2', '3'], help: 'ZeRO stage 0-3' },
+  zero: { field: 'parallelism.zeroStage', kind: 'integer', help: 'ZeRO stage 0-3' },
   tp: { field: 'parallelism.tensorParallel', kind: 'integer', help: 'tensor-parallel degree' },
   pp: { field: 'parallelism.pipelineParallel', kind: 'integer', help: 'pipeline-parallel degree' },
   cp: { field: 'parallelism.contextParallel', kind: 'integer', help: 'context-parallel degree' },
-  ep: { field: 'parallelism.expertParallel', kind: 'integer', help: 'expert-parallel degree (MoE)' },
+  ep: {
+    field: 'parallelism.expertParallel',
+    kind: 'integer',
+    help: 'expert-parallel degree (MoE)',
+  },
   seq: { field: 'training.sequenceLength', kind: 'integer', help: 'sequence length in tokens' },
   mb: { field: 'training.microBatchSize', kind: 'integer', help: 'micro-batch size per GPU' },
-  'grad-accum': { field: 'training.gradientAccumulationSteps', kind: 'integer', help: 'gradient accumulation steps' },
+  'grad-accum': {
+    field: 'training.gradientAccumulationSteps',
+    kind: 'integer',
+    help: 'gradient accumulation steps',
+  },
   checkpointing: {
     field: 'training.activationCheckpointing',
     kind: 'string',
-    choices: ['none', 'selective', 'full'],
     help: 'activation checkpointing: none | selective | full',
   },
   'lora-rank': { field: 'training.lora.rank', kind: 'integer', help: 'LoRA rank' },
-  'lora-targets': { field: 'training.lora.targetModules', kind: 'list', help: "comma-separated modules or 'all-linear'" },
+  'lora-targets': {
+    field: 'training.lora.targetModules',
+    kind: 'list',
+    help: "comma-separated modules or 'all-linear'",
+  },
   preset: {
     field: 'runtime.preset',
     kind: 'string',
-    choices: ['none', 'hf-transformers', 'torchtune', 'torchtitan', 'litgpt', 'deepspeed', 'megatron'],
-    help: 'framework preset',
+    help: 'none | hf-transformers | torchtune | torchtitan | litgpt | deepspeed | megatron',
   },
   'offload-optimizer': {
     field: 'parallelism.offload.optimizer',
     kind: 'string',
-    choices: ['none', 'cpu'],
     help: 'optimizer offload: none | cpu',
   },
   batch: { field: 'inference.batchSize', kind: 'integer', help: 'inference batch size' },
@@ -62,10 +72,13 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   'weight-precision': {
     field: 'inference.weightPrecision',
     kind: 'string',
-    choices: ['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4'],
-    help: 'inference weight precision',
+    help: 'inference weights: fp32 | bf16 | fp16 | fp8 | int8 | int4',
   },
-  'kv-dtype': { field: 'inference.kvCacheDtype', kind: 'string', choices: ['bf16', 'fp8', 'int8'], help: 'KV-cache dtype' },
+  'kv-dtype': {
+    field: 'inference.kvCacheDtype',
+    kind: 'string',
+    help: 'KV-cache dtype: bf16 | fp8 | int8',
+  },
   mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
   name: { field: 'name', kind: 'string', help: 'plan name' },
   tags: { field: 'tags', kind: 'list', help: 'comma-separated tags' },
@@ -127,7 +140,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (value === undefined) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) {
-        errors.push({ field: tool ? name : PLAN_FLAGS[name].field, message: `--${name} needs a value` });
+        errors.push({
+          field: tool ? name : PLAN_FLAGS[name].field,
+          message: `--${name} needs a value`,
+        });
         continue;
       }
       value = next;
@@ -140,46 +156,28 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return parsed;
 }
 
-function lastSegment(field: string): string {
-  return field.split('.').pop() ?? field;
-}
-
-/** Reads one flag's text as its kind, or returns the field error the API would give. */
-function readFlag(name: string, raw: string): { value: unknown } | { error: FieldError } {
+/**
+ * Reads one flag's text as its kind. Text that is not a number stays text, so the request's own
+ * checks (the API's DTO, run by the server or in-process) reject it with the API's message.
+ */
+function readFlag(name: string, raw: string): unknown {
   const flag = PLAN_FLAGS[name];
-  const label = lastSegment(flag.field);
   switch (flag.kind) {
-    case 'integer': {
-      const value = Number(raw);
-      if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
-        return { error: { field: flag.field, message: `${label} (${raw}) must be an integer` } };
-      }
-      if (flag.choices && !flag.choices.includes(String(value))) {
-        return { error: { field: flag.field, message: `${label} (${raw}) must be one of ${flag.choices.join(', ')}` } };
-      }
-      return { value };
-    }
-    case 'number': {
-      const value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value)) {
-        return { error: { field: flag.field, message: `${label} (${raw}) must be a number` } };
-      }
-      return { value };
-    }
-    case 'boolean':
-      return { value: raw === 'true' || raw === '1' || raw === 'yes' };
+    case 'integer':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    case 'number':
+      return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
     case 'list': {
       const items = raw
         .split(',')
         .map((item) => item.trim())
         .filter(Boolean);
-      return { value: name === 'lora-targets' && items.length === 1 && items[0] === 'all-linear' ? 'all-linear' : items };
+      return name === 'lora-targets' && items.length === 1 && items[0] === 'all-linear'
+        ? 'all-linear'
+        : items;
     }
     default:
-      if (flag.choices && !flag.choices.includes(raw)) {
-        return { error: { field: flag.field, message: `${label} must be one of: ${flag.choices.join(', ')} (got '${raw}')` } };
-      }
-      return { value: raw };
+      return raw;
   }
 }
 
@@ -194,24 +192,13 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[keys[keys.length - 1]] = value;
 }
 
-/**
- * The request the flags describe, laid over `base` (a --file's contents) without changing it.
- * Checks that model and GPU are there, as the API does.
- */
+/** The request the flags describe, laid over `base` (a --file's contents) without changing it. */
 export function requestFromFlags(
   planFlags: Record<string, string>,
   base: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const request = structuredClone(base);
-  const errors: FieldError[] = [];
-  for (const [name, raw] of Object.entries(planFlags)) {
-    const read = readFlag(name, raw);
-    if ('error' in read) errors.push(read.error);
-    else setPath(request, PLAN_FLAGS[name].field, read.value);
-  }
-  if (request.model === undefined) errors.push({ field: 'model', message: 'model is required (--model llama-3-8b)' });
-  const cluster = request.cluster as Record<string, unknown> | undefined;
-  if (cluster?.gpu === undefined) errors.push({ field: 'cluster.gpu', message: 'gpu is required (--gpu a100-80gb)' });
-  if (errors.length > 0) throw new CliUsageError(errors);
+  for (const [name, raw] of Object.entries(planFlags))
+    setPath(request, PLAN_FLAGS[name].field, readFlag(name, raw));
   return request;
 }

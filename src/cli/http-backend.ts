@@ -24,7 +24,10 @@ export interface SearchOutcome {
 export interface Backend {
   estimate(input: Record<string, unknown>): Promise<PlanResult>;
   compare(base: Record<string, unknown>, vary: string): Promise<CompareRow[]>;
-  search(input: Record<string, unknown>, onProgress: (done: number, total: number) => void): Promise<SearchOutcome>;
+  search(
+    input: Record<string, unknown>,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<SearchOutcome>;
   listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]>;
   addModel(id: string, config: Record<string, unknown>): Promise<unknown>;
 }
@@ -75,7 +78,10 @@ export class HttpBackend implements Backend {
   }
 
   async compare(base: Record<string, unknown>, vary: string): Promise<CompareRow[]> {
-    const answer = await this.call<{ rows: CompareRow[] }>('POST', '/plans/compare', { base, vary });
+    const answer = await this.call<{ rows: CompareRow[] }>('POST', '/plans/compare', {
+      base,
+      vary,
+    });
     return answer.rows;
   }
 

@@ -1,11 +1,17 @@
 import { PlanResult, PlanValidationError } from '../engine/types';
+import { RequestShapeError } from './check-request';
 import { Backend, HttpBackend } from './http-backend';
 import { CliIo, EXIT, run } from './main';
 
 /** Streams that keep what was written. */
 function capture(isTTY = false) {
   const chunks: string[] = [];
-  return { isTTY, chunks, write: (chunk: string) => chunks.push(chunk) > 0, text: () => chunks.join('') };
+  return {
+    isTTY,
+    chunks,
+    write: (chunk: string) => chunks.push(chunk) > 0,
+    text: () => chunks.join(''),
+  };
 }
 
 /** A backend that records what it was asked and answers with what the test gives it. */
@@ -20,7 +26,9 @@ function fakeBackend(overrides: Partial<Backend> = {}): Backend & { calls: unkno
   return {
     calls,
     estimate: record('estimate', () => ({ engineVersion: 'fake' }) as unknown as PlanResult),
-    compare: record('compare', () => [{ label: 'ZeRO-0', errors: [{ field: 'x', message: 'not possible' }] }]),
+    compare: record('compare', () => [
+      { label: 'ZeRO-0', errors: [{ field: 'x', message: 'not possible' }] },
+    ]),
     search: async (input, onProgress) => {
       calls.push(['search', input]);
       for (let done = 0; done <= 4; done++) onProgress(done, 4);
@@ -51,10 +59,16 @@ describe('shardplan run()', () => {
   it('plan --json sends the flags as a PlanRequest and prints the answer as JSON', async () => {
     const backend = fakeBackend();
     const { io, stdout } = harness(backend);
-    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--zero', '3', '--json'], io);
+    const status = await run(
+      ['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--zero', '3', '--json'],
+      io,
+    );
     expect(status).toBe(EXIT.ok);
     expect(backend.calls).toEqual([
-      ['estimate', { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb' }, parallelism: { zeroStage: 3 } }],
+      [
+        'estimate',
+        { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb' }, parallelism: { zeroStage: 3 } },
+      ],
     ]);
     expect(JSON.parse(stdout.text())).toEqual({ engineVersion: 'fake' });
   });
@@ -64,34 +78,65 @@ describe('shardplan run()', () => {
     const file = JSON.stringify({ model: 'llama-2-7b', cluster: { gpu: 'l40s', gpusPerNode: 2 } });
     const { io } = harness(backend, { 'req.json': file });
     await run(['plan', '--file', 'req.json', '--gpus-per-node', '4', '--json'], io);
-    expect(backend.calls[0][1]).toEqual({ model: 'llama-2-7b', cluster: { gpu: 'l40s', gpusPerNode: 4 } });
+    expect(backend.calls[0][1]).toEqual({
+      model: 'llama-2-7b',
+      cluster: { gpu: 'l40s', gpusPerNode: 4 },
+    });
   });
 
   it('exits 1 with the engine field errors when the request cannot be planned', async () => {
     const invalid = new PlanValidationError([
-      { field: 'parallelism.tensorParallel', message: 'tensorParallel (3) must divide num_attention_heads (32)' },
+      {
+        field: 'parallelism.tensorParallel',
+        message: 'tensorParallel (3) must divide num_attention_heads (32)',
+      },
     ]);
     const backend = fakeBackend({ estimate: () => Promise.reject(invalid) });
     const { io, stdout, stderr } = harness(backend);
-    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--tp', '3'], io);
+    const status = await run(
+      ['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--tp', '3'],
+      io,
+    );
     expect(status).toBe(EXIT.invalid);
     expect(stdout.text()).toBe('');
-    expect(stderr.text()).toContain('parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)');
+    expect(stderr.text()).toContain(
+      'parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)',
+    );
   });
 
-  it('exits 2 on flags it cannot read, before asking the backend anything', async () => {
+  it('exits 2 on options it does not know, before asking the backend anything', async () => {
     const backend = fakeBackend();
     const { io, stderr } = harness(backend);
-    expect(await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-80gb', '--seq', 'long'], io)).toBe(EXIT.usage);
-    expect(stderr.text()).toContain('training.sequenceLength: sequenceLength (long) must be an integer');
+    const status = await run(['plan', '--model', 'm', '--gpu', 'g', '--sequence', '9'], io);
+    expect(status).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('unknown option --sequence');
     expect(backend.calls).toEqual([]);
+  });
+
+  it("exits 1 with the API's DTO messages when the request's shape is wrong", async () => {
+    const invalid = new RequestShapeError([
+      {
+        field: 'training.sequenceLength',
+        message: "sequenceLength must be a positive integer, e.g. 4096 (got 'long')",
+      },
+    ]);
+    const { io, stderr } = harness(fakeBackend({ estimate: () => Promise.reject(invalid) }));
+    const status = await run(['plan', '--model', 'm', '--gpu', 'g', '--seq', 'long'], io);
+    expect(status).toBe(EXIT.invalid);
+    expect(stderr.text()).toContain('training.sequenceLength: sequenceLength must be a positive');
   });
 
   it('compare shows variants the backend could not plan with their reason', async () => {
     const backend = fakeBackend();
     const { io, stdout } = harness(backend);
-    expect(await run(['compare', '--vary', 'zeroStage', '--model', 'm', '--gpu', 'g'], io)).toBe(EXIT.ok);
-    expect(backend.calls[0]).toEqual(['compare', { model: 'm', cluster: { gpu: 'g' } }, 'zeroStage']);
+    expect(await run(['compare', '--vary', 'zeroStage', '--model', 'm', '--gpu', 'g'], io)).toBe(
+      EXIT.ok,
+    );
+    expect(backend.calls[0]).toEqual([
+      'compare',
+      { model: 'm', cluster: { gpu: 'g' } },
+      'zeroStage',
+    ]);
     expect(stdout.text()).toMatch(/ZeRO-0 .*invalid.*not possible/);
   });
 
@@ -153,10 +198,16 @@ describe('HttpBackend', () => {
       readFile: () => '',
       localBackend: () => Promise.reject(new Error('must not run locally')),
     };
-    const status = await run(['plan', '--model', 'llama-3-8b', '--gpu', 'a100-90gb', '--server', 'http://h:1/'], io);
+    const status = await run(
+      ['plan', '--model', 'llama-3-8b', '--gpu', 'a100-90gb', '--server', 'http://h:1/'],
+      io,
+    );
     expect(status).toBe(EXIT.invalid);
     expect(requests[0][0]).toBe('http://h:1/api/v1/plans/estimate');
-    expect(JSON.parse(String(requests[0][1]?.body))).toEqual({ model: 'llama-3-8b', cluster: { gpu: 'a100-90gb' } });
+    expect(JSON.parse(String(requests[0][1]?.body))).toEqual({
+      model: 'llama-3-8b',
+      cluster: { gpu: 'a100-90gb' },
+    });
     expect(stderr.text()).toContain("cluster.gpu: unknown gpu 'a100-90gb'");
   });
 

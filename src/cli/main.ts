@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PlanValidationError } from '../engine/types';
-import { CliUsageError, parseArgs, ParsedArgs, PLAN_FLAGS, requestFromFlags, TOOL_FLAGS } from './args';
+import {
+  CliUsageError,
+  parseArgs,
+  ParsedArgs,
+  PLAN_FLAGS,
+  requestFromFlags,
+  TOOL_FLAGS,
+} from './args';
+import { RequestShapeError } from './check-request';
 import { ApiProblemError, Backend, HttpBackend } from './http-backend';
 import { ProgressBar, ProgressStream } from './progress';
 import {
@@ -63,14 +71,19 @@ function readJsonFile(io: CliIo, path: string, field: string): Record<string, un
   try {
     text = io.readFile(path);
   } catch (error) {
-    throw new CliUsageError([{ field, message: `cannot read ${path}: ${(error as Error).message}` }]);
+    throw new CliUsageError([
+      { field, message: `cannot read ${path}: ${(error as Error).message}` },
+    ]);
   }
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new CliUsageError([{ field, message: `${path} is not a JSON object: ${(error as Error).message}` }]);
+    throw new CliUsageError([
+      { field, message: `${path} is not a JSON object: ${(error as Error).message}` },
+    ]);
   }
 }
 
@@ -86,7 +99,9 @@ function limitOf(args: ParsedArgs): number | undefined {
   if (raw === undefined) return undefined;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new CliUsageError([{ field: 'limit', message: `limit (${String(raw)}) must be a positive integer` }]);
+    throw new CliUsageError([
+      { field: 'limit', message: `limit (${String(raw)}) must be a positive integer` },
+    ]);
   }
   return limit;
 }
@@ -102,7 +117,9 @@ async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const vary = args.toolFlags.vary ?? 'zeroStage';
   if (vary !== 'zeroStage') {
-    throw new CliUsageError([{ field: 'vary', message: `vary must be 'zeroStage' (got '${String(vary)}')` }]);
+    throw new CliUsageError([
+      { field: 'vary', message: `vary must be 'zeroStage' (got '${String(vary)}')` },
+    ]);
   }
   const backend = await backendFor(args, io);
   const rows = await backend.compare(requestOf(args, io), vary);
@@ -115,7 +132,9 @@ async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const bar = new ProgressBar(io.stderr);
   const limit = limitOf(args);
   const backend = await backendFor(args, io);
-  const outcome = await backend.search(requestOf(args, io), (done, total) => bar.update(done, total));
+  const outcome = await backend.search(requestOf(args, io), (done, total) =>
+    bar.update(done, total),
+  );
   bar.finish();
   const results = limit ? outcome.results.slice(0, limit) : outcome.results;
   if (args.toolFlags.json) {
@@ -130,10 +149,17 @@ async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 async function plansCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const [, sub] = args.positionals;
   if (sub !== 'list') {
-    throw new CliUsageError([{ field: '', message: `unknown plans command '${sub ?? ''}'; try: shardplan plans list --server URL` }]);
+    throw new CliUsageError([
+      {
+        field: '',
+        message: `unknown plans command '${sub ?? ''}'; try: shardplan plans list --server URL`,
+      },
+    ]);
   }
   if (typeof args.toolFlags.server !== 'string') {
-    throw new CliUsageError([{ field: 'server', message: 'saved plans live on a server: add --server http://host:3000' }]);
+    throw new CliUsageError([
+      { field: 'server', message: 'saved plans live on a server: add --server http://host:3000' },
+    ]);
   }
   const tag = typeof args.toolFlags.tag === 'string' ? args.toolFlags.tag : undefined;
   const backend = await backendFor(args, io);
@@ -146,7 +172,12 @@ async function plansCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 async function modelsCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const [, sub, path] = args.positionals;
   if (sub !== 'add' || !path) {
-    throw new CliUsageError([{ field: '', message: 'usage: shardplan models add config.json [--id my-model] [--server URL]' }]);
+    throw new CliUsageError([
+      {
+        field: '',
+        message: 'usage: shardplan models add config.json [--id my-model] [--server URL]',
+      },
+    ]);
   }
   const config = readJsonFile(io, path, 'config');
   const id = typeof args.toolFlags.id === 'string' ? args.toolFlags.id : basename(path, '.json');
@@ -158,7 +189,11 @@ async function modelsCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 function renderAddedModel(id: string, added: unknown): string {
-  const model = (added ?? {}) as { id?: string; name?: string; parameters?: { total?: number } | number };
+  const model = (added ?? {}) as {
+    id?: string;
+    name?: string;
+    parameters?: { total?: number } | number;
+  };
   const total = typeof model.parameters === 'number' ? model.parameters : model.parameters?.total;
   return `model '${model.id ?? id}' ${model.name ? `(${model.name}) ` : ''}added${total ? `: ${total.toLocaleString('en-US')} parameters` : ''}`;
 }
@@ -182,7 +217,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const handler = COMMANDS[command];
     if (!handler) {
-      throw new CliUsageError([{ field: '', message: `unknown command '${command}'; one of: ${Object.keys(COMMANDS).join(', ')}` }]);
+      throw new CliUsageError([
+        {
+          field: '',
+          message: `unknown command '${command}'; one of: ${Object.keys(COMMANDS).join(', ')}`,
+        },
+      ]);
     }
     return await handler(args, io);
   } catch (error) {
@@ -191,9 +231,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof CliUsageError || error instanceof PlanValidationError) {
+  if (error instanceof CliUsageError) {
+    io.stderr.write(`usage:\n${renderFieldErrors(error.errors)}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof PlanValidationError || error instanceof RequestShapeError) {
     io.stderr.write(`invalid request:\n${renderFieldErrors(error.errors)}\n`);
-    return error instanceof CliUsageError ? EXIT.usage : EXIT.invalid;
+    return EXIT.invalid;
   }
   if (error instanceof ApiProblemError) {
     const detail = error.errors.length > 0 ? renderFieldErrors(error.errors) : `  ${error.title}`;

@@ -40,16 +40,23 @@ describe('formatting', () => {
   it('lists field errors one per line, as the API names them', () => {
     expect(
       renderFieldErrors([
-        { field: 'parallelism.tensorParallel', message: 'tensorParallel (3) must divide num_attention_heads (32)' },
+        {
+          field: 'parallelism.tensorParallel',
+          message: 'tensorParallel (3) must divide num_attention_heads (32)',
+        },
         { field: '', message: 'something general' },
       ]),
-    ).toBe('  parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)\n  something general');
+    ).toBe(
+      '  parallelism.tensorParallel: tensorParallel (3) must divide num_attention_heads (32)\n  something general',
+    );
   });
 });
 
 describe('progressLine', () => {
   it('fills the bar in proportion: 140 of 400 is 35%, 10.5 of 30 cells rounded to 11', () => {
-    expect(progressLine(140, 400)).toBe(`[${'#'.repeat(11)}${'.'.repeat(19)}]  35% 140/400 layouts`);
+    expect(progressLine(140, 400)).toBe(
+      `[${'#'.repeat(11)}${'.'.repeat(19)}]  35% 140/400 layouts`,
+    );
   });
 
   it('is empty before anything is known and full at the end', () => {

@@ -63,15 +63,24 @@ function fitsWord(fits: boolean): string {
 
 function layoutLine(result: PlanResult): string {
   const l = result.layout;
-  const zero = result.request.workload === 'inference' ? '' : `, ZeRO-${result.request.parallelism.zeroStage}`;
+  const zero =
+    result.request.workload === 'inference' ? '' : `, ZeRO-${result.request.parallelism.zeroStage}`;
   return `${l.gpus} x ${result.request.cluster.gpu} (DP ${l.dataParallel}, TP ${l.tensorParallel}, PP ${l.pipelineParallel}, CP ${l.contextParallel}${zero})`;
 }
 
 /** The breakdown of every rank as one table: a column per pipeline stage. */
 function breakdownTable(ranks: RankMemory[]): string {
-  const components = COMPONENT_ORDER.filter((key) => ranks.some((r) => r.breakdown[key] !== undefined));
-  const headers = ['component', ...ranks.map((r, i) => (ranks.length === 1 ? 'per GPU' : `stage ${r.stage ?? i}`))];
-  const rows = components.map((key) => [key, ...ranks.map((r) => formatGiB(r.breakdown[key] ?? 0))]);
+  const components = COMPONENT_ORDER.filter((key) =>
+    ranks.some((r) => r.breakdown[key] !== undefined),
+  );
+  const headers = [
+    'component',
+    ...ranks.map((r, i) => (ranks.length === 1 ? 'per GPU' : `stage ${r.stage ?? i}`)),
+  ];
+  const rows = components.map((key) => [
+    key,
+    ...ranks.map((r) => formatGiB(r.breakdown[key] ?? 0)),
+  ]);
   rows.push(['allocated peak', ...ranks.map((r) => formatGiB(r.allocatedPeakBytes))]);
   rows.push(['reserved peak', ...ranks.map((r) => formatGiB(r.reservedPeakBytes))]);
   rows.push(['device used', ...ranks.map((r) => formatGiB(r.deviceUsedBytes))]);
@@ -102,8 +111,10 @@ export function renderPlan(result: PlanResult): string {
         `${formatUsd(result.cost.clusterPerHour)} per hour, ${formatUsd(result.cost.usdPerMillionTokens)} per M tokens`,
     );
   }
-  if (result.memory.hostPerNodeBytes > 0) lines.push(`host memory per node: ${formatGiB(result.memory.hostPerNodeBytes)}`);
-  if (result.warnings.length > 0) lines.push('', 'warnings:', ...result.warnings.map((w) => `  - ${w}`));
+  if (result.memory.hostPerNodeBytes > 0)
+    lines.push(`host memory per node: ${formatGiB(result.memory.hostPerNodeBytes)}`);
+  if (result.warnings.length > 0)
+    lines.push('', 'warnings:', ...result.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
 }
 
@@ -117,7 +128,16 @@ export interface CompareRow {
 export function renderCompare(rows: CompareRow[]): string {
   const headers = ['variant', 'per GPU', 'headroom', 'fits', 'dominant', 'step', '$ / M tok'];
   const body = rows.map((row) => {
-    if (!row.result) return [row.label, '-', '-', 'invalid', (row.errors ?? []).map((e) => e.message).join('; '), '', ''];
+    if (!row.result)
+      return [
+        row.label,
+        '-',
+        '-',
+        'invalid',
+        (row.errors ?? []).map((e) => e.message).join('; '),
+        '',
+        '',
+      ];
     const w = row.result.memory.perGpu;
     return [
       row.label,
@@ -135,7 +155,21 @@ export function renderCompare(rows: CompareRow[]): string {
 /** Ranked feasible layouts of a search. */
 export function renderSearch(results: PlanResult[]): string {
   if (results.length === 0) return 'no layout fits';
-  const headers = ['#', 'GPUs', 'DP', 'TP', 'PP', 'CP', 'ZeRO', 'ckpt', 'mb', 'per GPU', 'headroom', 'tok/s', '$ / M tok'];
+  const headers = [
+    '#',
+    'GPUs',
+    'DP',
+    'TP',
+    'PP',
+    'CP',
+    'ZeRO',
+    'ckpt',
+    'mb',
+    'per GPU',
+    'headroom',
+    'tok/s',
+    '$ / M tok',
+  ];
   const body = results.map((r, i) => [
     String(i + 1),
     String(r.layout.gpus),
@@ -151,7 +185,21 @@ export function renderSearch(results: PlanResult[]): string {
     formatCount(r.performance.tokensPerSecond),
     formatUsd(r.cost.usdPerMillionTokens),
   ]);
-  const right: Align[] = ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'right', 'right'];
+  const right: Align[] = [
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+  ];
   return renderTable(headers, body, right);
 }
 
@@ -176,7 +224,16 @@ export function renderSavedPlans(plans: SavedPlanView[]): string {
     p.memory.perGpu.fits ? 'yes' : 'no',
     p.createdAt.slice(0, 19).replace('T', ' '),
   ]);
-  return renderTable(headers, body, ['left', 'left', 'left', 'left', 'left', 'right', 'left', 'left']);
+  return renderTable(headers, body, [
+    'left',
+    'left',
+    'left',
+    'left',
+    'left',
+    'right',
+    'left',
+    'left',
+  ]);
 }
 
 /** Field errors the way the API words them, one per line, for stderr. */

@@ -1,5 +1,6 @@
 // Transient tensors of a forward pass while serving: one layer at a time, no saved activations
 // (memory-model.md section 7: "the activations of one layer at a time, and the logits").
+import { isMoeLayer } from '../parameters';
 import { AttentionKernel, ModelArchitecture } from '../types';
 
 /** Activations are computed in 16 bits whatever the weights' storage precision. */
@@ -30,7 +31,7 @@ export function layerWorkspaceElementsPerToken(
   const expansion = arch.mlp === 'gated' ? 3 : 2;
   let mlp = (expansion * arch.intermediateSize) / t;
   const moe = arch.moe;
-  if (moe && layer >= moe.firstDenseLayers) {
+  if (moe && isMoeLayer(arch, layer)) {
     // Fused MoE: each token's k expert widths, plus k partial outputs of h before the weighted
     // sum (vLLM fused_moe intermediate caches), plus the shared experts.
     mlp =

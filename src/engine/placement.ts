@@ -1,5 +1,5 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
-import { countParameters, LinearShape, linearShapes } from './parameters';
+import { countParameters, isLoraTarget, LinearShape, linearShapes } from './parameters';
 import { LoraSettings, ModelArchitecture } from './types';
 
 export interface ParallelDegrees {
@@ -87,13 +87,6 @@ export function linearElementsPerRank(
   return { weight: inFeatures * outFeatures, bias, inFeatures, outFeatures };
 }
 
-function isAdapted(shape: LinearShape, lora: LoraSettings | undefined): boolean {
-  if (!lora) return false;
-  if (shape.group === 'router') return false; // PEFT's all-linear skips nothing but routers are gates
-  if (lora.targetModules === 'all-linear') return true;
-  return lora.targetModules.includes(shape.name);
-}
-
 /** Parameters held by one rank of `span` under the given degrees. */
 export function rankParameters(
   arch: ModelArchitecture,
@@ -126,8 +119,8 @@ export function rankParameters(
       layerElements += elements;
       largestLinear = Math.max(largestLinear, local.weight);
       factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
-      if (isAdapted(shape, lora)) {
-        adapters += lora!.rank * (local.inFeatures + local.outFeatures) * copies;
+      if (lora && isLoraTarget(lora, shape)) {
+        adapters += lora.rank * (local.inFeatures + local.outFeatures) * copies;
       }
     }
     // Norms, router biases and other small tensors are replicated across TP ranks.

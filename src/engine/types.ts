@@ -52,6 +52,8 @@ export interface ModelArchitecture {
   normsPerLayer: number;
   /** Per-head RMSNorm on q and k of size headDim (Qwen3, OLMo-2). */
   qkNorm: boolean;
+  /** q/k norms with a separate weight per head (Cohere Command-R+: a x d and g x d). */
+  qkNormPerHead?: boolean;
   /** Biases on q/k/v projections. */
   qkvBias: boolean;
   /** Bias on the attention output projection. */

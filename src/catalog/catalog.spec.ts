@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { PlanValidationError } from '../engine/types';
+import { findDataDirectory, loadCatalog, resolveGpu, resolveModel } from './catalog';
+
+describe('catalog', () => {
+  const catalog = loadCatalog();
+
+  it('has every contract model and GPU id', () => {
+    for (const id of ['llama-2-7b', 'llama-3-8b', 'llama-3.1-405b', 'mixtral-8x22b', 'qwen2.5-72b', 'gpt-2', 'gpt-3-175b', 'deepseek-v3']) {
+      expect(catalog.findModel(id)).toBeDefined();
+    }
+    for (const id of ['a100-40gb', 'a100-80gb', 'h100-80gb', 'h100-nvl', 'h200', 'b200', 'l40s', 'l4', 'a10g', 'v100-16gb', 'v100-32gb', 'rtx-3090', 'rtx-4090', 'mi300x']) {
+      expect(catalog.findGpu(id)).toBeDefined();
+    }
+  });
+  it('accepts a Hugging Face id as an alias', () => {
+    expect(resolveModel(catalog, 'meta-llama/Meta-Llama-3-8B').id).toBe('llama-3-8b');
+  });
+  it('keeps nvidia-smi totals: 81,920 MiB for an A100 80GB, 81,559 MiB for an H100 SXM', () => {
+    expect(catalog.findGpu('a100-80gb')!.memoryBytes).toBe(81920 * 2 ** 20);
+    expect(catalog.findGpu('h100-80gb')!.memoryBytes).toBe(81559 * 2 ** 20);
+  });
+  it('names the field and the known ids for an unknown model or GPU', () => {
+    expect(() => resolveModel(catalog, 'llama-9b')).toThrow(PlanValidationError);
+    try {
+      resolveGpu(catalog, 'tpu-v9');
+    } catch (error) {
+      expect((error as PlanValidationError).errors[0].field).toBe('cluster.gpu');
+      expect((error as PlanValidationError).errors[0].message).toContain('known: a100-40gb');
+    }
+  });
+  it('stops the boot on a broken entry, naming it', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'catalog-'));
+    const models = JSON.parse(readFileSync(join(findDataDirectory(), 'models.json'), 'utf8'));
+    models.models[3].hiddenSize = -1;
+    writeFileSync(join(directory, 'models.json'), JSON.stringify(models));
+    writeFileSync(join(directory, 'gpus.json'), readFileSync(join(findDataDirectory(), 'gpus.json')));
+    expect(() => loadCatalog(directory)).toThrow(/entry 'llama-3-8b' has an invalid hiddenSize/);
+  });
+});

@@ -1,0 +1,144 @@
+// The model and GPU catalogs from data/*.json, validated at load; plain TypeScript, no Nest.
+import { existsSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
+import { architectureFromConfig } from '../engine/architecture';
+import { GpuSpec, ModelArchitecture, PlanValidationError } from '../engine/types';
+
+/** A catalog model: the architecture plus the exact count its parameters must add up to. */
+export interface CatalogModel extends ModelArchitecture {
+  /** Trainable parameters, tied embeddings once, buffers excluded (what countParameters gives). */
+  exactParameters: number;
+  parameterNote?: string;
+  custom?: boolean;
+}
+
+/** The repository root: the nearest folder above `from` with a package.json (src/ or dist/src/). */
+export function findDataDirectory(from: string = __dirname): string {
+  let directory = from;
+  while (!existsSync(join(directory, 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error(`no package.json above ${from}: cannot find data/`);
+    directory = parent;
+  }
+  return join(directory, 'data');
+}
+
+const REQUIRED_MODEL_NUMBERS = [
+  'hiddenSize',
+  'numLayers',
+  'numAttentionHeads',
+  'numKeyValueHeads',
+  'headDim',
+  'intermediateSize',
+  'vocabSize',
+  'exactParameters',
+] as const;
+const REQUIRED_GPU_NUMBERS = [
+  'memoryBytes',
+  'bf16FlopsPerSecond',
+  'memoryBandwidthBytesPerSecond',
+  'intraNodeBandwidthBytesPerSecond',
+  'pricePerGpuHour',
+] as const;
+
+function checkEntry(kind: string, entry: Record<string, unknown>, numbers: readonly string[]): void {
+  const id = typeof entry.id === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(entry.id) ? entry.id : undefined;
+  if (!id) throw new Error(`${kind} catalog: an entry has no lowercase slug id (${JSON.stringify(entry.id)})`);
+  for (const field of numbers) {
+    const value = entry[field];
+    const allowZero = field === 'pricePerGpuHour';
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      throw new Error(`${kind} catalog: entry '${id}' has an invalid ${field} (${JSON.stringify(value)})`);
+    }
+  }
+  if (typeof entry.name !== 'string' || entry.name.length === 0) {
+    throw new Error(`${kind} catalog: entry '${id}' has no name`);
+  }
+}
+
+export class Catalog {
+  private readonly modelsById = new Map<string, CatalogModel>();
+  private readonly gpusById = new Map<string, GpuSpec>();
+
+  constructor(models: CatalogModel[], gpus: GpuSpec[]) {
+    models.forEach((m) => this.addModel(m));
+    gpus.forEach((g) => this.gpusById.set(g.id, g));
+  }
+
+  models(): CatalogModel[] {
+    return [...this.modelsById.values()];
+  }
+
+  gpus(): GpuSpec[] {
+    return [...this.gpusById.values()];
+  }
+
+  /** By id or Hugging Face id, case-insensitive. */
+  findModel(idOrAlias: string): CatalogModel | undefined {
+    const key = idOrAlias.toLowerCase();
+    return this.modelsById.get(key) ?? this.models().find((m) => m.hfId?.toLowerCase() === key);
+  }
+
+  findGpu(id: string): GpuSpec | undefined {
+    return this.gpusById.get(id.toLowerCase());
+  }
+
+  addModel(model: CatalogModel): void {
+    this.modelsById.set(model.id.toLowerCase(), model);
+  }
+
+  modelIds(): string[] {
+    return [...this.modelsById.keys()];
+  }
+
+  gpuIds(): string[] {
+    return [...this.gpusById.keys()];
+  }
+}
+
+/** Reads and validates data/models.json and data/gpus.json; a broken entry stops the boot. */
+export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalog {
+  const models = (JSON.parse(readFileSync(join(dataDirectory, 'models.json'), 'utf8')) as { models: Record<string, unknown>[] }).models;
+  const gpus = (JSON.parse(readFileSync(join(dataDirectory, 'gpus.json'), 'utf8')) as { gpus: Record<string, unknown>[] }).gpus;
+  const architectures = models.map((entry) => {
+    checkEntry('model', entry, REQUIRED_MODEL_NUMBERS);
+    try {
+      const arch = architectureFromConfig(entry.id as string, entry, entry.name as string, `models.json '${entry.id}'`);
+      return {
+        ...arch,
+        hfId: (entry.hfId as string | null) ?? undefined,
+        publishedParameters: (entry.publishedParameters as number | null) ?? undefined,
+        exactParameters: entry.exactParameters as number,
+        parameterNote: entry.parameterNote as string | undefined,
+        source: entry.source as string | undefined,
+      } satisfies CatalogModel;
+    } catch (error) {
+      const detail = error instanceof PlanValidationError ? error.message : String(error);
+      throw new Error(`model catalog: entry '${entry.id}' is invalid: ${detail}`);
+    }
+  });
+  for (const entry of gpus) checkEntry('gpu', entry, REQUIRED_GPU_NUMBERS);
+  return new Catalog(architectures, gpus as unknown as GpuSpec[]);
+}
+
+/** A catalog id, an alias, or an inline architecture / config.json; unknown ids name the field. */
+export function resolveModel(catalog: Catalog, model: string | Record<string, unknown>): ModelArchitecture {
+  if (typeof model === 'string') {
+    const found = catalog.findModel(model);
+    if (found) return found;
+    throw new PlanValidationError([
+      { field: 'model', message: `unknown model '${model}'; known: ${catalog.modelIds().join(', ')}` },
+    ]);
+  }
+  const id = typeof model.id === 'string' ? model.id : 'inline-model';
+  const config = (model.config && typeof model.config === 'object' ? model.config : model) as Record<string, unknown>;
+  return architectureFromConfig(id, config, typeof model.name === 'string' ? model.name : undefined, 'model');
+}
+
+export function resolveGpu(catalog: Catalog, id: string): GpuSpec {
+  const gpu = catalog.findGpu(id);
+  if (gpu) return gpu;
+  throw new PlanValidationError([
+    { field: 'cluster.gpu', message: `unknown GPU '${id}'; known: ${catalog.gpuIds().join(', ')}` },
+  ]);
+}

@@ -1,0 +1,191 @@
+// Maps a Hugging Face config.json (or our own field names) onto the engine's ModelArchitecture.
+import { FieldError, ModelArchitecture, NormKind, PlanValidationError } from './types';
+
+type Config = Record<string, unknown>;
+
+/** Architecture families we can describe, by HF model_type. */
+const FAMILIES: Record<string, { mlp: 'gated' | 'plain'; norm: NormKind; normsPerLayer: number }> = {
+  llama: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  mistral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  mixtral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  qwen2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  qwen2_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  qwen3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  qwen3_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  gemma: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  gemma2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 4 },
+  phi3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  olmo2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  deepseek_v3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  deepseek_v2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+  cohere: { mlp: 'gated', norm: 'layernorm-nobias', normsPerLayer: 1 },
+  gpt2: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+  gpt_neox: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+  bloom: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+  falcon: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+  phi: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 1 },
+  stablelm: { mlp: 'gated', norm: 'layernorm', normsPerLayer: 2 },
+};
+
+/** Config keys that name the same field across families (first one present wins). */
+const ALIASES: Record<string, string[]> = {
+  hiddenSize: ['hiddenSize', 'hidden_size', 'n_embd', 'd_model'],
+  numLayers: ['numLayers', 'num_hidden_layers', 'n_layer', 'num_layers'],
+  numAttentionHeads: ['numAttentionHeads', 'num_attention_heads', 'n_head', 'num_heads'],
+  numKeyValueHeads: ['numKeyValueHeads', 'num_key_value_heads', 'num_kv_heads', 'multi_query_group_num'],
+  headDim: ['headDim', 'head_dim', 'd_kv'],
+  intermediateSize: ['intermediateSize', 'intermediate_size', 'n_inner', 'ffn_hidden_size', 'd_ff'],
+  vocabSize: ['vocabSize', 'vocab_size', 'padded_vocab_size'],
+  maxPositionEmbeddings: ['maxPositionEmbeddings', 'max_position_embeddings', 'n_positions', 'seq_length'],
+};
+
+function pick(config: Config, field: string): unknown {
+  for (const key of ALIASES[field] ?? [field]) {
+    if (config[key] !== undefined && config[key] !== null) return config[key];
+  }
+  return undefined;
+}
+
+function modelType(config: Config): string | undefined {
+  const type = config.model_type ?? config.modelType;
+  if (typeof type === 'string') return type.toLowerCase();
+  const archs = config.architectures;
+  if (Array.isArray(archs) && typeof archs[0] === 'string') {
+    const name = archs[0].toLowerCase();
+    return Object.keys(FAMILIES).find((family) => name.startsWith(family.replace('_', '')));
+  }
+  return undefined;
+}
+
+/** True when the object already uses the engine's own field names. */
+function isEngineShape(config: Config): boolean {
+  return typeof config.hiddenSize === 'number' && typeof config.numLayers === 'number';
+}
+
+/**
+ * A ModelArchitecture from a Hugging Face config.json or from the engine's own field names.
+ * Missing fields throw PlanValidationError listing each one; unknown extra keys are ignored.
+ */
+export function architectureFromConfig(id: string, config: Config, name?: string, fieldPrefix = 'config'): ModelArchitecture {
+  const errors: FieldError[] = [];
+  const ownShape = isEngineShape(config);
+  const type = ownShape ? undefined : modelType(config);
+  const family = type ? FAMILIES[type] : undefined;
+  if (!ownShape && !family) {
+    errors.push({
+      field: `${fieldPrefix}.model_type`,
+      message: `unknown or missing model_type '${String(config.model_type ?? '')}'; supported: ${Object.keys(FAMILIES).join(', ')} (or give hidden_size, num_hidden_layers, ... with mlp 'gated' or 'plain')`,
+    });
+  }
+  const number = (field: string, required = true): number | undefined => {
+    const value = pick(config, field);
+    if (value === undefined) {
+      if (required) {
+        errors.push({
+          field: `${fieldPrefix}.${ALIASES[field]?.[1] ?? field}`,
+          message: `missing ${ALIASES[field]?.slice(1).join(' / ') ?? field}: a positive integer from the model's config.json`,
+        });
+      }
+      return undefined;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      errors.push({ field: `${fieldPrefix}.${ALIASES[field]?.[1] ?? field}`, message: `must be a positive integer, got ${JSON.stringify(value)}` });
+      return undefined;
+    }
+    return value;
+  };
+  const h = number('hiddenSize');
+  const layers = number('numLayers');
+  const heads = number('numAttentionHeads');
+  const vocab = number('vocabSize');
+  const kvHeads = number('numKeyValueHeads', false);
+  const headDimGiven = number('headDim', false);
+  const mlpKind = (config.mlp as 'gated' | 'plain' | undefined) ?? family?.mlp ?? 'gated';
+  let f = number('intermediateSize', false);
+  if (f === undefined && h !== undefined) {
+    if (mlpKind === 'plain') f = 4 * h; // GPT-2/BLOOM/Falcon leave n_inner unset: 4h
+    else if (!config.num_local_experts && !config.n_routed_experts && !config.num_experts) {
+      errors.push({ field: `${fieldPrefix}.intermediate_size`, message: 'missing intermediate_size: the MLP width' });
+    }
+  }
+  if (errors.length > 0 || h === undefined || layers === undefined || heads === undefined || vocab === undefined) {
+    throw new PlanValidationError(errors);
+  }
+
+  const bool = (...keys: string[]) => keys.some((k) => config[k] === true);
+  const numberOr = (fallback: number, ...keys: string[]) => {
+    for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
+    return fallback;
+  };
+  const biasEverywhere = type === 'gpt2' || type === 'bloom' || type === 'gpt_neox' || type === 'phi' || (type === 'falcon' && bool('bias'));
+  const arch: ModelArchitecture = {
+    id,
+    name: name ?? (typeof config.name === 'string' ? config.name : id),
+    hfId: typeof config._name_or_path === 'string' ? config._name_or_path : undefined,
+    hiddenSize: h,
+    numLayers: layers,
+    numAttentionHeads: heads,
+    numKeyValueHeads: kvHeads ?? (type === 'falcon' && !bool('new_decoder_architecture') && bool('multi_query') ? 1 : heads),
+    headDim: headDimGiven ?? h / heads,
+    intermediateSize: f ?? 0,
+    vocabSize: vocab,
+    tieWordEmbeddings:
+      typeof config.tieWordEmbeddings === 'boolean'
+        ? config.tieWordEmbeddings
+        : typeof config.tie_word_embeddings === 'boolean'
+          ? config.tie_word_embeddings
+          : ['gpt2', 'bloom', 'falcon', 'gemma', 'gemma2', 'cohere'].includes(type ?? ''),
+    mlp: mlpKind,
+    activation: String(config.activation ?? config.hidden_act ?? config.activation_function ?? 'silu'),
+    norm: (config.norm as NormKind | undefined) ?? family?.norm ?? 'rmsnorm',
+    normsPerLayer: numberOr(family?.normsPerLayer ?? 2, 'normsPerLayer'),
+    qkNorm: bool('qkNorm', 'use_qk_norm') || type === 'qwen3' || type === 'qwen3_moe' || type === 'olmo2',
+    qkNormPerHead: bool('qkNormPerHead') || (type === 'cohere' && bool('use_qk_norm')),
+    qkvBias: bool('qkvBias', 'attention_bias', 'qkv_bias', 'add_qkv_bias') || type === 'qwen2' || type === 'qwen2_moe' || biasEverywhere,
+    attentionOutputBias: bool('attentionOutputBias') || (bool('attention_bias') && type !== 'qwen2') || biasEverywhere,
+    mlpBias: bool('mlpBias', 'mlp_bias') || biasEverywhere,
+    learnedPositionEmbeddings:
+      numberOr(0, 'learnedPositionEmbeddings') || (type === 'gpt2' ? (pick(config, 'maxPositionEmbeddings') as number) ?? 1024 : 0),
+    embeddingNorm: bool('embeddingNorm') || type === 'bloom',
+    finalNorm: config.finalNorm !== false,
+    maxPositionEmbeddings: (pick(config, 'maxPositionEmbeddings') as number | undefined) ?? 4096,
+  };
+  if (type === 'falcon' && bool('parallel_attn') && !bool('new_decoder_architecture')) arch.normsPerLayer = 1;
+  if (type === 'phi3' || type === 'phi') arch.tieWordEmbeddings = config.tie_word_embeddings === true;
+  const slidingWindow = numberOr(0, 'slidingWindow', 'sliding_window');
+  if (slidingWindow > 0 && config.use_sliding_window !== false) {
+    arch.slidingWindow = slidingWindow;
+    arch.slidingWindowLayerFraction = type === 'gemma2' ? 0.5 : numberOr(1, 'slidingWindowLayerFraction');
+  }
+  const experts = numberOr(0, 'num_local_experts', 'num_experts', 'n_routed_experts');
+  const ownMoe = config.moe as ModelArchitecture['moe'] | undefined;
+  if (ownMoe) arch.moe = ownMoe;
+  else if (experts > 0) {
+    const expertWidth = numberOr(f ?? 0, 'moe_intermediate_size');
+    arch.moe = {
+      numExperts: experts,
+      expertsPerToken: numberOr(2, 'num_experts_per_tok'),
+      expertIntermediateSize: expertWidth,
+      sharedExperts: numberOr(0, 'n_shared_experts'),
+      sharedExpertIntermediateSize: expertWidth,
+      firstDenseLayers: numberOr(0, 'first_k_dense_replace'),
+      routerBias: config.topk_method === 'noaux_tc', // DeepSeek-V3's e_score_correction_bias
+    };
+  }
+  const ownMla = config.mla as ModelArchitecture['mla'] | undefined;
+  if (ownMla) arch.mla = ownMla;
+  else if (typeof config.kv_lora_rank === 'number') {
+    arch.mla = {
+      qLoraRank: numberOr(0, 'q_lora_rank'),
+      kvLoraRank: config.kv_lora_rank,
+      qkNopeHeadDim: numberOr(128, 'qk_nope_head_dim'),
+      qkRopeHeadDim: numberOr(64, 'qk_rope_head_dim'),
+      vHeadDim: numberOr(128, 'v_head_dim'),
+    };
+    arch.headDim = arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim;
+  }
+  if (config.encoder && typeof config.encoder === 'object') {
+    arch.encoder = config.encoder as ModelArchitecture['encoder'];
+  }
+  return arch;
+}

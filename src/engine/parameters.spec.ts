@@ -1,0 +1,57 @@
+import { loadCatalog } from '../catalog/catalog';
+import { countParameters, loraParameters } from './parameters';
+
+const catalog = loadCatalog();
+const model = (id: string) => catalog.findModel(id)!;
+
+describe('parameter counts equal the published exact counts (../shared/catalog/models.json)', () => {
+  it.each(catalog.models().map((m) => [m.id, m] as const))('%s', (_id, m) => {
+    expect(countParameters(m).total).toBe(m.exactParameters);
+  });
+
+  it('Llama-2-7B: HF safetensors total 6,738,417,664 counts 32 x 64 rotary inv_freq buffers on top', () => {
+    expect(countParameters(model('llama-2-7b')).total + 32 * 64).toBe(6738417664);
+  });
+});
+
+describe('parameter counts written out by hand', () => {
+  it('Llama-3-8B: 32 layers of attention, SwiGLU and two RMSNorms, untied 128,256-row embeddings', () => {
+    const h = 4096;
+    const f = 14336;
+    const kv = 8 * 128;
+    const layer = h * h * 2 + h * kv * 2 + 3 * h * f + 2 * h;
+    expect(countParameters(model('llama-3-8b')).total).toBe(32 * layer + 2 * 128256 * h + h);
+    expect(countParameters(model('llama-3-8b')).total).toBe(8030261248);
+  });
+  it('GPT-2 small: 124,439,808 with biases, LayerNorms, learned positions and tied embeddings', () => {
+    const h = 768;
+    const layer = 4 * h * h + 4 * h + 2 * h * 3072 + 3072 + h + 2 * 2 * h;
+    expect(12 * layer + 50257 * h + 1024 * h + 2 * h).toBe(124439808);
+    expect(countParameters(model('gpt-2')).total).toBe(124439808);
+  });
+  it('Mixtral-8x7B activates 2 of 8 experts: 12,879,925,248 active', () => {
+    const counts = countParameters(model('mixtral-8x7b'));
+    const expert = 3 * 4096 * 14336;
+    expect(counts.total - counts.active).toBe(32 * 6 * expert);
+    expect(counts.active).toBe(12879925248);
+  });
+  it('DeepSeek-V3 main model (MTP module excluded): 671,026,419,200 total, about 37B active', () => {
+    const counts = countParameters(model('deepseek-v3'));
+    expect(counts.total).toBe(671026419200);
+    expect(counts.active / 1e9).toBeCloseTo(37.55, 1);
+  });
+});
+
+describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', () => {
+  it('Llama-3-8B q_proj and v_proj at rank 16: 6,815,744', () => {
+    const lora = { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] };
+    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(32 * (16 * (4096 + 4096) + 16 * (4096 + 1024)));
+    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(6815744);
+  });
+  it('all-linear covers the seven projections of every layer', () => {
+    const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: 'all-linear' as const };
+    const h = 4096;
+    const perLayer = 8 * ((h + h) * 2 + (h + 1024) * 2 + (h + 14336) * 3);
+    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(32 * perLayer);
+  });
+});

@@ -8,10 +8,34 @@ describe('catalog', () => {
   const catalog = loadCatalog();
 
   it('has every contract model and GPU id', () => {
-    for (const id of ['llama-2-7b', 'llama-3-8b', 'llama-3.1-405b', 'mixtral-8x22b', 'qwen2.5-72b', 'gpt-2', 'gpt-3-175b', 'deepseek-v3']) {
+    for (const id of [
+      'llama-2-7b',
+      'llama-3-8b',
+      'llama-3.1-405b',
+      'mixtral-8x22b',
+      'qwen2.5-72b',
+      'gpt-2',
+      'gpt-3-175b',
+      'deepseek-v3',
+    ]) {
       expect(catalog.findModel(id)).toBeDefined();
     }
-    for (const id of ['a100-40gb', 'a100-80gb', 'h100-80gb', 'h100-nvl', 'h200', 'b200', 'l40s', 'l4', 'a10g', 'v100-16gb', 'v100-32gb', 'rtx-3090', 'rtx-4090', 'mi300x']) {
+    for (const id of [
+      'a100-40gb',
+      'a100-80gb',
+      'h100-80gb',
+      'h100-nvl',
+      'h200',
+      'b200',
+      'l40s',
+      'l4',
+      'a10g',
+      'v100-16gb',
+      'v100-32gb',
+      'rtx-3090',
+      'rtx-4090',
+      'mi300x',
+    ]) {
       expect(catalog.findGpu(id)).toBeDefined();
     }
   });
@@ -36,7 +60,10 @@ describe('catalog', () => {
     const models = JSON.parse(readFileSync(join(findDataDirectory(), 'models.json'), 'utf8'));
     models.models[3].hiddenSize = -1;
     writeFileSync(join(directory, 'models.json'), JSON.stringify(models));
-    writeFileSync(join(directory, 'gpus.json'), readFileSync(join(findDataDirectory(), 'gpus.json')));
+    writeFileSync(
+      join(directory, 'gpus.json'),
+      readFileSync(join(findDataDirectory(), 'gpus.json')),
+    );
     expect(() => loadCatalog(directory)).toThrow(/entry 'llama-3-8b' has an invalid hiddenSize/);
   });
 });

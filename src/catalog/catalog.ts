@@ -6,8 +6,8 @@ import { GpuSpec, ModelArchitecture, PlanValidationError } from '../engine/types
 
 /** A catalog model: the architecture plus the exact count its parameters must add up to. */
 export interface CatalogModel extends ModelArchitecture {
-  /** Trainable parameters, tied embeddings once, buffers excluded (what countParameters gives). */
-  exactParameters: number;
+  /** Trainable parameters, tied embeddings once, buffers excluded; absent for custom models. */
+  exactParameters?: number;
   parameterNote?: string;
   custom?: boolean;
 }
@@ -41,14 +41,29 @@ const REQUIRED_GPU_NUMBERS = [
   'pricePerGpuHour',
 ] as const;
 
-function checkEntry(kind: string, entry: Record<string, unknown>, numbers: readonly string[]): void {
-  const id = typeof entry.id === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(entry.id) ? entry.id : undefined;
-  if (!id) throw new Error(`${kind} catalog: an entry has no lowercase slug id (${JSON.stringify(entry.id)})`);
+function checkEntry(
+  kind: string,
+  entry: Record<string, unknown>,
+  numbers: readonly string[],
+): void {
+  const id =
+    typeof entry.id === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(entry.id) ? entry.id : undefined;
+  if (!id)
+    throw new Error(
+      `${kind} catalog: an entry has no lowercase slug id (${JSON.stringify(entry.id)})`,
+    );
   for (const field of numbers) {
     const value = entry[field];
     const allowZero = field === 'pricePerGpuHour';
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-      throw new Error(`${kind} catalog: entry '${id}' has an invalid ${field} (${JSON.stringify(value)})`);
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      (!allowZero && value === 0)
+    ) {
+      throw new Error(
+        `${kind} catalog: entry '${id}' has an invalid ${field} (${JSON.stringify(value)})`,
+      );
     }
   }
   if (typeof entry.name !== 'string' || entry.name.length === 0) {
@@ -98,12 +113,25 @@ export class Catalog {
 
 /** Reads and validates data/models.json and data/gpus.json; a broken entry stops the boot. */
 export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalog {
-  const models = (JSON.parse(readFileSync(join(dataDirectory, 'models.json'), 'utf8')) as { models: Record<string, unknown>[] }).models;
-  const gpus = (JSON.parse(readFileSync(join(dataDirectory, 'gpus.json'), 'utf8')) as { gpus: Record<string, unknown>[] }).gpus;
+  const models = (
+    JSON.parse(readFileSync(join(dataDirectory, 'models.json'), 'utf8')) as {
+      models: Record<string, unknown>[];
+    }
+  ).models;
+  const gpus = (
+    JSON.parse(readFileSync(join(dataDirectory, 'gpus.json'), 'utf8')) as {
+      gpus: Record<string, unknown>[];
+    }
+  ).gpus;
   const architectures = models.map((entry) => {
     checkEntry('model', entry, REQUIRED_MODEL_NUMBERS);
     try {
-      const arch = architectureFromConfig(entry.id as string, entry, entry.name as string, `models.json '${entry.id}'`);
+      const arch = architectureFromConfig(
+        entry.id as string,
+        entry,
+        entry.name as string,
+        `models.json '${entry.id}'`,
+      );
       return {
         ...arch,
         hfId: (entry.hfId as string | null) ?? undefined,
@@ -122,17 +150,30 @@ export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalo
 }
 
 /** A catalog id, an alias, or an inline architecture / config.json; unknown ids name the field. */
-export function resolveModel(catalog: Catalog, model: string | Record<string, unknown>): ModelArchitecture {
+export function resolveModel(
+  catalog: Catalog,
+  model: string | Record<string, unknown>,
+): ModelArchitecture {
   if (typeof model === 'string') {
     const found = catalog.findModel(model);
     if (found) return found;
     throw new PlanValidationError([
-      { field: 'model', message: `unknown model '${model}'; known: ${catalog.modelIds().join(', ')}` },
+      {
+        field: 'model',
+        message: `unknown model '${model}'; known: ${catalog.modelIds().join(', ')}`,
+      },
     ]);
   }
   const id = typeof model.id === 'string' ? model.id : 'inline-model';
-  const config = (model.config && typeof model.config === 'object' ? model.config : model) as Record<string, unknown>;
-  return architectureFromConfig(id, config, typeof model.name === 'string' ? model.name : undefined, 'model');
+  const config = (
+    model.config && typeof model.config === 'object' ? model.config : model
+  ) as Record<string, unknown>;
+  return architectureFromConfig(
+    id,
+    config,
+    typeof model.name === 'string' ? model.name : undefined,
+    'model',
+  );
 }
 
 export function resolveGpu(catalog: Catalog, id: string): GpuSpec {

@@ -15,7 +15,10 @@ describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 
     expect(perLayer(1, false, 'none')).toBe(s * b * h * (34 + (5 * a * s) / h));
   });
   it('tensor parallel 8: s b h (10 + 24 / t + 5 a s / (h t))', () => {
-    expect(perLayer(t, false, 'none')).toBeCloseTo(s * b * h * (10 + 24 / t + (5 * a * s) / (h * t)), 0);
+    expect(perLayer(t, false, 'none')).toBeCloseTo(
+      s * b * h * (10 + 24 / t + (5 * a * s) / (h * t)),
+      0,
+    );
   });
   it('tensor + sequence parallel 8: s b h / t (34 + 5 a s / h)', () => {
     expect(perLayer(t, true, 'none')).toBeCloseTo(((s * b * h) / t) * (34 + (5 * a * s) / h), 0);
@@ -73,18 +76,30 @@ describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per l
   const d = 128;
   const a = 32;
   it('fused kernels with flash attention: 12h + 4gd + 6f (= 139,264 B) plus the fp32 log-sum-exp', () => {
-    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: true, attention: 'flash' }), 0);
+    const parts = layerTokenBytes(
+      llama3_8b,
+      request({ fusedKernels: true, attention: 'flash' }),
+      0,
+    );
     expect(12 * h + 4 * g * d + 6 * f).toBe(139264);
     expect(parts.insideTp + parts.outsideTp).toBe(139264 + 4 * a);
     expect(parts.scoresPerSeqToken).toBe(0);
   });
   it('eager norms and activations add an fp32 input per norm (4h), 2f for SiLU and the product, and expand K/V to all heads', () => {
-    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: false, attention: 'flash' }), 0);
+    const parts = layerTokenBytes(
+      llama3_8b,
+      request({ fusedKernels: false, attention: 'flash' }),
+      0,
+    );
     const expected = 139264 + 4 * a + 2 * 4 * h + 2 * f + 2 * 2 * (a - g) * d;
     expect(parts.insideTp + parts.outsideTp).toBe(expected);
   });
   it('eager attention keeps the fp32 softmax and its 16-bit copy: (4 + 2) a s per token', () => {
-    const parts = layerTokenBytes(llama3_8b, request({ fusedKernels: true, attention: 'eager' }), 0);
+    const parts = layerTokenBytes(
+      llama3_8b,
+      request({ fusedKernels: true, attention: 'eager' }),
+      0,
+    );
     expect(parts.scoresPerSeqToken).toBe(6 * a);
     expect(parts.insideTp + parts.outsideTp).toBe(139264);
   });

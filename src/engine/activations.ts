@@ -59,7 +59,11 @@ export function layerTokenBytes(
   const eager = runtime.attention === 'eager';
   // AMP with fp32 params keeps the residual stream and norms in fp32.
   const residualBytes =
-    training.precision !== 'fp32' && runtime.mixedPrecisionStyle === 'amp' && training.method === 'full' ? 4 : e;
+    training.precision !== 'fp32' &&
+    runtime.mixedPrecisionStyle === 'amp' &&
+    training.method === 'full'
+      ? 4
+      : e;
 
   // Norms keep input and output; an eager RMSNorm (x.float() ... .type_as(x) * w) keeps the fp32
   // input and the 16-bit normalized tensor instead of the 16-bit input: +4h (torchtune/HF code).
@@ -104,11 +108,17 @@ export function layerTokenBytes(
 
   if (frozen) {
     // A frozen linear keeps its input only for a weight gradient no one needs (section 4).
-    const attentionInputs = mla ? ['q_a_proj', 'kv_a_proj_with_mqa', 'q_proj'] : ['q_proj', 'k_proj', 'v_proj'];
+    const attentionInputs = mla
+      ? ['q_a_proj', 'kv_a_proj_with_mqa', 'q_proj']
+      : ['q_proj', 'k_proj', 'v_proj'];
     if (!attentionInputs.some((m) => adapted(lora, m))) outsideTp -= residualBytes * h;
     const mlpInputs = arch.mlp === 'gated' ? ['gate_proj', 'up_proj'] : ['up_proj', 'fc1', 'c_fc'];
     if (!mlpInputs.some((m) => adapted(lora, m))) outsideTp -= residualBytes * h;
-    if (!adapted(lora, 'down_proj') && !adapted(lora, 'c_proj') && !(moe && layerIndex >= moe.firstDenseLayers)) {
+    if (
+      !adapted(lora, 'down_proj') &&
+      !adapted(lora, 'c_proj') &&
+      !(moe && layerIndex >= moe.firstDenseLayers)
+    ) {
       insideTp -= e * arch.intermediateSize; // the down projection's input
     }
     // Each adapter keeps its rank-r intermediate; dropout keeps a dropped copy and a mask.
@@ -146,8 +156,22 @@ export function layerActivationBytes(
   const e = training.precision === 'fp32' ? 4 : 2;
 
   if (isMegatronStyleLayer(arch) && runtime.attention === 'eager' && training.method === 'full') {
-    const perToken = megatronLayerBytesPerToken(arch.hiddenSize, arch.numAttentionHeads, s, t, sp, recompute);
-    const working = megatronLayerBytesPerToken(arch.hiddenSize, arch.numAttentionHeads, s, t, sp, 'none');
+    const perToken = megatronLayerBytesPerToken(
+      arch.hiddenSize,
+      arch.numAttentionHeads,
+      s,
+      t,
+      sp,
+      recompute,
+    );
+    const working = megatronLayerBytesPerToken(
+      arch.hiddenSize,
+      arch.numAttentionHeads,
+      s,
+      t,
+      sp,
+      'none',
+    );
     return { saved: perToken * tokens, workingSet: working * tokens };
   }
 
@@ -164,9 +188,15 @@ export function layerActivationBytes(
       // torchtitan's op-level policy: keep the layer input, SDPA outputs and every other matmul.
       const h = arch.hiddenSize;
       const a = arch.numAttentionHeads;
-      const matmulOutputs = h * 2 + arch.numAttentionHeads * arch.headDim + 2 * arch.numKeyValueHeads * arch.headDim + 2 * arch.intermediateSize;
+      const matmulOutputs =
+        h * 2 +
+        arch.numAttentionHeads * arch.headDim +
+        2 * arch.numKeyValueHeads * arch.headDim +
+        2 * arch.intermediateSize;
       perToken =
-        (sp ? (e * h) / t : e * h) + (e * a * arch.headDim + 4 * a) / t + (0.5 * e * matmulOutputs) / t;
+        (sp ? (e * h) / t : e * h) +
+        (e * a * arch.headDim + 4 * a) / t +
+        (0.5 * e * matmulOutputs) / t;
       perToken = Math.min(perToken, full);
     }
   }

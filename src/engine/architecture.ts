@@ -4,39 +4,50 @@ import { FieldError, ModelArchitecture, NormKind, PlanValidationError } from './
 type Config = Record<string, unknown>;
 
 /** Architecture families we can describe, by HF model_type. */
-const FAMILIES: Record<string, { mlp: 'gated' | 'plain'; norm: NormKind; normsPerLayer: number }> = {
-  llama: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  mistral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  mixtral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  qwen2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  qwen2_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  qwen3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  qwen3_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  gemma: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  gemma2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 4 },
-  phi3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  olmo2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  deepseek_v3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  deepseek_v2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
-  cohere: { mlp: 'gated', norm: 'layernorm-nobias', normsPerLayer: 1 },
-  gpt2: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
-  gpt_neox: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
-  bloom: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
-  falcon: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
-  phi: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 1 },
-  stablelm: { mlp: 'gated', norm: 'layernorm', normsPerLayer: 2 },
-};
+const FAMILIES: Record<string, { mlp: 'gated' | 'plain'; norm: NormKind; normsPerLayer: number }> =
+  {
+    llama: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    mistral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    mixtral: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    qwen2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    qwen2_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    qwen3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    qwen3_moe: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    gemma: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    gemma2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 4 },
+    phi3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    olmo2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    deepseek_v3: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    deepseek_v2: { mlp: 'gated', norm: 'rmsnorm', normsPerLayer: 2 },
+    cohere: { mlp: 'gated', norm: 'layernorm-nobias', normsPerLayer: 1 },
+    gpt2: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+    gpt_neox: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+    bloom: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+    falcon: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+    phi: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 1 },
+    stablelm: { mlp: 'gated', norm: 'layernorm', normsPerLayer: 2 },
+  };
 
 /** Config keys that name the same field across families (first one present wins). */
 const ALIASES: Record<string, string[]> = {
   hiddenSize: ['hiddenSize', 'hidden_size', 'n_embd', 'd_model'],
   numLayers: ['numLayers', 'num_hidden_layers', 'n_layer', 'num_layers'],
   numAttentionHeads: ['numAttentionHeads', 'num_attention_heads', 'n_head', 'num_heads'],
-  numKeyValueHeads: ['numKeyValueHeads', 'num_key_value_heads', 'num_kv_heads', 'multi_query_group_num'],
+  numKeyValueHeads: [
+    'numKeyValueHeads',
+    'num_key_value_heads',
+    'num_kv_heads',
+    'multi_query_group_num',
+  ],
   headDim: ['headDim', 'head_dim', 'd_kv'],
   intermediateSize: ['intermediateSize', 'intermediate_size', 'n_inner', 'ffn_hidden_size', 'd_ff'],
   vocabSize: ['vocabSize', 'vocab_size', 'padded_vocab_size'],
-  maxPositionEmbeddings: ['maxPositionEmbeddings', 'max_position_embeddings', 'n_positions', 'seq_length'],
+  maxPositionEmbeddings: [
+    'maxPositionEmbeddings',
+    'max_position_embeddings',
+    'n_positions',
+    'seq_length',
+  ],
 };
 
 function pick(config: Config, field: string): unknown {
@@ -66,7 +77,12 @@ function isEngineShape(config: Config): boolean {
  * A ModelArchitecture from a Hugging Face config.json or from the engine's own field names.
  * Missing fields throw PlanValidationError listing each one; unknown extra keys are ignored.
  */
-export function architectureFromConfig(id: string, config: Config, name?: string, fieldPrefix = 'config'): ModelArchitecture {
+export function architectureFromConfig(
+  id: string,
+  config: Config,
+  name?: string,
+  fieldPrefix = 'config',
+): ModelArchitecture {
   const errors: FieldError[] = [];
   const ownShape = isEngineShape(config);
   const type = ownShape ? undefined : modelType(config);
@@ -89,7 +105,10 @@ export function architectureFromConfig(id: string, config: Config, name?: string
       return undefined;
     }
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      errors.push({ field: `${fieldPrefix}.${ALIASES[field]?.[1] ?? field}`, message: `must be a positive integer, got ${JSON.stringify(value)}` });
+      errors.push({
+        field: `${fieldPrefix}.${ALIASES[field]?.[1] ?? field}`,
+        message: `must be a positive integer, got ${JSON.stringify(value)}`,
+      });
       return undefined;
     }
     return value;
@@ -103,12 +122,22 @@ export function architectureFromConfig(id: string, config: Config, name?: string
   const mlpKind = (config.mlp as 'gated' | 'plain' | undefined) ?? family?.mlp ?? 'gated';
   let f = number('intermediateSize', false);
   if (f === undefined && h !== undefined) {
-    if (mlpKind === 'plain') f = 4 * h; // GPT-2/BLOOM/Falcon leave n_inner unset: 4h
+    if (mlpKind === 'plain')
+      f = 4 * h; // GPT-2/BLOOM/Falcon leave n_inner unset: 4h
     else if (!config.num_local_experts && !config.n_routed_experts && !config.num_experts) {
-      errors.push({ field: `${fieldPrefix}.intermediate_size`, message: 'missing intermediate_size: the MLP width' });
+      errors.push({
+        field: `${fieldPrefix}.intermediate_size`,
+        message: 'missing intermediate_size: the MLP width',
+      });
     }
   }
-  if (errors.length > 0 || h === undefined || layers === undefined || heads === undefined || vocab === undefined) {
+  if (
+    errors.length > 0 ||
+    h === undefined ||
+    layers === undefined ||
+    heads === undefined ||
+    vocab === undefined
+  ) {
     throw new PlanValidationError(errors);
   }
 
@@ -117,7 +146,12 @@ export function architectureFromConfig(id: string, config: Config, name?: string
     for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
     return fallback;
   };
-  const biasEverywhere = type === 'gpt2' || type === 'bloom' || type === 'gpt_neox' || type === 'phi' || (type === 'falcon' && bool('bias'));
+  const biasEverywhere =
+    type === 'gpt2' ||
+    type === 'bloom' ||
+    type === 'gpt_neox' ||
+    type === 'phi' ||
+    (type === 'falcon' && bool('bias'));
   const arch: ModelArchitecture = {
     id,
     name: name ?? (typeof config.name === 'string' ? config.name : id),
@@ -125,7 +159,9 @@ export function architectureFromConfig(id: string, config: Config, name?: string
     hiddenSize: h,
     numLayers: layers,
     numAttentionHeads: heads,
-    numKeyValueHeads: kvHeads ?? (type === 'falcon' && !bool('new_decoder_architecture') && bool('multi_query') ? 1 : heads),
+    numKeyValueHeads:
+      kvHeads ??
+      (type === 'falcon' && !bool('new_decoder_architecture') && bool('multi_query') ? 1 : heads),
     headDim: headDimGiven ?? h / heads,
     intermediateSize: f ?? 0,
     vocabSize: vocab,
@@ -136,26 +172,38 @@ export function architectureFromConfig(id: string, config: Config, name?: string
           ? config.tie_word_embeddings
           : ['gpt2', 'bloom', 'falcon', 'gemma', 'gemma2', 'cohere'].includes(type ?? ''),
     mlp: mlpKind,
-    activation: String(config.activation ?? config.hidden_act ?? config.activation_function ?? 'silu'),
+    activation: String(
+      config.activation ?? config.hidden_act ?? config.activation_function ?? 'silu',
+    ),
     norm: (config.norm as NormKind | undefined) ?? family?.norm ?? 'rmsnorm',
     normsPerLayer: numberOr(family?.normsPerLayer ?? 2, 'normsPerLayer'),
-    qkNorm: bool('qkNorm', 'use_qk_norm') || type === 'qwen3' || type === 'qwen3_moe' || type === 'olmo2',
+    qkNorm:
+      bool('qkNorm', 'use_qk_norm') || type === 'qwen3' || type === 'qwen3_moe' || type === 'olmo2',
     qkNormPerHead: bool('qkNormPerHead') || (type === 'cohere' && bool('use_qk_norm')),
-    qkvBias: bool('qkvBias', 'attention_bias', 'qkv_bias', 'add_qkv_bias') || type === 'qwen2' || type === 'qwen2_moe' || biasEverywhere,
-    attentionOutputBias: bool('attentionOutputBias') || (bool('attention_bias') && type !== 'qwen2') || biasEverywhere,
+    qkvBias:
+      bool('qkvBias', 'attention_bias', 'qkv_bias', 'add_qkv_bias') ||
+      type === 'qwen2' ||
+      type === 'qwen2_moe' ||
+      biasEverywhere,
+    attentionOutputBias:
+      bool('attentionOutputBias') || (bool('attention_bias') && type !== 'qwen2') || biasEverywhere,
     mlpBias: bool('mlpBias', 'mlp_bias') || biasEverywhere,
     learnedPositionEmbeddings:
-      numberOr(0, 'learnedPositionEmbeddings') || (type === 'gpt2' ? (pick(config, 'maxPositionEmbeddings') as number) ?? 1024 : 0),
+      numberOr(0, 'learnedPositionEmbeddings') ||
+      (type === 'gpt2' ? ((pick(config, 'maxPositionEmbeddings') as number) ?? 1024) : 0),
     embeddingNorm: bool('embeddingNorm') || type === 'bloom',
     finalNorm: config.finalNorm !== false,
     maxPositionEmbeddings: (pick(config, 'maxPositionEmbeddings') as number | undefined) ?? 4096,
   };
-  if (type === 'falcon' && bool('parallel_attn') && !bool('new_decoder_architecture')) arch.normsPerLayer = 1;
-  if (type === 'phi3' || type === 'phi') arch.tieWordEmbeddings = config.tie_word_embeddings === true;
+  if (type === 'falcon' && bool('parallel_attn') && !bool('new_decoder_architecture'))
+    arch.normsPerLayer = 1;
+  if (type === 'phi3' || type === 'phi')
+    arch.tieWordEmbeddings = config.tie_word_embeddings === true;
   const slidingWindow = numberOr(0, 'slidingWindow', 'sliding_window');
   if (slidingWindow > 0 && config.use_sliding_window !== false) {
     arch.slidingWindow = slidingWindow;
-    arch.slidingWindowLayerFraction = type === 'gemma2' ? 0.5 : numberOr(1, 'slidingWindowLayerFraction');
+    arch.slidingWindowLayerFraction =
+      type === 'gemma2' ? 0.5 : numberOr(1, 'slidingWindowLayerFraction');
   }
   const experts = numberOr(0, 'num_local_experts', 'num_experts', 'n_routed_experts');
   const ownMoe = config.moe as ModelArchitecture['moe'] | undefined;

@@ -34,25 +34,37 @@ export function transientBuffers(
     const unshardedGrad = full ? params.largestLayer * states.gradientElementBytes : 0;
     forward += gathered;
     backward += gathered + unshardedGrad;
-    notes.push('ZeRO-3/FSDP: two gathered units (current + prefetch) and one unsharded unit gradient');
+    notes.push(
+      'ZeRO-3/FSDP: two gathered units (current + prefetch) and one unsharded unit gradient',
+    );
   }
 
-  const deepSpeedBuckets = (zero === 1 || zero === 2) && runtime.preset !== 'megatron' && shardedOver > 1;
+  const deepSpeedBuckets =
+    (zero === 1 || zero === 2) && runtime.preset !== 'megatron' && shardedOver > 1;
   if (deepSpeedBuckets) {
     // DeepSpeed reduce_bucket_size in backward, allgather_bucket_size in the step (16-bit each).
     const bucket = Math.min(runtime.bucketElements, states.trainableElements) * 2;
     backward += bucket;
     optimizer += bucket;
-    notes.push(`DeepSpeed ZeRO-${zero}: reduce and allgather buckets of ${runtime.bucketElements.toExponential(1)} elements`);
+    notes.push(
+      `DeepSpeed ZeRO-${zero}: reduce and allgather buckets of ${runtime.bucketElements.toExponential(1)} elements`,
+    );
   }
 
-  if (zero === 0 && dataParallel > 1 && runtime.preset !== 'megatron' && runtime.preset !== 'deepspeed') {
+  if (
+    zero === 0 &&
+    dataParallel > 1 &&
+    runtime.preset !== 'megatron' &&
+    runtime.preset !== 'deepspeed'
+  ) {
     // DDP's buckets are a second copy of the gradients (gradient_as_bucket_view=False default).
     const ddpBuckets = states.trainableElements * states.gradientElementBytes;
     forward += ddpBuckets;
     backward += ddpBuckets;
     optimizer += ddpBuckets;
-    notes.push('DDP gradient buckets: a second copy of the gradients (gradient_as_bucket_view=False)');
+    notes.push(
+      'DDP gradient buckets: a second copy of the gradients (gradient_as_bucket_view=False)',
+    );
   }
 
   const optimizerOnGpu = parallelism.offload.optimizer === 'none' && !runtime.optimizerInBackward;

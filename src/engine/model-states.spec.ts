@@ -18,7 +18,10 @@ function rankOf(elements: number): RankParameters {
   };
 }
 
-function requestWith(zeroStage: 0 | 1 | 2 | 3, overrides: Partial<PlanRequest['training']> = {}): PlanRequest {
+function requestWith(
+  zeroStage: 0 | 1 | 2 | 3,
+  overrides: Partial<PlanRequest['training']> = {},
+): PlanRequest {
   return normalizeRequest({
     model: 'x',
     cluster: { gpu: 'a100-80gb', nodes: 8, gpusPerNode: 8 },
@@ -60,21 +63,31 @@ describe('model states by regime (memory-model.md section 3)', () => {
   const psi = 1e9;
   it('fp32 AdamW: 4 + 4 + 8 = 16 bytes per parameter, no master copy', () => {
     const s = modelStates(requestWith(0, { precision: 'fp32' }), rankOf(psi), 1, 1);
-    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([4e9, 4e9, 0, 8e9]);
+    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
+      4e9, 4e9, 0, 8e9,
+    ]);
   });
   it('pure bf16 AdamW keeps its moments in bf16: 2 + 2 + 4', () => {
     const s = modelStates(requestWith(0, { precision: 'bf16-pure' }), rankOf(psi), 1, 1);
-    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([2e9, 2e9, 0, 4e9]);
+    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
+      2e9, 2e9, 0, 4e9,
+    ]);
   });
   it("Megatron's distributed optimizer: 6 + 12 / Nd with fp32 main grads", () => {
     const request = requestWith(1);
     request.runtime.fp32Gradients = true;
     const s = modelStates(request, rankOf(psi), 8, 8);
-    expect(s.weights + s.gradients + s.masterWeights + s.optimizerStates).toBe(6 * psi + (12 * psi) / 8);
+    expect(s.weights + s.gradients + s.masterWeights + s.optimizerStates).toBe(
+      6 * psi + (12 * psi) / 8,
+    );
   });
   it('SGD with momentum keeps one fp32 buffer; plain SGD none', () => {
-    expect(modelStates(requestWith(0, { optimizer: 'sgd-momentum' }), rankOf(psi), 1, 1).optimizerStates).toBe(4e9);
-    expect(modelStates(requestWith(0, { optimizer: 'sgd' }), rankOf(psi), 1, 1).optimizerStates).toBe(0);
+    expect(
+      modelStates(requestWith(0, { optimizer: 'sgd-momentum' }), rankOf(psi), 1, 1).optimizerStates,
+    ).toBe(4e9);
+    expect(
+      modelStates(requestWith(0, { optimizer: 'sgd' }), rankOf(psi), 1, 1).optimizerStates,
+    ).toBe(0);
   });
   it('paged 8-bit AdamW: 2 bytes plus block absmax, outside the allocator', () => {
     const s = modelStates(requestWith(0, { optimizer: 'paged-adamw-8bit' }), rankOf(psi), 1, 1);

@@ -126,7 +126,8 @@ export function modelStates(
   const gradientElements = trainedElementsSharded(zero >= 2);
   const optimizerElements = trainedElementsSharded(zero >= 1);
 
-  let optimizerBytes = optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement);
+  let optimizerBytes =
+    optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement);
   if (training.optimizer === 'adafactor') {
     // Adafactor keeps fp32 row and column second moments per matrix (Shazeer & Stern 2018).
     const factored = full ? params.factoredStateElements : params.adapters;

@@ -6,6 +6,7 @@ const model = (id: string) => catalog.findModel(id)!;
 
 describe('parameter counts equal the published exact counts (../shared/catalog/models.json)', () => {
   it.each(catalog.models().map((m) => [m.id, m] as const))('%s', (_id, m) => {
+    expect(m.exactParameters).toBeDefined();
     expect(countParameters(m).total).toBe(m.exactParameters);
   });
 
@@ -45,7 +46,9 @@ describe('parameter counts written out by hand', () => {
 describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', () => {
   it('Llama-3-8B q_proj and v_proj at rank 16: 6,815,744', () => {
     const lora = { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] };
-    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(32 * (16 * (4096 + 4096) + 16 * (4096 + 1024)));
+    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(
+      32 * (16 * (4096 + 4096) + 16 * (4096 + 1024)),
+    );
     expect(loraParameters(model('llama-3-8b'), lora).total).toBe(6815744);
   });
   it('all-linear covers the seven projections of every layer', () => {

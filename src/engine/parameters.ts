@@ -140,7 +140,9 @@ export function linearShapes(arch: ModelArchitecture, layerIndex: number): Linea
 }
 
 function linearElements(shape: LinearShape): number {
-  return (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies;
+  return (
+    (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies
+  );
 }
 
 /** RMSNorm has a weight (h); LayerNorm a weight and a bias (2h). */
@@ -193,9 +195,7 @@ export function layerParameters(arch: ModelArchitecture, layerIndex: number): La
   const routedExperts = sum('expert');
   const routedExpertEach = moe ? routedExperts / moe.numExperts : 0;
   const total = attention + norms + denseMlp + router + sharedExperts + routedExperts;
-  const activeTotal = moe
-    ? total - routedExperts + routedExpertEach * moe.expertsPerToken
-    : total;
+  const activeTotal = moe ? total - routedExperts + routedExpertEach * moe.expertsPerToken : total;
   return {
     attention,
     norms,
@@ -222,7 +222,16 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
   const ends = embedding + positionEmbedding + embeddingNorm + finalNorm + outputHead;
   const total = ends + layers.reduce((acc, l) => acc + l.total, 0);
   const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);
-  return { embedding, positionEmbedding, embeddingNorm, layers, finalNorm, outputHead, total, active };
+  return {
+    embedding,
+    positionEmbedding,
+    embeddingNorm,
+    layers,
+    finalNorm,
+    outputHead,
+    total,
+    active,
+  };
 }
 
 /** Whether PEFT adapts this linear under the given target modules. */

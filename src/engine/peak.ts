@@ -28,9 +28,17 @@ export interface RankComponents {
 
 const GIB = 1024 ** 3;
 
-function total(b: MemoryBreakdown): number {
+/** Allocated bytes of a breakdown: every component but what lives outside the allocator. */
+export function allocatedTotal(b: MemoryBreakdown): number {
   return (
-    b.weights + b.gradients + b.optimizerStates + b.masterWeights + b.activations + b.logitsAndLoss + b.buffers
+    b.weights +
+    b.gradients +
+    b.optimizerStates +
+    b.masterWeights +
+    b.activations +
+    b.logitsAndLoss +
+    b.buffers +
+    (b.kvCache ?? 0)
   );
 }
 
@@ -70,7 +78,8 @@ export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdow
     logitsAndLoss: 0,
     buffers: buffers.backward,
   };
-  const backward = total(backwardStart) >= total(backwardEnd) ? backwardStart : backwardEnd;
+  const backward =
+    allocatedTotal(backwardStart) >= allocatedTotal(backwardEnd) ? backwardStart : backwardEnd;
   // Optimizer step: weights, gradients, states and the step's temporaries.
   const optimizer: MemoryBreakdown = {
     ...base,
@@ -103,13 +112,14 @@ export function summariseRank(
   fragmentation: number,
   capacityBytes: number,
   safetyMarginBytes: number,
+  modelStateBytes: number,
 ): RankMemory {
   let peakPhase: Phase = 'forward';
   const phaseTotals = {} as Record<Phase, number>;
   for (const phase of Object.keys(phases) as Phase[]) {
     const rounded = roundBreakdown(phases[phase]);
     phases[phase] = rounded;
-    phaseTotals[phase] = total(rounded);
+    phaseTotals[phase] = allocatedTotal(rounded);
     if (phaseTotals[phase] > phaseTotals[peakPhase]) peakPhase = phase;
   }
   const breakdown = phases[peakPhase];
@@ -137,6 +147,7 @@ export function summariseRank(
     dominantComponent,
     breakdown,
     phaseTotals,
+    modelStateBytes: Math.round(modelStateBytes),
     breakdownGiB,
   };
 }
@@ -148,5 +159,17 @@ export function rankPeak(c: RankComponents, optimizerInBackward: boolean): RankM
     // The step runs inside backward: no separate phase with every gradient alive.
     phases.optimizer = { ...phases.backward };
   }
-  return summariseRank(c.label, c.stage, c.layers, phases, c.fragmentation, c.capacityBytes, c.safetyMarginBytes);
+  const s = c.states;
+  const modelStateBytes =
+    s.weights + s.gradients + s.optimizerStates + s.pagedOptimizerStates + s.masterWeights;
+  return summariseRank(
+    c.label,
+    c.stage,
+    c.layers,
+    phases,
+    c.fragmentation,
+    c.capacityBytes,
+    c.safetyMarginBytes,
+    modelStateBytes,
+  );
 }

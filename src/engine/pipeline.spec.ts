@@ -12,7 +12,10 @@ describe('pipeline schedules (memory-model.md section 4)', () => {
   it('interleaved 1F1B: the first stage holds p (1 + (p - 1) / (p v))', () => {
     const p = 4;
     const v = 2;
-    expect(microBatchesInFlight('interleaved', 0, p, 16, v)).toBeCloseTo(p * (1 + (p - 1) / (p * v)), 10);
+    expect(microBatchesInFlight('interleaved', 0, p, 16, v)).toBeCloseTo(
+      p * (1 + (p - 1) / (p * v)),
+      10,
+    );
   });
   it('GPipe holds every micro-batch', () => {
     expect(microBatchesInFlight('gpipe', 2, 4, 16, 1)).toBe(16);

@@ -23,7 +23,11 @@ export function microBatchesInFlight(
 }
 
 /** Fraction of a step the pipeline idles: (p - 1) / (m v + p - 1) (Narayanan et al. 2021). */
-export function pipelineBubbleFraction(stages: number, microBatches: number, virtualStages: number): number {
+export function pipelineBubbleFraction(
+  stages: number,
+  microBatches: number,
+  virtualStages: number,
+): number {
   if (stages <= 1) return 0;
   return (stages - 1) / (microBatches * virtualStages + stages - 1);
 }

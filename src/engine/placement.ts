@@ -109,7 +109,9 @@ export function rankParameters(
     let layerElements = 0;
     let linearTotalFull = 0;
     for (const shape of linearShapes(arch, layer)) {
-      linearTotalFull += (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies;
+      linearTotalFull +=
+        (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) *
+        shape.copies;
       const local = linearElementsPerRank(shape, arch, t);
       const copies =
         shape.group === 'expert' ? Math.ceil(shape.copies / degrees.expertParallel) : shape.copies;

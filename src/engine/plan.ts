@@ -35,7 +35,9 @@ export function layoutOf(request: PlanRequest): PlanLayout {
     gpus,
     nodes: cluster.nodes,
     gpusPerNode: cluster.gpusPerNode,
-    dataParallel: gpus / (parallelism.tensorParallel * parallelism.pipelineParallel * parallelism.contextParallel),
+    dataParallel:
+      gpus /
+      (parallelism.tensorParallel * parallelism.pipelineParallel * parallelism.contextParallel),
     tensorParallel: parallelism.tensorParallel,
     pipelineParallel: parallelism.pipelineParallel,
     contextParallel: parallelism.contextParallel,
@@ -43,7 +45,13 @@ export function layoutOf(request: PlanRequest): PlanLayout {
   };
 }
 
-function stageLabel(stage: number, stages: number, first: number, layers: number, head: boolean): string {
+function stageLabel(
+  stage: number,
+  stages: number,
+  first: number,
+  layers: number,
+  head: boolean,
+): string {
   if (stages === 1) return 'every rank';
   const ends = [stage === 0 ? 'embedding' : '', head ? 'output head and loss' : ''].filter(Boolean);
   const extra = ends.length ? `, ${ends.join(', ')}` : '';
@@ -64,7 +72,8 @@ export function trainingRanks(
   const overhead = runtimeOverheadBytes(request, layout);
   const microBatches = training.gradientAccumulationSteps;
   // Megatron's contiguous grad buffer and DeepSpeed's partitions outlive the step; so does accumulation.
-  const gradientsPersist = microBatches > 1 || runtime.preset === 'megatron' || runtime.preset === 'deepspeed';
+  const gradientsPersist =
+    microBatches > 1 || runtime.preset === 'megatron' || runtime.preset === 'deepspeed';
   const e = training.precision === 'fp32' ? 4 : 2;
   const notes = new Set<string>();
 
@@ -85,13 +94,23 @@ export function trainingRanks(
     const buffers = transientBuffers(request, params, states, layout.dataParallel);
     buffers.notes.forEach((n) => notes.add(n));
     const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
-    const widest = Math.max(arch.hiddenSize, arch.moe ? arch.moe.expertIntermediateSize : arch.intermediateSize);
+    const widest = Math.max(
+      arch.hiddenSize,
+      arch.moe ? arch.moe.expertIntermediateSize : arch.intermediateSize,
+    );
     // Autograd holds a gradient output and input of the widest op of the layer in backward.
     const backwardWorkspace = (2 * e * widest * tokens) / layout.tensorParallel;
-    const recomputedLayer = training.activationCheckpointing === 'full' ? activations.layerWorkingSet : 0;
+    const recomputedLayer =
+      training.activationCheckpointing === 'full' ? activations.layerWorkingSet : 0;
     const rank = rankPeak(
       {
-        label: stageLabel(span.stage, parallelism.pipelineParallel, span.firstLayer, span.layers, span.hasHead),
+        label: stageLabel(
+          span.stage,
+          parallelism.pipelineParallel,
+          span.firstLayer,
+          span.layers,
+          span.hasHead,
+        ),
         stage: span.stage,
         layers: span.layers,
         states,
@@ -128,7 +147,11 @@ function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {
 }
 
 /** Plans a normalized request against a resolved architecture and GPU. */
-export function planFromRequest(request: PlanRequest, arch: ModelArchitecture, gpu: GpuSpec): PlanResult {
+export function planFromRequest(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+): PlanResult {
   const errors = validateRequest(request, arch, gpu);
   if (errors.length > 0) throw new PlanValidationError(errors);
   if (request.workload === 'inference') return planInference(request, arch, gpu);

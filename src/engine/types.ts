@@ -23,6 +23,12 @@ export interface MoeConfig {
   routerBias: boolean;
 }
 
+/** The encoder stack of an encoder-decoder model (T5-style relative position buckets). */
+export interface EncoderConfig {
+  numLayers: number;
+  relativeAttentionBuckets: number;
+}
+
 /** Multi-latent attention (DeepSeek-V2/V3). */
 export interface MlaConfig {
   qLoraRank: number; // 0 means q is projected directly from h
@@ -72,6 +78,9 @@ export interface ModelArchitecture {
   slidingWindowLayerFraction?: number;
   moe?: MoeConfig;
   mla?: MlaConfig;
+  /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`
+   * layers are the encoder's; the decoder layers add cross-attention (4 linears and a norm). */
+  encoder?: EncoderConfig;
   /** Published exact parameter count where one exists (checked against our own count). */
   publishedParameters?: number;
   source?: string;
@@ -92,6 +101,7 @@ export interface GpuSpec {
   interconnect: string;
   /** Indicative on-demand price, USD per GPU-hour. */
   pricePerGpuHour: number;
+  priceProvider?: string;
   priceDate: string;
   priceSource: string;
   /** CUDA context + kernels outside the allocator on this card (bytes), where known. */
@@ -103,26 +113,14 @@ export type Workload = 'training' | 'inference';
 export type TrainingMethod = 'full' | 'lora' | 'qlora';
 export type Precision = 'fp32' | 'fp16-mixed' | 'bf16-mixed' | 'bf16-pure';
 export type OptimizerKind =
-  | 'adamw'
-  | 'adamw-8bit'
-  | 'paged-adamw-8bit'
-  | 'sgd'
-  | 'sgd-momentum'
-  | 'adafactor'
-  | 'lion';
+  'adamw' | 'adamw-8bit' | 'paged-adamw-8bit' | 'sgd' | 'sgd-momentum' | 'adafactor' | 'lion';
 export type Recompute = 'none' | 'selective' | 'full';
 export type PipelineSchedule = '1f1b' | 'interleaved' | 'gpipe';
 export type OffloadTarget = 'none' | 'cpu';
 export type AttentionKernel = 'flash' | 'eager';
 export type CrossEntropyKind = 'standard' | 'chunked' | 'fused';
 export type FrameworkPreset =
-  | 'none'
-  | 'hf-transformers'
-  | 'torchtune'
-  | 'torchtitan'
-  | 'litgpt'
-  | 'deepspeed'
-  | 'megatron';
+  'none' | 'hf-transformers' | 'torchtune' | 'torchtitan' | 'litgpt' | 'deepspeed' | 'megatron';
 /** How mixed precision holds its weights: AMP autocasts fp32 params; master keeps 16-bit params
  * plus an fp32 copy (DeepSpeed/Megatron); fsdp2 keeps fp32 shards and gathers 16-bit units. */
 export type MixedPrecisionStyle = 'amp' | 'master-weights' | 'fsdp2';
@@ -268,6 +266,9 @@ export interface RankMemory {
   breakdown: MemoryBreakdown;
   /** Every phase's allocated total, so users see why the peak is where it is. */
   phaseTotals: Record<Phase, number>;
+  /** Weights + full local gradients + optimizer states + master copy, whatever the phase:
+   * the ZeRO paper's model-state figure for this rank. */
+  modelStateBytes: number;
   breakdownGiB: Record<string, number>;
 }
 

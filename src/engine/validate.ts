@@ -7,7 +7,11 @@ function positiveInteger(value: number): boolean {
 }
 
 /** Errors that make a request impossible to plan; empty when it can be planned. */
-export function validateRequest(request: PlanRequest, arch: ModelArchitecture, gpu: GpuSpec): FieldError[] {
+export function validateRequest(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+): FieldError[] {
   const errors: FieldError[] = [];
   const { cluster, training, parallelism } = request;
   const fail = (field: string, message: string) => errors.push({ field, message });
@@ -24,7 +28,8 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
     ['parallelism.expertParallel', parallelism.expertParallel],
     ['parallelism.virtualStages', parallelism.virtualStages],
   ] as const) {
-    if (!positiveInteger(value)) fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
+    if (!positiveInteger(value))
+      fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
   }
   if (![0, 1, 2, 3].includes(parallelism.zeroStage)) {
     fail('parallelism.zeroStage', `zeroStage (${parallelism.zeroStage}) must be 0, 1, 2 or 3`);
@@ -40,7 +45,10 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
   const g = arch.numKeyValueHeads;
 
   if (a % t !== 0) {
-    fail('parallelism.tensorParallel', `tensorParallel (${t}) must divide num_attention_heads (${a})`);
+    fail(
+      'parallelism.tensorParallel',
+      `tensorParallel (${t}) must divide num_attention_heads (${a})`,
+    );
   } else if (g % t !== 0 && t % g !== 0) {
     fail(
       'parallelism.tensorParallel',
@@ -60,12 +68,18 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
     );
   }
   if (p > arch.numLayers) {
-    fail('parallelism.pipelineParallel', `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`);
+    fail(
+      'parallelism.pipelineParallel',
+      `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
+    );
   }
   const v = parallelism.virtualStages;
   if (v > 1) {
     if (parallelism.pipelineSchedule !== 'interleaved') {
-      fail('parallelism.virtualStages', `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`);
+      fail(
+        'parallelism.virtualStages',
+        `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
+      );
     } else if (arch.numLayers % (p * v) !== 0) {
       fail(
         'parallelism.virtualStages',
@@ -74,14 +88,23 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
     }
   }
   if (training.sequenceLength % c !== 0) {
-    fail('parallelism.contextParallel', `contextParallel (${c}) must divide sequenceLength (${training.sequenceLength})`);
+    fail(
+      'parallelism.contextParallel',
+      `contextParallel (${c}) must divide sequenceLength (${training.sequenceLength})`,
+    );
   }
   const dataParallel = gpus / (t * p * c);
   if (e > 1) {
     if (!arch.moe) {
-      fail('parallelism.expertParallel', `expertParallel (${e}) needs a mixture-of-experts model; ${arch.id} is dense`);
+      fail(
+        'parallelism.expertParallel',
+        `expertParallel (${e}) needs a mixture-of-experts model; ${arch.id} is dense`,
+      );
     } else if (arch.moe.numExperts % e !== 0) {
-      fail('parallelism.expertParallel', `expertParallel (${e}) must divide the number of experts (${arch.moe.numExperts})`);
+      fail(
+        'parallelism.expertParallel',
+        `expertParallel (${e}) must divide the number of experts (${arch.moe.numExperts})`,
+      );
     } else if (Number.isInteger(dataParallel) && (dataParallel * c) % e !== 0) {
       fail(
         'parallelism.expertParallel',
@@ -94,8 +117,10 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
   }
   if (training.method !== 'full' && training.lora) {
     const { lora } = training;
-    if (!positiveInteger(lora.rank)) fail('training.lora.rank', `rank (${lora.rank}) must be a positive integer, e.g. 16`);
-    if (!(lora.dropout >= 0 && lora.dropout < 1)) fail('training.lora.dropout', 'dropout must be in [0, 1)');
+    if (!positiveInteger(lora.rank))
+      fail('training.lora.rank', `rank (${lora.rank}) must be a positive integer, e.g. 16`);
+    if (!(lora.dropout >= 0 && lora.dropout < 1))
+      fail('training.lora.dropout', 'dropout must be in [0, 1)');
     if (lora.targetModules !== 'all-linear') {
       const known = new Set<string>();
       for (let layer = 0; layer < arch.numLayers; layer++) {
@@ -111,18 +136,26 @@ export function validateRequest(request: PlanRequest, arch: ModelArchitecture, g
     }
   }
   const { runtime } = request;
-  if (!(runtime.mfu > 0 && runtime.mfu <= 1)) fail('runtime.mfu', `mfu (${runtime.mfu}) must be in (0, 1], e.g. 0.4`);
+  if (!(runtime.mfu > 0 && runtime.mfu <= 1))
+    fail('runtime.mfu', `mfu (${runtime.mfu}) must be in (0, 1], e.g. 0.4`);
   if (!(runtime.allocatorFragmentation >= 0 && runtime.allocatorFragmentation < 1)) {
     fail('runtime.allocatorFragmentation', 'allocatorFragmentation must be in [0, 1), e.g. 0.06');
   }
   if (gpu.memoryBytes <= runtime.safetyMarginBytes) {
-    fail('runtime.safetyMarginBytes', `safetyMarginBytes must be below the card's ${gpu.memoryBytes} bytes`);
+    fail(
+      'runtime.safetyMarginBytes',
+      `safetyMarginBytes must be below the card's ${gpu.memoryBytes} bytes`,
+    );
   }
   return errors;
 }
 
 /** Things a user should know that do not stop the plan. */
-export function requestWarnings(request: PlanRequest, arch: ModelArchitecture, dataParallel: number): string[] {
+export function requestWarnings(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  dataParallel: number,
+): string[] {
   const warnings: string[] = [];
   const { training, parallelism, runtime } = request;
   if (parallelism.zeroStage > 0 && dataParallel * parallelism.contextParallel === 1) {
@@ -137,15 +170,22 @@ export function requestWarnings(request: PlanRequest, arch: ModelArchitecture, d
     );
   }
   if (training.activationCheckpointing === 'selective' && runtime.attention === 'flash') {
-    warnings.push("selective recompute with flash attention follows torchtitan's op-level policy (every other matmul kept)");
+    warnings.push(
+      "selective recompute with flash attention follows torchtitan's op-level policy (every other matmul kept)",
+    );
   }
-  if (parallelism.pipelineParallel > 1 && training.gradientAccumulationSteps < parallelism.pipelineParallel) {
+  if (
+    parallelism.pipelineParallel > 1 &&
+    training.gradientAccumulationSteps < parallelism.pipelineParallel
+  ) {
     warnings.push(
       `only ${training.gradientAccumulationSteps} micro-batch(es) for ${parallelism.pipelineParallel} pipeline stages: the bubble dominates; raise gradientAccumulationSteps`,
     );
   }
   if (training.optimizer === 'paged-adamw-8bit') {
-    warnings.push('paged optimizer states live in unified memory outside PyTorch\'s allocator: counted in runtimeOverhead');
+    warnings.push(
+      "paged optimizer states live in unified memory outside PyTorch's allocator: counted in runtimeOverhead",
+    );
   }
   if (training.precision === 'fp16-mixed') {
     warnings.push('fp16-mixed needs loss scaling; memory is modelled as bf16-mixed');

@@ -3,6 +3,7 @@
 import { countParameters } from '../parameters';
 import { splitLayers, StageSpan } from '../placement';
 import { DEFAULT_INFERENCE } from '../request';
+import { allocatedTotal, summariseRank } from '../peak';
 import { reservedBytes } from '../runtime';
 import {
   ENGINE_VERSION,
@@ -121,21 +122,8 @@ function stageBreakdown(
   };
 }
 
-function allocatedBytes(b: MemoryBreakdown): number {
-  return (
-    b.weights +
-    b.gradients +
-    b.optimizerStates +
-    b.masterWeights +
-    (b.kvCache ?? 0) +
-    b.activations +
-    b.logitsAndLoss +
-    b.buffers
-  );
-}
-
 function deviceUsedBytes(b: MemoryBreakdown, fragmentation: number): number {
-  return reservedBytes(allocatedBytes(b), fragmentation) + b.runtimeOverhead;
+  return reservedBytes(allocatedTotal(b), fragmentation) + b.runtimeOverhead;
 }
 
 /** One rank's figures; serving has no backward or optimizer phase, so every phase shows the
@@ -147,33 +135,18 @@ function summariseStage(
   request: PlanRequest,
   gpu: GpuSpec,
 ): RankMemory {
-  const allocated = allocatedBytes(breakdown);
-  const reserved = reservedBytes(allocated, request.runtime.allocatorFragmentation);
-  const deviceUsed = reserved + breakdown.runtimeOverhead;
-  const usable = gpu.memoryBytes - request.runtime.safetyMarginBytes;
-  let dominantComponent: keyof MemoryBreakdown = 'weights';
-  const breakdownGiB: Record<string, number> = {};
-  for (const key of Object.keys(breakdown) as (keyof MemoryBreakdown)[]) {
-    const bytes = breakdown[key] ?? 0;
-    breakdownGiB[key] = Math.round((bytes / GIB) * 1000) / 1000;
-    if (bytes > (breakdown[dominantComponent] ?? 0)) dominantComponent = key;
-  }
-  return {
-    label: stageLabel(span, stages),
-    stage: span.stage,
-    layers: span.layers,
-    allocatedPeakBytes: allocated,
-    reservedPeakBytes: reserved,
-    deviceUsedBytes: deviceUsed,
-    capacityBytes: gpu.memoryBytes,
-    headroomBytes: usable - deviceUsed,
-    fits: deviceUsed <= usable,
-    peakPhase: 'forward',
-    dominantComponent,
-    breakdown,
-    phaseTotals: { forward: allocated, backward: allocated, optimizer: allocated },
-    breakdownGiB,
-  };
+  // Serving has one phase: the prefill peak with every sequence's cache allocated.
+  const phases = { forward: breakdown, backward: { ...breakdown }, optimizer: { ...breakdown } };
+  return summariseRank(
+    stageLabel(span, stages),
+    span.stage,
+    span.layers,
+    phases,
+    request.runtime.allocatorFragmentation,
+    gpu.memoryBytes,
+    request.runtime.safetyMarginBytes,
+    breakdown.weights,
+  );
 }
 
 /** Largest n in [low, high] with `fits(n)`, given fits(low) and a monotone predicate. */

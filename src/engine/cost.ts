@@ -1,6 +1,7 @@
-// Price of a plan: GPU-hours x price per GPU-hour (memory-model.md section 8).
+// Price of a plan: GPU-hours x price per GPU-hour, and the budget of a whole run (memory-model.md §8).
 import { GpuSpec, PlanCost, PlanLayout, PlanPerformance, PlanRequest } from './types';
 
+/** Hourly price, price per million trained tokens and, given tokensToTrain, the run's budget. */
 export function estimateCost(
   request: PlanRequest,
   gpu: GpuSpec,
@@ -14,6 +15,7 @@ export function estimateCost(
   const cost: PlanCost = {
     pricePerGpuHour,
     clusterPerHour,
+    // What the cluster costs for the hour it takes to train a million tokens.
     usdPerMillionTokens: tokensPerHour > 0 ? (clusterPerHour / tokensPerHour) * 1e6 : 0,
     priceSource:
       override !== undefined
@@ -22,6 +24,7 @@ export function estimateCost(
   };
   const tokens = request.training.tokensToTrain;
   if (tokens !== undefined && performance.tokensPerSecond > 0) {
+    // Budget = tokens to train / tokens per second / 3600 x GPUs x price.
     const hours = tokens / performance.tokensPerSecond / 3600;
     cost.gpuHours = hours * layout.gpus;
     cost.wallClockDays = hours / 24;

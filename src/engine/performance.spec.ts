@@ -31,7 +31,12 @@ function requestOf(input: Omit<PlanRequestInput, 'model'>): PlanRequest {
 
 function layoutOf(r: PlanRequest): PlanLayout {
   const gpus = r.cluster.nodes * r.cluster.gpusPerNode;
-  const { tensorParallel: t, pipelineParallel: p, contextParallel: c, expertParallel: e } = r.parallelism;
+  const {
+    tensorParallel: t,
+    pipelineParallel: p,
+    contextParallel: c,
+    expertParallel: e,
+  } = r.parallelism;
   return {
     gpus,
     nodes: r.cluster.nodes,
@@ -53,7 +58,11 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
   const model = 6 * P + 12 * L * h * s; // 48,181,567,488 + 6,442,450,944
 
   it('Llama-3-8B at s = 4096: 54,624,018,432 model FLOPs per token', () => {
-    const flops = trainingFlopsPerToken(requestOf({ cluster: { gpu: 'h100-80gb' } }), llama3_8b, params);
+    const flops = trainingFlopsPerToken(
+      requestOf({ cluster: { gpu: 'h100-80gb' } }),
+      llama3_8b,
+      params,
+    );
     expect(model).toBe(54_624_018_432);
     expect(flops.model).toBe(model);
     expect(flops.hardware).toBe(model);
@@ -62,14 +71,20 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
   });
 
   it('full recomputation adds one forward pass (2P + 4 L h s) of hardware FLOPs only', () => {
-    const req = requestOf({ cluster: { gpu: 'h100-80gb' }, training: { activationCheckpointing: 'full' } });
+    const req = requestOf({
+      cluster: { gpu: 'h100-80gb' },
+      training: { activationCheckpointing: 'full' },
+    });
     const flops = trainingFlopsPerToken(req, llama3_8b, params);
     expect(flops.model).toBe(model);
     expect(flops.hardware).toBe(model + 2 * P + 4 * L * h * s);
   });
 
   it('selective recomputation adds the attention core forward (4 L h s)', () => {
-    const req = requestOf({ cluster: { gpu: 'h100-80gb' }, training: { activationCheckpointing: 'selective' } });
+    const req = requestOf({
+      cluster: { gpu: 'h100-80gb' },
+      training: { activationCheckpointing: 'selective' },
+    });
     expect(trainingFlopsPerToken(req, llama3_8b, params).hardware).toBe(model + 4 * L * h * s);
   });
 
@@ -119,7 +134,10 @@ describe('step time', () => {
   });
 
   it('DDP inside one node: the gradient all-reduce (2 x 2P x 7/8 / 450 GB/s) hides behind backward', () => {
-    const result = perf({ cluster: { gpu: 'h100-80gb', gpusPerNode: 8 }, parallelism: { zeroStage: 0 } });
+    const result = perf({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      parallelism: { zeroStage: 0 },
+    });
     const allReduce = (2 * 2 * P * (7 / 8)) / 450e9; // 0.0625 s
     const backward = ((4096 * model) / (989e12 * 0.4)) * (2 / 3); // 0.377 s
     expect(allReduce).toBeLessThan(backward);
@@ -140,7 +158,10 @@ describe('step time', () => {
   });
 
   it('ZeRO-1 all-gathers the updated weights after the step, where nothing hides it', () => {
-    const result = perf({ cluster: { gpu: 'h100-80gb', gpusPerNode: 8 }, parallelism: { zeroStage: 1 } });
+    const result = perf({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      parallelism: { zeroStage: 1 },
+    });
     expect(result.exposedCommunicationSeconds).toBeCloseTo((2 * P * (7 / 8)) / 450e9, 12);
   });
 
@@ -156,7 +177,10 @@ describe('step time', () => {
   });
 
   it('tensor parallel: 4 all-reduces of b s h x 2 bytes per layer, ring factor 2 (t - 1) / t', () => {
-    const result = perf({ cluster: { gpu: 'h100-80gb', gpusPerNode: 8 }, parallelism: { tensorParallel: 8 } });
+    const result = perf({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      parallelism: { tensorParallel: 8 },
+    });
     const tp = (32 * 4 * 4096 * 4096 * 2 * ((2 * 7) / 8)) / 450e9; // 0.0336 s, never hidden
     const compute = (4096 * model) / (8 * 989e12 * 0.4);
     expect(result.exposedCommunicationSeconds).toBeCloseTo(tp, 12);

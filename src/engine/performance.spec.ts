@@ -186,4 +186,30 @@ describe('step time', () => {
     expect(result.exposedCommunicationSeconds).toBeCloseTo(tp, 12);
     expect(result.stepTimeSeconds).toBeCloseTo(compute + tp, 12);
   });
+  it('context parallel: ring attention K/V traffic shows only where the attention core cannot hide it', () => {
+    // Each layer passes a 2,048-token K/V chunk (8 KV heads x 128 x 2 bytes x 2) once forward and
+    // 2x backward: 3 x 2048 x 2048 x 2 = 25,165,824 bytes; the attention core takes
+    // 3 x 2048 tokens x 4 x 4096 x 4096 FLOPs (4 L h s per layer) at 989 TFLOP/s x 0.4.
+    const ring = 3 * 2048 * 2 * 8 * 128 * 2;
+    const attention = (3 * 2048 * 4 * 4096 * 4096) / (989e12 * 0.4);
+    const inNode = perf({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 2 },
+      parallelism: { contextParallel: 2 },
+    });
+    expect(ring / 450e9).toBeLessThan(attention);
+    expect(inNode.exposedCommunicationSeconds).toBe(0);
+    const slowLink = perf({
+      cluster: { gpu: 'h100-80gb', nodes: 2, gpusPerNode: 1 },
+      parallelism: { contextParallel: 2 },
+      runtime: { interNodeBandwidthBytesPerSecond: 1e9 },
+    });
+    // The two context ranks also all-reduce gradients (2 x 2P x 1/2) behind backward (2/3 of compute).
+    const model = 6 * P + 12 * L * h * s;
+    const backward = ((4096 * model) / (2 * 989e12 * 0.4)) * (2 / 3);
+    const gradients = (2 * 2 * P * (1 / 2)) / 1e9 - backward;
+    expect(slowLink.exposedCommunicationSeconds).toBeCloseTo(
+      32 * (ring / 1e9 - attention) + gradients,
+      9,
+    );
+  });
 });

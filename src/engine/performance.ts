@@ -225,6 +225,29 @@ export function estimatePerformance(
     epSeconds = (m * moeLayersPerRank * 4 * perAllToAll) / epBandwidth;
   }
 
+  // Ring attention (Liu et al. 2023) passes each rank's K/V chunk around the context group c - 1
+  // times in forward and again with dK/dV in backward (3x), hidden behind the attention core.
+  let cpSeconds = 0;
+  if (layout.contextParallel > 1) {
+    const c = layout.contextParallel;
+    const t = layout.tensorParallel;
+    const kvElementsPerToken = arch.mla
+      ? (arch.numAttentionHeads *
+          (arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim + arch.mla.vHeadDim)) /
+        t
+      : 2 * Math.max(1, arch.numKeyValueHeads / t) * arch.headDim;
+    const ringBytes = 3 * (c - 1) * tokensPerMicroBatch * kvElementsPerToken * activationBytes;
+    const cpBandwidth =
+      t * c <= layout.gpusPerNode
+        ? gpu.intraNodeBandwidthBytesPerSecond
+        : runtime.interNodeBandwidthBytesPerSecond;
+    const attentionFlops =
+      (3 * tokensPerMicroBatch * attentionCoreForwardFlopsPerToken(arch, training.sequenceLength)) /
+      (arch.numLayers * t);
+    const attentionSeconds = attentionFlops / (peak * runtime.mfu);
+    cpSeconds = m * layersPerRank * Math.max(0, ringBytes / cpBandwidth - attentionSeconds);
+  }
+
   // Offloaded optimizer: the rank's gradient shard goes down and updated 16-bit weights come back
   // over PCIe (ZeRO-Offload, Ren et al. 2021); offloaded weights are fetched twice per micro-batch.
   // The CPU optimizer step itself is not modelled.
@@ -240,9 +263,10 @@ export function estimatePerformance(
       : 0;
   const offloadSeconds = (offloadOptimizer + offloadParameters) / HOST_LINK_BYTES_PER_SECOND;
 
-  // Work inside each micro-batch (compute, TP and EP collectives) stretches with the pipeline bubble.
-  const pipelinedSeconds = (computeSeconds + tpSeconds + epSeconds) / (1 - bubble);
-  const exposedCommunicationSeconds = tpSeconds + epSeconds + dpExposed + offloadSeconds;
+  // Work inside each micro-batch (compute, TP, EP and CP traffic) stretches with the pipeline bubble.
+  const pipelinedSeconds = (computeSeconds + tpSeconds + epSeconds + cpSeconds) / (1 - bubble);
+  const exposedCommunicationSeconds =
+    tpSeconds + epSeconds + cpSeconds + dpExposed + offloadSeconds;
   const stepTimeSeconds = pipelinedSeconds + dpExposed + offloadSeconds;
   const tokensPerSecond = tokensPerStep / stepTimeSeconds;
   return {

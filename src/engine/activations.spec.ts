@@ -29,6 +29,9 @@ describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 
   it('full recompute keeps the layer input: 2 s b h', () => {
     expect(perLayer(1, false, 'full')).toBe(2 * s * b * h);
   });
+  it('fp32 activations double the tensors but not the 1-byte dropout masks: 66h + 9as', () => {
+    expect(megatronLayerBytesPerToken(h, a, s, 1, false, 'none', 4)).toBe(66 * h + 9 * a * s);
+  });
   it('the paper’s 96-layer totals: 5 a s / h = 80 and 34 + 80 = 114 bytes per s b h', () => {
     expect((5 * a * s) / h).toBe(80);
     expect(perLayer(1, false, 'none') * 96).toBe(96 * s * b * h * 114);
@@ -85,13 +88,13 @@ describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per l
     expect(parts.insideTp + parts.outsideTp).toBe(139264 + 4 * a);
     expect(parts.scoresPerSeqToken).toBe(0);
   });
-  it('eager norms and activations add an fp32 input per norm (4h), 2f for SiLU and the product, and expand K/V to all heads', () => {
+  it('eager code adds an fp32 input per norm (4h), 2f for SiLU and the product, K/V expanded to all heads and a copy of the attention output', () => {
     const parts = layerTokenBytes(
       llama3_8b,
       request({ fusedKernels: false, attention: 'flash' }),
       0,
     );
-    const expected = 139264 + 4 * a + 2 * 4 * h + 2 * f + 2 * 2 * (a - g) * d;
+    const expected = 139264 + 4 * a + 2 * 4 * h + 2 * f + 2 * 2 * (a - g) * d + 2 * a * d;
     expect(parts.insideTp + parts.outsideTp).toBe(expected);
   });
   it('eager attention keeps the fp32 softmax and its 16-bit copy: (4 + 2) a s per token', () => {

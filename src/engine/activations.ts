@@ -21,14 +21,19 @@ export function megatronLayerBytesPerToken(
   t: number,
   sequenceParallel: boolean,
   recompute: Recompute,
+  elementBytes = 2,
 ): number {
+  // The formula counts 16-bit tensors and 1-byte dropout masks; fp32 doubles the tensors only.
+  const scale = elementBytes / 2;
   // Full recomputation keeps only the layer input (2sbh, sharded with sequence parallel).
-  if (recompute === 'full') return sequenceParallel ? (2 * h) / t : 2 * h;
-  // Selective recomputation drops the attention core's 5as terms (Korthikanti eq. 6).
-  const scores = recompute === 'selective' ? 0 : (5 * a * s) / t;
-  // 10h outside the TP region (LN inputs, QKV and MLP inputs, dropout masks), 24h inside.
-  if (sequenceParallel) return (34 * h) / t + scores;
-  return 10 * h + (24 * h) / t + scores;
+  if (recompute === 'full') return (sequenceParallel ? (2 * h) / t : 2 * h) * scale;
+  // Selective recomputation drops the attention core's 5as terms (4as of scores + as of mask).
+  const scores = recompute === 'selective' ? 0 : ((4 * scale + 1) * a * s) / t;
+  // 10h outside the TP region (of which 2h are dropout masks), 24h inside (Korthikanti eq. 1-5).
+  const outside = 8 * h * scale + 2 * h;
+  const inside = 24 * h * scale;
+  if (sequenceParallel) return (outside + inside) / t + scores;
+  return outside + inside / t + scores;
 }
 
 function adapted(lora: LoraSettings | undefined, module: string): boolean {
@@ -81,6 +86,8 @@ export function layerTokenBytes(
   const kDim = mla ? qDim : kvHeads * d;
   const vSaved = mla ? vDim : kvHeads * d;
   insideTp += e * (qDim + kDim + vSaved + vDim);
+  // Eager code copies the (b, heads, s, d) output to (b, s, h) for o_proj: a second copy.
+  if (!fused) insideTp += e * vDim;
   if (mla) {
     // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
     outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);
@@ -106,7 +113,10 @@ export function layerTokenBytes(
     insideTp += mlpActs(arch.intermediateSize);
   }
 
-  if (frozen) {
+  // bitsandbytes' MatMul4Bit saves its input even when its weight is frozen (QLoRA).
+  const savesFrozenInputs =
+    training.method === 'qlora' && runtime.quantizationKernel === 'bitsandbytes';
+  if (frozen && !savesFrozenInputs) {
     // A frozen linear keeps its input only for a weight gradient no one needs (section 4).
     const attentionInputs = mla
       ? ['q_a_proj', 'kv_a_proj_with_mqa', 'q_proj']
@@ -163,6 +173,7 @@ export function layerActivationBytes(
       t,
       sp,
       recompute,
+      e,
     );
     const working = megatronLayerBytesPerToken(
       arch.hiddenSize,
@@ -171,6 +182,7 @@ export function layerActivationBytes(
       t,
       sp,
       'none',
+      e,
     );
     return { saved: perToken * tokens, workingSet: working * tokens };
   }

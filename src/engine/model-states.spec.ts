@@ -15,6 +15,8 @@ function rankOf(elements: number): RankParameters {
     largestTensor: 0,
     paddedVocab: 0,
     factoredStateElements: 0,
+    embeddingUnit: 0,
+    totalOnRank: elements,
   };
 }
 

@@ -25,8 +25,10 @@ export interface ModelStates {
   shardDegree: number;
   /** Trainable elements on this rank before sharding. */
   trainableElements: number;
-  /** Bytes per element of the 16-bit (or compute-dtype) working weights, for gathered units. */
+  /** Bytes per element of the working weights, for gathered units. */
   computeWeightBytes: number;
+  /** Bytes per element of a gathered unit as stored (NF4 for QLoRA's linears). */
+  gatheredWeightBytes: number;
   /** Bytes of one gradient element as reduced (fp32 for FSDP2 / fp32 main grads). */
   gradientElementBytes: number;
   stateBytes: StateBytes;
@@ -111,7 +113,10 @@ export function modelStates(
   } else {
     trainedWeights = params.adapters;
     trainedElementsSharded = (s) => (s ? params.adapters / shardDegree : params.adapters);
-    const frozenBytes = training.precision === 'fp32' ? 4 : 2;
+    // AMP keeps the whole model in fp32 and casts on the fly; otherwise the base is 16-bit.
+    const ampBase =
+      training.precision !== 'bf16-pure' && request.runtime.mixedPrecisionStyle === 'amp';
+    const frozenBytes = training.precision === 'fp32' || ampBase ? 4 : 2;
     const linearBytes =
       training.method === 'qlora'
         ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
@@ -143,19 +148,23 @@ export function modelStates(
   let hostBytes = 0;
 
   if (offloadOptimizer) {
-    // ZeRO-Offload: fp32 master, moments and fp32 gradient copy live in host memory.
+    // ZeRO-Offload: fp32 master, moments and gradients live in host memory; gradients reach it
+    // through the reduce buckets (counted as buffers), so no gradient partition stays on the GPU.
     hostBytes += optimizerStates + masterWeights + optimizerElements * 4;
     optimizerStates = 0;
     masterWeights = 0;
+    gradients = 0;
   } else if (training.optimizer === 'paged-adamw-8bit') {
     // bitsandbytes pages these through cudaMallocManaged, which PyTorch's allocator never sees.
     pagedOptimizerStates = optimizerStates;
     optimizerStates = 0;
   }
   if (offloadParams) {
-    // ZeRO-Infinity parameter offload: only gathered units stay on the GPU (see buffers).
-    hostBytes += weights;
+    // ZeRO-Infinity / FSDP CPUOffload: sharded parameters and their gradients live in host
+    // memory; only gathered units stay on the GPU (see buffers).
+    hostBytes += weights + gradients;
     weights = 0;
+    gradients = 0;
   }
   if (request.runtime.optimizerInBackward) {
     // Each parameter is updated as soon as its gradient exists: one gradient alive at a time.
@@ -172,6 +181,12 @@ export function modelStates(
     shardDegree,
     trainableElements: trainedWeights,
     computeWeightBytes: training.precision === 'fp32' ? 4 : 2,
+    gatheredWeightBytes:
+      training.method === 'qlora'
+        ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
+        : training.precision === 'fp32'
+          ? 4
+          : 2,
     gradientElementBytes: trained.gradient,
     stateBytes: trained,
   };

@@ -36,6 +36,10 @@ export interface RankParameters {
   paddedVocab: number;
   /** Adafactor's state elements: rows + columns per matrix, every element of vectors. */
   factoredStateElements: number;
+  /** The embedding / head unit FSDP gathers on the first and last stage (0 elsewhere). */
+  embeddingUnit: number;
+  /** Every parameter element on this rank before sharding. */
+  totalOnRank: number;
 }
 
 /** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
@@ -161,5 +165,7 @@ export function rankParameters(
     largestTensor,
     paddedVocab,
     factoredStateElements,
+    embeddingUnit: span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
+    totalOnRank: denseLinear + expertLinear + nonLinear,
   };
 }

@@ -192,6 +192,8 @@ export interface RuntimeSettings {
   bucketElements: number;
   /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
   adapterDtype: 'fp32' | 'bf16';
+  /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not. */
+  quantizationKernel: 'bitsandbytes' | 'torchao';
   /** Model FLOPs utilisation assumed for step time. */
   mfu: number;
   /** Override of the catalog's price, USD per GPU-hour. */

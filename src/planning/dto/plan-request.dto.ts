@@ -3,8 +3,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  IsArray,
   IsDefined,
   IsOptional,
   IsString,
@@ -13,6 +11,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  IsLabelList,
   IsModelReference,
   IsNonNegativeInteger,
   IsNumberInRange,
@@ -98,6 +97,7 @@ export const WEIGHT_PRECISIONS = membersOf<WeightPrecision>({
 export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, int8: true });
 export const ZERO_STAGES = [0, 1, 2, 3] as const;
 export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
+const QUANTIZATION_KERNELS = ['bitsandbytes', 'torchao'] as const;
 
 export class ClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'a100-80gb' })
@@ -341,6 +341,16 @@ export class RuntimeDto {
   @IsOneOf(ADAPTER_DTYPES)
   adapterDtype?: 'fp32' | 'bf16';
 
+  @ApiPropertyOptional({
+    enum: QUANTIZATION_KERNELS,
+    default: 'bitsandbytes',
+    description:
+      "QLoRA's 4-bit linear: bitsandbytes keeps each input for backward, torchao does not",
+  })
+  @IsOptional()
+  @IsOneOf(QUANTIZATION_KERNELS)
+  quantizationKernel?: 'bitsandbytes' | 'torchao';
+
   @ApiPropertyOptional({ default: 0.4, description: 'model FLOPs utilisation, (0, 1]' })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, minExclusive: true, example: 0.4 })
@@ -403,11 +413,7 @@ export class PlanRequestDto implements PlanRequestInput {
 
   @ApiPropertyOptional({ type: [String], example: ['example'] })
   @IsOptional()
-  @IsArray({ message: 'tags must be a list of strings, e.g. ["baseline"]' })
-  @ArrayMaxSize(32, { message: 'tags may hold at most 32 labels' })
-  @IsString({ each: true, message: 'every tag must be a string' })
-  @MinLength(1, { each: true, message: 'tags must not be empty strings' })
-  @MaxLength(64, { each: true, message: 'every tag must be at most 64 characters' })
+  @IsLabelList(32, 64)
   tags?: string[];
 
   @ApiPropertyOptional({ enum: WORKLOADS, default: 'training' })

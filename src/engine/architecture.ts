@@ -26,17 +26,29 @@ const FAMILIES: Record<string, { mlp: 'gated' | 'plain'; norm: NormKind; normsPe
     falcon: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
     phi: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 1 },
     stablelm: { mlp: 'gated', norm: 'layernorm', normsPerLayer: 2 },
+    // Encoder-only BERT: the same layer shapes; its task heads are small beside the vocabulary.
+    bert: { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2 },
+    // T5's MLP kind comes from feed_forward_proj; its T5LayerNorm is RMS-style (weight only).
+    t5: { mlp: 'plain', norm: 'rmsnorm', normsPerLayer: 2 },
   };
+
+/** Names older checkpoints gave a family (Falcon's first RefinedWeb configs). */
+const TYPE_ALIASES: Record<string, string> = {
+  refinedweb: 'falcon',
+  refinedwebmodel: 'falcon',
+  rw: 'falcon',
+};
 
 /** Config keys that name the same field across families (first one present wins). */
 const ALIASES: Record<string, string[]> = {
-  hiddenSize: ['hiddenSize', 'hidden_size', 'n_embd', 'd_model'],
+  hiddenSize: ['hiddenSize', 'hidden_size', 'n_embd', 'n_embed', 'd_model'],
   numLayers: ['numLayers', 'num_hidden_layers', 'n_layer', 'num_layers'],
   numAttentionHeads: ['numAttentionHeads', 'num_attention_heads', 'n_head', 'num_heads'],
   numKeyValueHeads: [
     'numKeyValueHeads',
     'num_key_value_heads',
     'num_kv_heads',
+    'n_head_kv',
     'multi_query_group_num',
   ],
   headDim: ['headDim', 'head_dim', 'd_kv'],
@@ -57,15 +69,24 @@ function pick(config: Config, field: string): unknown {
   return undefined;
 }
 
-function modelType(config: Config): string | undefined {
+/** The model_type as written, or the family named by `architectures` (e.g. Qwen3MoeForCausalLM). */
+function rawModelType(config: Config): string | undefined {
   const type = config.model_type ?? config.modelType;
   if (typeof type === 'string') return type.toLowerCase();
   const archs = config.architectures;
   if (Array.isArray(archs) && typeof archs[0] === 'string') {
     const name = archs[0].toLowerCase();
-    return Object.keys(FAMILIES).find((family) => name.startsWith(family.replace('_', '')));
+    // The longest matching family wins, so Gemma2ForCausalLM is gemma2 and not gemma.
+    return [...Object.keys(FAMILIES), ...Object.keys(TYPE_ALIASES)]
+      .filter((family) => name.startsWith(family.replace(/_/g, '')))
+      .sort((a, b) => b.length - a.length)[0];
   }
   return undefined;
+}
+
+function modelType(config: Config): string | undefined {
+  const type = rawModelType(config);
+  return type === undefined ? undefined : (TYPE_ALIASES[type] ?? type);
 }
 
 /** True when the object already uses the engine's own field names. */
@@ -119,7 +140,12 @@ export function architectureFromConfig(
   const vocab = number('vocabSize');
   const kvHeads = number('numKeyValueHeads', false);
   const headDimGiven = number('headDim', false);
-  const mlpKind = (config.mlp as 'gated' | 'plain' | undefined) ?? family?.mlp ?? 'gated';
+  // T5: 'gated-gelu' (v1.1, T0, Flan-T5) is a GeGLU; the original 'relu' is a plain MLP.
+  const t5Mlp = String(config.feed_forward_proj ?? 'relu').startsWith('gated-') ? 'gated' : 'plain';
+  const mlpKind =
+    (config.mlp as 'gated' | 'plain' | undefined) ??
+    (type === 't5' ? t5Mlp : family?.mlp) ??
+    'gated';
   let f = number('intermediateSize', false);
   if (f === undefined && h !== undefined) {
     if (mlpKind === 'plain')
@@ -130,6 +156,12 @@ export function architectureFromConfig(
         message: 'missing intermediate_size: the MLP width',
       });
     }
+  }
+  if (headDimGiven === undefined && h !== undefined && heads !== undefined && h % heads !== 0) {
+    errors.push({
+      field: `${fieldPrefix}.head_dim`,
+      message: `num_attention_heads (${heads}) does not divide hidden_size (${h}): give head_dim`,
+    });
   }
   if (
     errors.length > 0 ||
@@ -146,11 +178,14 @@ export function architectureFromConfig(
     for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
     return fallback;
   };
+  // RefinedWeb (Falcon-40B's first config) is the new decoder: grouped K/V, two norms per layer.
+  const newDecoder = bool('new_decoder_architecture') || rawModelType(config) === 'refinedweb';
   const biasEverywhere =
     type === 'gpt2' ||
     type === 'bloom' ||
     type === 'gpt_neox' ||
     type === 'phi' ||
+    type === 'bert' ||
     (type === 'falcon' && bool('bias'));
   const arch: ModelArchitecture = {
     id,
@@ -160,8 +195,7 @@ export function architectureFromConfig(
     numLayers: layers,
     numAttentionHeads: heads,
     numKeyValueHeads:
-      kvHeads ??
-      (type === 'falcon' && !bool('new_decoder_architecture') && bool('multi_query') ? 1 : heads),
+      kvHeads ?? (type === 'falcon' && !newDecoder && bool('multi_query') ? 1 : heads),
     headDim: headDimGiven ?? h / heads,
     intermediateSize: f ?? 0,
     vocabSize: vocab,
@@ -170,7 +204,7 @@ export function architectureFromConfig(
         ? config.tieWordEmbeddings
         : typeof config.tie_word_embeddings === 'boolean'
           ? config.tie_word_embeddings
-          : ['gpt2', 'bloom', 'falcon', 'gemma', 'gemma2', 'cohere'].includes(type ?? ''),
+          : ['gpt2', 'bloom', 'falcon', 'gemma', 'gemma2', 'cohere', 't5'].includes(type ?? ''),
     mlp: mlpKind,
     activation: String(
       config.activation ?? config.hidden_act ?? config.activation_function ?? 'silu',
@@ -179,9 +213,11 @@ export function architectureFromConfig(
     normsPerLayer: numberOr(family?.normsPerLayer ?? 2, 'normsPerLayer'),
     qkNorm:
       bool('qkNorm', 'use_qk_norm') || type === 'qwen3' || type === 'qwen3_moe' || type === 'olmo2',
-    qkNormPerHead: bool('qkNormPerHead') || (type === 'cohere' && bool('use_qk_norm')),
+    // Cohere's q/k LayerNorms hold a weight per head; OLMo-2 normalises the whole a*d and g*d.
+    qkNormPerHead:
+      bool('qkNormPerHead') || (type === 'cohere' && bool('use_qk_norm')) || type === 'olmo2',
     qkvBias:
-      bool('qkvBias', 'attention_bias', 'qkv_bias', 'add_qkv_bias') ||
+      bool('qkvBias', 'attention_bias', 'qkv_bias', 'add_qkv_bias', 'use_qkv_bias') ||
       type === 'qwen2' ||
       type === 'qwen2_moe' ||
       biasEverywhere,
@@ -190,13 +226,14 @@ export function architectureFromConfig(
     mlpBias: bool('mlpBias', 'mlp_bias') || biasEverywhere,
     learnedPositionEmbeddings:
       numberOr(0, 'learnedPositionEmbeddings') ||
-      (type === 'gpt2' ? ((pick(config, 'maxPositionEmbeddings') as number) ?? 1024) : 0),
-    embeddingNorm: bool('embeddingNorm') || type === 'bloom',
-    finalNorm: config.finalNorm !== false,
+      (type === 'gpt2' || type === 'bert'
+        ? ((pick(config, 'maxPositionEmbeddings') as number) ?? 1024)
+        : 0) + (type === 'bert' ? numberOr(2, 'type_vocab_size') : 0), // BERT's token-type rows
+    embeddingNorm: bool('embeddingNorm') || type === 'bloom' || type === 'bert',
+    finalNorm: config.finalNorm !== false && type !== 'bert', // post-LN: no final norm
     maxPositionEmbeddings: (pick(config, 'maxPositionEmbeddings') as number | undefined) ?? 4096,
   };
-  if (type === 'falcon' && bool('parallel_attn') && !bool('new_decoder_architecture'))
-    arch.normsPerLayer = 1;
+  if (type === 'falcon' && bool('parallel_attn') && !newDecoder) arch.normsPerLayer = 1;
   if (type === 'phi3' || type === 'phi')
     arch.tieWordEmbeddings = config.tie_word_embeddings === true;
   const slidingWindow = numberOr(0, 'slidingWindow', 'sliding_window');
@@ -234,6 +271,15 @@ export function architectureFromConfig(
   }
   if (config.encoder && typeof config.encoder === 'object') {
     arch.encoder = config.encoder as ModelArchitecture['encoder'];
+  } else if (type === 't5') {
+    // num_layers is the encoder's depth; num_decoder_layers defaults to it (T5Config).
+    arch.encoder = {
+      numLayers: layers,
+      relativeAttentionBuckets: numberOr(32, 'relative_attention_num_buckets'),
+    };
+    arch.numLayers = layers + numberOr(layers, 'num_decoder_layers');
+    arch.activation = String(config.feed_forward_proj ?? 'relu').replace('gated-', '');
+    arch.maxPositionEmbeddings = numberOr(512, 'n_positions');
   }
   return arch;
 }

@@ -377,6 +377,53 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(total(T5_SMALL)).toBe(60506624);
   });
 
+  it('Qwen1.5-MoE-A2.7B: 60 experts, one gated shared expert, 14,315,784,192 parameters', () => {
+    const config = {
+      architectures: ['Qwen2MoeForCausalLM'],
+      decoder_sparse_step: 1,
+      hidden_size: 2048,
+      intermediate_size: 5632,
+      model_type: 'qwen2_moe',
+      moe_intermediate_size: 1408,
+      num_attention_heads: 16,
+      num_experts: 60,
+      num_experts_per_tok: 4,
+      num_hidden_layers: 24,
+      num_key_value_heads: 16,
+      shared_expert_intermediate_size: 5632,
+      tie_word_embeddings: false,
+      vocab_size: 151936,
+    };
+    const h = 2048;
+    const attention = 4 * h * h + 3 * h; // q/k/v biases
+    const experts = 60 * 3 * h * 1408 + h * 60; // routed experts + router
+    const shared = 3 * h * 5632 + h; // shared expert + its h x 1 gate
+    const layer = attention + experts + shared + 2 * h;
+    expect(total(config)).toBe(24 * layer + 2 * 151936 * h + h);
+    expect(total(config)).toBe(14315784192);
+  });
+
+  it('Phi-2: one LayerNorm per parallel block, biases everywhere including the output head', () => {
+    const config = {
+      architectures: ['PhiForCausalLM'],
+      hidden_act: 'gelu_new',
+      hidden_size: 2560,
+      intermediate_size: 10240,
+      max_position_embeddings: 2048,
+      model_type: 'phi',
+      num_attention_heads: 32,
+      num_hidden_layers: 32,
+      num_key_value_heads: 32,
+      partial_rotary_factor: 0.4,
+      tie_word_embeddings: false,
+      vocab_size: 51200,
+    };
+    const h = 2560;
+    const layer = 4 * (h * h + h) + (h * 10240 + 10240) + (10240 * h + h) + 2 * h;
+    expect(total(config)).toBe(32 * layer + 51200 * h + 2 * h + (51200 * h + 51200));
+    expect(total(config)).toBe(2779683840);
+  });
+
   it('GPT-3 175B as a GPT-2-style config: the shared catalog computed 174,604,259,328', () => {
     const gpt3 = { model_type: 'gpt2', n_embd: 12288, n_layer: 96, n_head: 96, n_positions: 2048 };
     expect(total({ ...gpt3, vocab_size: 50257 })).toBe(174604259328);

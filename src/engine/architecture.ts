@@ -234,6 +234,7 @@ export function architectureFromConfig(
     maxPositionEmbeddings: (pick(config, 'maxPositionEmbeddings') as number | undefined) ?? 4096,
   };
   if (type === 'falcon' && bool('parallel_attn') && !newDecoder) arch.normsPerLayer = 1;
+  if (type === 'phi') arch.outputHeadBias = true; // PhiForCausalLM's lm_head has bias=True
   if (type === 'phi3' || type === 'phi')
     arch.tieWordEmbeddings = config.tie_word_embeddings === true;
   const slidingWindow = numberOr(0, 'slidingWindow', 'sliding_window');
@@ -251,8 +252,10 @@ export function architectureFromConfig(
       numExperts: experts,
       expertsPerToken: numberOr(2, 'num_experts_per_tok'),
       expertIntermediateSize: expertWidth,
-      sharedExperts: numberOr(0, 'n_shared_experts'),
-      sharedExpertIntermediateSize: expertWidth,
+      // Qwen2-MoE names one gated shared expert by its width; DeepSeek counts n_shared_experts.
+      sharedExperts: numberOr(config.shared_expert_intermediate_size ? 1 : 0, 'n_shared_experts'),
+      sharedExpertIntermediateSize: numberOr(expertWidth, 'shared_expert_intermediate_size'),
+      sharedExpertGate: type === 'qwen2_moe',
       firstDenseLayers: numberOr(0, 'first_k_dense_replace'),
       routerBias: config.topk_method === 'noaux_tc', // DeepSeek-V3's e_score_correction_bias
     };

@@ -189,8 +189,12 @@ export function layerParameters(arch: ModelArchitecture, layerIndex: number): La
   const norms = layerNormElements(arch, layerIndex);
   const moe = isMoeLayer(arch, layerIndex) ? arch.moe : undefined;
   const denseMlp = sum('mlp');
-  // DeepSeek-V3's e_score_correction_bias is one per expert.
-  const router = moe ? sum('router') + (moe.routerBias ? moe.numExperts : 0) : 0;
+  // DeepSeek-V3's e_score_correction_bias is one per expert; Qwen2-MoE gates its shared expert.
+  const router = moe
+    ? sum('router') +
+      (moe.routerBias ? moe.numExperts : 0) +
+      (moe.sharedExpertGate ? arch.hiddenSize : 0)
+    : 0;
   const sharedExperts = sum('shared-expert');
   const routedExperts = sum('expert');
   const routedExpertEach = moe ? routedExperts / moe.numExperts : 0;
@@ -218,7 +222,8 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
   const layers: LayerParameters[] = [];
   for (let layer = 0; layer < arch.numLayers; layer++) layers.push(layerParameters(arch, layer));
   const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
-  const outputHead = arch.tieWordEmbeddings ? 0 : arch.vocabSize * h;
+  const outputHead =
+    (arch.tieWordEmbeddings ? 0 : arch.vocabSize * h) + (arch.outputHeadBias ? arch.vocabSize : 0);
   const ends = embedding + positionEmbedding + embeddingNorm + finalNorm + outputHead;
   const total = ends + layers.reduce((acc, l) => acc + l.total, 0);
   const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);

@@ -21,6 +21,8 @@ export interface MoeConfig {
   firstDenseLayers: number;
   /** Router has a per-expert bias (DeepSeek-V3's e_score_correction_bias counts as one). */
   routerBias: boolean;
+  /** A one-output linear (h x 1) gates the shared expert (Qwen2-MoE's shared_expert_gate). */
+  sharedExpertGate?: boolean;
 }
 
 /** The encoder stack of an encoder-decoder model (T5-style relative position buckets). */
@@ -71,6 +73,8 @@ export interface ModelArchitecture {
   embeddingNorm: boolean;
   /** Final norm before the output head. */
   finalNorm: boolean;
+  /** The output head has a bias of V (Phi-1/Phi-2). */
+  outputHeadBias?: boolean;
   maxPositionEmbeddings: number;
   /** Sliding-window attention width where the model uses it (Mistral, Gemma-2 local layers). */
   slidingWindow?: number;

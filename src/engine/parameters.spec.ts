@@ -1,5 +1,6 @@
 import { loadCatalog } from '../catalog/catalog';
-import { countParameters, loraParameters } from './parameters';
+import { countParameters, linearShapes, loraParameters, trainableParameters } from './parameters';
+import { TrainingSettings } from './types';
 
 const catalog = loadCatalog();
 const model = (id: string) => catalog.findModel(id)!;
@@ -56,5 +57,54 @@ describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', 
     const h = 4096;
     const perLayer = 8 * ((h + h) * 2 + (h + 1024) * 2 + (h + 14336) * 3);
     expect(loraParameters(model('llama-3-8b'), lora).total).toBe(32 * perLayer);
+  });
+  it('on MoE experts every expert copy is adapted: Mixtral-8x7B gate_proj at rank 8', () => {
+    const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['gate_proj'] };
+    expect(loraParameters(model('mixtral-8x7b'), lora).total).toBe(32 * 8 * 8 * (4096 + 14336));
+  });
+});
+
+describe('layer shapes', () => {
+  it('DeepSeek-V3 MLA projections and a dense first layer, then 256 routed experts', () => {
+    const arch = model('deepseek-v3');
+    const names = linearShapes(arch, 0).map((shape) => shape.name);
+    expect(names).toEqual([
+      'q_a_proj',
+      'q_b_proj',
+      'kv_a_proj_with_mqa',
+      'kv_b_proj',
+      'o_proj',
+      'gate_proj',
+      'up_proj',
+      'down_proj',
+    ]);
+    const kvA = linearShapes(arch, 0).find((shape) => shape.name === 'kv_a_proj_with_mqa')!;
+    expect(kvA.outFeatures).toBe(512 + 64); // kv_lora_rank + qk_rope_head_dim
+    const experts = linearShapes(arch, 3).filter((shape) => shape.group === 'expert');
+    expect(experts.map((shape) => shape.copies)).toEqual([256, 256, 256]);
+  });
+  it('GPT-2 has a plain MLP: up_proj and down_proj only', () => {
+    const names = linearShapes(model('gpt-2'), 0)
+      .filter((shape) => shape.group === 'mlp')
+      .map((shape) => shape.name);
+    expect(names).toEqual(['up_proj', 'down_proj']);
+  });
+});
+
+describe('trainable parameters', () => {
+  const training = (method: TrainingSettings['method']): TrainingSettings => ({
+    method,
+    precision: 'bf16-mixed',
+    optimizer: 'adamw',
+    microBatchSize: 1,
+    sequenceLength: 4096,
+    gradientAccumulationSteps: 1,
+    activationCheckpointing: 'none',
+    lora: { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
+  });
+  it('full fine-tuning trains everything; LoRA and QLoRA train the adapters only', () => {
+    expect(trainableParameters(model('llama-3-8b'), training('full'))).toBe(8030261248);
+    expect(trainableParameters(model('llama-3-8b'), training('lora'))).toBe(6815744);
+    expect(trainableParameters(model('llama-3-8b'), training('qlora'))).toBe(6815744);
   });
 });

@@ -30,7 +30,12 @@ describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 
     expect(perLayer(1, false, 'full')).toBe(2 * s * b * h);
   });
   it('fp32 activations double the tensors but not the 1-byte dropout masks: 66h + 9as', () => {
-    expect(megatronLayerBytesPerToken(h, a, s, 1, false, 'none', 4)).toBe(66 * h + 9 * a * s);
+    const fp32 = { residual: 4, matmul: 4, softmax: 4 };
+    expect(megatronLayerBytesPerToken(h, a, s, 1, false, 'none', fp32)).toBe(66 * h + 9 * a * s);
+  });
+  it('AMP keeps LayerNorm inputs and the softmax in fp32: 38h + 7as', () => {
+    const amp = { residual: 4, matmul: 2, softmax: 4 };
+    expect(megatronLayerBytesPerToken(h, a, s, 1, false, 'none', amp)).toBe(38 * h + 7 * a * s);
   });
   it('the paper’s 96-layer totals: 5 a s / h = 80 and 34 + 80 = 114 bytes per s b h', () => {
     expect((5 * a * s) / h).toBe(80);

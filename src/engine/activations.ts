@@ -21,19 +21,41 @@ export function megatronLayerBytesPerToken(
   t: number,
   sequenceParallel: boolean,
   recompute: Recompute,
-  elementBytes = 2,
+  bytes: ActivationDtypes = SIXTEEN_BIT,
 ): number {
-  // The formula counts 16-bit tensors and 1-byte dropout masks; fp32 doubles the tensors only.
-  const scale = elementBytes / 2;
+  const { residual: r, matmul: m, softmax: sm } = bytes;
   // Full recomputation keeps only the layer input (2sbh, sharded with sequence parallel).
-  if (recompute === 'full') return (sequenceParallel ? (2 * h) / t : 2 * h) * scale;
-  // Selective recomputation drops the attention core's 5as terms (4as of scores + as of mask).
-  const scores = recompute === 'selective' ? 0 : ((4 * scale + 1) * a * s) / t;
-  // 10h outside the TP region (of which 2h are dropout masks), 24h inside (Korthikanti eq. 1-5).
-  const outside = 8 * h * scale + 2 * h;
-  const inside = 24 * h * scale;
+  if (recompute === 'full') return sequenceParallel ? (r * h) / t : r * h;
+  // Softmax output, its 1-byte dropout mask and the probabilities fed to the PV matmul: 5as.
+  const scores = recompute === 'selective' ? 0 : ((sm + 1 + m) * a * s) / t;
+  // Outside the TP region: two LayerNorm inputs, the QKV and MLP inputs, two dropout masks: 10h.
+  const outside = 2 * r * h + 2 * m * h + 2 * h;
+  // Inside: Q, K, V, the out-projection input, GeLU input and the second linear's input: 24h.
+  const inside = 12 * m * h;
   if (sequenceParallel) return (outside + inside) / t + scores;
   return outside + inside / t + scores;
+}
+
+/** Bytes per element of the three kinds of saved tensors in a GPT-3 style layer. */
+export interface ActivationDtypes {
+  /** Residual stream and LayerNorm inputs. */
+  residual: number;
+  /** Matmul inputs and outputs. */
+  matmul: number;
+  /** The softmax output. */
+  softmax: number;
+}
+
+const SIXTEEN_BIT: ActivationDtypes = { residual: 2, matmul: 2, softmax: 2 };
+
+/** fp32 keeps everything in 4 bytes; AMP keeps the residual stream and softmax in fp32. */
+function megatronDtypes(request: PlanRequest): ActivationDtypes {
+  const { training, runtime } = request;
+  if (training.precision === 'fp32') return { residual: 4, matmul: 4, softmax: 4 };
+  if (training.precision !== 'bf16-pure' && runtime.mixedPrecisionStyle === 'amp') {
+    return { residual: 4, matmul: 2, softmax: 4 }; // autocast runs layer_norm and softmax in fp32
+  }
+  return SIXTEEN_BIT;
 }
 
 function adapted(lora: LoraSettings | undefined, module: string): boolean {
@@ -173,7 +195,7 @@ export function layerActivationBytes(
       t,
       sp,
       recompute,
-      e,
+      megatronDtypes(request),
     );
     const working = megatronLayerBytesPerToken(
       arch.hiddenSize,
@@ -182,7 +204,7 @@ export function layerActivationBytes(
       t,
       sp,
       'none',
-      e,
+      megatronDtypes(request),
     );
     return { saved: perToken * tokens, workingSet: working * tokens };
   }

@@ -39,25 +39,28 @@ export function logitsAndLoss(
       };
     }
     case 'chunked': {
-      // 16-bit logits chunks and each chunk's fp32 log-softmax are saved; upcasts are per chunk.
-      // Compiled (fused) losses recompute the fp32 log-softmax from the 16-bit chunk instead.
+      // Per-chunk fp32 log-softmax is saved; a compiled loss saves the 16-bit chunk instead and
+      // recomputes the upcast. Upcasts and gradients exist one chunk at a time.
       const upcast = 4 * vocab * tokens;
-      const savedLogSoftmax = runtime.fusedKernels || e === 4 ? 0 : upcast;
+      const logits = e * vocab * tokens;
+      const lossSavesLogits = runtime.fusedKernels || e === 4;
+      const saved = lossSavesLogits ? logits : upcast + (runtime.retainLogits ? logits : 0);
       return {
-        saved: finalNorm * tokens + e * vocab * tokens + savedLogSoftmax,
+        saved: finalNorm * tokens + saved,
         forwardTransient: upcast / CROSS_ENTROPY_CHUNKS,
         backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
       };
     }
     case 'standard': {
-      // HF-style logits.float() + cross_entropy: the 16-bit logits (held by the output) and the
-      // fp32 log-softmax are saved; the fp32 copy lives while the loss runs; backward makes two
-      // fp32 gradients (of the log-softmax output and of the logits) before casting back.
-      const fp32Copy = e === 4 ? 0 : 4 * vocab * tokens;
+      // logits.float() + cross_entropy: the fp32 log-softmax is saved, and the 16-bit logits too
+      // while the loop holds them (HF outputs); the fp32 copy lives while the loss runs; backward
+      // makes two fp32 gradients (of the log-softmax and of the logits) before casting back.
+      const fp32 = 4 * vocab * tokens;
+      const logits = e * vocab * tokens; // the model's output in the compute dtype
       return {
-        saved: finalNorm * tokens + (e + 4) * vocab * tokens,
-        forwardTransient: fp32Copy,
-        backwardTransient: 2 * 4 * vocab * tokens,
+        saved: finalNorm * tokens + fp32 + (runtime.retainLogits ? logits : 0),
+        forwardTransient: (e === 4 ? 0 : fp32) + (runtime.retainLogits ? 0 : logits),
+        backwardTransient: 2 * fp32,
       };
     }
   }

@@ -100,8 +100,9 @@ export function trainingRanks(
     );
     // Autograd holds a gradient output and input of the widest op of the layer in backward.
     const backwardWorkspace = (2 * e * widest * tokens) / layout.tensorParallel;
+    // Checkpointed layers (full, or the recomputed ops of selective) are rebuilt in backward.
     const recomputedLayer =
-      training.activationCheckpointing === 'full' ? activations.layerWorkingSet : 0;
+      training.activationCheckpointing === 'none' ? 0 : activations.layerWorkingSet;
     const rank = rankPeak(
       {
         label: stageLabel(

@@ -83,6 +83,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   bucketElements: 5e8, // DeepSpeed reduce_bucket_size / allgather_bucket_size default
   adapterDtype: 'fp32', // PEFT upcasts adapter weights to fp32 by default
   quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
+  retainLogits: true, // HF returns the logits in its output object, held until the step ends
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -107,10 +108,12 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     foreachOptimizer: false,
     adapterDtype: 'bf16',
     quantizationKernel: 'torchao', // torchtune's QLoRA uses torchao's NF4Tensor
+    retainLogits: false, // recipes `del logits` before backward
   },
   // torchtitan: FSDP2 fp32 shards with bf16 compute and fp32 reduce, fused AdamW, fp32 loss.
   torchtitan: {
     mixedPrecisionStyle: 'fsdp2',
+    retainLogits: false, // train loop: `del pred` before backward
     attention: 'flash',
     fusedKernels: false,
     crossEntropy: 'standard',

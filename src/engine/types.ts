@@ -196,6 +196,9 @@ export interface RuntimeSettings {
   bucketElements: number;
   /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
   adapterDtype: 'fp32' | 'bf16';
+  /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
+   * and torchtitan `del` them once the loss exists. */
+  retainLogits: boolean;
   /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not. */
   quantizationKernel: 'bitsandbytes' | 'torchao';
   /** Model FLOPs utilisation assumed for step time. */

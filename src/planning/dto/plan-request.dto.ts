@@ -342,6 +342,14 @@ export class RuntimeDto {
   adapterDtype?: 'fp32' | 'bf16';
 
   @ApiPropertyOptional({
+    default: true,
+    description: 'the training loop keeps the logits alive through backward (HF, litgpt)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  retainLogits?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

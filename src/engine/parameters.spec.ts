@@ -58,6 +58,10 @@ describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', 
     const perLayer = 8 * ((h + h) * 2 + (h + 1024) * 2 + (h + 14336) * 3);
     expect(loraParameters(model('llama-3-8b'), lora).total).toBe(32 * perLayer);
   });
+  it('T0_3B q_proj and v_proj: 24 encoder self-attentions, 24 decoder self- and 24 cross-attentions', () => {
+    const lora = { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] };
+    expect(loraParameters(model('t0-3b'), lora).total).toBe((24 + 2 * 24) * 2 * 16 * (2048 + 2048));
+  });
   it('on MoE experts every expert copy is adapted: Mixtral-8x7B gate_proj at rank 8', () => {
     const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['gate_proj'] };
     expect(loraParameters(model('mixtral-8x7b'), lora).total).toBe(32 * 8 * 8 * (4096 + 14336));

@@ -243,7 +243,8 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
   if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
   if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
-  const bare = shape.name.replace('shared_experts.', '');
+  // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
+  const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
   return lora.targetModules.includes(shape.name) || lora.targetModules.includes(bare);
 }
 

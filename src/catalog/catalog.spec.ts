@@ -39,6 +39,36 @@ describe('catalog', () => {
       expect(catalog.findGpu(id)).toBeDefined();
     }
   });
+  it('carries all 33 models and 20 accelerators of the shared catalog, each alias resolving', () => {
+    expect(catalog.modelIds()).toHaveLength(33);
+    expect(catalog.gpuIds()).toHaveLength(20);
+    for (const model of catalog.models()) {
+      if (model.hfId) expect(catalog.findModel(model.hfId.toUpperCase())?.id).toBe(model.id);
+    }
+  });
+  it('halves NVLink per-GPU bidirectional figures and gives V100 its fp16 tensor peak', () => {
+    expect(catalog.findGpu('h100-80gb')!.intraNodeBandwidthBytesPerSecond).toBe(900e9 / 2);
+    expect(catalog.findGpu('a100-80gb')!.intraNodeBandwidthBytesPerSecond).toBe(600e9 / 2);
+    expect(catalog.findGpu('v100-32gb')!.bf16FlopsPerSecond).toBe(125e12);
+    for (const gpu of catalog.gpus()) expect(Number.isInteger(gpu.memoryBytes)).toBe(true);
+  });
+  it('adds a custom model at runtime, found by id case-insensitively', () => {
+    const custom = resolveModel(catalog, {
+      id: 'Tiny-Test',
+      config: {
+        model_type: 'llama',
+        hidden_size: 64,
+        intermediate_size: 128,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        vocab_size: 100,
+      },
+    });
+    const local = loadCatalog();
+    local.addModel(custom);
+    expect(local.findModel('tiny-test')?.hiddenSize).toBe(64);
+    expect(catalog.findModel('tiny-test')).toBeUndefined();
+  });
   it('accepts a Hugging Face id as an alias', () => {
     expect(resolveModel(catalog, 'meta-llama/Meta-Llama-3-8B').id).toBe('llama-3-8b');
   });

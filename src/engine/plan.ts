@@ -73,7 +73,10 @@ export function trainingRanks(
   const microBatches = training.gradientAccumulationSteps;
   // Megatron's contiguous grad buffer and DeepSpeed's partitions outlive the step; so does accumulation.
   const gradientsPersist =
-    microBatches > 1 || runtime.preset === 'megatron' || runtime.preset === 'deepspeed';
+    microBatches > 1 ||
+    !runtime.gradientsSetToNone ||
+    runtime.preset === 'megatron' ||
+    runtime.preset === 'deepspeed';
   const e = training.precision === 'fp32' ? 4 : 2;
   const notes = new Set<string>();
 

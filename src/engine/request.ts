@@ -84,6 +84,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   adapterDtype: 'fp32', // PEFT upcasts adapter weights to fp32 by default
   quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
+  gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,

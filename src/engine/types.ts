@@ -196,6 +196,9 @@ export interface RuntimeSettings {
   bucketElements: number;
   /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
   adapterDtype: 'fp32' | 'bf16';
+  /** zero_grad(set_to_none=True) frees gradients between steps (PyTorch >= 2.0's default);
+   * false keeps zeroed gradients allocated through the next forward (PyTorch 1.x). */
+  gradientsSetToNone: boolean;
   /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
    * and torchtitan `del` them once the loss exists. */
   retainLogits: boolean;

@@ -343,6 +343,14 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     default: true,
+    description: 'zero_grad(set_to_none=True) frees gradients between steps (PyTorch 2.x default)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  gradientsSetToNone?: boolean;
+
+  @ApiPropertyOptional({
+    default: true,
     description: 'the training loop keeps the logits alive through backward (HF, litgpt)',
   })
   @IsOptional()

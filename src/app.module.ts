@@ -4,7 +4,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ServeStaticModule } from '@nestjs/serve-static';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CatalogModule } from './common/catalog.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation';
@@ -33,7 +33,15 @@ const PUBLIC_DIRECTORY =
       }),
     }),
     // The web page at /; only '/' renders index.html, so unknown paths stay 404 problems.
-    ServeStaticModule.forRoot({ rootPath: PUBLIC_DIRECTORY, renderPath: '/' }),
+    ServeStaticModule.forRoot(
+      { rootPath: PUBLIC_DIRECTORY, renderPath: '/' },
+      // The page's chart library, served from the installed package rather than a CDN.
+      {
+        rootPath: dirname(require.resolve('chart.js')),
+        serveRoot: '/vendor/chartjs',
+        renderPath: '/',
+      },
+    ),
     CatalogModule,
     ModelsModule,
     GpusModule,

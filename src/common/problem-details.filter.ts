@@ -1,6 +1,7 @@
 // Every error leaves the API as application/problem+json (RFC 9457) with a list of field errors.
 import {
   ArgumentsHost,
+  BadRequestException,
   Catch,
   ExceptionFilter,
   HttpException,
@@ -25,6 +26,13 @@ export interface ProblemDetails {
 }
 
 const PROBLEM_TYPE_BASE = 'urn:shardplan:problem:';
+
+/** The body could not be parsed as JSON (raised by configureApp's parser hook). */
+export class MalformedJsonException extends BadRequestException {
+  constructor(parserMessage: string) {
+    super(`the body is not valid JSON: ${parserMessage}`);
+  }
+}
 
 /** Errors thrown by Express's body parser carry a `type` such as 'entity.parse.failed'. */
 interface BodyParserError {
@@ -90,16 +98,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         'invalid-request',
       );
     }
+    if (exception instanceof MalformedJsonException) {
+      const { message } = exception;
+      return problem(
+        HttpStatus.BAD_REQUEST,
+        message,
+        [{ field: 'body', message }],
+        'malformed-json',
+      );
+    }
     if (isBodyParserError(exception)) {
-      if (exception.type === 'entity.parse.failed') {
-        const message = `the body is not valid JSON: ${exception.message}`;
-        return problem(
-          HttpStatus.BAD_REQUEST,
-          message,
-          [{ field: 'body', message }],
-          'malformed-json',
-        );
-      }
       return problem(exception.status, exception.message, []);
     }
     if (exception instanceof HttpException) {

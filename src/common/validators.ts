@@ -163,3 +163,27 @@ export function IsPlainObject(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/** Labels: a list of up to `maxTags` non-empty strings of at most `maxLength` characters. */
+export function IsLabelList(
+  maxTags: number,
+  maxLength: number,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isLabelList',
+      validator: {
+        validate: (value: unknown) =>
+          Array.isArray(value) &&
+          value.length <= maxTags &&
+          value.every(
+            (label) => typeof label === 'string' && label.length > 0 && label.length <= maxLength,
+          ),
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be a list of at most ${maxTags} non-empty labels of at most ${maxLength} characters, e.g. ["baseline"]`,
+      },
+    },
+    options,
+  );
+}

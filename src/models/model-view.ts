@@ -1,14 +1,14 @@
 // How a catalog model is served: its architecture plus its parameter counts.
 import { countParameters } from '../engine/parameters';
-import { ModelArchitecture } from '../engine/types';
+import { CatalogModel } from '../catalog/catalog';
 
-export type ModelView = ModelArchitecture & {
+export type ModelView = CatalogModel & {
   parameters: { total: number; active: number };
   /** Added through POST /models rather than shipped in the catalog. */
   custom: boolean;
 };
 
-export function toModelView(arch: ModelArchitecture, custom: boolean): ModelView {
-  const { total, active } = countParameters(arch);
-  return { ...arch, parameters: { total, active }, custom };
+export function toModelView(model: CatalogModel): ModelView {
+  const { total, active } = countParameters(model);
+  return { ...model, parameters: { total, active }, custom: model.custom ?? false };
 }

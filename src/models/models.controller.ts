@@ -46,6 +46,6 @@ export class ModelsController {
   @ApiBadRequestResponse({ description: 'the config lacks or misstates fields; errors lists them' })
   @ApiConflictResponse({ description: 'the id is taken' })
   add(@Body() body: CreateModelDto): Promise<ModelView> {
-    return this.models.add(body.id, body.config);
+    return this.models.add(body.id, body.config, body.name);
   }
 }

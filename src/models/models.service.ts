@@ -15,7 +15,6 @@ import { ModelView, toModelView } from './model-view';
 @Injectable()
 export class ModelsService implements OnModuleInit {
   private readonly logger = new Logger(ModelsService.name);
-  private readonly customIds = new Set<string>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -26,8 +25,12 @@ export class ModelsService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     for (const saved of await this.customModels.all()) {
       try {
-        this.catalog.addModel(architectureFromConfig(saved.id, saved.config));
-        this.customIds.add(saved.id);
+        const name =
+          typeof saved.architecture.name === 'string' ? saved.architecture.name : undefined;
+        this.catalog.addModel({
+          ...architectureFromConfig(saved.id, saved.config, name),
+          custom: true,
+        });
       } catch (error) {
         this.logger.warn(`custom model '${saved.id}' was not loaded: ${(error as Error).message}`);
       }
@@ -35,7 +38,7 @@ export class ModelsService implements OnModuleInit {
   }
 
   list(): ModelView[] {
-    return this.catalog.models().map((arch) => toModelView(arch, this.customIds.has(arch.id)));
+    return this.catalog.models().map(toModelView);
   }
 
   /** By catalog id or Hugging Face alias. */
@@ -46,15 +49,15 @@ export class ModelsService implements OnModuleInit {
         `unknown model '${idOrAlias}'; GET /api/v1/models lists the catalog`,
       );
     }
-    return toModelView(arch, this.customIds.has(arch.id));
+    return toModelView(arch);
   }
 
   /** Validates the config (PlanValidationError lists missing fields), saves it, then serves it. */
-  async add(id: string, config: Record<string, unknown>): Promise<ModelView> {
+  async add(id: string, config: Record<string, unknown>, name?: string): Promise<ModelView> {
     if (this.catalog.findModel(id) || (await this.customModels.exists(id))) {
       throw new ConflictException(`a model with id '${id}' already exists; choose another id`);
     }
-    const architecture = architectureFromConfig(id, config);
+    const architecture = { ...architectureFromConfig(id, config, name), custom: true };
     await this.customModels.create({
       id,
       config,
@@ -62,7 +65,6 @@ export class ModelsService implements OnModuleInit {
       createdAt: new Date().toISOString(),
     });
     this.catalog.addModel(architecture);
-    this.customIds.add(id);
-    return toModelView(architecture, true);
+    return toModelView(architecture);
   }
 }

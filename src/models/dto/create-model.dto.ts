@@ -1,6 +1,6 @@
 // POST /models: a new catalog id and the Hugging Face config.json that describes it.
-import { ApiProperty } from '@nestjs/swagger';
-import { IsDefined, IsString, Matches, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDefined, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsPlainObject } from '../../common/validators';
 
 export class CreateModelDto {
@@ -21,4 +21,10 @@ export class CreateModelDto {
   @IsDefined({ message: "config is required: the model's Hugging Face config.json as an object" })
   @IsPlainObject()
   config: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'display name; the id when left out', example: 'My Model' })
+  @IsOptional()
+  @IsString({ message: 'name must be a string' })
+  @MaxLength(200, { message: 'name must be at most 200 characters' })
+  name?: string;
 }

@@ -1,0 +1,153 @@
+// Requests the planner cannot honour: 400 problem+json naming the field, and nothing saved.
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { expectProblem, startApp, temporaryDatabase } from './support/app';
+
+const VALID = {
+  model: 'llama-3-8b',
+  cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 8 },
+  training: { microBatchSize: 1, sequenceLength: 4096 },
+  parallelism: { zeroStage: 3 },
+};
+
+/** VALID with `patch` merged one level deep into each section. */
+function variant(patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...VALID };
+  for (const [key, value] of Object.entries(patch)) {
+    const base = (VALID as Record<string, unknown>)[key];
+    merged[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && base
+        ? { ...(base as object), ...value }
+        : value;
+  }
+  return merged;
+}
+
+// [what is wrong, body, the field the answer must name, what its message must say].
+// Every row has four entries: Jest reads a fourth test parameter as a `done` callback.
+const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] = [
+  ['an unknown model', variant({ model: 'llama-9b' }), 'model', /llama-9b/],
+  ['an unknown GPU', variant({ cluster: { gpu: 'a100-81gb' } }), 'cluster.gpu', /a100-81gb/],
+  [
+    'tensorParallel not dividing the heads',
+    variant({ parallelism: { tensorParallel: 3 } }),
+    'parallelism.tensorParallel',
+    /num_attention_heads \(32\)/,
+  ],
+  [
+    'a cluster the parallel degrees do not tile',
+    variant({ parallelism: { tensorParallel: 4, pipelineParallel: 4 } }),
+    'cluster',
+    /multiple of/,
+  ],
+  [
+    'a negative microBatchSize',
+    variant({ training: { microBatchSize: -1 } }),
+    'training.microBatchSize',
+    /positive integer, e\.g\. 1/,
+  ],
+  ['an unknown top-level field', variant({ foo: 1 }), 'foo', /remove/],
+  [
+    'an unknown nested field',
+    variant({ training: { learningRate: 1e-4 } }),
+    'training.learningRate',
+    /remove/,
+  ],
+  [
+    'a wrong enum',
+    variant({ training: { precision: 'fp8-magic' } }),
+    'training.precision',
+    /bf16-mixed/,
+  ],
+  [
+    'a non-integer count',
+    variant({ cluster: { gpusPerNode: 2.5 } }),
+    'cluster.gpusPerNode',
+    /positive integer/,
+  ],
+  [
+    'a number sent as text',
+    variant({ training: { sequenceLength: '4096' } }),
+    'training.sequenceLength',
+    null,
+  ],
+  [
+    'LoRA targeting modules the model does not have',
+    variant({ training: { method: 'lora', lora: { targetModules: ['attn_proj'] } } }),
+    'training.lora.targetModules',
+    /attn_proj/,
+  ],
+  [
+    'zeroStage 4',
+    variant({ parallelism: { zeroStage: 4 } }),
+    'parallelism.zeroStage',
+    /0, 1, 2, 3/,
+  ],
+  [
+    'more pipeline stages than layers',
+    variant({ cluster: { nodes: 8 }, parallelism: { pipelineParallel: 64 } }),
+    'parallelism.pipelineParallel',
+    /num_hidden_layers \(32\)/,
+  ],
+  [
+    'expert parallelism on a dense model',
+    variant({ parallelism: { expertParallel: 2 } }),
+    'parallelism.expertParallel',
+    /dense/,
+  ],
+  ['a missing GPU', { model: 'llama-3-8b', cluster: { nodes: 1 } }, 'cluster.gpu', /required/],
+  ['a missing model', { cluster: VALID.cluster }, 'model', /required/],
+  ['a cluster that is not an object', variant({ cluster: 'a100-80gb' }), 'cluster', /object/],
+  ['an mfu above 1', variant({ runtime: { mfu: 1.5 } }), 'runtime.mfu', /\(0, 1\]/],
+];
+
+describe('bad requests (e2e)', () => {
+  const database = temporaryDatabase();
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+  const savedCount = async () =>
+    ((await http().get('/api/v1/plans').expect(200)).body as { total: number }).total;
+
+  beforeAll(async () => {
+    app = await startApp(database.path);
+    await http().post('/api/v1/plans').send(VALID).expect(201);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    database.remove();
+  });
+
+  it.each(BAD_REQUESTS)('answers %s with 400 naming the field', async (_, body, field, message) => {
+    const response = await http().post('/api/v1/plans').send(body);
+    expectProblem(response, 400, field);
+    if (message !== null) {
+      const errors = (response.body as { errors: { field: string; message: string }[] }).errors;
+      expect(errors.find((error) => error.field === field)?.message).toMatch(message);
+    }
+    expect(await savedCount()).toBe(1);
+    // The estimate endpoint shares the checks.
+    expectProblem(await http().post('/api/v1/plans/estimate').send(body), 400, field);
+  });
+
+  it('answers malformed JSON with 400 and saves nothing', async () => {
+    const response = await http()
+      .post('/api/v1/plans')
+      .set('content-type', 'application/json')
+      .send('{"model": "llama-3-8b", "cluster": {"gpu": ');
+    expectProblem(response, 400, 'body');
+    expect(await savedCount()).toBe(1);
+  });
+
+  it('names every offending field at once', async () => {
+    const response = await http()
+      .post('/api/v1/plans')
+      .send(variant({ training: { microBatchSize: 0, precision: 'fp9' }, bar: true }));
+    expectProblem(response, 400);
+    const fields = (response.body as { errors: { field: string }[] }).errors.map((e) => e.field);
+    expect(fields).toEqual(
+      expect.arrayContaining(['training.microBatchSize', 'training.precision', 'bar']),
+    );
+    expect(await savedCount()).toBe(1);
+  });
+});

@@ -182,6 +182,23 @@ describe('saved plans (e2e)', () => {
       expect(second).toEqual(expect.objectContaining({ total: 3, limit: 2, offset: 2 }));
     });
 
+    it('sums the plans a filter selects', async () => {
+      const all = await http().get('/api/v1/plans/summary').expect(200);
+      expect(all.body).toEqual(
+        expect.objectContaining({ plans: 3, fitting: 2, notFitting: 1, gpuHours: 0, totalUsd: 0 }),
+      );
+      const tagged = await http().get('/api/v1/plans/summary?tag=zero').expect(200);
+      expect(tagged.body).toEqual(expect.objectContaining({ tag: 'zero', plans: 1, fitting: 1 }));
+    });
+
+    it('exports the selected plans as CSV, newest first', async () => {
+      const response = await http().get('/api/v1/plans/export.csv?model=llama-3-8b').expect(200);
+      expect(response.headers['content-type']).toMatch(/^text\/csv/);
+      const lines = response.text.trim().split('\r\n');
+      expect(lines[0].split(',').slice(0, 3)).toEqual(['id', 'name', 'createdAt']);
+      expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual([overflowing.id, saved.id]);
+    });
+
     it('rejects a page size above 100 and a fits that is not true or false', async () => {
       const tooMany = await http().get('/api/v1/plans?limit=500');
       expect(tooMany.status).toBe(400);

@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   HttpStatus,
   Param,
@@ -18,14 +19,15 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { API_PREFIX } from '../common/configure-app';
-import { ListPlansQueryDto } from './dto/list-plans-query.dto';
+import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
 import { PlansService } from './plans.service';
-import { PlanPage, SavedPlan } from './saved-plan';
+import { PlanFigures, PlanPage, SavedPlan } from './saved-plan';
 
 @ApiTags('plans')
 @Controller('plans')
@@ -50,6 +52,23 @@ export class PlansController {
   @ApiOkResponse({ description: '{ items, total, limit, offset }' })
   list(@Query() query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     return this.plans.list(query);
+  }
+
+  // Declared before ':id' so these names are not read as plan ids.
+  @Get('summary')
+  @ApiOperation({ summary: 'Counts and totals over the saved plans the filters select' })
+  @ApiOkResponse({ description: '{ tag?, plans, fitting, notFitting, gpuHours, totalUsd }' })
+  summary(@Query() query: PlanCriteriaQueryDto): Promise<{ tag?: string } & PlanFigures> {
+    return this.plans.summary(query);
+  }
+
+  @Get('export.csv')
+  @Header('Content-Type', 'text/csv; charset=utf-8')
+  @Header('Content-Disposition', 'attachment; filename="shardplan-plans.csv"')
+  @ApiOperation({ summary: 'The saved plans the filters select, as CSV' })
+  @ApiProduces('text/csv')
+  exportCsv(@Query() query: PlanCriteriaQueryDto): Promise<string> {
+    return this.plans.exportCsv(query);
   }
 
   @Get(':id')

@@ -1,14 +1,18 @@
 // The port the plans service talks to; the TypeORM adapter is one implementation of it.
-import { SavedPlanRecord } from './saved-plan';
+import { PlanFigures, SavedPlanRecord } from './saved-plan';
 
 export const PLANS_REPOSITORY = Symbol('PlansRepository');
 
-export interface PlanFilter {
+/** Which plans: every given criterion must hold. */
+export interface PlanCriteria {
   /** Exact tag match. */
   tag?: string;
   modelId?: string;
   gpuId?: string;
   fits?: boolean;
+}
+
+export interface PlanFilter extends PlanCriteria {
   limit: number;
   offset: number;
 }
@@ -19,6 +23,8 @@ export interface PlansRepository {
   findById(id: string): Promise<SavedPlanRecord | null>;
   /** Newest first; `total` counts every match, not just the page. */
   list(filter: PlanFilter): Promise<{ items: SavedPlanRecord[]; total: number }>;
+  /** Counts and totals over every matching plan. */
+  summarize(criteria: PlanCriteria): Promise<PlanFigures>;
   /** False when no plan had this id. */
   delete(id: string): Promise<boolean>;
 }

@@ -3,10 +3,16 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Catalog } from '../catalog/catalog';
 import { PlanningService } from '../planning/planning.service';
-import { DEFAULT_PAGE_SIZE, ListPlansQueryDto } from './dto/list-plans-query.dto';
+import {
+  DEFAULT_PAGE_SIZE,
+  ListPlansQueryDto,
+  MAX_PAGE_SIZE,
+  PlanCriteriaQueryDto,
+} from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
-import { PLANS_REPOSITORY, PlansRepository } from './plans.repository';
-import { PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
+import { plansToCsv } from './plans-csv';
+import { PlanCriteria, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
+import { PlanFigures, PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
 
 @Injectable()
 export class PlansService {
@@ -43,11 +49,40 @@ export class PlansService {
     return toSavedPlan(record);
   }
 
-  /** Newest first; model and gpu filters accept catalog aliases. */
+  /** Newest first. */
   async list(query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const offset = query.offset ?? 0;
-    const { items, total } = await this.plans.list({
+    const { items, total } = await this.plans.list({ ...this.criteria(query), limit, offset });
+    return { items: items.map(toSavedPlan), total, limit, offset };
+  }
+
+  /** Counts and totals over the matching plans (the web page shows them per tag). */
+  async summary(query: PlanCriteriaQueryDto): Promise<{ tag?: string } & PlanFigures> {
+    const figures = await this.plans.summarize(this.criteria(query));
+    return { ...(query.tag !== undefined ? { tag: query.tag } : {}), ...figures };
+  }
+
+  /** Every matching plan as CSV, newest first, read a page at a time. */
+  async exportCsv(query: PlanCriteriaQueryDto): Promise<string> {
+    const criteria = this.criteria(query);
+    const records: SavedPlanRecord[] = [];
+    for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+      const page = await this.plans.list({ ...criteria, limit: MAX_PAGE_SIZE, offset });
+      records.push(...page.items);
+      if (page.items.length < MAX_PAGE_SIZE) break;
+    }
+    return plansToCsv(records);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.plans.delete(id)))
+      throw new NotFoundException(`no saved plan with id '${id}'`);
+  }
+
+  /** The query's filters with model and GPU aliases resolved to catalog ids. */
+  private criteria(query: PlanCriteriaQueryDto): PlanCriteria {
+    return {
       tag: query.tag,
       modelId:
         query.model === undefined
@@ -56,14 +91,6 @@ export class PlansService {
       gpuId:
         query.gpu === undefined ? undefined : (this.catalog.findGpu(query.gpu)?.id ?? query.gpu),
       fits: query.fits,
-      limit,
-      offset,
-    });
-    return { items: items.map(toSavedPlan), total, limit, offset };
-  }
-
-  async delete(id: string): Promise<void> {
-    if (!(await this.plans.delete(id)))
-      throw new NotFoundException(`no saved plan with id '${id}'`);
+    };
   }
 }

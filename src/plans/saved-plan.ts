@@ -44,3 +44,13 @@ export interface PlanPage<T> {
   limit: number;
   offset: number;
 }
+
+/** Totals over a set of saved plans. */
+export interface PlanFigures {
+  plans: number;
+  fitting: number;
+  notFitting: number;
+  /** Sum over the plans that name tokensToTrain. */
+  gpuHours: number;
+  totalUsd: number;
+}

@@ -1,11 +1,11 @@
 // PlansRepository over TypeORM and SQLite: plans in `plans`, one row per tag in `plan_tags`.
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, SelectQueryBuilder } from 'typeorm';
 import { PlanResult } from '../engine/types';
 import { PlanTagEntity } from './plan-tag.entity';
 import { PlanEntity } from './plan.entity';
-import { PlanFilter, PlansRepository } from './plans.repository';
-import { SavedPlanRecord } from './saved-plan';
+import { PlanCriteria, PlanFilter, PlansRepository } from './plans.repository';
+import { PlanFigures, SavedPlanRecord } from './saved-plan';
 
 function toEntity(plan: SavedPlanRecord): PlanEntity {
   const { result } = plan;
@@ -57,18 +57,28 @@ export class TypeOrmPlansRepository implements PlansRepository {
     return row ? toRecord(row) : null;
   }
 
-  async list(filter: PlanFilter): Promise<{ items: SavedPlanRecord[]; total: number }> {
+  private matching(criteria: PlanCriteria): SelectQueryBuilder<PlanEntity> {
     const query = this.dataSource.getRepository(PlanEntity).createQueryBuilder('plan');
-    if (filter.tag !== undefined) {
+    if (criteria.tag !== undefined) {
       query.andWhere(
         'EXISTS (SELECT 1 FROM plan_tags tagged WHERE tagged.plan_id = plan.id AND tagged.tag = :tag)',
-        { tag: filter.tag },
+        { tag: criteria.tag },
       );
     }
-    if (filter.modelId !== undefined) query.andWhere('plan.modelId = :modelId', filter);
-    if (filter.gpuId !== undefined) query.andWhere('plan.gpuId = :gpuId', filter);
-    if (filter.fits !== undefined)
-      query.andWhere('plan.fits = :fits', { fits: filter.fits ? 1 : 0 });
+    if (criteria.modelId !== undefined) {
+      query.andWhere('plan.modelId = :modelId', { modelId: criteria.modelId });
+    }
+    if (criteria.gpuId !== undefined) {
+      query.andWhere('plan.gpuId = :gpuId', { gpuId: criteria.gpuId });
+    }
+    if (criteria.fits !== undefined) {
+      query.andWhere('plan.fits = :fits', { fits: criteria.fits ? 1 : 0 });
+    }
+    return query;
+  }
+
+  async list(filter: PlanFilter): Promise<{ items: SavedPlanRecord[]; total: number }> {
+    const query = this.matching(filter);
     const total = await query.getCount();
     // rowid breaks ties between plans saved within the same millisecond: later insert first.
     const rows = await query
@@ -78,6 +88,24 @@ export class TypeOrmPlansRepository implements PlansRepository {
       .offset(filter.offset)
       .getMany();
     return { items: rows.map(toRecord), total };
+  }
+
+  async summarize(criteria: PlanCriteria): Promise<PlanFigures> {
+    const totals = await this.matching(criteria)
+      .select('COUNT(*)', 'plans')
+      .addSelect('COALESCE(SUM(plan.fits), 0)', 'fitting')
+      .addSelect('COALESCE(SUM(plan.gpuHours), 0)', 'gpuHours')
+      .addSelect('COALESCE(SUM(plan.totalUsd), 0)', 'totalUsd')
+      .getRawOne<{ plans: number; fitting: number; gpuHours: number; totalUsd: number }>();
+    const plans = Number(totals?.plans ?? 0);
+    const fitting = Number(totals?.fitting ?? 0);
+    return {
+      plans,
+      fitting,
+      notFitting: plans - fitting,
+      gpuHours: Number(totals?.gpuHours ?? 0),
+      totalUsd: Number(totals?.totalUsd ?? 0),
+    };
   }
 
   async delete(id: string): Promise<boolean> {

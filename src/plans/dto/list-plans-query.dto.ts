@@ -18,7 +18,8 @@ function flag({ value }: { value: unknown }): unknown {
   return value;
 }
 
-export class ListPlansQueryDto {
+/** Which saved plans: used by the list, the summary and the CSV export. */
+export class PlanCriteriaQueryDto {
   @ApiPropertyOptional({ description: 'plans carrying exactly this tag' })
   @IsOptional()
   @IsString({ message: 'tag must be given once, as text' })
@@ -39,7 +40,9 @@ export class ListPlansQueryDto {
   @Transform(flag)
   @IsTrueOrFalse()
   fits?: boolean;
+}
 
+export class ListPlansQueryDto extends PlanCriteriaQueryDto {
   @ApiPropertyOptional({ default: DEFAULT_PAGE_SIZE, minimum: 1, maximum: MAX_PAGE_SIZE })
   @IsOptional()
   @Transform(numeral)

@@ -52,10 +52,22 @@ const SIXTEEN_BIT: ActivationDtypes = { residual: 2, matmul: 2, softmax: 2 };
 function megatronDtypes(request: PlanRequest): ActivationDtypes {
   const { training, runtime } = request;
   if (training.precision === 'fp32') return { residual: 4, matmul: 4, softmax: 4 };
-  if (training.precision !== 'bf16-pure' && runtime.mixedPrecisionStyle === 'amp') {
+  if (autocastOverFp32(request)) {
     return { residual: 4, matmul: 2, softmax: 4 }; // autocast runs layer_norm and softmax in fp32
   }
   return SIXTEEN_BIT;
+}
+
+/** Autocast over fp32 parameters keeps the residual stream in fp32; FSDP (ZeRO-3) instead casts
+ * the gathered parameters to 16 bits, so its layers compute and save in 16 bits. */
+function autocastOverFp32(request: PlanRequest): boolean {
+  const { training, runtime, parallelism } = request;
+  return (
+    training.precision !== 'fp32' &&
+    training.precision !== 'bf16-pure' &&
+    runtime.mixedPrecisionStyle === 'amp' &&
+    parallelism.zeroStage < 3
+  );
 }
 
 function adapted(lora: LoraSettings | undefined, module: string): boolean {
@@ -85,12 +97,7 @@ export function layerTokenBytes(
   const fused = runtime.fusedKernels;
   const eager = runtime.attention === 'eager';
   // AMP with fp32 params keeps the residual stream and norms in fp32.
-  const residualBytes =
-    training.precision !== 'fp32' &&
-    runtime.mixedPrecisionStyle === 'amp' &&
-    training.method === 'full'
-      ? 4
-      : e;
+  const residualBytes = autocastOverFp32(request) ? 4 : e;
 
   // Norms keep input and output; an eager RMSNorm (x.float() ... .type_as(x) * w) keeps the fp32
   // input and the 16-bit normalized tensor instead of the 16-bit input: +4h (torchtune/HF code).

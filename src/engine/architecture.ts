@@ -284,5 +284,15 @@ export function architectureFromConfig(
     arch.activation = String(config.feed_forward_proj ?? 'relu').replace('gated-', '');
     arch.maxPositionEmbeddings = numberOr(512, 'n_positions');
   }
+  const firstArchitecture = Array.isArray(config.architectures)
+    ? String(config.architectures[0])
+    : '';
+  if (firstArchitecture.endsWith('ForSequenceClassification')) {
+    const labels =
+      config.id2label && typeof config.id2label === 'object'
+        ? Object.keys(config.id2label).length
+        : 0;
+    arch.sequenceClassificationLabels = numberOr(labels || 2, 'num_labels');
+  }
   return arch;
 }

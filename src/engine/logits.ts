@@ -25,6 +25,15 @@ export function logitsAndLoss(
   const vocab = paddedVocab / parallelism.tensorParallel; // vocab-parallel head
   const h = arch.hiddenSize;
   const finalNorm = 2 * e * h; // final norm's input and output (the head's input)
+  if (arch.sequenceClassificationLabels) {
+    // A pooled classifier: one row of labels per sequence, in fp32 for the loss.
+    const perSequence = 4 * arch.sequenceClassificationLabels * 3;
+    return {
+      saved: perSequence * training.microBatchSize,
+      forwardTransient: 0,
+      backwardTransient: 0,
+    };
+  }
 
   switch (runtime.crossEntropy) {
     case 'fused': {

@@ -75,6 +75,9 @@ export interface ModelArchitecture {
   finalNorm: boolean;
   /** The output head has a bias of V (Phi-1/Phi-2). */
   outputHeadBias?: boolean;
+  /** A *ForSequenceClassification model: a pooled head of this many labels replaces the
+   * vocabulary projection, so no per-token logits exist. */
+  sequenceClassificationLabels?: number;
   maxPositionEmbeddings: number;
   /** Sliding-window attention width where the model uses it (Mistral, Gemma-2 local layers). */
   slidingWindow?: number;

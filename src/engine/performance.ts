@@ -84,6 +84,20 @@ function ringFraction(ranks: number): number {
   return ranks <= 1 ? 0 : (ranks - 1) / ranks;
 }
 
+// Layout searches ask for the same architecture thousands of times.
+const routedExpertCache = new WeakMap<ModelArchitecture, number>();
+
+/** Routed-expert parameters of the whole model (0 for dense models). */
+function routedExpertParameters(arch: ModelArchitecture): number {
+  if (!arch.moe) return 0;
+  let routed = routedExpertCache.get(arch);
+  if (routed === undefined) {
+    routed = countParameters(arch).layers.reduce((acc, l) => acc + l.routedExperts, 0);
+    routedExpertCache.set(arch, routed);
+  }
+  return routed;
+}
+
 /** Parameters one rank holds before ZeRO sharding: split t x p ways, routed experts also e ways. */
 function rankParameterCounts(
   arch: ModelArchitecture,
@@ -92,9 +106,7 @@ function rankParameterCounts(
   trainable: number,
   fullFineTuning: boolean,
 ): { all: number; trained: number } {
-  const routed = arch.moe
-    ? countParameters(arch).layers.reduce((acc, l) => acc + l.routedExperts, 0)
-    : 0;
+  const routed = routedExpertParameters(arch);
   const modelParallel = layout.tensorParallel * layout.pipelineParallel;
   const all = (total - routed) / modelParallel + routed / (modelParallel * layout.expertParallel);
   return { all, trained: fullFineTuning ? all : trainable / modelParallel };

@@ -97,6 +97,21 @@ describe('catalog, strategies and health (e2e)', () => {
     expect((plan.body as { model: { id: string } }).model.id).toBe('tiny-llama');
   });
 
+  it('plans a model given inline as a config.json, and names its missing fields', async () => {
+    const plan = await http()
+      .post('/api/v1/plans/estimate')
+      .send({ model: TINY_CONFIG, cluster: { gpu: 'l4' }, training: { sequenceLength: 512 } })
+      .expect(200);
+    const body = plan.body as { model: { parameters: { total: number } } };
+    expect(body.model.parameters.total).toBe(TINY_PARAMETERS);
+    const broken = await http()
+      .post('/api/v1/plans/estimate')
+      .send({ model: { model_type: 'llama', hidden_size: 64 }, cluster: { gpu: 'l4' } });
+    expectProblem(broken, 400);
+    const fields = (broken.body as { errors: { field: string }[] }).errors.map((e) => e.field);
+    expect(fields).toContain('model.num_hidden_layers');
+  });
+
   it('refuses a taken id with 409', async () => {
     expectProblem(
       await http().post('/api/v1/models').send({ id: 'tiny-llama', config: TINY_CONFIG }),

@@ -157,6 +157,23 @@ describe('step time', () => {
     expect(result.stepTimeSeconds).toBeCloseTo(traffic, 9);
   });
 
+  it('ZeRO-3 gathers for forward hide only behind forward, even where backward has room', () => {
+    // Full recompute: forward 2P + 4Lhs, backward 4P + 8Lhs plus the recomputed 2P + 4Lhs.
+    const result = perf({
+      cluster: { gpu: 'h100-80gb', nodes: 2, gpusPerNode: 8 },
+      training: { activationCheckpointing: 'full' },
+      parallelism: { zeroStage: 3 },
+      runtime: { interNodeBandwidthBytesPerSecond: 70e9 },
+    });
+    const perGpuRate = 989e12 * 0.4;
+    const forward = (4096 * (2 * P + 4 * L * h * s)) / perGpuRate; // 0.1885 s
+    const backward = (4096 * (6 * P + 12 * L * h * s)) / perGpuRate; // 0.5656 s
+    const gather = (2 * P * (15 / 16)) / 70e9; // 0.2151 s before forward, again before backward
+    expect(2 * gather).toBeLessThan(backward);
+    expect(result.exposedCommunicationSeconds).toBeCloseTo(gather - forward, 12);
+    expect(result.stepTimeSeconds).toBeCloseTo(forward + backward + gather - forward, 12);
+  });
+
   it('ZeRO-1 all-gathers the updated weights after the step, where nothing hides it', () => {
     const result = perf({
       cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },

@@ -113,12 +113,14 @@ function rankParameterCounts(
 }
 
 interface DataParallelTraffic {
-  /** Bytes per rank that can run while backward (or, for ZeRO-3, any) compute runs. */
-  overlappable: number;
+  /** Bytes per rank prefetched while the forward passes compute (ZeRO-3 gathers). */
+  duringForward: number;
+  /** Bytes per rank that run while backward computes. */
+  duringBackward: number;
+  /** Whether that is every micro-batch's backward or only the last one's (no_sync before it). */
+  backwardWindow: 'all' | 'last';
   /** Bytes per rank moved after the optimizer step, which nothing hides. */
   afterStep: number;
-  /** Which compute the overlappable bytes hide behind. */
-  window: 'lastBackward' | 'backward' | 'compute';
 }
 
 /** Per-rank data-parallel traffic of one optimizer step for each ZeRO stage (Rajbhandari et al. 2020). */
@@ -136,18 +138,38 @@ function dataParallelTraffic(
   switch (stage) {
     case 0:
       // DDP all-reduces gradients once per step (no_sync while accumulating): 2x gradient bytes.
-      return { overlappable: 2 * gradients, afterStep: 0, window: 'lastBackward' };
+      return {
+        duringForward: 0,
+        duringBackward: 2 * gradients,
+        backwardWindow: 'last',
+        afterStep: 0,
+      };
     case 1:
       // Reduce-scatter gradients on the last micro-batch, all-gather updated weights after the step.
-      return { overlappable: gradients, afterStep: updatedWeights, window: 'lastBackward' };
+      return {
+        duringForward: 0,
+        duringBackward: gradients,
+        backwardWindow: 'last',
+        afterStep: updatedWeights,
+      };
     case 2:
       // Gradient shards are reduce-scattered every micro-batch, so accumulation repeats it.
-      return { overlappable: m * gradients, afterStep: updatedWeights, window: 'backward' };
+      return {
+        duringForward: 0,
+        duringBackward: m * gradients,
+        backwardWindow: 'all',
+        afterStep: updatedWeights,
+      };
     default: {
-      // ZeRO-3 / FSDP gathers every weight (frozen ones too) for forward and again for backward and
-      // reduce-scatters gradients, every micro-batch; prefetching overlaps it with all compute.
-      const gathers = 2 * rankParams.all * bytes.weight * ring;
-      return { overlappable: m * (gathers + gradients), afterStep: 0, window: 'compute' };
+      // ZeRO-3 / FSDP gathers every weight (frozen ones too) before forward and again before
+      // backward, and reduce-scatters gradients, every micro-batch; prefetching overlaps each pass.
+      const gather = rankParams.all * bytes.weight * ring;
+      return {
+        duringForward: m * gather,
+        duringBackward: m * (gather + gradients),
+        backwardWindow: 'all',
+        afterStep: 0,
+      };
     }
   }
 }
@@ -188,14 +210,11 @@ export function estimatePerformance(
     training.method === 'full',
   );
   const traffic = dataParallelTraffic(request, dpRanks, rankParams);
-  const window =
-    traffic.window === 'compute'
-      ? computeSeconds
-      : traffic.window === 'backward'
-        ? backwardSeconds
-        : backwardSeconds / m;
+  const backwardWindow = traffic.backwardWindow === 'all' ? backwardSeconds : backwardSeconds / m;
   const dpExposed =
-    Math.max(0, traffic.overlappable / dpBandwidth - window) + traffic.afterStep / dpBandwidth;
+    Math.max(0, traffic.duringForward / dpBandwidth - (computeSeconds - backwardSeconds)) +
+    Math.max(0, traffic.duringBackward / dpBandwidth - backwardWindow) +
+    traffic.afterStep / dpBandwidth;
 
   const activationBytes = training.precision === 'fp32' ? 4 : 2;
   const tokensPerMicroBatch =

@@ -1,6 +1,7 @@
 import { layerTokenBytes, megatronLayerBytesPerToken } from './activations';
 import { normalizeRequest } from './request';
-import { ModelArchitecture, PlanRequest } from './types';
+import { loadCatalog } from '../catalog/catalog';
+import { PlanRequest } from './types';
 
 describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 96, s 2048)', () => {
   const h = 12288;
@@ -43,30 +44,7 @@ describe('Korthikanti et al. 2022: GPT-3 175B activations per layer (h 12288, a 
   });
 });
 
-const llama3_8b: ModelArchitecture = {
-  id: 'llama-3-8b',
-  name: 'Llama-3-8B',
-  hiddenSize: 4096,
-  numLayers: 32,
-  numAttentionHeads: 32,
-  numKeyValueHeads: 8,
-  headDim: 128,
-  intermediateSize: 14336,
-  vocabSize: 128256,
-  tieWordEmbeddings: false,
-  mlp: 'gated',
-  activation: 'silu',
-  norm: 'rmsnorm',
-  normsPerLayer: 2,
-  qkNorm: false,
-  qkvBias: false,
-  attentionOutputBias: false,
-  mlpBias: false,
-  learnedPositionEmbeddings: 0,
-  embeddingNorm: false,
-  finalNorm: true,
-  maxPositionEmbeddings: 8192,
-};
+const llama3_8b = loadCatalog().findModel('llama-3-8b')!;
 
 function request(runtime: Partial<PlanRequest['runtime']>): PlanRequest {
   return normalizeRequest({

@@ -12,7 +12,9 @@ import { estimatePerformance } from './performance';
 import { microBatchesInFlight } from './pipeline';
 import { rankParameters, splitLayers } from './placement';
 import { normalizeRequest, PlanRequestInput } from './request';
+import { layoutOf } from './layout';
 import { runtimeOverheadBytes } from './runtime';
+export { layoutOf } from './layout';
 import {
   ENGINE_VERSION,
   GpuSpec,
@@ -26,24 +28,6 @@ import {
 import { requestWarnings, validateRequest } from './validate';
 
 const GIB = 1024 ** 3;
-
-/** Data, tensor, pipeline, context and expert degrees of the request's cluster. */
-export function layoutOf(request: PlanRequest): PlanLayout {
-  const { cluster, parallelism } = request;
-  const gpus = cluster.nodes * cluster.gpusPerNode;
-  return {
-    gpus,
-    nodes: cluster.nodes,
-    gpusPerNode: cluster.gpusPerNode,
-    dataParallel:
-      gpus /
-      (parallelism.tensorParallel * parallelism.pipelineParallel * parallelism.contextParallel),
-    tensorParallel: parallelism.tensorParallel,
-    pipelineParallel: parallelism.pipelineParallel,
-    contextParallel: parallelism.contextParallel,
-    expertParallel: parallelism.expertParallel,
-  };
-}
 
 function stageLabel(
   stage: number,

@@ -3,6 +3,7 @@
 import { countParameters } from '../parameters';
 import { splitLayers, StageSpan } from '../placement';
 import { DEFAULT_INFERENCE } from '../request';
+import { layoutOf } from '../layout';
 import { allocatedTotal, summariseRank } from '../peak';
 import { reservedBytes } from '../runtime';
 import {
@@ -44,22 +45,6 @@ interface ServingShape {
 interface StageStatic {
   span: StageSpan;
   weights: StageWeights;
-}
-
-/** Independent replicas of t x p GPUs; context parallelism does not apply to serving. */
-function inferenceLayout(request: PlanRequest): PlanLayout {
-  const { cluster, parallelism } = request;
-  const gpus = cluster.nodes * cluster.gpusPerNode;
-  return {
-    gpus,
-    nodes: cluster.nodes,
-    gpusPerNode: cluster.gpusPerNode,
-    dataParallel: gpus / (parallelism.tensorParallel * parallelism.pipelineParallel),
-    tensorParallel: parallelism.tensorParallel,
-    pipelineParallel: parallelism.pipelineParallel,
-    contextParallel: 1,
-    expertParallel: parallelism.expertParallel,
-  };
 }
 
 /** CUDA context plus NCCL buffers for each communicator a serving rank joins (tensor, pipeline,
@@ -360,7 +345,7 @@ export function planInference(
 ): PlanResult {
   const inference = normalized.inference ?? DEFAULT_INFERENCE;
   const request: PlanRequest = { ...normalized, inference };
-  const layout = inferenceLayout(request);
+  const layout = layoutOf(request, 1);
   const overhead = servingRuntimeOverhead(request, layout);
   const stageCount = layout.pipelineParallel;
   const stages: StageStatic[] = splitLayers(arch.numLayers, stageCount).map((span) => ({

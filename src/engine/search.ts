@@ -4,7 +4,7 @@ import { DeepPartial } from './compare';
 import { estimateCost } from './cost';
 import { countParameters, trainableParameters } from './parameters';
 import { estimatePerformance } from './performance';
-import { layoutOf } from './plan';
+import { layoutOf } from './layout';
 import { normalizeRequest, PlanRequestInput } from './request';
 import {
   FieldError,

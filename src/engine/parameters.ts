@@ -215,6 +215,17 @@ export function layerParameters(arch: ModelArchitecture, layerIndex: number): La
 
 /** Total and active parameters; tied embeddings are counted once. */
 export function countParameters(arch: ModelArchitecture): ParameterCounts {
+  // Architectures are never mutated once resolved, so one count per object serves every rank.
+  const cached = COUNTS.get(arch);
+  if (cached) return cached;
+  const counts = computeParameterCounts(arch);
+  COUNTS.set(arch, counts);
+  return counts;
+}
+
+const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
+
+function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const h = arch.hiddenSize;
   const embedding = arch.vocabSize * h;
   const positionEmbedding = arch.learnedPositionEmbeddings * h;

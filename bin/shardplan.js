@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/src/cli/main.js) when built, else the TypeScript source via ts-node.
+// Runs the compiled CLI (dist/src/cli/main.js) when built, else the TypeScript source via ts-node
+// (also when SHARDPLAN_FROM_SOURCE=1, so a stale build cannot hide source changes).
 'use strict';
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
@@ -8,7 +9,7 @@ const root = join(__dirname, '..');
 const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
 
 let cli;
-if (existsSync(compiled)) {
+if (existsSync(compiled) && process.env.SHARDPLAN_FROM_SOURCE !== '1') {
   cli = require(compiled);
 } else {
   require('ts-node').register({

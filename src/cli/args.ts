@@ -87,11 +87,18 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
 /** Flags that steer the tool itself rather than the request. */
 export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: string }> = {
   file: { kind: 'string', help: 'read the request from a JSON file (flags override its fields)' },
+  'model-config': { kind: 'string', help: "plan with a model's config.json instead of --model" },
   json: { kind: 'boolean', help: 'print JSON instead of tables' },
   server: { kind: 'string', help: 'use a running Shardplan server, e.g. http://localhost:3000' },
-  vary: { kind: 'string', help: 'compare: the field to vary (zeroStage)' },
+  vary: { kind: 'string', help: 'compare: the field to vary (default zeroStage)' },
+  gpus: { kind: 'string', help: 'search: total GPUs, in nodes of --gpus-per-node (default 8)' },
+  objective: { kind: 'string', help: 'search: throughput | cost | fewestGpus | headroom' },
+  top: { kind: 'string', help: 'search: how many ranked layouts (default 10)' },
+  'global-batch': { kind: 'string', help: 'search: sequences per optimizer step' },
+  'max-mb': { kind: 'string', help: 'search: largest micro-batch tried (default 8)' },
+  'allow-offload': { kind: 'boolean', help: 'search: also try optimizer offload to CPU' },
   tag: { kind: 'string', help: 'plans list: only plans with this tag' },
-  limit: { kind: 'string', help: 'plans list / search: how many rows' },
+  limit: { kind: 'string', help: 'plans list: how many rows' },
   id: { kind: 'string', help: 'models add: the id to register the model under' },
   help: { kind: 'boolean', help: 'show help' },
 };

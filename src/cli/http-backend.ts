@@ -1,6 +1,9 @@
 // The CLI's commands against a running Shardplan server (--server URL), through global fetch.
 import { FieldError, PlanResult } from '../engine/types';
-import { CompareRow, SavedPlanView } from './table';
+import { CompareEntry } from '../engine/compare';
+import { SearchResult } from '../engine/search';
+import { Backend, SearchOutcome, SearchProgress } from './backend';
+import { SavedPlanView } from './table';
 
 /** A 4xx/5xx answer of the API, read from its problem+json body. */
 export class ApiProblemError extends Error {
@@ -12,24 +15,6 @@ export class ApiProblemError extends Error {
     super(errors.length > 0 ? errors.map((e) => `${e.field}: ${e.message}`).join('; ') : title);
     this.name = 'ApiProblemError';
   }
-}
-
-export interface SearchOutcome {
-  results: PlanResult[];
-  /** How many layouts were looked at, where the backend says. */
-  examined?: number;
-}
-
-/** What every command needs from wherever the plans are computed. */
-export interface Backend {
-  estimate(input: Record<string, unknown>): Promise<PlanResult>;
-  compare(base: Record<string, unknown>, vary: string): Promise<CompareRow[]>;
-  search(
-    input: Record<string, unknown>,
-    onProgress: (done: number, total: number) => void,
-  ): Promise<SearchOutcome>;
-  listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]>;
-  addModel(id: string, config: Record<string, unknown>): Promise<unknown>;
 }
 
 /** Lists arrive as arrays or pages ({ items, ... }). */
@@ -77,27 +62,29 @@ export class HttpBackend implements Backend {
     return this.call('POST', '/plans/estimate', input);
   }
 
-  async compare(base: Record<string, unknown>, vary: string): Promise<CompareRow[]> {
-    const answer = await this.call<{ rows: CompareRow[] }>('POST', '/plans/compare', {
+  async compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]> {
+    const answer = await this.call<{ rows: CompareEntry[] }>('POST', '/plans/compare', {
       base,
       vary,
     });
     return answer.rows;
   }
 
-  async search(
-    input: Record<string, unknown>,
-    onProgress: (done: number, total: number) => void,
-  ): Promise<SearchOutcome> {
-    // One request: the bar moves from nothing to done when the server answers.
-    onProgress(0, 1);
-    const answer = await this.call<unknown>('POST', '/plans/search', input);
-    const results = itemsOf<PlanResult | { result: PlanResult }>(answer, 'results').map((item) =>
-      'result' in item ? item.result : item,
-    );
-    onProgress(1, 1);
-    const examined = (answer as { examined?: number } | null)?.examined;
-    return { results, examined };
+  async search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome> {
+    // The server answers once: until then the bar only shows that the search is running.
+    onProgress(0);
+    const heartbeat = setInterval(() => onProgress(0), 250);
+    try {
+      const answer = await this.call<SearchResult>('POST', '/plans/search', input);
+      onProgress(answer.counts.candidates, answer.counts.candidates);
+      return {
+        results: answer.results.map((candidate) => candidate.result),
+        examined: answer.examined,
+        counts: answer.counts,
+      };
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   async listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]> {

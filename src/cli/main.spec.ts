@@ -1,6 +1,7 @@
 import { PlanResult, PlanValidationError } from '../engine/types';
 import { RequestShapeError } from './check-request';
-import { Backend, HttpBackend } from './http-backend';
+import { Backend } from './backend';
+import { HttpBackend } from './http-backend';
 import { CliIo, EXIT, run } from './main';
 
 /** Streams that keep what was written. */
@@ -158,7 +159,7 @@ describe('shardplan run()', () => {
     const { io, stdout } = harness(backend, { 'configs/mine.json': '{"hidden_size": 64}' });
     expect(await run(['models', 'add', 'configs/mine.json'], io)).toBe(EXIT.ok);
     expect(backend.calls[0]).toEqual(['addModel', 'mine', { hidden_size: 64 }]);
-    expect(stdout.text()).toBe("model 'mine' (Mine) added: 1,234 parameters\n");
+    expect(stdout.text()).toBe("model 'mine' added: 1,234 parameters\n");
   });
 
   it('prints help with every flag and its request field', async () => {

@@ -11,7 +11,9 @@ import {
   TOOL_FLAGS,
 } from './args';
 import { RequestShapeError } from './check-request';
-import { ApiProblemError, Backend, HttpBackend } from './http-backend';
+import { searchInputOf } from './search-input';
+import { Backend, SearchOutcome } from './backend';
+import { ApiProblemError, HttpBackend } from './http-backend';
 import { ProgressBar, ProgressStream } from './progress';
 import {
   renderCompare,
@@ -38,8 +40,8 @@ const USAGE = `shardplan: per-GPU memory, speed and cost of LLM training and inf
 usage:
   shardplan plan    --model llama-3-8b --gpu a100-80gb --nodes 1 --gpus-per-node 8 [flags]
   shardplan plan    --file request.json [flags override the file]
-  shardplan compare --vary zeroStage [plan flags]
-  shardplan search  --model llama-3-70b --gpu h100-80gb --gpus-per-node 8 [flags]
+  shardplan compare [--vary zeroStage] [plan flags]
+  shardplan search  --model llama-3-70b --gpu h100-80gb --nodes 1-4 [--objective cost] [flags]
   shardplan plans list [--tag TAG] [--limit N] --server URL
   shardplan models add config.json [--id my-model] [--server URL]
 
@@ -91,7 +93,16 @@ function readJsonFile(io: CliIo, path: string, field: string): Record<string, un
 function requestOf(args: ParsedArgs, io: CliIo): Record<string, unknown> {
   const file = args.toolFlags.file;
   const base = typeof file === 'string' ? readJsonFile(io, file, 'file') : {};
-  return requestFromFlags(args.planFlags, base);
+  const request = requestFromFlags(args.planFlags, base);
+  const modelConfig = args.toolFlags['model-config'];
+  if (typeof modelConfig === 'string') {
+    // An inline model, as the API takes it: the config.json under an id named after the file.
+    request.model = {
+      id: basename(modelConfig, '.json'),
+      config: readJsonFile(io, modelConfig, 'model'),
+    };
+  }
+  return request;
 }
 
 function limitOf(args: ParsedArgs): number | undefined {
@@ -115,12 +126,7 @@ async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const vary = args.toolFlags.vary ?? 'zeroStage';
-  if (vary !== 'zeroStage') {
-    throw new CliUsageError([
-      { field: 'vary', message: `vary must be 'zeroStage' (got '${String(vary)}')` },
-    ]);
-  }
+  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : 'zeroStage';
   const backend = await backendFor(args, io);
   const rows = await backend.compare(requestOf(args, io), vary);
   if (args.toolFlags.json) printJson(io, { rows });
@@ -129,19 +135,23 @@ async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const bar = new ProgressBar(io.stderr);
-  const limit = limitOf(args);
+  const input = searchInputOf(requestOf(args, io), args);
   const backend = await backendFor(args, io);
-  const outcome = await backend.search(requestOf(args, io), (done, total) =>
-    bar.update(done, total),
-  );
-  bar.finish();
-  const results = limit ? outcome.results.slice(0, limit) : outcome.results;
+  const bar = new ProgressBar(io.stderr);
+  let outcome: SearchOutcome;
+  try {
+    outcome = await backend.search(input, (done, total) => bar.update(done, total));
+  } finally {
+    bar.finish();
+  }
   if (args.toolFlags.json) {
-    printJson(io, { results, examined: outcome.examined });
+    printJson(io, outcome);
   } else {
-    const examined = outcome.examined ? ` of ${outcome.examined} examined` : '';
-    print(io, `${outcome.results.length} feasible layouts${examined}\n${renderSearch(results)}`);
+    const counts = outcome.counts;
+    const summary = counts
+      ? `${counts.feasible} of ${counts.evaluated} planned layouts fit (${counts.candidates} in the search space, ${counts.pruned} pruned); best ${outcome.results.length}:`
+      : `${outcome.results.length} layouts fit:`;
+    print(io, `${summary}\n${renderSearch(outcome.results)}`);
   }
   return EXIT.ok;
 }
@@ -189,13 +199,17 @@ async function modelsCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 function renderAddedModel(id: string, added: unknown): string {
-  const model = (added ?? {}) as {
-    id?: string;
-    name?: string;
-    parameters?: { total?: number } | number;
-  };
-  const total = typeof model.parameters === 'number' ? model.parameters : model.parameters?.total;
-  return `model '${model.id ?? id}' ${model.name ? `(${model.name}) ` : ''}added${total ? `: ${total.toLocaleString('en-US')} parameters` : ''}`;
+  const model = (added ?? {}) as { id?: string; parameters?: { total?: number }; stored?: boolean };
+  const total = model.parameters?.total;
+  const count = total ? `: ${total.toLocaleString('en-US')} parameters` : '';
+  if (model.stored === false) {
+    return (
+      `model '${model.id ?? id}' is valid${count}.\n` +
+      "Nothing was stored: add --server URL to put it in a server's catalog, " +
+      'or plan with it directly: --model-config config.json'
+    );
+  }
+  return `model '${model.id ?? id}' added${count}`;
 }
 
 const COMMANDS: Record<string, (args: ParsedArgs, io: CliIo) => Promise<number>> = {

@@ -5,6 +5,8 @@ export interface ProgressStream {
   write(chunk: string): boolean;
 }
 
+const SPINNER = ['|', '/', '-', '\\'];
+
 /** The bar's text for `done` of `total`, e.g. `[#######.............]  35% 140/400 layouts`. */
 export function progressLine(done: number, total: number, width = 30, unit = 'layouts'): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
@@ -13,27 +15,42 @@ export function progressLine(done: number, total: number, width = 30, unit = 'la
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent} ${done}/${total} ${unit}`;
 }
 
+/** While the total is unknown: a spinner, the count so far and the time taken. */
+export function runningLine(tick: number, done: number, seconds: number): string {
+  const count = done > 0 ? ` ${done} layouts planned,` : '';
+  return `${SPINNER[tick % SPINNER.length]} searching...${count} ${seconds.toFixed(1)} s`;
+}
+
 export class ProgressBar {
-  private lastDrawn = -1;
+  private tick = 0;
+  private lastDrawnAt = 0;
+  private readonly startedAt: number;
 
   constructor(
     private readonly stream: ProgressStream,
-    private readonly unit = 'layouts',
-  ) {}
-
-  /** Redraws in place on a terminal; elsewhere prints at most every 10%, so logs stay short. */
-  update(done: number, total: number): void {
-    const tenth = total > 0 ? Math.floor((done / total) * 10) : 0;
-    if (this.stream.isTTY) {
-      this.stream.write(`\r${progressLine(done, total, 30, this.unit)}`);
-    } else if (tenth !== this.lastDrawn) {
-      this.stream.write(`${progressLine(done, total, 30, this.unit)}\n`);
-    }
-    this.lastDrawn = tenth;
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now();
   }
 
-  /** Clears the bar's line on a terminal. */
+  /** Redraws in place on a terminal at most every 100 ms; elsewhere prints only the final bar. */
+  update(done: number, total?: number): void {
+    const finished = total !== undefined;
+    if (!this.stream.isTTY) {
+      if (finished) this.stream.write(`${progressLine(done, total)}\n`);
+      return;
+    }
+    const now = this.now();
+    if (!finished && now - this.lastDrawnAt < 100) return;
+    this.lastDrawnAt = now;
+    const line = finished
+      ? progressLine(done, total)
+      : runningLine(this.tick++, done, (now - this.startedAt) / 1000);
+    this.stream.write(`\r\x1b[2K${line}`);
+  }
+
+  /** Ends the bar's line on a terminal so what follows starts on a fresh one. */
   finish(): void {
-    if (this.stream.isTTY) this.stream.write('\r\x1b[2K');
+    if (this.stream.isTTY) this.stream.write('\n');
   }
 }

@@ -1,4 +1,5 @@
 // Plain-text tables and the readable views of plans, comparisons, searches and saved plans.
+import { CompareEntry } from '../engine/compare';
 import { MemoryBreakdown, PlanResult, RankMemory } from '../engine/types';
 
 const GIB = 1024 ** 3;
@@ -118,14 +119,8 @@ export function renderPlan(result: PlanResult): string {
   return lines.join('\n');
 }
 
-export interface CompareRow {
-  label: string;
-  result?: PlanResult;
-  errors?: { field: string; message: string }[];
-}
-
 /** Variants side by side, one row each. */
-export function renderCompare(rows: CompareRow[]): string {
+export function renderCompare(rows: CompareEntry[]): string {
   const headers = ['variant', 'per GPU', 'headroom', 'fits', 'dominant', 'step', '$ / M tok'];
   const body = rows.map((row) => {
     if (!row.result)

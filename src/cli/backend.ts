@@ -1,0 +1,24 @@
+// What every CLI command needs from wherever plans are computed: this process or a server.
+import { CompareEntry } from '../engine/compare';
+import { SearchCounts } from '../engine/search';
+import { PlanResult } from '../engine/types';
+import { SavedPlanView } from './table';
+
+export interface SearchOutcome {
+  /** Ranked layouts that fit, best first. */
+  results: PlanResult[];
+  /** Layouts planned, where the backend says. */
+  examined?: number;
+  counts?: SearchCounts;
+}
+
+/** Called as layouts are planned; `total` is known only once the search space is counted. */
+export type SearchProgress = (done: number, total?: number) => void;
+
+export interface Backend {
+  estimate(input: Record<string, unknown>): Promise<PlanResult>;
+  compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]>;
+  search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome>;
+  listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]>;
+  addModel(id: string, config: Record<string, unknown>): Promise<unknown>;
+}

@@ -66,6 +66,28 @@ describe('compareVariants', () => {
     }
   });
 
+  it('vary zeroStage: model-state bytes per GPU follow the ZeRO paper for bf16-mixed AdamW', () => {
+    // Default runtime: 16-bit weights and gradients (2 + 2 bytes) and an fp32 master copy plus two
+    // Adam moments (12 bytes) per parameter; N = 8 data-parallel ranks; P counted exactly.
+    const P = 8_030_261_248;
+    const N = 8;
+    const { table } = compareVariants(
+      { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 8 } },
+      { vary: 'zeroStage' },
+      run,
+    );
+    const expected = [
+      (2 + 2 + 12) * P, // stage 0: everything replicated = 128,484,179,968
+      4 * P + (12 * P) / N, // stage 1: optimizer states and master copy sharded = 44,166,436,864
+      2 * P + (14 * P) / N, // stage 2: gradients sharded too = 30,113,479,680
+      (16 * P) / N, // stage 3: weights sharded too = 16,060,522,496
+    ];
+    expect(table.map((row) => row.modelStateBytes)).toEqual(expected);
+    for (let stage = 1; stage < 4; stage++) {
+      expect(table[stage].modelStateBytes!).toBeLessThan(table[stage - 1].modelStateBytes!);
+    }
+  });
+
   it('a variant the engine rejects becomes a row with its errors', () => {
     const { rows, table } = compareVariants(base, { vary: 'tensorParallel', values: [2, 3] }, run);
     expect(rows[0].result?.layout.tensorParallel).toBe(2);

@@ -53,6 +53,8 @@ export interface CompareRow {
   label: string;
   allocatedPeakBytes: number | null;
   deviceUsedBytes: number | null;
+  /** Weights, gradients, optimizer states and master copy of the worst rank (the ZeRO paper's figure). */
+  modelStateBytes: number | null;
   fits: boolean;
   headroomBytes: number | null;
   stepTimeSeconds: number | null;
@@ -163,6 +165,7 @@ export function compareRow(entry: CompareEntry): CompareRow {
       label: entry.label,
       allocatedPeakBytes: null,
       deviceUsedBytes: null,
+      modelStateBytes: null,
       fits: false,
       headroomBytes: null,
       stepTimeSeconds: null,
@@ -176,6 +179,7 @@ export function compareRow(entry: CompareEntry): CompareRow {
     label: entry.label,
     allocatedPeakBytes: worst.allocatedPeakBytes,
     deviceUsedBytes: worst.deviceUsedBytes,
+    modelStateBytes: worst.modelStateBytes,
     fits: worst.fits,
     headroomBytes: worst.headroomBytes,
     stepTimeSeconds: r.performance.stepTimeSeconds,

@@ -1,8 +1,12 @@
-// POST /plans/estimate: a plan computed and returned, nothing saved.
+// POST /plans/estimate, /plans/compare and /plans/search: plans computed and returned, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CompareEntry, CompareRow } from '../engine/compare';
+import { SearchResult } from '../engine/search';
 import { PlanResult } from '../engine/types';
+import { CompareRequestDto } from './dto/compare-request.dto';
 import { PlanRequestDto } from './dto/plan-request.dto';
+import { SearchRequestDto } from './dto/search-request.dto';
 import { PlanningService } from './planning.service';
 
 @ApiTags('plans')
@@ -17,5 +21,32 @@ export class PlanningController {
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   estimate(@Body() request: PlanRequestDto): PlanResult {
     return this.planning.estimate(request);
+  }
+
+  @Post('compare')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Plan a base request side by side with variants (vary one knob, or labelled overrides)',
+  })
+  @ApiOkResponse({
+    description: '{ rows: [{ label, result | errors }], table: [{ label, per-GPU figures }] }',
+  })
+  @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
+  compare(@Body() body: CompareRequestDto): { rows: CompareEntry[]; table: CompareRow[] } {
+    return this.planning.compare(body);
+  }
+
+  @Post('search')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Search parallel layouts and strategies for a model, GPU type and GPU count or shapes',
+  })
+  @ApiOkResponse({
+    description: '{ objective, results: [{ rank, label, request, result, figures }], counts }',
+  })
+  @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
+  search(@Body() body: SearchRequestDto): SearchResult & { warnings: string[] } {
+    return this.planning.search(body);
   }
 }

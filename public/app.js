@@ -434,7 +434,7 @@ function drawCompareChart(rows) {
     data.datasets[item.datasetIndex].stack === 'stage 0';
   drawChart('compare', $('#compare-chart'), {
     type: 'bar',
-    data: { labels: rows.map((row) => row.label), datasets },
+    data: { labels: rows.map((row) => variantLabel(row.label)), datasets },
     options,
   });
 }
@@ -624,6 +624,12 @@ async function compareZero() {
   }
 }
 
+/** 'zeroStage 3' as people write it: ZeRO-3. */
+function variantLabel(label) {
+  const zero = /^zeroStage (\d)$/.exec(label);
+  return zero ? `ZeRO-${zero[1]}` : label;
+}
+
 function renderCompareTable(rows) {
   const head = el(
     'tr',
@@ -638,7 +644,7 @@ function renderCompareTable(rows) {
       return el(
         'tr',
         {},
-        el('td', {}, row.label),
+        el('td', {}, variantLabel(row.label)),
         el('td', { colspan: 6, className: 'muted' }, messages || 'not possible'),
       );
     }
@@ -646,7 +652,7 @@ function renderCompareTable(rows) {
     return el(
       'tr',
       { className: perGpu.fits ? '' : 'bad-row' },
-      el('td', {}, row.label),
+      el('td', {}, variantLabel(row.label)),
       el('td', { className: 'num' }, gib(perGpu.deviceUsedBytes)),
       el('td', { className: 'num' }, gib(perGpu.headroomBytes)),
       el('td', {}, COMPONENT_LABELS[perGpu.dominantComponent] || perGpu.dominantComponent),
@@ -735,6 +741,40 @@ function candidateOf(item) {
 
 let searchSort = { key: 'rank', ascending: true };
 
+/** Why layouts were turned down, largest reason first: "76 out of memory (every rank ...: 19)". */
+function rejectionText(rejected) {
+  if (!rejected) return '';
+  const top = (byKey) =>
+    Object.entries(byKey || {})
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([key, n]) => `${key}: ${n}`)
+      .join(', ');
+  const parts = [];
+  if (rejected.outOfMemory)
+    parts.push(`${rejected.outOfMemory} out of memory (${top(rejected.outOfMemoryByRank)})`);
+  if (rejected.invalidSplit)
+    parts.push(`${rejected.invalidSplit} impossible splits (${top(rejected.invalidSplitByField)})`);
+  return parts.join('; ');
+}
+
+/** The form as a search (POST /plans/search): the parallel layout, ZeRO stage, recomputation and
+ * micro-batch are what the search chooses, so they are left out. */
+function searchInput() {
+  const input = readForm();
+  const training = { ...input.training };
+  delete training.microBatchSize;
+  delete training.activationCheckpointing;
+  return {
+    model: input.model,
+    cluster: input.cluster,
+    training,
+    runtime: input.runtime,
+    objective: $('#search-objective').value,
+    top: 20,
+  };
+}
+
 async function search() {
   const button = $('#search');
   button.disabled = true;
@@ -742,14 +782,17 @@ async function search() {
   $('#search-summary').textContent = 'Searching layouts...';
   $('#search-table').replaceChildren();
   try {
-    const payload = await api('/plans/search', { method: 'POST', body: readForm() });
+    const payload = await api('/plans/search', { method: 'POST', body: searchInput() });
     clearErrors();
     const candidates = itemsOf(payload).map(candidateOf).filter(Boolean);
     shardplan.searchRows = candidates.map((c, i) => ({ ...c, order: i }));
-    const examined = payload && (payload.evaluated ?? payload.examined ?? payload.considered);
+    const counts = payload && payload.counts;
+    const reasons = counts ? rejectionText(counts.rejected) : '';
     $('#search-summary').textContent =
-      `${candidates.length} feasible layout${candidates.length === 1 ? '' : 's'}` +
-      (examined ? ` of ${examined} examined` : '') +
+      (reasons && candidates.length === 0 ? `Nothing fits: ${reasons}. ` : '') +
+      (counts
+        ? `${counts.feasible} of ${counts.evaluated} planned layouts fit (${counts.candidates} in the search space, ${counts.pruned} pruned); the best ${candidates.length}`
+        : `${candidates.length} layouts fit`) +
       '. Click a column to sort, a row to open it as the plan.';
     searchSort = { key: 'rank', ascending: true };
     renderSearchTable();
@@ -1066,7 +1109,7 @@ async function start() {
   });
   form.addEventListener('change', (event) => {
     syncVisibility();
-    if (event.target.closest('.save-box')) return;
+    if (event.target.closest('.save-box, .search-box')) return;
     scheduleEstimate();
   });
   form.addEventListener('input', (event) => {

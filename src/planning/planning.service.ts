@@ -67,9 +67,13 @@ export class PlanningService {
 
   /** Fields of a search body that the search overrides. */
   private searchedSettings(body: SearchRequestDto): string[] {
-    const parallelism = Object.keys(body.parallelism ?? {})
-      .filter((key) => !(KEPT_PARALLELISM as readonly string[]).includes(key))
-      .map((key) => `parallelism.${key}`);
+    // DTO instances carry every declared field, so only fields with a value count as given.
+    const parallelism = Object.entries(body.parallelism ?? {})
+      .filter(
+        ([key, value]) =>
+          value !== undefined && !(KEPT_PARALLELISM as readonly string[]).includes(key),
+      )
+      .map(([key]) => `parallelism.${key}`);
     const training = ['microBatchSize', 'activationCheckpointing']
       .concat(body.globalBatchSize !== undefined ? ['gradientAccumulationSteps'] : [])
       .filter((key) => (body.training as Record<string, unknown> | undefined)?.[key] !== undefined)

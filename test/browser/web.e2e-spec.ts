@@ -322,5 +322,46 @@ describeInBrowser(
       await page.waitForSelector('#plans-table :text("No plans tagged")');
       expect(pageErrors).toEqual([]);
     });
+
+    it('searches layouts, sorts the table and opens a row as the plan', async () => {
+      await page.selectOption('#search-objective', 'throughput');
+      await page.click('#search');
+      await page.waitForSelector('[data-testid=search-row]');
+      const rows = await page.$$('[data-testid=search-row]');
+      expect(rows.length).toBeGreaterThan(0);
+
+      // Sorting by per-GPU peak, ascending then descending, orders the shown GiB figures.
+      const peaks = () =>
+        page.$$eval('[data-testid=search-row]', (trs) =>
+          trs.map((tr) => parseFloat((tr.children[5] as HTMLElement).textContent ?? '')),
+        );
+      await page.click('#search-table th[data-sort=peak]');
+      const ascending = await peaks();
+      expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+      await page.click('#search-table th[data-sort=peak]');
+      const descending = await peaks();
+      expect(descending).toEqual([...descending].sort((a, b) => b - a));
+
+      // Opening the smallest-peak layout puts its degrees in the form and shows its plan.
+      await page.click('#search-table th[data-sort=peak]');
+      const chosen = await page.evaluate(() => {
+        interface Row {
+          result: PlanResult;
+        }
+        const rows = (window as unknown as { shardplan: { searchRows: Row[] } }).shardplan
+          .searchRows;
+        return rows.reduce((a, b) =>
+          b.result.memory.perGpu.deviceUsedBytes < a.result.memory.perGpu.deviceUsedBytes ? b : a,
+        ).result;
+      });
+      await page.click('[data-testid=search-row] >> nth=0');
+      expect(await page.inputValue('#tp')).toBe(String(chosen.layout.tensorParallel));
+      expect(await page.inputValue('#pp')).toBe(String(chosen.layout.pipelineParallel));
+      expect(await page.inputValue('#zero')).toBe(String(chosen.request.parallelism.zeroStage));
+      expect(await page.textContent('[data-testid=peak]')).toContain(
+        shownGiB(chosen.memory.perGpu.deviceUsedBytes),
+      );
+      expect(pageErrors).toEqual([]);
+    });
   },
 );

@@ -10,6 +10,8 @@ export interface SearchOutcome {
   /** Layouts planned, where the backend says. */
   examined?: number;
   counts?: SearchCounts;
+  /** What the user should know about the search itself (settings it chose rather than took). */
+  warnings?: string[];
 }
 
 /** Called as layouts are planned; `total` is known only once the search space is counted. */

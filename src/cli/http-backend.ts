@@ -75,12 +75,17 @@ export class HttpBackend implements Backend {
     onProgress(0);
     const heartbeat = setInterval(() => onProgress(0), 250);
     try {
-      const answer = await this.call<SearchResult>('POST', '/plans/search', input);
+      const answer = await this.call<SearchResult & { warnings?: string[] }>(
+        'POST',
+        '/plans/search',
+        input,
+      );
       onProgress(answer.counts.candidates, answer.counts.candidates);
       return {
         results: answer.results.map((candidate) => candidate.result),
         examined: answer.examined,
         counts: answer.counts,
+        warnings: answer.warnings,
       };
     } finally {
       clearInterval(heartbeat);

@@ -151,7 +151,9 @@ async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     const summary = counts
       ? `${counts.feasible} of ${counts.evaluated} planned layouts fit (${counts.candidates} in the search space, ${counts.pruned} pruned); best ${outcome.results.length}:`
       : `${outcome.results.length} layouts fit:`;
-    print(io, `${summary}\n${renderSearch(outcome.results)}`);
+    const warnings = (outcome.warnings ?? []).map((w) => `  - ${w}`);
+    const notes = warnings.length > 0 ? `\n\nwarnings:\n${warnings.join('\n')}` : '';
+    print(io, `${summary}\n${renderSearch(outcome.results)}${notes}`);
   }
   return EXIT.ok;
 }

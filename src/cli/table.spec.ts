@@ -1,5 +1,37 @@
 import { progressLine } from './progress';
-import { formatCount, formatGiB, renderFieldErrors, renderTable } from './table';
+import { RankMemory } from '../engine/types';
+import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
+
+const GIB = 1024 ** 3;
+
+/** A rank with the figures the table reads; 1 + 2 + 0.5 + 0.5 GiB of components on a 4 GiB use. */
+function rank(stage: number): RankMemory {
+  return {
+    label: `stage ${stage}`,
+    stage,
+    layers: 1,
+    allocatedPeakBytes: 3.5 * GIB,
+    reservedPeakBytes: 3.5 * GIB,
+    deviceUsedBytes: 4 * GIB,
+    capacityBytes: 16 * GIB,
+    headroomBytes: 11 * GIB,
+    fits: true,
+    peakPhase: 'backward',
+    dominantComponent: 'optimizerStates',
+    breakdown: {
+      weights: 1 * GIB,
+      gradients: 0,
+      optimizerStates: 2 * GIB,
+      masterWeights: 0,
+      activations: 0.5 * GIB,
+      logitsAndLoss: 0,
+      buffers: 0,
+      runtimeOverhead: 0.5 * GIB,
+    },
+    phaseTotals: { forward: 0, backward: 0, optimizer: 0 },
+    breakdownGiB: {},
+  };
+}
 
 describe('renderTable', () => {
   it('pads every column to its widest cell, right-aligns where asked, and rules the header', () => {
@@ -21,6 +53,21 @@ describe('renderTable', () => {
 
   it('prints only the header and rule for an empty table', () => {
     expect(renderTable(['a', 'bb'], [])).toBe('a  bb\n-  --');
+  });
+});
+
+describe('renderBreakdown', () => {
+  it("gives one rank each component's share of the device's use", () => {
+    const lines = renderBreakdown([rank(0)]).split('\n');
+    expect(lines[0]).toMatch(/^component\s+per GPU\s+share$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^weights\s+1\.00 GiB\s+25%$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^optimizerStates\s+2\.00 GiB\s+50%$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^headroom\s+11\.0 GiB$/));
+  });
+
+  it('gives each pipeline stage its own column', () => {
+    const header = renderBreakdown([rank(0), rank(1)]).split('\n')[0];
+    expect(header).toMatch(/^component\s+stage 0\s+stage 1$/);
   });
 });
 

@@ -69,24 +69,31 @@ function layoutLine(result: PlanResult): string {
   return `${l.gpus} x ${result.request.cluster.gpu} (DP ${l.dataParallel}, TP ${l.tensorParallel}, PP ${l.pipelineParallel}, CP ${l.contextParallel}${zero})`;
 }
 
-/** The breakdown of every rank as one table: a column per pipeline stage. */
-function breakdownTable(ranks: RankMemory[]): string {
+/** The breakdown of every rank as one table: a column per pipeline stage (plus shares for one). */
+export function renderBreakdown(ranks: RankMemory[]): string {
   const components = COMPONENT_ORDER.filter((key) =>
     ranks.some((r) => r.breakdown[key] !== undefined),
   );
+  // One rank: each component's share of the device's use says at a glance what to shrink.
+  const share = ranks.length === 1;
   const headers = [
     'component',
-    ...ranks.map((r, i) => (ranks.length === 1 ? 'per GPU' : `stage ${r.stage ?? i}`)),
+    ...ranks.map((r, i) => (share ? 'per GPU' : `stage ${r.stage ?? i}`)),
+    ...(share ? ['share'] : []),
   ];
   const rows = components.map((key) => [
     key,
     ...ranks.map((r) => formatGiB(r.breakdown[key] ?? 0)),
+    ...(share
+      ? [`${Math.round((100 * (ranks[0].breakdown[key] ?? 0)) / ranks[0].deviceUsedBytes)}%`]
+      : []),
   ]);
   rows.push(['allocated peak', ...ranks.map((r) => formatGiB(r.allocatedPeakBytes))]);
   rows.push(['reserved peak', ...ranks.map((r) => formatGiB(r.reservedPeakBytes))]);
   rows.push(['device used', ...ranks.map((r) => formatGiB(r.deviceUsedBytes))]);
   rows.push(['headroom', ...ranks.map((r) => formatGiB(r.headroomBytes))]);
-  return renderTable(headers, rows, ['left', ...ranks.map((): Align => 'right')]);
+  const align: Align[] = ['left', ...ranks.map((): Align => 'right'), 'right'];
+  return renderTable(headers, rows, align);
 }
 
 /** A person's view of one plan: verdict, breakdown per rank, speed, cost, warnings. */
@@ -98,7 +105,7 @@ export function renderPlan(result: PlanResult): string {
     `${result.model.name} (${formatCount(result.model.parameters.total)} parameters, ${formatCount(result.model.parameters.trainable)} trainable) on ${layoutLine(result)}`,
     `${fitsWord(worst.fits)}: ${formatGiB(worst.deviceUsedBytes)} of ${formatGiB(worst.capacityBytes)} per GPU, headroom ${formatGiB(worst.headroomBytes)}; ${worst.dominantComponent} dominates (peak in ${worst.peakPhase})`,
     '',
-    breakdownTable(ranks),
+    renderBreakdown(ranks),
     '',
   ];
   if (result.inference) {

@@ -29,6 +29,7 @@ function rank(stage: number): RankMemory {
       runtimeOverhead: 0.5 * GIB,
     },
     phaseTotals: { forward: 0, backward: 0, optimizer: 0 },
+    modelStateBytes: 3 * GIB,
     breakdownGiB: {},
   };
 }

@@ -1,7 +1,20 @@
 // Saved plans as CSV for spreadsheets: one row per plan, the figures people compare.
+import { PlanResult } from '../engine/types';
 import { SavedPlanRecord } from './saved-plan';
 
 const GIB = 1024 ** 3;
+
+/** "dp8 tp1 pp1 cp1", with the expert degree when there is one. */
+function layoutText(layout: PlanResult['layout']): string {
+  const degrees = [
+    `dp${layout.dataParallel}`,
+    `tp${layout.tensorParallel}`,
+    `pp${layout.pipelineParallel}`,
+    `cp${layout.contextParallel}`,
+  ];
+  if (layout.expertParallel > 1) degrees.push(`ep${layout.expertParallel}`);
+  return degrees.join(' ');
+}
 
 const COLUMNS: [string, (plan: SavedPlanRecord) => string | number | boolean | undefined][] = [
   ['id', (plan) => plan.id],
@@ -11,9 +24,11 @@ const COLUMNS: [string, (plan: SavedPlanRecord) => string | number | boolean | u
   ['model', (plan) => plan.modelId],
   ['gpu', (plan) => plan.gpuId],
   ['gpus', (plan) => plan.result.layout.gpus],
+  ['layout', (plan) => layoutText(plan.result.layout)],
   ['fits', (plan) => plan.result.memory.perGpu.fits],
   ['deviceUsedBytes', (plan) => plan.result.memory.perGpu.deviceUsedBytes],
   ['capacityBytes', (plan) => plan.result.memory.perGpu.capacityBytes],
+  ['allocatedPeakGiB', (plan) => (plan.result.memory.perGpu.allocatedPeakBytes / GIB).toFixed(2)],
   ['deviceUsedGiB', (plan) => (plan.result.memory.perGpu.deviceUsedBytes / GIB).toFixed(2)],
   ['stepTimeSeconds', (plan) => plan.result.performance.stepTimeSeconds],
   ['tokensPerSecond', (plan) => plan.result.performance.tokensPerSecond],

@@ -8,6 +8,7 @@ import {
   HttpCode,
   HttpStatus,
   Param,
+  Patch,
   Post,
   Query,
   Res,
@@ -26,7 +27,8 @@ import type { Response } from 'express';
 import { API_PREFIX } from '../common/configure-app';
 import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
-import { PlansService } from './plans.service';
+import { UpdatePlanDto } from './dto/update-plan.dto';
+import { PlansService, Reevaluation } from './plans.service';
 import { PlanFigures, PlanPage, SavedPlan } from './saved-plan';
 
 @ApiTags('plans')
@@ -76,6 +78,28 @@ export class PlansController {
   @ApiNotFoundResponse({ description: 'no plan has this id' })
   get(@Param('id') id: string): Promise<SavedPlan> {
     return this.plans.get(id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change the name, tags or notes of a saved plan (never its figures)' })
+  @ApiOkResponse({ description: 'the saved plan with its new labels' })
+  @ApiBadRequestResponse({ description: 'a field other than name, tags or notes, or a bad value' })
+  @ApiNotFoundResponse({ description: 'no plan has this id' })
+  update(@Param('id') id: string, @Body() body: UpdatePlanDto): Promise<SavedPlan> {
+    return this.plans.update(id, body);
+  }
+
+  @Post(':id/reevaluate')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Plan a saved request with the current engine, next to the saved figures',
+  })
+  @ApiOkResponse({
+    description: '{ id, engineVersion: { saved, current }, saved, current, differences }',
+  })
+  @ApiNotFoundResponse({ description: 'no plan has this id' })
+  reevaluate(@Param('id') id: string): Promise<Reevaluation> {
+    return this.plans.reevaluate(id);
   }
 
   @Delete(':id')

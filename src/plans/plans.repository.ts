@@ -17,6 +17,13 @@ export interface PlanFilter extends PlanCriteria {
   offset: number;
 }
 
+/** Labels of a saved plan that may change after it is saved; absent fields stay. */
+export interface PlanLabels {
+  name?: string;
+  tags?: string[];
+  notes?: string | null;
+}
+
 export interface PlansRepository {
   /** Stores the plan and its tags atomically: all of it or nothing. */
   create(plan: SavedPlanRecord): Promise<void>;
@@ -25,6 +32,8 @@ export interface PlansRepository {
   list(filter: PlanFilter): Promise<{ items: SavedPlanRecord[]; total: number }>;
   /** Counts and totals over every matching plan. */
   summarize(criteria: PlanCriteria): Promise<PlanFigures>;
+  /** Changes the labels (tags rows too, atomically); null when no plan had this id. */
+  updateLabels(id: string, labels: PlanLabels): Promise<SavedPlanRecord | null>;
   /** False when no plan had this id. */
   delete(id: string): Promise<boolean>;
 }

@@ -2,6 +2,8 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Catalog } from '../catalog/catalog';
+import type { PlanRequestInput } from '../engine/request';
+import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine/types';
 import { PlanningService } from '../planning/planning.service';
 import {
   DEFAULT_PAGE_SIZE,
@@ -10,9 +12,22 @@ import {
   PlanCriteriaQueryDto,
 } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
+import { UpdatePlanDto } from './dto/update-plan.dto';
+import { FigureDifference, planDifferences } from './plan-differences';
 import { plansToCsv } from './plans-csv';
-import { PlanCriteria, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
+import { PlanCriteria, PlanLabels, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
 import { PlanFigures, PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
+
+/** A saved plan's figures next to what the current engine computes for the same request. */
+export interface Reevaluation {
+  id: string;
+  engineVersion: { saved: string; current: string };
+  saved: PlanResult;
+  /** Null when the current engine can no longer plan the saved request (see `errors`). */
+  current: PlanResult | null;
+  errors?: FieldError[];
+  differences: FigureDifference[];
+}
 
 @Injectable()
 export class PlansService {
@@ -73,6 +88,33 @@ export class PlansService {
       if (page.items.length < MAX_PAGE_SIZE) break;
     }
     return plansToCsv(records);
+  }
+
+  /** New name, tags or notes; the request and the figures stay exactly as saved. */
+  async update(id: string, body: UpdatePlanDto): Promise<SavedPlan> {
+    // The DTO instance declares every field; only those sent change.
+    const labels: PlanLabels = {};
+    if (body.name !== undefined) labels.name = body.name;
+    if (body.tags !== undefined) labels.tags = body.tags;
+    if (body.notes !== undefined) labels.notes = body.notes;
+    const record = await this.plans.updateLabels(id, labels);
+    if (!record) throw new NotFoundException(`no saved plan with id '${id}'`);
+    return toSavedPlan(record);
+  }
+
+  /** The saved request planned again by the current engine; nothing is overwritten. */
+  async reevaluate(id: string): Promise<Reevaluation> {
+    const record = await this.plans.findById(id);
+    if (!record) throw new NotFoundException(`no saved plan with id '${id}'`);
+    const saved = record.result;
+    const engineVersion = { saved: saved.engineVersion, current: ENGINE_VERSION };
+    try {
+      const current = this.planning.estimate(record.input as PlanRequestInput);
+      return { id, engineVersion, saved, current, differences: planDifferences(saved, current) };
+    } catch (error) {
+      if (!(error instanceof PlanValidationError)) throw error;
+      return { id, engineVersion, saved, current: null, errors: error.errors, differences: [] };
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -50,6 +50,8 @@ export interface PlanFigures {
   plans: number;
   fitting: number;
   notFitting: number;
+  /** Plans that name training.tokensToTrain, the ones gpuHours and totalUsd add up. */
+  budgeted: number;
   /** Sum over the plans that name tokensToTrain. */
   gpuHours: number;
   totalUsd: number;

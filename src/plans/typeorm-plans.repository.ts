@@ -4,7 +4,7 @@ import { DataSource, SelectQueryBuilder } from 'typeorm';
 import { PlanResult } from '../engine/types';
 import { PlanTagEntity } from './plan-tag.entity';
 import { PlanEntity } from './plan.entity';
-import { PlanCriteria, PlanFilter, PlansRepository } from './plans.repository';
+import { PlanCriteria, PlanFilter, PlanLabels, PlansRepository } from './plans.repository';
 import { PlanFigures, SavedPlanRecord } from './saved-plan';
 
 function toEntity(plan: SavedPlanRecord): PlanEntity {
@@ -94,18 +94,50 @@ export class TypeOrmPlansRepository implements PlansRepository {
     const totals = await this.matching(criteria)
       .select('COUNT(*)', 'plans')
       .addSelect('COALESCE(SUM(plan.fits), 0)', 'fitting')
+      .addSelect('COUNT(plan.gpuHours)', 'budgeted')
       .addSelect('COALESCE(SUM(plan.gpuHours), 0)', 'gpuHours')
       .addSelect('COALESCE(SUM(plan.totalUsd), 0)', 'totalUsd')
-      .getRawOne<{ plans: number; fitting: number; gpuHours: number; totalUsd: number }>();
+      .getRawOne<{
+        plans: number;
+        fitting: number;
+        budgeted: number;
+        gpuHours: number;
+        totalUsd: number;
+      }>();
     const plans = Number(totals?.plans ?? 0);
     const fitting = Number(totals?.fitting ?? 0);
     return {
       plans,
       fitting,
       notFitting: plans - fitting,
+      budgeted: Number(totals?.budgeted ?? 0),
       gpuHours: Number(totals?.gpuHours ?? 0),
       totalUsd: Number(totals?.totalUsd ?? 0),
     };
+  }
+
+  async updateLabels(id: string, labels: PlanLabels): Promise<SavedPlanRecord | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const plans = manager.getRepository(PlanEntity);
+      if (!(await plans.existsBy({ id }))) return null;
+      const columns: Partial<PlanEntity> = {};
+      if (labels.name !== undefined) columns.name = labels.name;
+      if (labels.notes !== undefined) columns.notes = labels.notes;
+      if (labels.tags !== undefined) {
+        const tags = [...new Set(labels.tags)];
+        columns.tags = JSON.stringify(tags);
+        await manager.delete(PlanTagEntity, { planId: id });
+        if (tags.length > 0) {
+          await manager.insert(
+            PlanTagEntity,
+            tags.map((tag) => ({ planId: id, tag })),
+          );
+        }
+      }
+      if (Object.keys(columns).length > 0) await plans.update({ id }, columns);
+      const row = await plans.findOneByOrFail({ id });
+      return toRecord(row);
+    });
   }
 
   async delete(id: string): Promise<boolean> {

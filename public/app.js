@@ -8,9 +8,9 @@ const GIB = 1024 ** 3;
 /** Breakdown components in stacking order (bottom first), with the colour each keeps everywhere. */
 const COMPONENTS = [
   { key: 'weights', label: 'weights', color: '#4e79a7' },
-  { key: 'gradients', label: 'gradients', color: '#f28e2b' },
-  { key: 'optimizerStates', label: 'optimizer states', color: '#e15759' },
-  { key: 'masterWeights', label: 'master weights', color: '#76b7b2' },
+  { key: 'gradients', label: 'gradients', color: '#f28e2b', trainingOnly: true },
+  { key: 'optimizerStates', label: 'optimizer states', color: '#e15759', trainingOnly: true },
+  { key: 'masterWeights', label: 'master weights', color: '#76b7b2', trainingOnly: true },
   { key: 'activations', label: 'activations', color: '#59a14f' },
   { key: 'logitsAndLoss', label: 'logits and loss', color: '#edc948' },
   { key: 'buffers', label: 'buffers', color: '#b07aa1' },
@@ -320,7 +320,8 @@ function segments(rank) {
 }
 
 function shownComponents(workload) {
-  return COMPONENTS.filter((c) => !c.inferenceOnly || workload === 'inference');
+  const inference = workload === 'inference';
+  return COMPONENTS.filter((c) => (inference ? !c.trainingOnly : !c.inferenceOnly));
 }
 
 function shortRankLabel(rank, index, total) {

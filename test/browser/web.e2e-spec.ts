@@ -363,5 +363,23 @@ describeInBrowser(
       );
       expect(pageErrors).toEqual([]);
     });
+
+    it('plans serving: the inference form charts the KV cache next to the weights', async () => {
+      await page.selectOption('#workload', 'inference');
+      await page.fill('#inf-batch', '16');
+      await page.click('#estimate');
+      await page.waitForSelector('[data-testid=max-batch]');
+      const shown = await page.evaluate(
+        () => (window as unknown as { shardplan: { lastResult: PlanResult } }).shardplan.lastResult,
+      );
+      expect(shown.request.workload).toBe('inference');
+      expect(shown.request.inference?.batchSize).toBe(16);
+      const chart = await readChart(page, 'plan');
+      const kvCache = chart.datasets.find((d) => d.key === 'kvCache');
+      expect(kvCache?.data[0]).toBeCloseTo((shown.memory.perGpu.breakdown.kvCache ?? 0) / GIB, 6);
+      expect(kvCache?.data[0]).toBeGreaterThan(0);
+      expect(chart.datasets.map((d) => d.key)).not.toContain('optimizerStates');
+      expect(pageErrors).toEqual([]);
+    });
   },
 );

@@ -1,6 +1,6 @@
 // OpenAPI description of the planner: Swagger UI at /docs, the JSON document at /docs-json.
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ENGINE_VERSION } from '../engine/types';
 
 /** The request the docs use as their example: Llama-3-8B full fine-tune on one 8 x A100-80GB node. */
@@ -21,6 +21,17 @@ export const EXAMPLE_PLAN_REQUEST = {
 
 export const OPENAPI_TITLE = 'Shardplan';
 
+/** Operations whose body is a PlanRequest: Swagger UI's "Try it out" starts from the example. */
+const PLAN_REQUEST_OPERATIONS = ['/api/v1/plans/estimate', '/api/v1/plans'];
+
+function withExampleRequest(document: OpenAPIObject): void {
+  for (const path of PLAN_REQUEST_OPERATIONS) {
+    const body = document.paths[path]?.post?.requestBody;
+    const json = body && 'content' in body ? body.content['application/json'] : undefined;
+    if (json) json.example = EXAMPLE_PLAN_REQUEST;
+  }
+}
+
 /** Registers the OpenAPI document and Swagger UI; call before app.listen() / app.init(). */
 export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
@@ -39,5 +50,6 @@ export function setupOpenApi(app: INestApplication): void {
     .addTag('health', 'liveness and database check')
     .build();
   const document = SwaggerModule.createDocument(app, config);
+  withExampleRequest(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

@@ -50,7 +50,7 @@ const SIXTEEN_BIT: ActivationDtypes = { residual: 2, matmul: 2, softmax: 2 };
 
 /** fp32 keeps everything in 4 bytes; AMP keeps the residual stream and softmax in fp32. */
 function megatronDtypes(request: PlanRequest): ActivationDtypes {
-  const { training, runtime } = request;
+  const { training } = request;
   if (training.precision === 'fp32') return { residual: 4, matmul: 4, softmax: 4 };
   if (autocastOverFp32(request)) {
     return { residual: 4, matmul: 2, softmax: 4 }; // autocast runs layer_norm and softmax in fp32

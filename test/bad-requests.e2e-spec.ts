@@ -1,7 +1,5 @@
 // Requests the planner cannot honour: 400 problem+json naming the field, and nothing saved.
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { expectProblem, startApp, temporaryDatabase } from './support/app';
+import { appPerSuite, expectProblem } from './support/app';
 
 const VALID = {
   model: 'llama-3-8b',
@@ -102,20 +100,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
 ];
 
 describe('bad requests (e2e)', () => {
-  const database = temporaryDatabase();
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
+  const { http } = appPerSuite();
   const savedCount = async () =>
     ((await http().get('/api/v1/plans').expect(200)).body as { total: number }).total;
 
   beforeAll(async () => {
-    app = await startApp(database.path);
     await http().post('/api/v1/plans').send(VALID).expect(201);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    database.remove();
   });
 
   it.each(BAD_REQUESTS)('answers %s with 400 naming the field', async (_, body, field, message) => {

@@ -1,9 +1,7 @@
 // Time, cost and budget reviews over HTTP: throughput and price checked against arithmetic written
 // out here, then summary totals, the CSV export, label edits and re-evaluation of saved plans.
-import { INestApplication } from '@nestjs/common';
 import Database from 'better-sqlite3';
-import request from 'supertest';
-import { expectProblem, startApp, temporaryDatabase } from './support/app';
+import { appPerSuite, expectProblem } from './support/app';
 
 interface PlanBody {
   id: string;
@@ -80,18 +78,7 @@ const LLAMA_1B_DDP = {
 };
 
 describe('time, cost and budget reviews (e2e)', () => {
-  const database = temporaryDatabase();
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
-
-  beforeAll(async () => {
-    app = await startApp(database.path);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    database.remove();
-  });
+  const { http, databasePath } = appPerSuite();
 
   it('throughput and cost follow 6P + 12Lhs FLOPs per token and price x GPUs x hours', async () => {
     const gpu = (await http().get('/api/v1/gpus/h100-80gb').expect(200)).body as {
@@ -253,7 +240,7 @@ describe('time, cost and budget reviews (e2e)', () => {
       expect(same.current.memory).toEqual(first.memory);
 
       // A plan saved by an engine that computed another figure: edit the stored row directly.
-      const sqlite = new Database(database.path);
+      const sqlite = new Database(databasePath);
       sqlite
         .prepare(
           `UPDATE plans SET result = json_set(result, '$.memory.perGpu.deviceUsedBytes', 1, '$.engineVersion', '0.9.0') WHERE id = ?`,

@@ -1,7 +1,5 @@
 // Models (with aliases and custom models that survive restarts), GPUs, strategies and health.
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { expectProblem, startApp, temporaryDatabase } from './support/app';
+import { appPerSuite, expectProblem } from './support/app';
 
 interface ModelBody {
   id: string;
@@ -35,18 +33,7 @@ const TINY_CONFIG = {
 const TINY_PARAMETERS = 2 * 1000 * 256 + 2 * (4 * 256 * 256 + 3 * 256 * 688 + 2 * 256) + 256;
 
 describe('catalog, strategies and health (e2e)', () => {
-  const database = temporaryDatabase();
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
-
-  beforeAll(async () => {
-    app = await startApp(database.path);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    database.remove();
-  });
+  const { http, restart } = appPerSuite();
 
   it('answers health with the database checked', async () => {
     const response = await http().get('/api/v1/health').expect(200);
@@ -144,8 +131,7 @@ describe('catalog, strategies and health (e2e)', () => {
   });
 
   it('keeps custom models across a restart', async () => {
-    await app.close();
-    app = await startApp(database.path);
+    await restart();
     const model = (await http().get('/api/v1/models/tiny-llama').expect(200)).body as ModelBody;
     expect(model.parameters.total).toBe(TINY_PARAMETERS);
     expect(model.custom).toBe(true);

@@ -1,8 +1,6 @@
 // Compare and search over HTTP: ZeRO stages side by side, variants that fail alone, and layouts
 // that reproduce their own figures when re-submitted to /plans/estimate.
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { expectProblem, startApp, temporaryDatabase } from './support/app';
+import { appPerSuite, expectProblem } from './support/app';
 
 interface PlanBody {
   request: Record<string, unknown>;
@@ -42,18 +40,7 @@ const LLAMA_8B_NODE = {
 };
 
 describe('compare and search (e2e)', () => {
-  const database = temporaryDatabase();
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
-
-  beforeAll(async () => {
-    app = await startApp(database.path);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    database.remove();
-  });
+  const { http } = appPerSuite();
 
   describe('POST /api/v1/plans/compare', () => {
     it('vary zeroStage: four rows whose model-state bytes strictly decrease', async () => {

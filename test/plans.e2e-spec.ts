@@ -1,7 +1,5 @@
 // Saved plans over HTTP: create, read, filter, paginate, delete, and survive a restart.
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { startApp, temporaryDatabase } from './support/app';
+import { appPerSuite } from './support/app';
 
 const LLAMA_ZERO3 = {
   name: 'llama-3-8b zero-3',
@@ -48,18 +46,7 @@ interface PageBody {
 }
 
 describe('saved plans (e2e)', () => {
-  const database = temporaryDatabase();
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
-
-  beforeAll(async () => {
-    app = await startApp(database.path);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    database.remove();
-  });
+  const { http, restart } = appPerSuite();
 
   let saved: SavedBody;
   let savedText: string;
@@ -218,8 +205,7 @@ describe('saved plans (e2e)', () => {
   });
 
   it('keeps plans byte for byte across a restart on the same file', async () => {
-    await app.close();
-    app = await startApp(database.path);
+    await restart();
     const response = await http().get(`/api/v1/plans/${saved.id}`).expect(200);
     expect(response.text).toBe(savedText);
     const page = (await http().get('/api/v1/plans').expect(200)).body as PageBody;

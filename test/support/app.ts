@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import type { Response } from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/common/configure-app';
@@ -28,6 +29,32 @@ export async function startApp(databasePath: string): Promise<NestExpressApplica
   configureApp(app);
   await app.init();
   return app;
+}
+
+/** One app on a database of its own for a whole suite: started before it, closed and removed
+ * after; `restart()` closes it and boots a new one on the same file, as a redeploy would. */
+export function appPerSuite(): {
+  http: () => ReturnType<typeof request>;
+  databasePath: string;
+  restart: () => Promise<void>;
+} {
+  const database = temporaryDatabase();
+  let app: NestExpressApplication;
+  beforeAll(async () => {
+    app = await startApp(database.path);
+  });
+  afterAll(async () => {
+    await app.close();
+    database.remove();
+  });
+  return {
+    http: () => request(app.getHttpServer()),
+    databasePath: database.path,
+    restart: async () => {
+      await app.close();
+      app = await startApp(database.path);
+    },
+  };
 }
 
 /** A 4xx problem+json answer whose errors name `field` (one entry's field equals it). */

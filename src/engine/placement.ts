@@ -63,6 +63,15 @@ export function splitLayers(numLayers: number, stages: number): StageSpan[] {
   return spans;
 }
 
+/** A rank's name in results: 'every rank', or its stage, layers and the ends it holds. */
+export function stageLabel(span: StageSpan, stages: number, headRole = 'output head'): string {
+  if (stages === 1) return 'every rank';
+  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? headRole : ''].filter(Boolean);
+  const extra = ends.map((end) => `, ${end}`).join('');
+  const last = span.firstLayer + span.layers - 1;
+  return `pipeline stage ${span.stage} of ${stages} (layers ${span.firstLayer}-${last}${extra})`;
+}
+
 // Megatron pads the vocabulary to a multiple of 128 x t so each TP rank gets equal rows.
 export function paddedVocabSize(vocab: number, tensorParallel: number): number {
   if (tensorParallel <= 1) return vocab;

@@ -10,7 +10,7 @@ import { countParameters, trainableParameters } from './parameters';
 import { rankPeak } from './peak';
 import { estimatePerformance } from './performance';
 import { microBatchesInFlight } from './pipeline';
-import { rankParameters, splitLayers } from './placement';
+import { rankParameters, splitLayers, stageLabel } from './placement';
 import { normalizeRequest, PlanRequestInput } from './request';
 import { layoutOf } from './layout';
 import { runtimeOverheadBytes } from './runtime';
@@ -28,19 +28,6 @@ import {
 import { requestWarnings, validateRequest } from './validate';
 
 const GIB = 1024 ** 3;
-
-function stageLabel(
-  stage: number,
-  stages: number,
-  first: number,
-  layers: number,
-  head: boolean,
-): string {
-  if (stages === 1) return 'every rank';
-  const ends = [stage === 0 ? 'embedding' : '', head ? 'output head and loss' : ''].filter(Boolean);
-  const extra = ends.length ? `, ${ends.join(', ')}` : '';
-  return `pipeline stage ${stage} of ${stages} (layers ${first}-${first + layers - 1}${extra})`;
-}
 
 /** Per-rank memory of every pipeline stage of a training request. */
 export function trainingRanks(
@@ -92,13 +79,7 @@ export function trainingRanks(
       training.activationCheckpointing === 'none' ? 0 : activations.layerWorkingSet;
     const rank = rankPeak(
       {
-        label: stageLabel(
-          span.stage,
-          parallelism.pipelineParallel,
-          span.firstLayer,
-          span.layers,
-          span.hasHead,
-        ),
+        label: stageLabel(span, parallelism.pipelineParallel, 'output head and loss'),
         stage: span.stage,
         layers: span.layers,
         states,

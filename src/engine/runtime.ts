@@ -1,10 +1,11 @@
 // Memory outside PyTorch's allocator and the allocator's own slack (memory-model.md section 0).
 import { PlanLayout, PlanRequest } from './types';
 
-/** NCCL communicator groups a rank joins: data (with context), tensor, pipeline, expert. */
-export function communicatorGroups(layout: PlanLayout): number {
+/** NCCL communicator groups a rank joins: data (with context), tensor, pipeline, expert.
+ * Serving replicas never talk to each other, so serving leaves the data-parallel group out. */
+export function communicatorGroups(layout: PlanLayout, dataParallelTalks = true): number {
   const groups = [
-    layout.dataParallel * layout.contextParallel,
+    dataParallelTalks ? layout.dataParallel * layout.contextParallel : 1,
     layout.tensorParallel,
     layout.pipelineParallel,
     layout.expertParallel,
@@ -13,8 +14,13 @@ export function communicatorGroups(layout: PlanLayout): number {
 }
 
 /** CUDA context with its kernels and NCCL buffers: what nvidia-smi shows beyond reserved. */
-export function runtimeOverheadBytes(request: PlanRequest, layout: PlanLayout): number {
-  return request.runtime.cudaContextBytes + communicatorGroups(layout) * request.runtime.ncclBytes;
+export function runtimeOverheadBytes(
+  request: PlanRequest,
+  layout: PlanLayout,
+  dataParallelTalks = true,
+): number {
+  const groups = communicatorGroups(layout, dataParallelTalks);
+  return request.runtime.cudaContextBytes + groups * request.runtime.ncclBytes;
 }
 
 /** Reserved = allocated plus the caching allocator's fragmentation slack. */

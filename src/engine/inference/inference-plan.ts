@@ -1,11 +1,11 @@
 // Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
 // latency, throughput and cost (memory-model.md sections 0, 2 and 7).
 import { countParameters } from '../parameters';
-import { splitLayers, StageSpan } from '../placement';
+import { splitLayers, StageSpan, stageLabel } from '../placement';
 import { DEFAULT_INFERENCE } from '../request';
 import { layoutOf } from '../layout';
 import { allocatedTotal, summariseRank } from '../peak';
-import { reservedBytes } from '../runtime';
+import { reservedBytes, runtimeOverheadBytes } from '../runtime';
 import {
   ENGINE_VERSION,
   GpuSpec,
@@ -45,25 +45,6 @@ interface ServingShape {
 interface StageStatic {
   span: StageSpan;
   weights: StageWeights;
-}
-
-/** CUDA context plus NCCL buffers for each communicator a serving rank joins (tensor, pipeline,
- * expert groups; data-parallel replicas never talk). */
-function servingRuntimeOverhead(request: PlanRequest, layout: PlanLayout): number {
-  const groups = [layout.tensorParallel, layout.pipelineParallel, layout.expertParallel].filter(
-    (size) => size > 1,
-  ).length;
-  return request.runtime.cudaContextBytes + groups * request.runtime.ncclBytes;
-}
-
-function stageLabel(span: StageSpan, stages: number): string {
-  if (stages === 1) return 'every rank';
-  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? 'output head' : ''];
-  const extra = ends
-    .filter(Boolean)
-    .map((end) => `, ${end}`)
-    .join('');
-  return `pipeline stage ${span.stage} of ${stages} (layers ${span.firstLayer}-${span.firstLayer + span.layers - 1}${extra})`;
 }
 
 /** A stage's components at its peak: every sequence's cache at full context (prompt + output) while
@@ -346,7 +327,7 @@ export function planInference(
   const inference = normalized.inference ?? DEFAULT_INFERENCE;
   const request: PlanRequest = { ...normalized, inference };
   const layout = layoutOf(request, 1);
-  const overhead = servingRuntimeOverhead(request, layout);
+  const overhead = runtimeOverheadBytes(request, layout, false);
   const stageCount = layout.pipelineParallel;
   const stages: StageStatic[] = splitLayers(arch.numLayers, stageCount).map((span) => ({
     span,

@@ -25,8 +25,6 @@ export interface ModelStates {
   shardDegree: number;
   /** Trainable elements on this rank before sharding. */
   trainableElements: number;
-  /** Bytes per element of the working weights, for gathered units. */
-  computeWeightBytes: number;
   /** Bytes per element of a gathered unit as stored (NF4 for QLoRA's linears). */
   gatheredWeightBytes: number;
   /** Bytes of one gradient element as reduced (fp32 for FSDP2 / fp32 main grads). */
@@ -180,7 +178,6 @@ export function modelStates(
     hostBytes,
     shardDegree,
     trainableElements: trainedWeights,
-    computeWeightBytes: training.precision === 'fp32' ? 4 : 2,
     gatheredWeightBytes:
       training.method === 'qlora'
         ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)

@@ -90,3 +90,30 @@ describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per l
     expect(parts.insideTp + parts.outsideTp).toBe(139264);
   });
 });
+
+describe('QLoRA on bitsandbytes keeps the adapters’ own saved tensors too', () => {
+  const h = 4096;
+  const a = 32;
+  const qlora = (dropout: number) =>
+    normalizeRequest({
+      model: 'llama-3-8b',
+      cluster: { gpu: 'a100-80gb' },
+      training: {
+        method: 'qlora',
+        precision: 'bf16-pure',
+        lora: { rank: 8, alpha: 16, dropout, targetModules: ['q_proj', 'v_proj'] },
+      },
+      runtime: { fusedKernels: true, attention: 'flash', quantizationKernel: 'bitsandbytes' },
+    });
+  const total = (dropout: number) => {
+    const parts = layerTokenBytes(llama3_8b, qlora(dropout), 0);
+    return parts.insideTp + parts.outsideTp;
+  };
+  it('MatMul4Bit saves every frozen input, so the layer is the full-model set plus 2r per adapter', () => {
+    // 12h + 4gd + 6f for the base (as above), plus each adapter's rank-8 bf16 intermediate.
+    expect(total(0)).toBe(139264 + 4 * a + 2 * (2 * 8));
+  });
+  it('dropout adds a dropped bf16 copy and a 1-byte mask of each adapted input: 2 x 3h', () => {
+    expect(total(0.05) - total(0)).toBe(2 * 3 * h);
+  });
+});

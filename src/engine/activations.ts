@@ -160,12 +160,14 @@ export function layerTokenBytes(
     ) {
       insideTp -= e * arch.intermediateSize; // the down projection's input
     }
+  }
+  if (lora) {
     // Each adapter keeps its rank-r intermediate; dropout keeps a dropped copy and a mask.
     for (const shape of linearShapes(arch, layerIndex)) {
       if (!adapted(lora, shape.name) || shape.group === 'router') continue;
       const copies = shape.group === 'expert' ? moe!.expertsPerToken : shape.copies;
-      let bytes = e * lora!.rank;
-      if (lora!.dropout > 0) bytes += (e + 1) * shape.inFeatures;
+      let bytes = e * lora.rank;
+      if (lora.dropout > 0) bytes += (e + 1) * shape.inFeatures;
       insideTp += bytes * copies;
     }
   }

@@ -6,8 +6,10 @@ export interface LogitsMemory {
   saved: number;
   /** Extra while the loss is computed in forward (the fp32 upcast of the logits). */
   forwardTransient: number;
-  /** Extra at the start of backward (fp32 gradients of the log-softmax and the logits). */
+  /** Extra while backward runs through the loss and the head (gradients of the logits). */
   backwardTransient: number;
+  /** Still held when backward has left the head (logits the training loop keeps referenced). */
+  retained: number;
 }
 
 // torchtune's CEWithChunkedOutputLoss splits the logits into 8 chunks.
@@ -32,6 +34,7 @@ export function logitsAndLoss(
       saved: perSequence * training.microBatchSize,
       forwardTransient: 0,
       backwardTransient: 0,
+      retained: 0,
     };
   }
 
@@ -45,19 +48,29 @@ export function logitsAndLoss(
         saved: (finalNorm + e * h) * tokens + weightGrad,
         forwardTransient: 4 * h * tokens, // one chunk of fp32 logits, about BT*h/V tokens x V
         backwardTransient: 0,
+        retained: 0,
       };
     }
     case 'chunked': {
-      // Per-chunk fp32 log-softmax is saved; a compiled loss saves the 16-bit chunk instead and
-      // recomputes the upcast. Upcasts and gradients exist one chunk at a time.
       const upcast = 4 * vocab * tokens;
       const logits = e * vocab * tokens;
-      const lossSavesLogits = runtime.fusedKernels || e === 4;
-      const saved = lossSavesLogits ? logits : upcast + (runtime.retainLogits ? logits : 0);
+      if (runtime.fusedKernels || e === 4) {
+        // A compiled (or fp32) per-chunk loss saves the chunk as it is and fuses the upcast into
+        // its kernels: backward writes one chunk's 16-bit gradient while freeing that chunk.
+        return {
+          saved: finalNorm * tokens + logits,
+          forwardTransient: 0,
+          backwardTransient: logits / CROSS_ENTROPY_CHUNKS,
+          retained: runtime.retainLogits ? logits : 0,
+        };
+      }
+      // Eager: each chunk's fp32 log-softmax is saved; the upcast and its two fp32 gradients
+      // exist one chunk at a time.
       return {
-        saved: finalNorm * tokens + saved,
+        saved: finalNorm * tokens + upcast + (runtime.retainLogits ? logits : 0),
         forwardTransient: upcast / CROSS_ENTROPY_CHUNKS,
         backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
+        retained: runtime.retainLogits ? logits : 0,
       };
     }
     case 'standard': {
@@ -70,6 +83,7 @@ export function logitsAndLoss(
         saved: finalNorm * tokens + fp32 + (runtime.retainLogits ? logits : 0),
         forwardTransient: (e === 4 ? 0 : fp32) + (runtime.retainLogits ? 0 : logits),
         backwardTransient: 2 * fp32,
+        retained: runtime.retainLogits ? logits : 0,
       };
     }
   }

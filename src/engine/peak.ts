@@ -20,6 +20,10 @@ export interface RankComponents {
   backwardWorkspace: number;
   /** Recomputed layer under full checkpointing (rebuilt during backward). */
   recomputedLayer: number;
+  /** The head's weight gradient made in the head's backward when it trains and none persists. */
+  headGradient: number;
+  /** Whether that gradient stays for the rest of backward (accumulated, or tied to the embedding). */
+  headGradientStays: boolean;
   runtimeOverhead: number;
   fragmentation: number;
   capacityBytes: number;
@@ -42,8 +46,12 @@ export function allocatedTotal(b: MemoryBreakdown): number {
   );
 }
 
-/** Each phase's components at its own high point. */
-export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdown> {
+/** Each phase's components at its own high point, and the bytes the allocator has reserved
+ * while the loss runs: see headReserved. */
+export function phaseBreakdowns(c: RankComponents): {
+  phases: Record<Phase, MemoryBreakdown>;
+  headReserved: number;
+} {
   const { states, activations, logits, buffers } = c;
   const base = {
     weights: states.weights,
@@ -62,12 +70,21 @@ export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdow
     logitsAndLoss: logits ? logits.saved + logits.forwardTransient : 0,
     buffers: buffers.forward + parallelBuffers,
   };
-  // Start of backward: activations still saved, the loss gradients, the recomputed layer.
-  const backwardStart: MemoryBreakdown = {
+  // Backward through the loss and the head: the logits' gradients, the head's weight gradient.
+  const headBackward: MemoryBreakdown = {
     ...base,
-    gradients: persistentGradients,
-    activations: activations.saved + c.backwardWorkspace + c.recomputedLayer,
+    gradients: persistentGradients + c.headGradient,
+    activations: activations.saved,
     logitsAndLoss: logits ? logits.saved + logits.backwardTransient : 0,
+    buffers: buffers.backward + parallelBuffers,
+  };
+  // Backward through the last layer: the logits are gone unless the loop holds them; the
+  // checkpointed layer is rebuilt and autograd's gradient tensors of its widest op are live.
+  const layerBackward: MemoryBreakdown = {
+    ...base,
+    gradients: persistentGradients + (c.headGradientStays ? c.headGradient : 0),
+    activations: activations.saved + c.backwardWorkspace + c.recomputedLayer,
+    logitsAndLoss: logits ? logits.retained : 0,
     buffers: buffers.backward + parallelBuffers,
   };
   // End of backward: all gradients produced; only other in-flight micro-batches' activations.
@@ -78,8 +95,15 @@ export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdow
     logitsAndLoss: 0,
     buffers: buffers.backward,
   };
-  const backward =
-    allocatedTotal(backwardStart) >= allocatedTotal(backwardEnd) ? backwardStart : backwardEnd;
+  const backward = [headBackward, layerBackward, backwardEnd].reduce((a, b) =>
+    allocatedTotal(b) > allocatedTotal(a) ? b : a,
+  );
+  // The caching allocator keeps the layers' freed working set (blocks far smaller than the
+  // logits) cached while the loss allocates its own, so reserved holds both at the head.
+  const headAllocated = logits
+    ? Math.max(allocatedTotal(forward), allocatedTotal(headBackward))
+    : allocatedTotal(layerBackward);
+  const headReserved = headAllocated + (logits ? c.backwardWorkspace + c.recomputedLayer : 0);
   // Optimizer step: weights, gradients, states and the step's temporaries.
   const optimizer: MemoryBreakdown = {
     ...base,
@@ -88,7 +112,7 @@ export function phaseBreakdowns(c: RankComponents): Record<Phase, MemoryBreakdow
     logitsAndLoss: 0,
     buffers: buffers.optimizer,
   };
-  return { forward, backward, optimizer };
+  return { phases: { forward, backward, optimizer }, headReserved };
 }
 
 function gib(bytes: number): number {
@@ -113,6 +137,7 @@ export function summariseRank(
   capacityBytes: number,
   safetyMarginBytes: number,
   modelStateBytes: number,
+  cachedAllocatedBytes = 0,
 ): RankMemory {
   let peakPhase: Phase = 'forward';
   const phaseTotals = {} as Record<Phase, number>;
@@ -124,7 +149,10 @@ export function summariseRank(
   }
   const breakdown = phases[peakPhase];
   const allocatedPeakBytes = phaseTotals[peakPhase];
-  const reservedPeakBytes = reservedBytes(allocatedPeakBytes, fragmentation);
+  const reservedPeakBytes = reservedBytes(
+    Math.max(allocatedPeakBytes, cachedAllocatedBytes),
+    fragmentation,
+  );
   const deviceUsedBytes = reservedPeakBytes + breakdown.runtimeOverhead;
   const usable = capacityBytes - safetyMarginBytes;
   let dominantComponent: keyof MemoryBreakdown = 'weights';
@@ -154,7 +182,7 @@ export function summariseRank(
 
 /** The rank's memory from its components. */
 export function rankPeak(c: RankComponents, optimizerInBackward: boolean): RankMemory {
-  const phases = phaseBreakdowns(c);
+  const { phases, headReserved } = phaseBreakdowns(c);
   if (optimizerInBackward) {
     // The step runs inside backward: no separate phase with every gradient alive.
     phases.optimizer = { ...phases.backward };
@@ -171,5 +199,6 @@ export function rankPeak(c: RankComponents, optimizerInBackward: boolean): RankM
     c.capacityBytes,
     c.safetyMarginBytes,
     modelStateBytes,
+    headReserved,
   );
 }

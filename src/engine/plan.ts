@@ -77,6 +77,21 @@ export function trainingRanks(
     // Checkpointed layers (full, or the recomputed ops of selective) are rebuilt in backward.
     const recomputedLayer =
       training.activationCheckpointing === 'none' ? 0 : activations.layerWorkingSet;
+    // The head's weight gradient appears in the head's backward (ZeRO-3 counts it as a unit's
+    // unsharded gradient; a fused loss makes it in forward; persisting gradients include it).
+    const headTrains =
+      span.hasHead &&
+      training.method === 'full' &&
+      runtime.crossEntropy !== 'fused' &&
+      !gradientsPersist &&
+      parallelism.zeroStage < 3;
+    const headGradient = headTrains
+      ? (params.paddedVocab / layout.tensorParallel) * arch.hiddenSize * states.stateBytes.gradient
+      : 0;
+    // It stays while unsharded: until the step, or until the tied embedding's backward adds to it.
+    const headGradientStays =
+      parallelism.zeroStage < 2 &&
+      (!runtime.optimizerInBackward || (arch.tieWordEmbeddings && span.hasEmbedding));
     const rank = rankPeak(
       {
         label: stageLabel(span, parallelism.pipelineParallel, 'output head and loss'),
@@ -89,6 +104,8 @@ export function trainingRanks(
         gradientsPersist,
         backwardWorkspace,
         recomputedLayer,
+        headGradient,
+        headGradientStays,
         runtimeOverhead: overhead + states.pagedOptimizerStates,
         fragmentation: runtime.allocatorFragmentation,
         capacityBytes: gpu.memoryBytes,

@@ -1,0 +1,85 @@
+import { logitsAndLoss } from './logits';
+import { rankPeak, RankComponents } from './peak';
+import { normalizeRequest } from './request';
+import { loadCatalog } from '../catalog/catalog';
+import { ModelStates } from './model-states';
+
+const GIB = 1024 ** 3;
+
+describe('logits of a compiled chunked loss (torchtune CEWithChunkedOutputLoss + compile)', () => {
+  const arch = loadCatalog().findModel('llama-3.2-3b')!;
+  const request = normalizeRequest({
+    model: 'llama-3.2-3b',
+    cluster: { gpu: 'a100-80gb' },
+    training: { method: 'lora', precision: 'bf16-pure', microBatchSize: 2, sequenceLength: 4096 },
+    runtime: { preset: 'torchtune', crossEntropy: 'chunked', fusedKernels: true },
+  });
+  const tokens = 2 * 4096;
+  const vocab = 128256;
+  const h = 3072;
+  const memory = logitsAndLoss(arch, request, vocab);
+  it('saves the 16-bit chunks (2 V T) beside the final norm (4 h T), with no fp32 upcast in forward', () => {
+    expect(memory.saved).toBe(2 * vocab * tokens + 4 * h * tokens);
+    expect(memory.forwardTransient).toBe(0);
+  });
+  it('backward writes one chunk’s 16-bit gradient at a time: 2 V T / 8', () => {
+    expect(memory.backwardTransient).toBe((2 * vocab * tokens) / 8);
+    expect(memory.retained).toBe(0);
+  });
+});
+
+describe('backward: the head and the recomputed last layer come one after the other', () => {
+  const states: ModelStates = {
+    weights: 10 * GIB,
+    gradients: 0,
+    masterWeights: 0,
+    optimizerStates: 1 * GIB,
+    pagedOptimizerStates: 0,
+    hostBytes: 0,
+    shardDegree: 1,
+    trainableElements: 0,
+    gatheredWeightBytes: 2,
+    gradientElementBytes: 2,
+    stateBytes: { weight: 2, gradient: 2, master: 0, optimizerElement: 2 },
+  };
+  const components = (retained: number, headGradient: number): RankComponents => ({
+    label: 'rank',
+    stage: 0,
+    layers: 1,
+    states,
+    activations: {
+      saved: 2 * GIB,
+      layerWorkingSet: 1.5 * GIB,
+      perMicroBatch: 2 * GIB,
+      contextParallelBuffers: 0,
+      expertParallelBuffers: 0,
+    },
+    logits: { saved: 3 * GIB, forwardTransient: 0.5 * GIB, backwardTransient: 1 * GIB, retained },
+    buffers: { forward: 0, backward: 0, optimizer: 0, notes: [] },
+    gradientsPersist: false,
+    backwardWorkspace: 0.5 * GIB,
+    recomputedLayer: 1.5 * GIB,
+    headGradient,
+    headGradientStays: true,
+    runtimeOverhead: 0,
+    fragmentation: 0.1,
+    capacityBytes: 80 * GIB,
+    safetyMarginBytes: 0,
+  });
+  it('allocated peaks in the head’s backward (11 + 2 + 3 + 1 GiB), not head plus layer', () => {
+    const rank = rankPeak(components(0, 0), false);
+    expect(rank.allocatedPeakBytes).toBe(17 * GIB);
+  });
+  it('reserved keeps the layer’s cached working set (1.5 + 0.5 GiB) under the logits: 19 GiB x 1.1', () => {
+    const rank = rankPeak(components(0, 0), false);
+    expect(rank.reservedPeakBytes).toBe(Math.ceil(19 * GIB * 1.1));
+  });
+  it('logits the loop keeps referenced stay into the layer’s backward: 11 + 2 + 2 + 3 GiB', () => {
+    const rank = rankPeak(components(3 * GIB, 0), false);
+    expect(rank.allocatedPeakBytes).toBe(18 * GIB);
+  });
+  it('a training head adds its weight gradient to the head’s backward: 17 + 0.75 GiB', () => {
+    const rank = rankPeak(components(0, 0.75 * GIB), false);
+    expect(rank.allocatedPeakBytes).toBe(17.75 * GIB);
+  });
+});

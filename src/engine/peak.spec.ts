@@ -3,6 +3,7 @@ import { rankPeak, RankComponents } from './peak';
 import { normalizeRequest } from './request';
 import { loadCatalog } from '../catalog/catalog';
 import { ModelStates } from './model-states';
+import { estimatePlan } from './plan';
 
 const GIB = 1024 ** 3;
 
@@ -56,7 +57,7 @@ describe('backward: the head and the recomputed last layer come one after the ot
     },
     logits: { saved: 3 * GIB, forwardTransient: 0.5 * GIB, backwardTransient: 1 * GIB, retained },
     buffers: { forward: 0, backward: 0, optimizer: 0, notes: [] },
-    gradientsPersist: false,
+    persistentGradients: 0,
     backwardWorkspace: 0.5 * GIB,
     recomputedLayer: 1.5 * GIB,
     headGradient,
@@ -81,5 +82,36 @@ describe('backward: the head and the recomputed last layer come one after the ot
   it('a training head adds its weight gradient to the head’s backward: 17 + 0.75 GiB', () => {
     const rank = rankPeak(components(0, 0.75 * GIB), false);
     expect(rank.allocatedPeakBytes).toBe(17.75 * GIB);
+  });
+});
+
+describe('accumulating without gradient sync (FSDP no_sync, litgpt) keeps unsharded gradients', () => {
+  const catalog = loadCatalog();
+  // Llama-3-8B's published parameter count; bf16 gradients, FSDP over 4 GPUs.
+  const parameters = 8_030_261_248;
+  const plan = (unshardedGradientAccumulation: boolean) =>
+    estimatePlan(
+      {
+        model: 'llama-3-8b',
+        cluster: { gpu: 'a100-80gb', gpusPerNode: 4 },
+        training: {
+          method: 'full',
+          precision: 'bf16-pure',
+          microBatchSize: 1,
+          sequenceLength: 512,
+          gradientAccumulationSteps: 4,
+        },
+        parallelism: { zeroStage: 3 },
+        runtime: { preset: 'litgpt', unshardedGradientAccumulation },
+      },
+      catalog,
+    ).memory.perGpu;
+  it('backward holds 2P bytes of gradients on every rank with no_sync', () => {
+    const rank = plan(true);
+    expect(rank.peakPhase).toBe('backward');
+    expect(rank.breakdown.gradients).toBe(2 * parameters);
+  });
+  it('and 2P / 4 when every micro-batch reduce-scatters', () => {
+    expect(plan(false).breakdown.gradients).toBe((2 * parameters) / 4);
   });
 });

@@ -14,8 +14,8 @@ export interface RankComponents {
   activations: StageActivations;
   logits: LogitsMemory | null;
   buffers: PhaseBuffers;
-  /** Gradients exist before backward (accumulation, or a framework's preallocated buffer). */
-  gradientsPersist: boolean;
+  /** Gradient bytes alive before backward (accumulation, or a framework's preallocated buffer). */
+  persistentGradients: number;
   /** Autograd's transient gradient tensors of the layer being differentiated. */
   backwardWorkspace: number;
   /** Recomputed layer under full checkpointing (rebuilt during backward). */
@@ -59,7 +59,7 @@ export function phaseBreakdowns(c: RankComponents): {
     masterWeights: states.masterWeights,
     runtimeOverhead: c.runtimeOverhead,
   };
-  const persistentGradients = c.gradientsPersist ? states.gradients : 0;
+  const persistentGradients = c.persistentGradients;
   const parallelBuffers = activations.contextParallelBuffers + activations.expertParallelBuffers;
 
   // End of forward: every saved activation plus the loss being computed.
@@ -90,7 +90,7 @@ export function phaseBreakdowns(c: RankComponents): {
   // End of backward: all gradients produced; only other in-flight micro-batches' activations.
   const backwardEnd: MemoryBreakdown = {
     ...base,
-    gradients: states.gradients,
+    gradients: Math.max(states.gradients, persistentGradients),
     activations: Math.max(0, activations.saved - activations.perMicroBatch) + c.backwardWorkspace,
     logitsAndLoss: 0,
     buffers: buffers.backward,

@@ -65,6 +65,24 @@ export function trainingRanks(
     );
     const activations = stageActivations(arch, request, span.firstLayer, span.layers, inFlight);
     const logits = span.hasHead ? logitsAndLoss(arch, request, params.paddedVocab) : null;
+    let persistentGradients = gradientsPersist ? states.gradients : 0;
+    if (
+      microBatches > 1 &&
+      runtime.unshardedGradientAccumulation &&
+      parallelism.zeroStage >= 2 &&
+      states.gradients > 0
+    ) {
+      // FSDP's no_sync accumulates the unsharded gradient (in the unsharded parameter's dtype)
+      // until the last micro-batch reduce-scatters it.
+      const unshardedBytes =
+        runtime.mixedPrecisionStyle === 'fsdp2' && training.precision !== 'fp32'
+          ? 2
+          : states.stateBytes.gradient;
+      persistentGradients = states.trainableElements * unshardedBytes;
+      notes.add(
+        'accumulation without gradient sync: unsharded gradients held between micro-batches',
+      );
+    }
     const buffers = transientBuffers(request, params, states, layout.dataParallel);
     buffers.notes.forEach((n) => notes.add(n));
     const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
@@ -101,7 +119,7 @@ export function trainingRanks(
         activations,
         logits,
         buffers,
-        gradientsPersist,
+        persistentGradients,
         backwardWorkspace,
         recomputedLayer,
         headGradient,

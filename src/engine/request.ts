@@ -85,6 +85,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
+  unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -127,6 +128,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     crossEntropy: 'chunked',
     foreachOptimizer: true,
     adapterDtype: 'bf16',
+    unshardedGradientAccumulation: true, // Fabric's no_backward_sync is FSDP's no_sync()
   },
   // DeepSpeed: fp16/bf16 params + fp32 master, FusedAdam, 5e8-element buckets, HF model code.
   deepspeed: {

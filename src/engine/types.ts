@@ -205,6 +205,9 @@ export interface RuntimeSettings {
   /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
    * and torchtitan `del` them once the loss exists. */
   retainLogits: boolean;
+  /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
+   * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
+  unshardedGradientAccumulation: boolean;
   /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not. */
   quantizationKernel: 'bitsandbytes' | 'torchao';
   /** Model FLOPs utilisation assumed for step time. */

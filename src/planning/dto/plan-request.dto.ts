@@ -358,6 +358,15 @@ export class RuntimeDto {
   retainLogits?: boolean;
 
   @ApiPropertyOptional({
+    default: false,
+    description:
+      'accumulation skips the gradient sync (FSDP no_sync), so ZeRO-2/3 ranks hold unsharded gradients between micro-batches (litgpt)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  unshardedGradientAccumulation?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

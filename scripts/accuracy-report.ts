@@ -3,7 +3,7 @@ import { Catalog } from '../src/catalog/catalog';
 import { estimatePlan } from '../src/engine/plan';
 import { PlanRequestInput } from '../src/engine/request';
 import { PlanResult } from '../src/engine/types';
-import { CalibrationRow } from './calibration-rows';
+import { CalibrationRow, UnderPredictionNote } from './calibration-rows';
 
 export interface RowScore {
   id: string | number;
@@ -16,6 +16,9 @@ export interface RowScore {
   /** (predicted - measured) / measured. */
   signedError: number;
   fits: boolean;
+  /** The planner's reserved peak, to read rows whose source does not state its statistic. */
+  reservedBytes: number;
+  underPrediction?: UnderPredictionNote;
 }
 
 export interface ErrorSummary {
@@ -102,6 +105,8 @@ export function scoreCalibration(rows: CalibrationRow[], catalog: Catalog): Accu
       predictedBytes,
       signedError: (predictedBytes - row.measuredBytes) / row.measuredBytes,
       fits: result.memory.perGpu.fits,
+      reservedBytes: result.memory.perGpu.reservedPeakBytes,
+      underPrediction: row.underPrediction,
     });
   }
   const byCategory: Record<string, ErrorSummary> = {};

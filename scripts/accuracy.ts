@@ -23,14 +23,36 @@ function main(): void {
   console.log(line('overall', report.overall));
   console.log(line('tuning (4/5)', report.tuning));
   console.log(line('held-out fifth', report.heldOut));
-  for (const [category, summary] of Object.entries(report.byCategory)) console.log(line(category, summary));
+  for (const [category, summary] of Object.entries(report.byCategory))
+    console.log(line(category, summary));
   const under = report.scored.filter((s) => s.signedError < -0.1);
-  console.log(`\nUnder-predicted by more than 10% (a user could run out of memory): ${under.length}`);
-  for (const s of under) console.log(row(s));
+  console.log(
+    `\nUnder-predicted by more than 10% (a user could run out of memory): ${under.length}`,
+  );
+  for (const s of under) {
+    console.log(row(s));
+    const reservedError = (s.reservedBytes - s.measuredBytes) / s.measuredBytes;
+    if (s.statistic !== 'reserved' && s.statistic !== 'device') {
+      console.log(
+        `       planner's reserved peak ${gib(s.reservedBytes)} GiB (${pct(reservedError)})`,
+      );
+    }
+    const why = s.underPrediction;
+    console.log(
+      why
+        ? `       ${why.kind === 'source' ? 'known problem with the source' : 'not explained (planner gap)'}: ${why.note}`
+        : '       NO EXPLANATION RECORDED',
+    );
+  }
   const wrongFits = report.fitChecks.filter((f) => f.fits !== f.expectFits);
   console.log(
     `\nFit-only rows: ${report.fitChecks.length}, agreeing ${report.fitChecks.length - wrongFits.length}` +
-      wrongFits.map((f) => `\n  row ${f.id}: expected ${f.expectFits ? 'fits' : 'out of memory'}, planner says ${(f.deviceUsedBytes / GIB).toFixed(1)} GiB, fits=${f.fits}`).join(''),
+      wrongFits
+        .map(
+          (f) =>
+            `\n  row ${f.id}: expected ${f.expectFits ? 'fits' : 'out of memory'}, planner says ${(f.deviceUsedBytes / GIB).toFixed(1)} GiB, fits=${f.fits}`,
+        )
+        .join(''),
   );
   if (report.failed.length > 0) {
     console.log(`\nRows the planner rejected: ${report.failed.length}`);

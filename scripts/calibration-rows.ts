@@ -36,6 +36,14 @@ interface CalibrationRowFields {
   request?: PlanRequestInput;
   /** Every assumption made to map the source onto the request. */
   assumptions: string[];
+  /** Why the planner falls more than 10% below this row: a known problem with the source, or a
+   * gap in the planner that is not yet explained. */
+  underPrediction?: UnderPredictionNote;
+}
+
+export interface UnderPredictionNote {
+  kind: 'source' | 'planner';
+  note: string;
 }
 
 /** A measurement the planner's figure for `statistic` is compared with. */

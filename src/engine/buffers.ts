@@ -12,9 +12,6 @@ export interface PhaseBuffers {
   notes: string[];
 }
 
-// DeepSpeed's stage3_max_live_parameters default.
-const DEEPSPEED_MAX_LIVE_PARAMETERS = 1e9;
-
 export function transientBuffers(
   request: PlanRequest,
   params: RankParameters,
@@ -34,22 +31,19 @@ export function transientBuffers(
     // FSDP / ZeRO-3 gathers the unit being computed (a layer, or the embedding / head) and
     // prefetches the next one, in the dtype the shards are stored in.
     const unit = Math.max(params.largestLayer, params.embeddingUnit);
-    let gatheredElements = 2 * unit;
-    if (runtime.preset === 'deepspeed') {
-      // DeepSpeed keeps up to stage3_max_live_parameters (1e9) gathered for reuse.
-      gatheredElements = Math.max(
-        gatheredElements,
-        Math.min(DEEPSPEED_MAX_LIVE_PARAMETERS, params.totalOnRank),
-      );
-    }
+    // DeepSpeed keeps up to stage3_max_live_parameters gathered for reuse.
+    const gatheredElements = Math.max(
+      2 * unit,
+      Math.min(runtime.zero3LiveParameters, params.totalOnRank),
+    );
     const gathered = gatheredElements * states.gatheredWeightBytes;
     // Backward also holds the unit's unsharded gradient before its reduce-scatter.
     const unshardedGrad = full ? unit * states.gradientElementBytes : 0;
     forward += gathered;
     backward += gathered + unshardedGrad;
     notes.push(
-      runtime.preset === 'deepspeed'
-        ? 'DeepSpeed ZeRO-3: up to stage3_max_live_parameters (1e9) gathered, one unsharded unit gradient'
+      runtime.zero3LiveParameters > 0
+        ? `ZeRO-3: up to ${runtime.zero3LiveParameters.toExponential(1)} live parameters gathered (stage3_max_live_parameters), one unsharded unit gradient`
         : 'ZeRO-3/FSDP: two gathered units (current + prefetch) and one unsharded unit gradient',
     );
   }

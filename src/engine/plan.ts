@@ -42,12 +42,9 @@ export function trainingRanks(
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const overhead = runtimeOverheadBytes(request, layout);
   const microBatches = training.gradientAccumulationSteps;
-  // Megatron's contiguous grad buffer and DeepSpeed's partitions outlive the step; so does accumulation.
-  const gradientsPersist =
-    microBatches > 1 ||
-    !runtime.gradientsSetToNone ||
-    runtime.preset === 'megatron' ||
-    runtime.preset === 'deepspeed';
+  // Gradients kept between steps (the knob, which the megatron and deepspeed presets set) or
+  // accumulated over micro-batches exist before backward starts.
+  const gradientsPersist = microBatches > 1 || !runtime.gradientsSetToNone;
   const e = training.precision === 'fp32' ? 4 : 2;
   const notes = new Set<string>();
 

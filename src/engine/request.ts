@@ -81,6 +81,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   // NCCL buffers per communicator group a rank belongs to (hundreds of MiB per group).
   ncclBytes: 256 * MIB,
   bucketElements: 5e8, // DeepSpeed reduce_bucket_size / allgather_bucket_size default
+  zero3LiveParameters: 0, // FSDP frees each unit after use
   adapterDtype: 'fp32', // PEFT upcasts adapter weights to fp32 by default
   quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
@@ -139,6 +140,8 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     foreachOptimizer: false,
     fp32Gradients: false,
     bucketElements: 5e8,
+    gradientsSetToNone: false, // ZeRO's gradient partitions outlive the step
+    zero3LiveParameters: 1e9, // stage3_max_live_parameters default
   },
   // Megatron-LM: fp32 main grads, fused kernels (TE), flash, fused vocab-parallel cross-entropy.
   megatron: {
@@ -148,6 +151,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     crossEntropy: 'fused',
     foreachOptimizer: false,
     fp32Gradients: true,
+    gradientsSetToNone: false, // the contiguous main-grad buffer outlives the step
   },
 };
 

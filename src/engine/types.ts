@@ -197,6 +197,9 @@ export interface RuntimeSettings {
   ncclBytes: number;
   /** DeepSpeed reduce/allgather bucket sizes in elements (ZeRO-1/2); DDP bucket MiB. */
   bucketElements: number;
+  /** Parameters ZeRO-3 may keep gathered for reuse (DeepSpeed's stage3_max_live_parameters);
+   * 0 keeps only the unit computing and the one prefetched (FSDP). */
+  zero3LiveParameters: number;
   /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
   adapterDtype: 'fp32' | 'bf16';
   /** zero_grad(set_to_none=True) frees gradients between steps (PyTorch >= 2.0's default);

@@ -336,6 +336,15 @@ export class RuntimeDto {
   @IsPositiveInteger(500000000)
   bucketElements?: number;
 
+  @ApiPropertyOptional({
+    description:
+      "parameters ZeRO-3 may keep gathered (DeepSpeed's stage3_max_live_parameters); 0 for FSDP",
+    default: 0,
+  })
+  @IsOptional()
+  @IsNonNegativeInteger(1000000000)
+  zero3LiveParameters?: number;
+
   @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: 'fp32' })
   @IsOptional()
   @IsOneOf(ADAPTER_DTYPES)

@@ -1,0 +1,37 @@
+import { loadCatalog } from '../catalog/catalog';
+import { estimatePlan } from './plan';
+import { normalizeRequest, PlanRequestInput } from './request';
+
+const base: PlanRequestInput = {
+  model: 'llama-3-8b',
+  cluster: { gpu: 'a100-80gb', gpusPerNode: 8 },
+  training: { method: 'full', precision: 'bf16-mixed', sequenceLength: 1024 },
+  parallelism: { zeroStage: 3 },
+};
+
+describe('framework presets set runtime knobs; explicit knobs win', () => {
+  it('deepspeed keeps gradients between steps and 1e9 live parameters gathered', () => {
+    const runtime = normalizeRequest({ ...base, runtime: { preset: 'deepspeed' } }).runtime;
+    expect(runtime.gradientsSetToNone).toBe(false);
+    expect(runtime.zero3LiveParameters).toBe(1e9);
+  });
+  it('an explicit knob overrides the preset', () => {
+    const runtime = normalizeRequest({
+      ...base,
+      runtime: { preset: 'deepspeed', gradientsSetToNone: true, zero3LiveParameters: 0 },
+    }).runtime;
+    expect(runtime.gradientsSetToNone).toBe(true);
+    expect(runtime.zero3LiveParameters).toBe(0);
+  });
+  it('the overridden knob reaches the plan: Llama-2-7B gathers two layers, not 1e9 parameters', () => {
+    const catalog = loadCatalog();
+    const buffers = (zero3LiveParameters?: number) =>
+      estimatePlan(
+        { ...base, model: 'llama-2-7b', runtime: { preset: 'deepspeed', zero3LiveParameters } },
+        catalog,
+      ).memory.perGpu.breakdown.buffers;
+    // One decoder layer: 4 h^2 attention + 3 h f MLP + two RMSNorm weights (h 4096, f 11008).
+    const layer = 4 * 4096 ** 2 + 3 * 4096 * 11008 + 2 * 4096;
+    expect(buffers() - buffers(0)).toBe((1e9 - 2 * layer) * 2);
+  });
+});

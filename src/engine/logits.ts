@@ -27,6 +27,8 @@ export function logitsAndLoss(
   const vocab = paddedVocab / parallelism.tensorParallel; // vocab-parallel head
   const h = arch.hiddenSize;
   const finalNorm = 2 * e * h; // final norm's input and output (the head's input)
+  const logits = e * vocab * tokens; // the head's output in the compute dtype
+  const retained = runtime.retainLogits ? logits : 0; // what the loop keeps referenced
   if (arch.sequenceClassificationLabels) {
     // A pooled classifier: one row of labels per sequence, in fp32 for the loss.
     const perSequence = 4 * arch.sequenceClassificationLabels * 3;
@@ -53,7 +55,6 @@ export function logitsAndLoss(
     }
     case 'chunked': {
       const upcast = 4 * vocab * tokens;
-      const logits = e * vocab * tokens;
       if (runtime.fusedKernels || e === 4) {
         // A compiled (or fp32) per-chunk loss saves the chunk as it is and fuses the upcast into
         // its kernels: backward writes one chunk's 16-bit gradient while freeing that chunk.
@@ -61,16 +62,16 @@ export function logitsAndLoss(
           saved: finalNorm * tokens + logits,
           forwardTransient: 0,
           backwardTransient: logits / CROSS_ENTROPY_CHUNKS,
-          retained: runtime.retainLogits ? logits : 0,
+          retained,
         };
       }
       // Eager: each chunk's fp32 log-softmax is saved; the upcast and its two fp32 gradients
       // exist one chunk at a time.
       return {
-        saved: finalNorm * tokens + upcast + (runtime.retainLogits ? logits : 0),
+        saved: finalNorm * tokens + upcast + retained,
         forwardTransient: upcast / CROSS_ENTROPY_CHUNKS,
         backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
-        retained: runtime.retainLogits ? logits : 0,
+        retained,
       };
     }
     case 'standard': {
@@ -78,12 +79,11 @@ export function logitsAndLoss(
       // while the loop holds them (HF outputs); the fp32 copy lives while the loss runs; backward
       // makes two fp32 gradients (of the log-softmax and of the logits) before casting back.
       const fp32 = 4 * vocab * tokens;
-      const logits = e * vocab * tokens; // the model's output in the compute dtype
       return {
-        saved: finalNorm * tokens + fp32 + (runtime.retainLogits ? logits : 0),
-        forwardTransient: (e === 4 ? 0 : fp32) + (runtime.retainLogits ? 0 : logits),
+        saved: finalNorm * tokens + fp32 + retained,
+        forwardTransient: (e === 4 ? 0 : fp32) + (logits - retained),
         backwardTransient: 2 * fp32,
-        retained: runtime.retainLogits ? logits : 0,
+        retained,
       };
     }
   }

@@ -46,20 +46,19 @@ export function allocatedTotal(b: MemoryBreakdown): number {
   );
 }
 
-/** Each phase's components at its own high point, and the bytes the allocator has reserved
- * while the loss runs: see headReserved. */
+/** Each phase's components at its own high point, and the bytes the allocator holds (live
+ * and cached) while the loss runs on a rank with the head (0 elsewhere). */
 export function phaseBreakdowns(c: RankComponents): {
   phases: Record<Phase, MemoryBreakdown>;
   headReserved: number;
 } {
-  const { states, activations, logits, buffers } = c;
+  const { states, activations, logits, buffers, persistentGradients } = c;
   const base = {
     weights: states.weights,
     optimizerStates: states.optimizerStates,
     masterWeights: states.masterWeights,
     runtimeOverhead: c.runtimeOverhead,
   };
-  const persistentGradients = c.persistentGradients;
   const parallelBuffers = activations.contextParallelBuffers + activations.expertParallelBuffers;
 
   // End of forward: every saved activation plus the loss being computed.
@@ -100,10 +99,11 @@ export function phaseBreakdowns(c: RankComponents): {
   );
   // The caching allocator keeps the layers' freed working set (blocks far smaller than the
   // logits) cached while the loss allocates its own, so reserved holds both at the head.
-  const headAllocated = logits
-    ? Math.max(allocatedTotal(forward), allocatedTotal(headBackward))
-    : allocatedTotal(layerBackward);
-  const headReserved = headAllocated + (logits ? c.backwardWorkspace + c.recomputedLayer : 0);
+  const headReserved = logits
+    ? Math.max(allocatedTotal(forward), allocatedTotal(headBackward)) +
+      c.backwardWorkspace +
+      c.recomputedLayer
+    : 0;
   // Optimizer step: weights, gradients, states and the step's temporaries.
   const optimizer: MemoryBreakdown = {
     ...base,
@@ -137,7 +137,7 @@ export function summariseRank(
   capacityBytes: number,
   safetyMarginBytes: number,
   modelStateBytes: number,
-  cachedAllocatedBytes = 0,
+  headReserved = 0,
 ): RankMemory {
   let peakPhase: Phase = 'forward';
   const phaseTotals = {} as Record<Phase, number>;
@@ -150,7 +150,7 @@ export function summariseRank(
   const breakdown = phases[peakPhase];
   const allocatedPeakBytes = phaseTotals[peakPhase];
   const reservedPeakBytes = reservedBytes(
-    Math.max(allocatedPeakBytes, cachedAllocatedBytes),
+    Math.max(allocatedPeakBytes, headReserved),
     fragmentation,
   );
   const deviceUsedBytes = reservedPeakBytes + breakdown.runtimeOverhead;

@@ -1,4 +1,5 @@
 import { layerTokenBytes, megatronLayerBytesPerToken } from './activations';
+import { architectureFromConfig } from './architecture';
 import { normalizeRequest } from './request';
 import { loadCatalog } from '../catalog/catalog';
 import { PlanRequest } from './types';
@@ -115,5 +116,42 @@ describe('QLoRA on bitsandbytes keeps the adapters’ own saved tensors too', ()
   });
   it('dropout adds a dropped bf16 copy and a 1-byte mask of each adapted input: 2 x 3h', () => {
     expect(total(0.05) - total(0)).toBe(2 * 3 * h);
+  });
+});
+
+describe('parallel blocks normalise one layer input twice (GPT-NeoX use_parallel_residual)', () => {
+  const h = 4096;
+  const neox = (parallel: boolean) =>
+    architectureFromConfig('neox', {
+      model_type: 'gpt_neox',
+      hidden_size: h,
+      intermediate_size: 4 * h,
+      num_hidden_layers: 16,
+      num_attention_heads: 32,
+      vocab_size: 50688,
+      use_parallel_residual: parallel,
+    });
+  const fullBf16 = normalizeRequest({
+    model: 'x',
+    cluster: { gpu: 'a100-80gb' },
+    training: { method: 'full', precision: 'bf16-pure' },
+    runtime: { fusedKernels: true, attention: 'flash' },
+  });
+  const outside = (parallel: boolean) => layerTokenBytes(neox(parallel), fullBf16, 0).outsideTp;
+  it('sequential: two norms, each with its own 16-bit input and output (4 x 2h)', () => {
+    expect(outside(false)).toBe(4 * 2 * h);
+  });
+  it('parallel: both norms read x, so its 2h is saved once (3 x 2h)', () => {
+    expect(outside(true)).toBe(3 * 2 * h);
+  });
+  it('HF defaults: GPT-NeoX is parallel unless the config says otherwise', () => {
+    const config = {
+      model_type: 'gpt_neox',
+      hidden_size: h,
+      num_hidden_layers: 2,
+      num_attention_heads: 32,
+      vocab_size: 50688,
+    };
+    expect(architectureFromConfig('neox', config).parallelResidual).toBe(true);
   });
 });

@@ -103,6 +103,8 @@ export function layerTokenBytes(
   // input and the 16-bit normalized tensor instead of the 16-bit input: +4h (torchtune/HF code).
   const perNorm = 2 * residualBytes * h + (fused ? 0 : 4 * h);
   let outsideTp = arch.normsPerLayer * perNorm;
+  // Parallel blocks normalise one layer input twice: the saved input is one tensor.
+  if (arch.parallelResidual) outsideTp -= (arch.normsPerLayer - 1) * residualBytes * h;
   let insideTp = 0;
   let scoresPerSeqToken = 0;
 

@@ -234,6 +234,14 @@ export function architectureFromConfig(
     maxPositionEmbeddings: (pick(config, 'maxPositionEmbeddings') as number | undefined) ?? 4096,
   };
   if (type === 'falcon' && bool('parallel_attn') && !newDecoder) arch.normsPerLayer = 1;
+  // HF defaults: GPT-NeoX and Falcon are parallel unless told otherwise, StableLM is not.
+  const flag = (key: string, fallback: boolean) =>
+    typeof config[key] === 'boolean' ? (config[key] as boolean) : fallback;
+  if (typeof config.parallelResidual === 'boolean') arch.parallelResidual = config.parallelResidual;
+  else if (type === 'gpt_neox') arch.parallelResidual = flag('use_parallel_residual', true);
+  else if (type === 'stablelm') arch.parallelResidual = flag('use_parallel_residual', false);
+  else if (type === 'falcon') arch.parallelResidual = newDecoder || flag('parallel_attn', true);
+  else if (type === 'phi' || type === 'cohere') arch.parallelResidual = true;
   if (type === 'phi') arch.outputHeadBias = true; // PhiForCausalLM's lm_head has bias=True
   if (type === 'phi3' || type === 'phi')
     arch.tieWordEmbeddings = config.tie_word_embeddings === true;

@@ -58,6 +58,8 @@ export interface ModelArchitecture {
   norm: NormKind;
   /** Norms inside each decoder layer (2 for Llama, 4 for Gemma-2, 1 for parallel blocks). */
   normsPerLayer: number;
+  /** Attention and MLP read the same layer input (GPT-NeoX, Falcon, Phi): their norms share it. */
+  parallelResidual?: boolean;
   /** Per-head RMSNorm on q and k of size headDim (Qwen3, OLMo-2). */
   qkNorm: boolean;
   /** q/k norms with a separate weight per head (Cohere Command-R+: a x d and g x d). */

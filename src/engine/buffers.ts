@@ -17,6 +17,8 @@ export function transientBuffers(
   params: RankParameters,
   states: ModelStates,
   dataParallel: number,
+  /** Output-head weight elements on this rank (0 off the last stage or for a pooled head). */
+  headElements = 0,
 ): PhaseBuffers {
   const { training, parallelism, runtime } = request;
   const zero = parallelism.zeroStage;
@@ -96,18 +98,28 @@ export function transientBuffers(
     notes.push('QLoRA: one dequantised 16-bit linear at a time');
   }
 
-  if (
-    full &&
+  const autocastOverFp32Weights =
     training.precision !== 'fp32' &&
     training.precision !== 'bf16-pure' &&
     runtime.mixedPrecisionStyle === 'amp' &&
-    zero < 3
-  ) {
+    zero < 3;
+  const layerLinears = params.denseLinear + params.expertLinear;
+  if (autocastOverFp32Weights && full) {
     // Autocast caches a 16-bit copy of every fp32 linear weight until backward has used it.
-    const castCopies = (params.denseLinear + params.expertLinear) * 2;
+    const castCopies = (layerLinears + headElements) * 2;
     forward += castCopies;
     backward += castCopies;
     notes.push('autocast: 16-bit copies of the fp32 linear weights held by the graph');
+  } else if (autocastOverFp32Weights && training.method === 'lora') {
+    // Frozen fp32 weights are cast anew at each use (autocast caches only weights that need a
+    // gradient), and each matmul saves its 16-bit cast to compute the input's gradient;
+    // checkpointed layers drop theirs until backward rebuilds one layer. A head applied chunk by
+    // chunk casts once per chunk (litgpt's lm_head_chunk_size): counted once here.
+    const recompute = training.activationCheckpointing === 'full';
+    const saved = ((recompute ? 0 : layerLinears) + headElements) * 2;
+    forward += saved;
+    backward += saved + (recompute ? params.largestLayer * 2 : 0);
+    notes.push('autocast over frozen fp32 weights: each linear saves its 16-bit cast for backward');
   }
   return { forward, backward, optimizer, notes };
 }

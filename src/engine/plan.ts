@@ -80,7 +80,11 @@ export function trainingRanks(
         'accumulation without gradient sync: unsharded gradients held between micro-batches',
       );
     }
-    const buffers = transientBuffers(request, params, states, layout.dataParallel);
+    const headElements =
+      span.hasHead && !arch.sequenceClassificationLabels
+        ? (params.paddedVocab / layout.tensorParallel) * arch.hiddenSize
+        : 0;
+    const buffers = transientBuffers(request, params, states, layout.dataParallel, headElements);
     buffers.notes.forEach((n) => notes.add(n));
     const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
     const widest = Math.max(

@@ -1,0 +1,73 @@
+import { transientBuffers } from './buffers';
+import { modelStates } from './model-states';
+import { RankParameters } from './placement';
+import { normalizeRequest } from './request';
+import { PlanRequest } from './types';
+
+// One rank of a 3B-class model: 3.2e9 decoder linear elements, one 0.2e9-element layer, and a
+// 50,688 x 4096 output head.
+const layerLinears = 3.2e9;
+const largestLayer = 0.2e9;
+const headElements = 50688 * 4096;
+const rank: RankParameters = {
+  denseLinear: layerLinears,
+  expertLinear: 0,
+  nonLinear: 2 * headElements,
+  adapters: 4e6,
+  largestLayer,
+  largestLinear: 4096 * 16384,
+  largestTensor: headElements,
+  paddedVocab: 50688,
+  factoredStateElements: 0,
+  embeddingUnit: 0,
+  totalOnRank: layerLinears + 2 * headElements,
+};
+
+function request(
+  method: 'full' | 'lora',
+  precision: 'bf16-mixed' | 'bf16-pure',
+  checkpointing: 'none' | 'full',
+): PlanRequest {
+  return normalizeRequest({
+    model: 'x',
+    cluster: { gpu: 'a100-40gb' },
+    training: {
+      method,
+      precision,
+      activationCheckpointing: checkpointing,
+      ...(method === 'lora'
+        ? { lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj', 'v_proj'] } }
+        : {}),
+    },
+    runtime: { mixedPrecisionStyle: 'amp', foreachOptimizer: false },
+  });
+}
+
+function forwardBuffers(req: PlanRequest): number {
+  const states = modelStates(req, rank, 1, 1);
+  return transientBuffers(req, rank, states, 1, headElements).forward;
+}
+
+describe('autocast over fp32 weights holds 16-bit casts for backward', () => {
+  it('full fine-tuning: the cache keeps one 2-byte copy of every linear weight and the head', () => {
+    expect(forwardBuffers(request('full', 'bf16-mixed', 'none'))).toBe(
+      2 * (layerLinears + headElements),
+    );
+  });
+  it('LoRA: each frozen linear’s matmul saves its cast, the same 2 bytes per weight', () => {
+    expect(forwardBuffers(request('lora', 'bf16-mixed', 'none'))).toBe(
+      2 * (layerLinears + headElements),
+    );
+  });
+  it('LoRA with full checkpointing: only the head, outside the checkpointed layers, keeps one', () => {
+    const req = request('lora', 'bf16-mixed', 'full');
+    const states = modelStates(req, rank, 1, 1);
+    const buffers = transientBuffers(req, rank, states, 1, headElements);
+    expect(buffers.forward).toBe(2 * headElements);
+    // Backward rebuilds one layer at a time, casts included.
+    expect(buffers.backward).toBe(2 * headElements + 2 * largestLayer);
+  });
+  it('pure bf16 weights need no cast', () => {
+    expect(forwardBuffers(request('lora', 'bf16-pure', 'none'))).toBe(0);
+  });
+});

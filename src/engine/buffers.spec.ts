@@ -67,6 +67,16 @@ describe('autocast over fp32 weights holds 16-bit casts for backward', () => {
     // Backward rebuilds one layer at a time, casts included.
     expect(buffers.backward).toBe(2 * headElements + 2 * largestLayer);
   });
+  it('QLoRA: the 4-bit layers dequantise per op, so only the head keeps a cast', () => {
+    const req = normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'a100-40gb' },
+      training: { method: 'qlora', precision: 'bf16-mixed', activationCheckpointing: 'none' },
+      runtime: { mixedPrecisionStyle: 'amp', foreachOptimizer: false },
+    });
+    const dequantised = 2 * rank.largestLinear; // one 16-bit linear at a time
+    expect(forwardBuffers(req)).toBe(2 * headElements + dequantised);
+  });
   it('pure bf16 weights need no cast', () => {
     expect(forwardBuffers(request('lora', 'bf16-pure', 'none'))).toBe(0);
   });

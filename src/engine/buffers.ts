@@ -110,15 +110,17 @@ export function transientBuffers(
     forward += castCopies;
     backward += castCopies;
     notes.push('autocast: 16-bit copies of the fp32 linear weights held by the graph');
-  } else if (autocastOverFp32Weights && training.method === 'lora') {
+  } else if (autocastOverFp32Weights) {
     // Frozen fp32 weights are cast anew at each use (autocast caches only weights that need a
     // gradient), and each matmul saves its 16-bit cast to compute the input's gradient;
-    // checkpointed layers drop theirs until backward rebuilds one layer. A head applied chunk by
+    // checkpointed layers drop theirs until backward rebuilds one layer. QLoRA's 4-bit layers
+    // dequantise instead (above): only its 16-bit-or-wider head is cast. A head applied chunk by
     // chunk casts once per chunk (litgpt's lm_head_chunk_size): counted once here.
+    const castLayers = training.method === 'lora';
     const recompute = training.activationCheckpointing === 'full';
-    const saved = ((recompute ? 0 : layerLinears) + headElements) * 2;
+    const saved = ((castLayers && !recompute ? layerLinears : 0) + headElements) * 2;
     forward += saved;
-    backward += saved + (recompute ? params.largestLayer * 2 : 0);
+    backward += saved + (castLayers && recompute ? params.largestLayer * 2 : 0);
     notes.push('autocast over frozen fp32 weights: each linear saves its 16-bit cast for backward');
   }
   return { forward, backward, optimizer, notes };

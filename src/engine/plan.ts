@@ -104,9 +104,7 @@ export function trainingRanks(
       runtime.crossEntropy !== 'fused' &&
       !gradientsPersist &&
       parallelism.zeroStage < 3;
-    const headGradient = headTrains
-      ? (params.paddedVocab / layout.tensorParallel) * arch.hiddenSize * states.stateBytes.gradient
-      : 0;
+    const headGradient = headTrains ? headElements * states.stateBytes.gradient : 0;
     // It stays while unsharded: until the step, or until the tied embedding's backward adds to it.
     const headGradientStays =
       parallelism.zeroStage < 2 &&

@@ -95,7 +95,7 @@ describe('modern decoder (memory-model.md section 4), Llama-3-8B per token per l
 describe('QLoRA on bitsandbytes keeps the adapters’ own saved tensors too', () => {
   const h = 4096;
   const a = 32;
-  const qlora = (dropout: number) =>
+  const qlora = (dropout: number, adapterDtype: 'fp32' | 'bf16') =>
     normalizeRequest({
       model: 'llama-3-8b',
       cluster: { gpu: 'a100-80gb' },
@@ -104,10 +104,15 @@ describe('QLoRA on bitsandbytes keeps the adapters’ own saved tensors too', ()
         precision: 'bf16-pure',
         lora: { rank: 8, alpha: 16, dropout, targetModules: ['q_proj', 'v_proj'] },
       },
-      runtime: { fusedKernels: true, attention: 'flash', quantizationKernel: 'bitsandbytes' },
+      runtime: {
+        fusedKernels: true,
+        attention: 'flash',
+        quantizationKernel: 'bitsandbytes',
+        adapterDtype,
+      },
     });
-  const total = (dropout: number) => {
-    const parts = layerTokenBytes(llama3_8b, qlora(dropout), 0);
+  const total = (dropout: number, adapterDtype: 'fp32' | 'bf16' = 'bf16') => {
+    const parts = layerTokenBytes(llama3_8b, qlora(dropout, adapterDtype), 0);
     return parts.insideTp + parts.outsideTp;
   };
   it('MatMul4Bit saves every frozen input, so the layer is the full-model set plus 2r per adapter', () => {
@@ -116,6 +121,11 @@ describe('QLoRA on bitsandbytes keeps the adapters’ own saved tensors too', ()
   });
   it('dropout adds a dropped bf16 copy and a 1-byte mask of each adapted input: 2 x 3h', () => {
     expect(total(0.05) - total(0)).toBe(2 * 3 * h);
+  });
+  it('PEFT’s fp32 adapters save their own fp32 cast of the input and an fp32 intermediate', () => {
+    expect(total(0, 'fp32')).toBe(139264 + 4 * a + 2 * (4 * h + 4 * 8));
+    // With dropout the dropped fp32 copy replaces the cast; only the 1-byte mask is added.
+    expect(total(0.05, 'fp32') - total(0, 'fp32')).toBe(2 * h);
   });
 });
 
@@ -153,5 +163,98 @@ describe('parallel blocks normalise one layer input twice (GPT-NeoX use_parallel
       vocab_size: 50688,
     };
     expect(architectureFromConfig('neox', config).parallelResidual).toBe(true);
+  });
+});
+
+describe('measured on an H100 (tools/measure): Llama-3.2-1B, Hugging Face code, per token per layer', () => {
+  const llama1b = loadCatalog().findModel('llama-3.2-1b')!;
+  const h = 2048;
+  const f = 8192;
+  const a = 32;
+  const g = 8;
+  const d = 64;
+  const hf = (
+    training: Record<string, unknown>,
+    runtime: Record<string, unknown> = {},
+  ): PlanRequest =>
+    normalizeRequest({
+      model: 'llama-3.2-1b',
+      cluster: { gpu: 'h100-80gb' },
+      training: { precision: 'bf16-pure', ...training },
+      runtime: { preset: 'hf-transformers', ...runtime },
+    });
+  const perToken = (req: PlanRequest) => {
+    const parts = layerTokenBytes(llama1b, req, 0);
+    return parts.insideTp + parts.outsideTp;
+  };
+
+  it('full bf16: two eager RMSNorms (8h each), q k v at their own heads, the output and its copy, the fp32 LSE, SiLU MLP (8f)', () => {
+    // The anatomy of run 10 lists these tensors: 16h + 2(2h + 2gd + 2h + 2h) + 4a + 8f.
+    const expected = 2 * 8 * h + 2 * (a * d + 2 * g * d + a * d + a * d) + 4 * a + 8 * f;
+    expect(perToken(hf({ method: 'full' }))).toBe(expected);
+  });
+  it('fp32 SDPA over grouped heads runs the math kernel: the fp32 softmax is saved, K/V expanded', () => {
+    const parts = layerTokenBytes(llama1b, hf({ method: 'full', precision: 'fp32' }), 0);
+    expect(parts.scoresPerSeqToken).toBe(4 * a); // one fp32 a x s softmax per token
+    // q, k, v expanded to a heads, the output and its copy, all fp32; no log-sum-exp.
+    const attention = 4 * (a * d + 2 * a * d + a * d + a * d);
+    expect(parts.insideTp).toBe(attention + 4 * 4 * f);
+  });
+  it('LoRA with PEFT’s fp32 adapters: frozen norms keep only their fp32 input, each adapter its own fp32 cast', () => {
+    const lora = (targets: string[], dropout = 0) =>
+      hf({ method: 'lora', lora: { rank: 8, alpha: 16, dropout, targetModules: targets } });
+    // q and v read the same norm output but cast it separately: 2 x 4h, plus 2 x 4r.
+    const qv = perToken(lora(['q_proj', 'v_proj']));
+    const vOnly = perToken(lora(['v_proj']));
+    expect(qv - vOnly).toBe(4 * h + 4 * 8);
+    // Dropout keeps the dropped fp32 copy in place of the cast and adds a 1-byte mask.
+    expect(perToken(lora(['q_proj', 'v_proj'], 0.1)) - qv).toBe(2 * h);
+  });
+  it('frozen eager RMSNorm saves no normalized copy: 4h each, and no 16-bit linear input', () => {
+    // Adapters only on o_proj (bf16, no cast): the norms keep 2 x 4h, attention q k v out + copy
+    // + LSE, the MLP without the frozen down projection's input (7f), o_proj's adapter 2r.
+    const req = hf(
+      { method: 'lora', lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['o_proj'] } },
+      { adapterDtype: 'bf16' },
+    );
+    const attention = 2 * (a * d + 2 * g * d + a * d + a * d) + 4 * a;
+    expect(perToken(req)).toBe(2 * 4 * h + attention + 2 * 3 * f + 2 * 8);
+  });
+  it('autocast over fp32 adapters: each adapter saves a 16-bit cast of its input (2h each)', () => {
+    const lora = (targets: string[]) =>
+      hf({
+        method: 'lora',
+        precision: 'bf16-mixed',
+        lora: { rank: 8, alpha: 16, dropout: 0, targetModules: targets },
+      });
+    expect(perToken(lora(['q_proj', 'v_proj'])) - perToken(lora(['v_proj']))).toBe(2 * h + 2 * 8);
+  });
+});
+
+describe('model code that saves more than its formula (H100 anatomy)', () => {
+  const gpt2 = loadCatalog().findModel('gpt-2')!;
+  const h = 768;
+  const f = 3072;
+  const req = (precision: 'bf16-pure' | 'bf16-mixed', preset: 'hf-transformers' | 'litgpt') =>
+    normalizeRequest({
+      model: 'gpt-2',
+      cluster: { gpu: 'h100-80gb' },
+      training: { method: 'full', precision },
+      runtime: { preset, attention: 'flash' },
+    });
+  it('HF’s Python gelu_new saves tanh, 1 + tanh and 0.5x besides its input: +3e per f', () => {
+    const hf = layerTokenBytes(gpt2, req('bf16-pure', 'hf-transformers'), 0);
+    const plain = layerTokenBytes(gpt2, req('bf16-pure', 'litgpt'), 0);
+    // litgpt's GELU is one kernel; its MHA fused qkv view keeps q and k alive too (+2e x h).
+    expect(hf.insideTp - (plain.insideTp - 2 * 2 * h)).toBe(3 * 2 * f);
+  });
+  it('under autocast the chain runs in fp32: +12 bytes per f over the 16-bit pair', () => {
+    const amp = layerTokenBytes(gpt2, req('bf16-mixed', 'hf-transformers'), 0);
+    const pure = layerTokenBytes(gpt2, req('bf16-pure', 'hf-transformers'), 0);
+    expect(amp.insideTp - pure.insideTp).toBe(12 * f - 3 * 2 * f);
+  });
+  it('torch LayerNorm is one kernel: input and output per norm, no fp32 copy', () => {
+    const parts = layerTokenBytes(gpt2, req('bf16-pure', 'hf-transformers'), 0);
+    expect(parts.outsideTp).toBe(2 * (2 * 2 * h));
   });
 });

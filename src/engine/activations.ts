@@ -75,6 +75,52 @@ function adapted(lora: LoraSettings | undefined, module: string): boolean {
   return lora.targetModules === 'all-linear' || lora.targetModules.includes(module);
 }
 
+/** Presets that run Hugging Face's model code (DeepSpeed trains HF models too). */
+const HF_MODEL_CODE = new Set(['hf-transformers', 'deepspeed']);
+
+/** Bytes per MLP intermediate element that HF's NewGELUActivation ('gelu_new': GPT-2, Phi) saves
+ * beyond its input and output: it is written out in Python, so tanh's output, 1 + tanh and 0.5x
+ * are saved too (3e); under autocast pow runs in fp32, so the chain saves an fp32 copy of x,
+ * tanh and 1 + tanh in fp32 and 0.5x in 16 bits (+12 over the 16-bit pair; H100 runs 16-18, 44). */
+function geluNewExtraBytes(arch: ModelArchitecture, request: PlanRequest): number {
+  const { runtime, training } = request;
+  if (runtime.fusedKernels || arch.activation !== 'gelu_new') return 0;
+  if (!HF_MODEL_CODE.has(runtime.preset)) return 0;
+  if (autocastOverFp32(request)) return 12;
+  return 3 * (training.precision === 'fp32' ? 4 : 2);
+}
+
+/** What one LoRA adapter (PEFT's, torchtune's or litgpt's lora_B(lora_A(dropout(x)))) saves. */
+interface AdapterSaves {
+  /** Bytes per input feature: the input copy lora_A saves, plus dropout's 1-byte mask. */
+  inputBytes: number;
+  /** Bytes per rank element of lora_A's output, saved by lora_B. */
+  rankBytes: number;
+  /** lora_A saves the frozen linear's own input tensor (counted once per input, not here). */
+  sharesInput: boolean;
+}
+
+function adapterSavedBytes(request: PlanRequest, lora: LoraSettings): AdapterSaves {
+  const e = request.training.precision === 'fp32' ? 4 : 2;
+  const mask = lora.dropout > 0 ? 1 : 0;
+  if (autocastOverFp32(request)) {
+    // Autocast casts lora_A's input to 16 bits per module, dropped or not (H100 runs 54, 55).
+    return { inputBytes: 2 + mask, rankBytes: 2, sharesInput: false };
+  }
+  const adapterBytes = request.runtime.adapterDtype === 'fp32' ? 4 : 2;
+  if (adapterBytes !== e) {
+    // PEFT casts x to the adapter's dtype in each adapted module (_cast_input_dtype), and lora_A
+    // saves that copy, or dropout's output in that dtype (H100 runs 61 and 62).
+    return { inputBytes: adapterBytes + mask, rankBytes: adapterBytes, sharesInput: false };
+  }
+  // Same dtype: dropout saves its output and mask; without it lora_A saves x itself.
+  return {
+    inputBytes: mask > 0 ? e + mask : 0,
+    rankBytes: adapterBytes,
+    sharesInput: mask === 0,
+  };
+}
+
 /** Whether this model is a GPT-3 style block the Megatron formula describes exactly. */
 export function isMegatronStyleLayer(arch: ModelArchitecture): boolean {
   return arch.mlp === 'plain' && arch.norm === 'layernorm' && !arch.moe && !arch.mla;
@@ -95,13 +141,26 @@ export function layerTokenBytes(
   const lora = training.method === 'full' ? undefined : training.lora;
   const frozen = training.method !== 'full';
   const fused = runtime.fusedKernels;
-  const eager = runtime.attention === 'eager';
+  // FlashAttention has no fp32 kernel and PyTorch's memory-efficient one takes no grouped K/V
+  // (enable_gqa), so fp32 SDPA over grouped-query attention runs the math kernel, which
+  // materialises the fp32 softmax like eager code (H100 runs 38 and 58).
+  const mathSdpa =
+    runtime.attention === 'flash' && training.precision === 'fp32' && g < a && !arch.mla;
+  const eager = runtime.attention === 'eager' || mathSdpa;
   // AMP with fp32 params keeps the residual stream and norms in fp32.
   const residualBytes = autocastOverFp32(request) ? 4 : e;
 
   // Norms keep input and output; an eager RMSNorm (x.float() ... .type_as(x) * w) keeps the fp32
   // input and the 16-bit normalized tensor instead of the 16-bit input: +4h (torchtune/HF code).
-  const perNorm = 2 * residualBytes * h + (fused ? 0 : 4 * h);
+  // That normalized tensor is saved only for the norm weight's gradient: a frozen norm (LoRA)
+  // keeps the fp32 input and its output alone (H100 LoRA runs, tools/measure/anatomy.py).
+  // torch's LayerNorm is one native kernel: it keeps its input (and small statistics), no copy.
+  const eagerRmsNorm = !fused && arch.norm === 'rmsnorm';
+  const perNorm = !eagerRmsNorm
+    ? 2 * residualBytes * h
+    : frozen
+      ? 4 * h + residualBytes * h
+      : 2 * residualBytes * h + 4 * h;
   let outsideTp = arch.normsPerLayer * perNorm;
   // Parallel blocks normalise one layer input twice: the saved input is one tensor.
   if (arch.parallelResidual) outsideTp -= (arch.normsPerLayer - 1) * residualBytes * h;
@@ -112,27 +171,36 @@ export function layerTokenBytes(
   const mla = arch.mla;
   const qDim = mla ? a * (mla.qkNopeHeadDim + mla.qkRopeHeadDim) : a * d;
   const vDim = mla ? a * mla.vHeadDim : a * d;
-  // Eager/unfused paths expand K/V to all heads before the kernel (HF repeat_kv).
-  const kvHeads = fused ? g : a;
+  // Unfused code expands K/V to all heads before attention (repeat_kv, repeat_interleave), except
+  // Hugging Face's SDPA path, which hands grouped K/V to the kernel (enable_gqa, transformers
+  // >= 4.48 on torch >= 2.5; H100 anatomy of run 10).
+  const groupedSdpa = !eager && HF_MODEL_CODE.has(runtime.preset);
+  const kvHeads = fused || groupedSdpa ? g : a;
   const kDim = mla ? qDim : kvHeads * d;
   const vSaved = mla ? vDim : kvHeads * d;
   insideTp += e * (qDim + kDim + vSaved + vDim);
   // Eager code copies the (b, heads, s, d) output to (b, s, h) for o_proj: a second copy.
   if (!fused) insideTp += e * vDim;
+  // litgpt computes q, k, v with one fused linear and, without grouped heads to repeat, passes
+  // v to attention as a view of that output: the saved view keeps all of it, q and k parts too.
+  if (runtime.preset === 'litgpt' && g === a && !mla) insideTp += e * (qDim + kDim);
   if (mla) {
     // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
     outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);
   }
   if (eager) {
-    // Eager attention keeps the fp32 softmax output and its 16-bit cast (HF eager_attention).
-    scoresPerSeqToken += (4 + e) * a;
+    // Eager attention keeps the fp32 softmax output and its 16-bit cast (HF eager_attention);
+    // in fp32 the cast is the same tensor.
+    scoresPerSeqToken += (e === 4 ? 4 : 4 + e) * a;
   } else {
     insideTp += 4 * a; // fp32 log-sum-exp per head (FlashAttention-2)
   }
 
   // MLP: gated keeps gate and up outputs and the down input; eager activations keep +f more.
   const mlpActs = (width: number) =>
-    arch.mlp === 'gated' ? e * (3 * width) + (fused ? 0 : e * width) : e * 2 * width;
+    arch.mlp === 'gated'
+      ? e * (3 * width) + (fused ? 0 : e * width)
+      : (e * 2 + geluNewExtraBytes(arch, request)) * width;
   const moe = arch.moe;
   if (moe && layerIndex >= moe.firstDenseLayers) {
     const k = moe.expertsPerToken;
@@ -147,29 +215,31 @@ export function layerTokenBytes(
   // bitsandbytes' MatMul4Bit saves its input even when its weight is frozen (QLoRA).
   const savesFrozenInputs =
     training.method === 'qlora' && runtime.quantizationKernel === 'bitsandbytes';
+  const adapter = lora ? adapterSavedBytes(request, lora) : undefined;
+  // An adapter keeps the very input its frozen linear reads only when it neither casts nor drops it.
+  const keepsInput = (module: string) => adapted(lora, module) && adapter!.sharesInput;
   if (frozen && !savesFrozenInputs) {
     // A frozen linear keeps its input only for a weight gradient no one needs (section 4).
     const attentionInputs = mla
       ? ['q_a_proj', 'kv_a_proj_with_mqa', 'q_proj']
       : ['q_proj', 'k_proj', 'v_proj'];
-    if (!attentionInputs.some((m) => adapted(lora, m))) outsideTp -= residualBytes * h;
+    if (!attentionInputs.some(keepsInput)) outsideTp -= residualBytes * h;
     const mlpInputs = arch.mlp === 'gated' ? ['gate_proj', 'up_proj'] : ['up_proj', 'fc1', 'c_fc'];
-    if (!mlpInputs.some((m) => adapted(lora, m))) outsideTp -= residualBytes * h;
+    if (!mlpInputs.some(keepsInput)) outsideTp -= residualBytes * h;
     if (
-      !adapted(lora, 'down_proj') &&
-      !adapted(lora, 'c_proj') &&
+      !keepsInput('down_proj') &&
+      !keepsInput('c_proj') &&
       !(moe && layerIndex >= moe.firstDenseLayers)
     ) {
       insideTp -= e * arch.intermediateSize; // the down projection's input
     }
   }
-  if (lora) {
-    // Each adapter keeps its rank-r intermediate; dropout keeps a dropped copy and a mask.
+  if (lora && adapter) {
+    // Each adapter keeps its rank-r intermediate and its own copy of the input (see below).
     for (const shape of linearShapes(arch, layerIndex)) {
       if (!adapted(lora, shape.name) || shape.group === 'router') continue;
       const copies = shape.group === 'expert' ? moe!.expertsPerToken : shape.copies;
-      let bytes = e * lora.rank;
-      if (lora.dropout > 0) bytes += (e + 1) * shape.inFeatures;
+      const bytes = adapter.rankBytes * lora.rank + adapter.inputBytes * shape.inFeatures;
       insideTp += bytes * copies;
     }
   }
@@ -217,7 +287,9 @@ export function layerActivationBytes(
       'none',
       megatronDtypes(request),
     );
-    return { saved: perToken * tokens, workingSet: working * tokens };
+    const gelu = (geluNewExtraBytes(arch, request) * arch.intermediateSize) / t;
+    const geluSaved = recompute === 'full' ? 0 : gelu;
+    return { saved: (perToken + geluSaved) * tokens, workingSet: (working + gelu) * tokens };
   }
 
   const parts = layerTokenBytes(arch, request, layerIndex);

@@ -81,3 +81,42 @@ describe('autocast over fp32 weights holds 16-bit casts for backward', () => {
     expect(forwardBuffers(request('lora', 'bf16-pure', 'none'))).toBe(0);
   });
 });
+
+describe('what backward frees and what the step allocates (H100 runs)', () => {
+  it('autocast’s weight casts are freed layer by layer: none is left at the end of backward', () => {
+    const req = request('full', 'bf16-mixed', 'none');
+    const buffers = transientBuffers(req, rank, modelStates(req, rank, 1, 1), 1, headElements);
+    expect(buffers.savedForBackward).toBe(2 * (layerLinears + headElements));
+    expect(buffers.backward - buffers.savedForBackward).toBe(0);
+  });
+  it('full checkpointing: the cache holds every cast through the loss, backward recasts one layer', () => {
+    const req = request('full', 'bf16-mixed', 'full');
+    const buffers = transientBuffers(req, rank, modelStates(req, rank, 1, 1), 1, headElements);
+    expect(buffers.forward).toBe(2 * (layerLinears + headElements));
+    expect(buffers.backward).toBe(2 * headElements + 2 * largestLayer);
+  });
+  it('a LoRA head applied in 9 chunks (litgpt, 1034 tokens / 128) is cast 9 times', () => {
+    const req = request('lora', 'bf16-mixed', 'full');
+    const states = modelStates(req, rank, 1, 1);
+    expect(transientBuffers(req, rank, states, 1, headElements, 9).forward).toBe(
+      9 * 2 * headElements,
+    );
+  });
+  const adafactor = (foreachOptimizer: boolean) =>
+    normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'a100-40gb' },
+      training: { method: 'full', precision: 'fp32', optimizer: 'adafactor' },
+      runtime: { foreachOptimizer },
+    });
+  it('foreach Adafactor builds every full-size variance estimate at once: 4 bytes per element', () => {
+    const req = adafactor(true);
+    const states = modelStates(req, rank, 1, 1);
+    expect(transientBuffers(req, rank, states, 1).optimizer).toBe(4 * rank.totalOnRank);
+  });
+  it('per-parameter Adafactor builds one at a time: the largest tensor’s', () => {
+    const req = adafactor(false);
+    const states = modelStates(req, rank, 1, 1);
+    expect(transientBuffers(req, rank, states, 1).optimizer).toBe(4 * rank.largestTensor);
+  });
+});

@@ -8,6 +8,9 @@ export interface PhaseBuffers {
   forward: number;
   backward: number;
   optimizer: number;
+  /** The part of `forward` and `backward` that backward frees layer by layer, as it does saved
+   * activations: gone by the end of backward. */
+  savedForBackward: number;
   /** What each buffer is, for the assumptions list. */
   notes: string[];
 }
@@ -19,6 +22,8 @@ export function transientBuffers(
   dataParallel: number,
   /** Output-head weight elements on this rank (0 off the last stage or for a pooled head). */
   headElements = 0,
+  /** How many times the loss applies the head (once per chunk for a chunked loss). */
+  headCalls = 1,
 ): PhaseBuffers {
   const { training, parallelism, runtime } = request;
   const zero = parallelism.zeroStage;
@@ -26,6 +31,7 @@ export function transientBuffers(
   let forward = 0;
   let backward = 0;
   let optimizer = 0;
+  let savedForBackward = 0;
   const shardedOver = states.shardDegree;
   const full = training.method === 'full';
 
@@ -79,15 +85,21 @@ export function transientBuffers(
   }
 
   const optimizerOnGpu = parallelism.offload.optimizer === 'none' && !runtime.optimizerInBackward;
-  if (
-    optimizerOnGpu &&
-    runtime.foreachOptimizer &&
-    (training.optimizer === 'adamw' || training.optimizer === 'lion')
-  ) {
-    // torch's multi-tensor (foreach) step allocates a state-sized temporary over the whole group.
+  const stepMakesTemporary =
+    training.optimizer === 'adamw' ||
+    training.optimizer === 'lion' ||
+    training.optimizer === 'adafactor';
+  if (optimizerOnGpu && runtime.foreachOptimizer && stepMakesTemporary) {
+    // torch's multi-tensor (foreach) step allocates a state-sized temporary over the whole group
+    // (AdamW's sqrt of the second moment, Adafactor's full-size variance estimate).
     const elements = zero >= 1 ? states.trainableElements / shardedOver : states.trainableElements;
     optimizer += elements * states.stateBytes.optimizerElement;
     notes.push('foreach optimizer step: one state-sized temporary');
+  } else if (optimizerOnGpu && training.optimizer === 'adafactor') {
+    // The per-parameter step still builds each matrix's full variance estimate (row x column):
+    // one temporary the size of the largest tensor (torch.optim.Adafactor, HF Adafactor).
+    optimizer += params.largestTensor * states.stateBytes.optimizerElement;
+    notes.push("Adafactor's step: a variance estimate the size of the largest tensor");
   }
 
   if (training.method === 'qlora') {
@@ -106,22 +118,29 @@ export function transientBuffers(
   const layerLinears = params.denseLinear + params.expertLinear;
   if (autocastOverFp32Weights && full) {
     // Autocast caches a 16-bit copy of every fp32 linear weight until backward has used it.
+    // Backward frees each layer's copies once it has used them. Checkpointed layers drop theirs
+    // when autocast's cache clears after the loss, and backward recasts one layer at a time
+    // (H100 runs 37 and 43).
     const castCopies = (layerLinears + headElements) * 2;
+    const recompute = training.activationCheckpointing === 'full';
+    const keptForBackward = recompute ? headElements * 2 : castCopies;
     forward += castCopies;
-    backward += castCopies;
+    backward += keptForBackward + (recompute ? params.largestLayer * 2 : 0);
+    savedForBackward += keptForBackward;
     notes.push('autocast: 16-bit copies of the fp32 linear weights held by the graph');
   } else if (autocastOverFp32Weights) {
     // Frozen fp32 weights are cast anew at each use (autocast caches only weights that need a
     // gradient), and each matmul saves its 16-bit cast to compute the input's gradient;
     // checkpointed layers drop theirs until backward rebuilds one layer. QLoRA's 4-bit layers
-    // dequantise instead (above): only its 16-bit-or-wider head is cast. A head applied chunk by
-    // chunk casts once per chunk (litgpt's lm_head_chunk_size): counted once here.
+    // dequantise instead (above): only its 16-bit-or-wider head is cast, once per application
+    // when the loss applies it chunk by chunk (litgpt's lm_head_chunk_size).
     const castLayers = training.method === 'lora';
     const recompute = training.activationCheckpointing === 'full';
-    const saved = ((castLayers && !recompute ? layerLinears : 0) + headElements) * 2;
+    const saved = ((castLayers && !recompute ? layerLinears : 0) + headElements * headCalls) * 2;
     forward += saved;
     backward += saved + (castLayers && recompute ? params.largestLayer * 2 : 0);
+    savedForBackward += saved;
     notes.push('autocast over frozen fp32 weights: each linear saves its 16-bit cast for backward');
   }
-  return { forward, backward, optimizer, notes };
+  return { forward, backward, optimizer, savedForBackward, notes };
 }

@@ -13,7 +13,17 @@ export interface LogitsMemory {
 }
 
 // torchtune's CEWithChunkedOutputLoss splits the logits into 8 chunks.
-const CROSS_ENTROPY_CHUNKS = 8;
+export const CROSS_ENTROPY_CHUNKS = 8;
+// litgpt's training loop applies its head to 128 positions at a time (lm_head_chunk_size).
+export const LITGPT_HEAD_CHUNK = 128;
+
+/** How many times the loss applies the output head: once, or once per chunk. */
+export function headApplications(request: PlanRequest): number {
+  const { runtime, training } = request;
+  if (runtime.crossEntropy !== 'chunked') return 1;
+  if (runtime.preset === 'litgpt') return Math.ceil(training.sequenceLength / LITGPT_HEAD_CHUNK);
+  return CROSS_ENTROPY_CHUNKS;
+}
 
 /** Logits and loss memory on a rank that holds the output head. */
 export function logitsAndLoss(
@@ -66,10 +76,11 @@ export function logitsAndLoss(
         };
       }
       // Eager: each chunk's fp32 log-softmax is saved; the upcast and its two fp32 gradients
-      // exist one chunk at a time.
+      // exist one chunk at a time; every chunk's 16-bit logits live until the loss is summed
+      // (torchtune deletes them only then; H100 runs 48-50).
       return {
         saved: finalNorm * tokens + upcast + retained,
-        forwardTransient: upcast / CROSS_ENTROPY_CHUNKS,
+        forwardTransient: upcast / CROSS_ENTROPY_CHUNKS + (logits - retained),
         backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
         retained,
       };

@@ -56,12 +56,13 @@ describe('backward: the head and the recomputed last layer come one after the ot
       expertParallelBuffers: 0,
     },
     logits: { saved: 3 * GIB, forwardTransient: 0.5 * GIB, backwardTransient: 1 * GIB, retained },
-    buffers: { forward: 0, backward: 0, optimizer: 0, notes: [] },
+    buffers: { forward: 0, backward: 0, optimizer: 0, savedForBackward: 0, notes: [] },
     persistentGradients: 0,
     backwardWorkspace: 0.5 * GIB,
     recomputedLayer: 1.5 * GIB,
     headGradient,
     headGradientStays: true,
+    tiedGradientSum: 0,
     runtimeOverhead: 0,
     fragmentation: 0.1,
     capacityBytes: 80 * GIB,
@@ -113,5 +114,30 @@ describe('accumulating without gradient sync (FSDP no_sync, litgpt) keeps unshar
   });
   it('and 2P / 4 when every micro-batch reduce-scatters', () => {
     expect(plan(false).breakdown.gradients).toBe((2 * parameters) / 4);
+  });
+});
+
+describe('a tied embedding’s gradient is summed with the head’s at the end of backward', () => {
+  // Llama-3.2-1B ties its 128,256 x 2,048 embedding to the head; P is its published count.
+  const P = 1_235_814_400;
+  const tied = 128_256 * 2_048;
+  const peakGradients = (precision: 'fp32' | 'bf16-mixed') => {
+    const result = estimatePlan(
+      {
+        model: 'llama-3.2-1b',
+        cluster: { gpu: 'h100-80gb' },
+        training: { method: 'full', precision, sequenceLength: 16 },
+        runtime: { preset: 'hf-transformers', foreachOptimizer: false },
+      },
+      loadCatalog(),
+    );
+    expect(result.memory.perGpu.peakPhase).toBe('backward');
+    return result.memory.perGpu.breakdown.gradients;
+  };
+  it('in the parameter dtype: the head’s, the embedding’s and their sum, 2 extra V x h (H100 run 2)', () => {
+    expect(peakGradients('fp32')).toBe(4 * P + 2 * 4 * tied);
+  });
+  it('under autocast the head’s arrives as a fresh fp32 cast and is summed in place: 1 extra (run 6)', () => {
+    expect(peakGradients('bf16-mixed')).toBe(4 * P + 4 * tied);
   });
 });

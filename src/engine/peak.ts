@@ -24,6 +24,8 @@ export interface RankComponents {
   headGradient: number;
   /** Whether that gradient stays for the rest of backward (accumulated, or tied to the embedding). */
   headGradientStays: boolean;
+  /** Extra buffers while a tied embedding's gradient is summed with the head's, at backward's end. */
+  tiedGradientSum: number;
   runtimeOverhead: number;
   fragmentation: number;
   capacityBytes: number;
@@ -89,10 +91,10 @@ export function phaseBreakdowns(c: RankComponents): {
   // End of backward: all gradients produced; only other in-flight micro-batches' activations.
   const backwardEnd: MemoryBreakdown = {
     ...base,
-    gradients: Math.max(states.gradients, persistentGradients),
+    gradients: Math.max(states.gradients, persistentGradients) + c.tiedGradientSum,
     activations: Math.max(0, activations.saved - activations.perMicroBatch) + c.backwardWorkspace,
     logitsAndLoss: 0,
-    buffers: buffers.backward,
+    buffers: buffers.backward - buffers.savedForBackward,
   };
   const backward = [headBackward, layerBackward, backwardEnd].reduce((a, b) =>
     allocatedTotal(b) > allocatedTotal(a) ? b : a,

@@ -4,7 +4,7 @@ import { stageActivations } from './activations';
 import { transientBuffers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
-import { logitsAndLoss } from './logits';
+import { headApplications, logitsAndLoss } from './logits';
 import { modelStates } from './model-states';
 import { countParameters, trainableParameters } from './parameters';
 import { rankPeak } from './peak';
@@ -84,7 +84,14 @@ export function trainingRanks(
       span.hasHead && !arch.sequenceClassificationLabels
         ? (params.paddedVocab / layout.tensorParallel) * arch.hiddenSize
         : 0;
-    const buffers = transientBuffers(request, params, states, layout.dataParallel, headElements);
+    const buffers = transientBuffers(
+      request,
+      params,
+      states,
+      layout.dataParallel,
+      headElements,
+      headApplications(request),
+    );
     buffers.notes.forEach((n) => notes.add(n));
     const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
     const widest = Math.max(
@@ -109,6 +116,18 @@ export function trainingRanks(
     const headGradientStays =
       parallelism.zeroStage < 2 &&
       (!runtime.optimizerInBackward || (arch.tieWordEmbeddings && span.hasEmbedding));
+    // A tied head's gradient waits in autograd's input buffer until the embedding's own V x h
+    // gradient arrives and the two are summed: two extra V x h buffers at backward's end in the
+    // parameter dtype, one where autocast hands the head's gradient over as a fresh fp32 cast
+    // (anatomy of the H100 runs, tools/measure/anatomy.py).
+    const autocastOverFp32 =
+      training.precision !== 'fp32' &&
+      training.precision !== 'bf16-pure' &&
+      runtime.mixedPrecisionStyle === 'amp';
+    const tiedGradientSum =
+      headTrains && arch.tieWordEmbeddings && span.hasEmbedding
+        ? (autocastOverFp32 ? 1 : 2) * headGradient
+        : 0;
     const rank = rankPeak(
       {
         label: stageLabel(span, parallelism.pipelineParallel, 'output head and loss'),
@@ -123,6 +142,7 @@ export function trainingRanks(
         recomputedLayer,
         headGradient,
         headGradientStays,
+        tiedGradientSum,
         runtimeOverhead: overhead + states.pagedOptimizerStates,
         fragmentation: runtime.allocatorFragmentation,
         capacityBytes: gpu.memoryBytes,

@@ -1,7 +1,8 @@
 // `npm run accuracy`: every calibration row's prediction next to its measurement, then the summary.
 import { loadCatalog } from '../src/catalog/catalog';
-import { ErrorSummary, RowScore, scoreCalibration } from './accuracy-report';
+import { AccuracyReport, ErrorSummary, RowScore, scoreCalibration } from './accuracy-report';
 import { loadCalibrationRows } from './calibration-rows';
+import { loadMeasuredH100Rows } from './measured-h100';
 
 const GIB = 1024 ** 3;
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
@@ -12,17 +13,20 @@ function line(name: string, s: ErrorSummary): string {
 }
 
 function row(s: RowScore): string {
-  return `${String(s.id).padStart(4)} ${s.category.padEnd(9)} ${s.statistic.padEnd(9)} measured ${gib(s.measuredBytes)} GiB  predicted ${gib(s.predictedBytes)} GiB  ${pct(s.signedError).padStart(7)}${s.heldOut ? '  (held out)' : ''}  ${s.source}`;
+  return `${String(s.id).padStart(8)} ${s.category.padEnd(9)} ${s.statistic.padEnd(9)} measured ${gib(s.measuredBytes)} GiB  predicted ${gib(s.predictedBytes)} GiB  ${pct(s.signedError).padStart(7)}${s.heldOut ? '  (held out)' : ''}  ${s.source}`;
 }
 
-function main(): void {
-  const report = scoreCalibration(loadCalibrationRows(), loadCatalog());
-  console.log('Scored rows (prediction of the statistic each source reports):');
+function printReport(
+  title: string,
+  report: AccuracyReport,
+  split: { tuning: string; heldOut: string },
+): void {
+  console.log(`${title}\n\nScored rows (prediction of the statistic each source reports):`);
   for (const s of report.scored) console.log(row(s));
   console.log('\nSummary');
   console.log(line('overall', report.overall));
-  console.log(line('tuning (4/5)', report.tuning));
-  console.log(line('held-out fifth', report.heldOut));
+  console.log(line(split.tuning, report.tuning));
+  console.log(line(split.heldOut, report.heldOut));
   for (const [category, summary] of Object.entries(report.byCategory))
     console.log(line(category, summary));
   const under = report.scored.filter((s) => s.signedError < -0.1);
@@ -57,6 +61,26 @@ function main(): void {
   if (report.failed.length > 0) {
     console.log(`\nRows the planner rejected: ${report.failed.length}`);
     for (const f of report.failed) console.log(`  row ${f.id}: ${f.error}`);
+  }
+}
+
+function main(): void {
+  const catalog = loadCatalog();
+  printReport(
+    'Published runs (data/calibration/published.json)',
+    scoreCalibration(loadCalibrationRows(), catalog),
+    { tuning: 'tuning (4/5)', heldOut: 'held-out fifth' },
+  );
+  console.log('\n' + '='.repeat(100) + '\n');
+  printReport(
+    'Our own H100 runs (data/calibration/measured-h100.csv, tools/measure/)',
+    scoreCalibration(loadMeasuredH100Rows(), catalog),
+    { tuning: 'tuning (groups A-E)', heldOut: 'held out (group V)' },
+  );
+  console.log('\nThe same H100 runs read through the other statistics they record:');
+  for (const statistic of ['reserved', 'device'] as const) {
+    const report = scoreCalibration(loadMeasuredH100Rows(statistic), catalog);
+    console.log(line(`${statistic} peak`, report.overall));
   }
 }
 

@@ -12,8 +12,8 @@ export type CalibrationStatistic = 'allocated' | 'reserved' | 'active' | 'device
 export type CalibrationTier = 'clean' | 'documented' | 'loose';
 
 interface CalibrationRowFields {
-  /** The `id` of the row in measured.csv. */
-  id: number;
+  /** The `id` of the row in measured.csv; `h100-<run_id>` for our own runs (measured-h100.csv). */
+  id: number | string;
   source: string;
   category: CalibrationCategory;
   use: CalibrationUse;
@@ -89,6 +89,9 @@ export function calibrationPath(): string {
   return join(repositoryRoot(), CALIBRATION_FILE);
 }
 
-export function loadCalibrationRows(): CalibrationRow[] {
-  return JSON.parse(readFileSync(calibrationPath(), 'utf8')) as CalibrationRow[];
+/** A row of published.json: its id is the measured.csv row's number. */
+export type PublishedCalibrationRow = CalibrationRow & { id: number };
+
+export function loadCalibrationRows(): PublishedCalibrationRow[] {
+  return JSON.parse(readFileSync(calibrationPath(), 'utf8')) as PublishedCalibrationRow[];
 }

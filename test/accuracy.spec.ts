@@ -2,9 +2,10 @@
 import { loadCatalog } from '../src/catalog/catalog';
 import { scoreCalibration } from '../scripts/accuracy-report';
 import { loadCalibrationRows } from '../scripts/calibration-rows';
+import { loadMeasuredH100Rows } from '../scripts/measured-h100';
 
 // The issue's targets are a median of 5% and a 90th percentile of 12%. The planner reaches
-// 3.6% and 14.4% (see README, "Accuracy"): the median is held at the target, the 90th
+// 3.6% and 14.3% (see README, "Accuracy"): the median is held at the target, the 90th
 // percentile ratchets at what it reaches today and moves down as the model improves.
 const MEDIAN_BOUND = 0.05;
 const P90_BOUND = 0.15;
@@ -46,5 +47,32 @@ describe('accuracy on the published calibration rows', () => {
       return check.expectFits ? ratio > 1.05 : ratio < 0.95;
     });
     expect(disagreements).toEqual([]);
+  });
+});
+
+// Our own H100 runs state every flag, so they are held to the issue's targets with room for the
+// run-to-run noise of an allocator (README, "Our own measurements"): 1.3% / 3.6% today.
+const H100_MEDIAN_BOUND = 0.05;
+const H100_P90_BOUND = 0.06;
+
+describe('accuracy on our own H100 runs (data/calibration/measured-h100.csv)', () => {
+  const report = scoreCalibration(loadMeasuredH100Rows(), loadCatalog());
+
+  it('plans every run', () => {
+    expect(report.failed).toEqual([]);
+    expect(report.scored.length).toBeGreaterThanOrEqual(60);
+  });
+  it(`median absolute error stays within ${H100_MEDIAN_BOUND * 100}%, held-out group too`, () => {
+    expect(report.overall.medianAbsError).toBeLessThanOrEqual(H100_MEDIAN_BOUND);
+    expect(report.heldOut.medianAbsError).toBeLessThanOrEqual(H100_MEDIAN_BOUND);
+  });
+  it(`90th-percentile absolute error stays within ${H100_P90_BOUND * 100}%`, () => {
+    expect(report.overall.p90AbsError).toBeLessThanOrEqual(H100_P90_BOUND);
+  });
+  it('under-predicts no run by more than 10%', () => {
+    expect(report.scored.filter((s) => s.signedError < -0.1).map((s) => s.id)).toEqual([]);
+  });
+  it('plans the runs that ran out of memory as not fitting', () => {
+    expect(report.fitChecks.filter((f) => f.fits !== f.expectFits)).toEqual([]);
   });
 });

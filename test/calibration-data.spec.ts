@@ -2,44 +2,8 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { CalibrationRow, loadCalibrationRows, repositoryRoot } from '../scripts/calibration-rows';
+import { parseCsv } from '../scripts/csv';
 import { HELD_OUT_SEED, mulberry32, pickHeldOut } from '../scripts/pick-held-out';
-
-/** RFC 4180 CSV: quoted fields may hold commas, doubled quotes and newlines. */
-function parseCsv(text: string): Record<string, string>[] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') {
-        quoted = false;
-      } else {
-        field += char;
-      }
-    } else if (char === '"') {
-      quoted = true;
-    } else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else {
-      field += char;
-    }
-  }
-  if (field !== '' || record.length > 0) records.push([...record, field]);
-  const [header, ...body] = records;
-  return body.map((values) => Object.fromEntries(header.map((name, i) => [name, values[i]])));
-}
 
 const csvRows = parseCsv(
   readFileSync(join(repositoryRoot(), 'data', 'calibration', 'measured.csv'), 'utf8'),

@@ -1,0 +1,140 @@
+// data/calibration/measured-h100.csv (our own harness, tools/measure/) as calibration rows: each
+// run rebuilt as the PlanRequest that describes it, scored on the allocator peak it measured.
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import type { PlanRequestInput } from '../src/engine/request';
+import type { OptimizerKind, Precision, Recompute } from '../src/engine/types';
+import { CalibrationRow, repositoryRoot } from './calibration-rows';
+import { parseCsv } from './csv';
+
+export const MEASURED_H100_FILE = join('data', 'calibration', 'measured-h100.csv');
+export const H100_SOURCE = 'own H100 runs (tools/measure)';
+
+/** The harness's precision names: bf16 autocast runs over fp32 weights (AMP). */
+const PRECISIONS: Record<string, Precision> = {
+  fp32: 'fp32',
+  'bf16-autocast': 'bf16-mixed',
+  'bf16-pure': 'bf16-pure',
+};
+
+/** The model config as Hugging Face reads it; unset (null) fields are left out. */
+function modelConfig(json: string): Record<string, unknown> {
+  const config = JSON.parse(json) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== null));
+}
+
+/** PEFT's target names as the planner's: GPT-2's fused c_attn is one adapter reading the
+ * h-wide layer input, which is what an adapter on q_proj saves (its lora_B is 3h wide, not h:
+ * 2 x r x h weights per layer more, about 2 MB of model states on GPT-2 at r 8). */
+function targetModules(targets: string): string[] | 'all-linear' {
+  if (targets === 'all-linear') return 'all-linear';
+  return targets.split(',').map((name) => (name === 'c_attn' ? 'q_proj' : name));
+}
+
+/** The PlanRequest that describes one harness run (tools/measure/measure.py). */
+export function h100Request(run: Record<string, string>): PlanRequestInput {
+  const lora = run.method === 'lora';
+  return {
+    name: `h100 run ${run.run_id}`,
+    model: modelConfig(run.config_json),
+    cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 1 },
+    training: {
+      method: lora ? 'lora' : 'full',
+      precision: PRECISIONS[run.precision],
+      optimizer: run.optimizer as OptimizerKind,
+      microBatchSize: Number(run.micro_batch_size),
+      sequenceLength: Number(run.sequence_length),
+      activationCheckpointing: run.checkpointing as Recompute,
+      ...(lora
+        ? {
+            lora: {
+              rank: Number(run.lora_rank),
+              alpha: Number(run.lora_alpha),
+              dropout: Number(run.lora_dropout),
+              targetModules: targetModules(run.lora_targets),
+            },
+          }
+        : {}),
+    },
+    parallelism: { zeroStage: 0 },
+    runtime: {
+      preset: 'hf-transformers',
+      attention: run.attention === 'eager' ? 'eager' : 'flash',
+      crossEntropy: run.cross_entropy === 'chunked' ? 'chunked' : 'standard',
+      retainLogits: run.retain_logits === 'True',
+      foreachOptimizer: run.optimizer_impl === 'foreach',
+    },
+  };
+}
+
+function assumptions(run: Record<string, string>): string[] {
+  const notes = [
+    `measured by tools/measure/measure.py on ${run.gpu} (torch ${run.torch}, transformers ${run.transformers}, peft ${run.peft}, driver ${run.driver}): random weights from the config, ${run.steps} steps, peak over all steps`,
+    `optimizer torch.optim ${run.optimizer} (${run.optimizer_impl} implementation)`,
+    run.cross_entropy === 'chunked'
+      ? 'loss: the head runs in 8 chunks, each chunk cross-entropy in fp32, logits deleted before backward (torchtune style)'
+      : `loss: Hugging Face's ForCausalLMLoss (logits.float()); the loop ${run.retain_logits === 'True' ? 'keeps the model output through backward' : 'keeps only the loss, as the HF Trainer does'}`,
+  ];
+  if (run.method === 'lora') {
+    notes.push(
+      `PEFT LoRA r ${run.lora_rank}, alpha ${run.lora_alpha}, dropout ${run.lora_dropout}, targets ${run.lora_targets}; adapters in ${run.trainable_dtype} (PEFT's autocast_adapter_dtype)`,
+    );
+  }
+  return notes;
+}
+
+/** The statistics the harness records: allocator peaks, and nvidia-smi's used memory. */
+export type H100Statistic = 'allocated' | 'reserved' | 'device';
+
+function measuredBytes(run: Record<string, string>, statistic: H100Statistic): number {
+  if (statistic === 'reserved') return Number(run.max_reserved_bytes);
+  // nvidia-smi read after the last step: the context plus the pool, which never shrinks by itself.
+  if (statistic === 'device') return Number(run.nvidia_smi_used_mib) * 2 ** 20;
+  return Number(run.max_allocated_bytes);
+}
+
+/** Group V of tools/measure/matrix.py was chosen and measured only after the planner had been
+ * corrected against groups A-E: it is the held-out part of these runs. */
+export const H100_HELD_OUT_GROUP = 'V';
+
+/** Every harness run as a calibration row scored on `statistic` (allocated by default). */
+export function loadMeasuredH100Rows(statistic: H100Statistic = 'allocated'): CalibrationRow[] {
+  const runs = parseCsv(readFileSync(join(repositoryRoot(), MEASURED_H100_FILE), 'utf8'));
+  return runs.map((run): CalibrationRow => {
+    const base = {
+      id: `h100-${run.run_id}`,
+      source: H100_SOURCE,
+      category: run.method === 'lora' ? ('lora' as const) : ('full' as const),
+      unitNote: 'bytes, as torch.cuda reports them',
+      reported: {
+        value: run.max_allocated_bytes,
+        unit: 'bytes',
+        metric: 'torch.cuda.max_memory_allocated over all steps',
+      },
+      heldOut: run.group === H100_HELD_OUT_GROUP,
+      assumptions: assumptions(run),
+    };
+    if (run.status === 'ok') {
+      return {
+        ...base,
+        use: 'score',
+        statistic,
+        measuredBytes: measuredBytes(run, statistic),
+        unitBytes: 1,
+        tier: 'clean',
+        tolerance: 0.15,
+        request: h100Request(run),
+      };
+    }
+    if (run.status === 'oom') {
+      return {
+        ...base,
+        use: 'fit-only',
+        excludedReason: `ran out of memory on the 80 GB card: ${run.error}`,
+        expectFits: false,
+        request: h100Request(run),
+      };
+    }
+    return { ...base, use: 'excluded', excludedReason: `the run failed: ${run.error}` };
+  });
+}

@@ -1,0 +1,48 @@
+// Integrity of our own H100 runs: complete records, and the models they built are the ones the
+// planner describes (PyTorch's parameter count on the device against the planner's count).
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { repositoryRoot } from '../scripts/calibration-rows';
+import { parseCsv } from '../scripts/csv';
+import { h100Request, loadMeasuredH100Rows, MEASURED_H100_FILE } from '../scripts/measured-h100';
+import { architectureFromConfig } from '../src/engine/architecture';
+import { countParameters } from '../src/engine/parameters';
+
+const runs = parseCsv(readFileSync(join(repositoryRoot(), MEASURED_H100_FILE), 'utf8'));
+const MIB = 2 ** 20;
+
+describe('data/calibration/measured-h100.csv', () => {
+  it('holds at least 60 runs, each with its versions, GPU and status', () => {
+    expect(runs.length).toBeGreaterThanOrEqual(60);
+    for (const run of runs) {
+      expect(run.gpu).toMatch(/H100/);
+      expect(run.torch && run.transformers && run.peft && run.driver).toBeTruthy();
+      expect(['ok', 'oom']).toContain(run.status);
+    }
+  });
+  it('counts the parameters of every model it built as PyTorch did on the device', () => {
+    for (const run of runs.filter((r) => r.method === 'full')) {
+      const config = h100Request(run).model as Record<string, unknown>;
+      const arch = architectureFromConfig('measured', config);
+      expect(countParameters(arch).total).toBe(Number(run.parameters_total));
+    }
+  });
+  it('weighs the weights before the first step at 4 or 2 bytes per parameter', () => {
+    for (const run of runs.filter((r) => r.method === 'full')) {
+      const bytes = run.precision === 'bf16-pure' ? 2 : 4;
+      const extra = Number(run.weights_allocated_bytes) - bytes * Number(run.parameters_total);
+      expect(extra).toBeGreaterThanOrEqual(0);
+      // Buffers (RoPE tables, GPT-2's causal mask), token ids, 512-byte rounding of small tensors.
+      expect(extra).toBeLessThan(16 * MIB);
+    }
+  });
+  it('scores every finished run on its allocated peak and checks each out-of-memory run for fit', () => {
+    const rows = loadMeasuredH100Rows();
+    expect(rows.filter((r) => r.use === 'score').length).toBe(
+      runs.filter((r) => r.status === 'ok').length,
+    );
+    expect(rows.filter((r) => r.use === 'fit-only').length).toBe(
+      runs.filter((r) => r.status === 'oom').length,
+    );
+  });
+});

@@ -1,7 +1,8 @@
 // The calibration CSVs (RFC 4180) read into records keyed by the header's column names.
 
-/** RFC 4180 CSV: quoted fields may hold commas, doubled quotes and newlines. */
-export function parseCsv(text: string): Record<string, string>[] {
+/** RFC 4180 CSV as rows of fields: quoted fields may hold commas, doubled quotes and newlines;
+ * LF, CRLF or CR ends a record. */
+export function parseCsvRecords(text: string): string[][] {
   const records: string[][] = [];
   let field = '';
   let record: string[] = [];
@@ -33,6 +34,11 @@ export function parseCsv(text: string): Record<string, string>[] {
     }
   }
   if (field !== '' || record.length > 0) records.push([...record, field]);
-  const [header, ...body] = records;
+  return records;
+}
+
+/** RFC 4180 CSV as records keyed by the header's column names. */
+export function parseCsv(text: string): Record<string, string>[] {
+  const [header, ...body] = parseCsvRecords(text);
   return body.map((values) => Object.fromEntries(header.map((name, i) => [name, values[i]])));
 }

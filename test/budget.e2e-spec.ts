@@ -2,6 +2,7 @@
 // out here, then summary totals, the CSV export, label edits and re-evaluation of saved plans.
 import Database from 'better-sqlite3';
 import { appPerSuite, expectProblem } from './support/app';
+import { parseCsvRecords } from '../scripts/csv';
 
 interface PlanBody {
   id: string;
@@ -32,35 +33,6 @@ interface PlanBody {
 /** Relative closeness: floating-point sums in another order differ in the last bits only. */
 function expectNear(actual: number, expected: number): void {
   expect(actual / expected).toBeCloseTo(1, 12);
-}
-
-/** RFC 4180: fields split on commas outside quotes, "" inside quotes is one quote, CRLF ends records. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i++;
-    } else field += char;
-  }
-  return records;
 }
 
 // Llama-3.2-1B: P = 1,235,814,400 parameters (tied embeddings counted once), L = 16, h = 2048.
@@ -151,7 +123,7 @@ describe('time, cost and budget reviews (e2e)', () => {
     it('exports the plans of a tag as CSV a spreadsheet reads, one row per plan', async () => {
       const response = await http().get('/api/v1/plans/export.csv?tag=q3').expect(200);
       expect(response.headers['content-type']).toMatch(/^text\/csv/);
-      const [header, ...rows] = parseCsv(response.text);
+      const [header, ...rows] = parseCsvRecords(response.text);
       for (const column of [
         'id',
         'name',

@@ -60,7 +60,7 @@ function megatronDtypes(request: PlanRequest): ActivationDtypes {
 
 /** Autocast over fp32 parameters keeps the residual stream in fp32; FSDP (ZeRO-3) instead casts
  * the gathered parameters to 16 bits, so its layers compute and save in 16 bits. */
-function autocastOverFp32(request: PlanRequest): boolean {
+export function autocastOverFp32(request: PlanRequest): boolean {
   const { training, runtime, parallelism } = request;
   return (
     training.precision !== 'fp32' &&

@@ -1,4 +1,5 @@
 // Transient buffers outside the model states and saved activations (memory-model.md section 5).
+import { autocastOverFp32 } from './activations';
 import { ModelStates } from './model-states';
 import { RankParameters } from './placement';
 import { PlanRequest } from './types';
@@ -110,11 +111,7 @@ export function transientBuffers(
     notes.push('QLoRA: one dequantised 16-bit linear at a time');
   }
 
-  const autocastOverFp32Weights =
-    training.precision !== 'fp32' &&
-    training.precision !== 'bf16-pure' &&
-    runtime.mixedPrecisionStyle === 'amp' &&
-    zero < 3;
+  const autocastOverFp32Weights = autocastOverFp32(request);
   const layerLinears = params.denseLinear + params.expertLinear;
   if (autocastOverFp32Weights && full) {
     // Autocast caches a 16-bit copy of every fp32 linear weight until backward has used it.

@@ -15,7 +15,7 @@ export interface LogitsMemory {
 // torchtune's CEWithChunkedOutputLoss splits the logits into 8 chunks.
 export const CROSS_ENTROPY_CHUNKS = 8;
 // litgpt's training loop applies its head to 128 positions at a time (lm_head_chunk_size).
-export const LITGPT_HEAD_CHUNK = 128;
+const LITGPT_HEAD_CHUNK = 128;
 
 /** How many times the loss applies the output head: once, or once per chunk. */
 export function headApplications(request: PlanRequest): number {

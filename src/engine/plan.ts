@@ -1,6 +1,6 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
 import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
-import { stageActivations } from './activations';
+import { autocastOverFp32, stageActivations } from './activations';
 import { transientBuffers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
@@ -120,13 +120,9 @@ export function trainingRanks(
     // gradient arrives and the two are summed: two extra V x h buffers at backward's end in the
     // parameter dtype, one where autocast hands the head's gradient over as a fresh fp32 cast
     // (anatomy of the H100 runs, tools/measure/anatomy.py).
-    const autocastOverFp32 =
-      training.precision !== 'fp32' &&
-      training.precision !== 'bf16-pure' &&
-      runtime.mixedPrecisionStyle === 'amp';
     const tiedGradientSum =
       headTrains && arch.tieWordEmbeddings && span.hasEmbedding
-        ? (autocastOverFp32 ? 1 : 2) * headGradient
+        ? (autocastOverFp32(request) ? 1 : 2) * headGradient
         : 0;
     const rank = rankPeak(
       {

@@ -75,9 +75,6 @@ function adapted(lora: LoraSettings | undefined, module: string): boolean {
   return lora.targetModules === 'all-linear' || lora.targetModules.includes(module);
 }
 
-/** Presets that run Hugging Face's model code (DeepSpeed trains HF models too). */
-const HF_MODEL_CODE = new Set(['hf-transformers', 'deepspeed']);
-
 /** Bytes per MLP intermediate element that HF's NewGELUActivation ('gelu_new': GPT-2, Phi) saves
  * beyond its input and output: it is written out in Python, so tanh's output, 1 + tanh and 0.5x
  * are saved too (3e); under autocast pow runs in fp32, so the chain saves an fp32 copy of x,
@@ -85,7 +82,7 @@ const HF_MODEL_CODE = new Set(['hf-transformers', 'deepspeed']);
 function geluNewExtraBytes(arch: ModelArchitecture, request: PlanRequest): number {
   const { runtime, training } = request;
   if (runtime.fusedKernels || arch.activation !== 'gelu_new') return 0;
-  if (!HF_MODEL_CODE.has(runtime.preset)) return 0;
+  if (runtime.modelCode !== 'hf-transformers') return 0;
   if (autocastOverFp32(request)) return 12;
   return 3 * (training.precision === 'fp32' ? 4 : 2);
 }
@@ -174,7 +171,7 @@ export function layerTokenBytes(
   // Unfused code expands K/V to all heads before attention (repeat_kv, repeat_interleave), except
   // Hugging Face's SDPA path, which hands grouped K/V to the kernel (enable_gqa, transformers
   // >= 4.48 on torch >= 2.5; H100 anatomy of run 10).
-  const groupedSdpa = !eager && HF_MODEL_CODE.has(runtime.preset);
+  const groupedSdpa = !eager && runtime.modelCode === 'hf-transformers';
   const kvHeads = fused || groupedSdpa ? g : a;
   const kDim = mla ? qDim : kvHeads * d;
   const vSaved = mla ? vDim : kvHeads * d;
@@ -184,7 +181,7 @@ export function layerTokenBytes(
   // litgpt computes q, k, v with one fused linear and, without grouped heads to repeat, passes
   // v to attention as a view of that output: the saved view keeps all of it, q and k parts too
   // (tools/measure/probes.py on the H100: 12h bytes per token saved, 6h of them the whole qkv).
-  if (runtime.preset === 'litgpt' && g === a && !mla) insideTp += e * (qDim + kDim);
+  if (runtime.modelCode === 'litgpt' && g === a && !mla) insideTp += e * (qDim + kDim);
   if (mla) {
     // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
     outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);

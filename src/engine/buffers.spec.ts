@@ -120,3 +120,25 @@ describe('what backward frees and what the step allocates (H100 runs)', () => {
     expect(transientBuffers(req, rank, states, 1).optimizer).toBe(4 * rank.largestTensor);
   });
 });
+
+describe('gradient sync buffers follow the dataParallelEngine knob', () => {
+  const sync = (zeroStage: 0 | 2, dataParallelEngine: 'pytorch' | 'deepspeed' | 'megatron') => {
+    const req = normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'a100-80gb', gpusPerNode: 8 },
+      training: { method: 'full', precision: 'bf16-mixed' },
+      parallelism: { zeroStage },
+      runtime: { dataParallelEngine, foreachOptimizer: false },
+    });
+    const states = modelStates(req, rank, 8, 1);
+    return transientBuffers(req, rank, states, 8).backward;
+  };
+  const trainable = rank.totalOnRank;
+  it('DDP (gradient_as_bucket_view=False) keeps a bucket copy of every 16-bit gradient', () => {
+    expect(sync(0, 'pytorch') - sync(0, 'megatron')).toBe(2 * trainable);
+    expect(sync(0, 'deepspeed')).toBe(sync(0, 'megatron'));
+  });
+  it('ZeRO-2 on DeepSpeed holds a 5e8-element 16-bit reduce bucket; Megatron reduces in place', () => {
+    expect(sync(2, 'deepspeed') - sync(2, 'megatron')).toBe(2 * 5e8);
+  });
+});

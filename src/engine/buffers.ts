@@ -58,7 +58,7 @@ export function transientBuffers(
   }
 
   const deepSpeedBuckets =
-    (zero === 1 || zero === 2) && runtime.preset !== 'megatron' && shardedOver > 1;
+    (zero === 1 || zero === 2) && runtime.dataParallelEngine !== 'megatron' && shardedOver > 1;
   if (deepSpeedBuckets) {
     // DeepSpeed reduce_bucket_size in backward, allgather_bucket_size in the step (16-bit each).
     const bucket = Math.min(runtime.bucketElements, states.trainableElements) * 2;
@@ -69,12 +69,7 @@ export function transientBuffers(
     );
   }
 
-  if (
-    zero === 0 &&
-    dataParallel > 1 &&
-    runtime.preset !== 'megatron' &&
-    runtime.preset !== 'deepspeed'
-  ) {
+  if (zero === 0 && dataParallel > 1 && runtime.dataParallelEngine === 'pytorch') {
     // DDP's buckets are a second copy of the gradients (gradient_as_bucket_view=False default).
     const ddpBuckets = states.trainableElements * states.gradientElementBytes;
     forward += ddpBuckets;

@@ -21,7 +21,7 @@ const LITGPT_HEAD_CHUNK = 128;
 export function headApplications(request: PlanRequest): number {
   const { runtime, training } = request;
   if (runtime.crossEntropy !== 'chunked') return 1;
-  if (runtime.preset === 'litgpt') return Math.ceil(training.sequenceLength / LITGPT_HEAD_CHUNK);
+  if (runtime.modelCode === 'litgpt') return Math.ceil(training.sequenceLength / LITGPT_HEAD_CHUNK);
   return CROSS_ENTROPY_CHUNKS;
 }
 

@@ -155,7 +155,7 @@ export function trainingRanks(
 function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {
   const r = request.runtime;
   return [
-    `preset '${r.preset}': attention ${r.attention}, ${r.fusedKernels ? 'fused' : 'eager'} norms and activations, ${r.crossEntropy} cross-entropy, ${r.mixedPrecisionStyle} mixed precision`,
+    `preset '${r.preset}': attention ${r.attention}, ${r.fusedKernels ? 'fused' : 'eager'} norms and activations, ${r.crossEntropy} cross-entropy, ${r.mixedPrecisionStyle} mixed precision, ${r.modelCode} model code, ${r.dataParallelEngine} gradient sync`,
     `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated (reserved peak)`,
     `CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB and NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per communicator group outside the allocator`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,

@@ -23,6 +23,24 @@ describe('framework presets set runtime knobs; explicit knobs win', () => {
     expect(runtime.gradientsSetToNone).toBe(true);
     expect(runtime.zero3LiveParameters).toBe(0);
   });
+  it('model code and gradient sync are knobs the presets set, not the preset names themselves', () => {
+    const knobs = (input: PlanRequestInput['runtime']) => {
+      const { modelCode, dataParallelEngine } = normalizeRequest({
+        ...base,
+        runtime: input,
+      }).runtime;
+      return { modelCode, dataParallelEngine };
+    };
+    expect(knobs({})).toEqual({ modelCode: 'native', dataParallelEngine: 'pytorch' });
+    expect(knobs({ preset: 'deepspeed' })).toEqual({
+      modelCode: 'hf-transformers',
+      dataParallelEngine: 'deepspeed',
+    });
+    expect(knobs({ preset: 'litgpt' }).modelCode).toBe('litgpt');
+    expect(knobs({ preset: 'megatron' }).dataParallelEngine).toBe('megatron');
+    // A DeepSpeed run of non-HF model code (Megatron-DeepSpeed) says so.
+    expect(knobs({ preset: 'deepspeed', modelCode: 'native' }).modelCode).toBe('native');
+  });
   it('the overridden knob reaches the plan: Llama-2-7B gathers two layers, not 1e9 parameters', () => {
     const catalog = loadCatalog();
     const buffers = (zero3LiveParameters?: number) =>

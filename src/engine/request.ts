@@ -84,6 +84,8 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   zero3LiveParameters: 0, // FSDP frees each unit after use
   adapterDtype: 'fp32', // PEFT upcasts adapter weights to fp32 by default
   quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
+  modelCode: 'native', // layers on PyTorch's own kernels (the ZeRO paper's accounting)
+  dataParallelEngine: 'pytorch', // DDP at ZeRO-0
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
@@ -102,6 +104,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     crossEntropy: 'standard',
     foreachOptimizer: true,
     adapterDtype: 'fp32',
+    modelCode: 'hf-transformers',
   },
   // torchtune recipes: bf16 params, fused AdamW, CEWithChunkedOutputLoss, adapters in bf16.
   torchtune: {
@@ -130,6 +133,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     foreachOptimizer: true,
     adapterDtype: 'bf16',
     unshardedGradientAccumulation: true, // Fabric's no_backward_sync is FSDP's no_sync()
+    modelCode: 'litgpt',
   },
   // DeepSpeed: fp16/bf16 params + fp32 master, FusedAdam, 5e8-element buckets, HF model code.
   deepspeed: {
@@ -142,6 +146,8 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     bucketElements: 5e8,
     gradientsSetToNone: false, // ZeRO's gradient partitions outlive the step
     zero3LiveParameters: 1e9, // stage3_max_live_parameters default
+    modelCode: 'hf-transformers', // DeepSpeed trains Hugging Face models
+    dataParallelEngine: 'deepspeed',
   },
   // Megatron-LM: fp32 main grads, fused kernels (TE), flash, fused vocab-parallel cross-entropy.
   megatron: {
@@ -152,6 +158,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     foreachOptimizer: false,
     fp32Gradients: true,
     gradientsSetToNone: false, // the contiguous main-grad buffer outlives the step
+    dataParallelEngine: 'megatron',
   },
 };
 

@@ -133,6 +133,13 @@ export type FrameworkPreset =
 /** How mixed precision holds its weights: AMP autocasts fp32 params; master keeps 16-bit params
  * plus an fp32 copy (DeepSpeed/Megatron); fsdp2 keeps fp32 shards and gathers 16-bit units. */
 export type MixedPrecisionStyle = 'amp' | 'master-weights' | 'fsdp2';
+/** Whose model code runs the layers: Hugging Face's modeling files, litgpt's, or code written
+ * against PyTorch's own kernels (torchtune, torchtitan, Megatron, the ZeRO paper's baseline). */
+export type ModelCode = 'native' | 'hf-transformers' | 'litgpt';
+/** Who owns the data-parallel gradient sync: torch DDP/FSDP (ZeRO-1/2 planned with DeepSpeed's
+ * buckets, which torch has no engine of its own for), DeepSpeed's engine, or Megatron's
+ * distributed optimizer with its contiguous gradient buffer. */
+export type DataParallelEngine = 'pytorch' | 'deepspeed' | 'megatron';
 export type WeightPrecision = 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'int4';
 export type KvCacheDtype = 'bf16' | 'fp8' | 'int8';
 
@@ -215,6 +222,12 @@ export interface RuntimeSettings {
   unshardedGradientAccumulation: boolean;
   /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not. */
   quantizationKernel: 'bitsandbytes' | 'torchao';
+  /** Model code: HF's SDPA path passes grouped K/V and writes gelu_new out in Python; litgpt
+   * fuses q/k/v into one linear and applies its head 128 positions at a time. */
+  modelCode: ModelCode;
+  /** Gradient sync: DDP keeps a bucket copy of the gradients, DeepSpeed reduce/allgather
+   * buckets at ZeRO-1/2, Megatron reduces in place in its gradient buffer. */
+  dataParallelEngine: DataParallelEngine;
   /** Model FLOPs utilisation assumed for step time. */
   mfu: number;
   /** Override of the catalog's price, USD per GPU-hour. */

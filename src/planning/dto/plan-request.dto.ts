@@ -24,9 +24,11 @@ import type { PlanRequestInput } from '../../engine/request';
 import {
   AttentionKernel,
   CrossEntropyKind,
+  DataParallelEngine,
   FrameworkPreset,
   KvCacheDtype,
   MixedPrecisionStyle,
+  ModelCode,
   OffloadTarget,
   OptimizerKind,
   PipelineSchedule,
@@ -98,6 +100,16 @@ export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, 
 export const ZERO_STAGES = [0, 1, 2, 3] as const;
 export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
 const QUANTIZATION_KERNELS = ['bitsandbytes', 'torchao'] as const;
+export const MODEL_CODES = membersOf<ModelCode>({
+  native: true,
+  'hf-transformers': true,
+  litgpt: true,
+});
+export const DATA_PARALLEL_ENGINES = membersOf<DataParallelEngine>({
+  pytorch: true,
+  deepspeed: true,
+  megatron: true,
+});
 
 export class ClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'a100-80gb' })
@@ -384,6 +396,26 @@ export class RuntimeDto {
   @IsOptional()
   @IsOneOf(QUANTIZATION_KERNELS)
   quantizationKernel?: 'bitsandbytes' | 'torchao';
+
+  @ApiPropertyOptional({
+    enum: MODEL_CODES,
+    default: 'native',
+    description:
+      "whose model code runs the layers: Hugging Face's (grouped K/V into SDPA, gelu_new in Python), litgpt's (fused qkv, head applied 128 positions at a time) or native PyTorch",
+  })
+  @IsOptional()
+  @IsOneOf(MODEL_CODES)
+  modelCode?: ModelCode;
+
+  @ApiPropertyOptional({
+    enum: DATA_PARALLEL_ENGINES,
+    default: 'pytorch',
+    description:
+      "who syncs gradients: pytorch (DDP's bucket copy at ZeRO-0), deepspeed (reduce/allgather buckets) or megatron (in place in its gradient buffer)",
+  })
+  @IsOptional()
+  @IsOneOf(DATA_PARALLEL_ENGINES)
+  dataParallelEngine?: DataParallelEngine;
 
   @ApiPropertyOptional({ default: 0.4, description: 'model FLOPs utilisation, (0, 1]' })
   @IsOptional()

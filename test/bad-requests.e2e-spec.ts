@@ -97,6 +97,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
   ['a missing model', { cluster: VALID.cluster }, 'model', /required/],
   ['a cluster that is not an object', variant({ cluster: 'a100-80gb' }), 'cluster', /object/],
   ['an mfu above 1', variant({ runtime: { mfu: 1.5 } }), 'runtime.mfu', /\(0, 1\]/],
+  [
+    'an unknown model code',
+    variant({ runtime: { modelCode: 'vllm' } }),
+    'runtime.modelCode',
+    /native, hf-transformers, litgpt/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

@@ -53,3 +53,20 @@ describe('framework presets set runtime knobs; explicit knobs win', () => {
     expect(buffers() - buffers(0)).toBe((1e9 - 2 * layer) * 2);
   });
 });
+
+describe('the CUDA context defaults to what was measured on the card', () => {
+  const catalog = loadCatalog();
+  const MIB = 2 ** 20;
+  const overhead = (gpu: string, cudaContextBytes?: number) =>
+    estimatePlan(
+      { model: 'llama-3.2-1b', cluster: { gpu }, runtime: { cudaContextBytes } },
+      catalog,
+    ).memory.perGpu.breakdown.runtimeOverhead;
+  it('H100 80GB: 768 MiB, what nvidia-smi showed beyond reserved in the 93 H100 runs', () => {
+    expect(overhead('h100-80gb')).toBe(768 * MIB);
+  });
+  it('a card without a measurement keeps 512 MiB; an explicit value wins on either', () => {
+    expect(overhead('a100-80gb')).toBe(512 * MIB);
+    expect(overhead('h100-80gb', 600 * MIB)).toBe(600 * MIB);
+  });
+});

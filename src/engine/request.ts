@@ -1,6 +1,7 @@
 // Fills every default of a PlanRequest and applies framework presets; explicit knobs win.
 import {
   FrameworkPreset,
+  GpuSpec,
   InferenceSettings,
   LoraSettings,
   ParallelismSettings,
@@ -176,8 +177,12 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
   ) as Partial<T>;
 }
 
-/** The request with every default filled in, as the result echoes it. */
-export function normalizeRequest(input: PlanRequestInput): PlanRequest {
+/** The request with every default filled in, as the result echoes it. The GPU, when given,
+ * supplies its measured CUDA context as the default for runtime.cudaContextBytes. */
+export function normalizeRequest(
+  input: PlanRequestInput,
+  gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
+): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
   const presetRuntime = preset === 'none' ? {} : PRESETS[preset];
@@ -209,6 +214,7 @@ export function normalizeRequest(input: PlanRequestInput): PlanRequest {
 
   const runtime: RuntimeSettings = {
     ...DEFAULT_RUNTIME,
+    ...(gpu?.cudaContextBytes !== undefined ? { cudaContextBytes: gpu.cudaContextBytes } : {}),
     ...presetRuntime,
     ...runtimeInput,
     preset,

@@ -484,7 +484,7 @@ export function searchLayouts(
                 },
                 runtime: input.runtime,
               };
-              const request = normalizeRequest(candidateInput);
+              const request = normalizeRequest(candidateInput, gpu);
               const layout = layoutOf(request);
               const performance = estimatePerformance(request, arch, gpu, layout, parameters);
               candidates.push({

@@ -113,8 +113,11 @@ export interface GpuSpec {
   priceProvider?: string;
   priceDate: string;
   priceSource: string;
-  /** CUDA context + kernels outside the allocator on this card (bytes), where known. */
+  /** CUDA context + kernels outside the allocator on this card (bytes), where measured; the
+   * default runtime.cudaContextBytes for plans on it. */
   cudaContextBytes?: number;
+  /** Where cudaContextBytes was measured. */
+  cudaContextNote?: string;
   fp8: boolean;
 }
 

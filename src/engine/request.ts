@@ -77,7 +77,8 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   foreachOptimizer: true, // torch.optim.AdamW's default implementation on CUDA is foreach
   // PyTorch's caching allocator holds 3-20% above allocated (memory-model.md section 0).
   allocatorFragmentation: 0.06,
-  // CUDA context + kernels with lazy loading on A100/H100 (memory-model.md section 0: 0.3-0.6 GiB).
+  // CUDA context + lazily loaded kernels (memory-model.md section 0: 0.3-0.6 GiB) on cards
+  // whose catalog entry has no measured cudaContextBytes (normalizeRequest prefers that).
   cudaContextBytes: 512 * MIB,
   // NCCL buffers per communicator group a rank belongs to (hundreds of MiB per group).
   ncclBytes: 256 * MIB,

@@ -333,7 +333,10 @@ export class RuntimeDto {
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
   allocatorFragmentation?: number;
 
-  @ApiPropertyOptional({ description: 'bytes outside the allocator', default: 536870912 })
+  @ApiPropertyOptional({
+    description:
+      "CUDA context bytes outside the allocator; default: the GPU catalog's measured value (805306368 on h100-80gb), else 536870912",
+  })
   @IsOptional()
   @IsNonNegativeInteger(536870912)
   cudaContextBytes?: number;

@@ -96,6 +96,26 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
   ['a missing GPU', { model: 'llama-3-8b', cluster: { nodes: 1 } }, 'cluster.gpu', /required/],
   ['a missing model', { cluster: VALID.cluster }, 'model', /required/],
   ['a cluster that is not an object', variant({ cluster: 'a100-80gb' }), 'cluster', /object/],
+  // A list where an object belongs must not pass as an empty object nor lose what it holds.
+  ['a cluster sent as a list', variant({ cluster: [VALID.cluster] }), 'cluster', /object/],
+  [
+    'parallelism sent as a list',
+    variant({ parallelism: [{ zeroStage: 3 }] }),
+    'parallelism',
+    /object/,
+  ],
+  [
+    'LoRA settings sent as a list',
+    variant({ training: { method: 'lora', lora: [{ rank: 64 }] } }),
+    'training.lora',
+    /object/,
+  ],
+  [
+    'a count too large to hold exactly',
+    variant({ training: { gradientAccumulationSteps: 1e300 } }),
+    'training.gradientAccumulationSteps',
+    /at most 9007199254740991/,
+  ],
   ['an mfu above 1', variant({ runtime: { mfu: 1.5 } }), 'runtime.mfu', /\(0, 1\]/],
   [
     'an unknown model code',

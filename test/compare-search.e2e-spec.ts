@@ -116,6 +116,39 @@ describe('compare and search (e2e)', () => {
         'base',
       );
       expectProblem(
+        await http().post('/api/v1/plans/compare').send({ base: [], vary: 'zeroStage' }),
+        400,
+        'base',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/compare')
+          .send({ base: LLAMA_8B_NODE, variants: [{ label: 'x', overrides: [] }] }),
+        400,
+        'variants.0.overrides',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/compare')
+          .send({ base: LLAMA_8B_NODE, variants: { label: 'x', overrides: {} } }),
+        400,
+        'variants',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/compare')
+          .send({ base: LLAMA_8B_NODE, variants: [[]] }),
+        400,
+        'variants',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/compare')
+          .send({ base: LLAMA_8B_NODE, vary: 'zeroStage', values: [3, null] }),
+        400,
+        'values',
+      );
+      expectProblem(
         await http().post('/api/v1/plans/compare').send({ base: LLAMA_8B_NODE, vary: 'colour' }),
         400,
         'vary',
@@ -216,6 +249,23 @@ describe('compare and search (e2e)', () => {
           .send({ model: 'llama-9b', cluster: { gpu: 'h100-80gb', gpus: 8 } }),
         400,
         'model',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/search')
+          .send({ model: 'llama-3-8b', cluster: [{ gpu: 'h100-80gb', gpus: 8 }] }),
+        400,
+        'cluster',
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/search')
+          .send({
+            model: 'llama-3-8b',
+            cluster: { gpu: 'h100-80gb', nodes: { min: 1, max: 1e15 } },
+          }),
+        400,
+        'cluster.nodes',
       );
     });
   });

@@ -2,6 +2,7 @@
 import { BadRequestException, ValidationPipeOptions } from '@nestjs/common';
 import { ValidationError } from 'class-validator';
 import { FieldError } from '../engine/types';
+import { mustBeObjectMessage } from './validators';
 
 /** A request body or query that failed its DTO's rules; the problem filter lists `errors`. */
 export class RequestValidationException extends BadRequestException {
@@ -12,11 +13,13 @@ export class RequestValidationException extends BadRequestException {
 
 /** class-validator's own wording for the two structural checks, reworded for users. */
 function messageFor(field: string, constraint: string, message: string): string {
-  const name = field.split('.').pop() ?? field;
+  const last = field.split('.').pop() ?? field;
+  // A list item is named by its path ('variants.0'), since its index alone says nothing.
+  const name = /^\d+$/.test(last) ? field : last;
   if (constraint === 'whitelistValidation') {
     return `unknown field '${name}'; remove it (check its spelling and nesting)`;
   }
-  if (constraint === 'nestedValidation') return `${name} must be an object`;
+  if (constraint === 'nestedValidation') return mustBeObjectMessage(name);
   return message;
 }
 

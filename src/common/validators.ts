@@ -5,15 +5,26 @@ function shown(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
 }
 
+/** Past 2^53 - 1 an integer no longer has an exact double, and products of counts overflow. */
+function tooLargeToHoldExactly(value: unknown): boolean {
+  return Number.isInteger(value) && !Number.isSafeInteger(value);
+}
+
+function integerMessage(args: ValidationArguments | undefined, wanted: string): string {
+  return tooLargeToHoldExactly(args?.value)
+    ? `${args?.property} must be at most ${Number.MAX_SAFE_INTEGER} (got ${shown(args?.value)})`
+    : `${args?.property} must be ${wanted} (got ${shown(args?.value)})`;
+}
+
 /** A count: an integer of at least 1. */
 export function IsPositiveInteger(example: number, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isPositiveInteger',
       validator: {
-        validate: (value: unknown) => Number.isInteger(value) && (value as number) >= 1,
+        validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1,
         defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property} must be a positive integer, e.g. ${example} (got ${shown(args?.value)})`,
+          integerMessage(args, `a positive integer, e.g. ${example}`),
       },
     },
     options,
@@ -29,9 +40,9 @@ export function IsNonNegativeInteger(
     {
       name: 'isNonNegativeInteger',
       validator: {
-        validate: (value: unknown) => Number.isInteger(value) && (value as number) >= 0,
+        validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0,
         defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property} must be an integer of at least 0, e.g. ${example} (got ${shown(args?.value)})`,
+          integerMessage(args, `an integer of at least 0, e.g. ${example}`),
       },
     },
     options,
@@ -150,14 +161,33 @@ export function IsTargetModules(options?: ValidationOptions): PropertyDecorator 
   );
 }
 
-/** A plain JSON object (not an array, not null). */
+/** Anything but null or undefined: with `each`, a list with no holes. */
+export function IsNotNull(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNotNull',
+      validator: {
+        validate: (value: unknown) => value !== null && value !== undefined,
+        defaultMessage: (args?: ValidationArguments) => `${args?.property} must not be null`,
+      },
+    },
+    options,
+  );
+}
+
+/** What a section that must be an object is told; nested validation words its failures alike. */
+export function mustBeObjectMessage(property: string): string {
+  return `${property} must be an object { ... }, not a list or a single value`;
+}
+
+/** A plain JSON object (not an array, not null): ValidateNested alone lets a list through. */
 export function IsPlainObject(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isPlainObject',
       validator: {
         validate: (value: unknown) => isPlainObject(value),
-        defaultMessage: (args?: ValidationArguments) => `${args?.property} must be a JSON object`,
+        defaultMessage: (args?: ValidationArguments) => mustBeObjectMessage(args?.property ?? ''),
       },
     },
     options,

@@ -485,4 +485,24 @@ describe('architectureFromConfig errors', () => {
     );
     expect(fields).toContain('config.head_dim');
   });
+
+  it('refuses K/V heads that do not split the query heads into equal groups', () => {
+    // Llama-3-8B has 32 query heads: 8 K/V heads make groups of 4, 6 cannot.
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', { ...LLAMA_3_8B, num_key_value_heads: 6 }),
+    );
+    expect(fields).toEqual(['config.num_key_value_heads']);
+  });
+
+  it('refuses routing a token to more experts than the model has', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', {
+        ...LLAMA_3_8B,
+        model_type: 'mixtral',
+        num_local_experts: 2,
+        num_experts_per_tok: 4,
+      }),
+    );
+    expect(fields).toEqual(['config.num_experts_per_tok']);
+  });
 });

@@ -125,7 +125,7 @@ export function architectureFromConfig(
       }
       return undefined;
     }
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
       errors.push({
         field: `${fieldPrefix}.${ALIASES[field]?.[1] ?? field}`,
         message: `must be a positive integer, got ${JSON.stringify(value)}`,
@@ -161,6 +161,13 @@ export function architectureFromConfig(
     errors.push({
       field: `${fieldPrefix}.head_dim`,
       message: `num_attention_heads (${heads}) does not divide hidden_size (${h}): give head_dim`,
+    });
+  }
+  if (kvHeads !== undefined && heads !== undefined && heads % kvHeads !== 0) {
+    // Grouped-query attention: every K/V head serves the same number of query heads.
+    errors.push({
+      field: `${fieldPrefix}.num_key_value_heads`,
+      message: `num_key_value_heads (${kvHeads}) must divide num_attention_heads (${heads})`,
     });
   }
   if (
@@ -267,6 +274,18 @@ export function architectureFromConfig(
       firstDenseLayers: numberOr(0, 'first_k_dense_replace'),
       routerBias: config.topk_method === 'noaux_tc', // DeepSeek-V3's e_score_correction_bias
     };
+  }
+  if (
+    arch.moe &&
+    !(arch.moe.expertsPerToken >= 1 && arch.moe.expertsPerToken <= arch.moe.numExperts)
+  ) {
+    // A token is routed to k distinct experts, so k cannot exceed the experts there are.
+    throw new PlanValidationError([
+      {
+        field: `${fieldPrefix}.num_experts_per_tok`,
+        message: `num_experts_per_tok (${arch.moe.expertsPerToken}) must be from 1 to the number of experts (${arch.moe.numExperts})`,
+      },
+    ]);
   }
   const ownMla = config.mla as ModelArchitecture['mla'] | undefined;
   if (ownMla) arch.mla = ownMla;

@@ -1,7 +1,7 @@
 import { loadCatalog, resolveGpu, resolveModel } from '../catalog/catalog';
 import { estimatePlan } from './plan';
 import { PlanRequestInput } from './request';
-import { searchLayouts, SearchInput } from './search';
+import { clusterShapes, MAX_CLUSTER_SHAPES, searchLayouts, SearchInput } from './search';
 import { PlanResult, PlanValidationError } from './types';
 
 const catalog = loadCatalog();
@@ -196,5 +196,24 @@ describe('searchLayouts: pruning and ranking', () => {
     ]);
     expect(fieldOf({ ...input, objective: 'speed' as never })).toEqual(['objective']);
     expect(fieldOf({ ...input, cluster: { gpu: 'a100-40gb' } })).toEqual(['cluster']);
+  });
+});
+
+describe('clusterShapes', () => {
+  it('lists a node range as one shape per count', () => {
+    expect(clusterShapes({ gpu: 'h100-80gb', nodes: { min: 2, max: 4 } })).toEqual([
+      { nodes: 2, gpusPerNode: 8 },
+      { nodes: 3, gpusPerNode: 8 },
+      { nodes: 4, gpusPerNode: 8 },
+    ]);
+  });
+
+  it('refuses a range wider than the limit by its width, before listing it', () => {
+    // 1e15 counts would not fit in memory as a list: the refusal must come from arithmetic.
+    const huge = () => clusterShapes({ gpu: 'h100-80gb', nodes: { min: 1, max: 1e15 } });
+    expect(huge).toThrow(PlanValidationError);
+    expect(huge).toThrow(
+      `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got 1000000000000000)`,
+    );
   });
 });

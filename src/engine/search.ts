@@ -157,7 +157,7 @@ function fail(field: string, message: string): never {
 }
 
 function positiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 /** The cluster shapes the input asks for. */
@@ -180,6 +180,11 @@ export function clusterShapes(
   }
   const perNode = cluster.gpusPerNode ?? 8;
   const nodes = cluster.nodes;
+  const tooMany = (count: number) =>
+    fail(
+      'cluster.nodes',
+      `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got ${count})`,
+    );
   let counts: number[];
   if (nodes === undefined)
     return fail('cluster', 'give cluster.gpus, or cluster.nodes (a count, a list or { min, max })');
@@ -189,17 +194,15 @@ export function clusterShapes(
     if (!positiveInteger(nodes.min) || !positiveInteger(nodes.max) || nodes.min > nodes.max) {
       fail('cluster.nodes', 'a node range needs whole numbers with 1 <= min <= max');
     }
-    counts = Array.from({ length: nodes.max - nodes.min + 1 }, (_, i) => nodes.min + i);
+    // Count the range before listing it: { min: 1, max: 1e15 } must not build the list.
+    const length = nodes.max - nodes.min + 1;
+    if (length > MAX_CLUSTER_SHAPES) tooMany(length);
+    counts = Array.from({ length }, (_, i) => nodes.min + i);
   }
   if (counts.length === 0 || !counts.every(positiveInteger)) {
     fail('cluster.nodes', 'node counts must be positive integers');
   }
-  if (counts.length > MAX_CLUSTER_SHAPES) {
-    fail(
-      'cluster.nodes',
-      `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got ${counts.length})`,
-    );
-  }
+  if (counts.length > MAX_CLUSTER_SHAPES) tooMany(counts.length);
   return counts.map((n) => ({ nodes: n, gpusPerNode: perNode }));
 }
 

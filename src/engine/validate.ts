@@ -3,7 +3,7 @@ import { linearShapes } from './parameters';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from './types';
 
 function positiveInteger(value: number): boolean {
-  return Number.isInteger(value) && value > 0;
+  return Number.isSafeInteger(value) && value > 0;
 }
 
 /** Errors that make a request impossible to plan; empty when it can be planned. */

@@ -12,7 +12,13 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IsModelReference, IsOneOf, IsPositiveInteger } from '../../common/validators';
+import {
+  IsModelReference,
+  IsNotNull,
+  IsOneOf,
+  IsPlainObject,
+  IsPositiveInteger,
+} from '../../common/validators';
 import { VARY_FIELDS, VaryField } from '../../engine/compare';
 import { PlanRequestDto } from './plan-request.dto';
 
@@ -47,6 +53,7 @@ export class PlanOverridesDto extends OmitType(PlanRequestDto, ['model', 'cluste
 
   @ApiPropertyOptional({ type: ClusterOverridesDto })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => ClusterOverridesDto)
   cluster?: ClusterOverridesDto;
@@ -65,6 +72,7 @@ export class CompareVariantDto {
     description: 'a partial PlanRequest merged into the base (objects merge, values replace)',
   })
   @IsDefined({ message: 'overrides is required, e.g. { "parallelism": { "zeroStage": 3 } }' })
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => PlanOverridesDto)
   overrides: PlanOverridesDto;
@@ -73,6 +81,7 @@ export class CompareVariantDto {
 export class CompareRequestDto {
   @ApiProperty({ type: PlanRequestDto, description: 'the request every row starts from' })
   @IsDefined({ message: 'base is required: a PlanRequest every row starts from' })
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => PlanRequestDto)
   base: PlanRequestDto;
@@ -92,6 +101,7 @@ export class CompareRequestDto {
   })
   @IsOptional()
   @IsArray({ message: 'values must be a list, e.g. [1, 2, 4]' })
+  @IsNotNull({ each: true, message: 'values must not hold null: list the values to plan' })
   @ArrayMinSize(1, { message: 'values must list at least one value' })
   @ArrayMaxSize(MAX_COMPARE_ROWS, { message: `values may list at most ${MAX_COMPARE_ROWS} values` })
   values?: unknown[];
@@ -99,6 +109,7 @@ export class CompareRequestDto {
   @ApiPropertyOptional({ type: [CompareVariantDto] })
   @IsOptional()
   @IsArray({ message: 'variants must be a list of { label, overrides }' })
+  @IsPlainObject({ each: true, message: 'each of variants must be an object { label, overrides }' })
   @ArrayMinSize(1, { message: 'variants must list at least one { label, overrides }' })
   @ArrayMaxSize(MAX_COMPARE_ROWS, {
     message: `variants may list at most ${MAX_COMPARE_ROWS} rows`,

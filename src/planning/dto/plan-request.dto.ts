@@ -16,6 +16,7 @@ import {
   IsNonNegativeInteger,
   IsNumberInRange,
   IsOneOf,
+  IsPlainObject,
   IsPositiveInteger,
   IsTargetModules,
   IsTrueOrFalse,
@@ -206,12 +207,14 @@ export class TrainingDto {
 
   @ApiPropertyOptional({ type: LoraDto, description: "used by method 'lora' and 'qlora'" })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => LoraDto)
   lora?: LoraDto;
 
   @ApiPropertyOptional({ type: QloraDto, description: "used by method 'qlora'" })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => QloraDto)
   qlora?: QloraDto;
@@ -277,6 +280,7 @@ export class ParallelismDto {
 
   @ApiPropertyOptional({ type: OffloadDto })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => OffloadDto)
   offload?: OffloadDto;
@@ -505,30 +509,35 @@ export class PlanRequestDto implements PlanRequestInput {
   @IsDefined({
     message: 'cluster is required, e.g. { "gpu": "a100-80gb", "nodes": 1, "gpusPerNode": 8 }',
   })
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => ClusterDto)
   cluster: ClusterDto;
 
   @ApiPropertyOptional({ type: TrainingDto })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => TrainingDto)
   training?: TrainingDto;
 
   @ApiPropertyOptional({ type: ParallelismDto })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => ParallelismDto)
   parallelism?: ParallelismDto;
 
   @ApiPropertyOptional({ type: RuntimeDto })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => RuntimeDto)
   runtime?: RuntimeDto;
 
   @ApiPropertyOptional({ type: InferenceDto, description: "used when workload is 'inference'" })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => InferenceDto)
   inference?: InferenceDto;

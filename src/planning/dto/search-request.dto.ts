@@ -11,7 +11,7 @@ import {
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
-import { IsOneOf, IsPositiveInteger, IsTrueOrFalse } from '../../common/validators';
+import { IsOneOf, IsPlainObject, IsPositiveInteger, IsTrueOrFalse } from '../../common/validators';
 import { NodeChoice, SEARCH_OBJECTIVES, SearchObjective } from '../../engine/search';
 import { ParallelismDto, PlanRequestDto } from './plan-request.dto';
 
@@ -19,7 +19,7 @@ import { ParallelismDto, PlanRequestDto } from './plan-request.dto';
 export const MAX_SEARCH_TOP = 100;
 
 function isWholeNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }
 
 /** A node count, a list of them, or an inclusive range { min, max }. */
@@ -80,6 +80,7 @@ export class SearchRequestDto extends PickType(PlanRequestDto, [
 ]) {
   @ApiProperty({ type: SearchClusterDto })
   @IsDefined({ message: 'cluster is required, e.g. { "gpu": "h100-80gb", "gpus": 64 }' })
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => SearchClusterDto)
   cluster: SearchClusterDto;
@@ -90,6 +91,7 @@ export class SearchRequestDto extends PickType(PlanRequestDto, [
       'kept as given: sequenceParallel, pipelineSchedule, virtualStages; the degrees, ZeRO stage and offload are searched',
   })
   @IsOptional()
+  @IsPlainObject()
   @ValidateNested()
   @Type(() => ParallelismDto)
   parallelism?: ParallelismDto;

@@ -155,6 +155,21 @@ describe('bad requests (e2e)', () => {
     expect(await savedCount()).toBe(1);
   });
 
+  it('answers a JSON body sent as a form or as text with 415 saying which header to send', async () => {
+    // `curl -d` without a content type sends a form: the body must not read as "model is required".
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const response = await http()
+        .post('/api/v1/plans')
+        .set('content-type', contentType)
+        .send(JSON.stringify(VALID));
+      expectProblem(response, 415, 'body');
+      const [error] = (response.body as { errors: { message: string }[] }).errors;
+      expect(error.message).toContain("'content-type: application/json'");
+      expect(error.message).toContain(contentType);
+    }
+    expect(await savedCount()).toBe(1);
+  });
+
   it('names every offending field at once', async () => {
     const response = await http()
       .post('/api/v1/plans')

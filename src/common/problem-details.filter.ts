@@ -7,6 +7,7 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
@@ -31,6 +32,15 @@ const PROBLEM_TYPE_BASE = 'urn:shardplan:problem:';
 export class MalformedJsonException extends BadRequestException {
   constructor(parserMessage: string) {
     super(`the body is not valid JSON: ${parserMessage}`);
+  }
+}
+
+/** A body sent under another content type than JSON (a form, plain text): 415. */
+export class NotJsonBodyException extends UnsupportedMediaTypeException {
+  constructor(contentType: string | undefined) {
+    super(
+      `send the body as JSON with the header 'content-type: application/json' (got ${contentType ? `'${contentType}'` : 'no content type'})`,
+    );
   }
 }
 
@@ -106,6 +116,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         [{ field: 'body', message }],
         'malformed-json',
       );
+    }
+    if (exception instanceof NotJsonBodyException) {
+      const { message } = exception;
+      return problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, message, [{ field: 'body', message }]);
     }
     if (isBodyParserError(exception)) {
       return problem(exception.status, exception.message, []);

@@ -211,8 +211,7 @@ export function layerTokenBytes(
   }
 
   // bitsandbytes' MatMul4Bit saves its input even when its weight is frozen (QLoRA).
-  const savesFrozenInputs =
-    training.method === 'qlora' && runtime.quantizationKernel === 'bitsandbytes';
+  const savesFrozenInputs = training.method === 'qlora' && runtime.quantizationKernel !== 'torchao';
   const adapter = lora ? adapterSavedBytes(request, lora) : undefined;
   // An adapter keeps the very input its frozen linear reads only when it neither casts nor drops it.
   const keepsInput = (module: string) => adapted(lora, module) && adapter!.sharesInput;

@@ -19,6 +19,7 @@ const rank: RankParameters = {
   largestTensor: headElements,
   paddedVocab: 50688,
   factoredStateElements: 0,
+  headLinear: headElements,
   embeddingUnit: 0,
   totalOnRank: layerLinears + 2 * headElements,
 };
@@ -76,6 +77,20 @@ describe('autocast over fp32 weights holds 16-bit casts for backward', () => {
     });
     const dequantised = 2 * rank.largestLinear; // one 16-bit linear at a time
     expect(forwardBuffers(req)).toBe(2 * headElements + dequantised);
+  });
+  const qloraOn = (quantizationKernel: 'bitsandbytes' | 'bitsandbytes-lightning') =>
+    normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'a10g' },
+      training: { method: 'qlora', precision: 'bf16-pure', activationCheckpointing: 'none' },
+      runtime: { quantizationKernel, foreachOptimizer: false },
+    });
+  it('QLoRA under bitsandbytes in bf16: the largest block linear as one bf16 copy', () => {
+    expect(forwardBuffers(qloraOn('bitsandbytes'))).toBe(2 * 4096 * 16384);
+  });
+  it('QLoRA under Lightning’s plugin: the 4-bit head dequantised to fp16 and cast to bf16', () => {
+    // 50,688 x 4096 head > the 16384 x 4096 MLP linear; fp16 (2 B) + bf16 (2 B) per element.
+    expect(forwardBuffers(qloraOn('bitsandbytes-lightning'))).toBe(4 * 50688 * 4096);
   });
   it('pure bf16 weights need no cast', () => {
     expect(forwardBuffers(request('lora', 'bf16-pure', 'none'))).toBe(0);

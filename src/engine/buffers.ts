@@ -1,6 +1,6 @@
 // Transient buffers outside the model states and saved activations (memory-model.md section 5).
 import { autocastOverFp32 } from './activations';
-import { ModelStates } from './model-states';
+import { ModelStates, quantizedHeadElements } from './model-states';
 import { RankParameters } from './placement';
 import { PlanRequest } from './types';
 
@@ -100,10 +100,21 @@ export function transientBuffers(
 
   if (training.method === 'qlora') {
     // bitsandbytes dequantises each 4-bit linear to a 16-bit copy while it computes.
-    const dequantised = params.largestLinear * 2;
+    const largest = Math.max(params.largestLinear, quantizedHeadElements(request, params));
+    // Lightning quantises from an fp16 copy (as bitsandbytes 0.41 did), so dequantize_4bit
+    // returns fp16 and MatMul4Bit's .to(A.dtype) makes the bf16 copy while the fp16 one lives.
+    const computeBytes = training.precision === 'fp32' ? 4 : 2;
+    const viaFp16 =
+      runtime.quantizationKernel === 'bitsandbytes-lightning' &&
+      training.precision !== 'fp16-mixed';
+    const dequantised = largest * (viaFp16 ? 2 + computeBytes : 2);
     forward += dequantised;
     backward += dequantised;
-    notes.push('QLoRA: one dequantised 16-bit linear at a time');
+    notes.push(
+      viaFp16
+        ? 'QLoRA: one dequantised linear at a time, as fp16 and its cast to the compute dtype'
+        : 'QLoRA: one dequantised 16-bit linear at a time',
+    );
   }
 
   const autocastOverFp32Weights = autocastOverFp32(request);

@@ -15,6 +15,7 @@ function rankOf(elements: number): RankParameters {
     largestTensor: 0,
     paddedVocab: 0,
     factoredStateElements: 0,
+    headLinear: 0,
     embeddingUnit: 0,
     totalOnRank: elements,
   };
@@ -111,5 +112,39 @@ describe('NF4 storage (Dettmers et al. 2023)', () => {
   });
   it('is about 4.127 bits with double quantisation', () => {
     expect(nf4BytesPerWeight(true) * 8).toBeCloseTo(4.127, 3);
+  });
+});
+
+describe('QLoRA frozen weights: which linears are NF4', () => {
+  // Llama-2-7B's shape: 32 x 202,383,360 block-linear elements, a 32,000 x 4096 head and as
+  // many embedding rows, 266,240 norm elements.
+  const blocks = 32 * 202_383_360;
+  const head = 32_000 * 4096;
+  const norms = 266_240;
+  const llama2: RankParameters = {
+    ...rankOf(blocks),
+    nonLinear: 2 * head + norms,
+    headLinear: head,
+  };
+  const weightsOn = (quantizationKernel: 'bitsandbytes' | 'bitsandbytes-lightning') =>
+    modelStates(
+      normalizeRequest({
+        model: 'x',
+        cluster: { gpu: 'a10g' },
+        training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
+        runtime: { quantizationKernel },
+      }),
+      llama2,
+      1,
+      1,
+    ).weights;
+  it('Hugging Face keeps lm_head in bf16: 4.5 bits per block weight, 2 bytes for the rest', () => {
+    expect(weightsOn('bitsandbytes')).toBeCloseTo(blocks * 0.5625 + (2 * head + norms) * 2, 0);
+  });
+  it('Lightning’s plugin (litgpt) swaps every nn.Linear, so the head is NF4 too', () => {
+    expect(weightsOn('bitsandbytes-lightning')).toBeCloseTo(
+      (blocks + head) * 0.5625 + (head + norms) * 2,
+      0,
+    );
   });
 });

@@ -83,6 +83,15 @@ export function nf4BytesPerWeight(doubleQuant: boolean): number {
   return doubleQuant ? 0.5 + 1 / 64 + 4 / (64 * 256) : 0.5 + 4 / 64;
 }
 
+/** Output-head elements stored in NF4: Lightning's BitsandbytesPrecision (litgpt) swaps every
+ * nn.Linear, the head's too; Hugging Face skips lm_head and torchtune quantises only the blocks. */
+export function quantizedHeadElements(request: PlanRequest, params: RankParameters): number {
+  const quantizesHead =
+    request.training.method === 'qlora' &&
+    request.runtime.quantizationKernel === 'bitsandbytes-lightning';
+  return quantizesHead ? params.headLinear : 0;
+}
+
 /** Model states of one rank, after ZeRO sharding and offload. */
 export function modelStates(
   request: PlanRequest,
@@ -119,10 +128,14 @@ export function modelStates(
       training.method === 'qlora'
         ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
         : frozenBytes;
-    // QLoRA quantises the decoder's linears; embeddings, head and norms stay 16-bit.
+    // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
+    // head unless the quantiser replaces every linear (Lightning's plugin).
+    const head = quantizedHeadElements(request, params);
+    const sharded = (elements: number) => (zero === 3 ? elements / shardDegree : elements);
     frozenWeightBytes =
       shard(params.denseLinear, params.expertLinear, zero === 3) * linearBytes +
-      (zero === 3 ? params.nonLinear / shardDegree : params.nonLinear) * frozenBytes;
+      sharded(head) * linearBytes +
+      sharded(params.nonLinear - head) * frozenBytes;
   }
 
   const weightElements = trainedElementsSharded(zero === 3);

@@ -36,6 +36,9 @@ export interface RankParameters {
   paddedVocab: number;
   /** Adafactor's state elements: rows + columns per matrix, every element of vectors. */
   factoredStateElements: number;
+  /** An own output-head weight on this rank: untied, or the tied embedding's copy on the last
+   * stage (0 elsewhere). */
+  headLinear: number;
   /** The embedding / head unit FSDP gathers on the first and last stage (0 elsewhere). */
   embeddingUnit: number;
   /** Every parameter element on this rank before sharding. */
@@ -151,12 +154,14 @@ export function rankParameters(
     nonLinear += embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
     factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm;
   }
+  let headLinear = 0;
   if (span.hasHead) {
     nonLinear += counts.finalNorm;
     factoredStateElements += counts.finalNorm;
     // An untied head, or the tied embedding's copy when the head sits on another stage.
     if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
-      nonLinear += embeddingRows * arch.hiddenSize;
+      headLinear = embeddingRows * arch.hiddenSize;
+      nonLinear += headLinear;
       factoredStateElements += embeddingRows + arch.hiddenSize;
     }
   }
@@ -174,6 +179,7 @@ export function rankParameters(
     largestTensor,
     paddedVocab,
     factoredStateElements,
+    headLinear,
     embeddingUnit: span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
     totalOnRank: denseLinear + expertLinear + nonLinear,
   };

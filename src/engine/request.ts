@@ -134,6 +134,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     crossEntropy: 'chunked',
     foreachOptimizer: true,
     adapterDtype: 'bf16',
+    quantizationKernel: 'bitsandbytes-lightning', // Fabric's BitsandbytesPrecision plugin
     unshardedGradientAccumulation: true, // Fabric's no_backward_sync is FSDP's no_sync()
     modelCode: 'litgpt',
   },

@@ -123,6 +123,8 @@ export interface GpuSpec {
 
 export type Workload = 'training' | 'inference';
 export type TrainingMethod = 'full' | 'lora' | 'qlora';
+
+export type QuantizationKernel = 'bitsandbytes' | 'bitsandbytes-lightning' | 'torchao';
 export type Precision = 'fp32' | 'fp16-mixed' | 'bf16-mixed' | 'bf16-pure';
 export type OptimizerKind =
   'adamw' | 'adamw-8bit' | 'paged-adamw-8bit' | 'sgd' | 'sgd-momentum' | 'adafactor' | 'lion';
@@ -223,8 +225,9 @@ export interface RuntimeSettings {
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;
-  /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not. */
-  quantizationKernel: 'bitsandbytes' | 'torchao';
+  /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not;
+   * Lightning's bitsandbytes plugin also quantises the output head, from an fp16 copy. */
+  quantizationKernel: QuantizationKernel;
   /** Model code: HF's SDPA path passes grouped K/V and writes gelu_new out in Python; litgpt
    * fuses q/k/v into one linear and applies its head 128 positions at a time. */
   modelCode: ModelCode;

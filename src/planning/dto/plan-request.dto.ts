@@ -34,6 +34,7 @@ import {
   OptimizerKind,
   PipelineSchedule,
   Precision,
+  QuantizationKernel,
   Recompute,
   TrainingMethod,
   WeightPrecision,
@@ -100,7 +101,7 @@ export const WEIGHT_PRECISIONS = membersOf<WeightPrecision>({
 export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, int8: true });
 export const ZERO_STAGES = [0, 1, 2, 3] as const;
 export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
-const QUANTIZATION_KERNELS = ['bitsandbytes', 'torchao'] as const;
+const QUANTIZATION_KERNELS = ['bitsandbytes', 'bitsandbytes-lightning', 'torchao'] as const;
 export const MODEL_CODES = membersOf<ModelCode>({
   native: true,
   'hf-transformers': true,
@@ -398,11 +399,12 @@ export class RuntimeDto {
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:
-      "QLoRA's 4-bit linear: bitsandbytes keeps each input for backward, torchao does not",
+      "QLoRA's 4-bit linear: bitsandbytes keeps each input for backward, torchao does not; " +
+      "bitsandbytes-lightning (Lightning's plugin, litgpt) also quantises the output head, from an fp16 copy",
   })
   @IsOptional()
   @IsOneOf(QUANTIZATION_KERNELS)
-  quantizationKernel?: 'bitsandbytes' | 'torchao';
+  quantizationKernel?: QuantizationKernel;
 
   @ApiPropertyOptional({
     enum: MODEL_CODES,

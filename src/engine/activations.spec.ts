@@ -1,4 +1,8 @@
-import { layerTokenBytes, megatronLayerBytesPerToken } from './activations';
+import {
+  layerTokenBytes,
+  megatronLayerBytesPerToken,
+  quantizedLinearInputBytes,
+} from './activations';
 import { architectureFromConfig } from './architecture';
 import { normalizeRequest } from './request';
 import { loadCatalog } from '../catalog/catalog';
@@ -256,5 +260,27 @@ describe('model code that saves more than its formula (H100 anatomy)', () => {
   it('torch LayerNorm is one kernel: input and output per norm, no fp32 copy', () => {
     const parts = layerTokenBytes(gpt2, req('bf16-pure', 'hf-transformers'), 0);
     expect(parts.outsideTp).toBe(2 * (2 * 2 * h));
+  });
+});
+
+describe('bitsandbytes MatMul4Bit keeps each 4-bit linear’s input as a ctx attribute', () => {
+  // Llama-3-8B: h 4096, 32 heads of 128, FFN 14336, 32 layers; pure bf16, 2 x 512 tokens.
+  const llama3 = llama3_8b;
+  const request = normalizeRequest({
+    model: 'llama-3-8b',
+    cluster: { gpu: 'a10g' },
+    training: { method: 'qlora', precision: 'bf16-pure', microBatchSize: 2, sequenceLength: 512 },
+  });
+  it('q/k/v input, o_proj input, gate/up input and down input: 2 (3 x 4096 + 14336) per token', () => {
+    const perTokenLayer = 2 * (4096 + 32 * 128 + 4096 + 14336);
+    expect(quantizedLinearInputBytes(llama3, request, 0, 32, false)).toBe(
+      perTokenLayer * 32 * 1024,
+    );
+  });
+  it('a quantised head adds its input, the final norm’s 2 x 4096-byte output per token', () => {
+    const withHead = quantizedLinearInputBytes(llama3, request, 0, 32, true);
+    expect(withHead - quantizedLinearInputBytes(llama3, request, 0, 32, false)).toBe(
+      2 * 4096 * 1024,
+    );
   });
 });

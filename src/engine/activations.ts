@@ -364,3 +364,48 @@ export function stageActivations(
       : 0;
   return { saved, layerWorkingSet, perMicroBatch, contextParallelBuffers, expertParallelBuffers };
 }
+
+/**
+ * Inputs of one micro-batch's 4-bit linears that bitsandbytes' MatMul4Bit keeps as ctx
+ * attributes (`ctx.tensors = (A, B)`), which backward does not release: they live as long as
+ * anything references the graph. Layers run without recompute (a reentrant checkpoint rebuilds
+ * them inside backward, whose graph dies with it).
+ */
+export function quantizedLinearInputBytes(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  firstLayer: number,
+  layers: number,
+  quantizedHead: boolean,
+): number {
+  const { training, parallelism } = request;
+  const e = training.precision === 'fp32' ? 4 : 2;
+  const t = parallelism.tensorParallel;
+  const sp = parallelism.sequenceParallel && t > 1;
+  const tokens = (training.microBatchSize * training.sequenceLength) / parallelism.contextParallel;
+  const h = arch.hiddenSize;
+  const residualBytes = autocastOverFp32(request) ? 4 : e;
+  const replicated = (bytes: number) => (sp ? bytes / t : bytes);
+  const vDim = arch.mla
+    ? arch.numAttentionHeads * arch.mla.vHeadDim
+    : arch.numAttentionHeads * arch.headDim;
+  let perToken = 0;
+  for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
+    // The attention block's normalised input and o_proj's input.
+    perToken += replicated(residualBytes * h) + (e * vDim) / t;
+    // A parallel block with one norm feeds the MLP the same tensor as attention.
+    const sharedNorm = arch.parallelResidual && arch.normsPerLayer === 1;
+    if (!sharedNorm) perToken += replicated(residualBytes * h);
+    const moe = arch.moe;
+    if (moe && layer >= moe.firstDenseLayers) {
+      // Each routed copy of a token enters its expert and that expert's down projection.
+      const k = moe.expertsPerToken;
+      perToken += (k * e * (h + moe.expertIntermediateSize)) / t;
+      perToken += (moe.sharedExperts * e * moe.sharedExpertIntermediateSize) / t;
+    } else {
+      perToken += (e * arch.intermediateSize) / t; // the down projection's input
+    }
+  }
+  if (quantizedHead) perToken += replicated(e * h); // the final norm's output, the head's input
+  return perToken * tokens;
+}

@@ -43,7 +43,11 @@ describe('backward: the head and the recomputed last layer come one after the ot
     gradientElementBytes: 2,
     stateBytes: { weight: 2, gradient: 2, master: 0, optimizerElement: 2 },
   };
-  const components = (retained: number, headGradient: number): RankComponents => ({
+  const components = (
+    retained: number,
+    headGradient: number,
+    previousStep = { activations: 0, logits: 0 },
+  ): RankComponents => ({
     label: 'rank',
     stage: 0,
     layers: 1,
@@ -63,6 +67,7 @@ describe('backward: the head and the recomputed last layer come one after the ot
     headGradient,
     headGradientStays: true,
     tiedGradientSum: 0,
+    previousStep,
     runtimeOverhead: 0,
     fragmentation: 0.1,
     capacityBytes: 80 * GIB,
@@ -83,6 +88,11 @@ describe('backward: the head and the recomputed last layer come one after the ot
   it('a training head adds its weight gradient to the head’s backward: 17 + 0.75 GiB', () => {
     const rank = rankPeak(components(0, 0.75 * GIB), false);
     expect(rank.allocatedPeakBytes).toBe(17.75 * GIB);
+  });
+  it('what the loop holds of the previous micro-batch adds to the forward’s end: 11 + 2 + 3.5 + 1.75', () => {
+    const rank = rankPeak(components(0, 0, { activations: 1.5 * GIB, logits: 0.25 * GIB }), false);
+    expect(rank.peakPhase).toBe('forward');
+    expect(rank.allocatedPeakBytes).toBe(18.25 * GIB);
   });
 });
 

@@ -26,6 +26,8 @@ export interface RankComponents {
   headGradientStays: boolean;
   /** Extra buffers while a tied embedding's gradient is summed with the head's, at backward's end. */
   tiedGradientSum: number;
+  /** The previous micro-batch's tensors the loop still references through this forward. */
+  previousStep: { activations: number; logits: number };
   runtimeOverhead: number;
   fragmentation: number;
   capacityBytes: number;
@@ -63,12 +65,13 @@ export function phaseBreakdowns(c: RankComponents): {
   };
   const parallelBuffers = activations.contextParallelBuffers + activations.expertParallelBuffers;
 
-  // End of forward: every saved activation plus the loss being computed.
+  // End of forward: every saved activation plus the loss being computed, beside whatever the
+  // loop still holds of the previous micro-batch until the new loss replaces it.
   const forward: MemoryBreakdown = {
     ...base,
     gradients: persistentGradients,
-    activations: activations.saved,
-    logitsAndLoss: logits ? logits.saved + logits.forwardTransient : 0,
+    activations: activations.saved + c.previousStep.activations,
+    logitsAndLoss: (logits ? logits.saved + logits.forwardTransient : 0) + c.previousStep.logits,
     buffers: buffers.forward + parallelBuffers,
   };
   // Backward through the loss and the head: the logits' gradients, the head's weight gradient.

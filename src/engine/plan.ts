@@ -1,11 +1,11 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
 import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
-import { autocastOverFp32, stageActivations } from './activations';
+import { autocastOverFp32, quantizedLinearInputBytes, stageActivations } from './activations';
 import { transientBuffers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
 import { headApplications, logitsAndLoss } from './logits';
-import { modelStates } from './model-states';
+import { modelStates, quantizedHeadElements } from './model-states';
 import { countParameters, trainableParameters } from './parameters';
 import { rankPeak } from './peak';
 import { estimatePerformance } from './performance';
@@ -124,6 +124,32 @@ export function trainingRanks(
       headTrains && arch.tieWordEmbeddings && span.hasEmbedding
         ? (autocastOverFp32(request) ? 1 : 2) * headGradient
         : 0;
+    // litgpt's loop reassigns `logits` and `loss` only once the next forward has made new ones:
+    // the previous micro-batch's logits, and the 4-bit linears' inputs its graph keeps as ctx
+    // attributes, live through this forward.
+    const previousStep = { activations: 0, logits: 0 };
+    if (runtime.previousStepAlive) {
+      previousStep.logits = logits ? logits.retained : 0;
+      const heldByBitsandbytes =
+        training.method === 'qlora' &&
+        runtime.quantizationKernel !== 'torchao' &&
+        training.activationCheckpointing === 'none';
+      if (heldByBitsandbytes) {
+        const quantizedHead = quantizedHeadElements(request, params) > 0;
+        previousStep.activations = quantizedLinearInputBytes(
+          arch,
+          request,
+          span.firstLayer,
+          span.layers,
+          quantizedHead,
+        );
+        notes.add(
+          "previous micro-batch: the loop's logits and bitsandbytes' saved 4-bit linear inputs live through the next forward",
+        );
+      } else if (previousStep.logits > 0) {
+        notes.add("previous micro-batch: the loop's logits live through the next forward");
+      }
+    }
     const rank = rankPeak(
       {
         label: stageLabel(span, parallelism.pipelineParallel, 'output head and loss'),
@@ -139,6 +165,7 @@ export function trainingRanks(
         headGradient,
         headGradientStays,
         tiedGradientSum,
+        previousStep,
         runtimeOverhead: overhead + states.pagedOptimizerStates,
         fragmentation: runtime.allocatorFragmentation,
         capacityBytes: gpu.memoryBytes,

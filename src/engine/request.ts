@@ -91,6 +91,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
+  previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -136,6 +137,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     adapterDtype: 'bf16',
     quantizationKernel: 'bitsandbytes-lightning', // Fabric's BitsandbytesPrecision plugin
     unshardedGradientAccumulation: true, // Fabric's no_backward_sync is FSDP's no_sync()
+    previousStepAlive: true, // fit()'s `logits` and `loss` are reassigned only after the next forward
     modelCode: 'litgpt',
   },
   // DeepSpeed: fp16/bf16 params + fp32 master, FusedAdam, 5e8-element buckets, HF model code.

@@ -222,6 +222,10 @@ export interface RuntimeSettings {
   /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
    * and torchtitan `del` them once the loss exists. */
   retainLogits: boolean;
+  /** The loop's variables (logits, loss) still reference the previous micro-batch's graph while
+   * the next forward runs (litgpt's fit loop): its logits, and what custom autograd Functions
+   * keep as ctx attributes (bitsandbytes MatMul4Bit's inputs), which backward does not free. */
+  previousStepAlive: boolean;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

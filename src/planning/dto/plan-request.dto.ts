@@ -396,6 +396,15 @@ export class RuntimeDto {
   unshardedGradientAccumulation?: boolean;
 
   @ApiPropertyOptional({
+    default: false,
+    description:
+      "the loop's logits and loss still hold the previous micro-batch's graph through the next forward (litgpt): its logits and bitsandbytes QLoRA's saved inputs stay",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  previousStepAlive?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

@@ -118,6 +118,12 @@ function adapterSavedBytes(request: PlanRequest, lora: LoraSettings): AdapterSav
   };
 }
 
+/** bitsandbytes' MatMul4Bit keeps each input even when its weight is frozen (QLoRA), as a ctx
+ * attribute; torchao's linear_nf4 keeps only the weight. */
+export function bitsandbytesKeepsInputs(request: PlanRequest): boolean {
+  return request.training.method === 'qlora' && request.runtime.quantizationKernel !== 'torchao';
+}
+
 /** Whether this model is a GPT-3 style block the Megatron formula describes exactly. */
 export function isMegatronStyleLayer(arch: ModelArchitecture): boolean {
   return arch.mlp === 'plain' && arch.norm === 'layernorm' && !arch.moe && !arch.mla;
@@ -210,8 +216,7 @@ export function layerTokenBytes(
     insideTp += mlpActs(arch.intermediateSize);
   }
 
-  // bitsandbytes' MatMul4Bit saves its input even when its weight is frozen (QLoRA).
-  const savesFrozenInputs = training.method === 'qlora' && runtime.quantizationKernel !== 'torchao';
+  const savesFrozenInputs = bitsandbytesKeepsInputs(request);
   const adapter = lora ? adapterSavedBytes(request, lora) : undefined;
   // An adapter keeps the very input its frozen linear reads only when it neither casts nor drops it.
   const keepsInput = (module: string) => adapted(lora, module) && adapter!.sharesInput;

@@ -1,6 +1,11 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
 import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
-import { autocastOverFp32, quantizedLinearInputBytes, stageActivations } from './activations';
+import {
+  autocastOverFp32,
+  bitsandbytesKeepsInputs,
+  quantizedLinearInputBytes,
+  stageActivations,
+} from './activations';
 import { transientBuffers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
@@ -131,9 +136,7 @@ export function trainingRanks(
     if (runtime.previousStepAlive) {
       previousStep.logits = logits ? logits.retained : 0;
       const heldByBitsandbytes =
-        training.method === 'qlora' &&
-        runtime.quantizationKernel !== 'torchao' &&
-        training.activationCheckpointing === 'none';
+        bitsandbytesKeepsInputs(request) && training.activationCheckpointing === 'none';
       if (heldByBitsandbytes) {
         const quantizedHead = quantizedHeadElements(request, params) > 0;
         previousStep.activations = quantizedLinearInputBytes(

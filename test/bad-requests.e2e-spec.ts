@@ -123,6 +123,18 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'runtime.modelCode',
     /native, hf-transformers, litgpt/,
   ],
+  [
+    'an unknown quantization kernel',
+    variant({ runtime: { quantizationKernel: 'bnb' } }),
+    'runtime.quantizationKernel',
+    /bitsandbytes, bitsandbytes-lightning, torchao/,
+  ],
+  [
+    'previousStepAlive as a string',
+    variant({ runtime: { previousStepAlive: 'yes' } }),
+    'runtime.previousStepAlive',
+    /true or false/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

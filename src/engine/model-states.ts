@@ -131,11 +131,9 @@ export function modelStates(
     // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
     // head unless the quantiser replaces every linear (Lightning's plugin).
     const head = quantizedHeadElements(request, params);
-    const sharded = (elements: number) => (zero === 3 ? elements / shardDegree : elements);
     frozenWeightBytes =
-      shard(params.denseLinear, params.expertLinear, zero === 3) * linearBytes +
-      sharded(head) * linearBytes +
-      sharded(params.nonLinear - head) * frozenBytes;
+      shard(params.denseLinear + head, params.expertLinear, zero === 3) * linearBytes +
+      shard(params.nonLinear - head, 0, zero === 3) * frozenBytes;
   }
 
   const weightElements = trainedElementsSharded(zero === 3);

@@ -101,7 +101,11 @@ export const WEIGHT_PRECISIONS = membersOf<WeightPrecision>({
 export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, int8: true });
 export const ZERO_STAGES = [0, 1, 2, 3] as const;
 export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
-const QUANTIZATION_KERNELS = ['bitsandbytes', 'bitsandbytes-lightning', 'torchao'] as const;
+const QUANTIZATION_KERNELS = membersOf<QuantizationKernel>({
+  bitsandbytes: true,
+  'bitsandbytes-lightning': true,
+  torchao: true,
+});
 export const MODEL_CODES = membersOf<ModelCode>({
   native: true,
   'hf-transformers': true,

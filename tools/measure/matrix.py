@@ -7,6 +7,8 @@ Fields left out take DEFAULTS. Groups:
   C  logits and loss: chunked cross-entropy, logits kept by the loop
   D  LoRA: ranks, target sets, dropout, precision, checkpointing
   E  big runs near (or past) the card: out-of-memory is recorded, not hidden
+  V  validation after the planner was corrected against A-E
+  W  validation on three architectures A-V never used (Gemma-2, Qwen3, Phi-3)
 """
 
 DEFAULTS = {
@@ -168,6 +170,24 @@ def _runs():
     add("V", L1, **lora, lora_rank=16, lora_targets=qv, cross_entropy="chunked",
         sequence_length=8192)
     add("V", MI, layers=8, optimizer_impl="foreach", checkpointing="full", sequence_length=8192)
+
+    # W: three architectures A-V never used, measured before the planner was checked against them:
+    # Gemma-2 (logit soft-capping, four norms per layer, a 256k tied vocabulary), Qwen3 (q/k
+    # norms) and Phi-3 (fused qkv and gate/up projections)
+    GE, Q3, PH = "gemma-2-9b", "qwen3-8b", "phi-3-mini"
+    add("W", GE, layers=4, attention="eager", sequence_length=2048)
+    add("W", GE, layers=4, sequence_length=4096)
+    add("W", GE, layers=4, **lora, lora_rank=16, lora_targets=all_linear,
+        precision="bf16-autocast", sequence_length=2048, micro_batch_size=2)
+    add("W", Q3, layers=8, sequence_length=4096)
+    add("W", Q3, layers=8, **lora, lora_rank=8, lora_targets="q_proj,k_proj,v_proj,o_proj",
+        sequence_length=4096, micro_batch_size=2)
+    add("W", Q3, layers=8, precision="bf16-autocast", optimizer_impl="foreach",
+        checkpointing="full", sequence_length=8192)
+    add("W", PH, layers=8, sequence_length=4096, micro_batch_size=2)
+    add("W", PH, layers=8, **lora, lora_rank=16, lora_targets=all_linear, lora_dropout=0.05,
+        precision="bf16-autocast", sequence_length=2048, micro_batch_size=4)
+    add("W", PH, layers=8, attention="eager", sequence_length=2048)
 
     for index, run in enumerate(runs, start=1):
         run["run_id"] = index

@@ -75,7 +75,7 @@ function main(): void {
   printReport(
     'Our own H100 runs (data/calibration/measured-h100.csv, tools/measure/)',
     scoreCalibration(loadMeasuredH100Rows(), catalog),
-    { tuning: 'tuning (groups A-E)', heldOut: 'held out (group V)' },
+    { tuning: 'tuning (groups A-E, W)', heldOut: 'held out (group V)' },
   );
   console.log('\nThe same H100 runs read through the other statistics they record:');
   for (const statistic of ['reserved', 'device'] as const) {

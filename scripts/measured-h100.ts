@@ -94,7 +94,8 @@ function measuredBytes(run: Record<string, string>, statistic: H100Statistic): n
 }
 
 /** Group V of tools/measure/matrix.py was chosen and measured only after the planner had been
- * corrected against groups A-E: it is the held-out part of these runs. */
+ * corrected against groups A-E: it is the held-out part of these runs. Group W (new
+ * architectures) was measured blind too, but the planner was then corrected against it. */
 export const H100_HELD_OUT_GROUP = 'V';
 
 /** Every harness run as a calibration row scored on `statistic` (allocated by default). */

@@ -5,12 +5,14 @@ import { loadCalibrationRows } from '../scripts/calibration-rows';
 import { loadMeasuredH100Rows } from '../scripts/measured-h100';
 
 // The targets are a median of 5% and a 90th percentile of 12%. The planner reaches
-// 3.2% and 12.8% (see README, "Accuracy"): the median is held at the target, the 90th
-// percentile ratchets at what it reaches today and moves down as the model improves.
+// 3.2% and 13.0% (see README, "Accuracy"): the median is held at the target, the 90th
+// percentile ratchets at what it reaches today and moves down as the model improves. (It was
+// 12.8% until the head's weight gradient was timed after the loss's fp32 buffers, as the H100
+// anatomy shows; that moved four torchtune rows 1.3% lower, row 27 across the 90th percentile.)
 const MEDIAN_BOUND = 0.05;
-const P90_BOUND = 0.13;
+const P90_BOUND = 0.131;
 // Rows under-predicted by more than 10% whose cause is the planner's, not the source's.
-const PLANNER_GAPS_BOUND = 2;
+const PLANNER_GAPS_BOUND = 1;
 
 describe('accuracy on the published calibration rows', () => {
   const report = scoreCalibration(loadCalibrationRows(), loadCatalog());
@@ -51,9 +53,9 @@ describe('accuracy on the published calibration rows', () => {
 });
 
 // Our own H100 runs state every flag, so they are held to the targets with room for the
-// run-to-run noise of an allocator (README, "Our own measurements"): 1.3% / 3.6% today.
+// run-to-run noise of an allocator (README, "Our own measurements"): 0.8% / 2.2% today.
 const H100_MEDIAN_BOUND = 0.05;
-const H100_P90_BOUND = 0.06;
+const H100_P90_BOUND = 0.04;
 
 describe('accuracy on our own H100 runs (data/calibration/measured-h100.csv)', () => {
   const report = scoreCalibration(loadMeasuredH100Rows(), loadCatalog());

@@ -135,6 +135,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'runtime.previousStepAlive',
     /true or false/,
   ],
+  [
+    'softmaxSavesInput as a number',
+    variant({ runtime: { softmaxSavesInput: 1 } }),
+    'runtime.softmaxSavesInput',
+    /true or false/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

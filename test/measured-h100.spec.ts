@@ -6,7 +6,8 @@ import { repositoryRoot } from '../scripts/calibration-rows';
 import { parseCsv } from '../scripts/csv';
 import { h100Request, loadMeasuredH100Rows, MEASURED_H100_FILE } from '../scripts/measured-h100';
 import { architectureFromConfig } from '../src/engine/architecture';
-import { countParameters } from '../src/engine/parameters';
+import { countParameters, loraParameters } from '../src/engine/parameters';
+import { LoraSettings } from '../src/engine/types';
 
 const runs = parseCsv(readFileSync(join(repositoryRoot(), MEASURED_H100_FILE), 'utf8'));
 const MIB = 2 ** 20;
@@ -25,6 +26,15 @@ describe('data/calibration/measured-h100.csv', () => {
       const config = h100Request(run).model as Record<string, unknown>;
       const arch = architectureFromConfig('measured', config);
       expect(countParameters(arch).total).toBe(Number(run.parameters_total));
+    }
+  });
+  it('counts the adapters PEFT trained, fused qkv_proj and gate_up_proj (Phi-3) included', () => {
+    // GPT-2's c_attn is mapped onto q_proj (scripts/measured-h100.ts), so its count differs.
+    for (const run of runs.filter((r) => r.method === 'lora' && r.model !== 'gpt2')) {
+      const request = h100Request(run);
+      const arch = architectureFromConfig('measured', request.model as Record<string, unknown>);
+      const lora = request.training!.lora as LoraSettings;
+      expect(loraParameters(arch, lora).total).toBe(Number(run.parameters_trainable));
     }
   });
   it('weighs the weights before the first step at 4 or 2 bytes per parameter', () => {

@@ -284,3 +284,48 @@ describe('bitsandbytes MatMul4Bit keeps each 4-bit linear’s input as a ctx att
     );
   });
 });
+
+describe('attention score tensors of eager code', () => {
+  const gemma2 = loadCatalog().findModel('gemma-2-9b')!;
+  const eager = (runtime: Partial<PlanRequest['runtime']>) =>
+    normalizeRequest({
+      model: 'gemma-2-9b',
+      cluster: { gpu: 'h100-80gb' },
+      training: { precision: 'bf16-pure' },
+      runtime: { preset: 'hf-transformers', attention: 'eager', ...runtime },
+    });
+  const a = 16; // Gemma-2-9B's query heads
+  it('Gemma-2’s soft-capped scores keep tanh’s output beside the fp32 softmax and its cast: (4 + 2 + 2)a', () => {
+    expect(layerTokenBytes(gemma2, eager({}), 0).scoresPerSeqToken).toBe((4 + 2 + 2) * a);
+  });
+  it('SDPA never materialises the scores, so the cap costs nothing there', () => {
+    expect(layerTokenBytes(gemma2, eager({ attention: 'flash' }), 0).scoresPerSeqToken).toBe(0);
+  });
+  it('PyTorch before 1.11 keeps softmax’s 16-bit input too: 2a more', () => {
+    const old = layerTokenBytes(gemma2, eager({ softmaxSavesInput: true }), 0);
+    expect(old.scoresPerSeqToken).toBe((4 + 2 + 2 + 2) * a);
+  });
+  it('BERT-large under AMP before PyTorch 1.11: the fp32 softmax input joins 38h + 7as (11as)', () => {
+    const [h, heads, s] = [1024, 16, 512];
+    const amp = { residual: 4, matmul: 2, softmax: 4, softmaxInput: 4 };
+    expect(megatronLayerBytesPerToken(h, heads, s, 1, false, 'none', amp)).toBe(
+      38 * h + 11 * heads * s,
+    );
+  });
+});
+
+describe('HF Phi-3 slices q, k and v out of one qkv_proj output', () => {
+  const phi3 = loadCatalog().findModel('phi-3-mini-4k-instruct')!;
+  const llamaShaped = { ...phi3, fusedQkv: false, fusedGateUp: false };
+  const bf16 = normalizeRequest({
+    model: 'phi-3-mini-4k-instruct',
+    cluster: { gpu: 'h100-80gb' },
+    training: { precision: 'bf16-pure' },
+    runtime: { preset: 'hf-transformers' },
+  });
+  it('the v view SDPA saves keeps the whole output alive: q and k parts, 2 x 2 x 3072 B more', () => {
+    const fused = layerTokenBytes(phi3, bf16, 0);
+    const split = layerTokenBytes(llamaShaped, bf16, 0);
+    expect(fused.insideTp - split.insideTp).toBe(2 * (3072 + 3072));
+  });
+});

@@ -23,11 +23,11 @@ export function megatronLayerBytesPerToken(
   recompute: Recompute,
   bytes: ActivationDtypes = SIXTEEN_BIT,
 ): number {
-  const { residual: r, matmul: m, softmax: sm } = bytes;
+  const { residual: r, matmul: m, softmax: sm, softmaxInput: smIn = 0 } = bytes;
   // Full recomputation keeps only the layer input (2sbh, sharded with sequence parallel).
   if (recompute === 'full') return sequenceParallel ? (r * h) / t : r * h;
   // Softmax output, its 1-byte dropout mask and the probabilities fed to the PV matmul: 5as.
-  const scores = recompute === 'selective' ? 0 : ((sm + 1 + m) * a * s) / t;
+  const scores = recompute === 'selective' ? 0 : ((sm + smIn + 1 + m) * a * s) / t;
   // Outside the TP region: two LayerNorm inputs, the QKV and MLP inputs, two dropout masks: 10h.
   const outside = 2 * r * h + 2 * m * h + 2 * h;
   // Inside: Q, K, V, the out-projection input, GeLU input and the second linear's input: 24h.
@@ -44,18 +44,22 @@ export interface ActivationDtypes {
   matmul: number;
   /** The softmax output. */
   softmax: number;
+  /** The softmax input where the framework saves it too (PyTorch < 1.11), else 0. */
+  softmaxInput?: number;
 }
 
 const SIXTEEN_BIT: ActivationDtypes = { residual: 2, matmul: 2, softmax: 2 };
 
 /** fp32 keeps everything in 4 bytes; AMP keeps the residual stream and softmax in fp32. */
 function megatronDtypes(request: PlanRequest): ActivationDtypes {
-  const { training } = request;
-  if (training.precision === 'fp32') return { residual: 4, matmul: 4, softmax: 4 };
-  if (autocastOverFp32(request)) {
-    return { residual: 4, matmul: 2, softmax: 4 }; // autocast runs layer_norm and softmax in fp32
+  const { training, runtime } = request;
+  let dtypes = SIXTEEN_BIT;
+  if (training.precision === 'fp32') dtypes = { residual: 4, matmul: 4, softmax: 4 };
+  else if (autocastOverFp32(request)) {
+    dtypes = { residual: 4, matmul: 2, softmax: 4 }; // autocast runs layer_norm and softmax in fp32
   }
-  return SIXTEEN_BIT;
+  // Old PyTorch kept softmax's input, which is in the softmax's own dtype (fp32 under autocast).
+  return runtime.softmaxSavesInput ? { ...dtypes, softmaxInput: dtypes.softmax } : dtypes;
 }
 
 /** Autocast over fp32 parameters keeps the residual stream in fp32; FSDP (ZeRO-3) instead casts
@@ -187,7 +191,12 @@ export function layerTokenBytes(
   // litgpt computes q, k, v with one fused linear and, without grouped heads to repeat, passes
   // v to attention as a view of that output: the saved view keeps all of it, q and k parts too
   // (tools/measure/probes.py on the H100: 12h bytes per token saved, 6h of them the whole qkv).
-  if (runtime.modelCode === 'litgpt' && g === a && !mla) insideTp += e * (qDim + kDim);
+  // HF Phi-3 slices q, k and v out of its qkv_proj output the same way; grouped v reaches SDPA
+  // as that view too, while eager code's repeat_kv copies it (H100 run 100's anatomy).
+  const vViewsQkv =
+    (runtime.modelCode === 'litgpt' && g === a) ||
+    (runtime.modelCode === 'hf-transformers' && arch.fusedQkv && (g === a || !eager));
+  if (vViewsQkv && !mla) insideTp += e * (qDim + kDim);
   if (mla) {
     // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
     outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);
@@ -196,6 +205,11 @@ export function layerTokenBytes(
     // Eager attention keeps the fp32 softmax output and its 16-bit cast (HF eager_attention);
     // in fp32 the cast is the same tensor.
     scoresPerSeqToken += (e === 4 ? 4 : 4 + e) * a;
+    // Soft-capping (cap * tanh(scores / cap), HF Gemma-2's eager code) keeps tanh's output for
+    // its backward; SDPA's math kernel skips the cap and flash-attn applies it inside the kernel.
+    if (arch.attentionLogitSoftcapping && runtime.attention === 'eager') scoresPerSeqToken += e * a;
+    // PyTorch < 1.11 also kept softmax's input: fp32 under autocast, which casts it first.
+    if (runtime.softmaxSavesInput) scoresPerSeqToken += (autocastOverFp32(request) ? 4 : e) * a;
   } else {
     insideTp += 4 * a; // fp32 log-sum-exp per head (FlashAttention-2)
   }
@@ -224,9 +238,10 @@ export function layerTokenBytes(
     // A frozen linear keeps its input only for a weight gradient no one needs (section 4).
     const attentionInputs = mla
       ? ['q_a_proj', 'kv_a_proj_with_mqa', 'q_proj']
-      : ['q_proj', 'k_proj', 'v_proj'];
+      : ['q_proj', 'k_proj', 'v_proj', 'qkv_proj'];
     if (!attentionInputs.some(keepsInput)) outsideTp -= residualBytes * h;
-    const mlpInputs = arch.mlp === 'gated' ? ['gate_proj', 'up_proj'] : ['up_proj', 'fc1', 'c_fc'];
+    const mlpInputs =
+      arch.mlp === 'gated' ? ['gate_proj', 'up_proj', 'gate_up_proj'] : ['up_proj', 'fc1', 'c_fc'];
     if (!mlpInputs.some(keepsInput)) outsideTp -= residualBytes * h;
     if (
       !keepsInput('down_proj') &&

@@ -252,12 +252,19 @@ export function architectureFromConfig(
   if (type === 'phi') arch.outputHeadBias = true; // PhiForCausalLM's lm_head has bias=True
   if (type === 'phi3' || type === 'phi')
     arch.tieWordEmbeddings = config.tie_word_embeddings === true;
+  if (type === 'phi3' || bool('fusedQkv')) arch.fusedQkv = true;
+  if (type === 'phi3' || bool('fusedGateUp')) arch.fusedGateUp = true;
   const slidingWindow = numberOr(0, 'slidingWindow', 'sliding_window');
   if (slidingWindow > 0 && config.use_sliding_window !== false) {
     arch.slidingWindow = slidingWindow;
     arch.slidingWindowLayerFraction =
       type === 'gemma2' ? 0.5 : numberOr(1, 'slidingWindowLayerFraction');
   }
+  // Gemma-2 soft-caps scores and logits with tanh; Gemma-3 sets both to null.
+  const attentionCap = numberOr(0, 'attentionLogitSoftcapping', 'attn_logit_softcapping');
+  if (attentionCap > 0) arch.attentionLogitSoftcapping = attentionCap;
+  const finalCap = numberOr(0, 'finalLogitSoftcapping', 'final_logit_softcapping');
+  if (finalCap > 0) arch.finalLogitSoftcapping = finalCap;
   const experts = numberOr(0, 'num_local_experts', 'num_experts', 'n_routed_experts');
   const ownMoe = config.moe as ModelArchitecture['moe'] | undefined;
   if (ownMoe) arch.moe = ownMoe;

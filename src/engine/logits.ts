@@ -10,6 +10,9 @@ export interface LogitsMemory {
   backwardTransient: number;
   /** Still held when backward has left the head (logits the training loop keeps referenced). */
   retained: number;
+  /** Alive while the head computes its weight gradient: for an unchunked loss only the logits'
+   * gradient (the loss's fp32 buffers are freed by then); chunked losses interleave the two. */
+  headBackward: number;
 }
 
 // torchtune's CEWithChunkedOutputLoss splits the logits into 8 chunks.
@@ -39,15 +42,14 @@ export function logitsAndLoss(
   const finalNorm = 2 * e * h; // final norm's input and output (the head's input)
   const logits = e * vocab * tokens; // the head's output in the compute dtype
   const retained = runtime.retainLogits ? logits : 0; // what the loop keeps referenced
+  // cap * tanh(logits / cap) (HF Gemma-2, torchtune per chunk) keeps tanh's output until the
+  // loss's backward reaches it; a compiled loss recomputes the tanh instead (pointwise).
+  const softcapped = arch.finalLogitSoftcapping ? logits : 0;
   if (arch.sequenceClassificationLabels) {
     // A pooled classifier: one row of labels per sequence, in fp32 for the loss.
     const perSequence = 4 * arch.sequenceClassificationLabels * 3;
-    return {
-      saved: perSequence * training.microBatchSize,
-      forwardTransient: 0,
-      backwardTransient: 0,
-      retained: 0,
-    };
+    const saved = perSequence * training.microBatchSize;
+    return { saved, forwardTransient: 0, backwardTransient: 0, retained: 0, headBackward: saved };
   }
 
   switch (runtime.crossEntropy) {
@@ -56,11 +58,13 @@ export function logitsAndLoss(
       // is computed in forward, plus the head's weight gradient when the head trains.
       const headTrains = training.method === 'full';
       const weightGrad = headTrains ? vocab * h * e : 0;
+      const saved = (finalNorm + e * h) * tokens + weightGrad;
       return {
-        saved: (finalNorm + e * h) * tokens + weightGrad,
+        saved,
         forwardTransient: 4 * h * tokens, // one chunk of fp32 logits, about BT*h/V tokens x V
         backwardTransient: 0,
         retained: 0,
+        headBackward: saved,
       };
     }
     case 'chunked': {
@@ -68,33 +72,48 @@ export function logitsAndLoss(
       if (runtime.fusedKernels || e === 4) {
         // A compiled (or fp32) per-chunk loss saves the chunk as it is and fuses the upcast into
         // its kernels: backward writes one chunk's 16-bit gradient while freeing that chunk.
+        const saved = finalNorm * tokens + logits;
+        const backwardTransient = logits / CROSS_ENTROPY_CHUNKS;
         return {
-          saved: finalNorm * tokens + logits,
+          saved,
           forwardTransient: 0,
-          backwardTransient: logits / CROSS_ENTROPY_CHUNKS,
+          backwardTransient,
           retained,
+          headBackward: saved + backwardTransient,
         };
       }
       // Eager: each chunk's fp32 log-softmax is saved; the upcast and its two fp32 gradients
       // exist one chunk at a time; every chunk's 16-bit logits live until the loss is summed
       // (torchtune deletes them only then; H100 runs 48-50).
+      // PyTorch < 1.11's log-softmax also kept each chunk's fp32 upcast, its input.
+      const upcastSaved = runtime.softmaxSavesInput ? upcast : 0;
+      const saved = finalNorm * tokens + upcast + retained + softcapped + upcastSaved;
+      const backwardTransient = (2 * upcast) / CROSS_ENTROPY_CHUNKS;
       return {
-        saved: finalNorm * tokens + upcast + retained,
-        forwardTransient: upcast / CROSS_ENTROPY_CHUNKS + (logits - retained),
-        backwardTransient: (2 * upcast) / CROSS_ENTROPY_CHUNKS,
+        saved,
+        forwardTransient: (upcast - upcastSaved) / CROSS_ENTROPY_CHUNKS + (logits - retained),
+        backwardTransient,
         retained,
+        headBackward: saved + backwardTransient,
       };
     }
     case 'standard': {
       // logits.float() + cross_entropy: the fp32 log-softmax is saved, and the 16-bit logits too
       // while the loop holds them (HF outputs); the fp32 copy lives while the loss runs; backward
       // makes two fp32 gradients (of the log-softmax and of the logits) before casting back.
+      // The head's weight gradient comes once those buffers are freed, beside the logits' own
+      // gradient in the compute dtype (H100 anatomy of runs 94 and 95).
       const fp32 = 4 * vocab * tokens;
+      // PyTorch < 1.11's log-softmax also kept its input: the fp32 upcast, or fp32 logits that
+      // the loop would otherwise drop.
+      const upcast = e === 4 ? 0 : fp32;
+      const inputSaved = runtime.softmaxSavesInput ? (e === 4 ? logits - retained : upcast) : 0;
       return {
-        saved: finalNorm * tokens + fp32 + retained,
-        forwardTransient: (e === 4 ? 0 : fp32) + (logits - retained),
+        saved: finalNorm * tokens + fp32 + retained + softcapped + inputSaved,
+        forwardTransient: upcast + (logits - retained) - inputSaved,
         backwardTransient: 2 * fp32,
         retained,
+        headBackward: finalNorm * tokens + retained + logits,
       };
     }
   }

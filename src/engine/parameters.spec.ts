@@ -1,5 +1,6 @@
 import { loadCatalog } from '../catalog/catalog';
 import { countParameters, linearShapes, loraParameters, trainableParameters } from './parameters';
+import { estimatePlan } from './plan';
 import { TrainingSettings } from './types';
 
 const catalog = loadCatalog();
@@ -110,5 +111,30 @@ describe('trainable parameters', () => {
     expect(trainableParameters(model('llama-3-8b'), training('full'))).toBe(8030261248);
     expect(trainableParameters(model('llama-3-8b'), training('lora'))).toBe(6815744);
     expect(trainableParameters(model('llama-3-8b'), training('qlora'))).toBe(6815744);
+  });
+});
+
+describe('Phi-3’s fused projections as PEFT sees them', () => {
+  const phi3 = loadCatalog().findModel('phi-3-mini-4k-instruct')!;
+  const lora = (targetModules: string[] | 'all-linear') =>
+    loraParameters(phi3, { rank: 16, alpha: 32, dropout: 0, targetModules });
+  const [h, f, layers] = [3072, 8192, 32];
+  it('all-linear adapts qkv_proj, o_proj, gate_up_proj and down_proj: r x (in + out) each', () => {
+    const perLayer = 16 * (h + 3 * h + (h + h) + (h + 2 * f) + (f + h));
+    expect(lora('all-linear').total).toBe(perLayer * layers);
+  });
+  it('the linears are named as in the checkpoint: qkv_proj and gate_up_proj', () => {
+    expect(lora(['qkv_proj', 'gate_up_proj']).modules.sort()).toEqual(['gate_up_proj', 'qkv_proj']);
+  });
+  it('a LoRA plan without targets adapts qkv_proj, PEFT’s default for phi3', () => {
+    const result = estimatePlan(
+      {
+        model: 'phi-3-mini-4k-instruct',
+        cluster: { gpu: 'h100-80gb' },
+        training: { method: 'lora' },
+      },
+      loadCatalog(),
+    );
+    expect(result.request.training.lora?.targetModules).toEqual(['qkv_proj']);
   });
 });

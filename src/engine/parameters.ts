@@ -66,11 +66,15 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
   const qWidth = arch.numAttentionHeads * arch.headDim;
   const kvWidth = arch.numKeyValueHeads * arch.headDim;
   const bias = arch.qkvBias;
+  const out = linear(`${prefix}o_proj`, qWidth, h, arch.attentionOutputBias, 'attention', 'row');
+  if (arch.fusedQkv) {
+    return [linear(`${prefix}qkv_proj`, h, qWidth + 2 * kvWidth, bias, 'attention', 'column'), out];
+  }
   return [
     linear(`${prefix}q_proj`, h, qWidth, bias, 'attention', 'column'),
     linear(`${prefix}k_proj`, h, kvWidth, bias, 'attention', 'column'),
     linear(`${prefix}v_proj`, h, kvWidth, bias, 'attention', 'column'),
-    linear(`${prefix}o_proj`, qWidth, h, arch.attentionOutputBias, 'attention', 'row'),
+    out,
   ];
 }
 
@@ -106,15 +110,15 @@ function mlpLinears(
 ): LinearShape[] {
   const h = arch.hiddenSize;
   const bias = arch.mlpBias;
+  const down = linear(`${prefix}down_proj`, width, h, bias, group, 'row', copies);
+  if (arch.mlp === 'gated' && arch.fusedGateUp && group === 'mlp') {
+    return [linear(`${prefix}gate_up_proj`, h, 2 * width, bias, group, 'column', copies), down];
+  }
   const gate =
     arch.mlp === 'gated'
       ? [linear(`${prefix}gate_proj`, h, width, bias, group, 'column', copies)]
       : [];
-  return [
-    ...gate,
-    linear(`${prefix}up_proj`, h, width, bias, group, 'column', copies),
-    linear(`${prefix}down_proj`, width, h, bias, group, 'row', copies),
-  ];
+  return [...gate, linear(`${prefix}up_proj`, h, width, bias, group, 'column', copies), down];
 }
 
 /** Every linear of layer `layerIndex` with its shape (the output head is not a layer's). */

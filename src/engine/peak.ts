@@ -74,13 +74,19 @@ export function phaseBreakdowns(c: RankComponents): {
     logitsAndLoss: (logits ? logits.saved + logits.forwardTransient : 0) + c.previousStep.logits,
     buffers: buffers.forward + parallelBuffers,
   };
-  // Backward through the loss and the head: the logits' gradients, the head's weight gradient.
-  const headBackward: MemoryBreakdown = {
+  // Backward through the loss: the logits' gradients beside everything the loss saved.
+  const lossBackward: MemoryBreakdown = {
     ...base,
-    gradients: persistentGradients + c.headGradient,
+    gradients: persistentGradients,
     activations: activations.saved,
     logitsAndLoss: logits ? logits.saved + logits.backwardTransient : 0,
     buffers: buffers.backward + parallelBuffers,
+  };
+  // Backward through the head: its weight gradient beside what the loss still holds then.
+  const headBackward: MemoryBreakdown = {
+    ...lossBackward,
+    gradients: persistentGradients + c.headGradient,
+    logitsAndLoss: logits ? logits.headBackward : 0,
   };
   // Backward through the last layer: the logits are gone unless the loop holds them; the
   // checkpointed layer is rebuilt and autograd's gradient tensors of its widest op are live.
@@ -99,13 +105,17 @@ export function phaseBreakdowns(c: RankComponents): {
     logitsAndLoss: 0,
     buffers: buffers.backward - buffers.savedForBackward,
   };
-  const backward = [headBackward, layerBackward, backwardEnd].reduce((a, b) =>
+  const backward = [lossBackward, headBackward, layerBackward, backwardEnd].reduce((a, b) =>
     allocatedTotal(b) > allocatedTotal(a) ? b : a,
   );
   // The caching allocator keeps the layers' freed working set (blocks far smaller than the
   // logits) cached while the loss allocates its own, so reserved holds both at the head.
   const headReserved = logits
-    ? Math.max(allocatedTotal(forward), allocatedTotal(headBackward)) +
+    ? Math.max(
+        allocatedTotal(forward),
+        allocatedTotal(lossBackward),
+        allocatedTotal(headBackward),
+      ) +
       c.backwardWorkspace +
       c.recomputedLayer
     : 0;

@@ -246,5 +246,5 @@ export function planFromRequest(
 export function estimatePlan(input: PlanRequestInput, catalog: Catalog): PlanResult {
   const arch = resolveModel(catalog, input.model);
   const gpu = resolveGpu(catalog, input.cluster.gpu);
-  return planFromRequest(normalizeRequest(input, gpu), arch, gpu);
+  return planFromRequest(normalizeRequest(input, gpu, arch), arch, gpu);
 }

@@ -4,6 +4,7 @@ import {
   GpuSpec,
   InferenceSettings,
   LoraSettings,
+  ModelArchitecture,
   ParallelismSettings,
   PlanRequest,
   RuntimeSettings,
@@ -42,6 +43,8 @@ export const DEFAULT_LORA: LoraSettings = {
   dropout: 0,
   targetModules: ['q_proj', 'v_proj'],
 };
+// PEFT's default for models whose q, k and v are one linear (Phi-3).
+const DEFAULT_FUSED_QKV_TARGETS = ['qkv_proj'];
 
 export const DEFAULT_PARALLELISM: ParallelismSettings = {
   zeroStage: 0,
@@ -92,6 +95,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
+  softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -186,6 +190,7 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
 export function normalizeRequest(
   input: PlanRequestInput,
   gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
+  arch?: Partial<Pick<ModelArchitecture, 'fusedQkv'>>,
 ): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
@@ -201,7 +206,12 @@ export function normalizeRequest(
     qlora: undefined,
   } as TrainingSettings;
   if (training.method === 'lora' || training.method === 'qlora') {
-    training.lora = { ...DEFAULT_LORA, ...defined(trainingInput.lora) } as LoraSettings;
+    const targetModules = arch?.fusedQkv ? DEFAULT_FUSED_QKV_TARGETS : DEFAULT_LORA.targetModules;
+    training.lora = {
+      ...DEFAULT_LORA,
+      targetModules,
+      ...defined(trainingInput.lora),
+    } as LoraSettings;
   }
   if (training.method === 'qlora') {
     training.qlora = { doubleQuant: true, ...defined(trainingInput.qlora) };

@@ -487,7 +487,7 @@ export function searchLayouts(
                 },
                 runtime: input.runtime,
               };
-              const request = normalizeRequest(candidateInput, gpu);
+              const request = normalizeRequest(candidateInput, gpu, arch);
               const layout = layoutOf(request);
               const performance = estimatePerformance(request, arch, gpu, layout, parameters);
               candidates.push({

@@ -60,6 +60,10 @@ export interface ModelArchitecture {
   normsPerLayer: number;
   /** Attention and MLP read the same layer input (GPT-NeoX, Falcon, Phi): their norms share it. */
   parallelResidual?: boolean;
+  /** q, k and v come from one linear that the model code splits (HF Phi-3's qkv_proj). */
+  fusedQkv?: boolean;
+  /** The gated MLP's gate and up projections are one linear (HF Phi-3's gate_up_proj). */
+  fusedGateUp?: boolean;
   /** Per-head RMSNorm on q and k of size headDim (Qwen3, OLMo-2). */
   qkNorm: boolean;
   /** q/k norms with a separate weight per head (Cohere Command-R+: a x d and g x d). */
@@ -85,6 +89,10 @@ export interface ModelArchitecture {
   slidingWindow?: number;
   /** Fraction of layers that use the sliding window (Gemma-2 alternates: 0.5). */
   slidingWindowLayerFraction?: number;
+  /** Attention scores pass through cap * tanh(x / cap) before softmax (Gemma-2: 50). */
+  attentionLogitSoftcapping?: number;
+  /** The logits pass through cap * tanh(x / cap) before the loss (Gemma-2: 30). */
+  finalLogitSoftcapping?: number;
   moe?: MoeConfig;
   mla?: MlaConfig;
   /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`
@@ -226,6 +234,9 @@ export interface RuntimeSettings {
    * the next forward runs (litgpt's fit loop): its logits, and what custom autograd Functions
    * keep as ctx attributes (bitsandbytes MatMul4Bit's inputs), which backward does not free. */
   previousStepAlive: boolean;
+  /** PyTorch before 1.11 saved softmax's and log-softmax's input for backward beside the output
+   * (`_softmax_backward_data` took the input tensor; 1.11 passes its dtype instead). */
+  softmaxSavesInput: boolean;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

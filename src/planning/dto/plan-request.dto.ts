@@ -409,6 +409,15 @@ export class RuntimeDto {
   previousStepAlive?: boolean;
 
   @ApiPropertyOptional({
+    default: false,
+    description:
+      "PyTorch before 1.11: softmax and log-softmax keep their input for backward beside the output (eager attention's scores, the loss's logits)",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  softmaxSavesInput?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

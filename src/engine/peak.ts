@@ -109,13 +109,10 @@ export function phaseBreakdowns(c: RankComponents): {
     allocatedTotal(b) > allocatedTotal(a) ? b : a,
   );
   // The caching allocator keeps the layers' freed working set (blocks far smaller than the
-  // logits) cached while the loss allocates its own, so reserved holds both at the head.
+  // logits) cached while the loss allocates its own, so reserved holds both at the head; the
+  // loss's freed buffers likewise stay cached under the head's new weight gradient.
   const headReserved = logits
-    ? Math.max(
-        allocatedTotal(forward),
-        allocatedTotal(lossBackward),
-        allocatedTotal(headBackward),
-      ) +
+    ? Math.max(allocatedTotal(forward), allocatedTotal(lossBackward) + c.headGradient) +
       c.backwardWorkspace +
       c.recomputedLayer
     : 0;

@@ -1,7 +1,7 @@
 // Real Hugging Face config.json files, as published on the Hub, mapped and counted: each total is
 // the model's published exact count (shared/catalog/models.json) or is written out by hand here.
 import { architectureFromConfig } from './architecture';
-import { countParameters } from './parameters';
+import { countParameters, linearShapes } from './parameters';
 import { PlanValidationError } from './types';
 
 const LLAMA_3_8B = {
@@ -333,6 +333,22 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(arch.tieWordEmbeddings).toBe(true);
     expect(arch.slidingWindow).toBe(4096);
     expect(arch.slidingWindowLayerFraction).toBe(0.5);
+  });
+
+  it('Gemma-2 soft-caps its scores at 50 and its logits at 30 (config.json)', () => {
+    const arch = architectureFromConfig('gemma', GEMMA_2_9B);
+    expect(arch.attentionLogitSoftcapping).toBe(50);
+    expect(arch.finalLogitSoftcapping).toBe(30);
+  });
+
+  it('Phi-3 computes q/k/v and gate/up with one linear each, as its checkpoint names them', () => {
+    const arch = architectureFromConfig('phi3', PHI_3_MINI);
+    expect(linearShapes(arch, 0).map((shape) => shape.name)).toEqual([
+      'qkv_proj',
+      'o_proj',
+      'gate_up_proj',
+      'down_proj',
+    ]);
   });
 
   it('Command-R+: one bias-free LayerNorm per layer and q/k norms with a weight per head', () => {

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Re-run the Hugging Face single-GPU guide's BERT-large runs (calibration rows 77-85) on one GPU.
 
-The guide (2022, V100) reports nvidia-smi after training. Its micro-batch-4 rows sit 7-13% above
-the planner's device figure while its micro-batch-1 rows agree within 3%. This probe tells the two
-possible causes apart on a current GPU: if the allocator's peak *allocated* bytes match the
-planner, the gap is the reserved pool (allocator slack) of that era; if they exceed it, the planner
-misses a tensor. Random weights from bert-large-uncased's config, no downloads.
+The guide (2022, V100) reports nvidia-smi after training. Its micro-batch-4 rows sat 7-13% above
+the planner's device figure while its micro-batch-1 rows agreed within 3%. Run on an H100 with
+torch 2.11 (data/calibration/bert-guide-h100.jsonl), the allocator's peaks match the planner
+within 3.5% and the guide's excess grows by one fp32 score matrix per layer and sequence: the
+softmax input that PyTorch before 1.11 saved (runtime.softmaxSavesInput). Random weights from
+bert-large-uncased's config, no downloads.
 
-    python3 tools/measure/bert_guide.py > bert.jsonl
+    python3 tools/measure/bert_guide.py > data/calibration/bert-guide-h100.jsonl
 
 Compare each line's max_allocated with the planner's allocated peak for the same row, e.g. 80:
 

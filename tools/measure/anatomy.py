@@ -6,6 +6,8 @@ backward and optimizer phases, groups the live blocks by the Python line that al
 This is how a term of the memory model is traced to the tensor behind it.
 
     python3 tools/measure/anatomy.py 1 5 61 > anatomy.txt
+
+Run ids of tools/measure/sharded.py (201 and up) are rank 0 of their fake data-parallel world.
 """
 
 import os
@@ -17,10 +19,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import measure  # noqa: E402
+import sharded  # noqa: E402
 from matrix import RUNS  # noqa: E402
 
 MARK_BYTES = 512  # the phase-boundary marker, found by its frame
-KEEP = ("transformers/", "peft/", "measure.py", "torch/optim/", "torch/nn/functional", "torch/utils/checkpoint")
+KEEP = ("transformers/", "peft/", "measure.py", "sharded.py", "torch/optim/", "torch/nn/functional",
+        "torch/utils/checkpoint", "torch/distributed/fsdp", "torch/nn/parallel")
 
 
 def phase_marker():
@@ -41,13 +45,24 @@ def anatomy(run: dict) -> str:
     torch.cuda.init()
     torch.cuda.memory._record_memory_history(max_entries=2_000_000, stacks="python")
     config = measure.resolved_config(run)
-    model = measure.build_model(run, config)
+    if "data_parallel" in run:
+        sharded.init_fake_world(run["world_size"])
+        model = sharded.build_sharded_model(run, config)
+        vocab = config["vocab_size"]
+    else:
+        model = measure.build_model(run, config)
+        lm = model.get_base_model() if run["method"] == "lora" else model
+        vocab = lm.get_output_embeddings().weight.shape[0]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = measure.build_optimizer(run, params)
-    lm = model.get_base_model() if run["method"] == "lora" else model
-    vocab = lm.get_output_embeddings().weight.shape[0]
     ids = torch.randint(0, vocab, (run["micro_batch_size"], run["sequence_length"]), device="cuda")
-    loss_fn = measure.make_loss_fn(run, model, ids, torch.roll(ids, -1, dims=1))
+    if "data_parallel" in run:
+        def loss_fn():
+            with torch.autocast("cuda", dtype=torch.bfloat16,
+                                enabled=run["precision"] == "bf16-autocast"):
+                return model(input_ids=ids, labels=ids, use_cache=False).loss, None
+    else:
+        loss_fn = measure.make_loss_fn(run, model, ids, torch.roll(ids, -1, dims=1))
     for _ in range(measure.STEPS):
         phase_marker()
         loss, kept = loss_fn()
@@ -99,7 +114,7 @@ def anatomy(run: dict) -> str:
 
 def main() -> None:
     for run_id in [int(x) for x in sys.argv[1:]]:
-        run = next(r for r in RUNS if r["run_id"] == run_id)
+        run = next(r for r in RUNS + sharded.RUNS if r["run_id"] == run_id)
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:

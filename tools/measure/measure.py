@@ -238,15 +238,16 @@ def child(run: dict, path: str) -> None:
         json.dump(result, handle)
 
 
-def run_isolated(run: dict, fork: bool) -> dict:
-    """One run in its own process: forked (fast) or a fresh interpreter (if forking breaks CUDA)."""
+def run_isolated(run: dict, fork: bool, target=None) -> dict:
+    """One run in its own process: forked (fast) or a fresh interpreter (if forking breaks CUDA).
+    `target(run, path)` measures in the forked child (default: this file's single-GPU child)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         path = handle.name
     if fork:
         pid = os.fork()
         if pid == 0:
             try:
-                child(run, path)
+                (target or child)(run, path)
             finally:
                 os._exit(0)
     else:

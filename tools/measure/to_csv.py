@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Turn measure.py's JSON lines into data/calibration/measured-h100.csv (one row per run).
+"""Turn measure.py's (or sharded.py's) JSON lines into a CSV of data/calibration, one row per run.
 
     python3 tools/measure/to_csv.py results.jsonl > data/calibration/measured-h100.csv
+    python3 tools/measure/to_csv.py sharded.jsonl > data/calibration/measured-h100-sharded.csv
 
 Runs measured more than once keep their last result. Needs no torch: it runs anywhere.
 """
@@ -15,12 +16,15 @@ RUN_FIELDS = [
     "precision", "optimizer", "optimizer_impl", "checkpointing", "attention",
     "sequence_length", "micro_batch_size", "cross_entropy", "retain_logits",
 ]
+# sharded.py's runs add how the data-parallel ranks are simulated and how many there are.
+SHARDED_FIELDS = ["data_parallel", "world_size", "embedding_units"]
 PHASES = ["forward", "backward", "optimizer"]
 
 
 def row(result: dict) -> dict:
     run = result["run"]
     out = {field: run[field] for field in RUN_FIELDS}
+    out.update({field: run[field] for field in SHARDED_FIELDS if field in run})
     out["lora_alpha"] = 2 * run["lora_rank"] if run["method"] == "lora" else 0
     out["config_json"] = json.dumps(result.get("config", {}), separators=(",", ":"))
     out["status"] = result["status"]

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Measure one rank of data-parallel training (FSDP2 or DDP) on one CUDA GPU, run by run.
+
+The other ranks are simulated by PyTorch's fake process group (the `fake` backend of
+torch.testing._internal.distributed.fake_pg): every collective returns at once without moving
+data, but each buffer FSDP2 or DDP allocates for it (all-gather outputs, reduce-scatter inputs,
+DDP's gradient buckets) is allocated for real by the caching allocator, with the shard sizes of
+the stated world size. So rank 0's allocator peaks are those of a real run of that world size;
+only NCCL's own buffers, which live outside the allocator, are missing. Weights are random and
+the values the collectives leave are garbage: the loss is meaningless, the memory is not.
+
+    python3 tools/measure/sharded.py --out sharded.jsonl [--runs 201,202] [--budget-seconds 540]
+    python3 tools/measure/to_csv.py sharded.jsonl > data/calibration/measured-h100-sharded.csv
+"""
+
+import os
+
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import transformers  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import measure  # noqa: E402
+
+STEPS = measure.STEPS
+
+DEFAULTS = {
+    "layers": None,
+    "method": "full",
+    "lora_rank": 0,
+    "lora_targets": "",
+    "lora_dropout": 0.0,
+    # fsdp2-mixed: fp32 shards, bf16 compute, fp32 reduce (torchtitan's MixedPrecisionPolicy);
+    # bf16-pure: bf16 everywhere; bf16-autocast: fp32 weights under autocast (DDP + AMP).
+    "precision": "fsdp2-mixed",
+    "optimizer": "adamw",
+    "optimizer_impl": "fused",
+    "checkpointing": "none",
+    "attention": "sdpa",
+    "sequence_length": 2048,
+    "micro_batch_size": 1,
+    "cross_entropy": "standard",
+    "retain_logits": False,
+    "data_parallel": "fsdp2",  # fsdp2 (fully_shard per decoder layer and the root) | ddp
+    "world_size": 8,
+    # FSDP2 also wraps the token embedding and the output head as units of their own
+    # (torchtune's custom_sharded_layers ['tok_embeddings', 'output']); untied models only
+    "embedding_units": False,
+}
+
+
+def _runs():
+    L1, L3, Q15, Q05, MI = "llama-3.2-1b", "llama-3.2-3b", "qwen2.5-1.5b", "qwen2.5-0.5b", "mistral-7b"
+    runs = []
+
+    def add(model, **fields):
+        runs.append({"group": "X", "model": model, **fields})
+
+    # FSDP2 as torchtitan sets it up (fp32 shards, bf16 compute, fp32 reduce), world sizes 2-64
+    add(L1, world_size=2, micro_batch_size=2)
+    add(L1, world_size=8, micro_batch_size=2)
+    add(L1, world_size=64, micro_batch_size=2)
+    add(L1, world_size=8, checkpointing="full", sequence_length=4096, micro_batch_size=2)
+    add(L3, world_size=8, checkpointing="full", sequence_length=4096)
+    add(L3, world_size=4, sequence_length=2048)
+    add(Q15, world_size=4, micro_batch_size=2)
+    add(MI, layers=8, world_size=8, sequence_length=4096, checkpointing="full")
+    add(MI, layers=8, world_size=16, sequence_length=2048)
+    # FSDP2 over bf16 weights, no mixed-precision policy (pure bf16 training)
+    add(L1, world_size=4, precision="bf16-pure", micro_batch_size=2)
+    add(Q05, world_size=8, precision="bf16-pure", optimizer_impl="foreach", sequence_length=4096)
+    # DDP: the reducer's flat gradient buckets beside .grad
+    add(L1, data_parallel="ddp", world_size=8, precision="bf16-pure")
+    add(Q05, data_parallel="ddp", world_size=2, precision="bf16-autocast", optimizer_impl="foreach")
+    add(L3, layers=8, data_parallel="ddp", world_size=4, precision="bf16-pure",
+        checkpointing="full", sequence_length=4096)
+    # FSDP2 with the embedding and the head as units of their own (runs 208 and 209 otherwise)
+    add(MI, layers=8, world_size=8, sequence_length=4096, checkpointing="full", embedding_units=True)
+    add(MI, layers=8, world_size=16, sequence_length=2048, embedding_units=True)
+    return [{"run_id": 201 + i, **DEFAULTS, **r} for i, r in enumerate(runs)]
+
+
+RUNS = _runs()
+
+
+def init_fake_world(world_size: int) -> None:
+    from torch.testing._internal.distributed.fake_pg import FakeStore
+
+    dist.init_process_group("fake", rank=0, world_size=world_size, store=FakeStore())
+
+
+def all_reduce_in_bucket(world_size: int, bucket):
+    """DDP's default hook (divide, all-reduce the flat bucket in place), written in Python: the
+    fake group's future carries no tensor, which DDP's C++ default hook rejects."""
+    buffer = bucket.buffer()
+    buffer.div_(world_size)
+    return dist.all_reduce(buffer, async_op=True).get_future().then(lambda _: buffer)
+
+
+def build_sharded_model(run: dict, config_dict: dict):
+    fields = dict(config_dict)
+    model_type = fields.pop("model_type")
+    config = transformers.AutoConfig.for_model(model_type, **fields)
+    config.use_cache = False
+    weights = torch.bfloat16 if run["precision"] == "bf16-pure" else torch.float32
+    with torch.device("cuda"):
+        model = transformers.AutoModelForCausalLM.from_config(
+            config, attn_implementation=run["attention"], dtype=weights
+        )
+    model.train()
+    if run["checkpointing"] == "full":
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if run["data_parallel"] == "ddp":
+        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[0])
+        ddp.register_comm_hook(run["world_size"], all_reduce_in_bucket)
+        return ddp
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    policy = MixedPrecisionPolicy()
+    if run["precision"] == "fsdp2-mixed":
+        policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+    decoder = getattr(model, model.base_model_prefix)
+    if run["embedding_units"]:
+        fully_shard(decoder.embed_tokens, mp_policy=policy)
+        fully_shard(model.lm_head, mp_policy=policy)
+    layers = decoder.layers
+    for index, layer in enumerate(layers):
+        # torchtitan keeps the last layer unsharded after forward: backward needs it at once.
+        fully_shard(layer, mp_policy=policy, reshard_after_forward=index < len(layers) - 1)
+    fully_shard(model, mp_policy=policy)
+    return model
+
+
+def measure_one(run: dict) -> dict:
+    result = {"run": run, "status": "ok"}
+    config_dict = measure.resolved_config(run)
+    result["config"] = config_dict
+    before = measure.nvidia_smi()
+    torch.cuda.init()
+    torch.cuda.set_device(0)
+    result["versions"] = {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "transformers": transformers.__version__,
+        "peft": "",
+        "gpu": torch.cuda.get_device_name(0),
+        "driver": before["driver"],
+        "gpu_total_mib": before["total_mib"],
+    }
+    recorder = measure.PhaseRecorder()
+    try:
+        init_fake_world(run["world_size"])
+        model = build_sharded_model(run, config_dict)
+        params = [p for p in model.parameters() if p.requires_grad]
+        inner = model.module if run["data_parallel"] == "ddp" else model
+        result["parameters_total"] = sum(p.numel() for p in inner.parameters())
+        result["parameters_trainable"] = result["parameters_total"]
+        result["trainable_dtype"] = str(params[0].dtype)
+        optimizer = measure.build_optimizer(run, params)
+        vocab = inner.config.vocab_size
+        shape = (run["micro_batch_size"], run["sequence_length"])
+        input_ids = torch.randint(0, vocab, shape, device="cuda")
+        autocast = run["precision"] == "bf16-autocast"
+
+        def forward():
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                # HF's own loss (logits.float() then cross_entropy); only the loss is kept.
+                return model(input_ids=input_ids, labels=input_ids, use_cache=False).loss
+
+        # The full-size weights built before sharding are freed: start from an empty pool.
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        result["weights_allocated"] = torch.cuda.memory_allocated()
+        for _ in range(STEPS):
+            loss = recorder.run("forward", forward)
+            recorder.run("backward", loss.backward)
+            result["loss"] = float(loss.detach())
+            del loss
+
+            def step():
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+            recorder.run("optimizer", step)
+        result["states_allocated"] = torch.cuda.memory_allocated()
+    except torch.OutOfMemoryError as error:
+        result["status"] = "oom"
+        result["oom_phase"] = recorder.current
+        result["error"] = str(error).splitlines()[0][:300]
+        if recorder.current:
+            recorder.record(recorder.current)
+    result["phases"] = recorder.phases
+    result["max_allocated"] = max((p["peak_allocated"] for p in recorder.phases.values()), default=0)
+    result["max_reserved"] = max((p["peak_reserved"] for p in recorder.phases.values()), default=0)
+    result["max_active"] = max((p["peak_active"] for p in recorder.phases.values()), default=0)
+    torch.cuda.synchronize()
+    result["reserved_at_smi"] = torch.cuda.memory_reserved()
+    result["smi_used_mib"] = measure.nvidia_smi()["used_mib"]
+    return result
+
+
+def child(run: dict, path: str) -> None:
+    try:
+        result = measure_one(run)
+    except Exception as error:  # recorded, never hidden: the run is listed with its error
+        result = {"run": run, "status": "error", "error": f"{type(error).__name__}: {error}",
+                  "traceback": traceback.format_exc()[-2000:]}
+    with open(path, "w") as handle:
+        json.dump(result, handle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="JSON-lines file the results are appended to")
+    parser.add_argument("--runs", default="", help="comma list of run_ids (default: all)")
+    parser.add_argument("--budget-seconds", type=float, default=540,
+                        help="start no new run after this many seconds")
+    args = parser.parse_args()
+    assert not torch.cuda.is_initialized(), "the parent must not initialise CUDA"
+    wanted = {int(x) for x in args.runs.split(",") if x}
+    runs = [r for r in RUNS if not wanted or r["run_id"] in wanted]
+    started = time.time()
+    with open(args.out, "a") as out:
+        for run in runs:
+            if time.time() - started > args.budget_seconds:
+                print(f"run {run['run_id']}: skipped (budget spent)", flush=True)
+                continue
+            result = measure.run_isolated(run, fork=True, target=child)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            gib = result.get("max_allocated", 0) / 2**30
+            print(f"run {run['run_id']:3d} {result['status']:5s} {gib:7.2f} GiB allocated "
+                  f"{result.get('seconds', 0):6.1f}s {result.get('error', '')[:300]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

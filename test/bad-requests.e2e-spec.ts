@@ -141,6 +141,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'runtime.softmaxSavesInput',
     /true or false/,
   ],
+  [
+    'fsdpEmbeddingUnits as a string',
+    variant({ runtime: { fsdpEmbeddingUnits: 'yes' } }),
+    'runtime.fsdpEmbeddingUnits',
+    /true or false/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

@@ -344,6 +344,8 @@ export interface StageActivations {
   layerWorkingSet: number;
   /** Saved bytes for one micro-batch across the stage's layers. */
   perMicroBatch: number;
+  /** Saved bytes of the stage's last layer for one micro-batch: freed first in backward. */
+  lastLayerSaved: number;
   /** Context-parallel K/V chunks received from peers while attention runs. */
   contextParallelBuffers: number;
   /** Expert-parallel all-to-all send and receive buffers. */
@@ -360,10 +362,12 @@ export function stageActivations(
 ): StageActivations {
   let perMicroBatch = 0;
   let layerWorkingSet = 0;
+  let lastLayerSaved = 0;
   for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
     const bytes = layerActivationBytes(arch, request, layer);
     perMicroBatch += bytes.saved;
     layerWorkingSet = Math.max(layerWorkingSet, bytes.workingSet);
+    lastLayerSaved = bytes.saved;
   }
   let saved = perMicroBatch * microBatchesInFlight;
   if (request.runtime.activationOffloading && layers > 0) {
@@ -382,7 +386,14 @@ export function stageActivations(
     moe && parallelism.expertParallel > 1
       ? 2 * e * tokens * arch.hiddenSize * moe.expertsPerToken // all-to-all send + receive
       : 0;
-  return { saved, layerWorkingSet, perMicroBatch, contextParallelBuffers, expertParallelBuffers };
+  return {
+    saved,
+    layerWorkingSet,
+    perMicroBatch,
+    lastLayerSaved,
+    contextParallelBuffers,
+    expertParallelBuffers,
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ const rank: RankParameters = {
   factoredStateElements: 0,
   headLinear: headElements,
   embeddingUnit: 0,
+  rootUnit: 0,
   totalOnRank: layerLinears + 2 * headElements,
 };
 
@@ -155,5 +156,46 @@ describe('gradient sync buffers follow the dataParallelEngine knob', () => {
   });
   it('ZeRO-2 on DeepSpeed holds a 5e8-element 16-bit reduce bucket; Megatron reduces in place', () => {
     expect(sync(2, 'deepspeed') - sync(2, 'megatron')).toBe(2 * 5e8);
+  });
+});
+
+describe('FSDP: what is gathered and reduced (H100 anatomy, tools/measure/sharded.py)', () => {
+  // One rank of eight: the 3B-class rank above with a 0.4e9-element root (embedding + head).
+  const root = 0.4e9;
+  const fsdpRank: RankParameters = { ...rank, rootUnit: root };
+  const fsdp = (fsdpEmbeddingUnits: boolean) =>
+    normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      training: { method: 'full', precision: 'bf16-mixed', activationCheckpointing: 'none' },
+      parallelism: { zeroStage: 3 },
+      runtime: { mixedPrecisionStyle: 'fsdp2', foreachOptimizer: false, fsdpEmbeddingUnits },
+    });
+  const buffersOf = (fsdpEmbeddingUnits: boolean) => {
+    const req = fsdp(fsdpEmbeddingUnits);
+    const states = modelStates(req, fsdpRank, 8, 1);
+    return transientBuffers(req, fsdpRank, states, 8, headElements);
+  };
+  it('the root stays gathered in bf16 beside the last layer and one held all-gather buffer', () => {
+    const b = buffersOf(false);
+    expect(b.forward).toBe(2 * (root + 2 * largestLayer));
+    expect(b.backward).toBe(2 * (root + largestLayer));
+    expect(b.lossBackward).toBe(0);
+  });
+  it('a layer’s backward adds a prefetched layer, its bf16 gradients and their fp32 reduce input', () => {
+    const b = buffersOf(false);
+    expect(b.layerBackward).toBe(2 * largestLayer + 2 * largestLayer);
+    expect(b.laterLayerBackward).toBe(2 * largestLayer + 2 * largestLayer + 4 * largestLayer);
+    // The root's gradients go through a 4-byte reduce-scatter input at backward's end.
+    expect(b.backwardEnd).toBe(4 * root);
+  });
+  it('with the embedding and head as units of their own only the head is gathered at the loss', () => {
+    const b = buffersOf(true);
+    expect(b.forward).toBe(2 * (headElements + largestLayer));
+    expect(b.backward).toBe(2 * largestLayer);
+    expect(b.lossBackward).toBe(2 * headElements);
+    // The head's gradient is reduce-scattered (fp32 input) as soon as its backward is done.
+    expect(b.headReduce).toBe(4 * headElements);
+    expect(b.backwardEnd).toBe(4 * (root - headElements));
   });
 });

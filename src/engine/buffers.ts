@@ -12,6 +12,20 @@ export interface PhaseBuffers {
   /** The part of `forward` and `backward` that backward frees layer by layer, as it does saved
    * activations: gone by the end of backward. */
   savedForBackward: number;
+  /** Added to `backward` while the loss and the head are differentiated (FSDP: a head unit of
+   * its own, gathered again for its backward). */
+  lossBackward: number;
+  /** Added to `backward` once the head's gradient exists (FSDP: that unit's reduce-scatter
+   * input, when the head is a unit of its own). */
+  headReduce: number;
+  /** Added to `backward` while the first layer in backward is differentiated (FSDP: the
+   * prefetched layer's all-gather buffer and the layer's unsharded gradients). */
+  layerBackward: number;
+  /** Added to `backward` while any later layer is differentiated (FSDP: as above, and the
+   * previous layer's reduce-scatter input, which FSDP2 holds until the next reduce-scatter). */
+  laterLayerBackward: number;
+  /** Added to `backward` at its end, when the last unit's gradients are reduced (FSDP's root). */
+  backwardEnd: number;
   /** What each buffer is, for the assumptions list. */
   notes: string[];
 }
@@ -33,14 +47,59 @@ export function transientBuffers(
   let backward = 0;
   let optimizer = 0;
   let savedForBackward = 0;
+  let layerBackward = 0;
+  let laterLayerBackward = 0;
+  let lossBackward = 0;
+  let headReduce = 0;
+  let backwardEnd = 0;
   const shardedOver = states.shardDegree;
   const full = training.method === 'full';
 
-  if (zero === 3 && (shardedOver > 1 || parallelism.offload.parameters === 'cpu')) {
-    // FSDP / ZeRO-3 gathers the unit being computed (a layer, or the embedding / head) and
-    // prefetches the next one, in the dtype the shards are stored in.
+  const gathers = zero === 3 && (shardedOver > 1 || parallelism.offload.parameters === 'cpu');
+  if (gathers && runtime.dataParallelEngine === 'pytorch') {
+    // FSDP (torch fully_shard, one unit per decoder layer and a root unit for the rest): the
+    // root is not resharded after forward, since backward needs it at once, and the last layer
+    // stays gathered (torchtitan's reshard_after_forward=False for it; FSDP2's docstring).
+    // With the embedding and the head as units of their own, only the head is gathered
+    // around the loss, and its gradient is reduce-scattered right after its backward.
+    const layer = params.largestLayer * states.gatheredWeightBytes;
+    // QLoRA quantises only the layers' linears: the root stays in the 16-bit compute dtype.
+    const rootBytes =
+      training.method === 'qlora'
+        ? training.precision === 'fp32'
+          ? 4
+          : 2
+        : states.gatheredWeightBytes;
+    const separate = runtime.fsdpEmbeddingUnits;
+    const root = separate ? 0 : params.rootUnit * rootBytes;
+    const head = separate ? headElements * rootBytes : 0;
+    // Forward ends with the root, the last layer and the all-gather buffer FSDP2 holds until
+    // the next all-gather: the last layer's, or the head's once the head is resharded after its
+    // forward (H100 anatomy of runs 202, 205, 208 and 215, tools/measure/anatomy.py).
+    forward += root + head + (separate ? layer : 2 * layer);
+    backward += root + layer;
+    lossBackward += head;
+    headReduce += separate && full ? headElements * states.gradientElementBytes : 0;
+    // A layer's backward adds the prefetched layer's all-gather buffer (freed at its copy-out)
+    // and the layer's unsharded gradients in the gathered dtype; each later layer also the
+    // previous one's reduce-scatter input in the reduce dtype (fp32 under FSDP2's
+    // MixedPrecisionPolicy(reduce_dtype=float32)), held until the next reduce-scatter starts.
+    const unshardedGradients = full ? params.largestLayer * states.gatheredWeightBytes : 0;
+    const reduceInput = full ? params.largestLayer * states.gradientElementBytes : 0;
+    layerBackward += layer + unshardedGradients;
+    laterLayerBackward += layer + unshardedGradients + reduceInput;
+    // At backward's end the root's (or the embedding's) gradients are reduce-scattered from a
+    // reduce-dtype copy.
+    const lastUnit = separate ? params.rootUnit - headElements : params.rootUnit;
+    backwardEnd += full ? Math.max(0, lastUnit) * states.gradientElementBytes : 0;
+    notes.push(
+      "FSDP: the root unit (embedding, head) and one layer gathered, a prefetched layer, and in backward a layer's unsharded gradients with their reduce-scatter input",
+    );
+  } else if (gathers) {
+    // DeepSpeed ZeRO-3 gathers the unit being computed (a layer, or the embedding / head) and
+    // prefetches the next one, in the dtype the shards are stored in, and keeps up to
+    // stage3_max_live_parameters gathered for reuse.
     const unit = Math.max(params.largestLayer, params.embeddingUnit);
-    // DeepSpeed keeps up to stage3_max_live_parameters gathered for reuse.
     const gatheredElements = Math.max(
       2 * unit,
       Math.min(runtime.zero3LiveParameters, params.totalOnRank),
@@ -51,9 +110,7 @@ export function transientBuffers(
     forward += gathered;
     backward += gathered + unshardedGrad;
     notes.push(
-      runtime.zero3LiveParameters > 0
-        ? `ZeRO-3: up to ${runtime.zero3LiveParameters.toExponential(1)} live parameters gathered (stage3_max_live_parameters), one unsharded unit gradient`
-        : 'ZeRO-3/FSDP: two gathered units (current + prefetch) and one unsharded unit gradient',
+      `ZeRO-3: up to ${runtime.zero3LiveParameters.toExponential(1)} live parameters gathered (stage3_max_live_parameters), one unsharded unit gradient`,
     );
   }
 
@@ -146,5 +203,16 @@ export function transientBuffers(
     savedForBackward += saved;
     notes.push('autocast over frozen fp32 weights: each linear saves its 16-bit cast for backward');
   }
-  return { forward, backward, optimizer, savedForBackward, notes };
+  return {
+    forward,
+    backward,
+    optimizer,
+    savedForBackward,
+    lossBackward,
+    headReduce,
+    layerBackward,
+    laterLayerBackward,
+    backwardEnd,
+    notes,
+  };
 }

@@ -17,6 +17,7 @@ function rankOf(elements: number): RankParameters {
     factoredStateElements: 0,
     headLinear: 0,
     embeddingUnit: 0,
+    rootUnit: 0,
     totalOnRank: elements,
   };
 }

@@ -80,13 +80,14 @@ export function phaseBreakdowns(c: RankComponents): {
     gradients: persistentGradients,
     activations: activations.saved,
     logitsAndLoss: logits ? logits.saved + logits.backwardTransient : 0,
-    buffers: buffers.backward + parallelBuffers,
+    buffers: buffers.backward + buffers.lossBackward + parallelBuffers,
   };
   // Backward through the head: its weight gradient beside what the loss still holds then.
   const headBackward: MemoryBreakdown = {
     ...lossBackward,
     gradients: persistentGradients + c.headGradient,
     logitsAndLoss: logits ? logits.headBackward : 0,
+    buffers: lossBackward.buffers + buffers.headReduce,
   };
   // Backward through the last layer: the logits are gone unless the loop holds them; the
   // checkpointed layer is rebuilt and autograd's gradient tensors of its widest op are live.
@@ -95,7 +96,27 @@ export function phaseBreakdowns(c: RankComponents): {
     gradients: persistentGradients + (c.headGradientStays ? c.headGradient : 0),
     activations: activations.saved + c.backwardWorkspace + c.recomputedLayer,
     logitsAndLoss: logits ? logits.retained : 0,
-    buffers: buffers.backward + parallelBuffers,
+    buffers: buffers.backward + buffers.layerBackward + parallelBuffers,
+  };
+  // A later layer's backward: the layers behind it have freed their saved tensors and left
+  // their sharded gradients; FSDP still holds the previous layer's reduce-scatter input. Its
+  // worst case is the second layer in backward without recompute, the last one with it.
+  const laterLayers: MemoryBreakdown = {
+    ...layerBackward,
+    activations:
+      Math.max(0, activations.saved - activations.lastLayerSaved) +
+      c.backwardWorkspace +
+      c.recomputedLayer,
+    buffers: buffers.backward + buffers.laterLayerBackward + parallelBuffers,
+  };
+  const lastLayer: MemoryBreakdown = {
+    ...laterLayers,
+    gradients:
+      Math.max(states.gradients, persistentGradients) + (c.headGradientStays ? c.headGradient : 0),
+    activations:
+      Math.min(activations.saved, activations.lastLayerSaved) +
+      c.backwardWorkspace +
+      c.recomputedLayer,
   };
   // End of backward: all gradients produced; only other in-flight micro-batches' activations.
   const backwardEnd: MemoryBreakdown = {
@@ -103,11 +124,15 @@ export function phaseBreakdowns(c: RankComponents): {
     gradients: Math.max(states.gradients, persistentGradients) + c.tiedGradientSum,
     activations: Math.max(0, activations.saved - activations.perMicroBatch) + c.backwardWorkspace,
     logitsAndLoss: 0,
-    buffers: buffers.backward - buffers.savedForBackward,
+    buffers: buffers.backward - buffers.savedForBackward + buffers.backwardEnd,
   };
-  const backward = [lossBackward, headBackward, layerBackward, backwardEnd].reduce((a, b) =>
-    allocatedTotal(b) > allocatedTotal(a) ? b : a,
-  );
+  const backward = [
+    lossBackward,
+    headBackward,
+    layerBackward,
+    ...(buffers.laterLayerBackward > 0 ? [laterLayers, lastLayer] : []),
+    backwardEnd,
+  ].reduce((a, b) => (allocatedTotal(b) > allocatedTotal(a) ? b : a));
   // The caching allocator keeps the layers' freed working set (blocks far smaller than the
   // logits) cached while the loss allocates its own, so reserved holds both at the head; the
   // loss's freed buffers likewise stay cached under the head's new weight gradient.

@@ -39,8 +39,11 @@ export interface RankParameters {
   /** An own output-head weight on this rank: untied, or the tied embedding's copy on the last
    * stage (0 elsewhere). */
   headLinear: number;
-  /** The embedding / head unit FSDP gathers on the first and last stage (0 elsewhere). */
+  /** The embedding / head unit DeepSpeed ZeRO-3 gathers on the first and last stage (0 elsewhere). */
   embeddingUnit: number;
+  /** Weights outside the decoder layers on this rank (embedding, untied head, final norm,
+   * position table): the root unit FSDP wraps around the per-layer units. */
+  rootUnit: number;
   /** Every parameter element on this rank before sharding. */
   totalOnRank: number;
 }
@@ -120,6 +123,7 @@ export function rankParameters(
   let largestLayer = 0;
   let largestLinear = 0;
   let factoredStateElements = 0;
+  let rootUnit = 0;
 
   for (let layer = span.firstLayer; layer < span.firstLayer + span.layers; layer++) {
     let layerElements = 0;
@@ -151,7 +155,10 @@ export function rankParameters(
 
   const embeddingRows = paddedVocab / t;
   if (span.hasEmbedding) {
-    nonLinear += embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
+    const embedding =
+      embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
+    rootUnit += embedding;
+    nonLinear += embedding;
     factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm;
   }
   let headLinear = 0;
@@ -164,6 +171,7 @@ export function rankParameters(
       nonLinear += headLinear;
       factoredStateElements += embeddingRows + arch.hiddenSize;
     }
+    rootUnit += counts.finalNorm + headLinear;
   }
   const largestTensor = Math.max(
     largestLinear,
@@ -181,6 +189,7 @@ export function rankParameters(
     factoredStateElements,
     headLinear,
     embeddingUnit: span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
+    rootUnit,
     totalOnRank: denseLinear + expertLinear + nonLinear,
   };
 }

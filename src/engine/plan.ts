@@ -108,19 +108,25 @@ export function trainingRanks(
     // Checkpointed layers (full, or the recomputed ops of selective) are rebuilt in backward.
     const recomputedLayer =
       training.activationCheckpointing === 'none' ? 0 : activations.layerWorkingSet;
-    // The head's weight gradient appears in the head's backward (ZeRO-3 counts it as a unit's
-    // unsharded gradient; a fused loss makes it in forward; persisting gradients include it).
+    // The head's weight gradient appears in the head's backward (DeepSpeed ZeRO-3 counts it as
+    // a unit's unsharded gradient; a fused loss makes it in forward; persisting gradients
+    // include it). FSDP makes it unsharded, in the gathered dtype, in the root unit.
+    const fsdpRoot = parallelism.zeroStage === 3 && runtime.dataParallelEngine === 'pytorch';
     const headTrains =
       span.hasHead &&
       training.method === 'full' &&
       runtime.crossEntropy !== 'fused' &&
       !gradientsPersist &&
-      parallelism.zeroStage < 3;
-    const headGradient = headTrains ? headElements * states.stateBytes.gradient : 0;
-    // It stays while unsharded: until the step, or until the tied embedding's backward adds to it.
+      (parallelism.zeroStage < 3 || fsdpRoot);
+    const headGradientBytes = fsdpRoot ? states.gatheredWeightBytes : states.stateBytes.gradient;
+    const headGradient = headTrains ? headElements * headGradientBytes : 0;
+    // It stays while unsharded: until the step, until the tied embedding's backward adds to it,
+    // or until FSDP reduce-scatters the root unit once the embedding's backward has run (a head
+    // unit of its own is reduce-scattered at once).
     const headGradientStays =
-      parallelism.zeroStage < 2 &&
-      (!runtime.optimizerInBackward || (arch.tieWordEmbeddings && span.hasEmbedding));
+      (fsdpRoot && !runtime.fsdpEmbeddingUnits) ||
+      (parallelism.zeroStage < 2 &&
+        (!runtime.optimizerInBackward || (arch.tieWordEmbeddings && span.hasEmbedding)));
     // A tied head's gradient waits in autograd's input buffer until the embedding's own V x h
     // gradient arrives and the two are summed: two extra V x h buffers at backward's end in the
     // parameter dtype, one where autocast hands the head's gradient over as a fresh fp32 cast

@@ -219,8 +219,9 @@ export interface RuntimeSettings {
   ncclBytes: number;
   /** DeepSpeed reduce/allgather bucket sizes in elements (ZeRO-1/2); DDP bucket MiB. */
   bucketElements: number;
-  /** Parameters ZeRO-3 may keep gathered for reuse (DeepSpeed's stage3_max_live_parameters);
-   * 0 keeps only the unit computing and the one prefetched (FSDP). */
+  /** Parameters DeepSpeed ZeRO-3 may keep gathered for reuse (stage3_max_live_parameters);
+   * 0 keeps only the unit computing and the one prefetched. FSDP (dataParallelEngine pytorch)
+   * has no such setting: its units are planned as FSDP gathers them. */
   zero3LiveParameters: number;
   /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
   adapterDtype: 'fp32' | 'bf16';
@@ -237,6 +238,10 @@ export interface RuntimeSettings {
   /** PyTorch before 1.11 saved softmax's and log-softmax's input for backward beside the output
    * (`_softmax_backward_data` took the input tensor; 1.11 passes its dtype instead). */
   softmaxSavesInput: boolean;
+  /** FSDP wraps the token embedding and the output head as units of their own (torchtune's
+   * custom_sharded_layers ['tok_embeddings', 'output']), resharded after use like a layer,
+   * instead of one root unit that stays gathered from the first forward to backward's end. */
+  fsdpEmbeddingUnits: boolean;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

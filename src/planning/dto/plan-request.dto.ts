@@ -418,6 +418,16 @@ export class RuntimeDto {
   softmaxSavesInput?: boolean;
 
   @ApiPropertyOptional({
+    default: false,
+    description:
+      "FSDP shards the token embedding and the output head as units of their own (torchtune's custom_sharded_layers), " +
+      'gathered only around their use, instead of in the root unit that stays gathered through forward and backward',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fsdpEmbeddingUnits?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

@@ -73,9 +73,9 @@ function main(): void {
   );
   console.log('\n' + '='.repeat(100) + '\n');
   printReport(
-    'Our own H100 runs (data/calibration/measured-h100.csv, tools/measure/)',
+    'Our own H100 runs (data/calibration/measured-h100*.csv, tools/measure/)',
     scoreCalibration(loadMeasuredH100Rows(), catalog),
-    { tuning: 'tuning (groups A-E, W)', heldOut: 'held out (group V)' },
+    { tuning: 'tuning (groups A-E, W, X)', heldOut: 'held out (group V)' },
   );
   console.log('\nThe same H100 runs read through the other statistics they record:');
   for (const statistic of ['reserved', 'device'] as const) {

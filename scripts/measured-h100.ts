@@ -8,6 +8,8 @@ import { CalibrationRow, repositoryRoot } from './calibration-rows';
 import { parseCsv } from './csv';
 
 export const MEASURED_H100_FILE = join('data', 'calibration', 'measured-h100.csv');
+/** tools/measure/sharded.py: rank 0 of FSDP2 or DDP, the other ranks a fake process group. */
+export const MEASURED_H100_SHARDED_FILE = join('data', 'calibration', 'measured-h100-sharded.csv');
 export const H100_SOURCE = 'own H100 runs (tools/measure)';
 
 /** The harness's precision names: bf16 autocast runs over fp32 weights (AMP). */
@@ -15,7 +17,14 @@ const PRECISIONS: Record<string, Precision> = {
   fp32: 'fp32',
   'bf16-autocast': 'bf16-mixed',
   'bf16-pure': 'bf16-pure',
+  'fsdp2-mixed': 'bf16-mixed', // fp32 shards gathered as bf16, gradients reduced in fp32
 };
+
+/** A simulated world of `world_size` ranks as nodes of up to 8 GPUs (one rank per GPU). */
+function simulatedCluster(worldSize: number): { nodes: number; gpusPerNode: number } {
+  const gpusPerNode = Math.min(worldSize, 8);
+  return { nodes: worldSize / gpusPerNode, gpusPerNode };
+}
 
 /** The model config as Hugging Face reads it; unset (null) fields are left out. */
 function modelConfig(json: string): Record<string, unknown> {
@@ -34,10 +43,14 @@ function targetModules(targets: string): string[] | 'all-linear' {
 /** The PlanRequest that describes one harness run (tools/measure/measure.py). */
 export function h100Request(run: Record<string, string>): PlanRequestInput {
   const lora = run.method === 'lora';
+  const sharded = run.data_parallel === 'fsdp2';
   return {
     name: `h100 run ${run.run_id}`,
     model: modelConfig(run.config_json),
-    cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 1 },
+    cluster: {
+      gpu: 'h100-80gb',
+      ...(run.world_size ? simulatedCluster(Number(run.world_size)) : { nodes: 1, gpusPerNode: 1 }),
+    },
     training: {
       method: lora ? 'lora' : 'full',
       precision: PRECISIONS[run.precision],
@@ -56,9 +69,11 @@ export function h100Request(run: Record<string, string>): PlanRequestInput {
           }
         : {}),
     },
-    parallelism: { zeroStage: 0 },
+    parallelism: { zeroStage: sharded ? 3 : 0 },
     runtime: {
       preset: 'hf-transformers',
+      ...(run.precision === 'fsdp2-mixed' ? { mixedPrecisionStyle: 'fsdp2' as const } : {}),
+      ...(run.embedding_units === 'True' ? { fsdpEmbeddingUnits: true } : {}),
       attention: run.attention === 'eager' ? 'eager' : 'flash',
       crossEntropy: run.cross_entropy === 'chunked' ? 'chunked' : 'standard',
       retainLogits: run.retain_logits === 'True',
@@ -75,6 +90,13 @@ function assumptions(run: Record<string, string>): string[] {
       ? 'loss: the head runs in 8 chunks, each chunk cross-entropy in fp32, logits deleted before backward (torchtune style)'
       : `loss: Hugging Face's ForCausalLMLoss (logits.float()); the loop ${run.retain_logits === 'True' ? 'keeps the model output through backward' : 'keeps only the loss, as the HF Trainer does'}`,
   ];
+  if (run.data_parallel) {
+    notes.push(
+      `rank 0 of ${run.data_parallel === 'ddp' ? 'DDP' : 'FSDP2 (fully_shard per decoder layer and the root, the last layer kept gathered after forward)'} over a simulated world of ${run.world_size} (tools/measure/sharded.py: PyTorch's fake process group allocates every collective buffer without moving data; NCCL's own buffers are not counted)`,
+    );
+    if (run.embedding_units === 'True')
+      notes.push('embedding and output head wrapped as FSDP units of their own');
+  }
   if (run.method === 'lora') {
     notes.push(
       `PEFT LoRA r ${run.lora_rank}, alpha ${run.lora_alpha}, dropout ${run.lora_dropout}, targets ${run.lora_targets}; adapters in ${run.trainable_dtype} (PEFT's autocast_adapter_dtype)`,
@@ -94,18 +116,25 @@ function measuredBytes(run: Record<string, string>, statistic: H100Statistic): n
 }
 
 /** Group V of tools/measure/matrix.py was chosen and measured only after the planner had been
- * corrected against groups A-E: it is the held-out part of these runs. Group W (new
- * architectures) was measured blind too, but the planner was then corrected against it. */
+ * corrected against groups A-E: it is the held-out part of these runs. Groups W (new
+ * architectures) and X (sharded.py's data-parallel ranks) were measured blind too, but the
+ * planner was then corrected against them. */
 export const H100_HELD_OUT_GROUP = 'V';
 
 /** Every harness run as a calibration row scored on `statistic` (allocated by default). */
 export function loadMeasuredH100Rows(statistic: H100Statistic = 'allocated'): CalibrationRow[] {
-  const runs = parseCsv(readFileSync(join(repositoryRoot(), MEASURED_H100_FILE), 'utf8'));
+  const runs = [MEASURED_H100_FILE, MEASURED_H100_SHARDED_FILE].flatMap((file) =>
+    parseCsv(readFileSync(join(repositoryRoot(), file), 'utf8')),
+  );
   return runs.map((run): CalibrationRow => {
     const base = {
       id: `h100-${run.run_id}`,
       source: H100_SOURCE,
-      category: run.method === 'lora' ? ('lora' as const) : ('full' as const),
+      category: run.data_parallel
+        ? ('multi-gpu' as const)
+        : run.method === 'lora'
+          ? ('lora' as const)
+          : ('full' as const),
       unitNote: 'bytes, as torch.cuda reports them',
       reported: {
         value: run.max_allocated_bytes,

@@ -62,7 +62,9 @@ def nvidia_smi() -> dict:
     return {"used_mib": int(used), "total_mib": int(total), "driver": driver}
 
 
-def build_model(run: dict, config_dict: dict):
+def dense_model(run: dict, config_dict: dict):
+    """The run's model with random weights on the GPU, in training mode: bf16 for pure bf16
+    runs, fp32 otherwise; full checkpointing is non-reentrant, as HF's Trainer sets it."""
     fields = dict(config_dict)
     model_type = fields.pop("model_type")
     config = transformers.AutoConfig.for_model(model_type, **fields)
@@ -72,10 +74,15 @@ def build_model(run: dict, config_dict: dict):
         model = transformers.AutoModelForCausalLM.from_config(
             config, attn_implementation=run["attention"], dtype=dtype
         )
-    model.to("cuda")
     model.train()
     if run["checkpointing"] == "full":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model
+
+
+def build_model(run: dict, config_dict: dict):
+    model = dense_model(run, config_dict)
+    model_type = config_dict["model_type"]
     if run["method"] == "lora":
         targets = run["lora_targets"]
         lora = peft.LoraConfig(
@@ -198,24 +205,38 @@ def measure_one(run: dict) -> dict:
         loss_fn = make_loss_fn(run, model, input_ids, targets)
         torch.cuda.synchronize()
         result["weights_allocated"] = torch.cuda.memory_allocated()
-        for _ in range(STEPS):
-            loss, kept = recorder.run("forward", loss_fn)
-            recorder.run("backward", loss.backward)
-            result["loss"] = float(loss.detach())
-            del loss, kept
-
-            def step():
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-
-            recorder.run("optimizer", step)
-        result["states_allocated"] = torch.cuda.memory_allocated()
+        train_steps(result, recorder, loss_fn, optimizer)
     except torch.OutOfMemoryError as error:
-        result["status"] = "oom"
-        result["oom_phase"] = recorder.current
-        result["error"] = str(error).splitlines()[0][:300]
-        if recorder.current:
-            recorder.record(recorder.current)
+        record_oom(result, recorder, error)
+    return finish(result, recorder)
+
+
+def train_steps(result: dict, recorder: "PhaseRecorder", loss_fn, optimizer) -> None:
+    """STEPS training steps, each phase's peaks recorded; loss_fn returns (loss, kept)."""
+    for _ in range(STEPS):
+        loss, kept = recorder.run("forward", loss_fn)
+        recorder.run("backward", loss.backward)
+        result["loss"] = float(loss.detach())
+        del loss, kept
+
+        def step():
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        recorder.run("optimizer", step)
+    result["states_allocated"] = torch.cuda.memory_allocated()
+
+
+def record_oom(result: dict, recorder: "PhaseRecorder", error: Exception) -> None:
+    result["status"] = "oom"
+    result["oom_phase"] = recorder.current
+    result["error"] = str(error).splitlines()[0][:300]
+    if recorder.current:
+        recorder.record(recorder.current)
+
+
+def finish(result: dict, recorder: "PhaseRecorder") -> dict:
+    """The peaks over all phases, and what nvidia-smi shows once the run is done."""
     result["phases"] = recorder.phases
     result["max_allocated"] = max((p["peak_allocated"] for p in recorder.phases.values()), default=0)
     result["max_reserved"] = max((p["peak_reserved"] for p in recorder.phases.values()), default=0)
@@ -228,9 +249,9 @@ def measure_one(run: dict) -> dict:
     return result
 
 
-def child(run: dict, path: str) -> None:
+def child(run: dict, path: str, measure=None) -> None:
     try:
-        result = measure_one(run)
+        result = (measure or measure_one)(run)
     except Exception as error:  # recorded, never hidden: the run is listed with its error
         result = {"run": run, "status": "error", "error": f"{type(error).__name__}: {error}",
                   "traceback": traceback.format_exc()[-2000:]}

@@ -21,7 +21,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
@@ -106,18 +105,7 @@ def all_reduce_in_bucket(world_size: int, bucket):
 
 
 def build_sharded_model(run: dict, config_dict: dict):
-    fields = dict(config_dict)
-    model_type = fields.pop("model_type")
-    config = transformers.AutoConfig.for_model(model_type, **fields)
-    config.use_cache = False
-    weights = torch.bfloat16 if run["precision"] == "bf16-pure" else torch.float32
-    with torch.device("cuda"):
-        model = transformers.AutoModelForCausalLM.from_config(
-            config, attn_implementation=run["attention"], dtype=weights
-        )
-    model.train()
-    if run["checkpointing"] == "full":
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model = measure.dense_model(run, config_dict)
     if run["data_parallel"] == "ddp":
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[0])
         ddp.register_comm_hook(run["world_size"], all_reduce_in_bucket)
@@ -173,48 +161,20 @@ def measure_one(run: dict) -> dict:
         def forward():
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                 # HF's own loss (logits.float() then cross_entropy); only the loss is kept.
-                return model(input_ids=input_ids, labels=input_ids, use_cache=False).loss
+                return model(input_ids=input_ids, labels=input_ids, use_cache=False).loss, None
 
         # The full-size weights built before sharding are freed: start from an empty pool.
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         result["weights_allocated"] = torch.cuda.memory_allocated()
-        for _ in range(STEPS):
-            loss = recorder.run("forward", forward)
-            recorder.run("backward", loss.backward)
-            result["loss"] = float(loss.detach())
-            del loss
-
-            def step():
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-
-            recorder.run("optimizer", step)
-        result["states_allocated"] = torch.cuda.memory_allocated()
+        measure.train_steps(result, recorder, forward, optimizer)
     except torch.OutOfMemoryError as error:
-        result["status"] = "oom"
-        result["oom_phase"] = recorder.current
-        result["error"] = str(error).splitlines()[0][:300]
-        if recorder.current:
-            recorder.record(recorder.current)
-    result["phases"] = recorder.phases
-    result["max_allocated"] = max((p["peak_allocated"] for p in recorder.phases.values()), default=0)
-    result["max_reserved"] = max((p["peak_reserved"] for p in recorder.phases.values()), default=0)
-    result["max_active"] = max((p["peak_active"] for p in recorder.phases.values()), default=0)
-    torch.cuda.synchronize()
-    result["reserved_at_smi"] = torch.cuda.memory_reserved()
-    result["smi_used_mib"] = measure.nvidia_smi()["used_mib"]
-    return result
+        measure.record_oom(result, recorder, error)
+    return measure.finish(result, recorder)
 
 
 def child(run: dict, path: str) -> None:
-    try:
-        result = measure_one(run)
-    except Exception as error:  # recorded, never hidden: the run is listed with its error
-        result = {"run": run, "status": "error", "error": f"{type(error).__name__}: {error}",
-                  "traceback": traceback.format_exc()[-2000:]}
-    with open(path, "w") as handle:
-        json.dump(result, handle)
+    measure.child(run, path, measure=measure_one)
 
 
 def main() -> None:

@@ -30,6 +30,17 @@ export interface PhaseBuffers {
   notes: string[];
 }
 
+/** Whether ZeRO-3 runs as FSDP (torch's fully_shard: a root unit around per-layer units) and
+ * actually gathers: sharded over more than one rank, or its parameters offloaded to the host. */
+export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean {
+  const { parallelism, runtime } = request;
+  return (
+    parallelism.zeroStage === 3 &&
+    runtime.dataParallelEngine === 'pytorch' &&
+    (shardDegree > 1 || parallelism.offload.parameters === 'cpu')
+  );
+}
+
 export function transientBuffers(
   request: PlanRequest,
   params: RankParameters,
@@ -55,8 +66,10 @@ export function transientBuffers(
   const shardedOver = states.shardDegree;
   const full = training.method === 'full';
 
+  // Layers compute in 16 bits unless the run is fp32 (QLoRA's dequantised weights too).
+  const computeBytes = training.precision === 'fp32' ? 4 : 2;
   const gathers = zero === 3 && (shardedOver > 1 || parallelism.offload.parameters === 'cpu');
-  if (gathers && runtime.dataParallelEngine === 'pytorch') {
+  if (fsdpGathers(request, shardedOver)) {
     // FSDP (torch fully_shard, one unit per decoder layer and a root unit for the rest): the
     // root is not resharded after forward, since backward needs it at once, and the last layer
     // stays gathered (torchtitan's reshard_after_forward=False for it; FSDP2's docstring).
@@ -64,12 +77,7 @@ export function transientBuffers(
     // around the loss, and its gradient is reduce-scattered right after its backward.
     const layer = params.largestLayer * states.gatheredWeightBytes;
     // QLoRA quantises only the layers' linears: the root stays in the 16-bit compute dtype.
-    const rootBytes =
-      training.method === 'qlora'
-        ? training.precision === 'fp32'
-          ? 4
-          : 2
-        : states.gatheredWeightBytes;
+    const rootBytes = training.method === 'qlora' ? computeBytes : states.gatheredWeightBytes;
     const separate = runtime.fsdpEmbeddingUnits;
     const root = separate ? 0 : params.rootUnit * rootBytes;
     const head = separate ? headElements * rootBytes : 0;
@@ -160,7 +168,6 @@ export function transientBuffers(
     const largest = Math.max(params.largestLinear, quantizedHeadElements(request, params));
     // Lightning quantises from an fp16 copy (as bitsandbytes 0.41 did), so dequantize_4bit
     // returns fp16 and MatMul4Bit's .to(A.dtype) makes the bf16 copy while the fp16 one lives.
-    const computeBytes = training.precision === 'fp32' ? 4 : 2;
     const viaFp16 =
       runtime.quantizationKernel === 'bitsandbytes-lightning' &&
       training.precision !== 'fp16-mixed';

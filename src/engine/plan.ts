@@ -6,7 +6,7 @@ import {
   quantizedLinearInputBytes,
   stageActivations,
 } from './activations';
-import { transientBuffers } from './buffers';
+import { fsdpGathers, transientBuffers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
 import { headApplications, logitsAndLoss } from './logits';
@@ -111,7 +111,7 @@ export function trainingRanks(
     // The head's weight gradient appears in the head's backward (DeepSpeed ZeRO-3 counts it as
     // a unit's unsharded gradient; a fused loss makes it in forward; persisting gradients
     // include it). FSDP makes it unsharded, in the gathered dtype, in the root unit.
-    const fsdpRoot = parallelism.zeroStage === 3 && runtime.dataParallelEngine === 'pytorch';
+    const fsdpRoot = fsdpGathers(request, states.shardDegree);
     const headTrains =
       span.hasHead &&
       training.method === 'full' &&

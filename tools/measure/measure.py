@@ -308,26 +308,38 @@ def main() -> None:
     if args.single:
         child(next(r for r in RUNS if r["run_id"] == args.single), args.result)
         return
-    assert not torch.cuda.is_initialized(), "the parent must not initialise CUDA"
     fork = True
+
+    def isolated(run: dict) -> dict:
+        nonlocal fork
+        result = run_isolated(run, fork)
+        if fork and result["status"] == "error" and "CUDA" in result.get("error", ""):
+            print(f"run {run['run_id']}: CUDA failed in a forked child; using fresh processes")
+            fork = False
+            result = run_isolated(run, fork)
+        return result
+
+    run_all(RUNS, args, isolated)
+
+
+def run_all(all_runs: list, args, isolated) -> None:
+    """The runs named by --runs (all by default), one isolated process each, appended to --out
+    as JSON lines until --budget-seconds is spent."""
+    assert not torch.cuda.is_initialized(), "the parent must not initialise CUDA"
     wanted = {int(x) for x in args.runs.split(",") if x}
-    runs = [r for r in RUNS if not wanted or r["run_id"] in wanted]
+    runs = [r for r in all_runs if not wanted or r["run_id"] in wanted]
     started = time.time()
     with open(args.out, "a") as out:
         for run in runs:
             if time.time() - started > args.budget_seconds:
                 print(f"run {run['run_id']}: skipped (budget spent)", flush=True)
                 continue
-            result = run_isolated(run, fork)
-            if fork and result["status"] == "error" and "CUDA" in result.get("error", ""):
-                print(f"run {run['run_id']}: CUDA failed in a forked child; using fresh processes")
-                fork = False
-                result = run_isolated(run, fork)
+            result = isolated(run)
             out.write(json.dumps(result) + "\n")
             out.flush()
             gib = result.get("max_allocated", 0) / 2**30
             print(f"run {run['run_id']:3d} {result['status']:5s} {gib:7.2f} GiB allocated "
-                  f"{result.get('seconds', 0):6.1f}s {result.get('error', '')[:160]}", flush=True)
+                  f"{result.get('seconds', 0):6.1f}s {result.get('error', '')[:300]}", flush=True)
 
 
 if __name__ == "__main__":

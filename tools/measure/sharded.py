@@ -18,9 +18,7 @@ import os
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
@@ -184,21 +182,7 @@ def main() -> None:
     parser.add_argument("--budget-seconds", type=float, default=540,
                         help="start no new run after this many seconds")
     args = parser.parse_args()
-    assert not torch.cuda.is_initialized(), "the parent must not initialise CUDA"
-    wanted = {int(x) for x in args.runs.split(",") if x}
-    runs = [r for r in RUNS if not wanted or r["run_id"] in wanted]
-    started = time.time()
-    with open(args.out, "a") as out:
-        for run in runs:
-            if time.time() - started > args.budget_seconds:
-                print(f"run {run['run_id']}: skipped (budget spent)", flush=True)
-                continue
-            result = measure.run_isolated(run, fork=True, target=child)
-            out.write(json.dumps(result) + "\n")
-            out.flush()
-            gib = result.get("max_allocated", 0) / 2**30
-            print(f"run {run['run_id']:3d} {result['status']:5s} {gib:7.2f} GiB allocated "
-                  f"{result.get('seconds', 0):6.1f}s {result.get('error', '')[:300]}", flush=True)
+    measure.run_all(RUNS, args, lambda run: measure.run_isolated(run, fork=True, target=child))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@ import { scoreCalibration } from '../scripts/accuracy-report';
 import { loadCalibrationRows } from '../scripts/calibration-rows';
 import { loadMeasuredH100Rows } from '../scripts/measured-h100';
 
-// The targets are a median of 5% and a 90th percentile of 12%. The planner reaches
-// 3.2% and 13.0% (see README, "Accuracy"): the median is held at the target, the 90th
-// percentile ratchets at what it reaches today and moves down as the model improves. (It was
-// 12.8% until the head's weight gradient was timed after the loss's fp32 buffers, as the H100
-// anatomy shows; that moved four torchtune rows 1.3% lower, row 27 across the 90th percentile.)
+// The targets: a median of 5% and a 90th percentile of 12%. The planner reaches 3.1%
+// and 11.1% (see README, "Accuracy"). The 90th percentile was 13.0% until the logits that
+// torchtune's decoder returns were counted in fp32 (self.output(h).float()) where the loop keeps
+// them: that brought the May 2024 torchtune rows 0.5 GiB up, row 27 below the 90th percentile.
 const MEDIAN_BOUND = 0.05;
-const P90_BOUND = 0.131;
+const P90_BOUND = 0.12;
 // Rows under-predicted by more than 10% whose cause is the planner's, not the source's.
 const PLANNER_GAPS_BOUND = 1;
 

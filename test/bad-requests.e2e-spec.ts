@@ -147,6 +147,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'runtime.fsdpEmbeddingUnits',
     /true or false/,
   ],
+  [
+    'fp32Logits as a string',
+    variant({ runtime: { fp32Logits: 'fp32' } }),
+    'runtime.fp32Logits',
+    /true or false/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

@@ -46,3 +46,23 @@ describe('logits and loss of an unchunked cross-entropy (HF ForCausalLMLoss)', (
     expect(now.forwardTransient - old.forwardTransient).toBe(4 * V * T);
   });
 });
+
+describe('logits a model returns in fp32 (torchtune and torchtitan: self.output(h).float())', () => {
+  const uncapped = { ...gemma2, finalLogitSoftcapping: undefined };
+  const loss = (runtime: Partial<PlanRequest['runtime']>) =>
+    logitsAndLoss(uncapped, request('bf16-pure', runtime), V);
+  it('a loop that keeps them holds 4VT beside the fp32 log-softmax, not the 2VT of 16-bit logits', () => {
+    const kept = loss({ fp32Logits: true, retainLogits: true });
+    expect(kept.saved).toBe(4 * V * T + 4 * V * T + 2 * 2 * h * T);
+    expect(kept.retained).toBe(4 * V * T);
+    // backward through the loss: both fp32 gradients beside them, four fp32 V x T buffers
+    expect(kept.saved + kept.backwardTransient).toBe(4 * 4 * V * T + 2 * 2 * h * T);
+  });
+  it('a loop that drops them holds them only in forward, with no second fp32 copy in the loss', () => {
+    const dropped = loss({ fp32Logits: true, retainLogits: false });
+    expect(dropped.saved).toBe(4 * V * T + 2 * 2 * h * T);
+    expect(dropped.forwardTransient).toBe(4 * V * T);
+    // HF's loss upcasts a copy of the 16-bit logits it is handed: 4VT + 2VT alive in forward
+    expect(loss({ retainLogits: false }).forwardTransient).toBe(4 * V * T + 2 * V * T);
+  });
+});

@@ -98,22 +98,27 @@ export function logitsAndLoss(
       };
     }
     case 'standard': {
-      // logits.float() + cross_entropy: the fp32 log-softmax is saved, and the 16-bit logits too
-      // while the loop holds them (HF outputs); the fp32 copy lives while the loss runs; backward
-      // makes two fp32 gradients (of the log-softmax and of the logits) before casting back.
-      // The head's weight gradient comes once those buffers are freed, beside the logits' own
-      // gradient in the compute dtype (H100 anatomy of runs 94 and 95).
+      // cross_entropy over fp32 logits: the fp32 log-softmax is saved; the loop's logits too while
+      // it holds them (HF outputs); backward makes two fp32 gradients (of the log-softmax and of
+      // the logits) before casting back. The head's weight gradient comes once those buffers are
+      // freed, beside the logits' own gradient in the compute dtype (H100 anatomy of runs 94, 95).
       const fp32 = 4 * vocab * tokens;
-      // PyTorch < 1.11's log-softmax also kept its input: the fp32 upcast, or fp32 logits that
-      // the loop would otherwise drop.
-      const upcast = e === 4 ? 0 : fp32;
-      const inputSaved = runtime.softmaxSavesInput ? (e === 4 ? logits - retained : upcast) : 0;
+      // The model returns fp32 logits when it upcasts them itself (torchtune's and torchtitan's
+      // decoders end in self.output(h).float()) or computes in fp32; otherwise the loss makes
+      // its own fp32 copy (HF's ForCausalLMLoss: logits.float()), alive while the loss runs.
+      const returnsFp32 = e === 4 || runtime.fp32Logits;
+      const returned = returnsFp32 ? fp32 : logits;
+      const held = runtime.retainLogits ? returned : 0;
+      const lossCopy = returnsFp32 ? 0 : fp32;
+      // PyTorch < 1.11's log-softmax also kept its input: the loss's fp32 copy, or the fp32
+      // logits that the loop would otherwise drop.
+      const inputSaved = runtime.softmaxSavesInput ? (returnsFp32 ? returned - held : lossCopy) : 0;
       return {
-        saved: finalNorm * tokens + fp32 + retained + softcapped + inputSaved,
-        forwardTransient: upcast + (logits - retained) - inputSaved,
+        saved: finalNorm * tokens + fp32 + held + softcapped + inputSaved,
+        forwardTransient: lossCopy + (returned - held) - inputSaved,
         backwardTransient: 2 * fp32,
-        retained,
-        headBackward: finalNorm * tokens + retained + logits,
+        retained: held,
+        headBackward: finalNorm * tokens + held + logits,
       };
     }
   }

@@ -92,6 +92,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   modelCode: 'native', // layers on PyTorch's own kernels (the ZeRO paper's accounting)
   dataParallelEngine: 'pytorch', // DDP at ZeRO-0
   retainLogits: true, // HF returns the logits in its output object, held until the step ends
+  fp32Logits: false, // HF >= 4.46 returns compute-dtype logits; its loss upcasts a copy
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
@@ -123,11 +124,13 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     adapterDtype: 'bf16',
     quantizationKernel: 'torchao', // torchtune's QLoRA uses torchao's NF4Tensor
     retainLogits: false, // recipes `del logits` before backward
+    fp32Logits: true, // TransformerDecoder's unchunked head: self.output(h).float()
   },
   // torchtitan: FSDP2 fp32 shards with bf16 compute and fp32 reduce, fused AdamW, fp32 loss.
   torchtitan: {
     mixedPrecisionStyle: 'fsdp2',
     retainLogits: false, // train loop: `del pred` before backward
+    fp32Logits: true, // Transformer.forward: self.output(h).float()
     attention: 'flash',
     fusedKernels: false,
     crossEntropy: 'standard',

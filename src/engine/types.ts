@@ -231,6 +231,10 @@ export interface RuntimeSettings {
   /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
    * and torchtitan `del` them once the loss exists. */
   retainLogits: boolean;
+  /** The model itself returns fp32 logits from an unchunked head (torchtune's and torchtitan's
+   * decoders end in self.output(h).float(), as Hugging Face's Llama did before 4.46), so the
+   * logits the loop holds are fp32; otherwise the loss makes its own fp32 copy. */
+  fp32Logits: boolean;
   /** The loop's variables (logits, loss) still reference the previous micro-batch's graph while
    * the next forward runs (litgpt's fit loop): its logits, and what custom autograd Functions
    * keep as ctx attributes (bitsandbytes MatMul4Bit's inputs), which backward does not free. */

@@ -428,6 +428,16 @@ export class RuntimeDto {
   fsdpEmbeddingUnits?: boolean;
 
   @ApiPropertyOptional({
+    default: false,
+    description:
+      "the model returns fp32 logits from an unchunked head (torchtune's and torchtitan's self.output(h).float(), " +
+      'Hugging Face Llama before 4.46), so the logits the loop holds are fp32 rather than the compute dtype',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fp32Logits?: boolean;
+
+  @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
     default: 'bitsandbytes',
     description:

@@ -30,15 +30,19 @@ export interface PhaseBuffers {
   notes: string[];
 }
 
-/** Whether ZeRO-3 runs as FSDP (torch's fully_shard: a root unit around per-layer units) and
- * actually gathers: sharded over more than one rank, or its parameters offloaded to the host. */
-export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean {
-  const { parallelism, runtime } = request;
+/** Whether ZeRO-3 actually gathers parameters: sharded over more than one rank, or its
+ * parameters offloaded to the host. */
+function zero3Gathers(request: PlanRequest, shardDegree: number): boolean {
+  const { parallelism } = request;
   return (
-    parallelism.zeroStage === 3 &&
-    runtime.dataParallelEngine === 'pytorch' &&
-    (shardDegree > 1 || parallelism.offload.parameters === 'cpu')
+    parallelism.zeroStage === 3 && (shardDegree > 1 || parallelism.offload.parameters === 'cpu')
   );
+}
+
+/** Whether gathering ZeRO-3 runs as FSDP (torch's fully_shard: a root unit around per-layer
+ * units) rather than DeepSpeed's parameter coordinator. */
+export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean {
+  return zero3Gathers(request, shardDegree) && request.runtime.dataParallelEngine === 'pytorch';
 }
 
 export function transientBuffers(
@@ -68,7 +72,6 @@ export function transientBuffers(
 
   // Layers compute in 16 bits unless the run is fp32 (QLoRA's dequantised weights too).
   const computeBytes = training.precision === 'fp32' ? 4 : 2;
-  const gathers = zero === 3 && (shardedOver > 1 || parallelism.offload.parameters === 'cpu');
   if (fsdpGathers(request, shardedOver)) {
     // FSDP (torch fully_shard, one unit per decoder layer and a root unit for the rest): the
     // root is not resharded after forward, since backward needs it at once, and the last layer
@@ -103,7 +106,7 @@ export function transientBuffers(
     notes.push(
       "FSDP: the root unit (embedding, head) and one layer gathered, a prefetched layer, and in backward a layer's unsharded gradients with their reduce-scatter input",
     );
-  } else if (gathers) {
+  } else if (zero3Gathers(request, shardedOver)) {
     // DeepSpeed ZeRO-3 gathers the unit being computed (a layer, or the embedding / head) and
     // prefetches the next one, in the dtype the shards are stored in, and keeps up to
     // stage3_max_live_parameters gathered for reuse.

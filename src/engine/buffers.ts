@@ -32,7 +32,7 @@ export interface PhaseBuffers {
 
 /** Whether ZeRO-3 actually gathers parameters: sharded over more than one rank, or its
  * parameters offloaded to the host. */
-function zero3Gathers(request: PlanRequest, shardDegree: number): boolean {
+export function zero3Gathers(request: PlanRequest, shardDegree: number): boolean {
   const { parallelism } = request;
   return (
     parallelism.zeroStage === 3 && (shardDegree > 1 || parallelism.offload.parameters === 'cpu')

@@ -169,3 +169,48 @@ describe('a tied embedding’s gradient is summed with the head’s at the end o
     expect(peakGradients('bf16-mixed')).toBe(4 * P + 4 * tied);
   });
 });
+
+describe('ZeRO-3 over one data-parallel rank shards nothing', () => {
+  const catalog = loadCatalog();
+  const plan = (
+    zeroStage: 2 | 3,
+    preset: 'torchtune' | 'hf-transformers',
+    method: 'full' | 'lora',
+  ) =>
+    estimatePlan(
+      {
+        model: 'llama-3-8b',
+        cluster: { gpu: 'h100-80gb', gpusPerNode: 1 },
+        training: {
+          method,
+          precision: preset === 'torchtune' ? 'bf16-pure' : 'bf16-mixed',
+          microBatchSize: 1,
+          sequenceLength: 2048,
+          ...(method === 'lora'
+            ? { lora: { rank: 8, alpha: 16, targetModules: 'all-linear' } }
+            : {}),
+        },
+        parallelism: { zeroStage },
+        runtime: { preset },
+      },
+      catalog,
+    );
+  it('keeps the head’s weight gradient: V x h in bf16 = 128256 x 4096 x 2 bytes', () => {
+    const rank = plan(3, 'torchtune', 'full').memory.perGpu;
+    expect(rank.peakPhase).toBe('backward');
+    expect(rank.breakdown.gradients).toBe(128256 * 4096 * 2);
+  });
+  it.each([
+    ['torchtune', 'full'],
+    ['hf-transformers', 'lora'],
+  ] as const)(
+    '%s %s: the same bytes as ZeRO-2, as (2 + 2 + K) Psi / N_d is at N_d = 1',
+    (preset, method) => {
+      const stage3 = plan(3, preset, method);
+      expect(stage3.memory.perGpu).toEqual(plan(2, preset, method).memory.perGpu);
+      expect(stage3.assumptions).toContain(
+        'ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2',
+      );
+    },
+  );
+});

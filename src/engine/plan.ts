@@ -6,7 +6,7 @@ import {
   quantizedLinearInputBytes,
   stageActivations,
 } from './activations';
-import { fsdpGathers, transientBuffers } from './buffers';
+import { fsdpGathers, transientBuffers, zero3Gathers } from './buffers';
 import { estimateCost } from './cost';
 import { planInference } from './inference/inference-plan';
 import { headApplications, logitsAndLoss } from './logits';
@@ -36,14 +36,25 @@ const GIB = 1024 ** 3;
 
 /** Per-rank memory of every pipeline stage of a training request. */
 export function trainingRanks(
-  request: PlanRequest,
+  requested: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
+  const shardDegree = layout.dataParallel * layout.contextParallel; // FSDP shards over dp x cp
+  const notes = new Set<string>();
+  // ZeRO-3 over one rank with its parameters on the GPU has nothing to shard or gather (FSDP
+  // falls back to NO_SHARD), so its memory is ZeRO-2's: the head gradient and AMP's casts too.
+  const gathersNothing =
+    requested.parallelism.zeroStage === 3 && !zero3Gathers(requested, shardDegree);
+  const request: PlanRequest = gathersNothing
+    ? { ...requested, parallelism: { ...requested.parallelism, zeroStage: 2 } }
+    : requested;
+  if (gathersNothing) {
+    notes.add('ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2');
+  }
   const { training, parallelism, runtime } = request;
   const lora = training.method === 'full' ? undefined : training.lora;
-  const shardDegree = layout.dataParallel * layout.contextParallel; // FSDP shards over dp x cp
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const overhead = runtimeOverheadBytes(request, layout);
   const microBatches = training.gradientAccumulationSteps;
@@ -51,7 +62,6 @@ export function trainingRanks(
   // accumulated over micro-batches exist before backward starts.
   const gradientsPersist = microBatches > 1 || !runtime.gradientsSetToNone;
   const e = training.precision === 'fp32' ? 4 : 2;
-  const notes = new Set<string>();
 
   const ranks: RankMemory[] = [];
   const hostPerRank: number[] = [];

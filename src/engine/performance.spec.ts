@@ -145,6 +145,35 @@ describe('step time', () => {
     expect(result.stepTimeSeconds).toBeCloseTo((4096 * model) / (989e12 * 0.4), 12);
   });
 
+  it('DeepSpeed optimizer offload: 16-bit gradient shard down and weights up over PCIe, then CPU-Adam at 0.22 s per billion for the node', () => {
+    const input = (optimizer: 'cpu' | 'none') => ({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      parallelism: { zeroStage: 2 as const, offload: { optimizer } },
+      runtime: { preset: 'deepspeed' as const },
+    });
+    const offloaded = perf(input('cpu'));
+    const pcie = ((P / 8) * (2 + 2)) / 25e9; // 0.161 s
+    const hostAdam = ((P / 8) * 8 * 0.22) / 1e9; // 1.767 s: eight ranks share the node's CPUs
+    expect(offloaded.hostOptimizerSeconds).toBeCloseTo(hostAdam, 12);
+    expect(offloaded.stepTimeSeconds - perf(input('none')).stepTimeSeconds).toBeCloseTo(
+      pcie + hostAdam,
+      12,
+    );
+  });
+
+  it('FSDP parameter offload steps with PyTorch’s CPU Adam: 1.39 s per billion parameters', () => {
+    const result = perf({
+      cluster: { gpu: 'h100-80gb', gpusPerNode: 4 },
+      parallelism: { zeroStage: 3, offload: { optimizer: 'cpu', parameters: 'cpu' } },
+      runtime: { dataParallelEngine: 'pytorch' },
+    });
+    expect(result.hostOptimizerSeconds).toBeCloseTo(((P / 4) * 4 * 1.39) / 1e9, 12);
+  });
+
+  it('no offload, no host step', () => {
+    expect(perf({ cluster: { gpu: 'h100-80gb', gpusPerNode: 8 } }).hostOptimizerSeconds).toBe(0);
+  });
+
   it('ZeRO-3 across two nodes is bound by 3 x 2P x 15/16 over 50 GB/s InfiniBand', () => {
     const result = perf({
       cluster: { gpu: 'h100-80gb', nodes: 2, gpusPerNode: 8 },

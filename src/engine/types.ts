@@ -358,6 +358,8 @@ export interface PlanPerformance {
   mfu: number;
   /** Seconds of communication not hidden behind compute, per step. */
   exposedCommunicationSeconds: number;
+  /** Seconds per step the offloaded optimizer runs on the host CPUs (0 without offload). */
+  hostOptimizerSeconds: number;
   /** Fraction of the step the pipeline idles. */
   pipelineBubbleFraction: number;
   /** Inference only. */

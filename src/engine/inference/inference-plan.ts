@@ -217,6 +217,7 @@ function servingPerformance(
       tokensPerSecondPerGpu,
       mfu: request.runtime.mfu,
       exposedCommunicationSeconds: decodeCommunication,
+      hostOptimizerSeconds: 0,
       // Each stage works 1/p of a decode step and waits the rest (one batch in flight).
       pipelineBubbleFraction: (p - 1) / p,
       timeToFirstTokenSeconds: timeToFirstToken,

@@ -214,3 +214,34 @@ describe('ZeRO-3 over one data-parallel rank shards nothing', () => {
     },
   );
 });
+
+describe('a plan over the card only through the caching allocator’s cache', () => {
+  const catalog = loadCatalog();
+  // H100 SXM 80GB: nvidia-smi's 81,559 MiB less the default 1 GiB safety margin.
+  const limit = 81559 * 2 ** 20 - GIB;
+  const plan = (microBatchSize: number, allocatorFragmentation: number) =>
+    estimatePlan(
+      {
+        model: 'llama-3-8b',
+        cluster: { gpu: 'h100-80gb', gpusPerNode: 1 },
+        training: { method: 'full', precision: 'bf16-pure', microBatchSize, sequenceLength: 2048 },
+        runtime: { preset: 'torchtune', allocatorFragmentation },
+      },
+      catalog,
+    );
+  const cacheWarning = (warnings: string[]) =>
+    warnings.some((w) => w.startsWith("only the allocator's cache overflows"));
+  it('says the run may go when the allocated peak and the context fit', () => {
+    const result = plan(1, 0.7);
+    const rank = result.memory.perGpu;
+    expect(rank.fits).toBe(false);
+    expect(rank.allocatedPeakBytes + rank.breakdown.runtimeOverhead).toBeLessThanOrEqual(limit);
+    expect(cacheWarning(result.warnings)).toBe(true);
+  });
+  it('says nothing of the kind when the allocated peak alone is over the card', () => {
+    const result = plan(64, 0.06);
+    const rank = result.memory.perGpu;
+    expect(rank.allocatedPeakBytes + rank.breakdown.runtimeOverhead).toBeGreaterThan(limit);
+    expect(cacheWarning(result.warnings)).toBe(false);
+  });
+});

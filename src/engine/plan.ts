@@ -239,6 +239,16 @@ export function planFromRequest(
     warnings.push(
       `does not fit: ${worst.label} needs ${(worst.deviceUsedBytes / GIB).toFixed(1)} GiB of ${(gpu.memoryBytes / GIB).toFixed(1)} GiB; ${worst.dominantComponent} dominates`,
     );
+    // PyTorch's caching allocator frees its unused cached blocks and retries before it raises
+    // out-of-memory, so only what is allocated must fit; fragmentation decides the rest.
+    const allocatedUsed = (rank: RankMemory) =>
+      rank.allocatedPeakBytes + rank.breakdown.runtimeOverhead;
+    const limit = gpu.memoryBytes - request.runtime.safetyMarginBytes;
+    if (ranks.every((rank) => allocatedUsed(rank) <= limit)) {
+      warnings.push(
+        `only the allocator's cache overflows: ${worst.label}'s allocated peak with the CUDA context and NCCL buffers (${(allocatedUsed(worst) / GIB).toFixed(1)} GiB) fits under the card less the safety margin, and PyTorch frees cached blocks and retries before it raises out-of-memory, so the run may go, slower; expandable_segments:True in PYTORCH_CUDA_ALLOC_CONF lowers fragmentation`,
+      );
+    }
   }
   if (hostPerNodeBytes > 0) {
     warnings.push(

@@ -1,15 +1,17 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (memory-model.md §8).
 import { countParameters, trainableParameters } from './parameters';
+import { optimizerBytesPerElement, trainedStateBytes } from './model-states';
 import { pipelineBubbleFraction } from './pipeline';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanPerformance, PlanRequest } from './types';
 
 /** Host link per GPU for offloaded states: PCIe Gen4 x16 moves about 25 GB/s one direction. */
 export const HOST_LINK_BYTES_PER_SECOND = 25e9;
 
-/** Parameters a node's CPUs update per second in an offloaded Adam step, all its ranks together.
- * ZeRO-Offload (Ren et al. 2021), Table 3, on a DGX-2 host: DeepSpeed's vectorised CPU-Adam takes
- * 0.22 s per billion parameters and PyTorch's own CPU Adam (FSDP's CPU offload) 1.39 s. */
-export const HOST_ADAM_PARAMETERS_PER_SECOND = { deepspeed: 1e9 / 0.22, pytorch: 1e9 / 1.39 };
+/** Host memory bandwidth an offloaded Adam step sustains per node: the step streams every state
+ * once (ZeRO-Offload, Ren et al. 2021, Table 3: DeepSpeed's CPU-Adam at 0.22 s per billion fp32
+ * parameters moved about 130 GB/s, half of its DGX-2 host's 256 GB/s), and half of a DGX A100
+ * host's 410 GB/s (16 channels of DDR4-3200) is about 200 GB/s. */
+export const HOST_MEMORY_BYTES_PER_SECOND = 200e9;
 
 /** Parameter counts the estimate reads; `trainable` is recounted from the request when absent. */
 export interface PerformanceParameters {
@@ -81,6 +83,17 @@ function communicationElementBytes(request: PlanRequest): { gradient: number; we
   const fp32Reduce =
     runtime.mixedPrecisionStyle === 'fsdp2' || runtime.fp32Gradients || adapterGradient;
   return { gradient: fp32Reduce ? 4 : 2, weight: 2 };
+}
+
+/** Host memory one offloaded optimizer step reads and writes per trained parameter: the copy it
+ * updates and the optimizer's states in and out, the gradient in, and the 16-bit weights out
+ * where a master copy is kept (mixed-precision AdamW: 2 x 4 + 2 x 8 + 2 + 2 = 28 bytes). */
+export function hostStepBytesPerParameter(request: PlanRequest): number {
+  const bytes = trainedStateBytes(request);
+  const updated = bytes.master > 0 ? bytes.master : bytes.weight;
+  const states = optimizerBytesPerElement(request.training.optimizer, bytes.optimizerElement);
+  const sixteenBitCopy = bytes.master > 0 ? bytes.weight : 0;
+  return 2 * updated + 2 * states + bytes.gradient + sixteenBitCopy;
 }
 
 /** Ring collectives move (n - 1)/n of the message per rank for all-gather and reduce-scatter and
@@ -292,14 +305,10 @@ export function estimatePerformance(
   const offloadOptimizer = offloadsOptimizer
     ? (rankParams.trained / shards) * (bytes.gradient + bytes.weight)
     : 0;
-  // The step itself runs on the host after backward, every rank of a node sharing its CPUs;
-  // only DeepSpeed brings its vectorised CPU-Adam (FSDP and Megatron step with torch's).
-  const hostAdamRate =
-    HOST_ADAM_PARAMETERS_PER_SECOND[
-      runtime.dataParallelEngine === 'deepspeed' ? 'deepspeed' : 'pytorch'
-    ];
+  // The step itself runs on the host after backward, every rank of a node sharing its memory.
   const hostOptimizerSeconds = offloadsOptimizer
-    ? ((rankParams.trained / shards) * layout.gpusPerNode) / hostAdamRate
+    ? ((rankParams.trained / shards) * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
+      HOST_MEMORY_BYTES_PER_SECOND
     : 0;
   const offloadParameters =
     parallelism.offload.parameters === 'cpu'

@@ -153,6 +153,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'runtime.fp32Logits',
     /true or false/,
   ],
+  [
+    'a prefill chunk of zero tokens',
+    { ...VALID, workload: 'inference', inference: { prefillChunkTokens: 0 } },
+    'inference.prefillChunkTokens',
+    /positive integer, e\.g\. 8192/,
+  ],
 ];
 
 describe('bad requests (e2e)', () => {

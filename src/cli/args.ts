@@ -79,6 +79,11 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
     kind: 'string',
     help: 'KV-cache dtype: bf16 | fp8 | int8',
   },
+  'prefill-chunk': {
+    field: 'inference.prefillChunkTokens',
+    kind: 'integer',
+    help: 'most prompt tokens per prefill forward (chunked prefill)',
+  },
   mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
   name: { field: 'name', kind: 'string', help: 'plan name' },
   tags: { field: 'tags', kind: 'list', help: 'comma-separated tags' },

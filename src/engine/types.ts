@@ -276,6 +276,9 @@ export interface InferenceSettings {
   /** Group size of int4/int8 weight quantisation (one fp16 scale per group). */
   quantGroupSize: number;
   kvCacheDtype: KvCacheDtype;
+  /** Most tokens one prefill forward takes (vLLM's max_num_batched_tokens, TGI's
+   * max_batch_prefill_tokens); absent, the whole batch of prompts prefills at once. */
+  prefillChunkTokens?: number;
 }
 
 export interface ClusterSettings {

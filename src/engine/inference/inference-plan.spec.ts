@@ -219,3 +219,21 @@ describe('DeepSeek-V3 in fp8 with tensor parallel 8', () => {
     expect(plan(deepseekV3, inference, extra, h100).memory.perGpu.fits).toBe(false);
   });
 });
+
+describe('chunked prefill bounds the working set, not the cache', () => {
+  // Llama-3-8B layer working set per token: residual and normed input 2h, gated MLP 3f.
+  const perTokenBytes = (2 * 4096 + 3 * 14336) * 2;
+  const shape = { batchSize: 16, promptLength: 4096, outputLength: 256 };
+  const whole = plan(llama3_8b, shape);
+  const chunked = plan(llama3_8b, { ...shape, prefillChunkTokens: 8192 });
+  it('16 prompts of 4,096 prefill 65,536 tokens at once, or 8,192 a forward', () => {
+    expect(whole.memory.perGpu.breakdown.activations).toBe(16 * 4096 * perTokenBytes);
+    expect(chunked.memory.perGpu.breakdown.activations).toBe(8192 * perTokenBytes);
+  });
+  it('every sequence still holds its full-context KV cache', () => {
+    expect(chunked.memory.perGpu.breakdown.kvCache).toBe(whole.memory.perGpu.breakdown.kvCache);
+  });
+  it('says which it assumed', () => {
+    expect(chunked.assumptions.join(' ')).toContain('at most 8192 prompt tokens per forward');
+  });
+});

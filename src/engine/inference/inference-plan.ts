@@ -81,6 +81,7 @@ function stageBreakdown(
       shape.batch,
       shape.promptLength,
       request.runtime.attention,
+      inference.prefillChunkTokens,
     ),
     logitsAndLoss: span.hasHead ? lastPositionLogitsBytes(arch, shape.batch) : 0,
     buffers: 0,
@@ -263,7 +264,10 @@ function servingAssumptions(
     ...(arch.slidingWindow
       ? [`sliding-window layers keep at most ${arch.slidingWindow} tokens (rolling buffer)`]
       : []),
-    'activations: one layer working set (residual, normed input, larger of attention q/k/v/out and MLP intermediates) in 16 bits for the whole prompt batch at once (no chunked prefill)' +
+    'activations: one layer working set (residual, normed input, larger of attention q/k/v/out and MLP intermediates) in 16 bits for ' +
+      (inference.prefillChunkTokens
+        ? `at most ${inference.prefillChunkTokens} prompt tokens per forward (chunked prefill)`
+        : 'the whole prompt batch at once (no chunked prefill; inference.prefillChunkTokens sets a chunk)') +
       (r.attention === 'flash'
         ? ', flash attention (no score matrices)'
         : ', eager attention keeps scores and probabilities'),

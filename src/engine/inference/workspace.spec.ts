@@ -34,6 +34,21 @@ describe('prefill workspace and logits', () => {
       2048 * perToken * 2 + 2 * 32 * 1024 * 2048 * 2,
     );
   });
+  it('chunked prefill: 8 prompts of 4,096 tokens take 8,192 tokens per forward', () => {
+    expect(prefillWorkspaceBytes(llama3_8b, 0, 32, 1, 8, 4096, 'flash', 8192)).toBe(
+      8192 * perToken * 2,
+    );
+  });
+  it('a chunk larger than the batch changes nothing: 2 x 1,024 tokens at once', () => {
+    expect(prefillWorkspaceBytes(llama3_8b, 0, 32, 1, 2, 1024, 'flash', 8192)).toBe(
+      2048 * perToken * 2,
+    );
+  });
+  it('eager attention scores a chunk of 8,192 queries against up to 4,096 keys, 32 heads', () => {
+    expect(prefillWorkspaceBytes(llama3_8b, 0, 32, 1, 8, 4096, 'eager', 8192)).toBe(
+      8192 * perToken * 2 + 2 * 32 * 4096 * 8192 * 2,
+    );
+  });
   it('logits: fp32 over 128,256 tokens for the last position of 4 sequences', () => {
     expect(lastPositionLogitsBytes(llama3_8b, 4)).toBe(4 * 128256 * 4);
   });

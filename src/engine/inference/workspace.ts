@@ -43,7 +43,8 @@ export function layerWorkspaceElementsPerToken(
 }
 
 /** Bytes of the largest layer working set of a stage while it prefills `batch` prompts of
- * `promptLength` tokens at once; eager attention adds the a x s x s scores and probabilities. */
+ * `promptLength` tokens, at most `chunkTokens` per forward (chunked prefill); eager attention adds
+ * the scores and probabilities of those tokens against up to `promptLength` keys. */
 export function prefillWorkspaceBytes(
   arch: ModelArchitecture,
   firstLayer: number,
@@ -52,12 +53,13 @@ export function prefillWorkspaceBytes(
   batch: number,
   promptLength: number,
   attention: AttentionKernel,
+  chunkTokens = Infinity,
 ): number {
   let perToken = 0;
   for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
     perToken = Math.max(perToken, layerWorkspaceElementsPerToken(arch, layer, tensorParallel));
   }
-  const tokens = batch * promptLength;
+  const tokens = Math.min(batch * promptLength, chunkTokens);
   // Flash attention never materialises the scores (Dao et al. 2022); eager keeps two a-by-s matrices.
   const scores =
     attention === 'eager'

@@ -519,6 +519,15 @@ export class InferenceDto {
   @IsOptional()
   @IsOneOf(KV_CACHE_DTYPES)
   kvCacheDtype?: KvCacheDtype;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    description:
+      "most tokens one prefill forward takes (vLLM's max_num_batched_tokens); absent: the whole batch of prompts at once",
+  })
+  @IsOptional()
+  @IsPositiveInteger(8192)
+  prefillChunkTokens?: number;
 }
 
 export class PlanRequestDto implements PlanRequestInput {

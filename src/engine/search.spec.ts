@@ -98,13 +98,14 @@ describe('searchLayouts: pruning and ranking', () => {
   };
 
   it('keeps every layout a brute-force plan of the whole space finds fitting', () => {
-    // Every split of 8 GPUs (tp | 8 and | 32 heads, cp chunks >= 1,024 tokens), ZeRO 0-3,
-    // recompute none/selective/full, micro-batches 1-8: planned one by one, no pruning.
+    // Every split of 8 GPUs (tp | 8 and | 32 heads, cp chunks >= 1,024 tokens), ZeRO 0-3 (only
+    // 0 where dp x cp is one rank: the others would shard nothing), recompute
+    // none/selective/full, micro-batches 1-8: planned one by one, no pruning.
     const fitting = new Set<string>();
     for (const t of [1, 2, 4, 8])
       for (const p of [1, 2, 4, 8].filter((p) => (8 / t) % p === 0))
         for (const c of [1, 2, 4].filter((c) => (8 / (t * p)) % c === 0))
-          for (const zeroStage of [0, 1, 2, 3] as const)
+          for (const zeroStage of 8 / (t * p) === 1 ? [0 as const] : ([0, 1, 2, 3] as const))
             for (const recompute of ['none', 'selective', 'full'] as const)
               for (const mb of [1, 2, 4, 8]) {
                 const result = plan({
@@ -215,5 +216,26 @@ describe('clusterShapes', () => {
     expect(huge).toThrow(
       `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got 1000000000000000)`,
     );
+  });
+});
+
+describe('searchLayouts on one GPU: ZeRO shards nothing', () => {
+  const found = search({
+    model: 'llama-3.2-1b',
+    cluster: { gpu: 'h100-80gb', gpus: 1 },
+    training: { sequenceLength: 2048 },
+    allowOffload: true,
+    objective: 'headroom',
+    top: 1000,
+  });
+  it('offers ZeRO-0, and ZeRO-2 only with its optimizer offloaded (single-GPU ZeRO-Offload)', () => {
+    const stages = new Set(
+      found.results.map((r) => `${r.figures.zeroStage}/${r.figures.offloadOptimizer}`),
+    );
+    expect(stages).toEqual(new Set(['0/none', '2/cpu']));
+  });
+  it('so no layout is listed twice under another stage', () => {
+    const layouts = found.results.map((r) => r.label.replace(/ zero\d/, ''));
+    expect(new Set(layouts).size).toBe(layouts.length);
   });
 });

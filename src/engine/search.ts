@@ -455,9 +455,18 @@ export function searchLayouts(
         rejectSplit('globalBatchSize');
         continue;
       }
-      for (const zeroStage of ZERO_STAGES) {
+      // Over one data-parallel rank ZeRO shards nothing: stages 1-3 would repeat stage 0, and
+      // only ZeRO-2 with its optimizer offloaded (single-GPU ZeRO-Offload) differs.
+      const shardsNothing = split.dp * split.c === 1;
+      for (const zeroStage of shardsNothing ? ([0, 2] as const) : ZERO_STAGES) {
         // ZeRO-Offload moves the optimizer of a ZeRO-sharded model (DeepSpeed needs stage >= 1).
-        for (const offload of zeroStage === 0 ? offloads.slice(0, 1) : offloads) {
+        const stageOffloads =
+          zeroStage === 0
+            ? offloads.slice(0, 1)
+            : shardsNothing
+              ? offloads.filter((o) => o === 'cpu')
+              : offloads;
+        for (const offload of stageOffloads) {
           for (const recompute of RECOMPUTE_ORDER) {
             for (const microBatch of sizes) {
               const accumulation = accumulationFor(split, microBatch)!;

@@ -240,13 +240,12 @@ export function planFromRequest(
       `does not fit: ${worst.label} needs ${(worst.deviceUsedBytes / GIB).toFixed(1)} GiB of ${(gpu.memoryBytes / GIB).toFixed(1)} GiB; ${worst.dominantComponent} dominates`,
     );
     // PyTorch's caching allocator frees its unused cached blocks and retries before it raises
-    // out-of-memory, so only what is allocated must fit; fragmentation decides the rest.
-    const allocatedUsed = (rank: RankMemory) =>
-      rank.allocatedPeakBytes + rank.breakdown.runtimeOverhead;
-    const limit = gpu.memoryBytes - request.runtime.safetyMarginBytes;
-    if (ranks.every((rank) => allocatedUsed(rank) <= limit)) {
+    // out-of-memory, so a shortfall no larger than the cache (reserved - allocated) may pass.
+    const cache = (rank: RankMemory) => rank.reservedPeakBytes - rank.allocatedPeakBytes;
+    if (ranks.every((rank) => rank.headroomBytes + cache(rank) >= 0)) {
+      const allocatedUsed = worst.deviceUsedBytes - cache(worst);
       warnings.push(
-        `only the allocator's cache overflows: ${worst.label}'s allocated peak with the CUDA context and NCCL buffers (${(allocatedUsed(worst) / GIB).toFixed(1)} GiB) fits under the card less the safety margin, and PyTorch frees cached blocks and retries before it raises out-of-memory, so the run may go, slower; expandable_segments:True in PYTORCH_CUDA_ALLOC_CONF lowers fragmentation`,
+        `only the allocator's cache overflows: ${worst.label}'s allocated peak with the CUDA context and NCCL buffers (${(allocatedUsed / GIB).toFixed(1)} GiB) fits under the card less the safety margin, and PyTorch frees cached blocks and retries before it raises out-of-memory, so the run may go, slower; expandable_segments:True in PYTORCH_CUDA_ALLOC_CONF lowers fragmentation`,
       );
     }
   }

@@ -301,15 +301,12 @@ export function estimatePerformance(
   // over PCIe (ZeRO-Offload, Ren et al. 2021); offloaded weights are fetched twice per micro-batch.
   const bytes = communicationElementBytes(request);
   const shards = parallelism.zeroStage > 0 ? dpRanks : 1;
-  const offloadsOptimizer = parallelism.offload.optimizer === 'cpu';
-  const offloadOptimizer = offloadsOptimizer
-    ? (rankParams.trained / shards) * (bytes.gradient + bytes.weight)
-    : 0;
+  const hostTrained = parallelism.offload.optimizer === 'cpu' ? rankParams.trained / shards : 0;
+  const offloadOptimizer = hostTrained * (bytes.gradient + bytes.weight);
   // The step itself runs on the host after backward, every rank of a node sharing its memory.
-  const hostOptimizerSeconds = offloadsOptimizer
-    ? ((rankParams.trained / shards) * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
-      HOST_MEMORY_BYTES_PER_SECOND
-    : 0;
+  const hostOptimizerSeconds =
+    (hostTrained * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
+    HOST_MEMORY_BYTES_PER_SECOND;
   const offloadParameters =
     parallelism.offload.parameters === 'cpu'
       ? (2 * m * rankParams.all * bytes.weight) / dpRanks

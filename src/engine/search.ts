@@ -123,6 +123,24 @@ export interface SearchResult {
 }
 
 const ZERO_STAGES = [0, 1, 2, 3] as const;
+
+/** ZeRO stage and optimizer offload pairs worth planning over `shardDegree` data-parallel ranks.
+ * ZeRO-Offload moves the optimizer of a ZeRO-sharded model (DeepSpeed needs stage >= 1); over one
+ * rank ZeRO shards nothing, so stages 1-3 would repeat stage 0 and only ZeRO-2 with its optimizer
+ * offloaded (single-GPU ZeRO-Offload) differs. */
+function zeroChoices(
+  shardDegree: number,
+  offloads: OffloadTarget[],
+): [(typeof ZERO_STAGES)[number], OffloadTarget][] {
+  const choices: [(typeof ZERO_STAGES)[number], OffloadTarget][] = [[0, 'none']];
+  for (const stage of ZERO_STAGES.slice(1)) {
+    for (const offload of offloads) {
+      if (shardDegree > 1 || (stage === 2 && offload === 'cpu')) choices.push([stage, offload]);
+    }
+  }
+  return choices;
+}
+
 // Cheapest memory first, so a split whose model states alone overflow is dropped after one plan.
 const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 /** Node counts one search may try, so a range stays answerable in a request's time. */
@@ -455,68 +473,56 @@ export function searchLayouts(
         rejectSplit('globalBatchSize');
         continue;
       }
-      // Over one data-parallel rank ZeRO shards nothing: stages 1-3 would repeat stage 0, and
-      // only ZeRO-2 with its optimizer offloaded (single-GPU ZeRO-Offload) differs.
-      const shardsNothing = split.dp * split.c === 1;
-      for (const zeroStage of shardsNothing ? ([0, 2] as const) : ZERO_STAGES) {
-        // ZeRO-Offload moves the optimizer of a ZeRO-sharded model (DeepSpeed needs stage >= 1).
-        const stageOffloads =
-          zeroStage === 0
-            ? offloads.slice(0, 1)
-            : shardsNothing
-              ? offloads.filter((o) => o === 'cpu')
-              : offloads;
-        for (const offload of stageOffloads) {
-          for (const recompute of RECOMPUTE_ORDER) {
-            for (const microBatch of sizes) {
-              const accumulation = accumulationFor(split, microBatch)!;
-              const candidateInput: PlanRequestInput = {
-                model: input.model,
-                cluster: {
-                  gpu: input.cluster.gpu,
-                  nodes: split.nodes,
-                  gpusPerNode: split.gpusPerNode,
-                },
-                training: {
-                  ...training,
-                  microBatchSize: microBatch,
-                  gradientAccumulationSteps: accumulation,
-                  activationCheckpointing: recompute,
-                },
-                parallelism: {
-                  ...input.parallelism,
-                  // Megatron's practice: sequence parallelism whenever tensor parallelism is on.
-                  sequenceParallel: input.parallelism?.sequenceParallel ?? split.t > 1,
-                  zeroStage,
-                  tensorParallel: split.t,
-                  pipelineParallel: split.p,
-                  contextParallel: split.c,
-                  expertParallel: split.e,
-                  offload: { optimizer: offload, parameters: 'none' },
-                },
-                runtime: input.runtime,
-              };
-              const request = normalizeRequest(candidateInput, gpu, arch);
-              const layout = layoutOf(request);
-              const performance = estimatePerformance(request, arch, gpu, layout, parameters);
-              candidates.push({
-                split,
+      for (const [zeroStage, offload] of zeroChoices(split.dp * split.c, offloads)) {
+        for (const recompute of RECOMPUTE_ORDER) {
+          for (const microBatch of sizes) {
+            const accumulation = accumulationFor(split, microBatch)!;
+            const candidateInput: PlanRequestInput = {
+              model: input.model,
+              cluster: {
+                gpu: input.cluster.gpu,
+                nodes: split.nodes,
+                gpusPerNode: split.gpusPerNode,
+              },
+              training: {
+                ...training,
+                microBatchSize: microBatch,
+                gradientAccumulationSteps: accumulation,
+                activationCheckpointing: recompute,
+              },
+              parallelism: {
+                ...input.parallelism,
+                // Megatron's practice: sequence parallelism whenever tensor parallelism is on.
+                sequenceParallel: input.parallelism?.sequenceParallel ?? split.t > 1,
                 zeroStage,
-                offload,
-                recompute,
-                microBatch,
-                accumulation,
-                label: labelOf(split, zeroStage, recompute, microBatch, offload),
-                input: candidateInput,
-                figures: {
-                  gpus: layout.gpus,
-                  tokensPerSecond: performance.tokensPerSecond,
-                  usdPerMillionTokens: estimateCost(request, gpu, layout, performance)
-                    .usdPerMillionTokens,
-                  headroomBytes: 0,
-                },
-              });
-            }
+                tensorParallel: split.t,
+                pipelineParallel: split.p,
+                contextParallel: split.c,
+                expertParallel: split.e,
+                offload: { optimizer: offload, parameters: 'none' },
+              },
+              runtime: input.runtime,
+            };
+            const request = normalizeRequest(candidateInput, gpu, arch);
+            const layout = layoutOf(request);
+            const performance = estimatePerformance(request, arch, gpu, layout, parameters);
+            candidates.push({
+              split,
+              zeroStage,
+              offload,
+              recompute,
+              microBatch,
+              accumulation,
+              label: labelOf(split, zeroStage, recompute, microBatch, offload),
+              input: candidateInput,
+              figures: {
+                gpus: layout.gpus,
+                tokensPerSecond: performance.tokensPerSecond,
+                usdPerMillionTokens: estimateCost(request, gpu, layout, performance)
+                  .usdPerMillionTokens,
+                headroomBytes: 0,
+              },
+            });
           }
         }
       }

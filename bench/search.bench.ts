@@ -3,10 +3,10 @@
 // objective plans best-first and stops at the top 10 that fit; headroom walks small micro-batches
 // first and skips larger ones once they cannot reach the top 10.
 import { loadCatalog, resolveGpu, resolveModel } from '../src/catalog/catalog';
-import { estimatePlan } from '../src/engine/plan';
-import { PlanRequestInput } from '../src/engine/request';
-import { searchLayouts, SearchObjective } from '../src/engine/search';
-import { PlanResult } from '../src/engine/types';
+import { estimatePlan } from '../src/application/estimate';
+import { PlanRequestInput } from '../src/engine';
+import { searchLayouts, SearchObjective } from '../src/engine';
+import { PlanResult } from '../src/engine';
 
 const catalog = loadCatalog();
 const model = 'llama-3-70b';

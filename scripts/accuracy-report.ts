@@ -1,8 +1,8 @@
 // Scores the planner against measured runs: each row's matching statistic, signed error, summary.
 import { Catalog } from '../src/catalog/catalog';
-import { estimatePlan } from '../src/engine/plan';
-import { PlanRequestInput } from '../src/engine/request';
-import { PlanResult } from '../src/engine/types';
+import { estimatePlan } from '../src/application/estimate';
+import { PlanRequestInput } from '../src/engine';
+import { PlanResult } from '../src/engine';
 import { CalibrationRow, UnderPredictionNote } from './calibration-rows';
 
 export interface RowScore {

@@ -1,7 +1,7 @@
 // Typed access to data/calibration/published.json: the published runs the planner is scored on.
 import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import type { PlanRequestInput } from '../src/engine/request';
+import type { PlanRequestInput } from '../src/engine';
 
 export type CalibrationCategory = 'full' | 'lora' | 'qlora' | 'multi-gpu';
 /** score: compare a statistic; fit-only: check fits/does not fit; excluded: kept, never used. */

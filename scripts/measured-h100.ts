@@ -2,8 +2,8 @@
 // run rebuilt as the PlanRequest that describes it, scored on the allocator peak it measured.
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import type { PlanRequestInput } from '../src/engine/request';
-import type { OptimizerKind, Precision, Recompute } from '../src/engine/types';
+import type { PlanRequestInput } from '../src/engine';
+import type { OptimizerKind, Precision, Recompute } from '../src/engine';
 import { CalibrationRow, repositoryRoot } from './calibration-rows';
 import { parseCsv } from './csv';
 

@@ -5,8 +5,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { loadCalibrationRows, repositoryRoot } from '../scripts/calibration-rows';
 import { loadCatalog } from '../src/catalog/catalog';
-import { estimatePlan } from '../src/engine/plan';
-import { PlanRequestInput } from '../src/engine/request';
+import { estimatePlan } from '../src/application/estimate';
+import { PlanRequestInput } from '../src/engine';
 
 interface Rerun {
   row: number;

@@ -10,9 +10,9 @@ import {
   MEASURED_H100_FILE,
   MEASURED_H100_SHARDED_FILE,
 } from '../scripts/measured-h100';
-import { architectureFromConfig } from '../src/engine/architecture';
-import { countParameters, loraParameters } from '../src/engine/parameters';
-import { LoraSettings } from '../src/engine/types';
+import { architectureFromConfig } from '../src/engine';
+import { countParameters, loraParameters } from '../src/engine';
+import { LoraSettings } from '../src/engine';
 
 const runs = parseCsv(readFileSync(join(repositoryRoot(), MEASURED_H100_FILE), 'utf8'));
 const MIB = 2 ** 20;

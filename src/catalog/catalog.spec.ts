@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { PlanValidationError } from '../engine/types';
+import { PlanValidationError } from '../engine';
 import { findDataDirectory, loadCatalog, resolveGpu, resolveModel } from './catalog';
 
 describe('catalog', () => {

@@ -1,8 +1,8 @@
 // The model and GPU catalogs from data/*.json, validated at load; plain TypeScript, no Nest.
 import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { architectureFromConfig } from '../engine/architecture';
-import { GpuSpec, ModelArchitecture, PlanValidationError } from '../engine/types';
+import { architectureFromConfig } from '../engine';
+import { GpuSpec, ModelArchitecture, PlanValidationError } from '../engine';
 
 /** A catalog model: the architecture plus the exact count its parameters must add up to. */
 export interface CatalogModel extends ModelArchitecture {

@@ -1,5 +1,5 @@
 // Command-line arguments -> a command and the PlanRequest the flags describe.
-import { FieldError } from '../engine/types';
+import { FieldError } from '../engine';
 
 /** How one `--flag` reaches the request: the field path it sets and how its text is read. */
 interface PlanFlag {

@@ -1,7 +1,7 @@
 // What every CLI command needs from wherever plans are computed: this process or a server.
-import { CompareEntry } from '../engine/compare';
-import { SearchCounts } from '../engine/search';
-import { PlanResult } from '../engine/types';
+import { CompareEntry } from '../engine';
+import { SearchCounts } from '../engine';
+import { PlanResult } from '../engine';
 import { SavedPlanView } from './table';
 
 export interface SearchOutcome {

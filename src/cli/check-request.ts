@@ -2,8 +2,8 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { flattenValidationErrors, VALIDATION_PIPE_OPTIONS } from '../common/validation';
-import type { PlanRequestInput } from '../engine/request';
-import { FieldError } from '../engine/types';
+import type { PlanRequestInput } from '../engine';
+import { FieldError } from '../engine';
 import { PlanRequestDto } from '../planning/dto/plan-request.dto';
 
 /** Field errors the API's ValidationPipe would answer for this body; empty when it passes. */

@@ -1,7 +1,7 @@
 // bin/shardplan.js end to end: a child process, the shipped catalog and the engine in-process.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,7 +1,7 @@
 // The CLI's commands against a running Shardplan server (--server URL), through global fetch.
-import { FieldError, PlanResult } from '../engine/types';
-import { CompareEntry } from '../engine/compare';
-import { SearchResult } from '../engine/search';
+import { FieldError, PlanResult } from '../engine';
+import { CompareEntry } from '../engine';
+import { SearchResult } from '../engine';
 import { Backend, SearchOutcome, SearchProgress } from './backend';
 import { SavedPlanView } from './table';
 

@@ -1,12 +1,12 @@
 // The CLI's commands run by the engine in this process, over the shipped catalog.
 import { Catalog, loadCatalog, resolveGpu, resolveModel } from '../catalog/catalog';
-import { architectureFromConfig } from '../engine/architecture';
-import { CompareEntry, compareVariants, VaryField } from '../engine/compare';
-import { countParameters } from '../engine/parameters';
-import { estimatePlan } from '../engine/plan';
-import { PlanRequestInput } from '../engine/request';
-import { searchLayouts, SearchInput } from '../engine/search';
-import { PlanResult, PlanValidationError } from '../engine/types';
+import { architectureFromConfig } from '../engine';
+import { CompareEntry, compareVariants, VaryField } from '../engine';
+import { countParameters } from '../engine';
+import { estimatePlan } from '../application/estimate';
+import { PlanRequestInput } from '../engine';
+import { searchLayouts, SearchInput } from '../engine';
+import { PlanResult, PlanValidationError } from '../engine';
 import { CliUsageError } from './args';
 import { checkedRequest } from './check-request';
 import { Backend, SearchOutcome, SearchProgress } from './backend';

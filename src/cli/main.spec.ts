@@ -1,4 +1,4 @@
-import { PlanResult, PlanValidationError } from '../engine/types';
+import { PlanResult, PlanValidationError } from '../engine';
 import { RequestShapeError } from './check-request';
 import { Backend } from './backend';
 import { HttpBackend } from './http-backend';

@@ -1,7 +1,7 @@
 // `shardplan`: plan, compare, search and list plans from a terminal, locally or against a server.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PlanValidationError } from '../engine/types';
+import { PlanValidationError } from '../engine';
 import {
   CliUsageError,
   parseArgs,

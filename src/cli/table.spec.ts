@@ -1,5 +1,5 @@
 import { progressLine } from './progress';
-import { RankMemory } from '../engine/types';
+import { RankMemory } from '../engine';
 import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
 
 const GIB = 1024 ** 3;

@@ -1,6 +1,6 @@
 // Plain-text tables and the readable views of plans, comparisons, searches and saved plans.
-import { CompareEntry } from '../engine/compare';
-import { MemoryBreakdown, PlanResult, RankMemory } from '../engine/types';
+import { CompareEntry } from '../engine';
+import { MemoryBreakdown, PlanResult, RankMemory } from '../engine';
 
 const GIB = 1024 ** 3;
 

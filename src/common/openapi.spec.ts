@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp, temporaryDatabase } from '../../test/support/app';
-import { ENGINE_VERSION } from '../engine/types';
+import { ENGINE_VERSION } from '../engine';
 import { EXAMPLE_PLAN_REQUEST } from './openapi';
 
 describe('OpenAPI (setupOpenApi through configureApp)', () => {

@@ -1,7 +1,7 @@
 // OpenAPI description of the planner: Swagger UI at /docs, the JSON document at /docs-json.
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ENGINE_VERSION } from '../engine/types';
+import { ENGINE_VERSION } from '../engine';
 
 /** The request the docs use as their example: Llama-3-8B full fine-tune on one 8 x A100-80GB node. */
 export const EXAMPLE_PLAN_REQUEST = {

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Logger, NotFoundException } from '@nestjs/common';
 import { ValidationError } from 'class-validator';
-import { PlanValidationError } from '../engine/types';
+import { PlanValidationError } from '../engine';
 import { ProblemDetails, ProblemDetailsFilter } from './problem-details.filter';
 import { flattenValidationErrors, RequestValidationException } from './validation';
 

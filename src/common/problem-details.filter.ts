@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
-import { FieldError, PlanValidationError } from '../engine/types';
+import { FieldError, PlanValidationError } from '../engine';
 import { RequestValidationException } from './validation';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -1,7 +1,7 @@
 // The one set of ValidationPipe options, and how class-validator's errors become field errors.
 import { BadRequestException, ValidationPipeOptions } from '@nestjs/common';
 import { ValidationError } from 'class-validator';
-import { FieldError } from '../engine/types';
+import { FieldError } from '../engine';
 import { mustBeObjectMessage } from './validators';
 
 /** A request body or query that failed its DTO's rules; the problem filter lists `errors`. */

@@ -1,25 +1,23 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
-import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
 import {
   autocastOverFp32,
   bitsandbytesKeepsInputs,
   quantizedLinearInputBytes,
   stageActivations,
-} from './activations';
-import { fsdpGathers, transientBuffers, zero3Gathers } from './buffers';
-import { estimateCost } from './cost';
+} from './memory/activations';
+import { fsdpGathers, transientBuffers, zero3Gathers } from './memory/buffers';
+import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
-import { headApplications, logitsAndLoss } from './logits';
-import { modelStates, quantizedHeadElements } from './model-states';
-import { countParameters, trainableParameters } from './parameters';
-import { rankPeak } from './peak';
-import { estimatePerformance } from './performance';
-import { microBatchesInFlight } from './pipeline';
-import { rankParameters, splitLayers, stageLabel } from './placement';
-import { normalizeRequest, PlanRequestInput } from './request';
-import { layoutOf } from './layout';
-import { runtimeOverheadBytes } from './runtime';
-export { layoutOf } from './layout';
+import { headApplications, logitsAndLoss } from './memory/logits';
+import { modelStates, quantizedHeadElements } from './memory/model-states';
+import { countParameters, trainableParameters } from './model/parameters';
+import { rankPeak } from './memory/peak';
+import { estimatePerformance } from './performance/performance';
+import { microBatchesInFlight } from './memory/pipeline';
+import { rankParameters, splitLayers, stageLabel } from './model/placement';
+import { layoutOf } from './request/layout';
+import { runtimeOverheadBytes } from './memory/runtime';
+export { layoutOf } from './request/layout';
 import {
   ENGINE_VERSION,
   GpuSpec,
@@ -29,8 +27,8 @@ import {
   PlanResult,
   PlanValidationError,
   RankMemory,
-} from './types';
-import { requestWarnings, validateRequest } from './validate';
+} from './vocabulary';
+import { requestWarnings, validateRequest } from './request/validate';
 
 const GIB = 1024 ** 3;
 
@@ -265,11 +263,4 @@ export function planFromRequest(
     warnings,
     assumptions: trainingAssumptions(request, notes),
   };
-}
-
-/** Resolves catalog ids, fills defaults and plans: what the API and the CLI call. */
-export function estimatePlan(input: PlanRequestInput, catalog: Catalog): PlanResult {
-  const arch = resolveModel(catalog, input.model);
-  const gpu = resolveGpu(catalog, input.cluster.gpu);
-  return planFromRequest(normalizeRequest(input, gpu, arch), arch, gpu);
 }

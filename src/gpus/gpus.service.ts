@@ -1,7 +1,7 @@
 // The GPU catalog as served: each spec plus its memory in GiB for people to read.
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { Catalog } from '../catalog/catalog';
-import { GpuSpec } from '../engine/types';
+import { GpuSpec } from '../engine';
 
 const GIB = 1024 ** 3;
 

@@ -1,7 +1,7 @@
 // The port for custom models, and its TypeORM adapter over the `custom_models` table.
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ModelArchitecture } from '../engine/types';
+import { ModelArchitecture } from '../engine';
 import { CustomModelEntity } from './custom-model.entity';
 
 export const CUSTOM_MODELS_REPOSITORY = Symbol('CustomModelsRepository');

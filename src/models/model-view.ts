@@ -1,5 +1,5 @@
 // How a catalog model is served: its architecture plus its parameter counts.
-import { countParameters } from '../engine/parameters';
+import { countParameters } from '../engine';
 import { CatalogModel } from '../catalog/catalog';
 
 export type ModelView = CatalogModel & {

@@ -8,7 +8,7 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { Catalog } from '../catalog/catalog';
-import { architectureFromConfig } from '../engine/architecture';
+import { architectureFromConfig } from '../engine';
 import { CUSTOM_MODELS_REPOSITORY, CustomModelsRepository } from './custom-models.repository';
 import { ModelView, toModelView } from './model-view';
 

@@ -1,9 +1,9 @@
 // POST /plans/estimate, /plans/compare and /plans/search: plans computed and returned, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CompareEntry, CompareRow } from '../engine/compare';
-import { SearchResult } from '../engine/search';
-import { PlanResult } from '../engine/types';
+import { CompareEntry, CompareRow } from '../engine';
+import { SearchResult } from '../engine';
+import { PlanResult } from '../engine';
 import { CompareRequestDto } from './dto/compare-request.dto';
 import { PlanRequestDto } from './dto/plan-request.dto';
 import { SearchRequestDto } from './dto/search-request.dto';

@@ -1,4 +1,4 @@
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 import { planDifferences } from './plan-differences';
 
 const saved = {

@@ -1,5 +1,5 @@
 // What changed between a saved PlanResult and the same request planned by the current engine.
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 
 export interface FigureDifference {
   /** Dotted path in the PlanResult, e.g. memory.perGpu.deviceUsedBytes. */

@@ -1,4 +1,4 @@
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 import { plansToCsv } from './plans-csv';
 import { SavedPlanRecord } from './saved-plan';
 

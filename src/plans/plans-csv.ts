@@ -1,5 +1,5 @@
 // Saved plans as CSV for spreadsheets: one row per plan, the figures people compare.
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 import { SavedPlanRecord } from './saved-plan';
 
 const GIB = 1024 ** 3;

@@ -2,8 +2,8 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Catalog } from '../catalog/catalog';
-import type { PlanRequestInput } from '../engine/request';
-import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine/types';
+import type { PlanRequestInput } from '../engine';
+import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine';
 import { PlanningService } from '../planning/planning.service';
 import {
   DEFAULT_PAGE_SIZE,

@@ -1,5 +1,5 @@
 // A saved plan as stored and as served: the PlanResult plus its identity and labels.
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 
 /** What the store keeps for one plan. */
 export interface SavedPlanRecord {

@@ -1,7 +1,7 @@
 // PlansRepository over TypeORM and SQLite: plans in `plans`, one row per tag in `plan_tags`.
 import { Injectable } from '@nestjs/common';
 import { DataSource, SelectQueryBuilder } from 'typeorm';
-import { PlanResult } from '../engine/types';
+import { PlanResult } from '../engine';
 import { PlanTagEntity } from './plan-tag.entity';
 import { PlanEntity } from './plan.entity';
 import { PlanCriteria, PlanFilter, PlanLabels, PlansRepository } from './plans.repository';

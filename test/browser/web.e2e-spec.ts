@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import type { PlanResult } from '../../src/engine/types';
+import type { PlanResult } from '../../src/engine';
 import { startApp, temporaryDatabase } from '../support/app';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,5 +1,5 @@
 // Architectures written out from the models' Hugging Face config.json files, for the specs.
-import { ModelArchitecture } from '../types';
+import { ModelArchitecture } from '../vocabulary';
 
 const llamaLike: Omit<ModelArchitecture, 'id' | 'name'> = {
   hiddenSize: 4096,

@@ -1,5 +1,5 @@
-import { normalizeRequest, PlanRequestInput } from '../request';
-import { GpuSpec, InferenceSettings, ModelArchitecture, PlanRequest } from '../types';
+import { normalizeRequest, PlanRequestInput } from '../request/normalize';
+import { GpuSpec, InferenceSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
 import { deepseekV3, llama2_7b, llama3_8b } from './architectures.fixture';
 import { planInference } from './inference-plan';
 

@@ -1,11 +1,11 @@
 // Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
 // latency, throughput and cost (memory-model.md sections 0, 2 and 7).
-import { countParameters } from '../parameters';
-import { splitLayers, StageSpan, stageLabel } from '../placement';
-import { DEFAULT_INFERENCE } from '../request';
-import { layoutOf } from '../layout';
-import { allocatedTotal, summariseRank } from '../peak';
-import { reservedBytes, runtimeOverheadBytes } from '../runtime';
+import { countParameters } from '../model/parameters';
+import { splitLayers, StageSpan, stageLabel } from '../model/placement';
+import { DEFAULT_INFERENCE } from '../request/normalize';
+import { layoutOf } from '../request/layout';
+import { allocatedTotal, summariseRank } from '../memory/peak';
+import { reservedBytes, runtimeOverheadBytes } from '../memory/runtime';
 import {
   ENGINE_VERSION,
   GpuSpec,
@@ -18,7 +18,7 @@ import {
   PlanRequest,
   PlanResult,
   RankMemory,
-} from '../types';
+} from '../vocabulary';
 import { kvCacheBytesPerToken, stageKvCacheBytes } from './kv-cache';
 import {
   decodeFlopsPerToken,

@@ -1,7 +1,7 @@
 // Serving speed from a roofline: prefill is compute-bound, decode is memory-bound
 // (memory-model.md sections 7 and 8; Williams et al. 2009, "Roofline").
-import { countParameters } from '../parameters';
-import { ModelArchitecture } from '../types';
+import { countParameters } from '../model/parameters';
+import { ModelArchitecture } from '../vocabulary';
 import { usesSlidingWindow } from './kv-cache';
 
 /** Query-key pairs a causal layer scores over a prompt of `tokens`: s^2/2, or w*s - w^2/2 when

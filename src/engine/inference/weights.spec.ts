@@ -1,4 +1,4 @@
-import { StageSpan } from '../placement';
+import { StageSpan } from '../model/placement';
 import { deepseekV3, llama3_8b } from './architectures.fixture';
 import { bytesPerLinearWeight, stageWeightBytes } from './weights';
 

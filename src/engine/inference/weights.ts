@@ -1,6 +1,6 @@
 // Weights held at the serving precision (memory-model.md section 7; section 2 for placement).
-import { ParallelDegrees, rankParameters, StageSpan } from '../placement';
-import { ModelArchitecture, WeightPrecision } from '../types';
+import { ParallelDegrees, rankParameters, StageSpan } from '../model/placement';
+import { ModelArchitecture, WeightPrecision } from '../vocabulary';
 
 /** Bytes per weight of a quantised linear: the stored value plus one fp16 scale per group
  * (GPTQ/AWQ-style group quantisation: int4 group 128 is 0.5 + 2/128 bytes). */

@@ -1,7 +1,7 @@
 // Transient tensors of a forward pass while serving: one layer at a time, no saved activations
 // (memory-model.md section 7: "the activations of one layer at a time, and the logits").
-import { isMoeLayer } from '../parameters';
-import { AttentionKernel, ModelArchitecture } from '../types';
+import { isMoeLayer } from '../model/parameters';
+import { AttentionKernel, ModelArchitecture } from '../vocabulary';
 
 /** Activations are computed in 16 bits whatever the weights' storage precision. */
 const ACTIVATION_BYTES = 2;

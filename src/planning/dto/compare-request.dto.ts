@@ -19,7 +19,7 @@ import {
   IsPlainObject,
   IsPositiveInteger,
 } from '../../common/validators';
-import { VARY_FIELDS, VaryField } from '../../engine/compare';
+import { VARY_FIELDS, VaryField } from '../../engine';
 import { PlanRequestDto } from './plan-request.dto';
 
 /** Rows one comparison may plan, so a request stays answerable in its time. */

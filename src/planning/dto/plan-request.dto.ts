@@ -21,8 +21,26 @@ import {
   IsTargetModules,
   IsTrueOrFalse,
 } from '../../common/validators';
-import type { PlanRequestInput } from '../../engine/request';
+import type { PlanRequestInput } from '../../engine';
 import {
+  ADAPTER_DTYPES,
+  ATTENTION_KERNELS,
+  CROSS_ENTROPY_KINDS,
+  DATA_PARALLEL_ENGINES,
+  FRAMEWORK_PRESETS,
+  KV_CACHE_DTYPES,
+  MIXED_PRECISION_STYLES,
+  MODEL_CODES,
+  OFFLOAD_TARGETS,
+  OPTIMIZERS,
+  PIPELINE_SCHEDULES,
+  PRECISIONS,
+  QUANTIZATION_KERNELS,
+  RECOMPUTE_MODES,
+  TRAINING_METHODS,
+  WEIGHT_PRECISIONS,
+  WORKLOADS,
+  ZERO_STAGES,
   AttentionKernel,
   CrossEntropyKind,
   DataParallelEngine,
@@ -39,83 +57,7 @@ import {
   TrainingMethod,
   WeightPrecision,
   Workload,
-} from '../../engine/types';
-
-/** Every member of a string union, checked exhaustive by the compiler through the Record. */
-function membersOf<T extends string>(members: Record<T, true>): T[] {
-  return Object.keys(members) as T[];
-}
-
-export const WORKLOADS = membersOf<Workload>({ training: true, inference: true });
-export const TRAINING_METHODS = membersOf<TrainingMethod>({ full: true, lora: true, qlora: true });
-export const PRECISIONS = membersOf<Precision>({
-  fp32: true,
-  'fp16-mixed': true,
-  'bf16-mixed': true,
-  'bf16-pure': true,
-});
-export const OPTIMIZERS = membersOf<OptimizerKind>({
-  adamw: true,
-  'adamw-8bit': true,
-  'paged-adamw-8bit': true,
-  sgd: true,
-  'sgd-momentum': true,
-  adafactor: true,
-  lion: true,
-});
-export const RECOMPUTE_MODES = membersOf<Recompute>({ none: true, selective: true, full: true });
-export const PIPELINE_SCHEDULES = membersOf<PipelineSchedule>({
-  '1f1b': true,
-  interleaved: true,
-  gpipe: true,
-});
-export const OFFLOAD_TARGETS = membersOf<OffloadTarget>({ none: true, cpu: true });
-export const ATTENTION_KERNELS = membersOf<AttentionKernel>({ flash: true, eager: true });
-export const CROSS_ENTROPY_KINDS = membersOf<CrossEntropyKind>({
-  standard: true,
-  chunked: true,
-  fused: true,
-});
-export const FRAMEWORK_PRESETS = membersOf<FrameworkPreset>({
-  none: true,
-  'hf-transformers': true,
-  torchtune: true,
-  torchtitan: true,
-  litgpt: true,
-  deepspeed: true,
-  megatron: true,
-});
-export const MIXED_PRECISION_STYLES = membersOf<MixedPrecisionStyle>({
-  amp: true,
-  'master-weights': true,
-  fsdp2: true,
-});
-export const WEIGHT_PRECISIONS = membersOf<WeightPrecision>({
-  fp32: true,
-  bf16: true,
-  fp16: true,
-  fp8: true,
-  int8: true,
-  int4: true,
-});
-export const KV_CACHE_DTYPES = membersOf<KvCacheDtype>({ bf16: true, fp8: true, int8: true });
-export const ZERO_STAGES = [0, 1, 2, 3] as const;
-export const ADAPTER_DTYPES = ['fp32', 'bf16'] as const;
-const QUANTIZATION_KERNELS = membersOf<QuantizationKernel>({
-  bitsandbytes: true,
-  'bitsandbytes-lightning': true,
-  torchao: true,
-});
-export const MODEL_CODES = membersOf<ModelCode>({
-  native: true,
-  'hf-transformers': true,
-  litgpt: true,
-});
-export const DATA_PARALLEL_ENGINES = membersOf<DataParallelEngine>({
-  pytorch: true,
-  deepspeed: true,
-  megatron: true,
-});
+} from '../../engine';
 
 export class ClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'a100-80gb' })

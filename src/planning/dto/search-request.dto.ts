@@ -12,7 +12,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { IsOneOf, IsPlainObject, IsPositiveInteger, IsTrueOrFalse } from '../../common/validators';
-import { NodeChoice, SEARCH_OBJECTIVES, SearchObjective } from '../../engine/search';
+import { NodeChoice, SEARCH_OBJECTIVES, SearchObjective } from '../../engine';
 import { ParallelismDto, PlanRequestDto } from './plan-request.dto';
 
 /** Ranked layouts one search may return. */

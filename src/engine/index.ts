@@ -1,0 +1,18 @@
+// The engine's one door: plain functions from requests to plans, no Nest and no I/O.
+export * from './vocabulary';
+export { architectureFromConfig } from './model/architecture';
+export { countParameters, loraParameters, trainableParameters } from './model/parameters';
+export { normalizeRequest, PRESETS } from './request/normalize';
+export type { PlanRequestInput } from './request/normalize';
+export { planFromRequest } from './plan';
+export { compareVariants, deepMerge, VARY_FIELDS } from './search/compare';
+export type { CompareEntry, CompareRow, DeepPartial, VaryField } from './search/compare';
+export { searchLayouts, SEARCH_OBJECTIVES } from './search/search';
+export type {
+  NodeChoice,
+  SearchCandidate,
+  SearchCounts,
+  SearchInput,
+  SearchObjective,
+  SearchResult,
+} from './search/search';

@@ -1,0 +1,151 @@
+import { modelStates, nf4BytesPerWeight } from './model-states';
+import { RankParameters } from '../model/placement';
+import { normalizeRequest } from '../request/normalize';
+import { PlanRequest } from '../vocabulary';
+
+/** A rank holding `elements` trainable dense parameters and nothing else. */
+function rankOf(elements: number): RankParameters {
+  return {
+    denseLinear: elements,
+    expertLinear: 0,
+    nonLinear: 0,
+    adapters: 0,
+    largestLayer: 0,
+    largestLinear: 0,
+    largestTensor: 0,
+    paddedVocab: 0,
+    factoredStateElements: 0,
+    headLinear: 0,
+    embeddingUnit: 0,
+    rootUnit: 0,
+    totalOnRank: elements,
+  };
+}
+
+function requestWith(
+  zeroStage: 0 | 1 | 2 | 3,
+  overrides: Partial<PlanRequest['training']> = {},
+): PlanRequest {
+  return normalizeRequest({
+    model: 'x',
+    cluster: { gpu: 'a100-80gb', nodes: 8, gpusPerNode: 8 },
+    training: { precision: 'bf16-mixed', optimizer: 'adamw', ...overrides },
+    parallelism: { zeroStage },
+  });
+}
+
+function modelStateBytes(zeroStage: 0 | 1 | 2 | 3, psi: number, nd: number): number {
+  const s = modelStates(requestWith(zeroStage), rankOf(psi), nd, nd);
+  return s.weights + s.gradients + s.masterWeights + s.optimizerStates;
+}
+
+describe('model states: the ZeRO paper (Rajbhandari et al. 2020, Figure 1), Psi = 7.5B, Nd = 64', () => {
+  const psi = 7.5e9;
+  const nd = 64;
+  it('DDP (stage 0): (2 + 2 + 12) Psi = 120 GB', () => {
+    expect(modelStateBytes(0, psi, nd)).toBe(120e9);
+  });
+  it('stage 1: 2 Psi + 2 Psi + 12 Psi / Nd = 31.4 GB', () => {
+    expect(modelStateBytes(1, psi, nd)).toBe(4 * psi + (12 * psi) / nd);
+    expect(modelStateBytes(1, psi, nd) / 1e9).toBeCloseTo(31.4, 1);
+  });
+  it('stage 2: 2 Psi + (2 + 12) Psi / Nd = 16.6 GB', () => {
+    expect(modelStateBytes(2, psi, nd)).toBe(2 * psi + (14 * psi) / nd);
+    expect(modelStateBytes(2, psi, nd) / 1e9).toBeCloseTo(16.6, 1);
+  });
+  it('stage 3: (2 + 2 + 12) Psi / Nd = 1.88 GB', () => {
+    expect(modelStateBytes(3, psi, nd)).toBe((16 * psi) / nd);
+    expect(modelStateBytes(3, psi, nd) / 1e9).toBeCloseTo(1.88, 2);
+  });
+  it('decreases strictly from stage 0 to 3', () => {
+    const bytes = ([0, 1, 2, 3] as const).map((z) => modelStateBytes(z, psi, nd));
+    for (let i = 1; i < bytes.length; i++) expect(bytes[i]).toBeLessThan(bytes[i - 1]);
+  });
+});
+
+describe('model states by regime (memory-model.md section 3)', () => {
+  const psi = 1e9;
+  it('fp32 AdamW: 4 + 4 + 8 = 16 bytes per parameter, no master copy', () => {
+    const s = modelStates(requestWith(0, { precision: 'fp32' }), rankOf(psi), 1, 1);
+    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
+      4e9, 4e9, 0, 8e9,
+    ]);
+  });
+  it('pure bf16 AdamW keeps its moments in bf16: 2 + 2 + 4', () => {
+    const s = modelStates(requestWith(0, { precision: 'bf16-pure' }), rankOf(psi), 1, 1);
+    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
+      2e9, 2e9, 0, 4e9,
+    ]);
+  });
+  it("Megatron's distributed optimizer: 6 + 12 / Nd with fp32 main grads", () => {
+    const request = requestWith(1);
+    request.runtime.fp32Gradients = true;
+    const s = modelStates(request, rankOf(psi), 8, 8);
+    expect(s.weights + s.gradients + s.masterWeights + s.optimizerStates).toBe(
+      6 * psi + (12 * psi) / 8,
+    );
+  });
+  it('SGD with momentum keeps one fp32 buffer; plain SGD none', () => {
+    expect(
+      modelStates(requestWith(0, { optimizer: 'sgd-momentum' }), rankOf(psi), 1, 1).optimizerStates,
+    ).toBe(4e9);
+    expect(
+      modelStates(requestWith(0, { optimizer: 'sgd' }), rankOf(psi), 1, 1).optimizerStates,
+    ).toBe(0);
+  });
+  it('paged 8-bit AdamW: 2 bytes plus block absmax, outside the allocator', () => {
+    const s = modelStates(requestWith(0, { optimizer: 'paged-adamw-8bit' }), rankOf(psi), 1, 1);
+    expect(s.optimizerStates).toBe(0);
+    expect(s.pagedOptimizerStates).toBeCloseTo(psi * 2 * (1 + 4 / 2048), -3);
+  });
+  it('CPU offload of the optimizer moves master weights, moments and fp32 grads to the host', () => {
+    const request = requestWith(2);
+    request.parallelism.offload.optimizer = 'cpu';
+    const s = modelStates(request, rankOf(psi), 4, 4);
+    expect(s.optimizerStates + s.masterWeights).toBe(0);
+    expect(s.hostBytes).toBe((12 * psi) / 4 + (4 * psi) / 4);
+  });
+});
+
+describe('NF4 storage (Dettmers et al. 2023)', () => {
+  it('is 4.5 bits per weight with an fp32 absmax per 64', () => {
+    expect(nf4BytesPerWeight(false) * 8).toBeCloseTo(4.5, 10);
+  });
+  it('is about 4.127 bits with double quantisation', () => {
+    expect(nf4BytesPerWeight(true) * 8).toBeCloseTo(4.127, 3);
+  });
+});
+
+describe('QLoRA frozen weights: which linears are NF4', () => {
+  // Llama-2-7B's shape: 32 x 202,383,360 block-linear elements, a 32,000 x 4096 head and as
+  // many embedding rows, 266,240 norm elements.
+  const blocks = 32 * 202_383_360;
+  const head = 32_000 * 4096;
+  const norms = 266_240;
+  const llama2: RankParameters = {
+    ...rankOf(blocks),
+    nonLinear: 2 * head + norms,
+    headLinear: head,
+  };
+  const weightsOn = (quantizationKernel: 'bitsandbytes' | 'bitsandbytes-lightning') =>
+    modelStates(
+      normalizeRequest({
+        model: 'x',
+        cluster: { gpu: 'a10g' },
+        training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
+        runtime: { quantizationKernel },
+      }),
+      llama2,
+      1,
+      1,
+    ).weights;
+  it('Hugging Face keeps lm_head in bf16: 4.5 bits per block weight, 2 bytes for the rest', () => {
+    expect(weightsOn('bitsandbytes')).toBeCloseTo(blocks * 0.5625 + (2 * head + norms) * 2, 0);
+  });
+  it('Lightning’s plugin (litgpt) swaps every nn.Linear, so the head is NF4 too', () => {
+    expect(weightsOn('bitsandbytes-lightning')).toBeCloseTo(
+      (blocks + head) * 0.5625 + (head + norms) * 2,
+      0,
+    );
+  });
+});

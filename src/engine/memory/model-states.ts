@@ -1,0 +1,201 @@
+// Weights, gradients, master copy and optimizer states of one rank (memory-model.md section 3).
+import { RankParameters } from '../model/placement';
+import { OptimizerKind, PlanRequest } from '../vocabulary';
+
+/** Bytes per element of each state of a trained parameter. */
+export interface StateBytes {
+  weight: number;
+  gradient: number;
+  master: number;
+  /** Bytes of one optimizer-state element (fp32 4, bf16 2, 8-bit 1). */
+  optimizerElement: number;
+}
+
+export interface ModelStates {
+  weights: number;
+  gradients: number;
+  masterWeights: number;
+  /** Optimizer states held by the caching allocator. */
+  optimizerStates: number;
+  /** Paged (unified-memory) optimizer states: on the device but outside the allocator. */
+  pagedOptimizerStates: number;
+  /** Bytes this rank keeps in host memory (offload). */
+  hostBytes: number;
+  /** Data-parallel ranks the dense states are sharded over. */
+  shardDegree: number;
+  /** Trainable elements on this rank before sharding. */
+  trainableElements: number;
+  /** Bytes per element of a gathered unit as stored (NF4 for QLoRA's linears). */
+  gatheredWeightBytes: number;
+  /** Bytes of one gradient element as reduced (fp32 for FSDP2 / fp32 main grads). */
+  gradientElementBytes: number;
+  stateBytes: StateBytes;
+}
+
+/** Bytes per trained element by precision regime (memory-model.md section 3, table). */
+export function trainedStateBytes(request: PlanRequest): StateBytes {
+  const { precision } = request.training;
+  const runtime = request.runtime;
+  if (precision === 'fp32') return { weight: 4, gradient: 4, master: 0, optimizerElement: 4 };
+  // Pure 16-bit: torch optimizers keep their moments in the parameter dtype.
+  if (precision === 'bf16-pure') return { weight: 2, gradient: 2, master: 0, optimizerElement: 2 };
+  switch (runtime.mixedPrecisionStyle) {
+    case 'amp': // autocast over fp32 params: the params are the master copy
+    case 'fsdp2': // FSDP2: fp32 sharded params, fp32 reduce
+      return { weight: 4, gradient: 4, master: 0, optimizerElement: 4 };
+    case 'master-weights': // DeepSpeed / Megatron: 16-bit params + fp32 master
+      return { weight: 2, gradient: runtime.fp32Gradients ? 4 : 2, master: 4, optimizerElement: 4 };
+  }
+}
+
+/** Adapter states: PEFT keeps fp32 adapters (4+4+8), pure-bf16 recipes 2+2+4. */
+function adapterStateBytes(request: PlanRequest): StateBytes {
+  if (request.training.precision === 'fp32' || request.runtime.adapterDtype === 'fp32') {
+    return { weight: 4, gradient: 4, master: 0, optimizerElement: 4 };
+  }
+  return { weight: 2, gradient: 2, master: 0, optimizerElement: 2 };
+}
+
+// bitsandbytes 8-bit optimizers: one fp32 absmax per 2048-element block per state.
+const BNB_8BIT_BLOCK = 2048;
+
+/** Optimizer bytes per trained element (Adafactor handled separately: it is factored). */
+export function optimizerBytesPerElement(optimizer: OptimizerKind, elementBytes: number): number {
+  switch (optimizer) {
+    case 'adamw':
+      return 2 * elementBytes; // first and second moments
+    case 'adamw-8bit':
+    case 'paged-adamw-8bit':
+      return 2 * (1 + 4 / BNB_8BIT_BLOCK); // two 8-bit moments plus block absmax
+    case 'sgd':
+      return 0;
+    case 'sgd-momentum':
+    case 'lion':
+      return elementBytes; // one momentum buffer
+    case 'adafactor':
+      return 0; // factored: see factoredOptimizerBytes
+  }
+}
+
+/** NF4 bytes per weight: 0.5 + fp32 absmax per 64, or 8-bit absmax per 64 + fp32 per 256 blocks. */
+export function nf4BytesPerWeight(doubleQuant: boolean): number {
+  // QLoRA paper (Dettmers et al. 2023): 4.127 bits with double quantisation, 4.5 without.
+  return doubleQuant ? 0.5 + 1 / 64 + 4 / (64 * 256) : 0.5 + 4 / 64;
+}
+
+/** Output-head elements stored in NF4: Lightning's BitsandbytesPrecision (litgpt) swaps every
+ * nn.Linear, the head's too; Hugging Face skips lm_head and torchtune quantises only the blocks. */
+export function quantizedHeadElements(request: PlanRequest, params: RankParameters): number {
+  const quantizesHead =
+    request.training.method === 'qlora' &&
+    request.runtime.quantizationKernel === 'bitsandbytes-lightning';
+  return quantizesHead ? params.headLinear : 0;
+}
+
+/** Model states of one rank, after ZeRO sharding and offload. */
+export function modelStates(
+  request: PlanRequest,
+  params: RankParameters,
+  shardDegree: number,
+  expertShardDegree: number,
+): ModelStates {
+  const { training, parallelism } = request;
+  const zero = parallelism.zeroStage;
+  const offloadOptimizer = parallelism.offload.optimizer === 'cpu';
+  const offloadParams = parallelism.offload.parameters === 'cpu' && zero === 3;
+  const full = training.method === 'full';
+  const trained = full ? trainedStateBytes(request) : adapterStateBytes(request);
+
+  // Elements weighted by how far ZeRO shards them: experts have a smaller data-parallel group.
+  const denseElements = params.denseLinear + params.nonLinear;
+  const shard = (dense: number, expert: number, sharded: boolean) =>
+    sharded ? dense / shardDegree + expert / expertShardDegree : dense + expert;
+
+  let trainedWeights: number;
+  let trainedElementsSharded: (sharded: boolean) => number;
+  let frozenWeightBytes = 0;
+  if (full) {
+    trainedWeights = denseElements + params.expertLinear;
+    trainedElementsSharded = (s) => shard(denseElements, params.expertLinear, s);
+  } else {
+    trainedWeights = params.adapters;
+    trainedElementsSharded = (s) => (s ? params.adapters / shardDegree : params.adapters);
+    // AMP keeps the whole model in fp32 and casts on the fly; otherwise the base is 16-bit.
+    const ampBase =
+      training.precision !== 'bf16-pure' && request.runtime.mixedPrecisionStyle === 'amp';
+    const frozenBytes = training.precision === 'fp32' || ampBase ? 4 : 2;
+    const linearBytes =
+      training.method === 'qlora'
+        ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
+        : frozenBytes;
+    // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
+    // head unless the quantiser replaces every linear (Lightning's plugin).
+    const head = quantizedHeadElements(request, params);
+    frozenWeightBytes =
+      shard(params.denseLinear + head, params.expertLinear, zero === 3) * linearBytes +
+      shard(params.nonLinear - head, 0, zero === 3) * frozenBytes;
+  }
+
+  const weightElements = trainedElementsSharded(zero === 3);
+  const gradientElements = trainedElementsSharded(zero >= 2);
+  const optimizerElements = trainedElementsSharded(zero >= 1);
+
+  let optimizerBytes =
+    optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement);
+  if (training.optimizer === 'adafactor') {
+    // Adafactor keeps fp32 row and column second moments per matrix (Shazeer & Stern 2018).
+    const factored = full ? params.factoredStateElements : params.adapters;
+    optimizerBytes = (zero >= 1 ? factored / shardDegree : factored) * 4;
+  }
+  const masterBytes = optimizerElements * trained.master;
+
+  let weights = weightElements * trained.weight + frozenWeightBytes;
+  let gradients = gradientElements * trained.gradient;
+  let optimizerStates = optimizerBytes;
+  let masterWeights = masterBytes;
+  let pagedOptimizerStates = 0;
+  let hostBytes = 0;
+
+  if (offloadOptimizer) {
+    // ZeRO-Offload: fp32 master, moments and gradients live in host memory; gradients reach it
+    // through the reduce buckets (counted as buffers), so no gradient partition stays on the GPU.
+    hostBytes += optimizerStates + masterWeights + optimizerElements * 4;
+    optimizerStates = 0;
+    masterWeights = 0;
+    gradients = 0;
+  } else if (training.optimizer === 'paged-adamw-8bit') {
+    // bitsandbytes pages these through cudaMallocManaged, which PyTorch's allocator never sees.
+    pagedOptimizerStates = optimizerStates;
+    optimizerStates = 0;
+  }
+  if (offloadParams) {
+    // ZeRO-Infinity / FSDP CPUOffload: sharded parameters and their gradients live in host
+    // memory; only gathered units stay on the GPU (see buffers).
+    hostBytes += weights + gradients;
+    weights = 0;
+    gradients = 0;
+  }
+  if (request.runtime.optimizerInBackward) {
+    // Each parameter is updated as soon as its gradient exists: one gradient alive at a time.
+    gradients = Math.min(gradients, params.largestTensor * trained.gradient);
+  }
+
+  return {
+    weights,
+    gradients,
+    masterWeights,
+    optimizerStates,
+    pagedOptimizerStates,
+    hostBytes,
+    shardDegree,
+    trainableElements: trainedWeights,
+    gatheredWeightBytes:
+      training.method === 'qlora'
+        ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
+        : training.precision === 'fp32'
+          ? 4
+          : 2,
+    gradientElementBytes: trained.gradient,
+    stateBytes: trained,
+  };
+}

@@ -1,0 +1,524 @@
+// Real Hugging Face config.json files, as published on the Hub, mapped and counted: each total is
+// the model's published exact count (shared/catalog/models.json) or is written out by hand here.
+import { architectureFromConfig } from './architecture';
+import { countParameters, linearShapes } from './parameters';
+import { PlanValidationError } from '../vocabulary';
+
+const LLAMA_3_8B = {
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 128000,
+  eos_token_id: 128001,
+  hidden_act: 'silu',
+  hidden_size: 4096,
+  initializer_range: 0.02,
+  intermediate_size: 14336,
+  max_position_embeddings: 8192,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 32,
+  num_key_value_heads: 8,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-5,
+  rope_scaling: null,
+  rope_theta: 500000.0,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.40.0.dev0',
+  use_cache: true,
+  vocab_size: 128256,
+};
+
+const GPT2 = {
+  activation_function: 'gelu_new',
+  architectures: ['GPT2LMHeadModel'],
+  attn_pdrop: 0.1,
+  bos_token_id: 50256,
+  embd_pdrop: 0.1,
+  eos_token_id: 50256,
+  initializer_range: 0.02,
+  layer_norm_epsilon: 1e-5,
+  model_type: 'gpt2',
+  n_ctx: 1024,
+  n_embd: 768,
+  n_head: 12,
+  n_layer: 12,
+  n_positions: 1024,
+  resid_pdrop: 0.1,
+  summary_type: 'cls_index',
+  vocab_size: 50257,
+};
+
+const MIXTRAL_8X7B = {
+  architectures: ['MixtralForCausalLM'],
+  attention_dropout: 0.0,
+  hidden_act: 'silu',
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  max_position_embeddings: 32768,
+  model_type: 'mixtral',
+  num_attention_heads: 32,
+  num_experts_per_tok: 2,
+  num_hidden_layers: 32,
+  num_key_value_heads: 8,
+  num_local_experts: 8,
+  output_router_logits: false,
+  rms_norm_eps: 1e-5,
+  rope_theta: 1e6,
+  router_aux_loss_coef: 0.02,
+  sliding_window: null,
+  tie_word_embeddings: false,
+  vocab_size: 32000,
+};
+
+const QWEN2_5_7B = {
+  architectures: ['Qwen2ForCausalLM'],
+  hidden_act: 'silu',
+  hidden_size: 3584,
+  intermediate_size: 18944,
+  max_position_embeddings: 131072,
+  max_window_layers: 28,
+  model_type: 'qwen2',
+  num_attention_heads: 28,
+  num_hidden_layers: 28,
+  num_key_value_heads: 4,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 131072,
+  tie_word_embeddings: false,
+  use_sliding_window: false,
+  vocab_size: 152064,
+};
+
+const QWEN3_30B_A3B = {
+  architectures: ['Qwen3MoeForCausalLM'],
+  attention_bias: false,
+  decoder_sparse_step: 1,
+  head_dim: 128,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  intermediate_size: 6144,
+  max_position_embeddings: 40960,
+  mlp_only_layers: [],
+  model_type: 'qwen3_moe',
+  moe_intermediate_size: 768,
+  norm_topk_prob: true,
+  num_attention_heads: 32,
+  num_experts: 128,
+  num_experts_per_tok: 8,
+  num_hidden_layers: 48,
+  num_key_value_heads: 4,
+  rms_norm_eps: 1e-6,
+  sliding_window: null,
+  tie_word_embeddings: false,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
+const GEMMA_2_9B = {
+  architectures: ['Gemma2ForCausalLM'],
+  attention_bias: false,
+  attn_logit_softcapping: 50.0,
+  final_logit_softcapping: 30.0,
+  head_dim: 256,
+  hidden_activation: 'gelu_pytorch_tanh',
+  hidden_size: 3584,
+  intermediate_size: 14336,
+  max_position_embeddings: 8192,
+  model_type: 'gemma2',
+  num_attention_heads: 16,
+  num_hidden_layers: 42,
+  num_key_value_heads: 8,
+  query_pre_attn_scalar: 256,
+  rms_norm_eps: 1e-6,
+  sliding_window: 4096,
+  vocab_size: 256000,
+};
+
+const DEEPSEEK_V3 = {
+  architectures: ['DeepseekV3ForCausalLM'],
+  first_k_dense_replace: 3,
+  hidden_act: 'silu',
+  hidden_size: 7168,
+  intermediate_size: 18432,
+  kv_lora_rank: 512,
+  max_position_embeddings: 163840,
+  model_type: 'deepseek_v3',
+  moe_intermediate_size: 2048,
+  moe_layer_freq: 1,
+  n_group: 8,
+  n_routed_experts: 256,
+  n_shared_experts: 1,
+  norm_topk_prob: true,
+  num_attention_heads: 128,
+  num_experts_per_tok: 8,
+  num_hidden_layers: 61,
+  num_key_value_heads: 128,
+  num_nextn_predict_layers: 1,
+  q_lora_rank: 1536,
+  qk_nope_head_dim: 128,
+  qk_rope_head_dim: 64,
+  routed_scaling_factor: 2.5,
+  scoring_func: 'sigmoid',
+  tie_word_embeddings: false,
+  topk_group: 4,
+  topk_method: 'noaux_tc',
+  v_head_dim: 128,
+  vocab_size: 129280,
+};
+
+const FALCON_40B = {
+  alibi: false,
+  architectures: ['FalconForCausalLM'],
+  bias: false,
+  hidden_size: 8192,
+  layer_norm_epsilon: 1e-5,
+  model_type: 'falcon',
+  new_decoder_architecture: true,
+  num_attention_heads: 128,
+  num_hidden_layers: 60,
+  num_kv_heads: 8,
+  parallel_attn: true,
+  vocab_size: 65024,
+};
+
+// tiiuae/falcon-7b as first published: the RefinedWebModel config with multi-query attention.
+const FALCON_7B_RW = {
+  alibi: false,
+  architectures: ['RWForCausalLM'],
+  bias: false,
+  hidden_size: 4544,
+  model_type: 'RefinedWebModel',
+  multi_query: true,
+  n_head: 71,
+  n_layer: 32,
+  parallel_attn: true,
+  vocab_size: 65024,
+};
+
+const BLOOM_7B1 = {
+  apply_residual_connection_post_layernorm: false,
+  architectures: ['BloomForCausalLM'],
+  hidden_size: 4096,
+  layer_norm_epsilon: 1e-5,
+  model_type: 'bloom',
+  n_head: 32,
+  n_inner: null,
+  n_layer: 30,
+  offset_alibi: 100,
+  pretraining_tp: 1,
+  vocab_size: 250880,
+};
+
+const COMMAND_R_PLUS = {
+  architectures: ['CohereForCausalLM'],
+  hidden_act: 'silu',
+  hidden_size: 12288,
+  intermediate_size: 33792,
+  layer_norm_eps: 1e-5,
+  logit_scale: 0.8333333333333334,
+  max_position_embeddings: 8192,
+  model_type: 'cohere',
+  num_attention_heads: 96,
+  num_hidden_layers: 64,
+  num_key_value_heads: 8,
+  rope_theta: 75000000.0,
+  use_qk_norm: true,
+  vocab_size: 256000,
+};
+
+const PHI_3_MINI = {
+  architectures: ['Phi3ForCausalLM'],
+  attention_bias: false,
+  hidden_act: 'silu',
+  hidden_size: 3072,
+  intermediate_size: 8192,
+  max_position_embeddings: 4096,
+  model_type: 'phi3',
+  num_attention_heads: 32,
+  num_hidden_layers: 32,
+  num_key_value_heads: 32,
+  original_max_position_embeddings: 4096,
+  rms_norm_eps: 1e-5,
+  sliding_window: 2047,
+  tie_word_embeddings: false,
+  vocab_size: 32064,
+};
+
+// google/t5-v1_1-xl, the shape T0_3B is fine-tuned from.
+const T5_V1_1_XL = {
+  architectures: ['T5ForConditionalGeneration'],
+  d_ff: 5120,
+  d_kv: 64,
+  d_model: 2048,
+  feed_forward_proj: 'gated-gelu',
+  is_encoder_decoder: true,
+  layer_norm_epsilon: 1e-6,
+  model_type: 't5',
+  num_decoder_layers: 24,
+  num_heads: 32,
+  num_layers: 24,
+  relative_attention_num_buckets: 32,
+  tie_word_embeddings: false,
+  vocab_size: 32128,
+};
+
+// The original t5-small: ReLU MLP (feed_forward_proj defaults to 'relu'), tied embeddings.
+const T5_SMALL = {
+  architectures: ['T5ForConditionalGeneration'],
+  d_ff: 2048,
+  d_kv: 64,
+  d_model: 512,
+  model_type: 't5',
+  n_positions: 512,
+  num_heads: 8,
+  num_layers: 6,
+  relative_attention_num_buckets: 32,
+  vocab_size: 32128,
+};
+
+const total = (config: Record<string, unknown>) =>
+  countParameters(architectureFromConfig('m', config)).total;
+
+function fieldErrors(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof PlanValidationError) return error.errors.map((e) => e.field);
+    throw error;
+  }
+  throw new Error('expected a PlanValidationError');
+}
+
+describe('architectureFromConfig on published config.json files', () => {
+  it.each([
+    ['meta-llama/Meta-Llama-3-8B', LLAMA_3_8B, 8030261248],
+    ['openai-community/gpt2', GPT2, 124439808],
+    ['mistralai/Mixtral-8x7B-v0.1', MIXTRAL_8X7B, 46702792704],
+    ['Qwen/Qwen2.5-7B', QWEN2_5_7B, 7615616512],
+    ['Qwen/Qwen3-30B-A3B', QWEN3_30B_A3B, 30532122624],
+    ['google/gemma-2-9b', GEMMA_2_9B, 9241705984],
+    ['microsoft/Phi-3-mini-4k-instruct', PHI_3_MINI, 3821079552],
+    ['bigscience/bloom-7b1', BLOOM_7B1, 7069016064],
+    ['deepseek-ai/DeepSeek-V3 (main model, MTP layer excluded)', DEEPSEEK_V3, 671026419200],
+    ['tiiuae/falcon-40b (lm_head tied to the embedding)', FALCON_40B, 41303293952],
+    ['google/t5-v1_1-xl (keras-hub t5_1.1_xl)', T5_V1_1_XL, 2849757184],
+  ])('%s', (_name, config, expected) => {
+    expect(total(config)).toBe(expected);
+  });
+
+  it('Mixtral experts take intermediate_size (the config has no moe_intermediate_size)', () => {
+    const arch = architectureFromConfig('mixtral', MIXTRAL_8X7B);
+    expect(arch.moe).toEqual(
+      expect.objectContaining({ numExperts: 8, expertsPerToken: 2, expertIntermediateSize: 14336 }),
+    );
+    expect(countParameters(arch).active).toBe(12879925248);
+  });
+
+  it('Qwen3-30B-A3B activates 8 of 128 experts: 3,353,032,704 active', () => {
+    expect(countParameters(architectureFromConfig('q', QWEN3_30B_A3B)).active).toBe(3353032704);
+  });
+
+  it('Qwen2 keeps q/k/v biases and ignores a sliding window it does not use', () => {
+    const arch = architectureFromConfig('qwen', QWEN2_5_7B);
+    expect(arch.qkvBias).toBe(true);
+    expect(arch.attentionOutputBias).toBe(false);
+    expect(arch.slidingWindow).toBeUndefined();
+  });
+
+  it('Gemma-2 has four norms per layer, tied embeddings and sliding windows on half the layers', () => {
+    const arch = architectureFromConfig('gemma', GEMMA_2_9B);
+    expect(arch.normsPerLayer).toBe(4);
+    expect(arch.tieWordEmbeddings).toBe(true);
+    expect(arch.slidingWindow).toBe(4096);
+    expect(arch.slidingWindowLayerFraction).toBe(0.5);
+  });
+
+  it('Gemma-2 soft-caps its scores at 50 and its logits at 30 (config.json)', () => {
+    const arch = architectureFromConfig('gemma', GEMMA_2_9B);
+    expect(arch.attentionLogitSoftcapping).toBe(50);
+    expect(arch.finalLogitSoftcapping).toBe(30);
+  });
+
+  it('Phi-3 computes q/k/v and gate/up with one linear each, as its checkpoint names them', () => {
+    const arch = architectureFromConfig('phi3', PHI_3_MINI);
+    expect(linearShapes(arch, 0).map((shape) => shape.name)).toEqual([
+      'qkv_proj',
+      'o_proj',
+      'gate_up_proj',
+      'down_proj',
+    ]);
+  });
+
+  it('Command-R+: one bias-free LayerNorm per layer and q/k norms with a weight per head', () => {
+    const h = 12288;
+    const kv = 8 * 128;
+    const layer = 2 * h * h + 2 * h * kv + 3 * h * 33792 + h + (96 + 8) * 128;
+    expect(total(COMMAND_R_PLUS)).toBe(64 * layer + 256000 * h + h);
+    expect(total(COMMAND_R_PLUS)).toBe(103810674688);
+  });
+
+  it('Falcon-7B (RefinedWebModel, multi-query): fused qkv of (71 + 2) heads, one LayerNorm per layer', () => {
+    const h = 4544;
+    const layer = h * (71 + 2) * 64 + h * h + 2 * h * 4 * h + 2 * h;
+    expect(total(FALCON_7B_RW)).toBe(32 * layer + 65024 * h + 2 * h);
+    expect(total(FALCON_7B_RW)).toBe(6921720704);
+  });
+
+  it('T5: encoder and decoder stacks, cross-attention, relative position buckets', () => {
+    const arch = architectureFromConfig('t5', T5_V1_1_XL);
+    expect(arch.encoder).toEqual({ numLayers: 24, relativeAttentionBuckets: 32 });
+    expect(arch.numLayers).toBe(48);
+    const counts = countParameters(arch);
+    const encoder = counts.layers.slice(0, 24).reduce((sum, layer) => sum + layer.total, 0);
+    const decoder = counts.layers.slice(24).reduce((sum, layer) => sum + layer.total, 0);
+    const attention = 4 * 2048 * 2048;
+    const mlp = 3 * 2048 * 5120;
+    // Encoder: 24 x (attention + GeGLU + 2 norms) + 32 x 32 buckets + final norm.
+    expect(encoder).toBe(24 * (attention + mlp + 2 * 2048) + 32 * 32 + 2048);
+    expect(encoder).toBe(1157729280);
+    // Decoder: 24 x (self- and cross-attention + GeGLU + 3 norms) + buckets; its final norm is
+    // the model's final norm.
+    expect(decoder + counts.finalNorm).toBe(24 * (2 * attention + mlp + 3 * 2048) + 32 * 32 + 2048);
+    expect(decoder + counts.finalNorm).toBe(1560431616);
+  });
+
+  it('t5-small: ReLU MLP and tied embeddings, 60,506,624 parameters', () => {
+    const h = 512;
+    const encoderLayer = 4 * h * h + 2 * h * 2048 + 2 * h;
+    const decoderLayer = 8 * h * h + 2 * h * 2048 + 3 * h;
+    const stacks = 6 * encoderLayer + 6 * decoderLayer + 2 * (32 * 8 + h);
+    expect(total(T5_SMALL)).toBe(32128 * h + stacks);
+    expect(total(T5_SMALL)).toBe(60506624);
+  });
+
+  it('Qwen1.5-MoE-A2.7B: 60 experts, one gated shared expert, 14,315,784,192 parameters', () => {
+    const config = {
+      architectures: ['Qwen2MoeForCausalLM'],
+      decoder_sparse_step: 1,
+      hidden_size: 2048,
+      intermediate_size: 5632,
+      model_type: 'qwen2_moe',
+      moe_intermediate_size: 1408,
+      num_attention_heads: 16,
+      num_experts: 60,
+      num_experts_per_tok: 4,
+      num_hidden_layers: 24,
+      num_key_value_heads: 16,
+      shared_expert_intermediate_size: 5632,
+      tie_word_embeddings: false,
+      vocab_size: 151936,
+    };
+    const h = 2048;
+    const attention = 4 * h * h + 3 * h; // q/k/v biases
+    const experts = 60 * 3 * h * 1408 + h * 60; // routed experts + router
+    const shared = 3 * h * 5632 + h; // shared expert + its h x 1 gate
+    const layer = attention + experts + shared + 2 * h;
+    expect(total(config)).toBe(24 * layer + 2 * 151936 * h + h);
+    expect(total(config)).toBe(14315784192);
+  });
+
+  it('Phi-2: one LayerNorm per parallel block, biases everywhere including the output head', () => {
+    const config = {
+      architectures: ['PhiForCausalLM'],
+      hidden_act: 'gelu_new',
+      hidden_size: 2560,
+      intermediate_size: 10240,
+      max_position_embeddings: 2048,
+      model_type: 'phi',
+      num_attention_heads: 32,
+      num_hidden_layers: 32,
+      num_key_value_heads: 32,
+      partial_rotary_factor: 0.4,
+      tie_word_embeddings: false,
+      vocab_size: 51200,
+    };
+    const h = 2560;
+    const layer = 4 * (h * h + h) + (h * 10240 + 10240) + (10240 * h + h) + 2 * h;
+    expect(total(config)).toBe(32 * layer + 51200 * h + 2 * h + (51200 * h + 51200));
+    expect(total(config)).toBe(2779683840);
+  });
+
+  it('GPT-3 175B as a GPT-2-style config: the shared catalog computed 174,604,259,328', () => {
+    const gpt3 = { model_type: 'gpt2', n_embd: 12288, n_layer: 96, n_head: 96, n_positions: 2048 };
+    expect(total({ ...gpt3, vocab_size: 50257 })).toBe(174604259328);
+  });
+
+  it('finds the family from `architectures` alone, picking the most specific name', () => {
+    const { model_type: _llama, ...llama } = LLAMA_3_8B;
+    expect(total(llama)).toBe(8030261248);
+    const { model_type: _gemma2, ...gemma2 } = GEMMA_2_9B;
+    expect(architectureFromConfig('g', gemma2).normsPerLayer).toBe(4);
+    const { model_type: _qwen3, ...qwen3Moe } = QWEN3_30B_A3B;
+    expect(total(qwen3Moe)).toBe(30532122624);
+  });
+
+  it('accepts its own camelCase field names', () => {
+    const own = architectureFromConfig('own', {
+      hiddenSize: 4096,
+      numLayers: 32,
+      numAttentionHeads: 32,
+      numKeyValueHeads: 8,
+      intermediateSize: 14336,
+      vocabSize: 128256,
+    });
+    expect(countParameters(own).total).toBe(8030261248);
+  });
+});
+
+describe('architectureFromConfig errors', () => {
+  it('lists every missing field, each named as in config.json', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', { model_type: 'llama', hidden_size: 64, rope_theta: 1e4 }),
+    );
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'config.num_hidden_layers',
+        'config.num_attention_heads',
+        'config.vocab_size',
+        'config.intermediate_size',
+      ]),
+    );
+    expect(fields).not.toContain('config.hidden_size');
+  });
+
+  it('names an unknown model_type and what is supported', () => {
+    try {
+      architectureFromConfig('x', { ...LLAMA_3_8B, model_type: 'rwkv' });
+      throw new Error('expected a PlanValidationError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(PlanValidationError);
+      const [first] = (error as PlanValidationError).errors;
+      expect(first.field).toBe('config.model_type');
+      expect(first.message).toContain('llama');
+    }
+  });
+
+  it('refuses a head count that does not divide hidden_size when head_dim is not given', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', { ...LLAMA_3_8B, num_attention_heads: 30 }),
+    );
+    expect(fields).toContain('config.head_dim');
+  });
+
+  it('refuses K/V heads that do not split the query heads into equal groups', () => {
+    // Llama-3-8B has 32 query heads: 8 K/V heads make groups of 4, 6 cannot.
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', { ...LLAMA_3_8B, num_key_value_heads: 6 }),
+    );
+    expect(fields).toEqual(['config.num_key_value_heads']);
+  });
+
+  it('refuses routing a token to more experts than the model has', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', {
+        ...LLAMA_3_8B,
+        model_type: 'mixtral',
+        num_local_experts: 2,
+        num_experts_per_tok: 4,
+      }),
+    );
+    expect(fields).toEqual(['config.num_experts_per_tok']);
+  });
+});

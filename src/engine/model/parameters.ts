@@ -1,0 +1,289 @@
+// Exact parameter counts from architecture fields (memory-model.md section 1).
+import { LoraSettings, MlaConfig, ModelArchitecture, TrainingSettings } from '../vocabulary';
+
+/** One linear layer of a decoder layer, as tensor parallelism splits it. */
+export interface LinearShape {
+  name: string;
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+  /** Identical copies in the layer (routed experts). */
+  copies: number;
+  group: 'attention' | 'mlp' | 'expert' | 'shared-expert' | 'router';
+  /** Megatron splits column-parallel outputs and row-parallel inputs; routers stay whole. */
+  tensorParallel: 'column' | 'row' | 'replicated';
+}
+
+export interface LayerParameters {
+  attention: number;
+  norms: number;
+  denseMlp: number;
+  router: number;
+  sharedExperts: number;
+  routedExperts: number;
+  routedExpertEach: number;
+  total: number;
+  /** Parameters a token passes through: top-k routed experts instead of all. */
+  activeTotal: number;
+}
+
+export interface ParameterCounts {
+  embedding: number;
+  positionEmbedding: number;
+  embeddingNorm: number;
+  layers: LayerParameters[];
+  finalNorm: number;
+  outputHead: number;
+  total: number;
+  active: number;
+}
+
+function linear(
+  name: string,
+  inFeatures: number,
+  outFeatures: number,
+  bias: boolean,
+  group: LinearShape['group'],
+  tensorParallel: LinearShape['tensorParallel'],
+  copies = 1,
+): LinearShape {
+  return { name, inFeatures, outFeatures, bias, copies, group, tensorParallel };
+}
+
+/** Whether layer `layerIndex` belongs to the encoder of an encoder-decoder model. */
+export function isEncoderLayer(arch: ModelArchitecture, layerIndex: number): boolean {
+  return arch.encoder !== undefined && layerIndex < arch.encoder.numLayers;
+}
+
+/** Whether layer `layerIndex` routes tokens to experts (after the first dense layers). */
+export function isMoeLayer(arch: ModelArchitecture, layerIndex: number): boolean {
+  return arch.moe !== undefined && layerIndex >= arch.moe.firstDenseLayers;
+}
+
+/** q, k, v and o of standard multi-head / grouped-query attention. */
+function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
+  const h = arch.hiddenSize;
+  const qWidth = arch.numAttentionHeads * arch.headDim;
+  const kvWidth = arch.numKeyValueHeads * arch.headDim;
+  const bias = arch.qkvBias;
+  const out = linear(`${prefix}o_proj`, qWidth, h, arch.attentionOutputBias, 'attention', 'row');
+  if (arch.fusedQkv) {
+    return [linear(`${prefix}qkv_proj`, h, qWidth + 2 * kvWidth, bias, 'attention', 'column'), out];
+  }
+  return [
+    linear(`${prefix}q_proj`, h, qWidth, bias, 'attention', 'column'),
+    linear(`${prefix}k_proj`, h, kvWidth, bias, 'attention', 'column'),
+    linear(`${prefix}v_proj`, h, kvWidth, bias, 'attention', 'column'),
+    out,
+  ];
+}
+
+/** DeepSeek-V2/V3 multi-latent attention (DeepSeek-V2 paper, section 2.1). */
+function mlaLinears(arch: ModelArchitecture, mla: MlaConfig): LinearShape[] {
+  const h = arch.hiddenSize;
+  const a = arch.numAttentionHeads;
+  const qHead = mla.qkNopeHeadDim + mla.qkRopeHeadDim;
+  const q =
+    mla.qLoraRank > 0
+      ? [
+          linear('q_a_proj', h, mla.qLoraRank, false, 'attention', 'replicated'),
+          linear('q_b_proj', mla.qLoraRank, a * qHead, false, 'attention', 'column'),
+        ]
+      : [linear('q_proj', h, a * qHead, false, 'attention', 'column')];
+  const kvA = mla.kvLoraRank + mla.qkRopeHeadDim;
+  const kvB = a * (mla.qkNopeHeadDim + mla.vHeadDim);
+  return [
+    ...q,
+    linear('kv_a_proj_with_mqa', h, kvA, false, 'attention', 'replicated'),
+    linear('kv_b_proj', mla.kvLoraRank, kvB, false, 'attention', 'column'),
+    linear('o_proj', a * mla.vHeadDim, h, arch.attentionOutputBias, 'attention', 'row'),
+  ];
+}
+
+/** The MLP of one block: gated (gate, up, down) or plain (up, down). */
+function mlpLinears(
+  arch: ModelArchitecture,
+  width: number,
+  group: LinearShape['group'],
+  copies: number,
+  prefix = '',
+): LinearShape[] {
+  const h = arch.hiddenSize;
+  const bias = arch.mlpBias;
+  const down = linear(`${prefix}down_proj`, width, h, bias, group, 'row', copies);
+  if (arch.mlp === 'gated' && arch.fusedGateUp && group === 'mlp') {
+    return [linear(`${prefix}gate_up_proj`, h, 2 * width, bias, group, 'column', copies), down];
+  }
+  const gate =
+    arch.mlp === 'gated'
+      ? [linear(`${prefix}gate_proj`, h, width, bias, group, 'column', copies)]
+      : [];
+  return [...gate, linear(`${prefix}up_proj`, h, width, bias, group, 'column', copies), down];
+}
+
+/** Every linear of layer `layerIndex` with its shape (the output head is not a layer's). */
+export function linearShapes(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
+  const shapes = arch.mla ? mlaLinears(arch, arch.mla) : attentionLinears(arch);
+  // T5 decoder layers attend to the encoder output with a second, same-shaped attention.
+  if (arch.encoder && !isEncoderLayer(arch, layerIndex)) {
+    shapes.push(...attentionLinears(arch, 'cross_attn.'));
+  }
+  const moe = arch.moe;
+  if (moe && isMoeLayer(arch, layerIndex)) {
+    shapes.push(linear('router', arch.hiddenSize, moe.numExperts, false, 'router', 'replicated'));
+    shapes.push(...mlpLinears(arch, moe.expertIntermediateSize, 'expert', moe.numExperts));
+    if (moe.sharedExperts > 0) {
+      // DeepSeek fuses its shared experts into one MLP of n_shared x moe_intermediate_size.
+      const width = moe.sharedExpertIntermediateSize * moe.sharedExperts;
+      shapes.push(...mlpLinears(arch, width, 'shared-expert', 1, 'shared_experts.'));
+    }
+  } else {
+    shapes.push(...mlpLinears(arch, arch.intermediateSize, 'mlp', 1));
+  }
+  return shapes;
+}
+
+function linearElements(shape: LinearShape): number {
+  return (
+    (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies
+  );
+}
+
+/** RMSNorm has a weight (h); LayerNorm a weight and a bias (2h). */
+function normElements(arch: ModelArchitecture, size: number): number {
+  return arch.norm === 'layernorm' ? 2 * size : size;
+}
+
+/** Parameters of the q/k norms of one layer: shared d-vectors (Qwen3) or one per head (Cohere). */
+function qkNormElements(arch: ModelArchitecture): number {
+  if (!arch.qkNorm) return 0;
+  const headsWithNorm = arch.qkNormPerHead ? arch.numAttentionHeads + arch.numKeyValueHeads : 2;
+  return headsWithNorm * normElements(arch, arch.headDim);
+}
+
+/** The norms of layer `layerIndex`, including a stack's final norm where that stack ends mid-model. */
+function layerNormElements(arch: ModelArchitecture, layerIndex: number): number {
+  const perNorm = normElements(arch, arch.hiddenSize);
+  if (!arch.encoder) return arch.normsPerLayer * perNorm;
+  if (isEncoderLayer(arch, layerIndex)) {
+    // T5's encoder ends with its own final_layer_norm, carried by its last layer here.
+    const endsEncoder = layerIndex === arch.encoder.numLayers - 1;
+    return (arch.normsPerLayer + (endsEncoder ? 1 : 0)) * perNorm;
+  }
+  return (arch.normsPerLayer + 1) * perNorm; // + the cross-attention norm
+}
+
+/** T5's relative position bias (buckets x heads) lives in the first layer of each stack. */
+function relativePositionBias(arch: ModelArchitecture, layerIndex: number): number {
+  const encoder = arch.encoder;
+  if (!encoder || (layerIndex !== 0 && layerIndex !== encoder.numLayers)) return 0;
+  return encoder.relativeAttentionBuckets * arch.numAttentionHeads;
+}
+
+/** Parameters of layer `layerIndex`. */
+export function layerParameters(arch: ModelArchitecture, layerIndex: number): LayerParameters {
+  const shapes = linearShapes(arch, layerIndex);
+  const sum = (group: LinearShape['group']) =>
+    shapes.filter((s) => s.group === group).reduce((acc, s) => acc + linearElements(s), 0);
+  let attention = sum('attention') + qkNormElements(arch) + relativePositionBias(arch, layerIndex);
+  if (arch.mla) {
+    // The latent RMSNorms on the compressed q and kv (q_a_layernorm, kv_a_layernorm).
+    attention += arch.mla.qLoraRank + arch.mla.kvLoraRank;
+  }
+  const norms = layerNormElements(arch, layerIndex);
+  const moe = isMoeLayer(arch, layerIndex) ? arch.moe : undefined;
+  const denseMlp = sum('mlp');
+  // DeepSeek-V3's e_score_correction_bias is one per expert; Qwen2-MoE gates its shared expert.
+  const router = moe
+    ? sum('router') +
+      (moe.routerBias ? moe.numExperts : 0) +
+      (moe.sharedExpertGate ? arch.hiddenSize : 0)
+    : 0;
+  const sharedExperts = sum('shared-expert');
+  const routedExperts = sum('expert');
+  const routedExpertEach = moe ? routedExperts / moe.numExperts : 0;
+  const total = attention + norms + denseMlp + router + sharedExperts + routedExperts;
+  const activeTotal = moe ? total - routedExperts + routedExpertEach * moe.expertsPerToken : total;
+  return {
+    attention,
+    norms,
+    denseMlp,
+    router,
+    sharedExperts,
+    routedExperts,
+    routedExpertEach,
+    total,
+    activeTotal,
+  };
+}
+
+/** Total and active parameters; tied embeddings are counted once. */
+export function countParameters(arch: ModelArchitecture): ParameterCounts {
+  // Architectures are never mutated once resolved, so one count per object serves every rank.
+  const cached = COUNTS.get(arch);
+  if (cached) return cached;
+  const counts = computeParameterCounts(arch);
+  COUNTS.set(arch, counts);
+  return counts;
+}
+
+const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
+
+function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
+  const h = arch.hiddenSize;
+  const embedding = arch.vocabSize * h;
+  const positionEmbedding = arch.learnedPositionEmbeddings * h;
+  const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
+  const layers: LayerParameters[] = [];
+  for (let layer = 0; layer < arch.numLayers; layer++) layers.push(layerParameters(arch, layer));
+  const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
+  const outputHead =
+    (arch.tieWordEmbeddings ? 0 : arch.vocabSize * h) + (arch.outputHeadBias ? arch.vocabSize : 0);
+  const ends = embedding + positionEmbedding + embeddingNorm + finalNorm + outputHead;
+  const total = ends + layers.reduce((acc, l) => acc + l.total, 0);
+  const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);
+  return {
+    embedding,
+    positionEmbedding,
+    embeddingNorm,
+    layers,
+    finalNorm,
+    outputHead,
+    total,
+    active,
+  };
+}
+
+/** Whether PEFT adapts this linear under the given target modules. */
+export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
+  if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
+  if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
+  // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
+  const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
+  return lora.targetModules.includes(shape.name) || lora.targetModules.includes(bare);
+}
+
+/** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021). */
+export function loraParameters(
+  arch: ModelArchitecture,
+  lora: LoraSettings,
+): { total: number; perLayer: number[]; modules: string[] } {
+  const perLayer: number[] = [];
+  const modules = new Set<string>();
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    let count = 0;
+    for (const shape of linearShapes(arch, layer)) {
+      if (!isLoraTarget(lora, shape)) continue;
+      modules.add(shape.name);
+      count += lora.rank * (shape.inFeatures + shape.outFeatures) * shape.copies;
+    }
+    perLayer.push(count);
+  }
+  return { total: perLayer.reduce((a, b) => a + b, 0), perLayer, modules: [...modules] };
+}
+
+/** Parameters the method trains: everything for full fine-tuning, the adapters otherwise. */
+export function trainableParameters(arch: ModelArchitecture, training: TrainingSettings): number {
+  if (training.method === 'full') return countParameters(arch).total;
+  return training.lora ? loraParameters(arch, training.lora).total : 0;
+}

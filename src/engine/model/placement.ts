@@ -1,0 +1,195 @@
+// What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
+import { countParameters, isLoraTarget, LinearShape, linearShapes } from './parameters';
+import { LoraSettings, ModelArchitecture } from '../vocabulary';
+
+export interface ParallelDegrees {
+  tensorParallel: number;
+  pipelineParallel: number;
+  expertParallel: number;
+}
+
+export interface StageSpan {
+  stage: number;
+  firstLayer: number;
+  layers: number;
+  hasEmbedding: boolean;
+  hasHead: boolean;
+}
+
+/** Parameter elements one rank of a stage holds before any ZeRO sharding. */
+export interface RankParameters {
+  /** Decoder-layer linear weights and their biases outside routed experts. */
+  denseLinear: number;
+  /** Routed-expert linear weights and biases on this rank (after EP and expert TP). */
+  expertLinear: number;
+  /** Everything else: embeddings, head, norms, routers, position tables. */
+  nonLinear: number;
+  /** LoRA adapter elements on this rank (0 for full fine-tuning). */
+  adapters: number;
+  /** Largest decoder layer's elements on this rank: one FSDP / ZeRO-3 unit. */
+  largestLayer: number;
+  /** Largest single linear on this rank (QLoRA dequantises one at a time). */
+  largestLinear: number;
+  /** Largest single tensor (optimizer-in-backward keeps one gradient alive). */
+  largestTensor: number;
+  /** Vocabulary rows after Megatron's padding to a multiple of 128 x t. */
+  paddedVocab: number;
+  /** Adafactor's state elements: rows + columns per matrix, every element of vectors. */
+  factoredStateElements: number;
+  /** An own output-head weight on this rank: untied, or the tied embedding's copy on the last
+   * stage (0 elsewhere). */
+  headLinear: number;
+  /** The embedding / head unit DeepSpeed ZeRO-3 gathers on the first and last stage (0 elsewhere). */
+  embeddingUnit: number;
+  /** Weights outside the decoder layers on this rank (embedding, untied head, final norm,
+   * position table): the root unit FSDP wraps around the per-layer units. */
+  rootUnit: number;
+  /** Every parameter element on this rank before sharding. */
+  totalOnRank: number;
+}
+
+/** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
+ * micro-batches in flight under 1F1B and also holds the embedding. */
+export function splitLayers(numLayers: number, stages: number): StageSpan[] {
+  const base = Math.floor(numLayers / stages);
+  const extra = numLayers % stages;
+  const spans: StageSpan[] = [];
+  let first = 0;
+  for (let stage = 0; stage < stages; stage++) {
+    const layers = base + (stage >= stages - extra ? 1 : 0);
+    spans.push({
+      stage,
+      firstLayer: first,
+      layers,
+      hasEmbedding: stage === 0,
+      hasHead: stage === stages - 1,
+    });
+    first += layers;
+  }
+  return spans;
+}
+
+/** A rank's name in results: 'every rank', or its stage, layers and the ends it holds. */
+export function stageLabel(span: StageSpan, stages: number, headRole = 'output head'): string {
+  if (stages === 1) return 'every rank';
+  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? headRole : ''].filter(Boolean);
+  const extra = ends.map((end) => `, ${end}`).join('');
+  const last = span.firstLayer + span.layers - 1;
+  return `pipeline stage ${span.stage} of ${stages} (layers ${span.firstLayer}-${last}${extra})`;
+}
+
+// Megatron pads the vocabulary to a multiple of 128 x t so each TP rank gets equal rows.
+export function paddedVocabSize(vocab: number, tensorParallel: number): number {
+  if (tensorParallel <= 1) return vocab;
+  const multiple = 128 * tensorParallel;
+  return Math.ceil(vocab / multiple) * multiple;
+}
+
+/** Elements of one linear (weight + bias) on one TP rank; K/V heads replicate when g < t. */
+export function linearElementsPerRank(
+  shape: LinearShape,
+  arch: ModelArchitecture,
+  tensorParallel: number,
+): { weight: number; bias: number; inFeatures: number; outFeatures: number } {
+  let inFeatures = shape.inFeatures;
+  let outFeatures = shape.outFeatures;
+  const isKv = shape.name === 'k_proj' || shape.name === 'v_proj';
+  if (shape.tensorParallel === 'column') {
+    outFeatures =
+      isKv && arch.numKeyValueHeads < tensorParallel
+        ? arch.headDim // Megatron replicates a KV head so every rank has one
+        : Math.ceil(outFeatures / tensorParallel);
+  } else if (shape.tensorParallel === 'row') {
+    inFeatures = Math.ceil(inFeatures / tensorParallel);
+  }
+  const bias = shape.bias ? outFeatures : 0;
+  return { weight: inFeatures * outFeatures, bias, inFeatures, outFeatures };
+}
+
+/** Parameters held by one rank of `span` under the given degrees. */
+export function rankParameters(
+  arch: ModelArchitecture,
+  span: StageSpan,
+  degrees: ParallelDegrees,
+  lora: LoraSettings | undefined,
+): RankParameters {
+  const t = degrees.tensorParallel;
+  const counts = countParameters(arch);
+  const paddedVocab = paddedVocabSize(arch.vocabSize, t);
+  let denseLinear = 0;
+  let expertLinear = 0;
+  let nonLinear = 0;
+  let adapters = 0;
+  let largestLayer = 0;
+  let largestLinear = 0;
+  let factoredStateElements = 0;
+  let rootUnit = 0;
+
+  for (let layer = span.firstLayer; layer < span.firstLayer + span.layers; layer++) {
+    let layerElements = 0;
+    let linearTotalFull = 0;
+    for (const shape of linearShapes(arch, layer)) {
+      linearTotalFull +=
+        (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) *
+        shape.copies;
+      const local = linearElementsPerRank(shape, arch, t);
+      const copies =
+        shape.group === 'expert' ? Math.ceil(shape.copies / degrees.expertParallel) : shape.copies;
+      const elements = (local.weight + local.bias) * copies;
+      if (shape.group === 'expert') expertLinear += elements;
+      else denseLinear += elements;
+      layerElements += elements;
+      largestLinear = Math.max(largestLinear, local.weight);
+      factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
+      if (lora && isLoraTarget(lora, shape)) {
+        adapters += lora.rank * (local.inFeatures + local.outFeatures) * copies;
+      }
+    }
+    // Norms, router biases and other small tensors are replicated across TP ranks.
+    const replicated = counts.layers[layer].total - linearTotalFull;
+    nonLinear += replicated;
+    factoredStateElements += replicated;
+    layerElements += replicated;
+    largestLayer = Math.max(largestLayer, layerElements);
+  }
+
+  const embeddingRows = paddedVocab / t;
+  if (span.hasEmbedding) {
+    const embedding =
+      embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
+    rootUnit += embedding;
+    nonLinear += embedding;
+    factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm;
+  }
+  let headLinear = 0;
+  if (span.hasHead) {
+    nonLinear += counts.finalNorm;
+    factoredStateElements += counts.finalNorm;
+    // An untied head, or the tied embedding's copy when the head sits on another stage.
+    if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
+      headLinear = embeddingRows * arch.hiddenSize;
+      nonLinear += headLinear;
+      factoredStateElements += embeddingRows + arch.hiddenSize;
+    }
+    rootUnit += counts.finalNorm + headLinear;
+  }
+  const largestTensor = Math.max(
+    largestLinear,
+    span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
+  );
+  return {
+    denseLinear,
+    expertLinear,
+    nonLinear,
+    adapters,
+    largestLayer,
+    largestLinear,
+    largestTensor,
+    paddedVocab,
+    factoredStateElements,
+    headLinear,
+    embeddingUnit: span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
+    rootUnit,
+    totalOnRank: denseLinear + expertLinear + nonLinear,
+  };
+}

@@ -1,0 +1,340 @@
+// Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (memory-model.md §8).
+import { countParameters, trainableParameters } from '../model/parameters';
+import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
+import { pipelineBubbleFraction } from '../memory/pipeline';
+import {
+  GpuSpec,
+  ModelArchitecture,
+  PlanLayout,
+  PlanPerformance,
+  PlanRequest,
+} from '../vocabulary';
+
+/** Host link per GPU for offloaded states: PCIe Gen4 x16 moves about 25 GB/s one direction. */
+export const HOST_LINK_BYTES_PER_SECOND = 25e9;
+
+/** Host memory bandwidth an offloaded Adam step sustains per node: the step streams every state
+ * once (ZeRO-Offload, Ren et al. 2021, Table 3: DeepSpeed's CPU-Adam at 0.22 s per billion fp32
+ * parameters moved about 130 GB/s, half of its DGX-2 host's 256 GB/s), and half of a DGX A100
+ * host's 410 GB/s (16 channels of DDR4-3200) is about 200 GB/s. */
+export const HOST_MEMORY_BYTES_PER_SECOND = 200e9;
+
+/** Parameter counts the estimate reads; `trainable` is recounted from the request when absent. */
+export interface PerformanceParameters {
+  total: number;
+  active: number;
+  trainable?: number;
+}
+
+/** FLOPs per token of one training step, split by what they are for. */
+export interface FlopsPerToken {
+  /** PaLM's model FLOPs: what the algorithm needs, recomputation excluded. */
+  model: number;
+  /** What the GPUs execute: model FLOPs plus recomputation. */
+  hardware: number;
+  /** The backward pass's share of the hardware FLOPs (what gradient communication can hide behind). */
+  backward: number;
+}
+
+/** Forward FLOPs per token of the attention core (QK^T and AV) over `s` keys: 2 s a (d_qk + d_v)
+ * per layer, i.e. 4 L h s for ordinary attention (PaLM, Appendix B; no causal savings). */
+export function attentionCoreForwardFlopsPerToken(
+  arch: ModelArchitecture,
+  sequenceLength: number,
+): number {
+  const qkDim = arch.mla ? arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim : arch.headDim;
+  const vDim = arch.mla ? arch.mla.vHeadDim : arch.headDim;
+  return 2 * arch.numLayers * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
+}
+
+/** Model and hardware FLOPs per trained token. */
+export function trainingFlopsPerToken(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  params: { active: number; trainable: number },
+): FlopsPerToken {
+  const { training } = request;
+  const attentionForward = attentionCoreForwardFlopsPerToken(arch, training.sequenceLength);
+  // Matmul forward costs 2 FLOPs per weight per token; backward costs 2 for the input gradient
+  // and 2 for the weight gradient (Kaplan et al. 2020; PaLM's 6N).
+  const full = training.method === 'full';
+  const weightForward = 2 * params.active + (full ? 0 : 2 * params.trainable);
+  // Frozen weights (LoRA, QLoRA) skip the weight-gradient matmul but still pass gradients back
+  // through themselves: 4P for the base plus 6 per adapter parameter (Hu et al. 2021; Dettmers et al. 2023).
+  const weightBackward = full ? 4 * params.active : 2 * params.active + 4 * params.trainable;
+  // The attention core has no weights: its backward is twice its forward (PaLM: 12 L h s in all).
+  const attentionBackward = 2 * attentionForward;
+  const model = weightForward + weightBackward + attentionForward + attentionBackward;
+  // Full recomputation reruns each layer's forward; selective reruns only the attention core
+  // (Korthikanti et al. 2022). Neither counts as model FLOPs.
+  const recomputed =
+    training.activationCheckpointing === 'full'
+      ? weightForward + attentionForward
+      : training.activationCheckpointing === 'selective'
+        ? attentionForward
+        : 0;
+  return {
+    model,
+    hardware: model + recomputed,
+    backward: weightBackward + attentionBackward + recomputed,
+  };
+}
+
+/** Bytes per element of what data-parallel ranks exchange: gradients, and the 16-bit weights. */
+function communicationElementBytes(request: PlanRequest): { gradient: number; weight: number } {
+  const { training, runtime } = request;
+  if (training.precision === 'fp32') return { gradient: 4, weight: 4 };
+  const adapterGradient = training.method !== 'full' && runtime.adapterDtype === 'fp32';
+  // torchtitan reduces in fp32 (FSDP2 reduce_dtype); Megatron's main grads are fp32.
+  const fp32Reduce =
+    runtime.mixedPrecisionStyle === 'fsdp2' || runtime.fp32Gradients || adapterGradient;
+  return { gradient: fp32Reduce ? 4 : 2, weight: 2 };
+}
+
+/** Host memory one offloaded optimizer step reads and writes per trained parameter: the copy it
+ * updates and the optimizer's states in and out, the gradient in, and the 16-bit weights out
+ * where a master copy is kept (mixed-precision AdamW: 2 x 4 + 2 x 8 + 2 + 2 = 28 bytes). */
+export function hostStepBytesPerParameter(request: PlanRequest): number {
+  const bytes = trainedStateBytes(request);
+  const updated = bytes.master > 0 ? bytes.master : bytes.weight;
+  const states = optimizerBytesPerElement(request.training.optimizer, bytes.optimizerElement);
+  const sixteenBitCopy = bytes.master > 0 ? bytes.weight : 0;
+  return 2 * updated + 2 * states + bytes.gradient + sixteenBitCopy;
+}
+
+/** Ring collectives move (n - 1)/n of the message per rank for all-gather and reduce-scatter and
+ * twice that for all-reduce (NCCL's bus-bandwidth convention). */
+function ringFraction(ranks: number): number {
+  return ranks <= 1 ? 0 : (ranks - 1) / ranks;
+}
+
+// Layout searches ask for the same architecture thousands of times.
+const routedExpertCache = new WeakMap<ModelArchitecture, number>();
+
+/** Routed-expert parameters of the whole model (0 for dense models). */
+function routedExpertParameters(arch: ModelArchitecture): number {
+  if (!arch.moe) return 0;
+  let routed = routedExpertCache.get(arch);
+  if (routed === undefined) {
+    routed = countParameters(arch).layers.reduce((acc, l) => acc + l.routedExperts, 0);
+    routedExpertCache.set(arch, routed);
+  }
+  return routed;
+}
+
+/** Parameters one rank holds before ZeRO sharding: split t x p ways, routed experts also e ways. */
+function rankParameterCounts(
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  total: number,
+  trainable: number,
+  fullFineTuning: boolean,
+): { all: number; trained: number } {
+  const routed = routedExpertParameters(arch);
+  const modelParallel = layout.tensorParallel * layout.pipelineParallel;
+  const all = (total - routed) / modelParallel + routed / (modelParallel * layout.expertParallel);
+  return { all, trained: fullFineTuning ? all : trainable / modelParallel };
+}
+
+interface DataParallelTraffic {
+  /** Bytes per rank prefetched while the forward passes compute (ZeRO-3 gathers). */
+  duringForward: number;
+  /** Bytes per rank that run while backward computes. */
+  duringBackward: number;
+  /** Whether that is every micro-batch's backward or only the last one's (no_sync before it). */
+  backwardWindow: 'all' | 'last';
+  /** Bytes per rank moved after the optimizer step, which nothing hides. */
+  afterStep: number;
+}
+
+/** Per-rank data-parallel traffic of one optimizer step for each ZeRO stage (Rajbhandari et al. 2020). */
+function dataParallelTraffic(
+  request: PlanRequest,
+  ranks: number,
+  rankParams: { all: number; trained: number },
+): DataParallelTraffic {
+  const stage = request.parallelism.zeroStage;
+  const m = request.training.gradientAccumulationSteps;
+  const bytes = communicationElementBytes(request);
+  const ring = ringFraction(ranks);
+  const gradients = rankParams.trained * bytes.gradient * ring;
+  const updatedWeights = rankParams.trained * bytes.weight * ring;
+  switch (stage) {
+    case 0:
+      // DDP all-reduces gradients once per step (no_sync while accumulating): 2x gradient bytes.
+      return {
+        duringForward: 0,
+        duringBackward: 2 * gradients,
+        backwardWindow: 'last',
+        afterStep: 0,
+      };
+    case 1:
+      // Reduce-scatter gradients on the last micro-batch, all-gather updated weights after the step.
+      return {
+        duringForward: 0,
+        duringBackward: gradients,
+        backwardWindow: 'last',
+        afterStep: updatedWeights,
+      };
+    case 2:
+      // Gradient shards are reduce-scattered every micro-batch, so accumulation repeats it.
+      return {
+        duringForward: 0,
+        duringBackward: m * gradients,
+        backwardWindow: 'all',
+        afterStep: updatedWeights,
+      };
+    default: {
+      // ZeRO-3 / FSDP gathers every weight (frozen ones too) before forward and again before
+      // backward, and reduce-scatters gradients, every micro-batch; prefetching overlaps each pass.
+      const gather = rankParams.all * bytes.weight * ring;
+      return {
+        duringForward: m * gather,
+        duringBackward: m * (gather + gradients),
+        backwardWindow: 'all',
+        afterStep: 0,
+      };
+    }
+  }
+}
+
+/** Seconds per step of one training request on its layout. */
+export function estimatePerformance(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  params: PerformanceParameters,
+): PlanPerformance {
+  const { training, parallelism, runtime } = request;
+  const trainable = params.trainable ?? trainableParameters(arch, training);
+  const flops = trainingFlopsPerToken(request, arch, { active: params.active, trainable });
+  const m = training.gradientAccumulationSteps;
+  const tokensPerStep = training.microBatchSize * training.sequenceLength * m * layout.dataParallel;
+  // fp32 matmuls run as TF32 on A100/H100 tensor cores, at half the dense bf16 rate (datasheets).
+  const peak = gpu.bf16FlopsPerSecond * (training.precision === 'fp32' ? 0.5 : 1);
+  const clusterFlops = layout.gpus * peak;
+
+  // runtime.mfu is the efficiency of the matmuls while the GPUs are not waiting.
+  const computeSeconds = (tokensPerStep * flops.hardware) / (clusterFlops * runtime.mfu);
+  const backwardSeconds = (computeSeconds * flops.backward) / flops.hardware;
+  const bubble = pipelineBubbleFraction(parallelism.pipelineParallel, m, parallelism.virtualStages);
+
+  const dpRanks = layout.dataParallel * layout.contextParallel;
+  // Megatron's rank order puts tensor ranks innermost, then context, then data parallel.
+  const dpInsideNode = layout.tensorParallel * dpRanks <= layout.gpusPerNode;
+  const dpBandwidth = dpInsideNode
+    ? gpu.intraNodeBandwidthBytesPerSecond
+    : runtime.interNodeBandwidthBytesPerSecond;
+  const rankParams = rankParameterCounts(
+    arch,
+    layout,
+    params.total,
+    trainable,
+    training.method === 'full',
+  );
+  const traffic = dataParallelTraffic(request, dpRanks, rankParams);
+  const backwardWindow = traffic.backwardWindow === 'all' ? backwardSeconds : backwardSeconds / m;
+  const dpExposed =
+    Math.max(0, traffic.duringForward / dpBandwidth - (computeSeconds - backwardSeconds)) +
+    Math.max(0, traffic.duringBackward / dpBandwidth - backwardWindow) +
+    traffic.afterStep / dpBandwidth;
+
+  const activationBytes = training.precision === 'fp32' ? 4 : 2;
+  const tokensPerMicroBatch =
+    (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const layersPerRank = arch.numLayers / layout.pipelineParallel;
+  // Megatron TP all-reduces activations twice per layer in forward and twice in backward (Shoeybi
+  // et al. 2019); a full recompute repeats the forward pair. Synchronous, so never hidden.
+  const tpCollectivesPerLayer = training.activationCheckpointing === 'full' ? 6 : 4;
+  const tpBandwidth =
+    layout.tensorParallel <= layout.gpusPerNode
+      ? gpu.intraNodeBandwidthBytesPerSecond
+      : runtime.interNodeBandwidthBytesPerSecond;
+  const tpSeconds =
+    (m *
+      layersPerRank *
+      tpCollectivesPerLayer *
+      tokensPerMicroBatch *
+      arch.hiddenSize *
+      activationBytes *
+      2 *
+      ringFraction(layout.tensorParallel)) /
+    tpBandwidth;
+
+  // Expert parallelism: dispatch and combine all-to-alls of top-k token copies, forward and backward.
+  let epSeconds = 0;
+  if (arch.moe && layout.expertParallel > 1) {
+    const moeLayersPerRank = (arch.numLayers - arch.moe.firstDenseLayers) / layout.pipelineParallel;
+    const epInsideNode = layout.tensorParallel * layout.expertParallel <= layout.gpusPerNode;
+    const epBandwidth = epInsideNode
+      ? gpu.intraNodeBandwidthBytesPerSecond
+      : runtime.interNodeBandwidthBytesPerSecond;
+    const perAllToAll =
+      (tokensPerMicroBatch *
+        arch.hiddenSize *
+        arch.moe.expertsPerToken *
+        activationBytes *
+        ringFraction(layout.expertParallel)) /
+      layout.tensorParallel;
+    epSeconds = (m * moeLayersPerRank * 4 * perAllToAll) / epBandwidth;
+  }
+
+  // Ring attention (Liu et al. 2023) passes each rank's K/V chunk around the context group c - 1
+  // times in forward and again with dK/dV in backward (3x), hidden behind the attention core.
+  let cpSeconds = 0;
+  if (layout.contextParallel > 1) {
+    const c = layout.contextParallel;
+    const t = layout.tensorParallel;
+    const kvElementsPerToken = arch.mla
+      ? (arch.numAttentionHeads *
+          (arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim + arch.mla.vHeadDim)) /
+        t
+      : 2 * Math.max(1, arch.numKeyValueHeads / t) * arch.headDim;
+    const ringBytes = 3 * (c - 1) * tokensPerMicroBatch * kvElementsPerToken * activationBytes;
+    const cpBandwidth =
+      t * c <= layout.gpusPerNode
+        ? gpu.intraNodeBandwidthBytesPerSecond
+        : runtime.interNodeBandwidthBytesPerSecond;
+    const attentionFlops =
+      (3 * tokensPerMicroBatch * attentionCoreForwardFlopsPerToken(arch, training.sequenceLength)) /
+      (arch.numLayers * t);
+    const attentionSeconds = attentionFlops / (peak * runtime.mfu);
+    cpSeconds = m * layersPerRank * Math.max(0, ringBytes / cpBandwidth - attentionSeconds);
+  }
+
+  // Offloaded optimizer: the rank's gradient shard goes down and updated 16-bit weights come back
+  // over PCIe (ZeRO-Offload, Ren et al. 2021); offloaded weights are fetched twice per micro-batch.
+  const bytes = communicationElementBytes(request);
+  const shards = parallelism.zeroStage > 0 ? dpRanks : 1;
+  const hostTrained = parallelism.offload.optimizer === 'cpu' ? rankParams.trained / shards : 0;
+  const offloadOptimizer = hostTrained * (bytes.gradient + bytes.weight);
+  // The step itself runs on the host after backward, every rank of a node sharing its memory.
+  const hostOptimizerSeconds =
+    (hostTrained * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
+    HOST_MEMORY_BYTES_PER_SECOND;
+  const offloadParameters =
+    parallelism.offload.parameters === 'cpu'
+      ? (2 * m * rankParams.all * bytes.weight) / dpRanks
+      : 0;
+  const offloadSeconds = (offloadOptimizer + offloadParameters) / HOST_LINK_BYTES_PER_SECOND;
+
+  // Work inside each micro-batch (compute, TP, EP and CP traffic) stretches with the pipeline bubble.
+  const pipelinedSeconds = (computeSeconds + tpSeconds + epSeconds + cpSeconds) / (1 - bubble);
+  const exposedCommunicationSeconds =
+    tpSeconds + epSeconds + cpSeconds + dpExposed + offloadSeconds;
+  const stepTimeSeconds = pipelinedSeconds + dpExposed + offloadSeconds + hostOptimizerSeconds;
+  const tokensPerSecond = tokensPerStep / stepTimeSeconds;
+  return {
+    tokensPerStep,
+    flopsPerToken: flops.model,
+    stepTimeSeconds,
+    tokensPerSecond,
+    tokensPerSecondPerGpu: tokensPerSecond / layout.gpus,
+    // PaLM's MFU: model FLOPs achieved over the cluster's peak.
+    mfu: (tokensPerStep * flops.model) / (stepTimeSeconds * clusterFlops),
+    exposedCommunicationSeconds,
+    hostOptimizerSeconds,
+    pipelineBubbleFraction: bubble,
+  };
+}

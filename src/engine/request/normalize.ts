@@ -1,0 +1,272 @@
+// Fills every default of a PlanRequest and applies framework presets; explicit knobs win.
+import {
+  FrameworkPreset,
+  GpuSpec,
+  InferenceSettings,
+  LoraSettings,
+  ModelArchitecture,
+  ParallelismSettings,
+  PlanRequest,
+  RuntimeSettings,
+  TrainingSettings,
+} from '../vocabulary';
+
+type DeepPartial<T> = T extends (infer U)[]
+  ? U[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** What a user sends: everything but the model and the GPU may be left out. */
+export type PlanRequestInput = DeepPartial<Omit<PlanRequest, 'model' | 'cluster'>> & {
+  model: PlanRequest['model'];
+  cluster: { gpu: string; nodes?: number; gpusPerNode?: number };
+};
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+export const DEFAULT_TRAINING: TrainingSettings = {
+  method: 'full',
+  precision: 'bf16-mixed',
+  optimizer: 'adamw',
+  microBatchSize: 1,
+  sequenceLength: 4096,
+  gradientAccumulationSteps: 1,
+  activationCheckpointing: 'none',
+};
+
+// PEFT's LoraConfig defaults for Llama-family models (q_proj and v_proj, r 16 as most recipes).
+export const DEFAULT_LORA: LoraSettings = {
+  rank: 16,
+  alpha: 32,
+  dropout: 0,
+  targetModules: ['q_proj', 'v_proj'],
+};
+// PEFT's default for models whose q, k and v are one linear (Phi-3).
+const DEFAULT_FUSED_QKV_TARGETS = ['qkv_proj'];
+
+export const DEFAULT_PARALLELISM: ParallelismSettings = {
+  zeroStage: 0,
+  tensorParallel: 1,
+  sequenceParallel: false,
+  pipelineParallel: 1,
+  pipelineSchedule: '1f1b',
+  virtualStages: 1,
+  contextParallel: 1,
+  expertParallel: 1,
+  offload: { optimizer: 'none', parameters: 'none' },
+};
+
+export const DEFAULT_INFERENCE: InferenceSettings = {
+  batchSize: 1,
+  promptLength: 1024,
+  outputLength: 256,
+  weightPrecision: 'bf16',
+  quantGroupSize: 128,
+  kvCacheDtype: 'bf16',
+};
+
+/** Plain PyTorch with DeepSpeed-style ZeRO: the ZeRO paper's 2 + 2 + 12 bytes per parameter. */
+export const DEFAULT_RUNTIME: RuntimeSettings = {
+  preset: 'none',
+  attention: 'flash',
+  fusedKernels: false,
+  crossEntropy: 'standard',
+  optimizerInBackward: false,
+  activationOffloading: false,
+  mixedPrecisionStyle: 'master-weights',
+  fp32Gradients: false,
+  foreachOptimizer: true, // torch.optim.AdamW's default implementation on CUDA is foreach
+  // PyTorch's caching allocator holds 3-20% above allocated (memory-model.md section 0).
+  allocatorFragmentation: 0.06,
+  // CUDA context + lazily loaded kernels (memory-model.md section 0: 0.3-0.6 GiB) on cards
+  // whose catalog entry has no measured cudaContextBytes (normalizeRequest prefers that).
+  cudaContextBytes: 512 * MIB,
+  // NCCL buffers per communicator group a rank belongs to (hundreds of MiB per group).
+  ncclBytes: 256 * MIB,
+  bucketElements: 5e8, // DeepSpeed reduce_bucket_size / allgather_bucket_size default
+  zero3LiveParameters: 0, // FSDP frees each unit after use
+  adapterDtype: 'fp32', // PEFT upcasts adapter weights to fp32 by default
+  quantizationKernel: 'bitsandbytes', // HF/PEFT and litgpt quantise with bitsandbytes
+  modelCode: 'native', // layers on PyTorch's own kernels (the ZeRO paper's accounting)
+  dataParallelEngine: 'pytorch', // DDP at ZeRO-0
+  retainLogits: true, // HF returns the logits in its output object, held until the step ends
+  fp32Logits: false, // HF >= 4.46 returns compute-dtype logits; its loss upcasts a copy
+  gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
+  unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
+  previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
+  softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
+  fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
+  mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
+  interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
+  safetyMarginBytes: 1 * GIB,
+};
+
+/** Each framework's defaults for the knobs that move memory (documented in the README). */
+export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSettings>> = {
+  // HF Trainer: AMP autocast over fp32 params, SDPA, eager RMSNorm/SiLU, logits.float() loss.
+  'hf-transformers': {
+    mixedPrecisionStyle: 'amp',
+    attention: 'flash',
+    fusedKernels: false,
+    crossEntropy: 'standard',
+    foreachOptimizer: true,
+    adapterDtype: 'fp32',
+    modelCode: 'hf-transformers',
+  },
+  // torchtune recipes: bf16 params, fused AdamW, CEWithChunkedOutputLoss, adapters in bf16.
+  torchtune: {
+    attention: 'flash',
+    fusedKernels: false,
+    crossEntropy: 'chunked',
+    foreachOptimizer: false,
+    adapterDtype: 'bf16',
+    quantizationKernel: 'torchao', // torchtune's QLoRA uses torchao's NF4Tensor
+    retainLogits: false, // recipes `del logits` before backward
+    fp32Logits: true, // TransformerDecoder's unchunked head: self.output(h).float()
+  },
+  // torchtitan: FSDP2 fp32 shards with bf16 compute and fp32 reduce, fused AdamW, fp32 loss.
+  torchtitan: {
+    mixedPrecisionStyle: 'fsdp2',
+    retainLogits: false, // train loop: `del pred` before backward
+    fp32Logits: true, // Transformer.forward: self.output(h).float()
+    attention: 'flash',
+    fusedKernels: false,
+    crossEntropy: 'standard',
+    foreachOptimizer: false,
+  },
+  // litgpt: bf16-true, chunked lm_head (128) with bf16 cross-entropy, torch AdamW (foreach).
+  litgpt: {
+    attention: 'flash',
+    fusedKernels: false,
+    crossEntropy: 'chunked',
+    foreachOptimizer: true,
+    adapterDtype: 'bf16',
+    quantizationKernel: 'bitsandbytes-lightning', // Fabric's BitsandbytesPrecision plugin
+    unshardedGradientAccumulation: true, // Fabric's no_backward_sync is FSDP's no_sync()
+    previousStepAlive: true, // fit()'s `logits` and `loss` are reassigned only after the next forward
+    modelCode: 'litgpt',
+  },
+  // DeepSpeed: fp16/bf16 params + fp32 master, FusedAdam, 5e8-element buckets, HF model code.
+  deepspeed: {
+    mixedPrecisionStyle: 'master-weights',
+    attention: 'flash',
+    fusedKernels: false,
+    crossEntropy: 'standard',
+    foreachOptimizer: false,
+    fp32Gradients: false,
+    bucketElements: 5e8,
+    gradientsSetToNone: false, // ZeRO's gradient partitions outlive the step
+    zero3LiveParameters: 1e9, // stage3_max_live_parameters default
+    modelCode: 'hf-transformers', // DeepSpeed trains Hugging Face models
+    dataParallelEngine: 'deepspeed',
+  },
+  // Megatron-LM: fp32 main grads, fused kernels (TE), flash, fused vocab-parallel cross-entropy.
+  megatron: {
+    mixedPrecisionStyle: 'master-weights',
+    attention: 'flash',
+    fusedKernels: true,
+    crossEntropy: 'fused',
+    foreachOptimizer: false,
+    fp32Gradients: true,
+    gradientsSetToNone: false, // the contiguous main-grad buffer outlives the step
+    dataParallelEngine: 'megatron',
+  },
+};
+
+/** Training settings a preset implies unless the user set them (precision, optimizer). */
+const PRESET_TRAINING: Partial<Record<FrameworkPreset, Partial<TrainingSettings>>> = {
+  torchtune: { precision: 'bf16-pure' },
+  litgpt: { precision: 'bf16-pure' },
+  torchtitan: { precision: 'bf16-mixed' },
+};
+
+function defined<T extends object>(value: T | undefined): Partial<T> {
+  if (!value) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined && v !== null),
+  ) as Partial<T>;
+}
+
+/** The request with every default filled in, as the result echoes it. The GPU, when given,
+ * supplies its measured CUDA context as the default for runtime.cudaContextBytes. */
+export function normalizeRequest(
+  input: PlanRequestInput,
+  gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
+  arch?: Partial<Pick<ModelArchitecture, 'fusedQkv'>>,
+): PlanRequest {
+  const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
+  const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
+  const presetRuntime = preset === 'none' ? {} : PRESETS[preset];
+  const trainingInput = defined(input.training as Partial<TrainingSettings> | undefined);
+  const parallelInput = defined(input.parallelism as Partial<ParallelismSettings> | undefined);
+
+  const training: TrainingSettings = {
+    ...DEFAULT_TRAINING,
+    ...(PRESET_TRAINING[preset] ?? {}),
+    ...trainingInput,
+    lora: undefined,
+    qlora: undefined,
+  } as TrainingSettings;
+  if (training.method === 'lora' || training.method === 'qlora') {
+    const targetModules = arch?.fusedQkv ? DEFAULT_FUSED_QKV_TARGETS : DEFAULT_LORA.targetModules;
+    training.lora = {
+      ...DEFAULT_LORA,
+      targetModules,
+      ...defined(trainingInput.lora),
+    } as LoraSettings;
+  }
+  if (training.method === 'qlora') {
+    training.qlora = { doubleQuant: true, ...defined(trainingInput.qlora) };
+  }
+  if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
+
+  const parallelism: ParallelismSettings = {
+    ...DEFAULT_PARALLELISM,
+    // torchtitan shards with FSDP2 (ZeRO-3) by default.
+    ...(preset === 'torchtitan' ? { zeroStage: 3 as const } : {}),
+    ...parallelInput,
+    offload: { ...DEFAULT_PARALLELISM.offload, ...defined(parallelInput.offload) },
+  };
+
+  const runtime: RuntimeSettings = {
+    ...DEFAULT_RUNTIME,
+    ...(gpu?.cudaContextBytes !== undefined ? { cudaContextBytes: gpu.cudaContextBytes } : {}),
+    ...presetRuntime,
+    ...runtimeInput,
+    preset,
+  } as RuntimeSettings;
+  // torchtune's single-device full fine-tune applies the optimizer in backward by default.
+  const gpus = (input.cluster.nodes ?? 1) * (input.cluster.gpusPerNode ?? 1);
+  if (
+    preset === 'torchtune' &&
+    runtimeInput.optimizerInBackward === undefined &&
+    training.method === 'full' &&
+    gpus === 1
+  ) {
+    runtime.optimizerInBackward = true;
+  }
+
+  const request: PlanRequest = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    tags: (input.tags ?? []).filter((t): t is string => typeof t === 'string'),
+    workload: input.workload ?? 'training',
+    model: input.model,
+    cluster: {
+      gpu: input.cluster.gpu,
+      nodes: input.cluster.nodes ?? 1,
+      gpusPerNode: input.cluster.gpusPerNode ?? 1,
+    },
+    training,
+    parallelism,
+    runtime,
+  };
+  if (request.workload === 'inference') {
+    request.inference = {
+      ...DEFAULT_INFERENCE,
+      ...defined(input.inference as Partial<InferenceSettings> | undefined),
+    };
+  }
+  return request;
+}

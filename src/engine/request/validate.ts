@@ -1,0 +1,194 @@
+// Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
+import { linearShapes } from '../model/parameters';
+import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
+
+function positiveInteger(value: number): boolean {
+  return Number.isSafeInteger(value) && value > 0;
+}
+
+/** Errors that make a request impossible to plan; empty when it can be planned. */
+export function validateRequest(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const { cluster, training, parallelism } = request;
+  const fail = (field: string, message: string) => errors.push({ field, message });
+
+  for (const [field, value] of [
+    ['cluster.nodes', cluster.nodes],
+    ['cluster.gpusPerNode', cluster.gpusPerNode],
+    ['training.microBatchSize', training.microBatchSize],
+    ['training.sequenceLength', training.sequenceLength],
+    ['training.gradientAccumulationSteps', training.gradientAccumulationSteps],
+    ['parallelism.tensorParallel', parallelism.tensorParallel],
+    ['parallelism.pipelineParallel', parallelism.pipelineParallel],
+    ['parallelism.contextParallel', parallelism.contextParallel],
+    ['parallelism.expertParallel', parallelism.expertParallel],
+    ['parallelism.virtualStages', parallelism.virtualStages],
+  ] as const) {
+    if (!positiveInteger(value))
+      fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
+  }
+  if (![0, 1, 2, 3].includes(parallelism.zeroStage)) {
+    fail('parallelism.zeroStage', `zeroStage (${parallelism.zeroStage}) must be 0, 1, 2 or 3`);
+  }
+  if (errors.length > 0) return errors;
+
+  const t = parallelism.tensorParallel;
+  const p = parallelism.pipelineParallel;
+  const c = parallelism.contextParallel;
+  const e = parallelism.expertParallel;
+  const gpus = cluster.nodes * cluster.gpusPerNode;
+  const a = arch.numAttentionHeads;
+  const g = arch.numKeyValueHeads;
+
+  if (a % t !== 0) {
+    fail(
+      'parallelism.tensorParallel',
+      `tensorParallel (${t}) must divide num_attention_heads (${a})`,
+    );
+  } else if (g % t !== 0 && t % g !== 0) {
+    fail(
+      'parallelism.tensorParallel',
+      `tensorParallel (${t}) must divide num_key_value_heads (${g}) or be a multiple of it (K/V heads are replicated)`,
+    );
+  }
+  if (t > cluster.gpusPerNode) {
+    fail(
+      'parallelism.tensorParallel',
+      `tensorParallel (${t}) must not exceed gpusPerNode (${cluster.gpusPerNode}): tensor parallelism belongs inside a node`,
+    );
+  }
+  if (gpus % (t * p * c) !== 0) {
+    fail(
+      'cluster',
+      `nodes x gpusPerNode (${gpus}) must be a multiple of tensorParallel x pipelineParallel x contextParallel (${t * p * c})`,
+    );
+  }
+  if (p > arch.numLayers) {
+    fail(
+      'parallelism.pipelineParallel',
+      `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
+    );
+  }
+  const v = parallelism.virtualStages;
+  if (v > 1) {
+    if (parallelism.pipelineSchedule !== 'interleaved') {
+      fail(
+        'parallelism.virtualStages',
+        `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
+      );
+    } else if (arch.numLayers % (p * v) !== 0) {
+      fail(
+        'parallelism.virtualStages',
+        `pipelineParallel x virtualStages (${p * v}) must divide num_hidden_layers (${arch.numLayers})`,
+      );
+    }
+  }
+  if (training.sequenceLength % c !== 0) {
+    fail(
+      'parallelism.contextParallel',
+      `contextParallel (${c}) must divide sequenceLength (${training.sequenceLength})`,
+    );
+  }
+  const dataParallel = gpus / (t * p * c);
+  if (e > 1) {
+    if (!arch.moe) {
+      fail(
+        'parallelism.expertParallel',
+        `expertParallel (${e}) needs a mixture-of-experts model; ${arch.id} is dense`,
+      );
+    } else if (arch.moe.numExperts % e !== 0) {
+      fail(
+        'parallelism.expertParallel',
+        `expertParallel (${e}) must divide the number of experts (${arch.moe.numExperts})`,
+      );
+    } else if (Number.isInteger(dataParallel) && (dataParallel * c) % e !== 0) {
+      fail(
+        'parallelism.expertParallel',
+        `expertParallel (${e}) must divide dataParallel x contextParallel (${dataParallel * c})`,
+      );
+    }
+  }
+  if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
+    fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
+  }
+  if (training.method !== 'full' && training.lora) {
+    const { lora } = training;
+    if (!positiveInteger(lora.rank))
+      fail('training.lora.rank', `rank (${lora.rank}) must be a positive integer, e.g. 16`);
+    if (!(lora.dropout >= 0 && lora.dropout < 1))
+      fail('training.lora.dropout', 'dropout must be in [0, 1)');
+    if (lora.targetModules !== 'all-linear') {
+      const known = new Set<string>();
+      for (let layer = 0; layer < arch.numLayers; layer++) {
+        for (const shape of linearShapes(arch, layer)) known.add(shape.name);
+      }
+      const unknown = lora.targetModules.filter((m) => !known.has(m));
+      if (unknown.length > 0 || lora.targetModules.length === 0) {
+        fail(
+          'training.lora.targetModules',
+          `unknown target module(s) ${unknown.join(', ') || '(none given)'} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
+        );
+      }
+    }
+  }
+  const { runtime } = request;
+  if (!(runtime.mfu > 0 && runtime.mfu <= 1))
+    fail('runtime.mfu', `mfu (${runtime.mfu}) must be in (0, 1], e.g. 0.4`);
+  if (!(runtime.allocatorFragmentation >= 0 && runtime.allocatorFragmentation < 1)) {
+    fail('runtime.allocatorFragmentation', 'allocatorFragmentation must be in [0, 1), e.g. 0.06');
+  }
+  if (gpu.memoryBytes <= runtime.safetyMarginBytes) {
+    fail(
+      'runtime.safetyMarginBytes',
+      `safetyMarginBytes must be below the card's ${gpu.memoryBytes} bytes`,
+    );
+  }
+  return errors;
+}
+
+/** Things a user should know that do not stop the plan. */
+export function requestWarnings(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  dataParallel: number,
+): string[] {
+  const warnings: string[] = [];
+  const { training, parallelism, runtime } = request;
+  if (parallelism.zeroStage > 0 && dataParallel * parallelism.contextParallel === 1) {
+    warnings.push(`ZeRO stage ${parallelism.zeroStage} shards nothing with one data-parallel rank`);
+  }
+  if (parallelism.sequenceParallel && parallelism.tensorParallel === 1) {
+    warnings.push('sequenceParallel has no effect without tensorParallel > 1');
+  }
+  if (training.sequenceLength > arch.maxPositionEmbeddings) {
+    warnings.push(
+      `sequenceLength ${training.sequenceLength} exceeds the model's max_position_embeddings (${arch.maxPositionEmbeddings})`,
+    );
+  }
+  if (training.activationCheckpointing === 'selective' && runtime.attention === 'flash') {
+    warnings.push(
+      "selective recompute with flash attention follows torchtitan's op-level policy (every other matmul kept)",
+    );
+  }
+  if (
+    parallelism.pipelineParallel > 1 &&
+    training.gradientAccumulationSteps < parallelism.pipelineParallel
+  ) {
+    warnings.push(
+      `only ${training.gradientAccumulationSteps} micro-batch(es) for ${parallelism.pipelineParallel} pipeline stages: the bubble dominates; raise gradientAccumulationSteps`,
+    );
+  }
+  if (training.optimizer === 'paged-adamw-8bit') {
+    warnings.push(
+      "paged optimizer states live in unified memory outside PyTorch's allocator: counted in runtimeOverhead",
+    );
+  }
+  if (training.precision === 'fp16-mixed') {
+    warnings.push('fp16-mixed needs loss scaling; memory is modelled as bf16-mixed');
+  }
+  return warnings;
+}

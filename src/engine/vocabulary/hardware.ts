@@ -1,0 +1,26 @@
+// An accelerator of the catalog: capacity, throughput, bandwidth and price.
+/** An accelerator of the catalog. */
+export interface GpuSpec {
+  id: string;
+  name: string;
+  /** What nvidia-smi reports as total, in bytes (MiB x 2^20). */
+  memoryBytes: number;
+  /** Dense bf16 tensor throughput, FLOP/s. */
+  bf16FlopsPerSecond: number;
+  /** HBM bandwidth, bytes/s. */
+  memoryBandwidthBytesPerSecond: number;
+  /** Intra-node interconnect bandwidth per GPU, one direction, bytes/s. */
+  intraNodeBandwidthBytesPerSecond: number;
+  interconnect: string;
+  /** Indicative on-demand price, USD per GPU-hour. */
+  pricePerGpuHour: number;
+  priceProvider?: string;
+  priceDate: string;
+  priceSource: string;
+  /** CUDA context + kernels outside the allocator on this card (bytes), where measured; the
+   * default runtime.cudaContextBytes for plans on it. */
+  cudaContextBytes?: number;
+  /** Where cudaContextBytes was measured. */
+  cudaContextNote?: string;
+  fp8: boolean;
+}

@@ -1,0 +1,166 @@
+// A PlanRequest with every default filled in: what the engine plans and the result echoes.
+import {
+  AdapterDtype,
+  AttentionKernel,
+  CrossEntropyKind,
+  DataParallelEngine,
+  FrameworkPreset,
+  KvCacheDtype,
+  MixedPrecisionStyle,
+  ModelCode,
+  OffloadTarget,
+  OptimizerKind,
+  PipelineSchedule,
+  Precision,
+  QuantizationKernel,
+  Recompute,
+  TrainingMethod,
+  WeightPrecision,
+  Workload,
+  ZeroStage,
+} from './enums';
+
+export interface LoraSettings {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  /** Module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'. */
+  targetModules: string[] | 'all-linear';
+}
+
+export interface QloraSettings {
+  doubleQuant: boolean;
+}
+
+export interface TrainingSettings {
+  method: TrainingMethod;
+  precision: Precision;
+  optimizer: OptimizerKind;
+  microBatchSize: number;
+  sequenceLength: number;
+  gradientAccumulationSteps: number;
+  activationCheckpointing: Recompute;
+  lora?: LoraSettings;
+  qlora?: QloraSettings;
+  /** Tokens the whole run will train on; adds GPU-hours, days and total cost. */
+  tokensToTrain?: number;
+}
+
+export interface OffloadSettings {
+  optimizer: OffloadTarget;
+  parameters: OffloadTarget;
+}
+
+export interface ParallelismSettings {
+  zeroStage: ZeroStage;
+  tensorParallel: number;
+  sequenceParallel: boolean;
+  pipelineParallel: number;
+  pipelineSchedule: PipelineSchedule;
+  virtualStages: number;
+  contextParallel: number;
+  expertParallel: number;
+  offload: OffloadSettings;
+}
+
+export interface RuntimeSettings {
+  preset: FrameworkPreset;
+  attention: AttentionKernel;
+  fusedKernels: boolean;
+  crossEntropy: CrossEntropyKind;
+  optimizerInBackward: boolean;
+  activationOffloading: boolean;
+  mixedPrecisionStyle: MixedPrecisionStyle;
+  /** Megatron keeps fp32 main gradients; DeepSpeed keeps 16-bit ones. */
+  fp32Gradients: boolean;
+  /** Multi-tensor (foreach) optimizer step temporaries; false for fused/per-parameter steps. */
+  foreachOptimizer: boolean;
+  /** Fraction the caching allocator reserves above what is allocated. */
+  allocatorFragmentation: number;
+  /** CUDA context, kernels and library workspaces outside the allocator, bytes. */
+  cudaContextBytes: number;
+  /** NCCL communicator buffers per GPU when more than one GPU talks, bytes. */
+  ncclBytes: number;
+  /** DeepSpeed reduce/allgather bucket sizes in elements (ZeRO-1/2); DDP bucket MiB. */
+  bucketElements: number;
+  /** Parameters DeepSpeed ZeRO-3 may keep gathered for reuse (stage3_max_live_parameters);
+   * 0 keeps only the unit computing and the one prefetched. FSDP (dataParallelEngine pytorch)
+   * has no such setting: its units are planned as FSDP gathers them. */
+  zero3LiveParameters: number;
+  /** PEFT upcasts adapters to fp32 by default; pure-bf16 recipes keep them in bf16. */
+  adapterDtype: AdapterDtype;
+  /** zero_grad(set_to_none=True) frees gradients between steps (PyTorch >= 2.0's default);
+   * false keeps zeroed gradients allocated through the next forward (PyTorch 1.x). */
+  gradientsSetToNone: boolean;
+  /** The loop keeps the model's logits alive through backward (HF outputs, litgpt); torchtune
+   * and torchtitan `del` them once the loss exists. */
+  retainLogits: boolean;
+  /** The model itself returns fp32 logits from an unchunked head (torchtune's and torchtitan's
+   * decoders end in self.output(h).float(), as Hugging Face's Llama did before 4.46), so the
+   * logits the loop holds are fp32; otherwise the loss makes its own fp32 copy. */
+  fp32Logits: boolean;
+  /** The loop's variables (logits, loss) still reference the previous micro-batch's graph while
+   * the next forward runs (litgpt's fit loop): its logits, and what custom autograd Functions
+   * keep as ctx attributes (bitsandbytes MatMul4Bit's inputs), which backward does not free. */
+  previousStepAlive: boolean;
+  /** PyTorch before 1.11 saved softmax's and log-softmax's input for backward beside the output
+   * (`_softmax_backward_data` took the input tensor; 1.11 passes its dtype instead). */
+  softmaxSavesInput: boolean;
+  /** FSDP wraps the token embedding and the output head as units of their own (torchtune's
+   * custom_sharded_layers ['tok_embeddings', 'output']), resharded after use like a layer,
+   * instead of one root unit that stays gathered from the first forward to backward's end. */
+  fsdpEmbeddingUnits: boolean;
+  /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
+   * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
+  unshardedGradientAccumulation: boolean;
+  /** QLoRA's 4-bit linear: bitsandbytes' MatMul4Bit saves its input, torchao's linear_nf4 not;
+   * Lightning's bitsandbytes plugin also quantises the output head, from an fp16 copy. */
+  quantizationKernel: QuantizationKernel;
+  /** Model code: HF's SDPA path passes grouped K/V and writes gelu_new out in Python; litgpt
+   * fuses q/k/v into one linear and applies its head 128 positions at a time. */
+  modelCode: ModelCode;
+  /** Gradient sync: DDP keeps a bucket copy of the gradients, DeepSpeed reduce/allgather
+   * buckets at ZeRO-1/2, Megatron reduces in place in its gradient buffer. */
+  dataParallelEngine: DataParallelEngine;
+  /** Model FLOPs utilisation assumed for step time. */
+  mfu: number;
+  /** Override of the catalog's price, USD per GPU-hour. */
+  pricePerGpuHour?: number;
+  /** Network bandwidth per GPU across nodes, bytes/s, one direction. */
+  interNodeBandwidthBytesPerSecond: number;
+  /** Kept free on every card, bytes. */
+  safetyMarginBytes: number;
+}
+
+export interface InferenceSettings {
+  batchSize: number;
+  promptLength: number;
+  outputLength: number;
+  weightPrecision: WeightPrecision;
+  /** Group size of int4/int8 weight quantisation (one fp16 scale per group). */
+  quantGroupSize: number;
+  kvCacheDtype: KvCacheDtype;
+  /** Most tokens one prefill forward takes (vLLM's max_num_batched_tokens, TGI's
+   * max_batch_prefill_tokens); absent, the whole batch of prompts prefills at once. */
+  prefillChunkTokens?: number;
+}
+
+export interface ClusterSettings {
+  gpu: string;
+  nodes: number;
+  gpusPerNode: number;
+}
+
+/** A request with every default filled in (what the result echoes). */
+export interface PlanRequest {
+  name?: string;
+  tags: string[];
+  workload: Workload;
+  /** A catalog id, or an inline architecture (already resolved by the catalog layer). */
+  model: string | Record<string, unknown>;
+  cluster: ClusterSettings;
+  training: TrainingSettings;
+  parallelism: ParallelismSettings;
+  runtime: RuntimeSettings;
+  inference?: InferenceSettings;
+}

@@ -1,5 +1,5 @@
 import { PlanResult } from '../engine';
-import { plansToCsv } from './plans-csv';
+import { CSV_HEADER, csvRecord, csvRowOf } from './plans-csv';
 import { SavedPlanRecord } from './saved-plan';
 
 const GIB = 1024 ** 3;
@@ -40,11 +40,15 @@ function record(name: string, tags: string[], cost: Partial<PlanResult['cost']>)
   };
 }
 
-describe('plansToCsv (RFC 4180)', () => {
-  const csv = plansToCsv([
-    record('zero-3, "fast"\nrun', ['budget', 'q3'], { gpuHours: 12.5, totalUsd: 33.625 }),
-    record('=HYPERLINK("x")', [], {}),
-  ]);
+describe('CSV records (RFC 4180)', () => {
+  const csv =
+    CSV_HEADER +
+    [
+      record('zero-3, "fast"\nrun', ['budget', 'q3'], { gpuHours: 12.5, totalUsd: 33.625 }),
+      record('=HYPERLINK("x")', [], {}),
+    ]
+      .map((plan) => csvRecord(csvRowOf(plan)))
+      .join('');
   const lines = csv.split('\r\n');
 
   it('ends every record with CRLF and names the columns first', () => {

@@ -1,10 +1,9 @@
-// Saved plans: create, list, read, delete.
+// Saved plans: create, list, export, read, relabel, re-evaluate, delete.
 import {
   Body,
   Controller,
   Delete,
   Get,
-  Header,
   HttpCode,
   HttpStatus,
   Param,
@@ -24,6 +23,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ChangesData } from '../common/api-key.guard';
 import { API_PREFIX } from '../common/configure-app';
 import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
@@ -37,6 +39,7 @@ export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
   @Post()
+  @ChangesData()
   @ApiOperation({ summary: 'Compute a plan and save it' })
   @ApiCreatedResponse({ description: 'the saved plan; Location names it' })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
@@ -50,8 +53,8 @@ export class PlansController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Saved plans, newest first, filtered and paginated' })
-  @ApiOkResponse({ description: '{ items, total, limit, offset }' })
+  @ApiOperation({ summary: 'Saved plans, newest first, filtered, a page by cursor or offset' })
+  @ApiOkResponse({ description: '{ items, total, limit, offset | cursor, nextCursor }' })
   list(@Query() query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     return this.plans.list(query);
   }
@@ -65,12 +68,13 @@ export class PlansController {
   }
 
   @Get('export.csv')
-  @Header('Content-Type', 'text/csv; charset=utf-8')
-  @Header('Content-Disposition', 'attachment; filename="shardplan-plans.csv"')
-  @ApiOperation({ summary: 'The saved plans the filters select, as CSV' })
+  @ApiOperation({ summary: 'The saved plans the filters select, as CSV, streamed' })
   @ApiProduces('text/csv')
-  exportCsv(@Query() query: PlanCriteriaQueryDto): Promise<string> {
-    return this.plans.exportCsv(query);
+  async exportCsv(@Query() query: PlanCriteriaQueryDto, @Res() response: Response): Promise<void> {
+    response.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    response.setHeader('Content-Disposition', 'attachment; filename="shardplan-plans.csv"');
+    // A failure after the first batch can only cut the stream short: the status is already sent.
+    await pipeline(Readable.from(this.plans.csvRecords(query)), response);
   }
 
   @Get(':id')
@@ -81,6 +85,7 @@ export class PlansController {
   }
 
   @Patch(':id')
+  @ChangesData()
   @ApiOperation({ summary: 'Change the name, tags or notes of a saved plan (never its figures)' })
   @ApiOkResponse({ description: 'the saved plan with its new labels' })
   @ApiBadRequestResponse({ description: 'a field other than name, tags or notes, or a bad value' })
@@ -103,6 +108,7 @@ export class PlansController {
   }
 
   @Delete(':id')
+  @ChangesData()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete a saved plan' })
   @ApiNoContentResponse({ description: 'deleted' })

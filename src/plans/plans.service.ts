@@ -1,22 +1,25 @@
 // Saved plans: computed by the planning service, kept through the PlansRepository port.
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Catalog } from '../catalog/catalog';
 import type { PlanRequestInput } from '../engine';
 import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine';
 import { PlanningService } from '../planning/planning.service';
+import { FieldProblemException } from '../common/problem-details.filter';
+import { usedModel } from '../models/used-config';
 import {
   DEFAULT_PAGE_SIZE,
   ListPlansQueryDto,
-  MAX_PAGE_SIZE,
   PlanCriteriaQueryDto,
 } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
 import { FigureDifference, planDifferences } from './plan-differences';
-import { plansToCsv } from './plans-csv';
+import { decodeCursor, encodeCursor } from './plan-cursor';
+import { CSV_HEADER, csvRecord } from './plans-csv';
 import { PlanCriteria, PlanLabels, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
 import { PlanFigures, PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
+import { unstorableFigures } from './storable-figures';
 
 /** A saved plan's figures next to what the current engine computes for the same request. */
 export interface Reevaluation {
@@ -37,10 +40,20 @@ export class PlansService {
     @Inject(PLANS_REPOSITORY) private readonly plans: PlansRepository,
   ) {}
 
-  /** Computes the plan and saves it; a request that cannot be planned saves nothing. */
+  /** Computes the plan and saves it; a request that cannot be planned saves nothing. The answer
+   * is the plan as stored, so POST and GET answer byte for byte alike on either database. */
   async save(body: SavePlanDto): Promise<SavedPlan> {
-    const { notes, ...input } = body;
+    const { notes, ...sent } = body;
+    const input = { ...sent, model: usedModel(sent.model) };
     const result = this.planning.estimate(input);
+    const unstorable = unstorableFigures(result);
+    if (unstorable.length > 0) {
+      throw new FieldProblemException(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'The plan has figures that cannot be stored as exact numbers; nothing was saved.',
+        unstorable,
+      );
+    }
     const gpuId =
       this.catalog.findGpu(result.request.cluster.gpu)?.id ?? result.request.cluster.gpu;
     const record: SavedPlanRecord = {
@@ -55,7 +68,7 @@ export class PlansService {
       result,
     };
     await this.plans.create(record);
-    return toSavedPlan(record);
+    return toSavedPlan((await this.plans.findById(record.id)) ?? record);
   }
 
   async get(id: string): Promise<SavedPlan> {
@@ -64,12 +77,20 @@ export class PlansService {
     return toSavedPlan(record);
   }
 
-  /** Newest first. */
+  /** Newest first: a page after `cursor` (keyset), else at `offset`. */
   async list(query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const offset = query.offset ?? 0;
-    const { items, total } = await this.plans.list({ ...this.criteria(query), limit, offset });
-    return { items: items.map(toSavedPlan), total, limit, offset };
+    const after =
+      query.cursor === undefined ? undefined : (decodeCursor(query.cursor) ?? undefined);
+    const offset = after ? undefined : (query.offset ?? 0);
+    const page = await this.plans.list({ ...this.criteria(query), limit, offset, after });
+    return {
+      items: page.items.map(toSavedPlan),
+      total: page.total,
+      limit,
+      ...(after ? { cursor: query.cursor } : { offset }),
+      nextCursor: page.next ? encodeCursor(page.next) : null,
+    };
   }
 
   /** Counts and totals over the matching plans (the web page shows them per tag). */
@@ -78,16 +99,13 @@ export class PlansService {
     return { ...(query.tag !== undefined ? { tag: query.tag } : {}), ...figures };
   }
 
-  /** Every matching plan as CSV, newest first, read a page at a time. */
-  async exportCsv(query: PlanCriteriaQueryDto): Promise<string> {
-    const criteria = this.criteria(query);
-    const records: SavedPlanRecord[] = [];
-    for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
-      const page = await this.plans.list({ ...criteria, limit: MAX_PAGE_SIZE, offset });
-      records.push(...page.items);
-      if (page.items.length < MAX_PAGE_SIZE) break;
+  /** Every matching plan as CSV records, newest first, a batch at a time (memory stays flat
+   * however many plans match). */
+  async *csvRecords(query: PlanCriteriaQueryDto): AsyncGenerator<string> {
+    yield CSV_HEADER;
+    for await (const rows of this.plans.csvRows(this.criteria(query))) {
+      yield rows.map(csvRecord).join('');
     }
-    return plansToCsv(records);
   }
 
   /** New name, tags or notes; the request and the figures stay exactly as saved. */
@@ -97,9 +115,10 @@ export class PlansService {
     if (body.name !== undefined) labels.name = body.name;
     if (body.tags !== undefined) labels.tags = body.tags;
     if (body.notes !== undefined) labels.notes = body.notes;
-    const record = await this.plans.updateLabels(id, labels);
-    if (!record) throw new NotFoundException(`no saved plan with id '${id}'`);
-    return toSavedPlan(record);
+    if (!(await this.plans.updateLabels(id, labels))) {
+      throw new NotFoundException(`no saved plan with id '${id}'`);
+    }
+    return this.get(id);
   }
 
   /** The saved request planned again by the current engine; nothing is overwritten. */

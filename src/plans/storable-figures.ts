@@ -1,0 +1,70 @@
+// The last check before a plan is saved: every figure is a number a reader can trust.
+import type { FieldError, PlanResult, RankMemory } from '../engine';
+
+type Rule = 'count' | 'signed' | 'figure';
+
+/** Whether `value` obeys the rule: byte and parameter counts are exact non-negative integers
+ * (past 2^53 - 1 a double no longer holds every integer); headroom may be negative; rates,
+ * times and prices are finite and non-negative. */
+function obeys(rule: Rule, value: unknown): boolean {
+  if (typeof value !== 'number') return false;
+  if (rule === 'count') return Number.isSafeInteger(value) && value >= 0;
+  if (rule === 'signed') return Number.isSafeInteger(value);
+  return Number.isFinite(value) && value >= 0;
+}
+
+function check(errors: FieldError[], field: string, rule: Rule, value: unknown): void {
+  if (obeys(rule, value)) return;
+  const wanted =
+    rule === 'figure'
+      ? 'a finite number of at least 0'
+      : `an integer${rule === 'count' ? ' of at least 0' : ''} of at most 2^53 - 1`;
+  errors.push({ field, message: `${field} is ${JSON.stringify(value)}, not ${wanted}` });
+}
+
+function checkRank(errors: FieldError[], field: string, rank: RankMemory): void {
+  for (const key of [
+    'allocatedPeakBytes',
+    'reservedPeakBytes',
+    'deviceUsedBytes',
+    'capacityBytes',
+    'modelStateBytes',
+  ] as const) {
+    check(errors, `${field}.${key}`, 'count', rank[key]);
+  }
+  check(errors, `${field}.headroomBytes`, 'signed', rank.headroomBytes);
+  for (const [key, value] of Object.entries(rank.breakdown)) {
+    check(errors, `${field}.breakdown.${key}`, 'count', value);
+  }
+  for (const [key, value] of Object.entries(rank.phaseTotals)) {
+    check(errors, `${field}.phaseTotals.${key}`, 'count', value);
+  }
+}
+
+/** The words among the numeric sections' fields (cost.priceSource says where a price came from). */
+const TEXT_FIELDS = new Set(['priceSource']);
+
+/** Figures of the numeric sections: each present value must be a finite non-negative number. */
+function checkSection(errors: FieldError[], field: string, section: object | undefined): void {
+  for (const [key, value] of Object.entries(section ?? {})) {
+    if (!TEXT_FIELDS.has(key)) check(errors, `${field}.${key}`, 'figure', value);
+  }
+}
+
+/** Every figure of `result` that breaks its rule; empty when the plan may be saved. */
+export function unstorableFigures(result: PlanResult): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [key, value] of Object.entries(result.model.parameters)) {
+    check(errors, `model.parameters.${key}`, 'count', value);
+  }
+  for (const [key, value] of Object.entries(result.layout)) {
+    check(errors, `layout.${key}`, 'count', value);
+  }
+  checkRank(errors, 'memory.perGpu', result.memory.perGpu);
+  result.memory.ranks.forEach((rank, index) => checkRank(errors, `memory.ranks.${index}`, rank));
+  check(errors, 'memory.hostPerNodeBytes', 'count', result.memory.hostPerNodeBytes);
+  checkSection(errors, 'performance', result.performance);
+  checkSection(errors, 'cost', result.cost);
+  checkSection(errors, 'inference', result.inference);
+  return errors;
+}

@@ -7,4 +7,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
   testEnvironment: 'node',
   testTimeout: 60000,
+  // Which databases the end-to-end suites run on (SQLite, and PostgreSQL where it answers).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

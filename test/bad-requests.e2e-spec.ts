@@ -1,5 +1,5 @@
 // Requests the planner cannot honour: 400 problem+json naming the field, and nothing saved.
-import { appPerSuite, expectProblem } from './support/app';
+import { appPerSuite, expectProblem, testEngines } from './support/app';
 
 const VALID = {
   model: 'llama-3-8b',
@@ -161,8 +161,8 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
   ],
 ];
 
-describe('bad requests (e2e)', () => {
-  const { http } = appPerSuite();
+describe.each(testEngines())('bad requests (e2e) on %s', (engine) => {
+  const { http } = appPerSuite(engine);
   const savedCount = async () =>
     ((await http().get('/api/v1/plans').expect(200)).body as { total: number }).total;
 

@@ -1,5 +1,5 @@
 // Saved plans over HTTP: create, read, filter, paginate, delete, and survive a restart.
-import { appPerSuite } from './support/app';
+import { appPerSuite, testEngines } from './support/app';
 
 const LLAMA_ZERO3 = {
   name: 'llama-3-8b zero-3',
@@ -45,8 +45,8 @@ interface PageBody {
   offset: number;
 }
 
-describe('saved plans (e2e)', () => {
-  const { http, restart } = appPerSuite();
+describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
+  const { http, restart } = appPerSuite(engine);
 
   let saved: SavedBody;
   let savedText: string;

@@ -31,6 +31,27 @@ export function IsPositiveInteger(example: number, options?: ValidationOptions):
   );
 }
 
+/** A count with a documented range, such as GPUs per node (from 1 to 1,024). */
+export function IsIntegerInRange(
+  range: { min: number; max: number; example: number },
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIntegerInRange',
+      validator: {
+        validate: (value: unknown) =>
+          Number.isSafeInteger(value) &&
+          (value as number) >= range.min &&
+          (value as number) <= range.max,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be an integer from ${range.min} to ${range.max}, e.g. ${range.example} (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
 /** A byte count or other quantity that may be zero: an integer of at least 0. */
 export function IsNonNegativeInteger(
   example: number,

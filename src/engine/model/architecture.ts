@@ -1,5 +1,6 @@
 // Maps a Hugging Face config.json (or our own field names) onto the engine's ModelArchitecture.
 import { FieldError, ModelArchitecture, NormKind, PlanValidationError } from '../vocabulary';
+import { modelLimitErrors } from './limits';
 
 type Config = Record<string, unknown>;
 
@@ -328,5 +329,7 @@ export function architectureFromConfig(
         : 0;
     arch.sequenceClassificationLabels = numberOr(labels || 2, 'num_labels');
   }
+  const outOfRange = modelLimitErrors(arch, config, fieldPrefix);
+  if (outOfRange.length > 0) throw new PlanValidationError(outOfRange);
   return arch;
 }

@@ -5,6 +5,7 @@ import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
 import { layoutOf } from '../request/layout';
+import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
 import {
   FieldError,
@@ -145,6 +146,14 @@ function zeroChoices(
 const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 /** Node counts one search may try, so a range stays answerable in a request's time. */
 export const MAX_CLUSTER_SHAPES = 64;
+/** Largest micro-batch a search tries: 1,024 sequences, 11 powers of two. */
+export const MAX_SEARCH_MICRO_BATCH = 1_024;
+/** Layouts one search may consider: each costs a speed and price estimate (~40 us), so the
+ * space is listed in well under a second. */
+export const MAX_SEARCH_CANDIDATES = 16_384;
+/** Plans one search may run, counted in layers (a plan costs ~15-20 us a layer): 2^17 layer
+ * plans, about two seconds, e.g. 4,096 plans of a 32-layer model or 1,040 of a 126-layer one. */
+export const MAX_SEARCH_LAYER_PLANS = 131_072;
 /** Ring attention needs chunks long enough to hide the K/V exchange; shorter ones are not tried. */
 export const MIN_TOKENS_PER_CONTEXT_RANK = 1024;
 
@@ -186,8 +195,8 @@ export function clusterShapes(
     fail('cluster.gpusPerNode', `gpusPerNode (${cluster.gpusPerNode}) must be a positive integer`);
   }
   if (cluster.gpus !== undefined) {
-    if (!positiveInteger(cluster.gpus))
-      fail('cluster.gpus', `gpus (${cluster.gpus}) must be a positive integer`);
+    if (!positiveInteger(cluster.gpus) || cluster.gpus > MAX_GPUS)
+      fail('cluster.gpus', `gpus (${cluster.gpus}) must be an integer from 1 to ${MAX_GPUS}`);
     if (cluster.nodes !== undefined)
       fail('cluster.nodes', 'give cluster.gpus or cluster.nodes, not both');
     const perNode = cluster.gpusPerNode ?? Math.min(cluster.gpus, 8);
@@ -221,6 +230,13 @@ export function clusterShapes(
     fail('cluster.nodes', 'node counts must be positive integers');
   }
   if (counts.length > MAX_CLUSTER_SHAPES) tooMany(counts.length);
+  const largest = counts[counts.length - 1] * perNode;
+  if (largest > MAX_GPUS) {
+    fail(
+      'cluster.nodes',
+      `nodes x gpusPerNode (${largest}) must be at most ${MAX_GPUS} GPUs in all`,
+    );
+  }
   return counts.map((n) => ({ nodes: n, gpusPerNode: perNode }));
 }
 
@@ -256,6 +272,34 @@ function splitsOf(
     }
   }
   return splits;
+}
+
+/** Fails before any estimate when the layouts to consider (or the splits listed to find them)
+ * exceed MAX_SEARCH_CANDIDATES; `sizes` counts the micro-batches a split can take. */
+function checkSearchSpace(
+  shapes: { nodes: number; gpusPerNode: number }[],
+  sequenceLength: number,
+  arch: ModelArchitecture,
+  offloads: OffloadTarget[],
+  sizes: (split: Split) => number,
+): void {
+  let listed = 0;
+  let layouts = 0;
+  for (const shape of shapes) {
+    for (const split of splitsOf(shape, sequenceLength, arch)) {
+      listed += 1;
+      if (!splitProblem(arch, split)) {
+        const choices = zeroChoices(split.dp * split.c, offloads).length;
+        layouts += choices * RECOMPUTE_ORDER.length * sizes(split);
+      }
+      if (Math.max(listed, layouts) > MAX_SEARCH_CANDIDATES) {
+        fail(
+          'cluster',
+          `the search space holds more than ${MAX_SEARCH_CANDIDATES} layouts (node counts x splits x ZeRO stages x recomputation x micro-batches); narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
+        );
+      }
+    }
+  }
 }
 
 /** Kinds of rank for rejection counts (pipeline stage labels also carry their layer ranges). */
@@ -412,8 +456,11 @@ export function searchLayouts(
   const top = input.top ?? 10;
   if (!positiveInteger(top)) fail('top', `top (${top}) must be a positive integer`);
   const maxMicroBatch = input.maxMicroBatchSize ?? 8;
-  if (!positiveInteger(maxMicroBatch)) {
-    fail('maxMicroBatchSize', `maxMicroBatchSize (${maxMicroBatch}) must be a positive integer`);
+  if (!positiveInteger(maxMicroBatch) || maxMicroBatch > MAX_SEARCH_MICRO_BATCH) {
+    fail(
+      'maxMicroBatchSize',
+      `maxMicroBatchSize (${maxMicroBatch}) must be an integer from 1 to ${MAX_SEARCH_MICRO_BATCH}`,
+    );
   }
   const globalBatch = input.globalBatchSize;
   if (globalBatch !== undefined && !positiveInteger(globalBatch)) {
@@ -458,6 +505,13 @@ export function searchLayouts(
     return Number.isInteger(m) && m >= 1 ? m : null;
   };
   const offloads: OffloadTarget[] = input.allowOffload ? ['none', 'cpu'] : ['none'];
+  checkSearchSpace(
+    shapes,
+    sequenceLength,
+    arch,
+    offloads,
+    (split) => microBatches.filter((mb) => accumulationFor(split, mb) !== null).length,
+  );
 
   // Every candidate, with its speed and price from the same functions the plan uses.
   const candidates: Candidate[] = [];
@@ -564,6 +618,7 @@ export function searchLayouts(
     { microBatch: number; accumulation: number; fits: boolean; headroomBytes: number }[]
   >();
 
+  let plansRun = 0;
   for (const [index, candidate] of candidates.entries()) {
     if (!exhaustive && best.length === top) {
       counts.notPlanned += candidates.length - index;
@@ -589,6 +644,13 @@ export function searchLayouts(
       counts.notPlanned += 1;
       continue;
     }
+    if ((plansRun + 1) * arch.numLayers > MAX_SEARCH_LAYER_PLANS) {
+      fail(
+        'cluster',
+        `the search needs more than ${plansRun} plans of this ${arch.numLayers}-layer model (at most ${MAX_SEARCH_LAYER_PLANS} layer plans per search); narrow cluster.nodes, lower maxMicroBatchSize or top, or leave allowOffload out`,
+      );
+    }
+    plansRun += 1;
     let result: PlanResult;
     try {
       result = plan(candidate.input);

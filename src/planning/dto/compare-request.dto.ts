@@ -17,13 +17,10 @@ import {
   IsNotNull,
   IsOneOf,
   IsPlainObject,
-  IsPositiveInteger,
+  IsIntegerInRange,
 } from '../../common/validators';
-import { VARY_FIELDS, VaryField } from '../../engine';
+import { MAX_COMPARE_ROWS, REQUEST_LIMITS, VARY_FIELDS, VaryField } from '../../engine';
 import { PlanRequestDto } from './plan-request.dto';
-
-/** Rows one comparison may plan, so a request stays answerable in its time. */
-export const MAX_COMPARE_ROWS = 32;
 
 /** A cluster override: every field optional, the GPU included. */
 export class ClusterOverridesDto {
@@ -33,14 +30,14 @@ export class ClusterOverridesDto {
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
   gpu?: string;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.nodes.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.nodes)
   nodes?: number;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.gpusPerNode.max })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 }
 

@@ -13,11 +13,10 @@ import {
 import {
   IsLabelList,
   IsModelReference,
-  IsNonNegativeInteger,
+  IsIntegerInRange,
   IsNumberInRange,
   IsOneOf,
   IsPlainObject,
-  IsPositiveInteger,
   IsTargetModules,
   IsTrueOrFalse,
 } from '../../common/validators';
@@ -36,6 +35,7 @@ import {
   PIPELINE_SCHEDULES,
   PRECISIONS,
   QUANTIZATION_KERNELS,
+  REQUEST_LIMITS,
   RECOMPUTE_MODES,
   TRAINING_METHODS,
   WEIGHT_PRECISIONS,
@@ -68,26 +68,35 @@ export class ClusterDto {
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
   gpu: string;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.nodes.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.nodes)
   nodes?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, example: 8 })
+  @ApiPropertyOptional({
+    default: 1,
+    minimum: 1,
+    example: 8,
+    maximum: REQUEST_LIMITS.gpusPerNode.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 }
 
 export class LoraDto {
-  @ApiPropertyOptional({ default: 16, minimum: 1 })
+  @ApiPropertyOptional({ default: 16, minimum: 1, maximum: REQUEST_LIMITS.loraRank.max })
   @IsOptional()
-  @IsPositiveInteger(16)
+  @IsIntegerInRange(REQUEST_LIMITS.loraRank)
   rank?: number;
 
-  @ApiPropertyOptional({ default: 32 })
+  @ApiPropertyOptional({
+    default: 32,
+    minimum: REQUEST_LIMITS.loraAlpha.min,
+    maximum: REQUEST_LIMITS.loraAlpha.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 32 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.loraAlpha, minExclusive: true })
   alpha?: number;
 
   @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1 })
@@ -132,19 +141,23 @@ export class TrainingDto {
   @IsOneOf(OPTIMIZERS)
   optimizer?: OptimizerKind;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.microBatchSize.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.microBatchSize)
   microBatchSize?: number;
 
-  @ApiPropertyOptional({ default: 4096, minimum: 1 })
+  @ApiPropertyOptional({ default: 4096, minimum: 1, maximum: REQUEST_LIMITS.sequenceLength.max })
   @IsOptional()
-  @IsPositiveInteger(4096)
+  @IsIntegerInRange(REQUEST_LIMITS.sequenceLength)
   sequenceLength?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({
+    default: 1,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.gradientAccumulationSteps.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.gradientAccumulationSteps)
   gradientAccumulationSteps?: number;
 
   @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: 'none' })
@@ -166,9 +179,13 @@ export class TrainingDto {
   @Type(() => QloraDto)
   qlora?: QloraDto;
 
-  @ApiPropertyOptional({ description: 'tokens the whole run trains on: adds GPU-hours and cost' })
+  @ApiPropertyOptional({
+    description: 'tokens the whole run trains on: adds GPU-hours and cost',
+    minimum: REQUEST_LIMITS.tokensToTrain.min,
+    maximum: REQUEST_LIMITS.tokensToTrain.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 1e9 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.tokensToTrain, minExclusive: true })
   tokensToTrain?: number;
 }
 
@@ -190,9 +207,9 @@ export class ParallelismDto {
   @IsOneOf(ZERO_STAGES)
   zeroStage?: 0 | 1 | 2 | 3;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   tensorParallel?: number;
 
   @ApiPropertyOptional({ default: false })
@@ -200,9 +217,9 @@ export class ParallelismDto {
   @IsTrueOrFalse()
   sequenceParallel?: boolean;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   pipelineParallel?: number;
 
   @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: '1f1b' })
@@ -210,19 +227,19 @@ export class ParallelismDto {
   @IsOneOf(PIPELINE_SCHEDULES)
   pipelineSchedule?: PipelineSchedule;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   virtualStages?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   contextParallel?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   expertParallel?: number;
 
   @ApiPropertyOptional({ type: OffloadDto })
@@ -279,7 +296,12 @@ export class RuntimeDto {
   @IsTrueOrFalse()
   foreachOptimizer?: boolean;
 
-  @ApiPropertyOptional({ default: 0.06, description: 'fraction reserved above allocated' })
+  @ApiPropertyOptional({
+    default: 0.06,
+    description: 'fraction reserved above allocated',
+    minimum: 0,
+    maximum: 1,
+  })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
   allocatorFragmentation?: number;
@@ -287,28 +309,40 @@ export class RuntimeDto {
   @ApiPropertyOptional({
     description:
       "CUDA context bytes outside the allocator; default: the GPU catalog's measured value (805306368 on h100-80gb), else 536870912",
+    maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(536870912)
+  @IsIntegerInRange(REQUEST_LIMITS.settingBytes)
   cudaContextBytes?: number;
 
-  @ApiPropertyOptional({ description: 'NCCL buffers per GPU, bytes', default: 268435456 })
+  @ApiPropertyOptional({
+    description: 'NCCL buffers per GPU, bytes',
+    default: 268435456,
+    minimum: REQUEST_LIMITS.settingBytes.min,
+    maximum: REQUEST_LIMITS.settingBytes.max,
+  })
   @IsOptional()
-  @IsNonNegativeInteger(268435456)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: 268435456 })
   ncclBytes?: number;
 
-  @ApiPropertyOptional({ description: 'reduce/allgather bucket size, elements', default: 5e8 })
+  @ApiPropertyOptional({
+    description: 'reduce/allgather bucket size, elements',
+    default: 5e8,
+    minimum: REQUEST_LIMITS.bucketElements.min,
+    maximum: REQUEST_LIMITS.bucketElements.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(500000000)
+  @IsIntegerInRange(REQUEST_LIMITS.bucketElements)
   bucketElements?: number;
 
   @ApiPropertyOptional({
     description:
       "parameters ZeRO-3 may keep gathered (DeepSpeed's stage3_max_live_parameters); 0 for FSDP",
     default: 0,
+    maximum: REQUEST_LIMITS.zero3LiveParameters.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(1000000000)
+  @IsIntegerInRange(REQUEST_LIMITS.zero3LiveParameters)
   zero3LiveParameters?: number;
 
   @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: 'fp32' })
@@ -410,41 +444,60 @@ export class RuntimeDto {
   @IsOneOf(DATA_PARALLEL_ENGINES)
   dataParallelEngine?: DataParallelEngine;
 
-  @ApiPropertyOptional({ default: 0.4, description: 'model FLOPs utilisation, (0, 1]' })
+  @ApiPropertyOptional({
+    default: 0.4,
+    description: 'model FLOPs utilisation, (0, 1]',
+    minimum: 0,
+    maximum: 1,
+  })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, minExclusive: true, example: 0.4 })
   mfu?: number;
 
-  @ApiPropertyOptional({ description: "USD per GPU-hour; the catalog's price when left out" })
+  @ApiPropertyOptional({
+    description: "USD per GPU-hour; the catalog's price when left out",
+    minimum: REQUEST_LIMITS.pricePerGpuHour.min,
+    maximum: REQUEST_LIMITS.pricePerGpuHour.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, example: 2.5 })
+  @IsNumberInRange(REQUEST_LIMITS.pricePerGpuHour)
   pricePerGpuHour?: number;
 
-  @ApiPropertyOptional({ default: 50e9, description: 'bytes/s per GPU across nodes' })
+  @ApiPropertyOptional({
+    default: 50e9,
+    description: 'bytes/s per GPU across nodes',
+    minimum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.min,
+    maximum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 50e9 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.interNodeBandwidthBytesPerSecond, minExclusive: true })
   interNodeBandwidthBytesPerSecond?: number;
 
-  @ApiPropertyOptional({ default: 1073741824, description: 'bytes kept free on every card' })
+  @ApiPropertyOptional({
+    default: 1073741824,
+    description: 'bytes kept free on every card',
+    minimum: REQUEST_LIMITS.settingBytes.min,
+    maximum: REQUEST_LIMITS.settingBytes.max,
+  })
   @IsOptional()
-  @IsNonNegativeInteger(1073741824)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: 1073741824 })
   safetyMarginBytes?: number;
 }
 
 export class InferenceDto {
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.batchSize.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.batchSize)
   batchSize?: number;
 
-  @ApiPropertyOptional({ default: 1024, minimum: 1 })
+  @ApiPropertyOptional({ default: 1024, minimum: 1, maximum: REQUEST_LIMITS.promptLength.max })
   @IsOptional()
-  @IsPositiveInteger(1024)
+  @IsIntegerInRange(REQUEST_LIMITS.promptLength)
   promptLength?: number;
 
-  @ApiPropertyOptional({ default: 256, minimum: 1 })
+  @ApiPropertyOptional({ default: 256, minimum: 1, maximum: REQUEST_LIMITS.outputLength.max })
   @IsOptional()
-  @IsPositiveInteger(256)
+  @IsIntegerInRange(REQUEST_LIMITS.outputLength)
   outputLength?: number;
 
   @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: 'bf16' })
@@ -452,9 +505,9 @@ export class InferenceDto {
   @IsOneOf(WEIGHT_PRECISIONS)
   weightPrecision?: WeightPrecision;
 
-  @ApiPropertyOptional({ default: 128, minimum: 1 })
+  @ApiPropertyOptional({ default: 128, minimum: 1, maximum: REQUEST_LIMITS.quantGroupSize.max })
   @IsOptional()
-  @IsPositiveInteger(128)
+  @IsIntegerInRange(REQUEST_LIMITS.quantGroupSize)
   quantGroupSize?: number;
 
   @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: 'bf16' })
@@ -466,9 +519,10 @@ export class InferenceDto {
     minimum: 1,
     description:
       "most tokens one prefill forward takes (vLLM's max_num_batched_tokens); absent: the whole batch of prompts at once",
+    maximum: REQUEST_LIMITS.prefillChunkTokens.max,
   })
   @IsOptional()
-  @IsPositiveInteger(8192)
+  @IsIntegerInRange(REQUEST_LIMITS.prefillChunkTokens)
   prefillChunkTokens?: number;
 }
 

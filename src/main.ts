@@ -3,6 +3,7 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { API_PREFIX, configureApp } from './common/configure-app';
 import { AppConfig, appConfig, describeDatabase } from './config/app-config';
@@ -31,13 +32,29 @@ function startupProblem(
   return undefined;
 }
 
+/** Listens on the HTTP server directly: Nest's listen() would also log the error as a line
+ * of its own before the one this process exits with. */
+function listen(
+  app: NestExpressApplication,
+  port: number,
+  host: string | undefined,
+): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 async function bootstrap(config: AppConfig): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule);
   configureApp(app);
+  await app.init();
   try {
-    await (config.host === undefined
-      ? app.listen(config.port)
-      : app.listen(config.port, config.host));
+    await listen(app, config.port, config.host);
   } catch (error) {
     await app.close();
     throw error;

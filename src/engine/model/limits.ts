@@ -141,11 +141,28 @@ const CONFIG_RANGES: Record<string, Range> = {
   finalLogitSoftcapping: real(0, MAX_SOFTCAP),
 };
 
+/** Where a config.json names the architecture's own fields, so a message reaches its writer. */
+const CONFIG_NAMES: Record<string, string> = {
+  hiddenSize: 'hidden_size',
+  numLayers: 'num_hidden_layers, plus num_decoder_layers for T5',
+  numAttentionHeads: 'num_attention_heads',
+  numKeyValueHeads: 'num_key_value_heads',
+  headDim: 'head_dim',
+  intermediateSize: 'intermediate_size',
+  vocabSize: 'vocab_size',
+  maxPositionEmbeddings: 'max_position_embeddings',
+};
+
 function describe(range: Range): string {
   return `${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}`;
 }
 
-function rangeError(field: string, value: unknown, range: Range): FieldError | undefined {
+function rangeError(
+  field: string,
+  value: unknown,
+  range: Range,
+  configName?: string,
+): FieldError | undefined {
   const inRange =
     typeof value === 'number' &&
     Number.isFinite(value) &&
@@ -153,7 +170,8 @@ function rangeError(field: string, value: unknown, range: Range): FieldError | u
     value >= range.min &&
     value <= range.max;
   if (inRange) return undefined;
-  return { field, message: `must be ${describe(range)} (got ${JSON.stringify(value)})` };
+  const where = configName ? `; ${configName} in a config.json` : '';
+  return { field, message: `must be ${describe(range)} (got ${JSON.stringify(value)}${where})` };
 }
 
 function checkAll(
@@ -162,10 +180,11 @@ function checkAll(
   values: Record<string, unknown>,
   ranges: Record<string, Range>,
   optional: boolean,
+  configNames: Record<string, string> = {},
 ): void {
   for (const [key, range] of Object.entries(ranges)) {
     if (optional && (values[key] === undefined || values[key] === null)) continue;
-    const error = rangeError(`${prefix}.${key}`, values[key], range);
+    const error = rangeError(`${prefix}.${key}`, values[key], range, configNames[key]);
     if (error) errors.push(error);
   }
 }
@@ -199,7 +218,14 @@ function blockErrors(
 function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
   const errors: FieldError[] = [];
   const fields = arch as unknown as Record<string, unknown>;
-  checkAll(errors, prefix, fields, ARCHITECTURE_RANGES as Record<string, Range>, true);
+  checkAll(
+    errors,
+    prefix,
+    fields,
+    ARCHITECTURE_RANGES as Record<string, Range>,
+    true,
+    CONFIG_NAMES,
+  );
   for (const key of FLAGS) {
     if (fields[key] !== undefined && typeof fields[key] !== 'boolean') {
       errors.push({ field: `${prefix}.${key}`, message: 'must be true or false' });

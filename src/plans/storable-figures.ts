@@ -15,10 +15,11 @@ function obeys(rule: Rule, value: unknown): boolean {
 
 function check(errors: FieldError[], field: string, rule: Rule, value: unknown): void {
   if (obeys(rule, value)) return;
-  const wanted =
-    rule === 'figure'
-      ? 'a finite number of at least 0'
-      : `an integer${rule === 'count' ? ' of at least 0' : ''} of at most 2^53 - 1`;
+  const wanted = {
+    count: 'a whole number from 0 to 2^53 - 1',
+    signed: 'a whole number between -(2^53 - 1) and 2^53 - 1',
+    figure: 'a finite number of at least 0',
+  }[rule];
   errors.push({ field, message: `${field} is ${JSON.stringify(value)}, not ${wanted}` });
 }
 

@@ -156,15 +156,13 @@ export const REPRODUCTIONS: Reproduction[] = [
     body: planOf({ ...DEEPSEEK_MLA_CONFIG, mla: { kvLoraRank: 'a' } }),
     status: 400,
   },
-  ...BODY_ENDPOINTS.map(
-    ([method, path]): Reproduction => ({
-      name: `5a. JSON nested 2,000 levels deep: ${method} ${path}`,
-      method,
-      path,
-      raw: DEEP,
-      status: 400,
-    }),
-  ),
+  ...BODY_ENDPOINTS.map(([method, path]): Reproduction => ({
+    name: `5a. JSON nested 2,000 levels deep: ${method} ${path}`,
+    method,
+    path,
+    raw: DEEP,
+    status: 400,
+  })),
   {
     name: '5b. content-type application/json; charset=latin1',
     method: 'POST',

@@ -213,7 +213,7 @@ export function clusterShapes(
       `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got ${count})`,
     );
   let counts: number[];
-  if (nodes === undefined)
+  if (nodes === undefined || nodes === null)
     return fail('cluster', 'give cluster.gpus, or cluster.nodes (a count, a list or { min, max })');
   if (typeof nodes === 'number') counts = [nodes];
   else if (Array.isArray(nodes)) counts = [...new Set(nodes)].sort((a, b) => a - b);

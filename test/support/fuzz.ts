@@ -2,7 +2,7 @@
 // a few random mutations (values of every kind and size at any depth, fields added or dropped,
 // bodies cut short, sent under odd headers). Each answer must be below 500, and a 4xx to a
 // write must leave the saved plans and models exactly as they were.
-import type { Response, Test } from 'supertest';
+import type { Test } from 'supertest';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Http = () => {

@@ -4,7 +4,7 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { appPerSuite, expectProblem, startApp, testEngines } from './support/app';
-import { sqliteDatabase } from './support/databases';
+import { postgresDatabase, sqliteDatabase, TestDatabase } from './support/databases';
 
 const LLAMA_CONFIG = {
   model_type: 'llama',
@@ -237,4 +237,31 @@ describe('an API key for writes (SHARDPLAN_API_KEY)', () => {
     await http().get('/api/v1/models').expect(200);
     expectProblem(await http().post('/api/v1/plans/no-such-plan/reevaluate'), 404);
   });
+});
+
+const postgresOnly = testEngines().includes('postgres') ? describe : describe.skip;
+
+postgresOnly('a PostgreSQL database that goes away', () => {
+  let database: TestDatabase;
+  let app: NestExpressApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    database = await postgresDatabase();
+    app = await startApp(database);
+    await http().get('/api/v1/health').expect(200);
+    await database.remove(); // drops it, closing the app's connections
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(['/api/v1/health', '/api/v1/models', '/api/v1/plans'])(
+    '%s answers 503 without the driver message',
+    async (path) => {
+      const response = await http().get(path);
+      expectProblem(response, 503);
+      expect(response.text).not.toMatch(/database "shardplan_test|terminat|ECONN|does not exist/);
+    },
+  );
 });

@@ -7,6 +7,7 @@ import {
   Injectable,
   Logger,
   NestInterceptor,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { from, Observable, switchMap } from 'rxjs';
 import { CatalogModel } from '../catalog/catalog';
@@ -33,9 +34,19 @@ export class CustomModelsSync {
 
   /** Brings the catalog up to the database's revision (a no-op when nothing changed). */
   async refresh(): Promise<void> {
-    if ((await this.customModels.revision()) === this.loadedRevision) return;
+    if ((await this.currentRevision()) === this.loadedRevision) return;
     this.reloading ??= this.reload().finally(() => (this.reloading = undefined));
     await this.reloading;
+  }
+
+  /** The database's revision; a database that does not answer is a 503, its message logged. */
+  private async currentRevision(): Promise<number> {
+    try {
+      return await this.customModels.revision();
+    } catch (error) {
+      this.logger.error(`reading the custom models failed: ${(error as Error).message}`);
+      throw new ServiceUnavailableException('the database does not answer; see the service log');
+    }
   }
 
   private async reload(): Promise<void> {

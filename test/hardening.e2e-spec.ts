@@ -185,18 +185,19 @@ describe('serving hygiene', () => {
 
 describe('an API key for writes (SHARDPLAN_API_KEY)', () => {
   const KEY = 'correct horse battery staple';
-  const database = sqliteDatabase();
+  let database: TestDatabase;
   let app: NestExpressApplication;
   const http = () => request(app.getHttpServer());
   const plan = { model: 'llama-3.2-1b', cluster: H100 };
 
   beforeAll(async () => {
+    database = sqliteDatabase();
     app = await startApp(database, { SHARDPLAN_API_KEY: KEY });
   });
   afterAll(async () => {
     await app.close();
     delete process.env.SHARDPLAN_API_KEY;
-    await database.remove();
+    await database?.remove();
   });
 
   it('refuses writes without the key: 401 problem with WWW-Authenticate, nothing saved', async () => {
@@ -250,7 +251,7 @@ postgresOnly('a PostgreSQL database that goes away', () => {
     database = await postgresDatabase();
     app = await startApp(database);
     await http().get('/api/v1/health').expect(200);
-    await database.remove(); // drops it, closing the app's connections
+    await database?.remove(); // drops it, closing the app's connections
   });
   afterAll(async () => {
     await app.close();

@@ -4,23 +4,24 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
-import { sqliteDatabase } from './support/databases';
+import { sqliteDatabase, TestDatabase } from './support/databases';
 
 const ROOT = join(__dirname, '..');
 
 describe('starting on a port another process holds', () => {
   let holder: Server;
   let port: number;
-  const database = sqliteDatabase();
+  let database: TestDatabase;
 
   beforeAll(async () => {
+    database = sqliteDatabase();
     holder = createServer().listen(0, '127.0.0.1');
     await once(holder, 'listening');
     port = (holder.address() as { port: number }).port;
   });
   afterAll(async () => {
     holder.close();
-    await database.remove();
+    await database?.remove();
   });
 
   it('exits with status 1 and one line naming the address', async () => {

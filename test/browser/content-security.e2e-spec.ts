@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { startApp } from '../support/app';
-import { sqliteDatabase } from '../support/databases';
+import { sqliteDatabase, TestDatabase } from '../support/databases';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,7 +17,7 @@ if (!existsSync(CHROMIUM)) {
 }
 
 (existsSync(CHROMIUM) ? describe : describe.skip)('pages under the Content-Security-Policy', () => {
-  const database = sqliteDatabase();
+  let database: TestDatabase;
   let app: NestExpressApplication;
   let context: BrowserContext;
   let page: Page;
@@ -27,6 +27,7 @@ if (!existsSync(CHROMIUM)) {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    database = sqliteDatabase();
     app = await startApp(database);
     await app.listen(0, '127.0.0.1');
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -55,7 +56,7 @@ if (!existsSync(CHROMIUM)) {
   afterAll(async () => {
     await context?.close();
     await app?.close();
-    await database.remove();
+    await database?.remove();
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 

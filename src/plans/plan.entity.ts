@@ -2,6 +2,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { ISO_TIMESTAMP } from '../database/columns';
 import type { PlanResult } from '../engine';
+import type { CsvFigure } from './plans-csv';
 
 /** simple-json columns are text on SQLite and jsonb on PostgreSQL (see the migration). */
 @Entity({ name: 'plans' })
@@ -36,6 +37,10 @@ export class PlanEntity {
   /** The PlanResult as computed when the plan was saved. */
   @Column({ type: 'simple-json' })
   result: PlanResult;
+
+  /** The result's figures the CSV export shows (csvFigures), so it need not read `result`. */
+  @Column({ type: 'simple-json' })
+  figures: Record<CsvFigure, number>;
 
   @Column({ type: 'text', nullable: true })
   notes: string | null;

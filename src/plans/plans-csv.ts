@@ -35,14 +35,18 @@ export type PlanCsvRow = {
   totalUsd: number | null;
 } & Record<CsvFigure, number>;
 
-/** The CSV row of a whole saved record (what the database extracts, computed in memory). */
-export function csvRowOf(plan: SavedPlanRecord): PlanCsvRow {
-  const figures = Object.fromEntries(
+/** The figures of a result the export shows, stored beside it when the plan is saved. */
+export function csvFigures(result: PlanResult): Record<CsvFigure, number> {
+  return Object.fromEntries(
     Object.entries(CSV_FIGURE_PATHS).map(([figure, path]) => [
       figure,
-      path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], plan.result),
+      path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], result),
     ]),
   ) as Record<CsvFigure, number>;
+}
+
+/** The CSV row of a whole saved record (what the export reads from the stored columns). */
+export function csvRowOf(plan: SavedPlanRecord): PlanCsvRow {
   const cost: PlanResult['cost'] = plan.result.cost;
   return {
     id: plan.id,
@@ -54,7 +58,7 @@ export function csvRowOf(plan: SavedPlanRecord): PlanCsvRow {
     fits: plan.result.memory.perGpu.fits,
     gpuHours: cost.gpuHours ?? null,
     totalUsd: cost.totalUsd ?? null,
-    ...figures,
+    ...csvFigures(plan.result),
   };
 }
 

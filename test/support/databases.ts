@@ -64,9 +64,15 @@ export async function postgresDatabase(): Promise<TestDatabase> {
   return {
     engine: 'postgres',
     env: { DATABASE_URL: url.toString() },
+    // Sessions of our own role still open (a killed server's) are ended first; a plain DROP
+    // then also waits out an autovacuum worker, which FORCE may not end without a superuser.
     remove: () =>
       onServer(async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()',
+          [name],
+        );
+        await client.query(`DROP DATABASE IF EXISTS ${name}`);
       }),
   };
 }

@@ -184,7 +184,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await dataSource.destroy();
-    await database.remove();
+    // KEEP_DATABASE=1 leaves it for a look at the query plans (it prints where it is).
+    if (process.env.KEEP_DATABASE) console.log('kept:', JSON.stringify(database.env));
+    else await database.remove();
   }
 }
 

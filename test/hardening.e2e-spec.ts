@@ -141,6 +141,18 @@ describe.each(testEngines())('hardening on %s', (engine) => {
       .expect(201);
   });
 
+  it('refuses catalog ids past 200 characters without echoing them back', async () => {
+    const long = 'x'.repeat(100_000);
+    for (const [body, field] of [
+      [{ model: long, cluster: H100 }, 'model'],
+      [{ model: 'llama-3-8b', cluster: { ...H100, gpu: long } }, 'cluster.gpu'],
+    ] as const) {
+      const response = await http().post('/api/v1/plans/estimate').send(body);
+      expectProblem(response, 400, field);
+      expect(response.text.length).toBeLessThan(2_000);
+    }
+  });
+
   it('answers 422 and saves nothing when a figure could not be stored exactly', async () => {
     // Eager attention keeps scores of s^2 per head: at 2^24 tokens, ~1.8e18 bytes, past 2^53.
     const body = {

@@ -7,6 +7,7 @@ import {
   Injectable,
   Logger,
   NestInterceptor,
+  OnApplicationBootstrap,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { from, Observable, switchMap } from 'rxjs';
@@ -20,7 +21,7 @@ import {
 import { LiveCatalog } from './live-catalog';
 
 @Injectable()
-export class CustomModelsSync {
+export class CustomModelsSync implements OnApplicationBootstrap {
   private readonly logger = new Logger(CustomModelsSync.name);
   /** The revision the catalog reflects; -1 before the first load. */
   private loadedRevision = -1;
@@ -31,6 +32,11 @@ export class CustomModelsSync {
     private readonly catalog: LiveCatalog,
     @Inject(CUSTOM_MODELS_REPOSITORY) private readonly customModels: CustomModelsRepository,
   ) {}
+
+  /** Loaded at boot too, so a saved model the engine now rejects is reported at once. */
+  onApplicationBootstrap(): Promise<void> {
+    return this.refresh();
+  }
 
   /** Brings the catalog up to the database's revision (a no-op when nothing changed). */
   async refresh(): Promise<void> {

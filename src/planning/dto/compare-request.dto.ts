@@ -13,11 +13,12 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  IsIntegerInRange,
   IsModelReference,
   IsNotNull,
   IsOneOf,
   IsPlainObject,
-  IsIntegerInRange,
+  MAX_CATALOG_ID_LENGTH,
 } from '../../common/validators';
 import { MAX_COMPARE_ROWS, REQUEST_LIMITS, VARY_FIELDS, VaryField } from '../../engine';
 import { PlanRequestDto } from './plan-request.dto';
@@ -28,6 +29,9 @@ export class ClusterOverridesDto {
   @IsOptional()
   @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.nodes.max })

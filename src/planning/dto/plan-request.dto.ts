@@ -11,14 +11,15 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  IsIntegerInRange,
   IsLabelList,
   IsModelReference,
-  IsIntegerInRange,
   IsNumberInRange,
   IsOneOf,
   IsPlainObject,
   IsTargetModules,
   IsTrueOrFalse,
+  MAX_CATALOG_ID_LENGTH,
 } from '../../common/validators';
 import type { PlanRequestInput } from '../../engine';
 import {
@@ -66,6 +67,9 @@ export class ClusterDto {
   })
   @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu: string;
 
   @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.nodes.max })

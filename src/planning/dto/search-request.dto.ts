@@ -6,6 +6,7 @@ import {
   IsOptional,
   IsString,
   Max,
+  MaxLength,
   MinLength,
   ValidateBy,
   ValidateNested,
@@ -17,6 +18,7 @@ import {
   IsPlainObject,
   IsPositiveInteger,
   IsTrueOrFalse,
+  MAX_CATALOG_ID_LENGTH,
 } from '../../common/validators';
 import {
   MAX_GPUS,
@@ -60,6 +62,9 @@ export class SearchClusterDto {
   @IsDefined({ message: "gpu is required: a catalog id such as 'h100-80gb'" })
   @IsString({ message: "gpu must be a catalog id such as 'h100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'h100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu: string;
 
   @ApiPropertyOptional({

@@ -38,11 +38,16 @@ export class CustomModelsSync implements OnApplicationBootstrap {
     return this.refresh();
   }
 
-  /** Brings the catalog up to the database's revision (a no-op when nothing changed). */
+  /** Brings the catalog up to at least the database's revision now (a no-op when nothing
+   * changed). A reload already under way may have read an older revision, so a second one
+   * follows when it falls short; a counter that went back (a restored database) reloads too. */
   async refresh(): Promise<void> {
-    if ((await this.currentRevision()) === this.loadedRevision) return;
-    this.reloading ??= this.reload().finally(() => (this.reloading = undefined));
-    await this.reloading;
+    const wanted = await this.currentRevision();
+    if (wanted < this.loadedRevision) this.loadedRevision = -1;
+    for (let pass = 0; pass < 2 && this.loadedRevision < wanted; pass++) {
+      this.reloading ??= this.reload().finally(() => (this.reloading = undefined));
+      await this.reloading;
+    }
   }
 
   /** The database's revision; a database that does not answer is a 503, its message logged. */
@@ -57,7 +62,6 @@ export class CustomModelsSync implements OnApplicationBootstrap {
 
   private async reload(): Promise<void> {
     const { revision, models } = await this.customModels.all();
-    if (revision < this.loadedRevision) return;
     this.catalog.replaceCustomModels(models.flatMap((saved) => this.derived(saved)));
     this.loadedRevision = revision;
   }

@@ -14,7 +14,9 @@ import { freePort, ServerProcess, startServer, stopServer } from './support/serv
 
 const KILLS = 5;
 const CLIENTS = 16;
-/** The kill lands between these many milliseconds after the writes start. */
+/** Saves acknowledged in a round before its kill is scheduled. */
+const WRITES_BEFORE_KILL = 10;
+/** The kill lands between these many milliseconds after that. */
 const KILL_AFTER_MS = [500, 2500];
 
 const PLAN = { model: 'llama-3.2-1b', cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 } };
@@ -166,12 +168,15 @@ async function main(): Promise<void> {
     for (let kill = 1; kill <= KILLS; kill++) {
       const server = await startServer(port, database.env);
       const clients = owned.map((mine) => client(server, ledger, mine));
+      // Writes are flowing once a few are acknowledged; the kill lands at a random moment after.
+      const before = ledger.acknowledged.size;
+      while (ledger.acknowledged.size < before + WRITES_BEFORE_KILL) await sleep(10);
       const delay = KILL_AFTER_MS[0] + Math.random() * (KILL_AFTER_MS[1] - KILL_AFTER_MS[0]);
       await sleep(delay);
       await stopServer(server, 'SIGKILL');
       await Promise.all(clients);
       console.log(
-        `kill ${kill} after ${delay.toFixed(0)} ms: ${ledger.acknowledged.size} plans acknowledged so far`,
+        `kill ${kill} ${delay.toFixed(0)} ms into the writes: ${ledger.acknowledged.size} plans acknowledged so far`,
       );
     }
     const integrity =

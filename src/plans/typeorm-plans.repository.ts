@@ -133,15 +133,18 @@ export class TypeOrmPlansRepository implements PlansRepository {
     return query;
   }
 
+  /** The count and the page run at once (on two PostgreSQL connections; SQLite runs them in
+   * turn); one plan past the page says whether another page follows. */
   async list(filter: PlanFilter): Promise<PlanListing> {
-    const counted = await this.matching(filter, 'totals')
-      .select('COUNT(*)', 'total')
-      .getRawOne<{ total: number | string }>();
-    // One plan past the page says whether another page follows.
-    const { entities, raw } = await this.newestFirst(filter, filter.after)
-      .limit(filter.limit + 1)
-      .offset(filter.offset ?? 0)
-      .getRawAndEntities<{ plan_order: number | string }>();
+    const [counted, { entities, raw }] = await Promise.all([
+      this.matching(filter, 'totals')
+        .select('COUNT(*)', 'total')
+        .getRawOne<{ total: number | string }>(),
+      this.newestFirst(filter, filter.after)
+        .limit(filter.limit + 1)
+        .offset(filter.offset ?? 0)
+        .getRawAndEntities<{ plan_order: number | string }>(),
+    ]);
     const items = entities.slice(0, filter.limit).map(toRecord);
     const last = items[items.length - 1];
     const next =

@@ -164,7 +164,10 @@ class TraceReplay {
         this.step(this.events[this.index]);
       } catch (error) {
         if (!(error instanceof Error) || error.name === 'AllocatorOutOfMemoryError') throw error;
-        throw new TraceFormatError(`event ${this.index + 1}: ${error.message}`);
+        const { action, address } = this.events[this.index];
+        throw new TraceFormatError(
+          `event ${this.index + 1} (${action} ${address}): ${error.message}`,
+        );
       }
     }
   }

@@ -99,7 +99,7 @@ describe('the simulated allocator, given the addresses the real cudaMalloc retur
     },
   );
 
-  it('trace 205: peaks while the unsharded model is built, before the harness resets its peaks', () => {
+  it('trace 205: peaks while the unsharded model is built, before the harness resets peaks', () => {
     const { anchored } = replays.find((replay) => replay.id === 205)!;
     expect(anchored.allocatedPeakBytes).toBeGreaterThan(harness.get(205)!.max_allocated);
   });

@@ -105,15 +105,20 @@ export function renderAllocatorReplay(report: AllocatorReplayReport): string {
     'right',
   ]);
   const first = report.firstSegmentMismatch;
+  const of = (part: number) => share(part, report.allocations);
+  const anchoredError = percentError(
+    anchored.simulatedReservedPeakBytes,
+    report.traceReservedPeakBytes,
+  );
   return [
     `${report.trace}: ${bytes(report.events)} events, ${bytes(report.allocations)} allocations`,
     table,
-    `segment opened as in the trace: ${share(report.matchingSegmentDecisions, report.allocations)}` +
-      (first === null ? '' : `; first differs at event ${bytes(first + 1)}`),
     `allocated peak: simulated block bytes (rounded); trace: bytes as requested`,
-    `with the real cudaMalloc addresses: reserved peak ${bytes(anchored.simulatedReservedPeakBytes)} ` +
-      `(${signed(percentError(anchored.simulatedReservedPeakBytes, report.traceReservedPeakBytes))}), ` +
-      `segments opened as in the trace ${share(anchored.matchingSegmentDecisions, report.allocations)}, ` +
-      `blocks at the real address ${share(anchored.matchingAddresses ?? 0, report.allocations)}`,
+    `segment opened as in the trace: ${of(report.matchingSegmentDecisions)}` +
+      (first === null ? '' : `; first differs at event ${bytes(first + 1)}`),
+    `with the real cudaMalloc addresses:`,
+    `  reserved peak ${bytes(anchored.simulatedReservedPeakBytes)} (${signed(anchoredError)})`,
+    `  segment opened as in the trace: ${of(anchored.matchingSegmentDecisions)}`,
+    `  block at the real address: ${of(anchored.matchingAddresses ?? 0)}`,
   ].join('\n');
 }

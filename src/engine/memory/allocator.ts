@@ -16,7 +16,7 @@ export const LARGE_BUFFER = 20 * MiB;
 export const MIN_LARGE_ALLOC = 10 * MiB;
 /** CUDACachingAllocator.cpp kRoundLarge: large segments are rounded up to 2 MiB. */
 export const ROUND_LARGE = 2 * MiB;
-/** AllocatorConfig.h max_non_split_rounding_size_: an oversize block may exceed its request by 20 MiB. */
+/** AllocatorConfig.h max_non_split_rounding_size_: an oversize block may be 20 MiB too big. */
 const MAX_NON_SPLIT_ROUNDING = LARGE_BUFFER;
 /** CUDACachingAllocator.cpp ExpandableSegment: address space for 1 1/8 of the device's memory. */
 const EXPANDABLE_ADDRESS_SPACE_FRACTION = 9 / 8;
@@ -45,9 +45,9 @@ export interface AllocatorOptions {
   expandableSegments?: boolean;
   /** PYTORCH_CUDA_ALLOC_CONF max_split_size_mb, in bytes; default unlimited. */
   maxSplitSizeBytes?: number;
-  /** The address cudaMalloc returns for a new segment (the driver's choice); synthetic if absent. */
+  /** The address cudaMalloc returns for a new segment (the driver's choice); else synthetic. */
   segmentAddress?: (bytes: number, stream: number) => number | undefined;
-  /** Called for every segment the allocator maps or returns, as the allocator's trace records it. */
+  /** Called for every segment mapped or returned, as the allocator's own trace records it. */
   onSegment?: (event: SegmentEvent) => void;
 }
 
@@ -59,7 +59,7 @@ export interface SegmentEvent {
   stream: number;
 }
 
-/** A block handed to the caller: where it lies and how many bytes it holds (rounded, maybe more). */
+/** A block handed to the caller: where it lies and its bytes (rounded, maybe with slack). */
 export interface AllocatedBlock {
   address: number;
   bytes: number;
@@ -204,7 +204,8 @@ export class CachingAllocator {
   constructor(private readonly options: AllocatorOptions = {}) {
     this.capacity = options.capacityBytes ?? Infinity;
     this.expandable = options.expandableSegments ?? false;
-    this.maxSplitSize = options.maxSplitSizeBytes ?? Infinity; // AllocatorConfig.h max_split_size_ default: SIZE_MAX
+    // AllocatorConfig.h max_split_size_: SIZE_MAX unless max_split_size_mb is set.
+    this.maxSplitSize = options.maxSplitSizeBytes ?? Infinity;
   }
 
   /** allocated_bytes.all.current: bytes of the blocks handed out (rounded, with unsplit slack). */
@@ -237,7 +238,7 @@ export class CachingAllocator {
     return this.deviceAllocations;
   }
 
-  /** DeviceCachingAllocator::malloc: reuse a cached block, else a new segment, else free and retry. */
+  /** DeviceCachingAllocator::malloc: a cached block, else a new segment, else free and retry. */
   malloc(id: number, bytes: number, stream = 0): AllocatedBlock {
     if (this.live.has(id)) throw new Error(`allocator: block ${id} is already allocated`);
     const size = roundSize(bytes);
@@ -295,7 +296,7 @@ export class CachingAllocator {
     return block;
   }
 
-  /** DeviceCachingAllocator::malloc: alloc_block; release oversize blocks, retry; release all, retry. */
+  /** DeviceCachingAllocator::malloc: alloc_block; free oversize blocks, retry; free all, retry. */
   private allocateWithRetries(pool: BlockPool, size: number, bytes: number): Block {
     let block = this.allocBlock(pool, size);
     if (!block && this.releaseAvailableCachedBlocks(pool, size))
@@ -350,7 +351,7 @@ export class CachingAllocator {
     return block;
   }
 
-  /** alloc_found_block: a new block takes the front `size` bytes; the rest goes back to the pool. */
+  /** alloc_found_block: a new block takes the first `size` bytes; the rest stays in the pool. */
   private splitFront(remaining: Block, size: number): Block {
     const block = makeBlock(remaining.pool, remaining.address, size, true);
     block.expandable = remaining.expandable;
@@ -407,7 +408,7 @@ export class CachingAllocator {
     return released >= target;
   }
 
-  /** DeviceCachingAllocator::release_cached_blocks: release_blocks on the large pool, then small. */
+  /** DeviceCachingAllocator::release_cached_blocks: release_blocks on large pools, then small. */
   private releaseCachedBlocks(): void {
     for (const pools of [this.largePools, this.smallPools]) {
       const streams = [...pools.keys()].sort((a, b) => a - b);
@@ -450,8 +451,9 @@ export class CachingAllocator {
   /** DeviceCachingAllocator::unmap_block: give back the whole pages inside a free block. */
   private unmapBlock(block: Block): void {
     const { base, pageBytes } = block.expandable!;
-    const start = base + Math.ceil((block.address - base) / pageBytes) * pageBytes; // ExpandableSegment::unmap segmentRight
-    const end = base + Math.floor((block.address + block.size - base) / pageBytes) * pageBytes; // segmentLeft
+    // ExpandableSegment::unmap: segmentRight(ptr) to segmentLeft(ptr + size), whole pages only.
+    const start = base + Math.ceil((block.address - base) / pageBytes) * pageBytes;
+    const end = base + Math.floor((block.address + block.size - base) / pageBytes) * pageBytes;
     if (start >= end) return;
     removeSorted(block.pool.free, block);
     const before = start - block.address;
@@ -469,7 +471,7 @@ export class CachingAllocator {
     this.options.onSegment?.({ action: 'segment_unmap', ...event });
   }
 
-  /** unmap_block's before_free / after_free: a still-mapped free piece beside the unmapped pages. */
+  /** unmap_block's before_free / after_free: a mapped free piece beside the unmapped pages. */
   private insertFreePiece(
     of: Block,
     before: Block | null,

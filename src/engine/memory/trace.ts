@@ -68,7 +68,7 @@ export function parseTrace(text: string): TraceEvent[] {
 export interface ReplayOptions {
   /** Allocator settings the run used (expandable segments, max_split_size, device memory). */
   allocator?: Omit<AllocatorOptions, 'onSegment' | 'segmentAddress'>;
-  /** Give a simulated cudaMalloc the address the real one returned when both open the same segment. */
+  /** Give a simulated cudaMalloc the real one's address when both open the same segment. */
   traceSegmentAddresses?: boolean;
 }
 

@@ -245,10 +245,12 @@ describe('CachingAllocator', () => {
     });
   });
 
-  it('refuses an id twice and a free of an id it does not hold', () => {
+  it('refuses an id twice, a free of an id it does not hold, and empty requests', () => {
     const allocator = new CachingAllocator();
     allocator.malloc(1, 512);
     expect(() => allocator.malloc(1, 512)).toThrow(/already allocated/);
     expect(() => allocator.free(2)).toThrow(/not allocated/);
+    expect(() => allocator.malloc(3, 0)).toThrow(RangeError); // torch never allocates 0 bytes
+    expect(() => allocator.malloc(3, NaN)).toThrow(RangeError);
   });
 });

@@ -1,6 +1,9 @@
 // A simulation of PyTorch 2.x's CUDA caching allocator, rule for rule from
 // c10/cuda/CUDACachingAllocator.cpp (DeviceCachingAllocator) with the defaults of
 // c10/core/AllocatorConfig.h. Plain arithmetic on byte counts: no I/O, no CUDA.
+// Not modelled: roundup_power2_divisions and garbage_collection_threshold (off by default; the
+// latter also needs set_per_process_memory_fraction), record_stream's deferred frees (the caller
+// frees when the block is truly free), CUDA-graph private pools and free-memory callbacks.
 
 const MiB = 1024 * 1024;
 
@@ -240,6 +243,9 @@ export class CachingAllocator {
 
   /** DeviceCachingAllocator::malloc: a cached block, else a new segment, else free and retry. */
   malloc(id: number, bytes: number, stream = 0): AllocatedBlock {
+    // NativeCachingAllocator::allocate never calls malloc for 0 bytes: no block to simulate.
+    if (!(bytes > 0 && Number.isFinite(bytes)))
+      throw new RangeError(`allocator: cannot allocate ${bytes} bytes`);
     if (this.live.has(id)) throw new Error(`allocator: block ${id} is already allocated`);
     const size = roundSize(bytes);
     const pool = this.poolFor(size, stream);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentError, readTraceFile } from '../src/cli/allocator-replay';
-import { replayTrace, ReplayResult, TraceEvent } from '../src/engine/memory/trace';
+import { parseTrace, replayTrace, ReplayResult, TraceEvent } from '../src/engine/memory/trace';
 
 const DIRECTORY = join(__dirname, '..', 'data', 'calibration', 'allocator-traces');
 const RUN_IDS = [10, 20, 25, 30, 40, 50, 55, 60, 90, 202, 205, 212];
@@ -111,5 +111,33 @@ describe('the simulated allocator, given the addresses the real cudaMalloc retur
       [205, 1],
       [212, 1],
     ]);
+  });
+});
+
+describe('parseTrace', () => {
+  const HEADER = 'action,addr,size,stream';
+
+  it('numbers blocks by alloc and finds them again at their frees', () => {
+    const text = [HEADER, 'segment_alloc,4096,2097152,0', 'alloc,4096,100,0', 'alloc,4608,7,0']
+      .concat(['free_requested,4096,100,0', 'free_completed,4096,100,0', 'alloc,4096,512,0', ''])
+      .join('\n');
+    expect(parseTrace(text).map((event) => [event.action, event.block])).toEqual([
+      ['segment_alloc', -1],
+      ['alloc', 0],
+      ['alloc', 1],
+      ['free_requested', 0],
+      ['free_completed', 0],
+      ['alloc', 2],
+    ]);
+  });
+
+  it('names the line of a bad header, field, action or unmatched free', () => {
+    expect(() => parseTrace('a,b,c,d\n')).toThrow(/line 1: expected the header/);
+    expect(() => parseTrace(`${HEADER}\nalloc,1,2\n`)).toThrow(/line 2: expected 4 fields/);
+    expect(() => parseTrace(`${HEADER}\nalloc,1,-2,0\n`)).toThrow(/line 2: size '-2'/);
+    expect(() => parseTrace(`${HEADER}\nmap,1,2,0\n`)).toThrow(/line 2: unknown action 'map'/);
+    expect(() => parseTrace(`${HEADER}\nfree_completed,5,512,0\n`)).toThrow(
+      /line 2: free_completed at 5, which no alloc holds/,
+    );
   });
 });

@@ -18,6 +18,8 @@ export interface TraceEvent {
   /** The tensor's bytes for alloc/free events (as requested), the segment's for segment events. */
   bytes: number;
   stream: number;
+  /** Allocs numbered 0, 1, 2... in order; a free carries its alloc's number; segment events -1. */
+  block: number;
 }
 
 const HEADER = 'action,addr,size,stream';
@@ -37,30 +39,57 @@ function parseInteger(text: string, field: string, line: number): number {
   return value;
 }
 
-function parseEvent(text: string, line: number): TraceEvent {
+/** Numbers each alloc's block and finds it again at its frees, by the address it holds. */
+class BlockNumbers {
+  private readonly live = new Map<number, number>();
+  private next = 0;
+
+  of(action: TraceAction, address: number, line: number): number {
+    if (action === 'alloc') {
+      if (this.live.has(address))
+        throw new TraceFormatError(`line ${line}: alloc at ${address}, which a live block holds`);
+      this.live.set(address, this.next);
+      return this.next++;
+    }
+    if (action === 'segment_alloc' || action === 'segment_free') return -1;
+    const block = this.live.get(address);
+    if (block === undefined)
+      throw new TraceFormatError(`line ${line}: ${action} at ${address}, which no alloc holds`);
+    if (action === 'free_completed') this.live.delete(address);
+    return block;
+  }
+}
+
+function parseEvent(text: string, line: number, blocks: BlockNumbers): TraceEvent {
   const fields = text.split(',');
   if (fields.length !== 4)
     throw new TraceFormatError(`line ${line}: expected 4 fields (${HEADER}), got ${fields.length}`);
   const action = fields[0] as TraceAction;
   if (!TRACE_ACTIONS.includes(action))
     throw new TraceFormatError(`line ${line}: unknown action '${fields[0]}'`);
+  const address = parseInteger(fields[1], 'addr', line);
   return {
     action,
-    address: parseInteger(fields[1], 'addr', line),
+    address,
     bytes: parseInteger(fields[2], 'size', line),
     stream: parseInteger(fields[3], 'stream', line),
+    block: blocks.of(action, address, line),
   };
 }
 
-/** Reads a trace's CSV text: the header `action,addr,size,stream`, then one event a line. */
+/**
+ * Reads a trace's CSV text: the header `action,addr,size,stream`, then one event a line. Every
+ * free must follow an alloc at its address, as in a trace recorded from the process's start.
+ */
 export function parseTrace(text: string): TraceEvent[] {
   const lines = text.split('\n');
   if (lines[0].trim() !== HEADER)
     throw new TraceFormatError(`line 1: expected the header '${HEADER}'`);
   const events: TraceEvent[] = [];
+  const blocks = new BlockNumbers();
   for (let index = 1; index < lines.length; index++) {
     const line = lines[index].trim();
-    if (line !== '') events.push(parseEvent(line, index + 1));
+    if (line !== '') events.push(parseEvent(line, index + 1, blocks));
   }
   return events;
 }
@@ -174,7 +203,7 @@ class TraceReplay {
 
   private step(event: TraceEvent): void {
     if (event.action === 'alloc') this.alloc(event);
-    else if (event.action === 'free_completed') this.allocator.free(event.address);
+    else if (event.action === 'free_completed') this.allocator.free(event.block);
     else if (
       event.action === 'segment_free' &&
       this.events[this.index - 1]?.action !== 'segment_free'
@@ -188,7 +217,7 @@ class TraceReplay {
 
   private alloc(event: TraceEvent): void {
     this.opened = [];
-    const block = this.allocator.malloc(event.address, event.bytes, event.stream);
+    const block = this.allocator.malloc(event.block, event.bytes, event.stream);
     this.allocations++;
     if (block.address === event.address) this.matchingAddresses++;
     const real = traceSegmentBefore(this.events, this.index)?.bytes ?? 0;

@@ -10,6 +10,7 @@ import {
   requestFromFlags,
   TOOL_FLAGS,
 } from './args';
+import { renderAllocatorReplay, replayTraceFile } from './allocator-replay';
 import { RequestShapeError } from './check-request';
 import { searchInputOf } from './search-input';
 import { Backend, SearchOutcome } from './backend';
@@ -44,6 +45,7 @@ usage:
   shardplan search  --model llama-3-70b --gpu h100-80gb --nodes 1-4 [--objective cost] [flags]
   shardplan plans list [--tag TAG] [--limit N] --server URL
   shardplan models add config.json [--id my-model] [--server URL]
+  shardplan allocator replay trace.csv.gz [--json]
 
 Without --server the engine runs in this process; with it, the server's API does the work.`;
 
@@ -214,12 +216,27 @@ function renderAddedModel(id: string, added: unknown): string {
   return `model '${model.id ?? id}' added${count}`;
 }
 
+/** `allocator replay`: the simulated caching allocator against a recorded allocator trace. */
+async function allocatorCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, sub, path] = args.positionals;
+  if (sub !== 'replay' || !path) {
+    throw new CliUsageError([
+      { field: '', message: 'usage: shardplan allocator replay trace.csv.gz [--json]' },
+    ]);
+  }
+  const report = replayTraceFile(path);
+  if (args.toolFlags.json) printJson(io, report);
+  else print(io, renderAllocatorReplay(report));
+  return EXIT.ok;
+}
+
 const COMMANDS: Record<string, (args: ParsedArgs, io: CliIo) => Promise<number>> = {
   plan: planCommand,
   compare: compareCommand,
   search: searchCommand,
   plans: plansCommand,
   models: modelsCommand,
+  allocator: allocatorCommand,
 };
 
 /** Runs one command line; returns the exit status instead of exiting, so specs can call it. */

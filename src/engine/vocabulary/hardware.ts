@@ -23,4 +23,6 @@ export interface GpuSpec {
   /** Where cudaContextBytes was measured. */
   cudaContextNote?: string;
   fp8: boolean;
+  /** CUDA compute capability (9.0 for Hopper): what PyTorch sizes some workspaces by. */
+  computeCapability?: number;
 }

@@ -1,0 +1,151 @@
+// A causal language model's stage on one rank, as Hugging Face's *ForCausalLM runs it: the
+// embedding, the rotary tables, the layers (checkpointed or not), the final norm, the head and
+// the loss (transformers models/llama/modeling_llama.py LlamaModel, LlamaForCausalLM).
+import { Recompute } from '../../vocabulary';
+import { AttentionHeads } from '../autograd/attention';
+import { FP32 } from '../autograd/ops';
+import { Nn } from '../autograd/nn';
+import { Param, Tensor } from '../autograd/runtime';
+import { LayerInputs, LayerRecipe } from '../recipes/recipe';
+import { adapterParams } from '../recipes/recipe';
+import { headAndLoss, LossSettings } from './loss';
+import { RankModel } from './rank-model';
+
+export interface StageSettings {
+  /** Tokens of one micro-batch on this rank (b x s / context parallel). */
+  tokens: number;
+  /** Keys one query attends over. */
+  keys: number;
+  hidden: number;
+  heads: AttentionHeads;
+  attention: 'flash' | 'eager';
+  recompute: Recompute;
+  loss: LossSettings;
+  /** Rotary tables (cos, sin) for models with rotary embeddings. */
+  rotary: boolean;
+  /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
+  scaledEmbedding: boolean;
+}
+
+export interface StageOutput {
+  /** The loss (last stage) or the activation sent to the next stage. */
+  output: Tensor;
+  isLoss: boolean;
+  /** Logits the model returned (the loop decides whether to keep them). */
+  logits: Tensor[];
+}
+
+export class StageModel {
+  constructor(
+    readonly nn: Nn,
+    readonly model: RankModel,
+    readonly recipe: LayerRecipe,
+    readonly settings: StageSettings,
+  ) {}
+
+  /** from_config on the device: every base parameter in module order (a tied head's own
+   * weight is made, then dropped when post_init ties it), then PEFT's adapters. */
+  build(): void {
+    const { rt } = this.nn;
+    rt.enter('build', -1, 'model');
+    const model = this.model;
+    for (const param of model.all) allocateParam(this.nn, param);
+    if (model.tiedHead && model.embedding)
+      rt.release(rt.allocate(paramBytes(model.embedding), 'weights'));
+    for (const layer of model.layers)
+      adapterParams(layer).forEach((p) => allocateParam(this.nn, p));
+  }
+
+  /** One micro-batch's forward on this stage: `input` is the activation received from the
+   * previous stage (absent on the first). */
+  forward(input?: Tensor): StageOutput {
+    const { nn } = this;
+    return nn.rt.scope(() => {
+      let x = input ?? this.embed();
+      const tables = this.layerInputs(x);
+      for (const layer of this.model.layers) {
+        nn.rt.enter('forward', layer.index, 'layer');
+        const y = this.runLayer(x, layer, tables);
+        if (x !== input) nn.rt.drop(x);
+        x = y;
+      }
+      nn.rt.drop(tables.cos, tables.sin, tables.mask);
+      const out: StageOutput = this.model.head
+        ? this.headAndLoss(x)
+        : { output: x, isLoss: false, logits: [] };
+      nn.weights.exitAutocast(nn.ops);
+      return out;
+    });
+  }
+
+  private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
+    const { nn, recipe } = this;
+    if (this.settings.recompute !== 'full') return recipe.forward(nn, x, layer, inputs);
+    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask.
+    const args = [x, inputs.cos, inputs.sin, ...(inputs.mask ? [inputs.mask] : [])];
+    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+  }
+
+  /** embed_tokens(input_ids) (Gemma also scales it by sqrt(hidden): a second tensor). */
+  private embed(): Tensor {
+    const { nn, model, settings } = this;
+    nn.rt.enter('forward', -1, 'embedding');
+    const embedding = model.embedding!;
+    const weight = nn.ops.weight(embedding, embedding.elements / settings.hidden, settings.hidden);
+    const x = nn.ops.embedding(settings.tokens, weight, settings.hidden);
+    nn.rt.drop(weight);
+    if (!settings.scaledEmbedding) return x;
+    const scaled = nn.ops.unary(x);
+    nn.rt.drop(x);
+    return scaled;
+  }
+
+  /** LlamaRotaryEmbedding.forward: fp32 frequencies, cos and sin, cast to the hidden dtype;
+   * eager attention also gets a 4-D causal mask (masking_utils create_causal_mask). */
+  private layerInputs(x: Tensor): LayerInputs {
+    const { nn, settings } = this;
+    const { rt } = nn;
+    const d = settings.heads.headDim;
+    const tokens = settings.tokens;
+    if (settings.rotary) rt.beforeMatmul('forward'); // inv_freq @ position_ids
+    const table = () => {
+      const float = rt.tensor(tokens, d, FP32, false);
+      const cast = nn.ops.to(float, x.elementBytes);
+      rt.drop(float);
+      return cast;
+    };
+    const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+    const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+    const mask =
+      settings.attention === 'eager'
+        ? rt.tensor(tokens, settings.keys, x.elementBytes, false)
+        : undefined;
+    return {
+      cos,
+      sin,
+      mask,
+      heads: settings.heads,
+      keys: settings.keys,
+      attention: settings.attention,
+    };
+  }
+
+  private headAndLoss(x: Tensor): StageOutput {
+    const { nn, model } = this;
+    nn.rt.enter('forward', -1, 'loss');
+    const norm = model.finalNorm?.[0];
+    const normed = norm ? nn.rmsNorm(x, norm) : x;
+    const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
+    if (normed !== x) nn.rt.drop(normed);
+    return { output: loss, isLoss: true, logits };
+  }
+}
+
+export function paramBytes(param: Param): number {
+  return param.elements * param.storedBytes;
+}
+
+/** A parameter's storage, held by the module for the whole run. */
+function allocateParam(nn: Nn, param: Param): void {
+  param.storage = nn.rt.allocate(paramBytes(param), 'weights');
+}

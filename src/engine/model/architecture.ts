@@ -110,6 +110,22 @@ function copyOwnFields(arch: ModelArchitecture, config: Config): void {
   }
 }
 
+/** What the memory plan does not cover yet for this architecture (the layer recipes will). */
+function planningNotes(arch: ModelArchitecture): string[] {
+  const notes: string[] = [];
+  if (arch.vision) {
+    notes.push(
+      `${arch.vision.kind} image encoder (${arch.vision.layers} layers) counted in the parameters and model states; its activations are not yet planned: the plan covers text tokens only`,
+    );
+  }
+  if (arch.layerTypes?.includes('cross_attention')) {
+    notes.push(
+      'cross-attention layers planned as self-attention over the text; their image keys and values are not yet planned',
+    );
+  }
+  return notes;
+}
+
 /**
  * A ModelArchitecture from a Hugging Face config.json or from the engine's own field names.
  * Missing fields throw PlanValidationError listing each one; unknown extra keys are ignored.
@@ -130,6 +146,7 @@ export function architectureFromConfig(
   family.refine?.(arch, read, context);
   copyOwnFields(arch, config);
   readClassification(arch, read);
-  if (note) arch.notes = [...(arch.notes ?? []), note];
+  const notes = [...(arch.notes ?? []), ...planningNotes(arch), ...(note ? [note] : [])];
+  if (notes.length > 0) arch.notes = notes;
   return arch;
 }

@@ -168,6 +168,32 @@ export class Catalog {
   }
 }
 
+/** One models.json entry: the engine's own fields, or a Hugging Face `config` beside the id,
+ * name and exact count (the newer families, whose layers are read from config.json). */
+function catalogModel(entry: Record<string, unknown>): CatalogModel {
+  const config = entry.config && typeof entry.config === 'object' ? entry.config : undefined;
+  checkEntry('model', entry, config ? ['exactParameters'] : REQUIRED_MODEL_NUMBERS);
+  try {
+    const arch = architectureFromConfig(
+      entry.id as string,
+      (config ?? entry) as Record<string, unknown>,
+      entry.name as string,
+      `models.json '${entry.id}'`,
+    );
+    return {
+      ...arch,
+      hfId: (entry.hfId as string | null) ?? undefined,
+      publishedParameters: (entry.publishedParameters as number | null) ?? undefined,
+      exactParameters: entry.exactParameters as number,
+      parameterNote: entry.parameterNote as string | undefined,
+      source: entry.source as string | undefined,
+    } satisfies CatalogModel;
+  } catch (error) {
+    const detail = error instanceof PlanValidationError ? error.message : String(error);
+    throw new Error(`model catalog: entry '${entry.id}' is invalid: ${detail}`);
+  }
+}
+
 /** Reads and validates data/models.json and data/gpus.json; a broken entry stops the boot. */
 export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalog {
   const models = (
@@ -180,28 +206,7 @@ export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalo
       gpus: Record<string, unknown>[];
     }
   ).gpus;
-  const architectures = models.map((entry) => {
-    checkEntry('model', entry, REQUIRED_MODEL_NUMBERS);
-    try {
-      const arch = architectureFromConfig(
-        entry.id as string,
-        entry,
-        entry.name as string,
-        `models.json '${entry.id}'`,
-      );
-      return {
-        ...arch,
-        hfId: (entry.hfId as string | null) ?? undefined,
-        publishedParameters: (entry.publishedParameters as number | null) ?? undefined,
-        exactParameters: entry.exactParameters as number,
-        parameterNote: entry.parameterNote as string | undefined,
-        source: entry.source as string | undefined,
-      } satisfies CatalogModel;
-    } catch (error) {
-      const detail = error instanceof PlanValidationError ? error.message : String(error);
-      throw new Error(`model catalog: entry '${entry.id}' is invalid: ${detail}`);
-    }
-  });
+  const architectures = models.map(catalogModel);
   for (const entry of gpus) checkEntry('gpu', entry, REQUIRED_GPU_NUMBERS);
   return new Catalog(architectures, gpus as unknown as GpuSpec[]);
 }

@@ -66,7 +66,8 @@ function headFields(config: Config, version: 1 | 2): Config {
     num_attention_heads: heads,
     num_key_value_heads: heads,
     head_dim: inner / heads,
-    intermediate_size: 0,
+    // MambaConfig/Mamba2Config: intermediate_size = expand x hidden_size (d_inner)
+    intermediate_size: inner,
   };
 }
 

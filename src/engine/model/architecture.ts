@@ -54,13 +54,20 @@ function inlineFamily(config: Config): { family: Family; note: string } | undefi
 const HINT =
   'or leave model_type out and give hidden_size, num_hidden_layers, num_attention_heads, vocab_size, intermediate_size and "mlp": "gated" (a Llama-style decoder) or "plain"';
 
+/** The model_type error, with every shape field the config also lacks named beside it. */
 function refusal(config: Config, prefix: string): PlanValidationError {
   const given = config.model_type ?? config.modelType;
   const message =
     given === undefined
       ? `missing model_type, and the fields do not say which family: add "model_type" (one of ${SUPPORTED_TYPES.join(', ')}), ${HINT}`
       : `unknown model_type '${String(given)}'; supported: ${SUPPORTED_TYPES.join(', ')}; ${HINT}`;
-  return new PlanValidationError([{ field: `${prefix}.model_type`, message }]);
+  const read = new ConfigReader(config, prefix);
+  try {
+    readDecoder('refused', read, genericFamily('gated', config));
+  } catch {
+    // readDecoder throws with the missing fields it recorded in `read.errors`.
+  }
+  return new PlanValidationError([{ field: `${prefix}.model_type`, message }, ...read.errors]);
 }
 
 interface Resolved {

@@ -39,8 +39,10 @@ describe('catalog', () => {
       expect(catalog.findGpu(id)).toBeDefined();
     }
   });
-  it('carries all 33 models and 20 accelerators of the shared catalog, each alias resolving', () => {
-    expect(catalog.modelIds()).toHaveLength(33);
+  it('carries the 33 models of the shared catalog, one per newer family, 20 accelerators, each alias resolving', () => {
+    // 33 shared entries + gemma-3-4b, llama-4-scout-17b-16e, llama-3.2-11b-vision,
+    // qwen2.5-vl-7b, phi-3.5-moe, gpt-oss-20b, mamba-2.8b and jamba-1.5-mini.
+    expect(catalog.modelIds()).toHaveLength(33 + 8);
     expect(catalog.gpuIds()).toHaveLength(20);
     for (const model of catalog.models()) {
       if (model.hfId) expect(catalog.findModel(model.hfId.toUpperCase())?.id).toBe(model.id);
@@ -71,6 +73,28 @@ describe('catalog', () => {
   });
   it('accepts a Hugging Face id as an alias', () => {
     expect(resolveModel(catalog, 'meta-llama/Meta-Llama-3-8B').id).toBe('llama-3-8b');
+  });
+  it.each([
+    ['meta-llama/Llama-3.1-8B-Instruct', 'llama-3.1-8b'],
+    ['meta-llama/Meta-Llama-3.1-70B-Instruct', 'llama-3.1-70b'],
+    ['google/gemma-2-9b-it', 'gemma-2-9b'],
+    ['Qwen/Qwen2.5-7B-Instruct', 'qwen2.5-7b'],
+    ['mistralai/Mixtral-8x7B-Instruct-v0.1', 'mixtral-8x7b'],
+    ['meta-llama/Llama-2-7b-chat-hf', 'llama-2-7b'],
+    ['unsloth/Llama-3.2-1B-Instruct-bnb-4bit', 'llama-3.2-1b'],
+    ['neuralmagic/Qwen3-8B-FP8', 'qwen3-8b'],
+    ['Qwen/Qwen3-30B-A3B-Base', 'qwen3-30b-a3b'],
+    ['google/gemma-3-4b-it', 'gemma-3-4b'],
+  ])('resolves the variant %s to its base entry %s and says so', (name, id) => {
+    const lookup = catalog.lookupModel(name);
+    expect(lookup?.model.id).toBe(id);
+    expect(lookup?.note).toContain(`catalog entry '${id}'`);
+  });
+  it('keeps apart what only looks alike: another version or size is not a variant', () => {
+    // Mistral-7B-v0.3 has a 32,768-token vocabulary where the catalog's v0.1 has 32,000.
+    expect(catalog.lookupModel('mistralai/Mistral-7B-Instruct-v0.3')).toBeUndefined();
+    expect(catalog.lookupModel('meta-llama/Llama-3.1-8B')?.note).toBeUndefined();
+    expect(catalog.lookupModel('meta-llama/Llama-3.1-9B-Instruct')).toBeUndefined();
   });
   it('keeps nvidia-smi totals: 81,920 MiB for an A100 80GB, 81,559 MiB for an H100 SXM', () => {
     expect(catalog.findGpu('a100-80gb')!.memoryBytes).toBe(81920 * 2 ** 20);

@@ -2,6 +2,8 @@
 export * from './vocabulary';
 export { architectureFromConfig } from './model/architecture';
 export { countParameters, loraParameters, trainableParameters } from './model/parameters';
+export { attendsLayer, isMoeLayer, layerKind, layerType } from './model/layers';
+export { visionLayerParameters, visionParameters } from './model/vision';
 export { normalizeRequest, PRESETS } from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest } from './plan';

@@ -1,0 +1,16 @@
+// GPT-2 and GPT-3-style configs (modeling_gpt2.py): LayerNorms, biases everywhere, learned
+// absolute positions and tied embeddings.
+import { Family } from '../family';
+
+export const gpt2: Family = {
+  types: ['gpt2'],
+  mlp: 'plain',
+  norm: 'layernorm',
+  normsPerLayer: 2,
+  biasEverywhere: () => true,
+  defaults: { tie_word_embeddings: true }, // GPT2LMHeadModel ties lm_head to wte
+  refine: (arch, read) => {
+    // wpe: n_positions rows (GPT2Config default 1024).
+    arch.learnedPositionEmbeddings ||= (read.pick('maxPositionEmbeddings') as number) ?? 1024;
+  },
+};

@@ -63,21 +63,24 @@ export function createStates(rt: Runtime, settings: OptimizerSettings, params: P
   }
 }
 
-/** The step's temporaries: the multi-tensor AdamW (and Lion) builds one list of state-sized
- * tensors over the whole group (_multi_tensor_adamw: exp_avg_sq_sqrt = _foreach_sqrt(...)),
- * freed when the step returns; Adafactor's per-parameter step builds each matrix's full-size
- * variance estimate (row_var @ col_var) one parameter at a time. */
+/** The step's temporaries. The multi-tensor AdamW (and Lion) builds one list of state-sized
+ * tensors over the whole group (_multi_tensor_adamw: exp_avg_sq_sqrt = _foreach_sqrt(...)) and
+ * the multi-tensor Adafactor one list of full-size fp32 variance estimates (row_var @ col_var),
+ * freed when the step returns; the per-parameter Adafactor makes each parameter's estimate
+ * one parameter at a time (torch/optim/_adafactor.py _single_tensor_adafactor). */
 export function stepTemporaries(rt: Runtime, settings: OptimizerSettings, params: Param[]): void {
   if (settings.offDevice) return;
-  if (settings.kind === 'adafactor') {
-    for (const param of params) rt.release(rt.allocate(param.elements * 4, 'buffers'));
+  const fp32Estimate = (param: Param) => param.elements * 4;
+  if (settings.kind === 'adafactor' && !settings.foreach) {
+    for (const param of params) rt.release(rt.allocate(fp32Estimate(param), 'buffers'));
     return;
   }
-  const listed = settings.kind === 'adamw' || settings.kind === 'lion';
+  const listed =
+    settings.kind === 'adamw' || settings.kind === 'lion' || settings.kind === 'adafactor';
   if (!settings.foreach || !listed) return;
-  const temporaries = params.map((param) =>
-    rt.allocate(param.elements * settings.stateBytes, 'buffers'),
-  );
+  const bytes = (param: Param) =>
+    settings.kind === 'adafactor' ? fp32Estimate(param) : param.elements * settings.stateBytes;
+  const temporaries = params.map((param) => rt.allocate(bytes(param), 'buffers'));
   temporaries.forEach((storage) => rt.release(storage));
 }
 

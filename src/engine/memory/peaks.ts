@@ -26,13 +26,16 @@ export function readPeak(log: EventLog, fromStep: number): TimelinePeak {
   let bestLive = new Float64Array(live.length);
   const phaseTotals = { forward: 0, backward: 0, optimizer: 0 };
   for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    const phase = moment.phase === 'build' ? undefined : moment.phase;
+    const counted = moment.step >= fromStep && phase !== undefined;
+    // A phase's high point counts the level it starts at, before its first event.
+    if (phase && counted) phaseTotals[phase] = Math.max(phaseTotals[phase], total);
     const delta = log.kind[i] * log.bytes[i];
     live[log.component[i]] += delta;
     total += delta;
-    const moment = log.moments[log.moment[i]];
-    if (moment.step < fromStep || delta <= 0) continue;
-    if (moment.phase !== 'build' && total > phaseTotals[moment.phase])
-      phaseTotals[moment.phase] = total;
+    if (!phase || !counted || delta <= 0) continue;
+    phaseTotals[phase] = Math.max(phaseTotals[phase], total);
     if (total > best) {
       best = total;
       bestIndex = i;

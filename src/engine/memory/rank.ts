@@ -16,6 +16,7 @@ import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
 import { readPeak, TimelinePeak } from './peaks';
 import { layerRecipe } from './recipes';
+import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { trainingTimeline } from './timeline';
 
 export interface RankSimulation {
@@ -63,12 +64,21 @@ function stageSettings(
       kvHeads: Math.max(1, arch.numKeyValueHeads / t),
       headDim: arch.headDim,
     },
-    attention: runtime.attention,
+    attention: attentionKernel(arch, request).kernel,
     recompute: training.activationCheckpointing,
     loss: lossSettings(arch, request),
     rotary: arch.learnedPositionEmbeddings === 0,
     scaledEmbedding: false,
+    embeddingDropout: arch.dropout?.embedding ?? 0,
+    finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
   };
+}
+
+/** The kernel that runs for the request: the model's eager code, or what SDPA dispatches. */
+function attentionKernel(arch: ModelArchitecture, request: PlanRequest): KernelChoice {
+  if (request.runtime.attention === 'eager') return { kernel: 'eager' };
+  const compute = dtypePolicy(request).compute;
+  return sdpaKernel(compute, arch.headDim, arch.numKeyValueHeads < arch.numAttentionHeads);
 }
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {

@@ -96,6 +96,7 @@ function resolveFamily(config: Config, prefix: string): Resolved {
 
 /** Fields in the engine's own names that no config.json spells (an exported architecture). */
 const OWN_FIELDS = [
+  'modelType',
   'encoder',
   'layerTypes',
   'attentionChunkSize',
@@ -115,6 +116,24 @@ function copyOwnFields(arch: ModelArchitecture, config: Config): void {
       (arch as unknown as Record<string, unknown>)[key] = value;
     }
   }
+}
+
+/** config.json names of each dropout, first present wins (configuration_gpt2.py attn_pdrop,
+ * configuration_bert.py hidden_dropout_prob, configuration_t5.py dropout_rate, ...). */
+const DROPOUT_NAMES = {
+  attention: ['attn_pdrop', 'attention_probs_dropout_prob', 'attention_dropout', 'dropout_rate'],
+  residual: ['resid_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate'],
+  embedding: ['embd_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate'],
+} as const;
+
+function readDropout(arch: ModelArchitecture, read: ConfigReader): void {
+  const dropout = {
+    attention: read.numberOr(0, ...DROPOUT_NAMES.attention),
+    residual: read.numberOr(0, ...DROPOUT_NAMES.residual),
+    embedding: read.numberOr(0, ...DROPOUT_NAMES.embedding),
+  };
+  if (dropout.attention > 0 || dropout.residual > 0 || dropout.embedding > 0)
+    arch.dropout = dropout;
 }
 
 /** What the memory plan does not cover yet for this architecture (the layer recipes will). */
@@ -151,8 +170,10 @@ export function architectureFromConfig(
   readMoe(arch, read);
   readMla(arch, read);
   family.refine?.(arch, read, context);
+  if (context.type) arch.modelType = context.type;
   copyOwnFields(arch, config);
   readClassification(arch, read);
+  readDropout(arch, read);
   const notes = [...(arch.notes ?? []), ...planningNotes(arch), ...(note ? [note] : [])];
   if (notes.length > 0) arch.notes = notes;
   return arch;

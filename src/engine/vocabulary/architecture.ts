@@ -143,6 +143,16 @@ export interface EncoderConfig {
   relativeAttentionBuckets: number;
 }
 
+/** Where a model drops activations during training, and how likely. */
+export interface DropoutConfig {
+  /** On the attention probabilities (inside SDPA, or eager's attn_dropout). */
+  attention: number;
+  /** On each sub-layer's output before the residual add (resid_pdrop, hidden_dropout). */
+  residual: number;
+  /** On the embeddings (embd_pdrop). */
+  embedding: number;
+}
+
 /** Multi-latent attention (DeepSeek-V2/V3). */
 export interface MlaConfig {
   qLoraRank: number; // 0 means q is projected directly from h
@@ -157,6 +167,9 @@ export interface ModelArchitecture {
   id: string;
   name: string;
   hfId?: string;
+  /** Hugging Face's model_type of the family whose code the layer recipes follow (llama,
+   * gpt2, ...); absent for an engine-shaped architecture, planned as a Llama-style layer. */
+  modelType?: string;
   hiddenSize: number; // h
   numLayers: number; // L
   numAttentionHeads: number; // a
@@ -207,6 +220,9 @@ export interface ModelArchitecture {
   attentionLogitSoftcapping?: number;
   /** The logits pass through cap * tanh(x / cap) before the loss (Gemma-2: 30). */
   finalLogitSoftcapping?: number;
+  /** Dropout probabilities the model trains with (GPT-2's attn_pdrop, resid_pdrop, embd_pdrop;
+   * BERT's hidden and attention dropout): each active one keeps a mask for backward. */
+  dropout?: DropoutConfig;
   moe?: MoeConfig;
   mla?: MlaConfig;
   /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`

@@ -101,3 +101,30 @@ function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
   });
   return out;
 }
+
+/** The math fallback of F.scaled_dot_product_attention (aten _scaled_dot_product_attention_math):
+ * K/V repeated for grouped queries, q and k scaled, the scores and their fp32-or-input-dtype
+ * softmax materialised (softmax output saved), then @ v; the (b, h, s, d) result is copied to
+ * (b, s, h, d) by the model's transpose().contiguous(). A causal call builds its mask too. */
+export function mathAttention(
+  nn: Nn,
+  [q, k, v]: [Tensor, Tensor, Tensor],
+  heads: AttentionHeads,
+  keys: number,
+) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const repeatedKeys = repeatKv(nn, k, heads);
+    const values = repeatKv(nn, v, heads);
+    const scaledQ = ops.unary(q); // query * sqrt(scale)
+    const scaledK = ops.unary(repeatedKeys); // key.transpose(-2, -1) * sqrt(scale)
+    const mask = rt.tensor(keys, keys, q.elementBytes, false); // causal: ones(L, S).tril(), as a float mask
+    const scores = matmulNT(nn, scaledQ, scaledK, heads.heads * keys);
+    rt.drop(scaledQ, scaledK, mask);
+    const probabilities = ops.unarySavingOutput(scores); // _safe_softmax
+    rt.drop(scores);
+    const context = matmulNT(nn, probabilities, values, q.cols);
+    rt.drop(probabilities);
+    return ops.unary(context); // transpose(1, 2).contiguous()
+  });
+}

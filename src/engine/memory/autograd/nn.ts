@@ -36,7 +36,9 @@ export class AutocastWeights implements WeightAccess {
     }
     const cast = ops.to(stored, this.castBytes);
     ops.rt.drop(stored);
-    if (param.trainable && ops.rt.gradEnabled) this.cache.set(param, ops.rt.view(cast));
+    if (param.trainable && ops.rt.gradEnabled) {
+      this.cache.set(param, ops.rt.view(cast, cast.cols, cast.requiresGrad, false));
+    }
     return cast;
   }
 
@@ -136,6 +138,18 @@ export class Nn {
     return result;
   }
 
+  /** What an op on autocast's fp32 list reads (pow, softmax, layer_norm, rsqrt, exp, sum:
+   * autocast_mode.cpp): x, or its fp32 cast under autocast. */
+  fp32Input(x: Tensor): Tensor {
+    if (!this.precision.autocast || x.elementBytes === FP32) return x;
+    return this.ops.to(x, FP32);
+  }
+
+  /** nn.Dropout(p) in training: output and mask when p > 0, the input itself otherwise. */
+  dropout(x: Tensor, p: number): Tensor {
+    return p > 0 ? this.ops.dropout(x) : this.rt.view(x);
+  }
+
   /** What a matmul reads: x, or its 16-bit cast under autocast. */
   matmulInput(x: Tensor): Tensor {
     if (!this.precision.autocast || x.elementBytes === this.precision.matmul) return x;
@@ -163,8 +177,9 @@ export class Nn {
   }
 
   /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics. */
-  layerNorm(x: Tensor, weight: Param, bias?: Param): Tensor {
+  layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
     const { ops } = this;
+    const x = this.fp32Input(x0);
     const w = ops.weight(weight, 1, x.cols);
     const b = bias ? ops.weight(bias, 1, x.cols) : undefined;
     const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
@@ -176,6 +191,7 @@ export class Nn {
       if (b) ops.give(b, () => ops.gradOf(b));
     });
     this.rt.drop(stats, w, b);
+    if (x !== x0) this.rt.drop(x);
     return out;
   }
 }

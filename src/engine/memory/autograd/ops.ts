@@ -152,7 +152,7 @@ export class Ops {
     const inputs = bias ? [x, weight, bias] : [x, weight];
     this.rt.record(inputs, [out], saved, () => {
       this.rt.beforeMatmul('backward');
-      this.give(weight, () => this.gradOf(weight));
+      this.give(weight, () => this.viewGrad(this.gradOf(weight))); // (x^T @ grad)^T
       if (bias) this.give(bias, () => this.gradOf(bias));
       this.give(x, () => this.viewGrad(this.gradOf(x)));
     });
@@ -175,6 +175,16 @@ export class Ops {
     for (let start = 0; start < x.rows; start += rows) {
       outs.push(this.rt.rowView(x, Math.min(rows, x.rows - start)));
     }
+    this.rt.record([x], outs, [], () => this.give(x, () => this.gradOf(x)));
+    return outs;
+  }
+
+  /** x.split(width, dim=-1) into `parts` equal views of the columns; SplitBackward0 waits
+   * for every part's gradient and concatenates them into one x-sized gradient. */
+  split(x: Tensor, parts: number): Tensor[] {
+    const outs = Array.from({ length: parts }, () =>
+      this.rt.view(x, x.cols / parts, x.requiresGrad),
+    );
     this.rt.record([x], outs, [], () => this.give(x, () => this.gradOf(x)));
     return outs;
   }

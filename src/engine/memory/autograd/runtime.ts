@@ -108,6 +108,8 @@ export class Runtime {
   private mode: 'record' | 'no-save' | { recompute: GraphNode[]; cursor: number } = 'record';
   private region?: CheckpointRegion;
   private outbox?: [Tensor, Storage][];
+  /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
+  onRecomputeEnd?: () => void;
   /** What the model is running now (layer, part), stamped on each recorded node. */
   tag?: NodeTag;
   private readonly viewGrads = new Set<Storage>();
@@ -187,8 +189,9 @@ export class Runtime {
     return handle;
   }
 
-  /** A second handle on the same storage (a view): it keeps the storage alive too. */
-  view(base: Tensor, cols = base.cols, requiresGrad = base.requiresGrad): Tensor {
+  /** A second handle on the same storage (a view): it keeps the storage alive too. A handle
+   * `owned` by no Python frame (a cache's) outlives every scope until it is dropped. */
+  view(base: Tensor, cols = base.cols, requiresGrad = base.requiresGrad, owned = true): Tensor {
     this.retain(base.storage);
     const handle = new Tensor(
       base.storage,
@@ -202,7 +205,7 @@ export class Runtime {
     // Until an op records it as its own output, the view is the same autograd tensor.
     handle.node = base.node;
     handle.outputIndex = base.outputIndex;
-    this.adopt(handle);
+    if (owned) this.adopt(handle);
     return handle;
   }
 
@@ -349,6 +352,7 @@ export class Runtime {
     }
     this.gradEnabled = outer.grad;
     this.mode = outer.mode;
+    this.onRecomputeEnd?.();
   }
 
   /** Hands a gradient to `target`. While a node's backward runs, gradients wait until its
@@ -385,15 +389,19 @@ export class Runtime {
   }
 
   /** A parameter used twice (a tied embedding and head) sums its gradients in AccumulateGrad's
-   * input buffer, out of place (mm's weight gradient is a transposed view), and AccumulateGrad
+   * input buffer, in place unless the buffered one is a view (mm's weight gradient is a
+   * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
    * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
   private accumulate(param: Param, grad: Storage): void {
     param.pendingUses = Math.max(0, (param.pendingUses ?? 1) - 1);
-    if (param.buffered) {
+    if (param.buffered && this.viewGrads.has(param.buffered)) {
       const sum = this.allocate(grad.bytes, 'gradients');
       this.release(param.buffered);
       this.release(grad);
       grad = sum;
+    } else if (param.buffered) {
+      this.release(grad); // added in place into the buffered gradient
+      grad = param.buffered;
     }
     param.buffered = undefined;
     if (param.pendingUses > 0) {

@@ -19,6 +19,7 @@ export function buildRankModel(
   const model: RankModel = { layers: [], tiedHead: false, all: [] };
   if (span.hasEmbedding) {
     model.embedding = baseParam(storage, 'embed_tokens', rows * h);
+    model.embedding.shape = [rows, h];
     model.all.push(model.embedding);
     if (counts.positionEmbedding > 0) {
       model.positions = baseParam(storage, 'position_embeddings', counts.positionEmbedding);

@@ -7,6 +7,7 @@ import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import { LayerInputs, LayerRecipe } from '../recipes/recipe';
+import { AttentionKernelRun } from '../recipes/attention-kernel';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
 import { RankModel } from './rank-model';
@@ -18,13 +19,17 @@ export interface StageSettings {
   keys: number;
   hidden: number;
   heads: AttentionHeads;
-  attention: 'flash' | 'eager';
+  attention: AttentionKernelRun;
   recompute: Recompute;
   loss: LossSettings;
   /** Rotary tables (cos, sin) for models with rotary embeddings. */
   rotary: boolean;
   /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
   scaledEmbedding: boolean;
+  /** Dropout on the embeddings (GPT-2's embd_pdrop). */
+  embeddingDropout: number;
+  /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
+  finalNorm: 'layer' | 'rms';
 }
 
 export interface StageOutput {
@@ -41,7 +46,10 @@ export class StageModel {
     readonly model: RankModel,
     readonly recipe: LayerRecipe,
     readonly settings: StageSettings,
-  ) {}
+  ) {
+    // A checkpoint's recompute runs under the autocast state of its forward and leaves it.
+    nn.rt.onRecomputeEnd = () => nn.weights.exitAutocast(nn.ops);
+  }
 
   /** from_config on the device: every base parameter in module order (a tied head's own
    * weight is made, then dropped when post_init ties it), then PEFT's adapters. */
@@ -86,18 +94,33 @@ export class StageModel {
     return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
   }
 
-  /** embed_tokens(input_ids) (Gemma also scales it by sqrt(hidden): a second tensor). */
+  /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
+   * sqrt(hidden) (Gemma), then embedding dropout: each step its own tensor. */
   private embed(): Tensor {
     const { nn, model, settings } = this;
     nn.rt.enter('forward', -1, 'embedding');
-    const embedding = model.embedding!;
-    const weight = nn.ops.weight(embedding, embedding.elements / settings.hidden, settings.hidden);
-    const x = nn.ops.embedding(settings.tokens, weight, settings.hidden);
+    let x = this.lookup(model.embedding!);
+    const then = (next: (t: Tensor) => Tensor) => {
+      const out = next(x);
+      nn.rt.drop(x);
+      x = out;
+    };
+    if (model.positions) {
+      const positions = this.lookup(model.positions, settings.tokens);
+      then((t) => nn.ops.add(t, positions));
+      nn.rt.drop(positions);
+    }
+    if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
+    if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
+    return x;
+  }
+
+  private lookup(table: Param, tokens = this.settings.tokens): Tensor {
+    const { nn, settings } = this;
+    const weight = nn.ops.weight(table, table.elements / settings.hidden, settings.hidden);
+    const x = nn.ops.embedding(tokens, weight, settings.hidden);
     nn.rt.drop(weight);
-    if (!settings.scaledEmbedding) return x;
-    const scaled = nn.ops.unary(x);
-    nn.rt.drop(x);
-    return scaled;
+    return x;
   }
 
   /** LlamaRotaryEmbedding.forward: fp32 frequencies, cos and sin, cast to the hidden dtype;
@@ -133,8 +156,9 @@ export class StageModel {
   private headAndLoss(x: Tensor): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
-    const norm = model.finalNorm?.[0];
-    const normed = norm ? nn.rmsNorm(x, norm) : x;
+    const [norm, bias] = model.finalNorm ?? [];
+    const layer = this.settings.finalNorm === 'layer';
+    const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
     const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
     if (normed !== x) nn.rt.drop(normed);
     return { output: loss, isLoss: true, logits };

@@ -83,6 +83,8 @@ export function linearParams(
   shape: LinearShape,
   tensorParallel: number,
   expertParallel: number,
+  /** Whether LoRA adapts it (default: PEFT's target-name match). */
+  targeted?: boolean,
 ): LinearParams {
   const local = linearElementsPerRank(shape, arch, tensorParallel);
   const copies = shape.group === 'expert' ? Math.ceil(shape.copies / expertParallel) : shape.copies;
@@ -99,7 +101,9 @@ export function linearParams(
     outFeatures: local.outFeatures * copies,
     quantized,
   };
-  if (lora && isLoraTarget(lora, shape)) out.lora = adapter(s, shape.name, local, copies, lora);
+  if (lora && (targeted ?? isLoraTarget(lora, shape))) {
+    out.lora = adapter(s, shape.name, local, copies, lora);
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 // One decoder layer of Hugging Face's Llama family (transformers models/llama/modeling_llama.py
 // LlamaDecoderLayer, LlamaAttention, LlamaMLP), which Mistral, Qwen2, Qwen3, OLMo-2, Gemma and
 // Phi-3 follow with the variations named in LlamaVariant.
-import { AttentionHeads, eagerAttention, flashAttention, rotary } from '../autograd/attention';
+import { AttentionHeads, rotary } from '../autograd/attention';
+import { attend } from './attention-kernel';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
@@ -90,11 +91,11 @@ export function hfLlamaAttention(
     const qRotated = rotary(nn, q, inputs.cos, inputs.sin);
     const kRotated = rotary(nn, k, inputs.cos, inputs.sin);
     nn.rt.drop(q, k, q0, k0);
-    const context =
-      inputs.attention === 'flash'
-        ? flashAttention(nn, qRotated, kRotated, v, inputs.heads)
-        : eagerAttention(nn, [qRotated, kRotated, v], inputs.heads, inputs.keys, inputs.mask);
-    nn.rt.drop(qRotated, kRotated, v);
+    // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
+    const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+    nn.rt.drop(...[qRotated, kRotated].filter((t, i) => t !== qkv[i]));
+    const context = attend(nn, qkv, inputs);
+    nn.rt.drop(...qkv, v);
     return nn.linear(context, linear(w, 'o_proj'));
   });
 }

@@ -1,5 +1,6 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LlamaVariant } from './hf-llama';
 import { LayerRecipe } from './recipe';
 
@@ -14,5 +15,6 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
 }
 
 export function layerRecipe(arch: ModelArchitecture, _request: PlanRequest): LayerRecipe {
+  if (arch.modelType === 'gpt2') return hfGpt2Recipe(arch.dropout?.residual ?? 0);
   return hfLlamaRecipe(llamaVariant(arch));
 }

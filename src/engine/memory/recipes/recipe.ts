@@ -9,9 +9,11 @@ import {
   LayerWeights,
   linearParams,
   LinearParams,
+  makeParam,
   ParamStorage,
 } from '../model/rank-model';
 import { AttentionHeads } from '../autograd/attention';
+import { AttentionKernelRun } from './attention-kernel';
 
 /** What a layer reads besides its input: rotary tables, the mask, its shapes on this rank. */
 export interface LayerInputs {
@@ -22,7 +24,8 @@ export interface LayerInputs {
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
-  attention: 'flash' | 'eager';
+  /** The kernel that runs (attention-kernel.ts decides it from the request). */
+  attention: AttentionKernelRun;
 }
 
 /** What building a layer's weights needs. */
@@ -65,6 +68,29 @@ export class LayerWeightsBuilder {
       this.weights.linears.set(name, linear);
       this.weights.order.push(...paramsOf(linear));
     }
+    return this;
+  }
+
+  /** A linear the shared shapes name differently (GPT-2's fused c_attn), taking the LoRA
+   * targets of the names it stands for. */
+  custom(shape: LinearShape, loraNames: string[] = [shape.name]): this {
+    const { arch, storage, tensorParallel, expertParallel } = this.context;
+    const lora = storage.request.training.lora;
+    const targeted =
+      !!lora &&
+      (lora.targetModules === 'all-linear' ||
+        loraNames.some((n) => lora.targetModules.includes(n)));
+    const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, targeted);
+    this.weights.linears.set(shape.name, linear);
+    this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** A buffer the module registers (GPT-2's causal mask), `bytes` per element. */
+  buffer(name: string, elements: number, bytes: number): this {
+    const param = makeParam(name, elements, false, bytes);
+    this.weights.other.push(param);
+    this.weights.order.push(param);
     return this;
   }
 

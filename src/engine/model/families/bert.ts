@@ -8,6 +8,8 @@ export const bert: Family = {
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+  // BertConfig drops 0.1 of hidden states and attention probabilities in training.
+  defaults: { hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 },
   refine: (arch, read) => {
     const positions = (read.pick('maxPositionEmbeddings') as number) ?? 1024;
     // position_embeddings rows + token_type_embeddings rows (BertConfig type_vocab_size=2).

@@ -8,7 +8,8 @@ export const gpt2: Family = {
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
-  defaults: { tie_word_embeddings: true }, // GPT2LMHeadModel ties lm_head to wte
+  // GPT2LMHeadModel ties lm_head to wte; GPT2Config drops 0.1 of attention, residual, embedding.
+  defaults: { tie_word_embeddings: true, attn_pdrop: 0.1, resid_pdrop: 0.1, embd_pdrop: 0.1 },
   refine: (arch, read) => {
     // wpe: n_positions rows (GPT2Config default 1024).
     arch.learnedPositionEmbeddings ||= (read.pick('maxPositionEmbeddings') as number) ?? 1024;

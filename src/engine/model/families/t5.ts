@@ -7,7 +7,8 @@ export const t5: Family = {
   mlp: 'plain',
   norm: 'rmsnorm', // T5LayerNorm: RMS-style, weight only
   normsPerLayer: 2,
-  defaults: { tie_word_embeddings: true }, // T5Config: tie_word_embeddings=True
+  // T5Config: tie_word_embeddings=True, dropout_rate=0.1.
+  defaults: { tie_word_embeddings: true, dropout_rate: 0.1 },
   refine: (arch, read) => {
     const projection = String(read.config.feed_forward_proj ?? 'relu');
     if (read.config.mlp === undefined)

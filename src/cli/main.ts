@@ -10,7 +10,6 @@ import {
   requestFromFlags,
   TOOL_FLAGS,
 } from './args';
-import { RequestShapeError } from './check-request';
 import { searchInputOf } from './search-input';
 import { Backend, SearchOutcome } from './backend';
 import { ApiProblemError, HttpBackend } from './http-backend';
@@ -251,7 +250,8 @@ function reportError(error: unknown, io: CliIo): number {
     io.stderr.write(`usage:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.usage;
   }
-  if (error instanceof PlanValidationError || error instanceof RequestShapeError) {
+  // The application's shape errors (RequestShapeError) are PlanValidationErrors too.
+  if (error instanceof PlanValidationError) {
     io.stderr.write(`invalid request:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.invalid;
   }

@@ -16,6 +16,7 @@ import { ModelsModule } from './models/models.module';
 import { PlanningModule } from './planning/planning.module';
 import { PlansModule } from './plans/plans.module';
 import { StrategiesModule } from './strategies/strategies.module';
+import { VocabularyModule } from './vocabulary/vocabulary.module';
 
 /** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/). */
 const PUBLIC_DIRECTORY =
@@ -46,6 +47,7 @@ const PUBLIC_DIRECTORY =
     ModelsModule,
     GpusModule,
     StrategiesModule,
+    VocabularyModule,
     PlanningModule,
     PlansModule,
     HealthModule,

@@ -1,4 +1,5 @@
-// Models (with aliases and custom models that survive restarts), GPUs, strategies and health.
+// Models (with aliases and custom models that survive restarts), GPUs, strategies, the vocabulary
+// and health.
 import { appPerSuite, expectProblem } from './support/app';
 
 interface ModelBody {
@@ -184,5 +185,32 @@ describe('catalog, strategies and health (e2e)', () => {
 
   it('answers unknown routes with 404 problem+json', async () => {
     expectProblem(await http().get('/api/v1/nowhere'), 404);
+  });
+
+  it('serves the vocabulary: every component a training or serving plan reports, and its defaults', async () => {
+    const vocabulary = (await http().get('/api/v1/vocabulary').expect(200)).body as {
+      memoryComponents: string[];
+      enums: Record<string, unknown[]>;
+      defaults: { training: Record<string, unknown> };
+    };
+    const cluster = { gpu: 'a100-80gb', gpusPerNode: 8 };
+    const breakdowns = await Promise.all(
+      [
+        { model: 'llama-3-8b', cluster },
+        { model: 'llama-3-8b', cluster, workload: 'inference' },
+      ].map(async (body) => {
+        const plan = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+        return plan.body as {
+          memory: { perGpu: { breakdown: Record<string, number> } };
+          request: { training: Record<string, unknown> };
+        };
+      }),
+    );
+    const reported = new Set(
+      breakdowns.flatMap((plan) => Object.keys(plan.memory.perGpu.breakdown)),
+    );
+    expect([...reported].sort()).toEqual([...vocabulary.memoryComponents].sort());
+    // A request that leaves training out comes back with the defaults the page is told.
+    expect(breakdowns[0].request.training).toEqual(vocabulary.defaults.training);
   });
 });

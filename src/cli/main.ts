@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { PlanValidationError } from '../engine';
 import {
   CliUsageError,
+  DEFAULT_VARY,
   parseArgs,
   ParsedArgs,
   PLAN_FLAGS,
@@ -125,7 +126,7 @@ async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : 'zeroStage';
+  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : DEFAULT_VARY;
   const backend = await backendFor(args, io);
   const rows = await backend.compare(requestOf(args, io), vary);
   if (args.toolFlags.json) printJson(io, { rows });

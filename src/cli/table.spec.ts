@@ -1,5 +1,5 @@
 import { progressLine } from './progress';
-import { RankMemory } from '../engine';
+import { MEMORY_COMPONENTS, RankMemory } from '../engine';
 import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
 
 const GIB = 1024 ** 3;
@@ -64,6 +64,16 @@ describe('renderBreakdown', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^weights\s+1\.00 GiB\s+25%$/));
     expect(lines).toContainEqual(expect.stringMatching(/^optimizerStates\s+2\.00 GiB\s+50%$/));
     expect(lines).toContainEqual(expect.stringMatching(/^headroom\s+11\.0 GiB$/));
+  });
+
+  it("lists the components in the vocabulary's order, leaving out those no rank holds", () => {
+    const named = renderBreakdown([rank(0)])
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(/\s+/)[0]);
+    const held = Object.keys(rank(0).breakdown);
+    expect(named.slice(0, held.length)).toEqual(MEMORY_COMPONENTS.filter((c) => held.includes(c)));
+    expect(named).not.toContain('kvCache');
   });
 
   it('gives each pipeline stage its own column', () => {

@@ -1,6 +1,6 @@
 // Plain-text tables and the readable views of plans, comparisons, searches and saved plans.
 import { CompareEntry } from '../engine';
-import { MemoryBreakdown, PlanResult, RankMemory } from '../engine';
+import { MEMORY_COMPONENTS, PlanResult, RankMemory } from '../engine';
 
 const GIB = 1024 ** 3;
 
@@ -46,18 +46,6 @@ export function formatUsd(n: number): string {
   return n >= 100 ? `$${Math.round(n).toLocaleString('en-US')}` : `$${n.toFixed(2)}`;
 }
 
-const COMPONENT_ORDER: (keyof MemoryBreakdown)[] = [
-  'weights',
-  'gradients',
-  'optimizerStates',
-  'masterWeights',
-  'activations',
-  'logitsAndLoss',
-  'buffers',
-  'kvCache',
-  'runtimeOverhead',
-];
-
 function fitsWord(fits: boolean): string {
   return fits ? 'fits' : 'DOES NOT FIT';
 }
@@ -71,7 +59,7 @@ function layoutLine(result: PlanResult): string {
 
 /** The breakdown of every rank as one table: a column per pipeline stage (plus shares for one). */
 export function renderBreakdown(ranks: RankMemory[]): string {
-  const components = COMPONENT_ORDER.filter((key) =>
+  const components = MEMORY_COMPONENTS.filter((key) =>
     ranks.some((r) => r.breakdown[key] !== undefined),
   );
   // One rank: each component's share of the device's use says at a glance what to shrink.

@@ -1,6 +1,6 @@
 import { progressLine } from './progress';
 import { MEMORY_COMPONENTS, RankMemory } from '../engine';
-import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
+import { renderBreakdown, renderFieldErrors, renderTable } from './table';
 
 const GIB = 1024 ** 3;
 
@@ -82,19 +82,7 @@ describe('renderBreakdown', () => {
   });
 });
 
-describe('formatting', () => {
-  it('shows bytes in GiB (2^30), two decimals below 10 GiB and one above', () => {
-    expect(formatGiB(2 * 1024 ** 3)).toBe('2.00 GiB');
-    expect(formatGiB(80 * 1024 ** 3)).toBe('80.0 GiB');
-    expect(formatGiB(-1.5 * 1024 ** 3)).toBe('-1.50 GiB');
-  });
-
-  it('shows counts with metric suffixes (Llama-3-8B has 8,030,261,248 parameters)', () => {
-    expect(formatCount(8_030_261_248)).toBe('8.03 B');
-    expect(formatCount(405_000_000_000)).toBe('405.00 B');
-    expect(formatCount(1_500)).toBe('1.5 k');
-  });
-
+describe('renderFieldErrors', () => {
   it('lists field errors one per line, as the API names them', () => {
     expect(
       renderFieldErrors([

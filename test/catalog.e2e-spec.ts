@@ -183,6 +183,27 @@ describe('catalog, strategies and health (e2e)', () => {
     expect(tensor?.constraints.join(' ')).toContain('num_attention_heads');
   });
 
+  it('turns each strategy on with the request fields it names: the API plans every one', async () => {
+    const strategies = (await http().get('/api/v1/strategies').expect(200)).body as {
+      id: string;
+      request: Record<string, unknown>;
+    }[];
+    // Mixtral-8x7B on one node of eight H100s: 8 experts for expert parallelism, 32 heads and
+    // layers for the tensor, context and pipeline splits of 2.
+    for (const strategy of strategies) {
+      const body: Record<string, Record<string, unknown> | string> = {
+        model: 'mixtral-8x7b',
+        cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      };
+      for (const [path, value] of Object.entries(strategy.request)) {
+        const [section, key] = path.split('.');
+        body[section] = { ...(body[section] as Record<string, unknown>), [key]: value };
+      }
+      const response = await http().post('/api/v1/plans/estimate').send(body);
+      expect([strategy.id, response.status]).toEqual([strategy.id, 200]);
+    }
+  });
+
   it('answers unknown routes with 404 problem+json', async () => {
     expectProblem(await http().get('/api/v1/nowhere'), 404);
   });

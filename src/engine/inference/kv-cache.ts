@@ -1,4 +1,4 @@
-// The key/value cache a decoder keeps per token while serving (memory-model.md section 7).
+// The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
 import { KvCacheDtype, ModelArchitecture } from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */

@@ -89,9 +89,9 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   mixedPrecisionStyle: 'master-weights',
   fp32Gradients: false,
   foreachOptimizer: true, // torch.optim.AdamW's default implementation on CUDA is foreach
-  // PyTorch's caching allocator holds 3-20% above allocated (memory-model.md section 0).
+  // PyTorch's caching allocator holds 3-20% above allocated (docs/memory-model.md §0).
   allocatorFragmentation: 0.06,
-  // CUDA context + lazily loaded kernels (memory-model.md section 0: 0.3-0.6 GiB) on cards
+  // CUDA context + lazily loaded kernels (docs/memory-model.md §0: 0.3-0.6 GiB) on cards
   // whose catalog entry has no measured cudaContextBytes (normalizeRequest prefers that).
   cudaContextBytes: 512 * MIB,
   // NCCL buffers per communicator group a rank belongs to (hundreds of MiB per group).

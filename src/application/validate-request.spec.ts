@@ -1,19 +1,9 @@
+import { EXAMPLE_PLAN_REQUEST } from '../common/openapi';
 import { PlanValidationError } from '../engine';
 import { checkedRequest, requestShapeErrors, RequestShapeError } from './validate-request';
 
-// The README's example: Llama-3-8B, full fine-tune on one node of eight A100 80GB, ZeRO-3.
-const EXAMPLE = {
-  model: 'llama-3-8b',
-  cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 8 },
-  training: {
-    method: 'full',
-    precision: 'bf16-mixed',
-    optimizer: 'adamw',
-    sequenceLength: 4096,
-    microBatchSize: 1,
-  },
-  parallelism: { zeroStage: 3 },
-};
+// The README's example (the OpenAPI document's too): Llama-3-8B on 8 x A100 80GB at ZeRO-3.
+const EXAMPLE = EXAMPLE_PLAN_REQUEST;
 
 describe('requestShapeErrors (the HTTP DTO rules, run in-process)', () => {
   it('passes the README example request', () => {

@@ -8,7 +8,7 @@ import { Catalog, loadCatalog } from '../catalog/catalog';
 import { architectureFromConfig, CompareEntry, countParameters, PlanResult } from '../engine';
 import { PlanValidationError } from '../engine';
 import { CliUsageError } from './args';
-import { Backend, SearchOutcome, SearchProgress } from './backend';
+import { Backend, SearchOutcome, SearchProgress, searchOutcome } from './backend';
 import { SavedPlanView } from './table';
 
 export class LocalBackend implements Backend {
@@ -24,13 +24,7 @@ export class LocalBackend implements Backend {
 
   async search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome> {
     const found = searchPlans(checkedRequest('search', input), this.catalog, onProgress);
-    onProgress(found.counts.candidates, found.counts.candidates);
-    return {
-      results: found.results.map((c) => c.result),
-      examined: found.examined,
-      counts: found.counts,
-      warnings: found.warnings,
-    };
+    return searchOutcome(found, onProgress);
   }
 
   async listPlans(): Promise<SavedPlanView[]> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { CompareEntry, PlanResult, RankMemory } from '../../src/engine';
+import { EXAMPLE_PLAN_REQUEST } from '../../src/common/openapi';
 import { startApp, temporaryDatabase } from '../support/app';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -16,20 +17,9 @@ const GIB = 1024 ** 3;
 /** An iPhone 12 to 15 held upright: the narrowest screen the page is laid out for. */
 const PHONE = { width: 390, height: 844 };
 
-/** The README's example: Llama-3-8B, full fine-tune, bf16-mixed AdamW, ZeRO-3 on 8 x A100-80GB. */
-const EXAMPLE = {
-  model: 'llama-3-8b',
-  cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 8 },
-  training: {
-    method: 'full',
-    precision: 'bf16-mixed',
-    optimizer: 'adamw',
-    sequenceLength: 4096,
-    microBatchSize: 1,
-    activationCheckpointing: 'none',
-  },
-  parallelism: { zeroStage: 3, tensorParallel: 1, pipelineParallel: 1, contextParallel: 1 },
-};
+/** The README's example (the OpenAPI document's): Llama-3-8B, full fine-tune, bf16-mixed AdamW,
+ * ZeRO-3 on 8 x A100-80GB. */
+const EXAMPLE = EXAMPLE_PLAN_REQUEST;
 
 /** What the page exposes on window.shardplan for tests and the console (Chart.js instances). */
 interface ChartState {
@@ -182,17 +172,18 @@ describeInBrowser(
     it('creates a plan through the form and charts every component against the capacity line', async () => {
       await page.selectOption('#model', EXAMPLE.model);
       await page.selectOption('#gpu', EXAMPLE.cluster.gpu);
-      await page.fill('#nodes', '1');
-      await page.fill('#gpus-per-node', '8');
-      await page.selectOption('#method', 'full');
-      await page.selectOption('#precision', 'bf16-mixed');
-      await page.selectOption('#optimizer', 'adamw');
-      await page.selectOption('#zero', '3');
+      await page.fill('#nodes', String(EXAMPLE.cluster.nodes));
+      await page.fill('#gpus-per-node', String(EXAMPLE.cluster.gpusPerNode));
+      await page.selectOption('#method', EXAMPLE.training.method);
+      await page.selectOption('#precision', EXAMPLE.training.precision);
+      await page.selectOption('#optimizer', EXAMPLE.training.optimizer);
+      await page.selectOption('#zero', String(EXAMPLE.parallelism.zeroStage));
+      // The example leaves the rest at the API's defaults: no model split, no recomputation.
       await page.fill('#tp', '1');
       await page.fill('#pp', '1');
       await page.fill('#cp', '1');
-      await page.fill('#seq', '4096');
-      await page.fill('#micro-batch', '1');
+      await page.fill('#seq', String(EXAMPLE.training.sequenceLength));
+      await page.fill('#micro-batch', String(EXAMPLE.training.microBatchSize));
       await page.selectOption('#checkpointing', 'none');
       const answer = page.waitForResponse(
         (r) => r.url().endsWith('/api/v1/plans/estimate') && r.status() === 200,

@@ -401,9 +401,13 @@ describeInBrowser(
 
     it('is usable 390 px wide: nothing wider than the screen, the plan readable', async () => {
       await page.setViewportSize(PHONE);
-      await page.goto(`${baseUrl}/`);
+      // Opened afresh from a shared link to the README's example, which the form takes up (from
+      // the page itself, a new #plan= would only change the fragment, not reload).
+      await page.goto('about:blank');
+      await page.goto(`${baseUrl}/#plan=${encodeURIComponent(JSON.stringify(EXAMPLE))}`);
       await page.waitForSelector('body[data-ready="true"]');
       await page.waitForSelector('#result:not([hidden]) [data-testid=peak]');
+      expect(await page.inputValue('#zero')).toBe(String(EXAMPLE.parallelism.zeroStage));
       const widest = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(widest).toBeLessThanOrEqual(PHONE.width);
       for (const control of ['#model', '#gpu', '#seq', '#estimate', '#plan-chart']) {

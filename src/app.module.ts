@@ -16,11 +16,14 @@ import { ModelsModule } from './models/models.module';
 import { PlanningModule } from './planning/planning.module';
 import { PlansModule } from './plans/plans.module';
 import { StrategiesModule } from './strategies/strategies.module';
+import { VocabularyModule } from './vocabulary/vocabulary.module';
 
-/** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/). */
+/** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/); the
+ * page is the folder with index.html (dist/public holds only the formatters compiled for the CLI). */
 const PUBLIC_DIRECTORY =
-  [join(__dirname, '..', 'public'), join(__dirname, '..', '..', 'public')].find(existsSync) ??
-  join(process.cwd(), 'public');
+  [join(__dirname, '..', 'public'), join(__dirname, '..', '..', 'public')].find((folder) =>
+    existsSync(join(folder, 'index.html')),
+  ) ?? join(process.cwd(), 'public');
 
 @Module({
   imports: [
@@ -46,6 +49,7 @@ const PUBLIC_DIRECTORY =
     ModelsModule,
     GpusModule,
     StrategiesModule,
+    VocabularyModule,
     PlanningModule,
     PlansModule,
     HealthModule,

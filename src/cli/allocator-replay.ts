@@ -9,7 +9,8 @@ import {
   TraceFormatError,
 } from '../engine/memory/trace';
 import { CliUsageError } from './args';
-import { formatGiB, renderTable } from './table';
+import { gib as formatGiB } from '../../public/js/format.js';
+import { renderTable } from './table';
 
 /** The replay's figures, the trace's name, and a second replay anchored on the real addresses. */
 export interface AllocatorReplayReport extends ReplayResult {

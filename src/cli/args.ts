@@ -1,5 +1,26 @@
 // Command-line arguments -> a command and the PlanRequest the flags describe.
-import { FieldError } from '../engine';
+import {
+  DEFAULT_CLUSTER,
+  FieldError,
+  FRAMEWORK_PRESETS,
+  KV_CACHE_DTYPES,
+  OFFLOAD_TARGETS,
+  OPTIMIZERS,
+  PRECISIONS,
+  RECOMPUTE_MODES,
+  SEARCH_OBJECTIVES,
+  TRAINING_METHODS,
+  VARY_FIELDS,
+  WEIGHT_PRECISIONS,
+  WORKLOADS,
+  ZERO_STAGES,
+} from '../engine';
+
+/** What `shardplan compare` varies when --vary is not given: the ZeRO stages, the API's shortcut. */
+export const DEFAULT_VARY = 'zeroStage';
+
+/** The values of a closed set as help text: `full | lora | qlora`. */
+const oneOf = (values: readonly unknown[]) => values.join(' | ');
 
 /** How one `--flag` reaches the request: the field path it sets and how its text is read. */
 interface PlanFlag {
@@ -11,25 +32,33 @@ interface PlanFlag {
 export const PLAN_FLAGS: Record<string, PlanFlag> = {
   model: { field: 'model', kind: 'string', help: 'catalog id or Hugging Face id, e.g. llama-3-8b' },
   gpu: { field: 'cluster.gpu', kind: 'string', help: 'GPU catalog id, e.g. a100-80gb' },
-  nodes: { field: 'cluster.nodes', kind: 'integer', help: 'nodes (default 1)' },
+  nodes: {
+    field: 'cluster.nodes',
+    kind: 'integer',
+    help: `nodes (default ${DEFAULT_CLUSTER.nodes})`,
+  },
   'gpus-per-node': {
     field: 'cluster.gpusPerNode',
     kind: 'integer',
-    help: 'GPUs per node (default 1)',
+    help: `GPUs per node (default ${DEFAULT_CLUSTER.gpusPerNode})`,
   },
-  workload: { field: 'workload', kind: 'string', help: 'training (default) or inference' },
-  method: { field: 'training.method', kind: 'string', help: 'full | lora | qlora' },
+  workload: { field: 'workload', kind: 'string', help: oneOf(WORKLOADS) },
+  method: { field: 'training.method', kind: 'string', help: oneOf(TRAINING_METHODS) },
   precision: {
     field: 'training.precision',
     kind: 'string',
-    help: 'fp32 | fp16-mixed | bf16-mixed | bf16-pure',
+    help: oneOf(PRECISIONS),
   },
   optimizer: {
     field: 'training.optimizer',
     kind: 'string',
-    help: 'adamw | adamw-8bit | paged-adamw-8bit | sgd | sgd-momentum | adafactor | lion',
+    help: oneOf(OPTIMIZERS),
   },
-  zero: { field: 'parallelism.zeroStage', kind: 'integer', help: 'ZeRO stage 0-3' },
+  zero: {
+    field: 'parallelism.zeroStage',
+    kind: 'integer',
+    help: `ZeRO stage: ${oneOf(ZERO_STAGES)}`,
+  },
   tp: { field: 'parallelism.tensorParallel', kind: 'integer', help: 'tensor-parallel degree' },
   pp: { field: 'parallelism.pipelineParallel', kind: 'integer', help: 'pipeline-parallel degree' },
   cp: { field: 'parallelism.contextParallel', kind: 'integer', help: 'context-parallel degree' },
@@ -48,7 +77,7 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   checkpointing: {
     field: 'training.activationCheckpointing',
     kind: 'string',
-    help: 'activation checkpointing: none | selective | full',
+    help: `activation checkpointing: ${oneOf(RECOMPUTE_MODES)}`,
   },
   'lora-rank': { field: 'training.lora.rank', kind: 'integer', help: 'LoRA rank' },
   'lora-targets': {
@@ -59,12 +88,12 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   preset: {
     field: 'runtime.preset',
     kind: 'string',
-    help: 'none | hf-transformers | torchtune | torchtitan | litgpt | deepspeed | megatron',
+    help: oneOf(FRAMEWORK_PRESETS),
   },
   'offload-optimizer': {
     field: 'parallelism.offload.optimizer',
     kind: 'string',
-    help: 'optimizer offload: none | cpu',
+    help: `optimizer offload: ${oneOf(OFFLOAD_TARGETS)}`,
   },
   batch: { field: 'inference.batchSize', kind: 'integer', help: 'inference batch size' },
   prompt: { field: 'inference.promptLength', kind: 'integer', help: 'inference prompt length' },
@@ -72,12 +101,12 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   'weight-precision': {
     field: 'inference.weightPrecision',
     kind: 'string',
-    help: 'inference weights: fp32 | bf16 | fp16 | fp8 | int8 | int4',
+    help: `inference weights: ${oneOf(WEIGHT_PRECISIONS)}`,
   },
   'kv-dtype': {
     field: 'inference.kvCacheDtype',
     kind: 'string',
-    help: 'KV-cache dtype: bf16 | fp8 | int8',
+    help: `KV-cache dtype: ${oneOf(KV_CACHE_DTYPES)}`,
   },
   'prefill-chunk': {
     field: 'inference.prefillChunkTokens',
@@ -95,9 +124,12 @@ export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: stri
   'model-config': { kind: 'string', help: "plan with a model's config.json instead of --model" },
   json: { kind: 'boolean', help: 'print JSON instead of tables' },
   server: { kind: 'string', help: 'use a running Shardplan server, e.g. http://localhost:3000' },
-  vary: { kind: 'string', help: 'compare: the field to vary (default zeroStage)' },
+  vary: {
+    kind: 'string',
+    help: `compare: the field to vary (default ${DEFAULT_VARY}): ${oneOf(VARY_FIELDS)}`,
+  },
   gpus: { kind: 'string', help: 'search: total GPUs, in nodes of --gpus-per-node (default 8)' },
-  objective: { kind: 'string', help: 'search: throughput | cost | fewestGpus | headroom' },
+  objective: { kind: 'string', help: `search: ${oneOf(SEARCH_OBJECTIVES)}` },
   top: { kind: 'string', help: 'search: how many ranked layouts (default 10)' },
   'global-batch': { kind: 'string', help: 'search: sequences per optimizer step' },
   'max-mb': { kind: 'string', help: 'search: largest micro-batch tried (default 8)' },

@@ -1,6 +1,6 @@
 // What every CLI command needs from wherever plans are computed: this process or a server.
 import { CompareEntry } from '../engine';
-import { SearchCounts } from '../engine';
+import { SearchCounts, SearchResult } from '../engine';
 import { PlanResult } from '../engine';
 import { SavedPlanView } from './table';
 
@@ -16,6 +16,20 @@ export interface SearchOutcome {
 
 /** Called as layouts are planned; `total` is known only once the search space is counted. */
 export type SearchProgress = (done: number, total?: number) => void;
+
+/** A search's answer as the CLI shows it, the progress bar filled now that the answer is in. */
+export function searchOutcome(
+  answer: SearchResult & { warnings?: string[] },
+  onProgress: SearchProgress,
+): SearchOutcome {
+  onProgress(answer.counts.candidates, answer.counts.candidates);
+  return {
+    results: answer.results.map((candidate) => candidate.result),
+    examined: answer.examined,
+    counts: answer.counts,
+    warnings: answer.warnings,
+  };
+}
 
 export interface Backend {
   estimate(input: Record<string, unknown>): Promise<PlanResult>;

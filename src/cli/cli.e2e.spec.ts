@@ -110,4 +110,16 @@ describe('shardplan (the binary)', () => {
       expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
+
+  it('search without a server follows the API: a setting it chooses is named as unused, not refused', () => {
+    const { status, stdout } = shardplan(
+      'search',
+      ...['--model', 'llama-3.2-1b', '--gpu', 'h100-80gb', '--gpus', '8', '--seq', '2048'],
+      ...['--tp', '2', '--objective', 'fewestGpus', '--top', '2'],
+    );
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      'parallelism.tensorParallel is chosen by the search; the value given was not used',
+    );
+  });
 });

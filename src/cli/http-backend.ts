@@ -2,7 +2,7 @@
 import { FieldError, PlanResult } from '../engine';
 import { CompareEntry } from '../engine';
 import { SearchResult } from '../engine';
-import { Backend, SearchOutcome, SearchProgress } from './backend';
+import { Backend, SearchOutcome, SearchProgress, searchOutcome } from './backend';
 import { SavedPlanView } from './table';
 
 /** A 4xx/5xx answer of the API, read from its problem+json body. */
@@ -80,13 +80,7 @@ export class HttpBackend implements Backend {
         '/plans/search',
         input,
       );
-      onProgress(answer.counts.candidates, answer.counts.candidates);
-      return {
-        results: answer.results.map((candidate) => candidate.result),
-        examined: answer.examined,
-        counts: answer.counts,
-        warnings: answer.warnings,
-      };
+      return searchOutcome(answer, onProgress);
     } finally {
       clearInterval(heartbeat);
     }

@@ -1,5 +1,5 @@
 import { PlanResult, PlanValidationError } from '../engine';
-import { RequestShapeError } from './check-request';
+import { RequestShapeError } from '../application/validate-request';
 import { Backend } from './backend';
 import { HttpBackend } from './http-backend';
 import { CliIo, EXIT, run } from './main';

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { PlanValidationError } from '../engine';
 import {
   CliUsageError,
+  DEFAULT_VARY,
   parseArgs,
   ParsedArgs,
   PLAN_FLAGS,
@@ -11,7 +12,6 @@ import {
   TOOL_FLAGS,
 } from './args';
 import { renderAllocatorReplay, replayTraceFile } from './allocator-replay';
-import { RequestShapeError } from './check-request';
 import { searchInputOf } from './search-input';
 import { Backend, SearchOutcome } from './backend';
 import { ApiProblemError, HttpBackend } from './http-backend';
@@ -128,7 +128,7 @@ async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : 'zeroStage';
+  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : DEFAULT_VARY;
   const backend = await backendFor(args, io);
   const rows = await backend.compare(requestOf(args, io), vary);
   if (args.toolFlags.json) printJson(io, { rows });
@@ -268,7 +268,8 @@ function reportError(error: unknown, io: CliIo): number {
     io.stderr.write(`usage:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.usage;
   }
-  if (error instanceof PlanValidationError || error instanceof RequestShapeError) {
+  // The application's shape errors (RequestShapeError) are PlanValidationErrors too.
+  if (error instanceof PlanValidationError) {
     io.stderr.write(`invalid request:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.invalid;
   }

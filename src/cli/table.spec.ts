@@ -1,6 +1,6 @@
 import { progressLine } from './progress';
-import { RankMemory } from '../engine';
-import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
+import { MEMORY_COMPONENTS, RankMemory } from '../engine';
+import { renderBreakdown, renderFieldErrors, renderTable } from './table';
 
 const GIB = 1024 ** 3;
 
@@ -66,25 +66,23 @@ describe('renderBreakdown', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^headroom\s+11\.0 GiB$/));
   });
 
+  it("lists the components in the vocabulary's order, leaving out those no rank holds", () => {
+    const named = renderBreakdown([rank(0)])
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(/\s+/)[0]);
+    const held = Object.keys(rank(0).breakdown);
+    expect(named.slice(0, held.length)).toEqual(MEMORY_COMPONENTS.filter((c) => held.includes(c)));
+    expect(named).not.toContain('kvCache');
+  });
+
   it('gives each pipeline stage its own column', () => {
     const header = renderBreakdown([rank(0), rank(1)]).split('\n')[0];
     expect(header).toMatch(/^component\s+stage 0\s+stage 1$/);
   });
 });
 
-describe('formatting', () => {
-  it('shows bytes in GiB (2^30), two decimals below 10 GiB and one above', () => {
-    expect(formatGiB(2 * 1024 ** 3)).toBe('2.00 GiB');
-    expect(formatGiB(80 * 1024 ** 3)).toBe('80.0 GiB');
-    expect(formatGiB(-1.5 * 1024 ** 3)).toBe('-1.50 GiB');
-  });
-
-  it('shows counts with metric suffixes (Llama-3-8B has 8,030,261,248 parameters)', () => {
-    expect(formatCount(8_030_261_248)).toBe('8.03 B');
-    expect(formatCount(405_000_000_000)).toBe('405.00 B');
-    expect(formatCount(1_500)).toBe('1.5 k');
-  });
-
+describe('renderFieldErrors', () => {
   it('lists field errors one per line, as the API names them', () => {
     expect(
       renderFieldErrors([

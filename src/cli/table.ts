@@ -1,8 +1,13 @@
-// Plain-text tables and the readable views of plans, comparisons, searches and saved plans.
+// Plain-text tables and the readable views of plans, comparisons, searches and saved plans. Figures
+// are written by the web page's own formatters (public/js/format.js), so both say the same.
+import {
+  count as formatCount,
+  gib as formatGiB,
+  seconds as formatSeconds,
+  usd as formatUsd,
+} from '../../public/js/format.js';
 import { CompareEntry } from '../engine';
-import { MemoryBreakdown, PlanResult, RankMemory } from '../engine';
-
-const GIB = 1024 ** 3;
+import { MEMORY_COMPONENTS, PlanResult, RankMemory } from '../engine';
 
 export type Align = 'left' | 'right';
 
@@ -21,43 +26,6 @@ export function renderTable(headers: string[], rows: string[][], align: Align[] 
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** Bytes as GiB with two decimals below 10 GiB and one above. */
-export function formatGiB(bytes: number): string {
-  const value = bytes / GIB;
-  return `${value.toFixed(Math.abs(value) < 10 ? 2 : 1)} GiB`;
-}
-
-/** Large counts with a metric suffix: 8030261248 -> 8.03 B. */
-export function formatCount(n: number): string {
-  if (n >= 1e12) return `${(n / 1e12).toFixed(2)} T`;
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(Math.round(n * 100) / 100);
-}
-
-export function formatSeconds(s: number): string {
-  if (s < 1) return `${(s * 1000).toFixed(1)} ms`;
-  if (s < 120) return `${s.toFixed(2)} s`;
-  return `${(s / 60).toFixed(1)} min`;
-}
-
-export function formatUsd(n: number): string {
-  return n >= 100 ? `$${Math.round(n).toLocaleString('en-US')}` : `$${n.toFixed(2)}`;
-}
-
-const COMPONENT_ORDER: (keyof MemoryBreakdown)[] = [
-  'weights',
-  'gradients',
-  'optimizerStates',
-  'masterWeights',
-  'activations',
-  'logitsAndLoss',
-  'buffers',
-  'kvCache',
-  'runtimeOverhead',
-];
-
 function fitsWord(fits: boolean): string {
   return fits ? 'fits' : 'DOES NOT FIT';
 }
@@ -71,7 +39,7 @@ function layoutLine(result: PlanResult): string {
 
 /** The breakdown of every rank as one table: a column per pipeline stage (plus shares for one). */
 export function renderBreakdown(ranks: RankMemory[]): string {
-  const components = COMPONENT_ORDER.filter((key) =>
+  const components = MEMORY_COMPONENTS.filter((key) =>
     ranks.some((r) => r.breakdown[key] !== undefined),
   );
   // One rank: each component's share of the device's use says at a glance what to shrink.

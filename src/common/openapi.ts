@@ -47,6 +47,7 @@ export function setupOpenApi(app: INestApplication): void {
     .addTag('models', 'the model catalog')
     .addTag('gpus', 'the GPU catalog')
     .addTag('strategies', 'what each strategy shards and its constraints')
+    .addTag('vocabulary', 'enum values, memory component order and defaults')
     .addTag('health', 'liveness and database check')
     .build();
   const document = SwaggerModule.createDocument(app, config);

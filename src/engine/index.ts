@@ -4,11 +4,29 @@ export { architectureFromConfig } from './model/architecture';
 export { countParameters, loraParameters, trainableParameters } from './model/parameters';
 export { attendsLayer, isMoeLayer, layerKind, layerType } from './model/layers';
 export { visionLayerParameters, visionParameters } from './model/vision';
-export { normalizeRequest, PRESETS } from './request/normalize';
+export {
+  DEFAULT_CLUSTER,
+  DEFAULT_INFERENCE,
+  DEFAULT_LORA,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QLORA,
+  DEFAULT_RUNTIME,
+  DEFAULT_TRAINING,
+  DEFAULT_WORKLOAD,
+  normalizeRequest,
+  PRESETS,
+} from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest } from './plan';
 export { compareVariants, deepMerge, VARY_FIELDS } from './search/compare';
-export type { CompareEntry, CompareRow, DeepPartial, VaryField } from './search/compare';
+export type {
+  CompareEntry,
+  CompareRow,
+  CompareSpec,
+  CompareVariant,
+  DeepPartial,
+  VaryField,
+} from './search/compare';
 export { searchLayouts, SEARCH_OBJECTIVES } from './search/search';
 export type {
   NodeChoice,

@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Inject,
   HttpCode,
   HttpStatus,
   Param,
@@ -24,17 +25,24 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { savePlan } from '../application/save';
+import { Catalog } from '../catalog/catalog';
 import { API_PREFIX } from '../common/configure-app';
 import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
+import { PLANS_REPOSITORY, PlansRepository } from './plans.repository';
 import { PlansService, Reevaluation } from './plans.service';
 import { PlanFigures, PlanPage, SavedPlan } from './saved-plan';
 
 @ApiTags('plans')
 @Controller('plans')
 export class PlansController {
-  constructor(private readonly plans: PlansService) {}
+  constructor(
+    private readonly plans: PlansService,
+    private readonly catalog: Catalog,
+    @Inject(PLANS_REPOSITORY) private readonly repository: PlansRepository,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Compute a plan and save it' })
@@ -44,7 +52,7 @@ export class PlansController {
     @Body() body: SavePlanDto,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SavedPlan> {
-    const saved = await this.plans.save(body);
+    const saved = await savePlan(body, this.catalog, this.repository);
     response.location(`/${API_PREFIX}/plans/${saved.id}`);
     return saved;
   }

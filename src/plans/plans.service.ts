@@ -1,17 +1,16 @@
-// Saved plans: computed by the planning service, kept through the PlansRepository port.
+// Saved plans once stored: read, list, relabel, re-plan and delete through the PlansRepository port.
+// Saving itself is src/application/save.ts.
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { estimatePlan } from '../application/estimate';
 import { Catalog } from '../catalog/catalog';
 import type { PlanRequestInput } from '../engine';
 import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine';
-import { PlanningService } from '../planning/planning.service';
 import {
   DEFAULT_PAGE_SIZE,
   ListPlansQueryDto,
   MAX_PAGE_SIZE,
   PlanCriteriaQueryDto,
 } from './dto/list-plans-query.dto';
-import { SavePlanDto } from './dto/save-plan.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
 import { FigureDifference, planDifferences } from './plan-differences';
 import { plansToCsv } from './plans-csv';
@@ -32,31 +31,9 @@ export interface Reevaluation {
 @Injectable()
 export class PlansService {
   constructor(
-    private readonly planning: PlanningService,
     private readonly catalog: Catalog,
     @Inject(PLANS_REPOSITORY) private readonly plans: PlansRepository,
   ) {}
-
-  /** Computes the plan and saves it; a request that cannot be planned saves nothing. */
-  async save(body: SavePlanDto): Promise<SavedPlan> {
-    const { notes, ...input } = body;
-    const result = this.planning.estimate(input);
-    const gpuId =
-      this.catalog.findGpu(result.request.cluster.gpu)?.id ?? result.request.cluster.gpu;
-    const record: SavedPlanRecord = {
-      id: randomUUID(),
-      name: input.name ?? `${result.model.id} on ${result.layout.gpus} x ${gpuId}`,
-      tags: [...new Set(result.request.tags)],
-      notes: notes ?? null,
-      createdAt: new Date().toISOString(),
-      modelId: result.model.id,
-      gpuId,
-      input,
-      result,
-    };
-    await this.plans.create(record);
-    return toSavedPlan(record);
-  }
 
   async get(id: string): Promise<SavedPlan> {
     const record = await this.plans.findById(id);
@@ -109,7 +86,7 @@ export class PlansService {
     const saved = record.result;
     const engineVersion = { saved: saved.engineVersion, current: ENGINE_VERSION };
     try {
-      const current = this.planning.estimate(record.input as PlanRequestInput);
+      const current = estimatePlan(record.input as PlanRequestInput, this.catalog);
       return { id, engineVersion, saved, current, differences: planDifferences(saved, current) };
     } catch (error) {
       if (!(error instanceof PlanValidationError)) throw error;

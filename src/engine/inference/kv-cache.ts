@@ -1,4 +1,4 @@
-// The key/value cache a decoder keeps per token while serving (memory-model.md section 7).
+// The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
 import { attendsLayer, layerKind } from '../model/layers';
 import { KvCacheDtype, ModelArchitecture } from '../vocabulary';
 

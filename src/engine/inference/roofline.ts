@@ -1,5 +1,5 @@
 // Serving speed from a roofline: prefill is compute-bound, decode is memory-bound
-// (memory-model.md sections 7 and 8; Williams et al. 2009, "Roofline").
+// (docs/memory-model.md §7 and §8; Williams et al. 2009, "Roofline").
 import { countParameters } from '../model/parameters';
 import { ModelArchitecture } from '../vocabulary';
 import { cachedTokens } from './kv-cache';

@@ -52,7 +52,7 @@ function stageSettings(
   request: PlanRequest,
   layout: PlanLayout,
 ): StageSettings {
-  const { training, parallelism, runtime } = request;
+  const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
   const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
   return {

@@ -1,4 +1,4 @@
-// Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (memory-model.md §8).
+// Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, trainableParameters } from '../model/parameters';
 import { moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';

@@ -1,5 +1,6 @@
 // The shape of a PlanRequest (api-contract.md): every field checked, unknown fields rejected.
-// Defaults are not applied here: the engine's normalizeRequest fills them and the result echoes them.
+// Defaults are not applied here: the engine's normalizeRequest fills them and the result echoes
+// them; the documented defaults below are the engine's own DEFAULT_* objects.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -27,6 +28,14 @@ import {
   ATTENTION_KERNELS,
   CROSS_ENTROPY_KINDS,
   DATA_PARALLEL_ENGINES,
+  DEFAULT_CLUSTER,
+  DEFAULT_INFERENCE,
+  DEFAULT_LORA,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QLORA,
+  DEFAULT_RUNTIME,
+  DEFAULT_TRAINING,
+  DEFAULT_WORKLOAD,
   FRAMEWORK_PRESETS,
   KV_CACHE_DTYPES,
   MIXED_PRECISION_STYLES,
@@ -35,6 +44,7 @@ import {
   OPTIMIZERS,
   PIPELINE_SCHEDULES,
   PRECISIONS,
+  PRESETS,
   QUANTIZATION_KERNELS,
   RECOMPUTE_MODES,
   TRAINING_METHODS,
@@ -68,29 +78,29 @@ export class ClusterDto {
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
   gpu: string;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_CLUSTER.nodes, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_CLUSTER.nodes)
   nodes?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, example: 8 })
+  @ApiPropertyOptional({ default: DEFAULT_CLUSTER.gpusPerNode, minimum: 1, example: 8 })
   @IsOptional()
   @IsPositiveInteger(8)
   gpusPerNode?: number;
 }
 
 export class LoraDto {
-  @ApiPropertyOptional({ default: 16, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_LORA.rank, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(16)
+  @IsPositiveInteger(DEFAULT_LORA.rank)
   rank?: number;
 
-  @ApiPropertyOptional({ default: 32 })
+  @ApiPropertyOptional({ default: DEFAULT_LORA.alpha })
   @IsOptional()
   @IsNumberInRange({ min: 0, minExclusive: true, example: 32 })
   alpha?: number;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_LORA.dropout, minimum: 0, maximum: 1 })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.05 })
   dropout?: number;
@@ -98,7 +108,7 @@ export class LoraDto {
   @ApiPropertyOptional({
     description:
       "module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'",
-    default: ['q_proj', 'v_proj'],
+    default: DEFAULT_LORA.targetModules,
     oneOf: [
       { type: 'array', items: { type: 'string' } },
       { type: 'string', enum: ['all-linear'] },
@@ -110,44 +120,44 @@ export class LoraDto {
 }
 
 export class QloraDto {
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ default: DEFAULT_QLORA.doubleQuant })
   @IsOptional()
   @IsTrueOrFalse()
   doubleQuant?: boolean;
 }
 
 export class TrainingDto {
-  @ApiPropertyOptional({ enum: TRAINING_METHODS, default: 'full' })
+  @ApiPropertyOptional({ enum: TRAINING_METHODS, default: DEFAULT_TRAINING.method })
   @IsOptional()
   @IsOneOf(TRAINING_METHODS)
   method?: TrainingMethod;
 
-  @ApiPropertyOptional({ enum: PRECISIONS, default: 'bf16-mixed' })
+  @ApiPropertyOptional({ enum: PRECISIONS, default: DEFAULT_TRAINING.precision })
   @IsOptional()
   @IsOneOf(PRECISIONS)
   precision?: Precision;
 
-  @ApiPropertyOptional({ enum: OPTIMIZERS, default: 'adamw' })
+  @ApiPropertyOptional({ enum: OPTIMIZERS, default: DEFAULT_TRAINING.optimizer })
   @IsOptional()
   @IsOneOf(OPTIMIZERS)
   optimizer?: OptimizerKind;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_TRAINING.microBatchSize, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_TRAINING.microBatchSize)
   microBatchSize?: number;
 
-  @ApiPropertyOptional({ default: 4096, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_TRAINING.sequenceLength, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(4096)
+  @IsPositiveInteger(DEFAULT_TRAINING.sequenceLength)
   sequenceLength?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_TRAINING.gradientAccumulationSteps, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_TRAINING.gradientAccumulationSteps)
   gradientAccumulationSteps?: number;
 
-  @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: 'none' })
+  @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: DEFAULT_TRAINING.activationCheckpointing })
   @IsOptional()
   @IsOneOf(RECOMPUTE_MODES)
   activationCheckpointing?: Recompute;
@@ -173,56 +183,60 @@ export class TrainingDto {
 }
 
 export class OffloadDto {
-  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: DEFAULT_PARALLELISM.offload.optimizer })
   @IsOptional()
   @IsOneOf(OFFLOAD_TARGETS)
   optimizer?: OffloadTarget;
 
-  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: DEFAULT_PARALLELISM.offload.parameters })
   @IsOptional()
   @IsOneOf(OFFLOAD_TARGETS)
   parameters?: OffloadTarget;
 }
 
 export class ParallelismDto {
-  @ApiPropertyOptional({ enum: ZERO_STAGES, default: 0, description: '3 = FSDP full shard' })
+  @ApiPropertyOptional({
+    enum: ZERO_STAGES,
+    default: DEFAULT_PARALLELISM.zeroStage,
+    description: '3 = FSDP full shard',
+  })
   @IsOptional()
   @IsOneOf(ZERO_STAGES)
   zeroStage?: 0 | 1 | 2 | 3;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.tensorParallel, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_PARALLELISM.tensorParallel)
   tensorParallel?: number;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.sequenceParallel })
   @IsOptional()
   @IsTrueOrFalse()
   sequenceParallel?: boolean;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.pipelineParallel, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_PARALLELISM.pipelineParallel)
   pipelineParallel?: number;
 
-  @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: '1f1b' })
+  @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: DEFAULT_PARALLELISM.pipelineSchedule })
   @IsOptional()
   @IsOneOf(PIPELINE_SCHEDULES)
   pipelineSchedule?: PipelineSchedule;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.virtualStages, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_PARALLELISM.virtualStages)
   virtualStages?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.contextParallel, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_PARALLELISM.contextParallel)
   contextParallel?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.expertParallel, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_PARALLELISM.expertParallel)
   expertParallel?: number;
 
   @ApiPropertyOptional({ type: OffloadDto })
@@ -234,90 +248,103 @@ export class ParallelismDto {
 }
 
 export class RuntimeDto {
-  @ApiPropertyOptional({ enum: FRAMEWORK_PRESETS, default: 'none' })
+  @ApiPropertyOptional({ enum: FRAMEWORK_PRESETS, default: DEFAULT_RUNTIME.preset })
   @IsOptional()
   @IsOneOf(FRAMEWORK_PRESETS)
   preset?: FrameworkPreset;
 
-  @ApiPropertyOptional({ enum: ATTENTION_KERNELS, default: 'flash' })
+  @ApiPropertyOptional({ enum: ATTENTION_KERNELS, default: DEFAULT_RUNTIME.attention })
   @IsOptional()
   @IsOneOf(ATTENTION_KERNELS)
   attention?: AttentionKernel;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.fusedKernels })
   @IsOptional()
   @IsTrueOrFalse()
   fusedKernels?: boolean;
 
-  @ApiPropertyOptional({ enum: CROSS_ENTROPY_KINDS, default: 'standard' })
+  @ApiPropertyOptional({ enum: CROSS_ENTROPY_KINDS, default: DEFAULT_RUNTIME.crossEntropy })
   @IsOptional()
   @IsOneOf(CROSS_ENTROPY_KINDS)
   crossEntropy?: CrossEntropyKind;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.optimizerInBackward })
   @IsOptional()
   @IsTrueOrFalse()
   optimizerInBackward?: boolean;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.activationOffloading })
   @IsOptional()
   @IsTrueOrFalse()
   activationOffloading?: boolean;
 
-  @ApiPropertyOptional({ enum: MIXED_PRECISION_STYLES, default: 'master-weights' })
+  @ApiPropertyOptional({
+    enum: MIXED_PRECISION_STYLES,
+    default: DEFAULT_RUNTIME.mixedPrecisionStyle,
+  })
   @IsOptional()
   @IsOneOf(MIXED_PRECISION_STYLES)
   mixedPrecisionStyle?: MixedPrecisionStyle;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.fp32Gradients })
   @IsOptional()
   @IsTrueOrFalse()
   fp32Gradients?: boolean;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.foreachOptimizer })
   @IsOptional()
   @IsTrueOrFalse()
   foreachOptimizer?: boolean;
 
-  @ApiPropertyOptional({ default: 0.06, description: 'fraction reserved above allocated' })
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.allocatorFragmentation,
+    description: 'fraction reserved above allocated',
+  })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
   allocatorFragmentation?: number;
 
   @ApiPropertyOptional({
     description:
-      "CUDA context bytes outside the allocator; default: the GPU catalog's measured value (805306368 on h100-80gb), else 536870912",
+      "CUDA context bytes outside the allocator; default: the card's measured cudaContextBytes (GET /api/v1/gpus), " +
+      `else ${DEFAULT_RUNTIME.cudaContextBytes}`,
   })
   @IsOptional()
-  @IsNonNegativeInteger(536870912)
+  @IsNonNegativeInteger(DEFAULT_RUNTIME.cudaContextBytes)
   cudaContextBytes?: number;
 
-  @ApiPropertyOptional({ description: 'NCCL buffers per GPU, bytes', default: 268435456 })
+  @ApiPropertyOptional({
+    description: 'NCCL buffers per GPU, bytes',
+    default: DEFAULT_RUNTIME.ncclBytes,
+  })
   @IsOptional()
-  @IsNonNegativeInteger(268435456)
+  @IsNonNegativeInteger(DEFAULT_RUNTIME.ncclBytes)
   ncclBytes?: number;
 
-  @ApiPropertyOptional({ description: 'reduce/allgather bucket size, elements', default: 5e8 })
+  @ApiPropertyOptional({
+    description: 'reduce/allgather bucket size, elements',
+    default: DEFAULT_RUNTIME.bucketElements,
+  })
   @IsOptional()
-  @IsPositiveInteger(500000000)
+  @IsPositiveInteger(DEFAULT_RUNTIME.bucketElements)
   bucketElements?: number;
 
   @ApiPropertyOptional({
     description:
       "parameters ZeRO-3 may keep gathered (DeepSpeed's stage3_max_live_parameters); 0 for FSDP",
-    default: 0,
+    default: DEFAULT_RUNTIME.zero3LiveParameters,
   })
   @IsOptional()
-  @IsNonNegativeInteger(1000000000)
+  @IsNonNegativeInteger(PRESETS.deepspeed.zero3LiveParameters ?? 0)
   zero3LiveParameters?: number;
 
-  @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: 'fp32' })
+  @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: DEFAULT_RUNTIME.adapterDtype })
   @IsOptional()
   @IsOneOf(ADAPTER_DTYPES)
   adapterDtype?: 'fp32' | 'bf16';
 
   @ApiPropertyOptional({
-    default: true,
+    default: DEFAULT_RUNTIME.gradientsSetToNone,
     description: 'zero_grad(set_to_none=True) frees gradients between steps (PyTorch 2.x default)',
   })
   @IsOptional()
@@ -325,7 +352,7 @@ export class RuntimeDto {
   gradientsSetToNone?: boolean;
 
   @ApiPropertyOptional({
-    default: true,
+    default: DEFAULT_RUNTIME.retainLogits,
     description: 'the training loop keeps the logits alive through backward (HF, litgpt)',
   })
   @IsOptional()
@@ -333,7 +360,7 @@ export class RuntimeDto {
   retainLogits?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.unshardedGradientAccumulation,
     description:
       'accumulation skips the gradient sync (FSDP no_sync), so ZeRO-2/3 ranks hold unsharded gradients between micro-batches (litgpt)',
   })
@@ -342,7 +369,7 @@ export class RuntimeDto {
   unshardedGradientAccumulation?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.previousStepAlive,
     description:
       "the loop's logits and loss still hold the previous micro-batch's graph through the next forward (litgpt): its logits and bitsandbytes QLoRA's saved inputs stay",
   })
@@ -351,7 +378,7 @@ export class RuntimeDto {
   previousStepAlive?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.softmaxSavesInput,
     description:
       "PyTorch before 1.11: softmax and log-softmax keep their input for backward beside the output (eager attention's scores, the loss's logits)",
   })
@@ -360,7 +387,7 @@ export class RuntimeDto {
   softmaxSavesInput?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.fsdpEmbeddingUnits,
     description:
       "FSDP shards the token embedding and the output head as units of their own (torchtune's custom_sharded_layers), " +
       'gathered only around their use, instead of in the root unit that stays gathered through forward and backward',
@@ -370,7 +397,7 @@ export class RuntimeDto {
   fsdpEmbeddingUnits?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.fp32Logits,
     description:
       "the model returns fp32 logits from an unchunked head (torchtune's and torchtitan's self.output(h).float(), " +
       'Hugging Face Llama before 4.46), so the logits the loop holds are fp32 rather than the compute dtype',
@@ -381,7 +408,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
-    default: 'bitsandbytes',
+    default: DEFAULT_RUNTIME.quantizationKernel,
     description:
       "QLoRA's 4-bit linear: bitsandbytes keeps each input for backward, torchao does not; " +
       "bitsandbytes-lightning (Lightning's plugin, litgpt) also quantises the output head, from an fp16 copy",
@@ -392,7 +419,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: MODEL_CODES,
-    default: 'native',
+    default: DEFAULT_RUNTIME.modelCode,
     description:
       "whose model code runs the layers: Hugging Face's (grouped K/V into SDPA, gelu_new in Python), litgpt's (fused qkv, head applied 128 positions at a time) or native PyTorch",
   })
@@ -402,7 +429,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: DATA_PARALLEL_ENGINES,
-    default: 'pytorch',
+    default: DEFAULT_RUNTIME.dataParallelEngine,
     description:
       "who syncs gradients: pytorch (DDP's bucket copy at ZeRO-0), deepspeed (reduce/allgather buckets) or megatron (in place in its gradient buffer)",
   })
@@ -410,7 +437,10 @@ export class RuntimeDto {
   @IsOneOf(DATA_PARALLEL_ENGINES)
   dataParallelEngine?: DataParallelEngine;
 
-  @ApiPropertyOptional({ default: 0.4, description: 'model FLOPs utilisation, (0, 1]' })
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.mfu,
+    description: 'model FLOPs utilisation, (0, 1]',
+  })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, minExclusive: true, example: 0.4 })
   mfu?: number;
@@ -420,44 +450,50 @@ export class RuntimeDto {
   @IsNumberInRange({ min: 0, example: 2.5 })
   pricePerGpuHour?: number;
 
-  @ApiPropertyOptional({ default: 50e9, description: 'bytes/s per GPU across nodes' })
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.interNodeBandwidthBytesPerSecond,
+    description: 'bytes/s per GPU across nodes',
+  })
   @IsOptional()
   @IsNumberInRange({ min: 0, minExclusive: true, example: 50e9 })
   interNodeBandwidthBytesPerSecond?: number;
 
-  @ApiPropertyOptional({ default: 1073741824, description: 'bytes kept free on every card' })
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.safetyMarginBytes,
+    description: 'bytes kept free on every card',
+  })
   @IsOptional()
-  @IsNonNegativeInteger(1073741824)
+  @IsNonNegativeInteger(DEFAULT_RUNTIME.safetyMarginBytes)
   safetyMarginBytes?: number;
 }
 
 export class InferenceDto {
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.batchSize, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsPositiveInteger(DEFAULT_INFERENCE.batchSize)
   batchSize?: number;
 
-  @ApiPropertyOptional({ default: 1024, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.promptLength, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(1024)
+  @IsPositiveInteger(DEFAULT_INFERENCE.promptLength)
   promptLength?: number;
 
-  @ApiPropertyOptional({ default: 256, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.outputLength, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(256)
+  @IsPositiveInteger(DEFAULT_INFERENCE.outputLength)
   outputLength?: number;
 
-  @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: 'bf16' })
+  @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: DEFAULT_INFERENCE.weightPrecision })
   @IsOptional()
   @IsOneOf(WEIGHT_PRECISIONS)
   weightPrecision?: WeightPrecision;
 
-  @ApiPropertyOptional({ default: 128, minimum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.quantGroupSize, minimum: 1 })
   @IsOptional()
-  @IsPositiveInteger(128)
+  @IsPositiveInteger(DEFAULT_INFERENCE.quantGroupSize)
   quantGroupSize?: number;
 
-  @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: 'bf16' })
+  @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: DEFAULT_INFERENCE.kvCacheDtype })
   @IsOptional()
   @IsOneOf(KV_CACHE_DTYPES)
   kvCacheDtype?: KvCacheDtype;
@@ -484,7 +520,7 @@ export class PlanRequestDto implements PlanRequestInput {
   @IsLabelList(32, 64)
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: WORKLOADS, default: 'training' })
+  @ApiPropertyOptional({ enum: WORKLOADS, default: DEFAULT_WORKLOAD })
   @IsOptional()
   @IsOneOf(WORKLOADS)
   workload?: Workload;

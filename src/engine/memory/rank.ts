@@ -1,11 +1,10 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
-import { countParameters } from '../model/parameters';
 import { StageSpan } from '../model/placement';
 import { dtypePolicy } from '../request/dtype-policy';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
 import { CachingAllocator } from './allocator';
-import { EventLog } from './autograd/events';
+import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
 import { Runtime } from './autograd/runtime';
@@ -14,8 +13,10 @@ import { StageModel, StageSettings } from './model/causal-lm';
 import { LossSettings } from './model/loss';
 import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
-import { readPeak, TimelinePeak } from './peaks';
+import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
+import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
+import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { trainingTimeline } from './timeline';
 
@@ -70,6 +71,7 @@ function stageSettings(
     rotary: arch.learnedPositionEmbeddings === 0,
     scaledEmbedding: false,
     embeddingDropout: arch.dropout?.embedding ?? 0,
+    routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
     finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
   };
 }
@@ -93,23 +95,26 @@ function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerS
   };
 }
 
-export function simulateRank(
+/** What simulating one list of layers gives: the high point of every moment, and reserved. */
+interface LayerSimulation {
+  log: EventLog;
+  peaks: Map<string, ClassPeak>;
+  reservedPeakBytes: number;
+}
+
+const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
+
+function simulateLayers(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
   span: StageSpan,
-): RankSimulation {
+  layers: number[],
+): LayerSimulation {
   const policy = dtypePolicy(request);
   const runtime = new Runtime();
-  const ops = new Ops(runtime);
-  const precision = {
-    matmul: policy.compute,
-    autocast: policy.autocast,
-    quantization: request.runtime.quantizationKernel,
-  };
-  const weights = policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
-  const nn = new Nn(ops, precision, weights);
+  const nn = new Nn(new Ops(runtime), precisionOf(request), weightAccess(policy));
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,
@@ -122,8 +127,7 @@ export function simulateRank(
     tensorParallel: layout.tensorParallel,
     expertParallel: layout.expertParallel,
   };
-  const model = buildRankModel(context, span, recipe);
-  void countParameters;
+  const model = buildRankModel(context, span, recipe, layers);
   const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout));
   const full = request.training.method === 'full';
   const log = trainingTimeline(runtime, {
@@ -137,8 +141,59 @@ export function simulateRank(
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
   });
-  const peak = readPeak(log, 2);
-  return { log, peak, reservedPeakBytes: replayReserved(log) };
+  return { log, peaks: classPeaks(log, 2, momentKey), reservedPeakBytes: replayReserved(log) };
+}
+
+function precisionOf(request: PlanRequest) {
+  const policy = dtypePolicy(request);
+  return {
+    matmul: policy.compute,
+    autocast: policy.autocast,
+    quantization: request.runtime.quantizationKernel,
+  };
+}
+
+function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
+  return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
+}
+
+/** One rank: its stage simulated whole, or as two truncated stacks extrapolated to its
+ * layer count (truncation.ts). */
+export function simulateRank(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  span: StageSpan,
+): RankSimulation {
+  const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
+  const plan = truncation(arch, layers);
+  if (!plan) {
+    const whole = simulateLayers(request, arch, gpu, layout, span, layers);
+    return {
+      log: whole.log,
+      peak: highestPeak(whole.peaks.values()),
+      reservedPeakBytes: whole.reservedPeakBytes,
+    };
+  }
+  const short = simulateLayers(request, arch, gpu, layout, span, plan.short);
+  const long = simulateLayers(request, arch, gpu, layout, span, plan.long);
+  const peaks: ClassPeak[] = [];
+  for (const [key, b] of long.peaks) {
+    const a = short.peaks.get(key);
+    if (!a) continue;
+    const live = b.live.map((bytes, i) => extrapolate(a.live[i], bytes, plan, layers.length));
+    peaks.push({
+      bytes: extrapolate(a.bytes, b.bytes, plan, layers.length),
+      live,
+      moment: b.moment,
+    });
+  }
+  const peak = highestPeak(peaks);
+  const slack = (s: LayerSimulation) =>
+    s.reservedPeakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
+  const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
+  return { log: long.log, peak, reservedPeakBytes: Math.round(reserved) };
 }
 
 /** Reserved memory: the log replayed through PyTorch's caching allocator. */

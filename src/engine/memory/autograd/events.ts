@@ -37,22 +37,20 @@ export function roundedBytes(bytes: number): number {
   return Math.max(BLOCK_ROUNDING, Math.ceil(bytes / BLOCK_ROUNDING) * BLOCK_ROUNDING);
 }
 
-/** Column-wise storage of events: cheap to append, cheap to replay. */
+/** Column-wise storage of events in typed arrays that double as they fill: cheap to append,
+ * cheap to replay. */
 export class EventLog {
   /** +1 allocation, -1 free. */
-  readonly kind: number[] = [];
-  readonly key: number[] = [];
+  kind = new Int8Array(1024);
+  key = new Int32Array(1024);
   /** Rounded block bytes. */
-  readonly bytes: number[] = [];
-  readonly component: number[] = [];
+  bytes = new Float64Array(1024);
+  component = new Uint8Array(1024);
   /** 0 is the compute stream; FSDP and DDP communicate on side streams. */
-  readonly stream: number[] = [];
-  readonly moment: number[] = [];
+  stream = new Uint8Array(1024);
+  moment = new Int32Array(1024);
   readonly moments: Moment[] = [];
-
-  get length(): number {
-    return this.kind.length;
-  }
+  length = 0;
 
   /** Starts a new moment; later events belong to it. */
   mark(moment: Moment): void {
@@ -60,11 +58,28 @@ export class EventLog {
   }
 
   push(kind: 1 | -1, key: number, bytes: number, component: number, stream: number): void {
-    this.kind.push(kind);
-    this.key.push(key);
-    this.bytes.push(bytes);
-    this.component.push(component);
-    this.stream.push(stream);
-    this.moment.push(this.moments.length - 1);
+    if (this.length === this.kind.length) this.grow();
+    const i = this.length++;
+    this.kind[i] = kind;
+    this.key[i] = key;
+    this.bytes[i] = bytes;
+    this.component[i] = component;
+    this.stream[i] = stream;
+    this.moment[i] = this.moments.length - 1;
+  }
+
+  private grow(): void {
+    const size = this.kind.length * 2;
+    const grown = <T extends Int8Array | Int32Array | Float64Array | Uint8Array>(a: T): T => {
+      const next = new (a.constructor as new (n: number) => T)(size);
+      next.set(a);
+      return next;
+    };
+    this.kind = grown(this.kind);
+    this.key = grown(this.key);
+    this.bytes = grown(this.bytes);
+    this.component = grown(this.component);
+    this.stream = grown(this.stream);
+    this.moment = grown(this.moment);
   }
 }

@@ -189,6 +189,52 @@ export class Ops {
     return outs;
   }
 
+  /** x[indices] along the rows: a copy of `rows` rows; IndexBackward0 scatters the gradient
+   * into a zero tensor of x's full size (index_put_). */
+  gatherRows(x: Tensor, rows: number, cols = x.cols): Tensor {
+    const out = this.rt.tensor(rows, cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** x.masked_fill_(mask, 0): in place (a new version of x); MaskedFillBackward0 saves the
+   * mask and gives x grad.masked_fill(mask, 0), a copy. */
+  maskedFill(x: Tensor, mask: Tensor): Tensor {
+    const out = this.rt.view(x, x.cols, x.requiresGrad);
+    this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
+    this.rt.drop(x);
+    return out;
+  }
+
+  /** x.view(rows, k, cols).sum(dim=1): `rows` rows; SumBackward0 expands the gradient back
+   * (a view, no copy). */
+  sumRows(x: Tensor, rows: number): Tensor {
+    const out = this.rt.tensor(rows, x.cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
+    return out;
+  }
+
+  /** torch.topk(x, k) along the last dimension: the k values (and int64 indices, saved);
+   * TopkBackward0 scatters the values' gradient into a zero tensor of x's size. */
+  topk(x: Tensor, k: number): Tensor {
+    const out = this.empty(x, x.requiresGrad, k);
+    const indices = this.rt.tensor(x.rows, k, 8, false, x.storage.component);
+    this.rt.record([x], [out], [indices], () => this.give(x, () => this.gradOf(x)));
+    this.rt.drop(indices);
+    return out;
+  }
+
+  /** target.index_add_(0, indices, source): in place on `target`; backward hands target its
+   * gradient through and gives source grad.index_select (a source-sized copy). */
+  indexAdd(target: Tensor, source: Tensor): Tensor {
+    const out = this.rt.view(target, target.cols, target.requiresGrad || source.requiresGrad);
+    this.rt.record([target, source], [out], [], ([g]) => {
+      this.pass(target, g);
+      this.give(source, () => this.gradOf(source));
+    });
+    return out;
+  }
+
   /** A view with the same elements (reshape, transpose, expand-free split): no allocation. */
   alias(x: Tensor, cols = x.cols): Tensor {
     const out = this.rt.view(x, cols, x.requiresGrad);

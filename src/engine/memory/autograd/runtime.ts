@@ -240,6 +240,11 @@ export class Runtime {
     return handle;
   }
 
+  /** A handle made elsewhere joins the innermost scope (a Python local). */
+  adoptHandle(handle: Tensor): void {
+    this.adopt(handle);
+  }
+
   private adopt(handle: Tensor): void {
     this.scopes[this.scopes.length - 1].push(handle);
   }

@@ -2,15 +2,16 @@
 // from the recipe, the final norm and the head on the last (memory-model.md section 2).
 import { countParameters } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
-import { ModelArchitecture } from '../../vocabulary';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
-import { baseParam, LinearParams, makeParam, RankModel } from './rank-model';
+import { baseParam, LinearParams, RankModel } from './rank-model';
 
-/** The stage's parameters in the order the model code creates them. */
+/** The stage's parameters in the order the model code creates them; `layers` are the stage's
+ * layer indices (all of them, or the subset a truncated simulation keeps). */
 export function buildRankModel(
   context: WeightContext,
   span: StageSpan,
   recipe: LayerRecipe,
+  layers: number[],
 ): RankModel {
   const { arch, storage, tensorParallel } = context;
   const h = arch.hiddenSize;
@@ -26,7 +27,7 @@ export function buildRankModel(
       model.all.push(model.positions);
     }
   }
-  for (let layer = span.firstLayer; layer < span.firstLayer + span.layers; layer++) {
+  for (const layer of layers) {
     const weights = recipe.weights(context, layer);
     model.layers.push(weights);
     model.all.push(...weights.order);
@@ -58,9 +59,4 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
   if (arch.outputHeadBias) head.bias = baseParam(storage, 'lm_head.bias', rows);
   if (!model.tiedHead) model.all.push(weight, ...(head.bias ? [head.bias] : []));
   model.head = head;
-}
-
-/** A classifier head's weight (labels x hidden) for *ForSequenceClassification models. */
-export function classifierHead(arch: ModelArchitecture, labels: number) {
-  return makeParam('score', labels * arch.hiddenSize, true, 4);
 }

@@ -8,6 +8,7 @@ import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import { LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { AttentionKernelRun } from '../recipes/attention-kernel';
+import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
 import { RankModel } from './rank-model';
@@ -30,6 +31,8 @@ export interface StageSettings {
   embeddingDropout: number;
   /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
   finalNorm: 'layer' | 'rms';
+  /** Tokens per expert in mixture-of-experts layers. */
+  routing?: ExpertRouting;
 }
 
 export interface StageOutput {
@@ -143,14 +146,8 @@ export class StageModel {
       settings.attention === 'eager'
         ? rt.tensor(tokens, settings.keys, x.elementBytes, false)
         : undefined;
-    return {
-      cos,
-      sin,
-      mask,
-      heads: settings.heads,
-      keys: settings.keys,
-      attention: settings.attention,
-    };
+    const { heads, keys, attention, routing } = settings;
+    return { cos, sin, mask, heads, keys, attention, routing };
   }
 
   private headAndLoss(x: Tensor): StageOutput {

@@ -7,6 +7,8 @@ import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
+import { addMoeWeights, moeMlp } from './hf-moe';
+import { isMoeLayer } from '../../model/parameters';
 
 /** Where a family departs from Llama's layer. */
 export interface LlamaVariant {
@@ -48,7 +50,9 @@ export function hfLlamaLayer(
     const preMlp =
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
-      gatedMlp(nn, h, w, variant),
+      inputs.routing && w.linears.has('router')
+        ? moeMlp(nn, h, w, inputs.routing)
+        : gatedMlp(nn, h, w, variant),
     );
   });
 }
@@ -194,7 +198,9 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
           false,
         );
       }
-      builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
+      const moe = arch.moe;
+      if (moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, moe);
+      else builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
       for (const name of normNames(variant)) builder.norm(name, arch.hiddenSize);
       return builder.build();
     },

@@ -14,6 +14,7 @@ import {
 } from '../model/rank-model';
 import { AttentionHeads } from '../autograd/attention';
 import { AttentionKernelRun } from './attention-kernel';
+import type { ExpertRouting } from './hf-moe';
 
 /** What a layer reads besides its input: rotary tables, the mask, its shapes on this rank. */
 export interface LayerInputs {
@@ -24,6 +25,8 @@ export interface LayerInputs {
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
+  /** How tokens reach the experts of a mixture-of-experts layer. */
+  routing?: ExpertRouting;
   /** The kernel that runs (attention-kernel.ts decides it from the request). */
   attention: AttentionKernelRun;
 }
@@ -83,6 +86,13 @@ export class LayerWeightsBuilder {
     const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, targeted);
     this.weights.linears.set(shape.name, linear);
     this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** A parameter made by the recipe itself (a 3-D expert weight). */
+  param(param: Param): this {
+    this.weights.other.push(param);
+    this.weights.order.push(param);
     return this;
   }
 

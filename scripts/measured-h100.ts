@@ -74,6 +74,8 @@ export function h100Request(run: Record<string, string>): PlanRequestInput {
       preset: 'hf-transformers',
       ...(run.precision === 'fsdp2-mixed' ? { mixedPrecisionStyle: 'fsdp2' as const } : {}),
       ...(run.embedding_units === 'True' ? { fsdpEmbeddingUnits: true } : {}),
+      // sharded.py builds the whole model, wraps it, then empties the cache.
+      ...(run.data_parallel ? { materializeBeforeSharding: true } : {}),
       attention: run.attention === 'eager' ? 'eager' : 'flash',
       crossEntropy: run.cross_entropy === 'chunked' ? 'chunked' : 'standard',
       retainLogits: run.retain_logits === 'True',

@@ -25,7 +25,7 @@ const STEP_COUNTER_BYTES = 4;
 
 /** Per-parameter states `_init_group` creates, in order, as element byte counts. */
 export function stateTensors(settings: OptimizerSettings, param: Param): number[] {
-  const n = param.elements;
+  const n = param.local?.states ?? param.elements;
   const b = settings.stateBytes;
   switch (settings.kind) {
     case 'adamw':
@@ -70,7 +70,8 @@ export function createStates(rt: Runtime, settings: OptimizerSettings, params: P
  * one parameter at a time (torch/optim/_adafactor.py _single_tensor_adafactor). */
 export function stepTemporaries(rt: Runtime, settings: OptimizerSettings, params: Param[]): void {
   if (settings.offDevice) return;
-  const fp32Estimate = (param: Param) => param.elements * 4;
+  const elements = (param: Param) => param.local?.states ?? param.elements;
+  const fp32Estimate = (param: Param) => elements(param) * 4;
   if (settings.kind === 'adafactor' && !settings.foreach) {
     for (const param of params) rt.release(rt.allocate(fp32Estimate(param), 'buffers'));
     return;
@@ -79,7 +80,7 @@ export function stepTemporaries(rt: Runtime, settings: OptimizerSettings, params
     settings.kind === 'adamw' || settings.kind === 'lion' || settings.kind === 'adafactor';
   if (!settings.foreach || !listed) return;
   const bytes = (param: Param) =>
-    settings.kind === 'adafactor' ? fp32Estimate(param) : param.elements * settings.stateBytes;
+    settings.kind === 'adafactor' ? fp32Estimate(param) : elements(param) * settings.stateBytes;
   const temporaries = params.map((param) => rt.allocate(bytes(param), 'buffers'));
   temporaries.forEach((storage) => rt.release(storage));
 }

@@ -19,11 +19,14 @@ import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { trainingTimeline } from './timeline';
+import { applySharding } from './sharding';
 
 export interface RankSimulation {
   log: EventLog;
   peak: TimelinePeak;
   reservedPeakBytes: number;
+  /** What the simulation assumed that the request did not say (the attention kernel that runs). */
+  notes: string[];
 }
 
 const MIB = 2 ** 20;
@@ -71,9 +74,15 @@ function stageSettings(
     rotary: arch.learnedPositionEmbeddings === 0,
     scaledEmbedding: false,
     embeddingDropout: arch.dropout?.embedding ?? 0,
+    materializeBeforeSharding: request.runtime.materializeBeforeSharding,
     routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
     finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
   };
+}
+
+function simulationNotes(arch: ModelArchitecture, request: PlanRequest): string[] {
+  const note = attentionKernel(arch, request).note;
+  return note ? [note] : [];
 }
 
 /** The kernel that runs for the request: the model's eager code, or what SDPA dispatches. */
@@ -128,7 +137,10 @@ function simulateLayers(
     expertParallel: layout.expertParallel,
   };
   const model = buildRankModel(context, span, recipe, layers);
-  const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout));
+  const sharding = applySharding(runtime, model, request, layout, policy);
+  const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout), () =>
+    sharding.afterBuild(),
+  );
   const full = request.training.method === 'full';
   const log = trainingTimeline(runtime, {
     stage,
@@ -137,7 +149,7 @@ function simulateLayers(
       (full ? policy.trained : policy.adapter).optimizerElement,
     ),
     microBatches: Math.min(request.training.gradientAccumulationSteps, 3),
-    steps: 2,
+    steps: 3, // as the harness measures: the allocator settles over the first steps
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
   });
@@ -168,13 +180,11 @@ export function simulateRank(
 ): RankSimulation {
   const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
   const plan = truncation(arch, layers);
+  const notes = simulationNotes(arch, request);
   if (!plan) {
     const whole = simulateLayers(request, arch, gpu, layout, span, layers);
-    return {
-      log: whole.log,
-      peak: highestPeak(whole.peaks.values()),
-      reservedPeakBytes: whole.reservedPeakBytes,
-    };
+    const peak = highestPeak(whole.peaks.values());
+    return { log: whole.log, peak, reservedPeakBytes: whole.reservedPeakBytes, notes };
   }
   const short = simulateLayers(request, arch, gpu, layout, span, plan.short);
   const long = simulateLayers(request, arch, gpu, layout, span, plan.long);
@@ -193,15 +203,23 @@ export function simulateRank(
   const slack = (s: LayerSimulation) =>
     s.reservedPeakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
   const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
-  return { log: long.log, peak, reservedPeakBytes: Math.round(reserved) };
+  notes.push(
+    `${layers.length} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two`,
+  );
+  return { log: long.log, peak, reservedPeakBytes: Math.round(reserved), notes };
 }
 
-/** Reserved memory: the log replayed through PyTorch's caching allocator. */
+/** Reserved memory: the log replayed through PyTorch's caching allocator; the peak counts from
+ * the first training step on (torch.cuda.max_memory_reserved after the setup's empty_cache). */
 export function replayReserved(log: EventLog): number {
   const allocator = new CachingAllocator({});
+  let peak = 0;
   for (let i = 0; i < log.length; i++) {
-    if (log.kind[i] > 0) allocator.malloc(log.key[i], log.bytes[i], log.stream[i]);
-    else allocator.free(log.key[i]);
+    const kind = log.kind[i];
+    if (kind > 0) allocator.malloc(log.key[i], log.bytes[i], log.stream[i]);
+    else if (kind < 0) allocator.free(log.key[i]);
+    else allocator.emptyCache();
+    if (log.moments[log.moment[i]].step >= 1) peak = Math.max(peak, allocator.reservedBytes);
   }
-  return allocator.peakReservedBytes;
+  return peak;
 }

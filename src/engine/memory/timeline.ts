@@ -4,6 +4,7 @@
 import { EventLog } from './autograd/events';
 import { Runtime, Tensor } from './autograd/runtime';
 import { StageModel } from './model/causal-lm';
+import { trainableInOrder } from './sharding';
 import { createStates, OptimizerSettings, stepTemporaries, zeroGrad } from './optimizer';
 
 export interface TrainingLoop {
@@ -22,11 +23,7 @@ export interface TrainingLoop {
 /** Runs the loop and returns every event. */
 export function trainingTimeline(runtime: Runtime, loop: TrainingLoop): EventLog {
   loop.stage.build();
-  const trainable = loop.stage.model.all.filter((param) => param.trainable);
-  const adapters = loop.stage.model.layers.flatMap((layer) =>
-    [...layer.linears.values()].flatMap((l) => (l.lora ? [l.lora.a, l.lora.b] : [])),
-  );
-  const optimized = [...trainable, ...adapters];
+  const optimized = trainableInOrder(loop.stage.model);
   for (let step = 1; step <= loop.steps; step++) {
     runtime.step = step;
     for (let microBatch = 0; microBatch < loop.microBatches; microBatch++) {

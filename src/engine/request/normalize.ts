@@ -109,6 +109,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
+  materializeBeforeSharding: false, // meta-device init: the shards are the first allocation
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,

@@ -110,6 +110,9 @@ export interface RuntimeSettings {
    * custom_sharded_layers ['tok_embeddings', 'output']), resharded after use like a layer,
    * instead of one root unit that stays gathered from the first forward to backward's end. */
   fsdpEmbeddingUnits: boolean;
+  /** The whole model is built on the device before DDP or FSDP wraps it (each parameter then
+   * replaced by its shard), and torch.cuda.empty_cache() runs once the wrapper is built. */
+  materializeBeforeSharding: boolean;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

@@ -16,6 +16,13 @@ export interface MemoryBreakdown {
   kvCache?: number;
 }
 
+export interface PeakMoment {
+  phase: Phase;
+  layer: number;
+  microBatch: number;
+  what: string;
+}
+
 export interface RankMemory {
   /** e.g. "pipeline stage 0 of 2 (layers 0-39, embedding)". */
   label: string;
@@ -29,6 +36,9 @@ export interface RankMemory {
   fits: boolean;
   /** Phase whose total is the peak. */
   peakPhase: Phase;
+  /** When the allocated peak happens: the phase, the layer (-1 outside the layers), the
+   * micro-batch and what runs (layer, loss, embedding, optimizer step). Training only. */
+  peakMoment?: PeakMoment;
   /** The largest component of the breakdown. */
   dominantComponent: keyof MemoryBreakdown;
   breakdown: MemoryBreakdown;

@@ -397,6 +397,16 @@ export class RuntimeDto {
   fsdpEmbeddingUnits?: boolean;
 
   @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.materializeBeforeSharding,
+    description:
+      'The whole model is built on the device before DDP or FSDP wraps it, and the cache is emptied after (as a model ' +
+      'loaded with from_pretrained then wrapped is); false builds the shards directly (meta-device init, torchtitan)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  materializeBeforeSharding?: boolean;
+
+  @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.fp32Logits,
     description:
       "the model returns fp32 logits from an unchunked head (torchtune's and torchtitan's self.output(h).float(), " +

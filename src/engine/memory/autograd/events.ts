@@ -40,7 +40,7 @@ export function roundedBytes(bytes: number): number {
 /** Column-wise storage of events in typed arrays that double as they fill: cheap to append,
  * cheap to replay. */
 export class EventLog {
-  /** +1 allocation, -1 free. */
+  /** +1 allocation, -1 free, 0 torch.cuda.empty_cache() (no block: key and bytes 0). */
   kind = new Int8Array(1024);
   key = new Int32Array(1024);
   /** Rounded block bytes. */
@@ -57,7 +57,7 @@ export class EventLog {
     this.moments.push(moment);
   }
 
-  push(kind: 1 | -1, key: number, bytes: number, component: number, stream: number): void {
+  push(kind: 1 | -1 | 0, key: number, bytes: number, component: number, stream: number): void {
     if (this.length === this.kind.length) this.grow();
     const i = this.length++;
     this.kind[i] = kind;

@@ -273,6 +273,10 @@ export class Ops {
 
   /** A parameter as an op input: no allocation, it is the model's own tensor. */
   weight(param: Param, rows: number, cols: number): Tensor {
+    const gathered = param.gathered;
+    if (gathered?.storage.resident) {
+      return this.rt.paramHandle(param, gathered.storage, rows, cols, gathered.bytes);
+    }
     return this.rt.paramHandle(param, param.storage!, rows, cols, param.storedBytes);
   }
 }

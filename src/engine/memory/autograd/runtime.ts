@@ -3,6 +3,7 @@
 // and autograd's backward walking the recorded nodes from the newest (torch/csrc/autograd/
 // engine.cpp: the ready queue orders nodes by sequence number, newest first).
 import { COMPONENT_INDEX, Component, EventLog, Moment, roundedBytes } from './events';
+import { HookList } from './hooks';
 
 /** The tensors a function returns: itself, an array's, or an object's fields and arrays. */
 function tensorsIn(value: unknown): Tensor[] {
@@ -17,6 +18,9 @@ class RecomputeDone extends Error {}
 
 export class Storage {
   refs = 0;
+  /** False while its memory is given back and the storage kept (untyped_storage().resize_(0),
+   * as FSDP frees an unsharded parameter that saved tensors still reference). */
+  resident = true;
   constructor(
     readonly key: number,
     readonly bytes: number,
@@ -37,6 +41,12 @@ export interface Param {
   /** Bytes per element of its gradient (the stored dtype, or fp32 main gradients). */
   gradientBytes: number;
   storage?: Storage;
+  /** Elements this rank keeps of it: of the weight itself (ZeRO-3 / FSDP shard it), of its
+   * optimizer states (ZeRO-1 and up) and of its gradient after the reduction (ZeRO-2 and up). */
+  local?: { weight: number; states: number };
+  /** The full weight a sharded parameter is gathered into while its module computes, in the
+   * gathered dtype (FSDP's unsharded parameter). */
+  gathered?: { storage: Storage; bytes: number };
   grad?: Storage;
   /** Uses in the recorded graph whose gradients have not arrived yet: AccumulateGrad runs once
    * all have, the earlier ones waiting summed in its input buffer. */
@@ -44,6 +54,8 @@ export interface Param {
   buffered?: Storage;
   /** Gradients arrive here instead of .grad (FSDP's unsharded gradients, a hook's own buffer). */
   onGradient?: (grad: Storage, param: Param) => void;
+  /** Called once AccumulateGrad has stored or added a gradient (post-accumulate-grad hooks). */
+  afterGradient?: (param: Param) => void;
 }
 
 /** A tensor handle: what a Python variable holds. */
@@ -115,6 +127,8 @@ export class Runtime {
   private readonly viewGrads = new Set<Storage>();
   gradEnabled = true;
   stream = 0;
+  /** What data-parallel wrappers do around modules and backward. */
+  readonly hooks = new HookList();
 
   /** cuBLAS's per-thread workspace, allocated by the first matmul a thread runs (forward on the
    * main thread, backward on autograd's): bytes still to allocate, or 0. */
@@ -154,10 +168,35 @@ export class Runtime {
     storage.refs++;
   }
 
+  /** torch.cuda.empty_cache(): cached segments with nothing allocated go back to the driver. */
+  emptyCache(): void {
+    this.log.push(0, 0, 0, 0, 0);
+  }
+
+  /** storage.resize_(0): the memory goes back to the allocator, the storage object stays. */
+  evict(storage: Storage): void {
+    if (!storage.resident) return;
+    storage.resident = false;
+    this.log.push(
+      -1,
+      storage.key,
+      storage.bytes,
+      COMPONENT_INDEX[storage.component],
+      storage.stream,
+    );
+  }
+
+  /** storage.resize_(n): the memory is allocated again for the same storage. */
+  restore(storage: Storage): void {
+    if (storage.resident) return;
+    storage.resident = true;
+    this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[storage.component], this.stream);
+  }
+
   release(storage: Storage | undefined): void {
     if (!storage) return;
     if (storage.refs <= 0) throw new Error(`storage ${storage.key} released twice`);
-    if (--storage.refs === 0) {
+    if (--storage.refs === 0 && storage.resident) {
       this.log.push(
         -1,
         storage.key,
@@ -414,11 +453,9 @@ export class Runtime {
       return;
     }
     if (param.onGradient) return param.onGradient(grad, param);
-    if (!param.grad) {
-      param.grad = grad;
-      return;
-    }
-    this.release(grad);
+    if (!param.grad) param.grad = grad;
+    else this.release(grad);
+    param.afterGradient?.(param);
   }
 
   /** loss.backward(): every recorded node from the newest (then the graph is freed with
@@ -434,9 +471,11 @@ export class Runtime {
       if (node.tag !== tag && node.tag) {
         tag = node.tag;
         this.enter('backward', tag.layer, tag.what);
+        this.hooks.beforeBackward(tag);
       }
       this.runNode(node);
     }
+    this.hooks.afterBackward();
   }
 
   private runNode(node: GraphNode): void {

@@ -33,6 +33,8 @@ export interface StageSettings {
   finalNorm: 'layer' | 'rms';
   /** Tokens per expert in mixture-of-experts layers. */
   routing?: ExpertRouting;
+  /** The whole model is built before a data-parallel wrapper shards it. */
+  materializeBeforeSharding: boolean;
 }
 
 export interface StageOutput {
@@ -49,6 +51,8 @@ export class StageModel {
     readonly model: RankModel,
     readonly recipe: LayerRecipe,
     readonly settings: StageSettings,
+    /** Runs once the parameters exist (a data-parallel wrapper's own buffers). */
+    private readonly afterBuild: () => void = () => undefined,
   ) {
     // A checkpoint's recompute runs under the autocast state of its forward and leaves it.
     nn.rt.onRecomputeEnd = () => nn.weights.exitAutocast(nn.ops);
@@ -60,23 +64,31 @@ export class StageModel {
     const { rt } = this.nn;
     rt.enter('build', -1, 'model');
     const model = this.model;
-    for (const param of model.all) allocateParam(this.nn, param);
-    if (model.tiedHead && model.embedding)
-      rt.release(rt.allocate(paramBytes(model.embedding), 'weights'));
-    for (const layer of model.layers)
-      adapterParams(layer).forEach((p) => allocateParam(this.nn, p));
+    const whole = this.settings.materializeBeforeSharding;
+    for (const param of model.all) allocateParam(this.nn, param, whole);
+    if (model.tiedHead && model.embedding) {
+      rt.release(rt.allocate(fullParamBytes(model.embedding), 'weights'));
+    }
+    for (const layer of model.layers) {
+      adapterParams(layer).forEach((p) => allocateParam(this.nn, p, whole));
+    }
+    this.afterBuild();
   }
 
   /** One micro-batch's forward on this stage: `input` is the activation received from the
    * previous stage (absent on the first). */
   forward(input?: Tensor): StageOutput {
     const { nn } = this;
+    const { hooks } = nn.rt;
     return nn.rt.scope(() => {
+      hooks.beforeForward('root');
       let x = input ?? this.embed();
       const tables = this.layerInputs(x);
       for (const layer of this.model.layers) {
         nn.rt.enter('forward', layer.index, 'layer');
+        hooks.beforeForward(`layer:${layer.index}`);
         const y = this.runLayer(x, layer, tables);
+        hooks.afterForward(`layer:${layer.index}`);
         if (x !== input) nn.rt.drop(x);
         x = y;
       }
@@ -84,6 +96,7 @@ export class StageModel {
       const out: StageOutput = this.model.head
         ? this.headAndLoss(x)
         : { output: x, isLoss: false, logits: [] };
+      hooks.afterForward('root');
       nn.weights.exitAutocast(nn.ops);
       return out;
     });
@@ -102,6 +115,7 @@ export class StageModel {
   private embed(): Tensor {
     const { nn, model, settings } = this;
     nn.rt.enter('forward', -1, 'embedding');
+    nn.rt.hooks.beforeForward('embedding');
     let x = this.lookup(model.embedding!);
     const then = (next: (t: Tensor) => Tensor) => {
       const out = next(x);
@@ -115,6 +129,7 @@ export class StageModel {
     }
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
+    nn.rt.hooks.afterForward('embedding');
     return x;
   }
 
@@ -153,20 +168,29 @@ export class StageModel {
   private headAndLoss(x: Tensor): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
+    nn.rt.hooks.beforeForward('head');
     const [norm, bias] = model.finalNorm ?? [];
     const layer = this.settings.finalNorm === 'layer';
     const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
     const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
     if (normed !== x) nn.rt.drop(normed);
+    nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };
   }
 }
 
+/** The bytes a rank keeps of a parameter (its shard under ZeRO-3 / FSDP). */
 export function paramBytes(param: Param): number {
+  return (param.local?.weight ?? param.elements) * param.storedBytes;
+}
+
+/** The bytes of the whole parameter, as it is built before any sharding. */
+export function fullParamBytes(param: Param): number {
   return param.elements * param.storedBytes;
 }
 
-/** A parameter's storage, held by the module for the whole run. */
-function allocateParam(nn: Nn, param: Param): void {
-  param.storage = nn.rt.allocate(paramBytes(param), 'weights');
+/** A parameter's storage, held by the module for the whole run: its shard, or the whole
+ * parameter when the model is built before it is sharded. */
+function allocateParam(nn: Nn, param: Param, whole = false): void {
+  param.storage = nn.rt.allocate(whole ? fullParamBytes(param) : paramBytes(param), 'weights');
 }

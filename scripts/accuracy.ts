@@ -77,6 +77,14 @@ function main(): void {
     scoreCalibration(loadMeasuredH100Rows(), catalog),
     { tuning: 'tuning (groups A-E, W, X)', heldOut: 'held out (group V)' },
   );
+  console.log('\n' + '='.repeat(100) + '\n');
+  for (const statistic of ['allocated', 'reserved', 'device'] as const) {
+    printReport(
+      `Our allocator-traced H200 runs on ${statistic} (data/calibration/allocator-traces/results.jsonl)`,
+      scoreCalibration(loadMeasuredH100Rows(statistic, true), catalog),
+      { tuning: 'all', heldOut: 'held out (group V)' },
+    );
+  }
   console.log('\nThe same H100 runs read through the other statistics they record:');
   for (const statistic of ['reserved', 'device'] as const) {
     const report = scoreCalibration(loadMeasuredH100Rows(statistic), catalog);

@@ -22,7 +22,8 @@ import { trainingTimeline } from './timeline';
 import { applySharding } from './sharding';
 
 export interface RankSimulation {
-  log: EventLog;
+  /** The timeline (the longer one of a truncated simulation); not kept by the memo. */
+  log?: EventLog;
   peak: TimelinePeak;
   reservedPeakBytes: number;
   /** What the simulation assumed that the request did not say (the attention kernel that runs). */
@@ -169,9 +170,37 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
   return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
 }
 
+// Simulations a process keeps: a plan is a pure function of its inputs, so a repeated request
+// (a compare row, a search candidate seen before, a refreshed page) costs a lookup.
+const REMEMBERED = 256;
+const remembered = new Map<string, RankSimulation>();
+
+/** One rank, remembered by everything that shapes its simulation. */
+export function simulateRank(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  span: StageSpan,
+): RankSimulation {
+  const { name: _name, tags: _tags, training, ...shaping } = request;
+  const { tokensToTrain: _tokens, ...trainingShape } = training;
+  const key = JSON.stringify([shaping, trainingShape, arch, gpu.id, gpu.computeCapability, layout, span]);
+  const known = remembered.get(key);
+  if (known) {
+    remembered.delete(key); // most recently used last
+    remembered.set(key, known);
+    return { ...known, notes: [...known.notes] };
+  }
+  const { log: _log, ...simulated } = simulateRankOnce(request, arch, gpu, layout, span);
+  remembered.set(key, simulated);
+  if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
+  return { ...simulated, notes: [...simulated.notes] };
+}
+
 /** One rank: its stage simulated whole, or as two truncated stacks extrapolated to its
  * layer count (truncation.ts). */
-export function simulateRank(
+export function simulateRankOnce(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,

@@ -146,13 +146,16 @@ export class Ops {
    * backward makes W's gradient first, then x's (mm_mat2_backward, mm_mat1_backward). */
   linear(x: Tensor, weight: Tensor, outFeatures: number, bias?: Tensor): Tensor {
     const requiresGrad = x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad;
-    this.rt.beforeMatmul('forward');
     const out = this.empty(x, requiresGrad, outFeatures, weight.elementBytes);
+    this.rt.beforeMatmul('forward'); // the handle's workspace comes once the output exists
     const saved = [x.requiresGrad ? weight : undefined, weight.requiresGrad ? x : undefined];
     const inputs = bias ? [x, weight, bias] : [x, weight];
     this.rt.record(inputs, [out], saved, () => {
-      this.rt.beforeMatmul('backward');
-      this.give(weight, () => this.viewGrad(this.gradOf(weight))); // (x^T @ grad)^T
+      this.give(weight, () => {
+        const grad = this.viewGrad(this.gradOf(weight)); // (x^T @ grad)^T
+        this.rt.beforeMatmul('backward');
+        return grad;
+      });
       if (bias) this.give(bias, () => this.gradOf(bias));
       this.give(x, () => this.viewGrad(this.gradOf(x)));
     });

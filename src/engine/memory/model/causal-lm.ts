@@ -148,13 +148,16 @@ export class StageModel {
     const { rt } = nn;
     const d = settings.heads.headDim;
     const tokens = settings.tokens;
-    if (settings.rotary) rt.beforeMatmul('forward'); // inv_freq @ position_ids
     const table = () => {
       const float = rt.tensor(tokens, d, FP32, false);
       const cast = nn.ops.to(float, x.elementBytes);
       rt.drop(float);
       return cast;
     };
+    if (settings.rotary) {
+      rt.release(rt.allocate(tokens * (d / 2) * FP32, 'activations')); // freqs = inv_freq @ positions
+      rt.beforeMatmul('forward');
+    }
     const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
     const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
     const mask =

@@ -32,6 +32,7 @@ export class Ddp implements ModuleHooks {
   build(): void {
     let previous: Storage | undefined;
     for (const group of groupsBySize(this.params, BROADCAST_BUCKET, BROADCAST_BUCKET)) {
+      if (group.length === 1) continue; // a tensor alone is broadcast as it is, no flat copy
       const flat = this.rt.allocate(bytesOf(group), 'buffers');
       this.rt.release(previous);
       previous = flat;

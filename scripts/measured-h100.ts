@@ -130,6 +130,7 @@ export function loadMeasuredH100Rows(statistic: H100Statistic = 'allocated'): Ca
     const base = {
       id: `h100-${run.run_id}`,
       source: H100_SOURCE,
+      group: run.group,
       category: run.data_parallel
         ? ('multi-gpu' as const)
         : run.method === 'lora'

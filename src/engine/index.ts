@@ -36,3 +36,22 @@ export type {
   SearchObjective,
   SearchResult,
 } from './search/search';
+export {
+  errorQuantiles,
+  kindWeights,
+  measuredRange,
+  SHRINK_ROWS,
+  TARGET_COVERAGE,
+  weightedQuantile,
+  weightedQuantiles,
+} from './uncertainty/bands';
+export type { BandKey, CalibrationError, CalibrationOrigin } from './uncertainty/bands';
+export {
+  buildErrorBands,
+  fitTail,
+  heldOutCoverage,
+  nestedCoverage,
+  TAIL_GRID,
+} from './uncertainty/fit';
+export type { Coverage, ErrorBand, ErrorBands } from './uncertainty/fit';
+export { bandKeyOf, verdictOf, withUncertainty } from './uncertainty/verdict';

@@ -1,7 +1,7 @@
 // The CLI's commands run in this process over the shipped catalog, through src/application as
 // the HTTP controllers run them: the same shape checks, the same search, the same answers.
 import { comparePlans } from '../application/compare';
-import { estimatePlan } from '../application/estimate';
+import { estimateWithAdvice } from '../application/advice';
 import { searchPlans } from '../application/search';
 import { checkedRequest } from '../application/validate-request';
 import { Catalog, loadCatalog } from '../catalog/catalog';
@@ -15,7 +15,7 @@ export class LocalBackend implements Backend {
   constructor(private readonly catalog: Catalog = loadCatalog()) {}
 
   async estimate(input: Record<string, unknown>): Promise<PlanResult> {
-    return estimatePlan(checkedRequest('plan', input), this.catalog);
+    return estimateWithAdvice(checkedRequest('plan', input), this.catalog);
   }
 
   async compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]> {

@@ -98,6 +98,7 @@ export const ADVICE_KINDS = [
   'loss',
   'method',
   'more-gpus',
+  'layout',
   'combined',
   'sequence-length',
 ] as const;

@@ -37,6 +37,8 @@ export interface GpuCountAnswer {
 
 export interface GpusNeededAnswer {
   gpu: string;
+  /** The largest cluster tried. */
+  maxGpus: number;
   /** Null when no layout fits on up to maxGpus GPUs. */
   fewest: GpuCountAnswer | null;
   cheapest: GpuCountAnswer | null;
@@ -168,6 +170,7 @@ export function gpusNeeded(request: GpusNeededRequest, catalog: Catalog): GpusNe
     : null;
   return {
     gpu: request.cluster.gpu,
+    maxGpus: searcher.maxGpus,
     fewest,
     cheapest,
     tried: searcher.tried.sort((a, b) => a.gpus - b.gpus),

@@ -1,9 +1,12 @@
 // "How many GPUs do I need?": the fewest GPUs of one type on which a layout of the job fits with
 // room for the top of its 80% range, and the cheapest such cluster, by the layout search.
 import { Catalog } from '../catalog/catalog';
-import { PlanRequest, PlanValidationError, SearchCandidate, SearchObjective } from '../engine';
+import { PlanValidationError, SearchCandidate, SearchObjective } from '../engine';
+import type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
 import { estimatePlan } from './estimate';
 import { SearchRequest, searchPlans } from './search';
+
+export type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
 
 /** Largest cluster tried when the request names none: 128 nodes of 8. */
 export const DEFAULT_MAX_GPUS = 1024;
@@ -20,39 +23,6 @@ const CHEAPEST_MULTIPLES = [1, 2, 4];
 export type GpusNeededRequest = Omit<SearchRequest, 'cluster' | 'objective' | 'top'> & {
   cluster: { gpu: string; gpusPerNode?: number; maxGpus?: number };
 };
-
-/** A cluster size with the layout chosen on it. */
-export interface GpuCountAnswer {
-  gpus: number;
-  nodes: number;
-  gpusPerNode: number;
-  label: string;
-  /** The normalized request: POST /plans/estimate plans it again. */
-  request: PlanRequest;
-  figures: SearchCandidate['figures'] & {
-    deviceUsedRangeBytes?: [number, number];
-    verdict?: string;
-  };
-}
-
-export interface GpusNeededAnswer {
-  gpu: string;
-  /** The largest cluster tried. */
-  maxGpus: number;
-  /** Null when no layout fits on up to maxGpus GPUs. */
-  fewest: GpuCountAnswer | null;
-  cheapest: GpuCountAnswer | null;
-  /** Each cluster size searched, for the fewest GPUs or the lowest cost: whether a layout fits
-   * (at the top of its range), or only at the estimate (tight), and how many were planned. */
-  tried: {
-    gpus: number;
-    objective: SearchObjective;
-    fits: boolean;
-    tight: boolean;
-    planned: number;
-  }[];
-  warnings: string[];
-}
 
 /** 1, 2, 4, ... GPUs up to a node, then 2, 4, 8, ... nodes, up to maxGpus. */
 export function clusterSizes(nodeSize: number, maxGpus: number): number[] {

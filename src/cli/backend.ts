@@ -2,7 +2,7 @@
 import { CompareEntry } from '../engine';
 import { SearchCounts, SearchResult } from '../engine';
 import { PlanResult } from '../engine';
-import type { GpusNeededAnswer } from '../application/gpus-needed';
+import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
 import { SavedPlanView } from './table';
 
 export interface SearchOutcome {

@@ -2,7 +2,7 @@
 import { FieldError, PlanResult } from '../engine';
 import { CompareEntry } from '../engine';
 import { SearchResult } from '../engine';
-import type { GpusNeededAnswer } from '../application/gpus-needed';
+import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
 import {
   Backend,
   PlansSummary,

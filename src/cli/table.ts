@@ -10,7 +10,7 @@ import {
   summaryValue,
   usd as formatUsd,
 } from '../../public/js/format.js';
-import type { GpuCountAnswer, GpusNeededAnswer } from '../application/gpus-needed';
+import type { GpuCountAnswer, GpusNeededAnswer } from '../application/gpus-needed-answer';
 import { Advice, CompareEntry } from '../engine';
 import { MEMORY_COMPONENTS, PlanResult, RankMemory } from '../engine';
 

@@ -55,6 +55,18 @@ function printCoverage(errors: RowError[], bands: ErrorBands): void {
       `  ${key.padEnd(12)} ${share(coverage).padStart(6)}  (${coverage.inside} of ${coverage.rows})`,
     );
   }
+  // The harsher split: every harness row judged by bands built from the published rows alone.
+  const whole = nestedCoverage(
+    errors.map((e) => (e.origin === 'harness' ? { ...e, source: 'harness' } : e)),
+  );
+  console.log(
+    '\nThe same with our harness held out as one source (its rows judged by published rows alone):',
+  );
+  for (const [key, coverage] of Object.entries(whole).sort()) {
+    console.log(
+      `  ${key.padEnd(12)} ${share(coverage).padStart(6)}  (${coverage.inside} of ${coverage.rows})`,
+    );
+  }
   const sources = new Set(errors.map((e) => e.source));
   console.log(`\n${errors.length} rows from ${sources.size} sources: ${[...sources].join('; ')}`);
 }

@@ -51,6 +51,8 @@ const capacityLinePlugin = {
 
 /** The ink of the range whiskers: the page's text colour. */
 const RANGE_INK = '#1f2933';
+/** Half the width of a whisker's caps, px: narrower than the thinnest bar drawn. */
+const CAP_HALF_WIDTH = 9;
 
 /** Draws each bar's 80% range of device used (GiB) as a whisker with caps over the bar. */
 const rangeWhiskersPlugin = {
@@ -73,8 +75,8 @@ const rangeWhiskersPlugin = {
       ctx.moveTo(x, low);
       ctx.lineTo(x, high);
       for (const y of [low, high]) {
-        ctx.moveTo(x - 9, y);
-        ctx.lineTo(x + 9, y);
+        ctx.moveTo(x - CAP_HALF_WIDTH, y);
+        ctx.lineTo(x + CAP_HALF_WIDTH, y);
       }
       ctx.stroke();
       ctx.restore();

@@ -1,6 +1,12 @@
 // The changes advice tries on a training plan that does not fit, each as the request fields it
 // sets, mildest first within its kind (less recomputation, less sharding, fewer bits cut).
-import { AdviceEffect, AdviceKind, PlanResult, Recompute } from '../engine';
+import {
+  AdviceEffect,
+  AdviceKind,
+  MIN_TOKENS_PER_CONTEXT_RANK,
+  PlanResult,
+  Recompute,
+} from '../engine';
 
 /** One change: the fields it sets, by dotted path, and what it does, in words. */
 export interface Change {
@@ -17,8 +23,6 @@ export interface ChangeScan {
   steps: Change[];
 }
 
-/** Ring attention needs chunks long enough to hide the K/V exchange (the search's rule). */
-const MIN_TOKENS_PER_CONTEXT_RANK = 1024;
 /** Shortest sequence advice goes down to: below it few fine-tuning sets are useful. */
 const MIN_SEQUENCE = 128;
 
@@ -32,10 +36,14 @@ function scan(kind: AdviceKind, effect: AdviceEffect, steps: Omit<Change, 'kind'
   return { kind, effect, steps: steps.map((step) => ({ kind, effect, ...step })) };
 }
 
+/** Doublings tried per degree: up to 64x the current, more than a node or a model split takes. */
+const MAX_DOUBLINGS = 6;
+
 /** Multiples of `value` by 2, 4, 8, ... while `keep` holds. */
 function doublings(value: number, keep: (next: number) => boolean): number[] {
   const found: number[] = [];
-  for (let next = value * 2; keep(next) && found.length < 6; next *= 2) found.push(next);
+  for (let next = value * 2; keep(next) && found.length < MAX_DOUBLINGS; next *= 2)
+    found.push(next);
   return found;
 }
 

@@ -27,7 +27,7 @@ export type {
   DeepPartial,
   VaryField,
 } from './search/compare';
-export { searchLayouts, SEARCH_OBJECTIVES } from './search/search';
+export { MIN_TOKENS_PER_CONTEXT_RANK, searchLayouts, SEARCH_OBJECTIVES } from './search/search';
 export type {
   NodeChoice,
   SearchCandidate,
@@ -42,7 +42,6 @@ export {
   measuredRange,
   SHRINK_ROWS,
   TARGET_COVERAGE,
-  weightedQuantile,
   weightedQuantiles,
 } from './uncertainty/bands';
 export type { BandKey, CalibrationError, CalibrationOrigin } from './uncertainty/bands';

@@ -3,7 +3,7 @@ import {
   errorQuantiles,
   kindWeights,
   measuredRange,
-  weightedQuantile,
+  weightedQuantiles,
 } from './bands';
 
 const GIB = 1024 ** 3;
@@ -16,18 +16,18 @@ const FIVE: CalibrationError[] = [-0.1, -0.05, 0, 0.02, 0.08].map((error, i) => 
   error,
 }));
 
-describe('weightedQuantile (Hazen: value i sits at (i - 0.5) / n with equal weights)', () => {
+describe('weightedQuantiles (Hazen: value i sits at (i - 0.5) / n with equal weights)', () => {
   const equal = FIVE.map((row) => ({ value: row.error, weight: 1 }));
 
   it('puts five equal values at 0.1, 0.3, 0.5, 0.7 and 0.9', () => {
-    expect(weightedQuantile(equal, 0.1)).toBe(-0.1);
-    expect(weightedQuantile(equal, 0.5)).toBe(0);
-    expect(weightedQuantile(equal, 0.9)).toBe(0.08);
+    expect(weightedQuantiles(equal, [0.1])[0]).toBe(-0.1);
+    expect(weightedQuantiles(equal, [0.5])[0]).toBe(0);
+    expect(weightedQuantiles(equal, [0.9])[0]).toBe(0.08);
     // 0.2 is halfway from 0.1 (-10%) to 0.3 (-5%); 0.8 halfway from +2% to +8%.
-    expect(weightedQuantile(equal, 0.2)).toBeCloseTo(-0.075, 12);
-    expect(weightedQuantile(equal, 0.8)).toBeCloseTo(0.05, 12);
+    expect(weightedQuantiles(equal, [0.2])[0]).toBeCloseTo(-0.075, 12);
+    expect(weightedQuantiles(equal, [0.8])[0]).toBeCloseTo(0.05, 12);
     // Beyond the outer positions the extremes hold: no extrapolation.
-    expect(weightedQuantile(equal, 0.05)).toBe(-0.1);
+    expect(weightedQuantiles(equal, [0.05])[0]).toBe(-0.1);
   });
 
   it('moves the position of a heavier value: weights 3, 1 put them at 3/8 and 7/8', () => {
@@ -35,8 +35,8 @@ describe('weightedQuantile (Hazen: value i sits at (i - 0.5) / n with equal weig
       { value: 0, weight: 3 },
       { value: 1, weight: 1 },
     ];
-    expect(weightedQuantile(points, 0.375)).toBe(0);
-    expect(weightedQuantile(points, 0.625)).toBeCloseTo(0.5, 12); // halfway from 3/8 to 7/8
+    expect(weightedQuantiles(points, [0.375])[0]).toBe(0);
+    expect(weightedQuantiles(points, [0.625])[0]).toBeCloseTo(0.5, 12); // halfway from 3/8 to 7/8
   });
 });
 

@@ -56,10 +56,6 @@ export function weightedQuantiles(points: WeightedValue[], qs: number[]): number
   });
 }
 
-export function weightedQuantile(points: WeightedValue[], q: number): number {
-  return weightedQuantiles(points, [q])[0];
-}
-
 /**
  * The errors a plan of `key` is read from, weighted. The two origins weigh half each: a user's
  * run is neither one of our harness runs nor one of a published table, and the harness's many

@@ -305,7 +305,9 @@ export function adviseOn(
   original: PlanResult,
   catalog: Catalog,
 ): { advice: Advice[]; notes: string[] } {
-  const verdict = original.memory.perGpu.verdict;
+  const { perGpu } = original.memory;
+  // Without error bands (a catalog built by hand) the plan has no verdict: its fits flag stands in.
+  const verdict = perGpu.verdict ?? (perGpu.fits ? 'fits' : 'does not fit');
   if (original.request.workload !== 'training' || verdict === 'fits')
     return { advice: [], notes: [] };
   const confident = (r: PlanResult) => r.memory.perGpu.verdict === 'fits';

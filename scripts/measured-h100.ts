@@ -189,6 +189,7 @@ export function loadMeasuredH100Rows(
     const base = {
       id: `${traced ? 'h200' : 'h100'}-${run.run_id}`,
       source: H100_SOURCE,
+      group: run.group,
       category: run.data_parallel
         ? ('multi-gpu' as const)
         : run.method === 'lora'

@@ -49,6 +49,41 @@ const capacityLinePlugin = {
   },
 };
 
+/** The ink of the range whiskers: the page's text colour. */
+const RANGE_INK = '#1f2933';
+/** Half the width of a whisker's caps, px: narrower than the thinnest bar drawn. */
+const CAP_HALF_WIDTH = 9;
+
+/** Draws each bar's 80% range of device used (GiB) as a whisker with caps over the bar. */
+const rangeWhiskersPlugin = {
+  id: 'rangeWhiskers',
+  /**
+   * @param {Chart} chart
+   * @param {unknown} _args
+   * @param {{ ranges?: ([number, number] | null)[] }} options
+   */
+  afterDatasetsDraw(chart, _args, options) {
+    const { ctx, scales } = chart;
+    (options?.ranges ?? []).forEach((range, bar) => {
+      if (!range) return;
+      const x = scales.x.getPixelForValue(bar);
+      const [low, high] = range.map((gib) => scales.y.getPixelForValue(gib));
+      ctx.save();
+      ctx.strokeStyle = RANGE_INK;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(x, low);
+      ctx.lineTo(x, high);
+      for (const y of [low, high]) {
+        ctx.moveTo(x - CAP_HALF_WIDTH, y);
+        ctx.lineTo(x + CAP_HALF_WIDTH, y);
+      }
+      ctx.stroke();
+      ctx.restore();
+    });
+  },
+};
+
 /**
  * Each distinct rank of a plan (one per pipeline stage), or the worst one alone.
  * @param {PlanResult} result
@@ -106,7 +141,7 @@ function draw(name, canvas, config) {
     return;
   }
   charts[name]?.destroy();
-  const withPlugin = { ...config, plugins: [capacityLinePlugin] };
+  const withPlugin = { ...config, plugins: [capacityLinePlugin, rangeWhiskersPlugin] };
   charts[name] = new ChartJs(canvas, /** @type {any} */ (withPlugin));
 }
 
@@ -129,9 +164,18 @@ export function drawPlanChart(canvas, result, order) {
   const labels = ranks.map((rank, i) =>
     ranks.length === 1 ? 'every GPU' : `stage ${rank.stage ?? i}`,
   );
-  const title = ranks.length > 1 ? 'memory per GPU, one bar per pipeline stage' : 'memory per GPU';
-  const tallest = Math.max(...ranks.map((rank) => rank.deviceUsedBytes / GIB));
+  const whiskers = ranks.every((rank) => rank.deviceUsedRangeBytes) ? '; whisker: 80% range' : '';
+  const title = `${ranks.length > 1 ? 'memory per GPU, one bar per pipeline stage' : 'memory per GPU'}${whiskers}`;
+  // The axis reaches the top of the 80% range where there is one.
+  const top = (/** @type {RankMemory} */ rank) =>
+    (rank.deviceUsedRangeBytes?.[1] ?? rank.deviceUsedBytes) / GIB;
+  const tallest = Math.max(...ranks.map(top));
   const options = baseOptions(result.memory.perGpu.capacityBytes / GIB, tallest, title);
+  /** @type {any} */ (options.plugins).rangeWhiskers = {
+    ranges: ranks.map((rank) =>
+      rank.deviceUsedRangeBytes ? rank.deviceUsedRangeBytes.map((bytes) => bytes / GIB) : null,
+    ),
+  };
   draw('plan', canvas, { type: 'bar', data: { labels, datasets }, options });
 }
 

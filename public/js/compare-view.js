@@ -2,7 +2,7 @@
 // The comparison panel: ZeRO stages (or any varied knob) side by side, chart and table.
 import { drawCompareChart } from './charts.js';
 import { componentLabel } from './components.js';
-import { $, el, fillTable, fitsBadge } from './dom.js';
+import { $, el, fillTable, verdictBadge } from './dom.js';
 import { gib, seconds, usd, variantLabel } from './format.js';
 
 /** @typedef {import('../../src/engine').CompareEntry} CompareEntry */
@@ -32,7 +32,7 @@ function compareRow(row) {
     el('td', {}, componentLabel(perGpu.dominantComponent)),
     el('td', { className: 'num' }, seconds(row.result.performance.stepTimeSeconds)),
     el('td', { className: 'num' }, usd(row.result.cost.usdPerMillionTokens)),
-    el('td', {}, fitsBadge(perGpu.fits)),
+    el('td', {}, verdictBadge(perGpu.verdict, perGpu.fits)),
   );
 }
 

@@ -59,11 +59,27 @@ export function fillTable(table, head, rows) {
   table.replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
 }
 
+/** The badge class of each verdict: green, amber, red. */
+const VERDICT_CLASS = { fits: 'ok', tight: 'warn', 'does not fit': 'bad' };
+
 /**
- * A fits / over badge.
+ * A verdict badge: fits, tight (fits at the estimate, not at the top of its range), does not fit.
+ * Plans saved before verdicts existed fall back to their fits flag.
+ * @param {import('../../src/engine').Verdict | undefined} verdict
  * @param {boolean} fits
- * @param {string} [over] the word when it does not fit
+ * @param {boolean} [small]
  */
-export function fitsBadge(fits, over = 'over') {
-  return el('span', { className: `badge small ${fits ? 'ok' : 'bad'}` }, fits ? 'fits' : over);
+export function verdictBadge(verdict, fits, small = true) {
+  const word = verdict ?? (fits ? 'fits' : 'does not fit');
+  const title =
+    word === 'tight' ? 'fits at the estimate, not at the top of its 80% range' : undefined;
+  return el(
+    'span',
+    {
+      className: `badge${small ? ' small' : ''} ${VERDICT_CLASS[word]}`,
+      title,
+      'data-verdict': word,
+    },
+    word,
+  );
 }

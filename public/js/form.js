@@ -28,6 +28,7 @@ const OPTION_WORDS = /** @type {Record<string, Record<string, string>>} */ ({
   },
   preset: { none: 'none (plain PyTorch + ZeRO)', 'hf-transformers': 'Hugging Face Trainer' },
   offload: { cpu: 'CPU' },
+  crossEntropy: { fused: 'fused (no logits kept)' },
   objective: { cost: 'cost per token', fewestGpus: 'fewest GPUs' },
 });
 
@@ -59,7 +60,12 @@ export function fillEnumSelects(vocabulary) {
     const values = /** @type {readonly (string | number)[]} */ (vocabulary.enums[name]);
     const words = OPTION_WORDS[name] ?? {};
     select.dataset.numeric = String(typeof values[0] === 'number');
-    select.replaceChildren(...values.map((v) => el('option', { value: v }, words[v] ?? String(v))));
+    // A select that may be left to the preset starts with an empty choice that sends nothing.
+    const unset = select.dataset.defaultLabel;
+    select.replaceChildren(
+      ...(unset ? [el('option', { value: '' }, unset)] : []),
+      ...values.map((v) => el('option', { value: v }, words[v] ?? String(v))),
+    );
   }
 }
 

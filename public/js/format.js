@@ -20,6 +20,16 @@ export function gib(bytes, digits) {
 }
 
 /**
+ * An interval of bytes in GiB, one unit at the end: [115.2, 133.8] GiB -> '115.2–133.8 GiB'.
+ * @param {[number, number] | null | undefined} range
+ */
+export function gibRange(range) {
+  if (!range) return MISSING;
+  const [low, high] = range.map((bytes) => gib(bytes).replace(' GiB', ''));
+  return `${low}–${high} GiB`;
+}
+
+/**
  * Large counts with a metric suffix: 8030261248 -> 8.03 B.
  * @param {number | null | undefined} n
  */
@@ -39,6 +49,14 @@ export function count(n) {
 export function usd(n) {
   if (n === undefined || n === null) return MISSING;
   return n >= 100 ? `$${Math.round(n).toLocaleString('en-US')}` : `$${n.toFixed(2)}`;
+}
+
+/**
+ * Days of wall-clock time: one decimal, as budget tables give them.
+ * @param {number | null | undefined} d
+ */
+export function days(d) {
+  return d === undefined || d === null ? MISSING : `${d.toFixed(1)} days`;
 }
 
 /**

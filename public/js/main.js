@@ -1,6 +1,7 @@
 // @ts-check
 // Shardplan's page: the form builds a PlanRequest; the panels show what the API answers for it.
 // Native ES modules, no build step; `tsc -p tsconfig.web.json` (in npm run lint) checks the types.
+import { renderGpusNeeded } from './advice-view.js';
 import { api, ApiError } from './api.js';
 import { charts } from './charts.js';
 import { renderComparison } from './compare-view.js';
@@ -20,6 +21,7 @@ import {
 import { renderPlan } from './plan-view.js';
 import {
   defaultRequest,
+  gpusNeededBody,
   requestFromHash,
   requestSummary,
   saveBody,
@@ -49,6 +51,8 @@ const state = {
   /** @type {PlanRequestInput | null} */ lastInput: null,
   /** @type {PlanResult | null} */ lastResult: null,
   /** @type {import('../../src/engine').CompareEntry[] | null} */ compareRows: null,
+  /** @type {import('../../src/application/gpus-needed-answer').GpusNeededAnswer | null} */ gpusAnswer:
+    null,
   get searchRows() {
     return searchState.rows;
   },
@@ -101,7 +105,10 @@ function madeFor(panel, key, request) {
  */
 function showPlan(result) {
   state.lastResult = result;
-  renderPlan(result, { gpuName, order: order() });
+  renderPlan(result, { gpuName, order: order(), apply: applyRequest });
+  // The GPU count sits under the plan: shown only while the form asks for the job it answered.
+  $('#gpus-answer').hidden =
+    state.madeFor['gpus-answer'] !== JSON.stringify(gpusNeededBody(readForm()));
   const note = $('#result .stale-note');
   note.hidden = true;
   $('#result').classList.remove('stale');
@@ -177,6 +184,29 @@ const compareZero = () =>
     renderComparison(rows, order());
     labelEarlierPanels(base);
     $('#compare').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  });
+
+/**
+ * Puts a request (a piece of advice, a GPU count's layout) into the form and plans it.
+ * @param {import('../../src/engine').PlanRequest} request
+ */
+function applyRequest(request) {
+  fillForm(request);
+  clearTimeout(estimateTimer);
+  void estimate();
+  $('#result').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+const howManyGpus = () =>
+  withButton('#gpus-needed', async () => {
+    const body = gpusNeededBody(readForm());
+    $('#gpus-summary').textContent = 'Searching cluster sizes...';
+    const answer = await api('/plans/gpus-needed', { method: 'POST', body });
+    clearErrors();
+    state.gpusAnswer = answer;
+    state.madeFor['gpus-answer'] = JSON.stringify(body);
+    renderGpusNeeded(answer, applyRequest);
+    $('#gpus-answer').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
   });
 
 const search = () =>
@@ -268,6 +298,7 @@ function listen() {
     scheduleEstimate();
   });
   $('#compare-zero').addEventListener('click', () => void compareZero());
+  $('#gpus-needed').addEventListener('click', () => void howManyGpus());
   $('#search').addEventListener('click', () => void search());
   $('#save').addEventListener('click', () => void savePlan());
   /** @type {ReturnType<typeof setTimeout> | undefined} */

@@ -2,8 +2,9 @@
 // The plan panel: verdict, figures, the stacked bars per rank, the ranks table, warnings.
 import { drawPlanChart, ranksOf } from './charts.js';
 import { componentLabel } from './components.js';
-import { $, el, fillTable, fitsBadge } from './dom.js';
-import { count, degreesText, gib, percent, seconds, usd } from './format.js';
+import { renderAdvice } from './advice-view.js';
+import { $, el, fillTable, verdictBadge } from './dom.js';
+import { count, degreesText, gib, gibRange, percent, seconds, usd } from './format.js';
 
 /** @typedef {import('../../src/engine/vocabulary').PlanResult} PlanResult */
 
@@ -31,6 +32,12 @@ function memoryStats(result) {
   const parameters = result.model.parameters;
   return [
     stat('Per-GPU peak', gib(perGpu.deviceUsedBytes), 'peak', `of ${gib(perGpu.capacityBytes)}`),
+    stat(
+      '80% range',
+      gibRange(perGpu.deviceUsedRangeBytes),
+      'range',
+      perGpu.deviceUsedRangeBytes ? 'what 4 runs in 5 measure' : null,
+    ),
     stat(
       'Headroom',
       gib(perGpu.headroomBytes),
@@ -80,6 +87,7 @@ function renderRanksTable(result) {
   const titles = [
     'rank',
     'device used',
+    '80% range',
     'allocated',
     'reserved',
     'headroom',
@@ -92,15 +100,14 @@ function renderRanksTable(result) {
       'tr',
       { className: rank.fits ? '' : 'bad-row' },
       el('td', {}, rank.label),
-      ...[
-        rank.deviceUsedBytes,
-        rank.allocatedPeakBytes,
-        rank.reservedPeakBytes,
-        rank.headroomBytes,
-      ].map((bytes) => el('td', { className: 'num' }, gib(bytes))),
+      el('td', { className: 'num' }, gib(rank.deviceUsedBytes)),
+      el('td', { className: 'num' }, gibRange(rank.deviceUsedRangeBytes)),
+      ...[rank.allocatedPeakBytes, rank.reservedPeakBytes, rank.headroomBytes].map((bytes) =>
+        el('td', { className: 'num' }, gib(bytes)),
+      ),
       el('td', {}, rank.peakPhase),
       el('td', {}, componentLabel(rank.dominantComponent)),
-      el('td', {}, fitsBadge(rank.fits)),
+      el('td', {}, verdictBadge(rank.verdict, rank.fits)),
     ),
   );
   fillTable(
@@ -115,9 +122,9 @@ function renderRanksTable(result) {
 }
 
 /**
- * Shows a plan in the result panel.
+ * Shows a plan in the result panel; `apply` puts a piece of advice's request into the form.
  * @param {PlanResult} result
- * @param {{ gpuName: (id: string) => string, order: readonly string[] }} context
+ * @param {{ gpuName: (id: string) => string, order: readonly string[], apply: (request: import('../../src/engine').PlanRequest) => void }} context
  */
 export function renderPlan(result, context) {
   const { perGpu } = result.memory;
@@ -126,14 +133,16 @@ export function renderPlan(result, context) {
   const gpu = context.gpuName(result.request.cluster.gpu);
   $('#result-title').textContent =
     `${result.model.name || result.model.id} on ${result.layout.gpus} x ${gpu}`;
-  const badge = $('#fits-badge');
-  badge.textContent = perGpu.fits ? 'fits' : 'does not fit';
-  badge.className = `badge ${perGpu.fits ? 'ok' : 'bad'}`;
+  $('#fits-badge').replaceWith(
+    Object.assign(verdictBadge(perGpu.verdict, perGpu.fits, false), { id: 'fits-badge' }),
+  );
+  $('#fits-badge').dataset.testid = 'fits-badge';
   const host = result.memory.hostPerNodeBytes;
   const hostStat = host > 0 ? [stat('Host RAM per node', gib(host), 'host')] : [];
   $('#stats').replaceChildren(...memoryStats(result), ...speedStats(result), ...hostStat);
   drawPlanChart($('#plan-chart'), result, context.order);
   renderRanksTable(result);
+  renderAdvice(result, context.apply);
   const warnings = result.warnings.map((w) => el('li', {}, w));
   $('#warnings').replaceChildren(
     ...(warnings.length ? warnings : [el('li', { className: 'muted' }, 'none')]),

@@ -66,6 +66,8 @@ export function fieldApplies(name, workload, method) {
 function fieldValue(field) {
   const raw = field.value.trim();
   if (field.numeric) return Number(raw);
+  // Switches (sequence parallel) are selects of 'true' and 'false'; no request text takes those.
+  if (raw === 'true' || raw === 'false') return raw === 'true';
   if (field.name === 'training.lora.targetModules')
     return raw === 'all-linear' ? raw : raw.split(',');
   return raw;
@@ -136,6 +138,25 @@ export function searchBody(request, objective, top) {
 }
 
 /**
+ * The body of POST /plans/gpus-needed for the form's request: the job and the GPU type, in nodes
+ * of the form's GPUs per node when it names more than one; the API chooses the count and layout.
+ * @param {PlanRequestInput} request
+ */
+export function gpusNeededBody(request) {
+  const { model, training, runtime } = searchBody(request, '', 0);
+  const perNode = request.cluster.gpusPerNode;
+  return {
+    model,
+    cluster: {
+      gpu: request.cluster.gpu,
+      ...(perNode && perNode > 1 ? { gpusPerNode: perNode } : {}),
+    },
+    training,
+    runtime,
+  };
+}
+
+/**
  * The request a shared link (#plan=...) carries, or null when there is none or it is broken.
  * @param {string} hash
  * @returns {Json | null}
@@ -154,17 +175,20 @@ export function requestFromHash(hash) {
 /** @typedef {import('../../src/application/vocabulary').Vocabulary} Vocabulary */
 
 /**
- * A request holding every default the API fills in, for the form to start from.
+ * A request holding every default the API fills in, for the form to start from. Of the runtime
+ * only the preset: the knobs it sets (the loss among them) stay the preset's until chosen; and
+ * sequence parallelism unset, so that a search may turn it on with tensor parallelism.
  * @param {Vocabulary['defaults']} defaults
  * @returns {Json}
  */
 export function defaultRequest(defaults) {
+  const { sequenceParallel: _unset, ...parallelism } = defaults.parallelism;
   return {
     workload: defaults.workload,
     cluster: defaults.cluster,
     training: { ...defaults.training, lora: defaults.lora, qlora: defaults.qlora },
-    parallelism: defaults.parallelism,
-    runtime: defaults.runtime,
+    parallelism,
+    runtime: { preset: defaults.runtime.preset },
     inference: defaults.inference,
   };
 }

@@ -1,7 +1,7 @@
 // @ts-check
 // The saved plans panel: the list (filtered by tag), the tag's totals, open and delete.
 import { api, apiUrl } from './api.js';
-import { $, el, fillTable, fitsBadge } from './dom.js';
+import { $, el, fillTable, verdictBadge } from './dom.js';
 import { gib, summaryLabel, summaryValue } from './format.js';
 
 /** @typedef {import('../../src/plans/saved-plan').SavedPlan} SavedPlan */
@@ -43,7 +43,7 @@ function savedRow(plan, actions) {
     el('td', {}, plan.model.id),
     el('td', {}, `${plan.layout.gpus} x ${plan.request.cluster.gpu}`),
     el('td', { className: 'num' }, gib(perGpu.deviceUsedBytes)),
-    el('td', {}, fitsBadge(perGpu.fits)),
+    el('td', {}, verdictBadge(perGpu.verdict, perGpu.fits)),
     el('td', { className: 'muted' }, new Date(plan.createdAt).toLocaleString()),
     el('td', { className: 'row-actions' }, open, remove),
   );

@@ -4,7 +4,7 @@ import { Catalog } from '../catalog/catalog';
 import { PlanRequestInput, PlanResult } from '../engine';
 import { PlansRepository } from '../plans/plans.repository';
 import { SavedPlan, SavedPlanRecord, toSavedPlan } from '../plans/saved-plan';
-import { estimatePlan } from './estimate';
+import { estimateWithAdvice } from './advice';
 
 /** POST /plans: a PlanRequest plus free-text notes kept with it. */
 export type SavePlanInput = PlanRequestInput & { notes?: string };
@@ -37,7 +37,7 @@ export async function savePlan(
   plans: PlansRepository,
 ): Promise<SavedPlan> {
   const { notes, ...input } = body;
-  const record = recordOf(input, notes, estimatePlan(input, catalog), catalog);
+  const record = recordOf(input, notes, estimateWithAdvice(input, catalog), catalog);
   await plans.create(record);
   return toSavedPlan(record);
 }

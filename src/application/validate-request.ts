@@ -5,9 +5,11 @@ import { validateSync } from 'class-validator';
 import { flattenValidationErrors, VALIDATION_PIPE_OPTIONS } from '../common/validation';
 import { FieldError, PlanRequestInput, PlanValidationError } from '../engine';
 import { CompareRequestDto } from '../planning/dto/compare-request.dto';
+import { GpusNeededRequestDto } from '../planning/dto/gpus-needed-request.dto';
 import { PlanRequestDto } from '../planning/dto/plan-request.dto';
 import { SearchRequestDto } from '../planning/dto/search-request.dto';
 import type { CompareInput } from './compare';
+import type { GpusNeededRequest } from './gpus-needed';
 import type { SearchRequest } from './search';
 
 /** The DTO that states each kind of request's shape. */
@@ -15,6 +17,7 @@ const REQUEST_SHAPES = {
   plan: PlanRequestDto,
   compare: CompareRequestDto,
   search: SearchRequestDto,
+  'gpus-needed': GpusNeededRequestDto,
 };
 
 export type RequestKind = keyof typeof REQUEST_SHAPES;
@@ -24,6 +27,7 @@ export interface CheckedRequests {
   plan: PlanRequestInput;
   compare: CompareInput;
   search: SearchRequest;
+  'gpus-needed': GpusNeededRequest;
 }
 
 /** A request the API's ValidationPipe would refuse with a 400: the same field errors, raised here. */

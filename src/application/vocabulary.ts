@@ -28,6 +28,7 @@ import {
   SEARCH_OBJECTIVES,
   TRAINING_METHODS,
   VARY_FIELDS,
+  VERDICTS,
   WEIGHT_PRECISIONS,
   WORKLOADS,
   ZERO_STAGES,
@@ -56,6 +57,7 @@ export const ENUMS = {
   phase: PHASES,
   objective: SEARCH_OBJECTIVES,
   vary: VARY_FIELDS,
+  verdict: VERDICTS,
 } as const;
 
 /** What a request left out becomes, section by section (normalizeRequest's own objects). */

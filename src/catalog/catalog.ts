@@ -1,7 +1,7 @@
 // The model and GPU catalogs from data/*.json, validated at load; plain TypeScript, no Nest.
 import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { architectureFromConfig } from '../engine';
+import { architectureFromConfig, CALIBRATION_CATEGORIES, ErrorBands } from '../engine';
 import { GpuSpec, ModelArchitecture, PlanValidationError } from '../engine';
 
 /** A catalog model: the architecture plus the exact count its parameters must add up to. */
@@ -115,7 +115,12 @@ export class Catalog {
   private readonly modelsById = new Map<string, CatalogModel>();
   private readonly gpusById = new Map<string, GpuSpec>();
 
-  constructor(models: CatalogModel[], gpus: GpuSpec[]) {
+  /** The calibration error bands every plan's range is read from (absent: plans carry none). */
+  constructor(
+    models: CatalogModel[],
+    gpus: GpuSpec[],
+    readonly errorBands?: ErrorBands,
+  ) {
     models.forEach((m) => this.addModel(m));
     gpus.forEach((g) => this.gpusById.set(g.id, g));
   }
@@ -194,7 +199,26 @@ function catalogModel(entry: Record<string, unknown>): CatalogModel {
   }
 }
 
-/** Reads and validates data/models.json and data/gpus.json; a broken entry stops the boot. */
+/** The bands `npm run calibration:bands` writes; a missing or broken band stops the boot. */
+export function loadErrorBands(dataDirectory: string = findDataDirectory()): ErrorBands {
+  const path = join(dataDirectory, 'calibration', 'error-bands.json');
+  const file = JSON.parse(readFileSync(path, 'utf8')) as ErrorBands;
+  for (const key of [...CALIBRATION_CATEGORIES, 'pooled'] as const) {
+    const band = file.bands?.[key];
+    const valid =
+      band !== undefined &&
+      [band.lowError, band.highError].every((e) => Number.isFinite(e) && e > -1) &&
+      band.lowError <= band.highError;
+    if (!valid)
+      throw new Error(
+        `${path}: band '${key}' is missing or invalid; run npm run calibration:bands`,
+      );
+  }
+  return { coverage: file.coverage, shrinkRows: file.shrinkRows, bands: file.bands };
+}
+
+/** Reads and validates data/models.json and data/gpus.json (and the error bands under
+ * data/calibration); a broken entry stops the boot. */
 export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalog {
   const models = (
     JSON.parse(readFileSync(join(dataDirectory, 'models.json'), 'utf8')) as {
@@ -208,7 +232,7 @@ export function loadCatalog(dataDirectory: string = findDataDirectory()): Catalo
   ).gpus;
   const architectures = models.map(catalogModel);
   for (const entry of gpus) checkEntry('gpu', entry, REQUIRED_GPU_NUMBERS);
-  return new Catalog(architectures, gpus as unknown as GpuSpec[]);
+  return new Catalog(architectures, gpus as unknown as GpuSpec[], loadErrorBands(dataDirectory));
 }
 
 /** A catalog id, an alias, or an inline architecture / config.json; unknown ids name the field. */

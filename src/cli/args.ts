@@ -114,6 +114,11 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
     help: 'most prompt tokens per prefill forward (chunked prefill)',
   },
   mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
+  tokens: {
+    field: 'training.tokensToTrain',
+    kind: 'number',
+    help: 'tokens the whole run trains on, e.g. 2e9: adds GPU-hours, days and cost',
+  },
   name: { field: 'name', kind: 'string', help: 'plan name' },
   tags: { field: 'tags', kind: 'list', help: 'comma-separated tags' },
 };
@@ -134,8 +139,18 @@ export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: stri
   'global-batch': { kind: 'string', help: 'search: sequences per optimizer step' },
   'max-mb': { kind: 'string', help: 'search: largest micro-batch tried (default 8)' },
   'allow-offload': { kind: 'boolean', help: 'search: also try optimizer offload to CPU' },
-  tag: { kind: 'string', help: 'plans list: only plans with this tag' },
+  tag: {
+    kind: 'string',
+    help: 'plans list, summary, export: only plans with this tag; plan --save: one more tag',
+  },
   limit: { kind: 'string', help: 'plans list: how many rows' },
+  save: { kind: 'boolean', help: 'plan: save it on the server (--server), with --name and --tag' },
+  'fail-if-not-fit': {
+    kind: 'boolean',
+    help: 'plan: exit 4 when the plan does not fit its GPUs (for scripts and CI)',
+  },
+  csv: { kind: 'boolean', help: 'plans export: write CSV (the export format)' },
+  'max-gpus': { kind: 'string', help: 'gpus-needed: the largest cluster tried (default 1024)' },
   id: { kind: 'string', help: 'models add: the id to register the model under' },
   help: { kind: 'boolean', help: 'show help' },
 };

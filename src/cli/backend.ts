@@ -2,6 +2,7 @@
 import { CompareEntry } from '../engine';
 import { SearchCounts, SearchResult } from '../engine';
 import { PlanResult } from '../engine';
+import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
 import { SavedPlanView } from './table';
 
 export interface SearchOutcome {
@@ -31,10 +32,31 @@ export function searchOutcome(
   };
 }
 
+/** A plan saved on a server, and the address it can be read back at. */
+export interface SavedOutcome {
+  plan: SavedPlanView;
+  url: string;
+}
+
+/** Counts and totals over saved plans (GET /plans/summary). */
+export interface PlansSummary {
+  tag?: string;
+  plans: number;
+  fitting: number;
+  notFitting: number;
+  budgeted: number;
+  gpuHours: number;
+  totalUsd: number;
+}
+
 export interface Backend {
   estimate(input: Record<string, unknown>): Promise<PlanResult>;
   compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]>;
   search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome>;
+  gpusNeeded(input: Record<string, unknown>): Promise<GpusNeededAnswer>;
+  savePlan(input: Record<string, unknown>): Promise<SavedOutcome>;
   listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]>;
+  summarizePlans(filter: { tag?: string }): Promise<PlansSummary>;
+  exportPlansCsv(filter: { tag?: string }): Promise<string>;
   addModel(id: string, config: Record<string, unknown>): Promise<unknown>;
 }

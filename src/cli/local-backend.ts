@@ -1,21 +1,36 @@
 // The CLI's commands run in this process over the shipped catalog, through src/application as
 // the HTTP controllers run them: the same shape checks, the same search, the same answers.
 import { comparePlans } from '../application/compare';
-import { estimatePlan } from '../application/estimate';
+import { estimateWithAdvice } from '../application/advice';
+import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
 import { searchPlans } from '../application/search';
 import { checkedRequest } from '../application/validate-request';
 import { Catalog, loadCatalog } from '../catalog/catalog';
 import { architectureFromConfig, CompareEntry, countParameters, PlanResult } from '../engine';
 import { PlanValidationError } from '../engine';
 import { CliUsageError } from './args';
-import { Backend, SearchOutcome, SearchProgress, searchOutcome } from './backend';
+import {
+  Backend,
+  PlansSummary,
+  SavedOutcome,
+  SearchOutcome,
+  SearchProgress,
+  searchOutcome,
+} from './backend';
 import { SavedPlanView } from './table';
+
+/** Plans are saved in a server's database; this process has none. */
+function noStore(): never {
+  throw new CliUsageError([
+    { field: 'server', message: 'saved plans live on a server: add --server http://host:3000' },
+  ]);
+}
 
 export class LocalBackend implements Backend {
   constructor(private readonly catalog: Catalog = loadCatalog()) {}
 
   async estimate(input: Record<string, unknown>): Promise<PlanResult> {
-    return estimatePlan(checkedRequest('plan', input), this.catalog);
+    return estimateWithAdvice(checkedRequest('plan', input), this.catalog);
   }
 
   async compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]> {
@@ -27,10 +42,24 @@ export class LocalBackend implements Backend {
     return searchOutcome(found, onProgress);
   }
 
+  async gpusNeeded(input: Record<string, unknown>): Promise<GpusNeededAnswer> {
+    return gpusNeeded(checkedRequest('gpus-needed', input), this.catalog);
+  }
+
+  async savePlan(): Promise<SavedOutcome> {
+    return noStore();
+  }
+
   async listPlans(): Promise<SavedPlanView[]> {
-    throw new CliUsageError([
-      { field: 'server', message: 'saved plans live on a server: add --server http://host:3000' },
-    ]);
+    return noStore();
+  }
+
+  async summarizePlans(): Promise<PlansSummary> {
+    return noStore();
+  }
+
+  async exportPlansCsv(): Promise<string> {
+    return noStore();
   }
 
   /** Without a server nothing is stored: the config is checked and its architecture shown. */

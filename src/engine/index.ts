@@ -27,7 +27,7 @@ export type {
   DeepPartial,
   VaryField,
 } from './search/compare';
-export { searchLayouts, SEARCH_OBJECTIVES } from './search/search';
+export { MIN_TOKENS_PER_CONTEXT_RANK, searchLayouts, SEARCH_OBJECTIVES } from './search/search';
 export type {
   NodeChoice,
   SearchCandidate,
@@ -36,3 +36,21 @@ export type {
   SearchObjective,
   SearchResult,
 } from './search/search';
+export {
+  errorQuantiles,
+  kindWeights,
+  measuredRange,
+  SHRINK_ROWS,
+  TARGET_COVERAGE,
+  weightedQuantiles,
+} from './uncertainty/bands';
+export type { BandKey, CalibrationError, CalibrationOrigin } from './uncertainty/bands';
+export {
+  buildErrorBands,
+  fitTail,
+  heldOutCoverage,
+  nestedCoverage,
+  TAIL_GRID,
+} from './uncertainty/fit';
+export type { Coverage, ErrorBand, ErrorBands } from './uncertainty/fit';
+export { bandKeyOf, verdictOf, withUncertainty } from './uncertainty/verdict';

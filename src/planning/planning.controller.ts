@@ -1,13 +1,15 @@
 // POST /plans/estimate, /plans/compare and /plans/search: the application's plans, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { estimateWithAdvice } from '../application/advice';
 import { comparePlans, Comparison } from '../application/compare';
-import { estimatePlan } from '../application/estimate';
+import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
 import { SearchAnswer, searchPlans } from '../application/search';
 import { Catalog } from '../catalog/catalog';
 import { PlanResult } from '../engine';
 import { CompareRequestDto } from './dto/compare-request.dto';
 import { PlanRequestDto } from './dto/plan-request.dto';
+import { GpusNeededRequestDto } from './dto/gpus-needed-request.dto';
 import { SearchRequestDto } from './dto/search-request.dto';
 
 @ApiTags('plans')
@@ -18,10 +20,13 @@ export class PlanningController {
   @Post('estimate')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Compute a plan from a PlanRequest without saving it' })
-  @ApiOkResponse({ description: 'the PlanResult, with the request echoed with defaults filled in' })
+  @ApiOkResponse({
+    description:
+      "the PlanResult, with the request echoed with defaults filled in, each rank's 80% range and verdict, and advice when it does not fit or is tight",
+  })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   estimate(@Body() request: PlanRequestDto): PlanResult {
-    return estimatePlan(request, this.catalog);
+    return estimateWithAdvice(request, this.catalog);
   }
 
   @Post('compare')
@@ -50,5 +55,20 @@ export class PlanningController {
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   search(@Body() body: SearchRequestDto): SearchAnswer {
     return searchPlans(body, this.catalog);
+  }
+
+  @Post('gpus-needed')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'The fewest GPUs of a type on which a layout of the job fits (at the top of its 80% range), and the cheapest cluster',
+  })
+  @ApiOkResponse({
+    description:
+      '{ gpu, fewest: { gpus, nodes, gpusPerNode, label, request, figures } | null, cheapest, tried, warnings }',
+  })
+  @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
+  gpusNeeded(@Body() body: GpusNeededRequestDto): GpusNeededAnswer {
+    return gpusNeeded(body, this.catalog);
   }
 }

@@ -94,9 +94,10 @@ export class TypeOrmPlansRepository implements PlansRepository {
     const totals = await this.matching(criteria)
       .select('COUNT(*)', 'plans')
       .addSelect('COALESCE(SUM(plan.fits), 0)', 'fitting')
-      .addSelect('COUNT(plan.gpuHours)', 'budgeted')
-      .addSelect('COALESCE(SUM(plan.gpuHours), 0)', 'gpuHours')
-      .addSelect('COALESCE(SUM(plan.totalUsd), 0)', 'totalUsd')
+      // A plan that does not fit costs nothing: it cannot run as planned.
+      .addSelect('COUNT(CASE WHEN plan.fits = 1 THEN plan.gpuHours END)', 'budgeted')
+      .addSelect('COALESCE(SUM(CASE WHEN plan.fits = 1 THEN plan.gpuHours END), 0)', 'gpuHours')
+      .addSelect('COALESCE(SUM(CASE WHEN plan.fits = 1 THEN plan.totalUsd END), 0)', 'totalUsd')
       .getRawOne<{
         plans: number;
         fitting: number;

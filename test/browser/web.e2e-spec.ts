@@ -207,9 +207,7 @@ describeInBrowser(
       expect(await page.textContent('[data-testid=headroom]')).toContain(
         shownGiB(perGpu.headroomBytes),
       );
-      expect(await page.textContent('[data-testid=fits-badge]')).toBe(
-        perGpu.fits ? 'fits' : 'does not fit',
-      );
+      expect(await page.textContent('[data-testid=fits-badge]')).toBe(perGpu.verdict);
       expect(await page.textContent('[data-testid=layout]')).toContain('DP 8 · TP 1 · PP 1 · CP 1');
 
       const chart = await readChart(page, 'plan');
@@ -396,6 +394,79 @@ describeInBrowser(
       expect(kvCache?.data[0]).toBeCloseTo((shown.memory.perGpu.breakdown.kvCache ?? 0) / GIB, 6);
       expect(kvCache?.data[0]).toBeGreaterThan(0);
       expect(chart.datasets.map((d) => d.key)).not.toContain('optimizerStates');
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("shows the issue's plan that does not fit: its range, verdict, advice and GPU count", async () => {
+      // Llama-3.1-70B, QLoRA at 2,048 tokens on one L40S: 121 GiB on a 45 GiB card.
+      await page.selectOption('#workload', 'training');
+      await page.selectOption('#model', 'llama-3.1-70b');
+      await page.selectOption('#gpu', 'l40s');
+      for (const [field, value] of Object.entries({
+        '#nodes': '1',
+        '#gpus-per-node': '1',
+        '#seq': '2048',
+        '#micro-batch': '1',
+        '#grad-accum': '1',
+        '#tp': '1',
+        '#pp': '1',
+        '#cp': '1',
+      }))
+        await page.fill(field, value);
+      for (const [field, value] of Object.entries({
+        '#method': 'qlora',
+        '#precision': 'bf16-mixed',
+        '#optimizer': 'adamw',
+        '#zero': '0',
+        '#checkpointing': 'none',
+        '#preset': 'none',
+        '#cross-entropy': '',
+        '#offload-optimizer': 'none',
+        '#offload-parameters': 'none',
+        '#sequence-parallel': '',
+      }))
+        await page.selectOption(field, value);
+      await page.click('#estimate');
+      await page.waitForFunction(() => {
+        const shown = (window as unknown as { shardplan: { lastResult?: PlanResult } }).shardplan
+          .lastResult;
+        return shown?.model.id === 'llama-3.1-70b' && shown.request.cluster.gpu === 'l40s';
+      });
+      const input = await page.evaluate(
+        () => (window as unknown as { shardplan: { lastInput: unknown } }).shardplan.lastInput,
+      );
+      const expected = await apiEstimate(input);
+      const perGpu = expected.memory.perGpu;
+      const [low, high] = perGpu.deviceUsedRangeBytes!;
+      expect(await page.textContent('[data-testid=fits-badge]')).toBe('does not fit');
+      expect(await page.textContent('[data-testid=range]')).toContain(
+        `${(low / GIB).toFixed(1)}–${(high / GIB).toFixed(1)} GiB`,
+      );
+      const items = await page.$$eval('[data-testid=advice-item]', (lis) =>
+        lis.map((li) => li.textContent ?? ''),
+      );
+      expect(items).toHaveLength(expected.advice!.length);
+      expected.advice!.forEach((advice, i) => expect(items[i]).toContain(advice.sentence));
+
+      // How many GPUs: the page shows the API's fewest count for the job.
+      const gpusAnswer = page.waitForResponse((r) => r.url().endsWith('/api/v1/plans/gpus-needed'));
+      await page.click('#gpus-needed');
+      const answer = (await (await gpusAnswer).json()) as { fewest: { gpus: number } };
+      const fewest = await page.waitForSelector('[data-testid=gpus-fewest]');
+      expect(await fewest.textContent()).toContain(`${answer.fewest.gpus} (`);
+      await (await page.$('#result'))!.screenshot({ path: join(DOCS, 'advice-view.png') });
+
+      // Applying the first advice plans its request: it fits, as the advice said.
+      await page.click('[data-testid=advice-item] >> nth=0 >> [data-testid=apply-advice]');
+      await page.waitForFunction(
+        (used) =>
+          (window as unknown as { shardplan: { lastResult: PlanResult } }).shardplan.lastResult
+            .memory.perGpu.deviceUsedBytes === used,
+        expected.advice![0].figures.deviceUsedBytes,
+      );
+      expect(await page.textContent('[data-testid=fits-badge]')).toBe(
+        expected.advice![0].figures.verdict,
+      );
       expect(pageErrors).toEqual([]);
     });
 

@@ -1,7 +1,9 @@
 // The page's figures, written out by hand: what a person reads must be the bytes the API sent.
 import {
   count,
+  days,
   gib,
+  gibRange,
   percent,
   rejectionText,
   seconds,
@@ -21,6 +23,14 @@ describe('the web page writes figures', () => {
     expect(gib(80 * GIB, 0)).toBe('80 GiB');
     expect(gib(undefined)).toBe('–');
     expect(gib(Number.NaN)).toBe('–');
+  });
+
+  it('a range of bytes in GiB with the unit once, and days with one decimal', () => {
+    expect(gibRange([115.2 * GIB, 133.8 * GIB])).toBe('115.2–133.8 GiB');
+    expect(gibRange([2 * GIB, 12.5 * GIB])).toBe('2.00–12.5 GiB');
+    expect(gibRange(undefined)).toBe('–');
+    expect(days(2.345)).toBe('2.3 days');
+    expect(days(undefined)).toBe('–');
   });
 
   it('counts with a metric suffix: Llama-3-8B has 8,030,261,248 parameters', () => {

@@ -3,6 +3,7 @@ import {
   buildRequest,
   defaultRequest,
   fieldApplies,
+  gpusNeededBody,
   getPath,
   parseTags,
   requestFromHash,
@@ -122,5 +123,39 @@ describe('where the form starts', () => {
     expect(getPath(start, 'training.lora.rank')).toBe(DEFAULTS.lora.rank);
     expect(getPath(start, 'inference.promptLength')).toBe(DEFAULTS.inference.promptLength);
     expect(getPath(start, 'cluster.nodes')).toBe(DEFAULTS.cluster.nodes);
+    // The loss stays the preset's until chosen: only the preset is set of the runtime.
+    expect(getPath(start, 'runtime')).toEqual({ preset: DEFAULTS.runtime.preset });
+    expect(getPath(start, 'parallelism.sequenceParallel')).toBeUndefined();
+  });
+
+  it('reads a switch as a boolean', () => {
+    const request = buildRequest([
+      text('model', 'llama-3-8b'),
+      text('parallelism.sequenceParallel', 'true'),
+    ]);
+    expect(request.parallelism?.sequenceParallel).toBe(true);
+  });
+
+  it('asks how many GPUs for the job: the layout and the count left to the API', () => {
+    const body = gpusNeededBody({
+      model: 'llama-3.1-70b',
+      cluster: { gpu: 'l40s', nodes: 1, gpusPerNode: 1 },
+      training: {
+        method: 'qlora',
+        sequenceLength: 2048,
+        microBatchSize: 2,
+        activationCheckpointing: 'full',
+      },
+      parallelism: { zeroStage: 3, tensorParallel: 2 },
+      runtime: { preset: 'none' },
+    });
+    expect(body).toEqual({
+      model: 'llama-3.1-70b',
+      cluster: { gpu: 'l40s' },
+      training: { method: 'qlora', sequenceLength: 2048 },
+      runtime: { preset: 'none' },
+    });
+    const nodes = gpusNeededBody({ model: 'm', cluster: { gpu: 'h100-80gb', gpusPerNode: 8 } });
+    expect(nodes.cluster).toEqual({ gpu: 'h100-80gb', gpusPerNode: 8 });
   });
 });

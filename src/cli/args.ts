@@ -25,7 +25,7 @@ const oneOf = (values: readonly unknown[]) => values.join(' | ');
 /** How one `--flag` reaches the request: the field path it sets and how its text is read. */
 interface PlanFlag {
   field: string;
-  kind: 'string' | 'integer' | 'number' | 'list';
+  kind: 'string' | 'integer' | 'number' | 'list' | 'boolean';
   help: string;
 }
 
@@ -112,6 +112,11 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
     field: 'inference.prefillChunkTokens',
     kind: 'integer',
     help: 'most prompt tokens per prefill forward (chunked prefill)',
+  },
+  'expandable-segments': {
+    field: 'runtime.expandableSegments',
+    kind: 'boolean',
+    help: 'true | false: PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for the allocator',
   },
   mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
   tokens: {
@@ -226,6 +231,8 @@ function readFlag(name: string, raw: string): unknown {
       return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     case 'number':
       return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
     case 'list': {
       const items = raw
         .split(',')

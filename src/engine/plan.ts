@@ -54,7 +54,10 @@ export function trainingRanks(
   for (const span of splitLayers(arch.numLayers, stages)) {
     const params = rankParameters(arch, span, layout, lora);
     const states = modelStates(request, params, shardDegree, expertShardDegree);
-    const sim = simulateRank(request, arch, gpu, layout, span);
+    const outsideAllocator = overhead + states.pagedOptimizerStates;
+    // The allocator may reserve what the card has less what lives outside it and the margin.
+    const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
+    const sim = simulateRank(request, arch, gpu, layout, span, budget);
     sim.notes.forEach((note) => notes.add(note));
     const modelStateBytes =
       states.weights +
@@ -67,7 +70,7 @@ export function trainingRanks(
         label: stageLabel(span, stages, 'output head and loss'),
         stage: span.stage,
         layers: span.layers,
-        outsideAllocator: overhead + states.pagedOptimizerStates,
+        outsideAllocator,
         capacityBytes: gpu.memoryBytes,
         safetyMarginBytes: request.runtime.safetyMarginBytes,
         modelStateBytes,
@@ -82,13 +85,32 @@ function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {
   const r = request.runtime;
   return [
     `preset '${r.preset}': attention ${r.attention}, ${r.fusedKernels ? 'fused' : 'eager'} norms and activations, ${r.crossEntropy} cross-entropy, ${r.mixedPrecisionStyle} mixed precision, ${r.modelCode} model code, ${r.dataParallelEngine} gradient sync`,
-    `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated (reserved peak)`,
+    `PyTorch's caching allocator simulated with expandable segments ${r.expandableSegments ? 'on' : 'off'}, up to the card less the CUDA context, NCCL buffers and the safety margin`,
     `CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB and NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per communicator group outside the allocator`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
     "one training step simulated as a timeline of tensor events (the model built, then steps until the optimizer states exist and the allocator has settled): allocated peak read off it, reserved from a simulation of PyTorch's caching allocator",
     'gradients are freed by zero_grad(set_to_none=True) unless accumulated or preallocated by the framework',
     ...notes,
   ];
+}
+
+/** What the simulated caching allocator met at the card's limit: cache flushes, or the end. */
+function allocatorWarnings(ranks: RankMemory[]): string[] {
+  const warnings: string[] = [];
+  for (const rank of ranks) {
+    const dying = rank.outOfMemoryAt;
+    if (dying) {
+      const where = dying.layer >= 0 ? `${dying.what} ${dying.layer}` : dying.what;
+      warnings.push(
+        `${rank.label} runs out of memory in ${dying.phase} (${where}, micro-batch ${dying.microBatch}) even after the caching allocator empties its cache`,
+      );
+    } else if ((rank.allocatorRetries ?? 0) > 0) {
+      warnings.push(
+        `${rank.label} fits only because the caching allocator empties its cache and retries ${rank.allocatorRetries} times in the steps simulated (num_alloc_retries): each retry stalls the step; expandable_segments:True in PYTORCH_CUDA_ALLOC_CONF or a smaller micro-batch leaves room`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /** Plans a normalized request against a resolved architecture and GPU. */
@@ -119,16 +141,8 @@ export function planFromRequest(
     warnings.push(
       `does not fit: ${worst.label} needs ${(worst.deviceUsedBytes / GIB).toFixed(1)} GiB of ${(gpu.memoryBytes / GIB).toFixed(1)} GiB; ${worst.dominantComponent} dominates`,
     );
-    // PyTorch's caching allocator frees its unused cached blocks and retries before it raises
-    // out-of-memory, so a shortfall no larger than the cache (reserved - allocated) may pass.
-    const cache = (rank: RankMemory) => rank.reservedPeakBytes - rank.allocatedPeakBytes;
-    if (ranks.every((rank) => rank.headroomBytes + cache(rank) >= 0)) {
-      const allocatedUsed = worst.deviceUsedBytes - cache(worst);
-      warnings.push(
-        `only the allocator's cache overflows: ${worst.label}'s allocated peak with the CUDA context and NCCL buffers (${(allocatedUsed / GIB).toFixed(1)} GiB) fits under the card less the safety margin, and PyTorch frees cached blocks and retries before it raises out-of-memory, so the run may go, slower; expandable_segments:True in PYTORCH_CUDA_ALLOC_CONF lowers fragmentation`,
-      );
-    }
   }
+  warnings.push(...allocatorWarnings(ranks));
   if (hostPerNodeBytes > 0) {
     warnings.push(
       `offload keeps ${(hostPerNodeBytes / GIB).toFixed(1)} GiB in host memory per node (DeepSpeed's estimator adds a 1.5x margin)`,

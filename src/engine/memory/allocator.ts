@@ -203,6 +203,7 @@ export class CachingAllocator {
   private peakReserved = 0;
   private segments = 0;
   private deviceAllocations = 0;
+  private allocRetries = 0;
 
   constructor(private readonly options: AllocatorOptions = {}) {
     this.capacity = options.capacityBytes ?? Infinity;
@@ -239,6 +240,11 @@ export class CachingAllocator {
   /** num_device_alloc: cudaMalloc calls plus expandable-segment mappings so far. */
   get deviceAllocationCount(): number {
     return this.deviceAllocations;
+  }
+
+  /** num_alloc_retries: mallocs that had to free every cached block to get a segment. */
+  get allocRetryCount(): number {
+    return this.allocRetries;
   }
 
   /** DeviceCachingAllocator::malloc: a cached block, else a new segment, else free and retry. */
@@ -309,6 +315,7 @@ export class CachingAllocator {
       block = this.allocBlock(pool, size);
     if (!block) {
       this.releaseCachedBlocks();
+      this.allocRetries++; // alloc_block(..., isRetry=true) counts stats.num_alloc_retries
       block = this.allocBlock(pool, size);
     }
     if (block) return block;

@@ -1,6 +1,7 @@
 // A rank's memory as the plan reports it: the timeline's allocated peak and what is live then,
 // the caching allocator's reserved peak, and what lives outside the allocator (device used).
-import { MEMORY_COMPONENTS, MemoryBreakdown, Phase, RankMemory } from '../vocabulary';
+import { MEMORY_COMPONENTS, MemoryBreakdown, PeakMoment, Phase, RankMemory } from '../vocabulary';
+import { Moment } from './autograd/events';
 import { RankSimulation } from './rank';
 
 const GIB = 1024 ** 3;
@@ -28,6 +29,12 @@ function dominant(breakdown: MemoryBreakdown): keyof MemoryBreakdown {
   return best;
 }
 
+/** A timeline moment as the plan names it (the model's build counts as forward). */
+function peakMomentOf(moment: Moment): PeakMoment {
+  const phase: Phase = moment.phase === 'build' ? 'forward' : moment.phase;
+  return { phase, layer: moment.layer, microBatch: moment.microBatch, what: moment.what };
+}
+
 /** Builds the reported rank from its simulation. */
 export function rankMemory(sim: RankSimulation, figures: RankFigures): RankMemory {
   const { peak } = sim;
@@ -42,8 +49,8 @@ export function rankMemory(sim: RankSimulation, figures: RankFigures): RankMemor
   const reservedPeakBytes = Math.max(Math.round(sim.reservedPeakBytes), allocatedPeakBytes);
   const deviceUsedBytes = reservedPeakBytes + figures.outsideAllocator;
   const usable = figures.capacityBytes - figures.safetyMarginBytes;
-  const moment = peak.moment;
-  const phase: Phase = moment.phase === 'build' ? 'forward' : moment.phase;
+  const peakMoment = peakMomentOf(peak.moment);
+  const dying = sim.outOfMemoryAt;
   const breakdownGiB: Record<string, number> = {};
   for (const [key, value] of Object.entries(breakdown)) breakdownGiB[key] = gib(value as number);
   return {
@@ -56,8 +63,8 @@ export function rankMemory(sim: RankSimulation, figures: RankFigures): RankMemor
     capacityBytes: figures.capacityBytes,
     headroomBytes: usable - deviceUsedBytes,
     fits: deviceUsedBytes <= usable,
-    peakPhase: phase,
-    peakMoment: { phase, layer: moment.layer, microBatch: moment.microBatch, what: moment.what },
+    peakPhase: peakMoment.phase,
+    peakMoment,
     dominantComponent: dominant(breakdown),
     breakdown,
     phaseTotals: {
@@ -67,5 +74,7 @@ export function rankMemory(sim: RankSimulation, figures: RankFigures): RankMemor
     },
     modelStateBytes: Math.round(figures.modelStateBytes),
     breakdownGiB,
+    allocatorRetries: sim.allocatorRetries,
+    ...(dying ? { outOfMemoryAt: peakMomentOf(dying) } : {}),
   };
 }

@@ -3,7 +3,6 @@
 import { StageSpan } from '../model/placement';
 import { dtypePolicy } from '../request/dtype-policy';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
-import { CachingAllocator } from './allocator';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
@@ -19,6 +18,7 @@ import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { trainingTimeline } from './timeline';
+import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding } from './sharding';
 
 export interface RankSimulation {
@@ -26,6 +26,10 @@ export interface RankSimulation {
   log?: EventLog;
   peak: TimelinePeak;
   reservedPeakBytes: number;
+  /** Times the caching allocator emptied its cache to find room (num_alloc_retries). */
+  allocatorRetries: number;
+  /** Where the run dies with "CUDA out of memory", when the allocator finds no room at all. */
+  outOfMemoryAt?: Moment;
   /** What the simulation assumed that the request did not say (the attention kernel that runs). */
   notes: string[];
 }
@@ -109,7 +113,7 @@ function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerS
 interface LayerSimulation {
   log: EventLog;
   peaks: Map<string, ClassPeak>;
-  reservedPeakBytes: number;
+  reserved: ReservedReplay;
 }
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
@@ -121,6 +125,7 @@ function simulateLayers(
   layout: PlanLayout,
   span: StageSpan,
   layers: number[],
+  allocator: AllocatorSettings,
 ): LayerSimulation {
   const policy = dtypePolicy(request);
   const runtime = new Runtime();
@@ -154,7 +159,7 @@ function simulateLayers(
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
   });
-  return { log, peaks: classPeaks(log, 2, momentKey), reservedPeakBytes: replayReserved(log) };
+  return { log, peaks: classPeaks(log, 2, momentKey), reserved: replayReserved(log, allocator) };
 }
 
 function precisionOf(request: PlanRequest) {
@@ -182,41 +187,71 @@ export function simulateRank(
   gpu: GpuSpec,
   layout: PlanLayout,
   span: StageSpan,
+  allocatorBudgetBytes: number,
 ): RankSimulation {
   const { name: _name, tags: _tags, training, ...shaping } = request;
   const { tokensToTrain: _tokens, ...trainingShape } = training;
-  const key = JSON.stringify([shaping, trainingShape, arch, gpu.id, gpu.computeCapability, layout, span]);
+  const key = JSON.stringify([
+    shaping,
+    trainingShape,
+    arch,
+    gpu.id,
+    gpu.computeCapability,
+    layout,
+    span,
+    allocatorBudgetBytes,
+  ]);
   const known = remembered.get(key);
   if (known) {
     remembered.delete(key); // most recently used last
     remembered.set(key, known);
     return { ...known, notes: [...known.notes] };
   }
-  const { log: _log, ...simulated } = simulateRankOnce(request, arch, gpu, layout, span);
+  const { log: _log, ...simulated } = simulateRankOnce(
+    request,
+    arch,
+    gpu,
+    layout,
+    span,
+    allocatorBudgetBytes,
+  );
   remembered.set(key, simulated);
   if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
   return { ...simulated, notes: [...simulated.notes] };
 }
 
 /** One rank: its stage simulated whole, or as two truncated stacks extrapolated to its
- * layer count (truncation.ts). */
+ * layer count (truncation.ts). The allocator may reserve `allocatorBudgetBytes` at most. */
 export function simulateRankOnce(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
   span: StageSpan,
+  allocatorBudgetBytes = Infinity,
 ): RankSimulation {
   const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
   const plan = truncation(arch, layers);
   const notes = simulationNotes(arch, request);
+  const expandableSegments = request.runtime.expandableSegments;
+  const simulate = (list: number[], budgetBytes: number) =>
+    simulateLayers(request, arch, gpu, layout, span, list, { expandableSegments, budgetBytes });
   if (!plan) {
-    const whole = simulateLayers(request, arch, gpu, layout, span, layers);
+    const whole = simulate(layers, allocatorBudgetBytes);
     const peak = highestPeak(whole.peaks.values());
-    return { log: whole.log, peak, reservedPeakBytes: whole.reservedPeakBytes, notes };
+    const { peakBytes, retries, outOfMemoryAt } = whole.reserved;
+    return {
+      log: whole.log,
+      peak,
+      reservedPeakBytes: peakBytes,
+      allocatorRetries: retries,
+      outOfMemoryAt,
+      notes,
+    };
   }
-  const short = simulateLayers(request, arch, gpu, layout, span, plan.short);
-  const long = simulateLayers(request, arch, gpu, layout, span, plan.long);
+  // A truncated stack is smaller than the rank: the card's limit cannot bind its replay.
+  const short = simulate(plan.short, Infinity);
+  const long = simulate(plan.long, Infinity);
   const peaks: ClassPeak[] = [];
   for (const [key, b] of long.peaks) {
     const a = short.peaks.get(key);
@@ -230,25 +265,16 @@ export function simulateRankOnce(
   }
   const peak = highestPeak(peaks);
   const slack = (s: LayerSimulation) =>
-    s.reservedPeakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
+    s.reserved.peakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
   const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
   notes.push(
-    `${layers.length} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two`,
+    `${layers.length} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two (the card's limit, and cache flushes near it, are not simulated for an extrapolated stack)`,
   );
-  return { log: long.log, peak, reservedPeakBytes: Math.round(reserved), notes };
-}
-
-/** Reserved memory: the log replayed through PyTorch's caching allocator; the peak counts from
- * the first training step on (torch.cuda.max_memory_reserved after the setup's empty_cache). */
-export function replayReserved(log: EventLog): number {
-  const allocator = new CachingAllocator({});
-  let peak = 0;
-  for (let i = 0; i < log.length; i++) {
-    const kind = log.kind[i];
-    if (kind > 0) allocator.malloc(log.key[i], log.bytes[i], log.stream[i]);
-    else if (kind < 0) allocator.free(log.key[i]);
-    else allocator.emptyCache();
-    if (log.moments[log.moment[i]].step >= 1) peak = Math.max(peak, allocator.reservedBytes);
-  }
-  return peak;
+  return {
+    log: long.log,
+    peak,
+    reservedPeakBytes: Math.round(reserved),
+    allocatorRetries: 0,
+    notes,
+  };
 }

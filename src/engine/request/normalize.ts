@@ -89,7 +89,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   mixedPrecisionStyle: 'master-weights',
   fp32Gradients: false,
   foreachOptimizer: true, // torch.optim.AdamW's default implementation on CUDA is foreach
-  // PyTorch's caching allocator holds 3-20% above allocated (docs/memory-model.md §0).
+  // Serving plans: the caching allocator holds 3-20% above allocated (docs/memory-model.md §0).
   allocatorFragmentation: 0.06,
   // CUDA context + lazily loaded kernels (docs/memory-model.md §0: 0.3-0.6 GiB) on cards
   // whose catalog entry has no measured cudaContextBytes (normalizeRequest prefers that).
@@ -110,6 +110,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
   materializeBeforeSharding: false, // meta-device init: the shards are the first allocation
+  expandableSegments: false, // c10/core/AllocatorConfig.h: expandable_segments_ defaults to false
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -147,6 +148,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     fusedKernels: false,
     crossEntropy: 'standard',
     foreachOptimizer: false,
+    expandableSegments: true, // run_train.sh launches with PYTORCH_ALLOC_CONF="expandable_segments:True"
   },
   // litgpt: bf16-true, chunked lm_head (128) with bf16 cross-entropy, torch AdamW (foreach).
   litgpt: {

@@ -48,6 +48,12 @@ export interface RankMemory {
    * the ZeRO paper's model-state figure for this rank. */
   modelStateBytes: number;
   breakdownGiB: Record<string, number>;
+  /** Times the simulated caching allocator had to empty its cache to find room on the card
+   * (torch.cuda.memory_stats()['num_alloc_retries']): each is a stall. Training only. */
+  allocatorRetries?: number;
+  /** Where the simulated run raises "CUDA out of memory" though the allocator emptied its cache;
+   * absent when it runs through. Training only. */
+  outOfMemoryAt?: PeakMoment;
   /** The 80% interval [low, high] of the device memory a run of this rank uses, bytes, from the
    * calibration errors of the plan's kind (src/engine/uncertainty). */
   deviceUsedRangeBytes?: [number, number];

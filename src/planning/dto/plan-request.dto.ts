@@ -298,7 +298,9 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.allocatorFragmentation,
-    description: 'fraction reserved above allocated',
+    description:
+      'serving plans only: the fraction the caching allocator reserves above allocated; training plans simulate the ' +
+      'allocator instead (see expandableSegments)',
   })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
@@ -405,6 +407,16 @@ export class RuntimeDto {
   @IsOptional()
   @IsTrueOrFalse()
   materializeBeforeSharding?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.expandableSegments,
+    description:
+      'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator grows one segment per stream page by ' +
+      'page instead of reserving segments of fixed sizes, which leaves less reserved beyond allocated (torchtitan sets it)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  expandableSegments?: boolean;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.fp32Logits,

@@ -34,6 +34,7 @@ function replay(log: EventLog, expandableSegments: boolean, capacity: number): R
   });
   let peakBytes = 0;
   let highestBytes = 0;
+  const counted = log.moments.map((moment) => moment.step >= 1);
   for (let i = 0; i < log.length; i++) {
     const kind = log.kind[i];
     try {
@@ -47,7 +48,7 @@ function replay(log: EventLog, expandableSegments: boolean, capacity: number): R
     }
     const reserved = allocator.reservedBytes;
     highestBytes = Math.max(highestBytes, reserved);
-    if (log.moments[log.moment[i]].step >= 1) peakBytes = Math.max(peakBytes, reserved);
+    if (counted[log.moment[i]]) peakBytes = Math.max(peakBytes, reserved);
   }
   return { peakBytes, highestBytes, retries: allocator.allocRetryCount };
 }

@@ -39,16 +39,19 @@ export function roundedBytes(bytes: number): number {
 
 /** Column-wise storage of events in typed arrays that double as they fill: cheap to append,
  * cheap to replay. */
+// Initial capacity: one step of an 8B model's 32 layers is about 7,000 events.
+const INITIAL_EVENTS = 16384;
+
 export class EventLog {
   /** +1 allocation, -1 free, 0 torch.cuda.empty_cache() (no block: key and bytes 0). */
-  kind = new Int8Array(1024);
-  key = new Int32Array(1024);
+  kind = new Int8Array(INITIAL_EVENTS);
+  key = new Int32Array(INITIAL_EVENTS);
   /** Rounded block bytes. */
-  bytes = new Float64Array(1024);
-  component = new Uint8Array(1024);
+  bytes = new Float64Array(INITIAL_EVENTS);
+  component = new Uint8Array(INITIAL_EVENTS);
   /** 0 is the compute stream; FSDP and DDP communicate on side streams. */
-  stream = new Uint8Array(1024);
-  moment = new Int32Array(1024);
+  stream = new Uint8Array(INITIAL_EVENTS);
+  moment = new Int32Array(INITIAL_EVENTS);
   readonly moments: Moment[] = [];
   length = 0;
 

@@ -16,6 +16,16 @@ function tensorsIn(value: unknown): Tensor[] {
 /** Thrown inside a recompute once every node of the region has its saved tensors again. */
 class RecomputeDone extends Error {}
 
+function anyRequiresGrad(inputs: Tensor[]): boolean {
+  for (const input of inputs) if (input.requiresGrad) return true;
+  return false;
+}
+
+function hasGradient(pending: (Storage | undefined)[]): boolean {
+  for (const grad of pending) if (grad) return true;
+  return false;
+}
+
 export class Storage {
   refs = 0;
   /** False while its memory is given back and the storage kept (untyped_storage().resize_(0),
@@ -303,9 +313,9 @@ export class Runtime {
     this.scopes.push([]);
     const result = body();
     const locals = this.scopes.pop()!;
-    const kept = new Set<Tensor>(tensorsIn(result));
+    const kept = result instanceof Tensor ? [result] : tensorsIn(result);
     for (const handle of locals) {
-      if (kept.has(handle)) this.adopt(handle);
+      if (kept.includes(handle)) this.adopt(handle);
       else this.drop(handle);
     }
     return result;
@@ -319,14 +329,14 @@ export class Runtime {
     backward: Backward,
     held: Tensor[] = [],
   ) {
-    if (!this.gradEnabled || !inputs.some((input) => input.requiresGrad)) return;
+    if (!this.gradEnabled || !anyRequiresGrad(inputs)) return;
     if (typeof this.mode === 'object') return this.refill(saved);
     const node: GraphNode = {
       seq: this.seq++,
       inputs,
       saved: [],
-      held: held.map((tensor) => (this.retain(tensor.storage), tensor.storage)),
-      pending: outputs.map(() => undefined),
+      held: held.length === 0 ? [] : held.map((t) => (this.retain(t.storage), t.storage)),
+      pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
       region: this.region,
       tag: this.tag,
@@ -338,10 +348,10 @@ export class Runtime {
       }
     }
     this.region?.nodes.push(node);
-    outputs.forEach((output, index) => {
-      output.node = node;
-      output.outputIndex = index;
-    });
+    for (let index = 0; index < outputs.length; index++) {
+      outputs[index].node = node;
+      outputs[index].outputIndex = index;
+    }
     const nodes = this.graphs.get(this.graph);
     if (nodes) nodes.push(node);
     else this.graphs.set(this.graph, [node]);
@@ -467,7 +477,7 @@ export class Runtime {
     let tag: NodeTag | undefined;
     for (let index = nodes.length - 1; index >= 0; index--) {
       const node = nodes[index];
-      if (!node.pending.some(Boolean)) continue;
+      if (!hasGradient(node.pending)) continue;
       if (node.tag !== tag && node.tag) {
         tag = node.tag;
         this.enter('backward', tag.layer, tag.what);
@@ -482,14 +492,14 @@ export class Runtime {
     if (node.region && !node.region.recomputed) this.recompute(node.region);
     const grads = node.pending;
     node.pending = [];
-    this.outbox = [];
+    const outbox: [Tensor, Storage][] = [];
+    this.outbox = outbox;
     node.backward(grads);
-    const outbox = this.outbox;
     this.outbox = undefined;
-    grads.forEach((grad) => this.release(grad));
-    node.saved.forEach((storage) => this.release(storage));
+    for (const grad of grads) this.release(grad);
+    for (const storage of node.saved) this.release(storage);
     node.saved = [];
-    outbox.forEach(([target, grad]) => this.route(target, grad));
+    for (const [target, grad] of outbox) this.route(target, grad);
     if (node.region && node.region.nodes[0] === node) {
       node.region.inputs.forEach((storage) => this.release(storage));
       node.region.inputs = [];

@@ -4,7 +4,11 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+    // The web page's ES modules (public/js), compiled to CommonJS for the specs of its pure helpers.
+    '^.+/public/js/.+\\.js$': ['ts-jest', { isolatedModules: true }],
+  },
   testEnvironment: 'node',
   testTimeout: 60000,
   // Which databases the end-to-end suites run on (SQLite, and PostgreSQL where it answers).

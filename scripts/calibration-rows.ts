@@ -15,6 +15,8 @@ interface CalibrationRowFields {
   /** The `id` of the row in measured.csv; `h100-<run_id>` for our own runs (measured-h100.csv). */
   id: number | string;
   source: string;
+  /** Our own runs: the measurement group of tools/measure/matrix.py (A-E, V, W; X sharded). */
+  group?: string;
   category: CalibrationCategory;
   use: CalibrationUse;
   /** Why the row is not scored (fit-only and excluded rows). */

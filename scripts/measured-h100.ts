@@ -40,6 +40,11 @@ function targetModules(targets: string): string[] | 'all-linear' {
   return targets.split(',').map((name) => (name === 'c_attn' ? 'q_proj' : name));
 }
 
+/** The catalog GPU a harness run ran on, from the device name it recorded. */
+function gpuOf(run: Record<string, string>): string {
+  return /H200/.test(run.gpu ?? '') ? 'h200' : 'h100-80gb';
+}
+
 /** The PlanRequest that describes one harness run (tools/measure/measure.py). */
 export function h100Request(run: Record<string, string>): PlanRequestInput {
   const lora = run.method === 'lora';
@@ -48,7 +53,7 @@ export function h100Request(run: Record<string, string>): PlanRequestInput {
     name: `h100 run ${run.run_id}`,
     model: modelConfig(run.config_json),
     cluster: {
-      gpu: 'h100-80gb',
+      gpu: gpuOf(run),
       ...(run.world_size ? simulatedCluster(Number(run.world_size)) : { nodes: 1, gpusPerNode: 1 }),
     },
     training: {
@@ -74,6 +79,8 @@ export function h100Request(run: Record<string, string>): PlanRequestInput {
       preset: 'hf-transformers',
       ...(run.precision === 'fsdp2-mixed' ? { mixedPrecisionStyle: 'fsdp2' as const } : {}),
       ...(run.embedding_units === 'True' ? { fsdpEmbeddingUnits: true } : {}),
+      // sharded.py builds the whole model, wraps it, then empties the cache.
+      ...(run.data_parallel ? { materializeBeforeSharding: true } : {}),
       attention: run.attention === 'eager' ? 'eager' : 'flash',
       crossEntropy: run.cross_entropy === 'chunked' ? 'chunked' : 'standard',
       retainLogits: run.retain_logits === 'True',
@@ -121,15 +128,68 @@ function measuredBytes(run: Record<string, string>, statistic: H100Statistic): n
  * planner was then corrected against them. */
 export const H100_HELD_OUT_GROUP = 'V';
 
-/** Every harness run as a calibration row scored on `statistic` (allocated by default). */
-export function loadMeasuredH100Rows(statistic: H100Statistic = 'allocated'): CalibrationRow[] {
-  const runs = [MEASURED_H100_FILE, MEASURED_H100_SHARDED_FILE].flatMap((file) =>
-    parseCsv(readFileSync(join(repositoryRoot(), file), 'utf8')),
-  );
+/** The allocator-traced runs on an H200 (results.jsonl, as tools/measure/measure.py writes it)
+ * in the CSV's column names. */
+export const H200_TRACED_FILE = join('data', 'calibration', 'allocator-traces', 'results.jsonl');
+
+interface TracedRecord {
+  run: Record<string, unknown>;
+  config: unknown;
+  versions?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+function tracedRun(record: TracedRecord): Record<string, string> {
+  const run = record.run;
+  const text = (value: unknown) =>
+    typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value ?? '');
+  const fields = Object.fromEntries(Object.entries(run).map(([k, v]) => [k, text(v)]));
+  return {
+    ...fields,
+    data_parallel: run.data_parallel ? text(run.data_parallel) : '',
+    world_size: run.data_parallel ? text(run.world_size) : '',
+    embedding_units: text(run.embedding_units ?? false),
+    lora_alpha: text(2 * Number(run.lora_rank ?? 0)), // measure.py: lora_alpha = 2 x r
+    config_json: JSON.stringify(record.config),
+    status: text(record.status),
+    max_allocated_bytes: text(record.max_allocated),
+    max_reserved_bytes: text(record.max_reserved),
+    nvidia_smi_used_mib: text(record.smi_used_mib),
+    trainable_dtype: text(record.trainable_dtype),
+    ...Object.fromEntries(
+      ['torch', 'transformers', 'peft', 'gpu', 'driver'].map((k) => [
+        k,
+        text(record.versions?.[k]),
+      ]),
+    ),
+    steps: '3',
+  };
+}
+
+export function loadTracedRuns(): Record<string, string>[] {
+  const text = readFileSync(join(repositoryRoot(), H200_TRACED_FILE), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => tracedRun(JSON.parse(line) as TracedRecord));
+}
+
+/** Every harness run as a calibration row scored on `statistic` (allocated by default):
+ * the H100 runs, and with `traced` the H200 runs whose allocator events were recorded. */
+export function loadMeasuredH100Rows(
+  statistic: H100Statistic = 'allocated',
+  traced = false,
+): CalibrationRow[] {
+  const runs = traced
+    ? loadTracedRuns()
+    : [MEASURED_H100_FILE, MEASURED_H100_SHARDED_FILE].flatMap((file) =>
+        parseCsv(readFileSync(join(repositoryRoot(), file), 'utf8')),
+      );
   return runs.map((run): CalibrationRow => {
     const base = {
-      id: `h100-${run.run_id}`,
+      id: `${traced ? 'h200' : 'h100'}-${run.run_id}`,
       source: H100_SOURCE,
+      group: run.group,
       category: run.data_parallel
         ? ('multi-gpu' as const)
         : run.method === 'lora'

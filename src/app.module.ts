@@ -18,6 +18,7 @@ import { ModelsModule } from './models/models.module';
 import { PlanningModule } from './planning/planning.module';
 import { PlansModule } from './plans/plans.module';
 import { StrategiesModule } from './strategies/strategies.module';
+import { VocabularyModule } from './vocabulary/vocabulary.module';
 
 @Module({
   imports: [
@@ -38,6 +39,7 @@ import { StrategiesModule } from './strategies/strategies.module';
     ModelsModule,
     GpusModule,
     StrategiesModule,
+    VocabularyModule,
     PlanningModule,
     PlansModule,
     HealthModule,

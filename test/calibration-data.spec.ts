@@ -4,6 +4,14 @@ import { join } from 'path';
 import { CalibrationRow, loadCalibrationRows, repositoryRoot } from '../scripts/calibration-rows';
 import { parseCsv } from '../scripts/csv';
 import { HELD_OUT_SEED, mulberry32, pickHeldOut } from '../scripts/pick-held-out';
+import {
+  FRAMEWORK_PRESETS,
+  OPTIMIZERS,
+  PRECISIONS,
+  RECOMPUTE_MODES,
+  TRAINING_METHODS,
+  ZERO_STAGES,
+} from '../src/engine';
 
 const csvRows = parseCsv(
   readFileSync(join(repositoryRoot(), 'data', 'calibration', 'measured.csv'), 'utf8'),
@@ -118,20 +126,16 @@ describe('calibration set (data/calibration/published.json)', () => {
       if (typeof model === 'string') expect(model).toMatch(/^[a-z0-9.-]+$/);
       else expect(model).toEqual(expect.objectContaining({ hidden_size: expect.any(Number) }));
       expect(gpuIds).toContain(cluster.gpu);
-      expect(['full', 'lora', 'qlora']).toContain(training?.method);
-      expect(['fp32', 'fp16-mixed', 'bf16-mixed', 'bf16-pure']).toContain(training?.precision);
-      expect(['adamw', 'adamw-8bit', 'paged-adamw-8bit', 'adafactor']).toContain(
-        training?.optimizer,
-      );
-      expect(['none', 'selective', 'full']).toContain(training?.activationCheckpointing);
+      expect(TRAINING_METHODS).toContain(training?.method);
+      expect(PRECISIONS).toContain(training?.precision);
+      expect(OPTIMIZERS).toContain(training?.optimizer);
+      expect(RECOMPUTE_MODES).toContain(training?.activationCheckpointing);
       expect(Number.isInteger(training?.microBatchSize)).toBe(true);
       expect(Number.isInteger(training?.sequenceLength)).toBe(true);
       expect(training?.lora !== undefined).toBe(training?.method !== 'full');
       expect(training?.qlora !== undefined).toBe(training?.method === 'qlora');
-      expect([0, 1, 2, 3]).toContain(parallelism?.zeroStage);
-      expect(['torchtune', 'torchtitan', 'litgpt', 'hf-transformers', 'deepspeed']).toContain(
-        runtime?.preset,
-      );
+      expect(ZERO_STAGES).toContain(parallelism?.zeroStage);
+      expect(FRAMEWORK_PRESETS).toContain(runtime?.preset);
     }
   });
 

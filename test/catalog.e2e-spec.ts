@@ -1,4 +1,5 @@
-// Models (with aliases and custom models that survive restarts), GPUs, strategies and health.
+// Models (with aliases and custom models that survive restarts), GPUs, strategies, the vocabulary
+// and health.
 import { appPerSuite, expectProblem, testEngines } from './support/app';
 
 interface ModelBody {
@@ -182,7 +183,55 @@ describe.each(testEngines())('catalog, strategies and health (e2e) on %s', (engi
     expect(tensor?.constraints.join(' ')).toContain('num_attention_heads');
   });
 
+  it('turns each strategy on with the request fields it names: the API plans every one', async () => {
+    const strategies = (await http().get('/api/v1/strategies').expect(200)).body as {
+      id: string;
+      request: Record<string, unknown>;
+    }[];
+    // Mixtral-8x7B on one node of eight H100s: 8 experts for expert parallelism, 32 heads and
+    // layers for the tensor, context and pipeline splits of 2.
+    for (const strategy of strategies) {
+      const body: Record<string, Record<string, unknown> | string> = {
+        model: 'mixtral-8x7b',
+        cluster: { gpu: 'h100-80gb', gpusPerNode: 8 },
+      };
+      for (const [path, value] of Object.entries(strategy.request)) {
+        const [section, key] = path.split('.');
+        body[section] = { ...(body[section] as Record<string, unknown>), [key]: value };
+      }
+      const response = await http().post('/api/v1/plans/estimate').send(body);
+      expect([strategy.id, response.status]).toEqual([strategy.id, 200]);
+    }
+  });
+
   it('answers unknown routes with 404 problem+json', async () => {
     expectProblem(await http().get('/api/v1/nowhere'), 404);
+  });
+
+  it('serves the vocabulary: every component a training or serving plan reports, and its defaults', async () => {
+    const vocabulary = (await http().get('/api/v1/vocabulary').expect(200)).body as {
+      memoryComponents: string[];
+      enums: Record<string, unknown[]>;
+      defaults: { training: Record<string, unknown> };
+    };
+    const cluster = { gpu: 'a100-80gb', gpusPerNode: 8 };
+    const breakdowns = await Promise.all(
+      [
+        { model: 'llama-3-8b', cluster },
+        { model: 'llama-3-8b', cluster, workload: 'inference' },
+      ].map(async (body) => {
+        const plan = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+        return plan.body as {
+          memory: { perGpu: { breakdown: Record<string, number> } };
+          request: { training: Record<string, unknown> };
+        };
+      }),
+    );
+    const reported = new Set(
+      breakdowns.flatMap((plan) => Object.keys(plan.memory.perGpu.breakdown)),
+    );
+    expect([...reported].sort()).toEqual([...vocabulary.memoryComponents].sort());
+    // A request that leaves training out comes back with the defaults the page is told.
+    expect(breakdowns[0].request.training).toEqual(vocabulary.defaults.training);
   });
 });

@@ -3,6 +3,7 @@
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../migrations';
 import { estimatePlan } from '../src/application/estimate';
+import type { PlanResult } from '../src/engine';
 import { loadCatalog } from '../src/catalog/catalog';
 import { appConfig } from '../src/config/app-config';
 import { databaseOptions } from '../src/database/database-options';
@@ -35,25 +36,56 @@ describe.each(testEngines())('migrations over saved plans on %s', (engine) => {
       },
       loadCatalog(),
     );
+    // A plan saved before the 80% range and the verdict existed has neither in its result.
+    const { deviceUsedRangeBytes: _range, verdict: _verdict, ...olderRank } = result.memory.perGpu;
+    const older = { ...result, memory: { ...result.memory, perGpu: olderRank } } as PlanResult;
     const old = await new DataSource({ ...options, migrations: BEFORE_FIGURES }).initialize();
     await migrate(old);
     const p = (n: number) => (engine === 'sqlite' ? '?' : `$${n}`);
-    await old.query(
-      `INSERT INTO plans (id, name, tags, model_id, gpu_id, fits, engine_version, request, result, created_at)
-       VALUES ('old', 'old', '[]', 'llama-3-70b', 'h100-80gb', 1, '1.0.0', '{}', ${p(1)}, '2025-01-01T00:00:00.000Z')`,
-      [JSON.stringify(result)],
-    );
+    for (const [id, saved] of [
+      ['old', result],
+      ['older', older],
+    ] as const) {
+      await old.query(
+        `INSERT INTO plans (id, name, tags, model_id, gpu_id, fits, engine_version, request, result, created_at)
+         VALUES (${p(1)}, 'old', '[]', 'llama-3-70b', 'h100-80gb', 1, '1.0.0', '{}', ${p(2)}, '2025-01-01T00:00:00.000Z')`,
+        [id, JSON.stringify(saved)],
+      );
+    }
     await old.destroy();
 
     const current = await new DataSource(options).initialize();
     await migrate(current);
-    const [row] = (await current.query(`SELECT figures FROM plans WHERE id = 'old'`)) as {
+    const rows = (await current.query(`SELECT id, figures FROM plans ORDER BY id`)) as {
+      id: string;
       figures: unknown;
     }[];
     await current.destroy();
-    const figures = typeof row.figures === 'string' ? JSON.parse(row.figures) : row.figures;
+    const [figures, olderFigures] = rows.map((row) =>
+      typeof row.figures === 'string' ? JSON.parse(row.figures) : row.figures,
+    );
     expect(figures).toEqual(csvFigures(result));
-    // Written out for this plan: 16 GPUs, ZeRO-3 data parallel over all of them.
-    expect(figures).toMatchObject({ gpus: 16, dataParallel: 16, tensorParallel: 1 });
+    expect(olderFigures).toEqual(csvFigures(older));
+    // Written out for this plan: 16 GPUs, ZeRO-3 data parallel over all of them, training with
+    // the defaults left as they are (no sequence parallel: a boolean, not SQLite's 0; nothing
+    // offloaded).
+    expect(figures).toMatchObject({
+      gpus: 16,
+      dataParallel: 16,
+      tensorParallel: 1,
+      workload: 'training',
+      zeroStage: 3,
+      sequenceParallel: false,
+      offloadOptimizer: 'none',
+      offloadParameters: 'none',
+    });
+    expect(figures.deviceUsedLowBytes).toBeLessThanOrEqual(figures.deviceUsedBytes);
+    expect(figures.deviceUsedHighBytes).toBeGreaterThanOrEqual(figures.deviceUsedBytes);
+    // The older plan has no range and no verdict to show: empty cells, not zeros.
+    expect(olderFigures).toMatchObject({
+      verdict: null,
+      deviceUsedLowBytes: null,
+      deviceUsedHighBytes: null,
+    });
   });
 });

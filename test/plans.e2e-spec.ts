@@ -1,4 +1,5 @@
 // Saved plans over HTTP: create, read, filter, paginate, delete, and survive a restart.
+import { MEMORY_COMPONENTS } from '../src/engine';
 import { appPerSuite, testEngines } from './support/app';
 
 const LLAMA_ZERO3 = {
@@ -10,15 +11,11 @@ const LLAMA_ZERO3 = {
   parallelism: { zeroStage: 3 },
 };
 
-const ALLOCATED_COMPONENTS = [
-  'weights',
-  'gradients',
-  'optimizerStates',
-  'masterWeights',
-  'activations',
-  'logitsAndLoss',
-  'buffers',
-] as const;
+/** api-contract.md: allocatedPeakBytes is the sum of every component but runtimeOverhead, which
+ * lives outside PyTorch's allocator (kvCache exists only for serving plans). */
+const ALLOCATED_COMPONENTS = MEMORY_COMPONENTS.filter(
+  (component) => component !== 'runtimeOverhead' && component !== 'kvCache',
+);
 
 interface SavedBody {
   id: string;
@@ -66,6 +63,9 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     expect(saved.request.training.method).toBe('full'); // the default, echoed
 
     const perGpu = saved.memory.perGpu;
+    expect(Object.keys(perGpu.breakdown).sort()).toEqual(
+      [...ALLOCATED_COMPONENTS, 'runtimeOverhead'].sort(),
+    );
     for (const component of [...ALLOCATED_COMPONENTS, 'runtimeOverhead']) {
       expect(Number.isInteger(perGpu.breakdown[component])).toBe(true);
       expect(perGpu.breakdown[component]).toBeGreaterThanOrEqual(0);

@@ -1,35 +1,64 @@
 // Command-line arguments -> a command and the PlanRequest the flags describe.
-import { FieldError } from '../engine';
+import {
+  DEFAULT_CLUSTER,
+  FieldError,
+  FRAMEWORK_PRESETS,
+  KV_CACHE_DTYPES,
+  OFFLOAD_TARGETS,
+  OPTIMIZERS,
+  PRECISIONS,
+  RECOMPUTE_MODES,
+  SEARCH_OBJECTIVES,
+  TRAINING_METHODS,
+  VARY_FIELDS,
+  WEIGHT_PRECISIONS,
+  WORKLOADS,
+  ZERO_STAGES,
+} from '../engine';
+
+/** What `shardplan compare` varies when --vary is not given: the ZeRO stages, the API's shortcut. */
+export const DEFAULT_VARY = 'zeroStage';
+
+/** The values of a closed set as help text: `full | lora | qlora`. */
+const oneOf = (values: readonly unknown[]) => values.join(' | ');
 
 /** How one `--flag` reaches the request: the field path it sets and how its text is read. */
 interface PlanFlag {
   field: string;
-  kind: 'string' | 'integer' | 'number' | 'list';
+  kind: 'string' | 'integer' | 'number' | 'list' | 'boolean';
   help: string;
 }
 
 export const PLAN_FLAGS: Record<string, PlanFlag> = {
   model: { field: 'model', kind: 'string', help: 'catalog id or Hugging Face id, e.g. llama-3-8b' },
   gpu: { field: 'cluster.gpu', kind: 'string', help: 'GPU catalog id, e.g. a100-80gb' },
-  nodes: { field: 'cluster.nodes', kind: 'integer', help: 'nodes (default 1)' },
+  nodes: {
+    field: 'cluster.nodes',
+    kind: 'integer',
+    help: `nodes (default ${DEFAULT_CLUSTER.nodes})`,
+  },
   'gpus-per-node': {
     field: 'cluster.gpusPerNode',
     kind: 'integer',
-    help: 'GPUs per node (default 1)',
+    help: `GPUs per node (default ${DEFAULT_CLUSTER.gpusPerNode})`,
   },
-  workload: { field: 'workload', kind: 'string', help: 'training (default) or inference' },
-  method: { field: 'training.method', kind: 'string', help: 'full | lora | qlora' },
+  workload: { field: 'workload', kind: 'string', help: oneOf(WORKLOADS) },
+  method: { field: 'training.method', kind: 'string', help: oneOf(TRAINING_METHODS) },
   precision: {
     field: 'training.precision',
     kind: 'string',
-    help: 'fp32 | fp16-mixed | bf16-mixed | bf16-pure',
+    help: oneOf(PRECISIONS),
   },
   optimizer: {
     field: 'training.optimizer',
     kind: 'string',
-    help: 'adamw | adamw-8bit | paged-adamw-8bit | sgd | sgd-momentum | adafactor | lion',
+    help: oneOf(OPTIMIZERS),
   },
-  zero: { field: 'parallelism.zeroStage', kind: 'integer', help: 'ZeRO stage 0-3' },
+  zero: {
+    field: 'parallelism.zeroStage',
+    kind: 'integer',
+    help: `ZeRO stage: ${oneOf(ZERO_STAGES)}`,
+  },
   tp: { field: 'parallelism.tensorParallel', kind: 'integer', help: 'tensor-parallel degree' },
   pp: { field: 'parallelism.pipelineParallel', kind: 'integer', help: 'pipeline-parallel degree' },
   cp: { field: 'parallelism.contextParallel', kind: 'integer', help: 'context-parallel degree' },
@@ -48,7 +77,7 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   checkpointing: {
     field: 'training.activationCheckpointing',
     kind: 'string',
-    help: 'activation checkpointing: none | selective | full',
+    help: `activation checkpointing: ${oneOf(RECOMPUTE_MODES)}`,
   },
   'lora-rank': { field: 'training.lora.rank', kind: 'integer', help: 'LoRA rank' },
   'lora-targets': {
@@ -59,12 +88,12 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   preset: {
     field: 'runtime.preset',
     kind: 'string',
-    help: 'none | hf-transformers | torchtune | torchtitan | litgpt | deepspeed | megatron',
+    help: oneOf(FRAMEWORK_PRESETS),
   },
   'offload-optimizer': {
     field: 'parallelism.offload.optimizer',
     kind: 'string',
-    help: 'optimizer offload: none | cpu',
+    help: `optimizer offload: ${oneOf(OFFLOAD_TARGETS)}`,
   },
   batch: { field: 'inference.batchSize', kind: 'integer', help: 'inference batch size' },
   prompt: { field: 'inference.promptLength', kind: 'integer', help: 'inference prompt length' },
@@ -72,19 +101,29 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   'weight-precision': {
     field: 'inference.weightPrecision',
     kind: 'string',
-    help: 'inference weights: fp32 | bf16 | fp16 | fp8 | int8 | int4',
+    help: `inference weights: ${oneOf(WEIGHT_PRECISIONS)}`,
   },
   'kv-dtype': {
     field: 'inference.kvCacheDtype',
     kind: 'string',
-    help: 'KV-cache dtype: bf16 | fp8 | int8',
+    help: `KV-cache dtype: ${oneOf(KV_CACHE_DTYPES)}`,
   },
   'prefill-chunk': {
     field: 'inference.prefillChunkTokens',
     kind: 'integer',
     help: 'most prompt tokens per prefill forward (chunked prefill)',
   },
+  'expandable-segments': {
+    field: 'runtime.expandableSegments',
+    kind: 'boolean',
+    help: 'true | false: PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for the allocator',
+  },
   mfu: { field: 'runtime.mfu', kind: 'number', help: 'assumed model FLOPs utilisation, e.g. 0.4' },
+  tokens: {
+    field: 'training.tokensToTrain',
+    kind: 'number',
+    help: 'tokens the whole run trains on, e.g. 2e9: adds GPU-hours, days and cost',
+  },
   name: { field: 'name', kind: 'string', help: 'plan name' },
   tags: { field: 'tags', kind: 'list', help: 'comma-separated tags' },
 };
@@ -95,15 +134,28 @@ export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: stri
   'model-config': { kind: 'string', help: "plan with a model's config.json instead of --model" },
   json: { kind: 'boolean', help: 'print JSON instead of tables' },
   server: { kind: 'string', help: 'use a running Shardplan server, e.g. http://localhost:3000' },
-  vary: { kind: 'string', help: 'compare: the field to vary (default zeroStage)' },
+  vary: {
+    kind: 'string',
+    help: `compare: the field to vary (default ${DEFAULT_VARY}): ${oneOf(VARY_FIELDS)}`,
+  },
   gpus: { kind: 'string', help: 'search: total GPUs, in nodes of --gpus-per-node (default 8)' },
-  objective: { kind: 'string', help: 'search: throughput | cost | fewestGpus | headroom' },
+  objective: { kind: 'string', help: `search: ${oneOf(SEARCH_OBJECTIVES)}` },
   top: { kind: 'string', help: 'search: how many ranked layouts (default 10)' },
   'global-batch': { kind: 'string', help: 'search: sequences per optimizer step' },
   'max-mb': { kind: 'string', help: 'search: largest micro-batch tried (default 8)' },
   'allow-offload': { kind: 'boolean', help: 'search: also try optimizer offload to CPU' },
-  tag: { kind: 'string', help: 'plans list: only plans with this tag' },
+  tag: {
+    kind: 'string',
+    help: 'plans list, summary, export: only plans with this tag; plan --save: one more tag',
+  },
   limit: { kind: 'string', help: 'plans list: how many rows' },
+  save: { kind: 'boolean', help: 'plan: save it on the server (--server), with --name and --tag' },
+  'fail-if-not-fit': {
+    kind: 'boolean',
+    help: 'plan: exit 4 when the plan does not fit its GPUs (for scripts and CI)',
+  },
+  csv: { kind: 'boolean', help: 'plans export: write CSV (the export format)' },
+  'max-gpus': { kind: 'string', help: 'gpus-needed: the largest cluster tried (default 1024)' },
   id: { kind: 'string', help: 'models add: the id to register the model under' },
   help: { kind: 'boolean', help: 'show help' },
 };
@@ -179,6 +231,8 @@ function readFlag(name: string, raw: string): unknown {
       return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     case 'number':
       return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
     case 'list': {
       const items = raw
         .split(',')

@@ -1,7 +1,8 @@
 // What every CLI command needs from wherever plans are computed: this process or a server.
 import { CompareEntry } from '../engine';
-import { SearchCounts } from '../engine';
+import { SearchCounts, SearchResult } from '../engine';
 import { PlanResult } from '../engine';
+import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
 import { SavedPlanView } from './table';
 
 export interface SearchOutcome {
@@ -17,10 +18,45 @@ export interface SearchOutcome {
 /** Called as layouts are planned; `total` is known only once the search space is counted. */
 export type SearchProgress = (done: number, total?: number) => void;
 
+/** A search's answer as the CLI shows it, the progress bar filled now that the answer is in. */
+export function searchOutcome(
+  answer: SearchResult & { warnings?: string[] },
+  onProgress: SearchProgress,
+): SearchOutcome {
+  onProgress(answer.counts.candidates, answer.counts.candidates);
+  return {
+    results: answer.results.map((candidate) => candidate.result),
+    examined: answer.examined,
+    counts: answer.counts,
+    warnings: answer.warnings,
+  };
+}
+
+/** A plan saved on a server, and the address it can be read back at. */
+export interface SavedOutcome {
+  plan: SavedPlanView;
+  url: string;
+}
+
+/** Counts and totals over saved plans (GET /plans/summary). */
+export interface PlansSummary {
+  tag?: string;
+  plans: number;
+  fitting: number;
+  notFitting: number;
+  budgeted: number;
+  gpuHours: number;
+  totalUsd: number;
+}
+
 export interface Backend {
   estimate(input: Record<string, unknown>): Promise<PlanResult>;
   compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]>;
   search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome>;
+  gpusNeeded(input: Record<string, unknown>): Promise<GpusNeededAnswer>;
+  savePlan(input: Record<string, unknown>): Promise<SavedOutcome>;
   listPlans(filter: { tag?: string; limit?: number }): Promise<SavedPlanView[]>;
+  summarizePlans(filter: { tag?: string }): Promise<PlansSummary>;
+  exportPlansCsv(filter: { tag?: string }): Promise<string>;
   addModel(id: string, config: Record<string, unknown>): Promise<unknown>;
 }

@@ -89,4 +89,37 @@ describe('shardplan (the binary)', () => {
     for (let stage = 1; stage < 4; stage++)
       expect(used[stage]).toBeLessThanOrEqual(used[stage - 1]);
   });
+
+  it("allocator replay --json sets the simulated reserved peak beside the trace's real one", () => {
+    const trace = join('data', 'calibration', 'allocator-traces', 'trace-20.csv.gz');
+    const { status, stdout, stderr } = shardplan('allocator', 'replay', trace, '--json');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const report = JSON.parse(stdout) as Record<string, number>;
+    expect(report.traceReservedPeakBytes).toBe(18_555_600_896); // results.jsonl max_reserved
+    expect(report.simulatedReservedPeakBytes).toBe(18_555_600_896);
+    expect(report.allocatedPeakBytes).toBe(17_968_017_408); // results.jsonl max_allocated
+  });
+
+  it('allocator replay exits 2 with a one-line reason for a missing file or one that is no trace', () => {
+    for (const path of ['no-such-trace.csv.gz', 'package.json']) {
+      const { status, stdout, stderr } = shardplan('allocator', 'replay', path);
+      expect(status).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/cannot read no-such-trace|package\.json is not an allocator trace/);
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('search without a server follows the API: a setting it chooses is named as unused, not refused', () => {
+    const { status, stdout } = shardplan(
+      'search',
+      ...['--model', 'llama-3.2-1b', '--gpu', 'h100-80gb', '--gpus', '8', '--seq', '2048'],
+      ...['--tp', '2', '--objective', 'fewestGpus', '--top', '2'],
+    );
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      'parallelism.tensorParallel is chosen by the search; the value given was not used',
+    );
+  });
 });

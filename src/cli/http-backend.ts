@@ -2,7 +2,15 @@
 import { FieldError, PlanResult } from '../engine';
 import { CompareEntry } from '../engine';
 import { SearchResult } from '../engine';
-import { Backend, SearchOutcome, SearchProgress } from './backend';
+import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
+import {
+  Backend,
+  PlansSummary,
+  SavedOutcome,
+  SearchOutcome,
+  SearchProgress,
+  searchOutcome,
+} from './backend';
 import { SavedPlanView } from './table';
 
 /** A 4xx/5xx answer of the API, read from its problem+json body. */
@@ -27,14 +35,30 @@ function itemsOf<T>(payload: unknown, key = 'items'): T[] {
   return [];
 }
 
+/** `?tag=...` when a tag is given. */
+function queryOf(filter: { tag?: string }): string {
+  return filter.tag ? `?${new URLSearchParams({ tag: filter.tag })}` : '';
+}
+
 export class HttpBackend implements Backend {
+  private readonly server: string;
   private readonly base: string;
 
   constructor(server: string) {
-    this.base = `${server.replace(/\/+$/, '')}/api/v1`;
+    this.server = server.replace(/\/+$/, '');
+    this.base = `${this.server}/api/v1`;
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.exchange<T>(method, path, body)).payload;
+  }
+
+  /** One request: the answer's body (JSON, or text where it is not JSON) and its headers. */
+  private async exchange<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ payload: T; headers: Headers }> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
@@ -46,7 +70,8 @@ export class HttpBackend implements Backend {
       throw new Error(`cannot reach ${this.base}: ${(cause as Error).message}`);
     }
     const text = await response.text();
-    const payload: unknown = text ? JSON.parse(text) : null;
+    const json = /json/.test(response.headers.get('content-type') ?? 'application/json');
+    const payload: unknown = json ? (text ? JSON.parse(text) : null) : text;
     if (!response.ok) {
       const problem = (payload ?? {}) as { title?: string; detail?: string; errors?: FieldError[] };
       throw new ApiProblemError(
@@ -55,7 +80,7 @@ export class HttpBackend implements Backend {
         Array.isArray(problem.errors) ? problem.errors : [],
       );
     }
-    return payload as T;
+    return { payload: payload as T, headers: response.headers };
   }
 
   estimate(input: Record<string, unknown>): Promise<PlanResult> {
@@ -80,13 +105,7 @@ export class HttpBackend implements Backend {
         '/plans/search',
         input,
       );
-      onProgress(answer.counts.candidates, answer.counts.candidates);
-      return {
-        results: answer.results.map((candidate) => candidate.result),
-        examined: answer.examined,
-        counts: answer.counts,
-        warnings: answer.warnings,
-      };
+      return searchOutcome(answer, onProgress);
     } finally {
       clearInterval(heartbeat);
     }
@@ -98,6 +117,25 @@ export class HttpBackend implements Backend {
     if (filter.limit) query.set('limit', String(filter.limit));
     const suffix = query.size > 0 ? `?${query}` : '';
     return itemsOf<SavedPlanView>(await this.call<unknown>('GET', `/plans${suffix}`));
+  }
+
+  gpusNeeded(input: Record<string, unknown>): Promise<GpusNeededAnswer> {
+    return this.call('POST', '/plans/gpus-needed', input);
+  }
+
+  /** POST /plans; the plan's address is the Location header, on this server. */
+  async savePlan(input: Record<string, unknown>): Promise<SavedOutcome> {
+    const { payload, headers } = await this.exchange<SavedPlanView>('POST', '/plans', input);
+    const location = headers.get('location') ?? `/api/v1/plans/${payload.id}`;
+    return { plan: payload, url: new URL(location, `${this.server}/`).toString() };
+  }
+
+  summarizePlans(filter: { tag?: string }): Promise<PlansSummary> {
+    return this.call('GET', `/plans/summary${queryOf(filter)}`);
+  }
+
+  exportPlansCsv(filter: { tag?: string }): Promise<string> {
+    return this.call('GET', `/plans/export.csv${queryOf(filter)}`);
   }
 
   addModel(id: string, config: Record<string, unknown>): Promise<unknown> {

@@ -1,8 +1,9 @@
 import { PlanResult, PlanValidationError } from '../engine';
-import { RequestShapeError } from './check-request';
+import { RequestShapeError } from '../application/validate-request';
 import { Backend } from './backend';
 import { HttpBackend } from './http-backend';
 import { CliIo, EXIT, run } from './main';
+import { SavedPlanView } from './table';
 
 /** Streams that keep what was written. */
 function capture(isTTY = false) {
@@ -35,7 +36,28 @@ function fakeBackend(overrides: Partial<Backend> = {}): Backend & { calls: unkno
       for (let done = 0; done <= 4; done++) onProgress(done, 4);
       return { results: [], examined: 4 };
     },
+    gpusNeeded: record('gpusNeeded', () => ({
+      gpu: 'g',
+      maxGpus: 64,
+      fewest: null,
+      cheapest: null,
+      tried: [],
+      warnings: [],
+    })),
+    savePlan: record('savePlan', () => ({
+      plan: { id: 'p1', name: 'mine' } as unknown as SavedPlanView,
+      url: 'http://h:1/api/v1/plans/p1',
+    })),
     listPlans: record('listPlans', () => []),
+    summarizePlans: record('summarizePlans', () => ({
+      plans: 0,
+      fitting: 0,
+      notFitting: 0,
+      budgeted: 0,
+      gpuHours: 0,
+      totalUsd: 0,
+    })),
+    exportPlansCsv: record('exportPlansCsv', () => 'id,name\r\n'),
     addModel: record('addModel', () => ({ id: 'mine', name: 'Mine', parameters: { total: 1234 } })),
     ...overrides,
   };
@@ -160,6 +182,58 @@ describe('shardplan run()', () => {
     expect(await run(['models', 'add', 'configs/mine.json'], io)).toBe(EXIT.ok);
     expect(backend.calls[0]).toEqual(['addModel', 'mine', { hidden_size: 64 }]);
     expect(stdout.text()).toBe("model 'mine' added: 1,234 parameters\n");
+  });
+
+  it('--fail-if-not-fit exits 4 when the plan does not fit, and only then', async () => {
+    const plan = (fits: boolean) =>
+      ({
+        memory: { perGpu: { fits } },
+      }) as unknown as PlanResult;
+    const unfit = fakeBackend({ estimate: async () => plan(false) });
+    const args = ['plan', '--model', 'm', '--gpu', 'g', '--json', '--fail-if-not-fit'];
+    expect(await run(args, harness(unfit).io)).toBe(EXIT.notFit);
+    expect(await run(args, harness(fakeBackend({ estimate: async () => plan(true) })).io)).toBe(
+      EXIT.ok,
+    );
+    expect(await run(args.slice(0, -1), harness(unfit).io)).toBe(EXIT.ok);
+  });
+
+  it('plan --save needs a server, and --tag joins the tags of --tags', async () => {
+    const { io, stderr } = harness(fakeBackend());
+    expect(await run(['plan', '--model', 'm', '--gpu', 'g', '--save'], io)).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('server: plans are saved on a server');
+  });
+
+  it('plans summary and export need a server; export prints the CSV as the server sends it', async () => {
+    const local = harness(fakeBackend());
+    expect(await run(['plans', 'export', '--csv'], local.io)).toBe(EXIT.usage);
+    expect(await run(['plans', 'summary'], local.io)).toBe(EXIT.usage);
+    expect(await run(['plans', 'delete'], local.io)).toBe(EXIT.usage);
+    expect(local.stderr.text()).toContain(
+      "unknown plans command 'delete'; one of: list, summary, export",
+    );
+  });
+
+  it('gpus-needed sends the job with the GPU type, --max-gpus as a number and no node count', async () => {
+    const backend = fakeBackend();
+    const { io, stdout } = harness(backend);
+    const argv = [
+      'gpus-needed',
+      '--model',
+      'm',
+      '--gpu',
+      'l40s',
+      '--nodes',
+      '2',
+      '--max-gpus',
+      '64',
+    ];
+    expect(await run([...argv, '--method', 'qlora', '--name', 'x'], io)).toBe(EXIT.ok);
+    expect(backend.calls[0]).toEqual([
+      'gpusNeeded',
+      { model: 'm', cluster: { gpu: 'l40s', maxGpus: 64 }, training: { method: 'qlora' } },
+    ]);
+    expect(stdout.text()).toContain('no layout fits on up to 64 x g: raise --max-gpus');
   });
 
   it('prints help with every flag and its request field', async () => {

@@ -1,16 +1,17 @@
 // `shardplan`: plan, compare, search and list plans from a terminal, locally or against a server.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PlanValidationError } from '../engine';
+import { PlanResult, PlanValidationError } from '../engine';
 import {
   CliUsageError,
+  DEFAULT_VARY,
   parseArgs,
   ParsedArgs,
   PLAN_FLAGS,
   requestFromFlags,
   TOOL_FLAGS,
 } from './args';
-import { RequestShapeError } from './check-request';
+import { renderAllocatorReplay, replayTraceFile } from './allocator-replay';
 import { searchInputOf } from './search-input';
 import { Backend, SearchOutcome } from './backend';
 import { ApiProblemError, HttpBackend } from './http-backend';
@@ -18,9 +19,11 @@ import { ProgressBar, ProgressStream } from './progress';
 import {
   renderCompare,
   renderFieldErrors,
+  renderGpusNeeded,
   renderPlan,
   renderSavedPlans,
   renderSearch,
+  renderSummary,
   renderTable,
 } from './table';
 
@@ -32,20 +35,28 @@ export interface CliIo {
   localBackend(): Promise<Backend>;
 }
 
-/** Exit statuses: scripts can tell bad input from a server that could not be reached. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2, failure: 3 } as const;
+/** Exit statuses: scripts can tell bad input from a server that could not be reached, and (with
+ * plan --fail-if-not-fit) a plan that does not fit from one that does. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2, failure: 3, notFit: 4 } as const;
 
 const USAGE = `shardplan: per-GPU memory, speed and cost of LLM training and inference plans
 
 usage:
   shardplan plan    --model llama-3-8b --gpu a100-80gb --nodes 1 --gpus-per-node 8 [flags]
   shardplan plan    --file request.json [flags override the file]
+  shardplan plan    ... --tokens 2e9 --save --name NAME --tag TAG --server URL [--fail-if-not-fit]
   shardplan compare [--vary zeroStage] [plan flags]
   shardplan search  --model llama-3-70b --gpu h100-80gb --nodes 1-4 [--objective cost] [flags]
+  shardplan gpus-needed --model llama-3.1-70b --gpu l40s --method qlora [--max-gpus 64]
   shardplan plans list [--tag TAG] [--limit N] --server URL
+  shardplan plans summary [--tag TAG] --server URL
+  shardplan plans export --csv [--tag TAG] --server URL
   shardplan models add config.json [--id my-model] [--server URL]
+  shardplan allocator replay trace.csv.gz [--json]
 
-Without --server the engine runs in this process; with it, the server's API does the work.`;
+Without --server the engine runs in this process; with it, the server's API does the work.
+Exit status: 0 done, 1 the request cannot be planned, 2 bad arguments, 3 no answer (a server
+that cannot be reached, an internal error), 4 plan --fail-if-not-fit and the plan does not fit.`;
 
 function helpText(): string {
   const rows = [
@@ -117,16 +128,39 @@ function limitOf(args: ParsedArgs): number | undefined {
   return limit;
 }
 
+/** The request of `plan --save`: --tag adds a tag to those of --tags or the file. */
+function labelled(request: Record<string, unknown>, args: ParsedArgs): Record<string, unknown> {
+  const tag = args.toolFlags.tag;
+  if (typeof tag !== 'string') return request;
+  const tags = Array.isArray(request.tags) ? (request.tags as unknown[]) : [];
+  return { ...request, tags: [...tags, tag] };
+}
+
 async function planCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  if (args.toolFlags.save && typeof args.toolFlags.server !== 'string') {
+    throw new CliUsageError([
+      { field: 'server', message: 'plans are saved on a server: add --server http://host:3000' },
+    ]);
+  }
   const backend = await backendFor(args, io);
-  const result = await backend.estimate(requestOf(args, io));
+  const request = requestOf(args, io);
+  let result: PlanResult;
+  if (args.toolFlags.save) {
+    const saved = await backend.savePlan(labelled(request, args));
+    result = saved.plan;
+    // stdout stays the plan (JSON for scripts); where it was saved goes beside it.
+    io.stderr.write(`saved as '${saved.plan.name}' (id ${saved.plan.id}): ${saved.url}\n`);
+  } else {
+    result = await backend.estimate(request);
+  }
   if (args.toolFlags.json) printJson(io, result);
   else print(io, renderPlan(result));
-  return EXIT.ok;
+  const failsCheck = args.toolFlags['fail-if-not-fit'] && !result.memory.perGpu.fits;
+  return failsCheck ? EXIT.notFit : EXIT.ok;
 }
 
 async function compareCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : 'zeroStage';
+  const vary = typeof args.toolFlags.vary === 'string' ? args.toolFlags.vary : DEFAULT_VARY;
   const backend = await backendFor(args, io);
   const rows = await backend.compare(requestOf(args, io), vary);
   if (args.toolFlags.json) printJson(io, { rows });
@@ -158,13 +192,15 @@ async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+const PLANS_COMMANDS = ['list', 'summary', 'export'];
+
 async function plansCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const [, sub] = args.positionals;
-  if (sub !== 'list') {
+  if (!PLANS_COMMANDS.includes(sub)) {
     throw new CliUsageError([
       {
         field: '',
-        message: `unknown plans command '${sub ?? ''}'; try: shardplan plans list --server URL`,
+        message: `unknown plans command '${sub ?? ''}'; one of: ${PLANS_COMMANDS.join(', ')} (shardplan plans list --server URL)`,
       },
     ]);
   }
@@ -175,9 +211,31 @@ async function plansCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   }
   const tag = typeof args.toolFlags.tag === 'string' ? args.toolFlags.tag : undefined;
   const backend = await backendFor(args, io);
-  const plans = await backend.listPlans({ tag, limit: limitOf(args) });
-  if (args.toolFlags.json) printJson(io, plans);
-  else print(io, renderSavedPlans(plans));
+  if (sub === 'export') {
+    print(io, await backend.exportPlansCsv({ tag }));
+  } else if (sub === 'summary') {
+    const summary = await backend.summarizePlans({ tag });
+    if (args.toolFlags.json) printJson(io, summary);
+    else print(io, renderSummary(summary));
+  } else {
+    const plans = await backend.listPlans({ tag, limit: limitOf(args) });
+    if (args.toolFlags.json) printJson(io, plans);
+    else print(io, renderSavedPlans(plans));
+  }
+  return EXIT.ok;
+}
+
+/** `gpus-needed`: the plan flags' job, a GPU type, and how far to look (--max-gpus). */
+async function gpusNeededCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const { name: _name, tags: _tags, ...request } = requestOf(args, io);
+  const { nodes: _nodes, ...cluster } = (request.cluster ?? {}) as Record<string, unknown>;
+  const maxGpus = args.toolFlags['max-gpus'];
+  if (maxGpus !== undefined)
+    cluster.maxGpus = /^\d+$/.test(String(maxGpus)) ? Number(maxGpus) : maxGpus;
+  const backend = await backendFor(args, io);
+  const answer = await backend.gpusNeeded({ ...request, cluster });
+  if (args.toolFlags.json) printJson(io, answer);
+  else print(io, renderGpusNeeded(answer));
   return EXIT.ok;
 }
 
@@ -214,12 +272,28 @@ function renderAddedModel(id: string, added: unknown): string {
   return `model '${model.id ?? id}' added${count}`;
 }
 
+/** `allocator replay`: the simulated caching allocator against a recorded allocator trace. */
+async function allocatorCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, sub, path] = args.positionals;
+  if (sub !== 'replay' || !path) {
+    throw new CliUsageError([
+      { field: '', message: 'usage: shardplan allocator replay trace.csv.gz [--json]' },
+    ]);
+  }
+  const report = replayTraceFile(path);
+  if (args.toolFlags.json) printJson(io, report);
+  else print(io, renderAllocatorReplay(report));
+  return EXIT.ok;
+}
+
 const COMMANDS: Record<string, (args: ParsedArgs, io: CliIo) => Promise<number>> = {
   plan: planCommand,
   compare: compareCommand,
   search: searchCommand,
+  'gpus-needed': gpusNeededCommand,
   plans: plansCommand,
   models: modelsCommand,
+  allocator: allocatorCommand,
 };
 
 /** Runs one command line; returns the exit status instead of exiting, so specs can call it. */
@@ -251,7 +325,8 @@ function reportError(error: unknown, io: CliIo): number {
     io.stderr.write(`usage:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.usage;
   }
-  if (error instanceof PlanValidationError || error instanceof RequestShapeError) {
+  // The application's shape errors (RequestShapeError) are PlanValidationErrors too.
+  if (error instanceof PlanValidationError) {
     io.stderr.write(`invalid request:\n${renderFieldErrors(error.errors)}\n`);
     return EXIT.invalid;
   }

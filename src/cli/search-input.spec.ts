@@ -1,4 +1,4 @@
-import { CliUsageError, parseArgs, requestFromFlags } from './args';
+import { parseArgs, requestFromFlags } from './args';
 import { nodeChoice, searchInputOf } from './search-input';
 
 function searchOf(argv: string[]) {
@@ -16,12 +16,12 @@ describe('nodeChoice', () => {
 });
 
 describe('searchInputOf', () => {
-  it('turns the flags into the engine SearchInput, searched settings left out', () => {
+  it("turns the flags into the body of POST /plans/search, the search's knobs as numbers", () => {
     expect(
       searchOf(
         (
-          'search --model llama-3-70b --gpu h100-80gb --nodes 1-4 --gpus-per-node 8 --seq 8192 --mb 2 ' +
-          '--checkpointing full --objective cost --top 5 --max-mb 4 --global-batch 64 --allow-offload'
+          'search --model llama-3-70b --gpu h100-80gb --nodes 1-4 --gpus-per-node 8 --seq 8192 ' +
+          '--objective cost --top 5 --max-mb 4 --global-batch 64 --allow-offload --name x --tags a'
         ).split(' '),
       ),
     ).toEqual({
@@ -47,19 +47,9 @@ describe('searchInputOf', () => {
     });
   });
 
-  it('refuses parallel degrees, which the search chooses itself', () => {
-    let caught: unknown;
-    try {
-      searchOf(['search', '--model', 'm', '--gpu', 'g', '--tp', '2']);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(CliUsageError);
-    expect((caught as CliUsageError).errors).toEqual([
-      {
-        field: 'parallelism.tensorParallel',
-        message: 'search chooses tensorParallel itself; leave it out',
-      },
-    ]);
+  it('passes settings the search chooses on as given, for the search to name as unused', () => {
+    const search = searchOf(['search', '--model', 'm', '--gpu', 'g', '--tp', '2', '--mb', '4']);
+    expect(search.parallelism).toEqual({ tensorParallel: 2 });
+    expect(search.training).toEqual({ microBatchSize: 4 });
   });
 });

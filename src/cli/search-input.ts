@@ -1,23 +1,16 @@
-// The flags of `shardplan search` -> the engine's SearchInput (the body of POST /plans/search).
-import { CliUsageError, ParsedArgs } from './args';
+// The flags of `shardplan search` -> the body of POST /plans/search. What the search keeps or
+// chooses is src/application/search.ts's rule, which warns about settings it did not use.
+import { ParsedArgs } from './args';
 
-/** Parallel settings the search chooses itself, so a flag for them would be ignored. */
-const SEARCHED = [
-  'zeroStage',
-  'tensorParallel',
-  'pipelineParallel',
-  'contextParallel',
-  'expertParallel',
-];
-/** Training settings the search tries every value of. */
-const SEARCHED_TRAINING = ['microBatchSize', 'activationCheckpointing'];
+/** Labels of a saved plan, which a search has no use for (a --file request may carry them). */
+const PLAN_LABELS = ['name', 'tags'];
 
 function numeral(value: string | boolean | undefined): unknown {
   if (typeof value !== 'string') return value;
   return /^\d+$/.test(value.trim()) ? Number(value) : value;
 }
 
-/** `2`, `1,2,4` or `1-4` (a range) for --nodes; anything else is left for the engine to word. */
+/** `2`, `1,2,4` or `1-4` (a range) for --nodes; anything else is left for the checks to word. */
 export function nodeChoice(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value);
@@ -26,41 +19,30 @@ export function nodeChoice(value: unknown): unknown {
   return value;
 }
 
-/** The search the flags (over a --file request) describe; errors name the flags it cannot use. */
+/** The search's own knobs, from the tool flags that set them. */
+function searchKnobs(args: ParsedArgs): Record<string, unknown> {
+  const flags = args.toolFlags;
+  const knobs: Record<string, unknown> = {
+    objective: flags.objective,
+    top: numeral(flags.top),
+    globalBatchSize: numeral(flags['global-batch']),
+    maxMicroBatchSize: numeral(flags['max-mb']),
+    allowOffload: flags['allow-offload'] ? true : undefined,
+  };
+  return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
+}
+
+/** The search the flags (over a --file request) describe: the cluster as a GPU count or node
+ * counts (one node by default), the request's other sections as given. */
 export function searchInputOf(
   request: Record<string, unknown>,
   args: ParsedArgs,
 ): Record<string, unknown> {
-  const parallelism = { ...((request.parallelism as Record<string, unknown>) ?? {}) };
-  const chosen = SEARCHED.filter((key) => parallelism[key] !== undefined);
-  if (chosen.length > 0) {
-    throw new CliUsageError(
-      chosen.map((key) => ({
-        field: `parallelism.${key}`,
-        message: `search chooses ${key} itself; leave it out`,
-      })),
-    );
-  }
-  delete parallelism.offload;
-  const training = { ...((request.training as Record<string, unknown>) ?? {}) };
-  for (const key of SEARCHED_TRAINING) delete training[key];
-
   const cluster = { ...((request.cluster as Record<string, unknown>) ?? {}) };
-  const { gpus, objective, top } = args.toolFlags;
+  const gpus = args.toolFlags.gpus;
   if (gpus !== undefined) cluster.gpus = numeral(gpus);
   else cluster.nodes = nodeChoice(cluster.nodes ?? 1);
-
-  const search: Record<string, unknown> = { ...request, cluster, training };
-  if (Object.keys(parallelism).length > 0) search.parallelism = parallelism;
-  else delete search.parallelism;
-  delete search.name;
-  delete search.tags;
-  if (objective !== undefined) search.objective = objective;
-  if (top !== undefined) search.top = numeral(top);
-  if (args.toolFlags['global-batch'] !== undefined)
-    search.globalBatchSize = numeral(args.toolFlags['global-batch']);
-  if (args.toolFlags['max-mb'] !== undefined)
-    search.maxMicroBatchSize = numeral(args.toolFlags['max-mb']);
-  if (args.toolFlags['allow-offload']) search.allowOffload = true;
+  const search: Record<string, unknown> = { ...request, cluster, ...searchKnobs(args) };
+  for (const label of PLAN_LABELS) delete search[label];
   return search;
 }

@@ -1,6 +1,12 @@
 import { progressLine } from './progress';
-import { RankMemory } from '../engine';
-import { formatCount, formatGiB, renderBreakdown, renderFieldErrors, renderTable } from './table';
+import { Advice, MEMORY_COMPONENTS, PlanResult, RankMemory } from '../engine';
+import {
+  renderAdvice,
+  renderBreakdown,
+  renderBudget,
+  renderFieldErrors,
+  renderTable,
+} from './table';
 
 const GIB = 1024 ** 3;
 
@@ -66,25 +72,23 @@ describe('renderBreakdown', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^headroom\s+11\.0 GiB$/));
   });
 
+  it("lists the components in the vocabulary's order, leaving out those no rank holds", () => {
+    const named = renderBreakdown([rank(0)])
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(/\s+/)[0]);
+    const held = Object.keys(rank(0).breakdown);
+    expect(named.slice(0, held.length)).toEqual(MEMORY_COMPONENTS.filter((c) => held.includes(c)));
+    expect(named).not.toContain('kvCache');
+  });
+
   it('gives each pipeline stage its own column', () => {
     const header = renderBreakdown([rank(0), rank(1)]).split('\n')[0];
     expect(header).toMatch(/^component\s+stage 0\s+stage 1$/);
   });
 });
 
-describe('formatting', () => {
-  it('shows bytes in GiB (2^30), two decimals below 10 GiB and one above', () => {
-    expect(formatGiB(2 * 1024 ** 3)).toBe('2.00 GiB');
-    expect(formatGiB(80 * 1024 ** 3)).toBe('80.0 GiB');
-    expect(formatGiB(-1.5 * 1024 ** 3)).toBe('-1.50 GiB');
-  });
-
-  it('shows counts with metric suffixes (Llama-3-8B has 8,030,261,248 parameters)', () => {
-    expect(formatCount(8_030_261_248)).toBe('8.03 B');
-    expect(formatCount(405_000_000_000)).toBe('405.00 B');
-    expect(formatCount(1_500)).toBe('1.5 k');
-  });
-
+describe('renderFieldErrors', () => {
   it('lists field errors one per line, as the API names them', () => {
     expect(
       renderFieldErrors([
@@ -110,5 +114,38 @@ describe('progressLine', () => {
   it('is empty before anything is known and full at the end', () => {
     expect(progressLine(0, 0, 4)).toBe('[....]   0% 0/0 layouts');
     expect(progressLine(7, 7, 4)).toBe('[####] 100% 7/7 layouts');
+  });
+});
+
+describe('renderBreakdown with a range', () => {
+  it('adds the 80% range and the verdict under device used', () => {
+    const ranged = { ...rank(0), deviceUsedRangeBytes: [3.75 * GIB, 4.5 * GIB], verdict: 'fits' };
+    const lines = renderBreakdown([ranged as RankMemory]).split('\n');
+    expect(lines.find((l) => l.startsWith('80% range'))).toMatch(/3\.75–4\.50 GiB$/);
+    expect(lines.find((l) => l.startsWith('verdict'))).toMatch(/fits$/);
+  });
+});
+
+describe('renderBudget and renderAdvice', () => {
+  it('writes tokens, GPU-hours, days and cost in one row', () => {
+    const result = {
+      request: { training: { tokensToTrain: 2e9 }, cluster: { gpu: 'h100-80gb' } },
+      layout: { gpus: 8 },
+      cost: { gpuHours: 1234.5, wallClockDays: 6.43, totalUsd: 3320.8 },
+    } as unknown as PlanResult;
+    expect(renderBudget(result).split('\n')[2]).toMatch(
+      /^2\.00 B\s+8 x h100-80gb\s+1\.2 k\s+6\.4 days\s+\$3,321$/,
+    );
+  });
+
+  it('numbers advice best first and marks what changes the job', () => {
+    const text = renderAdvice([
+      { rank: 1, changesJob: false, sentence: 'ZeRO stage 3.' },
+      { rank: 2, changesJob: true, sentence: 'Sequence length 1024.' },
+    ] as Advice[]);
+    expect(text.split('\n').slice(1)).toEqual([
+      '  1. ZeRO stage 3.',
+      '  2. [changes the job] Sequence length 1024.',
+    ]);
   });
 });

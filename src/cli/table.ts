@@ -1,8 +1,18 @@
-// Plain-text tables and the readable views of plans, comparisons, searches and saved plans.
-import { CompareEntry } from '../engine';
-import { MemoryBreakdown, PlanResult, RankMemory } from '../engine';
-
-const GIB = 1024 ** 3;
+// Plain-text tables and the readable views of plans, comparisons, searches and saved plans. Figures
+// are written by the web page's own formatters (public/js/format.js), so both say the same.
+import {
+  count as formatCount,
+  days as formatDays,
+  gib as formatGiB,
+  gibRange as formatGiBRange,
+  seconds as formatSeconds,
+  summaryLabel,
+  summaryValue,
+  usd as formatUsd,
+} from '../../public/js/format.js';
+import type { GpuCountAnswer, GpusNeededAnswer } from '../application/gpus-needed-answer';
+import { Advice, CompareEntry } from '../engine';
+import { MEMORY_COMPONENTS, PlanResult, RankMemory } from '../engine';
 
 export type Align = 'left' | 'right';
 
@@ -21,45 +31,14 @@ export function renderTable(headers: string[], rows: string[][], align: Align[] 
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** Bytes as GiB with two decimals below 10 GiB and one above. */
-export function formatGiB(bytes: number): string {
-  const value = bytes / GIB;
-  return `${value.toFixed(Math.abs(value) < 10 ? 2 : 1)} GiB`;
-}
-
-/** Large counts with a metric suffix: 8030261248 -> 8.03 B. */
-export function formatCount(n: number): string {
-  if (n >= 1e12) return `${(n / 1e12).toFixed(2)} T`;
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(Math.round(n * 100) / 100);
-}
-
-export function formatSeconds(s: number): string {
-  if (s < 1) return `${(s * 1000).toFixed(1)} ms`;
-  if (s < 120) return `${s.toFixed(2)} s`;
-  return `${(s / 60).toFixed(1)} min`;
-}
-
-export function formatUsd(n: number): string {
-  return n >= 100 ? `$${Math.round(n).toLocaleString('en-US')}` : `$${n.toFixed(2)}`;
-}
-
-const COMPONENT_ORDER: (keyof MemoryBreakdown)[] = [
-  'weights',
-  'gradients',
-  'optimizerStates',
-  'masterWeights',
-  'activations',
-  'logitsAndLoss',
-  'buffers',
-  'kvCache',
-  'runtimeOverhead',
-];
-
 function fitsWord(fits: boolean): string {
   return fits ? 'fits' : 'DOES NOT FIT';
+}
+
+/** The verdict as the first word of a plan: shouted where it needs acting on. */
+function verdictWord(rank: RankMemory): string {
+  if (rank.verdict === 'tight') return 'TIGHT (fits at the estimate, not at the top of its range)';
+  return rank.verdict ? fitsWord(rank.verdict === 'fits') : fitsWord(rank.fits);
 }
 
 function layoutLine(result: PlanResult): string {
@@ -71,7 +50,7 @@ function layoutLine(result: PlanResult): string {
 
 /** The breakdown of every rank as one table: a column per pipeline stage (plus shares for one). */
 export function renderBreakdown(ranks: RankMemory[]): string {
-  const components = COMPONENT_ORDER.filter((key) =>
+  const components = MEMORY_COMPONENTS.filter((key) =>
     ranks.some((r) => r.breakdown[key] !== undefined),
   );
   // One rank: each component's share of the device's use says at a glance what to shrink.
@@ -91,6 +70,10 @@ export function renderBreakdown(ranks: RankMemory[]): string {
   rows.push(['allocated peak', ...ranks.map((r) => formatGiB(r.allocatedPeakBytes))]);
   rows.push(['reserved peak', ...ranks.map((r) => formatGiB(r.reservedPeakBytes))]);
   rows.push(['device used', ...ranks.map((r) => formatGiB(r.deviceUsedBytes))]);
+  if (ranks.every((r) => r.deviceUsedRangeBytes)) {
+    rows.push(['80% range', ...ranks.map((r) => formatGiBRange(r.deviceUsedRangeBytes))]);
+    rows.push(['verdict', ...ranks.map((r) => r.verdict ?? '')]);
+  }
   rows.push(['headroom', ...ranks.map((r) => formatGiB(r.headroomBytes))]);
   const align: Align[] = ['left', ...ranks.map((): Align => 'right'), 'right'];
   return renderTable(headers, rows, align);
@@ -103,7 +86,7 @@ export function renderPlan(result: PlanResult): string {
   const perf = result.performance;
   const lines = [
     `${result.model.name} (${formatCount(result.model.parameters.total)} parameters, ${formatCount(result.model.parameters.trainable)} trainable) on ${layoutLine(result)}`,
-    `${fitsWord(worst.fits)}: ${formatGiB(worst.deviceUsedBytes)} of ${formatGiB(worst.capacityBytes)} per GPU, headroom ${formatGiB(worst.headroomBytes)}; ${worst.dominantComponent} dominates (peak in ${worst.peakPhase})`,
+    `${verdictWord(worst)}: ${formatGiB(worst.deviceUsedBytes)}${worst.deviceUsedRangeBytes ? ` (80% range ${formatGiBRange(worst.deviceUsedRangeBytes)})` : ''} of ${formatGiB(worst.capacityBytes)} per GPU, headroom ${formatGiB(worst.headroomBytes)}; ${worst.dominantComponent} dominates (peak in ${worst.peakPhase})`,
     '',
     renderBreakdown(ranks),
     '',
@@ -121,9 +104,76 @@ export function renderPlan(result: PlanResult): string {
   }
   if (result.memory.hostPerNodeBytes > 0)
     lines.push(`host memory per node: ${formatGiB(result.memory.hostPerNodeBytes)}`);
+  if (result.cost.gpuHours !== undefined) lines.push('', renderBudget(result));
+  if (result.advice && result.advice.length > 0) lines.push('', renderAdvice(result.advice));
   if (result.warnings.length > 0)
     lines.push('', 'warnings:', ...result.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
+}
+
+/** The run's budget for training.tokensToTrain: GPU-hours, days and cost. */
+export function renderBudget(result: PlanResult): string {
+  const { cost, request, layout } = result;
+  const row = [
+    formatCount(request.training.tokensToTrain),
+    `${layout.gpus} x ${request.cluster.gpu}`,
+    formatCount(cost.gpuHours),
+    formatDays(cost.wallClockDays),
+    formatUsd(cost.totalUsd),
+  ];
+  const headers = ['tokens', 'cluster', 'GPU-hours', 'wall clock', 'cost'];
+  return renderTable(headers, [row], ['right', 'left', 'right', 'right', 'right']);
+}
+
+/** Changes that make the plan fit, best first. */
+export function renderAdvice(advice: Advice[]): string {
+  const lines = advice.map(
+    (a) => `  ${a.rank}. ${a.changesJob ? '[changes the job] ' : ''}${a.sentence}`,
+  );
+  return [
+    'to make it fit (best first: fits before tight, same training first, then price):',
+    ...lines,
+  ].join('\n');
+}
+
+/** The fewest and the cheapest GPU counts for a job, and the sizes searched. */
+export function renderGpusNeeded(answer: GpusNeededAnswer): string {
+  if (!answer.fewest) {
+    return `no layout fits on up to ${answer.maxGpus} x ${answer.gpu}: raise --max-gpus, or change the job`;
+  }
+  const row = (name: string, a: GpuCountAnswer) => [
+    name,
+    String(a.gpus),
+    a.label,
+    formatGiB(a.figures.deviceUsedBytes),
+    formatGiBRange(a.figures.deviceUsedRangeBytes),
+    formatSeconds(a.figures.stepTimeSeconds),
+    formatUsd(a.figures.usdPerMillionTokens),
+  ];
+  const rows = [
+    row('fewest', answer.fewest),
+    ...(answer.cheapest ? [row('cheapest', answer.cheapest)] : []),
+  ];
+  const headers = ['', 'GPUs', 'layout', 'per GPU', '80% range', 'step', '$ / M tok'];
+  const searched = [...new Set(answer.tried.map((t) => t.gpus))]
+    .map(
+      (gpus) => `${gpus}${answer.tried.some((t) => t.gpus === gpus && t.fits) ? ' fits' : ' no'}`,
+    )
+    .join(', ');
+  return [
+    `${answer.gpu}: the fewest GPUs on which a layout fits with room for the top of its 80% range, and the cheapest`,
+    renderTable(headers, rows, ['left', 'right', 'left', 'right', 'right', 'right', 'right']),
+    `searched: ${searched}`,
+  ].join('\n');
+}
+
+/** Counts and totals over saved plans, one per line. */
+export function renderSummary(summary: object): string {
+  const rows = Object.entries(summary).map(([key, value]) => [
+    summaryLabel(key),
+    summaryValue(key, value),
+  ]);
+  return renderTable(['', 'total'], rows, ['left', 'right']);
 }
 
 /** Variants side by side, one row each. */
@@ -215,7 +265,7 @@ export interface SavedPlanView extends PlanResult {
 /** Saved plans, newest first, as the server lists them. */
 export function renderSavedPlans(plans: SavedPlanView[]): string {
   if (plans.length === 0) return 'no saved plans';
-  const headers = ['id', 'name', 'tags', 'model', 'GPUs', 'per GPU', 'fits', 'created'];
+  const headers = ['id', 'name', 'tags', 'model', 'GPUs', 'per GPU', 'verdict', 'created'];
   const body = plans.map((p) => [
     p.id,
     p.name ?? '',
@@ -223,7 +273,7 @@ export function renderSavedPlans(plans: SavedPlanView[]): string {
     p.model.id,
     `${p.layout.gpus} x ${p.request.cluster.gpu}`,
     formatGiB(p.memory.perGpu.deviceUsedBytes),
-    p.memory.perGpu.fits ? 'yes' : 'no',
+    p.memory.perGpu.verdict ?? (p.memory.perGpu.fits ? 'fits' : 'does not fit'),
     p.createdAt.slice(0, 19).replace('T', ' '),
   ]);
   return renderTable(headers, body, [

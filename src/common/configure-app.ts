@@ -19,10 +19,11 @@ export const JSON_BODY_LIMIT = '1mb';
  * while keeping the validation pipe's recursion far from the stack's limit. */
 export const MAX_JSON_DEPTH = 32;
 
-/** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/). */
+/** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/); the
+ * page is the folder with index.html (dist/public holds only the formatters compiled for the CLI). */
 const PUBLIC_DIRECTORY =
   [join(__dirname, '..', '..', 'public'), join(__dirname, '..', '..', '..', 'public')].find(
-    existsSync,
+    (folder) => existsSync(join(folder, 'index.html')),
   ) ?? join(process.cwd(), 'public');
 
 /** Express's JSON parser fails with a SyntaxError that Nest would turn into a bare 400. */

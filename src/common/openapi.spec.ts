@@ -1,8 +1,33 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp, temporaryDatabase } from '../../test/support/app';
-import { ENGINE_VERSION } from '../engine';
+import { ENGINE_VERSION, normalizeRequest, PlanRequestInput } from '../engine';
 import { EXAMPLE_PLAN_REQUEST } from './openapi';
+
+interface Schema {
+  $ref?: string;
+  allOf?: Schema[];
+  default?: unknown;
+  properties?: Record<string, Schema>;
+}
+
+/** Every `default` a schema states, by dotted path, following references to nested sections. */
+function statedDefaults(
+  schemas: Record<string, Schema>,
+  name: string,
+  path = '',
+): [string, unknown][] {
+  return Object.entries(schemas[name].properties ?? {}).flatMap(([key, property]) => {
+    const field = path ? `${path}.${key}` : key;
+    const ref = property.$ref ?? property.allOf?.[0]?.$ref;
+    if (ref) return statedDefaults(schemas, ref.split('/').pop()!, field);
+    return 'default' in property ? [[field, property.default] as [string, unknown]] : [];
+  });
+}
+
+function valueAt(source: unknown, path: string): unknown {
+  return path.split('.').reduce((node, key) => (node as Record<string, unknown>)?.[key], source);
+}
 
 describe('OpenAPI (setupOpenApi through configureApp)', () => {
   const database = temporaryDatabase();
@@ -51,5 +76,28 @@ describe('OpenAPI (setupOpenApi through configureApp)', () => {
       .expect(200);
     expect(response.body.layout).toMatchObject({ gpus: 8, dataParallel: 8 });
     expect(response.body.request.parallelism.zeroStage).toBe(3);
+  });
+
+  it('states as each PlanRequest default what the engine fills in when the field is left out', async () => {
+    const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    const defaults = statedDefaults(body.components.schemas, 'PlanRequestDto');
+    // The smallest requests: LoRA and QLoRA settings exist only for those methods, and the
+    // inference section only for serving.
+    const minimal: PlanRequestInput = { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb' } };
+    const filled = {
+      plan: normalizeRequest(minimal),
+      qlora: normalizeRequest({ ...minimal, training: { method: 'qlora' } }),
+      inference: normalizeRequest({ ...minimal, workload: 'inference' }),
+    };
+    const filledFor = (field: string) =>
+      field.startsWith('inference.')
+        ? filled.inference
+        : /^training\.(lora|qlora)\./.test(field)
+          ? filled.qlora
+          : filled.plan;
+    expect(defaults.length).toBeGreaterThan(40);
+    for (const [field, stated] of defaults) {
+      expect([field, valueAt(filledFor(field), field)]).toEqual([field, stated]);
+    }
   });
 });

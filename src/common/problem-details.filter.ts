@@ -12,6 +12,7 @@ import {
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { FieldError, PlanValidationError } from '../engine';
+import { UnstorablePlanError } from '../plans/storable-figures';
 import { RequestValidationException } from './validation';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -48,17 +49,6 @@ export class NotJsonBodyException extends UnsupportedMediaTypeException {
     super(
       `send the body as JSON with the header 'content-type: application/json' (got ${contentType ? `'${contentType}'` : 'no content type'})`,
     );
-  }
-}
-
-/** A 4xx whose body lists field errors, e.g. 422 for a plan whose figures cannot be stored. */
-export class FieldProblemException extends HttpException {
-  constructor(
-    status: HttpStatus,
-    detail: string,
-    public readonly errors: FieldError[],
-  ) {
-    super(detail, status);
   }
 }
 
@@ -147,8 +137,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const { message } = exception;
       return problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, message, [{ field: 'body', message }]);
     }
-    if (exception instanceof FieldProblemException) {
-      return problem(exception.getStatus(), exception.message, exception.errors);
+    if (exception instanceof UnstorablePlanError) {
+      return problem(HttpStatus.UNPROCESSABLE_ENTITY, exception.message, exception.errors);
     }
     if (isClientHttpError(exception)) {
       return problem(exception.status, exception.message, []);

@@ -1,7 +1,7 @@
 // Standard response headers that stop browsers from sniffing, framing or leaking the service.
 import type { NextFunction, Request, Response } from 'express';
 
-/** The web page loads only its own scripts, styles and API (public/index.html, app.js, app.css
+/** The web page loads only its own scripts, styles and API (public/index.html, the modules in js/, app.css
  * and Chart.js from /vendor), and no page may frame it. */
 const PAGE_POLICY = [
   "default-src 'self'",

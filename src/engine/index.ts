@@ -5,12 +5,37 @@ export { architectureLimitErrors, MAX_PARAMETERS } from './model/limits';
 export { MAX_GPUS, REQUEST_LIMITS } from './request/limits';
 export type { RequestRange } from './request/limits';
 export { countParameters, loraParameters, trainableParameters } from './model/parameters';
-export { normalizeRequest, PRESETS } from './request/normalize';
+export { attendsLayer, isMoeLayer, layerKind, layerType } from './model/layers';
+export { visionLayerParameters, visionParameters } from './model/vision';
+export {
+  DEFAULT_CLUSTER,
+  DEFAULT_INFERENCE,
+  DEFAULT_LORA,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QLORA,
+  DEFAULT_RUNTIME,
+  DEFAULT_TRAINING,
+  DEFAULT_WORKLOAD,
+  normalizeRequest,
+  PRESETS,
+} from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest } from './plan';
 export { compareVariants, deepMerge, MAX_COMPARE_ROWS, VARY_FIELDS } from './search/compare';
-export type { CompareEntry, CompareRow, DeepPartial, VaryField } from './search/compare';
-export { MAX_SEARCH_MICRO_BATCH, searchLayouts, SEARCH_OBJECTIVES } from './search/search';
+export type {
+  CompareEntry,
+  CompareRow,
+  CompareSpec,
+  CompareVariant,
+  DeepPartial,
+  VaryField,
+} from './search/compare';
+export {
+  MAX_SEARCH_MICRO_BATCH,
+  MIN_TOKENS_PER_CONTEXT_RANK,
+  searchLayouts,
+  SEARCH_OBJECTIVES,
+} from './search/search';
 export type {
   NodeChoice,
   SearchCandidate,
@@ -19,3 +44,21 @@ export type {
   SearchObjective,
   SearchResult,
 } from './search/search';
+export {
+  errorQuantiles,
+  kindWeights,
+  measuredRange,
+  SHRINK_ROWS,
+  TARGET_COVERAGE,
+  weightedQuantiles,
+} from './uncertainty/bands';
+export type { BandKey, CalibrationError, CalibrationOrigin } from './uncertainty/bands';
+export {
+  buildErrorBands,
+  fitTail,
+  heldOutCoverage,
+  nestedCoverage,
+  TAIL_GRID,
+} from './uncertainty/fit';
+export type { Coverage, ErrorBand, ErrorBands } from './uncertainty/fit';
+export { bandKeyOf, verdictOf, withUncertainty } from './uncertainty/verdict';

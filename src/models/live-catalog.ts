@@ -1,12 +1,12 @@
 // The catalog the app serves: the shipped models and GPUs, plus the custom models the database
 // holds, replaced as a whole whenever a writer changed them (see CustomModelsSync).
-import { Catalog, CatalogModel } from '../catalog/catalog';
+import { Catalog, CatalogModel, ModelLookup } from '../catalog/catalog';
 
 export class LiveCatalog extends Catalog {
   private custom = new Map<string, CatalogModel>();
 
   constructor(private readonly shipped: Catalog) {
-    super(shipped.models(), shipped.gpus());
+    super(shipped.models(), shipped.gpus(), shipped.errorBands);
   }
 
   /** Whether `idOrAlias` names a model shipped with the catalog (those cannot be replaced). */
@@ -23,14 +23,16 @@ export class LiveCatalog extends Catalog {
     return [...this.shipped.models(), ...this.custom.values()];
   }
 
-  /** Shipped models first, then custom ones by id, then by Hugging Face alias. */
-  override findModel(idOrAlias: string): CatalogModel | undefined {
+  /** Shipped models first (by id or Hugging Face alias), then custom ones by id, then by
+   * alias; a name that is none of these is read through its base checkpoint, over both. */
+  override lookupModel(idOrAlias: string): ModelLookup | undefined {
+    const shipped = this.shipped.lookupModel(idOrAlias);
+    if (shipped && shipped.note === undefined) return shipped;
     const key = idOrAlias.toLowerCase();
-    return (
-      this.shipped.findModel(idOrAlias) ??
+    const custom =
       this.custom.get(key) ??
-      [...this.custom.values()].find((model) => model.hfId?.toLowerCase() === key)
-    );
+      [...this.custom.values()].find((model) => model.hfId?.toLowerCase() === key);
+    return custom ? { model: custom } : super.lookupModel(idOrAlias);
   }
 
   override modelIds(): string[] {

@@ -1,26 +1,32 @@
-// POST /plans/estimate, /plans/compare and /plans/search: plans computed and returned, nothing saved.
+// POST /plans/estimate, /plans/compare and /plans/search: the application's plans, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CompareEntry, CompareRow } from '../engine';
-import { SearchResult } from '../engine';
+import { estimateWithAdvice } from '../application/advice';
+import { comparePlans, Comparison } from '../application/compare';
+import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
+import { SearchAnswer, searchPlans } from '../application/search';
+import { Catalog } from '../catalog/catalog';
 import { PlanResult } from '../engine';
 import { CompareRequestDto } from './dto/compare-request.dto';
 import { PlanRequestDto } from './dto/plan-request.dto';
+import { GpusNeededRequestDto } from './dto/gpus-needed-request.dto';
 import { SearchRequestDto } from './dto/search-request.dto';
-import { PlanningService } from './planning.service';
 
 @ApiTags('plans')
 @Controller('plans')
 export class PlanningController {
-  constructor(private readonly planning: PlanningService) {}
+  constructor(private readonly catalog: Catalog) {}
 
   @Post('estimate')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Compute a plan from a PlanRequest without saving it' })
-  @ApiOkResponse({ description: 'the PlanResult, with the request echoed with defaults filled in' })
+  @ApiOkResponse({
+    description:
+      "the PlanResult, with the request echoed with defaults filled in, each rank's 80% range and verdict, and advice when it does not fit or is tight",
+  })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   estimate(@Body() request: PlanRequestDto): PlanResult {
-    return this.planning.estimate(request);
+    return estimateWithAdvice(request, this.catalog);
   }
 
   @Post('compare')
@@ -33,8 +39,8 @@ export class PlanningController {
     description: '{ rows: [{ label, result | errors }], table: [{ label, per-GPU figures }] }',
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  compare(@Body() body: CompareRequestDto): { rows: CompareEntry[]; table: CompareRow[] } {
-    return this.planning.compare(body);
+  compare(@Body() body: CompareRequestDto): Comparison {
+    return comparePlans(body, this.catalog);
   }
 
   @Post('search')
@@ -43,10 +49,26 @@ export class PlanningController {
     summary: 'Search parallel layouts and strategies for a model, GPU type and GPU count or shapes',
   })
   @ApiOkResponse({
-    description: '{ objective, results: [{ rank, label, request, result, figures }], counts }',
+    description:
+      '{ objective, results: [{ rank, label, request, result, figures }], counts, warnings }',
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  search(@Body() body: SearchRequestDto): SearchResult & { warnings: string[] } {
-    return this.planning.search(body);
+  search(@Body() body: SearchRequestDto): SearchAnswer {
+    return searchPlans(body, this.catalog);
+  }
+
+  @Post('gpus-needed')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'The fewest GPUs of a type on which a layout of the job fits (at the top of its 80% range), and the cheapest cluster',
+  })
+  @ApiOkResponse({
+    description:
+      '{ gpu, fewest: { gpus, nodes, gpusPerNode, label, request, figures } | null, cheapest, tried, warnings }',
+  })
+  @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
+  gpusNeeded(@Body() body: GpusNeededRequestDto): GpusNeededAnswer {
+    return gpusNeeded(body, this.catalog);
   }
 }

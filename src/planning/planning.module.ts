@@ -1,10 +1,6 @@
+// Plans computed and returned, nothing saved: the controller calls src/application directly.
 import { Module } from '@nestjs/common';
 import { PlanningController } from './planning.controller';
-import { PlanningService } from './planning.service';
 
-@Module({
-  controllers: [PlanningController],
-  providers: [PlanningService],
-  exports: [PlanningService],
-})
+@Module({ controllers: [PlanningController] })
 export class PlanningModule {}

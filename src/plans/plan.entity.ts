@@ -2,7 +2,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { ISO_TIMESTAMP } from '../database/columns';
 import type { PlanResult } from '../engine';
-import type { CsvFigure } from './plans-csv';
+import type { CsvFigures } from './plans-csv';
 
 /** simple-json columns are text on SQLite and jsonb on PostgreSQL (see the migration). */
 @Entity({ name: 'plans' })
@@ -40,7 +40,7 @@ export class PlanEntity {
 
   /** The result's figures the CSV export shows (csvFigures), so it need not read `result`. */
   @Column({ type: 'simple-json' })
-  figures: Record<CsvFigure, number>;
+  figures: CsvFigures;
 
   @Column({ type: 'text', nullable: true })
   notes: string | null;

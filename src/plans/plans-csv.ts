@@ -4,7 +4,7 @@ import { SavedPlanRecord } from './saved-plan';
 
 const GIB = 1024 ** 3;
 
-/** The figures of a saved plan the CSV shows, each read from this path of its PlanResult. */
+/** The values of a saved plan the CSV shows, each read from this path of its PlanResult. */
 export const CSV_FIGURE_PATHS = {
   gpus: ['layout', 'gpus'],
   dataParallel: ['layout', 'dataParallel'],
@@ -12,15 +12,39 @@ export const CSV_FIGURE_PATHS = {
   pipelineParallel: ['layout', 'pipelineParallel'],
   contextParallel: ['layout', 'contextParallel'],
   expertParallel: ['layout', 'expertParallel'],
+  // The layout in full: how the job runs as well as where.
+  workload: ['request', 'workload'],
+  method: ['request', 'training', 'method'],
+  precision: ['request', 'training', 'precision'],
+  optimizer: ['request', 'training', 'optimizer'],
+  zeroStage: ['request', 'parallelism', 'zeroStage'],
+  activationCheckpointing: ['request', 'training', 'activationCheckpointing'],
+  microBatchSize: ['request', 'training', 'microBatchSize'],
+  gradientAccumulationSteps: ['request', 'training', 'gradientAccumulationSteps'],
+  sequenceLength: ['request', 'training', 'sequenceLength'],
+  sequenceParallel: ['request', 'parallelism', 'sequenceParallel'],
+  offloadOptimizer: ['request', 'parallelism', 'offload', 'optimizer'],
+  offloadParameters: ['request', 'parallelism', 'offload', 'parameters'],
+  crossEntropy: ['request', 'runtime', 'crossEntropy'],
+  preset: ['request', 'runtime', 'preset'],
+  tokensToTrain: ['request', 'training', 'tokensToTrain'],
+  verdict: ['memory', 'perGpu', 'verdict'],
   deviceUsedBytes: ['memory', 'perGpu', 'deviceUsedBytes'],
   capacityBytes: ['memory', 'perGpu', 'capacityBytes'],
   allocatedPeakBytes: ['memory', 'perGpu', 'allocatedPeakBytes'],
+  deviceUsedLowBytes: ['memory', 'perGpu', 'deviceUsedRangeBytes', '0'],
+  deviceUsedHighBytes: ['memory', 'perGpu', 'deviceUsedRangeBytes', '1'],
   stepTimeSeconds: ['performance', 'stepTimeSeconds'],
   tokensPerSecond: ['performance', 'tokensPerSecond'],
   usdPerMillionTokens: ['cost', 'usdPerMillionTokens'],
 } as const;
 
 export type CsvFigure = keyof typeof CSV_FIGURE_PATHS;
+
+/** One value of a row; null where the plan has none (a plan saved before the 80% range). */
+export type CsvValue = string | number | boolean | null;
+
+export type CsvFigures = Record<CsvFigure, CsvValue>;
 
 /** One plan as the export reads it: its labels, columns and the figures above. */
 export type PlanCsvRow = {
@@ -33,16 +57,16 @@ export type PlanCsvRow = {
   fits: boolean;
   gpuHours: number | null;
   totalUsd: number | null;
-} & Record<CsvFigure, number>;
+} & CsvFigures;
 
-/** The figures of a result the export shows, stored beside it when the plan is saved. */
-export function csvFigures(result: PlanResult): Record<CsvFigure, number> {
+/** The values of a result the export shows, stored beside it when the plan is saved. */
+export function csvFigures(result: PlanResult): CsvFigures {
   return Object.fromEntries(
     Object.entries(CSV_FIGURE_PATHS).map(([figure, path]) => [
       figure,
-      path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], result),
+      path.reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], result) ?? null,
     ]),
-  ) as Record<CsvFigure, number>;
+  ) as CsvFigures;
 }
 
 /** The CSV row of a whole saved record (what the export reads from the stored columns). */
@@ -70,11 +94,24 @@ function layoutText(row: PlanCsvRow): string {
     `pp${row.pipelineParallel}`,
     `cp${row.contextParallel}`,
   ];
-  if (row.expertParallel > 1) degrees.push(`ep${row.expertParallel}`);
+  if (Number(row.expertParallel) > 1) degrees.push(`ep${row.expertParallel}`);
   return degrees.join(' ');
 }
 
-const COLUMNS: [string, (row: PlanCsvRow) => string | number | boolean | null][] = [
+/** A training setting, left empty for serving plans, which have none. */
+function training(figure: CsvFigure): (row: PlanCsvRow) => CsvValue {
+  return (row) => (row.workload === 'inference' ? null : row[figure]);
+}
+
+/** Bytes in GiB to two decimals; empty where the plan has no such figure. */
+function gib(figure: CsvFigure): (row: PlanCsvRow) => CsvValue {
+  return (row) => {
+    const bytes = row[figure];
+    return typeof bytes === 'number' ? (bytes / GIB).toFixed(2) : null;
+  };
+}
+
+const COLUMNS: [string, (row: PlanCsvRow) => CsvValue][] = [
   ['id', (row) => row.id],
   ['name', (row) => row.name],
   ['createdAt', (row) => row.createdAt],
@@ -83,11 +120,29 @@ const COLUMNS: [string, (row: PlanCsvRow) => string | number | boolean | null][]
   ['gpu', (row) => row.gpuId],
   ['gpus', (row) => row.gpus],
   ['layout', layoutText],
+  ['workload', (row) => row.workload],
+  ['method', training('method')],
+  ['precision', training('precision')],
+  ['optimizer', training('optimizer')],
+  ['zeroStage', training('zeroStage')],
+  ['activationCheckpointing', training('activationCheckpointing')],
+  ['microBatchSize', training('microBatchSize')],
+  ['gradientAccumulationSteps', training('gradientAccumulationSteps')],
+  ['sequenceLength', training('sequenceLength')],
+  ['sequenceParallel', training('sequenceParallel')],
+  ['offloadOptimizer', training('offloadOptimizer')],
+  ['offloadParameters', training('offloadParameters')],
+  ['crossEntropy', training('crossEntropy')],
+  ['preset', (row) => row.preset],
+  ['tokensToTrain', training('tokensToTrain')],
   ['fits', (row) => row.fits],
+  ['verdict', (row) => row.verdict],
   ['deviceUsedBytes', (row) => row.deviceUsedBytes],
   ['capacityBytes', (row) => row.capacityBytes],
-  ['allocatedPeakGiB', (row) => (row.allocatedPeakBytes / GIB).toFixed(2)],
-  ['deviceUsedGiB', (row) => (row.deviceUsedBytes / GIB).toFixed(2)],
+  ['allocatedPeakGiB', gib('allocatedPeakBytes')],
+  ['deviceUsedGiB', gib('deviceUsedBytes')],
+  ['deviceUsedLowGiB', gib('deviceUsedLowBytes')],
+  ['deviceUsedHighGiB', gib('deviceUsedHighBytes')],
   ['stepTimeSeconds', (row) => row.stepTimeSeconds],
   ['tokensPerSecond', (row) => row.tokensPerSecond],
   ['usdPerMillionTokens', (row) => row.usdPerMillionTokens],
@@ -96,7 +151,7 @@ const COLUMNS: [string, (row: PlanCsvRow) => string | number | boolean | null][]
 ];
 
 /** RFC 4180 quoting; a leading = + - @ is defused so spreadsheets do not run it as a formula. */
-function cell(value: string | number | boolean | null): string {
+function cell(value: CsvValue): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;

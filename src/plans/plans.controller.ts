@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Inject,
   HttpCode,
   HttpStatus,
   Param,
@@ -25,18 +26,25 @@ import {
 import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { savePlan } from '../application/save';
+import { Catalog } from '../catalog/catalog';
 import { ChangesData } from '../common/api-key.guard';
 import { API_PREFIX } from '../common/configure-app';
 import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
+import { PLANS_REPOSITORY, PlansRepository } from './plans.repository';
 import { PlansService, Reevaluation } from './plans.service';
 import { PlanFigures, PlanPage, SavedPlan } from './saved-plan';
 
 @ApiTags('plans')
 @Controller('plans')
 export class PlansController {
-  constructor(private readonly plans: PlansService) {}
+  constructor(
+    private readonly plans: PlansService,
+    private readonly catalog: Catalog,
+    @Inject(PLANS_REPOSITORY) private readonly repository: PlansRepository,
+  ) {}
 
   @Post()
   @ChangesData()
@@ -47,7 +55,7 @@ export class PlansController {
     @Body() body: SavePlanDto,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SavedPlan> {
-    const saved = await this.plans.save(body);
+    const saved = await savePlan(body, this.catalog, this.repository);
     response.location(`/${API_PREFIX}/plans/${saved.id}`);
     return saved;
   }
@@ -62,7 +70,9 @@ export class PlansController {
   // Declared before ':id' so these names are not read as plan ids.
   @Get('summary')
   @ApiOperation({ summary: 'Counts and totals over the saved plans the filters select' })
-  @ApiOkResponse({ description: '{ tag?, plans, fitting, notFitting, gpuHours, totalUsd }' })
+  @ApiOkResponse({
+    description: '{ tag?, plans, fitting, notFitting, budgeted, gpuHours, totalUsd }',
+  })
   summary(@Query() query: PlanCriteriaQueryDto): Promise<{ tag?: string } & PlanFigures> {
     return this.plans.summary(query);
   }

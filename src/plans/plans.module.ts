@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { PlanningModule } from '../planning/planning.module';
 import { PLANS_REPOSITORY } from './plans.repository';
 import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
 import { TypeOrmPlansRepository } from './typeorm-plans.repository';
 
 @Module({
-  imports: [PlanningModule],
   controllers: [PlansController],
   providers: [PlansService, { provide: PLANS_REPOSITORY, useClass: TypeOrmPlansRepository }],
   exports: [PlansService, PLANS_REPOSITORY],

@@ -1,25 +1,21 @@
-// Saved plans: computed by the planning service, kept through the PlansRepository port.
-import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+// Saved plans once stored: read, list, relabel, re-plan, export and delete through the
+// PlansRepository port. Saving itself is src/application/save.ts.
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { estimatePlan } from '../application/estimate';
 import { Catalog } from '../catalog/catalog';
 import type { PlanRequestInput } from '../engine';
 import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine';
-import { PlanningService } from '../planning/planning.service';
-import { FieldProblemException } from '../common/problem-details.filter';
-import { usedModel } from '../models/used-config';
 import {
   DEFAULT_PAGE_SIZE,
   ListPlansQueryDto,
   PlanCriteriaQueryDto,
 } from './dto/list-plans-query.dto';
-import { SavePlanDto } from './dto/save-plan.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
 import { FigureDifference, planDifferences } from './plan-differences';
 import { decodeCursor, encodeCursor } from './plan-cursor';
 import { CSV_HEADER, csvRecord } from './plans-csv';
 import { PlanCriteria, PlanLabels, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
-import { PlanFigures, PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
-import { unstorableFigures } from './storable-figures';
+import { PlanFigures, PlanPage, SavedPlan, toSavedPlan } from './saved-plan';
 
 /** A saved plan's figures next to what the current engine computes for the same request. */
 export interface Reevaluation {
@@ -35,41 +31,9 @@ export interface Reevaluation {
 @Injectable()
 export class PlansService {
   constructor(
-    private readonly planning: PlanningService,
     private readonly catalog: Catalog,
     @Inject(PLANS_REPOSITORY) private readonly plans: PlansRepository,
   ) {}
-
-  /** Computes the plan and saves it; a request that cannot be planned saves nothing. The answer
-   * is the plan as stored, so POST and GET answer byte for byte alike on either database. */
-  async save(body: SavePlanDto): Promise<SavedPlan> {
-    const { notes, ...sent } = body;
-    const input = { ...sent, model: usedModel(sent.model) };
-    const result = this.planning.estimate(input);
-    const unstorable = unstorableFigures(result);
-    if (unstorable.length > 0) {
-      throw new FieldProblemException(
-        HttpStatus.UNPROCESSABLE_ENTITY,
-        'The plan has figures that cannot be stored as exact numbers; nothing was saved.',
-        unstorable,
-      );
-    }
-    const gpuId =
-      this.catalog.findGpu(result.request.cluster.gpu)?.id ?? result.request.cluster.gpu;
-    const record: SavedPlanRecord = {
-      id: randomUUID(),
-      name: input.name ?? `${result.model.id} on ${result.layout.gpus} x ${gpuId}`,
-      tags: [...new Set(result.request.tags)],
-      notes: notes ?? null,
-      createdAt: new Date().toISOString(),
-      modelId: result.model.id,
-      gpuId,
-      input,
-      result,
-    };
-    await this.plans.create(record);
-    return toSavedPlan((await this.plans.findById(record.id)) ?? record);
-  }
 
   async get(id: string): Promise<SavedPlan> {
     const record = await this.plans.findById(id);
@@ -128,7 +92,7 @@ export class PlansService {
     const saved = record.result;
     const engineVersion = { saved: saved.engineVersion, current: ENGINE_VERSION };
     try {
-      const current = this.planning.estimate(record.input as PlanRequestInput);
+      const current = estimatePlan(record.input as PlanRequestInput, this.catalog);
       return { id, engineVersion, saved, current, differences: planDifferences(saved, current) };
     } catch (error) {
       if (!(error instanceof PlanValidationError)) throw error;

@@ -55,9 +55,9 @@ export interface PlanFigures {
   plans: number;
   fitting: number;
   notFitting: number;
-  /** Plans that name training.tokensToTrain, the ones gpuHours and totalUsd add up. */
+  /** Plans that fit and name training.tokensToTrain, the ones gpuHours and totalUsd add up. */
   budgeted: number;
-  /** Sum over the plans that name tokensToTrain. */
+  /** Sum over the plans that fit and name tokensToTrain: a plan that does not fit costs nothing. */
   gpuHours: number;
   totalUsd: number;
 }

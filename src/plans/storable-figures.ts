@@ -1,5 +1,5 @@
 // The last check before a plan is saved: every figure is a number a reader can trust.
-import type { FieldError, PlanResult, RankMemory } from '../engine';
+import type { AdviceFigures, FieldError, PlanResult, RankMemory } from '../engine';
 
 type Rule = 'count' | 'signed' | 'figure';
 
@@ -23,6 +23,13 @@ function check(errors: FieldError[], field: string, rule: Rule, value: unknown):
   errors.push({ field, message: `${field} is ${JSON.stringify(value)}, not ${wanted}` });
 }
 
+/** The 80% range of device memory, [low, high] bytes, where the plan has one. */
+function checkRange(errors: FieldError[], field: string, range?: [number, number]): void {
+  range?.forEach((bytes, end) =>
+    check(errors, `${field}.deviceUsedRangeBytes.${end}`, 'count', bytes),
+  );
+}
+
 function checkRank(errors: FieldError[], field: string, rank: RankMemory): void {
   for (const key of [
     'allocatedPeakBytes',
@@ -34,6 +41,7 @@ function checkRank(errors: FieldError[], field: string, rank: RankMemory): void 
     check(errors, `${field}.${key}`, 'count', rank[key]);
   }
   check(errors, `${field}.headroomBytes`, 'signed', rank.headroomBytes);
+  checkRange(errors, field, rank.deviceUsedRangeBytes);
   for (const [key, value] of Object.entries(rank.breakdown)) {
     check(errors, `${field}.breakdown.${key}`, 'count', value);
   }
@@ -52,6 +60,30 @@ function checkSection(errors: FieldError[], field: string, section: object | und
   }
 }
 
+/** What an advised change comes to: its counts exact, its rates and prices finite. */
+function checkAdvice(errors: FieldError[], field: string, figures: AdviceFigures): void {
+  for (const key of ['gpus', 'deviceUsedBytes', 'capacityBytes'] as const) {
+    check(errors, `${field}.${key}`, 'count', figures[key]);
+  }
+  checkRange(errors, field, figures.deviceUsedRangeBytes);
+  const { stepTimeSeconds, tokensPerSecond, clusterPerHour, usdPerMillionTokens, totalUsd } =
+    figures;
+  checkSection(errors, field, {
+    stepTimeSeconds,
+    tokensPerSecond,
+    clusterPerHour,
+    usdPerMillionTokens,
+    ...(totalUsd === undefined ? {} : { totalUsd }),
+  });
+}
+
+/** A plan with a figure no store can hold exactly: answered 422, nothing saved. */
+export class UnstorablePlanError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super('The plan has figures that cannot be stored as exact numbers; nothing was saved.');
+  }
+}
+
 /** Every figure of `result` that breaks its rule; empty when the plan may be saved. */
 export function unstorableFigures(result: PlanResult): FieldError[] {
   const errors: FieldError[] = [];
@@ -67,5 +99,8 @@ export function unstorableFigures(result: PlanResult): FieldError[] {
   checkSection(errors, 'performance', result.performance);
   checkSection(errors, 'cost', result.cost);
   checkSection(errors, 'inference', result.inference);
+  result.advice?.forEach((advice, index) =>
+    checkAdvice(errors, `advice.${index}.figures`, advice.figures),
+  );
   return errors;
 }

@@ -8,7 +8,7 @@ import { ISO_TIMESTAMP } from '../database/columns';
 import { isPostgres, writeTransaction } from '../database/transactions';
 import { PlanTagEntity } from './plan-tag.entity';
 import { PlanEntity } from './plan.entity';
-import { CsvFigure, csvFigures, PlanCsvRow } from './plans-csv';
+import { CsvFigures, csvFigures, PlanCsvRow } from './plans-csv';
 import {
   PlanCriteria,
   PlanFilter,
@@ -182,7 +182,7 @@ export class TypeOrmPlansRepository implements PlansRepository {
       fits: Number(raw.fits) === 1,
       gpuHours: nullableNumber(raw.gpu_hours),
       totalUsd: nullableNumber(raw.total_usd),
-      ...parsedJson<Record<CsvFigure, number>>(raw.figures),
+      ...parsedJson<CsvFigures>(raw.figures),
     };
   }
 
@@ -206,9 +206,11 @@ export class TypeOrmPlansRepository implements PlansRepository {
     const totals = await this.matching(criteria, 'totals')
       .select('COUNT(*)', 'plans')
       .addSelect('COALESCE(SUM(plan.fits), 0)', 'fitting')
-      .addSelect('COUNT(plan.gpuHours)', 'budgeted')
-      .addSelect('COALESCE(SUM(plan.gpuHours), 0)', 'gpuHours')
-      .addSelect('COALESCE(SUM(plan.totalUsd), 0)', 'totalUsd')
+      // A plan that does not fit costs nothing: it cannot run as planned.
+      .addSelect('COUNT(CASE WHEN plan.fits = 1 THEN plan.gpuHours END)', 'budgeted')
+      .addSelect('COALESCE(SUM(CASE WHEN plan.fits = 1 THEN plan.gpuHours END), 0)', 'gpuHours')
+      .addSelect('COALESCE(SUM(CASE WHEN plan.fits = 1 THEN plan.totalUsd END), 0)', 'totalUsd')
+      // PostgreSQL answers COUNT as bigint and SUM of real as double, which pg hands back as text.
       .getRawOne<Record<keyof Omit<PlanFigures, 'notFitting'>, number | string>>();
     const plans = Number(totals?.plans ?? 0);
     const fitting = Number(totals?.fitting ?? 0);

@@ -1,26 +1,13 @@
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
-import { GpuSpec, InferenceSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
+import { InferenceSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
+import { H100_SXM, H200 } from '../../../test/support/gpus';
 import { deepseekV3, llama2_7b, llama3_8b } from './architectures.fixture';
 import { planInference } from './inference-plan';
 
 const MIB = 1024 ** 2;
 
-// NVIDIA H100 SXM 80GB datasheet: 81,559 MiB in nvidia-smi, 989 TFLOP/s dense bf16, 3.35 TB/s,
-// NVLink 4 900 GB/s bidirectional (450 GB/s one direction).
-const h100: GpuSpec = {
-  id: 'h100-80gb',
-  name: 'NVIDIA H100 80GB SXM',
-  memoryBytes: 81559 * MIB,
-  bf16FlopsPerSecond: 989e12,
-  memoryBandwidthBytesPerSecond: 3.35e12,
-  intraNodeBandwidthBytesPerSecond: 450e9,
-  interconnect: 'NVLink 4',
-  pricePerGpuHour: 3,
-  priceDate: '2026-01-01',
-  priceSource: 'spec',
-  fp8: true,
-};
-const h200: GpuSpec = { ...h100, id: 'h200', name: 'NVIDIA H200', memoryBytes: 143771 * MIB };
+const h100 = H100_SXM;
+const h200 = H200;
 
 function request(
   inference: Partial<InferenceSettings>,
@@ -94,17 +81,17 @@ describe('Llama-3-8B in bf16 on one H100, batch 1, 1,024 prompt + 256 output tok
     const flops = 2 * layers * 1024 + 2 * 128256 * 4096 + 32 * ((1024 * 1024) / 2) * (2 * 32 * 256);
     expect(result.performance.timeToFirstTokenSeconds).toBeCloseTo(flops / (989e12 * 0.4), 12);
   });
-  it('throughput over the batch life and cost per million output tokens at $3 per GPU-hour', () => {
+  it("throughput over the batch life and cost per million output tokens at the card's price", () => {
     const ttft = result.performance.timeToFirstTokenSeconds as number;
     const tpot = result.performance.timePerOutputTokenSeconds as number;
     const tokensPerSecond = 256 / (ttft + 255 * tpot);
     expect(result.performance.tokensPerSecond).toBeCloseTo(tokensPerSecond, 9);
     expect(result.inference?.tokensPerSecondPerGpu).toBeCloseTo(tokensPerSecond, 9);
     expect(result.inference?.usdPerMillionOutputTokens).toBeCloseTo(
-      (3 / (tokensPerSecond * 3600)) * 1e6,
+      (h100.pricePerGpuHour / (tokensPerSecond * 3600)) * 1e6,
       9,
     );
-    expect(result.cost.clusterPerHour).toBe(3);
+    expect(result.cost.clusterPerHour).toBe(h100.pricePerGpuHour); // one GPU
   });
 });
 

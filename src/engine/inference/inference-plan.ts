@@ -1,5 +1,5 @@
 // Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
-// latency, throughput and cost (memory-model.md sections 0, 2 and 7).
+// latency, throughput and cost (docs/memory-model.md §0, §2 and §7).
 import { countParameters } from '../model/parameters';
 import { splitLayers, StageSpan, stageLabel } from '../model/placement';
 import { DEFAULT_INFERENCE } from '../request/normalize';

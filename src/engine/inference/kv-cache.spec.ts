@@ -7,7 +7,7 @@ import {
   usesSlidingWindow,
 } from './kv-cache';
 
-describe('KV cache bytes per token (memory-model.md section 7)', () => {
+describe('KV cache bytes per token (docs/memory-model.md §7)', () => {
   it('Llama-3-8B in bf16: 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 131,072 (128 KiB)', () => {
     expect(kvCacheBytesPerToken(llama3_8b, 'bf16')).toBe(2 * 32 * 8 * 128 * 2);
     expect(kvCacheBytesPerToken(llama3_8b, 'bf16')).toBe(131072);

@@ -1,4 +1,5 @@
-// The key/value cache a decoder keeps per token while serving (memory-model.md section 7).
+// The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
+import { attendsLayer, layerKind } from '../model/layers';
 import { KvCacheDtype, ModelArchitecture } from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
@@ -6,26 +7,25 @@ export function kvBytesPerElement(dtype: KvCacheDtype): number {
   return dtype === 'bf16' ? 2 : 1;
 }
 
-/** Whether decoder layer `layer` attends through the sliding window. Gemma-2 alternates local
- * and global layers starting with a local one (HF Gemma2: is_sliding = layer_idx % 2 == 0);
- * a fraction f marks the layers where ceil((i + 1) f) steps up, which gives every layer for f = 1
- * (Mistral) and the even layers for f = 0.5. */
+/** Whether decoder layer `layer` attends through the sliding window (model/layers.ts reads
+ * layer_types, or the sliding fraction: every other layer for Gemma-2). */
 export function usesSlidingWindow(arch: ModelArchitecture, layer: number): boolean {
-  if (!arch.slidingWindow) return false;
-  const fraction = arch.slidingWindowLayerFraction ?? 1;
-  return Math.ceil((layer + 1) * fraction) > Math.ceil(layer * fraction);
+  return layerKind(arch, layer).attentionWindow.kind === 'sliding';
 }
 
-/** Tokens per sequence layer `layer` keeps: the whole context, or at most the window
- * (Mistral 7B paper, Jiang et al. 2023, section 2: a rolling buffer cache of W tokens). */
+/** Tokens per sequence layer `layer` keeps: the whole context, at most the window (Mistral 7B
+ * paper, Jiang et al. 2023, section 2: a rolling buffer cache of W tokens) or the current chunk
+ * (Llama-4's chunked attention), and none in a state-space layer, which keeps its fixed-size
+ * state instead of keys and values. */
 export function cachedTokens(
   arch: ModelArchitecture,
   layer: number,
   contextTokens: number,
 ): number {
-  return usesSlidingWindow(arch, layer)
-    ? Math.min(contextTokens, arch.slidingWindow as number)
-    : contextTokens;
+  const kind = layerKind(arch, layer);
+  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') return 0;
+  const window = kind.attentionWindow;
+  return window.kind === 'full' ? contextTokens : Math.min(contextTokens, window.size);
 }
 
 /** Cached elements per token of one layer on one tensor-parallel rank. */
@@ -47,7 +47,9 @@ export function kvElementsPerTokenPerLayer(
 /** Whole-model cache bytes per token of context (no parallelism, no window): the figure papers
  * quote, e.g. Llama-3-8B in bf16 2 x 32 x 8 x 128 x 2 = 131,072 bytes. */
 export function kvCacheBytesPerToken(arch: ModelArchitecture, dtype: KvCacheDtype): number {
-  return arch.numLayers * kvElementsPerTokenPerLayer(arch, 1) * kvBytesPerElement(dtype);
+  let attending = 0; // state-space layers keep no keys or values
+  for (let layer = 0; layer < arch.numLayers; layer++) if (attendsLayer(arch, layer)) attending++;
+  return attending * kvElementsPerTokenPerLayer(arch, 1) * kvBytesPerElement(dtype);
 }
 
 /** Cache bytes one rank of a pipeline stage holds for `sequences` sequences of `contextTokens`

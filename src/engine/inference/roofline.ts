@@ -1,8 +1,8 @@
 // Serving speed from a roofline: prefill is compute-bound, decode is memory-bound
-// (memory-model.md sections 7 and 8; Williams et al. 2009, "Roofline").
+// (docs/memory-model.md §7 and §8; Williams et al. 2009, "Roofline").
 import { countParameters } from '../model/parameters';
 import { ModelArchitecture } from '../vocabulary';
-import { usesSlidingWindow } from './kv-cache';
+import { cachedTokens } from './kv-cache';
 
 /** Query-key pairs a causal layer scores over a prompt of `tokens`: s^2/2, or w*s - w^2/2 when
  * each query sees at most the `window` previous keys. */
@@ -30,7 +30,11 @@ export function activeLayerParameters(arch: ModelArchitecture): number {
 export function prefillFlops(arch: ModelArchitecture, batch: number, promptLength: number): number {
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    const window = usesSlidingWindow(arch, layer) ? arch.slidingWindow : undefined;
+    // A layer that keeps fewer keys than the prompt attends through that window; one that
+    // keeps none (a state-space layer) has no attention.
+    const keys = cachedTokens(arch, layer, promptLength);
+    if (keys === 0) continue;
+    const window = keys < promptLength ? keys : undefined;
     attention += causalAttentionPairs(promptLength, window) * attentionFlopsPerPair(arch);
   }
   const head = 2 * arch.vocabSize * arch.hiddenSize;
@@ -42,10 +46,7 @@ export function prefillFlops(arch: ModelArchitecture, batch: number, promptLengt
 export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: number): number {
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    const keys = usesSlidingWindow(arch, layer)
-      ? Math.min(contextTokens, arch.slidingWindow as number)
-      : contextTokens;
-    attention += keys * attentionFlopsPerPair(arch);
+    attention += cachedTokens(arch, layer, contextTokens) * attentionFlopsPerPair(arch);
   }
   return 2 * activeLayerParameters(arch) + 2 * arch.vocabSize * arch.hiddenSize + attention;
 }

@@ -1,4 +1,4 @@
-// Weights held at the serving precision (memory-model.md section 7; section 2 for placement).
+// Weights held at the serving precision (docs/memory-model.md §7; §2 for placement).
 import { ParallelDegrees, rankParameters, StageSpan } from '../model/placement';
 import { ModelArchitecture, WeightPrecision } from '../vocabulary';
 

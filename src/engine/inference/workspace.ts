@@ -1,5 +1,5 @@
 // Transient tensors of a forward pass while serving: one layer at a time, no saved activations
-// (memory-model.md section 7: "the activations of one layer at a time, and the logits").
+// (docs/memory-model.md §7: "the activations of one layer at a time, and the logits").
 import { isMoeLayer } from '../model/parameters';
 import { AttentionKernel, ModelArchitecture } from '../vocabulary';
 

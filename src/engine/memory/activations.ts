@@ -1,6 +1,26 @@
 // Tensors the forward pass saves for backward (memory-model.md section 4).
+import { isMoeLayer, layerKind } from '../model/layers';
 import { linearShapes } from '../model/parameters';
-import { LoraSettings, ModelArchitecture, PlanRequest, Recompute } from '../vocabulary';
+import { LoraSettings, ModelArchitecture, PlanRequest, Recompute, SsmConfig } from '../vocabulary';
+
+/** The state-space mixer of layer `layerIndex`, if it is a Mamba layer. */
+function stateSpaceMixer(arch: ModelArchitecture, layerIndex: number): SsmConfig | undefined {
+  const mixer = layerKind(arch, layerIndex).mixer;
+  return mixer === 'mamba' || mixer === 'mamba2' ? arch.ssm : undefined;
+}
+
+/** Bytes per token a Mamba mixer's forward keeps, as its projections' inputs and outputs
+ * (HF MambaMixer.slow_forward: in_proj's x and z, the convolved x, x_proj's dt/B/C, dt, the scan
+ * output and its gated product; Mamba2Mixer: in_proj's output, the convolved x/B/C, the scan
+ * output, the gated norm's input and output). An interim estimate until the layer recipes. */
+function ssmSavedBytesPerToken(ssm: SsmConfig, e: number): number {
+  const inner = ssm.innerSize;
+  if (ssm.version === 2) {
+    const bc = 2 * ssm.groups * ssm.stateSize;
+    return e * (2 * inner + bc + ssm.heads + (inner + bc) + 3 * inner);
+  }
+  return e * (2 * inner + inner + ssm.dtRank + 2 * ssm.stateSize + inner + 2 * inner);
+}
 
 /** Bytes per token of one layer, split by what tensor (and sequence) parallelism divides. */
 export interface LayerTokenBytes {
@@ -174,44 +194,50 @@ export function layerTokenBytes(
   let insideTp = 0;
   let scoresPerSeqToken = 0;
 
-  // Attention: flash saves q, k, v, the output and an fp32 log-sum-exp per head.
   const mla = arch.mla;
-  const qDim = mla ? a * (mla.qkNopeHeadDim + mla.qkRopeHeadDim) : a * d;
-  const vDim = mla ? a * mla.vHeadDim : a * d;
-  // Unfused code expands K/V to all heads before attention (repeat_kv, repeat_interleave), except
-  // Hugging Face's SDPA path, which hands grouped K/V to the kernel (enable_gqa, transformers
-  // >= 4.48 on torch >= 2.5; H100 anatomy of run 10).
-  const groupedSdpa = !eager && runtime.modelCode === 'hf-transformers';
-  const kvHeads = fused || groupedSdpa ? g : a;
-  const kDim = mla ? qDim : kvHeads * d;
-  const vSaved = mla ? vDim : kvHeads * d;
-  insideTp += e * (qDim + kDim + vSaved + vDim);
-  // Eager code copies the (b, heads, s, d) output to (b, s, h) for o_proj: a second copy.
-  if (!fused) insideTp += e * vDim;
-  // litgpt computes q, k, v with one fused linear and, without grouped heads to repeat, passes
-  // v to attention as a view of that output: the saved view keeps all of it, q and k parts too
-  // (tools/measure/probes.py on the H100: 12h bytes per token saved, 6h of them the whole qkv).
-  // HF Phi-3 slices q, k and v out of its qkv_proj output the same way; grouped v reaches SDPA
-  // as that view too, while eager code's repeat_kv copies it (H100 run 100's anatomy).
-  const vViewsQkv =
-    (runtime.modelCode === 'litgpt' && g === a) ||
-    (runtime.modelCode === 'hf-transformers' && arch.fusedQkv && (g === a || !eager));
-  if (vViewsQkv && !mla) insideTp += e * (qDim + kDim);
-  if (mla) {
-    // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
-    outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);
-  }
-  if (eager) {
-    // Eager attention keeps the fp32 softmax output and its 16-bit cast (HF eager_attention);
-    // in fp32 the cast is the same tensor.
-    scoresPerSeqToken += (e === 4 ? 4 : 4 + e) * a;
-    // Soft-capping (cap * tanh(scores / cap), HF Gemma-2's eager code) keeps tanh's output for
-    // its backward; SDPA's math kernel skips the cap and flash-attn applies it inside the kernel.
-    if (arch.attentionLogitSoftcapping && runtime.attention === 'eager') scoresPerSeqToken += e * a;
-    // PyTorch < 1.11 also kept softmax's input: fp32 under autocast, which casts it first.
-    if (runtime.softmaxSavesInput) scoresPerSeqToken += (autocastOverFp32(request) ? 4 : e) * a;
-  } else {
-    insideTp += 4 * a; // fp32 log-sum-exp per head (FlashAttention-2)
+  const ssm = stateSpaceMixer(arch, layerIndex);
+  // Interim guard until the layer recipes: a state-space layer has no q, k, v or scores.
+  if (ssm) insideTp += ssmSavedBytesPerToken(ssm, e);
+  else {
+    // Attention: flash saves q, k, v, the output and an fp32 log-sum-exp per head.
+    const qDim = mla ? a * (mla.qkNopeHeadDim + mla.qkRopeHeadDim) : a * d;
+    const vDim = mla ? a * mla.vHeadDim : a * d;
+    // Unfused code expands K/V to all heads before attention (repeat_kv, repeat_interleave), except
+    // Hugging Face's SDPA path, which hands grouped K/V to the kernel (enable_gqa, transformers
+    // >= 4.48 on torch >= 2.5; H100 anatomy of run 10).
+    const groupedSdpa = !eager && runtime.modelCode === 'hf-transformers';
+    const kvHeads = fused || groupedSdpa ? g : a;
+    const kDim = mla ? qDim : kvHeads * d;
+    const vSaved = mla ? vDim : kvHeads * d;
+    insideTp += e * (qDim + kDim + vSaved + vDim);
+    // Eager code copies the (b, heads, s, d) output to (b, s, h) for o_proj: a second copy.
+    if (!fused) insideTp += e * vDim;
+    // litgpt computes q, k, v with one fused linear and, without grouped heads to repeat, passes
+    // v to attention as a view of that output: the saved view keeps all of it, q and k parts too
+    // (tools/measure/probes.py on the H100: 12h bytes per token saved, 6h of them the whole qkv).
+    // HF Phi-3 slices q, k and v out of its qkv_proj output the same way; grouped v reaches SDPA
+    // as that view too, while eager code's repeat_kv copies it (H100 run 100's anatomy).
+    const vViewsQkv =
+      (runtime.modelCode === 'litgpt' && g === a) ||
+      (runtime.modelCode === 'hf-transformers' && arch.fusedQkv && (g === a || !eager));
+    if (vViewsQkv && !mla) insideTp += e * (qDim + kDim);
+    if (mla) {
+      // MLA latents and their norms (q_a / kv_a outputs) sit outside the head split.
+      outsideTp += 2 * e * (mla.qLoraRank + mla.kvLoraRank + mla.qkRopeHeadDim);
+    }
+    if (eager) {
+      // Eager attention keeps the fp32 softmax output and its 16-bit cast (HF eager_attention);
+      // in fp32 the cast is the same tensor.
+      scoresPerSeqToken += (e === 4 ? 4 : 4 + e) * a;
+      // Soft-capping (cap * tanh(scores / cap), HF Gemma-2's eager code) keeps tanh's output for
+      // its backward; SDPA's math kernel skips the cap and flash-attn applies it inside the kernel.
+      if (arch.attentionLogitSoftcapping && runtime.attention === 'eager')
+        scoresPerSeqToken += e * a;
+      // PyTorch < 1.11 also kept softmax's input: fp32 under autocast, which casts it first.
+      if (runtime.softmaxSavesInput) scoresPerSeqToken += (autocastOverFp32(request) ? 4 : e) * a;
+    } else {
+      insideTp += 4 * a; // fp32 log-sum-exp per head (FlashAttention-2)
+    }
   }
 
   // MLP: gated keeps gate and up outputs and the down input; eager activations keep +f more.
@@ -220,7 +246,7 @@ export function layerTokenBytes(
       ? e * (3 * width) + (fused ? 0 : e * width)
       : (e * 2 + geluNewExtraBytes(arch, request)) * width;
   const moe = arch.moe;
-  if (moe && layerIndex >= moe.firstDenseLayers) {
+  if (moe && isMoeLayer(arch, layerIndex)) {
     const k = moe.expertsPerToken;
     // Each token's routed MLP runs k times; dispatched copies of its input are kept per expert.
     insideTp += k * (mlpActs(moe.expertIntermediateSize) + e * h);
@@ -242,12 +268,9 @@ export function layerTokenBytes(
     if (!attentionInputs.some(keepsInput)) outsideTp -= residualBytes * h;
     const mlpInputs =
       arch.mlp === 'gated' ? ['gate_proj', 'up_proj', 'gate_up_proj'] : ['up_proj', 'fc1', 'c_fc'];
-    if (!mlpInputs.some(keepsInput)) outsideTp -= residualBytes * h;
-    if (
-      !keepsInput('down_proj') &&
-      !keepsInput('c_proj') &&
-      !(moe && layerIndex >= moe.firstDenseLayers)
-    ) {
+    const hasMlp = layerKind(arch, layerIndex).mlp !== 'none';
+    if (hasMlp && !mlpInputs.some(keepsInput)) outsideTp -= residualBytes * h;
+    if (!keepsInput('down_proj') && !keepsInput('c_proj') && !isMoeLayer(arch, layerIndex)) {
       insideTp -= e * arch.intermediateSize; // the down projection's input
     }
   }
@@ -428,7 +451,7 @@ export function quantizedLinearInputBytes(
     const sharedNorm = arch.parallelResidual && arch.normsPerLayer === 1;
     if (!sharedNorm) perToken += replicated(residualBytes * h);
     const moe = arch.moe;
-    if (moe && layer >= moe.firstDenseLayers) {
+    if (moe && isMoeLayer(arch, layer)) {
       // Each routed copy of a token enters its expert and that expert's down projection.
       const k = moe.expertsPerToken;
       perToken += (k * e * (h + moe.expertIntermediateSize)) / t;

@@ -522,3 +522,50 @@ describe('architectureFromConfig errors', () => {
     expect(fields).toEqual(['config.num_experts_per_tok']);
   });
 });
+
+describe('config.json names without model_type', () => {
+  const HINTED = {
+    hidden_size: 4096,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    vocab_size: 128256,
+    intermediate_size: 14336,
+  };
+
+  it('the refusal names what to add, and the hinted body is then accepted', () => {
+    let message = '';
+    try {
+      architectureFromConfig('x', HINTED);
+    } catch (error) {
+      message = (error as PlanValidationError).errors[0].message;
+    }
+    expect(message).toContain(
+      'give hidden_size, num_hidden_layers, num_attention_heads, vocab_size, intermediate_size and "mlp": "gated"',
+    );
+    const arch = architectureFromConfig('x', { ...HINTED, mlp: 'gated' });
+    const h = 4096;
+    // Llama-style: q, k, v, o of h x h (no K/V grouping given), SwiGLU, two RMSNorms, untied.
+    expect(countParameters(arch).total).toBe(
+      32 * (4 * h * h + 3 * h * 14336 + 2 * h) + 2 * 128256 * h + h,
+    );
+    expect(arch.notes?.join()).toContain('no model_type given: read as a Llama-style decoder');
+  });
+
+  it('a SiLU activation with an MLP width is unambiguous: a gated Llama-style decoder', () => {
+    const { model_type: _type, architectures: _archs, ...bare } = LLAMA_3_8B;
+    expect(total(bare)).toBe(8030261248);
+  });
+
+  it('"mlp": "plain" reads a GPT-style decoder with LayerNorms', () => {
+    const arch = architectureFromConfig('x', { ...HINTED, mlp: 'plain' });
+    expect(arch.mlp).toBe('plain');
+    expect(arch.norm).toBe('layernorm');
+  });
+
+  it('an unknown model_type is refused with the same working hint', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', { ...HINTED, model_type: 'rwkv', mlp: 'gated' }),
+    );
+    expect(fields).toEqual(['config.model_type']);
+  });
+});

@@ -138,6 +138,59 @@ describe('model limits', () => {
     ]);
   });
 
+  it('refuses a family-built stack past the limit before listing its layers', () => {
+    // Gemma 3 and Mamba list a type per layer: a billion layers would be a billion entries.
+    for (const model_type of ['gemma3_text', 'mamba']) {
+      expect(
+        errorsOf({ ...LLAMA, model_type, num_hidden_layers: 1e9 }).map((e) => e.field),
+      ).toContain('model.numLayers');
+    }
+  });
+
+  it('checks the lists and blocks the families add: layer types, layer indices, vision, SSM', () => {
+    const arch = architectureFromConfig('m', LLAMA); // 32 layers
+    const bent = {
+      ...arch,
+      layerTypes: [...Array(31).fill('full_attention'), 'diagonal_attention'],
+      noRopeLayers: [3, 32],
+      moe: {
+        numExperts: 8,
+        expertsPerToken: 2,
+        expertIntermediateSize: 14336,
+        sharedExperts: 0,
+        sharedExpertIntermediateSize: 0,
+        firstDenseLayers: 0,
+        routerBias: false,
+        layers: [1, 3, 33],
+      },
+    } as unknown as ModelArchitecture;
+    expect(architectureLimitErrors(bent, 'model').map((e) => e.field)).toEqual([
+      'model.layerTypes',
+    ]);
+    bent.layerTypes = undefined;
+    // Each index is a layer index, but layers 32 and 33 do not exist in a 32-layer stack.
+    expect(architectureLimitErrors(bent, 'model').map((e) => e.field)).toEqual([
+      'model.moe.layers',
+      'model.noRopeLayers',
+    ]);
+    const vision = {
+      ...arch,
+      vision: { kind: 'siglip_vision_model', layers: 1e9, projector: [{ name: 'fc', bias: 1 }] },
+      ssm: { version: 3 },
+    } as unknown as ModelArchitecture;
+    const fields = architectureLimitErrors(vision, 'model').map((e) => e.field);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'model.vision.layers',
+        'model.vision.hiddenSize',
+        'model.vision.projector.0.inFeatures',
+        'model.vision.projector.0.bias',
+        'model.ssm.version',
+        'model.ssm.stateSize',
+      ]),
+    );
+  });
+
   it('refuses a model past 1e14 parameters even when each field is in range', () => {
     // 32 layers of 4,096 routed experts, each a gated MLP of h = 8,192 and f = 32,768:
     // 32 x 4,096 x 3 x 8,192 x 32,768 = 1.055e14 expert parameters alone.

@@ -45,6 +45,22 @@ const MAX_SOFTCAP = 1e6;
 export const MAX_PARAMETERS = 1e14;
 /** Text fields are names: 200 characters hold any published model id or display name. */
 const MAX_TEXT = 200;
+/** Notes are sentences: the engine's longest is about 250 characters, x4. */
+const MAX_NOTE_TEXT = 1_000;
+/** Notes on one model: the engine writes at most a handful (family assumed, parts not planned). */
+const MAX_NOTES = 32;
+/** State-space state per channel: Mamba-2's 128 is the largest published, x8. */
+const MAX_SSM_STATE = 1_024;
+/** Depthwise convolution width: Mamba's 4 is the only published value, x16. */
+const MAX_SSM_CONV = 64;
+/** Inner width over hidden width: Mamba's expand of 2 is the only published value, x8. */
+const MAX_SSM_EXPAND = 16;
+/** Image side in pixels: Gemma 3's 896 is the largest published fixed size, x~70. */
+const MAX_IMAGE_SIDE = 65_536;
+/** Patch side in pixels: 14 and 16 are published (SigLIP, Qwen2-VL), x64. */
+const MAX_PATCH_SIDE = 1_024;
+/** Linears in a vision projector: Qwen2-VL's merger and Llama 4's have two or three, x8. */
+const MAX_PROJECTOR_LINEARS = 32;
 
 /** Number ranges of the architecture's own fields. */
 const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
@@ -64,32 +80,127 @@ const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
   attentionLogitSoftcapping: real(0, MAX_SOFTCAP),
   finalLogitSoftcapping: real(0, MAX_SOFTCAP),
   publishedParameters: count(0, MAX_PARAMETERS),
+  embeddingVocabSize: count(1, MAX_VOCABULARY),
+  attentionChunkSize: count(1, MAX_POSITIONS),
 };
 
-const MOE_RANGES: Record<string, Range> = {
-  numExperts: count(1, MAX_EXPERTS),
-  expertsPerToken: count(1, MAX_EXPERTS),
-  expertIntermediateSize: count(1, MAX_MLP_WIDTH),
-  sharedExperts: count(0, MAX_SHARED_EXPERTS),
-  sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
-  firstDenseLayers: count(0, MAX_LAYERS),
-};
-const MOE_FLAGS = ['routerBias', 'sharedExpertGate'];
+/** What a nested block (moe, mla, encoder, ...) holds: exactly these numbers, optional
+ * numbers, flags, texts, choices and lists of layer indices, and nothing else. */
+interface BlockShape {
+  numbers: Record<string, Range>;
+  optionalNumbers?: Record<string, Range>;
+  flags?: string[];
+  texts?: string[];
+  choices?: Record<string, readonly string[]>;
+  /** Lists of layer indices (each also below numLayers: crossFieldErrors). */
+  layerLists?: string[];
+  /** Lists of nested blocks, with the most entries each may have. */
+  blockLists?: Record<string, { shape: BlockShape; max: number }>;
+}
 
-const MLA_RANGES: Record<string, Range> = {
-  qLoraRank: count(0, MAX_LORA_RANK), // 0: q projected straight from h
-  kvLoraRank: count(1, MAX_LORA_RANK),
-  qkNopeHeadDim: count(1, MAX_HEAD_DIM),
-  qkRopeHeadDim: count(0, MAX_HEAD_DIM),
-  vHeadDim: count(1, MAX_HEAD_DIM),
+const MOE: BlockShape = {
+  numbers: {
+    numExperts: count(1, MAX_EXPERTS),
+    expertsPerToken: count(1, MAX_EXPERTS),
+    expertIntermediateSize: count(1, MAX_MLP_WIDTH),
+    sharedExperts: count(0, MAX_SHARED_EXPERTS),
+    sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
+    firstDenseLayers: count(0, MAX_LAYERS),
+  },
+  flags: ['routerBias', 'sharedExpertGate', 'expertBias'],
+  layerLists: ['layers'],
 };
 
-const ENCODER_RANGES: Record<string, Range> = {
-  numLayers: count(1, MAX_LAYERS),
-  relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
+const MLA: BlockShape = {
+  numbers: {
+    qLoraRank: count(0, MAX_LORA_RANK), // 0: q projected straight from h
+    kvLoraRank: count(1, MAX_LORA_RANK),
+    qkNopeHeadDim: count(1, MAX_HEAD_DIM),
+    qkRopeHeadDim: count(0, MAX_HEAD_DIM),
+    vHeadDim: count(1, MAX_HEAD_DIM),
+  },
 };
 
-const FLAGS: (keyof ModelArchitecture)[] = [
+const ENCODER: BlockShape = {
+  numbers: {
+    numLayers: count(1, MAX_LAYERS),
+    relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
+  },
+};
+
+const SSM: BlockShape = {
+  numbers: {
+    version: count(1, 2), // Mamba-1 or Mamba-2
+    stateSize: count(1, MAX_SSM_STATE),
+    convKernel: count(1, MAX_SSM_CONV),
+    expand: real(0, MAX_SSM_EXPAND),
+    innerSize: count(1, MAX_MLP_WIDTH),
+    dtRank: count(0, MAX_HIDDEN),
+    groups: count(1, MAX_HEADS),
+    heads: count(0, MAX_MLP_WIDTH), // 0 for Mamba-1; Mamba-2 splits innerSize into heads
+    headDim: count(0, MAX_HEAD_DIM),
+  },
+  flags: ['convBias', 'projBias', 'innerNorms'],
+};
+
+const PROJECTOR_LINEAR: BlockShape = {
+  numbers: {
+    inFeatures: count(1, MAX_MLP_WIDTH),
+    outFeatures: count(1, MAX_MLP_WIDTH),
+  },
+  flags: ['bias'],
+  texts: ['name'],
+};
+
+const VISION: BlockShape = {
+  numbers: {
+    layers: count(1, MAX_LAYERS),
+    hiddenSize: count(1, MAX_HIDDEN),
+    intermediateSize: count(1, MAX_MLP_WIDTH),
+    heads: count(1, MAX_HEADS),
+    patchSize: count(1, MAX_PATCH_SIDE),
+    imageSize: count(1, MAX_IMAGE_SIDE),
+    patchesPerImage: count(1, MAX_POSITIONS),
+    tokensPerImage: count(0, MAX_POSITIONS),
+    embeddingParameters: count(0, MAX_PARAMETERS),
+    projectorNormParameters: count(0, MAX_PARAMETERS),
+  },
+  optionalNumbers: { layerGates: count(0, 2 * MAX_LAYERS) }, // two scalar gates a layer
+  flags: ['attentionBias', 'mlpBias'],
+  texts: ['kind'],
+  choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
+  blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
+};
+
+/** Multi-token-prediction modules: DeepSeek-V3 publishes one. */
+const MTP: BlockShape = { numbers: { layers: count(1, MAX_LAYERS) } };
+
+/** Dropout probabilities: 0 (off) to 1. */
+const DROPOUT: BlockShape = {
+  numbers: { attention: real(0, 1), residual: real(0, 1), embedding: real(0, 1) },
+};
+
+const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
+  ['moe', MOE],
+  ['mla', MLA],
+  ['encoder', ENCODER],
+  ['ssm', SSM],
+  ['vision', VISION],
+  ['mtp', MTP],
+  ['dropout', DROPOUT],
+];
+
+/** Layer kinds of `layerTypes` (Hugging Face's layer_types and the hybrid stacks' mixers). */
+const LAYER_TYPES: readonly string[] = [
+  'full_attention',
+  'sliding_attention',
+  'chunked_attention',
+  'cross_attention',
+  'mamba',
+  'mamba2',
+];
+
+const FLAGS: string[] = [
   'tieWordEmbeddings',
   'parallelResidual',
   'fusedQkv',
@@ -102,9 +213,10 @@ const FLAGS: (keyof ModelArchitecture)[] = [
   'embeddingNorm',
   'finalNorm',
   'outputHeadBias',
+  'attentionSinks',
 ];
-const TEXTS: (keyof ModelArchitecture)[] = ['id', 'name', 'hfId', 'activation', 'source'];
-const CHOICES: Partial<Record<keyof ModelArchitecture, readonly string[]>> = {
+const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'source', 'modelType'];
+const CHOICES: Record<string, readonly string[]> = {
   mlp: ['gated', 'plain'],
   norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'],
 };
@@ -189,67 +301,156 @@ function checkAll(
   }
 }
 
-/** A nested block (moe, mla, encoder): an object of exactly its numbers and flags. */
-function blockErrors(
-  prefix: string,
-  block: unknown,
-  ranges: Record<string, Range>,
-  flags: string[] = [],
-): FieldError[] {
-  if (typeof block !== 'object' || block === null || Array.isArray(block)) {
-    return [{ field: prefix, message: 'must be an object of numbers' }];
-  }
-  const values = block as Record<string, unknown>;
-  const errors: FieldError[] = [];
-  for (const key of Object.keys(values)) {
-    if (!(key in ranges) && !flags.includes(key)) {
-      errors.push({ field: `${prefix}.${key}`, message: `unknown field '${key}'; remove it` });
-    }
-  }
-  checkAll(errors, prefix, values, ranges, false);
-  for (const flag of flags) {
-    if (values[flag] !== undefined && typeof values[flag] !== 'boolean') {
-      errors.push({ field: `${prefix}.${flag}`, message: 'must be true or false' });
-    }
-  }
-  return errors;
+type Values = Record<string, unknown>;
+
+function isObject(value: unknown): value is Values {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
-  const errors: FieldError[] = [];
-  const fields = arch as unknown as Record<string, unknown>;
-  checkAll(
-    errors,
-    prefix,
-    fields,
-    ARCHITECTURE_RANGES as Record<string, Range>,
-    true,
-    CONFIG_NAMES,
-  );
-  for (const key of FLAGS) {
-    if (fields[key] !== undefined && typeof fields[key] !== 'boolean') {
+function flagErrors(errors: FieldError[], prefix: string, values: Values, keys: string[]): void {
+  for (const key of keys) {
+    if (values[key] !== undefined && typeof values[key] !== 'boolean') {
       errors.push({ field: `${prefix}.${key}`, message: 'must be true or false' });
     }
   }
-  for (const key of TEXTS) {
-    const text = fields[key];
-    if (text !== undefined && (typeof text !== 'string' || text.length > MAX_TEXT)) {
+}
+
+function textErrors(
+  errors: FieldError[],
+  prefix: string,
+  values: Values,
+  keys: string[],
+  required: boolean,
+): void {
+  for (const key of keys) {
+    const text = values[key];
+    if (text === undefined && !required) continue;
+    if (typeof text !== 'string' || text.length > MAX_TEXT) {
       errors.push({
         field: `${prefix}.${key}`,
         message: `must be text of at most ${MAX_TEXT} characters`,
       });
     }
   }
-  for (const [key, choices] of Object.entries(CHOICES)) {
-    if (!choices.includes(fields[key] as string)) {
-      errors.push({ field: `${prefix}.${key}`, message: `must be one of: ${choices.join(', ')}` });
+}
+
+function choiceErrors(
+  errors: FieldError[],
+  prefix: string,
+  values: Values,
+  choices: Record<string, readonly string[]>,
+): void {
+  for (const [key, allowed] of Object.entries(choices)) {
+    if (!allowed.includes(values[key] as string)) {
+      errors.push({ field: `${prefix}.${key}`, message: `must be one of: ${allowed.join(', ')}` });
     }
   }
-  if (arch.moe !== undefined)
-    errors.push(...blockErrors(`${prefix}.moe`, arch.moe, MOE_RANGES, MOE_FLAGS));
-  if (arch.mla !== undefined) errors.push(...blockErrors(`${prefix}.mla`, arch.mla, MLA_RANGES));
-  if (arch.encoder !== undefined) {
-    errors.push(...blockErrors(`${prefix}.encoder`, arch.encoder, ENCODER_RANGES));
+}
+
+/** A list of at most `max` entries, each passing `entryOk`. */
+function listError(
+  field: string,
+  value: unknown,
+  max: number,
+  what: string,
+  entryOk: (entry: unknown) => boolean,
+): FieldError | undefined {
+  if (Array.isArray(value) && value.length <= max && value.every(entryOk)) return undefined;
+  return { field, message: `must be a list of at most ${max} ${what}` };
+}
+
+const isLayerIndex = (entry: unknown) =>
+  Number.isInteger(entry) && (entry as number) >= 0 && (entry as number) < MAX_LAYERS;
+
+/** A nested block: an object of exactly the fields its shape names, each of its kind. */
+function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldError[] {
+  if (!isObject(block)) return [{ field: prefix, message: 'must be an object' }];
+  const known = [
+    ...Object.keys(shape.numbers),
+    ...Object.keys(shape.optionalNumbers ?? {}),
+    ...(shape.flags ?? []),
+    ...(shape.texts ?? []),
+    ...Object.keys(shape.choices ?? {}),
+    ...(shape.layerLists ?? []),
+    ...Object.keys(shape.blockLists ?? {}),
+  ];
+  const errors: FieldError[] = Object.keys(block)
+    .filter((key) => !known.includes(key))
+    .map((key) => ({ field: `${prefix}.${key}`, message: `unknown field '${key}'; remove it` }));
+  checkAll(errors, prefix, block, shape.numbers, false);
+  checkAll(errors, prefix, block, shape.optionalNumbers ?? {}, true);
+  flagErrors(errors, prefix, block, shape.flags ?? []);
+  textErrors(errors, prefix, block, shape.texts ?? [], true);
+  choiceErrors(errors, prefix, block, shape.choices ?? {});
+  for (const key of shape.layerLists ?? []) {
+    if (block[key] === undefined) continue;
+    const error = listError(
+      `${prefix}.${key}`,
+      block[key],
+      MAX_LAYERS,
+      'layer indices',
+      isLayerIndex,
+    );
+    if (error) errors.push(error);
+  }
+  for (const [key, { shape: entryShape, max }] of Object.entries(shape.blockLists ?? {})) {
+    const entries = block[key];
+    const error = listError(`${prefix}.${key}`, entries, max, 'objects', isObject);
+    if (error) errors.push(error);
+    else
+      (entries as unknown[]).forEach((entry, i) =>
+        errors.push(...blockErrors(`${prefix}.${key}.${i}`, entry, entryShape)),
+      );
+  }
+  return errors;
+}
+
+/** The architecture's lists: layer types, layers without RoPE, and the notes it carries. */
+function listErrors(errors: FieldError[], prefix: string, fields: Values): void {
+  const checks: [string, number, string, (entry: unknown) => boolean][] = [
+    [
+      'layerTypes',
+      MAX_LAYERS,
+      `of: ${LAYER_TYPES.join(', ')}`,
+      (entry) => LAYER_TYPES.includes(entry as string),
+    ],
+    ['noRopeLayers', MAX_LAYERS, 'layer indices', isLayerIndex],
+    [
+      'notes',
+      MAX_NOTES,
+      `texts of at most ${MAX_NOTE_TEXT} characters`,
+      (entry) => typeof entry === 'string' && entry.length <= MAX_NOTE_TEXT,
+    ],
+  ];
+  for (const [key, max, what, entryOk] of checks) {
+    if (fields[key] === undefined) continue;
+    const error = listError(`${prefix}.${key}`, fields[key], max, what, entryOk);
+    if (error) errors.push(error);
+  }
+}
+
+/** Mamba-1 has no heads: its head fields count the d_inner channels tensor parallelism splits
+ * (families/mamba.ts), so they range as an MLP's width does. */
+const CHANNEL_HEADS: Record<string, Range> = {
+  numAttentionHeads: count(1, MAX_MLP_WIDTH),
+  numKeyValueHeads: count(1, MAX_MLP_WIDTH),
+};
+
+function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const fields = arch as unknown as Values;
+  const ranges = {
+    ...ARCHITECTURE_RANGES,
+    ...(arch.modelType === 'mamba' ? CHANNEL_HEADS : {}),
+  } as Record<string, Range>;
+  checkAll(errors, prefix, fields, ranges, true, CONFIG_NAMES);
+  flagErrors(errors, prefix, fields, FLAGS);
+  textErrors(errors, prefix, fields, TEXTS, false);
+  choiceErrors(errors, prefix, fields, CHOICES);
+  listErrors(errors, prefix, fields);
+  for (const [key, shape] of BLOCKS) {
+    if (fields[key] !== undefined)
+      errors.push(...blockErrors(`${prefix}.${key}`, fields[key], shape));
   }
   return errors;
 }
@@ -267,6 +468,15 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   }
   if (arch.encoder && arch.encoder.numLayers >= arch.numLayers) {
     fail('encoder.numLayers', `must leave decoder layers: below numLayers (${arch.numLayers})`);
+  }
+  const indexLists: [string, number[] | undefined][] = [
+    ['moe.layers', arch.moe?.layers],
+    ['noRopeLayers', arch.noRopeLayers],
+  ];
+  for (const [field, indices] of indexLists) {
+    if (indices?.some((index) => index >= arch.numLayers)) {
+      fail(field, `every layer index must be below numLayers (${arch.numLayers})`);
+    }
   }
   if (errors.length > 0) return errors;
   const { total } = countParameters(arch);
@@ -307,4 +517,15 @@ export function modelLimitErrors(
 ): FieldError[] {
   const raw = configLimitErrors(config, fieldPrefix);
   return raw.length > 0 ? raw : architectureLimitErrors(arch, fieldPrefix);
+}
+
+/** The checks that count nothing, for the common decoder fields before a family builds lists
+ * as long as the stack (a config of a billion layers is refused before any is listed). */
+export function shapeLimitErrors(
+  arch: ModelArchitecture,
+  config: Record<string, unknown>,
+  fieldPrefix: string,
+): FieldError[] {
+  const raw = configLimitErrors(config, fieldPrefix);
+  return raw.length > 0 ? raw : fieldKindErrors(arch, fieldPrefix);
 }

@@ -1,5 +1,14 @@
 // Exact parameter counts from architecture fields (memory-model.md section 1).
-import { LoraSettings, MlaConfig, ModelArchitecture, TrainingSettings } from '../vocabulary';
+import {
+  LoraSettings,
+  MlaConfig,
+  ModelArchitecture,
+  SsmConfig,
+  TrainingSettings,
+} from '../vocabulary';
+import { countedLayers, isEncoderLayer, isMoeLayer, layerKind } from './layers';
+import { visionParameters } from './vision';
+export { isEncoderLayer, isMoeLayer } from './layers';
 
 /** One linear layer of a decoder layer, as tensor parallelism splits it. */
 export interface LinearShape {
@@ -15,6 +24,7 @@ export interface LinearShape {
 }
 
 export interface LayerParameters {
+  /** The token mixer: attention (with its norms, sinks, gates) or a state-space mixer. */
   attention: number;
   norms: number;
   denseMlp: number;
@@ -34,7 +44,11 @@ export interface ParameterCounts {
   layers: LayerParameters[];
   finalNorm: number;
   outputHead: number;
+  /** The image encoder and its projector (0 for text-only models). */
+  vision: number;
   total: number;
+  /** Parameters a text token passes through: top-k routed experts instead of all, no vision
+   * tower. */
   active: number;
 }
 
@@ -48,16 +62,6 @@ function linear(
   copies = 1,
 ): LinearShape {
   return { name, inFeatures, outFeatures, bias, copies, group, tensorParallel };
-}
-
-/** Whether layer `layerIndex` belongs to the encoder of an encoder-decoder model. */
-export function isEncoderLayer(arch: ModelArchitecture, layerIndex: number): boolean {
-  return arch.encoder !== undefined && layerIndex < arch.encoder.numLayers;
-}
-
-/** Whether layer `layerIndex` routes tokens to experts (after the first dense layers). */
-export function isMoeLayer(arch: ModelArchitecture, layerIndex: number): boolean {
-  return arch.moe !== undefined && layerIndex >= arch.moe.firstDenseLayers;
 }
 
 /** q, k, v and o of standard multi-head / grouped-query attention. */
@@ -107,9 +111,9 @@ function mlpLinears(
   group: LinearShape['group'],
   copies: number,
   prefix = '',
+  bias = arch.mlpBias,
 ): LinearShape[] {
   const h = arch.hiddenSize;
-  const bias = arch.mlpBias;
   const down = linear(`${prefix}down_proj`, width, h, bias, group, 'row', copies);
   if (arch.mlp === 'gated' && arch.fusedGateUp && group === 'mlp') {
     return [linear(`${prefix}gate_up_proj`, h, 2 * width, bias, group, 'column', copies), down];
@@ -121,25 +125,66 @@ function mlpLinears(
   return [...gate, linear(`${prefix}up_proj`, h, width, bias, group, 'column', copies), down];
 }
 
+/** The projections of a Mamba mixer (HF MambaMixer, Mamba2Mixer, JambaMambaMixer). */
+function ssmLinears(arch: ModelArchitecture, ssm: SsmConfig): LinearShape[] {
+  const h = arch.hiddenSize;
+  const inner = ssm.innerSize;
+  const out = linear('out_proj', inner, h, ssm.projBias, 'attention', 'row');
+  if (ssm.version === 2) {
+    // in_proj makes z, x, B, C and dt at once: d_inner + conv_dim + heads (modeling_mamba2.py).
+    const width = 2 * inner + 2 * ssm.groups * ssm.stateSize + ssm.heads;
+    return [linear('in_proj', h, width, ssm.projBias, 'attention', 'column'), out];
+  }
+  return [
+    linear('in_proj', h, 2 * inner, ssm.projBias, 'attention', 'column'), // x and the gate z
+    linear('x_proj', inner, ssm.dtRank + 2 * ssm.stateSize, false, 'attention', 'row'),
+    linear('dt_proj', ssm.dtRank, inner, true, 'attention', 'column'),
+    out,
+  ];
+}
+
+/** The token mixer's linears of one layer. */
+function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
+  const kind = layerKind(arch, layerIndex);
+  if ((kind.mixer === 'mamba' || kind.mixer === 'mamba2') && arch.ssm) {
+    return ssmLinears(arch, arch.ssm);
+  }
+  // Mllama's cross-attention layers project their keys and values from the projected image
+  // states, already h wide (MllamaTextCrossAttention).
+  if (kind.mixer === 'cross-attention') return attentionLinears(arch, 'cross_attn.');
+  const shapes = arch.mla ? mlaLinears(arch, arch.mla) : attentionLinears(arch);
+  // DeepSeek-V3's MTP module joins the normalised hidden state and embedding: 2h -> h.
+  if (kind.mtp)
+    shapes.push(
+      linear('eh_proj', 2 * arch.hiddenSize, arch.hiddenSize, false, 'mlp', 'replicated'),
+    );
+  return shapes;
+}
+
+/** Router, routed experts and shared experts of an MoE layer. */
+function moeLinears(arch: ModelArchitecture): LinearShape[] {
+  const moe = arch.moe!;
+  const bias = moe.expertBias === true;
+  const shapes = [linear('router', arch.hiddenSize, moe.numExperts, bias, 'router', 'replicated')];
+  shapes.push(...mlpLinears(arch, moe.expertIntermediateSize, 'expert', moe.numExperts, '', bias));
+  if (moe.sharedExperts > 0) {
+    // DeepSeek fuses its shared experts into one MLP of n_shared x moe_intermediate_size.
+    const width = moe.sharedExpertIntermediateSize * moe.sharedExperts;
+    shapes.push(...mlpLinears(arch, width, 'shared-expert', 1, 'shared_experts.'));
+  }
+  return shapes;
+}
+
 /** Every linear of layer `layerIndex` with its shape (the output head is not a layer's). */
 export function linearShapes(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
-  const shapes = arch.mla ? mlaLinears(arch, arch.mla) : attentionLinears(arch);
+  const shapes = mixerLinears(arch, layerIndex);
   // T5 decoder layers attend to the encoder output with a second, same-shaped attention.
   if (arch.encoder && !isEncoderLayer(arch, layerIndex)) {
     shapes.push(...attentionLinears(arch, 'cross_attn.'));
   }
-  const moe = arch.moe;
-  if (moe && isMoeLayer(arch, layerIndex)) {
-    shapes.push(linear('router', arch.hiddenSize, moe.numExperts, false, 'router', 'replicated'));
-    shapes.push(...mlpLinears(arch, moe.expertIntermediateSize, 'expert', moe.numExperts));
-    if (moe.sharedExperts > 0) {
-      // DeepSeek fuses its shared experts into one MLP of n_shared x moe_intermediate_size.
-      const width = moe.sharedExpertIntermediateSize * moe.sharedExperts;
-      shapes.push(...mlpLinears(arch, width, 'shared-expert', 1, 'shared_experts.'));
-    }
-  } else {
-    shapes.push(...mlpLinears(arch, arch.intermediateSize, 'mlp', 1));
-  }
+  const mlp = layerKind(arch, layerIndex).mlp;
+  if (mlp === 'moe') shapes.push(...moeLinears(arch));
+  else if (mlp === 'dense') shapes.push(...mlpLinears(arch, arch.intermediateSize, 'mlp', 1));
   return shapes;
 }
 
@@ -180,16 +225,42 @@ function relativePositionBias(arch: ModelArchitecture, layerIndex: number): numb
   return encoder.relativeAttentionBuckets * arch.numAttentionHeads;
 }
 
+/** A Mamba mixer's tensors besides its linears: the depthwise conv1d (weight and bias), A_log,
+ * D, and Mamba-2's dt_bias and gated RMSNorm or Jamba's dt/B/C RMSNorms. */
+function ssmExtraElements(ssm: SsmConfig): number {
+  if (ssm.version === 2) {
+    const convDim = ssm.innerSize + 2 * ssm.groups * ssm.stateSize; // x, B and C are convolved
+    const conv = convDim * ssm.convKernel + (ssm.convBias ? convDim : 0);
+    return conv + 3 * ssm.heads + ssm.innerSize; // dt_bias, A_log, D per head; norm over d_inner
+  }
+  const conv = ssm.innerSize * ssm.convKernel + (ssm.convBias ? ssm.innerSize : 0);
+  const innerNorms = ssm.innerNorms ? ssm.dtRank + 2 * ssm.stateSize : 0;
+  return conv + ssm.innerSize * ssm.stateSize + ssm.innerSize + innerNorms; // + A_log, D
+}
+
+/** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */
+function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number {
+  const kind = layerKind(arch, layerIndex);
+  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') {
+    return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
+  }
+  // Mllama cross-attention: q_norm and k_norm over head_dim, and its attention and MLP gates.
+  if (kind.mixer === 'cross-attention') return 2 * arch.headDim + 2;
+  let extra = qkNormElements(arch) + relativePositionBias(arch, layerIndex);
+  // The latent RMSNorms on the compressed q and kv (q_a_layernorm, kv_a_layernorm).
+  if (arch.mla) extra += arch.mla.qLoraRank + arch.mla.kvLoraRank;
+  if (kind.sinks) extra += arch.numAttentionHeads; // gpt-oss: one sink logit per query head
+  // An MTP module normalises the hidden state and the embedding apart (hnorm, enorm).
+  if (kind.mtp) extra += 2 * normElements(arch, arch.hiddenSize);
+  return extra;
+}
+
 /** Parameters of layer `layerIndex`. */
 export function layerParameters(arch: ModelArchitecture, layerIndex: number): LayerParameters {
   const shapes = linearShapes(arch, layerIndex);
   const sum = (group: LinearShape['group']) =>
     shapes.filter((s) => s.group === group).reduce((acc, s) => acc + linearElements(s), 0);
-  let attention = sum('attention') + qkNormElements(arch) + relativePositionBias(arch, layerIndex);
-  if (arch.mla) {
-    // The latent RMSNorms on the compressed q and kv (q_a_layernorm, kv_a_layernorm).
-    attention += arch.mla.qLoraRank + arch.mla.kvLoraRank;
-  }
+  const attention = sum('attention') + mixerExtraElements(arch, layerIndex);
   const norms = layerNormElements(arch, layerIndex);
   const moe = isMoeLayer(arch, layerIndex) ? arch.moe : undefined;
   const denseMlp = sum('mlp');
@@ -231,16 +302,19 @@ const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
 function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const h = arch.hiddenSize;
-  const embedding = arch.vocabSize * h;
+  const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * h;
   const positionEmbedding = arch.learnedPositionEmbeddings * h;
   const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
   const layers: LayerParameters[] = [];
-  for (let layer = 0; layer < arch.numLayers; layer++) layers.push(layerParameters(arch, layer));
+  for (let layer = 0; layer < countedLayers(arch); layer++) {
+    layers.push(layerParameters(arch, layer));
+  }
   const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
   const outputHead =
     (arch.tieWordEmbeddings ? 0 : arch.vocabSize * h) + (arch.outputHeadBias ? arch.vocabSize : 0);
   const ends = embedding + positionEmbedding + embeddingNorm + finalNorm + outputHead;
-  const total = ends + layers.reduce((acc, l) => acc + l.total, 0);
+  const vision = arch.vision ? visionParameters(arch.vision) : 0;
+  const total = ends + vision + layers.reduce((acc, l) => acc + l.total, 0);
   const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);
   return {
     embedding,
@@ -249,6 +323,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     layers,
     finalNorm,
     outputHead,
+    vision,
     total,
     active,
   };
@@ -270,7 +345,7 @@ export function loraParameters(
 ): { total: number; perLayer: number[]; modules: string[] } {
   const perLayer: number[] = [];
   const modules = new Set<string>();
-  for (let layer = 0; layer < arch.numLayers; layer++) {
+  for (let layer = 0; layer < countedLayers(arch); layer++) {
     let count = 0;
     for (const shape of linearShapes(arch, layer)) {
       if (!isLoraTarget(lora, shape)) continue;

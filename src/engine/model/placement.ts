@@ -1,4 +1,5 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
+import { countedLayers } from './layers';
 import { countParameters, isLoraTarget, LinearShape, linearShapes } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
@@ -106,6 +107,15 @@ export function linearElementsPerRank(
   return { weight: inFeatures * outFeatures, bias, inFeatures, outFeatures };
 }
 
+/** The layers a stage holds: its span, and on the last stage the multi-token-prediction
+ * modules that follow the main stack. */
+function stageLayerIndices(arch: ModelArchitecture, span: StageSpan): number[] {
+  const main = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
+  if (!span.hasHead) return main;
+  const modules = countedLayers(arch) - arch.numLayers;
+  return [...main, ...Array.from({ length: modules }, (_, i) => arch.numLayers + i)];
+}
+
 /** Parameters held by one rank of `span` under the given degrees. */
 export function rankParameters(
   arch: ModelArchitecture,
@@ -125,7 +135,7 @@ export function rankParameters(
   let factoredStateElements = 0;
   let rootUnit = 0;
 
-  for (let layer = span.firstLayer; layer < span.firstLayer + span.layers; layer++) {
+  for (const layer of stageLayerIndices(arch, span)) {
     let layerElements = 0;
     let linearTotalFull = 0;
     for (const shape of linearShapes(arch, layer)) {
@@ -155,11 +165,15 @@ export function rankParameters(
 
   const embeddingRows = paddedVocab / t;
   if (span.hasEmbedding) {
+    // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =
-      embeddingRows * arch.hiddenSize + counts.positionEmbedding + counts.embeddingNorm;
+      embeddingRows * arch.hiddenSize +
+      counts.positionEmbedding +
+      counts.embeddingNorm +
+      counts.vision;
     rootUnit += embedding;
     nonLinear += embedding;
-    factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm;
+    factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm + counts.vision;
   }
   let headLinear = 0;
   if (span.hasHead) {

@@ -1,21 +1,9 @@
 import { estimateCost } from './cost';
 import { normalizeRequest } from '../request/normalize';
-import { GpuSpec, PlanLayout } from '../vocabulary';
+import { PlanLayout } from '../vocabulary';
+import { H100_SXM } from '../../../test/support/gpus';
 
-const gpu: GpuSpec = {
-  id: 'h100-80gb',
-  name: 'H100 SXM',
-  memoryBytes: 81559 * 2 ** 20,
-  bf16FlopsPerSecond: 989e12,
-  memoryBandwidthBytesPerSecond: 3.35e12,
-  intraNodeBandwidthBytesPerSecond: 450e9,
-  interconnect: 'NVLink 4',
-  pricePerGpuHour: 2.5,
-  priceProvider: 'Some Cloud',
-  priceDate: '2026-09-25',
-  priceSource: 'price page',
-  fp8: true,
-};
+const gpu = H100_SXM;
 
 const layout: PlanLayout = {
   gpus: 16,
@@ -35,11 +23,11 @@ describe('estimateCost', () => {
       cluster: { gpu: 'h100-80gb', nodes: 2, gpusPerNode: 8 },
     });
     const cost = estimateCost(request, gpu, layout, { tokensPerSecond: 20_000 });
-    expect(cost.pricePerGpuHour).toBe(2.5);
-    expect(cost.clusterPerHour).toBe(40); // 2.5 $ x 16 GPUs
-    // 20,000 tok/s = 72 M tokens per hour for 40 $: 0.5556 $ per million.
-    expect(cost.usdPerMillionTokens).toBeCloseTo(40 / 72, 12);
-    expect(cost.priceSource).toBe('Some Cloud 2026-09-25 price page');
+    const perHour = 16 * gpu.pricePerGpuHour; // 16 GPUs at the card's price
+    expect(cost.clusterPerHour).toBeCloseTo(perHour, 12);
+    // 20,000 tok/s = 72 M tokens per hour.
+    expect(cost.usdPerMillionTokens).toBeCloseTo(perHour / 72, 12);
+    expect(cost.priceSource).toBe(`RunPod Community 2026-09-25 ${gpu.priceSource}`);
     expect(cost.gpuHours).toBeUndefined();
   });
 

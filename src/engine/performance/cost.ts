@@ -1,4 +1,4 @@
-// Price of a plan: GPU-hours x price per GPU-hour, and the budget of a whole run (memory-model.md §8).
+// Price of a plan: GPU-hours x price per GPU-hour, and the budget of a whole run (docs/memory-model.md §8).
 import { GpuSpec, PlanCost, PlanLayout, PlanPerformance, PlanRequest } from '../vocabulary';
 
 /** Hourly price, price per million trained tokens and, given tokensToTrain, the run's budget. */

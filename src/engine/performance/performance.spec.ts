@@ -1,22 +1,10 @@
 import { llama3_8b } from '../inference/architectures.fixture';
 import { estimatePerformance, trainingFlopsPerToken } from './performance';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
-import { GpuSpec, PlanLayout, PlanRequest } from '../vocabulary';
+import { PlanLayout, PlanRequest } from '../vocabulary';
+import { H100_SXM } from '../../../test/support/gpus';
 
-// NVIDIA H100 SXM datasheet: 989 TFLOP/s dense bf16; NVLink 4 900 GB/s both ways = 450 GB/s one way.
-const h100: GpuSpec = {
-  id: 'h100-80gb',
-  name: 'H100 SXM',
-  memoryBytes: 81559 * 2 ** 20,
-  bf16FlopsPerSecond: 989e12,
-  memoryBandwidthBytesPerSecond: 3.35e12,
-  intraNodeBandwidthBytesPerSecond: 450e9,
-  interconnect: 'NVLink 4',
-  pricePerGpuHour: 2.69,
-  priceDate: '2026-09-25',
-  priceSource: 'test',
-  fp8: true,
-};
+const h100 = H100_SXM;
 
 // Llama-3-8B: 8,030,261,248 parameters, 32 layers, hidden 4096 (Meta's config.json).
 const P = 8_030_261_248;

@@ -1,5 +1,6 @@
-// Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (memory-model.md §8).
+// Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, trainableParameters } from '../model/parameters';
+import { moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import {
@@ -265,7 +266,7 @@ export function estimatePerformance(
   // Expert parallelism: dispatch and combine all-to-alls of top-k token copies, forward and backward.
   let epSeconds = 0;
   if (arch.moe && layout.expertParallel > 1) {
-    const moeLayersPerRank = (arch.numLayers - arch.moe.firstDenseLayers) / layout.pipelineParallel;
+    const moeLayersPerRank = moeLayerCount(arch) / layout.pipelineParallel;
     const epInsideNode = layout.tensorParallel * layout.expertParallel <= layout.gpusPerNode;
     const epBandwidth = epInsideNode
       ? gpu.intraNodeBandwidthBytesPerSecond

@@ -7,8 +7,10 @@ import {
   ModelArchitecture,
   ParallelismSettings,
   PlanRequest,
+  QloraSettings,
   RuntimeSettings,
   TrainingSettings,
+  Workload,
 } from '../vocabulary';
 
 type DeepPartial<T> = T extends (infer U)[]
@@ -25,6 +27,12 @@ export type PlanRequestInput = DeepPartial<Omit<PlanRequest, 'model' | 'cluster'
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
+
+/** Training unless the request says it serves. */
+export const DEFAULT_WORKLOAD: Workload = 'training';
+
+/** One GPU in one node: the smallest cluster, so a request sizes its cluster on purpose. */
+export const DEFAULT_CLUSTER: Omit<PlanRequest['cluster'], 'gpu'> = { nodes: 1, gpusPerNode: 1 };
 
 export const DEFAULT_TRAINING: TrainingSettings = {
   method: 'full',
@@ -43,6 +51,9 @@ export const DEFAULT_LORA: LoraSettings = {
   dropout: 0,
   targetModules: ['q_proj', 'v_proj'],
 };
+// bitsandbytes' double quantisation, on in the QLoRA paper's recipe and PEFT's examples.
+export const DEFAULT_QLORA: QloraSettings = { doubleQuant: true };
+
 // PEFT's default for models whose q, k and v are one linear (Phi-3).
 const DEFAULT_FUSED_QKV_TARGETS = ['qkv_proj'];
 
@@ -78,9 +89,9 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   mixedPrecisionStyle: 'master-weights',
   fp32Gradients: false,
   foreachOptimizer: true, // torch.optim.AdamW's default implementation on CUDA is foreach
-  // PyTorch's caching allocator holds 3-20% above allocated (memory-model.md section 0).
+  // Serving plans: the caching allocator holds 3-20% above allocated (docs/memory-model.md §0).
   allocatorFragmentation: 0.06,
-  // CUDA context + lazily loaded kernels (memory-model.md section 0: 0.3-0.6 GiB) on cards
+  // CUDA context + lazily loaded kernels (docs/memory-model.md §0: 0.3-0.6 GiB) on cards
   // whose catalog entry has no measured cudaContextBytes (normalizeRequest prefers that).
   cudaContextBytes: 512 * MIB,
   // NCCL buffers per communicator group a rank belongs to (hundreds of MiB per group).
@@ -98,6 +109,8 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
+  materializeBeforeSharding: false, // meta-device init: the shards are the first allocation
+  expandableSegments: false, // c10/core/AllocatorConfig.h: expandable_segments_ defaults to false
   mfu: 0.4, // mid-range of published 35-55% MFU for large dense training
   interNodeBandwidthBytesPerSecond: 50e9, // 400 Gb/s InfiniBand NDR per GPU, one direction
   safetyMarginBytes: 1 * GIB,
@@ -135,6 +148,7 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     fusedKernels: false,
     crossEntropy: 'standard',
     foreachOptimizer: false,
+    expandableSegments: true, // run_train.sh launches with PYTORCH_ALLOC_CONF="expandable_segments:True"
   },
   // litgpt: bf16-true, chunked lm_head (128) with bf16 cross-entropy, torch AdamW (foreach).
   litgpt: {
@@ -218,7 +232,7 @@ export function normalizeRequest(
     } as LoraSettings;
   }
   if (training.method === 'qlora') {
-    training.qlora = { doubleQuant: true, ...defined(trainingInput.qlora) };
+    training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };
   }
   if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
 
@@ -238,7 +252,9 @@ export function normalizeRequest(
     preset,
   } as RuntimeSettings;
   // torchtune's single-device full fine-tune applies the optimizer in backward by default.
-  const gpus = (input.cluster.nodes ?? 1) * (input.cluster.gpusPerNode ?? 1);
+  const gpus =
+    (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
+    (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
   if (
     preset === 'torchtune' &&
     runtimeInput.optimizerInBackward === undefined &&
@@ -251,12 +267,12 @@ export function normalizeRequest(
   const request: PlanRequest = {
     ...(input.name !== undefined ? { name: input.name } : {}),
     tags: (input.tags ?? []).filter((t): t is string => typeof t === 'string'),
-    workload: input.workload ?? 'training',
+    workload: input.workload ?? DEFAULT_WORKLOAD,
     model: input.model,
     cluster: {
       gpu: input.cluster.gpu,
-      nodes: input.cluster.nodes ?? 1,
-      gpusPerNode: input.cluster.gpusPerNode ?? 1,
+      nodes: input.cluster.nodes ?? DEFAULT_CLUSTER.nodes,
+      gpusPerNode: input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode,
     },
     training,
     parallelism,

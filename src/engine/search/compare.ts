@@ -1,6 +1,15 @@
 // Side-by-side plans: one base request, several variants, each planned on its own.
 import { PlanRequestInput } from '../request/normalize';
-import { FieldError, ModelArchitecture, PlanResult, PlanValidationError } from '../vocabulary';
+import {
+  FieldError,
+  KV_CACHE_DTYPES,
+  ModelArchitecture,
+  PlanResult,
+  PlanValidationError,
+  RECOMPUTE_MODES,
+  TRAINING_METHODS,
+  ZERO_STAGES,
+} from '../vocabulary';
 
 /** Every field may be left out, at any depth; arrays are replaced whole. */
 export type DeepPartial<T> = T extends (infer U)[]
@@ -81,7 +90,7 @@ export function defaultVaryValues(
   const gpus = (base.cluster.nodes ?? 1) * (base.cluster.gpusPerNode ?? 1);
   switch (field) {
     case 'zeroStage':
-      return [0, 1, 2, 3];
+      return [...ZERO_STAGES];
     case 'tensorParallel':
       // Tensor parallelism splits heads inside a node.
       return POWERS_OF_TWO.filter(
@@ -93,11 +102,11 @@ export function defaultVaryValues(
     case 'pipelineParallel':
       return POWERS_OF_TWO.filter((p) => gpus % p === 0 && (!shape || shape.numLayers % p === 0));
     case 'activationCheckpointing':
-      return ['none', 'selective', 'full'];
+      return [...RECOMPUTE_MODES];
     case 'microBatchSize':
       return [1, 2, 4, 8];
     case 'method':
-      return ['full', 'lora', 'qlora'];
+      return [...TRAINING_METHODS];
     case 'precision':
       return ['fp32', 'bf16-mixed', 'bf16-pure'];
     case 'optimizer':
@@ -109,7 +118,7 @@ export function defaultVaryValues(
     case 'weightPrecision':
       return ['bf16', 'fp8', 'int8', 'int4'];
     case 'kvCacheDtype':
-      return ['bf16', 'fp8', 'int8'];
+      return [...KV_CACHE_DTYPES];
   }
 }
 

@@ -21,12 +21,136 @@ export interface MoeConfig {
   routerBias: boolean;
   /** A one-output linear (h x 1) gates the shared expert (Qwen2-MoE's shared_expert_gate). */
   sharedExpertGate?: boolean;
+  /** The layers that route to experts when it is not every layer from `firstDenseLayers` on
+   * (Llama-4's moe_layers, Jamba's expert_layer_period/offset). */
+  layers?: number[];
+  /** Routed experts and the router carry biases (gpt-oss: gate_up_proj_bias, down_proj_bias,
+   * router.bias). */
+  expertBias?: boolean;
+}
+
+/** What mixes tokens in a layer: attention, attention to another stack's states, or a
+ * selective state-space scan (Mamba-1, Mamba-2). */
+export type MixerKind = 'attention' | 'cross-attention' | 'mamba' | 'mamba2';
+
+/** How far back an attention layer looks. */
+export type AttentionWindow =
+  | { kind: 'full' }
+  /** The last `size` tokens (Mistral, Gemma-2/3 local layers, gpt-oss sliding layers). */
+  | { kind: 'sliding'; size: number }
+  /** Tokens of the same `size`-token chunk only (Llama-4's chunked attention). */
+  | { kind: 'chunked'; size: number };
+
+/** The per-layer type names of Hugging Face `layer_types`, plus the hybrid stacks' mixers. */
+export type LayerType =
+  | 'full_attention'
+  | 'sliding_attention'
+  | 'chunked_attention'
+  | 'cross_attention'
+  | 'mamba'
+  | 'mamba2';
+
+/** One layer as the memory recipes read it: built once per distinct `key`, then repeated. */
+export interface LayerKind {
+  /** Stable text naming everything below: equal keys mean identical layers. */
+  key: string;
+  mixer: MixerKind;
+  /** `full` for layers that do not attend (state-space mixers). */
+  attentionWindow: AttentionWindow;
+  mlp: 'dense' | 'moe' | 'none';
+  /** Learned per-head attention sinks in the softmax (gpt-oss). */
+  sinks?: boolean;
+  /** False where an attention layer skips the position encoding the model otherwise applies
+   * (Llama-4's NoPE layers), and for layers that do not attend. */
+  rope: boolean;
+  /** An encoder layer of an encoder-decoder model (T5). */
+  encoder?: boolean;
+  /** A multi-token-prediction module appended after the main stack (DeepSeek-V3). */
+  mtp?: boolean;
+}
+
+/** A selective state-space mixer (Mamba: Gu and Dao 2023; Mamba-2: Dao and Gu 2024). */
+export interface SsmConfig {
+  version: 1 | 2;
+  /** N: the state size per channel (d_state). */
+  stateSize: number;
+  /** The causal depthwise convolution's width (d_conv). */
+  convKernel: number;
+  /** d_inner = expand x hidden_size. */
+  expand: number;
+  innerSize: number;
+  /** Rank of the time-step projection (Mamba-1's dt_rank; unused by Mamba-2). */
+  dtRank: number;
+  /** Groups sharing B and C (Mamba-2's n_groups; 1 for Mamba-1). */
+  groups: number;
+  /** Mamba-2 heads and their width (d_inner = heads x headDim); 0 for Mamba-1. */
+  heads: number;
+  headDim: number;
+  convBias: boolean;
+  /** Biases on in_proj and out_proj. */
+  projBias: boolean;
+  /** Jamba's RMSNorms on dt, B and C inside the mixer. */
+  innerNorms?: boolean;
+}
+
+/** One linear outside the text stack (a vision projector), as `inFeatures -> outFeatures`. */
+export interface ProjectorLinear {
+  name: string;
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+}
+
+/** The image encoder of a vision-language model, enough to count it and plan its activations. */
+export interface VisionTower {
+  /** The Hugging Face vision model_type it was read from (siglip_vision_model, ...). */
+  kind: string;
+  /** Encoder layers, including Mllama's gated global layers. */
+  layers: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  heads: number;
+  patchSize: number;
+  imageSize: number;
+  /** Patches the encoder attends over per image (or per tile). */
+  patchesPerImage: number;
+  /** Embeddings one image becomes in the text stack's input or cross-attention states. */
+  tokensPerImage: number;
+  norm: NormKind;
+  mlp: MlpKind;
+  /** Biases on the encoder's q, k, v and o, and on its MLP linears. */
+  attentionBias: boolean;
+  mlpBias: boolean;
+  /** Parameters outside the encoder layers: patch and position embeddings, pre/post norms,
+   * tile embeddings and gates, as each family's modeling code creates them. */
+  embeddingParameters: number;
+  /** Scalar gates per layer (Mllama's gate_attn and gate_ffn on its global layers). */
+  layerGates?: number;
+  /** Linears that carry the encoder's output into the text stack, and their norms' weights. */
+  projector: ProjectorLinear[];
+  projectorNormParameters: number;
+}
+
+/** DeepSeek-V3's multi-token-prediction modules (DeepSeek-V3 report, section 2.2): each one a
+ * full decoder layer plus enorm, hnorm and the 2h -> h eh_proj. */
+export interface MtpConfig {
+  layers: number;
 }
 
 /** The encoder stack of an encoder-decoder model (T5-style relative position buckets). */
 export interface EncoderConfig {
   numLayers: number;
   relativeAttentionBuckets: number;
+}
+
+/** Where a model drops activations during training, and how likely. */
+export interface DropoutConfig {
+  /** On the attention probabilities (inside SDPA, or eager's attn_dropout). */
+  attention: number;
+  /** On each sub-layer's output before the residual add (resid_pdrop, hidden_dropout). */
+  residual: number;
+  /** On the embeddings (embd_pdrop). */
+  embedding: number;
 }
 
 /** Multi-latent attention (DeepSeek-V2/V3). */
@@ -43,6 +167,9 @@ export interface ModelArchitecture {
   id: string;
   name: string;
   hfId?: string;
+  /** Hugging Face's model_type of the family whose code the layer recipes follow (llama,
+   * gpt2, ...); absent for an engine-shaped architecture, planned as a Llama-style layer. */
+  modelType?: string;
   hiddenSize: number; // h
   numLayers: number; // L
   numAttentionHeads: number; // a
@@ -50,6 +177,8 @@ export interface ModelArchitecture {
   headDim: number; // d
   intermediateSize: number; // f (dense MLP width)
   vocabSize: number; // V
+  /** Rows of the input embedding where they differ from the head's V (Mllama: V + 8). */
+  embeddingVocabSize?: number;
   tieWordEmbeddings: boolean;
   mlp: MlpKind;
   activation: string; // silu, gelu, gelu_pytorch_tanh, ...
@@ -91,11 +220,32 @@ export interface ModelArchitecture {
   attentionLogitSoftcapping?: number;
   /** The logits pass through cap * tanh(x / cap) before the loss (Gemma-2: 30). */
   finalLogitSoftcapping?: number;
+  /** Dropout probabilities the model trains with (GPT-2's attn_pdrop, resid_pdrop, embd_pdrop;
+   * BERT's hidden and attention dropout): each active one keeps a mask for backward. */
+  dropout?: DropoutConfig;
   moe?: MoeConfig;
   mla?: MlaConfig;
   /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`
    * layers are the encoder's; the decoder layers add cross-attention (4 linears and a norm). */
   encoder?: EncoderConfig;
+  /** Per-layer types where layers differ (Hugging Face `layer_types`, hybrid stacks), one per
+   * layer; absent, every layer attends as `slidingWindow` and its fraction say. */
+  layerTypes?: LayerType[];
+  /** Llama-4's chunked attention: tokens see only their own chunk of this many tokens. */
+  attentionChunkSize?: number;
+  /** Layers that apply no rotary embedding (Llama-4's no_rope_layers zeros). */
+  noRopeLayers?: number[];
+  /** Learned per-head attention sinks (gpt-oss: `sinks`, one per query head). */
+  attentionSinks?: boolean;
+  /** State-space mixer of the `mamba`/`mamba2` layers. */
+  ssm?: SsmConfig;
+  /** The image encoder and projector of a vision-language model (counted in the totals). */
+  vision?: VisionTower;
+  /** Multi-token-prediction modules counted and trained (off unless asked for). */
+  mtp?: MtpConfig;
+  /** Model-specific facts the plan echoes in its assumptions (family assumed, parts not yet
+   * planned). */
+  notes?: string[];
   /** Published exact parameter count where one exists (checked against our own count). */
   publishedParameters?: number;
   source?: string;

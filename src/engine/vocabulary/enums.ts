@@ -76,3 +76,34 @@ export const MEMORY_COMPONENTS = [
   'kvCache',
 ] as const;
 export type MemoryComponent = (typeof MEMORY_COMPONENTS)[number];
+
+/** The kinds of calibration row a plan's memory error is read from (data/calibration): one GPU
+ * by training method, or any run on more than one GPU. */
+export const CALIBRATION_CATEGORIES = ['full', 'lora', 'qlora', 'multi-gpu'] as const;
+export type CalibrationCategory = (typeof CALIBRATION_CATEGORIES)[number];
+/** How a rank meets its card: under the top of its 80% range, only at the estimate, or not. */
+export const VERDICTS = ['fits', 'tight', 'does not fit'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+/** The changes advice may propose to make a plan fit. */
+export const ADVICE_KINDS = [
+  'activation-checkpointing',
+  'micro-batch',
+  'zero-stage',
+  'tensor-parallel',
+  'pipeline-parallel',
+  'context-parallel',
+  'offload-optimizer',
+  'offload-parameters',
+  'optimizer',
+  'loss',
+  'method',
+  'more-gpus',
+  'layout',
+  'combined',
+  'sequence-length',
+] as const;
+export type AdviceKind = (typeof ADVICE_KINDS)[number];
+/** What a piece of advice does to the training: the same computation laid out differently, a
+ * cheaper approximation of it (8-bit states, adapters), or another job (shorter sequences). */
+export const ADVICE_EFFECTS = ['same-training', 'approximates-training', 'changes-job'] as const;
+export type AdviceEffect = (typeof ADVICE_EFFECTS)[number];

@@ -23,4 +23,13 @@ export interface GpuSpec {
   /** Where cudaContextBytes was measured. */
   cudaContextNote?: string;
   fp8: boolean;
+  /** Host memory of the catalog's reference node for this GPU (a cloud instance), bytes: what
+   * optimizer and parameter offload are checked against. */
+  hostMemoryBytes?: number;
+  /** GPUs in that reference node: a node of fewer GPUs is taken to have its share. */
+  hostMemoryGpus?: number;
+  /** Where hostMemoryBytes comes from. */
+  hostMemorySource?: string;
+  /** CUDA compute capability (9.0 for Hopper): what PyTorch sizes some workspaces by. */
+  computeCapability?: number;
 }

@@ -75,7 +75,8 @@ export interface RuntimeSettings {
   fp32Gradients: boolean;
   /** Multi-tensor (foreach) optimizer step temporaries; false for fused/per-parameter steps. */
   foreachOptimizer: boolean;
-  /** Fraction the caching allocator reserves above what is allocated. */
+  /** Serving plans: the fraction the caching allocator reserves above what is allocated
+   * (training plans simulate the allocator on their timeline instead). */
   allocatorFragmentation: number;
   /** CUDA context, kernels and library workspaces outside the allocator, bytes. */
   cudaContextBytes: number;
@@ -110,6 +111,12 @@ export interface RuntimeSettings {
    * custom_sharded_layers ['tok_embeddings', 'output']), resharded after use like a layer,
    * instead of one root unit that stays gathered from the first forward to backward's end. */
   fsdpEmbeddingUnits: boolean;
+  /** The whole model is built on the device before DDP or FSDP wraps it (each parameter then
+   * replaced by its shard), and torch.cuda.empty_cache() runs once the wrapper is built. */
+  materializeBeforeSharding: boolean;
+  /** PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator maps pages into one
+   * growing segment per stream instead of cudaMalloc'ing segments of fixed sizes. */
+  expandableSegments: boolean;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

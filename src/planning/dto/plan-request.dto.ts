@@ -1,5 +1,6 @@
 // The shape of a PlanRequest (api-contract.md): every field checked, unknown fields rejected.
-// Defaults are not applied here: the engine's normalizeRequest fills them and the result echoes them.
+// Defaults are not applied here: the engine's normalizeRequest fills them and the result echoes
+// them; the documented defaults below are the engine's own DEFAULT_* objects.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -27,6 +28,14 @@ import {
   ATTENTION_KERNELS,
   CROSS_ENTROPY_KINDS,
   DATA_PARALLEL_ENGINES,
+  DEFAULT_CLUSTER,
+  DEFAULT_INFERENCE,
+  DEFAULT_LORA,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QLORA,
+  DEFAULT_RUNTIME,
+  DEFAULT_TRAINING,
+  DEFAULT_WORKLOAD,
   FRAMEWORK_PRESETS,
   KV_CACHE_DTYPES,
   MIXED_PRECISION_STYLES,
@@ -35,6 +44,7 @@ import {
   OPTIMIZERS,
   PIPELINE_SCHEDULES,
   PRECISIONS,
+  PRESETS,
   QUANTIZATION_KERNELS,
   REQUEST_LIMITS,
   RECOMPUTE_MODES,
@@ -72,13 +82,17 @@ export class ClusterDto {
   })
   gpu: string;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.nodes.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_CLUSTER.nodes,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.nodes.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.nodes)
   nodes?: number;
 
   @ApiPropertyOptional({
-    default: 1,
+    default: DEFAULT_CLUSTER.gpusPerNode,
     minimum: 1,
     example: 8,
     maximum: REQUEST_LIMITS.gpusPerNode.max,
@@ -89,13 +103,17 @@ export class ClusterDto {
 }
 
 export class LoraDto {
-  @ApiPropertyOptional({ default: 16, minimum: 1, maximum: REQUEST_LIMITS.loraRank.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_LORA.rank,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.loraRank.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.loraRank)
   rank?: number;
 
   @ApiPropertyOptional({
-    default: 32,
+    default: DEFAULT_LORA.alpha,
     minimum: REQUEST_LIMITS.loraAlpha.min,
     maximum: REQUEST_LIMITS.loraAlpha.max,
   })
@@ -103,7 +121,7 @@ export class LoraDto {
   @IsNumberInRange({ ...REQUEST_LIMITS.loraAlpha, minExclusive: true })
   alpha?: number;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ default: DEFAULT_LORA.dropout, minimum: 0, maximum: 1 })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.05 })
   dropout?: number;
@@ -111,7 +129,7 @@ export class LoraDto {
   @ApiPropertyOptional({
     description:
       "module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'",
-    default: ['q_proj', 'v_proj'],
+    default: DEFAULT_LORA.targetModules,
     oneOf: [
       { type: 'array', items: { type: 'string' } },
       { type: 'string', enum: ['all-linear'] },
@@ -123,40 +141,48 @@ export class LoraDto {
 }
 
 export class QloraDto {
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ default: DEFAULT_QLORA.doubleQuant })
   @IsOptional()
   @IsTrueOrFalse()
   doubleQuant?: boolean;
 }
 
 export class TrainingDto {
-  @ApiPropertyOptional({ enum: TRAINING_METHODS, default: 'full' })
+  @ApiPropertyOptional({ enum: TRAINING_METHODS, default: DEFAULT_TRAINING.method })
   @IsOptional()
   @IsOneOf(TRAINING_METHODS)
   method?: TrainingMethod;
 
-  @ApiPropertyOptional({ enum: PRECISIONS, default: 'bf16-mixed' })
+  @ApiPropertyOptional({ enum: PRECISIONS, default: DEFAULT_TRAINING.precision })
   @IsOptional()
   @IsOneOf(PRECISIONS)
   precision?: Precision;
 
-  @ApiPropertyOptional({ enum: OPTIMIZERS, default: 'adamw' })
+  @ApiPropertyOptional({ enum: OPTIMIZERS, default: DEFAULT_TRAINING.optimizer })
   @IsOptional()
   @IsOneOf(OPTIMIZERS)
   optimizer?: OptimizerKind;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.microBatchSize.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_TRAINING.microBatchSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.microBatchSize.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.microBatchSize)
   microBatchSize?: number;
 
-  @ApiPropertyOptional({ default: 4096, minimum: 1, maximum: REQUEST_LIMITS.sequenceLength.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_TRAINING.sequenceLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.sequenceLength.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.sequenceLength)
   sequenceLength?: number;
 
   @ApiPropertyOptional({
-    default: 1,
+    default: DEFAULT_TRAINING.gradientAccumulationSteps,
     minimum: 1,
     maximum: REQUEST_LIMITS.gradientAccumulationSteps.max,
   })
@@ -164,7 +190,7 @@ export class TrainingDto {
   @IsIntegerInRange(REQUEST_LIMITS.gradientAccumulationSteps)
   gradientAccumulationSteps?: number;
 
-  @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: 'none' })
+  @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: DEFAULT_TRAINING.activationCheckpointing })
   @IsOptional()
   @IsOneOf(RECOMPUTE_MODES)
   activationCheckpointing?: Recompute;
@@ -194,54 +220,78 @@ export class TrainingDto {
 }
 
 export class OffloadDto {
-  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: DEFAULT_PARALLELISM.offload.optimizer })
   @IsOptional()
   @IsOneOf(OFFLOAD_TARGETS)
   optimizer?: OffloadTarget;
 
-  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: 'none' })
+  @ApiPropertyOptional({ enum: OFFLOAD_TARGETS, default: DEFAULT_PARALLELISM.offload.parameters })
   @IsOptional()
   @IsOneOf(OFFLOAD_TARGETS)
   parameters?: OffloadTarget;
 }
 
 export class ParallelismDto {
-  @ApiPropertyOptional({ enum: ZERO_STAGES, default: 0, description: '3 = FSDP full shard' })
+  @ApiPropertyOptional({
+    enum: ZERO_STAGES,
+    default: DEFAULT_PARALLELISM.zeroStage,
+    description: '3 = FSDP full shard',
+  })
   @IsOptional()
   @IsOneOf(ZERO_STAGES)
   zeroStage?: 0 | 1 | 2 | 3;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.tensorParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   tensorParallel?: number;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.sequenceParallel })
   @IsOptional()
   @IsTrueOrFalse()
   sequenceParallel?: boolean;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.pipelineParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   pipelineParallel?: number;
 
-  @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: '1f1b' })
+  @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: DEFAULT_PARALLELISM.pipelineSchedule })
   @IsOptional()
   @IsOneOf(PIPELINE_SCHEDULES)
   pipelineSchedule?: PipelineSchedule;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.virtualStages,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   virtualStages?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.contextParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   contextParallel?: number;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.parallelDegree.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.expertParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   expertParallel?: number;
@@ -255,54 +305,59 @@ export class ParallelismDto {
 }
 
 export class RuntimeDto {
-  @ApiPropertyOptional({ enum: FRAMEWORK_PRESETS, default: 'none' })
+  @ApiPropertyOptional({ enum: FRAMEWORK_PRESETS, default: DEFAULT_RUNTIME.preset })
   @IsOptional()
   @IsOneOf(FRAMEWORK_PRESETS)
   preset?: FrameworkPreset;
 
-  @ApiPropertyOptional({ enum: ATTENTION_KERNELS, default: 'flash' })
+  @ApiPropertyOptional({ enum: ATTENTION_KERNELS, default: DEFAULT_RUNTIME.attention })
   @IsOptional()
   @IsOneOf(ATTENTION_KERNELS)
   attention?: AttentionKernel;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.fusedKernels })
   @IsOptional()
   @IsTrueOrFalse()
   fusedKernels?: boolean;
 
-  @ApiPropertyOptional({ enum: CROSS_ENTROPY_KINDS, default: 'standard' })
+  @ApiPropertyOptional({ enum: CROSS_ENTROPY_KINDS, default: DEFAULT_RUNTIME.crossEntropy })
   @IsOptional()
   @IsOneOf(CROSS_ENTROPY_KINDS)
   crossEntropy?: CrossEntropyKind;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.optimizerInBackward })
   @IsOptional()
   @IsTrueOrFalse()
   optimizerInBackward?: boolean;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.activationOffloading })
   @IsOptional()
   @IsTrueOrFalse()
   activationOffloading?: boolean;
 
-  @ApiPropertyOptional({ enum: MIXED_PRECISION_STYLES, default: 'master-weights' })
+  @ApiPropertyOptional({
+    enum: MIXED_PRECISION_STYLES,
+    default: DEFAULT_RUNTIME.mixedPrecisionStyle,
+  })
   @IsOptional()
   @IsOneOf(MIXED_PRECISION_STYLES)
   mixedPrecisionStyle?: MixedPrecisionStyle;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.fp32Gradients })
   @IsOptional()
   @IsTrueOrFalse()
   fp32Gradients?: boolean;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ default: DEFAULT_RUNTIME.foreachOptimizer })
   @IsOptional()
   @IsTrueOrFalse()
   foreachOptimizer?: boolean;
 
   @ApiPropertyOptional({
-    default: 0.06,
-    description: 'fraction reserved above allocated',
+    default: DEFAULT_RUNTIME.allocatorFragmentation,
+    description:
+      'serving plans only: the fraction the caching allocator reserves above allocated; training plans simulate the ' +
+      'allocator instead (see expandableSegments)',
     minimum: 0,
     maximum: 1,
   })
@@ -312,26 +367,27 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     description:
-      "CUDA context bytes outside the allocator; default: the GPU catalog's measured value (805306368 on h100-80gb), else 536870912",
+      "CUDA context bytes outside the allocator; default: the card's measured cudaContextBytes (GET /api/v1/gpus), " +
+      `else ${DEFAULT_RUNTIME.cudaContextBytes}`,
     maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsIntegerInRange(REQUEST_LIMITS.settingBytes)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.cudaContextBytes })
   cudaContextBytes?: number;
 
   @ApiPropertyOptional({
     description: 'NCCL buffers per GPU, bytes',
-    default: 268435456,
+    default: DEFAULT_RUNTIME.ncclBytes,
     minimum: REQUEST_LIMITS.settingBytes.min,
     maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: 268435456 })
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.ncclBytes })
   ncclBytes?: number;
 
   @ApiPropertyOptional({
     description: 'reduce/allgather bucket size, elements',
-    default: 5e8,
+    default: DEFAULT_RUNTIME.bucketElements,
     minimum: REQUEST_LIMITS.bucketElements.min,
     maximum: REQUEST_LIMITS.bucketElements.max,
   })
@@ -342,20 +398,23 @@ export class RuntimeDto {
   @ApiPropertyOptional({
     description:
       "parameters ZeRO-3 may keep gathered (DeepSpeed's stage3_max_live_parameters); 0 for FSDP",
-    default: 0,
+    default: DEFAULT_RUNTIME.zero3LiveParameters,
     maximum: REQUEST_LIMITS.zero3LiveParameters.max,
   })
   @IsOptional()
-  @IsIntegerInRange(REQUEST_LIMITS.zero3LiveParameters)
+  @IsIntegerInRange({
+    ...REQUEST_LIMITS.zero3LiveParameters,
+    example: PRESETS.deepspeed.zero3LiveParameters ?? REQUEST_LIMITS.zero3LiveParameters.example,
+  })
   zero3LiveParameters?: number;
 
-  @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: 'fp32' })
+  @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: DEFAULT_RUNTIME.adapterDtype })
   @IsOptional()
   @IsOneOf(ADAPTER_DTYPES)
   adapterDtype?: 'fp32' | 'bf16';
 
   @ApiPropertyOptional({
-    default: true,
+    default: DEFAULT_RUNTIME.gradientsSetToNone,
     description: 'zero_grad(set_to_none=True) frees gradients between steps (PyTorch 2.x default)',
   })
   @IsOptional()
@@ -363,7 +422,7 @@ export class RuntimeDto {
   gradientsSetToNone?: boolean;
 
   @ApiPropertyOptional({
-    default: true,
+    default: DEFAULT_RUNTIME.retainLogits,
     description: 'the training loop keeps the logits alive through backward (HF, litgpt)',
   })
   @IsOptional()
@@ -371,7 +430,7 @@ export class RuntimeDto {
   retainLogits?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.unshardedGradientAccumulation,
     description:
       'accumulation skips the gradient sync (FSDP no_sync), so ZeRO-2/3 ranks hold unsharded gradients between micro-batches (litgpt)',
   })
@@ -380,7 +439,7 @@ export class RuntimeDto {
   unshardedGradientAccumulation?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.previousStepAlive,
     description:
       "the loop's logits and loss still hold the previous micro-batch's graph through the next forward (litgpt): its logits and bitsandbytes QLoRA's saved inputs stay",
   })
@@ -389,7 +448,7 @@ export class RuntimeDto {
   previousStepAlive?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.softmaxSavesInput,
     description:
       "PyTorch before 1.11: softmax and log-softmax keep their input for backward beside the output (eager attention's scores, the loss's logits)",
   })
@@ -398,7 +457,7 @@ export class RuntimeDto {
   softmaxSavesInput?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.fsdpEmbeddingUnits,
     description:
       "FSDP shards the token embedding and the output head as units of their own (torchtune's custom_sharded_layers), " +
       'gathered only around their use, instead of in the root unit that stays gathered through forward and backward',
@@ -408,7 +467,27 @@ export class RuntimeDto {
   fsdpEmbeddingUnits?: boolean;
 
   @ApiPropertyOptional({
-    default: false,
+    default: DEFAULT_RUNTIME.materializeBeforeSharding,
+    description:
+      'The whole model is built on the device before DDP or FSDP wraps it, and the cache is emptied after (as a model ' +
+      'loaded with from_pretrained then wrapped is); false builds the shards directly (meta-device init, torchtitan)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  materializeBeforeSharding?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.expandableSegments,
+    description:
+      'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator grows one segment per stream page by ' +
+      'page instead of reserving segments of fixed sizes, which leaves less reserved beyond allocated (torchtitan sets it)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  expandableSegments?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.fp32Logits,
     description:
       "the model returns fp32 logits from an unchunked head (torchtune's and torchtitan's self.output(h).float(), " +
       'Hugging Face Llama before 4.46), so the logits the loop holds are fp32 rather than the compute dtype',
@@ -419,7 +498,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: QUANTIZATION_KERNELS,
-    default: 'bitsandbytes',
+    default: DEFAULT_RUNTIME.quantizationKernel,
     description:
       "QLoRA's 4-bit linear: bitsandbytes keeps each input for backward, torchao does not; " +
       "bitsandbytes-lightning (Lightning's plugin, litgpt) also quantises the output head, from an fp16 copy",
@@ -430,7 +509,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: MODEL_CODES,
-    default: 'native',
+    default: DEFAULT_RUNTIME.modelCode,
     description:
       "whose model code runs the layers: Hugging Face's (grouped K/V into SDPA, gelu_new in Python), litgpt's (fused qkv, head applied 128 positions at a time) or native PyTorch",
   })
@@ -440,7 +519,7 @@ export class RuntimeDto {
 
   @ApiPropertyOptional({
     enum: DATA_PARALLEL_ENGINES,
-    default: 'pytorch',
+    default: DEFAULT_RUNTIME.dataParallelEngine,
     description:
       "who syncs gradients: pytorch (DDP's bucket copy at ZeRO-0), deepspeed (reduce/allgather buckets) or megatron (in place in its gradient buffer)",
   })
@@ -449,7 +528,7 @@ export class RuntimeDto {
   dataParallelEngine?: DataParallelEngine;
 
   @ApiPropertyOptional({
-    default: 0.4,
+    default: DEFAULT_RUNTIME.mfu,
     description: 'model FLOPs utilisation, (0, 1]',
     minimum: 0,
     maximum: 1,
@@ -468,7 +547,7 @@ export class RuntimeDto {
   pricePerGpuHour?: number;
 
   @ApiPropertyOptional({
-    default: 50e9,
+    default: DEFAULT_RUNTIME.interNodeBandwidthBytesPerSecond,
     description: 'bytes/s per GPU across nodes',
     minimum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.min,
     maximum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.max,
@@ -478,43 +557,59 @@ export class RuntimeDto {
   interNodeBandwidthBytesPerSecond?: number;
 
   @ApiPropertyOptional({
-    default: 1073741824,
+    default: DEFAULT_RUNTIME.safetyMarginBytes,
     description: 'bytes kept free on every card',
     minimum: REQUEST_LIMITS.settingBytes.min,
     maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: 1073741824 })
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.safetyMarginBytes })
   safetyMarginBytes?: number;
 }
 
 export class InferenceDto {
-  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: REQUEST_LIMITS.batchSize.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.batchSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.batchSize.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.batchSize)
   batchSize?: number;
 
-  @ApiPropertyOptional({ default: 1024, minimum: 1, maximum: REQUEST_LIMITS.promptLength.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.promptLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.promptLength.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.promptLength)
   promptLength?: number;
 
-  @ApiPropertyOptional({ default: 256, minimum: 1, maximum: REQUEST_LIMITS.outputLength.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.outputLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.outputLength.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.outputLength)
   outputLength?: number;
 
-  @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: 'bf16' })
+  @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: DEFAULT_INFERENCE.weightPrecision })
   @IsOptional()
   @IsOneOf(WEIGHT_PRECISIONS)
   weightPrecision?: WeightPrecision;
 
-  @ApiPropertyOptional({ default: 128, minimum: 1, maximum: REQUEST_LIMITS.quantGroupSize.max })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.quantGroupSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.quantGroupSize.max,
+  })
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.quantGroupSize)
   quantGroupSize?: number;
 
-  @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: 'bf16' })
+  @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: DEFAULT_INFERENCE.kvCacheDtype })
   @IsOptional()
   @IsOneOf(KV_CACHE_DTYPES)
   kvCacheDtype?: KvCacheDtype;
@@ -542,7 +637,7 @@ export class PlanRequestDto implements PlanRequestInput {
   @IsLabelList(32, 64)
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: WORKLOADS, default: 'training' })
+  @ApiPropertyOptional({ enum: WORKLOADS, default: DEFAULT_WORKLOAD })
   @IsOptional()
   @IsOneOf(WORKLOADS)
   workload?: Workload;

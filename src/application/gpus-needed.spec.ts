@@ -1,0 +1,68 @@
+import { loadCatalog } from '../catalog/catalog';
+import { estimatePlan } from './estimate';
+import { clusterSizes, gpusNeeded } from './gpus-needed';
+
+const GIB = 1024 ** 3;
+const catalog = loadCatalog();
+
+describe('clusterSizes', () => {
+  it('doubles GPUs up to a node, then nodes', () => {
+    expect(clusterSizes(8, 1024)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    expect(clusterSizes(4, 20)).toEqual([1, 2, 4, 8, 16]);
+    expect(clusterSizes(8, 6)).toEqual([1, 2, 4]);
+  });
+});
+
+describe('gpusNeeded', () => {
+  it("answers the issue's QLoRA of Llama-3.1-70B on L40S: one does not fit, the fewest fit for sure", () => {
+    const answer = gpusNeeded(
+      {
+        model: 'llama-3.1-70b',
+        cluster: { gpu: 'l40s' },
+        training: { method: 'qlora', sequenceLength: 2048 },
+      },
+      catalog,
+    );
+    const one = answer.tried.find((t) => t.gpus === 1 && t.objective === 'fewestGpus');
+    expect(one?.fits).toBe(false);
+    const fewest = answer.fewest!;
+    expect(fewest.gpus).toBeGreaterThan(1);
+    // Each size below the answer was searched and did not fit with room for its range.
+    const below = answer.tried.filter((t) => t.gpus < fewest.gpus);
+    expect(below.every((t) => !t.fits)).toBe(true);
+    // The request it gives back plans the same figures, with the verdict fits.
+    const again = estimatePlan(fewest.request, catalog);
+    expect(again.layout.gpus).toBe(fewest.gpus);
+    expect(again.memory.perGpu.verdict).toBe('fits');
+    expect(again.memory.perGpu.deviceUsedBytes).toBe(fewest.figures.deviceUsedBytes);
+    // The cheapest costs no more per token than the fewest.
+    expect(answer.cheapest!.figures.usdPerMillionTokens).toBeLessThanOrEqual(
+      fewest.figures.usdPerMillionTokens,
+    );
+  });
+
+  it('skips the sizes whose GPUs cannot hold one replica of the model states', () => {
+    // Llama-3-70B full fine-tuning, bf16 weights and gradients, fp32 master and Adam moments:
+    // 2 + 2 + 4 + 8 = 16 bytes per parameter; 70,553,706,496 parameters (Meta's count).
+    const states = 16 * 70_553_706_496;
+    // An H100 SXM shows 81,559 MiB; 1 GiB is kept free: ceil(1.129e12 / 8.445e10) = 14 GPUs.
+    const usable = 81_559 * 2 ** 20 - GIB;
+    const bound = Math.ceil(states / usable);
+    expect(bound).toBe(14);
+    const answer = gpusNeeded(
+      { model: 'llama-3-70b', cluster: { gpu: 'h100-80gb' }, training: { sequenceLength: 8192 } },
+      catalog,
+    );
+    expect(Math.min(...answer.tried.map((t) => t.gpus))).toBeGreaterThanOrEqual(bound);
+    expect(answer.fewest!.gpus).toBeGreaterThanOrEqual(bound);
+  });
+
+  it('says no cluster up to maxGpus fits when none does', () => {
+    const answer = gpusNeeded(
+      { model: 'llama-3.1-405b', cluster: { gpu: 'l4', maxGpus: 8 } },
+      catalog,
+    );
+    expect(answer.fewest).toBeNull();
+    expect(answer.cheapest).toBeNull();
+  });
+});

@@ -1,0 +1,205 @@
+// "How many GPUs do I need?": the fewest GPUs of one type on which a layout of the job fits with
+// room for the top of its 80% range, and the cheapest such cluster, by the layout search.
+import { Catalog } from '../catalog/catalog';
+import { PlanValidationError, SearchCandidate, SearchObjective } from '../engine';
+import type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
+import { estimatePlan } from './estimate';
+import { SearchRequest, searchPlans } from './search';
+
+export type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
+
+/** Largest cluster tried when the request names none: 128 nodes of 8. */
+export const DEFAULT_MAX_GPUS = 1024;
+/** GPUs in a node when the request names none: an HGX/DGX node. */
+export const DEFAULT_NODE_SIZE = 8;
+/** Layouts the search returns per cluster size, so that one `fits` can be picked among those
+ * that only fit at the estimate (`tight`). */
+const LAYOUTS_PER_SIZE = 5;
+/** The cheapest cluster is looked for at the fewest GPUs and at 2x and 4x as many: more GPUs
+ * can lower the price per token when they free the plan of recomputation or offload. */
+const CHEAPEST_MULTIPLES = [1, 2, 4];
+
+/** POST /plans/gpus-needed: a search request whose cluster names a GPU type, not a count. */
+export type GpusNeededRequest = Omit<SearchRequest, 'cluster' | 'objective' | 'top'> & {
+  cluster: { gpu: string; gpusPerNode?: number; maxGpus?: number };
+};
+
+/** 1, 2, 4, ... GPUs up to a node, then 2, 4, 8, ... nodes, up to maxGpus. */
+export function clusterSizes(nodeSize: number, maxGpus: number): number[] {
+  const sizes: number[] = [];
+  for (let gpus = 1; gpus < nodeSize && gpus <= maxGpus; gpus *= 2) sizes.push(gpus);
+  for (let nodes = 1; nodes * nodeSize <= maxGpus; nodes *= 2) sizes.push(nodes * nodeSize);
+  return sizes;
+}
+
+function answerOf(candidate: SearchCandidate): GpuCountAnswer {
+  const worst = candidate.result.memory.perGpu;
+  return {
+    gpus: candidate.figures.gpus,
+    nodes: candidate.figures.nodes,
+    gpusPerNode: candidate.figures.gpusPerNode,
+    label: candidate.label,
+    request: candidate.request,
+    figures: {
+      ...candidate.figures,
+      deviceUsedRangeBytes: worst.deviceUsedRangeBytes,
+      verdict: worst.verdict,
+    },
+  };
+}
+
+/** One cluster size searched: its best layout whose verdict is `fits`, if any. */
+function searchSize(
+  request: GpusNeededRequest,
+  gpus: number,
+  nodeSize: number,
+  objective: SearchObjective,
+  catalog: Catalog,
+) {
+  const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
+  const search = {
+    ...request,
+    cluster: { ...cluster, gpus, gpusPerNode: Math.min(gpus, nodeSize) },
+    objective,
+    top: LAYOUTS_PER_SIZE,
+  };
+  const answer = searchPlans(search, catalog);
+  const best = answer.results.find((c) => c.result.memory.perGpu.verdict !== 'tight');
+  return {
+    best: best ? answerOf(best) : null,
+    tried: {
+      gpus,
+      objective,
+      fits: best !== undefined,
+      tight: best === undefined && answer.results.length > 0,
+      planned: answer.counts.evaluated,
+    },
+    warnings: answer.warnings,
+  };
+}
+
+/** A recorder of the sizes searched, and the search of one size by an objective. */
+function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
+  const nodeSize = request.cluster.gpusPerNode ?? DEFAULT_NODE_SIZE;
+  const maxGpus = request.cluster.maxGpus ?? DEFAULT_MAX_GPUS;
+  if (maxGpus < 1 || !Number.isSafeInteger(maxGpus)) {
+    throw new PlanValidationError([
+      { field: 'cluster.maxGpus', message: `maxGpus (${maxGpus}) must be a positive integer` },
+    ]);
+  }
+  const tried: GpusNeededAnswer['tried'] = [];
+  const at = (gpus: number, objective: SearchObjective) => {
+    const outcome = searchSize(request, gpus, nodeSize, objective, catalog);
+    tried.push(outcome.tried);
+    return outcome;
+  };
+  return { nodeSize, maxGpus, tried, at };
+}
+
+/**
+ * The fewest GPUs at which no layout can fit: model states shard at most N ways, so N GPUs need
+ * N x (capacity less the safety margin) >= the states of one unsharded replica. Offloaded states
+ * leave the GPUs, so with offload allowed the bound is 1.
+ */
+function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
+  if (request.allowOffload) return 1;
+  const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
+  const {
+    globalBatchSize: _batch,
+    maxMicroBatchSize: _mb,
+    allowOffload: _offload,
+    ...job
+  } = request;
+  const single = estimatePlan(
+    { ...job, cluster: { ...cluster, nodes: 1, gpusPerNode: 1 }, parallelism: undefined },
+    catalog,
+  ).memory.perGpu;
+  return Math.ceil(single.modelStateBytes / (single.deviceUsedBytes + single.headroomBytes));
+}
+
+/** The fewest GPUs of the request's type on which a layout fits (verdict `fits`). */
+export function fewestGpus(
+  request: GpusNeededRequest,
+  catalog: Catalog,
+  searcher = sizeSearcher(request, catalog),
+): Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'> {
+  const bound = statesLowerBound(request, catalog);
+  const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((gpus) => gpus >= bound);
+  const found = fewestFitting(sizes, searcher.nodeSize, bound - 1, (gpus) =>
+    searcher.at(gpus, 'fewestGpus'),
+  );
+  return { ...found, tried: searcher.tried };
+}
+
+/** The fewest GPUs of the request's type that fit the job, and the cheapest cluster. */
+export function gpusNeeded(request: GpusNeededRequest, catalog: Catalog): GpusNeededAnswer {
+  const searcher = sizeSearcher(request, catalog);
+  const { fewest, warnings } = fewestGpus(request, catalog, searcher);
+  const cheapest = fewest
+    ? cheapestFrom(fewest, searcher.maxGpus, (gpus) => searcher.at(gpus, 'cost'))
+    : null;
+  return {
+    gpu: request.cluster.gpu,
+    maxGpus: searcher.maxGpus,
+    fewest,
+    cheapest,
+    tried: searcher.tried.sort((a, b) => a.gpus - b.gpus),
+    warnings,
+  };
+}
+
+type SizeSearch = (gpus: number) => { best: GpuCountAnswer | null; warnings: string[] };
+
+/** Doubling until a size fits, then halving the gap in whole nodes between the last size that
+ * did not fit (or `cannotFit`, known not to) and the first that did. */
+function fewestFitting(
+  sizes: number[],
+  nodeSize: number,
+  cannotFit: number,
+  search: SizeSearch,
+): { fewest: GpuCountAnswer | null; warnings: string[] } {
+  let warnings: string[] = [];
+  let missed = cannotFit;
+  let fewest: GpuCountAnswer | null = null;
+  for (const gpus of sizes) {
+    const outcome = search(gpus);
+    warnings = outcome.warnings;
+    if (outcome.best) {
+      fewest = outcome.best;
+      break;
+    }
+    missed = gpus;
+  }
+  if (!fewest) return { fewest: null, warnings };
+  // Node counts known not to fit (one node at least: searched, or below the bound).
+  let low = Math.max(1, Math.floor(missed / nodeSize));
+  let high = fewest.gpus / nodeSize; // nodes known to fit
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    const outcome = search(middle * nodeSize);
+    if (outcome.best) {
+      fewest = outcome.best;
+      high = middle;
+    } else low = middle;
+  }
+  return { fewest, warnings };
+}
+
+/** The cheapest of the cost-ranked layouts at the fewest GPUs and at 2x and 4x as many. */
+function cheapestFrom(
+  fewest: GpuCountAnswer,
+  maxGpus: number,
+  search: SizeSearch,
+): GpuCountAnswer | null {
+  const found = CHEAPEST_MULTIPLES.map((multiple) => fewest.gpus * multiple)
+    .filter((gpus) => gpus <= maxGpus)
+    .map((gpus) => search(gpus).best)
+    .filter((answer): answer is GpuCountAnswer => answer !== null);
+  return found.reduce<GpuCountAnswer | null>(
+    (best, answer) =>
+      best === null || answer.figures.usdPerMillionTokens < best.figures.usdPerMillionTokens
+        ? answer
+        : best,
+    null,
+  );
+}

@@ -1,0 +1,91 @@
+// Layout search: the request's settings the search keeps, the ones it chooses itself named in
+// warnings, and the engine's ranked layouts.
+import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
+import {
+  PlanRequestInput,
+  PlanValidationError,
+  SearchInput,
+  searchLayouts,
+  SearchResult,
+  Workload,
+} from '../engine';
+import { estimatePlan } from './estimate';
+
+/** Parallel settings the search keeps as given; the rest it chooses itself. */
+const KEPT_PARALLELISM = ['sequenceParallel', 'pipelineSchedule', 'virtualStages'] as const;
+/** Training settings the search tries every value of. */
+const SEARCHED_TRAINING = ['microBatchSize', 'activationCheckpointing'];
+
+/** A search as POST /plans/search and `shardplan search` take it: any parallel setting may be
+ * sent, and those the search chooses are reported as not used. */
+export type SearchRequest = Omit<SearchInput, 'parallelism'> & {
+  workload?: Workload;
+  parallelism?: PlanRequestInput['parallelism'];
+};
+
+export type SearchAnswer = SearchResult & { warnings: string[] };
+
+/** Called after each layout the engine plans, with the count so far. */
+export type PlannedLayouts = (planned: number) => void;
+
+function given(section: object | undefined): string[] {
+  // DTO instances carry every declared field, so only fields with a value count as given.
+  return Object.entries(section ?? {})
+    .filter(([, value]) => value !== undefined)
+    .map(([key]) => key);
+}
+
+/** Fields of the request that the search overrides, as dotted paths. */
+function searchedSettings(request: SearchRequest): string[] {
+  const kept: readonly string[] = KEPT_PARALLELISM;
+  const parallelism = given(request.parallelism).filter((key) => !kept.includes(key));
+  const training = SEARCHED_TRAINING.concat(
+    request.globalBatchSize !== undefined ? ['gradientAccumulationSteps'] : [],
+  ).filter((key) => given(request.training).includes(key));
+  return [
+    ...parallelism.map((key) => `parallelism.${key}`),
+    ...training.map((key) => `training.${key}`),
+  ];
+}
+
+/** The engine's SearchInput: the request less what the search chooses. */
+function searchInputOf(request: SearchRequest): SearchInput {
+  const { workload: _workload, parallelism, ...rest } = request;
+  const kept = Object.fromEntries(
+    KEPT_PARALLELISM.filter((key) => parallelism?.[key] !== undefined).map((key) => [
+      key,
+      parallelism?.[key],
+    ]),
+  );
+  return { ...rest, ...(Object.keys(kept).length > 0 ? { parallelism: kept } : {}) };
+}
+
+/** Ranked layouts that fit; settings the search chose rather than took are named in `warnings`. */
+export function searchPlans(
+  request: SearchRequest,
+  catalog: Catalog,
+  onPlanned: PlannedLayouts = () => undefined,
+): SearchAnswer {
+  if (request.workload === 'inference') {
+    throw new PlanValidationError([
+      {
+        field: 'workload',
+        message: "search plans training layouts; leave workload out or use 'training'",
+      },
+    ]);
+  }
+  const warnings = searchedSettings(request).map(
+    (field) => `${field} is chosen by the search; the value given was not used`,
+  );
+  const context = {
+    arch: resolveModel(catalog, request.model),
+    gpu: resolveGpu(catalog, request.cluster.gpu),
+  };
+  let planned = 0;
+  const plan = (input: PlanRequestInput) => {
+    const result = estimatePlan(input, catalog);
+    onPlanned(++planned);
+    return result;
+  };
+  return { ...searchLayouts(searchInputOf(request), plan, context), warnings };
+}

@@ -1,0 +1,197 @@
+// Building blocks model code is made of (torch.nn modules and the few functions every decoder
+// calls), written as the ops they run. The source each follows is named beside it.
+import { QuantizationKernel } from '../../vocabulary';
+import { LinearParams } from '../model/rank-model';
+import { FP32, Ops } from './ops';
+import { Param, Runtime, Tensor } from './runtime';
+
+/** How a module reaches its weights: as stored, through autocast's cast, gathered by FSDP,
+ * dequantised from 4 bits. The timeline sets one per request. */
+export interface WeightAccess {
+  /** The weight of a matmul as the kernel receives it. */
+  matmulWeight(ops: Ops, param: Param, rows: number, cols: number): Tensor;
+  /** Leaving the forward's autocast region drops its cast cache. */
+  exitAutocast(ops: Ops): void;
+}
+
+/** Weights used as stored (no autocast, no sharding). */
+export const STORED_WEIGHTS: WeightAccess = {
+  matmulWeight: (ops, param, rows, cols) => ops.weight(param, rows, cols),
+  exitAutocast: () => undefined,
+};
+
+/** torch.autocast: a matmul runs in 16 bits; a trained fp32 leaf's cast is cached until the
+ * autocast region exits (autocast_mode.cpp cached_cast), a frozen one is cast at every use. */
+export class AutocastWeights implements WeightAccess {
+  private readonly cache = new Map<Param, Tensor>();
+  constructor(readonly castBytes: number) {}
+
+  matmulWeight(ops: Ops, param: Param, rows: number, cols: number): Tensor {
+    const stored = ops.weight(param, rows, cols);
+    if (param.storedBytes === this.castBytes) return stored;
+    const cached = this.cache.get(param);
+    if (cached) {
+      ops.rt.drop(stored);
+      return ops.rt.view(cached);
+    }
+    const cast = ops.to(stored, this.castBytes);
+    ops.rt.drop(stored);
+    if (param.trainable && ops.rt.gradEnabled) {
+      this.cache.set(param, ops.rt.view(cast, cast.cols, cast.requiresGrad, false));
+    }
+    return cast;
+  }
+
+  exitAutocast(ops: Ops): void {
+    this.cache.forEach((cast) => ops.rt.drop(cast));
+    this.cache.clear();
+  }
+}
+
+export interface Precision {
+  /** Bytes of a matmul's inputs and outputs (2 under bf16 or autocast, 4 in fp32). */
+  matmul: number;
+  /** Autocast casts fp32 matmul inputs down to `matmul` bytes. */
+  autocast: boolean;
+  /** Which library's 4-bit linear QLoRA runs. */
+  quantization: QuantizationKernel;
+}
+
+/** The modules of one rank, with its precision and weight access. */
+export class Nn {
+  readonly rt: Runtime;
+  constructor(
+    readonly ops: Ops,
+    readonly precision: Precision,
+    readonly weights: WeightAccess = STORED_WEIGHTS,
+  ) {
+    this.rt = ops.rt;
+  }
+
+  /** A linear module: the base layer (plain, or QLoRA's 4-bit one) plus its LoRA adapter. */
+  linear(x: Tensor, linear: LinearParams): Tensor {
+    const base = linear.quantized ? this.linear4bit(x, linear) : this.plainLinear(x, linear);
+    return linear.lora ? this.withAdapter(x, base, linear.lora) : base;
+  }
+
+  /** nn.Linear (bias optional): autocast casts the input and the weight first. */
+  plainLinear(x: Tensor, linear: Pick<LinearParams, 'weight' | 'bias' | 'outFeatures'>): Tensor {
+    const input = this.matmulInput(x);
+    const { weight, bias, outFeatures } = linear;
+    const w = this.weights.matmulWeight(this.ops, weight, outFeatures, x.cols);
+    const b = bias ? this.weights.matmulWeight(this.ops, bias, 1, outFeatures) : undefined;
+    const out = this.ops.linear(input, w, outFeatures, b);
+    this.rt.drop(w, b);
+    if (input !== x) this.rt.drop(input);
+    return out;
+  }
+
+  /** PEFT's lora.Linear.forward: result + lora_B(lora_A(dropout(x))) * scaling, with x first
+   * cast to the adapter's dtype (_cast_input_dtype) and the sum cast back to the result's. */
+  private withAdapter(x: Tensor, base: Tensor, lora: NonNullable<LinearParams['lora']>): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const cast = this.precision.autocast ? x : ops.to(x, lora.a.storedBytes);
+      const dropped = lora.dropout ? ops.dropout(cast) : cast;
+      const down = this.plainLinear(dropped, { weight: lora.a, outFeatures: lora.rank });
+      const up = this.plainLinear(down, { weight: lora.b, outFeatures: base.cols });
+      this.rt.drop(down);
+      const scaled = ops.unary(up); // * scaling
+      this.rt.drop(up);
+      const sum = ops.add(base, scaled);
+      this.rt.drop(scaled, base);
+      return ops.to(sum, base.elementBytes);
+    });
+  }
+
+  /** QLoRA's 4-bit base layer. bitsandbytes (Linear4bit, MatMul4Bit) casts x to the compute
+   * dtype, dequantises the weight for each matmul in the dtype it was quantised from and keeps
+   * x as a ctx attribute, which backward does not free; Lightning's plugin quantised from fp16,
+   * so its dequantised weight is cast once more; torchao's linear_nf4 keeps only the weight. */
+  private linear4bit(x: Tensor, linear: LinearParams): Tensor {
+    const { ops, rt } = this;
+    const kernel = this.precision.quantization;
+    const input = ops.to(x, this.precision.matmul);
+    const dequantise = () => {
+      const weight = rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers');
+      if (kernel !== 'bitsandbytes-lightning' || input.elementBytes !== 2) return [weight];
+      return [weight, ops.to(weight, input.elementBytes)];
+    };
+    const weights = dequantise();
+    const out = ops.empty(input, input.requiresGrad, linear.outFeatures);
+    rt.drop(...weights);
+    const held = kernel === 'torchao' ? [] : [input];
+    rt.record(
+      [input],
+      [out],
+      [],
+      () => {
+        const again = dequantise();
+        ops.give(input, () => ops.gradOf(input));
+        rt.drop(...again);
+      },
+      held,
+    );
+    rt.drop(input);
+    const result = ops.to(out, x.elementBytes);
+    rt.drop(out);
+    return result;
+  }
+
+  /** What an op on autocast's fp32 list reads (pow, softmax, layer_norm, rsqrt, exp, sum:
+   * autocast_mode.cpp): x, or its fp32 cast under autocast. */
+  fp32Input(x: Tensor): Tensor {
+    if (!this.precision.autocast || x.elementBytes === FP32) return x;
+    return this.ops.to(x, FP32);
+  }
+
+  /** nn.Dropout(p) in training: output and mask when p > 0, the input itself otherwise. */
+  dropout(x: Tensor, p: number): Tensor {
+    return p > 0 ? this.ops.dropout(x) : this.rt.view(x);
+  }
+
+  /** What a matmul reads: x, or its 16-bit cast under autocast. */
+  matmulInput(x: Tensor): Tensor {
+    if (!this.precision.autocast || x.elementBytes === this.precision.matmul) return x;
+    return this.ops.to(x, this.precision.matmul);
+  }
+
+  /** Hugging Face's eager RMSNorm (modeling_llama.py LlamaRMSNorm): an fp32 copy, its variance
+   * and rsqrt, the normalised fp32 tensor cast back, then times the weight. */
+  rmsNorm(x: Tensor, weight: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const inputBytes = x.elementBytes;
+      const x32 = ops.to(x, FP32);
+      const square = ops.square(x32);
+      const variance = ops.meanLastDim(square);
+      this.rt.drop(square);
+      const shifted = ops.unary(variance); // variance + eps
+      const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
+      this.rt.drop(shifted);
+      const normed = ops.mul(x32, inverse);
+      const cast = ops.to(normed, inputBytes);
+      const w = ops.weight(weight, 1, x.cols);
+      return ops.mul(w, cast);
+    });
+  }
+
+  /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics. */
+  layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
+    const { ops } = this;
+    const x = this.fp32Input(x0);
+    const w = ops.weight(weight, 1, x.cols);
+    const b = bias ? ops.weight(bias, 1, x.cols) : undefined;
+    const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
+    const stats = this.rt.tensor(x.rows, 2, FP32, false); // mean and rstd
+    const inputs = b ? [x, w, b] : [x, w];
+    this.rt.record(inputs, [out], [x, stats, w], () => {
+      ops.give(x, () => ops.gradOf(x));
+      ops.give(w, () => ops.gradOf(w));
+      if (b) ops.give(b, () => ops.gradOf(b));
+    });
+    this.rt.drop(stats, w, b);
+    if (x !== x0) this.rt.drop(x);
+    return out;
+  }
+}

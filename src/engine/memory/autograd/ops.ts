@@ -1,0 +1,290 @@
+// The ops model code calls, as far as memory goes: what each allocates in forward, what it saves
+// for backward and what its backward allocates (PyTorch's tools/autograd/derivatives.yaml and the
+// kernels named beside each op). A tensor is rows x cols elements of `elementBytes` each.
+import { Component } from './events';
+import { Param, Runtime, Storage, Tensor } from './runtime';
+
+export const FP32 = 4;
+
+export class Ops {
+  constructor(readonly rt: Runtime) {}
+
+  /** A fresh tensor shaped like `like` (optionally another width or dtype). */
+  empty(like: Tensor, requiresGrad: boolean, cols = like.cols, elementBytes = like.elementBytes) {
+    return this.rt.tensor(like.rows, cols, elementBytes, requiresGrad, like.storage.component);
+  }
+
+  /** A gradient shaped like `like`, in its dtype (engine.cpp validate_outputs casts to it). */
+  gradOf(like: Tensor, component: Component = like.storage.component): Storage {
+    return this.rt.allocate(like.bytes, like.param ? 'gradients' : component);
+  }
+
+  /** Gives `target` the gradient `grad` holds (one more reference to it). */
+  pass(target: Tensor, grad: Storage | undefined): void {
+    if (!grad || !target.requiresGrad) return;
+    this.rt.retain(grad);
+    this.rt.deliver(target, grad);
+  }
+
+  /** Hands a freshly allocated gradient on (the handle's reference moves with it). */
+  give(target: Tensor, make: () => Storage): void {
+    if (!target.requiresGrad) return;
+    this.rt.deliver(target, make());
+  }
+
+  /** mm's input gradient reaches a 3-D input through a reshape: a view (see Runtime.route). */
+  private viewGrad(grad: Storage): Storage {
+    this.rt.markViewGrad(grad);
+    return grad;
+  }
+
+  /** A transient buffer of a backward formula: allocated, used, freed. */
+  scratch(bytes: number, component: Component = 'activations'): void {
+    this.rt.release(this.rt.allocate(bytes, component));
+  }
+
+  /** x.to(dtype): a copy when the dtype changes, x itself otherwise (ToCopyBackward0). */
+  to(x: Tensor, elementBytes: number): Tensor {
+    if (x.elementBytes === elementBytes) return this.rt.view(x);
+    const out = this.empty(x, x.requiresGrad, x.cols, elementBytes);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** a * b with broadcasting over the smaller one (mul_tensor_backward for each side). */
+  mul(a: Tensor, b: Tensor): Tensor {
+    const big = a.bytes / a.elementBytes >= b.bytes / b.elementBytes ? a : b;
+    const out = this.empty(big, a.requiresGrad || b.requiresGrad, big.cols, promote(a, b));
+    const saved = [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined];
+    // MulBackward0 computes other's gradient, then self's; engine.cpp validate_outputs then
+    // sums a broadcast side to its shape and casts each to its input's dtype.
+    this.rt.record([a, b], [out], saved, () => {
+      const full = [b, a].map((input) =>
+        input.requiresGrad ? this.fullGrad(out, input) : undefined,
+      );
+      this.conform(a, out, full[1]);
+      this.conform(b, out, full[0]);
+    });
+    return out;
+  }
+
+  /** The gradient as the formula makes it: the output's shape, in the promoted dtype. */
+  private fullGrad(out: Tensor, input: Tensor): Storage {
+    return this.rt.allocate(out.bytes, input.param ? 'gradients' : out.storage.component);
+  }
+
+  /** validate_outputs: a gradient of another shape or dtype than its input is reduced or cast
+   * into a new tensor; the formula's own one is freed. */
+  private conform(input: Tensor, out: Tensor, grad: Storage | undefined): void {
+    if (!grad) return;
+    if (input.bytes === out.bytes && input.elementBytes === out.elementBytes) {
+      return this.rt.deliver(input, grad);
+    }
+    const conformed = this.gradOf(input);
+    this.rt.release(grad);
+    this.rt.deliver(input, conformed);
+  }
+
+  /** a + b: backward hands the same gradient to both sides (AddBackward0). */
+  add(a: Tensor, b: Tensor): Tensor {
+    const big = a.bytes / a.elementBytes >= b.bytes / b.elementBytes ? a : b;
+    const out = this.empty(big, a.requiresGrad || b.requiresGrad, big.cols, promote(a, b));
+    this.rt.record([a, b], [out], [], ([g]) => {
+      for (const input of [a, b]) {
+        if (!input.requiresGrad) continue;
+        if (input.bytes === out.bytes && input.elementBytes === out.elementBytes)
+          this.pass(input, g);
+        else this.conform(input, out, (this.rt.retain(g!), g));
+      }
+    });
+    return out;
+  }
+
+  /** An op whose backward needs only its input (silu, gelu, tanh', ...): saves x, one gradient. */
+  unarySavingInput(x: Tensor, elementBytes = x.elementBytes): Tensor {
+    const out = this.empty(x, x.requiresGrad, x.cols, elementBytes);
+    this.rt.record([x], [out], [x], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** An op whose backward needs only its output (rsqrt, tanh, exp, softmax): saves out. */
+  unarySavingOutput(x: Tensor, elementBytes = x.elementBytes): Tensor {
+    const out = this.empty(x, x.requiresGrad, x.cols, elementBytes);
+    this.rt.record([x], [out], [out], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** An op whose backward needs nothing saved (neg, scalar add, cat, scale by a constant). */
+  unary(x: Tensor, cols = x.cols, elementBytes = x.elementBytes): Tensor {
+    const out = this.empty(x, x.requiresGrad, cols, elementBytes);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** x.pow(2): saves x; pow_backward builds 2 * x^1 and multiplies by the gradient. */
+  square(x: Tensor): Tensor {
+    const out = this.empty(x, x.requiresGrad, x.cols);
+    this.rt.record([x], [out], [x], () => {
+      if (!x.requiresGrad) return;
+      const power = this.rt.allocate(x.bytes, 'activations'); // self.pow(exponent - 1)
+      const scaled = this.rt.allocate(x.bytes, 'activations'); // exponent * ...
+      this.rt.release(power);
+      this.give(x, () => this.gradOf(x));
+      this.rt.release(scaled);
+    });
+    return out;
+  }
+
+  /** x.mean(-1, keepdim=True): one value per row; backward expands and divides (x-sized). */
+  meanLastDim(x: Tensor): Tensor {
+    const out = this.empty(x, x.requiresGrad, 1);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** F.linear(x, W, b) over the last dimension: mm saves W for x's gradient and x for W's;
+   * backward makes W's gradient first, then x's (mm_mat2_backward, mm_mat1_backward). */
+  linear(x: Tensor, weight: Tensor, outFeatures: number, bias?: Tensor): Tensor {
+    const requiresGrad = x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad;
+    const out = this.empty(x, requiresGrad, outFeatures, weight.elementBytes);
+    this.rt.beforeMatmul('forward'); // the handle's workspace comes once the output exists
+    const saved = [x.requiresGrad ? weight : undefined, weight.requiresGrad ? x : undefined];
+    const inputs = bias ? [x, weight, bias] : [x, weight];
+    this.rt.record(inputs, [out], saved, () => {
+      this.give(weight, () => {
+        const grad = this.viewGrad(this.gradOf(weight)); // (x^T @ grad)^T
+        this.rt.beforeMatmul('backward');
+        return grad;
+      });
+      if (bias) this.give(bias, () => this.gradOf(bias));
+      this.give(x, () => this.viewGrad(this.gradOf(x)));
+    });
+    return out;
+  }
+
+  /** Columns [0, cols) of x as a view: it keeps the whole storage; its backward writes the
+   * gradient into a zero tensor of the base's size (slice_backward). */
+  slice(x: Tensor, cols: number): Tensor {
+    const out = this.rt.view(x, cols, x.requiresGrad);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** x.chunk(n, dim=1) along the sequence: views of x; SplitBackward0 waits for every
+   * chunk's gradient and concatenates them into one x-sized gradient. */
+  chunkRows(x: Tensor, chunks: number): Tensor[] {
+    const rows = Math.ceil(x.rows / chunks);
+    const outs: Tensor[] = [];
+    for (let start = 0; start < x.rows; start += rows) {
+      outs.push(this.rt.rowView(x, Math.min(rows, x.rows - start)));
+    }
+    this.rt.record([x], outs, [], () => this.give(x, () => this.gradOf(x)));
+    return outs;
+  }
+
+  /** x.split(width, dim=-1) into `parts` equal views of the columns; SplitBackward0 waits
+   * for every part's gradient and concatenates them into one x-sized gradient. */
+  split(x: Tensor, parts: number): Tensor[] {
+    const outs = Array.from({ length: parts }, () =>
+      this.rt.view(x, x.cols / parts, x.requiresGrad),
+    );
+    this.rt.record([x], outs, [], () => this.give(x, () => this.gradOf(x)));
+    return outs;
+  }
+
+  /** x[indices] along the rows: a copy of `rows` rows; IndexBackward0 scatters the gradient
+   * into a zero tensor of x's full size (index_put_). */
+  gatherRows(x: Tensor, rows: number, cols = x.cols): Tensor {
+    const out = this.rt.tensor(rows, cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** x.masked_fill_(mask, 0): in place (a new version of x); MaskedFillBackward0 saves the
+   * mask and gives x grad.masked_fill(mask, 0), a copy. */
+  maskedFill(x: Tensor, mask: Tensor): Tensor {
+    const out = this.rt.view(x, x.cols, x.requiresGrad);
+    this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
+    this.rt.drop(x);
+    return out;
+  }
+
+  /** x.view(rows, k, cols).sum(dim=1): `rows` rows; SumBackward0 expands the gradient back
+   * (a view, no copy). */
+  sumRows(x: Tensor, rows: number): Tensor {
+    const out = this.rt.tensor(rows, x.cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
+    return out;
+  }
+
+  /** torch.topk(x, k) along the last dimension: the k values (and int64 indices, saved);
+   * TopkBackward0 scatters the values' gradient into a zero tensor of x's size. */
+  topk(x: Tensor, k: number): Tensor {
+    const out = this.empty(x, x.requiresGrad, k);
+    const indices = this.rt.tensor(x.rows, k, 8, false, x.storage.component);
+    this.rt.record([x], [out], [indices], () => this.give(x, () => this.gradOf(x)));
+    this.rt.drop(indices);
+    return out;
+  }
+
+  /** target.index_add_(0, indices, source): in place on `target`; backward hands target its
+   * gradient through and gives source grad.index_select (a source-sized copy). */
+  indexAdd(target: Tensor, source: Tensor): Tensor {
+    const out = this.rt.view(target, target.cols, target.requiresGrad || source.requiresGrad);
+    this.rt.record([target, source], [out], [], ([g]) => {
+      this.pass(target, g);
+      this.give(source, () => this.gradOf(source));
+    });
+    return out;
+  }
+
+  /** A view with the same elements (reshape, transpose, expand-free split): no allocation. */
+  alias(x: Tensor, cols = x.cols): Tensor {
+    const out = this.rt.view(x, cols, x.requiresGrad);
+    this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
+    return out;
+  }
+
+  /** torch.cat along the last dimension: a new tensor; backward hands out views of its grad. */
+  cat(parts: Tensor[]): Tensor {
+    const cols = parts.reduce((sum, p) => sum + p.cols, 0);
+    const out = this.empty(
+      parts[0],
+      parts.some((p) => p.requiresGrad),
+      cols,
+    );
+    this.rt.record(parts, [out], [], ([g]) => parts.forEach((p) => this.pass(p, g)));
+    return out;
+  }
+
+  /** dropout(p > 0): the output and a one-byte mask, saved for backward (native_dropout). */
+  dropout(x: Tensor): Tensor {
+    const out = this.empty(x, x.requiresGrad);
+    const mask = this.rt.tensor(x.rows, x.cols, 1, false, x.storage.component);
+    this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
+    this.rt.drop(mask);
+    return out;
+  }
+
+  /** nn.Embedding: the rows looked up; backward scatters into a full-size weight gradient
+   * (embedding_dense_backward). */
+  embedding(tokens: number, weight: Tensor, hidden: number): Tensor {
+    const out = this.rt.tensor(tokens, hidden, weight.elementBytes, weight.requiresGrad);
+    this.rt.record([weight], [out], [], () => this.give(weight, () => this.gradOf(weight)));
+    return out;
+  }
+
+  /** A parameter as an op input: no allocation, it is the model's own tensor. */
+  weight(param: Param, rows: number, cols: number): Tensor {
+    const gathered = param.gathered;
+    if (gathered?.storage.resident) {
+      return this.rt.paramHandle(param, gathered.storage, rows, cols, gathered.bytes);
+    }
+    return this.rt.paramHandle(param, param.storage!, rows, cols, param.storedBytes);
+  }
+}
+
+/** Type promotion of a binary op: the wider floating dtype wins. */
+function promote(a: Tensor, b: Tensor): number {
+  return Math.max(a.elementBytes, b.elementBytes);
+}

@@ -1,0 +1,535 @@
+// A small model of PyTorch's eager runtime as far as memory goes: storages freed when their last
+// reference (a Python variable, a view, a tensor saved for backward, a gradient in flight) goes,
+// and autograd's backward walking the recorded nodes from the newest (torch/csrc/autograd/
+// engine.cpp: the ready queue orders nodes by sequence number, newest first).
+import { COMPONENT_INDEX, Component, EventLog, Moment, roundedBytes } from './events';
+import { HookList } from './hooks';
+
+/** The tensors a function returns: itself, an array's, or an object's fields and arrays. */
+function tensorsIn(value: unknown): Tensor[] {
+  if (value instanceof Tensor) return [value];
+  if (Array.isArray(value)) return value.filter((item): item is Tensor => item instanceof Tensor);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(tensorsIn);
+  return [];
+}
+
+/** Thrown inside a recompute once every node of the region has its saved tensors again. */
+class RecomputeDone extends Error {}
+
+function anyRequiresGrad(inputs: Tensor[]): boolean {
+  for (const input of inputs) if (input.requiresGrad) return true;
+  return false;
+}
+
+function hasGradient(pending: (Storage | undefined)[]): boolean {
+  for (const grad of pending) if (grad) return true;
+  return false;
+}
+
+export class Storage {
+  refs = 0;
+  /** False while its memory is given back and the storage kept (untyped_storage().resize_(0),
+   * as FSDP frees an unsharded parameter that saved tensors still reference). */
+  resident = true;
+  constructor(
+    readonly key: number,
+    readonly bytes: number,
+    readonly component: Component,
+    readonly stream: number,
+  ) {}
+}
+
+/** A parameter: stored once (weights), trained or frozen, with a gradient once backward made one. */
+export interface Param {
+  name: string;
+  elements: number;
+  /** Rows and columns of a matrix (Adafactor factors its second moment by them). */
+  shape?: [number, number];
+  /** Bytes per element as stored. */
+  storedBytes: number;
+  trainable: boolean;
+  /** Bytes per element of its gradient (the stored dtype, or fp32 main gradients). */
+  gradientBytes: number;
+  storage?: Storage;
+  /** Elements this rank keeps of it: of the weight itself (ZeRO-3 / FSDP shard it), of its
+   * optimizer states (ZeRO-1 and up) and of its gradient after the reduction (ZeRO-2 and up). */
+  local?: { weight: number; states: number };
+  /** The full weight a sharded parameter is gathered into while its module computes, in the
+   * gathered dtype (FSDP's unsharded parameter). */
+  gathered?: { storage: Storage; bytes: number };
+  grad?: Storage;
+  /** Uses in the recorded graph whose gradients have not arrived yet: AccumulateGrad runs once
+   * all have, the earlier ones waiting summed in its input buffer. */
+  pendingUses?: number;
+  buffered?: Storage;
+  /** Gradients arrive here instead of .grad (FSDP's unsharded gradients, a hook's own buffer). */
+  onGradient?: (grad: Storage, param: Param) => void;
+  /** Called once AccumulateGrad has stored or added a gradient (post-accumulate-grad hooks). */
+  afterGradient?: (param: Param) => void;
+}
+
+/** A tensor handle: what a Python variable holds. */
+export class Tensor {
+  /** Whether this handle still holds its reference (False once the variable is gone). */
+  alive = true;
+  node?: GraphNode;
+  outputIndex = 0;
+  constructor(
+    readonly storage: Storage,
+    /** Logical bytes (a view can be smaller than its storage). */
+    readonly bytes: number,
+    readonly rows: number,
+    readonly cols: number,
+    readonly elementBytes: number,
+    readonly requiresGrad: boolean,
+    readonly param?: Param,
+  ) {}
+}
+
+/** What a node's backward gives each input: a gradient storage, or nothing. */
+export type Backward = (grads: (Storage | undefined)[]) => void;
+
+export interface GraphNode {
+  seq: number;
+  inputs: Tensor[];
+  saved: Storage[];
+  /** Tensors a custom Function keeps as ctx attributes: backward does not free them, the
+   * graph's end does (bitsandbytes MatMul4Bit's ctx.tensors). */
+  held: Storage[];
+  /** The moment its forward ran, named again when its backward runs. */
+  tag?: NodeTag;
+  pending: (Storage | undefined)[];
+  backward: Backward;
+  /** The checkpointed region it belongs to, recomputed before its first node runs backward. */
+  region?: CheckpointRegion;
+}
+
+export interface NodeTag {
+  layer: number;
+  what: string;
+}
+
+export interface CheckpointRegion {
+  run: () => void;
+  nodes: GraphNode[];
+  recomputed: boolean;
+  /** Region inputs the checkpoint keeps referenced until the region's backward is done. */
+  inputs: Storage[];
+}
+
+export class Runtime {
+  readonly log = new EventLog();
+  private nextKey = 1;
+  private seq = 0;
+  /** Recorded nodes per graph (one per micro-batch's forward). */
+  private graphs = new Map<number, GraphNode[]>();
+  /** The graph new nodes join: the schedule sets it per micro-batch. */
+  graph = 0;
+  private scopes: Tensor[][] = [[]];
+  /** Saving for backward is off in a checkpointed forward; a recompute fills existing nodes. */
+  private mode: 'record' | 'no-save' | { recompute: GraphNode[]; cursor: number } = 'record';
+  private region?: CheckpointRegion;
+  private outbox?: [Tensor, Storage][];
+  /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
+  onRecomputeEnd?: () => void;
+  /** What the model is running now (layer, part), stamped on each recorded node. */
+  tag?: NodeTag;
+  private readonly viewGrads = new Set<Storage>();
+  gradEnabled = true;
+  stream = 0;
+  /** What data-parallel wrappers do around modules and backward. */
+  readonly hooks = new HookList();
+
+  /** cuBLAS's per-thread workspace, allocated by the first matmul a thread runs (forward on the
+   * main thread, backward on autograd's): bytes still to allocate, or 0. */
+  readonly blasWorkspace = { forward: 0, backward: 0 };
+  /** The optimizer step and micro-batch now running (the schedule sets them). */
+  step = 0;
+  microBatch = 0;
+
+  mark(moment: Moment): void {
+    this.log.mark(moment);
+  }
+
+  /** Names what runs from now on: a new moment on the log, and the tag new nodes carry. */
+  enter(phase: Moment['phase'], layer: number, what: string): void {
+    this.tag = { layer, what };
+    this.mark({ step: this.step, phase, layer, microBatch: this.microBatch, what });
+  }
+
+  /** A new storage with one reference (the handle about to be made for it). */
+  allocate(bytes: number, component: Component): Storage {
+    const storage = new Storage(this.nextKey++, roundedBytes(bytes), component, this.stream);
+    storage.refs = 1;
+    this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[component], storage.stream);
+    return storage;
+  }
+
+  /** A matmul is about to run: the thread's cuBLAS workspace appears the first time. */
+  beforeMatmul(thread: 'forward' | 'backward'): void {
+    const bytes = this.blasWorkspace[thread];
+    if (bytes === 0) return;
+    this.blasWorkspace[thread] = 0;
+    this.allocate(bytes, 'buffers');
+  }
+
+  retain(storage: Storage): void {
+    if (storage.refs <= 0) throw new Error(`storage ${storage.key} used after it was freed`);
+    storage.refs++;
+  }
+
+  /** torch.cuda.empty_cache(): cached segments with nothing allocated go back to the driver. */
+  emptyCache(): void {
+    this.log.push(0, 0, 0, 0, 0);
+  }
+
+  /** storage.resize_(0): the memory goes back to the allocator, the storage object stays. */
+  evict(storage: Storage): void {
+    if (!storage.resident) return;
+    storage.resident = false;
+    this.log.push(
+      -1,
+      storage.key,
+      storage.bytes,
+      COMPONENT_INDEX[storage.component],
+      storage.stream,
+    );
+  }
+
+  /** storage.resize_(n): the memory is allocated again for the same storage. */
+  restore(storage: Storage): void {
+    if (storage.resident) return;
+    storage.resident = true;
+    this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[storage.component], this.stream);
+  }
+
+  release(storage: Storage | undefined): void {
+    if (!storage) return;
+    if (storage.refs <= 0) throw new Error(`storage ${storage.key} released twice`);
+    if (--storage.refs === 0 && storage.resident) {
+      this.log.push(
+        -1,
+        storage.key,
+        storage.bytes,
+        COMPONENT_INDEX[storage.component],
+        storage.stream,
+      );
+    }
+  }
+
+  /** A handle over a fresh storage, owned by the innermost scope. */
+  tensor(
+    rows: number,
+    cols: number,
+    elementBytes: number,
+    requiresGrad: boolean,
+    component: Component = 'activations',
+  ): Tensor {
+    const bytes = rows * cols * elementBytes;
+    const handle = new Tensor(
+      this.allocate(bytes, component),
+      bytes,
+      rows,
+      cols,
+      elementBytes,
+      requiresGrad && this.gradEnabled,
+    );
+    this.adopt(handle);
+    return handle;
+  }
+
+  /** A second handle on the same storage (a view): it keeps the storage alive too. A handle
+   * `owned` by no Python frame (a cache's) outlives every scope until it is dropped. */
+  view(base: Tensor, cols = base.cols, requiresGrad = base.requiresGrad, owned = true): Tensor {
+    this.retain(base.storage);
+    const handle = new Tensor(
+      base.storage,
+      base.rows * cols * base.elementBytes,
+      base.rows,
+      cols,
+      base.elementBytes,
+      requiresGrad,
+      base.param,
+    );
+    // Until an op records it as its own output, the view is the same autograd tensor.
+    handle.node = base.node;
+    handle.outputIndex = base.outputIndex;
+    if (owned) this.adopt(handle);
+    return handle;
+  }
+
+  /** A view of the first `rows` rows' worth of `base` (a chunk along the sequence). */
+  rowView(base: Tensor, rows: number): Tensor {
+    this.retain(base.storage);
+    const handle = new Tensor(
+      base.storage,
+      rows * base.cols * base.elementBytes,
+      rows,
+      base.cols,
+      base.elementBytes,
+      base.requiresGrad,
+    );
+    this.adopt(handle);
+    return handle;
+  }
+
+  /** A handle on a parameter's own storage (no allocation). */
+  paramHandle(param: Param, storage: Storage, rows: number, cols: number, bytes: number): Tensor {
+    this.retain(storage);
+    const handle = new Tensor(
+      storage,
+      rows * cols * bytes,
+      rows,
+      cols,
+      bytes,
+      param.trainable && this.gradEnabled,
+      param,
+    );
+    this.adopt(handle);
+    return handle;
+  }
+
+  /** A handle made elsewhere joins the innermost scope (a Python local). */
+  adoptHandle(handle: Tensor): void {
+    this.adopt(handle);
+  }
+
+  private adopt(handle: Tensor): void {
+    this.scopes[this.scopes.length - 1].push(handle);
+  }
+
+  /** The Python variable goes away. */
+  drop(...handles: (Tensor | undefined)[]): void {
+    for (const handle of handles) {
+      if (!handle || !handle.alive) continue;
+      handle.alive = false;
+      this.release(handle.storage);
+    }
+  }
+
+  /** Runs `body` as a Python function: its locals die at return, what it returns (tensors,
+   * arrays of them, or an object holding them) lives on. */
+  scope<T>(body: () => T): T {
+    this.scopes.push([]);
+    const result = body();
+    const locals = this.scopes.pop()!;
+    const kept = result instanceof Tensor ? [result] : tensorsIn(result);
+    for (const handle of locals) {
+      if (kept.includes(handle)) this.adopt(handle);
+      else this.drop(handle);
+    }
+    return result;
+  }
+
+  /** Records an op for backward: what it saves and how its backward allocates. */
+  record(
+    inputs: Tensor[],
+    outputs: Tensor[],
+    saved: (Tensor | undefined)[],
+    backward: Backward,
+    held: Tensor[] = [],
+  ) {
+    if (!this.gradEnabled || !anyRequiresGrad(inputs)) return;
+    if (typeof this.mode === 'object') return this.refill(saved);
+    const node: GraphNode = {
+      seq: this.seq++,
+      inputs,
+      saved: [],
+      held: held.length === 0 ? [] : held.map((t) => (this.retain(t.storage), t.storage)),
+      pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
+      backward,
+      region: this.region,
+      tag: this.tag,
+    };
+    if (this.mode === 'record') this.save(node, saved);
+    for (const input of inputs) {
+      if (input.param && !input.node && input.requiresGrad) {
+        input.param.pendingUses = (input.param.pendingUses ?? 0) + 1;
+      }
+    }
+    this.region?.nodes.push(node);
+    for (let index = 0; index < outputs.length; index++) {
+      outputs[index].node = node;
+      outputs[index].outputIndex = index;
+    }
+    const nodes = this.graphs.get(this.graph);
+    if (nodes) nodes.push(node);
+    else this.graphs.set(this.graph, [node]);
+  }
+
+  private save(node: GraphNode, saved: (Tensor | undefined)[]): void {
+    for (const tensor of saved) {
+      if (!tensor) continue;
+      this.retain(tensor.storage);
+      node.saved.push(tensor.storage);
+    }
+  }
+
+  /** A recompute hands each node of the region the tensors its forward saves again. */
+  private refill(saved: (Tensor | undefined)[]): void {
+    const mode = this.mode as { recompute: GraphNode[]; cursor: number };
+    const node = mode.recompute[mode.cursor++];
+    if (node) this.save(node, saved);
+    // PyTorch stops recomputing once every saved tensor is back (checkpoint.py early stop).
+    if (mode.cursor >= mode.recompute.length) throw new RecomputeDone();
+  }
+
+  /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward
+   * saves nothing but its inputs, and its first node in backward recomputes it. */
+  checkpoint<T extends Tensor>(inputs: Tensor[], body: () => T): T {
+    const region: CheckpointRegion = {
+      run: () => this.scope(() => void body()),
+      nodes: [],
+      recomputed: false,
+      inputs: inputs.map((input) => input.storage),
+    };
+    region.inputs.forEach((storage) => this.retain(storage));
+    const outer = { mode: this.mode, region: this.region };
+    this.mode = 'no-save';
+    this.region = region;
+    const output = this.scope(body);
+    this.mode = outer.mode;
+    this.region = outer.region;
+    return output;
+  }
+
+  private recompute(region: CheckpointRegion): void {
+    region.recomputed = true;
+    const outer = { mode: this.mode, grad: this.gradEnabled, depth: this.scopes.length };
+    this.mode = { recompute: region.nodes, cursor: 0 };
+    try {
+      region.run();
+    } catch (stop) {
+      if (!(stop instanceof RecomputeDone)) throw stop;
+      // The interrupted forward's locals die with its frames.
+      while (this.scopes.length > outer.depth) this.scopes.pop()!.forEach((t) => this.drop(t));
+    }
+    this.gradEnabled = outer.grad;
+    this.mode = outer.mode;
+    this.onRecomputeEnd?.();
+  }
+
+  /** Hands a gradient to `target`. While a node's backward runs, gradients wait until its
+   * incoming gradients and saved tensors are released (engine.cpp evaluate_function). */
+  deliver(target: Tensor, grad: Storage): void {
+    if (this.outbox) this.outbox.push([target, grad]);
+    else this.route(target, grad);
+  }
+
+  /** A parameter accumulates the gradient; an activation's node buffers it, and a second arrival
+   * is added in place unless the buffered one is a view (input_buffer.cpp can_accumulate_inplace:
+   * a linear's input gradient comes back as a reshape of mm's output), then out of place. */
+  private route(target: Tensor, grad: Storage): void {
+    const param = target.param;
+    if (param && !target.node) return this.accumulate(param, grad);
+    const node = target.node;
+    if (!node) return this.release(grad);
+    const slot = node.pending[target.outputIndex];
+    if (!slot) {
+      node.pending[target.outputIndex] = grad;
+      return;
+    }
+    if (this.viewGrads.has(slot)) {
+      const sum = this.allocate(slot.bytes, slot.component);
+      this.release(slot);
+      node.pending[target.outputIndex] = sum;
+    }
+    this.release(grad);
+  }
+
+  /** Marks a gradient that reaches its tensor as a view of another op's output. */
+  markViewGrad(grad: Storage): void {
+    this.viewGrads.add(grad);
+  }
+
+  /** A parameter used twice (a tied embedding and head) sums its gradients in AccumulateGrad's
+   * input buffer, in place unless the buffered one is a view (mm's weight gradient is a
+   * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
+   * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
+  private accumulate(param: Param, grad: Storage): void {
+    param.pendingUses = Math.max(0, (param.pendingUses ?? 1) - 1);
+    if (param.buffered && this.viewGrads.has(param.buffered)) {
+      const sum = this.allocate(grad.bytes, 'gradients');
+      this.release(param.buffered);
+      this.release(grad);
+      grad = sum;
+    } else if (param.buffered) {
+      this.release(grad); // added in place into the buffered gradient
+      grad = param.buffered;
+    }
+    param.buffered = undefined;
+    if (param.pendingUses > 0) {
+      param.buffered = grad;
+      return;
+    }
+    if (param.onGradient) return param.onGradient(grad, param);
+    if (!param.grad) param.grad = grad;
+    else this.release(grad);
+    param.afterGradient?.(param);
+  }
+
+  /** loss.backward(): every recorded node from the newest (then the graph is freed with
+   * freeGraph, once nothing references it); each part it reaches is named on the log. */
+  backward(loss: Tensor, seed?: Storage, graph = this.graph): void {
+    this.enter('backward', -1, 'loss');
+    this.deliver(loss, seed ?? this.allocate(4, 'logitsAndLoss')); // torch.ones_like(loss)
+    const nodes = this.graphs.get(graph) ?? [];
+    let tag: NodeTag | undefined;
+    for (let index = nodes.length - 1; index >= 0; index--) {
+      const node = nodes[index];
+      if (!hasGradient(node.pending)) continue;
+      if (node.tag !== tag && node.tag) {
+        tag = node.tag;
+        this.enter('backward', tag.layer, tag.what);
+        this.hooks.beforeBackward(tag);
+      }
+      this.runNode(node);
+    }
+    this.hooks.afterBackward();
+  }
+
+  private runNode(node: GraphNode): void {
+    if (node.region && !node.region.recomputed) this.recompute(node.region);
+    const grads = node.pending;
+    node.pending = [];
+    const outbox: [Tensor, Storage][] = [];
+    this.outbox = outbox;
+    node.backward(grads);
+    this.outbox = undefined;
+    for (const grad of grads) this.release(grad);
+    for (const storage of node.saved) this.release(storage);
+    node.saved = [];
+    for (const [target, grad] of outbox) this.route(target, grad);
+    if (node.region && node.region.nodes[0] === node) {
+      node.region.inputs.forEach((storage) => this.release(storage));
+      node.region.inputs = [];
+    }
+  }
+
+  /** The graph dies (nothing references it any more): nodes backward never reached, and
+   * tensors kept as ctx attributes, are freed with it. */
+  freeGraph(graph = this.graph): void {
+    for (const node of this.graphs.get(graph) ?? []) {
+      node.held.forEach((storage) => this.release(storage));
+      node.held = [];
+      node.saved.forEach((storage) => this.release(storage));
+      node.pending.forEach((grad) => this.release(grad));
+      node.saved = [];
+      node.pending = [];
+      if (node.region) {
+        node.region.inputs.forEach((storage) => this.release(storage));
+        node.region.inputs = [];
+      }
+    }
+    this.graphs.delete(graph);
+  }
+
+  /** torch.no_grad(): ops record nothing. */
+  noGrad<T>(body: () => T): T {
+    const grad = this.gradEnabled;
+    this.gradEnabled = false;
+    const result = body();
+    this.gradEnabled = grad;
+    return result;
+  }
+}

@@ -1,0 +1,199 @@
+// A causal language model's stage on one rank, as Hugging Face's *ForCausalLM runs it: the
+// embedding, the rotary tables, the layers (checkpointed or not), the final norm, the head and
+// the loss (transformers models/llama/modeling_llama.py LlamaModel, LlamaForCausalLM).
+import { Recompute } from '../../vocabulary';
+import { AttentionHeads } from '../autograd/attention';
+import { FP32 } from '../autograd/ops';
+import { Nn } from '../autograd/nn';
+import { Param, Tensor } from '../autograd/runtime';
+import { LayerInputs, LayerRecipe } from '../recipes/recipe';
+import { AttentionKernelRun } from '../recipes/attention-kernel';
+import { ExpertRouting } from '../recipes/hf-moe';
+import { adapterParams } from '../recipes/recipe';
+import { headAndLoss, LossSettings } from './loss';
+import { RankModel } from './rank-model';
+
+export interface StageSettings {
+  /** Tokens of one micro-batch on this rank (b x s / context parallel). */
+  tokens: number;
+  /** Keys one query attends over. */
+  keys: number;
+  hidden: number;
+  heads: AttentionHeads;
+  attention: AttentionKernelRun;
+  recompute: Recompute;
+  loss: LossSettings;
+  /** Rotary tables (cos, sin) for models with rotary embeddings. */
+  rotary: boolean;
+  /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
+  scaledEmbedding: boolean;
+  /** Dropout on the embeddings (GPT-2's embd_pdrop). */
+  embeddingDropout: number;
+  /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
+  finalNorm: 'layer' | 'rms';
+  /** Tokens per expert in mixture-of-experts layers. */
+  routing?: ExpertRouting;
+  /** The whole model is built before a data-parallel wrapper shards it. */
+  materializeBeforeSharding: boolean;
+}
+
+export interface StageOutput {
+  /** The loss (last stage) or the activation sent to the next stage. */
+  output: Tensor;
+  isLoss: boolean;
+  /** Logits the model returned (the loop decides whether to keep them). */
+  logits: Tensor[];
+}
+
+export class StageModel {
+  constructor(
+    readonly nn: Nn,
+    readonly model: RankModel,
+    readonly recipe: LayerRecipe,
+    readonly settings: StageSettings,
+    /** Runs once the parameters exist (a data-parallel wrapper's own buffers). */
+    private readonly afterBuild: () => void = () => undefined,
+  ) {
+    // A checkpoint's recompute runs under the autocast state of its forward and leaves it.
+    nn.rt.onRecomputeEnd = () => nn.weights.exitAutocast(nn.ops);
+  }
+
+  /** from_config on the device: every base parameter in module order (a tied head's own
+   * weight is made, then dropped when post_init ties it), then PEFT's adapters. */
+  build(): void {
+    const { rt } = this.nn;
+    rt.enter('build', -1, 'model');
+    const model = this.model;
+    const whole = this.settings.materializeBeforeSharding;
+    for (const param of model.all) allocateParam(this.nn, param, whole);
+    if (model.tiedHead && model.embedding) {
+      rt.release(rt.allocate(fullParamBytes(model.embedding), 'weights'));
+    }
+    for (const layer of model.layers) {
+      adapterParams(layer).forEach((p) => allocateParam(this.nn, p, whole));
+    }
+    this.afterBuild();
+  }
+
+  /** One micro-batch's forward on this stage: `input` is the activation received from the
+   * previous stage (absent on the first). */
+  forward(input?: Tensor): StageOutput {
+    const { nn } = this;
+    const { hooks } = nn.rt;
+    return nn.rt.scope(() => {
+      hooks.beforeForward('root');
+      let x = input ?? this.embed();
+      const tables = this.layerInputs(x);
+      for (const layer of this.model.layers) {
+        nn.rt.enter('forward', layer.index, 'layer');
+        hooks.beforeForward(`layer:${layer.index}`);
+        const y = this.runLayer(x, layer, tables);
+        hooks.afterForward(`layer:${layer.index}`);
+        if (x !== input) nn.rt.drop(x);
+        x = y;
+      }
+      nn.rt.drop(tables.cos, tables.sin, tables.mask);
+      const out: StageOutput = this.model.head
+        ? this.headAndLoss(x)
+        : { output: x, isLoss: false, logits: [] };
+      hooks.afterForward('root');
+      nn.weights.exitAutocast(nn.ops);
+      return out;
+    });
+  }
+
+  private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
+    const { nn, recipe } = this;
+    if (this.settings.recompute !== 'full') return recipe.forward(nn, x, layer, inputs);
+    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask.
+    const args = [x, inputs.cos, inputs.sin, ...(inputs.mask ? [inputs.mask] : [])];
+    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+  }
+
+  /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
+   * sqrt(hidden) (Gemma), then embedding dropout: each step its own tensor. */
+  private embed(): Tensor {
+    const { nn, model, settings } = this;
+    nn.rt.enter('forward', -1, 'embedding');
+    nn.rt.hooks.beforeForward('embedding');
+    let x = this.lookup(model.embedding!);
+    const then = (next: (t: Tensor) => Tensor) => {
+      const out = next(x);
+      nn.rt.drop(x);
+      x = out;
+    };
+    if (model.positions) {
+      const positions = this.lookup(model.positions, settings.tokens);
+      then((t) => nn.ops.add(t, positions));
+      nn.rt.drop(positions);
+    }
+    if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
+    if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
+    nn.rt.hooks.afterForward('embedding');
+    return x;
+  }
+
+  private lookup(table: Param, tokens = this.settings.tokens): Tensor {
+    const { nn, settings } = this;
+    const weight = nn.ops.weight(table, table.elements / settings.hidden, settings.hidden);
+    const x = nn.ops.embedding(tokens, weight, settings.hidden);
+    nn.rt.drop(weight);
+    return x;
+  }
+
+  /** LlamaRotaryEmbedding.forward: fp32 frequencies, cos and sin, cast to the hidden dtype;
+   * eager attention also gets a 4-D causal mask (masking_utils create_causal_mask). */
+  private layerInputs(x: Tensor): LayerInputs {
+    const { nn, settings } = this;
+    const { rt } = nn;
+    const d = settings.heads.headDim;
+    const tokens = settings.tokens;
+    const table = () => {
+      const float = rt.tensor(tokens, d, FP32, false);
+      const cast = nn.ops.to(float, x.elementBytes);
+      rt.drop(float);
+      return cast;
+    };
+    if (settings.rotary) {
+      rt.release(rt.allocate(tokens * (d / 2) * FP32, 'activations')); // freqs = inv_freq @ positions
+      rt.beforeMatmul('forward');
+    }
+    const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+    const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+    const mask =
+      settings.attention === 'eager'
+        ? rt.tensor(tokens, settings.keys, x.elementBytes, false)
+        : undefined;
+    const { heads, keys, attention, routing } = settings;
+    return { cos, sin, mask, heads, keys, attention, routing };
+  }
+
+  private headAndLoss(x: Tensor): StageOutput {
+    const { nn, model } = this;
+    nn.rt.enter('forward', -1, 'loss');
+    nn.rt.hooks.beforeForward('head');
+    const [norm, bias] = model.finalNorm ?? [];
+    const layer = this.settings.finalNorm === 'layer';
+    const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
+    const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
+    if (normed !== x) nn.rt.drop(normed);
+    nn.rt.hooks.afterForward('head');
+    return { output: loss, isLoss: true, logits };
+  }
+}
+
+/** The bytes a rank keeps of a parameter (its shard under ZeRO-3 / FSDP). */
+export function paramBytes(param: Param): number {
+  return (param.local?.weight ?? param.elements) * param.storedBytes;
+}
+
+/** The bytes of the whole parameter, as it is built before any sharding. */
+export function fullParamBytes(param: Param): number {
+  return param.elements * param.storedBytes;
+}
+
+/** A parameter's storage, held by the module for the whole run: its shard, or the whole
+ * parameter when the model is built before it is sharded. */
+function allocateParam(nn: Nn, param: Param, whole = false): void {
+  param.storage = nn.rt.allocate(whole ? fullParamBytes(param) : paramBytes(param), 'weights');
+}

@@ -1,0 +1,136 @@
+// The parameters one rank holds, as the model code creates them: in module order, in the dtype
+// the precision regime stores them in, sharded where ZeRO-3 shards them, with LoRA adapters and
+// QLoRA's 4-bit linears where the method asks for them.
+import { isLoraTarget, LinearShape } from '../../model/parameters';
+import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/placement';
+import { DtypePolicy } from '../../request/dtype-policy';
+import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { Param } from '../autograd/runtime';
+
+/** A linear module: its weight (and bias) as the kernel sees them, and what wraps it. */
+export interface LinearParams {
+  name: string;
+  weight: Param;
+  bias?: Param;
+  inFeatures: number;
+  outFeatures: number;
+  /** PEFT's lora_A (r x in) and lora_B (out x r). */
+  lora?: { a: Param; b: Param; rank: number; dropout: boolean };
+  /** Stored as NF4 and dequantised for each use (QLoRA). */
+  quantized: boolean;
+}
+
+export interface LayerWeights {
+  index: number;
+  linears: Map<string, LinearParams>;
+  /** Norm weights (and LayerNorm biases under `<name>.bias`). */
+  norms: Map<string, Param>;
+  /** Parameters no linear owns: router biases, per-head q/k norms, position buckets. */
+  other: Param[];
+  /** Every base parameter in the order the layer's modules create them. */
+  order: Param[];
+}
+
+export interface RankModel {
+  embedding?: Param;
+  positions?: Param;
+  embeddingNorm?: Param[];
+  layers: LayerWeights[];
+  finalNorm?: Param[];
+  head?: LinearParams;
+  /** The head reads the embedding's own weight (tied) on this rank. */
+  tiedHead: boolean;
+  /** Every parameter in module order: how they are allocated and how the optimizer walks them. */
+  all: Param[];
+}
+
+/** How the parameters of a request are stored and trained. */
+export interface ParamStorage {
+  policy: DtypePolicy;
+  request: PlanRequest;
+  /** Bytes per element of a 4-bit linear's weight with its quantisation constants. */
+  nf4Bytes: number;
+}
+
+export function makeParam(
+  name: string,
+  elements: number,
+  trainable: boolean,
+  storedBytes: number,
+  gradientBytes = storedBytes,
+): Param {
+  return { name, elements, storedBytes, trainable, gradientBytes };
+}
+
+/** A weight matrix or vector of the base model: trained in full fine-tuning, frozen otherwise. */
+export function baseParam(
+  s: ParamStorage,
+  name: string,
+  elements: number,
+  quantized = false,
+): Param {
+  const full = s.request.training.method === 'full';
+  if (full)
+    return makeParam(name, elements, true, s.policy.trained.weight, s.policy.trained.gradient);
+  return makeParam(name, elements, false, quantized ? s.nf4Bytes : s.policy.frozenWeight);
+}
+
+/** One linear of a layer on this rank (tensor parallel splits it, expert parallel divides
+ * routed experts), with its adapter when LoRA targets it. */
+export function linearParams(
+  s: ParamStorage,
+  arch: ModelArchitecture,
+  shape: LinearShape,
+  tensorParallel: number,
+  expertParallel: number,
+  /** Whether LoRA adapts it (default: PEFT's target-name match). */
+  targeted?: boolean,
+): LinearParams {
+  const local = linearElementsPerRank(shape, arch, tensorParallel);
+  const copies = shape.group === 'expert' ? Math.ceil(shape.copies / expertParallel) : shape.copies;
+  const method = s.request.training.method;
+  const quantized = method === 'qlora' && shape.group !== 'router';
+  const lora = method === 'full' ? undefined : s.request.training.lora;
+  const weight = baseParam(s, shape.name, local.weight * copies, quantized);
+  weight.shape = [local.outFeatures, local.inFeatures];
+  const out: LinearParams = {
+    name: shape.name,
+    weight,
+    bias: local.bias > 0 ? baseParam(s, `${shape.name}.bias`, local.bias * copies) : undefined,
+    inFeatures: local.inFeatures,
+    outFeatures: local.outFeatures * copies,
+    quantized,
+  };
+  if (lora && (targeted ?? isLoraTarget(lora, shape))) {
+    out.lora = adapter(s, shape.name, local, copies, lora);
+  }
+  return out;
+}
+
+function adapter(
+  s: ParamStorage,
+  name: string,
+  local: { inFeatures: number; outFeatures: number },
+  copies: number,
+  lora: LoraSettings,
+) {
+  const bytes = s.policy.adapter.weight;
+  return {
+    a: makeParam(`${name}.lora_A`, lora.rank * local.inFeatures * copies, true, bytes),
+    b: makeParam(`${name}.lora_B`, lora.rank * local.outFeatures * copies, true, bytes),
+    rank: lora.rank,
+    dropout: lora.dropout > 0,
+  };
+}
+
+/** The element counts a rank's parameters add up to, for checking the built model. */
+export function rankModelElements(model: RankModel): number {
+  return model.all.reduce((sum, param) => sum + param.elements, 0);
+}
+
+/** Rows of the embedding on this rank (the vocabulary split over tensor parallel ranks). */
+export function embeddingRows(params: RankParameters, tensorParallel: number): number {
+  return params.paddedVocab / tensorParallel;
+}
+
+export type { StageSpan };

@@ -1,0 +1,159 @@
+// One block of Hugging Face's GPT-2 (transformers models/gpt2/modeling_gpt2.py GPT2Block,
+// GPT2Attention, GPT2MLP): LayerNorms, a fused c_attn split into q, k and v, dropout after
+// attention and the MLP, and NewGELUActivation written out in Python (gelu_new).
+import { Nn } from '../autograd/nn';
+import { Tensor } from '../autograd/runtime';
+import { LayerWeights } from '../model/rank-model';
+import { attend } from './attention-kernel';
+import { linear } from './hf-llama';
+import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
+
+/** GPT2Block.forward: ln_1, attention, residual; ln_2, MLP, residual. */
+function gpt2Block(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, dropout: number) {
+  return nn.rt.scope(() => {
+    const normed = nn.layerNorm(x, w.norms.get('ln_1')!, w.norms.get('ln_1.bias'));
+    const attended = gpt2Attention(nn, normed, w, inputs, dropout);
+    nn.rt.drop(normed);
+    const mid = nn.ops.add(attended, x);
+    nn.rt.drop(attended);
+    const normed2 = nn.layerNorm(mid, w.norms.get('ln_2')!, w.norms.get('ln_2.bias'));
+    const mlp = gpt2Mlp(nn, normed2, w, dropout);
+    nn.rt.drop(normed2);
+    return nn.ops.add(mid, mlp);
+  });
+}
+
+/** GPT2Attention.forward: c_attn(x).split(3), attention, c_proj, resid_dropout. */
+function gpt2Attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: number) {
+  return nn.rt.scope(() => {
+    const qkv = nn.linear(x, linear(w, 'c_attn'));
+    const parts = nn.ops.split(qkv, 3);
+    nn.rt.drop(qkv);
+    const [q, k, v] = parts.map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+    const context =
+      inputs.attention === 'eager'
+        ? gpt2EagerAttention(nn, [q, k, v], inputs, p)
+        : attend(nn, [q, k, v], inputs);
+    nn.rt.drop(q, k, v, ...parts);
+    const projected = nn.linear(context, linear(w, 'attn.c_proj'));
+    nn.rt.drop(context);
+    return dropped(nn, projected, p);
+  });
+}
+
+/** modeling_gpt2.py eager_attention_forward: q @ k^T / sqrt(d), torch.where with the causal
+ * buffer, softmax in the scores' dtype (fp32 under autocast), attn_dropout, @ v; the result is
+ * made contiguous as (b, s, h) for c_proj. */
+function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs, p: number) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [q, k, v] = qkv;
+    const scores = matmul(nn, q, k, inputs.heads.heads * inputs.keys);
+    const scaled = ops.unary(scores); // / sqrt(head_dim)
+    rt.drop(scores);
+    const masked = ops.unary(scaled); // torch.where(causal_mask, scores, min)
+    rt.drop(scaled);
+    const input = nn.fp32Input(masked);
+    const probabilities = ops.unarySavingOutput(input);
+    rt.drop(masked, input);
+    const cast = ops.to(probabilities, v.elementBytes);
+    rt.drop(probabilities);
+    const weights = nn.dropout(cast, p);
+    rt.drop(cast);
+    const context = matmul(nn, weights, v, q.cols);
+    rt.drop(weights);
+    return ops.unary(context); // reshape(...).contiguous() of the transposed output
+  });
+}
+
+/** torch.matmul of a and b into `cols` columns per row: saves both. */
+function matmul(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
+  const { ops, rt } = nn;
+  const out = ops.empty(a, a.requiresGrad || b.requiresGrad, cols);
+  rt.record([a, b], [out], [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined], () => {
+    ops.give(a, () => ops.gradOf(a));
+    ops.give(b, () => ops.gradOf(b));
+  });
+  return out;
+}
+
+function dropped(nn: Nn, x: Tensor, p: number): Tensor {
+  const out = nn.dropout(x, p);
+  nn.rt.drop(x);
+  return out;
+}
+
+/** GPT2MLP: c_fc, act, c_proj, dropout. */
+function gpt2Mlp(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
+  return nn.rt.scope(() => {
+    const up = nn.linear(x, linear(w, 'c_fc'));
+    const activated = geluNew(nn, up);
+    nn.rt.drop(up);
+    const down = nn.linear(activated, linear(w, 'mlp.c_proj'));
+    nn.rt.drop(activated);
+    return dropped(nn, down, p);
+  });
+}
+
+/** NewGELUActivation (activations.py): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 *
+ * pow(x, 3)))), each op its own tensor. Python computes 0.5 * x first; autocast runs pow in
+ * fp32, so the chain after it is fp32 by promotion. */
+export function geluNew(nn: Nn, x: Tensor): Tensor {
+  return nn.rt.scope(() => {
+    const { ops } = nn;
+    const half = ops.unary(x); // 0.5 * x
+    const x32 = nn.fp32Input(x);
+    const cubed = ops.unarySavingInput(x32); // pow(x, 3)
+    const scaledCube = ops.unary(cubed); // 0.044715 * ...
+    nn.rt.drop(cubed);
+    const inner = ops.add(x, scaledCube);
+    nn.rt.drop(scaledCube);
+    const scaled = ops.unary(inner); // sqrt(2 / pi) * ...
+    nn.rt.drop(inner);
+    const tanh = ops.unarySavingOutput(scaled);
+    nn.rt.drop(scaled);
+    const onePlus = ops.unary(tanh); // 1.0 + tanh
+    nn.rt.drop(tanh);
+    return ops.mul(half, onePlus);
+  });
+}
+
+/** GPT2Block's modules in __init__ order: ln_1, attn (its causal-mask buffer, c_attn,
+ * c_proj), ln_2, mlp (c_fc, c_proj); Conv1D registers weight, then bias. */
+function gpt2Weights(context: WeightContext, layer: number): LayerWeights {
+  const { arch } = context;
+  const h = arch.hiddenSize;
+  const f = arch.intermediateSize;
+  const shape = (
+    name: string,
+    inFeatures: number,
+    outFeatures: number,
+    split: 'column' | 'row',
+  ) => ({
+    name,
+    inFeatures,
+    outFeatures,
+    bias: true,
+    copies: 1,
+    group: 'attention' as const,
+    tensorParallel: split,
+  });
+  const positions = arch.maxPositionEmbeddings;
+  return new LayerWeightsBuilder(context, layer)
+    .norm('ln_1', h)
+    .buffer('attn.bias', positions * positions, 1) // torch.tril(torch.ones(n, n, dtype=bool))
+    .custom(shape('c_attn', h, 3 * h, 'column'), ['c_attn', 'q_proj', 'k_proj', 'v_proj'])
+    .custom(shape('attn.c_proj', h, h, 'row'), ['c_proj', 'o_proj'])
+    .norm('ln_2', h)
+    .custom(shape('c_fc', h, f, 'column'), ['c_fc', 'up_proj', 'fc1'])
+    .custom(shape('mlp.c_proj', f, h, 'row'), ['c_proj', 'down_proj', 'fc2'])
+    .build();
+}
+
+export function hfGpt2Recipe(residualDropout: number): LayerRecipe {
+  return {
+    source: 'transformers models/gpt2/modeling_gpt2.py (GPT2Block)',
+    weights: gpt2Weights,
+    forward: (nn, x, weights, inputs) => gpt2Block(nn, x, weights, inputs, residualDropout),
+  };
+}

@@ -1,0 +1,209 @@
+// One decoder layer of Hugging Face's Llama family (transformers models/llama/modeling_llama.py
+// LlamaDecoderLayer, LlamaAttention, LlamaMLP), which Mistral, Qwen2, Qwen3, OLMo-2, Gemma and
+// Phi-3 follow with the variations named in LlamaVariant.
+import { AttentionHeads, rotary } from '../autograd/attention';
+import { attend } from './attention-kernel';
+import { Nn } from '../autograd/nn';
+import { Tensor } from '../autograd/runtime';
+import { LayerWeights, LinearParams } from '../model/rank-model';
+import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
+import { addMoeWeights, moeMlp } from './hf-moe';
+import { isMoeLayer } from '../../model/parameters';
+
+/** Where a family departs from Llama's layer. */
+export interface LlamaVariant {
+  /** Gemma-2/3: norms after attention and after the MLP too (sandwich), added before the
+   * residual; OLMo-2: only the post norms (no pre norms). */
+  norms: 'pre' | 'sandwich' | 'post';
+  /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection (OLMo-2). */
+  qkNorm?: 'per-head' | 'whole';
+  /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
+  activation: 'silu' | 'gelu';
+  /** Phi-3: q, k and v are slices of one qkv_proj output, gate and up of one gate_up_proj. */
+  fused: boolean;
+}
+
+export const LLAMA: LlamaVariant = { norms: 'pre', activation: 'silu', fused: false };
+
+export function linear(weights: LayerWeights, name: string): LinearParams {
+  const found = weights.linears.get(name);
+  if (!found) throw new Error(`layer ${weights.index} has no linear '${name}'`);
+  return found;
+}
+
+function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string): Tensor {
+  return nn.rmsNorm(x, weights.norms.get(name)!);
+}
+
+/** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
+export function hfLlamaLayer(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  variant: LlamaVariant = LLAMA,
+): Tensor {
+  return nn.rt.scope(() => {
+    const mid = block(nn, x, w, variant, 'input_layernorm', 'post_attention_layernorm', (h) =>
+      hfLlamaAttention(nn, h, w, inputs, variant),
+    );
+    const preMlp =
+      variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
+    return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
+      inputs.routing && w.linears.has('router')
+        ? moeMlp(nn, h, w, inputs.routing)
+        : gatedMlp(nn, h, w, variant),
+    );
+  });
+}
+
+/** residual + sublayer(norm(residual)), with the family's norm placement. */
+function block(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  variant: LlamaVariant,
+  preNorm: string,
+  postNorm: string,
+  sublayer: (h: Tensor) => Tensor,
+): Tensor {
+  return nn.rt.scope(() => {
+    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm);
+    let out = sublayer(input);
+    if (input !== x) nn.rt.drop(input);
+    if (variant.norms !== 'pre') {
+      const normed = norm(nn, out, w, variant.norms === 'post' ? preNorm : postNorm);
+      nn.rt.drop(out);
+      out = normed;
+    }
+    return nn.ops.add(x, out);
+  });
+}
+
+/** LlamaAttention.forward: q, k, v projections, rotary on q and k, the attention kernel,
+ * o_proj. The old q and k die once apply_rotary_pos_emb has returned both. */
+export function hfLlamaAttention(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  variant: LlamaVariant = LLAMA,
+): Tensor {
+  return nn.rt.scope(() => {
+    const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
+    const [q, k] = variant.qkNorm ? qkNorms(nn, q0, k0, w) : [q0, k0];
+    const qRotated = rotary(nn, q, inputs.cos, inputs.sin);
+    const kRotated = rotary(nn, k, inputs.cos, inputs.sin);
+    nn.rt.drop(q, k, q0, k0);
+    // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
+    const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+    nn.rt.drop(...[qRotated, kRotated].filter((t, i) => t !== qkv[i]));
+    const context = attend(nn, qkv, inputs);
+    nn.rt.drop(...qkv, v);
+    return nn.linear(context, linear(w, 'o_proj'));
+  });
+}
+
+/** q, k and v: three linears, or views sliced out of Phi-3's one qkv_proj output (each view
+ * keeps the whole output alive). */
+function projections(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  heads: AttentionHeads,
+  variant: LlamaVariant,
+): [Tensor, Tensor, Tensor] {
+  if (!variant.fused) {
+    return [
+      nn.linear(x, linear(w, 'q_proj')),
+      nn.linear(x, linear(w, 'k_proj')),
+      nn.linear(x, linear(w, 'v_proj')),
+    ];
+  }
+  const qkv = nn.linear(x, linear(w, 'qkv_proj'));
+  const kvCols = heads.kvHeads * heads.headDim;
+  const parts: [Tensor, Tensor, Tensor] = [
+    nn.ops.slice(qkv, heads.heads * heads.headDim),
+    nn.ops.slice(qkv, kvCols),
+    nn.ops.slice(qkv, kvCols),
+  ];
+  nn.rt.drop(qkv);
+  return parts;
+}
+
+/** Qwen3's q_norm / k_norm (RMSNorm over head_dim) and OLMo-2's (over the whole projection). */
+function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights): [Tensor, Tensor] {
+  return [norm(nn, q, w, 'q_norm'), norm(nn, k, w, 'k_norm')];
+}
+
+/** LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), evaluated left to right, the
+ * activation as its own op; Phi-3 computes gate_up_proj once and chunks it (Phi3MLP). */
+export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVariant = LLAMA) {
+  return nn.rt.scope(() => {
+    const { ops } = nn;
+    let activated: Tensor;
+    let up: Tensor;
+    if (variant.fused) {
+      const both = nn.linear(x, linear(w, 'gate_up_proj'));
+      const gate = ops.slice(both, both.cols / 2);
+      up = ops.slice(both, both.cols / 2);
+      nn.rt.drop(both);
+      activated = ops.unarySavingInput(gate);
+      nn.rt.drop(gate);
+    } else {
+      const gate = nn.linear(x, linear(w, 'gate_proj'));
+      activated = ops.unarySavingInput(gate);
+      nn.rt.drop(gate);
+      up = nn.linear(x, linear(w, 'up_proj'));
+    }
+    const product = ops.mul(activated, up);
+    nn.rt.drop(activated, up);
+    return nn.linear(product, linear(w, 'down_proj'));
+  });
+}
+
+/** The norms a variant's layer creates, in module order. */
+function normNames(variant: LlamaVariant): string[] {
+  if (variant.norms === 'post') return ['post_attention_layernorm', 'post_feedforward_layernorm'];
+  const pre = ['input_layernorm', 'post_attention_layernorm'];
+  return variant.norms === 'sandwich'
+    ? [...pre, 'pre_feedforward_layernorm', 'post_feedforward_layernorm']
+    : pre;
+}
+
+/** The recipe for one variant of the Llama layer. */
+export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
+  return {
+    source: 'transformers models/llama/modeling_llama.py (LlamaDecoderLayer)',
+    weights(context, layer) {
+      const { arch } = context;
+      const builder = new LayerWeightsBuilder(context, layer).linears(
+        'q_proj',
+        'k_proj',
+        'v_proj',
+        'qkv_proj',
+        'o_proj',
+      );
+      if (variant.qkNorm) {
+        const perHead = variant.qkNorm === 'per-head';
+        const heads = (n: number) => Math.max(1, n / context.tensorParallel);
+        builder.norm(
+          'q_norm',
+          perHead ? arch.headDim : heads(arch.numAttentionHeads) * arch.headDim,
+          false,
+        );
+        builder.norm(
+          'k_norm',
+          perHead ? arch.headDim : heads(arch.numKeyValueHeads) * arch.headDim,
+          false,
+        );
+      }
+      const moe = arch.moe;
+      if (moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, moe);
+      else builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
+      for (const name of normNames(variant)) builder.norm(name, arch.hiddenSize);
+      return builder.build();
+    },
+    forward: (nn, x, weights, inputs) => hfLlamaLayer(nn, x, weights, inputs, variant),
+  };
+}

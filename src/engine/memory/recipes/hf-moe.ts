@@ -1,0 +1,128 @@
+// A mixture-of-experts MLP as Hugging Face's v5 model code runs it (transformers
+// models/mixtral/modeling_mixtral.py MixtralSparseMoeBlock, MixtralExperts; Qwen2-MoE and
+// Qwen3-MoE add a shared expert): the router's fp32 softmax and top-k, then one loop iteration
+// per expert over the tokens routed to it, each slicing its weight out of one 3-D parameter.
+import { MoeConfig } from '../../vocabulary';
+import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
+import { Param, Tensor } from '../autograd/runtime';
+import { baseParam, LayerWeights } from '../model/rank-model';
+import { LayerWeightsBuilder, WeightContext } from './recipe';
+
+export interface ExpertRouting {
+  /** Experts each token goes to. */
+  topK: number;
+  /** Routed experts on this rank. */
+  experts: number;
+  /** Tokens each expert computes: tokens x top-k / experts with balanced routing, times the
+   * imbalance of the most-loaded expert. */
+  tokensPerExpert: number;
+}
+
+/** Tokens per expert for `tokens` on this rank: balanced routing spreads tokens x k evenly. */
+export function balancedRouting(
+  moe: MoeConfig,
+  tokens: number,
+  expertParallel: number,
+  imbalance = 1,
+) {
+  const experts = Math.ceil(moe.numExperts / expertParallel);
+  const perExpert = Math.ceil(((tokens * moe.expertsPerToken) / moe.numExperts) * imbalance);
+  return { topK: moe.expertsPerToken, experts, tokensPerExpert: Math.min(perExpert, tokens) };
+}
+
+/** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
+ * and a shared expert's MLP where the model has one. */
+export function addMoeWeights(
+  builder: LayerWeightsBuilder,
+  context: WeightContext,
+  moe: MoeConfig,
+) {
+  const { arch, storage, tensorParallel: t, expertParallel } = context;
+  const experts = Math.ceil(moe.numExperts / expertParallel);
+  const f = moe.expertIntermediateSize / t;
+  const h = arch.hiddenSize;
+  builder.linears('router');
+  const gateUp = baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h);
+  const down = baseParam(storage, 'experts.down_proj', experts * h * f);
+  builder.param(gateUp).param(down);
+  if (moe.expertBias) {
+    builder.param(baseParam(storage, 'experts.gate_up_proj_bias', experts * 2 * f));
+    builder.param(baseParam(storage, 'experts.down_proj_bias', experts * h));
+  }
+  if (moe.sharedExperts > 0) {
+    builder.linears(
+      'shared_experts.gate_proj',
+      'shared_experts.up_proj',
+      'shared_experts.down_proj',
+    );
+  }
+}
+
+function expertParams(w: LayerWeights): [Param, Param] {
+  const find = (name: string) => w.other.find((p) => p.name === name)!;
+  return [find('experts.gate_up_proj'), find('experts.down_proj')];
+}
+
+/** MixtralSparseMoeBlock.forward: router logits, fp32 softmax, top-k weights renormalised and
+ * cast back, then the experts' loop into a zeros_like output. */
+export function moeMlp(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const logits = nn.linear(x, w.linears.get('router')!);
+    const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
+    const probabilities = ops.unarySavingOutput(logits32);
+    rt.drop(logits32);
+    const top = ops.topk(probabilities, routing.topK);
+    rt.drop(probabilities);
+    const normalised = ops.unary(top); // top_k_weights / top_k_weights.sum(-1, keepdim=True)
+    rt.drop(top);
+    const weights = ops.to(normalised, x.elementBytes);
+    rt.drop(normalised);
+    const out = experts(nn, x, w, weights, routing);
+    rt.drop(logits, weights);
+    return out;
+  });
+}
+
+/** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
+ * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped
+ * matmul through all experts' gate_up_proj, the gate, one through down_proj, times the routing
+ * weights, scattered back to token order and summed over the k experts. */
+function experts(nn: Nn, x: Tensor, w: LayerWeights, weights: Tensor, routing: ExpertRouting) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [gateUpParam, downParam] = expertParams(w);
+    const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
+    const h = x.cols;
+    const f = gateUpParam.elements / routing.experts / (2 * h);
+    const sorted = rt.tensor(pairs, 2, 8, false); // torch.sort: values and perm (int64)
+    const selected = ops.gatherRows(x, pairs); // hidden_states[perm // k]
+    const pairWeights = ops.gatherRows(weights, pairs, 1); // sample_weights[perm]
+    const sentinel = rt.tensor(pairs, 1, 1, false); // expert_ids_g >= num_experts
+    const masked = ops.maskedFill(selected, sentinel);
+    const gateUp = groupedLinear(nn, masked, gateUpParam, 2 * f);
+    const [gate, up] = ops.split(gateUp, 2);
+    rt.drop(gateUp);
+    const activated = ops.unarySavingInput(gate);
+    const product = ops.mul(activated, up);
+    rt.drop(gate, up, activated);
+    const down = groupedLinear(nn, product, downParam, h);
+    const weighted = ops.maskedFill(ops.mul(down, pairWeights), sentinel);
+    const unsorted = ops.gatherRows(weighted, pairs); // weighted_out[inv_perm]
+    const summed = ops.sumRows(unsorted, x.rows); // .view(tokens, k, h).sum(dim=1)
+    rt.drop(sorted, sentinel);
+    return ops.to(summed, x.elementBytes);
+  });
+}
+
+/** _grouped_linear: torch._grouped_mm(input, weight.transpose(-2, -1), offs), saving both; its
+ * backward makes the input's gradient and the whole 3-D weight's (derivatives.yaml _grouped_mm). */
+function groupedLinear(nn: Nn, x: Tensor, param: Param, outFeatures: number): Tensor {
+  const input = nn.matmulInput(x);
+  const weight = nn.weights.matmulWeight(nn.ops, param, param.elements / x.cols, x.cols);
+  const out = nn.ops.linear(input, weight, outFeatures);
+  nn.rt.drop(weight);
+  if (input !== x) nn.rt.drop(input);
+  return out;
+}

@@ -1,0 +1,142 @@
+// What a layer recipe is: the parameters one layer of a model code creates, in module order,
+// and what its forward allocates, saves and frees.
+import { LinearShape, linearShapes } from '../../model/parameters';
+import { ModelArchitecture } from '../../vocabulary';
+import { Nn } from '../autograd/nn';
+import { Param, Tensor } from '../autograd/runtime';
+import {
+  baseParam,
+  LayerWeights,
+  linearParams,
+  LinearParams,
+  makeParam,
+  ParamStorage,
+} from '../model/rank-model';
+import { AttentionHeads } from '../autograd/attention';
+import { AttentionKernelRun } from './attention-kernel';
+import type { ExpertRouting } from './hf-moe';
+
+/** What a layer reads besides its input: rotary tables, the mask, its shapes on this rank. */
+export interface LayerInputs {
+  cos: Tensor;
+  sin: Tensor;
+  /** The 4-D causal mask eager attention adds (SDPA's flash path takes is_causal instead). */
+  mask?: Tensor;
+  heads: AttentionHeads;
+  /** Keys one query attends over (the sequence on this rank). */
+  keys: number;
+  /** How tokens reach the experts of a mixture-of-experts layer. */
+  routing?: ExpertRouting;
+  /** The kernel that runs (attention-kernel.ts decides it from the request). */
+  attention: AttentionKernelRun;
+}
+
+/** What building a layer's weights needs. */
+export interface WeightContext {
+  arch: ModelArchitecture;
+  storage: ParamStorage;
+  tensorParallel: number;
+  expertParallel: number;
+}
+
+export interface LayerRecipe {
+  /** The model code it was read from. */
+  source: string;
+  /** The layer's parameters, in the order its modules create them. */
+  weights(context: WeightContext, layer: number): LayerWeights;
+  forward(nn: Nn, x: Tensor, weights: LayerWeights, inputs: LayerInputs): Tensor;
+}
+
+/** Builds a LayerWeights in module order: linears (weight, then bias) and norms as named. */
+export class LayerWeightsBuilder {
+  private readonly weights: LayerWeights;
+  private readonly shapes: Map<string, LinearShape>;
+  readonly order: Param[] = [];
+
+  constructor(
+    private readonly context: WeightContext,
+    layer: number,
+  ) {
+    this.weights = { index: layer, linears: new Map(), norms: new Map(), other: [], order: [] };
+    this.shapes = new Map(linearShapes(context.arch, layer).map((shape) => [shape.name, shape]));
+  }
+
+  /** The named linears, in the order given, where the layer has them. */
+  linears(...names: string[]): this {
+    for (const name of names) {
+      const shape = this.shapes.get(name);
+      if (!shape) continue;
+      const { arch, storage, tensorParallel, expertParallel } = this.context;
+      const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel);
+      this.weights.linears.set(name, linear);
+      this.weights.order.push(...paramsOf(linear));
+    }
+    return this;
+  }
+
+  /** A linear the shared shapes name differently (GPT-2's fused c_attn), taking the LoRA
+   * targets of the names it stands for. */
+  custom(shape: LinearShape, loraNames: string[] = [shape.name]): this {
+    const { arch, storage, tensorParallel, expertParallel } = this.context;
+    const lora = storage.request.training.lora;
+    const targeted =
+      !!lora &&
+      (lora.targetModules === 'all-linear' ||
+        loraNames.some((n) => lora.targetModules.includes(n)));
+    const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, targeted);
+    this.weights.linears.set(shape.name, linear);
+    this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** A parameter made by the recipe itself (a 3-D expert weight). */
+  param(param: Param): this {
+    this.weights.other.push(param);
+    this.weights.order.push(param);
+    return this;
+  }
+
+  /** A buffer the module registers (GPT-2's causal mask), `bytes` per element. */
+  buffer(name: string, elements: number, bytes: number): this {
+    const param = makeParam(name, elements, false, bytes);
+    this.weights.other.push(param);
+    this.weights.order.push(param);
+    return this;
+  }
+
+  /** A norm of `size` (RMSNorm: a weight; LayerNorm: a weight and a bias). */
+  norm(name: string, size: number, withBias = this.context.arch.norm === 'layernorm'): this {
+    const { storage } = this.context;
+    const weight = baseParam(storage, name, size);
+    this.weights.norms.set(name, weight);
+    this.weights.order.push(weight);
+    if (withBias) {
+      const bias = baseParam(storage, `${name}.bias`, size);
+      this.weights.norms.set(`${name}.bias`, bias);
+      this.weights.order.push(bias);
+    }
+    return this;
+  }
+
+  /** A parameter no linear or norm owns (router bias, attention sinks, position buckets). */
+  other(name: string, elements: number): this {
+    const param = baseParam(this.context.storage, name, elements);
+    this.weights.other.push(param);
+    this.weights.order.push(param);
+    return this;
+  }
+
+  build(): LayerWeights {
+    return this.weights;
+  }
+}
+
+/** A linear's base parameters in creation order (nn.Linear registers weight, then bias). */
+function paramsOf(linear: LinearParams): Param[] {
+  return linear.bias ? [linear.weight, linear.bias] : [linear.weight];
+}
+
+/** Adapter parameters of a layer, in module order (get_peft_model adds them after the base). */
+export function adapterParams(weights: LayerWeights): Param[] {
+  return [...weights.linears.values()].flatMap((l) => (l.lora ? [l.lora.a, l.lora.b] : []));
+}

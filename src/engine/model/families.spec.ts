@@ -1,0 +1,243 @@
+// Each newer family counted by hand from its Hugging Face modeling file, on the real
+// config.json files of test/fixtures/configs (sources in that folder's README).
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { architectureFromConfig } from './architecture';
+import { layerKind } from './layers';
+import { countParameters, linearShapes } from './parameters';
+
+const fixture = (name: string) =>
+  JSON.parse(
+    readFileSync(join(__dirname, '../../../test/fixtures/configs', `${name}.json`), 'utf8'),
+  ) as Record<string, unknown>;
+const read = (name: string, extra: Record<string, unknown> = {}) =>
+  architectureFromConfig(name, { ...fixture(name), ...extra });
+
+describe('Gemma-3 (modeling_gemma3.py, SigLIP in modeling_siglip.py)', () => {
+  const arch = read('gemma-3-4b-it');
+  it('reads text_config, taking Gemma3TextConfig defaults for the heads it leaves out', () => {
+    expect([arch.numAttentionHeads, arch.numKeyValueHeads, arch.headDim]).toEqual([8, 4, 256]);
+    expect(arch.vocabSize).toBe(262208);
+    expect(arch.tieWordEmbeddings).toBe(true);
+  });
+  it('slides on five layers of six (sliding_window_pattern 6): layers 5, 11, ... are global', () => {
+    const kinds = Array.from({ length: 12 }, (_, i) => layerKind(arch, i).attentionWindow.kind);
+    expect(kinds).toEqual([
+      ...Array(5).fill('sliding'),
+      'full',
+      ...Array(5).fill('sliding'),
+      'full',
+    ]);
+    expect(layerKind(arch, 0).attentionWindow).toEqual({ kind: 'sliding', size: 1024 });
+  });
+  it('4,300,079,472 parameters: 34 text layers, tied embedding, SigLIP tower and projector', () => {
+    const h = 2560;
+    const attention = h * 8 * 256 + 2 * h * 4 * 256 + 8 * 256 * h + 2 * 256; // + q/k norms
+    const layer = attention + 3 * h * 10240 + 4 * h; // four RMSNorms
+    const text = 34 * layer + 262208 * h + h;
+    const v = 1152;
+    const visionLayer = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const patches = (896 / 14) ** 2;
+    const vision = 27 * visionLayer + (3 * 14 * 14 * v + v) + patches * v + 2 * v;
+    const projector = v * h + v; // mm_input_projection_weight and mm_soft_emb_norm
+    expect(countParameters(arch).total).toBe(text + vision + projector);
+    expect(countParameters(arch).total).toBe(4300079472);
+    expect(arch.vision?.tokensPerImage).toBe(256);
+  });
+});
+
+describe('Llama-4 (modeling_llama4.py)', () => {
+  const arch = read('llama-4-scout-17b-16e-instruct');
+  it('every layer MoE (interleave step 1), chunked attention on RoPE layers, NoPE on every 4th', () => {
+    expect(layerKind(arch, 0)).toMatchObject({
+      mlp: 'moe',
+      rope: true,
+      attentionWindow: { kind: 'chunked', size: 8192 },
+    });
+    expect(layerKind(arch, 3)).toMatchObject({ rope: false, attentionWindow: { kind: 'full' } });
+    expect(linearShapes(arch, 0).map((s) => s.name)).toContain('shared_experts.up_proj');
+  });
+  it('108,641,793,536 total, 17,172,894,720 active (one routed expert + the shared one)', () => {
+    const h = 5120;
+    const attention = 2 * h * 40 * 128 + 2 * h * 8 * 128; // no weights in the L2 q/k norm
+    const expert = 3 * h * 8192;
+    const layer = attention + 16 * expert + expert + h * 16 + 2 * h; // routed, shared, router
+    const text = 48 * layer + 2 * 202048 * h + h;
+    const w = 1408;
+    const visionLayer = 4 * (w * w + w) + (w * 5632 + 5632) + (5632 * w + w) + 2 * 2 * w;
+    const embeddings = 3 * 14 * 14 * w + w + (24 * 24 + 1) * w + 4 * w;
+    const adapter = 5632 * 4096 + 4096 * 4096 + 4096 * h;
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(text + 34 * visionLayer + embeddings + adapter);
+    expect(counts.total).toBe(108641793536);
+    expect(counts.active).toBe(text - 48 * 15 * expert);
+    expect(counts.active).toBe(17172894720);
+  });
+  it('Maverick-style interleave: dense layers take intermediate_size_mlp', () => {
+    const maverick = architectureFromConfig('m', {
+      model_type: 'llama4_text',
+      interleave_moe_layer_step: 2,
+      num_local_experts: 128,
+    });
+    expect([0, 1, 2, 3].map((i) => layerKind(maverick, i).mlp)).toEqual([
+      'dense',
+      'moe',
+      'dense',
+      'moe',
+    ]);
+    expect(maverick.intermediateSize).toBe(16384);
+  });
+});
+
+describe('Mllama / Llama-3.2-Vision (modeling_mllama.py)', () => {
+  const arch = read('llama-3.2-11b-vision-instruct');
+  it('cross-attention layers at 3, 8, ..., 38 of 40; the rest self-attention', () => {
+    expect(layerKind(arch, 3).mixer).toBe('cross-attention');
+    expect(layerKind(arch, 4).mixer).toBe('attention');
+  });
+  it('10,670,220,835: text with V + 8 embedding rows, gated cross layers, tiled ViT, projector', () => {
+    const h = 4096;
+    const attention = 2 * h * h + 2 * h * 1024;
+    const mlp = 3 * h * 14336;
+    const self = attention + mlp + 2 * h;
+    const cross = self + 2 * 128 + 2; // q_norm, k_norm and the two tanh gates
+    const text = 32 * self + 8 * cross + (128256 + 8) * h + 128256 * h + h;
+    const w = 1280;
+    const patches = 40 * 40 + 1;
+    const layer = 4 * w * w + (w * 5120 + 5120) + (5120 * w + w) + 2 * 2 * w;
+    const position = 1 + patches * w + 9 * 4 * patches * w; // gate, table, tile table
+    const aspect = 2 * (9 * 4 * w + 1);
+    const vision = 40 * layer + 2 * 8 + 3 * 14 * 14 * w + w + position + aspect + 4 * w;
+    const projector = 7680 * h + h;
+    expect(countParameters(arch).total).toBe(text + vision + projector);
+    expect(countParameters(arch).total).toBe(10670220835);
+  });
+});
+
+describe('Qwen2.5-VL and Qwen2-VL (modeling_qwen2_5_vl.py, modeling_qwen2_vl.py)', () => {
+  it('Qwen2.5-VL-7B: text at the root as Qwen2.5-7B plus a 676,550,144-parameter ViT', () => {
+    const w = 1280;
+    const block = 2 * w + (w * 3 * w + 3 * w) + (w * w + w) + (3 * w * 3420 + 2 * 3420 + w);
+    const merger = w + (4 * w * 4 * w + 4 * w) + (4 * w * 3584 + 3584);
+    const visual = 3 * 2 * 14 * 14 * w + 32 * block + merger;
+    expect(visual).toBe(676550144);
+    expect(countParameters(read('qwen2.5-vl-7b-instruct')).total).toBe(7615616512 + visual);
+  });
+  it('Qwen2-VL: LayerNorms and a plain MLP of 4 x embed_dim; text under text_config works too', () => {
+    const arch = architectureFromConfig('q2', {
+      model_type: 'qwen2_vl',
+      text_config: { hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 28 },
+      num_attention_heads: 28,
+      num_key_value_heads: 4,
+      vision_config: { depth: 32, embed_dim: 1280, hidden_size: 3584, num_heads: 16 },
+    });
+    const w = 1280;
+    const block = 4 * w + (w * 3 * w + 3 * w) + (w * w + w) + (w * 4 * w + 4 * w) + (4 * w * w + w);
+    const merger = 2 * w + (4 * w * 4 * w + 4 * w) + (4 * w * 3584 + 3584);
+    expect(countParameters(arch).vision).toBe(3 * 2 * 14 * 14 * w + 32 * block + merger);
+    expect(countParameters(arch).vision).toBe(675759104);
+  });
+});
+
+describe('Phi-3.5-MoE (modeling_phimoe.py)', () => {
+  it('41,873,153,344 total, 6,640,999,744 active: LayerNorms with bias, biased attention and head', () => {
+    const h = 4096;
+    const attention = 2 * (h * h + h) + 2 * (h * 1024 + 1024);
+    const expert = 3 * h * 6400;
+    const layer = attention + 16 * expert + h * 16 + 2 * 2 * h;
+    const ends = 32064 * h + (32064 * h + 32064) + 2 * h;
+    const counts = countParameters(read('phi-3.5-moe-instruct'));
+    expect(counts.total).toBe(32 * layer + ends);
+    expect(counts.total).toBe(41873153344);
+    expect(counts.active).toBe(32 * (layer - 14 * expert) + ends);
+  });
+});
+
+describe('gpt-oss (modeling_gpt_oss.py)', () => {
+  const arch = read('gpt-oss-20b');
+  it('sinks, biased experts and router, sliding (128) and full layers alternating', () => {
+    expect(layerKind(arch, 0)).toMatchObject({
+      sinks: true,
+      attentionWindow: { kind: 'sliding', size: 128 },
+    });
+    expect(layerKind(arch, 1).attentionWindow.kind).toBe('full');
+  });
+  it('20,914,757,184 total; 3,608,304,384 active without the embedding table', () => {
+    const h = 2880;
+    const attention = h * 4096 + 4096 + 2 * (h * 512 + 512) + (4096 * h + h) + 64; // + sinks
+    const expert = h * 2 * 2880 + 2 * 2880 + 2880 * h + h; // gate_up and down with biases
+    const layer = attention + 32 * expert + (h * 32 + 32) + 2 * h;
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(24 * layer + 2 * 201088 * h + h);
+    expect(counts.total).toBe(20914757184);
+    expect(counts.active - counts.embedding).toBe(24 * (layer - 28 * expert) + 201088 * h + h);
+  });
+});
+
+describe('Mamba and Mamba-2 (modeling_mamba.py, modeling_mamba2.py)', () => {
+  it('mamba-2.8b: 2,768,345,600 with tied embeddings; no attention, no MLP', () => {
+    const arch = read('mamba-2.8b-hf');
+    expect(layerKind(arch, 0)).toMatchObject({ mixer: 'mamba', mlp: 'none' });
+    const h = 2560;
+    const d = 5120; // expand 2
+    const mixer = h * 2 * d + (d * 4 + d) + d * (160 + 2 * 16) + (160 * d + d) + d * 16 + d + d * h;
+    expect(countParameters(arch).total).toBe(64 * (mixer + h) + 50280 * h + h);
+    expect(countParameters(arch).total).toBe(2768345600);
+  });
+  it('Mamba-2 with Mamba2Config defaults: in_proj makes z, x, B, C and dt; 7,285,403,648', () => {
+    const arch = architectureFromConfig('m2', { model_type: 'mamba2' });
+    const h = 4096;
+    const d = 8192; // 128 heads x 64
+    const convDim = d + 2 * 8 * 128;
+    const mixer = h * (d + convDim + 128) + (convDim * 4 + convDim) + 3 * 128 + d + d * h;
+    expect(countParameters(arch).total).toBe(64 * (mixer + h) + 2 * 32768 * h + h);
+    expect(countParameters(arch).total).toBe(7285403648);
+  });
+});
+
+describe('Jamba (modeling_jamba.py)', () => {
+  const arch = read('ai21-jamba-1.5-mini');
+  it('attention on layers 4, 12, 20, 28; MoE on odd layers', () => {
+    expect([3, 4, 5].map((i) => layerKind(arch, i).mixer)).toEqual(['mamba', 'attention', 'mamba']);
+    expect([4, 5].map((i) => layerKind(arch, i).mlp)).toEqual(['dense', 'moe']);
+  });
+  it('51,570,323,328 total, 12,110,311,296 active', () => {
+    const h = 4096;
+    const d = 8192;
+    const mamba =
+      h * 2 * d + (d * 4 + d) + d * (256 + 32) + (256 * d + d) + d * 16 + d + d * h + 256 + 32;
+    const attention = 2 * h * h + 2 * h * 1024;
+    const mlp = 3 * h * 14336;
+    const moe = 16 * mlp + h * 16;
+    const layers = 4 * (attention + mlp) + 12 * (mamba + mlp) + 16 * (mamba + moe) + 32 * 2 * h;
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(layers + 2 * 65536 * h + h);
+    expect(counts.total).toBe(51570323328);
+    expect(counts.active).toBe(counts.total - 16 * 14 * mlp);
+  });
+});
+
+describe('DeepSeek-V3 multi-token prediction (DeepSeek-V3 report, section 2.2)', () => {
+  it('off by default, with a note; "use_mtp" adds a MoE layer, enorm, hnorm and eh_proj', () => {
+    const main = read('deepseek-v3');
+    expect(countParameters(main).total).toBe(671026419200);
+    expect(main.notes?.[0]).toContain('"use_mtp": true');
+    const withMtp = read('deepseek-v3', { use_mtp: true });
+    const lastLayer = countParameters(main).layers[60].total; // a MoE layer like the module's
+    const h = 7168;
+    expect(countParameters(withMtp).total).toBe(671026419200 + lastLayer + 2 * h + 2 * h * h);
+    expect(layerKind(withMtp, 61)).toMatchObject({ mtp: true, mlp: 'moe' });
+  });
+});
+
+describe('layer kinds', () => {
+  it('repeat: one key per distinct layer kind', () => {
+    const keys = (name: string) => {
+      const arch = read(name);
+      return new Set(Array.from({ length: arch.numLayers }, (_, i) => layerKind(arch, i).key));
+    };
+    expect(keys('llama-3.1-8b').size).toBe(1);
+    expect(keys('gemma-3-4b-it').size).toBe(2);
+    expect(keys('ai21-jamba-1.5-mini').size).toBe(3); // attention-dense, mamba-dense, mamba-moe
+  });
+});

@@ -1,0 +1,21 @@
+// Falcon and its RefinedWeb configs (modeling_falcon.py): multi-query or grouped K/V, parallel
+// attention and MLP, one LayerNorm per layer unless the new decoder architecture.
+import { Family } from '../family';
+
+export const falcon: Family = {
+  types: ['falcon', 'refinedweb', 'refinedwebmodel', 'rw'],
+  mlp: 'plain',
+  norm: 'layernorm',
+  normsPerLayer: 2,
+  biasEverywhere: (read) => read.bool('bias'),
+  defaults: { tie_word_embeddings: true }, // FalconConfig: tie_word_embeddings=True
+  refine: (arch, read, { rawType }) => {
+    // RefinedWeb (Falcon-40B's first config) is the new decoder: grouped K/V, two norms a layer.
+    const newDecoder = read.bool('new_decoder_architecture') || rawType === 'refinedweb';
+    if (read.pick('numKeyValueHeads') === undefined && !newDecoder && read.bool('multi_query')) {
+      arch.numKeyValueHeads = 1;
+    }
+    if (read.bool('parallel_attn') && !newDecoder) arch.normsPerLayer = 1;
+    arch.parallelResidual ??= newDecoder || read.flag('parallel_attn', true);
+  },
+};

@@ -1,0 +1,69 @@
+// Every family the planner reads, by Hugging Face model_type.
+import { Family } from '../family';
+import { bert } from './bert';
+import { bloom } from './bloom';
+import { cohere } from './cohere';
+import { deepseek } from './deepseek';
+import { falcon } from './falcon';
+import { gemma, gemma2 } from './gemma';
+import { gemma3 } from './gemma3';
+import { gpt2 } from './gpt2';
+import { gptNeox } from './gpt-neox';
+import { gptOss } from './gpt-oss';
+import { jamba } from './jamba';
+import { llama } from './llama';
+import { llama4 } from './llama4';
+import { mamba, mamba2 } from './mamba';
+import { mllama } from './mllama';
+import { olmo2 } from './olmo2';
+import { phi } from './phi';
+import { phi3 } from './phi3';
+import { phimoe } from './phimoe';
+import { qwen2, qwen3 } from './qwen';
+import { qwen2Vl } from './qwen2-vl';
+import { stablelm } from './stablelm';
+import { t5 } from './t5';
+
+const ALL: Family[] = [
+  llama,
+  qwen2,
+  qwen3,
+  gemma,
+  gemma2,
+  gemma3,
+  phi3,
+  olmo2,
+  deepseek,
+  cohere,
+  gpt2,
+  gptNeox,
+  bloom,
+  falcon,
+  phi,
+  stablelm,
+  bert,
+  t5,
+  llama4,
+  mllama,
+  qwen2Vl,
+  phimoe,
+  gptOss,
+  mamba,
+  mamba2,
+  jamba,
+];
+
+/** Family modules by every model_type they read. */
+export const FAMILIES: ReadonlyMap<string, Family> = new Map(
+  ALL.flatMap((family) => family.types.map((type) => [type, family] as const)),
+);
+
+/** The model_type names a refusal lists (aliases of older checkpoints left out). */
+export const SUPPORTED_TYPES: string[] = ALL.flatMap((family) =>
+  family.types.filter((type) => !['refinedweb', 'refinedwebmodel', 'rw'].includes(type)),
+);
+
+/** What a family's aliases read as (Falcon's first RefinedWeb configs are falcon). */
+export function canonicalType(type: string): string {
+  return FAMILIES.get(type) === falcon ? 'falcon' : type;
+}

@@ -1,0 +1,56 @@
+// The SigLIP image encoder Gemma-3 uses (modeling_siglip.py: SiglipVisionTransformer).
+import { VisionTower } from '../../vocabulary';
+import { Config, ConfigReader } from '../config-reader';
+
+/** SiglipVisionConfig's defaults (configuration_siglip.py). */
+const SIGLIP_DEFAULTS: Config = {
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  num_channels: 3,
+  image_size: 224,
+  patch_size: 16,
+};
+
+/** The attention-pooling head SiglipVisionTransformer adds unless vision_use_head is false:
+ * probe (h), nn.MultiheadAttention (3h x h + 3h in, h x h + h out), LayerNorm (2h), MLP. */
+function poolingHead(h: number, f: number): number {
+  return h + (3 * h * h + 3 * h) + (h * h + h) + 2 * h + (2 * h * f + f + h);
+}
+
+/** A SigLIP tower from vision_config, with the projector the caller names. */
+export function siglipTower(
+  vision: Config,
+  projector: VisionTower['projector'],
+  projectorNormParameters: number,
+  tokensPerImage: number,
+): VisionTower {
+  const read = new ConfigReader({ ...SIGLIP_DEFAULTS, ...vision }, 'vision_config');
+  const h = read.numberOr(0, 'hidden_size');
+  const f = read.numberOr(0, 'intermediate_size');
+  const patch = read.numberOr(0, 'patch_size');
+  const image = read.numberOr(0, 'image_size');
+  const channels = read.numberOr(0, 'num_channels');
+  const patches = (image / patch) ** 2;
+  // Conv2d patch embedding with bias, a position embedding per patch, post_layernorm.
+  const embeddings = channels * patch * patch * h + h + patches * h + 2 * h;
+  return {
+    kind: 'siglip_vision_model',
+    layers: read.numberOr(0, 'num_hidden_layers'),
+    hiddenSize: h,
+    intermediateSize: f,
+    heads: read.numberOr(0, 'num_attention_heads'),
+    patchSize: patch,
+    imageSize: image,
+    patchesPerImage: patches,
+    tokensPerImage,
+    norm: 'layernorm',
+    mlp: 'plain',
+    attentionBias: true,
+    mlpBias: true,
+    embeddingParameters: embeddings + (vision.vision_use_head === false ? 0 : poolingHead(h, f)),
+    projector,
+    projectorNormParameters,
+  };
+}

@@ -1,0 +1,48 @@
+// What a model family module tells the reader: its base layer shape, Hugging Face's defaults
+// for fields a config.json leaves out, and what it reads on top of the common decoder fields.
+import { MlpKind, ModelArchitecture, NormKind } from '../vocabulary';
+import { Config, ConfigReader, withFields } from './config-reader';
+
+/** What the family modules see of the config being read. */
+export interface FamilyContext {
+  /** The model_type after aliases (falcon for RefinedWeb). */
+  type: string;
+  /** The model_type as written (refinedweb). */
+  rawType: string;
+  /** The whole config.json, where `read` may hold only its text_config. */
+  root: Config;
+}
+
+export interface Family {
+  /** Hugging Face model_type values this module reads. */
+  types: string[];
+  mlp: MlpKind;
+  norm: NormKind;
+  normsPerLayer: number;
+  /** Linears carry biases everywhere (GPT-2, BLOOM, GPT-NeoX, Phi, BERT). */
+  biasEverywhere?: (read: ConfigReader) => boolean;
+  /** Hugging Face's defaults for fields config.json may leave out (configuration_<family>.py),
+   * or a function of the config where a default follows from other fields. */
+  defaults?: Config | ((config: Config) => Config);
+  /** The text stack's fields when they sit under text_config (multimodal checkpoints). */
+  textConfig?: (root: Config) => Config;
+  /** Family-specific fields, read after the common decoder fields. */
+  refine?: (arch: ModelArchitecture, read: ConfigReader, context: FamilyContext) => void;
+}
+
+/** `text_config` where the checkpoint has one (new transformers saves), else the root. */
+export function textConfigOrRoot(root: Config): Config {
+  const text = root.text_config;
+  return text && typeof text === 'object' ? withFields(root, text as Config) : root;
+}
+
+/** The config's `vision_config` object, or an empty one. */
+export function visionConfigOf(root: Config): Config {
+  const vision = root.vision_config;
+  return vision && typeof vision === 'object' ? (vision as Config) : {};
+}
+
+/** Indices 0..n-1 where `test` holds. */
+export function indicesWhere(n: number, test: (index: number) => boolean): number[] {
+  return Array.from({ length: n }, (_, index) => index).filter(test);
+}

@@ -1,0 +1,100 @@
+// What each layer of a model is: the per-layer vocabulary the memory recipes read.
+import { AttentionWindow, LayerKind, LayerType, ModelArchitecture } from '../vocabulary';
+
+/** Whether layer `layerIndex` belongs to the encoder of an encoder-decoder model. */
+export function isEncoderLayer(arch: ModelArchitecture, layerIndex: number): boolean {
+  return arch.encoder !== undefined && layerIndex < arch.encoder.numLayers;
+}
+
+/** Whether layer `layerIndex` routes tokens to experts: the listed MoE layers, or every layer
+ * after the first dense ones. */
+export function isMoeLayer(arch: ModelArchitecture, layerIndex: number): boolean {
+  const moe = arch.moe;
+  if (!moe) return false;
+  return moe.layers ? moe.layers.includes(layerIndex) : layerIndex >= moe.firstDenseLayers;
+}
+
+/** Main-stack layers that route to experts. */
+export function moeLayerCount(arch: ModelArchitecture): number {
+  let count = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) if (isMoeLayer(arch, layer)) count++;
+  return count;
+}
+
+/** Layers the parameters count: the main stack, then any multi-token-prediction modules. */
+export function countedLayers(arch: ModelArchitecture): number {
+  return arch.numLayers + (arch.mtp?.layers ?? 0);
+}
+
+/** Without `layer_types`, a fraction f of the layers slides: layer i where ceil((i + 1) f)
+ * steps up, which gives every layer for f = 1 (Mistral) and the even layers for f = 0.5
+ * (HF Gemma2: is_sliding = layer_idx % 2 == 0). */
+function fractionSlides(arch: ModelArchitecture, layer: number): boolean {
+  if (!arch.slidingWindow) return false;
+  const fraction = arch.slidingWindowLayerFraction ?? 1;
+  return Math.ceil((layer + 1) * fraction) > Math.ceil(layer * fraction);
+}
+
+/** The layer's type: from `layerTypes` where given, else full or sliding attention. */
+export function layerType(arch: ModelArchitecture, layerIndex: number): LayerType {
+  // Multi-token-prediction modules repeat the last main layer's type.
+  const index = Math.min(layerIndex, arch.numLayers - 1);
+  const given = arch.layerTypes?.[index];
+  if (given) return given;
+  return fractionSlides(arch, index) ? 'sliding_attention' : 'full_attention';
+}
+
+function windowOf(arch: ModelArchitecture, type: LayerType): AttentionWindow {
+  if (type === 'sliding_attention' && arch.slidingWindow) {
+    return { kind: 'sliding', size: arch.slidingWindow };
+  }
+  if (type === 'chunked_attention' && arch.attentionChunkSize) {
+    return { kind: 'chunked', size: arch.attentionChunkSize };
+  }
+  return { kind: 'full' };
+}
+
+function mixerOf(type: LayerType): LayerKind['mixer'] {
+  if (type === 'mamba' || type === 'mamba2') return type;
+  return type === 'cross_attention' ? 'cross-attention' : 'attention';
+}
+
+/** Layer `layerIndex` as the recipes build it: its mixer, attention window, MLP kind and flags,
+ * with a `key` equal for identical layers so each kind is built once and repeated. */
+export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKind {
+  const type = layerType(arch, layerIndex);
+  const mixer = mixerOf(type);
+  const attends = mixer === 'attention' || mixer === 'cross-attention';
+  const moe = isMoeLayer(arch, layerIndex);
+  // State-space models (Mamba) have no MLP: their intermediateSize is 0.
+  const mlp = moe ? 'moe' : arch.intermediateSize > 0 ? 'dense' : 'none';
+  const kind: LayerKind = {
+    key: '',
+    mixer,
+    attentionWindow: attends ? windowOf(arch, type) : { kind: 'full' },
+    mlp,
+    rope: attends && !(arch.noRopeLayers ?? []).includes(layerIndex),
+  };
+  if (attends && arch.attentionSinks) kind.sinks = true;
+  if (isEncoderLayer(arch, layerIndex)) kind.encoder = true;
+  if (layerIndex >= arch.numLayers) kind.mtp = true;
+  const window = kind.attentionWindow;
+  kind.key = [
+    mixer,
+    window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`,
+    `mlp-${mlp}`,
+    kind.rope ? 'rope' : 'nope',
+    kind.sinks ? 'sinks' : '',
+    kind.encoder ? 'encoder' : '',
+    kind.mtp ? 'mtp' : '',
+  ]
+    .filter(Boolean)
+    .join('/');
+  return kind;
+}
+
+/** Whether the layer keeps keys and values (attention of either kind). */
+export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boolean {
+  const mixer = layerKind(arch, layerIndex).mixer;
+  return mixer === 'attention' || mixer === 'cross-attention';
+}

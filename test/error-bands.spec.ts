@@ -1,0 +1,50 @@
+// The committed error bands (data/calibration/error-bands.json) must be the current engine's, and
+// the 80% interval they give must hold for sources it was built without.
+import { loadCatalog } from '../src/catalog/catalog';
+import { BandKey, buildErrorBands, ErrorBand, ErrorBands, nestedCoverage } from '../src/engine';
+import {
+  calibrationErrors,
+  ERROR_BANDS_COMMAND,
+  ERROR_BANDS_FILE,
+  readErrorBandsFile,
+} from '../scripts/calibration-errors';
+
+/** How far a committed quantile may sit from the recomputed one: floating-point order only. */
+const TOLERANCE = 0.002;
+
+describe('error bands (data/calibration/error-bands.json)', () => {
+  // Every calibration row planned once for the whole file (the slow part, a few seconds).
+  const errors = calibrationErrors(loadCatalog());
+  const committed = readErrorBandsFile() as unknown as ErrorBands;
+
+  it('are what the current engine gives: regenerate them when it changes', () => {
+    const fresh = buildErrorBands(errors);
+    const stale = Object.entries(fresh.bands).flatMap(([key, band]) => {
+      const saved: ErrorBand | undefined = committed.bands[key as BandKey];
+      const off =
+        !saved ||
+        saved.tail !== band.tail ||
+        Math.abs(saved.lowError - band.lowError) > TOLERANCE ||
+        Math.abs(saved.highError - band.highError) > TOLERANCE ||
+        saved.rows.harness !== band.rows.harness ||
+        saved.rows.published !== band.rows.published;
+      return off
+        ? [
+            `${ERROR_BANDS_FILE} band '${key}' is stale (now tail ${band.tail}, ${band.lowError.toFixed(4)} to ${band.highError.toFixed(4)}): run ${ERROR_BANDS_COMMAND}`,
+          ]
+        : [];
+    });
+    expect(stale).toEqual([]);
+  });
+
+  it('hold 75-85% of the rows of a source they were built without, 70% or more per category', () => {
+    const coverage = nestedCoverage(errors);
+    const share = (key: string) => coverage[key].inside / coverage[key].rows;
+    expect(coverage.overall.rows).toBe(errors.length);
+    expect(share('overall')).toBeGreaterThanOrEqual(0.75);
+    expect(share('overall')).toBeLessThanOrEqual(0.85);
+    // Categories hold 13 to 94 rows: one qlora row moves its share by 7.7 points.
+    const low = ['full', 'lora', 'qlora', 'multi-gpu'].filter((category) => share(category) < 0.7);
+    expect(low).toEqual([]);
+  });
+});

@@ -240,3 +240,161 @@ describe('Runtime: gradients that meet (torch/csrc/autograd/input_buffer.cpp acc
     ]);
   });
 });
+
+describe('Runtime: non-reentrant checkpointing (torch/utils/checkpoint.py)', () => {
+  /** The MLP as one checkpointed region, optionally ended by a residual add of its input. */
+  function checkpointed(mlp: Mlp, residual = false): Tensor {
+    const { rt, ops, x } = mlp;
+    return rt.checkpoint([x], () =>
+      rt.scope(() => {
+        const y = forward(mlp, x);
+        return residual ? ops.add(y, x) : y;
+      }),
+    );
+  }
+
+  it('saves nothing in forward but its inputs: the locals die at return', () => {
+    const mlp = setUp();
+    const start = mlp.rt.log.length;
+    checkpointed(mlp);
+    // _checkpoint_hook's pack_hook keeps a holder, not the tensor: h and a die with the frame.
+    expect(deltasOf(mlp.rt.log, start)).toEqual([H, H, X, -H, -H]);
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X + X); // x and y
+  });
+
+  it('keeps the region input referenced until the region is done in backward', () => {
+    const mlp = setUp();
+    const y = checkpointed(mlp);
+    mlp.rt.drop(mlp.x); // the caller lets go of x: the checkpoint still holds it
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X + X);
+    const start = backward(mlp.rt, y);
+    // The region's earliest node (linear 1) is the last to need x: x goes after it.
+    const deltas = deltasOf(mlp.rt.log, start);
+    expect(deltas.slice(-2)).toEqual([-H, -X]);
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X); // y only
+  });
+
+  it('recomputes before the first backward node runs, then frees node by node', () => {
+    const mlp = setUp();
+    const y = checkpointed(mlp);
+    const start = backward(mlp.rt, y);
+    const deltas = deltasOf(mlp.rt.log, start);
+    // Recomputation: h and a again (the unpack of linear 2's saved a starts it).
+    expect(deltas.slice(0, 2)).toEqual([H, H]);
+    // Then the same backward as without checkpointing (see above), ending with linear 1.
+    expect(deltas.slice(-9)).toEqual([W, H, -X, -H, H, -H, -H, W, -H]);
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X + X);
+  });
+
+  // _recomputation_hook.pack_hook raises _StopRecomputationError when the last tensor the
+  // forward saved is packed again. Autograd packs an op's saved inputs before its kernel runs
+  // (gen_variable_type.py emit_save_inputs precedes the call), so the op that saves last never
+  // computes its output in the recompute, and nothing after it runs. The engine allocates that
+  // output and runs on to the region's last recorded node: reported, not yet fixed.
+  it.failing('stops recomputing at the last saved tensor, before that op computes', () => {
+    const mlp = setUp();
+    const y = checkpointed(mlp, true);
+    const start = backward(mlp.rt, y);
+    const deltas = deltasOf(mlp.rt.log, start);
+    // h and a, then linear 2's backward: neither y nor the residual sum is made again.
+    expect(deltas.slice(0, 4)).toEqual([H, H, W, H]);
+  });
+});
+
+describe('Runtime: storage given back and taken again (storage.resize_)', () => {
+  // FSDP2 frees an unsharded parameter with untyped_storage().resize_(0) and allocates it again
+  // with resize_(n) (torch/distributed/fsdp/_fully_shard/_fsdp_param.py free_storage and
+  // alloc_storage): the memory goes, the storage object and its references stay.
+  it('frees on evict and allocates on restore, once each, keeping the storage', () => {
+    const rt = new Runtime();
+    const storage = rt.allocate(W, 'weights');
+    rt.evict(storage);
+    rt.evict(storage);
+    expect(deltasOf(rt.log)).toEqual([W, -W]);
+    rt.restore(storage);
+    rt.restore(storage);
+    expect(deltasOf(rt.log)).toEqual([W, -W, W]);
+    expect(liveBytes(rt.log, undefined, 'weights')).toBe(W);
+  });
+
+  it('makes no event when the last reference to an evicted storage goes', () => {
+    const rt = new Runtime();
+    const storage = rt.allocate(W, 'weights');
+    rt.retain(storage); // a tensor saved for backward still references it
+    rt.evict(storage);
+    rt.release(storage);
+    rt.release(storage);
+    expect(deltasOf(rt.log)).toEqual([W, -W]);
+  });
+});
+
+describe('Runtime: streams and the cache', () => {
+  it('frees a block on the stream it was allocated on, whatever stream is current', () => {
+    // A block belongs to the pool of the stream that allocated it (CUDACachingAllocator.cpp:
+    // Block::stream; free() returns it there).
+    const rt = new Runtime();
+    rt.stream = 2;
+    const comm = rt.allocate(W, 'buffers');
+    rt.stream = 0;
+    rt.release(comm);
+    expect(eventsOf(rt.log).map((e) => [e.kind, e.stream])).toEqual([
+      [1, 2],
+      [-1, 2],
+    ]);
+  });
+
+  it('frees a restored storage on the stream that restored it', () => {
+    const rt = new Runtime();
+    const storage = rt.allocate(W, 'weights');
+    rt.evict(storage);
+    rt.stream = 1; // FSDP2 all-gathers into the unsharded parameter on its own stream
+    rt.restore(storage);
+    rt.stream = 0;
+    rt.evict(storage);
+    expect(eventsOf(rt.log).map((e) => [e.kind, e.stream])).toEqual([
+      [1, 0],
+      [-1, 0],
+      [1, 1],
+      [-1, 1],
+    ]);
+  });
+
+  it('marks torch.cuda.empty_cache() with a bytes-free event that changes nothing live', () => {
+    const rt = new Runtime();
+    rt.allocate(X, 'activations');
+    rt.emptyCache();
+    expect(eventsOf(rt.log)).toEqual([
+      { kind: 1, bytes: X, component: 'activations', stream: 0 },
+      { kind: 0, bytes: 0, component: 'weights', stream: 0 },
+    ]);
+    expect(liveBytes(rt.log)).toBe(X);
+  });
+
+  it('rounds every block to 512 bytes, the smallest block 512', () => {
+    // CUDACachingAllocator.cpp round_size: kMinBlockSize * ceil(size / kMinBlockSize).
+    const rt = new Runtime();
+    rt.allocate(4, 'logitsAndLoss'); // a 0-d fp32 loss
+    rt.allocate(512, 'activations');
+    rt.allocate(513, 'activations');
+    expect(deltasOf(rt.log)).toEqual([512, 512, 1024]);
+  });
+});
+
+describe('Runtime: cuBLAS workspaces (aten/src/ATen/cuda/CublasHandlePool.cpp)', () => {
+  // One workspace per (handle, stream), handles one per thread: the forward's main thread and
+  // autograd's device thread each make one at their first matmul, and never free it.
+  const WORKSPACE = 32 * 2 ** 20; // 4096 KiB x 8 on compute capability 9.0 (Hopper)
+
+  it('appears once in forward after the first matmul output, once in backward', () => {
+    const mlp = setUp();
+    mlp.rt.blasWorkspace.forward = WORKSPACE;
+    mlp.rt.blasWorkspace.backward = WORKSPACE;
+    const start = mlp.rt.log.length;
+    const y = forward(mlp, mlp.x);
+    expect(deltasOf(mlp.rt.log, start)).toEqual([H, WORKSPACE, H, X]);
+    const backwardStart = backward(mlp.rt, y);
+    // mm_mat2_backward allocates W2's gradient, then its gemm needs the thread's handle.
+    expect(deltasOf(mlp.rt.log, backwardStart).slice(0, 3)).toEqual([W, WORKSPACE, H]);
+    expect(liveBytes(mlp.rt.log, undefined, 'buffers')).toBe(2 * WORKSPACE);
+  });
+});

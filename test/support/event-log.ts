@@ -1,6 +1,11 @@
 // Reading a timeline's EventLog in specs: the events as plain records, and the bytes live at a
 // given point (allocations minus frees), so that specs can state what PyTorch holds when.
-import { ALLOCATED_COMPONENTS, Component, EventLog } from '../../src/engine/memory/autograd/events';
+import {
+  ALLOCATED_COMPONENTS,
+  Component,
+  EventLog,
+  Moment,
+} from '../../src/engine/memory/autograd/events';
 
 export interface LoggedEvent {
   /** +1 allocation, -1 free, 0 torch.cuda.empty_cache(). */
@@ -52,4 +57,13 @@ export function peakBytes(log: EventLog, from = 0, to = log.length, component?: 
     peak = Math.max(peak, live);
   }
   return peak;
+}
+
+/** Bytes live when the first moment `named` picks begins (before any of its events). */
+export function liveWhen(log: EventLog, named: (moment: Moment) => boolean): number {
+  const momentIndex = log.moments.findIndex(named);
+  if (momentIndex < 0) throw new Error('no such moment on the log');
+  let first = 0;
+  while (first < log.length && log.moment[first] < momentIndex) first++;
+  return liveBytes(log, first);
 }

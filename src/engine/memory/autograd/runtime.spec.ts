@@ -1,7 +1,13 @@
 // The eager-runtime model against PyTorch's own rules, on a two-linear MLP small enough to count
 // by hand: y = W2 silu(W1 x), tokens x hidden activations in bf16. Every expected byte count is
 // written out as elements x bytes per element; the sources of each rule are named beside it.
-import { deltasOf, eventsOf, liveBytes, peakBytes } from '../../../../test/support/event-log';
+import {
+  deltasOf,
+  eventsOf,
+  liveBytes,
+  liveWhen,
+  peakBytes,
+} from '../../../../test/support/event-log';
 import { Ops } from './ops';
 import { Param, Runtime, Tensor } from './runtime';
 
@@ -122,6 +128,19 @@ describe('Runtime: backward (torch/csrc/autograd/engine.cpp evaluate_function)',
       W, // MmBackward0 of linear 1: W1's gradient (x needs none)
       -H, //   h's gradient; x stays, the caller still holds it
     ]);
+  });
+
+  it('names its moments: backward starts with the forward saved tensors live', () => {
+    const mlp = setUp();
+    const y = forward(mlp, mlp.x);
+    backward(mlp.rt, y);
+    const at = (phase: string, layer: number) =>
+      liveWhen(mlp.rt.log, (m) => m.phase === phase && m.layer === layer);
+    // Entering forward layer 0: the weights only. Entering backward (the loss): the weights,
+    // x, h, a, y and the seed; entering the layer's nodes: the same (the seed moved on to y).
+    expect(at('forward', 0)).toBe(2 * W);
+    expect(at('backward', -1)).toBe(2 * W + X + H + H + X + X);
+    expect(at('backward', 0)).toBe(2 * W + X + H + H + X + X);
   });
 
   it('makes the first gradient of a weight its .grad, without a copy', () => {

@@ -30,9 +30,15 @@ export function rotary(nn: Nn, x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   });
 }
 
-// Flash attention's backward works in a workspace of 8 bytes per head dimension and 4 more per
-// head for every token (its fp32 dq accumulator and softmax_d; read off the H200 traces).
-const FLASH_BACKWARD_BYTES = (headDim: number) => 8 * headDim + 4;
+// Flash attention's backward workspace per head and token (aten/src/ATen/native/transformers/
+// cuda/flash_attn/flash_api.cpp mha_bwd): the fp32 dq accumulator (4 bytes per head dimension)
+// and softmax_d (4 bytes), and under grouped queries dk_expanded and dv_expanded in q's dtype,
+// made for every query head and summed into dk and dv. 8 x 64 + 4 bytes per head and token on
+// the H200 traces' grouped-query Llamas (bf16, head dim 64).
+function flashBackwardBytes(heads: AttentionHeads, elementBytes: number): number {
+  const grouped = heads.kvHeads < heads.heads ? 2 * elementBytes * heads.headDim : 0;
+  return FP32 * heads.headDim + FP32 + grouped;
+}
 
 /** F.scaled_dot_product_attention on the flash (or memory-efficient) kernel: one output of q's
  * shape and an fp32 log-sum-exp per head and token, both saved with q, k and v; backward makes
@@ -45,7 +51,7 @@ export function flashAttention(nn: Nn, q: Tensor, k: Tensor, v: Tensor, heads: A
     ops.give(q, () => ops.gradOf(q));
     ops.give(k, () => ops.gradOf(k));
     ops.give(v, () => ops.gradOf(v));
-    ops.scratch(q.rows * heads.heads * FLASH_BACKWARD_BYTES(heads.headDim));
+    ops.scratch(q.rows * heads.heads * flashBackwardBytes(heads, q.elementBytes));
   });
   rt.drop(logSumExp);
   return out;

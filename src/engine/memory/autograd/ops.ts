@@ -142,8 +142,10 @@ export class Ops {
     return out;
   }
 
-  /** F.linear(x, W, b) over the last dimension: mm saves W for x's gradient and x for W's;
-   * backward makes W's gradient first, then x's (mm_mat2_backward, mm_mat1_backward). */
+  /** F.linear(x, W, b) over the last dimension: mm (addmm with a bias) saves W for x's
+   * gradient and x for W's. Backward runs the formulas in load_derivatives.py's sorted(name)
+   * order: MmBackward0 W's (mat2) then x's (self); AddmmBackward0 x's (mat1), W's (mat2), then
+   * the bias's (self: the gradient itself, summed to the bias's shape by validate_outputs). */
   linear(x: Tensor, weight: Tensor, outFeatures: number, bias?: Tensor): Tensor {
     const requiresGrad = x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad;
     const out = this.empty(x, requiresGrad, outFeatures, weight.elementBytes);
@@ -151,15 +153,21 @@ export class Ops {
     const saved = [x.requiresGrad ? weight : undefined, weight.requiresGrad ? x : undefined];
     const inputs = bias ? [x, weight, bias] : [x, weight];
     this.rt.record(inputs, [out], saved, () => {
-      this.give(weight, () => {
-        const grad = this.viewGrad(this.gradOf(weight)); // (x^T @ grad)^T
-        this.rt.beforeMatmul('backward');
-        return grad;
-      });
-      if (bias) this.give(bias, () => this.gradOf(bias));
-      this.give(x, () => this.viewGrad(this.gradOf(x)));
+      const weightGrad = () => this.give(weight, () => this.gemmOutput(this.gradOf(weight)));
+      const inputGrad = () => this.give(x, () => this.gemmOutput(this.gradOf(x)));
+      if (!bias) return (weightGrad(), inputGrad());
+      inputGrad();
+      weightGrad();
+      this.give(bias, () => this.gradOf(bias));
     });
     return out;
+  }
+
+  /** A backward gemm's output (W's is (x^T @ grad)^T, x's a reshape of grad @ W: views, see
+   * Runtime.route); the autograd thread's cuBLAS workspace comes with its first gemm. */
+  private gemmOutput(grad: Storage): Storage {
+    this.rt.beforeMatmul('backward');
+    return this.viewGrad(grad);
   }
 
   /** Columns [0, cols) of x as a view: it keeps the whole storage; its backward writes the

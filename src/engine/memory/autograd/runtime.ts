@@ -35,7 +35,8 @@ export class Storage {
     readonly key: number,
     readonly bytes: number,
     readonly component: Component,
-    readonly stream: number,
+    /** The stream its memory was allocated on: a block goes back to that stream's pool. */
+    public stream: number,
   ) {}
 }
 
@@ -200,6 +201,7 @@ export class Runtime {
   restore(storage: Storage): void {
     if (storage.resident) return;
     storage.resident = true;
+    storage.stream = this.stream; // the new block belongs to the stream that allocated it
     this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[storage.component], this.stream);
   }
 

@@ -31,17 +31,17 @@ describe('truncation: which layers stand for a long stack', () => {
     expect(SIMULATED_WHOLE).toBe(32);
     expect(truncation(architectureFromConfig('llama', llama(32)), range(0, 32))).toBeUndefined();
     expect(truncation(architectureFromConfig('llama', llama(33)), range(0, 33))).toEqual({
-      short: [...range(0, 4), 31, 32],
-      long: [...range(0, 6), 31, 32],
+      short: [...range(0, 8), ...range(29, 33)],
+      long: [...range(0, 12), ...range(29, 33)],
     });
   });
 
-  it('one kind of layer: a period of one widened to two layers; 4 + 2 and 6 + 2 layers', () => {
+  it('one kind of layer: a period of one widened to four layers; 8 + 4 and 12 + 4 layers', () => {
     const arch = architectureFromConfig('llama', llama(80));
-    // prefix 0, period 1 -> step 2; head = 2 steps; the tail is the last step of the stack.
+    // prefix 0, period 1 -> step 4; head = 2 steps; the tail is the last step of the stack.
     expect(truncation(arch, range(0, 80))).toEqual({
-      short: [...range(0, 4), 78, 79],
-      long: [...range(0, 6), 78, 79],
+      short: [...range(0, 8), ...range(76, 80)],
+      long: [...range(0, 12), ...range(76, 80)],
     });
   });
 
@@ -63,10 +63,11 @@ describe('truncation: which layers stand for a long stack', () => {
       rms_norm_eps: 1e-6,
     });
     // Layers 0, 2, 4, ... slide (modeling_gemma2: sliding on even layer indices): the lists
-    // must keep whole periods, so both end with a sliding and a full layer, 40 and 41.
+    // must keep whole periods (a step of two periods, four layers), so both end with sliding
+    // and full layers 38-41.
     expect(truncation(arch, range(0, 42))).toEqual({
-      short: [...range(0, 4), 40, 41],
-      long: [...range(0, 6), 40, 41],
+      short: [...range(0, 8), ...range(38, 42)],
+      long: [...range(0, 12), ...range(38, 42)],
     });
   });
 
@@ -98,10 +99,10 @@ describe('truncation: which layers stand for a long stack', () => {
       rms_norm_eps: 1e-6,
       topk_group: 4,
     });
-    // All three dense layers, then two steps of MoE layers, plus the last two.
+    // All three dense layers, then two steps of four MoE layers, plus the last four.
     expect(truncation(arch, range(0, 61))).toEqual({
-      short: [...range(0, 7), 59, 60],
-      long: [...range(0, 9), 59, 60],
+      short: [...range(0, 11), ...range(57, 61)],
+      long: [...range(0, 15), ...range(57, 61)],
     });
   });
 });
@@ -115,7 +116,7 @@ describe('extrapolate', () => {
   });
 
   it('gives a 40-layer plan the weights and optimizer states counted by hand', () => {
-    // 40 layers > 32: simulated as 6 and 8 layers and extrapolated. bf16-pure full fine-tune,
+    // 40 layers > 32: simulated as 12 and 16 layers and extrapolated. bf16-pure full fine-tune,
     // fused AdamW: weights and states do not change within a step, so at the peak they are
     // exactly the model's, whatever moment the peak is.
     const config = llama(40);
@@ -143,6 +144,6 @@ describe('extrapolate', () => {
     // exp_avg and exp_avg_sq like each parameter, and a 0-d fp32 step counter (512 B) for each
     // of the 40 x 9 + 3 parameters (fused AdamW, torch/optim/adam.py _init_group).
     expect(rank.breakdown.optimizerStates).toBe(2 * weights + (40 * 9 + 3) * 512);
-    expect(JSON.stringify(result)).toContain('40 layers simulated as 6 and 8');
+    expect(JSON.stringify(result)).toContain('40 layers simulated as 12 and 16');
   });
 });

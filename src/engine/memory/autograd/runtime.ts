@@ -101,6 +101,8 @@ export interface GraphNode {
   tag?: NodeTag;
   pending: (Storage | undefined)[];
   backward: Backward;
+  /** Whether its forward saves anything for backward (a recompute refills it). */
+  saves: boolean;
   /** The checkpointed region it belongs to, recomputed before its first node runs backward. */
   region?: CheckpointRegion;
 }
@@ -118,6 +120,14 @@ export interface CheckpointRegion {
   inputs: Storage[];
 }
 
+/** A region's forward run again: the node the next recorded op refills, and the last node
+ * whose saved tensors it needs. */
+interface Recompute {
+  recompute: GraphNode[];
+  cursor: number;
+  lastSaving: number;
+}
+
 export class Runtime {
   readonly log = new EventLog();
   private nextKey = 1;
@@ -128,7 +138,7 @@ export class Runtime {
   graph = 0;
   private scopes: Tensor[][] = [[]];
   /** Saving for backward is off in a checkpointed forward; a recompute fills existing nodes. */
-  private mode: 'record' | 'no-save' | { recompute: GraphNode[]; cursor: number } = 'record';
+  private mode: 'record' | 'no-save' | Recompute = 'record';
   private region?: CheckpointRegion;
   private outbox?: [Tensor, Storage][];
   /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
@@ -332,7 +342,7 @@ export class Runtime {
     held: Tensor[] = [],
   ) {
     if (!this.gradEnabled || !anyRequiresGrad(inputs)) return;
-    if (typeof this.mode === 'object') return this.refill(saved);
+    if (typeof this.mode === 'object') return this.refill(saved, outputs);
     const node: GraphNode = {
       seq: this.seq++,
       inputs,
@@ -340,6 +350,7 @@ export class Runtime {
       held: held.length === 0 ? [] : held.map((t) => (this.retain(t.storage), t.storage)),
       pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
+      saves: saved.some(Boolean),
       region: this.region,
       tag: this.tag,
     };
@@ -367,13 +378,26 @@ export class Runtime {
     }
   }
 
-  /** A recompute hands each node of the region the tensors its forward saves again. */
-  private refill(saved: (Tensor | undefined)[]): void {
-    const mode = this.mode as { recompute: GraphNode[]; cursor: number };
-    const node = mode.recompute[mode.cursor++];
+  /** A recompute hands each node of the region the tensors its forward saves again. PyTorch
+   * stops once the last saved tensor is packed again (checkpoint.py's early stop raises in the
+   * pack hook); an op packs its saved inputs before its kernel runs, so when the last saving op
+   * keeps none of its outputs, that kernel never runs and its outputs are never allocated. */
+  private refill(saved: (Tensor | undefined)[], outputs: Tensor[]): void {
+    const mode = this.mode as Recompute;
+    const index = mode.cursor++;
+    const node = mode.recompute[index];
     if (node) this.save(node, saved);
-    // PyTorch stops recomputing once every saved tensor is back (checkpoint.py early stop).
-    if (mode.cursor >= mode.recompute.length) throw new RecomputeDone();
+    if (index < mode.lastSaving) return;
+    if (!outputs.some((output) => saved.includes(output))) {
+      for (let i = outputs.length - 1; i >= 0; i--) this.retract(outputs[i].storage);
+    }
+    throw new RecomputeDone();
+  }
+
+  /** Takes back the allocation just made for `storage`, as if it never happened. */
+  private retract(storage: Storage): void {
+    if (!this.log.undoLastAllocation(storage.key)) return;
+    storage.resident = false;
   }
 
   /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward
@@ -398,7 +422,10 @@ export class Runtime {
   private recompute(region: CheckpointRegion): void {
     region.recomputed = true;
     const outer = { mode: this.mode, grad: this.gradEnabled, depth: this.scopes.length };
-    this.mode = { recompute: region.nodes, cursor: 0 };
+    let lastSaving = region.nodes.length - 1;
+    while (lastSaving >= 0 && !region.nodes[lastSaving].saves) lastSaving--;
+    if (lastSaving < 0) return; // nothing to unpack: backward never asks for a recompute
+    this.mode = { recompute: region.nodes, cursor: 0, lastSaving };
     try {
       region.run();
     } catch (stop) {

@@ -18,7 +18,8 @@ import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
-import { trainingTimeline } from './timeline';
+import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
+import { ScheduleShape, truncateSchedule } from './schedule';
 import { applySharding } from './sharding';
 
 export interface RankSimulation {
@@ -113,17 +114,27 @@ interface LayerSimulation {
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
 
-function simulateLayers(
+/** A rank of the pipeline: its model chunks (one stage, or its virtual stages) and its place
+ * in the schedule. */
+export interface RankPlacement {
+  chunks: StageSpan[];
+  /** The pipeline stage this rank is (its index in the pipeline group). */
+  rank: number;
+  /** Virtual stages of the whole pipeline. */
+  virtualStages: number;
+}
+
+/** The chunk models of a rank over the given layers of each chunk. */
+function chunkRuns(
+  rt: Runtime,
   request: PlanRequest,
   arch: ModelArchitecture,
-  gpu: GpuSpec,
   layout: PlanLayout,
-  span: StageSpan,
-  layers: number[],
-): LayerSimulation {
+  placement: RankPlacement,
+  layers: number[][],
+): ChunkRun[] {
   const policy = dtypePolicy(request);
-  const runtime = new Runtime();
-  const nn = new Nn(new Ops(runtime), precisionOf(request), weightAccess(policy));
+  const nn = new Nn(new Ops(rt), precisionOf(request), weightAccess(policy));
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,
@@ -136,24 +147,73 @@ function simulateLayers(
     tensorParallel: layout.tensorParallel,
     expertParallel: layout.expertParallel,
   };
-  const model = buildRankModel(context, span, recipe, layers);
-  const sharding = applySharding(runtime, model, request, layout, policy);
-  const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout), () =>
-    sharding.afterBuild(),
-  );
+  const settings = stageSettings(arch, request, layout);
+  return placement.chunks.map((span, i) => {
+    const model = buildRankModel(context, span, recipe, layers[i]);
+    const sharding = applySharding(rt, model, request, layout, policy);
+    const stage = new StageModel(nn, model, recipe, settings, () => sharding.afterBuild());
+    const lastStage = span.stage === placement.virtualStages - 1;
+    return { stage, sharding, receives: span.stage > 0, sends: !lastStage };
+  });
+}
+
+function simulateLayers(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  placement: RankPlacement,
+  layers: number[][],
+): LayerSimulation {
+  const runtime = new Runtime();
+  const policy = dtypePolicy(request);
   const full = request.training.method === 'full';
+  const chunks = chunkRuns(runtime, request, arch, layout, placement, layers);
+  const shape = scheduleShape(request, placement);
   const log = trainingTimeline(runtime, {
-    stage,
+    chunks,
     optimizer: optimizerSettings(
       request,
       (full ? policy.trained : policy.adapter).optimizerElement,
     ),
-    microBatches: Math.min(request.training.gradientAccumulationSteps, 3),
+    schedule: truncateSchedule(shape, placement.rank),
+    pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,
     steps: 3, // as the harness measures: the allocator settles over the first steps
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
+    syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
   });
   return { log, peaks: classPeaks(log, 2, momentKey), reservedPeakBytes: replayReserved(log) };
+}
+
+/** The schedule the rank runs: the request's pipeline, or one micro-batch after another. */
+function scheduleShape(request: PlanRequest, placement: RankPlacement): ScheduleShape {
+  const { parallelism, training, runtime } = request;
+  return {
+    schedule: parallelism.pipelineSchedule,
+    ranks: parallelism.pipelineParallel,
+    chunks: placement.chunks.length,
+    microBatches: training.gradientAccumulationSteps,
+    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+  };
+}
+
+/** What stages send each other: the hidden state of one micro-batch in the compute dtype. */
+function pipelineSettings(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+): PipelineSettings {
+  const { training, runtime } = request;
+  return {
+    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+    microBatches: training.gradientAccumulationSteps,
+    activation: {
+      rows: (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
+      cols: arch.hiddenSize,
+      elementBytes: dtypePolicy(request).compute,
+    },
+  };
 }
 
 function precisionOf(request: PlanRequest) {
@@ -169,32 +229,36 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
   return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
 }
 
-/** One rank: its stage simulated whole, or as two truncated stacks extrapolated to its
- * layer count (truncation.ts). */
+const layerIndices = (span: StageSpan) =>
+  Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
+
+/** One rank: its chunks simulated whole, or a single long stage as two truncated stacks
+ * extrapolated to its layer count (truncation.ts). */
 export function simulateRank(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
-  span: StageSpan,
+  placement: RankPlacement,
 ): RankSimulation {
-  const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
-  const plan = truncation(arch, layers);
+  const layers = placement.chunks.map(layerIndices);
+  const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
   const notes = simulationNotes(arch, request);
   if (!plan) {
-    const whole = simulateLayers(request, arch, gpu, layout, span, layers);
+    const whole = simulateLayers(request, arch, gpu, layout, placement, layers);
     const peak = highestPeak(whole.peaks.values());
     return { log: whole.log, peak, reservedPeakBytes: whole.reservedPeakBytes, notes };
   }
-  const short = simulateLayers(request, arch, gpu, layout, span, plan.short);
-  const long = simulateLayers(request, arch, gpu, layout, span, plan.long);
+  const count = layers[0].length;
+  const short = simulateLayers(request, arch, gpu, layout, placement, [plan.short]);
+  const long = simulateLayers(request, arch, gpu, layout, placement, [plan.long]);
   const peaks: ClassPeak[] = [];
   for (const [key, b] of long.peaks) {
     const a = short.peaks.get(key);
     if (!a) continue;
-    const live = b.live.map((bytes, i) => extrapolate(a.live[i], bytes, plan, layers.length));
+    const live = b.live.map((bytes, i) => extrapolate(a.live[i], bytes, plan, count));
     peaks.push({
-      bytes: extrapolate(a.bytes, b.bytes, plan, layers.length),
+      bytes: extrapolate(a.bytes, b.bytes, plan, count),
       live,
       moment: b.moment,
     });
@@ -204,7 +268,7 @@ export function simulateRank(
     s.reservedPeakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
   const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
   notes.push(
-    `${layers.length} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two`,
+    `${count} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two`,
   );
   return { log: long.log, peak, reservedPeakBytes: Math.round(reserved), notes };
 }

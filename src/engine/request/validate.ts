@@ -1,5 +1,6 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { linearShapes } from '../model/parameters';
+import { PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
 function positiveInteger(value: number): boolean {
@@ -27,6 +28,7 @@ export function validateRequest(
     ['parallelism.contextParallel', parallelism.contextParallel],
     ['parallelism.expertParallel', parallelism.expertParallel],
     ['parallelism.virtualStages', parallelism.virtualStages],
+    ['parallelism.replicateDegree', parallelism.replicateDegree],
   ] as const) {
     if (!positiveInteger(value))
       fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
@@ -74,19 +76,13 @@ export function validateRequest(
     );
   }
   const v = parallelism.virtualStages;
-  if (v > 1) {
-    if (parallelism.pipelineSchedule !== 'interleaved') {
-      fail(
-        'parallelism.virtualStages',
-        `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
-      );
-    } else if (arch.numLayers % (p * v) !== 0) {
-      fail(
-        'parallelism.virtualStages',
-        `pipelineParallel x virtualStages (${p * v}) must divide num_hidden_layers (${arch.numLayers})`,
-      );
-    }
+  if (v > 1 && parallelism.pipelineSchedule !== 'interleaved') {
+    fail(
+      'parallelism.virtualStages',
+      `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
+    );
   }
+  pipelineSplitErrors(request, arch).forEach((e) => errors.push(e));
   if (training.sequenceLength % c !== 0) {
     fail(
       'parallelism.contextParallel',
@@ -111,6 +107,13 @@ export function validateRequest(
         `expertParallel (${e}) must divide dataParallel x contextParallel (${dataParallel * c})`,
       );
     }
+  }
+  const shardGroup = dataParallel * c;
+  if (Number.isInteger(dataParallel) && shardGroup % parallelism.replicateDegree !== 0) {
+    fail(
+      'parallelism.replicateDegree',
+      `replicateDegree (${parallelism.replicateDegree}) must divide dataParallel x contextParallel (${shardGroup}): HSDP shards over the rest`,
+    );
   }
   if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
     fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
@@ -148,6 +151,39 @@ export function validateRequest(
     );
   }
   return errors;
+}
+
+/** The pipeline split's own checks (torchtitan's _generate_llm_fqn_per_model_part): the weights
+ * the embedding and head count as are whole layers, and every virtual stage gets a layer. */
+function pipelineSplitErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const { parallelism, runtime } = request;
+  const weights = [
+    ['runtime.pipelineFirstStageLessLayers', runtime.pipelineFirstStageLessLayers],
+    ['runtime.pipelineLastStageLessLayers', runtime.pipelineLastStageLessLayers],
+  ] as const;
+  const bad = weights.filter(([, value]) => !(Number.isSafeInteger(value) && value >= 0));
+  if (bad.length > 0) {
+    return bad.map(([field, value]) => ({
+      field,
+      message: `${field.split('.')[1]} (${value}) must be a whole number of layers, 0 or more`,
+    }));
+  }
+  const stages = parallelism.pipelineParallel * parallelism.virtualStages;
+  try {
+    virtualStageSpans(arch.numLayers, stages, {
+      firstStageLessLayers: runtime.pipelineFirstStageLessLayers,
+      lastStageLessLayers: runtime.pipelineLastStageLessLayers,
+    });
+    return [];
+  } catch (error) {
+    if (!(error instanceof PipelineSplitError)) throw error;
+    return [
+      {
+        field: 'parallelism.pipelineParallel',
+        message: `pipelineParallel x virtualStages (${stages}) cannot split ${arch.id}: ${error.message}; use fewer stages`,
+      },
+    ];
+  }
 }
 
 /** Things a user should know that do not stop the plan. */

@@ -5,6 +5,7 @@ import {
   CrossEntropyKind,
   DataParallelEngine,
   FrameworkPreset,
+  FsdpReshardPolicy,
   KvCacheDtype,
   MixedPrecisionStyle,
   ModelCode,
@@ -60,6 +61,10 @@ export interface ParallelismSettings {
   virtualStages: number;
   contextParallel: number;
   expertParallel: number;
+  /** HSDP: copies of each parameter shard across the data-parallel ranks (shard within a
+   * group of dataParallel x contextParallel / replicateDegree ranks, all-reduce across the
+   * replicas); 1 shards over every data-parallel rank. */
+  replicateDegree: number;
   offload: OffloadSettings;
 }
 
@@ -113,6 +118,17 @@ export interface RuntimeSettings {
   /** The whole model is built on the device before DDP or FSDP wraps it (each parameter then
    * replaced by its shard), and torch.cuda.empty_cache() runs once the wrapper is built. */
   materializeBeforeSharding: boolean;
+  /** torchtitan's fsdp_reshard_after_forward policy for FSDP units. */
+  fsdpReshardAfterForward: FsdpReshardPolicy;
+  /** Under pipeline parallelism, FSDP frees each unit's unsharded parameters after every
+   * micro-batch's backward (FSDPModule.set_reshard_after_backward(True)) instead of keeping
+   * them gathered until the step's last backward (torch.distributed.pipelining's default). */
+  fsdpReshardAfterBackward: boolean;
+  /** Layers the embedding counts as when the model is split into pipeline stages
+   * (torchtitan's pipeline_parallel_first_stage_less_layers). */
+  pipelineFirstStageLessLayers: number;
+  /** Layers the final norm and head count as (pipeline_parallel_last_stage_less_layers). */
+  pipelineLastStageLessLayers: number;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

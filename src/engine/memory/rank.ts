@@ -204,12 +204,17 @@ function pipelineSettings(
   request: PlanRequest,
   layout: PlanLayout,
 ): PipelineSettings {
-  const { training, runtime } = request;
+  const { training, runtime, parallelism } = request;
+  const rows = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  // torchtitan's and Megatron's sequence parallelism leave each stage's output split along the
+  // sequence over tensor-parallel ranks, and that is what travels.
+  const split = parallelism.sequenceParallel ? layout.tensorParallel : 1;
   return {
     runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
     microBatches: training.gradientAccumulationSteps,
     activation: {
-      rows: (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
+      rows,
+      sentRows: Math.ceil(rows / split),
       cols: arch.hiddenSize,
       elementBytes: dtypePolicy(request).compute,
     },

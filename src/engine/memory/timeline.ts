@@ -26,8 +26,9 @@ export interface PipelineSettings {
   runtime: PipelineRuntime;
   /** Micro-batches of the full step (the schedule may simulate fewer). */
   microBatches: number;
-  /** The activation a stage receives (and the gradient it sends back): rows x cols elements. */
-  activation: { rows: number; cols: number; elementBytes: number };
+  /** The activation a stage receives (and the gradient it sends back): rows x cols elements as
+   * the model computes on it, `sentRows` as it travels (sequence parallelism splits it). */
+  activation: { rows: number; sentRows: number; cols: number; elementBytes: number };
 }
 
 export interface TrainingLoop {
@@ -193,13 +194,26 @@ class ScheduleRunner {
   }
 
   /** The input of a receiving chunk: PyTorch's persistent buffer for this micro-batch, or
-   * Megatron's freshly received tensor; a node on it catches the gradient autograd leaves. */
+   * Megatron's freshly received tensor, as the model reads it (the whole micro-batch's rows:
+   * the layers do not split the sequence); a node on it catches the gradient autograd leaves
+   * on the buffer, which backward reaches last (it carries no module's tag). */
   private receive(action: PipelineAction): ReceivedInput {
     const { rt } = this;
     const buffers = this.buffers[action.chunk];
-    const tensor = buffers.inputs[action.microBatch] ?? this.activationTensor();
-    const handle = rt.view(tensor, tensor.cols, true);
+    const tensor = buffers.inputs[action.microBatch] ?? this.received();
+    const { rows, cols, elementBytes } = this.loop.pipeline!.activation;
+    const handle = new Tensor(
+      tensor.storage,
+      rows * cols * elementBytes,
+      rows,
+      cols,
+      elementBytes,
+      true,
+    );
+    rt.retain(tensor.storage);
+    rt.adoptHandle(handle);
     const input: ReceivedInput = { tensor, handle };
+    rt.tag = undefined;
     rt.record([tensor], [handle], [], ([grad]) => {
       if (grad) rt.retain(grad);
       input.grad = grad;
@@ -207,9 +221,11 @@ class ScheduleRunner {
     return input;
   }
 
-  private activationTensor(): Tensor {
-    const { rows, cols, elementBytes } = this.loop.pipeline!.activation;
-    return this.rt.tensor(rows, cols, elementBytes, true, 'buffers');
+  /** A received activation as it travels: its rows split over tensor-parallel ranks under
+   * sequence parallelism. It belongs with the activations the stage computes on. */
+  private received(): Tensor {
+    const { sentRows, cols, elementBytes } = this.loop.pipeline!.activation;
+    return this.rt.tensor(sentRows, cols, elementBytes, true, 'activations');
   }
 
   /** The gradient of a sending chunk's output: PyTorch's persistent buffer, or Megatron's
@@ -220,8 +236,8 @@ class ScheduleRunner {
       this.rt.retain(persistent);
       return persistent;
     }
-    const { rows, cols, elementBytes } = this.loop.pipeline!.activation;
-    return this.rt.allocate(rows * cols * elementBytes, 'buffers');
+    const { sentRows, cols, elementBytes } = this.loop.pipeline!.activation;
+    return this.rt.allocate(sentRows * cols * elementBytes, 'buffers');
   }
 
   /** PyTorch leaves the gradient on the receive buffer until the next step; Megatron sends it
@@ -247,14 +263,14 @@ class ScheduleRunner {
       buffers.inputGrads = [];
     });
     if (!first || pipeline.runtime !== 'pytorch') return;
-    const { rows, cols, elementBytes } = pipeline.activation;
+    const { sentRows, cols, elementBytes } = pipeline.activation;
     loop.chunks.forEach((chunk, i) => {
       const buffers = this.buffers[i];
       for (let mb = 0; mb < pipeline.microBatches && chunk.receives; mb++) {
-        buffers.inputs.push(this.activationTensor());
+        buffers.inputs.push(this.received());
       }
       for (let mb = 0; mb < pipeline.microBatches && chunk.sends; mb++) {
-        buffers.outputGrads.push(rt.allocate(rows * cols * elementBytes, 'buffers'));
+        buffers.outputGrads.push(rt.allocate(sentRows * cols * elementBytes, 'buffers'));
       }
     });
   }
@@ -277,7 +293,8 @@ class ScheduleRunner {
     loop.chunks.forEach((chunk, i) => {
       const buffers = this.buffers[i];
       for (let mb = 0; mb < loop.schedule.omitted; mb++) {
-        if (chunk.receives) buffers.inputGrads.push(rt.allocate(rows * cols * elementBytes, 'buffers'));
+        if (chunk.receives)
+          buffers.inputGrads.push(rt.allocate(rows * cols * elementBytes, 'activations'));
         if (chunk.stage.model.head) buffers.losses.push(rt.tensor(1, 1, 4, false, 'logitsAndLoss'));
       }
     });

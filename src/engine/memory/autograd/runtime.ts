@@ -48,9 +48,10 @@ export interface Param {
    * gathered dtype (FSDP's unsharded parameter). */
   gathered?: { storage: Storage; bytes: number };
   grad?: Storage;
-  /** Uses in the recorded graph whose gradients have not arrived yet: AccumulateGrad runs once
-   * all have, the earlier ones waiting summed in its input buffer. */
-  pendingUses?: number;
+  /** Uses in each recorded graph (by graph) whose gradients have not arrived yet: AccumulateGrad
+   * runs once all of that graph's have, the earlier ones waiting summed in its input buffer. A
+   * pipeline keeps several micro-batches' graphs recorded at once. */
+  pendingUses?: Map<number, number>;
   buffered?: Storage;
   /** Gradients arrive here instead of .grad (FSDP's unsharded gradients, a hook's own buffer). */
   onGradient?: (grad: Storage, param: Param) => void;
@@ -334,7 +335,8 @@ export class Runtime {
     if (this.mode === 'record') this.save(node, saved);
     for (const input of inputs) {
       if (input.param && !input.node && input.requiresGrad) {
-        input.param.pendingUses = (input.param.pendingUses ?? 0) + 1;
+        const uses = (input.param.pendingUses ??= new Map());
+        uses.set(this.graph, (uses.get(this.graph) ?? 0) + 1);
       }
     }
     this.region?.nodes.push(node);
@@ -437,7 +439,9 @@ export class Runtime {
    * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
    * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
   private accumulate(param: Param, grad: Storage): void {
-    param.pendingUses = Math.max(0, (param.pendingUses ?? 1) - 1);
+    const uses = param.pendingUses;
+    const pending = Math.max(0, (uses?.get(this.graph) ?? 1) - 1);
+    uses?.set(this.graph, pending);
     if (param.buffered && this.viewGrads.has(param.buffered)) {
       const sum = this.allocate(grad.bytes, 'gradients');
       this.release(param.buffered);
@@ -448,7 +452,7 @@ export class Runtime {
       grad = param.buffered;
     }
     param.buffered = undefined;
-    if (param.pendingUses > 0) {
+    if (pending > 0) {
       param.buffered = grad;
       return;
     }
@@ -500,6 +504,7 @@ export class Runtime {
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
     for (const node of this.graphs.get(graph) ?? []) {
+      node.inputs.forEach((input) => input.param?.pendingUses?.delete(graph));
       node.held.forEach((storage) => this.release(storage));
       node.held = [];
       node.saved.forEach((storage) => this.release(storage));

@@ -244,11 +244,8 @@ export class Fsdp2 implements ModuleHooks {
         unit.accumulated.set(param, grad);
         continue;
       }
-      const elements = grad.bytes / this.settings.gatheredBytes;
-      unit.accumulated.set(
-        param,
-        this.rt.allocate(elements * this.settings.reduceBytes, 'gradients'),
-      );
+      const upcast = this.rt.allocate(param.elements * this.settings.reduceBytes, 'gradients');
+      unit.accumulated.set(param, upcast);
       this.rt.release(grad);
     }
     unit.grads.clear();

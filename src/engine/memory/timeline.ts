@@ -79,15 +79,19 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     hooks.active = chunk.sharding;
     chunk.stage.build();
   }
-  const optimized = loop.chunks.flatMap((c) => trainableInOrder(c.stage.model));
+  const optimized = loop.chunks.flatMap(
+    (c) => c.sharding.optimizerParams?.() ?? trainableInOrder(c.stage.model),
+  );
   const runner = new ScheduleRunner(rt, loop, hooks);
   for (let step = 1; step <= loop.steps; step++) {
     rt.step = step;
     runner.runStep(step === 1);
     rt.microBatch = 0;
     rt.enter('optimizer', -1, 'optimizer step');
+    loop.chunks.forEach((c) => c.sharding.beforeOptimizerStep?.());
     if (step === 1) createStates(rt, loop.optimizer, optimized);
     stepTemporaries(rt, loop.optimizer, optimized);
+    loop.chunks.forEach((c) => c.sharding.afterOptimizerStep?.());
     zeroGrad(rt, loop.optimizer, optimized);
   }
   return rt.log;

@@ -262,7 +262,7 @@ export class Fsdp2 implements ModuleHooks {
 }
 
 /** The module whose backward a node belongs to. */
-function moduleOf(tag: NodeTag): ModuleName {
+export function moduleOf(tag: NodeTag): ModuleName {
   if (tag.layer >= 0) return `layer:${tag.layer}`;
   return tag.what === 'loss' ? 'head' : 'embedding';
 }

@@ -1,17 +1,19 @@
-// How the data-parallel layout touches a rank's memory: which wrapper runs (FSDP2, DDP) and
-// what each parameter keeps locally.
+// How the data-parallel layout touches a rank's memory: which wrapper runs (FSDP2, DDP,
+// DeepSpeed's ZeRO, Megatron's DDP) and what each parameter keeps locally.
 import { fsdpGathers } from '../buffers';
 import { ModuleHooks, ModuleName } from '../autograd/hooks';
-import { Runtime } from '../autograd/runtime';
+import { Param, Runtime } from '../autograd/runtime';
 import { DtypePolicy } from '../../request/dtype-policy';
 import { PlanLayout, PlanRequest } from '../../vocabulary';
 import { RankModel } from '../model/rank-model';
 import { adapterParams } from '../recipes/recipe';
 import { Ddp } from './ddp';
+import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
+import { MegatronDdp } from './megatron';
 import { Fsdp2, FsdpUnit, shardElements } from './fsdp2';
 
 /** A data-parallel wrapper as the timeline drives it: module hooks, and what it does around
- * each micro-batch's backward and at the end of a pipelined step. */
+ * each micro-batch's backward, at the end of a pipelined step and around the optimizer. */
 export interface Sharding extends ModuleHooks {
   /** Runs once the model's parameters exist (DDP's reducer is built then). */
   afterBuild(): unknown;
@@ -19,6 +21,10 @@ export interface Sharding extends ModuleHooks {
   beforeMicroBatchBackward?(sync: boolean): void;
   /** After the pipeline schedule's last backward (pipelining's perform_reduce_grad). */
   finishBackward?(): void;
+  /** What the optimizer steps, when the wrapper keeps its own flat master partition. */
+  optimizerParams?(): Param[];
+  beforeOptimizerStep?(): void;
+  afterOptimizerStep?(): void;
 }
 
 const NONE: Sharding = { afterBuild: () => undefined };
@@ -29,6 +35,9 @@ export function shardDegree(layout: PlanLayout, replicas = 1): number {
   return (layout.dataParallel * layout.contextParallel) / replicas;
 }
 
+/** Which engine keeps the gradients and the master copy: DeepSpeed's ZeRO at its stage (the
+ * PyTorch engine's ZeRO-1/2 too, which torch has no engine of its own for), Megatron's DDP,
+ * FSDP2 at ZeRO-3, DDP at ZeRO-0. */
 export function applySharding(
   rt: Runtime,
   model: RankModel,
@@ -37,17 +46,40 @@ export function applySharding(
   policy: DtypePolicy,
 ): Sharding {
   const world = shardDegree(layout, request.parallelism.replicateDegree);
-  const pytorch = request.runtime.dataParallelEngine === 'pytorch';
+  const engine = request.runtime.dataParallelEngine;
+  const zero = request.parallelism.zeroStage;
+  const trainable = trainableInOrder(model);
+  const states = request.training.method === 'full' ? policy.trained : policy.adapter;
+  if (engine === 'megatron') return megatron(rt, trainable, request, world, states);
+  if (engine === 'deepspeed' || ((zero === 1 || zero === 2) && world > 1)) {
+    return deepSpeed(rt, model, request, world, policy);
+  }
+  return withMasterCopies(
+    rt,
+    pytorchWrapper(rt, model, request, layout, policy),
+    trainable,
+    states,
+  );
+}
+
+/** FSDP2 at ZeRO-3, DDP at ZeRO-0 over several ranks, or nothing. */
+function pytorchWrapper(
+  rt: Runtime,
+  model: RankModel,
+  request: PlanRequest,
+  layout: PlanLayout,
+  policy: DtypePolicy,
+): Sharding {
+  const world = shardDegree(layout, request.parallelism.replicateDegree);
   const materialized = request.runtime.materializeBeforeSharding;
-  if (pytorch && fsdpGathers(request, world)) {
+  if (fsdpGathers(request, world)) {
     const { fsdp2, units } = fsdp(rt, model, request, world, policy);
     return Object.assign(fsdp2, {
       afterBuild: () => materialized && shardBuiltModel(rt, units),
     });
   }
-  if (pytorch && request.parallelism.zeroStage === 0 && layout.dataParallel > 1) {
-    const trainable = trainableInOrder(model);
-    const ddp = new Ddp(rt, trainable, () => rt.step);
+  if (request.parallelism.zeroStage === 0 && layout.dataParallel > 1) {
+    const ddp = new Ddp(rt, trainableInOrder(model), () => rt.step);
     return Object.assign(ddp, {
       afterBuild: () => {
         ddp.build();
@@ -55,7 +87,81 @@ export function applySharding(
       },
     });
   }
-  return NONE;
+  return { ...NONE };
+}
+
+/** 16-bit parameters with an fp32 master copy (the ZeRO paper's mixed-precision baseline)
+ * under a PyTorch wrapper: the copy of what this rank steps, made once the model is built. */
+function withMasterCopies(
+  rt: Runtime,
+  sharding: Sharding,
+  trainable: Param[],
+  states: DtypePolicy['trained'],
+): Sharding {
+  if (states.master === 0) return sharding;
+  const afterBuild = sharding.afterBuild.bind(sharding);
+  sharding.afterBuild = () => {
+    afterBuild();
+    for (const param of trainable) {
+      rt.allocate((param.local?.states ?? param.elements) * states.master, 'masterWeights');
+    }
+  };
+  return sharding;
+}
+
+/** Megatron's DDP: the distributed optimizer (zeroStage 1 and up) shards the master copy and
+ * the states over the data-parallel ranks. */
+function megatron(
+  rt: Runtime,
+  trainable: Param[],
+  request: PlanRequest,
+  world: number,
+  states: DtypePolicy['trained'],
+): Sharding {
+  return new MegatronDdp(rt, trainable, {
+    shards: request.parallelism.zeroStage >= 1 ? world : 1,
+    gradientBytes: states.gradient,
+    masterBytes: states.master,
+  });
+}
+
+/** DeepSpeed's engine: ZeRO-3 gathers the embedding, each layer, and the norm and head as
+ * modules; ZeRO-0 runs as ZeRO-1 over one rank (its bf16 optimizer keeps an fp32 copy). */
+function deepSpeed(
+  rt: Runtime,
+  model: RankModel,
+  request: PlanRequest,
+  world: number,
+  policy: DtypePolicy,
+): Sharding {
+  const { parallelism, runtime, training } = request;
+  const zero = parallelism.zeroStage;
+  const settings = {
+    stage: zero === 0 ? (1 as const) : zero,
+    world: zero === 0 ? 1 : world,
+    reduceBucket: runtime.bucketElements,
+    bits: training.method === 'full' ? policy.trained.weight : policy.adapter.weight,
+    overlapComm: zero === 3, // DeepSpeedZeroConfig: overlap_comm defaults to True at stage 3 only
+    offloadOptimizer: parallelism.offload.optimizer === 'cpu',
+    reuseDistance: runtime.zero3LiveParameters,
+  };
+  if (zero !== 3) return new DeepSpeedZero12(rt, trainableInOrder(model), settings);
+  return new DeepSpeedZero3(rt, zero3Units(model), { ...settings, bits: policy.compute });
+}
+
+/** The modules ZeRO-3 gathers in forward order (a tied head is gathered with the head). */
+function zero3Units(model: RankModel): Zero3Unit[] {
+  const units: Zero3Unit[] = [];
+  const tied = model.tiedHead ? [] : [model.embedding];
+  const embedding = [...tied, model.positions].filter((p): p is Param => !!p);
+  if (embedding.length > 0) units.push({ name: 'embedding', params: embedding });
+  for (const layer of model.layers) {
+    units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
+  }
+  const head = [...(model.finalNorm ?? []), model.head?.weight, model.head?.bias];
+  const headParams = head.filter((p): p is Param => !!p);
+  if (headParams.length > 0) units.push({ name: 'head', params: headParams });
+  return units;
 }
 
 /** Parameters that train, in the order the optimizer (and DDP) walks them. */

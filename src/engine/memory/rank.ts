@@ -19,6 +19,7 @@ import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
+import { ActivationOffloading } from './offload';
 import { ScheduleShape, truncateSchedule } from './schedule';
 import { applySharding } from './sharding';
 
@@ -100,7 +101,11 @@ function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerS
     stateBytes,
     foreach: runtime.foreachOptimizer,
     fused: !runtime.foreachOptimizer && training.optimizer === 'adamw',
-    offDevice: parallelism.offload.optimizer === 'cpu' || training.optimizer === 'paged-adamw-8bit',
+    // FSDP2's CPUOffloadPolicy keeps the shards, their gradients and so the step on the host.
+    offDevice:
+      parallelism.offload.optimizer === 'cpu' ||
+      parallelism.offload.parameters === 'cpu' ||
+      training.optimizer === 'paged-adamw-8bit',
     gradientsSetToNone: runtime.gradientsSetToNone,
   };
 }
@@ -166,6 +171,9 @@ function simulateLayers(
   layers: number[][],
 ): LayerSimulation {
   const runtime = new Runtime();
+  if (request.runtime.activationOffloading) {
+    runtime.savedTensorsHooks = new ActivationOffloading(runtime);
+  }
   const policy = dtypePolicy(request);
   const full = request.training.method === 'full';
   const chunks = chunkRuns(runtime, request, arch, layout, placement, layers);
@@ -182,6 +190,7 @@ function simulateLayers(
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
     syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
+    optimizerInBackward: request.runtime.optimizerInBackward,
   });
   return { log, peaks: classPeaks(log, 2, momentKey), reservedPeakBytes: replayReserved(log) };
 }

@@ -5,9 +5,15 @@
 // plan reports; the third lets the caching allocator settle as the harness measures it.
 import { EventLog } from './autograd/events';
 import { ModuleHooks, ModuleName } from './autograd/hooks';
-import { NodeTag, Runtime, Storage, Tensor } from './autograd/runtime';
+import { NodeTag, Param, Runtime, Storage, Tensor } from './autograd/runtime';
 import { StageModel, StageOutput } from './model/causal-lm';
-import { createStates, OptimizerSettings, stepTemporaries, zeroGrad } from './optimizer';
+import {
+  createStates,
+  OptimizerSettings,
+  stepInBackward,
+  stepTemporaries,
+  zeroGrad,
+} from './optimizer';
 import { PipelineAction, PipelineRuntime, ScheduleTruncation } from './schedule';
 import { Sharding, trainableInOrder } from './sharding';
 
@@ -46,6 +52,8 @@ export interface TrainingLoop {
   retainLogits: boolean;
   /** Each micro-batch's gradients are reduced (no accumulation without sync). */
   syncEveryMicroBatch: boolean;
+  /** Each parameter is stepped as its gradient arrives (torchtune's optimizer in backward). */
+  optimizerInBackward: boolean;
 }
 
 /** What one micro-batch's forward left for its backward (the schedule's fwd_cache). */
@@ -83,18 +91,24 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     (c) => c.sharding.optimizerParams?.() ?? trainableInOrder(c.stage.model),
   );
   const runner = new ScheduleRunner(rt, loop, hooks);
+  if (loop.optimizerInBackward) stepInBackward(rt, loop.optimizer, optimized);
   for (let step = 1; step <= loop.steps; step++) {
     rt.step = step;
     runner.runStep(step === 1);
     rt.microBatch = 0;
     rt.enter('optimizer', -1, 'optimizer step');
-    loop.chunks.forEach((c) => c.sharding.beforeOptimizerStep?.());
-    if (step === 1) createStates(rt, loop.optimizer, optimized);
-    stepTemporaries(rt, loop.optimizer, optimized);
-    loop.chunks.forEach((c) => c.sharding.afterOptimizerStep?.());
-    zeroGrad(rt, loop.optimizer, optimized);
+    if (!loop.optimizerInBackward) optimizerStep(rt, loop, optimized, step === 1);
   }
   return rt.log;
+}
+
+/** optimizer.step() between the engines' own work around it, then zero_grad. */
+function optimizerStep(rt: Runtime, loop: TrainingLoop, optimized: Param[], first: boolean) {
+  loop.chunks.forEach((c) => c.sharding.beforeOptimizerStep?.());
+  if (first) createStates(rt, loop.optimizer, optimized);
+  stepTemporaries(rt, loop.optimizer, optimized);
+  loop.chunks.forEach((c) => c.sharding.afterOptimizerStep?.());
+  zeroGrad(rt, loop.optimizer, optimized);
 }
 
 /** The buffers torch.distributed.pipelining keeps per micro-batch for a whole run

@@ -108,8 +108,17 @@ export interface CheckpointRegion {
   inputs: Storage[];
 }
 
+/** torch.autograd.graph.saved_tensors_hooks as far as memory goes: `pack` sees each tensor a
+ * node saves (or a checkpoint keeps as an input) in the list that holds it, and may take the
+ * device copy away; `unpack` runs before the list's tensors are used again. */
+export interface SavedTensorsHooks {
+  pack(holder: Storage[], storage: Storage): void;
+  unpack(holder: Storage[]): void;
+}
+
 export class Runtime {
   readonly log = new EventLog();
+  savedTensorsHooks?: SavedTensorsHooks;
   private nextKey = 1;
   private seq = 0;
   /** Recorded nodes per graph (one per micro-batch's forward). */
@@ -354,6 +363,7 @@ export class Runtime {
       if (!tensor) continue;
       this.retain(tensor.storage);
       node.saved.push(tensor.storage);
+      this.savedTensorsHooks?.pack(node.saved, tensor.storage);
     }
   }
 
@@ -376,6 +386,7 @@ export class Runtime {
       inputs: inputs.map((input) => input.storage),
     };
     region.inputs.forEach((storage) => this.retain(storage));
+    region.inputs.forEach((storage) => this.savedTensorsHooks?.pack(region.inputs, storage));
     const outer = { mode: this.mode, region: this.region };
     this.mode = 'no-save';
     this.region = region;
@@ -483,7 +494,11 @@ export class Runtime {
   }
 
   private runNode(node: GraphNode): void {
-    if (node.region && !node.region.recomputed) this.recompute(node.region);
+    if (node.region && !node.region.recomputed) {
+      this.savedTensorsHooks?.unpack(node.region.inputs);
+      this.recompute(node.region);
+    }
+    this.savedTensorsHooks?.unpack(node.saved);
     const grads = node.pending;
     node.pending = [];
     this.outbox = [];

@@ -24,6 +24,9 @@ export interface Fsdp2Settings {
   /** Under pipelining, unsharded parameters are freed after each micro-batch's backward
    * (set_reshard_after_backward(True)) instead of staying until the step's end. */
   reshardAfterBackward: boolean;
+  /** CPUOffloadPolicy: the shards and their gradients live on the host; a reduce-scatter's
+   * output is copied there and freed (_fsdp_collectives.py foreach_reduce). */
+  offload: boolean;
 }
 
 export interface FsdpUnit {
@@ -253,11 +256,13 @@ export class Fsdp2 implements ModuleHooks {
 
   /** The sharded gradients are views of the reduce-scatter output: the first trainable
    * parameter's .grad holds the buffer, so zero_grad frees it once. A later reduction in the
-   * same step adds into it (the output is freed). */
+   * same step adds into it (the output is freed), as does the host's copy under offload. */
   private keepSharded(unit: FsdpUnit, output: Storage): void {
-    const first = unit.params.find((p) => p.trainable)!;
-    if (first.grad) this.rt.release(output);
-    else first.grad = output;
+    const trainable = unit.params.filter((p) => p.trainable);
+    if (this.settings.offload || trainable[0].grad) this.rt.release(output);
+    else trainable[0].grad = output;
+    // foreach_reduce runs the sharded parameters' post-accumulate-grad hooks
+    for (const param of trainable) param.afterGradient?.(param);
   }
 }
 

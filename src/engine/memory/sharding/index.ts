@@ -206,9 +206,12 @@ function fsdp(
   policy: DtypePolicy,
 ) {
   const units: FsdpUnit[] = [];
+  const offload = request.parallelism.offload.parameters === 'cpu';
   const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
-    for (const p of params)
-      p.local = { weight: shardElements(p, world), states: shardElements(p, world) };
+    for (const p of params) {
+      const shard = shardElements(p, world);
+      p.local = { weight: offload ? 0 : shard, states: shard };
+    }
     if (params.length === 0) return; // a module with no parameters gets no param group
     units.push({
       name,
@@ -248,6 +251,7 @@ function fsdp(
       reduceBytes: policy.reduce,
       pipelined: request.parallelism.pipelineParallel > 1,
       reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
+      offload,
     },
     units,
     ['head', ...layers, 'embedding'],

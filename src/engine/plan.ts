@@ -29,7 +29,8 @@ const GIB = 1024 ** 3;
 /** ZeRO-3 over one rank with its parameters on the GPU has nothing to shard or gather (FSDP
  * falls back to NO_SHARD), so its memory is ZeRO-2's. */
 function withoutEmptySharding(request: PlanRequest, layout: PlanLayout, notes: Set<string>) {
-  const shardDegree = layout.dataParallel * layout.contextParallel;
+  const shardDegree =
+    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
   if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, shardDegree)) return request;
   notes.add('ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2');
   return { ...request, parallelism: { ...request.parallelism, zeroStage: 2 as const } };
@@ -58,7 +59,9 @@ export function trainingRanks(
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
   const notes = new Set<string>();
   const request = withoutEmptySharding(requested, layout, notes);
-  const shardDegree = layout.dataParallel * layout.contextParallel;
+  // HSDP keeps replicateDegree copies of each shard: a shard spans the rest of dp x cp.
+  const shardDegree =
+    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
   const overhead = runtimeOverheadBytes(request, layout);

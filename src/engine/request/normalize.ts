@@ -257,7 +257,8 @@ export function normalizeRequest(
     ...runtimeInput,
     preset,
   } as RuntimeSettings;
-  // torchtune's single-device full fine-tune applies the optimizer in backward by default.
+  // torchtune's single-device full fine-tune applies the optimizer in backward by default
+  // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
   const gpus =
     (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
     (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
@@ -265,6 +266,7 @@ export function normalizeRequest(
     preset === 'torchtune' &&
     runtimeInput.optimizerInBackward === undefined &&
     training.method === 'full' &&
+    training.gradientAccumulationSteps === 1 &&
     gpus === 1
   ) {
     runtime.optimizerInBackward = true;

@@ -115,6 +115,7 @@ export function validateRequest(
       `replicateDegree (${parallelism.replicateDegree}) must divide dataParallel x contextParallel (${shardGroup}): HSDP shards over the rest`,
     );
   }
+  optimizerInBackwardErrors(request).forEach((e) => errors.push(e));
   if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
     fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
   }
@@ -149,6 +150,27 @@ export function validateRequest(
       'runtime.safetyMarginBytes',
       `safetyMarginBytes must be below the card's ${gpu.memoryBytes} bytes`,
     );
+  }
+  return errors;
+}
+
+/** torchtune's optimizer in backward steps each parameter in its gradient hook: it cannot
+ * accumulate gradients (the recipes raise), and DeepSpeed and Megatron own their step. */
+function optimizerInBackwardErrors(request: PlanRequest): FieldError[] {
+  const { runtime, training } = request;
+  if (!runtime.optimizerInBackward) return [];
+  const errors: FieldError[] = [];
+  if (training.gradientAccumulationSteps > 1) {
+    errors.push({
+      field: 'runtime.optimizerInBackward',
+      message: `optimizerInBackward steps each parameter as its gradient arrives and cannot accumulate ${training.gradientAccumulationSteps} micro-batches (torchtune raises); set gradientAccumulationSteps to 1 or turn it off`,
+    });
+  }
+  if (runtime.dataParallelEngine !== 'pytorch') {
+    errors.push({
+      field: 'runtime.optimizerInBackward',
+      message: `optimizerInBackward needs dataParallelEngine 'pytorch': ${runtime.dataParallelEngine} steps its own optimizer`,
+    });
   }
   return errors;
 }

@@ -88,3 +88,22 @@ describe('a PyTorch loop with an fp32 master copy (the default regime)', () => {
     near(live.gradients, 2 * P);
   });
 });
+
+describe('FSDP2 and HSDP (torchtitan: fp32 shards, bf16 gathers, fp32 reduce)', () => {
+  const fsdp = (replicateDegree: number) =>
+    liveWhen(
+      simulateTiny({
+        ...base,
+        parallelism: { zeroStage: 3, replicateDegree },
+        runtime: { preset: 'torchtitan' },
+      }).log,
+      atStep,
+    );
+
+  it('shards over all 8 data-parallel ranks, or over 4 when each shard has 2 replicas', () => {
+    near(fsdp(1).weights, (4 * P) / 8);
+    near(fsdp(2).weights, (4 * P) / 4);
+    // the sharded fp32 gradients follow the shards; HSDP all-reduces them in place
+    near(fsdp(2).gradients, (4 * P) / 4);
+  });
+});

@@ -20,6 +20,7 @@ import { balancedRouting } from './recipes/hf-moe';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
+import { Fp8Nn } from './fp8';
 import { ScheduleShape, truncateSchedule } from './schedule';
 import { applySharding } from './sharding';
 
@@ -139,7 +140,10 @@ function chunkRuns(
   layers: number[][],
 ): ChunkRun[] {
   const policy = dtypePolicy(request);
-  const nn = new Nn(new Ops(rt), precisionOf(request), weightAccess(policy));
+  const ops = new Ops(rt);
+  const nn = policy.fp8
+    ? new Fp8Nn(ops, precisionOf(request), weightAccess(policy), policy.fp8)
+    : new Nn(ops, precisionOf(request), weightAccess(policy));
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,

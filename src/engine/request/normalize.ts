@@ -107,6 +107,8 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   fp32Logits: false, // HF >= 4.46 returns compute-dtype logits; its loss upcasts a copy
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
+  fp8Recipe: 'none', // 16-bit matmuls unless a run converts its linears
+  fp8AllGather: false, // torchao's enable_fsdp_float8_all_gather default
   fsdpReshardAfterForward: 'default', // torchtitan's policy (torchtitan/config/configs.py)
   fsdpReshardAfterBackward: false, // pipelining keeps units gathered (stage.py backward_maybe_with_nosync)
   pipelineFirstStageLessLayers: 1, // torchtitan's default: the embedding counts as a layer

@@ -68,3 +68,19 @@ describe('optimizer in backward', () => {
     expect(request.runtime.optimizerInBackward).toBe(false);
   });
 });
+
+describe('fp8', () => {
+  it('needs fp8 tensor cores, and tensorwise scaling to gather fp8 weights', () => {
+    const noFp8 = { ...H100_SXM, id: 'a100-80gb', fp8: false };
+    const request = normalizeRequest(
+      {
+        model: 'tiny',
+        cluster: { gpu: 'a100-80gb' },
+        runtime: { fp8Recipe: 'rowwise', fp8AllGather: true },
+      },
+      noFp8,
+    );
+    const fields = validateRequest(request, tinyArch(4), noFp8).map((e) => e.field);
+    expect(fields).toEqual(['runtime.fp8Recipe', 'runtime.fp8AllGather']);
+  });
+});

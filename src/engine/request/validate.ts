@@ -116,6 +116,7 @@ export function validateRequest(
     );
   }
   optimizerInBackwardErrors(request).forEach((e) => errors.push(e));
+  fp8Errors(request, gpu).forEach((e) => errors.push(e));
   if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
     fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
   }
@@ -170,6 +171,26 @@ function optimizerInBackwardErrors(request: PlanRequest): FieldError[] {
     errors.push({
       field: 'runtime.optimizerInBackward',
       message: `optimizerInBackward needs dataParallelEngine 'pytorch': ${runtime.dataParallelEngine} steps its own optimizer`,
+    });
+  }
+  return errors;
+}
+
+/** fp8 matmuls need a card with fp8 tensor cores; only tensorwise scaling gathers fp8 weights
+ * (torchao's Float8LinearConfig refuses enable_fsdp_float8_all_gather otherwise). */
+function fp8Errors(request: PlanRequest, gpu: GpuSpec): FieldError[] {
+  const { runtime } = request;
+  const errors: FieldError[] = [];
+  if (runtime.fp8Recipe !== 'none' && !gpu.fp8) {
+    errors.push({
+      field: 'runtime.fp8Recipe',
+      message: `fp8Recipe '${runtime.fp8Recipe}' needs fp8 tensor cores; ${gpu.id} has none (Hopper, Ada and Blackwell cards do)`,
+    });
+  }
+  if (runtime.fp8AllGather && runtime.fp8Recipe !== 'tensorwise') {
+    errors.push({
+      field: 'runtime.fp8AllGather',
+      message: "fp8AllGather gathers tensorwise-scaled weights: set fp8Recipe 'tensorwise'",
     });
   }
   return errors;
@@ -243,6 +264,11 @@ export function requestWarnings(
   if (training.optimizer === 'paged-adamw-8bit') {
     warnings.push(
       "paged optimizer states live in unified memory outside PyTorch's allocator: counted in runtimeOverhead",
+    );
+  }
+  if (runtime.fp8Recipe !== 'none' && training.method !== 'full') {
+    warnings.push(
+      `fp8Recipe '${runtime.fp8Recipe}' converts trained linears only: the adapters and the frozen base stay 16-bit`,
     );
   }
   if (training.precision === 'fp16-mixed') {

@@ -6,6 +6,7 @@ import {
   DataParallelEngine,
   FrameworkPreset,
   FsdpReshardPolicy,
+  Fp8Recipe,
   KvCacheDtype,
   MixedPrecisionStyle,
   ModelCode,
@@ -118,6 +119,10 @@ export interface RuntimeSettings {
   /** The whole model is built on the device before DDP or FSDP wraps it (each parameter then
    * replaced by its shard), and torch.cuda.empty_cache() runs once the wrapper is built. */
   materializeBeforeSharding: boolean;
+  /** fp8 matmuls in the decoder layers' linears (the head and embedding stay 16-bit). */
+  fp8Recipe: Fp8Recipe;
+  /** torchao's enable_fsdp_float8_all_gather: FSDP gathers tensorwise fp8 weights (1 byte). */
+  fp8AllGather: boolean;
   /** torchtitan's fsdp_reshard_after_forward policy for FSDP units. */
   fsdpReshardAfterForward: FsdpReshardPolicy;
   /** Under pipeline parallelism, FSDP frees each unit's unsharded parameters after every

@@ -16,6 +16,8 @@ export interface Fsdp2Settings {
   world: number;
   /** Bytes per element of a gathered parameter (MixedPrecisionPolicy param_dtype). */
   gatheredBytes: number;
+  /** Per parameter, where some are gathered in another dtype (torchao's fp8 all-gather). */
+  gatheredBytesOf?: (param: Param) => number;
   /** Bytes per element the gradients are reduced in (reduce_dtype). */
   reduceBytes: number;
   /** torch.distributed.pipelining drives this wrapper: the reduction waits for the step's end
@@ -150,13 +152,20 @@ export class Fsdp2 implements ModuleHooks {
   /** foreach_all_gather: a copy-in of this rank's shards, the flat output, the copy-in freed. */
   private allGather(unit: FsdpUnit): Storage {
     const { rt, settings } = this;
-    const full = unit.params.reduce((sum, p) => sum + shardElements(p, settings.world), 0);
+    const bytes = unit.params.reduce(
+      (sum, p) => sum + shardElements(p, settings.world) * this.gatheredBytes(p),
+      0,
+    );
     return onStream(rt, ALL_GATHER_STREAM, () => {
-      const input = rt.allocate(full * settings.gatheredBytes, 'buffers');
-      const output = rt.allocate(full * settings.world * settings.gatheredBytes, 'buffers');
+      const input = rt.allocate(bytes, 'buffers');
+      const output = rt.allocate(bytes * settings.world, 'buffers');
       rt.release(input);
       return output;
     });
+  }
+
+  private gatheredBytes(param: Param): number {
+    return this.settings.gatheredBytesOf?.(param) ?? this.settings.gatheredBytes;
   }
 
   /** foreach_all_gather_copy_out: per-parameter unsharded tensors. In forward the buffer is
@@ -167,7 +176,7 @@ export class Fsdp2 implements ModuleHooks {
     const buffer = unit.pending ?? this.allGather(unit);
     unit.pending = undefined;
     for (const param of unit.params) {
-      const bytes = this.settings.gatheredBytes;
+      const bytes = this.gatheredBytes(param);
       if (param.gathered) this.rt.restore(param.gathered.storage);
       else param.gathered = { storage: this.rt.allocate(param.elements * bytes, 'buffers'), bytes };
     }

@@ -248,6 +248,7 @@ function fsdp(
     {
       world,
       gatheredBytes: policy.gathered,
+      gatheredBytesOf: fp8Gathered(model, policy),
       reduceBytes: policy.reduce,
       pipelined: request.parallelism.pipelineParallel > 1,
       reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
@@ -257,6 +258,17 @@ function fsdp(
     ['head', ...layers, 'embedding'],
   );
   return { fsdp2, units: wrappingOrder(units) };
+}
+
+/** torchao's fp8 all-gather: the layers' converted linear weights are gathered in fp8. */
+function fp8Gathered(model: RankModel, policy: DtypePolicy) {
+  const fp8 = policy.fp8;
+  if (!fp8 || fp8.gathered === policy.gathered) return undefined;
+  const converted = new Set(
+    model.layers.flatMap((l) => [...l.linears.values()].map((linear) => linear.weight)),
+  );
+  return (param: Param) =>
+    converted.has(param) && param.trainable ? fp8.gathered : policy.gathered;
 }
 
 /** Units in the order fully_shard wrapped them (layers, the embedding and head, the root): the

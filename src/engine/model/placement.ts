@@ -1,6 +1,6 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
-import { countParameters, isLoraTarget, LinearShape, linearShapes } from './parameters';
+import { countParameters, isLoraTarget, LinearShape, linearShapes, loraEnds } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {
@@ -220,6 +220,10 @@ export function rankParameters(
   }
 
   const embeddingRows = paddedVocab / t;
+  const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
+  const endAdapter = (lora?.rank ?? 0) * (embeddingRows + arch.hiddenSize);
+  if (span.hasEmbedding && ends.embedding) adapters += endAdapter;
+  if (span.hasHead && ends.head) adapters += endAdapter;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =

@@ -84,3 +84,13 @@ describe('fp8', () => {
     expect(fields).toEqual(['runtime.fp8Recipe', 'runtime.fp8AllGather']);
   });
 });
+
+describe('LoRA targets', () => {
+  it("accepts the head (lm_head, torchtune's output) and the embedding (embed_tokens)", () => {
+    const training = {
+      method: 'lora' as const,
+      lora: { targetModules: ['q_proj', 'lm_head', 'output', 'embed_tokens'] },
+    };
+    expect(check({ training }, 8, tinyArch(4))).toEqual([]);
+  });
+});

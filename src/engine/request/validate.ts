@@ -1,5 +1,5 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
-import { linearShapes } from '../model/parameters';
+import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
 import { PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
@@ -127,7 +127,7 @@ export function validateRequest(
     if (!(lora.dropout >= 0 && lora.dropout < 1))
       fail('training.lora.dropout', 'dropout must be in [0, 1)');
     if (lora.targetModules !== 'all-linear') {
-      const known = new Set<string>();
+      const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
       for (let layer = 0; layer < arch.numLayers; layer++) {
         for (const shape of linearShapes(arch, layer)) known.add(shape.name);
       }

@@ -11,6 +11,7 @@ import { AttentionKernelRun } from '../recipes/attention-kernel';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
+import { embeddingAdapter } from './lora-embedding';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -122,6 +123,8 @@ export class StageModel {
       nn.rt.drop(x);
       x = out;
     };
+    const lora = model.embeddingLora;
+    if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     if (model.positions) {
       const positions = this.lookup(model.positions, settings.tokens);
       then((t) => nn.ops.add(t, positions));

@@ -153,12 +153,14 @@ function deepSpeed(
 function zero3Units(model: RankModel): Zero3Unit[] {
   const units: Zero3Unit[] = [];
   const tied = model.tiedHead ? [] : [model.embedding];
-  const embedding = [...tied, model.positions].filter((p): p is Param => !!p);
+  const adapter = model.embeddingLora ? [model.embeddingLora.a, model.embeddingLora.b] : [];
+  const embedding = [...tied, model.positions, ...adapter].filter((p): p is Param => !!p);
   if (embedding.length > 0) units.push({ name: 'embedding', params: embedding });
   for (const layer of model.layers) {
     units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
   }
-  const head = [...(model.finalNorm ?? []), model.head?.weight, model.head?.bias];
+  const lora = model.head?.lora;
+  const head = [...(model.finalNorm ?? []), model.head?.weight, model.head?.bias, lora?.a, lora?.b];
   const headParams = head.filter((p): p is Param => !!p);
   if (headParams.length > 0) units.push({ name: 'head', params: headParams });
   return units;

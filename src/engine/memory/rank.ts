@@ -16,7 +16,7 @@ import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
-import { balancedRouting } from './recipes/hf-moe';
+import { expertRouting } from './moe-routing';
 import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
@@ -78,7 +78,9 @@ function stageSettings(
     scaledEmbedding: false,
     embeddingDropout: arch.dropout?.embedding ?? 0,
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
-    routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
+    routing: arch.moe
+      ? expertRouting(arch.moe, tokens, layout.expertParallel, request.runtime)
+      : undefined,
     finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
   };
 }

@@ -109,6 +109,9 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
   fp8Recipe: 'none', // 16-bit matmuls unless a run converts its linears
   fp8AllGather: false, // torchao's enable_fsdp_float8_all_gather default
+  moeCapacityFactor: 0, // dropless: Megatron's default (capacity factor None), Hugging Face's code
+  moePadToCapacity: false, // Megatron's --moe-pad-expert-input-to-capacity default
+  moeRoutingImbalance: 1, // plan for perfectly balanced routing unless told otherwise
   fsdpReshardAfterForward: 'default', // torchtitan's policy (torchtitan/config/configs.py)
   fsdpReshardAfterBackward: false, // pipelining keeps units gathered (stage.py backward_maybe_with_nosync)
   pipelineFirstStageLessLayers: 1, // torchtitan's default: the embedding counts as a layer

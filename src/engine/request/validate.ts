@@ -141,6 +141,13 @@ export function validateRequest(
     }
   }
   const { runtime } = request;
+  if (!(runtime.moeCapacityFactor >= 0))
+    fail('runtime.moeCapacityFactor', 'moeCapacityFactor must be 0 (dropless) or more, e.g. 1.25');
+  if (!(runtime.moeRoutingImbalance >= 1))
+    fail(
+      'runtime.moeRoutingImbalance',
+      'moeRoutingImbalance is the busiest expert over the mean: 1 or more, e.g. 1.5',
+    );
   if (!(runtime.mfu > 0 && runtime.mfu <= 1))
     fail('runtime.mfu', `mfu (${runtime.mfu}) must be in (0, 1], e.g. 0.4`);
   if (!(runtime.allocatorFragmentation >= 0 && runtime.allocatorFragmentation < 1)) {

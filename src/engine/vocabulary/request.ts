@@ -123,6 +123,14 @@ export interface RuntimeSettings {
   fp8Recipe: Fp8Recipe;
   /** torchao's enable_fsdp_float8_all_gather: FSDP gathers tensorwise fp8 weights (1 byte). */
   fp8AllGather: boolean;
+  /** Mixture-of-experts capacity factor (Megatron's --moe-expert-capacity-factor, DeepSpeed's
+   * capacity_factor): an expert takes at most ceil(tokens x k / E x factor) tokens and drops
+   * the rest; 0 routes without dropping. */
+  moeCapacityFactor: number;
+  /** Every expert computes its full capacity (--moe-pad-expert-input-to-capacity). */
+  moePadToCapacity: boolean;
+  /** The most-loaded expert's tokens over the mean (1 = perfectly balanced routing). */
+  moeRoutingImbalance: number;
   /** torchtitan's fsdp_reshard_after_forward policy for FSDP units. */
   fsdpReshardAfterForward: FsdpReshardPolicy;
   /** Under pipeline parallelism, FSDP frees each unit's unsharded parameters after every

@@ -28,13 +28,13 @@ export class Fp8Nn extends Nn {
     ops: Ops,
     precision: Precision,
     weights: WeightAccess,
-    private readonly fp8: Fp8Policy,
+    private readonly fp8?: Fp8Policy,
   ) {
     super(ops, precision, weights);
   }
 
   override plainLinear(x: Tensor, linear: Linear): Tensor {
-    if (!converts(linear, x.cols)) return super.plainLinear(x, linear);
+    if (!this.fp8 || !converts(linear, x.cols)) return super.plainLinear(x, linear);
     return this.fp8.recipe === 'transformer-engine'
       ? this.engineLinear(x, linear)
       : this.torchaoLinear(x, linear);
@@ -71,7 +71,7 @@ export class Fp8Nn extends Nn {
       w.elementBytes === FP8 ? undefined : rt.allocate(w.rows * w.cols * FP8, 'buffers');
     ops.give(input, () => ops.gradOf(input));
     rt.release(weight8);
-    const rowwise = this.fp8.recipe === 'rowwise';
+    const rowwise = this.fp8?.recipe === 'rowwise';
     const gradOutT = rowwise ? rt.allocate(out.rows * out.cols * FP8, 'activations') : undefined;
     const input8 = rt.allocate(input.rows * input.cols * FP8, 'activations');
     ops.give(w, () => rt.allocate(w.rows * w.cols * this.gradientBytes(w), 'gradients'));

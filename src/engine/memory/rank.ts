@@ -1,7 +1,8 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
-import { dtypePolicy } from '../request/dtype-policy';
+import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
+import { linearShapes } from '../model/parameters';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
 import { CachingAllocator } from './allocator';
 import { EventLog, Moment } from './autograd/events';
@@ -21,6 +22,7 @@ import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
+import { TensorParallelNn } from './tensor-parallel';
 import { ScheduleShape, truncateSchedule } from './schedule';
 import { applySharding } from './sharding';
 
@@ -132,6 +134,43 @@ export interface RankPlacement {
   virtualStages: number;
 }
 
+/** The modules of a rank: plain, with fp8 linears, or with tensor parallelism's collectives. */
+function rankNn(
+  rt: Runtime,
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  policy: DtypePolicy,
+): Nn {
+  const ops = new Ops(rt);
+  const precision = precisionOf(request);
+  const weights = weightAccess(policy);
+  if (layout.tensorParallel === 1) {
+    return policy.fp8
+      ? new Fp8Nn(ops, precision, weights, policy.fp8)
+      : new Nn(ops, precision, weights);
+  }
+  const { training, parallelism, runtime } = request;
+  return new TensorParallelNn(ops, precision, weights, policy.fp8, {
+    degree: layout.tensorParallel,
+    sequenceParallel: parallelism.sequenceParallel,
+    engine: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+    rowParallel: rowParallelNames(arch),
+    tokens: (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
+  });
+}
+
+/** The linears whose input features tensor parallelism splits (o_proj, down_proj, ...). */
+function rowParallelNames(arch: ModelArchitecture): Set<string> {
+  const names = new Set<string>();
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    for (const shape of linearShapes(arch, layer)) {
+      if (shape.tensorParallel === 'row') names.add(shape.name);
+    }
+  }
+  return names;
+}
+
 /** The chunk models of a rank over the given layers of each chunk. */
 function chunkRuns(
   rt: Runtime,
@@ -142,10 +181,7 @@ function chunkRuns(
   layers: number[][],
 ): ChunkRun[] {
   const policy = dtypePolicy(request);
-  const ops = new Ops(rt);
-  const nn = policy.fp8
-    ? new Fp8Nn(ops, precisionOf(request), weightAccess(policy), policy.fp8)
-    : new Nn(ops, precisionOf(request), weightAccess(policy));
+  const nn = rankNn(rt, request, arch, layout, policy);
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,
@@ -228,7 +264,8 @@ function pipelineSettings(
     runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
     microBatches: training.gradientAccumulationSteps,
     activation: {
-      rows,
+      // the layers run on the sequence shard too (tensor-parallel.ts)
+      rows: Math.ceil(rows / split),
       sentRows: Math.ceil(rows / split),
       cols: arch.hiddenSize,
       elementBytes: dtypePolicy(request).compute,

@@ -12,6 +12,7 @@ import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
 import { embeddingAdapter } from './lora-embedding';
+import { TensorParallelNn } from '../tensor-parallel';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -123,6 +124,8 @@ export class StageModel {
       nn.rt.drop(x);
       x = out;
     };
+    // A vocabulary-parallel lookup's partial rows are summed (or reduce-scattered).
+    if (nn instanceof TensorParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     if (model.positions) {

@@ -2,7 +2,7 @@
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
-import { linearShapes } from '../model/parameters';
+import { LinearShape, linearShapes } from '../model/parameters';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
 import { CachingAllocator } from './allocator';
 import { EventLog, Moment } from './autograd/events';
@@ -22,7 +22,7 @@ import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
-import { TensorParallelNn } from './tensor-parallel';
+import { ContextParallelSettings, ParallelNn } from './parallel-nn';
 import { ScheduleShape, truncateSchedule } from './schedule';
 import { applySharding } from './sharding';
 
@@ -145,28 +145,59 @@ function rankNn(
   const ops = new Ops(rt);
   const precision = precisionOf(request);
   const weights = weightAccess(policy);
-  if (layout.tensorParallel === 1) {
+  if (layout.tensorParallel === 1 && layout.contextParallel === 1) {
     return policy.fp8
       ? new Fp8Nn(ops, precision, weights, policy.fp8)
       : new Nn(ops, precision, weights);
   }
   const { training, parallelism, runtime } = request;
-  return new TensorParallelNn(ops, precision, weights, policy.fp8, {
+  const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const tp = {
     degree: layout.tensorParallel,
     sequenceParallel: parallelism.sequenceParallel,
-    engine: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
-    rowParallel: rowParallelNames(arch),
-    tokens: (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
-  });
+    engine:
+      runtime.dataParallelEngine === 'megatron' ? ('megatron' as const) : ('pytorch' as const),
+    rowParallel: linearNames(arch, (shape) => shape.tensorParallel === 'row'),
+    tokens,
+  };
+  return new ParallelNn(
+    ops,
+    precision,
+    weights,
+    policy.fp8,
+    tp,
+    ringSettings(arch, layout, tokens, policy),
+  );
 }
 
-/** The linears whose input features tensor parallelism splits (o_proj, down_proj, ...). */
-function rowParallelNames(arch: ModelArchitecture): Set<string> {
+/** What context parallelism's ring moves on this rank: its queries, keys and values. */
+function ringSettings(
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  tokens: number,
+  policy: DtypePolicy,
+): ContextParallelSettings | undefined {
+  if (layout.contextParallel === 1) return undefined;
+  const t = layout.tensorParallel;
+  const heads = arch.numAttentionHeads / t;
+  const kvHeads = Math.max(1, arch.numKeyValueHeads / t);
+  return {
+    queryElements: tokens * heads * arch.headDim,
+    keyElements: tokens * kvHeads * arch.headDim,
+    lseElements: tokens * heads,
+    computeBytes: policy.compute,
+    attentionOutputs: linearNames(
+      arch,
+      (shape) => shape.group === 'attention' && shape.tensorParallel === 'row',
+    ),
+  };
+}
+
+/** The names of the model's linears that match (o_proj, down_proj, ...). */
+function linearNames(arch: ModelArchitecture, match: (shape: LinearShape) => boolean): Set<string> {
   const names = new Set<string>();
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    for (const shape of linearShapes(arch, layer)) {
-      if (shape.tensorParallel === 'row') names.add(shape.name);
-    }
+    for (const shape of linearShapes(arch, layer)) if (match(shape)) names.add(shape.name);
   }
   return names;
 }

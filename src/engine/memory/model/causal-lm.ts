@@ -12,7 +12,7 @@ import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
 import { embeddingAdapter } from './lora-embedding';
-import { TensorParallelNn } from '../tensor-parallel';
+import { ParallelNn } from '../parallel-nn';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -125,7 +125,7 @@ export class StageModel {
       x = out;
     };
     // A vocabulary-parallel lookup's partial rows are summed (or reduce-scattered).
-    if (nn instanceof TensorParallelNn) then((t) => nn.combine(nn.rt.view(t)));
+    if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     if (model.positions) {

@@ -15,6 +15,9 @@ function tensorsIn(value: unknown): Tensor[] {
 
 /** Thrown inside a recompute once every node of the region has its saved tensors again. */
 class RecomputeDone extends Error {}
+// One instance, thrown every time: building an Error captures a stack trace, which a long
+// pipeline's thousands of recomputes would pay for each time.
+const RECOMPUTE_DONE = new RecomputeDone();
 
 export class Storage {
   refs = 0;
@@ -206,6 +209,7 @@ export class Runtime {
   release(storage: Storage | undefined): void {
     if (!storage) return;
     if (storage.refs <= 0) throw new Error(`storage ${storage.key} released twice`);
+    if (storage.refs === 1) this.viewGrads.delete(storage); // a freed gradient is no view
     if (--storage.refs === 0 && storage.resident) {
       this.log.push(
         -1,
@@ -373,7 +377,7 @@ export class Runtime {
     const node = mode.recompute[mode.cursor++];
     if (node) this.save(node, saved);
     // PyTorch stops recomputing once every saved tensor is back (checkpoint.py early stop).
-    if (mode.cursor >= mode.recompute.length) throw new RecomputeDone();
+    if (mode.cursor >= mode.recompute.length) throw RECOMPUTE_DONE;
   }
 
   /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward

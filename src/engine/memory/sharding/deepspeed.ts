@@ -25,6 +25,8 @@ export interface DeepSpeedSettings {
   overlapComm: boolean;
   /** offload_optimizer: the fp32 partition, its states and gradients live on the host. */
   offloadOptimizer: boolean;
+  /** ZeRO-3's offload_param: the 16-bit partitions live on the host too. */
+  offloadParameters: boolean;
   /** ZeRO-3: parameters a module's are kept gathered for, measured as the parameters the trace
    * runs through before their next use (stage3_max_reuse_distance; stage3_max_live_parameters
    * bounds prefetching, 1e9 each by default). */
@@ -199,7 +201,8 @@ export class DeepSpeedZero3 implements Sharding {
       for (const param of unit.params) {
         const whole = param.elements < PERSISTENCE_THRESHOLD;
         const shard = whole ? param.elements : Math.ceil(param.elements / settings.world);
-        param.local = { weight: shard, states: param.elements / settings.world };
+        const onHost = settings.offloadParameters && !whole;
+        param.local = { weight: onHost ? 0 : shard, states: param.elements / settings.world };
         if (param.trainable) param.onGradient = (grad) => this.gradient(unit, grad);
       }
     }

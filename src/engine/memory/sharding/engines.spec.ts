@@ -107,3 +107,18 @@ describe('FSDP2 and HSDP (torchtitan: fp32 shards, bf16 gathers, fp32 reduce)', 
     near(fsdp(2).gradients, (4 * P) / 4);
   });
 });
+
+describe('DeepSpeed ZeRO-3 with its parameters offloaded', () => {
+  it('keeps only the whole small parameters (norms) on the card', () => {
+    const log = simulateTiny({
+      ...base,
+      parallelism: { zeroStage: 3, offload: { optimizer: 'cpu', parameters: 'cpu' } },
+      runtime: { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0 },
+    }).log;
+    const live = liveWhen(log, atStep);
+    // 9 norms of h stay whole in bf16; each offloaded partition leaves a 512-byte block
+    const offloaded = 4 * 7 + 2; // the layers' linears, the embedding and the head
+    near(live.weights, 9 * TINY.hidden * 2 + offloaded * 512);
+    expect(live.masterWeights + live.optimizerStates).toBe(0);
+  });
+});

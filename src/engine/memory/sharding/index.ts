@@ -143,6 +143,7 @@ function deepSpeed(
     bits: training.method === 'full' ? policy.trained.weight : policy.adapter.weight,
     overlapComm: zero === 3, // DeepSpeedZeroConfig: overlap_comm defaults to True at stage 3 only
     offloadOptimizer: parallelism.offload.optimizer === 'cpu',
+    offloadParameters: parallelism.offload.parameters === 'cpu',
     reuseDistance: runtime.zero3LiveParameters,
   };
   if (zero !== 3) return new DeepSpeedZero12(rt, trainableInOrder(model), settings);

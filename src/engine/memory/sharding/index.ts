@@ -208,43 +208,8 @@ function fsdp(
   world: number,
   policy: DtypePolicy,
 ) {
-  const units: FsdpUnit[] = [];
   const offload = request.parallelism.offload.parameters === 'cpu';
-  const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
-    for (const p of params) {
-      const shard = shardElements(p, world);
-      p.local = { weight: offload ? 0 : shard, states: shard };
-    }
-    if (params.length === 0) return; // a module with no parameters gets no param group
-    units.push({
-      name,
-      params,
-      reshardAfterForward,
-      gathered: false,
-      grads: new Map(),
-      accumulated: new Map(),
-      arrived: 0,
-    });
-  };
-  const inLayers = new Set(model.layers.flatMap((l) => [...l.order, ...adapterParams(l)]));
-  const rootParams = model.all.filter((p) => !inLayers.has(p));
-  const grouped = new Set<unknown>();
-  const separate = request.runtime.fsdpEmbeddingUnits && !model.tiedHead;
-  const root = () =>
-    unit(
-      'root',
-      rootParams.filter((p) => !grouped.has(p)),
-      false,
-    );
-  if (separate) [model.embedding, model.head?.weight].forEach((p) => p && grouped.add(p));
-  root(); // the root's state comes first in FSDP's all_states (module order)
-  if (separate && model.embedding) unit('embedding', [model.embedding], true);
-  model.layers.forEach((layer, i) => {
-    const last = i === model.layers.length - 1;
-    const params = [...layer.order, ...adapterParams(layer)];
-    unit(`layer:${layer.index}`, params, reshardsAfterForward(request, last));
-  });
-  if (separate && model.head) unit('head', [model.head.weight], true);
+  const units = fsdpUnits(model, request, world, offload);
   const layers = [...model.layers].reverse().map((l): ModuleName => `layer:${l.index}`);
   const fsdp2 = new Fsdp2(
     rt,
@@ -261,6 +226,38 @@ function fsdp(
     ['head', ...layers, 'embedding'],
   );
   return { fsdp2, units: wrappingOrder(units) };
+}
+
+/** The units in FSDP's all_states order: the root (module order puts it first), the embedding
+ * unit, the layers, the head unit; each parameter given its shard (none on the device when
+ * offloaded). A module with no parameters gets no param group. */
+function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offload: boolean) {
+  const units: FsdpUnit[] = [];
+  const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
+    for (const p of params) {
+      const shard = shardElements(p, world);
+      p.local = { weight: offload ? 0 : shard, states: shard };
+    }
+    if (params.length === 0) return;
+    const state = { grads: new Map(), accumulated: new Map(), arrived: 0, gathered: false };
+    units.push({ name, params, reshardAfterForward, ...state });
+  };
+  const separate = request.runtime.fsdpEmbeddingUnits && !model.tiedHead;
+  const ownUnits = separate ? [model.embedding, model.head?.weight] : [];
+  const inLayers = new Set(model.layers.flatMap((l) => [...l.order, ...adapterParams(l)]));
+  unit(
+    'root',
+    model.all.filter((p) => !inLayers.has(p) && !ownUnits.includes(p)),
+    false,
+  );
+  if (separate && model.embedding) unit('embedding', [model.embedding], true);
+  model.layers.forEach((layer, i) => {
+    const last = i === model.layers.length - 1;
+    const params = [...layer.order, ...adapterParams(layer)];
+    unit(`layer:${layer.index}`, params, reshardsAfterForward(request, last));
+  });
+  if (separate && model.head) unit('head', [model.head.weight], true);
+  return units;
 }
 
 /** torchao's fp8 all-gather: the layers' converted linear weights are gathered in fp8. */

@@ -15,6 +15,9 @@ function tensorsIn(value: unknown): Tensor[] {
 
 /** Thrown inside a recompute once every node of the region has its saved tensors again. */
 class RecomputeDone extends Error {}
+// One instance, thrown every time: building an Error captures a stack trace, which a long
+// pipeline's thousands of recomputes would pay for each time.
+const RECOMPUTE_DONE = new RecomputeDone();
 
 function anyRequiresGrad(inputs: Tensor[]): boolean {
   for (const input of inputs) if (input.requiresGrad) return true;
@@ -59,9 +62,10 @@ export interface Param {
    * gathered dtype (FSDP's unsharded parameter). */
   gathered?: { storage: Storage; bytes: number };
   grad?: Storage;
-  /** Uses in the recorded graph whose gradients have not arrived yet: AccumulateGrad runs once
-   * all have, the earlier ones waiting summed in its input buffer. */
-  pendingUses?: number;
+  /** Uses in each recorded graph (by graph) whose gradients have not arrived yet: AccumulateGrad
+   * runs once all of that graph's have, the earlier ones waiting summed in its input buffer. A
+   * pipeline keeps several micro-batches' graphs recorded at once. */
+  pendingUses?: Map<number, number>;
   buffered?: Storage;
   /** Gradients arrive here instead of .grad (FSDP's unsharded gradients, a hook's own buffer). */
   onGradient?: (grad: Storage, param: Param) => void;
@@ -128,8 +132,17 @@ interface Recompute {
   lastSaving: number;
 }
 
+/** torch.autograd.graph.saved_tensors_hooks as far as memory goes: `pack` sees each tensor a
+ * node saves (or a checkpoint keeps as an input) in the list that holds it, and may take the
+ * device copy away; `unpack` runs before the list's tensors are used again. */
+export interface SavedTensorsHooks {
+  pack(holder: Storage[], storage: Storage): void;
+  unpack(holder: Storage[]): void;
+}
+
 export class Runtime {
   readonly log = new EventLog();
+  savedTensorsHooks?: SavedTensorsHooks;
   private nextKey = 1;
   private seq = 0;
   /** Recorded nodes per graph (one per micro-batch's forward). */
@@ -218,6 +231,7 @@ export class Runtime {
   release(storage: Storage | undefined): void {
     if (!storage) return;
     if (storage.refs <= 0) throw new Error(`storage ${storage.key} released twice`);
+    if (storage.refs === 1) this.viewGrads.delete(storage); // a freed gradient is no view
     if (--storage.refs === 0 && storage.resident) {
       this.log.push(
         -1,
@@ -357,7 +371,8 @@ export class Runtime {
     if (this.mode === 'record') this.save(node, saved);
     for (const input of inputs) {
       if (input.param && !input.node && input.requiresGrad) {
-        input.param.pendingUses = (input.param.pendingUses ?? 0) + 1;
+        const uses = (input.param.pendingUses ??= new Map());
+        uses.set(this.graph, (uses.get(this.graph) ?? 0) + 1);
       }
     }
     this.region?.nodes.push(node);
@@ -375,6 +390,7 @@ export class Runtime {
       if (!tensor) continue;
       this.retain(tensor.storage);
       node.saved.push(tensor.storage);
+      this.savedTensorsHooks?.pack(node.saved, tensor.storage);
     }
   }
 
@@ -391,7 +407,7 @@ export class Runtime {
     if (!outputs.some((output) => saved.includes(output))) {
       for (let i = outputs.length - 1; i >= 0; i--) this.retract(outputs[i].storage);
     }
-    throw new RecomputeDone();
+    throw RECOMPUTE_DONE;
   }
 
   /** Takes back the allocation just made for `storage`, as if it never happened. */
@@ -410,6 +426,7 @@ export class Runtime {
       inputs: inputs.map((input) => input.storage),
     };
     region.inputs.forEach((storage) => this.retain(storage));
+    region.inputs.forEach((storage) => this.savedTensorsHooks?.pack(region.inputs, storage));
     const outer = { mode: this.mode, region: this.region };
     this.mode = 'no-save';
     this.region = region;
@@ -476,7 +493,9 @@ export class Runtime {
    * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
    * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
   private accumulate(param: Param, grad: Storage): void {
-    param.pendingUses = Math.max(0, (param.pendingUses ?? 1) - 1);
+    const uses = param.pendingUses;
+    const pending = Math.max(0, (uses?.get(this.graph) ?? 1) - 1);
+    uses?.set(this.graph, pending);
     if (param.buffered && this.viewGrads.has(param.buffered)) {
       const sum = this.allocate(grad.bytes, 'gradients');
       this.release(param.buffered);
@@ -487,7 +506,7 @@ export class Runtime {
       grad = param.buffered;
     }
     param.buffered = undefined;
-    if (param.pendingUses > 0) {
+    if (pending > 0) {
       param.buffered = grad;
       return;
     }
@@ -518,7 +537,11 @@ export class Runtime {
   }
 
   private runNode(node: GraphNode): void {
-    if (node.region && !node.region.recomputed) this.recompute(node.region);
+    if (node.region && !node.region.recomputed) {
+      this.savedTensorsHooks?.unpack(node.region.inputs);
+      this.recompute(node.region);
+    }
+    this.savedTensorsHooks?.unpack(node.saved);
     const grads = node.pending;
     node.pending = [];
     const outbox: [Tensor, Storage][] = [];
@@ -539,6 +562,7 @@ export class Runtime {
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
     for (const node of this.graphs.get(graph) ?? []) {
+      node.inputs.forEach((input) => input.param?.pendingUses?.delete(graph));
       node.held.forEach((storage) => this.release(storage));
       node.held = [];
       node.saved.forEach((storage) => this.release(storage));

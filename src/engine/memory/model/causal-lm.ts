@@ -11,6 +11,8 @@ import { AttentionKernelRun } from '../recipes/attention-kernel';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
+import { embeddingAdapter } from './lora-embedding';
+import { ParallelNn } from '../parallel-nn';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -122,6 +124,10 @@ export class StageModel {
       nn.rt.drop(x);
       x = out;
     };
+    // A vocabulary-parallel lookup's partial rows are summed (or reduce-scattered).
+    if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
+    const lora = model.embeddingLora;
+    if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     if (model.positions) {
       const positions = this.lookup(model.positions, settings.tokens);
       then((t) => nn.ops.add(t, positions));

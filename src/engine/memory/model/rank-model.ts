@@ -33,6 +33,9 @@ export interface LayerWeights {
 
 export interface RankModel {
   embedding?: Param;
+  /** PEFT's lora.Embedding on the token embedding: lora_embedding_A (r x vocab rows) and
+   * lora_embedding_B (h x r). */
+  embeddingLora?: { a: Param; b: Param; rank: number };
   positions?: Param;
   embeddingNorm?: Param[];
   layers: LayerWeights[];
@@ -107,7 +110,7 @@ export function linearParams(
   return out;
 }
 
-function adapter(
+export function adapter(
   s: ParamStorage,
   name: string,
   local: { inFeatures: number; outFeatures: number },

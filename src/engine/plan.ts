@@ -1,5 +1,5 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
-import { zero3Gathers } from './memory/buffers';
+import { zero3Gathers } from './memory/sharding';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';

@@ -1,6 +1,5 @@
 // How the data-parallel layout touches a rank's memory: which wrapper runs (FSDP2, DDP,
 // DeepSpeed's ZeRO, Megatron's DDP) and what each parameter keeps locally.
-import { fsdpGathers } from '../buffers';
 import { ModuleHooks, ModuleName } from '../autograd/hooks';
 import { Param, Runtime } from '../autograd/runtime';
 import { DtypePolicy } from '../../request/dtype-policy';
@@ -28,6 +27,21 @@ export interface Sharding extends ModuleHooks {
 }
 
 const NONE: Sharding = { afterBuild: () => undefined };
+
+/** Whether ZeRO-3 actually gathers parameters: sharded over more than one rank, or its
+ * parameters offloaded to the host. */
+export function zero3Gathers(request: PlanRequest, shardDegree: number): boolean {
+  const { parallelism } = request;
+  return (
+    parallelism.zeroStage === 3 && (shardDegree > 1 || parallelism.offload.parameters === 'cpu')
+  );
+}
+
+/** Whether gathering ZeRO-3 runs as FSDP (torch's fully_shard: a root unit around per-layer
+ * units) rather than DeepSpeed's parameter coordinator. */
+export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean {
+  return zero3Gathers(request, shardDegree) && request.runtime.dataParallelEngine === 'pytorch';
+}
 
 /** Ranks a parameter is sharded over: data x context parallel (torchtitan's dp_shard_cp mesh),
  * less the replicas HSDP keeps of each shard. */

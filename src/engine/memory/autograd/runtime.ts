@@ -181,8 +181,24 @@ export class Runtime {
     this.mark({ step: this.step, phase, layer, microBatch: this.microBatch, what });
   }
 
+  /** The component a region's activation tensors count under (the head's logits and the
+   * loss's temporaries are `logitsAndLoss`). */
+  private activationComponent: Component = 'activations';
+
+  /** Runs `body` with the activations it makes counted under `component`. */
+  countedAs<T>(component: Component, body: () => T): T {
+    const outer = this.activationComponent;
+    this.activationComponent = component;
+    try {
+      return body();
+    } finally {
+      this.activationComponent = outer;
+    }
+  }
+
   /** A new storage with one reference (the handle about to be made for it). */
-  allocate(bytes: number, component: Component): Storage {
+  allocate(bytes: number, kind: Component): Storage {
+    const component = kind === 'activations' ? this.activationComponent : kind;
     const storage = new Storage(this.nextKey++, roundedBytes(bytes), component, this.stream);
     storage.refs = 1;
     this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[component], storage.stream);

@@ -181,7 +181,10 @@ export class StageModel {
     const [norm, bias] = model.finalNorm ?? [];
     const layer = this.settings.finalNorm === 'layer';
     const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
-    const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
+    // The head's output and what the loss makes of it are the breakdown's logits and loss.
+    const { loss, logits } = nn.rt.countedAs('logitsAndLoss', () =>
+      headAndLoss(nn, normed, model.head!, this.settings.loss),
+    );
     if (normed !== x) nn.rt.drop(normed);
     nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };

@@ -17,7 +17,8 @@ import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
-import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
+import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
+import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { trainingTimeline } from './timeline';
 import { applySharding } from './sharding';
 
@@ -55,7 +56,10 @@ function stageSettings(
   arch: ModelArchitecture,
   request: PlanRequest,
   layout: PlanLayout,
+  recipe: LayerRecipe,
+  attention: AttentionPlan,
 ): StageSettings {
+  const ends = recipe.ends ?? {};
   const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
   const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
@@ -68,28 +72,38 @@ function stageSettings(
       kvHeads: Math.max(1, arch.numKeyValueHeads / t),
       headDim: arch.headDim,
     },
-    attention: attentionKernel(arch, request).kernel,
+    attentionFor: attention.attentionFor,
+    softcapScores: Boolean(arch.attentionLogitSoftcapping),
     recompute: training.activationCheckpointing,
     loss: lossSettings(arch, request),
-    rotary: arch.learnedPositionEmbeddings === 0,
-    scaledEmbedding: false,
+    rotary: rotaryTables(arch, ends),
+    scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
     routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
-    finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
+    finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
   };
 }
 
-function simulationNotes(arch: ModelArchitecture, request: PlanRequest): string[] {
-  const note = attentionKernel(arch, request).note;
-  return note ? [note] : [];
+function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
+  if (arch.learnedPositionEmbeddings > 0) return false;
+  return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
-/** The kernel that runs for the request: the model's eager code, or what SDPA dispatches. */
-function attentionKernel(arch: ModelArchitecture, request: PlanRequest): KernelChoice {
-  if (request.runtime.attention === 'eager') return { kernel: 'eager' };
-  const compute = dtypePolicy(request).compute;
-  return sdpaKernel(compute, arch.headDim, arch.numKeyValueHeads < arch.numAttentionHeads);
+/** The attention each layer runs for the request, as the model code dispatches it. */
+function attentionPlan(
+  recipe: LayerRecipe,
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+): AttentionPlan {
+  const asked = {
+    arch,
+    asked: request.runtime.attention,
+    computeBytes: dtypePolicy(request).compute,
+    keys: request.training.sequenceLength / layout.contextParallel,
+  };
+  return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
 }
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {
@@ -125,6 +139,7 @@ function simulateLayers(
   const runtime = new Runtime();
   const nn = new Nn(new Ops(runtime), precisionOf(request), weightAccess(policy));
   const recipe = layerRecipe(arch, request);
+  const attention = attentionPlan(recipe, arch, request, layout);
   const storage = {
     policy,
     request,
@@ -138,8 +153,12 @@ function simulateLayers(
   };
   const model = buildRankModel(context, span, recipe, layers);
   const sharding = applySharding(runtime, model, request, layout, policy);
-  const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout), () =>
-    sharding.afterBuild(),
+  const stage = new StageModel(
+    nn,
+    model,
+    recipe,
+    stageSettings(arch, request, layout, recipe, attention),
+    () => sharding.afterBuild(),
   );
   const full = request.training.method === 'full';
   const log = trainingTimeline(runtime, {
@@ -180,7 +199,7 @@ export function simulateRank(
 ): RankSimulation {
   const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
   const plan = truncation(arch, layers);
-  const notes = simulationNotes(arch, request);
+  const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
   if (!plan) {
     const whole = simulateLayers(request, arch, gpu, layout, span, layers);
     const peak = highestPeak(whole.peaks.values());

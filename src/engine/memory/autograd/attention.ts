@@ -51,7 +51,40 @@ export function flashAttention(nn: Nn, q: Tensor, k: Tensor, v: Tensor, heads: A
   return out;
 }
 
-/** transformers' eager_attention_forward: K/V repeated to every head, q @ k^T scaled and
+/** F.scaled_dot_product_attention on the memory-efficient kernel with a mask: the boolean
+ * mask becomes an additive bias of q's dtype (attention.cpp convert_boolean_attn_mask:
+ * at::where(mask, 0, -inf)), expanded over the heads as a view (preprocess_mask), and saved
+ * with q, k, v, the output and an fp32 log-sum-exp padded to 32 queries
+ * (_scaled_dot_product_efficient_attention in derivatives.yaml; attention.cu kAlignLSE). */
+export function efficientAttention(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: AttentionHeads,
+  mask: Tensor,
+) {
+  const { ops, rt } = nn;
+  const bias = rt.tensor(mask.rows, mask.cols, q.elementBytes, false);
+  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad);
+  const sequences = q.rows / mask.cols;
+  const alignedQueries = Math.ceil(mask.cols / LSE_ALIGNMENT) * LSE_ALIGNMENT;
+  const logSumExp = rt.tensor(sequences * alignedQueries, heads.heads, FP32, false);
+  rt.record([q, k, v], [out], [q, k, v, bias, out, logSumExp], () => {
+    ops.give(q, () => ops.gradOf(q));
+    ops.give(k, () => ops.gradOf(k));
+    ops.give(v, () => ops.gradOf(v));
+    ops.scratch(q.rows * heads.heads * FLASH_BACKWARD_BYTES(heads.headDim));
+  });
+  rt.drop(bias, logSumExp);
+  return out;
+}
+
+// attention.cu: the memory-efficient kernel pads its log-sum-exp to 32 queries (kAlignLSE).
+const LSE_ALIGNMENT = 32;
+
+/** transformers' eager_attention_forward: K/V repeated to every head, q @ k^T scaled, soft-capped
+ * where the model caps its scores (Gemma-2: / cap, tanh, * cap, tanh keeping its output) and
  * masked, softmax in fp32 (softmax(dtype=float32) converts its input first: SoftMax.cpp) cast
  * back to q's dtype (both saved), @ v, and the (b, s, h, d) copy for o_proj. `keys` is the
  * sequence length one query attends over. */
@@ -61,6 +94,7 @@ export function eagerAttention(
   heads: AttentionHeads,
   keys: number,
   mask?: Tensor,
+  softcap = false,
 ) {
   return nn.rt.scope(() => {
     const { ops } = nn;
@@ -69,6 +103,11 @@ export function eagerAttention(
     const scores = matmulNT(nn, q, repeatedKeys, heads.heads * keys);
     let logits = ops.unary(scores); // * scaling
     nn.rt.drop(scores);
+    if (softcap) {
+      const capped = softcapped(nn, logits);
+      nn.rt.drop(logits);
+      logits = capped;
+    }
     if (mask) {
       const masked = ops.add(logits, mask);
       nn.rt.drop(logits);
@@ -85,8 +124,19 @@ export function eagerAttention(
   });
 }
 
+/** cap * tanh(x / cap): the division, tanh (which keeps its output) and the product. */
+export function softcapped(nn: Nn, x: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const divided = ops.unary(x);
+  const tanh = ops.unarySavingOutput(divided);
+  rt.drop(divided);
+  const capped = ops.unary(tanh);
+  rt.drop(tanh);
+  return capped;
+}
+
 /** repeat_kv: expand and reshape, a copy whenever heads share a K/V head. */
-function repeatKv(nn: Nn, x: Tensor, heads: AttentionHeads): Tensor {
+export function repeatKv(nn: Nn, x: Tensor, heads: AttentionHeads): Tensor {
   if (heads.kvHeads === heads.heads) return nn.ops.alias(x);
   return nn.ops.unary(x, heads.heads * heads.headDim);
 }

@@ -161,18 +161,50 @@ export class Nn {
   rmsNorm(x: Tensor, weight: Param): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const inputBytes = x.elementBytes;
-      const x32 = ops.to(x, FP32);
-      const square = ops.square(x32);
-      const variance = ops.meanLastDim(square);
-      this.rt.drop(square);
-      const shifted = ops.unary(variance); // variance + eps
-      const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
-      this.rt.drop(shifted);
-      const normed = ops.mul(x32, inverse);
-      const cast = ops.to(normed, inputBytes);
+      const normed = this.normalisedFp32(x);
+      const cast = ops.to(normed, x.elementBytes);
       const w = ops.weight(weight, 1, x.cols);
       return ops.mul(w, cast);
+    });
+  }
+
+  /** OLMo-2's RMSNorm (modeling_olmo2.py Olmo2RMSNorm): Llama's statistics, then
+   * (weight * normalised) in fp32, the product keeping the fp32 normalised tensor, cast back. */
+  rmsNormFp32Weight(x: Tensor, weight: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const normed = this.normalisedFp32(x);
+      const w = ops.weight(weight, 1, x.cols);
+      const scaled = ops.mul(w, normed);
+      return ops.to(scaled, x.elementBytes);
+    });
+  }
+
+  /** x.float() * rsqrt(x.float().pow(2).mean(-1) + eps): the fp32 copy and the inverse kept. */
+  private normalisedFp32(x: Tensor): Tensor {
+    const { ops } = this;
+    const x32 = ops.to(x, FP32);
+    const square = ops.square(x32);
+    const variance = ops.meanLastDim(square);
+    this.rt.drop(square);
+    const shifted = ops.unary(variance); // variance + eps
+    const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
+    this.rt.drop(shifted);
+    return ops.mul(x32, inverse);
+  }
+
+  /** Gemma's RMSNorm (modeling_gemma2.py Gemma2RMSNorm, also Gemma and Gemma-3): the
+   * normalised fp32 tensor times (1 + weight.float()), both kept by the product, then cast back
+   * (Llama casts first and multiplies in the input dtype). */
+  gemmaRmsNorm(x: Tensor, weight: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const normed = this.normalisedFp32(x);
+      const w = ops.weight(weight, 1, x.cols);
+      const w32 = ops.to(w, FP32);
+      const onePlus = ops.unary(w32); // 1.0 + weight.float()
+      const scaled = ops.mul(normed, onePlus);
+      return ops.to(scaled, x.elementBytes);
     });
   }
 

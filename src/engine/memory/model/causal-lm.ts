@@ -7,7 +7,7 @@ import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import { LayerInputs, LayerRecipe } from '../recipes/recipe';
-import { AttentionKernelRun } from '../recipes/attention-kernel';
+import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { headAndLoss, LossSettings } from './loss';
@@ -20,21 +20,32 @@ export interface StageSettings {
   keys: number;
   hidden: number;
   heads: AttentionHeads;
-  attention: AttentionKernelRun;
+  /** The kernel layer `index` runs and the mask it receives (attention-kernel.ts). */
+  attentionFor: (index: number) => LayerAttention;
+  /** Eager attention soft-caps its scores (Gemma-2's attn_logit_softcapping). */
+  softcapScores: boolean;
   recompute: Recompute;
   loss: LossSettings;
-  /** Rotary tables (cos, sin) for models with rotary embeddings. */
-  rotary: boolean;
+  /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
+   * kept fp32 where the model code returns them so (OLMo-2). */
+  rotary: false | 'hidden' | 'fp32';
   /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
   scaledEmbedding: boolean;
   /** Dropout on the embeddings (GPT-2's embd_pdrop). */
   embeddingDropout: number;
   /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
-  finalNorm: 'layer' | 'rms';
+  finalNorm: FinalNorm;
   /** Tokens per expert in mixture-of-experts layers. */
   routing?: ExpertRouting;
   /** The whole model is built before a data-parallel wrapper shards it. */
   materializeBeforeSharding: boolean;
+}
+
+/** The per-forward tensors the layers read, and the inputs each layer receives. */
+interface LayerTables {
+  inputsFor: (index: number) => LayerInputs;
+  /** What the model's forward holds until it returns (rotary tables, masks). */
+  owned: Tensor[];
 }
 
 export interface StageOutput {
@@ -83,16 +94,16 @@ export class StageModel {
     return nn.rt.scope(() => {
       hooks.beforeForward('root');
       let x = input ?? this.embed();
-      const tables = this.layerInputs(x);
+      const tables = this.layerTables(x);
       for (const layer of this.model.layers) {
         nn.rt.enter('forward', layer.index, 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
-        const y = this.runLayer(x, layer, tables);
+        const y = this.runLayer(x, layer, tables.inputsFor(layer.index));
         hooks.afterForward(`layer:${layer.index}`);
         if (x !== input) nn.rt.drop(x);
         x = y;
       }
-      nn.rt.drop(tables.cos, tables.sin, tables.mask);
+      nn.rt.drop(...tables.owned);
       const out: StageOutput = this.model.head
         ? this.headAndLoss(x)
         : { output: x, isLoss: false, logits: [] };
@@ -141,9 +152,11 @@ export class StageModel {
     return x;
   }
 
-  /** LlamaRotaryEmbedding.forward: fp32 frequencies, cos and sin, cast to the hidden dtype;
-   * eager attention also gets a 4-D causal mask (masking_utils create_causal_mask). */
-  private layerInputs(x: Tensor): LayerInputs {
+  /** What the model computes once per forward for its layers: LlamaRotaryEmbedding's fp32
+   * frequencies, cos and sin cast to the hidden dtype, and each distinct mask its layers
+   * receive (masking_utils create_causal_mask, create_sliding_window_causal_mask), built in
+   * layer order; the inputs of a layer are shared by the layers that attend alike. */
+  private layerTables(x: Tensor): LayerTables {
     const { nn, settings } = this;
     const { rt } = nn;
     const d = settings.heads.headDim;
@@ -151,31 +164,62 @@ export class StageModel {
     if (settings.rotary) rt.beforeMatmul('forward'); // inv_freq @ position_ids
     const table = () => {
       const float = rt.tensor(tokens, d, FP32, false);
+      if (settings.rotary === 'fp32') return float;
       const cast = nn.ops.to(float, x.elementBytes);
       rt.drop(float);
       return cast;
     };
     const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
     const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
-    const mask =
-      settings.attention === 'eager'
-        ? rt.tensor(tokens, settings.keys, x.elementBytes, false)
-        : undefined;
-    const { heads, keys, attention, routing } = settings;
-    return { cos, sin, mask, heads, keys, attention, routing };
+    const masks = new Map<string, Tensor>();
+    const shared = new Map<string, LayerInputs>();
+    const { heads, keys, routing, softcapScores } = settings;
+    const makeMask = (spec: MaskSpec) =>
+      rt.tensor(tokens, settings.keys, spec.additive ? x.elementBytes : 1, false);
+    for (const layer of this.model.layers) {
+      const spec = settings.attentionFor(layer.index).mask;
+      if (spec && !masks.has(spec.key)) masks.set(spec.key, makeMask(spec));
+    }
+    const inputsFor = (index: number): LayerInputs => {
+      const { kernel, mask } = settings.attentionFor(index);
+      const key = `${kernel}|${mask?.key ?? ''}`;
+      let inputs = shared.get(key);
+      if (!inputs) {
+        const maskTensor = mask ? masks.get(mask.key) : undefined;
+        inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
+        if (softcapScores) inputs.softcap = true;
+        shared.set(key, inputs);
+      }
+      return inputs;
+    };
+    return { inputsFor, owned: [cos, sin, ...masks.values()] };
   }
 
   private headAndLoss(x: Tensor): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
     nn.rt.hooks.beforeForward('head');
-    const [norm, bias] = model.finalNorm ?? [];
-    const layer = this.settings.finalNorm === 'layer';
-    const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
+    const normed = model.finalNorm ? finalNorm(nn, x, model.finalNorm, this.settings.finalNorm) : x;
     const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
     if (normed !== x) nn.rt.drop(normed);
     nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };
+  }
+}
+
+/** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
+export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight';
+
+function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
+  switch (kind) {
+    case 'layer':
+      return nn.layerNorm(x, weight, bias);
+    case 'rms':
+      return nn.rmsNorm(x, weight);
+    case 'gemma':
+      return nn.gemmaRmsNorm(x, weight);
+    case 'fp32-weight':
+      return nn.rmsNormFp32Weight(x, weight);
   }
 }
 

@@ -1,5 +1,6 @@
 // The end of the network: the output head and the loss, per implementation. Each names the
 // code it follows; the logits are the largest tensors of most steps.
+import { softcapped } from '../autograd/attention';
 import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
@@ -61,17 +62,6 @@ function savingBoth(nn: Nn, x: Tensor): Tensor {
   return out;
 }
 
-/** Gemma-2's final soft-capping: logits / cap, tanh (saves its output), * cap. */
-function softcapped(nn: Nn, logits: Tensor): Tensor {
-  const { ops, rt } = nn;
-  const divided = ops.unary(logits);
-  const tanh = ops.unarySavingOutput(divided);
-  rt.drop(divided);
-  const capped = ops.unary(tanh);
-  rt.drop(tanh);
-  return capped;
-}
-
 /** Hugging Face's ForCausalLMLoss (transformers loss/loss_utils.py): lm_head in the compute
  * dtype, logits.float(), cross_entropy. With fp32 logits from the model the copy is its own. */
 function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossSettings) {
@@ -79,7 +69,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     const { ops, rt } = nn;
     let logits = nn.linear(hidden, head);
     if (settings.softcap) {
-      const capped = softcapped(nn, logits);
+      const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
       rt.drop(logits);
       logits = capped;
     }

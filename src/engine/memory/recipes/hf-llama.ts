@@ -15,6 +15,13 @@ export interface LlamaVariant {
   /** Gemma-2/3: norms after attention and after the MLP too (sandwich), added before the
    * residual; OLMo-2: only the post norms (no pre norms). */
   norms: 'pre' | 'sandwich' | 'post';
+  /** How the RMSNorm applies its weight: Llama casts the normalised tensor back and multiplies
+   * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
+   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm). */
+  rmsNorm: 'llama' | 'fp32-weight' | 'gemma';
+  /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
+   * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
+  rotaryCastBack?: boolean;
   /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection (OLMo-2). */
   qkNorm?: 'per-head' | 'whole';
   /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
@@ -23,7 +30,12 @@ export interface LlamaVariant {
   fused: boolean;
 }
 
-export const LLAMA: LlamaVariant = { norms: 'pre', activation: 'silu', fused: false };
+export const LLAMA: LlamaVariant = {
+  norms: 'pre',
+  rmsNorm: 'llama',
+  activation: 'silu',
+  fused: false,
+};
 
 export function linear(weights: LayerWeights, name: string): LinearParams {
   const found = weights.linears.get(name);
@@ -31,8 +43,12 @@ export function linear(weights: LayerWeights, name: string): LinearParams {
   return found;
 }
 
-function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string): Tensor {
-  return nn.rmsNorm(x, weights.norms.get(name)!);
+function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string, variant: LlamaVariant) {
+  const weight = weights.norms.get(name)!;
+  if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight);
+  return variant.rmsNorm === 'fp32-weight'
+    ? nn.rmsNormFp32Weight(x, weight)
+    : nn.rmsNorm(x, weight);
 }
 
 /** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
@@ -68,11 +84,11 @@ function block(
   sublayer: (h: Tensor) => Tensor,
 ): Tensor {
   return nn.rt.scope(() => {
-    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm);
+    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm, variant);
     let out = sublayer(input);
     if (input !== x) nn.rt.drop(input);
     if (variant.norms !== 'pre') {
-      const normed = norm(nn, out, w, variant.norms === 'post' ? preNorm : postNorm);
+      const normed = norm(nn, out, w, variant.norms === 'post' ? preNorm : postNorm, variant);
       nn.rt.drop(out);
       out = normed;
     }
@@ -91,9 +107,8 @@ export function hfLlamaAttention(
 ): Tensor {
   return nn.rt.scope(() => {
     const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
-    const [q, k] = variant.qkNorm ? qkNorms(nn, q0, k0, w) : [q0, k0];
-    const qRotated = rotary(nn, q, inputs.cos, inputs.sin);
-    const kRotated = rotary(nn, k, inputs.cos, inputs.sin);
+    const [q, k] = variant.qkNorm ? qkNorms(nn, q0, k0, w, variant) : [q0, k0];
+    const [qRotated, kRotated] = [q, k].map((t) => rotated(nn, t, inputs, variant));
     nn.rt.drop(q, k, q0, k0);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
     const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
@@ -132,8 +147,17 @@ function projections(
 }
 
 /** Qwen3's q_norm / k_norm (RMSNorm over head_dim) and OLMo-2's (over the whole projection). */
-function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights): [Tensor, Tensor] {
-  return [norm(nn, q, w, 'q_norm'), norm(nn, k, w, 'k_norm')];
+function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights, variant: LlamaVariant) {
+  return [norm(nn, q, w, 'q_norm', variant), norm(nn, k, w, 'k_norm', variant)];
+}
+
+/** apply_rotary_pos_emb for one of q and k, cast back where the family does. */
+function rotated(nn: Nn, x: Tensor, inputs: LayerInputs, variant: LlamaVariant): Tensor {
+  const out = rotary(nn, x, inputs.cos, inputs.sin);
+  if (!variant.rotaryCastBack || out.elementBytes === x.elementBytes) return out;
+  const cast = nn.ops.to(out, x.elementBytes);
+  nn.rt.drop(out);
+  return cast;
 }
 
 /** LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), evaluated left to right, the

@@ -1,12 +1,13 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { hfGpt2Recipe } from './hf-gpt2';
-import { hfLlamaRecipe, LlamaVariant } from './hf-llama';
+import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { LayerRecipe } from './recipe';
 
-/** The Llama-family variant a gated, RMSNorm architecture is. */
+/** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   return {
+    ...LLAMA,
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',
@@ -14,7 +15,46 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   };
 }
 
+/** Gemma, Gemma-2, Gemma-3 (modeling_gemma*.py): (1 + weight) RMSNorms in fp32, the embedding
+ * scaled by sqrt(hidden) in the hidden dtype (GemmaModel.forward's normalizer,
+ * Gemma3TextScaledWordEmbedding), Gemma RMSNorm at the end too. */
+function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
+  const recipe = hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'gemma' });
+  return {
+    ...recipe,
+    source: `transformers models/${arch.modelType}/modeling_${arch.modelType}.py`,
+    ends: { scaledEmbedding: true, finalNorm: 'gemma' },
+  };
+}
+
+/** OLMo-2 (modeling_olmo2.py): norms after attention and MLP only, RMSNorms that multiply by the
+ * weight in fp32, q/k norms over the whole projections, fp32 rotary tables. */
+function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    norms: 'post',
+    rmsNorm: 'fp32-weight',
+    qkNorm: 'whole',
+    rotaryCastBack: true,
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/olmo2/modeling_olmo2.py (Olmo2DecoderLayer)',
+    ends: { finalNorm: 'fp32-weight', rotaryFp32: true },
+  };
+}
+
+/** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
+const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
+  gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
+  gemma: gemmaRecipe,
+  gemma2: gemmaRecipe,
+  gemma3: gemmaRecipe,
+  gemma3_text: gemmaRecipe,
+  olmo2: olmo2Recipe,
+};
+
 export function layerRecipe(arch: ModelArchitecture, _request: PlanRequest): LayerRecipe {
-  if (arch.modelType === 'gpt2') return hfGpt2Recipe(arch.dropout?.residual ?? 0);
-  return hfLlamaRecipe(llamaVariant(arch));
+  const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
+  return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
 }

@@ -13,15 +13,19 @@ import {
   ParamStorage,
 } from '../model/rank-model';
 import { AttentionHeads } from '../autograd/attention';
-import { AttentionKernelRun } from './attention-kernel';
+import { AttentionKernelRun, AttentionPlan, AttentionRequest } from './attention-kernel';
 import type { ExpertRouting } from './hf-moe';
+import type { FinalNorm } from '../model/causal-lm';
 
 /** What a layer reads besides its input: rotary tables, the mask, its shapes on this rank. */
 export interface LayerInputs {
   cos: Tensor;
   sin: Tensor;
-  /** The 4-D causal mask eager attention adds (SDPA's flash path takes is_causal instead). */
+  /** The mask this layer's attention receives: eager's additive 4-D mask, or the boolean one
+   * SDPA is handed where is_causal cannot stand for it (flash takes is_causal instead). */
   mask?: Tensor;
+  /** The scores pass through cap * tanh(x / cap) in eager attention (Gemma-2). */
+  softcap?: boolean;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
@@ -39,12 +43,24 @@ export interface WeightContext {
   expertParallel: number;
 }
 
+/** What a model code does around its layers, where it departs from Llama's: the embedding
+ * scaled by sqrt(hidden) (Gemma), the final norm's kind, fp32 rotary tables (OLMo-2). */
+export interface ModelEnds {
+  scaledEmbedding?: boolean;
+  finalNorm?: FinalNorm;
+  rotaryFp32?: boolean;
+}
+
 export interface LayerRecipe {
   /** The model code it was read from. */
   source: string;
   /** The layer's parameters, in the order its modules create them. */
   weights(context: WeightContext, layer: number): LayerWeights;
   forward(nn: Nn, x: Tensor, weights: LayerWeights, inputs: LayerInputs): Tensor;
+  /** The kernel and mask each layer's attention gets (Hugging Face's rules unless the model
+   * code has its own). */
+  attention?(request: AttentionRequest): AttentionPlan;
+  ends?: ModelEnds;
 }
 
 /** Builds a LayerWeights in module order: linears (weight, then bias) and norms as named. */

@@ -48,7 +48,7 @@ function lossSettings(arch: ModelArchitecture, request: PlanRequest): LossSettin
     fp32Logits: runtime.fp32Logits,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
-    softmaxSavesInput: runtime.softmaxSavesInput,
+    classifierDropout: arch.dropout?.residual ?? 0,
   };
 }
 
@@ -137,7 +137,9 @@ function simulateLayers(
 ): LayerSimulation {
   const policy = dtypePolicy(request);
   const runtime = new Runtime();
-  const nn = new Nn(new Ops(runtime), precisionOf(request), weightAccess(policy));
+  const ops = new Ops(runtime);
+  ops.softmaxSavesInput = request.runtime.softmaxSavesInput;
+  const nn = new Nn(ops, precisionOf(request), weightAccess(policy));
   const recipe = layerRecipe(arch, request);
   const attention = attentionPlan(recipe, arch, request, layout);
   const storage = {

@@ -115,7 +115,7 @@ export function eagerAttention(
     }
     const converted = ops.to(logits, FP32);
     nn.rt.drop(logits);
-    const probabilities = ops.unarySavingOutput(converted);
+    const probabilities = ops.softmax(converted);
     nn.rt.drop(converted);
     const cast = ops.to(probabilities, q.elementBytes);
     nn.rt.drop(probabilities);
@@ -141,8 +141,9 @@ export function repeatKv(nn: Nn, x: Tensor, heads: AttentionHeads): Tensor {
   return nn.ops.unary(x, heads.heads * heads.headDim);
 }
 
-/** A batched matmul of a and b giving `cols` columns per row: saves both inputs. */
-function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
+/** A batched matmul (torch.matmul, bmm) of a and b giving `cols` columns per row: saves each
+ * input for the other's gradient. */
+export function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
   const { ops, rt } = nn;
   const out = ops.empty(a, a.requiresGrad || b.requiresGrad, cols);
   rt.record([a, b], [out], [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined], () => {
@@ -171,7 +172,7 @@ export function mathAttention(
     const mask = rt.tensor(keys, keys, q.elementBytes, false); // causal: ones(L, S).tril(), as a float mask
     const scores = matmulNT(nn, scaledQ, scaledK, heads.heads * keys);
     rt.drop(scaledQ, scaledK, mask);
-    const probabilities = ops.unarySavingOutput(scores); // _safe_softmax
+    const probabilities = ops.softmax(scores); // _safe_softmax
     rt.drop(scores);
     const context = matmulNT(nn, probabilities, values, q.cols);
     rt.drop(probabilities);

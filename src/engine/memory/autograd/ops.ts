@@ -7,7 +7,20 @@ import { Param, Runtime, Storage, Tensor } from './runtime';
 export const FP32 = 4;
 
 export class Ops {
+  /** PyTorch before 1.11 saved softmax's and log_softmax's input beside the output
+   * (_softmax_backward_data took the input tensor; 1.11 passes its dtype instead). */
+  softmaxSavesInput = false;
+
   constructor(readonly rt: Runtime) {}
+
+  /** softmax / log_softmax over the last dimension: saves its output (and, before PyTorch
+   * 1.11, its input too). */
+  softmax(x: Tensor): Tensor {
+    if (!this.softmaxSavesInput) return this.unarySavingOutput(x);
+    const out = this.empty(x, x.requiresGrad);
+    this.rt.record([x], [out], [x, out], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
 
   /** A fresh tensor shaped like `like` (optionally another width or dtype). */
   empty(like: Tensor, requiresGrad: boolean, cols = like.cols, elementBytes = like.elementBytes) {

@@ -26,14 +26,57 @@ export function buildRankModel(
       model.positions = baseParam(storage, 'position_embeddings', counts.positionEmbedding);
       model.all.push(model.positions);
     }
+    if (arch.embeddingNorm) {
+      // BLOOM's word_embeddings_layernorm, BERT's embeddings.LayerNorm.
+      model.embeddingNorm = normParams(context, 'embedding_norm');
+      model.all.push(...model.embeddingNorm);
+    }
   }
   for (const layer of layers) {
     const weights = recipe.weights(context, layer);
     model.layers.push(weights);
     model.all.push(...weights.order);
   }
-  if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
+  if (span.hasHead && arch.sequenceClassificationLabels) addClassifier(context, model);
+  else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
   return model;
+}
+
+/** A norm's weight, and its bias for LayerNorm. */
+function normParams(context: WeightContext, name: string) {
+  const { arch, storage } = context;
+  const params = [baseParam(storage, name, arch.hiddenSize)];
+  if (arch.norm === 'layernorm') params.push(baseParam(storage, `${name}.bias`, arch.hiddenSize));
+  return params;
+}
+
+/** *ForSequenceClassification: BERT's pooler (a dense layer over the first token) and
+ * classifier (modeling_bert.py BertForSequenceClassification), or a decoder's bias-free `score`
+ * over every token, pooled at the last (modeling_llama.py via GenericForSequenceClassification). */
+function addClassifier(context: WeightContext, model: RankModel): void {
+  const { arch, storage } = context;
+  const h = arch.hiddenSize;
+  const labels = arch.sequenceClassificationLabels!;
+  const linear = (name: string, outFeatures: number, bias: boolean): LinearParams => ({
+    name,
+    weight: baseParam(storage, name, outFeatures * h),
+    bias: bias ? baseParam(storage, `${name}.bias`, outFeatures) : undefined,
+    inFeatures: h,
+    outFeatures,
+    quantized: false,
+  });
+  const pooled = arch.modelType === 'bert';
+  if (arch.finalNorm) {
+    model.finalNorm = normParams(context, 'norm');
+    model.all.push(...model.finalNorm);
+  }
+  model.classifier = {
+    pooler: pooled ? linear('pooler.dense', h, true) : undefined,
+    classifier: pooled ? linear('classifier', labels, true) : linear('score', labels, false),
+  };
+  for (const l of [model.classifier.pooler, model.classifier.classifier]) {
+    if (l) model.all.push(l.weight, ...(l.bias ? [l.bias] : []));
+  }
 }
 
 /** The final norm and the output head; a tied head reads the embedding on the same stage. */
@@ -41,9 +84,7 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
   const { arch, storage } = context;
   const h = arch.hiddenSize;
   if (arch.finalNorm) {
-    const withBias = arch.norm === 'layernorm';
-    model.finalNorm = [baseParam(storage, 'norm', h)];
-    if (withBias) model.finalNorm.push(baseParam(storage, 'norm.bias', h));
+    model.finalNorm = normParams(context, 'norm');
     model.all.push(...model.finalNorm);
   }
   model.tiedHead = arch.tieWordEmbeddings && hasEmbedding;

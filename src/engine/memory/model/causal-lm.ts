@@ -10,7 +10,7 @@ import { LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
-import { headAndLoss, LossSettings } from './loss';
+import { classificationLoss, headAndLoss, LossSettings } from './loss';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -104,9 +104,10 @@ export class StageModel {
         x = y;
       }
       nn.rt.drop(...tables.owned);
-      const out: StageOutput = this.model.head
-        ? this.headAndLoss(x)
-        : { output: x, isLoss: false, logits: [] };
+      const out: StageOutput =
+        this.model.head || this.model.classifier
+          ? this.headAndLoss(x)
+          : { output: x, isLoss: false, logits: [] };
       hooks.afterForward('root');
       nn.weights.exitAutocast(nn.ops);
       return out;
@@ -139,6 +140,8 @@ export class StageModel {
       nn.rt.drop(positions);
     }
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
+    const norm = model.embeddingNorm;
+    if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
     nn.rt.hooks.afterForward('embedding');
     return x;
@@ -200,7 +203,10 @@ export class StageModel {
     nn.rt.enter('forward', -1, 'loss');
     nn.rt.hooks.beforeForward('head');
     const normed = model.finalNorm ? finalNorm(nn, x, model.finalNorm, this.settings.finalNorm) : x;
-    const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
+    const sequences = this.settings.tokens / this.settings.keys;
+    const { loss, logits } = model.classifier
+      ? classificationLoss(nn, normed, model.classifier, sequences, this.settings.loss)
+      : headAndLoss(nn, normed, model.head!, this.settings.loss);
     if (normed !== x) nn.rt.drop(normed);
     nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };

@@ -16,8 +16,8 @@ export interface LossSettings {
   softcap: boolean;
   /** The loop keeps the model's logits referenced until after backward (HF outputs). */
   retainLogits: boolean;
-  /** PyTorch before 1.11: log_softmax kept its input as well as its output. */
-  softmaxSavesInput: boolean;
+  /** Dropout before a sequence classifier (BERT's classifier_dropout, else hidden_dropout). */
+  classifierDropout: number;
 }
 
 export interface LossOutput {
@@ -42,24 +42,15 @@ export function headAndLoss(
 
 /** cross_entropy over fp32 logits (F.cross_entropy: log_softmax, saved, then nll_loss); the
  * backward of nll_loss writes a full-size fp32 gradient (nll_loss_backward zeros + scatter). */
-function crossEntropy(nn: Nn, logits32: Tensor, settings: LossSettings): Tensor {
+function crossEntropy(nn: Nn, logits32: Tensor): Tensor {
   const { ops, rt } = nn;
-  const logProbabilities = settings.softmaxSavesInput
-    ? savingBoth(nn, logits32)
-    : ops.unarySavingOutput(logits32);
+  const logProbabilities = ops.softmax(logits32); // log_softmax
   const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
   rt.record([logProbabilities], [loss], [], () =>
     ops.give(logProbabilities, () => ops.gradOf(logProbabilities)),
   );
   rt.drop(logProbabilities);
   return loss;
-}
-
-/** log_softmax of PyTorch < 1.11: its input was saved beside its output. */
-function savingBoth(nn: Nn, x: Tensor): Tensor {
-  const out = nn.ops.empty(x, x.requiresGrad);
-  nn.rt.record([x], [out], [x, out], () => nn.ops.give(x, () => nn.ops.gradOf(x)));
-  return out;
 }
 
 /** Hugging Face's ForCausalLMLoss (transformers loss/loss_utils.py): lm_head in the compute
@@ -79,7 +70,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       logits = float;
     }
     const logits32 = ops.to(logits, FP32);
-    const loss = crossEntropy(nn, logits32, settings);
+    const loss = crossEntropy(nn, logits32);
     rt.drop(logits32);
     return [loss, logits];
   });
@@ -96,10 +87,40 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
     let total: Tensor | undefined;
     for (const chunk of chunks) {
       const float = ops.to(chunk, FP32);
-      const loss = crossEntropy(nn, float, settings);
+      const loss = crossEntropy(nn, float);
       rt.drop(float);
       total = total ? ops.add(total, loss) : loss;
     }
     return [total!, ...chunks];
+  });
+}
+
+/** A sequence classifier's head and loss: BERT's pooler (the first token through dense and
+ * tanh, dropout) then its classifier (modeling_bert.py BertPooler, BertForSequenceClassification),
+ * or a decoder's score over every token pooled at the last one; cross-entropy over the labels. */
+export function classificationLoss(
+  nn: Nn,
+  hidden: Tensor,
+  head: { pooler?: LinearParams; classifier: LinearParams },
+  sequences: number,
+  settings: LossSettings,
+): LossOutput {
+  return nn.rt.scope((): LossOutput => {
+    const { ops, rt } = nn;
+    let features: Tensor;
+    if (head.pooler) {
+      const first = ops.gatherRows(hidden, sequences); // hidden_states[:, 0]
+      const dense = nn.linear(first, head.pooler);
+      const pooled = ops.unarySavingOutput(dense); // tanh
+      features = nn.dropout(pooled, settings.classifierDropout);
+      rt.drop(first, dense, pooled);
+    } else {
+      features = hidden;
+    }
+    const scores = nn.linear(features, head.classifier);
+    const logits = head.pooler ? scores : ops.gatherRows(scores, sequences); // [arange, last]
+    const float = nn.fp32Input(logits); // cross_entropy is on autocast's fp32 list
+    const loss = crossEntropy(nn, float);
+    return { loss, logits: [] };
   });
 }

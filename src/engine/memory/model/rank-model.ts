@@ -38,6 +38,8 @@ export interface RankModel {
   layers: LayerWeights[];
   finalNorm?: Param[];
   head?: LinearParams;
+  /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
+  classifier?: { pooler?: LinearParams; classifier: LinearParams };
   /** The head reads the embedding's own weight (tied) on this rank. */
   tiedHead: boolean;
   /** Every parameter in module order: how they are allocated and how the optimizer walks them. */

@@ -71,7 +71,7 @@ export function moeMlp(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRoutin
     const { ops, rt } = nn;
     const logits = nn.linear(x, w.linears.get('router')!);
     const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
-    const probabilities = ops.unarySavingOutput(logits32);
+    const probabilities = ops.softmax(logits32);
     rt.drop(logits32);
     const top = ops.topk(probabilities, routing.topK);
     rt.drop(probabilities);

@@ -1,5 +1,6 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { hfBertRecipe } from './hf-bert';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { LayerRecipe } from './recipe';
@@ -47,6 +48,8 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
+  bert: (arch) =>
+    hfBertRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   gemma: gemmaRecipe,
   gemma2: gemmaRecipe,
   gemma3: gemmaRecipe,

@@ -40,11 +40,22 @@ function blasWorkspace(gpu: GpuSpec): number {
   return (gpu.computeCapability ?? 8) >= 9 ? BLAS_WORKSPACE_HOPPER : BLAS_WORKSPACE_EARLIER;
 }
 
-function lossSettings(arch: ModelArchitecture, request: PlanRequest): LossSettings {
-  const { runtime } = request;
+// torchtune's CEWithChunkedOutputLoss: num_output_chunks = 8.
+const TORCHTUNE_OUTPUT_CHUNKS = 8;
+
+function lossSettings(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  ends: ModelEnds,
+): LossSettings {
+  const { runtime, training } = request;
+  const chunks = ends.chunkPositions
+    ? Math.ceil(training.sequenceLength / ends.chunkPositions)
+    : TORCHTUNE_OUTPUT_CHUNKS;
   return {
     kind: runtime.crossEntropy,
-    chunks: 8,
+    chunks,
+    chunkFp32: ends.chunkFp32 ?? true,
     fp32Logits: runtime.fp32Logits,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
@@ -75,7 +86,7 @@ function stageSettings(
     attentionFor: attention.attentionFor,
     softcapScores: Boolean(arch.attentionLogitSoftcapping),
     recompute: training.activationCheckpointing,
-    loss: lossSettings(arch, request),
+    loss: lossSettings(arch, request, ends),
     rotary: rotaryTables(arch, ends),
     scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,

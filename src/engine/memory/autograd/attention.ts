@@ -65,7 +65,9 @@ export function efficientAttention(
   mask: Tensor,
 ) {
   const { ops, rt } = nn;
-  const bias = rt.tensor(mask.rows, mask.cols, q.elementBytes, false);
+  // A float mask is the bias as it is; a boolean one is converted first.
+  const bias =
+    mask.elementBytes === 1 ? rt.tensor(mask.rows, mask.cols, q.elementBytes, false) : mask;
   const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad);
   const sequences = q.rows / mask.cols;
   const alignedQueries = Math.ceil(mask.cols / LSE_ALIGNMENT) * LSE_ALIGNMENT;
@@ -76,7 +78,8 @@ export function efficientAttention(
     ops.give(v, () => ops.gradOf(v));
     ops.scratch(q.rows * heads.heads * FLASH_BACKWARD_BYTES(heads.headDim));
   });
-  rt.drop(bias, logSumExp);
+  if (bias !== mask) rt.drop(bias);
+  rt.drop(logSumExp);
   return out;
 }
 

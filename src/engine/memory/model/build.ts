@@ -88,14 +88,22 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
     model.all.push(...model.finalNorm);
   }
   model.tiedHead = arch.tieWordEmbeddings && hasEmbedding;
-  const weight = model.tiedHead ? model.embedding! : baseParam(storage, 'lm_head', rows * h);
+  // Lightning's BitsandbytesPrecision quantises every nn.Linear, the output head included.
+  const { training, runtime } = storage.request;
+  const quantized =
+    !model.tiedHead &&
+    training.method === 'qlora' &&
+    runtime.quantizationKernel === 'bitsandbytes-lightning';
+  const weight = model.tiedHead
+    ? model.embedding!
+    : baseParam(storage, 'lm_head', rows * h, quantized);
   weight.shape = [rows, h];
   const head: LinearParams = {
     name: 'lm_head',
     weight,
     inFeatures: h,
     outFeatures: rows,
-    quantized: false,
+    quantized,
   };
   if (arch.outputHeadBias) head.bias = baseParam(storage, 'lm_head.bias', rows);
   if (!model.tiedHead) model.all.push(weight, ...(head.bias ? [head.bias] : []));

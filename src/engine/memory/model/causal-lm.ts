@@ -178,7 +178,12 @@ export class StageModel {
     const shared = new Map<string, LayerInputs>();
     const { heads, keys, routing, softcapScores } = settings;
     const makeMask = (spec: MaskSpec) =>
-      rt.tensor(tokens, settings.keys, spec.additive ? x.elementBytes : 1, false);
+      rt.tensor(
+        spec.shared ? settings.keys : tokens,
+        settings.keys,
+        spec.additive ? x.elementBytes : 1,
+        false,
+      );
     for (const layer of this.model.layers) {
       const spec = settings.attentionFor(layer.index).mask;
       if (spec && !masks.has(spec.key)) masks.set(spec.key, makeMask(spec));

@@ -10,6 +10,9 @@ export interface LossSettings {
   kind: 'standard' | 'chunked' | 'fused';
   /** Chunks the chunked loss applies the head in (torchtune: 8; litgpt: 128-token chunks). */
   chunks: number;
+  /** Each chunk's cross-entropy runs on an fp32 copy (torchtune's CEWithChunkedOutputLoss
+   * upcasts; litgpt's chunked_cross_entropy runs in the logits' dtype). */
+  chunkFp32: boolean;
   /** The model itself returns fp32 logits (torchtune/torchtitan: self.output(h).float()). */
   fp32Logits: boolean;
   /** cap * tanh(logits / cap) before the loss (Gemma-2's final_logit_softcapping). */
@@ -86,9 +89,9 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
     rt.drop(...pieces);
     let total: Tensor | undefined;
     for (const chunk of chunks) {
-      const float = ops.to(chunk, FP32);
+      const float = settings.chunkFp32 ? ops.to(chunk, FP32) : chunk;
       const loss = crossEntropy(nn, float);
-      rt.drop(float);
+      if (float !== chunk) rt.drop(float);
       total = total ? ops.add(total, loss) : loss;
     }
     return [total!, ...chunks];

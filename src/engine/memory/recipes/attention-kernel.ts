@@ -33,6 +33,9 @@ export interface MaskSpec {
   /** Eager's additive mask in the hidden dtype (0 or the dtype's minimum), or the boolean mask
    * SDPA takes (one byte an element). */
   additive: boolean;
+  /** One (s x s) mask broadcast over the batch (litgpt's torch.full((T, T))) rather than one
+   * per sequence. */
+  shared?: boolean;
 }
 
 /** The attention one layer runs, and the mask it receives. */

@@ -3,6 +3,7 @@ import { ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
+import { litgptRecipe } from './litgpt';
 import { LayerRecipe } from './recipe';
 
 /** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
@@ -57,7 +58,14 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
 };
 
-export function layerRecipe(arch: ModelArchitecture, _request: PlanRequest): LayerRecipe {
+/** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space
+ * mixers or encoders. */
+function litgptCovers(arch: ModelArchitecture): boolean {
+  return !arch.moe && !arch.ssm && !arch.encoder && !arch.mla && !arch.sequenceClassificationLabels;
+}
+
+export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
+  if (request.runtime.modelCode === 'litgpt' && litgptCovers(arch)) return litgptRecipe(arch);
   const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
   return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
 }

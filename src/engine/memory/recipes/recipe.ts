@@ -1,6 +1,6 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
-import { LinearShape, linearShapes } from '../../model/parameters';
+import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
 import { ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
@@ -49,6 +49,11 @@ export interface ModelEnds {
   scaledEmbedding?: boolean;
   finalNorm?: FinalNorm;
   rotaryFp32?: boolean;
+  /** A chunked head applies itself this many positions at a time (litgpt: 128), instead of
+   * a fixed number of chunks (torchtune: 8). */
+  chunkPositions?: number;
+  /** Each chunk's cross-entropy runs on an fp32 copy (false for litgpt). */
+  chunkFp32?: boolean;
 }
 
 export interface LayerRecipe {
@@ -101,6 +106,41 @@ export class LayerWeightsBuilder {
         loraNames.some((n) => lora.targetModules.includes(n)));
     const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, targeted);
     this.weights.linears.set(shape.name, linear);
+    this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** One linear standing for several of the shared shapes (litgpt's qkv, Falcon's
+   * query_key_value): their outputs side by side. LoRA adapts the parts its targets name, as
+   * litgpt's LoRAQKVLinear does: A of r x in per adapted part, B of r x their outputs. */
+  fused(name: string, parts: string[]): this {
+    const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
+    if (shapes.length === 0) return this;
+    const shape: LinearShape = {
+      ...shapes[0],
+      name,
+      outFeatures: shapes.reduce((sum, s) => sum + s.outFeatures, 0),
+      bias: shapes.some((s) => s.bias),
+    };
+    const { arch, storage, tensorParallel, expertParallel } = this.context;
+    const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, false);
+    const lora =
+      storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
+    const adapted = lora
+      ? shapes.filter((s) => isLoraTarget(lora, s) || isLoraTarget(lora, shape))
+      : [];
+    if (lora && adapted.length > 0) {
+      const rank = lora.rank * adapted.length;
+      const out = adapted.reduce((sum, s) => sum + s.outFeatures / tensorParallel, 0);
+      const bytes = storage.policy.adapter.weight;
+      linear.lora = {
+        a: makeParam(`${name}.lora_A`, rank * linear.inFeatures, true, bytes),
+        b: makeParam(`${name}.lora_B`, lora.rank * out, true, bytes),
+        rank,
+        dropout: lora.dropout > 0,
+      };
+    }
+    this.weights.linears.set(name, linear);
     this.weights.order.push(...paramsOf(linear));
     return this;
   }

@@ -7,12 +7,12 @@ import { CachingAllocator } from './allocator';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
-import { Runtime } from './autograd/runtime';
+import { Param, Runtime } from './autograd/runtime';
 import { buildRankModel } from './model/build';
 import { StageModel, StageSettings } from './model/causal-lm';
 import { LossSettings } from './model/loss';
 import { nf4BytesPerWeight } from './model-states';
-import { OptimizerSettings } from './optimizer';
+import { createStates, OptimizerSettings, stepTemporaries } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
@@ -20,7 +20,8 @@ import { balancedRouting } from './recipes/hf-moe';
 import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { trainingTimeline } from './timeline';
-import { applySharding } from './sharding';
+import { applySharding, trainableInOrder } from './sharding';
+import { RankModel } from './model/rank-model';
 
 export interface RankSimulation {
   log: EventLog;
@@ -56,6 +57,9 @@ function lossSettings(
     kind: runtime.crossEntropy,
     chunks,
     chunkFp32: ends.chunkFp32 ?? true,
+    compiled:
+      ends.compiledLoss === true ||
+      (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
     fp32Logits: runtime.fp32Logits,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
@@ -97,7 +101,7 @@ function stageSettings(
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
-  if (arch.learnedPositionEmbeddings > 0) return false;
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer) return false;
   return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
@@ -174,18 +178,47 @@ function simulateLayers(
     () => sharding.afterBuild(),
   );
   const full = request.training.method === 'full';
+  const optimizer = optimizerSettings(
+    request,
+    (full ? policy.trained : policy.adapter).optimizerElement,
+  );
   const log = trainingTimeline(runtime, {
     stage,
-    optimizer: optimizerSettings(
-      request,
-      (full ? policy.trained : policy.adapter).optimizerElement,
-    ),
+    optimizer: stepInBackward(runtime, request, model, optimizer),
     microBatches: Math.min(request.training.gradientAccumulationSteps, 3),
     steps: 3, // as the harness measures: the allocator settles over the first steps
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
   });
   return { log, peaks: classPeaks(log, 2, momentKey), reservedPeakBytes: replayReserved(log) };
+}
+
+/** torchtune's optimizer_in_bwd (recipes/full_finetune_single_device.py; torchtune/training/
+ * memory.py register_optim_in_bwd_hooks): one optimizer per parameter, stepped by a
+ * post-accumulate-grad hook as soon as its gradient exists, then the gradient freed, so at most
+ * the gradients of one layer's backward are alive. The optimizer phase then has nothing left to
+ * allocate, which the timeline is told by settings that make no events there. */
+function stepInBackward(
+  rt: Runtime,
+  request: PlanRequest,
+  model: RankModel,
+  optimizer: OptimizerSettings,
+): OptimizerSettings {
+  const { runtime, training } = request;
+  if (!runtime.optimizerInBackward || training.method !== 'full') return optimizer;
+  const stepped = new Set<Param>();
+  for (const param of trainableInOrder(model)) {
+    const earlier = param.afterGradient;
+    param.afterGradient = (p) => {
+      earlier?.(p);
+      if (!stepped.has(p)) createStates(rt, optimizer, [p]);
+      stepped.add(p);
+      stepTemporaries(rt, optimizer, [p]);
+      rt.release(p.grad); // optimizer.zero_grad(set_to_none=True) inside the hook
+      p.grad = undefined;
+    };
+  }
+  return { ...optimizer, offDevice: true };
 }
 
 function precisionOf(request: PlanRequest) {

@@ -208,6 +208,34 @@ export class Nn {
     });
   }
 
+  /** One fused RMSNorm kernel: torch's F.rms_norm on CUDA (_fused_rms_norm), or what
+   * torch.compile makes of an RMSNorm: the output in x's dtype, x and the fp32 per-row rstd
+   * kept for backward (the weight's gradient recomputes the normalised x from them). */
+  fusedRmsNorm(x: Tensor, weight: Param): Tensor {
+    const { ops, rt } = this;
+    const w = ops.weight(weight, 1, x.cols);
+    const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
+    const rstd = rt.tensor(x.rows, 1, FP32, false);
+    rt.record([x, w], [out], [x, rstd, w], () => {
+      ops.give(x, () => ops.gradOf(x));
+      ops.give(w, () => ops.gradOf(w));
+    });
+    rt.drop(rstd, w);
+    return out;
+  }
+
+  /** act(gate) * up as one fused kernel (torch.compile's pointwise fusion, Liger's SwiGLU):
+   * the product out, gate and up kept, the activation recomputed in backward. */
+  fusedGatedProduct(gate: Tensor, up: Tensor): Tensor {
+    const { ops, rt } = this;
+    const out = ops.empty(up, gate.requiresGrad || up.requiresGrad);
+    rt.record([gate, up], [out], [gate, up], () => {
+      ops.give(gate, () => ops.gradOf(gate));
+      ops.give(up, () => ops.gradOf(up));
+    });
+    return out;
+  }
+
   /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics. */
   layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
     const { ops } = this;

@@ -219,7 +219,7 @@ export class StageModel {
 }
 
 /** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
-export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight';
+export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused';
 
 function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
@@ -231,6 +231,8 @@ function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm):
       return nn.gemmaRmsNorm(x, weight);
     case 'fp32-weight':
       return nn.rmsNormFp32Weight(x, weight);
+    case 'fused':
+      return nn.fusedRmsNorm(x, weight);
   }
 }
 

@@ -15,6 +15,10 @@ export interface LossSettings {
   chunkFp32: boolean;
   /** The model itself returns fp32 logits (torchtune/torchtitan: self.output(h).float()). */
   fp32Logits: boolean;
+  /** The loss runs under torch.compile (torchtune compiles its loss, torchtitan too with
+   * compile on): the upcast and log_softmax fuse into one kernel that keeps its input and a
+   * per-row log-sum-exp instead of the fp32 log-probabilities. */
+  compiled: boolean;
   /** cap * tanh(logits / cap) before the loss (Gemma-2's final_logit_softcapping). */
   softcap: boolean;
   /** The loop keeps the model's logits referenced until after backward (HF outputs). */
@@ -44,10 +48,18 @@ export function headAndLoss(
 }
 
 /** cross_entropy over fp32 logits (F.cross_entropy: log_softmax, saved, then nll_loss); the
- * backward of nll_loss writes a full-size fp32 gradient (nll_loss_backward zeros + scatter). */
-function crossEntropy(nn: Nn, logits32: Tensor): Tensor {
+ * backward of nll_loss writes a full-size fp32 gradient (nll_loss_backward zeros + scatter).
+ * Compiled, one kernel keeps the logits it was given and one fp32 log-sum-exp per row. */
+function crossEntropy(nn: Nn, logits: Tensor, compiled = false): Tensor {
   const { ops, rt } = nn;
-  const logProbabilities = ops.softmax(logits32); // log_softmax
+  if (compiled) {
+    const lse = rt.tensor(logits.rows, 1, FP32, false, 'logitsAndLoss');
+    const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+    rt.record([logits], [loss], [logits, lse], () => ops.give(logits, () => ops.gradOf(logits)));
+    rt.drop(lse);
+    return loss;
+  }
+  const logProbabilities = ops.softmax(logits); // log_softmax
   const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
   rt.record([logProbabilities], [loss], [], () =>
     ops.give(logProbabilities, () => ops.gradOf(logProbabilities)),
@@ -72,9 +84,10 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       rt.drop(logits);
       logits = float;
     }
-    const logits32 = ops.to(logits, FP32);
-    const loss = crossEntropy(nn, logits32);
-    rt.drop(logits32);
+    // Compiled, the loss's own upcast is fused into its kernel.
+    const logits32 = settings.compiled ? logits : ops.to(logits, FP32);
+    const loss = crossEntropy(nn, logits32, settings.compiled);
+    if (logits32 !== logits) rt.drop(logits32);
     return [loss, logits];
   });
 }
@@ -89,8 +102,8 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
     rt.drop(...pieces);
     let total: Tensor | undefined;
     for (const chunk of chunks) {
-      const float = settings.chunkFp32 ? ops.to(chunk, FP32) : chunk;
-      const loss = crossEntropy(nn, float);
+      const float = settings.chunkFp32 && !settings.compiled ? ops.to(chunk, FP32) : chunk;
+      const loss = crossEntropy(nn, float, settings.compiled);
       if (float !== chunk) rt.drop(float);
       total = total ? ops.add(total, loss) : loss;
     }

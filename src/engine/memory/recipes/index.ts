@@ -4,6 +4,7 @@ import { hfBertRecipe } from './hf-bert';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
+import { nativeLlamaRecipe } from './native-llama';
 import { LayerRecipe } from './recipe';
 
 /** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
@@ -64,8 +65,35 @@ function litgptCovers(arch: ModelArchitecture): boolean {
   return !arch.moe && !arch.ssm && !arch.encoder && !arch.mla && !arch.sequenceClassificationLabels;
 }
 
+/** Layers torchtune's and torchtitan's Llama decoders cover: gated RMSNorm decoders with
+ * separate q, k and v projections and two norms a layer. */
+function nativeCovers(arch: ModelArchitecture): boolean {
+  return (
+    litgptCovers(arch) &&
+    arch.mlp === 'gated' &&
+    arch.norm === 'rmsnorm' &&
+    arch.normsPerLayer === 2 &&
+    !arch.fusedQkv &&
+    !arch.parallelResidual &&
+    !arch.qkNorm
+  );
+}
+
+/** The model code a request runs: its modelCode, and for code written against PyTorch's own
+ * kernels, the framework its preset names. */
+function frameworkRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe | undefined {
+  const { modelCode, preset, fusedKernels } = request.runtime;
+  if (modelCode === 'litgpt') return litgptCovers(arch) ? litgptRecipe(arch) : undefined;
+  if (modelCode !== 'native' || !nativeCovers(arch)) return undefined;
+  if (preset === 'torchtune' || preset === 'torchtitan') {
+    return nativeLlamaRecipe(arch, preset, fusedKernels);
+  }
+  return undefined;
+}
+
 export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
-  if (request.runtime.modelCode === 'litgpt' && litgptCovers(arch)) return litgptRecipe(arch);
+  const framework = frameworkRecipe(arch, request);
+  if (framework) return framework;
   const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
   return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
 }

@@ -49,6 +49,13 @@ export interface ModelEnds {
   scaledEmbedding?: boolean;
   finalNorm?: FinalNorm;
   rotaryFp32?: boolean;
+  /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
+   * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
+  rotaryBuffer?: boolean;
+  /** The loss runs under torch.compile: always, or only the chunked loss (torchtune's
+   * training.compile_loss patches CEWithChunkedOutputLoss.compute_cross_entropy in place but
+   * returns the compiled standard loss, which the recipes drop). */
+  compiledLoss?: boolean | 'chunked';
   /** A chunked head applies itself this many positions at a time (litgpt: 128), instead of
    * a fixed number of chunks (torchtune: 8). */
   chunkPositions?: number;

@@ -1,6 +1,8 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
+import { hfBloomRecipe } from './hf-bloom';
+import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
@@ -57,6 +59,13 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3: gemmaRecipe,
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
+  bloom: (arch) =>
+    hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
+  falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
+  gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
+  phi: (arch) => hfParallelRecipe(arch, 'phi'),
+  stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
+  cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
 };
 
 /** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space

@@ -89,6 +89,7 @@ function stageSettings(
     },
     attentionFor: attention.attentionFor,
     softcapScores: Boolean(arch.attentionLogitSoftcapping),
+    sinks: Boolean(arch.attentionSinks),
     recompute: training.activationCheckpointing,
     loss: lossSettings(arch, request, ends),
     rotary: rotaryTables(arch, ends),

@@ -127,6 +127,37 @@ export function eagerAttention(
   });
 }
 
+/** gpt-oss's eager_attention_forward (models/gpt_oss/modeling_gpt_oss.py): K/V repeated, q k^T
+ * scaled and masked, a learned sink logit per head concatenated as one more key, the row max
+ * subtracted, softmax in the logits' own dtype (kept), the sink column dropped by a view (which
+ * keeps the whole), @ v, transposed contiguous. */
+export function sinkAttention(
+  nn: Nn,
+  [q, k, v]: [Tensor, Tensor, Tensor],
+  heads: AttentionHeads,
+  keys: number,
+  mask?: Tensor,
+) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const repeatedKeys = repeatKv(nn, k, heads);
+    const values = repeatKv(nn, v, heads);
+    const scores = matmulNT(nn, q, repeatedKeys, heads.heads * keys);
+    const scaled = ops.unary(scores); // * scaling
+    rt.drop(scores);
+    const masked = mask ? ops.add(scaled, mask) : scaled;
+    const combined = ops.unary(masked, heads.heads * (keys + 1)); // torch.cat([attn_weights, sinks])
+    rt.drop(scaled, masked);
+    const shifted = ops.unary(combined); // - combined_logits.max(dim=-1).values
+    rt.drop(combined);
+    const probabilities = ops.softmax(shifted); // dtype=combined_logits.dtype
+    rt.drop(shifted);
+    const withoutSink = ops.slice(probabilities, heads.heads * keys); // probs[..., :-1]
+    const context = matmulNT(nn, withoutSink, values, q.cols);
+    return ops.unary(context); // transpose(1, 2).contiguous()
+  });
+}
+
 /** cap * tanh(x / cap): the division, tanh (which keeps its output) and the product. */
 export function softcapped(nn: Nn, x: Tensor): Tensor {
   const { ops, rt } = nn;

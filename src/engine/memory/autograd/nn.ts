@@ -193,6 +193,12 @@ export class Nn {
     return ops.mul(x32, inverse);
   }
 
+  /** Llama-4's weightless L2 norm (modeling_llama4.py Llama4TextL2Norm): the fp32 statistics
+   * of Llama's RMSNorm, cast back (type_as). */
+  l2Norm(x: Tensor): Tensor {
+    return this.rt.scope(() => this.ops.to(this.normalisedFp32(x), x.elementBytes));
+  }
+
   /** Gemma's RMSNorm (modeling_gemma2.py Gemma2RMSNorm, also Gemma and Gemma-3): the
    * normalised fp32 tensor times (1 + weight.float()), both kept by the product, then cast back
    * (Llama casts first and multiplies in the input dtype). */

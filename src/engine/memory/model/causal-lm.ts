@@ -24,6 +24,8 @@ export interface StageSettings {
   attentionFor: (index: number) => LayerAttention;
   /** Eager attention soft-caps its scores (Gemma-2's attn_logit_softcapping). */
   softcapScores: boolean;
+  /** Eager attention with learned sink logits (gpt-oss). */
+  sinks: boolean;
   recompute: Recompute;
   loss: LossSettings;
   /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
@@ -196,6 +198,7 @@ export class StageModel {
         const maskTensor = mask ? masks.get(mask.key) : undefined;
         inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
         if (softcapScores) inputs.softcap = true;
+        if (settings.sinks) inputs.sinks = true;
         shared.set(key, inputs);
       }
       return inputs;

@@ -7,6 +7,7 @@ import {
   flashAttention,
   mathAttention,
   repeatKv,
+  sinkAttention,
 } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
@@ -88,6 +89,7 @@ export function attend(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInput
     case 'math':
       return mathAttention(nn, qkv, inputs.heads, inputs.keys);
     case 'eager':
+      if (inputs.sinks) return sinkAttention(nn, qkv, inputs.heads, inputs.keys, inputs.mask);
       return eagerAttention(nn, qkv, inputs.heads, inputs.keys, inputs.mask, inputs.softcap);
   }
 }

@@ -7,7 +7,7 @@ import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
-import { addMoeWeights, moeMlp } from './hf-moe';
+import { addMoeWeights, ExpertStyle, moeMlp } from './hf-moe';
 import { isMoeLayer } from '../../model/parameters';
 
 /** Where a family departs from Llama's layer. */
@@ -17,13 +17,19 @@ export interface LlamaVariant {
   norms: 'pre' | 'sandwich' | 'post';
   /** How the RMSNorm applies its weight: Llama casts the normalised tensor back and multiplies
    * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
-   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm). */
-  rmsNorm: 'llama' | 'fp32-weight' | 'gemma';
+   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm. */
+  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm';
   /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
    * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
   rotaryCastBack?: boolean;
-  /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection (OLMo-2). */
-  qkNorm?: 'per-head' | 'whole';
+  /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
+   * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
+  qkNorm?: 'per-head' | 'whole' | 'l2';
+  /** Llama-4: the layers that apply RoPE (the others, NoPE, scale q by an attention
+   * temperature instead: modeling_llama4.py Llama4TextAttention attn_temperature_tuning). */
+  ropeFor?: (layer: number) => boolean;
+  /** How the routed experts of MoE layers compute (gpt-oss's clamped GLU). */
+  experts?: ExpertStyle;
   /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
   activation: 'silu' | 'gelu';
   /** Phi-3: q, k and v are slices of one qkv_proj output, gate and up of one gate_up_proj. */
@@ -45,6 +51,8 @@ export function linear(weights: LayerWeights, name: string): LinearParams {
 
 function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string, variant: LlamaVariant) {
   const weight = weights.norms.get(name)!;
+  if (variant.rmsNorm === 'layernorm')
+    return nn.layerNorm(x, weight, weights.norms.get(`${name}.bias`));
   if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight);
   return variant.rmsNorm === 'fp32-weight'
     ? nn.rmsNormFp32Weight(x, weight)
@@ -67,7 +75,7 @@ export function hfLlamaLayer(
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
       inputs.routing && w.linears.has('router')
-        ? moeMlp(nn, h, w, inputs.routing)
+        ? moeMlp(nn, h, w, inputs.routing, variant.experts)
         : gatedMlp(nn, h, w, variant),
     );
   });
@@ -107,8 +115,9 @@ export function hfLlamaAttention(
 ): Tensor {
   return nn.rt.scope(() => {
     const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
-    const [q, k] = variant.qkNorm ? qkNorms(nn, q0, k0, w, variant) : [q0, k0];
-    const [qRotated, kRotated] = [q, k].map((t) => rotated(nn, t, inputs, variant));
+    const beforeRope = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
+    const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant) : [q0, k0];
+    const [qRotated, kRotated] = positioned(nn, [q, k], w.index, inputs, variant);
     nn.rt.drop(q, k, q0, k0);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
     const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
@@ -149,6 +158,23 @@ function projections(
 /** Qwen3's q_norm / k_norm (RMSNorm over head_dim) and OLMo-2's (over the whole projection). */
 function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights, variant: LlamaVariant) {
   return [norm(nn, q, w, 'q_norm', variant), norm(nn, k, w, 'k_norm', variant)];
+}
+
+/** RoPE on q and k (then Llama-4's L2 norm), or on Llama-4's NoPE layers q scaled by the
+ * attention temperature ((query_states * attn_scales).to(dtype)) and k as it is. */
+function positioned(
+  nn: Nn,
+  [q, k]: Tensor[],
+  layer: number,
+  inputs: LayerInputs,
+  variant: LlamaVariant,
+): Tensor[] {
+  if (variant.ropeFor && !variant.ropeFor(layer)) return [nn.ops.unary(q), nn.rt.view(k)];
+  const out = [q, k].map((t) => rotated(nn, t, inputs, variant));
+  if (variant.qkNorm !== 'l2') return out;
+  const normed = out.map((t) => nn.l2Norm(t)); // Llama4TextL2Norm
+  nn.rt.drop(...out);
+  return normed;
 }
 
 /** apply_rotary_pos_emb for one of q and k, cast back where the family does. */
@@ -208,7 +234,9 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
         'qkv_proj',
         'o_proj',
       );
-      if (variant.qkNorm) {
+      if (arch.attentionSinks)
+        builder.other('sinks', arch.numAttentionHeads / context.tensorParallel);
+      if (variant.qkNorm === 'per-head' || variant.qkNorm === 'whole') {
         const perHead = variant.qkNorm === 'per-head';
         const heads = (n: number) => Math.max(1, n / context.tensorParallel);
         builder.norm(

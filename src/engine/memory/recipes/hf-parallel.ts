@@ -108,6 +108,12 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     let [q, k, v] = projections(nn, x, w, inputs, b);
+    if (w.norms.has('q_norm')) {
+      // Cohere's use_qk_norm: CohereLayerNorm over each head with a weight per head.
+      const [qn, kn] = [norm(nn, q, w, 'q_norm', b), norm(nn, k, w, 'k_norm', b)];
+      rt.drop(q, k);
+      [q, k] = [qn, kn];
+    }
     let layerInputs = inputs;
     if (b.family === 'falcon' && !b.multiQuery) {
       [q, k, v] = [ops.unary(q), repeatKv(nn, k, inputs.heads), repeatKv(nn, v, inputs.heads)];
@@ -173,6 +179,10 @@ function parallelWeights(family: ParallelFamily) {
     if (falconTwoNorms) builder.norm('ln_attn', h).norm('ln_mlp', h);
     if (fused) builder.fused('query_key_value', ['q_proj', 'k_proj', 'v_proj', 'qkv_proj']);
     else builder.linears('q_proj', 'k_proj', 'v_proj');
+    if (arch.qkNormPerHead) {
+      builder.norm('q_norm', arch.numAttentionHeads * arch.headDim, false);
+      builder.norm('k_norm', arch.numKeyValueHeads * arch.headDim, false);
+    }
     builder.linears('o_proj', 'gate_proj', 'up_proj', 'down_proj');
     if (arch.normsPerLayer === 2 && !falconTwoNorms) builder.norm('post_attention_layernorm', h);
     return builder.build();

@@ -8,6 +8,8 @@ import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
 import { LayerRecipe } from './recipe';
+import { LayerAttention, planByKind } from './attention-kernel';
+import { layerKind } from '../../model/layers';
 
 /** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
@@ -49,6 +51,48 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** gpt-oss (modeling_gpt_oss.py): no SDPA path (_supports_sdpa = False), so its eager attention
+ * with a sink logit per head runs whatever is asked; experts with the clamped GLU. */
+function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
+  const recipe = hfLlamaRecipe({ ...llamaVariant(arch), experts: { clampedGlu: true } });
+  return {
+    ...recipe,
+    source: 'transformers models/gpt_oss/modeling_gpt_oss.py (GptOssDecoderLayer)',
+    attention: (request) => {
+      const notes = new Set<string>();
+      if (request.asked !== 'eager')
+        notes.add(
+          "gpt-oss's model code has no SDPA path (attention sinks): its eager attention runs and keeps every score matrix",
+        );
+      return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
+    },
+  };
+}
+
+/** Eager attention with the mask of the layer's kind. */
+function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
+  const window = layerKind(arch, index).attentionWindow;
+  const key = window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`;
+  return { kernel: 'eager', mask: { key, additive: true } };
+}
+
+/** Llama-4's text layers (modeling_llama4.py Llama4TextDecoderLayer): RoPE only on the layers
+ * no_rope_layers marks, Llama4TextL2Norm on their q and k, the attention temperature on the
+ * others, chunked attention, MoE layers with a shared expert (the routed experts planned as
+ * v5's grouped_mm path). */
+function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
+  const noRope = new Set(arch.noRopeLayers ?? []);
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    qkNorm: 'l2', // use_qk_norm: Llama4TextL2Norm on the RoPE layers
+    ropeFor: (layer) => !noRope.has(layer),
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/llama4/modeling_llama4.py (Llama4TextDecoderLayer)',
+  };
+}
+
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
@@ -66,6 +110,10 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
+  gpt_oss: gptOssRecipe,
+  llama4: llama4Recipe,
+  llama4_text: llama4Recipe,
+  phimoe: (arch) => hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'layernorm' }),
 };
 
 /** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space

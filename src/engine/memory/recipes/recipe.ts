@@ -26,6 +26,8 @@ export interface LayerInputs {
   mask?: Tensor;
   /** The scores pass through cap * tanh(x / cap) in eager attention (Gemma-2). */
   softcap?: boolean;
+  /** Eager attention with a learned sink logit per head (gpt-oss). */
+  sinks?: boolean;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;

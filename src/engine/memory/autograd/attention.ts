@@ -37,9 +37,16 @@ const FLASH_BACKWARD_BYTES = (headDim: number) => 8 * headDim + 4;
 /** F.scaled_dot_product_attention on the flash (or memory-efficient) kernel: one output of q's
  * shape and an fp32 log-sum-exp per head and token, both saved with q, k and v; backward makes
  * dq, dk and dv and a workspace (aten _scaled_dot_product_flash_attention_backward). */
-export function flashAttention(nn: Nn, q: Tensor, k: Tensor, v: Tensor, heads: AttentionHeads) {
+export function flashAttention(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: AttentionHeads,
+  outCols = q.cols, // every query head's value width (DeepSeek's MLA: narrower than q's)
+) {
   const { ops, rt } = nn;
-  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad);
+  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad, outCols);
   const logSumExp = rt.tensor(q.rows, heads.heads, FP32, false);
   rt.record([q, k, v], [out], [q, k, v, out, logSumExp], () => {
     ops.give(q, () => ops.gradOf(q));

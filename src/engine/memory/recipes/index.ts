@@ -2,6 +2,7 @@
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
+import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
@@ -151,6 +152,7 @@ function frameworkRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRe
 export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
   const framework = frameworkRecipe(arch, request);
   if (framework) return framework;
+  if (arch.mla) return hfDeepseekRecipe(arch); // DeepSeek-V2/V3's multi-latent attention
   const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
   return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
 }

@@ -169,7 +169,11 @@ function positioned(
   inputs: LayerInputs,
   variant: LlamaVariant,
 ): Tensor[] {
-  if (variant.ropeFor && !variant.ropeFor(layer)) return [nn.ops.unary(q), nn.rt.view(k)];
+  if (variant.ropeFor && !variant.ropeFor(layer)) {
+    // Llama-4's NoPE layers scale q by the attention temperature; Jamba's attention has no RoPE.
+    const query = variant.qkNorm === 'l2' ? nn.ops.unary(q) : nn.rt.view(q);
+    return [query, nn.rt.view(k)];
+  }
   const out = [q, k].map((t) => rotated(nn, t, inputs, variant));
   if (variant.qkNorm !== 'l2') return out;
   const normed = out.map((t) => nn.l2Norm(t)); // Llama4TextL2Norm

@@ -3,6 +3,7 @@ import { ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
+import { hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
@@ -115,6 +116,9 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   llama4: llama4Recipe,
   llama4_text: llama4Recipe,
   phimoe: (arch) => hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'layernorm' }),
+  mamba: hfMambaRecipe,
+  mamba2: hfMambaRecipe,
+  jamba: hfJambaRecipe,
 };
 
 /** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space

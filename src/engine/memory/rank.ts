@@ -98,6 +98,8 @@ function stageSettings(
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
     routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
     finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
+    finalDropout: ends.finalDropout ?? 0,
+    headInputScale: Boolean(ends.headInputScale),
   };
 }
 

@@ -199,6 +199,25 @@ export class Nn {
     return this.rt.scope(() => this.ops.to(this.normalisedFp32(x), x.elementBytes));
   }
 
+  /** T5's RMS norm (modeling_t5.py T5LayerNorm): the variance of hidden_states.to(float32),
+   * hidden_states (as it is) * rsqrt promoted to fp32, cast to the weight's 16-bit dtype, then
+   * weight * that. */
+  t5Norm(x: Tensor, weight: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops, rt } = this;
+      const x32 = ops.to(x, FP32);
+      const square = ops.square(x32);
+      const variance = ops.meanLastDim(square);
+      rt.drop(square, x32);
+      const shifted = ops.unary(variance); // variance + eps
+      const inverse = ops.unarySavingOutput(shifted);
+      rt.drop(shifted);
+      const normed = ops.mul(x, inverse);
+      const cast = weight.storedBytes < FP32 ? ops.to(normed, weight.storedBytes) : normed;
+      return ops.mul(ops.weight(weight, 1, x.cols), cast);
+    });
+  }
+
   /** Gemma's RMSNorm (modeling_gemma2.py Gemma2RMSNorm, also Gemma and Gemma-3): the
    * normalised fp32 tensor times (1 + weight.float()), both kept by the product, then cast back
    * (Llama casts first and multiplies in the input dtype). */

@@ -37,10 +37,57 @@ export interface StageSettings {
   embeddingDropout: number;
   /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
   finalNorm: FinalNorm;
+  /** Dropout after the final norm (T5Stack). */
+  finalDropout: number;
+  /** The head's input scaled first (T5 with a tied head). */
+  headInputScale: boolean;
   /** Tokens per expert in mixture-of-experts layers. */
   routing?: ExpertRouting;
   /** The whole model is built before a data-parallel wrapper shards it. */
   materializeBeforeSharding: boolean;
+}
+
+/** An encoder-decoder's stacks as the forward walks its layers (T5Stack twice): the tensors
+ * each stack builds in its first layer, held until it ends; at the decoder's first layer the
+ * encoder output is kept for cross-attention and the decoder starts from a fresh embedding. */
+class StackState {
+  encoderStates?: Tensor;
+  private held: Tensor[] = [];
+  private inDecoder = false;
+
+  constructor(
+    private readonly stage: StageModel,
+    private readonly elementBytes: number,
+  ) {}
+
+  /** Before layer `index`: the decoder's input when the decoder starts there. */
+  enter(index: number, x: Tensor): Tensor | undefined {
+    const stacks = this.stage.recipe.stacks;
+    if (!stacks) return undefined;
+    const { nn, settings } = this.stage;
+    const first = this.stage.model.layers[0].index === index;
+    // The first decoder layer this stage runs (a truncated stack may skip the true first).
+    const decoder = index >= stacks.decoderStart && !this.inDecoder;
+    if (!first && !decoder) return undefined;
+    nn.rt.drop(...this.held);
+    let next: Tensor | undefined;
+    if (decoder && !first) {
+      this.encoderStates = x;
+      next = this.stage.embedAgain();
+    }
+    this.inDecoder = index >= stacks.decoderStart;
+    const { tokens, keys } = settings;
+    this.held = stacks.build(nn, tokens, keys, this.elementBytes, this.inDecoder);
+    return next;
+  }
+
+  inputs(shared: LayerInputs): LayerInputs {
+    return this.encoderStates ? { ...shared, encoderStates: this.encoderStates } : shared;
+  }
+
+  end(): void {
+    this.stage.nn.rt.drop(...this.held, this.encoderStates);
+  }
 }
 
 /** The per-forward tensors the layers read, and the inputs each layer receives. */
@@ -97,14 +144,18 @@ export class StageModel {
       hooks.beforeForward('root');
       let x = input ?? this.embed();
       const tables = this.layerTables(x);
+      const stacks = new StackState(this, x.elementBytes);
       for (const layer of this.model.layers) {
+        // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
+        x = stacks.enter(layer.index, x) ?? x;
         nn.rt.enter('forward', layer.index, 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
-        const y = this.runLayer(x, layer, tables.inputsFor(layer.index));
+        const y = this.runLayer(x, layer, stacks.inputs(tables.inputsFor(layer.index)));
         hooks.afterForward(`layer:${layer.index}`);
         if (x !== input) nn.rt.drop(x);
         x = y;
       }
+      stacks.end();
       nn.rt.drop(...tables.owned);
       const out: StageOutput =
         this.model.head || this.model.classifier
@@ -119,9 +170,16 @@ export class StageModel {
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
     const { nn, recipe } = this;
     if (this.settings.recompute !== 'full') return recipe.forward(nn, x, layer, inputs);
-    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask.
-    const args = [x, inputs.cos, inputs.sin, ...(inputs.mask ? [inputs.mask] : [])];
+    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
+    // an encoder-decoder's encoder output.
+    const extra = [inputs.mask, inputs.encoderStates].filter((t): t is Tensor => t !== undefined);
+    const args = [x, inputs.cos, inputs.sin, ...extra];
     return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+  }
+
+  /** A fresh embedding of the tokens (an encoder-decoder's decoder input). */
+  embedAgain(): Tensor {
+    return this.embed();
   }
 
   /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
@@ -206,11 +264,26 @@ export class StageModel {
     return { inputsFor, owned: [cos, sin, ...masks.values()] };
   }
 
+  /** The final norm, then where the model code has them its dropout (T5Stack) and the tied
+   * head's input scale (T5: sequence_output * model_dim ** -0.5). */
+  private headInput(x: Tensor): Tensor {
+    const { nn, model, settings } = this;
+    let out = model.finalNorm ? finalNorm(nn, x, model.finalNorm, settings.finalNorm) : x;
+    const next = (make: (t: Tensor) => Tensor) => {
+      const made = make(out);
+      if (out !== x) nn.rt.drop(out);
+      out = made;
+    };
+    if (settings.finalDropout > 0) next((t) => nn.ops.dropout(t));
+    if (settings.headInputScale) next((t) => nn.ops.unary(t));
+    return out;
+  }
+
   private headAndLoss(x: Tensor): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
     nn.rt.hooks.beforeForward('head');
-    const normed = model.finalNorm ? finalNorm(nn, x, model.finalNorm, this.settings.finalNorm) : x;
+    const normed = this.headInput(x);
     const sequences = this.settings.tokens / this.settings.keys;
     const { loss, logits } = model.classifier
       ? classificationLoss(nn, normed, model.classifier, sequences, this.settings.loss)
@@ -222,7 +295,7 @@ export class StageModel {
 }
 
 /** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
-export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused';
+export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5';
 
 function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
@@ -236,6 +309,8 @@ function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm):
       return nn.rmsNormFp32Weight(x, weight);
     case 'fused':
       return nn.fusedRmsNorm(x, weight);
+    case 't5':
+      return nn.t5Norm(x, weight);
   }
 }
 

@@ -4,6 +4,7 @@ import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
+import { hfT5Recipe } from './hf-t5';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
@@ -119,6 +120,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mamba: hfMambaRecipe,
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,
+  t5: hfT5Recipe,
 };
 
 /** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space

@@ -28,6 +28,8 @@ export interface LayerInputs {
   softcap?: boolean;
   /** Eager attention with a learned sink logit per head (gpt-oss). */
   sinks?: boolean;
+  /** An encoder-decoder's encoder output, which a decoder layer's cross-attention reads. */
+  encoderStates?: Tensor;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
@@ -43,6 +45,14 @@ export interface WeightContext {
   storage: ParamStorage;
   tensorParallel: number;
   expertParallel: number;
+}
+
+/** An encoder-decoder's two stacks (T5): where the decoder starts (a fresh embedding of the
+ * decoder's tokens, the encoder output kept for every decoder layer), and what each stack
+ * builds once for its layers (T5's position bias), held while the stack runs. */
+export interface StackTensors {
+  decoderStart: number;
+  build(nn: Nn, tokens: number, keys: number, elementBytes: number, decoder: boolean): Tensor[];
 }
 
 /** What a model code does around its layers, where it departs from Llama's: the embedding
@@ -63,6 +73,10 @@ export interface ModelEnds {
   chunkPositions?: number;
   /** Each chunk's cross-entropy runs on an fp32 copy (false for litgpt). */
   chunkFp32?: boolean;
+  /** Dropout after the final norm (T5Stack). */
+  finalDropout?: number;
+  /** The head's input scaled by model_dim ** -0.5 first (T5 with a tied head). */
+  headInputScale?: boolean;
 }
 
 export interface LayerRecipe {
@@ -75,6 +89,8 @@ export interface LayerRecipe {
    * code has its own). */
   attention?(request: AttentionRequest): AttentionPlan;
   ends?: ModelEnds;
+  /** Encoder-decoder models' stacks. */
+  stacks?: StackTensors;
 }
 
 /** Builds a LayerWeights in module order: linears (weight, then bias) and norms as named. */

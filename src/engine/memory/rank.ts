@@ -19,6 +19,7 @@ import { layerRecipe } from './recipes';
 import { balancedRouting } from './recipes/hf-moe';
 import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
+import { VISION_NOTE } from './recipes/vision';
 import { trainingTimeline } from './timeline';
 import { applySharding, trainableInOrder } from './sharding';
 import { RankModel } from './model/rank-model';
@@ -99,6 +100,7 @@ function stageSettings(
     routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
     finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
     finalDropout: ends.finalDropout ?? 0,
+    images: arch.vision ? training.microBatchSize * (training.imagesPerSample ?? 0) : 0,
     headInputScale: Boolean(ends.headInputScale),
   };
 }
@@ -249,6 +251,9 @@ export function simulateRank(
   const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
   const plan = truncation(arch, layers);
   const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  if (arch.vision && span.hasEmbedding) {
+    notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
+  }
   if (!plan) {
     const whole = simulateLayers(request, arch, gpu, layout, span, layers);
     const peak = highestPeak(whole.peaks.values());

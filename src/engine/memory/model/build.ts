@@ -3,6 +3,7 @@
 import { countParameters } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
+import { buildVisionWeights } from '../recipes/vision';
 import { baseParam, LinearParams, RankModel } from './rank-model';
 
 /** The stage's parameters in the order the model code creates them; `layers` are the stage's
@@ -18,9 +19,19 @@ export function buildRankModel(
   const rows = paddedVocabSize(arch.vocabSize, tensorParallel) / tensorParallel;
   const counts = countParameters(arch);
   const model: RankModel = { layers: [], tiedHead: false, all: [] };
+  if (span.hasEmbedding && arch.vision) {
+    // Gemma3Model, Qwen2VLModel, Llama4ForConditionalGeneration, MllamaModel: the vision tower
+    // and projector are created before the language model.
+    model.vision = buildVisionWeights(storage, arch.vision);
+    model.all.push(...model.vision.all);
+  }
   if (span.hasEmbedding) {
-    model.embedding = baseParam(storage, 'embed_tokens', rows * h);
-    model.embedding.shape = [rows, h];
+    // Mllama's embedding has 8 more rows than its head (embeddingVocabSize).
+    const inputRows = arch.embeddingVocabSize
+      ? paddedVocabSize(arch.embeddingVocabSize, tensorParallel) / tensorParallel
+      : rows;
+    model.embedding = baseParam(storage, 'embed_tokens', inputRows * h);
+    model.embedding.shape = [inputRows, h];
     model.all.push(model.embedding);
     if (counts.positionEmbedding > 0) {
       model.positions = baseParam(storage, 'position_embeddings', counts.positionEmbedding);

@@ -8,6 +8,7 @@ import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import { LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
+import { visionForward } from '../recipes/vision';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, LossSettings } from './loss';
@@ -39,6 +40,8 @@ export interface StageSettings {
   finalNorm: FinalNorm;
   /** Dropout after the final norm (T5Stack). */
   finalDropout: number;
+  /** Images in one micro-batch on this rank (vision-language models). */
+  images: number;
   /** The head's input scaled first (T5 with a tied head). */
   headInputScale: boolean;
   /** Tokens per expert in mixture-of-experts layers. */
@@ -145,6 +148,7 @@ export class StageModel {
       let x = input ?? this.embed();
       const tables = this.layerTables(x);
       const stacks = new StackState(this, x.elementBytes);
+      if (!input) x = this.withImages(x, stacks);
       for (const layer of this.model.layers) {
         // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
         x = stacks.enter(layer.index, x) ?? x;
@@ -175,6 +179,23 @@ export class StageModel {
     const extra = [inputs.mask, inputs.encoderStates].filter((t): t is Tensor => t !== undefined);
     const args = [x, inputs.cos, inputs.sin, ...extra];
     return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+  }
+
+  /** A vision-language model's images: the image encoder and projector run first; their image
+   * tokens replace placeholders in the embedded text (masked_scatter: a new tensor), or, for
+   * Mllama, are the states its cross-attention layers read. */
+  private withImages(x: Tensor, stacks: StackState): Tensor {
+    const { nn, model, settings } = this;
+    if (!model.vision || settings.images === 0) return x;
+    nn.rt.enter('forward', -1, 'vision');
+    const features = visionForward(nn, model.vision, settings.images);
+    if (this.recipe.ends?.imageStates === 'cross-attention') {
+      stacks.encoderStates = features;
+      return x;
+    }
+    const merged = nn.ops.add(x, features); // inputs_embeds.masked_scatter(mask, image_features)
+    nn.rt.drop(x, features);
+    return merged;
   }
 
   /** A fresh embedding of the tokens (an encoder-decoder's decoder input). */

@@ -6,6 +6,7 @@ import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/pl
 import { DtypePolicy } from '../../request/dtype-policy';
 import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { Param } from '../autograd/runtime';
+import type { VisionWeights } from '../recipes/vision';
 
 /** A linear module: its weight (and bias) as the kernel sees them, and what wraps it. */
 export interface LinearParams {
@@ -32,6 +33,8 @@ export interface LayerWeights {
 }
 
 export interface RankModel {
+  /** A vision-language model's image encoder and projector (on the first stage). */
+  vision?: VisionWeights;
   embedding?: Param;
   positions?: Param;
   embeddingNorm?: Param[];

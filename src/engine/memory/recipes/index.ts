@@ -5,6 +5,7 @@ import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfT5Recipe } from './hf-t5';
+import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
@@ -121,6 +122,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,
   t5: hfT5Recipe,
+  mllama: hfMllamaRecipe,
 };
 
 /** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space

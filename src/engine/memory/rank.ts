@@ -56,6 +56,7 @@ function lossSettings(
     : TORCHTUNE_OUTPUT_CHUNKS;
   return {
     kind: runtime.crossEntropy,
+    fused: ends.fusedLoss ?? 'liger',
     chunks,
     chunkFp32: ends.chunkFp32 ?? true,
     compiled:

@@ -8,6 +8,9 @@ import { LinearParams } from './rank-model';
 
 export interface LossSettings {
   kind: 'standard' | 'chunked' | 'fused';
+  /** What 'fused' runs: Megatron's vocab-parallel cross-entropy, or Liger's fused linear
+   * cross-entropy. */
+  fused: 'megatron' | 'liger';
   /** Chunks the chunked loss applies the head in (torchtune: 8; litgpt: 128-token chunks). */
   chunks: number;
   /** Each chunk's cross-entropy runs on an fp32 copy (torchtune's CEWithChunkedOutputLoss
@@ -40,6 +43,9 @@ export function headAndLoss(
   head: LinearParams,
   settings: LossSettings,
 ): LossOutput {
+  if (settings.kind === 'fused' && settings.fused === 'liger') {
+    return { loss: ligerLoss(nn, hidden, head), logits: [] };
+  }
   const [loss, ...logits] =
     settings.kind === 'chunked'
       ? chunkedLoss(nn, hidden, head, settings)
@@ -84,6 +90,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       rt.drop(logits);
       logits = float;
     }
+    if (settings.kind === 'fused') return [megatronCrossEntropy(nn, logits), logits];
     // Compiled, the loss's own upcast is fused into its kernel.
     const logits32 = settings.compiled ? logits : ops.to(logits, FP32);
     const loss = crossEntropy(nn, logits32, settings.compiled);
@@ -138,5 +145,50 @@ export function classificationLoss(
     const float = nn.fp32Input(logits); // cross_entropy is on autocast's fp32 list
     const loss = crossEntropy(nn, float);
     return { loss, logits: [] };
+  });
+}
+
+/** Megatron's vocab-parallel cross-entropy (megatron/core/tensor_parallel/cross_entropy.py
+ * VocabParallelCrossEntropy, fusions/fused_cross_entropy.py): the logits upcast to fp32, exp
+ * taken in place and kept as the softmax; backward turns that same tensor into the gradient in
+ * place, and the upcast's backward casts it back. */
+function megatronCrossEntropy(nn: Nn, logits: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const exp = ops.to(logits, FP32);
+  const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+  rt.record([exp], [loss], [exp], () => ops.pass(exp, exp.storage));
+  rt.drop(exp);
+  return loss;
+}
+
+/** Liger's fused linear cross-entropy (liger_kernel/ops/fused_linear_cross_entropy.py
+ * fused_linear_cross_entropy_forward): the head never materialises all logits; the forward
+ * makes the input's and the weight's gradients (zeros_like each), walks chunks of
+ * next_power_of_2(ceil(BT / ceil(V / H))) rows whose logits become their own gradient in place,
+ * and keeps both gradients, which backward hands on as they are. */
+function ligerLoss(nn: Nn, hidden: Tensor, head: LinearParams): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const weight = ops.weight(head.weight, head.outFeatures, head.inFeatures);
+    const gradWeight = weight.requiresGrad
+      ? rt.tensor(weight.rows, weight.cols, weight.elementBytes, false, 'gradients')
+      : undefined;
+    const gradInput = rt.tensor(hidden.rows, hidden.cols, hidden.elementBytes, false);
+    const lossRows = rt.tensor(hidden.rows, 1, FP32, false, 'logitsAndLoss'); // loss_1d
+    const increase = Math.ceil(head.outFeatures / head.inFeatures);
+    const chunk = 2 ** Math.ceil(Math.log2(Math.ceil(hidden.rows / increase)));
+    rt.beforeMatmul('forward');
+    for (let start = 0; start < hidden.rows; start += chunk) {
+      const rows = Math.min(chunk, hidden.rows - start);
+      ops.scratch(rows * head.outFeatures * hidden.elementBytes, 'logitsAndLoss'); // logits_chunk
+    }
+    const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+    const saved = [gradInput, ...(gradWeight ? [gradWeight] : [])];
+    rt.record([hidden, weight], [loss], saved, () => {
+      ops.pass(hidden, gradInput.storage);
+      if (gradWeight) ops.pass(weight, gradWeight.storage);
+    });
+    rt.drop(lossRows, gradInput, gradWeight, weight);
+    return loss;
   });
 }

@@ -11,6 +11,7 @@ import { hfGpt2Recipe } from './hf-gpt2';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
+import { megatronRecipe } from './megatron';
 import { LayerRecipe } from './recipe';
 import { LayerAttention, planByKind } from './attention-kernel';
 import { layerKind } from '../../model/layers';
@@ -154,7 +155,7 @@ function frameworkRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRe
   if (preset === 'torchtune' || preset === 'torchtitan') {
     return nativeLlamaRecipe(arch, preset, fusedKernels);
   }
-  return undefined;
+  return preset === 'megatron' ? megatronRecipe(arch) : undefined;
 }
 
 export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {

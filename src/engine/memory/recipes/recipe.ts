@@ -77,6 +77,9 @@ export interface ModelEnds {
   finalDropout?: number;
   /** The head's input scaled by model_dim ** -0.5 first (T5 with a tied head). */
   headInputScale?: boolean;
+  /** Which fused cross-entropy crossEntropy 'fused' means: Megatron's vocab-parallel one, or
+   * Liger's fused linear cross-entropy (the default). */
+  fusedLoss?: 'megatron' | 'liger';
   /** Where the image tokens go: into the text sequence (default), or to cross-attention
    * layers (Mllama). */
   imageStates?: 'merged' | 'cross-attention';

@@ -158,10 +158,10 @@ export class Nn {
 
   /** Hugging Face's eager RMSNorm (modeling_llama.py LlamaRMSNorm): an fp32 copy, its variance
    * and rsqrt, the normalised fp32 tensor cast back, then times the weight. */
-  rmsNorm(x: Tensor, weight: Param): Tensor {
+  rmsNorm(x: Tensor, weight: Param, width = x.cols): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const normed = this.normalisedFp32(x);
+      const normed = this.normalisedFp32(x, width);
       const cast = ops.to(normed, x.elementBytes);
       const w = ops.weight(weight, 1, x.cols);
       return ops.mul(w, cast);
@@ -170,22 +170,23 @@ export class Nn {
 
   /** OLMo-2's RMSNorm (modeling_olmo2.py Olmo2RMSNorm): Llama's statistics, then
    * (weight * normalised) in fp32, the product keeping the fp32 normalised tensor, cast back. */
-  rmsNormFp32Weight(x: Tensor, weight: Param): Tensor {
+  rmsNormFp32Weight(x: Tensor, weight: Param, width = x.cols): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const normed = this.normalisedFp32(x);
+      const normed = this.normalisedFp32(x, width);
       const w = ops.weight(weight, 1, x.cols);
       const scaled = ops.mul(w, normed);
       return ops.to(scaled, x.elementBytes);
     });
   }
 
-  /** x.float() * rsqrt(x.float().pow(2).mean(-1) + eps): the fp32 copy and the inverse kept. */
-  private normalisedFp32(x: Tensor): Tensor {
+  /** x.float() * rsqrt(x.float().pow(2).mean(-1) + eps) over groups of `width` columns (a
+   * norm over each head has one statistic per head): the fp32 copy and the inverse kept. */
+  private normalisedFp32(x: Tensor, width = x.cols): Tensor {
     const { ops } = this;
     const x32 = ops.to(x, FP32);
     const square = ops.square(x32);
-    const variance = ops.meanLastDim(square);
+    const variance = ops.meanLastDim(square, x.cols / width);
     this.rt.drop(square);
     const shifted = ops.unary(variance); // variance + eps
     const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
@@ -195,8 +196,8 @@ export class Nn {
 
   /** Llama-4's weightless L2 norm (modeling_llama4.py Llama4TextL2Norm): the fp32 statistics
    * of Llama's RMSNorm, cast back (type_as). */
-  l2Norm(x: Tensor): Tensor {
-    return this.rt.scope(() => this.ops.to(this.normalisedFp32(x), x.elementBytes));
+  l2Norm(x: Tensor, width = x.cols): Tensor {
+    return this.rt.scope(() => this.ops.to(this.normalisedFp32(x, width), x.elementBytes));
   }
 
   /** T5's RMS norm (modeling_t5.py T5LayerNorm): the variance of hidden_states.to(float32),
@@ -221,10 +222,10 @@ export class Nn {
   /** Gemma's RMSNorm (modeling_gemma2.py Gemma2RMSNorm, also Gemma and Gemma-3): the
    * normalised fp32 tensor times (1 + weight.float()), both kept by the product, then cast back
    * (Llama casts first and multiplies in the input dtype). */
-  gemmaRmsNorm(x: Tensor, weight: Param): Tensor {
+  gemmaRmsNorm(x: Tensor, weight: Param, width = x.cols): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const normed = this.normalisedFp32(x);
+      const normed = this.normalisedFp32(x, width);
       const w = ops.weight(weight, 1, x.cols);
       const w32 = ops.to(w, FP32);
       const onePlus = ops.unary(w32); // 1.0 + weight.float()

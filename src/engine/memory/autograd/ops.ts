@@ -148,9 +148,10 @@ export class Ops {
     return out;
   }
 
-  /** x.mean(-1, keepdim=True): one value per row; backward expands and divides (x-sized). */
-  meanLastDim(x: Tensor): Tensor {
-    const out = this.empty(x, x.requiresGrad, 1);
+  /** x.mean(-1, keepdim=True): one value per row, or per group of a row (a norm over each
+   * head); backward expands and divides (x-sized). */
+  meanLastDim(x: Tensor, groups = 1): Tensor {
+    const out = this.empty(x, x.requiresGrad, groups);
     this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
   }

@@ -49,14 +49,21 @@ export function linear(weights: LayerWeights, name: string): LinearParams {
   return found;
 }
 
-function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string, variant: LlamaVariant) {
+function norm(
+  nn: Nn,
+  x: Tensor,
+  weights: LayerWeights,
+  name: string,
+  variant: LlamaVariant,
+  width = x.cols, // a norm over each head: its statistics per head
+) {
   const weight = weights.norms.get(name)!;
   if (variant.rmsNorm === 'layernorm')
     return nn.layerNorm(x, weight, weights.norms.get(`${name}.bias`));
-  if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight);
+  if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight, width);
   return variant.rmsNorm === 'fp32-weight'
-    ? nn.rmsNormFp32Weight(x, weight)
-    : nn.rmsNorm(x, weight);
+    ? nn.rmsNormFp32Weight(x, weight, width)
+    : nn.rmsNorm(x, weight, width);
 }
 
 /** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
@@ -96,7 +103,7 @@ function block(
     let out = sublayer(input);
     if (input !== x) nn.rt.drop(input);
     if (variant.norms !== 'pre') {
-      const normed = norm(nn, out, w, variant.norms === 'post' ? preNorm : postNorm, variant);
+      const normed = norm(nn, out, w, postNorm, variant);
       nn.rt.drop(out);
       out = normed;
     }
@@ -116,7 +123,7 @@ export function hfLlamaAttention(
   return nn.rt.scope(() => {
     const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
     const beforeRope = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
-    const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant) : [q0, k0];
+    const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant, inputs.heads.headDim) : [q0, k0];
     const [qRotated, kRotated] = positioned(nn, [q, k], w.index, inputs, variant);
     nn.rt.drop(q, k, q0, k0);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
@@ -156,8 +163,16 @@ function projections(
 }
 
 /** Qwen3's q_norm / k_norm (RMSNorm over head_dim) and OLMo-2's (over the whole projection). */
-function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights, variant: LlamaVariant) {
-  return [norm(nn, q, w, 'q_norm', variant), norm(nn, k, w, 'k_norm', variant)];
+function qkNorms(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  w: LayerWeights,
+  variant: LlamaVariant,
+  headDim: number,
+) {
+  const width = (t: Tensor) => (variant.qkNorm === 'per-head' ? headDim : t.cols);
+  return [norm(nn, q, w, 'q_norm', variant, width(q)), norm(nn, k, w, 'k_norm', variant, width(k))];
 }
 
 /** RoPE on q and k (then Llama-4's L2 norm), or on Llama-4's NoPE layers q scaled by the
@@ -176,7 +191,7 @@ function positioned(
   }
   const out = [q, k].map((t) => rotated(nn, t, inputs, variant));
   if (variant.qkNorm !== 'l2') return out;
-  const normed = out.map((t) => nn.l2Norm(t)); // Llama4TextL2Norm
+  const normed = out.map((t) => nn.l2Norm(t, inputs.heads.headDim)); // Llama4TextL2Norm, per head
   nn.rt.drop(...out);
   return normed;
 }

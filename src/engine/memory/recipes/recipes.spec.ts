@@ -344,6 +344,48 @@ describe('framework model codes keep what their own layers keep', () => {
   });
 });
 
+describe('vision towers plan their activations for the images per sample asked for', () => {
+  it('Gemma-3 with SigLIP: each tower layer keeps a ViT block per patch, the projector its input', () => {
+    const hv = 128; // vision hidden
+    const fv = 256;
+    const patches = (224 / 14) ** 2;
+    const tokensPerImage = 256;
+    const config = {
+      model_type: 'gemma3',
+      mm_tokens_per_image: tokensPerImage,
+      text_config: { ...BASE, head_dim: d, num_hidden_layers: 1, sliding_window: 4096 },
+      vision_config: {
+        hidden_size: hv,
+        intermediate_size: fv,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        image_size: 224,
+        patch_size: 14,
+      },
+    };
+    const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
+    const perPatchPerLayer =
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // layer_norm1: input, stats, output
+      3 * BF16 * hv +
+      BF16 * hv +
+      2 * FP32 + // q, k, v, the output and 2 heads' log-sum-exp
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // layer_norm2 over the residual sum
+      2 * BF16 * fv; // gelu_pytorch_tanh's input and output (fc1's output, fc2's input)
+    const projectorInput = BF16 * hv * tokensPerImage; // mm_input_projection keeps its input
+    const withImage = forwardEnd(config, images(1));
+    const textOnly = forwardEnd(config, images(0));
+    const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
+    expect(withImage.live[ACTIVATIONS] - textOnly.live[ACTIVATIONS]).toBe(
+      2 * perPatchPerLayer * patches + projectorInput,
+    );
+    expect(textOnly.notes.join(' ')).toMatch(/activations are planned only for images per sample/);
+  });
+});
+
 describe('the plan says which kernel runs when it is not the one asked for', () => {
   it('BLOOM has no SDPA path, gpt-oss no SDPA support, Falcon-7B hands SDPA one K/V head', () => {
     const notes = (config: Record<string, unknown>) => forwardEnd(config, HF).notes.join(' ');

@@ -17,7 +17,9 @@ import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
 import { expertRouting } from './moe-routing';
-import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
+import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
+import { LayerRecipe, ModelEnds } from './recipes/recipe';
+import { VISION_NOTE } from './recipes/vision';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
@@ -49,15 +51,30 @@ function blasWorkspace(gpu: GpuSpec): number {
   return (gpu.computeCapability ?? 8) >= 9 ? BLAS_WORKSPACE_HOPPER : BLAS_WORKSPACE_EARLIER;
 }
 
-function lossSettings(arch: ModelArchitecture, request: PlanRequest): LossSettings {
-  const { runtime } = request;
+// torchtune's CEWithChunkedOutputLoss: num_output_chunks = 8.
+const TORCHTUNE_OUTPUT_CHUNKS = 8;
+
+function lossSettings(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  ends: ModelEnds,
+): LossSettings {
+  const { runtime, training } = request;
+  const chunks = ends.chunkPositions
+    ? Math.ceil(training.sequenceLength / ends.chunkPositions)
+    : TORCHTUNE_OUTPUT_CHUNKS;
   return {
     kind: runtime.crossEntropy,
-    chunks: 8,
+    fused: ends.fusedLoss ?? 'liger',
+    chunks,
+    chunkFp32: ends.chunkFp32 ?? true,
+    compiled:
+      ends.compiledLoss === true ||
+      (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
     fp32Logits: runtime.fp32Logits,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
-    softmaxSavesInput: runtime.softmaxSavesInput,
+    classifierDropout: arch.dropout?.residual ?? 0,
   };
 }
 
@@ -65,7 +82,10 @@ function stageSettings(
   arch: ModelArchitecture,
   request: PlanRequest,
   layout: PlanLayout,
+  recipe: LayerRecipe,
+  attention: AttentionPlan,
 ): StageSettings {
+  const ends = recipe.ends ?? {};
   const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
   const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
@@ -78,30 +98,44 @@ function stageSettings(
       kvHeads: Math.max(1, arch.numKeyValueHeads / t),
       headDim: arch.headDim,
     },
-    attention: attentionKernel(arch, request).kernel,
+    attentionFor: attention.attentionFor,
+    softcapScores: Boolean(arch.attentionLogitSoftcapping),
+    sinks: Boolean(arch.attentionSinks),
     recompute: training.activationCheckpointing,
-    loss: lossSettings(arch, request),
-    rotary: arch.learnedPositionEmbeddings === 0,
-    scaledEmbedding: false,
+    loss: lossSettings(arch, request, ends),
+    rotary: rotaryTables(arch, ends),
+    scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
     routing: arch.moe
       ? expertRouting(arch.moe, tokens, layout.expertParallel, request.runtime)
       : undefined,
-    finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
+    finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
+    finalDropout: ends.finalDropout ?? 0,
+    images: arch.vision ? training.microBatchSize * (training.imagesPerSample ?? 0) : 0,
+    headInputScale: Boolean(ends.headInputScale),
   };
 }
 
-function simulationNotes(arch: ModelArchitecture, request: PlanRequest): string[] {
-  const note = attentionKernel(arch, request).note;
-  return note ? [note] : [];
+function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer) return false;
+  return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
-/** The kernel that runs for the request: the model's eager code, or what SDPA dispatches. */
-function attentionKernel(arch: ModelArchitecture, request: PlanRequest): KernelChoice {
-  if (request.runtime.attention === 'eager') return { kernel: 'eager' };
-  const compute = dtypePolicy(request).compute;
-  return sdpaKernel(compute, arch.headDim, arch.numKeyValueHeads < arch.numAttentionHeads);
+/** The attention each layer runs for the request, as the model code dispatches it. */
+function attentionPlan(
+  recipe: LayerRecipe,
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+): AttentionPlan {
+  const asked = {
+    arch,
+    asked: request.runtime.attention,
+    computeBytes: dtypePolicy(request).compute,
+    keys: request.training.sequenceLength / layout.contextParallel,
+  };
+  return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
 }
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {
@@ -148,6 +182,7 @@ function rankNn(
   policy: DtypePolicy,
 ): Nn {
   const ops = new Ops(rt);
+  ops.softmaxSavesInput = request.runtime.softmaxSavesInput;
   const precision = precisionOf(request);
   const weights = weightAccess(policy);
   if (layout.tensorParallel === 1 && layout.contextParallel === 1) {
@@ -230,7 +265,13 @@ function chunkRuns(
     tensorParallel: layout.tensorParallel,
     expertParallel: layout.expertParallel,
   };
-  const settings = stageSettings(arch, request, layout);
+  const settings = stageSettings(
+    arch,
+    request,
+    layout,
+    recipe,
+    attentionPlan(recipe, arch, request, layout),
+  );
   return placement.chunks.map((span, i) => {
     const model = buildRankModel(context, span, recipe, layers[i]);
     const sharding = applySharding(rt, model, request, layout, policy);
@@ -323,6 +364,21 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
   return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
 }
 
+/** What the simulation assumed that the request did not say: the attention kernel each layer
+ * runs, and the images a vision tower sees. */
+function simulationNotes(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+  placement: RankPlacement,
+): string[] {
+  const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
+    notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
+  }
+  return notes;
+}
+
 const layerIndices = (span: StageSpan) =>
   Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
 
@@ -384,7 +440,7 @@ export function simulateRankOnce(
 ): RankSimulation & { log: EventLog } {
   const layers = placement.chunks.map(layerIndices);
   const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
-  const notes = simulationNotes(arch, request);
+  const notes = simulationNotes(arch, request, layout, placement);
   const expandableSegments = request.runtime.expandableSegments;
   const simulate = (list: number[][], budgetBytes: number) =>
     simulateLayers(request, arch, gpu, layout, placement, list, {

@@ -46,6 +46,9 @@ export interface TrainingSettings {
   qlora?: QloraSettings;
   /** Tokens the whole run will train on; adds GPU-hours, days and total cost. */
   tokensToTrain?: number;
+  /** Images in each sample of a vision-language model, whose image encoder's activations the
+   * plan then includes; absent or 0 plans text-only batches. */
+  imagesPerSample?: number;
 }
 
 export interface OffloadSettings {

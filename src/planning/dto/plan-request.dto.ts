@@ -184,6 +184,15 @@ export class TrainingDto {
   @IsOptional()
   @IsNumberInRange({ min: 0, minExclusive: true, example: 1e9 })
   tokensToTrain?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      "images in each sample of a vision-language model: plans its image encoder's activations (0 or absent: text only)",
+  })
+  @IsOptional()
+  @IsNonNegativeInteger(1)
+  imagesPerSample?: number;
 }
 
 export class OffloadDto {

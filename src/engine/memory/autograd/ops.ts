@@ -7,7 +7,20 @@ import { Param, Runtime, Storage, Tensor } from './runtime';
 export const FP32 = 4;
 
 export class Ops {
+  /** PyTorch before 1.11 saved softmax's and log_softmax's input beside the output
+   * (_softmax_backward_data took the input tensor; 1.11 passes its dtype instead). */
+  softmaxSavesInput = false;
+
   constructor(readonly rt: Runtime) {}
+
+  /** softmax / log_softmax over the last dimension: saves its output (and, before PyTorch
+   * 1.11, its input too). */
+  softmax(x: Tensor): Tensor {
+    if (!this.softmaxSavesInput) return this.unarySavingOutput(x);
+    const out = this.empty(x, x.requiresGrad);
+    this.rt.record([x], [out], [x, out], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
 
   /** A fresh tensor shaped like `like` (optionally another width or dtype). */
   empty(like: Tensor, requiresGrad: boolean, cols = like.cols, elementBytes = like.elementBytes) {
@@ -135,9 +148,10 @@ export class Ops {
     return out;
   }
 
-  /** x.mean(-1, keepdim=True): one value per row; backward expands and divides (x-sized). */
-  meanLastDim(x: Tensor): Tensor {
-    const out = this.empty(x, x.requiresGrad, 1);
+  /** x.mean(-1, keepdim=True): one value per row, or per group of a row (a norm over each
+   * head); backward expands and divides (x-sized). */
+  meanLastDim(x: Tensor, groups = 1): Tensor {
+    const out = this.empty(x, x.requiresGrad, groups);
     this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
   }

@@ -18,11 +18,14 @@ const BLOCK = 512;
 
 const STANDARD: LossSettings = {
   kind: 'standard',
+  fused: 'liger',
   chunks: 8,
+  chunkFp32: true,
+  compiled: false,
   fp32Logits: false,
   softcap: false,
   retainLogits: false,
-  softmaxSavesInput: false,
+  classifierDropout: 0,
 };
 
 function setUp(tokens: number) {

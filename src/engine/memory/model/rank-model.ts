@@ -6,6 +6,7 @@ import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/pl
 import { DtypePolicy } from '../../request/dtype-policy';
 import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { Param } from '../autograd/runtime';
+import type { VisionWeights } from '../recipes/vision';
 
 /** A linear module: its weight (and bias) as the kernel sees them, and what wraps it. */
 export interface LinearParams {
@@ -32,6 +33,8 @@ export interface LayerWeights {
 }
 
 export interface RankModel {
+  /** A vision-language model's image encoder and projector (on the first stage). */
+  vision?: VisionWeights;
   embedding?: Param;
   /** PEFT's lora.Embedding on the token embedding: lora_embedding_A (r x vocab rows) and
    * lora_embedding_B (h x r). */
@@ -41,6 +44,8 @@ export interface RankModel {
   layers: LayerWeights[];
   finalNorm?: Param[];
   head?: LinearParams;
+  /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
+  classifier?: { pooler?: LinearParams; classifier: LinearParams };
   /** The head reads the embedding's own weight (tied) on this rank. */
   tiedHead: boolean;
   /** Every parameter in module order: how they are allocated and how the optimizer walks them. */

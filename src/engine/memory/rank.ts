@@ -373,6 +373,11 @@ function simulationNotes(
   placement: RankPlacement,
 ): string[] {
   const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  if (request.training.activationCheckpointing === 'selective') {
+    notes.push(
+      "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
+    );
+  }
   if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
     notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
   }

@@ -52,8 +52,10 @@ export function flashAttention(
   outCols = q.cols, // every query head's value width (DeepSeek's MLA: narrower than q's)
 ) {
   const { ops, rt } = nn;
-  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad, outCols);
-  const logSumExp = rt.tensor(q.rows, heads.heads, FP32, false);
+  const [out, logSumExp] = rt.opOutputs('sdpa', () => [
+    ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad, outCols),
+    rt.tensor(q.rows, heads.heads, FP32, false),
+  ]);
   rt.record([q, k, v], [out], [q, k, v, out, logSumExp], () => {
     ops.give(q, () => ops.gradOf(q));
     ops.give(k, () => ops.gradOf(k));
@@ -81,10 +83,12 @@ export function efficientAttention(
   // A float mask is the bias as it is; a boolean one is converted first.
   const bias =
     mask.elementBytes === 1 ? rt.tensor(mask.rows, mask.cols, q.elementBytes, false) : mask;
-  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad);
   const sequences = q.rows / mask.cols;
   const alignedQueries = Math.ceil(mask.cols / LSE_ALIGNMENT) * LSE_ALIGNMENT;
-  const logSumExp = rt.tensor(sequences * alignedQueries, heads.heads, FP32, false);
+  const [out, logSumExp] = rt.opOutputs('sdpa', () => [
+    ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad),
+    rt.tensor(sequences * alignedQueries, heads.heads, FP32, false),
+  ]);
   rt.record([q, k, v], [out], [q, k, v, bias, out, logSumExp], () => {
     ops.give(q, () => ops.gradOf(q));
     ops.give(k, () => ops.gradOf(k));

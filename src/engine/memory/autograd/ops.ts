@@ -162,7 +162,10 @@ export class Ops {
    * the bias's (self: the gradient itself, summed to the bias's shape by validate_outputs). */
   linear(x: Tensor, weight: Tensor, outFeatures: number, bias?: Tensor): Tensor {
     const requiresGrad = x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad;
-    const out = this.empty(x, requiresGrad, outFeatures, weight.elementBytes);
+    // F.linear dispatches to aten.mm, or aten.addmm with a bias (selective checkpointing's ops).
+    const [out] = this.rt.opOutputs(bias ? 'addmm' : 'mm', () => [
+      this.empty(x, requiresGrad, outFeatures, weight.elementBytes),
+    ]);
     this.rt.beforeMatmul('forward'); // the handle's workspace comes once the output exists
     const saved = [x.requiresGrad ? weight : undefined, weight.requiresGrad ? x : undefined];
     const inputs = bias ? [x, weight, bias] : [x, weight];

@@ -4,6 +4,7 @@
 // engine.cpp: the ready queue orders nodes by sequence number, newest first).
 import { COMPONENT_INDEX, Component, EventLog, Moment, roundedBytes } from './events';
 import { HookList } from './hooks';
+import { PolicyOp, SelectiveCache, SelectivePolicy } from './selective';
 
 /** The tensors a function returns: itself, an array's, or an object's fields and arrays. */
 function tensorsIn(value: unknown): Tensor[] {
@@ -122,11 +123,14 @@ export interface CheckpointRegion {
   recomputed: boolean;
   /** Region inputs the checkpoint keeps referenced until the region's backward is done. */
   inputs: Storage[];
+  /** Outputs a selective policy saved in forward, for the recompute to take back. */
+  selective?: SelectiveCache;
 }
 
 /** A region's forward run again: the node the next recorded op refills, and the last node
  * whose saved tensors it needs. */
 interface Recompute {
+  region: CheckpointRegion;
   recompute: GraphNode[];
   cursor: number;
   lastSaving: number;
@@ -434,12 +438,13 @@ export class Runtime {
 
   /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward
    * saves nothing but its inputs, and its first node in backward recomputes it. */
-  checkpoint<T extends Tensor>(inputs: Tensor[], body: () => T): T {
+  checkpoint<T extends Tensor>(inputs: Tensor[], body: () => T, policy?: SelectivePolicy): T {
     const region: CheckpointRegion = {
       run: () => this.scope(() => void body()),
       nodes: [],
       recomputed: false,
       inputs: inputs.map((input) => input.storage),
+      selective: policy ? new SelectiveCache(policy) : undefined,
     };
     region.inputs.forEach((storage) => this.retain(storage));
     region.inputs.forEach((storage) => this.savedTensorsHooks?.pack(region.inputs, storage));
@@ -458,7 +463,7 @@ export class Runtime {
     let lastSaving = region.nodes.length - 1;
     while (lastSaving >= 0 && !region.nodes[lastSaving].saves) lastSaving--;
     if (lastSaving < 0) return; // nothing to unpack: backward never asks for a recompute
-    this.mode = { recompute: region.nodes, cursor: 0, lastSaving };
+    this.mode = { region, recompute: region.nodes, cursor: 0, lastSaving };
     try {
       region.run();
     } catch (stop) {
@@ -568,10 +573,39 @@ export class Runtime {
     for (const storage of node.saved) this.release(storage);
     node.saved = [];
     for (const [target, grad] of outbox) this.route(target, grad);
-    if (node.region && node.region.nodes[0] === node) {
-      node.region.inputs.forEach((storage) => this.release(storage));
-      node.region.inputs = [];
+    if (node.region && node.region.nodes[0] === node) this.endRegion(node.region);
+  }
+
+  /** A checkpointed region is done with: its kept inputs and cached outputs go. */
+  private endRegion(region: CheckpointRegion): void {
+    region.inputs.forEach((storage) => this.release(storage));
+    region.inputs = [];
+    region.selective?.release((storage) => this.release(storage));
+  }
+
+  /** The outputs of an op a selective policy may save: made by `make` in forward (and kept when
+   * saved), handed back from the cache when a recompute reaches a saved op. */
+  opOutputs<T extends Tensor[]>(op: PolicyOp, make: () => T): T {
+    const mode = this.mode;
+    const recomputing = typeof mode === 'object';
+    const cache = recomputing
+      ? mode.region.selective
+      : mode === 'no-save'
+        ? this.region?.selective
+        : undefined;
+    if (!cache || !cache.saves(op, recomputing ? 'recompute' : 'forward')) return make();
+    if (!recomputing) {
+      const outputs = make();
+      cache.keep(outputs, (storage) => this.retain(storage));
+      return outputs;
     }
+    const kept = cache.take();
+    if (!kept) return make();
+    return kept.map((t) => {
+      const handle = new Tensor(t.storage, t.bytes, t.rows, t.cols, t.elementBytes, t.requiresGrad);
+      this.adopt(handle);
+      return handle;
+    }) as T;
   }
 
   /** The graph dies (nothing references it any more): nodes backward never reached, and
@@ -585,10 +619,7 @@ export class Runtime {
       node.pending.forEach((grad) => this.release(grad));
       node.saved = [];
       node.pending = [];
-      if (node.region) {
-        node.region.inputs.forEach((storage) => this.release(storage));
-        node.region.inputs = [];
-      }
+      if (node.region) this.endRegion(node.region);
     }
     this.graphs.delete(graph);
   }

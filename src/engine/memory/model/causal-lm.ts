@@ -14,6 +14,7 @@ import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, LossSettings } from './loss';
 import { embeddingAdapter } from './lora-embedding';
 import { ParallelNn } from '../parallel-nn';
+import { OP_LEVEL_POLICY } from '../autograd/selective';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -175,12 +176,16 @@ export class StageModel {
 
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
     const { nn, recipe } = this;
-    if (this.settings.recompute !== 'full') return recipe.forward(nn, x, layer, inputs);
+    const { recompute } = this.settings;
+    if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
     // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
     // an encoder-decoder's encoder output.
     const extra = [inputs.mask, inputs.encoderStates].filter((t): t is Tensor => t !== undefined);
     const args = [x, inputs.cos, inputs.sin, ...extra];
-    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+    // Selective: torchtitan's op-level policy (the frameworks that offer op-level selective
+    // checkpointing copy it; torchtune's _activation_checkpoint.py does).
+    const policy = recompute === 'selective' ? OP_LEVEL_POLICY : undefined;
+    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs), policy);
   }
 
   /** A vision-language model's images: the image encoder and projector run first; their image

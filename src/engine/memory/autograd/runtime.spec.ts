@@ -10,6 +10,7 @@ import {
 } from '../../../../test/support/event-log';
 import { Ops } from './ops';
 import { Param, Runtime, Tensor } from './runtime';
+import { OP_LEVEL_POLICY } from './selective';
 
 const BF16 = 2;
 const TOKENS = 4;
@@ -308,8 +309,7 @@ describe('Runtime: non-reentrant checkpointing (torch/utils/checkpoint.py)', () 
   // _recomputation_hook.pack_hook raises _StopRecomputationError when the last tensor the
   // forward saved is packed again. Autograd packs an op's saved inputs before its kernel runs
   // (gen_variable_type.py emit_save_inputs precedes the call), so the op that saves last never
-  // computes its output in the recompute, and nothing after it runs. The engine allocates that
-  // output and runs on to the region's last recorded node: reported, not yet fixed.
+  // computes its output in the recompute, and nothing after it runs.
   it('stops recomputing at the last saved tensor, before that op computes', () => {
     const mlp = setUp();
     const y = checkpointed(mlp, true);
@@ -317,6 +317,32 @@ describe('Runtime: non-reentrant checkpointing (torch/utils/checkpoint.py)', () 
     const deltas = deltasOf(mlp.rt.log, start);
     // h and a, then linear 2's backward: neither y nor the residual sum is made again.
     expect(deltas.slice(0, 4)).toEqual([H, H, W, H]);
+  });
+});
+
+describe('Runtime: selective checkpointing with the op-level policy', () => {
+  // torchtitan's policy saves mm #1 (W1 x = h) and recomputes mm #2 (W2 a) and silu.
+  function selective(mlp: Mlp): Tensor {
+    const { rt, x } = mlp;
+    return rt.checkpoint([x], () => forward(mlp, x), OP_LEVEL_POLICY);
+  }
+
+  it('keeps the saved matmul output through forward, and nothing else of the region', () => {
+    const mlp = setUp();
+    const start = mlp.rt.log.length;
+    selective(mlp);
+    // h, a and y are made; a dies with the frame, h stays in the policy's cache.
+    expect(deltasOf(mlp.rt.log, start)).toEqual([H, H, X, -H]);
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X + H + X); // x, h, y
+  });
+
+  it('hands the cached output back to the recompute instead of running that mm again', () => {
+    const mlp = setUp();
+    const y = selective(mlp);
+    const start = backward(mlp.rt, y);
+    // Only silu's output a is recomputed (h comes from the cache; linear 2, the last saving op,
+    // packs a before its kernel, so y is not made again), then linear 2's backward: W, H.
+    expect(deltasOf(mlp.rt.log, start).slice(0, 3)).toEqual([H, W, H]);
   });
 });
 

@@ -41,9 +41,12 @@ import {
   Recompute,
 } from '../vocabulary';
 
-/** How far the bound may sit from the full plan's device used, as a fraction of the card: the
- * largest gap bound.spec.ts finds over independent shapes, with room for shapes it does not try. */
-export const BOUND_TOLERANCE = 0.05;
+/** How far the bound may sit above the full plan's device used, as a fraction of the card: the
+ * search trusts a bound this far and no further (finalists.ts), so it is what results depend on.
+ * bound.spec.ts finds at most 4.5% over its independent shapes (Llama-3-8B, ZeRO-3, full
+ * recompute: the two probe families' peaks are reached at different moments); 6% leaves room for
+ * shapes it does not try. Erring low only costs finalists. */
+export const BOUND_TOLERANCE = 0.06;
 
 // Layers a probe stack holds at least: at one or two layers the peak can sit at a moment that
 // longer stacks never reach (the embedding's or the loss's), so the lines start at three.

@@ -6,7 +6,6 @@ import { BOUND_TOLERANCE, MemoryBound } from './bound';
 import { searchLayouts, SearchObjective } from './search';
 
 const catalog = loadCatalog();
-const GIB = 2 ** 30;
 
 // How far below the full plan the bound may sit, as a fraction of the card: the allocator's
 // slack grows over a long stack beyond what three- and four-layer probes hold, and micro-batches

@@ -2,7 +2,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { comparePlans, Comparison } from '../application/compare';
-import { estimatePlan } from '../application/estimate';
+import { rememberedEstimate } from '../application/remembered-estimate';
 import { SearchAnswer, searchPlans } from '../application/search';
 import { Catalog } from '../catalog/catalog';
 import { PlanResult } from '../engine';
@@ -21,7 +21,7 @@ export class PlanningController {
   @ApiOkResponse({ description: 'the PlanResult, with the request echoed with defaults filled in' })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   estimate(@Body() request: PlanRequestDto): PlanResult {
-    return estimatePlan(request, this.catalog);
+    return rememberedEstimate(request, this.catalog);
   }
 
   @Post('compare')

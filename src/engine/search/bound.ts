@@ -13,17 +13,20 @@
 //   N(layers) + k x V(layers, shard), V the model states modelStates() gives (the closed form the
 //   plan reports modelStateBytes with) and k fitted from the two degrees, so the timeline's own
 //   sharding (what it shards, what it keeps gathered, DDP's buckets) is measured, not assumed;
-// - activation probes, per (tensor, context and expert parallel, micro-batch, recompute):
-//   ZeRO-3 over eight data-parallel ranks, so model states barely count; their forward/backward
-//   peak less the same probe at the sharding probes' micro-batch is what the candidate's
-//   activations add.
+// - activation probes, per (tensor, context and expert parallel, recompute) at one and two
+//   sequences per micro-batch (larger micro-batches along the line through them): ZeRO-3 over
+//   eight data-parallel ranks, so model states barely count; their forward/backward peak less
+//   the same probe at the sharding probes' sequence is what the candidate's activations add.
 // Candidate = max(sharding forward/backward + activations added, sharding optimizer step), at the
 // stage's layer count and shard degree; reserved adds the probes' larger allocator slack; device
 // used adds the CUDA context and NCCL (runtime.ts) and paged optimizer states.
 // Approximations: a peak is a maximum over moments, and the sum of two probes' maxima can sit
-// above it (the activation-heavy and the gradient-heavy moments differ); pipeline micro-batches in
-// flight and receive buffers are not probed (one stage), and every stage is given both ends'
-// activations (embedding and logits); accumulation beyond two micro-batches is taken as two.
+// above it (the activation-heavy and the gradient-heavy moments differ), which is the bound's
+// overshoot (BOUND_TOLERANCE); short probes hold less allocator slack than a long stack, and a
+// line in the micro-batch misses a peak that moves with it (recompute), so the bound errs low
+// there; pipeline micro-batches in flight and receive buffers are not probed (one stage), and
+// every stage is given both ends' activations (embedding and logits); accumulation beyond two
+// micro-batches is taken as two.
 // docs/memory-model.md "The search's memory bound" says the same for readers.
 import { modelStates } from '../memory/model-states';
 import { runtimeOverheadBytes } from '../memory/runtime';

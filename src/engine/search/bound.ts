@@ -92,6 +92,12 @@ interface ShardingFit {
   slack: number;
 }
 
+/** What a candidate's activations add to the sharding fit's forward/backward peak. */
+interface ActivationsAdded {
+  at: (layers: number) => number;
+  slack: number;
+}
+
 interface ActivationLine {
   forwardBackward: Line;
   slack: number;
@@ -180,6 +186,7 @@ export class MemoryBound {
   probes = 0;
   private readonly shardingFits = new Map<string, ShardingFit>();
   private readonly activationLines = new Map<string, ActivationLine>();
+  private readonly added = new Map<string, ActivationsAdded>();
   private readonly stageStates = new Map<string, StageStates[]>();
   private readonly parameters = new Map<string, { layers: number; params: RankParameters }[]>();
   private readonly lengths: number[];
@@ -211,7 +218,7 @@ export class MemoryBound {
       ...stages.map((stage) => device(stage, phase(sharding.optimizer, stage), sharding.slack)),
     );
     if (step > usable + BOUND_TOLERANCE * this.gpu.memoryBytes) return figures(step);
-    const added = this.activationsAdded(request);
+    const added = this.addedFor(request);
     const slack = Math.max(sharding.slack, added.slack);
     const worst = stages.map((stage) => {
       const forwardBackward = phase(sharding.forwardBackward, stage) + added.at(stage.layers);
@@ -324,11 +331,31 @@ export class MemoryBound {
     return { forwardBackward: ratio('forwardBackward'), optimizer: ratio('optimizer') };
   }
 
+  /** activationsAdded, remembered by the fields that vary between one search's candidates (the
+   * rest of the request is the search's own), so a candidate costs a lookup, not three keys. */
+  private addedFor(request: PlanRequest): ActivationsAdded {
+    const { tensorParallel, contextParallel, expertParallel, sequenceParallel } =
+      request.parallelism;
+    const { microBatchSize, activationCheckpointing, gradientAccumulationSteps } = request.training;
+    const key = [
+      tensorParallel,
+      contextParallel,
+      expertParallel,
+      sequenceParallel,
+      microBatchSize,
+      activationCheckpointing,
+      Math.min(gradientAccumulationSteps, PROBE_MICRO_BATCHES),
+    ].join('/');
+    let added = this.added.get(key);
+    if (!added) {
+      added = this.activationsAdded(request);
+      this.added.set(key, added);
+    }
+    return added;
+  }
+
   /** What the candidate's activations add to the sharding probes' forward/backward peak. */
-  private activationsAdded(request: PlanRequest): {
-    at: (layers: number) => number;
-    slack: number;
-  } {
+  private activationsAdded(request: PlanRequest): ActivationsAdded {
     const { expertParallel: e, contextParallel: c } = request.parallelism;
     // Both over the same shard degree, so the states they hold cancel.
     const ranks = (e / greatestCommonDivisor(e, c)) * ACTIVATION_RANKS;

@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppModule } from '../src/app.module';
 import { API_PREFIX, configureApp } from '../src/common/configure-app';
-import { printTable } from './support';
+import { median, printTable } from './support';
 
 // Seconds per round, rounds per case, and connections: the same for the bare route and the app.
-const ROUND_SECONDS = 3;
-const ROUNDS = 3;
+const ROUND_SECONDS = 2;
+const ROUNDS = 5;
 const CONNECTIONS = 10;
 // Cold requests step the sequence length so no two plans share a simulation.
 const COLD_FIRST_SEQUENCE = 2048;
@@ -185,26 +185,30 @@ async function measure(
   });
   if (!probe.ok) {
     const problem = (await probe.text()).slice(0, 80);
-    return [item.label, 'error', '', '', `HTTP ${probe.status}: ${problem}`];
+    return [item.label, 'error', '', '', '', `HTTP ${probe.status}: ${problem}`];
   }
-  const totals = { app: 0, appSeconds: 0, bare: 0, bareSeconds: 0, failed: 0 };
+  // Each round of the app is set against the bare round just before it; the median pair is
+  // printed, with the range, so one round hit by another process's load does not decide it.
+  const ratios: number[] = [];
+  const rates: number[] = [];
+  const bareRates: number[] = [];
+  let failed = 0;
   for (let i = 0; i < ROUNDS; i++) {
     const baseline = await client({ url: `${bare}/bare`, method: item.method, body, cold: false });
     const measured = await client({ url, method: item.method, body, cold: item.cold ?? false });
-    totals.bare += baseline.requests;
-    totals.bareSeconds += baseline.seconds;
-    totals.app += measured.requests;
-    totals.appSeconds += measured.seconds;
-    totals.failed += measured.non2xx + measured.errors;
+    rates.push(measured.requests / measured.seconds);
+    bareRates.push(baseline.requests / baseline.seconds);
+    ratios.push(rates[i] / bareRates[i]);
+    failed += measured.non2xx + measured.errors;
   }
-  const appRate = totals.app / totals.appSeconds;
-  const bareRate = totals.bare / totals.bareSeconds;
+  const percent = (ratio: number) => `${(100 * ratio).toFixed(1)}%`;
   return [
     item.label,
-    appRate.toFixed(1),
-    bareRate.toFixed(0),
-    `${((100 * appRate) / bareRate).toFixed(1)}%`,
-    totals.failed > 0 ? `${totals.failed} failed` : '',
+    median(rates).toFixed(1),
+    median(bareRates).toFixed(0),
+    percent(median(ratios)),
+    `${percent(Math.min(...ratios))}-${percent(Math.max(...ratios))}`,
+    failed > 0 ? `${failed} failed` : '',
   ];
 }
 
@@ -227,9 +231,9 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}`;
     for (const item of CASES) rows.push(await measure(client, urlOf(app), urlOf(bare), item));
     console.log(
-      `HTTP: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s per case\n`,
+      `HTTP: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s per case; req/s and ratio are medians over the rounds\n`,
     );
-    printTable(['case', 'req/s', 'bare req/s', 'ratio', 'notes'], rows);
+    printTable(['case', 'req/s', 'bare req/s', 'ratio', 'range', 'notes'], rows);
   } finally {
     child.kill();
     await app.close();

@@ -3,7 +3,9 @@
 // screened by the memory bound (short-stack probes shared across candidates) and only finalists
 // are planned on the full timeline: the throughput objective plans best-first and stops at the
 // top 10 that fit; headroom plans by the most headroom the bound allows until it cannot beat the
-// top. A row whose finalists the engine cannot plan prints the error instead of a time.
+// top. A row whose finalists the engine cannot plan prints the error instead of a time. The rows
+// share one process, so the engine's simulation memo keeps the probes earlier rows ran (as a
+// server answering repeated searches would); `npm run bench:engine` times cold searches.
 import { loadCatalog, resolveGpu, resolveModel } from '../src/catalog/catalog';
 import { estimatePlan } from '../src/application/estimate';
 import { PlanRequestInput, searchLayouts, SearchObjective, SearchResult } from '../src/engine';

@@ -1,5 +1,5 @@
 // The application: catalog, planning, saved plans, SQLite, one validation pipe, one error filter.
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ServeStaticModule } from '@nestjs/serve-static';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CatalogModule } from './common/catalog.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
-import { VALIDATION_PIPE_OPTIONS } from './common/validation';
+import { RememberingValidationPipe, VALIDATION_PIPE_OPTIONS } from './common/validation';
 import { appConfig } from './config/app-config';
 import { databaseOptions } from './database/database-options';
 import { GpusModule } from './gpus/gpus.module';
@@ -55,7 +55,7 @@ const PUBLIC_DIRECTORY =
     HealthModule,
   ],
   providers: [
-    { provide: APP_PIPE, useFactory: () => new ValidationPipe(VALIDATION_PIPE_OPTIONS) },
+    { provide: APP_PIPE, useFactory: () => new RememberingValidationPipe(VALIDATION_PIPE_OPTIONS) },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
   ],
 })

@@ -1,6 +1,6 @@
 import { loadCatalog } from '../catalog/catalog';
 import { PlanRequestInput } from '../engine';
-import { estimatePlan } from './estimate';
+import { estimateWithAdvice } from './advice';
 import { rememberedEstimate } from './remembered-estimate';
 
 const REQUEST: PlanRequestInput = {
@@ -10,10 +10,10 @@ const REQUEST: PlanRequestInput = {
 };
 
 describe('rememberedEstimate', () => {
-  it('answers a repeated request with the result estimatePlan gave it', () => {
+  it('answers a repeated request with the result the estimate and its advice gave it', () => {
     const catalog = loadCatalog();
     const first = rememberedEstimate(REQUEST, catalog);
-    expect(first).toEqual(estimatePlan(REQUEST, catalog));
+    expect(first).toEqual(estimateWithAdvice(REQUEST, catalog));
     expect(rememberedEstimate({ ...REQUEST }, catalog)).toBe(first);
     const longer = { ...REQUEST, training: { sequenceLength: 2048, microBatchSize: 1 } };
     expect(rememberedEstimate(longer, catalog).request.training.sequenceLength).toBe(2048);

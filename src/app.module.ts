@@ -1,13 +1,13 @@
 // The application: catalog, planning, saved plans in SQLite or PostgreSQL, one validation pipe,
 // one error filter, the API key guard and the custom-model refresh before every handler.
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { CatalogModule } from './common/catalog.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
-import { VALIDATION_PIPE_OPTIONS } from './common/validation';
+import { RememberingValidationPipe, VALIDATION_PIPE_OPTIONS } from './common/validation';
 import { appConfig } from './config/app-config';
 import { databaseOptions } from './database/database-options';
 import { migrate } from './database/migrate';
@@ -45,7 +45,7 @@ import { VocabularyModule } from './vocabulary/vocabulary.module';
     HealthModule,
   ],
   providers: [
-    { provide: APP_PIPE, useFactory: () => new ValidationPipe(VALIDATION_PIPE_OPTIONS) },
+    { provide: APP_PIPE, useFactory: () => new RememberingValidationPipe(VALIDATION_PIPE_OPTIONS) },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_INTERCEPTOR, useExisting: CustomModelsInterceptor },

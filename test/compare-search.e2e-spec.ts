@@ -30,7 +30,15 @@ interface SearchBody {
     result: PlanBody;
     figures: { deviceUsedBytes: number; tokensPerSecond: number; usdPerMillionTokens: number };
   }[];
-  counts: { evaluated: number; feasible: number };
+  counts: {
+    candidates: number;
+    boundEvaluated: number;
+    planned: number;
+    evaluated: number;
+    feasible: number;
+  };
+  exhaustive: boolean;
+  boundToleranceBytes: number;
   warnings: string[];
 }
 
@@ -190,6 +198,32 @@ describe('compare and search (e2e)', () => {
         expect(plan.cost.usdPerMillionTokens).toBe(found.figures.usdPerMillionTokens);
         expect(plan.layout).toEqual(found.result.layout);
       }
+    });
+
+    it('exhaustive: bounds every layout, plans only finalists, and returns their full plans', async () => {
+      const response = await http()
+        .post('/api/v1/plans/search')
+        .send({ ...LLAMA_70B_8K, cluster: { gpu: 'h100-80gb', gpus: 64 }, exhaustive: true })
+        .expect(200);
+      const body = response.body as SearchBody;
+      expect(body.exhaustive).toBe(true);
+      expect(body.boundToleranceBytes).toBeGreaterThan(0);
+      expect(body.counts.boundEvaluated).toBe(body.counts.candidates);
+      expect(body.counts.planned).toBe(body.counts.evaluated);
+      expect(body.counts.planned).toBeLessThan(body.counts.candidates);
+      expect(body.results.length).toBeGreaterThan(0);
+      const best = body.results[0];
+      const again = await http().post('/api/v1/plans/estimate').send(best.request).expect(200);
+      expect((again.body as PlanBody).memory.perGpu.deviceUsedBytes).toBe(
+        best.figures.deviceUsedBytes,
+      );
+      expectProblem(
+        await http()
+          .post('/api/v1/plans/search')
+          .send({ ...LLAMA_70B_8K, cluster: { gpu: 'h100-80gb', gpus: 64 }, exhaustive: 'yes' }),
+        400,
+        'exhaustive',
+      );
     });
 
     it('finds nothing on a single A100 40GB, and says how many layouts it tried', async () => {

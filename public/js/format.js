@@ -97,7 +97,8 @@ export function degreesText(layout) {
 
 /**
  * Why a search turned layouts down, largest reason first:
- * "76 out of memory (stage 0: 40, ...); 3 impossible splits (tensorParallel: 3)".
+ * "76 out of memory (stage 0: 40, ...); 120 over the card by the memory bound (not planned);
+ * 3 impossible splits (tensorParallel: 3)".
  * @param {import('../../src/engine').SearchCounts['rejected'] | undefined} rejected
  */
 export function rejectionText(rejected) {
@@ -112,6 +113,8 @@ export function rejectionText(rejected) {
   const parts = [];
   if (rejected.outOfMemory)
     parts.push(`${rejected.outOfMemory} out of memory (${top(rejected.outOfMemoryByRank)})`);
+  if (rejected.boundOutOfMemory)
+    parts.push(`${rejected.boundOutOfMemory} over the card by the memory bound (not planned)`);
   if (rejected.invalidSplit)
     parts.push(`${rejected.invalidSplit} impossible splits (${top(rejected.invalidSplitByField)})`);
   return parts.join('; ');

@@ -104,10 +104,18 @@ describe('advice for plans that do not fit', () => {
     expect(checkpointed.deviceUsedBytes).toBeGreaterThan(usable);
     const kinds = result.advice!.map((a) => a.kind);
     expect(kinds).not.toContain('activation-checkpointing');
+    // The longest halving of the sequence that fits is advised: the next longer one does not.
     const sequence = result.advice!.find((a) => a.kind === 'sequence-length')!;
-    expect(sequence.request.training.sequenceLength).toBe(1024);
+    const advised = sequence.request.training.sequenceLength;
+    const at = (length: number) =>
+      estimatePlan(
+        withChanges(FAILING[planned[0][0]], { 'training.sequenceLength': length }),
+        catalog,
+      ).memory.perGpu;
+    expect(at(advised).deviceUsedBytes).toBeLessThanOrEqual(usable);
+    expect(at(advised * 2).deviceUsedBytes).toBeGreaterThan(usable);
     expect(sequence.sentence).toMatch(
-      /^Sequence length 1024 instead of 2048: this changes the job/,
+      new RegExp(`^Sequence length ${advised} instead of 2048: this changes the job`),
     );
   });
 

@@ -19,6 +19,8 @@ const FIELDS_OF: Partial<Record<keyof typeof ENUMS, string[]>> = {
   dataParallelEngine: ['runtime.dataParallelEngine'],
   adapterDtype: ['runtime.adapterDtype'],
   quantizationKernel: ['runtime.quantizationKernel'],
+  fp8Recipe: ['runtime.fp8Recipe'],
+  fsdpReshardAfterForward: ['runtime.fsdpReshardAfterForward'],
   weightPrecision: ['inference.weightPrecision'],
   kvCacheDtype: ['inference.kvCacheDtype'],
 };

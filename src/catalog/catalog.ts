@@ -114,6 +114,7 @@ export interface ModelLookup {
 export class Catalog {
   private readonly modelsById = new Map<string, CatalogModel>();
   private readonly gpusById = new Map<string, GpuSpec>();
+  private changes = 0;
 
   /** The calibration error bands every plan's range is read from (absent: plans carry none). */
   constructor(
@@ -162,6 +163,13 @@ export class Catalog {
 
   addModel(model: CatalogModel): void {
     this.modelsById.set(model.id.toLowerCase(), model);
+    this.changes += 1;
+  }
+
+  /** Models added since the catalog was built: what an answer remembered for a request must
+   * match, since a custom model may be registered again with another config. */
+  get generation(): number {
+    return this.changes;
   }
 
   modelIds(): string[] {

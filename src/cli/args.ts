@@ -144,6 +144,10 @@ export const TOOL_FLAGS: Record<string, { kind: 'string' | 'boolean'; help: stri
   'global-batch': { kind: 'string', help: 'search: sequences per optimizer step' },
   'max-mb': { kind: 'string', help: 'search: largest micro-batch tried (default 8)' },
   'allow-offload': { kind: 'boolean', help: 'search: also try optimizer offload to CPU' },
+  exhaustive: {
+    kind: 'boolean',
+    help: 'search: bound every layout, no pruning rule (finalists still planned in full)',
+  },
   tag: {
     kind: 'string',
     help: 'plans list, summary, export: only plans with this tag; plan --save: one more tag',

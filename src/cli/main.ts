@@ -183,7 +183,7 @@ async function searchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   } else {
     const counts = outcome.counts;
     const summary = counts
-      ? `${counts.feasible} of ${counts.evaluated} planned layouts fit (${counts.candidates} in the search space, ${counts.pruned} pruned); best ${outcome.results.length}:`
+      ? `${counts.feasible} of ${counts.evaluated} planned layouts fit (${counts.candidates} in the search space, ${counts.boundEvaluated} bounded, ${counts.pruned} pruned); best ${outcome.results.length}:`
       : `${outcome.results.length} layouts fit:`;
     const warnings = (outcome.warnings ?? []).map((w) => `  - ${w}`);
     const notes = warnings.length > 0 ? `\n\nwarnings:\n${warnings.join('\n')}` : '';

@@ -21,7 +21,8 @@ describe('searchInputOf', () => {
       searchOf(
         (
           'search --model llama-3-70b --gpu h100-80gb --nodes 1-4 --gpus-per-node 8 --seq 8192 ' +
-          '--objective cost --top 5 --max-mb 4 --global-batch 64 --allow-offload --name x --tags a'
+          '--objective cost --top 5 --max-mb 4 --global-batch 64 --allow-offload --exhaustive ' +
+          '--name x --tags a'
         ).split(' '),
       ),
     ).toEqual({
@@ -33,6 +34,7 @@ describe('searchInputOf', () => {
       maxMicroBatchSize: 4,
       globalBatchSize: 64,
       allowOffload: true,
+      exhaustive: true,
     });
   });
 

@@ -28,6 +28,7 @@ function searchKnobs(args: ParsedArgs): Record<string, unknown> {
     globalBatchSize: numeral(flags['global-batch']),
     maxMicroBatchSize: numeral(flags['max-mb']),
     allowOffload: flags['allow-offload'] ? true : undefined,
+    exhaustive: flags.exhaustive ? true : undefined,
   };
   return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }

@@ -1,5 +1,12 @@
-// The one set of ValidationPipe options, and how class-validator's errors become field errors.
-import { BadRequestException, ValidationPipeOptions } from '@nestjs/common';
+// The one set of ValidationPipe options, the global pipe that remembers what it has passed, and
+// how class-validator's errors become field errors.
+import {
+  ArgumentMetadata,
+  BadRequestException,
+  ValidationPipe,
+  ValidationPipeOptions,
+} from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
 import { ValidationError } from 'class-validator';
 import { FieldError } from '../engine';
 import { mustBeObjectMessage } from './validators';
@@ -52,3 +59,46 @@ export const VALIDATION_PIPE_OPTIONS: ValidationPipeOptions = {
   exceptionFactory: (errors: ValidationError[]) =>
     new RequestValidationException(flattenValidationErrors(errors)),
 };
+
+// Bodies and queries the pipe remembers having passed, per DTO class, the most recently used
+// last: a page's requests and a few clients' repeated ones.
+const REMEMBERED_PASSES = 1024;
+// Longer bodies (inline config.json models) are validated every time rather than kept as keys.
+const LONGEST_REMEMBERED = 16 * 1024;
+
+/** The global ValidationPipe, remembering the JSON it has passed: the rules are pure functions of
+ * the value, so the same body or query again is only built into its DTO, not checked again (the
+ * checks of a large nested DTO cost about as much as the rest of a remembered estimate). */
+export class RememberingValidationPipe extends ValidationPipe {
+  private readonly passed = new WeakMap<object, Map<string, true>>();
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const { metatype } = metadata;
+    const rememberable =
+      metatype !== undefined && this.toValidate(metadata) && isPlainObject(value);
+    const key = rememberable ? JSON.stringify(value) : '';
+    if (!rememberable || key.length > LONGEST_REMEMBERED) {
+      return super.transform(value, metadata);
+    }
+    let passed = this.passed.get(metatype);
+    if (!passed) {
+      passed = new Map();
+      this.passed.set(metatype, passed);
+    }
+    if (passed.delete(key)) {
+      passed.set(key, true);
+      // What ValidationPipe itself does to a value before it builds the DTO.
+      this.closeArrayGaps(value);
+      this.stripProtoKeys(value);
+      return plainToInstance(metatype, value, this.transformOptions);
+    }
+    const built: unknown = await super.transform(value, metadata);
+    passed.set(key, true);
+    if (passed.size > REMEMBERED_PASSES) passed.delete(passed.keys().next().value!);
+    return built;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,13 +1,14 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
-import { zero3Gathers } from './memory/buffers';
+import { zero3Gathers } from './memory/sharding';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
-import { modelStates } from './memory/model-states';
+import { ModelStates, modelStates } from './memory/model-states';
+import { rankChunks } from './memory/schedule';
 import { simulateRank } from './memory/rank';
 import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
 import { estimatePerformance } from './performance/performance';
-import { rankParameters, splitLayers, stageLabel } from './model/placement';
+import { rankParameters, StageSpan, stageLabel, virtualStageSpans } from './model/placement';
 import { layoutOf } from './request/layout';
 import { runtimeOverheadBytes } from './memory/runtime';
 export { layoutOf } from './request/layout';
@@ -28,10 +29,24 @@ const GIB = 1024 ** 3;
 /** ZeRO-3 over one rank with its parameters on the GPU has nothing to shard or gather (FSDP
  * falls back to NO_SHARD), so its memory is ZeRO-2's. */
 function withoutEmptySharding(request: PlanRequest, layout: PlanLayout, notes: Set<string>) {
-  const shardDegree = layout.dataParallel * layout.contextParallel;
+  const shardDegree =
+    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
   if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, shardDegree)) return request;
   notes.add('ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2');
   return { ...request, parallelism: { ...request.parallelism, zeroStage: 2 as const } };
+}
+
+/** A rank's name: its stage, or under an interleaved schedule its virtual stages. */
+function rankLabel(chunks: StageSpan[], stages: number, rank: number): string {
+  if (chunks.length === 1) return stageLabel(chunks[0], stages, 'output head and loss');
+  const parts = chunks.map((span) => {
+    const ends = [
+      span.hasEmbedding ? ', embedding' : '',
+      span.hasHead ? ', output head and loss' : '',
+    ];
+    return `${span.firstLayer}-${span.firstLayer + span.layers - 1}${ends.join('')}`;
+  });
+  return `pipeline rank ${rank} of ${stages} (virtual stages ${chunks.map((c) => c.stage).join(', ')}: layers ${parts.join('; ')})`;
 }
 
 /** Per-rank memory of every pipeline stage of a training request, each simulated as a
@@ -44,39 +59,51 @@ export function trainingRanks(
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
   const notes = new Set<string>();
   const request = withoutEmptySharding(requested, layout, notes);
-  const shardDegree = layout.dataParallel * layout.contextParallel;
+  // HSDP keeps replicateDegree copies of each shard: a shard spans the rest of dp x cp.
+  const shardDegree =
+    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
   const overhead = runtimeOverheadBytes(request, layout);
   const ranks: RankMemory[] = [];
   const hostPerRank: number[] = [];
-  const stages = request.parallelism.pipelineParallel;
-  for (const span of splitLayers(arch.numLayers, stages)) {
-    const params = rankParameters(arch, span, layout, lora);
-    const states = modelStates(request, params, shardDegree, expertShardDegree);
-    const outsideAllocator = overhead + states.pagedOptimizerStates;
+  const { pipelineParallel: stages, virtualStages } = request.parallelism;
+  const spans = virtualStageSpans(arch.numLayers, stages * virtualStages, {
+    firstStageLessLayers: request.runtime.pipelineFirstStageLessLayers,
+    lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
+  });
+  for (let rank = 0; rank < stages; rank++) {
+    const chunks = rankChunks(spans, stages, rank);
+    const states = chunks.map((span) =>
+      modelStates(
+        request,
+        rankParameters(arch, span, layout, lora),
+        shardDegree,
+        expertShardDegree,
+      ),
+    );
+    const sum = (pick: (s: ModelStates) => number) => states.reduce((t, s) => t + pick(s), 0);
+    const placement = { chunks, rank, virtualStages: spans.length };
+    const outsideAllocator = overhead + sum((s) => s.pagedOptimizerStates);
     // The allocator may reserve what the card has less what lives outside it and the margin.
     const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
-    const sim = simulateRank(request, arch, gpu, layout, span, budget);
+    const sim = simulateRank(request, arch, gpu, layout, placement, budget);
     sim.notes.forEach((note) => notes.add(note));
-    const modelStateBytes =
-      states.weights +
-      states.gradients +
-      states.optimizerStates +
-      states.pagedOptimizerStates +
-      states.masterWeights;
     ranks.push(
       rankMemory(sim, {
-        label: stageLabel(span, stages, 'output head and loss'),
-        stage: span.stage,
-        layers: span.layers,
+        label: rankLabel(chunks, stages, rank),
+        stage: rank,
+        layers: chunks.reduce((t, span) => t + span.layers, 0),
         outsideAllocator,
         capacityBytes: gpu.memoryBytes,
         safetyMarginBytes: request.runtime.safetyMarginBytes,
-        modelStateBytes,
+        modelStateBytes: sum(
+          (s) =>
+            s.weights + s.gradients + s.optimizerStates + s.pagedOptimizerStates + s.masterWeights,
+        ),
       }),
     );
-    hostPerRank.push(states.hostBytes);
+    hostPerRank.push(sum((s) => s.hostBytes));
   }
   return { ranks, hostPerRank, notes: [...notes] };
 }

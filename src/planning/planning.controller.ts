@@ -1,9 +1,9 @@
 // POST /plans/estimate, /plans/compare and /plans/search: the application's plans, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { estimateWithAdvice } from '../application/advice';
 import { comparePlans, Comparison } from '../application/compare';
 import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
+import { rememberedEstimate } from '../application/remembered-estimate';
 import { SearchAnswer, searchPlans } from '../application/search';
 import { Catalog } from '../catalog/catalog';
 import { PlanResult } from '../engine';
@@ -26,7 +26,7 @@ export class PlanningController {
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
   estimate(@Body() request: PlanRequestDto): PlanResult {
-    return estimateWithAdvice(request, this.catalog);
+    return rememberedEstimate(request, this.catalog);
   }
 
   @Post('compare')

@@ -123,12 +123,12 @@ export const STRATEGIES: Strategy[] = [
     kind: 'model-parallel',
     shards: ['the layers, in consecutive stages'],
     saves:
-      "each rank holds its stage's model states; it keeps activations of the micro-batches in flight (1F1B: stage s of p keeps p - s)",
+      "each rank holds its stage's model states; it keeps activations of the micro-batches in flight (1F1B: stage s of p keeps p - s), and torch.distributed.pipelining a receive buffer and an input gradient per micro-batch",
     costs:
       'an idle bubble of (p - 1)/(m + p - 1) of the step for m micro-batches (less with interleaving)',
     constraints: [
       'pipelineParallel <= num_hidden_layers',
-      "virtualStages > 1 needs pipelineSchedule 'interleaved' and pipelineParallel x virtualStages dividing num_hidden_layers",
+      "virtualStages > 1 needs pipelineSchedule 'interleaved'; layers need not divide evenly: torchtitan's split counts the embedding and the head as runtime.pipelineFirstStageLessLayers / pipelineLastStageLessLayers layers and gives the remainder to the first stages",
       'nodes x gpusPerNode is a multiple of tensorParallel x pipelineParallel x contextParallel',
     ],
     request: { 'parallelism.pipelineParallel': 2, 'parallelism.pipelineSchedule': '1f1b' },

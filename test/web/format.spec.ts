@@ -62,11 +62,12 @@ describe('the web page writes figures', () => {
     const text = rejectionText({
       outOfMemory: 76,
       outOfMemoryByRank: { a: 1, b: 40, c: 20, d: 15 },
+      boundOutOfMemory: 120,
       invalidSplit: 3,
       invalidSplitByField: { 'parallelism.tensorParallel': 3 },
     });
     expect(text).toBe(
-      '76 out of memory (b: 40, c: 20, d: 15); 3 impossible splits (parallelism.tensorParallel: 3)',
+      '76 out of memory (b: 40, c: 20, d: 15); 120 over the card by the memory bound (not planned); 3 impossible splits (parallelism.tensorParallel: 3)',
     );
     expect(rejectionText(undefined)).toBe('');
   });

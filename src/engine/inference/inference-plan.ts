@@ -4,7 +4,7 @@ import { countParameters } from '../model/parameters';
 import { splitLayers, StageSpan, stageLabel } from '../model/placement';
 import { DEFAULT_INFERENCE } from '../request/normalize';
 import { layoutOf } from '../request/layout';
-import { allocatedTotal, summariseRank } from '../memory/peak';
+import { allocatedTotal, summariseRank } from './rank-summary';
 import { reservedBytes, runtimeOverheadBytes } from '../memory/runtime';
 import {
   ENGINE_VERSION,

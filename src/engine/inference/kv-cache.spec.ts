@@ -1,3 +1,6 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { architectureFromConfig } from '../model/architecture';
 import { deepseekV3, gemma2_9b, llama2_7b, llama3_8b, mistral7b } from './architectures.fixture';
 import {
   cachedTokens,
@@ -6,6 +9,14 @@ import {
   stageKvCacheBytes,
   usesSlidingWindow,
 } from './kv-cache';
+
+const fixture = (name: string) =>
+  architectureFromConfig(
+    name,
+    JSON.parse(
+      readFileSync(join(__dirname, '../../../test/fixtures/configs', `${name}.json`), 'utf8'),
+    ) as Record<string, unknown>,
+  );
 
 describe('KV cache bytes per token (docs/memory-model.md §7)', () => {
   it('Llama-3-8B in bf16: 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 131,072 (128 KiB)', () => {
@@ -65,5 +76,20 @@ describe('sliding windows cap the cached tokens', () => {
 describe('KV cache of a pipeline stage', () => {
   it('Llama-3-8B layers 0-15 at t = 2, batch 4, 2,048 tokens: 16 x 2,048 x 4 x (2 x 4 x 128 x 2)', () => {
     expect(stageKvCacheBytes(llama3_8b, 0, 16, 2, 'bf16', 4, 2048)).toBe(16 * 2048 * 4 * 2048);
+  });
+});
+
+describe('what each layer caches while serving', () => {
+  it('Jamba: only its 4 attention layers keep keys and values (2 x 8 heads x 128 each)', () => {
+    const jamba = fixture('ai21-jamba-1.5-mini');
+    const bytes = stageKvCacheBytes(jamba, 0, 32, 1, 'bf16', 1, 1000);
+    expect(bytes).toBe(4 * 2 * 8 * 128 * 2 * 1000);
+  });
+  it('Gemma-3 local layers keep 1,024 tokens, Llama-4 chunked layers 8,192, Mamba none', () => {
+    expect(cachedTokens(fixture('gemma-3-4b-it'), 0, 32768)).toBe(1024);
+    expect(cachedTokens(fixture('gemma-3-4b-it'), 5, 32768)).toBe(32768);
+    expect(cachedTokens(fixture('llama-4-scout-17b-16e-instruct'), 0, 32768)).toBe(8192);
+    expect(cachedTokens(fixture('llama-4-scout-17b-16e-instruct'), 3, 32768)).toBe(32768);
+    expect(cachedTokens(fixture('mamba-2.8b-hf'), 0, 32768)).toBe(0);
   });
 });

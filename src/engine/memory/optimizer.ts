@@ -93,3 +93,22 @@ export function zeroGrad(rt: Runtime, settings: OptimizerSettings, params: Param
     param.grad = undefined;
   }
 }
+
+/** torchtune's optimizer in backward (recipes' _register_optim_in_bwd_hooks, training/memory.py
+ * create_optim_in_bwd_wrapper): each parameter has an optimizer of its own, stepped by its
+ * post-accumulate-grad hook the moment its gradient is ready, whose zero_grad frees the
+ * gradient at once; its states appear at its first step. */
+export function stepInBackward(rt: Runtime, settings: OptimizerSettings, params: Param[]): void {
+  const stepped = new Set<Param>();
+  for (const param of params) {
+    const previous = param.afterGradient;
+    param.afterGradient = (p) => {
+      previous?.(p);
+      if (!stepped.has(p)) createStates(rt, settings, [p]);
+      stepped.add(p);
+      stepTemporaries(rt, settings, [p]);
+      rt.release(p.grad);
+      p.grad = undefined;
+    };
+  }
+}

@@ -1,7 +1,8 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
-import { dtypePolicy } from '../request/dtype-policy';
+import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
+import { LinearShape, linearShapes } from '../model/parameters';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
@@ -15,9 +16,15 @@ import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
 import { layerRecipe } from './recipes';
-import { balancedRouting } from './recipes/hf-moe';
-import { KernelChoice, sdpaKernel } from './recipes/attention-kernel';
-import { trainingTimeline } from './timeline';
+import { expertRouting } from './moe-routing';
+import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
+import { LayerRecipe, ModelEnds } from './recipes/recipe';
+import { VISION_NOTE } from './recipes/vision';
+import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
+import { ActivationOffloading } from './offload';
+import { Fp8Nn } from './fp8';
+import { ContextParallelSettings, ParallelNn } from './parallel-nn';
+import { ScheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding } from './sharding';
 
@@ -44,15 +51,30 @@ function blasWorkspace(gpu: GpuSpec): number {
   return (gpu.computeCapability ?? 8) >= 9 ? BLAS_WORKSPACE_HOPPER : BLAS_WORKSPACE_EARLIER;
 }
 
-function lossSettings(arch: ModelArchitecture, request: PlanRequest): LossSettings {
-  const { runtime } = request;
+// torchtune's CEWithChunkedOutputLoss: num_output_chunks = 8.
+const TORCHTUNE_OUTPUT_CHUNKS = 8;
+
+function lossSettings(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  ends: ModelEnds,
+): LossSettings {
+  const { runtime, training } = request;
+  const chunks = ends.chunkPositions
+    ? Math.ceil(training.sequenceLength / ends.chunkPositions)
+    : TORCHTUNE_OUTPUT_CHUNKS;
   return {
     kind: runtime.crossEntropy,
-    chunks: 8,
+    fused: ends.fusedLoss ?? 'liger',
+    chunks,
+    chunkFp32: ends.chunkFp32 ?? true,
+    compiled:
+      ends.compiledLoss === true ||
+      (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
     fp32Logits: runtime.fp32Logits,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
-    softmaxSavesInput: runtime.softmaxSavesInput,
+    classifierDropout: arch.dropout?.residual ?? 0,
   };
 }
 
@@ -60,7 +82,10 @@ function stageSettings(
   arch: ModelArchitecture,
   request: PlanRequest,
   layout: PlanLayout,
+  recipe: LayerRecipe,
+  attention: AttentionPlan,
 ): StageSettings {
+  const ends = recipe.ends ?? {};
   const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
   const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
@@ -73,28 +98,44 @@ function stageSettings(
       kvHeads: Math.max(1, arch.numKeyValueHeads / t),
       headDim: arch.headDim,
     },
-    attention: attentionKernel(arch, request).kernel,
+    attentionFor: attention.attentionFor,
+    softcapScores: Boolean(arch.attentionLogitSoftcapping),
+    sinks: Boolean(arch.attentionSinks),
     recompute: training.activationCheckpointing,
-    loss: lossSettings(arch, request),
-    rotary: arch.learnedPositionEmbeddings === 0,
-    scaledEmbedding: false,
+    loss: lossSettings(arch, request, ends),
+    rotary: rotaryTables(arch, ends),
+    scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
-    routing: arch.moe ? balancedRouting(arch.moe, tokens, layout.expertParallel) : undefined,
-    finalNorm: arch.norm === 'rmsnorm' ? 'rms' : 'layer',
+    routing: arch.moe
+      ? expertRouting(arch.moe, tokens, layout.expertParallel, request.runtime)
+      : undefined,
+    finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
+    finalDropout: ends.finalDropout ?? 0,
+    images: arch.vision ? training.microBatchSize * (training.imagesPerSample ?? 0) : 0,
+    headInputScale: Boolean(ends.headInputScale),
   };
 }
 
-function simulationNotes(arch: ModelArchitecture, request: PlanRequest): string[] {
-  const note = attentionKernel(arch, request).note;
-  return note ? [note] : [];
+function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer) return false;
+  return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
-/** The kernel that runs for the request: the model's eager code, or what SDPA dispatches. */
-function attentionKernel(arch: ModelArchitecture, request: PlanRequest): KernelChoice {
-  if (request.runtime.attention === 'eager') return { kernel: 'eager' };
-  const compute = dtypePolicy(request).compute;
-  return sdpaKernel(compute, arch.headDim, arch.numKeyValueHeads < arch.numAttentionHeads);
+/** The attention each layer runs for the request, as the model code dispatches it. */
+function attentionPlan(
+  recipe: LayerRecipe,
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+): AttentionPlan {
+  const asked = {
+    arch,
+    asked: request.runtime.attention,
+    computeBytes: dtypePolicy(request).compute,
+    keys: request.training.sequenceLength / layout.contextParallel,
+  };
+  return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
 }
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {
@@ -104,7 +145,11 @@ function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerS
     stateBytes,
     foreach: runtime.foreachOptimizer,
     fused: !runtime.foreachOptimizer && training.optimizer === 'adamw',
-    offDevice: parallelism.offload.optimizer === 'cpu' || training.optimizer === 'paged-adamw-8bit',
+    // FSDP2's CPUOffloadPolicy keeps the shards, their gradients and so the step on the host.
+    offDevice:
+      parallelism.offload.optimizer === 'cpu' ||
+      parallelism.offload.parameters === 'cpu' ||
+      training.optimizer === 'paged-adamw-8bit',
     gradientsSetToNone: runtime.gradientsSetToNone,
   };
 }
@@ -118,18 +163,96 @@ interface LayerSimulation {
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
 
-function simulateLayers(
+/** A rank of the pipeline: its model chunks (one stage, or its virtual stages) and its place
+ * in the schedule. */
+export interface RankPlacement {
+  chunks: StageSpan[];
+  /** The pipeline stage this rank is (its index in the pipeline group). */
+  rank: number;
+  /** Virtual stages of the whole pipeline. */
+  virtualStages: number;
+}
+
+/** The modules of a rank: plain, with fp8 linears, or with tensor parallelism's collectives. */
+function rankNn(
+  rt: Runtime,
   request: PlanRequest,
   arch: ModelArchitecture,
-  gpu: GpuSpec,
   layout: PlanLayout,
-  span: StageSpan,
-  layers: number[],
-  allocator: AllocatorSettings,
-): LayerSimulation {
+  policy: DtypePolicy,
+): Nn {
+  const ops = new Ops(rt);
+  ops.softmaxSavesInput = request.runtime.softmaxSavesInput;
+  const precision = precisionOf(request);
+  const weights = weightAccess(policy);
+  if (layout.tensorParallel === 1 && layout.contextParallel === 1) {
+    return policy.fp8
+      ? new Fp8Nn(ops, precision, weights, policy.fp8)
+      : new Nn(ops, precision, weights);
+  }
+  const { training, parallelism, runtime } = request;
+  const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const tp = {
+    degree: layout.tensorParallel,
+    sequenceParallel: parallelism.sequenceParallel,
+    engine:
+      runtime.dataParallelEngine === 'megatron' ? ('megatron' as const) : ('pytorch' as const),
+    rowParallel: linearNames(arch, (shape) => shape.tensorParallel === 'row'),
+    tokens,
+  };
+  return new ParallelNn(
+    ops,
+    precision,
+    weights,
+    policy.fp8,
+    tp,
+    ringSettings(arch, layout, tokens, policy),
+  );
+}
+
+/** What context parallelism's ring moves on this rank: its queries, keys and values. */
+function ringSettings(
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  tokens: number,
+  policy: DtypePolicy,
+): ContextParallelSettings | undefined {
+  if (layout.contextParallel === 1) return undefined;
+  const t = layout.tensorParallel;
+  const heads = arch.numAttentionHeads / t;
+  const kvHeads = Math.max(1, arch.numKeyValueHeads / t);
+  return {
+    queryElements: tokens * heads * arch.headDim,
+    keyElements: tokens * kvHeads * arch.headDim,
+    lseElements: tokens * heads,
+    computeBytes: policy.compute,
+    attentionOutputs: linearNames(
+      arch,
+      (shape) => shape.group === 'attention' && shape.tensorParallel === 'row',
+    ),
+  };
+}
+
+/** The names of the model's linears that match (o_proj, down_proj, ...). */
+function linearNames(arch: ModelArchitecture, match: (shape: LinearShape) => boolean): Set<string> {
+  const names = new Set<string>();
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    for (const shape of linearShapes(arch, layer)) if (match(shape)) names.add(shape.name);
+  }
+  return names;
+}
+
+/** The chunk models of a rank over the given layers of each chunk. */
+function chunkRuns(
+  rt: Runtime,
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  placement: RankPlacement,
+  layers: number[][],
+): ChunkRun[] {
   const policy = dtypePolicy(request);
-  const runtime = new Runtime();
-  const nn = new Nn(new Ops(runtime), precisionOf(request), weightAccess(policy));
+  const nn = rankNn(rt, request, arch, layout, policy);
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,
@@ -142,24 +265,90 @@ function simulateLayers(
     tensorParallel: layout.tensorParallel,
     expertParallel: layout.expertParallel,
   };
-  const model = buildRankModel(context, span, recipe, layers);
-  const sharding = applySharding(runtime, model, request, layout, policy);
-  const stage = new StageModel(nn, model, recipe, stageSettings(arch, request, layout), () =>
-    sharding.afterBuild(),
+  const settings = stageSettings(
+    arch,
+    request,
+    layout,
+    recipe,
+    attentionPlan(recipe, arch, request, layout),
   );
+  return placement.chunks.map((span, i) => {
+    const model = buildRankModel(context, span, recipe, layers[i]);
+    const sharding = applySharding(rt, model, request, layout, policy);
+    const stage = new StageModel(nn, model, recipe, settings, () => sharding.afterBuild());
+    const lastStage = span.stage === placement.virtualStages - 1;
+    return { stage, sharding, receives: span.stage > 0, sends: !lastStage };
+  });
+}
+
+function simulateLayers(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  placement: RankPlacement,
+  layers: number[][],
+  allocator: AllocatorSettings,
+): LayerSimulation {
+  const runtime = new Runtime();
+  if (request.runtime.activationOffloading) {
+    runtime.savedTensorsHooks = new ActivationOffloading(runtime);
+  }
+  const policy = dtypePolicy(request);
   const full = request.training.method === 'full';
+  const chunks = chunkRuns(runtime, request, arch, layout, placement, layers);
+  const shape = scheduleShape(request, placement);
   const log = trainingTimeline(runtime, {
-    stage,
+    chunks,
     optimizer: optimizerSettings(
       request,
       (full ? policy.trained : policy.adapter).optimizerElement,
     ),
-    microBatches: Math.min(request.training.gradientAccumulationSteps, 3),
+    schedule: truncateSchedule(shape, placement.rank),
+    pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,
     steps: 3, // as the harness measures: the allocator settles over the first steps
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
+    syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
+    optimizerInBackward: request.runtime.optimizerInBackward,
   });
   return { log, peaks: classPeaks(log, 2, momentKey), reserved: replayReserved(log, allocator) };
+}
+
+/** The schedule the rank runs: the request's pipeline, or one micro-batch after another. */
+function scheduleShape(request: PlanRequest, placement: RankPlacement): ScheduleShape {
+  const { parallelism, training, runtime } = request;
+  return {
+    schedule: parallelism.pipelineSchedule,
+    ranks: parallelism.pipelineParallel,
+    chunks: placement.chunks.length,
+    microBatches: training.gradientAccumulationSteps,
+    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+  };
+}
+
+/** What stages send each other: the hidden state of one micro-batch in the compute dtype. */
+function pipelineSettings(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+): PipelineSettings {
+  const { training, runtime, parallelism } = request;
+  const rows = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  // torchtitan's and Megatron's sequence parallelism leave each stage's output split along the
+  // sequence over tensor-parallel ranks, and that is what travels.
+  const split = parallelism.sequenceParallel ? layout.tensorParallel : 1;
+  return {
+    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+    microBatches: training.gradientAccumulationSteps,
+    activation: {
+      // the layers run on the sequence shard too (tensor-parallel.ts)
+      rows: Math.ceil(rows / split),
+      sentRows: Math.ceil(rows / split),
+      cols: arch.hiddenSize,
+      elementBytes: dtypePolicy(request).compute,
+    },
+  };
 }
 
 function precisionOf(request: PlanRequest) {
@@ -175,6 +364,29 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
   return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
 }
 
+/** What the simulation assumed that the request did not say: the attention kernel each layer
+ * runs, and the images a vision tower sees. */
+function simulationNotes(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  layout: PlanLayout,
+  placement: RankPlacement,
+): string[] {
+  const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  if (request.training.activationCheckpointing === 'selective') {
+    notes.push(
+      "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
+    );
+  }
+  if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
+    notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
+  }
+  return notes;
+}
+
+const layerIndices = (span: StageSpan) =>
+  Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
+
 // Simulations a process keeps: a plan is a pure function of its inputs, so a repeated request
 // (a compare row, a search candidate seen before, a refreshed page) costs a lookup.
 const REMEMBERED = 256;
@@ -186,7 +398,7 @@ export function simulateRank(
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
-  span: StageSpan,
+  placement: RankPlacement,
   allocatorBudgetBytes: number,
 ): RankSimulation {
   const { name: _name, tags: _tags, training, ...shaping } = request;
@@ -198,7 +410,7 @@ export function simulateRank(
     gpu.id,
     gpu.computeCapability,
     layout,
-    span,
+    placement,
     allocatorBudgetBytes,
   ]);
   const known = remembered.get(key);
@@ -212,7 +424,7 @@ export function simulateRank(
     arch,
     gpu,
     layout,
-    span,
+    placement,
     allocatorBudgetBytes,
   );
   remembered.set(key, simulated);
@@ -220,45 +432,49 @@ export function simulateRank(
   return { ...simulated, notes: [...simulated.notes] };
 }
 
-/** One rank: its stage simulated whole, or as two truncated stacks extrapolated to its
- * layer count (truncation.ts). The allocator may reserve `allocatorBudgetBytes` at most. */
+/** One rank: its chunks simulated whole, or a single long stage as two truncated stacks
+ * extrapolated to its layer count (truncation.ts). The allocator may reserve
+ * `allocatorBudgetBytes` at most. */
 export function simulateRankOnce(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
-  span: StageSpan,
+  placement: RankPlacement,
   allocatorBudgetBytes = Infinity,
-): RankSimulation {
-  const layers = Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
-  const plan = truncation(arch, layers);
-  const notes = simulationNotes(arch, request);
+): RankSimulation & { log: EventLog } {
+  const layers = placement.chunks.map(layerIndices);
+  const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
+  const notes = simulationNotes(arch, request, layout, placement);
   const expandableSegments = request.runtime.expandableSegments;
-  const simulate = (list: number[], budgetBytes: number) =>
-    simulateLayers(request, arch, gpu, layout, span, list, { expandableSegments, budgetBytes });
+  const simulate = (list: number[][], budgetBytes: number) =>
+    simulateLayers(request, arch, gpu, layout, placement, list, {
+      expandableSegments,
+      budgetBytes,
+    });
   if (!plan) {
     const whole = simulate(layers, allocatorBudgetBytes);
-    const peak = highestPeak(whole.peaks.values());
     const { peakBytes, retries, outOfMemoryAt } = whole.reserved;
     return {
       log: whole.log,
-      peak,
+      peak: highestPeak(whole.peaks.values()),
       reservedPeakBytes: peakBytes,
       allocatorRetries: retries,
       outOfMemoryAt,
       notes,
     };
   }
+  const count = layers[0].length;
   // A truncated stack is smaller than the rank: the card's limit cannot bind its replay.
-  const short = simulate(plan.short, Infinity);
-  const long = simulate(plan.long, Infinity);
+  const short = simulate([plan.short], Infinity);
+  const long = simulate([plan.long], Infinity);
   const peaks: ClassPeak[] = [];
   for (const [key, b] of long.peaks) {
     const a = short.peaks.get(key);
     if (!a) continue;
-    const live = b.live.map((bytes, i) => extrapolate(a.live[i], bytes, plan, layers.length));
+    const live = b.live.map((bytes, i) => extrapolate(a.live[i], bytes, plan, count));
     peaks.push({
-      bytes: extrapolate(a.bytes, b.bytes, plan, layers.length),
+      bytes: extrapolate(a.bytes, b.bytes, plan, count),
       live,
       moment: b.moment,
     });
@@ -268,7 +484,7 @@ export function simulateRankOnce(
     s.reserved.peakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
   const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
   notes.push(
-    `${layers.length} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two (the card's limit, and cache flushes near it, are not simulated for an extrapolated stack)`,
+    `${count} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two (the card's limit, and cache flushes near it, are not simulated for an extrapolated stack)`,
   );
   return {
     log: long.log,

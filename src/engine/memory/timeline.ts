@@ -1,16 +1,48 @@
 // One rank's training run as a timeline of tensor events: the model built, then optimizer steps
-// of forward and backward micro-batches, each ended by the optimizer (memory-model.md section 0).
-// The first step creates the optimizer states; the second is the steady state the plan reports.
+// of forward and backward micro-batches in the order the pipeline schedule runs them, each step
+// ended by the data-parallel wrapper's last reduction and the optimizer (memory-model.md
+// section 0). The first step creates the optimizer states; the second is the steady state the
+// plan reports; the third lets the caching allocator settle as the harness measures it.
 import { EventLog } from './autograd/events';
-import { Runtime, Tensor } from './autograd/runtime';
-import { StageModel } from './model/causal-lm';
-import { trainableInOrder } from './sharding';
-import { createStates, OptimizerSettings, stepTemporaries, zeroGrad } from './optimizer';
+import { ModuleHooks, ModuleName } from './autograd/hooks';
+import { NodeTag, Param, Runtime, Storage, Tensor } from './autograd/runtime';
+import { StageModel, StageOutput } from './model/causal-lm';
+import {
+  createStates,
+  OptimizerSettings,
+  stepInBackward,
+  stepTemporaries,
+  zeroGrad,
+} from './optimizer';
+import { PipelineAction, PipelineRuntime, ScheduleTruncation } from './schedule';
+import { Sharding, trainableInOrder } from './sharding';
+
+/** One model chunk of the rank (its stage, or one virtual stage of an interleaved schedule). */
+export interface ChunkRun {
+  stage: StageModel;
+  sharding: Sharding;
+  /** It receives its input from another rank (not the first virtual stage). */
+  receives: boolean;
+  /** It sends its output to another rank (not the last virtual stage). */
+  sends: boolean;
+}
+
+/** What pipeline parallelism adds between ranks. */
+export interface PipelineSettings {
+  runtime: PipelineRuntime;
+  /** Micro-batches of the full step (the schedule may simulate fewer). */
+  microBatches: number;
+  /** The activation a stage receives (and the gradient it sends back): rows x cols elements as
+   * the model computes on it, `sentRows` as it travels (sequence parallelism splits it). */
+  activation: { rows: number; sentRows: number; cols: number; elementBytes: number };
+}
 
 export interface TrainingLoop {
-  stage: StageModel;
+  chunks: ChunkRun[];
   optimizer: OptimizerSettings;
-  microBatches: number;
+  schedule: ScheduleTruncation;
+  /** Absent without pipeline parallelism. */
+  pipeline?: PipelineSettings;
   /** Steps simulated: the first creates the optimizer states, later ones find them. */
   steps: number;
   /** Bytes of cuBLAS's workspace per thread (CublasHandlePool.cpp getChosenWorkspaceSize): the
@@ -18,38 +50,271 @@ export interface TrainingLoop {
   blasWorkspaceBytes: number;
   /** The loop keeps the model's logits referenced through backward. */
   retainLogits: boolean;
+  /** Each micro-batch's gradients are reduced (no accumulation without sync). */
+  syncEveryMicroBatch: boolean;
+  /** Each parameter is stepped as its gradient arrives (torchtune's optimizer in backward). */
+  optimizerInBackward: boolean;
+}
+
+/** What one micro-batch's forward left for its backward (the schedule's fwd_cache). */
+interface InFlight {
+  out: StageOutput;
+  kept: Tensor[];
+  input?: ReceivedInput;
+}
+
+/** A received activation and the gradient autograd leaves on it (the buffer's .grad). */
+interface ReceivedInput {
+  tensor: Tensor;
+  handle: Tensor;
+  grad?: Storage;
+}
+
+/** Routes module hooks to the chunk that runs now: each chunk is its own FSDP root. */
+class ChunkHooks implements ModuleHooks {
+  active?: ModuleHooks;
+  beforeForward = (m: ModuleName) => this.active?.beforeForward?.(m);
+  afterForward = (m: ModuleName) => this.active?.afterForward?.(m);
+  beforeBackward = (tag: NodeTag) => this.active?.beforeBackward?.(tag);
+  afterBackward = () => this.active?.afterBackward?.();
 }
 
 /** Runs the loop and returns every event. */
-export function trainingTimeline(runtime: Runtime, loop: TrainingLoop): EventLog {
-  loop.stage.build();
-  const optimized = trainableInOrder(loop.stage.model);
-  for (let step = 1; step <= loop.steps; step++) {
-    runtime.step = step;
-    for (let microBatch = 0; microBatch < loop.microBatches; microBatch++) {
-      runtime.microBatch = microBatch;
-      runtime.graph = microBatch;
-      microBatchStep(runtime, loop, step === 1 && microBatch === 0);
-    }
-    runtime.microBatch = 0;
-    runtime.enter('optimizer', -1, 'optimizer step');
-    if (step === 1) createStates(runtime, loop.optimizer, optimized);
-    stepTemporaries(runtime, loop.optimizer, optimized);
-    zeroGrad(runtime, loop.optimizer, optimized);
+export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
+  const hooks = new ChunkHooks();
+  rt.hooks.add(hooks);
+  for (const chunk of loop.chunks) {
+    hooks.active = chunk.sharding;
+    chunk.stage.build();
   }
-  return runtime.log;
+  const optimized = loop.chunks.flatMap(
+    (c) => c.sharding.optimizerParams?.() ?? trainableInOrder(c.stage.model),
+  );
+  const runner = new ScheduleRunner(rt, loop, hooks);
+  if (loop.optimizerInBackward) stepInBackward(rt, loop.optimizer, optimized);
+  for (let step = 1; step <= loop.steps; step++) {
+    rt.step = step;
+    runner.runStep(step === 1);
+    rt.microBatch = 0;
+    rt.enter('optimizer', -1, 'optimizer step');
+    if (!loop.optimizerInBackward) optimizerStep(rt, loop, optimized, step === 1);
+  }
+  return rt.log;
 }
 
-/** Forward, loss.backward(), and the graph freed once the loop lets go of the loss. */
-function microBatchStep(runtime: Runtime, loop: TrainingLoop, first: boolean): void {
-  if (first) {
-    runtime.blasWorkspace.forward = loop.blasWorkspaceBytes;
-    runtime.blasWorkspace.backward = loop.blasWorkspaceBytes;
+/** optimizer.step() between the engines' own work around it, then zero_grad. */
+function optimizerStep(rt: Runtime, loop: TrainingLoop, optimized: Param[], first: boolean) {
+  loop.chunks.forEach((c) => c.sharding.beforeOptimizerStep?.());
+  if (first) createStates(rt, loop.optimizer, optimized);
+  stepTemporaries(rt, loop.optimizer, optimized);
+  loop.chunks.forEach((c) => c.sharding.afterOptimizerStep?.());
+  zeroGrad(rt, loop.optimizer, optimized);
+}
+
+/** The buffers torch.distributed.pipelining keeps per micro-batch for a whole run
+ * (stage.py _prepare_forward_infra / _prepare_backward_infra): a receive buffer for each
+ * micro-batch's input on a stage that receives, one for each micro-batch's output gradient on a
+ * stage that sends. Megatron receives into fresh tensors instead (p2p_communication.py). */
+interface ChunkBuffers {
+  inputs: Tensor[];
+  outputGrads: Storage[];
+  /** Input gradients left on the receive buffers until the next step clears them. */
+  inputGrads: Storage[];
+  /** Losses the schedule keeps for the step (_internal_losses). */
+  losses: Tensor[];
+}
+
+class ScheduleRunner {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly buffers: ChunkBuffers[];
+  private readonly simulated: number;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly loop: TrainingLoop,
+    private readonly hooks: ChunkHooks,
+  ) {
+    this.buffers = loop.chunks.map(() => ({
+      inputs: [],
+      outputGrads: [],
+      inputGrads: [],
+      losses: [],
+    }));
+    this.simulated = loop.schedule.microBatches;
   }
-  const out = loop.stage.forward();
-  const kept: Tensor[] = loop.retainLogits ? out.logits : [];
-  runtime.drop(...out.logits.filter((logits) => !kept.includes(logits)));
-  runtime.backward(out.output);
-  runtime.drop(out.output, ...kept);
-  runtime.freeGraph();
+
+  runStep(first: boolean): void {
+    const { rt, loop } = this;
+    if (first) {
+      rt.blasWorkspace.forward = loop.blasWorkspaceBytes;
+      rt.blasWorkspace.backward = loop.blasWorkspaceBytes;
+    }
+    if (loop.pipeline) this.startPipelineStep(first, loop.pipeline);
+    const { actions, gapAt } = loop.schedule;
+    const lastBackward = this.lastBackwards(actions);
+    actions.forEach((action, index) => {
+      if (index === gapAt) this.omittedMicroBatches();
+      if (action.kind === 'F') this.forward(action, index >= gapAt);
+      else this.backward(action, index >= gapAt, lastBackward.has(index));
+    });
+    if (gapAt >= actions.length) this.omittedMicroBatches();
+    this.loop.chunks.forEach((chunk) => {
+      this.hooks.active = chunk.sharding;
+      chunk.sharding.finishBackward?.();
+    });
+    this.endPipelineStep();
+  }
+
+  /** The index of each chunk's last backward. */
+  private lastBackwards(actions: PipelineAction[]): Set<number> {
+    const last = new Map<number, number>();
+    actions.forEach((a, i) => a.kind === 'B' && last.set(a.chunk, i));
+    return new Set(last.values());
+  }
+
+  private enterMicroBatch(action: PipelineAction, afterGap: boolean): ChunkRun {
+    const { rt, loop } = this;
+    const chunk = loop.chunks[action.chunk];
+    this.hooks.active = chunk.sharding;
+    rt.microBatch = action.microBatch + (afterGap ? loop.schedule.omitted : 0);
+    rt.graph = action.chunk * this.simulated + action.microBatch;
+    return chunk;
+  }
+
+  private forward(action: PipelineAction, afterGap: boolean): void {
+    const chunk = this.enterMicroBatch(action, afterGap);
+    const input = chunk.receives ? this.receive(action) : undefined;
+    const out = chunk.stage.forward(input?.handle);
+    const keepsOutput = this.loop.pipeline?.runtime === 'pytorch';
+    const kept = this.loop.retainLogits || keepsOutput ? out.logits : [];
+    this.rt.drop(...out.logits.filter((logits) => !kept.includes(logits)));
+    // Megatron frees a sent output's memory at once (schedules.py deallocate_output_tensor).
+    if (chunk.sends && !keepsOutput) this.rt.drop(out.output);
+    this.inFlight.set(`${action.chunk}:${action.microBatch}`, { out, kept, input });
+  }
+
+  private backward(action: PipelineAction, afterGap: boolean, last: boolean): void {
+    const chunk = this.enterMicroBatch(action, afterGap);
+    const key = `${action.chunk}:${action.microBatch}`;
+    const state = this.inFlight.get(key)!;
+    this.inFlight.delete(key);
+    chunk.sharding.beforeMicroBatchBackward?.(this.loop.syncEveryMicroBatch || last);
+    const { rt } = this;
+    rt.backward(state.out.output, chunk.sends ? this.outputGrad(action) : undefined);
+    if (state.out.isLoss && this.loop.pipeline?.runtime === 'pytorch') {
+      this.buffers[action.chunk].losses.push(state.out.output); // _internal_losses
+    } else {
+      rt.drop(state.out.output);
+    }
+    rt.drop(...state.kept);
+    rt.freeGraph();
+    if (state.input) this.afterInputGradient(action.chunk, state.input);
+  }
+
+  /** The input of a receiving chunk: PyTorch's persistent buffer for this micro-batch, or
+   * Megatron's freshly received tensor, as the model reads it (the whole micro-batch's rows:
+   * the layers do not split the sequence); a node on it catches the gradient autograd leaves
+   * on the buffer, which backward reaches last (it carries no module's tag). */
+  private receive(action: PipelineAction): ReceivedInput {
+    const { rt } = this;
+    const buffers = this.buffers[action.chunk];
+    const tensor = buffers.inputs[action.microBatch] ?? this.received();
+    const { rows, cols, elementBytes } = this.loop.pipeline!.activation;
+    const handle = new Tensor(
+      tensor.storage,
+      rows * cols * elementBytes,
+      rows,
+      cols,
+      elementBytes,
+      true,
+    );
+    rt.retain(tensor.storage);
+    rt.adoptHandle(handle);
+    const input: ReceivedInput = { tensor, handle };
+    rt.tag = undefined;
+    rt.record([tensor], [handle], [], ([grad]) => {
+      if (grad) rt.retain(grad);
+      input.grad = grad;
+    });
+    return input;
+  }
+
+  /** A received activation as it travels: its rows split over tensor-parallel ranks under
+   * sequence parallelism. It belongs with the activations the stage computes on. */
+  private received(): Tensor {
+    const { sentRows, cols, elementBytes } = this.loop.pipeline!.activation;
+    return this.rt.tensor(sentRows, cols, elementBytes, true, 'activations');
+  }
+
+  /** The gradient of a sending chunk's output: PyTorch's persistent buffer, or Megatron's
+   * freshly received tensor (freed once backward has used it). */
+  private outputGrad(action: PipelineAction): Storage {
+    const persistent = this.buffers[action.chunk].outputGrads[action.microBatch];
+    if (persistent) {
+      this.rt.retain(persistent);
+      return persistent;
+    }
+    const { sentRows, cols, elementBytes } = this.loop.pipeline!.activation;
+    return this.rt.allocate(sentRows * cols * elementBytes, 'buffers');
+  }
+
+  /** PyTorch leaves the gradient on the receive buffer until the next step; Megatron sends it
+   * and lets its received input go. */
+  private afterInputGradient(chunk: number, input: ReceivedInput): void {
+    this.rt.drop(input.handle);
+    if (this.loop.pipeline?.runtime === 'pytorch') {
+      if (input.grad) this.buffers[chunk].inputGrads.push(input.grad);
+      return;
+    }
+    this.rt.release(input.grad);
+    this.rt.drop(input.tensor);
+  }
+
+  /** Step start: the first step allocates PyTorch's per-micro-batch buffers for the whole run;
+   * every step clears the previous one's input gradients (stage.py clear_runtime_states). */
+  private startPipelineStep(first: boolean, pipeline: PipelineSettings): void {
+    const { rt, loop } = this;
+    rt.microBatch = 0;
+    rt.enter('forward', -1, 'pipeline buffers');
+    this.buffers.forEach((buffers) => {
+      buffers.inputGrads.forEach((grad) => rt.release(grad));
+      buffers.inputGrads = [];
+    });
+    if (!first || pipeline.runtime !== 'pytorch') return;
+    const { sentRows, cols, elementBytes } = pipeline.activation;
+    loop.chunks.forEach((chunk, i) => {
+      const buffers = this.buffers[i];
+      for (let mb = 0; mb < pipeline.microBatches && chunk.receives; mb++) {
+        buffers.inputs.push(this.received());
+      }
+      for (let mb = 0; mb < pipeline.microBatches && chunk.sends; mb++) {
+        buffers.outputGrads.push(rt.allocate(sentRows * cols * elementBytes, 'buffers'));
+      }
+    });
+  }
+
+  /** Step end: the losses the schedule kept go (_update_losses). */
+  private endPipelineStep(): void {
+    this.buffers.forEach((buffers) => {
+      buffers.losses.forEach((loss) => this.rt.drop(loss));
+      buffers.losses = [];
+    });
+  }
+
+  /** The steady-state micro-batches the truncated schedule left out each leave what PyTorch
+   * keeps per micro-batch until the step ends: an input gradient on a receiving chunk, a loss
+   * on the last stage. Everything else they allocate, an earlier period freed the same way. */
+  private omittedMicroBatches(): void {
+    const { rt, loop } = this;
+    if (loop.pipeline?.runtime !== 'pytorch') return;
+    const { rows, cols, elementBytes } = loop.pipeline.activation;
+    loop.chunks.forEach((chunk, i) => {
+      const buffers = this.buffers[i];
+      for (let mb = 0; mb < loop.schedule.omitted; mb++) {
+        if (chunk.receives)
+          buffers.inputGrads.push(rt.allocate(rows * cols * elementBytes, 'activations'));
+        if (chunk.stage.model.head) buffers.losses.push(rt.tensor(1, 1, 4, false, 'logitsAndLoss'));
+      }
+    });
+  }
 }

@@ -20,7 +20,7 @@ export const SIMULATED_WHOLE = 32;
 const MIN_PERIOD_LAYERS = 4;
 
 /** The smallest period p and prefix q with kinds[i] = kinds[i + p] for every i >= q. */
-function pattern(kinds: string[]): { prefix: number; period: number } {
+export function pattern(kinds: string[]): { prefix: number; period: number } {
   for (let period = 1; period <= 8; period++) {
     for (let prefix = 0; prefix <= 8; prefix++) {
       let holds = true;

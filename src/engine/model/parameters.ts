@@ -338,7 +338,20 @@ export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
   return lora.targetModules.includes(shape.name) || lora.targetModules.includes(bare);
 }
 
-/** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021). */
+/** Target names that adapt the ends of the model: the output head (PEFT's lm_head, torchtune's
+ * apply_lora_to_output on `output`) and the token embedding (PEFT's lora.Embedding on
+ * embed_tokens). 'all-linear' leaves both alone (PEFT excludes the output layer). */
+export const LORA_HEAD_TARGETS = ['lm_head', 'output'];
+export const LORA_EMBEDDING_TARGETS = ['embed_tokens'];
+
+export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolean } {
+  const named = (names: string[]) =>
+    lora.targetModules !== 'all-linear' && names.some((n) => lora.targetModules.includes(n));
+  return { head: named(LORA_HEAD_TARGETS), embedding: named(LORA_EMBEDDING_TARGETS) };
+}
+
+/** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021), the head's (h in, vocab
+ * out) and the embedding's (vocab rows, h out) where targeted. */
 export function loraParameters(
   arch: ModelArchitecture,
   lora: LoraSettings,
@@ -354,7 +367,11 @@ export function loraParameters(
     }
     perLayer.push(count);
   }
-  return { total: perLayer.reduce((a, b) => a + b, 0), perLayer, modules: [...modules] };
+  const ends = loraEnds(lora);
+  const endAdapter = lora.rank * (arch.vocabSize + arch.hiddenSize);
+  const endCount = (ends.head ? endAdapter : 0) + (ends.embedding ? endAdapter : 0);
+  const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
+  return { total, perLayer, modules: [...modules] };
 }
 
 /** Parameters the method trains: everything for full fine-tuning, the adapters otherwise. */

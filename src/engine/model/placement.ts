@@ -1,6 +1,6 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
-import { countParameters, isLoraTarget, LinearShape, linearShapes } from './parameters';
+import { countParameters, isLoraTarget, LinearShape, linearShapes, loraEnds } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {
@@ -68,6 +68,62 @@ export function splitLayers(numLayers: number, stages: number): StageSpan[] {
     first += layers;
   }
   return spans;
+}
+
+/** How torchtitan weighs the ends of the model when it splits the layers: the embedding counts
+ * as `firstStageLessLayers` layers, the norm and head as `lastStageLessLayers`. */
+export interface PipelineSplit {
+  firstStageLessLayers: number;
+  lastStageLessLayers: number;
+}
+
+/** Why a split cannot be made, in the framework's own words. */
+export class PipelineSplitError extends Error {}
+
+/** The virtual stages' spans: torchtitan/distributed/pipeline_parallel.py
+ * _generate_llm_fqn_per_model_part. The layers plus the ends' weights are divided evenly, the
+ * remainder going one each to the first stages; the first stage's embedding and the last
+ * stage's head take their weights out of their stage's share. With the weights at 1 and the
+ * division exact this is Megatron's account_for_embedding/loss_in_pipeline_split
+ * (megatron/core/transformer/transformer_block.py get_num_layers_to_build); at 0 it is
+ * Megatron's even split. */
+export function virtualStageSpans(
+  numLayers: number,
+  stages: number,
+  split: PipelineSplit,
+): StageSpan[] {
+  if (stages === 1) return [span(0, 0, numLayers, true, true)];
+  const input = split.firstStageLessLayers;
+  const output = split.lastStageLessLayers;
+  const effective = numLayers + input + output;
+  const perStage = Math.floor(effective / stages);
+  const extra = effective % stages;
+  if (perStage === 0) {
+    throw new PipelineSplitError(
+      `${stages} stages leave some empty: ${numLayers} layers plus the embedding's and head's weights (${input} + ${output}) are ${effective}`,
+    );
+  }
+  if (input > perStage || output > perStage) {
+    throw new PipelineSplitError(
+      `the embedding's or head's weight (${Math.max(input, output)}) exceeds the ${perStage} layers a stage gets`,
+    );
+  }
+  const spans: StageSpan[] = [];
+  let next = 0;
+  for (let stage = 0; stage < stages; stage++) {
+    const share = perStage + (stage < extra ? 1 : 0);
+    const first = stage === 0;
+    const last = stage === stages - 1;
+    const wanted = share - (first ? input : 0) - (last ? output : 0);
+    const layers = Math.min(wanted, numLayers - next);
+    spans.push(span(stage, next, layers, first, last));
+    next += layers;
+  }
+  return spans;
+}
+
+function span(stage: number, first: number, layers: number, head: boolean, tail: boolean) {
+  return { stage, firstLayer: first, layers, hasEmbedding: head, hasHead: tail };
 }
 
 /** A rank's name in results: 'every rank', or its stage, layers and the ends it holds. */
@@ -164,6 +220,10 @@ export function rankParameters(
   }
 
   const embeddingRows = paddedVocab / t;
+  const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
+  const endAdapter = (lora?.rank ?? 0) * (embeddingRows + arch.hiddenSize);
+  if (span.hasEmbedding && ends.embedding) adapters += endAdapter;
+  if (span.hasHead && ends.head) adapters += endAdapter;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =

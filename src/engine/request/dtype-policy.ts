@@ -1,6 +1,6 @@
 // Which tensor is kept in which dtype under each precision regime: the one place the engine
 // decides bytes per element (memory-model.md section 3; fp8 adds its rows here).
-import { PlanRequest } from '../vocabulary';
+import { Fp8Recipe, PlanRequest } from '../vocabulary';
 
 export const FP32 = 4;
 export const BF16 = 2;
@@ -30,7 +30,13 @@ export interface DtypePolicy {
   gathered: number;
   /** What FSDP reduce-scatters gradients in (MixedPrecisionPolicy reduce_dtype). */
   reduce: number;
+  /** fp8 linears (memory/fp8.ts): their matmul inputs are cast to 1 byte; under torchao's fp8
+   * all-gather their weights are gathered as 1 byte too. */
+  fp8?: { recipe: Exclude<Fp8Recipe, 'none'>; gathered: number };
 }
+
+/** One byte per element of an fp8 (e4m3 / e5m2) tensor. */
+export const FP8 = 1;
 
 /** Everything in fp32, or everything in the parameter's 16-bit dtype. */
 const FP32_STATES: StateBytes = { weight: FP32, gradient: FP32, master: 0, optimizerElement: FP32 };
@@ -84,5 +90,15 @@ export function dtypePolicy(request: PlanRequest): DtypePolicy {
     gathered: compute,
     // FSDP2 in torchtitan reduces in fp32 (reduce_dtype=float32); other regimes in the grad dtype.
     reduce: runtime.mixedPrecisionStyle === 'fsdp2' ? FP32 : trainedStates(request).gradient,
+    fp8: fp8Policy(request, compute),
   };
+}
+
+/** fp8 linears of a full fine-tune (neither torchao's conversion nor Transformer Engine applies
+ * to adapters); tensorwise scaling alone gathers fp8 weights (torchao fsdp_utils). */
+function fp8Policy(request: PlanRequest, compute: number): DtypePolicy['fp8'] {
+  const { runtime, training } = request;
+  if (runtime.fp8Recipe === 'none' || training.method !== 'full') return undefined;
+  const fp8Gather = runtime.fp8AllGather && runtime.fp8Recipe === 'tensorwise';
+  return { recipe: runtime.fp8Recipe, gathered: fp8Gather ? FP8 : compute };
 }

@@ -51,6 +51,12 @@ export const REQUEST_LIMITS = {
   /** Quantisation groups: 32-128 published; never wider than the widest hidden size. */
   quantGroupSize: range(1, 65_536, 128),
   prefillChunkTokens: range(1, MAX_POSITIONS, 8192),
+  /** Images per sample of a vision-language model: published recipes use 1-16 (video frames
+   * more), so 1,024 is far beyond any. */
+  imagesPerSample: range(0, 1_024, 1),
+  /** Layers the embedding or the head count as in a pipeline split: the frameworks use 0 or 1
+   * (torchtitan, Megatron), and no model has 100,000 layers. */
+  stageLessLayers: range(0, 100_000, 1),
   /** Sequences per optimizer step in a search: 2^24, ~4,000x the largest published (4,096). */
   globalBatchSize: range(1, MAX_POSITIONS, 512),
 } as const;

@@ -66,6 +66,7 @@ export const DEFAULT_PARALLELISM: ParallelismSettings = {
   virtualStages: 1,
   contextParallel: 1,
   expertParallel: 1,
+  replicateDegree: 1,
   offload: { optimizer: 'none', parameters: 'none' },
 };
 
@@ -106,6 +107,15 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   fp32Logits: false, // HF >= 4.46 returns compute-dtype logits; its loss upcasts a copy
   gradientsSetToNone: true, // zero_grad(set_to_none=True) is PyTorch 2.x's default
   unshardedGradientAccumulation: false, // DeepSpeed, torchtune and Megatron reduce every micro-batch
+  fp8Recipe: 'none', // 16-bit matmuls unless a run converts its linears
+  fp8AllGather: false, // torchao's enable_fsdp_float8_all_gather default
+  moeCapacityFactor: 0, // dropless: Megatron's default (capacity factor None), Hugging Face's code
+  moePadToCapacity: false, // Megatron's --moe-pad-expert-input-to-capacity default
+  moeRoutingImbalance: 1, // plan for perfectly balanced routing unless told otherwise
+  fsdpReshardAfterForward: 'default', // torchtitan's policy (torchtitan/config/configs.py)
+  fsdpReshardAfterBackward: false, // pipelining keeps units gathered (stage.py backward_maybe_with_nosync)
+  pipelineFirstStageLessLayers: 1, // torchtitan's default: the embedding counts as a layer
+  pipelineLastStageLessLayers: 1, // torchtitan's default: the norm and head count as a layer
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
@@ -186,6 +196,9 @@ export const PRESETS: Record<Exclude<FrameworkPreset, 'none'>, Partial<RuntimeSe
     fp32Gradients: true,
     gradientsSetToNone: false, // the contiguous main-grad buffer outlives the step
     dataParallelEngine: 'megatron',
+    // get_num_layers_to_build: an even split unless account_for_embedding/loss_in_pipeline_split
+    pipelineFirstStageLessLayers: 0,
+    pipelineLastStageLessLayers: 0,
   },
 };
 
@@ -251,7 +264,8 @@ export function normalizeRequest(
     ...runtimeInput,
     preset,
   } as RuntimeSettings;
-  // torchtune's single-device full fine-tune applies the optimizer in backward by default.
+  // torchtune's single-device full fine-tune applies the optimizer in backward by default
+  // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
   const gpus =
     (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
     (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
@@ -259,6 +273,7 @@ export function normalizeRequest(
     preset === 'torchtune' &&
     runtimeInput.optimizerInBackward === undefined &&
     training.method === 'full' &&
+    training.gradientAccumulationSteps === 1 &&
     gpus === 1
   ) {
     runtime.optimizerInBackward = true;

@@ -1,6 +1,7 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
-import { linearShapes } from '../model/parameters';
+import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
+import { PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
@@ -32,6 +33,7 @@ export function validateRequest(
     ['parallelism.contextParallel', parallelism.contextParallel],
     ['parallelism.expertParallel', parallelism.expertParallel],
     ['parallelism.virtualStages', parallelism.virtualStages],
+    ['parallelism.replicateDegree', parallelism.replicateDegree],
   ] as const) {
     if (!positiveInteger(value))
       fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
@@ -85,19 +87,13 @@ export function validateRequest(
     );
   }
   const v = parallelism.virtualStages;
-  if (v > 1) {
-    if (parallelism.pipelineSchedule !== 'interleaved') {
-      fail(
-        'parallelism.virtualStages',
-        `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
-      );
-    } else if (arch.numLayers % (p * v) !== 0) {
-      fail(
-        'parallelism.virtualStages',
-        `pipelineParallel x virtualStages (${p * v}) must divide num_hidden_layers (${arch.numLayers})`,
-      );
-    }
+  if (v > 1 && parallelism.pipelineSchedule !== 'interleaved') {
+    fail(
+      'parallelism.virtualStages',
+      `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
+    );
   }
+  pipelineSplitErrors(request, arch).forEach((e) => errors.push(e));
   if (training.sequenceLength % c !== 0) {
     fail(
       'parallelism.contextParallel',
@@ -123,6 +119,15 @@ export function validateRequest(
       );
     }
   }
+  const shardGroup = dataParallel * c;
+  if (Number.isInteger(dataParallel) && shardGroup % parallelism.replicateDegree !== 0) {
+    fail(
+      'parallelism.replicateDegree',
+      `replicateDegree (${parallelism.replicateDegree}) must divide dataParallel x contextParallel (${shardGroup}): HSDP shards over the rest`,
+    );
+  }
+  optimizerInBackwardErrors(request).forEach((e) => errors.push(e));
+  fp8Errors(request, gpu).forEach((e) => errors.push(e));
   if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
     fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
   }
@@ -133,7 +138,7 @@ export function validateRequest(
     if (!(lora.dropout >= 0 && lora.dropout < 1))
       fail('training.lora.dropout', 'dropout must be in [0, 1)');
     if (lora.targetModules !== 'all-linear') {
-      const known = new Set<string>();
+      const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
       for (let layer = 0; layer < arch.numLayers; layer++) {
         for (const shape of linearShapes(arch, layer)) known.add(shape.name);
       }
@@ -147,6 +152,13 @@ export function validateRequest(
     }
   }
   const { runtime } = request;
+  if (!(runtime.moeCapacityFactor >= 0))
+    fail('runtime.moeCapacityFactor', 'moeCapacityFactor must be 0 (dropless) or more, e.g. 1.25');
+  if (!(runtime.moeRoutingImbalance >= 1))
+    fail(
+      'runtime.moeRoutingImbalance',
+      'moeRoutingImbalance is the busiest expert over the mean: 1 or more, e.g. 1.5',
+    );
   if (!(runtime.mfu > 0 && runtime.mfu <= 1))
     fail('runtime.mfu', `mfu (${runtime.mfu}) must be in (0, 1], e.g. 0.4`);
   if (!(runtime.allocatorFragmentation >= 0 && runtime.allocatorFragmentation < 1)) {
@@ -159,6 +171,80 @@ export function validateRequest(
     );
   }
   return errors;
+}
+
+/** torchtune's optimizer in backward steps each parameter in its gradient hook: it cannot
+ * accumulate gradients (the recipes raise), and DeepSpeed and Megatron own their step. */
+function optimizerInBackwardErrors(request: PlanRequest): FieldError[] {
+  const { runtime, training } = request;
+  if (!runtime.optimizerInBackward) return [];
+  const errors: FieldError[] = [];
+  if (training.gradientAccumulationSteps > 1) {
+    errors.push({
+      field: 'runtime.optimizerInBackward',
+      message: `optimizerInBackward steps each parameter as its gradient arrives and cannot accumulate ${training.gradientAccumulationSteps} micro-batches (torchtune raises); set gradientAccumulationSteps to 1 or turn it off`,
+    });
+  }
+  if (runtime.dataParallelEngine !== 'pytorch') {
+    errors.push({
+      field: 'runtime.optimizerInBackward',
+      message: `optimizerInBackward needs dataParallelEngine 'pytorch': ${runtime.dataParallelEngine} steps its own optimizer`,
+    });
+  }
+  return errors;
+}
+
+/** fp8 matmuls need a card with fp8 tensor cores; only tensorwise scaling gathers fp8 weights
+ * (torchao's Float8LinearConfig refuses enable_fsdp_float8_all_gather otherwise). */
+function fp8Errors(request: PlanRequest, gpu: GpuSpec): FieldError[] {
+  const { runtime } = request;
+  const errors: FieldError[] = [];
+  if (runtime.fp8Recipe !== 'none' && !gpu.fp8) {
+    errors.push({
+      field: 'runtime.fp8Recipe',
+      message: `fp8Recipe '${runtime.fp8Recipe}' needs fp8 tensor cores; ${gpu.id} has none (Hopper, Ada and Blackwell cards do)`,
+    });
+  }
+  if (runtime.fp8AllGather && runtime.fp8Recipe !== 'tensorwise') {
+    errors.push({
+      field: 'runtime.fp8AllGather',
+      message: "fp8AllGather gathers tensorwise-scaled weights: set fp8Recipe 'tensorwise'",
+    });
+  }
+  return errors;
+}
+
+/** The pipeline split's own checks (torchtitan's _generate_llm_fqn_per_model_part): the weights
+ * the embedding and head count as are whole layers, and every virtual stage gets a layer. */
+function pipelineSplitErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const { parallelism, runtime } = request;
+  const weights = [
+    ['runtime.pipelineFirstStageLessLayers', runtime.pipelineFirstStageLessLayers],
+    ['runtime.pipelineLastStageLessLayers', runtime.pipelineLastStageLessLayers],
+  ] as const;
+  const bad = weights.filter(([, value]) => !(Number.isSafeInteger(value) && value >= 0));
+  if (bad.length > 0) {
+    return bad.map(([field, value]) => ({
+      field,
+      message: `${field.split('.')[1]} (${value}) must be a whole number of layers, 0 or more`,
+    }));
+  }
+  const stages = parallelism.pipelineParallel * parallelism.virtualStages;
+  try {
+    virtualStageSpans(arch.numLayers, stages, {
+      firstStageLessLayers: runtime.pipelineFirstStageLessLayers,
+      lastStageLessLayers: runtime.pipelineLastStageLessLayers,
+    });
+    return [];
+  } catch (error) {
+    if (!(error instanceof PipelineSplitError)) throw error;
+    return [
+      {
+        field: 'parallelism.pipelineParallel',
+        message: `pipelineParallel x virtualStages (${stages}) cannot split ${arch.id}: ${error.message}; use fewer stages`,
+      },
+    ];
+  }
 }
 
 /** Things a user should know that do not stop the plan. */
@@ -196,6 +282,11 @@ export function requestWarnings(
   if (training.optimizer === 'paged-adamw-8bit') {
     warnings.push(
       "paged optimizer states live in unified memory outside PyTorch's allocator: counted in runtimeOverhead",
+    );
+  }
+  if (runtime.fp8Recipe !== 'none' && training.method !== 'full') {
+    warnings.push(
+      `fp8Recipe '${runtime.fp8Recipe}' converts trained linears only: the adapters and the frozen base stay 16-bit`,
     );
   }
   if (training.precision === 'fp16-mixed') {

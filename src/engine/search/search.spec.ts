@@ -57,7 +57,10 @@ describe('searchLayouts: Llama-3-70B full fine-tuning at 8k context', () => {
     expect(c.evaluated).toBe(found.examined);
     expect(c.feasible).toBe(10);
     expect(c.evaluated).toBe(c.feasible + c.rejected.outOfMemory);
-    expect(c.candidates).toBe(c.evaluated + c.pruned + c.notPlanned);
+    expect(c.planned).toBe(c.evaluated);
+    expect(c.candidates).toBe(c.evaluated + c.pruned + c.notPlanned + c.rejected.boundOutOfMemory);
+    // Every planned layout was bounded first; the bound's probes are shared across candidates.
+    expect(c.boundEvaluated).toBeGreaterThanOrEqual(c.evaluated);
     expect(c.rejected.outOfMemory).toBe(
       Object.values(c.rejected.outOfMemoryByRank).reduce((a, b) => a + b, 0),
     );

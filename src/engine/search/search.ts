@@ -1,14 +1,17 @@
 // Layout search: every data x tensor x pipeline x context (x expert) split of a cluster, with
-// ZeRO stage, recomputation, micro-batch and offload, planned and ranked by an objective.
+// ZeRO stage, recomputation, micro-batch and offload, screened by a memory bound, planned on the
+// full timeline where it can still rank, and ranked by an objective.
+import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
 import { DeepPartial } from './compare';
+import { Candidate, Finalists, RECOMPUTE_ORDER } from './finalists';
 import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
 import { layoutOf } from '../request/layout';
 import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
+import { validateRequest } from '../request/validate';
 import {
-  FieldError,
   GpuSpec,
   ModelArchitecture,
   OffloadTarget,
@@ -16,8 +19,9 @@ import {
   PlanRequest,
   PlanResult,
   PlanValidationError,
-  RankMemory,
   Recompute,
+  ZERO_STAGES,
+  ZeroStage,
 } from '../vocabulary';
 
 export type SearchObjective = 'throughput' | 'cost' | 'fewestGpus' | 'headroom';
@@ -56,6 +60,9 @@ export interface SearchInput {
   maxMicroBatchSize?: number;
   /** Also try ZeRO-Offload of the optimizer to CPU memory (default false). */
   allowOffload?: boolean;
+  /** Bound every candidate and skip none by the pruning rules (default false): the finalists
+   * are still the only ones planned on the full timeline. */
+  exhaustive?: boolean;
 }
 
 /** The figures a ranked layout is chosen by. */
@@ -88,26 +95,39 @@ export interface SearchCandidate {
   /** The normalized request: submitting it to /plans/estimate reproduces `result`. */
   request: PlanRequest;
   result: PlanResult;
+  /** Figures of the full timeline plan (`result`). */
   figures: SearchFigures;
+  /** The memory bound's estimate that made this layout a finalist (never a returned figure). */
+  bound?: BoundFigures;
 }
 
 export interface SearchCounts {
   /** Layouts in the search space (valid splits x ZeRO stages x offload x recompute x micro-batch):
-   * evaluated + pruned + notPlanned, plus those of splits the engine rejected. */
+   * planned + pruned + notPlanned + rejected.boundOutOfMemory, plus those of splits the engine
+   * rejected. */
   candidates: number;
-  /** Layouts the engine planned. */
+  /** Layouts whose memory bound was evaluated (every candidate in an exhaustive search). */
+  boundEvaluated: number;
+  /** Short-stack plans the bound ran (shared by every candidate with the same key). */
+  boundProbes: number;
+  /** Layouts planned on the full timeline: the finalists. */
+  planned: number;
+  /** Same as planned (the name earlier clients read). */
   evaluated: number;
   /** Planned layouts that fit. */
   feasible: number;
   /** Layouts skipped because a smaller configuration of the same split already ran out of memory. */
   pruned: number;
   /** Layouts that cannot rank among the `top` fitting ones (by speed or price, or with less
-   * headroom than a smaller micro-batch already below the top), so never planned. */
+   * headroom than the bound allows them below the top's last), so never planned. */
   notPlanned: number;
   rejected: {
+    /** Planned layouts that do not fit. */
     outOfMemory: number;
     /** Out-of-memory layouts by the rank that overflowed and what dominated it. */
     outOfMemoryByRank: Record<string, number>;
+    /** Layouts whose bound overflows the card by more than its tolerance: never planned. */
+    boundOutOfMemory: number;
     /** Splits the model or the batch cannot take, counted once per split, by field. */
     invalidSplit: number;
     invalidSplitByField: Record<string, number>;
@@ -118,22 +138,22 @@ export interface SearchResult {
   objective: SearchObjective;
   clusterShapes: { nodes: number; gpusPerNode: number }[];
   results: SearchCandidate[];
-  /** Same as counts.evaluated, for clients that only show one number. */
+  /** Same as counts.planned, for clients that only show one number. */
   examined: number;
+  /** Whether every candidate was bounded with no pruning rule (input.exhaustive). */
+  exhaustive: boolean;
+  /** How far the bound may sit above a full plan's device used (bytes): finalists are chosen
+   * with this margin, so the top is the one planning every candidate fully would give. */
+  boundToleranceBytes: number;
   counts: SearchCounts;
 }
-
-const ZERO_STAGES = [0, 1, 2, 3] as const;
 
 /** ZeRO stage and optimizer offload pairs worth planning over `shardDegree` data-parallel ranks.
  * ZeRO-Offload moves the optimizer of a ZeRO-sharded model (DeepSpeed needs stage >= 1); over one
  * rank ZeRO shards nothing, so stages 1-3 would repeat stage 0 and only ZeRO-2 with its optimizer
  * offloaded (single-GPU ZeRO-Offload) differs. */
-function zeroChoices(
-  shardDegree: number,
-  offloads: OffloadTarget[],
-): [(typeof ZERO_STAGES)[number], OffloadTarget][] {
-  const choices: [(typeof ZERO_STAGES)[number], OffloadTarget][] = [[0, 'none']];
+function zeroChoices(shardDegree: number, offloads: OffloadTarget[]): [ZeroStage, OffloadTarget][] {
+  const choices: [ZeroStage, OffloadTarget][] = [[0, 'none']];
   for (const stage of ZERO_STAGES.slice(1)) {
     for (const offload of offloads) {
       if (shardDegree > 1 || (stage === 2 && offload === 'cpu')) choices.push([stage, offload]);
@@ -142,18 +162,16 @@ function zeroChoices(
   return choices;
 }
 
-// Cheapest memory first, so a split whose model states alone overflow is dropped after one plan.
-const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 /** Node counts one search may try, so a range stays answerable in a request's time. */
 export const MAX_CLUSTER_SHAPES = 64;
 /** Largest micro-batch a search tries: 1,024 sequences, 11 powers of two. */
 export const MAX_SEARCH_MICRO_BATCH = 1_024;
-/** Layouts one search may consider: each costs a speed and price estimate (~20 us: 34,944 of
- * them, 16 node counts of 8 GPUs at the defaults, took 0.7 s), so 2^16 list in about 1.3 s. */
+/** Layouts one search may list: each costs a speed and price estimate and a bound (~20 us), so
+ * 2^16 list in about 1.3 s. */
 export const MAX_SEARCH_CANDIDATES = 65_536;
-/** Plans one search may run, counted in layers (a plan costs ~15-20 us a layer): 2^17 layer
- * plans, about two seconds, e.g. 4,096 plans of a 32-layer model or 1,040 of a 126-layer one. */
-export const MAX_SEARCH_LAYER_PLANS = 131_072;
+/** Full timeline plans one search may run (each a few to tens of milliseconds, bench:engine):
+ * enough for the top 100 and the finalists that compete with them, a few seconds at most. */
+export const MAX_SEARCH_PLANS = 512;
 /** Ring attention needs chunks long enough to hide the K/V exchange; shorter ones are not tried. */
 export const MIN_TOKENS_PER_CONTEXT_RANK = 1024;
 
@@ -274,47 +292,6 @@ function splitsOf(
   return splits;
 }
 
-/** Fails before any estimate when the layouts to consider (or the splits listed to find them)
- * exceed MAX_SEARCH_CANDIDATES; `sizes` counts the micro-batches a split can take. */
-function checkSearchSpace(
-  shapes: { nodes: number; gpusPerNode: number }[],
-  sequenceLength: number,
-  arch: ModelArchitecture,
-  offloads: OffloadTarget[],
-  sizes: (split: Split) => number,
-): void {
-  let listed = 0;
-  let layouts = 0;
-  for (const shape of shapes) {
-    for (const split of splitsOf(shape, sequenceLength, arch)) {
-      listed += 1;
-      if (!splitProblem(arch, split)) {
-        const choices = zeroChoices(split.dp * split.c, offloads).length;
-        layouts += choices * RECOMPUTE_ORDER.length * sizes(split);
-      }
-      if (Math.max(listed, layouts) > MAX_SEARCH_CANDIDATES) {
-        fail(
-          'cluster',
-          `the search space holds more than ${MAX_SEARCH_CANDIDATES} layouts (node counts x splits x ZeRO stages x recomputation x micro-batches); narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
-        );
-      }
-    }
-  }
-}
-
-/** Kinds of rank for rejection counts (pipeline stage labels also carry their layer ranges). */
-function rankKind(rank: RankMemory, stages: number): string {
-  const position =
-    stages === 1
-      ? 'every rank'
-      : rank.stage === 0
-        ? 'first pipeline stage'
-        : rank.stage === stages - 1
-          ? 'last pipeline stage'
-          : 'middle pipeline stage';
-  return `${position} (${rank.dominantComponent})`;
-}
-
 function labelOf(
   split: Split,
   zero: number,
@@ -335,120 +312,22 @@ function labelOf(
   return parts.join(' ');
 }
 
-function figuresOf(result: PlanResult): SearchFigures {
-  const { layout, request, performance, memory } = result;
-  return {
-    gpus: layout.gpus,
-    nodes: layout.nodes,
-    gpusPerNode: layout.gpusPerNode,
-    dataParallel: layout.dataParallel,
-    tensorParallel: layout.tensorParallel,
-    pipelineParallel: layout.pipelineParallel,
-    contextParallel: layout.contextParallel,
-    expertParallel: layout.expertParallel,
-    zeroStage: request.parallelism.zeroStage,
-    activationCheckpointing: request.training.activationCheckpointing,
-    microBatchSize: request.training.microBatchSize,
-    gradientAccumulationSteps: request.training.gradientAccumulationSteps,
-    offloadOptimizer: request.parallelism.offload.optimizer,
-    deviceUsedBytes: memory.perGpu.deviceUsedBytes,
-    headroomBytes: memory.perGpu.headroomBytes,
-    stepTimeSeconds: performance.stepTimeSeconds,
-    tokensPerSecond: performance.tokensPerSecond,
-    tokensPerSecondPerGpu: performance.tokensPerSecondPerGpu,
-    mfu: performance.mfu,
-    usdPerMillionTokens: result.cost.usdPerMillionTokens,
-  };
-}
-
-/** What ranking reads: figures known before planning, and headroom once planned. */
-interface Ranked {
-  figures: Pick<
-    SearchFigures,
-    'gpus' | 'tokensPerSecond' | 'usdPerMillionTokens' | 'headroomBytes'
-  >;
-  label: string;
-}
-
-/** Negative when `a` ranks before `b`; ties fall to throughput, then the label. */
-function comparator(objective: SearchObjective) {
-  return (a: Ranked, b: Ranked): number => {
-    const x = a.figures;
-    const y = b.figures;
-    const primary =
-      objective === 'cost'
-        ? x.usdPerMillionTokens - y.usdPerMillionTokens
-        : objective === 'fewestGpus'
-          ? x.gpus - y.gpus
-          : objective === 'headroom'
-            ? y.headroomBytes - x.headroomBytes
-            : 0;
-    if (primary !== 0) return primary;
-    const speed = y.tokensPerSecond - x.tokensPerSecond;
-    if (speed !== 0) return speed;
-    return a.label < b.label ? -1 : a.label > b.label ? 1 : 0;
-  };
-}
-
-/** Whether the optimizer step alone (weights, gradients, states) overflows a rank: then no
- * recomputation or micro-batch can make this split, ZeRO stage and offload fit. */
-function statesOverflow(result: PlanResult): boolean {
-  const { runtime } = result.request;
-  if (runtime.optimizerInBackward) return false;
-  return result.memory.ranks.some((rank) => {
-    const reserved = Math.ceil(rank.phaseTotals.optimizer * (1 + runtime.allocatorFragmentation));
-    return (
-      reserved + rank.breakdown.runtimeOverhead > rank.capacityBytes - runtime.safetyMarginBytes
-    );
-  });
-}
-
-function isLayoutField(error: FieldError): boolean {
-  return (
-    error.field === 'cluster' ||
-    error.field.startsWith('cluster.') ||
-    error.field.startsWith('parallelism.')
-  );
-}
-
 /** What the search knows before planning: the resolved model and GPU. */
 export interface SearchContext {
   arch: ModelArchitecture;
   gpu: GpuSpec;
 }
 
-/** One layout to try, with the figures that do not need its memory plan. */
-interface Candidate {
-  split: Split;
-  zeroStage: 0 | 1 | 2 | 3;
-  offload: OffloadTarget;
-  recompute: Recompute;
-  microBatch: number;
-  accumulation: number;
-  label: string;
-  input: PlanRequestInput;
-  figures: Pick<
-    SearchFigures,
-    'gpus' | 'tokensPerSecond' | 'usdPerMillionTokens' | 'headroomBytes'
-  >;
+/** The search's own knobs, checked. */
+interface Knobs {
+  objective: SearchObjective;
+  top: number;
+  microBatches: number[];
+  globalBatch?: number;
+  offloads: OffloadTarget[];
 }
 
-/** Ranked layouts that fit, with how many were planned, pruned and rejected and why.
- *
- * Speed and cost do not depend on memory, so they are computed for every candidate first (the
- * same estimatePerformance / estimateCost the plan uses); for the throughput, cost and fewestGpus
- * objectives candidates are then planned best first until `top` fit, so the rest never need a
- * memory plan. Headroom is a memory figure, so it plans small micro-batches first and skips a
- * larger micro-batch once a smaller one of the same layout already ranks below the top (memory
- * only grows with the micro-batch). Two memory rules skip plans that cannot fit: a split, ZeRO
- * stage and offload whose optimizer step alone overflows cannot fit with any recomputation or
- * micro-batch; and a micro-batch that overflows makes larger ones overflow too. */
-export function searchLayouts(
-  input: SearchInput,
-  plan: (request: PlanRequestInput) => PlanResult,
-  context: SearchContext,
-): SearchResult {
-  const { arch, gpu } = context;
+function knobsOf(input: SearchInput): Knobs {
   const objective = input.objective ?? 'throughput';
   if (!SEARCH_OBJECTIVES.includes(objective)) {
     fail('objective', `unknown objective '${objective}'; known: ${SEARCH_OBJECTIVES.join(', ')}`);
@@ -466,228 +345,266 @@ export function searchLayouts(
   if (globalBatch !== undefined && !positiveInteger(globalBatch)) {
     fail('globalBatchSize', `globalBatchSize (${globalBatch}) must be a positive integer`);
   }
-  const shapes = clusterShapes(input.cluster);
-  const training = input.training ?? {};
   const microBatches: number[] = [];
   for (let b = 1; b <= maxMicroBatch; b *= 2) microBatches.push(b);
+  const offloads: OffloadTarget[] = input.allowOffload ? ['none', 'cpu'] : ['none'];
+  return { objective, top, microBatches, globalBatch, offloads };
+}
 
-  // One plan on a single GPU checks everything but the layout (model, GPU, training, runtime).
-  const probe = plan({
-    model: input.model,
-    cluster: { gpu: input.cluster.gpu, nodes: 1, gpusPerNode: 1 },
-    training,
-    runtime: input.runtime,
-  });
-  const { sequenceLength } = probe.request.training;
-  const counted = countParameters(arch);
-  const parameters = {
-    total: counted.total,
-    active: counted.active,
-    trainable: trainableParameters(arch, probe.request.training),
-  };
+/** The request's settings on one GPU, checked as a plan would check them: everything but the
+ * layout (model, GPU, training, runtime). */
+function checkedSettings(input: SearchInput, context: SearchContext): PlanRequest {
+  const request = normalizeRequest(
+    {
+      model: input.model,
+      cluster: { gpu: input.cluster.gpu, nodes: 1, gpusPerNode: 1 },
+      training: input.training,
+      runtime: input.runtime,
+    },
+    context.gpu,
+    context.arch,
+  );
+  const errors = validateRequest(request, context.arch, context.gpu);
+  if (errors.length > 0) throw new PlanValidationError(errors);
+  return request;
+}
 
-  const counts: SearchCounts = {
+function emptyCounts(): SearchCounts {
+  return {
     candidates: 0,
+    boundEvaluated: 0,
+    boundProbes: 0,
+    planned: 0,
     evaluated: 0,
     feasible: 0,
     pruned: 0,
     notPlanned: 0,
-    rejected: { outOfMemory: 0, outOfMemoryByRank: {}, invalidSplit: 0, invalidSplitByField: {} },
+    rejected: {
+      outOfMemory: 0,
+      outOfMemoryByRank: {},
+      boundOutOfMemory: 0,
+      invalidSplit: 0,
+      invalidSplitByField: {},
+    },
   };
+}
+
+/** Fails before any estimate when the layouts to consider (or the splits listed to find them)
+ * exceed MAX_SEARCH_CANDIDATES; `sizes` counts the micro-batches a split can take. */
+function checkSearchSpace(
+  shapes: { nodes: number; gpusPerNode: number }[],
+  sequenceLength: number,
+  arch: ModelArchitecture,
+  knobs: Knobs,
+  sizes: (split: Split) => number,
+): void {
+  let listed = 0;
+  let layouts = 0;
+  for (const shape of shapes) {
+    for (const split of splitsOf(shape, sequenceLength, arch)) {
+      listed += 1;
+      if (!splitProblem(arch, split)) {
+        const choices = zeroChoices(split.dp * split.c, knobs.offloads).length;
+        layouts += choices * RECOMPUTE_ORDER.length * sizes(split);
+      }
+      if (Math.max(listed, layouts) > MAX_SEARCH_CANDIDATES) {
+        fail(
+          'cluster',
+          `the search space holds more than ${MAX_SEARCH_CANDIDATES} layouts (node counts x splits x ZeRO stages x recomputation x micro-batches); narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
+        );
+      }
+    }
+  }
+}
+
+/** The planner, refusing once a search has run MAX_SEARCH_PLANS full plans. */
+function boundedPlanner(
+  plan: (request: PlanRequestInput) => PlanResult,
+): (request: PlanRequestInput) => PlanResult {
+  let plansRun = 0;
+  return (request) => {
+    if (plansRun >= MAX_SEARCH_PLANS) {
+      // Not a layout field: the finalists would take a layout error for one split's problem.
+      fail(
+        'top',
+        `the search needs more than ${MAX_SEARCH_PLANS} full plans; lower top, narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
+      );
+    }
+    plansRun += 1;
+    return plan(request);
+  };
+}
+
+/** Builds every candidate of the input, with its speed and price from the same functions the
+ * plan uses; splits the model or the batch cannot take are counted through `rejectSplit`. */
+class CandidateList {
+  readonly candidates: Candidate[] = [];
+  private readonly parameters: { total: number; active: number; trainable: number };
+
+  constructor(
+    private readonly input: SearchInput,
+    private readonly knobs: Knobs,
+    private readonly settings: PlanRequest,
+    private readonly context: SearchContext,
+    private readonly rejectSplit: (field: string) => void,
+  ) {
+    const counted = countParameters(context.arch);
+    this.parameters = {
+      total: counted.total,
+      active: counted.active,
+      trainable: trainableParameters(context.arch, settings.training),
+    };
+  }
+
+  addShape(shape: { nodes: number; gpusPerNode: number }): void {
+    const { arch } = this.context;
+    for (const split of splitsOf(shape, this.settings.training.sequenceLength, arch)) {
+      const problem = splitProblem(arch, split);
+      if (problem) {
+        this.rejectSplit(problem);
+        continue;
+      }
+      const sizes = this.sizesFor(split);
+      if (sizes.length === 0) {
+        this.rejectSplit('globalBatchSize');
+        continue;
+      }
+      for (const [zeroStage, offload] of zeroChoices(split.dp * split.c, this.knobs.offloads)) {
+        for (const recompute of RECOMPUTE_ORDER) {
+          for (const microBatch of sizes)
+            this.add(split, zeroStage, offload, recompute, microBatch);
+        }
+      }
+    }
+  }
+
+  /** The micro-batches a split can take (those the global batch divides into). */
+  sizesFor(split: Split): number[] {
+    return this.knobs.microBatches.filter((mb) => this.accumulation(split, mb) !== null);
+  }
+
+  private accumulation(split: Split, mb: number): number | null {
+    const { globalBatch } = this.knobs;
+    if (globalBatch === undefined) return this.settings.training.gradientAccumulationSteps;
+    const m = globalBatch / (mb * split.dp);
+    return Number.isInteger(m) && m >= 1 ? m : null;
+  }
+
+  private add(
+    split: Split,
+    zeroStage: ZeroStage,
+    offload: OffloadTarget,
+    recompute: Recompute,
+    microBatch: number,
+  ): void {
+    const { input, context } = this;
+    const accumulation = this.accumulation(split, microBatch)!;
+    const candidateInput: PlanRequestInput = {
+      model: input.model,
+      cluster: { gpu: input.cluster.gpu, nodes: split.nodes, gpusPerNode: split.gpusPerNode },
+      training: {
+        ...input.training,
+        microBatchSize: microBatch,
+        gradientAccumulationSteps: accumulation,
+        activationCheckpointing: recompute,
+      },
+      parallelism: {
+        ...input.parallelism,
+        // Megatron's practice: sequence parallelism whenever tensor parallelism is on.
+        sequenceParallel: input.parallelism?.sequenceParallel ?? split.t > 1,
+        zeroStage,
+        tensorParallel: split.t,
+        pipelineParallel: split.p,
+        contextParallel: split.c,
+        expertParallel: split.e,
+        offload: { optimizer: offload, parameters: 'none' },
+      },
+      runtime: input.runtime,
+    };
+    const request = normalizeRequest(candidateInput, context.gpu, context.arch);
+    const layout = layoutOf(request);
+    const performance = estimatePerformance(
+      request,
+      context.arch,
+      context.gpu,
+      layout,
+      this.parameters,
+    );
+    this.candidates.push({
+      split: `${split.nodes}/${split.gpusPerNode}/${split.t}/${split.p}/${split.c}/${split.e}`,
+      pipelineParallel: split.p,
+      zeroStage,
+      offload,
+      recompute,
+      microBatch,
+      accumulation,
+      label: labelOf(split, zeroStage, recompute, microBatch, offload),
+      input: candidateInput,
+      request,
+      figures: {
+        gpus: layout.gpus,
+        tokensPerSecond: performance.tokensPerSecond,
+        usdPerMillionTokens: estimateCost(request, context.gpu, layout, performance)
+          .usdPerMillionTokens,
+        headroomBytes: 0,
+      },
+    });
+  }
+}
+
+/** Ranked layouts that fit, with how many were bounded, planned, pruned and rejected and why.
+ *
+ * Speed and cost do not depend on memory, so they are computed for every candidate first (the
+ * same estimatePerformance / estimateCost the plan uses). Memory comes in two grades: a fast
+ * bound (bound.ts: short-stack probes shared across candidates, within BOUND_TOLERANCE of the
+ * card) screens and orders candidates, and the full timeline plans the finalists, from which
+ * alone the results and their figures come (finalists.ts). For throughput, cost and fewestGpus
+ * candidates are planned best first, skipping those the bound overflows, until `top` fit; for
+ * headroom, by the most headroom the bound allows them until that cannot beat the top. The
+ * default (pruned) search also skips what two rules say cannot fit: a split, ZeRO stage and
+ * offload whose optimizer step alone overflows, and micro-batches above one that overflows; an
+ * exhaustive search bounds every candidate and applies neither rule. */
+export function searchLayouts(
+  input: SearchInput,
+  plan: (request: PlanRequestInput) => PlanResult,
+  context: SearchContext,
+): SearchResult {
+  const knobs = knobsOf(input);
+  const shapes = clusterShapes(input.cluster);
+  const settings = checkedSettings(input, context);
+  const counts = emptyCounts();
   const rejectSplit = (field: string) => {
     counts.rejected.invalidSplit += 1;
     counts.rejected.invalidSplitByField[field] =
       (counts.rejected.invalidSplitByField[field] ?? 0) + 1;
   };
-  const accumulationFor = (split: Split, mb: number): number | null => {
-    if (globalBatch === undefined) return probe.request.training.gradientAccumulationSteps;
-    const m = globalBatch / (mb * split.dp);
-    return Number.isInteger(m) && m >= 1 ? m : null;
-  };
-  const offloads: OffloadTarget[] = input.allowOffload ? ['none', 'cpu'] : ['none'];
-  checkSearchSpace(
-    shapes,
-    sequenceLength,
-    arch,
-    offloads,
-    (split) => microBatches.filter((mb) => accumulationFor(split, mb) !== null).length,
+  const list = new CandidateList(input, knobs, settings, context, rejectSplit);
+  checkSearchSpace(shapes, settings.training.sequenceLength, context.arch, knobs, (split) =>
+    list.sizesFor(split).length,
   );
+  shapes.forEach((shape) => list.addShape(shape));
+  counts.candidates = list.candidates.length;
 
-  // Every candidate, with its speed and price from the same functions the plan uses.
-  const candidates: Candidate[] = [];
-  for (const clusterShape of shapes) {
-    for (const split of splitsOf(clusterShape, sequenceLength, arch)) {
-      const problem = splitProblem(arch, split);
-      if (problem) {
-        rejectSplit(problem);
-        continue;
-      }
-      const sizes = microBatches.filter((mb) => accumulationFor(split, mb) !== null);
-      if (sizes.length === 0) {
-        rejectSplit('globalBatchSize');
-        continue;
-      }
-      for (const [zeroStage, offload] of zeroChoices(split.dp * split.c, offloads)) {
-        for (const recompute of RECOMPUTE_ORDER) {
-          for (const microBatch of sizes) {
-            const accumulation = accumulationFor(split, microBatch)!;
-            const candidateInput: PlanRequestInput = {
-              model: input.model,
-              cluster: {
-                gpu: input.cluster.gpu,
-                nodes: split.nodes,
-                gpusPerNode: split.gpusPerNode,
-              },
-              training: {
-                ...training,
-                microBatchSize: microBatch,
-                gradientAccumulationSteps: accumulation,
-                activationCheckpointing: recompute,
-              },
-              parallelism: {
-                ...input.parallelism,
-                // Megatron's practice: sequence parallelism whenever tensor parallelism is on.
-                sequenceParallel: input.parallelism?.sequenceParallel ?? split.t > 1,
-                zeroStage,
-                tensorParallel: split.t,
-                pipelineParallel: split.p,
-                contextParallel: split.c,
-                expertParallel: split.e,
-                offload: { optimizer: offload, parameters: 'none' },
-              },
-              runtime: input.runtime,
-            };
-            const request = normalizeRequest(candidateInput, gpu, arch);
-            const layout = layoutOf(request);
-            const performance = estimatePerformance(request, arch, gpu, layout, parameters);
-            candidates.push({
-              split,
-              zeroStage,
-              offload,
-              recompute,
-              microBatch,
-              accumulation,
-              label: labelOf(split, zeroStage, recompute, microBatch, offload),
-              input: candidateInput,
-              figures: {
-                gpus: layout.gpus,
-                tokensPerSecond: performance.tokensPerSecond,
-                usdPerMillionTokens: estimateCost(request, gpu, layout, performance)
-                  .usdPerMillionTokens,
-                headroomBytes: 0,
-              },
-            });
-          }
-        }
-      }
-    }
-  }
-  counts.candidates = candidates.length;
-
-  const order = comparator(objective);
-  // Headroom is a memory figure: every candidate is planned, cheapest memory first so the
-  // micro-batch rule prunes; the other objectives plan best first and stop at `top` fitting ones.
-  const exhaustive = objective === 'headroom';
-  if (exhaustive) {
-    // Most headroom first (small micro-batches, full recompute, ZeRO-3), so the k-th best
-    // headroom rises early and larger micro-batches below it are skipped.
-    candidates.sort(
-      (a, b) =>
-        a.microBatch - b.microBatch ||
-        RECOMPUTE_ORDER.indexOf(a.recompute) - RECOMPUTE_ORDER.indexOf(b.recompute) ||
-        b.zeroStage - a.zeroStage,
-    );
-  } else {
-    candidates.sort(order);
-  }
-
-  const best: Omit<SearchCandidate, 'rank'>[] = [];
-  const offer = (candidate: Omit<SearchCandidate, 'rank'>) => {
-    if (best.length === top && order(candidate, best[top - 1]) >= 0) return;
-    let i = best.length;
-    while (i > 0 && order(candidate, best[i - 1]) < 0) i--;
-    best.splice(i, 0, candidate);
-    if (best.length > top) best.pop();
-  };
-  const splitKey = (c: Candidate) =>
-    `${c.split.nodes}/${c.split.gpusPerNode}/${c.split.t}/${c.split.p}/${c.split.c}/${c.split.e}`;
-  const invalidSplits = new Set<string>();
-  const statesOverflowing = new Set<string>();
-  const plannedSeries = new Map<
-    string,
-    { microBatch: number; accumulation: number; fits: boolean; headroomBytes: number }[]
-  >();
-
-  let plansRun = 0;
-  for (const [index, candidate] of candidates.entries()) {
-    if (!exhaustive && best.length === top) {
-      counts.notPlanned += candidates.length - index;
-      break;
-    }
-    const split = splitKey(candidate);
-    if (invalidSplits.has(split)) continue;
-    const group = `${split}/${candidate.zeroStage}/${candidate.offload}`;
-    const series = `${group}/${candidate.recompute}`;
-    // Activations grow with the micro-batch; only accumulation dropping to one micro-batch (when
-    // gradients stop persisting between micro-batches) can make a larger one smaller.
-    const smaller = (plannedSeries.get(series) ?? []).filter(
-      (o) =>
-        o.microBatch < candidate.microBatch &&
-        !(o.accumulation > 1 && candidate.accumulation === 1),
-    );
-    if (statesOverflowing.has(group) || smaller.some((o) => !o.fits)) {
-      counts.pruned += 1;
-      continue;
-    }
-    const kth = best.length === top ? best[top - 1].figures.headroomBytes : -Infinity;
-    if (exhaustive && smaller.some((o) => o.headroomBytes < kth)) {
-      counts.notPlanned += 1;
-      continue;
-    }
-    if ((plansRun + 1) * arch.numLayers > MAX_SEARCH_LAYER_PLANS) {
-      fail(
-        'cluster',
-        `the search needs more than ${plansRun} plans of this ${arch.numLayers}-layer model (at most ${MAX_SEARCH_LAYER_PLANS} layer plans per search); narrow cluster.nodes, lower maxMicroBatchSize or top, or leave allowOffload out`,
-      );
-    }
-    plansRun += 1;
-    let result: PlanResult;
-    try {
-      result = plan(candidate.input);
-    } catch (error) {
-      if (!(error instanceof PlanValidationError)) throw error;
-      const layoutError = error.errors.find(isLayoutField);
-      if (!layoutError) throw error;
-      invalidSplits.add(split);
-      rejectSplit(layoutError.field);
-      continue;
-    }
-    counts.evaluated += 1;
-    const worst = result.memory.perGpu;
-    plannedSeries.set(series, [
-      ...(plannedSeries.get(series) ?? []),
-      { ...candidate, fits: worst.fits, headroomBytes: worst.headroomBytes },
-    ]);
-    if (worst.fits) {
-      counts.feasible += 1;
-      offer({
-        label: candidate.label,
-        request: result.request,
-        result,
-        figures: figuresOf(result),
-      });
-      continue;
-    }
-    counts.rejected.outOfMemory += 1;
-    const kind = rankKind(worst, candidate.split.p);
-    counts.rejected.outOfMemoryByRank[kind] = (counts.rejected.outOfMemoryByRank[kind] ?? 0) + 1;
-    if (statesOverflow(result)) statesOverflowing.add(group);
-  }
+  const exhaustive = input.exhaustive === true;
+  const bound = new MemoryBound(context.arch, context.gpu);
+  const capacity = context.gpu.memoryBytes;
+  const finalists = new Finalists(
+    knobs.objective,
+    knobs.top,
+    boundedPlanner(plan),
+    bound,
+    capacity,
+    counts,
+    rejectSplit,
+  );
+  const best = finalists.rank(list.candidates, exhaustive);
   return {
-    objective,
+    objective: knobs.objective,
     clusterShapes: shapes,
     results: best.map((candidate, i) => ({ rank: i + 1, ...candidate })),
-    examined: counts.evaluated,
+    examined: counts.planned,
+    exhaustive,
+    boundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     counts,
   };
 }

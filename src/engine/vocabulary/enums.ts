@@ -23,6 +23,15 @@ export const RECOMPUTE_MODES = ['none', 'selective', 'full'] as const;
 export type Recompute = (typeof RECOMPUTE_MODES)[number];
 export const PIPELINE_SCHEDULES = ['1f1b', 'interleaved', 'gpipe'] as const;
 export type PipelineSchedule = (typeof PIPELINE_SCHEDULES)[number];
+/** torchtitan's fsdp_reshard_after_forward: 'default' reshards every layer but the last, and
+ * none under pipeline parallelism; 'always' and 'never' force it. */
+export const FSDP_RESHARD_POLICIES = ['default', 'always', 'never'] as const;
+export type FsdpReshardPolicy = (typeof FSDP_RESHARD_POLICIES)[number];
+/** fp8 training: torchao's Float8Linear with tensorwise or rowwise scaling (the high-precision
+ * input and weight saved for backward), or Transformer Engine's fp8 linears (the fp8 input
+ * saved, an fp8 weight cache kept). */
+export const FP8_RECIPES = ['none', 'tensorwise', 'rowwise', 'transformer-engine'] as const;
+export type Fp8Recipe = (typeof FP8_RECIPES)[number];
 export const OFFLOAD_TARGETS = ['none', 'cpu'] as const;
 export type OffloadTarget = (typeof OFFLOAD_TARGETS)[number];
 export const ATTENTION_KERNELS = ['flash', 'eager'] as const;

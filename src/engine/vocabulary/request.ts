@@ -5,6 +5,8 @@ import {
   CrossEntropyKind,
   DataParallelEngine,
   FrameworkPreset,
+  FsdpReshardPolicy,
+  Fp8Recipe,
   KvCacheDtype,
   MixedPrecisionStyle,
   ModelCode,
@@ -44,6 +46,9 @@ export interface TrainingSettings {
   qlora?: QloraSettings;
   /** Tokens the whole run will train on; adds GPU-hours, days and total cost. */
   tokensToTrain?: number;
+  /** Images in each sample of a vision-language model, whose image encoder's activations the
+   * plan then includes; absent or 0 plans text-only batches. */
+  imagesPerSample?: number;
 }
 
 export interface OffloadSettings {
@@ -60,6 +65,10 @@ export interface ParallelismSettings {
   virtualStages: number;
   contextParallel: number;
   expertParallel: number;
+  /** HSDP: copies of each parameter shard across the data-parallel ranks (shard within a
+   * group of dataParallel x contextParallel / replicateDegree ranks, all-reduce across the
+   * replicas); 1 shards over every data-parallel rank. */
+  replicateDegree: number;
   offload: OffloadSettings;
 }
 
@@ -117,6 +126,29 @@ export interface RuntimeSettings {
   /** PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator maps pages into one
    * growing segment per stream instead of cudaMalloc'ing segments of fixed sizes. */
   expandableSegments: boolean;
+  /** fp8 matmuls in the decoder layers' linears (the head and embedding stay 16-bit). */
+  fp8Recipe: Fp8Recipe;
+  /** torchao's enable_fsdp_float8_all_gather: FSDP gathers tensorwise fp8 weights (1 byte). */
+  fp8AllGather: boolean;
+  /** Mixture-of-experts capacity factor (Megatron's --moe-expert-capacity-factor, DeepSpeed's
+   * capacity_factor): an expert takes at most ceil(tokens x k / E x factor) tokens and drops
+   * the rest; 0 routes without dropping. */
+  moeCapacityFactor: number;
+  /** Every expert computes its full capacity (--moe-pad-expert-input-to-capacity). */
+  moePadToCapacity: boolean;
+  /** The most-loaded expert's tokens over the mean (1 = perfectly balanced routing). */
+  moeRoutingImbalance: number;
+  /** torchtitan's fsdp_reshard_after_forward policy for FSDP units. */
+  fsdpReshardAfterForward: FsdpReshardPolicy;
+  /** Under pipeline parallelism, FSDP frees each unit's unsharded parameters after every
+   * micro-batch's backward (FSDPModule.set_reshard_after_backward(True)) instead of keeping
+   * them gathered until the step's last backward (torch.distributed.pipelining's default). */
+  fsdpReshardAfterBackward: boolean;
+  /** Layers the embedding counts as when the model is split into pipeline stages
+   * (torchtitan's pipeline_parallel_first_stage_less_layers). */
+  pipelineFirstStageLessLayers: number;
+  /** Layers the final norm and head count as (pipeline_parallel_last_stage_less_layers). */
+  pipelineLastStageLessLayers: number;
   /** Accumulation skips the gradient sync (FSDP no_sync, FSDP2 set_requires_gradient_sync(False),
    * Lightning Fabric's no_backward_sync), so sharded ranks accumulate unsharded gradients. */
   unshardedGradientAccumulation: boolean;

@@ -28,6 +28,8 @@ import {
   ATTENTION_KERNELS,
   CROSS_ENTROPY_KINDS,
   DATA_PARALLEL_ENGINES,
+  FP8_RECIPES,
+  FSDP_RESHARD_POLICIES,
   DEFAULT_CLUSTER,
   DEFAULT_INFERENCE,
   DEFAULT_LORA,
@@ -56,6 +58,8 @@ import {
   CrossEntropyKind,
   DataParallelEngine,
   FrameworkPreset,
+  Fp8Recipe,
+  FsdpReshardPolicy,
   KvCacheDtype,
   MixedPrecisionStyle,
   ModelCode,
@@ -217,6 +221,15 @@ export class TrainingDto {
   @IsOptional()
   @IsNumberInRange({ ...REQUEST_LIMITS.tokensToTrain, minExclusive: true })
   tokensToTrain?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      "images in each sample of a vision-language model: plans its image encoder's activations (0 or absent: text only)",
+  })
+  @IsOptional()
+  @IsIntegerInRange(REQUEST_LIMITS.imagesPerSample)
+  imagesPerSample?: number;
 }
 
 export class OffloadDto {
@@ -295,6 +308,16 @@ export class ParallelismDto {
   @IsOptional()
   @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   expertParallel?: number;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.replicateDegree,
+    minimum: 1,
+    description:
+      'HSDP: copies of each parameter shard; FSDP shards within groups of dataParallel x contextParallel / replicateDegree ranks and all-reduces across the copies',
+  })
+  @IsOptional()
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
+  replicateDegree?: number;
 
   @ApiPropertyOptional({ type: OffloadDto })
   @IsOptional()
@@ -526,6 +549,95 @@ export class RuntimeDto {
   @IsOptional()
   @IsOneOf(DATA_PARALLEL_ENGINES)
   dataParallelEngine?: DataParallelEngine;
+
+  @ApiPropertyOptional({
+    enum: FP8_RECIPES,
+    default: DEFAULT_RUNTIME.fp8Recipe,
+    description:
+      "fp8 matmuls in the decoder layers' linears: torchao Float8Linear with tensorwise or rowwise scaling (bf16 input and weight saved, fp8 casts around each matmul) or Transformer Engine (fp8 input saved, fp8 weight cache kept); full fine-tuning on fp8 cards",
+  })
+  @IsOptional()
+  @IsOneOf(FP8_RECIPES)
+  fp8Recipe?: Fp8Recipe;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.fp8AllGather,
+    description:
+      "torchao's enable_fsdp_float8_all_gather: FSDP gathers the converted weights in fp8 (tensorwise only)",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fp8AllGather?: boolean;
+
+  @ApiPropertyOptional({
+    enum: FSDP_RESHARD_POLICIES,
+    default: DEFAULT_RUNTIME.fsdpReshardAfterForward,
+    description:
+      "torchtitan's fsdp_reshard_after_forward: 'default' reshards every layer but the last, and none under pipeline parallelism; 'always' or 'never' force it",
+  })
+  @IsOptional()
+  @IsOneOf(FSDP_RESHARD_POLICIES)
+  fsdpReshardAfterForward?: FsdpReshardPolicy;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.fsdpReshardAfterBackward,
+    description:
+      "under pipeline parallelism FSDP keeps each stage's parameters gathered until the step's last backward (torch.distributed.pipelining); true reshards after every micro-batch's backward instead",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  fsdpReshardAfterBackward?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.pipelineFirstStageLessLayers,
+    minimum: 0,
+    description:
+      "layers the embedding counts as when the model is split into pipeline stages (torchtitan's pipeline_parallel_first_stage_less_layers; Megatron's account_for_embedding_in_pipeline_split is 1)",
+  })
+  @IsOptional()
+  @IsIntegerInRange(REQUEST_LIMITS.stageLessLayers)
+  pipelineFirstStageLessLayers?: number;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.pipelineLastStageLessLayers,
+    minimum: 0,
+    description:
+      "layers the final norm and head count as (pipeline_parallel_last_stage_less_layers; Megatron's account_for_loss_in_pipeline_split is 1)",
+  })
+  @IsOptional()
+  @IsIntegerInRange(REQUEST_LIMITS.stageLessLayers)
+  pipelineLastStageLessLayers?: number;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.moeCapacityFactor,
+    minimum: 0,
+    description:
+      "mixture-of-experts capacity factor (Megatron's --moe-expert-capacity-factor, DeepSpeed's capacity_factor): an expert takes at most tokens x k / experts x factor tokens and drops the rest; 0 is dropless",
+  })
+  @IsOptional()
+  // Past the experts' count (at most 1,024 in any model) an expert would take more than every token.
+  @IsNumberInRange({ min: 0, max: 1_024, example: 1.25 })
+  moeCapacityFactor?: number;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.moePadToCapacity,
+    description:
+      "every expert computes its full capacity (Megatron's --moe-pad-expert-input-to-capacity)",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  moePadToCapacity?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.moeRoutingImbalance,
+    minimum: 1,
+    description:
+      "the busiest expert's tokens over the mean: 1 plans for perfectly balanced routing",
+  })
+  @IsOptional()
+  // The busiest expert takes at most every token: experts / top-k times the mean, under 1,024.
+  @IsNumberInRange({ min: 1, max: 1_024, example: 1.5 })
+  moeRoutingImbalance?: number;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.mfu,

@@ -159,4 +159,13 @@ export class SearchRequestDto extends PickType(PlanRequestDto, [
   @IsOptional()
   @IsTrueOrFalse()
   allowOffload?: boolean;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'bound every layout and skip none by the pruning rules; the finalists are still the only layouts planned on the full timeline (counts.boundEvaluated, counts.planned)',
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  exhaustive?: boolean;
 }

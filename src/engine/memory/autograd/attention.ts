@@ -30,28 +30,81 @@ export function rotary(nn: Nn, x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   });
 }
 
-// Flash attention's backward works in a workspace of 8 bytes per head dimension and 4 more per
-// head for every token (its fp32 dq accumulator and softmax_d; read off the H200 traces).
-const FLASH_BACKWARD_BYTES = (headDim: number) => 8 * headDim + 4;
+// Flash attention's backward workspace per head and token (aten/src/ATen/native/transformers/
+// cuda/flash_attn/flash_api.cpp mha_bwd): the fp32 dq accumulator (4 bytes per head dimension)
+// and softmax_d (4 bytes), and under grouped queries dk_expanded and dv_expanded in q's dtype,
+// made for every query head and summed into dk and dv. 8 x 64 + 4 bytes per head and token on
+// the H200 traces' grouped-query Llamas (bf16, head dim 64).
+function flashBackwardBytes(heads: AttentionHeads, elementBytes: number): number {
+  const grouped = heads.kvHeads < heads.heads ? 2 * elementBytes * heads.headDim : 0;
+  return FP32 * heads.headDim + FP32 + grouped;
+}
 
 /** F.scaled_dot_product_attention on the flash (or memory-efficient) kernel: one output of q's
  * shape and an fp32 log-sum-exp per head and token, both saved with q, k and v; backward makes
  * dq, dk and dv and a workspace (aten _scaled_dot_product_flash_attention_backward). */
-export function flashAttention(nn: Nn, q: Tensor, k: Tensor, v: Tensor, heads: AttentionHeads) {
+export function flashAttention(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: AttentionHeads,
+  outCols = q.cols, // every query head's value width (DeepSeek's MLA: narrower than q's)
+) {
   const { ops, rt } = nn;
-  const out = ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad);
-  const logSumExp = rt.tensor(q.rows, heads.heads, FP32, false);
+  const [out, logSumExp] = rt.opOutputs('sdpa', () => [
+    ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad, outCols),
+    rt.tensor(q.rows, heads.heads, FP32, false),
+  ]);
   rt.record([q, k, v], [out], [q, k, v, out, logSumExp], () => {
     ops.give(q, () => ops.gradOf(q));
     ops.give(k, () => ops.gradOf(k));
     ops.give(v, () => ops.gradOf(v));
-    ops.scratch(q.rows * heads.heads * FLASH_BACKWARD_BYTES(heads.headDim));
+    ops.scratch(q.rows * heads.heads * flashBackwardBytes(heads, q.elementBytes));
   });
   rt.drop(logSumExp);
   return out;
 }
 
-/** transformers' eager_attention_forward: K/V repeated to every head, q @ k^T scaled and
+/** F.scaled_dot_product_attention on the memory-efficient kernel with a mask: the boolean
+ * mask becomes an additive bias of q's dtype (attention.cpp convert_boolean_attn_mask:
+ * at::where(mask, 0, -inf)), expanded over the heads as a view (preprocess_mask), and saved
+ * with q, k, v, the output and an fp32 log-sum-exp padded to 32 queries
+ * (_scaled_dot_product_efficient_attention in derivatives.yaml; attention.cu kAlignLSE). */
+export function efficientAttention(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: AttentionHeads,
+  mask: Tensor,
+) {
+  const { ops, rt } = nn;
+  // A float mask is the bias as it is; a boolean one is converted first.
+  const bias =
+    mask.elementBytes === 1 ? rt.tensor(mask.rows, mask.cols, q.elementBytes, false) : mask;
+  const sequences = q.rows / mask.cols;
+  const alignedQueries = Math.ceil(mask.cols / LSE_ALIGNMENT) * LSE_ALIGNMENT;
+  const [out, logSumExp] = rt.opOutputs('sdpa', () => [
+    ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad),
+    rt.tensor(sequences * alignedQueries, heads.heads, FP32, false),
+  ]);
+  rt.record([q, k, v], [out], [q, k, v, bias, out, logSumExp], () => {
+    ops.give(q, () => ops.gradOf(q));
+    ops.give(k, () => ops.gradOf(k));
+    ops.give(v, () => ops.gradOf(v));
+    ops.scratch(q.rows * heads.heads * flashBackwardBytes(heads, q.elementBytes));
+  });
+  if (bias !== mask) rt.drop(bias);
+  rt.drop(logSumExp);
+  return out;
+}
+
+// attention.cu: the memory-efficient kernel pads its log-sum-exp to 32 queries (kAlignLSE).
+const LSE_ALIGNMENT = 32;
+
+/** transformers' eager_attention_forward: K/V repeated to every head, q @ k^T scaled, soft-capped
+ * where the model caps its scores (Gemma-2: / cap, tanh, * cap, tanh keeping its output) and
  * masked, softmax in fp32 (softmax(dtype=float32) converts its input first: SoftMax.cpp) cast
  * back to q's dtype (both saved), @ v, and the (b, s, h, d) copy for o_proj. `keys` is the
  * sequence length one query attends over. */
@@ -61,6 +114,7 @@ export function eagerAttention(
   heads: AttentionHeads,
   keys: number,
   mask?: Tensor,
+  softcap = false,
 ) {
   return nn.rt.scope(() => {
     const { ops } = nn;
@@ -69,6 +123,11 @@ export function eagerAttention(
     const scores = matmulNT(nn, q, repeatedKeys, heads.heads * keys);
     let logits = ops.unary(scores); // * scaling
     nn.rt.drop(scores);
+    if (softcap) {
+      const capped = softcapped(nn, logits);
+      nn.rt.drop(logits);
+      logits = capped;
+    }
     if (mask) {
       const masked = ops.add(logits, mask);
       nn.rt.drop(logits);
@@ -76,7 +135,7 @@ export function eagerAttention(
     }
     const converted = ops.to(logits, FP32);
     nn.rt.drop(logits);
-    const probabilities = ops.unarySavingOutput(converted);
+    const probabilities = ops.softmax(converted);
     nn.rt.drop(converted);
     const cast = ops.to(probabilities, q.elementBytes);
     nn.rt.drop(probabilities);
@@ -85,14 +144,57 @@ export function eagerAttention(
   });
 }
 
+/** gpt-oss's eager_attention_forward (models/gpt_oss/modeling_gpt_oss.py): K/V repeated, q k^T
+ * scaled and masked, a learned sink logit per head concatenated as one more key, the row max
+ * subtracted, softmax in the logits' own dtype (kept), the sink column dropped by a view (which
+ * keeps the whole), @ v, transposed contiguous. */
+export function sinkAttention(
+  nn: Nn,
+  [q, k, v]: [Tensor, Tensor, Tensor],
+  heads: AttentionHeads,
+  keys: number,
+  mask?: Tensor,
+) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const repeatedKeys = repeatKv(nn, k, heads);
+    const values = repeatKv(nn, v, heads);
+    const scores = matmulNT(nn, q, repeatedKeys, heads.heads * keys);
+    const scaled = ops.unary(scores); // * scaling
+    rt.drop(scores);
+    const masked = mask ? ops.add(scaled, mask) : scaled;
+    const combined = ops.unary(masked, heads.heads * (keys + 1)); // torch.cat([attn_weights, sinks])
+    rt.drop(scaled, masked);
+    const shifted = ops.unary(combined); // - combined_logits.max(dim=-1).values
+    rt.drop(combined);
+    const probabilities = ops.softmax(shifted); // dtype=combined_logits.dtype
+    rt.drop(shifted);
+    const withoutSink = ops.slice(probabilities, heads.heads * keys); // probs[..., :-1]
+    const context = matmulNT(nn, withoutSink, values, q.cols);
+    return ops.unary(context); // transpose(1, 2).contiguous()
+  });
+}
+
+/** cap * tanh(x / cap): the division, tanh (which keeps its output) and the product. */
+export function softcapped(nn: Nn, x: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const divided = ops.unary(x);
+  const tanh = ops.unarySavingOutput(divided);
+  rt.drop(divided);
+  const capped = ops.unary(tanh);
+  rt.drop(tanh);
+  return capped;
+}
+
 /** repeat_kv: expand and reshape, a copy whenever heads share a K/V head. */
-function repeatKv(nn: Nn, x: Tensor, heads: AttentionHeads): Tensor {
+export function repeatKv(nn: Nn, x: Tensor, heads: AttentionHeads): Tensor {
   if (heads.kvHeads === heads.heads) return nn.ops.alias(x);
   return nn.ops.unary(x, heads.heads * heads.headDim);
 }
 
-/** A batched matmul of a and b giving `cols` columns per row: saves both inputs. */
-function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
+/** A batched matmul (torch.matmul, bmm) of a and b giving `cols` columns per row: saves each
+ * input for the other's gradient. */
+export function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
   const { ops, rt } = nn;
   const out = ops.empty(a, a.requiresGrad || b.requiresGrad, cols);
   rt.record([a, b], [out], [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined], () => {
@@ -121,7 +223,7 @@ export function mathAttention(
     const mask = rt.tensor(keys, keys, q.elementBytes, false); // causal: ones(L, S).tril(), as a float mask
     const scores = matmulNT(nn, scaledQ, scaledK, heads.heads * keys);
     rt.drop(scaledQ, scaledK, mask);
-    const probabilities = ops.unarySavingOutput(scores); // _safe_softmax
+    const probabilities = ops.softmax(scores); // _safe_softmax
     rt.drop(scores);
     const context = matmulNT(nn, probabilities, values, q.cols);
     rt.drop(probabilities);

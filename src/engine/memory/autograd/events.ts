@@ -71,6 +71,14 @@ export class EventLog {
     this.moment[i] = this.moments.length - 1;
   }
 
+  /** Removes the last event when it allocates `key`: an allocation that never happened. */
+  undoLastAllocation(key: number): boolean {
+    const last = this.length - 1;
+    if (last < 0 || this.kind[last] !== 1 || this.key[last] !== key) return false;
+    this.length = last;
+    return true;
+  }
+
   private grow(): void {
     const size = this.kind.length * 2;
     const grown = <T extends Int8Array | Int32Array | Float64Array | Uint8Array>(a: T): T => {

@@ -74,12 +74,15 @@ export class Nn {
     return linear.lora ? this.withAdapter(x, base, linear.lora) : base;
   }
 
-  /** nn.Linear (bias optional): autocast casts the input and the weight first. */
+  /** nn.Linear (bias optional): autocast casts the arguments of at::linear(input, weight, bias)
+   * first, in the order the compiler evaluates a call's arguments: right to left under GCC
+   * (trace-40, Qwen2.5 q_proj: the bias's 1,792 B, the weight's 1,605,632 B, then the input's
+   * 29,360,128 B, allocs 332-334). */
   plainLinear(x: Tensor, linear: Pick<LinearParams, 'weight' | 'bias' | 'outFeatures'>): Tensor {
-    const input = this.matmulInput(x);
     const { weight, bias, outFeatures } = linear;
-    const w = this.weights.matmulWeight(this.ops, weight, outFeatures, x.cols);
     const b = bias ? this.weights.matmulWeight(this.ops, bias, 1, outFeatures) : undefined;
+    const w = this.weights.matmulWeight(this.ops, weight, outFeatures, x.cols);
+    const input = this.matmulInput(x);
     const out = this.ops.linear(input, w, outFeatures, b);
     this.rt.drop(w, b);
     if (input !== x) this.rt.drop(input);
@@ -158,39 +161,128 @@ export class Nn {
 
   /** Hugging Face's eager RMSNorm (modeling_llama.py LlamaRMSNorm): an fp32 copy, its variance
    * and rsqrt, the normalised fp32 tensor cast back, then times the weight. */
-  rmsNorm(x: Tensor, weight: Param): Tensor {
+  rmsNorm(x: Tensor, weight: Param, width = x.cols): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const inputBytes = x.elementBytes;
-      const x32 = ops.to(x, FP32);
-      const square = ops.square(x32);
-      const variance = ops.meanLastDim(square);
-      this.rt.drop(square);
-      const shifted = ops.unary(variance); // variance + eps
-      const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
-      this.rt.drop(shifted);
-      const normed = ops.mul(x32, inverse);
-      const cast = ops.to(normed, inputBytes);
+      const normed = this.normalisedFp32(x, width);
+      const cast = ops.to(normed, x.elementBytes);
       const w = ops.weight(weight, 1, x.cols);
       return ops.mul(w, cast);
     });
   }
 
-  /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics. */
+  /** OLMo-2's RMSNorm (modeling_olmo2.py Olmo2RMSNorm): Llama's statistics, then
+   * (weight * normalised) in fp32, the product keeping the fp32 normalised tensor, cast back. */
+  rmsNormFp32Weight(x: Tensor, weight: Param, width = x.cols): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const normed = this.normalisedFp32(x, width);
+      const w = ops.weight(weight, 1, x.cols);
+      const scaled = ops.mul(w, normed);
+      return ops.to(scaled, x.elementBytes);
+    });
+  }
+
+  /** x.float() * rsqrt(x.float().pow(2).mean(-1) + eps) over groups of `width` columns (a
+   * norm over each head has one statistic per head): the fp32 copy and the inverse kept. */
+  private normalisedFp32(x: Tensor, width = x.cols): Tensor {
+    const { ops } = this;
+    const x32 = ops.to(x, FP32);
+    const square = ops.square(x32);
+    const variance = ops.meanLastDim(square, x.cols / width);
+    this.rt.drop(square);
+    const shifted = ops.unary(variance); // variance + eps
+    const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
+    this.rt.drop(shifted);
+    return ops.mul(x32, inverse);
+  }
+
+  /** Llama-4's weightless L2 norm (modeling_llama4.py Llama4TextL2Norm): the fp32 statistics
+   * of Llama's RMSNorm, cast back (type_as). */
+  l2Norm(x: Tensor, width = x.cols): Tensor {
+    return this.rt.scope(() => this.ops.to(this.normalisedFp32(x, width), x.elementBytes));
+  }
+
+  /** T5's RMS norm (modeling_t5.py T5LayerNorm): the variance of hidden_states.to(float32),
+   * hidden_states (as it is) * rsqrt promoted to fp32, cast to the weight's 16-bit dtype, then
+   * weight * that. */
+  t5Norm(x: Tensor, weight: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops, rt } = this;
+      const x32 = ops.to(x, FP32);
+      const square = ops.square(x32);
+      const variance = ops.meanLastDim(square);
+      rt.drop(square, x32);
+      const shifted = ops.unary(variance); // variance + eps
+      const inverse = ops.unarySavingOutput(shifted);
+      rt.drop(shifted);
+      const normed = ops.mul(x, inverse);
+      const cast = weight.storedBytes < FP32 ? ops.to(normed, weight.storedBytes) : normed;
+      return ops.mul(ops.weight(weight, 1, x.cols), cast);
+    });
+  }
+
+  /** Gemma's RMSNorm (modeling_gemma2.py Gemma2RMSNorm, also Gemma and Gemma-3): the
+   * normalised fp32 tensor times (1 + weight.float()), both kept by the product, then cast back
+   * (Llama casts first and multiplies in the input dtype). */
+  gemmaRmsNorm(x: Tensor, weight: Param, width = x.cols): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const normed = this.normalisedFp32(x, width);
+      const w = ops.weight(weight, 1, x.cols);
+      const w32 = ops.to(w, FP32);
+      const onePlus = ops.unary(w32); // 1.0 + weight.float()
+      const scaled = ops.mul(normed, onePlus);
+      return ops.to(scaled, x.elementBytes);
+    });
+  }
+
+  /** One fused RMSNorm kernel: torch's F.rms_norm on CUDA (_fused_rms_norm), or what
+   * torch.compile makes of an RMSNorm: the output in x's dtype, x and the fp32 per-row rstd
+   * kept for backward (the weight's gradient recomputes the normalised x from them). */
+  fusedRmsNorm(x: Tensor, weight: Param): Tensor {
+    const { ops, rt } = this;
+    const w = ops.weight(weight, 1, x.cols);
+    const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
+    const rstd = rt.tensor(x.rows, 1, FP32, false);
+    rt.record([x, w], [out], [x, rstd, w], () => {
+      ops.give(x, () => ops.gradOf(x));
+      ops.give(w, () => ops.gradOf(w));
+    });
+    rt.drop(rstd, w);
+    return out;
+  }
+
+  /** act(gate) * up as one fused kernel (torch.compile's pointwise fusion, Liger's SwiGLU):
+   * the product out, gate and up kept, the activation recomputed in backward. */
+  fusedGatedProduct(gate: Tensor, up: Tensor): Tensor {
+    const { ops, rt } = this;
+    const out = ops.empty(up, gate.requiresGrad || up.requiresGrad);
+    rt.record([gate, up], [out], [gate, up], () => {
+      ops.give(gate, () => ops.gradOf(gate));
+      ops.give(up, () => ops.gradOf(up));
+    });
+    return out;
+  }
+
+  /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics,
+   * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
+   * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
   layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
     const { ops } = this;
     const x = this.fp32Input(x0);
     const w = ops.weight(weight, 1, x.cols);
     const b = bias ? ops.weight(bias, 1, x.cols) : undefined;
     const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
-    const stats = this.rt.tensor(x.rows, 2, FP32, false); // mean and rstd
+    const mean = this.rt.tensor(x.rows, 1, FP32, false);
+    const rstd = this.rt.tensor(x.rows, 1, FP32, false);
     const inputs = b ? [x, w, b] : [x, w];
-    this.rt.record(inputs, [out], [x, stats, w], () => {
+    this.rt.record(inputs, [out], [x, mean, rstd, w], () => {
       ops.give(x, () => ops.gradOf(x));
       ops.give(w, () => ops.gradOf(w));
       if (b) ops.give(b, () => ops.gradOf(b));
     });
-    this.rt.drop(stats, w, b);
+    this.rt.drop(mean, rstd, w, b);
     if (x !== x0) this.rt.drop(x);
     return out;
   }

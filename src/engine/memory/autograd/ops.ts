@@ -7,7 +7,20 @@ import { Param, Runtime, Storage, Tensor } from './runtime';
 export const FP32 = 4;
 
 export class Ops {
+  /** PyTorch before 1.11 saved softmax's and log_softmax's input beside the output
+   * (_softmax_backward_data took the input tensor; 1.11 passes its dtype instead). */
+  softmaxSavesInput = false;
+
   constructor(readonly rt: Runtime) {}
+
+  /** softmax / log_softmax over the last dimension: saves its output (and, before PyTorch
+   * 1.11, its input too). */
+  softmax(x: Tensor): Tensor {
+    if (!this.softmaxSavesInput) return this.unarySavingOutput(x);
+    const out = this.empty(x, x.requiresGrad);
+    this.rt.record([x], [out], [x, out], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
 
   /** A fresh tensor shaped like `like` (optionally another width or dtype). */
   empty(like: Tensor, requiresGrad: boolean, cols = like.cols, elementBytes = like.elementBytes) {
@@ -135,31 +148,43 @@ export class Ops {
     return out;
   }
 
-  /** x.mean(-1, keepdim=True): one value per row; backward expands and divides (x-sized). */
-  meanLastDim(x: Tensor): Tensor {
-    const out = this.empty(x, x.requiresGrad, 1);
+  /** x.mean(-1, keepdim=True): one value per row, or per group of a row (a norm over each
+   * head); backward expands and divides (x-sized). */
+  meanLastDim(x: Tensor, groups = 1): Tensor {
+    const out = this.empty(x, x.requiresGrad, groups);
     this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
 
-  /** F.linear(x, W, b) over the last dimension: mm saves W for x's gradient and x for W's;
-   * backward makes W's gradient first, then x's (mm_mat2_backward, mm_mat1_backward). */
+  /** F.linear(x, W, b) over the last dimension: mm (addmm with a bias) saves W for x's
+   * gradient and x for W's. Backward runs the formulas in load_derivatives.py's sorted(name)
+   * order: MmBackward0 W's (mat2) then x's (self); AddmmBackward0 x's (mat1), W's (mat2), then
+   * the bias's (self: the gradient itself, summed to the bias's shape by validate_outputs). */
   linear(x: Tensor, weight: Tensor, outFeatures: number, bias?: Tensor): Tensor {
     const requiresGrad = x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad;
-    const out = this.empty(x, requiresGrad, outFeatures, weight.elementBytes);
+    // F.linear dispatches to aten.mm, or aten.addmm with a bias (selective checkpointing's ops).
+    const [out] = this.rt.opOutputs(bias ? 'addmm' : 'mm', () => [
+      this.empty(x, requiresGrad, outFeatures, weight.elementBytes),
+    ]);
     this.rt.beforeMatmul('forward'); // the handle's workspace comes once the output exists
     const saved = [x.requiresGrad ? weight : undefined, weight.requiresGrad ? x : undefined];
     const inputs = bias ? [x, weight, bias] : [x, weight];
     this.rt.record(inputs, [out], saved, () => {
-      this.give(weight, () => {
-        const grad = this.viewGrad(this.gradOf(weight)); // (x^T @ grad)^T
-        this.rt.beforeMatmul('backward');
-        return grad;
-      });
-      if (bias) this.give(bias, () => this.gradOf(bias));
-      this.give(x, () => this.viewGrad(this.gradOf(x)));
+      const weightGrad = () => this.give(weight, () => this.gemmOutput(this.gradOf(weight)));
+      const inputGrad = () => this.give(x, () => this.gemmOutput(this.gradOf(x)));
+      if (!bias) return (weightGrad(), inputGrad());
+      inputGrad();
+      weightGrad();
+      this.give(bias, () => this.gradOf(bias));
     });
     return out;
+  }
+
+  /** A backward gemm's output (W's is (x^T @ grad)^T, x's a reshape of grad @ W: views, see
+   * Runtime.route); the autograd thread's cuBLAS workspace comes with its first gemm. */
+  private gemmOutput(grad: Storage): Storage {
+    this.rt.beforeMatmul('backward');
+    return this.viewGrad(grad);
   }
 
   /** Columns [0, cols) of x as a view: it keeps the whole storage; its backward writes the

@@ -4,6 +4,7 @@
 // engine.cpp: the ready queue orders nodes by sequence number, newest first).
 import { COMPONENT_INDEX, Component, EventLog, Moment, roundedBytes } from './events';
 import { HookList } from './hooks';
+import { PolicyOp, SelectiveCache, SelectivePolicy } from './selective';
 
 /** The tensors a function returns: itself, an array's, or an object's fields and arrays. */
 function tensorsIn(value: unknown): Tensor[] {
@@ -15,6 +16,9 @@ function tensorsIn(value: unknown): Tensor[] {
 
 /** Thrown inside a recompute once every node of the region has its saved tensors again. */
 class RecomputeDone extends Error {}
+// One instance, thrown every time: building an Error captures a stack trace, which a long
+// pipeline's thousands of recomputes would pay for each time.
+const RECOMPUTE_DONE = new RecomputeDone();
 
 function anyRequiresGrad(inputs: Tensor[]): boolean {
   for (const input of inputs) if (input.requiresGrad) return true;
@@ -35,7 +39,8 @@ export class Storage {
     readonly key: number,
     readonly bytes: number,
     readonly component: Component,
-    readonly stream: number,
+    /** The stream its memory was allocated on: a block goes back to that stream's pool. */
+    public stream: number,
   ) {}
 }
 
@@ -58,9 +63,10 @@ export interface Param {
    * gathered dtype (FSDP's unsharded parameter). */
   gathered?: { storage: Storage; bytes: number };
   grad?: Storage;
-  /** Uses in the recorded graph whose gradients have not arrived yet: AccumulateGrad runs once
-   * all have, the earlier ones waiting summed in its input buffer. */
-  pendingUses?: number;
+  /** Uses in each recorded graph (by graph) whose gradients have not arrived yet: AccumulateGrad
+   * runs once all of that graph's have, the earlier ones waiting summed in its input buffer. A
+   * pipeline keeps several micro-batches' graphs recorded at once. */
+  pendingUses?: Map<number, number>;
   buffered?: Storage;
   /** Gradients arrive here instead of .grad (FSDP's unsharded gradients, a hook's own buffer). */
   onGradient?: (grad: Storage, param: Param) => void;
@@ -100,6 +106,8 @@ export interface GraphNode {
   tag?: NodeTag;
   pending: (Storage | undefined)[];
   backward: Backward;
+  /** Whether its forward saves anything for backward (a recompute refills it). */
+  saves: boolean;
   /** The checkpointed region it belongs to, recomputed before its first node runs backward. */
   region?: CheckpointRegion;
 }
@@ -115,10 +123,30 @@ export interface CheckpointRegion {
   recomputed: boolean;
   /** Region inputs the checkpoint keeps referenced until the region's backward is done. */
   inputs: Storage[];
+  /** Outputs a selective policy saved in forward, for the recompute to take back. */
+  selective?: SelectiveCache;
+}
+
+/** A region's forward run again: the node the next recorded op refills, and the last node
+ * whose saved tensors it needs. */
+interface Recompute {
+  region: CheckpointRegion;
+  recompute: GraphNode[];
+  cursor: number;
+  lastSaving: number;
+}
+
+/** torch.autograd.graph.saved_tensors_hooks as far as memory goes: `pack` sees each tensor a
+ * node saves (or a checkpoint keeps as an input) in the list that holds it, and may take the
+ * device copy away; `unpack` runs before the list's tensors are used again. */
+export interface SavedTensorsHooks {
+  pack(holder: Storage[], storage: Storage): void;
+  unpack(holder: Storage[]): void;
 }
 
 export class Runtime {
   readonly log = new EventLog();
+  savedTensorsHooks?: SavedTensorsHooks;
   private nextKey = 1;
   private seq = 0;
   /** Recorded nodes per graph (one per micro-batch's forward). */
@@ -127,7 +155,7 @@ export class Runtime {
   graph = 0;
   private scopes: Tensor[][] = [[]];
   /** Saving for backward is off in a checkpointed forward; a recompute fills existing nodes. */
-  private mode: 'record' | 'no-save' | { recompute: GraphNode[]; cursor: number } = 'record';
+  private mode: 'record' | 'no-save' | Recompute = 'record';
   private region?: CheckpointRegion;
   private outbox?: [Tensor, Storage][];
   /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
@@ -157,8 +185,24 @@ export class Runtime {
     this.mark({ step: this.step, phase, layer, microBatch: this.microBatch, what });
   }
 
+  /** The component a region's activation tensors count under (the head's logits and the
+   * loss's temporaries are `logitsAndLoss`). */
+  private activationComponent: Component = 'activations';
+
+  /** Runs `body` with the activations it makes counted under `component`. */
+  countedAs<T>(component: Component, body: () => T): T {
+    const outer = this.activationComponent;
+    this.activationComponent = component;
+    try {
+      return body();
+    } finally {
+      this.activationComponent = outer;
+    }
+  }
+
   /** A new storage with one reference (the handle about to be made for it). */
-  allocate(bytes: number, component: Component): Storage {
+  allocate(bytes: number, kind: Component): Storage {
+    const component = kind === 'activations' ? this.activationComponent : kind;
     const storage = new Storage(this.nextKey++, roundedBytes(bytes), component, this.stream);
     storage.refs = 1;
     this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[component], storage.stream);
@@ -200,12 +244,14 @@ export class Runtime {
   restore(storage: Storage): void {
     if (storage.resident) return;
     storage.resident = true;
+    storage.stream = this.stream; // the new block belongs to the stream that allocated it
     this.log.push(1, storage.key, storage.bytes, COMPONENT_INDEX[storage.component], this.stream);
   }
 
   release(storage: Storage | undefined): void {
     if (!storage) return;
     if (storage.refs <= 0) throw new Error(`storage ${storage.key} released twice`);
+    if (storage.refs === 1) this.viewGrads.delete(storage); // a freed gradient is no view
     if (--storage.refs === 0 && storage.resident) {
       this.log.push(
         -1,
@@ -330,7 +376,7 @@ export class Runtime {
     held: Tensor[] = [],
   ) {
     if (!this.gradEnabled || !anyRequiresGrad(inputs)) return;
-    if (typeof this.mode === 'object') return this.refill(saved);
+    if (typeof this.mode === 'object') return this.refill(saved, outputs);
     const node: GraphNode = {
       seq: this.seq++,
       inputs,
@@ -338,13 +384,15 @@ export class Runtime {
       held: held.length === 0 ? [] : held.map((t) => (this.retain(t.storage), t.storage)),
       pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
+      saves: saved.some(Boolean),
       region: this.region,
       tag: this.tag,
     };
     if (this.mode === 'record') this.save(node, saved);
     for (const input of inputs) {
       if (input.param && !input.node && input.requiresGrad) {
-        input.param.pendingUses = (input.param.pendingUses ?? 0) + 1;
+        const uses = (input.param.pendingUses ??= new Map());
+        uses.set(this.graph, (uses.get(this.graph) ?? 0) + 1);
       }
     }
     this.region?.nodes.push(node);
@@ -362,28 +410,44 @@ export class Runtime {
       if (!tensor) continue;
       this.retain(tensor.storage);
       node.saved.push(tensor.storage);
+      this.savedTensorsHooks?.pack(node.saved, tensor.storage);
     }
   }
 
-  /** A recompute hands each node of the region the tensors its forward saves again. */
-  private refill(saved: (Tensor | undefined)[]): void {
-    const mode = this.mode as { recompute: GraphNode[]; cursor: number };
-    const node = mode.recompute[mode.cursor++];
+  /** A recompute hands each node of the region the tensors its forward saves again. PyTorch
+   * stops once the last saved tensor is packed again (checkpoint.py's early stop raises in the
+   * pack hook); an op packs its saved inputs before its kernel runs, so when the last saving op
+   * keeps none of its outputs, that kernel never runs and its outputs are never allocated. */
+  private refill(saved: (Tensor | undefined)[], outputs: Tensor[]): void {
+    const mode = this.mode as Recompute;
+    const index = mode.cursor++;
+    const node = mode.recompute[index];
     if (node) this.save(node, saved);
-    // PyTorch stops recomputing once every saved tensor is back (checkpoint.py early stop).
-    if (mode.cursor >= mode.recompute.length) throw new RecomputeDone();
+    if (index < mode.lastSaving) return;
+    if (!outputs.some((output) => saved.includes(output))) {
+      for (let i = outputs.length - 1; i >= 0; i--) this.retract(outputs[i].storage);
+    }
+    throw RECOMPUTE_DONE;
+  }
+
+  /** Takes back the allocation just made for `storage`, as if it never happened. */
+  private retract(storage: Storage): void {
+    if (!this.log.undoLastAllocation(storage.key)) return;
+    storage.resident = false;
   }
 
   /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward
    * saves nothing but its inputs, and its first node in backward recomputes it. */
-  checkpoint<T extends Tensor>(inputs: Tensor[], body: () => T): T {
+  checkpoint<T extends Tensor>(inputs: Tensor[], body: () => T, policy?: SelectivePolicy): T {
     const region: CheckpointRegion = {
       run: () => this.scope(() => void body()),
       nodes: [],
       recomputed: false,
       inputs: inputs.map((input) => input.storage),
+      selective: policy ? new SelectiveCache(policy) : undefined,
     };
     region.inputs.forEach((storage) => this.retain(storage));
+    region.inputs.forEach((storage) => this.savedTensorsHooks?.pack(region.inputs, storage));
     const outer = { mode: this.mode, region: this.region };
     this.mode = 'no-save';
     this.region = region;
@@ -396,7 +460,10 @@ export class Runtime {
   private recompute(region: CheckpointRegion): void {
     region.recomputed = true;
     const outer = { mode: this.mode, grad: this.gradEnabled, depth: this.scopes.length };
-    this.mode = { recompute: region.nodes, cursor: 0 };
+    let lastSaving = region.nodes.length - 1;
+    while (lastSaving >= 0 && !region.nodes[lastSaving].saves) lastSaving--;
+    if (lastSaving < 0) return; // nothing to unpack: backward never asks for a recompute
+    this.mode = { region, recompute: region.nodes, cursor: 0, lastSaving };
     try {
       region.run();
     } catch (stop) {
@@ -447,7 +514,9 @@ export class Runtime {
    * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
    * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
   private accumulate(param: Param, grad: Storage): void {
-    param.pendingUses = Math.max(0, (param.pendingUses ?? 1) - 1);
+    const uses = param.pendingUses;
+    const pending = Math.max(0, (uses?.get(this.graph) ?? 1) - 1);
+    uses?.set(this.graph, pending);
     if (param.buffered && this.viewGrads.has(param.buffered)) {
       const sum = this.allocate(grad.bytes, 'gradients');
       this.release(param.buffered);
@@ -458,7 +527,7 @@ export class Runtime {
       grad = param.buffered;
     }
     param.buffered = undefined;
-    if (param.pendingUses > 0) {
+    if (pending > 0) {
       param.buffered = grad;
       return;
     }
@@ -489,7 +558,11 @@ export class Runtime {
   }
 
   private runNode(node: GraphNode): void {
-    if (node.region && !node.region.recomputed) this.recompute(node.region);
+    if (node.region && !node.region.recomputed) {
+      this.savedTensorsHooks?.unpack(node.region.inputs);
+      this.recompute(node.region);
+    }
+    this.savedTensorsHooks?.unpack(node.saved);
     const grads = node.pending;
     node.pending = [];
     const outbox: [Tensor, Storage][] = [];
@@ -500,26 +573,53 @@ export class Runtime {
     for (const storage of node.saved) this.release(storage);
     node.saved = [];
     for (const [target, grad] of outbox) this.route(target, grad);
-    if (node.region && node.region.nodes[0] === node) {
-      node.region.inputs.forEach((storage) => this.release(storage));
-      node.region.inputs = [];
+    if (node.region && node.region.nodes[0] === node) this.endRegion(node.region);
+  }
+
+  /** A checkpointed region is done with: its kept inputs and cached outputs go. */
+  private endRegion(region: CheckpointRegion): void {
+    region.inputs.forEach((storage) => this.release(storage));
+    region.inputs = [];
+    region.selective?.release((storage) => this.release(storage));
+  }
+
+  /** The outputs of an op a selective policy may save: made by `make` in forward (and kept when
+   * saved), handed back from the cache when a recompute reaches a saved op. */
+  opOutputs<T extends Tensor[]>(op: PolicyOp, make: () => T): T {
+    const mode = this.mode;
+    const recomputing = typeof mode === 'object';
+    const cache = recomputing
+      ? mode.region.selective
+      : mode === 'no-save'
+        ? this.region?.selective
+        : undefined;
+    if (!cache || !cache.saves(op, recomputing ? 'recompute' : 'forward')) return make();
+    if (!recomputing) {
+      const outputs = make();
+      cache.keep(outputs, (storage) => this.retain(storage));
+      return outputs;
     }
+    const kept = cache.take();
+    if (!kept) return make();
+    return kept.map((t) => {
+      const handle = new Tensor(t.storage, t.bytes, t.rows, t.cols, t.elementBytes, t.requiresGrad);
+      this.adopt(handle);
+      return handle;
+    }) as T;
   }
 
   /** The graph dies (nothing references it any more): nodes backward never reached, and
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
     for (const node of this.graphs.get(graph) ?? []) {
+      node.inputs.forEach((input) => input.param?.pendingUses?.delete(graph));
       node.held.forEach((storage) => this.release(storage));
       node.held = [];
       node.saved.forEach((storage) => this.release(storage));
       node.pending.forEach((grad) => this.release(grad));
       node.saved = [];
       node.pending = [];
-      if (node.region) {
-        node.region.inputs.forEach((storage) => this.release(storage));
-        node.region.inputs = [];
-      }
+      if (node.region) this.endRegion(node.region);
     }
     this.graphs.delete(graph);
   }

@@ -7,10 +7,14 @@ import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import { LayerInputs, LayerRecipe } from '../recipes/recipe';
-import { AttentionKernelRun } from '../recipes/attention-kernel';
+import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
+import { visionForward } from '../recipes/vision';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
-import { headAndLoss, LossSettings } from './loss';
+import { classificationLoss, headAndLoss, LossSettings } from './loss';
+import { embeddingAdapter } from './lora-embedding';
+import { ParallelNn } from '../parallel-nn';
+import { OP_LEVEL_POLICY } from '../autograd/selective';
 import { RankModel } from './rank-model';
 
 export interface StageSettings {
@@ -20,21 +24,83 @@ export interface StageSettings {
   keys: number;
   hidden: number;
   heads: AttentionHeads;
-  attention: AttentionKernelRun;
+  /** The kernel layer `index` runs and the mask it receives (attention-kernel.ts). */
+  attentionFor: (index: number) => LayerAttention;
+  /** Eager attention soft-caps its scores (Gemma-2's attn_logit_softcapping). */
+  softcapScores: boolean;
+  /** Eager attention with learned sink logits (gpt-oss). */
+  sinks: boolean;
   recompute: Recompute;
   loss: LossSettings;
-  /** Rotary tables (cos, sin) for models with rotary embeddings. */
-  rotary: boolean;
+  /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
+   * kept fp32 where the model code returns them so (OLMo-2). */
+  rotary: false | 'hidden' | 'fp32';
   /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
   scaledEmbedding: boolean;
   /** Dropout on the embeddings (GPT-2's embd_pdrop). */
   embeddingDropout: number;
   /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
-  finalNorm: 'layer' | 'rms';
+  finalNorm: FinalNorm;
+  /** Dropout after the final norm (T5Stack). */
+  finalDropout: number;
+  /** Images in one micro-batch on this rank (vision-language models). */
+  images: number;
+  /** The head's input scaled first (T5 with a tied head). */
+  headInputScale: boolean;
   /** Tokens per expert in mixture-of-experts layers. */
   routing?: ExpertRouting;
   /** The whole model is built before a data-parallel wrapper shards it. */
   materializeBeforeSharding: boolean;
+}
+
+/** An encoder-decoder's stacks as the forward walks its layers (T5Stack twice): the tensors
+ * each stack builds in its first layer, held until it ends; at the decoder's first layer the
+ * encoder output is kept for cross-attention and the decoder starts from a fresh embedding. */
+class StackState {
+  encoderStates?: Tensor;
+  private held: Tensor[] = [];
+  private inDecoder = false;
+
+  constructor(
+    private readonly stage: StageModel,
+    private readonly elementBytes: number,
+  ) {}
+
+  /** Before layer `index`: the decoder's input when the decoder starts there. */
+  enter(index: number, x: Tensor): Tensor | undefined {
+    const stacks = this.stage.recipe.stacks;
+    if (!stacks) return undefined;
+    const { nn, settings } = this.stage;
+    const first = this.stage.model.layers[0].index === index;
+    // The first decoder layer this stage runs (a truncated stack may skip the true first).
+    const decoder = index >= stacks.decoderStart && !this.inDecoder;
+    if (!first && !decoder) return undefined;
+    nn.rt.drop(...this.held);
+    let next: Tensor | undefined;
+    if (decoder && !first) {
+      this.encoderStates = x;
+      next = this.stage.embedAgain();
+    }
+    this.inDecoder = index >= stacks.decoderStart;
+    const { tokens, keys } = settings;
+    this.held = stacks.build(nn, tokens, keys, this.elementBytes, this.inDecoder);
+    return next;
+  }
+
+  inputs(shared: LayerInputs): LayerInputs {
+    return this.encoderStates ? { ...shared, encoderStates: this.encoderStates } : shared;
+  }
+
+  end(): void {
+    this.stage.nn.rt.drop(...this.held, this.encoderStates);
+  }
+}
+
+/** The per-forward tensors the layers read, and the inputs each layer receives. */
+interface LayerTables {
+  inputsFor: (index: number) => LayerInputs;
+  /** What the model's forward holds until it returns (rotary tables, masks). */
+  owned: Tensor[];
 }
 
 export interface StageOutput {
@@ -83,19 +149,25 @@ export class StageModel {
     return nn.rt.scope(() => {
       hooks.beforeForward('root');
       let x = input ?? this.embed();
-      const tables = this.layerInputs(x);
+      const tables = this.layerTables(x);
+      const stacks = new StackState(this, x.elementBytes);
+      if (!input) x = this.withImages(x, stacks);
       for (const layer of this.model.layers) {
+        // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
+        x = stacks.enter(layer.index, x) ?? x;
         nn.rt.enter('forward', layer.index, 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
-        const y = this.runLayer(x, layer, tables);
+        const y = this.runLayer(x, layer, stacks.inputs(tables.inputsFor(layer.index)));
         hooks.afterForward(`layer:${layer.index}`);
         if (x !== input) nn.rt.drop(x);
         x = y;
       }
-      nn.rt.drop(tables.cos, tables.sin, tables.mask);
-      const out: StageOutput = this.model.head
-        ? this.headAndLoss(x)
-        : { output: x, isLoss: false, logits: [] };
+      stacks.end();
+      nn.rt.drop(...tables.owned);
+      const out: StageOutput =
+        this.model.head || this.model.classifier
+          ? this.headAndLoss(x)
+          : { output: x, isLoss: false, logits: [] };
       hooks.afterForward('root');
       nn.weights.exitAutocast(nn.ops);
       return out;
@@ -104,10 +176,38 @@ export class StageModel {
 
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
     const { nn, recipe } = this;
-    if (this.settings.recompute !== 'full') return recipe.forward(nn, x, layer, inputs);
-    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask.
-    const args = [x, inputs.cos, inputs.sin, ...(inputs.mask ? [inputs.mask] : [])];
-    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs));
+    const { recompute } = this.settings;
+    if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
+    // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
+    // an encoder-decoder's encoder output.
+    const extra = [inputs.mask, inputs.encoderStates].filter((t): t is Tensor => t !== undefined);
+    const args = [x, inputs.cos, inputs.sin, ...extra];
+    // Selective: torchtitan's op-level policy (the frameworks that offer op-level selective
+    // checkpointing copy it; torchtune's _activation_checkpoint.py does).
+    const policy = recompute === 'selective' ? OP_LEVEL_POLICY : undefined;
+    return nn.rt.checkpoint(args, () => recipe.forward(nn, x, layer, inputs), policy);
+  }
+
+  /** A vision-language model's images: the image encoder and projector run first; their image
+   * tokens replace placeholders in the embedded text (masked_scatter: a new tensor), or, for
+   * Mllama, are the states its cross-attention layers read. */
+  private withImages(x: Tensor, stacks: StackState): Tensor {
+    const { nn, model, settings } = this;
+    if (!model.vision || settings.images === 0) return x;
+    nn.rt.enter('forward', -1, 'vision');
+    const features = visionForward(nn, model.vision, settings.images);
+    if (this.recipe.ends?.imageStates === 'cross-attention') {
+      stacks.encoderStates = features;
+      return x;
+    }
+    const merged = nn.ops.add(x, features); // inputs_embeds.masked_scatter(mask, image_features)
+    nn.rt.drop(x, features);
+    return merged;
+  }
+
+  /** A fresh embedding of the tokens (an encoder-decoder's decoder input). */
+  embedAgain(): Tensor {
+    return this.embed();
   }
 
   /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
@@ -122,12 +222,18 @@ export class StageModel {
       nn.rt.drop(x);
       x = out;
     };
+    // A vocabulary-parallel lookup's partial rows are summed (or reduce-scattered).
+    if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
+    const lora = model.embeddingLora;
+    if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     if (model.positions) {
       const positions = this.lookup(model.positions, settings.tokens);
       then((t) => nn.ops.add(t, positions));
       nn.rt.drop(positions);
     }
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
+    const norm = model.embeddingNorm;
+    if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
     nn.rt.hooks.afterForward('embedding');
     return x;
@@ -141,15 +247,18 @@ export class StageModel {
     return x;
   }
 
-  /** LlamaRotaryEmbedding.forward: fp32 frequencies, cos and sin, cast to the hidden dtype;
-   * eager attention also gets a 4-D causal mask (masking_utils create_causal_mask). */
-  private layerInputs(x: Tensor): LayerInputs {
+  /** What the model computes once per forward for its layers: LlamaRotaryEmbedding's fp32
+   * frequencies, cos and sin cast to the hidden dtype, and each distinct mask its layers
+   * receive (masking_utils create_causal_mask, create_sliding_window_causal_mask), built in
+   * layer order; the inputs of a layer are shared by the layers that attend alike. */
+  private layerTables(x: Tensor): LayerTables {
     const { nn, settings } = this;
     const { rt } = nn;
     const d = settings.heads.headDim;
     const tokens = settings.tokens;
     const table = () => {
       const float = rt.tensor(tokens, d, FP32, false);
+      if (settings.rotary === 'fp32') return float;
       const cast = nn.ops.to(float, x.elementBytes);
       rt.drop(float);
       return cast;
@@ -160,25 +269,86 @@ export class StageModel {
     }
     const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
     const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
-    const mask =
-      settings.attention === 'eager'
-        ? rt.tensor(tokens, settings.keys, x.elementBytes, false)
-        : undefined;
-    const { heads, keys, attention, routing } = settings;
-    return { cos, sin, mask, heads, keys, attention, routing };
+    const masks = new Map<string, Tensor>();
+    const shared = new Map<string, LayerInputs>();
+    const { heads, keys, routing, softcapScores } = settings;
+    const makeMask = (spec: MaskSpec) =>
+      rt.tensor(
+        spec.shared ? settings.keys : tokens,
+        settings.keys,
+        spec.additive ? x.elementBytes : 1,
+        false,
+      );
+    for (const layer of this.model.layers) {
+      const spec = settings.attentionFor(layer.index).mask;
+      if (spec && !masks.has(spec.key)) masks.set(spec.key, makeMask(spec));
+    }
+    const inputsFor = (index: number): LayerInputs => {
+      const { kernel, mask } = settings.attentionFor(index);
+      const key = `${kernel}|${mask?.key ?? ''}`;
+      let inputs = shared.get(key);
+      if (!inputs) {
+        const maskTensor = mask ? masks.get(mask.key) : undefined;
+        inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
+        if (softcapScores) inputs.softcap = true;
+        if (settings.sinks) inputs.sinks = true;
+        shared.set(key, inputs);
+      }
+      return inputs;
+    };
+    return { inputsFor, owned: [cos, sin, ...masks.values()] };
+  }
+
+  /** The final norm, then where the model code has them its dropout (T5Stack) and the tied
+   * head's input scale (T5: sequence_output * model_dim ** -0.5). */
+  private headInput(x: Tensor): Tensor {
+    const { nn, model, settings } = this;
+    let out = model.finalNorm ? finalNorm(nn, x, model.finalNorm, settings.finalNorm) : x;
+    const next = (make: (t: Tensor) => Tensor) => {
+      const made = make(out);
+      if (out !== x) nn.rt.drop(out);
+      out = made;
+    };
+    if (settings.finalDropout > 0) next((t) => nn.ops.dropout(t));
+    if (settings.headInputScale) next((t) => nn.ops.unary(t));
+    return out;
   }
 
   private headAndLoss(x: Tensor): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
     nn.rt.hooks.beforeForward('head');
-    const [norm, bias] = model.finalNorm ?? [];
-    const layer = this.settings.finalNorm === 'layer';
-    const normed = !norm ? x : layer ? nn.layerNorm(x, norm, bias) : nn.rmsNorm(x, norm);
-    const { loss, logits } = headAndLoss(nn, normed, model.head!, this.settings.loss);
+    const normed = this.headInput(x);
+    const sequences = this.settings.tokens / this.settings.keys;
+    // The head's output and what the loss makes of it are the breakdown's logits and loss.
+    const { loss, logits } = nn.rt.countedAs('logitsAndLoss', () =>
+      model.classifier
+        ? classificationLoss(nn, normed, model.classifier, sequences, this.settings.loss)
+        : headAndLoss(nn, normed, model.head!, this.settings.loss),
+    );
     if (normed !== x) nn.rt.drop(normed);
     nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };
+  }
+}
+
+/** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
+export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5';
+
+function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
+  switch (kind) {
+    case 'layer':
+      return nn.layerNorm(x, weight, bias);
+    case 'rms':
+      return nn.rmsNorm(x, weight);
+    case 'gemma':
+      return nn.gemmaRmsNorm(x, weight);
+    case 'fp32-weight':
+      return nn.rmsNormFp32Weight(x, weight);
+    case 'fused':
+      return nn.fusedRmsNorm(x, weight);
+    case 't5':
+      return nn.t5Norm(x, weight);
   }
 }
 

@@ -1,5 +1,6 @@
 // The end of the network: the output head and the loss, per implementation. Each names the
 // code it follows; the logits are the largest tensors of most steps.
+import { softcapped } from '../autograd/attention';
 import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
@@ -7,16 +8,26 @@ import { LinearParams } from './rank-model';
 
 export interface LossSettings {
   kind: 'standard' | 'chunked' | 'fused';
+  /** What 'fused' runs: Megatron's vocab-parallel cross-entropy, or Liger's fused linear
+   * cross-entropy. */
+  fused: 'megatron' | 'liger';
   /** Chunks the chunked loss applies the head in (torchtune: 8; litgpt: 128-token chunks). */
   chunks: number;
+  /** Each chunk's cross-entropy runs on an fp32 copy (torchtune's CEWithChunkedOutputLoss
+   * upcasts; litgpt's chunked_cross_entropy runs in the logits' dtype). */
+  chunkFp32: boolean;
   /** The model itself returns fp32 logits (torchtune/torchtitan: self.output(h).float()). */
   fp32Logits: boolean;
+  /** The loss runs under torch.compile (torchtune compiles its loss, torchtitan too with
+   * compile on): the upcast and log_softmax fuse into one kernel that keeps its input and a
+   * per-row log-sum-exp instead of the fp32 log-probabilities. */
+  compiled: boolean;
   /** cap * tanh(logits / cap) before the loss (Gemma-2's final_logit_softcapping). */
   softcap: boolean;
   /** The loop keeps the model's logits referenced until after backward (HF outputs). */
   retainLogits: boolean;
-  /** PyTorch before 1.11: log_softmax kept its input as well as its output. */
-  softmaxSavesInput: boolean;
+  /** Dropout before a sequence classifier (BERT's classifier_dropout, else hidden_dropout). */
+  classifierDropout: number;
 }
 
 export interface LossOutput {
@@ -32,6 +43,9 @@ export function headAndLoss(
   head: LinearParams,
   settings: LossSettings,
 ): LossOutput {
+  if (settings.kind === 'fused' && settings.fused === 'liger') {
+    return { loss: ligerLoss(nn, hidden, head), logits: [] };
+  }
   const [loss, ...logits] =
     settings.kind === 'chunked'
       ? chunkedLoss(nn, hidden, head, settings)
@@ -40,36 +54,24 @@ export function headAndLoss(
 }
 
 /** cross_entropy over fp32 logits (F.cross_entropy: log_softmax, saved, then nll_loss); the
- * backward of nll_loss writes a full-size fp32 gradient (nll_loss_backward zeros + scatter). */
-function crossEntropy(nn: Nn, logits32: Tensor, settings: LossSettings): Tensor {
+ * backward of nll_loss writes a full-size fp32 gradient (nll_loss_backward zeros + scatter).
+ * Compiled, one kernel keeps the logits it was given and one fp32 log-sum-exp per row. */
+function crossEntropy(nn: Nn, logits: Tensor, compiled = false): Tensor {
   const { ops, rt } = nn;
-  const logProbabilities = settings.softmaxSavesInput
-    ? savingBoth(nn, logits32)
-    : ops.unarySavingOutput(logits32);
+  if (compiled) {
+    const lse = rt.tensor(logits.rows, 1, FP32, false, 'logitsAndLoss');
+    const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+    rt.record([logits], [loss], [logits, lse], () => ops.give(logits, () => ops.gradOf(logits)));
+    rt.drop(lse);
+    return loss;
+  }
+  const logProbabilities = ops.softmax(logits); // log_softmax
   const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
   rt.record([logProbabilities], [loss], [], () =>
     ops.give(logProbabilities, () => ops.gradOf(logProbabilities)),
   );
   rt.drop(logProbabilities);
   return loss;
-}
-
-/** log_softmax of PyTorch < 1.11: its input was saved beside its output. */
-function savingBoth(nn: Nn, x: Tensor): Tensor {
-  const out = nn.ops.empty(x, x.requiresGrad);
-  nn.rt.record([x], [out], [x, out], () => nn.ops.give(x, () => nn.ops.gradOf(x)));
-  return out;
-}
-
-/** Gemma-2's final soft-capping: logits / cap, tanh (saves its output), * cap. */
-function softcapped(nn: Nn, logits: Tensor): Tensor {
-  const { ops, rt } = nn;
-  const divided = ops.unary(logits);
-  const tanh = ops.unarySavingOutput(divided);
-  rt.drop(divided);
-  const capped = ops.unary(tanh);
-  rt.drop(tanh);
-  return capped;
 }
 
 /** Hugging Face's ForCausalLMLoss (transformers loss/loss_utils.py): lm_head in the compute
@@ -79,7 +81,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     const { ops, rt } = nn;
     let logits = nn.linear(hidden, head);
     if (settings.softcap) {
-      const capped = softcapped(nn, logits);
+      const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
       rt.drop(logits);
       logits = capped;
     }
@@ -88,9 +90,11 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       rt.drop(logits);
       logits = float;
     }
-    const logits32 = ops.to(logits, FP32);
-    const loss = crossEntropy(nn, logits32, settings);
-    rt.drop(logits32);
+    if (settings.kind === 'fused') return [megatronCrossEntropy(nn, logits), logits];
+    // Compiled, the loss's own upcast is fused into its kernel.
+    const logits32 = settings.compiled ? logits : ops.to(logits, FP32);
+    const loss = crossEntropy(nn, logits32, settings.compiled);
+    if (logits32 !== logits) rt.drop(logits32);
     return [loss, logits];
   });
 }
@@ -105,11 +109,86 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
     rt.drop(...pieces);
     let total: Tensor | undefined;
     for (const chunk of chunks) {
-      const float = ops.to(chunk, FP32);
-      const loss = crossEntropy(nn, float, settings);
-      rt.drop(float);
+      const float = settings.chunkFp32 && !settings.compiled ? ops.to(chunk, FP32) : chunk;
+      const loss = crossEntropy(nn, float, settings.compiled);
+      if (float !== chunk) rt.drop(float);
       total = total ? ops.add(total, loss) : loss;
     }
     return [total!, ...chunks];
+  });
+}
+
+/** A sequence classifier's head and loss: BERT's pooler (the first token through dense and
+ * tanh, dropout) then its classifier (modeling_bert.py BertPooler, BertForSequenceClassification),
+ * or a decoder's score over every token pooled at the last one; cross-entropy over the labels. */
+export function classificationLoss(
+  nn: Nn,
+  hidden: Tensor,
+  head: { pooler?: LinearParams; classifier: LinearParams },
+  sequences: number,
+  settings: LossSettings,
+): LossOutput {
+  return nn.rt.scope((): LossOutput => {
+    const { ops, rt } = nn;
+    let features: Tensor;
+    if (head.pooler) {
+      const first = ops.gatherRows(hidden, sequences); // hidden_states[:, 0]
+      const dense = nn.linear(first, head.pooler);
+      const pooled = ops.unarySavingOutput(dense); // tanh
+      features = nn.dropout(pooled, settings.classifierDropout);
+      rt.drop(first, dense, pooled);
+    } else {
+      features = hidden;
+    }
+    const scores = nn.linear(features, head.classifier);
+    const logits = head.pooler ? scores : ops.gatherRows(scores, sequences); // [arange, last]
+    const float = nn.fp32Input(logits); // cross_entropy is on autocast's fp32 list
+    const loss = crossEntropy(nn, float);
+    return { loss, logits: [] };
+  });
+}
+
+/** Megatron's vocab-parallel cross-entropy (megatron/core/tensor_parallel/cross_entropy.py
+ * VocabParallelCrossEntropy, fusions/fused_cross_entropy.py): the logits upcast to fp32, exp
+ * taken in place and kept as the softmax; backward turns that same tensor into the gradient in
+ * place, and the upcast's backward casts it back. */
+function megatronCrossEntropy(nn: Nn, logits: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const exp = ops.to(logits, FP32);
+  const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+  rt.record([exp], [loss], [exp], () => ops.pass(exp, exp.storage));
+  rt.drop(exp);
+  return loss;
+}
+
+/** Liger's fused linear cross-entropy (liger_kernel/ops/fused_linear_cross_entropy.py
+ * fused_linear_cross_entropy_forward): the head never materialises all logits; the forward
+ * makes the input's and the weight's gradients (zeros_like each), walks chunks of
+ * next_power_of_2(ceil(BT / ceil(V / H))) rows whose logits become their own gradient in place,
+ * and keeps both gradients, which backward hands on as they are. */
+function ligerLoss(nn: Nn, hidden: Tensor, head: LinearParams): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const weight = ops.weight(head.weight, head.outFeatures, head.inFeatures);
+    const gradWeight = weight.requiresGrad
+      ? rt.tensor(weight.rows, weight.cols, weight.elementBytes, false, 'gradients')
+      : undefined;
+    const gradInput = rt.tensor(hidden.rows, hidden.cols, hidden.elementBytes, false);
+    const lossRows = rt.tensor(hidden.rows, 1, FP32, false, 'logitsAndLoss'); // loss_1d
+    const increase = Math.ceil(head.outFeatures / head.inFeatures);
+    const chunk = 2 ** Math.ceil(Math.log2(Math.ceil(hidden.rows / increase)));
+    rt.beforeMatmul('forward');
+    for (let start = 0; start < hidden.rows; start += chunk) {
+      const rows = Math.min(chunk, hidden.rows - start);
+      ops.scratch(rows * head.outFeatures * hidden.elementBytes, 'logitsAndLoss'); // logits_chunk
+    }
+    const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss');
+    const saved = [gradInput, ...(gradWeight ? [gradWeight] : [])];
+    rt.record([hidden, weight], [loss], saved, () => {
+      ops.pass(hidden, gradInput.storage);
+      if (gradWeight) ops.pass(weight, gradWeight.storage);
+    });
+    rt.drop(lossRows, gradInput, gradWeight, weight);
+    return loss;
   });
 }

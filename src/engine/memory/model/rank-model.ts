@@ -6,6 +6,7 @@ import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/pl
 import { DtypePolicy } from '../../request/dtype-policy';
 import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
 import { Param } from '../autograd/runtime';
+import type { VisionWeights } from '../recipes/vision';
 
 /** A linear module: its weight (and bias) as the kernel sees them, and what wraps it. */
 export interface LinearParams {
@@ -32,12 +33,19 @@ export interface LayerWeights {
 }
 
 export interface RankModel {
+  /** A vision-language model's image encoder and projector (on the first stage). */
+  vision?: VisionWeights;
   embedding?: Param;
+  /** PEFT's lora.Embedding on the token embedding: lora_embedding_A (r x vocab rows) and
+   * lora_embedding_B (h x r). */
+  embeddingLora?: { a: Param; b: Param; rank: number };
   positions?: Param;
   embeddingNorm?: Param[];
   layers: LayerWeights[];
   finalNorm?: Param[];
   head?: LinearParams;
+  /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
+  classifier?: { pooler?: LinearParams; classifier: LinearParams };
   /** The head reads the embedding's own weight (tied) on this rank. */
   tiedHead: boolean;
   /** Every parameter in module order: how they are allocated and how the optimizer walks them. */
@@ -107,7 +115,7 @@ export function linearParams(
   return out;
 }
 
-function adapter(
+export function adapter(
   s: ParamStorage,
   name: string,
   local: { inFeatures: number; outFeatures: number },

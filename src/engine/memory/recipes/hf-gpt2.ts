@@ -1,6 +1,7 @@
 // One block of Hugging Face's GPT-2 (transformers models/gpt2/modeling_gpt2.py GPT2Block,
 // GPT2Attention, GPT2MLP): LayerNorms, a fused c_attn split into q, k and v, dropout after
 // attention and the MLP, and NewGELUActivation written out in Python (gelu_new).
+import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
@@ -48,33 +49,22 @@ function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: Layer
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const [q, k, v] = qkv;
-    const scores = matmul(nn, q, k, inputs.heads.heads * inputs.keys);
+    const scores = matmulNT(nn, q, k, inputs.heads.heads * inputs.keys);
     const scaled = ops.unary(scores); // / sqrt(head_dim)
     rt.drop(scores);
     const masked = ops.unary(scaled); // torch.where(causal_mask, scores, min)
     rt.drop(scaled);
     const input = nn.fp32Input(masked);
-    const probabilities = ops.unarySavingOutput(input);
+    const probabilities = ops.softmax(input);
     rt.drop(masked, input);
     const cast = ops.to(probabilities, v.elementBytes);
     rt.drop(probabilities);
     const weights = nn.dropout(cast, p);
     rt.drop(cast);
-    const context = matmul(nn, weights, v, q.cols);
+    const context = matmulNT(nn, weights, v, q.cols);
     rt.drop(weights);
     return ops.unary(context); // reshape(...).contiguous() of the transposed output
   });
-}
-
-/** torch.matmul of a and b into `cols` columns per row: saves both. */
-function matmul(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
-  const { ops, rt } = nn;
-  const out = ops.empty(a, a.requiresGrad || b.requiresGrad, cols);
-  rt.record([a, b], [out], [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined], () => {
-    ops.give(a, () => ops.gradOf(a));
-    ops.give(b, () => ops.gradOf(b));
-  });
-  return out;
 }
 
 function dropped(nn: Nn, x: Tensor, p: number): Tensor {

@@ -7,7 +7,7 @@ import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
-import { addMoeWeights, moeMlp } from './hf-moe';
+import { addMoeWeights, ExpertStyle, moeMlp } from './hf-moe';
 import { isMoeLayer } from '../../model/parameters';
 
 /** Where a family departs from Llama's layer. */
@@ -15,15 +15,33 @@ export interface LlamaVariant {
   /** Gemma-2/3: norms after attention and after the MLP too (sandwich), added before the
    * residual; OLMo-2: only the post norms (no pre norms). */
   norms: 'pre' | 'sandwich' | 'post';
-  /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection (OLMo-2). */
-  qkNorm?: 'per-head' | 'whole';
+  /** How the RMSNorm applies its weight: Llama casts the normalised tensor back and multiplies
+   * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
+   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm. */
+  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm';
+  /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
+   * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
+  rotaryCastBack?: boolean;
+  /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
+   * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
+  qkNorm?: 'per-head' | 'whole' | 'l2';
+  /** Llama-4: the layers that apply RoPE (the others, NoPE, scale q by an attention
+   * temperature instead: modeling_llama4.py Llama4TextAttention attn_temperature_tuning). */
+  ropeFor?: (layer: number) => boolean;
+  /** How the routed experts of MoE layers compute (gpt-oss's clamped GLU). */
+  experts?: ExpertStyle;
   /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
   activation: 'silu' | 'gelu';
   /** Phi-3: q, k and v are slices of one qkv_proj output, gate and up of one gate_up_proj. */
   fused: boolean;
 }
 
-export const LLAMA: LlamaVariant = { norms: 'pre', activation: 'silu', fused: false };
+export const LLAMA: LlamaVariant = {
+  norms: 'pre',
+  rmsNorm: 'llama',
+  activation: 'silu',
+  fused: false,
+};
 
 export function linear(weights: LayerWeights, name: string): LinearParams {
   const found = weights.linears.get(name);
@@ -31,8 +49,21 @@ export function linear(weights: LayerWeights, name: string): LinearParams {
   return found;
 }
 
-function norm(nn: Nn, x: Tensor, weights: LayerWeights, name: string): Tensor {
-  return nn.rmsNorm(x, weights.norms.get(name)!);
+function norm(
+  nn: Nn,
+  x: Tensor,
+  weights: LayerWeights,
+  name: string,
+  variant: LlamaVariant,
+  width = x.cols, // a norm over each head: its statistics per head
+) {
+  const weight = weights.norms.get(name)!;
+  if (variant.rmsNorm === 'layernorm')
+    return nn.layerNorm(x, weight, weights.norms.get(`${name}.bias`));
+  if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight, width);
+  return variant.rmsNorm === 'fp32-weight'
+    ? nn.rmsNormFp32Weight(x, weight, width)
+    : nn.rmsNorm(x, weight, width);
 }
 
 /** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
@@ -51,7 +82,7 @@ export function hfLlamaLayer(
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
       inputs.routing && w.linears.has('router')
-        ? moeMlp(nn, h, w, inputs.routing)
+        ? moeMlp(nn, h, w, inputs.routing, variant.experts)
         : gatedMlp(nn, h, w, variant),
     );
   });
@@ -68,11 +99,11 @@ function block(
   sublayer: (h: Tensor) => Tensor,
 ): Tensor {
   return nn.rt.scope(() => {
-    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm);
+    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm, variant);
     let out = sublayer(input);
     if (input !== x) nn.rt.drop(input);
     if (variant.norms !== 'pre') {
-      const normed = norm(nn, out, w, variant.norms === 'post' ? preNorm : postNorm);
+      const normed = norm(nn, out, w, postNorm, variant);
       nn.rt.drop(out);
       out = normed;
     }
@@ -91,9 +122,9 @@ export function hfLlamaAttention(
 ): Tensor {
   return nn.rt.scope(() => {
     const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
-    const [q, k] = variant.qkNorm ? qkNorms(nn, q0, k0, w) : [q0, k0];
-    const qRotated = rotary(nn, q, inputs.cos, inputs.sin);
-    const kRotated = rotary(nn, k, inputs.cos, inputs.sin);
+    const beforeRope = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
+    const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant, inputs.heads.headDim) : [q0, k0];
+    const [qRotated, kRotated] = positioned(nn, [q, k], w.index, inputs, variant);
     nn.rt.drop(q, k, q0, k0);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
     const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
@@ -132,8 +163,46 @@ function projections(
 }
 
 /** Qwen3's q_norm / k_norm (RMSNorm over head_dim) and OLMo-2's (over the whole projection). */
-function qkNorms(nn: Nn, q: Tensor, k: Tensor, w: LayerWeights): [Tensor, Tensor] {
-  return [norm(nn, q, w, 'q_norm'), norm(nn, k, w, 'k_norm')];
+function qkNorms(
+  nn: Nn,
+  q: Tensor,
+  k: Tensor,
+  w: LayerWeights,
+  variant: LlamaVariant,
+  headDim: number,
+) {
+  const width = (t: Tensor) => (variant.qkNorm === 'per-head' ? headDim : t.cols);
+  return [norm(nn, q, w, 'q_norm', variant, width(q)), norm(nn, k, w, 'k_norm', variant, width(k))];
+}
+
+/** RoPE on q and k (then Llama-4's L2 norm), or on Llama-4's NoPE layers q scaled by the
+ * attention temperature ((query_states * attn_scales).to(dtype)) and k as it is. */
+function positioned(
+  nn: Nn,
+  [q, k]: Tensor[],
+  layer: number,
+  inputs: LayerInputs,
+  variant: LlamaVariant,
+): Tensor[] {
+  if (variant.ropeFor && !variant.ropeFor(layer)) {
+    // Llama-4's NoPE layers scale q by the attention temperature; Jamba's attention has no RoPE.
+    const query = variant.qkNorm === 'l2' ? nn.ops.unary(q) : nn.rt.view(q);
+    return [query, nn.rt.view(k)];
+  }
+  const out = [q, k].map((t) => rotated(nn, t, inputs, variant));
+  if (variant.qkNorm !== 'l2') return out;
+  const normed = out.map((t) => nn.l2Norm(t, inputs.heads.headDim)); // Llama4TextL2Norm, per head
+  nn.rt.drop(...out);
+  return normed;
+}
+
+/** apply_rotary_pos_emb for one of q and k, cast back where the family does. */
+function rotated(nn: Nn, x: Tensor, inputs: LayerInputs, variant: LlamaVariant): Tensor {
+  const out = rotary(nn, x, inputs.cos, inputs.sin);
+  if (!variant.rotaryCastBack || out.elementBytes === x.elementBytes) return out;
+  const cast = nn.ops.to(out, x.elementBytes);
+  nn.rt.drop(out);
+  return cast;
 }
 
 /** LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), evaluated left to right, the
@@ -184,7 +253,9 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
         'qkv_proj',
         'o_proj',
       );
-      if (variant.qkNorm) {
+      if (arch.attentionSinks)
+        builder.other('sinks', arch.numAttentionHeads / context.tensorParallel);
+      if (variant.qkNorm === 'per-head' || variant.qkNorm === 'whole') {
         const perHead = variant.qkNorm === 'per-head';
         const heads = (n: number) => Math.max(1, n / context.tensorParallel);
         builder.norm(

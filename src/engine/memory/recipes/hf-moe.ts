@@ -9,6 +9,15 @@ import { Param, Tensor } from '../autograd/runtime';
 import { baseParam, LayerWeights } from '../model/rank-model';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
+/** How a family's experts differ from Mixtral's. */
+export interface ExpertStyle {
+  /** gpt-oss (modeling_gpt_oss.py GptOssExperts): gate and up clamped, gate * sigmoid(alpha *
+   * gate), (up + 1) * glu, each its own tensor, and biases on both projections. */
+  clampedGlu: boolean;
+}
+
+export const MIXTRAL_EXPERTS: ExpertStyle = { clampedGlu: false };
+
 export interface ExpertRouting {
   /** Experts each token goes to. */
   topK: number;
@@ -43,6 +52,9 @@ export function addMoeWeights(
   const f = moe.expertIntermediateSize / t;
   const h = arch.hiddenSize;
   builder.linears('router');
+  // DeepSeek-V3's e_score_correction_bias; Qwen2-MoE's shared_expert_gate (h -> 1).
+  if (moe.routerBias) builder.other('router.e_score_correction_bias', moe.numExperts);
+  if (moe.sharedExpertGate) builder.other('shared_expert_gate', h);
   const gateUp = baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h);
   const down = baseParam(storage, 'experts.down_proj', experts * h * f);
   builder.param(gateUp).param(down);
@@ -66,12 +78,18 @@ function expertParams(w: LayerWeights): [Param, Param] {
 
 /** MixtralSparseMoeBlock.forward: router logits, fp32 softmax, top-k weights renormalised and
  * cast back, then the experts' loop into a zeros_like output. */
-export function moeMlp(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): Tensor {
+export function moeMlp(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+  style: ExpertStyle = MIXTRAL_EXPERTS,
+): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const logits = nn.linear(x, w.linears.get('router')!);
     const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
-    const probabilities = ops.unarySavingOutput(logits32);
+    const probabilities = ops.softmax(logits32);
     rt.drop(logits32);
     const top = ops.topk(probabilities, routing.topK);
     rt.drop(probabilities);
@@ -79,9 +97,9 @@ export function moeMlp(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRoutin
     rt.drop(top);
     const weights = ops.to(normalised, x.elementBytes);
     rt.drop(normalised);
-    const out = experts(nn, x, w, weights, routing);
+    const out = experts(nn, x, w, weights, routing, style);
     rt.drop(logits, weights);
-    return out;
+    return sharedExpert(nn, x, w, out);
   });
 }
 
@@ -89,7 +107,57 @@ export function moeMlp(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRoutin
  * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped
  * matmul through all experts' gate_up_proj, the gate, one through down_proj, times the routing
  * weights, scattered back to token order and summed over the k experts. */
-function experts(nn: Nn, x: Tensor, w: LayerWeights, weights: Tensor, routing: ExpertRouting) {
+/** A shared expert's MLP over every token, added to the routed output (Qwen2-MoE
+ * shared_expert, DeepSeek-V3 shared_experts, Llama-4 shared_expert). */
+function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tensor {
+  if (!w.linears.has('shared_experts.gate_proj')) return routed;
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const gate = nn.linear(x, w.linears.get('shared_experts.gate_proj')!);
+    const activated = ops.unarySavingInput(gate);
+    rt.drop(gate);
+    const up = nn.linear(x, w.linears.get('shared_experts.up_proj')!);
+    const product = ops.mul(activated, up);
+    rt.drop(activated, up);
+    const shared = nn.linear(product, w.linears.get('shared_experts.down_proj')!);
+    rt.drop(product);
+    const sum = ops.add(routed, shared);
+    rt.drop(routed, shared);
+    return sum;
+  });
+}
+
+/** The activation between the two grouped matmuls: SiLU(gate) * up, or gpt-oss's clamped GLU. */
+function expertActivation(nn: Nn, gate: Tensor, up: Tensor, style: ExpertStyle): Tensor {
+  const { ops, rt } = nn;
+  if (!style.clampedGlu) {
+    const activated = ops.unarySavingInput(gate);
+    const product = ops.mul(activated, up);
+    rt.drop(activated);
+    return product;
+  }
+  const clampedGate = ops.unarySavingInput(gate); // gate.clamp(max=limit)
+  const clampedUp = ops.unarySavingInput(up); // up.clamp(-limit, limit)
+  const scaled = ops.unary(clampedGate); // gate * alpha
+  const sigmoid = ops.unarySavingOutput(scaled);
+  rt.drop(scaled);
+  const glu = ops.mul(clampedGate, sigmoid);
+  rt.drop(clampedGate, sigmoid);
+  const shifted = ops.unary(clampedUp); // up + 1
+  rt.drop(clampedUp);
+  const product = ops.mul(shifted, glu);
+  rt.drop(shifted, glu);
+  return product;
+}
+
+function experts(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  weights: Tensor,
+  routing: ExpertRouting,
+  style: ExpertStyle,
+) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const [gateUpParam, downParam] = expertParams(w);
@@ -104,9 +172,8 @@ function experts(nn: Nn, x: Tensor, w: LayerWeights, weights: Tensor, routing: E
     const gateUp = groupedLinear(nn, masked, gateUpParam, 2 * f);
     const [gate, up] = ops.split(gateUp, 2);
     rt.drop(gateUp);
-    const activated = ops.unarySavingInput(gate);
-    const product = ops.mul(activated, up);
-    rt.drop(gate, up, activated);
+    const product = expertActivation(nn, gate, up, style);
+    rt.drop(gate, up);
     const down = groupedLinear(nn, product, downParam, h);
     const weighted = ops.maskedFill(ops.mul(down, pairWeights), sentinel);
     const unsorted = ops.gatherRows(weighted, pairs); // weighted_out[inv_perm]

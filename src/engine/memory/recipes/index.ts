@@ -1,12 +1,25 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { hfBertRecipe } from './hf-bert';
+import { hfBloomRecipe } from './hf-bloom';
+import { hfDeepseekRecipe } from './hf-deepseek';
+import { hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
+import { hfT5Recipe } from './hf-t5';
+import { hfMllamaRecipe } from './hf-mllama';
+import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
-import { hfLlamaRecipe, LlamaVariant } from './hf-llama';
+import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
+import { litgptRecipe } from './litgpt';
+import { nativeLlamaRecipe } from './native-llama';
+import { megatronRecipe } from './megatron';
 import { LayerRecipe } from './recipe';
+import { LayerAttention, planByKind } from './attention-kernel';
+import { layerKind } from '../../model/layers';
 
-/** The Llama-family variant a gated, RMSNorm architecture is. */
+/** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   return {
+    ...LLAMA,
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',
@@ -14,7 +27,141 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   };
 }
 
-export function layerRecipe(arch: ModelArchitecture, _request: PlanRequest): LayerRecipe {
-  if (arch.modelType === 'gpt2') return hfGpt2Recipe(arch.dropout?.residual ?? 0);
-  return hfLlamaRecipe(llamaVariant(arch));
+/** Gemma, Gemma-2, Gemma-3 (modeling_gemma*.py): (1 + weight) RMSNorms in fp32, the embedding
+ * scaled by sqrt(hidden) in the hidden dtype (GemmaModel.forward's normalizer,
+ * Gemma3TextScaledWordEmbedding), Gemma RMSNorm at the end too. */
+function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
+  const recipe = hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'gemma' });
+  return {
+    ...recipe,
+    source: `transformers models/${arch.modelType}/modeling_${arch.modelType}.py`,
+    ends: { scaledEmbedding: true, finalNorm: 'gemma' },
+  };
+}
+
+/** OLMo-2 (modeling_olmo2.py): norms after attention and MLP only, RMSNorms that multiply by the
+ * weight in fp32, q/k norms over the whole projections, fp32 rotary tables. */
+function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    norms: 'post',
+    rmsNorm: 'fp32-weight',
+    qkNorm: 'whole',
+    rotaryCastBack: true,
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/olmo2/modeling_olmo2.py (Olmo2DecoderLayer)',
+    ends: { finalNorm: 'fp32-weight', rotaryFp32: true },
+  };
+}
+
+/** gpt-oss (modeling_gpt_oss.py): no SDPA path (_supports_sdpa = False), so its eager attention
+ * with a sink logit per head runs whatever is asked; experts with the clamped GLU. */
+function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
+  const recipe = hfLlamaRecipe({ ...llamaVariant(arch), experts: { clampedGlu: true } });
+  return {
+    ...recipe,
+    source: 'transformers models/gpt_oss/modeling_gpt_oss.py (GptOssDecoderLayer)',
+    attention: (request) => {
+      const notes = new Set<string>();
+      if (request.asked !== 'eager')
+        notes.add(
+          "gpt-oss's model code has no SDPA path (attention sinks): its eager attention runs and keeps every score matrix",
+        );
+      return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
+    },
+  };
+}
+
+/** Eager attention with the mask of the layer's kind. */
+function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
+  const window = layerKind(arch, index).attentionWindow;
+  const key = window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`;
+  return { kernel: 'eager', mask: { key, additive: true } };
+}
+
+/** Llama-4's text layers (modeling_llama4.py Llama4TextDecoderLayer): RoPE only on the layers
+ * no_rope_layers marks, Llama4TextL2Norm on their q and k, the attention temperature on the
+ * others, chunked attention, MoE layers with a shared expert (the routed experts planned as
+ * v5's grouped_mm path). */
+function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
+  const noRope = new Set(arch.noRopeLayers ?? []);
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    qkNorm: 'l2', // use_qk_norm: Llama4TextL2Norm on the RoPE layers
+    ropeFor: (layer) => !noRope.has(layer),
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/llama4/modeling_llama4.py (Llama4TextDecoderLayer)',
+  };
+}
+
+/** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
+const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
+  gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
+  bert: (arch) =>
+    hfBertRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
+  gemma: gemmaRecipe,
+  gemma2: gemmaRecipe,
+  gemma3: gemmaRecipe,
+  gemma3_text: gemmaRecipe,
+  olmo2: olmo2Recipe,
+  bloom: (arch) =>
+    hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
+  falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
+  gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
+  phi: (arch) => hfParallelRecipe(arch, 'phi'),
+  stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
+  cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
+  gpt_oss: gptOssRecipe,
+  llama4: llama4Recipe,
+  llama4_text: llama4Recipe,
+  phimoe: (arch) => hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'layernorm' }),
+  mamba: hfMambaRecipe,
+  mamba2: hfMambaRecipe,
+  jamba: hfJambaRecipe,
+  t5: hfT5Recipe,
+  mllama: hfMllamaRecipe,
+};
+
+/** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space
+ * mixers or encoders. */
+function litgptCovers(arch: ModelArchitecture): boolean {
+  return !arch.moe && !arch.ssm && !arch.encoder && !arch.mla && !arch.sequenceClassificationLabels;
+}
+
+/** Layers torchtune's and torchtitan's Llama decoders cover: gated RMSNorm decoders with
+ * separate q, k and v projections and two norms a layer. */
+function nativeCovers(arch: ModelArchitecture): boolean {
+  return (
+    litgptCovers(arch) &&
+    arch.mlp === 'gated' &&
+    arch.norm === 'rmsnorm' &&
+    arch.normsPerLayer === 2 &&
+    !arch.fusedQkv &&
+    !arch.parallelResidual &&
+    !arch.qkNorm
+  );
+}
+
+/** The model code a request runs: its modelCode, and for code written against PyTorch's own
+ * kernels, the framework its preset names. */
+function frameworkRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe | undefined {
+  const { modelCode, preset, fusedKernels } = request.runtime;
+  if (modelCode === 'litgpt') return litgptCovers(arch) ? litgptRecipe(arch) : undefined;
+  if (modelCode !== 'native' || !nativeCovers(arch)) return undefined;
+  if (preset === 'torchtune' || preset === 'torchtitan') {
+    return nativeLlamaRecipe(arch, preset, fusedKernels);
+  }
+  return preset === 'megatron' ? megatronRecipe(arch) : undefined;
+}
+
+export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
+  const framework = frameworkRecipe(arch, request);
+  if (framework) return framework;
+  if (arch.mla) return hfDeepseekRecipe(arch); // DeepSeek-V2/V3's multi-latent attention
+  const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
+  return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
 }

@@ -1,6 +1,6 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
-import { LinearShape, linearShapes } from '../../model/parameters';
+import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
 import { ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
@@ -13,15 +13,23 @@ import {
   ParamStorage,
 } from '../model/rank-model';
 import { AttentionHeads } from '../autograd/attention';
-import { AttentionKernelRun } from './attention-kernel';
+import { AttentionKernelRun, AttentionPlan, AttentionRequest } from './attention-kernel';
 import type { ExpertRouting } from './hf-moe';
+import type { FinalNorm } from '../model/causal-lm';
 
 /** What a layer reads besides its input: rotary tables, the mask, its shapes on this rank. */
 export interface LayerInputs {
   cos: Tensor;
   sin: Tensor;
-  /** The 4-D causal mask eager attention adds (SDPA's flash path takes is_causal instead). */
+  /** The mask this layer's attention receives: eager's additive 4-D mask, or the boolean one
+   * SDPA is handed where is_causal cannot stand for it (flash takes is_causal instead). */
   mask?: Tensor;
+  /** The scores pass through cap * tanh(x / cap) in eager attention (Gemma-2). */
+  softcap?: boolean;
+  /** Eager attention with a learned sink logit per head (gpt-oss). */
+  sinks?: boolean;
+  /** An encoder-decoder's encoder output, which a decoder layer's cross-attention reads. */
+  encoderStates?: Tensor;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
@@ -39,12 +47,56 @@ export interface WeightContext {
   expertParallel: number;
 }
 
+/** An encoder-decoder's two stacks (T5): where the decoder starts (a fresh embedding of the
+ * decoder's tokens, the encoder output kept for every decoder layer), and what each stack
+ * builds once for its layers (T5's position bias), held while the stack runs. */
+export interface StackTensors {
+  decoderStart: number;
+  build(nn: Nn, tokens: number, keys: number, elementBytes: number, decoder: boolean): Tensor[];
+}
+
+/** What a model code does around its layers, where it departs from Llama's: the embedding
+ * scaled by sqrt(hidden) (Gemma), the final norm's kind, fp32 rotary tables (OLMo-2). */
+export interface ModelEnds {
+  scaledEmbedding?: boolean;
+  finalNorm?: FinalNorm;
+  rotaryFp32?: boolean;
+  /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
+   * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
+  rotaryBuffer?: boolean;
+  /** The loss runs under torch.compile: always, or only the chunked loss (torchtune's
+   * training.compile_loss patches CEWithChunkedOutputLoss.compute_cross_entropy in place but
+   * returns the compiled standard loss, which the recipes drop). */
+  compiledLoss?: boolean | 'chunked';
+  /** A chunked head applies itself this many positions at a time (litgpt: 128), instead of
+   * a fixed number of chunks (torchtune: 8). */
+  chunkPositions?: number;
+  /** Each chunk's cross-entropy runs on an fp32 copy (false for litgpt). */
+  chunkFp32?: boolean;
+  /** Dropout after the final norm (T5Stack). */
+  finalDropout?: number;
+  /** The head's input scaled by model_dim ** -0.5 first (T5 with a tied head). */
+  headInputScale?: boolean;
+  /** Which fused cross-entropy crossEntropy 'fused' means: Megatron's vocab-parallel one, or
+   * Liger's fused linear cross-entropy (the default). */
+  fusedLoss?: 'megatron' | 'liger';
+  /** Where the image tokens go: into the text sequence (default), or to cross-attention
+   * layers (Mllama). */
+  imageStates?: 'merged' | 'cross-attention';
+}
+
 export interface LayerRecipe {
   /** The model code it was read from. */
   source: string;
   /** The layer's parameters, in the order its modules create them. */
   weights(context: WeightContext, layer: number): LayerWeights;
   forward(nn: Nn, x: Tensor, weights: LayerWeights, inputs: LayerInputs): Tensor;
+  /** The kernel and mask each layer's attention gets (Hugging Face's rules unless the model
+   * code has its own). */
+  attention?(request: AttentionRequest): AttentionPlan;
+  ends?: ModelEnds;
+  /** Encoder-decoder models' stacks. */
+  stacks?: StackTensors;
 }
 
 /** Builds a LayerWeights in module order: linears (weight, then bias) and norms as named. */
@@ -85,6 +137,41 @@ export class LayerWeightsBuilder {
         loraNames.some((n) => lora.targetModules.includes(n)));
     const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, targeted);
     this.weights.linears.set(shape.name, linear);
+    this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** One linear standing for several of the shared shapes (litgpt's qkv, Falcon's
+   * query_key_value): their outputs side by side. LoRA adapts the parts its targets name, as
+   * litgpt's LoRAQKVLinear does: A of r x in per adapted part, B of r x their outputs. */
+  fused(name: string, parts: string[]): this {
+    const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
+    if (shapes.length === 0) return this;
+    const shape: LinearShape = {
+      ...shapes[0],
+      name,
+      outFeatures: shapes.reduce((sum, s) => sum + s.outFeatures, 0),
+      bias: shapes.some((s) => s.bias),
+    };
+    const { arch, storage, tensorParallel, expertParallel } = this.context;
+    const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, false);
+    const lora =
+      storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
+    const adapted = lora
+      ? shapes.filter((s) => isLoraTarget(lora, s) || isLoraTarget(lora, shape))
+      : [];
+    if (lora && adapted.length > 0) {
+      const rank = lora.rank * adapted.length;
+      const out = adapted.reduce((sum, s) => sum + s.outFeatures / tensorParallel, 0);
+      const bytes = storage.policy.adapter.weight;
+      linear.lora = {
+        a: makeParam(`${name}.lora_A`, rank * linear.inFeatures, true, bytes),
+        b: makeParam(`${name}.lora_B`, lora.rank * out, true, bytes),
+        rank,
+        dropout: lora.dropout > 0,
+      };
+    }
+    this.weights.linears.set(name, linear);
     this.weights.order.push(...paramsOf(linear));
     return this;
   }

@@ -5,6 +5,10 @@
 // prefetched, and the unit's unsharded gradients reduce-scattered from a reduce-dtype copy into
 // sharded gradients on the reduce-scatter stream (torch/distributed/fsdp/_fully_shard/
 // _fsdp_collectives.py foreach_all_gather, foreach_all_gather_copy_out, foreach_reduce).
+// Without gradient sync (set_requires_gradient_sync(False): accumulation, and every micro-batch
+// under pipelining) a unit's unsharded gradients stay, upcast once to the reduce dtype, until a
+// backward with sync reduces them (_fsdp_param_group.py post_backward, _fsdp_param.py
+// to_accumulated_grad_if_needed / accumulate_unsharded_grad_if_needed).
 import { ModuleHooks, ModuleName } from '../autograd/hooks';
 import { NodeTag, Param, Runtime, Storage } from '../autograd/runtime';
 
@@ -12,8 +16,19 @@ export interface Fsdp2Settings {
   world: number;
   /** Bytes per element of a gathered parameter (MixedPrecisionPolicy param_dtype). */
   gatheredBytes: number;
+  /** Per parameter, where some are gathered in another dtype (torchao's fp8 all-gather). */
+  gatheredBytesOf?: (param: Param) => number;
   /** Bytes per element the gradients are reduced in (reduce_dtype). */
   reduceBytes: number;
+  /** torch.distributed.pipelining drives this wrapper: the reduction waits for the step's end
+   * (stage.py backward_maybe_with_nosync, then perform_reduce_grad). */
+  pipelined: boolean;
+  /** Under pipelining, unsharded parameters are freed after each micro-batch's backward
+   * (set_reshard_after_backward(True)) instead of staying until the step's end. */
+  reshardAfterBackward: boolean;
+  /** CPUOffloadPolicy: the shards and their gradients live on the host; a reduce-scatter's
+   * output is copied there and freed (_fsdp_collectives.py foreach_reduce). */
+  offload: boolean;
 }
 
 export interface FsdpUnit {
@@ -23,9 +38,13 @@ export interface FsdpUnit {
   gathered: boolean;
   /** The all-gather output waiting to be copied out (a prefetch). */
   pending?: Storage;
-  grads: Storage[];
-  /** The sharded gradients of the unit: one reduce-scatter output, viewed per parameter. */
-  sharded?: Storage;
+  /** This backward's unsharded gradients, by parameter. */
+  grads: Map<Param, Storage>;
+  /** Unsharded gradients kept across backwards without sync (unsharded_accumulated_grad, or
+   * the unsharded parameter's own .grad when it is already in the reduce dtype). */
+  accumulated: Map<Param, Storage>;
+  /** Gradients this backward has delivered so far. */
+  arrived: number;
 }
 
 // The all-gather and reduce-scatter streams: their blocks live in pools of their own.
@@ -44,6 +63,10 @@ export class Fsdp2 implements ModuleHooks {
   /** The last reduce-scatter input, held until the next reduce-scatter or backward's end. */
   private reduceInput?: Storage;
   private readonly units = new Map<string, FsdpUnit>();
+  /** requires_gradient_sync for the backward running now. */
+  private sync = true;
+  /** reshard_after_backward for the backward running now. */
+  private reshardAfterBackward = true;
 
   constructor(
     private readonly rt: Runtime,
@@ -51,14 +74,31 @@ export class Fsdp2 implements ModuleHooks {
     units: FsdpUnit[],
     /** Modules in the order backward reaches them: the head, the layers down, the embedding. */
     private readonly backwardOrder: ModuleName[],
-    private readonly microBatch: () => number,
   ) {
     for (const unit of units) {
       this.units.set(unit.name, unit);
       for (const param of unit.params) {
-        if (param.trainable) param.onGradient = (grad) => this.gradient(unit, grad);
+        if (param.trainable) param.onGradient = (grad, p) => this.gradient(unit, p, grad);
       }
     }
+  }
+
+  /** Before a micro-batch's backward: pipelining never syncs nor reshards until the step's end
+   * (unless told to reshard after each backward); plain accumulation syncs on the last. */
+  beforeMicroBatchBackward(sync: boolean): void {
+    const { pipelined } = this.settings;
+    this.sync = sync && !pipelined;
+    this.reshardAfterBackward = !pipelined || this.settings.reshardAfterBackward;
+  }
+
+  /** The end of a pipelined step (perform_reduce_grad): every unit's post-backward with sync
+   * and resharding, in wrapping order, then the root's final callback. */
+  finishBackward(): void {
+    if (!this.settings.pipelined) return;
+    this.sync = true;
+    this.reshardAfterBackward = true;
+    for (const unit of this.units.values()) this.postBackward(unit);
+    this.afterBackward();
   }
 
   private unitOf(module: ModuleName): FsdpUnit | undefined {
@@ -96,25 +136,36 @@ export class Fsdp2 implements ModuleHooks {
     }
   }
 
-  /** The final callback: the last reduce-scatter input and all-gather buffer go. */
+  /** The final callback: the last reduce-scatter input and all-gather buffer go; units still
+   * gathered reshard (those pipelining keeps gathered stay). */
   afterBackward(): void {
-    this.rt.release(this.reduceInput);
-    this.reduceInput = undefined;
+    if (this.sync) {
+      this.rt.release(this.reduceInput);
+      this.reduceInput = undefined;
+    }
     this.rt.release(this.held);
     this.held = undefined;
+    if (!this.reshardAfterBackward) return;
     for (const unit of this.units.values()) if (unit.gathered) this.reshard(unit);
   }
 
   /** foreach_all_gather: a copy-in of this rank's shards, the flat output, the copy-in freed. */
   private allGather(unit: FsdpUnit): Storage {
     const { rt, settings } = this;
-    const full = unit.params.reduce((sum, p) => sum + shardElements(p, settings.world), 0);
+    const bytes = unit.params.reduce(
+      (sum, p) => sum + shardElements(p, settings.world) * this.gatheredBytes(p),
+      0,
+    );
     return onStream(rt, ALL_GATHER_STREAM, () => {
-      const input = rt.allocate(full * settings.gatheredBytes, 'buffers');
-      const output = rt.allocate(full * settings.world * settings.gatheredBytes, 'buffers');
+      const input = rt.allocate(bytes, 'buffers');
+      const output = rt.allocate(bytes * settings.world, 'buffers');
       rt.release(input);
       return output;
     });
+  }
+
+  private gatheredBytes(param: Param): number {
+    return this.settings.gatheredBytesOf?.(param) ?? this.settings.gatheredBytes;
   }
 
   /** foreach_all_gather_copy_out: per-parameter unsharded tensors. In forward the buffer is
@@ -125,7 +176,7 @@ export class Fsdp2 implements ModuleHooks {
     const buffer = unit.pending ?? this.allGather(unit);
     unit.pending = undefined;
     for (const param of unit.params) {
-      const bytes = this.settings.gatheredBytes;
+      const bytes = this.gatheredBytes(param);
       if (param.gathered) this.rt.restore(param.gathered.storage);
       else param.gathered = { storage: this.rt.allocate(param.elements * bytes, 'buffers'), bytes };
     }
@@ -142,43 +193,90 @@ export class Fsdp2 implements ModuleHooks {
     unit.gathered = false;
   }
 
-  private gradient(unit: FsdpUnit, grad: Storage): void {
-    unit.grads.push(grad);
+  /** AccumulateGrad hands a unit parameter's unsharded gradient over; an accumulated one in
+   * the same dtype takes it in place. The unit's post-backward runs once all have arrived. */
+  private gradient(unit: FsdpUnit, param: Param, grad: Storage): void {
+    if (unit.accumulated.has(param) && !this.upcasts()) this.rt.release(grad);
+    else unit.grads.set(param, grad);
     const expected = unit.params.filter((p) => p.trainable).length;
-    if (unit.grads.length === expected) this.postBackward(unit);
+    if (++unit.arrived < expected) return;
+    unit.arrived = 0;
+    this.postBackward(unit);
   }
 
-  /** Post-backward: reshard, then foreach_reduce: the unsharded gradients copied into one
-   * reduce-dtype input, freed, and reduce-scattered into the unit's sharded gradients. */
+  /** The gradients are reduced in a wider dtype than they are computed in. */
+  private upcasts(): boolean {
+    return this.settings.reduceBytes !== this.settings.gatheredBytes;
+  }
+
+  /** Post-backward: this backward's gradients added into the accumulated ones; without sync
+   * they stay (upcast to the reduce dtype the first time); with sync, reshard, then
+   * foreach_reduce: the unsharded gradients copied into one reduce-dtype input, freed, and
+   * reduce-scattered into the unit's sharded gradients. */
   private postBackward(unit: FsdpUnit): void {
     const { rt, settings } = this;
-    this.reshard(unit);
+    this.accumulate(unit);
+    if (!this.sync) {
+      if (this.reshardAfterBackward) this.reshard(unit);
+      this.toAccumulated(unit);
+      return;
+    }
+    const grads = [...unit.grads.values(), ...unit.accumulated.values()];
+    if (this.reshardAfterBackward) this.reshard(unit);
+    if (grads.length === 0) return;
     const full = unit.params
       .filter((p) => p.trainable)
       .reduce((sum, p) => sum + shardElements(p, settings.world), 0);
     rt.release(this.reduceInput);
     this.reduceInput = rt.allocate(full * settings.world * settings.reduceBytes, 'buffers');
-    unit.grads.forEach((grad) => rt.release(grad));
-    unit.grads = [];
+    grads.forEach((grad) => rt.release(grad));
+    unit.grads.clear();
+    unit.accumulated.clear();
     const output = onStream(rt, REDUCE_SCATTER_STREAM, () =>
       rt.allocate(full * settings.reduceBytes, 'gradients'),
     );
-    if (unit.sharded && this.microBatch() > 0)
-      rt.release(output); // added into the sharded gradients
-    else this.keepSharded(unit, output);
+    this.keepSharded(unit, output);
+  }
+
+  /** accumulate_unsharded_grad_if_needed: a gradient computed in the parameter dtype is added
+   * into the accumulated reduce-dtype one and freed. */
+  private accumulate(unit: FsdpUnit): void {
+    for (const [param, grad] of unit.grads) {
+      if (!unit.accumulated.has(param)) continue;
+      this.rt.release(grad);
+      unit.grads.delete(param);
+    }
+  }
+
+  /** to_accumulated_grad_if_needed: a fresh unsharded gradient becomes the accumulated one,
+   * upcast to the reduce dtype (a new tensor, the old one freed) where the dtypes differ. */
+  private toAccumulated(unit: FsdpUnit): void {
+    for (const [param, grad] of unit.grads) {
+      if (!this.upcasts()) {
+        unit.accumulated.set(param, grad);
+        continue;
+      }
+      const upcast = this.rt.allocate(param.elements * this.settings.reduceBytes, 'gradients');
+      unit.accumulated.set(param, upcast);
+      this.rt.release(grad);
+    }
+    unit.grads.clear();
   }
 
   /** The sharded gradients are views of the reduce-scatter output: the first trainable
-   * parameter's .grad holds the buffer, so zero_grad frees it once. */
+   * parameter's .grad holds the buffer, so zero_grad frees it once. A later reduction in the
+   * same step adds into it (the output is freed), as does the host's copy under offload. */
   private keepSharded(unit: FsdpUnit, output: Storage): void {
-    unit.sharded = output;
-    const first = unit.params.find((p) => p.trainable)!;
-    first.grad = output;
+    const trainable = unit.params.filter((p) => p.trainable);
+    if (this.settings.offload || trainable[0].grad) this.rt.release(output);
+    else trainable[0].grad = output;
+    // foreach_reduce runs the sharded parameters' post-accumulate-grad hooks
+    for (const param of trainable) param.afterGradient?.(param);
   }
 }
 
 /** The module whose backward a node belongs to. */
-function moduleOf(tag: NodeTag): ModuleName {
+export function moduleOf(tag: NodeTag): ModuleName {
   if (tag.layer >= 0) return `layer:${tag.layer}`;
   return tag.what === 'loss' ? 'head' : 'embedding';
 }

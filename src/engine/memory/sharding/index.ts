@@ -1,27 +1,57 @@
-// How the data-parallel layout touches a rank's memory: which wrapper runs (FSDP2, DDP) and
-// what each parameter keeps locally.
-import { fsdpGathers } from '../buffers';
-import { ModuleName } from '../autograd/hooks';
-import { Runtime } from '../autograd/runtime';
+// How the data-parallel layout touches a rank's memory: which wrapper runs (FSDP2, DDP,
+// DeepSpeed's ZeRO, Megatron's DDP) and what each parameter keeps locally.
+import { ModuleHooks, ModuleName } from '../autograd/hooks';
+import { Param, Runtime } from '../autograd/runtime';
 import { DtypePolicy } from '../../request/dtype-policy';
 import { PlanLayout, PlanRequest } from '../../vocabulary';
 import { RankModel } from '../model/rank-model';
 import { adapterParams } from '../recipes/recipe';
 import { Ddp } from './ddp';
+import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
+import { MegatronDdp } from './megatron';
 import { Fsdp2, FsdpUnit, shardElements } from './fsdp2';
 
-export interface Sharding {
+/** A data-parallel wrapper as the timeline drives it: module hooks, and what it does around
+ * each micro-batch's backward, at the end of a pipelined step and around the optimizer. */
+export interface Sharding extends ModuleHooks {
   /** Runs once the model's parameters exist (DDP's reducer is built then). */
   afterBuild(): unknown;
+  /** Before a micro-batch's backward: whether its gradients are reduced now. */
+  beforeMicroBatchBackward?(sync: boolean): void;
+  /** After the pipeline schedule's last backward (pipelining's perform_reduce_grad). */
+  finishBackward?(): void;
+  /** What the optimizer steps, when the wrapper keeps its own flat master partition. */
+  optimizerParams?(): Param[];
+  beforeOptimizerStep?(): void;
+  afterOptimizerStep?(): void;
 }
 
 const NONE: Sharding = { afterBuild: () => undefined };
 
-/** FSDP shards over data x context parallel ranks (torchtitan's dp_shard_cp mesh). */
-export function shardDegree(layout: PlanLayout): number {
-  return layout.dataParallel * layout.contextParallel;
+/** Whether ZeRO-3 actually gathers parameters: sharded over more than one rank, or its
+ * parameters offloaded to the host. */
+export function zero3Gathers(request: PlanRequest, shardDegree: number): boolean {
+  const { parallelism } = request;
+  return (
+    parallelism.zeroStage === 3 && (shardDegree > 1 || parallelism.offload.parameters === 'cpu')
+  );
 }
 
+/** Whether gathering ZeRO-3 runs as FSDP (torch's fully_shard: a root unit around per-layer
+ * units) rather than DeepSpeed's parameter coordinator. */
+export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean {
+  return zero3Gathers(request, shardDegree) && request.runtime.dataParallelEngine === 'pytorch';
+}
+
+/** Ranks a parameter is sharded over: data x context parallel (torchtitan's dp_shard_cp mesh),
+ * less the replicas HSDP keeps of each shard. */
+export function shardDegree(layout: PlanLayout, replicas = 1): number {
+  return (layout.dataParallel * layout.contextParallel) / replicas;
+}
+
+/** Which engine keeps the gradients and the master copy: DeepSpeed's ZeRO at its stage (the
+ * PyTorch engine's ZeRO-1/2 too, which torch has no engine of its own for), Megatron's DDP,
+ * FSDP2 at ZeRO-3, DDP at ZeRO-0. */
 export function applySharding(
   rt: Runtime,
   model: RankModel,
@@ -29,25 +59,126 @@ export function applySharding(
   layout: PlanLayout,
   policy: DtypePolicy,
 ): Sharding {
-  const world = shardDegree(layout);
-  const pytorch = request.runtime.dataParallelEngine === 'pytorch';
-  const materialized = request.runtime.materializeBeforeSharding;
-  if (pytorch && fsdpGathers(request, world)) {
-    const units = fsdp(rt, model, request, world, policy);
-    return { afterBuild: () => materialized && shardBuiltModel(rt, units) };
+  const world = shardDegree(layout, request.parallelism.replicateDegree);
+  const engine = request.runtime.dataParallelEngine;
+  const zero = request.parallelism.zeroStage;
+  const trainable = trainableInOrder(model);
+  const states = request.training.method === 'full' ? policy.trained : policy.adapter;
+  if (engine === 'megatron') return megatron(rt, trainable, request, world, states);
+  if (engine === 'deepspeed' || ((zero === 1 || zero === 2) && world > 1)) {
+    return deepSpeed(rt, model, request, world, policy);
   }
-  if (pytorch && request.parallelism.zeroStage === 0 && layout.dataParallel > 1) {
-    const trainable = trainableInOrder(model);
-    const ddp = new Ddp(rt, trainable, () => rt.step);
-    rt.hooks.add(ddp);
-    return {
+  return withMasterCopies(
+    rt,
+    pytorchWrapper(rt, model, request, layout, policy),
+    trainable,
+    states,
+  );
+}
+
+/** FSDP2 at ZeRO-3, DDP at ZeRO-0 over several ranks, or nothing. */
+function pytorchWrapper(
+  rt: Runtime,
+  model: RankModel,
+  request: PlanRequest,
+  layout: PlanLayout,
+  policy: DtypePolicy,
+): Sharding {
+  const world = shardDegree(layout, request.parallelism.replicateDegree);
+  const materialized = request.runtime.materializeBeforeSharding;
+  if (fsdpGathers(request, world)) {
+    const { fsdp2, units } = fsdp(rt, model, request, world, policy);
+    return Object.assign(fsdp2, {
+      afterBuild: () => materialized && shardBuiltModel(rt, units),
+    });
+  }
+  if (request.parallelism.zeroStage === 0 && layout.dataParallel > 1) {
+    const ddp = new Ddp(rt, trainableInOrder(model), () => rt.step);
+    return Object.assign(ddp, {
       afterBuild: () => {
         ddp.build();
         if (materialized) rt.emptyCache();
       },
-    };
+    });
   }
-  return NONE;
+  return { ...NONE };
+}
+
+/** 16-bit parameters with an fp32 master copy (the ZeRO paper's mixed-precision baseline)
+ * under a PyTorch wrapper: the copy of what this rank steps, made once the model is built. */
+function withMasterCopies(
+  rt: Runtime,
+  sharding: Sharding,
+  trainable: Param[],
+  states: DtypePolicy['trained'],
+): Sharding {
+  if (states.master === 0) return sharding;
+  const afterBuild = sharding.afterBuild.bind(sharding);
+  sharding.afterBuild = () => {
+    afterBuild();
+    for (const param of trainable) {
+      rt.allocate((param.local?.states ?? param.elements) * states.master, 'masterWeights');
+    }
+  };
+  return sharding;
+}
+
+/** Megatron's DDP: the distributed optimizer (zeroStage 1 and up) shards the master copy and
+ * the states over the data-parallel ranks. */
+function megatron(
+  rt: Runtime,
+  trainable: Param[],
+  request: PlanRequest,
+  world: number,
+  states: DtypePolicy['trained'],
+): Sharding {
+  return new MegatronDdp(rt, trainable, {
+    shards: request.parallelism.zeroStage >= 1 ? world : 1,
+    gradientBytes: states.gradient,
+    masterBytes: states.master,
+  });
+}
+
+/** DeepSpeed's engine: ZeRO-3 gathers the embedding, each layer, and the norm and head as
+ * modules; ZeRO-0 runs as ZeRO-1 over one rank (its bf16 optimizer keeps an fp32 copy). */
+function deepSpeed(
+  rt: Runtime,
+  model: RankModel,
+  request: PlanRequest,
+  world: number,
+  policy: DtypePolicy,
+): Sharding {
+  const { parallelism, runtime, training } = request;
+  const zero = parallelism.zeroStage;
+  const settings = {
+    stage: zero === 0 ? (1 as const) : zero,
+    world: zero === 0 ? 1 : world,
+    reduceBucket: runtime.bucketElements,
+    bits: training.method === 'full' ? policy.trained.weight : policy.adapter.weight,
+    overlapComm: zero === 3, // DeepSpeedZeroConfig: overlap_comm defaults to True at stage 3 only
+    offloadOptimizer: parallelism.offload.optimizer === 'cpu',
+    offloadParameters: parallelism.offload.parameters === 'cpu',
+    reuseDistance: runtime.zero3LiveParameters,
+  };
+  if (zero !== 3) return new DeepSpeedZero12(rt, trainableInOrder(model), settings);
+  return new DeepSpeedZero3(rt, zero3Units(model), { ...settings, bits: policy.compute });
+}
+
+/** The modules ZeRO-3 gathers in forward order (a tied head is gathered with the head). */
+function zero3Units(model: RankModel): Zero3Unit[] {
+  const units: Zero3Unit[] = [];
+  const tied = model.tiedHead ? [] : [model.embedding];
+  const adapter = model.embeddingLora ? [model.embeddingLora.a, model.embeddingLora.b] : [];
+  const embedding = [...tied, model.positions, ...adapter].filter((p): p is Param => !!p);
+  if (embedding.length > 0) units.push({ name: 'embedding', params: embedding });
+  for (const layer of model.layers) {
+    units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
+  }
+  const lora = model.head?.lora;
+  const head = [...(model.finalNorm ?? []), model.head?.weight, model.head?.bias, lora?.a, lora?.b];
+  const headParams = head.filter((p): p is Param => !!p);
+  if (headParams.length > 0) units.push({ name: 'head', params: headParams });
+  return units;
 }
 
 /** Parameters that train, in the order the optimizer (and DDP) walks them. */
@@ -72,8 +203,18 @@ function shardBuiltModel(rt: Runtime, units: FsdpUnit[]): void {
   rt.emptyCache();
 }
 
-/** fully_shard on every decoder layer (the last one kept gathered after forward, as torchtitan
- * does), then on the root: the embedding, final norm and head. */
+/** Whether a unit reshards after forward (torchtitan's fsdp_reshard_after_forward): by default
+ * not under pipelining (torchtitan/distributed/fsdp.py get_fsdp_reshard_after_forward_policy),
+ * otherwise every layer but the last, which backward needs at once. The root never does: FSDP2
+ * keeps it gathered for backward (_fsdp_state.py _lazy_init). */
+function reshardsAfterForward(request: PlanRequest, lastLayer: boolean): boolean {
+  const policy = request.runtime.fsdpReshardAfterForward;
+  if (policy !== 'default') return policy === 'always';
+  return request.parallelism.pipelineParallel === 1 && !lastLayer;
+}
+
+/** fully_shard on every decoder layer, then on the root: the embedding, final norm and head
+ * (or the embedding and the head as units of their own). */
 function fsdp(
   rt: Runtime,
   model: RankModel,
@@ -81,35 +222,72 @@ function fsdp(
   world: number,
   policy: DtypePolicy,
 ) {
-  const units: FsdpUnit[] = [];
-  const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
-    for (const p of params)
-      p.local = { weight: shardElements(p, world), states: shardElements(p, world) };
-    units.push({ name, params, reshardAfterForward, gathered: false, grads: [] });
-  };
-  const inLayers = new Set(model.layers.flatMap((l) => [...l.order, ...adapterParams(l)]));
-  model.layers.forEach((layer, i) => {
-    const last = i === model.layers.length - 1;
-    unit(`layer:${layer.index}`, [...layer.order, ...adapterParams(layer)], !last);
-  });
-  const separate = request.runtime.fsdpEmbeddingUnits && !model.tiedHead;
-  const rootParams = model.all.filter((p) => !inLayers.has(p));
-  if (separate && model.embedding) unit('embedding', [model.embedding], true);
-  if (separate && model.head) unit('head', [model.head.weight], true);
-  const grouped = new Set(units.flatMap((u) => u.params));
-  unit(
-    'root',
-    rootParams.filter((p) => !grouped.has(p)),
-    false,
-  );
+  const offload = request.parallelism.offload.parameters === 'cpu';
+  const units = fsdpUnits(model, request, world, offload);
   const layers = [...model.layers].reverse().map((l): ModuleName => `layer:${l.index}`);
   const fsdp2 = new Fsdp2(
     rt,
-    { world, gatheredBytes: policy.gathered, reduceBytes: policy.reduce },
+    {
+      world,
+      gatheredBytes: policy.gathered,
+      gatheredBytesOf: fp8Gathered(model, policy),
+      reduceBytes: policy.reduce,
+      pipelined: request.parallelism.pipelineParallel > 1,
+      reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
+      offload,
+    },
     units,
     ['head', ...layers, 'embedding'],
-    () => rt.microBatch,
   );
-  rt.hooks.add(fsdp2);
+  return { fsdp2, units: wrappingOrder(units) };
+}
+
+/** The units in FSDP's all_states order: the root (module order puts it first), the embedding
+ * unit, the layers, the head unit; each parameter given its shard (none on the device when
+ * offloaded). A module with no parameters gets no param group. */
+function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offload: boolean) {
+  const units: FsdpUnit[] = [];
+  const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
+    for (const p of params) {
+      const shard = shardElements(p, world);
+      p.local = { weight: offload ? 0 : shard, states: shard };
+    }
+    if (params.length === 0) return;
+    const state = { grads: new Map(), accumulated: new Map(), arrived: 0, gathered: false };
+    units.push({ name, params, reshardAfterForward, ...state });
+  };
+  const separate = request.runtime.fsdpEmbeddingUnits && !model.tiedHead;
+  const ownUnits = separate ? [model.embedding, model.head?.weight] : [];
+  const inLayers = new Set(model.layers.flatMap((l) => [...l.order, ...adapterParams(l)]));
+  unit(
+    'root',
+    model.all.filter((p) => !inLayers.has(p) && !ownUnits.includes(p)),
+    false,
+  );
+  if (separate && model.embedding) unit('embedding', [model.embedding], true);
+  model.layers.forEach((layer, i) => {
+    const last = i === model.layers.length - 1;
+    const params = [...layer.order, ...adapterParams(layer)];
+    unit(`layer:${layer.index}`, params, reshardsAfterForward(request, last));
+  });
+  if (separate && model.head) unit('head', [model.head.weight], true);
   return units;
+}
+
+/** torchao's fp8 all-gather: the layers' converted linear weights are gathered in fp8. */
+function fp8Gathered(model: RankModel, policy: DtypePolicy) {
+  const fp8 = policy.fp8;
+  if (!fp8 || fp8.gathered === policy.gathered) return undefined;
+  const converted = new Set(
+    model.layers.flatMap((l) => [...l.linears.values()].map((linear) => linear.weight)),
+  );
+  return (param: Param) =>
+    converted.has(param) && param.trainable ? fp8.gathered : policy.gathered;
+}
+
+/** Units in the order fully_shard wrapped them (layers, the embedding and head, the root): the
+ * order a model built whole is sharded in. */
+function wrappingOrder(units: FsdpUnit[]): FsdpUnit[] {
+  const rank = (u: FsdpUnit) => (u.name === 'root' ? 2 : u.name.startsWith('layer') ? 0 : 1);
+  return [...units].sort((a, b) => rank(a) - rank(b));
 }

@@ -1,0 +1,121 @@
+// `npm run bench:engine`: wall time of the engine's own work, no HTTP. One estimate (Llama-3-8B
+// on 8 GPUs; Llama-3.1-405B at TP 8 x PP 16 with 128 micro-batches), a comparison over the four
+// ZeRO stages, and the layout search at 64, 1,024 and 4,096 GPUs, pruned and exhaustive.
+// "Cold" requests differ from every earlier one (the safety margin moves by a byte, which the
+// simulation memo keys on and no plan notices), so the memo of simulateRank misses; "memo" repeats
+// one request, which is what a refreshed page or a repeated API call costs.
+import { comparePlans } from '../src/application/compare';
+import { estimatePlan } from '../src/application/estimate';
+import { loadCatalog, resolveGpu, resolveModel } from '../src/catalog/catalog';
+import { PlanRequestInput, searchLayouts, SearchResult } from '../src/engine';
+import { median, printTable, timed } from './support';
+
+const catalog = loadCatalog();
+const GIB = 2 ** 30;
+// Timed repetitions per estimate row; the median is printed.
+const REPEATS = 7;
+// Untimed cold estimates first, so the timed ones run compiled code.
+const WARM_UPS = 5;
+// Searches per search row, each cold; the median is printed.
+const SEARCH_REPEATS = 3;
+// The engine's default safety margin (1 GiB); cold requests add a byte each.
+let margin = GIB;
+const cold = (input: PlanRequestInput): PlanRequestInput => ({
+  ...input,
+  runtime: { ...input.runtime, safetyMarginBytes: ++margin },
+});
+
+const LLAMA_8B: PlanRequestInput = {
+  model: 'llama-3-8b',
+  cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 },
+  training: { sequenceLength: 4096, microBatchSize: 1 },
+  parallelism: { zeroStage: 3 },
+};
+const LLAMA_405B_PIPELINE: PlanRequestInput = {
+  model: 'llama-3.1-405b',
+  cluster: { gpu: 'h100-80gb', nodes: 16, gpusPerNode: 8 },
+  training: {
+    sequenceLength: 8192,
+    microBatchSize: 1,
+    gradientAccumulationSteps: 128,
+    activationCheckpointing: 'full',
+  },
+  parallelism: { tensorParallel: 8, pipelineParallel: 16, sequenceParallel: true },
+};
+
+function estimateRow(label: string, input: PlanRequestInput, fresh: boolean): string[] {
+  // JIT warm-up on the same path, then the timed runs.
+  for (let i = 0; i < WARM_UPS; i++) timed(() => estimatePlan(cold(input), catalog));
+  const runs = Array.from({ length: REPEATS }, () =>
+    timed(() => estimatePlan(fresh ? cold(input) : input, catalog)),
+  );
+  const failed = runs.find((run) => run.error);
+  if (failed) return [label, 'error', '', failed.error!];
+  const plan = runs[0].value!;
+  const used = (plan.memory.perGpu.deviceUsedBytes / GIB).toFixed(1);
+  const ms = (key: 'ms' | 'cpuMs') => median(runs.map((run) => run[key])).toFixed(1);
+  return [label, ms('ms'), ms('cpuMs'), `device used ${used} GiB`];
+}
+
+function compareRow(): string[] {
+  const label = 'compare: ZeRO 0-3, Llama-3-8B on 8 GPUs (cold)';
+  const run = timed(() => comparePlans({ base: cold(LLAMA_8B), vary: 'zeroStage' }, catalog));
+  if (run.error) return [label, 'error', '', run.error];
+  return [label, run.ms.toFixed(1), run.cpuMs.toFixed(1), `${run.value!.rows.length} rows`];
+}
+
+const SEARCH_MODEL = 'llama-3-70b';
+const searchContext = {
+  arch: resolveModel(catalog, SEARCH_MODEL),
+  gpu: resolveGpu(catalog, 'h100-80gb'),
+};
+
+function searchRow(gpus: number, exhaustive: boolean): string[] {
+  const label = `search ${gpus} GPUs, ${exhaustive ? 'exhaustive' : 'pruned'} (cold)`;
+  const runs = Array.from({ length: SEARCH_REPEATS }, () =>
+    timed(() =>
+      searchLayouts(
+        {
+          model: SEARCH_MODEL,
+          cluster: { gpu: 'h100-80gb', gpus, gpusPerNode: 8 },
+          training: { method: 'full', sequenceLength: 8192 },
+          runtime: { safetyMarginBytes: ++margin },
+          exhaustive,
+        },
+        (input) => estimatePlan(input, catalog),
+        searchContext,
+      ),
+    ),
+  );
+  const failed = runs.find((run) => run.error);
+  if (failed) return [label, 'error', '', failed.error!];
+  const ms = (key: 'ms' | 'cpuMs') => median(runs.map((run) => run[key])).toFixed(0);
+  return [label, ms('ms'), ms('cpuMs'), searchNote(runs[0].value!)];
+}
+
+function searchNote(found: SearchResult): string {
+  const c = found.counts;
+  const best = found.results[0];
+  const top = best ? `best ${best.label}` : 'none fits';
+  return `${c.candidates} candidates, ${c.boundEvaluated} bounded (${c.boundProbes} probes), ${c.planned} planned, ${c.feasible} fit; ${top}`;
+}
+
+console.log('Engine, one process, no HTTP: milliseconds (median of 7 for estimates)\n');
+printTable(
+  ['case', 'wall ms', 'cpu ms', 'notes'],
+  [
+    estimateRow('estimate Llama-3-8B, 8 x H100, ZeRO-3 (cold)', LLAMA_8B, true),
+    estimateRow('estimate Llama-3-8B, 8 x H100, ZeRO-3 (memo)', LLAMA_8B, false),
+    estimateRow('estimate Llama-3.1-405B, TP 8 x PP 16, 128 mb (cold)', LLAMA_405B_PIPELINE, true),
+    compareRow(),
+  ],
+);
+console.log(
+  '\nLayout search (median of 3 cold searches): Llama-3-70B full fine-tuning, 8,192 tokens, H100 80GB, objective throughput\n',
+);
+searchRow(8, true); // JIT warm-up on the same path
+const searchRows: string[][] = [];
+for (const gpus of [64, 1024, 4096]) {
+  for (const exhaustive of [false, true]) searchRows.push(searchRow(gpus, exhaustive));
+}
+printTable(['case', 'wall ms', 'cpu ms', 'notes'], searchRows);

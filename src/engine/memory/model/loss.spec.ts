@@ -1,0 +1,132 @@
+// The head and the loss, usually the largest tensors of a step: Hugging Face's ForCausalLMLoss
+// (transformers loss/loss_utils.py: logits = logits.float(), then F.cross_entropy, whose
+// log_softmax keeps its fp32 output for backward) against torchtune's CEWithChunkedOutputLoss
+// (the head applied chunk by chunk, each chunk's cross-entropy on its own fp32 copy). Counts are
+// tokens x vocabulary logits at 2 (bf16) or 4 (fp32) bytes each; the label tensors and 0-d
+// scalars PyTorch also makes are 512 B blocks, left out by comparing only larger events.
+import { deltasOf, peakBytes } from '../../../../test/support/event-log';
+import { Nn } from '../autograd/nn';
+import { FP32, Ops } from '../autograd/ops';
+import { Param, Runtime, Tensor } from '../autograd/runtime';
+import { headAndLoss, LossSettings } from './loss';
+import { LinearParams } from './rank-model';
+
+const BF16 = 2;
+const HIDDEN = 128;
+const VOCAB = 1024;
+const BLOCK = 512;
+
+const STANDARD: LossSettings = {
+  kind: 'standard',
+  fused: 'liger',
+  chunks: 8,
+  chunkFp32: true,
+  compiled: false,
+  fp32Logits: false,
+  softcap: false,
+  retainLogits: false,
+  classifierDropout: 0,
+};
+
+function setUp(tokens: number) {
+  const rt = new Runtime();
+  const nn = new Nn(new Ops(rt), { matmul: BF16, autocast: false, quantization: 'bitsandbytes' });
+  const weight: Param = {
+    name: 'lm_head',
+    elements: VOCAB * HIDDEN,
+    storedBytes: BF16,
+    trainable: true,
+    gradientBytes: BF16,
+  };
+  weight.storage = rt.allocate(VOCAB * HIDDEN * BF16, 'weights');
+  const head: LinearParams = {
+    name: 'lm_head',
+    weight,
+    inFeatures: HIDDEN,
+    outFeatures: VOCAB,
+    quantized: false,
+  };
+  const hidden: Tensor = rt.tensor(tokens, HIDDEN, BF16, true);
+  return { rt, nn, head, hidden, start: rt.log.length };
+}
+
+const large = (deltas: number[]) => deltas.filter((bytes) => Math.abs(bytes) > BLOCK);
+
+describe('the standard loss (ForCausalLMLoss)', () => {
+  const TOKENS = 4;
+  const LOGITS16 = TOKENS * VOCAB * BF16; // 8,192 B
+  const LOGITS32 = TOKENS * VOCAB * FP32; // 16,384 B
+
+  it('holds bf16 logits, their fp32 copy and the fp32 log-probabilities: 10 B per logit', () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD);
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      LOGITS16, // lm_head (saves hidden and the head weight)
+      LOGITS32, // logits.float()
+      LOGITS32, // log_softmax: saved (LogSoftmaxBackward0 keeps its result)
+      -LOGITS32, // ForCausalLMLoss returns: its fp32 copy was saved by nothing
+    ]);
+    const rise = peakBytes(rt.log, start) - peakBytes(rt.log, 0, start);
+    expect(rise).toBeGreaterThanOrEqual(LOGITS16 + 2 * LOGITS32);
+    expect(rise).toBeLessThan(LOGITS16 + 2 * LOGITS32 + 32 * BLOCK);
+    expect(loss.bytes).toBe(FP32); // a 0-d fp32 loss
+    expect(logits.map((t) => t.bytes)).toEqual([LOGITS16]);
+  });
+
+  it('backward: nll_loss writes a full fp32 gradient, log_softmax another, then bf16 again', () => {
+    const { rt, nn, head, hidden } = setUp(TOKENS);
+    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD);
+    rt.drop(...logits); // the training loop keeps only the loss
+    const start = rt.log.length;
+    rt.backward(loss);
+    expect(large(deltasOf(rt.log, start)).slice(0, 7)).toEqual([
+      LOGITS32, // nll_loss_backward: zeros like the log-probabilities, scattered
+      LOGITS32, // _log_softmax_backward_data
+      -LOGITS32, //   nll_loss's gradient
+      -LOGITS32, //   the log-probabilities
+      LOGITS16, // ToCopyBackward0: back to bf16
+      -LOGITS32, //   the fp32 gradient
+      VOCAB * HIDDEN * BF16, // lm_head: the weight's gradient first (MmBackward0)
+    ]);
+  });
+
+  it('with fp32 logits from the model (self.output(h).float()) makes no second fp32 copy', () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    headAndLoss(nn, hidden, head, { ...STANDARD, fp32Logits: true });
+    // The model's own .float() (returned, kept), then the loss's .float() of an fp32 tensor
+    // is the tensor itself (no copy: to() returns self when nothing changes).
+    expect(large(deltasOf(rt.log, start))).toEqual([LOGITS16, LOGITS32, -LOGITS16, LOGITS32]);
+  });
+});
+
+describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () => {
+  const TOKENS = 16;
+  const CHUNK16 = (TOKENS / 8) * VOCAB * BF16; // 4,096 B
+  const CHUNK32 = (TOKENS / 8) * VOCAB * FP32; // 8,192 B
+
+  it('makes every chunk of logits first, then one chunk fp32 copy at a time', () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    headAndLoss(nn, hidden, head, { ...STANDARD, kind: 'chunked' });
+    const perChunk = [CHUNK32, CHUNK32, -CHUNK32]; // .float(), log_softmax (saved), copy freed
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      ...Array<number>(8).fill(CHUNK16),
+      ...Array.from({ length: 8 }, () => perChunk).flat(),
+    ]);
+  });
+
+  it('peaks at 6.5 B per logit, where the standard loss reaches 10', () => {
+    const chunked = setUp(TOKENS);
+    headAndLoss(chunked.nn, chunked.hidden, chunked.head, { ...STANDARD, kind: 'chunked' });
+    const standard = setUp(TOKENS);
+    headAndLoss(standard.nn, standard.hidden, standard.head, STANDARD);
+    const logits = TOKENS * VOCAB;
+    // All bf16 chunks (2 B), every log-probability (4 B), one chunk's fp32 copy (4 B / 8); the
+    // loss scalars are 512 B blocks on top.
+    const rise = (s: ReturnType<typeof setUp>) =>
+      peakBytes(s.rt.log, s.start) - peakBytes(s.rt.log, 0, s.start);
+    expect(rise(chunked)).toBeGreaterThanOrEqual(6.5 * logits);
+    expect(rise(chunked)).toBeLessThan(6.5 * logits + 32 * BLOCK);
+    expect(rise(standard)).toBeGreaterThanOrEqual(10 * logits);
+    expect(rise(standard)).toBeLessThan(10 * logits + 32 * BLOCK);
+  });
+});

@@ -1,0 +1,275 @@
+// State-space layers as Hugging Face runs them on CUDA with mamba_ssm and causal_conv1d
+// installed (the cuda_kernels_forward paths; the Python slow path, which keeps per-step states,
+// is what runs without them): Mamba-1 (models/mamba/modeling_mamba.py MambaBlock, MambaMixer
+// -> mamba_ssm/ops/selective_scan_interface.py MambaInnerFn), Mamba-2 (models/mamba2/
+// modeling_mamba2.py Mamba2Mixer -> mamba_ssm/ops/triton/ssd_combined.py
+// MambaSplitConv1dScanCombinedFn) and Jamba's mixer (models/jamba/modeling_jamba.py
+// JambaMambaMixer: causal_conv1d_fn, x_proj, dt/B/C RMSNorms, dt_proj, selective_scan_fn).
+import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
+import { Param, Tensor } from '../autograd/runtime';
+import { ModelArchitecture, SsmConfig } from '../../vocabulary';
+import { layerKind } from '../../model/layers';
+import { LayerWeights } from '../model/rank-model';
+import { gatedMlp, hfLlamaRecipe, linear, LLAMA } from './hf-llama';
+import { addMoeWeights, moeMlp } from './hf-moe';
+import { isMoeLayer } from '../../model/layers';
+import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
+import { AttentionPlan, AttentionRequest, hfAttentionPlan } from './attention-kernel';
+
+/** A custom autograd Function over `inputs` (the first gives the output's rows): `out`
+ * computed inside (no graph within), `saved` kept for its backward, which gives each input and
+ * each parameter it read (passed in as a weight tensor) one gradient of its shape. */
+function customFunction(
+  nn: Nn,
+  inputs: Tensor[],
+  outCols: number,
+  saved: Tensor[],
+  params: Param[] = [],
+): Tensor {
+  const { ops, rt } = nn;
+  const weights = params.map((p) => ops.weight(p, 1, p.elements));
+  const all = [...inputs, ...weights];
+  const out = ops.empty(
+    inputs[0],
+    all.some((t) => t.requiresGrad),
+    outCols,
+  );
+  rt.record(all, [out], saved, () => all.forEach((t) => ops.give(t, () => ops.gradOf(t))));
+  rt.drop(...weights);
+  return out;
+}
+
+/** The named parameters of a layer: its own tensors and its linears' weights and biases. */
+function paramsNamed(w: LayerWeights, names: string[]): Param[] {
+  const found: Param[] = [];
+  for (const name of names) {
+    const other = w.other.find((p) => p.name === name);
+    if (other) found.push(other);
+    const linearParams = w.linears.get(name);
+    if (linearParams)
+      found.push(linearParams.weight, ...(linearParams.bias ? [linearParams.bias] : []));
+  }
+  return found;
+}
+
+// What each fused Function reads besides its input (MambaInnerFn, the combined Mamba-2
+// kernel, Jamba's CausalConv1dFn and SelectiveScanFn).
+const MAMBA1_FN = ['conv1d.weight', 'conv1d.bias', 'x_proj', 'dt_proj', 'out_proj', 'A_log', 'D'];
+const MAMBA2_FN = [
+  'conv1d.weight',
+  'conv1d.bias',
+  'dt_bias',
+  'A_log',
+  'D',
+  'norm.weight',
+  'out_proj',
+];
+const JAMBA_CONV_FN = ['conv1d.weight', 'conv1d.bias'];
+const JAMBA_SCAN_FN = ['A_log', 'D'];
+
+/** MambaMixer.cuda_kernels_forward in training: in_proj, then MambaInnerFn (checkpoint_lvl 1:
+ * conv1d_out and delta recomputed in backward), which keeps xz made contiguous (b, 2 d_inner,
+ * L), x_dbl (dt_rank + 2N per token), B and C as contiguous (b, 1, N, L) copies, the scan's fp32
+ * intermediates (b, d_inner, ceil(L / 2048), 2N) and the scan output; out_proj runs inside. */
+function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: number): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const projected = nn.linear(x, linear(w, 'in_proj'));
+    const xz = ops.unary(projected); // .transpose(1, 2) then xz.contiguous() in MambaInnerFn
+    rt.drop(projected);
+    const rows = x.rows;
+    const xDbl = rt.tensor(rows, ssm.dtRank + 2 * ssm.stateSize, xz.elementBytes, false);
+    const b = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
+    const c = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
+    const chunks = Math.ceil(keys / SCAN_CHUNK);
+    const states = rt.tensor(
+      (rows / keys) * chunks,
+      ssm.innerSize * 2 * ssm.stateSize,
+      FP32,
+      false,
+    );
+    const scanOut = rt.tensor(rows, ssm.innerSize, xz.elementBytes, false);
+    const saved = [xz, xDbl, b, c, states, scanOut];
+    const out = customFunction(nn, [xz], x.cols, saved, paramsNamed(w, MAMBA1_FN));
+    rt.drop(xDbl, b, c, states, scanOut);
+    return out;
+  });
+}
+
+// selective_scan: one fp32 state per 2048 positions (selective_scan_fwd_kernel kChunkSize).
+const SCAN_CHUNK = 2048;
+
+/** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then
+ * mamba_split_conv1d_scan_combined, which keeps the in_proj output, the scan output before its
+ * gated RMSNorm and the norm's fp32 rstd (the chunk states are recomputed in backward). */
+function mamba2Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
+  return nn.rt.scope(() => {
+    const { rt } = nn;
+    const projected = nn.linear(x, linear(w, 'in_proj'));
+    const scanOut = rt.tensor(x.rows, ssm.innerSize, projected.elementBytes, false);
+    const rstd = rt.tensor(x.rows, ssm.groups, FP32, false);
+    const saved = [projected, scanOut, rstd];
+    const out = customFunction(nn, [projected], x.cols, saved, paramsNamed(w, MAMBA2_FN));
+    rt.drop(scanOut, rstd);
+    return out;
+  });
+}
+
+/** JambaMambaMixer.cuda_kernels_forward: in_proj split into x and the gate (views);
+ * causal_conv1d_fn keeps x; x_proj, dt/B/C RMSNorms, dt_proj without its bias; selective_scan_fn
+ * keeps u, delta, B, C, the gate, its fp32 intermediates and output; out_proj on the transpose. */
+function jambaMixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: number): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const projected = nn.linear(x, linear(w, 'in_proj'));
+    const [hidden, gate] = ops.split(projected, 2);
+    const conv = customFunction(
+      nn,
+      [hidden],
+      ssm.innerSize,
+      [hidden],
+      paramsNamed(w, JAMBA_CONV_FN),
+    );
+    const parameters = nn.linear(conv, linear(w, 'x_proj'));
+    const [dt, b, c] = [ssm.dtRank, ssm.stateSize, ssm.stateSize].map((cols, i) =>
+      nn.rmsNorm(ops.slice(parameters, cols), w.norms.get(INNER_NORMS[i])!),
+    );
+    const delta = nn.linear(dt, linear(w, 'dt_proj'));
+    const states = rt.tensor(
+      (x.rows / keys) * Math.ceil(keys / SCAN_CHUNK),
+      ssm.innerSize * 2 * ssm.stateSize,
+      FP32,
+      false,
+    );
+    const scanned = rt.tensor(x.rows, ssm.innerSize, conv.elementBytes, false);
+    const saved = [conv, delta, b, c, gate, states, scanned];
+    const gated = customFunction(
+      nn,
+      [conv, delta, b, c, gate],
+      ssm.innerSize,
+      saved,
+      paramsNamed(w, JAMBA_SCAN_FN),
+    );
+    rt.drop(states, scanned);
+    const contiguous = ops.unary(gated); // scan_outputs.transpose(1, 2) into out_proj's matmul
+    return nn.linear(contiguous, linear(w, 'out_proj'));
+  });
+}
+
+const INNER_NORMS = ['dt_layernorm', 'b_layernorm', 'c_layernorm'];
+
+/** MambaBlock / Mamba2Block: the residual kept in fp32 (residual_in_fp32), the input cast to
+ * the norm's dtype, MambaRMSNorm (Llama's), the mixer, residual + mixer output in fp32. */
+function mambaBlock(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, ssm: SsmConfig) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const norm = w.norms.get('norm')!;
+    const cast = ops.to(x, norm.storedBytes); // hidden_states.to(dtype=self.norm.weight.dtype)
+    const normed = nn.rmsNorm(cast, norm);
+    rt.drop(cast);
+    const mixed =
+      ssm.version === 2
+        ? mamba2Mixer(nn, normed, w, ssm)
+        : mamba1Mixer(nn, normed, w, ssm, inputs.keys);
+    rt.drop(normed);
+    const residual = ops.to(x, FP32); // residual.to(torch.float32)
+    return ops.add(residual, mixed);
+  });
+}
+
+/** A Mamba layer's parameters in __init__ order (MambaMixer: conv1d, in_proj, x_proj, dt_proj,
+ * A_log, D, out_proj; Mamba2Mixer: conv1d, in_proj, dt_bias, A_log, D, norm, out_proj), with
+ * element counts as model/parameters.ts ssmExtraElements counts them. */
+export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig): void {
+  const convDim =
+    ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize;
+  builder.other('conv1d.weight', convDim * ssm.convKernel);
+  if (ssm.convBias) builder.other('conv1d.bias', convDim);
+  builder.linears('in_proj', 'x_proj', 'dt_proj');
+  if (ssm.version === 2) {
+    builder.other('dt_bias', ssm.heads).other('A_log', ssm.heads).other('D', ssm.heads);
+    builder.other('norm.weight', ssm.innerSize);
+  } else {
+    builder.other('A_log', ssm.innerSize * ssm.stateSize).other('D', ssm.innerSize);
+  }
+  if (ssm.innerNorms) {
+    builder.norm('dt_layernorm', ssm.dtRank, false);
+    builder.norm('b_layernorm', ssm.stateSize, false).norm('c_layernorm', ssm.stateSize, false);
+  }
+  builder.linears('out_proj');
+}
+
+function mambaWeights(context: WeightContext, layer: number): LayerWeights {
+  const builder = new LayerWeightsBuilder(context, layer);
+  addSsmWeights(builder, context.arch.ssm!);
+  return builder.norm('norm', context.arch.hiddenSize).build();
+}
+
+export const MAMBA_NOTE =
+  'state-space layers planned as Hugging Face runs them with the mamba_ssm and causal_conv1d CUDA kernels installed (fused scan, states recomputed in backward); without them the Python slow path keeps per-step states and needs far more';
+
+/** Hugging Face's attention rules for any attention layers, and the kernels assumption. */
+function withSsmNote(request: AttentionRequest): AttentionPlan {
+  const plan = hfAttentionPlan(request);
+  return { ...plan, notes: [...plan.notes, MAMBA_NOTE] };
+}
+
+export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
+  const ssm = arch.ssm!;
+  return {
+    source:
+      ssm.version === 2
+        ? 'transformers models/mamba2/modeling_mamba2.py (Mamba2Block)'
+        : 'transformers models/mamba/modeling_mamba.py (MambaBlock)',
+    weights: mambaWeights,
+    forward: (nn, x, weights, inputs) => mambaBlock(nn, x, weights, inputs, ssm),
+    attention: withSsmNote,
+    ends: { finalNorm: 'rms' },
+  };
+}
+
+/** JambaMambaDecoderLayer: input_layernorm, the mixer, residual; pre_ff_layernorm, the MLP or
+ * sparse MoE block, residual. Attention layers are JambaAttentionDecoderLayer: Llama's without
+ * rotary embeddings. */
+function jambaMambaLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, ssm: SsmConfig) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const normed = nn.rmsNorm(x, w.norms.get('input_layernorm')!);
+    const mixed = jambaMixer(nn, normed, w, ssm, inputs.keys);
+    rt.drop(normed);
+    const mid = ops.add(x, mixed);
+    rt.drop(mixed);
+    const normed2 = nn.rmsNorm(mid, w.norms.get('post_attention_layernorm')!);
+    const mlpOut =
+      inputs.routing && w.linears.has('router')
+        ? moeMlp(nn, normed2, w, inputs.routing)
+        : gatedMlp(nn, normed2, w);
+    rt.drop(normed2);
+    return ops.add(mid, mlpOut);
+  });
+}
+
+export function hfJambaRecipe(arch: ModelArchitecture): LayerRecipe {
+  const ssm = arch.ssm!;
+  const isMamba = (layer: number) => layerKind(arch, layer).mixer === 'mamba';
+  const attentionLayers = hfLlamaRecipe({ ...LLAMA, ropeFor: () => false });
+  return {
+    source:
+      'transformers models/jamba/modeling_jamba.py (JambaMambaDecoderLayer, JambaAttentionDecoderLayer)',
+    weights(context, layer) {
+      if (!isMamba(layer)) return attentionLayers.weights(context, layer);
+      const builder = new LayerWeightsBuilder(context, layer);
+      addSsmWeights(builder, ssm);
+      if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
+      else builder.linears('gate_proj', 'up_proj', 'down_proj');
+      const h = arch.hiddenSize;
+      return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
+    },
+    attention: withSsmNote,
+    forward: (nn, x, weights, inputs) =>
+      isMamba(weights.index)
+        ? jambaMambaLayer(nn, x, weights, inputs, ssm)
+        : attentionLayers.forward(nn, x, weights, inputs),
+  };
+}

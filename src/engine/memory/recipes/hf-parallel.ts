@@ -1,0 +1,212 @@
+// Hugging Face's LayerNorm decoders with a fused or parallel block: Falcon (models/falcon/
+// modeling_falcon.py FalconDecoderLayer), GPT-NeoX (models/gpt_neox/modeling_gpt_neox.py
+// GPTNeoXLayer), Phi-1/Phi-2 (models/phi/modeling_phi.py PhiDecoderLayer), StableLM
+// (models/stablelm/modeling_stablelm.py StableLmDecoderLayer) and Cohere (models/cohere/
+// modeling_cohere.py CohereDecoderLayer). Partial rotary is planned over the whole head and
+// concatenated back (the architecture does not carry the rotary fraction; only transients differ).
+import { repeatKv, rotary } from '../autograd/attention';
+import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
+import { Tensor } from '../autograd/runtime';
+import { ModelArchitecture } from '../../vocabulary';
+import { LayerWeights } from '../model/rank-model';
+import {
+  attend,
+  AttentionPlan,
+  AttentionRequest,
+  hfAttentionPlan,
+  planByKind,
+} from './attention-kernel';
+import { geluNew } from './hf-gpt2';
+import { linear } from './hf-llama';
+import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
+
+export type ParallelFamily = 'falcon' | 'gpt_neox' | 'phi' | 'stablelm' | 'cohere';
+
+interface ParallelBlock {
+  family: ParallelFamily;
+  /** Attention and MLP read the layer input side by side. */
+  parallel: boolean;
+  /** One norm feeds both (Phi, Falcon-7B, Cohere); else two. */
+  sharedNorm: boolean;
+  /** Dropout before each residual add (Phi's resid_pdrop, NeoX's hidden_dropout). */
+  dropout: number;
+  /** Falcon's first decoder: one shared K/V head SDPA gets as is (multi_query). */
+  multiQuery: boolean;
+}
+
+function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock {
+  const sharedNorm = arch.normsPerLayer === 1;
+  return {
+    family,
+    // Falcon is parallel unless parallel_attn is off; Cohere always.
+    parallel: arch.parallelResidual ?? (family === 'falcon' || family === 'cohere'),
+    sharedNorm,
+    dropout: arch.dropout?.residual ?? 0,
+    multiQuery: family === 'falcon' && sharedNorm && arch.numKeyValueHeads === 1,
+  };
+}
+
+/** nn.LayerNorm (one fused kernel), or CohereLayerNorm written out in fp32: mean, the centred
+ * input twice (for the variance and for the output), rsqrt, weight.float() times it, cast back. */
+function norm(nn: Nn, x: Tensor, w: LayerWeights, name: string, b: ParallelBlock): Tensor {
+  const weight = w.norms.get(name)!;
+  if (b.family !== 'cohere') return nn.layerNorm(x, weight, w.norms.get(`${name}.bias`));
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const x32 = ops.to(x, FP32);
+    const centred = ops.unary(x32); // hidden_states - mean
+    const square = ops.square(centred);
+    rt.drop(centred);
+    const variance = ops.meanLastDim(square);
+    rt.drop(square);
+    const shifted = ops.unary(variance); // variance + eps
+    const inverse = ops.unarySavingOutput(shifted); // torch.rsqrt
+    rt.drop(variance, shifted);
+    const centredAgain = ops.unary(x32); // hidden_states - mean, computed again
+    const normed = ops.mul(centredAgain, inverse);
+    rt.drop(centredAgain, x32);
+    const weight32 = ops.to(ops.weight(weight, 1, x.cols), FP32);
+    const scaled = ops.mul(weight32, normed);
+    rt.drop(normed);
+    return ops.to(scaled, x.elementBytes);
+  });
+}
+
+/** The decoder layer: norm(s), attention, MLP, and the residual sums each family writes. */
+function parallelLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: ParallelBlock) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const first = b.family === 'falcon' && !b.sharedNorm ? 'ln_attn' : 'input_layernorm';
+    const normed = norm(nn, x, w, first, b);
+    const attended = nn.dropout(attention(nn, normed, w, inputs, b), b.dropout);
+    if (!b.parallel) {
+      const mid = ops.add(attended, x);
+      rt.drop(attended, normed);
+      const mlpOut = nn.dropout(
+        mlp(nn, norm(nn, mid, w, 'post_attention_layernorm', b), w, b),
+        b.dropout,
+      );
+      return ops.add(mlpOut, mid);
+    }
+    const second = b.family === 'falcon' ? 'ln_mlp' : 'post_attention_layernorm';
+    const mlpInput = b.sharedNorm ? normed : norm(nn, x, w, second, b);
+    const mlpOut = nn.dropout(mlp(nn, mlpInput, w, b), b.dropout);
+    rt.drop(normed, mlpInput);
+    const sum = ops.add(mlpOut, attended); // Falcon: mlp_output += attention_output (in place)
+    rt.drop(mlpOut, attended);
+    return ops.add(sum, x);
+  });
+}
+
+/** q, k, v: views of GPT-NeoX's interleaved query_key_value output (v keeps all of it); copies
+ * out of Falcon's (new decoder: flatten(2, 3) copies q out of the group layout and the
+ * broadcast K/V to every query head; multi-query: one K/V head); Phi, StableLM and Cohere's
+ * three projections. Then RoPE on q and k (torch.cat with the unrotated part), the kernel,
+ * dense / o_proj. */
+function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: ParallelBlock) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    let [q, k, v] = projections(nn, x, w, inputs, b);
+    if (w.norms.has('q_norm')) {
+      // Cohere's use_qk_norm: CohereLayerNorm over each head with a weight per head.
+      const [qn, kn] = [norm(nn, q, w, 'q_norm', b), norm(nn, k, w, 'k_norm', b)];
+      rt.drop(q, k);
+      [q, k] = [qn, kn];
+    }
+    let layerInputs = inputs;
+    if (b.family === 'falcon' && !b.multiQuery) {
+      [q, k, v] = [ops.unary(q), repeatKv(nn, k, inputs.heads), repeatKv(nn, v, inputs.heads)];
+      layerInputs = { ...inputs, heads: { ...inputs.heads, kvHeads: inputs.heads.heads } };
+    }
+    const [qr, kr] = [q, k].map((t) => ops.cat([rotary(nn, t, inputs.cos, inputs.sin)]));
+    rt.drop(q, k);
+    const context = attend(nn, [qr, kr, v], layerInputs);
+    return nn.linear(context, linear(w, 'o_proj'));
+  });
+}
+
+function projections(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  b: ParallelBlock,
+): Tensor[] {
+  const { heads } = inputs;
+  const kvCols = heads.kvHeads * heads.headDim;
+  if (b.family === 'falcon' || b.family === 'gpt_neox') {
+    const qkv = nn.linear(x, linear(w, 'query_key_value'));
+    const parts = [heads.heads * heads.headDim, kvCols, kvCols].map((cols) =>
+      nn.ops.slice(qkv, cols),
+    );
+    nn.rt.drop(qkv);
+    return parts;
+  }
+  return ['q_proj', 'k_proj', 'v_proj'].map((name) => nn.linear(x, linear(w, name)));
+}
+
+/** FalconMLP and GPTNeoXMLP (dense_h_to_4h, nn.GELU's fused kernel, dense_4h_to_h), PhiMLP
+ * (fc1, gelu_new written out, fc2), StableLM's and Cohere's gated SiLU MLP. */
+function mlp(nn: Nn, x: Tensor, w: LayerWeights, b: ParallelBlock): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    if (w.linears.has('gate_proj')) {
+      const gate = nn.linear(x, linear(w, 'gate_proj'));
+      const activated = ops.unarySavingInput(gate);
+      rt.drop(gate);
+      const up = nn.linear(x, linear(w, 'up_proj'));
+      const product = ops.mul(activated, up);
+      rt.drop(activated, up);
+      return nn.linear(product, linear(w, 'down_proj'));
+    }
+    const up = nn.linear(x, linear(w, 'up_proj'));
+    const activated = b.family === 'phi' ? geluNew(nn, up) : ops.unarySavingInput(up);
+    rt.drop(up);
+    return nn.linear(activated, linear(w, 'down_proj'));
+  });
+}
+
+/** Each family's modules in __init__ order. */
+function parallelWeights(family: ParallelFamily) {
+  return (context: WeightContext, layer: number): LayerWeights => {
+    const { arch } = context;
+    const h = arch.hiddenSize;
+    const builder = new LayerWeightsBuilder(context, layer);
+    const fused = family === 'falcon' || family === 'gpt_neox';
+    const falconTwoNorms = family === 'falcon' && arch.normsPerLayer === 2;
+    if (family !== 'falcon' || !falconTwoNorms) builder.norm('input_layernorm', h);
+    if (falconTwoNorms) builder.norm('ln_attn', h).norm('ln_mlp', h);
+    if (fused) builder.fused('query_key_value', ['q_proj', 'k_proj', 'v_proj', 'qkv_proj']);
+    else builder.linears('q_proj', 'k_proj', 'v_proj');
+    if (arch.qkNormPerHead) {
+      builder.norm('q_norm', arch.numAttentionHeads * arch.headDim, false);
+      builder.norm('k_norm', arch.numKeyValueHeads * arch.headDim, false);
+    }
+    builder.linears('o_proj', 'gate_proj', 'up_proj', 'down_proj');
+    if (arch.normsPerLayer === 2 && !falconTwoNorms) builder.norm('post_attention_layernorm', h);
+    return builder.build();
+  };
+}
+
+/** Falcon's first decoder (falcon-7b) gives SDPA one K/V head against every query head without
+ * enable_gqa: neither fused kernel takes that, so the math kernel runs and keeps the scores. */
+function falconAttention(request: AttentionRequest): AttentionPlan {
+  const { arch } = request;
+  const multiQuery = arch.normsPerLayer === 1 && arch.numKeyValueHeads === 1;
+  if (!multiQuery || request.asked === 'eager') return hfAttentionPlan(request);
+  const note =
+    "Falcon's multi-query attention hands SDPA one key/value head for every query head without enable_gqa: no fused kernel takes that, so SDPA's math kernel runs and keeps every score matrix";
+  return planByKind(arch, () => ({ kernel: 'math' }), new Set([note]));
+}
+
+export function hfParallelRecipe(arch: ModelArchitecture, family: ParallelFamily): LayerRecipe {
+  const b = blockOf(arch, family);
+  return {
+    source: `transformers models/${family}/modeling_${family}.py`,
+    weights: parallelWeights(family),
+    forward: (nn, x, weights, inputs) => parallelLayer(nn, x, weights, inputs, b),
+    attention: family === 'falcon' ? falconAttention : undefined,
+    ends: { finalNorm: 'layer' },
+  };
+}

@@ -1,0 +1,412 @@
+// Each layer recipe against what its model code keeps for backward, derived by hand here: one
+// layer's saved activations (bytes per token, then times the tokens) read off the timeline as
+// the forward-end activations with one layer more minus without it (test/support/layer-bytes).
+// Shapes: 512 tokens (batch 1), hidden 256, 4 query heads of 64, 2 K/V heads, MLP 1024, bf16
+// weights trained in full; every tensor is a multiple of 512 bytes, so the allocator's rounding
+// adds nothing. Where a layer keeps a tensor another op of it keeps too, it is counted once.
+import { forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
+
+const T = 512; // tokens
+const h = 256;
+const a = 4; // query heads
+const d = 64; // head dim
+const g = 2; // key/value heads
+const f = 1024;
+const BF16 = 2;
+const FP32 = 4;
+
+const BASE = {
+  hidden_size: h,
+  intermediate_size: f,
+  num_attention_heads: a,
+  num_key_value_heads: g,
+  vocab_size: 1024,
+  max_position_embeddings: 2048,
+};
+const settings = (runtime: Record<string, unknown>, training: Record<string, unknown> = {}) => ({
+  training: {
+    method: 'full' as const,
+    precision: 'bf16-pure' as const,
+    microBatchSize: 1,
+    sequenceLength: T,
+    ...training,
+  },
+  runtime,
+});
+const HF = settings({ preset: 'hf-transformers' });
+
+// Hugging Face's Llama RMSNorm (modeling_llama.py): x.to(float32) kept by pow and by the product
+// with rsqrt, the fp32 rsqrt per row, the cast back kept by weight * it, and the output kept by
+// whatever linear reads it.
+const llamaNorm = FP32 * h + FP32 + BF16 * h + BF16 * h;
+// LayerNorm (native_layer_norm): its input, mean and rstd (two fp32 a row); output not counted.
+const layerNormStats = 2 * FP32;
+// Flash / fused attention: q, k, v and the output, plus an fp32 log-sum-exp per head.
+const lse = a * FP32;
+// Llama's MLP: gate kept by SiLU, SiLU's output and up kept by the product, the product kept by
+// down_proj: four tensors of the MLP's width.
+const swiGluMlp = 4 * BF16 * f;
+
+describe('layer recipes keep what their model code keeps (bytes per token, derived by hand)', () => {
+  it('Hugging Face Llama: two RMSNorms, rotary q and k, v, flash attention, SwiGLU', () => {
+    const perToken =
+      2 * llamaNorm +
+      BF16 * a * d + // rotated q, kept by flash attention
+      BF16 * g * d * 2 + // rotated k and v (grouped: flash takes them as they are)
+      BF16 * a * d +
+      lse + // attention output (kept by o_proj too) and log-sum-exp
+      swiGluMlp;
+    expect(savedPerLayer({ ...BASE, model_type: 'llama' }, HF)).toBe(perToken * T);
+  });
+
+  it('Falcon (new decoder): ln_attn and ln_mlp over the same input, q and the broadcast K/V copied to every head', () => {
+    const config = {
+      ...BASE,
+      model_type: 'falcon',
+      new_decoder_architecture: true,
+      num_kv_heads: g,
+    };
+    const perToken =
+      BF16 * h +
+      2 * layerNormStats + // the layer input, kept by both LayerNorms, and their stats
+      BF16 * h + // ln_attn's output, kept by query_key_value
+      3 * BF16 * a * d + // q, k, v after _split_heads' flatten copies (k and v to all heads) and RoPE
+      BF16 * a * d +
+      lse + // attention output, log-sum-exp
+      BF16 * h + // ln_mlp's output, kept by dense_h_to_4h
+      2 * BF16 * 4 * h; // nn.GELU keeps its input, dense_4h_to_h the GELU's output
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('GPT-NeoX: parallel residual; v is a view of query_key_value, which stays whole', () => {
+    const config = { ...BASE, model_type: 'gpt_neox', num_key_value_heads: a };
+    const perToken =
+      BF16 * h +
+      2 * layerNormStats + // the layer input (both norms read it) and their stats
+      BF16 * h + // input_layernorm's output, kept by query_key_value
+      2 * BF16 * a * d + // rotated q and k (torch.cat of rotated and passed-through dims)
+      BF16 * 3 * a * d + // the whole qkv output, kept through v
+      BF16 * a * d +
+      lse +
+      BF16 * h + // post_attention_layernorm's output, kept by dense_h_to_4h
+      2 * BF16 * f; // fused GELU's input and output
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('Phi-2: one LayerNorm for attention and MLP; gelu_new written out keeps three MLP-wide tensors more', () => {
+    const config = { ...BASE, model_type: 'phi', num_key_value_heads: a };
+    const perToken =
+      BF16 * h +
+      layerNormStats +
+      BF16 * h + // input, stats, output (q, k, v and fc1 read it)
+      3 * BF16 * a * d + // rotated q, k, and v
+      BF16 * a * d +
+      lse +
+      BF16 * f + // fc1's output, kept by pow(x, 3)
+      BF16 * f + // tanh's output
+      2 * BF16 * f + // 0.5 * x and 1 + tanh, kept by their product
+      BF16 * f; // the product, kept by fc2
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('BLOOM: ALiBi attention written out keeps the fp32 probabilities and their bf16 cast', () => {
+    const config = { hidden_size: h, n_head: a, vocab_size: 1024, model_type: 'bloom' };
+    const perToken =
+      BF16 * h +
+      layerNormStats +
+      BF16 * h + // input_layernorm
+      BF16 * 3 * h + // one sequence: q, k, v are views of query_key_value, kept by baddbmm/bmm
+      FP32 * a * T + // softmax(dtype=float32)'s output
+      BF16 * a * T + // its cast back, kept by bmm with v
+      BF16 * h + // _merge_heads' copy, kept by dense
+      BF16 * h +
+      layerNormStats +
+      BF16 * h + // post_attention_layernorm
+      2 * BF16 * 4 * h; // BloomGelu's input, dense_4h_to_h's input
+    expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
+  });
+
+  it('OLMo-2: q/k norms over the whole projections and post norms, each multiplying in fp32', () => {
+    // Olmo2RMSNorm: x.float() and rsqrt kept, (weight * normed) keeps the fp32 normed.
+    const olmoNorm = (width: number) => FP32 * width + FP32 + FP32 * width;
+    const perToken =
+      BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj (no pre-norm)
+      olmoNorm(a * d) +
+      olmoNorm(g * d) +
+      BF16 * a * d +
+      BF16 * g * d +
+      BF16 * g * d + // q and k rotated by fp32 tables and cast back, v
+      BF16 * a * d +
+      lse +
+      olmoNorm(h) + // post_attention_layernorm
+      BF16 * h + // the residual sum, kept by gate_proj and up_proj
+      swiGluMlp +
+      olmoNorm(h); // post_feedforward_layernorm
+    expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(perToken * T);
+  });
+
+  it('Gemma-3: (1 + weight) norms in fp32, per-head q/k norms, and a sliding window shorter than the sequence sends SDPA a mask', () => {
+    const config = { ...BASE, model_type: 'gemma3_text', head_dim: d, sliding_window: 128 };
+    // Gemma3RMSNorm: x.float() and rsqrt kept, the fp32 normed kept by * (1 + weight).
+    const gemmaNorm = (width: number, heads = 1) => FP32 * width + FP32 * heads + FP32 * width;
+    const perToken =
+      gemmaNorm(h) +
+      BF16 * h + // input_layernorm and its cast output (q, k, v read it)
+      gemmaNorm(a * d, a) + // q_norm: one rsqrt per head
+      gemmaNorm(g * d, g) +
+      BF16 * a * d + // rotated q
+      2 * BF16 * a * d + // K and V repeated to every head (repeat_kv: no enable_gqa with a mask)
+      BF16 * T + // the boolean mask converted to a bf16 bias, kept by the memory-efficient kernel
+      BF16 * a * d +
+      lse + // output; the kernel's log-sum-exp (512 queries: already 32-aligned)
+      gemmaNorm(h) + // post_attention_layernorm
+      gemmaNorm(h) +
+      BF16 * h + // pre_feedforward_layernorm and its output
+      swiGluMlp + // gelu_pytorch_tanh is one fused kernel, like SiLU
+      gemmaNorm(h); // post_feedforward_layernorm
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('gpt-oss: eager attention with a sink column, softmax in bf16; experts routed in pairs with the clamped GLU', () => {
+    const config = {
+      ...BASE,
+      model_type: 'gpt_oss',
+      head_dim: d,
+      num_local_experts: 4,
+      num_experts_per_tok: 2,
+      sliding_window: 128,
+    };
+    const pairs = T * 2; // balanced routing: every (token, expert) pair computed once
+    const perToken =
+      llamaNorm +
+      BF16 * a * d +
+      2 * BF16 * a * d + // rotated q, repeated K (q k^T keeps both), repeated V
+      BF16 * a * (T + 1) + // softmax over the scores and one sink logit, in bf16, kept
+      BF16 * a * d + // the transposed context, kept by o_proj
+      llamaNorm + // post_attention_layernorm (router and experts read its output)
+      FP32 * 4 +
+      8 * 2; // the router's fp32 softmax over 4 experts, topk's int64 indices
+    const perPair =
+      BF16 * h +
+      1 + // the gathered tokens (kept by the grouped matmul) and the one-byte sentinel
+      BF16 * 2 * f + // gate_up, kept through the two clamps' inputs
+      4 * BF16 * f + // clamped gate, sigmoid, glu, up + 1
+      BF16 * f + // (up + 1) * glu, kept by the down projection
+      BF16 * h +
+      BF16; // down's output and the pair's routing weight, kept by their product
+    expect(savedPerLayer(config, HF)).toBe(perToken * T + perPair * pairs);
+  });
+
+  it('DeepSeek-V3 dense layer: multi-latent attention keeps the latent norms, the decompressed K/V and the concatenated q and k', () => {
+    const mla = { q: 128, kv: 64, nope: 32, rope: 32, v: 32 };
+    const config = {
+      ...BASE,
+      num_key_value_heads: a,
+      model_type: 'deepseek_v3',
+      q_lora_rank: mla.q,
+      kv_lora_rank: mla.kv,
+      qk_nope_head_dim: mla.nope,
+      qk_rope_head_dim: mla.rope,
+      v_head_dim: mla.v,
+      first_k_dense_replace: 8, // every layer of the spec dense
+      n_routed_experts: 4,
+      num_experts_per_tok: 2,
+    };
+    const rms = (width: number) => FP32 * width + FP32 + 2 * BF16 * width;
+    const perToken =
+      rms(h) +
+      rms(mla.q) + // q_a_layernorm
+      rms(mla.kv) + // kv_a_layernorm
+      BF16 * a * (mla.nope + mla.v) + // kv_b_proj's output, kept through the value view
+      2 * BF16 * a * (mla.nope + mla.rope) + // torch.cat of q and of k (rope part expanded)
+      BF16 * a * mla.v +
+      lse + // output (value-wide) and log-sum-exp
+      rms(h) +
+      swiGluMlp;
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('T5 encoder block: T5LayerNorm keeps the input and the fp32 copy; scores softmaxed in fp32 and cast back; ReLU keeps its output', () => {
+    const config = {
+      d_model: h,
+      d_ff: f,
+      num_heads: a,
+      d_kv: d,
+      vocab_size: 1024,
+      model_type: 't5',
+      dropout_rate: 0,
+      num_decoder_layers: 1,
+    };
+    // x.to(float32) kept by pow, the rsqrt, x kept by x * rsqrt, the bf16 cast kept by
+    // weight * it, the output kept by the next linears.
+    const t5Norm = FP32 * h + FP32 + BF16 * h + BF16 * h + BF16 * h;
+    const perToken =
+      t5Norm +
+      3 * BF16 * a * d + // q, k (kept by q k^T) and v (kept by @ v)
+      FP32 * a * T + // softmax(scores.float())
+      BF16 * a * T + // .type_as(scores), kept by @ v
+      BF16 * a * d + // unshape's copy, kept by o
+      t5Norm +
+      BF16 * f; // ReLU keeps its output, which wo reads
+    expect(savedPerLayer(config, HF, 'num_layers')).toBe(perToken * T);
+  });
+
+  it('Mamba: MambaInnerFn keeps xz made contiguous, x_dbl, B, C, the scan states and output; the residual is fp32', () => {
+    const inner = 2 * h; // expand 2
+    const N = 16;
+    const dtRank = Math.ceil(h / 16);
+    const config = { hidden_size: h, model_type: 'mamba', vocab_size: 1024, state_size: N };
+    const perToken =
+      llamaNorm + // MambaRMSNorm over the bf16 cast of the fp32 residual stream
+      BF16 * 2 * inner + // xz.contiguous()
+      BF16 * (dtRank + 2 * N) + // x_dbl
+      2 * BF16 * N + // B and C rearranged contiguous
+      BF16 * inner; // the scan's output
+    const states = FP32 * inner * 2 * N; // one 2048-position chunk, one sequence
+    expect(savedPerLayer(config, HF)).toBe(perToken * T + states);
+  });
+
+  it('Mamba-2: the combined kernel keeps the in_proj output, the scan output and the gated norm rstd', () => {
+    const inner = 2 * h;
+    const N = 32;
+    const heads = 8;
+    const config = {
+      hidden_size: h,
+      model_type: 'mamba2',
+      vocab_size: 1024,
+      state_size: N,
+      num_heads: heads,
+      head_dim: inner / heads,
+      n_groups: 1,
+    };
+    const perToken =
+      llamaNorm +
+      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
+      BF16 * inner + // the scan output before the gated RMSNorm
+      FP32; // its rstd, one group
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+});
+
+describe('framework model codes keep what their own layers keep', () => {
+  const LLAMA = { ...BASE, model_type: 'llama' };
+  const qkvExpanded = BF16 * a * d * 3; // q, and K and V expanded into copies for every head
+
+  it('torchtune: eager RMSNorm, K/V expanded by expand + reshape, RoPE kept off the graph', () => {
+    const perToken = 2 * llamaNorm + qkvExpanded + BF16 * a * d + lse + swiGluMlp;
+    expect(savedPerLayer(LLAMA, settings({ preset: 'torchtune' }))).toBe(perToken * T);
+  });
+
+  it('torchtune compiled: fused norms keep their input and rstd, SwiGLU keeps gate and up', () => {
+    const fusedNorm = BF16 * h + FP32 + BF16 * h; // input, rstd, output kept by the linears
+    const perToken = 2 * fusedNorm + qkvExpanded + BF16 * a * d + lse + 3 * BF16 * f; // gate, up, product
+    const compiled = settings({ preset: 'torchtune', fusedKernels: true });
+    expect(savedPerLayer(LLAMA, compiled)).toBe(perToken * T);
+  });
+
+  it("torchtitan: nn.RMSNorm's fused kernel, eager SwiGLU", () => {
+    const fusedNorm = BF16 * h + FP32 + BF16 * h;
+    const perToken = 2 * fusedNorm + qkvExpanded + BF16 * a * d + lse + swiGluMlp;
+    expect(savedPerLayer(LLAMA, settings({ preset: 'torchtitan' }))).toBe(perToken * T);
+  });
+
+  it('litgpt: fp32-weight RMSNorm, one qkv linear, RoPE then torch.cat, repeat_interleave for K/V', () => {
+    // RMSNorm: x.float() and rsqrt kept, x_normed * weight.float() keeps the fp32 x_normed,
+    // the cast output kept by the qkv / fc linears.
+    const litNorm = FP32 * h + FP32 + FP32 * h + BF16 * h;
+    const perToken = 2 * litNorm + qkvExpanded + BF16 * a * d + lse + swiGluMlp;
+    expect(savedPerLayer(LLAMA, settings({ preset: 'litgpt' }))).toBe(perToken * T);
+  });
+
+  it('Megatron-core with Transformer Engine: norms fused into the next linear, v a view of linear_qkv, SwiGLU keeping its input', () => {
+    const normLinear = BF16 * h + FP32 + BF16 * h; // the norm's input and rsigma, its output
+    const perToken =
+      normLinear +
+      BF16 * a * d +
+      BF16 * g * d + // q and k after TE's fused RoPE
+      BF16 * (a + 2 * g) * d + // linear_qkv's output, kept through v
+      BF16 * a * d +
+      lse +
+      normLinear +
+      BF16 * 2 * f + // linear_fc1's output, kept by SwiGLUFunction
+      BF16 * f; // SwiGLU's output, kept by linear_fc2
+    expect(savedPerLayer(LLAMA, settings({ preset: 'megatron' }))).toBe(perToken * T);
+  });
+
+  it("Liger's fused linear cross-entropy makes the head's weight gradient in forward and no logits", () => {
+    const oneLayer = { ...LLAMA, num_hidden_layers: 1 };
+    const { live } = forwardEnd(
+      oneLayer,
+      settings({ preset: 'hf-transformers', crossEntropy: 'fused' }),
+    );
+    const GRADIENTS = 1; // ALLOCATED_COMPONENTS order: weights, gradients, ...
+    expect(live[GRADIENTS]).toBe(1024 * h * BF16); // lm_head's grad_weight, V x h
+  });
+});
+
+describe('vision towers plan their activations for the images per sample asked for', () => {
+  it('Gemma-3 with SigLIP: each tower layer keeps a ViT block per patch, the projector its input', () => {
+    const hv = 128; // vision hidden
+    const fv = 256;
+    const patches = (224 / 14) ** 2;
+    const tokensPerImage = 256;
+    const config = {
+      model_type: 'gemma3',
+      mm_tokens_per_image: tokensPerImage,
+      text_config: { ...BASE, head_dim: d, num_hidden_layers: 1, sliding_window: 4096 },
+      vision_config: {
+        hidden_size: hv,
+        intermediate_size: fv,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        image_size: 224,
+        patch_size: 14,
+      },
+    };
+    const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
+    const perPatchPerLayer =
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // layer_norm1: input, stats, output
+      3 * BF16 * hv +
+      BF16 * hv +
+      2 * FP32 + // q, k, v, the output and 2 heads' log-sum-exp
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // layer_norm2 over the residual sum
+      2 * BF16 * fv; // gelu_pytorch_tanh's input and output (fc1's output, fc2's input)
+    const projectorInput = BF16 * hv * tokensPerImage; // mm_input_projection keeps its input
+    const withImage = forwardEnd(config, images(1));
+    const textOnly = forwardEnd(config, images(0));
+    const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
+    expect(withImage.live[ACTIVATIONS] - textOnly.live[ACTIVATIONS]).toBe(
+      2 * perPatchPerLayer * patches + projectorInput,
+    );
+    expect(textOnly.notes.join(' ')).toMatch(/activations are planned only for images per sample/);
+  });
+});
+
+describe('the plan says which kernel runs when it is not the one asked for', () => {
+  it('BLOOM has no SDPA path, gpt-oss no SDPA support, Falcon-7B hands SDPA one K/V head', () => {
+    const notes = (config: Record<string, unknown>) => forwardEnd(config, HF).notes.join(' ');
+    const bloom = { hidden_size: h, n_head: a, n_layer: 1, vocab_size: 1024, model_type: 'bloom' };
+    expect(notes(bloom)).toMatch(/BLOOM's model code has no SDPA path/);
+    const oss = { ...BASE, model_type: 'gpt_oss', num_hidden_layers: 1, num_local_experts: 4 };
+    expect(notes(oss)).toMatch(/gpt-oss's model code has no SDPA path/);
+    const { num_key_value_heads: _given, ...withoutKvHeads } = BASE;
+    const falcon7b = {
+      ...withoutKvHeads, // multi_query: one K/V head
+      model_type: 'falcon',
+      multi_query: true,
+      parallel_attn: true,
+      num_hidden_layers: 1,
+    };
+    expect(notes(falcon7b)).toMatch(/math kernel runs/);
+  });
+
+  it('fp32 inputs flash attention does not take: the memory-efficient kernel, or math for grouped queries', () => {
+    const fp32 = settings({ preset: 'hf-transformers' }, { precision: 'fp32' });
+    const notes = forwardEnd({ ...BASE, model_type: 'llama', num_hidden_layers: 1 }, fp32).notes;
+    expect(notes.join(' ')).toMatch(/flash attention takes 16-bit inputs only.*math kernel/);
+  });
+});

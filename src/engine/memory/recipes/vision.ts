@@ -1,0 +1,170 @@
+// A vision-language model's image encoder as one generic pre-norm ViT stack, read from the
+// VisionTower description (SigLIP: models/siglip/modeling_siglip.py SiglipEncoderLayer; Qwen2-VL:
+// models/qwen2_vl/modeling_qwen2_vl.py Qwen2VLVisionBlock; Llama-4: models/llama4/
+// modeling_llama4.py Llama4VisionEncoderLayer; Mllama: models/mllama/modeling_mllama.py
+// MllamaVisionEncoderLayer): LayerNorm or RMSNorm, q/k/v/o with SDPA over one image's patches,
+// a plain GELU or gated MLP, then the projector's linears. Its activations are planned for the
+// request's images per sample (training.imagesPerSample, 0 = text only).
+import { flashAttention } from '../autograd/attention';
+import { Nn } from '../autograd/nn';
+import { Param, Tensor } from '../autograd/runtime';
+import { VisionTower } from '../../vocabulary';
+import { baseParam, LinearParams, ParamStorage } from '../model/rank-model';
+
+interface VisionLayer {
+  linears: LinearParams[]; // q, k, v, o, then the MLP's (fc1, fc2 or gate, up, down)
+  norms: Param[][]; // norm1, norm2 (weight, and bias for LayerNorm)
+}
+
+export interface VisionWeights {
+  tower: VisionTower;
+  /** Patch and position embeddings, pre/post norms, tile embeddings (one tensor here). */
+  embeddings: Param;
+  layers: VisionLayer[];
+  projector: LinearParams[];
+  /** Projector norms and Mllama's layer gates, lumped. */
+  extras?: Param;
+  /** Every parameter in creation order. */
+  all: Param[];
+}
+
+function linearParam(s: ParamStorage, name: string, inF: number, outF: number, bias: boolean) {
+  const weight = baseParam(s, name, inF * outF);
+  weight.shape = [outF, inF];
+  const linear: LinearParams = {
+    name,
+    weight,
+    inFeatures: inF,
+    outFeatures: outF,
+    quantized: false,
+  };
+  if (bias) linear.bias = baseParam(s, `${name}.bias`, outF);
+  return linear;
+}
+
+/** The tower's parameters, counted as model/vision.ts counts them. */
+export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionWeights {
+  const h = tower.hiddenSize;
+  const f = tower.intermediateSize;
+  const norm = (name: string) =>
+    tower.norm === 'layernorm'
+      ? [baseParam(s, name, h), baseParam(s, `${name}.bias`, h)]
+      : [baseParam(s, name, h)];
+  const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => {
+    const at = (name: string, inF: number, outF: number, bias: boolean) =>
+      linearParam(s, `vision.${i}.${name}`, inF, outF, bias);
+    const mlp =
+      tower.mlp === 'gated'
+        ? [
+            at('gate', h, f, tower.mlpBias),
+            at('up', h, f, tower.mlpBias),
+            at('down', f, h, tower.mlpBias),
+          ]
+        : [at('fc1', h, f, tower.mlpBias), at('fc2', f, h, tower.mlpBias)];
+    const attention = ['q', 'k', 'v', 'o'].map((n) => at(n, h, h, tower.attentionBias));
+    return {
+      linears: [...attention, ...mlp],
+      norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
+    };
+  });
+  const projector = tower.projector.map((p) =>
+    linearParam(s, p.name, p.inFeatures, p.outFeatures, p.bias),
+  );
+  const extraElements = tower.projectorNormParameters + (tower.layerGates ?? 0);
+  const weights: VisionWeights = {
+    tower,
+    embeddings: baseParam(s, 'vision.embeddings', tower.embeddingParameters),
+    layers,
+    projector,
+    extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
+    all: [],
+  };
+  weights.all = [
+    weights.embeddings,
+    ...layers.flatMap((l) => [...l.norms.flat(), ...l.linears.flatMap(paramsOf)]),
+    ...projector.flatMap(paramsOf),
+    ...(weights.extras ? [weights.extras] : []),
+  ];
+  return weights;
+}
+
+function paramsOf(l: LinearParams): Param[] {
+  return l.bias ? [l.weight, l.bias] : [l.weight];
+}
+
+function towerNorm(nn: Nn, x: Tensor, norm: Param[], tower: VisionTower): Tensor {
+  return tower.norm === 'layernorm' ? nn.layerNorm(x, norm[0], norm[1]) : nn.rmsNorm(x, norm[0]);
+}
+
+/** One pre-norm encoder layer: x + o(attention(q, k, v of norm1(x))), + mlp(norm2(x)). */
+function visionLayer(nn: Nn, x: Tensor, layer: VisionLayer, tower: VisionTower): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [q, k, v, o, ...mlp] = layer.linears;
+    const normed = towerNorm(nn, x, layer.norms[0], tower);
+    const [qs, ks, vs] = [q, k, v].map((l) => nn.linear(normed, l));
+    const heads = {
+      heads: tower.heads,
+      kvHeads: tower.heads,
+      headDim: tower.hiddenSize / tower.heads,
+    };
+    const attended = nn.linear(flashAttention(nn, qs, ks, vs, heads), o);
+    rt.drop(normed, qs, ks, vs);
+    const mid = ops.add(x, attended);
+    rt.drop(attended);
+    const normed2 = towerNorm(nn, mid, layer.norms[1], tower);
+    const mlpOut = visionMlp(nn, normed2, mlp, tower);
+    rt.drop(normed2);
+    return ops.add(mid, mlpOut);
+  });
+}
+
+/** fc1, GELU (fused), fc2; or the gated SiLU MLP of Qwen2.5-VL's tower. */
+function visionMlp(nn: Nn, x: Tensor, mlp: LinearParams[], tower: VisionTower): Tensor {
+  const { ops, rt } = nn;
+  if (tower.mlp === 'gated') {
+    const gate = ops.unarySavingInput(nn.linear(x, mlp[0]));
+    const product = ops.mul(gate, nn.linear(x, mlp[1]));
+    rt.drop(gate);
+    return nn.linear(product, mlp[2]);
+  }
+  const up = nn.linear(x, mlp[0]);
+  const activated = ops.unarySavingInput(up);
+  rt.drop(up);
+  return nn.linear(activated, mlp[1]);
+}
+
+/** The tower over `images` images' patches (the patch embedding's output, made from pixels
+ * that need no gradient), its layers, then the projector's linears on the image tokens. */
+export function visionForward(nn: Nn, weights: VisionWeights, images: number): Tensor {
+  return nn.rt.scope(() => {
+    const { tower } = weights;
+    const embedding = nn.ops.weight(weights.embeddings, 1, tower.hiddenSize);
+    let x = nn.ops.embedding(images * tower.patchesPerImage, embedding, tower.hiddenSize);
+    nn.rt.drop(embedding);
+    for (const layer of weights.layers) {
+      const y = visionLayer(nn, x, layer, tower);
+      nn.rt.drop(x);
+      x = y;
+    }
+    // Pixel shuffle / patch merging: the tower's patches become the image tokens.
+    const tokens = nn.ops.gatherRows(
+      x,
+      images * tower.tokensPerImage,
+      weights.projector[0]?.inFeatures ?? x.cols,
+    );
+    nn.rt.drop(x);
+    let out = tokens;
+    for (const linear of weights.projector) {
+      const next = nn.linear(out, linear);
+      nn.rt.drop(out);
+      out = next;
+    }
+    return out;
+  });
+}
+
+export const VISION_NOTE = (tower: VisionTower, images: number) =>
+  images > 0
+    ? `${tower.kind} image encoder planned for ${images} image(s) per sample (${tower.patchesPerImage} patches each through ${tower.layers} layers, SDPA over each image's patches; training.imagesPerSample)`
+    : `${tower.kind} image encoder's weights and states counted; its activations are planned only for images per sample above 0 (training.imagesPerSample, 0 = text-only batches)`;

@@ -1,0 +1,124 @@
+// What each data-parallel engine keeps on a rank, read off the timeline of the tiny Llama
+// (P parameters) over 8 data-parallel ranks, in bf16 with an fp32 master copy and AdamW.
+import { liveWhen, MIB, simulateTiny, TINY, TINY_LAYER } from '../../../../test/support/timeline';
+
+// 4 layers, the embedding and the untied head, the final norm.
+const P = 4 * TINY_LAYER + 2 * TINY.vocab * TINY.hidden + TINY.hidden;
+const CUBLAS = 2 * 8.125 * MIB;
+// Each tensor is rounded up to 512 bytes (the caching allocator's block) and the fused AdamW
+// keeps a 4-byte step count: a few KiB beyond the arithmetic.
+const near = (actual: number, expected: number) =>
+  expect(Math.abs(actual - expected)).toBeLessThan(8 * 1024);
+const base = { training: { sequenceLength: 1024 }, gpus: 8 };
+const atStep = (m: { step: number; phase: string }) => m.step === 2 && m.phase === 'optimizer';
+const inBackward = (m: { step: number; phase: string; layer: number }) =>
+  m.step === 2 && m.phase === 'backward' && m.layer === 2;
+
+const deepspeed = (zeroStage: 0 | 1 | 2 | 3, runtime = {}) =>
+  simulateTiny({
+    ...base,
+    parallelism: { zeroStage },
+    runtime: { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0, ...runtime },
+  }).log;
+
+describe('DeepSpeed ZeRO', () => {
+  it('ZeRO-1: flat bf16 parameters, an fp32 partition with its states, full bf16 gradients until the step', () => {
+    const live = liveWhen(deepspeed(1), atStep);
+    near(live.weights, 2 * P);
+    near(live.masterWeights, (4 * P) / 8);
+    near(live.optimizerStates, (8 * P) / 8);
+    near(live.gradients, 2 * P);
+  });
+
+  it("ZeRO-2: only this rank's bf16 gradient partition reaches the step; backward holds the reduce bucket", () => {
+    near(liveWhen(deepspeed(2), atStep).gradients, (2 * P) / 8);
+    // reduce_bucket_size elements of bf16 (1e6 here)
+    near(liveWhen(deepspeed(2), inBackward).buffers, CUBLAS + 1e6 * 2);
+  });
+
+  it('ZeRO-2 with the optimizer offloaded keeps neither the fp32 partition nor states on the card', () => {
+    const log = simulateTiny({
+      ...base,
+      parallelism: { zeroStage: 2, offload: { optimizer: 'cpu' } },
+      runtime: { preset: 'deepspeed', bucketElements: 1e6 },
+    }).log;
+    const live = liveWhen(log, atStep);
+    expect(live.masterWeights + live.optimizerStates + live.gradients).toBe(0);
+  });
+
+  it('ZeRO-3: partitioned bf16 parameters (norms under 1e5 elements whole), a flat gradient partition and the bucket kept', () => {
+    const live = liveWhen(deepspeed(3), atStep);
+    const norms = 9 * TINY.hidden; // 2 per layer and the final norm
+    const partitioned = P - norms;
+    near(live.weights, (2 * partitioned) / 8 + 2 * norms);
+    near(live.gradients, (2 * P) / 8);
+    near(live.buffers, CUBLAS + 1e6 * 2);
+  });
+
+  it('ZeRO-3 keeps a module gathered while its next use lies within the reuse distance', () => {
+    // 1e9 parameters reach past the whole tiny model: every module stays gathered in bf16
+    const live = liveWhen(deepspeed(3, { zero3LiveParameters: 1e9 }), atStep);
+    near(live.buffers, CUBLAS + 1e6 * 2 + 2 * P);
+  });
+});
+
+describe("Megatron's DDP and optimizer", () => {
+  const megatron = (zeroStage: 0 | 1) =>
+    liveWhen(
+      simulateTiny({ ...base, parallelism: { zeroStage }, runtime: { preset: 'megatron' } }).log,
+      atStep,
+    );
+
+  it('keeps one fp32 gradient buffer for every parameter, all run long', () => {
+    expect(megatron(1).gradients).toBe(4 * P);
+  });
+
+  it('the distributed optimizer shards the fp32 master and the states over 8 ranks', () => {
+    expect(megatron(1).masterWeights).toBe((4 * P) / 8);
+    near(megatron(1).optimizerStates, (8 * P) / 8);
+    expect(megatron(0).masterWeights).toBe(4 * P);
+  });
+});
+
+describe('a PyTorch loop with an fp32 master copy (the default regime)', () => {
+  it('DDP keeps bf16 parameters and gradients, their bucket copy, the fp32 copy and fp32 states', () => {
+    const live = liveWhen(simulateTiny({ ...base, parallelism: { zeroStage: 0 } }).log, atStep);
+    near(live.masterWeights, 4 * P);
+    near(live.buffers - CUBLAS, 2 * P); // DDP's buckets
+    near(live.gradients, 2 * P);
+  });
+});
+
+describe('FSDP2 and HSDP (torchtitan: fp32 shards, bf16 gathers, fp32 reduce)', () => {
+  const fsdp = (replicateDegree: number) =>
+    liveWhen(
+      simulateTiny({
+        ...base,
+        parallelism: { zeroStage: 3, replicateDegree },
+        runtime: { preset: 'torchtitan' },
+      }).log,
+      atStep,
+    );
+
+  it('shards over all 8 data-parallel ranks, or over 4 when each shard has 2 replicas', () => {
+    near(fsdp(1).weights, (4 * P) / 8);
+    near(fsdp(2).weights, (4 * P) / 4);
+    // the sharded fp32 gradients follow the shards; HSDP all-reduces them in place
+    near(fsdp(2).gradients, (4 * P) / 4);
+  });
+});
+
+describe('DeepSpeed ZeRO-3 with its parameters offloaded', () => {
+  it('keeps only the whole small parameters (norms) on the card', () => {
+    const log = simulateTiny({
+      ...base,
+      parallelism: { zeroStage: 3, offload: { optimizer: 'cpu', parameters: 'cpu' } },
+      runtime: { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0 },
+    }).log;
+    const live = liveWhen(log, atStep);
+    // 9 norms of h stay whole in bf16; each offloaded partition leaves a 512-byte block
+    const offloaded = 4 * 7 + 2; // the layers' linears, the embedding and the head
+    near(live.weights, 9 * TINY.hidden * 2 + offloaded * 512);
+    expect(live.masterWeights + live.optimizerStates).toBe(0);
+  });
+});

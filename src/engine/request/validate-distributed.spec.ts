@@ -1,0 +1,96 @@
+// The distributed checks a request meets before it is planned: the framework's own pipeline
+// split, HSDP's replica count, what optimizer in backward cannot do.
+import { H100_SXM } from '../../../test/support/gpus';
+import { tinyArch } from '../../../test/support/timeline';
+import { PlanRequestInput } from './normalize';
+import { normalizeRequest } from './normalize';
+import { validateRequest } from './validate';
+
+const arch126 = tinyArch(126); // Llama-3.1-405B's 126 layers
+const check = (input: Omit<PlanRequestInput, 'model' | 'cluster'>, gpus = 64, arch = arch126) =>
+  validateRequest(
+    normalizeRequest(
+      { ...input, model: 'tiny', cluster: { gpu: 'h100-80gb', nodes: gpus / 8, gpusPerNode: 8 } },
+      H100_SXM,
+    ),
+    arch,
+    H100_SXM,
+  );
+
+describe('pipeline splits', () => {
+  it('accepts 126 layers in 8 x 2 virtual stages, which torchtitan and Megatron split unevenly', () => {
+    const parallelism = {
+      pipelineParallel: 8,
+      pipelineSchedule: 'interleaved' as const,
+      virtualStages: 2,
+    };
+    expect(check({ parallelism })).toEqual([]);
+  });
+
+  it('refuses a split that leaves a stage empty, naming the field', () => {
+    const errors = check({ parallelism: { pipelineParallel: 8 } }, 64, tinyArch(4));
+    expect(errors.map((e) => e.field)).toContain('parallelism.pipelineParallel');
+  });
+
+  it('refuses a fractional layer weight for the embedding', () => {
+    const errors = check({ runtime: { pipelineFirstStageLessLayers: 0.5 } });
+    expect(errors.map((e) => e.field)).toEqual(['runtime.pipelineFirstStageLessLayers']);
+  });
+});
+
+describe('HSDP', () => {
+  it('needs the replica count to divide the data-parallel ranks (64 GPUs: dp 64)', () => {
+    expect(check({ parallelism: { zeroStage: 3, replicateDegree: 8 } })).toEqual([]);
+    const errors = check({ parallelism: { zeroStage: 3, replicateDegree: 6 } });
+    expect(errors.map((e) => e.field)).toEqual(['parallelism.replicateDegree']);
+  });
+});
+
+describe('optimizer in backward', () => {
+  it('cannot accumulate gradients over micro-batches', () => {
+    const errors = check({
+      training: { gradientAccumulationSteps: 4 },
+      runtime: { optimizerInBackward: true },
+    });
+    expect(errors.map((e) => e.field)).toEqual(['runtime.optimizerInBackward']);
+  });
+
+  it("is left off by torchtune's preset when the run accumulates", () => {
+    const request = normalizeRequest(
+      {
+        model: 'tiny',
+        cluster: { gpu: 'h100-80gb' },
+        training: { gradientAccumulationSteps: 4 },
+        runtime: { preset: 'torchtune' },
+      },
+      H100_SXM,
+    );
+    expect(request.runtime.optimizerInBackward).toBe(false);
+  });
+});
+
+describe('fp8', () => {
+  it('needs fp8 tensor cores, and tensorwise scaling to gather fp8 weights', () => {
+    const noFp8 = { ...H100_SXM, id: 'a100-80gb', fp8: false };
+    const request = normalizeRequest(
+      {
+        model: 'tiny',
+        cluster: { gpu: 'a100-80gb' },
+        runtime: { fp8Recipe: 'rowwise', fp8AllGather: true },
+      },
+      noFp8,
+    );
+    const fields = validateRequest(request, tinyArch(4), noFp8).map((e) => e.field);
+    expect(fields).toEqual(['runtime.fp8Recipe', 'runtime.fp8AllGather']);
+  });
+});
+
+describe('LoRA targets', () => {
+  it("accepts the head (lm_head, torchtune's output) and the embedding (embed_tokens)", () => {
+    const training = {
+      method: 'lora' as const,
+      lora: { targetModules: ['q_proj', 'lm_head', 'output', 'embed_tokens'] },
+    };
+    expect(check({ training }, 8, tinyArch(4))).toEqual([]);
+  });
+});

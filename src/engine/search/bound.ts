@@ -1,0 +1,420 @@
+// The layout search's fast memory bound: what a candidate's worst rank would use, estimated from
+// short-stack plans instead of its own timeline, so a search can screen and order thousands of
+// layouts and run the full timeline only on its finalists (issue 20: "The search may rank
+// candidates with a fast bound and run the full timeline on its finalists").
+//
+// Every simulated figure comes from planFromRequest with the model's stack cut to a few whole
+// periods of its layer pattern, as one pipeline stage; the timeline stays a black box. A phase's
+// allocated peak (forward/backward, optimizer step) is a line in the layer count (truncation.ts's
+// reason: each layer of a kind allocates, saves and frees the same tensors). Two probe families,
+// each shared by every candidate with the same key, split what shapes memory:
+// - sharding probes, per (tensor and expert parallel, ZeRO stage, offload): a fixed small
+//   micro-batch, planned over two data-parallel degrees. A phase's peak is taken as
+//   N(layers) + k x V(layers, shard), V the model states modelStates() gives (the closed form the
+//   plan reports modelStateBytes with) and k fitted from the two degrees, so the timeline's own
+//   sharding (what it shards, what it keeps gathered, DDP's buckets) is measured, not assumed;
+// - activation probes, per (tensor, context and expert parallel, recompute) at one and two
+//   sequences per micro-batch (larger micro-batches along the line through them): ZeRO-3 over
+//   eight data-parallel ranks, so model states barely count; their forward/backward peak less
+//   the same probe at the sharding probes' sequence is what the candidate's activations add.
+// Candidate = max(sharding forward/backward + activations added, sharding optimizer step), at the
+// stage's layer count and shard degree; reserved adds the probes' larger allocator slack; device
+// used adds the CUDA context and NCCL (runtime.ts) and paged optimizer states.
+// Approximations: a peak is a maximum over moments, and the sum of two probes' maxima can sit
+// above it (the activation-heavy and the gradient-heavy moments differ), which is the bound's
+// overshoot (BOUND_TOLERANCE); short probes hold less allocator slack than a long stack, and a
+// line in the micro-batch misses a peak that moves with it (recompute), so the bound errs low
+// there; pipeline micro-batches in flight and receive buffers are not probed (one stage), and
+// every stage is given both ends' activations (embedding and logits); accumulation beyond two
+// micro-batches is taken as two.
+// docs/memory-model.md "The search's memory bound" says the same for readers.
+import { modelStates } from '../memory/model-states';
+import { runtimeOverheadBytes } from '../memory/runtime';
+import { pattern } from '../memory/truncation';
+import { layerKind } from '../model/layers';
+import { RankParameters, rankParameters, splitLayers } from '../model/placement';
+import { planFromRequest } from '../plan';
+import { layoutOf } from '../request/layout';
+import {
+  GpuSpec,
+  ModelArchitecture,
+  PlanLayout,
+  PlanRequest,
+  RankMemory,
+  Recompute,
+} from '../vocabulary';
+
+/** How far the bound may sit above the full plan's device used, as a fraction of the card: the
+ * search trusts a bound this far and no further (finalists.ts), so it is what results depend on.
+ * bound.spec.ts finds at most 4.5% over its independent shapes (Llama-3-8B, ZeRO-3, full
+ * recompute: the two probe families' peaks are reached at different moments); 6% leaves room for
+ * shapes it does not try. Erring low only costs finalists. */
+export const BOUND_TOLERANCE = 0.06;
+
+// Layers a probe stack holds at least: at one or two layers the peak can sit at a moment that
+// longer stacks never reach (the embedding's or the loss's), so the lines start at three.
+const MIN_PROBE_LAYERS = 3;
+// A second micro-batch shows what gradient accumulation keeps alive; more only repeat it.
+const PROBE_MICRO_BATCHES = 2;
+// Micro-batches probed; larger ones extrapolate the line through one and two sequences.
+const LINEAR_MICRO_BATCHES = 2;
+// Data-parallel ranks of the two sharding probes (the second twice the first), and of the
+// activation probes: enough that ZeRO-3's shards are an eighth of the states.
+const SHARDING_RANKS = 2;
+const ACTIVATION_RANKS = 8;
+// The sharding probes' activations: one sequence, nothing recomputed (the forward/backward peak
+// then sits early in backward, where the activations are, as it does for most candidates).
+const REFERENCE_ACTIVATIONS = { microBatchSize: 1, activationCheckpointing: 'none' as Recompute };
+
+/** The bound's figures for one candidate (its worst rank). */
+export interface BoundFigures {
+  deviceUsedBytes: number;
+  headroomBytes: number;
+}
+
+/** A value at the longer probe's layer count and its slope per layer. */
+interface Line {
+  at: number;
+  slope: number;
+  layers: number;
+}
+
+/** N + k x V for one phase: the peak less the model states, and how much of the closed-form
+ * states the timeline holds then. */
+interface PhaseFit {
+  rest: Line;
+  perState: number;
+}
+
+interface ShardingFit {
+  forwardBackward: PhaseFit;
+  optimizer: PhaseFit;
+  slack: number;
+}
+
+/** What a candidate's activations add to the sharding fit's forward/backward peak. */
+interface ActivationsAdded {
+  at: (layers: number) => number;
+  slack: number;
+}
+
+interface ActivationLine {
+  forwardBackward: Line;
+  slack: number;
+}
+
+/** A pipeline stage's layer count and closed-form model states. */
+interface StageStates {
+  layers: number;
+  /** Weights, gradients, optimizer states and master copy the caching allocator holds. */
+  states: number;
+  /** Paged optimizer states: on the device, outside the allocator. */
+  paged: number;
+}
+
+/** modelStates() of one rank under the request's ZeRO stage and offload and `layout`'s shards. */
+function shardedStates(request: PlanRequest, params: RankParameters, layout: PlanLayout) {
+  const shard = layout.dataParallel * layout.contextParallel;
+  return modelStates(request, params, shard, Math.max(1, shard / layout.expertParallel));
+}
+
+function allocatorStates(s: ReturnType<typeof modelStates>): number {
+  return s.weights + s.gradients + s.optimizerStates + s.masterWeights;
+}
+
+function lineThrough(short: { layers: number; value: number }, long: typeof short): Line {
+  const span = long.layers - short.layers;
+  const slope = span > 0 ? (long.value - short.value) / span : 0;
+  return { at: long.value, slope, layers: long.layers };
+}
+
+function valueAt(line: Line, layers: number): number {
+  return line.at + (layers - line.layers) * line.slope;
+}
+
+function worstRank(ranks: RankMemory[]): RankMemory {
+  return ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  return b === 0 ? a : greatestCommonDivisor(b, a % b);
+}
+
+/** Two stack lengths of whole periods of the layer pattern (one when the model is that short). */
+function probeLengths(arch: ModelArchitecture): number[] {
+  const kinds = Array.from({ length: arch.numLayers }, (_, i) => layerKind(arch, i).key);
+  const { prefix, period } = pattern(kinds);
+  const long = Math.min(
+    arch.numLayers,
+    prefix + period * (Math.ceil(MIN_PROBE_LAYERS / period) + 1),
+  );
+  const short = Math.max(1, long - period);
+  return short === long ? [long] : [short, long];
+}
+
+/** A probe of the candidate: one stage over `dataParallel` x its context ranks. */
+function probeOf(
+  request: PlanRequest,
+  dataParallel: number,
+  changes: { parallelism?: Partial<PlanRequest['parallelism']>; training?: object },
+): PlanRequest {
+  const parallelism = { ...request.parallelism, pipelineParallel: 1, ...changes.parallelism };
+  const accumulation = Math.min(request.training.gradientAccumulationSteps, PROBE_MICRO_BATCHES);
+  return {
+    ...request,
+    name: undefined,
+    tags: [],
+    cluster: {
+      ...request.cluster,
+      nodes: parallelism.contextParallel * dataParallel,
+      gpusPerNode: parallelism.tensorParallel,
+    },
+    training: {
+      ...request.training,
+      tokensToTrain: 0,
+      gradientAccumulationSteps: accumulation,
+      ...changes.training,
+    },
+    parallelism,
+  };
+}
+
+/** Screens and orders one search's candidates (one model, GPU, training and runtime) by an
+ * estimate of their memory. */
+export class MemoryBound {
+  /** Short-stack plans run so far. */
+  probes = 0;
+  private readonly shardingFits = new Map<string, ShardingFit>();
+  private readonly activationLines = new Map<string, ActivationLine>();
+  private readonly added = new Map<string, ActivationsAdded>();
+  private readonly stageStates = new Map<string, StageStates[]>();
+  private readonly parameters = new Map<string, { layers: number; params: RankParameters }[]>();
+  private readonly lengths: number[];
+
+  constructor(
+    private readonly arch: ModelArchitecture,
+    private readonly gpu: GpuSpec,
+  ) {
+    this.lengths = probeLengths(arch);
+  }
+
+  /** The estimate for a normalized training request. When the optimizer step alone is past the
+   * tolerance over the card, the estimate stops there (no activation probe can bring it back). */
+  estimate(request: PlanRequest): BoundFigures {
+    const layout = layoutOf(request);
+    const stages = this.stagesOf(request, layout);
+    const sharding = this.shardingFit(request, layout);
+    const outside = runtimeOverheadBytes(request, layout);
+    const usable = this.gpu.memoryBytes - request.runtime.safetyMarginBytes;
+    const figures = (device: number) => ({
+      deviceUsedBytes: Math.round(device),
+      headroomBytes: Math.round(usable - device),
+    });
+    const phase = (fit: PhaseFit, stage: StageStates) =>
+      valueAt(fit.rest, stage.layers) + fit.perState * stage.states;
+    const device = (stage: StageStates, allocated: number, slack: number) =>
+      allocated + slack + outside + stage.paged;
+    const step = Math.max(
+      ...stages.map((stage) => device(stage, phase(sharding.optimizer, stage), sharding.slack)),
+    );
+    if (step > usable + BOUND_TOLERANCE * this.gpu.memoryBytes) return figures(step);
+    const added = this.addedFor(request);
+    const slack = Math.max(sharding.slack, added.slack);
+    const worst = stages.map((stage) => {
+      const forwardBackward = phase(sharding.forwardBackward, stage) + added.at(stage.layers);
+      return device(stage, Math.max(forwardBackward, phase(sharding.optimizer, stage)), slack);
+    });
+    return figures(Math.max(...worst));
+  }
+
+  /** One probe planned with `layers` layers: its worst rank. */
+  private planned(probe: PlanRequest, layers: number): RankMemory {
+    this.probes += 1;
+    const arch = { ...this.arch, numLayers: layers };
+    return worstRank(planFromRequest(probe, arch, this.gpu).memory.ranks);
+  }
+
+  /** Parameters each pipeline stage holds, remembered per tensor, pipeline and expert degree. */
+  private stageParameters(request: PlanRequest, layout: PlanLayout) {
+    const key = `${layout.tensorParallel}/${layout.pipelineParallel}/${layout.expertParallel}`;
+    let params = this.parameters.get(key);
+    if (!params) {
+      const lora = request.training.method === 'full' ? undefined : request.training.lora;
+      params = splitLayers(this.arch.numLayers, layout.pipelineParallel).map((span) => ({
+        layers: span.layers,
+        params: rankParameters(this.arch, span, layout, lora),
+      }));
+      this.parameters.set(key, params);
+    }
+    return params;
+  }
+
+  /** Every stage's closed-form model states, remembered per layout, ZeRO stage and offload. */
+  private stagesOf(request: PlanRequest, layout: PlanLayout): StageStates[] {
+    const { zeroStage, offload } = request.parallelism;
+    const key = JSON.stringify([layout, zeroStage, offload]);
+    let stages = this.stageStates.get(key);
+    if (!stages) {
+      stages = this.stageParameters(request, layout).map(({ layers, params }) => {
+        const s = shardedStates(request, params, layout);
+        return { layers, states: allocatorStates(s), paged: s.pagedOptimizerStates };
+      });
+      this.stageStates.set(key, stages);
+    }
+    return stages;
+  }
+
+  /** The closed-form allocator states of a whole probe stack of `layers` layers. */
+  private probeStates(probe: PlanRequest, layers: number): number {
+    const arch = { ...this.arch, numLayers: layers };
+    const layout = layoutOf(probe);
+    const lora = probe.training.method === 'full' ? undefined : probe.training.lora;
+    const params = rankParameters(arch, splitLayers(layers, 1)[0], layout, lora);
+    return allocatorStates(shardedStates(probe, params, layout));
+  }
+
+  /** The sharding probes' fit for the candidate's ZeRO stage and offload. */
+  private shardingFit(request: PlanRequest, layout: PlanLayout): ShardingFit {
+    const { tensorParallel, expertParallel, zeroStage, offload } = request.parallelism;
+    const sharded = layout.dataParallel * layout.contextParallel > 1;
+    const key = JSON.stringify([tensorParallel, expertParallel, zeroStage, offload, sharded]);
+    let fit = this.shardingFits.get(key);
+    if (!fit) {
+      fit = this.fitSharding(request, sharded);
+      this.shardingFits.set(key, fit);
+    }
+    return fit;
+  }
+
+  private fitSharding(request: PlanRequest, sharded: boolean): ShardingFit {
+    const e = request.parallelism.expertParallel;
+    const ranks = sharded ? e * Math.ceil(SHARDING_RANKS / e) : 1;
+    const probeAt = (dataParallel: number) =>
+      probeOf(request, dataParallel, {
+        parallelism: { contextParallel: 1 },
+        training: REFERENCE_ACTIVATIONS,
+      });
+    const probe = probeAt(ranks);
+    const runs = this.lengths.map((layers) => ({
+      layers,
+      rank: this.planned(probe, layers),
+      states: this.probeStates(probe, layers),
+    }));
+    const long = runs[runs.length - 1];
+    let perState = { forwardBackward: 1, optimizer: 1 };
+    if (sharded) perState = this.perState(probeAt(2 * ranks), long);
+    const phaseFit = (phase: 'forwardBackward' | 'optimizer'): PhaseFit => {
+      const rest = (run: (typeof runs)[number]) => ({
+        layers: run.layers,
+        value: phaseTotal(run.rank, phase) - perState[phase] * run.states,
+      });
+      return { rest: lineThrough(rest(runs[0]), rest(long)), perState: perState[phase] };
+    };
+    return {
+      forwardBackward: phaseFit('forwardBackward'),
+      optimizer: phaseFit('optimizer'),
+      slack: Math.max(...runs.map((run) => slackOf(run.rank))),
+    };
+  }
+
+  /** How much of the closed-form states each phase's peak moves by, from a second probe over
+   * twice the ranks (1 when the stage shards nothing: the states are then the probe's own). */
+  private perState(
+    wider: PlanRequest,
+    long: { layers: number; rank: RankMemory; states: number },
+  ): Record<'forwardBackward' | 'optimizer', number> {
+    const states = this.probeStates(wider, long.layers);
+    const rank = this.planned(wider, long.layers);
+    const moved = long.states - states;
+    const ratio = (phase: 'forwardBackward' | 'optimizer') =>
+      moved > 0 ? (phaseTotal(long.rank, phase) - phaseTotal(rank, phase)) / moved : 1;
+    return { forwardBackward: ratio('forwardBackward'), optimizer: ratio('optimizer') };
+  }
+
+  /** activationsAdded, remembered by the fields that vary between one search's candidates (the
+   * rest of the request is the search's own), so a candidate costs a lookup, not three keys. */
+  private addedFor(request: PlanRequest): ActivationsAdded {
+    const { tensorParallel, contextParallel, expertParallel, sequenceParallel } =
+      request.parallelism;
+    const { microBatchSize, activationCheckpointing, gradientAccumulationSteps } = request.training;
+    const key = [
+      tensorParallel,
+      contextParallel,
+      expertParallel,
+      sequenceParallel,
+      microBatchSize,
+      activationCheckpointing,
+      Math.min(gradientAccumulationSteps, PROBE_MICRO_BATCHES),
+    ].join('/');
+    let added = this.added.get(key);
+    if (!added) {
+      added = this.activationsAdded(request);
+      this.added.set(key, added);
+    }
+    return added;
+  }
+
+  /** What the candidate's activations add to the sharding probes' forward/backward peak. */
+  private activationsAdded(request: PlanRequest): ActivationsAdded {
+    const { expertParallel: e, contextParallel: c } = request.parallelism;
+    // Both over the same shard degree, so the states they hold cancel.
+    const ranks = (e / greatestCommonDivisor(e, c)) * ACTIVATION_RANKS;
+    const reference = this.activationLine(request, ranks * c, {
+      parallelism: { contextParallel: 1 },
+      training: REFERENCE_ACTIVATIONS,
+    });
+    const microBatch = request.training.microBatchSize;
+    const probed = Math.min(microBatch, LINEAR_MICRO_BATCHES);
+    const own = this.activationLine(request, ranks, { training: { microBatchSize: probed } });
+    let at = (layers: number) => valueAt(own.forwardBackward, layers);
+    if (microBatch > probed) {
+      const one = this.activationLine(request, ranks, { training: { microBatchSize: 1 } });
+      const two = at;
+      const perSequence = (layers: number) => two(layers) - valueAt(one.forwardBackward, layers);
+      at = (layers) => two(layers) + (microBatch - probed) * perSequence(layers);
+    }
+    return {
+      at: (layers) => at(layers) - valueAt(reference.forwardBackward, layers),
+      slack: own.slack,
+    };
+  }
+
+  private activationLine(
+    request: PlanRequest,
+    ranks: number,
+    changes: { parallelism?: Partial<PlanRequest['parallelism']>; training?: object },
+  ): ActivationLine {
+    const probe = probeOf(request, ranks, {
+      parallelism: {
+        ...changes.parallelism,
+        zeroStage: 3,
+        offload: { optimizer: 'none', parameters: 'none' },
+      },
+      training: changes.training,
+    });
+    const key = JSON.stringify([probe.parallelism, probe.training, probe.cluster]);
+    let line = this.activationLines.get(key);
+    if (!line) {
+      const runs = this.lengths.map((layers) => ({ layers, rank: this.planned(probe, layers) }));
+      const value = (run: (typeof runs)[number]) => ({
+        layers: run.layers,
+        value: phaseTotal(run.rank, 'forwardBackward'),
+      });
+      line = {
+        forwardBackward: lineThrough(value(runs[0]), value(runs[runs.length - 1])),
+        slack: Math.max(...runs.map((run) => slackOf(run.rank))),
+      };
+      this.activationLines.set(key, line);
+    }
+    return line;
+  }
+}
+
+function phaseTotal(rank: RankMemory, phase: 'forwardBackward' | 'optimizer'): number {
+  const totals = rank.phaseTotals;
+  return phase === 'optimizer' ? totals.optimizer : Math.max(totals.forward, totals.backward);
+}
+
+function slackOf(rank: RankMemory): number {
+  return rank.reservedPeakBytes - rank.allocatedPeakBytes;
+}

@@ -1,0 +1,302 @@
+// Which search candidates get the full timeline: screened and ordered by the memory bound
+// (bound.ts), planned in full only where they can still reach the top, and ranked from the full
+// plans alone, so no returned figure comes from the bound.
+import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
+import type { SearchCandidate, SearchCounts, SearchFigures, SearchObjective } from './search';
+import { PlanRequestInput } from '../request/normalize';
+import {
+  FieldError,
+  OffloadTarget,
+  PlanRequest,
+  PlanResult,
+  PlanValidationError,
+  RankMemory,
+  Recompute,
+} from '../vocabulary';
+
+/** One layout to try, with the figures that do not need its memory plan. */
+export interface Candidate {
+  /** Nodes, GPUs per node and the parallel degrees: candidates of one split share it. */
+  split: string;
+  pipelineParallel: number;
+  zeroStage: 0 | 1 | 2 | 3;
+  offload: OffloadTarget;
+  recompute: Recompute;
+  microBatch: number;
+  accumulation: number;
+  label: string;
+  input: PlanRequestInput;
+  request: PlanRequest;
+  figures: Pick<
+    SearchFigures,
+    'gpus' | 'tokensPerSecond' | 'usdPerMillionTokens' | 'headroomBytes'
+  >;
+  bound?: BoundFigures;
+}
+
+export type Finalist = Omit<SearchCandidate, 'rank'>;
+
+/** What ranking reads: figures known before planning, and headroom once planned. */
+interface Ranked {
+  figures: Pick<
+    SearchFigures,
+    'gpus' | 'tokensPerSecond' | 'usdPerMillionTokens' | 'headroomBytes'
+  >;
+  label: string;
+}
+
+/** Negative when `a` ranks before `b`; ties fall to throughput, then the label. */
+export function comparator(objective: SearchObjective) {
+  return (a: Ranked, b: Ranked): number => {
+    const x = a.figures;
+    const y = b.figures;
+    const primary =
+      objective === 'cost'
+        ? x.usdPerMillionTokens - y.usdPerMillionTokens
+        : objective === 'fewestGpus'
+          ? x.gpus - y.gpus
+          : objective === 'headroom'
+            ? y.headroomBytes - x.headroomBytes
+            : 0;
+    if (primary !== 0) return primary;
+    const speed = y.tokensPerSecond - x.tokensPerSecond;
+    if (speed !== 0) return speed;
+    return a.label < b.label ? -1 : a.label > b.label ? 1 : 0;
+  };
+}
+
+function figuresOf(result: PlanResult): SearchFigures {
+  const { layout, request, performance, memory } = result;
+  return {
+    gpus: layout.gpus,
+    nodes: layout.nodes,
+    gpusPerNode: layout.gpusPerNode,
+    dataParallel: layout.dataParallel,
+    tensorParallel: layout.tensorParallel,
+    pipelineParallel: layout.pipelineParallel,
+    contextParallel: layout.contextParallel,
+    expertParallel: layout.expertParallel,
+    zeroStage: request.parallelism.zeroStage,
+    activationCheckpointing: request.training.activationCheckpointing,
+    microBatchSize: request.training.microBatchSize,
+    gradientAccumulationSteps: request.training.gradientAccumulationSteps,
+    offloadOptimizer: request.parallelism.offload.optimizer,
+    deviceUsedBytes: memory.perGpu.deviceUsedBytes,
+    headroomBytes: memory.perGpu.headroomBytes,
+    stepTimeSeconds: performance.stepTimeSeconds,
+    tokensPerSecond: performance.tokensPerSecond,
+    tokensPerSecondPerGpu: performance.tokensPerSecondPerGpu,
+    mfu: performance.mfu,
+    usdPerMillionTokens: result.cost.usdPerMillionTokens,
+  };
+}
+
+/** Kinds of rank for rejection counts (pipeline stage labels also carry their layer ranges). */
+function rankKind(rank: RankMemory, stages: number): string {
+  const position =
+    stages === 1
+      ? 'every rank'
+      : rank.stage === 0
+        ? 'first pipeline stage'
+        : rank.stage === stages - 1
+          ? 'last pipeline stage'
+          : 'middle pipeline stage';
+  return `${position} (${rank.dominantComponent})`;
+}
+
+/** Whether the optimizer step alone (weights, gradients, states) overflows a rank: then no
+ * recomputation or micro-batch can make this split, ZeRO stage and offload fit. */
+function statesOverflow(result: PlanResult): boolean {
+  const { runtime } = result.request;
+  if (runtime.optimizerInBackward) return false;
+  return result.memory.ranks.some((rank) => {
+    const reserved = Math.ceil(rank.phaseTotals.optimizer * (1 + runtime.allocatorFragmentation));
+    return (
+      reserved + rank.breakdown.runtimeOverhead > rank.capacityBytes - runtime.safetyMarginBytes
+    );
+  });
+}
+
+function isLayoutField(error: FieldError): boolean {
+  return (
+    error.field === 'cluster' ||
+    error.field.startsWith('cluster.') ||
+    error.field.startsWith('parallelism.')
+  );
+}
+
+// Cheapest memory first, so a split whose model states alone overflow is dropped early.
+export const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
+
+/** One search's walk over its candidates: the bound, the full plans and the ranked top. */
+export class Finalists {
+  readonly best: Finalist[] = [];
+  private readonly order: (a: Ranked, b: Ranked) => number;
+  private readonly tolerance: number;
+  private readonly invalidSplits = new Set<string>();
+  private readonly statesOverflowing = new Set<string>();
+  /** Micro-batches known to overflow (planned, or bounded beyond the tolerance), per series. */
+  private readonly overflowing = new Map<string, { microBatch: number; accumulation: number }[]>();
+
+  constructor(
+    private readonly objective: SearchObjective,
+    private readonly top: number,
+    private readonly plan: (request: PlanRequestInput) => PlanResult,
+    private readonly bound: MemoryBound,
+    capacityBytes: number,
+    private readonly counts: SearchCounts,
+    private readonly rejectSplit: (field: string) => void,
+  ) {
+    this.order = comparator(objective);
+    this.tolerance = BOUND_TOLERANCE * capacityBytes;
+  }
+
+  /** Ranks the candidates; `exhaustive` bounds every one and skips none by the pruning rules. */
+  rank(candidates: Candidate[], exhaustive: boolean): Finalist[] {
+    if (exhaustive) candidates.forEach((c) => this.boundOf(c));
+    if (this.objective === 'headroom') this.byHeadroom(candidates, exhaustive);
+    else this.byFigures(candidates, exhaustive);
+    if (this.counts.planned === 0) this.planClosest(candidates);
+    this.counts.boundProbes = this.bound.probes;
+    return this.best;
+  }
+
+  /** Throughput, cost, fewest GPUs: known before planning, so candidates are planned best
+   * first, those the bound says overflow skipped, until `top` fit. */
+  private byFigures(candidates: Candidate[], exhaustive: boolean): void {
+    candidates.sort(this.order);
+    for (const [index, candidate] of candidates.entries()) {
+      if (this.best.length === this.top) {
+        this.counts.notPlanned += candidates.length - index;
+        return;
+      }
+      if (this.invalidSplits.has(candidate.split)) continue;
+      if (!exhaustive && this.pruned(candidate)) continue;
+      if (this.boundOverflows(candidate)) continue;
+      this.planOne(candidate);
+    }
+  }
+
+  /** Headroom is a memory figure: candidates are planned by the most headroom the bound allows
+   * them (its estimate plus the tolerance), until that cannot beat the top's last planned one.
+   * The pruned walk bounds small micro-batches first and skips larger ones of a series once a
+   * smaller one overflows. */
+  private byHeadroom(candidates: Candidate[], exhaustive: boolean): void {
+    const bounded = exhaustive
+      ? candidates.filter((c) => !this.boundOverflows(c))
+      : this.boundedCheapestFirst(candidates);
+    const reach = (c: Candidate) => c.bound!.headroomBytes + this.tolerance;
+    bounded.sort((a, b) => reach(b) - reach(a) || this.order(a, b));
+    for (const [index, candidate] of bounded.entries()) {
+      const last = this.best.length === this.top ? this.best[this.top - 1] : undefined;
+      if (last && reach(candidate) < last.figures.headroomBytes) {
+        this.counts.notPlanned += bounded.length - index;
+        return;
+      }
+      if (!this.invalidSplits.has(candidate.split)) this.planOne(candidate);
+    }
+  }
+
+  /** When the bound turned every candidate away, the one it puts closest to fitting is planned
+   * in full, so the answer still says which rank overflows and what dominates it. */
+  private planClosest(candidates: Candidate[]): void {
+    const bounded = candidates.filter((c) => c.bound && !this.invalidSplits.has(c.split));
+    if (bounded.length === 0) return;
+    const closest = bounded.reduce((a, b) =>
+      b.bound!.deviceUsedBytes < a.bound!.deviceUsedBytes ? b : a,
+    );
+    this.counts.rejected.boundOutOfMemory -= 1;
+    this.planOne(closest);
+  }
+
+  private boundedCheapestFirst(candidates: Candidate[]): Candidate[] {
+    candidates.sort(
+      (a, b) =>
+        a.microBatch - b.microBatch ||
+        RECOMPUTE_ORDER.indexOf(a.recompute) - RECOMPUTE_ORDER.indexOf(b.recompute) ||
+        b.zeroStage - a.zeroStage,
+    );
+    return candidates.filter((c) => !this.pruned(c) && !this.boundOverflows(c));
+  }
+
+  private boundOf(candidate: Candidate): BoundFigures {
+    if (!candidate.bound) {
+      candidate.bound = this.bound.estimate(candidate.request);
+      this.counts.boundEvaluated += 1;
+    }
+    return candidate.bound;
+  }
+
+  /** Whether the bound overflows the card by more than its tolerance: then the full plan would
+   * too, and so would every larger micro-batch of the series. */
+  private boundOverflows(candidate: Candidate): boolean {
+    if (this.boundOf(candidate).headroomBytes + this.tolerance >= 0) return false;
+    this.counts.rejected.boundOutOfMemory += 1;
+    this.markOverflowing(candidate);
+    return true;
+  }
+
+  private seriesOf(c: Candidate): string {
+    return `${c.split}/${c.zeroStage}/${c.offload}/${c.recompute}`;
+  }
+
+  private markOverflowing(c: Candidate): void {
+    const series = this.seriesOf(c);
+    this.overflowing.set(series, [...(this.overflowing.get(series) ?? []), c]);
+  }
+
+  /** The pruning rules: the split, ZeRO stage and offload already overflowed in its optimizer
+   * step, or a smaller micro-batch of the series overflowed (activations grow with the
+   * micro-batch; only accumulation dropping to one micro-batch, when gradients stop persisting
+   * between micro-batches, can make a larger one smaller). */
+  private pruned(c: Candidate): boolean {
+    const smallerOverflowed = (this.overflowing.get(this.seriesOf(c)) ?? []).some(
+      (o) => o.microBatch < c.microBatch && !(o.accumulation > 1 && c.accumulation === 1),
+    );
+    const group = `${c.split}/${c.zeroStage}/${c.offload}`;
+    if (!smallerOverflowed && !this.statesOverflowing.has(group)) return false;
+    this.counts.pruned += 1;
+    return true;
+  }
+
+  /** The full timeline plan of one finalist, counted and offered to the top. */
+  private planOne(candidate: Candidate): void {
+    let result: PlanResult;
+    try {
+      result = this.plan(candidate.input);
+    } catch (error) {
+      if (!(error instanceof PlanValidationError)) throw error;
+      const layoutError = error.errors.find(isLayoutField);
+      if (!layoutError) throw error;
+      this.invalidSplits.add(candidate.split);
+      this.rejectSplit(layoutError.field);
+      return;
+    }
+    this.counts.evaluated += 1;
+    this.counts.planned += 1;
+    const worst = result.memory.perGpu;
+    if (worst.fits) {
+      this.counts.feasible += 1;
+      const { label, bound } = candidate;
+      this.offer({ label, request: result.request, result, figures: figuresOf(result), bound });
+      return;
+    }
+    const rejected = this.counts.rejected;
+    rejected.outOfMemory += 1;
+    const kind = rankKind(worst, candidate.pipelineParallel);
+    rejected.outOfMemoryByRank[kind] = (rejected.outOfMemoryByRank[kind] ?? 0) + 1;
+    this.markOverflowing(candidate);
+    if (statesOverflow(result)) {
+      this.statesOverflowing.add(`${candidate.split}/${candidate.zeroStage}/${candidate.offload}`);
+    }
+  }
+
+  private offer(finalist: Finalist): void {
+    const { best, top, order } = this;
+    if (best.length === top && order(finalist, best[top - 1]) >= 0) return;
+    let i = best.length;
+    while (i > 0 && order(finalist, best[i - 1]) < 0) i--;
+    best.splice(i, 0, finalist);
+    if (best.length > top) best.pop();
+  }
+}

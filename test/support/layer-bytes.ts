@@ -1,0 +1,46 @@
+// One layer's saved activations as the timeline has them, for the recipe specs: the bytes of
+// the 'activations' component live when the last step's forward ends, with one more layer
+// minus without it (the embedding, the head and the loss cancel out).
+import { architectureFromConfig, normalizeRequest, PlanRequestInput } from '../../src/engine';
+import { ALLOCATED_COMPONENTS } from '../../src/engine/memory/autograd/events';
+import { simulateRankOnce } from '../../src/engine/memory/rank';
+import { splitLayers } from '../../src/engine/model/placement';
+import { layoutOf } from '../../src/engine/request/layout';
+import { H100_SXM } from './gpus';
+
+type Settings = Omit<PlanRequestInput, 'model' | 'cluster'>;
+
+const ACTIVATIONS = ALLOCATED_COMPONENTS.indexOf('activations');
+
+/** Live bytes per component when the last step's first forward ends. */
+export function forwardEnd(config: Record<string, unknown>, settings: Settings) {
+  const arch = architectureFromConfig('spec', config);
+  const gpu = H100_SXM;
+  const input = { ...settings, model: 'spec', cluster: { gpu: gpu.id } } as PlanRequestInput;
+  const request = normalizeRequest(input, gpu, arch);
+  const span = splitLayers(arch.numLayers, 1)[0];
+  const placement = { chunks: [span], rank: 0, virtualStages: 1 };
+  const sim = simulateRankOnce(request, arch, gpu, layoutOf(request), placement);
+  const { log } = sim;
+  const lastStep = log.moments[log.moment[log.length - 1]].step;
+  const live = new Float64Array(ALLOCATED_COMPONENTS.length);
+  let end: Float64Array | undefined;
+  for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    if (moment.step === lastStep && moment.phase === 'backward' && !end) end = live.slice();
+    live[log.component[i]] += log.kind[i] * log.bytes[i];
+  }
+  return { live: end!, notes: sim.notes };
+}
+
+/** The saved activations of one layer: forward-end activations with `layers + 1` layers minus
+ * with `layers` (the layer count field named as the config names it). */
+export function savedPerLayer(
+  config: Record<string, unknown>,
+  settings: Settings,
+  layersField = 'num_hidden_layers',
+  layers = 1,
+): number {
+  const at = (n: number) => forwardEnd({ ...config, [layersField]: n }, settings).live[ACTIVATIONS];
+  return at(layers + 1) - at(layers);
+}

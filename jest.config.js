@@ -11,4 +11,6 @@ module.exports = {
   },
   testEnvironment: 'node',
   testTimeout: 60000,
+  // Which databases the end-to-end suites run on (SQLite, and PostgreSQL where it answers).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

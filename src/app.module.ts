@@ -1,50 +1,40 @@
-// The application: catalog, planning, saved plans, SQLite, one validation pipe, one error filter.
+// The application: catalog, planning, saved plans in SQLite or PostgreSQL, one validation pipe,
+// one error filter, the API key guard and the custom-model refresh before every handler.
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ServeStaticModule } from '@nestjs/serve-static';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { ApiKeyGuard } from './common/api-key.guard';
 import { CatalogModule } from './common/catalog.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { RememberingValidationPipe, VALIDATION_PIPE_OPTIONS } from './common/validation';
 import { appConfig } from './config/app-config';
 import { databaseOptions } from './database/database-options';
+import { migrate } from './database/migrate';
 import { GpusModule } from './gpus/gpus.module';
 import { HealthModule } from './health/health.module';
+import { CustomModelsInterceptor } from './models/custom-models.sync';
 import { ModelsModule } from './models/models.module';
 import { PlanningModule } from './planning/planning.module';
 import { PlansModule } from './plans/plans.module';
 import { StrategiesModule } from './strategies/strategies.module';
 import { VocabularyModule } from './vocabulary/vocabulary.module';
 
-/** public/ sits beside src/ in the repository and beside dist/ when compiled (dist/src/); the
- * page is the folder with index.html (dist/public holds only the formatters compiled for the CLI). */
-const PUBLIC_DIRECTORY =
-  [join(__dirname, '..', 'public'), join(__dirname, '..', '..', 'public')].find((folder) =>
-    existsSync(join(folder, 'index.html')),
-  ) ?? join(process.cwd(), 'public');
-
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      // Read at start-up, not import, so tests can point DATABASE_PATH at a temporary file.
+      // Read at start-up, not import, so tests can point the environment at their own database.
       useFactory: () => ({
-        ...databaseOptions(appConfig().databasePath),
-        migrationsRun: true,
-        retryAttempts: 0, // a local file either opens or it does not
+        ...databaseOptions(appConfig().database),
+        retryAttempts: 0, // a database that does not answer at boot is reported, not waited for
       }),
-    }),
-    // The web page at /; only '/' renders index.html, so unknown paths stay 404 problems.
-    ServeStaticModule.forRoot(
-      { rootPath: PUBLIC_DIRECTORY, renderPath: '/' },
-      // The page's chart library, served from the installed package rather than a CDN.
-      {
-        rootPath: dirname(require.resolve('chart.js')),
-        serveRoot: '/vendor/chartjs',
-        renderPath: '/',
+      // Migrations run under a lock, so instances booting together on one database take turns.
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const dataSource = await new DataSource(options!).initialize();
+        await migrate(dataSource);
+        return dataSource;
       },
-    ),
+    }),
     CatalogModule,
     ModelsModule,
     GpusModule,
@@ -57,6 +47,8 @@ const PUBLIC_DIRECTORY =
   providers: [
     { provide: APP_PIPE, useFactory: () => new RememberingValidationPipe(VALIDATION_PIPE_OPTIONS) },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_INTERCEPTOR, useExisting: CustomModelsInterceptor },
   ],
 })
 export class AppModule {}

@@ -1,7 +1,6 @@
 // Time, cost and budget reviews over HTTP: throughput and price checked against arithmetic written
 // out here, then summary totals, the CSV export, label edits and re-evaluation of saved plans.
-import Database from 'better-sqlite3';
-import { appPerSuite, expectProblem } from './support/app';
+import { appPerSuite, expectProblem, testEngines } from './support/app';
 import { parseCsvRecords } from '../scripts/csv';
 
 interface PlanBody {
@@ -49,8 +48,8 @@ const LLAMA_1B_DDP = {
   parallelism: { zeroStage: 0 },
 };
 
-describe('time, cost and budget reviews (e2e)', () => {
-  const { http, databasePath } = appPerSuite();
+describe.each(testEngines())('time, cost and budget reviews (e2e) on %s', (engine) => {
+  const { http, sql } = appPerSuite(engine);
 
   it('throughput and cost follow 6P + 12Lhs FLOPs per token and price x GPUs x hours', async () => {
     const gpu = (await http().get('/api/v1/gpus/h100-80gb').expect(200)).body as {
@@ -212,13 +211,12 @@ describe('time, cost and budget reviews (e2e)', () => {
       expect(same.current.memory).toEqual(first.memory);
 
       // A plan saved by an engine that computed another figure: edit the stored row directly.
-      const sqlite = new Database(databasePath);
-      sqlite
-        .prepare(
-          `UPDATE plans SET result = json_set(result, '$.memory.perGpu.deviceUsedBytes', 1, '$.engineVersion', '0.9.0') WHERE id = ?`,
-        )
-        .run(first.id);
-      sqlite.close();
+      await sql(
+        engine === 'sqlite'
+          ? `UPDATE plans SET result = json_set(result, '$.memory.perGpu.deviceUsedBytes', 1, '$.engineVersion', '0.9.0') WHERE id = ?`
+          : `UPDATE plans SET result = jsonb_set(jsonb_set(result, '{memory,perGpu,deviceUsedBytes}', '1'), '{engineVersion}', '"0.9.0"') WHERE id = $1`,
+        [first.id],
+      );
 
       const changed = (await http().post(`/api/v1/plans/${first.id}/reevaluate`).expect(200)).body;
       expect(changed.engineVersion).toEqual({ saved: '0.9.0', current: first.engineVersion });

@@ -1,6 +1,6 @@
 // Models (with aliases and custom models that survive restarts), GPUs, strategies, the vocabulary
 // and health.
-import { appPerSuite, expectProblem } from './support/app';
+import { appPerSuite, expectProblem, testEngines } from './support/app';
 
 interface ModelBody {
   id: string;
@@ -33,8 +33,8 @@ const TINY_CONFIG = {
 // + 2 norms of 256) + final norm 256.
 const TINY_PARAMETERS = 2 * 1000 * 256 + 2 * (4 * 256 * 256 + 3 * 256 * 688 + 2 * 256) + 256;
 
-describe('catalog, strategies and health (e2e)', () => {
-  const { http, restart } = appPerSuite();
+describe.each(testEngines())('catalog, strategies and health (e2e) on %s', (engine) => {
+  const { http, restart } = appPerSuite(engine);
 
   it('answers health with the database checked', async () => {
     const response = await http().get('/api/v1/health').expect(200);

@@ -1,6 +1,6 @@
 // Saved plans over HTTP: create, read, filter, paginate, delete, and survive a restart.
 import { MEMORY_COMPONENTS } from '../src/engine';
-import { appPerSuite } from './support/app';
+import { appPerSuite, testEngines } from './support/app';
 
 const LLAMA_ZERO3 = {
   name: 'llama-3-8b zero-3',
@@ -42,8 +42,8 @@ interface PageBody {
   offset: number;
 }
 
-describe('saved plans (e2e)', () => {
-  const { http, restart } = appPerSuite();
+describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
+  const { http, restart } = appPerSuite(engine);
 
   let saved: SavedBody;
   let savedText: string;

@@ -2,8 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { Catalog } from '../catalog/catalog';
 import { PlanRequestInput, PlanResult } from '../engine';
+import { usedModel } from '../models/used-config';
 import { PlansRepository } from '../plans/plans.repository';
 import { SavedPlan, SavedPlanRecord, toSavedPlan } from '../plans/saved-plan';
+import { UnstorablePlanError, unstorableFigures } from '../plans/storable-figures';
 import { estimateWithAdvice } from './advice';
 
 /** POST /plans: a PlanRequest plus free-text notes kept with it. */
@@ -30,14 +32,21 @@ function recordOf(
   };
 }
 
-/** Plans the request and stores it; a request that cannot be planned throws and stores nothing. */
+/** Plans the request and stores it; a request that cannot be planned, or whose figures cannot be
+ * stored exactly, throws and stores nothing. An inline model keeps only the keys the planner
+ * read. The answer is the plan as stored, so POST and GET answer byte for byte alike on either
+ * database (PostgreSQL's jsonb orders keys its own way). */
 export async function savePlan(
   body: SavePlanInput,
   catalog: Catalog,
   plans: PlansRepository,
 ): Promise<SavedPlan> {
-  const { notes, ...input } = body;
-  const record = recordOf(input, notes, estimateWithAdvice(input, catalog), catalog);
+  const { notes, ...sent } = body;
+  const input = { ...sent, model: usedModel(sent.model) };
+  const result = estimateWithAdvice(input, catalog);
+  const unstorable = unstorableFigures(result);
+  if (unstorable.length > 0) throw new UnstorablePlanError(unstorable);
+  const record = recordOf(input, notes, result, catalog);
   await plans.create(record);
-  return toSavedPlan(record);
+  return toSavedPlan((await plans.findById(record.id)) ?? record);
 }

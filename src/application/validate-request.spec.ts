@@ -51,6 +51,8 @@ describe('checkedRequest', () => {
     const refuse = () => checkedRequest('plan', { ...EXAMPLE, training: { microBatchSize: -1 } });
     expect(refuse).toThrow(RequestShapeError);
     expect(refuse).toThrow(PlanValidationError);
-    expect(refuse).toThrow(/training\.microBatchSize: microBatchSize must be a positive integer/);
+    expect(refuse).toThrow(
+      /training\.microBatchSize: microBatchSize must be an integer from 1 to 65536, e.g. 1 \(got -1\)/,
+    );
   });
 });

@@ -12,6 +12,7 @@ import {
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { FieldError, PlanValidationError } from '../engine';
+import { UnstorablePlanError } from '../plans/storable-figures';
 import { RequestValidationException } from './validation';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -35,6 +36,13 @@ export class MalformedJsonException extends BadRequestException {
   }
 }
 
+/** A body nesting deeper than the API reads: refused before validation recurses through it. */
+export class TooDeepJsonException extends BadRequestException {
+  constructor(limit: number) {
+    super(`the body nests deeper than ${limit} levels of objects and lists; no request needs more`);
+  }
+}
+
 /** A body sent under another content type than JSON (a form, plain text): 415. */
 export class NotJsonBodyException extends UnsupportedMediaTypeException {
   constructor(contentType: string | undefined) {
@@ -44,19 +52,22 @@ export class NotJsonBodyException extends UnsupportedMediaTypeException {
   }
 }
 
-/** Errors thrown by Express's body parser carry a `type` such as 'entity.parse.failed'. */
-interface BodyParserError {
-  type: string;
+/** Errors of Express's body parser (http-errors): a 4xx status with a message written for
+ * clients (`expose`), such as 'unsupported charset "LATIN1"' or 'request entity too large'. */
+interface ClientHttpError {
   status: number;
+  expose: true;
   message: string;
 }
 
-function isBodyParserError(exception: unknown): exception is BodyParserError {
-  const candidate = exception as Partial<BodyParserError> | null;
+function isClientHttpError(exception: unknown): exception is ClientHttpError {
+  const candidate = exception as Partial<ClientHttpError> | null;
   return (
-    typeof candidate?.type === 'string' &&
-    candidate.type.startsWith('entity.') &&
-    typeof candidate.status === 'number'
+    candidate?.expose === true &&
+    typeof candidate.status === 'number' &&
+    candidate.status >= 400 &&
+    candidate.status < 500 &&
+    typeof candidate.message === 'string'
   );
 }
 
@@ -88,6 +99,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = context.getRequest<Request>();
     const response = context.getResponse<Response>();
     const body = { ...this.toProblem(exception, request), instance: request.originalUrl };
+    // A stream that failed midway has sent its status already: cutting it short is all left.
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
     response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
   }
 
@@ -108,20 +124,23 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         'invalid-request',
       );
     }
-    if (exception instanceof MalformedJsonException) {
+    if (exception instanceof MalformedJsonException || exception instanceof TooDeepJsonException) {
       const { message } = exception;
       return problem(
         HttpStatus.BAD_REQUEST,
         message,
         [{ field: 'body', message }],
-        'malformed-json',
+        exception instanceof TooDeepJsonException ? 'too-deep-json' : 'malformed-json',
       );
     }
     if (exception instanceof NotJsonBodyException) {
       const { message } = exception;
       return problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, message, [{ field: 'body', message }]);
     }
-    if (isBodyParserError(exception)) {
+    if (exception instanceof UnstorablePlanError) {
+      return problem(HttpStatus.UNPROCESSABLE_ENTITY, exception.message, exception.errors);
+    }
+    if (isClientHttpError(exception)) {
       return problem(exception.status, exception.message, []);
     }
     if (exception instanceof HttpException) {

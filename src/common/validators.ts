@@ -31,6 +31,27 @@ export function IsPositiveInteger(example: number, options?: ValidationOptions):
   );
 }
 
+/** A count with a documented range, such as GPUs per node (from 1 to 1,024). */
+export function IsIntegerInRange(
+  range: { min: number; max: number; example: number },
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIntegerInRange',
+      validator: {
+        validate: (value: unknown) =>
+          Number.isSafeInteger(value) &&
+          (value as number) >= range.min &&
+          (value as number) <= range.max,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be an integer from ${range.min} to ${range.max}, e.g. ${range.example} (got ${shown(args?.value)})`,
+      },
+    },
+    options,
+  );
+}
+
 /** A byte count or other quantity that may be zero: an integer of at least 0. */
 export function IsNonNegativeInteger(
   example: number,
@@ -125,6 +146,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Catalog ids and aliases: the longest Hugging Face id ("organisation/name") fits in 200. */
+export const MAX_CATALOG_ID_LENGTH = 200;
+
 /** A catalog id or alias, or an inline architecture / config.json object. */
 export function IsModelReference(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
@@ -132,10 +156,12 @@ export function IsModelReference(options?: ValidationOptions): PropertyDecorator
       name: 'isModelReference',
       validator: {
         validate: (value: unknown) =>
-          (typeof value === 'string' && value.trim().length > 0) ||
+          (typeof value === 'string' &&
+            value.trim().length > 0 &&
+            value.length <= MAX_CATALOG_ID_LENGTH) ||
           (isPlainObject(value) && Object.keys(value).length > 0),
         defaultMessage: () =>
-          "model must be a catalog id such as 'llama-3-8b' (see GET /api/v1/models) or an object of architecture fields (a Hugging Face config.json)",
+          `model must be a catalog id such as 'llama-3-8b' (see GET /api/v1/models; at most ${MAX_CATALOG_ID_LENGTH} characters) or an object of architecture fields (a Hugging Face config.json)`,
       },
     },
     options,

@@ -2,11 +2,19 @@
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_DATABASE_PATH = 'data/shardplan.sqlite';
 
+/** Where saved plans and custom models live: an embedded SQLite file or a PostgreSQL server. */
+export type DatabaseConfig =
+  { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
+
 export interface AppConfig {
   /** HTTP port (PORT). */
   port: number;
-  /** SQLite file holding saved plans and custom models (DATABASE_PATH). */
-  databasePath: string;
+  /** Listen address (HOST); undefined listens on every interface, as Node does by default. */
+  host?: string;
+  /** DATABASE_URL (postgres://...) when set, else the SQLite file DATABASE_PATH. */
+  database: DatabaseConfig;
+  /** When set (SHARDPLAN_API_KEY), requests that change saved data must present it. */
+  apiKey?: string;
 }
 
 function portFrom(value: string | undefined): number {
@@ -18,10 +26,32 @@ function portFrom(value: string | undefined): number {
   return port;
 }
 
+function databaseFrom(env: NodeJS.ProcessEnv): DatabaseConfig {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return { engine: 'sqlite', path: env.DATABASE_PATH?.trim() || DEFAULT_DATABASE_PATH };
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(
+      'DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/shardplan (leave it unset for SQLite)',
+    );
+  }
+  return { engine: 'postgres', url };
+}
+
+/** The database named without its password, for logs. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.engine === 'sqlite') return `SQLite ${database.path}`;
+  const url = new URL(database.url);
+  return `PostgreSQL ${url.hostname}:${url.port || 5432}${url.pathname}`;
+}
+
 /** The configuration the process environment describes. */
 export function appConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const host = env.HOST?.trim();
+  const apiKey = env.SHARDPLAN_API_KEY?.trim();
   return {
     port: portFrom(env.PORT),
-    databasePath: env.DATABASE_PATH?.trim() || DEFAULT_DATABASE_PATH,
+    ...(host ? { host } : {}),
+    database: databaseFrom(env),
+    ...(apiKey ? { apiKey } : {}),
   };
 }

@@ -1,6 +1,9 @@
 // The engine's one door: plain functions from requests to plans, no Nest and no I/O.
 export * from './vocabulary';
 export { architectureFromConfig } from './model/architecture';
+export { architectureLimitErrors, MAX_PARAMETERS } from './model/limits';
+export { MAX_GPUS, REQUEST_LIMITS } from './request/limits';
+export type { RequestRange } from './request/limits';
 export { countParameters, loraParameters, trainableParameters } from './model/parameters';
 export { attendsLayer, isMoeLayer, layerKind, layerType } from './model/layers';
 export { visionLayerParameters, visionParameters } from './model/vision';
@@ -18,7 +21,7 @@ export {
 } from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest } from './plan';
-export { compareVariants, deepMerge, VARY_FIELDS } from './search/compare';
+export { compareVariants, deepMerge, MAX_COMPARE_ROWS, VARY_FIELDS } from './search/compare';
 export type {
   CompareEntry,
   CompareRow,
@@ -27,7 +30,12 @@ export type {
   DeepPartial,
   VaryField,
 } from './search/compare';
-export { MIN_TOKENS_PER_CONTEXT_RANK, searchLayouts, SEARCH_OBJECTIVES } from './search/search';
+export {
+  MAX_SEARCH_MICRO_BATCH,
+  MIN_TOKENS_PER_CONTEXT_RANK,
+  searchLayouts,
+  SEARCH_OBJECTIVES,
+} from './search/search';
 export type {
   NodeChoice,
   SearchCandidate,

@@ -3,6 +3,7 @@ import {
   CUSTOM_MODELS_REPOSITORY,
   TypeOrmCustomModelsRepository,
 } from './custom-models.repository';
+import { CustomModelsInterceptor, CustomModelsSync } from './custom-models.sync';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
@@ -10,8 +11,10 @@ import { ModelsService } from './models.service';
   controllers: [ModelsController],
   providers: [
     ModelsService,
+    CustomModelsSync,
+    CustomModelsInterceptor,
     { provide: CUSTOM_MODELS_REPOSITORY, useClass: TypeOrmCustomModelsRepository },
   ],
-  exports: [ModelsService],
+  exports: [ModelsService, CustomModelsInterceptor],
 })
 export class ModelsModule {}

@@ -1,41 +1,20 @@
-// The model catalog as served, and custom models: saved in SQLite, put in the catalog at boot.
-import {
-  ConflictException,
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-  OnModuleInit,
-} from '@nestjs/common';
-import { Catalog } from '../catalog/catalog';
+// The model catalog as served, and custom models: saved in the database, which every instance
+// reads (CustomModelsSync), so a model added or deleted on one is seen by all.
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { architectureFromConfig } from '../engine';
 import { CUSTOM_MODELS_REPOSITORY, CustomModelsRepository } from './custom-models.repository';
+import { CustomModelsSync } from './custom-models.sync';
+import { LiveCatalog } from './live-catalog';
 import { ModelView, toModelView } from './model-view';
+import { usedConfig } from './used-config';
 
 @Injectable()
-export class ModelsService implements OnModuleInit {
-  private readonly logger = new Logger(ModelsService.name);
-
+export class ModelsService {
   constructor(
-    private readonly catalog: Catalog,
+    private readonly catalog: LiveCatalog,
+    private readonly sync: CustomModelsSync,
     @Inject(CUSTOM_MODELS_REPOSITORY) private readonly customModels: CustomModelsRepository,
   ) {}
-
-  /** Re-derives each saved custom model from its config, so engine fixes reach old models too. */
-  async onModuleInit(): Promise<void> {
-    for (const saved of await this.customModels.all()) {
-      try {
-        const name =
-          typeof saved.architecture.name === 'string' ? saved.architecture.name : undefined;
-        this.catalog.addModel({
-          ...architectureFromConfig(saved.id, saved.config, name),
-          custom: true,
-        });
-      } catch (error) {
-        this.logger.warn(`custom model '${saved.id}' was not loaded: ${(error as Error).message}`);
-      }
-    }
-  }
 
   list(): ModelView[] {
     return this.catalog.models().map(toModelView);
@@ -52,19 +31,35 @@ export class ModelsService implements OnModuleInit {
     return toModelView(arch);
   }
 
-  /** Validates the config (PlanValidationError lists missing fields), saves it, then serves it. */
-  async add(id: string, config: Record<string, unknown>, name?: string): Promise<ModelView> {
-    if (this.catalog.findModel(id) || (await this.customModels.exists(id))) {
-      throw new ConflictException(`a model with id '${id}' already exists; choose another id`);
-    }
+  /** Validates the config (PlanValidationError lists missing or out-of-range fields), saves the
+   * fields the planner reads, then serves the model. */
+  async add(id: string, sent: Record<string, unknown>, name?: string): Promise<ModelView> {
+    const taken = () =>
+      new ConflictException(`a model with id '${id}' already exists; choose another id`);
+    if (this.catalog.findModel(id)) throw taken();
+    const config = usedConfig(sent);
     const architecture = { ...architectureFromConfig(id, config, name), custom: true };
-    await this.customModels.create({
+    const created = await this.customModels.create({
       id,
       config,
       architecture,
       createdAt: new Date().toISOString(),
     });
-    this.catalog.addModel(architecture);
+    if (!created) throw taken();
+    await this.sync.refresh();
     return toModelView(architecture);
+  }
+
+  /** Deletes a custom model; the shipped catalog cannot be changed. */
+  async delete(id: string): Promise<void> {
+    if (this.catalog.isShipped(id)) {
+      throw new ConflictException(
+        `'${id}' is part of the shipped catalog and cannot be deleted; only custom models can`,
+      );
+    }
+    if (!(await this.customModels.delete(id.toLowerCase()))) {
+      throw new NotFoundException(`no custom model with id '${id}'`);
+    }
+    await this.sync.refresh();
   }
 }

@@ -1,5 +1,5 @@
 import { normalizeRequest, PlanRequestInput, PlanResult } from '../engine';
-import { plansToCsv } from './plans-csv';
+import { CSV_HEADER, csvRecord, csvRowOf } from './plans-csv';
 import { SavedPlanRecord } from './saved-plan';
 
 const GIB = 1024 ** 3;
@@ -56,13 +56,17 @@ function record(
   };
 }
 
-describe('plansToCsv (RFC 4180)', () => {
-  const csv = plansToCsv([
-    record('zero-3, "fast"\nrun', ['budget', 'q3'], { gpuHours: 12.5, totalUsd: 33.625 }),
-    record('=HYPERLINK("x")', [], {}),
-    record('plain', [], {}),
-    record('serving', [], {}, { ...TRAINING, workload: 'inference' }),
-  ]);
+describe('CSV records (RFC 4180)', () => {
+  const csv =
+    CSV_HEADER +
+    [
+      record('zero-3, "fast"\nrun', ['budget', 'q3'], { gpuHours: 12.5, totalUsd: 33.625 }),
+      record('=HYPERLINK("x")', [], {}),
+      record('plain', [], {}),
+      record('serving', [], {}, { ...TRAINING, workload: 'inference' }),
+    ]
+      .map((plan) => csvRecord(csvRowOf(plan)))
+      .join('');
   const lines = csv.split('\r\n');
 
   it('ends every record with CRLF and names the columns first', () => {
@@ -102,6 +106,25 @@ describe('plansToCsv (RFC 4180)', () => {
       method: '',
       zeroStage: '',
       sequenceLength: '',
+    });
+  });
+
+  it('leaves the range and verdict empty for a plan saved before them', () => {
+    const older = record('older', [], {});
+    const {
+      deviceUsedRangeBytes: _range,
+      verdict: _verdict,
+      ...perGpu
+    } = older.result.memory.perGpu;
+    older.result = { ...older.result, memory: { ...older.result.memory, perGpu } } as PlanResult;
+    const header = lines[0].split(',');
+    const cells = csvRecord(csvRowOf(older)).trimEnd().split(',');
+    const row = Object.fromEntries(cells.map((value, i) => [header[i], value]));
+    expect(row).toMatchObject({
+      verdict: '',
+      deviceUsedLowGiB: '',
+      deviceUsedHighGiB: '',
+      deviceUsedGiB: '33.50',
     });
   });
 

@@ -1,10 +1,9 @@
-// Saved plans: create, list, read, delete.
+// Saved plans: create, list, export, read, relabel, re-evaluate, delete.
 import {
   Body,
   Controller,
   Delete,
   Get,
-  Header,
   Inject,
   HttpCode,
   HttpStatus,
@@ -25,8 +24,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { savePlan } from '../application/save';
 import { Catalog } from '../catalog/catalog';
+import { ChangesData } from '../common/api-key.guard';
 import { API_PREFIX } from '../common/configure-app';
 import { ListPlansQueryDto, PlanCriteriaQueryDto } from './dto/list-plans-query.dto';
 import { SavePlanDto } from './dto/save-plan.dto';
@@ -45,6 +47,7 @@ export class PlansController {
   ) {}
 
   @Post()
+  @ChangesData()
   @ApiOperation({ summary: 'Compute a plan and save it' })
   @ApiCreatedResponse({ description: 'the saved plan; Location names it' })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
@@ -58,8 +61,8 @@ export class PlansController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Saved plans, newest first, filtered and paginated' })
-  @ApiOkResponse({ description: '{ items, total, limit, offset }' })
+  @ApiOperation({ summary: 'Saved plans, newest first, filtered, a page by cursor or offset' })
+  @ApiOkResponse({ description: '{ items, total, limit, offset | cursor, nextCursor }' })
   list(@Query() query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     return this.plans.list(query);
   }
@@ -67,18 +70,21 @@ export class PlansController {
   // Declared before ':id' so these names are not read as plan ids.
   @Get('summary')
   @ApiOperation({ summary: 'Counts and totals over the saved plans the filters select' })
-  @ApiOkResponse({ description: '{ tag?, plans, fitting, notFitting, gpuHours, totalUsd }' })
+  @ApiOkResponse({
+    description: '{ tag?, plans, fitting, notFitting, budgeted, gpuHours, totalUsd }',
+  })
   summary(@Query() query: PlanCriteriaQueryDto): Promise<{ tag?: string } & PlanFigures> {
     return this.plans.summary(query);
   }
 
   @Get('export.csv')
-  @Header('Content-Type', 'text/csv; charset=utf-8')
-  @Header('Content-Disposition', 'attachment; filename="shardplan-plans.csv"')
-  @ApiOperation({ summary: 'The saved plans the filters select, as CSV' })
+  @ApiOperation({ summary: 'The saved plans the filters select, as CSV, streamed' })
   @ApiProduces('text/csv')
-  exportCsv(@Query() query: PlanCriteriaQueryDto): Promise<string> {
-    return this.plans.exportCsv(query);
+  async exportCsv(@Query() query: PlanCriteriaQueryDto, @Res() response: Response): Promise<void> {
+    response.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    response.setHeader('Content-Disposition', 'attachment; filename="shardplan-plans.csv"');
+    // A failure after the first batch can only cut the stream short: the status is already sent.
+    await pipeline(Readable.from(this.plans.csvRecords(query)), response);
   }
 
   @Get(':id')
@@ -89,6 +95,7 @@ export class PlansController {
   }
 
   @Patch(':id')
+  @ChangesData()
   @ApiOperation({ summary: 'Change the name, tags or notes of a saved plan (never its figures)' })
   @ApiOkResponse({ description: 'the saved plan with its new labels' })
   @ApiBadRequestResponse({ description: 'a field other than name, tags or notes, or a bad value' })
@@ -111,6 +118,7 @@ export class PlansController {
   }
 
   @Delete(':id')
+  @ChangesData()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete a saved plan' })
   @ApiNoContentResponse({ description: 'deleted' })

@@ -1,5 +1,5 @@
-// Saved plans once stored: read, list, relabel, re-plan and delete through the PlansRepository port.
-// Saving itself is src/application/save.ts.
+// Saved plans once stored: read, list, relabel, re-plan, export and delete through the
+// PlansRepository port. Saving itself is src/application/save.ts.
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { estimatePlan } from '../application/estimate';
 import { Catalog } from '../catalog/catalog';
@@ -8,14 +8,14 @@ import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../
 import {
   DEFAULT_PAGE_SIZE,
   ListPlansQueryDto,
-  MAX_PAGE_SIZE,
   PlanCriteriaQueryDto,
 } from './dto/list-plans-query.dto';
 import { UpdatePlanDto } from './dto/update-plan.dto';
 import { FigureDifference, planDifferences } from './plan-differences';
-import { plansToCsv } from './plans-csv';
+import { decodeCursor, encodeCursor } from './plan-cursor';
+import { CSV_HEADER, csvRecord } from './plans-csv';
 import { PlanCriteria, PlanLabels, PLANS_REPOSITORY, PlansRepository } from './plans.repository';
-import { PlanFigures, PlanPage, SavedPlan, SavedPlanRecord, toSavedPlan } from './saved-plan';
+import { PlanFigures, PlanPage, SavedPlan, toSavedPlan } from './saved-plan';
 
 /** A saved plan's figures next to what the current engine computes for the same request. */
 export interface Reevaluation {
@@ -41,12 +41,20 @@ export class PlansService {
     return toSavedPlan(record);
   }
 
-  /** Newest first. */
+  /** Newest first: a page after `cursor` (keyset), else at `offset`. */
   async list(query: ListPlansQueryDto): Promise<PlanPage<SavedPlan>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const offset = query.offset ?? 0;
-    const { items, total } = await this.plans.list({ ...this.criteria(query), limit, offset });
-    return { items: items.map(toSavedPlan), total, limit, offset };
+    const after =
+      query.cursor === undefined ? undefined : (decodeCursor(query.cursor) ?? undefined);
+    const offset = after ? undefined : (query.offset ?? 0);
+    const page = await this.plans.list({ ...this.criteria(query), limit, offset, after });
+    return {
+      items: page.items.map(toSavedPlan),
+      total: page.total,
+      limit,
+      ...(after ? { cursor: query.cursor } : { offset }),
+      nextCursor: page.next ? encodeCursor(page.next) : null,
+    };
   }
 
   /** Counts and totals over the matching plans (the web page shows them per tag). */
@@ -55,16 +63,13 @@ export class PlansService {
     return { ...(query.tag !== undefined ? { tag: query.tag } : {}), ...figures };
   }
 
-  /** Every matching plan as CSV, newest first, read a page at a time. */
-  async exportCsv(query: PlanCriteriaQueryDto): Promise<string> {
-    const criteria = this.criteria(query);
-    const records: SavedPlanRecord[] = [];
-    for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
-      const page = await this.plans.list({ ...criteria, limit: MAX_PAGE_SIZE, offset });
-      records.push(...page.items);
-      if (page.items.length < MAX_PAGE_SIZE) break;
+  /** Every matching plan as CSV records, newest first, a batch at a time (memory stays flat
+   * however many plans match). */
+  async *csvRecords(query: PlanCriteriaQueryDto): AsyncGenerator<string> {
+    yield CSV_HEADER;
+    for await (const rows of this.plans.csvRows(this.criteria(query))) {
+      yield rows.map(csvRecord).join('');
     }
-    return plansToCsv(records);
   }
 
   /** New name, tags or notes; the request and the figures stay exactly as saved. */
@@ -74,9 +79,10 @@ export class PlansService {
     if (body.name !== undefined) labels.name = body.name;
     if (body.tags !== undefined) labels.tags = body.tags;
     if (body.notes !== undefined) labels.notes = body.notes;
-    const record = await this.plans.updateLabels(id, labels);
-    if (!record) throw new NotFoundException(`no saved plan with id '${id}'`);
-    return toSavedPlan(record);
+    if (!(await this.plans.updateLabels(id, labels))) {
+      throw new NotFoundException(`no saved plan with id '${id}'`);
+    }
+    return this.get(id);
   }
 
   /** The saved request planned again by the current engine; nothing is overwritten. */

@@ -42,7 +42,12 @@ export interface PlanPage<T> {
   items: T[];
   total: number;
   limit: number;
-  offset: number;
+  /** The offset of an offset page (0 when neither offset nor cursor was given). */
+  offset?: number;
+  /** The cursor a keyset page started after. */
+  cursor?: string;
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 /** Totals over a set of saved plans. */

@@ -1,26 +1,37 @@
-// Starts the real AppModule on a SQLite file of the test's own, as `npm start` would.
+// Starts the real AppModule on a database of the test's own, as `npm start` would.
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/common/configure-app';
+import { Engine, sqliteDatabase, TestDatabase, testDatabase } from './databases';
 
-/** A fresh folder for one suite's database; `remove()` deletes it. */
+export { testEngines } from './databases';
+export type { Engine } from './databases';
+
+/** A fresh SQLite file for one suite; `remove()` deletes its folder. */
 export function temporaryDatabase(): { path: string; remove: () => void } {
-  const folder = mkdtempSync(join(tmpdir(), 'shardplan-e2e-'));
-  return {
-    path: join(folder, 'nested', 'shardplan.sqlite'), // nested: the app must create the folder
-    remove: () => rmSync(folder, { recursive: true, force: true }),
-  };
+  const database = sqliteDatabase();
+  return { path: database.path, remove: () => void database.remove() };
 }
 
-/** The application serving the database at `databasePath`, initialised and ready for HTTP. */
-export async function startApp(databasePath: string): Promise<NestExpressApplication> {
-  process.env.DATABASE_PATH = databasePath;
+/** The application serving `database` (a SQLite path, or a test database of either engine),
+ * initialised and ready for HTTP. */
+export async function startApp(
+  database: string | TestDatabase,
+  env: Record<string, string | undefined> = {},
+): Promise<NestExpressApplication> {
+  const target = typeof database === 'string' ? { DATABASE_PATH: database } : database.env;
+  // The app reads its configuration from the environment when it boots, as under `npm start`.
+  delete process.env.DATABASE_PATH;
+  delete process.env.DATABASE_URL;
+  Object.assign(process.env, target);
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   // NestFactory rather than Test.createTestingModule: the static web page needs the HTTP adapter
   // while modules are built, as it has under `npm start`.
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -31,28 +42,37 @@ export async function startApp(databasePath: string): Promise<NestExpressApplica
   return app;
 }
 
+/** Runs SQL on the app's own database (`?` placeholders on SQLite, `$1` on PostgreSQL). */
+export function sqlOf(app: NestExpressApplication) {
+  return (sql: string, parameters: unknown[] = []): Promise<unknown[]> =>
+    app.get(DataSource).query(sql, parameters);
+}
+
 /** One app on a database of its own for a whole suite: started before it, closed and removed
- * after; `restart()` closes it and boots a new one on the same file, as a redeploy would. */
-export function appPerSuite(): {
+ * after; `restart()` closes it and boots a new one on the same database, as a redeploy would. */
+export function appPerSuite(engine: Engine = 'sqlite'): {
   http: () => ReturnType<typeof request>;
-  databasePath: string;
+  engine: Engine;
+  sql: (sql: string, parameters?: unknown[]) => Promise<unknown[]>;
   restart: () => Promise<void>;
 } {
-  const database = temporaryDatabase();
+  let database: TestDatabase;
   let app: NestExpressApplication;
   beforeAll(async () => {
-    app = await startApp(database.path);
+    database = await testDatabase(engine);
+    app = await startApp(database);
   });
   afterAll(async () => {
-    await app.close();
-    database.remove();
+    await app?.close();
+    await database?.remove();
   });
   return {
     http: () => request(app.getHttpServer()),
-    databasePath: database.path,
+    engine,
+    sql: (sql, parameters) => sqlOf(app)(sql, parameters),
     restart: async () => {
       await app.close();
-      app = await startApp(database.path);
+      app = await startApp(database);
     },
   };
 }

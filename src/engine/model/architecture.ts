@@ -1,11 +1,12 @@
 // Maps a Hugging Face config.json (or our own field names) onto the engine's ModelArchitecture:
 // finds the family module, merges that family's Hugging Face defaults under the config, reads
 // the common decoder fields, then lets the family read its own.
-import { ModelArchitecture, PlanValidationError } from '../vocabulary';
-import { Config, ConfigReader } from './config-reader';
+import { FieldError, ModelArchitecture, PlanValidationError } from '../vocabulary';
+import { Config, ConfigReader, withDefaults } from './config-reader';
 import { readClassification, readDecoder, readMla, readMoe } from './decoder';
 import { Family, FamilyContext } from './family';
 import { canonicalType, FAMILIES, SUPPORTED_TYPES } from './families';
+import { modelLimitErrors, shapeLimitErrors } from './limits';
 
 /** The model_type as written, or the family named by `architectures` (Qwen3MoeForCausalLM). */
 function rawModelType(config: Config): string | undefined {
@@ -152,6 +153,11 @@ function planningNotes(arch: ModelArchitecture): string[] {
   return notes;
 }
 
+/** Fields past the model limits (src/engine/model/limits.ts) stop the mapping. */
+function refuseErrors(errors: FieldError[]): void {
+  if (errors.length > 0) throw new PlanValidationError(errors);
+}
+
 /**
  * A ModelArchitecture from a Hugging Face config.json or from the engine's own field names.
  * Missing fields throw PlanValidationError listing each one; unknown extra keys are ignored.
@@ -165,16 +171,18 @@ export function architectureFromConfig(
   const { family, context, note } = resolveFamily(config, fieldPrefix);
   const text = family.textConfig ? family.textConfig(config) : config;
   const defaults = typeof family.defaults === 'function' ? family.defaults(text) : family.defaults;
-  const read = new ConfigReader({ ...defaults, ...text }, fieldPrefix);
+  const read = new ConfigReader(withDefaults(text, defaults), fieldPrefix);
   const arch = readDecoder(id, read, family, name);
   readMoe(arch, read);
   readMla(arch, read);
-  family.refine?.(arch, read, context);
   if (context.type) arch.modelType = context.type;
+  refuseErrors(shapeLimitErrors(arch, text, fieldPrefix));
+  family.refine?.(arch, read, context);
   copyOwnFields(arch, config);
   readClassification(arch, read);
   readDropout(arch, read);
   const notes = [...(arch.notes ?? []), ...planningNotes(arch), ...(note ? [note] : [])];
   if (notes.length > 0) arch.notes = notes;
+  refuseErrors(modelLimitErrors(arch, text, fieldPrefix));
   return arch;
 }

@@ -27,6 +27,20 @@ export const ALIASES: Record<string, string[]> = {
   ],
 };
 
+/** `config` with `defaults` filling the fields it lacks. `config` is not copied: each of its
+ * fields is read only when the mapping asks for it, so a caller that watches the reads
+ * (models/used-config.ts keeps only those) sees which fields were used. */
+export function withDefaults(config: Config, defaults: Config = {}): Config {
+  const layered = Object.create(config) as Config;
+  for (const [key, value] of Object.entries(defaults)) if (!(key in config)) layered[key] = value;
+  return layered;
+}
+
+/** `config` with `fields` over it (a text_config over its root), `config` read as above. */
+export function withFields(config: Config, fields: Config): Config {
+  return Object.assign(Object.create(config) as Config, fields);
+}
+
 /** The config.json name a field is reported under (the first snake_case alias). */
 export function configName(field: string): string {
   return ALIASES[field]?.[1] ?? field;

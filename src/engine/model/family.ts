@@ -1,7 +1,7 @@
 // What a model family module tells the reader: its base layer shape, Hugging Face's defaults
 // for fields a config.json leaves out, and what it reads on top of the common decoder fields.
 import { MlpKind, ModelArchitecture, NormKind } from '../vocabulary';
-import { Config, ConfigReader } from './config-reader';
+import { Config, ConfigReader, withFields } from './config-reader';
 
 /** What the family modules see of the config being read. */
 export interface FamilyContext {
@@ -33,7 +33,7 @@ export interface Family {
 /** `text_config` where the checkpoint has one (new transformers saves), else the root. */
 export function textConfigOrRoot(root: Config): Config {
   const text = root.text_config;
-  return text && typeof text === 'object' ? { ...root, ...(text as Config) } : root;
+  return text && typeof text === 'object' ? withFields(root, text as Config) : root;
 }
 
 /** The config's `vision_config` object, or an empty one. */

@@ -1,6 +1,8 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
+import { architectureLimitErrors } from '../model/limits';
 import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
 import { PipelineSplitError, virtualStageSpans } from '../model/placement';
+import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
 function positiveInteger(value: number): boolean {
@@ -13,6 +15,9 @@ export function validateRequest(
   arch: ModelArchitecture,
   gpu: GpuSpec,
 ): FieldError[] {
+  // The model's shape bounds what every later check and the plan itself cost.
+  const modelErrors = architectureLimitErrors(arch, 'model');
+  if (modelErrors.length > 0) return modelErrors;
   const errors: FieldError[] = [];
   const { cluster, training, parallelism } = request;
   const fail = (field: string, message: string) => errors.push({ field, message });
@@ -35,6 +40,12 @@ export function validateRequest(
   }
   if (![0, 1, 2, 3].includes(parallelism.zeroStage)) {
     fail('parallelism.zeroStage', `zeroStage (${parallelism.zeroStage}) must be 0, 1, 2 or 3`);
+  }
+  if (errors.length === 0 && cluster.nodes * cluster.gpusPerNode > MAX_GPUS) {
+    fail(
+      'cluster',
+      `nodes x gpusPerNode (${cluster.nodes * cluster.gpusPerNode}) must be at most ${MAX_GPUS} GPUs in all`,
+    );
   }
   if (errors.length > 0) return errors;
 

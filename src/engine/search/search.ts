@@ -8,6 +8,7 @@ import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
 import { layoutOf } from '../request/layout';
+import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
 import { validateRequest } from '../request/validate';
 import {
@@ -163,6 +164,14 @@ function zeroChoices(shardDegree: number, offloads: OffloadTarget[]): [ZeroStage
 
 /** Node counts one search may try, so a range stays answerable in a request's time. */
 export const MAX_CLUSTER_SHAPES = 64;
+/** Largest micro-batch a search tries: 1,024 sequences, 11 powers of two. */
+export const MAX_SEARCH_MICRO_BATCH = 1_024;
+/** Layouts one search may list: each costs a speed and price estimate and a bound (~20 us), so
+ * 2^16 list in about 1.3 s. */
+export const MAX_SEARCH_CANDIDATES = 65_536;
+/** Full timeline plans one search may run (each a few to tens of milliseconds, bench:engine):
+ * enough for the top 100 and the finalists that compete with them, a few seconds at most. */
+export const MAX_SEARCH_PLANS = 512;
 /** Ring attention needs chunks long enough to hide the K/V exchange; shorter ones are not tried. */
 export const MIN_TOKENS_PER_CONTEXT_RANK = 1024;
 
@@ -204,8 +213,8 @@ export function clusterShapes(
     fail('cluster.gpusPerNode', `gpusPerNode (${cluster.gpusPerNode}) must be a positive integer`);
   }
   if (cluster.gpus !== undefined) {
-    if (!positiveInteger(cluster.gpus))
-      fail('cluster.gpus', `gpus (${cluster.gpus}) must be a positive integer`);
+    if (!positiveInteger(cluster.gpus) || cluster.gpus > MAX_GPUS)
+      fail('cluster.gpus', `gpus (${cluster.gpus}) must be an integer from 1 to ${MAX_GPUS}`);
     if (cluster.nodes !== undefined)
       fail('cluster.nodes', 'give cluster.gpus or cluster.nodes, not both');
     const perNode = cluster.gpusPerNode ?? Math.min(cluster.gpus, 8);
@@ -222,7 +231,7 @@ export function clusterShapes(
       `search at most ${MAX_CLUSTER_SHAPES} node counts at once (got ${count})`,
     );
   let counts: number[];
-  if (nodes === undefined)
+  if (nodes === undefined || nodes === null)
     return fail('cluster', 'give cluster.gpus, or cluster.nodes (a count, a list or { min, max })');
   if (typeof nodes === 'number') counts = [nodes];
   else if (Array.isArray(nodes)) counts = [...new Set(nodes)].sort((a, b) => a - b);
@@ -239,6 +248,13 @@ export function clusterShapes(
     fail('cluster.nodes', 'node counts must be positive integers');
   }
   if (counts.length > MAX_CLUSTER_SHAPES) tooMany(counts.length);
+  const largest = counts[counts.length - 1] * perNode;
+  if (largest > MAX_GPUS) {
+    fail(
+      'cluster.nodes',
+      `nodes x gpusPerNode (${largest}) must be at most ${MAX_GPUS} GPUs in all`,
+    );
+  }
   return counts.map((n) => ({ nodes: n, gpusPerNode: perNode }));
 }
 
@@ -319,8 +335,11 @@ function knobsOf(input: SearchInput): Knobs {
   const top = input.top ?? 10;
   if (!positiveInteger(top)) fail('top', `top (${top}) must be a positive integer`);
   const maxMicroBatch = input.maxMicroBatchSize ?? 8;
-  if (!positiveInteger(maxMicroBatch)) {
-    fail('maxMicroBatchSize', `maxMicroBatchSize (${maxMicroBatch}) must be a positive integer`);
+  if (!positiveInteger(maxMicroBatch) || maxMicroBatch > MAX_SEARCH_MICRO_BATCH) {
+    fail(
+      'maxMicroBatchSize',
+      `maxMicroBatchSize (${maxMicroBatch}) must be an integer from 1 to ${MAX_SEARCH_MICRO_BATCH}`,
+    );
   }
   const globalBatch = input.globalBatchSize;
   if (globalBatch !== undefined && !positiveInteger(globalBatch)) {
@@ -370,6 +389,52 @@ function emptyCounts(): SearchCounts {
   };
 }
 
+/** Fails before any estimate when the layouts to consider (or the splits listed to find them)
+ * exceed MAX_SEARCH_CANDIDATES; `sizes` counts the micro-batches a split can take. */
+function checkSearchSpace(
+  shapes: { nodes: number; gpusPerNode: number }[],
+  sequenceLength: number,
+  arch: ModelArchitecture,
+  knobs: Knobs,
+  sizes: (split: Split) => number,
+): void {
+  let listed = 0;
+  let layouts = 0;
+  for (const shape of shapes) {
+    for (const split of splitsOf(shape, sequenceLength, arch)) {
+      listed += 1;
+      if (!splitProblem(arch, split)) {
+        const choices = zeroChoices(split.dp * split.c, knobs.offloads).length;
+        layouts += choices * RECOMPUTE_ORDER.length * sizes(split);
+      }
+      if (Math.max(listed, layouts) > MAX_SEARCH_CANDIDATES) {
+        fail(
+          'cluster',
+          `the search space holds more than ${MAX_SEARCH_CANDIDATES} layouts (node counts x splits x ZeRO stages x recomputation x micro-batches); narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
+        );
+      }
+    }
+  }
+}
+
+/** The planner, refusing once a search has run MAX_SEARCH_PLANS full plans. */
+function boundedPlanner(
+  plan: (request: PlanRequestInput) => PlanResult,
+): (request: PlanRequestInput) => PlanResult {
+  let plansRun = 0;
+  return (request) => {
+    if (plansRun >= MAX_SEARCH_PLANS) {
+      // Not a layout field: the finalists would take a layout error for one split's problem.
+      fail(
+        'top',
+        `the search needs more than ${MAX_SEARCH_PLANS} full plans; lower top, narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
+      );
+    }
+    plansRun += 1;
+    return plan(request);
+  };
+}
+
 /** Builds every candidate of the input, with its speed and price from the same functions the
  * plan uses; splits the model or the batch cannot take are counted through `rejectSplit`. */
 class CandidateList {
@@ -399,7 +464,7 @@ class CandidateList {
         this.rejectSplit(problem);
         continue;
       }
-      const sizes = this.knobs.microBatches.filter((mb) => this.accumulation(split, mb) !== null);
+      const sizes = this.sizesFor(split);
       if (sizes.length === 0) {
         this.rejectSplit('globalBatchSize');
         continue;
@@ -411,6 +476,11 @@ class CandidateList {
         }
       }
     }
+  }
+
+  /** The micro-batches a split can take (those the global batch divides into). */
+  sizesFor(split: Split): number[] {
+    return this.knobs.microBatches.filter((mb) => this.accumulation(split, mb) !== null);
   }
 
   private accumulation(split: Split, mb: number): number | null {
@@ -509,6 +579,9 @@ export function searchLayouts(
       (counts.rejected.invalidSplitByField[field] ?? 0) + 1;
   };
   const list = new CandidateList(input, knobs, settings, context, rejectSplit);
+  checkSearchSpace(shapes, settings.training.sequenceLength, context.arch, knobs, (split) =>
+    list.sizesFor(split).length,
+  );
   shapes.forEach((shape) => list.addShape(shape));
   counts.candidates = list.candidates.length;
 
@@ -518,7 +591,7 @@ export function searchLayouts(
   const finalists = new Finalists(
     knobs.objective,
     knobs.top,
-    plan,
+    boundedPlanner(plan),
     bound,
     capacity,
     counts,

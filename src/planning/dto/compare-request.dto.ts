@@ -13,17 +13,15 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  IsIntegerInRange,
   IsModelReference,
   IsNotNull,
   IsOneOf,
   IsPlainObject,
-  IsPositiveInteger,
+  MAX_CATALOG_ID_LENGTH,
 } from '../../common/validators';
-import { VARY_FIELDS, VaryField } from '../../engine';
+import { MAX_COMPARE_ROWS, REQUEST_LIMITS, VARY_FIELDS, VaryField } from '../../engine';
 import { PlanRequestDto } from './plan-request.dto';
-
-/** Rows one comparison may plan, so a request stays answerable in its time. */
-export const MAX_COMPARE_ROWS = 32;
 
 /** A cluster override: every field optional, the GPU included. */
 export class ClusterOverridesDto {
@@ -31,16 +29,19 @@ export class ClusterOverridesDto {
   @IsOptional()
   @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu?: string;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.nodes.max })
   @IsOptional()
-  @IsPositiveInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.nodes)
   nodes?: number;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.gpusPerNode.max })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 }
 

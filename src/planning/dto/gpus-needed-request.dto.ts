@@ -1,8 +1,22 @@
 // POST /plans/gpus-needed: a job (model, training, runtime) and a GPU type; the answer is how many.
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, IsString, Max, MinLength, ValidateNested } from 'class-validator';
-import { IsPlainObject, IsPositiveInteger } from '../../common/validators';
+import {
+  IsDefined,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import {
+  IsIntegerInRange,
+  IsPlainObject,
+  IsPositiveInteger,
+  MAX_CATALOG_ID_LENGTH,
+} from '../../common/validators';
+import { REQUEST_LIMITS } from '../../engine';
 import { DEFAULT_MAX_GPUS, DEFAULT_NODE_SIZE } from '../../application/gpus-needed';
 import { SearchRequestDto } from './search-request.dto';
 
@@ -14,14 +28,19 @@ export class GpusNeededClusterDto {
   @IsDefined({ message: "gpu is required: a catalog id such as 'h100-80gb'" })
   @IsString({ message: "gpu must be a catalog id such as 'h100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'h100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu: string;
 
   @ApiPropertyOptional({
     description: 'GPUs in a node; clusters of up to a node try 1, 2, 4, ... GPUs',
     default: DEFAULT_NODE_SIZE,
+    minimum: REQUEST_LIMITS.gpusPerNode.min,
+    maximum: REQUEST_LIMITS.gpusPerNode.max,
   })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 
   @ApiPropertyOptional({

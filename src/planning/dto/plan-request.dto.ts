@@ -12,15 +12,15 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  IsIntegerInRange,
   IsLabelList,
   IsModelReference,
-  IsNonNegativeInteger,
   IsNumberInRange,
   IsOneOf,
   IsPlainObject,
-  IsPositiveInteger,
   IsTargetModules,
   IsTrueOrFalse,
+  MAX_CATALOG_ID_LENGTH,
 } from '../../common/validators';
 import type { PlanRequestInput } from '../../engine';
 import {
@@ -48,6 +48,7 @@ import {
   PRECISIONS,
   PRESETS,
   QUANTIZATION_KERNELS,
+  REQUEST_LIMITS,
   RECOMPUTE_MODES,
   TRAINING_METHODS,
   WEIGHT_PRECISIONS,
@@ -80,28 +81,48 @@ export class ClusterDto {
   })
   @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu: string;
 
-  @ApiPropertyOptional({ default: DEFAULT_CLUSTER.nodes, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_CLUSTER.nodes,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.nodes.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_CLUSTER.nodes)
+  @IsIntegerInRange(REQUEST_LIMITS.nodes)
   nodes?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_CLUSTER.gpusPerNode, minimum: 1, example: 8 })
+  @ApiPropertyOptional({
+    default: DEFAULT_CLUSTER.gpusPerNode,
+    minimum: 1,
+    example: 8,
+    maximum: REQUEST_LIMITS.gpusPerNode.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 }
 
 export class LoraDto {
-  @ApiPropertyOptional({ default: DEFAULT_LORA.rank, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_LORA.rank,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.loraRank.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_LORA.rank)
+  @IsIntegerInRange(REQUEST_LIMITS.loraRank)
   rank?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_LORA.alpha })
+  @ApiPropertyOptional({
+    default: DEFAULT_LORA.alpha,
+    minimum: REQUEST_LIMITS.loraAlpha.min,
+    maximum: REQUEST_LIMITS.loraAlpha.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 32 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.loraAlpha, minExclusive: true })
   alpha?: number;
 
   @ApiPropertyOptional({ default: DEFAULT_LORA.dropout, minimum: 0, maximum: 1 })
@@ -146,19 +167,31 @@ export class TrainingDto {
   @IsOneOf(OPTIMIZERS)
   optimizer?: OptimizerKind;
 
-  @ApiPropertyOptional({ default: DEFAULT_TRAINING.microBatchSize, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_TRAINING.microBatchSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.microBatchSize.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_TRAINING.microBatchSize)
+  @IsIntegerInRange(REQUEST_LIMITS.microBatchSize)
   microBatchSize?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_TRAINING.sequenceLength, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_TRAINING.sequenceLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.sequenceLength.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_TRAINING.sequenceLength)
+  @IsIntegerInRange(REQUEST_LIMITS.sequenceLength)
   sequenceLength?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_TRAINING.gradientAccumulationSteps, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_TRAINING.gradientAccumulationSteps,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.gradientAccumulationSteps.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_TRAINING.gradientAccumulationSteps)
+  @IsIntegerInRange(REQUEST_LIMITS.gradientAccumulationSteps)
   gradientAccumulationSteps?: number;
 
   @ApiPropertyOptional({ enum: RECOMPUTE_MODES, default: DEFAULT_TRAINING.activationCheckpointing })
@@ -180,9 +213,13 @@ export class TrainingDto {
   @Type(() => QloraDto)
   qlora?: QloraDto;
 
-  @ApiPropertyOptional({ description: 'tokens the whole run trains on: adds GPU-hours and cost' })
+  @ApiPropertyOptional({
+    description: 'tokens the whole run trains on: adds GPU-hours and cost',
+    minimum: REQUEST_LIMITS.tokensToTrain.min,
+    maximum: REQUEST_LIMITS.tokensToTrain.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 1e9 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.tokensToTrain, minExclusive: true })
   tokensToTrain?: number;
 
   @ApiPropertyOptional({
@@ -191,7 +228,7 @@ export class TrainingDto {
       "images in each sample of a vision-language model: plans its image encoder's activations (0 or absent: text only)",
   })
   @IsOptional()
-  @IsNonNegativeInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.imagesPerSample)
   imagesPerSample?: number;
 }
 
@@ -217,9 +254,13 @@ export class ParallelismDto {
   @IsOneOf(ZERO_STAGES)
   zeroStage?: 0 | 1 | 2 | 3;
 
-  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.tensorParallel, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.tensorParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_PARALLELISM.tensorParallel)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   tensorParallel?: number;
 
   @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.sequenceParallel })
@@ -227,9 +268,13 @@ export class ParallelismDto {
   @IsTrueOrFalse()
   sequenceParallel?: boolean;
 
-  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.pipelineParallel, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.pipelineParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_PARALLELISM.pipelineParallel)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   pipelineParallel?: number;
 
   @ApiPropertyOptional({ enum: PIPELINE_SCHEDULES, default: DEFAULT_PARALLELISM.pipelineSchedule })
@@ -237,19 +282,31 @@ export class ParallelismDto {
   @IsOneOf(PIPELINE_SCHEDULES)
   pipelineSchedule?: PipelineSchedule;
 
-  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.virtualStages, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.virtualStages,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_PARALLELISM.virtualStages)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   virtualStages?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.contextParallel, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.contextParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_PARALLELISM.contextParallel)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   contextParallel?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_PARALLELISM.expertParallel, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_PARALLELISM.expertParallel,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.parallelDegree.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_PARALLELISM.expertParallel)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   expertParallel?: number;
 
   @ApiPropertyOptional({
@@ -259,7 +316,7 @@ export class ParallelismDto {
       'HSDP: copies of each parameter shard; FSDP shards within groups of dataParallel x contextParallel / replicateDegree ranks and all-reduces across the copies',
   })
   @IsOptional()
-  @IsPositiveInteger(2)
+  @IsIntegerInRange(REQUEST_LIMITS.parallelDegree)
   replicateDegree?: number;
 
   @ApiPropertyOptional({ type: OffloadDto })
@@ -324,6 +381,8 @@ export class RuntimeDto {
     description:
       'serving plans only: the fraction the caching allocator reserves above allocated; training plans simulate the ' +
       'allocator instead (see expandableSegments)',
+    minimum: 0,
+    maximum: 1,
   })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, maxExclusive: true, example: 0.06 })
@@ -333,34 +392,43 @@ export class RuntimeDto {
     description:
       "CUDA context bytes outside the allocator; default: the card's measured cudaContextBytes (GET /api/v1/gpus), " +
       `else ${DEFAULT_RUNTIME.cudaContextBytes}`,
+    maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(DEFAULT_RUNTIME.cudaContextBytes)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.cudaContextBytes })
   cudaContextBytes?: number;
 
   @ApiPropertyOptional({
     description: 'NCCL buffers per GPU, bytes',
     default: DEFAULT_RUNTIME.ncclBytes,
+    minimum: REQUEST_LIMITS.settingBytes.min,
+    maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(DEFAULT_RUNTIME.ncclBytes)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.ncclBytes })
   ncclBytes?: number;
 
   @ApiPropertyOptional({
     description: 'reduce/allgather bucket size, elements',
     default: DEFAULT_RUNTIME.bucketElements,
+    minimum: REQUEST_LIMITS.bucketElements.min,
+    maximum: REQUEST_LIMITS.bucketElements.max,
   })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_RUNTIME.bucketElements)
+  @IsIntegerInRange(REQUEST_LIMITS.bucketElements)
   bucketElements?: number;
 
   @ApiPropertyOptional({
     description:
       "parameters ZeRO-3 may keep gathered (DeepSpeed's stage3_max_live_parameters); 0 for FSDP",
     default: DEFAULT_RUNTIME.zero3LiveParameters,
+    maximum: REQUEST_LIMITS.zero3LiveParameters.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(PRESETS.deepspeed.zero3LiveParameters ?? 0)
+  @IsIntegerInRange({
+    ...REQUEST_LIMITS.zero3LiveParameters,
+    example: PRESETS.deepspeed.zero3LiveParameters ?? REQUEST_LIMITS.zero3LiveParameters.example,
+  })
   zero3LiveParameters?: number;
 
   @ApiPropertyOptional({ enum: ADAPTER_DTYPES, default: DEFAULT_RUNTIME.adapterDtype })
@@ -527,7 +595,7 @@ export class RuntimeDto {
       "layers the embedding counts as when the model is split into pipeline stages (torchtitan's pipeline_parallel_first_stage_less_layers; Megatron's account_for_embedding_in_pipeline_split is 1)",
   })
   @IsOptional()
-  @IsNonNegativeInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.stageLessLayers)
   pipelineFirstStageLessLayers?: number;
 
   @ApiPropertyOptional({
@@ -537,7 +605,7 @@ export class RuntimeDto {
       "layers the final norm and head count as (pipeline_parallel_last_stage_less_layers; Megatron's account_for_loss_in_pipeline_split is 1)",
   })
   @IsOptional()
-  @IsNonNegativeInteger(1)
+  @IsIntegerInRange(REQUEST_LIMITS.stageLessLayers)
   pipelineLastStageLessLayers?: number;
 
   @ApiPropertyOptional({
@@ -547,7 +615,8 @@ export class RuntimeDto {
       "mixture-of-experts capacity factor (Megatron's --moe-expert-capacity-factor, DeepSpeed's capacity_factor): an expert takes at most tokens x k / experts x factor tokens and drops the rest; 0 is dropless",
   })
   @IsOptional()
-  @IsNumberInRange({ min: 0, example: 1.25 })
+  // Past the experts' count (at most 1,024 in any model) an expert would take more than every token.
+  @IsNumberInRange({ min: 0, max: 1_024, example: 1.25 })
   moeCapacityFactor?: number;
 
   @ApiPropertyOptional({
@@ -566,53 +635,76 @@ export class RuntimeDto {
       "the busiest expert's tokens over the mean: 1 plans for perfectly balanced routing",
   })
   @IsOptional()
-  @IsNumberInRange({ min: 1, example: 1.5 })
+  // The busiest expert takes at most every token: experts / top-k times the mean, under 1,024.
+  @IsNumberInRange({ min: 1, max: 1_024, example: 1.5 })
   moeRoutingImbalance?: number;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.mfu,
     description: 'model FLOPs utilisation, (0, 1]',
+    minimum: 0,
+    maximum: 1,
   })
   @IsOptional()
   @IsNumberInRange({ min: 0, max: 1, minExclusive: true, example: 0.4 })
   mfu?: number;
 
-  @ApiPropertyOptional({ description: "USD per GPU-hour; the catalog's price when left out" })
+  @ApiPropertyOptional({
+    description: "USD per GPU-hour; the catalog's price when left out",
+    minimum: REQUEST_LIMITS.pricePerGpuHour.min,
+    maximum: REQUEST_LIMITS.pricePerGpuHour.max,
+  })
   @IsOptional()
-  @IsNumberInRange({ min: 0, example: 2.5 })
+  @IsNumberInRange(REQUEST_LIMITS.pricePerGpuHour)
   pricePerGpuHour?: number;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.interNodeBandwidthBytesPerSecond,
     description: 'bytes/s per GPU across nodes',
+    minimum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.min,
+    maximum: REQUEST_LIMITS.interNodeBandwidthBytesPerSecond.max,
   })
   @IsOptional()
-  @IsNumberInRange({ min: 0, minExclusive: true, example: 50e9 })
+  @IsNumberInRange({ ...REQUEST_LIMITS.interNodeBandwidthBytesPerSecond, minExclusive: true })
   interNodeBandwidthBytesPerSecond?: number;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.safetyMarginBytes,
     description: 'bytes kept free on every card',
+    minimum: REQUEST_LIMITS.settingBytes.min,
+    maximum: REQUEST_LIMITS.settingBytes.max,
   })
   @IsOptional()
-  @IsNonNegativeInteger(DEFAULT_RUNTIME.safetyMarginBytes)
+  @IsIntegerInRange({ ...REQUEST_LIMITS.settingBytes, example: DEFAULT_RUNTIME.safetyMarginBytes })
   safetyMarginBytes?: number;
 }
 
 export class InferenceDto {
-  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.batchSize, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.batchSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.batchSize.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_INFERENCE.batchSize)
+  @IsIntegerInRange(REQUEST_LIMITS.batchSize)
   batchSize?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.promptLength, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.promptLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.promptLength.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_INFERENCE.promptLength)
+  @IsIntegerInRange(REQUEST_LIMITS.promptLength)
   promptLength?: number;
 
-  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.outputLength, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.outputLength,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.outputLength.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_INFERENCE.outputLength)
+  @IsIntegerInRange(REQUEST_LIMITS.outputLength)
   outputLength?: number;
 
   @ApiPropertyOptional({ enum: WEIGHT_PRECISIONS, default: DEFAULT_INFERENCE.weightPrecision })
@@ -620,9 +712,13 @@ export class InferenceDto {
   @IsOneOf(WEIGHT_PRECISIONS)
   weightPrecision?: WeightPrecision;
 
-  @ApiPropertyOptional({ default: DEFAULT_INFERENCE.quantGroupSize, minimum: 1 })
+  @ApiPropertyOptional({
+    default: DEFAULT_INFERENCE.quantGroupSize,
+    minimum: 1,
+    maximum: REQUEST_LIMITS.quantGroupSize.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(DEFAULT_INFERENCE.quantGroupSize)
+  @IsIntegerInRange(REQUEST_LIMITS.quantGroupSize)
   quantGroupSize?: number;
 
   @ApiPropertyOptional({ enum: KV_CACHE_DTYPES, default: DEFAULT_INFERENCE.kvCacheDtype })
@@ -634,9 +730,10 @@ export class InferenceDto {
     minimum: 1,
     description:
       "most tokens one prefill forward takes (vLLM's max_num_batched_tokens); absent: the whole batch of prompts at once",
+    maximum: REQUEST_LIMITS.prefillChunkTokens.max,
   })
   @IsOptional()
-  @IsPositiveInteger(8192)
+  @IsIntegerInRange(REQUEST_LIMITS.prefillChunkTokens)
   prefillChunkTokens?: number;
 }
 

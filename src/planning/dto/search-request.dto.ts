@@ -6,20 +6,36 @@ import {
   IsOptional,
   IsString,
   Max,
+  MaxLength,
   MinLength,
   ValidateBy,
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
-import { IsOneOf, IsPlainObject, IsPositiveInteger, IsTrueOrFalse } from '../../common/validators';
-import { NodeChoice, SEARCH_OBJECTIVES, SearchObjective } from '../../engine';
+import {
+  IsIntegerInRange,
+  IsOneOf,
+  IsPlainObject,
+  IsPositiveInteger,
+  IsTrueOrFalse,
+  MAX_CATALOG_ID_LENGTH,
+} from '../../common/validators';
+import {
+  MAX_GPUS,
+  MAX_SEARCH_MICRO_BATCH,
+  NodeChoice,
+  REQUEST_LIMITS,
+  SEARCH_OBJECTIVES,
+  SearchObjective,
+} from '../../engine';
 import { ParallelismDto, PlanRequestDto } from './plan-request.dto';
 
 /** Ranked layouts one search may return. */
 export const MAX_SEARCH_TOP = 100;
 
+/** A node count: from 1 to the most GPUs a plan may have (one GPU a node). */
 function isWholeNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+  return Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= MAX_GPUS;
 }
 
 /** A node count, a list of them, or an inclusive range { min, max }. */
@@ -36,7 +52,7 @@ function IsNodeChoice(): PropertyDecorator {
         return keys === 'max,min' && isWholeNumber(range.min) && isWholeNumber(range.max);
       },
       defaultMessage: (args?: ValidationArguments) =>
-        `${args?.property} must be a node count (4), a list of counts ([2, 4, 8]) or a range ({ "min": 1, "max": 16 })`,
+        `${args?.property} must be a node count (4), a list of counts ([2, 4, 8]) or a range ({ "min": 1, "max": 16 }) of counts from 1 to ${MAX_GPUS}`,
     },
   });
 }
@@ -46,11 +62,19 @@ export class SearchClusterDto {
   @IsDefined({ message: "gpu is required: a catalog id such as 'h100-80gb'" })
   @IsString({ message: "gpu must be a catalog id such as 'h100-80gb'" })
   @MinLength(1, { message: "gpu must be a catalog id such as 'h100-80gb'" })
+  @MaxLength(MAX_CATALOG_ID_LENGTH, {
+    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+  })
   gpu: string;
 
-  @ApiPropertyOptional({ description: 'total GPUs, in nodes of gpusPerNode', example: 64 })
+  @ApiPropertyOptional({
+    description: 'total GPUs, in nodes of gpusPerNode',
+    example: 64,
+    minimum: 1,
+    maximum: MAX_GPUS,
+  })
   @IsOptional()
-  @IsPositiveInteger(64)
+  @IsIntegerInRange({ min: 1, max: MAX_GPUS, example: 64 })
   gpus?: number;
 
   @ApiPropertyOptional({
@@ -65,9 +89,14 @@ export class SearchClusterDto {
   @IsNodeChoice()
   nodes?: NodeChoice;
 
-  @ApiPropertyOptional({ description: 'default 8 (or gpus when fewer)', example: 8 })
+  @ApiPropertyOptional({
+    description: 'default 8 (or gpus when fewer)',
+    example: 8,
+    minimum: REQUEST_LIMITS.gpusPerNode.min,
+    maximum: REQUEST_LIMITS.gpusPerNode.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange(REQUEST_LIMITS.gpusPerNode)
   gpusPerNode?: number;
 }
 
@@ -107,14 +136,23 @@ export class SearchRequestDto extends PickType(PlanRequestDto, [
   @Max(MAX_SEARCH_TOP, { message: `top must be at most ${MAX_SEARCH_TOP}` })
   top?: number;
 
-  @ApiPropertyOptional({ description: 'sequences per optimizer step; fixes gradient accumulation' })
+  @ApiPropertyOptional({
+    description: 'sequences per optimizer step; fixes gradient accumulation',
+    minimum: REQUEST_LIMITS.globalBatchSize.min,
+    maximum: REQUEST_LIMITS.globalBatchSize.max,
+  })
   @IsOptional()
-  @IsPositiveInteger(512)
+  @IsIntegerInRange(REQUEST_LIMITS.globalBatchSize)
   globalBatchSize?: number;
 
-  @ApiPropertyOptional({ default: 8, description: 'largest micro-batch tried (powers of two)' })
+  @ApiPropertyOptional({
+    default: 8,
+    description: 'largest micro-batch tried (powers of two)',
+    minimum: 1,
+    maximum: MAX_SEARCH_MICRO_BATCH,
+  })
   @IsOptional()
-  @IsPositiveInteger(8)
+  @IsIntegerInRange({ min: 1, max: MAX_SEARCH_MICRO_BATCH, example: 8 })
   maxMicroBatchSize?: number;
 
   @ApiPropertyOptional({ default: false, description: 'also try the optimizer offloaded to CPU' })

@@ -1,7 +1,7 @@
 // Mamba and Mamba-2 (modeling_mamba.py, modeling_mamba2.py): every block a norm and a
 // selective state-space mixer, no attention and no MLP.
 import { SsmConfig } from '../../vocabulary';
-import { Config, ConfigReader } from '../config-reader';
+import { Config, ConfigReader, withDefaults } from '../config-reader';
 import { Family } from '../family';
 
 /** MambaConfig's defaults (configuration_mamba.py); it leaves tie_word_embeddings at
@@ -58,7 +58,7 @@ export function mambaSsm(read: ConfigReader, version: 1 | 2, h: number): SsmConf
  * splits, Mamba-2's heads or Mamba-1's d_inner channels (each scanned on its own). */
 function headFields(config: Config, version: 1 | 2): Config {
   const defaults = version === 2 ? MAMBA2_DEFAULTS : MAMBA_DEFAULTS;
-  const merged = { ...defaults, ...config };
+  const merged = withDefaults(config, defaults);
   const inner = (merged.expand as number) * (merged.hidden_size as number);
   const heads = version === 2 ? (merged.num_heads as number) : inner;
   return {

@@ -1,0 +1,222 @@
+// The model limits: the largest published shapes pass, one step past a limit fails naming the
+// field and the range, and raw config.json numbers are checked before they reach a count.
+import { architectureFromConfig } from './architecture';
+import { architectureLimitErrors } from './limits';
+import { FieldError, ModelArchitecture, PlanValidationError } from '../vocabulary';
+
+const LLAMA = {
+  model_type: 'llama',
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  vocab_size: 128256,
+};
+
+/** The field errors architectureFromConfig throws for `config`; none when it maps. */
+function errorsOf(config: Record<string, unknown>): FieldError[] {
+  try {
+    architectureFromConfig('m', config, undefined, 'model');
+    return [];
+  } catch (error) {
+    if (error instanceof PlanValidationError) return error.errors;
+    throw error;
+  }
+}
+
+describe('model limits', () => {
+  it('admits the widest and deepest published shapes', () => {
+    // Llama-3.1-405B: h 16,384, 126 layers, 128 heads, f 53,248, V 128,256.
+    expect(
+      errorsOf({
+        ...LLAMA,
+        hidden_size: 16384,
+        num_hidden_layers: 126,
+        num_attention_heads: 128,
+        intermediate_size: 53248,
+      }),
+    ).toEqual([]);
+    // DeepNet's 1,000-layer transformer (Wang et al. 2022) and Gemma 3's 262,144-row vocabulary.
+    expect(errorsOf({ ...LLAMA, num_hidden_layers: 1000, vocab_size: 262144 })).toEqual([]);
+  });
+
+  it.each([
+    [
+      'num_hidden_layers',
+      { num_hidden_layers: 1025 },
+      'model.numLayers',
+      /from 1 to 1024 \(got 1025; num_hidden_layers/,
+    ],
+    [
+      'hidden_size',
+      { hidden_size: 65536 + 32, head_dim: 128 },
+      'model.hiddenSize',
+      /from 1 to 65536/,
+    ],
+    ['vocab_size', { vocab_size: 1048577 }, 'model.vocabSize', /from 1 to 1048576/],
+    [
+      'intermediate_size',
+      { intermediate_size: 262145 },
+      'model.intermediateSize',
+      /from 0 to 262144/,
+    ],
+    [
+      'max_position_embeddings',
+      { max_position_embeddings: 2 ** 24 + 1 },
+      'model.maxPositionEmbeddings',
+      /to 16777216/,
+    ],
+  ])('refuses %s past its limit, naming the field', (_, overrides, field, message) => {
+    const errors = errorsOf({ ...LLAMA, ...overrides });
+    expect(errors.map((e) => e.field)).toEqual([field]);
+    expect(errors[0].message).toMatch(message);
+  });
+
+  it('checks the config numbers the mapping reads as they are', () => {
+    const bert = {
+      architectures: ['BertForMaskedLM'],
+      model_type: 'bert',
+      hidden_size: 768,
+      intermediate_size: 3072,
+      num_hidden_layers: 12,
+      num_attention_heads: 12,
+      vocab_size: 30522,
+    };
+    expect(errorsOf({ ...bert, type_vocab_size: -1e9 })).toEqual([
+      {
+        field: 'model.type_vocab_size',
+        message: 'must be an integer from 0 to 1048576 (got -1000000000)',
+      },
+    ]);
+    const t5 = {
+      model_type: 't5',
+      d_model: 512,
+      d_ff: 2048,
+      num_heads: 8,
+      num_layers: 6,
+      vocab_size: 32128,
+    };
+    expect(errorsOf({ ...t5, num_decoder_layers: 1e308 }).map((e) => e.field)).toEqual([
+      'model.num_decoder_layers',
+    ]);
+    // 600 encoder + 600 decoder layers: each in range, together past 1,024.
+    expect(errorsOf({ ...t5, num_layers: 600 }).map((e) => e.field)).toEqual(['model.numLayers']);
+  });
+
+  it('checks the moe, mla and encoder blocks field by field, unknown fields included', () => {
+    expect(errorsOf({ ...LLAMA, mla: { kvLoraRank: 'a' } }).map((e) => e.field)).toEqual([
+      'model.mla.qLoraRank',
+      'model.mla.kvLoraRank',
+      'model.mla.qkNopeHeadDim',
+      'model.mla.qkRopeHeadDim',
+      'model.mla.vHeadDim',
+    ]);
+    const moe = {
+      numExperts: 8,
+      expertsPerToken: 2,
+      expertIntermediateSize: 14336,
+      sharedExperts: 0,
+      sharedExpertIntermediateSize: 0,
+      firstDenseLayers: 0,
+      routerBias: false,
+    };
+    expect(errorsOf({ ...LLAMA, moe })).toEqual([]);
+    expect(errorsOf({ ...LLAMA, moe: { ...moe, padding: 'x' } })).toEqual([
+      { field: 'model.moe.padding', message: "unknown field 'padding'; remove it" },
+    ]);
+    expect(errorsOf({ ...LLAMA, moe: { ...moe, firstDenseLayers: 33 } })).toEqual([
+      { field: 'model.moe.firstDenseLayers', message: 'must not exceed numLayers (32)' },
+    ]);
+    expect(
+      errorsOf({ ...LLAMA, encoder: { numLayers: 32, relativeAttentionBuckets: 32 } }),
+    ).toEqual([
+      {
+        field: 'model.encoder.numLayers',
+        message: 'must leave decoder layers: below numLayers (32)',
+      },
+    ]);
+  });
+
+  it('refuses a family-built stack past the limit before listing its layers', () => {
+    // Gemma 3 and Mamba list a type per layer: a billion layers would be a billion entries.
+    for (const model_type of ['gemma3_text', 'mamba']) {
+      expect(
+        errorsOf({ ...LLAMA, model_type, num_hidden_layers: 1e9 }).map((e) => e.field),
+      ).toContain('model.numLayers');
+    }
+  });
+
+  it('checks the lists and blocks the families add: layer types, layer indices, vision, SSM', () => {
+    const arch = architectureFromConfig('m', LLAMA); // 32 layers
+    const bent = {
+      ...arch,
+      layerTypes: [...Array(31).fill('full_attention'), 'diagonal_attention'],
+      noRopeLayers: [3, 32],
+      moe: {
+        numExperts: 8,
+        expertsPerToken: 2,
+        expertIntermediateSize: 14336,
+        sharedExperts: 0,
+        sharedExpertIntermediateSize: 0,
+        firstDenseLayers: 0,
+        routerBias: false,
+        layers: [1, 3, 33],
+      },
+    } as unknown as ModelArchitecture;
+    expect(architectureLimitErrors(bent, 'model').map((e) => e.field)).toEqual([
+      'model.layerTypes',
+    ]);
+    bent.layerTypes = undefined;
+    // Each index is a layer index, but layers 32 and 33 do not exist in a 32-layer stack.
+    expect(architectureLimitErrors(bent, 'model').map((e) => e.field)).toEqual([
+      'model.moe.layers',
+      'model.noRopeLayers',
+    ]);
+    const vision = {
+      ...arch,
+      vision: { kind: 'siglip_vision_model', layers: 1e9, projector: [{ name: 'fc', bias: 1 }] },
+      ssm: { version: 3 },
+    } as unknown as ModelArchitecture;
+    const fields = architectureLimitErrors(vision, 'model').map((e) => e.field);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'model.vision.layers',
+        'model.vision.hiddenSize',
+        'model.vision.projector.0.inFeatures',
+        'model.vision.projector.0.bias',
+        'model.ssm.version',
+        'model.ssm.stateSize',
+      ]),
+    );
+  });
+
+  it('refuses a model past 1e14 parameters even when each field is in range', () => {
+    // 32 layers of 4,096 routed experts, each a gated MLP of h = 8,192 and f = 32,768:
+    // 32 x 4,096 x 3 x 8,192 x 32,768 = 1.055e14 expert parameters alone.
+    const errors = errorsOf({
+      ...LLAMA,
+      hidden_size: 8192,
+      num_attention_heads: 64,
+      num_key_value_heads: 8,
+      num_local_experts: 4096,
+      moe_intermediate_size: 32768,
+      num_experts_per_tok: 2,
+    });
+    expect(errors).toEqual([
+      expect.objectContaining({
+        field: 'model.parameters',
+        message: expect.stringMatching(/1\.05\de\+14 parameters; at most 1e\+14/),
+      }),
+    ]);
+  });
+
+  it('finds a wrong kind in an architecture given in engine field names', () => {
+    const arch = architectureFromConfig('m', LLAMA);
+    const bent = { ...arch, norm: 'batchnorm', qkvBias: 'yes' } as unknown as ModelArchitecture;
+    expect(architectureLimitErrors(bent, 'model').map((e) => e.field)).toEqual([
+      'model.qkvBias',
+      'model.norm',
+    ]);
+  });
+});

@@ -1,0 +1,531 @@
+// The ranges a model's shape must lie in before anything is counted or planned: each the
+// largest published value of its field times a margin, so every real model fits while a
+// request cannot make one plan cost seconds, gigabytes, or figures past 2^53.
+import { FieldError, ModelArchitecture } from '../vocabulary';
+import { countParameters } from './parameters';
+
+interface Range {
+  min: number;
+  max: number;
+  /** Whole numbers only (counts, widths); false for fractions and caps. */
+  integer: boolean;
+}
+
+const count = (min: number, max: number): Range => ({ min, max, integer: true });
+const real = (min: number, max: number): Range => ({ min, max, integer: false });
+
+/** Width: MT-NLG 530B's hidden size of 20,480 is the widest published, x3. */
+const MAX_HIDDEN = 65_536;
+/** Depth of all stacks: DeepNet trained 1,000 layers (Wang et al. 2022); Llama-3.1-405B has 126. */
+const MAX_LAYERS = 1_024;
+/** Heads: 128 is the most published (Llama-3.1-405B, DeepSeek-V3), x8. */
+const MAX_HEADS = 1_024;
+/** Head width: 256 is the widest published (Gemma 7B), x4. */
+const MAX_HEAD_DIM = 1_024;
+/** MLP width: MT-NLG's 81,920 (4 x 20,480) is the widest published, x3. */
+const MAX_MLP_WIDTH = 262_144;
+/** Vocabulary: Gemma 3's 262,144 rows are the most published, x4. */
+const MAX_VOCABULARY = 1_048_576;
+/** Positions: Llama 4 Scout's 10M-token context, rounded up to 2^24. */
+export const MAX_POSITIONS = 16_777_216;
+/** Routed experts: Switch-C's 2,048 are the most published (Fedus et al. 2021), x2. */
+const MAX_EXPERTS = 4_096;
+/** Shared experts: DeepSeek-V2 uses 2, DeepSeekMoE 16B up to 8; 64 leaves room. */
+const MAX_SHARED_EXPERTS = 64;
+/** Norms in one layer: Gemma-2's 4 is the most published, x2. */
+const MAX_NORMS_PER_LAYER = 8;
+/** Low-rank projections (MLA): DeepSeek-V3's 1,536 for q, x~40 and never wider than h. */
+const MAX_LORA_RANK = MAX_HIDDEN;
+/** T5's relative-position buckets: 32 published, x32. */
+const MAX_POSITION_BUCKETS = 1_024;
+/** Soft caps: Gemma-2 uses 50 (scores) and 30 (logits); a cap past 1e6 caps nothing. */
+const MAX_SOFTCAP = 1e6;
+/** Parameters: Switch-C's 1.6T is the largest published, x~60; at 16 bytes a parameter
+ * (mixed-precision Adam) the model states stay below 2^53 bytes. */
+export const MAX_PARAMETERS = 1e14;
+/** Text fields are names: 200 characters hold any published model id or display name. */
+const MAX_TEXT = 200;
+/** Notes are sentences: the engine's longest is about 250 characters, x4. */
+const MAX_NOTE_TEXT = 1_000;
+/** Notes on one model: the engine writes at most a handful (family assumed, parts not planned). */
+const MAX_NOTES = 32;
+/** State-space state per channel: Mamba-2's 128 is the largest published, x8. */
+const MAX_SSM_STATE = 1_024;
+/** Depthwise convolution width: Mamba's 4 is the only published value, x16. */
+const MAX_SSM_CONV = 64;
+/** Inner width over hidden width: Mamba's expand of 2 is the only published value, x8. */
+const MAX_SSM_EXPAND = 16;
+/** Image side in pixels: Gemma 3's 896 is the largest published fixed size, x~70. */
+const MAX_IMAGE_SIDE = 65_536;
+/** Patch side in pixels: 14 and 16 are published (SigLIP, Qwen2-VL), x64. */
+const MAX_PATCH_SIDE = 1_024;
+/** Linears in a vision projector: Qwen2-VL's merger and Llama 4's have two or three, x8. */
+const MAX_PROJECTOR_LINEARS = 32;
+
+/** Number ranges of the architecture's own fields. */
+const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
+  hiddenSize: count(1, MAX_HIDDEN),
+  numLayers: count(1, MAX_LAYERS),
+  numAttentionHeads: count(1, MAX_HEADS),
+  numKeyValueHeads: count(1, MAX_HEADS),
+  headDim: count(1, MAX_HEAD_DIM),
+  intermediateSize: count(0, MAX_MLP_WIDTH), // 0: MoE models with no dense MLP
+  vocabSize: count(1, MAX_VOCABULARY),
+  normsPerLayer: count(0, MAX_NORMS_PER_LAYER),
+  learnedPositionEmbeddings: count(0, MAX_POSITIONS),
+  maxPositionEmbeddings: count(1, MAX_POSITIONS),
+  sequenceClassificationLabels: count(1, MAX_VOCABULARY),
+  slidingWindow: count(1, MAX_POSITIONS),
+  slidingWindowLayerFraction: real(0, 1),
+  attentionLogitSoftcapping: real(0, MAX_SOFTCAP),
+  finalLogitSoftcapping: real(0, MAX_SOFTCAP),
+  publishedParameters: count(0, MAX_PARAMETERS),
+  embeddingVocabSize: count(1, MAX_VOCABULARY),
+  attentionChunkSize: count(1, MAX_POSITIONS),
+};
+
+/** What a nested block (moe, mla, encoder, ...) holds: exactly these numbers, optional
+ * numbers, flags, texts, choices and lists of layer indices, and nothing else. */
+interface BlockShape {
+  numbers: Record<string, Range>;
+  optionalNumbers?: Record<string, Range>;
+  flags?: string[];
+  texts?: string[];
+  choices?: Record<string, readonly string[]>;
+  /** Lists of layer indices (each also below numLayers: crossFieldErrors). */
+  layerLists?: string[];
+  /** Lists of nested blocks, with the most entries each may have. */
+  blockLists?: Record<string, { shape: BlockShape; max: number }>;
+}
+
+const MOE: BlockShape = {
+  numbers: {
+    numExperts: count(1, MAX_EXPERTS),
+    expertsPerToken: count(1, MAX_EXPERTS),
+    expertIntermediateSize: count(1, MAX_MLP_WIDTH),
+    sharedExperts: count(0, MAX_SHARED_EXPERTS),
+    sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
+    firstDenseLayers: count(0, MAX_LAYERS),
+  },
+  flags: ['routerBias', 'sharedExpertGate', 'expertBias'],
+  layerLists: ['layers'],
+};
+
+const MLA: BlockShape = {
+  numbers: {
+    qLoraRank: count(0, MAX_LORA_RANK), // 0: q projected straight from h
+    kvLoraRank: count(1, MAX_LORA_RANK),
+    qkNopeHeadDim: count(1, MAX_HEAD_DIM),
+    qkRopeHeadDim: count(0, MAX_HEAD_DIM),
+    vHeadDim: count(1, MAX_HEAD_DIM),
+  },
+};
+
+const ENCODER: BlockShape = {
+  numbers: {
+    numLayers: count(1, MAX_LAYERS),
+    relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
+  },
+};
+
+const SSM: BlockShape = {
+  numbers: {
+    version: count(1, 2), // Mamba-1 or Mamba-2
+    stateSize: count(1, MAX_SSM_STATE),
+    convKernel: count(1, MAX_SSM_CONV),
+    expand: real(0, MAX_SSM_EXPAND),
+    innerSize: count(1, MAX_MLP_WIDTH),
+    dtRank: count(0, MAX_HIDDEN),
+    groups: count(1, MAX_HEADS),
+    heads: count(0, MAX_MLP_WIDTH), // 0 for Mamba-1; Mamba-2 splits innerSize into heads
+    headDim: count(0, MAX_HEAD_DIM),
+  },
+  flags: ['convBias', 'projBias', 'innerNorms'],
+};
+
+const PROJECTOR_LINEAR: BlockShape = {
+  numbers: {
+    inFeatures: count(1, MAX_MLP_WIDTH),
+    outFeatures: count(1, MAX_MLP_WIDTH),
+  },
+  flags: ['bias'],
+  texts: ['name'],
+};
+
+const VISION: BlockShape = {
+  numbers: {
+    layers: count(1, MAX_LAYERS),
+    hiddenSize: count(1, MAX_HIDDEN),
+    intermediateSize: count(1, MAX_MLP_WIDTH),
+    heads: count(1, MAX_HEADS),
+    patchSize: count(1, MAX_PATCH_SIDE),
+    imageSize: count(1, MAX_IMAGE_SIDE),
+    patchesPerImage: count(1, MAX_POSITIONS),
+    tokensPerImage: count(0, MAX_POSITIONS),
+    embeddingParameters: count(0, MAX_PARAMETERS),
+    projectorNormParameters: count(0, MAX_PARAMETERS),
+  },
+  optionalNumbers: { layerGates: count(0, 2 * MAX_LAYERS) }, // two scalar gates a layer
+  flags: ['attentionBias', 'mlpBias'],
+  texts: ['kind'],
+  choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
+  blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
+};
+
+/** Multi-token-prediction modules: DeepSeek-V3 publishes one. */
+const MTP: BlockShape = { numbers: { layers: count(1, MAX_LAYERS) } };
+
+/** Dropout probabilities: 0 (off) to 1. */
+const DROPOUT: BlockShape = {
+  numbers: { attention: real(0, 1), residual: real(0, 1), embedding: real(0, 1) },
+};
+
+const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
+  ['moe', MOE],
+  ['mla', MLA],
+  ['encoder', ENCODER],
+  ['ssm', SSM],
+  ['vision', VISION],
+  ['mtp', MTP],
+  ['dropout', DROPOUT],
+];
+
+/** Layer kinds of `layerTypes` (Hugging Face's layer_types and the hybrid stacks' mixers). */
+const LAYER_TYPES: readonly string[] = [
+  'full_attention',
+  'sliding_attention',
+  'chunked_attention',
+  'cross_attention',
+  'mamba',
+  'mamba2',
+];
+
+const FLAGS: string[] = [
+  'tieWordEmbeddings',
+  'parallelResidual',
+  'fusedQkv',
+  'fusedGateUp',
+  'qkNorm',
+  'qkNormPerHead',
+  'qkvBias',
+  'attentionOutputBias',
+  'mlpBias',
+  'embeddingNorm',
+  'finalNorm',
+  'outputHeadBias',
+  'attentionSinks',
+];
+const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'source', 'modelType'];
+const CHOICES: Record<string, readonly string[]> = {
+  mlp: ['gated', 'plain'],
+  norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'],
+};
+
+/** Config.json keys the architecture reads as plain numbers, with the range each must lie in
+ * (the architecture's own field they feed is named in the comment where it differs). */
+const CONFIG_RANGES: Record<string, Range> = {
+  type_vocab_size: count(0, MAX_VOCABULARY), // BERT's token types: learnedPositionEmbeddings
+  num_decoder_layers: count(1, MAX_LAYERS), // T5: numLayers = encoder + decoder
+  relative_attention_num_buckets: count(0, MAX_POSITION_BUCKETS),
+  n_positions: count(1, MAX_POSITIONS),
+  num_local_experts: count(0, MAX_EXPERTS),
+  num_experts: count(0, MAX_EXPERTS),
+  n_routed_experts: count(0, MAX_EXPERTS),
+  num_experts_per_tok: count(1, MAX_EXPERTS),
+  moe_intermediate_size: count(1, MAX_MLP_WIDTH),
+  n_shared_experts: count(0, MAX_SHARED_EXPERTS),
+  shared_expert_intermediate_size: count(0, MAX_MLP_WIDTH),
+  first_k_dense_replace: count(0, MAX_LAYERS),
+  q_lora_rank: count(0, MAX_LORA_RANK),
+  kv_lora_rank: count(1, MAX_LORA_RANK),
+  qk_nope_head_dim: count(1, MAX_HEAD_DIM),
+  qk_rope_head_dim: count(0, MAX_HEAD_DIM),
+  v_head_dim: count(1, MAX_HEAD_DIM),
+  num_labels: count(1, MAX_VOCABULARY),
+  normsPerLayer: count(0, MAX_NORMS_PER_LAYER),
+  learnedPositionEmbeddings: count(0, MAX_POSITIONS),
+  sliding_window: count(0, MAX_POSITIONS), // 0 or null: no sliding window
+  slidingWindow: count(0, MAX_POSITIONS),
+  slidingWindowLayerFraction: real(0, 1),
+  attn_logit_softcapping: real(0, MAX_SOFTCAP),
+  final_logit_softcapping: real(0, MAX_SOFTCAP),
+  attentionLogitSoftcapping: real(0, MAX_SOFTCAP),
+  finalLogitSoftcapping: real(0, MAX_SOFTCAP),
+};
+
+/** Where a config.json names the architecture's own fields, so a message reaches its writer. */
+const CONFIG_NAMES: Record<string, string> = {
+  hiddenSize: 'hidden_size',
+  numLayers: 'num_hidden_layers, plus num_decoder_layers for T5',
+  numAttentionHeads: 'num_attention_heads',
+  numKeyValueHeads: 'num_key_value_heads',
+  headDim: 'head_dim',
+  intermediateSize: 'intermediate_size',
+  vocabSize: 'vocab_size',
+  maxPositionEmbeddings: 'max_position_embeddings',
+};
+
+function describe(range: Range): string {
+  return `${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}`;
+}
+
+function rangeError(
+  field: string,
+  value: unknown,
+  range: Range,
+  configName?: string,
+): FieldError | undefined {
+  const inRange =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!range.integer || Number.isInteger(value)) &&
+    value >= range.min &&
+    value <= range.max;
+  if (inRange) return undefined;
+  const where = configName ? `; ${configName} in a config.json` : '';
+  return { field, message: `must be ${describe(range)} (got ${JSON.stringify(value)}${where})` };
+}
+
+function checkAll(
+  errors: FieldError[],
+  prefix: string,
+  values: Record<string, unknown>,
+  ranges: Record<string, Range>,
+  optional: boolean,
+  configNames: Record<string, string> = {},
+): void {
+  for (const [key, range] of Object.entries(ranges)) {
+    if (optional && (values[key] === undefined || values[key] === null)) continue;
+    const error = rangeError(`${prefix}.${key}`, values[key], range, configNames[key]);
+    if (error) errors.push(error);
+  }
+}
+
+type Values = Record<string, unknown>;
+
+function isObject(value: unknown): value is Values {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function flagErrors(errors: FieldError[], prefix: string, values: Values, keys: string[]): void {
+  for (const key of keys) {
+    if (values[key] !== undefined && typeof values[key] !== 'boolean') {
+      errors.push({ field: `${prefix}.${key}`, message: 'must be true or false' });
+    }
+  }
+}
+
+function textErrors(
+  errors: FieldError[],
+  prefix: string,
+  values: Values,
+  keys: string[],
+  required: boolean,
+): void {
+  for (const key of keys) {
+    const text = values[key];
+    if (text === undefined && !required) continue;
+    if (typeof text !== 'string' || text.length > MAX_TEXT) {
+      errors.push({
+        field: `${prefix}.${key}`,
+        message: `must be text of at most ${MAX_TEXT} characters`,
+      });
+    }
+  }
+}
+
+function choiceErrors(
+  errors: FieldError[],
+  prefix: string,
+  values: Values,
+  choices: Record<string, readonly string[]>,
+): void {
+  for (const [key, allowed] of Object.entries(choices)) {
+    if (!allowed.includes(values[key] as string)) {
+      errors.push({ field: `${prefix}.${key}`, message: `must be one of: ${allowed.join(', ')}` });
+    }
+  }
+}
+
+/** A list of at most `max` entries, each passing `entryOk`. */
+function listError(
+  field: string,
+  value: unknown,
+  max: number,
+  what: string,
+  entryOk: (entry: unknown) => boolean,
+): FieldError | undefined {
+  if (Array.isArray(value) && value.length <= max && value.every(entryOk)) return undefined;
+  return { field, message: `must be a list of at most ${max} ${what}` };
+}
+
+const isLayerIndex = (entry: unknown) =>
+  Number.isInteger(entry) && (entry as number) >= 0 && (entry as number) < MAX_LAYERS;
+
+/** A nested block: an object of exactly the fields its shape names, each of its kind. */
+function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldError[] {
+  if (!isObject(block)) return [{ field: prefix, message: 'must be an object' }];
+  const known = [
+    ...Object.keys(shape.numbers),
+    ...Object.keys(shape.optionalNumbers ?? {}),
+    ...(shape.flags ?? []),
+    ...(shape.texts ?? []),
+    ...Object.keys(shape.choices ?? {}),
+    ...(shape.layerLists ?? []),
+    ...Object.keys(shape.blockLists ?? {}),
+  ];
+  const errors: FieldError[] = Object.keys(block)
+    .filter((key) => !known.includes(key))
+    .map((key) => ({ field: `${prefix}.${key}`, message: `unknown field '${key}'; remove it` }));
+  checkAll(errors, prefix, block, shape.numbers, false);
+  checkAll(errors, prefix, block, shape.optionalNumbers ?? {}, true);
+  flagErrors(errors, prefix, block, shape.flags ?? []);
+  textErrors(errors, prefix, block, shape.texts ?? [], true);
+  choiceErrors(errors, prefix, block, shape.choices ?? {});
+  for (const key of shape.layerLists ?? []) {
+    if (block[key] === undefined) continue;
+    const error = listError(
+      `${prefix}.${key}`,
+      block[key],
+      MAX_LAYERS,
+      'layer indices',
+      isLayerIndex,
+    );
+    if (error) errors.push(error);
+  }
+  for (const [key, { shape: entryShape, max }] of Object.entries(shape.blockLists ?? {})) {
+    const entries = block[key];
+    const error = listError(`${prefix}.${key}`, entries, max, 'objects', isObject);
+    if (error) errors.push(error);
+    else
+      (entries as unknown[]).forEach((entry, i) =>
+        errors.push(...blockErrors(`${prefix}.${key}.${i}`, entry, entryShape)),
+      );
+  }
+  return errors;
+}
+
+/** The architecture's lists: layer types, layers without RoPE, and the notes it carries. */
+function listErrors(errors: FieldError[], prefix: string, fields: Values): void {
+  const checks: [string, number, string, (entry: unknown) => boolean][] = [
+    [
+      'layerTypes',
+      MAX_LAYERS,
+      `of: ${LAYER_TYPES.join(', ')}`,
+      (entry) => LAYER_TYPES.includes(entry as string),
+    ],
+    ['noRopeLayers', MAX_LAYERS, 'layer indices', isLayerIndex],
+    [
+      'notes',
+      MAX_NOTES,
+      `texts of at most ${MAX_NOTE_TEXT} characters`,
+      (entry) => typeof entry === 'string' && entry.length <= MAX_NOTE_TEXT,
+    ],
+  ];
+  for (const [key, max, what, entryOk] of checks) {
+    if (fields[key] === undefined) continue;
+    const error = listError(`${prefix}.${key}`, fields[key], max, what, entryOk);
+    if (error) errors.push(error);
+  }
+}
+
+/** Mamba-1 has no heads: its head fields count the d_inner channels tensor parallelism splits
+ * (families/mamba.ts), so they range as an MLP's width does. */
+const CHANNEL_HEADS: Record<string, Range> = {
+  numAttentionHeads: count(1, MAX_MLP_WIDTH),
+  numKeyValueHeads: count(1, MAX_MLP_WIDTH),
+};
+
+function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const fields = arch as unknown as Values;
+  const ranges = {
+    ...ARCHITECTURE_RANGES,
+    ...(arch.modelType === 'mamba' ? CHANNEL_HEADS : {}),
+  } as Record<string, Range>;
+  checkAll(errors, prefix, fields, ranges, true, CONFIG_NAMES);
+  flagErrors(errors, prefix, fields, FLAGS);
+  textErrors(errors, prefix, fields, TEXTS, false);
+  choiceErrors(errors, prefix, fields, CHOICES);
+  listErrors(errors, prefix, fields);
+  for (const [key, shape] of BLOCKS) {
+    if (fields[key] !== undefined)
+      errors.push(...blockErrors(`${prefix}.${key}`, fields[key], shape));
+  }
+  return errors;
+}
+
+/** Limits between fields, once each field is in range. */
+function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const fail = (field: string, message: string) =>
+    errors.push({ field: `${prefix}.${field}`, message });
+  if (arch.moe && arch.moe.expertsPerToken > arch.moe.numExperts) {
+    fail('moe.expertsPerToken', `must not exceed numExperts (${arch.moe.numExperts})`);
+  }
+  if (arch.moe && arch.moe.firstDenseLayers > arch.numLayers) {
+    fail('moe.firstDenseLayers', `must not exceed numLayers (${arch.numLayers})`);
+  }
+  if (arch.encoder && arch.encoder.numLayers >= arch.numLayers) {
+    fail('encoder.numLayers', `must leave decoder layers: below numLayers (${arch.numLayers})`);
+  }
+  const indexLists: [string, number[] | undefined][] = [
+    ['moe.layers', arch.moe?.layers],
+    ['noRopeLayers', arch.noRopeLayers],
+  ];
+  for (const [field, indices] of indexLists) {
+    if (indices?.some((index) => index >= arch.numLayers)) {
+      fail(field, `every layer index must be below numLayers (${arch.numLayers})`);
+    }
+  }
+  if (errors.length > 0) return errors;
+  const { total } = countParameters(arch);
+  if (!(total <= MAX_PARAMETERS)) {
+    fail(
+      'parameters',
+      `the model has ${total.toExponential(3)} parameters; at most ${MAX_PARAMETERS.toExponential(0)} are planned`,
+    );
+  }
+  return errors;
+}
+
+/** Errors for every architecture field outside its range, of the wrong kind, or inconsistent
+ * with another; empty when the model may be counted and planned. */
+export function architectureLimitErrors(
+  arch: ModelArchitecture,
+  fieldPrefix: string,
+): FieldError[] {
+  const kinds = fieldKindErrors(arch, fieldPrefix);
+  return kinds.length > 0 ? kinds : crossFieldErrors(arch, fieldPrefix);
+}
+
+/** Errors for config.json numbers the architecture reads without checking them itself. */
+export function configLimitErrors(
+  config: Record<string, unknown>,
+  fieldPrefix: string,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  checkAll(errors, fieldPrefix, config, CONFIG_RANGES, true);
+  return errors;
+}
+
+/** Config errors first (they name the key the user wrote), then the derived architecture's. */
+export function modelLimitErrors(
+  arch: ModelArchitecture,
+  config: Record<string, unknown>,
+  fieldPrefix: string,
+): FieldError[] {
+  const raw = configLimitErrors(config, fieldPrefix);
+  return raw.length > 0 ? raw : architectureLimitErrors(arch, fieldPrefix);
+}
+
+/** The checks that count nothing, for the common decoder fields before a family builds lists
+ * as long as the stack (a config of a billion layers is refused before any is listed). */
+export function shapeLimitErrors(
+  arch: ModelArchitecture,
+  config: Record<string, unknown>,
+  fieldPrefix: string,
+): FieldError[] {
+  const raw = configLimitErrors(config, fieldPrefix);
+  return raw.length > 0 ? raw : fieldKindErrors(arch, fieldPrefix);
+}

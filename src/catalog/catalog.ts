@@ -163,11 +163,17 @@ export class Catalog {
 
   addModel(model: CatalogModel): void {
     this.modelsById.set(model.id.toLowerCase(), model);
+    this.changed();
+  }
+
+  /** Counts a change to the models, so answers remembered before it are not given after it. */
+  protected changed(): void {
     this.changes += 1;
   }
 
-  /** Models added since the catalog was built: what an answer remembered for a request must
-   * match, since a custom model may be registered again with another config. */
+  /** Changes to the models since the catalog was built: what an answer remembered for a
+   * request must match, since a custom model may be deleted or registered again with another
+   * config. */
   get generation(): number {
     return this.changes;
   }

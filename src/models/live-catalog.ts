@@ -17,6 +17,7 @@ export class LiveCatalog extends Catalog {
   /** The custom models, all at once: a request sees the old set or the new one, never a mix. */
   replaceCustomModels(models: CatalogModel[]): void {
     this.custom = new Map(models.map((model) => [model.id.toLowerCase(), model]));
+    this.changed();
   }
 
   override models(): CatalogModel[] {

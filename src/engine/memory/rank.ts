@@ -291,6 +291,7 @@ function simulateLayers(
   allocator: AllocatorSettings,
 ): LayerSimulation {
   const runtime = new Runtime();
+  runtime.reentrantCheckpointing = request.runtime.reentrantCheckpointing;
   if (request.runtime.activationOffloading) {
     runtime.savedTensorsHooks = new ActivationOffloading(runtime);
   }
@@ -309,6 +310,7 @@ function simulateLayers(
     steps: 3, // as the harness measures: the allocator settles over the first steps
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
+    previousStepAlive: request.runtime.previousStepAlive,
     syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
     optimizerInBackward: request.runtime.optimizerInBackward,
   });

@@ -50,6 +50,9 @@ export interface TrainingLoop {
   blasWorkspaceBytes: number;
   /** The loop keeps the model's logits referenced through backward. */
   retainLogits: boolean;
+  /** The loop's variable keeps the last micro-batch's logits until the next forward returns
+   * (litgpt's fit(): `logits = model(input_ids)` rebinds only then). */
+  previousStepAlive: boolean;
   /** Each micro-batch's gradients are reduced (no accumulation without sync). */
   syncEveryMicroBatch: boolean;
   /** Each parameter is stepped as its gradient arrives (torchtune's optimizer in backward). */
@@ -126,6 +129,8 @@ interface ChunkBuffers {
 
 class ScheduleRunner {
   private readonly inFlight = new Map<string, InFlight>();
+  /** Logits the loop still references after their backward (previousStepAlive). */
+  private readonly previousLogits: Tensor[] = [];
   private readonly buffers: ChunkBuffers[];
   private readonly simulated: number;
 
@@ -185,8 +190,10 @@ class ScheduleRunner {
     const chunk = this.enterMicroBatch(action, afterGap);
     const input = chunk.receives ? this.receive(action) : undefined;
     const out = chunk.stage.forward(input?.handle);
+    this.rt.drop(...this.previousLogits.splice(0));
     const keepsOutput = this.loop.pipeline?.runtime === 'pytorch';
-    const kept = this.loop.retainLogits || keepsOutput ? out.logits : [];
+    const { retainLogits, previousStepAlive } = this.loop;
+    const kept = retainLogits || previousStepAlive || keepsOutput ? out.logits : [];
     this.rt.drop(...out.logits.filter((logits) => !kept.includes(logits)));
     // Megatron frees a sent output's memory at once (schedules.py deallocate_output_tensor).
     if (chunk.sends && !keepsOutput) this.rt.drop(out.output);
@@ -206,7 +213,8 @@ class ScheduleRunner {
     } else {
       rt.drop(state.out.output);
     }
-    rt.drop(...state.kept);
+    if (this.loop.previousStepAlive) this.previousLogits.push(...state.kept);
+    else rt.drop(...state.kept);
     rt.freeGraph();
     if (state.input) this.afterInputGradient(action.chunk, state.input);
   }

@@ -117,6 +117,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   pipelineFirstStageLessLayers: 1, // torchtitan's default: the embedding counts as a layer
   pipelineLastStageLessLayers: 1, // torchtitan's default: the norm and head count as a layer
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
+  reentrantCheckpointing: false, // torch.utils.checkpoint's non-reentrant path (transformers 5, torchtune, torchtitan)
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
   materializeBeforeSharding: false, // meta-device init: the shards are the first allocation

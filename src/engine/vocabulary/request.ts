@@ -110,9 +110,12 @@ export interface RuntimeSettings {
    * logits the loop holds are fp32; otherwise the loss makes its own fp32 copy. */
   fp32Logits: boolean;
   /** The loop's variables (logits, loss) still reference the previous micro-batch's graph while
-   * the next forward runs (litgpt's fit loop): its logits, and what custom autograd Functions
-   * keep as ctx attributes (bitsandbytes MatMul4Bit's inputs), which backward does not free. */
+   * the next forward runs (litgpt's fit loop): its logits stay allocated until then. */
   previousStepAlive: boolean;
+  /** Reentrant activation checkpointing (torch.utils.checkpoint use_reentrant=True, the default
+   * of transformers 4.x's gradient_checkpointing_enable): the region's forward runs under
+   * no_grad, so no autograd Function inside it keeps ctx attributes until its recompute. */
+  reentrantCheckpointing: boolean;
   /** PyTorch before 1.11 saved softmax's and log-softmax's input for backward beside the output
    * (`_softmax_backward_data` took the input tensor; 1.11 passes its dtype instead). */
   softmaxSavesInput: boolean;

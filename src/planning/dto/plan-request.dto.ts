@@ -464,11 +464,20 @@ export class RuntimeDto {
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.previousStepAlive,
     description:
-      "the loop's logits and loss still hold the previous micro-batch's graph through the next forward (litgpt): its logits and bitsandbytes QLoRA's saved inputs stay",
+      "the loop's logits and loss still hold the previous micro-batch's graph through the next forward (litgpt): its logits stay",
   })
   @IsOptional()
   @IsTrueOrFalse()
   previousStepAlive?: boolean;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.reentrantCheckpointing,
+    description:
+      "checkpointing with use_reentrant=True (transformers 4.x's default): a checkpointed layer's first forward runs without autograd, so custom Functions keep nothing from it (bitsandbytes QLoRA's inputs)",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  reentrantCheckpointing?: boolean;
 
   @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.softmaxSavesInput,

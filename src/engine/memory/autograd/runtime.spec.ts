@@ -320,6 +320,46 @@ describe('Runtime: non-reentrant checkpointing (torch/utils/checkpoint.py)', () 
   });
 });
 
+describe('Runtime: reentrant checkpointing (use_reentrant=True)', () => {
+  /** The MLP and a custom Function after it that keeps its input as a ctx attribute (as
+   * bitsandbytes' MatMul4Bit kept ctx.tensors = (A, B) before 0.43), plus a residual add. */
+  function checkpointedWithFunction(mlp: Mlp): Tensor {
+    const { rt, ops, x } = mlp;
+    return rt.checkpoint([x], () =>
+      rt.scope(() => {
+        const y = forward(mlp, x);
+        const a = ops.unary(y); // X bytes: the Function's input, kept in ctx
+        const out = ops.empty(a, true);
+        rt.record([a], [out], [], () => ops.give(a, () => ops.gradOf(a)), [a]);
+        return ops.add(out, x);
+      }),
+    );
+  }
+
+  it("a Function's ctx attribute outlives a non-reentrant forward, not a reentrant one", () => {
+    const live = (reentrant: boolean) => {
+      const mlp = setUp();
+      mlp.rt.reentrantCheckpointing = reentrant;
+      checkpointedWithFunction(mlp);
+      return liveBytes(mlp.rt.log, undefined, 'activations');
+    };
+    // x and the region's output either way; the saved-tensor hooks cannot see ctx attributes,
+    // so non-reentrant keeps the Function's input too (torch/utils/checkpoint.py).
+    expect(live(true)).toBe(X + X);
+    expect(live(false)).toBe(X + X + X);
+  });
+
+  it('reruns the whole region in backward: no early stop', () => {
+    const mlp = setUp();
+    mlp.rt.reentrantCheckpointing = true;
+    const y = checkpointedWithFunction(mlp);
+    const start = backward(mlp.rt, y);
+    // h and a of the MLP, y, the Function's input and output, and the residual sum: six
+    // allocations before any gradient (CheckpointFunction.backward runs run_function in full).
+    expect(deltasOf(mlp.rt.log, start).slice(0, 6)).toEqual([H, H, X, X, X, X]);
+  });
+});
+
 describe('Runtime: selective checkpointing with the op-level policy', () => {
   // torchtitan's policy saves mm #1 (W1 x = h) and recomputes mm #2 (W2 a) and silu.
   function selective(mlp: Mlp): Tensor {

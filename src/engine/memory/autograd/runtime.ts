@@ -134,6 +134,9 @@ interface Recompute {
   recompute: GraphNode[];
   cursor: number;
   lastSaving: number;
+  /** Non-reentrant checkpointing stops at the last saving node; a reentrant one reruns the
+   * region's whole forward (CheckpointFunction.backward calls run_function in full). */
+  stopEarly: boolean;
 }
 
 /** torch.autograd.graph.saved_tensors_hooks as far as memory goes: `pack` sees each tensor a
@@ -157,6 +160,8 @@ export class Runtime {
   /** Saving for backward is off in a checkpointed forward; a recompute fills existing nodes. */
   private mode: 'record' | 'no-save' | Recompute = 'record';
   private region?: CheckpointRegion;
+  /** Checkpointed forwards run under no_grad (use_reentrant=True): nothing keeps ctx attributes. */
+  reentrantCheckpointing = false;
   private outbox?: [Tensor, Storage][];
   /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
   onRecomputeEnd?: () => void;
@@ -381,7 +386,7 @@ export class Runtime {
       seq: this.seq++,
       inputs,
       saved: [],
-      held: held.length === 0 ? [] : held.map((t) => (this.retain(t.storage), t.storage)),
+      held: this.keepsHeld(held) ? held.map((t) => (this.retain(t.storage), t.storage)) : [],
       pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
       saves: saved.some(Boolean),
@@ -423,7 +428,7 @@ export class Runtime {
     const index = mode.cursor++;
     const node = mode.recompute[index];
     if (node) this.save(node, saved);
-    if (index < mode.lastSaving) return;
+    if (!mode.stopEarly || index < mode.lastSaving) return;
     if (!outputs.some((output) => saved.includes(output))) {
       for (let i = outputs.length - 1; i >= 0; i--) this.retract(outputs[i].storage);
     }
@@ -434,6 +439,13 @@ export class Runtime {
   private retract(storage: Storage): void {
     if (!this.log.undoLastAllocation(storage.key)) return;
     storage.resident = false;
+  }
+
+  /** Whether a node keeps its ctx attributes: not in a reentrant checkpoint's first forward,
+   * whose Functions run under no_grad and are discarded (torch/utils/checkpoint.py
+   * CheckpointFunction.forward); a non-reentrant one's saved-tensor hooks cannot see them. */
+  private keepsHeld(held: Tensor[]): boolean {
+    return held.length > 0 && !(this.mode === 'no-save' && this.reentrantCheckpointing);
   }
 
   /** Non-reentrant activation checkpointing (torch/utils/checkpoint.py): the region's forward
@@ -463,7 +475,8 @@ export class Runtime {
     let lastSaving = region.nodes.length - 1;
     while (lastSaving >= 0 && !region.nodes[lastSaving].saves) lastSaving--;
     if (lastSaving < 0) return; // nothing to unpack: backward never asks for a recompute
-    this.mode = { region, recompute: region.nodes, cursor: 0, lastSaving };
+    const stopEarly = !this.reentrantCheckpointing;
+    this.mode = { region, recompute: region.nodes, cursor: 0, lastSaving, stopEarly };
     try {
       region.run();
     } catch (stop) {

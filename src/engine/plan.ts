@@ -115,7 +115,7 @@ function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {
     `PyTorch's caching allocator simulated with expandable segments ${r.expandableSegments ? 'on' : 'off'}, up to the card less the CUDA context, NCCL buffers and the safety margin`,
     `CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB and NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per communicator group outside the allocator`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
-    "one training step simulated as a timeline of tensor events (the model built, then steps until the optimizer states exist and the allocator has settled): allocated peak read off it, reserved from a simulation of PyTorch's caching allocator",
+    "training simulated as a timeline of tensor events (the model built, then three optimizer steps: the first creates the optimizer states, the later ones show the steady state the allocator settles into): allocated peak read off it, reserved from a simulation of PyTorch's caching allocator",
     'gradients are freed by zero_grad(set_to_none=True) unless accumulated or preallocated by the framework',
     ...notes,
   ];

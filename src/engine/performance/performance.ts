@@ -69,15 +69,18 @@ export function trainingFlopsPerToken(
   // The attention core has no weights: its backward is twice its forward (PaLM: 12 L h s in all).
   const attentionBackward = 2 * attentionForward;
   const model = weightForward + weightBackward + attentionForward + attentionBackward;
-  // Full recomputation reruns each layer's forward; selective reruns only the attention core
-  // (Korthikanti et al. 2022). Neither counts as model FLOPs.
-  const recomputed =
+  // Full recomputation reruns each layer's forward. Selective is torchtitan's op-level policy
+  // (memory/autograd/selective.ts): the attention core's output and every other matmul's are
+  // saved, so the recompute reruns the other half of the matmuls and no attention core.
+  // Neither counts as model FLOPs.
+  const recomputedWeights =
     training.activationCheckpointing === 'full'
-      ? weightForward + attentionForward
+      ? weightForward
       : training.activationCheckpointing === 'selective'
-        ? attentionForward
+        ? weightForward / 2
         : 0;
-  const recomputedWeights = training.activationCheckpointing === 'full' ? weightForward : 0;
+  const recomputed =
+    recomputedWeights + (training.activationCheckpointing === 'full' ? attentionForward : 0);
   return {
     model,
     hardware: model + recomputed,

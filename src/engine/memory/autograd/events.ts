@@ -49,7 +49,7 @@ export class EventLog {
   /** Rounded block bytes. */
   bytes = new Float64Array(INITIAL_EVENTS);
   component = new Uint8Array(INITIAL_EVENTS);
-  /** 0 is the compute stream; FSDP and DDP communicate on side streams. */
+  /** 0 is the compute stream; FSDP2 all-gathers and reduce-scatters on side streams. */
   stream = new Uint8Array(INITIAL_EVENTS);
   moment = new Int32Array(INITIAL_EVENTS);
   readonly moments: Moment[] = [];

@@ -125,9 +125,13 @@ describe('model limits', () => {
     expect(errorsOf({ ...LLAMA, moe: { ...moe, padding: 'x' } })).toEqual([
       { field: 'model.moe.padding', message: "unknown field 'padding'; remove it" },
     ]);
-    expect(errorsOf({ ...LLAMA, moe: { ...moe, firstDenseLayers: 33 } })).toEqual([
-      { field: 'model.moe.firstDenseLayers', message: 'must not exceed numLayers (32)' },
-    ]);
+    // More dense layers than layers is every layer dense, as DeepSeek's modeling code reads
+    // first_k_dense_replace (layer_idx >= first_k_dense_replace is MoE); past MAX_LAYERS it is
+    // out of range.
+    expect(errorsOf({ ...LLAMA, moe: { ...moe, firstDenseLayers: 33 } })).toEqual([]);
+    expect(
+      errorsOf({ ...LLAMA, moe: { ...moe, firstDenseLayers: 1e9 } }).map((e) => e.field),
+    ).toEqual(['model.moe.firstDenseLayers']);
     expect(
       errorsOf({ ...LLAMA, encoder: { numLayers: 32, relativeAttentionBuckets: 32 } }),
     ).toEqual([

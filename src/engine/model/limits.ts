@@ -463,9 +463,6 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   if (arch.moe && arch.moe.expertsPerToken > arch.moe.numExperts) {
     fail('moe.expertsPerToken', `must not exceed numExperts (${arch.moe.numExperts})`);
   }
-  if (arch.moe && arch.moe.firstDenseLayers > arch.numLayers) {
-    fail('moe.firstDenseLayers', `must not exceed numLayers (${arch.numLayers})`);
-  }
   if (arch.encoder && arch.encoder.numLayers >= arch.numLayers) {
     fail('encoder.numLayers', `must leave decoder layers: below numLayers (${arch.numLayers})`);
   }

@@ -1,5 +1,15 @@
 // Property validators whose messages tell the user what to send instead.
-import { ValidateBy, ValidationArguments, ValidationOptions } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import {
+  IsDefined,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+  ValidateBy,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
 
 function shown(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
@@ -241,5 +251,20 @@ export function IsLabelList(
       },
     },
     options,
+  );
+}
+
+/** A GPU catalog id: a non-empty string no longer than MAX_CATALOG_ID_LENGTH; required unless
+ * `optional` (an override that may leave the GPU as it is). */
+export function IsGpuId(example: string, optional = false): PropertyDecorator {
+  const catalogId = `gpu must be a catalog id such as '${example}'`;
+  const required = `gpu is required: a catalog id such as '${example}' (see GET /api/v1/gpus)`;
+  return applyDecorators(
+    optional ? IsOptional() : IsDefined({ message: required }),
+    IsString({ message: catalogId }),
+    MinLength(1, { message: catalogId }),
+    MaxLength(MAX_CATALOG_ID_LENGTH, {
+      message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
+    }),
   );
 }

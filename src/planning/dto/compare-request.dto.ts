@@ -18,7 +18,7 @@ import {
   IsNotNull,
   IsOneOf,
   IsPlainObject,
-  MAX_CATALOG_ID_LENGTH,
+  IsGpuId,
 } from '../../common/validators';
 import { MAX_COMPARE_ROWS, REQUEST_LIMITS, VARY_FIELDS, VaryField } from '../../engine';
 import { PlanRequestDto } from './plan-request.dto';
@@ -26,12 +26,7 @@ import { PlanRequestDto } from './plan-request.dto';
 /** A cluster override: every field optional, the GPU included. */
 export class ClusterOverridesDto {
   @ApiPropertyOptional({ description: 'GPU catalog id', example: 'h100-80gb' })
-  @IsOptional()
-  @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
-  @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
-  @MaxLength(MAX_CATALOG_ID_LENGTH, {
-    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
-  })
+  @IsGpuId('a100-80gb', true)
   gpu?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: REQUEST_LIMITS.nodes.max })

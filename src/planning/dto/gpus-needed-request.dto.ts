@@ -1,20 +1,12 @@
 // POST /plans/gpus-needed: a job (model, training, runtime) and a GPU type; the answer is how many.
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDefined,
-  IsOptional,
-  IsString,
-  Max,
-  MaxLength,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsDefined, IsOptional, Max, ValidateNested } from 'class-validator';
 import {
   IsIntegerInRange,
   IsPlainObject,
   IsPositiveInteger,
-  MAX_CATALOG_ID_LENGTH,
+  IsGpuId,
 } from '../../common/validators';
 import { REQUEST_LIMITS } from '../../engine';
 import { DEFAULT_MAX_GPUS, DEFAULT_NODE_SIZE } from '../../application/gpus-needed';
@@ -25,12 +17,7 @@ export const MAX_GPUS_NEEDED = 4096;
 
 export class GpusNeededClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'l40s' })
-  @IsDefined({ message: "gpu is required: a catalog id such as 'h100-80gb'" })
-  @IsString({ message: "gpu must be a catalog id such as 'h100-80gb'" })
-  @MinLength(1, { message: "gpu must be a catalog id such as 'h100-80gb'" })
-  @MaxLength(MAX_CATALOG_ID_LENGTH, {
-    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
-  })
+  @IsGpuId('h100-80gb')
   gpu: string;
 
   @ApiPropertyOptional({

@@ -3,14 +3,7 @@
 // them; the documented defaults below are the engine's own DEFAULT_* objects.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDefined,
-  IsOptional,
-  IsString,
-  MaxLength,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsDefined, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import {
   IsIntegerInRange,
   IsLabelList,
@@ -20,7 +13,7 @@ import {
   IsPlainObject,
   IsTargetModules,
   IsTrueOrFalse,
-  MAX_CATALOG_ID_LENGTH,
+  IsGpuId,
 } from '../../common/validators';
 import type { PlanRequestInput } from '../../engine';
 import {
@@ -76,14 +69,7 @@ import {
 
 export class ClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'a100-80gb' })
-  @IsDefined({
-    message: "gpu is required: a catalog id such as 'a100-80gb' (see GET /api/v1/gpus)",
-  })
-  @IsString({ message: "gpu must be a catalog id such as 'a100-80gb'" })
-  @MinLength(1, { message: "gpu must be a catalog id such as 'a100-80gb'" })
-  @MaxLength(MAX_CATALOG_ID_LENGTH, {
-    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
-  })
+  @IsGpuId('a100-80gb')
   gpu: string;
 
   @ApiPropertyOptional({

@@ -4,10 +4,7 @@ import { Type } from 'class-transformer';
 import {
   IsDefined,
   IsOptional,
-  IsString,
   Max,
-  MaxLength,
-  MinLength,
   ValidateBy,
   ValidateNested,
   ValidationArguments,
@@ -18,7 +15,7 @@ import {
   IsPlainObject,
   IsPositiveInteger,
   IsTrueOrFalse,
-  MAX_CATALOG_ID_LENGTH,
+  IsGpuId,
 } from '../../common/validators';
 import {
   MAX_GPUS,
@@ -59,12 +56,7 @@ function IsNodeChoice(): PropertyDecorator {
 
 export class SearchClusterDto {
   @ApiProperty({ description: 'GPU catalog id (GET /api/v1/gpus)', example: 'h100-80gb' })
-  @IsDefined({ message: "gpu is required: a catalog id such as 'h100-80gb'" })
-  @IsString({ message: "gpu must be a catalog id such as 'h100-80gb'" })
-  @MinLength(1, { message: "gpu must be a catalog id such as 'h100-80gb'" })
-  @MaxLength(MAX_CATALOG_ID_LENGTH, {
-    message: `gpu must be a catalog id of at most ${MAX_CATALOG_ID_LENGTH} characters`,
-  })
+  @IsGpuId('h100-80gb')
   gpu: string;
 
   @ApiPropertyOptional({

@@ -28,7 +28,8 @@ const MIN_SEQUENCE = 128;
 
 const RECOMPUTE_WORDS: Record<Recompute, string> = {
   none: 'no activation checkpointing',
-  selective: 'selective activation checkpointing (attention recomputed in backward)',
+  selective:
+    "selective activation checkpointing (torchtitan's policy: attention outputs and every other matmul's kept, the rest recomputed in backward)",
   full: 'full activation checkpointing (each layer recomputed in backward)',
 };
 

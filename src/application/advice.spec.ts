@@ -148,11 +148,13 @@ describe('advice for plans that do not fit', () => {
 
 describe('advice for tight and fitting plans', () => {
   it('asks a tight plan for room at the top of its range: every piece has the verdict fits', () => {
-    // ZeRO-1 on 8 x A100-80GB: fits at the estimate, not at the top of the multi-GPU range.
+    // ZeRO-3 on 8 x A100-80GB at 6,144 tokens: fits at the estimate, not at the top of the
+    // multi-GPU range.
     const input: PlanRequestInput = {
       model: 'llama-3-8b',
       cluster: { gpu: 'a100-80gb', gpusPerNode: 8 },
-      parallelism: { zeroStage: 1 },
+      training: { sequenceLength: 6144 },
+      parallelism: { zeroStage: 3 },
     };
     const result = estimateWithAdvice(input, catalog);
     expect(result.memory.perGpu.verdict).toBe('tight');

@@ -184,8 +184,8 @@ function shorterSequence(
   return null;
 }
 
-/** The fewest GPUs of the type that fit the job (gpus-needed), or a layout the search finds on
- * the GPUs the plan has when no more are needed. */
+/** A layout the search finds on the GPUs the plan has, else the fewest GPUs of the type above
+ * them that fit the job (gpus-needed): the same GPUs are searched once, not once per size. */
 function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalog): Planned | null {
   const r = original.request;
   const {
@@ -207,18 +207,7 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
       r.training.gradientAccumulationSteps *
       original.layout.dataParallel,
   };
-  const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
-  const { fewest } = fewestGpus(
-    { ...search, cluster: { gpu: r.cluster.gpu, gpusPerNode: nodeSize } },
-    catalog,
-  );
-  if (!fewest) return null;
   const gpus = original.layout.gpus;
-  if (fewest.gpus > gpus) {
-    const result = estimatePlan(fewest.request, catalog);
-    const words = `${fewest.gpus} GPUs (${fewest.nodes} x ${fewest.gpusPerNode}) instead of ${gpus}, the fewest on which a layout fits: ${fewest.label}`;
-    return { kind: 'more-gpus', effect: 'same-training', words, changes: {}, result };
-  }
   const cluster = {
     gpu: r.cluster.gpu,
     nodes: r.cluster.nodes,
@@ -226,9 +215,28 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
   };
   const found = searchPlans({ ...search, cluster, objective: 'cost', top: 5 }, catalog).results;
   const best = found.find((c) => c.result.memory.perGpu.verdict === 'fits');
-  if (!best) return null;
-  const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
-  return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
+  if (best) {
+    const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
+    return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
+  }
+  const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
+  const perNode = { gpu: r.cluster.gpu, gpusPerNode: nodeSize };
+  const { fewest } = fewestGpus({ ...search, cluster: perNode }, catalog, undefined, gpus);
+  if (!fewest) return null;
+  const result = estimatePlan(fewest.request, catalog);
+  const words = `${fewest.gpus} GPUs (${fewest.nodes} x ${fewest.gpusPerNode}) instead of ${gpus}, the fewest on which a layout fits: ${fewest.label}`;
+  return { kind: 'more-gpus', effect: 'same-training', words, changes: {}, result };
+}
+
+/** A search's answer, or none where the search would pass its limits (search.ts
+ * MAX_SEARCH_CANDIDATES, MAX_SEARCH_PLANS): the plan keeps its other advice. */
+function withinSearchLimits<T>(search: () => T | null): T | null {
+  try {
+    return search();
+  } catch (error) {
+    if (error instanceof PlanValidationError) return null;
+    throw error;
+  }
 }
 
 /** The request's fields that differ, by dotted path, with their new values. */
@@ -319,7 +327,7 @@ export function adviseOn(
   const scans = changeScans(original).map((s) => runScan(s, replanner, target, catalog));
   const singles = scans.flatMap((s) => (s.strongest ? [s.strongest] : []));
   const states = stack(singles, replanner, target, original);
-  const gpus = moreGpus(input, original, catalog);
+  const gpus = withinSearchLimits(() => moreGpus(input, original, catalog));
   const planned = [
     ...scans.map((s) => s.meeting),
     stackAdvice(states, target),

@@ -117,15 +117,17 @@ function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): number 
   return Math.ceil(single.modelStateBytes / (single.deviceUsedBytes + single.headroomBytes));
 }
 
-/** The fewest GPUs of the request's type on which a layout fits (verdict `fits`). */
+/** The fewest GPUs of the request's type on which a layout fits (verdict `fits`), above
+ * `knownNotToFit` GPUs where the caller already searched those. */
 export function fewestGpus(
   request: GpusNeededRequest,
   catalog: Catalog,
   searcher = sizeSearcher(request, catalog),
+  knownNotToFit = 0,
 ): Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'> {
-  const bound = statesLowerBound(request, catalog);
-  const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((gpus) => gpus >= bound);
-  const found = fewestFitting(sizes, searcher.nodeSize, bound - 1, (gpus) =>
+  const cannotFit = Math.max(statesLowerBound(request, catalog) - 1, knownNotToFit);
+  const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((g) => g > cannotFit);
+  const found = fewestFitting(sizes, searcher.nodeSize, cannotFit, (gpus) =>
     searcher.at(gpus, 'fewestGpus'),
   );
   return { ...found, tried: searcher.tried };

@@ -43,12 +43,7 @@ export class Fp8Nn extends Nn {
   /** Float8Linear.forward: fp8 casts live only while the matmul runs. */
   private torchaoLinear(x: Tensor, linear: Linear): Tensor {
     const { ops, rt } = this;
-    const input = this.matmulInput(x);
-    const w = this.weights.matmulWeight(ops, linear.weight, linear.outFeatures, x.cols);
-    const b = linear.bias
-      ? this.weights.matmulWeight(ops, linear.bias, 1, linear.outFeatures)
-      : undefined;
-    rt.beforeMatmul('forward');
+    const { input, w, b } = this.operands(x, linear);
     const casts = [rt.allocate(input.rows * input.cols * FP8, 'activations')];
     if (w.elementBytes !== FP8) casts.push(rt.allocate(w.rows * w.cols * FP8, 'buffers'));
     const requiresGrad = input.requiresGrad || w.requiresGrad || !!b?.requiresGrad;
@@ -59,6 +54,18 @@ export class Fp8Nn extends Nn {
     rt.drop(w, b);
     if (input !== x) rt.drop(input);
     return out;
+  }
+
+  /** What both fp8 linears read before the matmul, autocast's cast and the weight as stored or
+   * gathered: the input, the weight and the bias (plainLinear's order, nn.ts). */
+  private operands(x: Tensor, linear: Linear): { input: Tensor; w: Tensor; b?: Tensor } {
+    const input = this.matmulInput(x);
+    const w = this.weights.matmulWeight(this.ops, linear.weight, linear.outFeatures, x.cols);
+    const b = linear.bias
+      ? this.weights.matmulWeight(this.ops, linear.bias, 1, linear.outFeatures)
+      : undefined;
+    this.rt.beforeMatmul('forward');
+    return { input, w, b };
   }
 
   /** The input's gradient from fp8 output gradient and weight, then the weight's from the
@@ -82,12 +89,7 @@ export class Fp8Nn extends Nn {
   /** te.Linear: the input cast to fp8 and saved; the weight's fp8 copy and transpose cached. */
   private engineLinear(x: Tensor, linear: Linear): Tensor {
     const { ops, rt } = this;
-    const input = this.matmulInput(x);
-    const w = this.weights.matmulWeight(ops, linear.weight, linear.outFeatures, x.cols);
-    const b = linear.bias
-      ? this.weights.matmulWeight(ops, linear.bias, 1, linear.outFeatures)
-      : undefined;
-    rt.beforeMatmul('forward');
+    const { input, w, b } = this.operands(x, linear);
     this.weightCache(linear.weight, w);
     const input8 = rt.tensor(input.rows, input.cols, FP8, false);
     const requiresGrad = input.requiresGrad || w.requiresGrad || !!b?.requiresGrad;

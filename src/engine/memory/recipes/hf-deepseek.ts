@@ -10,26 +10,18 @@ import { MlaConfig, ModelArchitecture } from '../../vocabulary';
 import { isMoeLayer } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
 import { attend, AttentionPlan, AttentionRequest, planByKind } from './attention-kernel';
-import { gatedMlp, linear } from './hf-llama';
-import { addMoeWeights, moeMlp } from './hf-moe';
+import { feedForwardHalf, linear } from './hf-llama';
+import { addMoeWeights } from './hf-moe';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** DeepseekV3DecoderLayer.forward: RMSNorm, MLA, residual; RMSNorm, MLP or MoE, residual. */
 function deepseekLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, mla: MlaConfig) {
   return nn.rt.scope(() => {
-    const { ops, rt } = nn;
+    const { rt } = nn;
     const normed = nn.rmsNorm(x, w.norms.get('input_layernorm')!);
     const attended = latentAttention(nn, normed, w, inputs, mla);
     rt.drop(normed);
-    const mid = ops.add(x, attended);
-    rt.drop(attended);
-    const normed2 = nn.rmsNorm(mid, w.norms.get('post_attention_layernorm')!);
-    const mlpOut =
-      inputs.routing && w.linears.has('router')
-        ? moeMlp(nn, normed2, w, inputs.routing)
-        : gatedMlp(nn, normed2, w);
-    rt.drop(normed2);
-    return ops.add(mid, mlpOut);
+    return feedForwardHalf(nn, x, attended, w, inputs);
   });
 }
 

@@ -278,3 +278,25 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
     forward: (nn, x, weights, inputs) => hfLlamaLayer(nn, x, weights, inputs, variant),
   };
 }
+
+/** A decoder layer's second half as DeepseekV3DecoderLayer and JambaMambaDecoderLayer write it:
+ * the residual add of the mixer's output, post_attention_layernorm, the sparse MoE block where
+ * the layer has a router (else the gated MLP), and the residual add. Runs in the layer's scope. */
+export function feedForwardHalf(
+  nn: Nn,
+  x: Tensor,
+  mixed: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+): Tensor {
+  const { ops, rt } = nn;
+  const mid = ops.add(x, mixed);
+  rt.drop(mixed);
+  const normed = nn.rmsNorm(mid, w.norms.get('post_attention_layernorm')!);
+  const mlpOut =
+    inputs.routing && w.linears.has('router')
+      ? moeMlp(nn, normed, w, inputs.routing)
+      : gatedMlp(nn, normed, w);
+  rt.drop(normed);
+  return ops.add(mid, mlpOut);
+}

@@ -11,8 +11,8 @@ import { Param, Tensor } from '../autograd/runtime';
 import { ModelArchitecture, SsmConfig } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { gatedMlp, hfLlamaRecipe, linear, LLAMA } from './hf-llama';
-import { addMoeWeights, moeMlp } from './hf-moe';
+import { feedForwardHalf, hfLlamaRecipe, linear, LLAMA } from './hf-llama';
+import { addMoeWeights } from './hf-moe';
 import { isMoeLayer } from '../../model/layers';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 import { AttentionPlan, AttentionRequest, hfAttentionPlan } from './attention-kernel';
@@ -234,19 +234,11 @@ export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
  * rotary embeddings. */
 function jambaMambaLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, ssm: SsmConfig) {
   return nn.rt.scope(() => {
-    const { ops, rt } = nn;
+    const { rt } = nn;
     const normed = nn.rmsNorm(x, w.norms.get('input_layernorm')!);
     const mixed = jambaMixer(nn, normed, w, ssm, inputs.keys);
     rt.drop(normed);
-    const mid = ops.add(x, mixed);
-    rt.drop(mixed);
-    const normed2 = nn.rmsNorm(mid, w.norms.get('post_attention_layernorm')!);
-    const mlpOut =
-      inputs.routing && w.linears.has('router')
-        ? moeMlp(nn, normed2, w, inputs.routing)
-        : gatedMlp(nn, normed2, w);
-    rt.drop(normed2);
-    return ops.add(mid, mlpOut);
+    return feedForwardHalf(nn, x, mixed, w, inputs);
   });
 }
 

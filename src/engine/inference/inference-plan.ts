@@ -135,16 +135,19 @@ interface InferencePerformance {
   usdPerMillionOutputTokens: number;
 }
 
-/** Roofline prefill and decode times, throughput over a request's life, and cost. */
-function servingPerformance(
+/** Bytes one tensor-parallel group reads per forward: weights at a token count, cache at a context. */
+interface ServingReads {
+  weightsRead: (tokens: number) => number;
+  kvBytes: (context: number) => number;
+}
+
+/** What a forward over every pipeline stage reads from HBM per GPU. */
+function servingReads(
   arch: ModelArchitecture,
-  request: PlanRequest,
   inference: InferenceSettings,
-  gpu: GpuSpec,
   layout: PlanLayout,
   stages: StageStatic[],
-): InferencePerformance {
-  const { batchSize: batch, promptLength, outputLength } = inference;
+): ServingReads {
   const t = layout.tensorParallel;
   const moe = arch.moe;
   const expertShare = (tokens: number) =>
@@ -165,11 +168,34 @@ function servingPerformance(
           s.span.layers,
           t,
           inference.kvCacheDtype,
-          batch,
+          inference.batchSize,
           context,
         ),
       0,
     );
+  return { weightsRead, kvBytes };
+}
+
+/** Roofline time to first token and per output token, with what decode computes and communicates. */
+interface ServingLatency {
+  timeToFirstToken: number;
+  timePerOutputToken: number;
+  flopsPerToken: number;
+  decodeCommunication: number;
+}
+
+/** Roofline prefill and decode times of one batch. */
+function servingLatency(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  inference: InferenceSettings,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  stages: StageStatic[],
+): ServingLatency {
+  const { batchSize: batch, promptLength, outputLength } = inference;
+  const t = layout.tensorParallel;
+  const { weightsRead, kvBytes } = servingReads(arch, inference, layout, stages);
   const bandwidth = gpu.intraNodeBandwidthBytesPerSecond;
   // Megatron tensor parallelism all-reduces the 16-bit hidden states twice per layer.
   const allReduces = 2 * arch.numLayers;
@@ -200,30 +226,20 @@ function servingPerformance(
     bytesReadPerGpu: weightsRead(batch) + kvBytes(averageContext),
     communicationSeconds: decodeCommunication,
   });
+  return { timeToFirstToken, timePerOutputToken, flopsPerToken, decodeCommunication };
+}
 
-  // A static batch's life: prefill yields the first token, each decode step one more per sequence.
-  const requestSeconds = timeToFirstToken + (outputLength - 1) * timePerOutputToken;
-  const tokensPerSecond = (layout.dataParallel * batch * outputLength) / requestSeconds;
-  const tokensPerSecondPerGpu = tokensPerSecond / layout.gpus;
+/** What the cluster costs per hour and per million output tokens at `tokensPerSecond`. */
+function servingCost(
+  request: PlanRequest,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  tokensPerSecond: number,
+): { cost: PlanCost; usdPerMillionOutputTokens: number } {
   const pricePerGpuHour = request.runtime.pricePerGpuHour ?? gpu.pricePerGpuHour;
   const clusterPerHour = pricePerGpuHour * layout.gpus;
   const usdPerMillionOutputTokens = (clusterPerHour / (tokensPerSecond * 3600)) * 1e6;
-  const p = layout.pipelineParallel;
   return {
-    performance: {
-      tokensPerStep: layout.dataParallel * batch,
-      flopsPerToken,
-      stepTimeSeconds: timePerOutputToken,
-      tokensPerSecond,
-      tokensPerSecondPerGpu,
-      mfu: request.runtime.mfu,
-      exposedCommunicationSeconds: decodeCommunication,
-      hostOptimizerSeconds: 0,
-      // Each stage works 1/p of a decode step and waits the rest (one batch in flight).
-      pipelineBubbleFraction: (p - 1) / p,
-      timeToFirstTokenSeconds: timeToFirstToken,
-      timePerOutputTokenSeconds: timePerOutputToken,
-    },
     cost: {
       pricePerGpuHour,
       clusterPerHour,
@@ -233,6 +249,45 @@ function servingPerformance(
           ? 'request (runtime.pricePerGpuHour)'
           : gpu.priceSource,
     },
+    usdPerMillionOutputTokens,
+  };
+}
+
+/** Roofline prefill and decode times, throughput over a request's life, and cost. */
+function servingPerformance(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  inference: InferenceSettings,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  stages: StageStatic[],
+): InferencePerformance {
+  const { batchSize: batch, outputLength } = inference;
+  const latency = servingLatency(arch, request, inference, gpu, layout, stages);
+  const { timeToFirstToken, timePerOutputToken } = latency;
+
+  // A static batch's life: prefill yields the first token, each decode step one more per sequence.
+  const requestSeconds = timeToFirstToken + (outputLength - 1) * timePerOutputToken;
+  const tokensPerSecond = (layout.dataParallel * batch * outputLength) / requestSeconds;
+  const tokensPerSecondPerGpu = tokensPerSecond / layout.gpus;
+  const { cost, usdPerMillionOutputTokens } = servingCost(request, gpu, layout, tokensPerSecond);
+  const p = layout.pipelineParallel;
+  return {
+    performance: {
+      tokensPerStep: layout.dataParallel * batch,
+      flopsPerToken: latency.flopsPerToken,
+      stepTimeSeconds: timePerOutputToken,
+      tokensPerSecond,
+      tokensPerSecondPerGpu,
+      mfu: request.runtime.mfu,
+      exposedCommunicationSeconds: latency.decodeCommunication,
+      hostOptimizerSeconds: 0,
+      // Each stage works 1/p of a decode step and waits the rest (one batch in flight).
+      pipelineBubbleFraction: (p - 1) / p,
+      timeToFirstTokenSeconds: timeToFirstToken,
+      timePerOutputTokenSeconds: timePerOutputToken,
+    },
+    cost,
     tokensPerSecondPerGpu,
     usdPerMillionOutputTokens,
   };
@@ -322,6 +377,54 @@ function servingWarnings(
   return warnings;
 }
 
+/** Each pipeline stage's layers and the weights it holds. */
+function servingStages(
+  arch: ModelArchitecture,
+  inference: InferenceSettings,
+  layout: PlanLayout,
+): StageStatic[] {
+  return splitLayers(arch.numLayers, layout.pipelineParallel).map((span) => ({
+    span,
+    weights: stageWeightBytes(
+      arch,
+      span,
+      layout,
+      inference.weightPrecision,
+      inference.quantGroupSize,
+    ),
+  }));
+}
+
+/** Largest batch that fits at the asked lengths (0 when not even one sequence does). */
+function largestBatch(
+  inference: InferenceSettings,
+  fitsAt: (shape: ServingShape) => boolean,
+): number {
+  const atLengths = (batch: number) => fitsAt({ ...inference, batch });
+  if (!atLengths(1)) return 0;
+  let high = 1;
+  while (high < MAX_BATCH_SEARCHED && atLengths(high * 2)) high *= 2;
+  return largestFitting(high, Math.min(high * 2, MAX_BATCH_SEARCHED), atLengths);
+}
+
+/** Longest context (prompt + output) that fits at the asked batch, up to max_position_embeddings. */
+function longestContext(
+  arch: ModelArchitecture,
+  inference: InferenceSettings,
+  fitsAt: (shape: ServingShape) => boolean,
+): number {
+  // Longer contexts lengthen the prompt; the output length stays as asked.
+  const atContext = (context: number) =>
+    fitsAt({
+      batch: inference.batchSize,
+      promptLength: context - inference.outputLength,
+      outputLength: inference.outputLength,
+    });
+  const shortest = inference.outputLength + 1;
+  const longest = Math.max(shortest, arch.maxPositionEmbeddings);
+  return atContext(shortest) ? largestFitting(shortest, longest, atContext) : 0;
+}
+
 /** Plans serving a model: memory per pipeline stage, the largest batch and context that fit,
  * roofline latency, throughput and cost. */
 export function planInference(
@@ -334,16 +437,7 @@ export function planInference(
   const layout = layoutOf(request, 1);
   const overhead = runtimeOverheadBytes(request, layout, false);
   const stageCount = layout.pipelineParallel;
-  const stages: StageStatic[] = splitLayers(arch.numLayers, stageCount).map((span) => ({
-    span,
-    weights: stageWeightBytes(
-      arch,
-      span,
-      layout,
-      inference.weightPrecision,
-      inference.quantGroupSize,
-    ),
-  }));
+  const stages = servingStages(arch, inference, layout);
 
   const breakdownsAt = (shape: ServingShape) =>
     stages.map((stage) => stageBreakdown(arch, request, inference, stage, shape, overhead));
@@ -359,24 +453,8 @@ export function planInference(
     outputLength: inference.outputLength,
   }).map((breakdown, i) => summariseStage(stages[i].span, stageCount, breakdown, request, gpu));
   const worst = ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
-
-  const atLengths = (batch: number) => fitsAt({ ...inference, batch });
-  let maxBatchSize = 0;
-  if (atLengths(1)) {
-    let high = 1;
-    while (high < MAX_BATCH_SEARCHED && atLengths(high * 2)) high *= 2;
-    maxBatchSize = largestFitting(high, Math.min(high * 2, MAX_BATCH_SEARCHED), atLengths);
-  }
-  // Longer contexts lengthen the prompt; the output length stays as asked.
-  const atContext = (context: number) =>
-    fitsAt({
-      batch: inference.batchSize,
-      promptLength: context - inference.outputLength,
-      outputLength: inference.outputLength,
-    });
-  const shortest = inference.outputLength + 1;
-  const longest = Math.max(shortest, arch.maxPositionEmbeddings);
-  const maxContextLength = atContext(shortest) ? largestFitting(shortest, longest, atContext) : 0;
+  const maxBatchSize = largestBatch(inference, fitsAt);
+  const maxContextLength = longestContext(arch, inference, fitsAt);
 
   const counts = countParameters(arch);
   const served = servingPerformance(arch, request, inference, gpu, layout, stages);

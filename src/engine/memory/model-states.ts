@@ -92,6 +92,10 @@ export function quantizedHeadElements(request: PlanRequest, params: RankParamete
   return quantizesHead ? params.headLinear : 0;
 }
 
+/** Elements left on a rank of `dense` elements sharded over the data-parallel group and
+ * `expert` elements sharded over the expert group, when `sharded`. */
+type Sharder = (dense: number, expert: number, sharded: boolean) => number;
+
 /** Model states of one rank, after ZeRO sharding and offload. */
 export function modelStates(
   request: PlanRequest,
@@ -99,103 +103,130 @@ export function modelStates(
   shardDegree: number,
   expertShardDegree: number,
 ): ModelStates {
-  const { training, parallelism } = request;
-  const zero = parallelism.zeroStage;
-  const offloadOptimizer = parallelism.offload.optimizer === 'cpu';
-  const offloadParams = parallelism.offload.parameters === 'cpu' && zero === 3;
+  const { training } = request;
+  const zero = request.parallelism.zeroStage;
   const full = training.method === 'full';
   const trained = full ? trainedStateBytes(request) : adapterStateBytes(request);
 
   // Elements weighted by how far ZeRO shards them: experts have a smaller data-parallel group.
   const denseElements = params.denseLinear + params.nonLinear;
-  const shard = (dense: number, expert: number, sharded: boolean) =>
+  const shard: Sharder = (dense, expert, sharded) =>
     sharded ? dense / shardDegree + expert / expertShardDegree : dense + expert;
+  const trainedWeights = full ? denseElements + params.expertLinear : params.adapters;
+  const trainedElementsSharded = (s: boolean) => {
+    if (full) return shard(denseElements, params.expertLinear, s);
+    return s ? params.adapters / shardDegree : params.adapters;
+  };
+  const frozenWeightBytes = full ? 0 : frozenBaseBytes(request, params, shard);
 
-  let trainedWeights: number;
-  let trainedElementsSharded: (sharded: boolean) => number;
-  let frozenWeightBytes = 0;
-  if (full) {
-    trainedWeights = denseElements + params.expertLinear;
-    trainedElementsSharded = (s) => shard(denseElements, params.expertLinear, s);
-  } else {
-    trainedWeights = params.adapters;
-    trainedElementsSharded = (s) => (s ? params.adapters / shardDegree : params.adapters);
-    // AMP keeps the whole model in fp32 and casts on the fly; otherwise the base is 16-bit.
-    const ampBase =
-      training.precision !== 'bf16-pure' && request.runtime.mixedPrecisionStyle === 'amp';
-    const frozenBytes = training.precision === 'fp32' || ampBase ? 4 : 2;
-    const linearBytes =
-      training.method === 'qlora'
-        ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
-        : frozenBytes;
-    // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
-    // head unless the quantiser replaces every linear (Lightning's plugin).
-    const head = quantizedHeadElements(request, params);
-    frozenWeightBytes =
-      shard(params.denseLinear + head, params.expertLinear, zero === 3) * linearBytes +
-      shard(params.nonLinear - head, 0, zero === 3) * frozenBytes;
-  }
-
-  const weightElements = trainedElementsSharded(zero === 3);
-  const gradientElements = trainedElementsSharded(zero >= 2);
   const optimizerElements = trainedElementsSharded(zero >= 1);
-
-  let optimizerBytes =
-    optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement);
-  if (training.optimizer === 'adafactor') {
-    // Adafactor keeps fp32 row and column second moments per matrix (Shazeer & Stern 2018).
-    const factored = full ? params.factoredStateElements : params.adapters;
-    optimizerBytes = (zero >= 1 ? factored / shardDegree : factored) * 4;
-  }
-  const masterBytes = optimizerElements * trained.master;
-
-  let weights = weightElements * trained.weight + frozenWeightBytes;
-  let gradients = gradientElements * trained.gradient;
-  let optimizerStates = optimizerBytes;
-  let masterWeights = masterBytes;
-  let pagedOptimizerStates = 0;
-  let hostBytes = 0;
-
-  if (offloadOptimizer) {
-    // ZeRO-Offload: fp32 master, moments and gradients live in host memory; gradients reach it
-    // through the reduce buckets (counted as buffers), so no gradient partition stays on the GPU.
-    hostBytes += optimizerStates + masterWeights + optimizerElements * 4;
-    optimizerStates = 0;
-    masterWeights = 0;
-    gradients = 0;
-  } else if (training.optimizer === 'paged-adamw-8bit') {
-    // bitsandbytes pages these through cudaMallocManaged, which PyTorch's allocator never sees.
-    pagedOptimizerStates = optimizerStates;
-    optimizerStates = 0;
-  }
-  if (offloadParams) {
-    // ZeRO-Infinity / FSDP CPUOffload: sharded parameters and their gradients live in host
-    // memory; only gathered units stay on the GPU (see buffers).
-    hostBytes += weights + gradients;
-    weights = 0;
-    gradients = 0;
-  }
+  const placed = placeStates(request, optimizerElements, {
+    weights: trainedElementsSharded(zero === 3) * trained.weight + frozenWeightBytes,
+    gradients: trainedElementsSharded(zero >= 2) * trained.gradient,
+    optimizerStates: optimizerStateBytes(request, params, optimizerElements, trained, shardDegree),
+    masterWeights: optimizerElements * trained.master,
+  });
   if (request.runtime.optimizerInBackward) {
     // Each parameter is updated as soon as its gradient exists: one gradient alive at a time.
-    gradients = Math.min(gradients, params.largestTensor * trained.gradient);
+    placed.gradients = Math.min(placed.gradients, params.largestTensor * trained.gradient);
   }
 
   return {
-    weights,
-    gradients,
-    masterWeights,
-    optimizerStates,
-    pagedOptimizerStates,
-    hostBytes,
+    weights: placed.weights,
+    gradients: placed.gradients,
+    masterWeights: placed.masterWeights,
+    optimizerStates: placed.optimizerStates,
+    pagedOptimizerStates: placed.pagedOptimizerStates,
+    hostBytes: placed.hostBytes,
     shardDegree,
     trainableElements: trainedWeights,
-    gatheredWeightBytes:
-      training.method === 'qlora'
-        ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
-        : training.precision === 'fp32'
-          ? 4
-          : 2,
+    gatheredWeightBytes: gatheredWeightBytes(request),
     gradientElementBytes: trained.gradient,
     stateBytes: trained,
   };
+}
+
+/** Bytes of the frozen base a LoRA or QLoRA rank holds. */
+function frozenBaseBytes(request: PlanRequest, params: RankParameters, shard: Sharder): number {
+  const { training } = request;
+  const zero3 = request.parallelism.zeroStage === 3;
+  // AMP keeps the whole model in fp32 and casts on the fly; otherwise the base is 16-bit.
+  const ampBase =
+    training.precision !== 'bf16-pure' && request.runtime.mixedPrecisionStyle === 'amp';
+  const frozenBytes = training.precision === 'fp32' || ampBase ? 4 : 2;
+  const linearBytes =
+    training.method === 'qlora'
+      ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
+      : frozenBytes;
+  // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
+  // head unless the quantiser replaces every linear (Lightning's plugin).
+  const head = quantizedHeadElements(request, params);
+  return (
+    shard(params.denseLinear + head, params.expertLinear, zero3) * linearBytes +
+    shard(params.nonLinear - head, 0, zero3) * frozenBytes
+  );
+}
+
+/** Optimizer-state bytes of the rank's `optimizerElements` trained elements. */
+function optimizerStateBytes(
+  request: PlanRequest,
+  params: RankParameters,
+  optimizerElements: number,
+  trained: StateBytes,
+  shardDegree: number,
+): number {
+  const { training } = request;
+  if (training.optimizer !== 'adafactor') {
+    return (
+      optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement)
+    );
+  }
+  // Adafactor keeps fp32 row and column second moments per matrix (Shazeer & Stern 2018).
+  const factored = training.method === 'full' ? params.factoredStateElements : params.adapters;
+  return (request.parallelism.zeroStage >= 1 ? factored / shardDegree : factored) * 4;
+}
+
+/** The states as sharded on the GPU, before any of them moves to the host or to paged memory. */
+interface GpuStates {
+  weights: number;
+  gradients: number;
+  optimizerStates: number;
+  masterWeights: number;
+}
+
+/** Where each state lives once offload and paged optimizers move some off the allocator. */
+function placeStates(
+  request: PlanRequest,
+  optimizerElements: number,
+  states: GpuStates,
+): GpuStates & { pagedOptimizerStates: number; hostBytes: number } {
+  const { training, parallelism } = request;
+  const placed = { ...states, pagedOptimizerStates: 0, hostBytes: 0 };
+  if (parallelism.offload.optimizer === 'cpu') {
+    // ZeRO-Offload: fp32 master, moments and gradients live in host memory; gradients reach it
+    // through the reduce buckets (counted as buffers), so no gradient partition stays on the GPU.
+    placed.hostBytes += placed.optimizerStates + placed.masterWeights + optimizerElements * 4;
+    placed.optimizerStates = 0;
+    placed.masterWeights = 0;
+    placed.gradients = 0;
+  } else if (training.optimizer === 'paged-adamw-8bit') {
+    // bitsandbytes pages these through cudaMallocManaged, which PyTorch's allocator never sees.
+    placed.pagedOptimizerStates = placed.optimizerStates;
+    placed.optimizerStates = 0;
+  }
+  if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage === 3) {
+    // ZeRO-Infinity / FSDP CPUOffload: sharded parameters and their gradients live in host
+    // memory; only gathered units stay on the GPU (see buffers).
+    placed.hostBytes += placed.weights + placed.gradients;
+    placed.weights = 0;
+    placed.gradients = 0;
+  }
+  return placed;
+}
+
+/** Bytes per element of a gathered unit as stored: NF4 for QLoRA's linears, else the compute dtype. */
+function gatheredWeightBytes(request: PlanRequest): number {
+  const { training } = request;
+  if (training.method === 'qlora') return nf4BytesPerWeight(training.qlora?.doubleQuant ?? true);
+  return training.precision === 'fp32' ? 4 : 2;
 }

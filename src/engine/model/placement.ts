@@ -180,50 +180,127 @@ export function rankParameters(
   lora: LoraSettings | undefined,
 ): RankParameters {
   const t = degrees.tensorParallel;
-  const counts = countParameters(arch);
   const paddedVocab = paddedVocabSize(arch.vocabSize, t);
-  let denseLinear = 0;
-  let expertLinear = 0;
-  let nonLinear = 0;
-  let adapters = 0;
-  let largestLayer = 0;
-  let largestLinear = 0;
-  let factoredStateElements = 0;
-  let rootUnit = 0;
-
-  for (const layer of stageLayerIndices(arch, span)) {
-    let layerElements = 0;
-    let linearTotalFull = 0;
-    for (const shape of linearShapes(arch, layer)) {
-      linearTotalFull +=
-        (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) *
-        shape.copies;
-      const local = linearElementsPerRank(shape, arch, t);
-      const copies =
-        shape.group === 'expert' ? Math.ceil(shape.copies / degrees.expertParallel) : shape.copies;
-      const elements = (local.weight + local.bias) * copies;
-      if (shape.group === 'expert') expertLinear += elements;
-      else denseLinear += elements;
-      layerElements += elements;
-      largestLinear = Math.max(largestLinear, local.weight);
-      factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
-      if (lora && isLoraTarget(lora, shape)) {
-        adapters += lora.rank * (local.inFeatures + local.outFeatures) * copies;
-      }
-    }
-    // Norms, router biases and other small tensors are replicated across TP ranks.
-    const replicated = counts.layers[layer].total - linearTotalFull;
-    nonLinear += replicated;
-    factoredStateElements += replicated;
-    layerElements += replicated;
-    largestLayer = Math.max(largestLayer, layerElements);
-  }
-
   const embeddingRows = paddedVocab / t;
+  const layers = decoderLayerTotals(arch, span, degrees, lora);
+  const ends = stageEndParameters(arch, span, embeddingRows, lora);
+  const { denseLinear, expertLinear, largestLinear } = layers;
+  const nonLinear = layers.nonLinear + ends.nonLinear;
+  const endUnit = span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0;
+  return {
+    denseLinear,
+    expertLinear,
+    nonLinear,
+    adapters: layers.adapters + ends.adapters,
+    largestLayer: layers.largestLayer,
+    largestLinear,
+    largestTensor: Math.max(largestLinear, endUnit),
+    paddedVocab,
+    factoredStateElements: layers.factoredStateElements + ends.factoredStateElements,
+    headLinear: ends.headLinear,
+    embeddingUnit: endUnit,
+    rootUnit: ends.rootUnit,
+    totalOnRank: denseLinear + expertLinear + nonLinear,
+  };
+}
+
+/** Per-rank sums over the decoder layers a stage holds. */
+interface DecoderLayerTotals {
+  denseLinear: number;
+  expertLinear: number;
+  nonLinear: number;
+  adapters: number;
+  largestLayer: number;
+  largestLinear: number;
+  factoredStateElements: number;
+}
+
+/** What one rank holds of its stage's decoder layers (and multi-token-prediction modules). */
+function decoderLayerTotals(
+  arch: ModelArchitecture,
+  span: StageSpan,
+  degrees: ParallelDegrees,
+  lora: LoraSettings | undefined,
+): DecoderLayerTotals {
+  const counts = countParameters(arch);
+  const totals: DecoderLayerTotals = {
+    denseLinear: 0,
+    expertLinear: 0,
+    nonLinear: 0,
+    adapters: 0,
+    largestLayer: 0,
+    largestLinear: 0,
+    factoredStateElements: 0,
+  };
+  for (const layer of stageLayerIndices(arch, span)) {
+    const linears = layerLinearTotals(arch, layer, degrees, lora);
+    totals.denseLinear += linears.dense;
+    totals.expertLinear += linears.expert;
+    totals.adapters += linears.adapters;
+    totals.largestLinear = Math.max(totals.largestLinear, linears.largestLinear);
+    // Norms, router biases and other small tensors are replicated across TP ranks.
+    const replicated = counts.layers[layer].total - linears.unsharded;
+    totals.nonLinear += replicated;
+    totals.factoredStateElements += linears.factoredStateElements + replicated;
+    const layerElements = linears.dense + linears.expert + replicated;
+    totals.largestLayer = Math.max(totals.largestLayer, layerElements);
+  }
+  return totals;
+}
+
+/** One layer's linears on one rank: dense and expert elements, adapters, factored states, and
+ * the elements of the whole unsharded layer's linears. */
+function layerLinearTotals(
+  arch: ModelArchitecture,
+  layer: number,
+  degrees: ParallelDegrees,
+  lora: LoraSettings | undefined,
+) {
+  const totals = {
+    dense: 0,
+    expert: 0,
+    adapters: 0,
+    largestLinear: 0,
+    factoredStateElements: 0,
+    unsharded: 0,
+  };
+  for (const shape of linearShapes(arch, layer)) {
+    totals.unsharded +=
+      (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies;
+    const local = linearElementsPerRank(shape, arch, degrees.tensorParallel);
+    const copies =
+      shape.group === 'expert' ? Math.ceil(shape.copies / degrees.expertParallel) : shape.copies;
+    const elements = (local.weight + local.bias) * copies;
+    if (shape.group === 'expert') totals.expert += elements;
+    else totals.dense += elements;
+    totals.largestLinear = Math.max(totals.largestLinear, local.weight);
+    totals.factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
+    if (lora && isLoraTarget(lora, shape)) {
+      totals.adapters += lora.rank * (local.inFeatures + local.outFeatures) * copies;
+    }
+  }
+  return totals;
+}
+
+/** What one rank holds of the embedding (first stage) and the final norm and head (last stage). */
+function stageEndParameters(
+  arch: ModelArchitecture,
+  span: StageSpan,
+  embeddingRows: number,
+  lora: LoraSettings | undefined,
+) {
+  const counts = countParameters(arch);
+  const totals = {
+    nonLinear: 0,
+    adapters: 0,
+    factoredStateElements: 0,
+    headLinear: 0,
+    rootUnit: 0,
+  };
   const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
   const endAdapter = (lora?.rank ?? 0) * (embeddingRows + arch.hiddenSize);
-  if (span.hasEmbedding && ends.embedding) adapters += endAdapter;
-  if (span.hasHead && ends.head) adapters += endAdapter;
+  if (span.hasEmbedding && ends.embedding) totals.adapters += endAdapter;
+  if (span.hasHead && ends.head) totals.adapters += endAdapter;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =
@@ -231,39 +308,21 @@ export function rankParameters(
       counts.positionEmbedding +
       counts.embeddingNorm +
       counts.vision;
-    rootUnit += embedding;
-    nonLinear += embedding;
-    factoredStateElements += embeddingRows + arch.hiddenSize + counts.embeddingNorm + counts.vision;
+    totals.rootUnit += embedding;
+    totals.nonLinear += embedding;
+    totals.factoredStateElements +=
+      embeddingRows + arch.hiddenSize + counts.embeddingNorm + counts.vision;
   }
-  let headLinear = 0;
   if (span.hasHead) {
-    nonLinear += counts.finalNorm;
-    factoredStateElements += counts.finalNorm;
+    totals.nonLinear += counts.finalNorm;
+    totals.factoredStateElements += counts.finalNorm;
     // An untied head, or the tied embedding's copy when the head sits on another stage.
     if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
-      headLinear = embeddingRows * arch.hiddenSize;
-      nonLinear += headLinear;
-      factoredStateElements += embeddingRows + arch.hiddenSize;
+      totals.headLinear = embeddingRows * arch.hiddenSize;
+      totals.nonLinear += totals.headLinear;
+      totals.factoredStateElements += embeddingRows + arch.hiddenSize;
     }
-    rootUnit += counts.finalNorm + headLinear;
+    totals.rootUnit += counts.finalNorm + totals.headLinear;
   }
-  const largestTensor = Math.max(
-    largestLinear,
-    span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
-  );
-  return {
-    denseLinear,
-    expertLinear,
-    nonLinear,
-    adapters,
-    largestLayer,
-    largestLinear,
-    largestTensor,
-    paddedVocab,
-    factoredStateElements,
-    headLinear,
-    embeddingUnit: span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0,
-    rootUnit,
-    totalOnRank: denseLinear + expertLinear + nonLinear,
-  };
+  return totals;
 }

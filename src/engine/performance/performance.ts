@@ -231,6 +231,19 @@ function dataParallelTraffic(
   }
 }
 
+/** What the per-micro-batch communication estimates share: one micro-batch on one rank. */
+interface MicroBatchShape {
+  request: PlanRequest;
+  arch: ModelArchitecture;
+  gpu: GpuSpec;
+  layout: PlanLayout;
+  /** Micro-batches per step (gradient accumulation). */
+  m: number;
+  activationBytes: number;
+  tokensPerMicroBatch: number;
+  layersPerRank: number;
+}
+
 /** Seconds per step of one training request on its layout. */
 export function estimatePerformance(
   request: PlanRequest,
@@ -254,104 +267,21 @@ export function estimatePerformance(
   const backwardSeconds = (computeSeconds * flops.backward) / flops.hardware;
   const bubble = pipelineBubbleFraction(parallelism.pipelineParallel, m, parallelism.virtualStages);
 
-  const dpRanks = layout.dataParallel * layout.contextParallel;
-  // Megatron's rank order puts tensor ranks innermost, then context, then data parallel.
-  const dpInsideNode = layout.tensorParallel * dpRanks <= layout.gpusPerNode;
-  const dpBandwidth = dpInsideNode
-    ? gpu.intraNodeBandwidthBytesPerSecond
-    : runtime.interNodeBandwidthBytesPerSecond;
-  const rankParams = rankParameterCounts(
-    arch,
+  const fullFineTuning = training.method === 'full';
+  const rankParams = rankParameterCounts(arch, layout, params.total, trainable, fullFineTuning);
+  const dpExposed = dataParallelExposedSeconds(
+    request,
+    gpu,
     layout,
-    params.total,
-    trainable,
-    training.method === 'full',
+    rankParams,
+    computeSeconds,
+    backwardSeconds,
   );
-  const traffic = dataParallelTraffic(request, dpRanks, rankParams);
-  const backwardWindow = traffic.backwardWindow === 'all' ? backwardSeconds : backwardSeconds / m;
-  const dpExposed =
-    Math.max(0, traffic.duringForward / dpBandwidth - (computeSeconds - backwardSeconds)) +
-    Math.max(0, traffic.duringBackward / dpBandwidth - backwardWindow) +
-    traffic.afterStep / dpBandwidth;
-
-  const activationBytes = training.precision === 'fp32' ? 4 : 2;
-  const tokensPerMicroBatch =
-    (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
-  const layersPerRank = arch.numLayers / layout.pipelineParallel;
-  // Megatron TP all-reduces activations twice per layer in forward and twice in backward (Shoeybi
-  // et al. 2019); a full recompute repeats the forward pair. Synchronous, so never hidden.
-  const tpCollectivesPerLayer = training.activationCheckpointing === 'full' ? 6 : 4;
-  const tpBandwidth =
-    layout.tensorParallel <= layout.gpusPerNode
-      ? gpu.intraNodeBandwidthBytesPerSecond
-      : runtime.interNodeBandwidthBytesPerSecond;
-  const tpSeconds =
-    (m *
-      layersPerRank *
-      tpCollectivesPerLayer *
-      tokensPerMicroBatch *
-      arch.hiddenSize *
-      activationBytes *
-      2 *
-      ringFraction(layout.tensorParallel)) /
-    tpBandwidth;
-
-  // Expert parallelism: dispatch and combine all-to-alls of top-k token copies, forward and backward.
-  let epSeconds = 0;
-  if (arch.moe && layout.expertParallel > 1) {
-    const moeLayersPerRank = moeLayerCount(arch) / layout.pipelineParallel;
-    const epInsideNode = layout.tensorParallel * layout.expertParallel <= layout.gpusPerNode;
-    const epBandwidth = epInsideNode
-      ? gpu.intraNodeBandwidthBytesPerSecond
-      : runtime.interNodeBandwidthBytesPerSecond;
-    const perAllToAll =
-      (tokensPerMicroBatch *
-        arch.hiddenSize *
-        arch.moe.expertsPerToken *
-        activationBytes *
-        ringFraction(layout.expertParallel)) /
-      layout.tensorParallel;
-    epSeconds = (m * moeLayersPerRank * 4 * perAllToAll) / epBandwidth;
-  }
-
-  // Ring attention (Liu et al. 2023) passes each rank's K/V chunk around the context group c - 1
-  // times in forward and again with dK/dV in backward (3x), hidden behind the attention core.
-  let cpSeconds = 0;
-  if (layout.contextParallel > 1) {
-    const c = layout.contextParallel;
-    const t = layout.tensorParallel;
-    const kvElementsPerToken = arch.mla
-      ? (arch.numAttentionHeads *
-          (arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim + arch.mla.vHeadDim)) /
-        t
-      : 2 * Math.max(1, arch.numKeyValueHeads / t) * arch.headDim;
-    const ringBytes = 3 * (c - 1) * tokensPerMicroBatch * kvElementsPerToken * activationBytes;
-    const cpBandwidth =
-      t * c <= layout.gpusPerNode
-        ? gpu.intraNodeBandwidthBytesPerSecond
-        : runtime.interNodeBandwidthBytesPerSecond;
-    const attentionFlops =
-      (3 * tokensPerMicroBatch * attentionCoreForwardFlopsPerToken(arch, training.sequenceLength)) /
-      (arch.numLayers * t);
-    const attentionSeconds = attentionFlops / (peak * runtime.mfu);
-    cpSeconds = m * layersPerRank * Math.max(0, ringBytes / cpBandwidth - attentionSeconds);
-  }
-
-  // Offloaded optimizer: the rank's gradient shard goes down and updated 16-bit weights come back
-  // over PCIe (ZeRO-Offload, Ren et al. 2021); offloaded weights are fetched twice per micro-batch.
-  const bytes = communicationElementBytes(request);
-  const shards = parallelism.zeroStage > 0 ? dpRanks : 1;
-  const hostTrained = parallelism.offload.optimizer === 'cpu' ? rankParams.trained / shards : 0;
-  const offloadOptimizer = hostTrained * (bytes.gradient + bytes.weight);
-  // The step itself runs on the host after backward, every rank of a node sharing its memory.
-  const hostOptimizerSeconds =
-    (hostTrained * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
-    HOST_MEMORY_BYTES_PER_SECOND;
-  const offloadParameters =
-    parallelism.offload.parameters === 'cpu'
-      ? (2 * m * rankParams.all * bytes.weight) / dpRanks
-      : 0;
-  const offloadSeconds = (offloadOptimizer + offloadParameters) / HOST_LINK_BYTES_PER_SECOND;
+  const shape = microBatchShape(request, arch, gpu, layout);
+  const tpSeconds = tensorParallelSeconds(shape);
+  const epSeconds = expertParallelSeconds(shape);
+  const cpSeconds = contextParallelSeconds(shape, peak);
+  const { offloadSeconds, hostOptimizerSeconds } = hostOffloadSeconds(request, layout, rankParams);
 
   // Work inside each micro-batch (compute, TP, EP and CP traffic) stretches with the pipeline bubble.
   const pipelinedSeconds = (computeSeconds + tpSeconds + epSeconds + cpSeconds) / (1 - bubble);
@@ -371,4 +301,149 @@ export function estimatePerformance(
     hostOptimizerSeconds,
     pipelineBubbleFraction: bubble,
   };
+}
+
+/** Bandwidth of a group of ranks spanning `ranks` consecutive GPUs: NVLink inside one node,
+ * the inter-node network beyond it. */
+function groupBandwidth(
+  ranks: number,
+  request: PlanRequest,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+): number {
+  return ranks <= layout.gpusPerNode
+    ? gpu.intraNodeBandwidthBytesPerSecond
+    : request.runtime.interNodeBandwidthBytesPerSecond;
+}
+
+/** Seconds of data-parallel traffic that the forward and backward passes cannot hide. */
+function dataParallelExposedSeconds(
+  request: PlanRequest,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  rankParams: { all: number; trained: number },
+  computeSeconds: number,
+  backwardSeconds: number,
+): number {
+  const m = request.training.gradientAccumulationSteps;
+  const dpRanks = layout.dataParallel * layout.contextParallel;
+  // Megatron's rank order puts tensor ranks innermost, then context, then data parallel.
+  const dpBandwidth = groupBandwidth(layout.tensorParallel * dpRanks, request, gpu, layout);
+  const traffic = dataParallelTraffic(request, dpRanks, rankParams);
+  const backwardWindow = traffic.backwardWindow === 'all' ? backwardSeconds : backwardSeconds / m;
+  return (
+    Math.max(0, traffic.duringForward / dpBandwidth - (computeSeconds - backwardSeconds)) +
+    Math.max(0, traffic.duringBackward / dpBandwidth - backwardWindow) +
+    traffic.afterStep / dpBandwidth
+  );
+}
+
+/** One micro-batch's tokens, activation width and layers on one rank. */
+function microBatchShape(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+): MicroBatchShape {
+  const { training } = request;
+  return {
+    request,
+    arch,
+    gpu,
+    layout,
+    m: training.gradientAccumulationSteps,
+    activationBytes: training.precision === 'fp32' ? 4 : 2,
+    tokensPerMicroBatch:
+      (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
+    layersPerRank: arch.numLayers / layout.pipelineParallel,
+  };
+}
+
+/** Seconds of tensor-parallel all-reduces per step. */
+function tensorParallelSeconds(shape: MicroBatchShape): number {
+  const { request, arch, gpu, layout, m, activationBytes, tokensPerMicroBatch } = shape;
+  // Megatron TP all-reduces activations twice per layer in forward and twice in backward (Shoeybi
+  // et al. 2019); a full recompute repeats the forward pair. Synchronous, so never hidden.
+  const tpCollectivesPerLayer = request.training.activationCheckpointing === 'full' ? 6 : 4;
+  const tpBandwidth = groupBandwidth(layout.tensorParallel, request, gpu, layout);
+  return (
+    (m *
+      shape.layersPerRank *
+      tpCollectivesPerLayer *
+      tokensPerMicroBatch *
+      arch.hiddenSize *
+      activationBytes *
+      2 *
+      ringFraction(layout.tensorParallel)) /
+    tpBandwidth
+  );
+}
+
+/** Seconds of expert-parallel all-to-alls per step. */
+function expertParallelSeconds(shape: MicroBatchShape): number {
+  const { request, arch, gpu, layout, m, activationBytes, tokensPerMicroBatch } = shape;
+  // Expert parallelism: dispatch and combine all-to-alls of top-k token copies, forward and backward.
+  if (!(arch.moe && layout.expertParallel > 1)) return 0;
+  const moeLayersPerRank = moeLayerCount(arch) / layout.pipelineParallel;
+  const epRanks = layout.tensorParallel * layout.expertParallel;
+  const epBandwidth = groupBandwidth(epRanks, request, gpu, layout);
+  const perAllToAll =
+    (tokensPerMicroBatch *
+      arch.hiddenSize *
+      arch.moe.expertsPerToken *
+      activationBytes *
+      ringFraction(layout.expertParallel)) /
+    layout.tensorParallel;
+  return (m * moeLayersPerRank * 4 * perAllToAll) / epBandwidth;
+}
+
+/** Seconds of context-parallel K/V ring traffic per step that attention does not hide. */
+function contextParallelSeconds(shape: MicroBatchShape, peak: number): number {
+  const { request, arch, gpu, layout, m, activationBytes, tokensPerMicroBatch } = shape;
+  // Ring attention (Liu et al. 2023) passes each rank's K/V chunk around the context group c - 1
+  // times in forward and again with dK/dV in backward (3x), hidden behind the attention core.
+  if (!(layout.contextParallel > 1)) return 0;
+  const c = layout.contextParallel;
+  const t = layout.tensorParallel;
+  const kvElementsPerToken = arch.mla
+    ? (arch.numAttentionHeads *
+        (arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim + arch.mla.vHeadDim)) /
+      t
+    : 2 * Math.max(1, arch.numKeyValueHeads / t) * arch.headDim;
+  const ringBytes = 3 * (c - 1) * tokensPerMicroBatch * kvElementsPerToken * activationBytes;
+  const cpBandwidth = groupBandwidth(t * c, request, gpu, layout);
+  const attentionFlops =
+    (3 *
+      tokensPerMicroBatch *
+      attentionCoreForwardFlopsPerToken(arch, request.training.sequenceLength)) /
+    (arch.numLayers * t);
+  const attentionSeconds = attentionFlops / (peak * request.runtime.mfu);
+  return m * shape.layersPerRank * Math.max(0, ringBytes / cpBandwidth - attentionSeconds);
+}
+
+/** Seconds per step spent moving offloaded states over PCIe and stepping them on the host. */
+function hostOffloadSeconds(
+  request: PlanRequest,
+  layout: PlanLayout,
+  rankParams: { all: number; trained: number },
+): { offloadSeconds: number; hostOptimizerSeconds: number } {
+  const { parallelism } = request;
+  const m = request.training.gradientAccumulationSteps;
+  const dpRanks = layout.dataParallel * layout.contextParallel;
+  // Offloaded optimizer: the rank's gradient shard goes down and updated 16-bit weights come back
+  // over PCIe (ZeRO-Offload, Ren et al. 2021); offloaded weights are fetched twice per micro-batch.
+  const bytes = communicationElementBytes(request);
+  const shards = parallelism.zeroStage > 0 ? dpRanks : 1;
+  const hostTrained = parallelism.offload.optimizer === 'cpu' ? rankParams.trained / shards : 0;
+  const offloadOptimizer = hostTrained * (bytes.gradient + bytes.weight);
+  // The step itself runs on the host after backward, every rank of a node sharing its memory.
+  const hostOptimizerSeconds =
+    (hostTrained * layout.gpusPerNode * hostStepBytesPerParameter(request)) /
+    HOST_MEMORY_BYTES_PER_SECOND;
+  const offloadParameters =
+    parallelism.offload.parameters === 'cpu'
+      ? (2 * m * rankParams.all * bytes.weight) / dpRanks
+      : 0;
+  const offloadSeconds = (offloadOptimizer + offloadParameters) / HOST_LINK_BYTES_PER_SECOND;
+  return { offloadSeconds, hostOptimizerSeconds };
 }

@@ -226,59 +226,9 @@ export function normalizeRequest(
 ): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
-  const presetRuntime = preset === 'none' ? {} : PRESETS[preset];
-  const trainingInput = defined(input.training as Partial<TrainingSettings> | undefined);
-  const parallelInput = defined(input.parallelism as Partial<ParallelismSettings> | undefined);
-
-  const training: TrainingSettings = {
-    ...DEFAULT_TRAINING,
-    ...(PRESET_TRAINING[preset] ?? {}),
-    ...trainingInput,
-    lora: undefined,
-    qlora: undefined,
-  } as TrainingSettings;
-  if (training.method === 'lora' || training.method === 'qlora') {
-    const targetModules = arch?.fusedQkv ? DEFAULT_FUSED_QKV_TARGETS : DEFAULT_LORA.targetModules;
-    training.lora = {
-      ...DEFAULT_LORA,
-      targetModules,
-      ...defined(trainingInput.lora),
-    } as LoraSettings;
-  }
-  if (training.method === 'qlora') {
-    training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };
-  }
-  if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
-
-  const parallelism: ParallelismSettings = {
-    ...DEFAULT_PARALLELISM,
-    // torchtitan shards with FSDP2 (ZeRO-3) by default.
-    ...(preset === 'torchtitan' ? { zeroStage: 3 as const } : {}),
-    ...parallelInput,
-    offload: { ...DEFAULT_PARALLELISM.offload, ...defined(parallelInput.offload) },
-  };
-
-  const runtime: RuntimeSettings = {
-    ...DEFAULT_RUNTIME,
-    ...(gpu?.cudaContextBytes !== undefined ? { cudaContextBytes: gpu.cudaContextBytes } : {}),
-    ...presetRuntime,
-    ...runtimeInput,
-    preset,
-  } as RuntimeSettings;
-  // torchtune's single-device full fine-tune applies the optimizer in backward by default
-  // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
-  const gpus =
-    (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
-    (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
-  if (
-    preset === 'torchtune' &&
-    runtimeInput.optimizerInBackward === undefined &&
-    training.method === 'full' &&
-    training.gradientAccumulationSteps === 1 &&
-    gpus === 1
-  ) {
-    runtime.optimizerInBackward = true;
-  }
+  const training = normalizeTraining(input, preset, arch);
+  const parallelism = normalizeParallelism(input, preset);
+  const runtime = normalizeRuntime(input, runtimeInput, preset, training, gpu);
 
   const request: PlanRequest = {
     ...(input.name !== undefined ? { name: input.name } : {}),
@@ -301,4 +251,82 @@ export function normalizeRequest(
     };
   }
   return request;
+}
+
+/** Training settings: defaults, then the preset's, then the user's; LoRA and QLoRA settings only
+ * for the methods that use them. */
+function normalizeTraining(
+  input: PlanRequestInput,
+  preset: FrameworkPreset,
+  arch?: Partial<Pick<ModelArchitecture, 'fusedQkv'>>,
+): TrainingSettings {
+  const trainingInput = defined(input.training as Partial<TrainingSettings> | undefined);
+  const training: TrainingSettings = {
+    ...DEFAULT_TRAINING,
+    ...(PRESET_TRAINING[preset] ?? {}),
+    ...trainingInput,
+    lora: undefined,
+    qlora: undefined,
+  } as TrainingSettings;
+  if (training.method === 'lora' || training.method === 'qlora') {
+    const targetModules = arch?.fusedQkv ? DEFAULT_FUSED_QKV_TARGETS : DEFAULT_LORA.targetModules;
+    training.lora = {
+      ...DEFAULT_LORA,
+      targetModules,
+      ...defined(trainingInput.lora),
+    } as LoraSettings;
+  }
+  if (training.method === 'qlora') {
+    training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };
+  }
+  if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
+  return training;
+}
+
+/** Parallelism settings: defaults, then the preset's sharding, then the user's. */
+function normalizeParallelism(
+  input: PlanRequestInput,
+  preset: FrameworkPreset,
+): ParallelismSettings {
+  const parallelInput = defined(input.parallelism as Partial<ParallelismSettings> | undefined);
+  return {
+    ...DEFAULT_PARALLELISM,
+    // torchtitan shards with FSDP2 (ZeRO-3) by default.
+    ...(preset === 'torchtitan' ? { zeroStage: 3 as const } : {}),
+    ...parallelInput,
+    offload: { ...DEFAULT_PARALLELISM.offload, ...defined(parallelInput.offload) },
+  };
+}
+
+/** Runtime settings: defaults, the GPU's CUDA context, the preset's, then the user's. */
+function normalizeRuntime(
+  input: PlanRequestInput,
+  runtimeInput: Partial<RuntimeSettings>,
+  preset: FrameworkPreset,
+  training: TrainingSettings,
+  gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
+): RuntimeSettings {
+  const presetRuntime = preset === 'none' ? {} : PRESETS[preset];
+  const runtime: RuntimeSettings = {
+    ...DEFAULT_RUNTIME,
+    ...(gpu?.cudaContextBytes !== undefined ? { cudaContextBytes: gpu.cudaContextBytes } : {}),
+    ...presetRuntime,
+    ...runtimeInput,
+    preset,
+  } as RuntimeSettings;
+  // torchtune's single-device full fine-tune applies the optimizer in backward by default
+  // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
+  const gpus =
+    (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
+    (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
+  if (
+    preset === 'torchtune' &&
+    runtimeInput.optimizerInBackward === undefined &&
+    training.method === 'full' &&
+    training.gradientAccumulationSteps === 1 &&
+    gpus === 1
+  ) {
+    runtime.optimizerInBackward = true;
+  }
+  return runtime;
 }

@@ -18,10 +18,29 @@ export function validateRequest(
   // The model's shape bounds what every later check and the plan itself cost.
   const modelErrors = architectureLimitErrors(arch, 'model');
   if (modelErrors.length > 0) return modelErrors;
-  const errors: FieldError[] = [];
-  const { cluster, training, parallelism } = request;
-  const fail = (field: string, message: string) => errors.push({ field, message });
+  const rangeErrors = integerFieldErrors(request);
+  if (rangeErrors.length === 0) rangeErrors.push(...clusterSizeErrors(request));
+  if (rangeErrors.length > 0) return rangeErrors;
+  return [
+    ...tensorParallelErrors(request, arch),
+    ...clusterShapeErrors(request),
+    ...pipelineDepthErrors(request, arch),
+    ...pipelineSplitErrors(request, arch),
+    ...contextParallelErrors(request),
+    ...expertParallelErrors(request, arch),
+    ...replicateDegreeErrors(request),
+    ...optimizerInBackwardErrors(request),
+    ...fp8Errors(request, gpu),
+    ...offloadErrors(request),
+    ...loraErrors(request, arch),
+    ...runtimeErrors(request, gpu),
+  ];
+}
 
+/** Every count in the request must be a positive integer and zeroStage one of DeepSpeed's stages. */
+function integerFieldErrors(request: PlanRequest): FieldError[] {
+  const { cluster, training, parallelism } = request;
+  const errors: FieldError[] = [];
   for (const [field, value] of [
     ['cluster.nodes', cluster.nodes],
     ['cluster.gpusPerNode', cluster.gpusPerNode],
@@ -36,122 +55,203 @@ export function validateRequest(
     ['parallelism.replicateDegree', parallelism.replicateDegree],
   ] as const) {
     if (!positiveInteger(value))
-      fail(field, `${field.split('.')[1]} (${value}) must be a positive integer`);
+      errors.push({
+        field,
+        message: `${field.split('.')[1]} (${value}) must be a positive integer`,
+      });
   }
   if (![0, 1, 2, 3].includes(parallelism.zeroStage)) {
-    fail('parallelism.zeroStage', `zeroStage (${parallelism.zeroStage}) must be 0, 1, 2 or 3`);
+    errors.push({
+      field: 'parallelism.zeroStage',
+      message: `zeroStage (${parallelism.zeroStage}) must be 0, 1, 2 or 3`,
+    });
   }
-  if (errors.length === 0 && cluster.nodes * cluster.gpusPerNode > MAX_GPUS) {
-    fail(
-      'cluster',
-      `nodes x gpusPerNode (${cluster.nodes * cluster.gpusPerNode}) must be at most ${MAX_GPUS} GPUs in all`,
-    );
-  }
-  if (errors.length > 0) return errors;
+  return errors;
+}
 
-  const t = parallelism.tensorParallel;
-  const p = parallelism.pipelineParallel;
-  const c = parallelism.contextParallel;
-  const e = parallelism.expertParallel;
-  const gpus = cluster.nodes * cluster.gpusPerNode;
+/** The cluster may hold at most MAX_GPUS GPUs, which bounds the work a plan costs. */
+function clusterSizeErrors(request: PlanRequest): FieldError[] {
+  const { cluster } = request;
+  if (cluster.nodes * cluster.gpusPerNode <= MAX_GPUS) return [];
+  return [
+    {
+      field: 'cluster',
+      message: `nodes x gpusPerNode (${cluster.nodes * cluster.gpusPerNode}) must be at most ${MAX_GPUS} GPUs in all`,
+    },
+  ];
+}
+
+/** Tensor parallelism splits attention heads and stays inside one node. */
+function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const errors: FieldError[] = [];
+  const { cluster } = request;
+  const t = request.parallelism.tensorParallel;
   const a = arch.numAttentionHeads;
   const g = arch.numKeyValueHeads;
-
+  const field = 'parallelism.tensorParallel';
   if (a % t !== 0) {
-    fail(
-      'parallelism.tensorParallel',
-      `tensorParallel (${t}) must divide num_attention_heads (${a})`,
-    );
+    errors.push({ field, message: `tensorParallel (${t}) must divide num_attention_heads (${a})` });
   } else if (g % t !== 0 && t % g !== 0) {
-    fail(
-      'parallelism.tensorParallel',
-      `tensorParallel (${t}) must divide num_key_value_heads (${g}) or be a multiple of it (K/V heads are replicated)`,
-    );
+    errors.push({
+      field,
+      message: `tensorParallel (${t}) must divide num_key_value_heads (${g}) or be a multiple of it (K/V heads are replicated)`,
+    });
   }
   if (t > cluster.gpusPerNode) {
-    fail(
-      'parallelism.tensorParallel',
-      `tensorParallel (${t}) must not exceed gpusPerNode (${cluster.gpusPerNode}): tensor parallelism belongs inside a node`,
-    );
+    errors.push({
+      field,
+      message: `tensorParallel (${t}) must not exceed gpusPerNode (${cluster.gpusPerNode}): tensor parallelism belongs inside a node`,
+    });
   }
-  if (gpus % (t * p * c) !== 0) {
-    fail(
-      'cluster',
-      `nodes x gpusPerNode (${gpus}) must be a multiple of tensorParallel x pipelineParallel x contextParallel (${t * p * c})`,
-    );
-  }
+  return errors;
+}
+
+/** The GPUs must split evenly into tensor x pipeline x context groups. */
+function clusterShapeErrors(request: PlanRequest): FieldError[] {
+  const { tensorParallel: t, pipelineParallel: p, contextParallel: c } = request.parallelism;
+  const gpus = request.cluster.nodes * request.cluster.gpusPerNode;
+  if (gpus % (t * p * c) === 0) return [];
+  return [
+    {
+      field: 'cluster',
+      message: `nodes x gpusPerNode (${gpus}) must be a multiple of tensorParallel x pipelineParallel x contextParallel (${t * p * c})`,
+    },
+  ];
+}
+
+/** Every pipeline stage needs a layer, and virtual stages need the interleaved schedule. */
+function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const errors: FieldError[] = [];
+  const { parallelism } = request;
+  const p = parallelism.pipelineParallel;
   if (p > arch.numLayers) {
-    fail(
-      'parallelism.pipelineParallel',
-      `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
-    );
+    errors.push({
+      field: 'parallelism.pipelineParallel',
+      message: `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
+    });
   }
   const v = parallelism.virtualStages;
   if (v > 1 && parallelism.pipelineSchedule !== 'interleaved') {
-    fail(
-      'parallelism.virtualStages',
-      `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
-    );
+    errors.push({
+      field: 'parallelism.virtualStages',
+      message: `virtualStages (${v}) > 1 needs pipelineSchedule 'interleaved'`,
+    });
   }
-  pipelineSplitErrors(request, arch).forEach((e) => errors.push(e));
-  if (training.sequenceLength % c !== 0) {
-    fail(
-      'parallelism.contextParallel',
-      `contextParallel (${c}) must divide sequenceLength (${training.sequenceLength})`,
-    );
+  return errors;
+}
+
+/** Context parallelism gives each rank an equal slice of the sequence. */
+function contextParallelErrors(request: PlanRequest): FieldError[] {
+  const c = request.parallelism.contextParallel;
+  const { sequenceLength } = request.training;
+  if (sequenceLength % c === 0) return [];
+  return [
+    {
+      field: 'parallelism.contextParallel',
+      message: `contextParallel (${c}) must divide sequenceLength (${sequenceLength})`,
+    },
+  ];
+}
+
+/** Data-parallel degree of the request's layout; not an integer when the cluster does not split. */
+function dataParallelDegree(request: PlanRequest): number {
+  const { tensorParallel: t, pipelineParallel: p, contextParallel: c } = request.parallelism;
+  return (request.cluster.nodes * request.cluster.gpusPerNode) / (t * p * c);
+}
+
+/** Expert parallelism needs experts to split, evenly, over the data x context ranks. */
+function expertParallelErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const e = request.parallelism.expertParallel;
+  const c = request.parallelism.contextParallel;
+  const dataParallel = dataParallelDegree(request);
+  const field = 'parallelism.expertParallel';
+  if (e <= 1) return [];
+  if (!arch.moe) {
+    return [
+      {
+        field,
+        message: `expertParallel (${e}) needs a mixture-of-experts model; ${arch.id} is dense`,
+      },
+    ];
   }
-  const dataParallel = gpus / (t * p * c);
-  if (e > 1) {
-    if (!arch.moe) {
-      fail(
-        'parallelism.expertParallel',
-        `expertParallel (${e}) needs a mixture-of-experts model; ${arch.id} is dense`,
-      );
-    } else if (arch.moe.numExperts % e !== 0) {
-      fail(
-        'parallelism.expertParallel',
-        `expertParallel (${e}) must divide the number of experts (${arch.moe.numExperts})`,
-      );
-    } else if (Number.isInteger(dataParallel) && (dataParallel * c) % e !== 0) {
-      fail(
-        'parallelism.expertParallel',
-        `expertParallel (${e}) must divide dataParallel x contextParallel (${dataParallel * c})`,
-      );
-    }
+  if (arch.moe.numExperts % e !== 0) {
+    return [
+      {
+        field,
+        message: `expertParallel (${e}) must divide the number of experts (${arch.moe.numExperts})`,
+      },
+    ];
   }
-  const shardGroup = dataParallel * c;
-  if (Number.isInteger(dataParallel) && shardGroup % parallelism.replicateDegree !== 0) {
-    fail(
-      'parallelism.replicateDegree',
-      `replicateDegree (${parallelism.replicateDegree}) must divide dataParallel x contextParallel (${shardGroup}): HSDP shards over the rest`,
-    );
+  if (Number.isInteger(dataParallel) && (dataParallel * c) % e !== 0) {
+    return [
+      {
+        field,
+        message: `expertParallel (${e}) must divide dataParallel x contextParallel (${dataParallel * c})`,
+      },
+    ];
   }
-  optimizerInBackwardErrors(request).forEach((e) => errors.push(e));
-  fp8Errors(request, gpu).forEach((e) => errors.push(e));
-  if (parallelism.offload.parameters === 'cpu' && parallelism.zeroStage !== 3) {
-    fail('parallelism.offload.parameters', "parameter offload to 'cpu' needs zeroStage 3");
+  return [];
+}
+
+/** HSDP replicates over replicateDegree groups and shards over the rest of the data x context ranks. */
+function replicateDegreeErrors(request: PlanRequest): FieldError[] {
+  const { replicateDegree, contextParallel } = request.parallelism;
+  const dataParallel = dataParallelDegree(request);
+  const shardGroup = dataParallel * contextParallel;
+  if (!Number.isInteger(dataParallel) || shardGroup % replicateDegree === 0) return [];
+  return [
+    {
+      field: 'parallelism.replicateDegree',
+      message: `replicateDegree (${replicateDegree}) must divide dataParallel x contextParallel (${shardGroup}): HSDP shards over the rest`,
+    },
+  ];
+}
+
+/** Parameters offloaded to the host must be sharded, which only ZeRO-3 does. */
+function offloadErrors(request: PlanRequest): FieldError[] {
+  const { parallelism } = request;
+  if (parallelism.offload.parameters !== 'cpu' || parallelism.zeroStage === 3) return [];
+  return [
+    {
+      field: 'parallelism.offload.parameters',
+      message: "parameter offload to 'cpu' needs zeroStage 3",
+    },
+  ];
+}
+
+/** A LoRA adapter needs a positive rank, a dropout below 1 and target modules the model has. */
+function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const { training } = request;
+  if (training.method === 'full' || !training.lora) return [];
+  const { lora } = training;
+  const errors: FieldError[] = [];
+  if (!positiveInteger(lora.rank))
+    errors.push({
+      field: 'training.lora.rank',
+      message: `rank (${lora.rank}) must be a positive integer, e.g. 16`,
+    });
+  if (!(lora.dropout >= 0 && lora.dropout < 1))
+    errors.push({ field: 'training.lora.dropout', message: 'dropout must be in [0, 1)' });
+  if (lora.targetModules === 'all-linear') return errors;
+  const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    for (const shape of linearShapes(arch, layer)) known.add(shape.name);
   }
-  if (training.method !== 'full' && training.lora) {
-    const { lora } = training;
-    if (!positiveInteger(lora.rank))
-      fail('training.lora.rank', `rank (${lora.rank}) must be a positive integer, e.g. 16`);
-    if (!(lora.dropout >= 0 && lora.dropout < 1))
-      fail('training.lora.dropout', 'dropout must be in [0, 1)');
-    if (lora.targetModules !== 'all-linear') {
-      const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
-      for (let layer = 0; layer < arch.numLayers; layer++) {
-        for (const shape of linearShapes(arch, layer)) known.add(shape.name);
-      }
-      const unknown = lora.targetModules.filter((m) => !known.has(m));
-      if (unknown.length > 0 || lora.targetModules.length === 0) {
-        fail(
-          'training.lora.targetModules',
-          `unknown target module(s) ${unknown.join(', ') || '(none given)'} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
-        );
-      }
-    }
+  const unknown = lora.targetModules.filter((m) => !known.has(m));
+  if (unknown.length > 0 || lora.targetModules.length === 0) {
+    errors.push({
+      field: 'training.lora.targetModules',
+      message: `unknown target module(s) ${unknown.join(', ') || '(none given)'} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
+    });
   }
+  return errors;
+}
+
+/** The runtime's tuning figures must lie in their meaningful ranges. */
+function runtimeErrors(request: PlanRequest, gpu: GpuSpec): FieldError[] {
   const { runtime } = request;
+  const errors: FieldError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field, message });
   if (!(runtime.moeCapacityFactor >= 0))
     fail('runtime.moeCapacityFactor', 'moeCapacityFactor must be 0 (dropless) or more, e.g. 1.25');
   if (!(runtime.moeRoutingImbalance >= 1))

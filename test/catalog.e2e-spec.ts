@@ -202,7 +202,9 @@ describe.each(testEngines())('catalog, strategies and health (e2e) on %s', (engi
       const response = await http().post('/api/v1/plans/estimate').send(body);
       expect([strategy.id, response.status]).toEqual([strategy.id, 200]);
     }
-  });
+    // Fourteen plans of a 47B model that does not fit, each with its advice (re-plans and a
+    // search for the GPU count): one to four seconds apiece on a loaded two-core machine.
+  }, 180_000);
 
   it('answers unknown routes with 404 problem+json', async () => {
     expectProblem(await http().get('/api/v1/nowhere'), 404);

@@ -12,8 +12,8 @@ import {
 } from '../engine';
 import { Change, ChangeScan, changeScans, sequenceLength } from './advice-changes';
 import { estimatePlan } from './estimate';
-import { fewestGpus } from './gpus-needed';
-import { searchPlans } from './search';
+import { fewestGpus, statesLowerBound } from './gpus-needed';
+import { SearchRequest, searchPlans } from './search';
 
 /** Plans advice may make of its own: the scans of every kind (about 25 at most), the stack of
  * changes (up to 10) and the shorter sequences (up to 10), with room to spare. */
@@ -208,24 +208,33 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
       original.layout.dataParallel,
   };
   const gpus = original.layout.gpus;
-  const cluster = {
-    gpu: r.cluster.gpu,
-    nodes: r.cluster.nodes,
-    gpusPerNode: r.cluster.gpusPerNode,
-  };
-  const found = searchPlans({ ...search, cluster, objective: 'cost', top: 5 }, catalog).results;
-  const best = found.find((c) => c.result.memory.perGpu.verdict === 'fits');
-  if (best) {
-    const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
-    return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
-  }
   const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
-  const perNode = { gpu: r.cluster.gpu, gpusPerNode: nodeSize };
-  const { fewest } = fewestGpus({ ...search, cluster: perNode }, catalog, undefined, gpus);
+  const perNode = { ...search, cluster: { gpu: r.cluster.gpu, gpusPerNode: nodeSize } };
+  // The same GPUs are searched only where their count can hold the model states at all.
+  if (statesLowerBound(perNode, catalog) <= gpus) {
+    const layout = sameGpusLayout(search, r.cluster, gpus, catalog);
+    if (layout) return layout;
+  }
+  const { fewest } = fewestGpus(perNode, catalog, undefined, gpus);
   if (!fewest) return null;
   const result = estimatePlan(fewest.request, catalog);
   const words = `${fewest.gpus} GPUs (${fewest.nodes} x ${fewest.gpusPerNode}) instead of ${gpus}, the fewest on which a layout fits: ${fewest.label}`;
   return { kind: 'more-gpus', effect: 'same-training', words, changes: {}, result };
+}
+
+/** The cheapest layout of the plan's own cluster whose verdict is `fits`. */
+function sameGpusLayout(
+  search: Omit<SearchRequest, 'cluster'>,
+  { gpu, nodes, gpusPerNode }: { gpu: string; nodes: number; gpusPerNode: number },
+  gpus: number,
+  catalog: Catalog,
+): Planned | null {
+  const cluster = { gpu, nodes, gpusPerNode };
+  const found = searchPlans({ ...search, cluster, objective: 'cost', top: 5 }, catalog).results;
+  const best = found.find((c) => c.result.memory.perGpu.verdict === 'fits');
+  if (!best) return null;
+  const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
+  return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
 }
 
 /** A search's answer, or none where the search would pass its limits (search.ts

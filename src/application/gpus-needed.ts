@@ -101,7 +101,7 @@ function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
  * N x (capacity less the safety margin) >= the states of one unsharded replica. Offloaded states
  * leave the GPUs, so with offload allowed the bound is 1.
  */
-function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
+export function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
   if (request.allowOffload) return 1;
   const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
   const {

@@ -16,6 +16,7 @@ import {
   ModelArchitecture,
   OffloadTarget,
   ParallelismSettings,
+  PlanLayout,
   PlanRequest,
   PlanResult,
   PlanValidationError,
@@ -65,16 +66,8 @@ export interface SearchInput {
   exhaustive?: boolean;
 }
 
-/** The figures a ranked layout is chosen by. */
-export interface SearchFigures {
-  gpus: number;
-  nodes: number;
-  gpusPerNode: number;
-  dataParallel: number;
-  tensorParallel: number;
-  pipelineParallel: number;
-  contextParallel: number;
-  expertParallel: number;
+/** The figures a ranked layout is chosen by: its layout, then its settings and figures. */
+export interface SearchFigures extends PlanLayout {
   zeroStage: number;
   activationCheckpointing: Recompute;
   microBatchSize: number;
@@ -579,8 +572,12 @@ export function searchLayouts(
       (counts.rejected.invalidSplitByField[field] ?? 0) + 1;
   };
   const list = new CandidateList(input, knobs, settings, context, rejectSplit);
-  checkSearchSpace(shapes, settings.training.sequenceLength, context.arch, knobs, (split) =>
-    list.sizesFor(split).length,
+  checkSearchSpace(
+    shapes,
+    settings.training.sequenceLength,
+    context.arch,
+    knobs,
+    (split) => list.sizesFor(split).length,
   );
   shapes.forEach((shape) => list.addShape(shape));
   counts.candidates = list.candidates.length;

@@ -3,6 +3,7 @@ import { CompareEntry } from '../engine';
 import { SearchCounts, SearchResult } from '../engine';
 import { PlanResult } from '../engine';
 import type { GpusNeededAnswer } from '../application/gpus-needed-answer';
+import type { PlanFigures } from '../plans/saved-plan';
 import { SavedPlanView } from './table';
 
 export interface SearchOutcome {
@@ -39,15 +40,7 @@ export interface SavedOutcome {
 }
 
 /** Counts and totals over saved plans (GET /plans/summary). */
-export interface PlansSummary {
-  tag?: string;
-  plans: number;
-  fitting: number;
-  notFitting: number;
-  budgeted: number;
-  gpuHours: number;
-  totalUsd: number;
-}
+export type PlansSummary = { tag?: string } & PlanFigures;
 
 export interface Backend {
   estimate(input: Record<string, unknown>): Promise<PlanResult>;

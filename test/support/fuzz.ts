@@ -3,6 +3,7 @@
 // bodies cut short, sent under odd headers). Each answer must be below 500, and a 4xx to a
 // write must leave the saved plans and models exactly as they were.
 import type { Test } from 'supertest';
+import { mulberry32 } from '../../scripts/pick-held-out';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Http = () => {
@@ -11,18 +12,6 @@ type Http = () => {
   patch(path: string): Test;
   delete(path: string): Test;
 };
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const H100 = { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 };
 const LLAMA_CONFIG = {
@@ -264,7 +253,7 @@ async function savedState(http: Http, target: FuzzTarget): Promise<string> {
 
 /** Sends `count` fuzzed requests from `seed`, checking each answer and the saved data. */
 export async function runFuzz(http: Http, count: number, seed: number): Promise<FuzzReport> {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const report: FuzzReport = { requests: 0, byStatus: {}, serverErrors: [], changedOnError: [] };
   const planIds: string[] = [];
   for (let i = 0; i < count; i++) {

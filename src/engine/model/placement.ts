@@ -205,15 +205,16 @@ export function rankParameters(
 }
 
 /** Per-rank sums over the decoder layers a stage holds. */
-interface DecoderLayerTotals {
-  denseLinear: number;
-  expertLinear: number;
-  nonLinear: number;
-  adapters: number;
-  largestLayer: number;
-  largestLinear: number;
-  factoredStateElements: number;
-}
+type DecoderLayerTotals = Pick<
+  RankParameters,
+  | 'denseLinear'
+  | 'expertLinear'
+  | 'nonLinear'
+  | 'adapters'
+  | 'largestLayer'
+  | 'largestLinear'
+  | 'factoredStateElements'
+>;
 
 /** What one rank holds of its stage's decoder layers (and multi-token-prediction modules). */
 function decoderLayerTotals(

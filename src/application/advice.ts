@@ -69,12 +69,7 @@ class Replanner {
   plan(changes: Record<string, unknown>): PlanResult | null {
     if (this.planned >= MAX_REPLANS) return null;
     this.planned += 1;
-    try {
-      return estimatePlan(withChanges(this.input, changes), this.catalog);
-    } catch (error) {
-      if (error instanceof PlanValidationError) return null;
-      throw error;
-    }
+    return unlessRefused(() => estimatePlan(withChanges(this.input, changes), this.catalog));
   }
 }
 
@@ -211,11 +206,12 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
   const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
   const perNode = { ...search, cluster: { gpu: r.cluster.gpu, gpusPerNode: nodeSize } };
   // The same GPUs are searched only where their count can hold the model states at all.
-  if (statesLowerBound(perNode, catalog) <= gpus) {
+  const bound = statesLowerBound(perNode, catalog);
+  if (bound <= gpus) {
     const layout = sameGpusLayout(search, r.cluster, gpus, catalog);
     if (layout) return layout;
   }
-  const { fewest } = fewestGpus(perNode, catalog, undefined, gpus);
+  const { fewest } = fewestGpus(perNode, catalog, undefined, Math.max(bound - 1, gpus));
   if (!fewest) return null;
   const result = estimatePlan(fewest.request, catalog);
   const words = `${fewest.gpus} GPUs (${fewest.nodes} x ${fewest.gpusPerNode}) instead of ${gpus}, the fewest on which a layout fits: ${fewest.label}`;
@@ -237,11 +233,12 @@ function sameGpusLayout(
   return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
 }
 
-/** A search's answer, or none where the search would pass its limits (search.ts
- * MAX_SEARCH_CANDIDATES, MAX_SEARCH_PLANS): the plan keeps its other advice. */
-function withinSearchLimits<T>(search: () => T | null): T | null {
+/** The answer, or none where the engine refuses the request (a degree the model's heads or
+ * layers cannot take; a search past MAX_SEARCH_CANDIDATES or MAX_SEARCH_PLANS): the plan keeps
+ * its other advice. */
+function unlessRefused<T>(plan: () => T | null): T | null {
   try {
-    return search();
+    return plan();
   } catch (error) {
     if (error instanceof PlanValidationError) return null;
     throw error;
@@ -336,7 +333,7 @@ export function adviseOn(
   const scans = changeScans(original).map((s) => runScan(s, replanner, target, catalog));
   const singles = scans.flatMap((s) => (s.strongest ? [s.strongest] : []));
   const states = stack(singles, replanner, target, original);
-  const gpus = withinSearchLimits(() => moreGpus(input, original, catalog));
+  const gpus = unlessRefused(() => moreGpus(input, original, catalog));
   const planned = [
     ...scans.map((s) => s.meeting),
     stackAdvice(states, target),

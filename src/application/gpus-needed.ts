@@ -118,14 +118,14 @@ export function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): 
 }
 
 /** The fewest GPUs of the request's type on which a layout fits (verdict `fits`), above
- * `knownNotToFit` GPUs where the caller already searched those. */
+ * `cannotFit` GPUs (by default the states' lower bound less one; a caller that searched more
+ * already says so). */
 export function fewestGpus(
   request: GpusNeededRequest,
   catalog: Catalog,
   searcher = sizeSearcher(request, catalog),
-  knownNotToFit = 0,
+  cannotFit = statesLowerBound(request, catalog) - 1,
 ): Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'> {
-  const cannotFit = Math.max(statesLowerBound(request, catalog) - 1, knownNotToFit);
   const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((g) => g > cannotFit);
   const found = fewestFitting(sizes, searcher.nodeSize, cannotFit, (gpus) =>
     searcher.at(gpus, 'fewestGpus'),

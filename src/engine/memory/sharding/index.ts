@@ -70,21 +70,21 @@ export function applySharding(
   }
   return withMasterCopies(
     rt,
-    pytorchWrapper(rt, model, request, layout, policy),
+    pytorchWrapper(rt, model, request, policy, { world, trainable, replicas: layout.dataParallel }),
     trainable,
     states,
   );
 }
 
-/** FSDP2 at ZeRO-3, DDP at ZeRO-0 over several ranks, or nothing. */
+/** FSDP2 at ZeRO-3 over the `world` ranks a state shards over, DDP at ZeRO-0 over several
+ * data-parallel `replicas`, or nothing; applySharding hands over what it derived. */
 function pytorchWrapper(
   rt: Runtime,
   model: RankModel,
   request: PlanRequest,
-  layout: PlanLayout,
   policy: DtypePolicy,
+  { world, trainable, replicas }: { world: number; trainable: Param[]; replicas: number },
 ): Sharding {
-  const world = shardDegree(layout, request.parallelism.replicateDegree);
   const materialized = request.runtime.materializeBeforeSharding;
   if (fsdpGathers(request, world)) {
     const { fsdp2, units } = fsdp(rt, model, request, world, policy);
@@ -92,8 +92,8 @@ function pytorchWrapper(
       afterBuild: () => materialized && shardBuiltModel(rt, units),
     });
   }
-  if (request.parallelism.zeroStage === 0 && layout.dataParallel > 1) {
-    const ddp = new Ddp(rt, trainableInOrder(model), () => rt.step);
+  if (request.parallelism.zeroStage === 0 && replicas > 1) {
+    const ddp = new Ddp(rt, trainable, () => rt.step);
     return Object.assign(ddp, {
       afterBuild: () => {
         ddp.build();

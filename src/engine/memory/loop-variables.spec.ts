@@ -32,3 +32,30 @@ describe("the loop's variables (previousStepAlive: litgpt's fit())", () => {
     expect(at(true)).toBe(at(false));
   });
 });
+
+describe("the loop's `loss` (previousStepAlive) keeps the last micro-batch's graph", () => {
+  const qlora = (alive: boolean) => ({
+    training: {
+      method: 'qlora' as const,
+      sequenceLength: 1024,
+      gradientAccumulationSteps: 2,
+      precision: 'bf16-pure' as const,
+      lora: { targetModules: ['q_proj', 'v_proj'] },
+    },
+    runtime: { crossEntropy: 'standard' as const, previousStepAlive: alive },
+    gpus: 1,
+  });
+  const activationsAt = (alive: boolean) =>
+    liveWhen(simulateTiny(qlora(alive)).log, (m) => m.step === 2 && m.what === 'optimizer step')
+      .activations;
+
+  it("and with it each 4-bit linear's input bitsandbytes holds as ctx.tensors", () => {
+    // MatMul4Bit keeps its input x (bf16, 1,024 tokens) until its node dies. Per layer: the
+    // input shared by q, k and v, o_proj's, the one shared by gate and up (h = 1,024 wide each)
+    // and down_proj's (f = 2,048 wide). Layer 0's q/k/v input does not require grad (the
+    // embedding is frozen), so apply() records no node for the base matmul and drops its ctx.
+    const perLayer = 1024 * (3 * TINY.hidden + TINY.ffn) * 2;
+    const layerZero = perLayer - 1024 * TINY.hidden * 2;
+    expect(activationsAt(true) - activationsAt(false)).toBe(3 * perLayer + layerZero);
+  });
+});

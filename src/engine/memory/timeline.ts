@@ -131,6 +131,8 @@ class ScheduleRunner {
   private readonly inFlight = new Map<string, InFlight>();
   /** Logits the loop still references after their backward (previousStepAlive). */
   private readonly previousLogits: Tensor[] = [];
+  /** Graphs whose root the loop's `loss` still references after backward (previousStepAlive). */
+  private readonly previousGraphs: number[] = [];
   private readonly buffers: ChunkBuffers[];
   private readonly simulated: number;
 
@@ -190,7 +192,9 @@ class ScheduleRunner {
     const chunk = this.enterMicroBatch(action, afterGap);
     const input = chunk.receives ? this.receive(action) : undefined;
     const out = chunk.stage.forward(input?.handle);
+    // the loop rebinds `logits` and `loss`: the last micro-batch's logits and graph die
     this.rt.drop(...this.previousLogits.splice(0));
+    this.previousGraphs.splice(0).forEach((graph) => this.rt.freeGraph(graph));
     const keepsOutput = this.loop.pipeline?.runtime === 'pytorch';
     const { retainLogits, previousStepAlive } = this.loop;
     const kept = retainLogits || previousStepAlive || keepsOutput ? out.logits : [];
@@ -213,9 +217,14 @@ class ScheduleRunner {
     } else {
       rt.drop(state.out.output);
     }
-    if (this.loop.previousStepAlive) this.previousLogits.push(...state.kept);
-    else rt.drop(...state.kept);
-    rt.freeGraph();
+    if (this.loop.previousStepAlive) {
+      // litgpt's fit(): `loss` keeps the graph, and so bitsandbytes' ctx.tensors, alive
+      this.previousLogits.push(...state.kept);
+      this.previousGraphs.push(rt.retireGraph());
+    } else {
+      rt.drop(...state.kept);
+      rt.freeGraph();
+    }
     if (state.input) this.afterInputGradient(action.chunk, state.input);
   }
 

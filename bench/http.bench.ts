@@ -229,7 +229,10 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     const urlOf = (server: NestExpressApplication) =>
       `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}`;
-    for (const item of CASES) rows.push(await measure(client, urlOf(app), urlOf(bare), item));
+    // `npm run bench:http -- memo` measures only the cases whose label contains "memo".
+    const only = process.argv[2];
+    const cases = only ? CASES.filter((item) => item.label.includes(only)) : CASES;
+    for (const item of cases) rows.push(await measure(client, urlOf(app), urlOf(bare), item));
     console.log(
       `HTTP: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s per case; req/s and ratio are medians over the rounds\n`,
     );

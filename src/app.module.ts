@@ -1,7 +1,7 @@
 // The application: catalog, planning, saved plans in SQLite or PostgreSQL, one validation pipe,
 // one error filter, the API key guard and the custom-model refresh before every handler.
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ApiKeyGuard } from './common/api-key.guard';
@@ -13,7 +13,7 @@ import { databaseOptions } from './database/database-options';
 import { migrate } from './database/migrate';
 import { GpusModule } from './gpus/gpus.module';
 import { HealthModule } from './health/health.module';
-import { CustomModelsInterceptor } from './models/custom-models.sync';
+import { CustomModelsRefresh } from './models/custom-models.sync';
 import { ModelsModule } from './models/models.module';
 import { PlanningModule } from './planning/planning.module';
 import { PlansModule } from './plans/plans.module';
@@ -47,8 +47,9 @@ import { VocabularyModule } from './vocabulary/vocabulary.module';
   providers: [
     { provide: APP_PIPE, useFactory: () => new RememberingValidationPipe(VALIDATION_PIPE_OPTIONS) },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    // In this order: a request without the key is refused before it reads the database.
     { provide: APP_GUARD, useClass: ApiKeyGuard },
-    { provide: APP_INTERCEPTOR, useExisting: CustomModelsInterceptor },
+    { provide: APP_GUARD, useExisting: CustomModelsRefresh },
   ],
 })
 export class AppModule {}

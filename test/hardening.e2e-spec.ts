@@ -186,6 +186,16 @@ describe('serving hygiene', () => {
     },
   );
 
+  it('answers a repeated estimate with the same JSON, as JSON, from the remembered plan', async () => {
+    const body = { model: 'llama-3-8b', cluster: H100, parallelism: { zeroStage: 3 } };
+    const first = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+    const again = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+    expect(again.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(again.text).toBe(first.text);
+    expect(again.body.memory.perGpu.fits).toBe(first.body.memory.perGpu.fits);
+    expect(again.headers['x-frame-options']).toBe('DENY');
+  });
+
   it('serves the page and its chart library, but no folder listing', async () => {
     await http().get('/').expect(200).expect('content-type', /html/);
     await http().get('/vendor/chartjs/chart.umd.js').expect(200);

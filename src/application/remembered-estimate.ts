@@ -12,6 +12,12 @@ const REMEMBERED = 256;
 // Longer requests (inline config.json models) are planned afresh rather than kept as keys.
 const LONGEST_KEY = 16 * 1024;
 const byCatalog = new WeakMap<Catalog, Map<string, PlanResult>>();
+const shared = new WeakSet<object>();
+
+/** Whether `body` is a remembered result, one object every caller that asks the same shares. */
+export function isRememberedResult(body: unknown): body is PlanResult {
+  return typeof body === 'object' && body !== null && shared.has(body);
+}
 
 /** What POST /plans/estimate answers (the plan and its advice), remembered by the catalog's
  * generation and the request's JSON. The result is shared by every caller that asks the same:
@@ -32,6 +38,7 @@ export function rememberedEstimate(input: PlanRequestInput, catalog: Catalog): P
   }
   const result = estimateWithAdvice(input, catalog);
   remembered.set(key, result);
+  shared.add(result);
   if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
   return result;
 }

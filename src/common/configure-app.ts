@@ -9,6 +9,7 @@ import {
   NotJsonBodyException,
   TooDeepJsonException,
 } from './problem-details.filter';
+import { serializeRememberedOnce } from './remembered-json';
 import { securityHeaders } from './security-headers';
 
 export const API_PREFIX = 'api/v1';
@@ -75,6 +76,7 @@ function serveWebPage(app: NestExpressApplication): void {
 export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(securityHeaders);
+  app.use(serializeRememberedOnce);
   app.setGlobalPrefix(API_PREFIX);
   app.enableShutdownHooks();
   serveWebPage(app);

@@ -3,7 +3,7 @@ import {
   CUSTOM_MODELS_REPOSITORY,
   TypeOrmCustomModelsRepository,
 } from './custom-models.repository';
-import { CustomModelsInterceptor, CustomModelsSync } from './custom-models.sync';
+import { CustomModelsRefresh, CustomModelsSync } from './custom-models.sync';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
@@ -12,9 +12,9 @@ import { ModelsService } from './models.service';
   providers: [
     ModelsService,
     CustomModelsSync,
-    CustomModelsInterceptor,
+    CustomModelsRefresh,
     { provide: CUSTOM_MODELS_REPOSITORY, useClass: TypeOrmCustomModelsRepository },
   ],
-  exports: [ModelsService, CustomModelsInterceptor],
+  exports: [ModelsService, CustomModelsRefresh],
 })
 export class ModelsModule {}

@@ -46,6 +46,7 @@ export function simulateTiny(
   input: Input,
   rank = 0,
   layers = 4,
+  options: { wholeSchedule?: boolean } = {},
 ): RankSimulation & { log: EventLog } {
   const arch = tinyArch(layers);
   const { gpus = 8, ...rest } = input;
@@ -59,11 +60,15 @@ export function simulateTiny(
     lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
   });
   const chunks = rankChunks(spans, pipelineParallel, rank);
-  return simulateRankOnce(request, arch, H100_SXM, layoutOf(request), {
-    chunks,
-    rank,
-    virtualStages: spans.length,
-  });
+  return simulateRankOnce(
+    request,
+    arch,
+    H100_SXM,
+    layoutOf(request),
+    { chunks, rank, virtualStages: spans.length },
+    Infinity,
+    options,
+  );
 }
 
 /** Live bytes per component when the first moment matching `at` begins. */

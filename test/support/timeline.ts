@@ -46,7 +46,6 @@ export function simulateTiny(
   input: Input,
   rank = 0,
   layers = 4,
-  options: { wholeSchedule?: boolean } = {},
 ): RankSimulation & { log: EventLog } {
   const arch = tinyArch(layers);
   const { gpus = 8, ...rest } = input;
@@ -60,15 +59,11 @@ export function simulateTiny(
     lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
   });
   const chunks = rankChunks(spans, pipelineParallel, rank);
-  return simulateRankOnce(
-    request,
-    arch,
-    H100_SXM,
-    layoutOf(request),
-    { chunks, rank, virtualStages: spans.length },
-    Infinity,
-    options,
-  );
+  return simulateRankOnce(request, arch, H100_SXM, layoutOf(request), {
+    chunks,
+    rank,
+    virtualStages: spans.length,
+  });
 }
 
 /** Live bytes per component when the first moment matching `at` begins. */

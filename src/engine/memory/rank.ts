@@ -15,15 +15,6 @@ import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
-import {
-  depthClass,
-  depthTruncation,
-  DepthTruncation,
-  extrapolateDepth,
-  momentAtDepth,
-  rankAtDepth,
-  sharedSpan,
-} from './depth';
 import { layerRecipe } from './recipes';
 import { expertRouting } from './moe-routing';
 import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
@@ -298,7 +289,6 @@ function simulateLayers(
   placement: RankPlacement,
   layers: number[][],
   allocator: AllocatorSettings,
-  classify: (moment: Moment) => string = momentKey,
 ): LayerSimulation {
   const runtime = new Runtime();
   runtime.reentrantCheckpointing = request.runtime.reentrantCheckpointing;
@@ -324,7 +314,7 @@ function simulateLayers(
     syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
     optimizerInBackward: request.runtime.optimizerInBackward,
   });
-  return { log, peaks: classPeaks(log, 2, classify), reserved: replayReserved(log, allocator) };
+  return { log, peaks: classPeaks(log, 2, momentKey), reserved: replayReserved(log, allocator) };
 }
 
 /** The schedule the rank runs: the request's pipeline, or one micro-batch after another. */
@@ -403,37 +393,6 @@ const layerIndices = (span: StageSpan) =>
 // (a compare row, a search candidate seen before, a refreshed page) costs a lookup.
 const REMEMBERED = 256;
 const remembered = new Map<string, RankSimulation>();
-/** One depth of a deep pipeline rank, shared by every rank of its shape (depth.ts). */
-const rememberedDepths = new Map<string, DepthRun>();
-
-/** The value kept in `memo` under `key`, else computed and kept; the most recently used last. */
-function rememberIn<T>(memo: Map<string, T>, key: string, compute: () => T): T {
-  const known = memo.get(key);
-  if (known !== undefined) {
-    memo.delete(key);
-    memo.set(key, known);
-    return known;
-  }
-  const value = compute();
-  memo.set(key, value);
-  if (memo.size > REMEMBERED) memo.delete(memo.keys().next().value!);
-  return value;
-}
-
-/** Everything that shapes a rank's simulation, as a memo key. */
-function simulationKey(
-  request: PlanRequest,
-  arch: ModelArchitecture,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  placement: RankPlacement,
-  budget: number | 'unbounded',
-): string {
-  const { name: _name, tags: _tags, training, ...shaping } = request;
-  const { tokensToTrain: _tokens, ...trainingShape } = training;
-  const device = [gpu.id, gpu.computeCapability];
-  return JSON.stringify([shaping, trainingShape, arch, device, layout, placement, budget]);
-}
 
 /** One rank, remembered by everything that shapes its simulation. */
 export function simulateRank(
@@ -444,21 +403,40 @@ export function simulateRank(
   placement: RankPlacement,
   allocatorBudgetBytes: number,
 ): RankSimulation {
-  const key = simulationKey(request, arch, gpu, layout, placement, allocatorBudgetBytes);
-  const simulated = rememberIn(remembered, key, () => {
-    const run = simulateRankWith(
-      { request, arch, gpu, layout, placement, allocatorBudgetBytes },
-      rememberedDepth,
-    );
-    const { log: _log, ...kept } = run;
-    return kept;
-  });
+  const { name: _name, tags: _tags, training, ...shaping } = request;
+  const { tokensToTrain: _tokens, ...trainingShape } = training;
+  const key = JSON.stringify([
+    shaping,
+    trainingShape,
+    arch,
+    gpu.id,
+    gpu.computeCapability,
+    layout,
+    placement,
+    allocatorBudgetBytes,
+  ]);
+  const known = remembered.get(key);
+  if (known) {
+    remembered.delete(key); // most recently used last
+    remembered.set(key, known);
+    return { ...known, notes: [...known.notes] };
+  }
+  const { log: _log, ...simulated } = simulateRankOnce(
+    request,
+    arch,
+    gpu,
+    layout,
+    placement,
+    allocatorBudgetBytes,
+  );
+  remembered.set(key, simulated);
+  if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
   return { ...simulated, notes: [...simulated.notes] };
 }
 
-/** One rank simulated afresh, with its timeline (the deeper one of an extrapolated rank). The
- * allocator may reserve `allocatorBudgetBytes` at most; `wholeSchedule` simulates a deep
- * pipeline rank at its own depth (what its extrapolation is checked against). */
+/** One rank: its chunks simulated whole, or a single long stage as two truncated stacks
+ * extrapolated to its layer count (truncation.ts). The allocator may reserve
+ * `allocatorBudgetBytes` at most. */
 export function simulateRankOnce(
   request: PlanRequest,
   arch: ModelArchitecture,
@@ -466,37 +444,10 @@ export function simulateRankOnce(
   layout: PlanLayout,
   placement: RankPlacement,
   allocatorBudgetBytes = Infinity,
-  { wholeSchedule = false } = {},
 ): RankSimulation & { log: EventLog } {
-  const run = simulateRankWith(
-    { request, arch, gpu, layout, placement, allocatorBudgetBytes },
-    wholeSchedule ? undefined : freshDepth,
-  );
-  if (!run.log) throw new Error('a fresh simulation keeps its timeline');
-  return { ...run, log: run.log };
-}
-
-/** The rank to simulate: its request, model, card and place in the layout. */
-interface RankCase {
-  request: PlanRequest;
-  arch: ModelArchitecture;
-  gpu: GpuSpec;
-  layout: PlanLayout;
-  placement: RankPlacement;
-  allocatorBudgetBytes: number;
-}
-
-/** A rank: its chunks simulated whole; a deep pipeline rank at two shallow depths and
- * extrapolated (depth.ts); or a single long stage as two truncated stacks extrapolated to its
- * layer count (truncation.ts). */
-function simulateRankWith(rank: RankCase, runDepth?: DepthRunner): RankSimulation {
-  const { request, arch, gpu, layout, placement } = rank;
   const layers = placement.chunks.map(layerIndices);
   const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
   const notes = simulationNotes(arch, request, layout, placement);
-  const shape = scheduleShape(request, placement);
-  const deep = plan ? undefined : depthTruncation(shape, placement.rank);
-  if (deep && runDepth) return depthExtrapolated(rank, deep, runDepth, notes);
   const expandableSegments = request.runtime.expandableSegments;
   const simulate = (list: number[][], budgetBytes: number) =>
     simulateLayers(request, arch, gpu, layout, placement, list, {
@@ -504,7 +455,7 @@ function simulateRankWith(rank: RankCase, runDepth?: DepthRunner): RankSimulatio
       budgetBytes,
     });
   if (!plan) {
-    const whole = simulate(layers, rank.allocatorBudgetBytes);
+    const whole = simulate(layers, allocatorBudgetBytes);
     const { peakBytes, retries, outOfMemoryAt } = whole.reserved;
     return {
       log: whole.log,
@@ -531,7 +482,9 @@ function simulateRankWith(rank: RankCase, runDepth?: DepthRunner): RankSimulatio
     });
   }
   const peak = highestPeak(peaks);
-  const reserved = peak.allocatedPeakBytes + Math.max(slackOf(short), slackOf(long));
+  const slack = (s: LayerSimulation) =>
+    s.reserved.peakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
+  const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
   notes.push(
     `${count} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two (the card's limit, and cache flushes near it, are not simulated for an extrapolated stack)`,
   );
@@ -539,84 +492,6 @@ function simulateRankWith(rank: RankCase, runDepth?: DepthRunner): RankSimulatio
     log: long.log,
     peak,
     reservedPeakBytes: Math.round(reserved),
-    allocatorRetries: 0,
-    notes,
-  };
-}
-
-/** What the caching allocator holds beyond the allocated peak. */
-const slackOf = (s: LayerSimulation) =>
-  s.reserved.peakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
-
-/** One depth of a deep pipeline rank: its moments' high points by depth-free class, and the
- * allocator's slack; its timeline when simulated afresh. */
-interface DepthRun {
-  peaks: Map<string, ClassPeak>;
-  slack: number;
-  log?: EventLog;
-}
-
-type DepthRunner = (key: string, run: () => DepthRun) => DepthRun;
-const freshDepth: DepthRunner = (_key, run) => run();
-const rememberedDepth: DepthRunner = (key, run) =>
-  rememberIn(rememberedDepths, key, () => {
-    const { log: _log, ...kept } = run();
-    return kept;
-  });
-
-/** A deep pipeline rank: simulated as the ranks that run `t.depths` warm-up forwards (as a
- * shared middle stage when its layers allow), each moment's high point extrapolated to the
- * rank's own depth. */
-function depthExtrapolated(
-  rank: RankCase,
-  t: DepthTruncation,
-  runDepth: DepthRunner,
-  notes: string[],
-): RankSimulation {
-  const { request, arch, gpu, layout, placement } = rank;
-  const { span, layerOffset } = sharedSpan(arch, placement.chunks[0], placement.virtualStages);
-  const shape = scheduleShape(request, placement);
-  const [shallow, deep] = t.depths.map((depth) => {
-    const probe = { ...placement, chunks: [span], rank: rankAtDepth(shape, depth) };
-    const key = simulationKey(request, arch, gpu, layout, probe, 'unbounded');
-    return runDepth(key, () => {
-      // A shallower rank is smaller than this one: the card's limit cannot bind its replay.
-      const allocator = {
-        expandableSegments: request.runtime.expandableSegments,
-        budgetBytes: Infinity,
-      };
-      const classify = (moment: Moment) => depthClass(moment, depth, shape.microBatches);
-      const sim = simulateLayers(
-        request,
-        arch,
-        gpu,
-        layout,
-        probe,
-        [layerIndices(span)],
-        allocator,
-        classify,
-      );
-      return { peaks: sim.peaks, slack: slackOf(sim), log: sim.log };
-    });
-  });
-  const peaks: ClassPeak[] = [];
-  for (const [key, b] of deep.peaks) {
-    const a = shallow.peaks.get(key);
-    if (!a) continue;
-    peaks.push({
-      bytes: extrapolateDepth(a.bytes, b.bytes, t),
-      live: b.live.map((bytes, i) => extrapolateDepth(a.live[i], bytes, t)),
-      moment: momentAtDepth(b.moment, t, shape.microBatches, layerOffset),
-    });
-  }
-  const peak = highestPeak(peaks);
-  notes.push(
-    `pipeline ranks that keep more than ${t.depths[1]} micro-batches in flight are simulated keeping ${t.depths.join(' and ')} and extrapolated to their depth; reserved keeps the larger allocator slack of the two (the card's limit is not simulated for them)`,
-  );
-  return {
-    log: deep.log,
-    peak,
-    reservedPeakBytes: Math.round(peak.allocatedPeakBytes + Math.max(shallow.slack, deep.slack)),
     allocatorRetries: 0,
     notes,
   };

@@ -34,7 +34,7 @@ describe("the loop's variables (previousStepAlive: litgpt's fit())", () => {
 });
 
 describe("the loop's `loss` (previousStepAlive) keeps the last micro-batch's graph", () => {
-  const qlora = (alive: boolean) => ({
+  const qlora = (alive: boolean, bitsandbytesSavesInput = true) => ({
     training: {
       method: 'qlora' as const,
       sequenceLength: 1024,
@@ -42,14 +42,20 @@ describe("the loop's `loss` (previousStepAlive) keeps the last micro-batch's gra
       precision: 'bf16-pure' as const,
       lora: { targetModules: ['q_proj', 'v_proj'] },
     },
-    runtime: { crossEntropy: 'standard' as const, previousStepAlive: alive },
+    runtime: {
+      crossEntropy: 'standard' as const,
+      previousStepAlive: alive,
+      bitsandbytesSavesInput,
+    },
     gpus: 1,
   });
-  const activationsAt = (alive: boolean) =>
-    liveWhen(simulateTiny(qlora(alive)).log, (m) => m.step === 2 && m.what === 'optimizer step')
-      .activations;
+  const activationsAt = (alive: boolean, savesInput = true) =>
+    liveWhen(
+      simulateTiny(qlora(alive, savesInput)).log,
+      (m) => m.step === 2 && m.what === 'optimizer step',
+    ).activations;
 
-  it("and with it each 4-bit linear's input bitsandbytes holds as ctx.tensors", () => {
+  it("and with it each 4-bit linear's input bitsandbytes before 0.43.2 holds as ctx.tensors", () => {
     // MatMul4Bit keeps its input x (bf16, 1,024 tokens) until its node dies. Per layer: the
     // input shared by q, k and v, o_proj's, the one shared by gate and up (h = 1,024 wide each)
     // and down_proj's (f = 2,048 wide). Layer 0's q/k/v input does not require grad (the
@@ -57,5 +63,9 @@ describe("the loop's `loss` (previousStepAlive) keeps the last micro-batch's gra
     const perLayer = 1024 * (3 * TINY.hidden + TINY.ffn) * 2;
     const layerZero = perLayer - 1024 * TINY.hidden * 2;
     expect(activationsAt(true) - activationsAt(false)).toBe(3 * perLayer + layerZero);
+  });
+
+  it('holds no input under bitsandbytes 0.43.2 and later, which keep only the packed weight', () => {
+    expect(activationsAt(true, false)).toBe(activationsAt(false, false));
   });
 });

@@ -359,6 +359,7 @@ function precisionOf(request: PlanRequest) {
     matmul: policy.compute,
     autocast: policy.autocast,
     quantization: request.runtime.quantizationKernel,
+    bitsandbytesSavesInput: request.runtime.bitsandbytesSavesInput,
   };
 }
 

@@ -119,6 +119,7 @@ export const DEFAULT_RUNTIME: RuntimeSettings = {
   previousStepAlive: false, // a step function's locals (HF Trainer.training_step) die at return
   reentrantCheckpointing: false, // torch.utils.checkpoint's non-reentrant path (transformers 5, torchtune, torchtitan)
   softmaxSavesInput: false, // PyTorch >= 1.11 saves only softmax's output
+  bitsandbytesSavesInput: false, // bitsandbytes >= 0.43.2 keeps only the packed 4-bit weight
   fsdpEmbeddingUnits: false, // auto-wrap by decoder layer leaves embedding and head in the root
   materializeBeforeSharding: false, // meta-device init: the shards are the first allocation
   expandableSegments: false, // c10/core/AllocatorConfig.h: expandable_segments_ defaults to false

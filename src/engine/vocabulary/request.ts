@@ -119,6 +119,9 @@ export interface RuntimeSettings {
   /** PyTorch before 1.11 saved softmax's and log-softmax's input for backward beside the output
    * (`_softmax_backward_data` took the input tensor; 1.11 passes its dtype instead). */
   softmaxSavesInput: boolean;
+  /** bitsandbytes before 0.43.2 kept each 4-bit linear's input as MatMul4Bit's ctx.tensors
+   * until its graph died; 0.43.2 (PR #1270, July 2024) and later keep only the packed weight. */
+  bitsandbytesSavesInput: boolean;
   /** FSDP wraps the token embedding and the output head as units of their own (torchtune's
    * custom_sharded_layers ['tok_embeddings', 'output']), resharded after use like a layer,
    * instead of one root unit that stays gathered from the first forward to backward's end. */

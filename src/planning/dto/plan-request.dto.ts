@@ -475,6 +475,15 @@ export class RuntimeDto {
   softmaxSavesInput?: boolean;
 
   @ApiPropertyOptional({
+    default: DEFAULT_RUNTIME.bitsandbytesSavesInput,
+    description:
+      "bitsandbytes before 0.43.2: each 4-bit linear keeps its input as MatMul4Bit's ctx.tensors until the autograd graph dies (QLoRA's activations); later releases keep only the packed weight",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  bitsandbytesSavesInput?: boolean;
+
+  @ApiPropertyOptional({
     default: DEFAULT_RUNTIME.fsdpEmbeddingUnits,
     description:
       "FSDP shards the token embedding and the output head as units of their own (torchtune's custom_sharded_layers), " +

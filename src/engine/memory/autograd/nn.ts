@@ -55,6 +55,9 @@ export interface Precision {
   autocast: boolean;
   /** Which library's 4-bit linear QLoRA runs. */
   quantization: QuantizationKernel;
+  /** bitsandbytes before 0.43.2 keeps each 4-bit linear's input (runtime.bitsandbytesSavesInput);
+   * absent: a current release, which keeps only the packed weight. */
+  bitsandbytesSavesInput?: boolean;
 }
 
 /** The modules of one rank, with its precision and weight access. */
@@ -108,9 +111,11 @@ export class Nn {
   }
 
   /** QLoRA's 4-bit base layer. bitsandbytes (Linear4bit, MatMul4Bit) casts x to the compute
-   * dtype, dequantises the weight for each matmul in the dtype it was quantised from and keeps
-   * x as a ctx attribute, which backward does not free; Lightning's plugin quantised from fp16,
-   * so its dequantised weight is cast once more; torchao's linear_nf4 keeps only the weight. */
+   * dtype and dequantises the weight for each matmul in the dtype it was quantised from. Before
+   * 0.43.2 it kept x as a ctx attribute (`ctx.tensors = (A, B)`), which backward does not free;
+   * since (PR #1270, bitsandbytes/autograd/_functions.py) only the packed weight. Lightning's
+   * plugin quantised from fp16, so its dequantised weight is cast once more; torchao's
+   * linear_nf4 keeps only the weight. */
   private linear4bit(x: Tensor, linear: LinearParams): Tensor {
     const { ops, rt } = this;
     const kernel = this.precision.quantization;
@@ -123,7 +128,7 @@ export class Nn {
     const weights = dequantise();
     const out = ops.empty(input, input.requiresGrad, linear.outFeatures);
     rt.drop(...weights);
-    const held = kernel === 'torchao' ? [] : [input];
+    const held = kernel !== 'torchao' && this.precision.bitsandbytesSavesInput ? [input] : [];
     rt.record(
       [input],
       [out],

@@ -142,6 +142,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /true or false/,
   ],
   [
+    'bitsandbytesSavesInput as a number',
+    variant({ runtime: { bitsandbytesSavesInput: 1 } }),
+    'runtime.bitsandbytesSavesInput',
+    /true or false/,
+  ],
+  [
     'fsdpEmbeddingUnits as a string',
     variant({ runtime: { fsdpEmbeddingUnits: 'yes' } }),
     'runtime.fsdpEmbeddingUnits',

@@ -61,6 +61,8 @@ export interface TrainingLoop {
 
 /** What one micro-batch's forward left for its backward (the schedule's fwd_cache). */
 interface InFlight {
+  /** The autograd graph its forward recorded. */
+  graph: number;
   out: StageOutput;
   kept: Tensor[];
   input?: ReceivedInput;
@@ -134,7 +136,8 @@ class ScheduleRunner {
   /** Graphs whose root the loop's `loss` still references after backward (previousStepAlive). */
   private readonly previousGraphs: number[] = [];
   private readonly buffers: ChunkBuffers[];
-  private readonly simulated: number;
+  /** Graphs recorded so far: the last forward's is this one. */
+  private graphs = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -147,7 +150,6 @@ class ScheduleRunner {
       inputGrads: [],
       losses: [],
     }));
-    this.simulated = loop.schedule.microBatches;
   }
 
   runStep(first: boolean): void {
@@ -184,12 +186,13 @@ class ScheduleRunner {
     const chunk = loop.chunks[action.chunk];
     this.hooks.active = chunk.sharding;
     rt.microBatch = action.microBatch + (afterGap ? loop.schedule.omitted : 0);
-    rt.graph = action.chunk * this.simulated + action.microBatch;
     return chunk;
   }
 
   private forward(action: PipelineAction, afterGap: boolean): void {
     const chunk = this.enterMicroBatch(action, afterGap);
+    // each forward records a graph of its own, as autograd does
+    const graph = (this.rt.graph = ++this.graphs);
     const input = chunk.receives ? this.receive(action) : undefined;
     const out = chunk.stage.forward(input?.handle);
     // the loop rebinds `logits` and `loss`: the last micro-batch's logits and graph die
@@ -201,7 +204,7 @@ class ScheduleRunner {
     this.rt.drop(...out.logits.filter((logits) => !kept.includes(logits)));
     // Megatron frees a sent output's memory at once (schedules.py deallocate_output_tensor).
     if (chunk.sends && !keepsOutput) this.rt.drop(out.output);
-    this.inFlight.set(`${action.chunk}:${action.microBatch}`, { out, kept, input });
+    this.inFlight.set(`${action.chunk}:${action.microBatch}`, { graph, out, kept, input });
   }
 
   private backward(action: PipelineAction, afterGap: boolean, last: boolean): void {
@@ -209,8 +212,9 @@ class ScheduleRunner {
     const key = `${action.chunk}:${action.microBatch}`;
     const state = this.inFlight.get(key)!;
     this.inFlight.delete(key);
-    chunk.sharding.beforeMicroBatchBackward?.(this.loop.syncEveryMicroBatch || last);
     const { rt } = this;
+    rt.graph = state.graph;
+    chunk.sharding.beforeMicroBatchBackward?.(this.loop.syncEveryMicroBatch || last);
     rt.backward(state.out.output, chunk.sends ? this.outputGrad(action) : undefined);
     if (state.out.isLoss && this.loop.pipeline?.runtime === 'pytorch') {
       this.buffers[action.chunk].losses.push(state.out.output); // _internal_losses
@@ -220,7 +224,7 @@ class ScheduleRunner {
     if (this.loop.previousStepAlive) {
       // litgpt's fit(): `loss` keeps the graph, and so bitsandbytes' ctx.tensors, alive
       this.previousLogits.push(...state.kept);
-      this.previousGraphs.push(rt.retireGraph());
+      this.previousGraphs.push(state.graph);
     } else {
       rt.drop(...state.kept);
       rt.freeGraph();

@@ -154,8 +154,6 @@ export class Runtime {
   private seq = 0;
   /** Recorded nodes per graph (one per micro-batch's forward). */
   private graphs = new Map<number, GraphNode[]>();
-  /** Keys of retired graphs count down from -1, below every micro-batch's slot. */
-  private retiredGraphs = 0;
   /** The graph new nodes join: the schedule sets it per micro-batch. */
   graph = 0;
   private scopes: Tensor[][] = [[]];
@@ -621,20 +619,6 @@ export class Runtime {
       this.adopt(handle);
       return handle;
     }) as T;
-  }
-
-  /** Backward is done with the graph but the loop still references its root (litgpt's `loss`
-   * until the next micro-batch rebinds it): its nodes, and the ctx attributes they hold, live on
-   * under a key of their own, so the next micro-batch may record into the slot. Returns the key
-   * to hand freeGraph when the reference goes. */
-  retireGraph(graph = this.graph): number {
-    const key = --this.retiredGraphs;
-    for (const node of this.graphs.get(graph) ?? []) {
-      node.inputs.forEach((input) => input.param?.pendingUses?.delete(graph));
-    }
-    this.graphs.set(key, this.graphs.get(graph) ?? []);
-    this.graphs.delete(graph);
-    return key;
   }
 
   /** The graph dies (nothing references it any more): nodes backward never reached, and

@@ -1,6 +1,7 @@
 // Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
 // latency, throughput and cost (docs/memory-model.md §0, §2 and §7).
 import { countParameters } from '../model/parameters';
+import { estimateCost } from '../performance/cost';
 import { splitLayers, StageSpan, stageLabel } from '../model/placement';
 import { DEFAULT_INFERENCE } from '../request/normalize';
 import { layoutOf } from '../request/layout';
@@ -184,15 +185,26 @@ interface ServingLatency {
   decodeCommunication: number;
 }
 
+/** What the serving figures are computed from: the model, the request and its inference
+ * settings, the card, the layout and each pipeline stage's layers and weights. */
+interface ServingCase {
+  arch: ModelArchitecture;
+  request: PlanRequest;
+  inference: InferenceSettings;
+  gpu: GpuSpec;
+  layout: PlanLayout;
+  stages: StageStatic[];
+}
+
 /** Roofline prefill and decode times of one batch. */
-function servingLatency(
-  arch: ModelArchitecture,
-  request: PlanRequest,
-  inference: InferenceSettings,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  stages: StageStatic[],
-): ServingLatency {
+function servingLatency({
+  arch,
+  request,
+  inference,
+  gpu,
+  layout,
+  stages,
+}: ServingCase): ServingLatency {
   const { batchSize: batch, promptLength, outputLength } = inference;
   const t = layout.tensorParallel;
   const { weightsRead, kvBytes } = servingReads(arch, inference, layout, stages);
@@ -229,48 +241,21 @@ function servingLatency(
   return { timeToFirstToken, timePerOutputToken, flopsPerToken, decodeCommunication };
 }
 
-/** What the cluster costs per hour and per million output tokens at `tokensPerSecond`. */
-function servingCost(
-  request: PlanRequest,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  tokensPerSecond: number,
-): { cost: PlanCost; usdPerMillionOutputTokens: number } {
-  const pricePerGpuHour = request.runtime.pricePerGpuHour ?? gpu.pricePerGpuHour;
-  const clusterPerHour = pricePerGpuHour * layout.gpus;
-  const usdPerMillionOutputTokens = (clusterPerHour / (tokensPerSecond * 3600)) * 1e6;
-  return {
-    cost: {
-      pricePerGpuHour,
-      clusterPerHour,
-      usdPerMillionTokens: usdPerMillionOutputTokens,
-      priceSource:
-        request.runtime.pricePerGpuHour !== undefined
-          ? 'request (runtime.pricePerGpuHour)'
-          : gpu.priceSource,
-    },
-    usdPerMillionOutputTokens,
-  };
-}
-
 /** Roofline prefill and decode times, throughput over a request's life, and cost. */
-function servingPerformance(
-  arch: ModelArchitecture,
-  request: PlanRequest,
-  inference: InferenceSettings,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  stages: StageStatic[],
-): InferencePerformance {
+function servingPerformance(served: ServingCase): InferencePerformance {
+  const { request, inference, gpu, layout } = served;
   const { batchSize: batch, outputLength } = inference;
-  const latency = servingLatency(arch, request, inference, gpu, layout, stages);
+  const latency = servingLatency(served);
   const { timeToFirstToken, timePerOutputToken } = latency;
 
   // A static batch's life: prefill yields the first token, each decode step one more per sequence.
   const requestSeconds = timeToFirstToken + (outputLength - 1) * timePerOutputToken;
   const tokensPerSecond = (layout.dataParallel * batch * outputLength) / requestSeconds;
   const tokensPerSecondPerGpu = tokensPerSecond / layout.gpus;
-  const { cost, usdPerMillionOutputTokens } = servingCost(request, gpu, layout, tokensPerSecond);
+  // The training plan's prices at the output rate; serving has no run to budget.
+  const noBudget = { ...request, training: { ...request.training, tokensToTrain: undefined } };
+  const cost = estimateCost(noBudget, gpu, layout, { tokensPerSecond });
+  const usdPerMillionOutputTokens = cost.usdPerMillionTokens;
   const p = layout.pipelineParallel;
   return {
     performance: {
@@ -457,7 +442,7 @@ export function planInference(
   const maxContextLength = longestContext(arch, inference, fitsAt);
 
   const counts = countParameters(arch);
-  const served = servingPerformance(arch, request, inference, gpu, layout, stages);
+  const served = servingPerformance({ arch, request, inference, gpu, layout, stages });
   return {
     engineVersion: ENGINE_VERSION,
     request,

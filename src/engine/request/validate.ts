@@ -2,6 +2,7 @@
 import { architectureLimitErrors } from '../model/limits';
 import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
 import { PipelineSplitError, virtualStageSpans } from '../model/placement';
+import { layoutOf } from './layout';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
@@ -153,17 +154,11 @@ function contextParallelErrors(request: PlanRequest): FieldError[] {
   ];
 }
 
-/** Data-parallel degree of the request's layout; not an integer when the cluster does not split. */
-function dataParallelDegree(request: PlanRequest): number {
-  const { tensorParallel: t, pipelineParallel: p, contextParallel: c } = request.parallelism;
-  return (request.cluster.nodes * request.cluster.gpusPerNode) / (t * p * c);
-}
-
 /** Expert parallelism needs experts to split, evenly, over the data x context ranks. */
 function expertParallelErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const e = request.parallelism.expertParallel;
   const c = request.parallelism.contextParallel;
-  const dataParallel = dataParallelDegree(request);
+  const { dataParallel } = layoutOf(request); // not an integer when the cluster does not split
   const field = 'parallelism.expertParallel';
   if (e <= 1) return [];
   if (!arch.moe) {
@@ -196,7 +191,7 @@ function expertParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
 /** HSDP replicates over replicateDegree groups and shards over the rest of the data x context ranks. */
 function replicateDegreeErrors(request: PlanRequest): FieldError[] {
   const { replicateDegree, contextParallel } = request.parallelism;
-  const dataParallel = dataParallelDegree(request);
+  const { dataParallel } = layoutOf(request); // not an integer when the cluster does not split
   const shardGroup = dataParallel * contextParallel;
   if (!Number.isInteger(dataParallel) || shardGroup % replicateDegree === 0) return [];
   return [

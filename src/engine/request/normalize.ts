@@ -227,20 +227,22 @@ export function normalizeRequest(
 ): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
+  const cluster = {
+    gpu: input.cluster.gpu,
+    nodes: input.cluster.nodes ?? DEFAULT_CLUSTER.nodes,
+    gpusPerNode: input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode,
+  };
   const training = normalizeTraining(input, preset, arch);
   const parallelism = normalizeParallelism(input, preset);
-  const runtime = normalizeRuntime(input, runtimeInput, preset, training, gpu);
+  const gpus = cluster.nodes * cluster.gpusPerNode;
+  const runtime = normalizeRuntime(runtimeInput, preset, training, gpus, gpu);
 
   const request: PlanRequest = {
     ...(input.name !== undefined ? { name: input.name } : {}),
     tags: (input.tags ?? []).filter((t): t is string => typeof t === 'string'),
     workload: input.workload ?? DEFAULT_WORKLOAD,
     model: input.model,
-    cluster: {
-      gpu: input.cluster.gpu,
-      nodes: input.cluster.nodes ?? DEFAULT_CLUSTER.nodes,
-      gpusPerNode: input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode,
-    },
+    cluster,
     training,
     parallelism,
     runtime,
@@ -301,10 +303,10 @@ function normalizeParallelism(
 
 /** Runtime settings: defaults, the GPU's CUDA context, the preset's, then the user's. */
 function normalizeRuntime(
-  input: PlanRequestInput,
   runtimeInput: Partial<RuntimeSettings>,
   preset: FrameworkPreset,
   training: TrainingSettings,
+  gpus: number,
   gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
 ): RuntimeSettings {
   const presetRuntime = preset === 'none' ? {} : PRESETS[preset];
@@ -317,9 +319,6 @@ function normalizeRuntime(
   } as RuntimeSettings;
   // torchtune's single-device full fine-tune applies the optimizer in backward by default
   // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
-  const gpus =
-    (input.cluster.nodes ?? DEFAULT_CLUSTER.nodes) *
-    (input.cluster.gpusPerNode ?? DEFAULT_CLUSTER.gpusPerNode);
   if (
     preset === 'torchtune' &&
     runtimeInput.optimizerInBackward === undefined &&

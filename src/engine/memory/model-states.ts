@@ -132,12 +132,7 @@ export function modelStates(
   }
 
   return {
-    weights: placed.weights,
-    gradients: placed.gradients,
-    masterWeights: placed.masterWeights,
-    optimizerStates: placed.optimizerStates,
-    pagedOptimizerStates: placed.pagedOptimizerStates,
-    hostBytes: placed.hostBytes,
+    ...placed,
     shardDegree,
     trainableElements: trainedWeights,
     gatheredWeightBytes: gatheredWeightBytes(request),

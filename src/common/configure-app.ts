@@ -76,7 +76,8 @@ function serveWebPage(app: NestExpressApplication): void {
 export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(securityHeaders);
-  app.use(serializeRememberedOnce);
+  // Only the estimate answers a remembered result; other routes keep Express's own res.json.
+  app.use(`/${API_PREFIX}/plans/estimate`, serializeRememberedOnce);
   app.setGlobalPrefix(API_PREFIX);
   app.enableShutdownHooks();
   serveWebPage(app);

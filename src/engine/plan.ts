@@ -49,6 +49,15 @@ function rankLabel(chunks: StageSpan[], stages: number, rank: number): string {
   return `pipeline rank ${rank} of ${stages} (virtual stages ${chunks.map((c) => c.stage).join(', ')}: layers ${parts.join('; ')})`;
 }
 
+/** The virtual stages' spans of a training request (torchtitan's weighting of the ends). */
+export function stageSpans(request: PlanRequest, arch: ModelArchitecture): StageSpan[] {
+  const { pipelineParallel, virtualStages } = request.parallelism;
+  return virtualStageSpans(arch.numLayers, pipelineParallel * virtualStages, {
+    firstStageLessLayers: request.runtime.pipelineFirstStageLessLayers,
+    lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
+  });
+}
+
 /** Per-rank memory of every pipeline stage of a training request, each simulated as a
  * timeline of tensor events (memory/rank.ts). */
 export function trainingRanks(
@@ -67,11 +76,8 @@ export function trainingRanks(
   const overhead = runtimeOverheadBytes(request, layout);
   const ranks: RankMemory[] = [];
   const hostPerRank: number[] = [];
-  const { pipelineParallel: stages, virtualStages } = request.parallelism;
-  const spans = virtualStageSpans(arch.numLayers, stages * virtualStages, {
-    firstStageLessLayers: request.runtime.pipelineFirstStageLessLayers,
-    lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
-  });
+  const { pipelineParallel: stages } = request.parallelism;
+  const spans = stageSpans(request, arch);
   for (let rank = 0; rank < stages; rank++) {
     const chunks = rankChunks(spans, stages, rank);
     const states = chunks.map((span) =>

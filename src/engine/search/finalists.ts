@@ -1,7 +1,7 @@
 // Which search candidates get the full timeline: screened and ordered by the memory bound
 // (bound.ts), planned in full only where they can still reach the top, and ranked from the full
 // plans alone, so no returned figure comes from the bound.
-import { boundTolerance, BoundFigures, MemoryBound } from './bound';
+import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
 import type { SearchCandidate, SearchCounts, SearchFigures, SearchObjective } from './search';
 import { PlanRequestInput } from '../request/normalize';
 import {
@@ -125,6 +125,11 @@ function isLayoutField(error: FieldError): boolean {
   );
 }
 
+/** A candidate's split, ZeRO stage and offload: what holds its model states. */
+function groupOf(c: Candidate): string {
+  return `${c.split}/${c.zeroStage}/${c.offload}`;
+}
+
 // Cheapest memory first, so a split whose model states alone overflow is dropped early.
 export const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 
@@ -132,7 +137,8 @@ export const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 export class Finalists {
   readonly best: Finalist[] = [];
   private readonly order: (a: Ranked, b: Ranked) => number;
-  private readonly capacityBytes: number;
+  /** Bytes the bound may sit above a full plan (bound.ts BOUND_TOLERANCE). */
+  private readonly tolerance: number;
   private readonly invalidSplits = new Set<string>();
   private readonly statesOverflowing = new Set<string>();
   /** Micro-batches known to overflow (planned, or bounded beyond the tolerance), per series. */
@@ -148,7 +154,7 @@ export class Finalists {
     private readonly rejectSplit: (field: string) => void,
   ) {
     this.order = comparator(objective);
-    this.capacityBytes = capacityBytes;
+    this.tolerance = BOUND_TOLERANCE * capacityBytes;
   }
 
   /** Ranks the candidates; `exhaustive` bounds every one and skips none by the pruning rules. */
@@ -185,7 +191,7 @@ export class Finalists {
     const bounded = exhaustive
       ? candidates.filter((c) => !this.boundOverflows(c))
       : this.boundedCheapestFirst(candidates);
-    const reach = (c: Candidate) => c.bound!.headroomBytes + this.toleranceOf(c);
+    const reach = (c: Candidate) => c.bound!.headroomBytes + this.tolerance;
     bounded.sort((a, b) => reach(b) - reach(a) || this.order(a, b));
     for (const [index, candidate] of bounded.entries()) {
       const last = this.best.length === this.top ? this.best[this.top - 1] : undefined;
@@ -219,11 +225,6 @@ export class Finalists {
     return candidates.filter((c) => !this.pruned(c) && !this.boundOverflows(c));
   }
 
-  /** Bytes the bound may sit above the candidate's full plan (bound.ts boundTolerance). */
-  private toleranceOf(candidate: Candidate): number {
-    return boundTolerance(candidate.request) * this.capacityBytes;
-  }
-
   private boundOf(candidate: Candidate): BoundFigures {
     if (!candidate.bound) {
       candidate.bound = this.bound.estimate(candidate.request);
@@ -235,7 +236,7 @@ export class Finalists {
   /** Whether the bound overflows the card by more than its tolerance: then the full plan would
    * too, and so would every larger micro-batch of the series. */
   private boundOverflows(candidate: Candidate): boolean {
-    if (this.boundOf(candidate).headroomBytes + this.toleranceOf(candidate) >= 0) return false;
+    if (this.boundOf(candidate).headroomBytes + this.tolerance >= 0) return false;
     this.counts.rejected.boundOutOfMemory += 1;
     this.markOverflowing(candidate);
     return true;
@@ -258,8 +259,7 @@ export class Finalists {
     const smallerOverflowed = (this.overflowing.get(this.seriesOf(c)) ?? []).some(
       (o) => o.microBatch < c.microBatch && !(o.accumulation > 1 && c.accumulation === 1),
     );
-    const group = `${c.split}/${c.zeroStage}/${c.offload}`;
-    if (!smallerOverflowed && !this.statesOverflowing.has(group)) return false;
+    if (!smallerOverflowed && !this.statesOverflowing.has(groupOf(c))) return false;
     this.counts.pruned += 1;
     return true;
   }
@@ -291,9 +291,7 @@ export class Finalists {
     const kind = rankKind(worst, candidate.pipelineParallel);
     rejected.outOfMemoryByRank[kind] = (rejected.outOfMemoryByRank[kind] ?? 0) + 1;
     this.markOverflowing(candidate);
-    if (statesOverflow(result)) {
-      this.statesOverflowing.add(`${candidate.split}/${candidate.zeroStage}/${candidate.offload}`);
-    }
+    if (statesOverflow(result)) this.statesOverflowing.add(groupOf(candidate));
   }
 
   private offer(finalist: Finalist): void {

@@ -1,7 +1,7 @@
 // Layout search: every data x tensor x pipeline x context (x expert) split of a cluster, with
 // ZeRO stage, recomputation, micro-batch and offload, screened by a memory bound, planned on the
 // full timeline where it can still rank, and ranked by an objective.
-import { BOUND_TOLERANCE, BoundFigures, MemoryBound, WIDE_BOUND_TOLERANCE } from './bound';
+import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
 import { DeepPartial } from './compare';
 import { Candidate, Finalists, RECOMPUTE_ORDER } from './finalists';
 import { estimateCost } from '../performance/cost';
@@ -136,10 +136,10 @@ export interface SearchResult {
   /** Whether every candidate was bounded with no pruning rule (input.exhaustive). */
   exhaustive: boolean;
   /** How far the bound may sit above a full plan's device used (bytes): finalists are chosen
-   * with this margin, so the top is the one planning every candidate fully would give. Layouts
-   * with pipeline or context parallelism get `wideBoundToleranceBytes` instead. */
+   * with this margin, so the top is the one planning every candidate fully would give. */
   boundToleranceBytes: number;
-  /** The margin for pipeline and context-parallel layouts (bound.ts WIDE_BOUND_TOLERANCE). */
+  /** The same margin: pipeline and context-parallel layouts once had a wider one, and clients
+   * may still read this name. */
   wideBoundToleranceBytes: number;
   counts: SearchCounts;
 }
@@ -605,7 +605,7 @@ export function searchLayouts(
     examined: counts.planned,
     exhaustive,
     boundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
-    wideBoundToleranceBytes: Math.round(WIDE_BOUND_TOLERANCE * capacity),
+    wideBoundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     counts,
   };
 }

@@ -15,8 +15,9 @@
 //   sharding (what it shards, what it keeps gathered, DDP's buckets) is measured, not assumed;
 // - activation probes, per (tensor, context and expert parallel, recompute) at one and two
 //   sequences per micro-batch (larger micro-batches along the line through them): ZeRO-3 over
-//   eight data-parallel ranks, so model states barely count; their forward/backward peak less
-//   the same probe at the sharding probes' sequence is what the candidate's activations add.
+//   eight data-parallel ranks, so model states barely count (ZeRO-1 and 2 candidates whose fp32
+//   parameters are cast on use get their own stage: activationZero); their forward/backward peak less the same probe at the sharding
+//   probes' sequence is what the candidate's activations add.
 // Candidate = max(sharding forward/backward + activations added, sharding optimizer step), for
 // each pipeline rank at its own layer count, shard degree and share of the model's ends (the
 // plan's own split into stages); device used adds the CUDA context and NCCL (runtime.ts) and
@@ -38,6 +39,7 @@ import { layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
 import { rankChunks } from '../memory/schedule';
 import { planFromRequest, stageSpans } from '../plan';
+import { dtypePolicy } from '../request/dtype-policy';
 import { layoutOf } from '../request/layout';
 import {
   GpuSpec,
@@ -46,6 +48,7 @@ import {
   PlanRequest,
   RankMemory,
   Recompute,
+  ZeroStage,
 } from '../vocabulary';
 
 /** How far the bound may sit above the full plan's device used, as a fraction of the card: the
@@ -173,6 +176,19 @@ function probeLengths(arch: ModelArchitecture): number[] {
   );
   const short = Math.max(1, long - period);
   return short === long ? [long] : [short, long];
+}
+
+/** The ZeRO stage of the activation probes: ZeRO-3 over eight ranks, where the states barely
+ * count and cancel. Where fp32 parameters are cast to 16 bits at each use (autocast, or
+ * torchtitan's FSDP2 regime without FSDP to gather them in bf16: dtype-policy.ts) under ZeRO-1 or
+ * 2, the casts saved for backward are activations that ZeRO-3's bf16 gathers never make, so those
+ * candidates are probed at their own stage: on ZeRO-3 probes the bound came out 26% of the card
+ * high for torchtitan's preset at ZeRO-2 and 11% for Hugging Face's, 0.8% and under on their own. */
+function activationZero(request: PlanRequest): ZeroStage {
+  const stage = request.parallelism.zeroStage;
+  const policy = dtypePolicy(request);
+  const castOnUse = policy.trained.weight > policy.compute;
+  return castOnUse && (stage === 1 || stage === 2) ? stage : 3;
 }
 
 /** A probe of the candidate: one stage over `dataParallel` x its context ranks. */
@@ -393,6 +409,7 @@ export class MemoryBound {
       microBatchSize,
       activationCheckpointing,
       Math.min(gradientAccumulationSteps, PROBE_MICRO_BATCHES),
+      activationZero(request),
     ].join('/');
     let added = this.added.get(key);
     if (!added) {
@@ -438,7 +455,7 @@ export class MemoryBound {
     const probe = probeOf(request, ranks, {
       parallelism: {
         ...changes.parallelism,
-        zeroStage: 3,
+        zeroStage: activationZero(request),
         offload: { optimizer: 'none', parameters: 'none' },
       },
       training: changes.training,

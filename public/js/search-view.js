@@ -81,9 +81,11 @@ function summary(answer) {
   const { counts } = answer;
   const reasons = rejectionText(counts.rejected);
   const nothing = reasons && answer.results.length === 0 ? `Nothing fits: ${reasons}. ` : '';
+  const notes = answer.warnings.map((warning) => `Note: ${warning}. `).join('');
   return (
     `${nothing}${counts.feasible} of ${counts.evaluated} planned layouts fit ` +
     `(${counts.candidates} in the search space, ${counts.pruned} pruned); the best ${answer.results.length}. ` +
+    notes +
     'Click a column to sort, a row to open it as the plan.'
   );
 }

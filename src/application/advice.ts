@@ -234,7 +234,7 @@ function sameGpusLayout(
 }
 
 /** The answer, or none where the engine refuses the request (a degree the model's heads or
- * layers cannot take; a search past MAX_SEARCH_CANDIDATES or MAX_SEARCH_PLANS): the plan keeps
+ * layers cannot take; a search past MAX_SEARCH_CANDIDATES): the plan keeps
  * its other advice. */
 function unlessRefused<T>(plan: () => T | null): T | null {
   try {

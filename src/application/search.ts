@@ -60,6 +60,11 @@ function searchInputOf(request: SearchRequest): SearchInput {
   return { ...rest, ...(Object.keys(kept).length > 0 ? { parallelism: kept } : {}) };
 }
 
+/** What a search that stopped at its plan budget tells the user. */
+function incompleteWarning(found: SearchResult): string {
+  return `the search stopped after ${found.counts.planned} full plans, the most one search runs, with layouts left that could still rank: the results are the best of those planned; narrow cluster.nodes, lower maxMicroBatchSize or top, or leave allowOffload out for a complete ranking`;
+}
+
 /** Ranked layouts that fit; settings the search chose rather than took are named in `warnings`. */
 export function searchPlans(
   request: SearchRequest,
@@ -87,5 +92,7 @@ export function searchPlans(
     onPlanned(++planned);
     return result;
   };
-  return { ...searchLayouts(searchInputOf(request), plan, context), warnings };
+  const found = searchLayouts(searchInputOf(request), plan, context);
+  if (!found.complete) warnings.push(incompleteWarning(found));
+  return { ...found, warnings };
 }

@@ -136,6 +136,8 @@ export const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 /** One search's walk over its candidates: the bound, the full plans and the ranked top. */
 export class Finalists {
   readonly best: Finalist[] = [];
+  /** False once the walk stopped at its plan budget with candidates it could not rule out. */
+  complete = true;
   private readonly order: (a: Ranked, b: Ranked) => number;
   /** Bytes the bound may sit above a full plan (bound.ts BOUND_TOLERANCE). */
   private readonly tolerance: number;
@@ -148,6 +150,8 @@ export class Finalists {
     private readonly objective: SearchObjective,
     private readonly top: number,
     private readonly plan: (request: PlanRequestInput) => PlanResult,
+    /** Full plans the walk may run (search.ts MAX_SEARCH_PLANS). */
+    private readonly planBudget: number,
     private readonly bound: MemoryBound,
     capacityBytes: number,
     private readonly counts: SearchCounts,
@@ -172,7 +176,7 @@ export class Finalists {
   private byFigures(candidates: Candidate[], exhaustive: boolean): void {
     candidates.sort(this.order);
     for (const [index, candidate] of candidates.entries()) {
-      if (this.best.length === this.top) {
+      if (this.best.length === this.top || this.budgetSpent()) {
         this.counts.notPlanned += candidates.length - index;
         return;
       }
@@ -195,12 +199,20 @@ export class Finalists {
     bounded.sort((a, b) => reach(b) - reach(a) || this.order(a, b));
     for (const [index, candidate] of bounded.entries()) {
       const last = this.best.length === this.top ? this.best[this.top - 1] : undefined;
-      if (last && reach(candidate) < last.figures.headroomBytes) {
+      if ((last && reach(candidate) < last.figures.headroomBytes) || this.budgetSpent()) {
         this.counts.notPlanned += bounded.length - index;
         return;
       }
       if (!this.invalidSplits.has(candidate.split)) this.planOne(candidate);
     }
+  }
+
+  /** Whether the walk has run its plan budget: the candidates left could still reach the top,
+   * so the answer is then the best of those planned and says so (`complete`). */
+  private budgetSpent(): boolean {
+    if (this.counts.planned < this.planBudget) return false;
+    this.complete = false;
+    return true;
   }
 
   /** When the bound turned every candidate away, the one it puts closest to fitting is planned

@@ -1,7 +1,13 @@
 import { loadCatalog, resolveGpu, resolveModel } from '../../catalog/catalog';
 import { estimatePlan } from '../../application/estimate';
 import { PlanRequestInput } from '../request/normalize';
-import { clusterShapes, MAX_CLUSTER_SHAPES, searchLayouts, SearchInput } from './search';
+import {
+  clusterShapes,
+  MAX_CLUSTER_SHAPES,
+  MAX_SEARCH_PLANS,
+  searchLayouts,
+  SearchInput,
+} from './search';
 import { PlanResult, PlanValidationError } from '../vocabulary';
 
 const catalog = loadCatalog();
@@ -53,6 +59,7 @@ describe('searchLayouts: Llama-3-70B full fine-tuning at 8k context', () => {
   });
 
   it('counts what it planned, pruned and left unplanned', () => {
+    expect(found.complete).toBe(true);
     const c = found.counts;
     expect(c.evaluated).toBe(found.examined);
     expect(c.feasible).toBe(10);
@@ -64,6 +71,26 @@ describe('searchLayouts: Llama-3-70B full fine-tuning at 8k context', () => {
     expect(c.rejected.outOfMemory).toBe(
       Object.values(c.rejected.outOfMemoryByRank).reduce((a, b) => a + b, 0),
     );
+  });
+});
+
+describe('searchLayouts: a search that needs more full plans than it may run', () => {
+  it('GPT-2 by headroom on 512 A100 80GB: every layout nearly ties, so it stops and says so', () => {
+    const found = search({
+      model: 'gpt-2',
+      cluster: { gpu: 'a100-80gb', gpus: 512, gpusPerNode: 8 },
+      training: { sequenceLength: 1024 },
+      objective: 'headroom',
+    });
+    expect(found.complete).toBe(false);
+    expect(found.counts.planned).toBe(MAX_SEARCH_PLANS);
+    expect(found.results).toHaveLength(10);
+    const headrooms = found.results.map((r) => r.figures.headroomBytes);
+    expect([...headrooms].sort((a, b) => b - a)).toEqual(headrooms);
+    // What it left is counted: nothing goes missing from the search space.
+    const c = found.counts;
+    expect(c.notPlanned).toBeGreaterThan(0);
+    expect(c.candidates).toBe(c.planned + c.pruned + c.notPlanned + c.rejected.boundOutOfMemory);
   });
 });
 

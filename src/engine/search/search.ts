@@ -135,6 +135,10 @@ export interface SearchResult {
   examined: number;
   /** Whether every candidate was bounded with no pruning rule (input.exhaustive). */
   exhaustive: boolean;
+  /** False when the search stopped at MAX_SEARCH_PLANS full plans with layouts left that the bound
+   * could not rule out: the results are then the best of those planned, not necessarily the top
+   * planning every layout would give. */
+  complete: boolean;
   /** How far the bound may sit above a full plan's device used (bytes): finalists are chosen
    * with this margin, so the top is the one planning every candidate fully would give. */
   boundToleranceBytes: number;
@@ -165,8 +169,9 @@ export const MAX_SEARCH_MICRO_BATCH = 1_024;
 /** Layouts one search may list: each costs a speed and price estimate and a bound (~20 us), so
  * 2^16 list in about 1.3 s. */
 export const MAX_SEARCH_CANDIDATES = 65_536;
-/** Full timeline plans one search may run (each a few to tens of milliseconds, bench:engine):
- * enough for the top 100 and the finalists that compete with them, a few seconds at most. */
+/** Full timeline plans one search may run (each a few to a hundred milliseconds, bench:engine):
+ * enough for the top 100 and the finalists that compete with them. A search that would need more
+ * answers with the best of those planned and `complete: false`. */
 export const MAX_SEARCH_PLANS = 512;
 /** Ring attention needs chunks long enough to hide the K/V exchange; shorter ones are not tried. */
 export const MIN_TOKENS_PER_CONTEXT_RANK = 1024;
@@ -413,24 +418,6 @@ function checkSearchSpace(
   }
 }
 
-/** The planner, refusing once a search has run MAX_SEARCH_PLANS full plans. */
-function boundedPlanner(
-  plan: (request: PlanRequestInput) => PlanResult,
-): (request: PlanRequestInput) => PlanResult {
-  let plansRun = 0;
-  return (request) => {
-    if (plansRun >= MAX_SEARCH_PLANS) {
-      // Not a layout field: the finalists would take a layout error for one split's problem.
-      fail(
-        'top',
-        `the search needs more than ${MAX_SEARCH_PLANS} full plans; lower top, narrow cluster.nodes, lower maxMicroBatchSize or leave allowOffload out`,
-      );
-    }
-    plansRun += 1;
-    return plan(request);
-  };
-}
-
 /** Builds every candidate of the input, with its speed and price from the same functions the
  * plan uses; splits the model or the batch cannot take are counted through `rejectSplit`. */
 class CandidateList {
@@ -591,7 +578,8 @@ export function searchLayouts(
   const finalists = new Finalists(
     knobs.objective,
     knobs.top,
-    boundedPlanner(plan),
+    plan,
+    MAX_SEARCH_PLANS,
     bound,
     capacity,
     counts,
@@ -604,6 +592,7 @@ export function searchLayouts(
     results: best.map((candidate, i) => ({ rank: i + 1, ...candidate })),
     examined: counts.planned,
     exhaustive,
+    complete: finalists.complete,
     boundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     wideBoundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     counts,

@@ -9,7 +9,7 @@ const catalog = loadCatalog();
 
 // How far below the full plan the bound may sit, as a fraction of the card: the bound leaves
 // out the caching allocator's slack (16.5% of the card on the DeepSpeed preset's shape below),
-// and micro-batches above two are extrapolated from one and two sequences. Erring low costs
+// and pipeline micro-batches in flight. Erring low costs
 // finalists, never results, so this only keeps the bound useful.
 const UNDERSHOOT = 0.2;
 
@@ -24,7 +24,7 @@ interface Shape {
   recompute: Recompute;
   mb: number;
   seq: number;
-  preset?: 'torchtitan' | 'deepspeed';
+  preset?: 'torchtitan' | 'deepspeed' | 'hf-transformers';
 }
 
 // Independent of the probes' own shapes: other models, cards, degrees, presets and batches.
@@ -169,6 +169,19 @@ const SHAPES: Shape[] = [
     mb: 2,
     seq: 4096,
     preset: 'torchtitan',
+  },
+  // Once 59.7% over: eight sequences taken along the line through one and two.
+  {
+    model: 'qwen2.5-7b',
+    gpu: 'a100-80gb',
+    nodes: 1,
+    t: 1,
+    c: 4,
+    zero: 2,
+    recompute: 'full',
+    mb: 8,
+    seq: 4096,
+    preset: 'hf-transformers',
   },
   // Once 9% over: DDP replicates over data-parallel ranks only, so context ranks keep no buckets.
   {

@@ -8,10 +8,10 @@ import { searchLayouts, SearchObjective } from './search';
 const catalog = loadCatalog();
 
 // How far below the full plan the bound may sit, as a fraction of the card: the bound leaves
-// out the caching allocator's slack (16.5% of the card on the DeepSpeed preset's shape below),
-// and pipeline micro-batches in flight. Erring low costs
-// finalists, never results, so this only keeps the bound useful.
-const UNDERSHOOT = 0.2;
+// out the caching allocator's slack (16.5% of the card on the DeepSpeed preset's shape below;
+// 21.5% on Hugging Face's at eight sequences, 12% of it slack) and pipeline micro-batches in
+// flight. Erring low costs finalists, never results, so this only keeps the bound useful.
+const UNDERSHOOT = 0.25;
 
 interface Shape {
   model: string;

@@ -58,6 +58,10 @@ import {
  * of two probes' peaks reached at different moments can sit higher, and bound.spec.ts holds
  * other models, presets and experts to this. Erring low only costs finalists. */
 export const BOUND_TOLERANCE = 0.06;
+// The most a phase keeps per parameter of the model's ends besides their states: an fp32
+// gradient bucket copy (4 B) and two fp32 foreach temporaries of the optimizer step (8 B,
+// torch/optim/adamw.py _multi_tensor_adamw), with room for a third (4 B).
+const ENDS_EXTRA_BYTES = 16;
 // Layers a probe stack holds at least: at one or two layers the peak can sit at a moment that
 // longer stacks never reach (the embedding's or the loss's), so the lines start at three.
 const MIN_PROBE_LAYERS = 3;
@@ -119,6 +123,8 @@ interface StageStates {
   /** Its share of the weights outside the decoder layers (embedding, head, final norm): 1
    * without pipeline parallelism. */
   endsShare: number;
+  /** Those weights' parameters it does not hold. */
+  missingEndsParameters: number;
   /** Weights, gradients, optimizer states and master copy the caching allocator holds. */
   states: number;
   /** Paged optimizer states: on the device, outside the allocator. */
@@ -146,14 +152,17 @@ function valueAt(line: Line, layers: number): number {
 }
 
 /** A probe line's value at a pipeline rank. The probes hold the whole model's ends, so the
- * line's value at no layers is what the ends keep besides their states: `logits` of it (the
- * head's logits and loss) goes to the head's rank alone, the rest by the rank's share of the
- * ends' weights (the embedding's and head's gradients and optimizer temporaries). */
+ * line's value at no layers holds what the ends keep besides their states: `logits` of it (the
+ * head's logits and loss) belongs to the head's rank alone, the rest by the rank's share of the
+ * ends' weights (the embedding's and head's gradient buckets and optimizer temporaries). That
+ * value also holds what is no layer's own (one layer's transients the peak adds), so a rank
+ * drops at most ENDS_EXTRA_BYTES per ends' parameter it lacks. */
 function restAt(line: Line, stage: StageStates, logits: number): number {
   const ends = valueAt(line, 0);
   const logitsPart = Math.min(Math.max(logits, 0), Math.max(ends, 0));
-  const kept = stage.endsShare * (ends - logitsPart) + (stage.hasHead ? logitsPart : 0);
-  return valueAt(line, stage.layers) - ends + kept;
+  const others = Math.max(ends - logitsPart, 0) * (1 - stage.endsShare);
+  const dropped = Math.min(others, stage.missingEndsParameters * ENDS_EXTRA_BYTES);
+  return valueAt(line, stage.layers) - dropped - (stage.hasHead ? 0 : logitsPart);
 }
 
 function worstRank(ranks: RankMemory[]): RankMemory {
@@ -227,7 +236,13 @@ export class MemoryBound {
   private readonly stageStates = new Map<string, StageStates[]>();
   private readonly parameters = new Map<
     string,
-    { layers: number; hasHead: boolean; endsShare: number; params: RankParameters[] }[]
+    {
+      layers: number;
+      hasHead: boolean;
+      endsShare: number;
+      missingEndsParameters: number;
+      params: RankParameters[];
+    }[]
   >();
   private readonly lengths: number[];
 
@@ -296,6 +311,7 @@ export class MemoryBound {
           layers: chunks.reduce((sum, span) => sum + span.layers, 0),
           hasHead: chunks.some((span) => span.hasHead),
           endsShare: allEnds > 0 ? ends / allEnds : 1,
+          missingEndsParameters: allEnds - ends,
           params,
         };
       });
@@ -311,11 +327,11 @@ export class MemoryBound {
     let stages = this.stageStates.get(key);
     if (!stages) {
       stages = this.stageParameters(request, layout).map(
-        ({ layers, hasHead, endsShare, params }) => {
+        ({ layers, hasHead, endsShare, missingEndsParameters, params }) => {
           const all = params.map((p) => shardedStates(request, p, layout));
           const states = all.reduce((sum, s) => sum + allocatorStates(s), 0);
           const paged = all.reduce((sum, s) => sum + s.pagedOptimizerStates, 0);
-          return { layers, hasHead, endsShare, states, paged };
+          return { layers, hasHead, endsShare, missingEndsParameters, states, paged };
         },
       );
       this.stageStates.set(key, stages);

@@ -58,9 +58,10 @@ import {
  * of two probes' peaks reached at different moments can sit higher, and bound.spec.ts holds
  * other models, presets and experts to this. Erring low only costs finalists. */
 export const BOUND_TOLERANCE = 0.06;
-// The most a phase keeps per parameter of the model's ends besides their states: an fp32
-// gradient bucket copy (4 B) and two fp32 foreach temporaries of the optimizer step (8 B,
-// torch/optim/adamw.py _multi_tensor_adamw), with room for a third (4 B).
+// The most a phase keeps per parameter of the model's ends besides their states: the foreach
+// step's exp_avg_sq.sqrt() list (4 B, torch/optim/adamw.py _multi_tensor_adamw), an fp32
+// gradient bucket copy (4 B), and room for two more fp32 copies (8 B). Only a cap: too high
+// costs finalists, and the true amount comes from the probes.
 const ENDS_EXTRA_BYTES = 16;
 // Layers a probe stack holds at least: at one or two layers the peak can sit at a moment that
 // longer stacks never reach (the embedding's or the loss's), so the lines start at three.

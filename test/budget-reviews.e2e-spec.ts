@@ -103,7 +103,9 @@ describe('budget reviews with the CLI against a server (e2e)', () => {
   it('--fail-if-not-fit exits 4 for a plan that does not fit and 0 for one that fits', async () => {
     const tooBig = await cli('plan', ...TOO_BIG, '--fail-if-not-fit', '--server', server);
     expect(tooBig.status).toBe(EXIT.notFit);
-    expect(tooBig.stdout).toMatch(/^DOES NOT FIT: [\d.]+ GiB \(80% range [\d.]+–[\d.]+ GiB\) of 45\.0 GiB per GPU/m);
+    expect(tooBig.stdout).toMatch(
+      /^DOES NOT FIT: [\d.]+ GiB \(80% range [\d.]+–[\d.]+ GiB\) of 45\.0 GiB per GPU/m,
+    );
     expect(tooBig.stdout).toContain('to make it fit (best first');
     expect((await cli('plan', ...FITS, '--fail-if-not-fit', '--server', server)).status).toBe(
       EXIT.ok,

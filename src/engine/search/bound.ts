@@ -117,19 +117,22 @@ interface ActivationLine {
 }
 
 /** A pipeline stage's layer count and closed-form model states. */
-interface StageStates {
-  layers: number;
-  /** Whether it computes the output head, the logits and the loss. */
-  hasHead: boolean;
-  /** Its share of the weights outside the decoder layers (embedding, head, final norm): 1
-   * without pipeline parallelism. */
-  endsShare: number;
-  /** Those weights' parameters it does not hold. */
-  missingEndsParameters: number;
+interface StageStates extends StageShape {
   /** Weights, gradients, optimizer states and master copy the caching allocator holds. */
   states: number;
   /** Paged optimizer states: on the device, outside the allocator. */
   paged: number;
+}
+
+/** What a pipeline rank holds of the model, whatever its sharding. */
+interface StageShape {
+  layers: number;
+  /** Whether it computes the output head, the logits and the loss. */
+  hasHead: boolean;
+  /** Parameters it holds of the weights outside the decoder layers (embedding, head, final
+   * norm), and the whole model's: equal without pipeline parallelism. */
+  endsParameters: number;
+  modelEndsParameters: number;
 }
 
 /** modelStates() of one rank under the request's ZeRO stage and offload and `layout`'s shards. */
@@ -158,11 +161,13 @@ function valueAt(line: Line, layers: number): number {
  * ends' weights (the embedding's and head's gradient buckets and optimizer temporaries). That
  * value also holds what is no layer's own (one layer's transients the peak adds), so a rank
  * drops at most ENDS_EXTRA_BYTES per ends' parameter it lacks. */
-function restAt(line: Line, stage: StageStates, logits: number): number {
+function restAt(line: Line, stage: StageShape, logits: number): number {
+  const { endsParameters: held, modelEndsParameters: all } = stage;
   const ends = valueAt(line, 0);
   const logitsPart = Math.min(Math.max(logits, 0), Math.max(ends, 0));
-  const others = Math.max(ends - logitsPart, 0) * (1 - stage.endsShare);
-  const dropped = Math.min(others, stage.missingEndsParameters * ENDS_EXTRA_BYTES);
+  const lackedShare = all > 0 ? 1 - held / all : 0;
+  const others = Math.max(ends - logitsPart, 0) * lackedShare;
+  const dropped = Math.min(others, (all - held) * ENDS_EXTRA_BYTES);
   return valueAt(line, stage.layers) - dropped - (stage.hasHead ? 0 : logitsPart);
 }
 
@@ -192,11 +197,14 @@ function probeLengths(arch: ModelArchitecture): number[] {
  * 2, the casts saved for backward are activations that ZeRO-3's bf16 gathers never make, so those
  * candidates are probed at their own stage: on ZeRO-3 probes the bound came out 26% of the card
  * high for torchtitan's preset at ZeRO-2 and 11% for Hugging Face's, 0.8% and under on their own. */
-function activationZero(request: PlanRequest): ZeroStage {
-  const stage = request.parallelism.zeroStage;
+function activationZero(stage: ZeroStage, castsOnUse: boolean): ZeroStage {
+  return castsOnUse && (stage === 1 || stage === 2) ? stage : 3;
+}
+
+/** Whether the request's trained weights are stored wider than they compute (dtype-policy.ts). */
+function castsOnUse(request: PlanRequest): boolean {
   const policy = dtypePolicy(request);
-  const castOnUse = policy.trained.weight > policy.compute;
-  return castOnUse && (stage === 1 || stage === 2) ? stage : 3;
+  return policy.trained.weight > policy.compute;
 }
 
 /** A probe of the candidate: one stage over `dataParallel` x its context ranks. */
@@ -237,15 +245,10 @@ export class MemoryBound {
   private readonly stageStates = new Map<string, StageStates[]>();
   private readonly parameters = new Map<
     string,
-    {
-      layers: number;
-      hasHead: boolean;
-      endsShare: number;
-      missingEndsParameters: number;
-      params: RankParameters[];
-    }[]
+    { shape: StageShape; params: RankParameters[] }[]
   >();
   private readonly lengths: number[];
+  private weightsCastOnUse?: boolean;
 
   constructor(
     private readonly arch: ModelArchitecture,
@@ -303,18 +306,17 @@ export class MemoryBound {
       const lora = request.training.method === 'full' ? undefined : request.training.lora;
       const spans = stageSpans(request, this.arch);
       const whole = splitLayers(this.arch.numLayers, 1)[0];
-      const allEnds = rankParameters(this.arch, whole, layout, lora).rootUnit;
+      const modelEndsParameters = rankParameters(this.arch, whole, layout, lora).rootUnit;
       params = Array.from({ length: stages }, (_, rank) => {
         const chunks = rankChunks(spans, stages, rank);
-        const params = chunks.map((span) => rankParameters(this.arch, span, layout, lora));
-        const ends = params.reduce((sum, p) => sum + p.rootUnit, 0);
-        return {
+        const chunkParams = chunks.map((span) => rankParameters(this.arch, span, layout, lora));
+        const shape: StageShape = {
           layers: chunks.reduce((sum, span) => sum + span.layers, 0),
           hasHead: chunks.some((span) => span.hasHead),
-          endsShare: allEnds > 0 ? ends / allEnds : 1,
-          missingEndsParameters: allEnds - ends,
-          params,
+          endsParameters: chunkParams.reduce((sum, p) => sum + p.rootUnit, 0),
+          modelEndsParameters,
         };
+        return { shape, params: chunkParams };
       });
       this.parameters.set(key, params);
     }
@@ -327,14 +329,12 @@ export class MemoryBound {
     const key = JSON.stringify([layout, zeroStage, offload]);
     let stages = this.stageStates.get(key);
     if (!stages) {
-      stages = this.stageParameters(request, layout).map(
-        ({ layers, hasHead, endsShare, missingEndsParameters, params }) => {
-          const all = params.map((p) => shardedStates(request, p, layout));
-          const states = all.reduce((sum, s) => sum + allocatorStates(s), 0);
-          const paged = all.reduce((sum, s) => sum + s.pagedOptimizerStates, 0);
-          return { layers, hasHead, endsShare, missingEndsParameters, states, paged };
-        },
-      );
+      stages = this.stageParameters(request, layout).map(({ shape, params }) => {
+        const all = params.map((p) => shardedStates(request, p, layout));
+        const states = all.reduce((sum, s) => sum + allocatorStates(s), 0);
+        const paged = all.reduce((sum, s) => sum + s.pagedOptimizerStates, 0);
+        return { ...shape, states, paged };
+      });
       this.stageStates.set(key, stages);
     }
     return stages;
@@ -410,6 +410,12 @@ export class MemoryBound {
     return { forwardBackward: ratio('forwardBackward'), optimizer: ratio('optimizer') };
   }
 
+  /** castsOnUse, once: precision and runtime are the search's own, the same for every candidate. */
+  private castsOnUse(request: PlanRequest): boolean {
+    this.weightsCastOnUse ??= castsOnUse(request);
+    return this.weightsCastOnUse;
+  }
+
   /** activationsAdded, remembered by the fields that vary between one search's candidates (the
    * rest of the request is the search's own), so a candidate costs a lookup, not three keys. */
   private addedFor(request: PlanRequest): ActivationsAdded {
@@ -424,7 +430,7 @@ export class MemoryBound {
       microBatchSize,
       activationCheckpointing,
       Math.min(gradientAccumulationSteps, PROBE_MICRO_BATCHES),
-      activationZero(request),
+      activationZero(request.parallelism.zeroStage, this.castsOnUse(request)),
     ].join('/');
     let added = this.added.get(key);
     if (!added) {
@@ -460,7 +466,7 @@ export class MemoryBound {
     const probe = probeOf(request, ranks, {
       parallelism: {
         ...changes.parallelism,
-        zeroStage: activationZero(request),
+        zeroStage: activationZero(request.parallelism.zeroStage, this.castsOnUse(request)),
         offload: { optimizer: 'none', parameters: 'none' },
       },
       training: changes.training,

@@ -1,6 +1,6 @@
 // The port the plans service talks to; the TypeORM adapter is one implementation of it.
 import type { PlanCsvRow } from './plans-csv';
-import { PlanFigures, SavedPlanRecord } from './saved-plan';
+import { PlanFigures, SavedPlanRecord, ServedPlanRecord } from './saved-plan';
 
 export const PLANS_REPOSITORY = Symbol('PlansRepository');
 
@@ -28,7 +28,8 @@ export interface PlanFilter extends PlanCriteria {
 }
 
 export interface PlanListing {
-  items: SavedPlanRecord[];
+  /** Without the request and the stored figures, which a listed plan does not show. */
+  items: ServedPlanRecord[];
   /** Every match, not just the page. */
   total: number;
   /** Where the next page starts; null on the last page. */

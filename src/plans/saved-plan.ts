@@ -17,6 +17,12 @@ export interface SavedPlanRecord {
   result: PlanResult;
 }
 
+/** What serving a saved plan reads: a list's page selects these columns and no others. */
+export type ServedPlanRecord = Pick<
+  SavedPlanRecord,
+  'id' | 'name' | 'tags' | 'notes' | 'createdAt' | 'result'
+>;
+
 /** The JSON body of a saved plan: identity first, then the PlanResult as computed. */
 export type SavedPlan = {
   id: string;
@@ -27,7 +33,7 @@ export type SavedPlan = {
 } & PlanResult;
 
 /** The one function that shapes a saved plan, so POST and GET answer byte for byte alike. */
-export function toSavedPlan(record: SavedPlanRecord): SavedPlan {
+export function toSavedPlan(record: ServedPlanRecord): SavedPlan {
   return {
     id: record.id,
     name: record.name,

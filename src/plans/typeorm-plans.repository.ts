@@ -17,7 +17,7 @@ import {
   PlanPosition,
   PlansRepository,
 } from './plans.repository';
-import { PlanFigures, SavedPlanRecord } from './saved-plan';
+import { PlanFigures, SavedPlanRecord, ServedPlanRecord } from './saved-plan';
 
 /** Plans one export query reads: enough to amortise the query, small enough to keep memory flat. */
 const CSV_BATCH_SIZE = 500;
@@ -63,6 +63,17 @@ function toRecord(row: PlanEntity): SavedPlanRecord {
 /** SQLite returns JSON columns as text, PostgreSQL's driver parses jsonb itself. */
 function parsedJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** The columns a listed plan shows: the request and the CSV figures are as large as the result
+ * to parse again, and a page does not serve them. */
+const SERVED_COLUMNS = ['id', 'name', 'tags', 'notes', 'createdAt', 'result'].map(
+  (field) => `plan.${field}`,
+);
+
+function toServedRecord(row: PlanEntity): ServedPlanRecord {
+  const { id, name, tags, notes, createdAt, result } = row;
+  return { id, name, tags, notes, createdAt, result };
 }
 
 type RawCsvRow = Record<string, unknown>;
@@ -141,11 +152,13 @@ export class TypeOrmPlansRepository implements PlansRepository {
         .select('COUNT(*)', 'total')
         .getRawOne<{ total: number | string }>(),
       this.newestFirst(filter, filter.after)
+        .select(SERVED_COLUMNS)
+        .addSelect(this.orderColumn, 'plan_order')
         .limit(filter.limit + 1)
         .offset(filter.offset ?? 0)
         .getRawAndEntities<{ plan_order: number | string }>(),
     ]);
-    const items = entities.slice(0, filter.limit).map(toRecord);
+    const items = entities.slice(0, filter.limit).map(toServedRecord);
     const last = items[items.length - 1];
     const next =
       entities.length > filter.limit

@@ -24,7 +24,7 @@ import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
-import { ScheduleShape, truncateSchedule } from './schedule';
+import { scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding } from './sharding';
 
@@ -298,7 +298,7 @@ function simulateLayers(
   const policy = dtypePolicy(request);
   const full = request.training.method === 'full';
   const chunks = chunkRuns(runtime, request, arch, layout, placement, layers);
-  const shape = scheduleShape(request, placement);
+  const shape = scheduleShape(request, placement.chunks.length);
   const log = trainingTimeline(runtime, {
     chunks,
     optimizer: optimizerSettings(
@@ -317,20 +317,8 @@ function simulateLayers(
   return { log, peaks: classPeaks(log, 2, momentKey), reserved: replayReserved(log, allocator) };
 }
 
-/** The schedule the rank runs: the request's pipeline, or one micro-batch after another. */
-function scheduleShape(request: PlanRequest, placement: RankPlacement): ScheduleShape {
-  const { parallelism, training, runtime } = request;
-  return {
-    schedule: parallelism.pipelineSchedule,
-    ranks: parallelism.pipelineParallel,
-    chunks: placement.chunks.length,
-    microBatches: training.gradientAccumulationSteps,
-    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
-  };
-}
-
 /** What stages send each other: the hidden state of one micro-batch in the compute dtype. */
-function pipelineSettings(
+export function pipelineSettings(
   arch: ModelArchitecture,
   request: PlanRequest,
   layout: PlanLayout,

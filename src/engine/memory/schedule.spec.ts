@@ -3,6 +3,9 @@
 // ScheduleInterleaved1F1B, Megatron-Core's interleaved warm-up.
 import { virtualStageSpans } from '../model/placement';
 import {
+  ChunkRole,
+  inFlightMoments,
+  InFlightMoment,
   PipelineAction,
   rankActions,
   rankChunks,
@@ -85,6 +88,54 @@ describe('the order each rank runs its micro-batches', () => {
     const megatron = shape({ schedule: 'interleaved', ranks: 2, chunks: 2, microBatches: 2 });
     const actions = rankActions({ ...megatron, runtime: 'megatron' }, 1);
     expect(written(actions)).toBe('0F0 0F1 1F0 1F1 1B0 1B1 0B0 0B1');
+  });
+});
+
+describe('what a rank holds for its micro-batches in flight', () => {
+  const middle = (layers: number): ChunkRole => ({ layers, receives: true, sends: true });
+  const most = (moments: InFlightMoment[]) => Math.max(...moments.map((m) => m.layers));
+
+  it('1F1B: rank r keeps min(m, p - r) micro-batches of its layers (its warm-up forwards)', () => {
+    expect(most(inFlightMoments(shape({}), 0, [middle(10)]))).toBe(4 * 10);
+    expect(most(inFlightMoments(shape({}), 2, [middle(10)]))).toBe(2 * 10);
+    expect(most(inFlightMoments(shape({}), 3, [middle(10)]))).toBe(10);
+    expect(most(inFlightMoments(shape({ microBatches: 2 }), 0, [middle(10)]))).toBe(2 * 10);
+  });
+
+  it('GPipe keeps every micro-batch; one rank alone keeps one at a time', () => {
+    const gpipe = shape({ schedule: 'gpipe', microBatches: 3 });
+    expect(most(inFlightMoments(gpipe, 1, [middle(7)]))).toBe(3 * 7);
+    expect(most(inFlightMoments(shape({ ranks: 1 }), 0, [middle(32)]))).toBe(32);
+  });
+
+  it('counts outputs kept, input gradients left and whether a backward has run', () => {
+    // Rank 0 of 4, m = 8: '0F0 0F1 0F2 0F3 0B0 0F4 ...'. After 0F3: four outputs kept, no
+    // backward yet; after 0B0 and 0F4: four again, one input gradient left on its buffer.
+    const moments = inFlightMoments(shape({}), 0, [middle(10)]);
+    expect(moments[3]).toEqual({
+      layers: 40,
+      sentOutputs: 4,
+      inputGradients: 0,
+      afterBackward: false,
+    });
+    expect(moments[5]).toEqual({
+      layers: 40,
+      sentOutputs: 4,
+      inputGradients: 1,
+      afterBackward: true,
+    });
+    // The first stage receives nothing and the last sends nothing.
+    const first = inFlightMoments(shape({}), 0, [{ layers: 10, receives: false, sends: true }]);
+    expect(first[first.length - 1].inputGradients).toBe(0);
+    const last = inFlightMoments(shape({}), 3, [{ layers: 10, receives: true, sends: false }]);
+    expect(last[last.length - 1]).toMatchObject({ sentOutputs: 0, inputGradients: 8 });
+  });
+
+  it('interleaved: each live micro-batch counts its own chunk', () => {
+    // Rank 0 of the PyTorch order above, chunks of 5 and 3 layers: after 0F3 chunk 0 holds
+    // micro-batches 0-3 (4 x 5) and chunk 1 micro-batch 1 (3), the most at any moment.
+    const interleaved = shape({ schedule: 'interleaved', ranks: 2, chunks: 2, microBatches: 4 });
+    expect(most(inFlightMoments(interleaved, 0, [middle(5), middle(3)]))).toBe(4 * 5 + 3);
   });
 });
 

@@ -2,7 +2,7 @@
 // order of forward and backward micro-batches on each rank (torch.distributed.pipelining
 // schedules.py, Megatron-Core pipeline_parallel/schedules.py).
 import { StageSpan } from '../model/placement';
-import { PipelineSchedule } from '../vocabulary';
+import { PipelineSchedule, PlanRequest } from '../vocabulary';
 
 /** The virtual stages rank `rank` holds: r, r + p, r + 2p, ... (torchtitan's "loop" placement,
  * PipelineStage's stage_index_to_group_rank = i % group_size; Megatron's model chunks). */
@@ -28,6 +28,62 @@ export interface ScheduleShape {
   chunks: number;
   microBatches: number;
   runtime: PipelineRuntime;
+}
+
+/** The schedule a rank holding `chunks` virtual stages runs: the request's pipeline, or one
+ * micro-batch after another. */
+export function scheduleShape(request: PlanRequest, chunks: number): ScheduleShape {
+  const { parallelism, training, runtime } = request;
+  return {
+    schedule: parallelism.pipelineSchedule,
+    ranks: parallelism.pipelineParallel,
+    chunks,
+    microBatches: training.gradientAccumulationSteps,
+    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+  };
+}
+
+/** One of a rank's virtual stages as its schedule sees it. */
+export interface ChunkRole {
+  layers: number;
+  /** It receives its input from the stage before (every virtual stage but the first). */
+  receives: boolean;
+  /** It sends its output to the stage after (every virtual stage but the last). */
+  sends: boolean;
+}
+
+/** What a rank holds for its micro-batches after one action of its schedule. */
+export interface InFlightMoment {
+  /** Layer-micro-batches whose forward has run and whose backward has not: what its saved
+   * activations are a multiple of (one micro-batch through every layer of the rank is what a
+   * run without a pipeline keeps). */
+  layers: number;
+  /** Micro-batches in flight on chunks that send their output (PyTorch keeps each output, the
+   * root of its backward, until then: timeline.ts ScheduleRunner.forward). */
+  sentOutputs: number;
+  /** Backwards done on chunks that receive (PyTorch leaves each input gradient on its receive
+   * buffer until the next step: stage.py clear_runtime_states). */
+  inputGradients: number;
+  /** A backward of the step has run, so the step's gradients exist. */
+  afterBackward: boolean;
+}
+
+/** The rank's moments, one after each action of its full schedule. */
+export function inFlightMoments(
+  shape: ScheduleShape,
+  rank: number,
+  chunks: ChunkRole[],
+): InFlightMoment[] {
+  const moment = { layers: 0, sentOutputs: 0, inputGradients: 0, afterBackward: false };
+  return rankActions(shape, rank).map(({ kind, chunk }) => {
+    const { layers, receives, sends } = chunks[chunk];
+    const sign = kind === 'F' ? 1 : -1;
+    moment.layers += sign * layers;
+    if (sends) moment.sentOutputs += sign;
+    if (kind === 'B' && receives) moment.inputGradients += 1;
+    if (kind === 'B') moment.afterBackward = true;
+    return { ...moment };
+  });
 }
 
 /** The rank's actions in the order it runs them. */

@@ -21,23 +21,32 @@
 //   Qwen2.5-7B at eight 59.7% of the card high.
 // Candidate = max(sharding forward/backward + activations added, sharding optimizer step), for
 // each pipeline rank at its own layer count, shard degree and share of the model's ends (the
-// plan's own split into stages); device used adds the CUDA context and NCCL (runtime.ts) and
-// paged optimizer states. It is an allocated-memory bound: the caching allocator's slack is left
+// plan's own split into stages). A pipeline rank adds what its schedule keeps beyond one
+// micro-batch (inFlightAdded: micro-batches in flight and what torch.distributed.pipelining keeps
+// per micro-batch), and under FSDP its sharding probes run as a pipeline stage (pipelinedFsdp).
+// Device used adds the CUDA context and NCCL (runtime.ts), paged optimizer states and the
+// pipeline's persistent buffers. It is an allocated-memory bound: the caching allocator's slack is left
 // out, because it follows no line (Llama-3-8B, ZeRO-3 over 64 ranks, full recompute: 4.6, 7.1
 // and 1.8 GiB at one, two and four sequences) and a probe's slack carried over put the bound up
 // to 16% of the card above full plans on a 64-GPU search.
 // Approximations: a peak is a maximum over moments, and the sum of two probes' maxima can sit
 // above it (the activation-heavy and the gradient-heavy moments differ), which is the bound's
-// overshoot (BOUND_TOLERANCE); the allocator's slack is left out, and pipeline micro-batches in
-// flight and receive buffers are not probed (one stage), so the bound errs low there;
-// accumulation beyond two micro-batches is taken as two.
+// overshoot (BOUND_TOLERANCE); the allocator's slack is left out, so the bound errs low by it;
+// accumulation beyond two micro-batches is taken as two (a pipeline's are counted exactly).
 // docs/memory-model.md "The search's memory bound" says the same for readers.
 import { modelStates } from '../memory/model-states';
 import { runtimeOverheadBytes } from '../memory/runtime';
 import { pattern } from '../memory/truncation';
 import { layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
-import { rankChunks } from '../memory/schedule';
+import { pipelineSettings } from '../memory/rank';
+import {
+  ChunkRole,
+  InFlightMoment,
+  inFlightMoments,
+  rankChunks,
+  scheduleShape,
+} from '../memory/schedule';
 import { planFromRequest, stageSpans } from '../plan';
 import { dtypePolicy } from '../request/dtype-policy';
 import { layoutOf } from '../request/layout';
@@ -99,12 +108,16 @@ interface PhaseFit {
 interface ShardingFit {
   forwardBackward: PhaseFit;
   optimizer: PhaseFit;
+  /** The gradients the probes held at their peak. */
+  gradients: Line;
 }
 
 /** What a candidate's activations add to the sharding fit's forward/backward peak, and the
  * logits and loss its probes held then (only the last pipeline stage computes them). */
 interface ActivationsAdded {
   at: (layers: number) => number;
+  /** What one micro-batch keeps saved per layer until its backward (savedPerLayer). */
+  savedPerLayer: number;
   logitsAndLoss: number;
   /** The same in the reference probes (one sequence, nothing recomputed). */
   referenceLogitsAndLoss: number;
@@ -112,6 +125,8 @@ interface ActivationsAdded {
 
 interface ActivationLine {
   forwardBackward: Line;
+  /** The slope of the activations live at the probes' peaks: what each layer saves. */
+  savedPerLayer: number;
   /** The longer probe's logits and loss at its peak. */
   logitsAndLoss: number;
 }
@@ -127,6 +142,8 @@ interface StageStates extends StageShape {
 /** What a pipeline rank holds of the model, whatever its sharding. */
 interface StageShape {
   layers: number;
+  /** Its virtual stages, in the order the schedule numbers them. */
+  chunks: ChunkRole[];
   /** Whether it computes the output head, the logits and the loss. */
   hasHead: boolean;
   /** Parameters it holds of the weights outside the decoder layers (embedding, head, final
@@ -171,6 +188,48 @@ function restAt(line: Line, stage: StageShape, logits: number): number {
   return valueAt(line, stage.layers) - dropped - (stage.hasHead ? 0 : logitsPart);
 }
 
+/** What a pipeline's ranks keep for their micro-batches beyond what a one-stage probe keeps.
+ * torch.distributed.pipelining (timeline.ts ScheduleRunner) keeps each stage output until its
+ * backward, leaves each input gradient on its receive buffer until the step ends, and holds a
+ * receive and an output-gradient buffer per micro-batch for the whole run; Megatron keeps none
+ * of them (all three sizes are 0 then). */
+interface PipelineHeld {
+  /** Each rank's moments (inFlightMoments). */
+  moments: InFlightMoment[][];
+  /** Bytes of a kept stage output, and of an input gradient. */
+  output: number;
+  inputGradient: number;
+  /** Each rank's persistent receive and output-gradient buffers. */
+  buffers: number[];
+}
+
+/** What a pipeline rank's micro-batches add to the probes' forward/backward peak, which kept
+ * one micro-batch's activations (`saved` a layer) and nothing of the pipeline's: the most its
+ * schedule holds at one moment, less that one micro-batch. At a moment before the step's first
+ * backward the probes' peak (in their second micro-batch, after the first one's backward) held
+ * `gradients` that moment lacks, up to one micro-batch's activations' worth: without that the
+ * sum overshot a 1F1B rank 0 of Llama-3-8B with two micro-batches and unsharded gradients by
+ * 17% of a 40 GB card. */
+function inFlightAdded(
+  stage: StageShape,
+  pipeline: PipelineHeld,
+  rank: number,
+  saved: number,
+  gradients: number,
+): number {
+  const one = stage.layers * saved;
+  const lacked = Math.min(one, gradients);
+  let most = one;
+  for (const moment of pipeline.moments[rank]) {
+    const kept =
+      moment.layers * saved +
+      moment.sentOutputs * pipeline.output +
+      moment.inputGradients * pipeline.inputGradient;
+    most = Math.max(most, kept - (moment.afterBackward ? 0 : lacked));
+  }
+  return most - one;
+}
+
 function worstRank(ranks: RankMemory[]): RankMemory {
   return ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
 }
@@ -205,6 +264,14 @@ function activationZero(stage: ZeroStage, castsOnUse: boolean): ZeroStage {
 function castsOnUse(request: PlanRequest): boolean {
   const policy = dtypePolicy(request);
   return policy.trained.weight > policy.compute;
+}
+
+/** Whether the candidate's FSDP runs under pipelining: units stay gathered after forward and
+ * gradients stay unsharded until the step's last backward (sharding/index.ts). A probe of one
+ * stage must run so: planned without it, Llama-3-70B at TP 4 x PP 2 under ZeRO-3 came out 40%
+ * of the card under its full plan (16 GiB of gathered weights, 16 GiB of gradients). */
+function pipelinedFsdp(request: PlanRequest): boolean {
+  return request.parallelism.pipelineParallel > 1 && request.parallelism.zeroStage === 3;
 }
 
 /** A probe of the candidate: one stage over `dataParallel` x its context ranks. */
@@ -247,6 +314,7 @@ export class MemoryBound {
     string,
     { shape: StageShape; params: RankParameters[] }[]
   >();
+  private readonly moments = new Map<string, InFlightMoment[][]>();
   private readonly lengths: number[];
   private weightsCastOnUse?: boolean;
 
@@ -271,22 +339,60 @@ export class MemoryBound {
     });
     const phase = (fit: PhaseFit, stage: StageStates, logits = 0) =>
       restAt(fit.rest, stage, logits) + fit.perState * stage.states;
-    const device = (stage: StageStates, allocated: number) => allocated + outside + stage.paged;
+    const pipeline = this.pipelineOf(request, layout, stages);
+    // PyTorch's receive and output-gradient buffers stay allocated through every phase.
+    const device = (rank: number, allocated: number) =>
+      allocated + outside + stages[rank].paged + (pipeline?.buffers[rank] ?? 0);
     const step = Math.max(
-      ...stages.map((stage) => device(stage, phase(sharding.optimizer, stage))),
+      ...stages.map((stage, rank) => device(rank, phase(sharding.optimizer, stage))),
     );
     if (step > usable + BOUND_TOLERANCE * this.gpu.memoryBytes) return figures(step);
     const added = this.addedFor(request);
-    const worst = stages.map((stage) => {
+    const worst = stages.map((stage, rank) => {
       // Ranks without the output head compute no logits and no loss.
       const head = stage.hasHead ? 0 : added.logitsAndLoss - added.referenceLogitsAndLoss;
+      const gradients = Math.max(0, valueAt(sharding.gradients, stage.layers));
+      const pipelined = pipeline
+        ? inFlightAdded(stage, pipeline, rank, added.savedPerLayer, gradients)
+        : 0;
       const forwardBackward =
         phase(sharding.forwardBackward, stage, added.referenceLogitsAndLoss) +
         added.at(stage.layers) -
-        head;
-      return device(stage, Math.max(forwardBackward, phase(sharding.optimizer, stage)));
+        head +
+        pipelined;
+      return device(rank, Math.max(forwardBackward, phase(sharding.optimizer, stage)));
     });
     return figures(Math.max(...worst));
+  }
+
+  /** What each pipeline rank keeps for its micro-batches (none without a pipeline): its
+   * schedule's moments, remembered per schedule and split (accumulation varies between
+   * candidates), and the sizes of what the pipeline runtime keeps per micro-batch. */
+  private pipelineOf(
+    request: PlanRequest,
+    layout: PlanLayout,
+    stages: StageStates[],
+  ): PipelineHeld | undefined {
+    if (stages.length === 1) return undefined;
+    const shape = scheduleShape(request, stages[0].chunks.length);
+    const key = JSON.stringify([shape, stages.map((stage) => stage.chunks)]);
+    let moments = this.moments.get(key);
+    if (!moments) {
+      moments = stages.map((stage, rank) => inFlightMoments(shape, rank, stage.chunks));
+      this.moments.set(key, moments);
+    }
+    const settings = pipelineSettings(this.arch, request, layout);
+    const { rows, sentRows, cols, elementBytes } = settings.activation;
+    const pytorch = settings.runtime === 'pytorch';
+    const sent = pytorch ? sentRows * cols * elementBytes : 0;
+    const perMicroBatch = (stage: StageStates) =>
+      stage.chunks.reduce((n, chunk) => n + Number(chunk.receives) + Number(chunk.sends), 0);
+    return {
+      moments,
+      output: sent,
+      inputGradient: pytorch ? rows * cols * elementBytes : 0,
+      buffers: stages.map((stage) => perMicroBatch(stage) * settings.microBatches * sent),
+    };
   }
 
   /** One probe planned with `layers` layers: its worst rank. */
@@ -312,6 +418,11 @@ export class MemoryBound {
         const chunkParams = chunks.map((span) => rankParameters(this.arch, span, layout, lora));
         const shape: StageShape = {
           layers: chunks.reduce((sum, span) => sum + span.layers, 0),
+          chunks: chunks.map((span) => ({
+            layers: span.layers,
+            receives: span.stage > 0,
+            sends: span.stage < spans.length - 1,
+          })),
           hasHead: chunks.some((span) => span.hasHead),
           endsParameters: chunkParams.reduce((sum, p) => sum + p.rootUnit, 0),
           modelEndsParameters,
@@ -357,7 +468,19 @@ export class MemoryBound {
     const ranks =
       zeroStage === 0 ? layout.dataParallel : layout.dataParallel * layout.contextParallel;
     const sharded = ranks > 1;
-    const key = JSON.stringify([tensorParallel, expertParallel, zeroStage, offload, sharded]);
+    const piped = pipelinedFsdp(request);
+    // Accumulation varies between the candidates of a search with a global batch, and a second
+    // micro-batch is what keeps gradients across micro-batches.
+    const microBatches = Math.min(request.training.gradientAccumulationSteps, PROBE_MICRO_BATCHES);
+    const key = JSON.stringify([
+      tensorParallel,
+      expertParallel,
+      zeroStage,
+      offload,
+      sharded,
+      piped,
+      microBatches,
+    ]);
     let fit = this.shardingFits.get(key);
     if (!fit) {
       fit = this.fitSharding(request, sharded);
@@ -369,9 +492,12 @@ export class MemoryBound {
   private fitSharding(request: PlanRequest, sharded: boolean): ShardingFit {
     const e = request.parallelism.expertParallel;
     const ranks = sharded ? e * Math.ceil(SHARDING_RANKS / e) : 1;
+    // Only the states' probes run as a pipeline stage: what pipelined FSDP keeps gathered and
+    // unsharded is the same in the activation probes' pair, and cancels there.
+    const piped = pipelinedFsdp(request) ? { probedPipelineStage: true } : {};
     const probeAt = (dataParallel: number) =>
       probeOf(request, dataParallel, {
-        parallelism: { contextParallel: 1 },
+        parallelism: { contextParallel: 1, ...piped },
         training: REFERENCE_ACTIVATIONS,
       });
     const probe = probeAt(ranks);
@@ -390,9 +516,14 @@ export class MemoryBound {
       });
       return { rest: lineThrough(rest(runs[0]), rest(long)), perState: perState[phase] };
     };
+    const gradients = (run: (typeof runs)[number]) => ({
+      layers: run.layers,
+      value: run.rank.breakdown.gradients,
+    });
     return {
       forwardBackward: phaseFit('forwardBackward'),
       optimizer: phaseFit('optimizer'),
+      gradients: lineThrough(gradients(runs[0]), gradients(long)),
     };
   }
 
@@ -453,6 +584,7 @@ export class MemoryBound {
     return {
       at: (layers) =>
         valueAt(own.forwardBackward, layers) - valueAt(reference.forwardBackward, layers),
+      savedPerLayer: own.savedPerLayer,
       logitsAndLoss: own.logitsAndLoss,
       referenceLogitsAndLoss: reference.logitsAndLoss,
     };
@@ -480,8 +612,14 @@ export class MemoryBound {
         value: phaseTotal(run.rank, 'forwardBackward'),
       });
       const long = runs[runs.length - 1];
+      const saved = (run: (typeof runs)[number]) => ({
+        layers: run.layers,
+        value: run.rank.breakdown.activations,
+      });
       line = {
         forwardBackward: lineThrough(value(runs[0]), value(long)),
+        // Zero where the peak is the optimizer step's (nothing saved then): the bound errs low.
+        savedPerLayer: Math.max(0, lineThrough(saved(runs[0]), saved(long)).slope),
         logitsAndLoss: long.rank.breakdown.logitsAndLoss,
       };
       this.activationLines.set(key, line);

@@ -70,6 +70,10 @@ export interface ParallelismSettings {
    * replicas); 1 shards over every data-parallel rank. */
   replicateDegree: number;
   offload: OffloadSettings;
+  /** Set by the layout search's probes (search/bound.ts), never by a request: this one-stage
+   * plan stands for one stage of a pipeline, so FSDP runs as torch.distributed.pipelining
+   * drives it (sharding/index.ts underPipelining). Absent everywhere else. */
+  probedPipelineStage?: boolean;
 }
 
 export interface RuntimeSettings {

@@ -210,7 +210,14 @@ function shardBuiltModel(rt: Runtime, units: FsdpUnit[]): void {
 function reshardsAfterForward(request: PlanRequest, lastLayer: boolean): boolean {
   const policy = request.runtime.fsdpReshardAfterForward;
   if (policy !== 'default') return policy === 'always';
-  return request.parallelism.pipelineParallel === 1 && !lastLayer;
+  return !underPipelining(request) && !lastLayer;
+}
+
+/** Whether torch.distributed.pipelining drives the rank: a pipeline, or the search's probe of
+ * one of its stages. */
+function underPipelining(request: PlanRequest): boolean {
+  const { pipelineParallel, probedPipelineStage } = request.parallelism;
+  return pipelineParallel > 1 || probedPipelineStage === true;
 }
 
 /** fully_shard on every decoder layer, then on the root: the embedding, final norm and head
@@ -232,7 +239,7 @@ function fsdp(
       gatheredBytes: policy.gathered,
       gatheredBytesOf: fp8Gathered(model, policy),
       reduceBytes: policy.reduce,
-      pipelined: request.parallelism.pipelineParallel > 1,
+      pipelined: underPipelining(request),
       reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
       offload,
     },

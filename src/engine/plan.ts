@@ -4,7 +4,7 @@ import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
 import { rankChunks } from './memory/schedule';
-import { simulateRank } from './memory/rank';
+import { simulateRank, SimulationDepth } from './memory/rank';
 import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
 import { estimatePerformance } from './performance/performance';
@@ -65,6 +65,7 @@ export function trainingRanks(
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
+  depth: SimulationDepth,
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
   const notes = new Set<string>();
   const request = withoutEmptySharding(requested, layout, notes);
@@ -93,7 +94,7 @@ export function trainingRanks(
     const outsideAllocator = overhead + sum((s) => s.pagedOptimizerStates);
     // The allocator may reserve what the card has less what lives outside it and the margin.
     const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
-    const sim = simulateRank(request, arch, gpu, layout, placement, budget);
+    const sim = simulateRank(request, arch, gpu, layout, placement, budget, depth);
     sim.notes.forEach((note) => notes.add(note));
     ranks.push(
       rankMemory(sim, {
@@ -151,13 +152,14 @@ export function planFromRequest(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
+  depth: SimulationDepth = 'full',
 ): PlanResult {
   const errors = validateRequest(request, arch, gpu);
   if (errors.length > 0) throw new PlanValidationError(errors);
   if (request.workload === 'inference') return planInference(request, arch, gpu);
 
   const layout = layoutOf(request);
-  const { ranks, hostPerRank, notes } = trainingRanks(request, arch, gpu, layout);
+  const { ranks, hostPerRank, notes } = trainingRanks(request, arch, gpu, layout, depth);
   const worst = ranks.reduce((a, b) => (b.deviceUsedBytes > a.deviceUsedBytes ? b : a));
   const counts = countParameters(arch);
   const parameters = {

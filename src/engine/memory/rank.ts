@@ -161,6 +161,12 @@ interface LayerSimulation {
   reserved: ReservedReplay;
 }
 
+/** How much of a rank to simulate: 'full' as a plan reports it; 'allocated' for the search's
+ * bound (search/bound.ts), which reads allocated peaks only, so it skips the caching
+ * allocator's replay (reserved is then the allocated peak). Both run three steps: a step's
+ * optimizer phase only reaches its steady peak once another step follows it. */
+export type SimulationDepth = 'full' | 'allocated';
+
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
 
 /** A rank of the pipeline: its model chunks (one stage, or its virtual stages) and its place
@@ -288,7 +294,7 @@ function simulateLayers(
   layout: PlanLayout,
   placement: RankPlacement,
   layers: number[][],
-  allocator: AllocatorSettings,
+  allocator: AllocatorSettings | undefined,
 ): LayerSimulation {
   const runtime = new Runtime();
   runtime.reentrantCheckpointing = request.runtime.reentrantCheckpointing;
@@ -314,7 +320,14 @@ function simulateLayers(
     syncEveryMicroBatch: !request.runtime.unshardedGradientAccumulation,
     optimizerInBackward: request.runtime.optimizerInBackward,
   });
-  return { log, peaks: classPeaks(log, 2, momentKey), reserved: replayReserved(log, allocator) };
+  const peaks = classPeaks(log, 2, momentKey);
+  return { log, peaks, reserved: allocator ? replayReserved(log, allocator) : asAllocated(peaks) };
+}
+
+/** A replay that reserves exactly what is allocated (SimulationDepth 'allocated'). */
+function asAllocated(peaks: Map<string, ClassPeak>): ReservedReplay {
+  const peakBytes = highestPeak(peaks.values()).allocatedPeakBytes;
+  return { peakBytes, highestBytes: peakBytes, retries: 0 };
 }
 
 /** What stages send each other: the hidden state of one micro-batch in the compute dtype. */
@@ -391,6 +404,7 @@ export function simulateRank(
   layout: PlanLayout,
   placement: RankPlacement,
   allocatorBudgetBytes: number,
+  depth: SimulationDepth = 'full',
 ): RankSimulation {
   const { name: _name, tags: _tags, training, ...shaping } = request;
   const { tokensToTrain: _tokens, ...trainingShape } = training;
@@ -403,6 +417,7 @@ export function simulateRank(
     layout,
     placement,
     allocatorBudgetBytes,
+    depth,
   ]);
   const known = remembered.get(key);
   if (known) {
@@ -417,6 +432,7 @@ export function simulateRank(
     layout,
     placement,
     allocatorBudgetBytes,
+    depth,
   );
   remembered.set(key, simulated);
   if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
@@ -433,16 +449,22 @@ export function simulateRankOnce(
   layout: PlanLayout,
   placement: RankPlacement,
   allocatorBudgetBytes = Infinity,
+  depth: SimulationDepth = 'full',
 ): RankSimulation & { log: EventLog } {
   const layers = placement.chunks.map(layerIndices);
   const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
   const notes = simulationNotes(arch, request, layout, placement);
   const expandableSegments = request.runtime.expandableSegments;
   const simulate = (list: number[][], budgetBytes: number) =>
-    simulateLayers(request, arch, gpu, layout, placement, list, {
-      expandableSegments,
-      budgetBytes,
-    });
+    simulateLayers(
+      request,
+      arch,
+      gpu,
+      layout,
+      placement,
+      list,
+      depth === 'full' ? { expandableSegments, budgetBytes } : undefined,
+    );
   if (!plan) {
     const whole = simulate(layers, allocatorBudgetBytes);
     const { peakBytes, retries, outOfMemoryAt } = whole.reserved;

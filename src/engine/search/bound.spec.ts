@@ -282,6 +282,21 @@ describe('MemoryBound against the full timeline plan', () => {
     },
   );
 
+  it("plans its probes without the allocator's replay, and their allocated figures are a full plan's", () => {
+    const shape = SHAPES[4];
+    const gpu = resolveGpu(catalog, shape.gpu);
+    const arch = { ...resolveModel(catalog, shape.model), numLayers: 4 };
+    const request = normalizeRequest(inputOf(shape), gpu, arch);
+    const [full] = planFromRequest(request, arch, gpu).memory.ranks;
+    const [probe] = planFromRequest(request, arch, gpu, 'allocated').memory.ranks;
+    expect(probe.allocatedPeakBytes).toBe(full.allocatedPeakBytes);
+    expect(probe.phaseTotals).toEqual(full.phaseTotals);
+    expect(probe.breakdown.activations).toBe(full.breakdown.activations);
+    // Reserved is the allocated peak: no slack is simulated.
+    expect(full.reservedPeakBytes).toBeGreaterThan(full.allocatedPeakBytes);
+    expect(probe.reservedPeakBytes).toBe(probe.allocatedPeakBytes);
+  });
+
   it('shares its probes across ZeRO stages, and a repeated estimate runs none', () => {
     const shape = SHAPES[5];
     const gpu = resolveGpu(catalog, shape.gpu);

@@ -399,7 +399,8 @@ export class MemoryBound {
   private planned(probe: PlanRequest, layers: number): RankMemory {
     this.probes += 1;
     const arch = { ...this.arch, numLayers: layers };
-    return worstRank(planFromRequest(probe, arch, this.gpu).memory.ranks);
+    // Allocated peaks are all the bound reads: no allocator replay (SimulationDepth).
+    return worstRank(planFromRequest(probe, arch, this.gpu, 'allocated').memory.ranks);
   }
 
   /** Parameters each pipeline rank holds (its virtual stages as the plan places them),

@@ -147,6 +147,9 @@ export class StageModel {
     const { nn } = this;
     const { hooks } = nn.rt;
     return nn.rt.scope(() => {
+      // The root's pre-forward (FSDP2 gathers the root unit) is the forward's first work: marked
+      // here, it is not counted in the moment before it (the last optimizer step or backward).
+      nn.rt.enter('forward', -1, input ? 'stage input' : 'embedding');
       hooks.beforeForward('root');
       let x = input ?? this.embed();
       const tables = this.layerTables(x);

@@ -108,6 +108,26 @@ describe('FSDP2 and HSDP (torchtitan: fp32 shards, bf16 gathers, fp32 reduce)', 
   });
 });
 
+describe("FSDP2's gathers belong to the pass that needs them", () => {
+  it("the root's gather at a forward's start is that forward's, not the optimizer step's", () => {
+    const log = simulateTiny({
+      ...base,
+      parallelism: { zeroStage: 3 },
+      runtime: { preset: 'torchtitan' },
+    }).log;
+    // torch.optim's step allocates on the compute stream; FSDP2 allocates its all-gather and
+    // reduce-scatter outputs on side streams, only ever inside a forward or a backward (the
+    // last reduce-scatter buffers may be freed as late as the step).
+    const phases = new Set<string>();
+    for (let i = 0; i < log.length; i++) {
+      const moment = log.moments[log.moment[i]];
+      const sideAllocation = log.kind[i] === 1 && log.stream[i] !== 0;
+      if (sideAllocation && moment.phase !== 'build') phases.add(moment.phase);
+    }
+    expect([...phases].sort()).toEqual(['backward', 'forward']);
+  });
+});
+
 describe('DeepSpeed ZeRO-3 with its parameters offloaded', () => {
   it('keeps only the whole small parameters (norms) on the card', () => {
     const log = simulateTiny({

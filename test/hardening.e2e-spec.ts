@@ -167,9 +167,9 @@ describe.each(testEngines())('hardening on %s', (engine) => {
     const response = await http().post('/api/v1/plans').send(body);
     expectProblem(response, 422, 'memory.perGpu.allocatedPeakBytes');
     expect(((await http().get('/api/v1/plans').expect(200)).body as Page).total).toBe(total);
-    // Nothing fits, so the estimate and the save each advise: searches of 8 to 1,024 GPUs whose
-    // memory bound probes every micro-batch at 16M tokens (about 15 s each on two cores).
-  }, 180_000);
+    // Nothing fits, so the estimate and the save each advise; gpus-needed's lower bound leaves
+    // two cluster sizes to search (512 and 1,024 GPUs), about 11 s each on two cores.
+  }, 120_000);
 });
 
 describe('serving hygiene', () => {

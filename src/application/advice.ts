@@ -12,7 +12,7 @@ import {
 } from '../engine';
 import { Change, ChangeScan, changeScans, sequenceLength } from './advice-changes';
 import { estimatePlan } from './estimate';
-import { fewestGpus, statesLowerBound } from './gpus-needed';
+import { fewestGpus, fitLowerBound } from './gpus-needed';
 import { SearchRequest, searchPlans } from './search';
 
 /** Plans advice may make of its own: the scans of every kind (about 25 at most), the stack of
@@ -205,8 +205,8 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
   const gpus = original.layout.gpus;
   const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
   const perNode = { ...search, cluster: { gpu: r.cluster.gpu, gpusPerNode: nodeSize } };
-  // The same GPUs are searched only where their count can hold the model states at all.
-  const bound = statesLowerBound(perNode, catalog);
+  // The same GPUs are searched only where their count could hold the job at all.
+  const bound = fitLowerBound(perNode, catalog);
   if (bound <= gpus) {
     const layout = sameGpusLayout(search, r.cluster, gpus, catalog);
     if (layout) return layout;

@@ -57,6 +57,40 @@ describe('gpusNeeded', () => {
     expect(answer.fewest!.gpus).toBeGreaterThanOrEqual(bound);
   });
 
+  it("searches no size when one sequence's activations need more GPUs than maxGpus", () => {
+    // The head's output for one sequence of 2^24 tokens, s x 128,256 (Llama 3's vocabulary) in
+    // bf16, is 4.3 TB whatever the attention kernel or recomputation; split over 128 GPUs it is
+    // 33.6 GB a GPU, past an L4's 23,034 MiB.
+    const logits = 2 ** 24 * 128_256 * 2;
+    expect(logits / 128).toBeGreaterThan(23_034 * 2 ** 20);
+    const answer = gpusNeeded(
+      {
+        model: 'llama-3-8b',
+        cluster: { gpu: 'l4', maxGpus: 128 },
+        training: { sequenceLength: 2 ** 24 },
+        runtime: { attention: 'eager' },
+      },
+      catalog,
+    );
+    expect(answer.tried).toEqual([]);
+    expect(answer.fewest).toBeNull();
+  });
+
+  it('bounds context-parallel layouts by the kernel they run, not the one requested', () => {
+    // Eager attention at 128k tokens keeps 32 x s^2 scores (1.1 TB) on one GPU, but context
+    // parallelism runs a fused kernel: 16 H100s fit, so 16 must not be skipped.
+    const answer = gpusNeeded(
+      {
+        model: 'llama-3-8b',
+        cluster: { gpu: 'h100-80gb', maxGpus: 16 },
+        training: { sequenceLength: 131_072 },
+        runtime: { attention: 'eager' },
+      },
+      catalog,
+    );
+    expect(answer.fewest?.gpus).toBe(16);
+  });
+
   it('says no cluster up to maxGpus fits when none does', () => {
     const answer = gpusNeeded(
       { model: 'llama-3.1-405b', cluster: { gpu: 'l4', maxGpus: 8 } },

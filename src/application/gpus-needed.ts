@@ -97,11 +97,18 @@ function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
 }
 
 /**
- * The fewest GPUs at which no layout can fit: model states shard at most N ways, so N GPUs need
- * N x (capacity less the safety margin) >= the states of one unsharded replica. Offloaded states
- * leave the GPUs, so with offload allowed the bound is 1.
+ * The fewest GPUs on which a layout could fit, from one plan of the job on a single GPU with one
+ * sequence and every layer recomputed (the least any layout keeps):
+ * - model states shard at most N ways, so N GPUs need N x (capacity less the safety margin) >=
+ *   the states of one unsharded replica;
+ * - over N GPUs the ranks' allocated peaks add up to at least that plan's: tensor, context and
+ *   pipeline parallelism split each tensor or layer, ZeRO the states, and every split keeps its
+ *   part (data parallelism only adds replicas), so the worst rank holds at least 1/N of it. At
+ *   16M tokens under eager attention one layer's scores need more than a thousand GPUs, and the
+ *   sizes below them are not searched.
+ * Offloaded states leave the GPUs, so with offload allowed the bound is 1.
  */
-export function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
+export function fitLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
   if (request.allowOffload) return 1;
   const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
   const {
@@ -110,21 +117,37 @@ export function statesLowerBound(request: GpusNeededRequest, catalog: Catalog): 
     allowOffload: _offload,
     ...job
   } = request;
+  const leanest = {
+    ...job.training,
+    microBatchSize: 1,
+    gradientAccumulationSteps: 1,
+    activationCheckpointing: 'full' as const,
+  };
   const single = estimatePlan(
-    { ...job, cluster: { ...cluster, nodes: 1, gpusPerNode: 1 }, parallelism: undefined },
+    {
+      ...job,
+      training: leanest,
+      // Context-parallel layouts run a fused kernel whatever the request asks, so the leanest
+      // attention bounds them all.
+      runtime: { ...job.runtime, attention: 'flash' },
+      cluster: { ...cluster, nodes: 1, gpusPerNode: 1 },
+      parallelism: undefined,
+    },
     catalog,
   ).memory.perGpu;
-  return Math.ceil(single.modelStateBytes / (single.deviceUsedBytes + single.headroomBytes));
+  const usable = single.deviceUsedBytes + single.headroomBytes;
+  const needed = Math.max(single.modelStateBytes, single.allocatedPeakBytes);
+  return Math.ceil(needed / usable);
 }
 
 /** The fewest GPUs of the request's type on which a layout fits (verdict `fits`), above
- * `cannotFit` GPUs (by default the states' lower bound less one; a caller that searched more
- * already says so). */
+ * `cannotFit` GPUs (by default fitLowerBound less one; a caller that searched more already
+ * says so). */
 export function fewestGpus(
   request: GpusNeededRequest,
   catalog: Catalog,
   searcher = sizeSearcher(request, catalog),
-  cannotFit = statesLowerBound(request, catalog) - 1,
+  cannotFit = fitLowerBound(request, catalog) - 1,
 ): Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'> {
   const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((g) => g > cannotFit);
   const found = fewestFitting(sizes, searcher.nodeSize, cannotFit, (gpus) =>

@@ -105,16 +105,17 @@ function rankKind(rank: RankMemory, stages: number): string {
 }
 
 /** Whether the optimizer step alone (weights, gradients, states) overflows a rank: then no
- * recomputation or micro-batch can make this split, ZeRO stage and offload fit. */
-function statesOverflow(result: PlanResult): boolean {
+ * recomputation or micro-batch can make this split, ZeRO stage and offload fit. Its allocated
+ * total is what no run can go below (reserved never is less); a fraction for the allocator's
+ * slack on top, as serving plans add, could turn away a split whose slack is smaller. */
+export function statesOverflow(result: PlanResult): boolean {
   const { runtime } = result.request;
   if (runtime.optimizerInBackward) return false;
-  return result.memory.ranks.some((rank) => {
-    const reserved = Math.ceil(rank.phaseTotals.optimizer * (1 + runtime.allocatorFragmentation));
-    return (
-      reserved + rank.breakdown.runtimeOverhead > rank.capacityBytes - runtime.safetyMarginBytes
-    );
-  });
+  return result.memory.ranks.some(
+    (rank) =>
+      rank.phaseTotals.optimizer + rank.breakdown.runtimeOverhead >
+      rank.capacityBytes - runtime.safetyMarginBytes,
+  );
 }
 
 function isLayoutField(error: FieldError): boolean {

@@ -24,7 +24,7 @@ import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
-import { scheduleShape, truncateSchedule } from './schedule';
+import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding } from './sharding';
 
@@ -337,13 +337,13 @@ export function pipelineSettings(
   request: PlanRequest,
   layout: PlanLayout,
 ): PipelineSettings {
-  const { training, runtime, parallelism } = request;
+  const { training, parallelism } = request;
   const rows = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
   // torchtitan's and Megatron's sequence parallelism leave each stage's output split along the
   // sequence over tensor-parallel ranks, and that is what travels.
   const split = parallelism.sequenceParallel ? layout.tensorParallel : 1;
   return {
-    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+    runtime: pipelineRuntime(request),
     microBatches: training.gradientAccumulationSteps,
     activation: {
       // the layers run on the sequence shard too (tensor-parallel.ts)

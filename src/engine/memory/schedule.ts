@@ -30,16 +30,21 @@ export interface ScheduleShape {
   runtime: PipelineRuntime;
 }
 
+/** Megatron's schedules drive the pipeline under its data-parallel engine; PyTorch's otherwise. */
+export function pipelineRuntime(request: PlanRequest): PipelineRuntime {
+  return request.runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch';
+}
+
 /** The schedule a rank holding `chunks` virtual stages runs: the request's pipeline, or one
  * micro-batch after another. */
 export function scheduleShape(request: PlanRequest, chunks: number): ScheduleShape {
-  const { parallelism, training, runtime } = request;
+  const { parallelism, training } = request;
   return {
     schedule: parallelism.pipelineSchedule,
     ranks: parallelism.pipelineParallel,
     chunks,
     microBatches: training.gradientAccumulationSteps,
-    runtime: runtime.dataParallelEngine === 'megatron' ? 'megatron' : 'pytorch',
+    runtime: pipelineRuntime(request),
   };
 }
 

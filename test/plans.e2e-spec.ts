@@ -135,6 +135,11 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     it('filters by exact tag (no prefix or substring matches)', async () => {
       const zero = (await http().get('/api/v1/plans?tag=zero').expect(200)).body as PageBody;
       expect(zero.items.map((plan) => plan.id)).toEqual([saved.id]);
+      // A tag alone is counted on the tag's rows, with another filter on the plans: both agree.
+      expect(zero.total).toBe(1);
+      const zeroOn = (gpu: string) => http().get(`/api/v1/plans?tag=zero&gpu=${gpu}`).expect(200);
+      expect(((await zeroOn('a100-80gb')).body as PageBody).total).toBe(1);
+      expect(((await zeroOn('h100-80gb')).body as PageBody).total).toBe(0);
       const none = (await http().get('/api/v1/plans?tag=zer').expect(200)).body as PageBody;
       expect(none.total).toBe(0);
       const percent = (await http().get('/api/v1/plans?tag=%25').expect(200)).body as PageBody;

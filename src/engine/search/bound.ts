@@ -209,7 +209,7 @@ interface PipelineHeld {
  * backward the probes' peak (in their second micro-batch, after the first one's backward) held
  * `gradients` that moment lacks, up to one micro-batch's activations' worth: without that the
  * sum overshot a 1F1B rank 0 of Llama-3-8B with two micro-batches and unsharded gradients by
- * 17% of a 40 GB card. */
+ * 10% of a 40 GB card. */
 function inFlightAdded(
   stage: StageShape,
   pipeline: PipelineHeld,

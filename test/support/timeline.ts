@@ -12,7 +12,7 @@ import {
   EventLog,
   Moment,
 } from '../../src/engine/memory/autograd/events';
-import { RankSimulation, simulateRankOnce } from '../../src/engine/memory/rank';
+import { RankSimulation, SimulationDepth, simulateRankOnce } from '../../src/engine/memory/rank';
 import { rankChunks } from '../../src/engine/memory/schedule';
 import { H100_SXM } from './gpus';
 
@@ -46,6 +46,7 @@ export function simulateTiny(
   input: Input,
   rank = 0,
   layers = 4,
+  depth: SimulationDepth = 'full',
 ): RankSimulation & { log: EventLog } {
   const arch = tinyArch(layers);
   const { gpus = 8, ...rest } = input;
@@ -59,11 +60,8 @@ export function simulateTiny(
     lastStageLessLayers: request.runtime.pipelineLastStageLessLayers,
   });
   const chunks = rankChunks(spans, pipelineParallel, rank);
-  return simulateRankOnce(request, arch, H100_SXM, layoutOf(request), {
-    chunks,
-    rank,
-    virtualStages: spans.length,
-  });
+  const placement = { chunks, rank, virtualStages: spans.length };
+  return simulateRankOnce(request, arch, H100_SXM, layoutOf(request), placement, Infinity, depth);
 }
 
 /** Live bytes per component when the first moment matching `at` begins. */

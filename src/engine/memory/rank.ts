@@ -165,8 +165,28 @@ interface LayerSimulation {
  * bound (search/bound.ts), which reads allocated peaks only, so it skips the caching
  * allocator's replay (reserved is then the allocated peak) and the third step, which lets the
  * allocator settle: allocated memory repeats from the second step on (every bound figure of
- * three brute-force search spaces, 3,010 layouts, is the same with two steps as with three). */
+ * three brute-force search spaces, 3,010 layouts, is the same with two steps as with three).
+ * Where startsSteady holds it simulates the second step alone. */
 export type SimulationDepth = 'full' | 'allocated';
+
+/** Whether the second step can start from the optimizer states and cuBLAS workspaces alone
+ * (TrainingLoop.startsSteady): what else a first step can leave is kept out. zero_grad without
+ * set_to_none keeps the gradients; litgpt's loop keeps the last logits; an optimizer in backward
+ * makes its states as gradients arrive; DeepSpeed and Megatron keep buffers made in the first
+ * step; torch.distributed.pipelining leaves input gradients on its receive buffers until the
+ * next step starts; Transformer Engine caches fp8 weights at their first forward (fp8.ts).
+ * Checked against the full simulation in steady-start.spec.ts. */
+function startsSteady(request: PlanRequest, layout: PlanLayout, policy: DtypePolicy): boolean {
+  const { runtime } = request;
+  return (
+    runtime.gradientsSetToNone &&
+    !runtime.previousStepAlive &&
+    !runtime.optimizerInBackward &&
+    runtime.dataParallelEngine === 'pytorch' &&
+    layout.pipelineParallel === 1 &&
+    policy.fp8?.recipe !== 'transformer-engine'
+  );
+}
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
 
@@ -315,6 +335,7 @@ function simulateLayers(
     schedule: truncateSchedule(shape, placement.rank),
     pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,
     steps: allocator ? 3 : 2, // as the harness measures: the allocator settles over the first steps
+    startsSteady: !allocator && startsSteady(request, layout, policy),
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
     previousStepAlive: request.runtime.previousStepAlive,

@@ -2,7 +2,8 @@
 // of forward and backward micro-batches in the order the pipeline schedule runs them, each step
 // ended by the data-parallel wrapper's last reduction and the optimizer (memory-model.md
 // section 0). The first step creates the optimizer states; the second is the steady state the
-// plan reports; the third lets the caching allocator settle as the harness measures it.
+// plan reports; the third lets the caching allocator settle as the harness measures it. The
+// search's probes may start at the second step instead (TrainingLoop.startsSteady).
 import { EventLog } from './autograd/events';
 import { ModuleHooks, ModuleName } from './autograd/hooks';
 import { NodeTag, Param, Runtime, Storage, Tensor } from './autograd/runtime';
@@ -45,6 +46,10 @@ export interface TrainingLoop {
   pipeline?: PipelineSettings;
   /** Steps simulated: the first creates the optimizer states, later ones find them. */
   steps: number;
+  /** Start at the second step with what the first leaves behind already there (the optimizer
+   * states and both cuBLAS workspaces) instead of simulating it. Only where nothing else
+   * outlives a step (rank.ts startsSteady). */
+  startsSteady: boolean;
   /** Bytes of cuBLAS's workspace per thread (CublasHandlePool.cpp getChosenWorkspaceSize): the
    * forward's thread makes one at the first matmul, autograd's backward thread another. */
   blasWorkspaceBytes: number;
@@ -97,14 +102,30 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
   );
   const runner = new ScheduleRunner(rt, loop, hooks);
   if (loop.optimizerInBackward) stepInBackward(rt, loop.optimizer, optimized);
-  for (let step = 1; step <= loop.steps; step++) {
+  const firstStep = loop.startsSteady ? 2 : 1;
+  if (loop.startsSteady) leftByFirstStep(rt, loop, optimized);
+  else {
+    rt.blasWorkspace.forward = loop.blasWorkspaceBytes;
+    rt.blasWorkspace.backward = loop.blasWorkspaceBytes;
+  }
+  for (let step = firstStep; step <= loop.steps; step++) {
     rt.step = step;
-    runner.runStep(step === 1);
+    runner.runStep(step === firstStep);
     rt.microBatch = 0;
     rt.enter('optimizer', -1, 'optimizer step');
     if (!loop.optimizerInBackward) optimizerStep(rt, loop, optimized, step === 1);
   }
   return rt.log;
+}
+
+/** What the first step leaves for the second when gradients are set to None and no output
+ * outlives its step: the optimizer states (torch/optim _init_group) and the cuBLAS workspace of
+ * each thread that ran a matmul (CublasHandlePool.cpp keeps it for the thread's handle). */
+function leftByFirstStep(rt: Runtime, loop: TrainingLoop, optimized: Param[]): void {
+  createStates(rt, loop.optimizer, optimized);
+  if (loop.blasWorkspaceBytes === 0) return;
+  rt.allocate(loop.blasWorkspaceBytes, 'buffers'); // forward's thread
+  rt.allocate(loop.blasWorkspaceBytes, 'buffers'); // autograd's backward thread
 }
 
 /** optimizer.step() between the engines' own work around it, then zero_grad. */
@@ -153,11 +174,7 @@ class ScheduleRunner {
   }
 
   runStep(first: boolean): void {
-    const { rt, loop } = this;
-    if (first) {
-      rt.blasWorkspace.forward = loop.blasWorkspaceBytes;
-      rt.blasWorkspace.backward = loop.blasWorkspaceBytes;
-    }
+    const { loop } = this;
     if (loop.pipeline) this.startPipelineStep(first, loop.pipeline);
     const { actions, gapAt } = loop.schedule;
     const lastBackward = this.lastBackwards(actions);

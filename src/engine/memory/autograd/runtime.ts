@@ -20,6 +20,11 @@ class RecomputeDone extends Error {}
 // pipeline's thousands of recomputes would pay for each time.
 const RECOMPUTE_DONE = new RecomputeDone();
 
+// Shared empty lists for the many nodes that keep no ctx attributes: frozen, so a push would
+// throw rather than reach every node.
+const NO_TENSORS: Tensor[] = Object.freeze([]) as unknown as Tensor[];
+const NOTHING_HELD: Storage[] = Object.freeze([]) as unknown as Storage[];
+
 function anyRequiresGrad(inputs: Tensor[]): boolean {
   for (const input of inputs) if (input.requiresGrad) return true;
   return false;
@@ -378,7 +383,7 @@ export class Runtime {
     outputs: Tensor[],
     saved: (Tensor | undefined)[],
     backward: Backward,
-    held: Tensor[] = [],
+    held: Tensor[] = NO_TENSORS,
   ) {
     if (!this.gradEnabled || !anyRequiresGrad(inputs)) return;
     if (typeof this.mode === 'object') return this.refill(saved, outputs);
@@ -386,7 +391,9 @@ export class Runtime {
       seq: this.seq++,
       inputs,
       saved: [],
-      held: this.keepsHeld(held) ? held.map((t) => (this.retain(t.storage), t.storage)) : [],
+      held: this.keepsHeld(held)
+        ? held.map((t) => (this.retain(t.storage), t.storage))
+        : NOTHING_HELD,
       pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
       saves: saved.some(Boolean),
@@ -584,7 +591,7 @@ export class Runtime {
     this.outbox = undefined;
     for (const grad of grads) this.release(grad);
     for (const storage of node.saved) this.release(storage);
-    node.saved = [];
+    if (node.saved.length > 0) node.saved = [];
     for (const [target, grad] of outbox) this.route(target, grad);
     if (node.region && node.region.nodes[0] === node) this.endRegion(node.region);
   }
@@ -625,13 +632,14 @@ export class Runtime {
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
     for (const node of this.graphs.get(graph) ?? []) {
-      node.inputs.forEach((input) => input.param?.pendingUses?.delete(graph));
-      node.held.forEach((storage) => this.release(storage));
-      node.held = [];
-      node.saved.forEach((storage) => this.release(storage));
-      node.pending.forEach((grad) => this.release(grad));
-      node.saved = [];
-      node.pending = [];
+      for (const input of node.inputs) input.param?.pendingUses?.delete(graph);
+      for (const storage of node.held) this.release(storage);
+      for (const storage of node.saved) this.release(storage);
+      for (const grad of node.pending) this.release(grad);
+      // Nodes backward reached hold nothing any more: no new empty lists for them.
+      if (node.held.length > 0) node.held = NOTHING_HELD;
+      if (node.saved.length > 0) node.saved = [];
+      if (node.pending.length > 0) node.pending = [];
       if (node.region) this.endRegion(node.region);
     }
     this.graphs.delete(graph);

@@ -1,7 +1,18 @@
 // What pipeline parallelism keeps on a rank, read off its simulated timeline: the buffers
 // torch.distributed.pipelining keeps per micro-batch, Megatron's fresh ones, and FSDP2 under
 // pipelining (units kept gathered, unsharded gradients accumulated until the step's end).
-import { liveWhen, MIB, simulateTiny, TINY, TINY_LAYER } from '../../../test/support/timeline';
+import { H100_SXM } from '../../../test/support/gpus';
+import {
+  liveWhen,
+  MIB,
+  simulateTiny,
+  TINY,
+  TINY_LAYER,
+  tinyArch,
+} from '../../../test/support/timeline';
+import { normalizeRequest } from '../request/normalize';
+import { planFromRequest } from '../plan';
+import { RankMemory } from '../vocabulary';
 
 // One micro-batch's hidden state: 1 x 1,024 tokens x h = 1,024 in bf16.
 const ACTIVATION = 1024 * TINY.hidden * 2;
@@ -84,5 +95,35 @@ describe('FSDP2 under pipelining (torchtitan: no reshard after forward, no sync 
     const live = liveWhen(fsdp(), (m) => m.step === 2 && m.phase === 'optimizer');
     expect(live.gradients).toBe((4 * params) / 4);
     expect(live.buffers).toBe(CUBLAS);
+  });
+});
+
+describe('pipeline ranks alike share one simulation (rank.ts rankShape)', () => {
+  // 12 layers over 6 stages with one micro-batch: every rank runs F0 then B0. Stages 2-4 hold
+  // two layers each (5-6, 7-8, 9-10) and neither end of the model; 8k tokens of two sequences
+  // put each one's peak inside its layers, in backward.
+  const arch = tinyArch(12);
+  const request = normalizeRequest(
+    {
+      model: 'tiny-llama',
+      cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 6 },
+      training: { sequenceLength: 8192, microBatchSize: 2 },
+      parallelism: { pipelineParallel: 6 },
+    },
+    H100_SXM,
+  );
+  const ranks = planFromRequest(request, arch, H100_SXM).memory.ranks;
+  const alike = ranks.slice(2, 5);
+
+  it('gives them the same figures', () => {
+    const figures = (r: RankMemory) => [r.allocatedPeakBytes, r.reservedPeakBytes, r.breakdown];
+    expect(alike.map((rank) => rank.layers)).toEqual([2, 2, 2]);
+    alike.forEach((rank) => expect(figures(rank)).toEqual(figures(alike[0])));
+  });
+
+  it("names each one's peak in its own layers: the last one's backward", () => {
+    expect(alike.map((rank) => rank.peakMoment)).toEqual(
+      [6, 8, 10].map((layer) => ({ phase: 'backward', layer, microBatch: 0, what: 'layer' })),
+    );
   });
 });

@@ -1,6 +1,7 @@
 // `npm run bench:engine`: wall time of the engine's own work, no HTTP. One estimate (Llama-3-8B
-// on 8 GPUs; Llama-3.1-405B at TP 8 x PP 16 with 128 micro-batches), a comparison over the four
-// ZeRO stages, and the layout search at 64, 1,024 and 4,096 GPUs, pruned and exhaustive.
+// on 8 GPUs; Llama-3.1-405B at TP 8 x PP 16 with 128 micro-batches; Llama-3-70B at TP 8 x PP 64
+// with one), a comparison over the four ZeRO stages, and the layout search at 64, 1,024 and
+// 4,096 GPUs, pruned and exhaustive.
 // "Cold" requests differ from every earlier one (the safety margin moves by a byte, which the
 // simulation memo keys on and no plan notices), so the memo of simulateRank misses; "memo" repeats
 // one request, which is what a refreshed page or a repeated API call costs.
@@ -41,6 +42,15 @@ const LLAMA_405B_PIPELINE: PlanRequestInput = {
     activationCheckpointing: 'full',
   },
   parallelism: { tensorParallel: 8, pipelineParallel: 16, sequenceParallel: true },
+};
+
+// Fewer micro-batches than stages: the middle ranks run the same schedule and share one
+// simulation (memory/rank.ts rankShape).
+const LLAMA_70B_DEEP_PIPELINE: PlanRequestInput = {
+  model: 'llama-3-70b',
+  cluster: { gpu: 'h100-80gb', nodes: 64, gpusPerNode: 8 },
+  training: { sequenceLength: 8192, microBatchSize: 1, activationCheckpointing: 'full' },
+  parallelism: { tensorParallel: 8, pipelineParallel: 64, sequenceParallel: true },
 };
 
 function estimateRow(label: string, input: PlanRequestInput, fresh: boolean): string[] {
@@ -107,6 +117,7 @@ printTable(
     estimateRow('estimate Llama-3-8B, 8 x H100, ZeRO-3 (cold)', LLAMA_8B, true),
     estimateRow('estimate Llama-3-8B, 8 x H100, ZeRO-3 (memo)', LLAMA_8B, false),
     estimateRow('estimate Llama-3.1-405B, TP 8 x PP 16, 128 mb (cold)', LLAMA_405B_PIPELINE, true),
+    estimateRow('estimate Llama-3-70B, TP 8 x PP 64, 1 mb (cold)', LLAMA_70B_DEEP_PIPELINE, true),
     compareRow(),
   ],
 );

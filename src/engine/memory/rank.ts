@@ -1,6 +1,5 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
-import { layerKind } from '../model/layers';
 import { StageSpan } from '../model/placement';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
@@ -411,92 +410,8 @@ function simulationNotes(
   return notes;
 }
 
-const layerIndices = (span: StageSpan) =>
+export const layerIndices = (span: StageSpan) =>
   Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
-
-// Simulations a process keeps: a plan is a pure function of its inputs, so a repeated request
-// (a compare row, a search candidate seen before, a refreshed page) costs a lookup.
-const REMEMBERED = 256;
-const remembered = new Map<string, { simulation: RankSimulation; layers: number[] }>();
-
-/** What a rank's simulation depends on besides the request: each chunk's layer kinds (a kind
- * builds the same tensors wherever it sits, as truncation.ts relies on too), its ends and
- * neighbours, and the rank's part of the schedule. Pipeline ranks alike in these share one
- * simulation: the middle stages of a pipeline run with fewer micro-batches than stages keep the
- * same micro-batches in flight. */
-function rankShape(request: PlanRequest, arch: ModelArchitecture, placement: RankPlacement) {
-  const shape = scheduleShape(request, placement.chunks.length);
-  return {
-    chunks: placement.chunks.map((span) => ({
-      kinds: layerIndices(span).map((layer) => layerKind(arch, layer).key),
-      receives: span.stage > 0,
-      sends: span.stage < placement.virtualStages - 1,
-      hasEmbedding: span.hasEmbedding,
-      hasHead: span.hasHead,
-    })),
-    schedule: truncateSchedule(shape, placement.rank),
-  };
-}
-
-/** A remembered simulation as the rank at `to` sees it: the moments it names moved from the
- * layers it was simulated with to the rank's own, position by position. */
-function onLayers(simulation: RankSimulation, from: number[], to: number[]): RankSimulation {
-  const moved = (moment: Moment): Moment => {
-    const at = moment.layer >= 0 ? from.indexOf(moment.layer) : -1;
-    return at >= 0 ? { ...moment, layer: to[at] } : moment;
-  };
-  const { peak, outOfMemoryAt } = simulation;
-  return {
-    ...simulation,
-    peak: { ...peak, moment: moved(peak.moment) },
-    outOfMemoryAt: outOfMemoryAt && moved(outOfMemoryAt),
-    notes: [...simulation.notes],
-  };
-}
-
-/** One rank, remembered by everything that shapes its simulation. */
-export function simulateRank(
-  request: PlanRequest,
-  arch: ModelArchitecture,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  placement: RankPlacement,
-  allocatorBudgetBytes: number,
-  depth: SimulationDepth = 'full',
-): RankSimulation {
-  const { name: _name, tags: _tags, training, ...shaping } = request;
-  const { tokensToTrain: _tokens, ...trainingShape } = training;
-  const key = JSON.stringify([
-    shaping,
-    trainingShape,
-    arch,
-    gpu.id,
-    gpu.computeCapability,
-    layout,
-    rankShape(request, arch, placement),
-    allocatorBudgetBytes,
-    depth,
-  ]);
-  const layers = placement.chunks.flatMap(layerIndices);
-  const known = remembered.get(key);
-  if (known) {
-    remembered.delete(key); // most recently used last
-    remembered.set(key, known);
-    return onLayers(known.simulation, known.layers, layers);
-  }
-  const { log: _log, ...simulation } = simulateRankOnce(
-    request,
-    arch,
-    gpu,
-    layout,
-    placement,
-    allocatorBudgetBytes,
-    depth,
-  );
-  remembered.set(key, { simulation, layers });
-  if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
-  return onLayers(simulation, layers, layers);
-}
 
 /** One rank: its chunks simulated whole, or a single long stage as two truncated stacks
  * extrapolated to its layer count (truncation.ts). The allocator may reserve

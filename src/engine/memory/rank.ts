@@ -175,7 +175,9 @@ export type SimulationDepth = 'full' | 'allocated';
  * makes its states as gradients arrive; DeepSpeed and Megatron keep buffers made in the first
  * step; torch.distributed.pipelining leaves input gradients on its receive buffers until the
  * next step starts; Transformer Engine caches fp8 weights at their first forward (fp8.ts).
- * Checked against the full simulation in steady-start.spec.ts. */
+ * DDP then rebuilds its buckets in parameter order, not in the order the first step's gradients
+ * arrived: the same bytes, which is all an allocated figure reads. Checked against the full
+ * simulation in steady-start.spec.ts. */
 function startsSteady(request: PlanRequest, layout: PlanLayout, policy: DtypePolicy): boolean {
   const { runtime } = request;
   return (

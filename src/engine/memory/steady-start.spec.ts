@@ -42,6 +42,13 @@ const STEADY: [string, Input][] = [
     "torchao's fp8 under FSDP2",
     { runtime: { fp8Recipe: 'tensorwise' }, parallelism: { zeroStage: 3 } },
   ],
+  [
+    "FSDP2 as a pipeline stage runs it (the search's sharding probes)",
+    {
+      parallelism: { zeroStage: 3, probedPipelineStage: true },
+      training: { gradientAccumulationSteps: 2 },
+    },
+  ],
 ];
 
 const FIRST_STEP_KEPT: [string, Input][] = [

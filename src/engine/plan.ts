@@ -9,7 +9,13 @@ import { simulateRank } from './memory/remembered-ranks';
 import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
 import { estimatePerformance } from './performance/performance';
-import { rankParameters, StageSpan, stageLabel, virtualStageSpans } from './model/placement';
+import {
+  layerRange,
+  rankParameters,
+  StageSpan,
+  stageLabel,
+  virtualStageSpans,
+} from './model/placement';
 import { layoutOf } from './request/layout';
 import { runtimeOverheadBytes } from './memory/runtime';
 export { layoutOf } from './request/layout';
@@ -45,9 +51,9 @@ function rankLabel(chunks: StageSpan[], stages: number, rank: number): string {
       span.hasEmbedding ? ', embedding' : '',
       span.hasHead ? ', output head and loss' : '',
     ];
-    return `${span.firstLayer}-${span.firstLayer + span.layers - 1}${ends.join('')}`;
+    return `${layerRange(span)}${ends.join('')}`;
   });
-  return `pipeline rank ${rank} of ${stages} (virtual stages ${chunks.map((c) => c.stage).join(', ')}: layers ${parts.join('; ')})`;
+  return `pipeline rank ${rank} of ${stages} (virtual stages ${chunks.map((c) => c.stage).join(', ')}: ${parts.join('; ')})`;
 }
 
 /** The virtual stages' spans of a training request (torchtitan's weighting of the ends). */

@@ -1,7 +1,7 @@
 // Pipeline splits and schedules, written out from the frameworks' own code: torchtitan's
 // _generate_llm_fqn_per_model_part, torch.distributed.pipelining's Schedule1F1B /
 // ScheduleInterleaved1F1B, Megatron-Core's interleaved warm-up.
-import { virtualStageSpans } from '../model/placement';
+import { stageLabel, virtualStageSpans } from '../model/placement';
 import {
   ChunkRole,
   inFlightMoments,
@@ -52,6 +52,18 @@ describe('splitting the layers into stages', () => {
   it('a rank holds virtual stages r, r + p, ... (the loop placement)', () => {
     const spans = virtualStageSpans(126, 16, torchtitan);
     expect(rankChunks(spans, 8, 3).map((s) => s.stage)).toEqual([3, 11]);
+  });
+
+  it('80 layers on 64 stages: 82 effective, so the last stage holds the head alone, and says so', () => {
+    // 82 = 64 + 18: the first 18 stages take two effective layers (stage 0: the embedding and
+    // layer 0), the other 46 one each, which leaves the head's weight for the last.
+    const spans = virtualStageSpans(80, 64, torchtitan);
+    const last = spans[63];
+    expect([last.layers, last.hasHead]).toEqual([0, true]);
+    expect(stageLabel(last, 64, 'output head and loss')).toBe(
+      'pipeline stage 63 of 64 (no layers, output head and loss)',
+    );
+    expect(stageLabel(spans[1], 64)).toBe('pipeline stage 1 of 64 (layers 1-2)');
   });
 });
 

@@ -131,8 +131,14 @@ export function stageLabel(span: StageSpan, stages: number, headRole = 'output h
   if (stages === 1) return 'every rank';
   const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? headRole : ''].filter(Boolean);
   const extra = ends.map((end) => `, ${end}`).join('');
-  const last = span.firstLayer + span.layers - 1;
-  return `pipeline stage ${span.stage} of ${stages} (layers ${span.firstLayer}-${last}${extra})`;
+  return `pipeline stage ${span.stage} of ${stages} (${layerRange(span)}${extra})`;
+}
+
+/** A span's decoder layers as labels name them: "layers 5-6", or "no layers" for a stage the
+ * split leaves only an end of the model (torchtitan's weighting can give the head a stage). */
+export function layerRange(span: StageSpan): string {
+  if (span.layers === 0) return 'no layers';
+  return `layers ${span.firstLayer}-${span.firstLayer + span.layers - 1}`;
 }
 
 // Megatron pads the vocabulary to a multiple of 128 x t so each TP rank gets equal rows.

@@ -10,8 +10,8 @@ import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
 import { estimatePerformance } from './performance/performance';
 import {
-  layerRange,
   rankParameters,
+  spanContents,
   StageSpan,
   stageLabel,
   virtualStageSpans,
@@ -43,16 +43,13 @@ function withoutEmptySharding(request: PlanRequest, layout: PlanLayout, notes: S
   return { ...request, parallelism: { ...request.parallelism, zeroStage: 2 as const } };
 }
 
+// A training rank's last stage computes the head's logits and the loss.
+const HEAD_ROLE = 'output head and loss';
+
 /** A rank's name: its stage, or under an interleaved schedule its virtual stages. */
 function rankLabel(chunks: StageSpan[], stages: number, rank: number): string {
-  if (chunks.length === 1) return stageLabel(chunks[0], stages, 'output head and loss');
-  const parts = chunks.map((span) => {
-    const ends = [
-      span.hasEmbedding ? ', embedding' : '',
-      span.hasHead ? ', output head and loss' : '',
-    ];
-    return `${layerRange(span)}${ends.join('')}`;
-  });
+  if (chunks.length === 1) return stageLabel(chunks[0], stages, HEAD_ROLE);
+  const parts = chunks.map((span) => spanContents(span, HEAD_ROLE));
   return `pipeline rank ${rank} of ${stages} (virtual stages ${chunks.map((c) => c.stage).join(', ')}: ${parts.join('; ')})`;
 }
 

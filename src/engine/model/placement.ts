@@ -129,16 +129,19 @@ function span(stage: number, first: number, layers: number, head: boolean, tail:
 /** A rank's name in results: 'every rank', or its stage, layers and the ends it holds. */
 export function stageLabel(span: StageSpan, stages: number, headRole = 'output head'): string {
   if (stages === 1) return 'every rank';
-  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? headRole : ''].filter(Boolean);
-  const extra = ends.map((end) => `, ${end}`).join('');
-  return `pipeline stage ${span.stage} of ${stages} (${layerRange(span)}${extra})`;
+  return `pipeline stage ${span.stage} of ${stages} (${spanContents(span, headRole)})`;
 }
 
-/** A span's decoder layers as labels name them: "layers 5-6", or "no layers" for a stage the
- * split leaves only an end of the model (torchtitan's weighting can give the head a stage). */
-export function layerRange(span: StageSpan): string {
-  if (span.layers === 0) return 'no layers';
-  return `layers ${span.firstLayer}-${span.firstLayer + span.layers - 1}`;
+/** What a span holds, as labels name it: "layers 5-6, embedding", or "no layers, output head"
+ * for a stage the split leaves only an end of the model (torchtitan's weighting can give the
+ * head a stage of its own). */
+export function spanContents(span: StageSpan, headRole: string): string {
+  const layers =
+    span.layers === 0
+      ? 'no layers'
+      : `layers ${span.firstLayer}-${span.firstLayer + span.layers - 1}`;
+  const ends = [span.hasEmbedding ? 'embedding' : '', span.hasHead ? headRole : ''];
+  return [layers, ...ends].filter(Boolean).join(', ');
 }
 
 // Megatron pads the vocabulary to a multiple of 128 x t so each TP rank gets equal rows.

@@ -93,17 +93,21 @@ export class Nn {
   }
 
   /** PEFT's lora.Linear.forward: result + lora_B(lora_A(dropout(x))) * scaling, with x first
-   * cast to the adapter's dtype (_cast_input_dtype) and the sum cast back to the result's. */
+   * cast to the adapter's dtype (_cast_input_dtype) and the sum cast back to the result's;
+   * litgpt's LoRAQKVLinear zero-pads lora_B's output first where it adapts only some parts. */
   private withAdapter(x: Tensor, base: Tensor, lora: NonNullable<LinearParams['lora']>): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
       const cast = this.precision.autocast ? x : ops.to(x, lora.a.storedBytes);
       const dropped = lora.dropout ? ops.dropout(cast) : cast;
       const down = this.plainLinear(dropped, { weight: lora.a, outFeatures: lora.rank });
-      const up = this.plainLinear(down, { weight: lora.b, outFeatures: base.cols });
+      const adapted = lora.adaptedOutFeatures ?? base.cols;
+      const up = this.plainLinear(down, { weight: lora.b, outFeatures: adapted });
       this.rt.drop(down);
-      const scaled = ops.unary(up); // * scaling
-      this.rt.drop(up);
+      const full = adapted === base.cols ? up : ops.zeroPadded(up, base.cols);
+      if (full !== up) this.rt.drop(up);
+      const scaled = ops.unary(full); // * scaling
+      this.rt.drop(full);
       const sum = ops.add(base, scaled);
       this.rt.drop(scaled, base);
       return ops.to(sum, base.elementBytes);

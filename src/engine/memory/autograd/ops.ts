@@ -127,6 +127,16 @@ export class Ops {
     return out;
   }
 
+  /** x.new_zeros(..., cols).index_copy_(-1, index, x): x scattered into a wider zero tensor
+   * (litgpt LoRAQKVLinear.zero_pad). index_copy's source gradient is
+   * grad.index_select(dim, index).expand_as(source) (tools/autograd/derivatives.yaml), so
+   * autograd saves the whole source for backward. */
+  zeroPadded(x: Tensor, cols: number): Tensor {
+    const out = this.empty(x, x.requiresGrad, cols);
+    this.rt.record([x], [out], [x], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
   /** An op whose backward needs nothing saved (neg, scalar add, cat, scale by a constant). */
   unary(x: Tensor, cols = x.cols, elementBytes = x.elementBytes): Tensor {
     const out = this.empty(x, x.requiresGrad, cols, elementBytes);

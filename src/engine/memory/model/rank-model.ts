@@ -16,9 +16,19 @@ export interface LinearParams {
   inFeatures: number;
   outFeatures: number;
   /** PEFT's lora_A (r x in) and lora_B (out x r). */
-  lora?: { a: Param; b: Param; rank: number; dropout: boolean };
+  lora?: LoraParams;
   /** Stored as NF4 and dequantised for each use (QLoRA). */
   quantized: boolean;
+}
+
+export interface LoraParams {
+  a: Param;
+  b: Param;
+  rank: number;
+  dropout: boolean;
+  /** litgpt's LoRAQKVLinear adapting only some of q, k and v: lora_B's output covers those
+   * parts alone, and zero_pad scatters it into the fused output's width. */
+  adaptedOutFeatures?: number;
 }
 
 export interface LayerWeights {

@@ -132,7 +132,7 @@ function litgptWeights(context: WeightContext, layer: number): LayerWeights {
   const h = arch.hiddenSize;
   const builder = new LayerWeightsBuilder(context, layer)
     .norm('norm_1', h)
-    .fused('qkv', arch.fusedQkv ? ['qkv_proj'] : ['q_proj', 'k_proj', 'v_proj'])
+    .fused('qkv', arch.fusedQkv ? ['qkv_proj'] : ['q_proj', 'k_proj', 'v_proj'], true)
     .linears('o_proj');
   if (arch.normsPerLayer >= 2) builder.norm('norm_2', h);
   return builder.linears('gate_proj', 'up_proj', 'down_proj').build();

@@ -143,8 +143,9 @@ export class LayerWeightsBuilder {
 
   /** One linear standing for several of the shared shapes (litgpt's qkv, Falcon's
    * query_key_value): their outputs side by side. LoRA adapts the parts its targets name, as
-   * litgpt's LoRAQKVLinear does: A of r x in per adapted part, B of r x their outputs. */
-  fused(name: string, parts: string[]): this {
+   * litgpt's LoRAQKVLinear does: A of r x in per adapted part, B of r x their outputs, which
+   * its zero_pad (`padsUnadapted`) scatters into the full width when some part is left out. */
+  fused(name: string, parts: string[], padsUnadapted = false): this {
     const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
     if (shapes.length === 0) return this;
     const shape: LinearShape = {
@@ -169,6 +170,7 @@ export class LayerWeightsBuilder {
         b: makeParam(`${name}.lora_B`, lora.rank * out, true, bytes),
         rank,
         dropout: lora.dropout > 0,
+        ...(padsUnadapted && adapted.length < shapes.length ? { adaptedOutFeatures: out } : {}),
       };
     }
     this.weights.linears.set(name, linear);

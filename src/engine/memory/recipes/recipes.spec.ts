@@ -318,6 +318,20 @@ describe('framework model codes keep what their own layers keep', () => {
     expect(savedPerLayer(LLAMA, settings({ preset: 'litgpt' }))).toBe(perToken * T);
   });
 
+  it("litgpt LoRA on q and v alone: zero_pad's index_copy keeps lora_B's output for backward", () => {
+    const lora = (targetModules: string[]) =>
+      settings(
+        { preset: 'litgpt' },
+        { method: 'lora', lora: { rank: 8, alpha: 16, dropout: 0.05, targetModules } },
+      );
+    const qv = savedPerLayer(LLAMA, lora(['q_proj', 'v_proj']));
+    const qkv = savedPerLayer(LLAMA, lora(['q_proj', 'k_proj', 'v_proj']));
+    // With all three adapted zero_pad returns lora_B's output as it is and nothing keeps it;
+    // with q and v alone index_copy's backward (derivatives.yaml: expand_as(source)) keeps it,
+    // q's and v's widths, while lora_A's output, kept by lora_B, is one rank (8) narrower.
+    expect(qv - qkv).toBe((BF16 * (a * d + g * d) - BF16 * 8) * T);
+  });
+
   it('Megatron-core with Transformer Engine: norms fused into the next linear, v a view of linear_qkv, SwiGLU keeping its input', () => {
     const normLinear = BF16 * h + FP32 + BF16 * h; // the norm's input and rsigma, its output
     const perToken =

@@ -72,6 +72,7 @@ function lossSettings(
       ends.compiledLoss === true ||
       (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
     fp32Logits: runtime.fp32Logits,
+    outputsToFp32: ends.fp32Outputs ?? false,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
     classifierDropout: arch.dropout?.residual ?? 0,

@@ -23,6 +23,7 @@ const STANDARD: LossSettings = {
   chunkFp32: true,
   compiled: false,
   fp32Logits: false,
+  outputsToFp32: false,
   softcap: false,
   retainLogits: false,
   classifierDropout: 0,
@@ -128,5 +129,37 @@ describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () =>
     expect(rise(chunked)).toBeLessThan(6.5 * logits + 32 * BLOCK);
     expect(rise(standard)).toBeGreaterThanOrEqual(10 * logits);
     expect(rise(standard)).toBeLessThan(10 * logits + 32 * BLOCK);
+  });
+});
+
+describe("litgpt's chunked loss behind Lightning Fabric (bf16 chunks, convert_output to fp32)", () => {
+  const TOKENS = 16;
+  const CHUNK16 = (TOKENS / 8) * VOCAB * BF16; // 4,096 B
+  const CHUNK32 = (TOKENS / 8) * VOCAB * FP32; // 8,192 B
+  const LITGPT: LossSettings = {
+    ...STANDARD,
+    kind: 'chunked',
+    chunkFp32: false,
+    outputsToFp32: true,
+  };
+
+  it('casts every returned chunk to fp32, frees the bf16 list, then runs each loss in fp32', () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const { logits } = headAndLoss(nn, hidden, head, LITGPT);
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      ...Array<number>(8).fill(CHUNK16), // GPT.forward: [lm_head(x_i) for x_i in x.split(128)]
+      ...Array<number>(8).fill(CHUNK32), // _FabricModule.forward: convert_output, chunk by chunk
+      ...Array<number>(8).fill(-CHUNK16), // the returned bf16 list is dropped
+      ...Array<number>(8).fill(CHUNK32), // chunked_cross_entropy: each log_softmax, saved
+    ]);
+    expect(logits.map((t) => t.bytes)).toEqual(Array<number>(8).fill(CHUNK32));
+  });
+
+  it('peaks at 8 B per logit: fp32 logits kept by the loop and fp32 log-probabilities', () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    headAndLoss(nn, hidden, head, LITGPT);
+    const rise = peakBytes(rt.log, start) - peakBytes(rt.log, 0, start);
+    expect(rise).toBeGreaterThanOrEqual(8 * TOKENS * VOCAB);
+    expect(rise).toBeLessThan(8 * TOKENS * VOCAB + 32 * BLOCK);
   });
 });

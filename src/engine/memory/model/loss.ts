@@ -18,6 +18,9 @@ export interface LossSettings {
   chunkFp32: boolean;
   /** The model itself returns fp32 logits (torchtune/torchtitan: self.output(h).float()). */
   fp32Logits: boolean;
+  /** A wrapper casts whatever the model returns, every chunk of it, to fp32 after the forward
+   * (Lightning Fabric's convert_output, which litgpt trains through). */
+  outputsToFp32: boolean;
   /** The loss runs under torch.compile (torchtune compiles its loss, torchtitan too with
    * compile on): the upcast and log_softmax fuse into one kernel that keeps its input and a
    * per-row log-sum-exp instead of the fp32 log-probabilities. */
@@ -85,8 +88,8 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       rt.drop(logits);
       logits = capped;
     }
-    if (settings.fp32Logits) {
-      const float = ops.to(logits, FP32); // the model's own self.output(h).float()
+    if (settings.fp32Logits || settings.outputsToFp32) {
+      const float = ops.to(logits, FP32); // self.output(h).float(), or Fabric's convert_output
       rt.drop(logits);
       logits = float;
     }
@@ -105,8 +108,14 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
   return nn.rt.scope((): Tensor[] => {
     const { ops, rt } = nn;
     const pieces = ops.chunkRows(hidden, settings.chunks);
-    const chunks = pieces.map((piece) => nn.linear(piece, head));
+    let chunks = pieces.map((piece) => nn.linear(piece, head));
     rt.drop(...pieces);
+    if (settings.outputsToFp32) {
+      // apply_to_collection builds the fp32 list while the returned one is still referenced.
+      const floats = chunks.map((chunk) => ops.to(chunk, FP32));
+      rt.drop(...chunks);
+      chunks = floats;
+    }
     let total: Tensor | undefined;
     for (const chunk of chunks) {
       const float = settings.chunkFp32 && !settings.compiled ? ops.to(chunk, FP32) : chunk;

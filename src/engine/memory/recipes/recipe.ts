@@ -73,6 +73,10 @@ export interface ModelEnds {
   chunkPositions?: number;
   /** Each chunk's cross-entropy runs on an fp32 copy (false for litgpt). */
   chunkFp32?: boolean;
+  /** The loop receives the model's logits cast to fp32 once its forward has returned (litgpt
+   * trains through Lightning Fabric, whose _FabricModule.forward applies
+   * precision.convert_output: floating outputs to torch.get_default_dtype()). */
+  fp32Outputs?: boolean;
   /** Dropout after the final norm (T5Stack). */
   finalDropout?: number;
   /** The head's input scaled by model_dim ** -0.5 first (T5 with a tied head). */

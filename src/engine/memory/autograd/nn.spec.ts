@@ -211,3 +211,36 @@ describe('Nn.dropout', () => {
     expect(deltasOf(nn.rt.log, start)).toEqual([X16, TOKENS * HIDDEN * 1]);
   });
 });
+
+describe('Nn.linear on a 4-bit weight (bitsandbytes MatMul4Bit)', () => {
+  // torch.nn.functional.linear(A, F.dequantize_4bit(B, state).to(A.dtype).t(), bias): the
+  // weight comes back in the dtype it was quantised from, then is cast to the input's dtype.
+  const W16 = OUT * HIDDEN * BF16; // 65,536 B, one dequantised weight
+  const Y16 = TOKENS * OUT * BF16; // 2,048 B, the output
+  const linear = (nn: Nn) => ({
+    name: 'proj',
+    weight: param(nn.rt, OUT, HIDDEN / 4, 1, false), // NF4: half a byte per weight
+    inFeatures: HIDDEN,
+    outFeatures: OUT,
+    quantized: true,
+  });
+
+  it("Hugging Face's bitsandbytes quantised from bf16: one dequantised weight, no cast", () => {
+    const nn = nnOf(PURE_BF16);
+    const layer = linear(nn);
+    const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+    const start = nn.rt.log.length;
+    nn.linear(x, layer);
+    expect(deltasOf(nn.rt.log, start)).toEqual([W16, Y16, -W16]);
+  });
+
+  it("Lightning's plugin quantised from fp16: the fp16 weight, its bf16 copy, then the matmul", () => {
+    const nn = nnOf({ ...PURE_BF16, quantization: 'bitsandbytes-lightning' });
+    const layer = linear(nn);
+    const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+    const start = nn.rt.log.length;
+    nn.linear(x, layer);
+    // fp16 and bf16 are both 2 B a weight: the cast is a copy all the same.
+    expect(deltasOf(nn.rt.log, start)).toEqual([W16, W16, -W16, Y16, -W16]);
+  });
+});

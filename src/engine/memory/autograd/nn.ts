@@ -124,10 +124,15 @@ export class Nn {
     const { ops, rt } = this;
     const kernel = this.precision.quantization;
     const input = ops.to(x, this.precision.matmul);
+    // F.dequantize_4bit(B, state).to(A.dtype): the fp16 weight Lightning quantised from, then
+    // its bf16 copy (fp16 and bf16 are both 2 B, so ops.to would see no cast), the fp16 one
+    // freed as the expression moves on.
     const dequantise = () => {
       const weight = rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers');
       if (kernel !== 'bitsandbytes-lightning' || input.elementBytes !== 2) return [weight];
-      return [weight, ops.to(weight, input.elementBytes)];
+      const cast = rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers');
+      rt.drop(weight);
+      return [cast];
     };
     const weights = dequantise();
     const out = ops.empty(input, input.requiresGrad, linear.outFeatures);

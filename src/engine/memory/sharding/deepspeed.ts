@@ -21,6 +21,9 @@ export interface DeepSpeedSettings {
   reduceBucket: number;
   /** Bytes per element of the 16-bit parameters and their gradients. */
   bits: number;
+  /** ZeRO-3: bytes per element a parameter is gathered in where not `bits` (a quantised base
+   * weight, as stored). */
+  gatheredBytesOf?: (param: Param) => number;
   /** overlap_comm: two reduce buckets alternate (on by default at stage 3 only). */
   overlapComm: boolean;
   /** offload_optimizer: the fp32 partition, its states and gradients live on the host. */
@@ -263,9 +266,11 @@ export class DeepSpeedZero3 implements Sharding {
   private fetch(unit: Zero3Unit): void {
     const known = this.gathered.get(unit);
     if (known) return this.rt.restore(known);
-    const storage = this.rt.allocate(elements(unit) * this.settings.bits, 'buffers');
+    const bytesOf = (param: Param) => this.settings.gatheredBytesOf?.(param) ?? this.settings.bits;
+    const bytes = unit.params.reduce((sum, p) => sum + p.elements * bytesOf(p), 0);
+    const storage = this.rt.allocate(bytes, 'buffers');
     this.gathered.set(unit, storage);
-    for (const param of unit.params) param.gathered = { storage, bytes: this.settings.bits };
+    for (const param of unit.params) param.gathered = { storage, bytes: bytesOf(param) };
   }
 
   private release(unit: Zero3Unit): void {

@@ -128,6 +128,46 @@ describe("FSDP2's gathers belong to the pass that needs them", () => {
   });
 });
 
+describe('gathering a QLoRA base: its NF4 weights go as stored, not in bf16', () => {
+  // torchao's NF4Tensor.fsdp_pre_all_gather hands FSDP2 its quantized_data (4 bits a weight),
+  // quantized_scalers (an int8 per 64 weights) and quantization_factor (an fp32 per 256 of
+  // those blocks); a layer's norms and its LoRA adapters (q and v: A of 8 x h, B of h x 8) are
+  // bf16. ZeRO-3 gathers bitsandbytes' packed storage alike.
+  const NF4_DQ = 0.5 + 1 / 64 + 4 / (64 * 256);
+  const LINEARS = 4 * TINY.hidden * TINY.hidden + 3 * TINY.hidden * TINY.ffn;
+  const BF16_PARAMS = 2 * TINY.hidden + 2 * (8 * TINY.hidden + TINY.hidden * 8);
+  const qlora = {
+    method: 'qlora' as const,
+    lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
+    qlora: { doubleQuant: true },
+  };
+  /** The largest single allocation of a layer's forward: its gathered parameters. */
+  const largestInLayer = (runtime: Record<string, unknown>) => {
+    const { log } = simulateTiny({
+      training: { sequenceLength: 16, ...qlora },
+      gpus: 8,
+      parallelism: { zeroStage: 3 },
+      runtime,
+    });
+    let largest = 0;
+    for (let i = 0; i < log.length; i++) {
+      const m = log.moments[log.moment[i]];
+      if (m.step === 2 && m.phase === 'forward' && m.layer === 2 && log.kind[i] === 1)
+        largest = Math.max(largest, log.bytes[i]);
+    }
+    return largest;
+  };
+
+  it("FSDP2 (torchtune's QLoRA on torchao NF4) gathers a layer at 0.516 bytes a linear weight", () => {
+    near(largestInLayer({ preset: 'torchtune' }), LINEARS * NF4_DQ + BF16_PARAMS * 2);
+  });
+
+  it('DeepSpeed ZeRO-3 gathers it the same way', () => {
+    const runtime = { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0 };
+    near(largestInLayer(runtime), LINEARS * NF4_DQ + BF16_PARAMS * 2);
+  });
+});
+
 describe('DeepSpeed ZeRO-3 with its parameters offloaded', () => {
   it('keeps only the whole small parameters (norms) on the card', () => {
     const log = simulateTiny({

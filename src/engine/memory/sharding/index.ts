@@ -161,7 +161,11 @@ function deepSpeed(
     reuseDistance: runtime.zero3LiveParameters,
   };
   if (zero !== 3) return new DeepSpeedZero12(rt, trainableInOrder(model), settings);
-  return new DeepSpeedZero3(rt, zero3Units(model), { ...settings, bits: policy.compute });
+  return new DeepSpeedZero3(rt, zero3Units(model), {
+    ...settings,
+    bits: policy.compute,
+    gatheredBytesOf: gatheredBytesOf(model, policy.compute),
+  });
 }
 
 /** The modules ZeRO-3 gathers in forward order (a tied head is gathered with the head). */
@@ -237,7 +241,11 @@ function fsdp(
     {
       world,
       gatheredBytes: policy.gathered,
-      gatheredBytesOf: fp8Gathered(model, policy),
+      gatheredBytesOf: gatheredBytesOf(
+        model,
+        policy.gathered,
+        policy.fp8 && policy.fp8.gathered !== policy.gathered ? policy.fp8.gathered : undefined,
+      ),
       reduceBytes: policy.reduce,
       pipelined: underPipelining(request),
       reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
@@ -281,15 +289,30 @@ function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offloa
   return units;
 }
 
-/** torchao's fp8 all-gather: the layers' converted linear weights are gathered in fp8. */
-function fp8Gathered(model: RankModel, policy: DtypePolicy) {
-  const fp8 = policy.fp8;
-  if (!fp8 || fp8.gathered === policy.gathered) return undefined;
+/** Quantised base weights are all-gathered as they are stored, not in the compute dtype:
+ * torchao's NF4Tensor.fsdp_pre_all_gather gathers quantized_data, quantized_scalers and
+ * quantization_factor (dtypes/nf4tensor.py), and bitsandbytes' packed weight is sharded and
+ * gathered as its quant_storage tensor, under FSDP and ZeRO-3 alike. */
+function quantizedWeights(model: RankModel): Set<Param> {
+  const linears = model.layers.flatMap((l) => [...l.linears.values()]);
+  if (model.head) linears.push(model.head);
+  return new Set(linears.filter((linear) => linear.quantized).map((linear) => linear.weight));
+}
+
+/** Bytes per element a rank gathers a parameter in: its quantised bytes, the fp8 of torchao's
+ * fp8 all-gather for the layers' converted trained linears (FSDP2 only), or `bytes`. */
+function gatheredBytesOf(model: RankModel, bytes: number, fp8Gathered?: number) {
+  const quantized = quantizedWeights(model);
   const converted = new Set(
-    model.layers.flatMap((l) => [...l.linears.values()].map((linear) => linear.weight)),
+    fp8Gathered === undefined
+      ? []
+      : model.layers.flatMap((l) => [...l.linears.values()].map((linear) => linear.weight)),
   );
-  return (param: Param) =>
-    converted.has(param) && param.trainable ? fp8.gathered : policy.gathered;
+  if (quantized.size === 0 && converted.size === 0) return undefined;
+  return (param: Param) => {
+    if (quantized.has(param)) return param.storedBytes;
+    return converted.has(param) && param.trainable ? fp8Gathered! : bytes;
+  };
 }
 
 /** Units in the order fully_shard wrapped them (layers, the embedding and head, the root): the

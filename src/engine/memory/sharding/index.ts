@@ -241,11 +241,7 @@ function fsdp(
     {
       world,
       gatheredBytes: policy.gathered,
-      gatheredBytesOf: gatheredBytesOf(
-        model,
-        policy.gathered,
-        policy.fp8 && policy.fp8.gathered !== policy.gathered ? policy.fp8.gathered : undefined,
-      ),
+      gatheredBytesOf: gatheredBytesOf(model, policy.gathered, fp8Gathered(policy)),
       reduceBytes: policy.reduce,
       pipelined: underPipelining(request),
       reshardAfterBackward: request.runtime.fsdpReshardAfterBackward,
@@ -297,6 +293,13 @@ function quantizedWeights(model: RankModel): Set<Param> {
   const linears = model.layers.flatMap((l) => [...l.linears.values()]);
   if (model.head) linears.push(model.head);
   return new Set(linears.filter((linear) => linear.quantized).map((linear) => linear.weight));
+}
+
+/** torchao's fp8 all-gather: the bytes its converted linear weights go in, where not the
+ * compute dtype's. */
+function fp8Gathered(policy: DtypePolicy): number | undefined {
+  const fp8 = policy.fp8;
+  return fp8 && fp8.gathered !== policy.gathered ? fp8.gathered : undefined;
 }
 
 /** Bytes per element a rank gathers a parameter in: its quantised bytes, the fp8 of torchao's

@@ -104,7 +104,10 @@ export class Nn {
       const adapted = lora.adaptedOutFeatures ?? base.cols;
       const up = this.plainLinear(down, { weight: lora.b, outFeatures: adapted });
       this.rt.drop(down);
-      const full = adapted === base.cols ? up : ops.zeroPadded(up, base.cols);
+      // zero_pad: x.new_zeros(..., out).index_copy_(-1, index, up); index_copy's source
+      // gradient is grad.index_select(dim, index).expand_as(source) (derivatives.yaml), so
+      // autograd keeps the whole source.
+      const full = adapted === base.cols ? up : ops.unarySavingInput(up, base.cols);
       if (full !== up) this.rt.drop(up);
       const scaled = ops.unary(full); // * scaling
       this.rt.drop(full);

@@ -113,9 +113,10 @@ export class Ops {
     return out;
   }
 
-  /** An op whose backward needs only its input (silu, gelu, tanh', ...): saves x, one gradient. */
-  unarySavingInput(x: Tensor, elementBytes = x.elementBytes): Tensor {
-    const out = this.empty(x, x.requiresGrad, x.cols, elementBytes);
+  /** An op whose backward needs only its input (silu, gelu, tanh', ...; index_copy into a wider
+   * tensor keeps its source): saves x, one gradient. */
+  unarySavingInput(x: Tensor, cols = x.cols, elementBytes = x.elementBytes): Tensor {
+    const out = this.empty(x, x.requiresGrad, cols, elementBytes);
     this.rt.record([x], [out], [x], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
@@ -124,16 +125,6 @@ export class Ops {
   unarySavingOutput(x: Tensor, elementBytes = x.elementBytes): Tensor {
     const out = this.empty(x, x.requiresGrad, x.cols, elementBytes);
     this.rt.record([x], [out], [out], () => this.give(x, () => this.gradOf(x)));
-    return out;
-  }
-
-  /** x.new_zeros(..., cols).index_copy_(-1, index, x): x scattered into a wider zero tensor
-   * (litgpt LoRAQKVLinear.zero_pad). index_copy's source gradient is
-   * grad.index_select(dim, index).expand_as(source) (tools/autograd/derivatives.yaml), so
-   * autograd saves the whole source for backward. */
-  zeroPadded(x: Tensor, cols: number): Tensor {
-    const out = this.empty(x, x.requiresGrad, cols);
-    this.rt.record([x], [out], [x], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
 

@@ -266,11 +266,14 @@ export class DeepSpeedZero3 implements Sharding {
   private fetch(unit: Zero3Unit): void {
     const known = this.gathered.get(unit);
     if (known) return this.rt.restore(known);
-    const bytesOf = (param: Param) => this.settings.gatheredBytesOf?.(param) ?? this.settings.bits;
-    const bytes = unit.params.reduce((sum, p) => sum + p.elements * bytesOf(p), 0);
+    const bytes = unit.params.reduce((sum, p) => sum + p.elements * this.gatheredBytes(p), 0);
     const storage = this.rt.allocate(bytes, 'buffers');
     this.gathered.set(unit, storage);
-    for (const param of unit.params) param.gathered = { storage, bytes: bytesOf(param) };
+    for (const param of unit.params) param.gathered = { storage, bytes: this.gatheredBytes(param) };
+  }
+
+  private gatheredBytes(param: Param): number {
+    return this.settings.gatheredBytesOf?.(param) ?? this.settings.bits;
   }
 
   private release(unit: Zero3Unit): void {

@@ -130,8 +130,8 @@ describe("FSDP2's gathers belong to the pass that needs them", () => {
 
 describe('gathering a QLoRA base: its NF4 weights go as stored, not in bf16', () => {
   // torchao's NF4Tensor.fsdp_pre_all_gather hands FSDP2 its quantized_data (4 bits a weight),
-  // quantized_scalers (an int8 per 64 weights) and quantization_factor (an fp32 per 256 of
-  // those blocks); a layer's norms and its LoRA adapters (q and v: A of 8 x h, B of h x 8) are
+  // quantized_scalers (an int8 per 64 weights) and quantization_factor (one scale per 256 of
+  // those blocks, 4 bytes at most); a layer's norms and its LoRA adapters (q and v: A of 8 x h, B of h x 8) are
   // bf16. ZeRO-3 gathers bitsandbytes' packed storage alike.
   const NF4_DQ = 0.5 + 1 / 64 + 4 / (64 * 256);
   const LINEARS = 4 * TINY.hidden * TINY.hidden + 3 * TINY.hidden * TINY.ffn;

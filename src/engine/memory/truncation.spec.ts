@@ -3,6 +3,7 @@
 // a quantity whose value for the whole stack is counted by hand.
 import { H200 } from '../../../test/support/gpus';
 import { architectureFromConfig, normalizeRequest, planFromRequest } from '..';
+import { loadCatalog } from '../../catalog/catalog';
 import { extrapolate, SIMULATED_WHOLE, truncation } from './truncation';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -27,25 +28,34 @@ function llama(layers: number) {
 }
 
 describe('truncation: which layers stand for a long stack', () => {
-  it('simulates a stack of up to 32 layers whole', () => {
-    expect(SIMULATED_WHOLE).toBe(32);
-    expect(truncation(architectureFromConfig('llama', llama(32)), range(0, 32))).toBeUndefined();
-    expect(truncation(architectureFromConfig('llama', llama(33)), range(0, 33))).toEqual({
-      short: [...range(0, 8), ...range(29, 33)],
-      long: [...range(0, 12), ...range(29, 33)],
+  it('simulates a stack of up to 128 layers whole', () => {
+    expect(SIMULATED_WHOLE).toBe(128);
+    expect(truncation(architectureFromConfig('llama', llama(128)), range(0, 128))).toBeUndefined();
+    expect(truncation(architectureFromConfig('llama', llama(129)), range(0, 129))).toEqual({
+      short: [...range(0, 8), ...range(125, 129)],
+      long: [...range(0, 12), ...range(125, 129)],
     });
   });
 
+  it('simulates every catalog model whole, the deepest included', () => {
+    // The allocator's slack grows with the stack, so a truncated one reserves too little: no
+    // model a user picks from the list may be truncated.
+    const deepest = Math.max(...loadCatalog().models().map((model) => model.numLayers));
+    expect(deepest).toBeGreaterThanOrEqual(126); // Llama-3.1-405B
+    expect(deepest).toBeLessThanOrEqual(SIMULATED_WHOLE);
+  });
+
   it('one kind of layer: a period of one widened to four layers; 8 + 4 and 12 + 4 layers', () => {
-    const arch = architectureFromConfig('llama', llama(80));
+    const arch = architectureFromConfig('llama', llama(200));
     // prefix 0, period 1 -> step 4; head = 2 steps; the tail is the last step of the stack.
-    expect(truncation(arch, range(0, 80))).toEqual({
-      short: [...range(0, 8), ...range(76, 80)],
-      long: [...range(0, 12), ...range(76, 80)],
+    expect(truncation(arch, range(0, 200))).toEqual({
+      short: [...range(0, 8), ...range(196, 200)],
+      long: [...range(0, 12), ...range(196, 200)],
     });
   });
 
   it('Gemma 2 alternates sliding and full attention: a period of two', () => {
+    // Gemma 2's own 42 layers are simulated whole; a stack of 142 of its layers is not.
     const arch = architectureFromConfig('gemma-2-9b', {
       architectures: ['Gemma2ForCausalLM'],
       model_type: 'gemma2',
@@ -54,7 +64,7 @@ describe('truncation: which layers stand for a long stack', () => {
       num_attention_heads: 16,
       num_key_value_heads: 8,
       head_dim: 256,
-      num_hidden_layers: 42,
+      num_hidden_layers: 142,
       vocab_size: 256000,
       sliding_window: 4096,
       max_position_embeddings: 8192,
@@ -64,14 +74,15 @@ describe('truncation: which layers stand for a long stack', () => {
     });
     // Layers 0, 2, 4, ... slide (modeling_gemma2: sliding on even layer indices): the lists
     // must keep whole periods (a step of two periods, four layers), so both end with sliding
-    // and full layers 38-41.
-    expect(truncation(arch, range(0, 42))).toEqual({
-      short: [...range(0, 8), ...range(38, 42)],
-      long: [...range(0, 12), ...range(38, 42)],
+    // and full layers 138-141.
+    expect(truncation(arch, range(0, 142))).toEqual({
+      short: [...range(0, 8), ...range(138, 142)],
+      long: [...range(0, 12), ...range(138, 142)],
     });
   });
 
   it('DeepSeek-V3: three dense layers, then mixture-of-experts ones (a prefix of three)', () => {
+    // DeepSeek-V3's config with 161 layers in place of its 61 (simulated whole).
     const arch = architectureFromConfig('deepseek-v3', {
       architectures: ['DeepseekV3ForCausalLM'],
       model_type: 'deepseek_v3',
@@ -89,7 +100,7 @@ describe('truncation: which layers stand for a long stack', () => {
       norm_topk_prob: true,
       num_attention_heads: 128,
       num_experts_per_tok: 8,
-      num_hidden_layers: 61,
+      num_hidden_layers: 161,
       num_key_value_heads: 128,
       q_lora_rank: 1536,
       qk_nope_head_dim: 128,
@@ -100,9 +111,9 @@ describe('truncation: which layers stand for a long stack', () => {
       topk_group: 4,
     });
     // All three dense layers, then two steps of four MoE layers, plus the last four.
-    expect(truncation(arch, range(0, 61))).toEqual({
-      short: [...range(0, 11), ...range(57, 61)],
-      long: [...range(0, 15), ...range(57, 61)],
+    expect(truncation(arch, range(0, 161))).toEqual({
+      short: [...range(0, 11), ...range(157, 161)],
+      long: [...range(0, 15), ...range(157, 161)],
     });
   });
 });
@@ -115,12 +126,12 @@ describe('extrapolate', () => {
     expect(extrapolate(bytes(6), bytes(8), t, 33)).toBe(bytes(33));
   });
 
-  it('gives a 40-layer plan the weights and optimizer states counted by hand', () => {
-    // 40 layers > 32: simulated as 12 and 16 layers and extrapolated. bf16-pure full fine-tune,
+  it('gives a 140-layer plan the weights and optimizer states counted by hand', () => {
+    // 140 layers > 128: simulated as 12 and 16 layers and extrapolated. bf16-pure full fine-tune,
     // fused AdamW: weights and states do not change within a step, so at the peak they are
     // exactly the model's, whatever moment the peak is.
-    const config = llama(40);
-    const arch = architectureFromConfig('llama-40', config);
+    const config = llama(140);
+    const arch = architectureFromConfig('llama-140', config);
     const input = {
       model: config,
       cluster: { gpu: 'h200', gpusPerNode: 1 },
@@ -139,11 +150,11 @@ describe('extrapolate', () => {
     // 256-element norms (512 B blocks each).
     const layer = 2 * (256 * 256 * 2) + 2 * (256 * 128 * 2) + 3 * (256 * 512 * 2) + 2 * 512;
     const outside = 2 * (1024 * 256 * 2) + 512; // embedding, untied head, final norm
-    const weights = 40 * layer + outside;
+    const weights = 140 * layer + outside;
     expect(rank.breakdown.weights).toBe(weights);
     // exp_avg and exp_avg_sq like each parameter, and a 0-d fp32 step counter (512 B) for each
-    // of the 40 x 9 + 3 parameters (fused AdamW, torch/optim/adam.py _init_group).
-    expect(rank.breakdown.optimizerStates).toBe(2 * weights + (40 * 9 + 3) * 512);
-    expect(JSON.stringify(result)).toContain('40 layers simulated as 12 and 16');
+    // of the 140 x 9 + 3 parameters (fused AdamW, torch/optim/adam.py _init_group).
+    expect(rank.breakdown.optimizerStates).toBe(2 * weights + (140 * 9 + 3) * 512);
+    expect(JSON.stringify(result)).toContain('140 layers simulated as 12 and 16');
   });
 });

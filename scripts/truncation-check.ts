@@ -1,16 +1,20 @@
-// What truncating a long stack did to a plan: each deep-model plan below is planned with the
-// stack simulated whole (as the engine does up to memory/truncation.ts SIMULATED_WHOLE layers)
-// and again as two short stacks extrapolated (as it did for more than 32 layers until December
-// 2026), and the two figures are printed side by side.
+// What truncating a long stack does to reserved memory, two ways:
+// 1. our measured harness runs deep enough to truncate (more than 12 layers; 16-28 here): each is
+//    planned whole, as the engine does, and truncated to 12 and 16 layers (the shortcut it used
+//    past 32 layers until December 2026), against the reserved bytes the run measured;
+// 2. deep-model plans (27B-405B, no measurement): whole against truncated past 32 layers.
 // Run: npx ts-node --transpile-only scripts/truncation-check.ts
 import { estimatePlan } from '../src/application/estimate';
 import { loadCatalog } from '../src/catalog/catalog';
 import { PlanRequestInput } from '../src/engine';
 import * as truncationModule from '../src/engine/memory/truncation';
 import { ModelArchitecture } from '../src/engine/vocabulary';
+import { loadMeasuredH100Rows } from './measured-h100';
 
 // The limit the engine used before December 2026.
 const OLD_LIMIT = 32;
+// A limit that truncates every harness run the shortcut can shorten (to 12 and 16 layers).
+const TRUNCATE_ALL = 8;
 const GIB = 2 ** 30;
 const catalog = loadCatalog();
 const wholeUpTo = truncationModule.truncation;
@@ -67,11 +71,13 @@ const PLANS: PlanRequestInput[] = [
   },
 ];
 
+let margin = GIB;
+
 function planned(input: PlanRequestInput, limit: number | undefined) {
   writable.truncation = (arch: ModelArchitecture, layers: number[]) =>
     limit === undefined ? undefined : wholeUpTo(arch, layers, limit);
-  // A margin of its own per run, so the engine's simulation memo cannot answer for the other.
-  const runtime = { safetyMarginBytes: GIB + (limit ?? 0) };
+  // A margin of its own per run, so the engine's simulation memo cannot answer for another.
+  const runtime = { ...input.runtime, safetyMarginBytes: ++margin };
   const started = Date.now();
   const perGpu = estimatePlan({ ...input, runtime }, catalog).memory.perGpu;
   return {
@@ -82,17 +88,43 @@ function planned(input: PlanRequestInput, limit: number | undefined) {
 }
 
 const gib = (bytes: number) => (bytes / GIB).toFixed(2);
-const change = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)}%`;
-console.log(
-  'plan | whole: allocated, reserved (ms) | truncated at 32: allocated, reserved (ms) | reserved',
-);
-for (const input of PLANS) {
-  const whole = planned(input, undefined);
-  const cut = planned(input, OLD_LIMIT);
-  const label = `${input.model} ${input.training?.method ?? 'full'} ${JSON.stringify(input.parallelism ?? {})}`;
-  console.log(
-    `${label} | ${gib(whole.allocated)}, ${gib(whole.reserved)} GiB (${whole.ms}) | ` +
-      `${gib(cut.allocated)}, ${gib(cut.reserved)} GiB (${cut.ms}) | ${change(cut.reserved, whole.reserved)}`,
-  );
+const percent = (a: number, b: number) => (a / b - 1) * 100;
+const change = (a: number, b: number) => `${percent(a, b).toFixed(1)}%`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+function measuredRuns(): void {
+  const rows = [...loadMeasuredH100Rows('reserved'), ...loadMeasuredH100Rows('reserved', true)];
+  const errors: { whole: number; cut: number }[] = [];
+  for (const row of rows) {
+    if (row.use !== 'score') continue;
+    const whole = planned(row.request, undefined).reserved;
+    const cut = planned(row.request, TRUNCATE_ALL).reserved;
+    if (cut === whole) continue; // too shallow to truncate, or the same bytes
+    errors.push({ whole: percent(whole, row.measuredBytes), cut: percent(cut, row.measuredBytes) });
+  }
+  const summary = (pick: (e: { whole: number; cut: number }) => number) =>
+    `median |error| ${median(errors.map((e) => Math.abs(pick(e)))).toFixed(2)}%, ` +
+    `under by more than 5%: ${errors.filter((e) => pick(e) < -5).length}`;
+  console.log(`Measured runs the shortcut changes: ${errors.length}`);
+  console.log(`  simulated whole:            ${summary((e) => e.whole)}`);
+  console.log(`  truncated to 12 + 16 layers: ${summary((e) => e.cut)}`);
 }
+
+function deepPlans(): void {
+  console.log(
+    '\nplan | whole: allocated, reserved (ms) | truncated past 32: allocated, reserved (ms) | reserved',
+  );
+  for (const input of PLANS) {
+    const whole = planned(input, undefined);
+    const cut = planned(input, OLD_LIMIT);
+    const label = `${input.model} ${input.training?.method ?? 'full'} ${JSON.stringify(input.parallelism ?? {})}`;
+    console.log(
+      `${label} | ${gib(whole.allocated)}, ${gib(whole.reserved)} GiB (${whole.ms}) | ` +
+        `${gib(cut.allocated)}, ${gib(cut.reserved)} GiB (${cut.ms}) | ${change(cut.reserved, whole.reserved)}`,
+    );
+  }
+}
+
+measuredRuns();
+deepPlans();
 writable.truncation = wholeUpTo;

@@ -42,6 +42,36 @@ describe('gpusNeeded', () => {
     );
   });
 
+  it('does not pass over a size where a slower layout fits clearly beside faster tight ones', () => {
+    // Two L40S: tensor parallelism over both, one sequence, selective recompute fits with room
+    // (its 80 layers simulated whole), while faster layouts of the size fit only at the estimate.
+    const onTwo = estimatePlan(
+      {
+        model: 'llama-3.1-70b',
+        cluster: { gpu: 'l40s', nodes: 1, gpusPerNode: 2 },
+        training: {
+          method: 'qlora',
+          sequenceLength: 2048,
+          microBatchSize: 1,
+          activationCheckpointing: 'selective',
+        },
+        parallelism: { tensorParallel: 2 },
+      },
+      catalog,
+    );
+    expect(onTwo.memory.perGpu.verdict).toBe('fits');
+    const answer = gpusNeeded(
+      {
+        model: 'llama-3.1-70b',
+        cluster: { gpu: 'l40s', maxGpus: 2 },
+        training: { method: 'qlora', sequenceLength: 2048 },
+      },
+      catalog,
+    );
+    expect(answer.fewest?.gpus).toBe(2);
+    expect(estimatePlan(answer.fewest!.request, catalog).memory.perGpu.verdict).toBe('fits');
+  });
+
   it('skips the sizes whose GPUs cannot hold one replica of the model states', () => {
     // Llama-3-70B full fine-tuning, bf16 weights and gradients, fp32 master and Adam moments:
     // 2 + 2 + 4 + 8 = 16 bytes per parameter; 70,553,706,496 parameters (Meta's count).

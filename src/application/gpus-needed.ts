@@ -12,15 +12,18 @@ export type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
 export const DEFAULT_MAX_GPUS = 1024;
 /** GPUs in a node when the request names none: an HGX/DGX node. */
 export const DEFAULT_NODE_SIZE = 8;
-/** Layouts the search returns per cluster size, so that one `fits` can be picked among those
- * that only fit at the estimate (`tight`). */
-const LAYOUTS_PER_SIZE = 5;
+/** Layouts the search returns per cluster size: the best that fits clearly (verdict `fits`);
+ * those that fit only at the estimate (`tight`) are passed over (SearchInput.clearFitsOnly). */
+const LAYOUTS_PER_SIZE = 1;
 /** The cheapest cluster is looked for at the fewest GPUs and at 2x and 4x as many: more GPUs
  * can lower the price per token when they free the plan of recomputation or offload. */
 const CHEAPEST_MULTIPLES = [1, 2, 4];
 
 /** POST /plans/gpus-needed: a search request whose cluster names a GPU type, not a count. */
-export type GpusNeededRequest = Omit<SearchRequest, 'cluster' | 'objective' | 'top'> & {
+export type GpusNeededRequest = Omit<
+  SearchRequest,
+  'cluster' | 'objective' | 'top' | 'clearFitsOnly'
+> & {
   cluster: { gpu: string; gpusPerNode?: number; maxGpus?: number };
 };
 
@@ -62,16 +65,17 @@ function searchSize(
     cluster: { ...cluster, gpus, gpusPerNode: Math.min(gpus, nodeSize) },
     objective,
     top: LAYOUTS_PER_SIZE,
+    clearFitsOnly: true,
   };
   const answer = searchPlans(search, catalog);
-  const best = answer.results.find((c) => c.result.memory.perGpu.verdict !== 'tight');
+  const best = answer.results[0];
   return {
     best: best ? answerOf(best) : null,
     tried: {
       gpus,
       objective,
       fits: best !== undefined,
-      tight: best === undefined && answer.results.length > 0,
+      tight: best === undefined && answer.counts.tight > 0,
       planned: answer.counts.evaluated,
     },
     warnings: answer.warnings,

@@ -157,6 +157,8 @@ export class Finalists {
     capacityBytes: number,
     private readonly counts: SearchCounts,
     private readonly rejectSplit: (field: string) => void,
+    /** Offer only layouts whose verdict is `fits` (SearchInput.clearFitsOnly). */
+    private readonly clearFitsOnly = false,
   ) {
     this.order = comparator(objective);
     this.tolerance = BOUND_TOLERANCE * capacityBytes;
@@ -295,6 +297,9 @@ export class Finalists {
     const worst = result.memory.perGpu;
     if (worst.fits) {
       this.counts.feasible += 1;
+      if (worst.verdict === 'tight') this.counts.tight += 1;
+      // A larger micro-batch of the series keeps more, so it cannot fit clearly either.
+      if (worst.verdict === 'tight' && this.clearFitsOnly) return this.markOverflowing(candidate);
       const { label, bound } = candidate;
       this.offer({ label, request: result.request, result, figures: figuresOf(result), bound });
       return;

@@ -64,6 +64,10 @@ export interface SearchInput {
   /** Bound every candidate and skip none by the pruning rules (default false): the finalists
    * are still the only ones planned on the full timeline. */
   exhaustive?: boolean;
+  /** Rank only layouts whose verdict is `fits`: one that fits only at the estimate (`tight`) is
+   * planned and counted, not returned, and the walk goes on to slower ones (gpus-needed asks for
+   * this; HTTP's search returns tight layouts too). */
+  clearFitsOnly?: boolean;
 }
 
 /** The figures a ranked layout is chosen by: its layout, then its settings and figures. */
@@ -109,6 +113,8 @@ export interface SearchCounts {
   evaluated: number;
   /** Planned layouts that fit. */
   feasible: number;
+  /** Of those, the ones that fit only at the estimate (verdict `tight`). */
+  tight: number;
   /** Layouts skipped because a smaller configuration of the same split already ran out of memory. */
   pruned: number;
   /** Layouts that cannot rank among the `top` fitting ones (by speed or price, or with less
@@ -378,6 +384,7 @@ function emptyCounts(): SearchCounts {
     planned: 0,
     evaluated: 0,
     feasible: 0,
+    tight: 0,
     pruned: 0,
     notPlanned: 0,
     rejected: {
@@ -584,6 +591,7 @@ export function searchLayouts(
     capacity,
     counts,
     rejectSplit,
+    input.clearFitsOnly === true,
   );
   const best = finalists.rank(list.candidates, exhaustive);
   return {

@@ -2,7 +2,8 @@
 // 1. our measured harness runs deep enough to truncate (more than 12 layers; 16-28 here): each is
 //    planned whole, as the engine does, and truncated to 12 and 16 layers (the shortcut it used
 //    past 32 layers until December 2026), against the reserved bytes the run measured;
-// 2. deep-model plans (27B-405B, no measurement): whole against truncated past 32 layers.
+// 2. deep-model plans (27B-405B, no measurement): whole against truncated past 32 layers;
+// 3. custom stacks deeper than SIMULATED_WHOLE, still truncated: what whole would reserve and cost.
 // Run: npx ts-node --transpile-only scripts/truncation-check.ts
 import { estimatePlan } from '../src/application/estimate';
 import { loadCatalog } from '../src/catalog/catalog';
@@ -125,6 +126,37 @@ function deepPlans(): void {
   }
 }
 
+// Llama-3-8B's layer shape, stacked deeper than any catalog model.
+const EIGHT_B_LAYER = {
+  model_type: 'llama',
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  head_dim: 128,
+  vocab_size: 128256,
+  rms_norm_eps: 1e-5,
+};
+
+function customStacks(): void {
+  console.log('\ncustom stack | as planned (truncated): reserved (ms) | whole: reserved (ms)');
+  for (const layers of [256, 1024]) {
+    const input: PlanRequestInput = {
+      model: { ...EIGHT_B_LAYER, num_hidden_layers: layers },
+      cluster: { gpu: 'b200', nodes: 64, gpusPerNode: 8 },
+      training: full(4096),
+      parallelism: { zeroStage: 3 },
+    };
+    const cut = planned(input, truncationModule.SIMULATED_WHOLE);
+    const whole = planned(input, undefined);
+    console.log(
+      `${layers} layers, ZeRO-3 on 512 B200 | ${gib(cut.reserved)} GiB (${cut.ms}) | ` +
+        `${gib(whole.reserved)} GiB (${whole.ms})`,
+    );
+  }
+}
+
 measuredRuns();
 deepPlans();
+customStacks();
 writable.truncation = wholeUpTo;

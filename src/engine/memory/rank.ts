@@ -474,7 +474,7 @@ export function simulateRankOnce(
     s.reserved.peakBytes - highestPeak(s.peaks.values()).allocatedPeakBytes;
   const reserved = peak.allocatedPeakBytes + Math.max(slack(short), slack(long));
   notes.push(
-    `${count} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two, which may be low (the slack grows with the stack), and the card's limit, and cache flushes near it, are not simulated for an extrapolated stack`,
+    `${count} layers simulated as ${plan.short.length} and ${plan.long.length} and extrapolated; reserved keeps the larger allocator slack of the two, which errs low (the slack grows with the stack); the card's limit, and cache flushes near it, are not simulated for an extrapolated stack`,
   );
   return {
     log: long.log,

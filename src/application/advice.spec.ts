@@ -126,6 +126,22 @@ describe('advice for plans that do not fit', () => {
     expect(combined.sentence).toContain('the same 32 sequences per optimizer step');
   });
 
+  it('finds a layout on the same GPUs that fits clearly, past cheaper ones that are tight', () => {
+    // Two L40S and micro-batch 4 do not fit; the cheapest layouts of the two fit only at the
+    // estimate, and a two-stage pipeline with one sequence fits with room.
+    const result = estimateWithAdvice(
+      {
+        model: 'llama-3.1-70b',
+        cluster: { gpu: 'l40s', nodes: 1, gpusPerNode: 2 },
+        training: { method: 'qlora', sequenceLength: 2048, microBatchSize: 4 },
+      },
+      catalog,
+    );
+    const layout = result.advice!.find((a) => a.kind === 'layout')!;
+    expect(layout.request.cluster.gpusPerNode * layout.request.cluster.nodes).toBe(2);
+    expect(estimatePlan(layout.request, catalog).memory.perGpu.verdict).toBe('fits');
+  });
+
   it('offers CPU offload only where the host holds 1.5x what moves there, and says when it cannot tell', () => {
     for (const [, , result] of planned) {
       for (const piece of result.advice!.filter(

@@ -226,8 +226,8 @@ function sameGpusLayout(
   catalog: Catalog,
 ): Planned | null {
   const cluster = { gpu, nodes, gpusPerNode };
-  const found = searchPlans({ ...search, cluster, objective: 'cost', top: 5 }, catalog).results;
-  const best = found.find((c) => c.result.memory.perGpu.verdict === 'fits');
+  const cheapest = { ...search, cluster, objective: 'cost' as const, top: 1, clearFitsOnly: true };
+  const [best] = searchPlans(cheapest, catalog).results;
   if (!best) return null;
   const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
   return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };

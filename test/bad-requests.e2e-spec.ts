@@ -46,6 +46,12 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
   ],
   ['an unknown top-level field', variant({ foo: 1 }), 'foo', /remove/],
   [
+    "a GPU count where a plan takes nodes and GPUs per node (the search's field)",
+    variant({ cluster: { gpus: 16 } }),
+    'cluster.gpus',
+    /a plan takes nodes and gpusPerNode/,
+  ],
+  [
     'an unknown nested field',
     variant({ training: { learningRate: 1e-4 } }),
     'training.learningRate',

@@ -18,12 +18,24 @@ export class RequestValidationException extends BadRequestException {
   }
 }
 
+/** Unknown fields that another endpoint knows, by the end of their path: what to send here. */
+const KNOWN_ELSEWHERE: [suffix: string, hint: string][] = [
+  [
+    'cluster.gpus',
+    'a plan takes nodes and gpusPerNode (nodes x gpusPerNode GPUs in all), gpus-needed finds the count itself (maxGpus caps it); only /plans/search takes a GPU count',
+  ],
+];
+
 /** class-validator's own wording for the two structural checks, reworded for users. */
 function messageFor(field: string, constraint: string, message: string): string {
   const last = field.split('.').pop() ?? field;
   // A list item is named by its path ('variants.0'), since its index alone says nothing.
   const name = /^\d+$/.test(last) ? field : last;
   if (constraint === 'whitelistValidation') {
+    const hint = KNOWN_ELSEWHERE.find(
+      ([suffix]) => field === suffix || field.endsWith(`.${suffix}`),
+    );
+    if (hint) return `unknown field '${name}' here; ${hint[1]}`;
     return `unknown field '${name}'; remove it (check its spelling and nesting)`;
   }
   if (constraint === 'nestedValidation') return mustBeObjectMessage(name);

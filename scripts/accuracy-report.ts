@@ -54,7 +54,8 @@ export function predictedStatistic(result: PlanResult, statistic: string): numbe
   }
 }
 
-function quantile(sorted: number[], q: number): number {
+/** The q-quantile of ascending values, interpolated between neighbours. */
+export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const position = (sorted.length - 1) * q;
   const lower = Math.floor(position);

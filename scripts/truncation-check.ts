@@ -10,6 +10,7 @@ import { loadCatalog } from '../src/catalog/catalog';
 import { PlanRequestInput } from '../src/engine';
 import * as truncationModule from '../src/engine/memory/truncation';
 import { ModelArchitecture } from '../src/engine/vocabulary';
+import { quantile } from './accuracy-report';
 import { loadMeasuredH100Rows } from './measured-h100';
 
 // The limit the engine used before December 2026.
@@ -91,7 +92,12 @@ function planned(input: PlanRequestInput, limit: number | undefined) {
 const gib = (bytes: number) => (bytes / GIB).toFixed(2);
 const percent = (a: number, b: number) => (a / b - 1) * 100;
 const change = (a: number, b: number) => `${percent(a, b).toFixed(1)}%`;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+// The median `npm run accuracy` reports (scripts/accuracy-report.ts).
+const medianAbs = (errors: number[]) =>
+  quantile(
+    errors.map(Math.abs).sort((a, b) => a - b),
+    0.5,
+  );
 
 function measuredRuns(): void {
   const rows = [...loadMeasuredH100Rows('reserved'), ...loadMeasuredH100Rows('reserved', true)];
@@ -104,7 +110,7 @@ function measuredRuns(): void {
     errors.push({ whole: percent(whole, row.measuredBytes), cut: percent(cut, row.measuredBytes) });
   }
   const summary = (pick: (e: { whole: number; cut: number }) => number) =>
-    `median |error| ${median(errors.map((e) => Math.abs(pick(e)))).toFixed(2)}%, ` +
+    `median |error| ${medianAbs(errors.map(pick)).toFixed(2)}%, ` +
     `under by more than 5%: ${errors.filter((e) => pick(e) < -5).length}`;
   console.log(`Measured runs the shortcut changes: ${errors.length}`);
   console.log(`  simulated whole:            ${summary((e) => e.whole)}`);

@@ -5,10 +5,11 @@ import { loadCalibrationRows } from '../scripts/calibration-rows';
 import { loadMeasuredH100Rows } from '../scripts/measured-h100';
 
 // The targets: a median of 5% and a 90th percentile of 12%. The phase-total engine reached 3.1%
-// and 11.1%; the timeline engine, simulated from each model's code, reaches 1.9% and 10.8% since
+// and 11.1%; the timeline engine, simulated from each model's code, reached 1.9% and 10.8% once
 // litgpt's tables are planned from what its code keeps (zero_pad's saved lora_B output,
-// Fabric's fp32 logits, the bf16 copy of each dequantised fp16 weight: README, "Accuracy"). The
-// bounds hold the 12% target and today's median so that nothing slips.
+// Fabric's fp32 logits, the bf16 copy of each dequantised fp16 weight: README, "Accuracy"), and
+// 2.0% and 10.8% with deep stacks simulated whole. The bounds hold the 12% target and the
+// median with some room, so that nothing slips.
 const MEDIAN_BOUND = 0.025;
 const P90_BOUND = 0.12;
 // Rows under-predicted by more than 10% whose cause is the planner's, not the source's: none.

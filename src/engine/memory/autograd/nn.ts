@@ -132,14 +132,14 @@ export class Nn {
     // freed as the expression moves on.
     const dequantise = () => {
       const weight = rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers');
-      if (kernel !== 'bitsandbytes-lightning' || input.elementBytes !== 2) return [weight];
+      if (kernel !== 'bitsandbytes-lightning' || input.elementBytes !== 2) return weight;
       const cast = rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers');
       rt.drop(weight);
-      return [cast];
+      return cast;
     };
-    const weights = dequantise();
+    const weight = dequantise();
     const out = ops.empty(input, input.requiresGrad, linear.outFeatures);
-    rt.drop(...weights);
+    rt.drop(weight);
     const held = kernel !== 'torchao' && this.precision.bitsandbytesSavesInput ? [input] : [];
     rt.record(
       [input],
@@ -148,7 +148,7 @@ export class Nn {
       () => {
         const again = dequantise();
         ops.give(input, () => ops.gradOf(input));
-        rt.drop(...again);
+        rt.drop(again);
       },
       held,
     );

@@ -86,14 +86,17 @@ function quantile(values: number[], q: number): number {
   return sorted[lower] + (sorted[Math.ceil(position)] - sorted[lower]) * (position - lower);
 }
 
-// Issue 20's bounds for plans on reserved memory: median at most 3%, 90th percentile at most 6%;
-// each run is held to the 6% bound. Measured when written (npx jest test/timeline-traces): 10 of
-// the 12 within 0.6%; run 10 -4.9% and run 212 -5.8%, both under-predicted.
-const RESERVED_RUN_BOUND = 0.06;
+// Issue 20's bounds for plans on reserved memory: median at most 3%, 90th percentile at most 6%.
+// Each run is held to 1%: all twelve are within 0.6% (npm run accuracy, "allocator-traced H200
+// runs on reserved": run 90 +0.6%, run 10 -0.5%, run 55 -0.4%) since Hugging Face's
+// inputs_embeds is kept to the end of the model's forward; runs 10 and 212 were -4.9% and -5.8%
+// before.
+const RESERVED_RUN_BOUND = 0.01;
 const RESERVED_MEDIAN_BOUND = 0.03;
 const RESERVED_P90_BOUND = 0.06;
-// Issue 20: no run's device used under-predicted by more than 5% (run 10: -4.6%, 212: -4.2%).
-const DEVICE_UNDER_BOUND = -0.05;
+// Issue 20 asks that no run's device used be under-predicted by more than 5%; held to 1% (the
+// lowest is run 10 at -0.4%; runs 10 and 212 were -4.6% and -4.2%).
+const DEVICE_UNDER_BOUND = -0.01;
 // The allocated peak is the timeline's own sum of live tensors: it must match the trace closely.
 const ALLOCATED_RUN_BOUND = 0.01;
 

@@ -6,7 +6,7 @@ import { AttentionHeads } from '../autograd/attention';
 import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
-import { LayerInputs, LayerRecipe } from '../recipes/recipe';
+import { EmbeddingLocal, LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
 import { visionForward } from '../recipes/vision';
 import { ExpertRouting } from '../recipes/hf-moe';
@@ -39,6 +39,8 @@ export interface StageSettings {
   scaledEmbedding: boolean;
   /** Dropout on the embeddings (GPT-2's embd_pdrop). */
   embeddingDropout: number;
+  /** Which embedding tensor the model's forward keeps as a local until it returns (ModelEnds). */
+  embeddingLocal: EmbeddingLocal;
   /** The final norm: LayerNorm (GPT-2, NeoX) or RMSNorm. */
   finalNorm: FinalNorm;
   /** Dropout after the final norm (T5Stack). */
@@ -151,10 +153,20 @@ export class StageModel {
       // here, it is not counted in the moment before it (the last optimizer step or backward).
       nn.rt.enter('forward', -1, input ? 'stage input' : 'embedding');
       hooks.beforeForward('root');
-      let x = input ?? this.embed();
+      const embedded = input ? undefined : this.embed();
+      let x = input ?? embedded!.x;
+      let kept = embedded?.kept ?? [];
       const tables = this.layerTables(x);
       const stacks = new StackState(this, x.elementBytes);
-      if (!input) x = this.withImages(x, stacks);
+      if (!input) {
+        const merged = this.withImages(x, stacks);
+        // LlavaModel.forward: inputs_embeds = inputs_embeds.masked_scatter(...) rebinds the local.
+        if (merged !== x && kept.length > 0) {
+          nn.rt.drop(...kept);
+          kept = [nn.rt.view(merged)];
+        }
+        x = merged;
+      }
       for (const layer of this.model.layers) {
         // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
         x = stacks.enter(layer.index, x) ?? x;
@@ -167,10 +179,11 @@ export class StageModel {
       }
       stacks.end();
       nn.rt.drop(...tables.owned);
-      const out: StageOutput =
-        this.model.head || this.model.classifier
-          ? this.headAndLoss(x)
-          : { output: x, isLoss: false, logits: [] };
+      const hasHead = Boolean(this.model.head || this.model.classifier);
+      if (!hasHead) nn.rt.drop(...kept);
+      const out: StageOutput = hasHead
+        ? this.headAndLoss(x, x !== input, kept)
+        : { output: x, isLoss: false, logits: [] };
       hooks.afterForward('root');
       nn.weights.exitAutocast(nn.ops);
       return out;
@@ -210,16 +223,22 @@ export class StageModel {
 
   /** A fresh embedding of the tokens (an encoder-decoder's decoder input). */
   embedAgain(): Tensor {
-    return this.embed();
+    const { x, kept } = this.embed();
+    this.nn.rt.drop(...kept);
+    return x;
   }
 
   /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
-   * sqrt(hidden) (Gemma), then embedding dropout: each step its own tensor. */
-  private embed(): Tensor {
+   * sqrt(hidden) (Gemma), then embedding dropout: each step its own tensor. `kept`: second
+   * handles on the tensors the model's forward keeps as locals until it returns
+   * (settings.embeddingLocal). */
+  private embed(): { x: Tensor; kept: Tensor[] } {
     const { nn, model, settings } = this;
     nn.rt.enter('forward', -1, 'embedding');
     nn.rt.hooks.beforeForward('embedding');
     let x = this.lookup(model.embedding!);
+    const keepsLookup = settings.embeddingLocal === 'lookup';
+    const kept: Tensor[] = [];
     const then = (next: (t: Tensor) => Tensor) => {
       const out = next(x);
       nn.rt.drop(x);
@@ -229,17 +248,23 @@ export class StageModel {
     if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
+    if (keepsLookup) kept.push(nn.rt.view(x)); // inputs_embeds = self.embed_tokens(input_ids)
     if (model.positions) {
       const positions = this.lookup(model.positions, settings.tokens);
       then((t) => nn.ops.add(t, positions));
-      nn.rt.drop(positions);
+      if (keepsLookup)
+        kept.push(positions); // GPT2Model.forward: position_embeds
+      else nn.rt.drop(positions);
     }
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
     const norm = model.embeddingNorm;
     if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
+    // BertModel.forward's embedding_output; Gemma-3's scaled embedding module's output.
+    if (settings.embeddingLocal === 'output' || settings.embeddingLocal === 'decoder-input')
+      kept.push(nn.rt.view(x));
     nn.rt.hooks.afterForward('embedding');
-    return x;
+    return { x, kept };
   }
 
   private lookup(table: Param, tokens = this.settings.tokens): Tensor {
@@ -317,11 +342,19 @@ export class StageModel {
     return out;
   }
 
-  private headAndLoss(x: Tensor): StageOutput {
+  /** `owned`: the forward's own `x` (not a pipeline's receive buffer), freed once the final
+   * norm has made its output: every model code rebinds its hidden state to the norm's output
+   * (LlamaModel.forward, torchtitan's and litgpt's `h = self.norm(h)`) before the head runs.
+   * `kept`: the embedding locals, freed as the base model's forward returns to the head's, or
+   * after the loss where one forward runs both ('decoder-input'). */
+  private headAndLoss(x: Tensor, owned: boolean, kept: Tensor[]): StageOutput {
     const { nn, model } = this;
     nn.rt.enter('forward', -1, 'loss');
     nn.rt.hooks.beforeForward('head');
     const normed = this.headInput(x);
+    if (owned && normed !== x) nn.rt.drop(x);
+    const pastLoss = this.settings.embeddingLocal === 'decoder-input';
+    if (!pastLoss) nn.rt.drop(...kept);
     const sequences = this.settings.tokens / this.settings.keys;
     // The head's output and what the loss makes of it are the breakdown's logits and loss.
     const { loss, logits } = nn.rt.countedAs('logitsAndLoss', () =>
@@ -330,6 +363,7 @@ export class StageModel {
         : headAndLoss(nn, normed, model.head!, this.settings.loss),
     );
     if (normed !== x) nn.rt.drop(normed);
+    if (pastLoss) nn.rt.drop(...kept);
     nn.rt.hooks.afterForward('head');
     return { output: loss, isLoss: true, logits };
   }

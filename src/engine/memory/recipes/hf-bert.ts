@@ -107,5 +107,6 @@ export function hfBertRecipe(dropout: BertDropout): LayerRecipe {
     source: 'transformers models/bert/modeling_bert.py (BertLayer)',
     weights: bertWeights,
     forward: (nn, x, weights, inputs) => bertLayer(nn, x, weights, inputs, dropout),
+    ends: { embeddingLocal: 'output' }, // BertModel.forward: embedding_output = self.embeddings(...)
   };
 }

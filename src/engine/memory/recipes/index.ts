@@ -35,7 +35,12 @@ function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
   return {
     ...recipe,
     source: `transformers models/${arch.modelType}/modeling_${arch.modelType}.py`,
-    ends: { scaledEmbedding: true, finalNorm: 'gemma' },
+    ends: {
+      scaledEmbedding: true,
+      finalNorm: 'gemma',
+      // Gemma3TextScaledWordEmbedding scales inside the module: inputs_embeds is scaled.
+      embeddingLocal: arch.modelType?.startsWith('gemma3') ? 'output' : 'lookup',
+    },
   };
 }
 

@@ -177,6 +177,7 @@ export function litgptRecipe(arch: ModelArchitecture): LayerRecipe {
       scaledEmbedding: b.norm === 'rms-unit-offset', // GPT.forward: scale_embeddings (Gemma)
       finalNorm: b.norm === 'layer' ? 'layer' : b.norm === 'rms' ? 'fp32-weight' : 'gemma',
       rotaryBuffer: true, // GPT.cos / GPT.sin: buffers sliced to the sequence
+      embeddingLocal: 'none', // GPT.forward: x = self.transformer.wte(idx), then x = block(x, ...)
       chunkPositions: LM_HEAD_CHUNK, // finetune/*.py: model(input_ids, lm_head_chunk_size=128)
       chunkFp32: false, // utils.py chunked_cross_entropy: F.cross_entropy on the chunk as it is
       fp32Outputs: true, // lightning/fabric/wrappers.py _FabricModule.forward: convert_output

@@ -107,6 +107,9 @@ export function megatronRecipe(arch: ModelArchitecture): LayerRecipe {
     ends: {
       finalNorm: arch.norm === 'rmsnorm' ? 'fused' : 'layer',
       rotaryBuffer: true, // RotaryEmbedding's freqs: one buffer for the model
+      // GPTModel.forward: decoder_input = self.embedding(...) lives on through the output layer
+      // and compute_language_model_loss, which the same forward runs.
+      embeddingLocal: 'decoder-input',
       fusedLoss: 'megatron',
     },
   };

@@ -163,6 +163,7 @@ export function nativeLlamaRecipe(
       // torchtitan's final nn.RMSNorm is F.rms_norm; torchtune's compiled norm fuses too.
       finalNorm: code === 'torchtitan' || compiled ? 'fused' : 'rms',
       rotaryBuffer: true, // torchtune's RoPE cache, torchtitan's freqs_cis: model buffers
+      embeddingLocal: 'none', // h = self.tok_embeddings(tokens), then h = layer(h, ...)
       // torchtune's compile_loss only takes hold of the chunked loss (training/_compile.py,
       // its return value unused by the recipes); torchtitan's train.py left its loss
       // uncompiled ("compiling loss function causes CUDA errors") until compile.components

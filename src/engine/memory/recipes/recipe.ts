@@ -57,7 +57,18 @@ export interface StackTensors {
 
 /** What a model code does around its layers, where it departs from Llama's: the embedding
  * scaled by sqrt(hidden) (Gemma), the final norm's kind, fp32 rotary tables (OLMo-2). */
+/** The embedding tensor a model's forward keeps as a local until it returns, after its layers
+ * no longer read it: 'lookup', Hugging Face's XModel.forward (`inputs_embeds =
+ * self.embed_tokens(input_ids)`, then `hidden_states = inputs_embeds`; GPT-2's position_embeds
+ * too); 'output', what an embedding module returns (BertModel's embedding_output, Gemma-3's
+ * scaled embedding); 'decoder-input', the embedding's output kept past the head and the loss,
+ * which the same forward computes (Megatron's GPTModel.forward); 'none', code that rebinds one
+ * variable (`h = layer(h)`: torchtitan, torchtune, litgpt). */
+export type EmbeddingLocal = 'lookup' | 'output' | 'decoder-input' | 'none';
+
 export interface ModelEnds {
+  /** Default 'lookup' (Hugging Face's model code). */
+  embeddingLocal?: EmbeddingLocal;
   scaledEmbedding?: boolean;
   finalNorm?: FinalNorm;
   rotaryFp32?: boolean;

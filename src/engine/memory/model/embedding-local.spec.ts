@@ -1,0 +1,65 @@
+// When the embedding's output and the last layer's output are freed. Hugging Face's
+// LlamaModel.forward keeps `inputs_embeds` as a local until it returns, after the final norm;
+// torchtitan rebinds `h = layer(h)`, so only what saves its lookup for backward keeps it. Every model code
+// rebinds its hidden state to the final norm's output, so the last layer's output is gone before
+// the head. The real run behind trace-212 (data/calibration/allocator-traces: Llama-3.2-1B, HF
+// model code) shows both: the step's first allocation, the 8 MiB lookup, and the last layer's
+// 8 MiB output are freed between the final norm and the head's 501 MiB logits.
+import { COMPONENT_INDEX, EventLog, Moment } from '../autograd/events';
+import { simulateTiny, TINY } from '../../../../test/support/timeline';
+
+const SEQUENCE = 1024;
+// One sequence of bf16 hidden states.
+const HIDDEN_BYTES = SEQUENCE * TINY.hidden * 2;
+
+const request = (preset: 'hf-transformers' | 'torchtitan') => ({
+  training: { sequenceLength: SEQUENCE, precision: 'bf16-pure' as const },
+  runtime: { preset },
+  gpus: 1,
+});
+
+const eventsOf = (log: EventLog) =>
+  Array.from({ length: log.length }, (_, i) => ({
+    index: i,
+    kind: log.kind[i],
+    key: log.key[i],
+    bytes: log.bytes[i],
+    component: log.component[i],
+    moment: log.moments[log.moment[i]],
+  }));
+
+/** The second step's forward: the lookup's key and where it is freed, the end of the layers,
+ * the head's first logits allocation, and the hidden-state frees between the two. */
+function secondForward(log: EventLog) {
+  const events = eventsOf(log).filter((e) => e.moment.step === 2);
+  const at = (m: Moment, phase: string, what: string) => m.phase === phase && m.what === what;
+  const lookup = events.find((e) => e.kind === 1 && at(e.moment, 'forward', 'embedding'))!;
+  const lookupFreed = events.find((e) => e.kind === -1 && e.key === lookup.key)!;
+  const lastLayer = events.filter((e) => at(e.moment, 'forward', 'layer')).pop()!;
+  const logits = events.find((e) => e.kind === 1 && e.component === COMPONENT_INDEX.logitsAndLoss)!;
+  const hiddenFreesBeforeHead = events.filter(
+    (e) =>
+      e.kind === -1 &&
+      e.bytes === HIDDEN_BYTES &&
+      e.index > lastLayer.index &&
+      e.index < logits.index,
+  ).length;
+  return { lookup, lookupFreed, lastLayer, logits, hiddenFreesBeforeHead };
+}
+
+describe('the embedding local and the final norm input', () => {
+  it("Hugging Face: inputs_embeds lives through the layers and goes, with the last layer's output, before the head", () => {
+    const f = secondForward(simulateTiny(request('hf-transformers')).log);
+    expect(f.lookup.bytes).toBe(HIDDEN_BYTES);
+    expect(f.lookupFreed.index).toBeGreaterThan(f.lastLayer.index);
+    expect(f.lookupFreed.index).toBeLessThan(f.logits.index);
+    expect(f.hiddenFreesBeforeHead).toBe(2); // the last layer's output, inputs_embeds
+  });
+
+  it("torchtitan: no local keeps the lookup: the fused norms that save them for backward keep it and the last layer's output", () => {
+    const f = secondForward(simulateTiny(request('torchtitan')).log);
+    expect(f.lookup.bytes).toBe(HIDDEN_BYTES);
+    expect(f.lookupFreed.moment.phase).toBe('backward');
+    expect(f.hiddenFreesBeforeHead).toBe(0); // F.rms_norm saves the last layer's output too
+  });
+});

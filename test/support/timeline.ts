@@ -1,7 +1,7 @@
 // Helpers for specs that read a rank's simulated timeline: a small Llama-shaped model whose
 // parameter counts are easy to write out, one rank simulated, and the live bytes per component
 // at the moment a chosen part of the step begins.
-import type { PlanRequestInput } from '../../src/engine';
+import type { GpuSpec, PlanRequestInput } from '../../src/engine';
 import { normalizeRequest } from '../../src/engine';
 import { architectureFromConfig } from '../../src/engine/model/architecture';
 import { virtualStageSpans } from '../../src/engine/model/placement';
@@ -41,18 +41,19 @@ export function tinyArch(layers = 4) {
 
 type Input = Omit<PlanRequestInput, 'model' | 'cluster'> & { gpus?: number };
 
-/** One rank of a request over the tiny model on H100s. */
+/** One rank of a request over the tiny model on H100s (or the card given). */
 export function simulateTiny(
   input: Input,
   rank = 0,
   layers = 4,
   depth: SimulationDepth = 'full',
+  gpu: GpuSpec = H100_SXM,
 ): RankSimulation & { log: EventLog } {
   const arch = tinyArch(layers);
   const { gpus = 8, ...rest } = input;
   const request = normalizeRequest(
     { ...rest, model: 'tiny-llama', cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: gpus } },
-    H100_SXM,
+    gpu,
   );
   const { pipelineParallel, virtualStages } = request.parallelism;
   const spans = virtualStageSpans(arch.numLayers, pipelineParallel * virtualStages, {
@@ -61,7 +62,7 @@ export function simulateTiny(
   });
   const chunks = rankChunks(spans, pipelineParallel, rank);
   const placement = { chunks, rank, virtualStages: spans.length };
-  return simulateRankOnce(request, arch, H100_SXM, layoutOf(request), placement, Infinity, depth);
+  return simulateRankOnce(request, arch, gpu, layoutOf(request), placement, Infinity, depth);
 }
 
 /** Live bytes per component when the first moment matching `at` begins. */

@@ -7,6 +7,7 @@ import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabula
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
+import { ReduceDevice } from './autograd/reduce-buffer';
 import { Runtime } from './autograd/runtime';
 import { buildRankModel } from './model/build';
 import { StageModel, StageSettings } from './model/causal-lm';
@@ -46,6 +47,25 @@ const MIB = 2 ** 20;
 // later (Hopper, Blackwell), ":4096:2:16:8" (8.125 MiB) on earlier cards.
 const BLAS_WORKSPACE_HOPPER = 32 * MIB;
 const BLAS_WORKSPACE_EARLIER = 8.125 * MIB;
+
+// CUDA C++ Programming Guide, compute capabilities: 1,536 resident threads per SM on 8.6 and
+// 8.9 (consumer Ampere, Ada), 1,024 on 7.5 (Turing), 2,048 on the rest (Volta, A100, Hopper,
+// Blackwell). NVIDIA's warps are 32 threads.
+function maxThreadsPerMultiprocessor(computeCapability: number): number {
+  if (computeCapability === 8.6 || computeCapability === 8.9) return 1536;
+  return computeCapability === 7.5 ? 1024 : 2048;
+}
+const NVIDIA_WARP = 32;
+
+/** What Reduce.cuh reads of the device, where the catalog knows its SMs (NVIDIA cards). */
+function reduceDevice(gpu: GpuSpec): ReduceDevice | undefined {
+  if (!gpu.multiprocessors || gpu.computeCapability === undefined) return undefined;
+  return {
+    multiprocessors: gpu.multiprocessors,
+    maxThreadsPerMultiprocessor: maxThreadsPerMultiprocessor(gpu.computeCapability),
+    warpSize: NVIDIA_WARP,
+  };
+}
 
 function blasWorkspace(gpu: GpuSpec): number {
   return (gpu.computeCapability ?? 8) >= 9 ? BLAS_WORKSPACE_HOPPER : BLAS_WORKSPACE_EARLIER;
@@ -210,11 +230,13 @@ function rankNn(
   rt: Runtime,
   request: PlanRequest,
   arch: ModelArchitecture,
+  gpu: GpuSpec,
   layout: PlanLayout,
   policy: DtypePolicy,
 ): Nn {
   const ops = new Ops(rt);
   ops.softmaxSavesInput = request.runtime.softmaxSavesInput;
+  ops.reduceDevice = reduceDevice(gpu);
   const precision = precisionOf(request);
   const weights = weightAccess(policy);
   if (layout.tensorParallel === 1 && layout.contextParallel === 1) {
@@ -279,12 +301,13 @@ function chunkRuns(
   rt: Runtime,
   request: PlanRequest,
   arch: ModelArchitecture,
+  gpu: GpuSpec,
   layout: PlanLayout,
   placement: RankPlacement,
   layers: number[][],
 ): ChunkRun[] {
   const policy = dtypePolicy(request);
-  const nn = rankNn(rt, request, arch, layout, policy);
+  const nn = rankNn(rt, request, arch, gpu, layout, policy);
   const recipe = layerRecipe(arch, request);
   const storage = {
     policy,
@@ -329,7 +352,7 @@ function simulateLayers(
   }
   const policy = dtypePolicy(request);
   const full = request.training.method === 'full';
-  const chunks = chunkRuns(runtime, request, arch, layout, placement, layers);
+  const chunks = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
   const shape = scheduleShape(request, placement.chunks.length);
   const log = trainingTimeline(runtime, {
     chunks,
@@ -400,10 +423,16 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
 function simulationNotes(
   arch: ModelArchitecture,
   request: PlanRequest,
+  gpu: GpuSpec,
   layout: PlanLayout,
   placement: RankPlacement,
 ): string[] {
   const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  if (!reduceDevice(gpu)) {
+    notes.push(
+      `the staging buffers of long reductions (a norm's or a bias's gradient summed over the tokens, up to about 130 MiB each) are not counted: the catalog has no SM count for the ${gpu.name}`,
+    );
+  }
   if (request.training.activationCheckpointing === 'selective') {
     notes.push(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
@@ -432,7 +461,7 @@ export function simulateRankOnce(
 ): RankSimulation & { log: EventLog } {
   const layers = placement.chunks.map(layerIndices);
   const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
-  const notes = simulationNotes(arch, request, layout, placement);
+  const notes = simulationNotes(arch, request, gpu, layout, placement);
   const expandableSegments = request.runtime.expandableSegments;
   const simulate = (list: number[][], budgetBytes: number) =>
     simulateLayers(

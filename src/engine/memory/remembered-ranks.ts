@@ -70,6 +70,7 @@ export function simulateRank(
     arch,
     gpu.id,
     gpu.computeCapability,
+    gpu.multiprocessors,
     layout,
     rankShape(request, arch, placement),
     allocatorBudgetBytes,

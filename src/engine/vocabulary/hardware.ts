@@ -32,4 +32,9 @@ export interface GpuSpec {
   hostMemorySource?: string;
   /** CUDA compute capability (9.0 for Hopper): what PyTorch sizes some workspaces by. */
   computeCapability?: number;
+  /** Streaming multiprocessors (cudaDeviceProp.multiProcessorCount): how a long reduction
+   * splits its work and sizes its staging buffer (memory/autograd/reduce-buffer.ts). */
+  multiprocessors?: number;
+  /** Where multiprocessors comes from. */
+  multiprocessorsSource?: string;
 }

@@ -2,6 +2,7 @@
 // for backward and what its backward allocates (PyTorch's tools/autograd/derivatives.yaml and the
 // kernels named beside each op). A tensor is rows x cols elements of `elementBytes` each.
 import { Component } from './events';
+import { columnReduceBuffers, ReduceDevice } from './reduce-buffer';
 import { Param, Runtime, Storage, Tensor } from './runtime';
 
 export const FP32 = 4;
@@ -10,8 +11,27 @@ export class Ops {
   /** PyTorch before 1.11 saved softmax's and log_softmax's input beside the output
    * (_softmax_backward_data took the input tensor; 1.11 passes its dtype instead). */
   softmaxSavesInput = false;
+  /** The device a long reduction sizes its staging buffer by (reduce-buffer.ts); without it
+   * (no SM count in the catalog) the buffer is not counted. */
+  reduceDevice?: ReduceDevice;
 
   constructor(readonly rt: Runtime) {}
+
+  /** Reduce.cuh's staging buffer and semaphores of summing `inputsPerOutput` rows of `outputs`
+   * columns, allocated after the result and freed as the launch returns. */
+  private reductionStaging(outputs: number, inputsPerOutput: number): void {
+    if (!this.reduceDevice) return;
+    const { globalBytes, semaphoreBytes } = columnReduceBuffers(
+      outputs,
+      inputsPerOutput,
+      this.reduceDevice,
+    );
+    if (globalBytes === 0) return;
+    const buffer = this.rt.allocate(globalBytes, 'activations');
+    const semaphores = this.rt.allocate(semaphoreBytes, 'activations');
+    this.rt.release(semaphores);
+    this.rt.release(buffer);
+  }
 
   /** softmax / log_softmax over the last dimension: saves its output (and, before PyTorch
    * 1.11, its input too). */
@@ -94,6 +114,11 @@ export class Ops {
       return this.rt.deliver(input, grad);
     }
     const conformed = this.gradOf(input);
+    // at::sum_to over the rows (a weight or bias broadcast over the tokens); a sum along the
+    // last dimension (a per-row statistic) reduces within each block.
+    if (input.cols === out.cols && input.rows < out.rows) {
+      this.reductionStaging(input.cols * input.rows, out.rows / input.rows);
+    }
     this.rt.release(grad);
     this.rt.deliver(input, conformed);
   }
@@ -176,7 +201,11 @@ export class Ops {
       if (!bias) return (weightGrad(), inputGrad());
       inputGrad();
       weightGrad();
-      this.give(bias, () => this.gradOf(bias));
+      this.give(bias, () => {
+        const grad = this.gradOf(bias);
+        this.reductionStaging(outFeatures, x.rows); // the gradient summed over the tokens
+        return grad;
+      });
     });
     return out;
   }

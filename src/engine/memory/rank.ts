@@ -127,8 +127,7 @@ function stageSettings(
     rotary: rotaryTables(arch, ends),
     scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
-    // An encoder-decoder's stacks (T5Stack) keep their own inputs_embeds: not planned.
-    embeddingLocal: recipe.stacks ? 'none' : (ends.embeddingLocal ?? 'lookup'),
+    embeddingLocal: ends.embeddingLocal ?? 'lookup',
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,
     routing: arch.moe
       ? expertRouting(arch.moe, tokens, layout.expertParallel, request.runtime)

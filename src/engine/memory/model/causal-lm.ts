@@ -153,9 +153,8 @@ export class StageModel {
       // here, it is not counted in the moment before it (the last optimizer step or backward).
       nn.rt.enter('forward', -1, input ? 'stage input' : 'embedding');
       hooks.beforeForward('root');
-      const embedded = input ? undefined : this.embed();
-      let x = input ?? embedded!.x;
-      let kept = embedded?.kept ?? [];
+      // A received activation, or the embedding and the locals the model's forward keeps of it.
+      let { x, kept } = input ? { x: input, kept: [] as Tensor[] } : this.embed();
       const tables = this.layerTables(x);
       const stacks = new StackState(this, x.elementBytes);
       if (!input) {
@@ -221,11 +220,10 @@ export class StageModel {
     return merged;
   }
 
-  /** A fresh embedding of the tokens (an encoder-decoder's decoder input). */
+  /** A fresh embedding of the tokens (an encoder-decoder's decoder input: its recipe keeps no
+   * embedding local, hf-t5.ts). */
   embedAgain(): Tensor {
-    const { x, kept } = this.embed();
-    this.nn.rt.drop(...kept);
-    return x;
+    return this.embed().x;
   }
 
   /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by

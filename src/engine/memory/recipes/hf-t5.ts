@@ -171,6 +171,12 @@ export function hfT5Recipe(arch: ModelArchitecture): LayerRecipe {
     stacks: t5Stacks(arch),
     // T5ForConditionalGeneration: final_layer_norm, dropout, and with a tied head the output
     // scaled by model_dim ** -0.5 before lm_head.
-    ends: { finalNorm: 't5', finalDropout: p, headInputScale: arch.tieWordEmbeddings },
+    ends: {
+      finalNorm: 't5',
+      finalDropout: p,
+      headInputScale: arch.tieWordEmbeddings,
+      // T5Stack keeps each stack's inputs_embeds until that stack returns: not yet planned.
+      embeddingLocal: 'none',
+    },
   };
 }

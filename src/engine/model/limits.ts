@@ -45,6 +45,9 @@ const MAX_SOFTCAP = 1e6;
 export const MAX_PARAMETERS = 1e14;
 /** Text fields are names: 200 characters hold any published model id or display name. */
 const MAX_TEXT = 200;
+/** A source is a citation (repository, commit, file and the figure it gives): the catalog's
+ * longest is 255 characters, x4. */
+const MAX_SOURCE_TEXT = 1_000;
 /** Notes are sentences: the engine's longest is about 250 characters, x4. */
 const MAX_NOTE_TEXT = 1_000;
 /** Notes on one model: the engine writes at most a handful (family assumed, parts not planned). */
@@ -215,7 +218,7 @@ const FLAGS: string[] = [
   'outputHeadBias',
   'attentionSinks',
 ];
-const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'source', 'modelType'];
+const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType'];
 const CHOICES: Record<string, readonly string[]> = {
   mlp: ['gated', 'plain'],
   norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'],
@@ -321,14 +324,15 @@ function textErrors(
   values: Values,
   keys: string[],
   required: boolean,
+  maxLength = MAX_TEXT,
 ): void {
   for (const key of keys) {
     const text = values[key];
     if (text === undefined && !required) continue;
-    if (typeof text !== 'string' || text.length > MAX_TEXT) {
+    if (typeof text !== 'string' || text.length > maxLength) {
       errors.push({
         field: `${prefix}.${key}`,
-        message: `must be text of at most ${MAX_TEXT} characters`,
+        message: `must be text of at most ${maxLength} characters`,
       });
     }
   }
@@ -446,6 +450,7 @@ function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] 
   checkAll(errors, prefix, fields, ranges, true, CONFIG_NAMES);
   flagErrors(errors, prefix, fields, FLAGS);
   textErrors(errors, prefix, fields, TEXTS, false);
+  textErrors(errors, prefix, fields, ['source'], false, MAX_SOURCE_TEXT);
   choiceErrors(errors, prefix, fields, CHOICES);
   listErrors(errors, prefix, fields);
   for (const [key, shape] of BLOCKS) {

@@ -16,7 +16,7 @@ import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
-import { layerRecipe } from './recipes';
+import { layerRecipe, recipeNote } from './recipes';
 import { expertRouting } from './moe-routing';
 import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
@@ -427,6 +427,8 @@ function simulationNotes(
   placement: RankPlacement,
 ): string[] {
   const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  const fallback = recipeNote(arch, request);
+  if (fallback) notes.unshift(fallback);
   if (!reduceDevice(gpu)) {
     notes.push(
       `the staging buffers of long reductions (a norm's or a bias's gradient summed over the tokens, up to about 130 MiB each) are not counted: the catalog has no SM count for the ${gpu.name}`,

@@ -131,42 +131,74 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mllama: hfMllamaRecipe,
 };
 
-/** Families litgpt's Block covers (litgpt/config.py): decoders without experts, state-space
- * mixers or encoders. */
-function litgptCovers(arch: ModelArchitecture): boolean {
-  return !arch.moe && !arch.ssm && !arch.encoder && !arch.mla && !arch.sequenceClassificationLabels;
+/** What keeps litgpt's Block (litgpt/model.py, as recipes/litgpt.ts plans it) from running the
+ * architecture's layers, or undefined when it runs them. */
+function litgptGap(arch: ModelArchitecture): string | undefined {
+  if (arch.moe) return 'mixture-of-experts layers';
+  if (arch.ssm) return 'state-space mixers';
+  if (arch.encoder) return 'an encoder-decoder stack';
+  if (arch.mla) return 'multi-latent attention';
+  if (arch.sequenceClassificationLabels) return 'a classification head';
+  if (arch.layerTypes?.includes('cross_attention')) return 'cross-attention layers';
+  if (arch.qkNorm) return 'q/k norms';
+  // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
+  if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';
+  return undefined;
 }
 
-/** Layers torchtune's and torchtitan's Llama decoders cover: gated RMSNorm decoders with
+/** What keeps torchtune's and torchtitan's Llama decoders (and Megatron's GPT layer as
+ * recipes/megatron.ts plans it) from running the layers: they are gated RMSNorm decoders with
  * separate q, k and v projections and two norms a layer. */
-function nativeCovers(arch: ModelArchitecture): boolean {
-  return (
-    litgptCovers(arch) &&
-    arch.mlp === 'gated' &&
-    arch.norm === 'rmsnorm' &&
-    arch.normsPerLayer === 2 &&
-    !arch.fusedQkv &&
-    !arch.parallelResidual &&
-    !arch.qkNorm
-  );
+function nativeGap(arch: ModelArchitecture): string | undefined {
+  const gap = litgptGap(arch);
+  if (gap) return gap;
+  if (arch.mlp !== 'gated') return 'a plain MLP';
+  if (arch.norm !== 'rmsnorm') return 'LayerNorms';
+  if (arch.normsPerLayer !== 2) return `${arch.normsPerLayer} norms a layer`;
+  if (arch.fusedQkv) return 'a fused qkv projection';
+  if (arch.parallelResidual) return 'a parallel residual block';
+  return undefined;
+}
+
+/** The framework whose own model code the request runs, and what keeps it from this model. */
+function frameworkCode(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+): { framework: 'litgpt' | 'torchtune' | 'torchtitan' | 'megatron'; gap?: string } | undefined {
+  const { modelCode, preset } = request.runtime;
+  if (modelCode === 'litgpt') return { framework: 'litgpt', gap: litgptGap(arch) };
+  if (modelCode !== 'native') return undefined;
+  if (preset === 'torchtune' || preset === 'torchtitan' || preset === 'megatron')
+    return { framework: preset, gap: nativeGap(arch) };
+  return undefined;
 }
 
 /** The model code a request runs: its modelCode, and for code written against PyTorch's own
  * kernels, the framework its preset names. */
 function frameworkRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe | undefined {
-  const { modelCode, preset, fusedKernels } = request.runtime;
-  if (modelCode === 'litgpt') return litgptCovers(arch) ? litgptRecipe(arch) : undefined;
-  if (modelCode !== 'native' || !nativeCovers(arch)) return undefined;
-  if (preset === 'torchtune' || preset === 'torchtitan') {
-    return nativeLlamaRecipe(arch, preset, fusedKernels);
-  }
-  return preset === 'megatron' ? megatronRecipe(arch) : undefined;
+  const code = frameworkCode(arch, request);
+  if (!code || code.gap) return undefined;
+  if (code.framework === 'litgpt') return litgptRecipe(arch);
+  if (code.framework === 'megatron') return megatronRecipe(arch);
+  return nativeLlamaRecipe(arch, code.framework, request.runtime.fusedKernels);
 }
 
-export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
-  const framework = frameworkRecipe(arch, request);
-  if (framework) return framework;
+/** Hugging Face's model code for the architecture. */
+function hfRecipe(arch: ModelArchitecture): LayerRecipe {
   if (arch.mla) return hfDeepseekRecipe(arch); // DeepSeek-V2/V3's multi-latent attention
   const family = arch.modelType ? HF_RECIPES[arch.modelType] : undefined;
   return family ? family(arch) : hfLlamaRecipe(llamaVariant(arch));
+}
+
+/** A note when the request's framework has model code of its own that does not cover the
+ * model, so its layers are planned as Hugging Face's code runs them. */
+export function recipeNote(arch: ModelArchitecture, request: PlanRequest): string | undefined {
+  const code = frameworkCode(arch, request);
+  if (!code?.gap) return undefined;
+  const name = arch.name ?? arch.modelType ?? 'the model';
+  return `${code.framework}'s model code is planned for dense decoder layers and ${name} has ${code.gap}: its layers are planned as ${hfRecipe(arch).source} runs them`;
+}
+
+export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
+  return frameworkRecipe(arch, request) ?? hfRecipe(arch);
 }

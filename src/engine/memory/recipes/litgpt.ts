@@ -17,6 +17,7 @@ import {
   sdpaKernel,
 } from './attention-kernel';
 import { layerKind } from '../../model/layers';
+import { linearShapes } from '../../model/parameters';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -135,7 +136,20 @@ function litgptWeights(context: WeightContext, layer: number): LayerWeights {
     .fused('qkv', arch.fusedQkv ? ['qkv_proj'] : ['q_proj', 'k_proj', 'v_proj'], true)
     .linears('o_proj');
   if (arch.normsPerLayer >= 2) builder.norm('norm_2', h);
+  if (arch.fusedGateUp) splitGateUp(builder, context, layer);
   return builder.linears('gate_proj', 'up_proj', 'down_proj').build();
+}
+
+/** Phi-3's gate_up_proj as litgpt loads it: two linears, fc_1 and fc_2, each half of it
+ * (scripts/convert_hf_checkpoint.py copy_weights_phi: weight.chunk(2, dim=0)); LoRA targets
+ * naming gate_up_proj adapt both. */
+function splitGateUp(builder: LayerWeightsBuilder, context: WeightContext, layer: number): void {
+  const fused = linearShapes(context.arch, layer).find((s) => s.name === 'gate_up_proj');
+  if (!fused) return;
+  const half = { ...fused, outFeatures: fused.outFeatures / 2 };
+  builder
+    .custom({ ...half, name: 'gate_proj' }, ['gate_up_proj', 'gate_proj'])
+    .custom({ ...half, name: 'up_proj' }, ['gate_up_proj', 'up_proj']);
 }
 
 /** CausalSelfAttention.scaled_dot_product_attention: SDPA with is_causal, whatever the request

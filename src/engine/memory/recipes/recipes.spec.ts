@@ -318,6 +318,13 @@ describe('framework model codes keep what their own layers keep', () => {
     expect(savedPerLayer(LLAMA, settings({ preset: 'litgpt' }))).toBe(perToken * T);
   });
 
+  it("litgpt loads Phi-3's gate_up_proj as two linears, fc_1 and fc_2: its layer keeps what Llama's does", () => {
+    const litNorm = FP32 * h + FP32 + FP32 * h + BF16 * h;
+    const perToken = 2 * litNorm + qkvExpanded + BF16 * a * d + lse + swiGluMlp;
+    const phi3 = { ...BASE, model_type: 'phi3' };
+    expect(savedPerLayer(phi3, settings({ preset: 'litgpt' }))).toBe(perToken * T);
+  });
+
   it("litgpt LoRA on q and v alone: zero_pad's index_copy keeps lora_B's output for backward", () => {
     const lora = (targetModules: string[]) =>
       settings(

@@ -1,0 +1,58 @@
+// Every catalog model can be planned under every framework preset: a model the catalog lists and
+// a preset the API accepts either plan, or the plan's notes say which model code stood in.
+import { estimatePlan } from '../src/application/estimate';
+import { loadCatalog } from '../src/catalog/catalog';
+import { architectureLimitErrors, FRAMEWORK_PRESETS, PlanRequestInput } from '../src/engine';
+
+const catalog = loadCatalog();
+const models = catalog.models();
+
+function planOf(model: string, preset: (typeof FRAMEWORK_PRESETS)[number]) {
+  const input: PlanRequestInput = {
+    model,
+    cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 },
+    training: { sequenceLength: 256 },
+    parallelism: { zeroStage: 3 },
+    runtime: { preset },
+  };
+  return estimatePlan(input, catalog);
+}
+
+describe('every catalog model', () => {
+  it.each(models.map((model) => [model.id, model]))(
+    '%s passes the limits a custom model must meet',
+    (_id, model) => {
+      expect(architectureLimitErrors(model, 'model')).toEqual([]);
+    },
+  );
+
+  it.each(FRAMEWORK_PRESETS.map((preset) => [preset]))(
+    'plans under preset %s, each device figure positive and finite',
+    (preset) => {
+      for (const model of models) {
+        const used = planOf(model.id, preset).memory.perGpu.deviceUsedBytes;
+        expect({ model: model.id, finite: Number.isFinite(used) && used > 0 }).toEqual({
+          model: model.id,
+          finite: true,
+        });
+      }
+    },
+  );
+
+  it("says when a framework's own model code does not cover the model", () => {
+    const vision = planOf('llama-3.2-11b-vision', 'torchtune');
+    expect(vision.assumptions).toContainEqual(
+      expect.stringMatching(
+        /^torchtune's model code .* cross-attention layers: .*modeling_mllama\.py/,
+      ),
+    );
+    const cohere = planOf('command-r', 'litgpt');
+    expect(cohere.assumptions).toContainEqual(
+      expect.stringMatching(
+        /^litgpt's model code .* one norm in a sequential block: .*modeling_cohere\.py/,
+      ),
+    );
+    const llama = planOf('llama-3-8b', 'litgpt');
+    expect(llama.assumptions.filter((note) => note.includes('model code is planned'))).toEqual([]);
+  });
+});

@@ -82,6 +82,18 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /attn_proj/,
   ],
   [
+    "LoRA's default targets (q_proj, v_proj) on a model without them",
+    variant({ model: 'deepseek-v3', cluster: { nodes: 8 }, training: { method: 'lora' } }),
+    'training.lora.targetModules',
+    /the default, .* used when none are given\) for deepseek-v3; use 'all-linear'/,
+  ],
+  [
+    'pipelining an encoder-decoder model',
+    variant({ model: 't0-3b', parallelism: { pipelineParallel: 2 } }),
+    'parallelism.pipelineParallel',
+    /encoder-decoder model \(t0-3b\): use 1/,
+  ],
+  [
     'zeroStage 4',
     variant({ parallelism: { zeroStage: 4 } }),
     'parallelism.zeroStage',

@@ -32,6 +32,14 @@ describe('pipeline splits', () => {
     expect(errors.map((e) => e.field)).toContain('parallelism.pipelineParallel');
   });
 
+  it("refuses to pipeline an encoder-decoder (T5): the decoder's stages need the embedding and the encoder's output", () => {
+    const t5 = { ...tinyArch(8), encoder: { numLayers: 4, relativeAttentionBuckets: 32 } };
+    const errors = check({ parallelism: { pipelineParallel: 2 } }, 64, t5);
+    expect(errors.map((e) => e.field)).toEqual(['parallelism.pipelineParallel']);
+    expect(errors[0].message).toMatch(/encoder-decoder .*use 1/);
+    expect(check({ parallelism: { pipelineParallel: 1 } }, 64, t5)).toEqual([]);
+  });
+
   it('refuses a fractional layer weight for the embedding', () => {
     const errors = check({ runtime: { pipelineFirstStageLessLayers: 0.5 } });
     expect(errors.map((e) => e.field)).toEqual(['runtime.pipelineFirstStageLessLayers']);

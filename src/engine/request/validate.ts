@@ -3,8 +3,13 @@ import { architectureLimitErrors } from '../model/limits';
 import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
 import { PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
+import { DEFAULT_LORA } from './normalize';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
+
+function sameList(a: readonly string[] | 'all-linear', b: readonly string[] | 'all-linear') {
+  return Array.isArray(a) && Array.isArray(b) && a.join() === b.join();
+}
 
 function positiveInteger(value: number): boolean {
   return Number.isSafeInteger(value) && value > 0;
@@ -131,6 +136,14 @@ function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): Fie
       message: `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
     });
   }
+  if (p > 1 && arch.encoder) {
+    // The decoder's first stage needs the shared embedding and every decoder stage the
+    // encoder's output: the pipeline runtimes planned here pass one activation between stages.
+    errors.push({
+      field: 'parallelism.pipelineParallel',
+      message: `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`,
+    });
+  }
   const v = parallelism.virtualStages;
   if (v > 1 && parallelism.pipelineSchedule !== 'interleaved') {
     errors.push({
@@ -234,9 +247,14 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   }
   const unknown = lora.targetModules.filter((m) => !known.has(m));
   if (unknown.length > 0 || lora.targetModules.length === 0) {
+    // PEFT has no default targets for such a model either (lora/model.py: "Please specify
+    // `target_modules`"): say that the unknown names were the default, not the user's.
+    const byDefault = sameList(lora.targetModules, DEFAULT_LORA.targetModules)
+      ? " (the default, PEFT's for Llama-style models, used when none are given)"
+      : '';
     errors.push({
       field: 'training.lora.targetModules',
-      message: `unknown target module(s) ${unknown.join(', ') || '(none given)'} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
+      message: `unknown target module(s) ${unknown.join(', ') || '(none given)'}${byDefault} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
     });
   }
   return errors;

@@ -1,6 +1,7 @@
 // Every catalog model can be planned under every framework preset: a model the catalog lists and
 // a preset the API accepts either plan, or the plan's notes say which model code stood in.
 import { estimatePlan } from '../src/application/estimate';
+import { searchPlans } from '../src/application/search';
 import { loadCatalog } from '../src/catalog/catalog';
 import { architectureLimitErrors, FRAMEWORK_PRESETS, PlanRequestInput } from '../src/engine';
 
@@ -54,5 +55,21 @@ describe('every catalog model', () => {
     );
     const llama = planOf('llama-3-8b', 'litgpt');
     expect(llama.assumptions.filter((note) => note.includes('model code is planned'))).toEqual([]);
+  });
+
+  it('searches layouts for an encoder-decoder (T5): whole-stack probes, no pipeline splits', () => {
+    const found = searchPlans(
+      {
+        model: 't0-3b',
+        cluster: { gpu: 'h100-80gb', gpus: 16 },
+        training: { sequenceLength: 1024 },
+      },
+      catalog,
+    );
+    expect(found.results.length).toBeGreaterThan(0);
+    expect(found.results.every((r) => r.request.parallelism.pipelineParallel === 1)).toBe(true);
+    expect(
+      found.counts.rejected.invalidSplitByField['parallelism.pipelineParallel'],
+    ).toBeGreaterThan(0);
   });
 });

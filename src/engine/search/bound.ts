@@ -238,7 +238,8 @@ function greatestCommonDivisor(a: number, b: number): number {
   return b === 0 ? a : greatestCommonDivisor(b, a % b);
 }
 
-/** Two stack lengths of whole periods of the layer pattern (one when the model is that short). */
+/** Two stack lengths of whole periods of the layer pattern (one when the model is that short
+ * or its pattern does not repeat). */
 function probeLengths(arch: ModelArchitecture): number[] {
   const kinds = Array.from({ length: arch.numLayers }, (_, i) => layerKind(arch, i).key);
   const { prefix, period } = pattern(kinds);
@@ -246,8 +247,10 @@ function probeLengths(arch: ModelArchitecture): number[] {
     arch.numLayers,
     prefix + period * (Math.ceil(MIN_PROBE_LAYERS / period) + 1),
   );
-  const short = Math.max(1, long - period);
-  return short === long ? [long] : [short, long];
+  // A pattern as long as the stack (T5's encoder then decoder) does not repeat: the probe is
+  // the whole stack, which a shorter one could not be (an encoder-decoder needs both stacks).
+  const short = long - period;
+  return short < 1 ? [long] : [short, long];
 }
 
 /** The ZeRO stage of the activation probes: ZeRO-3 over eight ranks, where the states barely

@@ -271,6 +271,7 @@ function splitProblem(shape: ModelArchitecture, split: Split): string | null {
   if (a % split.t !== 0 || (g % split.t !== 0 && split.t % g !== 0))
     return 'parallelism.tensorParallel';
   if (split.p > L) return 'parallelism.pipelineParallel';
+  if (split.p > 1 && shape.encoder) return 'parallelism.pipelineParallel'; // validate.ts
   return null;
 }
 

@@ -93,6 +93,11 @@ export function baseParam(
   return makeParam(name, elements, false, quantized ? s.nf4Bytes : s.policy.frozenWeight);
 }
 
+/** Bytes per element of the base model's unquantised tensors as stored (buffers cast with it). */
+export function baseModelBytes(s: ParamStorage): number {
+  return s.request.training.method === 'full' ? s.policy.trained.weight : s.policy.frozenWeight;
+}
+
 /** One linear of a layer on this rank (tensor parallel splits it, expert parallel divides
  * routed experts), with its adapter when LoRA targets it. */
 export function linearParams(

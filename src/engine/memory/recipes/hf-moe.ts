@@ -6,7 +6,7 @@ import { MoeConfig } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
-import { baseParam, LayerWeights } from '../model/rank-model';
+import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */
@@ -52,8 +52,10 @@ export function addMoeWeights(
   const f = moe.expertIntermediateSize / t;
   const h = arch.hiddenSize;
   builder.linears('router');
-  // DeepSeek-V3's e_score_correction_bias; Qwen2-MoE's shared_expert_gate (h -> 1).
-  if (moe.routerBias) builder.other('router.e_score_correction_bias', moe.numExperts);
+  // DeepseekV3TopkRouter registers e_score_correction_bias as a buffer (no gradient, no
+  // optimizer state), loaded in the model's dtype; Qwen2-MoE's shared_expert_gate (h -> 1).
+  if (moe.routerBias)
+    builder.buffer('router.e_score_correction_bias', moe.numExperts, baseModelBytes(storage));
   if (moe.sharedExpertGate) builder.other('shared_expert_gate', h);
   const gateUp = baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h);
   const down = baseParam(storage, 'experts.down_proj', experts * h * f);
@@ -121,10 +123,26 @@ function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tenso
     rt.drop(activated, up);
     const shared = nn.linear(product, w.linears.get('shared_experts.down_proj')!);
     rt.drop(product);
-    const sum = ops.add(routed, shared);
-    rt.drop(routed, shared);
+    const gated = gateShared(nn, x, w, shared);
+    const sum = ops.add(routed, gated);
+    rt.drop(routed, gated);
     return sum;
   });
+}
+
+/** Qwen2MoeSparseMoeBlock: F.sigmoid(self.shared_expert_gate(hidden_states)) *
+ * shared_expert_output. Sigmoid keeps its output; the broadcast product keeps both sides, so
+ * the shared expert's output stays for backward. */
+function gateShared(nn: Nn, x: Tensor, w: LayerWeights, shared: Tensor): Tensor {
+  const gate = w.other.find((p) => p.name === 'shared_expert_gate');
+  if (!gate) return shared;
+  const { ops, rt } = nn;
+  const logit = nn.plainLinear(x, { weight: gate, outFeatures: 1 });
+  const weight = ops.unarySavingOutput(logit);
+  rt.drop(logit);
+  const gated = ops.mul(weight, shared);
+  rt.drop(weight, shared);
+  return gated;
 }
 
 /** The activation between the two grouped matmuls: SiLU(gate) * up, or gpt-oss's clamped GLU. */

@@ -98,3 +98,15 @@ export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boole
   const mixer = layerKind(arch, layerIndex).mixer;
   return mixer === 'attention' || mixer === 'cross-attention';
 }
+
+/** The first `layers` layers of the stack as a model of their own (the layout search's probes):
+ * the per-layer lists keep what they say of those layers. */
+export function firstLayers(arch: ModelArchitecture, layers: number): ModelArchitecture {
+  if (layers >= arch.numLayers) return arch;
+  const below = (indices: number[]) => indices.filter((index) => index < layers);
+  const shortened: ModelArchitecture = { ...arch, numLayers: layers };
+  if (arch.layerTypes) shortened.layerTypes = arch.layerTypes.slice(0, layers);
+  if (arch.noRopeLayers) shortened.noRopeLayers = below(arch.noRopeLayers);
+  if (arch.moe?.layers) shortened.moe = { ...arch.moe, layers: below(arch.moe.layers) };
+  return shortened;
+}

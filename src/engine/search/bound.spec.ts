@@ -244,6 +244,30 @@ const SHAPES: Shape[] = [
     seq: 4096,
     acc: 2,
   },
+  // Per-layer lists past the probes' few layers (Llama-4's MoE and no-RoPE layers, Jamba's
+  // MoE layers): each probe keeps what the lists say of its own layers (layers.ts firstLayers).
+  {
+    model: 'llama-4-scout-17b-16e',
+    gpu: 'h100-80gb',
+    nodes: 2,
+    t: 4,
+    c: 1,
+    zero: 3,
+    recompute: 'full',
+    mb: 1,
+    seq: 4096,
+  },
+  {
+    model: 'jamba-1.5-mini',
+    gpu: 'h100-80gb',
+    nodes: 1,
+    t: 2,
+    c: 1,
+    zero: 3,
+    recompute: 'full',
+    mb: 1,
+    seq: 4096,
+  },
 ];
 
 function inputOf(shape: Shape): PlanRequestInput {

@@ -37,7 +37,7 @@
 import { modelStates } from '../memory/model-states';
 import { runtimeOverheadBytes } from '../memory/runtime';
 import { pattern } from '../memory/truncation';
-import { layerKind } from '../model/layers';
+import { firstLayers, layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
 import { pipelineSettings } from '../memory/rank';
 import {
@@ -401,7 +401,7 @@ export class MemoryBound {
   /** One probe planned with `layers` layers: its worst rank. */
   private planned(probe: PlanRequest, layers: number): RankMemory {
     this.probes += 1;
-    const arch = { ...this.arch, numLayers: layers };
+    const arch = firstLayers(this.arch, layers);
     // Allocated peaks are all the bound reads: no allocator replay (SimulationDepth).
     return worstRank(planFromRequest(probe, arch, this.gpu, 'allocated').memory.ranks);
   }
@@ -457,7 +457,7 @@ export class MemoryBound {
 
   /** The closed-form allocator states of a whole probe stack of `layers` layers. */
   private probeStates(probe: PlanRequest, layers: number): number {
-    const arch = { ...this.arch, numLayers: layers };
+    const arch = firstLayers(this.arch, layers);
     const layout = layoutOf(probe);
     const lora = probe.training.method === 'full' ? undefined : probe.training.lora;
     const params = rankParameters(arch, splitLayers(layers, 1)[0], layout, lora);

@@ -72,4 +72,19 @@ describe('every catalog model', () => {
       found.counts.rejected.invalidSplitByField['parallelism.pipelineParallel'],
     ).toBeGreaterThan(0);
   });
+
+  it.each([['mixtral-8x7b'], ['phi-3.5-moe']])(
+    'searches QLoRA layouts of %s, whose experts may spread over context ranks alone',
+    (model) => {
+      const found = searchPlans(
+        {
+          model,
+          cluster: { gpu: 'a100-80gb', gpus: 8 },
+          training: { method: 'qlora', sequenceLength: 8192 },
+        },
+        catalog,
+      );
+      expect(found.results.length).toBeGreaterThan(0);
+    },
+  );
 });

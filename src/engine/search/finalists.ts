@@ -242,10 +242,22 @@ export class Finalists {
 
   private boundOf(candidate: Candidate): BoundFigures {
     if (!candidate.bound) {
-      candidate.bound = this.bound.estimate(candidate.request);
+      candidate.bound = this.boundOrNone(candidate.request);
       this.counts.boundEvaluated += 1;
     }
     return candidate.bound;
+  }
+
+  /** The bound's figures, or none (the whole card free) where its probes cannot be laid out:
+   * an expert-parallel candidate with one data-parallel rank under ZeRO-0 spreads its experts
+   * over context ranks, and the probes have none. The full plan decides such a candidate. */
+  private boundOrNone(request: PlanRequest): BoundFigures {
+    try {
+      return this.bound.estimate(request);
+    } catch (error) {
+      if (!(error instanceof PlanValidationError)) throw error;
+      return { deviceUsedBytes: 0, headroomBytes: Infinity };
+    }
   }
 
   /** Whether the bound overflows the card by more than its tolerance: then the full plan would

@@ -161,6 +161,12 @@ export class Runtime {
   private graphs = new Map<number, GraphNode[]>();
   /** The graph new nodes join: the schedule sets it per micro-batch. */
   graph = 0;
+
+  /** Whether the graph now running backward used `param` in its forward: a parameter it did not
+   * use gets no gradient from it (AccumulateGrad is not in the graph). */
+  usedInGraph(param: Param): boolean {
+    return param.pendingUses?.has(this.graph) ?? false;
+  }
   private scopes: Tensor[][] = [[]];
   /** Saving for backward is off in a checkpointed forward; a recompute fills existing nodes. */
   private mode: 'record' | 'no-save' | Recompute = 'record';

@@ -282,11 +282,12 @@ export class DeepSpeedZero3 implements Sharding {
   }
 
   /** A gradient is copied into the reduce bucket (freed), reduce-scattered and added into
-   * this rank's flat gradient partition; the module goes once all of its have. */
+   * this rank's flat gradient partition; the module goes once all its parameters this graph
+   * used have (post_sub_module_backward_function runs after the module's backward). */
   private gradient(unit: Zero3Unit, grad: Storage): void {
     this.rt.release(grad);
     const count = (this.arrived.get(unit) ?? 0) + 1;
-    const expected = unit.params.filter((p) => p.trainable).length;
+    const expected = unit.params.filter((p) => p.trainable && this.rt.usedInGraph(p)).length;
     if (count < expected) {
       this.arrived.set(unit, count);
       return;

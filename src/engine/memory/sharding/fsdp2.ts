@@ -201,11 +201,12 @@ export class Fsdp2 implements ModuleHooks {
   }
 
   /** AccumulateGrad hands a unit parameter's unsharded gradient over; an accumulated one in
-   * the same dtype takes it in place. The unit's post-backward runs once all have arrived. */
+   * the same dtype takes it in place. The unit's post-backward (RegisterPostBackwardFunction,
+   * after the unit's backward) runs once every parameter this graph used has its gradient. */
   private gradient(unit: FsdpUnit, param: Param, grad: Storage): void {
     if (unit.accumulated.has(param) && !this.upcasts()) this.rt.release(grad);
     else unit.grads.set(param, grad);
-    const expected = unit.params.filter((p) => p.trainable).length;
+    const expected = unit.params.filter((p) => p.trainable && this.rt.usedInGraph(p)).length;
     if (++unit.arrived < expected) return;
     unit.arrived = 0;
     this.postBackward(unit);

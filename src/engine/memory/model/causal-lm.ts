@@ -169,9 +169,11 @@ export class StageModel {
       for (const layer of this.model.layers) {
         // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
         x = stacks.enter(layer.index, x) ?? x;
+        const inputs = stacks.inputs(tables.inputsFor(layer.index));
+        if (this.recipe.skips?.(layer.index, inputs)) continue;
         nn.rt.enter('forward', layer.index, 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
-        const y = this.runLayer(x, layer, stacks.inputs(tables.inputsFor(layer.index)));
+        const y = this.runLayer(x, layer, inputs);
         hooks.afterForward(`layer:${layer.index}`);
         if (x !== input) nn.rt.drop(x);
         x = y;

@@ -15,8 +15,7 @@ import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './
 /** MllamaCrossAttentionDecoderLayer.forward: input_layernorm, cross-attention, residual +
  * tanh(gate) * out; post_attention_layernorm, MLP, residual + tanh(gate) * out. */
 function crossLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs): Tensor {
-  const states = inputs.encoderStates;
-  if (!states) return nn.rt.view(x); // no images: the layer is skipped
+  const states = inputs.encoderStates!;
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const normed = nn.rmsNorm(x, w.norms.get('input_layernorm')!);
@@ -75,6 +74,8 @@ export function hfMllamaRecipe(arch: ModelArchitecture): LayerRecipe {
       isCross(weights.index)
         ? crossLayer(nn, x, weights, inputs)
         : text.forward(nn, x, weights, inputs),
+    // MllamaTextModel.forward: `continue` for a cross-attention layer without image states.
+    skips: (layer, inputs) => isCross(layer) && !inputs.encoderStates,
     ends: { imageStates: 'cross-attention' },
   };
 }

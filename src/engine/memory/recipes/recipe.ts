@@ -106,6 +106,8 @@ export interface LayerRecipe {
   /** The layer's parameters, in the order its modules create them. */
   weights(context: WeightContext, layer: number): LayerWeights;
   forward(nn: Nn, x: Tensor, weights: LayerWeights, inputs: LayerInputs): Tensor;
+  /** The model's layer loop passes the layer by (its module, hooks and checkpoint never run). */
+  skips?(layer: number, inputs: LayerInputs): boolean;
   /** The kernel and mask each layer's attention gets (Hugging Face's rules unless the model
    * code has its own). */
   attention?(request: AttentionRequest): AttentionPlan;

@@ -49,7 +49,7 @@ export interface FsdpUnit {
 
 // The all-gather and reduce-scatter streams: their blocks live in pools of their own.
 const REDUCE_SCATTER_STREAM = 1;
-const ALL_GATHER_STREAM = 2;
+export const ALL_GATHER_STREAM = 2;
 
 /** A parameter's shard: its rows padded to a multiple of the world (FSDPParam._init_sharded_param). */
 export function shardElements(param: Param, world: number): number {
@@ -67,6 +67,8 @@ export class Fsdp2 implements ModuleHooks {
   private sync = true;
   /** reshard_after_backward for the backward running now. */
   private reshardAfterBackward = true;
+  /** Modules the forward ran (their pre-forward hooks fired). */
+  private readonly ranForward = new Set<ModuleName>();
 
   constructor(
     private readonly rt: Runtime,
@@ -108,6 +110,7 @@ export class Fsdp2 implements ModuleHooks {
   }
 
   beforeForward(module: ModuleName): void {
+    this.ranForward.add(module);
     const unit = this.unitOf(module);
     if (unit) this.unshard(unit);
   }
@@ -129,11 +132,21 @@ export class Fsdp2 implements ModuleHooks {
     const unit = this.unitOf(module);
     if (!unit) return;
     this.unshard(unit, false);
-    const next = this.backwardOrder[this.backwardOrder.indexOf(module) + 1];
+    const next = this.nextInBackward(module);
     const prefetch = next ? this.unitOf(next) : undefined;
     if (prefetch && prefetch !== unit && !prefetch.gathered && !prefetch.pending) {
       prefetch.pending = this.allGather(prefetch);
     }
+  }
+
+  /** The module backward reaches after `module`, of those the forward ran (FSDP2 prefetches by
+   * post_forward_order: a layer the model's loop passed by is never gathered). */
+  private nextInBackward(module: ModuleName): ModuleName | undefined {
+    const order = this.backwardOrder;
+    for (let i = order.indexOf(module) + 1; i < order.length; i++) {
+      if (!order[i].startsWith('layer') || this.ranForward.has(order[i])) return order[i];
+    }
+    return undefined;
   }
 
   /** The final callback: the last reduce-scatter input and all-gather buffer go; units still

@@ -282,6 +282,15 @@ describe('Runtime: non-reentrant checkpointing (torch/utils/checkpoint.py)', () 
     expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X + X); // x and y
   });
 
+  it('keeps nothing when no op of the region needs a gradient (frozen weights, an input without one)', () => {
+    const mlp = setUp();
+    mlp.w1.trainable = false;
+    mlp.w2.trainable = false;
+    checkpointed(mlp);
+    mlp.rt.drop(mlp.x); // the caller lets go of x: nothing else references it
+    expect(liveBytes(mlp.rt.log, undefined, 'activations')).toBe(X); // y only
+  });
+
   it('keeps the region input referenced until the region is done in backward', () => {
     const mlp = setUp();
     const y = checkpointed(mlp);

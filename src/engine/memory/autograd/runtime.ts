@@ -479,6 +479,9 @@ export class Runtime {
     const output = this.scope(body);
     this.mode = outer.mode;
     this.region = outer.region;
+    // No op of the region joined the graph (nothing in it needs a gradient): no saved tensor
+    // references the checkpoint's frame, so its inputs go with the forward.
+    if (region.nodes.length === 0) this.endRegion(region);
     return output;
   }
 

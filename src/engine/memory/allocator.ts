@@ -131,24 +131,37 @@ function lowerBound(blocks: Block[], size: number, address: number): number {
   return low;
 }
 
+// The sets are arrays kept in order; entries are shifted in place rather than spliced, which
+// builds an array of the removed entries on every call (most of a long plan's garbage).
+function insertAt(blocks: Block[], index: number, block: Block): void {
+  blocks.push(block);
+  for (let at = blocks.length - 1; at > index; at--) blocks[at] = blocks[at - 1];
+  blocks[index] = block;
+}
+
+function removeAt(blocks: Block[], index: number): void {
+  for (let at = index; at < blocks.length - 1; at++) blocks[at] = blocks[at + 1];
+  blocks.pop();
+}
+
 function insertSorted(blocks: Block[], block: Block): void {
-  blocks.splice(lowerBound(blocks, block.size, block.address), 0, block);
+  insertAt(blocks, lowerBound(blocks, block.size, block.address), block);
 }
 
 function removeSorted(blocks: Block[], block: Block): void {
   const index = lowerBound(blocks, block.size, block.address);
   if (blocks[index] !== block) throw new Error('allocator: block missing from its free set');
-  blocks.splice(index, 1);
+  removeAt(blocks, index);
 }
 
 function insertByAddress(blocks: Block[], block: Block): void {
   let index = blocks.length;
   while (index > 0 && blocks[index - 1].address > block.address) index--;
-  blocks.splice(index, 0, block);
+  insertAt(blocks, index, block);
 }
 
 function removeByAddress(blocks: Block[], block: Block): void {
-  blocks.splice(blocks.indexOf(block), 1);
+  removeAt(blocks, blocks.indexOf(block));
 }
 
 function makeBlock(pool: BlockPool, address: number, size: number, mapped: boolean): Block {
@@ -247,8 +260,19 @@ export class CachingAllocator {
     return this.allocRetries;
   }
 
-  /** DeviceCachingAllocator::malloc: a cached block, else a new segment, else free and retry. */
+  /** DeviceCachingAllocator::malloc, with where the block lies (the trace replay's view). */
   malloc(id: number, bytes: number, stream = 0): AllocatedBlock {
+    const block = this.place(id, bytes, stream);
+    return { address: block.address, bytes: block.size, stream };
+  }
+
+  /** malloc for a plan's replay, which reads only the totals: no result object. */
+  allocate(id: number, bytes: number, stream = 0): void {
+    this.place(id, bytes, stream);
+  }
+
+  /** DeviceCachingAllocator::malloc: a cached block, else a new segment, else free and retry. */
+  private place(id: number, bytes: number, stream: number): Block {
     // NativeCachingAllocator::allocate never calls malloc for 0 bytes: no block to simulate.
     if (!(bytes > 0 && Number.isFinite(bytes)))
       throw new RangeError(`allocator: cannot allocate ${bytes} bytes`);
@@ -258,7 +282,7 @@ export class CachingAllocator {
     const found = this.getFreeBlock(pool, size) ?? this.allocateWithRetries(pool, size, bytes);
     const block = this.allocFoundBlock(found, size);
     this.live.set(id, block);
-    return { address: block.address, bytes: block.size, stream };
+    return block;
   }
 
   /** DeviceCachingAllocator::free (no recorded streams, so free_block at once). */
@@ -304,7 +328,7 @@ export class CachingAllocator {
     if (size < this.maxSplitSize && block.size >= this.maxSplitSize) return null;
     // get_free_block: "Allow oversized block size to be rounded up but within a limit"
     if (size >= this.maxSplitSize && block.size >= size + MAX_NON_SPLIT_ROUNDING) return null;
-    blocks.splice(index, 1);
+    removeAt(blocks, index);
     return block;
   }
 

@@ -93,3 +93,29 @@ describe('what each layer caches while serving', () => {
     expect(cachedTokens(fixture('mamba-2.8b-hf'), 0, 32768)).toBe(0);
   });
 });
+
+describe('an encoder-decoder (T5) while serving', () => {
+  // t5-base: 12 encoder and 12 decoder blocks, 12 heads of 64.
+  const t5 = architectureFromConfig('t5-base', {
+    architectures: ['T5ForConditionalGeneration'],
+    model_type: 't5',
+    d_model: 768,
+    d_ff: 3072,
+    d_kv: 64,
+    num_heads: 12,
+    num_layers: 12,
+    num_decoder_layers: 12,
+    vocab_size: 32128,
+    feed_forward_proj: 'relu',
+    relative_attention_num_buckets: 32,
+    is_encoder_decoder: true,
+  });
+
+  it('caches nothing in the encoder; each decoder layer its own tokens and the prompt (cross-attention)', () => {
+    expect(cachedTokens(t5, 0, 1000)).toBe(0); // an encoder block
+    expect(cachedTokens(t5, 12, 1000)).toBe(1000); // the first decoder block
+    // 12 decoder layers x 2 (K, V) x 12 heads x 64 x 2 bytes per token of context
+    expect(kvCacheBytesPerToken(t5, 'bf16')).toBe(12 * 2 * 12 * 64 * 2);
+    expect(stageKvCacheBytes(t5, 0, 24, 1, 'bf16', 1, 1000)).toBe(12 * 2 * 12 * 64 * 2 * 1000);
+  });
+});

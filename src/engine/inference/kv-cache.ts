@@ -1,5 +1,5 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
-import { attendsLayer, layerKind } from '../model/layers';
+import { attendsLayer, isEncoderLayer, layerKind } from '../model/layers';
 import { KvCacheDtype, ModelArchitecture } from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
@@ -16,12 +16,15 @@ export function usesSlidingWindow(arch: ModelArchitecture, layer: number): boole
 /** Tokens per sequence layer `layer` keeps: the whole context, at most the window (Mistral 7B
  * paper, Jiang et al. 2023, section 2: a rolling buffer cache of W tokens) or the current chunk
  * (Llama-4's chunked attention), and none in a state-space layer, which keeps its fixed-size
- * state instead of keys and values. */
+ * state instead of keys and values. An encoder-decoder's encoder runs once over the prompt and
+ * keeps none; each decoder layer keeps its own tokens (self-attention) and the prompt's keys and
+ * values (cross-attention: transformers EncoderDecoderCache), the context's tokens in all. */
 export function cachedTokens(
   arch: ModelArchitecture,
   layer: number,
   contextTokens: number,
 ): number {
+  if (isEncoderLayer(arch, layer)) return 0;
   const kind = layerKind(arch, layer);
   if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') return 0;
   const window = kind.attentionWindow;
@@ -47,8 +50,10 @@ export function kvElementsPerTokenPerLayer(
 /** Whole-model cache bytes per token of context (no parallelism, no window): the figure papers
  * quote, e.g. Llama-3-8B in bf16 2 x 32 x 8 x 128 x 2 = 131,072 bytes. */
 export function kvCacheBytesPerToken(arch: ModelArchitecture, dtype: KvCacheDtype): number {
-  let attending = 0; // state-space layers keep no keys or values
-  for (let layer = 0; layer < arch.numLayers; layer++) if (attendsLayer(arch, layer)) attending++;
+  let attending = 0; // state-space layers and an encoder keep no keys or values
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    if (attendsLayer(arch, layer) && !isEncoderLayer(arch, layer)) attending++;
+  }
   return attending * kvElementsPerTokenPerLayer(arch, 1) * kvBytesPerElement(dtype);
 }
 

@@ -131,17 +131,15 @@ function lowerBound(blocks: Block[], size: number, address: number): number {
   return low;
 }
 
-// The sets are arrays kept in order; entries are shifted in place rather than spliced, which
-// builds an array of the removed entries on every call (most of a long plan's garbage).
+// The sets are arrays kept in order. splice builds an array of the removed entries on every
+// call, but its native move beats a JavaScript loop on long sets: with a loop a 405B estimate made
+// 17% less garbage and ran faster, and the 1,024-GPU search ran 15-25% slower.
 function insertAt(blocks: Block[], index: number, block: Block): void {
-  blocks.push(block);
-  for (let at = blocks.length - 1; at > index; at--) blocks[at] = blocks[at - 1];
-  blocks[index] = block;
+  blocks.splice(index, 0, block);
 }
 
 function removeAt(blocks: Block[], index: number): void {
-  for (let at = index; at < blocks.length - 1; at++) blocks[at] = blocks[at + 1];
-  blocks.pop();
+  blocks.splice(index, 1);
 }
 
 function insertSorted(blocks: Block[], block: Block): void {

@@ -49,6 +49,13 @@ export interface RankParameters {
   totalOnRank: number;
 }
 
+/** Whether the pipeline runtimes planned here can split the model into stages: not an
+ * encoder-decoder, whose decoder stages would need the shared embedding and the encoder's
+ * output beside the one activation stages pass. */
+export function pipelinable(arch: ModelArchitecture): boolean {
+  return !arch.encoder;
+}
+
 /** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
  * micro-batches in flight under 1F1B and also holds the embedding. */
 export function splitLayers(numLayers: number, stages: number): StageSpan[] {

@@ -1,7 +1,7 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
 import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
-import { PipelineSplitError, virtualStageSpans } from '../model/placement';
+import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
 import { DEFAULT_LORA } from './normalize';
 import { MAX_GPUS } from './limits';
@@ -136,9 +136,7 @@ function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): Fie
       message: `pipelineParallel (${p}) must not exceed num_hidden_layers (${arch.numLayers})`,
     });
   }
-  if (p > 1 && arch.encoder) {
-    // The decoder's first stage needs the shared embedding and every decoder stage the
-    // encoder's output: the pipeline runtimes planned here pass one activation between stages.
+  if (p > 1 && !pipelinable(arch)) {
     errors.push({
       field: 'parallelism.pipelineParallel',
       message: `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`,

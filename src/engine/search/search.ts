@@ -7,6 +7,7 @@ import { Candidate, Finalists, RECOMPUTE_ORDER } from './finalists';
 import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
+import { pipelinable } from '../model/placement';
 import { layoutOf } from '../request/layout';
 import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
@@ -271,7 +272,7 @@ function splitProblem(shape: ModelArchitecture, split: Split): string | null {
   if (a % split.t !== 0 || (g % split.t !== 0 && split.t % g !== 0))
     return 'parallelism.tensorParallel';
   if (split.p > L) return 'parallelism.pipelineParallel';
-  if (split.p > 1 && shape.encoder) return 'parallelism.pipelineParallel'; // validate.ts
+  if (split.p > 1 && !pipelinable(shape)) return 'parallelism.pipelineParallel';
   return null;
 }
 

@@ -152,13 +152,6 @@ export class Fsdp2 implements ModuleHooks {
   /** The final callback: the last reduce-scatter input and all-gather buffer go; units still
    * gathered reshard (those pipelining keeps gathered stay). */
   afterBackward(): void {
-    // _root_post_backward_final_callback: a unit whose post-backward has not run (a parameter
-    // of it got no gradient in this backward) runs it now.
-    for (const unit of this.units.values()) {
-      if (unit.arrived === 0) continue;
-      unit.arrived = 0;
-      this.postBackward(unit);
-    }
     if (this.sync) {
       this.rt.release(this.reduceInput);
       this.reduceInput = undefined;

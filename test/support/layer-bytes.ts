@@ -12,15 +12,36 @@ type Settings = Omit<PlanRequestInput, 'model' | 'cluster'>;
 
 const ACTIVATIONS = ALLOCATED_COMPONENTS.indexOf('activations');
 
-/** Live bytes per component when the last step's first forward ends. */
-export function forwardEnd(config: Record<string, unknown>, settings: Settings) {
+function simulate(config: Record<string, unknown>, settings: Settings) {
   const arch = architectureFromConfig('spec', config);
   const gpu = H100_SXM;
   const input = { ...settings, model: 'spec', cluster: { gpu: gpu.id } } as PlanRequestInput;
   const request = normalizeRequest(input, gpu, arch);
   const span = splitLayers(arch.numLayers, 1)[0];
   const placement = { chunks: [span], rank: 0, virtualStages: 1 };
-  const sim = simulateRankOnce(request, arch, gpu, layoutOf(request), placement);
+  return simulateRankOnce(request, arch, gpu, layoutOf(request), placement);
+}
+
+/** Allocations of exactly `bytes` in the last step, forward and backward (not the optimizer). */
+export function allocationsOf(
+  config: Record<string, unknown>,
+  settings: Settings,
+  bytes: number,
+): { forward: number; backward: number } {
+  const { log } = simulate(config, settings);
+  const lastStep = log.moments[log.moment[log.length - 1]].step;
+  const count = { forward: 0, backward: 0 };
+  for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    if (moment.step !== lastStep || log.kind[i] !== 1 || log.bytes[i] !== bytes) continue;
+    if (moment.phase === 'forward' || moment.phase === 'backward') count[moment.phase]++;
+  }
+  return count;
+}
+
+/** Live bytes per component when the last step's first forward ends. */
+export function forwardEnd(config: Record<string, unknown>, settings: Settings) {
+  const sim = simulate(config, settings);
   const { log } = sim;
   const lastStep = log.moments[log.moment[log.length - 1]].step;
   const live = new Float64Array(ALLOCATED_COMPONENTS.length);

@@ -241,3 +241,102 @@ describe('layer kinds', () => {
     expect(keys('ai21-jamba-1.5-mini').size).toBe(3); // attention-dense, mamba-dense, mamba-moe
   });
 });
+
+describe('Granite 3.x (modeling_granite.py)', () => {
+  // ibm-granite/granite-3.1-2b-base's config.json fields as a public test quotes them ("verified
+  // against the actual HF repo"; code corpus, file id 67230532277).
+  const GRANITE_3_1_2B = {
+    model_type: 'granite',
+    hidden_size: 2048,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    intermediate_size: 8192,
+    num_hidden_layers: 40,
+    rms_norm_eps: 1e-5,
+    vocab_size: 49152,
+    max_position_embeddings: 131072,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    rope_theta: 5_000_000.0,
+    attention_multiplier: 0.015625,
+    embedding_multiplier: 12.0,
+    logits_scaling: 8.0,
+    residual_multiplier: 0.22,
+    attention_bias: false,
+    mlp_bias: false,
+    attention_dropout: 0.1,
+  };
+
+  it("2,533,525,504 parameters: Llama's layer with grouped K/V and a tied embedding", () => {
+    const h = 2048;
+    const attention = 2 * h * h + 2 * h * (8 * 64); // q and o; k and v over 8 heads of 64
+    const layer = attention + 3 * h * 8192 + 2 * h;
+    const counts = countParameters(architectureFromConfig('granite', GRANITE_3_1_2B));
+    expect(counts.total).toBe(40 * layer + 49152 * h + h);
+    expect(counts.total).toBe(2533525504);
+  });
+
+  it('reads attention_dropout, which its eager attention applies in training', () => {
+    const arch = architectureFromConfig('granite', GRANITE_3_1_2B);
+    expect(arch.dropout?.attention).toBe(0.1);
+    expect(arch.tieWordEmbeddings).toBe(true);
+  });
+});
+
+describe('Cohere2 / Command R7B (modeling_cohere2.py)', () => {
+  // CohereForAI/c4ai-command-r7b-12-2024's shape (Cohere2Config defaults fill the rest).
+  const COMMAND_R7B = {
+    model_type: 'cohere2',
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    vocab_size: 256000,
+    logit_scale: 0.25,
+    sliding_window: 4096,
+    sliding_window_pattern: 4,
+  };
+
+  it('every 4th layer full attention without RoPE, the others sliding with RoPE', () => {
+    const arch = architectureFromConfig('command-r7b', COMMAND_R7B);
+    expect(arch.noRopeLayers).toEqual([3, 7, 11, 15, 19, 23, 27, 31]);
+    expect(layerKind(arch, 3).attentionWindow).toEqual({ kind: 'full' });
+    expect(layerKind(arch, 4).attentionWindow).toEqual({ kind: 'sliding', size: 4096 });
+    expect([layerKind(arch, 3).rope, layerKind(arch, 4).rope]).toEqual([false, true]);
+  });
+
+  it('8,028,033,024 parameters: one bias-free LayerNorm a layer, a tied embedding', () => {
+    const h = 4096;
+    const layer = 2 * h * h + 2 * h * 1024 + 3 * h * 14336 + h;
+    const counts = countParameters(architectureFromConfig('command-r7b', COMMAND_R7B));
+    expect(counts.total).toBe(32 * layer + 256000 * h + h);
+    expect(counts.total).toBe(8028033024);
+  });
+});
+
+describe('SmolLM3 (modeling_smollm3.py)', () => {
+  // HuggingFaceTB/SmolLM3-3B's shape, which SmolLM3Config's defaults spell out.
+  const SMOLLM3_3B = { model_type: 'smollm3' };
+
+  it('3,075,098,624 parameters from the config defaults: 36 layers, a tied embedding', () => {
+    const h = 2048;
+    const layer = 2 * h * h + 2 * h * 512 + 3 * h * 11008 + 2 * h;
+    const counts = countParameters(architectureFromConfig('smollm3-3b', SMOLLM3_3B));
+    expect(counts.total).toBe(36 * layer + 128256 * h + h);
+    expect(counts.total).toBe(3075098624);
+  });
+
+  it('NoPE on every 4th layer; with use_sliding_window those layers slide', () => {
+    const arch = architectureFromConfig('smollm3-3b', SMOLLM3_3B);
+    expect(arch.noRopeLayers).toEqual([3, 7, 11, 15, 19, 23, 27, 31, 35]);
+    expect(layerKind(arch, 3).attentionWindow).toEqual({ kind: 'full' });
+    const sliding = architectureFromConfig('smollm3-3b', {
+      ...SMOLLM3_3B,
+      use_sliding_window: true,
+      sliding_window: 2048,
+    });
+    expect(layerKind(sliding, 3).attentionWindow).toEqual({ kind: 'sliding', size: 2048 });
+    expect(layerKind(sliding, 4).attentionWindow).toEqual({ kind: 'full' });
+  });
+});

@@ -46,3 +46,17 @@ export function visionConfigOf(root: Config): Config {
 export function indicesWhere(n: number, test: (index: number) => boolean): number[] {
   return Array.from({ length: n }, (_, index) => index).filter(test);
 }
+
+/** no_rope_layers: 1 where the layer applies RoPE; by default every interval-th layer does not
+ * (Llama4TextConfig, SmolLM3Config: no_rope_layer_interval 4). */
+export function ropeFlags(read: ConfigReader, layers: number): number[] {
+  const given = read.integers('no_rope_layers');
+  if (given && given.length > 0) return given;
+  const interval = read.numberOr(4, 'no_rope_layer_interval');
+  return Array.from({ length: layers }, (_, i) => ((i + 1) % interval !== 0 ? 1 : 0));
+}
+
+/** The layers whose flag in no_rope_layers is 0. */
+export function noRopeIndices(flags: number[]): number[] {
+  return indicesWhere(flags.length, (i) => flags[i] === 0);
+}

@@ -115,6 +115,7 @@ export function eagerAttention(
   keys: number,
   mask?: Tensor,
   softcap = false,
+  dropout = false,
 ) {
   return nn.rt.scope(() => {
     const { ops } = nn;
@@ -139,7 +140,8 @@ export function eagerAttention(
     nn.rt.drop(converted);
     const cast = ops.to(probabilities, q.elementBytes);
     nn.rt.drop(probabilities);
-    const context = matmulNT(nn, cast, values, q.cols);
+    const weights = dropout ? dropped(nn, cast) : cast;
+    const context = matmulNT(nn, weights, values, q.cols);
     return ops.unary(context); // transpose(1, 2).contiguous()
   });
 }
@@ -204,6 +206,15 @@ export function matmulNT(nn: Nn, a: Tensor, b: Tensor, cols: number): Tensor {
   return out;
 }
 
+/** Dropout on the attention probabilities in training (eager_attention_forward's
+ * nn.functional.dropout, SDPA math's at::dropout): native_dropout keeps a one-byte mask for
+ * backward and returns a new tensor, which the matmul with v saves in place of its input. */
+function dropped(nn: Nn, probabilities: Tensor): Tensor {
+  const out = nn.ops.dropout(probabilities);
+  nn.rt.drop(probabilities);
+  return out;
+}
+
 /** The math fallback of F.scaled_dot_product_attention (aten _scaled_dot_product_attention_math):
  * K/V repeated for grouped queries, q and k scaled, the scores and their fp32-or-input-dtype
  * softmax materialised (softmax output saved), then @ v; the (b, h, s, d) result is copied to
@@ -213,6 +224,7 @@ export function mathAttention(
   [q, k, v]: [Tensor, Tensor, Tensor],
   heads: AttentionHeads,
   keys: number,
+  dropout = false,
 ) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -225,7 +237,9 @@ export function mathAttention(
     rt.drop(scaledQ, scaledK, mask);
     const probabilities = ops.softmax(scores); // _safe_softmax
     rt.drop(scores);
-    const context = matmulNT(nn, probabilities, values, q.cols);
+    // attention.cpp: attn = at::dropout(attn, dropout_p, true) when dropout_p > 0.
+    const weights = dropout ? dropped(nn, probabilities) : probabilities;
+    const context = matmulNT(nn, weights, values, q.cols);
     rt.drop(probabilities);
     return ops.unary(context); // transpose(1, 2).contiguous()
   });

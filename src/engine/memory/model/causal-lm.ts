@@ -30,6 +30,8 @@ export interface StageSettings {
   softcapScores: boolean;
   /** Eager attention with learned sink logits (gpt-oss). */
   sinks: boolean;
+  /** Dropout on the attention probabilities (attention_dropout > 0 in the config). */
+  attentionDropout: boolean;
   recompute: Recompute;
   loss: LossSettings;
   /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
@@ -320,6 +322,7 @@ export class StageModel {
         inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
         if (softcapScores) inputs.softcap = true;
         if (settings.sinks) inputs.sinks = true;
+        if (settings.attentionDropout) inputs.dropout = true;
         shared.set(key, inputs);
       }
       return inputs;

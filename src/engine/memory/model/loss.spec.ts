@@ -24,6 +24,7 @@ const STANDARD: LossSettings = {
   compiled: false,
   fp32Logits: false,
   outputsToFp32: false,
+  scaleLogits: false,
   softcap: false,
   retainLogits: false,
   classifierDropout: 0,
@@ -89,6 +90,20 @@ describe('the standard loss (ForCausalLMLoss)', () => {
       -LOGITS32, //   the fp32 gradient
       VOCAB * HIDDEN * BF16, // lm_head: the weight's gradient first (MmBackward0)
     ]);
+  });
+
+  it("scaled logits (Cohere's logit_scale, Granite's logits_scaling): a second bf16 copy, the first freed", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const { logits } = headAndLoss(nn, hidden, head, { ...STANDARD, scaleLogits: true });
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      LOGITS16, // lm_head
+      LOGITS16, // logits * logit_scale (MulBackward0 keeps the scalar only)
+      -LOGITS16, //   the head's output: rebound, saved by nothing
+      LOGITS32, // logits.float()
+      LOGITS32, // log_softmax
+      -LOGITS32, // the fp32 copy
+    ]);
+    expect(logits.map((t) => t.bytes)).toEqual([LOGITS16]); // the scaled logits are returned
   });
 
   it('with fp32 logits from the model (self.output(h).float()) makes no second fp32 copy', () => {

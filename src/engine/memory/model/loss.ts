@@ -25,6 +25,8 @@ export interface LossSettings {
    * compile on): the upcast and log_softmax fuse into one kernel that keeps its input and a
    * per-row log-sum-exp instead of the fp32 log-probabilities. */
   compiled: boolean;
+  /** The head's output multiplied by a scalar (ModelEnds.scaledLogits). */
+  scaleLogits: boolean;
   /** cap * tanh(logits / cap) before the loss (Gemma-2's final_logit_softcapping). */
   softcap: boolean;
   /** The loop keeps the model's logits referenced until after backward (HF outputs). */
@@ -83,6 +85,11 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
   return nn.rt.scope((): Tensor[] => {
     const { ops, rt } = nn;
     let logits = nn.linear(hidden, head);
+    if (settings.scaleLogits) {
+      const scaled = ops.unary(logits); // logits * logit_scale: MulBackward saves only the scalar
+      rt.drop(logits);
+      logits = scaled;
+    }
     if (settings.softcap) {
       const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
       rt.drop(logits);

@@ -87,10 +87,18 @@ export function attend(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInput
     case 'efficient':
       return maskedSdpa(nn, qkv, inputs);
     case 'math':
-      return mathAttention(nn, qkv, inputs.heads, inputs.keys);
+      return mathAttention(nn, qkv, inputs.heads, inputs.keys, inputs.dropout);
     case 'eager':
       if (inputs.sinks) return sinkAttention(nn, qkv, inputs.heads, inputs.keys, inputs.mask);
-      return eagerAttention(nn, qkv, inputs.heads, inputs.keys, inputs.mask, inputs.softcap);
+      return eagerAttention(
+        nn,
+        qkv,
+        inputs.heads,
+        inputs.keys,
+        inputs.mask,
+        inputs.softcap,
+        inputs.dropout,
+      );
   }
 }
 

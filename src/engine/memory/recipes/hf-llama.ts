@@ -34,6 +34,9 @@ export interface LlamaVariant {
   activation: 'silu' | 'gelu';
   /** Phi-3: q, k and v are slices of one qkv_proj output, gate and up of one gate_up_proj. */
   fused: boolean;
+  /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
+   * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
+  scaledResidual?: boolean;
 }
 
 export const LLAMA: LlamaVariant = {
@@ -106,6 +109,11 @@ function block(
       const normed = norm(nn, out, w, postNorm, variant);
       nn.rt.drop(out);
       out = normed;
+    }
+    if (variant.scaledResidual) {
+      const scaled = nn.ops.unary(out); // * residual_multiplier: a new tensor, nothing saved
+      nn.rt.drop(out);
+      out = scaled;
     }
     return nn.ops.add(x, out);
   });

@@ -2,7 +2,8 @@
 // modeling_falcon.py FalconDecoderLayer), GPT-NeoX (models/gpt_neox/modeling_gpt_neox.py
 // GPTNeoXLayer), Phi-1/Phi-2 (models/phi/modeling_phi.py PhiDecoderLayer), StableLM
 // (models/stablelm/modeling_stablelm.py StableLmDecoderLayer) and Cohere (models/cohere/
-// modeling_cohere.py CohereDecoderLayer). Partial rotary is planned over the whole head and
+// modeling_cohere.py CohereDecoderLayer; Cohere2's, models/cohere2/modeling_cohere2.py, rotates
+// q and k on its sliding-window layers only). Partial rotary is planned over the whole head and
 // concatenated back (the architecture does not carry the rotary fraction; only transients differ).
 import { repeatKv, rotary } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
@@ -18,6 +19,7 @@ import {
   planByKind,
 } from './attention-kernel';
 import { geluNew } from './hf-gpt2';
+import { layerKind } from '../../model/layers';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -33,6 +35,8 @@ interface ParallelBlock {
   dropout: number;
   /** Falcon's first decoder: one shared K/V head SDPA gets as is (multi_query). */
   multiQuery: boolean;
+  /** Whether layer `index` applies RoPE (Cohere2Attention: only where sliding_window is set). */
+  rotates: (index: number) => boolean;
 }
 
 function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock {
@@ -44,6 +48,7 @@ function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock
     sharedNorm,
     dropout: arch.dropout?.residual ?? 0,
     multiQuery: family === 'falcon' && sharedNorm && arch.numKeyValueHeads === 1,
+    rotates: (index) => layerKind(arch, index).rope,
   };
 }
 
@@ -119,8 +124,11 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
       [q, k, v] = [ops.unary(q), repeatKv(nn, k, inputs.heads), repeatKv(nn, v, inputs.heads)];
       layerInputs = { ...inputs, heads: { ...inputs.heads, kvHeads: inputs.heads.heads } };
     }
-    const [qr, kr] = [q, k].map((t) => ops.cat([rotary(nn, t, inputs.cos, inputs.sin)]));
-    rt.drop(q, k);
+    let [qr, kr] = [q, k];
+    if (b.rotates(w.index)) {
+      [qr, kr] = [q, k].map((t) => ops.cat([rotary(nn, t, inputs.cos, inputs.sin)]));
+      rt.drop(q, k);
+    }
     const context = attend(nn, [qr, kr, v], layerInputs);
     return nn.linear(context, linear(w, 'o_proj'));
   });
@@ -202,11 +210,13 @@ function falconAttention(request: AttentionRequest): AttentionPlan {
 
 export function hfParallelRecipe(arch: ModelArchitecture, family: ParallelFamily): LayerRecipe {
   const b = blockOf(arch, family);
+  const type = arch.modelType === 'cohere2' ? 'cohere2' : family;
   return {
-    source: `transformers models/${family}/modeling_${family}.py`,
+    source: `transformers models/${type}/modeling_${type}.py`,
     weights: parallelWeights(family),
     forward: (nn, x, weights, inputs) => parallelLayer(nn, x, weights, inputs, b),
     attention: family === 'falcon' ? falconAttention : undefined,
-    ends: { finalNorm: 'layer' },
+    // CohereForCausalLM.forward: logits = logits * self.logit_scale.
+    ends: { finalNorm: 'layer', scaledLogits: family === 'cohere' },
   };
 }

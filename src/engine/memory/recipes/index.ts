@@ -18,7 +18,10 @@ import { layerKind } from '../../model/layers';
 
 /** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
+  const noRope = new Set(arch.noRopeLayers ?? []);
   return {
+    // NoPE layers (Llama-4, SmolLM3): q and k go to attention as projected.
+    ropeFor: noRope.size > 0 ? (layer) => !noRope.has(layer) : undefined,
     ...LLAMA,
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
@@ -41,6 +44,18 @@ function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
       // Gemma3TextScaledWordEmbedding scales inside the module: inputs_embeds is scaled.
       embeddingLocal: arch.modelType?.startsWith('gemma3') ? 'output' : 'lookup',
     },
+  };
+}
+
+/** Granite 3.x (modeling_granite.py): Llama's layer, each sub-layer's output scaled before its
+ * residual add; GraniteModel.forward rebinds inputs_embeds to the embedding times
+ * embedding_multiplier (the scaled tensor is the local kept), GraniteForCausalLM divides the
+ * logits by logits_scaling. attention_multiplier only replaces the softmax scale. */
+function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
+  return {
+    ...hfLlamaRecipe({ ...llamaVariant(arch), scaledResidual: true }),
+    source: 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
+    ends: { scaledEmbedding: true, embeddingLocal: 'output', scaledLogits: true },
   };
 }
 
@@ -91,11 +106,9 @@ function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
  * others, chunked attention, MoE layers with a shared expert (the routed experts planned as
  * v5's grouped_mm path). */
 function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
-  const noRope = new Set(arch.noRopeLayers ?? []);
   const variant: LlamaVariant = {
     ...llamaVariant(arch),
     qkNorm: 'l2', // use_qk_norm: Llama4TextL2Norm on the RoPE layers
-    ropeFor: (layer) => !noRope.has(layer),
   };
   return {
     ...hfLlamaRecipe(variant),
@@ -113,6 +126,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3: gemmaRecipe,
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
+  granite: graniteRecipe,
   bloom: (arch) =>
     hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
@@ -120,6 +134,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
+  cohere2: (arch) => hfParallelRecipe(arch, 'cohere'),
   gpt_oss: gptOssRecipe,
   llama4: llama4Recipe,
   llama4_text: llama4Recipe,
@@ -141,6 +156,7 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.sequenceClassificationLabels) return 'a classification head';
   if (arch.layerTypes?.includes('cross_attention')) return 'cross-attention layers';
   if (arch.qkNorm) return 'q/k norms';
+  if (arch.noRopeLayers?.length) return 'layers without RoPE';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';
   return undefined;

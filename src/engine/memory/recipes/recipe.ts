@@ -28,6 +28,9 @@ export interface LayerInputs {
   softcap?: boolean;
   /** Eager attention with a learned sink logit per head (gpt-oss). */
   sinks?: boolean;
+  /** Dropout on the attention probabilities in training (the config's attention_dropout): the
+   * kernels that materialise them keep its mask; flash and memory-efficient draw it inside. */
+  dropout?: boolean;
   /** An encoder-decoder's encoder output, which a decoder layer's cross-attention reads. */
   encoderStates?: Tensor;
   heads: AttentionHeads;
@@ -92,6 +95,9 @@ export interface ModelEnds {
   finalDropout?: number;
   /** The head's input scaled by model_dim ** -0.5 first (T5 with a tied head). */
   headInputScale?: boolean;
+  /** The logits multiplied by a scalar after the head, a second full-size tensor (Cohere's
+   * `logits * self.logit_scale`, Granite's `logits / self.config.logits_scaling`). */
+  scaledLogits?: boolean;
   /** Which fused cross-entropy crossEntropy 'fused' means: Megatron's vocab-parallel one, or
    * Liger's fused linear cross-entropy (the default). */
   fusedLoss?: 'megatron' | 'liger';

@@ -4,7 +4,7 @@
 // Shapes: 512 tokens (batch 1), hidden 256, 4 query heads of 64, 2 K/V heads, MLP 1024, bf16
 // weights trained in full; every tensor is a multiple of 512 bytes, so the allocator's rounding
 // adds nothing. Where a layer keeps a tensor another op of it keeps too, it is counted once.
-import { forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
+import { allocationsOf, forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
 
 const T = 512; // tokens
 const h = 256;
@@ -124,6 +124,79 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * h + // post_attention_layernorm
       2 * BF16 * 4 * h; // BloomGelu's input, dense_4h_to_h's input
     expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
+  });
+
+  it("Granite: each residual branch scaled by residual_multiplier, which keeps nothing: Llama's layer", () => {
+    const config = { ...BASE, model_type: 'granite', residual_multiplier: 0.22 };
+    const llamaPerToken =
+      2 * llamaNorm + BF16 * a * d + BF16 * g * d * 2 + BF16 * a * d + lse + swiGluMlp;
+    expect(savedPerLayer(config, HF)).toBe(llamaPerToken * T);
+  });
+
+  it('Granite: per layer two hidden-sized tensors more in forward (the scaled branches) and two in backward (their gradients)', () => {
+    const hiddenState = T * h * BF16;
+    const perLayer = (model_type: string) => {
+      const at = (layers: number) =>
+        allocationsOf({ ...BASE, model_type, num_hidden_layers: layers }, HF, hiddenState);
+      const [one, two] = [at(1), at(2)];
+      return { forward: two.forward - one.forward, backward: two.backward - one.backward };
+    };
+    const llama = perLayer('llama');
+    const granite = perLayer('granite');
+    expect(granite.forward - llama.forward).toBe(2);
+    expect(granite.backward - llama.backward).toBe(2); // MulBackward0: grad * residual_multiplier
+  });
+
+  it("Cohere2: RoPE on the sliding layers only, so a full-attention layer makes none of rotary's tensors", () => {
+    const kSized = T * g * d * BF16;
+    const forwardPerLayer = (type: string) => {
+      const at = (layers: number) =>
+        allocationsOf(
+          {
+            ...BASE,
+            model_type: 'cohere2',
+            num_hidden_layers: layers,
+            layer_types: Array<string>(layers).fill(type),
+          },
+          HF,
+          kSized,
+        ).forward;
+      return at(2) - at(1);
+    };
+    // apply_rotary_pos_emb on k: k * cos, rotate_half's cat, * sin, the sum, then hf-parallel's
+    // torch.cat with the (here empty) unrotated part; and rotate_half's -x2 of q, whose half of
+    // 4 heads has k's size (2 heads).
+    expect(forwardPerLayer('sliding_attention') - forwardPerLayer('full_attention')).toBe(5 + 1);
+  });
+
+  it("SmolLM3: a NoPE layer hands attention q and k as projected, making none of rotary's tensors", () => {
+    const kSized = T * g * d * BF16;
+    const forwardPerLayer = (flag: number) => {
+      const at = (layers: number) =>
+        allocationsOf(
+          {
+            ...BASE,
+            model_type: 'smollm3',
+            num_hidden_layers: layers,
+            no_rope_layers: Array<number>(layers).fill(flag),
+          },
+          HF,
+          kSized,
+        ).forward;
+      return at(2) - at(1);
+    };
+    // apply_rotary_pos_emb on k: k * cos, rotate_half's cat, * sin, the sum; and rotate_half's
+    // -x2 of q, whose half of 4 heads has k's size (2 heads).
+    expect(forwardPerLayer(1) - forwardPerLayer(0)).toBe(4 + 1);
+  });
+
+  it("eager attention with attention_dropout (Granite's 0.1): a one-byte mask per score more", () => {
+    const eager = settings({ preset: 'hf-transformers', attention: 'eager' });
+    const granite = { ...BASE, model_type: 'granite' };
+    const withDropout = savedPerLayer({ ...granite, attention_dropout: 0.1 }, eager);
+    const without = savedPerLayer({ ...granite, attention_dropout: 0 }, eager);
+    // native_dropout's bool mask; its bf16 output replaces the cast probabilities in the matmul.
+    expect(withDropout - without).toBe(a * T * T * 1);
   });
 
   it('OLMo-2: q/k norms over the whole projections and post norms, each multiplying in fp32', () => {

@@ -3,6 +3,7 @@ import { Family } from '../family';
 import { bert } from './bert';
 import { bloom } from './bloom';
 import { cohere } from './cohere';
+import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
 import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
@@ -10,6 +11,7 @@ import { gemma3 } from './gemma3';
 import { gpt2 } from './gpt2';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
+import { granite } from './granite';
 import { jamba } from './jamba';
 import { llama } from './llama';
 import { llama4 } from './llama4';
@@ -21,6 +23,7 @@ import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
 import { qwen2, qwen3 } from './qwen';
 import { qwen2Vl } from './qwen2-vl';
+import { smollm3 } from './smollm3';
 import { stablelm } from './stablelm';
 import { t5 } from './t5';
 
@@ -33,8 +36,11 @@ const ALL: Family[] = [
   gemma3,
   phi3,
   olmo2,
+  granite,
+  smollm3,
   deepseek,
   cohere,
+  cohere2,
   gpt2,
   gptNeox,
   bloom,

@@ -2,7 +2,14 @@
 // chunked attention on RoPE layers, full attention without RoPE on every fourth (NoPE), a
 // weightless L2 q/k norm, and a ViT image encoder with a pixel-shuffle adapter.
 import { Config } from '../config-reader';
-import { Family, indicesWhere, textConfigOrRoot, visionConfigOf } from '../family';
+import {
+  Family,
+  indicesWhere,
+  noRopeIndices,
+  ropeFlags,
+  textConfigOrRoot,
+  visionConfigOf,
+} from '../family';
 import { ModelArchitecture, VisionTower } from '../../vocabulary';
 import { ConfigReader } from '../config-reader';
 
@@ -39,14 +46,6 @@ const LLAMA4_VISION_DEFAULTS: Config = {
   projector_input_dim: 4096,
   projector_output_dim: 4096,
 };
-
-/** no_rope_layers: 1 where the layer applies RoPE; by default every interval-th layer does not. */
-function ropeFlags(read: ConfigReader, layers: number): number[] {
-  const given = read.integers('no_rope_layers');
-  if (given && given.length > 0) return given;
-  const interval = read.numberOr(4, 'no_rope_layer_interval');
-  return Array.from({ length: layers }, (_, i) => ((i + 1) % interval !== 0 ? 1 : 0));
-}
 
 /** The routed experts, shared expert and MoE layers (Llama4TextMoe). */
 function llama4Moe(arch: ModelArchitecture, read: ConfigReader): void {
@@ -129,7 +128,7 @@ export const llama4: Family = {
     arch.qkNorm = false; // Llama4TextL2Norm has no weight
     llama4Moe(arch, read);
     const rope = ropeFlags(read, arch.numLayers);
-    arch.noRopeLayers = indicesWhere(arch.numLayers, (i) => rope[i] === 0);
+    arch.noRopeLayers = noRopeIndices(rope);
     arch.attentionChunkSize = read.numberOr(8192, 'attention_chunk_size');
     arch.layerTypes = Array.isArray(read.config.layer_types)
       ? (read.config.layer_types as ModelArchitecture['layerTypes'])

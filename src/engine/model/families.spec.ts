@@ -340,3 +340,32 @@ describe('SmolLM3 (modeling_smollm3.py)', () => {
     expect(layerKind(sliding, 4).attentionWindow).toEqual({ kind: 'full' });
   });
 });
+
+describe('OLMo-3 (modeling_olmo3.py)', () => {
+  // The 7B shape (Olmo3Config fields; layer_types left to __post_init__'s rule).
+  const OLMO3_7B = {
+    model_type: 'olmo3',
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    vocab_size: 100278,
+    tie_word_embeddings: false,
+    sliding_window: 4096,
+  };
+
+  it('three sliding layers (4,096) to each full one', () => {
+    const arch = architectureFromConfig('olmo-3-7b', OLMO3_7B);
+    const windows = [0, 1, 2, 3].map((i) => layerKind(arch, i).attentionWindow.kind);
+    expect(windows).toEqual(['sliding', 'sliding', 'sliding', 'full']);
+  });
+
+  it("7,298,011,136 parameters, OLMo-2's: q/k norms over the whole projections, two post norms, untied head", () => {
+    const h = 4096;
+    const layer = 4 * h * h + 2 * h + 3 * h * 11008 + 2 * h;
+    const counts = countParameters(architectureFromConfig('olmo-3-7b', OLMO3_7B));
+    expect(counts.total).toBe(32 * layer + 2 * 100278 * h + h);
+    expect(counts.total).toBe(7298011136);
+  });
+});

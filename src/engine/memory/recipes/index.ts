@@ -59,8 +59,9 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** OLMo-2 (modeling_olmo2.py): norms after attention and MLP only, RMSNorms that multiply by the
- * weight in fp32, q/k norms over the whole projections, fp32 rotary tables. */
+/** OLMo-2 and OLMo-3 (modeling_olmo2.py, modeling_olmo3.py): norms after attention and MLP
+ * only, RMSNorms that multiply by the weight in fp32, q/k norms over the whole projections,
+ * OLMo-2's fp32 rotary tables. */
 function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
   const variant: LlamaVariant = {
     ...llamaVariant(arch),
@@ -69,10 +70,15 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
     qkNorm: 'whole',
     rotaryCastBack: true,
   };
+  // OLMo-3's rotary module is Gemma-2's: cos and sin come back in the hidden dtype, so q and k
+  // rotate in it and the cast back is a no-op (modeling_olmo3.py Olmo3RotaryEmbedding).
+  const olmo3 = arch.modelType === 'olmo3';
   return {
     ...hfLlamaRecipe(variant),
-    source: 'transformers models/olmo2/modeling_olmo2.py (Olmo2DecoderLayer)',
-    ends: { finalNorm: 'fp32-weight', rotaryFp32: true },
+    source: olmo3
+      ? 'transformers models/olmo3/modeling_olmo3.py (Olmo3DecoderLayer)'
+      : 'transformers models/olmo2/modeling_olmo2.py (Olmo2DecoderLayer)',
+    ends: { finalNorm: 'fp32-weight', rotaryFp32: !olmo3 },
   };
 }
 
@@ -126,6 +132,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3: gemmaRecipe,
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
+  olmo3: olmo2Recipe,
   granite: graniteRecipe,
   bloom: (arch) =>
     hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),

@@ -199,23 +199,29 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(withDropout - without).toBe(a * T * T * 1);
   });
 
+  // Olmo2RMSNorm: x.float() and rsqrt kept, (weight * normed) keeps the fp32 normed.
+  const olmoNorm = (width: number) => FP32 * width + FP32 + FP32 * width;
+  const olmoPerToken =
+    BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj (no pre-norm)
+    olmoNorm(a * d) +
+    olmoNorm(g * d) +
+    BF16 * a * d +
+    BF16 * g * d +
+    BF16 * g * d + // q and k rotated (and cast back to bf16), v
+    BF16 * a * d +
+    lse +
+    olmoNorm(h) + // post_attention_layernorm
+    BF16 * h + // the residual sum, kept by gate_proj and up_proj
+    swiGluMlp +
+    olmoNorm(h); // post_feedforward_layernorm
+
   it('OLMo-2: q/k norms over the whole projections and post norms, each multiplying in fp32', () => {
-    // Olmo2RMSNorm: x.float() and rsqrt kept, (weight * normed) keeps the fp32 normed.
-    const olmoNorm = (width: number) => FP32 * width + FP32 + FP32 * width;
-    const perToken =
-      BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj (no pre-norm)
-      olmoNorm(a * d) +
-      olmoNorm(g * d) +
-      BF16 * a * d +
-      BF16 * g * d +
-      BF16 * g * d + // q and k rotated by fp32 tables and cast back, v
-      BF16 * a * d +
-      lse +
-      olmoNorm(h) + // post_attention_layernorm
-      BF16 * h + // the residual sum, kept by gate_proj and up_proj
-      swiGluMlp +
-      olmoNorm(h); // post_feedforward_layernorm
-    expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(perToken * T);
+    expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(olmoPerToken * T);
+  });
+
+  it("OLMo-3: OLMo-2's layer (a sliding window longer than the sequence needs no mask)", () => {
+    const config = { ...BASE, model_type: 'olmo3', sliding_window: 4096 };
+    expect(savedPerLayer(config, HF)).toBe(olmoPerToken * T);
   });
 
   it('Gemma-3: (1 + weight) norms in fp32, per-head q/k norms, and a sliding window shorter than the sequence sends SDPA a mask', () => {

@@ -18,6 +18,7 @@ import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
 import { mllama } from './mllama';
 import { olmo2 } from './olmo2';
+import { olmo3 } from './olmo3';
 import { phi } from './phi';
 import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
@@ -36,6 +37,7 @@ const ALL: Family[] = [
   gemma3,
   phi3,
   olmo2,
+  olmo3,
   granite,
   smollm3,
   deepseek,

@@ -112,6 +112,10 @@ describe('trainable parameters', () => {
     expect(trainableParameters(model('llama-3-8b'), training('lora'))).toBe(6815744);
     expect(trainableParameters(model('llama-3-8b'), training('qlora'))).toBe(6815744);
   });
+  it("DeepSeek-V3 trains all but its routers' e_score_correction_bias buffers: 58 MoE layers x 256", () => {
+    const total = countParameters(model('deepseek-v3')).total;
+    expect(trainableParameters(model('deepseek-v3'), training('full'))).toBe(total - 58 * 256);
+  });
 });
 
 describe('Phi-3’s fused projections as PEFT sees them', () => {

@@ -374,8 +374,21 @@ export function loraParameters(
   return { total, perLayer, modules: [...modules] };
 }
 
-/** Parameters the method trains: everything for full fine-tuning, the adapters otherwise. */
+/** Elements a checkpoint saves that are buffers, not parameters: DeepSeek-V3's
+ * e_score_correction_bias, one per expert in each MoE layer (DeepseekV3TopkRouter registers it
+ * with register_buffer, so it is counted in the published total but never trained). */
+function bufferElements(arch: ModelArchitecture): number {
+  const moe = arch.moe;
+  if (!moe?.routerBias) return 0;
+  let moeLayers = 0;
+  for (let layer = 0; layer < countedLayers(arch); layer++)
+    if (isMoeLayer(arch, layer)) moeLayers++;
+  return moeLayers * moe.numExperts;
+}
+
+/** Parameters the method trains: everything but buffers for full fine-tuning, the adapters
+ * otherwise. */
 export function trainableParameters(arch: ModelArchitecture, training: TrainingSettings): number {
-  if (training.method === 'full') return countParameters(arch).total;
+  if (training.method === 'full') return countParameters(arch).total - bufferElements(arch);
   return training.lora ? loraParameters(arch, training.lora).total : 0;
 }

@@ -32,12 +32,9 @@ function modelConfig(json: string): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== null));
 }
 
-/** PEFT's target names as the planner's: GPT-2's fused c_attn is one adapter reading the
- * h-wide layer input, which is what an adapter on q_proj saves (its lora_B is 3h wide, not h:
- * 2 x r x h weights per layer more, about 2 MB of model states on GPT-2 at r 8). */
+/** PEFT's target names, which the planner reads as PEFT does (GPT-2's c_attn included). */
 function targetModules(targets: string): string[] | 'all-linear' {
-  if (targets === 'all-linear') return 'all-linear';
-  return targets.split(',').map((name) => (name === 'c_attn' ? 'q_proj' : name));
+  return targets === 'all-linear' ? 'all-linear' : targets.split(',');
 }
 
 /** The catalog GPU a harness run ran on, from the device name it recorded. */

@@ -7,8 +7,10 @@ import {
   TrainingSettings,
 } from '../vocabulary';
 import { countedLayers, isEncoderLayer, isMoeLayer, layerKind } from './layers';
+import { adaptedModules } from './lora-modules';
 import { visionParameters } from './vision';
 export { isEncoderLayer, isMoeLayer } from './layers';
+export { isLoraTarget } from './lora-modules';
 
 /** One linear layer of a decoder layer, as tensor parallelism splits it. */
 export interface LinearShape {
@@ -329,15 +331,6 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   };
 }
 
-/** Whether PEFT adapts this linear under the given target modules. */
-export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
-  if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
-  if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
-  // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
-  const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
-  return lora.targetModules.includes(shape.name) || lora.targetModules.includes(bare);
-}
-
 /** Target names that adapt the ends of the model: the output head (PEFT's lm_head, torchtune's
  * apply_lora_to_output on `output`) and the token embedding (PEFT's lora.Embedding on
  * embed_tokens). 'all-linear' leaves both alone (PEFT excludes the output layer). */
@@ -350,7 +343,8 @@ export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolea
   return { head: named(LORA_HEAD_TARGETS), embedding: named(LORA_EMBEDDING_TARGETS) };
 }
 
-/** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021), the head's (h in, vocab
+/** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021; a fused projection PEFT
+ * adapts once, lora-modules.ts), the head's (h in, vocab
  * out) and the embedding's (vocab rows, h out) where targeted. */
 export function loraParameters(
   arch: ModelArchitecture,
@@ -360,10 +354,10 @@ export function loraParameters(
   const modules = new Set<string>();
   for (let layer = 0; layer < countedLayers(arch); layer++) {
     let count = 0;
-    for (const shape of linearShapes(arch, layer)) {
-      if (!isLoraTarget(lora, shape)) continue;
-      modules.add(shape.name);
-      count += lora.rank * (shape.inFeatures + shape.outFeatures) * shape.copies;
+    for (const { name, parts } of adaptedModules(arch, linearShapes(arch, layer), lora)) {
+      modules.add(name);
+      const out = parts.reduce((sum, part) => sum + part.outFeatures, 0);
+      count += lora.rank * (parts[0].inFeatures + out) * parts[0].copies;
     }
     perLayer.push(count);
   }

@@ -1,6 +1,7 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
-import { countParameters, isLoraTarget, LinearShape, linearShapes, loraEnds } from './parameters';
+import { adaptedModules } from './lora-modules';
+import { countParameters, LinearShape, linearShapes, loraEnds } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {
@@ -265,6 +266,26 @@ function decoderLayerTotals(
   return totals;
 }
 
+/** One layer's LoRA adapters on one rank: r x (in + out) per adapted module, a fused one's
+ * outputs joined (lora-modules.ts). */
+function adapterElements(
+  arch: ModelArchitecture,
+  shapes: LinearShape[],
+  degrees: ParallelDegrees,
+  lora: LoraSettings,
+): number {
+  let elements = 0;
+  for (const { parts } of adaptedModules(arch, shapes, lora)) {
+    const local = parts.map((part) => linearElementsPerRank(part, arch, degrees.tensorParallel));
+    const out = local.reduce((sum, part) => sum + part.outFeatures, 0);
+    const first = parts[0];
+    const copies =
+      first.group === 'expert' ? Math.ceil(first.copies / degrees.expertParallel) : first.copies;
+    elements += lora.rank * (local[0].inFeatures + out) * copies;
+  }
+  return elements;
+}
+
 /** One layer's linears on one rank: dense and expert elements, adapters, factored states, and
  * the elements of the whole unsharded layer's linears. */
 function layerLinearTotals(
@@ -281,7 +302,8 @@ function layerLinearTotals(
     factoredStateElements: 0,
     unsharded: 0,
   };
-  for (const shape of linearShapes(arch, layer)) {
+  const shapes = linearShapes(arch, layer);
+  for (const shape of shapes) {
     totals.unsharded +=
       (shape.inFeatures * shape.outFeatures + (shape.bias ? shape.outFeatures : 0)) * shape.copies;
     const local = linearElementsPerRank(shape, arch, degrees.tensorParallel);
@@ -292,10 +314,8 @@ function layerLinearTotals(
     else totals.dense += elements;
     totals.largestLinear = Math.max(totals.largestLinear, local.weight);
     totals.factoredStateElements += (local.inFeatures + local.outFeatures + local.bias) * copies;
-    if (lora && isLoraTarget(lora, shape)) {
-      totals.adapters += lora.rank * (local.inFeatures + local.outFeatures) * copies;
-    }
   }
+  if (lora) totals.adapters = adapterElements(arch, shapes, degrees, lora);
   return totals;
 }
 

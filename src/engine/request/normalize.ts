@@ -12,6 +12,7 @@ import {
   TrainingSettings,
   Workload,
 } from '../vocabulary';
+import { defaultLoraTargets } from '../model/lora-modules';
 
 type DeepPartial<T> = T extends (infer U)[]
   ? U[]
@@ -53,9 +54,6 @@ export const DEFAULT_LORA: LoraSettings = {
 };
 // bitsandbytes' double quantisation, on in the QLoRA paper's recipe and PEFT's examples.
 export const DEFAULT_QLORA: QloraSettings = { doubleQuant: true };
-
-// PEFT's default for models whose q, k and v are one linear (Phi-3).
-const DEFAULT_FUSED_QKV_TARGETS = ['qkv_proj'];
 
 export const DEFAULT_PARALLELISM: ParallelismSettings = {
   zeroStage: 0,
@@ -223,7 +221,7 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
 export function normalizeRequest(
   input: PlanRequestInput,
   gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
-  arch?: Partial<Pick<ModelArchitecture, 'fusedQkv'>>,
+  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
 ): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
@@ -261,7 +259,7 @@ export function normalizeRequest(
 function normalizeTraining(
   input: PlanRequestInput,
   preset: FrameworkPreset,
-  arch?: Partial<Pick<ModelArchitecture, 'fusedQkv'>>,
+  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
 ): TrainingSettings {
   const trainingInput = defined(input.training as Partial<TrainingSettings> | undefined);
   const training: TrainingSettings = {
@@ -272,7 +270,7 @@ function normalizeTraining(
     qlora: undefined,
   } as TrainingSettings;
   if (training.method === 'lora' || training.method === 'qlora') {
-    const targetModules = arch?.fusedQkv ? DEFAULT_FUSED_QKV_TARGETS : DEFAULT_LORA.targetModules;
+    const targetModules = defaultLoraTargets(arch);
     training.lora = {
       ...DEFAULT_LORA,
       targetModules,

@@ -1,9 +1,9 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
+import { defaultLoraTargets, targetNames } from '../model/lora-modules';
 import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
-import { DEFAULT_LORA } from './normalize';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
@@ -241,14 +241,14 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   if (lora.targetModules === 'all-linear') return errors;
   const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    for (const shape of linearShapes(arch, layer)) known.add(shape.name);
+    for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);
   }
   const unknown = lora.targetModules.filter((m) => !known.has(m));
   if (unknown.length > 0 || lora.targetModules.length === 0) {
     // PEFT has no default targets for such a model either (lora/model.py: "Please specify
     // `target_modules`"): say that the unknown names were the default, not the user's.
-    const byDefault = sameList(lora.targetModules, DEFAULT_LORA.targetModules)
-      ? " (the default, PEFT's for Llama-style models, used when none are given)"
+    const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch))
+      ? " (PEFT's default for this model type, used when none are given)"
       : '';
     errors.push({
       field: 'training.lora.targetModules',

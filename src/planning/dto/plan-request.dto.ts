@@ -118,7 +118,7 @@ export class LoraDto {
 
   @ApiPropertyOptional({
     description:
-      "module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'",
+      "module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or the model's own as PEFT matches them: c_attn, query_key_value, ...) or 'all-linear'; PEFT's default for the model type when left out",
     default: DEFAULT_LORA.targetModules,
     oneOf: [
       { type: 'array', items: { type: 'string' } },

@@ -1,7 +1,8 @@
 // The parameters one rank holds, as the model code creates them: in module order, in the dtype
 // the precision regime stores them in, sharded where ZeRO-3 shards them, with LoRA adapters and
 // QLoRA's 4-bit linears where the method asks for them.
-import { isLoraTarget, LinearShape } from '../../model/parameters';
+import { shapeAdapted } from '../../model/lora-modules';
+import { LinearShape } from '../../model/parameters';
 import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/placement';
 import { DtypePolicy } from '../../request/dtype-policy';
 import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
@@ -124,7 +125,7 @@ export function linearParams(
     outFeatures: local.outFeatures * copies,
     quantized,
   };
-  if (lora && (targeted ?? isLoraTarget(lora, shape))) {
+  if (lora && (targeted ?? shapeAdapted(arch, lora, shape))) {
     out.lora = adapter(s, shape.name, local, copies, lora);
   }
   return out;

@@ -86,7 +86,7 @@ function bloomWeights(context: WeightContext, layer: number): LayerWeights {
   const h = context.arch.hiddenSize;
   return new LayerWeightsBuilder(context, layer)
     .norm('input_layernorm', h)
-    .fused('query_key_value', ['q_proj', 'k_proj', 'v_proj'])
+    .module('query_key_value', ['q_proj', 'k_proj', 'v_proj'])
     .linears('o_proj')
     .norm('post_attention_layernorm', h)
     .linears('up_proj', 'down_proj')

@@ -113,30 +113,15 @@ export function geluNew(nn: Nn, x: Tensor): Tensor {
 function gpt2Weights(context: WeightContext, layer: number): LayerWeights {
   const { arch } = context;
   const h = arch.hiddenSize;
-  const f = arch.intermediateSize;
-  const shape = (
-    name: string,
-    inFeatures: number,
-    outFeatures: number,
-    split: 'column' | 'row',
-  ) => ({
-    name,
-    inFeatures,
-    outFeatures,
-    bias: true,
-    copies: 1,
-    group: 'attention' as const,
-    tensorParallel: split,
-  });
   const positions = arch.maxPositionEmbeddings;
   return new LayerWeightsBuilder(context, layer)
     .norm('ln_1', h)
     .buffer('attn.bias', positions * positions, 1) // torch.tril(torch.ones(n, n, dtype=bool))
-    .custom(shape('c_attn', h, 3 * h, 'column'), ['c_attn', 'q_proj', 'k_proj', 'v_proj'])
-    .custom(shape('attn.c_proj', h, h, 'row'), ['c_proj', 'o_proj'])
+    .module('c_attn', ['q_proj', 'k_proj', 'v_proj'])
+    .module('attn.c_proj', ['o_proj'])
     .norm('ln_2', h)
-    .custom(shape('c_fc', h, f, 'column'), ['c_fc', 'up_proj', 'fc1'])
-    .custom(shape('mlp.c_proj', f, h, 'row'), ['c_proj', 'down_proj', 'fc2'])
+    .module('c_fc', ['up_proj'])
+    .module('mlp.c_proj', ['down_proj'])
     .build();
 }
 

@@ -185,7 +185,7 @@ function parallelWeights(family: ParallelFamily) {
     const falconTwoNorms = family === 'falcon' && arch.normsPerLayer === 2;
     if (family !== 'falcon' || !falconTwoNorms) builder.norm('input_layernorm', h);
     if (falconTwoNorms) builder.norm('ln_attn', h).norm('ln_mlp', h);
-    if (fused) builder.fused('query_key_value', ['q_proj', 'k_proj', 'v_proj', 'qkv_proj']);
+    if (fused) builder.module('query_key_value', ['q_proj', 'k_proj', 'v_proj', 'qkv_proj']);
     else builder.linears('q_proj', 'k_proj', 'v_proj');
     if (arch.qkNormPerHead) {
       builder.norm('q_norm', arch.numAttentionHeads * arch.headDim, false);

@@ -1,10 +1,12 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
+import { moduleAdapted, modulePath } from '../../model/lora-modules';
 import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
 import { ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import {
+  adapter,
   baseParam,
   LayerWeights,
   linearParams,
@@ -164,8 +166,34 @@ export class LayerWeightsBuilder {
     return this;
   }
 
-  /** One linear standing for several of the shared shapes (litgpt's qkv, Falcon's
-   * query_key_value): their outputs side by side. LoRA adapts the parts its targets name, as
+  /** One of the model's own modules holding several shared shapes (Falcon's, BLOOM's and
+   * GPT-NeoX's query_key_value, GPT-2's c_attn) or renaming one (GPT-2's c_fc): their outputs
+   * side by side. PEFT adapts it as one linear, rank r over the joined outputs, when a target
+   * names its path or a shape it holds (lora-modules.ts). */
+  module(name: string, parts: string[]): this {
+    const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
+    if (shapes.length === 0) return this;
+    const { arch, storage, tensorParallel, expertParallel } = this.context;
+    const shape: LinearShape = {
+      ...shapes[0],
+      name,
+      outFeatures: shapes.reduce((sum, s) => sum + s.outFeatures, 0),
+      bias: shapes.some((s) => s.bias),
+    };
+    const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, false);
+    const lora =
+      storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
+    const path = modulePath(arch, shapes[0].name) ?? name;
+    if (lora && moduleAdapted(lora, path, shapes)) {
+      linear.lora = adapter(storage, name, linear, 1, lora);
+    }
+    this.weights.linears.set(name, linear);
+    this.weights.order.push(...paramsOf(linear));
+    return this;
+  }
+
+  /** One linear standing for several of the shared shapes (litgpt's qkv, Megatron's
+   * linear_qkv): their outputs side by side. LoRA adapts the parts its targets name, as
    * litgpt's LoRAQKVLinear does: A of r x in per adapted part, B of r x their outputs, which
    * its zero_pad (`padsUnadapted`) scatters into the full width when some part is left out. */
   fused(name: string, parts: string[], padsUnadapted = false): this {

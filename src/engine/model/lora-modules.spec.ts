@@ -1,0 +1,92 @@
+// LoRA on the model's own modules, as PEFT wraps them: a fused projection (GPT-2's c_attn,
+// Falcon's, BLOOM's and GPT-NeoX's query_key_value) is one linear with one A of r x in and one B
+// of r x its joined outputs; a target matches a module's path or its trailing components
+// (peft tuners_utils.py check_target_module_exists). Counts written out by hand.
+import { forwardEnd } from '../../../test/support/layer-bytes';
+import { ALLOCATED_COMPONENTS } from '../memory/autograd/events';
+import { LoraSettings } from '../vocabulary';
+import { architectureFromConfig } from './architecture';
+import { defaultLoraTargets } from './lora-modules';
+import { loraParameters } from './parameters';
+
+const r = 16;
+const lora = (targetModules: string[] | 'all-linear'): LoraSettings => ({
+  rank: r,
+  alpha: 32,
+  dropout: 0,
+  targetModules,
+});
+const h = 256;
+const BASE = { hidden_size: h, num_attention_heads: 4, vocab_size: 1024, num_hidden_layers: 2 };
+const FALCON = {
+  ...BASE,
+  model_type: 'falcon',
+  new_decoder_architecture: true,
+  num_kv_heads: 2,
+  ffn_hidden_size: 1024,
+};
+const GPT2 = { ...BASE, model_type: 'gpt2', n_positions: 512 };
+const T5 = { ...BASE, model_type: 't5', d_kv: 64, d_ff: 1024, num_decoder_layers: 2 };
+const BERT = { ...BASE, model_type: 'bert', intermediate_size: 1024, num_labels: 2 };
+
+const count = (config: Record<string, unknown>, targets: string[] | 'all-linear') =>
+  loraParameters(architectureFromConfig('spec', config), lora(targets)).total;
+
+describe("LoRA on a model's own modules (PEFT)", () => {
+  it("Falcon's query_key_value: one adapter over q, k and v joined, r x (h + (a + 2g) d)", () => {
+    const qkvOut = (4 + 2 * 2) * 64;
+    expect(count(FALCON, ['query_key_value'])).toBe(2 * r * (h + qkvOut));
+    // The planner's q_proj names the same module: PEFT can only adapt it whole.
+    expect(count(FALCON, ['q_proj', 'v_proj'])).toBe(2 * r * (h + qkvOut));
+    expect(count(FALCON, ['dense_h_to_4h', 'dense'])).toBe(2 * r * (h + 1024 + h + h));
+  });
+
+  it("GPT-2's c_proj matches attn.c_proj and mlp.c_proj; attn.c_proj only the first", () => {
+    expect(count(GPT2, ['c_attn'])).toBe(2 * r * (h + 3 * h));
+    expect(count(GPT2, ['c_proj'])).toBe(2 * r * (h + h + 4 * h + h));
+    expect(count(GPT2, ['attn.c_proj'])).toBe(2 * r * (h + h));
+  });
+
+  it("T5's q and v adapt the self-attention of both stacks and the decoder's cross-attention", () => {
+    const selfQv = 2 * r * (h + h);
+    // Two encoder layers (self q, v) and two decoder layers (self and EncDecAttention q, v).
+    expect(count(T5, ['q', 'v'])).toBe(2 * selfQv + 2 * 2 * selfQv);
+    expect(count(T5, ['wi', 'wo'])).toBe(4 * r * (h + 1024 + 1024 + h));
+  });
+
+  it("BERT's dense matches the attention output, intermediate and output linears", () => {
+    expect(count(BERT, ['query', 'value'])).toBe(2 * 2 * r * (h + h));
+    expect(count(BERT, ['dense'])).toBe(2 * r * (h + h + h + 1024 + 1024 + h));
+  });
+
+  it("PEFT's default targets per model type, Llama's q_proj and v_proj elsewhere", () => {
+    const type = (modelType: string, fusedQkv = false) =>
+      defaultLoraTargets({ modelType, fusedQkv });
+    expect(type('gpt2')).toEqual(['c_attn']);
+    expect(type('falcon')).toEqual(['query_key_value']);
+    expect(type('phi')).toEqual(['q_proj', 'v_proj', 'fc1', 'fc2']);
+    expect(type('llama')).toEqual(['q_proj', 'v_proj']);
+    expect(type('phi3', true)).toEqual(['qkv_proj']);
+  });
+
+  it('the simulation keeps the adapters the count says: fp32 AdamW states, 8 bytes each', () => {
+    const states = ALLOCATED_COMPONENTS.indexOf('optimizerStates');
+    for (const [config, targets] of [
+      [FALCON, ['query_key_value', 'dense_4h_to_h']],
+      [GPT2, ['c_attn', 'c_proj']],
+      [T5, ['q', 'v', 'wo']],
+      [BERT, ['query', 'dense']],
+    ] as const) {
+      const settings = {
+        training: {
+          method: 'lora' as const,
+          sequenceLength: 256,
+          lora: lora([...targets]),
+        },
+        runtime: { preset: 'hf-transformers' as const },
+      };
+      const live = forwardEnd(config, settings).live;
+      expect(live[states]).toBe(8 * count(config, [...targets]));
+    }
+  });
+});

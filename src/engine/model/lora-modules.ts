@@ -1,0 +1,167 @@
+// Which linears LoRA adapts, as PEFT wraps a model's own modules. The planner names a layer's
+// linears by shared shapes (q_proj ... down_proj); Hugging Face's code for some families names
+// them otherwise and fuses q, k and v into one module, which is what PEFT's target_modules match
+// (peft/utils/constants.py: gpt2 -> c_attn; falcon, bloom, gpt_neox -> query_key_value).
+import { LoraSettings, ModelArchitecture } from '../vocabulary';
+import type { LinearShape } from './parameters';
+
+const QKV = ['q_proj', 'k_proj', 'v_proj'];
+
+/** Whether PEFT adapts this shared shape under the target modules, by the shape's own name. */
+export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
+  if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
+  if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
+  // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
+  const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
+  return lora.targetModules.includes(shape.name) || lora.targetModules.includes(bare);
+}
+
+/** The dense-named modules of Falcon, BLOOM and GPT-NeoX, under their attention module's name. */
+function queryKeyValueDense(attention: string): Record<string, string[]> {
+  return {
+    [`${attention}.query_key_value`]: QKV,
+    [`${attention}.dense`]: ['o_proj'],
+    'mlp.dense_h_to_4h': ['up_proj'],
+    'mlp.dense_4h_to_h': ['down_proj'],
+  };
+}
+
+/** Per model_type, each module of a layer (its path inside the layer, as PEFT matches it) whose
+ * name differs from the shared shapes, and the shapes it holds: several for a fused projection,
+ * which PEFT adapts as one linear (one A of r x in, one B of r x the joined outputs). */
+const HF_MODULES: Record<string, Record<string, string[]>> = {
+  // modeling_gpt2.py GPT2Attention.c_attn / c_proj, GPT2MLP.c_fc / c_proj (Conv1D).
+  gpt2: {
+    'attn.c_attn': QKV,
+    'attn.c_proj': ['o_proj'],
+    'mlp.c_fc': ['up_proj'],
+    'mlp.c_proj': ['down_proj'],
+  },
+  falcon: queryKeyValueDense('self_attention'), // modeling_falcon.py FalconAttention, FalconMLP
+  bloom: queryKeyValueDense('self_attention'), // modeling_bloom.py BloomAttention, BloomMLP
+  gpt_neox: queryKeyValueDense('attention'), // modeling_gpt_neox.py GPTNeoXAttention, GPTNeoXMLP
+  // modeling_phi.py PhiAttention.dense, PhiMLP.fc1 / fc2 (q, k, v keep their names).
+  phi: { 'self_attn.dense': ['o_proj'], 'mlp.fc1': ['up_proj'], 'mlp.fc2': ['down_proj'] },
+  // modeling_bert.py BertSelfAttention.query / key / value, BertSelfOutput.dense,
+  // BertIntermediate.dense, BertOutput.dense.
+  bert: {
+    'attention.self.query': ['q_proj'],
+    'attention.self.key': ['k_proj'],
+    'attention.self.value': ['v_proj'],
+    'attention.output.dense': ['o_proj'],
+    'intermediate.dense': ['up_proj'],
+    'output.dense': ['down_proj'],
+  },
+};
+
+/** modeling_t5.py: T5Attention's q, k, v, o in SelfAttention and the decoder's EncDecAttention,
+ * T5DenseActDense's wi and wo, or T5DenseGatedActDense's wi_0 (gate), wi_1 and wo. */
+function t5Modules(arch: ModelArchitecture): Record<string, string[]> {
+  const modules: Record<string, string[]> = {};
+  for (const name of ['q', 'k', 'v', 'o']) {
+    modules[`SelfAttention.${name}`] = [`${name}_proj`];
+    modules[`EncDecAttention.${name}`] = [`cross_attn.${name}_proj`];
+  }
+  const gated = arch.mlp === 'gated';
+  if (gated) modules['DenseReluDense.wi_0'] = ['gate_proj'];
+  modules[gated ? 'DenseReluDense.wi_1' : 'DenseReluDense.wi'] = ['up_proj'];
+  modules['DenseReluDense.wo'] = ['down_proj'];
+  return modules;
+}
+
+/** PEFT's default target_modules for the families whose modules are not Llama's
+ * (utils/constants.py TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); the others take
+ * q_proj and v_proj, or qkv_proj where q, k and v are one linear. */
+const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
+  gpt2: ['c_attn'],
+  falcon: ['query_key_value'],
+  bloom: ['query_key_value'],
+  gpt_neox: ['query_key_value'],
+  phi: ['q_proj', 'v_proj', 'fc1', 'fc2'],
+  t5: ['q', 'v'],
+  bert: ['query', 'value'],
+};
+
+/** The targets LoRA takes when the request names none. */
+export function defaultLoraTargets(
+  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
+): string[] {
+  const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
+  if (family) return family;
+  return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
+}
+
+/** The model's own modules that the shared shapes do not name, by path. */
+export function hfModules(arch: ModelArchitecture): Record<string, string[]> {
+  if (arch.modelType === 't5') return t5Modules(arch);
+  return HF_MODULES[arch.modelType ?? ''] ?? {};
+}
+
+/** PEFT's match of a target name against a module path: the whole path or its last components
+ * (tuners_utils.py check_target_module_exists: key == target or key.endswith('.' + target)). */
+function pathMatches(path: string, target: string): boolean {
+  return path === target || path.endsWith(`.${target}`);
+}
+
+/** Whether the module at `path`, holding `parts`, is adapted: named by a target (its own name or
+ * a shared shape's it holds), or every linear under 'all-linear'. */
+export function moduleAdapted(lora: LoraSettings, path: string, parts: LinearShape[]): boolean {
+  if (lora.targetModules === 'all-linear') return parts.some((part) => part.group !== 'router');
+  const targets = lora.targetModules;
+  return (
+    targets.some((target) => pathMatches(path, target)) ||
+    parts.some((part) => isLoraTarget(lora, part))
+  );
+}
+
+/** An adapted linear: its name, and the shared shapes it holds (one, or a fused projection's). */
+export interface AdaptedModule {
+  name: string;
+  parts: LinearShape[];
+}
+
+/** The linears LoRA adapts among one layer's shapes, each fused module once. */
+export function adaptedModules(
+  arch: ModelArchitecture,
+  shapes: LinearShape[],
+  lora: LoraSettings,
+): AdaptedModule[] {
+  const modules = hfModules(arch);
+  const pathOf = new Map<string, string>();
+  for (const [path, parts] of Object.entries(modules))
+    for (const part of parts) pathOf.set(part, path);
+  const adapted: AdaptedModule[] = [];
+  const grouped = new Map<string, LinearShape[]>();
+  for (const shape of shapes) {
+    const path = pathOf.get(shape.name);
+    if (path) grouped.set(path, [...(grouped.get(path) ?? []), shape]);
+    else if (isLoraTarget(lora, shape)) adapted.push({ name: shape.name, parts: [shape] });
+  }
+  for (const [path, parts] of grouped) {
+    if (moduleAdapted(lora, path, parts)) adapted.push({ name: path, parts });
+  }
+  return adapted;
+}
+
+/** The path of the model's own module holding a shared shape, where the model names it. */
+export function modulePath(arch: ModelArchitecture, shape: string): string | undefined {
+  return Object.entries(hfModules(arch)).find(([, parts]) => parts.includes(shape))?.[0];
+}
+
+/** Whether a shape the recipe builds as a linear of its own is adapted (a renamed module, such
+ * as Falcon's dense for o_proj, counts under either name). */
+export function shapeAdapted(arch: ModelArchitecture, lora: LoraSettings, shape: LinearShape) {
+  const path = modulePath(arch, shape.name);
+  return path ? moduleAdapted(lora, path, [shape]) : isLoraTarget(lora, shape);
+}
+
+/** Target names a layer's modules answer to: the shared shapes' and the model's own paths with
+ * each of their trailing components (c_proj, attn.c_proj). */
+export function targetNames(arch: ModelArchitecture, shapes: LinearShape[]): string[] {
+  const names = new Set(shapes.map((shape) => shape.name));
+  for (const path of Object.keys(hfModules(arch))) {
+    const parts = path.split('.');
+    for (let i = 0; i < parts.length; i++) names.add(parts.slice(i).join('.'));
+  }
+  return [...names];
+}

@@ -123,7 +123,8 @@ function copyOwnFields(arch: ModelArchitecture, config: Config): void {
  * configuration_bert.py hidden_dropout_prob, configuration_t5.py dropout_rate, ...). */
 const DROPOUT_NAMES = {
   attention: ['attn_pdrop', 'attention_probs_dropout_prob', 'attention_dropout', 'dropout_rate'],
-  residual: ['resid_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate'],
+  // OPT's `dropout` (before each residual add) last: other families' names come first.
+  residual: ['resid_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate', 'dropout'],
   embedding: ['embd_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate'],
 } as const;
 

@@ -17,7 +17,14 @@ export const ALIASES: Record<string, string[]> = {
     'multi_query_group_num',
   ],
   headDim: ['headDim', 'head_dim', 'd_kv'],
-  intermediateSize: ['intermediateSize', 'intermediate_size', 'n_inner', 'ffn_hidden_size', 'd_ff'],
+  intermediateSize: [
+    'intermediateSize',
+    'intermediate_size',
+    'n_inner',
+    'ffn_hidden_size',
+    'd_ff',
+    'ffn_dim', // OPT
+  ],
   vocabSize: ['vocabSize', 'vocab_size', 'padded_vocab_size'],
   maxPositionEmbeddings: [
     'maxPositionEmbeddings',

@@ -369,3 +369,40 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
     expect(counts.total).toBe(7298011136);
   });
 });
+
+describe('OPT (modeling_opt.py)', () => {
+  // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
+  const OPT_125M = { model_type: 'opt' };
+  const OPT_1_3B = {
+    model_type: 'opt',
+    hidden_size: 2048,
+    num_hidden_layers: 24,
+    num_attention_heads: 32,
+    ffn_dim: 8192,
+    word_embed_proj_dim: 2048,
+  };
+  const total = (h: number, layers: number, f: number) => {
+    const layer = 4 * (h * h + h) + (h * f + f) + (f * h + h) + 2 * 2 * h;
+    return layers * layer + 50272 * h + (2048 + 2) * h + 2 * h; // positions: 2,048 + 2 rows
+  };
+
+  it('125,239,296 and 1,315,758,080 parameters: biased linears, LayerNorms, offset positions, tied head', () => {
+    const count = (config: Record<string, unknown>) =>
+      countParameters(architectureFromConfig('opt', config)).total;
+    expect(count(OPT_125M)).toBe(total(768, 12, 3072));
+    expect(count(OPT_125M)).toBe(125239296);
+    expect(count(OPT_1_3B)).toBe(total(2048, 24, 8192));
+    expect(count(OPT_1_3B)).toBe(1315758080);
+  });
+
+  it("reads config.dropout as the residual dropout; refuses OPT-350m's projected embedding by field", () => {
+    expect(architectureFromConfig('opt', OPT_125M).dropout?.residual).toBe(0.1);
+    const opt350m = {
+      ...OPT_125M,
+      hidden_size: 1024,
+      num_attention_heads: 16,
+      word_embed_proj_dim: 512,
+    };
+    expect(() => architectureFromConfig('opt', opt350m)).toThrow(/config.word_embed_proj_dim/);
+  });
+});

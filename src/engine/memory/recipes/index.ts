@@ -8,6 +8,7 @@ import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
+import { hfOptRecipe } from './hf-opt';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
@@ -125,6 +126,7 @@ function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
+  opt: (arch) => hfOptRecipe(arch.dropout?.residual ?? 0),
   bert: (arch) =>
     hfBertRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   gemma: gemmaRecipe,

@@ -190,6 +190,25 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(forwardPerLayer(1) - forwardPerLayer(0)).toBe(4 + 1);
   });
 
+  it('OPT: pre-LayerNorm, q scaled as its own tensor, ReLU keeping its output, dropout masks before both adds', () => {
+    const config = { ...BASE, model_type: 'opt', ffn_dim: f };
+    delete (config as Record<string, unknown>).num_key_value_heads; // OPT's heads all keep K/V
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by self_attn_layer_norm, and its stats
+      BF16 * h + // the normed input, kept by q_proj, k_proj and v_proj
+      3 * BF16 * a * d + // q * scaling, k, v kept by flash attention
+      BF16 * a * d +
+      lse + // attention output (kept by out_proj too) and log-sum-exp
+      1 * h + // dropout's mask (config.dropout 0.1)
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by final_layer_norm
+      BF16 * h + // its output, kept by fc1
+      BF16 * f + // ReLU's output, kept by it and by fc2
+      1 * h; // fc2's dropout mask
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it("eager attention with attention_dropout (Granite's 0.1): a one-byte mask per score more", () => {
     const eager = settings({ preset: 'hf-transformers', attention: 'eager' });
     const granite = { ...BASE, model_type: 'granite' };

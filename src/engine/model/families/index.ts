@@ -19,6 +19,7 @@ import { mamba, mamba2 } from './mamba';
 import { mllama } from './mllama';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
+import { opt } from './opt';
 import { phi } from './phi';
 import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
@@ -44,6 +45,7 @@ const ALL: Family[] = [
   cohere,
   cohere2,
   gpt2,
+  opt,
   gptNeox,
   bloom,
   falcon,

@@ -124,8 +124,21 @@ function copyOwnFields(arch: ModelArchitecture, config: Config): void {
 const DROPOUT_NAMES = {
   attention: ['attn_pdrop', 'attention_probs_dropout_prob', 'attention_dropout', 'dropout_rate'],
   // OPT's `dropout` (before each residual add) last: other families' names come first.
-  residual: ['resid_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate', 'dropout'],
-  embedding: ['embd_pdrop', 'hidden_dropout_prob', 'hidden_dropout', 'dropout_rate'],
+  residual: [
+    'resid_pdrop',
+    'hidden_dropout_prob',
+    'hidden_dropout',
+    'residual_dropout', // StarCoder2
+    'dropout_rate',
+    'dropout',
+  ],
+  embedding: [
+    'embd_pdrop',
+    'hidden_dropout_prob',
+    'hidden_dropout',
+    'embedding_dropout',
+    'dropout_rate',
+  ],
 } as const;
 
 function readDropout(arch: ModelArchitecture, read: ConfigReader): void {

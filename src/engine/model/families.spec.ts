@@ -406,3 +406,34 @@ describe('OPT (modeling_opt.py)', () => {
     expect(() => architectureFromConfig('opt', opt350m)).toThrow(/config.word_embed_proj_dim/);
   });
 });
+
+describe('StarCoder2 (modeling_starcoder2.py)', () => {
+  // bigcode/starcoder2-3b's shape.
+  const STARCODER2_3B = {
+    model_type: 'starcoder2',
+    hidden_size: 3072,
+    intermediate_size: 12288,
+    num_hidden_layers: 30,
+    num_attention_heads: 24,
+    num_key_value_heads: 2,
+    vocab_size: 49152,
+    sliding_window: 4096,
+    residual_dropout: 0.1,
+    embedding_dropout: 0.1,
+  };
+
+  it('biased q, k, v, o, c_fc and c_proj, two LayerNorms a layer, a tied head', () => {
+    const h = 3072;
+    const kv = 2 * 128;
+    const attention = 2 * (h * h + h) + 2 * (h * kv + kv);
+    const layer = attention + (h * 12288 + 12288) + (12288 * h + h) + 2 * 2 * h;
+    const arch = architectureFromConfig('starcoder2-3b', STARCODER2_3B);
+    expect(countParameters(arch).total).toBe(30 * layer + 49152 * h + 2 * h);
+  });
+
+  it('every layer slides over 4,096 keys; residual and embedding dropout read', () => {
+    const arch = architectureFromConfig('starcoder2-3b', STARCODER2_3B);
+    expect(layerKind(arch, 0).attentionWindow).toEqual({ kind: 'sliding', size: 4096 });
+    expect(arch.dropout).toMatchObject({ residual: 0.1, embedding: 0.1 });
+  });
+});

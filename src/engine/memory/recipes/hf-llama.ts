@@ -37,6 +37,10 @@ export interface LlamaVariant {
   /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
    * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
   scaledResidual?: boolean;
+  /** StarCoder2: c_fc, the activation, c_proj (Starcoder2MLP) instead of the gated MLP. */
+  plainMlp?: boolean;
+  /** StarCoder2: dropout on o_proj's and c_proj's outputs (residual_dropout) before each add. */
+  residualDropout?: number;
 }
 
 export const LLAMA: LlamaVariant = {
@@ -109,6 +113,11 @@ function block(
       const normed = norm(nn, out, w, postNorm, variant);
       nn.rt.drop(out);
       out = normed;
+    }
+    if (variant.residualDropout) {
+      const dropped = nn.dropout(out, variant.residualDropout);
+      nn.rt.drop(out);
+      out = dropped;
     }
     if (variant.scaledResidual) {
       const scaled = nn.ops.unary(out); // * residual_multiplier: a new tensor, nothing saved
@@ -216,6 +225,7 @@ function rotated(nn: Nn, x: Tensor, inputs: LayerInputs, variant: LlamaVariant):
 /** LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), evaluated left to right, the
  * activation as its own op; Phi-3 computes gate_up_proj once and chunks it (Phi3MLP). */
 export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVariant = LLAMA) {
+  if (variant.plainMlp) return plainMlp(nn, x, w);
   return nn.rt.scope(() => {
     const { ops } = nn;
     let activated: Tensor;
@@ -236,6 +246,17 @@ export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVaria
     const product = ops.mul(activated, up);
     nn.rt.drop(activated, up);
     return nn.linear(product, linear(w, 'down_proj'));
+  });
+}
+
+/** Starcoder2MLP: c_fc, the activation as one kernel keeping its input (gelu_pytorch_tanh),
+ * c_proj. */
+function plainMlp(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
+  return nn.rt.scope(() => {
+    const up = nn.linear(x, linear(w, 'up_proj'));
+    const activated = nn.ops.unarySavingInput(up);
+    nn.rt.drop(up);
+    return nn.linear(activated, linear(w, 'down_proj'));
   });
 }
 

@@ -60,6 +60,22 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** StarCoder2 (modeling_starcoder2.py): Llama's layer with biased LayerNorms, a plain MLP and
+ * residual_dropout on each sub-layer's output; the final norm a LayerNorm too. */
+function starcoder2Recipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    rmsNorm: 'layernorm',
+    plainMlp: true,
+    residualDropout: arch.dropout?.residual ?? 0,
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
+    ends: { finalNorm: 'layer' },
+  };
+}
+
 /** OLMo-2 and OLMo-3 (modeling_olmo2.py, modeling_olmo3.py): norms after attention and MLP
  * only, RMSNorms that multiply by the weight in fp32, q/k norms over the whole projections,
  * OLMo-2's fp32 rotary tables. */
@@ -136,6 +152,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   granite: graniteRecipe,
+  starcoder2: starcoder2Recipe,
   bloom: (arch) =>
     hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),

@@ -209,6 +209,25 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it('StarCoder2: biased LayerNorms, a plain MLP whose fused GELU keeps its input, residual_dropout masks before both adds', () => {
+    const config = { ...BASE, model_type: 'starcoder2', residual_dropout: 0.1 };
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by input_layernorm, and its stats
+      BF16 * h + // the normed input, kept by q_proj, k_proj and v_proj
+      BF16 * a * d +
+      BF16 * g * d * 2 + // rotated q and k, v
+      BF16 * a * d +
+      lse +
+      1 * h + // o_proj's dropout mask
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by post_attention_layernorm
+      BF16 * h + // its output, kept by c_fc
+      2 * BF16 * f + // c_fc's output kept by gelu_pytorch_tanh, its output by c_proj
+      1 * h; // c_proj's dropout mask
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it("eager attention with attention_dropout (Granite's 0.1): a one-byte mask per score more", () => {
     const eager = settings({ preset: 'hf-transformers', attention: 'eager' });
     const granite = { ...BASE, model_type: 'granite' };

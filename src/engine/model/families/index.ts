@@ -27,6 +27,7 @@ import { qwen2, qwen3 } from './qwen';
 import { qwen2Vl } from './qwen2-vl';
 import { smollm3 } from './smollm3';
 import { stablelm } from './stablelm';
+import { starcoder2 } from './starcoder2';
 import { t5 } from './t5';
 
 const ALL: Family[] = [
@@ -41,6 +42,7 @@ const ALL: Family[] = [
   olmo3,
   granite,
   smollm3,
+  starcoder2,
   deepseek,
   cohere,
   cohere2,

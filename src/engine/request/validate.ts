@@ -248,7 +248,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     // PEFT has no default targets for such a model either (lora/model.py: "Please specify
     // `target_modules`"): say that the unknown names were the default, not the user's.
     const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch))
-      ? " (PEFT's default for this model type, used when none are given)"
+      ? " (the default, PEFT's for Llama-style models, used when none are given)"
       : '';
     errors.push({
       field: 'training.lora.targetModules',

@@ -1,6 +1,6 @@
 // What a model family module tells the reader: its base layer shape, Hugging Face's defaults
 // for fields a config.json leaves out, and what it reads on top of the common decoder fields.
-import { MlpKind, ModelArchitecture, NormKind } from '../vocabulary';
+import { LayerType, MlpKind, ModelArchitecture, NormKind } from '../vocabulary';
 import { Config, ConfigReader, withFields } from './config-reader';
 
 /** What the family modules see of the config being read. */
@@ -59,4 +59,13 @@ export function ropeFlags(read: ConfigReader, layers: number): number[] {
 /** The layers whose flag in no_rope_layers is 0. */
 export function noRopeIndices(flags: number[]): number[] {
   return indicesWhere(flags.length, (i) => flags[i] === 0);
+}
+
+/** layer_types where the config lists them, else sliding-window layers with every
+ * `pattern`-th one full (Gemma3TextConfig, Cohere2Config, Olmo3Config). */
+export function slidingLayerTypes(config: Config, layers: number, pattern: number): LayerType[] {
+  if (Array.isArray(config.layer_types)) return config.layer_types as LayerType[];
+  return Array.from({ length: layers }, (_, i) =>
+    (i + 1) % pattern ? 'sliding_attention' : 'full_attention',
+  );
 }

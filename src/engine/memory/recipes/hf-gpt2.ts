@@ -67,7 +67,8 @@ function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: Layer
   });
 }
 
-function dropped(nn: Nn, x: Tensor, p: number): Tensor {
+/** Dropout on a sub-layer's output (an identity view when p is 0); x's handle goes. */
+export function dropped(nn: Nn, x: Tensor, p: number): Tensor {
   const out = nn.dropout(x, p);
   nn.rt.drop(x);
   return out;

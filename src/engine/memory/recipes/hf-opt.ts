@@ -6,14 +6,9 @@ import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import { attend } from './attention-kernel';
+import { dropped } from './hf-gpt2';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
-
-function dropped(nn: Nn, x: Tensor, p: number): Tensor {
-  const out = nn.dropout(x, p);
-  nn.rt.drop(x);
-  return out;
-}
 
 /** OPTAttention.forward: q_proj(x) * self.scaling, k_proj, v_proj, the kernel, out_proj. */
 function optAttention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs): Tensor {

@@ -1,8 +1,7 @@
 // Gemma-3 (modeling_gemma3.py): Gemma-2's four norms per layer plus q/k RMSNorms, five local
 // sliding-window layers to each global one, and a SigLIP image encoder in Gemma3Model.
-import { LayerType } from '../../vocabulary';
 import { Config } from '../config-reader';
-import { Family, textConfigOrRoot, visionConfigOf } from '../family';
+import { Family, slidingLayerTypes, textConfigOrRoot, visionConfigOf } from '../family';
 import { siglipTower } from './siglip';
 
 /** Gemma3TextConfig's defaults (configuration_gemma3.py). */
@@ -20,16 +19,6 @@ const GEMMA3_TEXT_DEFAULTS: Config = {
   sliding_window: 4096,
 };
 
-/** layer_types, or every `sliding_window_pattern`-th layer global (default pattern 6). */
-function gemma3LayerTypes(config: Config, layers: number): LayerType[] {
-  if (Array.isArray(config.layer_types)) return config.layer_types as LayerType[];
-  const pattern =
-    typeof config.sliding_window_pattern === 'number' ? config.sliding_window_pattern : 6;
-  return Array.from({ length: layers }, (_, i) =>
-    (i + 1) % pattern ? 'sliding_attention' : 'full_attention',
-  );
-}
-
 export const gemma3: Family = {
   types: ['gemma3', 'gemma3_text'],
   mlp: 'gated',
@@ -39,7 +28,9 @@ export const gemma3: Family = {
   textConfig: textConfigOrRoot,
   refine: (arch, read, { root }) => {
     arch.qkNorm = true; // Gemma3Attention: q_norm and k_norm over head_dim
-    arch.layerTypes = gemma3LayerTypes(read.config, arch.numLayers);
+    // sliding_window_pattern (default 6): every 6th layer global.
+    const pattern = read.numberOr(6, 'sliding_window_pattern');
+    arch.layerTypes = slidingLayerTypes(read.config, arch.numLayers, pattern);
     if (!root.vision_config) return;
     const vision = visionConfigOf(root);
     const visionWidth = typeof vision.hidden_size === 'number' ? vision.hidden_size : 768;

@@ -344,8 +344,8 @@ export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolea
 }
 
 /** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021; a fused projection PEFT
- * adapts once, lora-modules.ts), the head's (h in, vocab
- * out) and the embedding's (vocab rows, h out) where targeted. */
+ * adapts once, lora-modules.ts), the head's (h in, vocab out) and the embedding's (vocab rows,
+ * h out) where targeted. */
 export function loraParameters(
   arch: ModelArchitecture,
   lora: LoraSettings,

@@ -21,9 +21,9 @@ import { layerKind } from '../../model/layers';
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   const noRope = new Set(arch.noRopeLayers ?? []);
   return {
+    ...LLAMA,
     // NoPE layers (Llama-4, SmolLM3): q and k go to attention as projected.
     ropeFor: noRope.size > 0 ? (layer) => !noRope.has(layer) : undefined,
-    ...LLAMA,
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',

@@ -198,13 +198,20 @@ export type SimulationDepth = 'full' | 'allocated';
  * set_to_none keeps the gradients; litgpt's loop keeps the last logits; an optimizer in backward
  * makes its states as gradients arrive; DeepSpeed and Megatron keep buffers made in the first
  * step; torch.distributed.pipelining leaves input gradients on its receive buffers until the
- * next step starts; Transformer Engine caches fp8 weights at their first forward (fp8.ts).
+ * next step starts; Transformer Engine caches fp8 weights at their first forward (fp8.ts); a
+ * vision model trained on text makes no states for its tower (textOnlyVision).
  * DDP then rebuilds its buckets in parameter order, not in the order the first step's gradients
  * arrived: the same bytes, which is all an allocated figure reads. Checked against the full
  * simulation in steady-start.spec.ts. */
-function startsSteady(request: PlanRequest, layout: PlanLayout, policy: DtypePolicy): boolean {
+function startsSteady(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  layout: PlanLayout,
+  policy: DtypePolicy,
+): boolean {
   const { runtime } = request;
   return (
+    !textOnlyVision(request, arch) &&
     runtime.gradientsSetToNone &&
     !runtime.previousStepAlive &&
     !runtime.optimizerInBackward &&
@@ -212,6 +219,13 @@ function startsSteady(request: PlanRequest, layout: PlanLayout, policy: DtypePol
     layout.pipelineParallel === 1 &&
     policy.fp8?.recipe !== 'transformer-engine'
   );
+}
+
+/** A vision-language model trained on text alone: its image tower (and Mllama's
+ * cross-attention layers) sit every step out, get no gradient and so no optimizer state, which
+ * only a simulated first step can tell (timeline.ts optimizerStep). */
+function textOnlyVision(request: PlanRequest, arch: ModelArchitecture): boolean {
+  return arch.vision !== undefined && !((request.training.imagesPerSample ?? 0) > 0);
 }
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;
@@ -364,7 +378,7 @@ function simulateLayers(
     schedule: truncateSchedule(shape, placement.rank),
     pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,
     steps: allocator ? 3 : 2, // as the harness measures: the allocator settles over the first steps
-    startsSteady: !allocator && startsSteady(request, layout, policy),
+    startsSteady: !allocator && startsSteady(request, arch, layout, policy),
     blasWorkspaceBytes: blasWorkspace(gpu),
     retainLogits: request.runtime.retainLogits,
     previousStepAlive: request.runtime.previousStepAlive,

@@ -128,11 +128,16 @@ function leftByFirstStep(rt: Runtime, loop: TrainingLoop, optimized: Param[]): v
   rt.allocate(loop.blasWorkspaceBytes, 'buffers'); // autograd's backward thread
 }
 
-/** optimizer.step() between the engines' own work around it, then zero_grad. */
+/** optimizer.step() between the engines' own work around it, then zero_grad. PyTorch's
+ * optimizers step only the parameters a backward reached (a module that sat the step out, such
+ * as Mllama's cross-attention on text, has no .grad and gets no state); DeepSpeed's and
+ * Megatron's optimizers step their flat partitions whole. */
 function optimizerStep(rt: Runtime, loop: TrainingLoop, optimized: Param[], first: boolean) {
   loop.chunks.forEach((c) => c.sharding.beforeOptimizerStep?.());
-  if (first) createStates(rt, loop.optimizer, optimized);
-  stepTemporaries(rt, loop.optimizer, optimized);
+  const flat = loop.chunks.some((c) => c.sharding.optimizerParams);
+  const stepped = flat ? optimized : optimized.filter((param) => param.reached);
+  if (first) createStates(rt, loop.optimizer, stepped);
+  stepTemporaries(rt, loop.optimizer, stepped);
   loop.chunks.forEach((c) => c.sharding.afterOptimizerStep?.());
   zeroGrad(rt, loop.optimizer, optimized);
 }

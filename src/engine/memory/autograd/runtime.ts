@@ -77,6 +77,9 @@ export interface Param {
   onGradient?: (grad: Storage, param: Param) => void;
   /** Called once AccumulateGrad has stored or added a gradient (post-accumulate-grad hooks). */
   afterGradient?: (param: Param) => void;
+  /** A backward has reached it (its AccumulateGrad ran): PyTorch's optimizers make states only
+   * for parameters whose .grad is set (torch/optim/adamw.py _init_group). */
+  reached?: boolean;
 }
 
 /** A tensor handle: what a Python variable holds. */
@@ -543,6 +546,7 @@ export class Runtime {
    * transposed view; autocast's ToCopyBackward hands over a fresh tensor), and AccumulateGrad
    * runs once the last one arrived: the first becomes .grad, later ones are added into it. */
   private accumulate(param: Param, grad: Storage): void {
+    param.reached = true;
     const uses = param.pendingUses;
     const pending = Math.max(0, (uses?.get(this.graph) ?? 1) - 1);
     uses?.set(this.graph, pending);

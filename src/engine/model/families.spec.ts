@@ -267,13 +267,12 @@ describe('Granite 3.x (modeling_granite.py)', () => {
     attention_dropout: 0.1,
   };
 
-  it("2,533,525,504 parameters: Llama's layer with grouped K/V and a tied embedding", () => {
+  it("Llama's layer with grouped K/V and a tied embedding, counted by hand", () => {
     const h = 2048;
     const attention = 2 * h * h + 2 * h * (8 * 64); // q and o; k and v over 8 heads of 64
     const layer = attention + 3 * h * 8192 + 2 * h;
     const counts = countParameters(architectureFromConfig('granite', GRANITE_3_1_2B));
     expect(counts.total).toBe(40 * layer + 49152 * h + h);
-    expect(counts.total).toBe(2533525504);
   });
 
   it('reads attention_dropout, which its eager attention applies in training', () => {
@@ -306,12 +305,11 @@ describe('Cohere2 / Command R7B (modeling_cohere2.py)', () => {
     expect([layerKind(arch, 3).rope, layerKind(arch, 4).rope]).toEqual([false, true]);
   });
 
-  it('8,028,033,024 parameters: one bias-free LayerNorm a layer, a tied embedding', () => {
+  it('one bias-free LayerNorm a layer and a tied embedding, counted by hand', () => {
     const h = 4096;
     const layer = 2 * h * h + 2 * h * 1024 + 3 * h * 14336 + h;
     const counts = countParameters(architectureFromConfig('command-r7b', COMMAND_R7B));
     expect(counts.total).toBe(32 * layer + 256000 * h + h);
-    expect(counts.total).toBe(8028033024);
   });
 });
 
@@ -319,12 +317,11 @@ describe('SmolLM3 (modeling_smollm3.py)', () => {
   // HuggingFaceTB/SmolLM3-3B's shape, which SmolLM3Config's defaults spell out.
   const SMOLLM3_3B = { model_type: 'smollm3' };
 
-  it('3,075,098,624 parameters from the config defaults: 36 layers, a tied embedding', () => {
+  it('the config defaults give 36 layers and a tied embedding, counted by hand', () => {
     const h = 2048;
     const layer = 2 * h * h + 2 * h * 512 + 3 * h * 11008 + 2 * h;
     const counts = countParameters(architectureFromConfig('smollm3-3b', SMOLLM3_3B));
     expect(counts.total).toBe(36 * layer + 128256 * h + h);
-    expect(counts.total).toBe(3075098624);
   });
 
   it('NoPE on every 4th layer; with use_sliding_window those layers slide', () => {
@@ -361,17 +358,17 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
     expect(windows).toEqual(['sliding', 'sliding', 'sliding', 'full']);
   });
 
-  it("7,298,011,136 parameters, OLMo-2's: q/k norms over the whole projections, two post norms, untied head", () => {
+  it("OLMo-2's parameters: q/k norms over the whole projections, two post norms, untied head", () => {
     const h = 4096;
     const layer = 4 * h * h + 2 * h + 3 * h * 11008 + 2 * h;
     const counts = countParameters(architectureFromConfig('olmo-3-7b', OLMO3_7B));
     expect(counts.total).toBe(32 * layer + 2 * 100278 * h + h);
-    expect(counts.total).toBe(7298011136);
   });
 });
 
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
+  // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.
   const OPT_125M = { model_type: 'opt' };
   const OPT_1_3B = {
     model_type: 'opt',

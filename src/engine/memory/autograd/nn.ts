@@ -170,6 +170,13 @@ export class Nn {
     return p > 0 ? this.ops.dropout(x) : this.rt.view(x);
   }
 
+  /** `x = dropout(x)`: the dropout's output, the caller's handle on x gone. */
+  dropoutReplacing(x: Tensor, p: number): Tensor {
+    const out = this.dropout(x, p);
+    this.rt.drop(x);
+    return out;
+  }
+
   /** What a matmul reads: x, or its 16-bit cast under autocast. */
   matmulInput(x: Tensor): Tensor {
     if (!this.precision.autocast || x.elementBytes === this.precision.matmul) return x;

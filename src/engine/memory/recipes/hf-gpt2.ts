@@ -38,7 +38,7 @@ function gpt2Attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, 
     nn.rt.drop(q, k, v, ...parts);
     const projected = nn.linear(context, linear(w, 'attn.c_proj'));
     nn.rt.drop(context);
-    return dropped(nn, projected, p);
+    return nn.dropoutReplacing(projected, p);
   });
 }
 
@@ -67,13 +67,6 @@ function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: Layer
   });
 }
 
-/** Dropout on a sub-layer's output (an identity view when p is 0); x's handle goes. */
-export function dropped(nn: Nn, x: Tensor, p: number): Tensor {
-  const out = nn.dropout(x, p);
-  nn.rt.drop(x);
-  return out;
-}
-
 /** GPT2MLP: c_fc, act, c_proj, dropout. */
 function gpt2Mlp(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
   return nn.rt.scope(() => {
@@ -82,7 +75,7 @@ function gpt2Mlp(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
     nn.rt.drop(up);
     const down = nn.linear(activated, linear(w, 'mlp.c_proj'));
     nn.rt.drop(activated);
-    return dropped(nn, down, p);
+    return nn.dropoutReplacing(down, p);
   });
 }
 

@@ -114,11 +114,7 @@ function block(
       nn.rt.drop(out);
       out = normed;
     }
-    if (variant.residualDropout) {
-      const dropped = nn.dropout(out, variant.residualDropout);
-      nn.rt.drop(out);
-      out = dropped;
-    }
+    if (variant.residualDropout) out = nn.dropoutReplacing(out, variant.residualDropout);
     if (variant.scaledResidual) {
       const scaled = nn.ops.unary(out); // * residual_multiplier: a new tensor, nothing saved
       nn.rt.drop(out);

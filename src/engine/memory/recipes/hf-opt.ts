@@ -6,7 +6,6 @@ import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import { attend } from './attention-kernel';
-import { dropped } from './hf-gpt2';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -34,7 +33,7 @@ function optLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: nu
       w.norms.get('self_attn_layer_norm')!,
       w.norms.get('self_attn_layer_norm.bias'),
     );
-    const attended = dropped(nn, optAttention(nn, normed, w, inputs), p);
+    const attended = nn.dropoutReplacing(optAttention(nn, normed, w, inputs), p);
     rt.drop(normed);
     const mid = ops.add(x, attended); // residual + hidden_states
     rt.drop(attended);
@@ -47,7 +46,7 @@ function optLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: nu
     rt.drop(normed2);
     const activated = ops.unarySavingOutput(up); // nn.ReLU: threshold_backward reads its result
     rt.drop(up);
-    const down = dropped(nn, nn.linear(activated, linear(w, 'down_proj')), p);
+    const down = nn.dropoutReplacing(nn.linear(activated, linear(w, 'down_proj')), p);
     rt.drop(activated);
     return ops.add(mid, down);
   });

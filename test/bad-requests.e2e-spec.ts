@@ -88,6 +88,21 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /the default, .* used when none are given\) for deepseek-v3; use 'all-linear'/,
   ],
   [
+    'DoRA switched on with text',
+    variant({ training: { method: 'lora', lora: { useDora: 'yes' } } }),
+    'training.lora.useDora',
+    /true or false/,
+  ],
+  [
+    'DoRA under litgpt, whose LoRA layers have none',
+    variant({
+      training: { method: 'lora', lora: { useDora: true } },
+      runtime: { preset: 'litgpt' },
+    }),
+    'training.lora.useDora',
+    /litgpt's LoRA layers have no DoRA/,
+  ],
+  [
     'pipelining an encoder-decoder model',
     variant({ model: 't0-3b', parallelism: { pipelineParallel: 2 } }),
     'parallelism.pipelineParallel',

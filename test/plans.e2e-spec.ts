@@ -88,6 +88,30 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     expect(after.total).toBe(before.total);
   });
 
+  it('plans DoRA: the magnitudes trained, the base and adapter outputs kept for them', async () => {
+    const lora = { targetModules: ['q_proj', 'v_proj'] };
+    const estimate = async (useDora: boolean) => {
+      const training = { ...LLAMA_ZERO3.training, method: 'lora', lora: { ...lora, useDora } };
+      const body = { ...LLAMA_ZERO3, training, parallelism: { zeroStage: 0 } };
+      const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+      return response.body as SavedBody & {
+        request: { training: { lora: { useDora: boolean } } };
+        model: { parameters: { trainable: number } };
+      };
+    };
+    const [lora16, dora16] = [await estimate(false), await estimate(true)];
+    expect(dora16.request.training.lora.useDora).toBe(true);
+    // one magnitude per output feature: 32 layers x (q_proj's 4,096 + v_proj's 1,024)
+    expect(dora16.model.parameters.trainable - lora16.model.parameters.trainable).toBe(
+      32 * (4096 + 1024),
+    );
+    // each adapted linear keeps base_result and lora_result, two bf16 [4,096 x out] tensors
+    const activations = (plan: SavedBody) => plan.memory.perGpu.breakdown.activations;
+    expect(activations(dora16) - activations(lora16)).toBeGreaterThanOrEqual(
+      32 * 2 * 4096 * (4096 + 1024) * 2,
+    );
+  });
+
   it('reads the plan back byte for byte', async () => {
     const response = await http().get(`/api/v1/plans/${saved.id}`).expect(200);
     expect(response.text).toBe(savedText);

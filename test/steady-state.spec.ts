@@ -43,6 +43,13 @@ const SETTINGS: [string, Settings][] = [
     },
   ],
   [
+    'DoRA on every linear, FSDP2',
+    {
+      parallelism: { zeroStage: 3 },
+      training: { method: 'lora', lora: { targetModules: 'all-linear', useDora: true } },
+    },
+  ],
+  [
     '1F1B over two stages',
     { parallelism: { pipelineParallel: 2 }, training: { gradientAccumulationSteps: 4 } },
   ],

@@ -96,6 +96,12 @@ describe('requestFromFlags', () => {
     });
   });
 
+  it('reads DoRA as a true or false flag', () => {
+    expect(requestFromFlags({ model: 'm', gpu: 'g', 'lora-dora': 'true' })).toMatchObject({
+      training: { lora: { useDora: true } },
+    });
+  });
+
   it('leaves text that is not a number as text, for the API checks to word the error', () => {
     expect(requestFromFlags({ tp: 'two', mfu: 'fast', zero: '3' })).toEqual({
       parallelism: { tensorParallel: 'two', zeroStage: 3 },

@@ -85,6 +85,11 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
     kind: 'list',
     help: "comma-separated modules or 'all-linear'",
   },
+  'lora-dora': {
+    field: 'training.lora.useDora',
+    kind: 'boolean',
+    help: "true | false: DoRA (PEFT's and torchtune's use_dora), a magnitude per output feature",
+  },
   preset: {
     field: 'runtime.preset',
     kind: 'string',

@@ -60,6 +60,14 @@ describe('the form as a PlanRequest', () => {
     expect(all.training?.lora?.targetModules).toBe('all-linear');
   });
 
+  it('reads the DoRA switch as true or false', () => {
+    const dora = buildRequest([
+      text('training.method', 'lora'),
+      text('training.lora.useDora', 'true'),
+    ]);
+    expect(dora.training?.lora?.useDora).toBe(true);
+  });
+
   it('reads and writes dotted paths', () => {
     const target: Record<string, unknown> = { a: 1 };
     setPath(target, 'training.lora.rank', 8);

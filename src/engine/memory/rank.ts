@@ -426,6 +426,8 @@ function precisionOf(request: PlanRequest) {
     autocast: policy.autocast,
     quantization: request.runtime.quantizationKernel,
     bitsandbytesSavesInput: request.runtime.bitsandbytesSavesInput,
+    // torchtune's DoRALinear where the layers are native code, PEFT's otherwise
+    doraModule: request.runtime.modelCode === 'native' ? ('torchtune' as const) : ('peft' as const),
   };
 }
 

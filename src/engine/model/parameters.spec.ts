@@ -1,6 +1,7 @@
 import { loadCatalog } from '../../catalog/catalog';
 import { countParameters, linearShapes, loraParameters, trainableParameters } from './parameters';
 import { estimatePlan } from '../../application/estimate';
+import { rankParameters, splitLayers } from './placement';
 import { TrainingSettings } from '../vocabulary';
 
 const catalog = loadCatalog();
@@ -66,6 +67,29 @@ describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', 
   it('on MoE experts every expert copy is adapted: Mixtral-8x7B gate_proj at rank 8', () => {
     const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['gate_proj'] };
     expect(loraParameters(model('mixtral-8x7b'), lora).total).toBe(32 * 8 * 8 * (4096 + 14336));
+  });
+});
+
+describe('DoRA: a magnitude per output feature of each adapted linear (Liu et al. 2024)', () => {
+  // PEFT's DoraLinearLayer.update_layer: lora_magnitude_vector = ||W + s B A|| row-wise, one
+  // element per output feature, trained with A and B.
+  it("Llama-3-8B q_proj and v_proj at rank 16: LoRA's 6,815,744 plus 32 x (4,096 + 1,024)", () => {
+    const lora = { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] };
+    const dora = { ...lora, useDora: true };
+    expect(loraParameters(model('llama-3-8b'), dora).total).toBe(6815744 + 32 * (4096 + 1024));
+  });
+  it("the output head's magnitude spans the vocabulary: Llama-3-8B lm_head at rank 8", () => {
+    const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['lm_head'], useDora: true };
+    expect(loraParameters(model('llama-3-8b'), lora).total).toBe(8 * (4096 + 128256) + 128256);
+  });
+  it('one rank holding the whole model holds every magnitude in its model states', () => {
+    const arch = model('llama-3-8b');
+    const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj', 'lm_head'] };
+    const dora = { ...lora, useDora: true };
+    const [whole] = splitLayers(arch.numLayers, 1);
+    const degrees = { tensorParallel: 1, pipelineParallel: 1, expertParallel: 1 };
+    const held = (settings: typeof lora) => rankParameters(arch, whole, degrees, settings).adapters;
+    expect(held(dora) - held(lora)).toBe(32 * 4096 + 128256);
   });
 });
 

@@ -343,9 +343,14 @@ export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolea
   return { head: named(LORA_HEAD_TARGETS), embedding: named(LORA_EMBEDDING_TARGETS) };
 }
 
+/** One adapter's elements: A (r x in), B (out x r) and DoRA's magnitude (out). */
+export function adapterSize(lora: LoraSettings, inFeatures: number, outFeatures: number): number {
+  return lora.rank * (inFeatures + outFeatures) + (lora.useDora ? outFeatures : 0);
+}
+
 /** LoRA adapters: r x (in + out) per adapted linear (Hu et al. 2021; a fused projection PEFT
- * adapts once, lora-modules.ts), the head's (h in, vocab out) and the embedding's (vocab rows,
- * h out) where targeted. */
+ * adapts once, lora-modules.ts), plus DoRA's magnitude of `out` (Liu et al. 2024), the head's
+ * (h in, vocab out) and the embedding's (vocab rows, h out) where targeted. */
 export function loraParameters(
   arch: ModelArchitecture,
   lora: LoraSettings,
@@ -357,13 +362,15 @@ export function loraParameters(
     for (const { name, parts } of adaptedModules(arch, linearShapes(arch, layer), lora)) {
       modules.add(name);
       const out = parts.reduce((sum, part) => sum + part.outFeatures, 0);
-      count += lora.rank * (parts[0].inFeatures + out) * parts[0].copies;
+      count += adapterSize(lora, parts[0].inFeatures, out) * parts[0].copies;
     }
     perLayer.push(count);
   }
   const ends = loraEnds(lora);
-  const endAdapter = lora.rank * (arch.vocabSize + arch.hiddenSize);
-  const endCount = (ends.head ? endAdapter : 0) + (ends.embedding ? endAdapter : 0);
+  const head = adapterSize(lora, arch.hiddenSize, arch.vocabSize);
+  // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)
+  const embedding = lora.rank * (arch.vocabSize + arch.hiddenSize);
+  const endCount = (ends.head ? head : 0) + (ends.embedding ? embedding : 0);
   const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
   return { total, perLayer, modules: [...modules] };
 }

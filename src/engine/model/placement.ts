@@ -1,7 +1,7 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
 import { adaptedModules } from './lora-modules';
-import { countParameters, LinearShape, linearShapes, loraEnds } from './parameters';
+import { adapterSize, countParameters, LinearShape, linearShapes, loraEnds } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {
@@ -281,7 +281,7 @@ function adapterElements(
     const first = parts[0];
     const copies =
       first.group === 'expert' ? Math.ceil(first.copies / degrees.expertParallel) : first.copies;
-    elements += lora.rank * (local[0].inFeatures + out) * copies;
+    elements += adapterSize(lora, local[0].inFeatures, out) * copies;
   }
   return elements;
 }
@@ -335,9 +335,10 @@ function stageEndParameters(
     rootUnit: 0,
   };
   const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
-  const endAdapter = (lora?.rank ?? 0) * (embeddingRows + arch.hiddenSize);
-  if (span.hasEmbedding && ends.embedding) totals.adapters += endAdapter;
-  if (span.hasHead && ends.head) totals.adapters += endAdapter;
+  if (lora && span.hasEmbedding && ends.embedding)
+    totals.adapters += lora.rank * (embeddingRows + arch.hiddenSize);
+  if (lora && span.hasHead && ends.head)
+    totals.adapters += adapterSize(lora, arch.hiddenSize, embeddingRows);
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =

@@ -51,6 +51,7 @@ export const DEFAULT_LORA: LoraSettings = {
   alpha: 32,
   dropout: 0,
   targetModules: ['q_proj', 'v_proj'],
+  useDora: false, // LoraConfig.use_dora
 };
 // bitsandbytes' double quantisation, on in the QLoRA paper's recipe and PEFT's examples.
 export const DEFAULT_QLORA: QloraSettings = { doubleQuant: true };

@@ -102,3 +102,22 @@ describe('LoRA targets', () => {
     expect(check({ training }, 8, tinyArch(4))).toEqual([]);
   });
 });
+
+describe('DoRA', () => {
+  const dora = (targetModules: string[], preset?: 'litgpt' | 'torchtune') => ({
+    training: { method: 'lora' as const, lora: { targetModules, useDora: true } },
+    ...(preset ? { runtime: { preset } } : {}),
+  });
+  const fields = (input: ReturnType<typeof dora>) =>
+    check(input, 8, tinyArch(4)).map((e) => e.field);
+
+  it("plans PEFT's and torchtune's linears, the output head included", () => {
+    expect(fields(dora(['q_proj', 'v_proj', 'lm_head']))).toEqual([]);
+    expect(fields(dora(['q_proj', 'output'], 'torchtune'))).toEqual([]);
+  });
+
+  it("refuses litgpt, whose LoRA layers have none, and PEFT's DoRA embedding", () => {
+    expect(fields(dora(['q_proj'], 'litgpt'))).toEqual(['training.lora.useDora']);
+    expect(fields(dora(['q_proj', 'embed_tokens']))).toEqual(['training.lora.useDora']);
+  });
+});

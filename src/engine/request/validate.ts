@@ -1,7 +1,12 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
-import { LORA_EMBEDDING_TARGETS, LORA_HEAD_TARGETS, linearShapes } from '../model/parameters';
+import {
+  LORA_EMBEDDING_TARGETS,
+  LORA_HEAD_TARGETS,
+  linearShapes,
+  loraEnds,
+} from '../model/parameters';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
 import { MAX_GPUS } from './limits';
@@ -238,6 +243,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     });
   if (!(lora.dropout >= 0 && lora.dropout < 1))
     errors.push({ field: 'training.lora.dropout', message: 'dropout must be in [0, 1)' });
+  errors.push(...doraErrors(request));
   if (lora.targetModules === 'all-linear') return errors;
   const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
   for (let layer = 0; layer < arch.numLayers; layer++) {
@@ -256,6 +262,30 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     });
   }
   return errors;
+}
+
+/** DoRA runs where its module exists: PEFT's and torchtune's linears; not litgpt's, and not
+ * PEFT's DoraEmbeddingLayer, which the planner does not model. */
+function doraErrors(request: PlanRequest): FieldError[] {
+  const lora = request.training.lora;
+  if (!lora?.useDora) return [];
+  if (request.runtime.modelCode === 'litgpt')
+    return [
+      {
+        field: 'training.lora.useDora',
+        message:
+          "litgpt's LoRA layers have no DoRA; set useDora to false, or plan PEFT's DoRA with runtime.preset 'hf-transformers' or torchtune's with 'torchtune'",
+      },
+    ];
+  if (loraEnds(lora).embedding)
+    return [
+      {
+        field: 'training.lora.useDora',
+        message:
+          "DoRA on the token embedding (PEFT's DoraEmbeddingLayer) is not planned; leave embed_tokens out of targetModules or set useDora to false",
+      },
+    ];
+  return [];
 }
 
 /** The runtime's tuning figures must lie in their meaningful ranges. */

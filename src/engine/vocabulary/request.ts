@@ -28,6 +28,10 @@ export interface LoraSettings {
   dropout: number;
   /** Module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or 'all-linear'. */
   targetModules: string[] | 'all-linear';
+  /** DoRA (Liu et al. 2024): each adapted linear also trains a magnitude per output feature
+   * and renormalises W + s B A by its column norms in every forward (PEFT's and torchtune's
+   * use_dora). */
+  useDora?: boolean;
 }
 
 export interface QloraSettings {

@@ -128,6 +128,15 @@ export class LoraDto {
   @IsOptional()
   @IsTargetModules()
   targetModules?: string[] | 'all-linear';
+
+  @ApiPropertyOptional({
+    description:
+      "DoRA (PEFT's and torchtune's use_dora): each adapted linear also trains a magnitude per output feature and renormalises its weight in every forward",
+    default: DEFAULT_LORA.useDora,
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  useDora?: boolean;
 }
 
 export class QloraDto {

@@ -244,3 +244,139 @@ describe('Nn.linear on a 4-bit weight (bitsandbytes MatMul4Bit)', () => {
     expect(deltasOf(nn.rt.log, start)).toEqual([W16, W16, -W16, Y16, -W16]);
   });
 });
+
+describe('Nn.linear with DoRA (PEFT DoraLinearLayer.forward, torchtune DoRALinear.forward)', () => {
+  // result + (m / ||W + s B A|| - 1) * result + m / ||W + s B A|| * lora_B(lora_A(x)) * s,
+  // with ||.|| the row norms of W + s * lora_B(lora_A(eye(in))).T, detached.
+  const RANK = 8;
+  const EYE16 = HIDDEN * HIDDEN * BF16; // torch.eye(in): 32,768 B
+  const EYE_DOWN16 = HIDDEN * RANK * BF16; // lora_A(eye): 2,048 B
+  const W16 = OUT * HIDDEN * BF16; // lora_weight, s * lora_weight, W + s * lora_weight: 65,536 B
+  const Y16 = TOKENS * OUT * BF16; // an [tokens x out] output: 2,048 B
+  const Y32 = TOKENS * OUT * FP32; // the same in fp32: 4,096 B
+  const DOWN16 = BLOCK; // lora_A(x): 4 x 8 bf16, 64 B in one block
+  const VECTOR = BLOCK; // anything [out]: 512 B in bf16, one block
+
+  function doraLinear(
+    nn: Nn,
+    adapterBytes: number,
+    base: { bytes: number; quantized: boolean },
+    rank = RANK,
+  ) {
+    const weightCols = base.quantized ? HIDDEN / 4 : HIDDEN; // NF4: half a byte per weight
+    return {
+      name: 'q_proj',
+      weight: param(nn.rt, OUT, weightCols, base.bytes, false),
+      inFeatures: HIDDEN,
+      outFeatures: OUT,
+      quantized: base.quantized,
+      lora: {
+        a: param(nn.rt, rank, HIDDEN, adapterBytes),
+        b: param(nn.rt, OUT, rank, adapterBytes),
+        magnitude: param(nn.rt, 1, OUT, adapterBytes),
+        rank,
+        dropout: false,
+      },
+    };
+  }
+
+  it("PEFT in bf16: the norm's [out x in] temporaries come and go in forward", () => {
+    const nn = nnOf(PURE_BF16);
+    const layer = doraLinear(nn, BF16, { bytes: BF16, quantized: false });
+    const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+    const start = nn.rt.log.length;
+    nn.linear(x, layer);
+    expect(deltasOf(nn.rt.log, start)).toEqual([
+      Y16, // base_layer(x)
+      EYE16, // torch.eye(in, dtype=x.dtype)
+      EYE_DOWN16, // lora_A(x_eye)
+      W16, // lora_weight = lora_B(...).T
+      W16, // scaling * lora_weight
+      W16, // weight + scaling * lora_weight
+      -W16, // scaling * lora_weight, once added
+      VECTOR, // torch.linalg.norm(weight, dim=1)
+      -W16, // W + s * lora_weight, at get_weight_norm's return
+      VECTOR, // magnitude / weight_norm
+      DOWN16, // lora_A(x)
+      Y16, // lora_B(...): lora_result
+      VECTOR, // mag_norm_scale - 1
+      Y16, // (mag_norm_scale - 1) * base_result
+      Y16, // mag_norm_scale * lora_result
+      Y16, // ... * scaling
+      -Y16, // mag_norm_scale * lora_result, once scaled
+      Y16, // result_dora = the sum of the two terms
+      -Y16,
+      -Y16, // both terms, once added
+      -EYE16, // DoraLinearLayer.forward returns: x_eye, lora_A(x_eye) and lora_weight go
+      -EYE_DOWN16,
+      -W16,
+      Y16, // result + result_dora
+      -Y16, // result_dora
+    ]);
+  });
+
+  it('keeps the base result and the adapter output for the magnitude gradient', () => {
+    const live = (dora: boolean) => {
+      const nn = nnOf(PURE_BF16);
+      const layer = doraLinear(nn, BF16, { bytes: BF16, quantized: false });
+      if (!dora) delete (layer.lora as { magnitude?: Param }).magnitude;
+      const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+      const start = nn.rt.log.length;
+      nn.linear(x, layer);
+      return liveBytes(nn.rt.log) - liveBytes(nn.rt.log, start);
+    };
+    // LoRA keeps lora_A(x) (lora_B's input) and returns its sum; DoRA also keeps
+    // base_result and lora_result (MulBackward0 saves the other factor), the detached norm
+    // (DivBackward0 saves the divisor) and mag_norm_scale - 1 (saved for base_result's own
+    // gradient) and mag_norm_scale (for lora_result's).
+    expect(live(false)).toBe(DOWN16 + Y16);
+    expect(live(true)).toBe(DOWN16 + Y16 + Y16 + Y16 + 3 * VECTOR);
+  });
+
+  it('under autocast with fp32 adapters: the products are fp32, the sum cast back', () => {
+    const nn = nnOf(AUTOCAST_BF16, true);
+    // rank 4: lora_B's bf16 cast (256 x 4 x 2 B) is no [tokens x out] fp32 size
+    const layer = doraLinear(nn, FP32, { bytes: BF16, quantized: false }, 4);
+    const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+    const start = nn.rt.log.length;
+    const y = nn.linear(x, layer);
+    const allocated = deltasOf(nn.rt.log, start).filter((d) => d > 0);
+    // (fp32 [1 x out]) * (bf16 [tokens x out]) promotes: both products, the scaled one, their
+    // sum and result + result_dora are fp32; .to(torch_result_dtype) makes the bf16 output.
+    expect(allocated.filter((d) => d === Y32)).toHaveLength(5);
+    expect(y.elementBytes).toBe(BF16);
+  });
+
+  it('PEFT QLoRA with lora_dropout keeps each dequantised weight until backward', () => {
+    const kept = (dropout: boolean) => {
+      const nn = nnOf(PURE_BF16);
+      const layer = doraLinear(nn, BF16, { bytes: 1, quantized: true });
+      layer.lora.dropout = dropout;
+      const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+      const start = nn.rt.log.length;
+      nn.linear(x, layer);
+      return liveBytes(nn.rt.log, undefined, 'buffers') - liveBytes(nn.rt.log, start, 'buffers');
+    };
+    // base_result=None: F.linear(dropout(x), dequantised W) saves W for x's gradient.
+    expect(kept(false)).toBe(0);
+    expect(kept(true)).toBe(W16);
+  });
+
+  it('torchtune runs lora_b(lora_a(x)) before the eye, and reuses base_out under dropout', () => {
+    const forward = (doraModule: 'peft' | 'torchtune') => {
+      const nn = nnOf({ ...PURE_BF16, doraModule });
+      const layer = doraLinear(nn, BF16, { bytes: BF16, quantized: false });
+      layer.lora.dropout = true;
+      const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+      const start = nn.rt.log.length;
+      nn.linear(x, layer);
+      return deltasOf(nn.rt.log, start);
+    };
+    const mask = TOKENS * HIDDEN; // dropout's one-byte mask: 512 B
+    expect(forward('torchtune').slice(0, 6)).toEqual([Y16, X16, mask, DOWN16, Y16, EYE16]);
+    // PEFT's base_result=None computes F.linear(dropout(x), W) once more: one [tokens x out]
+    // allocation torchtune does not make.
+    const outputs = (deltas: number[]) => deltas.filter((d) => d === Y16).length;
+    expect(outputs(forward('peft')) - outputs(forward('torchtune'))).toBe(1);
+  });
+});

@@ -1,7 +1,7 @@
 // Building blocks model code is made of (torch.nn modules and the few functions every decoder
 // calls), written as the ops they run. The source each follows is named beside it.
 import { QuantizationKernel } from '../../vocabulary';
-import { LinearParams } from '../model/rank-model';
+import { LinearParams, LoraParams } from '../model/rank-model';
 import { FP32, Ops } from './ops';
 import { Param, Runtime, Tensor } from './runtime';
 
@@ -58,6 +58,9 @@ export interface Precision {
   /** bitsandbytes before 0.43.2 keeps each 4-bit linear's input (runtime.bitsandbytesSavesInput);
    * absent: a current release, which keeps only the packed weight. */
   bitsandbytesSavesInput?: boolean;
+  /** Whose DoRA module runs: PEFT's (Hugging Face and litgpt-free model code; the default) or
+   * torchtune's DoRALinear (native model code), which differ in the order of their ops. */
+  doraModule?: 'peft' | 'torchtune';
 }
 
 /** The modules of one rank, with its precision and weight access. */
@@ -74,7 +77,10 @@ export class Nn {
   /** A linear module: the base layer (plain, or QLoRA's 4-bit one) plus its LoRA adapter. */
   linear(x: Tensor, linear: LinearParams): Tensor {
     const base = linear.quantized ? this.linear4bit(x, linear) : this.plainLinear(x, linear);
-    return linear.lora ? this.withAdapter(x, base, linear.lora) : base;
+    if (!linear.lora) return base;
+    return linear.lora.magnitude
+      ? this.withDora(x, base, linear, linear.lora)
+      : this.withAdapter(x, base, linear.lora);
   }
 
   /** nn.Linear (bias optional): autocast casts the arguments of at::linear(input, weight, bias)
@@ -115,6 +121,106 @@ export class Nn {
       this.rt.drop(scaled, base);
       return ops.to(sum, base.elementBytes);
     });
+  }
+
+  /** DoRA: PEFT's DoraLinearVariant.forward (tuners/lora/variants.py) adds
+   * DoraLinearLayer.forward's output (tuners/lora/dora.py) to the base result and casts the sum
+   * back to its dtype; torchtune's DoRALinear.forward (modules/peft/dora.py) returns the same
+   * sum. */
+  private withDora(x: Tensor, base: Tensor, linear: LinearParams, lora: LoraParams): Tensor {
+    return this.rt.scope(() => {
+      const { ops } = this;
+      const cast = this.precision.autocast ? x : ops.to(x, lora.a.storedBytes);
+      const input = lora.dropout ? ops.dropout(cast) : cast;
+      // DoraLinearLayer.forward's locals (the eye, lora_weight, the weight) die at its return.
+      const dora = this.rt.scope(() => this.doraOutput(input, base, linear, lora));
+      const sum = ops.add(base, dora);
+      this.rt.drop(dora, base);
+      return ops.to(sum, base.elementBytes);
+    });
+  }
+
+  /** (m / ||W + s B A|| - 1) * base + m / ||W + s B A|| * lora_B(lora_A(x)) * s, each product
+   * in the wider dtype of its factors: the magnitude's gradient keeps the base result and the
+   * adapter's output. PEFT computes the norm first and, with lora_dropout, the base result
+   * again from the dropped x (base_result=None); torchtune computes the adapter's output first
+   * and always uses the base output. */
+  private doraOutput(x: Tensor, base: Tensor, linear: LinearParams, lora: LoraParams): Tensor {
+    const { ops, rt } = this;
+    const peft = this.precision.doraModule !== 'torchtune';
+    const adapterOutput = () => {
+      const down = this.plainLinear(x, { weight: lora.a, outFeatures: lora.rank });
+      const up = this.plainLinear(down, { weight: lora.b, outFeatures: linear.outFeatures });
+      rt.drop(down);
+      return up;
+    };
+    const early = peft ? undefined : adapterOutput();
+    const weight = this.doraBaseWeight(linear, x.elementBytes);
+    const norm = rt.noGrad(() => this.doraWeightNorm(x, weight, linear, lora));
+    // magnitude / weight_norm: DivBackward0 keeps the divisor for the magnitude's gradient,
+    // as MulBackward0 keeps the other factor.
+    const scale = ops.mul(ops.weight(lora.magnitude!, 1, linear.outFeatures), norm);
+    const up = early ?? adapterOutput();
+    const baseResult = peft && lora.dropout ? this.doraBaseResult(x, weight, linear) : base;
+    const shifted = ops.unary(scale); // mag_norm_scale - 1
+    const baseTerm = ops.mul(shifted, baseResult);
+    const product = ops.mul(scale, up);
+    rt.drop(up);
+    const adapterTerm = ops.unary(product); // * scaling
+    rt.drop(product);
+    const output = ops.add(baseTerm, adapterTerm);
+    rt.drop(baseTerm, adapterTerm);
+    return output;
+  }
+
+  /** dequantize_module_weight(base_layer).to(x.dtype) (torchtune: self.weight.to(x.dtype)): the
+   * stored weight itself, a 4-bit weight dequantised to 16 bits, copied where x's dtype
+   * differs. */
+  private doraBaseWeight(linear: LinearParams, elementBytes: number): Tensor {
+    const { ops, rt } = this;
+    const stored = linear.quantized
+      ? rt.tensor(linear.outFeatures, linear.inFeatures, 2, false, 'buffers')
+      : ops.weight(linear.weight, linear.outFeatures, linear.inFeatures);
+    const weight = ops.to(stored, elementBytes);
+    rt.drop(stored);
+    return weight;
+  }
+
+  /** DoraLinearLayer.get_weight_norm(weight, lora_weight.detach(), scaling), with lora_weight =
+   * lora_B(lora_A(eye(in))).T (PEFT PR #1806: through the modules, for FSDP's hooks). No
+   * gradient reaches any of it (the norm is detached, the eye's graph dies with the function),
+   * so it runs as under no_grad; the eye and lora_weight stay until the function returns.
+   * Autocast caches its casts of A and B from here in a real run, and from lora_A(x) on in
+   * this one: r x (in + out) 16-bit elements, a few hundred KiB, held a little later.
+   * W + s * lora_weight is made and freed here; linalg_vector_norm runs in fp32 under autocast
+   * (autocast_mode.cpp fp32_set_opt_dtype) and is cast to the sum's dtype. */
+  private doraWeightNorm(x: Tensor, weight: Tensor, linear: LinearParams, lora: LoraParams) {
+    const { ops, rt } = this;
+    const { inFeatures: inputs, outFeatures: outputs } = linear;
+    const eye = rt.tensor(inputs, inputs, x.elementBytes, false);
+    const eyeDown = this.plainLinear(eye, { weight: lora.a, outFeatures: lora.rank });
+    const loraWeight = this.plainLinear(eyeDown, { weight: lora.b, outFeatures: outputs });
+    const scaled = rt.tensor(outputs, inputs, loraWeight.elementBytes, false);
+    const sumBytes = Math.max(weight.elementBytes, loraWeight.elementBytes);
+    const sum = rt.tensor(outputs, inputs, sumBytes, false);
+    rt.drop(scaled);
+    const normBytes = this.precision.autocast ? FP32 : sumBytes;
+    const computed = rt.tensor(1, outputs, normBytes, false);
+    const norm = ops.to(computed, sumBytes);
+    rt.drop(computed, sum);
+    return norm;
+  }
+
+  /** PEFT with lora_dropout: F.linear(dropout(x), W) again, W as DoRA read it (autocast casts
+   * it for the matmul); the matmul keeps W for x's gradient. */
+  private doraBaseResult(x: Tensor, weight: Tensor, linear: LinearParams): Tensor {
+    const { ops, rt } = this;
+    const w = this.precision.autocast ? ops.to(weight, this.precision.matmul) : rt.view(weight);
+    const input = this.matmulInput(x);
+    const out = ops.linear(input, w, linear.outFeatures);
+    rt.drop(w);
+    if (input !== x) rt.drop(input);
+    return out;
   }
 
   /** QLoRA's 4-bit base layer. bitsandbytes (Linear4bit, MatMul4Bit) casts x to the compute

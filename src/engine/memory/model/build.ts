@@ -4,7 +4,7 @@ import { countParameters, loraEnds } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
 import { buildVisionWeights } from '../recipes/vision';
-import { adapter, baseParam, LinearParams, RankModel } from './rank-model';
+import { adapter, baseParam, LinearParams, loraParamsOf, RankModel } from './rank-model';
 
 /** The stage's parameters in the order the model code creates them; `layers` are the stage's
  * layer indices (all of them, or the subset a truncated simulation keeps). */
@@ -114,7 +114,7 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
   }
   if (ends.head && model.head) {
     model.head.lora = adapter(storage, 'lm_head', { inFeatures: h, outFeatures: rows }, 1, lora);
-    model.all.push(model.head.lora.a, model.head.lora.b);
+    model.all.push(...loraParamsOf(model.head.lora));
   }
 }
 

@@ -30,6 +30,9 @@ export interface LoraParams {
   /** litgpt's LoRAQKVLinear adapting only some of q, k and v: lora_B's output covers those
    * parts alone, and zero_pad scatters it into the fused output's width. */
   adaptedOutFeatures?: number;
+  /** DoRA's magnitude, one per output feature (PEFT's lora_magnitude_vector, torchtune's
+   * DoRALinear.magnitude), trained beside A and B. */
+  magnitude?: Param;
 }
 
 export interface LayerWeights {
@@ -139,12 +142,22 @@ export function adapter(
   lora: LoraSettings,
 ) {
   const bytes = s.policy.adapter.weight;
-  return {
+  const params: LoraParams = {
     a: makeParam(`${name}.lora_A`, lora.rank * local.inFeatures * copies, true, bytes),
     b: makeParam(`${name}.lora_B`, lora.rank * local.outFeatures * copies, true, bytes),
     rank: lora.rank,
     dropout: lora.dropout > 0,
   };
+  // DoraLinearLayer.update_layer: the column norms of W + s B A, in the adapters' dtype.
+  if (lora.useDora) {
+    params.magnitude = makeParam(`${name}.lora_magnitude`, local.outFeatures * copies, true, bytes);
+  }
+  return params;
+}
+
+/** An adapter's trained parameters: A and B, and DoRA's magnitude. */
+export function loraParamsOf(lora: LoraParams): Param[] {
+  return lora.magnitude ? [lora.a, lora.b, lora.magnitude] : [lora.a, lora.b];
 }
 
 /** The element counts a rank's parameters add up to, for checking the built model. */

@@ -11,6 +11,7 @@ import {
   LayerWeights,
   linearParams,
   LinearParams,
+  loraParamsOf,
   makeParam,
   ParamStorage,
 } from '../model/rank-model';
@@ -278,5 +279,5 @@ function paramsOf(linear: LinearParams): Param[] {
 
 /** Adapter parameters of a layer, in module order (get_peft_model adds them after the base). */
 export function adapterParams(weights: LayerWeights): Param[] {
-  return [...weights.linears.values()].flatMap((l) => (l.lora ? [l.lora.a, l.lora.b] : []));
+  return [...weights.linears.values()].flatMap((l) => (l.lora ? loraParamsOf(l.lora) : []));
 }

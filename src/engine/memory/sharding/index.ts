@@ -4,7 +4,7 @@ import { ModuleHooks, ModuleName } from '../autograd/hooks';
 import { Param, Runtime } from '../autograd/runtime';
 import { DtypePolicy } from '../../request/dtype-policy';
 import { PlanLayout, PlanRequest } from '../../vocabulary';
-import { RankModel } from '../model/rank-model';
+import { loraParamsOf, RankModel } from '../model/rank-model';
 import { adapterParams } from '../recipes/recipe';
 import { Ddp } from './ddp';
 import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
@@ -179,7 +179,12 @@ function zero3Units(model: RankModel): Zero3Unit[] {
     units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
   }
   const lora = model.head?.lora;
-  const head = [...(model.finalNorm ?? []), model.head?.weight, model.head?.bias, lora?.a, lora?.b];
+  const head = [
+    ...(model.finalNorm ?? []),
+    model.head?.weight,
+    model.head?.bias,
+    ...(lora ? loraParamsOf(lora) : []),
+  ];
   const headParams = head.filter((p): p is Param => !!p);
   if (headParams.length > 0) units.push({ name: 'head', params: headParams });
   return units;

@@ -366,6 +366,44 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
   });
 });
 
+describe('OLMoE (modular_olmoe.py)', () => {
+  // allenai/OLMoE-1B-7B-0924's config.json.
+  const OLMOE_1B_7B = {
+    model_type: 'olmoe',
+    hidden_size: 2048,
+    intermediate_size: 1024,
+    num_hidden_layers: 16,
+    num_attention_heads: 16,
+    num_key_value_heads: 16,
+    num_experts: 64,
+    num_experts_per_tok: 8,
+    vocab_size: 50304,
+    tie_word_embeddings: false,
+    clip_qkv: null,
+  };
+
+  it('6.9B parameters, 1.3B active (the OLMoE paper): 64 experts of 1,024, eight a token', () => {
+    const h = 2048;
+    const attention = 4 * h * h + h + h; // q, k, v, o and q_norm (h), k_norm (16 x 128)
+    const expert = 3 * h * 1024;
+    const layer = (experts: number) => attention + experts * expert + h * 64 + 2 * h;
+    const ends = 2 * 50304 * h + h;
+    const counts = countParameters(architectureFromConfig('olmoe-1b-7b', OLMOE_1B_7B));
+    expect(counts.total).toBe(16 * layer(64) + ends);
+    expect(counts.active).toBe(16 * layer(8) + ends);
+    expect([counts.total / 1e9, counts.active / 1e9].map((b) => b.toFixed(2))).toEqual([
+      '6.92',
+      '1.28',
+    ]);
+  });
+
+  it('refuses clip_qkv, whose in-place clamps it does not model, by the field', () => {
+    expect(() => architectureFromConfig('olmoe-clipped', { ...OLMOE_1B_7B, clip_qkv: 8 })).toThrow(
+      /clip_qkv/,
+    );
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

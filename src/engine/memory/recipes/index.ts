@@ -151,6 +151,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
+  // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
+  olmoe: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/olmoe/modular_olmoe.py (OlmoeDecoderLayer)',
+  }),
   granite: graniteRecipe,
   starcoder2: starcoder2Recipe,
   bloom: (arch) =>

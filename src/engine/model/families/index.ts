@@ -19,6 +19,7 @@ import { mamba, mamba2 } from './mamba';
 import { mllama } from './mllama';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
+import { olmoe } from './olmoe';
 import { opt } from './opt';
 import { phi } from './phi';
 import { phi3 } from './phi3';
@@ -40,6 +41,7 @@ const ALL: Family[] = [
   phi3,
   olmo2,
   olmo3,
+  olmoe,
   granite,
   smollm3,
   starcoder2,

@@ -366,6 +366,29 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
   });
 });
 
+describe('OLMo-1 (modular_olmo.py)', () => {
+  // allenai/OLMo-1B-hf's config.json: OlmoLayerNorm has no parameters, the head is tied.
+  const OLMO_1B = {
+    model_type: 'olmo',
+    hidden_size: 2048,
+    intermediate_size: 8192,
+    num_hidden_layers: 16,
+    num_attention_heads: 16,
+    num_key_value_heads: 16,
+    vocab_size: 50304,
+    tie_word_embeddings: true,
+    clip_qkv: null,
+  };
+
+  it('OLMo-1B: 1,176,764,416 parameters, no norm weights', () => {
+    const h = 2048;
+    const layer = 4 * h * h + 3 * h * 8192;
+    const counts = countParameters(architectureFromConfig('olmo-1b', OLMO_1B));
+    expect(counts.total).toBe(16 * layer + 50304 * h);
+    expect(counts.total).toBe(1176764416);
+  });
+});
+
 describe('OLMoE (modular_olmoe.py)', () => {
   // allenai/OLMoE-1B-7B-0924's config.json.
   const OLMOE_1B_7B = {

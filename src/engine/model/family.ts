@@ -1,6 +1,12 @@
 // What a model family module tells the reader: its base layer shape, Hugging Face's defaults
 // for fields a config.json leaves out, and what it reads on top of the common decoder fields.
-import { LayerType, MlpKind, ModelArchitecture, NormKind } from '../vocabulary';
+import {
+  LayerType,
+  MlpKind,
+  ModelArchitecture,
+  NormKind,
+  PlanValidationError,
+} from '../vocabulary';
 import { Config, ConfigReader, withFields } from './config-reader';
 
 /** What the family modules see of the config being read. */
@@ -68,4 +74,12 @@ export function slidingLayerTypes(config: Config, layers: number, pattern: numbe
   return Array.from({ length: layers }, (_, i) =>
     (i + 1) % pattern ? 'sliding_attention' : 'full_attention',
   );
+}
+
+/** OLMo's and OLMoE's clip_qkv clamps q, k and v in place (query_states.clamp_), whose saved
+ * tensors the planner does not model: such configs are refused by the field. */
+export function refuseClipQkv(read: ConfigReader): void {
+  if (typeof read.config.clip_qkv !== 'number') return;
+  read.fail('clip_qkv', 'clamped q, k and v (clip_qkv) are not planned yet: give clip_qkv null');
+  throw new PlanValidationError(read.errors);
 }

@@ -1,7 +1,7 @@
 // The ranges a model's shape must lie in before anything is counted or planned: each the
 // largest published value of its field times a margin, so every real model fits while a
 // request cannot make one plan cost seconds, gigabytes, or figures past 2^53.
-import { FieldError, ModelArchitecture } from '../vocabulary';
+import { FieldError, ModelArchitecture, NORM_KINDS } from '../vocabulary';
 import { countParameters } from './parameters';
 
 interface Range {
@@ -171,7 +171,7 @@ const VISION: BlockShape = {
   optionalNumbers: { layerGates: count(0, 2 * MAX_LAYERS) }, // two scalar gates a layer
   flags: ['attentionBias', 'mlpBias'],
   texts: ['kind'],
-  choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
+  choices: { norm: NORM_KINDS, mlp: ['gated', 'plain'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
 };
 
@@ -221,7 +221,7 @@ const FLAGS: string[] = [
 const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType'];
 const CHOICES: Record<string, readonly string[]> = {
   mlp: ['gated', 'plain'],
-  norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'],
+  norm: NORM_KINDS,
 };
 
 /** Config.json keys the architecture reads as plain numbers, with the range each must lie in

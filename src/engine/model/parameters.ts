@@ -196,8 +196,9 @@ function linearElements(shape: LinearShape): number {
   );
 }
 
-/** RMSNorm has a weight (h); LayerNorm a weight and a bias (2h). */
+/** RMSNorm has a weight (h); LayerNorm a weight and a bias (2h); OlmoLayerNorm nothing. */
 function normElements(arch: ModelArchitecture, size: number): number {
+  if (arch.norm === 'layernorm-weightless') return 0;
   return arch.norm === 'layernorm' ? 2 * size : size;
 }
 

@@ -1,8 +1,15 @@
 // The shape of a model: what the planner reads to count parameters and what layers keep.
 /** How the MLP of a layer is built. */
 export type MlpKind = 'gated' | 'plain';
-/** RMSNorm has a weight only; LayerNorm has weight and bias unless `layernorm-nobias`. */
-export type NormKind = 'rmsnorm' | 'layernorm' | 'layernorm-nobias';
+/** A norm's parameters: RMSNorm a weight; LayerNorm a weight and a bias, or a weight only
+ * (Cohere); OLMo-1's OlmoLayerNorm neither. */
+export const NORM_KINDS = [
+  'rmsnorm',
+  'layernorm',
+  'layernorm-nobias',
+  'layernorm-weightless',
+] as const;
+export type NormKind = (typeof NORM_KINDS)[number];
 
 export interface MoeConfig {
   /** Routed experts per MoE layer (E). */

@@ -398,6 +398,22 @@ export class Nn {
   /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics,
    * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
    * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
+  /** OLMo-1's OlmoLayerNorm (modular_olmo.py): F.layer_norm(x.to(float32), shape, None, None)
+   * .to(orig_dtype): the fp32 copy, native_layer_norm's fp32 output with its mean and rstd (it
+   * keeps the input and both), and the cast back. */
+  weightlessLayerNorm(x: Tensor): Tensor {
+    return this.rt.scope(() => {
+      const { ops, rt } = this;
+      const x32 = ops.to(x, FP32);
+      const out = ops.empty(x32, x32.requiresGrad);
+      const mean = rt.tensor(x32.rows, 1, FP32, false);
+      const rstd = rt.tensor(x32.rows, 1, FP32, false);
+      rt.record([x32], [out], [x32, mean, rstd], () => ops.give(x32, () => ops.gradOf(x32)));
+      rt.drop(mean, rstd);
+      return ops.to(out, x.elementBytes);
+    });
+  }
+
   layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
     const { ops } = this;
     const x = this.fp32Input(x0);

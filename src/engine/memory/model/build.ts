@@ -57,6 +57,7 @@ export function buildRankModel(
 /** A norm's weight, and its bias for LayerNorm. */
 function normParams(context: WeightContext, name: string) {
   const { arch, storage } = context;
+  if (arch.norm === 'layernorm-weightless') return []; // OlmoLayerNorm: no weight, no bias
   const params = [baseParam(storage, name, arch.hiddenSize)];
   if (arch.norm === 'layernorm') params.push(baseParam(storage, `${name}.bias`, arch.hiddenSize));
   return params;

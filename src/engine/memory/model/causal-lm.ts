@@ -373,7 +373,7 @@ export class StageModel {
 }
 
 /** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
-export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5';
+export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5' | 'weightless';
 
 function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
@@ -389,6 +389,8 @@ function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm):
       return nn.fusedRmsNorm(x, weight);
     case 't5':
       return nn.t5Norm(x, weight);
+    case 'weightless':
+      return nn.weightlessLayerNorm(x);
   }
 }
 

@@ -17,8 +17,9 @@ export interface LlamaVariant {
   norms: 'pre' | 'sandwich' | 'post';
   /** How the RMSNorm applies its weight: Llama casts the normalised tensor back and multiplies
    * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
-   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm. */
-  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm';
+   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm; OLMo-1's
+   * OlmoLayerNorm, an fp32 LayerNorm without weight or bias. */
+  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm' | 'weightless';
   /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
    * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
   rotaryCastBack?: boolean;
@@ -64,6 +65,7 @@ function norm(
   variant: LlamaVariant,
   width = x.cols, // a norm over each head: its statistics per head
 ) {
+  if (variant.rmsNorm === 'weightless') return nn.weightlessLayerNorm(x);
   const weight = weights.norms.get(name)!;
   if (variant.rmsNorm === 'layernorm')
     return nn.layerNorm(x, weight, weights.norms.get(`${name}.bias`));

@@ -99,6 +99,16 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** OLMo-1 (modular_olmo.py): Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without
+ * weight or bias, at each norm and at the end. */
+function olmoRecipe(arch: ModelArchitecture): LayerRecipe {
+  return {
+    ...hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'weightless' }),
+    source: 'transformers models/olmo/modular_olmo.py (OlmoDecoderLayer)',
+    ends: { finalNorm: 'weightless' },
+  };
+}
+
 /** gpt-oss (modeling_gpt_oss.py): no SDPA path (_supports_sdpa = False), so its eager attention
  * with a sink logit per head runs whatever is asked; experts with the clamped GLU. */
 function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
@@ -151,6 +161,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
+  olmo: olmoRecipe,
   // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
   olmoe: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
@@ -187,6 +198,7 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.sequenceClassificationLabels) return 'a classification head';
   if (arch.layerTypes?.includes('cross_attention')) return 'cross-attention layers';
   if (arch.qkNorm) return 'q/k norms';
+  if (arch.norm === 'layernorm-weightless') return 'LayerNorms without weights';
   if (arch.noRopeLayers?.length) return 'layers without RoPE';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';

@@ -248,6 +248,7 @@ export class LayerWeightsBuilder {
   /** A norm of `size` (RMSNorm: a weight; LayerNorm: a weight and a bias). */
   norm(name: string, size: number, withBias = this.context.arch.norm === 'layernorm'): this {
     const { storage } = this.context;
+    if (this.context.arch.norm === 'layernorm-weightless') return this; // OlmoLayerNorm
     const weight = baseParam(storage, name, size);
     this.weights.norms.set(name, weight);
     this.weights.order.push(weight);

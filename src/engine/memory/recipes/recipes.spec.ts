@@ -257,6 +257,20 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(olmoPerToken * T);
   });
 
+  it("OLMo-1: Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without weight or bias", () => {
+    // F.layer_norm(x.to(float32), shape, None, None).to(orig_dtype): the fp32 copy, mean and
+    // rstd kept by native_layer_norm, and the bf16 cast back kept by the linears after it.
+    const olmoLayerNorm = FP32 * h + 2 * FP32 + BF16 * h;
+    const perToken =
+      2 * olmoLayerNorm +
+      BF16 * a * d + // rotated q
+      BF16 * g * d * 2 + // rotated k and v
+      BF16 * a * d +
+      lse + // attention output and log-sum-exp
+      swiGluMlp;
+    expect(savedPerLayer({ ...BASE, model_type: 'olmo' }, HF)).toBe(perToken * T);
+  });
+
   it("OLMo-3: OLMo-2's layer (a sliding window longer than the sequence needs no mask)", () => {
     const config = { ...BASE, model_type: 'olmo3', sliding_window: 4096 };
     expect(savedPerLayer(config, HF)).toBe(olmoPerToken * T);

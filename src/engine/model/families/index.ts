@@ -17,6 +17,7 @@ import { llama } from './llama';
 import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
 import { mllama } from './mllama';
+import { olmo } from './olmo';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
 import { olmoe } from './olmoe';
@@ -39,6 +40,7 @@ const ALL: Family[] = [
   gemma2,
   gemma3,
   phi3,
+  olmo,
   olmo2,
   olmo3,
   olmoe,

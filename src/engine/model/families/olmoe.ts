@@ -2,9 +2,8 @@
 // projections (OlmoeAttention: q_norm of hidden_size, k_norm of kv_heads x head_dim) and a
 // sparse MoE block in every layer, Mixtral's experts (OlmoeExperts) under Qwen2-MoE's top-k
 // router (OlmoeTopKRouter), no shared expert.
-import { PlanValidationError } from '../../vocabulary';
 import { Config } from '../config-reader';
-import { Family } from '../family';
+import { Family, refuseClipQkv } from '../family';
 
 /** OlmoeConfig's defaults (configuration_olmoe.py): OLMoE-1B-7B's shape. */
 const OLMOE_DEFAULTS: Config = {
@@ -28,15 +27,7 @@ export const olmoe: Family = {
   normsPerLayer: 2,
   defaults: OLMOE_DEFAULTS,
   refine: (arch, read) => {
-    // clip_qkv clamps q, k and v in place (query_states.clamp_): its saved tensors are not
-    // modelled, so such configs are refused by the field.
-    if (typeof read.config.clip_qkv === 'number') {
-      read.fail(
-        'clip_qkv',
-        'clamped q, k and v (clip_qkv) are not planned yet: give clip_qkv null',
-      );
-      throw new PlanValidationError(read.errors);
-    }
+    refuseClipQkv(read);
     arch.qkNorm = true;
     arch.qkNormPerHead = true; // the whole projection: a x d and g x d weights
   },

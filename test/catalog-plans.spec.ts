@@ -53,6 +53,12 @@ describe('every catalog model', () => {
         /^litgpt's model code .* one norm in a sequential block: .*modeling_cohere\.py/,
       ),
     );
+    // litgpt's Block has post_attention_norm and post_mlp_norm, which recipes/litgpt.ts does
+    // not build: Gemma-2's four norms a layer are planned in Hugging Face's code.
+    const gemma2 = planOf('gemma-2-9b', 'litgpt');
+    expect(gemma2.assumptions).toContainEqual(
+      expect.stringMatching(/^litgpt's model code .* 4 norms a layer: .*modeling_gemma2\.py/),
+    );
     const llama = planOf('llama-3-8b', 'litgpt');
     expect(llama.assumptions.filter((note) => note.includes('model code is planned'))).toEqual([]);
   });

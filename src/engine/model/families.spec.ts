@@ -366,6 +366,40 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
   });
 });
 
+describe('GLM-4 (modular_glm.py, modular_glm4.py)', () => {
+  // THUDM/glm-4-9b-chat-hf's config.json.
+  const GLM_4_9B = {
+    model_type: 'glm',
+    hidden_size: 4096,
+    intermediate_size: 13696,
+    num_hidden_layers: 40,
+    num_attention_heads: 32,
+    num_key_value_heads: 2,
+    head_dim: 128,
+    vocab_size: 151552,
+    attention_bias: true,
+    partial_rotary_factor: 0.5,
+    tie_word_embeddings: false,
+  };
+  const h = 4096;
+  const kv = 2 * 128;
+  // q, k and v with biases, o_proj without; gate_up_proj (h -> 2f) and down_proj
+  const attention = h * h + h + 2 * (h * kv + kv) + h * h;
+  const mlp = h * 2 * 13696 + 13696 * h;
+  const ends = 2 * 151552 * h + h;
+
+  it('glm-4-9b: 9,399,951,360 parameters (o_proj has no bias though attention_bias is set)', () => {
+    const counts = countParameters(architectureFromConfig('glm-4-9b', GLM_4_9B));
+    expect(counts.total).toBe(40 * (attention + mlp + 2 * h) + ends);
+    expect(counts.total).toBe(9399951360);
+  });
+
+  it('GLM-4-0414 (glm4): two more norms a layer, after attention and after the MLP', () => {
+    const arch = architectureFromConfig('glm-4-0414', { ...GLM_4_9B, model_type: 'glm4' });
+    expect(countParameters(arch).total).toBe(40 * (attention + mlp + 4 * h) + ends);
+  });
+});
+
 describe('OLMo-1 (modular_olmo.py)', () => {
   // allenai/OLMo-1B-hf's config.json: OlmoLayerNorm has no parameters, the head is tied.
   const OLMO_1B = {

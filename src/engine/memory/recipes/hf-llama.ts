@@ -33,8 +33,6 @@ export interface LlamaVariant {
   experts?: ExpertStyle;
   /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
   activation: 'silu' | 'gelu';
-  /** Phi-3: q, k and v are slices of one qkv_proj output, gate and up of one gate_up_proj. */
-  fused: boolean;
   /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
    * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
   scaledResidual?: boolean;
@@ -48,7 +46,6 @@ export const LLAMA: LlamaVariant = {
   norms: 'pre',
   rmsNorm: 'llama',
   activation: 'silu',
-  fused: false,
 };
 
 export function linear(weights: LayerWeights, name: string): LinearParams {
@@ -136,7 +133,7 @@ export function hfLlamaAttention(
   variant: LlamaVariant = LLAMA,
 ): Tensor {
   return nn.rt.scope(() => {
-    const [q0, k0, v] = projections(nn, x, w, inputs.heads, variant);
+    const [q0, k0, v] = projections(nn, x, w, inputs.heads);
     const beforeRope = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
     const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant, inputs.heads.headDim) : [q0, k0];
     const [qRotated, kRotated] = positioned(nn, [q, k], w.index, inputs, variant);
@@ -150,16 +147,15 @@ export function hfLlamaAttention(
   });
 }
 
-/** q, k and v: three linears, or views sliced out of Phi-3's one qkv_proj output (each view
- * keeps the whole output alive). */
+/** q, k and v: three linears, or views sliced out of Phi-3's one qkv_proj output where the
+ * layer has one (each view keeps the whole output alive). */
 function projections(
   nn: Nn,
   x: Tensor,
   w: LayerWeights,
   heads: AttentionHeads,
-  variant: LlamaVariant,
 ): [Tensor, Tensor, Tensor] {
-  if (!variant.fused) {
+  if (!w.linears.has('qkv_proj')) {
     return [
       nn.linear(x, linear(w, 'q_proj')),
       nn.linear(x, linear(w, 'k_proj')),
@@ -221,14 +217,15 @@ function rotated(nn: Nn, x: Tensor, inputs: LayerInputs, variant: LlamaVariant):
 }
 
 /** LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), evaluated left to right, the
- * activation as its own op; Phi-3 computes gate_up_proj once and chunks it (Phi3MLP). */
+ * activation as its own op; where the layer has a gate_up_proj (Phi3MLP, GLM's) it is computed
+ * once and chunked. */
 export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVariant = LLAMA) {
   if (variant.plainMlp) return plainMlp(nn, x, w);
   return nn.rt.scope(() => {
     const { ops } = nn;
     let activated: Tensor;
     let up: Tensor;
-    if (variant.fused) {
+    if (w.linears.has('gate_up_proj')) {
       const both = nn.linear(x, linear(w, 'gate_up_proj'));
       const gate = ops.slice(both, both.cols / 2);
       up = ops.slice(both, both.cols / 2);

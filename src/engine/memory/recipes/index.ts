@@ -27,7 +27,6 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',
-    fused: Boolean(arch.fusedQkv),
   };
 }
 
@@ -162,6 +161,15 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   olmo: olmoRecipe,
+  glm: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/glm/modular_glm.py (GlmDecoderLayer)',
+  }),
+  // Gemma-2's sandwich of norms under GLM-4-0414's names, Llama's RMSNorm
+  glm4: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/glm4/modular_glm4.py (Glm4DecoderLayer)',
+  }),
   // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
   olmoe: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
@@ -202,6 +210,9 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.noRopeLayers?.length) return 'layers without RoPE';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';
+  // recipes/litgpt.ts builds norm_1 and norm_2 only, not Block's post_attention_norm and
+  // post_mlp_norm (Gemma-2's, GLM-4-0414's)
+  if (arch.normsPerLayer > 2) return `${arch.normsPerLayer} norms a layer`;
   return undefined;
 }
 
@@ -215,6 +226,7 @@ function nativeGap(arch: ModelArchitecture): string | undefined {
   if (arch.norm !== 'rmsnorm') return 'LayerNorms';
   if (arch.normsPerLayer !== 2) return `${arch.normsPerLayer} norms a layer`;
   if (arch.fusedQkv) return 'a fused qkv projection';
+  if (arch.fusedGateUp) return 'a fused gate_up projection';
   if (arch.parallelResidual) return 'a parallel residual block';
   return undefined;
 }

@@ -257,6 +257,19 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(olmoPerToken * T);
   });
 
+  it("GLM-4: Llama's saved bytes (biases keep nothing more; gate_up_proj's output, kept whole by both chunks, is gate and up); GLM-4-0414's post norms keep their internals", () => {
+    const glm = { ...BASE, head_dim: d, attention_bias: true, partial_rotary_factor: 0.5 };
+    const llamaPerToken =
+      2 * llamaNorm + BF16 * a * d + BF16 * g * d * 2 + BF16 * a * d + lse + swiGluMlp;
+    expect(savedPerLayer({ ...glm, model_type: 'glm' }, HF)).toBe(llamaPerToken * T);
+    // post_self_attn_layernorm and post_mlp_layernorm: x.to(float32), rsqrt and the cast back
+    // kept; their output goes to the residual add, which keeps nothing.
+    const postNorm = FP32 * h + FP32 + BF16 * h;
+    expect(savedPerLayer({ ...glm, model_type: 'glm4' }, HF)).toBe(
+      (llamaPerToken + 2 * postNorm) * T,
+    );
+  });
+
   it("OLMo-1: Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without weight or bias", () => {
     // F.layer_norm(x.to(float32), shape, None, None).to(orig_dtype): the fp32 copy, mean and
     // rstd kept by native_layer_norm, and the bf16 cast back kept by the linears after it.

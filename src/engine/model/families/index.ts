@@ -8,6 +8,7 @@ import { deepseek } from './deepseek';
 import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
 import { gemma3 } from './gemma3';
+import { glm } from './glm';
 import { gpt2 } from './gpt2';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
@@ -40,6 +41,7 @@ const ALL: Family[] = [
   gemma2,
   gemma3,
   phi3,
+  glm,
   olmo,
   olmo2,
   olmo3,

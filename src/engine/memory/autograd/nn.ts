@@ -58,8 +58,8 @@ export interface Precision {
   /** bitsandbytes before 0.43.2 keeps each 4-bit linear's input (runtime.bitsandbytesSavesInput);
    * absent: a current release, which keeps only the packed weight. */
   bitsandbytesSavesInput?: boolean;
-  /** Whose DoRA module runs: PEFT's (Hugging Face and litgpt-free model code; the default) or
-   * torchtune's DoRALinear (native model code), which differ in the order of their ops. */
+  /** Whose DoRA module runs: PEFT's (Hugging Face's model code; the default) or torchtune's
+   * DoRALinear (native model code), which differ in the order of their ops. */
   doraModule?: 'peft' | 'torchtune';
 }
 
@@ -395,9 +395,6 @@ export class Nn {
     return out;
   }
 
-  /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics,
-   * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
-   * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
   /** OLMo-1's OlmoLayerNorm (modular_olmo.py): F.layer_norm(x.to(float32), shape, None, None)
    * .to(orig_dtype): the fp32 copy, native_layer_norm's fp32 output with its mean and rstd (it
    * keeps the input and both), and the cast back. */
@@ -414,6 +411,9 @@ export class Nn {
     });
   }
 
+  /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics,
+   * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
+   * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
   layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
     const { ops } = this;
     const x = this.fp32Input(x0);

@@ -148,7 +148,7 @@ export function adapter(
     rank: lora.rank,
     dropout: lora.dropout > 0,
   };
-  // DoraLinearLayer.update_layer: the column norms of W + s B A, in the adapters' dtype.
+  // DoraLinearLayer.update_layer: ||W + s B A|| per output feature, in the adapters' dtype.
   if (lora.useDora) {
     params.magnitude = makeParam(`${name}.lora_magnitude`, local.outFeatures * copies, true, bytes);
   }

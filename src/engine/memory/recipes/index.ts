@@ -165,7 +165,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/glm/modular_glm.py (GlmDecoderLayer)',
   }),
-  // Gemma-2's sandwich of norms under GLM-4-0414's names, Llama's RMSNorm
+  // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
   glm4: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/glm4/modular_glm4.py (Glm4DecoderLayer)',

@@ -400,6 +400,40 @@ describe('GLM-4 (modular_glm.py, modular_glm4.py)', () => {
   });
 });
 
+describe('ERNIE 4.5 (modular_ernie4_5.py)', () => {
+  // baidu/ERNIE-4.5-0.3B-PT's config.json: 16 heads of 128 over a hidden size of 1,024.
+  const ERNIE_03B = {
+    model_type: 'ernie4_5',
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    num_hidden_layers: 18,
+    num_attention_heads: 16,
+    num_key_value_heads: 2,
+    head_dim: 128,
+    vocab_size: 103424,
+    tie_word_embeddings: true,
+    use_bias: false,
+  };
+
+  it("ERNIE-4.5-0.3B: 360,748,032 parameters (the model card's 0.36B), tied embeddings", () => {
+    const h = 1024;
+    const attention = h * 16 * 128 + 2 * h * 2 * 128 + 16 * 128 * h;
+    const layer = attention + 3 * h * 3072 + 2 * h;
+    const counts = countParameters(architectureFromConfig('ernie-4.5-0.3b', ERNIE_03B));
+    expect(counts.total).toBe(18 * layer + 103424 * h + h);
+    expect(counts.total).toBe(360748032);
+  });
+
+  it('use_bias puts a bias on every projection', () => {
+    const h = 1024;
+    const withBias = { ...ERNIE_03B, use_bias: true };
+    const biases = 16 * 128 + 2 * 2 * 128 + h + 2 * 3072 + h; // q, k, v, o, gate, up, down
+    const counts = (config: object) =>
+      countParameters(architectureFromConfig('ernie', config)).total;
+    expect(counts(withBias) - counts(ERNIE_03B)).toBe(18 * biases);
+  });
+});
+
 describe('OLMo-1 (modular_olmo.py)', () => {
   // allenai/OLMo-1B-hf's config.json: OlmoLayerNorm has no parameters, the head is tied.
   const OLMO_1B = {

@@ -4,6 +4,7 @@
 import { AttentionHeads, rotary } from '../autograd/attention';
 import { attend } from './attention-kernel';
 import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
@@ -23,6 +24,10 @@ export interface LlamaVariant {
   /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
    * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
   rotaryCastBack?: boolean;
+  /** ERNIE 4.5's rotation in fp32 (modular_ernie4_5.py apply_rotary_pos_emb): each layer
+   * repeat-interleaves the fp32 tables, rotates q.float() and rotate_half(q).float(), and casts
+   * back. */
+  rotaryInFp32?: boolean;
   /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
    * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
   qkNorm?: 'per-head' | 'whole' | 'l2';
@@ -200,11 +205,40 @@ function positioned(
     const query = variant.qkNorm === 'l2' ? nn.ops.unary(q) : nn.rt.view(q);
     return [query, nn.rt.view(k)];
   }
-  const out = [q, k].map((t) => rotated(nn, t, inputs, variant));
+  const out = variant.rotaryInFp32
+    ? rotatedInFp32(nn, [q, k], inputs)
+    : [q, k].map((t) => rotated(nn, t, inputs, variant));
   if (variant.qkNorm !== 'l2') return out;
   const normed = out.map((t) => nn.l2Norm(t, inputs.heads.headDim)); // Llama4TextL2Norm, per head
   nn.rt.drop(...out);
   return normed;
+}
+
+/** ERNIE 4.5's apply_rotary_pos_emb: cos and sin, half of each repeat-interleaved into a new
+ * fp32 table of the head's width (kept by the products for q's and k's gradients), then for
+ * each of q and k: q.float() * cos + rotate_half(q).float() * sin, cast back to q's dtype. */
+function rotatedInFp32(nn: Nn, qk: Tensor[], inputs: LayerInputs): Tensor[] {
+  return nn.rt.scope(() => {
+    const [cos, sin] = [inputs.cos, inputs.sin].map((t) => nn.ops.unary(t)); // repeat_interleave
+    return qk.map((x) => {
+      const { ops, rt } = nn;
+      const x32 = ops.to(x, FP32);
+      const withCos = ops.mul(x32, cos);
+      rt.drop(x32);
+      const half = x.cols / 2;
+      const [odd, even] = [ops.slice(x, half), ops.slice(x, half)]; // x[..., 1::2], x[..., 0::2]
+      const negated = ops.unary(odd);
+      const rotatedHalf = ops.cat([negated, even]); // torch.stack((-x2, x1), -1).flatten(-2)
+      rt.drop(negated, odd, even);
+      const rotated32 = ops.to(rotatedHalf, FP32);
+      rt.drop(rotatedHalf);
+      const withSin = ops.mul(rotated32, sin);
+      rt.drop(rotated32);
+      const sum = ops.add(withCos, withSin);
+      rt.drop(withCos, withSin);
+      return ops.to(sum, x.elementBytes);
+    });
+  });
 }
 
 /** apply_rotary_pos_emb for one of q and k, cast back where the family does. */

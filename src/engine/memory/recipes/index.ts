@@ -161,6 +161,13 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   olmo: olmoRecipe,
+  // ERNIE 4.5: fp32 rotary tables (Ernie4_5RotaryEmbedding keeps them "in full precision")
+  // and the rotation in fp32
+  ernie4_5: (arch) => ({
+    ...hfLlamaRecipe({ ...llamaVariant(arch), rotaryInFp32: true }),
+    source: 'transformers models/ernie4_5/modular_ernie4_5.py (Ernie4_5DecoderLayer)',
+    ends: { rotaryFp32: true },
+  }),
   glm: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/glm/modular_glm.py (GlmDecoderLayer)',

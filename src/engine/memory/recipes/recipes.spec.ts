@@ -270,6 +270,19 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     );
   });
 
+  it("ERNIE 4.5: Llama's layer, and each layer's fp32 repeat-interleaved cos and sin kept for q's and k's gradients", () => {
+    const config = { ...BASE, model_type: 'ernie4_5', head_dim: d, tie_word_embeddings: true };
+    const perToken =
+      2 * llamaNorm +
+      BF16 * a * d + // rotated q, cast back to bf16, kept by flash attention
+      BF16 * g * d * 2 +
+      BF16 * a * d +
+      lse +
+      swiGluMlp +
+      2 * FP32 * d; // cos and sin repeat-interleaved: q.float() * cos keeps cos, ... * sin sin
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it("OLMo-1: Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without weight or bias", () => {
     // F.layer_norm(x.to(float32), shape, None, None).to(orig_dtype): the fp32 copy, mean and
     // rstd kept by native_layer_norm, and the bf16 cast back kept by the linears after it.

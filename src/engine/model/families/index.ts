@@ -5,6 +5,7 @@ import { bloom } from './bloom';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
+import { ernie } from './ernie';
 import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
 import { gemma3 } from './gemma3';
@@ -42,6 +43,7 @@ const ALL: Family[] = [
   gemma3,
   phi3,
   glm,
+  ernie,
   olmo,
   olmo2,
   olmo3,

@@ -428,9 +428,47 @@ describe('ERNIE 4.5 (modular_ernie4_5.py)', () => {
     const h = 1024;
     const withBias = { ...ERNIE_03B, use_bias: true };
     const biases = 16 * 128 + 2 * 2 * 128 + h + 2 * 3072 + h; // q, k, v, o, gate, up, down
-    const counts = (config: object) =>
+    const counts = (config: typeof withBias) =>
       countParameters(architectureFromConfig('ernie', config)).total;
     expect(counts(withBias) - counts(ERNIE_03B)).toBe(18 * biases);
+  });
+});
+
+describe('EXAONE 4.0 (modular_exaone4.py)', () => {
+  // A 1.2B-class shape: 30 full-attention layers, GQA with 8 K/V heads of 64, tied embeddings.
+  const EXAONE = {
+    model_type: 'exaone4',
+    hidden_size: 2048,
+    intermediate_size: 4096,
+    num_hidden_layers: 30,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 64,
+    vocab_size: 102400,
+    tie_word_embeddings: true,
+    sliding_window: null,
+    layer_types: Array<string>(30).fill('full_attention'),
+  };
+
+  it('parameters: two norms a layer and per-head q/k norms of head_dim', () => {
+    const h = 2048;
+    const attention = 2 * h * 32 * 64 + 2 * h * 8 * 64;
+    const layer = attention + 3 * h * 4096 + 2 * h + 2 * 64;
+    const counts = countParameters(architectureFromConfig('exaone-4.0', EXAONE));
+    expect(counts.total).toBe(30 * layer + 102400 * h + h);
+  });
+
+  it('without a sliding window every layer rotates; a hybrid one rotates its sliding layers only', () => {
+    expect(architectureFromConfig('exaone-4.0', EXAONE).noRopeLayers).toBeUndefined();
+    const hybrid = architectureFromConfig('exaone-4.0-hybrid', {
+      ...EXAONE,
+      num_hidden_layers: 8,
+      sliding_window: 4096,
+      sliding_window_pattern: 'LLLG',
+      layer_types: undefined,
+    });
+    expect(hybrid.layerTypes?.map((t) => t[0])).toEqual(['s', 's', 's', 'f', 's', 's', 's', 'f']);
+    expect(hybrid.noRopeLayers).toEqual([3, 7]);
   });
 });
 

@@ -161,6 +161,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   olmo: olmoRecipe,
+  // OLMo-2's post norms with Llama's RMSNorm; per-head q/k norms and NoPE full layers by fields
+  exaone4: (arch) => ({
+    ...hfLlamaRecipe({ ...llamaVariant(arch), norms: 'post' }),
+    source: 'transformers models/exaone4/modular_exaone4.py (Exaone4DecoderLayer)',
+  }),
   // ERNIE 4.5: fp32 rotary tables (Ernie4_5RotaryEmbedding keeps them "in full precision")
   // and the rotation in fp32
   ernie4_5: (arch) => ({

@@ -283,6 +283,32 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("EXAONE 4.0: OLMo-2's post norms and per-head q/k norms, each Llama's RMSNorm", () => {
+    const config = {
+      ...BASE,
+      model_type: 'exaone4',
+      head_dim: d,
+      sliding_window: 4096, // longer than the sequence: no mask
+      layer_types: ['sliding_attention'],
+    };
+    // LlamaRMSNorm over `width` with one rsqrt per row: x.to(float32), rsqrt and the cast back
+    // kept; an output that a linear reads is kept too, one that a residual add or RoPE reads not.
+    const norm = (width: number, rows = 1) => FP32 * width + FP32 * rows + BF16 * width;
+    const perToken =
+      BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj (no pre-norm)
+      norm(a * d, a) + // q_norm: one rsqrt per head
+      norm(g * d, g) +
+      BF16 * a * d + // rotated q
+      BF16 * g * d * 2 + // rotated k, v
+      BF16 * a * d +
+      lse +
+      norm(h) + // post_attention_layernorm
+      BF16 * h + // the residual sum, kept by gate_proj and up_proj
+      swiGluMlp +
+      norm(h); // post_feedforward_layernorm
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it("OLMo-1: Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without weight or bias", () => {
     // F.layer_norm(x.to(float32), shape, None, None).to(orig_dtype): the fp32 copy, mean and
     // rstd kept by native_layer_norm, and the bf16 cast back kept by the linears after it.

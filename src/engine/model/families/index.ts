@@ -6,6 +6,7 @@ import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
 import { ernie } from './ernie';
+import { exaone4 } from './exaone4';
 import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
 import { gemma3 } from './gemma3';
@@ -44,6 +45,7 @@ const ALL: Family[] = [
   phi3,
   glm,
   ernie,
+  exaone4,
   olmo,
   olmo2,
   olmo3,

@@ -65,3 +65,20 @@ export function savedPerLayer(
   const at = (n: number) => forwardEnd({ ...config, [layersField]: n }, settings).live[ACTIVATIONS];
   return at(layers + 1) - at(layers);
 }
+
+/** The sizes of the allocations layer `layer` makes in the last step's forward, in order. */
+export function layerForwardAllocations(
+  config: Record<string, unknown>,
+  settings: Settings,
+  layer = 0,
+): number[] {
+  const { log } = simulate(config, settings);
+  const lastStep = log.moments[log.moment[log.length - 1]].step;
+  const sizes: number[] = [];
+  for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    const inLayer = moment.step === lastStep && moment.phase === 'forward';
+    if (inLayer && moment.layer === layer && log.kind[i] === 1) sizes.push(log.bytes[i]);
+  }
+  return sizes;
+}

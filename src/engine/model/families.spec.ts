@@ -472,6 +472,27 @@ describe('EXAONE 4.0 (modular_exaone4.py)', () => {
   });
 });
 
+describe('HunYuan dense v1 (modular_hunyuan_v1_dense.py)', () => {
+  it('a 0.5B shape: per-head q/k norms of head_dim on top of Llama, tied embeddings', () => {
+    const config = {
+      model_type: 'hunyuan_v1_dense',
+      hidden_size: 1024,
+      intermediate_size: 3584,
+      num_hidden_layers: 24,
+      num_attention_heads: 16,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      vocab_size: 120818,
+      tie_word_embeddings: true,
+    };
+    const h = 1024;
+    const attention = 2 * h * 16 * 128 + 2 * h * 8 * 128;
+    const layer = attention + 3 * h * 3584 + 2 * h + 2 * 128;
+    const counts = countParameters(architectureFromConfig('hunyuan-0.5b', config));
+    expect(counts.total).toBe(24 * layer + 120818 * h + h);
+  });
+});
+
 describe('OLMo-1 (modular_olmo.py)', () => {
   // allenai/OLMo-1B-hf's config.json: OlmoLayerNorm has no parameters, the head is tied.
   const OLMO_1B = {

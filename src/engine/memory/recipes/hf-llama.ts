@@ -31,6 +31,8 @@ export interface LlamaVariant {
   /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
    * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
   qkNorm?: 'per-head' | 'whole' | 'l2';
+  /** HunYuan: the q/k RMSNorms run after rotary (query_layernorm(apply_rotary_pos_emb(...))). */
+  qkNormAfterRope?: boolean;
   /** Llama-4: the layers that apply RoPE (the others, NoPE, scale q by an attention
    * temperature instead: modeling_llama4.py Llama4TextAttention attn_temperature_tuning). */
   ropeFor?: (layer: number) => boolean;
@@ -139,10 +141,16 @@ export function hfLlamaAttention(
 ): Tensor {
   return nn.rt.scope(() => {
     const [q0, k0, v] = projections(nn, x, w, inputs.heads);
-    const beforeRope = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
+    const rmsQk = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
+    const beforeRope = rmsQk && !variant.qkNormAfterRope;
     const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant, inputs.heads.headDim) : [q0, k0];
-    const [qRotated, kRotated] = positioned(nn, [q, k], w.index, inputs, variant);
+    const [qPositioned, kPositioned] = positioned(nn, [q, k], w.index, inputs, variant);
     nn.rt.drop(q, k, q0, k0);
+    const afterRope = rmsQk && variant.qkNormAfterRope;
+    const [qRotated, kRotated] = afterRope
+      ? qkNorms(nn, qPositioned, kPositioned, w, variant, inputs.heads.headDim)
+      : [qPositioned, kPositioned];
+    if (afterRope) nn.rt.drop(qPositioned, kPositioned);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
     const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
     nn.rt.drop(...[qRotated, kRotated].filter((t, i) => t !== qkv[i]));

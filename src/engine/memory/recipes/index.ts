@@ -161,6 +161,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   olmo: olmoRecipe,
+  hunyuan_v1_dense: (arch) => ({
+    ...hfLlamaRecipe({ ...llamaVariant(arch), qkNormAfterRope: true }),
+    source:
+      'transformers models/hunyuan_v1_dense/modular_hunyuan_v1_dense.py (HunYuanDenseV1Attention)',
+  }),
   // OLMo-2's post norms with Llama's RMSNorm; per-head q/k norms and NoPE full layers by fields
   exaone4: (arch) => ({
     ...hfLlamaRecipe({ ...llamaVariant(arch), norms: 'post' }),

@@ -4,7 +4,12 @@
 // Shapes: 512 tokens (batch 1), hidden 256, 4 query heads of 64, 2 K/V heads, MLP 1024, bf16
 // weights trained in full; every tensor is a multiple of 512 bytes, so the allocator's rounding
 // adds nothing. Where a layer keeps a tensor another op of it keeps too, it is counted once.
-import { allocationsOf, forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
+import {
+  allocationsOf,
+  forwardEnd,
+  layerForwardAllocations,
+  savedPerLayer,
+} from '../../../../test/support/layer-bytes';
 
 const T = 512; // tokens
 const h = 256;
@@ -307,6 +312,43 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       swiGluMlp +
       norm(h); // post_feedforward_layernorm
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('HunYuan dense: the per-head q/k RMSNorms run after rotary, and flash attention keeps their outputs', () => {
+    const config = { ...BASE, model_type: 'hunyuan_v1_dense', head_dim: d };
+    // query_layernorm(rotated q): x.to(float32), one rsqrt per head and the cast back kept; its
+    // output is what the kernel keeps (the rotated q itself is not kept).
+    const headNorm = (heads: number) => FP32 * heads * d + FP32 * heads + BF16 * heads * d;
+    const perToken =
+      2 * llamaNorm +
+      headNorm(a) +
+      BF16 * a * d + // normed q, kept by flash attention
+      headNorm(g) +
+      BF16 * g * d * 2 + // normed k, and v
+      BF16 * a * d +
+      lse +
+      swiGluMlp;
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it("HunYuan's q norm follows rotary, Qwen3's precedes it: q's fp32 copy comes after rotary's products", () => {
+    // heads of 40 and one K/V head, so that q's bf16 and fp32 sizes are no other tensor's
+    const qWidth = a * 40;
+    const [qBf16, qFp32] = [T * qWidth * BF16, T * qWidth * FP32];
+    const bf16QsBeforeNorm = (model_type: string) => {
+      const config = {
+        ...BASE,
+        model_type,
+        head_dim: 40,
+        num_key_value_heads: 1,
+        num_hidden_layers: 1,
+      };
+      const sizes = layerForwardAllocations(config, HF);
+      return sizes.slice(0, sizes.indexOf(qFp32)).filter((bytes) => bytes === qBf16).length;
+    };
+    expect(bf16QsBeforeNorm('qwen3')).toBe(1); // q_proj's output only
+    // q_proj's output, then q * cos, rotate_half's cat, * sin and their sum
+    expect(bf16QsBeforeNorm('hunyuan_v1_dense')).toBe(5);
   });
 
   it("OLMo-1: Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without weight or bias", () => {

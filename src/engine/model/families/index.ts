@@ -15,6 +15,7 @@ import { gpt2 } from './gpt2';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
 import { granite } from './granite';
+import { hunyuan } from './hunyuan';
 import { jamba } from './jamba';
 import { llama } from './llama';
 import { llama4 } from './llama4';
@@ -46,6 +47,7 @@ const ALL: Family[] = [
   glm,
   ernie,
   exaone4,
+  hunyuan,
   olmo,
   olmo2,
   olmo3,

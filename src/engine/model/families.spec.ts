@@ -367,7 +367,7 @@ describe('OLMo-3 (modeling_olmo3.py)', () => {
 });
 
 describe('GLM-4 (modular_glm.py, modular_glm4.py)', () => {
-  // THUDM/glm-4-9b-chat-hf's config.json.
+  // GlmConfig's defaults, glm-4-9b-chat's shape.
   const GLM_4_9B = {
     model_type: 'glm',
     hidden_size: 4096,
@@ -401,7 +401,7 @@ describe('GLM-4 (modular_glm.py, modular_glm4.py)', () => {
 });
 
 describe('ERNIE 4.5 (modular_ernie4_5.py)', () => {
-  // baidu/ERNIE-4.5-0.3B-PT's config.json: 16 heads of 128 over a hidden size of 1,024.
+  // Ernie4_5Config's defaults, the 0.3B shape: 16 heads of 128 over a hidden size of 1,024.
   const ERNIE_03B = {
     model_type: 'ernie4_5',
     hidden_size: 1024,
@@ -415,7 +415,7 @@ describe('ERNIE 4.5 (modular_ernie4_5.py)', () => {
     use_bias: false,
   };
 
-  it("ERNIE-4.5-0.3B: 360,748,032 parameters (the model card's 0.36B), tied embeddings", () => {
+  it('ERNIE-4.5-0.3B: 360,748,032 parameters (0.36B), tied embeddings', () => {
     const h = 1024;
     const attention = h * 16 * 128 + 2 * h * 2 * 128 + 16 * 128 * h;
     const layer = attention + 3 * h * 3072 + 2 * h;
@@ -494,7 +494,7 @@ describe('HunYuan dense v1 (modular_hunyuan_v1_dense.py)', () => {
 });
 
 describe('OLMo-1 (modular_olmo.py)', () => {
-  // allenai/OLMo-1B-hf's config.json: OlmoLayerNorm has no parameters, the head is tied.
+  // OLMo-1B's shape: OlmoLayerNorm has no parameters, the head is tied.
   const OLMO_1B = {
     model_type: 'olmo',
     hidden_size: 2048,
@@ -517,7 +517,7 @@ describe('OLMo-1 (modular_olmo.py)', () => {
 });
 
 describe('OLMoE (modular_olmoe.py)', () => {
-  // allenai/OLMoE-1B-7B-0924's config.json.
+  // OLMoE-1B-7B's shape: 64 experts of 1,024, eight a token, untied head.
   const OLMOE_1B_7B = {
     model_type: 'olmoe',
     hidden_size: 2048,

@@ -2,7 +2,7 @@
 // the 'activations' component live when the last step's forward ends, with one more layer
 // minus without it (the embedding, the head and the loss cancel out).
 import { architectureFromConfig, normalizeRequest, PlanRequestInput } from '../../src/engine';
-import { ALLOCATED_COMPONENTS } from '../../src/engine/memory/autograd/events';
+import { ALLOCATED_COMPONENTS, Moment } from '../../src/engine/memory/autograd/events';
 import { simulateRankOnce } from '../../src/engine/memory/rank';
 import { splitLayers } from '../../src/engine/model/placement';
 import { layoutOf } from '../../src/engine/request/layout';
@@ -22,18 +22,27 @@ function simulate(config: Record<string, unknown>, settings: Settings) {
   return simulateRankOnce(request, arch, gpu, layoutOf(request), placement);
 }
 
+/** The last step's allocations, in order: the moment each was made in and its bytes. */
+function lastStepAllocations(config: Record<string, unknown>, settings: Settings) {
+  const { log } = simulate(config, settings);
+  const lastStep = log.moments[log.moment[log.length - 1]].step;
+  const made: { moment: Moment; bytes: number }[] = [];
+  for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    if (moment.step === lastStep && log.kind[i] === 1) made.push({ moment, bytes: log.bytes[i] });
+  }
+  return made;
+}
+
 /** Allocations of exactly `bytes` in the last step, forward and backward (not the optimizer). */
 export function allocationsOf(
   config: Record<string, unknown>,
   settings: Settings,
   bytes: number,
 ): { forward: number; backward: number } {
-  const { log } = simulate(config, settings);
-  const lastStep = log.moments[log.moment[log.length - 1]].step;
   const count = { forward: 0, backward: 0 };
-  for (let i = 0; i < log.length; i++) {
-    const moment = log.moments[log.moment[i]];
-    if (moment.step !== lastStep || log.kind[i] !== 1 || log.bytes[i] !== bytes) continue;
+  for (const { moment, bytes: made } of lastStepAllocations(config, settings)) {
+    if (made !== bytes) continue;
     if (moment.phase === 'forward' || moment.phase === 'backward') count[moment.phase]++;
   }
   return count;
@@ -72,13 +81,7 @@ export function layerForwardAllocations(
   settings: Settings,
   layer = 0,
 ): number[] {
-  const { log } = simulate(config, settings);
-  const lastStep = log.moments[log.moment[log.length - 1]].step;
-  const sizes: number[] = [];
-  for (let i = 0; i < log.length; i++) {
-    const moment = log.moments[log.moment[i]];
-    const inLayer = moment.step === lastStep && moment.phase === 'forward';
-    if (inLayer && moment.layer === layer && log.kind[i] === 1) sizes.push(log.bytes[i]);
-  }
-  return sizes;
+  return lastStepAllocations(config, settings)
+    .filter(({ moment }) => moment.phase === 'forward' && moment.layer === layer)
+    .map(({ bytes }) => bytes);
 }

@@ -10,7 +10,7 @@ import { Ops } from './autograd/ops';
 import { ReduceDevice } from './autograd/reduce-buffer';
 import { Runtime } from './autograd/runtime';
 import { buildRankModel } from './model/build';
-import { StageModel, StageSettings } from './model/causal-lm';
+import { FinalNorm, StageModel, StageSettings } from './model/causal-lm';
 import { LossSettings } from './model/loss';
 import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
@@ -134,11 +134,17 @@ function stageSettings(
     routing: arch.moe
       ? expertRouting(arch.moe, tokens, layout.expertParallel, request.runtime)
       : undefined,
-    finalNorm: ends.finalNorm ?? (arch.norm === 'rmsnorm' ? 'rms' : 'layer'),
+    finalNorm: ends.finalNorm ?? defaultFinalNorm(arch),
     finalDropout: ends.finalDropout ?? 0,
     images: arch.vision ? training.microBatchSize * (training.imagesPerSample ?? 0) : 0,
     headInputScale: Boolean(ends.headInputScale),
   };
+}
+
+/** The final norm of the architecture's norm kind, where the recipe names none. */
+function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
+  if (arch.norm === 'layernorm-weightless') return 'weightless';
+  return arch.norm === 'rmsnorm' ? 'rms' : 'layer';
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {

@@ -510,6 +510,17 @@ describe('architectureFromConfig errors', () => {
     expect(fields).toEqual(['config.num_key_value_heads']);
   });
 
+  it('refuses a LayerNorm without weights outside OLMo-1, whose recipe alone runs one', () => {
+    const fields = fieldErrors(() =>
+      architectureFromConfig('x', {
+        ...LLAMA_3_8B,
+        model_type: 'gpt2',
+        norm: 'layernorm-weightless',
+      }),
+    );
+    expect(fields).toEqual(['config.norm']);
+  });
+
   it('refuses routing a token to more experts than the model has', () => {
     const fields = fieldErrors(() =>
       architectureFromConfig('x', {

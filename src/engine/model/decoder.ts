@@ -67,6 +67,20 @@ function biases(read: ConfigReader, everywhere: boolean) {
   };
 }
 
+/** The config's `norm`, else the family's. A norm without weights is OLMo-1's OlmoLayerNorm,
+ * which only the Llama layer's recipe runs (hf-llama.ts): other families' code reads a weight. */
+function normKind(read: ConfigReader, family: Family): NormKind {
+  const norm = (read.config.norm as NormKind | undefined) ?? family.norm;
+  if (norm === 'layernorm-weightless' && family.norm !== norm) {
+    read.fail(
+      'norm',
+      "a LayerNorm without weights is OLMo-1's (OlmoLayerNorm): give model_type 'olmo', or a norm with weights (rmsnorm, layernorm, layernorm-nobias)",
+    );
+    throw new PlanValidationError(read.errors);
+  }
+  return norm;
+}
+
 /** The common decoder fields of a config; family modules refine them afterwards. */
 export function readDecoder(
   id: string,
@@ -98,7 +112,7 @@ export function readDecoder(
         config.activation_function ??
         'silu',
     ),
-    norm: (config.norm as NormKind | undefined) ?? family.norm,
+    norm: normKind(read, family),
     normsPerLayer: read.numberOr(family.normsPerLayer, 'normsPerLayer'),
     qkNorm: read.bool('qkNorm', 'use_qk_norm'),
     ...biases(read, everywhere),

@@ -171,7 +171,8 @@ const VISION: BlockShape = {
   optionalNumbers: { layerGates: count(0, 2 * MAX_LAYERS) }, // two scalar gates a layer
   flags: ['attentionBias', 'mlpBias'],
   texts: ['kind'],
-  choices: { norm: NORM_KINDS, mlp: ['gated', 'plain'] },
+  // a tower's norms have weights (recipes/vision.ts reads them)
+  choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
 };
 

@@ -4,7 +4,14 @@ import { countParameters, loraEnds } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
 import { buildVisionWeights } from '../recipes/vision';
-import { adapter, baseParam, LinearParams, loraParamsOf, RankModel } from './rank-model';
+import {
+  adapter,
+  baseParam,
+  LinearParams,
+  loraParamsOf,
+  normParams,
+  RankModel,
+} from './rank-model';
 
 /** The stage's parameters in the order the model code creates them; `layers` are the stage's
  * layer indices (all of them, or the subset a truncated simulation keeps). */
@@ -39,7 +46,7 @@ export function buildRankModel(
     }
     if (arch.embeddingNorm) {
       // BLOOM's word_embeddings_layernorm, BERT's embeddings.LayerNorm.
-      model.embeddingNorm = normParams(context, 'embedding_norm');
+      model.embeddingNorm = endNorm(context, 'embedding_norm');
       model.all.push(...model.embeddingNorm);
     }
   }
@@ -54,13 +61,9 @@ export function buildRankModel(
   return model;
 }
 
-/** A norm's weight, and its bias for LayerNorm. */
-function normParams(context: WeightContext, name: string) {
-  const { arch, storage } = context;
-  if (arch.norm === 'layernorm-weightless') return []; // OlmoLayerNorm: no weight, no bias
-  const params = [baseParam(storage, name, arch.hiddenSize)];
-  if (arch.norm === 'layernorm') params.push(baseParam(storage, `${name}.bias`, arch.hiddenSize));
-  return params;
+/** A hidden-sized norm at the model's ends, as the norm kind has it. */
+function endNorm({ arch, storage }: WeightContext, name: string) {
+  return normParams(storage, arch.norm, name, arch.hiddenSize);
 }
 
 /** *ForSequenceClassification: BERT's pooler (a dense layer over the first token) and
@@ -80,7 +83,7 @@ function addClassifier(context: WeightContext, model: RankModel): void {
   });
   const pooled = arch.modelType === 'bert';
   if (arch.finalNorm) {
-    model.finalNorm = normParams(context, 'norm');
+    model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
   model.classifier = {
@@ -124,7 +127,7 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
   const { arch, storage } = context;
   const h = arch.hiddenSize;
   if (arch.finalNorm) {
-    model.finalNorm = normParams(context, 'norm');
+    model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
   model.tiedHead = arch.tieWordEmbeddings && hasEmbedding;

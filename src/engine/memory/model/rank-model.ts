@@ -5,7 +5,7 @@ import { shapeAdapted } from '../../model/lora-modules';
 import { LinearShape } from '../../model/parameters';
 import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/placement';
 import { DtypePolicy } from '../../request/dtype-policy';
-import { LoraSettings, ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { LoraSettings, ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { Param } from '../autograd/runtime';
 import type { VisionWeights } from '../recipes/vision';
 
@@ -85,6 +85,20 @@ export function makeParam(
 }
 
 /** A weight matrix or vector of the base model: trained in full fine-tuning, frozen otherwise. */
+/** A norm's parameters as its kind has them: a weight, a bias where `withBias` (LayerNorm),
+ * none for OLMo-1's weightless OlmoLayerNorm. */
+export function normParams(
+  s: ParamStorage,
+  norm: NormKind,
+  name: string,
+  size: number,
+  withBias = norm === 'layernorm',
+): Param[] {
+  if (norm === 'layernorm-weightless') return [];
+  const weight = baseParam(s, name, size);
+  return withBias ? [weight, baseParam(s, `${name}.bias`, size)] : [weight];
+}
+
 export function baseParam(
   s: ParamStorage,
   name: string,

@@ -43,7 +43,8 @@ export interface LlamaVariant {
   /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
    * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
   scaledResidual?: boolean;
-  /** StarCoder2: c_fc, the activation, c_proj (Starcoder2MLP) instead of the gated MLP. */
+  /** A plain MLP (up, the activation as one kernel, down) instead of the gated one: StarCoder2's
+   * c_fc and c_proj (Starcoder2MLP), and any architecture whose `mlp` is 'plain'. */
   plainMlp?: boolean;
   /** StarCoder2: dropout on o_proj's and c_proj's outputs (residual_dropout) before each add. */
   residualDropout?: number;

@@ -1,5 +1,5 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
-import { ModelArchitecture, PlanRequest } from '../../vocabulary';
+import { ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
@@ -17,7 +17,16 @@ import { LayerRecipe } from './recipe';
 import { LayerAttention, planByKind } from './attention-kernel';
 import { layerKind } from '../../model/layers';
 
-/** The Llama-family variant a gated, RMSNorm architecture is, from its fields. */
+/** How the Llama layer applies each norm kind: LlamaRMSNorm, nn.LayerNorm (with or without its
+ * bias), OLMo-1's OlmoLayerNorm. */
+const LAYER_NORMS: Record<NormKind, LlamaVariant['rmsNorm']> = {
+  rmsnorm: 'llama',
+  layernorm: 'layernorm',
+  'layernorm-nobias': 'layernorm',
+  'layernorm-weightless': 'weightless',
+};
+
+/** The Llama-family variant an architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   const noRope = new Set(arch.noRopeLayers ?? []);
   return {
@@ -25,6 +34,8 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
     // NoPE layers (Llama-4, SmolLM3): q and k go to attention as projected.
     ropeFor: noRope.size > 0 ? (layer) => !noRope.has(layer) : undefined,
     norms: arch.normsPerLayer === 4 ? 'sandwich' : 'pre',
+    rmsNorm: LAYER_NORMS[arch.norm],
+    plainMlp: arch.mlp === 'plain',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',
   };
@@ -64,14 +75,11 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
 function starcoder2Recipe(arch: ModelArchitecture): LayerRecipe {
   const variant: LlamaVariant = {
     ...llamaVariant(arch),
-    rmsNorm: 'layernorm',
-    plainMlp: true,
     residualDropout: arch.dropout?.residual ?? 0,
   };
   return {
     ...hfLlamaRecipe(variant),
     source: 'transformers models/starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
-    ends: { finalNorm: 'layer' },
   };
 }
 
@@ -95,16 +103,6 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
       ? 'transformers models/olmo3/modeling_olmo3.py (Olmo3DecoderLayer)'
       : 'transformers models/olmo2/modeling_olmo2.py (Olmo2DecoderLayer)',
     ends: { finalNorm: 'fp32-weight', rotaryFp32: !olmo3 },
-  };
-}
-
-/** OLMo-1 (modular_olmo.py): Llama's layer with OlmoLayerNorm, an fp32 LayerNorm without
- * weight or bias, at each norm and at the end. */
-function olmoRecipe(arch: ModelArchitecture): LayerRecipe {
-  return {
-    ...hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'weightless' }),
-    source: 'transformers models/olmo/modular_olmo.py (OlmoDecoderLayer)',
-    ends: { finalNorm: 'weightless' },
   };
 }
 
@@ -160,7 +158,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
-  olmo: olmoRecipe,
+  // OLMo-1: Llama's layer; its weightless OlmoLayerNorms follow from the norm kind
+  olmo: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/olmo/modular_olmo.py (OlmoDecoderLayer)',
+  }),
   hunyuan_v1_dense: (arch) => ({
     ...hfLlamaRecipe({ ...llamaVariant(arch), qkNormAfterRope: true }),
     source:
@@ -205,7 +207,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt_oss: gptOssRecipe,
   llama4: llama4Recipe,
   llama4_text: llama4Recipe,
-  phimoe: (arch) => hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'layernorm' }),
+  phimoe: (arch) => hfLlamaRecipe(llamaVariant(arch)),
   mamba: hfMambaRecipe,
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,

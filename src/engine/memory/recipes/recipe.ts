@@ -13,6 +13,7 @@ import {
   LinearParams,
   loraParamsOf,
   makeParam,
+  normParams,
   ParamStorage,
 } from '../model/rank-model';
 import { AttentionHeads } from '../autograd/attention';
@@ -245,18 +246,14 @@ export class LayerWeightsBuilder {
     return this;
   }
 
-  /** A norm of `size` (RMSNorm: a weight; LayerNorm: a weight and a bias). */
-  norm(name: string, size: number, withBias = this.context.arch.norm === 'layernorm'): this {
-    const { storage } = this.context;
-    if (this.context.arch.norm === 'layernorm-weightless') return this; // OlmoLayerNorm
-    const weight = baseParam(storage, name, size);
-    this.weights.norms.set(name, weight);
-    this.weights.order.push(weight);
-    if (withBias) {
-      const bias = baseParam(storage, `${name}.bias`, size);
-      this.weights.norms.set(`${name}.bias`, bias);
-      this.weights.order.push(bias);
-    }
+  /** A norm of `size` (RMSNorm: a weight; LayerNorm: a weight and a bias; OlmoLayerNorm:
+   * nothing). */
+  norm(name: string, size: number, withBias?: boolean): this {
+    const { storage, arch } = this.context;
+    const [weight, bias] = normParams(storage, arch.norm, name, size, withBias);
+    if (weight) this.weights.norms.set(name, weight);
+    if (bias) this.weights.norms.set(`${name}.bias`, bias);
+    this.weights.order.push(...[weight, bias].filter((p): p is Param => !!p));
     return this;
   }
 

@@ -233,6 +233,17 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it('a config without model_type and "mlp": "plain": the Llama layer with LayerNorms and a plain MLP', () => {
+    const perToken =
+      2 * (BF16 * h + layerNormStats + BF16 * h) + // each LayerNorm's input and stats, its output
+      BF16 * a * d +
+      BF16 * g * d * 2 +
+      BF16 * a * d +
+      lse +
+      2 * BF16 * f; // up_proj's output kept by the activation, its output by down_proj
+    expect(savedPerLayer({ ...BASE, mlp: 'plain' }, HF)).toBe(perToken * T);
+  });
+
   it("eager attention with attention_dropout (Granite's 0.1): a one-byte mask per score more", () => {
     const eager = settings({ preset: 'hf-transformers', attention: 'eager' });
     const granite = { ...BASE, model_type: 'granite' };

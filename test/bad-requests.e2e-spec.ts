@@ -103,6 +103,21 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /litgpt's LoRA layers have no DoRA/,
   ],
   [
+    "a LayerNorm without weights on a model whose code reads one (OLMo-1's alone has none)",
+    variant({
+      model: {
+        model_type: 'gpt2',
+        n_embd: 256,
+        n_layer: 2,
+        n_head: 4,
+        vocab_size: 1000,
+        norm: 'layernorm-weightless',
+      },
+    }),
+    'model.norm',
+    /model_type 'olmo'/,
+  ],
+  [
     'pipelining an encoder-decoder model',
     variant({ model: 't0-3b', parallelism: { pipelineParallel: 2 } }),
     'parallelism.pipelineParallel',

@@ -19,6 +19,7 @@ describe('tokens an expert computes', () => {
       topK: 2,
       experts: 8,
       tokensPerExpert: 2048,
+      router: 'softmax',
     });
   });
 
@@ -27,6 +28,7 @@ describe('tokens an expert computes', () => {
       topK: 2,
       experts: 2,
       tokensPerExpert: 8192,
+      router: 'softmax',
     });
   });
 

@@ -19,10 +19,11 @@ export function expertRouting(
   const groupTokens = tokens * expertParallel;
   const mean = (groupTokens * moe.expertsPerToken) / moe.numExperts;
   const loaded = Math.min(Math.ceil(mean * runtime.moeRoutingImbalance), groupTokens);
+  const router = moe.router ?? 'softmax';
   if (runtime.moeCapacityFactor <= 0) {
-    return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded };
+    return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, router };
   }
   const capacity = Math.ceil(mean * runtime.moeCapacityFactor);
   const tokensPerExpert = runtime.moePadToCapacity ? capacity : Math.min(loaded, capacity);
-  return { topK: moe.expertsPerToken, experts, tokensPerExpert };
+  return { topK: moe.expertsPerToken, experts, tokensPerExpert, router };
 }

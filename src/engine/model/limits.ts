@@ -1,7 +1,7 @@
 // The ranges a model's shape must lie in before anything is counted or planned: each the
 // largest published value of its field times a margin, so every real model fits while a
 // request cannot make one plan cost seconds, gigabytes, or figures past 2^53.
-import { FieldError, ModelArchitecture, NORM_KINDS } from '../vocabulary';
+import { FieldError, ModelArchitecture, NORM_KINDS, ROUTER_KINDS } from '../vocabulary';
 import { countParameters } from './parameters';
 
 interface Range {
@@ -95,6 +95,8 @@ interface BlockShape {
   flags?: string[];
   texts?: string[];
   choices?: Record<string, readonly string[]>;
+  /** Choices that may be absent (the engine's default then holds). */
+  optionalChoices?: Record<string, readonly string[]>;
   /** Lists of layer indices (each also below numLayers: crossFieldErrors). */
   layerLists?: string[];
   /** Lists of nested blocks, with the most entries each may have. */
@@ -110,7 +112,8 @@ const MOE: BlockShape = {
     sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
     firstDenseLayers: count(0, MAX_LAYERS),
   },
-  flags: ['routerBias', 'sharedExpertGate', 'expertBias'],
+  flags: ['routerBias', 'routerBiasFp32', 'sharedExpertGate', 'expertBias'],
+  optionalChoices: { router: ROUTER_KINDS },
   layerLists: ['layers'],
 };
 
@@ -344,8 +347,10 @@ function choiceErrors(
   prefix: string,
   values: Values,
   choices: Record<string, readonly string[]>,
+  optional = false,
 ): void {
   for (const [key, allowed] of Object.entries(choices)) {
+    if (optional && values[key] === undefined) continue;
     if (!allowed.includes(values[key] as string)) {
       errors.push({ field: `${prefix}.${key}`, message: `must be one of: ${allowed.join(', ')}` });
     }
@@ -376,6 +381,7 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
     ...(shape.flags ?? []),
     ...(shape.texts ?? []),
     ...Object.keys(shape.choices ?? {}),
+    ...Object.keys(shape.optionalChoices ?? {}),
     ...(shape.layerLists ?? []),
     ...Object.keys(shape.blockLists ?? {}),
   ];
@@ -387,6 +393,7 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
   flagErrors(errors, prefix, block, shape.flags ?? []);
   textErrors(errors, prefix, block, shape.texts ?? [], true);
   choiceErrors(errors, prefix, block, shape.choices ?? {});
+  choiceErrors(errors, prefix, block, shape.optionalChoices ?? {}, true);
   for (const key of shape.layerLists ?? []) {
     if (block[key] === undefined) continue;
     const error = listError(

@@ -11,6 +11,12 @@ export const NORM_KINDS = [
 ] as const;
 export type NormKind = (typeof NORM_KINDS)[number];
 
+/** How a MoE layer's router picks and weighs experts: a softmax over the logits, top-k
+ * (Mixtral, Qwen-MoE, OLMoE, gpt-oss), or DeepSeek-V3's fp32 linear with sigmoid scores and a
+ * group-limited top-k (DeepseekV3TopkRouter, also GLM-4.5's and Kimi-K2's). */
+export const ROUTER_KINDS = ['softmax', 'grouped-sigmoid'] as const;
+export type RouterKind = (typeof ROUTER_KINDS)[number];
+
 export interface MoeConfig {
   /** Routed experts per MoE layer (E). */
   numExperts: number;
@@ -26,6 +32,11 @@ export interface MoeConfig {
   firstDenseLayers: number;
   /** Router has a per-expert bias (DeepSeek-V3's e_score_correction_bias counts as one). */
   routerBias: boolean;
+  /** The router bias buffer is fp32 whatever the model's dtype (Glm4MoeTopkRouter registers
+   * e_score_correction_bias with dtype=torch.float32); absent: the model's dtype. */
+  routerBiasFp32?: boolean;
+  /** The router's kind; absent: softmax. */
+  router?: RouterKind;
   /** A one-output linear (h x 1) gates the shared expert (Qwen2-MoE's shared_expert_gate). */
   sharedExpertGate?: boolean;
   /** The layers that route to experts when it is not every layer from `firstDenseLayers` on

@@ -4,9 +4,10 @@
 // forward never uses gets no gradient, and FSDP2 would have run its unit's post-backward only
 // once every parameter's gradient arrived: the unit's unsharded gradients outlived the step.
 import { architectureFromConfig, normalizeRequest } from '../..';
-import { savedPerLayer } from '../../../../test/support/layer-bytes';
+import { forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
 import { H100_SXM } from '../../../../test/support/gpus';
 import { liveWhen } from '../../../../test/support/timeline';
+import { ALLOCATED_COMPONENTS } from '../autograd/events';
 import { splitLayers } from '../../model/placement';
 import { layoutOf } from '../../request/layout';
 import { simulateRankOnce } from '../rank';
@@ -91,5 +92,81 @@ describe('MoE blocks', () => {
     ['DeepSeek-V3 (its e_score_correction_bias)', DEEPSEEK_V3],
   ])('%s leaves no gradient past the step under FSDP2 with zero_grad(set_to_none)', (_, config) => {
     expect(gradientsBetweenSteps(config)).toBe(0);
+  });
+
+  describe("DeepSeek-V3's router (DeepseekV3TopkRouter, route_tokens_to_experts)", () => {
+    const E = DEEPSEEK_V3.n_routed_experts;
+    const k = DEEPSEEK_V3.num_experts_per_tok;
+    const FP32 = 4;
+    const routed = (router: 'softmax' | 'grouped-sigmoid') => ({
+      ...DEEPSEEK_V3,
+      moe: {
+        numExperts: E,
+        expertsPerToken: k,
+        expertIntermediateSize: 256,
+        sharedExperts: 1,
+        sharedExpertIntermediateSize: 256,
+        firstDenseLayers: 1,
+        routerBias: true,
+        router,
+      },
+    });
+    const pure = {
+      training: {
+        method: 'full' as const,
+        precision: 'bf16-pure' as 'bf16-pure' | 'bf16-mixed',
+        sequenceLength: T,
+      },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    // The third layer is the second MoE one (first_k_dense_replace = 1).
+    const moeLayer = (router: 'softmax' | 'grouped-sigmoid', settings = pure) =>
+      savedPerLayer(routed(router), settings, 'num_hidden_layers', 2);
+
+    it("keeps an fp32 copy of the input for the router weight's gradient, and fp32 routing weights", () => {
+      // F.linear(hidden_states.type(torch.float32), ...) saves the [T, h] fp32 copy (the softmax
+      // router's linear saves the bf16 input every expert reads anyway). Sigmoid keeps its
+      // [T, E] fp32 output as softmax does; gather keeps int64 indices as topk does. The
+      // weights stay fp32, so the product with the experts' output keeps [T x k, 1] fp32
+      // weights instead of bf16 ones.
+      const perLayer = T * h * FP32 + T * k * (FP32 - BF16);
+      expect(moeLayer('grouped-sigmoid') - moeLayer('softmax')).toBe(perLayer);
+    });
+
+    it("keeps the router weight's fp32 copy for the input's gradient", () => {
+      const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+      const weights = (router: 'softmax' | 'grouped-sigmoid') =>
+        forwardEnd({ ...routed(router), num_hidden_layers: 3 }, pure).live[WEIGHTS];
+      // self.weight.type(torch.float32): [E, h] fp32 in each of the two MoE layers.
+      expect(weights('grouped-sigmoid') - weights('softmax')).toBe(2 * E * h * FP32);
+    });
+
+    it('under autocast the logits are 16-bit, and so are the scores and weights', () => {
+      const mixed = { ...pure, training: { ...pure.training, precision: 'bf16-mixed' as const } };
+      // The residual stream is fp32, so .type(torch.float32) copies nothing and the linear's
+      // 16-bit cast of it is what both routers keep. Sigmoid is not on autocast's fp32 list: it
+      // keeps bf16 [T, E] scores where softmax(dtype=float) keeps fp32 ones, and the weights
+      // reach the experts in bf16 where the softmax router's cast to the fp32 stream keeps fp32.
+      const perLayer = T * E * (BF16 - FP32) + T * k * (BF16 - FP32);
+      expect(moeLayer('grouped-sigmoid', mixed) - moeLayer('softmax', mixed)).toBe(perLayer);
+    });
+
+    it('reads deepseek_v3 configs as the grouped-sigmoid router, deepseek_v2 as softmax', () => {
+      const { moe: _moe, ...config } = routed('softmax');
+      expect(architectureFromConfig('v3', config).moe?.router).toBe('grouped-sigmoid');
+      const v2 = architectureFromConfig('v2', { ...config, model_type: 'deepseek_v2' });
+      expect(v2.moe?.router ?? 'softmax').toBe('softmax');
+    });
+    it('keeps the correction bias in fp32 where the router registers it so (GLM-4.5)', () => {
+      // A registered buffer is stored with the module's weights.
+      const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+      const experts = 256; // [256] fp32 is 1,024 B, bf16 512 B: distinct after 512 B rounding
+      const buffers = (routerBiasFp32: boolean) => {
+        const config = routed('grouped-sigmoid');
+        const moe = { ...config.moe, numExperts: experts, routerBiasFp32 };
+        return forwardEnd({ ...config, moe, num_hidden_layers: 3 }, pure).live[WEIGHTS];
+      };
+      expect(buffers(true) - buffers(false)).toBe(2 * experts * (FP32 - BF16));
+    });
   });
 });

@@ -1,12 +1,14 @@
 // A mixture-of-experts MLP as Hugging Face's v5 model code runs it (transformers
 // models/mixtral/modeling_mixtral.py MixtralSparseMoeBlock, MixtralExperts; Qwen2-MoE and
-// Qwen3-MoE add a shared expert): the router's fp32 softmax and top-k, then one loop iteration
-// per expert over the tokens routed to it, each slicing its weight out of one 3-D parameter.
-import { MoeConfig } from '../../vocabulary';
+// Qwen3-MoE add a shared expert): the router's fp32 softmax and top-k (DeepSeek-V3's router:
+// hf-deepseek-router.ts), then one loop iteration per expert over the tokens routed to it, each
+// slicing its weight out of one 3-D parameter.
+import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
+import { deepseekRouting } from './hf-deepseek-router';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */
@@ -26,6 +28,8 @@ export interface ExpertRouting {
   /** Tokens each expert computes: tokens x top-k / experts with balanced routing, times the
    * imbalance of the most-loaded expert. */
   tokensPerExpert: number;
+  /** How the router weighs the experts (MoeConfig.router). */
+  router: RouterKind;
 }
 
 /** Tokens per expert for `tokens` on this rank: balanced routing spreads tokens x k evenly. */
@@ -37,7 +41,12 @@ export function balancedRouting(
 ) {
   const experts = Math.ceil(moe.numExperts / expertParallel);
   const perExpert = Math.ceil(((tokens * moe.expertsPerToken) / moe.numExperts) * imbalance);
-  return { topK: moe.expertsPerToken, experts, tokensPerExpert: Math.min(perExpert, tokens) };
+  return {
+    topK: moe.expertsPerToken,
+    experts,
+    tokensPerExpert: Math.min(perExpert, tokens),
+    router: moe.router ?? 'softmax',
+  };
 }
 
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
@@ -53,9 +62,12 @@ export function addMoeWeights(
   const h = arch.hiddenSize;
   builder.linears('router');
   // DeepseekV3TopkRouter registers e_score_correction_bias as a buffer (no gradient, no
-  // optimizer state), loaded in the model's dtype; Qwen2-MoE's shared_expert_gate (h -> 1).
-  if (moe.routerBias)
-    builder.buffer('router.e_score_correction_bias', moe.numExperts, baseModelBytes(storage));
+  // optimizer state), loaded in the model's dtype (fp32 where Glm4MoeTopkRouter registers it
+  // so); Qwen2-MoE's shared_expert_gate (h -> 1).
+  if (moe.routerBias) {
+    const bytes = moe.routerBiasFp32 ? FP32 : baseModelBytes(storage);
+    builder.buffer('router.e_score_correction_bias', moe.numExperts, bytes);
+  }
   if (moe.sharedExpertGate) builder.other('shared_expert_gate', h);
   const gateUp = baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h);
   const down = baseParam(storage, 'experts.down_proj', experts * h * f);
@@ -78,8 +90,8 @@ function expertParams(w: LayerWeights): [Param, Param] {
   return [find('experts.gate_up_proj'), find('experts.down_proj')];
 }
 
-/** MixtralSparseMoeBlock.forward: router logits, fp32 softmax, top-k weights renormalised and
- * cast back, then the experts' loop into a zeros_like output. */
+/** A sparse MoE block (MixtralSparseMoeBlock.forward, DeepseekV3MoE.forward): the router's
+ * weights, the experts, then any shared expert added. */
 export function moeMlp(
   nn: Nn,
   x: Tensor,
@@ -88,21 +100,38 @@ export function moeMlp(
   style: ExpertStyle = MIXTRAL_EXPERTS,
 ): Tensor {
   return nn.rt.scope(() => {
-    const { ops, rt } = nn;
-    const logits = nn.linear(x, w.linears.get('router')!);
-    const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
-    const probabilities = ops.softmax(logits32);
-    rt.drop(logits32);
-    const top = ops.topk(probabilities, routing.topK);
-    rt.drop(probabilities);
-    const normalised = ops.unary(top); // top_k_weights / top_k_weights.sum(-1, keepdim=True)
-    rt.drop(top);
-    const weights = ops.to(normalised, x.elementBytes);
-    rt.drop(normalised);
+    const { logits, weights } =
+      routing.router === 'grouped-sigmoid'
+        ? deepseekRouting(nn, x, w, routing)
+        : softmaxRouting(nn, x, w, routing);
     const out = experts(nn, x, w, weights, routing, style);
-    rt.drop(logits, weights);
+    nn.rt.drop(logits, weights);
     return sharedExpert(nn, x, w, out);
   });
+}
+
+/** What a router hands the experts: the weights, and the logits the block returns (held until
+ * it does). */
+export interface RouterOutput {
+  logits: Tensor;
+  weights: Tensor;
+}
+
+/** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised and cast back to
+ * the hidden states' dtype. */
+function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = nn.linear(x, w.linears.get('router')!);
+  const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
+  const probabilities = ops.softmax(logits32);
+  rt.drop(logits32);
+  const top = ops.topk(probabilities, routing.topK);
+  rt.drop(probabilities);
+  const normalised = ops.unary(top); // top_k_weights / top_k_weights.sum(-1, keepdim=True)
+  rt.drop(top);
+  const weights = ops.to(normalised, x.elementBytes);
+  rt.drop(normalised);
+  return { logits, weights };
 }
 
 /** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on

@@ -1,5 +1,6 @@
 // DeepSeek-V2/V3 (modeling_deepseek_v3.py): multi-latent attention, dense first layers, then
-// routed and shared experts; V3's multi-token-prediction modules counted on request.
+// routed and shared experts (V3's router: memory/recipes/hf-deepseek-router.ts); V3's
+// multi-token-prediction modules counted on request.
 import { Family } from '../family';
 
 export const deepseek: Family = {
@@ -7,7 +8,10 @@ export const deepseek: Family = {
   mlp: 'gated',
   norm: 'rmsnorm',
   normsPerLayer: 2,
-  refine: (arch, read) => {
+  refine: (arch, read, { type }) => {
+    // DeepseekV3TopkRouter: an fp32 linear, sigmoid scores, group-limited top-k; DeepSeek-V2's
+    // DeepseekV2Moe routes with a softmax.
+    if (type === 'deepseek_v3' && arch.moe && !read.config.moe) arch.moe.router = 'grouped-sigmoid';
     const modules = read.numberOr(0, 'num_nextn_predict_layers');
     if (read.bool('use_mtp')) {
       // Each module: a decoder layer, enorm, hnorm and eh_proj (DeepSeek-V3 report, 2.2).
@@ -17,8 +21,14 @@ export const deepseek: Family = {
       ];
     } else if (modules > 0) {
       arch.notes = [
-        `the checkpoint carries ${modules} multi-token-prediction module(s) (num_nextn_predict_layers), not counted: Hugging Face's DeepseekV3 drops them; add "use_mtp": true to count and train them`,
+        `${uncountedMtpNote(modules, 'DeepseekV3')}; add "use_mtp": true to count and train them`,
       ];
     }
   },
 };
+
+/** The note for multi-token-prediction modules a checkpoint carries and the model code drops. */
+export function uncountedMtpNote(modules: number, modelClass: string): string | undefined {
+  if (modules <= 0) return undefined;
+  return `the checkpoint carries ${modules} multi-token-prediction module(s) (num_nextn_predict_layers), not counted: Hugging Face's ${modelClass} drops them`;
+}

@@ -1,0 +1,76 @@
+// DeepSeek-V3's router as Hugging Face's code runs it (transformers models/deepseek_v3/
+// modeling_deepseek_v3.py DeepseekV3TopkRouter and DeepseekV3MoE.route_tokens_to_experts; GLM-4.5's
+// Glm4MoeTopkRouter is the same class): an fp32 linear, sigmoid scores, a group-limited top-k over
+// the scores plus e_score_correction_bias, and the chosen scores gathered, renormalised and
+// scaled. The weights stay fp32 into the experts, so their weighted outputs are fp32 too.
+import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
+import { Tensor } from '../autograd/runtime';
+import { LayerWeights } from '../model/rank-model';
+import type { ExpertRouting, RouterOutput } from './hf-moe';
+
+// torch.bool masks are one byte an element.
+const BOOL = 1;
+
+/** DeepseekV3TopkRouter.forward: F.linear(hidden_states.type(torch.float32),
+ * self.weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm keeps them
+ * for backward; under autocast the linear casts them back to 16 bits (the fp32 weight's cast
+ * cached as any other), so the logits are 16-bit there. */
+function routerLogits(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
+  const { ops, rt } = nn;
+  const router = w.linears.get('router')!;
+  const x32 = ops.to(x, FP32);
+  const weight = nn.weights.matmulWeight(ops, router.weight, router.outFeatures, x.cols);
+  const w32 = nn.precision.autocast ? weight : ops.to(weight, FP32);
+  if (w32 !== weight) rt.drop(weight);
+  const input = nn.matmulInput(x32);
+  const logits = ops.linear(input, w32, router.outFeatures);
+  rt.drop(w32);
+  if (input !== x32) rt.drop(input);
+  rt.drop(x32);
+  return logits;
+}
+
+/** The experts each token goes to, chosen from the sigmoid scores: scores + the correction
+ * bias, masked_fill of the groups not chosen (the group mask expanded and reshaped into a copy,
+ * .bool() and ~ of it), then top-k. No gradient reaches them: each is freed as the next is made,
+ * and the chosen indices are what gather keeps. The tokens x n_group group scores (n_group is at
+ * most 8) are left out. */
+function chooseExperts(nn: Nn, scores: Tensor): void {
+  const { rt } = nn;
+  const transient = (elementBytes: number) =>
+    rt.tensor(scores.rows, scores.cols, elementBytes, false, scores.storage.component);
+  const forChoice = transient(scores.elementBytes);
+  const scoreMask = transient(scores.elementBytes);
+  const asBool = transient(BOOL);
+  rt.drop(scoreMask);
+  const notChosen = transient(BOOL);
+  rt.drop(asBool);
+  const masked = transient(scores.elementBytes);
+  rt.drop(forChoice, notChosen, masked);
+}
+
+/** The routing weights, fp32 outside autocast: sigmoid (SigmoidBackward0 saves its output),
+ * the choice, scores.gather(1, topk_indices) (GatherBackward0 keeps the int64 indices and
+ * scatters into a scores-sized zero tensor: the memory of ops.topk), divided by their sum
+ * (planned with norm_topk_prob, as DeepSeek-V3, Kimi-K2 and GLM-4.5 set it: a k-wide tensor,
+ * in place in the code) and multiplied by routed_scaling_factor. DeepseekV3MoE.forward holds the logits in
+ * a local until it returns. */
+export function deepseekRouting(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = routerLogits(nn, x, w);
+  const scores = ops.unarySavingOutput(logits);
+  chooseExperts(nn, scores);
+  const gathered = ops.topk(scores, routing.topK);
+  rt.drop(scores);
+  const normalised = ops.unary(gathered);
+  rt.drop(gathered);
+  const weights = ops.unary(normalised);
+  rt.drop(normalised);
+  return { logits, weights };
+}

@@ -118,6 +118,31 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /model_type 'olmo'/,
   ],
   [
+    'a router kind the planner does not know',
+    variant({
+      model: {
+        model_type: 'mixtral',
+        hidden_size: 256,
+        intermediate_size: 512,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        vocab_size: 1000,
+        moe: {
+          numExperts: 4,
+          expertsPerToken: 2,
+          expertIntermediateSize: 512,
+          sharedExperts: 0,
+          sharedExpertIntermediateSize: 0,
+          firstDenseLayers: 0,
+          routerBias: false,
+          router: 'sparsemixer',
+        },
+      },
+    }),
+    'model.moe.router',
+    /softmax, grouped-sigmoid/,
+  ],
+  [
     'pipelining an encoder-decoder model',
     variant({ model: 't0-3b', parallelism: { pipelineParallel: 2 } }),
     'parallelism.pipelineParallel',

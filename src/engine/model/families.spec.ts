@@ -554,6 +554,91 @@ describe('OLMoE (modular_olmoe.py)', () => {
   });
 });
 
+describe('GLM-4.5 (modular_glm4_moe.py)', () => {
+  // GLM-4.5-Air's config.json (zai-org/GLM-4.5-Air) as it is published.
+  const GLM_45_AIR = {
+    model_type: 'glm4_moe',
+    attention_bias: true,
+    head_dim: 128,
+    hidden_size: 4096,
+    intermediate_size: 10944,
+    moe_intermediate_size: 1408,
+    num_attention_heads: 96,
+    num_key_value_heads: 8,
+    num_hidden_layers: 46,
+    n_routed_experts: 128,
+    n_shared_experts: 1,
+    num_experts_per_tok: 8,
+    first_k_dense_replace: 1,
+    n_group: 1,
+    topk_group: 1,
+    norm_topk_prob: true,
+    routed_scaling_factor: 1.0,
+    partial_rotary_factor: 0.5,
+    num_nextn_predict_layers: 1,
+    use_qk_norm: false,
+    tie_word_embeddings: false,
+    vocab_size: 151552,
+  };
+
+  it('GLM-4.5-Air: 106.9B parameters, 12.2B active past the embeddings (the card: 106B, 12B)', () => {
+    const h = 4096;
+    const q = 96 * 128;
+    const kv = 8 * 128;
+    // q, k, v with biases, o_proj without (Glm4MoeAttention); two RMSNorms.
+    const attention = h * q + q + 2 * (h * kv + kv) + q * h + 2 * h;
+    const mlp = (width: number) => 3 * h * width;
+    // Router weight, its e_score_correction_bias (one per expert), one shared MLP.
+    const moe = (experts: number) => experts * mlp(1408) + mlp(1408) + 128 * h + 128;
+    const ends = 2 * 151552 * h + h;
+    const counts = countParameters(architectureFromConfig('glm-4.5-air', GLM_45_AIR));
+    const dense = attention + mlp(10944);
+    expect(counts.total).toBe(dense + 45 * (attention + moe(128)) + ends);
+    expect(counts.active).toBe(dense + 45 * (attention + moe(8)) + ends);
+    const embeddings = 2 * 151552 * h;
+    expect((counts.total / 1e9).toFixed(1)).toBe('106.9');
+    expect(((counts.active - embeddings) / 1e9).toFixed(1)).toBe('12.2');
+  });
+
+  it('GLM-4.5: per-head q/k norms of head_dim, 160 experts, three dense layers; 32.1B active past the embeddings (the card: 32B)', () => {
+    const config = {
+      ...GLM_45_AIR,
+      hidden_size: 5120,
+      intermediate_size: 12288,
+      moe_intermediate_size: 1536,
+      num_hidden_layers: 92,
+      n_routed_experts: 160,
+      first_k_dense_replace: 3,
+      routed_scaling_factor: 2.5,
+      use_qk_norm: true,
+    };
+    const h = 5120;
+    const q = 96 * 128;
+    const kv = 8 * 128;
+    const attention = h * q + q + 2 * (h * kv + kv) + q * h + 2 * 128 + 2 * h;
+    const mlp = (width: number) => 3 * h * width;
+    const moe = (experts: number) => experts * mlp(1536) + mlp(1536) + 160 * h + 160;
+    const ends = 2 * 151552 * h + h;
+    const arch = architectureFromConfig('glm-4.5', config);
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(3 * (attention + mlp(12288)) + 89 * (attention + moe(160)) + ends);
+    expect(counts.active).toBe(3 * (attention + mlp(12288)) + 89 * (attention + moe(8)) + ends);
+    expect(((counts.active - 2 * 151552 * h) / 1e9).toFixed(1)).toBe('32.1');
+    expect(arch.notes?.join(' ')).toMatch(
+      /1 multi-token-prediction module\(s\).*Glm4MoeModel drops them/,
+    );
+  });
+
+  it("routes with DeepSeek-V3's router and keeps its fp32 correction bias", () => {
+    const moe = architectureFromConfig('glm-4.5-air', GLM_45_AIR).moe;
+    expect(moe).toMatchObject({
+      router: 'grouped-sigmoid',
+      routerBias: true,
+      routerBiasFp32: true,
+    });
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

@@ -189,6 +189,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/glm4/modular_glm4.py (Glm4DecoderLayer)',
   }),
+  // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
+  glm4_moe: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/glm4_moe/modular_glm4_moe.py (Glm4MoeDecoderLayer)',
+  }),
   // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
   olmoe: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),

@@ -11,6 +11,7 @@ import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
 import { gemma3 } from './gemma3';
 import { glm } from './glm';
+import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
@@ -45,6 +46,7 @@ const ALL: Family[] = [
   gemma3,
   phi3,
   glm,
+  glm4Moe,
   ernie,
   exaone4,
   hunyuan,

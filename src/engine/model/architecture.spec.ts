@@ -485,7 +485,8 @@ describe('architectureFromConfig errors', () => {
 
   it('names an unknown model_type and what is supported', () => {
     try {
-      architectureFromConfig('x', { ...LLAMA_3_8B, model_type: 'rwkv' });
+      const rwkv = { ...LLAMA_3_8B, model_type: 'rwkv', architectures: ['RwkvForCausalLM'] };
+      architectureFromConfig('x', rwkv);
       throw new Error('expected a PlanValidationError');
     } catch (error) {
       expect(error).toBeInstanceOf(PlanValidationError);
@@ -493,6 +494,18 @@ describe('architectureFromConfig errors', () => {
       expect(first.field).toBe('config.model_type');
       expect(first.message).toContain('llama');
     }
+  });
+
+  it('reads a model_type it does not know by the class `architectures` names, with a note', () => {
+    // Kimi-K2 publishes model_type kimi_k2 on DeepseekV3ForCausalLM (its remote code).
+    const kimi = { ...LLAMA_3_8B, model_type: 'kimi_k2', architectures: ['LlamaForCausalLM'] };
+    const arch = architectureFromConfig('x', kimi);
+    expect(countParameters(arch).total).toBe(
+      countParameters(architectureFromConfig('y', LLAMA_3_8B)).total,
+    );
+    expect(arch.notes?.join(' ')).toMatch(
+      /model_type 'kimi_k2' is not one the planner reads: planned as LlamaForCausalLM, Hugging Face's llama code/,
+    );
   });
 
   it('refuses a head count that does not divide hidden_size when head_dim is not given', () => {

@@ -12,13 +12,21 @@ import { modelLimitErrors, shapeLimitErrors } from './limits';
 function rawModelType(config: Config): string | undefined {
   const type = config.model_type ?? config.modelType;
   if (typeof type === 'string') return type.toLowerCase();
+  return architecturesFamily(config);
+}
+
+// What follows the family's name in a Hugging Face model class (Gemma2ForCausalLM, GPT2LMHeadModel,
+// T5ForConditionalGeneration, BertForSequenceClassification, BertModel).
+const CLASS_SUFFIX =
+  /(forcausallm|lmheadmodel|forconditionalgeneration|forsequenceclassification|model)$/;
+
+/** The family whose class `architectures[0]` names: its name before the class suffix, without
+ * underscores (Qwen2_5_VLForConditionalGeneration is qwen2_5_vl, RWForCausalLM rw). */
+function architecturesFamily(config: Config): string | undefined {
   const archs = config.architectures;
   if (!Array.isArray(archs) || typeof archs[0] !== 'string') return undefined;
-  const name = archs[0].toLowerCase().replace(/_/g, '');
-  // The longest matching family wins, so Gemma2ForCausalLM is gemma2 and not gemma.
-  return [...FAMILIES.keys()]
-    .filter((family) => name.startsWith(family.replace(/_/g, '')))
-    .sort((a, b) => b.length - a.length)[0];
+  const name = archs[0].toLowerCase().replace(/_/g, '').replace(CLASS_SUFFIX, '');
+  return [...FAMILIES.keys()].find((family) => family.replace(/_/g, '') === name);
 }
 
 /** True when the object already uses the engine's own field names. */
@@ -90,6 +98,13 @@ function resolveFamily(config: Config, prefix: string): Resolved {
   const raw = rawModelType(config);
   const family = raw === undefined ? undefined : FAMILIES.get(raw);
   if (family && raw) return { family, context: context(canonicalType(raw), raw) };
+  const byClass = raw === undefined ? undefined : architecturesFamily(config);
+  if (byClass) {
+    // A checkpoint with its own model_type on a known class (Kimi-K2: kimi_k2 on
+    // DeepseekV3ForCausalLM, loaded through trust_remote_code).
+    const note = `model_type '${raw}' is not one the planner reads: planned as ${String((config.architectures as string[])[0])}, Hugging Face's ${byClass} code; its own remote code may differ`;
+    return { family: FAMILIES.get(byClass)!, context: context(canonicalType(byClass)), note };
+  }
   const inline = raw === undefined ? inlineFamily(config) : undefined;
   if (inline) return { family: inline.family, context: context(''), note: inline.note };
   throw refusal(config, prefix);

@@ -224,3 +224,31 @@ describe('chunked prefill bounds the working set, not the cache', () => {
     expect(chunked.assumptions.join(' ')).toContain('at most 8192 prompt tokens per forward');
   });
 });
+
+describe('a vision-language model served', () => {
+  it('says the image encoder is counted in the weights but its activations are not planned', () => {
+    const tower = {
+      kind: 'pixtral',
+      layers: 24,
+      hiddenSize: 1024,
+      intermediateSize: 4096,
+      heads: 16,
+      patchSize: 14,
+      imageSize: 1540,
+      patchesPerImage: 12100,
+      tokensPerImage: 3025,
+      norm: 'rmsnorm' as const,
+      mlp: 'gated' as const,
+      attentionBias: false,
+      mlpBias: false,
+      embeddingParameters: 0,
+      projector: [],
+      projectorNormParameters: 0,
+    };
+    const served = plan({ ...llama3_8b, vision: tower }, { batchSize: 1, promptLength: 1024 });
+    expect(served.assumptions.join('\n')).toContain(
+      'pixtral image encoder (24 layers) counted in the weights; its activations are not planned for serving',
+    );
+    expect(plan(llama3_8b, { batchSize: 1 }).assumptions.join('\n')).not.toContain('image encoder');
+  });
+});

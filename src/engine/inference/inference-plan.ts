@@ -312,6 +312,7 @@ function servingAssumptions(
         ? ', flash attention (no score matrices)'
         : ', eager attention keeps scores and probabilities'),
     'logits: fp32 over the whole vocabulary for the last position of each sequence (sampling)',
+    ...servingGaps(arch),
     `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated; CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB, NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per tensor/pipeline/expert group`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
     `time to first token: prefill FLOPs (2 x active layer parameters per prompt token, causal attention, head on the last position) at ${(r.mfu * 100).toFixed(0)}% of peak bf16 (runtime.mfu), or the weight read if slower`,
@@ -321,6 +322,23 @@ function servingAssumptions(
     'throughput over a static batch: batch x output tokens / (time to first token + (output - 1) x time per output token)',
     `largest batch at the given lengths; longest context (prompt + output, ${inference.outputLength} output tokens) at the given batch, up to max_position_embeddings (${arch.maxPositionEmbeddings})`,
   ];
+}
+
+/** What a serving plan leaves out of a vision-language model (training plans run the tower
+ * for training.imagesPerSample images). */
+function servingGaps(arch: ModelArchitecture): string[] {
+  const gaps: string[] = [];
+  if (arch.vision) {
+    gaps.push(
+      `${arch.vision.kind} image encoder (${arch.vision.layers} layers) counted in the weights; its activations are not planned for serving: the plan covers text tokens only`,
+    );
+  }
+  if (arch.layerTypes?.includes('cross_attention')) {
+    gaps.push(
+      "cross-attention layers' KV cache is planned as self-attention's over the text; the image keys and values they cache are not",
+    );
+  }
+  return gaps;
 }
 
 function servingWarnings(

@@ -166,22 +166,6 @@ function readDropout(arch: ModelArchitecture, read: ConfigReader): void {
     arch.dropout = dropout;
 }
 
-/** What the memory plan does not cover yet for this architecture (the layer recipes will). */
-function planningNotes(arch: ModelArchitecture): string[] {
-  const notes: string[] = [];
-  if (arch.vision) {
-    notes.push(
-      `${arch.vision.kind} image encoder (${arch.vision.layers} layers) counted in the parameters and model states; its activations are not yet planned: the plan covers text tokens only`,
-    );
-  }
-  if (arch.layerTypes?.includes('cross_attention')) {
-    notes.push(
-      'cross-attention layers planned as self-attention over the text; their image keys and values are not yet planned',
-    );
-  }
-  return notes;
-}
-
 /** Fields past the model limits (src/engine/model/limits.ts) stop the mapping. */
 function refuseErrors(errors: FieldError[]): void {
   if (errors.length > 0) throw new PlanValidationError(errors);
@@ -210,7 +194,7 @@ export function architectureFromConfig(
   copyOwnFields(arch, config);
   readClassification(arch, read);
   readDropout(arch, read);
-  const notes = [...(arch.notes ?? []), ...planningNotes(arch), ...(note ? [note] : [])];
+  const notes = [...(arch.notes ?? []), ...(note ? [note] : [])];
   if (notes.length > 0) arch.notes = notes;
   refuseErrors(modelLimitErrors(arch, text, fieldPrefix));
   return arch;

@@ -639,6 +639,52 @@ describe('GLM-4.5 (modular_glm4_moe.py)', () => {
   });
 });
 
+describe('Mistral Small 3.1 (modular_mistral3.py, modeling_pixtral.py)', () => {
+  // mistralai/Mistral-Small-3.1-24B-Instruct-2503's config.json, the keys the planner reads.
+  const MISTRAL_SMALL_3_1 = {
+    model_type: 'mistral3',
+    multimodal_projector_bias: false,
+    spatial_merge_size: 2,
+    text_config: {
+      model_type: 'mistral',
+      head_dim: 128,
+      hidden_size: 5120,
+      intermediate_size: 32768,
+      num_attention_heads: 32,
+      num_hidden_layers: 40,
+      num_key_value_heads: 8,
+      vocab_size: 131072,
+    },
+    vision_config: {
+      model_type: 'pixtral',
+      hidden_size: 1024,
+      image_size: 1540,
+      intermediate_size: 4096,
+      num_attention_heads: 16,
+      num_channels: 3,
+      num_hidden_layers: 24,
+      patch_size: 14,
+    },
+  };
+
+  it('24.0B parameters (the card: 24B): the Mistral text stack, the Pixtral encoder and the projector', () => {
+    const H = 5120;
+    const textLayer = H * 4096 + 2 * H * 1024 + 4096 * H + 3 * H * 32768 + 2 * H;
+    const text = 40 * textLayer + 2 * 131072 * H + H; // untied head, final norm
+    const h = 1024;
+    // attention_norm, q/k/v/o without biases, ffn_norm, gated MLP without biases
+    const visionLayer = 4 * h * h + 3 * h * 4096 + 2 * h;
+    const vision = 24 * visionLayer + 3 * 14 * 14 * h + h; // patch_conv (no bias), ln_pre
+    // norm, patch_merger.merging_layer (4 patches -> 1), linear_1, linear_2
+    const projector = h + 4 * h * h + h * H + H * H;
+    const arch = architectureFromConfig('mistral-small-3.1', MISTRAL_SMALL_3_1);
+    expect(countParameters(arch).total).toBe(text + vision + projector);
+    expect((countParameters(arch).total / 1e9).toFixed(1)).toBe('24.0'); // the card's 24B
+    // 1,540 px square at 14 px patches: 110 x 110 patches, merged 2 x 2 into 3,025 tokens.
+    expect(arch.vision).toMatchObject({ patchesPerImage: 12100, tokensPerImage: 3025 });
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

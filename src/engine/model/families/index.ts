@@ -21,6 +21,7 @@ import { jamba } from './jamba';
 import { llama } from './llama';
 import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
+import { mistral3 } from './mistral3';
 import { mllama } from './mllama';
 import { olmo } from './olmo';
 import { olmo2 } from './olmo2';
@@ -71,6 +72,7 @@ const ALL: Family[] = [
   t5,
   llama4,
   mllama,
+  mistral3,
   qwen2Vl,
   phimoe,
   gptOss,

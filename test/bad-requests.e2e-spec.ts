@@ -140,7 +140,7 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
       },
     }),
     'model.moe.router',
-    /softmax, grouped-sigmoid/,
+    /softmax, fp32-softmax, grouped-sigmoid/,
   ],
   [
     'pipelining an encoder-decoder model',

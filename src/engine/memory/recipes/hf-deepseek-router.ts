@@ -1,8 +1,10 @@
-// DeepSeek-V3's router as Hugging Face's code runs it (transformers models/deepseek_v3/
+// DeepSeek's routers as Hugging Face's code runs them. V3 (transformers models/deepseek_v3/
 // modeling_deepseek_v3.py DeepseekV3TopkRouter and DeepseekV3MoE.route_tokens_to_experts; GLM-4.5's
 // Glm4MoeTopkRouter is the same class): an fp32 linear, sigmoid scores, a group-limited top-k over
 // the scores plus e_score_correction_bias, and the chosen scores gathered, renormalised and
-// scaled. The weights stay fp32 into the experts, so their weighted outputs are fp32 too.
+// scaled. V2 (models/deepseek_v2/modular_deepseek_v2.py DeepseekV2Moe): the same fp32 linear, a
+// softmax, top-k, scaled. Either way the weights stay fp32 into the experts, so their weighted
+// outputs are fp32 too.
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
@@ -12,8 +14,8 @@ import type { ExpertRouting, RouterOutput } from './hf-moe';
 // torch.bool masks are one byte an element.
 const BOOL = 1;
 
-/** DeepseekV3TopkRouter.forward: F.linear(hidden_states.type(torch.float32),
- * self.weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm keeps them
+/** DeepseekV3TopkRouter.forward and DeepseekV2Moe.forward: F.linear(hidden_states.type(
+ * torch.float32), weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm keeps them
  * for backward; under autocast the linear casts them back to 16 bits (the fp32 weight's cast
  * cached as any other), so the logits are 16-bit there. */
 function routerLogits(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
@@ -72,5 +74,27 @@ export function deepseekRouting(
   rt.drop(gathered);
   const weights = ops.unary(normalised);
   rt.drop(normalised);
+  return { logits, weights };
+}
+
+/** DeepseekV2Moe.route_tokens_to_experts: softmax(dim=-1, dtype=torch.float32) (on the 16-bit
+ * logits of autocast, a conversion first), top-k (greedy; group_limited_greedy's masked copy of
+ * the scores is left out), times routed_scaling_factor, no renormalisation and no cast back.
+ * DeepseekV2Moe.forward holds the logits until it returns. */
+export function deepseekV2Routing(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = routerLogits(nn, x, w);
+  const logits32 = ops.to(logits, FP32);
+  const probabilities = ops.softmax(logits32);
+  rt.drop(logits32);
+  const top = ops.topk(probabilities, routing.topK);
+  rt.drop(probabilities);
+  const weights = ops.unary(top);
+  rt.drop(top);
   return { logits, weights };
 }

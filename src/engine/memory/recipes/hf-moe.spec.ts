@@ -8,6 +8,7 @@ import { forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes'
 import { H100_SXM } from '../../../../test/support/gpus';
 import { liveWhen } from '../../../../test/support/timeline';
 import { ALLOCATED_COMPONENTS } from '../autograd/events';
+import { RouterKind } from '../../vocabulary';
 import { splitLayers } from '../../model/placement';
 import { layoutOf } from '../../request/layout';
 import { simulateRankOnce } from '../rank';
@@ -98,7 +99,7 @@ describe('MoE blocks', () => {
     const E = DEEPSEEK_V3.n_routed_experts;
     const k = DEEPSEEK_V3.num_experts_per_tok;
     const FP32 = 4;
-    const routed = (router: 'softmax' | 'grouped-sigmoid') => ({
+    const routed = (router: RouterKind) => ({
       ...DEEPSEEK_V3,
       moe: {
         numExperts: E,
@@ -120,7 +121,7 @@ describe('MoE blocks', () => {
       runtime: { preset: 'hf-transformers' as const },
     };
     // The third layer is the second MoE one (first_k_dense_replace = 1).
-    const moeLayer = (router: 'softmax' | 'grouped-sigmoid', settings = pure) =>
+    const moeLayer = (router: RouterKind, settings = pure) =>
       savedPerLayer(routed(router), settings, 'num_hidden_layers', 2);
 
     it("keeps an fp32 copy of the input for the router weight's gradient, and fp32 routing weights", () => {
@@ -135,7 +136,7 @@ describe('MoE blocks', () => {
 
     it("keeps the router weight's fp32 copy for the input's gradient", () => {
       const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
-      const weights = (router: 'softmax' | 'grouped-sigmoid') =>
+      const weights = (router: RouterKind) =>
         forwardEnd({ ...routed(router), num_hidden_layers: 3 }, pure).live[WEIGHTS];
       // self.weight.type(torch.float32): [E, h] fp32 in each of the two MoE layers.
       expect(weights('grouped-sigmoid') - weights('softmax')).toBe(2 * E * h * FP32);
@@ -151,11 +152,24 @@ describe('MoE blocks', () => {
       expect(moeLayer('grouped-sigmoid', mixed) - moeLayer('softmax', mixed)).toBe(perLayer);
     });
 
-    it('reads deepseek_v3 configs as the grouped-sigmoid router, deepseek_v2 as softmax', () => {
+    it('reads deepseek_v3 configs as the grouped-sigmoid router, deepseek_v2 as fp32-softmax', () => {
       const { moe: _moe, ...config } = routed('softmax');
       expect(architectureFromConfig('v3', config).moe?.router).toBe('grouped-sigmoid');
       const v2 = architectureFromConfig('v2', { ...config, model_type: 'deepseek_v2' });
-      expect(v2.moe?.router ?? 'softmax').toBe('softmax');
+      expect(v2.moe?.router).toBe('fp32-softmax');
+    });
+
+    it("DeepSeek-V2's router keeps the same fp32 input copy and leaves its softmax weights in fp32", () => {
+      // DeepseekV2Moe.forward: F.linear(hidden_states.type(torch.float32), ...) as V3's; the fp32
+      // softmax keeps its [T, E] output as Mixtral's does; top-k times routed_scaling_factor
+      // reaches the experts in fp32, where Mixtral's cast to bf16.
+      expect(moeLayer('fp32-softmax') - moeLayer('softmax')).toBe(
+        T * h * FP32 + T * k * (FP32 - BF16),
+      );
+      const mixed = { ...pure, training: { ...pure.training, precision: 'bf16-mixed' as const } };
+      // Under autocast both routers' logits are 16-bit casts of the fp32 stream, both softmaxes
+      // fp32, and Mixtral's cast goes to the fp32 stream's dtype: nothing differs.
+      expect(moeLayer('fp32-softmax', mixed) - moeLayer('softmax', mixed)).toBe(0);
     });
     it('keeps the correction bias in fp32 where the router registers it so (GLM-4.5)', () => {
       // A registered buffer is stored with the module's weights.

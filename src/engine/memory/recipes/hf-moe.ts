@@ -8,7 +8,7 @@ import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
-import { deepseekRouting } from './hf-deepseek-router';
+import { deepseekRouting, deepseekV2Routing } from './hf-deepseek-router';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */
@@ -100,10 +100,7 @@ export function moeMlp(
   style: ExpertStyle = MIXTRAL_EXPERTS,
 ): Tensor {
   return nn.rt.scope(() => {
-    const { logits, weights } =
-      routing.router === 'grouped-sigmoid'
-        ? deepseekRouting(nn, x, w, routing)
-        : softmaxRouting(nn, x, w, routing);
+    const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
     const out = experts(nn, x, w, weights, routing, style);
     nn.rt.drop(logits, weights);
     return sharedExpert(nn, x, w, out);
@@ -133,6 +130,15 @@ function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouti
   rt.drop(normalised);
   return { logits, weights };
 }
+
+type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
+
+/** Each router kind's code (MoeConfig.router). */
+const ROUTERS: Record<RouterKind, Router> = {
+  softmax: softmaxRouting,
+  'fp32-softmax': deepseekV2Routing,
+  'grouped-sigmoid': deepseekRouting,
+};
 
 /** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
  * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped

@@ -10,8 +10,9 @@ export const deepseek: Family = {
   normsPerLayer: 2,
   refine: (arch, read, { type }) => {
     // DeepseekV3TopkRouter: an fp32 linear, sigmoid scores, group-limited top-k; DeepSeek-V2's
-    // DeepseekV2Moe routes with a softmax.
-    if (type === 'deepseek_v3' && arch.moe && !read.config.moe) arch.moe.router = 'grouped-sigmoid';
+    // DeepseekV2Moe: the fp32 linear and a softmax, its weights left in fp32.
+    if (arch.moe && !read.config.moe)
+      arch.moe.router = type === 'deepseek_v3' ? 'grouped-sigmoid' : 'fp32-softmax';
     const modules = read.numberOr(0, 'num_nextn_predict_layers');
     if (read.bool('use_mtp')) {
       // Each module: a decoder layer, enorm, hnorm and eh_proj (DeepSeek-V3 report, 2.2).

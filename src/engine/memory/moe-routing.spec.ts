@@ -20,6 +20,7 @@ describe('tokens an expert computes', () => {
       experts: 8,
       tokensPerExpert: 2048,
       router: 'softmax',
+      renormalize: true,
     });
   });
 
@@ -29,6 +30,7 @@ describe('tokens an expert computes', () => {
       experts: 2,
       tokensPerExpert: 8192,
       router: 'softmax',
+      renormalize: true,
     });
   });
 

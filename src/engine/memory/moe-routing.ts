@@ -19,11 +19,11 @@ export function expertRouting(
   const groupTokens = tokens * expertParallel;
   const mean = (groupTokens * moe.expertsPerToken) / moe.numExperts;
   const loaded = Math.min(Math.ceil(mean * runtime.moeRoutingImbalance), groupTokens);
-  const router = moe.router ?? 'softmax';
+  const weighing = { router: moe.router ?? 'softmax', renormalize: moe.renormalize ?? true };
   if (runtime.moeCapacityFactor <= 0) {
-    return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, router };
+    return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, ...weighing };
   }
   const capacity = Math.ceil(mean * runtime.moeCapacityFactor);
   const tokensPerExpert = runtime.moePadToCapacity ? capacity : Math.min(loaded, capacity);
-  return { topK: moe.expertsPerToken, experts, tokensPerExpert, router };
+  return { topK: moe.expertsPerToken, experts, tokensPerExpert, ...weighing };
 }

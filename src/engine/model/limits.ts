@@ -112,7 +112,7 @@ const MOE: BlockShape = {
     sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
     firstDenseLayers: count(0, MAX_LAYERS),
   },
-  flags: ['routerBias', 'routerBiasFp32', 'sharedExpertGate', 'expertBias'],
+  flags: ['routerBias', 'routerBiasFp32', 'renormalize', 'sharedExpertGate', 'expertBias'],
   optionalChoices: { router: ROUTER_KINDS },
   layerLists: ['layers'],
 };

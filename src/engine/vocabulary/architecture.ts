@@ -37,6 +37,9 @@ export interface MoeConfig {
   /** The router bias buffer is fp32 whatever the model's dtype (Glm4MoeTopkRouter registers
    * e_score_correction_bias with dtype=torch.float32); absent: the model's dtype. */
   routerBiasFp32?: boolean;
+  /** The top-k weights are divided by their sum; false where norm_topk_prob is false (Qwen2-MoE,
+   * Qwen3-MoE, OLMoE and DeepSeek-V3 read it; Mixtral always divides). Absent: divided. */
+  renormalize?: boolean;
   /** The router's kind; absent: softmax. */
   router?: RouterKind;
   /** A one-output linear (h x 1) gates the shared expert (Qwen2-MoE's shared_expert_gate). */

@@ -4,7 +4,7 @@
 // forward never uses gets no gradient, and FSDP2 would have run its unit's post-backward only
 // once every parameter's gradient arrived: the unit's unsharded gradients outlived the step.
 import { architectureFromConfig, normalizeRequest } from '../..';
-import { forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
+import { allocationsOf, forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
 import { H100_SXM } from '../../../../test/support/gpus';
 import { liveWhen } from '../../../../test/support/timeline';
 import { ALLOCATED_COMPONENTS } from '../autograd/events';
@@ -86,6 +86,20 @@ describe('MoE blocks', () => {
     // broadcast product with it. The block's input is kept by the router already.
     const perToken = 4 * BF16 * S + BF16 * 1 + BF16 * h;
     expect(withShared - without).toBe(perToken * T);
+  });
+
+  it('divides the top-k weights by their sum only where norm_topk_prob asks (Qwen2-MoE defaults to not)', () => {
+    const settings = {
+      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    // routing_weights /= routing_weights.sum(dim=-1, keepdim=True): one [T, k] fp32 tensor in
+    // each MoE layer's forward, and its gradient in backward (two layers, k = 2).
+    const kWide = T * 2 * 4;
+    const divided = allocationsOf({ ...QWEN2_MOE, norm_topk_prob: true }, settings, kWide);
+    const asIs = allocationsOf(QWEN2_MOE, settings, kWide);
+    expect(divided.forward - asIs.forward).toBe(2);
+    expect(divided.backward - asIs.backward).toBe(2);
   });
 
   it.each([

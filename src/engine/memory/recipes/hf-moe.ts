@@ -1,14 +1,14 @@
 // A mixture-of-experts MLP as Hugging Face's v5 model code runs it (transformers
 // models/mixtral/modeling_mixtral.py MixtralSparseMoeBlock, MixtralExperts; Qwen2-MoE and
 // Qwen3-MoE add a shared expert): the router's fp32 softmax and top-k (DeepSeek-V3's router:
-// hf-deepseek-router.ts), then one loop iteration per expert over the tokens routed to it, each
+// hf-moe-routers.ts), then one loop iteration per expert over the tokens routed to it, each
 // slicing its weight out of one 3-D parameter.
 import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
-import { deepseekRouting, deepseekV2Routing } from './hf-deepseek-router';
+import { ROUTERS } from './hf-moe-routers';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */
@@ -30,6 +30,8 @@ export interface ExpertRouting {
   tokensPerExpert: number;
   /** How the router weighs the experts (MoeConfig.router). */
   router: RouterKind;
+  /** Whether the top-k weights are divided by their sum (MoeConfig.renormalize). */
+  renormalize: boolean;
 }
 
 /** Tokens per expert for `tokens` on this rank: balanced routing spreads tokens x k evenly. */
@@ -46,6 +48,7 @@ export function balancedRouting(
     experts,
     tokensPerExpert: Math.min(perExpert, tokens),
     router: moe.router ?? 'softmax',
+    renormalize: moe.renormalize ?? true,
   };
 }
 
@@ -106,39 +109,6 @@ export function moeMlp(
     return sharedExpert(nn, x, w, out);
   });
 }
-
-/** What a router hands the experts: the weights, and the logits the block returns (held until
- * it does). */
-export interface RouterOutput {
-  logits: Tensor;
-  weights: Tensor;
-}
-
-/** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised and cast back to
- * the hidden states' dtype. */
-function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
-  const { ops, rt } = nn;
-  const logits = nn.linear(x, w.linears.get('router')!);
-  const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
-  const probabilities = ops.softmax(logits32);
-  rt.drop(logits32);
-  const top = ops.topk(probabilities, routing.topK);
-  rt.drop(probabilities);
-  const normalised = ops.unary(top); // top_k_weights / top_k_weights.sum(-1, keepdim=True)
-  rt.drop(top);
-  const weights = ops.to(normalised, x.elementBytes);
-  rt.drop(normalised);
-  return { logits, weights };
-}
-
-type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
-
-/** Each router kind's code (MoeConfig.router). */
-const ROUTERS: Record<RouterKind, Router> = {
-  softmax: softmaxRouting,
-  'fp32-softmax': deepseekV2Routing,
-  'grouped-sigmoid': deepseekRouting,
-};
 
 /** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
  * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped

@@ -1,5 +1,5 @@
 // DeepSeek-V2/V3 (modeling_deepseek_v3.py): multi-latent attention, dense first layers, then
-// routed and shared experts (V3's router: memory/recipes/hf-deepseek-router.ts); V3's
+// routed and shared experts (their routers: memory/recipes/hf-moe-routers.ts); V3's
 // multi-token-prediction modules counted on request.
 import { Family } from '../family';
 

@@ -43,6 +43,8 @@ export const jamba: Family = {
     const expertOffset = read.numberOr(1, 'expert_layer_offset');
     if (arch.moe) {
       arch.moe.layers = indicesWhere(arch.numLayers, (i) => i % expertPeriod === expertOffset);
+      // JambaSparseMoeBlock: softmax, top-k, cast; the weights are not divided by their sum.
+      if (!read.config.moe) arch.moe.renormalize = false;
     }
     const expand = read.numberOr(2, 'mamba_expand');
     const rank = read.config.mamba_dt_rank;

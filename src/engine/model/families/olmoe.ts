@@ -4,6 +4,7 @@
 // router (OlmoeTopKRouter), no shared expert.
 import { Config } from '../config-reader';
 import { Family, refuseClipQkv } from '../family';
+import { topKDividedIfAsked } from './qwen';
 
 /** OlmoeConfig's defaults (configuration_olmoe.py): OLMoE-1B-7B's shape. */
 const OLMOE_DEFAULTS: Config = {
@@ -30,5 +31,6 @@ export const olmoe: Family = {
     refuseClipQkv(read);
     arch.qkNorm = true;
     arch.qkNormPerHead = true; // the whole projection: a x d and g x d weights
+    topKDividedIfAsked(arch, read);
   },
 };

@@ -1,18 +1,29 @@
-// DeepSeek's routers as Hugging Face's code runs them. V3 (transformers models/deepseek_v3/
+// The routers of Hugging Face's MoE blocks: what each hands the experts, and what it keeps for
+// backward. Mixtral's (models/mixtral/modeling_mixtral.py MixtralTopKRouter; Qwen-MoE's and
+// OLMoE's the same): the logits in the hidden dtype, an fp32 softmax, top-k, the weights cast
+// back. DeepSeek's: V3 (transformers models/deepseek_v3/
 // modeling_deepseek_v3.py DeepseekV3TopkRouter and DeepseekV3MoE.route_tokens_to_experts; GLM-4.5's
 // Glm4MoeTopkRouter is the same class): an fp32 linear, sigmoid scores, a group-limited top-k over
 // the scores plus e_score_correction_bias, and the chosen scores gathered, renormalised and
 // scaled. V2 (models/deepseek_v2/modular_deepseek_v2.py DeepseekV2Moe): the same fp32 linear, a
 // softmax, top-k, scaled. Either way the weights stay fp32 into the experts, so their weighted
 // outputs are fp32 too.
+import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
-import type { ExpertRouting, RouterOutput } from './hf-moe';
+import type { ExpertRouting } from './hf-moe';
 
 // torch.bool masks are one byte an element.
 const BOOL = 1;
+
+/** What a router hands the experts: the weights, and the logits the block returns (held until
+ * it does). */
+export interface RouterOutput {
+  logits: Tensor;
+  weights: Tensor;
+}
 
 /** DeepseekV3TopkRouter.forward and DeepseekV2Moe.forward: F.linear(hidden_states.type(
  * torch.float32), weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm keeps them
@@ -54,24 +65,18 @@ function chooseExperts(nn: Nn, scores: Tensor): void {
 
 /** The routing weights, fp32 outside autocast: sigmoid (SigmoidBackward0 saves its output),
  * the choice, scores.gather(1, topk_indices) (GatherBackward0 keeps the int64 indices and
- * scatters into a scores-sized zero tensor: the memory of ops.topk), divided by their sum
- * (planned with norm_topk_prob, as DeepSeek-V3, Kimi-K2 and GLM-4.5 set it: a k-wide tensor,
- * in place in the code) and multiplied by routed_scaling_factor. DeepseekV3MoE.forward holds the logits in
+ * scatters into a scores-sized zero tensor: the memory of ops.topk), divided by their sum where
+ * norm_topk_prob (in place in the code: a k-wide tensor either way) and multiplied by
+ * routed_scaling_factor. DeepseekV3MoE.forward holds the logits in
  * a local until it returns. */
-export function deepseekRouting(
-  nn: Nn,
-  x: Tensor,
-  w: LayerWeights,
-  routing: ExpertRouting,
-): RouterOutput {
+function deepseekRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
   const { ops, rt } = nn;
   const logits = routerLogits(nn, x, w);
   const scores = ops.unarySavingOutput(logits);
   chooseExperts(nn, scores);
   const gathered = ops.topk(scores, routing.topK);
   rt.drop(scores);
-  const normalised = ops.unary(gathered);
-  rt.drop(gathered);
+  const normalised = dividedBySum(nn, gathered, routing);
   const weights = ops.unary(normalised);
   rt.drop(normalised);
   return { logits, weights };
@@ -81,7 +86,7 @@ export function deepseekRouting(
  * logits of autocast, a conversion first), top-k (greedy; group_limited_greedy's masked copy of
  * the scores is left out), times routed_scaling_factor, no renormalisation and no cast back.
  * DeepseekV2Moe.forward holds the logits until it returns. */
-export function deepseekV2Routing(
+function deepseekV2Routing(
   nn: Nn,
   x: Tensor,
   w: LayerWeights,
@@ -98,3 +103,37 @@ export function deepseekV2Routing(
   rt.drop(top);
   return { logits, weights };
 }
+
+/** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised and cast back to
+ * the hidden states' dtype. */
+function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = nn.linear(x, w.linears.get('router')!);
+  const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
+  const probabilities = ops.softmax(logits32);
+  rt.drop(logits32);
+  const top = ops.topk(probabilities, routing.topK);
+  rt.drop(probabilities);
+  const normalised = dividedBySum(nn, top, routing);
+  const weights = ops.to(normalised, x.elementBytes);
+  rt.drop(normalised);
+  return { logits, weights };
+}
+
+/** top_k_weights / top_k_weights.sum(-1, keepdim=True) where the router divides (written as a
+ * new k-wide tensor; some routers divide in place), or the weights as they are. */
+function dividedBySum(nn: Nn, top: Tensor, routing: ExpertRouting): Tensor {
+  if (!routing.renormalize) return top;
+  const normalised = nn.ops.unary(top);
+  nn.rt.drop(top);
+  return normalised;
+}
+
+type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
+
+/** Each router kind's code (MoeConfig.router). */
+export const ROUTERS: Record<RouterKind, Router> = {
+  softmax: softmaxRouting,
+  'fp32-softmax': deepseekV2Routing,
+  'grouped-sigmoid': deepseekRouting,
+};

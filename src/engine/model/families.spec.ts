@@ -685,6 +685,33 @@ describe('Mistral Small 3.1 (modular_mistral3.py, modeling_pixtral.py)', () => {
   });
 });
 
+describe('Seed-OSS (modular_seed_oss.py)', () => {
+  it('Seed-OSS-36B: 36.2B parameters, q/k/v biased and o_proj not (the card: 36B)', () => {
+    // ByteDance-Seed/Seed-OSS-36B-Base's config.json, the keys the planner reads.
+    const config = {
+      model_type: 'seed_oss',
+      hidden_size: 5120,
+      intermediate_size: 27648,
+      num_hidden_layers: 64,
+      num_attention_heads: 80,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      vocab_size: 155136,
+      attention_bias: true,
+      attention_out_bias: false,
+      tie_word_embeddings: false,
+    };
+    const h = 5120;
+    const q = 80 * 128;
+    const kv = 8 * 128;
+    const layer = h * q + q + 2 * (h * kv + kv) + q * h + 3 * h * 27648 + 2 * h;
+    const arch = architectureFromConfig('seed-oss-36b', config);
+    expect(countParameters(arch).total).toBe(64 * layer + 2 * 155136 * h + h);
+    expect((countParameters(arch).total / 1e9).toFixed(1)).toBe('36.2');
+    expect(arch.dropout).toEqual({ attention: 0.1, residual: 0.1, embedding: 0 });
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

@@ -70,17 +70,14 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** StarCoder2 (modeling_starcoder2.py): Llama's layer with biased LayerNorms, a plain MLP and
- * residual_dropout on each sub-layer's output; the final norm a LayerNorm too. */
-function starcoder2Recipe(arch: ModelArchitecture): LayerRecipe {
-  const variant: LlamaVariant = {
-    ...llamaVariant(arch),
-    residualDropout: arch.dropout?.residual ?? 0,
-  };
-  return {
-    ...hfLlamaRecipe(variant),
-    source: 'transformers models/starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
-  };
+/** StarCoder2 (modeling_starcoder2.py) and Seed-OSS (modular_seed_oss.py): Llama's layer with
+ * residual_dropout on each sub-layer's output (StarCoder2's with biased LayerNorms, a plain MLP
+ * and a final LayerNorm, which follow from its norm and MLP kinds). */
+function residualDropoutRecipe(source: string) {
+  return (arch: ModelArchitecture): LayerRecipe => ({
+    ...hfLlamaRecipe({ ...llamaVariant(arch), residualDropout: arch.dropout?.residual ?? 0 }),
+    source,
+  });
 }
 
 /** OLMo-2 and OLMo-3 (modeling_olmo2.py, modeling_olmo3.py): norms after attention and MLP
@@ -200,7 +197,12 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     source: 'transformers models/olmoe/modular_olmoe.py (OlmoeDecoderLayer)',
   }),
   granite: graniteRecipe,
-  starcoder2: starcoder2Recipe,
+  starcoder2: residualDropoutRecipe(
+    'transformers models/starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
+  ),
+  seed_oss: residualDropoutRecipe(
+    'transformers models/seed_oss/modular_seed_oss.py (SeedOssAttention, SeedOssMLP)',
+  ),
   bloom: (arch) =>
     hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),

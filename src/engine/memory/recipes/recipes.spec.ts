@@ -233,6 +233,13 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("Seed-OSS: Llama's layer and residual_dropout's masks on o_proj's and down_proj's outputs (flash drops the probabilities with its own RNG)", () => {
+    const config = { ...BASE, model_type: 'seed_oss', head_dim: d };
+    const perToken =
+      2 * llamaNorm + BF16 * a * d + BF16 * g * d * 2 + BF16 * a * d + lse + swiGluMlp + 2 * 1 * h; // the two one-byte dropout masks (residual_dropout 0.1, the config's default)
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it('a config without model_type and "mlp": "plain": the Llama layer with LayerNorms and a plain MLP', () => {
     const perToken =
       2 * (BF16 * h + layerNormStats + BF16 * h) + // each LayerNorm's input and stats, its output

@@ -33,6 +33,7 @@ import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
 import { qwen2, qwen3 } from './qwen';
 import { qwen2Vl } from './qwen2-vl';
+import { seedOss } from './seed-oss';
 import { smollm3 } from './smollm3';
 import { stablelm } from './stablelm';
 import { starcoder2 } from './starcoder2';
@@ -51,6 +52,7 @@ const ALL: Family[] = [
   ernie,
   exaone4,
   hunyuan,
+  seedOss,
   olmo,
   olmo2,
   olmo3,

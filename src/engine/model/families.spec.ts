@@ -712,6 +712,29 @@ describe('Seed-OSS (modular_seed_oss.py)', () => {
   });
 });
 
+describe('Arcee AFM (modular_arcee.py)', () => {
+  it('AFM-4.5B: 4.6B parameters, a plain relu2 MLP (up_proj, down_proj)', () => {
+    // arcee-ai/AFM-4.5B's config.json, the keys the planner reads.
+    const config = {
+      model_type: 'arcee',
+      hidden_size: 2560,
+      intermediate_size: 18432,
+      num_hidden_layers: 36,
+      num_attention_heads: 20,
+      num_key_value_heads: 4,
+      head_dim: 128,
+      vocab_size: 128004,
+      hidden_act: 'relu2',
+    };
+    const h = 2560;
+    const layer = 2 * h * h + 2 * h * 512 + 2 * h * 18432 + 2 * h;
+    const arch = architectureFromConfig('afm-4.5b', config);
+    expect(arch.mlp).toBe('plain');
+    expect(countParameters(arch).total).toBe(36 * layer + 2 * 128004 * h + h);
+    expect((countParameters(arch).total / 1e9).toFixed(1)).toBe('4.6');
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

@@ -38,8 +38,9 @@ export interface LlamaVariant {
   ropeFor?: (layer: number) => boolean;
   /** How the routed experts of MoE layers compute (gpt-oss's clamped GLU). */
   experts?: ExpertStyle;
-  /** The MLP's activation written as its own op (SiLU, tanh-GELU kernel): saves its input. */
-  activation: 'silu' | 'gelu';
+  /** The MLP's activation: one kernel that saves its input (SiLU, tanh-GELU), or relu2
+   * (Nemotron's and Arcee's ReLUSquaredActivation: relu, then torch.square). */
+  activation: 'silu' | 'gelu' | 'relu2';
   /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
    * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
   scaledResidual?: boolean;
@@ -263,7 +264,7 @@ function rotated(nn: Nn, x: Tensor, inputs: LayerInputs, variant: LlamaVariant):
  * activation as its own op; where the layer has a gate_up_proj (Phi3MLP, GLM's) it is computed
  * once and chunked. */
 export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVariant = LLAMA) {
-  if (variant.plainMlp) return plainMlp(nn, x, w);
+  if (variant.plainMlp) return plainMlp(nn, x, w, variant.activation);
   return nn.rt.scope(() => {
     const { ops } = nn;
     let activated: Tensor;
@@ -288,14 +289,28 @@ export function gatedMlp(nn: Nn, x: Tensor, w: LayerWeights, variant: LlamaVaria
 }
 
 /** Starcoder2MLP: c_fc, the activation as one kernel keeping its input (gelu_pytorch_tanh),
- * c_proj. */
-function plainMlp(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
+ * c_proj; NemotronMLP (Arcee's): up_proj, relu2, down_proj. */
+function plainMlp(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  activation: LlamaVariant['activation'],
+): Tensor {
   return nn.rt.scope(() => {
     const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated = nn.ops.unarySavingInput(up);
+    const activated = activation === 'relu2' ? reluSquared(nn, up) : nn.ops.unarySavingInput(up);
     nn.rt.drop(up);
     return nn.linear(activated, linear(w, 'down_proj'));
   });
+}
+
+/** activations.py ReLUSquaredActivation: relu (ReluBackward0 keeps its output), then
+ * torch.square of it (PowBackward0 keeps its input, the same tensor). */
+function reluSquared(nn: Nn, x: Tensor): Tensor {
+  const relu = nn.ops.unarySavingOutput(x);
+  const squared = nn.ops.square(relu);
+  nn.rt.drop(relu);
+  return squared;
 }
 
 /** The norms a variant's layer creates, in module order. */

@@ -26,6 +26,11 @@ const LAYER_NORMS: Record<NormKind, LlamaVariant['rmsNorm']> = {
   'layernorm-weightless': 'weightless',
 };
 
+function activationOf(arch: ModelArchitecture): LlamaVariant['activation'] {
+  if (arch.activation === 'relu2') return 'relu2';
+  return arch.activation.startsWith('gelu') ? 'gelu' : 'silu';
+}
+
 /** The Llama-family variant an architecture is, from its fields. */
 function llamaVariant(arch: ModelArchitecture): LlamaVariant {
   const noRope = new Set(arch.noRopeLayers ?? []);
@@ -37,7 +42,7 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
     rmsNorm: LAYER_NORMS[arch.norm],
     plainMlp: arch.mlp === 'plain',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
-    activation: arch.activation.startsWith('gelu') ? 'gelu' : 'silu',
+    activation: activationOf(arch),
   };
 }
 
@@ -185,6 +190,16 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   glm4: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/glm4/modular_glm4.py (Glm4DecoderLayer)',
+  }),
+  // Llama's layer with NemotronMLP: up_proj, relu2, down_proj (the plain MLP with relu2)
+  arcee: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/arcee/modular_arcee.py (ArceeMLP)',
+  }),
+  // The Mistral text stack under Mistral3ForConditionalGeneration
+  mistral3: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/mistral3/modular_mistral3.py (a Mistral text stack)',
   }),
   // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
   glm4_moe: (arch) => ({

@@ -240,6 +240,19 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("Arcee: Llama's layer with NemotronMLP, relu2 keeping relu's output and torch.square's", () => {
+    const config = { ...BASE, model_type: 'arcee' };
+    const perToken =
+      2 * llamaNorm + BF16 * a * d + BF16 * g * d * 2 + BF16 * a * d + lse + 2 * BF16 * f; // relu's output (kept by relu and by square), square's (kept by down_proj)
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // up_proj's output, relu's, square's: three f-wide tensors made in a row (a fused GELU
+    // makes two), the first freed as relu keeps only its output.
+    const fWide = BF16 * f * T;
+    const sizes = layerForwardAllocations({ ...config, num_hidden_layers: 1 }, HF);
+    const first = sizes.indexOf(fWide);
+    expect(sizes.slice(first, first + 3)).toEqual([fWide, fWide, fWide]);
+  });
+
   it('a config without model_type and "mlp": "plain": the Llama layer with LayerNorms and a plain MLP', () => {
     const perToken =
       2 * (BF16 * h + layerNormStats + BF16 * h) + // each LayerNorm's input and stats, its output

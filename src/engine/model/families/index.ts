@@ -1,5 +1,6 @@
 // Every family the planner reads, by Hugging Face model_type.
 import { Family } from '../family';
+import { arcee } from './arcee';
 import { bert } from './bert';
 import { bloom } from './bloom';
 import { cohere } from './cohere';
@@ -53,6 +54,7 @@ const ALL: Family[] = [
   exaone4,
   hunyuan,
   seedOss,
+  arcee,
   olmo,
   olmo2,
   olmo3,

@@ -12,11 +12,17 @@ export const NORM_KINDS = [
 export type NormKind = (typeof NORM_KINDS)[number];
 
 /** How a MoE layer's router picks and weighs experts: a softmax over the logits, top-k, the
- * weights cast to the hidden dtype (Mixtral, Qwen-MoE, OLMoE); DeepSeek-V2's fp32 linear and
+ * weights cast to the hidden dtype (Mixtral, Qwen-MoE, OLMoE); top-k of the logits, then a
+ * softmax over the k in their dtype (gpt-oss's GptOssTopKRouter); DeepSeek-V2's fp32 linear and
  * softmax whose top-k weights stay fp32 (DeepseekV2Moe); or DeepSeek-V3's fp32 linear with
  * sigmoid scores and a group-limited top-k (DeepseekV3TopkRouter, also GLM-4.5's and
  * Kimi-K2's). */
-export const ROUTER_KINDS = ['softmax', 'fp32-softmax', 'grouped-sigmoid'] as const;
+export const ROUTER_KINDS = [
+  'softmax',
+  'top-k-softmax',
+  'fp32-softmax',
+  'grouped-sigmoid',
+] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 
 export interface MoeConfig {

@@ -129,11 +129,29 @@ function dividedBySum(nn: Nn, top: Tensor, routing: ExpertRouting): Tensor {
   return normalised;
 }
 
+/** GptOssTopKRouter.forward: the logits (router bias included), top-k of them (TopkBackward0
+ * keeps the int64 indices), softmax over the k in the logits' dtype (keeping its output): no
+ * softmax over every expert, no cast. */
+function topKSoftmaxRouting(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = nn.linear(x, w.linears.get('router')!);
+  const top = ops.topk(logits, routing.topK);
+  const weights = ops.softmax(top);
+  rt.drop(top);
+  return { logits, weights };
+}
+
 type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
 
 /** Each router kind's code (MoeConfig.router). */
 export const ROUTERS: Record<RouterKind, Router> = {
   softmax: softmaxRouting,
+  'top-k-softmax': topKSoftmaxRouting,
   'fp32-softmax': deepseekV2Routing,
   'grouped-sigmoid': deepseekRouting,
 };

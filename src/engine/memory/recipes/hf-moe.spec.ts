@@ -102,6 +102,39 @@ describe('MoE blocks', () => {
     expect(divided.backward - asIs.backward).toBe(2);
   });
 
+  it("gpt-oss's router takes the top-k logits first and softmaxes only those, in their dtype", () => {
+    const settings = {
+      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    const E = QWEN2_MOE.num_experts;
+    const k = QWEN2_MOE.num_experts_per_tok;
+    const withRouter = (router: RouterKind) => ({
+      ...QWEN2_MOE,
+      shared_expert_intermediate_size: 0,
+      moe: {
+        numExperts: E,
+        expertsPerToken: k,
+        expertIntermediateSize: 256,
+        sharedExperts: 0,
+        sharedExpertIntermediateSize: 0,
+        firstDenseLayers: 0,
+        routerBias: false,
+        router,
+      },
+    });
+    // Mixtral's keeps its fp32 softmax over all E experts; gpt-oss's keeps a bf16 softmax over
+    // the k chosen. Both keep top-k's int64 indices, and both hand the experts bf16 weights.
+    const perLayer = T * k * 2 - T * E * 4;
+    expect(
+      savedPerLayer(withRouter('top-k-softmax'), settings) -
+        savedPerLayer(withRouter('softmax'), settings),
+    ).toBe(perLayer);
+    expect(architectureFromConfig('gpt-oss', { model_type: 'gpt_oss' }).moe?.router).toBe(
+      'top-k-softmax',
+    );
+  });
+
   it.each([
     ['Qwen2-MoE (its shared_expert_gate)', QWEN2_MOE],
     ['DeepSeek-V3 (its e_score_correction_bias)', DEEPSEEK_V3],

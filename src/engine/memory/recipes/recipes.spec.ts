@@ -440,8 +440,8 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * a * (T + 1) + // softmax over the scores and one sink logit, in bf16, kept
       BF16 * a * d + // the transposed context, kept by o_proj
       llamaNorm + // post_attention_layernorm (router and experts read its output)
-      FP32 * 4 +
-      8 * 2; // the router's fp32 softmax over 4 experts, topk's int64 indices
+      8 * 2 +
+      BF16 * 2; // GptOssTopKRouter: topk's int64 indices, the bf16 softmax over the two chosen
     const perPair =
       BF16 * h +
       1 + // the gathered tokens (kept by the grouped matmul) and the one-byte sentinel

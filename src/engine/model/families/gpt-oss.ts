@@ -31,7 +31,10 @@ export const gptOss: Family = {
     arch.qkvBias = true;
     arch.attentionOutputBias = true;
     arch.attentionSinks = true;
-    if (arch.moe) arch.moe.expertBias = true; // gate_up_proj_bias, down_proj_bias, router.bias
+    if (arch.moe) {
+      arch.moe.expertBias = true; // gate_up_proj_bias, down_proj_bias, router.bias
+      arch.moe.router = 'top-k-softmax'; // GptOssTopKRouter: top-k of the logits, then softmax
+    }
     // layer_types, else sliding on even layers: "sliding_attention" if (i + 1) % 2.
     arch.layerTypes = Array.isArray(read.config.layer_types)
       ? (read.config.layer_types as LayerType[])

@@ -165,9 +165,6 @@ export function readMoe(arch: ModelArchitecture, read: ConfigReader): void {
       firstDenseLayers: read.numberOr(0, 'first_k_dense_replace'),
       routerBias: config.topk_method === 'noaux_tc', // DeepSeek-V3's e_score_correction_bias
     };
-    // `if self.norm_topk_prob:` in Qwen2MoeSparseMoeBlock, OlmoeTopKRouter and
-    // DeepseekV3MoE.route_tokens_to_experts; configs of families that always divide lack it.
-    if (typeof config.norm_topk_prob === 'boolean') arch.moe.renormalize = config.norm_topk_prob;
   }
   const moe = arch.moe;
   if (moe && !(moe.expertsPerToken >= 1 && moe.expertsPerToken <= moe.numExperts)) {

@@ -636,6 +636,11 @@ describe('GLM-4.5 (modular_glm4_moe.py)', () => {
       routerBias: true,
       routerBiasFp32: true,
     });
+    // norm_topk_prob: the config's, else Glm4MoeConfig's True.
+    const { norm_topk_prob: _given, ...unstated } = GLM_45_AIR;
+    expect(architectureFromConfig('a', unstated).moe?.renormalize).toBe(true);
+    const undivided = { ...GLM_45_AIR, norm_topk_prob: false };
+    expect(architectureFromConfig('b', undivided).moe?.renormalize).toBe(false);
   });
 });
 

@@ -76,6 +76,15 @@ export function slidingLayerTypes(config: Config, layers: number, pattern: numbe
   );
 }
 
+/** Whether the router divides its top-k weights by their sum: `if self.norm_topk_prob:` in
+ * Qwen2MoeSparseMoeBlock, Qwen3MoeSparseMoeBlock and OlmoeTopKRouter (configs default it to
+ * False) and DeepseekV3MoE.route_tokens_to_experts (True), read where the config has no `moe`. */
+export function readNormTopkProb(arch: ModelArchitecture, read: ConfigReader, byDefault: boolean) {
+  if (!arch.moe || read.config.moe) return;
+  const given = read.config.norm_topk_prob;
+  arch.moe.renormalize = typeof given === 'boolean' ? given : byDefault;
+}
+
 /** OLMo's and OLMoE's clip_qkv clamps q, k and v in place (query_states.clamp_), whose saved
  * tensors the planner does not model: such configs are refused by the field. */
 export function refuseClipQkv(read: ConfigReader): void {

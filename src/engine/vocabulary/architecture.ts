@@ -44,7 +44,8 @@ export interface MoeConfig {
    * e_score_correction_bias with dtype=torch.float32); absent: the model's dtype. */
   routerBiasFp32?: boolean;
   /** The top-k weights are divided by their sum; false where norm_topk_prob is false (Qwen2-MoE,
-   * Qwen3-MoE, OLMoE and DeepSeek-V3 read it; Mixtral always divides). Absent: divided. */
+   * Qwen3-MoE, OLMoE, DeepSeek-V3 and GLM-4.5 read it) and for Jamba, which never divides
+   * (family.ts readNormTopkProb). Absent: divided, as Mixtral always does. */
   renormalize?: boolean;
   /** The router's kind; absent: softmax. */
   router?: RouterKind;

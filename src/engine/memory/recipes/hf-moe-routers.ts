@@ -1,13 +1,17 @@
-// The routers of Hugging Face's MoE blocks: what each hands the experts, and what it keeps for
-// backward. Mixtral's (models/mixtral/modeling_mixtral.py MixtralTopKRouter; Qwen-MoE's and
-// OLMoE's the same): the logits in the hidden dtype, an fp32 softmax, top-k, the weights cast
-// back. DeepSeek's: V3 (transformers models/deepseek_v3/
-// modeling_deepseek_v3.py DeepseekV3TopkRouter and DeepseekV3MoE.route_tokens_to_experts; GLM-4.5's
-// Glm4MoeTopkRouter is the same class): an fp32 linear, sigmoid scores, a group-limited top-k over
-// the scores plus e_score_correction_bias, and the chosen scores gathered, renormalised and
-// scaled. V2 (models/deepseek_v2/modular_deepseek_v2.py DeepseekV2Moe): the same fp32 linear, a
-// softmax, top-k, scaled. Either way the weights stay fp32 into the experts, so their weighted
-// outputs are fp32 too.
+// The routers of Hugging Face's MoE blocks: how each picks and weighs a token's experts, and
+// what it keeps for backward (MoeConfig.router names one per model).
+// - softmax: Mixtral's MixtralTopKRouter (models/mixtral/modeling_mixtral.py; Qwen-MoE's and
+//   OLMoE's the same): logits in the hidden dtype, an fp32 softmax over every expert, top-k,
+//   the weights cast back to the hidden dtype.
+// - top-k-softmax: gpt-oss's GptOssTopKRouter (models/gpt_oss/modeling_gpt_oss.py): top-k of
+//   the logits, then a softmax over the k in their dtype.
+// - fp32-softmax: DeepSeek-V2's DeepseekV2Moe (models/deepseek_v2/modular_deepseek_v2.py): an
+//   fp32 linear, an fp32 softmax, top-k times routed_scaling_factor, left in fp32.
+// - grouped-sigmoid: DeepSeek-V3's DeepseekV3TopkRouter and DeepseekV3MoE.route_tokens_to_experts
+//   (models/deepseek_v3/modeling_deepseek_v3.py; GLM-4.5's Glm4MoeTopkRouter is the same class):
+//   the fp32 linear, sigmoid scores, a group-limited top-k over the scores plus
+//   e_score_correction_bias, the chosen scores gathered, renormalised and scaled, left in fp32.
+// Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
@@ -26,9 +30,9 @@ export interface RouterOutput {
 }
 
 /** DeepseekV3TopkRouter.forward and DeepseekV2Moe.forward: F.linear(hidden_states.type(
- * torch.float32), weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm keeps them
- * for backward; under autocast the linear casts them back to 16 bits (the fp32 weight's cast
- * cached as any other), so the logits are 16-bit there. */
+ * torch.float32), weight.type(torch.float32)). Outside autocast both copies are fp32 and the mm
+ * keeps them for backward; under autocast the linear casts them back to 16 bits (the fp32
+ * weight's cast cached as any other), so the logits are 16-bit there. */
 function routerLogits(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
   const { ops, rt } = nn;
   const router = w.linears.get('router')!;
@@ -67,8 +71,8 @@ function chooseExperts(nn: Nn, scores: Tensor): void {
  * the choice, scores.gather(1, topk_indices) (GatherBackward0 keeps the int64 indices and
  * scatters into a scores-sized zero tensor: the memory of ops.topk), divided by their sum where
  * norm_topk_prob (in place in the code: a k-wide tensor either way) and multiplied by
- * routed_scaling_factor. DeepseekV3MoE.forward holds the logits in
- * a local until it returns. */
+ * routed_scaling_factor. DeepseekV3MoE.forward holds the logits in a local until it
+ * returns. */
 function deepseekRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
   const { ops, rt } = nn;
   const logits = routerLogits(nn, x, w);

@@ -1,8 +1,8 @@
 // A mixture-of-experts MLP as Hugging Face's v5 model code runs it (transformers
 // models/mixtral/modeling_mixtral.py MixtralSparseMoeBlock, MixtralExperts; Qwen2-MoE and
-// Qwen3-MoE add a shared expert): the router's fp32 softmax and top-k (DeepSeek-V3's router:
-// hf-moe-routers.ts), then one loop iteration per expert over the tokens routed to it, each
-// slicing its weight out of one 3-D parameter.
+// Qwen3-MoE add a shared expert): the router (hf-moe-routers.ts: the model's own), then one
+// loop iteration per expert over the tokens routed to it, each slicing its weight out of one
+// 3-D parameter.
 import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';

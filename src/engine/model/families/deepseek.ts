@@ -1,7 +1,7 @@
 // DeepSeek-V2/V3 (modeling_deepseek_v3.py): multi-latent attention, dense first layers, then
 // routed and shared experts (their routers: memory/recipes/hf-moe-routers.ts); V3's
 // multi-token-prediction modules counted on request.
-import { Family } from '../family';
+import { Family, readNormTopkProb } from '../family';
 
 export const deepseek: Family = {
   types: ['deepseek_v2', 'deepseek_v3'],
@@ -13,6 +13,7 @@ export const deepseek: Family = {
     // DeepseekV2Moe: the fp32 linear and a softmax, its weights left in fp32.
     if (arch.moe && !read.config.moe)
       arch.moe.router = type === 'deepseek_v3' ? 'grouped-sigmoid' : 'fp32-softmax';
+    if (type === 'deepseek_v3') readNormTopkProb(arch, read, true);
     const modules = read.numberOr(0, 'num_nextn_predict_layers');
     if (read.bool('use_mtp')) {
       // Each module: a decoder layer, enorm, hnorm and eh_proj (DeepSeek-V3 report, 2.2).

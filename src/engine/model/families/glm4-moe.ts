@@ -5,7 +5,7 @@
 // optional per-head q/k RMSNorms (use_qk_norm), RoPE on partial_rotary_factor of each head
 // (planned over the whole head, as GLM-4's: the saved rotated q and k are the same).
 import { Config } from '../config-reader';
-import { Family } from '../family';
+import { Family, readNormTopkProb } from '../family';
 import { uncountedMtpNote } from './deepseek';
 
 /** Glm4MoeConfig's defaults (configuration_glm4_moe.py). */
@@ -42,6 +42,7 @@ export const glm4Moe: Family = {
       arch.moe.routerBias = true;
       arch.moe.routerBiasFp32 = true;
     }
+    readNormTopkProb(arch, read, true); // Glm4MoeConfig: norm_topk_prob=True
     // Glm4MoeModel: _keys_to_ignore_on_load_unexpected drops the checkpoint's MTP layer.
     const note = uncountedMtpNote(read.numberOr(0, 'num_nextn_predict_layers'), 'Glm4MoeModel');
     if (note) arch.notes = [...(arch.notes ?? []), note];

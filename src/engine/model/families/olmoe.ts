@@ -3,8 +3,7 @@
 // sparse MoE block in every layer, Mixtral's experts (OlmoeExperts) under Qwen2-MoE's top-k
 // router (OlmoeTopKRouter), no shared expert.
 import { Config } from '../config-reader';
-import { Family, refuseClipQkv } from '../family';
-import { topKDividedIfAsked } from './qwen';
+import { Family, readNormTopkProb, refuseClipQkv } from '../family';
 
 /** OlmoeConfig's defaults (configuration_olmoe.py): OLMoE-1B-7B's shape. */
 const OLMOE_DEFAULTS: Config = {
@@ -31,6 +30,6 @@ export const olmoe: Family = {
     refuseClipQkv(read);
     arch.qkNorm = true;
     arch.qkNormPerHead = true; // the whole projection: a x d and g x d weights
-    topKDividedIfAsked(arch, read);
+    readNormTopkProb(arch, read, false);
   },
 };

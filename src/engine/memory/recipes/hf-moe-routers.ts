@@ -96,32 +96,33 @@ function deepseekV2Routing(
   w: LayerWeights,
   routing: ExpertRouting,
 ): RouterOutput {
-  const { ops, rt } = nn;
   const logits = routerLogits(nn, x, w);
-  const logits32 = ops.to(logits, FP32);
-  const probabilities = ops.softmax(logits32);
-  rt.drop(logits32);
-  const top = ops.topk(probabilities, routing.topK);
-  rt.drop(probabilities);
-  const weights = ops.unary(top);
-  rt.drop(top);
+  const top = topOfSoftmax(nn, logits, routing);
+  const weights = nn.ops.unary(top);
+  nn.rt.drop(top);
   return { logits, weights };
 }
 
 /** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised and cast back to
  * the hidden states' dtype. */
 function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
-  const { ops, rt } = nn;
   const logits = nn.linear(x, w.linears.get('router')!);
-  const logits32 = ops.to(logits, FP32); // softmax(..., dtype=torch.float) converts first
+  const normalised = dividedBySum(nn, topOfSoftmax(nn, logits, routing), routing);
+  const weights = nn.ops.to(normalised, x.elementBytes);
+  nn.rt.drop(normalised);
+  return { logits, weights };
+}
+
+/** softmax(logits, dim=-1, dtype=torch.float) (a conversion first where the logits are 16-bit;
+ * SoftmaxBackward0 keeps the fp32 output), then top-k of it (TopkBackward0 keeps the indices). */
+function topOfSoftmax(nn: Nn, logits: Tensor, routing: ExpertRouting): Tensor {
+  const { ops, rt } = nn;
+  const logits32 = ops.to(logits, FP32);
   const probabilities = ops.softmax(logits32);
   rt.drop(logits32);
   const top = ops.topk(probabilities, routing.topK);
   rt.drop(probabilities);
-  const normalised = dividedBySum(nn, top, routing);
-  const weights = ops.to(normalised, x.elementBytes);
-  rt.drop(normalised);
-  return { logits, weights };
+  return top;
 }
 
 /** top_k_weights / top_k_weights.sum(-1, keepdim=True) where the router divides (written as a

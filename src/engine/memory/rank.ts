@@ -144,6 +144,7 @@ function stageSettings(
 /** The final norm of the architecture's norm kind, where the recipe names none. */
 function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
   if (arch.norm === 'layernorm-weightless') return 'weightless';
+  if (arch.norm === 'layernorm1p') return 'layer1p';
   return arch.norm === 'rmsnorm' ? 'rms' : 'layer';
 }
 

@@ -67,15 +67,21 @@ function biases(read: ConfigReader, everywhere: boolean) {
   };
 }
 
-/** The config's `norm`, else the family's. A norm without weights is OLMo-1's OlmoLayerNorm,
- * which only the Llama layer's recipe runs (hf-llama.ts): other families' code reads a weight. */
+/** Norm kinds one family's code alone has, run only by the Llama layer's recipe (hf-llama.ts):
+ * other families' code reads a plain weight. */
+const OWN_NORMS: Partial<Record<NormKind, string>> = {
+  'layernorm-weightless':
+    "a LayerNorm without weights is OLMo-1's (OlmoLayerNorm): give model_type 'olmo'",
+  layernorm1p:
+    "a LayerNorm applied as weight + 1 is Nemotron's (NemotronLayerNorm1P): give model_type 'nemotron'",
+};
+
+/** The config's `norm`, else the family's; a family's own norm kind only in that family. */
 function normKind(read: ConfigReader, family: Family): NormKind {
   const norm = (read.config.norm as NormKind | undefined) ?? family.norm;
-  if (norm === 'layernorm-weightless' && family.norm !== norm) {
-    read.fail(
-      'norm',
-      "a LayerNorm without weights is OLMo-1's (OlmoLayerNorm): give model_type 'olmo', or a norm with weights (rmsnorm, layernorm, layernorm-nobias)",
-    );
+  const own = OWN_NORMS[norm];
+  if (own && family.norm !== norm) {
+    read.fail('norm', `${own}, or one of rmsnorm, layernorm, layernorm-nobias`);
     throw new PlanValidationError(read.errors);
   }
   return norm;

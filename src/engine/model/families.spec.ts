@@ -740,6 +740,42 @@ describe('Arcee AFM (modular_arcee.py)', () => {
   });
 });
 
+describe('Nemotron (modeling_nemotron.py)', () => {
+  it('Minitron-8B: 8.27B parameters, LayerNorm1P weights and biases, a plain relu2 MLP', () => {
+    // nvidia/Minitron-8B-Base's config.json, the keys the planner reads.
+    const config = {
+      model_type: 'nemotron',
+      hidden_size: 4096,
+      intermediate_size: 16384,
+      num_hidden_layers: 32,
+      num_attention_heads: 48,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      vocab_size: 256000,
+      hidden_act: 'relu2',
+      partial_rotary_factor: 0.5,
+    };
+    const h = 4096;
+    const q = 48 * 128;
+    const layer = 2 * h * q + 2 * h * 8 * 128 + 2 * h * 16384 + 2 * 2 * h;
+    const arch = architectureFromConfig('minitron-8b', config);
+    expect(arch.norm).toBe('layernorm1p');
+    expect(countParameters(arch).total).toBe(32 * layer + 2 * 256000 * h + 2 * h);
+  });
+
+  it('refuses a LayerNorm1P on another family, whose code reads a plain weight', () => {
+    const gpt2 = {
+      model_type: 'gpt2',
+      n_embd: 256,
+      n_layer: 2,
+      n_head: 4,
+      vocab_size: 1000,
+      norm: 'layernorm1p',
+    };
+    expect(() => architectureFromConfig('x', gpt2)).toThrow(/model_type 'nemotron'/);
+  });
+});
+
 describe('OPT (modeling_opt.py)', () => {
   // facebook/opt-125m is OPTConfig's defaults; opt-1.3b's shape as its config.json gives it.
   // 125,239,296 and 1,315,758,080 are the totals published for those checkpoints.

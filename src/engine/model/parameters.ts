@@ -5,6 +5,7 @@ import {
   ModelArchitecture,
   SsmConfig,
   TrainingSettings,
+  normHasBias,
 } from '../vocabulary';
 import { countedLayers, isEncoderLayer, isMoeLayer, layerKind } from './layers';
 import { adaptedModules } from './lora-modules';
@@ -196,10 +197,11 @@ function linearElements(shape: LinearShape): number {
   );
 }
 
-/** RMSNorm has a weight (h); LayerNorm a weight and a bias (2h); OlmoLayerNorm nothing. */
+/** RMSNorm has a weight (h); LayerNorm and LayerNorm1P a weight and a bias (2h); OlmoLayerNorm
+ * nothing. */
 function normElements(arch: ModelArchitecture, size: number): number {
   if (arch.norm === 'layernorm-weightless') return 0;
-  return arch.norm === 'layernorm' ? 2 * size : size;
+  return normHasBias(arch.norm) ? 2 * size : size;
 }
 
 /** Parameters of the q/k norms of one layer: shared d-vectors (Qwen3) or one per head (Cohere). */

@@ -2,14 +2,21 @@
 /** How the MLP of a layer is built. */
 export type MlpKind = 'gated' | 'plain';
 /** A norm's parameters: RMSNorm a weight; LayerNorm a weight and a bias, or a weight only
- * (Cohere); OLMo-1's OlmoLayerNorm neither. */
+ * (Cohere); OLMo-1's OlmoLayerNorm neither; Nemotron's LayerNorm1P a weight (applied as
+ * weight + 1) and a bias. */
 export const NORM_KINDS = [
   'rmsnorm',
   'layernorm',
   'layernorm-nobias',
   'layernorm-weightless',
+  'layernorm1p',
 ] as const;
 export type NormKind = (typeof NORM_KINDS)[number];
+
+/** Whether a norm of this kind has a bias beside its weight. */
+export function normHasBias(norm: NormKind): boolean {
+  return norm === 'layernorm' || norm === 'layernorm1p';
+}
 
 /** How a MoE layer's router picks and weighs experts: a softmax over the logits, top-k, the
  * weights cast to the hidden dtype (Mixtral, Qwen-MoE, OLMoE); top-k of the logits, then a

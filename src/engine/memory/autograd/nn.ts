@@ -415,10 +415,41 @@ export class Nn {
    * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
    * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
   layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
-    const { ops } = this;
     const x = this.fp32Input(x0);
-    const w = ops.weight(weight, 1, x.cols);
-    const b = bias ? ops.weight(bias, 1, x.cols) : undefined;
+    const w = this.ops.weight(weight, 1, x.cols);
+    const b = bias ? this.ops.weight(bias, 1, x.cols) : undefined;
+    const out = this.nativeLayerNorm(x, w, b);
+    this.rt.drop(w, b);
+    if (x !== x0) this.rt.drop(x);
+    return out;
+  }
+
+  /** Nemotron's NemotronLayerNorm1P (modeling_nemotron.py): F.layer_norm(input, shape,
+   * self.weight + 1, self.bias) with autocast switched off, every argument first cast to the
+   * autocast dtype where autocast is on (_cast_if_autocast_enabled): the weight + 1 vector is a
+   * new tensor the norm keeps, and under autocast the norm runs on a 16-bit copy of its input. */
+  layerNorm1p(x0: Tensor, weight: Param, bias: Param): Tensor {
+    const { ops, rt } = this;
+    const cast = (t: Tensor) => (this.precision.autocast ? ops.to(t, this.precision.matmul) : t);
+    const x = cast(x0);
+    const stored = ops.weight(weight, 1, x0.cols);
+    const onePlus = ops.unary(stored); // self.weight + 1
+    rt.drop(stored);
+    const w = cast(onePlus);
+    const storedBias = ops.weight(bias, 1, x0.cols);
+    const b = cast(storedBias);
+    const out = this.nativeLayerNorm(x, w, b);
+    rt.drop(w, b);
+    if (w !== onePlus) rt.drop(onePlus);
+    if (b !== storedBias) rt.drop(storedBias);
+    if (x !== x0) rt.drop(x);
+    return out;
+  }
+
+  /** native_layer_norm: the output in x's dtype, an fp32 mean and rstd per row, keeping x, them
+   * and the weight for backward, which makes x's, the weight's and the bias's gradients. */
+  private nativeLayerNorm(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+    const { ops } = this;
     const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
     const mean = this.rt.tensor(x.rows, 1, FP32, false);
     const rstd = this.rt.tensor(x.rows, 1, FP32, false);
@@ -428,8 +459,7 @@ export class Nn {
       ops.give(w, () => ops.gradOf(w));
       if (b) ops.give(b, () => ops.gradOf(b));
     });
-    this.rt.drop(mean, rstd, w, b);
-    if (x !== x0) this.rt.drop(x);
+    this.rt.drop(mean, rstd);
     return out;
   }
 }

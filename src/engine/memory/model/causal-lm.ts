@@ -373,12 +373,15 @@ export class StageModel {
 }
 
 /** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
-export type FinalNorm = 'layer' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5' | 'weightless';
+export type FinalNorm =
+  'layer' | 'layer1p' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5' | 'weightless';
 
 function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
     case 'layer':
       return nn.layerNorm(x, weight, bias);
+    case 'layer1p':
+      return nn.layerNorm1p(x, weight, bias);
     case 'rms':
       return nn.rmsNorm(x, weight);
     case 'gemma':

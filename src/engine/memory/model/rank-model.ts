@@ -5,7 +5,13 @@ import { shapeAdapted } from '../../model/lora-modules';
 import { LinearShape } from '../../model/parameters';
 import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/placement';
 import { DtypePolicy } from '../../request/dtype-policy';
-import { LoraSettings, ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
+import {
+  LoraSettings,
+  ModelArchitecture,
+  normHasBias,
+  NormKind,
+  PlanRequest,
+} from '../../vocabulary';
 import { Param } from '../autograd/runtime';
 import type { VisionWeights } from '../recipes/vision';
 
@@ -92,7 +98,7 @@ export function normParams(
   norm: NormKind,
   name: string,
   size: number,
-  withBias = norm === 'layernorm',
+  withBias = normHasBias(norm),
 ): Param[] {
   if (norm === 'layernorm-weightless') return [];
   const weight = baseParam(s, name, size);

@@ -20,7 +20,7 @@ export interface LlamaVariant {
    * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
    * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm; OLMo-1's
    * OlmoLayerNorm, an fp32 LayerNorm without weight or bias. */
-  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm' | 'weightless';
+  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm' | 'weightless' | 'layernorm1p';
   /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
    * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
   rotaryCastBack?: boolean;
@@ -75,6 +75,8 @@ function norm(
   const weight = weights.norms.get(name)!;
   if (variant.rmsNorm === 'layernorm')
     return nn.layerNorm(x, weight, weights.norms.get(`${name}.bias`));
+  if (variant.rmsNorm === 'layernorm1p')
+    return nn.layerNorm1p(x, weight, weights.norms.get(`${name}.bias`)!);
   if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight, width);
   return variant.rmsNorm === 'fp32-weight'
     ? nn.rmsNormFp32Weight(x, weight, width)

@@ -24,6 +24,7 @@ const LAYER_NORMS: Record<NormKind, LlamaVariant['rmsNorm']> = {
   layernorm: 'layernorm',
   'layernorm-nobias': 'layernorm',
   'layernorm-weightless': 'weightless',
+  layernorm1p: 'layernorm1p',
 };
 
 function activationOf(arch: ModelArchitecture): LlamaVariant['activation'] {
@@ -196,6 +197,11 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     ...hfLlamaRecipe(llamaVariant(arch)),
     source: 'transformers models/arcee/modular_arcee.py (ArceeMLP)',
   }),
+  // Llama's layer with NemotronLayerNorm1P and NemotronMLP (relu2): both follow from the fields
+  nemotron: (arch) => ({
+    ...hfLlamaRecipe(llamaVariant(arch)),
+    source: 'transformers models/nemotron/modeling_nemotron.py (NemotronDecoderLayer)',
+  }),
   // The Mistral text stack under Mistral3ForConditionalGeneration
   mistral3: (arch) => ({
     ...hfLlamaRecipe(llamaVariant(arch)),
@@ -248,6 +254,7 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.layerTypes?.includes('cross_attention')) return 'cross-attention layers';
   if (arch.qkNorm) return 'q/k norms';
   if (arch.norm === 'layernorm-weightless') return 'LayerNorms without weights';
+  if (arch.norm === 'layernorm1p') return "Nemotron's LayerNorm1P";
   if (arch.noRopeLayers?.length) return 'layers without RoPE';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';

@@ -4,6 +4,7 @@
 // Shapes: 512 tokens (batch 1), hidden 256, 4 query heads of 64, 2 K/V heads, MLP 1024, bf16
 // weights trained in full; every tensor is a multiple of 512 bytes, so the allocator's rounding
 // adds nothing. Where a layer keeps a tensor another op of it keeps too, it is counted once.
+import { ALLOCATED_COMPONENTS } from '../autograd/events';
 import {
   allocationsOf,
   forwardEnd,
@@ -251,6 +252,40 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     const sizes = layerForwardAllocations({ ...config, num_hidden_layers: 1 }, HF);
     const first = sizes.indexOf(fWide);
     expect(sizes.slice(first, first + 3)).toEqual([fWide, fWide, fWide]);
+  });
+
+  it('Nemotron: LayerNorm1P and relu2 keep what LayerNorm and relu2 keep; each norm keeps weight + 1', () => {
+    const config = { ...BASE, model_type: 'nemotron', head_dim: d };
+    const perToken =
+      2 * (BF16 * h + layerNormStats + BF16 * h) + // each norm's input and stats, its output
+      BF16 * a * d +
+      BF16 * g * d * 2 +
+      BF16 * a * d +
+      lse +
+      2 * BF16 * f; // relu's output, square's
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // self.weight + 1: an h-vector per norm (512 B), derived from the weight, kept by the norm.
+    const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+    const weightsAt = (layers: number) =>
+      forwardEnd({ ...config, num_hidden_layers: layers }, HF).live[WEIGHTS];
+    const qkvo = BF16 * (h * a * d + 2 * h * g * d + a * d * h);
+    const mlp = BF16 * 2 * h * f;
+    const norms = BF16 * 2 * 2 * h; // two norms' weights and biases
+    expect(weightsAt(2) - weightsAt(1)).toBe(qkvo + mlp + norms + 2 * BF16 * h);
+  });
+
+  it('Nemotron under autocast: each norm reads a bf16 copy of the stream and hands bf16 to the linears', () => {
+    const config = { ...BASE, model_type: 'nemotron', head_dim: d };
+    const amp = settings({ preset: 'hf-transformers' }, { precision: 'bf16-mixed' });
+    const layerNorm = { ...config, model_type: 'llama', mlp: 'plain', norm: 'layernorm' };
+    // Autocast's LayerNorm keeps the fp32 stream (4 B x h) and returns fp32, which q_proj, k_proj
+    // and v_proj each cast to a bf16 copy they keep (3 x 2 B x h), up_proj one (2 B x h).
+    // LayerNorm1P keeps a bf16 copy of the stream (2 B x h) and returns bf16 the linears keep as
+    // it is (2 B x h): per token -6 B x h at the attention's norm, -2 B x h at the MLP's.
+    const attentionNorm = 2 * h + 2 * h - (4 * h + 3 * 2 * h);
+    const mlpNorm = 2 * h + 2 * h - (4 * h + 2 * h);
+    const perToken = attentionNorm + mlpNorm;
+    expect(savedPerLayer(config, amp) - savedPerLayer(layerNorm, amp)).toBe(perToken * T);
   });
 
   it('a config without model_type and "mlp": "plain": the Llama layer with LayerNorms and a plain MLP', () => {

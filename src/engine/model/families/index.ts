@@ -24,6 +24,7 @@ import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { mllama } from './mllama';
+import { nemotron } from './nemotron';
 import { olmo } from './olmo';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
@@ -55,6 +56,7 @@ const ALL: Family[] = [
   hunyuan,
   seedOss,
   arcee,
+  nemotron,
   olmo,
   olmo2,
   olmo3,

@@ -10,6 +10,9 @@ const QKV = ['q_proj', 'k_proj', 'v_proj'];
 /** Whether PEFT adapts this shared shape under the target modules, by the shape's own name. */
 export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
   if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
+  // Routed experts are 3-D nn.Parameters in v5's code (MixtralExperts' gate_up_proj and
+  // down_proj), not nn.Linear modules: neither 'all-linear' nor a module name reaches them.
+  if (shape.group === 'expert') return false;
   if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
   // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
   const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
@@ -162,7 +165,9 @@ export function shapeAdapted(arch: ModelArchitecture, lora: LoraSettings, shape:
 /** Target names a layer's modules answer to: the shared shapes' and the model's own paths with
  * each of their trailing components (c_proj, attn.c_proj). */
 export function targetNames(arch: ModelArchitecture, shapes: LinearShape[]): string[] {
-  const names = new Set(shapes.map((shape) => shape.name));
+  // v5's routed experts are 3-D parameters and its routers gates: no target reaches either.
+  const modules = shapes.filter((shape) => shape.group !== 'expert' && shape.group !== 'router');
+  const names = new Set(modules.map((shape) => shape.name));
   for (const path of Object.keys(hfModules(arch))) {
     const parts = path.split('.');
     for (let i = 0; i < parts.length; i++) names.add(parts.slice(i).join('.'));

@@ -64,9 +64,15 @@ describe('LoRA adapters: r (d_in + d_out) per adapted linear (Hu et al. 2021)', 
     const lora = { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] };
     expect(loraParameters(model('t0-3b'), lora).total).toBe((24 + 2 * 24) * 2 * 16 * (2048 + 2048));
   });
-  it('on MoE experts every expert copy is adapted: Mixtral-8x7B gate_proj at rank 8', () => {
-    const lora = { rank: 8, alpha: 16, dropout: 0, targetModules: ['gate_proj'] };
-    expect(loraParameters(model('mixtral-8x7b'), lora).total).toBe(32 * 8 * 8 * (4096 + 14336));
+  it("routed experts are v5's 3-D parameters, not nn.Linear modules: PEFT adapts none of them", () => {
+    // MixtralExperts: gate_up_proj and down_proj are nn.Parameters, which neither a module name
+    // nor 'all-linear' reaches; all-linear adapts q, k, v and o (the router is a gate).
+    const mixtral = model('mixtral-8x7b');
+    const named = { rank: 8, alpha: 16, dropout: 0, targetModules: ['gate_proj'] };
+    expect(loraParameters(mixtral, named).total).toBe(0);
+    const all = { ...named, targetModules: 'all-linear' as const };
+    const attention = 8 * (4096 + 4096) + 2 * 8 * (4096 + 1024) + 8 * (4096 + 4096);
+    expect(loraParameters(mixtral, all).total).toBe(32 * attention);
   });
 });
 

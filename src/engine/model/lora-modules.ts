@@ -7,12 +7,16 @@ import type { LinearShape } from './parameters';
 
 const QKV = ['q_proj', 'k_proj', 'v_proj'];
 
+/** Whether the shape is an nn.Linear PEFT can wrap at all: not a router (a gate, which PEFT
+ * recipes leave alone), nor a routed expert (3-D nn.Parameters in v5's code, MixtralExperts'
+ * gate_up_proj and down_proj, which neither 'all-linear' nor a module name reaches). */
+function isAdaptable(shape: LinearShape): boolean {
+  return shape.group !== 'router' && shape.group !== 'expert';
+}
+
 /** Whether PEFT adapts this shared shape under the target modules, by the shape's own name. */
 export function isLoraTarget(lora: LoraSettings, shape: LinearShape): boolean {
-  if (shape.group === 'router') return false; // routers are gates, not adapted by PEFT recipes
-  // Routed experts are 3-D nn.Parameters in v5's code (MixtralExperts' gate_up_proj and
-  // down_proj), not nn.Linear modules: neither 'all-linear' nor a module name reaches them.
-  if (shape.group === 'expert') return false;
+  if (!isAdaptable(shape)) return false;
   if (lora.targetModules === 'all-linear') return true; // PEFT: every linear but the output head
   // PEFT matches the last name component: q_proj adapts T5's cross-attention q too.
   const bare = shape.name.slice(shape.name.lastIndexOf('.') + 1);
@@ -113,7 +117,7 @@ function pathMatches(path: string, target: string): boolean {
 /** Whether the module at `path`, holding `parts`, is adapted: named by a target (its own name or
  * a shared shape's it holds), or every linear under 'all-linear'. */
 export function moduleAdapted(lora: LoraSettings, path: string, parts: LinearShape[]): boolean {
-  if (lora.targetModules === 'all-linear') return parts.some((part) => part.group !== 'router');
+  if (lora.targetModules === 'all-linear') return parts.some(isAdaptable);
   const targets = lora.targetModules;
   return (
     targets.some((target) => pathMatches(path, target)) ||
@@ -165,9 +169,7 @@ export function shapeAdapted(arch: ModelArchitecture, lora: LoraSettings, shape:
 /** Target names a layer's modules answer to: the shared shapes' and the model's own paths with
  * each of their trailing components (c_proj, attn.c_proj). */
 export function targetNames(arch: ModelArchitecture, shapes: LinearShape[]): string[] {
-  // v5's routed experts are 3-D parameters and its routers gates: no target reaches either.
-  const modules = shapes.filter((shape) => shape.group !== 'expert' && shape.group !== 'router');
-  const names = new Set(modules.map((shape) => shape.name));
+  const names = new Set(shapes.filter(isAdaptable).map((shape) => shape.name));
   for (const path of Object.keys(hfModules(arch))) {
     const parts = path.split('.');
     for (let i = 0; i < parts.length; i++) names.add(parts.slice(i).join('.'));

@@ -34,24 +34,6 @@ export interface ExpertRouting {
   renormalize: boolean;
 }
 
-/** Tokens per expert for `tokens` on this rank: balanced routing spreads tokens x k evenly. */
-export function balancedRouting(
-  moe: MoeConfig,
-  tokens: number,
-  expertParallel: number,
-  imbalance = 1,
-) {
-  const experts = Math.ceil(moe.numExperts / expertParallel);
-  const perExpert = Math.ceil(((tokens * moe.expertsPerToken) / moe.numExperts) * imbalance);
-  return {
-    topK: moe.expertsPerToken,
-    experts,
-    tokensPerExpert: Math.min(perExpert, tokens),
-    router: moe.router ?? 'softmax',
-    renormalize: moe.renormalize ?? true,
-  };
-}
-
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
  * and a shared expert's MLP where the model has one. */
 export function addMoeWeights(

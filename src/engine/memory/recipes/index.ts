@@ -13,7 +13,7 @@ import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
 import { megatronRecipe } from './megatron';
-import { LayerRecipe } from './recipe';
+import { LayerRecipe, ModelEnds } from './recipe';
 import { LayerAttention, planByKind } from './attention-kernel';
 import { layerKind } from '../../model/layers';
 
@@ -76,15 +76,24 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** StarCoder2 (modeling_starcoder2.py) and Seed-OSS (modular_seed_oss.py): Llama's layer with
- * residual_dropout on each sub-layer's output (StarCoder2's with biased LayerNorms, a plain MLP
- * and a final LayerNorm, which follow from its norm and MLP kinds). */
-function residualDropoutRecipe(source: string) {
+/** A family that runs Llama's layer with the knobs its fields set (llamaVariant) and any of its
+ * own, planned under its own model file (`transformers models/<file>`). */
+function llamaLayer(
+  file: string,
+  knobs: (arch: ModelArchitecture) => Partial<LlamaVariant> = () => ({}),
+  ends?: ModelEnds,
+) {
   return (arch: ModelArchitecture): LayerRecipe => ({
-    ...hfLlamaRecipe({ ...llamaVariant(arch), residualDropout: arch.dropout?.residual ?? 0 }),
-    source,
+    ...hfLlamaRecipe({ ...llamaVariant(arch), ...knobs(arch) }),
+    source: `transformers models/${file}`,
+    ...(ends ? { ends } : {}),
   });
 }
+
+/** StarCoder2's and Seed-OSS's residual_dropout on each sub-layer's output, before its add. */
+const residualDropout = (arch: ModelArchitecture) => ({
+  residualDropout: arch.dropout?.residual ?? 0,
+});
 
 /** OLMo-2 and OLMo-3 (modeling_olmo2.py, modeling_olmo3.py): norms after attention and MLP
  * only, RMSNorms that multiply by the weight in fp32, q/k norms over the whole projections,
@@ -162,67 +171,44 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   // OLMo-1: Llama's layer; its weightless OlmoLayerNorms follow from the norm kind
-  olmo: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/olmo/modular_olmo.py (OlmoDecoderLayer)',
-  }),
-  hunyuan_v1_dense: (arch) => ({
-    ...hfLlamaRecipe({ ...llamaVariant(arch), qkNormAfterRope: true }),
-    source:
-      'transformers models/hunyuan_v1_dense/modular_hunyuan_v1_dense.py (HunYuanDenseV1Attention)',
-  }),
+  olmo: llamaLayer('olmo/modular_olmo.py (OlmoDecoderLayer)'),
+  hunyuan_v1_dense: llamaLayer(
+    'hunyuan_v1_dense/modular_hunyuan_v1_dense.py (HunYuanDenseV1Attention)',
+    () => ({ qkNormAfterRope: true }),
+  ),
   // OLMo-2's post norms with Llama's RMSNorm; per-head q/k norms and NoPE full layers by fields
-  exaone4: (arch) => ({
-    ...hfLlamaRecipe({ ...llamaVariant(arch), norms: 'post' }),
-    source: 'transformers models/exaone4/modular_exaone4.py (Exaone4DecoderLayer)',
-  }),
+  exaone4: llamaLayer('exaone4/modular_exaone4.py (Exaone4DecoderLayer)', () => ({
+    norms: 'post',
+  })),
   // ERNIE 4.5: fp32 rotary tables (Ernie4_5RotaryEmbedding keeps them "in full precision")
   // and the rotation in fp32
-  ernie4_5: (arch) => ({
-    ...hfLlamaRecipe({ ...llamaVariant(arch), rotaryInFp32: true }),
-    source: 'transformers models/ernie4_5/modular_ernie4_5.py (Ernie4_5DecoderLayer)',
-    ends: { rotaryFp32: true },
-  }),
-  glm: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/glm/modular_glm.py (GlmDecoderLayer)',
-  }),
-  // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
-  glm4: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/glm4/modular_glm4.py (Glm4DecoderLayer)',
-  }),
-  // Llama's layer with NemotronMLP: up_proj, relu2, down_proj (the plain MLP with relu2)
-  arcee: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/arcee/modular_arcee.py (ArceeMLP)',
-  }),
-  // Llama's layer with NemotronLayerNorm1P and NemotronMLP (relu2): both follow from the fields
-  nemotron: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/nemotron/modeling_nemotron.py (NemotronDecoderLayer)',
-  }),
-  // The Mistral text stack under Mistral3ForConditionalGeneration
-  mistral3: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/mistral3/modular_mistral3.py (a Mistral text stack)',
-  }),
-  // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
-  glm4_moe: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/glm4_moe/modular_glm4_moe.py (Glm4MoeDecoderLayer)',
-  }),
-  // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
-  olmoe: (arch) => ({
-    ...hfLlamaRecipe(llamaVariant(arch)),
-    source: 'transformers models/olmoe/modular_olmoe.py (OlmoeDecoderLayer)',
-  }),
-  granite: graniteRecipe,
-  starcoder2: residualDropoutRecipe(
-    'transformers models/starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
+  ernie4_5: llamaLayer(
+    'ernie4_5/modular_ernie4_5.py (Ernie4_5DecoderLayer)',
+    () => ({ rotaryInFp32: true }),
+    { rotaryFp32: true },
   ),
-  seed_oss: residualDropoutRecipe(
-    'transformers models/seed_oss/modular_seed_oss.py (SeedOssAttention, SeedOssMLP)',
+  glm: llamaLayer('glm/modular_glm.py (GlmDecoderLayer)'),
+  // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
+  glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)'),
+  // Llama's layer with NemotronMLP: up_proj, relu2, down_proj (the plain MLP with relu2)
+  arcee: llamaLayer('arcee/modular_arcee.py (ArceeMLP)'),
+  // Llama's layer with NemotronLayerNorm1P and NemotronMLP (relu2): both follow from the fields
+  nemotron: llamaLayer('nemotron/modeling_nemotron.py (NemotronDecoderLayer)'),
+  // The Mistral text stack under Mistral3ForConditionalGeneration
+  mistral3: llamaLayer('mistral3/modular_mistral3.py (a Mistral text stack)'),
+  // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
+  glm4_moe: llamaLayer('glm4_moe/modular_glm4_moe.py (Glm4MoeDecoderLayer)'),
+  // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
+  olmoe: llamaLayer('olmoe/modular_olmoe.py (OlmoeDecoderLayer)'),
+  granite: graniteRecipe,
+  // StarCoder2's biased LayerNorms, plain MLP and final LayerNorm follow from its fields
+  starcoder2: llamaLayer(
+    'starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
+    residualDropout,
+  ),
+  seed_oss: llamaLayer(
+    'seed_oss/modular_seed_oss.py (SeedOssAttention, SeedOssMLP)',
+    residualDropout,
   ),
   bloom: (arch) =>
     hfBloomRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),

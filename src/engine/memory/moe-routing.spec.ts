@@ -21,6 +21,7 @@ describe('tokens an expert computes', () => {
       tokensPerExpert: 2048,
       router: 'softmax',
       renormalize: true,
+      denseExperts: false,
     });
   });
 
@@ -31,6 +32,7 @@ describe('tokens an expert computes', () => {
       tokensPerExpert: 8192,
       router: 'softmax',
       renormalize: true,
+      denseExperts: false,
     });
   });
 

@@ -19,7 +19,11 @@ export function expertRouting(
   const groupTokens = tokens * expertParallel;
   const mean = (groupTokens * moe.expertsPerToken) / moe.numExperts;
   const loaded = Math.min(Math.ceil(mean * runtime.moeRoutingImbalance), groupTokens);
-  const weighing = { router: moe.router ?? 'softmax', renormalize: moe.renormalize ?? true };
+  const weighing = {
+    router: moe.router ?? 'softmax',
+    renormalize: moe.renormalize ?? true,
+    denseExperts: moe.denseExperts ?? false,
+  };
   if (runtime.moeCapacityFactor <= 0) {
     return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, ...weighing };
   }

@@ -3,7 +3,7 @@
 import { StageSpan } from '../model/placement';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
-import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
+import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
@@ -442,6 +442,13 @@ function weightAccess(policy: ReturnType<typeof dtypePolicy>) {
   return policy.autocast ? new AutocastWeights(policy.compute) : STORED_WEIGHTS;
 }
 
+/** Llama4TextMoe's cost, which a reader who knows the model's 17B active parameters would not
+ * expect (MoeConfig.denseExperts). */
+function everyExpertNote(moe: MoeConfig): string {
+  const idle = moe.numExperts - moe.expertsPerToken;
+  return `the model code runs every token through all ${moe.numExperts} routed experts (a zero score for the ${idle} not chosen), as Hugging Face's Llama4TextMoe does: their activations and FLOPs are ${moe.numExperts / moe.expertsPerToken} times those of code that sends each token only to its chosen experts`;
+}
+
 /** What the simulation assumed that the request did not say: the attention kernel each layer
  * runs, and the images a vision tower sees. */
 function simulationNotes(
@@ -464,6 +471,7 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
+  if (arch.moe?.denseExperts) notes.push(everyExpertNote(arch.moe));
   if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
     notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
   }

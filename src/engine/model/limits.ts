@@ -112,7 +112,14 @@ const MOE: BlockShape = {
     sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
     firstDenseLayers: count(0, MAX_LAYERS),
   },
-  flags: ['routerBias', 'routerBiasFp32', 'renormalize', 'sharedExpertGate', 'expertBias'],
+  flags: [
+    'routerBias',
+    'routerBiasFp32',
+    'renormalize',
+    'sharedExpertGate',
+    'expertBias',
+    'denseExperts',
+  ],
   optionalChoices: { router: ROUTER_KINDS },
   layerLists: ['layers'],
 };

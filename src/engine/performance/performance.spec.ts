@@ -1,4 +1,5 @@
 import { llama3_8b } from '../inference/architectures.fixture';
+import { architectureFromConfig } from '../model/architecture';
 import { estimatePerformance, trainingFlopsPerToken } from './performance';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
 import { PlanLayout, PlanRequest } from '../vocabulary';
@@ -250,5 +251,55 @@ describe('step time', () => {
       32 * (ring / 1e9 - attention) + gradients,
       9,
     );
+  });
+});
+
+describe("experts a token was not routed to (Llama-4's every-expert bmm)", () => {
+  const E = 16;
+  const k = 1;
+  const hidden = 512;
+  const f = 1024;
+  const layers = 2;
+  const llama4 = architectureFromConfig('llama4-spec', {
+    model_type: 'llama4_text',
+    hidden_size: hidden,
+    intermediate_size: f,
+    intermediate_size_mlp: 2 * f,
+    num_local_experts: E,
+    num_experts_per_tok: k,
+    num_hidden_layers: layers,
+    num_attention_heads: 8,
+    num_key_value_heads: 2,
+    head_dim: 64,
+    vocab_size: 1024,
+    interleave_moe_layer_step: 1,
+  });
+  const routedOnly = { ...llama4, moe: { ...llama4.moe!, denseExperts: false } };
+  // Each idle expert's gate, up and down projections (h x f each), E - k of them a layer.
+  const unrouted = layers * (E - k) * 3 * hidden * f;
+  const counts = { active: 1e9, trainable: 1e9 };
+  const flopsOf = (input: Omit<PlanRequestInput, 'model'>) => {
+    const request = requestOf(input);
+    return [llama4, routedOnly].map((arch) => trainingFlopsPerToken(request, arch, counts));
+  };
+
+  it('adds their forward (2) and backward (4) per weight to the executed FLOPs, not the model FLOPs', () => {
+    const [every, routed] = flopsOf({ cluster: { gpu: 'h100-80gb' } });
+    expect(every.model).toBe(routed.model);
+    expect(every.hardware - routed.hardware).toBe(6 * unrouted);
+    expect(every.backward - routed.backward).toBe(4 * unrouted);
+  });
+
+  it('full recomputation runs their forward again; frozen under LoRA they skip the weight gradient', () => {
+    const [every, routed] = flopsOf({
+      cluster: { gpu: 'h100-80gb' },
+      training: { activationCheckpointing: 'full' },
+    });
+    expect(every.hardware - routed.hardware).toBe(8 * unrouted);
+    const [lora, loraRouted] = flopsOf({
+      cluster: { gpu: 'h100-80gb' },
+      training: { method: 'lora' },
+    });
+    expect(lora.hardware - loraRouted.hardware).toBe(4 * unrouted);
   });
 });

@@ -69,24 +69,41 @@ export function trainingFlopsPerToken(
   // The attention core has no weights: its backward is twice its forward (PaLM: 12 L h s in all).
   const attentionBackward = 2 * attentionForward;
   const model = weightForward + weightBackward + attentionForward + attentionBackward;
+  // Experts a token was not routed to that the code runs it through anyway: executed, not
+  // model FLOPs. Frozen (LoRA never adapts them), they skip the weight gradient.
+  const unrouted = unroutedExpertParameters(arch);
+  const unroutedForward = 2 * unrouted;
+  const unroutedBackward = (full ? 4 : 2) * unrouted;
   // Full recomputation reruns each layer's forward. Selective is torchtitan's op-level policy
   // (memory/autograd/selective.ts): the attention core's output and every other matmul's are
   // saved, so the recompute reruns the other half of the matmuls and no attention core.
   // Neither counts as model FLOPs.
-  const recomputedWeights =
+  const recomputedShare =
     training.activationCheckpointing === 'full'
-      ? weightForward
+      ? 1
       : training.activationCheckpointing === 'selective'
-        ? weightForward / 2
+        ? 1 / 2
         : 0;
+  const recomputedWeights = (weightForward + unroutedForward) * recomputedShare;
   const recomputed =
     recomputedWeights + (training.activationCheckpointing === 'full' ? attentionForward : 0);
+  const unroutedExecuted = unroutedForward + unroutedBackward;
   return {
     model,
-    hardware: model + recomputed,
-    backward: weightBackward + attentionBackward + recomputed,
-    weights: weightForward + weightBackward + recomputedWeights,
+    hardware: model + recomputed + unroutedExecuted,
+    backward: weightBackward + attentionBackward + recomputed + unroutedBackward,
+    weights: weightForward + weightBackward + recomputedWeights + unroutedExecuted,
   };
+}
+
+/** Routed-expert weights each token is multiplied through without having been routed to them:
+ * where every expert computes every token (MoeConfig.denseExperts, Llama4TextMoe's bmm over
+ * all experts, zero scores for the ones not chosen), E - k experts' worth per MoE layer. */
+function unroutedExpertParameters(arch: ModelArchitecture): number {
+  const moe = arch.moe;
+  if (!moe?.denseExperts) return 0;
+  const idle = moe.numExperts - moe.expertsPerToken;
+  return countParameters(arch).layers.reduce((acc, l) => acc + l.routedExpertEach * idle, 0);
 }
 
 // fp8 dense tensor-core throughput is twice bf16's on every card with fp8 (H100: 1,979 vs 989

@@ -23,12 +23,14 @@ export function normHasBias(norm: NormKind): boolean {
  * softmax over the k in their dtype (gpt-oss's GptOssTopKRouter); DeepSeek-V2's fp32 linear and
  * softmax whose top-k weights stay fp32 (DeepseekV2Moe); or DeepSeek-V3's fp32 linear with
  * sigmoid scores and a group-limited top-k (DeepseekV3TopkRouter, also GLM-4.5's and
- * Kimi-K2's). */
+ * Kimi-K2's); or Llama-4's top-k of the logits scattered into a row of -inf, then an fp32
+ * sigmoid: a weight for every expert, zero where it was not chosen (Llama4Router). */
 export const ROUTER_KINDS = [
   'softmax',
   'top-k-softmax',
   'fp32-softmax',
   'grouped-sigmoid',
+  'top-k-sigmoid',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 
@@ -64,6 +66,10 @@ export interface MoeConfig {
   /** Routed experts and the router carry biases (gpt-oss: gate_up_proj_bias, down_proj_bias,
    * router.bias). */
   expertBias?: boolean;
+  /** Every routed expert computes every token, weighted by the router's score (zero where it
+   * was not chosen): Llama4TextMoe repeats the hidden states once per expert into one bmm over
+   * all of them. Absent: each expert computes only the tokens routed to it. */
+  denseExperts?: boolean;
 }
 
 /** What mixes tokens in a layer: attention, attention to another stack's states, or a

@@ -138,6 +138,17 @@ export class Ops {
     return out;
   }
 
+  /** target.add_(source), the same shape: a new version of target, nothing allocated;
+   * AddBackward0 hands the gradient to both. */
+  addInPlace(target: Tensor, source: Tensor): Tensor {
+    const out = this.rt.view(target, target.cols, target.requiresGrad || source.requiresGrad);
+    this.rt.record([target, source], [out], [], ([g]) => {
+      this.pass(target, g);
+      this.pass(source, g);
+    });
+    return out;
+  }
+
   /** An op whose backward needs only its input (silu, gelu, tanh', ...; index_copy into a wider
    * tensor keeps its source): saves x, one gradient. */
   unarySavingInput(x: Tensor, cols = x.cols, elementBytes = x.elementBytes): Tensor {

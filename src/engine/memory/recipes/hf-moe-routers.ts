@@ -11,6 +11,8 @@
 //   (models/deepseek_v3/modeling_deepseek_v3.py; GLM-4.5's Glm4MoeTopkRouter is the same class):
 //   the fp32 linear, sigmoid scores, a group-limited top-k over the scores plus
 //   e_score_correction_bias, the chosen scores gathered, renormalised and scaled, left in fp32.
+// - top-k-sigmoid: Llama-4's Llama4Router (models/llama4/modeling_llama4.py): top-k of the
+//   logits scattered into a row of -inf, an fp32 sigmoid cast back: a weight for every expert.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -151,6 +153,31 @@ function topKSoftmaxRouting(
   return { logits, weights };
 }
 
+/** Llama4Router.forward: the logits, top-k of them (TopkBackward0 keeps the int64 indices),
+ * torch.full_like(logits, -inf).scatter_(1, indices, top): one logits-sized tensor written in
+ * place (ScatterBackward keeps the same indices), sigmoid of its fp32 copy (SigmoidBackward0
+ * keeps the fp32 output), cast back to the logits' dtype: a weight for every expert, zero where
+ * the expert was not chosen. */
+function topKSigmoidRouting(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = nn.linear(x, w.linears.get('router')!);
+  const top = ops.topk(logits, routing.topK);
+  const scattered = ops.unary(top, logits.cols);
+  rt.drop(top);
+  const scattered32 = ops.to(scattered, FP32);
+  rt.drop(scattered);
+  const scores = ops.unarySavingOutput(scattered32);
+  rt.drop(scattered32);
+  const weights = ops.to(scores, logits.elementBytes);
+  rt.drop(scores);
+  return { logits, weights };
+}
+
 type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
 
 /** Each router kind's code (MoeConfig.router). */
@@ -159,4 +186,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'top-k-softmax': topKSoftmaxRouting,
   'fp32-softmax': deepseekV2Routing,
   'grouped-sigmoid': deepseekRouting,
+  'top-k-sigmoid': topKSigmoidRouting,
 };

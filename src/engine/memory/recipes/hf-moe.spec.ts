@@ -230,4 +230,68 @@ describe('MoE blocks', () => {
       expect(buffers(true) - buffers(false)).toBe(2 * experts * (FP32 - BF16));
     });
   });
+
+  describe("Llama-4's block (Llama4Router, Llama4TextMoe, Llama4TextExperts)", () => {
+    const E = 4;
+    const k = 1;
+    const f = 256; // each routed expert's width, and the shared expert's
+    const LLAMA4_TEXT = {
+      model_type: 'llama4_text',
+      hidden_size: h,
+      intermediate_size: f,
+      intermediate_size_mlp: f, // the dense layers' MLP as wide as the shared expert
+      num_local_experts: E,
+      num_experts_per_tok: k,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      vocab_size: 1024,
+      max_position_embeddings: 2048,
+      interleave_moe_layer_step: 1,
+    };
+    const DENSE_ONLY = { ...LLAMA4_TEXT, moe_layers: [] };
+    const settings = (precision: 'bf16-pure' | 'bf16-mixed') => ({
+      training: { method: 'full' as const, precision, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    });
+    // A MoE layer against a dense one whose MLP is the shared expert's: the router and the
+    // routed experts are the difference.
+    const routedPart = (precision: 'bf16-pure' | 'bf16-mixed') =>
+      savedPerLayer(LLAMA4_TEXT, settings(precision)) -
+      savedPerLayer(DENSE_ONLY, settings(precision));
+
+    it('reads llama4 configs as top-k then sigmoid, every expert over every token, and says so', () => {
+      const { moe } = architectureFromConfig('scout', { model_type: 'llama4_text' });
+      expect(moe?.router).toBe('top-k-sigmoid');
+      expect(moe?.denseExperts).toBe(true);
+      const { notes } = forwardEnd(LLAMA4_TEXT, settings('bf16-pure'));
+      expect(notes.some((note) => note.includes('all 4 routed experts'))).toBe(true);
+    });
+
+    it("keeps every expert's rows for every token (bf16)", () => {
+      // Router: topk's int64 indices [T, k] (scatter_ keeps the same ones), sigmoid's fp32
+      // output [T, E]. Then, over E x T rows: the scores' transposed copy [E T, 1] and the
+      // repeated hidden states [E T, h], both kept by the product; the product [E T, h], kept
+      // by the first bmm; its output [E T, 2f], kept by act_fn (gate) and the product (up);
+      // act_fn's output and the product [E T, f] each, kept by the product and the second bmm.
+      const router = T * k * 8 + T * E * 4;
+      const rows = E * T;
+      const experts = rows * (BF16 + 2 * h * BF16 + 2 * f * BF16 + 2 * f * BF16);
+      expect(routedPart('bf16-pure')).toBe(router + experts);
+    });
+
+    it('under autocast repeats the fp32 stream, and the bmm keeps its bf16 cast', () => {
+      // The residual stream and the norm's output are fp32: the router linear keeps a bf16
+      // cast of it [T, h] (the dense MLP's linears keep theirs in both layers); the logits
+      // are bf16, the scores cast back to them. The repeat is fp32 [E T, h], kept by the
+      // product; the product is fp32 too (bf16 scores promote) and goes once the bmm has cast
+      // it: the bmm keeps the bf16 cast. The experts' outputs are bf16.
+      const FP32 = 4;
+      const router = T * h * BF16 + T * k * 8 + T * E * FP32;
+      const rows = E * T;
+      const experts = rows * (BF16 + h * FP32 + h * BF16 + 2 * f * BF16 + 2 * f * BF16);
+      expect(routedPart('bf16-mixed')).toBe(router + experts);
+    });
+  });
 });

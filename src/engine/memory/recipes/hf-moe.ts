@@ -1,8 +1,8 @@
 // A mixture-of-experts MLP as Hugging Face's v5 model code runs it (transformers
 // models/mixtral/modeling_mixtral.py MixtralSparseMoeBlock, MixtralExperts; Qwen2-MoE and
-// Qwen3-MoE add a shared expert): the router (hf-moe-routers.ts: the model's own), then one
-// loop iteration per expert over the tokens routed to it, each slicing its weight out of one
-// 3-D parameter.
+// Qwen3-MoE add a shared expert): the router (hf-moe-routers.ts: the model's own), then the
+// experts over the tokens routed to them through grouped matmuls of their 3-D parameters, or,
+// in Llama-4's block, every expert over every token.
 import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
@@ -32,6 +32,8 @@ export interface ExpertRouting {
   router: RouterKind;
   /** Whether the top-k weights are divided by their sum (MoeConfig.renormalize). */
   renormalize: boolean;
+  /** Every expert computes every token (MoeConfig.denseExperts: Llama4TextMoe). */
+  denseExperts: boolean;
 }
 
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
@@ -86,20 +88,84 @@ export function moeMlp(
 ): Tensor {
   return nn.rt.scope(() => {
     const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
+    if (routing.denseExperts) return everyExpertBlock(nn, x, w, weights, routing, style);
     const out = experts(nn, x, w, weights, routing, style);
     nn.rt.drop(logits, weights);
     return sharedExpert(nn, x, w, out);
   });
 }
 
-/** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
- * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped
- * matmul through all experts' gate_up_proj, the gate, one through down_proj, times the routing
- * weights, scattered back to token order and summed over the k experts. */
+/** Llama4TextMoe.forward (models/llama4/modeling_llama4.py): the experts' output over every
+ * (expert, token) row, then the shared expert, then out.add_(routed_out.reshape(E, T, h)
+ * .sum(dim=0)): routed_out and the router's scores and logits are locals held until the block
+ * returns, and the sum is added in place. */
+function everyExpertBlock(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  weights: Tensor,
+  routing: ExpertRouting,
+  style: ExpertStyle,
+): Tensor {
+  const { ops, rt } = nn;
+  const routedOut = everyExpert(nn, x, w, weights, routing, style);
+  const shared = sharedMlp(nn, x, w);
+  const summed = ops.sumRows(routedOut, x.rows);
+  if (!shared) return summed;
+  const out = ops.addInPlace(shared, summed);
+  rt.drop(summed);
+  return out;
+}
+
+/** routed_in = hidden_states.repeat(E, 1) (RepeatBackward0 keeps nothing and sums the gradient
+ * back) times router_scores.transpose(0, 1).reshape(-1, 1) (a contiguous copy), both kept by
+ * the product; then Llama4TextExperts.forward: torch.bmm over [E, T, h] through the whole
+ * gate_up_proj, chunk, act_fn(gate) * up, torch.bmm through down_proj. Every expert computes
+ * every token, whatever the router chose. */
+function everyExpert(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  weights: Tensor,
+  routing: ExpertRouting,
+  style: ExpertStyle,
+): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [gateUpParam, downParam] = expertParams(w);
+    const rows = routing.experts * x.rows;
+    const h = x.cols;
+    const f = gateUpParam.elements / routing.experts / (2 * h);
+    const column = ops.gatherRows(weights, rows, 1);
+    const repeated = ops.gatherRows(x, rows);
+    const routedIn = ops.mul(repeated, column);
+    rt.drop(repeated, column);
+    const gateUp = groupedLinear(nn, routedIn, gateUpParam, 2 * f);
+    rt.drop(routedIn);
+    const [gate, up] = ops.split(gateUp, 2);
+    rt.drop(gateUp);
+    const product = expertActivation(nn, gate, up, style);
+    rt.drop(gate, up);
+    return groupedLinear(nn, product, downParam, h);
+  });
+}
+
 /** A shared expert's MLP over every token, added to the routed output (Qwen2-MoE
- * shared_expert, DeepSeek-V3 shared_experts, Llama-4 shared_expert). */
+ * shared_expert, DeepSeek-V3 shared_experts). */
 function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tensor {
-  if (!w.linears.has('shared_experts.gate_proj')) return routed;
+  return nn.rt.scope(() => {
+    const shared = sharedMlp(nn, x, w);
+    if (!shared) return routed;
+    const sum = nn.ops.add(routed, shared);
+    nn.rt.drop(routed, shared);
+    return sum;
+  });
+}
+
+/** The shared expert's gated MLP over every token (Qwen2-MoE's gated by shared_expert_gate), or
+ * undefined where the block has none. */
+function sharedMlp(nn: Nn, x: Tensor, w: LayerWeights): Tensor | undefined {
+  if (!w.linears.has('shared_experts.gate_proj')) return undefined;
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const gate = nn.linear(x, w.linears.get('shared_experts.gate_proj')!);
@@ -110,10 +176,7 @@ function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tenso
     rt.drop(activated, up);
     const shared = nn.linear(product, w.linears.get('shared_experts.down_proj')!);
     rt.drop(product);
-    const gated = gateShared(nn, x, w, shared);
-    const sum = ops.add(routed, gated);
-    rt.drop(routed, gated);
-    return sum;
+    return gateShared(nn, x, w, shared);
   });
 }
 
@@ -155,6 +218,10 @@ function expertActivation(nn: Nn, gate: Tensor, up: Tensor, style: ExpertStyle):
   return product;
 }
 
+/** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
+ * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped
+ * matmul through all experts' gate_up_proj, the gate, one through down_proj, times the routing
+ * weights, scattered back to token order and summed over the k experts. */
 function experts(
   nn: Nn,
   x: Tensor,

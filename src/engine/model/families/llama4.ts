@@ -59,6 +59,8 @@ function llama4Moe(arch: ModelArchitecture, read: ConfigReader): void {
     sharedExpertIntermediateSize: width,
     firstDenseLayers: 0,
     routerBias: false,
+    router: 'top-k-sigmoid', // Llama4Router: top-k logits scattered into -inf, fp32 sigmoid
+    denseExperts: true, // Llama4TextMoe: hidden_states.repeat(num_experts, 1) through every expert
     layers:
       read.integers('moe_layers') ?? indicesWhere(arch.numLayers, (i) => i % step === step - 1),
   };

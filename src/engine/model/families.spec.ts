@@ -434,6 +434,48 @@ describe('ERNIE 4.5 (modular_ernie4_5.py)', () => {
   });
 });
 
+describe('ERNIE 4.5 MoE (modular_ernie4_5_moe.py)', () => {
+  // ERNIE-4.5-21B-A3B's config.json: 28 layers, the first dense, 64 experts of 1,536 choosing
+  // 6, two shared experts fused into one MLP of 3,072, tied embeddings.
+  const ERNIE_21B = {
+    model_type: 'ernie4_5_moe',
+    hidden_size: 2560,
+    intermediate_size: 12288,
+    moe_intermediate_size: 1536,
+    moe_k: 6,
+    moe_num_experts: 64,
+    moe_num_shared_experts: 2,
+    moe_layer_start_index: 1,
+    moe_layer_end_index: 27,
+    moe_layer_interval: 1,
+    num_hidden_layers: 28,
+    num_attention_heads: 20,
+    num_key_value_heads: 4,
+    head_dim: 128,
+    vocab_size: 103424,
+    tie_word_embeddings: true,
+    use_bias: false,
+  };
+
+  it('ERNIE-4.5-21B-A3B: 21.8B parameters, 3.4B active (the card: 21B total, 3B activated)', () => {
+    const h = 2560;
+    const attention = h * 20 * 128 + 2 * h * 4 * 128 + 20 * 128 * h;
+    const norms = 2 * h;
+    const denseLayer = attention + norms + 3 * h * 12288;
+    const expert = 3 * h * 1536;
+    // the router [64, h], its fp32 correction bias [1, 64] (a frozen nn.Parameter), the
+    // experts and the shared MLP
+    const sparseShared = attention + norms + 64 * h + 64 + 3 * h * 2 * 1536;
+    const ends = 103424 * h + h; // tied embedding, final norm
+    const counts = countParameters(architectureFromConfig('ernie-4.5-21b-a3b', ERNIE_21B));
+    expect(counts.total).toBe(ends + denseLayer + 27 * (sparseShared + 64 * expert));
+    expect(counts.active).toBe(ends + denseLayer + 27 * (sparseShared + 6 * expert));
+    // the card's 21B total and 3B activated, to the billion
+    expect(Math.floor(counts.total / 1e9)).toBe(21);
+    expect(Math.floor(counts.active / 1e9)).toBe(3);
+  });
+});
+
 describe('EXAONE 4.0 (modular_exaone4.py)', () => {
   // A 1.2B-class shape: 30 full-attention layers, GQA with 8 K/V heads of 64, tied embeddings.
   const EXAONE = {

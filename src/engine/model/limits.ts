@@ -115,6 +115,7 @@ const MOE: BlockShape = {
   flags: [
     'routerBias',
     'routerBiasFp32',
+    'routerWeightFp32',
     'renormalize',
     'sharedExpertGate',
     'expertBias',

@@ -23,14 +23,17 @@ export function normHasBias(norm: NormKind): boolean {
  * softmax over the k in their dtype (gpt-oss's GptOssTopKRouter); DeepSeek-V2's fp32 linear and
  * softmax whose top-k weights stay fp32 (DeepseekV2Moe); or DeepSeek-V3's fp32 linear with
  * sigmoid scores and a group-limited top-k (DeepseekV3TopkRouter, also GLM-4.5's and
- * Kimi-K2's); or Llama-4's top-k of the logits scattered into a row of -inf, then an fp32
- * sigmoid: a weight for every expert, zero where it was not chosen (Llama4Router). */
+ * Kimi-K2's); Llama-4's top-k of the logits scattered into a row of -inf, then an fp32
+ * sigmoid: a weight for every expert, zero where it was not chosen (Llama4Router); or ERNIE
+ * 4.5's fp32 softmax, experts chosen on it plus a correction bias, their probabilities divided
+ * by their sum (Ernie4_5_MoeTopKRouter). */
 export const ROUTER_KINDS = [
   'softmax',
   'top-k-softmax',
   'fp32-softmax',
   'grouped-sigmoid',
   'top-k-sigmoid',
+  'biased-softmax',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 
@@ -52,6 +55,9 @@ export interface MoeConfig {
   /** The router bias buffer is fp32 whatever the model's dtype (Glm4MoeTopkRouter registers
    * e_score_correction_bias with dtype=torch.float32); absent: the model's dtype. */
   routerBiasFp32?: boolean;
+  /** The router's weight is stored and trained in fp32 whatever the model's dtype (ERNIE 4.5's
+   * `_keep_in_fp32_modules_strict`); absent: the model's dtype. */
+  routerWeightFp32?: boolean;
   /** The top-k weights are divided by their sum; false where norm_topk_prob is false (Qwen2-MoE,
    * Qwen3-MoE, OLMoE, DeepSeek-V3 and GLM-4.5 read it) and for Jamba, which never divides
    * (family.ts readNormTopkProb). Absent: divided, as Mixtral always does. */

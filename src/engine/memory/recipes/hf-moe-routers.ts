@@ -13,6 +13,9 @@
 //   e_score_correction_bias, the chosen scores gathered, renormalised and scaled, left in fp32.
 // - top-k-sigmoid: Llama-4's Llama4Router (models/llama4/modeling_llama4.py): top-k of the
 //   logits scattered into a row of -inf, an fp32 sigmoid cast back: a weight for every expert.
+// - biased-softmax: ERNIE 4.5's Ernie4_5_MoeTopKRouter (models/ernie4_5_moe/
+//   modular_ernie4_5_moe.py): an fp32 linear on its fp32 weight with autocast off, an fp32
+//   softmax, top-k of it plus the correction bias, the chosen probabilities over their sum.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -145,12 +148,17 @@ function topKSoftmaxRouting(
   w: LayerWeights,
   routing: ExpertRouting,
 ): RouterOutput {
-  const { ops, rt } = nn;
-  const logits = nn.linear(x, w.linears.get('router')!);
-  const top = ops.topk(logits, routing.topK);
-  const weights = ops.softmax(top);
-  rt.drop(top);
+  const { logits, top } = topOfLogits(nn, x, w, routing);
+  const weights = nn.ops.softmax(top);
+  nn.rt.drop(top);
   return { logits, weights };
+}
+
+/** The router's logits in the hidden dtype, and top-k of them (TopkBackward0 keeps the int64
+ * indices). */
+function topOfLogits(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) {
+  const logits = nn.linear(x, w.linears.get('router')!);
+  return { logits, top: nn.ops.topk(logits, routing.topK) };
 }
 
 /** Llama4Router.forward: the logits, top-k of them (TopkBackward0 keeps the int64 indices),
@@ -165,8 +173,7 @@ function topKSigmoidRouting(
   routing: ExpertRouting,
 ): RouterOutput {
   const { ops, rt } = nn;
-  const logits = nn.linear(x, w.linears.get('router')!);
-  const top = ops.topk(logits, routing.topK);
+  const { logits, top } = topOfLogits(nn, x, w, routing);
   const scattered = ops.unary(top, logits.cols);
   rt.drop(top);
   const scattered32 = ops.to(scattered, FP32);
@@ -175,6 +182,40 @@ function topKSigmoidRouting(
   rt.drop(scattered32);
   const weights = ops.to(scores, logits.elementBytes);
   rt.drop(scores);
+  return { logits, weights };
+}
+
+/** Ernie4_5_MoeTopKRouter.forward, autocast off: F.linear(hidden_states.float(), weight) on the
+ * fp32 weight (the mm keeps the fp32 input and the weight), softmax(dtype=float) keeping its
+ * output, top-k of it plus e_score_correction_bias (no gradient reaches the choice: the biased
+ * copy goes, the int64 indices stay with gather), torch.gather of the chosen probabilities
+ * (GatherBackward0 keeps the same indices), divided by torch.clamp(sum, min=moe_norm_min)
+ * (ClampMinBackward0 keeps the sum, DivBackward0 both sides), cast to the hidden dtype. The
+ * block binds the logits to `_`, a local until it returns. */
+function biasedSoftmaxRouting(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const router = w.linears.get('router')!;
+  const x32 = ops.to(x, FP32);
+  const weight = ops.weight(router.weight, router.outFeatures, x.cols);
+  const logits = ops.linear(x32, weight, router.outFeatures);
+  rt.drop(weight, x32);
+  const probabilities = ops.softmax(logits);
+  const biased = ops.unary(probabilities);
+  rt.drop(ops.topk(biased, routing.topK), biased);
+  const gathered = ops.unary(probabilities, routing.topK);
+  rt.drop(probabilities);
+  const sum = ops.meanLastDim(gathered);
+  const clamped = ops.unarySavingInput(sum);
+  rt.drop(sum);
+  const divided = ops.mul(gathered, clamped);
+  rt.drop(gathered, clamped);
+  const weights = ops.to(divided, x.elementBytes);
+  rt.drop(divided);
   return { logits, weights };
 }
 
@@ -187,4 +228,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'fp32-softmax': deepseekV2Routing,
   'grouped-sigmoid': deepseekRouting,
   'top-k-sigmoid': topKSigmoidRouting,
+  'biased-softmax': biasedSoftmaxRouting,
 };

@@ -294,4 +294,85 @@ describe('MoE blocks', () => {
       expect(routedPart('bf16-mixed')).toBe(router + experts);
     });
   });
+
+  describe("ERNIE 4.5's router (Ernie4_5_MoeTopKRouter)", () => {
+    const E = 8;
+    const k = 2;
+    const ERNIE_MOE = {
+      model_type: 'ernie4_5_moe',
+      hidden_size: h,
+      intermediate_size: 1024,
+      moe_intermediate_size: 256,
+      moe_num_experts: E,
+      moe_k: k,
+      moe_num_shared_experts: 1,
+      moe_layer_start_index: 1,
+      num_hidden_layers: 3,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      vocab_size: 1024,
+    };
+    // The same block under another router: layer 0 dense, the rest sparse.
+    const routed = (router: RouterKind, routerWeightFp32 = true) => ({
+      ...ERNIE_MOE,
+      moe: {
+        numExperts: E,
+        expertsPerToken: k,
+        expertIntermediateSize: 256,
+        sharedExperts: 1,
+        sharedExpertIntermediateSize: 256,
+        firstDenseLayers: 1,
+        routerBias: true,
+        routerBiasFp32: true,
+        routerWeightFp32,
+        router,
+      },
+    });
+    const settings = (precision: 'bf16-pure' | 'bf16-mixed') => ({
+      training: { method: 'full' as const, precision, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    });
+    const moeLayer = (router: RouterKind, precision: 'bf16-pure' | 'bf16-mixed') =>
+      savedPerLayer(routed(router), settings(precision), 'num_hidden_layers', 2);
+    const FP32 = 4;
+
+    it('reads ernie4_5_moe configs: the sparse layers, the fp32 router and its correction bias', () => {
+      const arch = architectureFromConfig('ernie', {
+        ...ERNIE_MOE,
+        num_hidden_layers: 6,
+        moe_layer_interval: 2,
+      });
+      // (i + 1) % 2 == 0 from moe_layer_start_index 1 to the last layer (end index -1)
+      expect(arch.moe?.layers).toEqual([1, 3, 5]);
+      expect(arch.moe?.router).toBe('biased-softmax');
+      expect(arch.moe?.routerWeightFp32).toBe(true);
+      expect(arch.moe?.routerBiasFp32).toBe(true);
+    });
+
+    it("keeps hidden_states.float() and the division's operands where Mixtral's keeps neither (bf16)", () => {
+      // Both keep the fp32 softmax [T, E] and top-k's int64 indices [T, k] (ERNIE's gather keeps
+      // the same ones). ERNIE's fp32 linear keeps the fp32 copy of its input [T, h]; the division
+      // keeps the gathered probabilities [T, k] and the clamped sum [T, 1], the clamp the sum.
+      const perLayer = T * h * FP32 + T * k * FP32 + 2 * T * FP32;
+      expect(moeLayer('biased-softmax', 'bf16-pure') - moeLayer('softmax', 'bf16-pure')).toBe(
+        perLayer,
+      );
+    });
+
+    it("under autocast keeps the fp32 stream itself, where Mixtral's linear keeps a bf16 cast", () => {
+      const perLayer = T * h * (FP32 - BF16) + T * k * FP32 + 2 * T * FP32;
+      expect(moeLayer('biased-softmax', 'bf16-mixed') - moeLayer('softmax', 'bf16-mixed')).toBe(
+        perLayer,
+      );
+    });
+
+    it("stores the router's weight in fp32 (_keep_in_fp32_modules_strict)", () => {
+      const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+      const weights = (fp32: boolean) =>
+        forwardEnd(routed('biased-softmax', fp32), settings('bf16-pure')).live[WEIGHTS];
+      // [E, h] in each of the two sparse layers, 4 bytes an element instead of 2
+      expect(weights(true) - weights(false)).toBe(2 * E * h * (FP32 - BF16));
+    });
+  });
 });

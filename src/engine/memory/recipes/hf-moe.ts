@@ -48,6 +48,8 @@ export function addMoeWeights(
   const f = moe.expertIntermediateSize / t;
   const h = arch.hiddenSize;
   builder.linears('router');
+  // ERNIE 4.5 keeps its router's weight in fp32 (_keep_in_fp32_modules_strict).
+  if (moe.routerWeightFp32) builder.storedIn('router', FP32);
   // DeepseekV3TopkRouter registers e_score_correction_bias as a buffer (no gradient, no
   // optimizer state), loaded in the model's dtype (fp32 where Glm4MoeTopkRouter registers it
   // so); Qwen2-MoE's shared_expert_gate (h -> 1).

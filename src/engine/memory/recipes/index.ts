@@ -187,6 +187,13 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     () => ({ rotaryInFp32: true }),
     { rotaryFp32: true },
   ),
+  // ERNIE 4.5 MoE: the dense model's attention and rotary; its sparse block's router is
+  // hf-moe-routers.ts's biased-softmax, its experts v5's
+  ernie4_5_moe: llamaLayer(
+    'ernie4_5_moe/modular_ernie4_5_moe.py (Ernie4_5_MoeDecoderLayer)',
+    () => ({ rotaryInFp32: true }),
+    { rotaryFp32: true },
+  ),
   glm: llamaLayer('glm/modular_glm.py (GlmDecoderLayer)'),
   // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
   glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)'),

@@ -153,6 +153,14 @@ export class LayerWeightsBuilder {
     return this;
   }
 
+  /** Stores the named linear's weight in `bytes` an element whatever the model's dtype, and
+   * trains it so (a module transformers keeps in fp32: `_keep_in_fp32_modules_strict`). */
+  storedIn(name: string, bytes: number): this {
+    const linear = this.weights.linears.get(name);
+    if (linear) linear.weight.storedBytes = linear.weight.gradientBytes = bytes;
+    return this;
+  }
+
   /** A linear the shared shapes name differently (GPT-2's fused c_attn), taking the LoRA
    * targets of the names it stands for. */
   custom(shape: LinearShape, loraNames: string[] = [shape.name]): this {

@@ -6,7 +6,7 @@ import { bloom } from './bloom';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
-import { ernie } from './ernie';
+import { ernie, ernieMoe } from './ernie';
 import { exaone4 } from './exaone4';
 import { falcon } from './falcon';
 import { gemma, gemma2 } from './gemma';
@@ -52,6 +52,7 @@ const ALL: Family[] = [
   glm,
   glm4Moe,
   ernie,
+  ernieMoe,
   exaone4,
   hunyuan,
   seedOss,

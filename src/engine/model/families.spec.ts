@@ -476,6 +476,43 @@ describe('ERNIE 4.5 MoE (modular_ernie4_5_moe.py)', () => {
   });
 });
 
+describe('HunYuan MoE v1 (modular_hunyuan_v1_moe.py)', () => {
+  // Hunyuan-A13B's shape: 32 layers, GQA with 8 K/V heads of 128, 64 experts choosing 8 (per
+  // layer in its config), a shared MLP, all of intermediate_size 3,072, tied embeddings.
+  const HUNYUAN_A13B = {
+    model_type: 'hunyuan_v1_moe',
+    hidden_size: 4096,
+    intermediate_size: 3072,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    num_experts: 64,
+    moe_topk: Array.from({ length: 32 }, () => 8),
+    vocab_size: 128167,
+    tie_word_embeddings: true,
+  };
+
+  it('Hunyuan-A13B: 80B parameters, 13B active (the card: 80B total, 13B active)', () => {
+    const h = 4096;
+    const attention = 2 * h * h + 2 * h * 8 * 128;
+    const norms = 2 * h + 2 * 128; // input and post-attention norms, query and key layernorms
+    const mlp = 3 * h * 3072; // an expert's or the shared MLP's gate, up and down
+    const layer = (experts: number) => attention + norms + 64 * h + (experts + 1) * mlp;
+    const ends = 128167 * h + h;
+    const counts = countParameters(architectureFromConfig('hunyuan-a13b', HUNYUAN_A13B));
+    expect(counts.total).toBe(ends + 32 * layer(64));
+    expect(counts.active).toBe(ends + 32 * layer(8));
+    expect(Math.floor(counts.total / 1e9)).toBe(80);
+    expect(Math.round(counts.active / 1e9)).toBe(13);
+  });
+
+  it('refuses, by the field, experts that differ between layers', () => {
+    const config = { ...HUNYUAN_A13B, moe_topk: [8, 4] };
+    expect(() => architectureFromConfig('hunyuan', config)).toThrow(/moe_topk/);
+  });
+});
+
 describe('EXAONE 4.0 (modular_exaone4.py)', () => {
   // A 1.2B-class shape: 30 full-attention layers, GQA with 8 K/V heads of 64, tied embeddings.
   const EXAONE = {

@@ -26,7 +26,8 @@ export function normHasBias(norm: NormKind): boolean {
  * Kimi-K2's); Llama-4's top-k of the logits scattered into a row of -inf, then an fp32
  * sigmoid: a weight for every expert, zero where it was not chosen (Llama4Router); or ERNIE
  * 4.5's fp32 softmax, experts chosen on it plus a correction bias, their probabilities divided
- * by their sum (Ernie4_5_MoeTopKRouter). */
+ * by their sum (Ernie4_5_MoeTopKRouter); or HunYuan-MoE's fp32 gate on an fp32 copy of the
+ * input, a softmax, top-k divided by its sum, cast to the logits' dtype (HunYuanMoEV1Gate). */
 export const ROUTER_KINDS = [
   'softmax',
   'top-k-softmax',
@@ -34,6 +35,7 @@ export const ROUTER_KINDS = [
   'grouped-sigmoid',
   'top-k-sigmoid',
   'biased-softmax',
+  'fp32-gate-softmax',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 

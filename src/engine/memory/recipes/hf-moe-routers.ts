@@ -16,6 +16,9 @@
 // - biased-softmax: ERNIE 4.5's Ernie4_5_MoeTopKRouter (models/ernie4_5_moe/
 //   modular_ernie4_5_moe.py): an fp32 linear on its fp32 weight with autocast off, an fp32
 //   softmax, top-k of it plus the correction bias, the chosen probabilities over their sum.
+// - fp32-gate-softmax: HunYuan-MoE's HunYuanMoEV1Gate (models/hunyuan_v1_moe/
+//   modular_hunyuan_v1_moe.py): an fp32 gate on hidden_states.float(), softmax, top-k divided
+//   by its sum, cast to the logits' dtype.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -219,6 +222,18 @@ function biasedSoftmaxRouting(
   return { logits, weights };
 }
 
+/** HunYuanMoEV1Gate.forward: wg is an fp32 nn.Linear, so hidden_states.float() goes through it
+ * (routerLogits: under autocast the linear casts both back); route_tokens_to_experts:
+ * softmax(dtype=float), top-k divided by its sum, cast to the dtype of what it was handed, the
+ * logits: fp32 outside autocast, where Mixtral's cast goes to the hidden states' dtype. */
+function fp32GateRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
+  const logits = routerLogits(nn, x, w);
+  const normalised = dividedBySum(nn, topOfSoftmax(nn, logits, routing), routing);
+  const weights = nn.ops.to(normalised, logits.elementBytes);
+  nn.rt.drop(normalised);
+  return { logits, weights };
+}
+
 type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
 
 /** Each router kind's code (MoeConfig.router). */
@@ -229,4 +244,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'grouped-sigmoid': deepseekRouting,
   'top-k-sigmoid': topKSigmoidRouting,
   'biased-softmax': biasedSoftmaxRouting,
+  'fp32-gate-softmax': fp32GateRouting,
 };

@@ -375,4 +375,57 @@ describe('MoE blocks', () => {
       expect(weights(true) - weights(false)).toBe(2 * E * h * (FP32 - BF16));
     });
   });
+
+  describe("HunYuan-MoE's gate (HunYuanMoEV1Gate, route_tokens_to_experts)", () => {
+    const E = 8;
+    const k = 2;
+    const HUNYUAN_MOE = {
+      model_type: 'hunyuan_v1_moe',
+      hidden_size: h,
+      intermediate_size: 256,
+      num_experts: E,
+      moe_topk: k,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      vocab_size: 1024,
+    };
+    const withRouter = (router: RouterKind) => {
+      const { moe } = architectureFromConfig('hunyuan', HUNYUAN_MOE);
+      return { ...HUNYUAN_MOE, moe: { ...moe!, router } };
+    };
+    const saved = (router: RouterKind, precision: 'bf16-pure' | 'bf16-mixed') =>
+      savedPerLayer(withRouter(router), {
+        training: { method: 'full' as const, precision, sequenceLength: T },
+        runtime: { preset: 'hf-transformers' as const },
+      });
+    const FP32 = 4;
+
+    it('reads hunyuan_v1_moe configs as an fp32 gate with one shared MLP in every layer', () => {
+      const { moe } = architectureFromConfig('hunyuan', HUNYUAN_MOE);
+      expect(moe?.router).toBe('fp32-gate-softmax');
+      expect(moe?.routerWeightFp32).toBe(true);
+      expect(moe?.sharedExperts).toBe(1);
+      expect(moe?.expertsPerToken).toBe(k);
+    });
+
+    it('keeps the fp32 copy of its input, and hands the experts fp32 weights (bf16)', () => {
+      // hidden_states.float() through the fp32 wg: the mm keeps the [T, h] fp32 copy. The
+      // weights are cast to the logits' dtype, fp32, so the experts' weighted product keeps
+      // [T x k, 1] fp32 weights where Mixtral's cast to bf16. Softmax and top-k keep the same.
+      const perLayer = T * h * FP32 + T * k * (FP32 - BF16);
+      expect(saved('fp32-gate-softmax', 'bf16-pure') - saved('softmax', 'bf16-pure')).toBe(
+        perLayer,
+      );
+    });
+
+    it('under autocast casts the weights to the bf16 logits, where Mixtral casts them to the fp32 stream', () => {
+      // Both linears cast the fp32 stream to bf16 (the fp32 wg's own cast is a weight), both
+      // softmaxes are fp32; only the weights' cast differs.
+      expect(saved('fp32-gate-softmax', 'bf16-mixed') - saved('softmax', 'bf16-mixed')).toBe(
+        T * k * (BF16 - FP32),
+      );
+    });
+  });
 });

@@ -176,6 +176,12 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     'hunyuan_v1_dense/modular_hunyuan_v1_dense.py (HunYuanDenseV1Attention)',
     () => ({ qkNormAfterRope: true }),
   ),
+  // HunYuan MoE: the dense model's attention; its sparse block's gate is hf-moe-routers.ts's
+  // fp32-gate-softmax
+  hunyuan_v1_moe: llamaLayer(
+    'hunyuan_v1_moe/modular_hunyuan_v1_moe.py (HunYuanMoEV1DecoderLayer)',
+    () => ({ qkNormAfterRope: true }),
+  ),
   // OLMo-2's post norms with Llama's RMSNorm; per-head q/k norms and NoPE full layers by fields
   exaone4: llamaLayer('exaone4/modular_exaone4.py (Exaone4DecoderLayer)', () => ({
     norms: 'post',

@@ -17,7 +17,7 @@ import { gpt2 } from './gpt2';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
 import { granite } from './granite';
-import { hunyuan } from './hunyuan';
+import { hunyuan, hunyuanMoe } from './hunyuan';
 import { jamba } from './jamba';
 import { llama } from './llama';
 import { llama4 } from './llama4';
@@ -55,6 +55,7 @@ const ALL: Family[] = [
   ernieMoe,
   exaone4,
   hunyuan,
+  hunyuanMoe,
   seedOss,
   arcee,
   nemotron,

@@ -513,6 +513,33 @@ describe('HunYuan MoE v1 (modular_hunyuan_v1_moe.py)', () => {
   });
 });
 
+describe('GPT-J (modeling_gptj.py)', () => {
+  // EleutherAI/gpt-j-6b's config.json: 28 layers of 4,096 with 16 heads, rotary_dim 64, an MLP
+  // of 4 x 4,096 (n_inner null), 50,400 tokens, an untied biased head.
+  const GPTJ_6B = {
+    model_type: 'gptj',
+    n_embd: 4096,
+    n_layer: 28,
+    n_head: 16,
+    n_inner: null,
+    rotary_dim: 64,
+    n_positions: 2048,
+    vocab_size: 50400,
+    activation_function: 'gelu_new',
+    tie_word_embeddings: false,
+  };
+
+  it('GPT-J-6B: 6.05B parameters, q, k, v and out_proj unbiased, fc_in, fc_out and lm_head biased', () => {
+    const h = 4096;
+    const f = 4 * h;
+    const layer = 4 * h * h + (h * f + f) + (f * h + h) + 2 * h; // attention, MLP, ln_1
+    const ends = 50400 * h + 2 * h + (50400 * h + 50400); // wte, ln_f, lm_head with its bias
+    const counts = countParameters(architectureFromConfig('gpt-j-6b', GPTJ_6B));
+    expect(counts.total).toBe(ends + 28 * layer);
+    expect((counts.total / 1e9).toFixed(2)).toBe('6.05'); // the Hub's 6.05B
+  });
+});
+
 describe('EXAONE 4.0 (modular_exaone4.py)', () => {
   // A 1.2B-class shape: 30 full-attention layers, GQA with 8 K/V heads of 64, tied embeddings.
   const EXAONE = {

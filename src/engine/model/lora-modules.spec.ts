@@ -47,6 +47,16 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(count(GPT2, ['attn.c_proj'])).toBe(2 * r * (h + h));
   });
 
+  it("GPT-J's out_proj, fc_in and fc_out are its own names for o, up and down", () => {
+    const GPTJ = { ...BASE, model_type: 'gptj', n_inner: 1024, rotary_dim: 16 };
+    // each layer: out_proj r (h + h), fc_in r (h + 1024), fc_out r (1024 + h)
+    const perLayer = r * (2 * h) + 2 * r * (h + 1024);
+    expect(count(GPTJ, ['out_proj', 'fc_in', 'fc_out'])).toBe(2 * perLayer);
+    expect(count(GPTJ, ['out_proj', 'fc_in', 'fc_out'])).toBe(
+      count(GPTJ, 'all-linear') - 2 * 3 * r * 2 * h,
+    );
+  });
+
   it("T5's q and v adapt the self-attention of both stacks and the decoder's cross-attention", () => {
     const selfQv = 2 * r * (h + h);
     // Two encoder layers (self q, v) and two decoder layers (self and EncDecAttention q, v).

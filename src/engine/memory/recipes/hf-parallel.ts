@@ -3,9 +3,10 @@
 // GPTNeoXLayer), Phi-1/Phi-2 (models/phi/modeling_phi.py PhiDecoderLayer), StableLM
 // (models/stablelm/modeling_stablelm.py StableLmDecoderLayer) and Cohere (models/cohere/
 // modeling_cohere.py CohereDecoderLayer; Cohere2's, models/cohere2/modeling_cohere2.py, rotates
-// q and k on its sliding-window layers only). Partial rotary is planned over the whole head and
+// q and k on its sliding-window layers only) and GPT-J (models/gptj/modeling_gptj.py GPTJBlock,
+// whose eager attention computes the scores in fp32). Partial rotary is planned over the whole head and
 // concatenated back (the architecture does not carry the rotary fraction; only transients differ).
-import { repeatKv, rotary } from '../autograd/attention';
+import { matmulNT, repeatKv, rotary } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
@@ -23,7 +24,7 @@ import { layerKind } from '../../model/layers';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
-export type ParallelFamily = 'falcon' | 'gpt_neox' | 'phi' | 'stablelm' | 'cohere';
+export type ParallelFamily = 'falcon' | 'gpt_neox' | 'phi' | 'stablelm' | 'cohere' | 'gptj';
 
 interface ParallelBlock {
   family: ParallelFamily;
@@ -37,6 +38,10 @@ interface ParallelBlock {
   multiQuery: boolean;
   /** Whether layer `index` applies RoPE (Cohere2Attention: only where sliding_window is set). */
   rotates: (index: number) => boolean;
+  /** The MLP's activation is NewGELUActivation written out (Phi's, GPT-J's gelu_new). */
+  geluNew: boolean;
+  /** attn_pdrop on the eager attention's probabilities (GPT-J's attn_dropout). */
+  attentionDropout: number;
 }
 
 function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock {
@@ -49,6 +54,8 @@ function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock
     dropout: arch.dropout?.residual ?? 0,
     multiQuery: family === 'falcon' && sharedNorm && arch.numKeyValueHeads === 1,
     rotates: (index) => layerKind(arch, index).rope,
+    geluNew: family === 'phi' || (family === 'gptj' && arch.activation === 'gelu_new'),
+    attentionDropout: arch.dropout?.attention ?? 0,
   };
 }
 
@@ -129,8 +136,43 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
       [qr, kr] = [q, k].map((t) => ops.cat([rotary(nn, t, inputs.cos, inputs.sin)]));
       rt.drop(q, k);
     }
-    const context = attend(nn, [qr, kr, v], layerInputs);
+    const context =
+      b.family === 'gptj' && inputs.attention === 'eager'
+        ? gptjEagerAttention(nn, [qr, kr, v], inputs, b.attentionDropout)
+        : attend(nn, [qr, kr, v], layerInputs);
     return nn.linear(context, linear(w, 'o_proj'));
+  });
+}
+
+/** GPTJAttention._attn: query.to(torch.float32) and key.to(torch.float32), the copies the
+ * scores' matmul keeps (autocast casts them back to 16 bits for it, and those casts are kept
+ * instead); the scores / scale_attn, + the additive causal mask; softmax keeping its fp32
+ * output; .to(value.dtype), kept by the matmul with v; the heads merged with a contiguous copy.
+ * In the code the rotary's fp32 sin and cos have already made q and k fp32 (the plan rotates
+ * in their dtype and casts here: the same kept bytes); the sin and cos each rotation
+ * repeat_interleaves and keeps (tokens x rotary_dim in fp32, four a layer) are not counted. */
+function gptjEagerAttention(nn: Nn, qkv: Tensor[], inputs: LayerInputs, p: number): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [q, k, v] = qkv;
+    const [q32, k32] = [q, k].map((t) => ops.to(t, FP32));
+    const [qm, km] = [q32, k32].map((t) => nn.matmulInput(t));
+    const scores = matmulNT(nn, qm, km, inputs.heads.heads * inputs.keys);
+    rt.drop(q32, k32, qm, km);
+    const scaled = ops.unary(scores); // / self.scale_attn
+    rt.drop(scores);
+    const masked = ops.unary(scaled); // + attention_mask
+    rt.drop(scaled);
+    const input = nn.fp32Input(masked);
+    const probabilities = ops.softmax(input);
+    rt.drop(masked, input);
+    const cast = ops.to(probabilities, v.elementBytes);
+    rt.drop(probabilities);
+    const weights = nn.dropout(cast, p);
+    rt.drop(cast);
+    const context = matmulNT(nn, weights, v, q.cols);
+    rt.drop(weights);
+    return ops.unary(context); // _merge_heads: permute(0, 2, 1, 3).contiguous()
   });
 }
 
@@ -169,7 +211,7 @@ function mlp(nn: Nn, x: Tensor, w: LayerWeights, b: ParallelBlock): Tensor {
       return nn.linear(product, linear(w, 'down_proj'));
     }
     const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated = b.family === 'phi' ? geluNew(nn, up) : ops.unarySavingInput(up);
+    const activated = b.geluNew ? geluNew(nn, up) : ops.unarySavingInput(up);
     rt.drop(up);
     return nn.linear(activated, linear(w, 'down_proj'));
   });

@@ -158,6 +158,22 @@ function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** GPT-J (modeling_gptj.py): GPTJ_ATTENTION_CLASSES has eager and flash_attention_2 and no
+ * SDPA, so the eager attention runs, its scores in fp32, unless the run loads flash-attn. */
+function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
+  return {
+    ...hfParallelRecipe(arch, 'gptj'),
+    attention: (request) => {
+      const notes = new Set<string>();
+      if (request.asked !== 'eager')
+        notes.add(
+          "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
+        );
+      return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
+    },
+  };
+}
+
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
@@ -228,6 +244,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
   gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
+  gptj: gptjRecipe,
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
   cohere2: (arch) => hfParallelRecipe(arch, 'cohere'),

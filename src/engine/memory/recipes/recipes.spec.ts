@@ -132,6 +132,34 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
   });
 
+  it('GPT-J: no SDPA path, so eager attention keeps fp32 q and k and fp32 probabilities beside their cast', () => {
+    const config = {
+      model_type: 'gptj',
+      n_embd: h,
+      n_head: a,
+      n_inner: f,
+      rotary_dim: 16,
+      vocab_size: 1024,
+      n_positions: 2048,
+    };
+    const perToken =
+      BF16 * h +
+      layerNormStats +
+      BF16 * h + // ln_1: input, stats, output (q, k, v and fc_in read it)
+      2 * FP32 * a * d + // query.to(torch.float32), key.to(torch.float32), kept by the scores' matmul
+      FP32 * a * T + // softmax's fp32 output
+      BF16 * a * T + // its cast to value.dtype, kept by the matmul with v
+      BF16 * a * d + // v
+      BF16 * a * d + // _merge_heads' contiguous copy, kept by out_proj
+      BF16 * f + // fc_in's output, kept by pow(x, 3)
+      BF16 * f + // tanh's output
+      2 * BF16 * f + // 0.5 * x and 1 + tanh, kept by their product
+      BF16 * f; // the product, kept by fc_out
+    expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
+    const { notes } = forwardEnd({ ...config, n_layer: 1 }, HF);
+    expect(notes.some((note) => note.startsWith("GPT-J's model code has no SDPA path"))).toBe(true);
+  });
+
   it("Granite: each residual branch scaled by residual_multiplier, which keeps nothing: Llama's layer", () => {
     const config = { ...BASE, model_type: 'granite', residual_multiplier: 0.22 };
     const llamaPerToken =

@@ -14,6 +14,7 @@ import { gemma3 } from './gemma3';
 import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
+import { gptj } from './gptj';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
 import { granite } from './granite';
@@ -70,6 +71,7 @@ const ALL: Family[] = [
   cohere,
   cohere2,
   gpt2,
+  gptj,
   opt,
   gptNeox,
   bloom,

@@ -19,7 +19,7 @@ export function normHasBias(norm: NormKind): boolean {
 }
 
 /** How a MoE layer's router picks and weighs experts: a softmax over the logits, top-k, the
- * weights cast to the hidden dtype (Mixtral, Qwen-MoE, OLMoE); top-k of the logits, then a
+ * weights left in fp32 (Mixtral, Qwen-MoE, OLMoE); top-k of the logits, then a
  * softmax over the k in their dtype (gpt-oss's GptOssTopKRouter); DeepSeek-V2's fp32 linear and
  * softmax whose top-k weights stay fp32 (DeepseekV2Moe); or DeepSeek-V3's fp32 linear with
  * sigmoid scores and a group-limited top-k (DeepseekV3TopkRouter, also GLM-4.5's and

@@ -2,7 +2,8 @@
 // what it keeps for backward (MoeConfig.router names one per model).
 // - softmax: Mixtral's MixtralTopKRouter (models/mixtral/modeling_mixtral.py; Qwen-MoE's and
 //   OLMoE's the same): logits in the hidden dtype, an fp32 softmax over every expert, top-k,
-//   the weights cast back to the hidden dtype.
+//   the weights left in fp32 (v5 returns router_top_value as the softmax made it; the fp32
+//   weights and the experts' fp32 weighted outputs are in trace-90, transformers 5.17).
 // - top-k-softmax: gpt-oss's GptOssTopKRouter (models/gpt_oss/modeling_gpt_oss.py): top-k of
 //   the logits, then a softmax over the k in their dtype.
 // - fp32-softmax: DeepSeek-V2's DeepseekV2Moe (models/deepseek_v2/modular_deepseek_v2.py): an
@@ -111,13 +112,11 @@ function deepseekV2Routing(
   return { logits, weights };
 }
 
-/** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised and cast back to
- * the hidden states' dtype. */
+/** MixtralTopKRouter: router logits, fp32 softmax, top-k weights renormalised (in place in the
+ * code: a k-wide tensor either way) and returned in fp32, no cast. */
 function softmaxRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
   const logits = nn.linear(x, w.linears.get('router')!);
-  const normalised = dividedBySum(nn, topOfSoftmax(nn, logits, routing), routing);
-  const weights = nn.ops.to(normalised, x.elementBytes);
-  nn.rt.drop(normalised);
+  const weights = dividedBySum(nn, topOfSoftmax(nn, logits, routing), routing);
   return { logits, weights };
 }
 
@@ -225,7 +224,7 @@ function biasedSoftmaxRouting(
 /** HunYuanMoEV1Gate.forward: wg is an fp32 nn.Linear, so hidden_states.float() goes through it
  * (routerLogits: under autocast the linear casts both back); route_tokens_to_experts:
  * softmax(dtype=float), top-k divided by its sum, cast to the dtype of what it was handed, the
- * logits: fp32 outside autocast, where Mixtral's cast goes to the hidden states' dtype. */
+ * logits: fp32 outside autocast, as Mixtral's stay; bf16 under it, where Mixtral's stay fp32. */
 function fp32GateRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting): RouterOutput {
   const logits = routerLogits(nn, x, w);
   const normalised = dividedBySum(nn, topOfSoftmax(nn, logits, routing), routing);

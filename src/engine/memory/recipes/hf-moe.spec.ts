@@ -74,6 +74,31 @@ function gradientsBetweenSteps(config: Record<string, unknown>): number {
 }
 
 describe('MoE blocks', () => {
+  it("Mixtral's router (v5) leaves its renormalised top-k in fp32: the experts weigh their outputs in fp32", () => {
+    // MixtralTopKRouter returns router_top_value as the fp32 softmax made it (divided in place,
+    // no cast), so grouped_mm_experts_forward's out_per_sample_g * sample_weights_g is fp32 over
+    // every (token, expert) pair, and so is its copy back to token order: two [T x k, h] fp32
+    // tensors in each MoE layer's forward, as trace-90 (transformers 5.17, Mixtral) records.
+    const MIXTRAL = {
+      model_type: 'mixtral',
+      hidden_size: h,
+      intermediate_size: 384,
+      num_local_experts: 4,
+      num_experts_per_tok: 2,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      vocab_size: 1000,
+      max_position_embeddings: 2048,
+    };
+    const settings = {
+      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    const pairsFp32 = T * 2 * h * 4;
+    expect(allocationsOf(MIXTRAL, settings, pairsFp32).forward).toBe(2 * 2);
+  });
+
   it("Qwen2-MoE gates its shared expert: sigmoid keeps its output, the product keeps the expert's", () => {
     const settings = {
       training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
@@ -124,8 +149,9 @@ describe('MoE blocks', () => {
       },
     });
     // Mixtral's keeps its fp32 softmax over all E experts; gpt-oss's keeps a bf16 softmax over
-    // the k chosen. Both keep top-k's int64 indices, and both hand the experts bf16 weights.
-    const perLayer = T * k * 2 - T * E * 4;
+    // the k chosen. Both keep top-k's int64 indices. gpt-oss hands the experts bf16 weights,
+    // which their weighted product keeps ([T x k, 1]); Mixtral's are fp32.
+    const perLayer = T * k * 2 - T * E * 4 + T * k * (2 - 4);
     expect(
       savedPerLayer(withRouter('top-k-softmax'), settings) -
         savedPerLayer(withRouter('softmax'), settings),
@@ -175,9 +201,8 @@ describe('MoE blocks', () => {
       // F.linear(hidden_states.type(torch.float32), ...) saves the [T, h] fp32 copy (the softmax
       // router's linear saves the bf16 input every expert reads anyway). Sigmoid keeps its
       // [T, E] fp32 output as softmax does; gather keeps int64 indices as topk does. The
-      // weights stay fp32, so the product with the experts' output keeps [T x k, 1] fp32
-      // weights instead of bf16 ones.
-      const perLayer = T * h * FP32 + T * k * (FP32 - BF16);
+      // weights stay fp32, as Mixtral's do, so the experts' product keeps the same.
+      const perLayer = T * h * FP32;
       expect(moeLayer('grouped-sigmoid') - moeLayer('softmax')).toBe(perLayer);
     });
 
@@ -209,10 +234,8 @@ describe('MoE blocks', () => {
     it("DeepSeek-V2's router keeps the same fp32 input copy and leaves its softmax weights in fp32", () => {
       // DeepseekV2Moe.forward: F.linear(hidden_states.type(torch.float32), ...) as V3's; the fp32
       // softmax keeps its [T, E] output as Mixtral's does; top-k times routed_scaling_factor
-      // reaches the experts in fp32, where Mixtral's cast to bf16.
-      expect(moeLayer('fp32-softmax') - moeLayer('softmax')).toBe(
-        T * h * FP32 + T * k * (FP32 - BF16),
-      );
+      // reaches the experts in fp32, as Mixtral's renormalised top-k does.
+      expect(moeLayer('fp32-softmax') - moeLayer('softmax')).toBe(T * h * FP32);
       const mixed = { ...pure, training: { ...pure.training, precision: 'bf16-mixed' as const } };
       // Under autocast both routers' logits are 16-bit casts of the fp32 stream, both softmaxes
       // fp32, and Mixtral's cast goes to the fp32 stream's dtype: nothing differs.
@@ -354,7 +377,8 @@ describe('MoE blocks', () => {
       // Both keep the fp32 softmax [T, E] and top-k's int64 indices [T, k] (ERNIE's gather keeps
       // the same ones). ERNIE's fp32 linear keeps the fp32 copy of its input [T, h]; the division
       // keeps the gathered probabilities [T, k] and the clamped sum [T, 1], the clamp the sum.
-      const perLayer = T * h * FP32 + T * k * FP32 + 2 * T * FP32;
+      // ERNIE casts its weights to bf16, which the experts' product keeps; Mixtral's are fp32.
+      const perLayer = T * h * FP32 + T * k * FP32 + 2 * T * FP32 + T * k * (BF16 - FP32);
       expect(moeLayer('biased-softmax', 'bf16-pure') - moeLayer('softmax', 'bf16-pure')).toBe(
         perLayer,
       );
@@ -410,17 +434,17 @@ describe('MoE blocks', () => {
       expect(moe?.expertsPerToken).toBe(k);
     });
 
-    it('keeps the fp32 copy of its input, and hands the experts fp32 weights (bf16)', () => {
+    it("keeps the fp32 copy of its input, and hands the experts fp32 weights as Mixtral's (bf16)", () => {
       // hidden_states.float() through the fp32 wg: the mm keeps the [T, h] fp32 copy. The
-      // weights are cast to the logits' dtype, fp32, so the experts' weighted product keeps
-      // [T x k, 1] fp32 weights where Mixtral's cast to bf16. Softmax and top-k keep the same.
-      const perLayer = T * h * FP32 + T * k * (FP32 - BF16);
+      // weights are cast to the logits' dtype, fp32, and Mixtral's stay fp32: the experts'
+      // weighted product keeps the same [T x k, 1]. Softmax and top-k keep the same.
+      const perLayer = T * h * FP32;
       expect(saved('fp32-gate-softmax', 'bf16-pure') - saved('softmax', 'bf16-pure')).toBe(
         perLayer,
       );
     });
 
-    it('under autocast casts the weights to the bf16 logits, where Mixtral casts them to the fp32 stream', () => {
+    it("under autocast casts the weights to the bf16 logits, where Mixtral's stay fp32", () => {
       // Both linears cast the fp32 stream to bf16 (the fp32 wg's own cast is a weight), both
       // softmaxes are fp32; only the weights' cast differs.
       expect(saved('fp32-gate-softmax', 'bf16-mixed') - saved('softmax', 'bf16-mixed')).toBe(

@@ -266,12 +266,11 @@ export class Ops {
     return out;
   }
 
-  /** x.masked_fill_(mask, 0): in place (a new version of x); MaskedFillBackward0 saves the
-   * mask and gives x grad.masked_fill(mask, 0), a copy. */
+  /** x.masked_fill(mask, 0), out of place: a copy; MaskedFillBackward0 saves the mask and gives
+   * x grad.masked_fill(mask, 0), a copy too. */
   maskedFill(x: Tensor, mask: Tensor): Tensor {
-    const out = this.rt.view(x, x.cols, x.requiresGrad);
+    const out = this.empty(x, x.requiresGrad);
     this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
-    this.rt.drop(x);
     return out;
   }
 

@@ -99,6 +99,31 @@ describe('MoE blocks', () => {
     expect(allocationsOf(MIXTRAL, settings, pairsFp32).forward).toBe(2 * 2);
   });
 
+  it("zeroes the sentinel rows around each grouped matmul out of place: a copy of gate_up_proj's output", () => {
+    // grouped_mm_experts_forward: masked_fill(sentinel, 0) on the first _grouped_mm's input and
+    // on each one's output makes a copy, and the matmul's own output goes (trace-90,
+    // transformers 5.17: each gate_up-sized [T x k, 2f] output followed by a second of its size).
+    const config = {
+      model_type: 'mixtral',
+      hidden_size: h,
+      intermediate_size: 320,
+      num_local_experts: 8,
+      num_experts_per_tok: 2,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      vocab_size: 1000,
+      max_position_embeddings: 2048,
+    };
+    const settings = {
+      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    const gateUpOut = T * 2 * (2 * 320) * BF16;
+    // two MoE layers, each the grouped matmul's output and its masked copy
+    expect(allocationsOf(config, settings, gateUpOut).forward).toBe(2 * 2);
+  });
+
   it("Qwen2-MoE gates its shared expert: sigmoid keeps its output, the product keeps the expert's", () => {
     const settings = {
       training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },

@@ -221,9 +221,10 @@ function expertActivation(nn: Nn, gate: Tensor, up: Tensor, style: ExpertStyle):
 }
 
 /** transformers integrations/moe.py grouped_mm_experts_forward, the experts backend of v5 on
- * CUDA (torch._grouped_mm): every (token, expert) pair gathered in expert order, one grouped
- * matmul through all experts' gate_up_proj, the gate, one through down_proj, times the routing
- * weights, scattered back to token order and summed over the k experts. */
+ * CUDA (torch._grouped_mm): every (token, expert) pair gathered, then put in expert order, one
+ * grouped matmul through all experts' gate_up_proj, the gate, one through down_proj, the
+ * sentinel rows zeroed around them, times the routing weights (fp32 where the router left them
+ * so), back in token order and summed over the k experts. */
 function experts(
   nn: Nn,
   x: Tensor,
@@ -238,23 +239,46 @@ function experts(
     const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
     const h = x.cols;
     const f = gateUpParam.elements / routing.experts / (2 * h);
-    const sorted = rt.tensor(pairs, 2, 8, false); // torch.sort: values and perm (int64)
-    const selected = ops.gatherRows(x, pairs); // hidden_states[perm // k]
+    const sorted = rt.tensor(pairs, 2, 8, false); // torch.argsort: perm and inv_perm (int64)
+    const selected = ops.gatherRows(x, pairs); // hidden_states[token_idx]
+    const grouped = ops.gatherRows(selected, pairs); // selected_hidden_states[perm]
+    rt.drop(selected);
     const pairWeights = ops.gatherRows(weights, pairs, 1); // sample_weights[perm]
     const sentinel = rt.tensor(pairs, 1, 1, false); // expert_ids_g >= num_experts
-    const masked = ops.maskedFill(selected, sentinel);
-    const gateUp = groupedLinear(nn, masked, gateUpParam, 2 * f);
+    const gateUp = maskedGroupedLinear(nn, grouped, gateUpParam, 2 * f, sentinel, true);
+    rt.drop(grouped);
     const [gate, up] = ops.split(gateUp, 2);
     rt.drop(gateUp);
     const product = expertActivation(nn, gate, up, style);
     rt.drop(gate, up);
-    const down = groupedLinear(nn, product, downParam, h);
-    const weighted = ops.maskedFill(ops.mul(down, pairWeights), sentinel);
-    const unsorted = ops.gatherRows(weighted, pairs); // weighted_out[inv_perm]
+    const down = maskedGroupedLinear(nn, product, downParam, h, sentinel, false);
+    const weighted = ops.mul(down, pairWeights); // out_per_sample_g * sample_weights_g
+    rt.drop(down);
+    const unsorted = ops.gatherRows(weighted, pairs); // [inv_perm]
     const summed = ops.sumRows(unsorted, x.rows); // .view(tokens, k, h).sum(dim=1)
     rt.drop(sorted, sentinel);
     return ops.to(summed, x.elementBytes);
   });
+}
+
+/** A grouped matmul with the sentinel rows (padding past the last expert's) zeroed by
+ * masked_fill(sentinel, 0) out of place: on the output, and on the input of the first (trace-90,
+ * transformers 5.17: each a copy in forward, and MaskedFillBackward0 a copy of the gradient). */
+function maskedGroupedLinear(
+  nn: Nn,
+  x: Tensor,
+  param: Param,
+  outFeatures: number,
+  sentinel: Tensor,
+  maskInput: boolean,
+): Tensor {
+  const { ops, rt } = nn;
+  const input = maskInput ? ops.maskedFill(x, sentinel) : x;
+  const out = groupedLinear(nn, input, param, outFeatures);
+  if (input !== x) rt.drop(input);
+  const masked = ops.maskedFill(out, sentinel);
+  rt.drop(out);
+  return masked;
 }
 
 /** _grouped_linear: torch._grouped_mm(input, weight.transpose(-2, -1), offs), saving both; its

@@ -426,6 +426,13 @@ export function pipelineSettings(
   };
 }
 
+/** Whose LoRA modules each model code runs: PEFT's on Hugging Face's, torchtune's on native. */
+const ADAPTER_MODULES = {
+  'hf-transformers': 'peft',
+  native: 'torchtune',
+  litgpt: 'litgpt',
+} as const;
+
 function precisionOf(request: PlanRequest) {
   const policy = dtypePolicy(request);
   return {
@@ -433,8 +440,7 @@ function precisionOf(request: PlanRequest) {
     autocast: policy.autocast,
     quantization: request.runtime.quantizationKernel,
     bitsandbytesSavesInput: request.runtime.bitsandbytesSavesInput,
-    // torchtune's DoRALinear where the layers are native code, PEFT's otherwise
-    doraModule: request.runtime.modelCode === 'native' ? ('torchtune' as const) : ('peft' as const),
+    adapterModule: ADAPTER_MODULES[request.runtime.modelCode],
   };
 }
 

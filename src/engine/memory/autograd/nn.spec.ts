@@ -363,8 +363,8 @@ describe('Nn.linear with DoRA (PEFT DoraLinearLayer.forward, torchtune DoRALinea
   });
 
   it('torchtune runs lora_b(lora_a(x)) before the eye, and reuses base_out under dropout', () => {
-    const forward = (doraModule: 'peft' | 'torchtune') => {
-      const nn = nnOf({ ...PURE_BF16, doraModule });
+    const forward = (adapterModule: 'peft' | 'torchtune') => {
+      const nn = nnOf({ ...PURE_BF16, adapterModule });
       const layer = doraLinear(nn, BF16, { bytes: BF16, quantized: false });
       layer.lora.dropout = true;
       const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);

@@ -58,9 +58,11 @@ export interface Precision {
   /** bitsandbytes before 0.43.2 keeps each 4-bit linear's input (runtime.bitsandbytesSavesInput);
    * absent: a current release, which keeps only the packed weight. */
   bitsandbytesSavesInput?: boolean;
-  /** Whose DoRA module runs: PEFT's (Hugging Face's model code; the default) or torchtune's
-   * DoRALinear (native model code), which differ in the order of their ops. */
-  doraModule?: 'peft' | 'torchtune';
+  /** Whose LoRA modules run: PEFT's (Hugging Face's model code; the default), torchtune's
+   * LoRALinear and DoRALinear (native model code) or litgpt's. PEFT casts an adapter's input to
+   * the adapter's dtype, under autocast too (lora.Linear._cast_input_dtype); torchtune's DoRA
+   * orders its ops differently from PEFT's. */
+  adapterModule?: 'peft' | 'torchtune' | 'litgpt';
 }
 
 /** The modules of one rank, with its precision and weight access. */
@@ -98,13 +100,26 @@ export class Nn {
     return out;
   }
 
+  /** Whether PEFT's modules run the adapters (Precision.adapterModule). */
+  private peftAdapters(): boolean {
+    return (this.precision.adapterModule ?? 'peft') === 'peft';
+  }
+
+  /** The adapter's input: x in the adapter's dtype. PEFT casts it whatever autocast does (an fp32
+   * copy of a bf16 input under autocast with fp32 adapters, as trace-55 records for o_proj's and
+   * down_proj's inputs); torchtune's and litgpt's modules cast only outside autocast. */
+  private adapterInput(x: Tensor, lora: LoraParams): Tensor {
+    if (this.precision.autocast && !this.peftAdapters()) return x;
+    return this.ops.to(x, lora.a.storedBytes);
+  }
+
   /** PEFT's lora.Linear.forward: result + lora_B(lora_A(dropout(x))) * scaling, with x first
    * cast to the adapter's dtype (_cast_input_dtype) and the sum cast back to the result's;
    * litgpt's LoRAQKVLinear zero-pads lora_B's output first where it adapts only some parts. */
   private withAdapter(x: Tensor, base: Tensor, lora: NonNullable<LinearParams['lora']>): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const cast = this.precision.autocast ? x : ops.to(x, lora.a.storedBytes);
+      const cast = this.adapterInput(x, lora);
       const dropped = lora.dropout ? ops.dropout(cast) : cast;
       const down = this.plainLinear(dropped, { weight: lora.a, outFeatures: lora.rank });
       const adapted = lora.adaptedOutFeatures ?? base.cols;
@@ -130,7 +145,7 @@ export class Nn {
   private withDora(x: Tensor, base: Tensor, linear: LinearParams, lora: LoraParams): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
-      const cast = this.precision.autocast ? x : ops.to(x, lora.a.storedBytes);
+      const cast = this.adapterInput(x, lora);
       const input = lora.dropout ? ops.dropout(cast) : cast;
       // DoraLinearLayer.forward's locals (the eye, lora_weight, the weight) die at its return.
       const dora = this.rt.scope(() => this.doraOutput(input, base, linear, lora));
@@ -147,7 +162,7 @@ export class Nn {
    * and always uses the base output. */
   private doraOutput(x: Tensor, base: Tensor, linear: LinearParams, lora: LoraParams): Tensor {
     const { ops, rt } = this;
-    const peft = this.precision.doraModule !== 'torchtune';
+    const peft = this.peftAdapters();
     const adapterOutput = () => {
       const down = this.plainLinear(x, { weight: lora.a, outFeatures: lora.rank });
       const up = this.plainLinear(down, { weight: lora.b, outFeatures: linear.outFeatures });

@@ -160,6 +160,27 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(notes.some((note) => note.startsWith("GPT-J's model code has no SDPA path"))).toBe(true);
   });
 
+  it("PEFT casts a bf16 adapter input to its fp32 adapters under autocast too; litgpt's LoRA does not", () => {
+    // lora.Linear.forward: x = self._cast_input_dtype(x, lora_A.weight.dtype), then
+    // lora_dropout(x). Under autocast with fp32 adapters down_proj's input, act(gate) * up, is
+    // bf16: an fp32 [T, f] copy and the dropout's fp32 output, in each layer (trace-55, PEFT
+    // 0.21, holds both for o_proj's and down_proj's inputs). q, k, v, gate and up read the fp32
+    // stream's norm, which needs no cast.
+    const config = { ...BASE, model_type: 'llama', num_hidden_layers: 2, vocab_size: 1000 };
+    const lora = (modelCode: 'hf-transformers' | 'litgpt') =>
+      settings(
+        { preset: modelCode === 'litgpt' ? 'litgpt' : 'hf-transformers', modelCode },
+        {
+          method: 'lora',
+          precision: 'bf16-mixed',
+          lora: { rank: 8, alpha: 16, dropout: 0.1, targetModules: 'all-linear' },
+        },
+      );
+    const fp32MlpWide = T * f * FP32;
+    expect(allocationsOf(config, lora('hf-transformers'), fp32MlpWide).forward).toBe(2 * 2);
+    expect(allocationsOf(config, lora('litgpt'), fp32MlpWide).forward).toBe(0);
+  });
+
   it("Granite: each residual branch scaled by residual_multiplier, which keeps nothing: Llama's layer", () => {
     const config = { ...BASE, model_type: 'granite', residual_multiplier: 0.22 };
     const llamaPerToken =

@@ -42,29 +42,36 @@ function gpt2Attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, 
   });
 }
 
-/** modeling_gpt2.py eager_attention_forward: q @ k^T / sqrt(d), torch.where with the causal
- * buffer, softmax in the scores' dtype (fp32 under autocast), attn_dropout, @ v; the result is
- * made contiguous as (b, s, h) for c_proj. */
+/** modeling_gpt2.py eager_attention_forward: q @ k^T, then the scores as eagerScores runs them
+ * (/ sqrt(d), torch.where with the causal buffer). */
 function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs, p: number) {
   return nn.rt.scope(() => {
-    const { ops, rt } = nn;
     const [q, k, v] = qkv;
     const scores = matmulNT(nn, q, k, inputs.heads.heads * inputs.keys);
-    const scaled = ops.unary(scores); // / sqrt(head_dim)
-    rt.drop(scores);
-    const masked = ops.unary(scaled); // torch.where(causal_mask, scores, min)
-    rt.drop(scaled);
-    const input = nn.fp32Input(masked);
-    const probabilities = ops.softmax(input);
-    rt.drop(masked, input);
-    const cast = ops.to(probabilities, v.elementBytes);
-    rt.drop(probabilities);
-    const weights = nn.dropout(cast, p);
-    rt.drop(cast);
-    const context = matmulNT(nn, weights, v, q.cols);
-    rt.drop(weights);
-    return ops.unary(context); // reshape(...).contiguous() of the transposed output
+    return eagerScores(nn, scores, v, q.cols, p);
   });
+}
+
+/** What GPT-2's and GPT-J's eager attention do with their scores: scaled, masked, a softmax in
+ * the scores' dtype (fp32 under autocast) keeping its output, cast to v's dtype, attn_dropout,
+ * @ v (keeping the probabilities), and the heads merged as (b, s, h) with a contiguous copy for
+ * the output projection. */
+export function eagerScores(nn: Nn, scores: Tensor, v: Tensor, outCols: number, p: number): Tensor {
+  const { ops, rt } = nn;
+  const scaled = ops.unary(scores); // scaled by 1 / sqrt(head_dim)
+  rt.drop(scores);
+  const masked = ops.unary(scaled); // the causal mask applied
+  rt.drop(scaled);
+  const input = nn.fp32Input(masked);
+  const probabilities = ops.softmax(input);
+  rt.drop(masked, input);
+  const cast = ops.to(probabilities, v.elementBytes);
+  rt.drop(probabilities);
+  const weights = nn.dropout(cast, p);
+  rt.drop(cast);
+  const context = matmulNT(nn, weights, v, outCols);
+  rt.drop(weights);
+  return ops.unary(context); // permute(0, 2, 1, 3).contiguous()
 }
 
 /** GPT2MLP: c_fc, act, c_proj, dropout. */

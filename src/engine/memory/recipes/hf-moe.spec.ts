@@ -58,6 +58,26 @@ const DEEPSEEK_V3 = {
   max_position_embeddings: 2048,
 };
 
+/** A two-layer Mixtral of experts `f` wide, each token to 2 of `experts`; a vocabulary of 1,000
+ * keeps the logits' size apart from the experts' tensors. */
+const mixtral = (f: number, experts: number) => ({
+  model_type: 'mixtral',
+  hidden_size: h,
+  intermediate_size: f,
+  num_local_experts: experts,
+  num_experts_per_tok: 2,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 1000,
+  max_position_embeddings: 2048,
+});
+
+const PURE_HF = {
+  training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
+  runtime: { preset: 'hf-transformers' as const },
+};
+
 /** Gradients live when the third step's forward begins, under FSDP2 over 8 ranks. */
 function gradientsBetweenSteps(config: Record<string, unknown>): number {
   const arch = architectureFromConfig('spec', config);
@@ -79,49 +99,17 @@ describe('MoE blocks', () => {
     // no cast), so grouped_mm_experts_forward's out_per_sample_g * sample_weights_g is fp32 over
     // every (token, expert) pair, and so is its copy back to token order: two [T x k, h] fp32
     // tensors in each MoE layer's forward, as trace-90 (transformers 5.17, Mixtral) records.
-    const MIXTRAL = {
-      model_type: 'mixtral',
-      hidden_size: h,
-      intermediate_size: 384,
-      num_local_experts: 4,
-      num_experts_per_tok: 2,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      vocab_size: 1000,
-      max_position_embeddings: 2048,
-    };
-    const settings = {
-      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
-      runtime: { preset: 'hf-transformers' as const },
-    };
     const pairsFp32 = T * 2 * h * 4;
-    expect(allocationsOf(MIXTRAL, settings, pairsFp32).forward).toBe(2 * 2);
+    expect(allocationsOf(mixtral(384, 4), PURE_HF, pairsFp32).forward).toBe(2 * 2);
   });
 
   it("zeroes the sentinel rows around each grouped matmul out of place: a copy of gate_up_proj's output", () => {
     // grouped_mm_experts_forward: masked_fill(sentinel, 0) on the first _grouped_mm's input and
     // on each one's output makes a copy, and the matmul's own output goes (trace-90,
     // transformers 5.17: each gate_up-sized [T x k, 2f] output followed by a second of its size).
-    const config = {
-      model_type: 'mixtral',
-      hidden_size: h,
-      intermediate_size: 320,
-      num_local_experts: 8,
-      num_experts_per_tok: 2,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      vocab_size: 1000,
-      max_position_embeddings: 2048,
-    };
-    const settings = {
-      training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },
-      runtime: { preset: 'hf-transformers' as const },
-    };
     const gateUpOut = T * 2 * (2 * 320) * BF16;
     // two MoE layers, each the grouped matmul's output and its masked copy
-    expect(allocationsOf(config, settings, gateUpOut).forward).toBe(2 * 2);
+    expect(allocationsOf(mixtral(320, 8), PURE_HF, gateUpOut).forward).toBe(2 * 2);
   });
 
   it("Qwen2-MoE gates its shared expert: sigmoid keeps its output, the product keeps the expert's", () => {

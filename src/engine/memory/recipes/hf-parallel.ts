@@ -19,7 +19,7 @@ import {
   hfAttentionPlan,
   planByKind,
 } from './attention-kernel';
-import { geluNew } from './hf-gpt2';
+import { eagerScores, geluNew } from './hf-gpt2';
 import { layerKind } from '../../model/layers';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -146,11 +146,11 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
 
 /** GPTJAttention._attn: query.to(torch.float32) and key.to(torch.float32), the copies the
  * scores' matmul keeps (autocast casts them back to 16 bits for it, and those casts are kept
- * instead); the scores / scale_attn, + the additive causal mask; softmax keeping its fp32
- * output; .to(value.dtype), kept by the matmul with v; the heads merged with a contiguous copy.
- * In the code the rotary's fp32 sin and cos have already made q and k fp32 (the plan rotates
- * in their dtype and casts here: the same kept bytes); the sin and cos each rotation
- * repeat_interleaves and keeps (tokens x rotary_dim in fp32, four a layer) are not counted. */
+ * instead), then the scores as eagerScores runs them (/ scale_attn, + the additive causal mask,
+ * the fp32 softmax kept beside its cast to value.dtype). In the code the rotary's fp32 sin and
+ * cos have already made q and k fp32 (the plan rotates in their dtype and casts here: the same
+ * kept bytes); the sin and cos each rotation repeat_interleaves and keeps (tokens x rotary_dim
+ * in fp32, four a layer) are not counted. */
 function gptjEagerAttention(nn: Nn, qkv: Tensor[], inputs: LayerInputs, p: number): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -159,20 +159,7 @@ function gptjEagerAttention(nn: Nn, qkv: Tensor[], inputs: LayerInputs, p: numbe
     const [qm, km] = [q32, k32].map((t) => nn.matmulInput(t));
     const scores = matmulNT(nn, qm, km, inputs.heads.heads * inputs.keys);
     rt.drop(q32, k32, qm, km);
-    const scaled = ops.unary(scores); // / self.scale_attn
-    rt.drop(scores);
-    const masked = ops.unary(scaled); // + attention_mask
-    rt.drop(scaled);
-    const input = nn.fp32Input(masked);
-    const probabilities = ops.softmax(input);
-    rt.drop(masked, input);
-    const cast = ops.to(probabilities, v.elementBytes);
-    rt.drop(probabilities);
-    const weights = nn.dropout(cast, p);
-    rt.drop(cast);
-    const context = matmulNT(nn, weights, v, q.cols);
-    rt.drop(weights);
-    return ops.unary(context); // _merge_heads: permute(0, 2, 1, 3).contiguous()
+    return eagerScores(nn, scores, v, q.cols, p);
   });
 }
 

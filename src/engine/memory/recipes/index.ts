@@ -125,14 +125,18 @@ function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
   return {
     ...recipe,
     source: 'transformers models/gpt_oss/modeling_gpt_oss.py (GptOssDecoderLayer)',
-    attention: (request) => {
-      const notes = new Set<string>();
-      if (request.asked !== 'eager')
-        notes.add(
-          "gpt-oss's model code has no SDPA path (attention sinks): its eager attention runs and keeps every score matrix",
-        );
-      return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
-    },
+    attention: eagerOnly(
+      "gpt-oss's model code has no SDPA path (attention sinks): its eager attention runs and keeps every score matrix",
+    ),
+  };
+}
+
+/** The attention of model code that has no SDPA path: eager on every layer, and the note that
+ * says so where another kernel was asked for. */
+function eagerOnly(note: string): LayerRecipe['attention'] {
+  return (request) => {
+    const notes = new Set<string>(request.asked === 'eager' ? [] : [note]);
+    return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
   };
 }
 
@@ -163,14 +167,9 @@ function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
 function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
   return {
     ...hfParallelRecipe(arch, 'gptj'),
-    attention: (request) => {
-      const notes = new Set<string>();
-      if (request.asked !== 'eager')
-        notes.add(
-          "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
-        );
-      return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
-    },
+    attention: eagerOnly(
+      "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
+    ),
   };
 }
 

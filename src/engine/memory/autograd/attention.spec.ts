@@ -60,15 +60,33 @@ describe('flashAttention: _scaled_dot_product_flash_attention', () => {
     return deltasOf(rt.log, start).slice(0, 5);
   }
 
+  // The workspace block is 256 B larger than its parts in every allocator trace, and the
+  // allocator rounds it up to its 512 B block (CUDACachingAllocator.cpp round_size).
+  const workspaceBlock = (parts: number) => Math.ceil((parts + 256) / 512) * 512;
+
   it('backward under grouped queries: dq, dk, dv and a workspace of 8 x head dim + 4 B', () => {
-    const workspace = TOKENS * 4 * (FP32 * HEAD_DIM + FP32 + 2 * BF16 * HEAD_DIM); // 133,120 B
+    const workspace = workspaceBlock(TOKENS * 4 * (FP32 * HEAD_DIM + FP32 + 2 * BF16 * HEAD_DIM));
     expect(backwardDeltas(GQA)).toEqual([Q, KV, KV, workspace, -workspace]);
   });
 
   it('backward with as many K/V heads as query heads: no expanded dk and dv', () => {
     const kv = TOKENS * 4 * HEAD_DIM * BF16;
-    const workspace = TOKENS * 4 * (FP32 * HEAD_DIM + FP32); // 67,584 B
+    const workspace = workspaceBlock(TOKENS * 4 * (FP32 * HEAD_DIM + FP32));
     expect(backwardDeltas(MHA)).toEqual([Q, kv, kv, workspace, -workspace]);
+  });
+
+  it("the workspace of trace-10's attention (512 tokens, 32 heads of 64, 8 K/V heads) is the trace's block", () => {
+    const { rt, nn } = setUp();
+    const heads: AttentionHeads = { heads: 32, kvHeads: 8, headDim: 64 };
+    const q = rt.tensor(512, 32 * 64, BF16, true);
+    const [k, v] = [0, 1].map(() => rt.tensor(512, 8 * 64, BF16, true));
+    const out = flashAttention(nn, q, k, v, heads);
+    rt.drop(q, k, v);
+    const start = rt.log.length;
+    rt.backward(out, rt.allocate(out.bytes, 'activations'));
+    // data/calibration/allocator-traces/trace-10.csv.gz: 48 requests of 8,454,400 B, one in
+    // each layer's backward of each step; after the seed, dq, dk and dv
+    expect(deltasOf(rt.log, start)[4]).toBe(Math.ceil(8_454_400 / 512) * 512);
   });
 });
 

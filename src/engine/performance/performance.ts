@@ -102,8 +102,8 @@ export function trainingFlopsPerToken(
 function unroutedExpertParameters(arch: ModelArchitecture): number {
   const moe = arch.moe;
   if (!moe?.denseExperts) return 0;
-  const idle = moe.numExperts - moe.expertsPerToken;
-  return countParameters(arch).layers.reduce((acc, l) => acc + l.routedExpertEach * idle, 0);
+  // routedExpertParameters holds all E experts of every MoE layer; E - k of them sit idle.
+  return (routedExpertParameters(arch) * (moe.numExperts - moe.expertsPerToken)) / moe.numExperts;
 }
 
 // fp8 dense tensor-core throughput is twice bf16's on every card with fp8 (H100: 1,979 vs 989

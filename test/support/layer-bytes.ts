@@ -85,3 +85,15 @@ export function layerForwardAllocations(
     .filter(({ moment }) => moment.phase === 'forward' && moment.layer === layer)
     .map(({ bytes }) => bytes);
 }
+
+/** The sizes of the allocations the last step's forward makes in the moment outside the layers
+ * named `what` ('embedding', 'loss'), in order. */
+export function endForwardAllocations(
+  config: Record<string, unknown>,
+  settings: Settings,
+  what: string,
+): number[] {
+  return lastStepAllocations(config, settings)
+    .filter(({ moment }) => moment.phase === 'forward' && moment.what === what)
+    .map(({ bytes }) => bytes);
+}

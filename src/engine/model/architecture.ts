@@ -122,6 +122,8 @@ const OWN_FIELDS = [
   'vision',
   'mtp',
   'embeddingVocabSize',
+  'embeddingWidth',
+  'normAfterResidual',
   'notes',
 ] as const;
 

@@ -908,15 +908,42 @@ describe('OPT (modeling_opt.py)', () => {
     expect(count(OPT_1_3B)).toBe(1315758080);
   });
 
-  it("reads config.dropout as the residual dropout; refuses OPT-350m's projected embedding by field", () => {
+  it('reads config.dropout as the residual dropout', () => {
     expect(architectureFromConfig('opt', OPT_125M).dropout?.residual).toBe(0.1);
-    const opt350m = {
-      ...OPT_125M,
-      hidden_size: 1024,
-      num_attention_heads: 16,
-      word_embed_proj_dim: 512,
-    };
-    expect(() => architectureFromConfig('opt', opt350m)).toThrow(/config.word_embed_proj_dim/);
+  });
+
+  // facebook/opt-350m's config.json: 1,024-wide post-LayerNorm layers under a 512-wide embedding.
+  const OPT_350M = {
+    model_type: 'opt',
+    architectures: ['OPTForCausalLM'],
+    hidden_size: 1024,
+    num_hidden_layers: 24,
+    num_attention_heads: 16,
+    ffn_dim: 4096,
+    word_embed_proj_dim: 512,
+    do_layer_norm_before: false,
+  };
+
+  it('331,196,416 parameters for OPT-350m: a 512-wide embedding, project_in and project_out, no final LayerNorm', () => {
+    const h = 1024;
+    const f = 4096;
+    const layer = 4 * (h * h + h) + (h * f + f) + (f * h + h) + 2 * 2 * h;
+    const embedding = 50272 * 512;
+    const positions = (2048 + 2) * h; // the positions are h wide
+    const projections = 2 * 512 * h; // bias-free project_in and project_out
+    const arch = architectureFromConfig('opt-350m', OPT_350M);
+    expect(arch.embeddingWidth).toBe(512);
+    expect(arch.normAfterResidual).toBe(true);
+    expect(arch.finalNorm).toBe(false); // OPTDecoder makes final_layer_norm only pre-norm
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(24 * layer + embedding + positions + projections);
+    expect(counts.total).toBe(331196416); // the Hub's count for facebook/opt-350m
+    expect(counts.embeddingProjections).toBe(projections);
+  });
+
+  it("refuses OPT-350m's classifier over the projected embedding by field", () => {
+    const classifier = { ...OPT_350M, architectures: ['OPTForSequenceClassification'] };
+    expect(() => architectureFromConfig('opt', classifier)).toThrow(/config.word_embed_proj_dim/);
   });
 });
 

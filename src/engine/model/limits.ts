@@ -84,6 +84,7 @@ const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
   finalLogitSoftcapping: real(0, MAX_SOFTCAP),
   publishedParameters: count(0, MAX_PARAMETERS),
   embeddingVocabSize: count(1, MAX_VOCABULARY),
+  embeddingWidth: count(1, MAX_HIDDEN),
   attentionChunkSize: count(1, MAX_POSITIONS),
 };
 
@@ -218,6 +219,7 @@ const LAYER_TYPES: readonly string[] = [
 const FLAGS: string[] = [
   'tieWordEmbeddings',
   'parallelResidual',
+  'normAfterResidual',
   'fusedQkv',
   'fusedGateUp',
   'qkNorm',

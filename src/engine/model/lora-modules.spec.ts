@@ -79,6 +79,17 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(type('phi3', true)).toEqual(['qkv_proj']);
   });
 
+  it("OPT-350m's project_in and project_out: nn.Linear modules 'all-linear' wraps and names can reach", () => {
+    const width = 128;
+    const OPT = { ...BASE, model_type: 'opt', ffn_dim: 1024, word_embed_proj_dim: width };
+    const layer = 4 * r * (h + h) + r * (h + 1024) + r * (1024 + h); // q, k, v, out_proj, fc1, fc2
+    const projection = r * (width + h); // width -> h, h -> width alike
+    expect(count(OPT, 'all-linear')).toBe(2 * layer + 2 * projection);
+    expect(count(OPT, ['q_proj', 'project_out'])).toBe(2 * r * (h + h) + projection);
+    // A model without the projections has no such modules.
+    expect(count({ ...OPT, word_embed_proj_dim: h }, 'all-linear')).toBe(2 * layer);
+  });
+
   it('the simulation keeps the adapters the count says: fp32 AdamW states, 8 bytes each', () => {
     const states = ALLOCATED_COMPONENTS.indexOf('optimizerStates');
     for (const [config, targets] of [
@@ -86,17 +97,19 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       [GPT2, ['c_attn', 'c_proj']],
       [T5, ['q', 'v', 'wo']],
       [BERT, ['query', 'dense']],
+      [{ ...BASE, model_type: 'opt', ffn_dim: 1024, word_embed_proj_dim: 128 }, 'all-linear'],
     ] as const) {
+      const named = targets === 'all-linear' ? targets : [...targets];
       const settings = {
         training: {
           method: 'lora' as const,
           sequenceLength: 256,
-          lora: lora([...targets]),
+          lora: lora(named),
         },
         runtime: { preset: 'hf-transformers' as const },
       };
       const live = forwardEnd(config, settings).live;
-      expect(live[states]).toBe(8 * count(config, [...targets]));
+      expect(live[states]).toBe(8 * count(config, named));
     }
   });
 });

@@ -44,6 +44,8 @@ export interface ParameterCounts {
   embedding: number;
   positionEmbedding: number;
   embeddingNorm: number;
+  /** project_in and project_out together (OPT-350m's embedding width to h and back). */
+  embeddingProjections: number;
   layers: LayerParameters[];
   finalNorm: number;
   outputHead: number;
@@ -305,19 +307,29 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
+/** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */
+export function embeddingWidthOf(arch: ModelArchitecture): number {
+  return arch.embeddingWidth ?? arch.hiddenSize;
+}
+
 function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const h = arch.hiddenSize;
-  const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * h;
+  const width = embeddingWidthOf(arch);
+  const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * width;
   const positionEmbedding = arch.learnedPositionEmbeddings * h;
   const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
+  // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
+  const embeddingProjections = arch.embeddingWidth ? 2 * width * h : 0;
   const layers: LayerParameters[] = [];
   for (let layer = 0; layer < countedLayers(arch); layer++) {
     layers.push(layerParameters(arch, layer));
   }
   const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
   const outputHead =
-    (arch.tieWordEmbeddings ? 0 : arch.vocabSize * h) + (arch.outputHeadBias ? arch.vocabSize : 0);
-  const ends = embedding + positionEmbedding + embeddingNorm + finalNorm + outputHead;
+    (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
+    (arch.outputHeadBias ? arch.vocabSize : 0);
+  const ends =
+    embedding + positionEmbedding + embeddingNorm + embeddingProjections + finalNorm + outputHead;
   const vision = arch.vision ? visionParameters(arch.vision) : 0;
   const total = ends + vision + layers.reduce((acc, l) => acc + l.total, 0);
   const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);
@@ -325,6 +337,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     embedding,
     positionEmbedding,
     embeddingNorm,
+    embeddingProjections,
     layers,
     finalNorm,
     outputHead,
@@ -344,6 +357,18 @@ export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolea
   const named = (names: string[]) =>
     lora.targetModules !== 'all-linear' && names.some((n) => lora.targetModules.includes(n));
   return { head: named(LORA_HEAD_TARGETS), embedding: named(LORA_EMBEDDING_TARGETS) };
+}
+
+/** Whether LoRA adapts OPT-350m's project_in and project_out: PEFT's 'all-linear' wraps every
+ * nn.Linear but the output layer, so both; a list, those it names. */
+export function loraProjections(
+  arch: ModelArchitecture,
+  lora: LoraSettings,
+): { in: boolean; out: boolean } {
+  if (!arch.embeddingWidth) return { in: false, out: false };
+  const named = (name: string) =>
+    lora.targetModules === 'all-linear' || lora.targetModules.includes(name);
+  return { in: named('project_in'), out: named('project_out') };
 }
 
 /** One adapter's elements: A (r x in), B (out x r) and DoRA's magnitude (out). */
@@ -370,10 +395,18 @@ export function loraParameters(
     perLayer.push(count);
   }
   const ends = loraEnds(lora);
-  const head = adapterSize(lora, arch.hiddenSize, arch.vocabSize);
+  const width = embeddingWidthOf(arch);
+  const head = adapterSize(lora, width, arch.vocabSize);
   // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)
-  const embedding = lora.rank * (arch.vocabSize + arch.hiddenSize);
-  const endCount = (ends.head ? head : 0) + (ends.embedding ? embedding : 0);
+  const embedding = lora.rank * (arch.vocabSize + width);
+  const projections = loraProjections(arch, lora);
+  const endCount =
+    (ends.head ? head : 0) +
+    (ends.embedding ? embedding : 0) +
+    (projections.in ? adapterSize(lora, width, arch.hiddenSize) : 0) +
+    (projections.out ? adapterSize(lora, arch.hiddenSize, width) : 0);
+  if (projections.in) modules.add('project_in');
+  if (projections.out) modules.add('project_out');
   const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
   return { total, perLayer, modules: [...modules] };
 }

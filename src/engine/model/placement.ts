@@ -1,7 +1,15 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
 import { adaptedModules } from './lora-modules';
-import { adapterSize, countParameters, LinearShape, linearShapes, loraEnds } from './parameters';
+import {
+  adapterSize,
+  countParameters,
+  embeddingWidthOf,
+  LinearShape,
+  linearShapes,
+  loraEnds,
+  loraProjections,
+} from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {
@@ -203,7 +211,7 @@ export function rankParameters(
   const ends = stageEndParameters(arch, span, embeddingRows, lora);
   const { denseLinear, expertLinear, largestLinear } = layers;
   const nonLinear = layers.nonLinear + ends.nonLinear;
-  const endUnit = span.hasEmbedding || span.hasHead ? embeddingRows * arch.hiddenSize : 0;
+  const endUnit = span.hasEmbedding || span.hasHead ? embeddingRows * embeddingWidthOf(arch) : 0;
   return {
     denseLinear,
     expertLinear,
@@ -334,33 +342,41 @@ function stageEndParameters(
     headLinear: 0,
     rootUnit: 0,
   };
+  const width = embeddingWidthOf(arch);
+  const h = arch.hiddenSize;
   const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
+  const projections = lora ? loraProjections(arch, lora) : { in: false, out: false };
   if (lora && span.hasEmbedding && ends.embedding)
-    totals.adapters += lora.rank * (embeddingRows + arch.hiddenSize);
-  if (lora && span.hasHead && ends.head)
-    totals.adapters += adapterSize(lora, arch.hiddenSize, embeddingRows);
+    totals.adapters += lora.rank * (embeddingRows + width);
+  if (lora && span.hasHead && ends.head) totals.adapters += adapterSize(lora, width, embeddingRows);
+  if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
+  if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
+  // OPT-350m's project_in on the first stage, project_out on the last: width x h each.
+  const projection = counts.embeddingProjections / 2;
+  const projectionFactored = projection > 0 ? width + h : 0;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
     const embedding =
-      embeddingRows * arch.hiddenSize +
+      embeddingRows * width +
       counts.positionEmbedding +
       counts.embeddingNorm +
+      projection +
       counts.vision;
     totals.rootUnit += embedding;
     totals.nonLinear += embedding;
     totals.factoredStateElements +=
-      embeddingRows + arch.hiddenSize + counts.embeddingNorm + counts.vision;
+      embeddingRows + width + counts.embeddingNorm + projectionFactored + counts.vision;
   }
   if (span.hasHead) {
-    totals.nonLinear += counts.finalNorm;
-    totals.factoredStateElements += counts.finalNorm;
+    totals.nonLinear += counts.finalNorm + projection;
+    totals.factoredStateElements += counts.finalNorm + projectionFactored;
     // An untied head, or the tied embedding's copy when the head sits on another stage.
     if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
-      totals.headLinear = embeddingRows * arch.hiddenSize;
+      totals.headLinear = embeddingRows * width;
       totals.nonLinear += totals.headLinear;
-      totals.factoredStateElements += embeddingRows + arch.hiddenSize;
+      totals.factoredStateElements += embeddingRows + width;
     }
-    totals.rootUnit += counts.finalNorm + totals.headLinear;
+    totals.rootUnit += counts.finalNorm + projection + totals.headLinear;
   }
   return totals;
 }

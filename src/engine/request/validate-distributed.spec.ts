@@ -40,6 +40,14 @@ describe('pipeline splits', () => {
     expect(check({ parallelism: { pipelineParallel: 1 } }, 64, t5)).toEqual([]);
   });
 
+  it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {
+    const projected = { ...tinyArch(8), embeddingWidth: 32 };
+    const errors = check({ parallelism: { tensorParallel: 2 } }, 64, projected);
+    expect(errors.map((e) => e.field)).toEqual(['parallelism.tensorParallel']);
+    expect(errors[0].message).toMatch(/project_in and project_out.*use 1/);
+    expect(check({ parallelism: { pipelineParallel: 2 } }, 64, projected)).toEqual([]);
+  });
+
   it('refuses a fractional layer weight for the embedding', () => {
     const errors = check({ runtime: { pipelineFirstStageLessLayers: 0.5 } });
     expect(errors.map((e) => e.field)).toEqual(['runtime.pipelineFirstStageLessLayers']);

@@ -114,6 +114,12 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
       message: `tensorParallel (${t}) must not exceed gpusPerNode (${cluster.gpusPerNode}): tensor parallelism belongs inside a node`,
     });
   }
+  if (t > 1 && arch.embeddingWidth) {
+    errors.push({
+      field,
+      message: `tensorParallel (${t}) is not planned for a model whose embedding is projected to its hidden size (${arch.id ?? arch.name}'s project_in and project_out): use 1, and shard with zeroStage 3 or pipelineParallel`,
+    });
+  }
   return errors;
 }
 
@@ -246,6 +252,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   errors.push(...doraErrors(request));
   if (lora.targetModules === 'all-linear') return errors;
   const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
+  if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
   for (let layer = 0; layer < arch.numLayers; layer++) {
     for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);
   }

@@ -230,6 +230,9 @@ export interface ModelArchitecture {
   vocabSize: number; // V
   /** Rows of the input embedding where they differ from the head's V (Mllama: V + 8). */
   embeddingVocabSize?: number;
+  /** Width of the token embedding and of the head's input where it differs from h (OPT-350m's
+   * word_embed_proj_dim): bias-free project_in and project_out map it to and from h. */
+  embeddingWidth?: number;
   tieWordEmbeddings: boolean;
   mlp: MlpKind;
   activation: string; // silu, gelu, gelu_pytorch_tanh, ...
@@ -238,6 +241,9 @@ export interface ModelArchitecture {
   normsPerLayer: number;
   /** Attention and MLP read the same layer input (GPT-NeoX, Falcon, Phi): their norms share it. */
   parallelResidual?: boolean;
+  /** Each sub-layer's norm runs after its residual add, not before its input (OPT-350m's
+   * do_layer_norm_before false). */
+  normAfterResidual?: boolean;
   /** q, k and v come from one linear that the model code splits (HF Phi-3's qkv_proj). */
   fusedQkv?: boolean;
   /** The gated MLP's gate and up projections are one linear (HF Phi-3's gate_up_proj). */

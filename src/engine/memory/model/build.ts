@@ -1,6 +1,11 @@
 // Assembles the parameters of one rank's stage: the embedding on the first stage, its layers
 // from the recipe, the final norm and the head on the last (memory-model.md section 2).
-import { countParameters, loraEnds } from '../../model/parameters';
+import {
+  countParameters,
+  embeddingWidthOf,
+  loraEnds,
+  loraProjections,
+} from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
 import { buildVisionWeights } from '../recipes/vision';
@@ -22,7 +27,7 @@ export function buildRankModel(
   layers: number[],
 ): RankModel {
   const { arch, storage, tensorParallel } = context;
-  const h = arch.hiddenSize;
+  const width = embeddingWidthOf(arch);
   const rows = paddedVocabSize(arch.vocabSize, tensorParallel) / tensorParallel;
   const counts = countParameters(arch);
   const model: RankModel = { layers: [], tiedHead: false, all: [] };
@@ -37,8 +42,8 @@ export function buildRankModel(
     const inputRows = arch.embeddingVocabSize
       ? paddedVocabSize(arch.embeddingVocabSize, tensorParallel) / tensorParallel
       : rows;
-    model.embedding = baseParam(storage, 'embed_tokens', inputRows * h);
-    model.embedding.shape = [inputRows, h];
+    model.embedding = baseParam(storage, 'embed_tokens', inputRows * width);
+    model.embedding.shape = [inputRows, width];
     model.all.push(model.embedding);
     if (counts.positionEmbedding > 0) {
       model.positions = baseParam(storage, 'position_embeddings', counts.positionEmbedding);
@@ -49,6 +54,7 @@ export function buildRankModel(
       model.embeddingNorm = endNorm(context, 'embedding_norm');
       model.all.push(...model.embeddingNorm);
     }
+    addProjections(context, model, { in: true, out: span.hasHead });
   }
   for (const layer of layers) {
     const weights = recipe.weights(context, layer);
@@ -59,6 +65,36 @@ export function buildRankModel(
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
   addEndAdapters(context, model, rows);
   return model;
+}
+
+/** OPT-350m's bias-free projections, created in OPTDecoder's order (project_out, then
+ * project_in): project_in with the embedding, project_out with the head. */
+function addProjections(
+  context: WeightContext,
+  model: RankModel,
+  held: { in: boolean; out: boolean },
+): void {
+  if (!context.arch.embeddingWidth) return;
+  if (held.out) model.projectOut = projection(context, 'project_out', 'out');
+  if (held.in) model.projectIn = projection(context, 'project_in', 'in');
+  for (const linear of [model.projectOut, model.projectIn])
+    if (linear) model.all.push(linear.weight);
+}
+
+/** project_in (embedding width to h) or project_out (h to the width): nn.Linear(bias=False),
+ * 4-bit under QLoRA (bitsandbytes converts every nn.Linear but the output head). */
+function projection(
+  { arch, storage }: WeightContext,
+  name: string,
+  direction: 'in' | 'out',
+): LinearParams {
+  const width = embeddingWidthOf(arch);
+  const h = arch.hiddenSize;
+  const [inFeatures, outFeatures] = direction === 'in' ? [width, h] : [h, width];
+  const quantized = storage.request.training.method === 'qlora';
+  const weight = baseParam(storage, name, inFeatures * outFeatures, quantized);
+  weight.shape = [outFeatures, inFeatures];
+  return { name, weight, inFeatures, outFeatures, quantized };
 }
 
 /** A hidden-sized norm at the model's ends, as the norm kind has it. */
@@ -104,32 +140,40 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
     storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
   if (!lora) return;
   const ends = loraEnds(lora);
-  const h = arch.hiddenSize;
+  const width = embeddingWidthOf(arch);
   if (ends.embedding && model.embedding) {
     const { a, b } = adapter(
       storage,
       'embed_tokens',
-      { inFeatures: rows, outFeatures: h },
+      { inFeatures: rows, outFeatures: width },
       1,
       lora,
     );
     model.embeddingLora = { a, b, rank: lora.rank };
     model.all.push(a, b);
   }
-  if (ends.head && model.head) {
-    model.head.lora = adapter(storage, 'lm_head', { inFeatures: h, outFeatures: rows }, 1, lora);
-    model.all.push(...loraParamsOf(model.head.lora));
+  const projections = loraProjections(arch, lora);
+  const adapted = [
+    projections.out ? model.projectOut : undefined,
+    projections.in ? model.projectIn : undefined,
+  ];
+  if (ends.head) adapted.push(model.head);
+  for (const linear of adapted) {
+    if (!linear) continue;
+    linear.lora = adapter(storage, linear.name, linear, 1, lora);
+    model.all.push(...loraParamsOf(linear.lora));
   }
 }
 
 /** The final norm and the output head; a tied head reads the embedding on the same stage. */
 function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbedding: boolean) {
   const { arch, storage } = context;
-  const h = arch.hiddenSize;
+  const width = embeddingWidthOf(arch);
   if (arch.finalNorm) {
     model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
+  if (!hasEmbedding) addProjections(context, model, { in: false, out: true });
   model.tiedHead = arch.tieWordEmbeddings && hasEmbedding;
   // Lightning's BitsandbytesPrecision quantises every nn.Linear, the output head included.
   const { training, runtime } = storage.request;
@@ -139,12 +183,12 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
     runtime.quantizationKernel === 'bitsandbytes-lightning';
   const weight = model.tiedHead
     ? model.embedding!
-    : baseParam(storage, 'lm_head', rows * h, quantized);
-  weight.shape = [rows, h];
+    : baseParam(storage, 'lm_head', rows * width, quantized);
+  weight.shape = [rows, width];
   const head: LinearParams = {
     name: 'lm_head',
     weight,
-    inFeatures: h,
+    inFeatures: width,
     outFeatures: rows,
     quantized,
   };

@@ -238,7 +238,8 @@ export class StageModel {
     const { nn, model, settings } = this;
     nn.rt.enter('forward', -1, 'embedding');
     nn.rt.hooks.beforeForward('embedding');
-    let x = this.lookup(model.embedding!);
+    const projectIn = model.projectIn;
+    let x = this.lookup(model.embedding!, projectIn?.inFeatures);
     const keepsLookup = settings.embeddingLocal === 'lookup';
     const kept: Tensor[] = [];
     const then = (next: (t: Tensor) => Tensor) => {
@@ -250,9 +251,11 @@ export class StageModel {
     if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
+    // OPTDecoder.forward: pos_embeds first, then inputs_embeds = self.project_in(inputs_embeds).
+    const positions = model.positions && this.lookup(model.positions);
+    if (projectIn) then((t) => nn.linear(t, projectIn));
     if (keepsLookup) kept.push(nn.rt.view(x)); // inputs_embeds = self.embed_tokens(input_ids)
-    if (model.positions) {
-      const positions = this.lookup(model.positions, settings.tokens);
+    if (positions) {
       then((t) => nn.ops.add(t, positions));
       if (keepsLookup)
         kept.push(positions); // GPT2Model.forward: position_embeds
@@ -269,10 +272,11 @@ export class StageModel {
     return { x, kept };
   }
 
-  private lookup(table: Param, tokens = this.settings.tokens): Tensor {
+  /** One row of `table` (`width` wide) per token. */
+  private lookup(table: Param, width = this.settings.hidden): Tensor {
     const { nn, settings } = this;
-    const weight = nn.ops.weight(table, table.elements / settings.hidden, settings.hidden);
-    const x = nn.ops.embedding(tokens, weight, settings.hidden);
+    const weight = nn.ops.weight(table, table.elements / width, width);
+    const x = nn.ops.embedding(settings.tokens, weight, width);
     nn.rt.drop(weight);
     return x;
   }
@@ -330,8 +334,8 @@ export class StageModel {
     return { inputsFor, owned: [cos, sin, ...masks.values()] };
   }
 
-  /** The final norm, then where the model code has them its dropout (T5Stack) and the tied
-   * head's input scale (T5: sequence_output * model_dim ** -0.5). */
+  /** The final norm, then where the model code has them OPT-350m's project_out, the dropout
+   * (T5Stack) and the tied head's input scale (T5: sequence_output * model_dim ** -0.5). */
   private headInput(x: Tensor): Tensor {
     const { nn, model, settings } = this;
     let out = model.finalNorm ? finalNorm(nn, x, model.finalNorm, settings.finalNorm) : x;
@@ -340,6 +344,9 @@ export class StageModel {
       if (out !== x) nn.rt.drop(out);
       out = made;
     };
+    // OPTDecoder.forward: hidden_states = self.project_out(hidden_states) after the final norm.
+    const projectOut = model.projectOut;
+    if (projectOut) next((t) => nn.linear(t, projectOut));
     if (settings.finalDropout > 0) next((t) => nn.ops.dropout(t));
     if (settings.headInputScale) next((t) => nn.ops.unary(t));
     return out;

@@ -61,8 +61,12 @@ export interface RankModel {
   embeddingLora?: { a: Param; b: Param; rank: number };
   positions?: Param;
   embeddingNorm?: Param[];
+  /** OPT-350m's project_in (embedding width to h) on the first stage. */
+  projectIn?: LinearParams;
   layers: LayerWeights[];
   finalNorm?: Param[];
+  /** OPT-350m's project_out (h to the embedding width) before the head, on the last stage. */
+  projectOut?: LinearParams;
   head?: LinearParams;
   /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
   classifier?: { pooler?: LinearParams; classifier: LinearParams };

@@ -176,7 +176,7 @@ function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
-  opt: (arch) => hfOptRecipe(arch.dropout?.residual ?? 0),
+  opt: (arch) => hfOptRecipe(arch.dropout?.residual ?? 0, arch.normAfterResidual === true),
   bert: (arch) =>
     hfBertRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
   gemma: gemmaRecipe,
@@ -270,6 +270,8 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.qkNorm) return 'q/k norms';
   if (arch.norm === 'layernorm-weightless') return 'LayerNorms without weights';
   if (arch.norm === 'layernorm1p') return "Nemotron's LayerNorm1P";
+  if (arch.embeddingWidth) return 'an embedding projected to the hidden size';
+  if (arch.normAfterResidual) return 'norms after the residual adds';
   if (arch.noRopeLayers?.length) return 'layers without RoPE';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';

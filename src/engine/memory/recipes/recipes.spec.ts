@@ -7,6 +7,7 @@
 import { ALLOCATED_COMPONENTS } from '../autograd/events';
 import {
   allocationsOf,
+  endForwardAllocations,
   forwardEnd,
   layerForwardAllocations,
   savedPerLayer,
@@ -262,6 +263,54 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * f + // ReLU's output, kept by it and by fc2
       1 * h; // fc2's dropout mask
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it("OPT-350m: each LayerNorm after its add (do_layer_norm_before false), the layer input kept by q, k and v, the layer ending on final_layer_norm's output", () => {
+    const config = { ...BASE, model_type: 'opt', ffn_dim: f, do_layer_norm_before: false };
+    delete (config as Record<string, unknown>).num_key_value_heads;
+    const perToken =
+      BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj
+      3 * BF16 * a * d + // q * scaling, k, v kept by flash attention
+      BF16 * a * d +
+      lse + // attention output (kept by out_proj too) and log-sum-exp
+      1 * h + // out_proj's dropout mask
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by self_attn_layer_norm
+      BF16 * h + // its output, kept by fc1 (and held as `residual`)
+      BF16 * f + // ReLU's output, kept by it and by fc2
+      1 * h + // fc2's dropout mask
+      BF16 * h +
+      layerNormStats; // the second sum, kept by final_layer_norm
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // The layer's last allocations: the second sum, then final_layer_norm's output, mean, rstd
+    // (a pre-norm layer ends on its residual add instead).
+    const made = layerForwardAllocations(config, HF);
+    expect(made.slice(-4)).toEqual([BF16 * h * T, BF16 * h * T, FP32 * T, FP32 * T]);
+  });
+
+  it("OPT-350m's ends: the narrow lookup projected in before the positions are added, projected out before the head", () => {
+    const width = 128; // word_embed_proj_dim under h = 256
+    const config = {
+      ...BASE,
+      model_type: 'opt',
+      ffn_dim: f,
+      do_layer_norm_before: false,
+      word_embed_proj_dim: width,
+    };
+    delete (config as Record<string, unknown>).num_key_value_heads;
+    // OPTDecoder.forward: embed_tokens (T x width), embed_positions (T x h), project_in (T x h),
+    // inputs_embeds + pos_embeds (T x h).
+    expect(endForwardAllocations(config, HF, 'embedding').slice(0, 4)).toEqual([
+      BF16 * T * width,
+      BF16 * T * h,
+      BF16 * T * h,
+      BF16 * T * h,
+    ]);
+    // No final_layer_norm: project_out (T x width), then lm_head's logits (T x vocab).
+    expect(endForwardAllocations(config, HF, 'loss').slice(0, 2)).toEqual([
+      BF16 * T * width,
+      BF16 * T * BASE.vocab_size,
+    ]);
   });
 
   it('StarCoder2: biased LayerNorms, a plain MLP whose fused GELU keeps its input, residual_dropout masks before both adds', () => {

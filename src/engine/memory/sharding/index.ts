@@ -4,7 +4,7 @@ import { ModuleHooks, ModuleName } from '../autograd/hooks';
 import { Param, Runtime } from '../autograd/runtime';
 import { DtypePolicy } from '../../request/dtype-policy';
 import { PlanLayout, PlanRequest } from '../../vocabulary';
-import { loraParamsOf, RankModel } from '../model/rank-model';
+import { LinearParams, loraParamsOf, RankModel } from '../model/rank-model';
 import { adapterParams } from '../recipes/recipe';
 import { Ddp } from './ddp';
 import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
@@ -173,14 +173,16 @@ function zero3Units(model: RankModel): Zero3Unit[] {
   const units: Zero3Unit[] = [];
   const tied = model.tiedHead ? [] : [model.embedding];
   const adapter = model.embeddingLora ? [model.embeddingLora.a, model.embeddingLora.b] : [];
-  const embedding = [...tied, model.positions, ...adapter].filter((p): p is Param => !!p);
-  if (embedding.length > 0) units.push({ name: 'embedding', params: embedding });
+  const embedding = [...tied, model.positions, ...adapter, ...linearParamsOf(model.projectIn)];
+  const embeddingParams = embedding.filter((p): p is Param => !!p);
+  if (embeddingParams.length > 0) units.push({ name: 'embedding', params: embeddingParams });
   for (const layer of model.layers) {
     units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
   }
   const lora = model.head?.lora;
   const head = [
     ...(model.finalNorm ?? []),
+    ...linearParamsOf(model.projectOut),
     model.head?.weight,
     model.head?.bias,
     ...(lora ? loraParamsOf(lora) : []),
@@ -188,6 +190,12 @@ function zero3Units(model: RankModel): Zero3Unit[] {
   const headParams = head.filter((p): p is Param => !!p);
   if (headParams.length > 0) units.push({ name: 'head', params: headParams });
   return units;
+}
+
+/** A linear's weight and its adapter's parameters (OPT-350m's projections), none if absent. */
+function linearParamsOf(linear: LinearParams | undefined): Param[] {
+  if (!linear) return [];
+  return [linear.weight, ...(linear.lora ? loraParamsOf(linear.lora) : [])];
 }
 
 /** Parameters that train, in the order the optimizer (and DDP) walks them. */
@@ -296,7 +304,7 @@ function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offloa
  * gathered as its quant_storage tensor, under FSDP and ZeRO-3 alike. */
 function quantizedWeights(model: RankModel): Set<Param> {
   const linears = model.layers.flatMap((l) => [...l.linears.values()]);
-  if (model.head) linears.push(model.head);
+  for (const end of [model.projectIn, model.projectOut, model.head]) if (end) linears.push(end);
   return new Set(linears.filter((linear) => linear.quantized).map((linear) => linear.weight));
 }
 

@@ -1,6 +1,7 @@
-// OPT (modeling_opt.py): pre-LayerNorm decoder layers with biased q, k, v, out_proj, fc1 and fc2,
-// ReLU, learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding), dropout
-// before each residual add, a tied head.
+// OPT (modeling_opt.py): pre-LayerNorm decoder layers (post-LayerNorm in OPT-350m) with biased
+// q, k, v, out_proj, fc1 and fc2, ReLU, learned positions with an offset of 2 rows
+// (OPTLearnedPositionalEmbedding), dropout before each residual add, a tied head; OPT-350m's
+// 512-wide embedding projected to and from its 1,024-wide layers.
 import { PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
@@ -28,16 +29,13 @@ const POSITION_OFFSET = 2;
 /** The OPT shapes the plan has no model code for yet, each refused by its field. */
 function refuseUnsupported(read: ConfigReader): void {
   const { config } = read;
-  const proj = config.word_embed_proj_dim;
-  if (typeof proj === 'number' && proj !== config.hidden_size)
+  const classifier = Array.isArray(config.architectures)
+    ? String(config.architectures[0]).endsWith('ForSequenceClassification')
+    : false;
+  if (classifier && projectedWidth(read) !== undefined)
     read.fail(
       'word_embed_proj_dim',
-      `an embedding of ${proj} projected to hidden_size ${String(config.hidden_size)} (OPT-350m's project_in and project_out) is not planned yet: give word_embed_proj_dim equal to hidden_size`,
-    );
-  if (config.do_layer_norm_before === false)
-    read.fail(
-      'do_layer_norm_before',
-      'post-LayerNorm OPT layers (OPT-350m) are not planned yet: give do_layer_norm_before true',
+      "OPTForSequenceClassification's score over a projected embedding (OPT-350m) is not planned yet: plan the causal LM, or give word_embed_proj_dim equal to hidden_size",
     );
   if (config.layer_norm_elementwise_affine === false)
     read.fail(
@@ -45,6 +43,12 @@ function refuseUnsupported(read: ConfigReader): void {
       'LayerNorms without weights are not planned yet: give layer_norm_elementwise_affine true',
     );
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+/** word_embed_proj_dim where it differs from hidden_size (OPT-350m's 512 under 1,024). */
+function projectedWidth(read: ConfigReader): number | undefined {
+  const width = read.config.word_embed_proj_dim;
+  return typeof width === 'number' && width !== read.config.hidden_size ? width : undefined;
 }
 
 export const opt: Family = {
@@ -56,6 +60,16 @@ export const opt: Family = {
   defaults: OPT_DEFAULTS,
   refine: (arch, read) => {
     refuseUnsupported(read);
+    // OPTDecoder: embed_tokens is vocab x word_embed_proj_dim, with project_in and project_out
+    // (bias-free) between it and the layers where the widths differ.
+    const width = projectedWidth(read);
+    if (width !== undefined) arch.embeddingWidth = width;
+    // OPTDecoderLayer's 350m branch: each LayerNorm after its residual add; OPTDecoder then
+    // makes no final_layer_norm (only with do_layer_norm_before).
+    if (read.config.do_layer_norm_before === false) {
+      arch.normAfterResidual = true;
+      arch.finalNorm = false;
+    }
     const positions = read.numberOr(2048, 'max_position_embeddings');
     arch.learnedPositionEmbeddings = positions + POSITION_OFFSET;
   },

@@ -23,6 +23,7 @@ export function expertRouting(
     router: moe.router ?? 'softmax',
     renormalize: moe.renormalize ?? true,
     denseExperts: moe.denseExperts ?? false,
+    sharedFirst: moe.sharedExpertFirst ?? false,
   };
   if (runtime.moeCapacityFactor <= 0) {
     return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, ...weighing };

@@ -121,6 +121,7 @@ const MOE: BlockShape = {
     'sharedExpertGate',
     'expertBias',
     'denseExperts',
+    'sharedExpertFirst',
   ],
   optionalChoices: { router: ROUTER_KINDS },
   layerLists: ['layers'],

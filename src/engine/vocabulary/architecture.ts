@@ -78,6 +78,9 @@ export interface MoeConfig {
    * was not chosen): Llama4TextMoe repeats the hidden states once per expert into one bmm over
    * all of them. Absent: each expert computes only the tokens routed to it. */
   denseExperts?: boolean;
+  /** The shared expert runs before the router, its output held through the routed experts and
+   * added after them (HunYuanMoEV1Moe.forward, Ernie4_5_MoeSparseMoeBlock.forward). */
+  sharedExpertFirst?: boolean;
 }
 
 /** What mixes tokens in a layer: attention, attention to another stack's states, or a

@@ -4,7 +4,12 @@
 // forward never uses gets no gradient, and FSDP2 would have run its unit's post-backward only
 // once every parameter's gradient arrived: the unit's unsharded gradients outlived the step.
 import { architectureFromConfig, normalizeRequest } from '../..';
-import { allocationsOf, forwardEnd, savedPerLayer } from '../../../../test/support/layer-bytes';
+import {
+  allocationsOf,
+  forwardEnd,
+  layerForwardAllocations,
+  savedPerLayer,
+} from '../../../../test/support/layer-bytes';
 import { H100_SXM } from '../../../../test/support/gpus';
 import { liveWhen } from '../../../../test/support/timeline';
 import { ALLOCATED_COMPONENTS } from '../autograd/events';
@@ -373,7 +378,7 @@ describe('MoE blocks', () => {
       savedPerLayer(routed(router), settings(precision), 'num_hidden_layers', 2);
     const FP32 = 4;
 
-    it('reads ernie4_5_moe configs: the sparse layers, the fp32 router and its correction bias', () => {
+    it('reads ernie4_5_moe configs: the sparse layers, the fp32 router and its correction bias, the shared MLP first', () => {
       const arch = architectureFromConfig('ernie', {
         ...ERNIE_MOE,
         num_hidden_layers: 6,
@@ -384,6 +389,8 @@ describe('MoE blocks', () => {
       expect(arch.moe?.router).toBe('biased-softmax');
       expect(arch.moe?.routerWeightFp32).toBe(true);
       expect(arch.moe?.routerBiasFp32).toBe(true);
+      // Ernie4_5_MoeSparseMoeBlock.forward: shared_output = self.shared_experts(...) first
+      expect(arch.moe?.sharedExpertFirst).toBe(true);
     });
 
     it("keeps hidden_states.float() and the division's operands where Mixtral's keeps neither (bf16)", () => {
@@ -463,6 +470,19 @@ describe('MoE blocks', () => {
       expect(saved('fp32-gate-softmax', 'bf16-mixed') - saved('softmax', 'bf16-mixed')).toBe(
         T * k * (BF16 - FP32),
       );
+    });
+
+    it('runs the shared MLP before the gate, its output held through the experts (HunYuanMoEV1Moe.forward)', () => {
+      const config = { ...HUNYUAN_MOE, intermediate_size: 768 };
+      const sharedGate = T * 768 * BF16; // shared_mlp.gate_proj's output
+      const logits = T * E * FP32; // wg's fp32 logits
+      const made = layerForwardAllocations(config, PURE_HF);
+      expect(made.indexOf(sharedGate)).toBeLessThan(made.indexOf(logits));
+      // Qwen2-MoE's order, for contrast: the experts first, the shared expert after them.
+      const { moe } = architectureFromConfig('hunyuan', config);
+      const after = { ...config, moe: { ...moe!, sharedExpertFirst: false } };
+      const madeAfter = layerForwardAllocations(after, PURE_HF);
+      expect(madeAfter.indexOf(sharedGate)).toBeGreaterThan(madeAfter.indexOf(logits));
     });
   });
 });

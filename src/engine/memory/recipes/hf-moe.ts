@@ -34,6 +34,8 @@ export interface ExpertRouting {
   renormalize: boolean;
   /** Every expert computes every token (MoeConfig.denseExperts: Llama4TextMoe). */
   denseExperts: boolean;
+  /** The shared expert runs first (MoeConfig.sharedExpertFirst). */
+  sharedFirst: boolean;
 }
 
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
@@ -89,11 +91,16 @@ export function moeMlp(
   style: ExpertStyle = MIXTRAL_EXPERTS,
 ): Tensor {
   return nn.rt.scope(() => {
+    // HunYuan's and ERNIE 4.5's blocks: shared_output = self.shared_experts(hidden_states) first.
+    const early = routing.sharedFirst ? sharedMlp(nn, x, w) : undefined;
     const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
     if (routing.denseExperts) return everyExpertBlock(nn, x, w, weights, routing, style);
     const out = experts(nn, x, w, weights, routing, style);
     nn.rt.drop(logits, weights);
-    return sharedExpert(nn, x, w, out);
+    if (!early) return sharedExpert(nn, x, w, out);
+    const sum = nn.ops.add(out, early); // final_hidden_states + shared_output
+    nn.rt.drop(out, early);
+    return sum;
   });
 }
 

@@ -68,6 +68,7 @@ function readErnieMoe(arch: ModelArchitecture, read: ConfigReader): void {
     routerBiasFp32: true,
     routerWeightFp32: true,
     router: 'biased-softmax',
+    sharedExpertFirst: true, // shared_output = self.shared_experts(hidden_states), then the gate
     layers: indicesWhere(arch.numLayers, (i) => (i + 1) % interval === 0 && i >= start && i <= end),
   };
 }

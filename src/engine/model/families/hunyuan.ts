@@ -50,6 +50,7 @@ function readHunyuanMoe(arch: ModelArchitecture, read: ConfigReader): void {
     routerBias: false,
     routerWeightFp32: true, // nn.Linear(..., dtype=torch.float32)
     router: 'fp32-gate-softmax',
+    sharedExpertFirst: true, // hidden_states_mlp = self.shared_mlp(hidden_states), then the gate
   };
 }
 

@@ -91,7 +91,8 @@ function lossSettings(
     compiled:
       ends.compiledLoss === true ||
       (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
-    fp32Logits: runtime.fp32Logits,
+    fp32Logits: runtime.fp32Logits || ends.logitsFp32 !== undefined,
+    logitsCastBack: ends.logitsFp32 === 'loss',
     outputsToFp32: ends.fp32Outputs ?? false,
     scaleLogits: Boolean(ends.scaledLogits),
     softcap: Boolean(arch.finalLogitSoftcapping),

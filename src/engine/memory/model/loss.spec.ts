@@ -23,6 +23,7 @@ const STANDARD: LossSettings = {
   chunkFp32: true,
   compiled: false,
   fp32Logits: false,
+  logitsCastBack: false,
   outputsToFp32: false,
   scaleLogits: false,
   softcap: false,
@@ -112,6 +113,21 @@ describe('the standard loss (ForCausalLMLoss)', () => {
     // The model's own .float() (returned, kept), then the loss's .float() of an fp32 tensor
     // is the tensor itself (no copy: to() returns self when nothing changes).
     expect(large(deltasOf(rt.log, start))).toEqual([LOGITS16, LOGITS32, -LOGITS16, LOGITS32]);
+  });
+
+  it("cast to fp32 for the loss and back after it (GPT-Neo's lm_logits.to(hidden_states.dtype)): a bf16 copy returned", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const settings = { ...STANDARD, fp32Logits: true, logitsCastBack: true };
+    const { logits } = headAndLoss(nn, hidden, head, settings);
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      LOGITS16, // lm_head
+      LOGITS32, // lm_logits.to(torch.float32), the bf16 output freed as the name rebinds
+      -LOGITS16,
+      LOGITS32, // log_softmax (the loss's .float() is the tensor itself)
+      LOGITS16, // lm_logits.to(hidden_states.dtype), the fp32 logits freed
+      -LOGITS32,
+    ]);
+    expect(logits.map((t) => t.bytes)).toEqual([LOGITS16]);
   });
 });
 

@@ -18,6 +18,9 @@ export interface LossSettings {
   chunkFp32: boolean;
   /** The model itself returns fp32 logits (torchtune/torchtitan: self.output(h).float()). */
   fp32Logits: boolean;
+  /** The fp32 logits go back to the head input's dtype after the loss, and that copy is what
+   * the model returns (ModelEnds.logitsFp32 'loss'). */
+  logitsCastBack: boolean;
   /** A wrapper casts whatever the model returns, every chunk of it, to fp32 after the forward
    * (Lightning Fabric's convert_output, which litgpt trains through). */
   outputsToFp32: boolean;
@@ -105,7 +108,10 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     const logits32 = settings.compiled ? logits : ops.to(logits, FP32);
     const loss = crossEntropy(nn, logits32, settings.compiled);
     if (logits32 !== logits) rt.drop(logits32);
-    return [loss, logits];
+    if (!settings.logitsCastBack) return [loss, logits];
+    const returned = ops.to(logits, hidden.elementBytes); // lm_logits.to(hidden_states.dtype)
+    rt.drop(logits);
+    return [loss, returned];
   });
 }
 

@@ -245,7 +245,12 @@ export function hfParallelRecipe(arch: ModelArchitecture, family: ParallelFamily
     weights: parallelWeights(family),
     forward: (nn, x, weights, inputs) => parallelLayer(nn, x, weights, inputs, b),
     attention: family === 'falcon' ? falconAttention : undefined,
-    // CohereForCausalLM.forward: logits = logits * self.logit_scale.
-    ends: { finalNorm: 'layer', scaledLogits: family === 'cohere' },
+    ends: {
+      finalNorm: 'layer',
+      // CohereForCausalLM.forward: logits = logits * self.logit_scale.
+      scaledLogits: family === 'cohere',
+      // GPTJForCausalLM.forward: lm_logits = self.lm_head(hidden_states).to(torch.float32)
+      logitsFp32: family === 'gptj' ? 'returned' : undefined,
+    },
   };
 }

@@ -102,6 +102,10 @@ export interface ModelEnds {
   /** The logits multiplied by a scalar after the head, a second full-size tensor (Cohere's
    * `logits * self.logit_scale`, Granite's `logits / self.config.logits_scaling`). */
   scaledLogits?: boolean;
+  /** The model code casts the head's logits to fp32 itself: and returns them so ('returned':
+   * GPT-J's `self.lm_head(hidden_states).to(torch.float32)`), or for its loss only, casting them
+   * back to the hidden dtype after it ('loss': GPT-Neo's `lm_logits.to(hidden_states.dtype)`). */
+  logitsFp32?: 'returned' | 'loss';
   /** Which fused cross-entropy crossEntropy 'fused' means: Megatron's vocab-parallel one, or
    * Liger's fused linear cross-entropy (the default). */
   fusedLoss?: 'megatron' | 'liger';

@@ -159,6 +159,19 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
     const { notes } = forwardEnd({ ...config, n_layer: 1 }, HF);
     expect(notes.some((note) => note.startsWith("GPT-J's model code has no SDPA path"))).toBe(true);
+    // GPTJForCausalLM: lm_logits = self.lm_head(hidden_states).to(torch.float32), which the
+    // loss's .float() leaves as it is: lm_head's bf16 output, its fp32 cast, log_softmax's fp32.
+    const logits = T * config.vocab_size;
+    const head = endForwardAllocations({ ...config, n_layer: 1 }, HF, 'loss').filter(
+      (bytes) => bytes >= BF16 * logits, // past ln_f's output and stats
+    );
+    expect(head.slice(0, 3)).toEqual([BF16 * logits, FP32 * logits, FP32 * logits]);
+    // When backward starts the model's fp32 logits and the fp32 log-probabilities are what the
+    // loss holds (the bf16 output went as the name was rebound).
+    const logitsAndLoss = ALLOCATED_COMPONENTS.indexOf('logitsAndLoss');
+    const live = forwardEnd({ ...config, n_layer: 1 }, HF).live[logitsAndLoss];
+    expect(live - 2 * FP32 * logits).toBeLessThan(BF16 * logits);
+    expect(live).toBeGreaterThanOrEqual(2 * FP32 * logits);
   });
 
   it("PEFT casts a bf16 adapter input to its fp32 adapters under autocast too; litgpt's LoRA does not", () => {

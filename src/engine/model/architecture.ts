@@ -146,6 +146,7 @@ const DROPOUT_NAMES = {
     'hidden_dropout_prob',
     'hidden_dropout',
     'residual_dropout', // StarCoder2
+    'resid_dropout', // GPT-Neo
     'dropout_rate',
     'dropout',
   ],
@@ -154,6 +155,7 @@ const DROPOUT_NAMES = {
     'hidden_dropout_prob',
     'hidden_dropout',
     'embedding_dropout',
+    'embed_dropout', // GPT-Neo
     'dropout_rate',
   ],
 } as const;

@@ -947,6 +947,38 @@ describe('OPT (modeling_opt.py)', () => {
   });
 });
 
+describe('GPT-Neo (modeling_gpt_neo.py)', () => {
+  // EleutherAI/gpt-neo-125m's config.json (intermediate_size null: 4 x hidden).
+  const GPT_NEO_125M = {
+    model_type: 'gpt_neo',
+    hidden_size: 768,
+    num_layers: 12,
+    num_heads: 12,
+    intermediate_size: null,
+    vocab_size: 50257,
+    max_position_embeddings: 2048,
+    attention_types: [[['global', 'local'], 6]],
+    window_size: 256,
+    resid_dropout: 0.1,
+    embed_dropout: 0.1,
+  };
+
+  it('125,198,592 parameters: bias-free q, k, v, biased out_proj and MLP, learned positions, tied head', () => {
+    const h = 768;
+    const layer = 3 * h * h + (h * h + h) + (h * 4 * h + 4 * h) + (4 * h * h + h) + 2 * 2 * h;
+    const ends = 50257 * h + 2048 * h + 2 * h; // wte, wpe, ln_f
+    const arch = architectureFromConfig('gpt-neo-125m', GPT_NEO_125M);
+    expect(countParameters(arch).total).toBe(12 * layer + ends);
+    expect(countParameters(arch).total).toBe(125198592); // the Hub's count
+  });
+
+  it('reads resid_dropout and embed_dropout', () => {
+    const arch = architectureFromConfig('gpt-neo-125m', GPT_NEO_125M);
+    expect(arch.dropout?.residual).toBe(0.1);
+    expect(arch.dropout?.embedding).toBe(0.1);
+  });
+});
+
 describe('StarCoder2 (modeling_starcoder2.py)', () => {
   // bigcode/starcoder2-3b's shape.
   const STARCODER2_3B = {

@@ -79,6 +79,13 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(type('phi3', true)).toEqual(['qkv_proj']);
   });
 
+  it("GPT-Neo's out_proj, c_fc and c_proj are its own names for o, up and down", () => {
+    const NEO = { ...BASE, model_type: 'gpt_neo', intermediate_size: 1024 };
+    expect(count(NEO, ['out_proj', 'c_fc'])).toBe(2 * (r * (h + h) + r * (h + 1024)));
+    expect(count(NEO, ['q_proj', 'v_proj'])).toBe(2 * 2 * r * (h + h)); // PEFT's default
+    expect(count(NEO, ['mlp.c_proj'])).toBe(2 * r * (1024 + h));
+  });
+
   it("OPT-350m's project_in and project_out: nn.Linear modules 'all-linear' wraps and names can reach", () => {
     const width = 128;
     const OPT = { ...BASE, model_type: 'opt', ffn_dim: 1024, word_embed_proj_dim: width };

@@ -51,6 +51,13 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   phi: { 'self_attn.dense': ['o_proj'], 'mlp.fc1': ['up_proj'], 'mlp.fc2': ['down_proj'] },
   // modeling_gptj.py GPTJAttention.out_proj, GPTJMLP.fc_in / fc_out (q, k, v keep their names).
   gptj: { 'attn.out_proj': ['o_proj'], 'mlp.fc_in': ['up_proj'], 'mlp.fc_out': ['down_proj'] },
+  // modeling_gpt_neo.py GPTNeoSelfAttention.out_proj, GPTNeoMLP.c_fc / c_proj (q, k, v keep
+  // their names).
+  gpt_neo: {
+    'attn.attention.out_proj': ['o_proj'],
+    'mlp.c_fc': ['up_proj'],
+    'mlp.c_proj': ['down_proj'],
+  },
   // modeling_starcoder2.py Starcoder2MLP.c_fc / c_proj (attention keeps Llama's names).
   starcoder2: { 'mlp.c_fc': ['up_proj'], 'mlp.c_proj': ['down_proj'] },
   // modeling_opt.py OPTAttention.out_proj, OPTDecoderLayer.fc1 / fc2.

@@ -138,20 +138,26 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
     }
     const context =
       b.family === 'gptj' && inputs.attention === 'eager'
-        ? gptjEagerAttention(nn, [qr, kr, v], inputs, b.attentionDropout)
+        ? fp32QkEagerAttention(nn, [qr, kr, v], inputs, b.attentionDropout)
         : attend(nn, [qr, kr, v], layerInputs);
     return nn.linear(context, linear(w, 'o_proj'));
   });
 }
 
-/** GPTJAttention._attn: query.to(torch.float32) and key.to(torch.float32), the copies the
- * scores' matmul keeps (autocast casts them back to 16 bits for it, and those casts are kept
- * instead), then the scores as eagerScores runs them (/ scale_attn, + the additive causal mask,
- * the fp32 softmax kept beside its cast to value.dtype). In the code the rotary's fp32 sin and
- * cos have already made q and k fp32 (the plan rotates in their dtype and casts here: the same
- * kept bytes); the sin and cos each rotation repeat_interleaves and keeps (tokens x rotary_dim
- * in fp32, four a layer) are not counted. */
-function gptjEagerAttention(nn: Nn, qkv: Tensor[], inputs: LayerInputs, p: number): Tensor {
+/** GPTJAttention._attn and GPTNeoSelfAttention._attn: query.to(torch.float32) and
+ * key.to(torch.float32), the copies the scores' matmul keeps (autocast casts them back to 16
+ * bits for it, and those casts are kept instead), then the scores as eagerScores runs them (two
+ * full-size steps: GPT-J's / scale_attn and GPT-Neo's torch.where with its causal buffer, then
+ * the additive mask; the fp32 softmax kept beside its cast to value.dtype). In GPT-J's code the
+ * rotary's fp32 sin and cos have already made q and k fp32 (the plan rotates in their dtype and
+ * casts here: the same kept bytes); the sin and cos each rotation repeat_interleaves and keeps
+ * (tokens x rotary_dim in fp32, four a layer) are not counted. */
+export function fp32QkEagerAttention(
+  nn: Nn,
+  qkv: Tensor[],
+  inputs: LayerInputs,
+  p: number,
+): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const [q, k, v] = qkv;

@@ -8,6 +8,7 @@ import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
+import { hfGptNeoRecipe } from './hf-gpt-neo';
 import { hfOptRecipe } from './hf-opt';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
@@ -147,6 +148,21 @@ function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
   return { kernel: 'eager', mask: { key, additive: true } };
 }
 
+/** GPT-Neo (modeling_gpt_neo.py): GPT_NEO_ATTENTION_CLASSES has eager and flash_attention_2 and
+ * no SDPA, so its eager attention runs, with fp32 scores, unless the run loads flash-attn. */
+function gptNeoRecipe(arch: ModelArchitecture): LayerRecipe {
+  const dropout = {
+    attention: arch.dropout?.attention ?? 0,
+    residual: arch.dropout?.residual ?? 0,
+  };
+  return {
+    ...hfGptNeoRecipe(dropout),
+    attention: eagerOnly(
+      "GPT-Neo's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
+    ),
+  };
+}
+
 /** Llama-4's text layers (modeling_llama4.py Llama4TextDecoderLayer): RoPE only on the layers
  * no_rope_layers marks, Llama4TextL2Norm on their q and k, the attention temperature on the
  * others, chunked attention, MoE layers with a shared expert (the routed experts planned as
@@ -244,6 +260,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
   gptj: gptjRecipe,
+  gpt_neo: gptNeoRecipe,
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),
   cohere2: (arch) => hfParallelRecipe(arch, 'cohere'),

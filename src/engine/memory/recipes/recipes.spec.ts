@@ -174,6 +174,44 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(live).toBeGreaterThanOrEqual(2 * FP32 * logits);
   });
 
+  it('GPT-Neo: no SDPA path either; bias-free q, k, v cast to fp32 for unscaled scores, gelu_new written out', () => {
+    const config = {
+      model_type: 'gpt_neo',
+      hidden_size: h,
+      num_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      max_position_embeddings: 2048,
+    };
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by ln_1, and its stats
+      BF16 * h + // ln_1's output, kept by q_proj, k_proj and v_proj
+      2 * FP32 * a * d + // query.to(torch.float32), key.to(torch.float32), kept by the scores' matmul
+      FP32 * a * T + // softmax's fp32 output
+      BF16 * a * T + // its cast to value.dtype, kept by the matmul with v
+      BF16 * a * d + // v
+      BF16 * a * d + // _merge_heads' contiguous copy, kept by out_proj
+      BF16 * h +
+      layerNormStats + // attn_output + residual, kept by ln_2
+      BF16 * h + // ln_2's output, kept by c_fc
+      BF16 * f + // c_fc's output, kept by pow(x, 3)
+      BF16 * f + // tanh's output
+      2 * BF16 * f + // 0.5 * x and 1 + tanh, kept by their product
+      BF16 * f; // the product, kept by c_proj
+    expect(savedPerLayer(config, HF, 'num_layers')).toBe(perToken * T);
+    const one = { ...config, num_layers: 1 };
+    const { notes } = forwardEnd(one, HF);
+    expect(notes.some((note) => note.startsWith("GPT-Neo's model code has no SDPA path"))).toBe(
+      true,
+    );
+    // GPTNeoForCausalLM: lm_head's bf16 logits, lm_logits.to(torch.float32) for the loss,
+    // log_softmax's fp32 output, then lm_logits.to(hidden_states.dtype) returned.
+    const logits = T * config.vocab_size;
+    const head = endForwardAllocations(one, HF, 'loss').filter((bytes) => bytes >= BF16 * logits);
+    expect(head).toEqual([BF16 * logits, FP32 * logits, FP32 * logits, BF16 * logits]);
+  });
+
   it("PEFT casts a bf16 adapter input to its fp32 adapters under autocast too; litgpt's LoRA does not", () => {
     // lora.Linear.forward: x = self._cast_input_dtype(x, lora_A.weight.dtype), then
     // lora_dropout(x). Under autocast with fp32 adapters down_proj's input, act(gate) * up, is

@@ -15,6 +15,7 @@ import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
 import { gptj } from './gptj';
+import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
 import { granite } from './granite';
@@ -72,6 +73,7 @@ const ALL: Family[] = [
   cohere2,
   gpt2,
   gptj,
+  gptNeo,
   opt,
   gptNeox,
   bloom,

@@ -393,6 +393,33 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(total(T5_SMALL)).toBe(60506624);
   });
 
+  it("google/mt5-small: T5's modules with MT5Config's untied head and gated GeLU, 300,176,768 parameters", () => {
+    // google/mt5-small's config.json gives its shape; MT5Config supplies the same defaults.
+    const MT5_SMALL = {
+      architectures: ['MT5ForConditionalGeneration'],
+      model_type: 'mt5',
+      d_ff: 1024,
+      d_kv: 64,
+      d_model: 512,
+      num_heads: 6,
+      num_layers: 8,
+      vocab_size: 250112,
+      feed_forward_proj: 'gated-gelu',
+      tie_word_embeddings: false,
+    };
+    const h = 512;
+    const inner = 6 * 64;
+    const gatedMlp = 2 * h * 1024 + 1024 * h; // wi_0, wi_1, wo
+    const encoderLayer = 4 * h * inner + gatedMlp + 2 * h;
+    const decoderLayer = 8 * h * inner + gatedMlp + 3 * h;
+    const stacks = 8 * encoderLayer + 8 * decoderLayer + 2 * (32 * 6 + h);
+    expect(total(MT5_SMALL)).toBe(2 * 250112 * h + stacks); // shared embedding, untied lm_head
+    expect(total(MT5_SMALL)).toBe(300176768); // the Hub's count
+    // The same from MT5Config's defaults alone.
+    expect(total({ model_type: 'mt5' })).toBe(300176768);
+    expect(architectureFromConfig('mt5', MT5_SMALL).modelType).toBe('t5');
+  });
+
   it('Qwen1.5-MoE-A2.7B: 60 experts, one gated shared expert, 14,315,784,192 parameters', () => {
     const config = {
       architectures: ['Qwen2MoeForCausalLM'],

@@ -105,5 +105,7 @@ export const SUPPORTED_TYPES: string[] = ALL.flatMap((family) =>
 
 /** What a family's aliases read as (Falcon's first RefinedWeb configs are falcon). */
 export function canonicalType(type: string): string {
-  return FAMILIES.get(type) === falcon ? 'falcon' : type;
+  const family = FAMILIES.get(type);
+  if (family === falcon) return 'falcon';
+  return family === t5 ? 't5' : type; // mT5 runs T5's modules (modeling_mt5.py copies them)
 }

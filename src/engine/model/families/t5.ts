@@ -1,14 +1,30 @@
 // T5 (modeling_t5.py): an encoder and a decoder stack with relative position buckets; the
-// decoder adds cross-attention. feed_forward_proj picks a ReLU MLP or a gated GeLU one.
+// decoder adds cross-attention. feed_forward_proj picks a ReLU MLP or a gated GeLU one. mT5
+// (modeling_mt5.py) is T5's code copied module for module, with MT5Config's own defaults.
+import { Config } from '../config-reader';
 import { Family } from '../family';
 
+// T5Config: tie_word_embeddings=True, dropout_rate=0.1.
+const T5_DEFAULTS: Config = { tie_word_embeddings: true, dropout_rate: 0.1 };
+// MT5Config: an untied head, the gated GeLU MLP, 250,112 tokens (google/mt5-small's shape).
+const MT5_DEFAULTS: Config = {
+  tie_word_embeddings: false,
+  dropout_rate: 0.1,
+  feed_forward_proj: 'gated-gelu',
+  vocab_size: 250112,
+  d_model: 512,
+  d_kv: 64,
+  d_ff: 1024,
+  num_layers: 8,
+  num_heads: 6,
+};
+
 export const t5: Family = {
-  types: ['t5'],
+  types: ['t5', 'mt5'],
   mlp: 'plain',
   norm: 'rmsnorm', // T5LayerNorm: RMS-style, weight only
   normsPerLayer: 2,
-  // T5Config: tie_word_embeddings=True, dropout_rate=0.1.
-  defaults: { tie_word_embeddings: true, dropout_rate: 0.1 },
+  defaults: (config) => (config.model_type === 'mt5' ? MT5_DEFAULTS : T5_DEFAULTS),
   refine: (arch, read) => {
     const projection = String(read.config.feed_forward_proj ?? 'relu');
     if (read.config.mlp === undefined)

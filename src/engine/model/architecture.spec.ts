@@ -393,6 +393,50 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(total(T5_SMALL)).toBe(60506624);
   });
 
+  describe('sequence classifiers: their head in place of the vocabulary head', () => {
+    // bert-base-uncased's shape (BertForSequenceClassification, 2 labels).
+    const BERT_BASE = {
+      architectures: ['BertForSequenceClassification'],
+      model_type: 'bert',
+      hidden_size: 768,
+      num_hidden_layers: 12,
+      num_attention_heads: 12,
+      intermediate_size: 3072,
+      vocab_size: 30522,
+      max_position_embeddings: 512,
+      type_vocab_size: 2,
+    };
+    const h = 768;
+    const encoderLayer = 4 * (h * h + h) + (h * 3072 + 3072) + (3072 * h + h) + 2 * 2 * h;
+    const pooledHead = h * h + h + (h * 2 + 2); // pooler (or RoBERTa's dense), classifier
+
+    it('bert-base-uncased with 2 labels: 109,483,778 parameters, the pooler and classifier, no LM head', () => {
+      const embeddings = 30522 * h + 512 * h + 2 * h + 2 * h; // words, positions, types, LayerNorm
+      expect(total(BERT_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
+      expect(total(BERT_BASE)).toBe(109483778);
+    });
+
+    it('roberta-base with 2 labels: 124,647,170 parameters, RobertaClassificationHead for the pooler', () => {
+      // roberta-base's config.json (architectures changed to the classifier).
+      const ROBERTA_BASE = {
+        ...BERT_BASE,
+        architectures: ['RobertaForSequenceClassification'],
+        model_type: 'roberta',
+        vocab_size: 50265,
+        max_position_embeddings: 514,
+        type_vocab_size: 1,
+      };
+      const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
+      expect(total(ROBERTA_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
+      expect(total(ROBERTA_BASE)).toBe(124647170);
+    });
+
+    it('Llama-3-8B as LlamaForSequenceClassification: a bias-free score of h x labels, no lm_head', () => {
+      const config = { ...LLAMA_3_8B, architectures: ['LlamaForSequenceClassification'] };
+      expect(total(config)).toBe(8030261248 - 128256 * 4096 + 4096 * 2);
+    });
+  });
+
   it("google/mt5-small: T5's modules with MT5Config's untied head and gated GeLU, 300,176,768 parameters", () => {
     // google/mt5-small's config.json gives its shape; MT5Config supplies the same defaults.
     const MT5_SMALL = {

@@ -33,6 +33,17 @@ function queryKeyValueDense(attention: string): Record<string, string[]> {
   };
 }
 
+// modeling_bert.py BertSelfAttention.query / key / value, BertSelfOutput.dense,
+// BertIntermediate.dense, BertOutput.dense.
+const BERT_MODULES: Record<string, string[]> = {
+  'attention.self.query': ['q_proj'],
+  'attention.self.key': ['k_proj'],
+  'attention.self.value': ['v_proj'],
+  'attention.output.dense': ['o_proj'],
+  'intermediate.dense': ['up_proj'],
+  'output.dense': ['down_proj'],
+};
+
 /** Per model_type, each module of a layer (its path inside the layer, as PEFT matches it) whose
  * name differs from the shared shapes, and the shapes it holds: several for a fused projection,
  * which PEFT adapts as one linear (one A of r x in, one B of r x the joined outputs). */
@@ -62,16 +73,9 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   starcoder2: { 'mlp.c_fc': ['up_proj'], 'mlp.c_proj': ['down_proj'] },
   // modeling_opt.py OPTAttention.out_proj, OPTDecoderLayer.fc1 / fc2.
   opt: { 'self_attn.out_proj': ['o_proj'], fc1: ['up_proj'], fc2: ['down_proj'] },
-  // modeling_bert.py BertSelfAttention.query / key / value, BertSelfOutput.dense,
-  // BertIntermediate.dense, BertOutput.dense.
-  bert: {
-    'attention.self.query': ['q_proj'],
-    'attention.self.key': ['k_proj'],
-    'attention.self.value': ['v_proj'],
-    'attention.output.dense': ['o_proj'],
-    'intermediate.dense': ['up_proj'],
-    'output.dense': ['down_proj'],
-  },
+  bert: BERT_MODULES,
+  roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
+  'xlm-roberta': BERT_MODULES,
 };
 
 /** modeling_t5.py: T5Attention's q, k, v, o in SelfAttention and the decoder's EncDecAttention,
@@ -100,6 +104,8 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   phi: ['q_proj', 'v_proj', 'fc1', 'fc2'],
   t5: ['q', 'v'],
   bert: ['query', 'value'],
+  roberta: ['query', 'value'],
+  'xlm-roberta': ['query', 'value'],
 };
 
 /** The targets LoRA takes when the request names none. */

@@ -307,6 +307,25 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
+// Families whose sequence classifier is BERT's: a dense layer over the first token (BertPooler;
+// RobertaClassificationHead.dense) before the label projection; others score every token.
+const POOLED_CLASSIFIERS = ['bert', 'roberta', 'xlm-roberta'];
+
+/** Whether the model's sequence classifier pools the first token through a dense layer. */
+export function poolsFirstToken(arch: ModelArchitecture): boolean {
+  return POOLED_CLASSIFIERS.includes(arch.modelType ?? '');
+}
+
+/** A *ForSequenceClassification head, which replaces the vocabulary head: BERT's pooler (h x h
+ * + h) and classifier (h x labels + labels), RoBERTa's dense and out_proj alike, or a decoder's
+ * bias-free score (h x labels); 0 for a language model. */
+export function classifierParameters(arch: ModelArchitecture): number {
+  const labels = arch.sequenceClassificationLabels;
+  if (!labels) return 0;
+  const h = arch.hiddenSize;
+  return poolsFirstToken(arch) ? h * h + h + h * labels + labels : h * labels;
+}
+
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */
 export function embeddingWidthOf(arch: ModelArchitecture): number {
   return arch.embeddingWidth ?? arch.hiddenSize;
@@ -325,9 +344,10 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     layers.push(layerParameters(arch, layer));
   }
   const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
-  const outputHead =
-    (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
-    (arch.outputHeadBias ? arch.vocabSize : 0);
+  const outputHead = arch.sequenceClassificationLabels
+    ? classifierParameters(arch)
+    : (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
+      (arch.outputHeadBias ? arch.vocabSize : 0);
   const ends =
     embedding + positionEmbedding + embeddingNorm + embeddingProjections + finalNorm + outputHead;
   const vision = arch.vision ? visionParameters(arch.vision) : 0;

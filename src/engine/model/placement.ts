@@ -3,12 +3,14 @@ import { countedLayers } from './layers';
 import { adaptedModules } from './lora-modules';
 import {
   adapterSize,
+  classifierParameters,
   countParameters,
   embeddingWidthOf,
   LinearShape,
   linearShapes,
   loraEnds,
   loraProjections,
+  poolsFirstToken,
 } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
@@ -274,6 +276,13 @@ function decoderLayerTotals(
   return totals;
 }
 
+/** Rows plus columns of the classifier's matrices, and its biases (factored optimizer states). */
+function classifierFactored(arch: ModelArchitecture): number {
+  const h = arch.hiddenSize;
+  const labels = arch.sequenceClassificationLabels ?? 0;
+  return poolsFirstToken(arch) ? 2 * h + h + h + labels + labels : h + labels;
+}
+
 /** One layer's LoRA adapters on one rank: r x (in + out) per adapted module, a fused one's
  * outputs joined (lora-modules.ts). */
 function adapterElements(
@@ -370,8 +379,13 @@ function stageEndParameters(
   if (span.hasHead) {
     totals.nonLinear += counts.finalNorm + projection;
     totals.factoredStateElements += counts.finalNorm + projectionFactored;
-    // An untied head, or the tied embedding's copy when the head sits on another stage.
-    if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
+    if (arch.sequenceClassificationLabels) {
+      // The classifier in place of the vocabulary head (its factored rows and columns below).
+      totals.headLinear = classifierParameters(arch);
+      totals.nonLinear += totals.headLinear;
+      totals.factoredStateElements += classifierFactored(arch);
+    } else if (!arch.tieWordEmbeddings || !span.hasEmbedding) {
+      // An untied head, or the tied embedding's copy when the head sits on another stage.
       totals.headLinear = embeddingRows * width;
       totals.nonLinear += totals.headLinear;
       totals.factoredStateElements += embeddingRows + width;

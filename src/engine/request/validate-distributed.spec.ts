@@ -109,6 +109,14 @@ describe('LoRA targets', () => {
     };
     expect(check({ training }, 8, tinyArch(4))).toEqual([]);
   });
+
+  it('refuses lm_head on a sequence classifier, which has its classifier there instead', () => {
+    const training = { method: 'lora' as const, lora: { targetModules: ['q_proj', 'lm_head'] } };
+    const classifier = { ...tinyArch(4), sequenceClassificationLabels: 2 };
+    const errors = check({ training }, 8, classifier);
+    expect(errors.map((e) => e.field)).toEqual(['training.lora.targetModules']);
+    expect(errors[0].message).toMatch(/unknown target module\(s\) lm_head/);
+  });
 });
 
 describe('DoRA', () => {

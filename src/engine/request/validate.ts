@@ -251,7 +251,9 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     errors.push({ field: 'training.lora.dropout', message: 'dropout must be in [0, 1)' });
   errors.push(...doraErrors(request));
   if (lora.targetModules === 'all-linear') return errors;
-  const known = new Set<string>([...LORA_HEAD_TARGETS, ...LORA_EMBEDDING_TARGETS]);
+  // A *ForSequenceClassification model has its classifier where a language model has lm_head.
+  const heads = arch.sequenceClassificationLabels ? [] : LORA_HEAD_TARGETS;
+  const known = new Set<string>([...heads, ...LORA_EMBEDDING_TARGETS]);
   if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
   for (let layer = 0; layer < arch.numLayers; layer++) {
     for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);

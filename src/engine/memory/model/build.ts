@@ -5,6 +5,7 @@ import {
   embeddingWidthOf,
   loraEnds,
   loraProjections,
+  poolsFirstToken,
 } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
@@ -103,8 +104,9 @@ function endNorm({ arch, storage }: WeightContext, name: string) {
 }
 
 /** *ForSequenceClassification: BERT's pooler (a dense layer over the first token) and
- * classifier (modeling_bert.py BertForSequenceClassification), or a decoder's bias-free `score`
- * over every token, pooled at the last (modeling_llama.py via GenericForSequenceClassification). */
+ * classifier (modeling_bert.py BertForSequenceClassification), RoBERTa's head of the same shapes
+ * (modeling_roberta.py RobertaClassificationHead), or a decoder's bias-free `score` over every
+ * token, pooled at the last (modeling_llama.py via GenericForSequenceClassification). */
 function addClassifier(context: WeightContext, model: RankModel): void {
   const { arch, storage } = context;
   const h = arch.hiddenSize;
@@ -117,14 +119,19 @@ function addClassifier(context: WeightContext, model: RankModel): void {
     outFeatures,
     quantized: false,
   });
-  const pooled = arch.modelType === 'bert';
+  const pooled = poolsFirstToken(arch);
   if (arch.finalNorm) {
     model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
+  // RobertaClassificationHead: classifier.dense, then classifier.out_proj (no pooler).
+  const bertPooler = arch.modelType === 'bert';
   model.classifier = {
-    pooler: pooled ? linear('pooler.dense', h, true) : undefined,
-    classifier: pooled ? linear('classifier', labels, true) : linear('score', labels, false),
+    pooler: pooled ? linear(bertPooler ? 'pooler.dense' : 'classifier.dense', h, true) : undefined,
+    classifier: pooled
+      ? linear(bertPooler ? 'classifier' : 'classifier.out_proj', labels, true)
+      : linear('score', labels, false),
+    dropoutFirst: pooled && !bertPooler,
   };
   for (const l of [model.classifier.pooler, model.classifier.classifier]) {
     if (l) model.all.push(l.weight, ...(l.bias ? [l.bias] : []));

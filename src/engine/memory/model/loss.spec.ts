@@ -8,7 +8,7 @@ import { deltasOf, peakBytes } from '../../../../test/support/event-log';
 import { Nn } from '../autograd/nn';
 import { FP32, Ops } from '../autograd/ops';
 import { Param, Runtime, Tensor } from '../autograd/runtime';
-import { headAndLoss, LossSettings } from './loss';
+import { classificationLoss, headAndLoss, LossSettings } from './loss';
 import { LinearParams } from './rank-model';
 
 const BF16 = 2;
@@ -192,5 +192,41 @@ describe("litgpt's chunked loss behind Lightning Fabric (bf16 chunks, convert_ou
     const rise = peakBytes(rt.log, start) - peakBytes(rt.log, 0, start);
     expect(rise).toBeGreaterThanOrEqual(8 * TOKENS * VOCAB);
     expect(rise).toBeLessThan(8 * TOKENS * VOCAB + 32 * BLOCK);
+  });
+});
+
+describe("a sequence classifier's head (BERT's pooler, RoBERTa's classification head)", () => {
+  const SEQUENCES = 8;
+  const TOKENS = SEQUENCES * 64;
+  const FIRST = SEQUENCES * HIDDEN * BF16; // hidden_states[:, 0]: 2,048 B
+  const MASK = SEQUENCES * HIDDEN; // a dropout's one-byte mask: 1,024 B
+
+  function classifierRun(dropoutFirst: boolean): number[] {
+    const { rt, nn, hidden } = setUp(TOKENS);
+    const linear = (name: string, outFeatures: number): LinearParams => {
+      const weight: Param = {
+        name,
+        elements: outFeatures * HIDDEN,
+        storedBytes: BF16,
+        trainable: true,
+        gradientBytes: BF16,
+      };
+      weight.storage = rt.allocate(outFeatures * HIDDEN * BF16, 'weights');
+      return { name, weight, inFeatures: HIDDEN, outFeatures, quantized: false };
+    };
+    const head = { pooler: linear('dense', HIDDEN), classifier: linear('out', 2), dropoutFirst };
+    const from = rt.log.length;
+    classificationLoss(nn, hidden, head, SEQUENCES, { ...STANDARD, classifierDropout: 0.1 });
+    return deltasOf(rt.log, from).filter((bytes) => bytes > 0);
+  }
+
+  it("RoBERTa drops the first token out before its dense layer too: one more mask and output than BERT's pooler", () => {
+    const count = (made: number[], bytes: number) => made.filter((b) => b === bytes).length;
+    const bert = classifierRun(false); // first token, dense, tanh, dropout
+    const roberta = classifierRun(true); // first token, dropout, dense, tanh, dropout
+    expect(count(bert, FIRST)).toBe(4);
+    expect(count(roberta, FIRST)).toBe(5);
+    expect(count(bert, MASK)).toBe(1);
+    expect(count(roberta, MASK)).toBe(2);
   });
 });

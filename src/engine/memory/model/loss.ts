@@ -141,12 +141,13 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
 }
 
 /** A sequence classifier's head and loss: BERT's pooler (the first token through dense and
- * tanh, dropout) then its classifier (modeling_bert.py BertPooler, BertForSequenceClassification),
+ * tanh, dropout) then its classifier (modeling_bert.py BertPooler, BertForSequenceClassification;
+ * RoBERTa's head drops the first token out before its dense layer too),
  * or a decoder's score over every token pooled at the last one; cross-entropy over the labels. */
 export function classificationLoss(
   nn: Nn,
   hidden: Tensor,
-  head: { pooler?: LinearParams; classifier: LinearParams },
+  head: { pooler?: LinearParams; classifier: LinearParams; dropoutFirst?: boolean },
   sequences: number,
   settings: LossSettings,
 ): LossOutput {
@@ -154,10 +155,13 @@ export function classificationLoss(
     const { ops, rt } = nn;
     let features: Tensor;
     if (head.pooler) {
-      const first = ops.gatherRows(hidden, sequences); // hidden_states[:, 0]
+      const p = settings.classifierDropout;
+      const gathered = ops.gatherRows(hidden, sequences); // hidden_states[:, 0]
+      // RobertaClassificationHead: x = self.dropout(features[:, 0, :]) before its dense layer.
+      const first = head.dropoutFirst ? nn.dropoutReplacing(gathered, p) : gathered;
       const dense = nn.linear(first, head.pooler);
       const pooled = ops.unarySavingOutput(dense); // tanh
-      features = nn.dropout(pooled, settings.classifierDropout);
+      features = nn.dropout(pooled, p);
       rt.drop(first, dense, pooled);
     } else {
       features = hidden;

@@ -69,7 +69,12 @@ export interface RankModel {
   projectOut?: LinearParams;
   head?: LinearParams;
   /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
-  classifier?: { pooler?: LinearParams; classifier: LinearParams };
+  classifier?: {
+    pooler?: LinearParams;
+    classifier: LinearParams;
+    /** RobertaClassificationHead: dropout on the first token before the dense layer too. */
+    dropoutFirst?: boolean;
+  };
   /** The head reads the embedding's own weight (tied) on this rank. */
   tiedHead: boolean;
   /** Every parameter in module order: how they are allocated and how the optimizer walks them. */

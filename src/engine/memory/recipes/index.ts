@@ -189,12 +189,21 @@ function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** BERT's encoder layer with the config's dropouts (RoBERTa's and XLM-RoBERTa's are copies). */
+function bertRecipe(arch: ModelArchitecture): LayerRecipe {
+  return hfBertRecipe({
+    attention: arch.dropout?.attention ?? 0,
+    hidden: arch.dropout?.residual ?? 0,
+  });
+}
+
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
 const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt2: (arch) => hfGpt2Recipe(arch.dropout?.residual ?? 0),
   opt: (arch) => hfOptRecipe(arch.dropout?.residual ?? 0, arch.normAfterResidual === true),
-  bert: (arch) =>
-    hfBertRecipe({ attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 }),
+  bert: bertRecipe,
+  roberta: bertRecipe, // RobertaLayer is BertLayer copied
+  'xlm-roberta': bertRecipe,
   gemma: gemmaRecipe,
   gemma2: gemmaRecipe,
   gemma3: gemmaRecipe,

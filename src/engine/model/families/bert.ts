@@ -1,9 +1,11 @@
 // Encoder-only BERT (modeling_bert.py): post-LN layers with biases, learned positions and
 // token types, an embedding LayerNorm and no final norm; task heads are small beside V x h.
+// RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py) copy BERT's embeddings
+// and layers; only their classification head differs (build.ts addClassifier).
 import { Family } from '../family';
 
 export const bert: Family = {
-  types: ['bert'],
+  types: ['bert', 'roberta', 'xlm-roberta'],
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,

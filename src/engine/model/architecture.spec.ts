@@ -431,6 +431,32 @@ describe('architectureFromConfig on published config.json files', () => {
       expect(total(ROBERTA_BASE)).toBe(124647170);
     });
 
+    it('distilbert-base-uncased with 2 labels: 66,955,010 parameters, its own field names, pre_classifier and classifier', () => {
+      // distilbert-base-uncased's config.json (architectures changed to the classifier).
+      const DISTILBERT = {
+        architectures: ['DistilBertForSequenceClassification'],
+        model_type: 'distilbert',
+        dim: 768,
+        n_layers: 6,
+        n_heads: 12,
+        hidden_dim: 3072,
+        vocab_size: 30522,
+        max_position_embeddings: 512,
+        dropout: 0.1,
+        attention_dropout: 0.1,
+        seq_classif_dropout: 0.2,
+        sinusoidal_pos_embds: false,
+      };
+      const embeddings = 30522 * h + 512 * h + 2 * h; // words, positions, LayerNorm: no types
+      expect(total(DISTILBERT)).toBe(embeddings + 6 * encoderLayer + pooledHead);
+      expect(total(DISTILBERT)).toBe(66955010);
+      const arch = architectureFromConfig('distilbert', DISTILBERT);
+      expect(arch.dropout).toEqual({ attention: 0.1, residual: 0.1, embedding: 0.1 });
+      expect(() =>
+        architectureFromConfig('distilbert', { ...DISTILBERT, sinusoidal_pos_embds: true }),
+      ).toThrow(/config.sinusoidal_pos_embds/);
+    });
+
     it('Llama-3-8B as LlamaForSequenceClassification: a bias-free score of h x labels, no lm_head', () => {
       const config = { ...LLAMA_3_8B, architectures: ['LlamaForSequenceClassification'] };
       expect(total(config)).toBe(8030261248 - 128256 * 4096 + 4096 * 2);

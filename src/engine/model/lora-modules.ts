@@ -76,6 +76,15 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
+  // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
+  distilbert: {
+    'attention.q_lin': ['q_proj'],
+    'attention.k_lin': ['k_proj'],
+    'attention.v_lin': ['v_proj'],
+    'attention.out_lin': ['o_proj'],
+    'ffn.lin1': ['up_proj'],
+    'ffn.lin2': ['down_proj'],
+  },
 };
 
 /** modeling_t5.py: T5Attention's q, k, v, o in SelfAttention and the decoder's EncDecAttention,
@@ -106,6 +115,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   bert: ['query', 'value'],
   roberta: ['query', 'value'],
   'xlm-roberta': ['query', 'value'],
+  distilbert: ['q_lin', 'v_lin'],
 };
 
 /** The targets LoRA takes when the request names none. */

@@ -308,8 +308,9 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
 // Families whose sequence classifier is BERT's: a dense layer over the first token (BertPooler;
-// RobertaClassificationHead.dense) before the label projection; others score every token.
-const POOLED_CLASSIFIERS = ['bert', 'roberta', 'xlm-roberta'];
+// RobertaClassificationHead.dense; DistilBERT's pre_classifier) before the label projection;
+// others score every token.
+const POOLED_CLASSIFIERS = ['bert', 'roberta', 'xlm-roberta', 'distilbert'];
 
 /** Whether the model's sequence classifier pools the first token through a dense layer. */
 export function poolsFirstToken(arch: ModelArchitecture): boolean {

@@ -15,6 +15,9 @@ export interface BertDropout {
   attention: number;
   /** hidden_dropout_prob */
   hidden: number;
+  /** Dropout on the attention output before its add, where it differs from `hidden`
+   * (DistilBERT's TransformerBlock has none there). */
+  attentionOutput?: number;
 }
 
 /** BertLayer.forward: attention (self-attention, dense, dropout, LayerNorm(h + input)), then
@@ -22,14 +25,15 @@ export interface BertDropout {
 function bertLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: BertDropout) {
   return nn.rt.scope(() => {
     const context = selfAttention(nn, x, w, inputs, p.attention);
-    const attended = addAndNorm(nn, nn.linear(context, linear(w, 'o_proj')), x, w, 'attention', p);
+    const projected = nn.linear(context, linear(w, 'o_proj'));
+    const attended = addAndNorm(nn, projected, x, w, 'attention', p.attentionOutput ?? p.hidden);
     nn.rt.drop(context);
     const up = nn.linear(attended, linear(w, 'up_proj'));
     const activated = nn.ops.unarySavingInput(up); // GELUActivation: F.gelu saves its input
     nn.rt.drop(up);
     const down = nn.linear(activated, linear(w, 'down_proj'));
     nn.rt.drop(activated);
-    return addAndNorm(nn, down, attended, w, 'output', p);
+    return addAndNorm(nn, down, attended, w, 'output', p.hidden);
   });
 }
 
@@ -40,10 +44,10 @@ function addAndNorm(
   residual: Tensor,
   w: LayerWeights,
   norm: 'attention' | 'output',
-  p: BertDropout,
+  p: number,
 ): Tensor {
   return nn.rt.scope(() => {
-    const dropped = nn.dropout(dense, p.hidden);
+    const dropped = nn.dropout(dense, p);
     nn.rt.drop(dense);
     const sum = nn.ops.add(dropped, residual);
     nn.rt.drop(dropped);

@@ -191,10 +191,13 @@ function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
 
 /** BERT's encoder layer with the config's dropouts (RoBERTa's and XLM-RoBERTa's are copies). */
 function bertRecipe(arch: ModelArchitecture): LayerRecipe {
-  return hfBertRecipe({
-    attention: arch.dropout?.attention ?? 0,
-    hidden: arch.dropout?.residual ?? 0,
-  });
+  return hfBertRecipe(bertDropout(arch));
+}
+
+/** attention_probs_dropout_prob (DistilBERT's attention_dropout) and hidden_dropout_prob
+ * (its dropout). */
+function bertDropout(arch: ModelArchitecture) {
+  return { attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 };
 }
 
 /** Hugging Face families by model_type, where their layer is not Llama's with the fields' knobs. */
@@ -204,6 +207,8 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   bert: bertRecipe,
   roberta: bertRecipe, // RobertaLayer is BertLayer copied
   'xlm-roberta': bertRecipe,
+  // TransformerBlock: BertLayer's ops with no dropout on the attention output (out_lin)
+  distilbert: (arch) => hfBertRecipe({ ...bertDropout(arch), attentionOutput: 0 }),
   gemma: gemmaRecipe,
   gemma2: gemmaRecipe,
   gemma3: gemmaRecipe,

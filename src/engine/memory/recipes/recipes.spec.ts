@@ -174,6 +174,27 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(live).toBeGreaterThanOrEqual(2 * FP32 * logits);
   });
 
+  it("DistilBERT: BERT's post-LN layer without the dropout on the attention output (one h-byte mask a token fewer)", () => {
+    const encoder = {
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+    };
+    const bert = { ...encoder, model_type: 'bert' };
+    const distilbert = {
+      model_type: 'distilbert',
+      dim: h,
+      n_heads: a,
+      hidden_dim: f,
+      vocab_size: 1024,
+    };
+    // Both drop 0.1 of the probabilities and the FFN output; BertSelfOutput drops out_proj's
+    // output too, TransformerBlock adds out_lin's straight to its input.
+    const bertLayer = savedPerLayer(bert, HF);
+    expect(bertLayer - savedPerLayer(distilbert, HF, 'n_layers')).toBe(1 * h * T);
+  });
+
   it('GPT-Neo: no SDPA path either; bias-free q, k, v cast to fp32 for unscaled scores, gelu_new written out', () => {
     const config = {
       model_type: 'gpt_neo',

@@ -1,7 +1,7 @@
 // Every family the planner reads, by Hugging Face model_type.
 import { Family } from '../family';
 import { arcee } from './arcee';
-import { bert } from './bert';
+import { bert, distilbert } from './bert';
 import { bloom } from './bloom';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
@@ -81,6 +81,7 @@ const ALL: Family[] = [
   phi,
   stablelm,
   bert,
+  distilbert,
   t5,
   llama4,
   mllama,

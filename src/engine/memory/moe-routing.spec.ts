@@ -22,6 +22,7 @@ describe('tokens an expert computes', () => {
       router: 'softmax',
       renormalize: true,
       denseExperts: false,
+      sharedFirst: false,
     });
   });
 
@@ -33,6 +34,7 @@ describe('tokens an expert computes', () => {
       router: 'softmax',
       renormalize: true,
       denseExperts: false,
+      sharedFirst: false,
     });
   });
 

@@ -190,7 +190,7 @@ export function architectureFromConfig(
   const defaults = typeof family.defaults === 'function' ? family.defaults(text) : family.defaults;
   const read = new ConfigReader(withDefaults(text, defaults), fieldPrefix);
   const arch = readDecoder(id, read, family, name);
-  readMoe(arch, read);
+  readMoe(arch, read, family);
   readMla(arch, read);
   if (context.type) arch.modelType = context.type;
   refuseErrors(shapeLimitErrors(arch, text, fieldPrefix));

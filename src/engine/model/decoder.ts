@@ -150,12 +150,12 @@ function readWindowsAndCaps(arch: ModelArchitecture, read: ConfigReader): void {
 }
 
 /** Routed experts from any family's keys (Mixtral, Qwen-MoE, DeepSeek), or the engine's own. */
-export function readMoe(arch: ModelArchitecture, read: ConfigReader): void {
+export function readMoe(arch: ModelArchitecture, read: ConfigReader, family: Family): void {
   const config = read.config;
   const own = config.moe as ModelArchitecture['moe'] | undefined;
   const experts = expertCount(config);
   if (own) arch.moe = own;
-  else if (experts > 0) {
+  else if (experts > 0 && !family.readsOwnMoe) {
     const expertWidth = read.numberOr(arch.intermediateSize, 'moe_intermediate_size');
     arch.moe = {
       numExperts: experts,

@@ -32,6 +32,9 @@ export interface Family {
   defaults?: Config | ((config: Config) => Config);
   /** The text stack's fields when they sit under text_config (multimodal checkpoints). */
   textConfig?: (root: Config) => Config;
+  /** `refine` reads the MoE block under the family's own names (HunYuan's num_experts and
+   * moe_topk), so the common num_experts / num_experts_per_tok reading stays out of it. */
+  readsOwnMoe?: boolean;
   /** Family-specific fields, read after the common decoder fields. */
   refine?: (arch: ModelArchitecture, read: ConfigReader, context: FamilyContext) => void;
 }

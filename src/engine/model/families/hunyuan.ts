@@ -72,9 +72,8 @@ export const hunyuanMoe: Family = {
   mlp: 'gated',
   norm: 'rmsnorm',
   normsPerLayer: 2,
-  // The common MoE reading checks num_experts_per_tok, a key HunYuan does not have: one expert
-  // keeps it quiet, and readHunyuanMoe checks moe_topk under its own name.
-  defaults: { ...HUNYUAN_DEFAULTS, num_experts_per_tok: 1 },
+  defaults: HUNYUAN_DEFAULTS,
+  readsOwnMoe: true, // readHunyuanMoe: moe_topk, not num_experts_per_tok
   refine: (arch, read) => {
     arch.qkNorm = true; // HunYuanMoEV1Attention: query_layernorm and key_layernorm, after rotary
     readHunyuanMoe(arch, read);

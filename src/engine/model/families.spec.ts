@@ -947,6 +947,36 @@ describe('OPT (modeling_opt.py)', () => {
   });
 });
 
+describe('CodeGen (modeling_codegen.py)', () => {
+  // Salesforce/codegen-350M-mono's config.json.
+  const CODEGEN_350M = {
+    model_type: 'codegen',
+    n_embd: 1024,
+    n_layer: 20,
+    n_head: 16,
+    n_inner: null,
+    rotary_dim: 32,
+    vocab_size: 51200,
+    n_positions: 2048,
+    tie_word_embeddings: false,
+  };
+
+  it('356,712,448 parameters: one bias-free qkv_proj and out_proj, biased fc_in, fc_out and lm_head', () => {
+    const h = 1024;
+    const layer = 2 * h + 3 * h * h + h * h + (h * 4 * h + 4 * h) + (4 * h * h + h); // ln_1 first
+    const ends = 51200 * h + 2 * h + (51200 * h + 51200); // wte, ln_f, lm_head with its bias
+    expect(countParameters(architectureFromConfig('codegen', CODEGEN_350M)).total).toBe(
+      20 * layer + ends,
+    );
+  });
+
+  it('refuses a head count the four qkv shards do not divide, by field', () => {
+    expect(() =>
+      architectureFromConfig('codegen', { ...CODEGEN_350M, n_head: 6, n_embd: 768 }),
+    ).toThrow(/config.n_head/);
+  });
+});
+
 describe('GPT-Neo (modeling_gpt_neo.py)', () => {
   // EleutherAI/gpt-neo-125m's config.json (intermediate_size null: 4 x hidden).
   const GPT_NEO_125M = {

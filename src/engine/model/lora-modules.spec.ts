@@ -79,6 +79,14 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(type('phi3', true)).toEqual(['qkv_proj']);
   });
 
+  it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {
+    const CODEGEN = { ...BASE, model_type: 'codegen', n_inner: 1024, rotary_dim: 16 };
+    expect(count(CODEGEN, ['qkv_proj'])).toBe(2 * r * (h + 3 * h));
+    expect(count(CODEGEN, ['q_proj'])).toBe(2 * r * (h + 3 * h)); // only adaptable whole
+    expect(count(CODEGEN, ['out_proj', 'fc_in'])).toBe(2 * (r * (h + h) + r * (h + 1024)));
+    expect(defaultLoraTargets(architectureFromConfig('codegen', CODEGEN))).toEqual(['qkv_proj']);
+  });
+
   it("GPT-Neo's out_proj, c_fc and c_proj are its own names for o, up and down", () => {
     const NEO = { ...BASE, model_type: 'gpt_neo', intermediate_size: 1024 };
     expect(count(NEO, ['out_proj', 'c_fc'])).toBe(2 * (r * (h + h) + r * (h + 1024)));

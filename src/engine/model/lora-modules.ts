@@ -62,6 +62,14 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   phi: { 'self_attn.dense': ['o_proj'], 'mlp.fc1': ['up_proj'], 'mlp.fc2': ['down_proj'] },
   // modeling_gptj.py GPTJAttention.out_proj, GPTJMLP.fc_in / fc_out (q, k, v keep their names).
   gptj: { 'attn.out_proj': ['o_proj'], 'mlp.fc_in': ['up_proj'], 'mlp.fc_out': ['down_proj'] },
+  // modeling_codegen.py CodeGenAttention.qkv_proj (q, k and v in one linear) / out_proj,
+  // CodeGenMLP.fc_in / fc_out.
+  codegen: {
+    'attn.qkv_proj': QKV,
+    'attn.out_proj': ['o_proj'],
+    'mlp.fc_in': ['up_proj'],
+    'mlp.fc_out': ['down_proj'],
+  },
   // modeling_gpt_neo.py GPTNeoSelfAttention.out_proj, GPTNeoMLP.c_fc / c_proj (q, k, v keep
   // their names).
   gpt_neo: {
@@ -116,6 +124,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   roberta: ['query', 'value'],
   'xlm-roberta': ['query', 'value'],
   distilbert: ['q_lin', 'v_lin'],
+  codegen: ['qkv_proj'],
 };
 
 /** The targets LoRA takes when the request names none. */

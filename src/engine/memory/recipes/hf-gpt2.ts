@@ -52,14 +52,22 @@ function gpt2EagerAttention(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: Layer
   });
 }
 
-/** What GPT-2's and GPT-J's eager attention do with their scores: scaled, masked, a softmax in
+/** What GPT-2's and GPT-J's eager attention do with their scores (`steps`: 1 where the model
+ * code does one of the two in place, CodeGen's mask): scaled, masked, a softmax in
  * the scores' dtype (fp32 under autocast) keeping its output, cast to v's dtype, attn_dropout,
  * @ v (keeping the probabilities), and the heads merged as (b, s, h) with a contiguous copy for
  * the output projection. */
-export function eagerScores(nn: Nn, scores: Tensor, v: Tensor, outCols: number, p: number): Tensor {
+export function eagerScores(
+  nn: Nn,
+  scores: Tensor,
+  v: Tensor,
+  outCols: number,
+  p: number,
+  steps: 1 | 2 = 2,
+): Tensor {
   const { ops, rt } = nn;
-  const scaled = ops.unary(scores); // scaled by 1 / sqrt(head_dim)
-  rt.drop(scores);
+  const scaled = steps === 2 ? ops.unary(scores) : scores; // scaled by 1 / sqrt(head_dim)
+  if (scaled !== scores) rt.drop(scores);
   const masked = ops.unary(scaled); // the causal mask applied
   rt.drop(scaled);
   const input = nn.fp32Input(masked);

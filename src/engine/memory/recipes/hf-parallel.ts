@@ -24,7 +24,8 @@ import { layerKind } from '../../model/layers';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
-export type ParallelFamily = 'falcon' | 'gpt_neox' | 'phi' | 'stablelm' | 'cohere' | 'gptj';
+export type ParallelFamily =
+  'falcon' | 'gpt_neox' | 'phi' | 'stablelm' | 'cohere' | 'gptj' | 'codegen';
 
 interface ParallelBlock {
   family: ParallelFamily;
@@ -44,6 +45,9 @@ interface ParallelBlock {
   attentionDropout: number;
 }
 
+/** GPT-J and CodeGen: the eager attention with fp32 scores, the logits cast to fp32. */
+const eagerFp32 = (family: ParallelFamily) => family === 'gptj' || family === 'codegen';
+
 function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock {
   const sharedNorm = arch.normsPerLayer === 1;
   return {
@@ -54,7 +58,7 @@ function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock
     dropout: arch.dropout?.residual ?? 0,
     multiQuery: family === 'falcon' && sharedNorm && arch.numKeyValueHeads === 1,
     rotates: (index) => layerKind(arch, index).rope,
-    geluNew: family === 'phi' || (family === 'gptj' && arch.activation === 'gelu_new'),
+    geluNew: family === 'phi' || (eagerFp32(family) && arch.activation === 'gelu_new'),
     attentionDropout: arch.dropout?.attention ?? 0,
   };
 }
@@ -137,8 +141,8 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
       rt.drop(q, k);
     }
     const context =
-      b.family === 'gptj' && inputs.attention === 'eager'
-        ? fp32QkEagerAttention(nn, [qr, kr, v], inputs, b.attentionDropout)
+      eagerFp32(b.family) && inputs.attention === 'eager'
+        ? fp32QkEagerAttention(nn, [qr, kr, v], inputs, b.attentionDropout, maskSteps(b))
         : attend(nn, [qr, kr, v], layerInputs);
     return nn.linear(context, linear(w, 'o_proj'));
   });
@@ -157,6 +161,7 @@ export function fp32QkEagerAttention(
   qkv: Tensor[],
   inputs: LayerInputs,
   p: number,
+  scoreSteps: 1 | 2 = 2,
 ): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -165,8 +170,14 @@ export function fp32QkEagerAttention(
     const [qm, km] = [q32, k32].map((t) => nn.matmulInput(t));
     const scores = matmulNT(nn, qm, km, inputs.heads.heads * inputs.keys);
     rt.drop(q32, k32, qm, km);
-    return eagerScores(nn, scores, v, q.cols, p);
+    return eagerScores(nn, scores, v, q.cols, p, scoreSteps);
   });
+}
+
+/** CodeGenAttention._attn adds the mask in place (attn_weights += causal_mask), then divides
+ * by scale_attn: one full-size step between the scores and the softmax, where GPT-J has two. */
+function maskSteps(b: ParallelBlock): 1 | 2 {
+  return b.family === 'codegen' ? 1 : 2;
 }
 
 function projections(
@@ -178,6 +189,16 @@ function projections(
 ): Tensor[] {
   const { heads } = inputs;
   const kvCols = heads.kvHeads * heads.headDim;
+  if (b.family === 'codegen') {
+    // qkv_proj's output split into query, value and key (views), each through _split_heads,
+    // whose second reshape merges the four shards' non-adjacent strides: a copy each, whose
+    // backward hands the gradient back as a view.
+    const qkv = nn.linear(x, linear(w, 'qkv_proj'));
+    const parts = nn.ops.split(qkv, 3);
+    const copies = parts.map((part) => nn.ops.cat([part]));
+    nn.rt.drop(qkv, ...parts);
+    return copies;
+  }
   if (b.family === 'falcon' || b.family === 'gpt_neox') {
     const qkv = nn.linear(x, linear(w, 'query_key_value'));
     const parts = [heads.heads * heads.headDim, kvCols, kvCols].map((cols) =>
@@ -221,6 +242,7 @@ function parallelWeights(family: ParallelFamily) {
     if (family !== 'falcon' || !falconTwoNorms) builder.norm('input_layernorm', h);
     if (falconTwoNorms) builder.norm('ln_attn', h).norm('ln_mlp', h);
     if (fused) builder.module('query_key_value', ['q_proj', 'k_proj', 'v_proj', 'qkv_proj']);
+    else if (family === 'codegen') builder.module('qkv_proj', ['q_proj', 'k_proj', 'v_proj']);
     else builder.linears('q_proj', 'k_proj', 'v_proj');
     if (arch.qkNormPerHead) {
       builder.norm('q_norm', arch.numAttentionHeads * arch.headDim, false);
@@ -255,8 +277,9 @@ export function hfParallelRecipe(arch: ModelArchitecture, family: ParallelFamily
       finalNorm: 'layer',
       // CohereForCausalLM.forward: logits = logits * self.logit_scale.
       scaledLogits: family === 'cohere',
-      // GPTJForCausalLM.forward: lm_logits = self.lm_head(hidden_states).to(torch.float32)
-      logitsFp32: family === 'gptj' ? 'returned' : undefined,
+      // GPTJForCausalLM.forward (CodeGen's alike): lm_logits = self.lm_head(hidden_states)
+      // .to(torch.float32)
+      logitsFp32: eagerFp32(family) ? 'returned' : undefined,
     },
   };
 }

@@ -148,6 +148,17 @@ function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
   return { kernel: 'eager', mask: { key, additive: true } };
 }
 
+/** CodeGen (modeling_codegen.py): CodeGenAttention is eager only (no attention interface), its
+ * scores in fp32. */
+function codegenRecipe(arch: ModelArchitecture): LayerRecipe {
+  return {
+    ...hfParallelRecipe(arch, 'codegen'),
+    attention: eagerOnly(
+      "CodeGen's model code has one attention, eager, with fp32 scores: it runs whatever kernel was asked",
+    ),
+  };
+}
+
 /** GPT-Neo (modeling_gpt_neo.py): GPT_NEO_ATTENTION_CLASSES has eager and flash_attention_2 and
  * no SDPA, so its eager attention runs, with fp32 scores, unless the run loads flash-attn. */
 function gptNeoRecipe(arch: ModelArchitecture): LayerRecipe {
@@ -274,6 +285,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
   gptj: gptjRecipe,
+  codegen: codegenRecipe,
   gpt_neo: gptNeoRecipe,
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),

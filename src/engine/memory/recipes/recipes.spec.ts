@@ -195,6 +195,33 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(bertLayer - savedPerLayer(distilbert, HF, 'n_layers')).toBe(1 * h * T);
   });
 
+  it("CodeGen: GPT-J's layer from one qkv_proj (each of q, k, v copied out of its four shards), the mask added in place", () => {
+    const gptj = {
+      model_type: 'gptj',
+      n_embd: h,
+      n_head: a,
+      n_inner: f,
+      rotary_dim: 16,
+      vocab_size: 1024,
+      n_positions: 2048,
+    };
+    const codegen = { ...gptj, model_type: 'codegen' };
+    // The same kept bytes: the q and k copies go once RoPE has read them, v's copy is the v the
+    // probabilities' matmul keeps.
+    expect(savedPerLayer(codegen, HF, 'n_layer')).toBe(savedPerLayer(gptj, HF, 'n_layer'));
+    // GPT-J makes the scores, scores / scale_attn, + mask and the softmax; CodeGen's
+    // attn_weights += causal_mask writes into the scores.
+    const scoreMatrix = FP32 * a * T * T;
+    const fullSize = (config: Record<string, unknown>) =>
+      layerForwardAllocations(config, HF).filter((bytes) => bytes === scoreMatrix).length;
+    expect(fullSize(gptj)).toBe(4);
+    expect(fullSize(codegen)).toBe(3);
+    // qkv_proj's output (T x 3h), then the three copies _split_heads makes (T x h each).
+    const made = layerForwardAllocations(codegen, HF);
+    const at = made.indexOf(BF16 * 3 * h * T);
+    expect(made.slice(at + 1, at + 4)).toEqual([BF16 * h * T, BF16 * h * T, BF16 * h * T]);
+  });
+
   it('GPT-Neo: no SDPA path either; bias-free q, k, v cast to fp32 for unscaled scores, gelu_new written out', () => {
     const config = {
       model_type: 'gpt_neo',

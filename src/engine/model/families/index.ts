@@ -15,6 +15,7 @@ import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
 import { gptj } from './gptj';
+import { codegen } from './codegen';
 import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
@@ -73,6 +74,7 @@ const ALL: Family[] = [
   cohere2,
   gpt2,
   gptj,
+  codegen,
   gptNeo,
   opt,
   gptNeox,

@@ -947,6 +947,41 @@ describe('OPT (modeling_opt.py)', () => {
   });
 });
 
+describe('Ministral (modular_ministral.py)', () => {
+  // Ministral-8B-Instruct-2410's shape, with an interleaved layer_types list.
+  const MINISTRAL_8B = {
+    model_type: 'ministral',
+    hidden_size: 4096,
+    intermediate_size: 12288,
+    num_hidden_layers: 36,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    vocab_size: 131072,
+    sliding_window: 32768,
+    layer_types: Array.from({ length: 36 }, (_, i) =>
+      i % 4 === 3 ? 'full_attention' : 'sliding_attention',
+    ),
+  };
+
+  it("8,019,808,256 parameters: Mistral's layer, an untied head by MinistralConfig's default", () => {
+    const h = 4096;
+    const layer = 2 * h * h + 2 * h * 1024 + 3 * h * 12288 + 2 * h;
+    const arch = architectureFromConfig('ministral-8b', MINISTRAL_8B);
+    expect(countParameters(arch).total).toBe(36 * layer + 2 * 131072 * h + h);
+    expect(countParameters(arch).total).toBe(8019808256); // the Hub's count
+  });
+
+  it('masks each layer as layer_types says; without it every layer slides over 4,096 keys', () => {
+    const arch = architectureFromConfig('ministral-8b', MINISTRAL_8B);
+    expect(layerKind(arch, 0).attentionWindow).toEqual({ kind: 'sliding', size: 32768 });
+    expect(layerKind(arch, 3).attentionWindow).toEqual({ kind: 'full' });
+    const { layer_types: _types, sliding_window: _window, ...bare } = MINISTRAL_8B;
+    const byDefault = architectureFromConfig('ministral-8b', bare);
+    expect(layerKind(byDefault, 3).attentionWindow).toEqual({ kind: 'sliding', size: 4096 });
+  });
+});
+
 describe('CodeGen (modeling_codegen.py)', () => {
   // Salesforce/codegen-350M-mono's config.json.
   const CODEGEN_350M = {

@@ -982,6 +982,38 @@ describe('Ministral (modular_ministral.py)', () => {
   });
 });
 
+describe('MPT (modeling_mpt.py)', () => {
+  // mosaicml/mpt-7b's config.json (its own field names, dropouts in attn_config).
+  const MPT_7B = {
+    model_type: 'mpt',
+    d_model: 4096,
+    n_heads: 32,
+    n_layers: 32,
+    expansion_ratio: 4,
+    max_seq_len: 2048,
+    vocab_size: 50432,
+    attn_config: { alibi: true, attn_pdrop: 0, clip_qkv: null, qk_ln: false },
+    no_bias: true,
+  };
+
+  it('6,649,286,656 parameters: bias-free Wqkv, out_proj, MLP and LayerNorms, no positions, tied head', () => {
+    const h = 4096;
+    const layer = 3 * h * h + h * h + 2 * h * 4 * h + 2 * h;
+    const arch = architectureFromConfig('mpt-7b', MPT_7B);
+    expect(countParameters(arch).total).toBe(32 * layer + 50432 * h + h);
+    expect(countParameters(arch).total).toBe(6649286656); // the Hub's 6.65B
+  });
+
+  it('reads attn_config.attn_pdrop as its dropout; refuses clip_qkv and qk_ln by field', () => {
+    const dropping = { ...MPT_7B, attn_config: { ...MPT_7B.attn_config, attn_pdrop: 0.1 } };
+    expect(architectureFromConfig('mpt', dropping).dropout?.attention).toBe(0.1);
+    const clipped = { ...MPT_7B, attn_config: { ...MPT_7B.attn_config, clip_qkv: 8 } };
+    expect(() => architectureFromConfig('mpt', clipped)).toThrow(/attn_config.clip_qkv/);
+    const normed = { ...MPT_7B, attn_config: { ...MPT_7B.attn_config, qk_ln: true } };
+    expect(() => architectureFromConfig('mpt', normed)).toThrow(/attn_config.qk_ln/);
+  });
+});
+
 describe('CodeGen (modeling_codegen.py)', () => {
   // Salesforce/codegen-350M-mono's config.json.
   const CODEGEN_350M = {

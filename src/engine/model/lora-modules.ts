@@ -70,6 +70,9 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
     'mlp.fc_in': ['up_proj'],
     'mlp.fc_out': ['down_proj'],
   },
+  // modeling_mpt.py MptAttention.Wqkv (q, k and v in one linear) / out_proj; MptMLP keeps
+  // up_proj and down_proj.
+  mpt: { 'attn.Wqkv': QKV, 'attn.out_proj': ['o_proj'] },
   // modeling_gpt_neo.py GPTNeoSelfAttention.out_proj, GPTNeoMLP.c_fc / c_proj (q, k, v keep
   // their names).
   gpt_neo: {
@@ -125,6 +128,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   'xlm-roberta': ['query', 'value'],
   distilbert: ['q_lin', 'v_lin'],
   codegen: ['qkv_proj'],
+  mpt: ['Wqkv'],
 };
 
 /** The targets LoRA takes when the request names none. */

@@ -9,6 +9,7 @@ import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
 import { hfGptNeoRecipe } from './hf-gpt-neo';
+import { hfMptRecipe } from './hf-mpt';
 import { hfOptRecipe } from './hf-opt';
 import { hfLlamaRecipe, LLAMA, LlamaVariant } from './hf-llama';
 import { litgptRecipe } from './litgpt';
@@ -286,6 +287,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
   gptj: gptjRecipe,
   codegen: codegenRecipe,
+  mpt: (arch) => hfMptRecipe(arch.dropout?.attention ?? 0),
   gpt_neo: gptNeoRecipe,
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),
   cohere: (arch) => hfParallelRecipe(arch, 'cohere'),

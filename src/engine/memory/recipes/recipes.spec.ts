@@ -222,6 +222,36 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(made.slice(at + 1, at + 4)).toEqual([BF16 * h * T, BF16 * h * T, BF16 * h * T]);
   });
 
+  it('MPT: one Wqkv kept whole through its views, ALiBi promoting the scores to fp32, exact GELU', () => {
+    const config = {
+      model_type: 'mpt',
+      d_model: h,
+      n_heads: a,
+      expansion_ratio: f / h,
+      vocab_size: 1024,
+      max_seq_len: 2048,
+    };
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by norm_1, and its stats
+      BF16 * h + // norm_1's output, kept by Wqkv
+      3 * BF16 * h + // Wqkv's output: q and k (views) kept by the scores' matmul, v by the context's
+      FP32 * a * T + // softmax's fp32 output
+      BF16 * a * T + // its cast to value.dtype, kept by the matmul with v
+      BF16 * h + // the context's contiguous permute, kept by out_proj
+      BF16 * h +
+      layerNormStats + // attention + residual, kept by norm_2
+      BF16 * h + // norm_2's output, kept by up_proj
+      2 * BF16 * f; // up_proj's output kept by GELU, GELU's by down_proj
+    expect(savedPerLayer(config, HF, 'n_layers')).toBe(perToken * T);
+    // The scores and their scaled copy in bf16; + position_bias (fp32), masked_fill and the
+    // softmax in fp32; the cast back in bf16.
+    const made = layerForwardAllocations({ ...config, n_layers: 1 }, HF);
+    const count = (bytes: number) => made.filter((b) => b === bytes).length;
+    expect(count(BF16 * a * T * T)).toBe(3);
+    expect(count(FP32 * a * T * T)).toBe(3);
+  });
+
   it('GPT-Neo: no SDPA path either; bias-free q, k, v cast to fp32 for unscaled scores, gelu_new written out', () => {
     const config = {
       model_type: 'gpt_neo',

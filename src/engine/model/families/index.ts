@@ -16,6 +16,7 @@ import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
 import { gptj } from './gptj';
 import { codegen } from './codegen';
+import { mpt } from './mpt';
 import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
@@ -75,6 +76,7 @@ const ALL: Family[] = [
   gpt2,
   gptj,
   codegen,
+  mpt,
   gptNeo,
   opt,
   gptNeox,

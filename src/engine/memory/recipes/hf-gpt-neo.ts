@@ -5,7 +5,7 @@
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { baseModelBytes, LayerWeights } from '../model/rank-model';
-import { geluNew } from './hf-gpt2';
+import { geluNewMlp } from './hf-gpt2';
 import { linear } from './hf-llama';
 import { fp32QkEagerAttention } from './hf-parallel';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -26,7 +26,8 @@ function gptNeoBlock(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p:
     const mid = nn.ops.add(attended, x); // attn_output + residual
     nn.rt.drop(attended);
     const normed2 = nn.layerNorm(mid, w.norms.get('ln_2')!, w.norms.get('ln_2.bias'));
-    const mlp = gptNeoMlp(nn, normed2, w, p.residual);
+    // GPTNeoMLP.forward: c_fc, gelu_new, c_proj, dropout.
+    const mlp = geluNewMlp(nn, normed2, linear(w, 'up_proj'), linear(w, 'down_proj'), p.residual);
     nn.rt.drop(normed2);
     return nn.ops.add(mid, mlp); // residual + feed_forward_hidden_states
   });
@@ -48,18 +49,6 @@ function gptNeoAttention(
     const out = nn.linear(context, linear(w, 'o_proj'));
     nn.rt.drop(context);
     return nn.dropoutReplacing(out, p.residual);
-  });
-}
-
-/** GPTNeoMLP.forward: c_fc, gelu_new, c_proj, dropout. */
-function gptNeoMlp(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
-  return nn.rt.scope(() => {
-    const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated = geluNew(nn, up);
-    nn.rt.drop(up);
-    const down = nn.linear(activated, linear(w, 'down_proj'));
-    nn.rt.drop(activated);
-    return nn.dropoutReplacing(down, p);
   });
 }
 

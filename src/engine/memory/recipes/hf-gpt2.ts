@@ -4,7 +4,7 @@
 import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
-import { LayerWeights } from '../model/rank-model';
+import { LayerWeights, LinearParams } from '../model/rank-model';
 import { attend } from './attention-kernel';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -84,13 +84,18 @@ export function eagerScores(
 
 /** GPT2MLP: c_fc, act, c_proj, dropout. */
 function gpt2Mlp(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
+  return geluNewMlp(nn, x, linear(w, 'c_fc'), linear(w, 'mlp.c_proj'), p);
+}
+
+/** GPT2MLP's and GPTNeoMLP's forward: up, gelu_new written out, down, dropout. */
+export function geluNewMlp(nn: Nn, x: Tensor, up: LinearParams, down: LinearParams, p: number) {
   return nn.rt.scope(() => {
-    const up = nn.linear(x, linear(w, 'c_fc'));
-    const activated = geluNew(nn, up);
-    nn.rt.drop(up);
-    const down = nn.linear(activated, linear(w, 'mlp.c_proj'));
+    const upOut = nn.linear(x, up);
+    const activated = geluNew(nn, upOut);
+    nn.rt.drop(upOut);
+    const downOut = nn.linear(activated, down);
     nn.rt.drop(activated);
-    return nn.dropoutReplacing(down, p);
+    return nn.dropoutReplacing(downOut, p);
   });
 }
 

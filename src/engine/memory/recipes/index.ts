@@ -149,17 +149,6 @@ function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
   return { kernel: 'eager', mask: { key, additive: true } };
 }
 
-/** CodeGen (modeling_codegen.py): CodeGenAttention is eager only (no attention interface), its
- * scores in fp32. */
-function codegenRecipe(arch: ModelArchitecture): LayerRecipe {
-  return {
-    ...hfParallelRecipe(arch, 'codegen'),
-    attention: eagerOnly(
-      "CodeGen's model code has one attention, eager, with fp32 scores: it runs whatever kernel was asked",
-    ),
-  };
-}
-
 /** GPT-Neo (modeling_gpt_neo.py): GPT_NEO_ATTENTION_CLASSES has eager and flash_attention_2 and
  * no SDPA, so its eager attention runs, with fp32 scores, unless the run loads flash-attn. */
 function gptNeoRecipe(arch: ModelArchitecture): LayerRecipe {
@@ -190,15 +179,14 @@ function llama4Recipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** GPT-J (modeling_gptj.py): GPTJ_ATTENTION_CLASSES has eager and flash_attention_2 and no
- * SDPA, so the eager attention runs, its scores in fp32, unless the run loads flash-attn. */
-function gptjRecipe(arch: ModelArchitecture): LayerRecipe {
-  return {
-    ...hfParallelRecipe(arch, 'gptj'),
-    attention: eagerOnly(
-      "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
-    ),
-  };
+/** GPT-J's and CodeGen's block (hf-parallel.ts), whose eager attention with fp32 scores runs
+ * whatever kernel was asked: GPTJ_ATTENTION_CLASSES has eager and flash_attention_2 and no SDPA;
+ * CodeGenAttention is eager only. */
+function eagerParallelRecipe(family: 'gptj' | 'codegen', note: string) {
+  return (arch: ModelArchitecture): LayerRecipe => ({
+    ...hfParallelRecipe(arch, family),
+    attention: eagerOnly(note),
+  });
 }
 
 /** BERT's encoder layer with the config's dropouts (RoBERTa's and XLM-RoBERTa's are copies). */
@@ -285,8 +273,14 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
   gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
-  gptj: gptjRecipe,
-  codegen: codegenRecipe,
+  gptj: eagerParallelRecipe(
+    'gptj',
+    "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
+  ),
+  codegen: eagerParallelRecipe(
+    'codegen',
+    "CodeGen's model code has one attention, eager, with fp32 scores: it runs whatever kernel was asked",
+  ),
   mpt: (arch) => hfMptRecipe(arch.dropout?.attention ?? 0),
   gpt_neo: gptNeoRecipe,
   stablelm: (arch) => hfParallelRecipe(arch, 'stablelm'),

@@ -41,6 +41,16 @@ const settings = (runtime: Record<string, unknown>, training: Record<string, unk
   runtime,
 });
 const HF = settings({ preset: 'hf-transformers' });
+// GPT-J's fields at the shapes above (rotary on a quarter of each head).
+const GPTJ = {
+  model_type: 'gptj',
+  n_embd: h,
+  n_head: a,
+  n_inner: f,
+  rotary_dim: 16,
+  vocab_size: 1024,
+  n_positions: 2048,
+};
 
 // Hugging Face's Llama RMSNorm (modeling_llama.py): x.to(float32) kept by pow and by the product
 // with rsqrt, the fp32 rsqrt per row, the cast back kept by weight * it, and the output kept by
@@ -134,15 +144,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it('GPT-J: no SDPA path, so eager attention keeps fp32 q and k and fp32 probabilities beside their cast', () => {
-    const config = {
-      model_type: 'gptj',
-      n_embd: h,
-      n_head: a,
-      n_inner: f,
-      rotary_dim: 16,
-      vocab_size: 1024,
-      n_positions: 2048,
-    };
+    const config = GPTJ;
     const perToken =
       BF16 * h +
       layerNormStats +
@@ -196,25 +198,16 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it("CodeGen: GPT-J's layer from one qkv_proj (each of q, k, v copied out of its four shards), the mask added in place", () => {
-    const gptj = {
-      model_type: 'gptj',
-      n_embd: h,
-      n_head: a,
-      n_inner: f,
-      rotary_dim: 16,
-      vocab_size: 1024,
-      n_positions: 2048,
-    };
-    const codegen = { ...gptj, model_type: 'codegen' };
+    const codegen = { ...GPTJ, model_type: 'codegen' };
     // The same kept bytes: the q and k copies go once RoPE has read them, v's copy is the v the
     // probabilities' matmul keeps.
-    expect(savedPerLayer(codegen, HF, 'n_layer')).toBe(savedPerLayer(gptj, HF, 'n_layer'));
+    expect(savedPerLayer(codegen, HF, 'n_layer')).toBe(savedPerLayer(GPTJ, HF, 'n_layer'));
     // GPT-J makes the scores, scores / scale_attn, + mask and the softmax; CodeGen's
     // attn_weights += causal_mask writes into the scores.
     const scoreMatrix = FP32 * a * T * T;
     const fullSize = (config: Record<string, unknown>) =>
       layerForwardAllocations(config, HF).filter((bytes) => bytes === scoreMatrix).length;
-    expect(fullSize(gptj)).toBe(4);
+    expect(fullSize(GPTJ)).toBe(4);
     expect(fullSize(codegen)).toBe(3);
     // qkv_proj's output (T x 3h), then the three copies _split_heads makes (T x h each).
     const made = layerForwardAllocations(codegen, HF);

@@ -3,23 +3,8 @@
 // v from one bias-free qkv_proj, split in four (mp_num = 4) the way the TPU-v4 checkpoints laid
 // them out.
 import { PlanValidationError } from '../../vocabulary';
-import { Config } from '../config-reader';
 import { Family } from '../family';
-
-/** CodeGenConfig's defaults (configuration_codegen.py): codegen-6B's shape. */
-const CODEGEN_DEFAULTS: Config = {
-  vocab_size: 50400,
-  n_positions: 2048,
-  n_embd: 4096,
-  n_layer: 28,
-  n_head: 16,
-  rotary_dim: 64,
-  activation_function: 'gelu_new',
-  resid_pdrop: 0.0,
-  embd_pdrop: 0.0,
-  attn_pdrop: 0.0,
-  tie_word_embeddings: false,
-};
+import { GPTJ_DEFAULTS } from './gptj';
 
 // CodeGenAttention.forward: mp_num = 4, hard-coded (the number of TPU-v4 cores it was cut for).
 const QKV_SHARDS = 4;
@@ -29,7 +14,7 @@ export const codegen: Family = {
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 1,
-  defaults: CODEGEN_DEFAULTS,
+  defaults: GPTJ_DEFAULTS, // CodeGenConfig's defaults are GPTJConfig's (codegen-6B is GPT-J-6B's shape)
   refine: (arch, read) => {
     if (arch.numAttentionHeads % QKV_SHARDS !== 0) {
       read.fail(

@@ -6,7 +6,7 @@ import { Config } from '../config-reader';
 import { Family } from '../family';
 
 /** GPTJConfig's defaults (configuration_gptj.py): GPT-J-6B's shape. */
-const GPTJ_DEFAULTS: Config = {
+export const GPTJ_DEFAULTS: Config = {
   vocab_size: 50400,
   n_positions: 2048,
   n_embd: 4096,

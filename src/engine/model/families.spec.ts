@@ -941,6 +941,14 @@ describe('OPT (modeling_opt.py)', () => {
     expect(counts.embeddingProjections).toBe(projections);
   });
 
+  it('refuses a word_embed_proj_dim or do_layer_norm_before of the wrong kind by field', () => {
+    const bad = (extra: Record<string, unknown>) => () =>
+      architectureFromConfig('opt', { ...OPT_350M, ...extra });
+    expect(bad({ word_embed_proj_dim: 'abc' })).toThrow(/config.word_embed_proj_dim/);
+    expect(bad({ word_embed_proj_dim: 0 })).toThrow(/config.word_embed_proj_dim/);
+    expect(bad({ do_layer_norm_before: 'no' })).toThrow(/config.do_layer_norm_before/);
+  });
+
   it("refuses OPT-350m's classifier over the projected embedding by field", () => {
     const classifier = { ...OPT_350M, architectures: ['OPTForSequenceClassification'] };
     expect(() => architectureFromConfig('opt', classifier)).toThrow(/config.word_embed_proj_dim/);
@@ -970,6 +978,11 @@ describe('Ministral (modular_ministral.py)', () => {
     const arch = architectureFromConfig('ministral-8b', MINISTRAL_8B);
     expect(countParameters(arch).total).toBe(36 * layer + 2 * 131072 * h + h);
     expect(countParameters(arch).total).toBe(8019808256); // the Hub's count
+  });
+
+  it('refuses a layer_types list that does not give one type per layer', () => {
+    const short = { ...MINISTRAL_8B, layer_types: ['full_attention'] };
+    expect(() => architectureFromConfig('ministral-8b', short)).toThrow(/layerTypes/);
   });
 
   it('masks each layer as layer_types says; without it every layer slides over 4,096 keys', () => {
@@ -1002,6 +1015,20 @@ describe('MPT (modeling_mpt.py)', () => {
     const arch = architectureFromConfig('mpt-7b', MPT_7B);
     expect(countParameters(arch).total).toBe(32 * layer + 50432 * h + h);
     expect(countParameters(arch).total).toBe(6649286656); // the Hub's 6.65B
+  });
+
+  it("builds MptMLP 4 x d_model wide whatever expansion_ratio says (Hugging Face's nn.Linear(h, 4 * h))", () => {
+    const total = (config: Record<string, unknown>) =>
+      countParameters(architectureFromConfig('mpt', config)).total;
+    expect(total({ ...MPT_7B, expansion_ratio: 2 })).toBe(total(MPT_7B));
+  });
+
+  it('refuses an attn_config that is not an object, and an attn_pdrop outside [0, 1), by field', () => {
+    expect(() => architectureFromConfig('mpt', { ...MPT_7B, attn_config: 'x' })).toThrow(
+      /config.attn_config/,
+    );
+    const dropping = { ...MPT_7B, attn_config: { attn_pdrop: 2 } };
+    expect(() => architectureFromConfig('mpt', dropping)).toThrow(/config.attn_config.attn_pdrop/);
   });
 
   it('reads attn_config.attn_pdrop as its dropout; refuses clip_qkv and qk_ln by field', () => {

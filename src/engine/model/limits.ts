@@ -243,6 +243,13 @@ const CHOICES: Record<string, readonly string[]> = {
  * (the architecture's own field they feed is named in the comment where it differs). */
 const CONFIG_RANGES: Record<string, Range> = {
   type_vocab_size: count(0, MAX_VOCABULARY), // BERT's token types: learnedPositionEmbeddings
+  word_embed_proj_dim: count(1, MAX_HIDDEN), // OPT: embeddingWidth
+  // DistilBERT's and MPT's own names for the common fields (their families map them).
+  dim: count(1, MAX_HIDDEN),
+  n_layers: count(1, MAX_LAYERS),
+  n_heads: count(1, MAX_HEADS),
+  hidden_dim: count(1, MAX_MLP_WIDTH),
+  max_seq_len: count(1, MAX_POSITIONS),
   num_decoder_layers: count(1, MAX_LAYERS), // T5: numLayers = encoder + decoder
   relative_attention_num_buckets: count(0, MAX_POSITION_BUCKETS),
   n_positions: count(1, MAX_POSITIONS),
@@ -489,6 +496,12 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   }
   if (arch.encoder && arch.encoder.numLayers >= arch.numLayers) {
     fail('encoder.numLayers', `must leave decoder layers: below numLayers (${arch.numLayers})`);
+  }
+  if (arch.layerTypes && arch.layerTypes.length !== arch.numLayers) {
+    fail(
+      'layerTypes',
+      `must give one type per layer: ${arch.layerTypes.length} for numLayers (${arch.numLayers})`,
+    );
   }
   const indexLists: [string, number[] | undefined][] = [
     ['moe.layers', arch.moe?.layers],

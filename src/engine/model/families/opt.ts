@@ -37,6 +37,9 @@ function refuseUnsupported(read: ConfigReader): void {
       'word_embed_proj_dim',
       "OPTForSequenceClassification's score over a projected embedding (OPT-350m) is not planned yet: plan the causal LM, or give word_embed_proj_dim equal to hidden_size",
     );
+  const before = config.do_layer_norm_before;
+  if (before !== undefined && before !== null && typeof before !== 'boolean')
+    read.fail('do_layer_norm_before', `must be true or false, got ${JSON.stringify(before)}`);
   if (config.layer_norm_elementwise_affine === false)
     read.fail(
       'layer_norm_elementwise_affine',

@@ -980,9 +980,11 @@ describe('Ministral (modular_ministral.py)', () => {
     expect(countParameters(arch).total).toBe(8019808256); // the Hub's count
   });
 
-  it('refuses a layer_types list that does not give one type per layer', () => {
+  it('refuses a layer_types list shorter than the layers; a longer one leaves its tail unread', () => {
     const short = { ...MINISTRAL_8B, layer_types: ['full_attention'] };
     expect(() => architectureFromConfig('ministral-8b', short)).toThrow(/layerTypes/);
+    const cut = architectureFromConfig('ministral-8b', { ...MINISTRAL_8B, num_hidden_layers: 4 });
+    expect(layerKind(cut, 3).attentionWindow).toEqual({ kind: 'full' });
   });
 
   it('masks each layer as layer_types says; without it every layer slides over 4,096 keys', () => {

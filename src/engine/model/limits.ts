@@ -497,10 +497,12 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   if (arch.encoder && arch.encoder.numLayers >= arch.numLayers) {
     fail('encoder.numLayers', `must leave decoder layers: below numLayers (${arch.numLayers})`);
   }
-  if (arch.layerTypes && arch.layerTypes.length !== arch.numLayers) {
+  // A layer reads layer_types[layer_idx]: a longer list leaves its tail unread (a config cut
+  // to fewer layers), a shorter one leaves layers without a type.
+  if (arch.layerTypes && arch.layerTypes.length < arch.numLayers) {
     fail(
       'layerTypes',
-      `must give one type per layer: ${arch.layerTypes.length} for numLayers (${arch.numLayers})`,
+      `must give a type for every layer: ${arch.layerTypes.length} for numLayers (${arch.numLayers})`,
     );
   }
   const indexLists: [string, number[] | undefined][] = [

@@ -580,7 +580,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       model_type: 'exaone4',
       head_dim: d,
       sliding_window: 4096, // longer than the sequence: no mask
-      layer_types: ['sliding_attention'],
+      layer_types: ['sliding_attention', 'sliding_attention'], // for the one and two layers compared
     };
     // LlamaRMSNorm over `width` with one rsqrt per row: x.to(float32), rsqrt and the cast back
     // kept; an output that a linear reads is kept too, one that a residual add or RoPE reads not.

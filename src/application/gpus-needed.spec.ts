@@ -107,22 +107,38 @@ describe('gpusNeeded', () => {
     expect(answer.fewest).toBeNull();
   });
 
-  it('bounds context-parallel layouts by the kernel they run, not the one requested', () => {
-    // Eager attention at 128k tokens keeps 32 x s^2 scores (1.1 TB) on one GPU, but context
-    // parallelism runs a fused kernel. Whatever size a search of 16 GPUs finds a layout that
-    // fits on, the lower bound must not have skipped it.
-    const job = {
+  it('splits the sequence only under a fused kernel, and bounds below what a search finds', () => {
+    // Eager attention at 128k tokens keeps 32 x s^2 scores (1.1 TB) on one GPU, and context
+    // parallelism's ring replaces SDPA's fused kernels only (validate.ts): asked for eager, no
+    // layout of 16 GPUs splits the sequence, and none fits.
+    const job = (attention: 'eager' | 'flash') => ({
       model: 'llama-3-8b',
       training: { sequenceLength: 131_072 },
-      runtime: { attention: 'eager' as const },
-    };
-    const onSixteen = searchPlans(
-      { ...job, cluster: { gpu: 'h100-80gb', gpus: 16 }, objective: 'fewestGpus', top: 5 },
-      catalog,
-    ).results.some((c) => c.result.memory.perGpu.verdict === 'fits');
-    expect(onSixteen).toBe(true);
-    const answer = gpusNeeded({ ...job, cluster: { gpu: 'h100-80gb', maxGpus: 16 } }, catalog);
-    expect(answer.fewest?.gpus).toBeLessThanOrEqual(16);
+      runtime: { attention },
+    });
+    const search = (attention: 'eager' | 'flash') =>
+      searchPlans(
+        {
+          ...job(attention),
+          cluster: { gpu: 'h100-80gb', gpus: 16 },
+          objective: 'fewestGpus',
+          top: 5,
+        },
+        catalog,
+      );
+    const eager = search('eager');
+    expect(eager.results).toEqual([]);
+    expect(
+      eager.counts.rejected.invalidSplitByField['parallelism.contextParallel'],
+    ).toBeGreaterThan(0);
+    const needed = (attention: 'eager' | 'flash') =>
+      gpusNeeded({ ...job(attention), cluster: { gpu: 'h100-80gb', maxGpus: 16 } }, catalog);
+    expect(needed('eager').fewest).toBeNull();
+    // Asked for flash, whatever size a search of 16 GPUs finds a layout that fits on, the lower
+    // bound must not have skipped it.
+    const fits = search('flash').results.some((c) => c.result.memory.perGpu.verdict === 'fits');
+    expect(fits).toBe(true);
+    expect(needed('flash').fewest?.gpus).toBeLessThanOrEqual(16);
   });
 
   it('says no cluster up to maxGpus fits when none does', () => {

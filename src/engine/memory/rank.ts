@@ -16,9 +16,9 @@ import { nf4BytesPerWeight } from './model-states';
 import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
-import { layerRecipe, recipeNote } from './recipes';
+import { attentionPlan, layerRecipe, recipeNote } from './recipes';
 import { expertRouting } from './moe-routing';
-import { AttentionPlan, hfAttentionPlan } from './recipes/attention-kernel';
+import { AttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
@@ -154,21 +154,6 @@ function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['
   return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
-/** The attention each layer runs for the request, as the model code dispatches it. */
-function attentionPlan(
-  recipe: LayerRecipe,
-  arch: ModelArchitecture,
-  request: PlanRequest,
-  layout: PlanLayout,
-): AttentionPlan {
-  const asked = {
-    arch,
-    asked: request.runtime.attention,
-    computeBytes: dtypePolicy(request).compute,
-    keys: request.training.sequenceLength / layout.contextParallel,
-  };
-  return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
-}
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {
   const { training, runtime, parallelism } = request;
@@ -348,7 +333,7 @@ function chunkRuns(
     request,
     layout,
     recipe,
-    attentionPlan(recipe, arch, request, layout),
+    attentionPlan(recipe, arch, request, layout.contextParallel),
   );
   return placement.chunks.map((span, i) => {
     const model = buildRankModel(context, span, recipe, layers[i]);
@@ -465,7 +450,8 @@ function simulationNotes(
   layout: PlanLayout,
   placement: RankPlacement,
 ): string[] {
-  const notes = attentionPlan(layerRecipe(arch, request), arch, request, layout).notes;
+  const recipe = layerRecipe(arch, request);
+  const notes = attentionPlan(recipe, arch, request, layout.contextParallel).notes;
   const fallback = recipeNote(arch, request);
   if (fallback) notes.unshift(fallback);
   if (!reduceDevice(gpu)) {

@@ -40,6 +40,18 @@ describe('pipeline splits', () => {
     expect(check({ parallelism: { pipelineParallel: 1 } }, 64, t5)).toEqual([]);
   });
 
+  it('refuses context parallelism where attention is written out (eager): no SDPA kernel for the ring to replace', () => {
+    const field = (input: Parameters<typeof check>[0]) => check(input, 64).map((e) => e.field);
+    const cp = { contextParallel: 2 };
+    expect(field({ parallelism: cp, runtime: { attention: 'eager' } })).toEqual([
+      'parallelism.contextParallel',
+    ]);
+    expect(field({ parallelism: cp, runtime: { attention: 'flash' } })).toEqual([]);
+    expect(field({ parallelism: { contextParallel: 1 }, runtime: { attention: 'eager' } })).toEqual(
+      [],
+    );
+  });
+
   it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {
     const projected = { ...tinyArch(8), embeddingWidth: 32 };
     const errors = check({ parallelism: { tensorParallel: 2 } }, 64, projected);

@@ -9,6 +9,8 @@ import {
 } from '../model/parameters';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
+import { attentionPlan, layerRecipe } from '../memory/recipes';
+import { attendsLayer } from '../model/layers';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
 
@@ -38,6 +40,7 @@ export function validateRequest(
     ...pipelineDepthErrors(request, arch),
     ...pipelineSplitErrors(request, arch),
     ...contextParallelErrors(request),
+    ...contextParallelKernelErrors(request, arch),
     ...expertParallelErrors(request, arch),
     ...replicateDegreeErrors(request),
     ...optimizerInBackwardErrors(request),
@@ -174,6 +177,31 @@ function contextParallelErrors(request: PlanRequest): FieldError[] {
       message: `contextParallel (${c}) must divide sequenceLength (${sequenceLength})`,
     },
   ];
+}
+
+/** Context parallelism runs ring attention where SDPA's fused kernels ran: PyTorch's
+ * context_parallel (torchtitan's CP) dispatches scaled_dot_product_attention's flash, efficient
+ * and cuDNN ops to their ring versions. Attention the model code writes out (eager), or that
+ * SDPA leaves to its math kernel (matmuls), never reaches them, and each rank would attend to
+ * its own slice of the keys alone. */
+function contextParallelKernelErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const c = request.parallelism.contextParallel;
+  if (c === 1) return [];
+  const plan = attentionPlan(layerRecipe(arch, request), arch, request, c);
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    if (!attendsLayer(arch, layer)) continue;
+    const { kernel } = plan.attentionFor(layer);
+    if (kernel !== 'eager' && kernel !== 'math') continue;
+    const runs =
+      kernel === 'eager' ? 'attention its model code writes out (eager)' : "SDPA's math kernel";
+    return [
+      {
+        field: 'parallelism.contextParallel',
+        message: `contextParallel (${c}) needs a fused SDPA kernel for ring attention to replace, and layer ${layer} runs ${runs}: use 1, or an attention the model code runs through SDPA's flash kernel`,
+      },
+    ];
+  }
+  return [];
 }
 
 /** Expert parallelism needs experts to split, evenly, over the data x context ranks. */

@@ -16,7 +16,13 @@ import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
 import { megatronRecipe } from './megatron';
 import { LayerRecipe, ModelEnds } from './recipe';
-import { LayerAttention, planByKind } from './attention-kernel';
+import {
+  AttentionPlan,
+  hfAttentionPlan,
+  LayerAttention,
+  planByKind,
+} from './attention-kernel';
+import { dtypePolicy } from '../../request/dtype-policy';
 import { layerKind } from '../../model/layers';
 
 /** How the Llama layer applies each norm kind: LlamaRMSNorm, nn.LayerNorm (with or without its
@@ -376,4 +382,21 @@ export function recipeNote(arch: ModelArchitecture, request: PlanRequest): strin
 
 export function layerRecipe(arch: ModelArchitecture, request: PlanRequest): LayerRecipe {
   return frameworkRecipe(arch, request) ?? hfRecipe(arch);
+}
+
+/** The attention each layer runs for the request, as the model code dispatches it, over the
+ * keys of one context-parallel rank. */
+export function attentionPlan(
+  recipe: LayerRecipe,
+  arch: ModelArchitecture,
+  request: PlanRequest,
+  contextParallel: number,
+): AttentionPlan {
+  const asked = {
+    arch,
+    asked: request.runtime.attention,
+    computeBytes: dtypePolicy(request).compute,
+    keys: request.training.sequenceLength / contextParallel,
+  };
+  return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
 }

@@ -138,9 +138,9 @@ export function hfAttentionPlan(request: AttentionRequest): AttentionPlan {
   const unmasked = sdpaKernel(computeBytes, arch.headDim, grouped);
   const notes = new Set<string>();
   const choose = (index: number): LayerAttention => {
+    if (asked === 'eager') return eagerLayer(arch, index);
     const window = layerKind(arch, index).attentionWindow;
-    const maskKey = window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`;
-    if (asked === 'eager') return { kernel: 'eager', mask: { key: maskKey, additive: true } };
+    const maskKey = maskKeyOf(window);
     if (window.kind !== 'full' && keys >= window.size) {
       notes.add(MASKED_SDPA_NOTE);
       return { kernel: 'efficient', mask: { key: maskKey, additive: false } };
@@ -149,6 +149,32 @@ export function hfAttentionPlan(request: AttentionRequest): AttentionPlan {
     return { kernel: unmasked.kernel };
   };
   return planByKind(arch, choose, notes);
+}
+
+/** The mask a layer's window needs, named so layers that attend alike share it. */
+function maskKeyOf(window: ReturnType<typeof layerKind>['attentionWindow']): string {
+  return window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`;
+}
+
+/** Eager attention with the mask of the layer's window: added to the scores in the hidden dtype
+ * (Hugging Face's eager_attention_forward), or a bool mask the code fills with (MPT's). */
+export function eagerLayer(
+  arch: ModelArchitecture,
+  index: number,
+  additive = true,
+): LayerAttention {
+  const key = maskKeyOf(layerKind(arch, index).attentionWindow);
+  return { kernel: 'eager', mask: { key, additive } };
+}
+
+/** The attention of model code with no SDPA path: eager on every layer, and `note` saying so
+ * where another kernel was asked for. */
+export function eagerOnly(note: string, additiveMask = true) {
+  return (request: AttentionRequest): AttentionPlan => {
+    const notes = new Set<string>(request.asked === 'eager' ? [] : [note]);
+    const choose = (index: number) => eagerLayer(request.arch, index, additiveMask);
+    return planByKind(request.arch, choose, notes);
+  };
 }
 
 /** A plan that decides once per layer kind: every layer of the model is looked at once, so the

@@ -7,7 +7,7 @@ import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
-import { AttentionPlan, AttentionRequest, planByKind } from './attention-kernel';
+import { eagerOnly } from './attention-kernel';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -93,24 +93,15 @@ function bloomWeights(context: WeightContext, layer: number): LayerWeights {
     .build();
 }
 
-/** BLOOM has no SDPA path: its own attention code runs whatever is asked, with a mask. */
-function bloomAttentionPlan(request: AttentionRequest): AttentionPlan {
-  const notes = new Set<string>();
-  if (request.asked !== 'eager') {
-    notes.add(
-      "BLOOM's model code has no SDPA path: its ALiBi attention is written out and keeps every score matrix (fp32 softmax and its cast)",
-    );
-  }
-  const choice = { kernel: 'eager' as const, mask: { key: 'full', additive: true } };
-  return planByKind(request.arch, () => choice, notes);
-}
-
 export function hfBloomRecipe(dropout: BloomDropout): LayerRecipe {
   return {
     source: 'transformers models/bloom/modeling_bloom.py (BloomBlock)',
     weights: bloomWeights,
     forward: (nn, x, weights, inputs) => bloomBlock(nn, x, weights, inputs, dropout),
-    attention: bloomAttentionPlan,
+    // BLOOM has no SDPA path: its own attention code runs whatever is asked, with a mask.
+    attention: eagerOnly(
+      "BLOOM's model code has no SDPA path: its ALiBi attention is written out and keeps every score matrix (fp32 softmax and its cast)",
+    ),
     ends: { finalNorm: 'layer' },
   };
 }

@@ -8,7 +8,7 @@ import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
-import { AttentionRequest, planByKind } from './attention-kernel';
+import { eagerOnly } from './attention-kernel';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -77,29 +77,17 @@ function mptWeights(context: WeightContext, layer: number): LayerWeights {
     .build();
 }
 
-/** MptAttention is the model's one attention: eager whatever was asked, with the causal mask
- * MptModel turns to bool (causal_mask.bool()). */
-function mptAttentionPlan(request: AttentionRequest) {
-  const notes = new Set<string>(
-    request.asked === 'eager'
-      ? []
-      : [
-          "MPT's model code has one attention, written out with ALiBi: it runs whatever kernel was asked and keeps fp32 scores",
-        ],
-  );
-  return planByKind(
-    request.arch,
-    () => ({ kernel: 'eager', mask: { key: 'full', additive: false } }),
-    notes,
-  );
-}
-
 export function hfMptRecipe(dropout: number): LayerRecipe {
   return {
     source: 'transformers models/mpt/modeling_mpt.py (MptBlock)',
     weights: mptWeights,
     forward: (nn, x, weights, inputs) => mptBlock(nn, x, weights, inputs, dropout),
-    attention: mptAttentionPlan,
+    // MptAttention is the model's one attention, with the bool mask MptModel makes
+    // (causal_mask.bool()).
+    attention: eagerOnly(
+      "MPT's model code has one attention, written out with ALiBi: it runs whatever kernel was asked and keeps fp32 scores",
+      false,
+    ),
     // ALiBi, no rotary tables (MptModel builds the small ALiBi tensor instead); norm_f has no
     // bias either.
     ends: { rotaryBuffer: true, finalNorm: 'layer' },

@@ -16,14 +16,8 @@ import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
 import { megatronRecipe } from './megatron';
 import { LayerRecipe, ModelEnds } from './recipe';
-import {
-  AttentionPlan,
-  hfAttentionPlan,
-  LayerAttention,
-  planByKind,
-} from './attention-kernel';
+import { AttentionPlan, eagerOnly, hfAttentionPlan } from './attention-kernel';
 import { dtypePolicy } from '../../request/dtype-policy';
-import { layerKind } from '../../model/layers';
 
 /** How the Llama layer applies each norm kind: LlamaRMSNorm, nn.LayerNorm (with or without its
  * bias), OLMo-1's OlmoLayerNorm. */
@@ -139,20 +133,10 @@ function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** The attention of model code that has no SDPA path: eager on every layer, and the note that
- * says so where another kernel was asked for. */
-function eagerOnly(note: string): LayerRecipe['attention'] {
-  return (request) => {
-    const notes = new Set<string>(request.asked === 'eager' ? [] : [note]);
-    return planByKind(request.arch, (index) => eagerChoice(request.arch, index), notes);
-  };
-}
-
-/** Eager attention with the mask of the layer's kind. */
-function eagerChoice(arch: ModelArchitecture, index: number): LayerAttention {
-  const window = layerKind(arch, index).attentionWindow;
-  const key = window.kind === 'full' ? 'full' : `${window.kind}-${window.size}`;
-  return { kernel: 'eager', mask: { key, additive: true } };
+/** The note of model code whose attention classes are eager and flash_attention_2 only
+ * (GPTJ_ATTENTION_CLASSES, GPT_NEO_ATTENTION_CLASSES). */
+function eagerOrFlash2Note(model: string): string {
+  return `${model}'s model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'`;
 }
 
 /** GPT-Neo (modeling_gpt_neo.py): GPT_NEO_ATTENTION_CLASSES has eager and flash_attention_2 and
@@ -164,9 +148,7 @@ function gptNeoRecipe(arch: ModelArchitecture): LayerRecipe {
   };
   return {
     ...hfGptNeoRecipe(dropout),
-    attention: eagerOnly(
-      "GPT-Neo's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
-    ),
+    attention: eagerOnly(eagerOrFlash2Note('GPT-Neo')),
   };
 }
 
@@ -279,10 +261,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   falcon: (arch) => hfParallelRecipe(arch, 'falcon'),
   gpt_neox: (arch) => hfParallelRecipe(arch, 'gpt_neox'),
   phi: (arch) => hfParallelRecipe(arch, 'phi'),
-  gptj: eagerParallelRecipe(
-    'gptj',
-    "GPT-J's model code has no SDPA path (eager or flash_attention_2 only): its eager attention runs, with fp32 scores, unless the run loads it with attn_implementation='flash_attention_2'",
-  ),
+  gptj: eagerParallelRecipe('gptj', eagerOrFlash2Note('GPT-J')),
   codegen: eagerParallelRecipe(
     'codegen',
     "CodeGen's model code has one attention, eager, with fp32 scores: it runs whatever kernel was asked",

@@ -307,14 +307,37 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
-// Families whose sequence classifier is BERT's: a dense layer over the first token (BertPooler;
-// RobertaClassificationHead.dense; DistilBERT's pre_classifier) before the label projection;
-// others score every token.
-const POOLED_CLASSIFIERS = ['bert', 'roberta', 'xlm-roberta', 'distilbert'];
+/** A sequence classifier that pools the first token through a dense layer (h x h) before the
+ * label projection: the two modules' names, and whether the first token is dropped out first. */
+export interface PooledHead {
+  pooler: string;
+  classifier: string;
+  dropoutFirst: boolean;
+}
 
-/** Whether the model's sequence classifier pools the first token through a dense layer. */
-export function poolsFirstToken(arch: ModelArchitecture): boolean {
-  return POOLED_CLASSIFIERS.includes(arch.modelType ?? '');
+// BertPooler and BertForSequenceClassification.classifier; RobertaClassificationHead's dense and
+// out_proj, after a dropout on the first token; DistilBERT's pre_classifier (through ReLU, which
+// keeps its output as tanh does) and classifier. Other families score every token.
+const BERT_HEAD: PooledHead = {
+  pooler: 'pooler.dense',
+  classifier: 'classifier',
+  dropoutFirst: false,
+};
+const ROBERTA_HEAD: PooledHead = {
+  pooler: 'classifier.dense',
+  classifier: 'classifier.out_proj',
+  dropoutFirst: true,
+};
+const POOLED_HEADS: Record<string, PooledHead> = {
+  bert: BERT_HEAD,
+  roberta: ROBERTA_HEAD,
+  'xlm-roberta': ROBERTA_HEAD,
+  distilbert: { pooler: 'pre_classifier', classifier: 'classifier', dropoutFirst: false },
+};
+
+/** The model's pooled sequence-classifier head, if its family pools the first token. */
+export function pooledHead(arch: ModelArchitecture): PooledHead | undefined {
+  return POOLED_HEADS[arch.modelType ?? ''];
 }
 
 /** A *ForSequenceClassification head, which replaces the vocabulary head: BERT's pooler (h x h
@@ -324,7 +347,7 @@ export function classifierParameters(arch: ModelArchitecture): number {
   const labels = arch.sequenceClassificationLabels;
   if (!labels) return 0;
   const h = arch.hiddenSize;
-  return poolsFirstToken(arch) ? h * h + h + h * labels + labels : h * labels;
+  return pooledHead(arch) ? h * h + h + h * labels + labels : h * labels;
 }
 
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */

@@ -10,7 +10,7 @@ import {
   linearShapes,
   loraEnds,
   loraProjections,
-  poolsFirstToken,
+  pooledHead,
 } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
@@ -280,7 +280,7 @@ function decoderLayerTotals(
 function classifierFactored(arch: ModelArchitecture): number {
   const h = arch.hiddenSize;
   const labels = arch.sequenceClassificationLabels ?? 0;
-  return poolsFirstToken(arch) ? 2 * h + h + h + labels + labels : h + labels;
+  return pooledHead(arch) ? 2 * h + h + h + labels + labels : h + labels;
 }
 
 /** One layer's LoRA adapters on one rank: r x (in + out) per adapted module, a fused one's

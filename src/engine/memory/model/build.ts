@@ -5,7 +5,7 @@ import {
   embeddingWidthOf,
   loraEnds,
   loraProjections,
-  poolsFirstToken,
+  pooledHead,
 } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
@@ -103,16 +103,6 @@ function endNorm({ arch, storage }: WeightContext, name: string) {
   return normParams(storage, arch.norm, name, arch.hiddenSize);
 }
 
-// The pooled heads' modules: BERT's pooler and classifier, RobertaClassificationHead's dense and
-// out_proj (its dropout on the first token too), DistilBERT's pre_classifier (through ReLU, which
-// keeps its output as tanh does) and classifier.
-const POOLED_HEAD_NAMES: Record<string, [string, string]> = {
-  bert: ['pooler.dense', 'classifier'],
-  roberta: ['classifier.dense', 'classifier.out_proj'],
-  'xlm-roberta': ['classifier.dense', 'classifier.out_proj'],
-  distilbert: ['pre_classifier', 'classifier'],
-};
-
 /** *ForSequenceClassification: BERT's pooler (a dense layer over the first token) and
  * classifier (modeling_bert.py BertForSequenceClassification), RoBERTa's head of the same shapes
  * (modeling_roberta.py RobertaClassificationHead), or a decoder's bias-free `score` over every
@@ -129,17 +119,18 @@ function addClassifier(context: WeightContext, model: RankModel): void {
     outFeatures,
     quantized: false,
   });
-  const pooled = poolsFirstToken(arch);
+  const pooled = pooledHead(arch);
   if (arch.finalNorm) {
     model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
-  const [poolerName, classifierName] = POOLED_HEAD_NAMES[arch.modelType ?? ''] ?? [];
-  model.classifier = {
-    pooler: pooled ? linear(poolerName, h, true) : undefined,
-    classifier: pooled ? linear(classifierName, labels, true) : linear('score', labels, false),
-    dropoutFirst: arch.modelType === 'roberta' || arch.modelType === 'xlm-roberta',
-  };
+  model.classifier = pooled
+    ? {
+        pooler: linear(pooled.pooler, h, true),
+        classifier: linear(pooled.classifier, labels, true),
+        dropoutFirst: pooled.dropoutFirst,
+      }
+    : { classifier: linear('score', labels, false) };
   for (const l of [model.classifier.pooler, model.classifier.classifier]) {
     if (l) model.all.push(l.weight, ...(l.bias ? [l.bias] : []));
   }

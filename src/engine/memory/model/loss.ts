@@ -4,7 +4,7 @@ import { softcapped } from '../autograd/attention';
 import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
-import { LinearParams } from './rank-model';
+import { LinearParams, RankModel } from './rank-model';
 
 export interface LossSettings {
   kind: 'standard' | 'chunked' | 'fused';
@@ -147,7 +147,7 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
 export function classificationLoss(
   nn: Nn,
   hidden: Tensor,
-  head: { pooler?: LinearParams; classifier: LinearParams; dropoutFirst?: boolean },
+  head: NonNullable<RankModel['classifier']>,
   sequences: number,
   settings: LossSettings,
 ): LossOutput {

@@ -1,6 +1,6 @@
 // Serving speed from a roofline: prefill is compute-bound, decode is memory-bound
 // (docs/memory-model.md §7 and §8; Williams et al. 2009, "Roofline").
-import { countParameters, embeddingWidthOf } from '../model/parameters';
+import { countParameters, embeddingWidthOf, projectionElements } from '../model/parameters';
 import { ModelArchitecture } from '../vocabulary';
 import { cachedTokens } from './kv-cache';
 
@@ -38,18 +38,13 @@ export function prefillFlops(arch: ModelArchitecture, batch: number, promptLengt
     attention += causalAttentionPairs(promptLength, window) * attentionFlopsPerPair(arch);
   }
   // OPT-350m's project_in runs on every prompt token; the head (and project_out) on the last.
-  const perToken = 2 * (activeLayerParameters(arch) + projectionParameters(arch));
+  const perToken = 2 * (activeLayerParameters(arch) + projectionElements(arch));
   return batch * (perToken * promptLength + headFlops(arch) + attention);
-}
-
-/** One of OPT-350m's projections (project_in, project_out): width x h; 0 elsewhere. */
-function projectionParameters(arch: ModelArchitecture): number {
-  return countParameters(arch).embeddingProjections / 2;
 }
 
 /** The head's FLOPs for one token: project_out where the model has it, then vocab x width. */
 function headFlops(arch: ModelArchitecture): number {
-  return 2 * (projectionParameters(arch) + arch.vocabSize * embeddingWidthOf(arch));
+  return 2 * (projectionElements(arch) + arch.vocabSize * embeddingWidthOf(arch));
 }
 
 /** FLOPs to produce one output token at `contextTokens` of context: 2 x active parameters plus
@@ -59,7 +54,7 @@ export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: numb
   for (let layer = 0; layer < arch.numLayers; layer++) {
     attention += cachedTokens(arch, layer, contextTokens) * attentionFlopsPerPair(arch);
   }
-  const perToken = 2 * (activeLayerParameters(arch) + projectionParameters(arch));
+  const perToken = 2 * (activeLayerParameters(arch) + projectionElements(arch));
   return perToken + headFlops(arch) + attention;
 }
 

@@ -350,6 +350,12 @@ export function classifierParameters(arch: ModelArchitecture): number {
   return pooledHead(arch) ? h * h + h + h * labels + labels : h * labels;
 }
 
+/** One of OPT-350m's bias-free projections (project_in: width to h; project_out: h to width);
+ * 0 where the embedding is h wide. */
+export function projectionElements(arch: ModelArchitecture): number {
+  return arch.embeddingWidth ? arch.embeddingWidth * arch.hiddenSize : 0;
+}
+
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */
 export function embeddingWidthOf(arch: ModelArchitecture): number {
   return arch.embeddingWidth ?? arch.hiddenSize;
@@ -362,7 +368,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const positionEmbedding = arch.learnedPositionEmbeddings * h;
   const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
-  const embeddingProjections = arch.embeddingWidth ? 2 * width * h : 0;
+  const embeddingProjections = 2 * projectionElements(arch);
   const layers: LayerParameters[] = [];
   for (let layer = 0; layer < countedLayers(arch); layer++) {
     layers.push(layerParameters(arch, layer));

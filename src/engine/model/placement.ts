@@ -11,6 +11,7 @@ import {
   loraEnds,
   loraProjections,
   pooledHead,
+  projectionElements,
 } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
@@ -361,7 +362,7 @@ function stageEndParameters(
   if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
   if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
   // OPT-350m's project_in on the first stage, project_out on the last: width x h each.
-  const projection = counts.embeddingProjections / 2;
+  const projection = projectionElements(arch);
   const projectionFactored = projection > 0 ? width + h : 0;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.

@@ -189,11 +189,6 @@ export function loraParamsOf(lora: LoraParams): Param[] {
   return lora.magnitude ? [lora.a, lora.b, lora.magnitude] : [lora.a, lora.b];
 }
 
-/** The element counts a rank's parameters add up to, for checking the built model. */
-export function rankModelElements(model: RankModel): number {
-  return model.all.reduce((sum, param) => sum + param.elements, 0);
-}
-
 /** Rows of the embedding on this rank (the vocabulary split over tensor parallel ranks). */
 export function embeddingRows(params: RankParameters, tensorParallel: number): number {
   return params.paddedVocab / tensorParallel;

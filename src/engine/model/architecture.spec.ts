@@ -457,6 +457,40 @@ describe('architectureFromConfig on published config.json files', () => {
       ).toThrow(/config.sinusoidal_pos_embds/);
     });
 
+    describe('the same encoders as masked LMs: the transform and the decoder bias, no pooler', () => {
+      // BertOnlyMLMHead / RobertaLMHead / DistilBERT's vocab_transform: dense h x h + h,
+      // LayerNorm 2h; the decoder tied to the embedding, with its own bias of V.
+      const transform = h * h + h + 2 * h;
+
+      it('bert-base-uncased as BertForMaskedLM: 109,514,298 parameters', () => {
+        const config = { ...BERT_BASE, architectures: ['BertForMaskedLM'] };
+        const embeddings = 30522 * h + 512 * h + 2 * h + 2 * h;
+        expect(total(config)).toBe(embeddings + 12 * encoderLayer + transform + 30522);
+        expect(total(config)).toBe(109514298);
+      });
+
+      it('roberta-base as RobertaForMaskedLM: 124,697,433 parameters', () => {
+        const config = {
+          ...BERT_BASE,
+          architectures: ['RobertaForMaskedLM'],
+          model_type: 'roberta',
+          vocab_size: 50265,
+          max_position_embeddings: 514,
+          type_vocab_size: 1,
+        };
+        const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
+        expect(total(config)).toBe(embeddings + 12 * encoderLayer + transform + 50265);
+        expect(total(config)).toBe(124697433);
+      });
+
+      it('distilbert-base-uncased as DistilBertForMaskedLM: 66,985,530 parameters', () => {
+        const config = { model_type: 'distilbert', architectures: ['DistilBertForMaskedLM'] };
+        const embeddings = 30522 * h + 512 * h + 2 * h;
+        expect(total(config)).toBe(embeddings + 6 * encoderLayer + transform + 30522);
+        expect(total(config)).toBe(66985530);
+      });
+    });
+
     it('Llama-3-8B as LlamaForSequenceClassification: a bias-free score of h x labels, no lm_head', () => {
       const config = { ...LLAMA_3_8B, architectures: ['LlamaForSequenceClassification'] };
       expect(total(config)).toBe(8030261248 - 128256 * 4096 + 4096 * 2);

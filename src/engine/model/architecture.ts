@@ -124,6 +124,7 @@ const OWN_FIELDS = [
   'embeddingVocabSize',
   'embeddingWidth',
   'normAfterResidual',
+  'maskedLmHead',
   'notes',
 ] as const;
 

@@ -231,6 +231,7 @@ const FLAGS: string[] = [
   'embeddingNorm',
   'finalNorm',
   'outputHeadBias',
+  'maskedLmHead',
   'attentionSinks',
 ];
 const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType'];

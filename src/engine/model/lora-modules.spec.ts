@@ -4,10 +4,10 @@
 // (peft tuners_utils.py check_target_module_exists). Counts written out by hand.
 import { forwardEnd } from '../../../test/support/layer-bytes';
 import { ALLOCATED_COMPONENTS } from '../memory/autograd/events';
-import { LoraSettings } from '../vocabulary';
+import { LoraSettings, TrainingSettings } from '../vocabulary';
 import { architectureFromConfig } from './architecture';
 import { defaultLoraTargets } from './lora-modules';
-import { loraParameters } from './parameters';
+import { loraParameters, trainableParameters } from './parameters';
 
 const r = 16;
 const lora = (targetModules: string[] | 'all-linear'): LoraSettings => ({
@@ -27,7 +27,9 @@ const FALCON = {
 };
 const GPT2 = { ...BASE, model_type: 'gpt2', n_positions: 512 };
 const T5 = { ...BASE, model_type: 't5', d_kv: 64, d_ff: 1024, num_decoder_layers: 2 };
-const BERT = { ...BASE, model_type: 'bert', intermediate_size: 1024, num_labels: 2 };
+// Without a *ForSequenceClassification architecture BERT is planned as BertForMaskedLM.
+const BERT = { ...BASE, model_type: 'bert', intermediate_size: 1024 };
+const BERT_CLS = { ...BERT, architectures: ['BertForSequenceClassification'], num_labels: 2 };
 
 const count = (config: Record<string, unknown>, targets: string[] | 'all-linear') =>
   loraParameters(architectureFromConfig('spec', config), lora(targets)).total;
@@ -64,9 +66,57 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(count(T5, ['wi', 'wo'])).toBe(4 * r * (h + 1024 + 1024 + h));
   });
 
-  it("BERT's dense matches the attention output, intermediate and output linears", () => {
+  it("BERT's dense matches the attention output, intermediate and output linears, and the masked-LM head's transform", () => {
     expect(count(BERT, ['query', 'value'])).toBe(2 * 2 * r * (h + h));
-    expect(count(BERT, ['dense'])).toBe(2 * r * (h + h + h + 1024 + 1024 + h));
+    const layers = 2 * r * (h + h + h + 1024 + 1024 + h);
+    const transform = r * (h + h); // cls.predictions.transform.dense, h -> h
+    expect(count(BERT, ['dense'])).toBe(layers + transform);
+    expect(count(BERT, ['transform.dense'])).toBe(transform);
+    // 'all-linear' wraps every nn.Linear but the decoder (the output layer).
+    expect(count(BERT, 'all-linear')).toBe(count(BERT, ['query', 'key', 'value', 'dense']));
+    const DISTIL = { ...BASE, model_type: 'distilbert', dim: h, n_heads: 4, hidden_dim: 1024 };
+    expect(count(DISTIL, ['vocab_transform'])).toBe(transform);
+  });
+
+  it("a sequence classifier trains PEFT's copy of its classifier beside the adapters (modules_to_save)", () => {
+    // PeftModelForSequenceClassification adds 'classifier' and 'score' to modules_to_save.
+    const trainable = (config: Record<string, unknown>, targets: string[]) =>
+      trainableParameters(architectureFromConfig('spec', config), {
+        method: 'lora',
+        lora: lora(targets),
+      } as TrainingSettings);
+    const adapters = 2 * 2 * r * (h + h); // query and value in two layers
+    // BERT: `classifier` (h x 2 + 2), not the pooler.
+    expect(trainable(BERT_CLS, ['query', 'value'])).toBe(adapters + h * 2 + 2);
+    // RoBERTa: `classifier` is RobertaClassificationHead, its dense and out_proj together.
+    const roberta = {
+      ...BERT_CLS,
+      model_type: 'roberta',
+      architectures: ['RobertaForSequenceClassification'],
+    };
+    expect(trainable(roberta, ['query', 'value'])).toBe(adapters + h * h + h + h * 2 + 2);
+    // A decoder's bias-free `score`.
+    const llama = {
+      ...BASE,
+      intermediate_size: 1024,
+      architectures: ['LlamaForSequenceClassification'],
+    };
+    expect(trainable(llama, ['q_proj', 'v_proj'])).toBe(adapters + h * 2);
+    // roberta-base's figures (12 layers, h 768, r 8): 294,912 adapters + 592,130 head.
+    const robertaBase = {
+      ...roberta,
+      hidden_size: 768,
+      num_attention_heads: 12,
+      intermediate_size: 3072,
+      num_hidden_layers: 12,
+      vocab_size: 50265,
+    };
+    expect(
+      trainableParameters(architectureFromConfig('spec', robertaBase), {
+        method: 'lora',
+        lora: { ...lora(['query', 'value']), rank: 8 },
+      } as TrainingSettings),
+    ).toBe(12 * 2 * 8 * (768 + 768) + (768 * 768 + 768) + (768 * 2 + 2));
   });
 
   it("PEFT's default targets per model type, Llama's q_proj and v_proj elsewhere", () => {
@@ -112,6 +162,7 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       [GPT2, ['c_attn', 'c_proj']],
       [T5, ['q', 'v', 'wo']],
       [BERT, ['query', 'dense']],
+      [BERT, 'all-linear'],
       [{ ...BASE, model_type: 'opt', ffn_dim: 1024, word_embed_proj_dim: 128 }, 'all-linear'],
     ] as const) {
       const named = targets === 'all-linear' ? targets : [...targets];
@@ -126,5 +177,14 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       const live = forwardEnd(config, settings).live;
       expect(live[states]).toBe(8 * count(config, named));
     }
+    // PEFT's classifier copy (fp32 as the model loads) has its two fp32 states too: the weight's
+    // h x 2, the bias's 2 elements each in a 512-byte block of its own.
+    const settings = {
+      training: { method: 'lora' as const, sequenceLength: 256, lora: lora(['query', 'value']) },
+      runtime: { preset: 'hf-transformers' as const },
+    };
+    const live = forwardEnd(BERT_CLS, settings).live;
+    const classifierStates = 2 * (4 * h * 2) + 2 * 512;
+    expect(live[states]).toBe(8 * count(BERT_CLS, ['query', 'value']) + classifierStates);
   });
 });

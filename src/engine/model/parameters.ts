@@ -344,16 +344,88 @@ export function pooledHead(arch: ModelArchitecture): PooledHead | undefined {
  * + h) and classifier (h x labels + labels), RoBERTa's dense and out_proj alike, or a decoder's
  * bias-free score (h x labels); 0 for a language model. */
 export function classifierParameters(arch: ModelArchitecture): number {
+  return classifierModules(arch).reduce((sum, m) => sum + m.weight + m.bias, 0);
+}
+
+/** A classifier head's linears in module order: the pooled head's dense and label projection
+ * (both with biases), or a decoder's bias-free score; none for a language model. */
+export function classifierModules(
+  arch: ModelArchitecture,
+): { name: string; inFeatures: number; outFeatures: number; weight: number; bias: number }[] {
   const labels = arch.sequenceClassificationLabels;
-  if (!labels) return 0;
+  if (!labels) return [];
   const h = arch.hiddenSize;
-  return pooledHead(arch) ? h * h + h + h * labels + labels : h * labels;
+  const pooled = pooledHead(arch);
+  const linear = (name: string, outFeatures: number, bias: boolean) => ({
+    name,
+    inFeatures: h,
+    outFeatures,
+    weight: h * outFeatures,
+    bias: bias ? outFeatures : 0,
+  });
+  if (!pooled) return [linear('score', labels, false)];
+  return [linear(pooled.pooler, h, true), linear(pooled.classifier, labels, true)];
+}
+
+// PeftModelForSequenceClassification.__init__ (peft/peft_model.py): classifier_module_names =
+// ["classifier", "score"] join modules_to_save, so each is wrapped in a ModulesToSaveWrapper
+// (peft/utils/other.py): the original kept frozen, a deep copy trained in its place.
+const PEFT_SAVED_CLASSIFIERS = ['classifier', 'score'];
+
+/** Whether PEFT trains a copy of this classifier module beside the adapters: the module or the
+ * module holding it is named in modules_to_save (RoBERTa's whole classifier head; BERT's and
+ * DistilBERT's classifier, not their pooler or pre_classifier). */
+export function peftSavesClassifier(name: string): boolean {
+  return PEFT_SAVED_CLASSIFIERS.some((m) => name === m || name.startsWith(`${m}.`));
+}
+
+/** Elements of the classifier copies PEFT trains beside a sequence classifier's adapters. */
+export function savedClassifierElements(arch: ModelArchitecture): number {
+  return classifierModules(arch)
+    .filter((m) => peftSavesClassifier(m.name))
+    .reduce((sum, m) => sum + m.weight + m.bias, 0);
 }
 
 /** One of OPT-350m's bias-free projections (project_in: width to h; project_out: h to width);
  * 0 where the embedding is h wide. */
 export function projectionElements(arch: ModelArchitecture): number {
   return arch.embeddingWidth ? arch.embeddingWidth * arch.hiddenSize : 0;
+}
+
+/** The masked-LM head's transform before the vocabulary projection: a dense h x h with bias and
+ * a LayerNorm with bias (modeling_bert.py BertPredictionHeadTransform, modeling_roberta.py
+ * RobertaLMHead's dense and layer_norm, modeling_distilbert.py vocab_transform and
+ * vocab_layer_norm); 0 where the model has none or a classifier replaces the head. */
+export function maskedLmTransformElements(arch: ModelArchitecture): number {
+  if (!arch.maskedLmHead || arch.sequenceClassificationLabels) return 0;
+  const h = arch.hiddenSize;
+  return h * h + h + 2 * h;
+}
+
+// The transform's dense layer by its module path, which PEFT's target names match in full or
+// by trailing components: BertOnlyMLMHead (cls.predictions.transform.dense), RobertaLMHead
+// (lm_head.dense), DistilBertForMaskedLM (vocab_transform).
+const MASKED_LM_DENSE_PATHS: Record<string, string> = {
+  bert: 'cls.predictions.transform.dense',
+  roberta: 'lm_head.dense',
+  'xlm-roberta': 'lm_head.dense',
+  distilbert: 'vocab_transform',
+};
+
+/** The target names that adapt the masked-LM transform's dense layer (none without one). */
+export function maskedLmDenseTargets(arch: ModelArchitecture): string[] {
+  const path = MASKED_LM_DENSE_PATHS[arch.modelType ?? ''];
+  if (!path || maskedLmTransformElements(arch) === 0) return [];
+  const parts = path.split('.');
+  return parts.map((_, i) => parts.slice(i).join('.'));
+}
+
+/** Whether LoRA adapts the masked-LM transform's dense layer: PEFT's 'all-linear' wraps every
+ * nn.Linear but the output layer, so it does; a list, where one name matches its path. */
+export function loraMaskedLmDense(arch: ModelArchitecture, lora: LoraSettings): boolean {
+  const names = maskedLmDenseTargets(arch);
+  if (names.length === 0) return false;
+  return lora.targetModules === 'all-linear' || names.some((n) => lora.targetModules.includes(n));
 }
 
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */
@@ -376,7 +448,8 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const finalNorm = arch.finalNorm ? normElements(arch, h) : 0;
   const outputHead = arch.sequenceClassificationLabels
     ? classifierParameters(arch)
-    : (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
+    : maskedLmTransformElements(arch) +
+      (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
       (arch.outputHeadBias ? arch.vocabSize : 0);
   const ends =
     embedding + positionEmbedding + embeddingNorm + embeddingProjections + finalNorm + outputHead;
@@ -450,13 +523,16 @@ export function loraParameters(
   // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)
   const embedding = lora.rank * (arch.vocabSize + width);
   const projections = loraProjections(arch, lora);
+  const maskedLmDense = loraMaskedLmDense(arch, lora);
   const endCount =
+    (maskedLmDense ? adapterSize(lora, arch.hiddenSize, arch.hiddenSize) : 0) +
     (ends.head ? head : 0) +
     (ends.embedding ? embedding : 0) +
     (projections.in ? adapterSize(lora, width, arch.hiddenSize) : 0) +
     (projections.out ? adapterSize(lora, arch.hiddenSize, width) : 0);
   if (projections.in) modules.add('project_in');
   if (projections.out) modules.add('project_out');
+  if (maskedLmDense) modules.add(maskedLmDenseTargets(arch)[0]);
   const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
   return { total, perLayer, modules: [...modules] };
 }
@@ -474,8 +550,9 @@ function bufferElements(arch: ModelArchitecture): number {
 }
 
 /** Parameters the method trains: everything but buffers for full fine-tuning, the adapters
- * otherwise. */
+ * otherwise, with PEFT's copy of a sequence classifier's head. */
 export function trainableParameters(arch: ModelArchitecture, training: TrainingSettings): number {
   if (training.method === 'full') return countParameters(arch).total - bufferElements(arch);
-  return training.lora ? loraParameters(arch, training.lora).total : 0;
+  if (!training.lora) return 0;
+  return loraParameters(arch, training.lora).total + savedClassifierElements(arch);
 }

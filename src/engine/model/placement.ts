@@ -12,6 +12,9 @@ import {
   loraProjections,
   pooledHead,
   projectionElements,
+  loraMaskedLmDense,
+  maskedLmTransformElements,
+  savedClassifierElements,
 } from './parameters';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
@@ -361,6 +364,10 @@ function stageEndParameters(
   if (lora && span.hasHead && ends.head) totals.adapters += adapterSize(lora, width, embeddingRows);
   if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
   if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
+  if (lora && span.hasHead && loraMaskedLmDense(arch, lora))
+    totals.adapters += adapterSize(lora, h, h);
+  // PEFT's trained copy of a sequence classifier's head, beside the adapters.
+  if (lora && span.hasHead) totals.adapters += savedClassifierElements(arch);
   // OPT-350m's project_in on the first stage, project_out on the last: width x h each.
   const projection = projectionElements(arch);
   const projectionFactored = projection > 0 ? width + h : 0;
@@ -391,6 +398,12 @@ function stageEndParameters(
       totals.nonLinear += totals.headLinear;
       totals.factoredStateElements += embeddingRows + width;
     }
+    // BERT's masked-LM transform (dense h x h + h, LayerNorm 2h) and the head's own bias.
+    const beforeHead = maskedLmTransformElements(arch);
+    const headBias = arch.outputHeadBias && !arch.sequenceClassificationLabels ? embeddingRows : 0;
+    totals.nonLinear += beforeHead + headBias;
+    totals.factoredStateElements += (beforeHead > 0 ? 5 * h : 0) + headBias;
+    totals.rootUnit += beforeHead + headBias;
     totals.rootUnit += counts.finalNorm + projection + totals.headLinear;
   }
   return totals;

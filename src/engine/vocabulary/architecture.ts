@@ -266,8 +266,11 @@ export interface ModelArchitecture {
   embeddingNorm: boolean;
   /** Final norm before the output head. */
   finalNorm: boolean;
-  /** The output head has a bias of V (Phi-1/Phi-2). */
+  /** The output head has a bias of V (Phi-1/Phi-2, BERT's masked-LM decoder). */
   outputHeadBias?: boolean;
+  /** A masked-LM head: dense h x h, GELU and LayerNorm before the vocabulary projection
+   * (BertOnlyMLMHead, RobertaLMHead, DistilBertForMaskedLM); unused under a classifier. */
+  maskedLmHead?: boolean;
   /** A *ForSequenceClassification model: a pooled head of this many labels replaces the
    * vocabulary projection, so no per-token logits exist. */
   sequenceClassificationLabels?: number;

@@ -4,17 +4,24 @@ import {
   countParameters,
   embeddingWidthOf,
   loraEnds,
+  loraMaskedLmDense,
   loraProjections,
+  maskedLmTransformElements,
+  classifierModules,
+  peftSavesClassifier,
   pooledHead,
 } from '../../model/parameters';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
 import { buildVisionWeights } from '../recipes/vision';
+import { Param } from '../autograd/runtime';
 import {
   adapter,
+  baseModelBytes,
   baseParam,
   LinearParams,
   loraParamsOf,
+  makeParam,
   normParams,
   RankModel,
 } from './rank-model';
@@ -106,34 +113,51 @@ function endNorm({ arch, storage }: WeightContext, name: string) {
 /** *ForSequenceClassification: BERT's pooler (a dense layer over the first token) and
  * classifier (modeling_bert.py BertForSequenceClassification), RoBERTa's head of the same shapes
  * (modeling_roberta.py RobertaClassificationHead), or a decoder's bias-free `score` over every
- * token, pooled at the last (modeling_llama.py via GenericForSequenceClassification). */
+ * token, pooled at the last (modeling_llama.py via GenericForSequenceClassification). Under LoRA
+ * the modules PEFT saves run as trained copies beside their frozen originals. */
 function addClassifier(context: WeightContext, model: RankModel): void {
-  const { arch, storage } = context;
-  const h = arch.hiddenSize;
-  const labels = arch.sequenceClassificationLabels!;
-  const linear = (name: string, outFeatures: number, bias: boolean): LinearParams => ({
-    name,
-    weight: baseParam(storage, name, outFeatures * h),
-    bias: bias ? baseParam(storage, `${name}.bias`, outFeatures) : undefined,
-    inFeatures: h,
-    outFeatures,
-    quantized: false,
-  });
+  const { arch } = context;
   const pooled = pooledHead(arch);
   if (arch.finalNorm) {
     model.finalNorm = endNorm(context, 'norm');
     model.all.push(...model.finalNorm);
   }
+  const params: Param[] = [];
+  const [first, second] = classifierModules(arch).map((m) => classifierLinear(context, params, m));
   model.classifier = pooled
-    ? {
-        pooler: linear(pooled.pooler, h, true),
-        classifier: linear(pooled.classifier, labels, true),
-        dropoutFirst: pooled.dropoutFirst,
-      }
-    : { classifier: linear('score', labels, false) };
-  for (const l of [model.classifier.pooler, model.classifier.classifier]) {
-    if (l) model.all.push(l.weight, ...(l.bias ? [l.bias] : []));
-  }
+    ? { pooler: first, classifier: second, dropoutFirst: pooled.dropoutFirst, params }
+    : { classifier: first, params };
+  model.all.push(...params);
+}
+
+/** One classifier linear, and under LoRA PEFT's trained copy of it where modules_to_save
+ * names it (ModulesToSaveWrapper.forward runs the copy; the copy keeps the original's dtype). */
+function classifierLinear(
+  { storage }: WeightContext,
+  params: Param[],
+  module: ReturnType<typeof classifierModules>[number],
+): LinearParams {
+  const { name, inFeatures, outFeatures } = module;
+  const original: LinearParams = {
+    name,
+    weight: baseParam(storage, name, module.weight),
+    bias: module.bias > 0 ? baseParam(storage, `${name}.bias`, module.bias) : undefined,
+    inFeatures,
+    outFeatures,
+    quantized: false,
+  };
+  const paramsOf = (l: LinearParams) => [l.weight, ...(l.bias ? [l.bias] : [])];
+  params.push(...paramsOf(original));
+  if (storage.request.training.method === 'full' || !peftSavesClassifier(name)) return original;
+  const bytes = baseModelBytes(storage);
+  const copy = (p: Param) => makeParam(`${p.name}.modules_to_save`, p.elements, true, bytes);
+  const saved = {
+    ...original,
+    weight: copy(original.weight),
+    bias: original.bias && copy(original.bias),
+  };
+  params.push(...paramsOf(saved));
+  return saved;
 }
 
 /** LoRA on the ends (PEFT's lm_head and embed_tokens targets, torchtune's apply_lora_to_output):
@@ -162,12 +186,30 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
     projections.out ? model.projectOut : undefined,
     projections.in ? model.projectIn : undefined,
   ];
+  if (loraMaskedLmDense(arch, lora)) adapted.push(model.headTransform?.dense);
   if (ends.head) adapted.push(model.head);
   for (const linear of adapted) {
     if (!linear) continue;
     linear.lora = adapter(storage, linear.name, linear, 1, lora);
     model.all.push(...loraParamsOf(linear.lora));
   }
+}
+
+/** A masked-LM head's transform, created before its decoder (BertLMPredictionHead.__init__:
+ * transform.dense, transform.LayerNorm, then decoder and bias): a dense h x h with bias, 4-bit
+ * under QLoRA as any nn.Linear but the output layer, and a LayerNorm with bias. */
+function addMaskedLmTransform(context: WeightContext, model: RankModel): void {
+  const { arch, storage } = context;
+  if (maskedLmTransformElements(arch) === 0) return;
+  const h = arch.hiddenSize;
+  const quantized = storage.request.training.method === 'qlora';
+  const weight = baseParam(storage, 'transform.dense', h * h, quantized);
+  weight.shape = [h, h];
+  const bias = baseParam(storage, 'transform.dense.bias', h);
+  const dense = { name: 'transform.dense', weight, bias, inFeatures: h, outFeatures: h, quantized };
+  const norm = normParams(storage, 'layernorm', 'transform.LayerNorm', h);
+  model.headTransform = { dense, norm };
+  model.all.push(weight, bias, ...norm);
 }
 
 /** The final norm and the output head; a tied head reads the embedding on the same stage. */
@@ -179,6 +221,7 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
     model.all.push(...model.finalNorm);
   }
   if (!hasEmbedding) addProjections(context, model, { in: false, out: true });
+  addMaskedLmTransform(context, model);
   model.tiedHead = arch.tieWordEmbeddings && hasEmbedding;
   // Lightning's BitsandbytesPrecision quantises every nn.Linear, the output head included.
   const { training, runtime } = storage.request;
@@ -197,7 +240,11 @@ function addHead(context: WeightContext, model: RankModel, rows: number, hasEmbe
     outFeatures: rows,
     quantized,
   };
-  if (arch.outputHeadBias) head.bias = baseParam(storage, 'lm_head.bias', rows);
-  if (!model.tiedHead) model.all.push(weight, ...(head.bias ? [head.bias] : []));
+  if (!model.tiedHead) model.all.push(weight);
+  // The head's bias is its own even where the weight is tied (BertLMPredictionHead.bias).
+  if (arch.outputHeadBias) {
+    head.bias = baseParam(storage, 'lm_head.bias', rows);
+    model.all.push(head.bias);
+  }
   model.head = head;
 }

@@ -349,6 +349,15 @@ export class StageModel {
     if (projectOut) next((t) => nn.linear(t, projectOut));
     if (settings.finalDropout > 0) next((t) => nn.ops.dropout(t));
     if (settings.headInputScale) next((t) => nn.ops.unary(t));
+    // BertPredictionHeadTransform.forward: dense, the activation (GELUActivation: F.gelu saves
+    // its input), LayerNorm; RobertaLMHead and DistilBertForMaskedLM run the same three.
+    const transform = model.headTransform;
+    if (transform) {
+      const [weight, bias] = transform.norm;
+      next((t) => nn.linear(t, transform.dense));
+      next((t) => nn.ops.unarySavingInput(t));
+      next((t) => nn.layerNorm(t, weight, bias));
+    }
     return out;
   }
 

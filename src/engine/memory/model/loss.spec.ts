@@ -214,7 +214,8 @@ describe("a sequence classifier's head (BERT's pooler, RoBERTa's classification 
       weight.storage = rt.allocate(outFeatures * HIDDEN * BF16, 'weights');
       return { name, weight, inFeatures: HIDDEN, outFeatures, quantized: false };
     };
-    const head = { pooler: linear('dense', HIDDEN), classifier: linear('out', 2), dropoutFirst };
+    const [pooler, classifier] = [linear('dense', HIDDEN), linear('out', 2)];
+    const head = { pooler, classifier, dropoutFirst, params: [pooler.weight, classifier.weight] };
     const from = rt.log.length;
     classificationLoss(nn, hidden, head, SEQUENCES, { ...STANDARD, classifierDropout: 0.1 });
     return deltasOf(rt.log, from).filter((bytes) => bytes > 0);

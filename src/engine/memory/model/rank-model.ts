@@ -67,6 +67,9 @@ export interface RankModel {
   finalNorm?: Param[];
   /** OPT-350m's project_out (h to the embedding width) before the head, on the last stage. */
   projectOut?: LinearParams;
+  /** A masked-LM head's transform before the vocabulary projection (BERT's
+   * cls.predictions.transform: dense, GELU, LayerNorm). */
+  headTransform?: { dense: LinearParams; norm: Param[] };
   head?: LinearParams;
   /** A sequence classifier's pooler (BERT) and classifier, in place of the vocabulary head. */
   classifier?: {
@@ -74,6 +77,8 @@ export interface RankModel {
     classifier: LinearParams;
     /** RobertaClassificationHead: dropout on the first token before the dense layer too. */
     dropoutFirst?: boolean;
+    /** Every parameter of the head: the linears', and the frozen originals of PEFT's copies. */
+    params: Param[];
   };
   /** The head reads the embedding's own weight (tied) on this rank. */
   tiedHead: boolean;

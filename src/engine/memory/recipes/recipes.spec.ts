@@ -197,6 +197,28 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(bertLayer - savedPerLayer(distilbert, HF, 'n_layers')).toBe(1 * h * T);
   });
 
+  it("BERT's masked-LM head: the transform keeps its dense output, GELU's output, LayerNorm's stats and output; its weights are h x h + h + 2h", () => {
+    const bert = {
+      model_type: 'bert',
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      num_hidden_layers: 1,
+    };
+    const withTransform = forwardEnd(bert, HF).live;
+    const without = forwardEnd({ ...bert, maskedLmHead: false }, HF).live;
+    const at = (live: Float64Array, name: string) =>
+      live[ALLOCATED_COMPONENTS.indexOf(name as (typeof ALLOCATED_COMPONENTS)[number])];
+    // BertPredictionHeadTransform: dense's output (F.gelu saves its input), GELU's output
+    // (layer_norm saves its input), the mean and rstd (fp32 each), LayerNorm's output (the
+    // decoder's input, where without the transform the last layer's output is).
+    const perToken = BF16 * h + BF16 * h + 2 * FP32 + BF16 * h;
+    expect(at(withTransform, 'activations') - at(without, 'activations')).toBe(perToken * T);
+    expect(at(withTransform, 'logitsAndLoss')).toBe(at(without, 'logitsAndLoss'));
+    expect(at(withTransform, 'weights') - at(without, 'weights')).toBe(BF16 * (h * h + h + 2 * h));
+  });
+
   it("CodeGen: GPT-J's layer from one qkv_proj (each of q, k, v copied out of its four shards), the mask added in place", () => {
     const codegen = { ...GPTJ, model_type: 'codegen' };
     // The same kept bytes: the q and k copies go once RoPE has read them, v's copy is the v the

@@ -183,9 +183,13 @@ function zero3Units(model: RankModel): Zero3Unit[] {
   const head = [
     ...(model.finalNorm ?? []),
     ...linearParamsOf(model.projectOut),
+    ...linearParamsOf(model.headTransform?.dense),
+    model.headTransform?.dense.bias,
+    ...(model.headTransform?.norm ?? []),
     model.head?.weight,
     model.head?.bias,
     ...(lora ? loraParamsOf(lora) : []),
+    ...(model.classifier?.params ?? []),
   ];
   const headParams = head.filter((p): p is Param => !!p);
   if (headParams.length > 0) units.push({ name: 'head', params: headParams });
@@ -304,7 +308,8 @@ function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offloa
  * gathered as its quant_storage tensor, under FSDP and ZeRO-3 alike. */
 function quantizedWeights(model: RankModel): Set<Param> {
   const linears = model.layers.flatMap((l) => [...l.linears.values()]);
-  for (const end of [model.projectIn, model.projectOut, model.head]) if (end) linears.push(end);
+  const ends = [model.projectIn, model.projectOut, model.headTransform?.dense, model.head];
+  for (const end of ends) if (end) linears.push(end);
   return new Set(linears.filter((linear) => linear.quantized).map((linear) => linear.weight));
 }
 

@@ -2,7 +2,7 @@
 // token types, an embedding LayerNorm and no final norm; task heads are small beside V x h.
 // RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py) copy BERT's embeddings
 // and layers; only their classification head differs (build.ts addClassifier).
-import { PlanValidationError } from '../../vocabulary';
+import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 import { Config } from '../config-reader';
 import { Family } from '../family';
 
@@ -12,16 +12,31 @@ export const bert: Family = {
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
-  // BertConfig drops 0.1 of hidden states and attention probabilities in training.
-  defaults: { hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 },
+  // BertConfig drops 0.1 of hidden states and attention probabilities in training; it keeps
+  // PretrainedConfig's tie_word_embeddings=True (the masked-LM decoder is the word embedding).
+  defaults: {
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    tie_word_embeddings: true,
+  },
   refine: (arch, read) => {
     const positions = (read.pick('maxPositionEmbeddings') as number) ?? 1024;
     // position_embeddings rows + token_type_embeddings rows (BertConfig type_vocab_size=2).
     arch.learnedPositionEmbeddings ||= positions + read.numberOr(2, 'type_vocab_size');
     arch.embeddingNorm = true;
     arch.finalNorm = false;
+    maskedLmHead(arch);
   },
 };
+
+/** Without a classifier the model is planned as its masked-LM: BertForMaskedLM's
+ * BertOnlyMLMHead (transform dense, GELU, LayerNorm; the tied decoder and its own bias of V),
+ * RobertaLMHead and DistilBertForMaskedLM's vocab_transform, vocab_layer_norm and
+ * vocab_projector (nn.Linear with its bias) alike. */
+function maskedLmHead(arch: ModelArchitecture): void {
+  arch.maskedLmHead = true;
+  arch.outputHeadBias = true;
+}
 
 /** DistilBertConfig's defaults (configuration_distilbert.py: distilbert-base-uncased's shape),
  * under the common names its own (dim, n_layers, n_heads, hidden_dim) stand for; its `dropout`
@@ -38,6 +53,7 @@ function distilbertDefaults(config: Config): Config {
     dropout: 0.1,
     attention_dropout: 0.1,
     embedding_dropout: config.dropout ?? 0.1,
+    tie_word_embeddings: true, // PretrainedConfig's default: vocab_projector is the embedding
   };
 }
 
@@ -62,5 +78,6 @@ export const distilbert: Family = {
     arch.learnedPositionEmbeddings = read.numberOr(512, 'max_position_embeddings');
     arch.embeddingNorm = true;
     arch.finalNorm = false;
+    maskedLmHead(arch);
   },
 };

@@ -119,6 +119,29 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     ).toBe(12 * 2 * 8 * (768 + 768) + (768 * 768 + 768) + (768 * 2 + 2));
   });
 
+  it("a pooled classifier's dense outside modules_to_save takes an adapter as any linear: BERT's pooler.dense, DistilBERT's pre_classifier, not RoBERTa's classifier.dense", () => {
+    const layers = 2 * r * (h + h + h + 1024 + 1024 + h); // attention output, intermediate, output
+    const pooler = r * (h + h);
+    expect(count(BERT_CLS, ['dense'])).toBe(layers + pooler);
+    expect(count(BERT_CLS, ['pooler.dense'])).toBe(pooler);
+    expect(count(BERT_CLS, 'all-linear')).toBe(count(BERT_CLS, ['query', 'key', 'value', 'dense']));
+    const roberta = {
+      ...BERT_CLS,
+      model_type: 'roberta',
+      architectures: ['RobertaForSequenceClassification'],
+    };
+    expect(count(roberta, ['dense'])).toBe(layers);
+    const DISTIL = {
+      ...BASE,
+      model_type: 'distilbert',
+      architectures: ['DistilBertForSequenceClassification'],
+      dim: h,
+      n_heads: 4,
+      hidden_dim: 1024,
+    };
+    expect(count(DISTIL, ['pre_classifier'])).toBe(pooler);
+  });
+
   it("PEFT's default targets per model type, Llama's q_proj and v_proj elsewhere", () => {
     const type = (modelType: string, fusedQkv = false) =>
       defaultLoraTargets({ modelType, fusedQkv });
@@ -183,8 +206,16 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       training: { method: 'lora' as const, sequenceLength: 256, lora: lora(['query', 'value']) },
       runtime: { preset: 'hf-transformers' as const },
     };
-    const live = forwardEnd(BERT_CLS, settings).live;
     const classifierStates = 2 * (4 * h * 2) + 2 * 512;
-    expect(live[states]).toBe(8 * count(BERT_CLS, ['query', 'value']) + classifierStates);
+    for (const targets of [
+      ['query', 'value'],
+      ['query', 'dense'],
+    ]) {
+      const live = forwardEnd(BERT_CLS, {
+        ...settings,
+        training: { ...settings.training, lora: lora(targets) },
+      }).live;
+      expect(live[states]).toBe(8 * count(BERT_CLS, targets) + classifierStates);
+    }
   });
 });

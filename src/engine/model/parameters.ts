@@ -412,20 +412,52 @@ const MASKED_LM_DENSE_PATHS: Record<string, string> = {
   distilbert: 'vocab_transform',
 };
 
-/** The target names that adapt the masked-LM transform's dense layer (none without one). */
-export function maskedLmDenseTargets(arch: ModelArchitecture): string[] {
-  const path = MASKED_LM_DENSE_PATHS[arch.modelType ?? ''];
-  if (!path || maskedLmTransformElements(arch) === 0) return [];
+/** A linear at the head end that LoRA can adapt besides the layers' own. */
+export interface HeadLinear {
+  role: 'transform' | 'pooler';
+  /** The module's path as PEFT matches it. */
+  path: string;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** The head end's adaptable linears: the masked-LM transform's dense, and a pooled classifier's
+ * dense where PEFT's modules_to_save does not hold it (BERT's pooler.dense, DistilBERT's
+ * pre_classifier; RoBERTa's classifier.dense is inside the saved classifier, which PEFT's target
+ * matching skips). */
+export function headLinears(arch: ModelArchitecture): HeadLinear[] {
+  const h = arch.hiddenSize;
+  const linear = (role: HeadLinear['role'], path: string) => ({
+    role,
+    path,
+    inFeatures: h,
+    outFeatures: h,
+  });
+  const transform = MASKED_LM_DENSE_PATHS[arch.modelType ?? ''];
+  if (maskedLmTransformElements(arch) > 0 && transform) return [linear('transform', transform)];
+  const pooler = classifierModules(arch).find((m) => m.name === pooledHead(arch)?.pooler);
+  return pooler && !peftSavesClassifier(pooler.name) ? [linear('pooler', pooler.name)] : [];
+}
+
+/** A module path and each of its trailing components: the target names that match it. */
+function trailingNames(path: string): string[] {
   const parts = path.split('.');
   return parts.map((_, i) => parts.slice(i).join('.'));
 }
 
-/** Whether LoRA adapts the masked-LM transform's dense layer: PEFT's 'all-linear' wraps every
- * nn.Linear but the output layer, so it does; a list, where one name matches its path. */
-export function loraMaskedLmDense(arch: ModelArchitecture, lora: LoraSettings): boolean {
-  const names = maskedLmDenseTargets(arch);
-  if (names.length === 0) return false;
-  return lora.targetModules === 'all-linear' || names.some((n) => lora.targetModules.includes(n));
+/** The target names that reach the head end's adaptable linears. */
+export function headLinearTargets(arch: ModelArchitecture): string[] {
+  return headLinears(arch).flatMap((l) => trailingNames(l.path));
+}
+
+/** The head end's linears LoRA adapts: PEFT's 'all-linear' wraps every nn.Linear but the
+ * output layer and the saved classifier, so each of them; a list, those one name matches. */
+export function adaptedHeadLinears(arch: ModelArchitecture, lora: LoraSettings): HeadLinear[] {
+  return headLinears(arch).filter(
+    (l) =>
+      lora.targetModules === 'all-linear' ||
+      trailingNames(l.path).some((n) => lora.targetModules.includes(n)),
+  );
 }
 
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */
@@ -523,16 +555,16 @@ export function loraParameters(
   // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)
   const embedding = lora.rank * (arch.vocabSize + width);
   const projections = loraProjections(arch, lora);
-  const maskedLmDense = loraMaskedLmDense(arch, lora);
+  const headAdapted = adaptedHeadLinears(arch, lora);
   const endCount =
-    (maskedLmDense ? adapterSize(lora, arch.hiddenSize, arch.hiddenSize) : 0) +
+    headAdapted.reduce((sum, l) => sum + adapterSize(lora, l.inFeatures, l.outFeatures), 0) +
     (ends.head ? head : 0) +
     (ends.embedding ? embedding : 0) +
     (projections.in ? adapterSize(lora, width, arch.hiddenSize) : 0) +
     (projections.out ? adapterSize(lora, arch.hiddenSize, width) : 0);
   if (projections.in) modules.add('project_in');
   if (projections.out) modules.add('project_out');
-  if (maskedLmDense) modules.add(maskedLmDenseTargets(arch)[0]);
+  for (const linear of headAdapted) modules.add(linear.path);
   const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
   return { total, perLayer, modules: [...modules] };
 }

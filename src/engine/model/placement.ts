@@ -12,7 +12,7 @@ import {
   loraProjections,
   pooledHead,
   projectionElements,
-  loraMaskedLmDense,
+  adaptedHeadLinears,
   maskedLmTransformElements,
   savedClassifierElements,
 } from './parameters';
@@ -364,8 +364,9 @@ function stageEndParameters(
   if (lora && span.hasHead && ends.head) totals.adapters += adapterSize(lora, width, embeddingRows);
   if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
   if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
-  if (lora && span.hasHead && loraMaskedLmDense(arch, lora))
-    totals.adapters += adapterSize(lora, h, h);
+  if (lora && span.hasHead)
+    for (const l of adaptedHeadLinears(arch, lora))
+      totals.adapters += adapterSize(lora, l.inFeatures, l.outFeatures);
   // PEFT's trained copy of a sequence classifier's head, beside the adapters.
   if (lora && span.hasHead) totals.adapters += savedClassifierElements(arch);
   // OPT-350m's project_in on the first stage, project_out on the last: width x h each.

@@ -6,7 +6,7 @@ import {
   LORA_HEAD_TARGETS,
   linearShapes,
   loraEnds,
-  maskedLmDenseTargets,
+  headLinearTargets,
 } from '../model/parameters';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
@@ -284,7 +284,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   const heads = arch.sequenceClassificationLabels ? [] : LORA_HEAD_TARGETS;
   const known = new Set<string>([...heads, ...LORA_EMBEDDING_TARGETS]);
   if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
-  maskedLmDenseTargets(arch).forEach((name) => known.add(name));
+  headLinearTargets(arch).forEach((name) => known.add(name));
   for (let layer = 0; layer < arch.numLayers; layer++) {
     for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);
   }

@@ -4,7 +4,7 @@ import {
   countParameters,
   embeddingWidthOf,
   loraEnds,
-  loraMaskedLmDense,
+  adaptedHeadLinears,
   loraProjections,
   maskedLmTransformElements,
   classifierModules,
@@ -186,7 +186,8 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
     projections.out ? model.projectOut : undefined,
     projections.in ? model.projectIn : undefined,
   ];
-  if (loraMaskedLmDense(arch, lora)) adapted.push(model.headTransform?.dense);
+  for (const { role } of adaptedHeadLinears(arch, lora))
+    adapted.push(role === 'transform' ? model.headTransform?.dense : model.classifier?.pooler);
   if (ends.head) adapted.push(model.head);
   for (const linear of adapted) {
     if (!linear) continue;

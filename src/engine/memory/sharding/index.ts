@@ -179,7 +179,6 @@ function zero3Units(model: RankModel): Zero3Unit[] {
   for (const layer of model.layers) {
     units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
   }
-  const lora = model.head?.lora;
   const head = [
     ...(model.finalNorm ?? []),
     ...linearParamsOf(model.projectOut),
@@ -188,8 +187,9 @@ function zero3Units(model: RankModel): Zero3Unit[] {
     ...(model.headTransform?.norm ?? []),
     model.head?.weight,
     model.head?.bias,
-    ...(lora ? loraParamsOf(lora) : []),
+    ...loraOf(model.head),
     ...(model.classifier?.params ?? []),
+    ...loraOf(model.classifier?.pooler),
   ];
   const headParams = head.filter((p): p is Param => !!p);
   if (headParams.length > 0) units.push({ name: 'head', params: headParams });
@@ -199,7 +199,12 @@ function zero3Units(model: RankModel): Zero3Unit[] {
 /** A linear's weight and its adapter's parameters (OPT-350m's projections), none if absent. */
 function linearParamsOf(linear: LinearParams | undefined): Param[] {
   if (!linear) return [];
-  return [linear.weight, ...(linear.lora ? loraParamsOf(linear.lora) : [])];
+  return [linear.weight, ...loraOf(linear)];
+}
+
+/** A linear's adapter parameters (a classifier's pooler), none if it has no adapter. */
+function loraOf(linear: LinearParams | undefined): Param[] {
+  return linear?.lora ? loraParamsOf(linear.lora) : [];
 }
 
 /** Parameters that train, in the order the optimizer (and DDP) walks them. */

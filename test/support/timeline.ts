@@ -23,7 +23,7 @@ export const MIB = 2 ** 20;
 export const TINY = { hidden: 1024, ffn: 2048, vocab: 8192 };
 export const TINY_LAYER = 4 * 1024 * 1024 + 3 * 1024 * 2048 + 2 * 1024;
 
-export function tinyArch(layers = 4) {
+export function tinyArch(layers = 4, config: Record<string, unknown> = {}) {
   return architectureFromConfig('tiny-llama', {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -36,10 +36,16 @@ export function tinyArch(layers = 4) {
     max_position_embeddings: 8192,
     rms_norm_eps: 1e-5,
     tie_word_embeddings: false,
+    ...config,
   });
 }
 
-type Input = Omit<PlanRequestInput, 'model' | 'cluster'> & { gpus?: number };
+/** A request without its model and cluster: `gpus` H100s, and config.json fields that change
+ * the tiny Llama (its architecture, say). */
+type Input = Omit<PlanRequestInput, 'model' | 'cluster'> & {
+  gpus?: number;
+  config?: Record<string, unknown>;
+};
 
 /** One rank of a request over the tiny model on H100s (or the card given). */
 export function simulateTiny(
@@ -49,8 +55,8 @@ export function simulateTiny(
   depth: SimulationDepth = 'full',
   gpu: GpuSpec = H100_SXM,
 ): RankSimulation & { log: EventLog } {
-  const arch = tinyArch(layers);
-  const { gpus = 8, ...rest } = input;
+  const { gpus = 8, config, ...rest } = input;
+  const arch = tinyArch(layers, config);
   const request = normalizeRequest(
     { ...rest, model: 'tiny-llama', cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: gpus } },
     gpu,

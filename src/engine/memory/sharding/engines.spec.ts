@@ -55,6 +55,25 @@ describe('DeepSpeed ZeRO', () => {
     near(live.buffers, CUBLAS + 1e6 * 2);
   });
 
+  it("ZeRO-3 partitions a sequence classifier's score as it does a vocabulary head", () => {
+    // LlamaForSequenceClassification with as many labels as the vocabulary: its bias-free score
+    // (h x 8192) has the head's shape, so P is unchanged.
+    const config = { architectures: ['LlamaForSequenceClassification'], num_labels: TINY.vocab };
+    const live = liveWhen(
+      simulateTiny({
+        ...base,
+        config,
+        parallelism: { zeroStage: 3 },
+        runtime: { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0 },
+      }).log,
+      atStep,
+    );
+    const norms = 9 * TINY.hidden;
+    near(live.weights, (2 * (P - norms)) / 8 + 2 * norms);
+    near(live.gradients, (2 * P) / 8);
+    near(live.masterWeights, (4 * P) / 8);
+  });
+
   it('ZeRO-3 keeps a module gathered while its next use lies within the reuse distance', () => {
     // 1e9 parameters reach past the whole tiny model: every module stays gathered in bf16
     const live = liveWhen(deepspeed(3, { zero3LiveParameters: 1e9 }), atStep);

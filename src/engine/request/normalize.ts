@@ -12,6 +12,7 @@ import {
   TrainingSettings,
   Workload,
 } from '../vocabulary';
+import { learnedPositionLimit } from '../model/positions';
 import { defaultLoraTargets } from '../model/lora-modules';
 
 type DeepPartial<T> = T extends (infer U)[]
@@ -219,10 +220,26 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
 
 /** The request with every default filled in, as the result echoes it. The GPU, when given,
  * supplies its measured CUDA context as the default for runtime.cudaContextBytes. */
+/** What the defaults read of the model: its type and fused q/k/v (PEFT's default targets) and
+ * its position table (the default sequence length). */
+type RequestArchitecture = Partial<
+  Pick<
+    ModelArchitecture,
+    'modelType' | 'fusedQkv' | 'learnedPositionEmbeddings' | 'maxPositionEmbeddings'
+  >
+>;
+
+/** The default sequence length, or the most a learned position table indexes where that is
+ * less (BERT's 512, GPT-2's 1,024): a longer sequence cannot run. */
+function defaultSequenceLength(arch?: RequestArchitecture): number {
+  const limit = arch ? learnedPositionLimit(arch) : undefined;
+  return Math.min(DEFAULT_TRAINING.sequenceLength, limit ?? Infinity);
+}
+
 export function normalizeRequest(
   input: PlanRequestInput,
   gpu?: Pick<GpuSpec, 'cudaContextBytes'>,
-  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
+  arch?: RequestArchitecture,
 ): PlanRequest {
   const runtimeInput = defined(input.runtime as Partial<RuntimeSettings> | undefined);
   const preset = (runtimeInput.preset ?? 'none') as FrameworkPreset;
@@ -260,11 +277,12 @@ export function normalizeRequest(
 function normalizeTraining(
   input: PlanRequestInput,
   preset: FrameworkPreset,
-  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
+  arch?: RequestArchitecture,
 ): TrainingSettings {
   const trainingInput = defined(input.training as Partial<TrainingSettings> | undefined);
   const training: TrainingSettings = {
     ...DEFAULT_TRAINING,
+    sequenceLength: defaultSequenceLength(arch),
     ...(PRESET_TRAINING[preset] ?? {}),
     ...trainingInput,
     lora: undefined,

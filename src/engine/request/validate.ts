@@ -1,5 +1,6 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
+import { learnedPositionLimit } from '../model/positions';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
 import {
   LORA_EMBEDDING_TARGETS,
@@ -49,6 +50,22 @@ export function validateRequest(
     ...offloadErrors(request),
     ...loraErrors(request, arch),
     ...runtimeErrors(request, gpu),
+    ...positionTableErrors(request, arch),
+  ];
+}
+
+/** A model with a learned position table trains on no more tokens than it has rows for: its
+ * embedding looks each position up, so a longer sequence fails (RoPE, ALiBi and relative
+ * positions run past max_position_embeddings, with a warning). */
+function positionTableErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const limit = learnedPositionLimit(arch);
+  const tokens = request.training.sequenceLength;
+  if (request.workload === 'inference' || limit === undefined || tokens <= limit) return [];
+  return [
+    {
+      field: 'training.sequenceLength',
+      message: `sequenceLength (${tokens}) exceeds the ${limit} positions ${arch.id}'s learned position table indexes (the run fails looking a position up); use at most ${limit}`,
+    },
   ];
 }
 
@@ -441,7 +458,7 @@ export function requestWarnings(
   if (parallelism.sequenceParallel && parallelism.tensorParallel === 1) {
     warnings.push('sequenceParallel has no effect without tensorParallel > 1');
   }
-  if (training.sequenceLength > arch.maxPositionEmbeddings) {
+  if (training.sequenceLength > arch.maxPositionEmbeddings && !learnedPositionLimit(arch)) {
     warnings.push(
       `sequenceLength ${training.sequenceLength} exceeds the model's max_position_embeddings (${arch.maxPositionEmbeddings})`,
     );

@@ -1,0 +1,54 @@
+// A learned position table bounds the sequence: the rows its embedding can look up, from each
+// model code's own numbering.
+import { normalizeRequest } from '../request/normalize';
+import { validateRequest } from '../request/validate';
+import { H100_SXM } from '../../../test/support/gpus';
+import { architectureFromConfig } from './architecture';
+import { learnedPositionLimit } from './positions';
+
+const BERT = {
+  model_type: 'bert',
+  hidden_size: 256,
+  num_attention_heads: 4,
+  intermediate_size: 1024,
+  num_hidden_layers: 2,
+  vocab_size: 1024,
+  max_position_embeddings: 512,
+};
+
+describe('learned position tables', () => {
+  it("index max_position_embeddings tokens (GPT-2's n_positions, BERT's 512), RoBERTa's two fewer", () => {
+    const gpt2 = {
+      model_type: 'gpt2',
+      n_embd: 256,
+      n_head: 4,
+      n_layer: 2,
+      vocab_size: 1024,
+      n_positions: 1024,
+    };
+    expect(learnedPositionLimit(architectureFromConfig('gpt2', gpt2))).toBe(1024);
+    expect(learnedPositionLimit(architectureFromConfig('bert', BERT))).toBe(512);
+    // RobertaEmbeddings numbers positions from padding_idx + 1 = 2: 514 rows, 512 tokens.
+    const roberta = { ...BERT, model_type: 'roberta', max_position_embeddings: 514 };
+    expect(learnedPositionLimit(architectureFromConfig('roberta', roberta))).toBe(512);
+    // RoPE has no table to run out of.
+    const llama = { ...BERT, model_type: 'llama', architectures: ['LlamaForCausalLM'] };
+    expect(learnedPositionLimit(architectureFromConfig('llama', llama))).toBeUndefined();
+  });
+
+  it('a request that sends no sequence length gets the table, one that sends a longer one a 400', () => {
+    const arch = architectureFromConfig('bert-spec', BERT);
+    const cluster = { gpu: H100_SXM.id };
+    const byDefault = normalizeRequest({ model: 'bert-spec', cluster }, H100_SXM, arch);
+    expect(byDefault.training.sequenceLength).toBe(512);
+    expect(validateRequest(byDefault, arch, H100_SXM)).toEqual([]);
+    const longer = normalizeRequest(
+      { model: 'bert-spec', cluster, training: { sequenceLength: 1024 } },
+      H100_SXM,
+      arch,
+    );
+    const errors = validateRequest(longer, arch, H100_SXM);
+    expect(errors.map((e) => e.field)).toEqual(['training.sequenceLength']);
+    expect(errors[0].message).toMatch(/use at most 512/);
+  });
+});

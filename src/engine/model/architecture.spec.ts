@@ -457,6 +457,28 @@ describe('architectureFromConfig on published config.json files', () => {
       ).toThrow(/config.sinusoidal_pos_embds/);
     });
 
+    it('electra-base-discriminator fine-tuned with 2 labels: 109,483,778 parameters, no pooler, ElectraClassificationHead', () => {
+      // google/electra-base-discriminator's config.json, architectures set to the classifier.
+      const ELECTRA_BASE = {
+        ...BERT_BASE,
+        architectures: ['ElectraForSequenceClassification'],
+        model_type: 'electra',
+        embedding_size: 768,
+      };
+      const embeddings = 30522 * h + 512 * h + 2 * h + 2 * h;
+      expect(total(ELECTRA_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
+      expect(total(ELECTRA_BASE)).toBe(109483778);
+      // The hub's own head, an embedding narrower than the layers and relative positions are
+      // refused by field.
+      const refused = (extra: Record<string, unknown>) => () =>
+        architectureFromConfig('electra', { ...ELECTRA_BASE, ...extra });
+      expect(refused({ architectures: ['ElectraForPreTraining'] })).toThrow(/config.architectures/);
+      expect(refused({ embedding_size: 128 })).toThrow(/config.embedding_size/);
+      expect(refused({ position_embedding_type: 'relative_key' })).toThrow(
+        /config.position_embedding_type/,
+      );
+    });
+
     describe('the same encoders as masked LMs: the transform and the decoder bias, no pooler', () => {
       // BertOnlyMLMHead / RobertaLMHead / DistilBERT's vocab_transform: dense h x h + h,
       // LayerNorm 2h; the decoder tied to the embedding, with its own bias of V.
@@ -481,6 +503,16 @@ describe('architectureFromConfig on published config.json files', () => {
         const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
         expect(total(config)).toBe(embeddings + 12 * encoderLayer + transform + 50265);
         expect(total(config)).toBe(124697433);
+      });
+
+      it('an ELECTRA generator as ElectraForMaskedLM: generator_predictions and the tied generator_lm_head', () => {
+        const config = {
+          ...BERT_BASE,
+          model_type: 'electra',
+          architectures: ['ElectraForMaskedLM'],
+        };
+        const embeddings = 30522 * h + 512 * h + 2 * h + 2 * h;
+        expect(total(config)).toBe(embeddings + 12 * encoderLayer + transform + 30522);
       });
 
       it('distilbert-base-uncased as DistilBertForMaskedLM: 66,985,530 parameters', () => {

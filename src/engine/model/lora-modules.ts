@@ -87,6 +87,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
+  electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
   distilbert: {
     'attention.q_lin': ['q_proj'],
@@ -126,6 +127,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   bert: ['query', 'value'],
   roberta: ['query', 'value'],
   'xlm-roberta': ['query', 'value'],
+  electra: ['query', 'value'],
   distilbert: ['q_lin', 'v_lin'],
   codegen: ['qkv_proj'],
   mpt: ['Wqkv'],

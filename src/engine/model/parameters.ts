@@ -308,31 +308,42 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
 /** A sequence classifier that pools the first token through a dense layer (h x h) before the
- * label projection: the two modules' names, and whether the first token is dropped out first. */
+ * label projection: the two modules' names, whether the first token is dropped out first, and
+ * the pooler's activation. */
 export interface PooledHead {
   pooler: string;
   classifier: string;
   dropoutFirst: boolean;
+  activation: 'tanh' | 'relu' | 'gelu';
 }
 
 // BertPooler and BertForSequenceClassification.classifier; RobertaClassificationHead's dense and
 // out_proj, after a dropout on the first token; DistilBERT's pre_classifier (through ReLU, which
 // keeps its output as tanh does) and classifier. Other families score every token.
+// ElectraClassificationHead is RoBERTa's with GELU (get_activation('gelu')) for tanh.
 const BERT_HEAD: PooledHead = {
   pooler: 'pooler.dense',
   classifier: 'classifier',
   dropoutFirst: false,
+  activation: 'tanh',
 };
 const ROBERTA_HEAD: PooledHead = {
   pooler: 'classifier.dense',
   classifier: 'classifier.out_proj',
   dropoutFirst: true,
+  activation: 'tanh',
 };
 const POOLED_HEADS: Record<string, PooledHead> = {
   bert: BERT_HEAD,
   roberta: ROBERTA_HEAD,
   'xlm-roberta': ROBERTA_HEAD,
-  distilbert: { pooler: 'pre_classifier', classifier: 'classifier', dropoutFirst: false },
+  electra: { ...ROBERTA_HEAD, activation: 'gelu' },
+  distilbert: {
+    pooler: 'pre_classifier',
+    classifier: 'classifier',
+    dropoutFirst: false,
+    activation: 'relu',
+  },
 };
 
 /** The model's pooled sequence-classifier head, if its family pools the first token. */
@@ -404,11 +415,13 @@ export function maskedLmTransformElements(arch: ModelArchitecture): number {
 
 // The transform's dense layer by its module path, which PEFT's target names match in full or
 // by trailing components: BertOnlyMLMHead (cls.predictions.transform.dense), RobertaLMHead
-// (lm_head.dense), DistilBertForMaskedLM (vocab_transform).
+// (lm_head.dense), ElectraForMaskedLM (generator_predictions.dense), DistilBertForMaskedLM
+// (vocab_transform).
 const MASKED_LM_DENSE_PATHS: Record<string, string> = {
   bert: 'cls.predictions.transform.dense',
   roberta: 'lm_head.dense',
   'xlm-roberta': 'lm_head.dense',
+  electra: 'generator_predictions.dense',
   distilbert: 'vocab_transform',
 };
 

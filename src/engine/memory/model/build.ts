@@ -125,7 +125,13 @@ function addClassifier(context: WeightContext, model: RankModel): void {
   const params: Param[] = [];
   const [first, second] = classifierModules(arch).map((m) => classifierLinear(context, params, m));
   model.classifier = pooled
-    ? { pooler: first, classifier: second, dropoutFirst: pooled.dropoutFirst, params }
+    ? {
+        pooler: first,
+        classifier: second,
+        dropoutFirst: pooled.dropoutFirst,
+        activation: pooled.activation,
+        params,
+      }
     : { classifier: first, params };
   model.all.push(...params);
 }

@@ -160,7 +160,9 @@ export function classificationLoss(
       // RobertaClassificationHead: x = self.dropout(features[:, 0, :]) before its dense layer.
       const first = head.dropoutFirst ? nn.dropoutReplacing(gathered, p) : gathered;
       const dense = nn.linear(first, head.pooler);
-      const pooled = ops.unarySavingOutput(dense); // tanh
+      // tanh and ReLU keep their output for backward, GELU its input (derivatives.yaml).
+      const pooled =
+        head.activation === 'gelu' ? ops.unarySavingInput(dense) : ops.unarySavingOutput(dense);
       features = nn.dropout(pooled, p);
       rt.drop(first, dense, pooled);
     } else {

@@ -77,6 +77,8 @@ export interface RankModel {
     classifier: LinearParams;
     /** RobertaClassificationHead: dropout on the first token before the dense layer too. */
     dropoutFirst?: boolean;
+    /** The pooler's activation: BERT's and RoBERTa's tanh, DistilBERT's ReLU, ELECTRA's GELU. */
+    activation?: 'tanh' | 'relu' | 'gelu';
     /** Every parameter of the head: the linears', and the frozen originals of PEFT's copies. */
     params: Param[];
   };

@@ -195,6 +195,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   bert: bertRecipe,
   roberta: bertRecipe, // RobertaLayer is BertLayer copied
   'xlm-roberta': bertRecipe,
+  electra: bertRecipe, // modeling_electra.py ElectraLayer: BertLayer copied
   // TransformerBlock: BertLayer's ops with no dropout on the attention output (out_lin)
   distilbert: (arch) => hfBertRecipe({ ...bertDropout(arch), attentionOutput: 0 }),
   gemma: gemmaRecipe,

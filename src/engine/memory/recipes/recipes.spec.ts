@@ -197,6 +197,18 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(bertLayer - savedPerLayer(distilbert, HF, 'n_layers')).toBe(1 * h * T);
   });
 
+  it("ELECTRA's layer is BERT's: the same saved bytes", () => {
+    const encoder = {
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+    };
+    expect(savedPerLayer({ ...encoder, model_type: 'electra' }, HF)).toBe(
+      savedPerLayer({ ...encoder, model_type: 'bert' }, HF),
+    );
+  });
+
   it("BERT's masked-LM head: the transform keeps its dense output, GELU's output, LayerNorm's stats and output; its weights are h x h + h + 2h", () => {
     const bert = {
       model_type: 'bert',

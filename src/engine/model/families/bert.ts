@@ -1,30 +1,86 @@
 // Encoder-only BERT (modeling_bert.py): post-LN layers with biases, learned positions and
 // token types, an embedding LayerNorm and no final norm; task heads are small beside V x h.
 // RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py) copy BERT's embeddings
-// and layers; only their classification head differs (build.ts addClassifier).
+// and layers; only their classification head differs (build.ts addClassifier), as ELECTRA's does.
 import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
-import { Config } from '../config-reader';
+import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 
+/** What BERT's copies share: post-LN LayerNorm layers with biases everywhere. */
+function bertShape(): Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> {
+  return { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2, biasEverywhere: () => true };
+}
+
+// BertConfig (and ElectraConfig) drop 0.1 of hidden states and attention probabilities in
+// training and keep PretrainedConfig's tie_word_embeddings=True (the masked-LM decoder is the
+// word embedding).
+const BERT_DEFAULTS = {
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  tie_word_embeddings: true,
+};
+
+/** BertEmbeddings: position_embeddings rows + token_type_embeddings rows (type_vocab_size 2 by
+ * default), then a LayerNorm; no final norm after the layers. */
+function bertPositions(arch: ModelArchitecture, read: ConfigReader): void {
+  const positions = (read.pick('maxPositionEmbeddings') as number) ?? 1024;
+  arch.learnedPositionEmbeddings ||= positions + read.numberOr(2, 'type_vocab_size');
+  arch.embeddingNorm = true;
+  arch.finalNorm = false;
+}
+
+/** Relative position scores (BertSelfAttention's distance_embedding and its einsums over every
+ * query and key) are not built: refused by their field. */
+function refuseRelativePositions(read: ConfigReader): void {
+  const kind = read.config.position_embedding_type;
+  if (kind === undefined || kind === null || kind === 'absolute') return;
+  read.fail(
+    'position_embedding_type',
+    `${JSON.stringify(kind)} (relative position scores) is not planned: give position_embedding_type 'absolute'`,
+  );
+}
+
 export const bert: Family = {
+  ...bertShape(),
   types: ['bert', 'roberta', 'xlm-roberta'],
-  mlp: 'plain',
-  norm: 'layernorm',
-  normsPerLayer: 2,
-  biasEverywhere: () => true,
-  // BertConfig drops 0.1 of hidden states and attention probabilities in training; it keeps
-  // PretrainedConfig's tie_word_embeddings=True (the masked-LM decoder is the word embedding).
-  defaults: {
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    tie_word_embeddings: true,
-  },
+  defaults: BERT_DEFAULTS,
   refine: (arch, read) => {
-    const positions = (read.pick('maxPositionEmbeddings') as number) ?? 1024;
-    // position_embeddings rows + token_type_embeddings rows (BertConfig type_vocab_size=2).
-    arch.learnedPositionEmbeddings ||= positions + read.numberOr(2, 'type_vocab_size');
-    arch.embeddingNorm = true;
-    arch.finalNorm = false;
+    refuseRelativePositions(read);
+    if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+    bertPositions(arch, read);
+    maskedLmHead(arch);
+  },
+};
+
+/** ELECTRA's shapes the plan has no model code for, each refused by its field. */
+function refuseElectraShapes(arch: ModelArchitecture, read: ConfigReader): void {
+  refuseRelativePositions(read);
+  const { architectures, embedding_size: width } = read.config;
+  if (Array.isArray(architectures) && architectures[0] === 'ElectraForPreTraining')
+    read.fail(
+      'architectures',
+      "ElectraForPreTraining's replaced-token head is not planned: give ['ElectraForSequenceClassification'] to fine-tune a discriminator, or ['ElectraForMaskedLM'] for a generator",
+    );
+  if (width !== undefined && width !== null && width !== arch.hiddenSize)
+    read.fail(
+      'embedding_size',
+      `an embedding ${JSON.stringify(width)} wide projected to hidden_size ${arch.hiddenSize} (embeddings_project) is not planned yet: give embedding_size equal to hidden_size`,
+    );
+  if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+// ELECTRA (modeling_electra.py): BERT's embeddings and layers copied, no pooler. The hub's
+// discriminators are ElectraForPreTraining (a per-token replaced-token head); the plan builds
+// ElectraForSequenceClassification (ElectraClassificationHead: dropout, dense, GELU, dropout,
+// out_proj over the first token) and ElectraForMaskedLM (generator_predictions: dense, GELU,
+// LayerNorm; generator_lm_head tied to the word embeddings, with its bias).
+export const electra: Family = {
+  ...bertShape(),
+  types: ['electra'],
+  defaults: BERT_DEFAULTS,
+  refine: (arch, read) => {
+    refuseElectraShapes(arch, read);
+    bertPositions(arch, read);
     maskedLmHead(arch);
   },
 };
@@ -61,11 +117,8 @@ function distilbertDefaults(config: Config): Config {
 // v_lin, out_lin, sa_layer_norm, ffn.lin1 and lin2, output_layer_norm), no dropout on the
 // attention output, learned positions without token types, pre_classifier and classifier.
 export const distilbert: Family = {
+  ...bertShape(),
   types: ['distilbert'],
-  mlp: 'plain',
-  norm: 'layernorm',
-  normsPerLayer: 2,
-  biasEverywhere: () => true,
   defaults: distilbertDefaults,
   refine: (arch, read) => {
     if (read.config.sinusoidal_pos_embds === true) {

@@ -1,7 +1,7 @@
 // Every family the planner reads, by Hugging Face model_type.
 import { Family } from '../family';
 import { arcee } from './arcee';
-import { bert, distilbert } from './bert';
+import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
@@ -86,6 +86,7 @@ const ALL: Family[] = [
   stablelm,
   bert,
   distilbert,
+  electra,
   t5,
   llama4,
   mllama,

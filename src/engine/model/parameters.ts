@@ -7,6 +7,12 @@ import {
   TrainingSettings,
   normHasBias,
 } from '../vocabulary';
+import {
+  adaptedHeadLinears,
+  classifierParameters,
+  maskedLmTransformElements,
+  savedClassifierElements,
+} from './heads';
 import { countedLayers, isEncoderLayer, isMoeLayer, layerKind } from './layers';
 import { adaptedModules } from './lora-modules';
 import { visionParameters } from './vision';
@@ -307,170 +313,10 @@ export function countParameters(arch: ModelArchitecture): ParameterCounts {
 
 const COUNTS = new WeakMap<ModelArchitecture, ParameterCounts>();
 
-/** A sequence classifier that pools the first token through a dense layer (h x h) before the
- * label projection: the two modules' names, whether the first token is dropped out first, and
- * the pooler's activation. */
-export interface PooledHead {
-  pooler: string;
-  classifier: string;
-  dropoutFirst: boolean;
-  activation: 'tanh' | 'relu' | 'gelu';
-}
-
-// BertPooler and BertForSequenceClassification.classifier; RobertaClassificationHead's dense and
-// out_proj, after a dropout on the first token; DistilBERT's pre_classifier (through ReLU, which
-// keeps its output as tanh does) and classifier. Other families score every token.
-// ElectraClassificationHead is RoBERTa's with GELU (get_activation('gelu')) for tanh.
-const BERT_HEAD: PooledHead = {
-  pooler: 'pooler.dense',
-  classifier: 'classifier',
-  dropoutFirst: false,
-  activation: 'tanh',
-};
-const ROBERTA_HEAD: PooledHead = {
-  pooler: 'classifier.dense',
-  classifier: 'classifier.out_proj',
-  dropoutFirst: true,
-  activation: 'tanh',
-};
-const POOLED_HEADS: Record<string, PooledHead> = {
-  bert: BERT_HEAD,
-  roberta: ROBERTA_HEAD,
-  'xlm-roberta': ROBERTA_HEAD,
-  electra: { ...ROBERTA_HEAD, activation: 'gelu' },
-  distilbert: {
-    pooler: 'pre_classifier',
-    classifier: 'classifier',
-    dropoutFirst: false,
-    activation: 'relu',
-  },
-};
-
-/** The model's pooled sequence-classifier head, if its family pools the first token. */
-export function pooledHead(arch: ModelArchitecture): PooledHead | undefined {
-  return POOLED_HEADS[arch.modelType ?? ''];
-}
-
-/** A *ForSequenceClassification head, which replaces the vocabulary head: BERT's pooler (h x h
- * + h) and classifier (h x labels + labels), RoBERTa's dense and out_proj alike, or a decoder's
- * bias-free score (h x labels); 0 for a language model. */
-export function classifierParameters(arch: ModelArchitecture): number {
-  return classifierModules(arch).reduce((sum, m) => sum + m.weight + m.bias, 0);
-}
-
-/** A classifier head's linears in module order: the pooled head's dense and label projection
- * (both with biases), or a decoder's bias-free score; none for a language model. */
-export function classifierModules(
-  arch: ModelArchitecture,
-): { name: string; inFeatures: number; outFeatures: number; weight: number; bias: number }[] {
-  const labels = arch.sequenceClassificationLabels;
-  if (!labels) return [];
-  const h = arch.hiddenSize;
-  const pooled = pooledHead(arch);
-  const linear = (name: string, outFeatures: number, bias: boolean) => ({
-    name,
-    inFeatures: h,
-    outFeatures,
-    weight: h * outFeatures,
-    bias: bias ? outFeatures : 0,
-  });
-  if (!pooled) return [linear('score', labels, false)];
-  return [linear(pooled.pooler, h, true), linear(pooled.classifier, labels, true)];
-}
-
-// PeftModelForSequenceClassification.__init__ (peft/peft_model.py): classifier_module_names =
-// ["classifier", "score"] join modules_to_save, so each is wrapped in a ModulesToSaveWrapper
-// (peft/utils/other.py): the original kept frozen, a deep copy trained in its place.
-const PEFT_SAVED_CLASSIFIERS = ['classifier', 'score'];
-
-/** Whether PEFT trains a copy of this classifier module beside the adapters: the module or the
- * module holding it is named in modules_to_save (RoBERTa's whole classifier head; BERT's and
- * DistilBERT's classifier, not their pooler or pre_classifier). */
-export function peftSavesClassifier(name: string): boolean {
-  return PEFT_SAVED_CLASSIFIERS.some((m) => name === m || name.startsWith(`${m}.`));
-}
-
-/** Elements of the classifier copies PEFT trains beside a sequence classifier's adapters. */
-export function savedClassifierElements(arch: ModelArchitecture): number {
-  return classifierModules(arch)
-    .filter((m) => peftSavesClassifier(m.name))
-    .reduce((sum, m) => sum + m.weight + m.bias, 0);
-}
-
 /** One of OPT-350m's bias-free projections (project_in: width to h; project_out: h to width);
  * 0 where the embedding is h wide. */
 export function projectionElements(arch: ModelArchitecture): number {
   return arch.embeddingWidth ? arch.embeddingWidth * arch.hiddenSize : 0;
-}
-
-/** The masked-LM head's transform before the vocabulary projection: a dense h x h with bias and
- * a LayerNorm with bias (modeling_bert.py BertPredictionHeadTransform, modeling_roberta.py
- * RobertaLMHead's dense and layer_norm, modeling_distilbert.py vocab_transform and
- * vocab_layer_norm); 0 where the model has none or a classifier replaces the head. */
-export function maskedLmTransformElements(arch: ModelArchitecture): number {
-  if (!arch.maskedLmHead || arch.sequenceClassificationLabels) return 0;
-  const h = arch.hiddenSize;
-  return h * h + h + 2 * h;
-}
-
-// The transform's dense layer by its module path, which PEFT's target names match in full or
-// by trailing components: BertOnlyMLMHead (cls.predictions.transform.dense), RobertaLMHead
-// (lm_head.dense), ElectraForMaskedLM (generator_predictions.dense), DistilBertForMaskedLM
-// (vocab_transform).
-const MASKED_LM_DENSE_PATHS: Record<string, string> = {
-  bert: 'cls.predictions.transform.dense',
-  roberta: 'lm_head.dense',
-  'xlm-roberta': 'lm_head.dense',
-  electra: 'generator_predictions.dense',
-  distilbert: 'vocab_transform',
-};
-
-/** A linear at the head end that LoRA can adapt besides the layers' own. */
-export interface HeadLinear {
-  role: 'transform' | 'pooler';
-  /** The module's path as PEFT matches it. */
-  path: string;
-  inFeatures: number;
-  outFeatures: number;
-}
-
-/** The head end's adaptable linears: the masked-LM transform's dense, and a pooled classifier's
- * dense where PEFT's modules_to_save does not hold it (BERT's pooler.dense, DistilBERT's
- * pre_classifier; RoBERTa's classifier.dense is inside the saved classifier, which PEFT's target
- * matching skips). */
-export function headLinears(arch: ModelArchitecture): HeadLinear[] {
-  const h = arch.hiddenSize;
-  const linear = (role: HeadLinear['role'], path: string) => ({
-    role,
-    path,
-    inFeatures: h,
-    outFeatures: h,
-  });
-  const transform = MASKED_LM_DENSE_PATHS[arch.modelType ?? ''];
-  if (maskedLmTransformElements(arch) > 0 && transform) return [linear('transform', transform)];
-  const pooler = classifierModules(arch).find((m) => m.name === pooledHead(arch)?.pooler);
-  return pooler && !peftSavesClassifier(pooler.name) ? [linear('pooler', pooler.name)] : [];
-}
-
-/** A module path and each of its trailing components: the target names that match it. */
-function trailingNames(path: string): string[] {
-  const parts = path.split('.');
-  return parts.map((_, i) => parts.slice(i).join('.'));
-}
-
-/** The target names that reach the head end's adaptable linears. */
-export function headLinearTargets(arch: ModelArchitecture): string[] {
-  return headLinears(arch).flatMap((l) => trailingNames(l.path));
-}
-
-/** The head end's linears LoRA adapts: PEFT's 'all-linear' wraps every nn.Linear but the
- * output layer and the saved classifier, so each of them; a list, those one name matches. */
-export function adaptedHeadLinears(arch: ModelArchitecture, lora: LoraSettings): HeadLinear[] {
-  return headLinears(arch).filter(
-    (l) =>
-      lora.targetModules === 'all-linear' ||
-      trailingNames(l.path).some((n) => lora.targetModules.includes(n)),
-  );
 }
 
 /** The token embedding's width and the head's input width: h, or OPT-350m's projected width. */

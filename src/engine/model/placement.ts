@@ -3,19 +3,21 @@ import { countedLayers } from './layers';
 import { adaptedModules } from './lora-modules';
 import {
   adapterSize,
-  classifierParameters,
   countParameters,
   embeddingWidthOf,
   LinearShape,
   linearShapes,
   loraEnds,
   loraProjections,
-  pooledHead,
   projectionElements,
+} from './parameters';
+import {
+  classifierParameters,
+  pooledHead,
   adaptedHeadLinears,
   maskedLmTransformElements,
   savedClassifierElements,
-} from './parameters';
+} from './heads';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 export interface ParallelDegrees {

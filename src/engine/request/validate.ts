@@ -7,8 +7,8 @@ import {
   LORA_HEAD_TARGETS,
   linearShapes,
   loraEnds,
-  headLinearTargets,
 } from '../model/parameters';
+import { headLinearTargets } from '../model/heads';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
 import { attentionPlan, layerRecipe } from '../memory/recipes';

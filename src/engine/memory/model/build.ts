@@ -4,13 +4,15 @@ import {
   countParameters,
   embeddingWidthOf,
   loraEnds,
-  adaptedHeadLinears,
   loraProjections,
+} from '../../model/parameters';
+import {
+  adaptedHeadLinears,
   maskedLmTransformElements,
   classifierModules,
   peftSavesClassifier,
   pooledHead,
-} from '../../model/parameters';
+} from '../../model/heads';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
 import { buildVisionWeights } from '../recipes/vision';

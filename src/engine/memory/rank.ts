@@ -128,6 +128,7 @@ function stageSettings(
     recompute: training.activationCheckpointing,
     loss: lossSettings(arch, request, ends),
     rotary: rotaryTables(arch, ends),
+    alibi: alibiTensor(arch, ends, training, t),
     scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
     embeddingLocal: ends.embeddingLocal ?? 'lookup',
@@ -150,10 +151,25 @@ function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
-  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer) return false;
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer || ends.alibi) return false;
   return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 
+/** The ALiBi tensor's shape (ModelEnds.alibi): MPT's (heads, 1, max_seq_len) in fp32, BLOOM's
+ * (batch x heads, 1, seq) in the hidden dtype; this rank's heads under tensor parallelism. */
+function alibiTensor(
+  arch: ModelArchitecture,
+  ends: ModelEnds,
+  training: PlanRequest['training'],
+  tensorParallel: number,
+): StageSettings['alibi'] {
+  const heads = arch.numAttentionHeads / tensorParallel;
+  if (ends.alibi === 'max-length')
+    return { rows: heads, cols: arch.maxPositionEmbeddings, fp32: true };
+  if (ends.alibi === 'per-sequence')
+    return { rows: training.microBatchSize * heads, cols: training.sequenceLength, fp32: false };
+  return undefined;
+}
 
 function optimizerSettings(request: PlanRequest, stateBytes: number): OptimizerSettings {
   const { training, runtime, parallelism } = request;

@@ -37,6 +37,9 @@ export interface StageSettings {
   /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
    * kept fp32 where the model code returns them so (OLMo-2). */
   rotary: false | 'hidden' | 'fp32';
+  /** The ALiBi tensor the model builds once per forward: rows x columns, fp32 or in the hidden
+   * dtype (ModelEnds.alibi). */
+  alibi?: { rows: number; cols: number; fp32: boolean };
   /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
   scaledEmbedding: boolean;
   /** Dropout on the embeddings (GPT-2's embd_pdrop). */
@@ -198,8 +201,10 @@ export class StageModel {
     const { recompute } = this.settings;
     if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
     // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
-    // an encoder-decoder's encoder output.
-    const extra = [inputs.mask, inputs.encoderStates].filter((t): t is Tensor => t !== undefined);
+    // an encoder-decoder's encoder output, the ALiBi tensor.
+    const extra = [inputs.mask, inputs.encoderStates, inputs.positionBias].filter(
+      (t): t is Tensor => t !== undefined,
+    );
     const args = [x, inputs.cos, inputs.sin, ...extra];
     // Selective: torchtitan's op-level policy (the frameworks that offer op-level selective
     // checkpointing copy it; torchtune's _activation_checkpoint.py does).
@@ -282,7 +287,8 @@ export class StageModel {
   }
 
   /** What the model computes once per forward for its layers: LlamaRotaryEmbedding's fp32
-   * frequencies, cos and sin cast to the hidden dtype, and each distinct mask its layers
+   * frequencies, cos and sin cast to the hidden dtype (or MPT's and BLOOM's ALiBi tensor, which
+   * the layers' attention adds to its scores), and each distinct mask its layers
    * receive (masking_utils create_causal_mask, create_sliding_window_causal_mask), built in
    * layer order; the inputs of a layer are shared by the layers that attend alike. */
   private layerTables(x: Tensor): LayerTables {
@@ -303,6 +309,9 @@ export class StageModel {
     }
     const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
     const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+    const { alibi } = settings;
+    const bias =
+      alibi && rt.tensor(alibi.rows, alibi.cols, alibi.fp32 ? FP32 : x.elementBytes, false);
     const masks = new Map<string, Tensor>();
     const shared = new Map<string, LayerInputs>();
     const { heads, keys, routing, softcapScores } = settings;
@@ -324,6 +333,7 @@ export class StageModel {
       if (!inputs) {
         const maskTensor = mask ? masks.get(mask.key) : undefined;
         inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
+        if (bias) inputs.positionBias = bias;
         if (softcapScores) inputs.softcap = true;
         if (settings.sinks) inputs.sinks = true;
         if (settings.attentionDropout) inputs.dropout = true;
@@ -331,7 +341,7 @@ export class StageModel {
       }
       return inputs;
     };
-    return { inputsFor, owned: [cos, sin, ...masks.values()] };
+    return { inputsFor, owned: [cos, sin, ...(bias ? [bias] : []), ...masks.values()] };
   }
 
   /** The final norm, then where the model code has them OPT-350m's project_out, the dropout

@@ -102,6 +102,6 @@ export function hfBloomRecipe(dropout: BloomDropout): LayerRecipe {
     attention: eagerOnly(
       "BLOOM's model code has no SDPA path: its ALiBi attention is written out and keeps every score matrix (fp32 softmax and its cast)",
     ),
-    ends: { finalNorm: 'layer' },
+    ends: { alibi: 'per-sequence', finalNorm: 'layer' },
   };
 }

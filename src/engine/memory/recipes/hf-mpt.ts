@@ -88,8 +88,7 @@ export function hfMptRecipe(dropout: number): LayerRecipe {
       "MPT's model code has one attention, written out with ALiBi: it runs whatever kernel was asked and keeps fp32 scores",
       false,
     ),
-    // ALiBi, no rotary tables (MptModel builds the small ALiBi tensor instead); norm_f has no
-    // bias either.
-    ends: { rotaryBuffer: true, finalNorm: 'layer' },
+    // ALiBi, no rotary tables; norm_f has no bias either.
+    ends: { alibi: 'max-length', finalNorm: 'layer' },
   };
 }

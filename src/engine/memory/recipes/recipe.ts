@@ -37,6 +37,8 @@ export interface LayerInputs {
   dropout?: boolean;
   /** An encoder-decoder's encoder output, which a decoder layer's cross-attention reads. */
   encoderStates?: Tensor;
+  /** The ALiBi tensor the attention adds to its scores (MPT's position_bias, BLOOM's alibi). */
+  positionBias?: Tensor;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
@@ -82,6 +84,11 @@ export interface ModelEnds {
   /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
    * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
   rotaryBuffer?: boolean;
+  /** ALiBi instead of rotary tables, built once per forward and held by every layer:
+   * MptModel's build_mpt_alibi_tensor(num_heads, max_seq_len), fp32 whatever the sequence
+   * ('max-length'); BloomModel's build_alibi_tensor(mask, num_heads, hidden dtype), one row per
+   * sequence and head ('per-sequence'). */
+  alibi?: 'max-length' | 'per-sequence';
   /** The loss runs under torch.compile: always, or only the chunked loss (torchtune's
    * training.compile_loss patches CEWithChunkedOutputLoss.compute_cross_entropy in place but
    * returns the compiled standard loss, which the recipes drop). */

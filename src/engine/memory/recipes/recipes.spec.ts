@@ -279,6 +279,30 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(count(FP32 * a * T * T)).toBe(3);
   });
 
+  it("ALiBi, built once per forward: MPT's (heads, 1, max_seq_len) in fp32, BLOOM's (batch x heads, 1, seq) in the hidden dtype, no rotary tables; a checkpoint keeps it", () => {
+    const mpt = { model_type: 'mpt', d_model: h, n_heads: a, n_layers: 1, vocab_size: 1024 };
+    const at = (maxSeqLen: number, training: Record<string, unknown> = {}) =>
+      forwardEnd(
+        { ...mpt, max_seq_len: maxSeqLen },
+        settings({ preset: 'hf-transformers' }, training),
+      ).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+    expect(endForwardAllocations({ ...mpt, max_seq_len: 2048 }, HF, 'embedding')).toContain(
+      FP32 * a * 2048,
+    );
+    // A local of MptModel.forward: gone when the forward ends, unless a checkpointed block holds
+    // it as its argument until its recompute.
+    expect(at(4096) - at(2048)).toBe(0);
+    const checkpointed = { activationCheckpointing: 'full' };
+    expect(at(4096, checkpointed) - at(2048, checkpointed)).toBe(FP32 * a * (4096 - 2048));
+    const bloom = { model_type: 'bloom', hidden_size: h, n_head: a, n_layer: 1, vocab_size: 1024 };
+    const made = endForwardAllocations(bloom, HF, 'embedding');
+    expect(made).toContain(BF16 * a * T); // one sequence: heads x seq, bf16 here
+    // No cos and sin of tokens x head dim, nor their fp32 frequencies.
+    expect(made.filter((bytes) => bytes === BF16 * T * d || bytes === FP32 * T * (d / 2))).toEqual(
+      [],
+    );
+  });
+
   it('GPT-Neo: no SDPA path either; bias-free q, k, v cast to fp32 for unscaled scores, gelu_new written out', () => {
     const config = {
       model_type: 'gpt_neo',

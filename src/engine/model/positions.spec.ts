@@ -4,7 +4,7 @@ import { normalizeRequest } from '../request/normalize';
 import { validateRequest } from '../request/validate';
 import { H100_SXM } from '../../../test/support/gpus';
 import { architectureFromConfig } from './architecture';
-import { learnedPositionLimit } from './positions';
+import { sequenceLimit } from './positions';
 
 const BERT = {
   model_type: 'bert',
@@ -16,8 +16,8 @@ const BERT = {
   max_position_embeddings: 512,
 };
 
-describe('learned position tables', () => {
-  it("index max_position_embeddings tokens (GPT-2's n_positions, BERT's 512), RoBERTa's two fewer", () => {
+describe("what fixes the sequence length: learned position tables, MPT's ALiBi", () => {
+  it("index max_position_embeddings tokens (GPT-2's n_positions, BERT's 512), RoBERTa's two fewer; MPT's ALiBi spans max_seq_len", () => {
     const gpt2 = {
       model_type: 'gpt2',
       n_embd: 256,
@@ -26,14 +26,28 @@ describe('learned position tables', () => {
       vocab_size: 1024,
       n_positions: 1024,
     };
-    expect(learnedPositionLimit(architectureFromConfig('gpt2', gpt2))).toBe(1024);
-    expect(learnedPositionLimit(architectureFromConfig('bert', BERT))).toBe(512);
+    expect(sequenceLimit(architectureFromConfig('gpt2', gpt2))?.tokens).toBe(1024);
+    expect(sequenceLimit(architectureFromConfig('bert', BERT))?.tokens).toBe(512);
     // RobertaEmbeddings numbers positions from padding_idx + 1 = 2: 514 rows, 512 tokens.
     const roberta = { ...BERT, model_type: 'roberta', max_position_embeddings: 514 };
-    expect(learnedPositionLimit(architectureFromConfig('roberta', roberta))).toBe(512);
+    expect(sequenceLimit(architectureFromConfig('roberta', roberta))?.tokens).toBe(512);
+    // MptAttention slices its ALiBi tensor (built to max_seq_len) to the keys and adds it;
+    // BLOOM builds its ALiBi for the sequence given.
+    const mpt = { model_type: 'mpt', d_model: 256, n_heads: 4, n_layers: 2, vocab_size: 1024 };
+    expect(
+      sequenceLimit(architectureFromConfig('mpt', { ...mpt, max_seq_len: 2048 }))?.tokens,
+    ).toBe(2048);
+    const bloom = {
+      model_type: 'bloom',
+      hidden_size: 256,
+      n_head: 4,
+      n_layer: 2,
+      vocab_size: 1024,
+    };
+    expect(sequenceLimit(architectureFromConfig('bloom', bloom))).toBeUndefined();
     // RoPE has no table to run out of.
     const llama = { ...BERT, model_type: 'llama', architectures: ['LlamaForCausalLM'] };
-    expect(learnedPositionLimit(architectureFromConfig('llama', llama))).toBeUndefined();
+    expect(sequenceLimit(architectureFromConfig('llama', llama))).toBeUndefined();
   });
 
   it('a request that sends no sequence length gets the table, one that sends a longer one a 400', () => {

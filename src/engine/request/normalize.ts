@@ -12,7 +12,7 @@ import {
   TrainingSettings,
   Workload,
 } from '../vocabulary';
-import { learnedPositionLimit } from '../model/positions';
+import { sequenceLimit } from '../model/positions';
 import { defaultLoraTargets } from '../model/lora-modules';
 
 type DeepPartial<T> = T extends (infer U)[]
@@ -229,11 +229,11 @@ type RequestArchitecture = Partial<
   >
 >;
 
-/** The default sequence length, or the most a learned position table indexes where that is
- * less (BERT's 512, GPT-2's 1,024): a longer sequence cannot run. */
+/** The default sequence length, or the most the model's code runs where that is less (BERT's
+ * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run. */
 function defaultSequenceLength(arch?: RequestArchitecture): number {
-  const limit = arch ? learnedPositionLimit(arch) : undefined;
-  return Math.min(DEFAULT_TRAINING.sequenceLength, limit ?? Infinity);
+  const limit = arch ? sequenceLimit(arch) : undefined;
+  return Math.min(DEFAULT_TRAINING.sequenceLength, limit?.tokens ?? Infinity);
 }
 
 export function normalizeRequest(

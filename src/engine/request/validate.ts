@@ -1,6 +1,6 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
-import { learnedPositionLimit } from '../model/positions';
+import { sequenceLimit } from '../model/positions';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
 import {
   LORA_EMBEDDING_TARGETS,
@@ -50,21 +50,21 @@ export function validateRequest(
     ...offloadErrors(request),
     ...loraErrors(request, arch),
     ...runtimeErrors(request, gpu),
-    ...positionTableErrors(request, arch),
+    ...sequenceLimitErrors(request, arch),
   ];
 }
 
-/** A model with a learned position table trains on no more tokens than it has rows for: its
- * embedding looks each position up, so a longer sequence fails (RoPE, ALiBi and relative
+/** A model whose code fixes the sequence's length (a learned position table, MPT's ALiBi) trains
+ * on no more tokens than that: a longer sequence fails (RoPE, BLOOM's ALiBi and relative
  * positions run past max_position_embeddings, with a warning). */
-function positionTableErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
-  const limit = learnedPositionLimit(arch);
+function sequenceLimitErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const limit = sequenceLimit(arch);
   const tokens = request.training.sequenceLength;
-  if (request.workload === 'inference' || limit === undefined || tokens <= limit) return [];
+  if (request.workload === 'inference' || !limit || tokens <= limit.tokens) return [];
   return [
     {
       field: 'training.sequenceLength',
-      message: `sequenceLength (${tokens}) exceeds the ${limit} positions ${arch.id}'s learned position table indexes (the run fails looking a position up); use at most ${limit}`,
+      message: `sequenceLength (${tokens}) exceeds the ${limit.what} in ${arch.id}'s model code (the run fails); use at most ${limit.tokens}`,
     },
   ];
 }
@@ -458,7 +458,7 @@ export function requestWarnings(
   if (parallelism.sequenceParallel && parallelism.tensorParallel === 1) {
     warnings.push('sequenceParallel has no effect without tensorParallel > 1');
   }
-  if (training.sequenceLength > arch.maxPositionEmbeddings && !learnedPositionLimit(arch)) {
+  if (training.sequenceLength > arch.maxPositionEmbeddings && !sequenceLimit(arch)) {
     warnings.push(
       `sequenceLength ${training.sequenceLength} exceeds the model's max_position_embeddings (${arch.maxPositionEmbeddings})`,
     );

@@ -218,10 +218,8 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
   ) as Partial<T>;
 }
 
-/** The request with every default filled in, as the result echoes it. The GPU, when given,
- * supplies its measured CUDA context as the default for runtime.cudaContextBytes. */
 /** What the defaults read of the model: its type and fused q/k/v (PEFT's default targets) and
- * its position table (the default sequence length). */
+ * what fixes its sequence length (the default sequence length). */
 type RequestArchitecture = Partial<
   Pick<
     ModelArchitecture,
@@ -236,6 +234,8 @@ function defaultSequenceLength(arch?: RequestArchitecture): number {
   return Math.min(DEFAULT_TRAINING.sequenceLength, limit?.tokens ?? Infinity);
 }
 
+/** The request with every default filled in, as the result echoes it. The GPU, when given,
+ * supplies its measured CUDA context as the default for runtime.cudaContextBytes. */
 export function normalizeRequest(
   input: PlanRequestInput,
   gpu?: Pick<GpuSpec, 'cudaContextBytes'>,

@@ -360,7 +360,8 @@ export class StageModel {
     if (settings.finalDropout > 0) next((t) => nn.ops.dropout(t));
     if (settings.headInputScale) next((t) => nn.ops.unary(t));
     // BertPredictionHeadTransform.forward: dense, the activation (GELUActivation: F.gelu saves
-    // its input), LayerNorm; RobertaLMHead and DistilBertForMaskedLM run the same three.
+    // its input), LayerNorm; RobertaLMHead, ELECTRA's generator_predictions and
+    // DistilBertForMaskedLM run the same three.
     const transform = model.headTransform;
     if (transform) {
       const [weight, bias] = transform.norm;

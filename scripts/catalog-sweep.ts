@@ -12,6 +12,7 @@ import { gpusNeeded } from '../src/application/gpus-needed';
 import { searchPlans } from '../src/application/search';
 import { loadCatalog } from '../src/catalog/catalog';
 import { FRAMEWORK_PRESETS, PlanRequestInput, PlanValidationError } from '../src/engine';
+import { sequenceLimit } from '../src/engine/model/positions';
 
 const catalog = loadCatalog();
 const chosen = process.argv.slice(2);
@@ -37,6 +38,12 @@ function attempt(label: string, mayRefuse: boolean, call: () => unknown): void {
   }
 }
 
+/** `tokens`, or the most the model's code runs where that is less (GPT-2's 1,024 positions). */
+function runnable(model: string, tokens: number): number {
+  const arch = catalog.findModel(model);
+  return Math.min(tokens, (arch && sequenceLimit(arch)?.tokens) ?? tokens);
+}
+
 const started = Date.now();
 for (const model of models) {
   const cluster = { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 };
@@ -53,13 +60,13 @@ for (const model of models) {
     const search = {
       model,
       cluster: { gpu: 'h100-80gb', gpus: 64 },
-      training: { ...training, sequenceLength: 2048 },
+      training: { ...training, sequenceLength: runnable(model, 2048) },
     };
     attempt(`${model} search, ${training.method}`, false, () => searchPlans(search, catalog));
     const needed = {
       model,
       cluster: { gpu: 'a100-80gb' },
-      training: { ...training, sequenceLength: 2048 },
+      training: { ...training, sequenceLength: runnable(model, 2048) },
     };
     attempt(`${model} gpus-needed, ${training.method}`, false, () => gpusNeeded(needed, catalog));
   }
@@ -74,7 +81,7 @@ for (const model of models) {
   const small = {
     model,
     cluster: { gpu: 'l40s', nodes: 1, gpusPerNode: 2 },
-    training: { sequenceLength: 4096 },
+    training: { sequenceLength: runnable(model, 4096) },
   };
   attempt(`${model} advice`, true, () => estimateWithAdvice(small, catalog));
   const serving: PlanRequestInput = {

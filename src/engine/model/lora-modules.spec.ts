@@ -8,6 +8,9 @@ import { LoraSettings, TrainingSettings } from '../vocabulary';
 import { architectureFromConfig } from './architecture';
 import { defaultLoraTargets } from './lora-modules';
 import { loraParameters, trainableParameters } from './parameters';
+import { normalizeRequest } from '../request/normalize';
+import { validateRequest } from '../request/validate';
+import { H100_SXM } from '../../../test/support/gpus';
 
 const r = 16;
 const lora = (targetModules: string[] | 'all-linear'): LoraSettings => ({
@@ -140,6 +143,30 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       hidden_dim: 1024,
     };
     expect(count(DISTIL, ['pre_classifier'])).toBe(pooler);
+  });
+
+  it("the head and the embedding answer to the model's own module names as well (GPT-2's wte, GPT-NeoX's embed_in and embed_out, BERT's decoder)", () => {
+    const V = 1024;
+    const embedding = r * (V + h); // lora_embedding_A (r x vocab) and lora_embedding_B (h x r)
+    const head = r * (h + V);
+    expect(count(GPT2, ['c_attn', 'wte'])).toBe(count(GPT2, ['c_attn']) + embedding);
+    expect(count(GPT2, ['wte'])).toBe(count(GPT2, ['embed_tokens']));
+    const NEOX = { ...BASE, model_type: 'gpt_neox', intermediate_size: 1024 };
+    expect(count(NEOX, ['embed_in', 'embed_out'])).toBe(embedding + head);
+    expect(count(BERT, ['decoder'])).toBe(head);
+    expect(count(BERT, ['word_embeddings'])).toBe(embedding);
+    // The request is checked against the same names: each is known.
+    const arch = architectureFromConfig('neox', NEOX);
+    const request = normalizeRequest(
+      {
+        model: 'neox',
+        cluster: { gpu: H100_SXM.id },
+        training: { method: 'lora', sequenceLength: 256, lora: lora(['embed_out']) },
+      },
+      H100_SXM,
+      arch,
+    );
+    expect(validateRequest(request, arch, H100_SXM)).toEqual([]);
   });
 
   it("PEFT's default targets per model type, Llama's q_proj and v_proj elsewhere", () => {

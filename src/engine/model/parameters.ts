@@ -363,14 +363,58 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
 
 /** Target names that adapt the ends of the model: the output head (PEFT's lm_head, torchtune's
  * apply_lora_to_output on `output`) and the token embedding (PEFT's lora.Embedding on
- * embed_tokens). 'all-linear' leaves both alone (PEFT excludes the output layer). */
-export const LORA_HEAD_TARGETS = ['lm_head', 'output'];
-export const LORA_EMBEDDING_TARGETS = ['embed_tokens'];
+ * embed_tokens), for every family. 'all-linear' leaves both alone (PEFT excludes the output
+ * layer). */
+const LORA_HEAD_TARGETS = ['lm_head', 'output'];
+const LORA_EMBEDDING_TARGETS = ['embed_tokens'];
 
-export function loraEnds(lora: LoraSettings): { head: boolean; embedding: boolean } {
-  const named = (names: string[]) =>
-    lora.targetModules !== 'all-linear' && names.some((n) => lora.targetModules.includes(n));
-  return { head: named(LORA_HEAD_TARGETS), embedding: named(LORA_EMBEDDING_TARGETS) };
+// The families whose modeling code names its ends otherwise, as PEFT matches them (a path or
+// its trailing components): GPT-2's, GPT-J's, CodeGen's, GPT-Neo's and MPT's transformer.wte;
+// BLOOM's and Falcon's word_embeddings; GPT-NeoX's embed_in and embed_out; BERT's copies'
+// embeddings.word_embeddings and their masked-LM decoders; T5's shared; Mamba's embeddings.
+const WTE = { embedding: ['wte'] };
+const BERT_ENDS = { embedding: ['word_embeddings'], head: ['decoder', 'predictions.decoder'] };
+const OWN_END_NAMES: Record<string, { embedding?: string[]; head?: string[] }> = {
+  gpt2: WTE,
+  gptj: WTE,
+  codegen: WTE,
+  gpt_neo: WTE,
+  mpt: WTE,
+  bloom: { embedding: ['word_embeddings'] },
+  falcon: { embedding: ['word_embeddings'] },
+  gpt_neox: { embedding: ['embed_in'], head: ['embed_out'] },
+  bert: BERT_ENDS,
+  roberta: { ...BERT_ENDS, head: ['decoder', 'lm_head.decoder'] },
+  'xlm-roberta': { ...BERT_ENDS, head: ['decoder', 'lm_head.decoder'] },
+  electra: { ...BERT_ENDS, head: ['generator_lm_head'] },
+  distilbert: { ...BERT_ENDS, head: ['vocab_projector'] },
+  t5: { embedding: ['shared'] },
+  mt5: { embedding: ['shared'] },
+  mamba: { embedding: ['embeddings'] },
+  mamba2: { embedding: ['embeddings'] },
+};
+
+/** The names that reach the model's head and token embedding: the generic ones, and its own
+ * modules' where its code names them otherwise; a classifier has no vocabulary head. */
+export function loraEndTargets(
+  arch: Pick<ModelArchitecture, 'modelType' | 'sequenceClassificationLabels'>,
+): {
+  head: string[];
+  embedding: string[];
+} {
+  const own = OWN_END_NAMES[arch.modelType ?? ''] ?? {};
+  const head = arch.sequenceClassificationLabels ? [] : [...LORA_HEAD_TARGETS, ...(own.head ?? [])];
+  return { head, embedding: [...LORA_EMBEDDING_TARGETS, ...(own.embedding ?? [])] };
+}
+
+export function loraEnds(
+  arch: Pick<ModelArchitecture, 'modelType' | 'sequenceClassificationLabels'>,
+  lora: LoraSettings,
+): { head: boolean; embedding: boolean } {
+  const names = loraEndTargets(arch);
+  const named = (list: string[]) =>
+    lora.targetModules !== 'all-linear' && list.some((n) => lora.targetModules.includes(n));
+  return { head: named(names.head), embedding: named(names.embedding) };
 }
 
 /** Whether LoRA adapts OPT-350m's project_in and project_out: PEFT's 'all-linear' wraps every
@@ -408,7 +452,7 @@ export function loraParameters(
     }
     perLayer.push(count);
   }
-  const ends = loraEnds(lora);
+  const ends = loraEnds(arch, lora);
   const width = embeddingWidthOf(arch);
   const head = adapterSize(lora, width, arch.vocabSize);
   // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)

@@ -359,7 +359,7 @@ function stageEndParameters(
   };
   const width = embeddingWidthOf(arch);
   const h = arch.hiddenSize;
-  const ends = lora ? loraEnds(lora) : { head: false, embedding: false };
+  const ends = lora ? loraEnds(arch, lora) : { head: false, embedding: false };
   const projections = lora ? loraProjections(arch, lora) : { in: false, out: false };
   if (lora && span.hasEmbedding && ends.embedding)
     totals.adapters += lora.rank * (embeddingRows + width);

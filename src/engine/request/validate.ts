@@ -2,12 +2,7 @@
 import { architectureLimitErrors } from '../model/limits';
 import { sequenceLimit } from '../model/positions';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
-import {
-  LORA_EMBEDDING_TARGETS,
-  LORA_HEAD_TARGETS,
-  linearShapes,
-  loraEnds,
-} from '../model/parameters';
+import { linearShapes, loraEnds, loraEndTargets } from '../model/parameters';
 import { headLinearTargets } from '../model/heads';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
@@ -295,11 +290,11 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     });
   if (!(lora.dropout >= 0 && lora.dropout < 1))
     errors.push({ field: 'training.lora.dropout', message: 'dropout must be in [0, 1)' });
-  errors.push(...doraErrors(request));
+  errors.push(...doraErrors(request, arch));
   if (lora.targetModules === 'all-linear') return errors;
   // A *ForSequenceClassification model has its classifier where a language model has lm_head.
-  const heads = arch.sequenceClassificationLabels ? [] : LORA_HEAD_TARGETS;
-  const known = new Set<string>([...heads, ...LORA_EMBEDDING_TARGETS]);
+  const ends = loraEndTargets(arch);
+  const known = new Set<string>([...ends.head, ...ends.embedding]);
   if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
   headLinearTargets(arch).forEach((name) => known.add(name));
   for (let layer = 0; layer < arch.numLayers; layer++) {
@@ -322,7 +317,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
 
 /** DoRA runs where its module exists: PEFT's and torchtune's linears; not litgpt's, and not
  * PEFT's DoraEmbeddingLayer, which the planner does not model. */
-function doraErrors(request: PlanRequest): FieldError[] {
+function doraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const lora = request.training.lora;
   if (!lora?.useDora) return [];
   if (request.runtime.modelCode === 'litgpt')
@@ -333,7 +328,7 @@ function doraErrors(request: PlanRequest): FieldError[] {
           "litgpt's LoRA layers have no DoRA; set useDora to false, or plan PEFT's DoRA with runtime.preset 'hf-transformers' or torchtune's with 'torchtune'",
       },
     ];
-  if (loraEnds(lora).embedding)
+  if (loraEnds(arch, lora).embedding)
     return [
       {
         field: 'training.lora.useDora',

@@ -176,7 +176,7 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
   const lora =
     storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
   if (!lora) return;
-  const ends = loraEnds(lora);
+  const ends = loraEnds(arch, lora);
   const width = embeddingWidthOf(arch);
   if (ends.embedding && model.embedding) {
     const { a, b } = adapter(

@@ -12,8 +12,8 @@ import {
   projectionElements,
 } from './parameters';
 import {
+  classifierModules,
   classifierParameters,
-  pooledHead,
   adaptedHeadLinears,
   maskedLmTransformElements,
   savedClassifierElements,
@@ -284,9 +284,7 @@ function decoderLayerTotals(
 
 /** Rows plus columns of the classifier's matrices, and its biases (factored optimizer states). */
 function classifierFactored(arch: ModelArchitecture): number {
-  const h = arch.hiddenSize;
-  const labels = arch.sequenceClassificationLabels ?? 0;
-  return pooledHead(arch) ? 2 * h + h + h + labels + labels : h + labels;
+  return classifierModules(arch).reduce((sum, m) => sum + m.inFeatures + m.outFeatures + m.bias, 0);
 }
 
 /** One layer's LoRA adapters on one rank: r x (in + out) per adapted module, a fused one's
@@ -366,11 +364,12 @@ function stageEndParameters(
   if (lora && span.hasHead && ends.head) totals.adapters += adapterSize(lora, width, embeddingRows);
   if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
   if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
-  if (lora && span.hasHead)
+  if (lora && span.hasHead) {
     for (const l of adaptedHeadLinears(arch, lora))
       totals.adapters += adapterSize(lora, l.inFeatures, l.outFeatures);
-  // PEFT's trained copy of a sequence classifier's head, beside the adapters.
-  if (lora && span.hasHead) totals.adapters += savedClassifierElements(arch);
+    // PEFT's trained copy of a sequence classifier's head, beside the adapters.
+    totals.adapters += savedClassifierElements(arch);
+  }
   // OPT-350m's project_in on the first stage, project_out on the last: width x h each.
   const projection = projectionElements(arch);
   const projectionFactored = projection > 0 ? width + h : 0;

@@ -101,10 +101,24 @@ function projection(
   const width = embeddingWidthOf(arch);
   const h = arch.hiddenSize;
   const [inFeatures, outFeatures] = direction === 'in' ? [width, h] : [h, width];
-  const quantized = storage.request.training.method === 'qlora';
-  const weight = baseParam(storage, name, inFeatures * outFeatures, quantized);
+  return endLinear(storage, name, inFeatures, outFeatures, { quantized: true });
+}
+
+/** A linear at the model's ends, whole on every rank: its weight (4-bit under QLoRA where
+ * bitsandbytes converts it) and its bias where it has one. */
+function endLinear(
+  storage: WeightContext['storage'],
+  name: string,
+  inFeatures: number,
+  outFeatures: number,
+  { bias = false, quantized = false }: { bias?: boolean; quantized?: boolean },
+): LinearParams {
+  const fourBit = quantized && storage.request.training.method === 'qlora';
+  const weight = baseParam(storage, name, inFeatures * outFeatures, fourBit);
   weight.shape = [outFeatures, inFeatures];
-  return { name, weight, inFeatures, outFeatures, quantized };
+  const linear: LinearParams = { name, weight, inFeatures, outFeatures, quantized: fourBit };
+  if (bias) linear.bias = baseParam(storage, `${name}.bias`, outFeatures);
+  return linear;
 }
 
 /** A hidden-sized norm at the model's ends, as the norm kind has it. */
@@ -146,14 +160,8 @@ function classifierLinear(
   module: ReturnType<typeof classifierModules>[number],
 ): LinearParams {
   const { name, inFeatures, outFeatures } = module;
-  const original: LinearParams = {
-    name,
-    weight: baseParam(storage, name, module.weight),
-    bias: module.bias > 0 ? baseParam(storage, `${name}.bias`, module.bias) : undefined,
-    inFeatures,
-    outFeatures,
-    quantized: false,
-  };
+  // bitsandbytes leaves the classifier in 16 bits (get_keys_to_not_convert: the last module).
+  const original = endLinear(storage, name, inFeatures, outFeatures, { bias: module.bias > 0 });
   const paramsOf = (l: LinearParams) => [l.weight, ...(l.bias ? [l.bias] : [])];
   params.push(...paramsOf(original));
   if (storage.request.training.method === 'full' || !peftSavesClassifier(name)) return original;
@@ -211,14 +219,10 @@ function addMaskedLmTransform(context: WeightContext, model: RankModel): void {
   const { arch, storage } = context;
   if (maskedLmTransformElements(arch) === 0) return;
   const h = arch.hiddenSize;
-  const quantized = storage.request.training.method === 'qlora';
-  const weight = baseParam(storage, 'transform.dense', h * h, quantized);
-  weight.shape = [h, h];
-  const bias = baseParam(storage, 'transform.dense.bias', h);
-  const dense = { name: 'transform.dense', weight, bias, inFeatures: h, outFeatures: h, quantized };
+  const dense = endLinear(storage, 'transform.dense', h, h, { bias: true, quantized: true });
   const norm = normParams(storage, 'layernorm', 'transform.LayerNorm', h);
   model.headTransform = { dense, norm };
-  model.all.push(weight, bias, ...norm);
+  model.all.push(dense.weight, dense.bias!, ...norm);
 }
 
 /** The final norm and the output head; a tied head reads the embedding on the same stage. */

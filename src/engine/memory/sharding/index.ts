@@ -168,43 +168,37 @@ function deepSpeed(
   });
 }
 
-/** The modules ZeRO-3 gathers in forward order (a tied head is gathered with the head). */
-function zero3Units(model: RankModel): Zero3Unit[] {
+/** The modules ZeRO-3 gathers in forward order: the embedding's, each layer's, and the head
+ * unit with every other parameter of the stage (the final norm, the head, a tied head's
+ * embedding, classifiers, end adapters), so none is left outside a unit; the vision tower stays
+ * whole on each rank. */
+export function zero3Units(model: RankModel): Zero3Unit[] {
   const units: Zero3Unit[] = [];
   const tied = model.tiedHead ? [] : [model.embedding];
   const adapter = model.embeddingLora ? [model.embeddingLora.a, model.embeddingLora.b] : [];
-  const embedding = [...tied, model.positions, ...adapter, ...linearParamsOf(model.projectIn)];
+  const embedding = [
+    ...tied,
+    model.positions,
+    ...(model.embeddingNorm ?? []),
+    ...adapter,
+    ...linearParamsOf(model.projectIn),
+  ];
   const embeddingParams = embedding.filter((p): p is Param => !!p);
   if (embeddingParams.length > 0) units.push({ name: 'embedding', params: embeddingParams });
   for (const layer of model.layers) {
     units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
   }
-  const head = [
-    ...(model.finalNorm ?? []),
-    ...linearParamsOf(model.projectOut),
-    ...linearParamsOf(model.headTransform?.dense),
-    model.headTransform?.dense.bias,
-    ...(model.headTransform?.norm ?? []),
-    model.head?.weight,
-    model.head?.bias,
-    ...loraOf(model.head),
-    ...(model.classifier?.params ?? []),
-    ...loraOf(model.classifier?.pooler),
-  ];
-  const headParams = head.filter((p): p is Param => !!p);
-  if (headParams.length > 0) units.push({ name: 'head', params: headParams });
+  const placed = new Set(units.flatMap((unit) => unit.params));
+  for (const p of model.vision?.all ?? []) placed.add(p);
+  const head = model.all.filter((p) => !placed.has(p));
+  if (head.length > 0) units.push({ name: 'head', params: head });
   return units;
 }
 
 /** A linear's weight and its adapter's parameters (OPT-350m's projections), none if absent. */
 function linearParamsOf(linear: LinearParams | undefined): Param[] {
   if (!linear) return [];
-  return [linear.weight, ...loraOf(linear)];
-}
-
-/** A linear's adapter parameters (a classifier's pooler), none if it has no adapter. */
-function loraOf(linear: LinearParams | undefined): Param[] {
-  return linear?.lora ? loraParamsOf(linear.lora) : [];
+  return [linear.weight, ...(linear.lora ? loraParamsOf(linear.lora) : [])];
 }
 
 /** Parameters that train, in the order the optimizer (and DDP) walks them. */

@@ -3,6 +3,7 @@
 import { countParameters } from '../model/parameters';
 import { estimateCost } from '../performance/cost';
 import { splitLayers, StageSpan, stageLabel } from '../model/placement';
+import { sequenceLimit } from '../model/positions';
 import { DEFAULT_INFERENCE } from '../request/normalize';
 import { layoutOf } from '../request/layout';
 import { allocatedTotal, summariseRank } from './rank-summary';
@@ -320,7 +321,7 @@ function servingAssumptions(
     'pipeline stages run one after another for a batch (adds memory room, not speed); data-parallel replicas serve independently',
     'serving has no backward or optimizer phase: every phase total shows the prefill-time peak',
     'throughput over a static batch: batch x output tokens / (time to first token + (output - 1) x time per output token)',
-    `largest batch at the given lengths; longest context (prompt + output, ${inference.outputLength} output tokens) at the given batch, up to max_position_embeddings (${arch.maxPositionEmbeddings})`,
+    `largest batch at the given lengths; longest context (prompt + output, ${inference.outputLength} output tokens) at the given batch, up to ${contextCeiling(arch)} tokens (${sequenceLimit(arch)?.what ?? 'max_position_embeddings'})`,
   ];
 }
 
@@ -361,7 +362,8 @@ function servingWarnings(
     );
   }
   const context = inference.promptLength + inference.outputLength;
-  if (context > arch.maxPositionEmbeddings) {
+  // A fixed limit (a learned position table) is a 400 instead (validate.ts sequenceLimitErrors).
+  if (context > arch.maxPositionEmbeddings && !sequenceLimit(arch)) {
     warnings.push(
       `prompt + output (${context}) exceeds the model's max_position_embeddings (${arch.maxPositionEmbeddings})`,
     );
@@ -410,7 +412,13 @@ function largestBatch(
   return largestFitting(high, Math.min(high * 2, MAX_BATCH_SEARCHED), atLengths);
 }
 
-/** Longest context (prompt + output) that fits at the asked batch, up to max_position_embeddings. */
+/** The longest context a search may try: the model code's fixed limit (positions.ts), else
+ * max_position_embeddings (RoPE runs past it, with a warning). */
+function contextCeiling(arch: ModelArchitecture): number {
+  return sequenceLimit(arch)?.tokens ?? arch.maxPositionEmbeddings;
+}
+
+/** Longest context (prompt + output) that fits at the asked batch, up to contextCeiling. */
 function longestContext(
   arch: ModelArchitecture,
   inference: InferenceSettings,
@@ -424,7 +432,7 @@ function longestContext(
       outputLength: inference.outputLength,
     });
   const shortest = inference.outputLength + 1;
-  const longest = Math.max(shortest, arch.maxPositionEmbeddings);
+  const longest = Math.max(shortest, contextCeiling(arch));
   return atContext(shortest) ? largestFitting(shortest, longest, atContext) : 0;
 }
 

@@ -65,4 +65,42 @@ describe("what fixes the sequence length: learned position tables, MPT's ALiBi",
     expect(errors.map((e) => e.field)).toEqual(['training.sequenceLength']);
     expect(errors[0].message).toMatch(/use at most 512/);
   });
+
+  it('a served sequence (prompt and every token generated) stays within the table: the default prompt leaves room, a longer request is a 400', () => {
+    const gpt2 = { model_type: 'gpt2', n_embd: 256, n_head: 4, n_layer: 2, vocab_size: 1024 };
+    const arch = architectureFromConfig('gpt2-spec', { ...gpt2, n_positions: 1024 });
+    const cluster = { gpu: H100_SXM.id };
+    const serve = (inference: Record<string, number>) =>
+      normalizeRequest(
+        { model: 'gpt2-spec', cluster, workload: 'inference', inference },
+        H100_SXM,
+        arch,
+      );
+    // The default 256 generated tokens after a prompt of 1,024 - 256 = 768 fill the 1,024 rows.
+    const byDefault = serve({});
+    expect(byDefault.inference).toMatchObject({ promptLength: 768, outputLength: 256 });
+    expect(validateRequest(byDefault, arch, H100_SXM)).toEqual([]);
+    expect(
+      validateRequest(serve({ promptLength: 1000, outputLength: 24 }), arch, H100_SXM),
+    ).toEqual([]);
+    const tooMuchOutput = validateRequest(
+      serve({ promptLength: 1000, outputLength: 25 }),
+      arch,
+      H100_SXM,
+    );
+    expect(tooMuchOutput.map((e) => e.field)).toEqual(['inference.outputLength']);
+    expect(tooMuchOutput[0].message).toMatch(/generate at most 24 tokens/);
+    const tooLongPrompt = validateRequest(serve({ promptLength: 1024 }), arch, H100_SXM);
+    expect(tooLongPrompt.map((e) => e.field)).toEqual(['inference.promptLength']);
+    // RoPE runs past max_position_embeddings: a longer context is a warning, not a 400.
+    const llama = { ...BERT, model_type: 'llama', architectures: ['LlamaForCausalLM'] };
+    const rope = architectureFromConfig('llama-spec', llama);
+    const long = normalizeRequest(
+      { model: 'llama-spec', cluster, workload: 'inference', inference: { promptLength: 4096 } },
+      H100_SXM,
+      rope,
+    );
+    expect(long.inference!.promptLength).toBe(4096);
+    expect(validateRequest(long, rope, H100_SXM)).toEqual([]);
+  });
 });

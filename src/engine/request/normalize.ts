@@ -263,13 +263,25 @@ export function normalizeRequest(
     parallelism,
     runtime,
   };
-  if (request.workload === 'inference') {
-    request.inference = {
-      ...DEFAULT_INFERENCE,
-      ...defined(input.inference as Partial<InferenceSettings> | undefined),
-    };
-  }
+  if (request.workload === 'inference') request.inference = normalizeInference(input, arch);
   return request;
+}
+
+/** Serving settings: defaults, then the user's. A model whose code fixes the sequence's length
+ * (positions.ts) gets a default prompt that leaves room for the output within it (GPT-2's 1,024
+ * positions: a 768-token prompt and 256 generated), as training's default sequence does. */
+function normalizeInference(
+  input: PlanRequestInput,
+  arch?: RequestArchitecture,
+): InferenceSettings {
+  const given = defined(input.inference as Partial<InferenceSettings> | undefined);
+  const inference = { ...DEFAULT_INFERENCE, ...given };
+  const limit = arch ? sequenceLimit(arch) : undefined;
+  const room = limit ? limit.tokens - inference.outputLength : Infinity;
+  if (given.promptLength === undefined && room > 0) {
+    inference.promptLength = Math.min(inference.promptLength, room);
+  }
+  return inference;
 }
 
 /** Training settings: defaults, then the preset's, then the user's; LoRA and QLoRA settings only

@@ -6,6 +6,7 @@ import { linearShapes, loraEnds, loraEndTargets } from '../model/parameters';
 import { headLinearTargets } from '../model/heads';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
+import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { attendsLayer } from '../model/layers';
 import { MAX_GPUS } from './limits';
@@ -50,16 +51,36 @@ export function validateRequest(
 }
 
 /** A model whose code fixes the sequence's length (a learned position table, MPT's ALiBi) trains
- * on no more tokens than that: a longer sequence fails (RoPE, BLOOM's ALiBi and relative
- * positions run past max_position_embeddings, with a warning). */
+ * and serves no more tokens than that: a longer sequence fails (RoPE, BLOOM's ALiBi and relative
+ * positions run past max_position_embeddings, with a warning). A served sequence holds its
+ * prompt and every token generated after it. */
 function sequenceLimitErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const limit = sequenceLimit(arch);
+  if (!limit) return [];
+  const exceeds = (what: string, tokens: number) =>
+    `${what} (${tokens}) exceeds the ${limit.what} in ${arch.id}'s model code (the run fails)`;
+  if (request.workload === 'inference') {
+    const { promptLength, outputLength } = request.inference ?? DEFAULT_INFERENCE;
+    if (promptLength + outputLength <= limit.tokens) return [];
+    const field = promptLength >= limit.tokens ? 'promptLength' : 'outputLength';
+    const room = Math.max(0, limit.tokens - promptLength);
+    const advice =
+      field === 'promptLength'
+        ? `use a prompt under ${limit.tokens} tokens`
+        : `generate at most ${room} tokens after a ${promptLength}-token prompt, or shorten the prompt`;
+    return [
+      {
+        field: `inference.${field}`,
+        message: `${exceeds('promptLength + outputLength', promptLength + outputLength)}; ${advice}`,
+      },
+    ];
+  }
   const tokens = request.training.sequenceLength;
-  if (request.workload === 'inference' || !limit || tokens <= limit.tokens) return [];
+  if (tokens <= limit.tokens) return [];
   return [
     {
       field: 'training.sequenceLength',
-      message: `sequenceLength (${tokens}) exceeds the ${limit.what} in ${arch.id}'s model code (the run fails); use at most ${limit.tokens}`,
+      message: `${exceeds('sequenceLength', tokens)}; use at most ${limit.tokens}`,
     },
   ];
 }

@@ -92,6 +92,10 @@ describe("what fixes the sequence length: learned position tables, MPT's ALiBi",
     expect(tooMuchOutput[0].message).toMatch(/generate at most 24 tokens/);
     const tooLongPrompt = validateRequest(serve({ promptLength: 1024 }), arch, H100_SXM);
     expect(tooLongPrompt.map((e) => e.field)).toEqual(['inference.promptLength']);
+    // An output that alone fills the table names the output, though the prompt is the default.
+    const tooLongOutput = validateRequest(serve({ outputLength: 1024 }), arch, H100_SXM);
+    expect(tooLongOutput.map((e) => e.field)).toEqual(['inference.outputLength']);
+    expect(tooLongOutput[0].message).toMatch(/generate fewer than 1024 tokens/);
     // RoPE runs past max_position_embeddings: a longer context is a warning, not a 400.
     const llama = { ...BERT, model_type: 'llama', architectures: ['LlamaForCausalLM'] };
     const rope = architectureFromConfig('llama-spec', llama);

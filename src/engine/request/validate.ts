@@ -61,19 +61,11 @@ function sequenceLimitErrors(request: PlanRequest, arch: ModelArchitecture): Fie
     `${what} (${tokens}) exceeds the ${limit.what} in ${arch.id}'s model code (the run fails)`;
   if (request.workload === 'inference') {
     const { promptLength, outputLength } = request.inference ?? DEFAULT_INFERENCE;
-    if (promptLength + outputLength <= limit.tokens) return [];
-    const field = promptLength >= limit.tokens ? 'promptLength' : 'outputLength';
-    const room = Math.max(0, limit.tokens - promptLength);
-    const advice =
-      field === 'promptLength'
-        ? `use a prompt under ${limit.tokens} tokens`
-        : `generate at most ${room} tokens after a ${promptLength}-token prompt, or shorten the prompt`;
-    return [
-      {
-        field: `inference.${field}`,
-        message: `${exceeds('promptLength + outputLength', promptLength + outputLength)}; ${advice}`,
-      },
-    ];
+    const context = promptLength + outputLength;
+    if (context <= limit.tokens) return [];
+    const [field, advice] = servedLengthAdvice(promptLength, outputLength, limit.tokens);
+    const message = `${exceeds('promptLength + outputLength', context)}; ${advice}`;
+    return [{ field: `inference.${field}`, message }];
   }
   const tokens = request.training.sequenceLength;
   if (tokens <= limit.tokens) return [];
@@ -82,6 +74,17 @@ function sequenceLimitErrors(request: PlanRequest, arch: ModelArchitecture): Fie
       field: 'training.sequenceLength',
       message: `${exceeds('sequenceLength', tokens)}; use at most ${limit.tokens}`,
     },
+  ];
+}
+
+/** Which served length to change, and how: an output that alone reaches the limit, else a
+ * prompt that does, else the output that overruns what the prompt leaves. */
+function servedLengthAdvice(prompt: number, output: number, limit: number): [string, string] {
+  if (output >= limit) return ['outputLength', `generate fewer than ${limit} tokens`];
+  if (prompt >= limit) return ['promptLength', `use a prompt under ${limit} tokens`];
+  return [
+    'outputLength',
+    `generate at most ${limit - prompt} tokens after a ${prompt}-token prompt, or shorten the prompt`,
   ];
 }
 

@@ -145,12 +145,11 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(count(DISTIL, ['pre_classifier'])).toBe(pooler);
   });
 
-  it("the head and the embedding answer to the model's own module names as well (GPT-2's wte, GPT-NeoX's embed_in and embed_out, BERT's decoder)", () => {
+  it("the head and the embedding answer to the model's own module names (GPT-2's wte, GPT-NeoX's embed_in and embed_out, BERT's decoder)", () => {
     const V = 1024;
     const embedding = r * (V + h); // lora_embedding_A (r x vocab) and lora_embedding_B (h x r)
     const head = r * (h + V);
     expect(count(GPT2, ['c_attn', 'wte'])).toBe(count(GPT2, ['c_attn']) + embedding);
-    expect(count(GPT2, ['wte'])).toBe(count(GPT2, ['embed_tokens']));
     const NEOX = { ...BASE, model_type: 'gpt_neox', intermediate_size: 1024 };
     expect(count(NEOX, ['embed_in', 'embed_out'])).toBe(embedding + head);
     expect(count(BERT, ['decoder'])).toBe(head);
@@ -167,6 +166,37 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       arch,
     );
     expect(validateRequest(request, arch, H100_SXM)).toEqual([]);
+  });
+
+  it("the common end names are not a model's whose code names its ends otherwise: they match no module there, or one PEFT cannot wrap", () => {
+    const unknownTargets = (config: Record<string, unknown>, targets: string[]) => {
+      const arch = architectureFromConfig('spec', config);
+      const request = normalizeRequest(
+        {
+          model: 'spec',
+          cluster: { gpu: H100_SXM.id },
+          training: { method: 'lora', sequenceLength: 256, lora: lora(targets) },
+        },
+        H100_SXM,
+        arch,
+      );
+      const errors = validateRequest(request, arch, H100_SXM);
+      return errors.filter((e) => e.field === 'training.lora.targetModules').length;
+    };
+    // GPT-2 has no embed_tokens (transformer.wte) and no module named output.
+    expect(unknownTargets(GPT2, ['c_attn', 'embed_tokens'])).toBe(1);
+    expect(unknownTargets(GPT2, ['c_attn', 'output'])).toBe(1);
+    expect(unknownTargets(GPT2, ['c_attn', 'lm_head', 'wte'])).toBe(0);
+    // BERT's `output`s are BertSelfOutput and BertOutput, RoBERTa's lm_head is RobertaLMHead:
+    // modules, not linears ("Target module ... is not supported").
+    expect(unknownTargets(BERT, ['query', 'output'])).toBe(1);
+    expect(unknownTargets(BERT, ['query', 'lm_head'])).toBe(1);
+    const ROBERTA = { ...BERT, model_type: 'roberta', max_position_embeddings: 514 };
+    expect(unknownTargets(ROBERTA, ['query', 'lm_head'])).toBe(1);
+    expect(unknownTargets(ROBERTA, ['query', 'lm_head.decoder'])).toBe(0);
+    // A Llama-style decoder keeps both: Hugging Face's lm_head and torchtune's output.
+    const LLAMA = { ...BASE, model_type: 'llama', intermediate_size: 1024 };
+    expect(unknownTargets(LLAMA, ['q_proj', 'lm_head', 'output', 'embed_tokens'])).toBe(0);
   });
 
   it("PEFT's default targets per model type, Llama's q_proj and v_proj elsewhere", () => {

@@ -1,6 +1,7 @@
-// The model's head end beyond the vocabulary projection: a sequence classifier's modules (and
-// the copies PEFT trains of them), a masked LM's transform, and the linears there that LoRA can
-// adapt besides the layers' own.
+// The model's ends as its code names them: a sequence classifier's modules (and the copies PEFT
+// trains of them), a masked LM's transform, the linears there that LoRA can adapt besides the
+// layers' own, and the names LoRA's targets reach the token embedding and the head by; one
+// table per family (END_MODULES).
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
 
 /** A sequence classifier that pools the first token through a dense layer (h x h) before the
@@ -11,6 +12,18 @@ export interface PooledHead {
   classifier: string;
   dropoutFirst: boolean;
   activation: 'tanh' | 'relu' | 'gelu';
+}
+
+/** The modules at a family's ends where its code names them otherwise than a Llama-style
+ * decoder's: its pooled classifier head, its masked-LM transform's dense (by module path), and
+ * the names LoRA's targets reach its token embedding and vocabulary head by. */
+interface EndModules {
+  pooled?: PooledHead;
+  maskedLmDense?: string;
+  /** Target names of the token embedding; absent, embed_tokens. */
+  embedding?: string[];
+  /** Target names of the vocabulary head; absent, lm_head and torchtune's output. */
+  head?: string[];
 }
 
 // BertPooler (tanh) and BertForSequenceClassification.classifier; RobertaClassificationHead's
@@ -29,22 +42,96 @@ const ROBERTA_HEAD: PooledHead = {
   dropoutFirst: true,
   activation: 'tanh',
 };
-const POOLED_HEADS: Record<string, PooledHead> = {
-  bert: BERT_HEAD,
-  roberta: ROBERTA_HEAD,
-  'xlm-roberta': ROBERTA_HEAD,
-  electra: { ...ROBERTA_HEAD, activation: 'gelu' },
-  distilbert: {
-    pooler: 'pre_classifier',
-    classifier: 'classifier',
-    dropoutFirst: false,
-    activation: 'relu',
-  },
+
+// LoRA's end targets as PEFT matches them (a path or its trailing components). A family's own
+// names replace the common ones for that end, which match nothing there (GPT-2 has no
+// embed_tokens: PEFT adapts nothing for it) or a module PEFT cannot wrap (RoBERTa's lm_head is
+// RobertaLMHead, BERT's `output`s are BertSelfOutput and BertOutput: "Target module ... is not
+// supported"); torchtune's `output` runs only Llama-style decoders (recipes/index.ts nativeGap),
+// none of these. GPT-2's, GPT-J's, CodeGen's, GPT-Neo's and MPT's transformer.wte; BLOOM's and
+// Falcon's word_embeddings; GPT-NeoX's embed_in and embed_out; BERT's copies'
+// embeddings.word_embeddings and masked-LM decoders; T5's shared (its stacks' embed_tokens are
+// the same module, which named_modules() yields once, as shared); Mamba's embeddings.
+// The masked-LM transform's dense by its module path: BertOnlyMLMHead
+// (cls.predictions.transform.dense), RobertaLMHead (lm_head.dense), ElectraForMaskedLM
+// (generator_predictions.dense), DistilBertForMaskedLM (vocab_transform).
+const LM_HEAD = ['lm_head'];
+const WTE: EndModules = { embedding: ['wte'], head: LM_HEAD };
+const WORD_EMBEDDINGS: EndModules = { embedding: ['word_embeddings'], head: LM_HEAD };
+const BERT: EndModules = {
+  pooled: BERT_HEAD,
+  maskedLmDense: 'cls.predictions.transform.dense',
+  embedding: ['word_embeddings'],
+  head: ['decoder', 'predictions.decoder'],
 };
+const ROBERTA: EndModules = {
+  pooled: ROBERTA_HEAD,
+  maskedLmDense: 'lm_head.dense',
+  embedding: ['word_embeddings'],
+  head: ['decoder', 'lm_head.decoder'],
+};
+const END_MODULES: Record<string, EndModules> = {
+  gpt2: WTE,
+  gptj: WTE,
+  codegen: WTE,
+  gpt_neo: WTE,
+  mpt: WTE,
+  bloom: WORD_EMBEDDINGS,
+  falcon: WORD_EMBEDDINGS,
+  gpt_neox: { embedding: ['embed_in'], head: ['embed_out'] },
+  bert: BERT,
+  roberta: ROBERTA,
+  'xlm-roberta': ROBERTA,
+  electra: {
+    pooled: { ...ROBERTA_HEAD, activation: 'gelu' },
+    maskedLmDense: 'generator_predictions.dense',
+    embedding: ['word_embeddings'],
+    head: ['generator_lm_head'],
+  },
+  distilbert: {
+    pooled: {
+      pooler: 'pre_classifier',
+      classifier: 'classifier',
+      dropoutFirst: false,
+      activation: 'relu',
+    },
+    maskedLmDense: 'vocab_transform',
+    embedding: ['word_embeddings'],
+    head: ['vocab_projector'],
+  },
+  t5: { embedding: ['shared'], head: LM_HEAD },
+  mt5: { embedding: ['shared'], head: LM_HEAD },
+  mamba: { embedding: ['embeddings'], head: LM_HEAD },
+  mamba2: { embedding: ['embeddings'], head: LM_HEAD },
+};
+
+function endModules(arch: Pick<ModelArchitecture, 'modelType'>): EndModules {
+  return END_MODULES[arch.modelType ?? ''] ?? {};
+}
 
 /** The model's pooled sequence-classifier head, if its family pools the first token. */
 export function pooledHead(arch: ModelArchitecture): PooledHead | undefined {
-  return POOLED_HEADS[arch.modelType ?? ''];
+  return endModules(arch).pooled;
+}
+
+/** Target names that adapt the ends of a model whose code uses the common names: the output
+ * head (Hugging Face's lm_head; torchtune's apply_lora_to_output on `output`) and the token
+ * embedding (PEFT's lora.Embedding on embed_tokens). 'all-linear' leaves both alone (PEFT
+ * excludes the output layer). */
+const LORA_HEAD_TARGETS = ['lm_head', 'output'];
+const LORA_EMBEDDING_TARGETS = ['embed_tokens'];
+
+/** The names that reach the model's head and token embedding: its own modules' where its code
+ * names an end otherwise, else the common ones; a classifier has no vocabulary head. */
+export function loraEndTargets(
+  arch: Pick<ModelArchitecture, 'modelType' | 'sequenceClassificationLabels'>,
+): {
+  head: string[];
+  embedding: string[];
+} {
+  const own = endModules(arch);
+  const head = arch.sequenceClassificationLabels ? [] : (own.head ?? LORA_HEAD_TARGETS);
+  return { head, embedding: own.embedding ?? LORA_EMBEDDING_TARGETS };
 }
 
 /** A *ForSequenceClassification head, which replaces the vocabulary head: BERT's pooler (h x h
@@ -103,18 +190,6 @@ export function maskedLmTransformElements(arch: ModelArchitecture): number {
   return h * h + h + 2 * h;
 }
 
-// The transform's dense layer by its module path, which PEFT's target names match in full or
-// by trailing components: BertOnlyMLMHead (cls.predictions.transform.dense), RobertaLMHead
-// (lm_head.dense), ElectraForMaskedLM (generator_predictions.dense), DistilBertForMaskedLM
-// (vocab_transform).
-const MASKED_LM_DENSE_PATHS: Record<string, string> = {
-  bert: 'cls.predictions.transform.dense',
-  roberta: 'lm_head.dense',
-  'xlm-roberta': 'lm_head.dense',
-  electra: 'generator_predictions.dense',
-  distilbert: 'vocab_transform',
-};
-
 /** A linear at the head end that LoRA can adapt besides the layers' own. */
 export interface HeadLinear {
   role: 'transform' | 'pooler';
@@ -136,7 +211,7 @@ export function headLinears(arch: ModelArchitecture): HeadLinear[] {
     inFeatures: h,
     outFeatures: h,
   });
-  const transform = MASKED_LM_DENSE_PATHS[arch.modelType ?? ''];
+  const transform = endModules(arch).maskedLmDense;
   if (maskedLmTransformElements(arch) > 0 && transform) return [linear('transform', transform)];
   const pooler = classifierModules(arch).find((m) => m.name === pooledHead(arch)?.pooler);
   return pooler && !peftSavesClassifier(pooler.name) ? [linear('pooler', pooler.name)] : [];

@@ -10,6 +10,7 @@ import {
 import {
   adaptedHeadLinears,
   classifierParameters,
+  loraEndTargets,
   maskedLmTransformElements,
   savedClassifierElements,
 } from './heads';
@@ -359,61 +360,6 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     total,
     active,
   };
-}
-
-/** Target names that adapt the ends of the model where its code uses the common names: the
- * output head (Hugging Face's lm_head; torchtune's apply_lora_to_output on `output`) and the
- * token embedding (PEFT's lora.Embedding on embed_tokens). 'all-linear' leaves both alone (PEFT
- * excludes the output layer). */
-const LORA_HEAD_TARGETS = ['lm_head', 'output'];
-const LORA_EMBEDDING_TARGETS = ['embed_tokens'];
-
-// The families whose modeling code names an end otherwise, as PEFT matches it (a path or its
-// trailing components); their names replace the common ones for that end, which match nothing
-// there (GPT-2 has no embed_tokens: PEFT adapts nothing for it) or a module PEFT cannot wrap
-// (RoBERTa's lm_head is RobertaLMHead, BERT's `output`s are BertSelfOutput and BertOutput:
-// "Target module ... is not supported"). torchtune's `output` runs only Llama-style decoders
-// (recipes/index.ts nativeGap), none of these. GPT-2's, GPT-J's, CodeGen's, GPT-Neo's and MPT's
-// transformer.wte; BLOOM's and Falcon's word_embeddings; GPT-NeoX's embed_in and embed_out;
-// BERT's copies' embeddings.word_embeddings and their masked-LM decoders; T5's shared (its
-// stacks' embed_tokens are the same module, which named_modules() yields once, as shared);
-// Mamba's embeddings.
-const LM_HEAD = ['lm_head'];
-const WTE = { embedding: ['wte'], head: LM_HEAD };
-const WORD_EMBEDDINGS = { embedding: ['word_embeddings'], head: LM_HEAD };
-const BERT_ENDS = { embedding: ['word_embeddings'], head: ['decoder', 'predictions.decoder'] };
-const ROBERTA_ENDS = { ...BERT_ENDS, head: ['decoder', 'lm_head.decoder'] };
-const OWN_END_NAMES: Record<string, { embedding?: string[]; head?: string[] }> = {
-  gpt2: WTE,
-  gptj: WTE,
-  codegen: WTE,
-  gpt_neo: WTE,
-  mpt: WTE,
-  bloom: WORD_EMBEDDINGS,
-  falcon: WORD_EMBEDDINGS,
-  gpt_neox: { embedding: ['embed_in'], head: ['embed_out'] },
-  bert: BERT_ENDS,
-  roberta: ROBERTA_ENDS,
-  'xlm-roberta': ROBERTA_ENDS,
-  electra: { ...BERT_ENDS, head: ['generator_lm_head'] },
-  distilbert: { ...BERT_ENDS, head: ['vocab_projector'] },
-  t5: { embedding: ['shared'], head: LM_HEAD },
-  mt5: { embedding: ['shared'], head: LM_HEAD },
-  mamba: { embedding: ['embeddings'], head: LM_HEAD },
-  mamba2: { embedding: ['embeddings'], head: LM_HEAD },
-};
-
-/** The names that reach the model's head and token embedding: its own modules' where its code
- * names an end otherwise, else the common ones; a classifier has no vocabulary head. */
-export function loraEndTargets(
-  arch: Pick<ModelArchitecture, 'modelType' | 'sequenceClassificationLabels'>,
-): {
-  head: string[];
-  embedding: string[];
-} {
-  const own = OWN_END_NAMES[arch.modelType ?? ''] ?? {};
-  const head = arch.sequenceClassificationLabels ? [] : (own.head ?? LORA_HEAD_TARGETS);
-  return { head, embedding: own.embedding ?? LORA_EMBEDDING_TARGETS };
 }
 
 export function loraEnds(

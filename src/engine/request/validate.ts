@@ -2,8 +2,8 @@
 import { architectureLimitErrors } from '../model/limits';
 import { sequenceLimit } from '../model/positions';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
-import { linearShapes, loraEnds, loraEndTargets } from '../model/parameters';
-import { headLinearTargets } from '../model/heads';
+import { linearShapes, loraEnds } from '../model/parameters';
+import { headLinearTargets, loraEndTargets } from '../model/heads';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';

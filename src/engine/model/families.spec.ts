@@ -1135,3 +1135,69 @@ describe('StarCoder2 (modeling_starcoder2.py)', () => {
     expect(arch.dropout).toMatchObject({ residual: 0.1, embedding: 0.1 });
   });
 });
+
+describe('dots.llm1 (modular_dots1.py)', () => {
+  // rednote-hilab/dots.llm1.base's config.json, the keys the planner reads.
+  const DOTS1 = {
+    model_type: 'dots1',
+    hidden_size: 4096,
+    intermediate_size: 10944,
+    moe_intermediate_size: 1408,
+    num_hidden_layers: 62,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    n_routed_experts: 128,
+    n_shared_experts: 2,
+    num_experts_per_tok: 6,
+    first_k_dense_replace: 1,
+    n_group: 1,
+    topk_group: 1,
+    norm_topk_prob: true,
+    routed_scaling_factor: 2.5,
+    topk_method: 'noaux_tc',
+    vocab_size: 152064,
+    tie_word_embeddings: false,
+  };
+
+  it("142.8B parameters, 14.0B active (the report's 142B and 14B): Qwen3's attention in DeepSeek-V3's MoE layers", () => {
+    const h = 4096;
+    // q, k, v, o without bias (attention_bias false), per-head q/k norms of 128, two RMSNorms.
+    const attention = 4 * h * h + 2 * 128 + 2 * h;
+    const mlp = (width: number) => 3 * h * width;
+    // Routed experts, one shared MLP of 2 x 1408, the router weight and its correction bias.
+    const moe = (experts: number) => experts * mlp(1408) + mlp(2 * 1408) + 128 * h + 128;
+    const ends = 2 * 152064 * h + h;
+    const counts = countParameters(architectureFromConfig('dots.llm1', DOTS1));
+    const dense = attention + mlp(10944);
+    expect(counts.total).toBe(dense + 61 * (attention + moe(128)) + ends);
+    expect(counts.active).toBe(dense + 61 * (attention + moe(6)) + ends);
+    expect((counts.total / 1e9).toFixed(1)).toBe('142.8');
+    expect((counts.active / 1e9).toFixed(1)).toBe('14.0');
+  });
+
+  it("routes with DeepSeek-V3's router; a layer slides from max_window_layers on", () => {
+    const arch = architectureFromConfig('dots.llm1', DOTS1);
+    expect(arch.moe).toMatchObject({ router: 'grouped-sigmoid', renormalize: true });
+    expect(arch.qkNorm).toBe(true);
+    // Dots1Config: sliding_window 4096 and max_window_layers 62 by default, so none of 62 slides.
+    expect(layerKind(arch, 61).attentionWindow).toEqual({ kind: 'full' });
+    const sliding = architectureFromConfig('d', { ...DOTS1, max_window_layers: 60 });
+    expect(layerKind(sliding, 59).attentionWindow).toEqual({ kind: 'full' });
+    expect(layerKind(sliding, 60).attentionWindow).toEqual({ kind: 'sliding', size: 4096 });
+  });
+});
+
+describe('Helium (modular_helium.py)', () => {
+  it("HeliumConfig's defaults (helium-1-preview's shape): 2.17B parameters, o_proj without bias", () => {
+    const h = 2560;
+    // q, k, v and o of 20 heads of 128; gate, up and down of 7,040; two RMSNorms.
+    const layer = 4 * h * h + 3 * h * 7040 + 2 * h;
+    const ends = 2 * 48000 * h + h; // untied embedding and head, final norm
+    const arch = architectureFromConfig('helium', { model_type: 'helium' });
+    expect(countParameters(arch).total).toBe(24 * layer + ends);
+    expect((countParameters(arch).total / 1e9).toFixed(2)).toBe('2.17');
+    // attention_bias reaches q, k and v only (HeliumAttention's o_proj is bias-free).
+    const biased = architectureFromConfig('h', { model_type: 'helium', attention_bias: true });
+    expect(countParameters(biased).total).toBe(24 * (layer + 3 * h) + ends);
+  });
+});

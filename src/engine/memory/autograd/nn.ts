@@ -317,12 +317,15 @@ export class Nn {
   }
 
   /** OLMo-2's RMSNorm (modeling_olmo2.py Olmo2RMSNorm): Llama's statistics, then
-   * (weight * normalised) in fp32, the product keeping the fp32 normalised tensor, cast back. */
-  rmsNormFp32Weight(x: Tensor, weight: Param, width = x.cols): Tensor {
+   * (weight * normalised) in fp32, the product keeping the fp32 normalised tensor, cast back.
+   * Helium's (modular_helium.py HeliumRMSNorm) casts the weight first (`castWeight`):
+   * self.weight.to(torch.float32), an fp32 copy of a 16-bit weight that the product keeps. */
+  rmsNormFp32Weight(x: Tensor, weight: Param, width = x.cols, castWeight = false): Tensor {
     return this.rt.scope(() => {
       const { ops } = this;
       const normed = this.normalisedFp32(x, width);
-      const w = ops.weight(weight, 1, x.cols);
+      const stored = ops.weight(weight, 1, x.cols);
+      const w = castWeight ? ops.to(stored, FP32) : stored;
       const scaled = ops.mul(w, normed);
       return ops.to(scaled, x.elementBytes);
     });

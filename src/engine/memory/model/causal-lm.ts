@@ -401,7 +401,15 @@ export class StageModel {
 
 /** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
 export type FinalNorm =
-  'layer' | 'layer1p' | 'rms' | 'gemma' | 'fp32-weight' | 'fused' | 't5' | 'weightless';
+  | 'layer'
+  | 'layer1p'
+  | 'rms'
+  | 'gemma'
+  | 'fp32-weight'
+  | 'fp32-weight-cast'
+  | 'fused'
+  | 't5'
+  | 'weightless';
 
 function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
@@ -415,6 +423,8 @@ function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm):
       return nn.gemmaRmsNorm(x, weight);
     case 'fp32-weight':
       return nn.rmsNormFp32Weight(x, weight);
+    case 'fp32-weight-cast':
+      return nn.rmsNormFp32Weight(x, weight, x.cols, true);
     case 'fused':
       return nn.fusedRmsNorm(x, weight);
     case 't5':

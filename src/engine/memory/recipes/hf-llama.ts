@@ -18,9 +18,17 @@ export interface LlamaVariant {
   norms: 'pre' | 'sandwich' | 'post';
   /** How the RMSNorm applies its weight: Llama casts the normalised tensor back and multiplies
    * in the input dtype; OLMo-2 multiplies in fp32 then casts (Olmo2RMSNorm); Gemma multiplies
-   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Phi-3.5-MoE's nn.LayerNorm; OLMo-1's
+   * by (1 + weight) in fp32 then casts (Gemma2RMSNorm); Helium casts the weight to fp32 first
+   * (HeliumRMSNorm); Phi-3.5-MoE's nn.LayerNorm; OLMo-1's
    * OlmoLayerNorm, an fp32 LayerNorm without weight or bias. */
-  rmsNorm: 'llama' | 'fp32-weight' | 'gemma' | 'layernorm' | 'weightless' | 'layernorm1p';
+  rmsNorm:
+    | 'llama'
+    | 'fp32-weight'
+    | 'fp32-weight-cast'
+    | 'gemma'
+    | 'layernorm'
+    | 'weightless'
+    | 'layernorm1p';
   /** OLMo-2's rotary tables stay fp32 and q, k are cast back to their dtype after rotation
    * (modeling_olmo2.py apply_rotary_pos_emb: q_embed.to(q_type)). */
   rotaryCastBack?: boolean;
@@ -28,6 +36,11 @@ export interface LlamaVariant {
    * repeat-interleaves the fp32 tables, rotates q.float() and rotate_half(q).float(), and casts
    * back. */
   rotaryInFp32?: boolean;
+  /** Helium's apply_rotary_pos_emb (modular_helium.py): half of cos and of sin
+   * repeat-interleaved into new tables of the head's width each layer, kept by the products for
+   * q's and k's gradients; rotate_half on the even and odd dimensions (the same sizes as
+   * Llama's). */
+  interleavedRotary?: boolean;
   /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
    * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
   qkNorm?: 'per-head' | 'whole' | 'l2';
@@ -78,9 +91,9 @@ function norm(
   if (variant.rmsNorm === 'layernorm1p')
     return nn.layerNorm1p(x, weight, weights.norms.get(`${name}.bias`)!);
   if (variant.rmsNorm === 'gemma') return nn.gemmaRmsNorm(x, weight, width);
-  return variant.rmsNorm === 'fp32-weight'
-    ? nn.rmsNormFp32Weight(x, weight, width)
-    : nn.rmsNorm(x, weight, width);
+  if (variant.rmsNorm === 'fp32-weight' || variant.rmsNorm === 'fp32-weight-cast')
+    return nn.rmsNormFp32Weight(x, weight, width, variant.rmsNorm === 'fp32-weight-cast');
+  return nn.rmsNorm(x, weight, width);
 }
 
 /** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
@@ -219,7 +232,9 @@ function positioned(
   }
   const out = variant.rotaryInFp32
     ? rotatedInFp32(nn, [q, k], inputs)
-    : [q, k].map((t) => rotated(nn, t, inputs, variant));
+    : variant.interleavedRotary
+      ? rotatedInterleaved(nn, [q, k], inputs, variant)
+      : [q, k].map((t) => rotated(nn, t, inputs, variant));
   if (variant.qkNorm !== 'l2') return out;
   const normed = out.map((t) => nn.l2Norm(t, inputs.heads.headDim)); // Llama4TextL2Norm, per head
   nn.rt.drop(...out);
@@ -250,6 +265,20 @@ function rotatedInFp32(nn: Nn, qk: Tensor[], inputs: LayerInputs): Tensor[] {
       rt.drop(withCos, withSin);
       return ops.to(sum, x.elementBytes);
     });
+  });
+}
+
+/** Helium's apply_rotary_pos_emb: cos[..., : d // 2].repeat_interleave(2) and the same of sin,
+ * new tables in their dtype, then Llama's products with them. */
+function rotatedInterleaved(
+  nn: Nn,
+  qk: Tensor[],
+  inputs: LayerInputs,
+  variant: LlamaVariant,
+): Tensor[] {
+  return nn.rt.scope(() => {
+    const [cos, sin] = [inputs.cos, inputs.sin].map((t) => nn.ops.unary(t)); // repeat_interleave
+    return qk.map((x) => rotated(nn, x, { ...inputs, cos, sin }, variant));
   });
 }
 

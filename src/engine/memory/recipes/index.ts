@@ -235,6 +235,13 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     { rotaryFp32: true },
   ),
   glm: llamaLayer('glm/modular_glm.py (GlmDecoderLayer)'),
+  // Helium: an fp32 product RMSNorm (its weight cast first) in Llama's places, RoPE on
+  // interleaved dimensions
+  helium: llamaLayer(
+    'helium/modular_helium.py (HeliumDecoderLayer)',
+    () => ({ rmsNorm: 'fp32-weight-cast', interleavedRotary: true }),
+    { finalNorm: 'fp32-weight-cast' },
+  ),
   // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
   glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)'),
   // Llama's layer with NemotronMLP: up_proj, relu2, down_proj (the plain MLP with relu2)
@@ -245,6 +252,8 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mistral3: llamaLayer('mistral3/modular_mistral3.py (a Mistral text stack)'),
   // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
   glm4_moe: llamaLayer('glm4_moe/modular_glm4_moe.py (Glm4MoeDecoderLayer)'),
+  // The same around Qwen3's attention, whose per-head q/k norms follow from the fields
+  dots1: llamaLayer('dots1/modular_dots1.py (Qwen3Attention in DeepseekV3DecoderLayer)'),
   // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
   olmoe: llamaLayer('olmoe/modular_olmoe.py (OlmoeDecoderLayer)'),
   granite: graniteRecipe,

@@ -632,6 +632,29 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("Helium: HeliumRMSNorm's fp32 product keeps the fp32 weight it casts; each layer's repeat-interleaved cos and sin kept by rotary's products", () => {
+    const config = { ...BASE, model_type: 'helium', head_dim: d };
+    // x.to(float32) and rsqrt kept, the fp32 normalised tensor kept by the product with the
+    // weight's fp32 copy (which the product keeps too), the bf16 cast kept by the linears.
+    const heliumNorm = olmoNorm(h) + BF16 * h;
+    const perToken =
+      2 * heliumNorm +
+      BF16 * a * d + // rotated q
+      BF16 * g * d * 2 + // rotated k, v
+      BF16 * a * d +
+      lse +
+      swiGluMlp +
+      2 * BF16 * d; // cos[..., :d/2].repeat_interleave(2) and sin's, kept by q * cos and * sin
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // self.weight.to(torch.float32) in both norms: kept by the products until backward,
+    // counted with the weights as every cast of a weight is.
+    const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+    const weightsAt = (layers: number) =>
+      forwardEnd({ ...config, num_hidden_layers: layers }, HF).live[WEIGHTS];
+    const layerWeights = BF16 * (2 * h * a * d + 2 * h * g * d + 3 * h * f + 2 * h);
+    expect(weightsAt(2) - weightsAt(1)).toBe(layerWeights + 2 * FP32 * h);
+  });
+
   it("EXAONE 4.0: OLMo-2's post norms and per-head q/k norms, each Llama's RMSNorm", () => {
     const config = {
       ...BASE,

@@ -6,6 +6,7 @@ import { bloom } from './bloom';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
+import { dots1 } from './dots1';
 import { ernie, ernieMoe } from './ernie';
 import { exaone4 } from './exaone4';
 import { falcon } from './falcon';
@@ -21,6 +22,7 @@ import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
 import { granite } from './granite';
+import { helium } from './helium';
 import { hunyuan, hunyuanMoe } from './hunyuan';
 import { jamba } from './jamba';
 import { llama } from './llama';
@@ -55,6 +57,8 @@ const ALL: Family[] = [
   phi3,
   glm,
   glm4Moe,
+  dots1,
+  helium,
   ernie,
   ernieMoe,
   exaone4,

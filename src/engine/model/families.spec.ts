@@ -1201,3 +1201,16 @@ describe('Helium (modular_helium.py)', () => {
     expect(countParameters(biased).total).toBe(24 * (layer + 3 * h) + ends);
   });
 });
+
+describe('Apertus (modular_apertus.py)', () => {
+  it("ApertusConfig's defaults: per-head q/k norms, a plain MLP, xIELU's alpha_p and alpha_n in every layer", () => {
+    const h = 4096;
+    // q, k, v, o of 32 heads of 128 (num_key_value_heads defaults to the heads), q_norm and
+    // k_norm of 128, up_proj and down_proj of 14,336, alpha_p and alpha_n, two RMSNorms.
+    const layer = 4 * h * h + 2 * 128 + 2 * h * 14336 + 2 + 2 * h;
+    const ends = 2 * 131072 * h + h;
+    const arch = architectureFromConfig('apertus', { model_type: 'apertus' });
+    expect(arch.mlp).toBe('plain');
+    expect(countParameters(arch).total).toBe(32 * layer + ends);
+  });
+});

@@ -269,6 +269,12 @@ function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number
   return extra;
 }
 
+/** Parameters of the MLP's activation: XIELUActivation's alpha_p and alpha_n, one each
+ * (activations.py; Apertus). */
+function activationElements(arch: ModelArchitecture, layerIndex: number): number {
+  return arch.activation === 'xielu' && layerKind(arch, layerIndex).mlp === 'dense' ? 2 : 0;
+}
+
 /** Parameters of layer `layerIndex`. */
 export function layerParameters(arch: ModelArchitecture, layerIndex: number): LayerParameters {
   const shapes = linearShapes(arch, layerIndex);
@@ -277,7 +283,7 @@ export function layerParameters(arch: ModelArchitecture, layerIndex: number): La
   const attention = sum('attention') + mixerExtraElements(arch, layerIndex);
   const norms = layerNormElements(arch, layerIndex);
   const moe = isMoeLayer(arch, layerIndex) ? arch.moe : undefined;
-  const denseMlp = sum('mlp');
+  const denseMlp = sum('mlp') + activationElements(arch, layerIndex);
   // DeepSeek-V3's e_score_correction_bias is one per expert; Qwen2-MoE gates its shared expert.
   const router = moe
     ? sum('router') +

@@ -138,6 +138,27 @@ export class Ops {
     return out;
   }
 
+  /** a - b of one shape: SubBackward0 hands a the gradient and b its negation (a new tensor). */
+  sub(a: Tensor, b: Tensor): Tensor {
+    const out = this.empty(a, a.requiresGrad || b.requiresGrad, a.cols, promote(a, b));
+    this.rt.record([a, b], [out], [], ([g]) => {
+      this.pass(a, g);
+      this.give(b, () => this.gradOf(b));
+    });
+    return out;
+  }
+
+  /** torch.where(mask, a, b) of one shape: WhereBackward0 keeps the mask and gives each side the
+   * gradient with the other side's places zeroed (a new tensor each). */
+  where(mask: Tensor, a: Tensor, b: Tensor): Tensor {
+    const out = this.empty(a, a.requiresGrad || b.requiresGrad, a.cols, promote(a, b));
+    this.rt.record([a, b], [out], [mask], () => {
+      this.give(a, () => this.gradOf(a));
+      this.give(b, () => this.gradOf(b));
+    });
+    return out;
+  }
+
   /** target.add_(source), the same shape: a new version of target, nothing allocated;
    * AddBackward0 hands the gradient to both. */
   addInPlace(target: Tensor, source: Tensor): Tensor {

@@ -53,7 +53,7 @@ export interface LlamaVariant {
   experts?: ExpertStyle;
   /** The MLP's activation: one kernel that saves its input (SiLU, tanh-GELU), or relu2
    * (Nemotron's and Arcee's ReLUSquaredActivation: relu, then torch.square). */
-  activation: 'silu' | 'gelu' | 'relu2';
+  activation: 'silu' | 'gelu' | 'relu2' | 'xielu';
   /** Granite: each sub-layer's output is multiplied by residual_multiplier before the residual
    * add (GraniteDecoderLayer: residual + hidden_states * self.residual_multiplier). */
   scaledResidual?: boolean;
@@ -329,9 +329,47 @@ function plainMlp(
 ): Tensor {
   return nn.rt.scope(() => {
     const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated = activation === 'relu2' ? reluSquared(nn, up) : nn.ops.unarySavingInput(up);
+    const activated =
+      activation === 'relu2'
+        ? reluSquared(nn, up)
+        : activation === 'xielu'
+          ? xielu(nn, up, w)
+          : nn.ops.unarySavingInput(up);
     nn.rt.drop(up);
     return nn.linear(activated, linear(w, 'down_proj'));
+  });
+}
+
+/** activations.py XIELUActivation._xielu_python, which runs unless the xielu CUDA extension is
+ * installed: softplus of the two (1,)-shaped parameters, then
+ * where(x > 0, alpha_p * x * x + beta * x, (expm1(min(x, eps)) - x) * alpha_n + beta * x),
+ * each op its own tensor. The parameters are in the model's dtype and one-dimensional, so an
+ * fp32 alpha promotes its products to fp32; beta and eps are 0-dim buffers and do not. Kept:
+ * the mask, alpha_p * x, expm1's output and the difference (alpha_n's gradient needs it). */
+function xielu(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const alpha = (name: string) =>
+      ops.weight(w.other.find((param) => param.name === `act_fn.${name}`)!, 1, 1);
+    const [alphaP, alphaN] = [alpha('alpha_p'), alpha('alpha_n')];
+    const softP = ops.unarySavingInput(alphaP); // softplus(alpha_p)
+    const softN = ops.unarySavingInput(alphaN); // softplus(alpha_n)
+    const shiftedN = ops.unary(softN); // beta + softplus(alpha_n)
+    const mask = rt.tensor(x.rows, x.cols, 1, false); // x > 0
+    const px = ops.mul(softP, x);
+    const pxx = ops.mul(px, x);
+    const betaX = ops.unary(x); // beta * x
+    const positive = ops.add(pxx, betaX);
+    rt.drop(pxx, betaX);
+    const clamped = ops.unarySavingInput(x); // torch.min(x, eps)
+    const expm1 = ops.unarySavingOutput(clamped);
+    rt.drop(clamped);
+    const difference = ops.sub(expm1, x);
+    const scaled = ops.mul(difference, shiftedN);
+    const betaX2 = ops.unary(x);
+    const negative = ops.add(scaled, betaX2);
+    rt.drop(scaled, betaX2);
+    return ops.where(mask, positive, negative);
   });
 }
 
@@ -385,6 +423,9 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
       const moe = arch.moe;
       if (moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, moe);
       else builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
+      // ApertusMLP's act_fn, after up_proj and down_proj: XIELUActivation's alpha_p, alpha_n
+      if (variant.activation === 'xielu' && !(moe && isMoeLayer(arch, layer)))
+        builder.other('act_fn.alpha_p', 1).other('act_fn.alpha_n', 1);
       for (const name of normNames(variant)) builder.norm(name, arch.hiddenSize);
       return builder.build();
     },

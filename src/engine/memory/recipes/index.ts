@@ -30,7 +30,7 @@ const LAYER_NORMS: Record<NormKind, LlamaVariant['rmsNorm']> = {
 };
 
 function activationOf(arch: ModelArchitecture): LlamaVariant['activation'] {
-  if (arch.activation === 'relu2') return 'relu2';
+  if (arch.activation === 'relu2' || arch.activation === 'xielu') return arch.activation;
   return arch.activation.startsWith('gelu') ? 'gelu' : 'silu';
 }
 
@@ -244,6 +244,9 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   ),
   // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
   glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)'),
+  // Llama's layer with per-head q/k norms and NemotronMLP's plain MLP with xIELU: all from
+  // the fields (the activation in hf-llama.ts xielu)
+  apertus: llamaLayer('apertus/modular_apertus.py (ApertusDecoderLayer, ApertusMLP)'),
   // Llama's layer with NemotronMLP: up_proj, relu2, down_proj (the plain MLP with relu2)
   arcee: llamaLayer('arcee/modular_arcee.py (ArceeMLP)'),
   // Llama's layer with NemotronLayerNorm1P and NemotronMLP (relu2): both follow from the fields

@@ -655,6 +655,43 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(weightsAt(2) - weightsAt(1)).toBe(layerWeights + 2 * FP32 * h);
   });
 
+  it("Apertus: Qwen3's per-head q/k norms, and xIELU written out keeps its input, the mask, alpha_p * x, expm1's output and the difference", () => {
+    const config = { ...BASE, model_type: 'apertus', head_dim: d };
+    const norm = (width: number, rows = 1) => FP32 * width + FP32 * rows + BF16 * width;
+    const xielu =
+      BF16 * f + // up_proj's output, kept by alpha_p * x, * x and min(x, eps)
+      1 * f + // x > 0, kept by torch.where
+      BF16 * f + // alpha_p * x, kept by (alpha_p * x) * x
+      BF16 * f + // expm1(min(x, eps)), kept by expm1 (its output)
+      BF16 * f + // expm1(...) - x, kept by * alpha_n for alpha_n's gradient
+      BF16 * f; // torch.where's output, kept by down_proj
+    const perToken =
+      2 * llamaNorm + // attention_layernorm, feedforward_layernorm
+      norm(a * d, a) + // q_norm over each head
+      norm(g * d, g) +
+      BF16 * a * d + // rotated q
+      BF16 * g * d * 2 + // rotated k, v
+      BF16 * a * d +
+      lse +
+      xielu;
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // softplus(alpha_p) and beta + softplus(alpha_n), one element each in a 512-byte block,
+    // kept by the products they scale; counted with the weights they are made from, beside
+    // alpha_p and alpha_n themselves (a block each).
+    const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+    const weightsAt = (layers: number) =>
+      forwardEnd({ ...config, num_hidden_layers: layers }, HF).live[WEIGHTS];
+    const layerWeights = BF16 * (2 * h * a * d + 2 * h * g * d + 2 * h * f + 2 * h);
+    const qkNorms = 2 * 512; // 64 bf16 elements each, in a 512-byte block
+    expect(weightsAt(2) - weightsAt(1)).toBe(layerWeights + qkNorms + 2 * 512 + 2 * 512);
+    // Under autocast the alphas are fp32 and one-dimensional, so alpha_p * x and the products
+    // after it promote: x 2, the mask 1, alpha_p * x 4, expm1 2, the difference 2, and down_proj's
+    // bf16 cast of the fp32 output 2 bytes per element, against SiLU's input and output (2 + 2).
+    const mixed = settings({ preset: 'hf-transformers' }, { precision: 'bf16-mixed' });
+    const silu = { ...config, hidden_act: 'silu' };
+    expect(savedPerLayer(config, mixed) - savedPerLayer(silu, mixed)).toBe((13 - 4) * f * T);
+  });
+
   it("EXAONE 4.0: OLMo-2's post norms and per-head q/k norms, each Llama's RMSNorm", () => {
     const config = {
       ...BASE,

@@ -1,5 +1,6 @@
 // Every family the planner reads, by Hugging Face model_type.
 import { Family } from '../family';
+import { apertus } from './apertus';
 import { arcee } from './arcee';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
@@ -59,6 +60,7 @@ const ALL: Family[] = [
   glm4Moe,
   dots1,
   helium,
+  apertus,
   ernie,
   ernieMoe,
   exaone4,

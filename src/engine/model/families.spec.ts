@@ -1214,3 +1214,20 @@ describe('Apertus (modular_apertus.py)', () => {
     expect(countParameters(arch).total).toBe(32 * layer + ends);
   });
 });
+
+describe('VaultGemma (modular_vaultgemma.py)', () => {
+  it("Gemma2Config's defaults with two norms a layer: 2,614,222,080 parameters, gemma-2-2b's 2,614,341,888 less 52 norms of 2,304", () => {
+    const h = 2304;
+    // q of 8 heads of 256, k and v of 4, o; gate, up and down of 9,216; two Gemma RMSNorms.
+    const layer = 2 * h * 2048 + 2 * h * 1024 + 3 * h * 9216 + 2 * h;
+    const arch = architectureFromConfig('vaultgemma', { model_type: 'vaultgemma' });
+    expect(countParameters(arch).total).toBe(26 * layer + 256000 * h + h); // tied head
+    expect(countParameters(arch).total).toBe(2614341888 - 26 * 2 * h);
+    expect(arch.attentionLogitSoftcapping).toBe(50);
+    expect(arch.finalLogitSoftcapping).toBe(30);
+    // Gemma-2 takes the same defaults: gemma-2-2b's count from a config of model_type alone.
+    const gemma2 = architectureFromConfig('gemma-2', { model_type: 'gemma2' });
+    expect(countParameters(gemma2).total).toBe(2614341888);
+    expect(gemma2.attentionLogitSoftcapping).toBe(50);
+  });
+});

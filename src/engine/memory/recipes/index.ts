@@ -200,6 +200,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   distilbert: (arch) => hfBertRecipe({ ...bertDropout(arch), attentionOutput: 0 }),
   gemma: gemmaRecipe,
   gemma2: gemmaRecipe,
+  vaultgemma: gemmaRecipe, // Gemma-2's layer with its two pre-norms only
   gemma3: gemmaRecipe,
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,

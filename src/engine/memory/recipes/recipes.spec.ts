@@ -796,6 +796,26 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("VaultGemma: Gemma-2's layer without post_attention_layernorm and post_feedforward_layernorm", () => {
+    // Layers of one kind (both sliding, both longer than the sequence) for the one and two
+    // layers compared; eager attention, as Gemma-2's soft-capped scores need.
+    const config = {
+      ...BASE,
+      head_dim: d,
+      sliding_window: 4096,
+      layer_types: ['sliding_attention', 'sliding_attention'],
+      attn_logit_softcapping: 50,
+      final_logit_softcapping: 30,
+    };
+    const eager = settings({ preset: 'hf-transformers', attention: 'eager' });
+    // Gemma2RMSNorm after attention and after the MLP: x.float() and rsqrt kept, the fp32
+    // normed kept by * (1 + weight); its output goes to the residual add, which keeps nothing.
+    const postNorm = FP32 * h + FP32 + FP32 * h;
+    const gemma2 = savedPerLayer({ ...config, model_type: 'gemma2' }, eager);
+    const vault = savedPerLayer({ ...config, model_type: 'vaultgemma' }, eager);
+    expect(gemma2 - vault).toBe(2 * postNorm * T);
+  });
+
   it('gpt-oss: eager attention with a sink column, softmax in bf16; experts routed in pairs with the clamped GLU', () => {
     const config = {
       ...BASE,

@@ -11,7 +11,7 @@ import { dots1 } from './dots1';
 import { ernie, ernieMoe } from './ernie';
 import { exaone4 } from './exaone4';
 import { falcon } from './falcon';
-import { gemma, gemma2 } from './gemma';
+import { gemma, gemma2, vaultgemma } from './gemma';
 import { gemma3 } from './gemma3';
 import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
@@ -54,6 +54,7 @@ const ALL: Family[] = [
   qwen3,
   gemma,
   gemma2,
+  vaultgemma,
   gemma3,
   phi3,
   glm,

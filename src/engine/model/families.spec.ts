@@ -1231,3 +1231,17 @@ describe('VaultGemma (modular_vaultgemma.py)', () => {
     expect(gemma2.attentionLogitSoftcapping).toBe(50);
   });
 });
+
+describe('FlexOlmo (modular_flex_olmo.py)', () => {
+  it("FlexOlmoConfig's defaults: 7 experts of 11,008, 5 active; whole-projection q/k norms and two post norms", () => {
+    const h = 4096;
+    const expert = 3 * h * 11008;
+    // q, k, v, o; q_norm and k_norm over the whole 4,096-wide projections; the router; two norms.
+    const shared = 4 * h * h + 2 * h + 7 * h + 2 * h;
+    const ends = 2 * 100352 * h + h;
+    const arch = architectureFromConfig('flex-olmo', { model_type: 'flex_olmo' });
+    expect(arch.moe).toMatchObject({ numExperts: 7, expertsPerToken: 5, renormalize: false });
+    expect(countParameters(arch).total).toBe(32 * (shared + 7 * expert) + ends);
+    expect(countParameters(arch).active).toBe(32 * (shared + 5 * expert) + ends);
+  });
+});

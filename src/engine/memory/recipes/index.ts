@@ -120,6 +120,15 @@ function olmo2Recipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
+/** FlexOlmo (modular_flex_olmo.py): OLMo-2's layer around OLMoE's sparse block, whose experts
+ * and router follow from the fields. */
+function flexOlmoRecipe(arch: ModelArchitecture): LayerRecipe {
+  return {
+    ...olmo2Recipe(arch),
+    source: 'transformers models/flex_olmo/modular_flex_olmo.py (FlexOlmoDecoderLayer)',
+  };
+}
+
 /** gpt-oss (modeling_gpt_oss.py): no SDPA path (_supports_sdpa = False), so its eager attention
  * with a sink logit per head runs whatever is asked; experts with the clamped GLU. */
 function gptOssRecipe(arch: ModelArchitecture): LayerRecipe {
@@ -205,6 +214,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   gemma3_text: gemmaRecipe,
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
+  flex_olmo: flexOlmoRecipe,
   // OLMo-1: Llama's layer; its weightless OlmoLayerNorms follow from the norm kind
   olmo: llamaLayer('olmo/modular_olmo.py (OlmoDecoderLayer)'),
   hunyuan_v1_dense: llamaLayer(

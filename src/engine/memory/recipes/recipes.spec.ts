@@ -619,6 +619,16 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     );
   });
 
+  it("FlexOlmo: OLMo-2's layer with OLMoE's sparse block in place of the MLP, which keeps under the post norm what it keeps under OLMoE's pre norm", () => {
+    const moe = { num_experts: 4, num_experts_per_tok: 2, num_hidden_layers: 1 };
+    const flex = savedPerLayer({ ...BASE, ...moe, model_type: 'flex_olmo' }, HF);
+    const olmo2 = savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF);
+    const olmoe = savedPerLayer({ ...BASE, ...moe, model_type: 'olmoe' }, HF);
+    const olmoeDense = savedPerLayer({ ...BASE, ...moe, num_experts: 0, model_type: 'olmoe' }, HF);
+    expect(olmoe).toBeGreaterThan(olmoeDense);
+    expect(flex - olmo2).toBe(olmoe - olmoeDense);
+  });
+
   it("ERNIE 4.5: Llama's layer, and each layer's fp32 repeat-interleaved cos and sin kept for q's and k's gradients", () => {
     const config = { ...BASE, model_type: 'ernie4_5', head_dim: d, tie_word_embeddings: true };
     const perToken =

@@ -36,6 +36,7 @@ import { olmo } from './olmo';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
 import { olmoe } from './olmoe';
+import { flexOlmo } from './flex-olmo';
 import { opt } from './opt';
 import { phi } from './phi';
 import { phi3 } from './phi3';
@@ -74,6 +75,7 @@ const ALL: Family[] = [
   olmo2,
   olmo3,
   olmoe,
+  flexOlmo,
   granite,
   smollm3,
   starcoder2,

@@ -123,6 +123,7 @@ const OWN_FIELDS = [
   'mtp',
   'embeddingVocabSize',
   'embeddingWidth',
+  'partialRotaryFactor',
   'normAfterResidual',
   'maskedLmHead',
   'notes',

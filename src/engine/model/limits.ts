@@ -80,6 +80,7 @@ const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
   sequenceClassificationLabels: count(1, MAX_VOCABULARY),
   slidingWindow: count(1, MAX_POSITIONS),
   slidingWindowLayerFraction: real(0, 1),
+  partialRotaryFactor: real(0, 1),
   attentionLogitSoftcapping: real(0, MAX_SOFTCAP),
   finalLogitSoftcapping: real(0, MAX_SOFTCAP),
   publishedParameters: count(0, MAX_PARAMETERS),
@@ -273,6 +274,7 @@ const CONFIG_RANGES: Record<string, Range> = {
   sliding_window: count(0, MAX_POSITIONS), // 0 or null: no sliding window
   slidingWindow: count(0, MAX_POSITIONS),
   slidingWindowLayerFraction: real(0, 1),
+  partial_rotary_factor: real(0, 1),
   attn_logit_softcapping: real(0, MAX_SOFTCAP),
   final_logit_softcapping: real(0, MAX_SOFTCAP),
   attentionLogitSoftcapping: real(0, MAX_SOFTCAP),

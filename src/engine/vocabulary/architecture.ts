@@ -279,6 +279,9 @@ export interface ModelArchitecture {
   slidingWindow?: number;
   /** Fraction of layers that use the sliding window (Gemma-2 alternates: 0.5). */
   slidingWindowLayerFraction?: number;
+  /** Fraction of each head RoPE rotates (partial_rotary_factor), where the model code's tables
+   * are that wide and it repeat-interleaves them in every layer (GLM-4: 0.5). */
+  partialRotaryFactor?: number;
   /** Attention scores pass through cap * tanh(x / cap) before softmax (Gemma-2: 50). */
   attentionLogitSoftcapping?: number;
   /** The logits pass through cap * tanh(x / cap) before the loss (Gemma-2: 30). */

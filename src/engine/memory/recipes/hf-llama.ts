@@ -36,11 +36,11 @@ export interface LlamaVariant {
    * repeat-interleaves the fp32 tables, rotates q.float() and rotate_half(q).float(), and casts
    * back. */
   rotaryInFp32?: boolean;
-  /** Helium's apply_rotary_pos_emb (modular_helium.py): half of cos and of sin
-   * repeat-interleaved into new tables of the head's width each layer, kept by the products for
-   * q's and k's gradients; rotate_half on the even and odd dimensions (the same sizes as
-   * Llama's). */
-  interleavedRotary?: boolean;
+  /** Helium's and GLM-4's apply_rotary_pos_emb (modular_helium.py, modular_glm.py): half of
+   * cos and of sin repeat-interleaved into new tables each layer, kept by the products for q's
+   * and k's gradients; rotate_half on the even and odd dimensions (the same sizes as Llama's).
+   * The tables are this fraction of the head wide (GLM-4 rotates half of it). */
+  interleavedRotary?: number;
   /** q/k RMSNorm before rotary: per head (Qwen3, Gemma-3) or over the whole projection
    * (OLMo-2); Llama-4's weightless L2 norm after rotary, on the layers that rotate. */
   qkNorm?: 'per-head' | 'whole' | 'l2';
@@ -268,8 +268,9 @@ function rotatedInFp32(nn: Nn, qk: Tensor[], inputs: LayerInputs): Tensor[] {
   });
 }
 
-/** Helium's apply_rotary_pos_emb: cos[..., : d // 2].repeat_interleave(2) and the same of sin,
- * new tables in their dtype, then Llama's products with them. */
+/** Helium's and GLM-4's apply_rotary_pos_emb: cos[..., : d // 2].repeat_interleave(2) and the
+ * same of sin, new tables in their dtype as wide as the rotated part, then Llama's products with
+ * them (over the whole head: the rotated q and k they keep are the same size either way). */
 function rotatedInterleaved(
   nn: Nn,
   qk: Tensor[],
@@ -277,7 +278,8 @@ function rotatedInterleaved(
   variant: LlamaVariant,
 ): Tensor[] {
   return nn.rt.scope(() => {
-    const [cos, sin] = [inputs.cos, inputs.sin].map((t) => nn.ops.unary(t)); // repeat_interleave
+    const width = Math.round(inputs.cos.cols * (variant.interleavedRotary ?? 1));
+    const [cos, sin] = [inputs.cos, inputs.sin].map((t) => nn.ops.unary(t, width)); // repeat_interleave
     return qk.map((x) => rotated(nn, x, { ...inputs, cos, sin }, variant));
   });
 }
@@ -350,7 +352,11 @@ function xielu(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const alpha = (name: string) =>
-      ops.weight(w.other.find((param) => param.name === `act_fn.${name}`)!, 1, 1);
+      ops.weight(
+        w.other.find((param) => param.name === `act_fn.${name}`)!,
+        1,
+        1,
+      );
     const [alphaP, alphaN] = [alpha('alpha_p'), alpha('alpha_n')];
     const softP = ops.unarySavingInput(alphaP); // softplus(alpha_p)
     const softN = ops.unarySavingInput(alphaN); // softplus(alpha_n)

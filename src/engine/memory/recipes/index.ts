@@ -92,6 +92,11 @@ function llamaLayer(
   });
 }
 
+/** GLM-4's RoPE: tables over partial_rotary_factor of each head, repeat-interleaved each layer. */
+const glmRotary = (arch: ModelArchitecture) => ({
+  interleavedRotary: arch.partialRotaryFactor ?? 0.5,
+});
+
 /** StarCoder2's and Seed-OSS's residual_dropout on each sub-layer's output, before its add. */
 const residualDropout = (arch: ModelArchitecture) => ({
   residualDropout: arch.dropout?.residual ?? 0,
@@ -245,16 +250,16 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     () => ({ rotaryInFp32: true }),
     { rotaryFp32: true },
   ),
-  glm: llamaLayer('glm/modular_glm.py (GlmDecoderLayer)'),
+  glm: llamaLayer('glm/modular_glm.py (GlmDecoderLayer)', glmRotary),
   // Helium: an fp32 product RMSNorm (its weight cast first) in Llama's places, RoPE on
   // interleaved dimensions
   helium: llamaLayer(
     'helium/modular_helium.py (HeliumDecoderLayer)',
-    () => ({ rmsNorm: 'fp32-weight-cast', interleavedRotary: true }),
+    () => ({ rmsNorm: 'fp32-weight-cast', interleavedRotary: 1 }),
     { finalNorm: 'fp32-weight-cast' },
   ),
   // GLM-4-0414's four norms run as Gemma-2's sandwich (normsPerLayer 4), with Llama's RMSNorm
-  glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)'),
+  glm4: llamaLayer('glm4/modular_glm4.py (Glm4DecoderLayer)', glmRotary),
   // Llama's layer with per-head q/k norms and NemotronMLP's plain MLP with xIELU: all from
   // the fields (the activation in hf-llama.ts xielu)
   apertus: llamaLayer('apertus/modular_apertus.py (ApertusDecoderLayer, ApertusMLP)'),

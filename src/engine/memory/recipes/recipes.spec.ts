@@ -606,10 +606,16 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer({ ...BASE, model_type: 'olmo2' }, HF)).toBe(olmoPerToken * T);
   });
 
-  it("GLM-4: Llama's saved bytes (biases keep nothing more; gate_up_proj's output, kept whole by both chunks, is gate and up); GLM-4-0414's post norms keep their internals", () => {
+  it("GLM-4: Llama's saved bytes (biases keep nothing more; gate_up_proj's output, kept whole by both chunks, is gate and up) and the half-head cos and sin each layer repeat-interleaves; GLM-4-0414's post norms keep their internals", () => {
     const glm = { ...BASE, head_dim: d, attention_bias: true, partial_rotary_factor: 0.5 };
     const llamaPerToken =
-      2 * llamaNorm + BF16 * a * d + BF16 * g * d * 2 + BF16 * a * d + lse + swiGluMlp;
+      2 * llamaNorm +
+      BF16 * a * d +
+      BF16 * g * d * 2 +
+      BF16 * a * d +
+      lse +
+      swiGluMlp +
+      2 * BF16 * (d / 2); // cos and sin over the rotated half, kept by q_rot * cos and * sin
     expect(savedPerLayer({ ...glm, model_type: 'glm' }, HF)).toBe(llamaPerToken * T);
     // post_self_attn_layernorm and post_mlp_layernorm: x.to(float32), rsqrt and the cast back
     // kept; their output goes to the residual add, which keeps nothing.

@@ -2,7 +2,8 @@
 // Phi-3's MLP (one gate_up_proj, chunked), RoPE on half of each head's dimensions, interleaved;
 // GLM-4-0414 (glm4) adds a norm after attention and after the MLP, before each residual add.
 // The partial rotary is planned over the whole head: its saved tensors are the rotated q and k
-// either way, only the rotation's transients are larger.
+// either way, only the rotation's transients are larger; the tables each layer
+// repeat-interleaves are as wide as the rotated part (partialRotaryFactor).
 import { Config } from '../config-reader';
 import { Family } from '../family';
 
@@ -27,9 +28,11 @@ export const glm: Family = {
   norm: 'rmsnorm',
   normsPerLayer: 2,
   defaults: GLM_DEFAULTS,
-  refine: (arch, _read, { type }) => {
+  refine: (arch, read, { type }) => {
     arch.fusedGateUp = true; // Phi3MLP: gate_up_proj, then chunk(2)
     arch.attentionOutputBias = false; // GlmAttention: o_proj = nn.Linear(..., bias=False)
+    // GlmRotaryEmbedding's tables span partial_rotary_factor of each head (GlmConfig: 0.5).
+    arch.partialRotaryFactor ??= read.numberOr(0.5, 'partial_rotary_factor');
     // Glm4DecoderLayer: input_layernorm, post_self_attn_layernorm, post_attention_layernorm,
     // post_mlp_layernorm
     if (type === 'glm4') arch.normsPerLayer = 4;

@@ -43,6 +43,9 @@ interface ParallelBlock {
   geluNew: boolean;
   /** attn_pdrop on the eager attention's probabilities (GPT-J's attn_dropout). */
   attentionDropout: number;
+  /** GPT-J's and CodeGen's apply_rotary_pos_emb repeat-interleaves sin and cos for each of q
+   * and k, fp32 tables of this fraction of the head (rotary_dim), which the products keep. */
+  rotaryTablesPerCall?: number;
 }
 
 /** GPT-J and CodeGen: the eager attention with fp32 scores, the logits cast to fp32. */
@@ -60,6 +63,7 @@ function blockOf(arch: ModelArchitecture, family: ParallelFamily): ParallelBlock
     rotates: (index) => layerKind(arch, index).rope,
     geluNew: family === 'phi' || (eagerFp32(family) && arch.activation === 'gelu_new'),
     attentionDropout: arch.dropout?.attention ?? 0,
+    rotaryTablesPerCall: eagerFp32(family) ? (arch.partialRotaryFactor ?? 1) : undefined,
   };
 }
 
@@ -137,7 +141,7 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
     }
     let [qr, kr] = [q, k];
     if (b.rotates(w.index)) {
-      [qr, kr] = [q, k].map((t) => ops.cat([rotary(nn, t, inputs.cos, inputs.sin)]));
+      [qr, kr] = [q, k].map((t) => ops.cat([rotated(nn, t, inputs, b)]));
       rt.drop(q, k);
     }
     const context =
@@ -148,14 +152,26 @@ function attention(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, b: P
   });
 }
 
+/** RoPE on q or k: the shared tables, or GPT-J's and CodeGen's own per call
+ * (torch.repeat_interleave(sin[:, :, None, :], 2, 3) and cos's, from the fp32 embed_positions
+ * their attention keeps outside the module's buffers), kept by the products. */
+function rotated(nn: Nn, t: Tensor, inputs: LayerInputs, b: ParallelBlock): Tensor {
+  if (b.rotaryTablesPerCall === undefined) return rotary(nn, t, inputs.cos, inputs.sin);
+  return nn.rt.scope(() => {
+    const width = Math.round(inputs.heads.headDim * b.rotaryTablesPerCall!);
+    const [sin, cos] = [0, 1].map(() => nn.rt.tensor(inputs.cos.rows, width, FP32, false));
+    return rotary(nn, t, cos, sin);
+  });
+}
+
 /** GPTJAttention._attn and GPTNeoSelfAttention._attn: query.to(torch.float32) and
  * key.to(torch.float32), the copies the scores' matmul keeps (autocast casts them back to 16
  * bits for it, and those casts are kept instead), then the scores as eagerScores runs them (two
  * full-size steps: GPT-J's / scale_attn and GPT-Neo's torch.where with its causal buffer, then
  * the additive mask; the fp32 softmax kept beside its cast to value.dtype). In GPT-J's code the
  * rotary's fp32 sin and cos have already made q and k fp32 (the plan rotates in their dtype and
- * casts here: the same kept bytes); the sin and cos each rotation repeat_interleaves and keeps
- * (tokens x rotary_dim in fp32, four a layer) are not counted. */
+ * casts here: the same kept bytes); the sin and cos each rotation repeat_interleaves are kept
+ * (rotated). */
 export function fp32QkEagerAttention(
   nn: Nn,
   qkv: Tensor[],

@@ -157,7 +157,8 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * f + // fc_in's output, kept by pow(x, 3)
       BF16 * f + // tanh's output
       2 * BF16 * f + // 0.5 * x and 1 + tanh, kept by their product
-      BF16 * f; // the product, kept by fc_out
+      BF16 * f + // the product, kept by fc_out
+      4 * FP32 * 16; // sin and cos repeat-interleaved for q and again for k (rotary_dim 16, fp32)
     expect(savedPerLayer(config, HF, 'n_layer')).toBe(perToken * T);
     const { notes } = forwardEnd({ ...config, n_layer: 1 }, HF);
     expect(notes.some((note) => note.startsWith("GPT-J's model code has no SDPA path"))).toBe(true);

@@ -4,7 +4,7 @@
 // them out.
 import { PlanValidationError } from '../../vocabulary';
 import { Family } from '../family';
-import { GPTJ_DEFAULTS } from './gptj';
+import { GPTJ_DEFAULTS, readRotaryDim } from './gptj';
 
 // CodeGenAttention.forward: mp_num = 4, hard-coded (the number of TPU-v4 cores it was cut for).
 const QKV_SHARDS = 4;
@@ -28,5 +28,6 @@ export const codegen: Family = {
     arch.attentionOutputBias = false; // out_proj: bias=False
     arch.mlpBias = true; // CodeGenMLP: nn.Linear's default bias
     arch.outputHeadBias = true; // CodeGenForCausalLM: lm_head = nn.Linear(n_embd, vocab_size)
+    readRotaryDim(arch, read);
   },
 };

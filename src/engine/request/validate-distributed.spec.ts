@@ -52,6 +52,26 @@ describe('pipeline splits', () => {
     );
   });
 
+  it("refuses context parallelism where a sliding window shorter than the sequence sends SDPA a mask: the ring's memory-efficient kernel takes no attn_bias", () => {
+    const field = (arch: typeof arch126) =>
+      check(
+        { parallelism: { contextParallel: 2 }, training: { sequenceLength: 4096 } },
+        64,
+        arch,
+      ).map((e) => e.field);
+    const windowed = { ...tinyArch(8), slidingWindow: 1024 };
+    expect(field(windowed)).toEqual(['parallelism.contextParallel']);
+    expect(
+      check(
+        { parallelism: { contextParallel: 2 }, training: { sequenceLength: 4096 } },
+        64,
+        windowed,
+      )[0].message,
+    ).toMatch(/memory-efficient kernel with a mask/);
+    // A window longer than the sequence sends no mask: flash, which the ring replaces.
+    expect(field({ ...tinyArch(8), slidingWindow: 8192 })).toEqual([]);
+  });
+
   it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {
     const projected = { ...tinyArch(8), embeddingWidth: 32 };
     const errors = check({ parallelism: { tensorParallel: 2 } }, 64, projected);

@@ -8,6 +8,7 @@ import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/pla
 import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
+import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
 import { attendsLayer } from '../model/layers';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
@@ -216,6 +217,17 @@ function contextParallelErrors(request: PlanRequest): FieldError[] {
   ];
 }
 
+// What keeps torch.distributed.tensor.experimental context_parallel from a layer's attention:
+// it replaces SDPA's fused kernels only, and its ring memory-efficient attention raises
+// NotImplementedError("attn_bias is not supported yet") for a mask (_attention.py
+// _scaled_dot_product_ring_efficient_attention).
+const RING_REFUSALS: Record<Exclude<AttentionKernelRun, 'flash'>, string> = {
+  eager: 'attention its model code writes out (eager)',
+  math: "SDPA's math kernel",
+  efficient:
+    "SDPA's memory-efficient kernel with a mask (a sliding window shorter than the sequence), whose bias the ring kernel does not take",
+};
+
 /** Context parallelism runs ring attention where SDPA's fused kernels ran: PyTorch's
  * context_parallel (torchtitan's CP) dispatches scaled_dot_product_attention's flash, efficient
  * and cuDNN ops to their ring versions. Attention the model code writes out (eager), or that
@@ -228,9 +240,8 @@ function contextParallelKernelErrors(request: PlanRequest, arch: ModelArchitectu
   for (let layer = 0; layer < arch.numLayers; layer++) {
     if (!attendsLayer(arch, layer)) continue;
     const { kernel } = plan.attentionFor(layer);
-    if (kernel !== 'eager' && kernel !== 'math') continue;
-    const runs =
-      kernel === 'eager' ? 'attention its model code writes out (eager)' : "SDPA's math kernel";
+    if (kernel === 'flash') continue;
+    const runs = RING_REFUSALS[kernel];
     return [
       {
         field: 'parallelism.contextParallel',

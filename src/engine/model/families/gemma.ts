@@ -18,10 +18,8 @@ function everyOtherLayerSlides(arch: ModelArchitecture): void {
   if (arch.slidingWindow) arch.slidingWindowLayerFraction = 0.5;
 }
 
-/** Gemma2Config's defaults (configuration_gemma2.py: gemma-2-2b's shape), VaultGemmaConfig's
- * too. */
-const GEMMA2_DEFAULTS: Config = {
-  vocab_size: 256000,
+/** The 2B shape Gemma2Config and Gemma3TextConfig both default to (gemma-2-2b's). */
+export const GEMMA_2B_SHAPE: Config = {
   hidden_size: 2304,
   intermediate_size: 9216,
   num_hidden_layers: 26,
@@ -29,9 +27,15 @@ const GEMMA2_DEFAULTS: Config = {
   num_key_value_heads: 4,
   head_dim: 256,
   hidden_activation: 'gelu_pytorch_tanh',
-  max_position_embeddings: 8192,
   tie_word_embeddings: true,
   sliding_window: 4096,
+};
+
+/** Gemma2Config's defaults (configuration_gemma2.py), VaultGemmaConfig's too. */
+const GEMMA2_DEFAULTS: Config = {
+  ...GEMMA_2B_SHAPE,
+  vocab_size: 256000,
+  max_position_embeddings: 8192,
   attn_logit_softcapping: 50.0,
   final_logit_softcapping: 30.0,
 };

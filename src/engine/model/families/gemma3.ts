@@ -2,21 +2,15 @@
 // sliding-window layers to each global one, and a SigLIP image encoder in Gemma3Model.
 import { Config } from '../config-reader';
 import { Family, slidingLayerTypes, textConfigOrRoot, visionConfigOf } from '../family';
+import { GEMMA_2B_SHAPE } from './gemma';
 import { siglipTower } from './siglip';
 
-/** Gemma3TextConfig's defaults (configuration_gemma3.py). */
+/** Gemma3TextConfig's defaults (configuration_gemma3.py): Gemma-2's 2B shape, a larger
+ * vocabulary and context, no soft-caps. */
 const GEMMA3_TEXT_DEFAULTS: Config = {
+  ...GEMMA_2B_SHAPE,
   vocab_size: 262208,
-  hidden_size: 2304,
-  intermediate_size: 9216,
-  num_hidden_layers: 26,
-  num_attention_heads: 8,
-  num_key_value_heads: 4,
-  head_dim: 256,
-  hidden_activation: 'gelu_pytorch_tanh',
   max_position_embeddings: 131072,
-  tie_word_embeddings: true,
-  sliding_window: 4096,
 };
 
 export const gemma3: Family = {

@@ -3,6 +3,7 @@
 // layers' own, and the names LoRA's targets reach the token embedding and the head by; one
 // table per family (END_MODULES).
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
+import { pathMatches, trailingNames } from './lora-modules';
 
 /** A sequence classifier that pools the first token through a dense layer (h x h) before the
  * label projection: the two modules' names, whether the first token is dropped out first, and
@@ -19,6 +20,9 @@ export interface PooledHead {
  * the names LoRA's targets reach its token embedding and vocabulary head by. */
 interface EndModules {
   pooled?: PooledHead;
+  /** The masked-LM transform's dense by its module path: BertOnlyMLMHead's
+   * cls.predictions.transform.dense, RobertaLMHead's lm_head.dense, ElectraForMaskedLM's
+   * generator_predictions.dense, DistilBertForMaskedLM's vocab_transform. */
   maskedLmDense?: string;
   /** Target names of the token embedding; absent, embed_tokens. */
   embedding?: string[];
@@ -52,9 +56,6 @@ const ROBERTA_HEAD: PooledHead = {
 // Falcon's word_embeddings; GPT-NeoX's embed_in and embed_out; BERT's copies'
 // embeddings.word_embeddings and masked-LM decoders; T5's shared (its stacks' embed_tokens are
 // the same module, which named_modules() yields once, as shared); Mamba's embeddings.
-// The masked-LM transform's dense by its module path: BertOnlyMLMHead
-// (cls.predictions.transform.dense), RobertaLMHead (lm_head.dense), ElectraForMaskedLM
-// (generator_predictions.dense), DistilBertForMaskedLM (vocab_transform).
 const LM_HEAD = ['lm_head'];
 const WTE: EndModules = { embedding: ['wte'], head: LM_HEAD };
 const WORD_EMBEDDINGS: EndModules = { embedding: ['word_embeddings'], head: LM_HEAD };
@@ -190,6 +191,12 @@ export function maskedLmTransformElements(arch: ModelArchitecture): number {
   return h * h + h + 2 * h;
 }
 
+/** The transform's factored optimizer-state elements (Adafactor's rows and columns): the dense's
+ * h + h, its bias and the LayerNorm's weight and bias whole. */
+export function maskedLmTransformFactored(arch: ModelArchitecture): number {
+  return maskedLmTransformElements(arch) > 0 ? 5 * arch.hiddenSize : 0;
+}
+
 /** A linear at the head end that LoRA can adapt besides the layers' own. */
 export interface HeadLinear {
   role: 'transform' | 'pooler';
@@ -217,12 +224,6 @@ export function headLinears(arch: ModelArchitecture): HeadLinear[] {
   return pooler && !peftSavesClassifier(pooler.name) ? [linear('pooler', pooler.name)] : [];
 }
 
-/** A module path and each of its trailing components: the target names that match it. */
-function trailingNames(path: string): string[] {
-  const parts = path.split('.');
-  return parts.map((_, i) => parts.slice(i).join('.'));
-}
-
 /** The target names that reach the head end's adaptable linears. */
 export function headLinearTargets(arch: ModelArchitecture): string[] {
   return headLinears(arch).flatMap((l) => trailingNames(l.path));
@@ -231,9 +232,8 @@ export function headLinearTargets(arch: ModelArchitecture): string[] {
 /** The head end's linears LoRA adapts: PEFT's 'all-linear' wraps every nn.Linear but the
  * output layer and the saved classifier, so each of them; a list, those one name matches. */
 export function adaptedHeadLinears(arch: ModelArchitecture, lora: LoraSettings): HeadLinear[] {
+  const targets = lora.targetModules;
   return headLinears(arch).filter(
-    (l) =>
-      lora.targetModules === 'all-linear' ||
-      trailingNames(l.path).some((n) => lora.targetModules.includes(n)),
+    (l) => targets === 'all-linear' || targets.some((target) => pathMatches(l.path, target)),
   );
 }

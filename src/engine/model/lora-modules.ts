@@ -150,7 +150,7 @@ export function hfModules(arch: ModelArchitecture): Record<string, string[]> {
 
 /** PEFT's match of a target name against a module path: the whole path or its last components
  * (tuners_utils.py check_target_module_exists: key == target or key.endswith('.' + target)). */
-function pathMatches(path: string, target: string): boolean {
+export function pathMatches(path: string, target: string): boolean {
   return path === target || path.endsWith(`.${target}`);
 }
 
@@ -210,9 +210,12 @@ export function shapeAdapted(arch: ModelArchitecture, lora: LoraSettings, shape:
  * each of their trailing components (c_proj, attn.c_proj). */
 export function targetNames(arch: ModelArchitecture, shapes: LinearShape[]): string[] {
   const names = new Set(shapes.filter(isAdaptable).map((shape) => shape.name));
-  for (const path of Object.keys(hfModules(arch))) {
-    const parts = path.split('.');
-    for (let i = 0; i < parts.length; i++) names.add(parts.slice(i).join('.'));
-  }
+  for (const path of Object.keys(hfModules(arch))) trailingNames(path).forEach((n) => names.add(n));
   return [...names];
+}
+
+/** A module path and each of its trailing components: the target names that match it. */
+export function trailingNames(path: string): string[] {
+  const parts = path.split('.');
+  return parts.map((_, i) => parts.slice(i).join('.'));
 }

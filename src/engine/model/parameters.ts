@@ -413,24 +413,41 @@ export function loraParameters(
     }
     perLayer.push(count);
   }
-  const ends = loraEnds(arch, lora);
-  const width = embeddingWidthOf(arch);
-  const head = adapterSize(lora, width, arch.vocabSize);
-  // PEFT's lora.Embedding; its DoRA is refused (request/validate.ts doraErrors)
-  const embedding = lora.rank * (arch.vocabSize + width);
+  const ends = endAdapterElements(arch, lora, arch.vocabSize);
   const projections = loraProjections(arch, lora);
-  const headAdapted = adaptedHeadLinears(arch, lora);
-  const endCount =
-    headAdapted.reduce((sum, l) => sum + adapterSize(lora, l.inFeatures, l.outFeatures), 0) +
-    (ends.head ? head : 0) +
-    (ends.embedding ? embedding : 0) +
-    (projections.in ? adapterSize(lora, width, arch.hiddenSize) : 0) +
-    (projections.out ? adapterSize(lora, arch.hiddenSize, width) : 0);
   if (projections.in) modules.add('project_in');
   if (projections.out) modules.add('project_out');
-  for (const linear of headAdapted) modules.add(linear.path);
-  const total = perLayer.reduce((a, b) => a + b, 0) + endCount;
+  for (const linear of adaptedHeadLinears(arch, lora)) modules.add(linear.path);
+  const total = perLayer.reduce((a, b) => a + b, 0) + ends.embedding + ends.head;
   return { total, perLayer, modules: [...modules] };
+}
+
+/** LoRA's adapters at the model's ends, as the stage holding each end has them, over `rows` of
+ * the vocabulary: on the embedding side PEFT's lora.Embedding (r x (rows + width); its DoRA is
+ * refused, request/validate.ts doraErrors) and OPT-350m's project_in; on the head side the
+ * head's (width in, rows out), project_out and the head end's linears (heads.ts). */
+export function endAdapterElements(
+  arch: ModelArchitecture,
+  lora: LoraSettings,
+  rows: number,
+): { embedding: number; head: number } {
+  const ends = loraEnds(arch, lora);
+  const projections = loraProjections(arch, lora);
+  const width = embeddingWidthOf(arch);
+  const h = arch.hiddenSize;
+  const headLinears = adaptedHeadLinears(arch, lora).reduce(
+    (sum, l) => sum + adapterSize(lora, l.inFeatures, l.outFeatures),
+    0,
+  );
+  return {
+    embedding:
+      (ends.embedding ? lora.rank * (rows + width) : 0) +
+      (projections.in ? adapterSize(lora, width, h) : 0),
+    head:
+      (ends.head ? adapterSize(lora, width, rows) : 0) +
+      (projections.out ? adapterSize(lora, h, width) : 0) +
+      headLinears,
+  };
 }
 
 /** Elements a checkpoint saves that are buffers, not parameters: DeepSeek-V3's

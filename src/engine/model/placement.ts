@@ -6,16 +6,15 @@ import {
   countParameters,
   embeddingWidthOf,
   LinearShape,
+  endAdapterElements,
   linearShapes,
-  loraEnds,
-  loraProjections,
   projectionElements,
 } from './parameters';
 import {
   classifierModules,
   classifierParameters,
-  adaptedHeadLinears,
   maskedLmTransformElements,
+  maskedLmTransformFactored,
   savedClassifierElements,
 } from './heads';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
@@ -357,18 +356,11 @@ function stageEndParameters(
   };
   const width = embeddingWidthOf(arch);
   const h = arch.hiddenSize;
-  const ends = lora ? loraEnds(arch, lora) : { head: false, embedding: false };
-  const projections = lora ? loraProjections(arch, lora) : { in: false, out: false };
-  if (lora && span.hasEmbedding && ends.embedding)
-    totals.adapters += lora.rank * (embeddingRows + width);
-  if (lora && span.hasHead && ends.head) totals.adapters += adapterSize(lora, width, embeddingRows);
-  if (lora && span.hasEmbedding && projections.in) totals.adapters += adapterSize(lora, width, h);
-  if (lora && span.hasHead && projections.out) totals.adapters += adapterSize(lora, h, width);
-  if (lora && span.hasHead) {
-    for (const l of adaptedHeadLinears(arch, lora))
-      totals.adapters += adapterSize(lora, l.inFeatures, l.outFeatures);
-    // PEFT's trained copy of a sequence classifier's head, beside the adapters.
-    totals.adapters += savedClassifierElements(arch);
+  if (lora) {
+    const ends = endAdapterElements(arch, lora, embeddingRows);
+    if (span.hasEmbedding) totals.adapters += ends.embedding;
+    // PEFT's trained copy of a sequence classifier's head goes beside the head's adapters.
+    if (span.hasHead) totals.adapters += ends.head + savedClassifierElements(arch);
   }
   // OPT-350m's project_in on the first stage, project_out on the last: width x h each.
   const projection = projectionElements(arch);
@@ -404,7 +396,7 @@ function stageEndParameters(
     const beforeHead = maskedLmTransformElements(arch);
     const headBias = arch.outputHeadBias && !arch.sequenceClassificationLabels ? embeddingRows : 0;
     totals.nonLinear += beforeHead + headBias;
-    totals.factoredStateElements += (beforeHead > 0 ? 5 * h : 0) + headBias;
+    totals.factoredStateElements += maskedLmTransformFactored(arch) + headBias;
     totals.rootUnit += beforeHead + headBias;
     totals.rootUnit += counts.finalNorm + projection + totals.headLinear;
   }

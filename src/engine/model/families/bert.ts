@@ -7,9 +7,12 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 
 /** What BERT's copies share: post-LN LayerNorm layers with biases everywhere. */
-function bertShape(): Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> {
-  return { mlp: 'plain', norm: 'layernorm', normsPerLayer: 2, biasEverywhere: () => true };
-}
+const BERT_SHAPE: Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> = {
+  mlp: 'plain',
+  norm: 'layernorm',
+  normsPerLayer: 2,
+  biasEverywhere: () => true,
+};
 
 // BertConfig (and ElectraConfig) drop 0.1 of hidden states and attention probabilities in
 // training and keep PretrainedConfig's tie_word_embeddings=True (the masked-LM decoder is the
@@ -41,7 +44,7 @@ function refuseRelativePositions(read: ConfigReader): void {
 }
 
 export const bert: Family = {
-  ...bertShape(),
+  ...BERT_SHAPE,
   types: ['bert', 'roberta', 'xlm-roberta'],
   defaults: BERT_DEFAULTS,
   refine: (arch, read) => {
@@ -75,7 +78,7 @@ function refuseElectraShapes(arch: ModelArchitecture, read: ConfigReader): void 
 // out_proj over the first token) and ElectraForMaskedLM (generator_predictions: dense, GELU,
 // LayerNorm; generator_lm_head tied to the word embeddings, with its bias).
 export const electra: Family = {
-  ...bertShape(),
+  ...BERT_SHAPE,
   types: ['electra'],
   defaults: BERT_DEFAULTS,
   refine: (arch, read) => {
@@ -117,7 +120,7 @@ function distilbertDefaults(config: Config): Config {
 // v_lin, out_lin, sa_layer_norm, ffn.lin1 and lin2, output_layer_norm), no dropout on the
 // attention output, learned positions without token types, pre_classifier and classifier.
 export const distilbert: Family = {
-  ...bertShape(),
+  ...BERT_SHAPE,
   types: ['distilbert'],
   defaults: distilbertDefaults,
   refine: (arch, read) => {

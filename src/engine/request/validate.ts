@@ -225,7 +225,7 @@ const RING_REFUSALS: Record<Exclude<AttentionKernelRun, 'flash'>, string> = {
   eager: 'attention its model code writes out (eager)',
   math: "SDPA's math kernel",
   efficient:
-    "SDPA's memory-efficient kernel with a mask (a sliding window shorter than the sequence), whose bias the ring kernel does not take",
+    "SDPA's memory-efficient kernel with a mask (a sliding window shorter than the rank's slice of the sequence), whose bias the ring kernel does not take",
 };
 
 /** Context parallelism runs ring attention where SDPA's fused kernels ran: PyTorch's

@@ -1245,3 +1245,53 @@ describe('FlexOlmo (modular_flex_olmo.py)', () => {
     expect(countParameters(arch).active).toBe(32 * (shared + 5 * expert) + ends);
   });
 });
+
+describe('Granite-MoE (modular_granitemoe.py)', () => {
+  // ibm-granite/granite-3.0-1b-a400m-base's config.json as it is published.
+  const GRANITE_1B_A400M = {
+    architectures: ['GraniteMoeForCausalLM'],
+    model_type: 'granitemoe',
+    attention_bias: false,
+    attention_dropout: 0.1,
+    attention_multiplier: 0.015625,
+    embedding_multiplier: 12.0,
+    logits_scaling: 6.0,
+    residual_multiplier: 0.22,
+    hidden_act: 'silu',
+    hidden_size: 1024,
+    intermediate_size: 512,
+    max_position_embeddings: 4096,
+    num_attention_heads: 16,
+    num_key_value_heads: 8,
+    num_hidden_layers: 24,
+    num_local_experts: 32,
+    num_experts_per_tok: 8,
+    tie_word_embeddings: true,
+    vocab_size: 49155,
+  };
+
+  it("1.3B parameters, 400M active (the model card's): 32 experts of 512, eight a token, a tied head", () => {
+    const h = 1024;
+    const attention = h * h + 2 * h * 512 + h * h; // q, k and v (8 heads of 64), o
+    // input_linear [E, 2 x 512, h] and output_linear [E, h, 512]; the router's layer [E, h]
+    const expert = 3 * 512 * h;
+    const layer = (experts: number) => attention + experts * expert + 32 * h + 2 * h;
+    const ends = 49155 * h + h; // the tied embedding and the final norm
+    const arch = architectureFromConfig('granite-3.0-1b-a400m', GRANITE_1B_A400M);
+    expect(arch.moe).toMatchObject({ numExperts: 32, expertsPerToken: 8, router: 'top-k-gating' });
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(24 * layer(32) + ends);
+    expect(counts.active).toBe(24 * layer(8) + ends);
+    expect([counts.total / 1e9, counts.active / 1e9].map((b) => b.toFixed(2))).toEqual([
+      '1.33',
+      '0.43',
+    ]);
+  });
+
+  it("takes GraniteMoeConfig's defaults for what the config leaves out: 8 experts of 11,008, two a token", () => {
+    const h = 4096;
+    const layer = 4 * h * h + 8 * 3 * 11008 * h + 8 * h + 2 * h;
+    const arch = architectureFromConfig('granitemoe', { model_type: 'granitemoe' });
+    expect(countParameters(arch).total).toBe(32 * layer + 2 * 32000 * h + h);
+  });
+});

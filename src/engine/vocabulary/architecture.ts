@@ -27,7 +27,9 @@ export function normHasBias(norm: NormKind): boolean {
  * sigmoid: a weight for every expert, zero where it was not chosen (Llama4Router); or ERNIE
  * 4.5's fp32 softmax, experts chosen on it plus a correction bias, their probabilities divided
  * by their sum (Ernie4_5_MoeTopKRouter); or HunYuan-MoE's fp32 gate on an fp32 copy of the
- * input, a softmax, top-k divided by its sum, cast to the logits' dtype (HunYuanMoEV1Gate). */
+ * input, a softmax, top-k divided by its sum, cast to the logits' dtype (HunYuanMoEV1Gate); or
+ * JetMoE's and Granite-MoE's top-k of the fp32 logits, a softmax over the k, cast to the hidden
+ * dtype (JetMoeTopKGating, GraniteMoeTopKGating). */
 export const ROUTER_KINDS = [
   'softmax',
   'top-k-softmax',
@@ -36,6 +38,7 @@ export const ROUTER_KINDS = [
   'top-k-sigmoid',
   'biased-softmax',
   'fp32-gate-softmax',
+  'top-k-gating',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 

@@ -279,11 +279,12 @@ export class Ops {
     return outs;
   }
 
-  /** x[indices] along the rows: a copy of `rows` rows; IndexBackward0 scatters the gradient
-   * into a zero tensor of x's full size (index_put_). */
-  gatherRows(x: Tensor, rows: number, cols = x.cols): Tensor {
+  /** x[indices] along the rows: a copy of `rows` rows; IndexBackward0 keeps the index tensor
+   * where one is given and scatters the gradient into a zero tensor of x's full size
+   * (index_put_). */
+  gatherRows(x: Tensor, rows: number, cols = x.cols, index?: Tensor): Tensor {
     const out = this.rt.tensor(rows, cols, x.elementBytes, x.requiresGrad, x.storage.component);
-    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    this.rt.record([x], [out], [index], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
 
@@ -321,6 +322,15 @@ export class Ops {
       this.pass(target, g);
       this.give(source, () => this.gradOf(source));
     });
+    return out;
+  }
+
+  /** x[i] for every i of a stacked parameter's first dimension (JetMoeParallelExperts'
+   * self.weight[i]): views; SelectBackward0 writes each slice's gradient into zeros of x's whole
+   * size (select_backward), summed in place, so x's gradient is a fresh whole-size tensor. */
+  selectSlices(x: Tensor): Tensor {
+    const out = this.rt.view(x, x.cols, x.requiresGrad);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
 

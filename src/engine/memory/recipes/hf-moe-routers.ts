@@ -20,6 +20,9 @@
 // - fp32-gate-softmax: HunYuan-MoE's HunYuanMoEV1Gate (models/hunyuan_v1_moe/
 //   modular_hunyuan_v1_moe.py): an fp32 gate on hidden_states.float(), softmax, top-k divided
 //   by its sum, cast to the logits' dtype.
+// - top-k-gating: JetMoE's JetMoeTopKGating (models/jetmoe/modeling_jetmoe.py; Granite-MoE's
+//   GraniteMoeTopKGating is the same class): the logits cast to fp32, top-k of them, a softmax
+//   over the k, cast to the hidden dtype.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -28,8 +31,9 @@ import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import type { ExpertRouting } from './hf-moe';
 
-// torch.bool masks are one byte an element.
+// torch.bool masks are one byte an element; torch.long indices eight.
 const BOOL = 1;
+export const INT64 = 8;
 
 /** What a router hands the experts: the weights, and the logits the block returns (held until
  * it does). */
@@ -236,6 +240,37 @@ function fp32GateRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRout
 type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
 
 /** Each router kind's code (MoeConfig.router). */
+/** JetMoeTopKGating.forward: self.layer(hidden_states).float() (an fp32 copy of 16-bit logits),
+ * top-k of it (TopkBackward0 keeps the int64 indices), softmax over the k (keeping its fp32
+ * output), .type_as(hidden_states); then each expert's count (expertCounts). The sort of the
+ * chosen experts and the gates' gather run where the experts use them (hf-moe.ts
+ * parallelExperts). The logits are returned and held by the block until it returns. */
+function topKGatingRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) {
+  const { ops, rt } = nn;
+  const raw = nn.linear(x, w.linears.get('router')!);
+  const logits = ops.to(raw, FP32);
+  if (logits !== raw) rt.drop(raw);
+  const top = ops.topk(logits, routing.topK);
+  const gates32 = ops.softmax(top);
+  rt.drop(top);
+  const weights = ops.to(gates32, x.elementBytes);
+  if (weights !== gates32) rt.drop(gates32);
+  expertCounts(nn, logits, weights.elementBytes);
+  return { logits, weights };
+}
+
+/** expert_size: torch.zeros([tokens, num_experts], dtype=top_k_gates.dtype) and its scatter of
+ * ones (both locals until the router returns), .long() of it (an int64 copy) summed over the
+ * tokens and read back with .tolist(). No gradient reaches any of them. */
+function expertCounts(nn: Nn, logits: Tensor, gateBytes: number): void {
+  const { rt } = nn;
+  const table = (bytes: number) => rt.tensor(logits.rows, logits.cols, bytes, false);
+  const zeros = table(gateBytes);
+  const scattered = table(gateBytes);
+  rt.drop(table(INT64));
+  rt.drop(zeros, scattered);
+}
+
 export const ROUTERS: Record<RouterKind, Router> = {
   softmax: softmaxRouting,
   'top-k-softmax': topKSoftmaxRouting,
@@ -244,4 +279,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'top-k-sigmoid': topKSigmoidRouting,
   'biased-softmax': biasedSoftmaxRouting,
   'fp32-gate-softmax': fp32GateRouting,
+  'top-k-gating': topKGatingRouting,
 };

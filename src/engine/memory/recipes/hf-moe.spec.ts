@@ -486,3 +486,51 @@ describe('MoE blocks', () => {
     });
   });
 });
+
+describe("Granite-MoE's block (modular_granitemoe.py GraniteMoeMoE, JetMoE's experts)", () => {
+  const k = 2;
+  const granite = (modelType: string, f: number, experts?: number) => ({
+    model_type: modelType,
+    hidden_size: h,
+    intermediate_size: f,
+    ...(experts ? { num_local_experts: experts, num_experts_per_tok: k } : {}),
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 1000,
+    max_position_embeddings: 2048,
+  });
+
+  it('keeps the gating indices, the rows in expert order and each linear input, all in the hidden dtype', () => {
+    const f = 128;
+    const INT64 = 8;
+    const FP32 = 4;
+    // Against Granite's dense layer of the same width, which keeps the norm's output (as the
+    // router does), gate, SiLU's output, up and the product: 4 x T x f in bf16. Per (token,
+    // expert) pair the sparse block keeps: top-k's int64 index (TopkBackward0), the fp32 softmax
+    // over the k, index_sorted_experts and batch_index (int64, kept by the two gathers), the
+    // gathered row (input_linear's F.linear), input_linear's output [2f] (SiLU's input and up),
+    // SiLU's output and the product [f each], output_linear's output [h] and the bf16 gate
+    // (both kept by the weighting product); index_add keeps only its index.
+    const perPair = 3 * INT64 + FP32 + BF16 * (h + 2 * f + f + f + h + 1);
+    const sparse = savedPerLayer(granite('granitemoe', f, 4), PURE_HF);
+    const dense = savedPerLayer(granite('granite', f), PURE_HF);
+    expect(sparse - dense).toBe(T * k * perPair - T * 4 * f * BF16);
+  });
+
+  it("writes each expert's weight gradient into a whole-size zero tensor (select_backward): two whole gradients of input_linear's weight live", () => {
+    // JetMoeParallelExperts runs F.linear(input_list[i], self.weight[i]): SelectBackward0 makes
+    // zeros of the whole [E, 2f, h] weight for every expert's slice, summed in place, beside the
+    // matmuls' own gradient; v5's grouped matmul (Mixtral) makes the whole gradient once.
+    const f = 96;
+    const experts = 8;
+    const wholeGateUp = experts * 2 * f * h * BF16;
+    const twoLayers = 2;
+    expect(allocationsOf(granite('granitemoe', f, experts), PURE_HF, wholeGateUp).backward).toBe(
+      2 * twoLayers,
+    );
+    expect(allocationsOf(granite('mixtral', f, experts), PURE_HF, wholeGateUp).backward).toBe(
+      twoLayers,
+    );
+  });
+});

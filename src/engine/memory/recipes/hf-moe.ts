@@ -8,7 +8,7 @@ import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
-import { ROUTERS } from './hf-moe-routers';
+import { INT64, ROUTERS } from './hf-moe-routers';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */
@@ -16,9 +16,15 @@ export interface ExpertStyle {
   /** gpt-oss (modeling_gpt_oss.py GptOssExperts): gate and up clamped, gate * sigmoid(alpha *
    * gate), (up + 1) * glu, each its own tensor, and biases on both projections. */
   clampedGlu: boolean;
+  /** JetMoE's and Granite-MoE's JetMoeParallelExperts: each expert's F.linear on its slice of
+   * the 3-D weight, joined by torch.cat, instead of v5's grouped matmul (parallelExperts). */
+  parallelExperts?: boolean;
 }
 
 export const MIXTRAL_EXPERTS: ExpertStyle = { clampedGlu: false };
+
+/** GraniteMoeMoE's experts (models/granitemoe/modular_granitemoe.py). */
+export const PARALLEL_EXPERTS: ExpertStyle = { clampedGlu: false, parallelExperts: true };
 
 export interface ExpertRouting {
   /** Experts each token goes to. */
@@ -95,7 +101,8 @@ export function moeMlp(
     const early = routing.sharedFirst ? sharedMlp(nn, x, w) : undefined;
     const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
     if (routing.denseExperts) return everyExpertBlock(nn, x, w, weights, routing, style);
-    const out = experts(nn, x, w, weights, routing, style);
+    const routed = style.parallelExperts ? parallelExperts : experts;
+    const out = routed(nn, x, w, weights, routing, style);
     nn.rt.drop(logits, weights);
     if (!early) return sharedExpert(nn, x, w, out);
     const sum = nn.ops.add(out, early); // final_hidden_states + shared_output
@@ -266,6 +273,71 @@ function experts(
     rt.drop(sorted, sentinel);
     return ops.to(summed, x.elementBytes);
   });
+}
+
+/** GraniteMoeMoE.forward and the router's tail (JetMoeTopKGating, models/jetmoe/
+ * modeling_jetmoe.py): top_k_experts.sort(0) (int64 values, bound to `_`, and indices),
+ * batch_index = the indices // k (int64), the gates gathered in expert order (the gather keeps
+ * its index), the token rows gathered likewise (keeping batch_index), the experts' first
+ * linears, chunk, act(gate) * up, the second linears, times the gates (both in the hidden
+ * dtype), then zeros((tokens, h)).index_add(0, batch_index, ...) out of place: a new tensor
+ * beside the zeros, a local until the block returns. */
+function parallelExperts(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  weights: Tensor,
+  routing: ExpertRouting,
+  style: ExpertStyle,
+) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const [inputParam, outputParam] = expertParams(w);
+    const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
+    const h = x.cols;
+    const f = inputParam.elements / routing.experts / (2 * h);
+    const index = () => rt.tensor(pairs, 1, INT64, false);
+    rt.drop(index()); // the sorted ids themselves, `_`, replaced when the router returns
+    const order = index(); // index_sorted_experts
+    const batchIndex = index(); // index_sorted_experts.div(self.top_k, rounding_mode="trunc")
+    const gates = ops.gatherRows(weights, pairs, 1, order); // top_k_gates.flatten()[order]
+    const rows = ops.gatherRows(x, pairs, h, batchIndex); // layer_input[batch_index]
+    const hidden = expertLinears(nn, rows, inputParam, 2 * f);
+    rt.drop(rows);
+    const [gate, up] = ops.split(hidden, 2); // hidden_states.chunk(2, dim=-1)
+    rt.drop(hidden);
+    const product = expertActivation(nn, gate, up, style);
+    rt.drop(gate, up);
+    const out = expertLinears(nn, product, outputParam, h);
+    rt.drop(product);
+    const gated = ops.mul(out, gates); // expert_outputs * batch_gates[:, None]
+    rt.drop(out, gates);
+    const zeros = rt.tensor(x.rows, h, gated.elementBytes, false); // a local until return
+    const fresh = rt.tensor(x.rows, h, gated.elementBytes, false); // index_add's copy of zeros
+    const summed = ops.indexAdd(fresh, gated);
+    rt.drop(fresh, gated, order, batchIndex, zeros);
+    return summed;
+  });
+}
+
+/** JetMoeParallelExperts.forward: inputs.split(expert_size) (views), F.linear(input_list[i],
+ * self.weight[i]) for each expert, torch.cat of the outputs: the experts' outputs and their
+ * concatenation are live together. Each weight[i] is a select (Ops.selectSlices). Under
+ * autocast the slices' casts are not cached (a slice is no leaf) but each is kept by its
+ * matmul for backward, as a cached cast of the whole parameter is; the select's whole-size
+ * gradient is planned in the cast's dtype. */
+function expertLinears(nn: Nn, x: Tensor, param: Param, outFeatures: number): Tensor {
+  const { ops, rt } = nn;
+  const input = nn.matmulInput(x);
+  const whole = nn.weights.matmulWeight(ops, param, param.elements / x.cols, x.cols);
+  const slices = ops.selectSlices(whole);
+  rt.drop(whole);
+  const parts = ops.linear(input, slices, outFeatures);
+  rt.drop(slices);
+  if (input !== x) rt.drop(input);
+  const joined = ops.cat([parts]);
+  rt.drop(parts);
+  return joined;
 }
 
 /** A grouped matmul with the sentinel rows (padding past the last expert's) zeroed by

@@ -17,6 +17,7 @@ import { nativeLlamaRecipe } from './native-llama';
 import { megatronRecipe } from './megatron';
 import { LayerRecipe, ModelEnds } from './recipe';
 import { AttentionPlan, eagerOnly, hfAttentionPlan } from './attention-kernel';
+import { PARALLEL_EXPERTS } from './hf-moe';
 import { dtypePolicy } from '../../request/dtype-policy';
 
 /** How the Llama layer applies each norm kind: LlamaRMSNorm, nn.LayerNorm (with or without its
@@ -69,11 +70,20 @@ function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
 /** Granite 3.x (modeling_granite.py): Llama's layer, each sub-layer's output scaled before its
  * residual add; GraniteModel.forward rebinds inputs_embeds to the embedding times
  * embedding_multiplier (the scaled tensor is the local kept), GraniteForCausalLM divides the
- * logits by logits_scaling. attention_multiplier only replaces the softmax scale. */
+ * logits by logits_scaling. attention_multiplier only replaces the softmax scale. Granite-MoE
+ * (modular_granitemoe.py) runs the same layer around GraniteMoeMoE: JetMoE's parallel experts
+ * (hf-moe.ts parallelExperts) under its top-k gating. */
 function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
+  const moe = arch.modelType === 'granitemoe';
   return {
-    ...hfLlamaRecipe({ ...llamaVariant(arch), scaledResidual: true }),
-    source: 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
+    ...hfLlamaRecipe({
+      ...llamaVariant(arch),
+      scaledResidual: true,
+      ...(moe ? { experts: PARALLEL_EXPERTS } : {}),
+    }),
+    source: moe
+      ? 'transformers models/granitemoe/modular_granitemoe.py (GraniteMoeDecoderLayer)'
+      : 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
     ends: { scaledEmbedding: true, embeddingLocal: 'output', scaledLogits: true },
   };
 }
@@ -276,6 +286,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   // Llama's pre-norm layer with whole-projection q/k RMSNorms and Mixtral's experts in each layer
   olmoe: llamaLayer('olmoe/modular_olmoe.py (OlmoeDecoderLayer)'),
   granite: graniteRecipe,
+  granitemoe: graniteRecipe,
   // StarCoder2's biased LayerNorms, plain MLP and final LayerNorm follow from its fields
   starcoder2: llamaLayer(
     'starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',

@@ -22,7 +22,7 @@ import { mpt } from './mpt';
 import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
-import { granite } from './granite';
+import { granite, graniteMoe } from './granite';
 import { helium } from './helium';
 import { hunyuan, hunyuanMoe } from './hunyuan';
 import { jamba } from './jamba';
@@ -77,6 +77,7 @@ const ALL: Family[] = [
   olmoe,
   flexOlmo,
   granite,
+  graniteMoe,
   smollm3,
   starcoder2,
   deepseek,

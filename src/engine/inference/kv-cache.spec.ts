@@ -80,10 +80,29 @@ describe('KV cache of a pipeline stage', () => {
 });
 
 describe('what each layer caches while serving', () => {
-  it('Jamba: only its 4 attention layers keep keys and values (2 x 8 heads x 128 each)', () => {
+  it('Jamba: only its 4 attention layers keep keys and values (2 x 8 heads x 128 each); its 28 Mamba layers keep their fixed state', () => {
     const jamba = fixture('ai21-jamba-1.5-mini');
     const bytes = stageKvCacheBytes(jamba, 0, 32, 1, 'bf16', 1, 1000);
-    expect(bytes).toBe(4 * 2 * 8 * 128 * 2 * 1000);
+    // HybridMambaAttentionDynamicCache: conv_states [d_inner 8,192, d_conv 4] and ssm_states
+    // [d_inner, d_state 16] per Mamba layer and sequence, in bf16, whatever the context.
+    const state = (8192 * 4 + 8192 * 16) * 2;
+    expect(bytes).toBe(4 * 2 * 8 * 128 * 2 * 1000 + 28 * state);
+  });
+  it('Mamba-2: heads x head_dim x d_state of scan state and the last 4 inputs of x, B and C per layer, split over tensor-parallel ranks', () => {
+    const mamba2 = architectureFromConfig('mamba2-spec', {
+      model_type: 'mamba2',
+      hidden_size: 4096,
+      num_hidden_layers: 64,
+      num_heads: 128,
+      head_dim: 64,
+      state_size: 128,
+      n_groups: 8,
+      vocab_size: 32768,
+    });
+    // Mamba2Cache: conv_states [d_inner 8,192 + 2 x 8 x 128, conv 4], ssm_states [128, 64, 128]
+    const perLayer = ((8192 + 2 * 8 * 128) * 4 + 128 * 64 * 128) * 2;
+    expect(stageKvCacheBytes(mamba2, 0, 64, 1, 'bf16', 3, 4096)).toBe(64 * perLayer * 3);
+    expect(stageKvCacheBytes(mamba2, 0, 64, 2, 'bf16', 3, 4096)).toBe((64 * perLayer * 3) / 2);
   });
   it('Gemma-3 local layers keep 1,024 tokens, Llama-4 chunked layers 8,192, Mamba none', () => {
     expect(cachedTokens(fixture('gemma-3-4b-it'), 0, 32768)).toBe(1024);

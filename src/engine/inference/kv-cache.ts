@@ -1,6 +1,6 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
 import { attendsLayer, isEncoderLayer, layerKind } from '../model/layers';
-import { KvCacheDtype, ModelArchitecture } from '../vocabulary';
+import { KvCacheDtype, ModelArchitecture, SsmConfig } from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
 export function kvBytesPerElement(dtype: KvCacheDtype): number {
@@ -24,9 +24,8 @@ export function cachedTokens(
   layer: number,
   contextTokens: number,
 ): number {
-  if (isEncoderLayer(arch, layer)) return 0;
+  if (isEncoderLayer(arch, layer) || isStateSpaceLayer(arch, layer)) return 0;
   const kind = layerKind(arch, layer);
-  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') return 0;
   const window = kind.attentionWindow;
   return window.kind === 'full' ? contextTokens : Math.min(contextTokens, window.size);
 }
@@ -57,8 +56,26 @@ export function kvCacheBytesPerToken(arch: ModelArchitecture, dtype: KvCacheDtyp
   return attending * kvElementsPerTokenPerLayer(arch, 1) * kvBytesPerElement(dtype);
 }
 
+// A state-space layer's cache is in the model's 16-bit dtype whatever the KV cache's (transformers
+// MambaCache, Mamba2Cache and HybridMambaAttentionDynamicCache allocate with the model's dtype).
+const SSM_STATE_BYTES = 2;
+
+/** The fixed-size state one sequence keeps in a state-space layer, on one tensor-parallel rank
+ * (its heads' or channels' share): the convolution's last d_conv inputs (Mamba-1 and Jamba:
+ * d_inner channels; Mamba-2 and Bamba: x, B and C, d_inner + 2 x groups x d_state) and the
+ * scan's state (Mamba-1: d_inner x d_state; Mamba-2: heads x head_dim x d_state, the same
+ * count) (modeling_mamba.py MambaCache, modeling_mamba2.py Mamba2Cache, modeling_jamba.py and
+ * modeling_bamba.py HybridMambaAttentionDynamicCache: conv_states, ssm_states). */
+export function ssmStateBytesPerSequence(ssm: SsmConfig, tensorParallel: number): number {
+  const convolved =
+    ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize;
+  const elements = convolved * ssm.convKernel + ssm.innerSize * ssm.stateSize;
+  return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
+}
+
 /** Cache bytes one rank of a pipeline stage holds for `sequences` sequences of `contextTokens`
- * tokens each (the stage's layers only; each layer capped at its window). */
+ * tokens each (the stage's layers only; each attention layer capped at its window, each
+ * state-space layer its fixed state). */
 export function stageKvCacheBytes(
   arch: ModelArchitecture,
   firstLayer: number,
@@ -71,8 +88,16 @@ export function stageKvCacheBytes(
   const perTokenPerLayer =
     kvElementsPerTokenPerLayer(arch, tensorParallel) * kvBytesPerElement(dtype);
   let tokens = 0;
+  let stateBytes = 0;
   for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
     tokens += cachedTokens(arch, layer, contextTokens);
+    if (arch.ssm && isStateSpaceLayer(arch, layer))
+      stateBytes += ssmStateBytesPerSequence(arch.ssm, tensorParallel);
   }
-  return perTokenPerLayer * tokens * sequences;
+  return (perTokenPerLayer * tokens + stateBytes) * sequences;
+}
+
+function isStateSpaceLayer(arch: ModelArchitecture, layer: number): boolean {
+  const { mixer } = layerKind(arch, layer);
+  return mixer === 'mamba' || mixer === 'mamba2';
 }

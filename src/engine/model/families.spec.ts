@@ -1295,3 +1295,65 @@ describe('Granite-MoE (modular_granitemoe.py)', () => {
     expect(countParameters(arch).total).toBe(32 * layer + 2 * 32000 * h + h);
   });
 });
+
+describe('Granite 4.0 (modular_granitemoehybrid.py)', () => {
+  it("takes GraniteMoeHybridConfig's defaults: every layer a Mamba-2 mixer, 8 experts of 11,008 and a shared MLP of 1,024", () => {
+    const h = 4096;
+    const inner = 2 * h; // mamba_expand 2
+    const [heads, N, groups, kernel] = [128, 256, 1, 4];
+    const convDim = inner + 2 * groups * N; // x, B and C are convolved
+    const mixer =
+      h * (2 * inner + 2 * groups * N + heads) + // in_proj: z, x, B, C, dt
+      convDim * kernel + // conv1d.weight (depthwise)
+      convDim + // conv1d.bias (mamba_conv_bias)
+      3 * heads + // dt_bias, A_log, D
+      inner + // the gated RMSNorm
+      inner * h; // out_proj
+    const moe = 8 * 3 * 11008 * h + 8 * h; // input_linear, output_linear; the router's layer
+    const sharedMlp = h * 2 * 1024 + 1024 * h; // shared_mlp.input_linear, output_linear
+    const layer = mixer + moe + sharedMlp + 2 * h;
+    const arch = architectureFromConfig('granite-hybrid', { model_type: 'granitemoehybrid' });
+    expect(arch.layerTypes?.every((type) => type === 'mamba2')).toBe(true);
+    expect(countParameters(arch).total).toBe(32 * layer + 2 * 32000 * h + h);
+  });
+
+  it('counts attention layers and a dense shared MLP where layer_types and num_local_experts say so', () => {
+    const h = 2048;
+    const sharedWidth = 8192;
+    const config = {
+      model_type: 'granitemoehybrid',
+      hidden_size: h,
+      num_hidden_layers: 4,
+      num_attention_heads: 16,
+      num_key_value_heads: 4,
+      num_local_experts: 0,
+      shared_intermediate_size: sharedWidth,
+      mamba_n_heads: 64,
+      mamba_d_state: 128,
+      vocab_size: 100352,
+      tie_word_embeddings: true,
+      position_embedding_type: 'rope',
+      layer_types: ['mamba', 'attention', 'mamba', 'attention'],
+    };
+    const inner = 2 * h;
+    const convDim = inner + 2 * 128;
+    const mixer = h * (2 * inner + 2 * 128 + 64) + 5 * convDim + 3 * 64 + inner + inner * h;
+    const attention = h * h + 2 * h * (4 * 128) + h * h; // q, k and v (4 heads of 128), o
+    const mlp = 3 * h * sharedWidth + 2 * h; // input_linear [2 x 8,192], output_linear; norms
+    const arch = architectureFromConfig('granite-hybrid-dense', config);
+    expect(arch.moe).toBeUndefined();
+    expect(countParameters(arch).total).toBe(
+      2 * (mixer + mlp) + 2 * (attention + mlp) + 100352 * h + h,
+    );
+  });
+
+  it('refuses layer_types other than mamba and attention by the field', () => {
+    expect(() =>
+      architectureFromConfig('granite-hybrid-bad', {
+        model_type: 'granitemoehybrid',
+        num_hidden_layers: 2,
+        layer_types: ['mamba', 'linear_attention'],
+      }),
+    ).toThrow(/layer_types/);
+  });
+});

@@ -88,6 +88,16 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
+  // modular_granitemoehybrid.py GraniteMoeHybridMLP (shared_mlp): input_linear holds gate and up
+  // in one linear, output_linear; beside the sparse block its shapes are the shared expert's.
+  granitemoehybrid: {
+    'shared_mlp.input_linear': [
+      'gate_up_proj',
+      'shared_experts.gate_proj',
+      'shared_experts.up_proj',
+    ],
+    'shared_mlp.output_linear': ['down_proj', 'shared_experts.down_proj'],
+  },
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
   distilbert: {
     'attention.q_lin': ['q_proj'],

@@ -96,18 +96,18 @@ function norm(
   return nn.rmsNorm(x, weight, width);
 }
 
-/** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream. */
+/** LlamaDecoderLayer.forward: attention and MLP blocks, each added to the residual stream; a
+ * hybrid's state-space layer puts its `mixer` where attention was. */
 export function hfLlamaLayer(
   nn: Nn,
   x: Tensor,
   w: LayerWeights,
   inputs: LayerInputs,
   variant: LlamaVariant = LLAMA,
+  mixer: (h: Tensor) => Tensor = (h) => hfLlamaAttention(nn, h, w, inputs, variant),
 ): Tensor {
   return nn.rt.scope(() => {
-    const mid = block(nn, x, w, variant, 'input_layernorm', 'post_attention_layernorm', (h) =>
-      hfLlamaAttention(nn, h, w, inputs, variant),
-    );
+    const mid = block(nn, x, w, variant, 'input_layernorm', 'post_attention_layernorm', mixer);
     const preMlp =
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>

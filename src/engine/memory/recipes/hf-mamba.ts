@@ -11,7 +11,14 @@ import { Param, Tensor } from '../autograd/runtime';
 import { ModelArchitecture, SsmConfig } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { feedForwardHalf, hfLlamaRecipe, linear, LLAMA } from './hf-llama';
+import {
+  feedForwardHalf,
+  hfLlamaLayer,
+  hfLlamaRecipe,
+  linear,
+  LLAMA,
+  LlamaVariant,
+} from './hf-llama';
 import { addMoeWeights } from './hf-moe';
 import { isMoeLayer } from '../../model/layers';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -225,7 +232,7 @@ export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
     weights: mambaWeights,
     forward: (nn, x, weights, inputs) => mambaBlock(nn, x, weights, inputs, ssm),
     attention: withSsmNote,
-    ends: { finalNorm: 'rms' },
+    ends: { finalNorm: 'rms', noRotary: true }, // MambaModel has no rotary module
   };
 }
 
@@ -262,6 +269,36 @@ export function hfJambaRecipe(arch: ModelArchitecture): LayerRecipe {
     forward: (nn, x, weights, inputs) =>
       isMamba(weights.index)
         ? jambaMambaLayer(nn, x, weights, inputs, ssm)
+        : attentionLayers.forward(nn, x, weights, inputs),
+    ends: { noRotary: true }, // JambaModel has no rotary module
+  };
+}
+
+/** GraniteMoeHybridDecoderLayer (models/granitemoehybrid/modular_granitemoehybrid.py):
+ * input_layernorm, then BambaMixer (Mamba2Mixer's fused training kernel, models/bamba/
+ * modeling_bamba.py) or the attention layer of `variant`, the scaled output added to the
+ * residual; post_attention_layernorm, the sparse block plus the shared MLP (or the shared MLP
+ * alone), the scaled output added. */
+export function hfGraniteHybridRecipe(arch: ModelArchitecture, variant: LlamaVariant): LayerRecipe {
+  const ssm = arch.ssm!;
+  const isMamba = (layer: number) => layerKind(arch, layer).mixer === 'mamba2';
+  const attentionLayers = hfLlamaRecipe(variant);
+  return {
+    source:
+      'transformers models/granitemoehybrid/modular_granitemoehybrid.py (GraniteMoeHybridDecoderLayer)',
+    weights(context, layer) {
+      if (!isMamba(layer)) return attentionLayers.weights(context, layer);
+      const builder = new LayerWeightsBuilder(context, layer);
+      addSsmWeights(builder, ssm);
+      if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
+      else builder.linears('gate_up_proj', 'down_proj'); // shared_mlp's input_linear, output_linear
+      const h = arch.hiddenSize;
+      return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
+    },
+    attention: withSsmNote,
+    forward: (nn, x, weights, inputs) =>
+      isMamba(weights.index)
+        ? hfLlamaLayer(nn, x, weights, inputs, variant, (h) => mamba2Mixer(nn, h, weights, ssm))
         : attentionLayers.forward(nn, x, weights, inputs),
   };
 }

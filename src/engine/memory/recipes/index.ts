@@ -3,7 +3,7 @@ import { ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
-import { hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
+import { hfGraniteHybridRecipe, hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -72,20 +72,28 @@ function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
  * embedding_multiplier (the scaled tensor is the local kept), GraniteForCausalLM divides the
  * logits by logits_scaling. attention_multiplier only replaces the softmax scale. Granite-MoE
  * (modular_granitemoe.py) runs the same layer around GraniteMoeMoE: JetMoE's parallel experts
- * (hf-moe.ts parallelExperts) under its top-k gating. */
+ * (hf-moe.ts parallelExperts) under its top-k gating; Granite 4.0 (modular_granitemoehybrid.py)
+ * puts Mamba-2 mixers in some layers' place of attention (hf-mamba.ts). */
 function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
-  const moe = arch.modelType === 'granitemoe';
-  return {
-    ...hfLlamaRecipe({
-      ...llamaVariant(arch),
-      scaledResidual: true,
-      ...(moe ? { experts: PARALLEL_EXPERTS } : {}),
-    }),
-    source: moe
-      ? 'transformers models/granitemoe/modular_granitemoe.py (GraniteMoeDecoderLayer)'
-      : 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
-    ends: { scaledEmbedding: true, embeddingLocal: 'output', scaledLogits: true },
+  const hybrid = arch.modelType === 'granitemoehybrid';
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    scaledResidual: true,
+    ...(arch.moe ? { experts: PARALLEL_EXPERTS } : {}),
   };
+  const ends: ModelEnds = { scaledEmbedding: true, embeddingLocal: 'output', scaledLogits: true };
+  if (!hybrid) {
+    return {
+      ...hfLlamaRecipe(variant),
+      source: arch.moe
+        ? 'transformers models/granitemoe/modular_granitemoe.py (GraniteMoeDecoderLayer)'
+        : 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
+      ends,
+    };
+  }
+  // GraniteMoeHybridModel.rotary_emb exists only under position_embedding_type 'rope'
+  const noRotary = (arch.noRopeLayers?.length ?? 0) === arch.numLayers;
+  return { ...hfGraniteHybridRecipe(arch, variant), ends: { ...ends, noRotary } };
 }
 
 /** A family that runs Llama's layer with the knobs its fields set (llamaVariant) and any of its
@@ -287,6 +295,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmoe: llamaLayer('olmoe/modular_olmoe.py (OlmoeDecoderLayer)'),
   granite: graniteRecipe,
   granitemoe: graniteRecipe,
+  granitemoehybrid: graniteRecipe,
   // StarCoder2's biased LayerNorms, plain MLP and final LayerNorm follow from its fields
   starcoder2: llamaLayer(
     'starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',

@@ -952,6 +952,74 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       FP32; // its rstd, one group
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
+
+  it("Granite 4.0's Mamba-2 layer: the same combined kernel between two RMSNorms, then the shared MLP (input_linear of gate and up)", () => {
+    const inner = 2 * h;
+    const N = 32;
+    const heads = 8;
+    const shared = 384;
+    const config = {
+      model_type: 'granitemoehybrid',
+      hidden_size: h,
+      num_attention_heads: a,
+      num_key_value_heads: g,
+      vocab_size: 1024,
+      num_local_experts: 0, // the shared MLP alone
+      shared_intermediate_size: shared,
+      mamba_d_state: N,
+      mamba_n_heads: heads,
+      mamba_n_groups: 1,
+      residual_multiplier: 0.22,
+    };
+    const perToken =
+      llamaNorm + // input_layernorm
+      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
+      BF16 * inner + // the scan output before the gated RMSNorm
+      FP32 + // its rstd, one group
+      llamaNorm + // post_attention_layernorm (the scaled residual adds keep nothing)
+      4 * BF16 * shared; // input_linear's [gate, up] (kept by the activation and the product), act(gate), the product
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('makes no rotary tables where the model code has no rotary module (Granite 4.0 without RoPE, Jamba)', () => {
+    const granite = (positions: string) => ({
+      model_type: 'granitemoehybrid',
+      hidden_size: h,
+      num_attention_heads: a,
+      num_key_value_heads: g,
+      vocab_size: 1000,
+      num_local_experts: 0,
+      shared_intermediate_size: 384,
+      mamba_d_state: 32,
+      mamba_n_heads: 8,
+      num_hidden_layers: 2,
+      layer_types: ['mamba', 'attention'],
+      position_embedding_type: positions,
+    });
+    // [T, d/2] fp32 frequencies, cos and sin in bf16 [T, d], and rotate_half's -x2 of k
+    // ([T, g, d/2] in bf16): each T x d x 2 bytes.
+    const tableSized = T * d * BF16;
+    expect(allocationsOf(granite('rope'), HF, tableSized).forward).toBe(4);
+    // GraniteMoeHybridModel.rotary_emb is None unless position_embedding_type is 'rope'.
+    expect(allocationsOf(granite('nope'), HF, tableSized).forward).toBe(0);
+    const jamba = {
+      model_type: 'jamba',
+      hidden_size: h,
+      num_attention_heads: a,
+      num_key_value_heads: g,
+      intermediate_size: 384,
+      vocab_size: 1000,
+      num_hidden_layers: 2,
+      attn_layer_period: 2,
+      attn_layer_offset: 1,
+      num_experts: 2,
+      expert_layer_period: 2,
+    };
+    // JambaModel has no rotary_emb; at 384 tokens the tables' size is no other tensor's.
+    const tokens = 384;
+    const shorter = settings({ preset: 'hf-transformers' }, { sequenceLength: tokens });
+    expect(allocationsOf(jamba, shorter, tokens * d * BF16).forward).toBe(0);
+  });
 });
 
 describe('framework model codes keep what their own layers keep', () => {

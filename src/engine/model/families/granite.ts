@@ -4,8 +4,12 @@
 // no field of its own: its recipe (recipes/index.ts) plans the scalar multiplications.
 // Granite-MoE (modular_granitemoe.py): the same layer and multipliers around a sparse block in
 // every layer, JetMoE's top-k gating and parallel experts (GraniteMoeMoE), no shared expert.
-import { Config } from '../config-reader';
-import { Family } from '../family';
+// Granite 4.0 (modular_granitemoehybrid.py): the same multipliers over Mamba-2 mixers (Bamba's)
+// and attention layers without RoPE, each followed by Granite-MoE's block plus a shared MLP, or
+// by the shared MLP alone where the model has no experts.
+import { Config, ConfigReader } from '../config-reader';
+import { Family, indicesWhere } from '../family';
+import { LayerType, ModelArchitecture, PlanValidationError, SsmConfig } from '../../vocabulary';
 
 export const granite: Family = {
   types: ['granite'],
@@ -39,5 +43,90 @@ export const graniteMoe: Family = {
   refine: (arch, read) => {
     // GraniteMoeTopKGating (JetMoeTopKGating): softmax over the top k of fp32 logits
     if (arch.moe && !read.config.moe) arch.moe.router = 'top-k-gating';
+  },
+};
+
+/** GraniteMoeHybridConfig's defaults (configuration_granitemoehybrid.py): every layer a Mamba-2
+ * mixer where layer_types is absent (layers_block_type), 8 experts of intermediate_size, two a
+ * token, and the shared MLP of shared_intermediate_size. */
+const GRANITE_HYBRID_DEFAULTS: Config = {
+  ...GRANITE_MOE_DEFAULTS,
+  shared_intermediate_size: 1024,
+  mamba_n_heads: 128,
+  mamba_n_groups: 1,
+  mamba_d_state: 256,
+  mamba_d_conv: 4,
+  mamba_expand: 2,
+  mamba_conv_bias: true,
+  mamba_proj_bias: false,
+};
+
+/** BambaMixer's shape (models/bamba/modeling_bamba.py, Mamba2Mixer's): d_inner = mamba_expand x
+ * h over mamba_n_heads heads of mamba_d_head ("auto": d_inner / heads). */
+function graniteHybridSsm(read: ConfigReader, h: number): SsmConfig {
+  const expand = read.numberOr(2, 'mamba_expand');
+  const heads = read.numberOr(128, 'mamba_n_heads');
+  const head = read.config.mamba_d_head;
+  const inner = expand * h;
+  return {
+    version: 2,
+    stateSize: read.numberOr(256, 'mamba_d_state'),
+    convKernel: read.numberOr(4, 'mamba_d_conv'),
+    expand,
+    innerSize: inner,
+    dtRank: Math.ceil(h / 16), // unused by Mamba-2
+    groups: read.numberOr(1, 'mamba_n_groups'),
+    heads,
+    headDim: typeof head === 'number' ? head : inner / heads,
+    convBias: read.flag('mamba_conv_bias', true),
+    projBias: read.flag('mamba_proj_bias', false),
+  };
+}
+
+/** layer_types (older configs: layers_block_type): 'mamba' or 'attention' per layer. */
+function hybridLayerTypes(read: ConfigReader, layers: number): LayerType[] {
+  const given = read.config.layer_types ?? read.config.layers_block_type;
+  const types = Array.isArray(given) ? given : Array.from({ length: layers }, () => 'mamba');
+  if (types.length !== layers || types.some((t) => t !== 'mamba' && t !== 'attention')) {
+    read.fail('layer_types', `give ${layers} entries, each 'mamba' or 'attention'`);
+    throw new PlanValidationError(read.errors);
+  }
+  return types.map((t) => (t === 'mamba' ? 'mamba2' : 'full_attention'));
+}
+
+/** Every layer's MLP: GraniteMoeHybridMoE plus the shared MLP where num_local_experts > 0,
+ * else the shared MLP alone (GraniteMoeHybridMLP: input_linear of 2 x shared_intermediate_size,
+ * chunk, act(gate) x up, output_linear). */
+function graniteHybridMlp(arch: ModelArchitecture, read: ConfigReader): void {
+  const shared = read.numberOr(1024, 'shared_intermediate_size');
+  if (!arch.moe) {
+    arch.intermediateSize = shared;
+    arch.fusedGateUp = true;
+    return;
+  }
+  if (read.config.moe) return;
+  arch.moe.router = 'top-k-gating';
+  arch.moe.sharedExperts = shared > 0 ? 1 : 0;
+  arch.moe.sharedExpertIntermediateSize = shared;
+}
+
+export const graniteMoeHybrid: Family = {
+  types: ['granitemoehybrid'],
+  mlp: 'gated',
+  norm: 'rmsnorm',
+  normsPerLayer: 2,
+  defaults: GRANITE_HYBRID_DEFAULTS,
+  refine: (arch, read) => {
+    arch.layerTypes = hybridLayerTypes(read, arch.numLayers);
+    arch.notes = [
+      "granitemoehybrid: Mamba-2 layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
+    ];
+    arch.ssm = graniteHybridSsm(read, arch.hiddenSize);
+    graniteHybridMlp(arch, read);
+    // position_embedding_type None or 'nope': no rotary module, q and k go to attention as
+    // projected (GraniteMoeHybridModel.rotary_emb is None)
+    if (read.config.position_embedding_type !== 'rope') {
+      arch.noRopeLayers = indicesWhere(arch.numLayers, () => true);
+    }
   },
 };

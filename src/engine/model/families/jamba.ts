@@ -63,7 +63,7 @@ export const jamba: Family = {
       innerNorms: true, // dt_layernorm, b_layernorm, c_layernorm
     };
     arch.notes = [
-      'jamba: Mamba layers keep no keys or values; their scan is planned as the mixer projections until its recipe lands',
+      "jamba: Mamba layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
     ];
   },
 };

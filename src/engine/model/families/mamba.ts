@@ -83,7 +83,7 @@ function mambaFamily(type: 'mamba' | 'mamba2', version: 1 | 2): Family {
       arch.intermediateSize = 0; // no MLP: config.json's intermediate_size is d_inner
       arch.layerTypes = Array.from({ length: arch.numLayers }, () => type);
       arch.notes = [
-        `${type}: state-space layers keep no keys or values; their scan's saved states are planned as the mixer's projections until its recipe lands`,
+        `${type}: state-space layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead`,
       ];
     },
   };

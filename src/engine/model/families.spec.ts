@@ -1296,6 +1296,23 @@ describe('Granite-MoE (modular_granitemoe.py)', () => {
   });
 });
 
+describe('Granite-MoE-shared (modular_granitemoeshared.py)', () => {
+  it('adds a shared MLP of shared_intermediate_size to every layer, and none where it is 0 (the default)', () => {
+    const h = 4096;
+    const layer = 4 * h * h + 8 * 3 * 11008 * h + 8 * h + 2 * h;
+    const ends = 2 * 32000 * h + h;
+    const plain = architectureFromConfig('gms', { model_type: 'granitemoeshared' });
+    expect(countParameters(plain).total).toBe(32 * layer + ends);
+    const shared = architectureFromConfig('gms-1024', {
+      model_type: 'granitemoeshared',
+      shared_intermediate_size: 1024,
+    });
+    // shared_mlp.input_linear [2 x 1,024, h] and output_linear [h, 1,024], active for every token
+    const sharedMlp = 3 * 1024 * h;
+    expect(countParameters(shared).total).toBe(32 * (layer + sharedMlp) + ends);
+  });
+});
+
 describe('Granite 4.0 (modular_granitemoehybrid.py)', () => {
   it("takes GraniteMoeHybridConfig's defaults: every layer a Mamba-2 mixer, 8 experts of 11,008 and a shared MLP of 1,024", () => {
     const h = 4096;

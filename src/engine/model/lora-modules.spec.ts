@@ -52,6 +52,25 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(count(GPT2, ['attn.c_proj'])).toBe(2 * r * (h + h));
   });
 
+  it("Granite's shared_mlp: input_linear is one adapter over gate and up, output_linear the down projection, beside experts or alone", () => {
+    const shared = 384;
+    const granite = (modelType: string, experts: number) => ({
+      ...BASE,
+      model_type: modelType,
+      intermediate_size: 512,
+      num_local_experts: experts,
+      shared_intermediate_size: shared,
+      num_experts_per_tok: 2,
+      layer_types: ['attention', 'attention'],
+    });
+    // input_linear r (h + 2 x 384), output_linear r (384 + h), in each of the two layers
+    const perLayer = r * (h + 2 * shared) + r * (shared + h);
+    for (const config of [granite('granitemoeshared', 4), granite('granitemoehybrid', 0)]) {
+      expect(count(config, ['input_linear', 'output_linear'])).toBe(2 * perLayer);
+      expect(count(config, ['shared_mlp.output_linear'])).toBe(2 * r * (shared + h));
+    }
+  });
+
   it("GPT-J's out_proj, fc_in and fc_out are its own names for o, up and down", () => {
     const GPTJ = { ...BASE, model_type: 'gptj', n_inner: 1024, rotary_dim: 16 };
     // each layer: out_proj r (h + h), fc_in r (h + 1024), fc_out r (1024 + h)

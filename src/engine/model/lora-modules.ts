@@ -88,16 +88,6 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
-  // modular_granitemoehybrid.py GraniteMoeHybridMLP (shared_mlp): input_linear holds gate and up
-  // in one linear, output_linear; beside the sparse block its shapes are the shared expert's.
-  granitemoehybrid: {
-    'shared_mlp.input_linear': [
-      'gate_up_proj',
-      'shared_experts.gate_proj',
-      'shared_experts.up_proj',
-    ],
-    'shared_mlp.output_linear': ['down_proj', 'shared_experts.down_proj'],
-  },
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
   distilbert: {
     'attention.q_lin': ['q_proj'],
@@ -152,9 +142,21 @@ export function defaultLoraTargets(
   return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
 }
 
+/** modular_granitemoeshared.py and modular_granitemoehybrid.py: the shared MLP (shared_mlp)
+ * holds gate and up in one input_linear, then output_linear; beside the sparse block its shapes
+ * are the shared expert's, in Granite 4.0's dense models (no experts) the MLP's own. */
+function graniteSharedMlp(arch: ModelArchitecture): Record<string, string[]> {
+  const [gateUp, down] = arch.moe
+    ? [['shared_experts.gate_proj', 'shared_experts.up_proj'], ['shared_experts.down_proj']]
+    : [['gate_up_proj'], ['down_proj']];
+  return { 'shared_mlp.input_linear': gateUp, 'shared_mlp.output_linear': down };
+}
+
 /** The model's own modules that the shared shapes do not name, by path. */
 export function hfModules(arch: ModelArchitecture): Record<string, string[]> {
   if (arch.modelType === 't5') return t5Modules(arch);
+  if (arch.modelType === 'granitemoeshared' || arch.modelType === 'granitemoehybrid')
+    return graniteSharedMlp(arch);
   return HF_MODULES[arch.modelType ?? ''] ?? {};
 }
 

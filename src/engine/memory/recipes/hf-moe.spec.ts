@@ -518,6 +518,18 @@ describe("Granite-MoE's block (modular_granitemoe.py GraniteMoeMoE, JetMoE's exp
     expect(sparse - dense).toBe(T * k * perPair - T * 4 * f * BF16);
   });
 
+  it('Granite-MoE-shared adds the shared MLP after the experts: its fused input_linear output, act(gate) and the product', () => {
+    const f = 128;
+    const shared = 192;
+    const withShared = { ...granite('granitemoeshared', f, 4), shared_intermediate_size: shared };
+    // moe_hidden_states + self.shared_mlp(hidden_states): the shared MLP reads the norm's output
+    // (kept by the router already) and keeps [gate, up] (the activation and the product read
+    // its halves), act(gate) and the product (output_linear's input); the sum keeps nothing.
+    expect(
+      savedPerLayer(withShared, PURE_HF) - savedPerLayer(granite('granitemoe', f, 4), PURE_HF),
+    ).toBe(T * 4 * shared * BF16);
+  });
+
   it("writes each expert's weight gradient into a whole-size zero tensor (select_backward): two whole gradients of input_linear's weight live", () => {
     // JetMoeParallelExperts runs F.linear(input_list[i], self.weight[i]): SelectBackward0 makes
     // zeros of the whole [E, 2f, h] weight for every expert's slice, summed in place, beside the

@@ -86,7 +86,7 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
     return {
       ...hfLlamaRecipe(variant),
       source: arch.moe
-        ? 'transformers models/granitemoe/modular_granitemoe.py (GraniteMoeDecoderLayer)'
+        ? `transformers models/${arch.modelType}/modular_${arch.modelType}.py (GraniteMoe decoder layer)`
         : 'transformers models/granite/modeling_granite.py (GraniteDecoderLayer)',
       ends,
     };
@@ -295,6 +295,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmoe: llamaLayer('olmoe/modular_olmoe.py (OlmoeDecoderLayer)'),
   granite: graniteRecipe,
   granitemoe: graniteRecipe,
+  granitemoeshared: graniteRecipe,
   granitemoehybrid: graniteRecipe,
   // StarCoder2's biased LayerNorms, plain MLP and final LayerNorm follow from its fields
   starcoder2: llamaLayer(

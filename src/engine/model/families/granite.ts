@@ -40,10 +40,26 @@ export const graniteMoe: Family = {
   norm: 'rmsnorm',
   normsPerLayer: 2,
   defaults: GRANITE_MOE_DEFAULTS,
-  refine: (arch, read) => {
-    // GraniteMoeTopKGating (JetMoeTopKGating): softmax over the top k of fp32 logits
-    if (arch.moe && !read.config.moe) arch.moe.router = 'top-k-gating';
-  },
+  refine: (arch, read) => graniteMoeBlock(arch, read, 0),
+};
+
+/** GraniteMoeTopKGating (JetMoeTopKGating: softmax over the top k of fp32 logits) and, where
+ * shared_intermediate_size is above 0, the shared MLP added after the experts
+ * (GraniteMoeSharedDecoderLayer: moe_hidden_states + self.shared_mlp(hidden_states)). */
+function graniteMoeBlock(arch: ModelArchitecture, read: ConfigReader, sharedByDefault: number) {
+  if (!arch.moe || read.config.moe) return;
+  const shared = read.numberOr(sharedByDefault, 'shared_intermediate_size');
+  arch.moe.router = 'top-k-gating';
+  arch.moe.sharedExperts = shared > 0 ? 1 : 0;
+  arch.moe.sharedExpertIntermediateSize = shared;
+}
+
+/** Granite-MoE with a shared MLP (modular_granitemoeshared.py); GraniteMoeSharedConfig's
+ * shared_intermediate_size defaults to 0, no shared MLP. */
+export const graniteMoeShared: Family = {
+  ...graniteMoe,
+  types: ['granitemoeshared'],
+  defaults: { ...GRANITE_MOE_DEFAULTS, shared_intermediate_size: 0 },
 };
 
 /** GraniteMoeHybridConfig's defaults (configuration_granitemoehybrid.py): every layer a Mamba-2
@@ -98,16 +114,9 @@ function hybridLayerTypes(read: ConfigReader, layers: number): LayerType[] {
  * else the shared MLP alone (GraniteMoeHybridMLP: input_linear of 2 x shared_intermediate_size,
  * chunk, act(gate) x up, output_linear). */
 function graniteHybridMlp(arch: ModelArchitecture, read: ConfigReader): void {
-  const shared = read.numberOr(1024, 'shared_intermediate_size');
-  if (!arch.moe) {
-    arch.intermediateSize = shared;
-    arch.fusedGateUp = true;
-    return;
-  }
-  if (read.config.moe) return;
-  arch.moe.router = 'top-k-gating';
-  arch.moe.sharedExperts = shared > 0 ? 1 : 0;
-  arch.moe.sharedExpertIntermediateSize = shared;
+  if (arch.moe) return graniteMoeBlock(arch, read, 1024);
+  arch.intermediateSize = read.numberOr(1024, 'shared_intermediate_size');
+  arch.fusedGateUp = true;
 }
 
 export const graniteMoeHybrid: Family = {

@@ -22,7 +22,7 @@ import { mpt } from './mpt';
 import { gptNeo } from './gpt-neo';
 import { gptNeox } from './gpt-neox';
 import { gptOss } from './gpt-oss';
-import { granite, graniteMoe, graniteMoeHybrid } from './granite';
+import { granite, graniteMoe, graniteMoeHybrid, graniteMoeShared } from './granite';
 import { helium } from './helium';
 import { hunyuan, hunyuanMoe } from './hunyuan';
 import { jamba } from './jamba';
@@ -78,6 +78,7 @@ const ALL: Family[] = [
   flexOlmo,
   granite,
   graniteMoe,
+  graniteMoeShared,
   graniteMoeHybrid,
   smollm3,
   starcoder2,

@@ -1374,3 +1374,28 @@ describe('Granite 4.0 (modular_granitemoehybrid.py)', () => {
     ).toThrow(/layer_types/);
   });
 });
+
+describe('Bamba (modular_bamba.py)', () => {
+  it("takes BambaConfig's defaults and attention where attn_layer_indices says: Mamba-2 mixers elsewhere, LlamaMLP in every layer", () => {
+    const h = 4096;
+    const inner = 2 * h;
+    const [heads, N] = [128, 256];
+    const convDim = inner + 2 * N;
+    const mixer = h * (2 * inner + 2 * N + heads) + 5 * convDim + 3 * heads + inner + inner * h;
+    const attention = h * h + 2 * h * (8 * 128) + h * h; // q, k and v (8 heads of 128), o
+    const mlp = 3 * h * 14336 + 2 * h; // gate, up and down; input_layernorm and pre_ff_layernorm
+    const arch = architectureFromConfig('bamba', {
+      model_type: 'bamba',
+      attn_layer_indices: [9, 18, 27],
+    });
+    expect(countParameters(arch).total).toBe(
+      29 * (mixer + mlp) + 3 * (attention + mlp) + 2 * 128000 * h + h,
+    );
+  });
+
+  it('refuses the logits z-loss, whose tensors it does not plan, by the field', () => {
+    expect(() =>
+      architectureFromConfig('bamba-z', { model_type: 'bamba', z_loss_coefficient: 1e-4 }),
+    ).toThrow(/z_loss_coefficient/);
+  });
+});

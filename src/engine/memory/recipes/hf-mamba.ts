@@ -274,24 +274,28 @@ export function hfJambaRecipe(arch: ModelArchitecture): LayerRecipe {
   };
 }
 
-/** GraniteMoeHybridDecoderLayer (models/granitemoehybrid/modular_granitemoehybrid.py):
- * input_layernorm, then BambaMixer (Mamba2Mixer's fused training kernel, models/bamba/
- * modeling_bamba.py) or the attention layer of `variant`, the scaled output added to the
- * residual; post_attention_layernorm, the sparse block plus the shared MLP (or the shared MLP
- * alone), the scaled output added. */
-export function hfGraniteHybridRecipe(arch: ModelArchitecture, variant: LlamaVariant): LayerRecipe {
+/** Llama's decoder layer with BambaMixer (Mamba2Mixer's fused training kernel, models/bamba/
+ * modeling_bamba.py) in place of attention on the `mamba` layers, the attention layer of
+ * `variant` on the others: BambaDecoderLayer (input_layernorm, the mixer, residual;
+ * pre_ff_layernorm, LlamaMLP, residual) and GraniteMoeHybridDecoderLayer (models/
+ * granitemoehybrid/modular_granitemoehybrid.py: the same with each output scaled, and the
+ * sparse block plus the shared MLP, or the shared MLP alone). */
+export function hfMamba2HybridRecipe(
+  arch: ModelArchitecture,
+  variant: LlamaVariant,
+  source: string,
+): LayerRecipe {
   const ssm = arch.ssm!;
   const isMamba = (layer: number) => layerKind(arch, layer).mixer === 'mamba2';
   const attentionLayers = hfLlamaRecipe(variant);
   return {
-    source:
-      'transformers models/granitemoehybrid/modular_granitemoehybrid.py (GraniteMoeHybridDecoderLayer)',
+    source,
     weights(context, layer) {
       if (!isMamba(layer)) return attentionLayers.weights(context, layer);
       const builder = new LayerWeightsBuilder(context, layer);
       addSsmWeights(builder, ssm);
       if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
-      else builder.linears('gate_up_proj', 'down_proj'); // shared_mlp's input_linear, output_linear
+      else builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
       const h = arch.hiddenSize;
       return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
     },

@@ -3,7 +3,7 @@ import { ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
-import { hfGraniteHybridRecipe, hfJambaRecipe, hfMambaRecipe } from './hf-mamba';
+import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -93,7 +93,21 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
   }
   // GraniteMoeHybridModel.rotary_emb exists only under position_embedding_type 'rope'
   const noRotary = (arch.noRopeLayers?.length ?? 0) === arch.numLayers;
-  return { ...hfGraniteHybridRecipe(arch, variant), ends: { ...ends, noRotary } };
+  const source =
+    'transformers models/granitemoehybrid/modular_granitemoehybrid.py (GraniteMoeHybridDecoderLayer)';
+  return { ...hfMamba2HybridRecipe(arch, variant, source), ends: { ...ends, noRotary } };
+}
+
+/** Bamba (modular_bamba.py): Llama's layers, Mamba-2 mixers in all but attn_layer_indices. Its
+ * RoPE covers half of each head (partial_rotary_factor 0.5), planned over the whole head as the
+ * other partial-rotary families are (larger tables and rotation transients, the same kept
+ * bytes). */
+function bambaRecipe(arch: ModelArchitecture): LayerRecipe {
+  return hfMamba2HybridRecipe(
+    arch,
+    llamaVariant(arch),
+    'transformers models/bamba/modular_bamba.py (BambaDecoderLayer, BambaMixer)',
+  );
 }
 
 /** A family that runs Llama's layer with the knobs its fields set (llamaVariant) and any of its
@@ -328,6 +342,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mamba: hfMambaRecipe,
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,
+  bamba: bambaRecipe,
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };

@@ -981,6 +981,31 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("Bamba's Mamba-2 layer: the combined kernel between input_layernorm and pre_ff_layernorm, then LlamaMLP", () => {
+    const inner = 2 * h;
+    const N = 32;
+    const heads = 8;
+    const config = {
+      model_type: 'bamba',
+      hidden_size: h,
+      intermediate_size: f,
+      num_attention_heads: a,
+      num_key_value_heads: g,
+      vocab_size: 1024,
+      mamba_d_state: N,
+      mamba_n_heads: heads,
+      attn_layer_indices: [],
+    };
+    const perToken =
+      llamaNorm +
+      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
+      BF16 * inner + // the scan output before the gated RMSNorm
+      FP32 + // its rstd, one group
+      llamaNorm +
+      swiGluMlp;
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
   it('makes no rotary tables where the model code has no rotary module (Granite 4.0 without RoPE, Jamba)', () => {
     const granite = (positions: string) => ({
       model_type: 'granitemoehybrid',

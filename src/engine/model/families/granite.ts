@@ -9,7 +9,8 @@
 // by the shared MLP alone where the model has no experts.
 import { Config, ConfigReader } from '../config-reader';
 import { Family, indicesWhere } from '../family';
-import { LayerType, ModelArchitecture, PlanValidationError, SsmConfig } from '../../vocabulary';
+import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
+import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
 export const granite: Family = {
   types: ['granite'],
@@ -68,36 +69,8 @@ export const graniteMoeShared: Family = {
 const GRANITE_HYBRID_DEFAULTS: Config = {
   ...GRANITE_MOE_DEFAULTS,
   shared_intermediate_size: 1024,
-  mamba_n_heads: 128,
-  mamba_n_groups: 1,
-  mamba_d_state: 256,
-  mamba_d_conv: 4,
-  mamba_expand: 2,
-  mamba_conv_bias: true,
-  mamba_proj_bias: false,
+  ...BAMBA_MIXER_DEFAULTS,
 };
-
-/** BambaMixer's shape (models/bamba/modeling_bamba.py, Mamba2Mixer's): d_inner = mamba_expand x
- * h over mamba_n_heads heads of mamba_d_head ("auto": d_inner / heads). */
-function graniteHybridSsm(read: ConfigReader, h: number): SsmConfig {
-  const expand = read.numberOr(2, 'mamba_expand');
-  const heads = read.numberOr(128, 'mamba_n_heads');
-  const head = read.config.mamba_d_head;
-  const inner = expand * h;
-  return {
-    version: 2,
-    stateSize: read.numberOr(256, 'mamba_d_state'),
-    convKernel: read.numberOr(4, 'mamba_d_conv'),
-    expand,
-    innerSize: inner,
-    dtRank: Math.ceil(h / 16), // unused by Mamba-2
-    groups: read.numberOr(1, 'mamba_n_groups'),
-    heads,
-    headDim: typeof head === 'number' ? head : inner / heads,
-    convBias: read.flag('mamba_conv_bias', true),
-    projBias: read.flag('mamba_proj_bias', false),
-  };
-}
 
 /** layer_types (older configs: layers_block_type): 'mamba' or 'attention' per layer. */
 function hybridLayerTypes(read: ConfigReader, layers: number): LayerType[] {
@@ -130,7 +103,7 @@ export const graniteMoeHybrid: Family = {
     arch.notes = [
       "granitemoehybrid: Mamba-2 layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
     ];
-    arch.ssm = graniteHybridSsm(read, arch.hiddenSize);
+    arch.ssm = bambaSsm(read, arch.hiddenSize);
     graniteHybridMlp(arch, read);
     // position_embedding_type None or 'nope': no rotary module, q and k go to attention as
     // projected (GraniteMoeHybridModel.rotary_emb is None)

@@ -2,6 +2,7 @@
 import { Family } from '../family';
 import { apertus } from './apertus';
 import { arcee } from './arcee';
+import { bamba } from './bamba';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
 import { cohere } from './cohere';
@@ -109,6 +110,7 @@ const ALL: Family[] = [
   mamba,
   mamba2,
   jamba,
+  bamba,
 ];
 
 /** Family modules by every model_type they read. */

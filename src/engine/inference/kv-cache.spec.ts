@@ -113,6 +113,22 @@ describe('what each layer caches while serving', () => {
   });
 });
 
+describe("LFM2's convolution cache while serving", () => {
+  it('each conv layer keeps [h, conv_L_cache] per sequence (Lfm2Cache conv_state); the attention layers their keys and values', () => {
+    const lfm2 = architectureFromConfig('lfm2-spec', {
+      model_type: 'lfm2',
+      hidden_size: 2048,
+      num_hidden_layers: 4,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      layer_types: ['conv', 'conv', 'full_attention', 'conv'],
+    });
+    const attention = 2 * 8 * 64 * 2 * 1000; // K and V, 8 heads of 64, 1,000 tokens, bf16
+    const convState = 2048 * 3 * 2;
+    expect(stageKvCacheBytes(lfm2, 0, 4, 1, 'bf16', 2, 1000)).toBe(2 * (attention + 3 * convState));
+  });
+});
+
 describe('an encoder-decoder (T5) while serving', () => {
   // t5-base: 12 encoder and 12 decoder blocks, 12 heads of 64.
   const t5 = architectureFromConfig('t5-base', {

@@ -57,7 +57,8 @@ export function kvCacheBytesPerToken(arch: ModelArchitecture, dtype: KvCacheDtyp
 }
 
 // A state-space layer's cache is in the model's 16-bit dtype whatever the KV cache's (transformers
-// MambaCache, Mamba2Cache and HybridMambaAttentionDynamicCache allocate with the model's dtype).
+// MambaCache, Mamba2Cache, HybridMambaAttentionDynamicCache and Lfm2Cache allocate with the
+// model's dtype).
 const SSM_STATE_BYTES = 2;
 
 /** The fixed-size state one sequence keeps in a state-space layer, on one tensor-parallel rank
@@ -91,13 +92,30 @@ export function stageKvCacheBytes(
   let stateBytes = 0;
   for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
     tokens += cachedTokens(arch, layer, contextTokens);
-    if (arch.ssm && isStateSpaceLayer(arch, layer))
-      stateBytes += ssmStateBytesPerSequence(arch.ssm, tensorParallel);
+    stateBytes += fixedStateBytesPerSequence(arch, layer, tensorParallel);
   }
   return (perTokenPerLayer * tokens + stateBytes) * sequences;
 }
 
+/** Whether the layer mixes tokens through a fixed-size state, not keys and values: a Mamba
+ * mixer or LFM2's short convolution. */
 function isStateSpaceLayer(arch: ModelArchitecture, layer: number): boolean {
   const { mixer } = layerKind(arch, layer);
-  return mixer === 'mamba' || mixer === 'mamba2';
+  return mixer === 'mamba' || mixer === 'mamba2' || mixer === 'short-conv';
+}
+
+/** The fixed state one sequence keeps in the layer on one tensor-parallel rank: a Mamba
+ * mixer's, or LFM2's convolution cache (Lfm2Cache's conv_state, [h, conv_L_cache] in the
+ * model's dtype); none in an attention layer. */
+function fixedStateBytesPerSequence(
+  arch: ModelArchitecture,
+  layer: number,
+  tensorParallel: number,
+): number {
+  const { mixer } = layerKind(arch, layer);
+  if ((mixer === 'mamba' || mixer === 'mamba2') && arch.ssm)
+    return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
+  if (mixer !== 'short-conv' || !arch.shortConv) return 0;
+  const elements = arch.hiddenSize * arch.shortConv.cacheLength;
+  return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
 }

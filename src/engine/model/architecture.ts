@@ -119,6 +119,7 @@ const OWN_FIELDS = [
   'noRopeLayers',
   'attentionSinks',
   'ssm',
+  'shortConv',
   'vision',
   'mtp',
   'embeddingVocabSize',

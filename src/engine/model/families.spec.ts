@@ -1399,3 +1399,51 @@ describe('Bamba (modular_bamba.py)', () => {
     ).toThrow(/z_loss_coefficient/);
   });
 });
+
+describe('LFM2 (modeling_lfm2.py)', () => {
+  // LiquidAI/LFM2-1.2B's config.json: 16 layers, attention in six of them.
+  const LFM2_1_2B = {
+    architectures: ['Lfm2ForCausalLM'],
+    model_type: 'lfm2',
+    block_auto_adjust_ff_dim: true,
+    block_ff_dim: 12288,
+    block_ffn_dim_multiplier: 1.0,
+    block_multiple_of: 256,
+    conv_L_cache: 3,
+    conv_bias: false,
+    hidden_size: 2048,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    num_hidden_layers: 16,
+    vocab_size: 65536,
+    layer_types: [
+      ...['conv', 'conv', 'full_attention', 'conv', 'conv', 'full_attention', 'conv', 'conv'],
+      ...['full_attention', 'conv', 'full_attention', 'conv', 'full_attention', 'conv'],
+      ...['full_attention', 'conv'],
+    ],
+  };
+
+  it('1,170,340,608 parameters: ten short-convolution layers, six attention layers, Lfm2MLP of int(2 x 12,288 / 3) = 8,192', () => {
+    const h = 2048;
+    const f = 8192;
+    const conv = h * 3 * h + h * 3 + h * h; // in_proj, the depthwise conv1d (3 taps), out_proj
+    const attention = 2 * h * h + 2 * h * (8 * 64) + 2 * 64; // q, out_proj, k, v; q/k norms
+    const mlp = 3 * h * f; // w1, w3, w2
+    const norms = 2 * h; // operator_norm, ffn_norm
+    const ends = 65536 * h + h; // the tied embedding, embedding_norm
+    const arch = architectureFromConfig('lfm2-1.2b', LFM2_1_2B);
+    expect(arch.intermediateSize).toBe(f);
+    const total = 10 * (conv + mlp + norms) + 6 * (attention + mlp + norms) + ends;
+    expect(countParameters(arch).total).toBe(total);
+    expect(total).toBe(1_170_340_608);
+  });
+
+  it('refuses layer_types other than full_attention and conv by the field', () => {
+    expect(() =>
+      architectureFromConfig('lfm2-bad', {
+        ...LFM2_1_2B,
+        layer_types: LFM2_1_2B.layer_types.map((t) => (t === 'conv' ? 'mamba' : t)),
+      }),
+    ).toThrow(/layer_types/);
+  });
+});

@@ -56,6 +56,7 @@ function windowOf(arch: ModelArchitecture, type: LayerType): AttentionWindow {
 
 function mixerOf(type: LayerType): LayerKind['mixer'] {
   if (type === 'mamba' || type === 'mamba2') return type;
+  if (type === 'conv') return 'short-conv';
   return type === 'cross_attention' ? 'cross-attention' : 'attention';
 }
 

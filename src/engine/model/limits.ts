@@ -160,6 +160,12 @@ const SSM: BlockShape = {
   flags: ['convBias', 'projBias', 'innerNorms'],
 };
 
+/** LFM2's short convolution: a few taps (LFM2 uses 3). */
+const SHORT_CONV: BlockShape = {
+  numbers: { cacheLength: count(1, MAX_SSM_CONV) },
+  flags: ['bias'],
+};
+
 const PROJECTOR_LINEAR: BlockShape = {
   numbers: {
     inFeatures: count(1, MAX_MLP_WIDTH),
@@ -203,6 +209,7 @@ const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
   ['mla', MLA],
   ['encoder', ENCODER],
   ['ssm', SSM],
+  ['shortConv', SHORT_CONV],
   ['vision', VISION],
   ['mtp', MTP],
   ['dropout', DROPOUT],
@@ -216,6 +223,7 @@ const LAYER_TYPES: readonly string[] = [
   'cross_attention',
   'mamba',
   'mamba2',
+  'conv',
 ];
 
 const FLAGS: string[] = [

@@ -88,6 +88,14 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
+  // modeling_lfm2.py Lfm2Attention.out_proj, Lfm2MLP w1 (gate), w3 (up) and w2 (down); the
+  // short convolution's in_proj and out_proj keep the shapes' names.
+  lfm2: {
+    'self_attn.out_proj': ['o_proj'],
+    'feed_forward.w1': ['gate_proj'],
+    'feed_forward.w3': ['up_proj'],
+    'feed_forward.w2': ['down_proj'],
+  },
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
   distilbert: {
     'attention.q_lin': ['q_proj'],

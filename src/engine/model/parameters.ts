@@ -3,6 +3,7 @@ import {
   LoraSettings,
   MlaConfig,
   ModelArchitecture,
+  ShortConvConfig,
   SsmConfig,
   TrainingSettings,
   normHasBias,
@@ -155,12 +156,22 @@ function ssmLinears(arch: ModelArchitecture, ssm: SsmConfig): LinearShape[] {
   ];
 }
 
+/** Lfm2ShortConv's in_proj (h -> B, C and x) and out_proj, biased where conv_bias is set. */
+function shortConvLinears(arch: ModelArchitecture, conv: ShortConvConfig): LinearShape[] {
+  const h = arch.hiddenSize;
+  return [
+    linear('in_proj', h, 3 * h, conv.bias, 'attention', 'column'),
+    linear('out_proj', h, h, conv.bias, 'attention', 'row'),
+  ];
+}
+
 /** The token mixer's linears of one layer. */
 function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
   const kind = layerKind(arch, layerIndex);
   if ((kind.mixer === 'mamba' || kind.mixer === 'mamba2') && arch.ssm) {
     return ssmLinears(arch, arch.ssm);
   }
+  if (kind.mixer === 'short-conv' && arch.shortConv) return shortConvLinears(arch, arch.shortConv);
   // Mllama's cross-attention layers project their keys and values from the projected image
   // states, already h wide (MllamaTextCrossAttention).
   if (kind.mixer === 'cross-attention') return attentionLinears(arch, 'cross_attn.');
@@ -257,6 +268,11 @@ function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number
   const kind = layerKind(arch, layerIndex);
   if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') {
     return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
+  }
+  // Lfm2ShortConv's depthwise nn.Conv1d: h channels of cacheLength taps, and their biases
+  if (kind.mixer === 'short-conv' && arch.shortConv) {
+    const { cacheLength, bias } = arch.shortConv;
+    return arch.hiddenSize * cacheLength + (bias ? arch.hiddenSize : 0);
   }
   // Mllama cross-attention: q_norm and k_norm over head_dim, and its attention and MLP gates.
   if (kind.mixer === 'cross-attention') return 2 * arch.headDim + 2;

@@ -88,7 +88,7 @@ export interface MoeConfig {
 
 /** What mixes tokens in a layer: attention, attention to another stack's states, or a
  * selective state-space scan (Mamba-1, Mamba-2). */
-export type MixerKind = 'attention' | 'cross-attention' | 'mamba' | 'mamba2';
+export type MixerKind = 'attention' | 'cross-attention' | 'mamba' | 'mamba2' | 'short-conv';
 
 /** How far back an attention layer looks. */
 export type AttentionWindow =
@@ -105,7 +105,9 @@ export type LayerType =
   | 'chunked_attention'
   | 'cross_attention'
   | 'mamba'
-  | 'mamba2';
+  | 'mamba2'
+  /** LFM2's gated short convolution (Lfm2ShortConv). */
+  | 'conv';
 
 /** One layer as the memory recipes read it: built once per distinct `key`, then repeated. */
 export interface LayerKind {
@@ -148,6 +150,15 @@ export interface SsmConfig {
   projBias: boolean;
   /** Jamba's RMSNorms on dt, B and C inside the mixer. */
   innerNorms?: boolean;
+}
+
+/** LFM2's Lfm2ShortConv (modeling_lfm2.py): in_proj to B, C and x (3h), B x x through a
+ * depthwise causal conv1d of `cacheLength` taps, C times its output, out_proj. */
+export interface ShortConvConfig {
+  /** conv_L_cache: the convolution's width, and the positions a sequence's cache keeps. */
+  cacheLength: number;
+  /** conv_bias: biases on in_proj, out_proj and the convolution. */
+  bias: boolean;
 }
 
 /** One linear outside the text stack (a vision projector), as `inFeatures -> outFeatures`. */
@@ -308,6 +319,8 @@ export interface ModelArchitecture {
   attentionSinks?: boolean;
   /** State-space mixer of the `mamba`/`mamba2` layers. */
   ssm?: SsmConfig;
+  /** LFM2's gated short convolution of the `conv` layers. */
+  shortConv?: ShortConvConfig;
   /** The image encoder and projector of a vision-language model (counted in the totals). */
   vision?: VisionTower;
   /** Multi-token-prediction modules counted and trained (off unless asked for). */

@@ -269,6 +269,14 @@ export class Ops {
     return outs;
   }
 
+  /** x[..., :rows] along the sequence: a view of the first `rows` rows; SliceBackward0 writes
+   * the gradient into zeros of x's whole size (slice_backward). */
+  sliceRows(x: Tensor, rows: number): Tensor {
+    const out = this.rt.rowView(x, rows);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
   /** x.split(width, dim=-1) into `parts` equal views of the columns; SplitBackward0 waits
    * for every part's gradient and concatenates them into one x-sized gradient. */
   split(x: Tensor, parts: number): Tensor[] {

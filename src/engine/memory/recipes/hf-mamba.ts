@@ -48,7 +48,7 @@ function customFunction(
 }
 
 /** The named parameters of a layer: its own tensors and its linears' weights and biases. */
-function paramsNamed(w: LayerWeights, names: string[]): Param[] {
+export function paramsNamed(w: LayerWeights, names: string[]): Param[] {
   const found: Param[] = [];
   for (const name of names) {
     const other = w.other.find((p) => p.name === name);

@@ -4,6 +4,7 @@ import { hfBertRecipe } from './hf-bert';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
+import { hfLfm2Recipe } from './hf-lfm2';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -343,6 +344,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,
   bamba: bambaRecipe,
+  lfm2: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };
@@ -352,6 +354,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
 function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.moe) return 'mixture-of-experts layers';
   if (arch.ssm) return 'state-space mixers';
+  if (arch.shortConv) return 'short convolutions';
   if (arch.encoder) return 'an encoder-decoder stack';
   if (arch.mla) return 'multi-latent attention';
   if (arch.sequenceClassificationLabels) return 'a classification head';

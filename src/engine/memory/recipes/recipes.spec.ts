@@ -1006,6 +1006,32 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("LFM2's short-convolution layer: in_proj's [B, C, x], B x x, the padded conv output and the contiguous product, then Lfm2MLP", () => {
+    const L = 3; // conv_L_cache
+    const config = {
+      model_type: 'lfm2',
+      hidden_size: h,
+      intermediate_size: 1536, // block_auto_adjust_ff_dim: int(2 x 1,536 / 3) = 1,024 = f
+      num_attention_heads: a,
+      num_key_value_heads: g,
+      vocab_size: 1024,
+      conv_L_cache: L,
+      layer_types: ['conv', 'conv'],
+      num_hidden_layers: 2,
+    };
+    const perToken =
+      llamaNorm + // operator_norm
+      BF16 * 3 * h + // in_proj's output: B, C and x are its views, kept by the two products
+      BF16 * h + // B * x, kept by the convolution
+      BF16 * h + // the convolution's output (its slice kept by C * it)
+      BF16 * h + // the product made contiguous, kept by out_proj
+      llamaNorm + // ffn_norm
+      swiGluMlp; // w1 (kept by SiLU), SiLU's output, w3, the product
+    // nn.Conv1d(padding=L - 1) makes L - 1 more positions per sequence, one sequence here.
+    const padding = (L - 1) * BF16 * h;
+    expect(savedPerLayer(config, HF)).toBe(perToken * T + padding);
+  });
+
   it('makes no rotary tables where the model code has no rotary module (Granite 4.0 without RoPE, Jamba)', () => {
     const granite = (positions: string) => ({
       model_type: 'granitemoehybrid',

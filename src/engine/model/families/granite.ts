@@ -72,11 +72,14 @@ const GRANITE_HYBRID_DEFAULTS: Config = {
   ...BAMBA_MIXER_DEFAULTS,
 };
 
-/** layer_types (older configs: layers_block_type): 'mamba' or 'attention' per layer. */
+/** layer_types (older configs: layers_block_type): 'mamba' or 'attention' per layer; layer i
+ * reads entry i, so a longer list leaves its tail unread. */
 function hybridLayerTypes(read: ConfigReader, layers: number): LayerType[] {
   const given = read.config.layer_types ?? read.config.layers_block_type;
-  const types = Array.isArray(given) ? given : Array.from({ length: layers }, () => 'mamba');
-  if (types.length !== layers || types.some((t) => t !== 'mamba' && t !== 'attention')) {
+  const types = Array.isArray(given)
+    ? given.slice(0, layers)
+    : Array.from({ length: layers }, () => 'mamba');
+  if (types.length < layers || types.some((t) => t !== 'mamba' && t !== 'attention')) {
     read.fail('layer_types', `give ${layers} entries, each 'mamba' or 'attention'`);
     throw new PlanValidationError(read.errors);
   }

@@ -1,0 +1,82 @@
+// LFM2 (modeling_lfm2.py, configuration_lfm2.py): Llama's pre-norm layers (operator_norm,
+// ffn_norm) whose token mixer is Lfm2ShortConv in the `conv` layers and Llama's attention with
+// per-head q/k RMSNorms (q_layernorm, k_layernorm, before RoPE) in the `full_attention` ones;
+// Lfm2MLP (w1, w3, w2: a gated SiLU MLP) after either; the final norm is embedding_norm.
+import { Config, ConfigReader } from '../config-reader';
+import { Family } from '../family';
+import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
+
+/** Lfm2Config's defaults (configuration_lfm2.py): every layer attention where neither
+ * layer_types nor full_attn_idxs says otherwise. */
+const LFM2_DEFAULTS: Config = {
+  vocab_size: 65536,
+  hidden_size: 2560,
+  intermediate_size: 12288,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  max_position_embeddings: 128000,
+  tie_word_embeddings: true,
+  conv_bias: false,
+  conv_L_cache: 3,
+  block_multiple_of: 256,
+  block_ffn_dim_multiplier: 1.0,
+  block_auto_adjust_ff_dim: true,
+};
+
+/** Lfm2MLP's width: intermediate_size (block_ff_dim in the original configs), and where
+ * block_auto_adjust_ff_dim is set, int(2 x it / 3) times block_ffn_dim_multiplier, rounded up
+ * to a multiple of block_multiple_of. */
+function mlpWidth(read: ConfigReader): number {
+  const given = read.numberOr(12288, 'block_ff_dim', 'intermediate_size');
+  if (!read.flag('block_auto_adjust_ff_dim', true)) return given;
+  let width = Math.trunc((2 * given) / 3);
+  const multiplier = read.config.block_ffn_dim_multiplier;
+  if (typeof multiplier === 'number') width = Math.trunc(multiplier * width);
+  const multiple = read.numberOr(256, 'block_multiple_of');
+  return multiple * Math.ceil(width / multiple);
+}
+
+/** layer_types ('full_attention' or 'conv' per layer; layer i reads entry i, so a longer list
+ * leaves its tail unread), else full_attn_idxs (all attention by default). */
+function lfm2LayerTypes(read: ConfigReader, layers: number): LayerType[] {
+  const given = read.config.layer_types;
+  if (Array.isArray(given)) {
+    const types = given.slice(0, layers);
+    if (types.length < layers || types.some((t) => t !== 'full_attention' && t !== 'conv')) {
+      read.fail('layer_types', `give ${layers} entries, each 'full_attention' or 'conv'`);
+      throw new PlanValidationError(read.errors);
+    }
+    return types as LayerType[];
+  }
+  const indices = read.config.full_attn_idxs;
+  const attention = Array.isArray(indices) ? new Set(indices as number[]) : undefined;
+  return Array.from({ length: layers }, (_, i) =>
+    !attention || attention.has(i) ? 'full_attention' : 'conv',
+  );
+}
+
+function refineLfm2(arch: ModelArchitecture, read: ConfigReader): void {
+  arch.layerTypes = lfm2LayerTypes(read, arch.numLayers);
+  arch.intermediateSize = mlpWidth(read);
+  arch.qkNorm = true; // q_layernorm and k_layernorm over head_dim
+  arch.shortConv = {
+    cacheLength: read.numberOr(3, 'conv_L_cache'),
+    bias: read.flag('conv_bias', false),
+  };
+  // the original configs name the tie tie_embedding (Lfm2Config reads it)
+  if (typeof read.config.tie_embedding === 'boolean')
+    arch.tieWordEmbeddings = read.config.tie_embedding;
+  arch.notes = [
+    "lfm2: convolution layers keep no keys or values; serving counts each sequence's convolution cache instead",
+  ];
+}
+
+export const lfm2: Family = {
+  types: ['lfm2'],
+  mlp: 'gated',
+  norm: 'rmsnorm',
+  normsPerLayer: 2,
+  defaults: LFM2_DEFAULTS,
+  refine: refineLfm2,
+};

@@ -72,6 +72,36 @@ describe('pipeline splits', () => {
     expect(field({ ...tinyArch(8), slidingWindow: 8192 })).toEqual([]);
   });
 
+  it("refuses context parallelism over a Mamba scan or LFM2's convolution, which run along the whole sequence", () => {
+    const hybrid = (layerTypes: ('full_attention' | 'mamba2' | 'conv')[]) => ({
+      ...tinyArch(4),
+      layerTypes,
+      ssm: layerTypes.includes('mamba2')
+        ? {
+            version: 2 as const,
+            stateSize: 16,
+            convKernel: 4,
+            expand: 2,
+            innerSize: 128,
+            dtRank: 4,
+            groups: 1,
+            heads: 4,
+            headDim: 32,
+            convBias: true,
+            projBias: false,
+          }
+        : undefined,
+      shortConv: layerTypes.includes('conv') ? { cacheLength: 3, bias: false } : undefined,
+    });
+    const cp = { parallelism: { contextParallel: 2 } };
+    const mamba = check(cp, 64, hybrid(['full_attention', 'mamba2', 'full_attention', 'mamba2']));
+    expect(mamba.map((e) => e.field)).toEqual(['parallelism.contextParallel']);
+    expect(mamba[0].message).toMatch(/layer 1 needs a Mamba-2 scan's state/);
+    const conv = check(cp, 64, hybrid(['conv', 'full_attention', 'conv', 'full_attention']));
+    expect(conv[0].message).toMatch(/layer 0 needs LFM2's short convolution/);
+    expect(check({}, 64, hybrid(['conv', 'full_attention', 'conv', 'full_attention']))).toEqual([]);
+  });
+
   it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {
     const projected = { ...tinyArch(8), embeddingWidth: 32 };
     const errors = check({ parallelism: { tensorParallel: 2 } }, 64, projected);

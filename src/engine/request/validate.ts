@@ -9,9 +9,9 @@ import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
-import { attendsLayer } from '../model/layers';
+import { attendsLayer, layerKind } from '../model/layers';
 import { MAX_GPUS } from './limits';
-import { FieldError, GpuSpec, ModelArchitecture, PlanRequest } from '../vocabulary';
+import { FieldError, GpuSpec, MixerKind, ModelArchitecture, PlanRequest } from '../vocabulary';
 
 function sameList(a: readonly string[] | 'all-linear', b: readonly string[] | 'all-linear') {
   return Array.isArray(a) && Array.isArray(b) && a.join() === b.join();
@@ -40,6 +40,7 @@ export function validateRequest(
     ...pipelineSplitErrors(request, arch),
     ...contextParallelErrors(request),
     ...contextParallelKernelErrors(request, arch),
+    ...contextParallelMixerErrors(request, arch),
     ...expertParallelErrors(request, arch),
     ...replicateDegreeErrors(request),
     ...optimizerInBackwardErrors(request),
@@ -246,6 +247,33 @@ function contextParallelKernelErrors(request: PlanRequest, arch: ModelArchitectu
       {
         field: 'parallelism.contextParallel',
         message: `contextParallel (${c}) needs a fused SDPA kernel for ring attention to replace, and layer ${layer} runs ${runs}: use 1, or an attention the model code runs through SDPA's flash kernel`,
+      },
+    ];
+  }
+  return [];
+}
+
+// The token mixers context parallelism leaves as they are, which run along the whole sequence.
+const SEQUENTIAL_MIXERS: Partial<Record<MixerKind, string>> = {
+  mamba: "a Mamba scan's state",
+  mamba2: "a Mamba-2 scan's state",
+  'short-conv': "LFM2's short convolution's earlier taps",
+};
+
+/** Context parallelism splits the sequence over ranks and replaces only attention
+ * (context_parallel shards the buffers and dispatches SDPA's kernels to ring attention): a
+ * state-space scan or a causal convolution would run over its rank's slice alone, without
+ * what the earlier slices carry, and the model would compute something else. */
+function contextParallelMixerErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const c = request.parallelism.contextParallel;
+  if (c === 1) return [];
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    const carried = SEQUENTIAL_MIXERS[layerKind(arch, layer).mixer];
+    if (!carried) continue;
+    return [
+      {
+        field: 'parallelism.contextParallel',
+        message: `contextParallel (${c}) splits the sequence across ranks, and layer ${layer} needs ${carried} from the ranks before: use 1`,
       },
     ];
   }

@@ -23,6 +23,7 @@ describe('tokens an expert computes', () => {
       renormalize: true,
       denseExperts: false,
       sharedFirst: false,
+      biased: false, // routerBias, passed on to the router
     });
   });
 
@@ -35,6 +36,7 @@ describe('tokens an expert computes', () => {
       renormalize: true,
       denseExperts: false,
       sharedFirst: false,
+      biased: false, // routerBias, passed on to the router
     });
   });
 

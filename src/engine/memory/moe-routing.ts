@@ -24,6 +24,7 @@ export function expertRouting(
     renormalize: moe.renormalize ?? true,
     denseExperts: moe.denseExperts ?? false,
     sharedFirst: moe.sharedExpertFirst ?? false,
+    biased: moe.routerBias,
   };
   if (runtime.moeCapacityFactor <= 0) {
     return { topK: moe.expertsPerToken, experts, tokensPerExpert: loaded, ...weighing };

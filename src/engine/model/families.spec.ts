@@ -1447,3 +1447,42 @@ describe('LFM2 (modeling_lfm2.py)', () => {
     ).toThrow(/layer_types/);
   });
 });
+
+describe('LFM2-MoE (modular_lfm2_moe.py)', () => {
+  it("counts LFM2-8B-A1B's shape: 24 layers (18 convolution, 6 attention), two dense, 32 experts of 1,792, four a token; the card's 8.3B in all", () => {
+    const h = 2048;
+    const attentionAt = [2, 6, 10, 14, 18, 21];
+    const config = {
+      model_type: 'lfm2_moe',
+      hidden_size: h,
+      intermediate_size: 7168,
+      moe_intermediate_size: 1792,
+      num_hidden_layers: 24,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      num_dense_layers: 2,
+      num_experts: 32,
+      num_experts_per_tok: 4,
+      vocab_size: 65536,
+      layer_types: Array.from({ length: 24 }, (_, i) =>
+        attentionAt.includes(i) ? 'full_attention' : 'conv',
+      ),
+    };
+    const attention = 2 * h * h + 2 * h * (8 * 64) + 2 * 64; // q, out_proj, k, v; q/k norms
+    const conv = h * 3 * h + h * 3 + h * h; // in_proj, conv1d (3 taps), out_proj
+    const dense = 3 * h * 7168; // Lfm2MoeMLP of intermediate_size, not adjusted
+    const expert = 3 * h * 1792;
+    const sparse = (experts: number) => experts * expert + 32 * h + 32; // gate; fp32 expert_bias
+    const norms = 2 * h;
+    const mixers = 6 * attention + 18 * conv + 24 * norms;
+    const ends = 65536 * h + h;
+    const arch = architectureFromConfig('lfm2-8b-a1b', config);
+    expect(arch.moe).toMatchObject({ firstDenseLayers: 2, router: 'biased-sigmoid' });
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(mixers + 2 * dense + 22 * sparse(32) + ends);
+    expect(counts.active).toBe(mixers + 2 * dense + 22 * sparse(4) + ends);
+    // The card says 1.5B active; this shape activates 1.56B (the card rounds down, or its
+    // layer pattern differs from the one written here).
+    expect((counts.total / 1e9).toFixed(1)).toBe('8.3');
+  });
+});

@@ -44,6 +44,15 @@ const BERT_MODULES: Record<string, string[]> = {
   'output.dense': ['down_proj'],
 };
 
+// modeling_lfm2.py Lfm2Attention.out_proj, Lfm2MLP w1 (gate), w3 (up) and w2 (down); the short
+// convolution's in_proj and out_proj keep the shapes' names.
+const LFM2_MODULES: Record<string, string[]> = {
+  'self_attn.out_proj': ['o_proj'],
+  'feed_forward.w1': ['gate_proj'],
+  'feed_forward.w3': ['up_proj'],
+  'feed_forward.w2': ['down_proj'],
+};
+
 /** Per model_type, each module of a layer (its path inside the layer, as PEFT matches it) whose
  * name differs from the shared shapes, and the shapes it holds: several for a fused projection,
  * which PEFT adapts as one linear (one A of r x in, one B of r x the joined outputs). */
@@ -88,14 +97,8 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
-  // modeling_lfm2.py Lfm2Attention.out_proj, Lfm2MLP w1 (gate), w3 (up) and w2 (down); the
-  // short convolution's in_proj and out_proj keep the shapes' names.
-  lfm2: {
-    'self_attn.out_proj': ['o_proj'],
-    'feed_forward.w1': ['gate_proj'],
-    'feed_forward.w3': ['up_proj'],
-    'feed_forward.w2': ['down_proj'],
-  },
+  lfm2: LFM2_MODULES,
+  lfm2_moe: LFM2_MODULES, // its dense layers' Lfm2MoeMLP keeps the names; experts take none
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
   distilbert: {
     'attention.q_lin': ['q_proj'],

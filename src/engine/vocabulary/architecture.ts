@@ -29,7 +29,8 @@ export function normHasBias(norm: NormKind): boolean {
  * by their sum (Ernie4_5_MoeTopKRouter); or HunYuan-MoE's fp32 gate on an fp32 copy of the
  * input, a softmax, top-k divided by its sum, cast to the logits' dtype (HunYuanMoEV1Gate); or
  * JetMoE's and Granite-MoE's top-k of the fp32 logits, a softmax over the k, cast to the hidden
- * dtype (JetMoeTopKGating, GraniteMoeTopKGating). */
+ * dtype (JetMoeTopKGating, GraniteMoeTopKGating); or LFM2-MoE's sigmoid in the logits' dtype,
+ * experts chosen on it plus an fp32 bias, the chosen sigmoids renormalised and scaled. */
 export const ROUTER_KINDS = [
   'softmax',
   'top-k-softmax',
@@ -39,6 +40,7 @@ export const ROUTER_KINDS = [
   'biased-softmax',
   'fp32-gate-softmax',
   'top-k-gating',
+  'biased-sigmoid',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 

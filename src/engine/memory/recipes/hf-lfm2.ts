@@ -4,7 +4,8 @@
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture, ShortConvConfig } from '../../vocabulary';
-import { layerKind } from '../../model/layers';
+import { isMoeLayer, layerKind } from '../../model/layers';
+import { addMoeWeights } from './hf-moe';
 import { LayerWeights } from '../model/rank-model';
 import { hfLlamaLayer, hfLlamaRecipe, LlamaVariant, linear } from './hf-llama';
 import { paramsNamed } from './hf-mamba';
@@ -75,7 +76,8 @@ export function hfLfm2Recipe(arch: ModelArchitecture, variant: LlamaVariant): La
       const builder = new LayerWeightsBuilder(context, layer).linears('in_proj', 'out_proj');
       builder.other('conv.weight', channels * conv.cacheLength);
       if (conv.bias) builder.other('conv.bias', channels);
-      builder.linears('gate_proj', 'up_proj', 'down_proj'); // Lfm2MLP's w1, w3, w2
+      if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
+      else builder.linears('gate_proj', 'up_proj', 'down_proj'); // Lfm2MLP's w1, w3, w2
       return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
     },
     forward: (nn, x, weights, inputs: LayerInputs) =>

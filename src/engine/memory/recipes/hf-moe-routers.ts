@@ -23,6 +23,9 @@
 // - top-k-gating: JetMoE's JetMoeTopKGating (models/jetmoe/modeling_jetmoe.py; Granite-MoE's
 //   GraniteMoeTopKGating is the same class): the logits cast to fp32, top-k of them, a softmax
 //   over the k, cast to the hidden dtype.
+// - biased-sigmoid: LFM2-MoE's Lfm2MoeSparseMoeBlock (models/lfm2_moe/modular_lfm2_moe.py): a
+//   sigmoid of the logits in their dtype, experts chosen on it plus an fp32 bias, the chosen
+//   sigmoids renormalised and scaled.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -239,7 +242,6 @@ function fp32GateRouting(nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRout
 
 type Router = (nn: Nn, x: Tensor, w: LayerWeights, routing: ExpertRouting) => RouterOutput;
 
-/** Each router kind's code (MoeConfig.router). */
 /** JetMoeTopKGating.forward: self.layer(hidden_states).float() (an fp32 copy of 16-bit logits),
  * top-k of it (TopkBackward0 keeps the int64 indices), softmax over the k (keeping its fp32
  * output), .type_as(hidden_states); then each expert's count (expertCounts). The sort of the
@@ -271,6 +273,34 @@ function expertCounts(nn: Nn, logits: Tensor, gateBytes: number): void {
   rt.drop(zeros, scattered);
 }
 
+/** Lfm2MoeSparseMoeBlock.route_tokens_to_experts (models/lfm2_moe/modular_lfm2_moe.py): the
+ * gate's logits in the hidden dtype, their sigmoid (keeping its output), the experts chosen on
+ * it plus the fp32 expert_bias where use_expert_bias (a transient fp32 copy; no gradient
+ * reaches the choice), the chosen sigmoids gathered (GatherBackward0 keeps the int64 indices:
+ * the memory of ops.topk; without the bias top-k of the sigmoid, the same), divided by their
+ * sum where norm_topk_prob, times routed_scaling_factor. */
+function biasedSigmoidRouting(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+): RouterOutput {
+  const { ops, rt } = nn;
+  const logits = nn.linear(x, w.linears.get('router')!);
+  const scores = ops.unarySavingOutput(logits);
+  if (routing.biased) {
+    const biased = rt.tensor(scores.rows, scores.cols, FP32, false); // scores + expert_bias
+    rt.drop(rt.tensor(scores.rows, routing.topK, FP32, false), biased); // topk's values, `_`
+  }
+  const gathered = ops.topk(scores, routing.topK);
+  rt.drop(scores);
+  const normalised = dividedBySum(nn, gathered, routing);
+  const weights = ops.unary(normalised); // * routed_scaling_factor
+  rt.drop(normalised);
+  return { logits, weights };
+}
+
+/** Each router kind's code (MoeConfig.router). */
 export const ROUTERS: Record<RouterKind, Router> = {
   softmax: softmaxRouting,
   'top-k-softmax': topKSoftmaxRouting,
@@ -280,4 +310,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'biased-softmax': biasedSoftmaxRouting,
   'fp32-gate-softmax': fp32GateRouting,
   'top-k-gating': topKGatingRouting,
+  'biased-sigmoid': biasedSigmoidRouting,
 };

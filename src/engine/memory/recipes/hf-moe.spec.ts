@@ -546,3 +546,38 @@ describe("Granite-MoE's block (modular_granitemoe.py GraniteMoeMoE, JetMoE's exp
     );
   });
 });
+
+describe("LFM2-MoE's router (modular_lfm2_moe.py Lfm2MoeSparseMoeBlock.route_tokens_to_experts)", () => {
+  const lfm2Moe = (experts: number, useExpertBias = true) => ({
+    model_type: 'lfm2_moe',
+    hidden_size: h,
+    intermediate_size: 1024,
+    moe_intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    num_dense_layers: 0,
+    num_experts: experts,
+    num_experts_per_tok: 2,
+    use_expert_bias: useExpertBias,
+    vocab_size: 1000,
+    layer_types: ['conv', 'conv', 'conv'],
+  });
+
+  it("keeps the sigmoid of the logits in their dtype: 8 more experts keep T x 8 more bf16 (Mixtral's fp32 softmax keeps T x 8 x 4 bytes)", () => {
+    // The routed pairs (T x k) do not change with the number of experts; the router's output
+    // over every expert does: router_logits.sigmoid() in bf16, kept by SigmoidBackward0.
+    const grown = savedPerLayer(lfm2Moe(16), PURE_HF) - savedPerLayer(lfm2Moe(8), PURE_HF);
+    expect(grown).toBe(T * 8 * BF16);
+    const mixtralGrown =
+      savedPerLayer(mixtral(128, 16), PURE_HF) - savedPerLayer(mixtral(128, 8), PURE_HF);
+    expect(mixtralGrown).toBe(T * 8 * 4);
+  });
+
+  it('adds the fp32 expert_bias to the scores for the choice only where use_expert_bias: one fp32 [T, E] transient a MoE layer', () => {
+    const experts = 12;
+    const biasedScores = T * experts * 4;
+    expect(allocationsOf(lfm2Moe(experts), PURE_HF, biasedScores).forward).toBe(2);
+    expect(allocationsOf(lfm2Moe(experts, false), PURE_HF, biasedScores).forward).toBe(0);
+  });
+});

@@ -42,6 +42,8 @@ export interface ExpertRouting {
   denseExperts: boolean;
   /** The shared expert runs first (MoeConfig.sharedExpertFirst). */
   sharedFirst: boolean;
+  /** The router adds a bias to its scores to choose the experts (MoeConfig.routerBias). */
+  biased: boolean;
 }
 
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),

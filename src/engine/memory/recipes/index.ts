@@ -345,6 +345,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   jamba: hfJambaRecipe,
   bamba: bambaRecipe,
   lfm2: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
+  lfm2_moe: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };

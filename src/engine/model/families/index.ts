@@ -27,7 +27,7 @@ import { granite, graniteMoe, graniteMoeHybrid, graniteMoeShared } from './grani
 import { helium } from './helium';
 import { hunyuan, hunyuanMoe } from './hunyuan';
 import { jamba } from './jamba';
-import { lfm2 } from './lfm2';
+import { lfm2, lfm2Moe } from './lfm2';
 import { llama } from './llama';
 import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
@@ -113,6 +113,7 @@ const ALL: Family[] = [
   jamba,
   bamba,
   lfm2,
+  lfm2Moe,
 ];
 
 /** Family modules by every model_type they read. */

@@ -2,8 +2,11 @@
 // ffn_norm) whose token mixer is Lfm2ShortConv in the `conv` layers and Llama's attention with
 // per-head q/k RMSNorms (q_layernorm, k_layernorm, before RoPE) in the `full_attention` ones;
 // Lfm2MLP (w1, w3, w2: a gated SiLU MLP) after either; the final norm is embedding_norm.
+// LFM2-MoE (modular_lfm2_moe.py): the same layers, the first num_dense_layers with
+// Lfm2MoeMLP of intermediate_size, the others Lfm2MoeSparseMoeBlock (Qwen2-MoE's experts under a
+// biased sigmoid router).
 import { Config, ConfigReader } from '../config-reader';
-import { Family } from '../family';
+import { Family, readNormTopkProb } from '../family';
 import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
 /** Lfm2Config's defaults (configuration_lfm2.py): every layer attention where neither
@@ -56,9 +59,9 @@ function lfm2LayerTypes(read: ConfigReader, layers: number): LayerType[] {
   );
 }
 
-function refineLfm2(arch: ModelArchitecture, read: ConfigReader): void {
+/** What LFM2 and LFM2-MoE share: the layer kinds, per-head q/k norms and the convolution. */
+function lfm2Layers(arch: ModelArchitecture, read: ConfigReader): void {
   arch.layerTypes = lfm2LayerTypes(read, arch.numLayers);
-  arch.intermediateSize = mlpWidth(read);
   arch.qkNorm = true; // q_layernorm and k_layernorm over head_dim
   arch.shortConv = {
     cacheLength: read.numberOr(3, 'conv_L_cache'),
@@ -68,7 +71,7 @@ function refineLfm2(arch: ModelArchitecture, read: ConfigReader): void {
   if (typeof read.config.tie_embedding === 'boolean')
     arch.tieWordEmbeddings = read.config.tie_embedding;
   arch.notes = [
-    "lfm2: convolution layers keep no keys or values; serving counts each sequence's convolution cache instead",
+    `${arch.modelType}: convolution layers keep no keys or values; serving counts each sequence's convolution cache instead`,
   ];
 }
 
@@ -78,5 +81,49 @@ export const lfm2: Family = {
   norm: 'rmsnorm',
   normsPerLayer: 2,
   defaults: LFM2_DEFAULTS,
-  refine: refineLfm2,
+  refine: (arch, read) => {
+    lfm2Layers(arch, read);
+    arch.intermediateSize = mlpWidth(read);
+  },
+};
+
+/** Lfm2MoeConfig's defaults (configuration_lfm2_moe.py): LFM2-8B-A1B's shape. Its
+ * layer_types has no default (each layer reads layer_types[i]), so attention everywhere
+ * stands for a config without one, as LFM2's full_attn_idxs default does. */
+const LFM2_MOE_DEFAULTS: Config = {
+  vocab_size: 65536,
+  hidden_size: 2048,
+  intermediate_size: 7168,
+  moe_intermediate_size: 1792,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  max_position_embeddings: 128000,
+  tie_word_embeddings: true,
+  conv_bias: false,
+  conv_L_cache: 3,
+  num_dense_layers: 2,
+  num_experts_per_tok: 4,
+  num_experts: 32,
+  use_expert_bias: true,
+  routed_scaling_factor: 1.0,
+  norm_topk_prob: true,
+};
+
+export const lfm2Moe: Family = {
+  types: ['lfm2_moe'],
+  mlp: 'gated',
+  norm: 'rmsnorm',
+  normsPerLayer: 2,
+  defaults: LFM2_MOE_DEFAULTS,
+  refine: (arch, read) => {
+    lfm2Layers(arch, read); // Lfm2MoeMLP is intermediate_size wide, not adjusted
+    if (!arch.moe || read.config.moe) return;
+    arch.moe.firstDenseLayers = read.numberOr(2, 'num_dense_layers');
+    arch.moe.router = 'biased-sigmoid';
+    // expert_bias: an fp32 buffer of num_experts (register_buffer(..., dtype=torch.float32))
+    arch.moe.routerBias = read.flag('use_expert_bias', true);
+    arch.moe.routerBiasFp32 = true;
+    readNormTopkProb(arch, read, true);
+  },
 };

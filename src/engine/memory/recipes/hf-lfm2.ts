@@ -4,12 +4,12 @@
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture, ShortConvConfig } from '../../vocabulary';
-import { isMoeLayer, layerKind } from '../../model/layers';
-import { addMoeWeights } from './hf-moe';
+import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { hfLlamaLayer, hfLlamaRecipe, LlamaVariant, linear } from './hf-llama';
+import { LlamaVariant, linear } from './hf-llama';
+import { llamaLayersWithMixer } from './hybrid-layers';
 import { paramsNamed } from './hf-mamba';
-import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
+import { LayerRecipe } from './recipe';
 
 const CONV_PARAMS = ['conv.weight', 'conv.bias'];
 
@@ -65,26 +65,19 @@ function depthwiseConv(
 /** Llama's layer with Lfm2ShortConv in place of attention on the `conv` layers. */
 export function hfLfm2Recipe(arch: ModelArchitecture, variant: LlamaVariant): LayerRecipe {
   const conv = arch.shortConv!;
-  const isConv = (layer: number) => layerKind(arch, layer).mixer === 'short-conv';
-  const attentionLayers = hfLlamaRecipe(variant);
-  return {
-    source: 'transformers models/lfm2/modeling_lfm2.py (Lfm2DecoderLayer, Lfm2ShortConv)',
-    weights(context, layer) {
-      if (!isConv(layer)) return attentionLayers.weights(context, layer);
-      const h = arch.hiddenSize;
-      const channels = h / context.tensorParallel;
-      const builder = new LayerWeightsBuilder(context, layer).linears('in_proj', 'out_proj');
-      builder.other('conv.weight', channels * conv.cacheLength);
-      if (conv.bias) builder.other('conv.bias', channels);
-      if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
-      else builder.linears('gate_proj', 'up_proj', 'down_proj'); // Lfm2MLP's w1, w3, w2
-      return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
+  return llamaLayersWithMixer(
+    arch,
+    variant,
+    'transformers models/lfm2/modeling_lfm2.py (Lfm2DecoderLayer, Lfm2ShortConv)',
+    {
+      runs: (layer) => layerKind(arch, layer).mixer === 'short-conv',
+      addWeights(builder, context) {
+        const channels = arch.hiddenSize / context.tensorParallel;
+        builder.other('conv.weight', channels * conv.cacheLength); // Lfm2ShortConv: conv first
+        if (conv.bias) builder.other('conv.bias', channels);
+        builder.linears('in_proj', 'out_proj');
+      },
+      forward: (nn, x, w, inputs) => shortConv(nn, x, w, conv, inputs.keys),
     },
-    forward: (nn, x, weights, inputs: LayerInputs) =>
-      isConv(weights.index)
-        ? hfLlamaLayer(nn, x, weights, inputs, variant, (h) =>
-            shortConv(nn, h, weights, conv, inputs.keys),
-          )
-        : attentionLayers.forward(nn, x, weights, inputs),
-  };
+  );
 }

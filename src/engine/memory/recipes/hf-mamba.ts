@@ -11,14 +11,8 @@ import { Param, Tensor } from '../autograd/runtime';
 import { ModelArchitecture, SsmConfig } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import {
-  feedForwardHalf,
-  hfLlamaLayer,
-  hfLlamaRecipe,
-  linear,
-  LLAMA,
-  LlamaVariant,
-} from './hf-llama';
+import { feedForwardHalf, hfLlamaRecipe, linear, LLAMA, LlamaVariant } from './hf-llama';
+import { llamaLayersWithMixer } from './hybrid-layers';
 import { addMoeWeights } from './hf-moe';
 import { isMoeLayer } from '../../model/layers';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -286,23 +280,10 @@ export function hfMamba2HybridRecipe(
   source: string,
 ): LayerRecipe {
   const ssm = arch.ssm!;
-  const isMamba = (layer: number) => layerKind(arch, layer).mixer === 'mamba2';
-  const attentionLayers = hfLlamaRecipe(variant);
-  return {
-    source,
-    weights(context, layer) {
-      if (!isMamba(layer)) return attentionLayers.weights(context, layer);
-      const builder = new LayerWeightsBuilder(context, layer);
-      addSsmWeights(builder, ssm);
-      if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
-      else builder.linears('gate_proj', 'up_proj', 'gate_up_proj', 'down_proj');
-      const h = arch.hiddenSize;
-      return builder.norm('input_layernorm', h).norm('post_attention_layernorm', h).build();
-    },
-    attention: withSsmNote,
-    forward: (nn, x, weights, inputs) =>
-      isMamba(weights.index)
-        ? hfLlamaLayer(nn, x, weights, inputs, variant, (h) => mamba2Mixer(nn, h, weights, ssm))
-        : attentionLayers.forward(nn, x, weights, inputs),
-  };
+  const recipe = llamaLayersWithMixer(arch, variant, source, {
+    runs: (layer) => layerKind(arch, layer).mixer === 'mamba2',
+    addWeights: (builder) => addSsmWeights(builder, ssm),
+    forward: (nn, x, w) => mamba2Mixer(nn, x, w, ssm),
+  });
+  return { ...recipe, attention: withSsmNote };
 }

@@ -89,6 +89,15 @@ function expertParams(w: LayerWeights): [Param, Param] {
   return [find('experts.gate_up_proj'), find('experts.down_proj')];
 }
 
+/** The experts' 3-D weights, the (token, expert) pairs this rank computes and each expert's
+ * width: what both routed layouts (grouped matmuls, parallel experts) start from. */
+function routedShapes(x: Tensor, w: LayerWeights, routing: ExpertRouting) {
+  const [gateUpParam, downParam] = expertParams(w);
+  const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
+  const f = gateUpParam.elements / routing.experts / (2 * x.cols);
+  return { gateUpParam, downParam, pairs, f };
+}
+
 /** A sparse MoE block (MixtralSparseMoeBlock.forward, DeepseekV3MoE.forward): the router's
  * weights, the experts, then any shared expert added. */
 export function moeMlp(
@@ -251,10 +260,8 @@ function experts(
 ) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const [gateUpParam, downParam] = expertParams(w);
-    const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
+    const { gateUpParam, downParam, pairs, f } = routedShapes(x, w, routing);
     const h = x.cols;
-    const f = gateUpParam.elements / routing.experts / (2 * h);
     const sorted = rt.tensor(pairs, 2, 8, false); // torch.argsort: perm and inv_perm (int64)
     const selected = ops.gatherRows(x, pairs); // hidden_states[token_idx]
     const grouped = ops.gatherRows(selected, pairs); // selected_hidden_states[perm]
@@ -294,10 +301,14 @@ function parallelExperts(
 ) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const [inputParam, outputParam] = expertParams(w);
-    const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
+    // input_linear and output_linear hold what gate_up_proj and down_proj hold
+    const {
+      gateUpParam: inputParam,
+      downParam: outputParam,
+      pairs,
+      f,
+    } = routedShapes(x, w, routing);
     const h = x.cols;
-    const f = inputParam.elements / routing.experts / (2 * h);
     const index = () => rt.tensor(pairs, 1, INT64, false);
     rt.drop(index()); // the sorted ids themselves, `_`, replaced when the router returns
     const order = index(); // index_sorted_experts

@@ -9,12 +9,10 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family, readNormTopkProb } from '../family';
 import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
-/** Lfm2Config's defaults (configuration_lfm2.py): every layer attention where neither
- * layer_types nor full_attn_idxs says otherwise. */
-const LFM2_DEFAULTS: Config = {
+/** What Lfm2Config and Lfm2MoeConfig default alike (configuration_lfm2.py,
+ * configuration_lfm2_moe.py). */
+const LFM2_SHARED_DEFAULTS: Config = {
   vocab_size: 65536,
-  hidden_size: 2560,
-  intermediate_size: 12288,
   num_hidden_layers: 32,
   num_attention_heads: 32,
   num_key_value_heads: 8,
@@ -22,6 +20,14 @@ const LFM2_DEFAULTS: Config = {
   tie_word_embeddings: true,
   conv_bias: false,
   conv_L_cache: 3,
+};
+
+/** Lfm2Config's defaults: every layer attention where neither layer_types nor full_attn_idxs
+ * says otherwise. */
+const LFM2_DEFAULTS: Config = {
+  ...LFM2_SHARED_DEFAULTS,
+  hidden_size: 2560,
+  intermediate_size: 12288,
   block_multiple_of: 256,
   block_ffn_dim_multiplier: 1.0,
   block_auto_adjust_ff_dim: true,
@@ -91,17 +97,10 @@ export const lfm2: Family = {
  * layer_types has no default (each layer reads layer_types[i]), so attention everywhere
  * stands for a config without one, as LFM2's full_attn_idxs default does. */
 const LFM2_MOE_DEFAULTS: Config = {
-  vocab_size: 65536,
+  ...LFM2_SHARED_DEFAULTS,
   hidden_size: 2048,
   intermediate_size: 7168,
   moe_intermediate_size: 1792,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  num_key_value_heads: 8,
-  max_position_embeddings: 128000,
-  tie_word_embeddings: true,
-  conv_bias: false,
-  conv_L_cache: 3,
   num_dense_layers: 2,
   num_experts_per_tok: 4,
   num_experts: 32,

@@ -175,7 +175,7 @@ describe('the 12 real config.json files plan through the catalog and the engine'
     expect(agrees(6.54e9, { value: 6.6e9, digits: 2, source: '' })).toBe(false);
   });
 
-  it("echoes in the plan's assumptions what is not yet planned (vision towers, SSM scans)", () => {
+  it("echoes in the plan's assumptions what a family leaves out or counts apart (vision towers' activations, state-space layers' fixed state)", () => {
     const gemma = plan(ROWS[0]);
     expect(gemma.assumptions.join('\n')).toContain(
       "siglip_vision_model image encoder's weights and states counted; its activations are planned only for images per sample above 0",

@@ -88,6 +88,12 @@ export function readNormTopkProb(arch: ModelArchitecture, read: ConfigReader, by
   arch.moe.renormalize = typeof given === 'boolean' ? given : byDefault;
 }
 
+/** The note a model with layers that mix tokens through a fixed state carries: they keep no
+ * keys or values, and serving counts that state (inference/kv-cache.ts). */
+export function fixedStateNote(type: string, layers: string): string {
+  return `${type}: ${layers} keep no keys or values; serving counts each sequence's fixed state instead (the convolution's last inputs, and a scan's state)`;
+}
+
 /** OLMo's and OLMoE's clip_qkv clamps q, k and v in place (query_states.clamp_), whose saved
  * tensors the planner does not model: such configs are refused by the field. */
 export function refuseClipQkv(read: ConfigReader): void {

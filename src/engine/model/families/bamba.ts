@@ -3,7 +3,7 @@
 // Llama's with RoPE over half of each head (partial_rotary_factor 0.5, hard-coded), and
 // LlamaMLP after either. Granite 4.0 (granite.ts) builds on the same mixer.
 import { Config, ConfigReader } from '../config-reader';
-import { Family } from '../family';
+import { Family, fixedStateNote } from '../family';
 import { PlanValidationError, SsmConfig } from '../../vocabulary';
 
 /** BambaMixer's shape (models/bamba/modeling_bamba.py, Mamba2Mixer's): d_inner = mamba_expand x
@@ -80,8 +80,6 @@ export const bamba: Family = {
       attention.has(i) ? 'full_attention' : 'mamba2',
     );
     arch.ssm = bambaSsm(read, arch.hiddenSize);
-    arch.notes = [
-      "bamba: Mamba-2 layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
-    ];
+    arch.notes = [fixedStateNote('bamba', 'Mamba-2 layers')];
   },
 };

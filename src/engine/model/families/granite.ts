@@ -8,7 +8,7 @@
 // and attention layers without RoPE, each followed by Granite-MoE's block plus a shared MLP, or
 // by the shared MLP alone where the model has no experts.
 import { Config, ConfigReader } from '../config-reader';
-import { Family, indicesWhere } from '../family';
+import { Family, fixedStateNote, indicesWhere } from '../family';
 import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
 import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
@@ -103,9 +103,7 @@ export const graniteMoeHybrid: Family = {
   defaults: GRANITE_HYBRID_DEFAULTS,
   refine: (arch, read) => {
     arch.layerTypes = hybridLayerTypes(read, arch.numLayers);
-    arch.notes = [
-      "granitemoehybrid: Mamba-2 layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
-    ];
+    arch.notes = [fixedStateNote('granitemoehybrid', 'Mamba-2 layers')];
     arch.ssm = bambaSsm(read, arch.hiddenSize);
     graniteHybridMlp(arch, read);
     // position_embedding_type None or 'nope': no rotary module, q and k go to attention as

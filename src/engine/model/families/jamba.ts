@@ -1,7 +1,7 @@
 // Jamba (modeling_jamba.py): attention every attn_layer_period-th layer and Mamba mixers in the
 // others; MoE in every expert_layer_period-th layer, a dense gated MLP elsewhere.
 import { Config } from '../config-reader';
-import { Family, indicesWhere } from '../family';
+import { Family, fixedStateNote, indicesWhere } from '../family';
 
 /** JambaConfig's defaults (configuration_jamba.py). */
 const JAMBA_DEFAULTS: Config = {
@@ -62,8 +62,6 @@ export const jamba: Family = {
       projBias: read.flag('mamba_proj_bias', false),
       innerNorms: true, // dt_layernorm, b_layernorm, c_layernorm
     };
-    arch.notes = [
-      "jamba: Mamba layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead",
-    ];
+    arch.notes = [fixedStateNote('jamba', 'Mamba layers')];
   },
 };

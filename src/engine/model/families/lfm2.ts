@@ -6,7 +6,7 @@
 // Lfm2MoeMLP of intermediate_size, the others Lfm2MoeSparseMoeBlock (Qwen2-MoE's experts under a
 // biased sigmoid router).
 import { Config, ConfigReader } from '../config-reader';
-import { Family, readNormTopkProb } from '../family';
+import { Family, fixedStateNote, readNormTopkProb } from '../family';
 import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
 /** What Lfm2Config and Lfm2MoeConfig default alike (configuration_lfm2.py,
@@ -76,9 +76,7 @@ function lfm2Layers(arch: ModelArchitecture, read: ConfigReader): void {
   // the original configs name the tie tie_embedding (Lfm2Config reads it)
   if (typeof read.config.tie_embedding === 'boolean')
     arch.tieWordEmbeddings = read.config.tie_embedding;
-  arch.notes = [
-    `${arch.modelType}: convolution layers keep no keys or values; serving counts each sequence's convolution cache instead`,
-  ];
+  arch.notes = [fixedStateNote(arch.modelType ?? 'lfm2', 'convolution layers')];
 }
 
 export const lfm2: Family = {

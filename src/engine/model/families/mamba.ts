@@ -2,7 +2,7 @@
 // selective state-space mixer, no attention and no MLP.
 import { SsmConfig } from '../../vocabulary';
 import { Config, ConfigReader, withDefaults } from '../config-reader';
-import { Family } from '../family';
+import { Family, fixedStateNote } from '../family';
 
 /** MambaConfig's defaults (configuration_mamba.py); it leaves tie_word_embeddings at
  * PretrainedConfig's True. */
@@ -82,9 +82,7 @@ function mambaFamily(type: 'mamba' | 'mamba2', version: 1 | 2): Family {
       arch.ssm = mambaSsm(read, version, arch.hiddenSize);
       arch.intermediateSize = 0; // no MLP: config.json's intermediate_size is d_inner
       arch.layerTypes = Array.from({ length: arch.numLayers }, () => type);
-      arch.notes = [
-        `${type}: state-space layers keep no keys or values; serving counts each sequence's fixed convolution and scan state instead`,
-      ];
+      arch.notes = [fixedStateNote(type, 'state-space layers')];
     },
   };
 }

@@ -269,9 +269,12 @@ export class Ops {
     return outs;
   }
 
-  /** x[..., :rows] along the sequence: a view of the first `rows` rows; SliceBackward0 writes
-   * the gradient into zeros of x's whole size (slice_backward). */
-  sliceRows(x: Tensor, rows: number): Tensor {
+  /** A slice of x as a view: x[..., :rows] along the sequence, or every x[i] of a stacked
+   * parameter taken in turn (rows = all of them: JetMoeParallelExperts' self.weight[i]).
+   * SliceBackward0 and SelectBackward0 write the gradient into zeros of x's whole size
+   * (slice_backward, select_backward; a select's slices summed in place), so x's gradient is a
+   * fresh whole-size tensor. */
+  sliceRows(x: Tensor, rows = x.rows): Tensor {
     const out = this.rt.rowView(x, rows);
     this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
@@ -330,15 +333,6 @@ export class Ops {
       this.pass(target, g);
       this.give(source, () => this.gradOf(source));
     });
-    return out;
-  }
-
-  /** x[i] for every i of a stacked parameter's first dimension (JetMoeParallelExperts'
-   * self.weight[i]): views; SelectBackward0 writes each slice's gradient into zeros of x's whole
-   * size (select_backward), summed in place, so x's gradient is a fresh whole-size tensor. */
-  selectSlices(x: Tensor): Tensor {
-    const out = this.rt.view(x, x.cols, x.requiresGrad);
-    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
 

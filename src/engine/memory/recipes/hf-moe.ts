@@ -335,7 +335,7 @@ function parallelExperts(
 
 /** JetMoeParallelExperts.forward: inputs.split(expert_size) (views), F.linear(input_list[i],
  * self.weight[i]) for each expert, torch.cat of the outputs: the experts' outputs and their
- * concatenation are live together. Each weight[i] is a select (Ops.selectSlices). Under
+ * concatenation are live together. Each weight[i] is a select (Ops.sliceRows). Under
  * autocast the slices' casts are not cached (a slice is no leaf) but each is kept by its
  * matmul for backward, as a cached cast of the whole parameter is; the select's whole-size
  * gradient is planned in the cast's dtype. */
@@ -343,7 +343,7 @@ function expertLinears(nn: Nn, x: Tensor, param: Param, outFeatures: number): Te
   const { ops, rt } = nn;
   const input = nn.matmulInput(x);
   const whole = nn.weights.matmulWeight(ops, param, param.elements / x.cols, x.cols);
-  const slices = ops.selectSlices(whole);
+  const slices = ops.sliceRows(whole); // weight[i] for each expert
   rt.drop(whole);
   const parts = ops.linear(input, slices, outFeatures);
   rt.drop(slices);

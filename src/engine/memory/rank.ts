@@ -1,6 +1,7 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
+import { anyLayerRotates } from '../model/layers';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
@@ -151,8 +152,8 @@ function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
-  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer || ends.alibi || ends.noRotary)
-    return false;
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer || ends.alibi) return false;
+  if (!anyLayerRotates(arch)) return false;
   return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }
 

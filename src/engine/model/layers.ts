@@ -100,6 +100,15 @@ export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boole
   return mixer === 'attention' || mixer === 'cross-attention';
 }
 
+/** Whether any layer applies RoPE: where none does (Mamba, Jamba, Granite 4.0 without
+ * position_embedding_type 'rope'), the model code has no rotary module and makes no tables. */
+export function anyLayerRotates(arch: ModelArchitecture): boolean {
+  for (let layer = 0; layer < countedLayers(arch); layer++) {
+    if (layerKind(arch, layer).rope) return true;
+  }
+  return false;
+}
+
 /** The first `layers` layers of the stack as a model of their own (the layout search's probes):
  * the per-layer lists keep what they say of those layers. */
 export function firstLayers(arch: ModelArchitecture, layers: number): ModelArchitecture {

@@ -226,7 +226,7 @@ export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
     weights: mambaWeights,
     forward: (nn, x, weights, inputs) => mambaBlock(nn, x, weights, inputs, ssm),
     attention: withSsmNote,
-    ends: { finalNorm: 'rms', noRotary: true }, // MambaModel has no rotary module
+    ends: { finalNorm: 'rms' },
   };
 }
 
@@ -264,7 +264,6 @@ export function hfJambaRecipe(arch: ModelArchitecture): LayerRecipe {
       isMamba(weights.index)
         ? jambaMambaLayer(nn, x, weights, inputs, ssm)
         : attentionLayers.forward(nn, x, weights, inputs),
-    ends: { noRotary: true }, // JambaModel has no rotary module
   };
 }
 

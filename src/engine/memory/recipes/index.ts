@@ -92,11 +92,9 @@ function graniteRecipe(arch: ModelArchitecture): LayerRecipe {
       ends,
     };
   }
-  // GraniteMoeHybridModel.rotary_emb exists only under position_embedding_type 'rope'
-  const noRotary = (arch.noRopeLayers?.length ?? 0) === arch.numLayers;
   const source =
     'transformers models/granitemoehybrid/modular_granitemoehybrid.py (GraniteMoeHybridDecoderLayer)';
-  return { ...hfMamba2HybridRecipe(arch, variant, source), ends: { ...ends, noRotary } };
+  return { ...hfMamba2HybridRecipe(arch, variant, source), ends };
 }
 
 /** Bamba (modular_bamba.py): Llama's layers, Mamba-2 mixers in all but attn_layer_indices. Its

@@ -84,9 +84,6 @@ export interface ModelEnds {
   /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
    * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
   rotaryBuffer?: boolean;
-  /** The model code has no rotary module, so no tables are made (JambaModel, MambaModel,
-   * GraniteMoeHybridModel without position_embedding_type 'rope'). */
-  noRotary?: boolean;
   /** ALiBi instead of rotary tables, built once per forward and held by every layer:
    * MptModel's build_mpt_alibi_tensor(num_heads, max_seq_len), fp32 whatever the sequence
    * ('max-length'); BloomModel's build_alibi_tensor(mask, num_heads, hidden dtype), one row per

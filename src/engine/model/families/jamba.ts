@@ -39,6 +39,8 @@ export const jamba: Family = {
     arch.layerTypes = Array.from({ length: arch.numLayers }, (_, i) =>
       i % attnPeriod === attnOffset ? 'full_attention' : 'mamba',
     );
+    // JambaAttention has no rotary embedding: q and k go to attention as projected
+    arch.noRopeLayers = indicesWhere(arch.numLayers, () => true);
     const expertPeriod = read.numberOr(2, 'expert_layer_period');
     const expertOffset = read.numberOr(1, 'expert_layer_offset');
     if (arch.moe) {

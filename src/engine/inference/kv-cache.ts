@@ -1,6 +1,6 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
-import { attendsLayer, isEncoderLayer, layerKind } from '../model/layers';
-import { KvCacheDtype, ModelArchitecture, SsmConfig } from '../vocabulary';
+import { attendsLayer, isEncoderLayer, layerKind, mixerAttends } from '../model/layers';
+import { KvCacheDtype, LayerKind, MixerKind, ModelArchitecture, SsmConfig } from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
 export function kvBytesPerElement(dtype: KvCacheDtype): number {
@@ -24,8 +24,16 @@ export function cachedTokens(
   layer: number,
   contextTokens: number,
 ): number {
-  if (isEncoderLayer(arch, layer) || isStateSpaceLayer(arch, layer)) return 0;
-  const kind = layerKind(arch, layer);
+  return tokensKept(arch, layer, layerKind(arch, layer), contextTokens);
+}
+
+function tokensKept(
+  arch: ModelArchitecture,
+  layer: number,
+  kind: LayerKind,
+  contextTokens: number,
+): number {
+  if (!mixerAttends(kind.mixer) || isEncoderLayer(arch, layer)) return 0;
   const window = kind.attentionWindow;
   return window.kind === 'full' ? contextTokens : Math.min(contextTokens, window.size);
 }
@@ -91,17 +99,11 @@ export function stageKvCacheBytes(
   let tokens = 0;
   let stateBytes = 0;
   for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
-    tokens += cachedTokens(arch, layer, contextTokens);
-    stateBytes += fixedStateBytesPerSequence(arch, layer, tensorParallel);
+    const kind = layerKind(arch, layer);
+    tokens += tokensKept(arch, layer, kind, contextTokens);
+    stateBytes += fixedStateBytesPerSequence(arch, kind.mixer, tensorParallel);
   }
   return (perTokenPerLayer * tokens + stateBytes) * sequences;
-}
-
-/** Whether the layer mixes tokens through a fixed-size state, not keys and values: a Mamba
- * mixer or LFM2's short convolution. */
-function isStateSpaceLayer(arch: ModelArchitecture, layer: number): boolean {
-  const { mixer } = layerKind(arch, layer);
-  return mixer === 'mamba' || mixer === 'mamba2' || mixer === 'short-conv';
 }
 
 /** The fixed state one sequence keeps in the layer on one tensor-parallel rank: a Mamba
@@ -109,10 +111,9 @@ function isStateSpaceLayer(arch: ModelArchitecture, layer: number): boolean {
  * model's dtype); none in an attention layer. */
 function fixedStateBytesPerSequence(
   arch: ModelArchitecture,
-  layer: number,
+  mixer: MixerKind,
   tensorParallel: number,
 ): number {
-  const { mixer } = layerKind(arch, layer);
   if ((mixer === 'mamba' || mixer === 'mamba2') && arch.ssm)
     return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
   if (mixer !== 'short-conv' || !arch.shortConv) return 0;

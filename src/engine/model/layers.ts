@@ -65,7 +65,7 @@ function mixerOf(type: LayerType): LayerKind['mixer'] {
 export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKind {
   const type = layerType(arch, layerIndex);
   const mixer = mixerOf(type);
-  const attends = mixer === 'attention' || mixer === 'cross-attention';
+  const attends = mixerAttends(mixer);
   const moe = isMoeLayer(arch, layerIndex);
   // State-space models (Mamba) have no MLP: their intermediateSize is 0.
   const mlp = moe ? 'moe' : arch.intermediateSize > 0 ? 'dense' : 'none';
@@ -94,10 +94,15 @@ export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKin
   return kind;
 }
 
+/** Whether a mixer attends, keeping keys and values (attention of either kind), where a
+ * state-space or convolution mixer keeps a fixed state. */
+export function mixerAttends(mixer: LayerKind['mixer']): boolean {
+  return mixer === 'attention' || mixer === 'cross-attention';
+}
+
 /** Whether the layer keeps keys and values (attention of either kind). */
 export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boolean {
-  const mixer = layerKind(arch, layerIndex).mixer;
-  return mixer === 'attention' || mixer === 'cross-attention';
+  return mixerAttends(layerKind(arch, layerIndex).mixer);
 }
 
 /** Whether any layer applies RoPE: where none does (Mamba, Jamba, Granite 4.0 without

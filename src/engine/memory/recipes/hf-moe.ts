@@ -169,10 +169,7 @@ function everyExpert(
     rt.drop(repeated, column);
     const gateUp = groupedLinear(nn, routedIn, gateUpParam, 2 * f);
     rt.drop(routedIn);
-    const [gate, up] = ops.split(gateUp, 2);
-    rt.drop(gateUp);
-    const product = expertActivation(nn, gate, up, style);
-    rt.drop(gate, up);
+    const product = expertActivation(nn, gateUp, style);
     return groupedLinear(nn, product, downParam, h);
   });
 }
@@ -222,8 +219,17 @@ function gateShared(nn: Nn, x: Tensor, w: LayerWeights, shared: Tensor): Tensor 
   return gated;
 }
 
-/** The activation between the two grouped matmuls: SiLU(gate) * up, or gpt-oss's clamped GLU. */
-function expertActivation(nn: Nn, gate: Tensor, up: Tensor, style: ExpertStyle): Tensor {
+/** The activation between the experts' two linears over the first one's [gate, up] output,
+ * split into its halves (views) and let go: SiLU(gate) * up, or gpt-oss's clamped GLU. */
+function expertActivation(nn: Nn, gateUp: Tensor, style: ExpertStyle): Tensor {
+  const [gate, up] = nn.ops.split(gateUp, 2);
+  nn.rt.drop(gateUp);
+  const product = gatedProduct(nn, gate, up, style);
+  nn.rt.drop(gate, up);
+  return product;
+}
+
+function gatedProduct(nn: Nn, gate: Tensor, up: Tensor, style: ExpertStyle): Tensor {
   const { ops, rt } = nn;
   if (!style.clampedGlu) {
     const activated = ops.unarySavingInput(gate);
@@ -270,10 +276,7 @@ function experts(
     const sentinel = rt.tensor(pairs, 1, 1, false); // expert_ids_g >= num_experts
     const gateUp = maskedGroupedLinear(nn, grouped, gateUpParam, 2 * f, sentinel, true);
     rt.drop(grouped);
-    const [gate, up] = ops.split(gateUp, 2);
-    rt.drop(gateUp);
-    const product = expertActivation(nn, gate, up, style);
-    rt.drop(gate, up);
+    const product = expertActivation(nn, gateUp, style);
     const down = maskedGroupedLinear(nn, product, downParam, h, sentinel, false);
     const weighted = ops.mul(down, pairWeights); // out_per_sample_g * sample_weights_g
     rt.drop(down);
@@ -317,10 +320,7 @@ function parallelExperts(
     const rows = ops.gatherRows(x, pairs, h, batchIndex); // layer_input[batch_index]
     const hidden = expertLinears(nn, rows, inputParam, 2 * f);
     rt.drop(rows);
-    const [gate, up] = ops.split(hidden, 2); // hidden_states.chunk(2, dim=-1)
-    rt.drop(hidden);
-    const product = expertActivation(nn, gate, up, style);
-    rt.drop(gate, up);
+    const product = expertActivation(nn, hidden, style); // hidden_states.chunk(2, dim=-1) first
     const out = expertLinears(nn, product, outputParam, h);
     rt.drop(product);
     const gated = ops.mul(out, gates); // expert_outputs * batch_gates[:, None]

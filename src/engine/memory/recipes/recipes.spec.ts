@@ -932,6 +932,11 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T + states);
   });
 
+  /** Per token, what mamba_split_conv1d_scan_combined keeps (one group): the in_proj output
+   * (z, x, B, C, dt), the scan output before the gated RMSNorm and the norm's fp32 rstd. */
+  const mamba2Kernel = (inner: number, N: number, heads: number) =>
+    BF16 * (2 * inner + 2 * N + heads) + BF16 * inner + FP32;
+
   it('Mamba-2: the combined kernel keeps the in_proj output, the scan output and the gated norm rstd', () => {
     const inner = 2 * h;
     const N = 32;
@@ -945,11 +950,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       head_dim: inner / heads,
       n_groups: 1,
     };
-    const perToken =
-      llamaNorm +
-      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
-      BF16 * inner + // the scan output before the gated RMSNorm
-      FP32; // its rstd, one group
+    const perToken = llamaNorm + mamba2Kernel(inner, N, heads);
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
@@ -973,9 +974,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     };
     const perToken =
       llamaNorm + // input_layernorm
-      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
-      BF16 * inner + // the scan output before the gated RMSNorm
-      FP32 + // its rstd, one group
+      mamba2Kernel(inner, N, heads) +
       llamaNorm + // post_attention_layernorm (the scaled residual adds keep nothing)
       4 * BF16 * shared; // input_linear's [gate, up] (kept by the activation and the product), act(gate), the product
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
@@ -996,13 +995,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       mamba_n_heads: heads,
       attn_layer_indices: [],
     };
-    const perToken =
-      llamaNorm +
-      BF16 * (2 * inner + 2 * N + heads) + // in_proj: z, x, B, C, dt
-      BF16 * inner + // the scan output before the gated RMSNorm
-      FP32 + // its rstd, one group
-      llamaNorm +
-      swiGluMlp;
+    const perToken = llamaNorm + mamba2Kernel(inner, N, heads) + llamaNorm + swiGluMlp;
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 

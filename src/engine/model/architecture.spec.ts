@@ -320,6 +320,18 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(countParameters(architectureFromConfig('q', QWEN3_30B_A3B)).active).toBe(3353032704);
   });
 
+  it("Qwen3-MoE's mlp_only_layers and decoder_sparse_step leave layers dense (Qwen3MoeDecoderLayer.__init__)", () => {
+    // Layer i routes unless listed in mlp_only_layers, and only where (i + 1) % step == 0; a
+    // dense layer is Qwen3MoeMLP of intermediate_size (3 x 2,048 x 6,144 weights) where the
+    // sparse block was a router (2,048 x 128) and 128 experts of 3 x 2,048 x 768.
+    const dense = 3 * 2048 * 6144;
+    const sparse = 2048 * 128 + 128 * 3 * 2048 * 768;
+    const routed = (extra: Record<string, unknown>) => total({ ...QWEN3_30B_A3B, ...extra });
+    expect(routed({ mlp_only_layers: [0, 47] })).toBe(30532122624 + 2 * (dense - sparse));
+    // step 2: the 24 even-indexed layers (i + 1 odd) run the dense MLP
+    expect(routed({ decoder_sparse_step: 2 })).toBe(30532122624 + 24 * (dense - sparse));
+  });
+
   it('Qwen2 keeps q/k/v biases and ignores a sliding window it does not use', () => {
     const arch = architectureFromConfig('qwen', QWEN2_5_7B);
     expect(arch.qkvBias).toBe(true);

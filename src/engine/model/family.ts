@@ -94,6 +94,17 @@ export function fixedStateNote(type: string, layers: string): string {
   return `${type}: ${layers} keep no keys or values; serving counts each sequence's fixed state instead (the convolution's last inputs, and a scan's state)`;
 }
 
+/** The sparse layers of Qwen2-MoE, Qwen3-MoE and Qwen3-Next (Qwen2MoeDecoderLayer.__init__):
+ * layer i routes unless mlp_only_layers names it, and only where (i + 1) is a multiple of
+ * decoder_sparse_step; the others run a dense MLP of intermediate_size. */
+export function readSparseLayers(arch: ModelArchitecture, read: ConfigReader): void {
+  if (!arch.moe || read.config.moe) return;
+  const step = read.numberOr(1, 'decoder_sparse_step');
+  const dense = new Set(read.integers('mlp_only_layers') ?? []);
+  if (step === 1 && dense.size === 0) return;
+  arch.moe.layers = indicesWhere(arch.numLayers, (i) => !dense.has(i) && (i + 1) % step === 0);
+}
+
 /** OLMo's and OLMoE's clip_qkv clamps q, k and v in place (query_states.clamp_), whose saved
  * tensors the planner does not model: such configs are refused by the field. */
 export function refuseClipQkv(read: ConfigReader): void {

@@ -271,6 +271,7 @@ const CONFIG_RANGES: Record<string, Range> = {
   n_shared_experts: count(0, MAX_SHARED_EXPERTS),
   shared_expert_intermediate_size: count(0, MAX_MLP_WIDTH),
   first_k_dense_replace: count(0, MAX_LAYERS),
+  decoder_sparse_step: count(1, MAX_LAYERS),
   q_lora_rank: count(0, MAX_LORA_RANK),
   kv_lora_rank: count(1, MAX_LORA_RANK),
   qk_nope_head_dim: count(1, MAX_HEAD_DIM),

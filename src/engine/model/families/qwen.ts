@@ -1,6 +1,6 @@
 // Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE (modeling_qwen2.py, modeling_qwen2_moe.py,
 // modeling_qwen3.py, modeling_qwen3_moe.py).
-import { Family, readNormTopkProb } from '../family';
+import { Family, readNormTopkProb, readSparseLayers } from '../family';
 
 export const qwen2: Family = {
   types: ['qwen2', 'qwen2_moe'],
@@ -13,6 +13,7 @@ export const qwen2: Family = {
     // Qwen2MoeSparseMoeBlock gates its shared expert with a Linear(h, 1).
     if (type === 'qwen2_moe' && arch.moe && !read.config.moe) arch.moe.sharedExpertGate = true;
     readNormTopkProb(arch, read, false);
+    readSparseLayers(arch, read);
   },
 };
 
@@ -24,5 +25,6 @@ export const qwen3: Family = {
   refine: (arch, read) => {
     arch.qkNorm = true; // Qwen3Attention: q_norm and k_norm of head_dim
     readNormTopkProb(arch, read, false);
+    readSparseLayers(arch, read);
   },
 };

@@ -1,5 +1,5 @@
 // What each layer of a model is: the per-layer vocabulary the memory recipes read.
-import { AttentionWindow, LayerKind, LayerType, ModelArchitecture } from '../vocabulary';
+import { AttentionWindow, LayerKind, LayerType, MixerKind, ModelArchitecture } from '../vocabulary';
 
 /** Whether layer `layerIndex` belongs to the encoder of an encoder-decoder model. */
 export function isEncoderLayer(arch: ModelArchitecture, layerIndex: number): boolean {
@@ -54,7 +54,18 @@ function windowOf(arch: ModelArchitecture, type: LayerType): AttentionWindow {
   return { kind: 'full' };
 }
 
-function mixerOf(type: LayerType): LayerKind['mixer'] {
+/** The model codes that run each mixer other than attention, and the architecture block that
+ * shapes it: recipes/index.ts picks a layer recipe by model type, so a layer of that kind is
+ * planned only under one of these. */
+export const MIXER_CODES: Partial<
+  Record<MixerKind, { block: keyof ModelArchitecture; modelTypes: readonly string[] }>
+> = {
+  mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'] },
+  mamba2: { block: 'ssm', modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'] },
+  'short-conv': { block: 'shortConv', modelTypes: ['lfm2', 'lfm2_moe'] },
+};
+
+export function mixerOf(type: LayerType): LayerKind['mixer'] {
   if (type === 'mamba' || type === 'mamba2') return type;
   if (type === 'conv') return 'short-conv';
   return type === 'cross_attention' ? 'cross-attention' : 'attention';

@@ -223,4 +223,30 @@ describe('model limits', () => {
       'model.norm',
     ]);
   });
+
+  it('refuses a layer type whose mixer has no shape, or no model code that runs it, by the field', () => {
+    // An exported architecture in the engine's own names: LFM2's conv layers without a model
+    // type whose code runs them had reached Llama's recipe and failed there.
+    const own = {
+      hiddenSize: 512,
+      numLayers: 2,
+      numAttentionHeads: 8,
+      numKeyValueHeads: 8,
+      headDim: 64,
+      intermediateSize: 1024,
+      vocabSize: 1000,
+      maxPositionEmbeddings: 4096,
+      mlp: 'gated',
+      norm: 'rmsnorm',
+      normsPerLayer: 2,
+      activation: 'silu',
+      layerTypes: ['conv', 'full_attention'],
+    };
+    const shortConv = { cacheLength: 3, bias: false };
+    expect(errorsOf(own).map((e) => e.field)).toEqual(['model.shortConv']);
+    const untyped = errorsOf({ ...own, shortConv });
+    expect(untyped.map((e) => e.field)).toEqual(['model.modelType']);
+    expect(untyped[0].message).toMatch(/'lfm2' or 'lfm2_moe'/);
+    expect(errorsOf({ ...own, shortConv, modelType: 'lfm2' })).toEqual([]);
+  });
 });

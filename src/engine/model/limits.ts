@@ -3,6 +3,7 @@
 // request cannot make one plan cost seconds, gigabytes, or figures past 2^53.
 import { FieldError, ModelArchitecture, NORM_KINDS, ROUTER_KINDS } from '../vocabulary';
 import { countParameters } from './parameters';
+import { MIXER_CODES, mixerOf } from './layers';
 
 interface Range {
   min: number;
@@ -499,6 +500,25 @@ function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] 
 }
 
 /** Limits between fields, once each field is in range. */
+/** A layer whose mixer is not attention needs the block that shapes it and a model type whose
+ * code runs it (MIXER_CODES): without either it would be planned as something else. */
+function mixerCodeErrors(arch: ModelArchitecture, fail: (field: string, message: string) => void) {
+  const mixers = new Set((arch.layerTypes ?? []).slice(0, arch.numLayers).map(mixerOf));
+  for (const mixer of mixers) {
+    const code = MIXER_CODES[mixer];
+    if (!code) continue;
+    if (!arch[code.block]) {
+      fail(code.block, `layerTypes has ${mixer} layers: give ${code.block}, their mixer's shape`);
+    } else if (!code.modelTypes.includes(arch.modelType ?? '')) {
+      const types = code.modelTypes.map((t) => `'${t}'`).join(' or ');
+      fail(
+        'modelType',
+        `layerTypes has ${mixer} layers: give ${types}, whose model code runs them`,
+      );
+    }
+  }
+}
+
 function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) =>
@@ -517,6 +537,7 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
       `must give a type for every layer: ${arch.layerTypes.length} for numLayers (${arch.numLayers})`,
     );
   }
+  mixerCodeErrors(arch, fail);
   const indexLists: [string, number[] | undefined][] = [
     ['moe.layers', arch.moe?.layers],
     ['noRopeLayers', arch.noRopeLayers],

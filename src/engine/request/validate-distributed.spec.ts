@@ -75,6 +75,7 @@ describe('pipeline splits', () => {
   it("refuses context parallelism over a Mamba scan or LFM2's convolution, which run along the whole sequence", () => {
     const hybrid = (layerTypes: ('full_attention' | 'mamba2' | 'conv')[]) => ({
       ...tinyArch(4),
+      modelType: layerTypes.includes('mamba2') ? 'bamba' : 'lfm2', // model codes that run them
       layerTypes,
       ssm: layerTypes.includes('mamba2')
         ? {

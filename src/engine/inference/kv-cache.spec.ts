@@ -129,6 +129,30 @@ describe("LFM2's convolution cache while serving", () => {
   });
 });
 
+describe("Qwen3-Next's Gated DeltaNet cache while serving", () => {
+  it('each linear-attention layer keeps its conv window (bf16) and each value head a dk x dv fp32 state per sequence; every fourth layer keys and values', () => {
+    const qwen3Next = architectureFromConfig('qwen3-next-spec', {
+      model_type: 'qwen3_next',
+      hidden_size: 2048,
+      num_hidden_layers: 4,
+      num_attention_heads: 16,
+      num_key_value_heads: 2,
+      head_dim: 256,
+      num_experts: 0,
+    });
+    const attention = 2 * 2 * 256 * 2 * 1000; // K and V, 2 heads of 256, 1,000 tokens, bf16
+    const conv = (2 * 16 * 128 + 32 * 128) * 4 * 2; // q, k and v channels, 4 taps, bf16
+    const recurrent = 32 * 128 * 128 * 4; // 32 value heads of 128 x 128, fp32
+    const linear = conv + recurrent;
+    expect(linear).toBe(2_162_688);
+    expect(stageKvCacheBytes(qwen3Next, 0, 4, 1, 'bf16', 2, 1000)).toBe(
+      2 * (attention + 3 * linear),
+    );
+    // tensor parallelism splits the heads, and with them both states
+    expect(stageKvCacheBytes(qwen3Next, 0, 3, 2, 'bf16', 1, 1000)).toBe((3 * linear) / 2);
+  });
+});
+
 describe('an encoder-decoder (T5) while serving', () => {
   // t5-base: 12 encoder and 12 decoder blocks, 12 heads of 64.
   const t5 = architectureFromConfig('t5-base', {

@@ -1,6 +1,13 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
 import { attendsLayer, isEncoderLayer, layerKind, mixerAttends } from '../model/layers';
-import { KvCacheDtype, LayerKind, MixerKind, ModelArchitecture, SsmConfig } from '../vocabulary';
+import {
+  GatedDeltaConfig,
+  KvCacheDtype,
+  LayerKind,
+  MixerKind,
+  ModelArchitecture,
+  SsmConfig,
+} from '../vocabulary';
 
 /** Bytes of one cached element: bf16 2, fp8 and int8 1 (per-tensor scales are negligible). */
 export function kvBytesPerElement(dtype: KvCacheDtype): number {
@@ -82,6 +89,24 @@ export function ssmStateBytesPerSequence(ssm: SsmConfig, tensorParallel: number)
   return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
 }
 
+/** What one sequence keeps in a Gated DeltaNet layer on one tensor-parallel rank (transformers'
+ * linear-attention cache layer): conv_states, the last linear_conv_kernel_dim inputs of q, k
+ * and v in the model's dtype (F.pad of mixed_qkv), and recurrent_states, each value head's
+ * dk x dv state in fp32 (the delta rule's final state: torch_chunk_gated_delta_rule computes in
+ * float32, fla's chunk_gated_delta_rule_fwd_h allocates final_state as float32). */
+export function gatedDeltaStateBytesPerSequence(
+  delta: GatedDeltaConfig,
+  tensorParallel: number,
+): number {
+  const channels = 2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim;
+  const conv = channels * delta.convKernel * SSM_STATE_BYTES;
+  const recurrent =
+    delta.valueHeads * delta.keyHeadDim * delta.valueHeadDim * RECURRENT_STATE_BYTES;
+  return (conv + recurrent) / tensorParallel;
+}
+// The delta rule's recurrent state is float32 (above).
+const RECURRENT_STATE_BYTES = 4;
+
 /** Cache bytes one rank of a pipeline stage holds for `sequences` sequences of `contextTokens`
  * tokens each (the stage's layers only; each attention layer capped at its window, each
  * state-space layer its fixed state). */
@@ -116,6 +141,8 @@ function fixedStateBytesPerSequence(
 ): number {
   if ((mixer === 'mamba' || mixer === 'mamba2') && arch.ssm)
     return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
+  if (mixer === 'gated-delta' && arch.gatedDelta)
+    return gatedDeltaStateBytesPerSequence(arch.gatedDelta, tensorParallel);
   if (mixer !== 'short-conv' || !arch.shortConv) return 0;
   const elements = arch.hiddenSize * arch.shortConv.cacheLength;
   return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;

@@ -120,6 +120,8 @@ const OWN_FIELDS = [
   'attentionSinks',
   'ssm',
   'shortConv',
+  'gatedDelta',
+  'attentionOutputGate',
   'vision',
   'mtp',
   'embeddingVocabSize',

@@ -1486,3 +1486,88 @@ describe('LFM2-MoE (modular_lfm2_moe.py)', () => {
     expect((counts.total / 1e9).toFixed(1)).toBe('8.3');
   });
 });
+
+describe('Qwen3-Next (modular_qwen3_next.py)', () => {
+  // Qwen/Qwen3-Next-80B-A3B-Instruct's config.json (its fields; mtp_* are not loaded:
+  // _keys_to_ignore_on_load_unexpected = [r"^mtp.*"]).
+  const QWEN3_NEXT_80B = {
+    architectures: ['Qwen3NextForCausalLM'],
+    model_type: 'qwen3_next',
+    hidden_size: 2048,
+    intermediate_size: 5120,
+    num_hidden_layers: 48,
+    num_attention_heads: 16,
+    num_key_value_heads: 2,
+    head_dim: 256,
+    full_attention_interval: 4,
+    linear_conv_kernel_dim: 4,
+    linear_key_head_dim: 128,
+    linear_num_key_heads: 16,
+    linear_num_value_heads: 32,
+    linear_value_head_dim: 128,
+    num_experts: 512,
+    num_experts_per_tok: 10,
+    moe_intermediate_size: 512,
+    shared_expert_intermediate_size: 512,
+    decoder_sparse_step: 1,
+    mlp_only_layers: [],
+    norm_topk_prob: true,
+    partial_rotary_factor: 0.25,
+    tie_word_embeddings: false,
+    vocab_size: 151936,
+  };
+
+  it('79,674,391,296 parameters: 36 Gated DeltaNet and 12 gated-attention layers, each with 512 experts and a gated shared expert', () => {
+    const h = 2048;
+    const [keys, values] = [16 * 128, 32 * 128];
+    const deltaNet =
+      h * (2 * keys + 2 * values) + // in_proj_qkvz
+      h * 2 * 32 + // in_proj_ba
+      (2 * keys + values) * 4 + // the depthwise conv1d over q, k and v, 4 taps, no bias
+      32 + // dt_bias
+      32 + // A_log
+      128 + // the gated RMSNorm's weight, one value head wide
+      values * h; // out_proj
+    const attention =
+      h * 2 * 16 * 256 + // q_proj: each head's query and its gate
+      2 * h * 2 * 256 + // k_proj, v_proj
+      16 * 256 * h + // o_proj
+      2 * 256; // q_norm, k_norm
+    const sparse =
+      h * 512 + // the router
+      512 * 3 * h * 512 + // 512 experts of gate, up and down
+      3 * h * 512 + // the shared expert
+      h; // shared_expert_gate
+    const norms = 2 * h;
+    const ends = 2 * 151936 * h + h; // embedding, lm_head, final norm
+    const total = 36 * (deltaNet + sparse + norms) + 12 * (attention + sparse + norms) + ends;
+    const arch = architectureFromConfig('qwen3-next-80b-a3b', QWEN3_NEXT_80B);
+    expect(countParameters(arch).total).toBe(total);
+    expect(total).toBe(79_674_391_296);
+    expect(arch.layerTypes?.slice(0, 4)).toEqual([
+      'linear_attention',
+      'linear_attention',
+      'linear_attention',
+      'full_attention',
+    ]);
+  });
+
+  it('mlp_only_layers and decoder_sparse_step leave layers dense, as Qwen2-MoE reads them', () => {
+    const arch = architectureFromConfig('qwen3-next-sparse', {
+      ...QWEN3_NEXT_80B,
+      num_hidden_layers: 8,
+      decoder_sparse_step: 2,
+      mlp_only_layers: [3],
+    });
+    // layer i routes when (i + 1) % 2 == 0 and i is not in mlp_only_layers: 1, 5, 7
+    const routed = [0, 1, 2, 3, 4, 5, 6, 7].filter((i) => layerKind(arch, i).mlp === 'moe');
+    expect(routed).toEqual([1, 5, 7]);
+    expect(layerKind(arch, 3).mlp).toBe('dense');
+  });
+
+  it('refuses value heads that are not a whole multiple of the key heads, by the field', () => {
+    expect(() =>
+      architectureFromConfig('qwen3-next-bad', { ...QWEN3_NEXT_80B, linear_num_value_heads: 24 }),
+    ).toThrow(/linear_num_value_heads/);
+  });
+});

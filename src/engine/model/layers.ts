@@ -63,11 +63,13 @@ export const MIXER_CODES: Partial<
   mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'] },
   mamba2: { block: 'ssm', modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'] },
   'short-conv': { block: 'shortConv', modelTypes: ['lfm2', 'lfm2_moe'] },
+  'gated-delta': { block: 'gatedDelta', modelTypes: ['qwen3_next'] },
 };
 
 export function mixerOf(type: LayerType): LayerKind['mixer'] {
   if (type === 'mamba' || type === 'mamba2') return type;
   if (type === 'conv') return 'short-conv';
+  if (type === 'linear_attention') return 'gated-delta';
   return type === 'cross_attention' ? 'cross-attention' : 'attention';
 }
 

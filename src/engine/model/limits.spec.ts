@@ -248,5 +248,9 @@ describe('model limits', () => {
     expect(untyped.map((e) => e.field)).toEqual(['model.modelType']);
     expect(untyped[0].message).toMatch(/'lfm2' or 'lfm2_moe'/);
     expect(errorsOf({ ...own, shortConv, modelType: 'lfm2' })).toEqual([]);
+    const deltaNet = { ...own, layerTypes: ['linear_attention', 'full_attention'] };
+    expect(errorsOf({ ...deltaNet, modelType: 'qwen3_next' }).map((e) => e.field)).toEqual([
+      'model.gatedDelta',
+    ]);
   });
 });

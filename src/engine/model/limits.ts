@@ -167,6 +167,17 @@ const SHORT_CONV: BlockShape = {
   flags: ['bias'],
 };
 
+/** Qwen3-Next's Gated DeltaNet: heads as attention's, a convolution of a few taps (4). */
+const GATED_DELTA: BlockShape = {
+  numbers: {
+    keyHeads: count(1, MAX_HEADS),
+    valueHeads: count(1, MAX_HEADS),
+    keyHeadDim: count(1, MAX_HEAD_DIM),
+    valueHeadDim: count(1, MAX_HEAD_DIM),
+    convKernel: count(1, MAX_SSM_CONV),
+  },
+};
+
 const PROJECTOR_LINEAR: BlockShape = {
   numbers: {
     inFeatures: count(1, MAX_MLP_WIDTH),
@@ -211,6 +222,7 @@ const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
   ['encoder', ENCODER],
   ['ssm', SSM],
   ['shortConv', SHORT_CONV],
+  ['gatedDelta', GATED_DELTA],
   ['vision', VISION],
   ['mtp', MTP],
   ['dropout', DROPOUT],
@@ -225,6 +237,7 @@ const LAYER_TYPES: readonly string[] = [
   'mamba',
   'mamba2',
   'conv',
+  'linear_attention',
 ];
 
 const FLAGS: string[] = [
@@ -235,6 +248,7 @@ const FLAGS: string[] = [
   'fusedGateUp',
   'qkNorm',
   'qkNormPerHead',
+  'attentionOutputGate',
   'qkvBias',
   'attentionOutputBias',
   'mlpBias',

@@ -3,6 +3,7 @@ import {
   LoraSettings,
   MlaConfig,
   ModelArchitecture,
+  GatedDeltaConfig,
   ShortConvConfig,
   SsmConfig,
   TrainingSettings,
@@ -87,8 +88,10 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
   if (arch.fusedQkv) {
     return [linear(`${prefix}qkv_proj`, h, qWidth + 2 * kvWidth, bias, 'attention', 'column'), out];
   }
+  // Qwen3NextAttention's q_proj makes each head's query and its output gate.
+  const qOut = arch.attentionOutputGate ? 2 * qWidth : qWidth;
   return [
-    linear(`${prefix}q_proj`, h, qWidth, bias, 'attention', 'column'),
+    linear(`${prefix}q_proj`, h, qOut, bias, 'attention', 'column'),
     linear(`${prefix}k_proj`, h, kvWidth, bias, 'attention', 'column'),
     linear(`${prefix}v_proj`, h, kvWidth, bias, 'attention', 'column'),
     out,
@@ -165,6 +168,19 @@ function shortConvLinears(arch: ModelArchitecture, conv: ShortConvConfig): Linea
   ];
 }
 
+/** Qwen3NextGatedDeltaNet's in_proj_qkvz (q and k of the key heads, v and the gate z of the
+ * value heads), in_proj_ba (beta and the decay's a, one per value head) and out_proj. */
+function gatedDeltaLinears(arch: ModelArchitecture, delta: GatedDeltaConfig): LinearShape[] {
+  const h = arch.hiddenSize;
+  const keys = delta.keyHeads * delta.keyHeadDim;
+  const values = delta.valueHeads * delta.valueHeadDim;
+  return [
+    linear('in_proj_qkvz', h, 2 * keys + 2 * values, false, 'attention', 'column'),
+    linear('in_proj_ba', h, 2 * delta.valueHeads, false, 'attention', 'column'),
+    linear('out_proj', values, h, false, 'attention', 'row'),
+  ];
+}
+
 /** The token mixer's linears of one layer. */
 function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
   const kind = layerKind(arch, layerIndex);
@@ -172,6 +188,8 @@ function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[
     return ssmLinears(arch, arch.ssm);
   }
   if (kind.mixer === 'short-conv' && arch.shortConv) return shortConvLinears(arch, arch.shortConv);
+  if (kind.mixer === 'gated-delta' && arch.gatedDelta)
+    return gatedDeltaLinears(arch, arch.gatedDelta);
   // Mllama's cross-attention layers project their keys and values from the projected image
   // states, already h wide (MllamaTextCrossAttention).
   if (kind.mixer === 'cross-attention') return attentionLinears(arch, 'cross_attn.');
@@ -263,6 +281,15 @@ function ssmExtraElements(ssm: SsmConfig): number {
   return conv + ssm.innerSize * ssm.stateSize + ssm.innerSize + innerNorms; // + A_log, D
 }
 
+/** Qwen3NextGatedDeltaNet's tensors besides its linears: the depthwise conv1d over q, k and v
+ * (no bias), dt_bias and A_log per value head, and the gated RMSNorm's weight (a value head
+ * wide). */
+export function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
+  const convChannels =
+    2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim;
+  return convChannels * delta.convKernel + 2 * delta.valueHeads + delta.valueHeadDim;
+}
+
 /** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */
 function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number {
   const kind = layerKind(arch, layerIndex);
@@ -274,6 +301,8 @@ function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number
     const { cacheLength, bias } = arch.shortConv;
     return arch.hiddenSize * cacheLength + (bias ? arch.hiddenSize : 0);
   }
+  if (kind.mixer === 'gated-delta' && arch.gatedDelta)
+    return gatedDeltaExtraElements(arch.gatedDelta);
   // Mllama cross-attention: q_norm and k_norm over head_dim, and its attention and MLP gates.
   if (kind.mixer === 'cross-attention') return 2 * arch.headDim + 2;
   let extra = qkNormElements(arch) + relativePositionBias(arch, layerIndex);

@@ -2,6 +2,7 @@
 // split, HSDP's replica count, what optimizer in backward cannot do.
 import { H100_SXM } from '../../../test/support/gpus';
 import { tinyArch } from '../../../test/support/timeline';
+import { architectureFromConfig } from '../model/architecture';
 import { PlanRequestInput } from './normalize';
 import { normalizeRequest } from './normalize';
 import { validateRequest } from './validate';
@@ -101,6 +102,29 @@ describe('pipeline splits', () => {
     const conv = check(cp, 64, hybrid(['conv', 'full_attention', 'conv', 'full_attention']));
     expect(conv[0].message).toMatch(/layer 0 needs LFM2's short convolution/);
     expect(check({}, 64, hybrid(['conv', 'full_attention', 'conv', 'full_attention']))).toEqual([]);
+  });
+
+  it("refuses context parallelism over Qwen3-Next's Gated DeltaNet, and tensor parallelism that splits a key head", () => {
+    const qwen3Next = architectureFromConfig('qwen3-next-tiny', {
+      model_type: 'qwen3_next',
+      hidden_size: 256,
+      num_hidden_layers: 4,
+      num_attention_heads: 8,
+      num_key_value_heads: 8,
+      head_dim: 32,
+      num_experts: 0,
+      linear_num_key_heads: 2,
+      linear_num_value_heads: 4,
+      linear_key_head_dim: 32,
+      linear_value_head_dim: 32,
+    });
+    const cp = check({ parallelism: { contextParallel: 2 } }, 64, qwen3Next);
+    expect(cp.map((e) => e.field)).toEqual(['parallelism.contextParallel']);
+    expect(cp[0].message).toMatch(/layer 0 needs a Gated DeltaNet's recurrent state/);
+    const tp = check({ parallelism: { tensorParallel: 4 } }, 64, qwen3Next);
+    expect(tp.map((e) => e.field)).toEqual(['parallelism.tensorParallel']);
+    expect(tp[0].message).toMatch(/linear_num_key_heads \(2\)/);
+    expect(check({ parallelism: { tensorParallel: 2 } }, 64, qwen3Next)).toEqual([]);
   });
 
   it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {

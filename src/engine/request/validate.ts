@@ -150,6 +150,13 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
       message: `tensorParallel (${t}) must divide num_key_value_heads (${g}) or be a multiple of it (K/V heads are replicated)`,
     });
   }
+  const delta = arch.gatedDelta;
+  if (delta && delta.keyHeads % t !== 0) {
+    errors.push({
+      field,
+      message: `tensorParallel (${t}) must divide linear_num_key_heads (${delta.keyHeads}): each rank runs whole Gated DeltaNet heads`,
+    });
+  }
   if (t > cluster.gpusPerNode) {
     errors.push({
       field,
@@ -258,6 +265,7 @@ const SEQUENTIAL_MIXERS: Partial<Record<MixerKind, string>> = {
   mamba: "a Mamba scan's state",
   mamba2: "a Mamba-2 scan's state",
   'short-conv': "LFM2's short convolution's earlier taps",
+  'gated-delta': "a Gated DeltaNet's recurrent state",
 };
 
 /** Context parallelism splits the sequence over ranks and replaces only attention

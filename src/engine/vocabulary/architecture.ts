@@ -90,7 +90,8 @@ export interface MoeConfig {
 
 /** What mixes tokens in a layer: attention, attention to another stack's states, or a
  * selective state-space scan (Mamba-1, Mamba-2). */
-export type MixerKind = 'attention' | 'cross-attention' | 'mamba' | 'mamba2' | 'short-conv';
+export type MixerKind =
+  'attention' | 'cross-attention' | 'mamba' | 'mamba2' | 'short-conv' | 'gated-delta';
 
 /** How far back an attention layer looks. */
 export type AttentionWindow =
@@ -109,7 +110,9 @@ export type LayerType =
   | 'mamba'
   | 'mamba2'
   /** LFM2's gated short convolution (Lfm2ShortConv). */
-  | 'conv';
+  | 'conv'
+  /** Qwen3-Next's Gated DeltaNet (Qwen3NextGatedDeltaNet). */
+  | 'linear_attention';
 
 /** One layer as the memory recipes read it: built once per distinct `key`, then repeated. */
 export interface LayerKind {
@@ -161,6 +164,20 @@ export interface ShortConvConfig {
   cacheLength: number;
   /** conv_bias: biases on in_proj, out_proj and the convolution. */
   bias: boolean;
+}
+
+/** Qwen3-Next's Gated DeltaNet (modular_qwen3_next.py Qwen3NextGatedDeltaNet; Yang, Kautz and
+ * Hatamizadeh 2024, "Gated Delta Networks"): in_proj_qkvz and in_proj_ba, a causal depthwise
+ * convolution over q, k and v, the chunked gated delta rule, a gated RMSNorm, out_proj. */
+export interface GatedDeltaConfig {
+  /** linear_num_key_heads: q and k heads (each repeated to the value heads' count). */
+  keyHeads: number;
+  /** linear_num_value_heads. */
+  valueHeads: number;
+  keyHeadDim: number;
+  valueHeadDim: number;
+  /** linear_conv_kernel_dim: the convolution's width, and the positions its cache keeps. */
+  convKernel: number;
 }
 
 /** One linear outside the text stack (a vision projector), as `inFeatures -> outFeatures`. */
@@ -323,6 +340,11 @@ export interface ModelArchitecture {
   ssm?: SsmConfig;
   /** LFM2's gated short convolution of the `conv` layers. */
   shortConv?: ShortConvConfig;
+  /** Qwen3-Next's Gated DeltaNet of the `linear_attention` layers. */
+  gatedDelta?: GatedDeltaConfig;
+  /** q_proj projects each head's query and a gate of its width, and the attention's output is
+   * multiplied by sigmoid(gate) before o_proj (Qwen3NextAttention). */
+  attentionOutputGate?: boolean;
   /** The image encoder and projector of a vision-language model (counted in the totals). */
   vision?: VisionTower;
   /** Multi-token-prediction modules counted and trained (off unless asked for). */

@@ -280,12 +280,13 @@ export class Ops {
     return out;
   }
 
-  /** x.split(width, dim=-1) into `parts` equal views of the columns; SplitBackward0 waits
-   * for every part's gradient and concatenates them into one x-sized gradient. */
-  split(x: Tensor, parts: number): Tensor[] {
-    const outs = Array.from({ length: parts }, () =>
-      this.rt.view(x, x.cols / parts, x.requiresGrad),
-    );
+  /** x.split(width, dim=-1) into `parts` equal views of the columns, or views of the widths
+   * given (split_with_sizes); SplitBackward0 waits for every part's gradient and concatenates
+   * them into one x-sized gradient. */
+  split(x: Tensor, parts: number | number[]): Tensor[] {
+    const widths =
+      typeof parts === 'number' ? new Array<number>(parts).fill(x.cols / parts) : parts;
+    const outs = widths.map((cols) => this.rt.view(x, cols, x.requiresGrad));
     this.rt.record([x], outs, [], () => this.give(x, () => this.gradOf(x)));
     return outs;
   }

@@ -62,6 +62,9 @@ export interface LlamaVariant {
   plainMlp?: boolean;
   /** StarCoder2: dropout on o_proj's and c_proj's outputs (residual_dropout) before each add. */
   residualDropout?: number;
+  /** Qwen3-Next: q_proj also makes a gate per head, and sigmoid(gate) multiplies the
+   * attention's output before o_proj (Qwen3NextAttention.forward). */
+  outputGate?: boolean;
 }
 
 export const LLAMA: LlamaVariant = {
@@ -157,7 +160,8 @@ export function hfLlamaAttention(
   variant: LlamaVariant = LLAMA,
 ): Tensor {
   return nn.rt.scope(() => {
-    const [q0, k0, v] = projections(nn, x, w, inputs.heads);
+    const [projectedQ, k0, v] = projections(nn, x, w, inputs.heads);
+    const [q0, gate] = variant.outputGate ? queryAndGate(nn, projectedQ) : [projectedQ];
     const rmsQk = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
     const beforeRope = rmsQk && !variant.qkNormAfterRope;
     const [q, k] = beforeRope ? qkNorms(nn, q0, k0, w, variant, inputs.heads.headDim) : [q0, k0];
@@ -173,8 +177,21 @@ export function hfLlamaAttention(
     nn.rt.drop(...[qRotated, kRotated].filter((t, i) => t !== qkv[i]));
     const context = attend(nn, qkv, inputs);
     nn.rt.drop(...qkv, v);
-    return nn.linear(context, linear(w, 'o_proj'));
+    // attn_output * torch.sigmoid(gate): sigmoid keeps its output, the product both sides.
+    const gated = gate ? nn.ops.mul(context, nn.ops.unarySavingOutput(gate)) : context;
+    return nn.linear(gated, linear(w, 'o_proj'));
   });
+}
+
+/** Qwen3NextAttention: q_proj's output chunked into each head's query and gate (views of it;
+ * SplitBackward0 joins their gradients into one), the gate reshaped to [tokens, heads x d], a
+ * copy since its view is not contiguous. The gate lives until the attention returns. */
+function queryAndGate(nn: Nn, projected: Tensor): [Tensor, Tensor] {
+  const [query, gateView] = nn.ops.split(projected, 2);
+  nn.rt.drop(projected);
+  const gate = nn.ops.unary(gateView);
+  nn.rt.drop(gateView);
+  return [query, gate];
 }
 
 /** q, k and v: three linears, or views sliced out of Phi-3's one qkv_proj output where the

@@ -5,6 +5,7 @@ import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfLfm2Recipe } from './hf-lfm2';
+import { hfQwen3NextRecipe } from './hf-qwen3-next';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -48,6 +49,7 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
     plainMlp: arch.mlp === 'plain',
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: activationOf(arch),
+    outputGate: arch.attentionOutputGate,
   };
 }
 
@@ -107,6 +109,14 @@ function bambaRecipe(arch: ModelArchitecture): LayerRecipe {
     llamaVariant(arch),
     'transformers models/bamba/modular_bamba.py (BambaDecoderLayer, BambaMixer)',
   );
+}
+
+/** Qwen3-Next (modular_qwen3_next.py): Gemma-3's (1 + weight) RMSNorms, its final norm too;
+ * gated attention and Gated DeltaNet mixers (hf-qwen3-next.ts). Its RoPE covers a quarter of each
+ * head (partial_rotary_factor 0.25), planned over the whole head as Bamba's is. */
+function qwen3NextRecipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = { ...llamaVariant(arch), rmsNorm: 'gemma' };
+  return { ...hfQwen3NextRecipe(arch, variant), ends: { finalNorm: 'gemma' } };
 }
 
 /** A family that runs Llama's layer with the knobs its fields set (llamaVariant) and any of its
@@ -344,6 +354,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   bamba: bambaRecipe,
   lfm2: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   lfm2_moe: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
+  qwen3_next: qwen3NextRecipe,
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };
@@ -354,6 +365,8 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.moe) return 'mixture-of-experts layers';
   if (arch.ssm) return 'state-space mixers';
   if (arch.shortConv) return 'short convolutions';
+  if (arch.gatedDelta) return 'Gated DeltaNet mixers';
+  if (arch.attentionOutputGate) return "gated attention (a sigmoid gate on the attention's output)";
   if (arch.encoder) return 'an encoder-decoder stack';
   if (arch.mla) return 'multi-latent attention';
   if (arch.sequenceClassificationLabels) return 'a classification head';

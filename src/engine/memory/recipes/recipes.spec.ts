@@ -1025,6 +1025,78 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T + padding);
   });
 
+  describe('Qwen3-Next', () => {
+    // Gated DeltaNet of 2 key heads and 4 value heads of 32 (q and k repeated twice), a
+    // 4-tap convolution; no experts, so each layer runs Qwen3NextMLP.
+    const QWEN3_NEXT = {
+      ...BASE,
+      model_type: 'qwen3_next',
+      head_dim: d,
+      num_experts: 0,
+      linear_num_key_heads: 2,
+      linear_num_value_heads: 4,
+      linear_key_head_dim: 32,
+      linear_value_head_dim: 32,
+      linear_conv_kernel_dim: 4,
+    };
+    const heads = 4;
+    const [keyDim, valueDim] = [2 * 32, 4 * 32];
+    // Qwen3NextRMSNorm (Gemma-3's): x.float() and rsqrt kept, the fp32 normed kept by
+    // * (1 + weight); its bf16 output kept by the linears that read it.
+    const gemmaNorm = (width: number, rows = 1) => FP32 * width + FP32 * rows + FP32 * width;
+    const normAndOutput = gemmaNorm(h) + BF16 * h;
+
+    it("Gated DeltaNet layer: z, the convolution's input, beta, g's fp32 softplus, and fla's saved q̂, k̂, rstds, v copy, g cumsum and A; the gated norm's input and output", () => {
+      const perToken =
+        normAndOutput + // input_layernorm
+        BF16 * valueDim + // z (reshaped into a copy), kept by the gated norm
+        BF16 * (2 * keyDim + valueDim) + // torch.cat(q, k, v), kept by CausalConv1dFn
+        BF16 * heads + // beta = b.sigmoid(), kept by sigmoid and by the delta rule
+        2 * FP32 * heads + // a.float() + dt_bias (kept by softplus) and softplus (kept by the product)
+        2 * BF16 * heads * 32 + // l2norm_fwd's q̂ and k̂ over the repeated heads
+        2 * FP32 * heads + // their rstd
+        BF16 * valueDim + // input_guard's contiguous copy of v
+        FP32 * heads + // chunk_local_cumsum of g
+        BF16 * heads * 64 + // solve_tril's A, 64 entries a token and head
+        BF16 * valueDim + // o, kept by the gated norm
+        FP32 * heads + // the norm's rstd, one a head
+        BF16 * valueDim + // its output, kept by out_proj
+        normAndOutput + // post_attention_layernorm
+        swiGluMlp;
+      // A_log.float().exp() and its negation ([heads] each) count under weights, as the
+      // weights' own casts do.
+      expect(savedPerLayer(QWEN3_NEXT, HF)).toBe(perToken * T);
+    });
+
+    it('gated attention layer: per-head Gemma q/k norms, flash attention, sigmoid(gate) and the gated output o_proj keeps', () => {
+      const config = { ...QWEN3_NEXT, layer_types: ['full_attention', 'full_attention'] };
+      const perToken =
+        normAndOutput +
+        gemmaNorm(a * d, a) + // q_norm over each head (q is a view of q_proj's output)
+        gemmaNorm(g * d, g) + // k_norm
+        BF16 * a * d + // rotated q, kept by flash attention
+        2 * BF16 * g * d + // rotated k, and v
+        BF16 * a * d +
+        lse + // attention output (kept by the product) and log-sum-exp
+        BF16 * a * d + // sigmoid(gate), kept by sigmoid and by the product
+        BF16 * a * d + // attn_output * sigmoid(gate), kept by o_proj
+        normAndOutput +
+        swiGluMlp;
+      expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    });
+
+    it('the chunk states h exist in the forward and again in backward, beside their gradient dh', () => {
+      // 416 tokens: 7 chunks of 64, so h is 7 x 4 heads x 32 x 32 in bf16 (57,344 B), a size
+      // no tensor of 416 tokens and no weight or gradient of these shapes has.
+      const tokens = 416;
+      const stateBytes = Math.ceil(tokens / 64) * heads * 32 * 32 * BF16;
+      const shorter = settings({ preset: 'hf-transformers' }, { sequenceLength: tokens });
+      const config = { ...QWEN3_NEXT, num_hidden_layers: 2 };
+      // chunk_gated_delta_rule_fwd_h in the forward; recomputed, and dh, in the backward
+      expect(allocationsOf(config, shorter, stateBytes)).toEqual({ forward: 2, backward: 4 });
+    });
+  });
+
   it('makes no rotary tables where the model code has no rotary module (Granite 4.0 without RoPE, Jamba)', () => {
     const granite = (positions: string) => ({
       model_type: 'granitemoehybrid',

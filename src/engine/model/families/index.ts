@@ -44,6 +44,7 @@ import { phi } from './phi';
 import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
 import { qwen2, qwen3 } from './qwen';
+import { qwen3Next } from './qwen3-next';
 import { qwen2Vl } from './qwen2-vl';
 import { seedOss } from './seed-oss';
 import { smollm3 } from './smollm3';
@@ -55,6 +56,7 @@ const ALL: Family[] = [
   llama,
   qwen2,
   qwen3,
+  qwen3Next,
   gemma,
   gemma2,
   vaultgemma,

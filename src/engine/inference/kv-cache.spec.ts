@@ -153,6 +153,25 @@ describe("Qwen3-Next's Gated DeltaNet cache while serving", () => {
   });
 });
 
+describe("Falcon-H1's layers while serving", () => {
+  it("every layer keeps keys and values and its Mamba-2 mixer's conv window and scan state", () => {
+    const falconH1 = architectureFromConfig('falcon-h1-spec', {
+      model_type: 'falcon_h1',
+      hidden_size: 512,
+      num_hidden_layers: 2,
+      num_attention_heads: 8,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      mamba_d_ssm: 768,
+      mamba_n_heads: 24,
+      mamba_d_state: 64,
+    });
+    const attention = 2 * 2 * 64 * 2 * 1000; // K and V, 2 heads of 64, 1,000 tokens, bf16
+    const state = ((768 + 2 * 64) * 4 + 24 * 32 * 64) * 2; // conv window of x, B, C; heads x d_head x N
+    expect(stageKvCacheBytes(falconH1, 0, 2, 1, 'bf16', 3, 1000)).toBe(3 * 2 * (attention + state));
+  });
+});
+
 describe('an encoder-decoder (T5) while serving', () => {
   // t5-base: 12 encoder and 12 decoder blocks, 12 heads of 64.
   const t5 = architectureFromConfig('t5-base', {

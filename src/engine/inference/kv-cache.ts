@@ -139,8 +139,8 @@ function fixedStateBytesPerSequence(
   mixer: MixerKind,
   tensorParallel: number,
 ): number {
-  if ((mixer === 'mamba' || mixer === 'mamba2') && arch.ssm)
-    return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
+  const scans = mixer === 'mamba' || mixer === 'mamba2' || mixer === 'attention-mamba2';
+  if (scans && arch.ssm) return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
   if (mixer === 'gated-delta' && arch.gatedDelta)
     return gatedDeltaStateBytesPerSequence(arch.gatedDelta, tensorParallel);
   if (mixer !== 'short-conv' || !arch.shortConv) return 0;

@@ -1571,3 +1571,53 @@ describe('Qwen3-Next (modular_qwen3_next.py)', () => {
     ).toThrow(/linear_num_value_heads/);
   });
 });
+
+describe('Falcon-H1 (modular_falcon_h1.py)', () => {
+  // tiiuae/Falcon-H1-Tiny-90M-Instruct's config.json (the fields the count reads).
+  const FALCON_H1_TINY = {
+    model_type: 'falcon_h1',
+    vocab_size: 32768,
+    hidden_size: 512,
+    intermediate_size: 768,
+    num_hidden_layers: 24,
+    num_attention_heads: 8,
+    num_key_value_heads: 2,
+    head_dim: 64,
+    mamba_d_conv: 4,
+    mamba_d_ssm: 768,
+    mamba_d_state: 64,
+    mamba_d_head: 32,
+    mamba_n_heads: 24,
+    mamba_n_groups: 1,
+    mamba_conv_bias: true,
+    mamba_proj_bias: false,
+    mamba_rms_norm: false,
+    projectors_bias: false,
+    tie_word_embeddings: true,
+  };
+
+  it("91,131,072 parameters (the card's 90M): attention and a Mamba-2 mixer in each of 24 layers, no gated norm", () => {
+    const h = 512;
+    const attention = h * 512 + 2 * h * 128 + 512 * h; // q (8 x 64), k and v (2 x 64), o
+    const convDim = 768 + 2 * 64; // x, B and C
+    const mamba =
+      h * (768 + convDim + 24) + // in_proj: z, xBC and dt
+      convDim * 4 +
+      convDim + // the depthwise conv1d and its bias
+      3 * 24 + // dt_bias, A_log, D
+      768 * h; // out_proj (mamba_rms_norm false: no norm weight)
+    const mlp = 3 * h * 768;
+    const norms = 2 * h;
+    const total = 24 * (attention + mamba + mlp + norms) + 32768 * h + h; // tied embedding, final norm
+    const arch = architectureFromConfig('falcon-h1-tiny', FALCON_H1_TINY);
+    expect(countParameters(arch).total).toBe(total);
+    expect(total).toBe(91_131_072);
+    expect(layerKind(arch, 0).mixer).toBe('attention-mamba2');
+  });
+
+  it('refuses mamba_n_heads x mamba_d_head other than mamba_d_ssm, by the field', () => {
+    expect(() =>
+      architectureFromConfig('falcon-h1-bad', { ...FALCON_H1_TINY, mamba_d_head: 48 }),
+    ).toThrow(/mamba_d_head/);
+  });
+});

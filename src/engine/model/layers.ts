@@ -64,12 +64,14 @@ export const MIXER_CODES: Partial<
   mamba2: { block: 'ssm', modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'] },
   'short-conv': { block: 'shortConv', modelTypes: ['lfm2', 'lfm2_moe'] },
   'gated-delta': { block: 'gatedDelta', modelTypes: ['qwen3_next'] },
+  'attention-mamba2': { block: 'ssm', modelTypes: ['falcon_h1'] },
 };
 
 export function mixerOf(type: LayerType): LayerKind['mixer'] {
   if (type === 'mamba' || type === 'mamba2') return type;
   if (type === 'conv') return 'short-conv';
   if (type === 'linear_attention') return 'gated-delta';
+  if (type === 'hybrid') return 'attention-mamba2';
   return type === 'cross_attention' ? 'cross-attention' : 'attention';
 }
 
@@ -110,7 +112,7 @@ export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKin
 /** Whether a mixer attends, keeping keys and values (attention of either kind), where a
  * state-space or convolution mixer keeps a fixed state. */
 export function mixerAttends(mixer: LayerKind['mixer']): boolean {
-  return mixer === 'attention' || mixer === 'cross-attention';
+  return mixer === 'attention' || mixer === 'cross-attention' || mixer === 'attention-mamba2';
 }
 
 /** Whether the layer keeps keys and values (attention of either kind). */

@@ -158,7 +158,7 @@ const SSM: BlockShape = {
     heads: count(0, MAX_MLP_WIDTH), // 0 for Mamba-1; Mamba-2 splits innerSize into heads
     headDim: count(0, MAX_HEAD_DIM),
   },
-  flags: ['convBias', 'projBias', 'innerNorms'],
+  flags: ['convBias', 'projBias', 'innerNorms', 'gatedNorm', 'outProjBias'],
 };
 
 /** LFM2's short convolution: a few taps (LFM2 uses 3). */
@@ -238,6 +238,7 @@ const LAYER_TYPES: readonly string[] = [
   'mamba2',
   'conv',
   'linear_attention',
+  'hybrid',
 ];
 
 const FLAGS: string[] = [

@@ -145,7 +145,7 @@ function mlpLinears(
 function ssmLinears(arch: ModelArchitecture, ssm: SsmConfig): LinearShape[] {
   const h = arch.hiddenSize;
   const inner = ssm.innerSize;
-  const out = linear('out_proj', inner, h, ssm.projBias, 'attention', 'row');
+  const out = linear('out_proj', inner, h, ssm.outProjBias ?? ssm.projBias, 'attention', 'row');
   if (ssm.version === 2) {
     // in_proj makes z, x, B, C and dt at once: d_inner + conv_dim + heads (modeling_mamba2.py).
     const width = 2 * inner + 2 * ssm.groups * ssm.stateSize + ssm.heads;
@@ -190,6 +190,9 @@ function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[
   if (kind.mixer === 'short-conv' && arch.shortConv) return shortConvLinears(arch, arch.shortConv);
   if (kind.mixer === 'gated-delta' && arch.gatedDelta)
     return gatedDeltaLinears(arch, arch.gatedDelta);
+  // Falcon-H1: the layer's attention and its Mamba-2 mixer side by side
+  if (kind.mixer === 'attention-mamba2' && arch.ssm)
+    return [...attentionLinears(arch), ...ssmLinears(arch, arch.ssm)];
   // Mllama's cross-attention layers project their keys and values from the projected image
   // states, already h wide (MllamaTextCrossAttention).
   if (kind.mixer === 'cross-attention') return attentionLinears(arch, 'cross_attn.');
@@ -274,7 +277,8 @@ function ssmExtraElements(ssm: SsmConfig): number {
   if (ssm.version === 2) {
     const convDim = ssm.innerSize + 2 * ssm.groups * ssm.stateSize; // x, B and C are convolved
     const conv = convDim * ssm.convKernel + (ssm.convBias ? convDim : 0);
-    return conv + 3 * ssm.heads + ssm.innerSize; // dt_bias, A_log, D per head; norm over d_inner
+    const norm = ssm.gatedNorm === false ? 0 : ssm.innerSize; // the gated RMSNorm over d_inner
+    return conv + 3 * ssm.heads + norm; // dt_bias, A_log, D per head
   }
   const conv = ssm.innerSize * ssm.convKernel + (ssm.convBias ? ssm.innerSize : 0);
   const innerNorms = ssm.innerNorms ? ssm.dtRank + 2 * ssm.stateSize : 0;
@@ -293,7 +297,7 @@ export function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
 /** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */
 function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number {
   const kind = layerKind(arch, layerIndex);
-  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2') {
+  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2' || kind.mixer === 'attention-mamba2') {
     return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
   }
   // Lfm2ShortConv's depthwise nn.Conv1d: h channels of cacheLength taps, and their biases

@@ -266,6 +266,7 @@ const SEQUENTIAL_MIXERS: Partial<Record<MixerKind, string>> = {
   mamba2: "a Mamba-2 scan's state",
   'short-conv': "LFM2's short convolution's earlier taps",
   'gated-delta': "a Gated DeltaNet's recurrent state",
+  'attention-mamba2': "a Mamba-2 scan's state",
 };
 
 /** Context parallelism splits the sequence over ranks and replaces only attention

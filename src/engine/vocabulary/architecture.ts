@@ -91,7 +91,14 @@ export interface MoeConfig {
 /** What mixes tokens in a layer: attention, attention to another stack's states, or a
  * selective state-space scan (Mamba-1, Mamba-2). */
 export type MixerKind =
-  'attention' | 'cross-attention' | 'mamba' | 'mamba2' | 'short-conv' | 'gated-delta';
+  | 'attention'
+  | 'cross-attention'
+  | 'mamba'
+  | 'mamba2'
+  | 'short-conv'
+  | 'gated-delta'
+  /** Falcon-H1: attention and a Mamba-2 mixer side by side on the same normed input. */
+  | 'attention-mamba2';
 
 /** How far back an attention layer looks. */
 export type AttentionWindow =
@@ -112,7 +119,9 @@ export type LayerType =
   /** LFM2's gated short convolution (Lfm2ShortConv). */
   | 'conv'
   /** Qwen3-Next's Gated DeltaNet (Qwen3NextGatedDeltaNet). */
-  | 'linear_attention';
+  | 'linear_attention'
+  /** Falcon-H1's layer: attention and a Mamba-2 mixer in parallel (FalconH1DecoderLayer). */
+  | 'hybrid';
 
 /** One layer as the memory recipes read it: built once per distinct `key`, then repeated. */
 export interface LayerKind {
@@ -155,6 +164,11 @@ export interface SsmConfig {
   projBias: boolean;
   /** Jamba's RMSNorms on dt, B and C inside the mixer. */
   innerNorms?: boolean;
+  /** Mamba-2's gated RMSNorm before out_proj; false where the mixer has none (Falcon-H1 without
+   * mamba_rms_norm: the kernel multiplies by silu(z) instead). */
+  gatedNorm?: boolean;
+  /** A bias on out_proj where it differs from in_proj's (Falcon-H1's projectors_bias). */
+  outProjBias?: boolean;
 }
 
 /** LFM2's Lfm2ShortConv (modeling_lfm2.py): in_proj to B, C and x (3h), B x x through a

@@ -65,6 +65,9 @@ export interface LlamaVariant {
   /** Qwen3-Next: q_proj also makes a gate per head, and sigmoid(gate) multiplies the
    * attention's output before o_proj (Qwen3NextAttention.forward). */
   outputGate?: boolean;
+  /** Falcon-H1: k_proj's output times key_multiplier before RoPE (FalconH1Attention.forward), a
+   * new tensor nothing keeps. */
+  scaledKey?: boolean;
 }
 
 export const LLAMA: LlamaVariant = {
@@ -160,7 +163,9 @@ export function hfLlamaAttention(
   variant: LlamaVariant = LLAMA,
 ): Tensor {
   return nn.rt.scope(() => {
-    const [projectedQ, k0, v] = projections(nn, x, w, inputs.heads);
+    const [projectedQ, projectedK, v] = projections(nn, x, w, inputs.heads);
+    const k0 = variant.scaledKey ? nn.ops.unary(projectedK) : projectedK;
+    if (k0 !== projectedK) nn.rt.drop(projectedK);
     const [q0, gate] = variant.outputGate ? queryAndGate(nn, projectedQ) : [projectedQ];
     const rmsQk = variant.qkNorm === 'per-head' || variant.qkNorm === 'whole';
     const beforeRope = rmsQk && !variant.qkNormAfterRope;

@@ -101,20 +101,34 @@ function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: n
 // selective_scan: one fp32 state per 2048 positions (selective_scan_fwd_kernel kChunkSize).
 const SCAN_CHUNK = 2048;
 
-/** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then
- * mamba_split_conv1d_scan_combined, which keeps the in_proj output, the scan output before its
- * gated RMSNorm and the norm's fp32 rstd (the chunk states are recomputed in backward). */
+/** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then the combined
+ * kernel. */
 function mamba2Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
   return nn.rt.scope(() => {
-    const { rt } = nn;
     const projected = nn.linear(x, linear(w, 'in_proj'));
-    const scanOut = rt.tensor(x.rows, ssm.innerSize, projected.elementBytes, false);
-    const rstd = rt.tensor(x.rows, ssm.groups, FP32, false);
-    const saved = [projected, scanOut, rstd];
-    const out = customFunction(nn, [projected], x.cols, saved, paramsNamed(w, MAMBA2_FN));
-    rt.drop(scanOut, rstd);
-    return out;
+    return mamba2Kernel(nn, projected, w, ssm, x);
   });
+}
+
+/** mamba_split_conv1d_scan_combined (ssd_combined.py MambaSplitConv1dScanCombinedFn) over the
+ * projected z, xBC and dt: it keeps them, the scan output before its gate (out_x) and, with its
+ * gated RMSNorm, the norm's fp32 rstd; the chunk states are recomputed in backward, out_proj
+ * runs inside, so the output is shaped like the mixer's input `x`. */
+export function mamba2Kernel(
+  nn: Nn,
+  projected: Tensor,
+  w: LayerWeights,
+  ssm: SsmConfig,
+  x: Tensor,
+): Tensor {
+  const { rt } = nn;
+  const rows = x.rows;
+  const scanOut = rt.tensor(rows, ssm.innerSize, projected.elementBytes, false);
+  const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, ssm.groups, FP32, false)];
+  const saved = [projected, scanOut, ...rstd];
+  const out = customFunction(nn, [projected], x.cols, saved, paramsNamed(w, MAMBA2_FN));
+  rt.drop(scanOut, ...rstd);
+  return out;
 }
 
 /** JambaMambaMixer.cuda_kernels_forward: in_proj split into x and the gate (views);
@@ -190,7 +204,7 @@ export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig): voi
   builder.linears('in_proj', 'x_proj', 'dt_proj');
   if (ssm.version === 2) {
     builder.other('dt_bias', ssm.heads).other('A_log', ssm.heads).other('D', ssm.heads);
-    builder.other('norm.weight', ssm.innerSize);
+    if (ssm.gatedNorm !== false) builder.other('norm.weight', ssm.innerSize);
   } else {
     builder.other('A_log', ssm.innerSize * ssm.stateSize).other('D', ssm.innerSize);
   }
@@ -211,7 +225,7 @@ export const MAMBA_NOTE =
   'state-space layers planned as Hugging Face runs them with the mamba_ssm and causal_conv1d CUDA kernels installed (fused scan, states recomputed in backward); without them the Python slow path keeps per-step states and needs far more';
 
 /** Hugging Face's attention rules for any attention layers, and the kernels assumption. */
-function withSsmNote(request: AttentionRequest): AttentionPlan {
+export function withSsmNote(request: AttentionRequest): AttentionPlan {
   const plan = hfAttentionPlan(request);
   return { ...plan, notes: [...plan.notes, MAMBA_NOTE] };
 }

@@ -6,6 +6,7 @@ import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfLfm2Recipe } from './hf-lfm2';
 import { hfQwen3NextRecipe } from './hf-qwen3-next';
+import { hfFalconH1Recipe } from './hf-falcon-h1';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -355,6 +356,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   lfm2: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   lfm2_moe: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   qwen3_next: qwen3NextRecipe,
+  falcon_h1: (arch) => hfFalconH1Recipe(arch, { ...llamaVariant(arch), scaledKey: true }),
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };

@@ -1025,6 +1025,38 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T + padding);
   });
 
+  it("Falcon-H1's layer: the normed input scaled for each mixer (each keeps its copy), Mamba-2's combined kernel beside flash attention, FalconH1MLP", () => {
+    const inner = 512; // mamba_d_ssm: 8 heads of 64
+    const N = 32;
+    const config = {
+      ...BASE,
+      model_type: 'falcon_h1',
+      head_dim: d,
+      mamba_d_ssm: inner,
+      mamba_n_heads: 8,
+      mamba_d_head: 64,
+      mamba_d_state: N,
+      mamba_n_groups: 1,
+    };
+    // LlamaRMSNorm whose output only the two scalar multiplies read: nothing keeps it
+    const normWithoutOutput = FP32 * h + FP32 + BF16 * h;
+    const perToken =
+      normWithoutOutput + // input_layernorm
+      BF16 * h + // hidden_states * ssm_in_multiplier, kept by in_proj
+      BF16 * (2 * inner + 2 * N + 8) + // in_proj's output times mup_vector (z, xBC, dt), kept by the kernel
+      BF16 * inner + // the scan output before its gate (out_x); no gated RMSNorm, so no rstd
+      BF16 * h + // hidden_states * attention_in_multiplier, kept by q, k and v
+      BF16 * a * d + // rotated q
+      BF16 * g * d * 2 + // rotated k (scaled by key_multiplier first), v
+      BF16 * a * d +
+      lse + // attention output, kept by o_proj, and log-sum-exp
+      llamaNorm + // pre_ff_layernorm
+      swiGluMlp; // up, gate x gate_multiplier (kept by SiLU), SiLU's output, the product
+    expect(savedPerLayer(config, HF)).toBe(perToken * T);
+    // with mamba_rms_norm the kernel keeps the gated norm's fp32 rstd (one group)
+    expect(savedPerLayer({ ...config, mamba_rms_norm: true }, HF)).toBe((perToken + FP32) * T);
+  });
+
   describe('Qwen3-Next', () => {
     // Gated DeltaNet of 2 key heads and 4 value heads of 32 (q and k repeated twice), a
     // 4-tap convolution; no experts, so each layer runs Qwen3NextMLP.

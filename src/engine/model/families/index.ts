@@ -12,6 +12,7 @@ import { dots1 } from './dots1';
 import { ernie, ernieMoe } from './ernie';
 import { exaone4 } from './exaone4';
 import { falcon } from './falcon';
+import { falconH1 } from './falcon-h1';
 import { gemma, gemma2, vaultgemma } from './gemma';
 import { gemma3 } from './gemma3';
 import { glm } from './glm';
@@ -57,6 +58,7 @@ const ALL: Family[] = [
   qwen2,
   qwen3,
   qwen3Next,
+  falconH1,
   gemma,
   gemma2,
   vaultgemma,

@@ -1,0 +1,81 @@
+// Falcon-H1 (models/falcon_h1/modular_falcon_h1.py, configuration_falcon_h1.py): every layer
+// runs Llama's attention and a Mamba-2 mixer (FalconH1Mixer, mamba_d_ssm wide) side by side on
+// one normed input, then a gated MLP; muP multipliers scale the embedding, each mixer's input
+// and output, the MLP's gate and output, and the logits.
+import { Config, ConfigReader } from '../config-reader';
+import { Family } from '../family';
+import { PlanValidationError, SsmConfig } from '../../vocabulary';
+
+/** FalconH1Config's defaults. */
+const FALCON_H1_DEFAULTS: Config = {
+  vocab_size: 128000,
+  tie_word_embeddings: false,
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  hidden_act: 'silu',
+  max_position_embeddings: 8192,
+  mamba_d_ssm: 1024,
+  mamba_n_heads: 128,
+  mamba_n_groups: 1,
+  mamba_d_state: 256,
+  mamba_d_conv: 4,
+  mamba_expand: 2,
+  mamba_conv_bias: true,
+  mamba_proj_bias: false,
+  mamba_rms_norm: false,
+  projectors_bias: false,
+  attention_bias: false,
+  mlp_bias: false,
+};
+
+/** FalconH1Mixer's shape: d_inner is mamba_d_ssm, or mamba_expand x h where it is null, over
+ * mamba_n_heads heads of mamba_d_head ("auto": d_inner / heads; the config refuses a product
+ * other than d_inner). */
+function falconH1Ssm(read: ConfigReader, h: number): SsmConfig {
+  const expand = read.numberOr(2, 'mamba_expand');
+  const given = read.config.mamba_d_ssm;
+  const inner = typeof given === 'number' ? given : expand * h;
+  const heads = read.numberOr(128, 'mamba_n_heads');
+  const head = read.config.mamba_d_head;
+  const headDim = typeof head === 'number' ? head : inner / heads;
+  if (!Number.isInteger(headDim) || headDim * heads !== inner) {
+    read.fail(
+      'mamba_d_head',
+      `mamba_n_heads (${heads}) x mamba_d_head must equal mamba_d_ssm (${inner})`,
+    );
+    throw new PlanValidationError(read.errors);
+  }
+  return {
+    version: 2,
+    stateSize: read.numberOr(256, 'mamba_d_state'),
+    convKernel: read.numberOr(4, 'mamba_d_conv'),
+    expand,
+    innerSize: inner,
+    dtRank: Math.ceil(h / 16), // unused by Mamba-2
+    groups: read.numberOr(1, 'mamba_n_groups'),
+    heads,
+    headDim,
+    convBias: read.flag('mamba_conv_bias', true),
+    projBias: read.flag('mamba_proj_bias', false),
+    gatedNorm: read.flag('mamba_rms_norm', false),
+    outProjBias: read.flag('projectors_bias', false),
+  };
+}
+
+export const falconH1: Family = {
+  types: ['falcon_h1'],
+  mlp: 'gated',
+  norm: 'rmsnorm',
+  normsPerLayer: 2, // input_layernorm, pre_ff_layernorm
+  defaults: FALCON_H1_DEFAULTS,
+  refine: (arch, read) => {
+    arch.ssm = falconH1Ssm(read, arch.hiddenSize);
+    arch.layerTypes = Array.from({ length: arch.numLayers }, () => 'hybrid');
+    arch.notes = [
+      "falcon_h1: every layer keeps keys and values and its Mamba-2 mixer's fixed state; serving counts both",
+    ];
+  },
+};

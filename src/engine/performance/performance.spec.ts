@@ -85,6 +85,30 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
     expect(lora).toBe(6_815_744);
     expect(flops.model).toBe(4 * P + 6 * lora + 12 * L * h * s);
   });
+
+  it('counts the attention core only on layers that attend: a hybrid stack of LFM2 convolutions and attention', () => {
+    // LFM2-1.2B's stack: 16 layers, six of them attention (32 heads of 64); the ten short
+    // convolutions have no QK^T or AV.
+    const lfm2 = architectureFromConfig('lfm2-1.2b', {
+      model_type: 'lfm2',
+      hidden_size: 2048,
+      num_hidden_layers: 16,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      layer_types: [
+        ...['conv', 'conv', 'full_attention', 'conv', 'conv', 'full_attention', 'conv', 'conv'],
+        ...['full_attention', 'conv', 'full_attention', 'conv', 'full_attention', 'conv'],
+        ...['full_attention', 'conv'],
+      ],
+    });
+    const N = 1_170_340_608;
+    const flops = trainingFlopsPerToken(requestOf({ cluster: { gpu: 'h100-80gb' } }), lfm2, {
+      active: N,
+      trainable: N,
+    });
+    // 6N, and 12 s a d_qk... per attending layer: 3 x 2 x 6 layers x s x 32 x (64 + 64)
+    expect(flops.model).toBe(6 * N + 3 * 2 * 6 * s * 32 * (64 + 64));
+  });
 });
 
 describe('step time', () => {

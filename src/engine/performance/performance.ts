@@ -1,6 +1,6 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, trainableParameters } from '../model/parameters';
-import { moeLayerCount } from '../model/layers';
+import { attendsLayer, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import { dtypePolicy } from '../request/dtype-policy';
@@ -41,14 +41,19 @@ export interface FlopsPerToken {
 }
 
 /** Forward FLOPs per token of the attention core (QK^T and AV) over `s` keys: 2 s a (d_qk + d_v)
- * per layer, i.e. 4 L h s for ordinary attention (PaLM, Appendix B; no causal savings). */
+ * per attending layer, i.e. 4 L h s for ordinary attention (PaLM, Appendix B; no causal
+ * savings). A layer whose mixer keeps no keys (a Mamba scan, LFM2's convolution, Qwen3-Next's
+ * Gated DeltaNet) has no attention core; its scan's own FLOPs, linear in the sequence, are not
+ * counted. */
 export function attentionCoreForwardFlopsPerToken(
   arch: ModelArchitecture,
   sequenceLength: number,
 ): number {
   const qkDim = arch.mla ? arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim : arch.headDim;
   const vDim = arch.mla ? arch.mla.vHeadDim : arch.headDim;
-  return 2 * arch.numLayers * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
+  let attending = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) if (attendsLayer(arch, layer)) attending++;
+  return 2 * attending * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
 }
 
 /** Model and hardware FLOPs per trained token. */

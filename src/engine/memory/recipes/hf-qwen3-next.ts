@@ -63,6 +63,14 @@ function handOver(nn: Nn, target: Tensor, grad: Storage): void {
   else nn.rt.release(grad);
 }
 
+/** A kernel's fp32 weight gradient handed to the weight in its own dtype: as it is where the
+ * weight is fp32, else cast (`.type_as(weight)`, `.to(weight.dtype)`) and the fp32 one freed. */
+function deliverInWeightDtype(nn: Nn, weight: Tensor, fp32: Storage): void {
+  if (weight.elementBytes === FP32) return nn.rt.deliver(weight, fp32);
+  nn.ops.give(weight, () => nn.ops.gradOf(weight));
+  nn.rt.release(fp32);
+}
+
 /** CausalConv1dFn with SiLU: the channel-last input needs no copy and the output is its size;
  * it keeps the input and the weight as stored (no autocast around a custom Function) and
  * recomputes the convolution and SiLU in backward, which makes dx, and dweight as fp32 zeros
@@ -76,9 +84,7 @@ function causalConv1d(nn: Nn, x: Tensor, w: LayerWeights): Tensor {
     ops.give(x, () => ops.gradOf(x));
     if (!weight.requiresGrad) return;
     const fp32 = rt.allocate((weight.bytes / weight.elementBytes) * FP32, 'gradients');
-    if (weight.elementBytes === FP32) return rt.deliver(weight, fp32);
-    ops.give(weight, () => ops.gradOf(weight));
-    rt.release(fp32);
+    deliverInWeightDtype(nn, weight, fp32);
   });
   rt.drop(weight);
   return out;
@@ -215,9 +221,7 @@ function fusedRmsNormGated(nn: Nn, x: Tensor, z: Tensor, w: LayerWeights, s: Del
     const partials = rt.allocate(rows * width * FP32, 'gradients');
     const summed = rt.allocate(width * FP32, 'gradients');
     rt.release(partials);
-    if (weight.elementBytes === FP32) return rt.deliver(weight, summed);
-    ops.give(weight, () => ops.gradOf(weight)); // .to(weight.dtype)
-    rt.release(summed);
+    deliverInWeightDtype(nn, weight, summed);
   });
   rt.drop(rstd, weight);
   return y;

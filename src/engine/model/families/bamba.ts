@@ -7,12 +7,13 @@ import { Family, fixedStateNote } from '../family';
 import { PlanValidationError, SsmConfig } from '../../vocabulary';
 
 /** BambaMixer's shape (models/bamba/modeling_bamba.py, Mamba2Mixer's): d_inner = mamba_expand x
- * h over mamba_n_heads heads of mamba_d_head ("auto": d_inner / heads). */
-export function bambaSsm(read: ConfigReader, h: number): SsmConfig {
+ * h (or as given: Falcon-H1's mamba_d_ssm) over mamba_n_heads heads of mamba_d_head ("auto":
+ * d_inner / heads). */
+export function bambaSsm(read: ConfigReader, h: number, innerSize?: number): SsmConfig {
   const expand = read.numberOr(2, 'mamba_expand');
   const heads = read.numberOr(128, 'mamba_n_heads');
   const head = read.config.mamba_d_head;
-  const inner = expand * h;
+  const inner = innerSize ?? expand * h;
   return {
     version: 2,
     stateSize: read.numberOr(256, 'mamba_d_state'),

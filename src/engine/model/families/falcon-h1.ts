@@ -4,6 +4,7 @@
 // and output, the MLP's gate and output, and the logits.
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
+import { bambaSsm } from './bamba';
 import { PlanValidationError, SsmConfig } from '../../vocabulary';
 
 /** FalconH1Config's defaults. */
@@ -31,38 +32,21 @@ const FALCON_H1_DEFAULTS: Config = {
   mlp_bias: false,
 };
 
-/** FalconH1Mixer's shape: d_inner is mamba_d_ssm, or mamba_expand x h where it is null, over
- * mamba_n_heads heads of mamba_d_head ("auto": d_inner / heads; the config refuses a product
- * other than d_inner). */
+/** FalconH1Mixer's shape: Bamba's mixer fields, d_inner as mamba_d_ssm (mamba_expand x h where
+ * it is null; the config refuses mamba_n_heads x mamba_d_head other than it), its gated RMSNorm
+ * only with mamba_rms_norm, out_proj's bias projectors_bias. */
 function falconH1Ssm(read: ConfigReader, h: number): SsmConfig {
-  const expand = read.numberOr(2, 'mamba_expand');
   const given = read.config.mamba_d_ssm;
-  const inner = typeof given === 'number' ? given : expand * h;
-  const heads = read.numberOr(128, 'mamba_n_heads');
-  const head = read.config.mamba_d_head;
-  const headDim = typeof head === 'number' ? head : inner / heads;
-  if (!Number.isInteger(headDim) || headDim * heads !== inner) {
+  const ssm = bambaSsm(read, h, typeof given === 'number' ? given : undefined);
+  if (!Number.isInteger(ssm.headDim) || ssm.headDim * ssm.heads !== ssm.innerSize) {
     read.fail(
       'mamba_d_head',
-      `mamba_n_heads (${heads}) x mamba_d_head must equal mamba_d_ssm (${inner})`,
+      `mamba_n_heads (${ssm.heads}) x mamba_d_head must equal mamba_d_ssm (${ssm.innerSize})`,
     );
     throw new PlanValidationError(read.errors);
   }
-  return {
-    version: 2,
-    stateSize: read.numberOr(256, 'mamba_d_state'),
-    convKernel: read.numberOr(4, 'mamba_d_conv'),
-    expand,
-    innerSize: inner,
-    dtRank: Math.ceil(h / 16), // unused by Mamba-2
-    groups: read.numberOr(1, 'mamba_n_groups'),
-    heads,
-    headDim,
-    convBias: read.flag('mamba_conv_bias', true),
-    projBias: read.flag('mamba_proj_bias', false),
-    gatedNorm: read.flag('mamba_rms_norm', false),
-    outProjBias: read.flag('projectors_bias', false),
-  };
+  const gatedNorm = read.flag('mamba_rms_norm', false);
+  return { ...ssm, gatedNorm, outProjBias: read.flag('projectors_bias', false) };
 }
 
 export const falconH1: Family = {

@@ -122,30 +122,30 @@ function chunkGatedDeltaRule(
   s: DeltaShape,
 ): Tensor {
   const { rt } = nn;
-  const half = v.elementBytes;
-  const made = (cols: number, bytes: number) => rt.tensor(s.tokens, cols, bytes, false);
+  const element = v.elementBytes;
+  const made = (cols: number, bytes = element) => rt.tensor(s.tokens, cols, bytes, false);
   // input_guard's .contiguous(): q and k too where no repeat_interleave copied them already
-  const copies = s.repeats === 1 ? [made(s.keyDim, half), made(s.keyDim, half)] : [];
-  const vCopy = made(s.valueDim, half);
+  const copies = s.repeats === 1 ? [made(s.keyDim), made(s.keyDim)] : [];
+  const vCopy = made(s.valueDim);
   const [qHat, qRstd, kHat, kRstd] = [q, k].flatMap(() => [
-    made(s.keyDim * s.repeats, half),
+    made(s.keyDim * s.repeats),
     made(s.heads, FP32),
   ]);
   const gCumsum = made(s.heads, FP32);
   const aFp32 = made(s.heads * CHUNK, FP32);
-  const a = made(s.heads * CHUNK, half);
+  const a = made(s.heads * CHUNK);
   rt.drop(aFp32);
   const transients = [
-    made(s.keyDim * s.repeats, half), // w
-    made(s.valueDim, half), // u
+    made(s.keyDim * s.repeats), // w
+    made(s.valueDim), // u
     rt.tensor(1, s.stateBytes, 1, false), // h
-    made(s.valueDim, half), // v_new
+    made(s.valueDim), // v_new
   ];
   const inputs = [q, k, v, g, beta];
   const o = rt.tensor(
     s.tokens,
     s.valueDim,
-    half,
+    element,
     inputs.some((t) => t.requiresGrad),
   );
   rt.drop(...copies, ...transients);
@@ -162,8 +162,9 @@ function chunkGatedDeltaRule(
 function chunkGatedDeltaRuleBackward(nn: Nn, inputs: Tensor[], s: DeltaShape): void {
   const { rt } = nn;
   const [q, k, v, g, beta] = inputs;
-  const half = v.elementBytes;
-  const make = (cols: number, bytes = half) => rt.allocate(s.tokens * cols * bytes, 'activations');
+  const element = v.elementBytes;
+  const make = (cols: number, bytes = element) =>
+    rt.allocate(s.tokens * cols * bytes, 'activations');
   const keyWidth = s.keyDim * s.repeats;
   const w = make(keyWidth);
   const u = make(s.valueDim);

@@ -127,6 +127,25 @@ describe('pipeline splits', () => {
     expect(check({ parallelism: { tensorParallel: 2 } }, 64, qwen3Next)).toEqual([]);
   });
 
+  it("refuses training tensor parallelism that splits a Mamba-2 mixer's group of heads, as Megatron-Core's MambaMixer does; serving engines replicate the groups", () => {
+    const bamba = architectureFromConfig('bamba-tiny', {
+      model_type: 'bamba',
+      hidden_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 8,
+      num_key_value_heads: 8,
+      mamba_n_heads: 8,
+      mamba_d_state: 32,
+      mamba_n_groups: 1,
+      attn_layer_indices: [1],
+    });
+    const tp = check({ parallelism: { tensorParallel: 2 } }, 64, bamba);
+    expect(tp.map((e) => e.field)).toEqual(['parallelism.tensorParallel']);
+    expect(tp[0].message).toMatch(/groups .*\(1\)/);
+    const serving = { workload: 'inference' as const, parallelism: { tensorParallel: 2 } };
+    expect(check(serving, 64, bamba)).toEqual([]);
+  });
+
   it("refuses tensor parallelism over OPT-350m's projected embedding, naming the field", () => {
     const projected = { ...tinyArch(8), embeddingWidth: 32 };
     const errors = check({ parallelism: { tensorParallel: 2 } }, 64, projected);

@@ -11,7 +11,14 @@ import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
 import { attendsLayer, layerKind } from '../model/layers';
 import { MAX_GPUS } from './limits';
-import { FieldError, GpuSpec, MixerKind, ModelArchitecture, PlanRequest } from '../vocabulary';
+import {
+  FieldError,
+  GpuSpec,
+  MixerKind,
+  ModelArchitecture,
+  PlanRequest,
+  SsmConfig,
+} from '../vocabulary';
 
 function sameList(a: readonly string[] | 'all-linear', b: readonly string[] | 'all-linear') {
   return Array.isArray(a) && Array.isArray(b) && a.join() === b.join();
@@ -134,6 +141,27 @@ function clusterSizeErrors(request: PlanRequest): FieldError[] {
   ];
 }
 
+/** A Mamba mixer under tensor parallelism scans each rank's share of d_inner: whole heads and
+ * whole groups of them on each rank (Megatron-Core ssm/mamba_mixer.py asserts d_inner, nheads
+ * and ngroups divisible by the tensor-parallel size); Mamba-1 splits d_inner alone. */
+function mambaTensorParallelErrors(ssm: SsmConfig | undefined, t: number): FieldError[] {
+  if (!ssm || t === 1) return [];
+  const field = 'parallelism.tensorParallel';
+  const parts: [string, number][] =
+    ssm.version === 2
+      ? [
+          ['heads', ssm.heads],
+          ['groups (B and C are shared by a group of heads)', ssm.groups],
+        ]
+      : [['d_inner', ssm.innerSize]];
+  return parts
+    .filter(([, count]) => count % t !== 0)
+    .map(([what, count]) => ({
+      field,
+      message: `tensorParallel (${t}) must divide the Mamba mixer's ${what} (${count}): each rank scans whole ones`,
+    }));
+}
+
 /** Tensor parallelism splits attention heads and stays inside one node. */
 function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const errors: FieldError[] = [];
@@ -150,6 +178,8 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
       message: `tensorParallel (${t}) must divide num_key_value_heads (${g}) or be a multiple of it (K/V heads are replicated)`,
     });
   }
+  // serving engines replicate a Mamba-2 mixer's groups across ranks (vLLM's MambaMixer2)
+  if (request.workload !== 'inference') errors.push(...mambaTensorParallelErrors(arch.ssm, t));
   const delta = arch.gatedDelta;
   if (delta && delta.keyHeads % t !== 0) {
     errors.push({

@@ -87,7 +87,7 @@ export function hfFalconH1Recipe(arch: ModelArchitecture, variant: LlamaVariant)
       // __init__ order: feed_forward, mamba, self_attn, the two norms
       const builder = new LayerWeightsBuilder(context, layer);
       builder.linears('gate_proj', 'up_proj', 'down_proj');
-      addSsmWeights(builder, ssm);
+      addSsmWeights(builder, ssm, context.tensorParallel);
       builder.linears('q_proj', 'k_proj', 'v_proj', 'o_proj');
       const h = arch.hiddenSize;
       return builder.norm('input_layernorm', h).norm('pre_ff_layernorm', h).build();

@@ -79,18 +79,14 @@ function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: n
     const projected = nn.linear(x, linear(w, 'in_proj'));
     const xz = ops.unary(projected); // .transpose(1, 2) then xz.contiguous() in MambaInnerFn
     rt.drop(projected);
-    const rows = x.rows;
+    const rows = xz.rows;
+    const inner = ssm.innerSize / innerRanks(w, ssm);
     const xDbl = rt.tensor(rows, ssm.dtRank + 2 * ssm.stateSize, xz.elementBytes, false);
     const b = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
     const c = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
     const chunks = Math.ceil(keys / SCAN_CHUNK);
-    const states = rt.tensor(
-      (rows / keys) * chunks,
-      ssm.innerSize * 2 * ssm.stateSize,
-      FP32,
-      false,
-    );
-    const scanOut = rt.tensor(rows, ssm.innerSize, xz.elementBytes, false);
+    const states = rt.tensor((rows / keys) * chunks, inner * 2 * ssm.stateSize, FP32, false);
+    const scanOut = rt.tensor(rows, inner, xz.elementBytes, false);
     const saved = [xz, xDbl, b, c, states, scanOut];
     const out = customFunction(nn, [xz], x.cols, saved, paramsNamed(w, MAMBA1_FN));
     rt.drop(xDbl, b, c, states, scanOut);
@@ -100,6 +96,19 @@ function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: n
 
 // selective_scan: one fp32 state per 2048 positions (selective_scan_fwd_kernel kChunkSize).
 const SCAN_CHUNK = 2048;
+
+/** in_proj's whole output width: Mamba-2's z, x, B, C and dt; Mamba-1's x and z. */
+function inProjectionWidth(ssm: SsmConfig): number {
+  if (ssm.version === 1) return 2 * ssm.innerSize;
+  return 2 * ssm.innerSize + 2 * ssm.groups * ssm.stateSize + ssm.heads;
+}
+
+/** The tensor-parallel ranks a mixer's d_inner is split over: in_proj is column-parallel, and
+ * each rank scans its share of the heads and groups (Megatron-Core ssm/mamba_mixer.py
+ * d_inner_local, nheads_local, ngroups_local), so its local width against the whole one. */
+function innerRanks(w: LayerWeights, ssm: SsmConfig): number {
+  return Math.round(inProjectionWidth(ssm) / linear(w, 'in_proj').outFeatures);
+}
 
 /** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then the combined
  * kernel. */
@@ -122,9 +131,11 @@ export function mamba2Kernel(
   x: Tensor,
 ): Tensor {
   const { rt } = nn;
-  const rows = x.rows;
-  const scanOut = rt.tensor(rows, ssm.innerSize, projected.elementBytes, false);
-  const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, ssm.groups, FP32, false)];
+  const rows = projected.rows;
+  const ranks = innerRanks(w, ssm);
+  const scanOut = rt.tensor(rows, ssm.innerSize / ranks, projected.elementBytes, false);
+  const groups = ssm.groups / ranks; // the gated norm's rstd: one per group of a token
+  const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, groups, FP32, false)];
   const saved = [projected, scanOut, ...rstd];
   const out = customFunction(nn, [projected], x.cols, saved, paramsNamed(w, MAMBA2_FN));
   rt.drop(scanOut, ...rstd);
@@ -139,33 +150,20 @@ function jambaMixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: nu
     const { ops, rt } = nn;
     const projected = nn.linear(x, linear(w, 'in_proj'));
     const [hidden, gate] = ops.split(projected, 2);
-    const conv = customFunction(
-      nn,
-      [hidden],
-      ssm.innerSize,
-      [hidden],
-      paramsNamed(w, JAMBA_CONV_FN),
-    );
+    const inner = hidden.cols; // this rank's share of d_inner
+    const conv = customFunction(nn, [hidden], inner, [hidden], paramsNamed(w, JAMBA_CONV_FN));
     const parameters = nn.linear(conv, linear(w, 'x_proj'));
     const [dt, b, c] = [ssm.dtRank, ssm.stateSize, ssm.stateSize].map((cols, i) =>
       nn.rmsNorm(ops.slice(parameters, cols), w.norms.get(INNER_NORMS[i])!),
     );
     const delta = nn.linear(dt, linear(w, 'dt_proj'));
-    const states = rt.tensor(
-      (x.rows / keys) * Math.ceil(keys / SCAN_CHUNK),
-      ssm.innerSize * 2 * ssm.stateSize,
-      FP32,
-      false,
-    );
-    const scanned = rt.tensor(x.rows, ssm.innerSize, conv.elementBytes, false);
+    const rows = conv.rows;
+    const chunks = (rows / keys) * Math.ceil(keys / SCAN_CHUNK);
+    const states = rt.tensor(chunks, inner * 2 * ssm.stateSize, FP32, false);
+    const scanned = rt.tensor(rows, inner, conv.elementBytes, false);
     const saved = [conv, delta, b, c, gate, states, scanned];
-    const gated = customFunction(
-      nn,
-      [conv, delta, b, c, gate],
-      ssm.innerSize,
-      saved,
-      paramsNamed(w, JAMBA_SCAN_FN),
-    );
+    const inputs = [conv, delta, b, c, gate];
+    const gated = customFunction(nn, inputs, inner, saved, paramsNamed(w, JAMBA_SCAN_FN));
     rt.drop(states, scanned);
     const contiguous = ops.unary(gated); // scan_outputs.transpose(1, 2) into out_proj's matmul
     return nn.linear(contiguous, linear(w, 'out_proj'));
@@ -195,18 +193,22 @@ function mambaBlock(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, ssm
 
 /** A Mamba layer's parameters in __init__ order (MambaMixer: conv1d, in_proj, x_proj, dt_proj,
  * A_log, D, out_proj; Mamba2Mixer: conv1d, in_proj, dt_bias, A_log, D, norm, out_proj), with
- * element counts as model/parameters.ts ssmExtraElements counts them. */
-export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig): void {
+ * element counts as model/parameters.ts ssmExtraElements counts them, each rank's share of
+ * d_inner, heads and groups under tensor parallelism (Megatron-Core's MambaMixer shards its
+ * conv1d, dt_bias, A_log, D and norm with them). */
+export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig, ranks: number): void {
   const convDim =
-    ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize;
+    (ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize) / ranks;
+  const inner = ssm.innerSize / ranks;
   builder.other('conv1d.weight', convDim * ssm.convKernel);
   if (ssm.convBias) builder.other('conv1d.bias', convDim);
   builder.linears('in_proj', 'x_proj', 'dt_proj');
   if (ssm.version === 2) {
-    builder.other('dt_bias', ssm.heads).other('A_log', ssm.heads).other('D', ssm.heads);
-    if (ssm.gatedNorm !== false) builder.other('norm.weight', ssm.innerSize);
+    const heads = ssm.heads / ranks;
+    builder.other('dt_bias', heads).other('A_log', heads).other('D', heads);
+    if (ssm.gatedNorm !== false) builder.other('norm.weight', inner);
   } else {
-    builder.other('A_log', ssm.innerSize * ssm.stateSize).other('D', ssm.innerSize);
+    builder.other('A_log', inner * ssm.stateSize).other('D', inner);
   }
   if (ssm.innerNorms) {
     builder.norm('dt_layernorm', ssm.dtRank, false);
@@ -217,7 +219,7 @@ export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig): voi
 
 function mambaWeights(context: WeightContext, layer: number): LayerWeights {
   const builder = new LayerWeightsBuilder(context, layer);
-  addSsmWeights(builder, context.arch.ssm!);
+  addSsmWeights(builder, context.arch.ssm!, context.tensorParallel);
   return builder.norm('norm', context.arch.hiddenSize).build();
 }
 
@@ -267,7 +269,7 @@ export function hfJambaRecipe(arch: ModelArchitecture): LayerRecipe {
     weights(context, layer) {
       if (!isMamba(layer)) return attentionLayers.weights(context, layer);
       const builder = new LayerWeightsBuilder(context, layer);
-      addSsmWeights(builder, ssm);
+      addSsmWeights(builder, ssm, context.tensorParallel);
       if (arch.moe && isMoeLayer(arch, layer)) addMoeWeights(builder, context, arch.moe);
       else builder.linears('gate_proj', 'up_proj', 'down_proj');
       const h = arch.hiddenSize;
@@ -295,7 +297,7 @@ export function hfMamba2HybridRecipe(
   const ssm = arch.ssm!;
   const recipe = llamaLayersWithMixer(arch, variant, source, {
     runs: (layer) => layerKind(arch, layer).mixer === 'mamba2',
-    addWeights: (builder) => addSsmWeights(builder, ssm),
+    addWeights: (builder, context) => addSsmWeights(builder, ssm, context.tensorParallel),
     forward: (nn, x, w) => mamba2Mixer(nn, x, w, ssm),
   });
   return { ...recipe, attention: withSsmNote };

@@ -954,6 +954,43 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("tensor parallelism splits a Mamba mixer's scan by head: each rank keeps its share of in_proj's output, the scan output and the rstd (Megatron-Core's MambaMixer)", () => {
+    const inner = 2 * h;
+    const N = 32;
+    const [heads, groups] = [8, 2];
+    const mamba2 = {
+      hidden_size: h,
+      model_type: 'mamba2',
+      vocab_size: 1024,
+      state_size: N,
+      num_heads: heads,
+      head_dim: inner / heads,
+      n_groups: groups,
+    };
+    const ranks = (t: number) => ({ ...HF, parallelism: { tensorParallel: t } });
+    // half of z, xBC and dt, of the scan output and of the groups' rstd leave each rank; the
+    // norm before the mixer runs on every rank whole
+    const halved = (BF16 * (2 * inner + 2 * groups * N + heads) + BF16 * inner + FP32 * groups) / 2;
+    expect(savedPerLayer(mamba2, ranks(1)) - savedPerLayer(mamba2, ranks(2))).toBe(halved * T);
+    // Mamba-1 (d_inner 512, d_state 16, dt_rank 16): xz and the scan output halve per token,
+    // and the one 512-position chunk's fp32 scan states (d_inner x 2N); x_dbl, B and C are
+    // every rank's whole
+    const mamba1 = {
+      hidden_size: h,
+      model_type: 'mamba',
+      vocab_size: 1024,
+      state_size: 16,
+      intermediate_size: inner,
+      expand: 2,
+      time_step_rank: 16,
+    };
+    const perToken = (BF16 * 2 * inner + BF16 * inner) / 2;
+    const states = (FP32 * inner * 2 * 16) / 2;
+    expect(savedPerLayer(mamba1, ranks(1)) - savedPerLayer(mamba1, ranks(2))).toBe(
+      perToken * T + states,
+    );
+  });
+
   it("Granite 4.0's Mamba-2 layer: the same combined kernel between two RMSNorms, then the shared MLP (input_linear of gate and up)", () => {
     const inner = 2 * h;
     const N = 32;

@@ -4,7 +4,7 @@
 // and output, the MLP's gate and output, and the logits.
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
-import { bambaSsm } from './bamba';
+import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
 import { PlanValidationError, SsmConfig } from '../../vocabulary';
 
 /** FalconH1Config's defaults. */
@@ -18,14 +18,8 @@ const FALCON_H1_DEFAULTS: Config = {
   num_key_value_heads: 8,
   hidden_act: 'silu',
   max_position_embeddings: 8192,
+  ...BAMBA_MIXER_DEFAULTS, // the same mixer fields and defaults
   mamba_d_ssm: 1024,
-  mamba_n_heads: 128,
-  mamba_n_groups: 1,
-  mamba_d_state: 256,
-  mamba_d_conv: 4,
-  mamba_expand: 2,
-  mamba_conv_bias: true,
-  mamba_proj_bias: false,
   mamba_rms_norm: false,
   projectors_bias: false,
   attention_bias: false,

@@ -1621,3 +1621,25 @@ describe('Falcon-H1 (modular_falcon_h1.py)', () => {
     ).toThrow(/mamba_d_head/);
   });
 });
+
+describe('MiniMax-M2 (modular_minimax_m2.py)', () => {
+  it("228,689,764,864 at MiniMaxM2Config's defaults (MiniMax-M2's shape; the card's 230B, 10B active): 62 layers of 256 experts", () => {
+    const h = 3072;
+    const attention =
+      h * 48 * 128 + // q_proj
+      2 * h * 8 * 128 + // k_proj, v_proj
+      48 * 128 * h + // o_proj
+      48 * 128 + // q_norm over the whole q projection
+      8 * 128; // k_norm over the whole k projection
+    const sparse =
+      h * 256 + // the router
+      256 + // e_score_correction_bias (a buffer, in the checkpoint)
+      256 * 3 * h * 1536; // Mixtral's experts: gate_up_proj and down_proj
+    const norms = 2 * h;
+    const total = 62 * (attention + sparse + norms) + 2 * 200064 * h + h;
+    const arch = architectureFromConfig('minimax-m2', { model_type: 'minimax_m2' });
+    expect(countParameters(arch).total).toBe(total);
+    expect(total).toBe(228_689_764_864);
+    expect(arch.moe?.router).toBe('fp32-biased-sigmoid');
+  });
+});

@@ -41,6 +41,7 @@ export const ROUTER_KINDS = [
   'fp32-gate-softmax',
   'top-k-gating',
   'biased-sigmoid',
+  'fp32-biased-sigmoid',
 ] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 

@@ -26,6 +26,9 @@
 // - biased-sigmoid: LFM2-MoE's Lfm2MoeSparseMoeBlock (models/lfm2_moe/modular_lfm2_moe.py): a
 //   sigmoid of the logits in their dtype, experts chosen on it plus an fp32 bias, the chosen
 //   sigmoids renormalised and scaled.
+// - fp32-biased-sigmoid: MiniMax-M2's MiniMaxM2TopKRouter (models/minimax_m2/
+//   modular_minimax_m2.py): the same choice over a sigmoid of the logits' fp32 copy, the chosen
+//   sigmoids divided by their sum, no scaling factor.
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -285,19 +288,35 @@ function biasedSigmoidRouting(
   w: LayerWeights,
   routing: ExpertRouting,
 ): RouterOutput {
+  const { logits, weights } = biasedSigmoidChoice(nn, x, w, routing, false);
+  const scaled = nn.ops.unary(weights); // * routed_scaling_factor
+  nn.rt.drop(weights);
+  return { logits, weights: scaled };
+}
+
+/** The biased-sigmoid choice: the logits in the router weight's dtype, their sigmoid (of an
+ * fp32 copy where `fp32`, MiniMaxM2TopKRouter's `router_logits.float()`), kept by
+ * SigmoidBackward0; top-k of it plus the bias; the chosen sigmoids gathered and divided by their
+ * sum where the router normalises. */
+function biasedSigmoidChoice(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routing: ExpertRouting,
+  fp32: boolean,
+): RouterOutput {
   const { ops, rt } = nn;
   const logits = nn.linear(x, w.linears.get('router')!);
-  const scores = ops.unarySavingOutput(logits);
+  const input = fp32 ? ops.to(logits, FP32) : logits;
+  const scores = ops.unarySavingOutput(input);
+  if (input !== logits) rt.drop(input);
   if (routing.biased) {
     const biased = rt.tensor(scores.rows, scores.cols, FP32, false); // scores + expert_bias
     rt.drop(rt.tensor(scores.rows, routing.topK, FP32, false), biased); // topk's values, `_`
   }
   const gathered = ops.topk(scores, routing.topK);
   rt.drop(scores);
-  const normalised = dividedBySum(nn, gathered, routing);
-  const weights = ops.unary(normalised); // * routed_scaling_factor
-  rt.drop(normalised);
-  return { logits, weights };
+  return { logits, weights: dividedBySum(nn, gathered, routing) };
 }
 
 /** Each router kind's code (MoeConfig.router). */
@@ -311,4 +330,5 @@ export const ROUTERS: Record<RouterKind, Router> = {
   'fp32-gate-softmax': fp32GateRouting,
   'top-k-gating': topKGatingRouting,
   'biased-sigmoid': biasedSigmoidRouting,
+  'fp32-biased-sigmoid': (nn, x, w, routing) => biasedSigmoidChoice(nn, x, w, routing, true),
 };

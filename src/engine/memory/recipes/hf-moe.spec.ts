@@ -581,3 +581,30 @@ describe("LFM2-MoE's router (modular_lfm2_moe.py Lfm2MoeSparseMoeBlock.route_tok
     expect(allocationsOf(lfm2Moe(experts, false), PURE_HF, biasedScores).forward).toBe(0);
   });
 });
+
+describe("MiniMax-M2's router (modular_minimax_m2.py MiniMaxM2TopKRouter)", () => {
+  const minimax = (experts: number) => ({
+    model_type: 'minimax_m2',
+    hidden_size: h,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 64,
+    num_local_experts: experts,
+    num_experts_per_tok: 2,
+    vocab_size: 1000,
+  });
+
+  it("keeps the sigmoid of the logits' fp32 copy: 8 more experts keep T x 8 more fp32 (LFM2-MoE's bf16 sigmoid keeps half)", () => {
+    // routing_weights = sigmoid(router_logits.float()), kept by SigmoidBackward0; the fp32 copy
+    // and the bf16 logits are not kept once the block returns.
+    const grown = savedPerLayer(minimax(16), PURE_HF) - savedPerLayer(minimax(8), PURE_HF);
+    expect(grown).toBe(T * 8 * 4);
+  });
+
+  it('makes three fp32 [T, E] tensors a MoE layer: the logits copy, the sigmoid, and the scores plus e_score_correction_bias', () => {
+    const experts = 12;
+    expect(allocationsOf(minimax(experts), PURE_HF, T * experts * 4).forward).toBe(2 * 3);
+  });
+});

@@ -262,6 +262,9 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   olmo2: olmo2Recipe,
   olmo3: olmo2Recipe,
   flex_olmo: flexOlmoRecipe,
+  // MiniMax-M2: Mixtral's layer and experts, RMSNorms over the whole q and k projections (the
+  // fields' knobs); its router is hf-moe-routers.ts fp32-biased-sigmoid
+  minimax_m2: llamaLayer('minimax_m2/modular_minimax_m2.py (MiniMaxM2DecoderLayer)'),
   // OLMo-1: Llama's layer; its weightless OlmoLayerNorms follow from the norm kind
   olmo: llamaLayer('olmo/modular_olmo.py (OlmoDecoderLayer)'),
   hunyuan_v1_dense: llamaLayer(

@@ -33,6 +33,7 @@ import { llama } from './llama';
 import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
+import { minimaxM2 } from './minimax-m2';
 import { mllama } from './mllama';
 import { nemotron } from './nemotron';
 import { olmo } from './olmo';
@@ -59,6 +60,7 @@ const ALL: Family[] = [
   qwen3,
   qwen3Next,
   falconH1,
+  minimaxM2,
   gemma,
   gemma2,
   vaultgemma,

@@ -1,6 +1,8 @@
 // MiniMax-M2 (models/minimax_m2/modular_minimax_m2.py): Mixtral's pre-norm layer and experts in
 // every layer, attention with RMSNorms over the whole q and k projections (FlexOlmo's), and a
-// router that chooses on a sigmoid of the fp32 logits plus e_score_correction_bias.
+// router that chooses on a sigmoid of the fp32 logits plus e_score_correction_bias. Its RoPE over
+// rotary_dim of each head (half, in MiniMax-M2's config) is planned over the whole head, as
+// GLM-4.5's partial RoPE is (larger tables and rotation transients, the same kept bytes).
 import { Config } from '../config-reader';
 import { Family } from '../family';
 

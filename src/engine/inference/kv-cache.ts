@@ -1,5 +1,6 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
 import { attendsLayer, isEncoderLayer, layerKind, mixerAttends } from '../model/layers';
+import { gatedDeltaConvChannels, ssmConvChannels } from '../model/parameters';
 import {
   GatedDeltaConfig,
   KvCacheDtype,
@@ -83,9 +84,7 @@ const SSM_STATE_BYTES = 2;
  * count) (modeling_mamba.py MambaCache, modeling_mamba2.py Mamba2Cache, modeling_jamba.py and
  * modeling_bamba.py HybridMambaAttentionDynamicCache: conv_states, ssm_states). */
 export function ssmStateBytesPerSequence(ssm: SsmConfig, tensorParallel: number): number {
-  const convolved =
-    ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize;
-  const elements = convolved * ssm.convKernel + ssm.innerSize * ssm.stateSize;
+  const elements = ssmConvChannels(ssm) * ssm.convKernel + ssm.innerSize * ssm.stateSize;
   return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
 }
 
@@ -98,8 +97,7 @@ export function gatedDeltaStateBytesPerSequence(
   delta: GatedDeltaConfig,
   tensorParallel: number,
 ): number {
-  const channels = 2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim;
-  const conv = channels * delta.convKernel * SSM_STATE_BYTES;
+  const conv = gatedDeltaConvChannels(delta) * delta.convKernel * SSM_STATE_BYTES;
   const recurrent =
     delta.valueHeads * delta.keyHeadDim * delta.valueHeadDim * RECURRENT_STATE_BYTES;
   return (conv + recurrent) / tensorParallel;

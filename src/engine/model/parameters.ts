@@ -141,18 +141,41 @@ function mlpLinears(
   return [...gate, linear(`${prefix}up_proj`, h, width, bias, group, 'column', copies), down];
 }
 
+/** The channels a Mamba mixer's depthwise conv1d runs over: Mamba-2's x, B and C (d_inner + 2 x
+ * groups x d_state), Mamba-1's x (d_inner). */
+export function ssmConvChannels(ssm: SsmConfig): number {
+  return ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize;
+}
+
+/** in_proj's output width: Mamba-2's z, x, B, C and dt at once (d_inner + conv channels + heads,
+ * modeling_mamba2.py); Mamba-1's x and the gate z. */
+export function ssmInProjectionWidth(ssm: SsmConfig): number {
+  if (ssm.version === 1) return 2 * ssm.innerSize;
+  return ssm.innerSize + ssmConvChannels(ssm) + ssm.heads;
+}
+
+/** The channels Qwen3NextGatedDeltaNet's conv1d runs over: q and k of the key heads, v of the
+ * value heads (its conv_dim). */
+export function gatedDeltaConvChannels(delta: GatedDeltaConfig): number {
+  return 2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim;
+}
+
 /** The projections of a Mamba mixer (HF MambaMixer, Mamba2Mixer, JambaMambaMixer). */
 function ssmLinears(arch: ModelArchitecture, ssm: SsmConfig): LinearShape[] {
   const h = arch.hiddenSize;
   const inner = ssm.innerSize;
   const out = linear('out_proj', inner, h, ssm.outProjBias ?? ssm.projBias, 'attention', 'row');
-  if (ssm.version === 2) {
-    // in_proj makes z, x, B, C and dt at once: d_inner + conv_dim + heads (modeling_mamba2.py).
-    const width = 2 * inner + 2 * ssm.groups * ssm.stateSize + ssm.heads;
-    return [linear('in_proj', h, width, ssm.projBias, 'attention', 'column'), out];
-  }
+  const inProj = linear(
+    'in_proj',
+    h,
+    ssmInProjectionWidth(ssm),
+    ssm.projBias,
+    'attention',
+    'column',
+  );
+  if (ssm.version === 2) return [inProj, out];
   return [
-    linear('in_proj', h, 2 * inner, ssm.projBias, 'attention', 'column'), // x and the gate z
+    inProj,
     linear('x_proj', inner, ssm.dtRank + 2 * ssm.stateSize, false, 'attention', 'row'),
     linear('dt_proj', ssm.dtRank, inner, true, 'attention', 'column'),
     out,
@@ -274,13 +297,12 @@ function relativePositionBias(arch: ModelArchitecture, layerIndex: number): numb
 /** A Mamba mixer's tensors besides its linears: the depthwise conv1d (weight and bias), A_log,
  * D, and Mamba-2's dt_bias and gated RMSNorm or Jamba's dt/B/C RMSNorms. */
 function ssmExtraElements(ssm: SsmConfig): number {
+  const channels = ssmConvChannels(ssm);
+  const conv = channels * ssm.convKernel + (ssm.convBias ? channels : 0);
   if (ssm.version === 2) {
-    const convDim = ssm.innerSize + 2 * ssm.groups * ssm.stateSize; // x, B and C are convolved
-    const conv = convDim * ssm.convKernel + (ssm.convBias ? convDim : 0);
     const norm = ssm.gatedNorm === false ? 0 : ssm.innerSize; // the gated RMSNorm over d_inner
     return conv + 3 * ssm.heads + norm; // dt_bias, A_log, D per head
   }
-  const conv = ssm.innerSize * ssm.convKernel + (ssm.convBias ? ssm.innerSize : 0);
   const innerNorms = ssm.innerNorms ? ssm.dtRank + 2 * ssm.stateSize : 0;
   return conv + ssm.innerSize * ssm.stateSize + ssm.innerSize + innerNorms; // + A_log, D
 }
@@ -288,10 +310,9 @@ function ssmExtraElements(ssm: SsmConfig): number {
 /** Qwen3NextGatedDeltaNet's tensors besides its linears: the depthwise conv1d over q, k and v
  * (no bias), dt_bias and A_log per value head, and the gated RMSNorm's weight (a value head
  * wide). */
-export function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
-  const convChannels =
-    2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim;
-  return convChannels * delta.convKernel + 2 * delta.valueHeads + delta.valueHeadDim;
+function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
+  const conv = gatedDeltaConvChannels(delta) * delta.convKernel;
+  return conv + 2 * delta.valueHeads + delta.valueHeadDim;
 }
 
 /** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */

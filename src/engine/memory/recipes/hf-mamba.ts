@@ -15,6 +15,7 @@ import { feedForwardHalf, hfLlamaRecipe, linear, LLAMA, LlamaVariant } from './h
 import { llamaLayersWithMixer } from './hybrid-layers';
 import { addMoeWeights } from './hf-moe';
 import { isMoeLayer } from '../../model/layers';
+import { ssmConvChannels, ssmInProjectionWidth } from '../../model/parameters';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 import { AttentionPlan, AttentionRequest, hfAttentionPlan } from './attention-kernel';
 
@@ -97,17 +98,11 @@ function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: n
 // selective_scan: one fp32 state per 2048 positions (selective_scan_fwd_kernel kChunkSize).
 const SCAN_CHUNK = 2048;
 
-/** in_proj's whole output width: Mamba-2's z, x, B, C and dt; Mamba-1's x and z. */
-function inProjectionWidth(ssm: SsmConfig): number {
-  if (ssm.version === 1) return 2 * ssm.innerSize;
-  return 2 * ssm.innerSize + 2 * ssm.groups * ssm.stateSize + ssm.heads;
-}
-
 /** The tensor-parallel ranks a mixer's d_inner is split over: in_proj is column-parallel, and
  * each rank scans its share of the heads and groups (Megatron-Core ssm/mamba_mixer.py
  * d_inner_local, nheads_local, ngroups_local), so its local width against the whole one. */
 function innerRanks(w: LayerWeights, ssm: SsmConfig): number {
-  return Math.round(inProjectionWidth(ssm) / linear(w, 'in_proj').outFeatures);
+  return Math.round(ssmInProjectionWidth(ssm) / linear(w, 'in_proj').outFeatures);
 }
 
 /** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then the combined
@@ -197,8 +192,7 @@ function mambaBlock(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, ssm
  * d_inner, heads and groups under tensor parallelism (Megatron-Core's MambaMixer shards its
  * conv1d, dt_bias, A_log, D and norm with them). */
 export function addSsmWeights(builder: LayerWeightsBuilder, ssm: SsmConfig, ranks: number): void {
-  const convDim =
-    (ssm.version === 2 ? ssm.innerSize + 2 * ssm.groups * ssm.stateSize : ssm.innerSize) / ranks;
+  const convDim = ssmConvChannels(ssm) / ranks;
   const inner = ssm.innerSize / ranks;
   builder.other('conv1d.weight', convDim * ssm.convKernel);
   if (ssm.convBias) builder.other('conv1d.bias', convDim);

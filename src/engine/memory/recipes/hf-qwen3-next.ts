@@ -10,6 +10,7 @@ import { FP32 } from '../autograd/ops';
 import { Storage, Tensor } from '../autograd/runtime';
 import { GatedDeltaConfig, ModelArchitecture } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
+import { gatedDeltaConvChannels } from '../../model/parameters';
 import { LayerWeights } from '../model/rank-model';
 import { linear, LlamaVariant } from './hf-llama';
 import { llamaLayersWithMixer } from './hybrid-layers';
@@ -288,8 +289,7 @@ export function hfQwen3NextRecipe(arch: ModelArchitecture, variant: LlamaVariant
       addWeights(builder, context) {
         const ranks = context.tensorParallel;
         const heads = delta.valueHeads / ranks;
-        const channels =
-          (2 * delta.keyHeads * delta.keyHeadDim + delta.valueHeads * delta.valueHeadDim) / ranks;
+        const channels = gatedDeltaConvChannels(delta) / ranks;
         // __init__ order: conv1d, in_proj_qkvz, in_proj_ba, dt_bias, A_log, norm, out_proj
         builder.other('conv1d.weight', channels * delta.convKernel);
         builder.linears('in_proj_qkvz', 'in_proj_ba');

@@ -1,5 +1,11 @@
 // The key/value cache a decoder keeps per token while serving (docs/memory-model.md §7).
-import { attendsLayer, isEncoderLayer, layerKind, mixerAttends } from '../model/layers';
+import {
+  attendsLayer,
+  isEncoderLayer,
+  layerKind,
+  mixerAttends,
+  MIXER_CODES,
+} from '../model/layers';
 import { gatedDeltaConvChannels, ssmConvChannels } from '../model/parameters';
 import {
   GatedDeltaConfig,
@@ -137,11 +143,11 @@ function fixedStateBytesPerSequence(
   mixer: MixerKind,
   tensorParallel: number,
 ): number {
-  const scans = mixer === 'mamba' || mixer === 'mamba2' || mixer === 'attention-mamba2';
-  if (scans && arch.ssm) return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
-  if (mixer === 'gated-delta' && arch.gatedDelta)
+  const block = MIXER_CODES[mixer]?.block;
+  if (block === 'ssm' && arch.ssm) return ssmStateBytesPerSequence(arch.ssm, tensorParallel);
+  if (block === 'gatedDelta' && arch.gatedDelta)
     return gatedDeltaStateBytesPerSequence(arch.gatedDelta, tensorParallel);
-  if (mixer !== 'short-conv' || !arch.shortConv) return 0;
+  if (block !== 'shortConv' || !arch.shortConv) return 0;
   const elements = arch.hiddenSize * arch.shortConv.cacheLength;
   return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
 }

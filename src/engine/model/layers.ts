@@ -54,17 +54,41 @@ function windowOf(arch: ModelArchitecture, type: LayerType): AttentionWindow {
   return { kind: 'full' };
 }
 
-/** The model codes that run each mixer other than attention, and the architecture block that
- * shapes it: recipes/index.ts picks a layer recipe by model type, so a layer of that kind is
- * planned only under one of these. */
-export const MIXER_CODES: Partial<
-  Record<MixerKind, { block: keyof ModelArchitecture; modelTypes: readonly string[] }>
-> = {
-  mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'] },
-  mamba2: { block: 'ssm', modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'] },
-  'short-conv': { block: 'shortConv', modelTypes: ['lfm2', 'lfm2_moe'] },
-  'gated-delta': { block: 'gatedDelta', modelTypes: ['qwen3_next'] },
-  'attention-mamba2': { block: 'ssm', modelTypes: ['falcon_h1'] },
+/** A mixer that carries a state along the sequence (a scan, a causal convolution, a delta
+ * rule) rather than attending alone. */
+export interface SequenceMixer {
+  /** The architecture block that shapes it (and sizes the state serving keeps). */
+  block: 'ssm' | 'shortConv' | 'gatedDelta';
+  /** The model codes that run it: recipes/index.ts picks a layer recipe by model type, so a
+   * layer of this kind is planned only under one of these. */
+  modelTypes: readonly string[];
+  /** What a position needs from the positions before it (context parallelism cannot split it). */
+  carries: string;
+}
+
+/** Every mixer other than attention, the one place that says what it carries. */
+export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
+  mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'], carries: "a Mamba scan's state" },
+  mamba2: {
+    block: 'ssm',
+    modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'],
+    carries: "a Mamba-2 scan's state",
+  },
+  'short-conv': {
+    block: 'shortConv',
+    modelTypes: ['lfm2', 'lfm2_moe'],
+    carries: "LFM2's short convolution's earlier taps",
+  },
+  'gated-delta': {
+    block: 'gatedDelta',
+    modelTypes: ['qwen3_next'],
+    carries: "a Gated DeltaNet's recurrent state",
+  },
+  'attention-mamba2': {
+    block: 'ssm',
+    modelTypes: ['falcon_h1'],
+    carries: "a Mamba-2 scan's state",
+  },
 };
 
 export function mixerOf(type: LayerType): LayerKind['mixer'] {

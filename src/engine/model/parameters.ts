@@ -16,7 +16,7 @@ import {
   maskedLmTransformElements,
   savedClassifierElements,
 } from './heads';
-import { countedLayers, isEncoderLayer, isMoeLayer, layerKind } from './layers';
+import { countedLayers, isEncoderLayer, isMoeLayer, layerKind, MIXER_CODES } from './layers';
 import { adaptedModules } from './lora-modules';
 import { visionParameters } from './vision';
 export { isEncoderLayer, isMoeLayer } from './layers';
@@ -318,9 +318,7 @@ function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
 /** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */
 function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number {
   const kind = layerKind(arch, layerIndex);
-  if (kind.mixer === 'mamba' || kind.mixer === 'mamba2' || kind.mixer === 'attention-mamba2') {
-    return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
-  }
+  if (MIXER_CODES[kind.mixer]?.block === 'ssm') return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
   // Lfm2ShortConv's depthwise nn.Conv1d: h channels of cacheLength taps, and their biases
   if (kind.mixer === 'short-conv' && arch.shortConv) {
     const { cacheLength, bias } = arch.shortConv;

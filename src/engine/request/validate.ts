@@ -9,16 +9,9 @@ import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
-import { attendsLayer, layerKind } from '../model/layers';
+import { attendsLayer, layerKind, MIXER_CODES } from '../model/layers';
 import { MAX_GPUS } from './limits';
-import {
-  FieldError,
-  GpuSpec,
-  MixerKind,
-  ModelArchitecture,
-  PlanRequest,
-  SsmConfig,
-} from '../vocabulary';
+import { FieldError, GpuSpec, ModelArchitecture, PlanRequest, SsmConfig } from '../vocabulary';
 
 function sameList(a: readonly string[] | 'all-linear', b: readonly string[] | 'all-linear') {
   return Array.isArray(a) && Array.isArray(b) && a.join() === b.join();
@@ -290,15 +283,6 @@ function contextParallelKernelErrors(request: PlanRequest, arch: ModelArchitectu
   return [];
 }
 
-// The token mixers context parallelism leaves as they are, which run along the whole sequence.
-const SEQUENTIAL_MIXERS: Partial<Record<MixerKind, string>> = {
-  mamba: "a Mamba scan's state",
-  mamba2: "a Mamba-2 scan's state",
-  'short-conv': "LFM2's short convolution's earlier taps",
-  'gated-delta': "a Gated DeltaNet's recurrent state",
-  'attention-mamba2': "a Mamba-2 scan's state",
-};
-
 /** Context parallelism splits the sequence over ranks and replaces only attention
  * (context_parallel shards the buffers and dispatches SDPA's kernels to ring attention): a
  * state-space scan or a causal convolution would run over its rank's slice alone, without
@@ -307,7 +291,7 @@ function contextParallelMixerErrors(request: PlanRequest, arch: ModelArchitectur
   const c = request.parallelism.contextParallel;
   if (c === 1) return [];
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    const carried = SEQUENTIAL_MIXERS[layerKind(arch, layer).mixer];
+    const carried = MIXER_CODES[layerKind(arch, layer).mixer]?.carries;
     if (!carried) continue;
     return [
       {

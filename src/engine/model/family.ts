@@ -94,6 +94,25 @@ export function fixedStateNote(type: string, layers: string): string {
   return `${type}: ${layers} keep no keys or values; serving counts each sequence's fixed state instead (the convolution's last inputs, and a scan's state)`;
 }
 
+/** A config's per-layer types as the model code reads them (layer i reads entry i, so a longer
+ * list leaves its tail unread): the first `layers` entries, each one of `allowed`, else a 400
+ * naming layer_types; undefined where the config gives no list. */
+export function givenLayerTypes<T extends string>(
+  read: ConfigReader,
+  given: unknown,
+  layers: number,
+  allowed: readonly T[],
+): T[] | undefined {
+  if (!Array.isArray(given)) return undefined;
+  const types = given.slice(0, layers) as T[];
+  if (types.length < layers || !types.every((t) => allowed.includes(t))) {
+    const names = allowed.map((t) => `'${t}'`).join(' or ');
+    read.fail('layer_types', `give ${layers} entries, each ${names}`);
+    throw new PlanValidationError(read.errors);
+  }
+  return types;
+}
+
 /** The sparse layers of Qwen2-MoE, Qwen3-MoE and Qwen3-Next (Qwen2MoeDecoderLayer.__init__):
  * layer i routes unless mlp_only_layers names it, and only where (i + 1) is a multiple of
  * decoder_sparse_step; the others run a dense MLP of intermediate_size. */

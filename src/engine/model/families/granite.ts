@@ -8,9 +8,9 @@
 // and attention layers without RoPE, each followed by Granite-MoE's block plus a shared MLP, or
 // by the shared MLP alone where the model has no experts.
 import { Config, ConfigReader } from '../config-reader';
-import { Family, fixedStateNote, indicesWhere } from '../family';
+import { Family, fixedStateNote, givenLayerTypes, indicesWhere } from '../family';
 import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
-import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
+import { LayerType, ModelArchitecture } from '../../vocabulary';
 
 export const granite: Family = {
   types: ['granite'],
@@ -76,13 +76,9 @@ const GRANITE_HYBRID_DEFAULTS: Config = {
  * reads entry i, so a longer list leaves its tail unread. */
 function hybridLayerTypes(read: ConfigReader, layers: number): LayerType[] {
   const given = read.config.layer_types ?? read.config.layers_block_type;
-  const types = Array.isArray(given)
-    ? given.slice(0, layers)
-    : Array.from({ length: layers }, () => 'mamba');
-  if (types.length < layers || types.some((t) => t !== 'mamba' && t !== 'attention')) {
-    read.fail('layer_types', `give ${layers} entries, each 'mamba' or 'attention'`);
-    throw new PlanValidationError(read.errors);
-  }
+  const types =
+    givenLayerTypes(read, given, layers, ['mamba', 'attention'] as const) ??
+    Array.from({ length: layers }, () => 'mamba');
   return types.map((t) => (t === 'mamba' ? 'mamba2' : 'full_attention'));
 }
 

@@ -6,8 +6,8 @@
 // Lfm2MoeMLP of intermediate_size, the others Lfm2MoeSparseMoeBlock (Qwen2-MoE's experts under a
 // biased sigmoid router).
 import { Config, ConfigReader } from '../config-reader';
-import { Family, fixedStateNote, readNormTopkProb } from '../family';
-import { LayerType, ModelArchitecture, PlanValidationError } from '../../vocabulary';
+import { Family, fixedStateNote, givenLayerTypes, readNormTopkProb } from '../family';
+import { LayerType, ModelArchitecture } from '../../vocabulary';
 
 /** What Lfm2Config and Lfm2MoeConfig default alike (configuration_lfm2.py,
  * configuration_lfm2_moe.py). */
@@ -49,15 +49,9 @@ function mlpWidth(read: ConfigReader): number {
 /** layer_types ('full_attention' or 'conv' per layer; layer i reads entry i, so a longer list
  * leaves its tail unread), else full_attn_idxs (all attention by default). */
 function lfm2LayerTypes(read: ConfigReader, layers: number): LayerType[] {
-  const given = read.config.layer_types;
-  if (Array.isArray(given)) {
-    const types = given.slice(0, layers);
-    if (types.length < layers || types.some((t) => t !== 'full_attention' && t !== 'conv')) {
-      read.fail('layer_types', `give ${layers} entries, each 'full_attention' or 'conv'`);
-      throw new PlanValidationError(read.errors);
-    }
-    return types as LayerType[];
-  }
+  const allowed = ['full_attention', 'conv'] as const;
+  const given = givenLayerTypes(read, read.config.layer_types, layers, allowed);
+  if (given) return given;
   const indices = read.config.full_attn_idxs;
   const attention = Array.isArray(indices) ? new Set(indices as number[]) : undefined;
   return Array.from({ length: layers }, (_, i) =>

@@ -4,7 +4,13 @@
 // per-head q/k norms, RoPE over a quarter of each head) in the `full_attention` ones; Qwen2-MoE's
 // sparse block with its gated shared expert; Gemma-3's (1 + weight) RMSNorms.
 import { Config, ConfigReader } from '../config-reader';
-import { Family, fixedStateNote, readNormTopkProb, readSparseLayers } from '../family';
+import {
+  Family,
+  fixedStateNote,
+  givenLayerTypes,
+  readNormTopkProb,
+  readSparseLayers,
+} from '../family';
 import { GatedDeltaConfig, LayerType, PlanValidationError } from '../../vocabulary';
 
 /** Qwen3NextConfig's defaults: Qwen3-Next-80B-A3B's shape. */
@@ -36,19 +42,9 @@ const QWEN3_NEXT_DEFAULTS: Config = {
 /** layer_types, else every full_attention_interval-th layer (default 4) attends and the others
  * run the Gated DeltaNet (Qwen3NextConfig.__post_init__). */
 function qwen3NextLayerTypes(read: ConfigReader, layers: number): LayerType[] {
-  const given = read.config.layer_types;
-  if (Array.isArray(given)) {
-    const types = given.slice(0, layers);
-    const known = (t: unknown) => t === 'full_attention' || t === 'linear_attention';
-    if (types.length < layers || !types.every(known)) {
-      read.fail(
-        'layer_types',
-        `give ${layers} entries, each 'full_attention' or 'linear_attention'`,
-      );
-      throw new PlanValidationError(read.errors);
-    }
-    return types as LayerType[];
-  }
+  const allowed = ['full_attention', 'linear_attention'] as const;
+  const given = givenLayerTypes(read, read.config.layer_types, layers, allowed);
+  if (given) return given;
   const interval = read.numberOr(4, 'full_attention_interval');
   return Array.from({ length: layers }, (_, i) =>
     (i + 1) % interval === 0 ? 'full_attention' : 'linear_attention',

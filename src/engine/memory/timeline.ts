@@ -2,8 +2,9 @@
 // of forward and backward micro-batches in the order the pipeline schedule runs them, each step
 // ended by the data-parallel wrapper's last reduction and the optimizer (memory-model.md
 // section 0). The first step creates the optimizer states; the second is the steady state the
-// plan reports; the third lets the caching allocator settle as the harness measures it. The
-// search's probes may start at the second step instead (TrainingLoop.startsSteady).
+// plan reports; the third lets the caching allocator settle as the harness measures it, and is
+// written out from the second where it would repeat it (repeated-step.ts). The search's probes
+// may start at the second step instead (TrainingLoop.startsSteady).
 import { EventLog } from './autograd/events';
 import { ModuleHooks, ModuleName } from './autograd/hooks';
 import { NodeTag, Param, Runtime, Storage, Tensor } from './autograd/runtime';
@@ -15,6 +16,7 @@ import {
   stepTemporaries,
   zeroGrad,
 } from './optimizer';
+import { appendRepeatedStep, repeatableStep } from './repeated-step';
 import { PipelineAction, PipelineRuntime, ScheduleTruncation } from './schedule';
 import { Sharding, trainableInOrder } from './sharding';
 
@@ -109,6 +111,12 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     rt.blasWorkspace.backward = loop.blasWorkspaceBytes;
   }
   for (let step = firstStep; step <= loop.steps; step++) {
+    // From the third step on, a step the one before repeats exactly is written out, not run.
+    const repeat = step >= firstStep + 2 ? repeatableStep(rt.log, step - 1) : undefined;
+    if (repeat) {
+      appendRepeatedStep(rt.log, repeat);
+      continue;
+    }
     rt.step = step;
     runner.runStep(step === firstStep);
     rt.microBatch = 0;

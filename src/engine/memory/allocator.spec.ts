@@ -253,4 +253,17 @@ describe('CachingAllocator', () => {
     expect(() => allocator.malloc(3, 0)).toThrow(RangeError); // torch never allocates 0 bytes
     expect(() => allocator.malloc(3, NaN)).toThrow(RangeError);
   });
+
+  it('takes ids that number allocations: whole, from 0, below 2^31', () => {
+    const allocator = new CachingAllocator();
+    expect(() => allocator.malloc(-1, 512)).toThrow(RangeError);
+    expect(() => allocator.malloc(1.5, 512)).toThrow(RangeError);
+    expect(() => allocator.malloc(2 ** 31, 512)).toThrow(RangeError);
+    allocator.malloc(0, 512);
+    allocator.malloc(70_000, 512); // ids need not be consecutive
+    expect(allocator.allocatedBytes).toBe(1024);
+    allocator.free(0);
+    expect(() => allocator.free(0)).toThrow(/not allocated/);
+    expect(() => allocator.free(-1)).toThrow(/not allocated/);
+  });
 });

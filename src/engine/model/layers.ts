@@ -141,7 +141,8 @@ export function mixerAttends(mixer: LayerKind['mixer']): boolean {
 
 /** Whether the layer keeps keys and values (attention of either kind). */
 export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boolean {
-  return mixerAttends(layerKind(arch, layerIndex).mixer);
+  // layerKind's mixer, without building its key: the search counts attending layers per layout.
+  return mixerAttends(mixerOf(layerType(arch, layerIndex)));
 }
 
 /** Whether any layer applies RoPE: where none does (Mamba, Jamba, Granite 4.0 without

@@ -57,6 +57,9 @@ export class EventLog {
   moment = new Int32Array(INITIAL_EVENTS);
   readonly moments: Moment[] = [];
   length = 0;
+  /** Events a mechanism makes once in the run, not every step (DDP's bucket rebuild at the
+   * second step): a step written out from the one before leaves them out (repeated-step.ts). */
+  readonly onceInRun: number[] = [];
 
   /** Starts a new moment; later events belong to it. */
   mark(moment: Moment): void {

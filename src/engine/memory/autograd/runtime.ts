@@ -228,6 +228,13 @@ export class Runtime {
     return storage;
   }
 
+  /** Runs `body`, whose events happen once in the run, never again in a later step. */
+  onceInRun(body: () => void): void {
+    const first = this.log.length;
+    body();
+    for (let i = first; i < this.log.length; i++) this.log.onceInRun.push(i);
+  }
+
   /** A matmul is about to run: the thread's cuBLAS workspace appears the first time. */
   beforeMatmul(thread: 'forward' | 'backward'): void {
     const bytes = this.blasWorkspace[thread];

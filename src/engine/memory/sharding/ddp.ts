@@ -49,11 +49,14 @@ export class Ddp implements ModuleHooks {
   beforeForward(module: ModuleName): void {
     if (module !== 'root' || this.rebuilt || this.step() < 2) return;
     this.rebuilt = true;
-    this.buckets.forEach((bucket) => this.rt.release(bucket));
-    const order = [...this.ready, ...this.params.filter((p) => !this.ready.includes(p))];
-    this.buckets = groupsBySize(order, FIRST_BUCKET, BUCKET_CAP).map((group) =>
-      this.rt.allocate(bytesOf(group), 'buffers'),
-    );
+    // reducer.cpp rebuild_buckets runs once: should_rebuild_buckets() needs !has_rebuilt_bucket_.
+    this.rt.onceInRun(() => {
+      this.buckets.forEach((bucket) => this.rt.release(bucket));
+      const order = [...this.ready, ...this.params.filter((p) => !this.ready.includes(p))];
+      this.buckets = groupsBySize(order, FIRST_BUCKET, BUCKET_CAP).map((group) =>
+        this.rt.allocate(bytesOf(group), 'buffers'),
+      );
+    });
   }
 }
 

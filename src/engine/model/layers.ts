@@ -91,7 +91,7 @@ export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
   },
 };
 
-export function mixerOf(type: LayerType): LayerKind['mixer'] {
+export function mixerOf(type: LayerType): MixerKind {
   if (type === 'mamba' || type === 'mamba2') return type;
   if (type === 'conv') return 'short-conv';
   if (type === 'linear_attention') return 'gated-delta';
@@ -139,10 +139,22 @@ export function mixerAttends(mixer: LayerKind['mixer']): boolean {
   return mixer === 'attention' || mixer === 'cross-attention' || mixer === 'attention-mamba2';
 }
 
+/** Layer `layerIndex`'s mixer: layerKind's, without building its key (the search reads it for
+ * every layer of every layout it bounds). */
+export function layerMixer(arch: ModelArchitecture, layerIndex: number): MixerKind {
+  return mixerOf(layerType(arch, layerIndex));
+}
+
 /** Whether the layer keeps keys and values (attention of either kind). */
 export function attendsLayer(arch: ModelArchitecture, layerIndex: number): boolean {
-  // layerKind's mixer, without building its key: the search counts attending layers per layout.
-  return mixerAttends(mixerOf(layerType(arch, layerIndex)));
+  return mixerAttends(layerMixer(arch, layerIndex));
+}
+
+/** Main-stack layers that keep keys and values. */
+export function attendingLayerCount(arch: ModelArchitecture): number {
+  let count = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) if (attendsLayer(arch, layer)) count++;
+  return count;
 }
 
 /** Whether any layer applies RoPE: where none does (Mamba, Jamba, Granite 4.0 without

@@ -1,6 +1,6 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, trainableParameters } from '../model/parameters';
-import { attendsLayer, moeLayerCount } from '../model/layers';
+import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import { dtypePolicy } from '../request/dtype-policy';
@@ -51,8 +51,7 @@ export function attentionCoreForwardFlopsPerToken(
 ): number {
   const qkDim = arch.mla ? arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim : arch.headDim;
   const vDim = arch.mla ? arch.mla.vHeadDim : arch.headDim;
-  let attending = 0;
-  for (let layer = 0; layer < arch.numLayers; layer++) if (attendsLayer(arch, layer)) attending++;
+  const attending = attendingLayerCount(arch);
   return 2 * attending * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
 }
 

@@ -9,7 +9,7 @@ import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
-import { attendsLayer, layerKind, MIXER_CODES } from '../model/layers';
+import { attendsLayer, layerMixer, MIXER_CODES } from '../model/layers';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest, SsmConfig } from '../vocabulary';
 
@@ -291,7 +291,7 @@ function contextParallelMixerErrors(request: PlanRequest, arch: ModelArchitectur
   const c = request.parallelism.contextParallel;
   if (c === 1) return [];
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    const carried = MIXER_CODES[layerKind(arch, layer).mixer]?.carries;
+    const carried = MIXER_CODES[layerMixer(arch, layer)]?.carries;
     if (!carried) continue;
     return [
       {

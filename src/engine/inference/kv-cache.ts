@@ -94,6 +94,9 @@ export function ssmStateBytesPerSequence(ssm: SsmConfig, tensorParallel: number)
   return Math.ceil(elements / tensorParallel) * SSM_STATE_BYTES;
 }
 
+// The delta rule's recurrent state is float32 (gatedDeltaStateBytesPerSequence).
+const RECURRENT_STATE_BYTES = 4;
+
 /** What one sequence keeps in a Gated DeltaNet layer on one tensor-parallel rank (transformers'
  * linear-attention cache layer): conv_states, the last linear_conv_kernel_dim inputs of q, k
  * and v in the model's dtype (F.pad of mixed_qkv), and recurrent_states, each value head's
@@ -108,8 +111,6 @@ export function gatedDeltaStateBytesPerSequence(
     delta.valueHeads * delta.keyHeadDim * delta.valueHeadDim * RECURRENT_STATE_BYTES;
   return (conv + recurrent) / tensorParallel;
 }
-// The delta rule's recurrent state is float32 (above).
-const RECURRENT_STATE_BYTES = 4;
 
 /** Cache bytes one rank of a pipeline stage holds for `sequences` sequences of `contextTokens`
  * tokens each (the stage's layers only; each attention layer capped at its window, each

@@ -514,7 +514,6 @@ function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] 
   return errors;
 }
 
-/** Limits between fields, once each field is in range. */
 /** A layer whose mixer is not attention needs the block that shapes it and a model type whose
  * code runs it (MIXER_CODES): without either it would be planned as something else. */
 function mixerCodeErrors(arch: ModelArchitecture, fail: (field: string, message: string) => void) {
@@ -534,6 +533,7 @@ function mixerCodeErrors(arch: ModelArchitecture, fail: (field: string, message:
   }
 }
 
+/** Limits between fields, once each field is in range. */
 function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) =>

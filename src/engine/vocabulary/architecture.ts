@@ -89,8 +89,10 @@ export interface MoeConfig {
   sharedExpertFirst?: boolean;
 }
 
-/** What mixes tokens in a layer: attention, attention to another stack's states, or a
- * selective state-space scan (Mamba-1, Mamba-2). */
+/** What mixes tokens in a layer: attention, attention to another stack's states, a selective
+ * state-space scan (Mamba-1, Mamba-2), LFM2's short convolution, Qwen3-Next's Gated DeltaNet, or
+ * Falcon-H1's attention and Mamba-2 side by side (model/layers.ts MIXER_CODES says what each
+ * carries along the sequence). */
 export type MixerKind =
   | 'attention'
   | 'cross-attention'

@@ -21,7 +21,7 @@ function falconH1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tens
     const projected = nn.linear(scaled, linear(w, 'in_proj'));
     const zxbcdt = ops.unary(projected);
     rt.drop(projected);
-    return mamba2Kernel(nn, zxbcdt, w, ssm, x);
+    return mamba2Kernel(nn, zxbcdt, w, ssm);
   });
 }
 

@@ -110,21 +110,15 @@ function innerRanks(w: LayerWeights, ssm: SsmConfig): number {
 function mamba2Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
   return nn.rt.scope(() => {
     const projected = nn.linear(x, linear(w, 'in_proj'));
-    return mamba2Kernel(nn, projected, w, ssm, x);
+    return mamba2Kernel(nn, projected, w, ssm);
   });
 }
 
 /** mamba_split_conv1d_scan_combined (ssd_combined.py MambaSplitConv1dScanCombinedFn) over the
  * projected z, xBC and dt: it keeps them, the scan output before its gate (out_x) and, with its
- * gated RMSNorm, the norm's fp32 rstd; the chunk states are recomputed in backward, out_proj
- * runs inside, so the output is shaped like the mixer's input `x`. */
-export function mamba2Kernel(
-  nn: Nn,
-  projected: Tensor,
-  w: LayerWeights,
-  ssm: SsmConfig,
-  x: Tensor,
-): Tensor {
+ * gated RMSNorm, the norm's fp32 rstd; the chunk states are recomputed in backward, and
+ * out_proj runs inside, so the output is out_proj's. */
+export function mamba2Kernel(nn: Nn, projected: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
   const { rt } = nn;
   const rows = projected.rows;
   const ranks = innerRanks(w, ssm);
@@ -132,7 +126,8 @@ export function mamba2Kernel(
   const groups = ssm.groups / ranks; // the gated norm's rstd: one per group of a token
   const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, groups, FP32, false)];
   const saved = [projected, scanOut, ...rstd];
-  const out = customFunction(nn, [projected], x.cols, saved, paramsNamed(w, MAMBA2_FN));
+  const width = linear(w, 'out_proj').outFeatures;
+  const out = customFunction(nn, [projected], width, saved, paramsNamed(w, MAMBA2_FN));
   rt.drop(scanOut, ...rstd);
   return out;
 }

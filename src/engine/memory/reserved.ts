@@ -38,7 +38,7 @@ function replay(log: EventLog, expandableSegments: boolean, capacity: number): R
   for (let i = 0; i < log.length; i++) {
     const kind = log.kind[i];
     try {
-      if (kind > 0) allocator.malloc(log.key[i], log.bytes[i], log.stream[i]);
+      if (kind > 0) allocator.allocate(log.key[i], log.bytes[i], log.stream[i]);
       else if (kind < 0) allocator.free(log.key[i]);
       else allocator.emptyCache();
     } catch (error) {

@@ -35,6 +35,18 @@ function hasGradient(pending: (Storage | undefined)[]): boolean {
   return false;
 }
 
+/** The storages of the tensors an op saves, in a list of their number (a list grown by push
+ * from empty takes room for 17). */
+function savedStorages(saved: (Tensor | undefined)[]): Storage[] {
+  let count = 0;
+  for (const tensor of saved) if (tensor) count++;
+  if (count === 0) return [];
+  const storages = new Array<Storage>(count);
+  let i = 0;
+  for (const tensor of saved) if (tensor) storages[i++] = tensor.storage;
+  return storages;
+}
+
 export class Storage {
   refs = 0;
   /** False while its memory is given back and the storage kept (untyped_storage().resize_(0),
@@ -176,7 +188,14 @@ export class Runtime {
   private region?: CheckpointRegion;
   /** Checkpointed forwards run under no_grad (use_reentrant=True): nothing keeps ctx attributes. */
   reentrantCheckpointing = false;
-  private outbox?: [Tensor, Storage][];
+  /** Gradients a running node's backward hands on, routed once it is done (deliver): targets
+   * and gradients side by side, one pair of lists reused by every node. */
+  private readonly outbox = {
+    open: false,
+    count: 0,
+    targets: [] as (Tensor | undefined)[],
+    grads: [] as (Storage | undefined)[],
+  };
   /** Called when a recompute is over (autocast's cache, re-entered for it, is cleared). */
   onRecomputeEnd?: () => void;
   /** What the model is running now (layer, part), stamped on each recorded node. */
@@ -406,17 +425,20 @@ export class Runtime {
     const node: GraphNode = {
       seq: this.seq++,
       inputs,
-      saved: [],
+      saved: this.mode === 'record' ? savedStorages(saved) : [],
       held: this.keepsHeld(held)
         ? held.map((t) => (this.retain(t.storage), t.storage))
         : NOTHING_HELD,
-      pending: new Array<Storage | undefined>(outputs.length).fill(undefined),
+      pending:
+        outputs.length === 1
+          ? [undefined]
+          : new Array<Storage | undefined>(outputs.length).fill(undefined),
       backward,
       saves: saved.some(Boolean),
       region: this.region,
       tag: this.tag,
     };
-    if (this.mode === 'record') this.save(node, saved);
+    if (this.mode === 'record') this.packSaved(node.saved);
     for (const input of inputs) {
       if (input.param && !input.node && input.requiresGrad) {
         const uses = (input.param.pendingUses ??= new Map());
@@ -431,6 +453,14 @@ export class Runtime {
     const nodes = this.graphs.get(this.graph);
     if (nodes) nodes.push(node);
     else this.graphs.set(this.graph, [node]);
+  }
+
+  /** A recorded node's saved tensors: one more reference each, seen by the saved-tensor hooks. */
+  private packSaved(holder: Storage[]): void {
+    for (const storage of holder) {
+      this.retain(storage);
+      this.savedTensorsHooks?.pack(holder, storage);
+    }
   }
 
   private save(node: GraphNode, saved: (Tensor | undefined)[]): void {
@@ -518,8 +548,10 @@ export class Runtime {
   /** Hands a gradient to `target`. While a node's backward runs, gradients wait until its
    * incoming gradients and saved tensors are released (engine.cpp evaluate_function). */
   deliver(target: Tensor, grad: Storage): void {
-    if (this.outbox) this.outbox.push([target, grad]);
-    else this.route(target, grad);
+    const outbox = this.outbox;
+    if (!outbox.open) return this.route(target, grad);
+    outbox.targets[outbox.count] = target;
+    outbox.grads[outbox.count++] = grad;
   }
 
   /** A parameter accumulates the gradient; an activation's node buffers it, and a second arrival
@@ -605,14 +637,18 @@ export class Runtime {
     this.savedTensorsHooks?.unpack(node.saved);
     const grads = node.pending;
     node.pending = [];
-    const outbox: [Tensor, Storage][] = [];
-    this.outbox = outbox;
+    const outbox = this.outbox; // empty: no node's backward runs inside another's
+    outbox.open = true;
     node.backward(grads);
-    this.outbox = undefined;
+    outbox.open = false;
     for (const grad of grads) this.release(grad);
     for (const storage of node.saved) this.release(storage);
     if (node.saved.length > 0) node.saved = [];
-    for (const [target, grad] of outbox) this.route(target, grad);
+    for (let i = 0; i < outbox.count; i++) {
+      this.route(outbox.targets[i]!, outbox.grads[i]!);
+      outbox.targets[i] = outbox.grads[i] = undefined;
+    }
+    outbox.count = 0;
     if (node.region && node.region.nodes[0] === node) this.endRegion(node.region);
   }
 
@@ -651,11 +687,15 @@ export class Runtime {
   /** The graph dies (nothing references it any more): nodes backward never reached, and
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
-    for (const node of this.graphs.get(graph) ?? []) {
-      for (const input of node.inputs) input.param?.pendingUses?.delete(graph);
-      for (const storage of node.held) this.release(storage);
-      for (const storage of node.saved) this.release(storage);
-      for (const grad of node.pending) this.release(grad);
+    const nodes = this.graphs.get(graph) ?? [];
+    // Indexed loops: a plan frees a million nodes, and for-of here allocated iterators.
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n];
+      const { inputs, held, saved, pending } = node;
+      for (let i = 0; i < inputs.length; i++) inputs[i].param?.pendingUses?.delete(graph);
+      for (let i = 0; i < held.length; i++) this.release(held[i]);
+      for (let i = 0; i < saved.length; i++) this.release(saved[i]);
+      for (let i = 0; i < pending.length; i++) this.release(pending[i]);
       // Nodes backward reached hold nothing any more: no new empty lists for them.
       if (node.held.length > 0) node.held = NOTHING_HELD;
       if (node.saved.length > 0) node.saved = [];

@@ -70,6 +70,9 @@ export interface Param {
   /** Bytes per element as stored. */
   storedBytes: number;
   trainable: boolean;
+  /** A routed expert's: expert parallelism gave this rank its experts, and ZeRO and FSDP shard
+   * them over the ranks that hold the same experts only (sharding/shard-world.ts). */
+  expert?: boolean;
   /** Bytes per element of its gradient (the stored dtype, or fp32 main gradients). */
   gradientBytes: number;
   storage?: Storage;

@@ -167,7 +167,18 @@ export function linearParams(
   if (lora && (targeted ?? shapeAdapted(arch, lora, shape))) {
     out.lora = adapter(s, shape.name, local, copies, lora);
   }
+  if (shape.group === 'expert') {
+    const adapters = out.lora ? loraParamsOf(out.lora) : [];
+    for (const param of [weight, out.bias, ...adapters]) if (param) expertParam(param);
+  }
   return out;
+}
+
+/** Marks a routed expert's parameter: ZeRO and FSDP shard it over the ranks holding the same
+ * experts (sharding/shard-world.ts). */
+export function expertParam(param: Param): Param {
+  param.expert = true;
+  return param;
 }
 
 export function adapter(

@@ -7,7 +7,7 @@ import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
-import { baseModelBytes, baseParam, LayerWeights } from '../model/rank-model';
+import { baseModelBytes, baseParam, expertParam, LayerWeights } from '../model/rank-model';
 import { INT64, ROUTERS } from './hf-moe-routers';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -68,13 +68,15 @@ export function addMoeWeights(
     builder.buffer('router.e_score_correction_bias', moe.numExperts, bytes);
   }
   if (moe.sharedExpertGate) builder.other('shared_expert_gate', h);
-  const gateUp = baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h);
-  const down = baseParam(storage, 'experts.down_proj', experts * h * f);
-  builder.param(gateUp).param(down);
+  const routed = [
+    baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h),
+    baseParam(storage, 'experts.down_proj', experts * h * f),
+  ];
   if (moe.expertBias) {
-    builder.param(baseParam(storage, 'experts.gate_up_proj_bias', experts * 2 * f));
-    builder.param(baseParam(storage, 'experts.down_proj_bias', experts * h));
+    routed.push(baseParam(storage, 'experts.gate_up_proj_bias', experts * 2 * f));
+    routed.push(baseParam(storage, 'experts.down_proj_bias', experts * h));
   }
+  for (const param of routed) builder.param(expertParam(param));
   if (moe.sharedExperts > 0) {
     builder.linears(
       'shared_experts.gate_proj',

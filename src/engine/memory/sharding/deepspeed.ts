@@ -12,11 +12,12 @@ import { NodeTag, Param, Runtime, Storage } from '../autograd/runtime';
 import { makeParam } from '../model/rank-model';
 import { moduleOf } from './fsdp2';
 import { Sharding } from './index';
+import { partitionElements, ShardWorld, worldOf } from './shard-world';
 
-export interface DeepSpeedSettings {
+/** The ranks the partitions are spread over (ShardWorld): the data-parallel ranks, the expert
+ * data-parallel ones for the experts. */
+export interface DeepSpeedSettings extends ShardWorld {
   stage: 1 | 2 | 3;
-  /** Data-parallel ranks the partitions are spread over. */
-  world: number;
   /** reduce_bucket_size, elements. */
   reduceBucket: number;
   /** Bytes per element of the 16-bit parameters and their gradients. */
@@ -42,11 +43,6 @@ export const PERSISTENCE_THRESHOLD = 1e5;
 // The fp32 copy and the gradients the step works on (fp32 master, Adam's fp32 states).
 const FP32 = 4;
 
-/** The elements of each rank's flat partition: DeepSpeed splits the flattened group evenly. */
-function partitionElements(params: Param[], world: number): number {
-  return Math.ceil(params.reduce((sum, p) => sum + p.elements, 0) / world);
-}
-
 /** The fp32 partition the optimizer steps: one flat parameter carrying the states. */
 function flatPartition(elements: number): Param {
   const param = makeParam('fp32 partition', elements, true, FP32, FP32);
@@ -70,7 +66,7 @@ export class DeepSpeedZero12 implements Sharding {
     private readonly params: Param[],
     private readonly settings: DeepSpeedSettings,
   ) {
-    this.partition = partitionElements(params, settings.world);
+    this.partition = partitionElements(params, settings);
     this.master = flatPartition(this.partition);
     if (settings.stage === 2) {
       for (const param of params) param.onGradient = (grad, p) => this.gradient(p, grad);
@@ -197,15 +193,16 @@ export class DeepSpeedZero3 implements Sharding {
     private readonly settings: DeepSpeedSettings,
   ) {
     const trainable = units.flatMap((u) => u.params.filter((p) => p.trainable));
-    this.partition = partitionElements(trainable, settings.world);
+    this.partition = partitionElements(trainable, settings);
     this.master = flatPartition(this.partition);
     for (const unit of units) {
       this.byName.set(unit.name, unit);
       for (const param of unit.params) {
         const whole = param.elements < PERSISTENCE_THRESHOLD;
-        const shard = whole ? param.elements : Math.ceil(param.elements / settings.world);
+        const world = worldOf(param, settings);
+        const shard = whole ? param.elements : Math.ceil(param.elements / world);
         const onHost = settings.offloadParameters && !whole;
-        param.local = { weight: onHost ? 0 : shard, states: param.elements / settings.world };
+        param.local = { weight: onHost ? 0 : shard, states: param.elements / world };
         if (param.trainable) param.onGradient = (grad) => this.gradient(unit, grad);
       }
     }

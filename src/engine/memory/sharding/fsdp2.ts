@@ -11,9 +11,11 @@
 // to_accumulated_grad_if_needed / accumulate_unsharded_grad_if_needed).
 import { ModuleHooks, ModuleName } from '../autograd/hooks';
 import { NodeTag, Param, Runtime, Storage } from '../autograd/runtime';
+import { ShardWorld, worldOf } from './shard-world';
 
-export interface Fsdp2Settings {
-  world: number;
+/** The ranks shards spread over (ShardWorld): a unit's experts gather from and reduce-scatter
+ * to the expert data-parallel ranks only. */
+export interface Fsdp2Settings extends ShardWorld {
   /** Bytes per element of a gathered parameter (MixedPrecisionPolicy param_dtype). */
   gatheredBytes: number;
   /** Per parameter, where some are gathered in another dtype (torchao's fp8 all-gather). */
@@ -55,6 +57,20 @@ export const ALL_GATHER_STREAM = 2;
 export function shardElements(param: Param, world: number): number {
   const [rows, cols] = param.shape ?? [param.elements, 1];
   return Math.ceil(rows / world) * cols;
+}
+
+/** Bytes of `params` on this rank (their shards) and gathered whole (each shard times the ranks
+ * it came from, rows padded as sharded), at `bytes` per element. */
+function unitBytes(params: Param[], worlds: ShardWorld, bytes: (param: Param) => number) {
+  let shards = 0;
+  let unsharded = 0;
+  for (const param of params) {
+    const world = worldOf(param, worlds);
+    const shard = shardElements(param, world) * bytes(param);
+    shards += shard;
+    unsharded += shard * world;
+  }
+  return { shards, unsharded };
 }
 
 export class Fsdp2 implements ModuleHooks {
@@ -165,13 +181,10 @@ export class Fsdp2 implements ModuleHooks {
   /** foreach_all_gather: a copy-in of this rank's shards, the flat output, the copy-in freed. */
   private allGather(unit: FsdpUnit): Storage {
     const { rt, settings } = this;
-    const bytes = unit.params.reduce(
-      (sum, p) => sum + shardElements(p, settings.world) * this.gatheredBytes(p),
-      0,
-    );
+    const { shards, unsharded } = unitBytes(unit.params, settings, (p) => this.gatheredBytes(p));
     return onStream(rt, ALL_GATHER_STREAM, () => {
-      const input = rt.allocate(bytes, 'buffers');
-      const output = rt.allocate(bytes * settings.world, 'buffers');
+      const input = rt.allocate(shards, 'buffers');
+      const output = rt.allocate(unsharded, 'buffers');
       rt.release(input);
       return output;
     });
@@ -238,17 +251,14 @@ export class Fsdp2 implements ModuleHooks {
     const grads = [...unit.grads.values(), ...unit.accumulated.values()];
     if (this.reshardAfterBackward) this.reshard(unit);
     if (grads.length === 0) return;
-    const full = unit.params
-      .filter((p) => p.trainable)
-      .reduce((sum, p) => sum + shardElements(p, settings.world), 0);
+    const trained = unit.params.filter((p) => p.trainable);
+    const { shards, unsharded } = unitBytes(trained, settings, () => settings.reduceBytes);
     rt.release(this.reduceInput);
-    this.reduceInput = rt.allocate(full * settings.world * settings.reduceBytes, 'buffers');
+    this.reduceInput = rt.allocate(unsharded, 'buffers');
     grads.forEach((grad) => rt.release(grad));
     unit.grads.clear();
     unit.accumulated.clear();
-    const output = onStream(rt, REDUCE_SCATTER_STREAM, () =>
-      rt.allocate(full * settings.reduceBytes, 'gradients'),
-    );
+    const output = onStream(rt, REDUCE_SCATTER_STREAM, () => rt.allocate(shards, 'gradients'));
     this.keepSharded(unit, output);
   }
 

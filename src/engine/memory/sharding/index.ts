@@ -10,6 +10,7 @@ import { Ddp } from './ddp';
 import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
 import { MegatronDdp } from './megatron';
 import { Fsdp2, FsdpUnit, shardElements } from './fsdp2';
+import { ShardWorld, shardWorld, worldOf } from './shard-world';
 
 /** A data-parallel wrapper as the timeline drives it: module hooks, and what it does around
  * each micro-batch's backward, at the end of a pipelined step and around the optimizer. */
@@ -60,17 +61,22 @@ export function applySharding(
   policy: DtypePolicy,
 ): Sharding {
   const world = shardDegree(layout, request.parallelism.replicateDegree);
+  const worlds = shardWorld(world, layout.expertParallel);
   const engine = request.runtime.dataParallelEngine;
   const zero = request.parallelism.zeroStage;
   const trainable = trainableInOrder(model);
   const states = request.training.method === 'full' ? policy.trained : policy.adapter;
-  if (engine === 'megatron') return megatron(rt, trainable, request, world, states);
+  if (engine === 'megatron') return megatron(rt, trainable, request, worlds, states);
   if (engine === 'deepspeed' || ((zero === 1 || zero === 2) && world > 1)) {
-    return deepSpeed(rt, model, request, world, policy);
+    return deepSpeed(rt, model, request, worlds, policy);
   }
   return withMasterCopies(
     rt,
-    pytorchWrapper(rt, model, request, policy, { world, trainable, replicas: layout.dataParallel }),
+    pytorchWrapper(rt, model, request, policy, {
+      worlds,
+      trainable,
+      replicas: layout.dataParallel,
+    }),
     trainable,
     states,
   );
@@ -83,11 +89,11 @@ function pytorchWrapper(
   model: RankModel,
   request: PlanRequest,
   policy: DtypePolicy,
-  { world, trainable, replicas }: { world: number; trainable: Param[]; replicas: number },
+  { worlds, trainable, replicas }: { worlds: ShardWorld; trainable: Param[]; replicas: number },
 ): Sharding {
   const materialized = request.runtime.materializeBeforeSharding;
-  if (fsdpGathers(request, world)) {
-    const { fsdp2, units } = fsdp(rt, model, request, world, policy);
+  if (fsdpGathers(request, worlds.world)) {
+    const { fsdp2, units } = fsdp(rt, model, request, worlds, policy);
     return Object.assign(fsdp2, {
       afterBuild: () => materialized && shardBuiltModel(rt, units),
     });
@@ -129,11 +135,11 @@ function megatron(
   rt: Runtime,
   trainable: Param[],
   request: PlanRequest,
-  world: number,
+  worlds: ShardWorld,
   states: DtypePolicy['trained'],
 ): Sharding {
   return new MegatronDdp(rt, trainable, {
-    shards: request.parallelism.zeroStage >= 1 ? world : 1,
+    shards: request.parallelism.zeroStage >= 1 ? worlds : shardWorld(1, 1),
     gradientBytes: states.gradient,
     masterBytes: states.master,
   });
@@ -145,14 +151,14 @@ function deepSpeed(
   rt: Runtime,
   model: RankModel,
   request: PlanRequest,
-  world: number,
+  worlds: ShardWorld,
   policy: DtypePolicy,
 ): Sharding {
   const { parallelism, runtime, training } = request;
   const zero = parallelism.zeroStage;
   const settings = {
     stage: zero === 0 ? (1 as const) : zero,
-    world: zero === 0 ? 1 : world,
+    ...(zero === 0 ? shardWorld(1, 1) : worlds),
     reduceBucket: runtime.bucketElements,
     bits: training.method === 'full' ? policy.trained.weight : policy.adapter.weight,
     overlapComm: zero === 3, // DeepSpeedZeroConfig: overlap_comm defaults to True at stage 3 only
@@ -246,16 +252,16 @@ function fsdp(
   rt: Runtime,
   model: RankModel,
   request: PlanRequest,
-  world: number,
+  worlds: ShardWorld,
   policy: DtypePolicy,
 ) {
   const offload = request.parallelism.offload.parameters === 'cpu';
-  const units = fsdpUnits(model, request, world, offload);
+  const units = fsdpUnits(model, request, worlds, offload);
   const layers = [...model.layers].reverse().map((l): ModuleName => `layer:${l.index}`);
   const fsdp2 = new Fsdp2(
     rt,
     {
-      world,
+      ...worlds,
       gatheredBytes: policy.gathered,
       gatheredBytesOf: gatheredBytesOf(model, policy.gathered, fp8Gathered(policy)),
       reduceBytes: policy.reduce,
@@ -272,11 +278,11 @@ function fsdp(
 /** The units in FSDP's all_states order: the root (module order puts it first), the embedding
  * unit, the layers, the head unit; each parameter given its shard (none on the device when
  * offloaded). A module with no parameters gets no param group. */
-function fsdpUnits(model: RankModel, request: PlanRequest, world: number, offload: boolean) {
+function fsdpUnits(model: RankModel, request: PlanRequest, worlds: ShardWorld, offload: boolean) {
   const units: FsdpUnit[] = [];
   const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
     for (const p of params) {
-      const shard = shardElements(p, world);
+      const shard = shardElements(p, worldOf(p, worlds));
       p.local = { weight: offload ? 0 : shard, states: shard };
     }
     if (params.length === 0) return;

@@ -9,10 +9,12 @@
 import { Param, Runtime } from '../autograd/runtime';
 import { makeParam } from '../model/rank-model';
 import { Sharding } from './index';
+import { partitionElements, ShardWorld } from './shard-world';
 
 export interface MegatronSettings {
-  /** Data-parallel ranks the distributed optimizer shards over (1 without it). */
-  shards: number;
+  /** Ranks the distributed optimizer shards over (one without it): the data-parallel ranks,
+   * the expert data-parallel ones for the experts. */
+  shards: ShardWorld;
   /** Bytes per element of the gradient buffer (4 with fp32 accumulation and all-reduce). */
   gradientBytes: number;
   /** Bytes per element of the master copy (0 when the parameters are the master). */
@@ -29,7 +31,7 @@ export class MegatronDdp implements Sharding {
     private readonly settings: MegatronSettings,
   ) {
     this.elements = params.reduce((sum, p) => sum + p.elements, 0);
-    const shard = Math.ceil(this.elements / settings.shards);
+    const shard = partitionElements(params, settings.shards);
     this.master = makeParam('main params', shard, true, 4, settings.gradientBytes);
     this.master.local = { weight: shard, states: shard };
     // The backward hook adds param.grad into main_grad and drops it (gradient accumulation

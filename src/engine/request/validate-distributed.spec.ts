@@ -243,3 +243,31 @@ describe('DoRA', () => {
     expect(fields(dora(['q_proj', 'embed_tokens']))).toEqual(['training.lora.useDora']);
   });
 });
+
+describe("Megatron's data parallelism", () => {
+  const fields = (parallelism: object) =>
+    check({ parallelism, runtime: { preset: 'megatron' } }).map((e) => e.field);
+
+  it('plans zeroStage 0 and 1 (DDP, the distributed optimizer)', () => {
+    expect(fields({ zeroStage: 0 })).toEqual([]);
+    expect(fields({ zeroStage: 1 })).toEqual([]);
+  });
+
+  it('refuses ZeRO-2 and 3 and offloading, which its engine does not shard or offload', () => {
+    expect(fields({ zeroStage: 2 })).toEqual(['parallelism.zeroStage']);
+    expect(fields({ zeroStage: 3, offload: { optimizer: 'cpu', parameters: 'cpu' } })).toEqual([
+      'parallelism.zeroStage',
+      'parallelism.offload.optimizer',
+      'parallelism.offload.parameters',
+    ]);
+    const [error] = check({ parallelism: { zeroStage: 3 }, runtime: { preset: 'megatron' } });
+    expect(error.message).toMatch(/use zeroStage 0 or 1.*'deepspeed' or 'torchtitan' preset/);
+  });
+
+  it("refuses them where only the engine is Megatron's", () => {
+    const runtime = { dataParallelEngine: 'megatron' as const };
+    expect(check({ parallelism: { zeroStage: 3 }, runtime }).map((e) => e.field)).toEqual([
+      'parallelism.zeroStage',
+    ]);
+  });
+});

@@ -46,6 +46,7 @@ export function validateRequest(
     ...optimizerInBackwardErrors(request),
     ...fp8Errors(request, gpu),
     ...offloadErrors(request),
+    ...megatronShardingErrors(request),
     ...loraErrors(request, arch),
     ...runtimeErrors(request, gpu),
     ...sequenceLimitErrors(request, arch),
@@ -361,6 +362,33 @@ function offloadErrors(request: PlanRequest): FieldError[] {
       message: "parameter offload to 'cpu' needs zeroStage 3",
     },
   ];
+}
+
+/** Megatron's data parallelism (sharding/megatron.ts) is its DDP with the distributed optimizer:
+ * every rank keeps the whole model and its main-gradient buffer, and zeroStage 1 shards the fp32
+ * main parameters and optimizer states. ZeRO-2/3 and offloading are not that engine: planned as
+ * it, they came out with every weight and gradient on each rank while the plan's own model states
+ * and host figures said sharded or offloaded (Megatron-FSDP and --optimizer-cpu-offload are not
+ * modelled). */
+function megatronShardingErrors(request: PlanRequest): FieldError[] {
+  const { parallelism, runtime } = request;
+  if (runtime.dataParallelEngine !== 'megatron') return [];
+  const errors: FieldError[] = [];
+  const other = "or another dataParallelEngine (the 'deepspeed' or 'torchtitan' preset)";
+  if (parallelism.zeroStage > 1) {
+    errors.push({
+      field: 'parallelism.zeroStage',
+      message: `Megatron's distributed optimizer shards like ZeRO-1: use zeroStage 0 or 1, ${other} for ZeRO-${parallelism.zeroStage}`,
+    });
+  }
+  for (const part of ['optimizer', 'parameters'] as const) {
+    if (parallelism.offload[part] === 'none') continue;
+    errors.push({
+      field: `parallelism.offload.${part}`,
+      message: `Megatron's engine is planned without offloading: set offload.${part} to 'none', ${other}`,
+    });
+  }
+  return errors;
 }
 
 /** A LoRA adapter needs a positive rank, a dropout below 1 and target modules the model has. */

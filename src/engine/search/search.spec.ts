@@ -287,3 +287,31 @@ describe('searchLayouts on one GPU: ZeRO shards nothing', () => {
     expect(new Set(layouts).size).toBe(layouts.length);
   });
 });
+
+describe("searchLayouts under Megatron's engine", () => {
+  // 8 GPUs, 8,192 tokens: the splits of dp x tp x pp x cp = 8, each tried at every ZeRO stage its
+  // engine has, three recomputations and micro-batches 1 and 2.
+  const input = (preset: 'megatron' | 'deepspeed') =>
+    search({
+      model: 'llama-3.2-1b',
+      cluster: { gpu: 'h100-80gb', gpus: 8, gpusPerNode: 8 },
+      training: { method: 'full', sequenceLength: 8192 },
+      runtime: { preset },
+      maxMicroBatchSize: 2,
+      allowOffload: true,
+      exhaustive: true,
+    });
+
+  it('tries ZeRO 0 and 1 only, without offloading: what the distributed optimizer does', () => {
+    const megatron = input('megatron');
+    const deepspeed = input('deepspeed');
+    expect(megatron.results.length).toBeGreaterThan(0);
+    for (const r of megatron.results) {
+      expect(r.figures.zeroStage).toBeLessThanOrEqual(1);
+      expect(r.figures.offloadOptimizer).toBe('none');
+    }
+    // A split sharding over several ranks: DeepSpeed tries stage 0, then 1-3 each with and
+    // without offload (7); Megatron stages 0 and 1 (2).
+    expect(megatron.counts.candidates).toBeLessThan(deepspeed.counts.candidates / 3);
+  });
+});

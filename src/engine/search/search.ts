@@ -159,9 +159,12 @@ export interface SearchResult {
  * ZeRO-Offload moves the optimizer of a ZeRO-sharded model (DeepSpeed needs stage >= 1); over one
  * rank ZeRO shards nothing, so stages 1-3 would repeat stage 0 and only ZeRO-2 with its optimizer
  * offloaded (single-GPU ZeRO-Offload) differs. */
-function zeroChoices(shardDegree: number, offloads: OffloadTarget[]): [ZeroStage, OffloadTarget][] {
+function zeroChoices(
+  shardDegree: number,
+  { offloads, maxZeroStage }: Pick<Knobs, 'offloads' | 'maxZeroStage'>,
+): [ZeroStage, OffloadTarget][] {
   const choices: [ZeroStage, OffloadTarget][] = [[0, 'none']];
-  for (const stage of ZERO_STAGES.slice(1)) {
+  for (const stage of ZERO_STAGES.slice(1, maxZeroStage + 1)) {
     for (const offload of offloads) {
       if (shardDegree > 1 || (stage === 2 && offload === 'cpu')) choices.push([stage, offload]);
     }
@@ -334,6 +337,8 @@ interface Knobs {
   microBatches: number[];
   globalBatch?: number;
   offloads: OffloadTarget[];
+  /** The highest ZeRO stage the data-parallel engine has. */
+  maxZeroStage: ZeroStage;
 }
 
 function knobsOf(input: SearchInput): Knobs {
@@ -357,7 +362,14 @@ function knobsOf(input: SearchInput): Knobs {
   const microBatches: number[] = [];
   for (let b = 1; b <= maxMicroBatch; b *= 2) microBatches.push(b);
   const offloads: OffloadTarget[] = input.allowOffload ? ['none', 'cpu'] : ['none'];
-  return { objective, top, microBatches, globalBatch, offloads };
+  return { objective, top, microBatches, globalBatch, offloads, maxZeroStage: 3 };
+}
+
+/** Megatron's engine shards like ZeRO-1 and offloads nothing (validate.ts
+ * megatronShardingErrors): its searches try ZeRO 0 and 1 only. */
+function engineKnobs(knobs: Knobs, settings: PlanRequest): Knobs {
+  if (settings.runtime.dataParallelEngine !== 'megatron') return knobs;
+  return { ...knobs, offloads: ['none'], maxZeroStage: 1 };
 }
 
 /** The request's settings on one GPU, checked as a plan would check them: everything but the
@@ -414,7 +426,7 @@ function checkSearchSpace(
     for (const split of splitsOf(shape, sequenceLength, arch)) {
       listed += 1;
       if (!splitProblem(arch, split)) {
-        const choices = zeroChoices(split.dp * split.c, knobs.offloads).length;
+        const choices = zeroChoices(split.dp * split.c, knobs).length;
         layouts += choices * RECOMPUTE_ORDER.length * sizes(split);
       }
       if (Math.max(listed, layouts) > MAX_SEARCH_CANDIDATES) {
@@ -461,7 +473,7 @@ class CandidateList {
         this.rejectSplit('globalBatchSize');
         continue;
       }
-      for (const [zeroStage, offload] of zeroChoices(split.dp * split.c, this.knobs.offloads)) {
+      for (const [zeroStage, offload] of zeroChoices(split.dp * split.c, this.knobs)) {
         for (const recompute of RECOMPUTE_ORDER) {
           for (const microBatch of sizes)
             this.add(split, zeroStage, offload, recompute, microBatch);
@@ -561,9 +573,10 @@ export function searchLayouts(
   plan: (request: PlanRequestInput) => PlanResult,
   context: SearchContext,
 ): SearchResult {
-  const knobs = knobsOf(input);
+  const asked = knobsOf(input);
   const shapes = clusterShapes(input.cluster);
   const settings = checkedSettings(input, context);
+  const knobs = engineKnobs(asked, settings);
   const counts = emptyCounts();
   const rejectSplit = (field: string) => {
     counts.rejected.invalidSplit += 1;

@@ -13,7 +13,8 @@ function planOf(model: string, preset: (typeof FRAMEWORK_PRESETS)[number]) {
     model,
     cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 8 },
     training: { sequenceLength: 256 },
-    parallelism: { zeroStage: 3 },
+    // Megatron's engine shards as far as ZeRO-1 (its distributed optimizer).
+    parallelism: { zeroStage: preset === 'megatron' ? 1 : 3 },
     runtime: { preset },
   };
   return estimatePlan(input, catalog);

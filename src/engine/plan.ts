@@ -1,5 +1,6 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
 import { zero3Gathers } from './memory/sharding';
+import { shardingEngine } from './memory/sharding/engine';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
@@ -76,6 +77,14 @@ export function trainingRanks(
   // HSDP keeps replicateDegree copies of each shard: a shard spans the rest of dp x cp.
   const shardDegree =
     (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
+  if (
+    shardingEngine(request, shardDegree) === 'deepspeed' &&
+    request.runtime.dataParallelEngine !== 'deepspeed'
+  ) {
+    notes.add(
+      `ZeRO-${request.parallelism.zeroStage} planned on DeepSpeed's engine (PyTorch has none of its own): an fp32 partition of the trained parameters and fp32 optimizer states`,
+    );
+  }
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
   const overhead = runtimeOverheadBytes(request, layout);

@@ -149,3 +149,30 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
     );
   });
 });
+
+describe("model states under DeepSpeed's ZeRO engine, whatever the trained dtype", () => {
+  // A pure-bf16 preset (torchtune's) at ZeRO-1 over 64 ranks runs on DeepSpeed's engine
+  // (sharding/engine.ts): its optimizer steps an fp32 partition, so master 4 and AdamW's two
+  // fp32 states 8 bytes an element, over the ranks, where the preset alone steps bf16 (2 + 2).
+  const psi = 7.5e9;
+  const request = (zeroStage: 0 | 1, gpusPerNode: number) =>
+    normalizeRequest({
+      model: 'x',
+      cluster: { gpu: 'a100-80gb', nodes: 8, gpusPerNode },
+      training: { precision: 'bf16-pure', optimizer: 'adamw' },
+      parallelism: { zeroStage },
+      runtime: { preset: 'torchtune' },
+    });
+
+  it('ZeRO-1: an fp32 partition and fp32 states, 12 Psi / Nd', () => {
+    const s = modelStates(request(1, 8), rankOf(psi), 64, 64);
+    expect(s.masterWeights).toBe((4 * psi) / 64);
+    expect(s.optimizerStates).toBe((8 * psi) / 64);
+  });
+
+  it("ZeRO-0 stays on the preset's own engine: bf16 states, no master copy", () => {
+    const s = modelStates(request(0, 8), rankOf(psi), 64, 64);
+    expect(s.masterWeights).toBe(0);
+    expect(s.optimizerStates).toBe(4 * psi);
+  });
+});

@@ -1,6 +1,7 @@
 // Weights, gradients, master copy and optimizer states of one rank (memory-model.md section 3).
 import { RankParameters } from '../model/placement';
 import { OptimizerKind, PlanRequest } from '../vocabulary';
+import { shardingEngine } from './sharding/engine';
 
 /** Bytes per element of each state of a trained parameter. */
 export interface StateBytes {
@@ -46,6 +47,19 @@ export function trainedStateBytes(request: PlanRequest): StateBytes {
     case 'master-weights': // DeepSpeed / Megatron: 16-bit params + fp32 master
       return { weight: 2, gradient: runtime.fp32Gradients ? 4 : 2, master: 4, optimizerElement: 4 };
   }
+}
+
+/** The bytes of what the optimizer steps over `shardDegree` ranks. DeepSpeed's ZeRO optimizers
+ * step an fp32 partition cloned from the trained parameters whatever their dtype
+ * (stage_1_and_2.py single_partition_of_fp32_groups, stage3.py fp32_partitioned_groups_flat),
+ * so the optimizer's states are fp32 too; other engines step the trained `bytes`. */
+export function steppedStates<T extends { master: number; optimizerElement: number }>(
+  request: PlanRequest,
+  shardDegree: number,
+  bytes: T,
+): T {
+  if (shardingEngine(request, shardDegree) !== 'deepspeed') return bytes;
+  return { ...bytes, master: 4, optimizerElement: 4 };
 }
 
 /** Adapter states: PEFT keeps fp32 adapters (4+4+8), pure-bf16 recipes 2+2+4. */
@@ -106,7 +120,11 @@ export function modelStates(
   const { training } = request;
   const zero = request.parallelism.zeroStage;
   const full = training.method === 'full';
-  const trained = full ? trainedStateBytes(request) : adapterStateBytes(request);
+  const trained = steppedStates(
+    request,
+    shardDegree,
+    full ? trainedStateBytes(request) : adapterStateBytes(request),
+  );
 
   // Elements weighted by how far ZeRO shards them: experts have a smaller data-parallel group.
   const denseElements = params.denseLinear + params.nonLinear;

@@ -13,7 +13,7 @@ import { Runtime } from './autograd/runtime';
 import { buildRankModel } from './model/build';
 import { FinalNorm, StageModel, StageSettings } from './model/causal-lm';
 import { LossSettings } from './model/loss';
-import { nf4BytesPerWeight } from './model-states';
+import { nf4BytesPerWeight, steppedStates } from './model-states';
 import { OptimizerSettings } from './optimizer';
 import { ClassPeak, classPeaks, highestPeak, TimelinePeak } from './peaks';
 import { extrapolate, truncation } from './truncation';
@@ -28,7 +28,7 @@ import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
 import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
-import { applySharding } from './sharding';
+import { applySharding, shardDegree } from './sharding';
 
 export interface RankSimulation {
   /** The timeline (the longer one of a truncated simulation); not kept by the memo. */
@@ -377,14 +377,15 @@ function simulateLayers(
     runtime.savedTensorsHooks = new ActivationOffloading(runtime);
   }
   const policy = dtypePolicy(request);
-  const full = request.training.method === 'full';
+  const stepped = request.training.method === 'full' ? policy.trained : policy.adapter;
   const chunks = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
   const shape = scheduleShape(request, placement.chunks.length);
   const log = trainingTimeline(runtime, {
     chunks,
     optimizer: optimizerSettings(
       request,
-      (full ? policy.trained : policy.adapter).optimizerElement,
+      steppedStates(request, shardDegree(layout, request.parallelism.replicateDegree), stepped)
+        .optimizerElement,
     ),
     schedule: truncateSchedule(shape, placement.rank),
     pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,

@@ -30,6 +30,17 @@ describe('DeepSpeed ZeRO', () => {
     near(live.gradients, 2 * P);
   });
 
+  it("ZeRO-1 under torchtune's pure-bf16 preset: DeepSpeed's optimizer steps the fp32 partition, so its states are fp32 too", () => {
+    const log = simulateTiny({
+      ...base,
+      parallelism: { zeroStage: 1 },
+      runtime: { preset: 'torchtune', bucketElements: 1e6 },
+    }).log;
+    const live = liveWhen(log, atStep);
+    near(live.masterWeights, (4 * P) / 8);
+    near(live.optimizerStates, (8 * P) / 8);
+  });
+
   it("ZeRO-2: only this rank's bf16 gradient partition reaches the step; backward holds the reduce bucket", () => {
     near(liveWhen(deepspeed(2), atStep).gradients, (2 * P) / 8);
     // reduce_bucket_size elements of bf16 (1e6 here)

@@ -10,6 +10,7 @@ import { Ddp } from './ddp';
 import { DeepSpeedZero12, DeepSpeedZero3, Zero3Unit } from './deepspeed';
 import { MegatronDdp } from './megatron';
 import { Fsdp2, FsdpUnit, shardElements } from './fsdp2';
+import { shardingEngine } from './engine';
 import { ShardWorld, shardWorld, worldOf } from './shard-world';
 
 /** A data-parallel wrapper as the timeline drives it: module hooks, and what it does around
@@ -50,9 +51,8 @@ export function shardDegree(layout: PlanLayout, replicas = 1): number {
   return (layout.dataParallel * layout.contextParallel) / replicas;
 }
 
-/** Which engine keeps the gradients and the master copy: DeepSpeed's ZeRO at its stage (the
- * PyTorch engine's ZeRO-1/2 too, which torch has no engine of its own for), Megatron's DDP,
- * FSDP2 at ZeRO-3, DDP at ZeRO-0. */
+/** The engine that keeps the gradients and the master copy (engine.ts shardingEngine) on the
+ * rank's model. */
 export function applySharding(
   rt: Runtime,
   model: RankModel,
@@ -62,14 +62,11 @@ export function applySharding(
 ): Sharding {
   const world = shardDegree(layout, request.parallelism.replicateDegree);
   const worlds = shardWorld(world, layout.expertParallel);
-  const engine = request.runtime.dataParallelEngine;
-  const zero = request.parallelism.zeroStage;
+  const engine = shardingEngine(request, world);
   const trainable = trainableInOrder(model);
   const states = request.training.method === 'full' ? policy.trained : policy.adapter;
   if (engine === 'megatron') return megatron(rt, trainable, request, worlds, states);
-  if (engine === 'deepspeed' || ((zero === 1 || zero === 2) && world > 1)) {
-    return deepSpeed(rt, model, request, worlds, policy);
-  }
+  if (engine === 'deepspeed') return deepSpeed(rt, model, request, worlds, policy);
   return withMasterCopies(
     rt,
     pytorchWrapper(rt, model, request, policy, {

@@ -176,3 +176,20 @@ describe("model states under DeepSpeed's ZeRO engine, whatever the trained dtype
     expect(s.optimizerStates).toBe(4 * psi);
   });
 });
+
+describe('Adafactor over the partitions an engine steps', () => {
+  // One 4,096 x 4,096 matrix: factored, an fp32 row and column second moment (4,096 + 4,096
+  // elements, Shazeer & Stern 2018); a flat partition of it factors nothing.
+  const psi = 4096 * 4096;
+  const rank = { ...rankOf(psi), factoredStateElements: 4096 + 4096 };
+  const states = (zeroStage: 1 | 3) =>
+    modelStates(requestWith(zeroStage, { optimizer: 'adafactor' }), rank, 64, 64).optimizerStates;
+
+  it("FSDP2 (ZeRO-3) keeps each matrix's shape: row and column moments over the ranks", () => {
+    expect(states(3)).toBe(((4096 + 4096) / 64) * 4);
+  });
+
+  it("DeepSpeed's ZeRO-1 steps a flat fp32 partition: a full second moment of it", () => {
+    expect(states(1)).toBe((psi / 64) * 4);
+  });
+});

@@ -194,6 +194,10 @@ function optimizerStateBytes(
       optimizerElements * optimizerBytesPerElement(training.optimizer, trained.optimizerElement)
     );
   }
+  // DeepSpeed's and Megatron's optimizers step flat 1-D partitions (stage_1_and_2.py
+  // single_partition_of_fp32_groups, distrib_optimizer.py's main-parameter shards), which
+  // Adafactor cannot factor: a full fp32 second moment over the partition.
+  if (shardingEngine(request, shardDegree) !== 'pytorch') return optimizerElements * 4;
   // Adafactor keeps fp32 row and column second moments per matrix (Shazeer & Stern 2018).
   const factored = training.method === 'full' ? params.factoredStateElements : params.adapters;
   return (request.parallelism.zeroStage >= 1 ? factored / shardDegree : factored) * 4;

@@ -6,7 +6,10 @@
 // split_params_into_different_moe_groups_for_optimizer), Megatron-Core's expert data-parallel
 // group (parallel_state.py). Sharding an expert over every data-parallel rank divided it by the
 // expert-parallel degree twice: DeepSeek-V3 at EP 8 on 256 GPUs planned 1.44 GiB of fp32 master
-// weights a rank where 671B / 256 x 4 bytes is 9.8 GiB.
+// weights a rank where 671B / 256 x 4 bytes is 9.8 GiB. Approximated: FSDP2 gathers and
+// reduce-scatters a layer's experts with its other parameters here, where torchtitan wraps them
+// as a unit of their own (two collectives a layer, the experts' gathered inside the layer's
+// forward); the bytes gathered are the same.
 import { Param } from '../autograd/runtime';
 
 export interface ShardWorld {

@@ -691,7 +691,7 @@ export class Runtime {
    * tensors kept as ctx attributes, are freed with it. */
   freeGraph(graph = this.graph): void {
     const nodes = this.graphs.get(graph) ?? [];
-    // Indexed loops: a plan frees a million nodes, and for-of here allocated iterators.
+    // Indexed loops: a 405B plan frees some 10^5 nodes, and for-of here allocated iterators.
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n];
       const { inputs, held, saved, pending } = node;

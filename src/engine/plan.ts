@@ -82,7 +82,7 @@ export function trainingRanks(
     request.runtime.dataParallelEngine !== 'deepspeed'
   ) {
     notes.add(
-      `ZeRO-${request.parallelism.zeroStage} planned on DeepSpeed's engine (PyTorch has none of its own): an fp32 partition of the trained parameters and fp32 optimizer states`,
+      `ZeRO-${request.parallelism.zeroStage} planned on DeepSpeed's engine, as the Hugging Face Trainer and Lightning run it (the planner has no other ZeRO-1/2 engine): an fp32 partition of the trained parameters and fp32 optimizer states`,
     );
   }
   const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);

@@ -148,6 +148,22 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
       0,
     );
   });
+
+  it("routed experts stay bf16: transformers v5's fused 3-D parameters are no nn.Linear for bitsandbytes", () => {
+    // The same rank with 8 x 2 x 4096 x 14336 expert elements beside its blocks.
+    const experts = 8 * 2 * 4096 * 14336;
+    const weights = modelStates(
+      normalizeRequest({
+        model: 'x',
+        cluster: { gpu: 'a10g' },
+        training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
+      }),
+      { ...llama2, expertLinear: experts },
+      1,
+      1,
+    ).weights;
+    expect(weights).toBeCloseTo(blocks * 0.5625 + (2 * head + norms + experts) * 2, 0);
+  });
 });
 
 describe("model states under DeepSpeed's ZeRO engine, whatever the trained dtype", () => {

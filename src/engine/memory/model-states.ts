@@ -172,11 +172,13 @@ function frozenBaseBytes(request: PlanRequest, params: RankParameters, shard: Sh
       ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
       : frozenBytes;
   // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
-  // head unless the quantiser replaces every linear (Lightning's plugin).
+  // head unless the quantiser replaces every linear (Lightning's plugin). Routed experts stay
+  // 16-bit too: transformers v5 keeps them as fused 3-D parameters, not nn.Linear, which
+  // bitsandbytes' conversion skips (bitsandbytes issue #1849; recipes/hf-moe.ts).
   const head = quantizedHeadElements(request, params);
   return (
-    shard(params.denseLinear + head, params.expertLinear, zero3) * linearBytes +
-    shard(params.nonLinear - head, 0, zero3) * frozenBytes
+    shard(params.denseLinear + head, 0, zero3) * linearBytes +
+    shard(params.nonLinear - head, params.expertLinear, zero3) * frozenBytes
   );
 }
 

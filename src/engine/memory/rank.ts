@@ -22,6 +22,7 @@ import { expertRouting } from './moe-routing';
 import { AttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
+import { UNQUANTIZED_EXPERTS_NOTE } from './recipes/hf-moe';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
@@ -484,6 +485,7 @@ function simulationNotes(
     );
   }
   if (arch.moe?.denseExperts) notes.push(everyExpertNote(arch.moe));
+  if (arch.moe && request.training.method === 'qlora') notes.push(UNQUANTIZED_EXPERTS_NOTE);
   if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
     notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
   }

@@ -46,6 +46,11 @@ export interface ExpertRouting {
   biased: boolean;
 }
 
+/** QLoRA on a mixture of experts: bitsandbytes converts nn.Linear modules only, and v5's fused
+ * 3-D experts are parameters, so they load and stay in 16 bits (bitsandbytes issue #1849). */
+export const UNQUANTIZED_EXPERTS_NOTE =
+  "QLoRA quantizes the attention and shared linears only: the routed experts are transformers v5's fused 3-D parameters, which bitsandbytes' 4-bit conversion skips, so they stay 16-bit (bitsandbytes issue #1849)";
+
 /** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
  * and a shared expert's MLP where the model has one. */
 export function addMoeWeights(

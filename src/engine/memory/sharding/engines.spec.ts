@@ -117,6 +117,13 @@ describe('a PyTorch loop with an fp32 master copy (the default regime)', () => {
     near(live.buffers - CUBLAS, 2 * P); // DDP's buckets
     near(live.gradients, 2 * P);
   });
+
+  it('FSDP2 with its optimizer offloaded steps the fp32 copy on the host: none on the card', () => {
+    const offload = { optimizer: 'cpu' as const, parameters: 'cpu' as const };
+    const log = simulateTiny({ ...base, parallelism: { zeroStage: 3, offload } }).log;
+    const live = liveWhen(log, atStep);
+    expect(live.masterWeights + live.optimizerStates).toBe(0);
+  });
 });
 
 describe('FSDP2 and HSDP (torchtitan: fp32 shards, bf16 gathers, fp32 reduce)', () => {

@@ -75,7 +75,7 @@ export function applySharding(
       replicas: layout.dataParallel,
     }),
     trainable,
-    states,
+    request.parallelism.offload.optimizer === 'cpu' ? 0 : states.master,
   );
 }
 
@@ -108,19 +108,21 @@ function pytorchWrapper(
 }
 
 /** 16-bit parameters with an fp32 master copy (the ZeRO paper's mixed-precision baseline)
- * under a PyTorch wrapper: the copy of what this rank steps, made once the model is built. */
+ * under a PyTorch wrapper: the copy of what this rank steps, `masterBytes` an element, made once
+ * the model is built; none on the device where the optimizer is offloaded (it steps the copy on
+ * the host, as the closed form's placeStates keeps it). */
 function withMasterCopies(
   rt: Runtime,
   sharding: Sharding,
   trainable: Param[],
-  states: DtypePolicy['trained'],
+  masterBytes: number,
 ): Sharding {
-  if (states.master === 0) return sharding;
+  if (masterBytes === 0) return sharding;
   const afterBuild = sharding.afterBuild.bind(sharding);
   sharding.afterBuild = () => {
     afterBuild();
     for (const param of trainable) {
-      rt.allocate((param.local?.states ?? param.elements) * states.master, 'masterWeights');
+      rt.allocate((param.local?.states ?? param.elements) * masterBytes, 'masterWeights');
     }
   };
   return sharding;

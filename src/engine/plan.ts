@@ -1,6 +1,7 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
-import { zero3Gathers } from './memory/sharding';
+import { shardDegree, zero3Gathers } from './memory/sharding';
 import { shardingEngine } from './memory/sharding/engine';
+import { shardWorld } from './memory/sharding/shard-world';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
@@ -37,9 +38,8 @@ const GIB = 1024 ** 3;
 /** ZeRO-3 over one rank with its parameters on the GPU has nothing to shard or gather (FSDP
  * falls back to NO_SHARD), so its memory is ZeRO-2's. */
 function withoutEmptySharding(request: PlanRequest, layout: PlanLayout, notes: Set<string>) {
-  const shardDegree =
-    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
-  if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, shardDegree)) return request;
+  const shards = shardDegree(layout, request.parallelism.replicateDegree);
+  if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, shards)) return request;
   notes.add('ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2');
   return { ...request, parallelism: { ...request.parallelism, zeroStage: 2 as const } };
 }
@@ -74,18 +74,18 @@ export function trainingRanks(
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
   const notes = new Set<string>();
   const request = withoutEmptySharding(requested, layout, notes);
-  // HSDP keeps replicateDegree copies of each shard: a shard spans the rest of dp x cp.
-  const shardDegree =
-    (layout.dataParallel * layout.contextParallel) / request.parallelism.replicateDegree;
+  const worlds = shardWorld(
+    shardDegree(layout, request.parallelism.replicateDegree),
+    layout.expertParallel,
+  );
   if (
-    shardingEngine(request, shardDegree) === 'deepspeed' &&
+    shardingEngine(request, worlds.world) === 'deepspeed' &&
     request.runtime.dataParallelEngine !== 'deepspeed'
   ) {
     notes.add(
       `ZeRO-${request.parallelism.zeroStage} planned on DeepSpeed's engine, as the Hugging Face Trainer and Lightning run it (the planner has no other ZeRO-1/2 engine): an fp32 partition of the trained parameters and fp32 optimizer states`,
     );
   }
-  const expertShardDegree = Math.max(1, shardDegree / layout.expertParallel);
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
   const overhead = runtimeOverheadBytes(request, layout);
   const ranks: RankMemory[] = [];
@@ -95,12 +95,7 @@ export function trainingRanks(
   for (let rank = 0; rank < stages; rank++) {
     const chunks = rankChunks(spans, stages, rank);
     const states = chunks.map((span) =>
-      modelStates(
-        request,
-        rankParameters(arch, span, layout, lora),
-        shardDegree,
-        expertShardDegree,
-      ),
+      modelStates(request, rankParameters(arch, span, layout, lora), worlds),
     );
     const sum = (pick: (s: ModelStates) => number) => states.reduce((t, s) => t + pick(s), 0);
     const placement = { chunks, rank, virtualStages: spans.length };

@@ -1,4 +1,5 @@
 import { modelStates, nf4BytesPerWeight } from './model-states';
+import { shardWorld } from './sharding/shard-world';
 import { RankParameters } from '../model/placement';
 import { normalizeRequest } from '../request/normalize';
 import { PlanRequest } from '../vocabulary';
@@ -35,7 +36,7 @@ function requestWith(
 }
 
 function modelStateBytes(zeroStage: 0 | 1 | 2 | 3, psi: number, nd: number): number {
-  const s = modelStates(requestWith(zeroStage), rankOf(psi), nd, nd);
+  const s = modelStates(requestWith(zeroStage), rankOf(psi), shardWorld(nd, 1));
   return s.weights + s.gradients + s.masterWeights + s.optimizerStates;
 }
 
@@ -66,13 +67,17 @@ describe('model states: the ZeRO paper (Rajbhandari et al. 2020, Figure 1), Psi 
 describe('model states by regime (memory-model.md section 3)', () => {
   const psi = 1e9;
   it('fp32 AdamW: 4 + 4 + 8 = 16 bytes per parameter, no master copy', () => {
-    const s = modelStates(requestWith(0, { precision: 'fp32' }), rankOf(psi), 1, 1);
+    const s = modelStates(requestWith(0, { precision: 'fp32' }), rankOf(psi), shardWorld(1, 1));
     expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
       4e9, 4e9, 0, 8e9,
     ]);
   });
   it('pure bf16 AdamW keeps its moments in bf16: 2 + 2 + 4', () => {
-    const s = modelStates(requestWith(0, { precision: 'bf16-pure' }), rankOf(psi), 1, 1);
+    const s = modelStates(
+      requestWith(0, { precision: 'bf16-pure' }),
+      rankOf(psi),
+      shardWorld(1, 1),
+    );
     expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
       2e9, 2e9, 0, 4e9,
     ]);
@@ -80,28 +85,34 @@ describe('model states by regime (memory-model.md section 3)', () => {
   it("Megatron's distributed optimizer: 6 + 12 / Nd with fp32 main grads", () => {
     const request = requestWith(1);
     request.runtime.fp32Gradients = true;
-    const s = modelStates(request, rankOf(psi), 8, 8);
+    const s = modelStates(request, rankOf(psi), shardWorld(8, 1));
     expect(s.weights + s.gradients + s.masterWeights + s.optimizerStates).toBe(
       6 * psi + (12 * psi) / 8,
     );
   });
   it('SGD with momentum keeps one fp32 buffer; plain SGD none', () => {
     expect(
-      modelStates(requestWith(0, { optimizer: 'sgd-momentum' }), rankOf(psi), 1, 1).optimizerStates,
+      modelStates(requestWith(0, { optimizer: 'sgd-momentum' }), rankOf(psi), shardWorld(1, 1))
+        .optimizerStates,
     ).toBe(4e9);
     expect(
-      modelStates(requestWith(0, { optimizer: 'sgd' }), rankOf(psi), 1, 1).optimizerStates,
+      modelStates(requestWith(0, { optimizer: 'sgd' }), rankOf(psi), shardWorld(1, 1))
+        .optimizerStates,
     ).toBe(0);
   });
   it('paged 8-bit AdamW: 2 bytes plus block absmax, outside the allocator', () => {
-    const s = modelStates(requestWith(0, { optimizer: 'paged-adamw-8bit' }), rankOf(psi), 1, 1);
+    const s = modelStates(
+      requestWith(0, { optimizer: 'paged-adamw-8bit' }),
+      rankOf(psi),
+      shardWorld(1, 1),
+    );
     expect(s.optimizerStates).toBe(0);
     expect(s.pagedOptimizerStates).toBeCloseTo(psi * 2 * (1 + 4 / 2048), -3);
   });
   it('CPU offload of the optimizer moves master weights, moments and fp32 grads to the host', () => {
     const request = requestWith(2);
     request.parallelism.offload.optimizer = 'cpu';
-    const s = modelStates(request, rankOf(psi), 4, 4);
+    const s = modelStates(request, rankOf(psi), shardWorld(4, 1));
     expect(s.optimizerStates + s.masterWeights).toBe(0);
     expect(s.hostBytes).toBe((12 * psi) / 4 + (4 * psi) / 4);
   });
@@ -136,8 +147,7 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
         runtime: { quantizationKernel },
       }),
       llama2,
-      1,
-      1,
+      shardWorld(1, 1),
     ).weights;
   it('Hugging Face keeps lm_head in bf16: 4.5 bits per block weight, 2 bytes for the rest', () => {
     expect(weightsOn('bitsandbytes')).toBeCloseTo(blocks * 0.5625 + (2 * head + norms) * 2, 0);
@@ -159,8 +169,7 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
         training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
       }),
       { ...llama2, expertLinear: experts },
-      1,
-      1,
+      shardWorld(1, 1),
     ).weights;
     expect(weights).toBeCloseTo(blocks * 0.5625 + (2 * head + norms + experts) * 2, 0);
   });
@@ -181,13 +190,13 @@ describe("model states under DeepSpeed's ZeRO engine, whatever the trained dtype
     });
 
   it('ZeRO-1: an fp32 partition and fp32 states, 12 Psi / Nd', () => {
-    const s = modelStates(request(1, 8), rankOf(psi), 64, 64);
+    const s = modelStates(request(1, 8), rankOf(psi), shardWorld(64, 1));
     expect(s.masterWeights).toBe((4 * psi) / 64);
     expect(s.optimizerStates).toBe((8 * psi) / 64);
   });
 
   it("ZeRO-0 stays on the preset's own engine: bf16 states, no master copy", () => {
-    const s = modelStates(request(0, 8), rankOf(psi), 64, 64);
+    const s = modelStates(request(0, 8), rankOf(psi), shardWorld(64, 1));
     expect(s.masterWeights).toBe(0);
     expect(s.optimizerStates).toBe(4 * psi);
   });
@@ -199,7 +208,8 @@ describe('Adafactor over the partitions an engine steps', () => {
   const psi = 4096 * 4096;
   const rank = { ...rankOf(psi), factoredStateElements: 4096 + 4096 };
   const states = (zeroStage: 1 | 3) =>
-    modelStates(requestWith(zeroStage, { optimizer: 'adafactor' }), rank, 64, 64).optimizerStates;
+    modelStates(requestWith(zeroStage, { optimizer: 'adafactor' }), rank, shardWorld(64, 1))
+      .optimizerStates;
 
   it("FSDP2 (ZeRO-3) keeps each matrix's shape: row and column moments over the ranks", () => {
     expect(states(3)).toBe(((4096 + 4096) / 64) * 4);

@@ -2,6 +2,7 @@
 import { RankParameters } from '../model/placement';
 import { OptimizerKind, PlanRequest } from '../vocabulary';
 import { shardingEngine } from './sharding/engine';
+import { ShardWorld } from './sharding/shard-world';
 
 /** Bytes per element of each state of a trained parameter. */
 export interface StateBytes {
@@ -114,9 +115,9 @@ type Sharder = (dense: number, expert: number, sharded: boolean) => number;
 export function modelStates(
   request: PlanRequest,
   params: RankParameters,
-  shardDegree: number,
-  expertShardDegree: number,
+  worlds: ShardWorld,
 ): ModelStates {
+  const { world: shardDegree, expertWorld: expertShardDegree } = worlds;
   const { training } = request;
   const zero = request.parallelism.zeroStage;
   const full = training.method === 'full';

@@ -36,6 +36,8 @@
 // docs/memory-model.md "The search's memory bound" says the same for readers.
 import { modelStates } from '../memory/model-states';
 import { runtimeOverheadBytes } from '../memory/runtime';
+import { shardDegree } from '../memory/sharding';
+import { shardWorld } from '../memory/sharding/shard-world';
 import { pattern } from '../memory/truncation';
 import { firstLayers, layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
@@ -154,8 +156,8 @@ interface StageShape {
 
 /** modelStates() of one rank under the request's ZeRO stage and offload and `layout`'s shards. */
 function shardedStates(request: PlanRequest, params: RankParameters, layout: PlanLayout) {
-  const shard = layout.dataParallel * layout.contextParallel;
-  return modelStates(request, params, shard, Math.max(1, shard / layout.expertParallel));
+  const shards = shardDegree(layout, request.parallelism.replicateDegree);
+  return modelStates(request, params, shardWorld(shards, layout.expertParallel));
 }
 
 function allocatorStates(s: ReturnType<typeof modelStates>): number {

@@ -261,7 +261,7 @@ describe("Megatron's data parallelism", () => {
       'parallelism.offload.parameters',
     ]);
     const [error] = check({ parallelism: { zeroStage: 3 }, runtime: { preset: 'megatron' } });
-    expect(error.message).toMatch(/use zeroStage 0 or 1.*'deepspeed' or 'torchtitan' preset/);
+    expect(error.message).toMatch(/use zeroStage 0 to 1.*'deepspeed' or 'torchtitan' preset/);
   });
 
   it("refuses them where only the engine is Megatron's", () => {

@@ -9,6 +9,7 @@ import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
+import { engineReach } from '../memory/sharding/engine';
 import { attendsLayer, layerMixer, MIXER_CODES } from '../model/layers';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest, SsmConfig } from '../vocabulary';
@@ -46,7 +47,7 @@ export function validateRequest(
     ...optimizerInBackwardErrors(request),
     ...fp8Errors(request, gpu),
     ...offloadErrors(request),
-    ...megatronShardingErrors(request),
+    ...engineReachErrors(request),
     ...loraErrors(request, arch),
     ...runtimeErrors(request, gpu),
     ...sequenceLimitErrors(request, arch),
@@ -364,28 +365,26 @@ function offloadErrors(request: PlanRequest): FieldError[] {
   ];
 }
 
-/** Megatron's data parallelism (sharding/megatron.ts) is its DDP with the distributed optimizer:
- * every rank keeps the whole model and its main-gradient buffer, and zeroStage 1 shards the fp32
- * main parameters and optimizer states. ZeRO-2/3 and offloading are not that engine: planned as
- * it, they came out with every weight and gradient on each rank while the plan's own model states
- * and host figures said sharded or offloaded (Megatron-FSDP and --optimizer-cpu-offload are not
- * modelled). */
-function megatronShardingErrors(request: PlanRequest): FieldError[] {
+/** What the data-parallel engine does not do (sharding/engine.ts engineReach): planned as that
+ * engine, a Megatron request at ZeRO-2/3 or offloaded kept every weight and gradient on each rank
+ * while the plan's own model states and host figures said sharded or offloaded. */
+function engineReachErrors(request: PlanRequest): FieldError[] {
   const { parallelism, runtime } = request;
-  if (runtime.dataParallelEngine !== 'megatron') return [];
+  const engine = runtime.dataParallelEngine;
+  const { maxZeroStage, offloads } = engineReach(engine);
   const errors: FieldError[] = [];
   const other = "or another dataParallelEngine (the 'deepspeed' or 'torchtitan' preset)";
-  if (parallelism.zeroStage > 1) {
+  if (parallelism.zeroStage > maxZeroStage) {
     errors.push({
       field: 'parallelism.zeroStage',
-      message: `Megatron's distributed optimizer shards like ZeRO-1: use zeroStage 0 or 1, ${other} for ZeRO-${parallelism.zeroStage}`,
+      message: `the ${engine} engine shards as far as ZeRO-${maxZeroStage}: use zeroStage 0 to ${maxZeroStage}, ${other} for ZeRO-${parallelism.zeroStage}`,
     });
   }
   for (const part of ['optimizer', 'parameters'] as const) {
-    if (parallelism.offload[part] === 'none') continue;
+    if (offloads || parallelism.offload[part] === 'none') continue;
     errors.push({
       field: `parallelism.offload.${part}`,
-      message: `Megatron's engine is planned without offloading: set offload.${part} to 'none', ${other}`,
+      message: `the ${engine} engine is planned without offloading: set offload.${part} to 'none', ${other}`,
     });
   }
   return errors;

@@ -8,6 +8,7 @@ import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
 import { pipelinable } from '../model/placement';
+import { engineReach } from '../memory/sharding/engine';
 import { layoutOf } from '../request/layout';
 import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
@@ -365,11 +366,10 @@ function knobsOf(input: SearchInput): Knobs {
   return { objective, top, microBatches, globalBatch, offloads, maxZeroStage: 3 };
 }
 
-/** Megatron's engine shards like ZeRO-1 and offloads nothing (validate.ts
- * megatronShardingErrors): its searches try ZeRO 0 and 1 only. */
+/** The ZeRO stages and offload the request's data-parallel engine has (engineReach). */
 function engineKnobs(knobs: Knobs, settings: PlanRequest): Knobs {
-  if (settings.runtime.dataParallelEngine !== 'megatron') return knobs;
-  return { ...knobs, offloads: ['none'], maxZeroStage: 1 };
+  const { maxZeroStage, offloads } = engineReach(settings.runtime.dataParallelEngine);
+  return { ...knobs, maxZeroStage, offloads: offloads ? knobs.offloads : ['none'] };
 }
 
 /** The request's settings on one GPU, checked as a plan would check them: everything but the

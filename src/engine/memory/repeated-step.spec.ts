@@ -27,6 +27,14 @@ function eventsOfStep(log: EventLog, step: number): Event[] {
   return events;
 }
 
+/** Step 3 of `log`, written out from its step 2 (which must repeat). */
+function writtenStep3(log: EventLog): Event[] {
+  const repeat = repeatableStep(log, 2);
+  expect(repeat).toBeDefined();
+  appendRepeatedStep(log, repeat!);
+  return eventsOfStep(log, 3);
+}
+
 describe('repeatableStep and appendRepeatedStep on hand-written logs', () => {
   // Step 0 builds a weight (key 1). Step 1 makes an optimizer state (2, kept for good), a
   // transient (3) and a gradient (4) the next step frees. Step 2 makes its own transient (5)
@@ -50,11 +58,8 @@ describe('repeatableStep and appendRepeatedStep on hand-written logs', () => {
 
   it('writes step 3 as step 2 again: new keys for its own tensors, step 2 gradient freed', () => {
     const log = logOf(steady);
-    const repeat = repeatableStep(log, 2);
-    expect(repeat).toBeDefined();
-    appendRepeatedStep(log, repeat!);
     // Keys 7 and 8 are the next unused; the free of step 1's gradient (4) becomes step 2's (6).
-    expect(eventsOfStep(log, 3)).toEqual([
+    expect(writtenStep3(log)).toEqual([
       [1, 7, 1024],
       [-1, 6, 4096],
       [-1, 7, 1024],
@@ -71,10 +76,7 @@ describe('repeatableStep and appendRepeatedStep on hand-written logs', () => {
     log.push(1, 7, 2048, 0, 0); // once: its replacement, kept for good
     log.onceInRun.push(log.length - 2, log.length - 1);
     for (const [kind, key, bytes] of steady[2]) log.push(kind, key, bytes, 0, 0);
-    const repeat = repeatableStep(log, 2);
-    expect(repeat).toBeDefined();
-    appendRepeatedStep(log, repeat!);
-    expect(eventsOfStep(log, 3)).toEqual([
+    expect(writtenStep3(log)).toEqual([
       [1, 8, 1024],
       [-1, 6, 4096],
       [-1, 8, 1024],

@@ -1105,6 +1105,56 @@ describe('GPT-Neo (modeling_gpt_neo.py)', () => {
   });
 });
 
+describe('GPT-BigCode (modeling_gpt_bigcode.py)', () => {
+  // bigcode/starcoder's config.json, the keys the planner reads.
+  const STARCODER = {
+    model_type: 'gpt_bigcode',
+    n_embd: 6144,
+    n_layer: 40,
+    n_head: 48,
+    n_inner: 24576,
+    n_positions: 8192,
+    vocab_size: 49152,
+    multi_query: true,
+    activation_function: 'gelu_pytorch_tanh',
+  };
+
+  it('15,517,456,384 parameters: one biased c_attn making q and one K/V head, biased c_proj, c_fc and c_proj, learned positions, a tied head', () => {
+    const h = 6144;
+    const d = h / 48;
+    const cAttn = h * (h + 2 * d) + (h + 2 * d); // GPTBigCodeAttention.c_attn, multi_query
+    const layer = 2 * 2 * h + cAttn + (h * h + h) + (h * 24576 + 24576) + (24576 * h + h);
+    const ends = 49152 * h + 8192 * h + 2 * h; // wte, wpe, ln_f (lm_head tied to wte)
+    const arch = architectureFromConfig('starcoder', STARCODER);
+    expect(countParameters(arch).total).toBe(40 * layer + ends);
+    expect(countParameters(arch).total).toBe(15517456384); // StarCoder's "15.5B"
+  });
+
+  it('one K/V head under multi_query, every head without it, whatever num_key_value_heads says', () => {
+    const heads = (extra: Record<string, unknown>) =>
+      architectureFromConfig('starcoder', { ...STARCODER, ...extra }).numKeyValueHeads;
+    expect(heads({})).toBe(1);
+    expect(heads({ num_key_value_heads: 8 })).toBe(1);
+    expect(heads({ multi_query: false })).toBe(48);
+  });
+
+  it("GPTBigCodeConfig's defaults: 0.1 dropouts, a tied head, learned positions of n_positions", () => {
+    const arch = architectureFromConfig('starcoder', STARCODER);
+    expect(arch.dropout).toEqual({ attention: 0.1, residual: 0.1, embedding: 0.1 });
+    expect(arch.tieWordEmbeddings).toBe(true);
+    expect(arch.learnedPositionEmbeddings).toBe(8192);
+    expect(arch.notes).toBeUndefined();
+  });
+
+  it('says when its activation is written out in Python and planned as one fused GELU', () => {
+    const arch = architectureFromConfig('santacoder', {
+      ...STARCODER,
+      activation_function: 'gelu_fast',
+    });
+    expect(arch.notes).toEqual([expect.stringMatching(/'gelu_fast'.*err low/)]);
+  });
+});
+
 describe('StarCoder2 (modeling_starcoder2.py)', () => {
   // bigcode/starcoder2-3b's shape.
   const STARCODER2_3B = {

@@ -236,6 +236,15 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(defaultLoraTargets(architectureFromConfig('codegen', CODEGEN))).toEqual(['qkv_proj']);
   });
 
+  it("GPT-BigCode's c_attn is one adapter over q and its one K/V head (PEFT's default target), c_proj both projections", () => {
+    const BIGCODE = { ...BASE, model_type: 'gpt_bigcode' }; // multi_query, n_inner 4h
+    const cAttnOut = h + 2 * 64; // embed_dim + 2 x kv_dim
+    expect(count(BIGCODE, ['c_attn'])).toBe(2 * r * (h + cAttnOut));
+    expect(count(BIGCODE, ['c_proj'])).toBe(2 * r * (h + h + 4 * h + h));
+    expect(count(BIGCODE, ['c_fc'])).toBe(2 * r * (h + 4 * h));
+    expect(defaultLoraTargets(architectureFromConfig('gpt_bigcode', BIGCODE))).toEqual(['c_attn']);
+  });
+
   it("GPT-Neo's out_proj, c_fc and c_proj are its own names for o, up and down", () => {
     const NEO = { ...BASE, model_type: 'gpt_neo', intermediate_size: 1024 };
     expect(count(NEO, ['out_proj', 'c_fc'])).toBe(2 * (r * (h + h) + r * (h + 1024)));

@@ -64,6 +64,13 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
     'mlp.c_fc': ['up_proj'],
     'mlp.c_proj': ['down_proj'],
   },
+  // modeling_gpt_bigcode.py: GPT-2's module names on nn.Linear, c_attn planned as one qkv_proj.
+  gpt_bigcode: {
+    'attn.c_attn': ['qkv_proj'],
+    'attn.c_proj': ['o_proj'],
+    'mlp.c_fc': ['up_proj'],
+    'mlp.c_proj': ['down_proj'],
+  },
   falcon: queryKeyValueDense('self_attention'), // modeling_falcon.py FalconAttention, FalconMLP
   bloom: queryKeyValueDense('self_attention'), // modeling_bloom.py BloomAttention, BloomMLP
   gpt_neox: queryKeyValueDense('attention'), // modeling_gpt_neox.py GPTNeoXAttention, GPTNeoXMLP
@@ -130,6 +137,7 @@ function t5Modules(arch: ModelArchitecture): Record<string, string[]> {
  * q_proj and v_proj, or qkv_proj where q, k and v are one linear. */
 const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   gpt2: ['c_attn'],
+  gpt_bigcode: ['c_attn'],
   falcon: ['query_key_value'],
   bloom: ['query_key_value'],
   gpt_neox: ['query_key_value'],

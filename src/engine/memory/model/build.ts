@@ -71,6 +71,12 @@ export function buildRankModel(
     model.layers.push(weights);
     model.all.push(...weights.order);
   }
+  if (span.hasEmbedding && recipe.ends?.causalMaskBuffer) {
+    // torch.tril(torch.ones((n, n), dtype=torch.bool)), registered after the layers and ln_f; the
+    // stage with the embedding holds it (a split pipeline's later stages keep their copy too).
+    const positions = arch.maxPositionEmbeddings;
+    model.all.push(makeParam('causal_mask', positions * positions, false, 1));
+  }
   if (span.hasHead && arch.sequenceClassificationLabels) addClassifier(context, model);
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
   addEndAdapters(context, model, rows);

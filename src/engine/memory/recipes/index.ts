@@ -329,6 +329,14 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     'starcoder2/modeling_starcoder2.py (Starcoder2DecoderLayer)',
     residualDropout,
   ),
+  // GPT-BigCode (v5): Llama's pre-LayerNorm layer without RoPE (learned positions), q and the K/V
+  // head sliced from one c_attn, the attention interface, a plain MLP and resid_pdrop's masks on
+  // both outputs; GPTBigCodeModel's causal-mask buffer with the embedding
+  gpt_bigcode: llamaLayer(
+    'gpt_bigcode/modeling_gpt_bigcode.py (GPTBigCodeBlock)',
+    (arch) => ({ ropeFor: () => false, ...residualDropout(arch) }),
+    { causalMaskBuffer: true },
+  ),
   seed_oss: llamaLayer(
     'seed_oss/modular_seed_oss.py (SeedOssAttention, SeedOssMLP)',
     residualDropout,
@@ -382,6 +390,8 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.embeddingWidth) return 'an embedding projected to the hidden size';
   if (arch.normAfterResidual) return 'norms after the residual adds';
   if (arch.noRopeLayers?.length) return 'layers without RoPE';
+  // litgpt's GPT has no position table (wte, h, ln_f): its positions are rotary only.
+  if (arch.learnedPositionEmbeddings > 0) return 'learned position embeddings';
   // Block: a sequential block has norm_1 and norm_2; one norm means a parallel block.
   if (arch.normsPerLayer < 2 && !arch.parallelResidual) return 'one norm in a sequential block';
   // recipes/litgpt.ts builds norm_1 and norm_2 only, not Block's post_attention_norm and

@@ -119,6 +119,9 @@ export interface ModelEnds {
   /** Where the image tokens go: into the text sequence (default), or to cross-attention
    * layers (Mllama). */
   imageStates?: 'merged' | 'cross-attention';
+  /** The model registers one (max_positions, max_positions) bool causal mask as a buffer
+   * (GPTBigCodeModel.bias, persistent=False), not one per layer as GPT-2's attention does. */
+  causalMaskBuffer?: boolean;
 }
 
 export interface LayerRecipe {

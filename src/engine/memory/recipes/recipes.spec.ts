@@ -513,6 +513,43 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  const BIGCODE = {
+    model_type: 'gpt_bigcode',
+    n_embd: h,
+    n_inner: f,
+    n_head: a,
+    n_layer: 1,
+    vocab_size: 1024,
+    n_positions: 2048,
+    resid_pdrop: 0.1,
+  };
+
+  it("GPT-BigCode: no RoPE, one c_attn kept whole by the q and single K/V head views flash keeps, resid_pdrop's masks before both adds", () => {
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by ln_1, and its stats
+      BF16 * h + // ln_1's output, kept by c_attn
+      BF16 * (a * d + 2 * d) + // c_attn's output: q and the one K/V head are views of it
+      BF16 * a * d +
+      lse + // attention output, log-sum-exp
+      1 * h + // attn.resid_dropout's mask
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by ln_2
+      BF16 * h + // its output, kept by c_fc
+      2 * BF16 * f + // c_fc's output kept by gelu_pytorch_tanh, its output by c_proj
+      1 * h; // mlp.dropout's mask
+    expect(savedPerLayer(BIGCODE, HF, 'n_layer')).toBe(perToken * T);
+  });
+
+  it("GPT-BigCode's model keeps one n_positions x n_positions bool causal mask beside wpe's rows", () => {
+    const WEIGHTS = ALLOCATED_COMPONENTS.indexOf('weights');
+    const weights = (positions: number) =>
+      forwardEnd({ ...BIGCODE, n_positions: positions }, HF).live[WEIGHTS];
+    const wpe = (2048 - 1024) * h * BF16;
+    const mask = (2048 * 2048 - 1024 * 1024) * 1; // GPTBigCodeModel.bias, torch.bool
+    expect(weights(2048) - weights(1024)).toBe(wpe + mask);
+  });
+
   it("Seed-OSS: Llama's layer and residual_dropout's masks on o_proj's and down_proj's outputs (flash drops the probabilities with its own RNG)", () => {
     const config = { ...BASE, model_type: 'seed_oss', head_dim: d };
     const perToken =

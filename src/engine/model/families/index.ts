@@ -18,6 +18,7 @@ import { gemma3 } from './gemma3';
 import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
 import { gpt2 } from './gpt2';
+import { gptBigCode } from './gpt-bigcode';
 import { gptj } from './gptj';
 import { codegen } from './codegen';
 import { mpt } from './mpt';
@@ -94,6 +95,7 @@ const ALL: Family[] = [
   cohere,
   cohere2,
   gpt2,
+  gptBigCode,
   gptj,
   codegen,
   mpt,

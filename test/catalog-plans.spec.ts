@@ -60,6 +60,13 @@ describe('every catalog model', () => {
     expect(gemma2.assumptions).toContainEqual(
       expect.stringMatching(/^litgpt's model code .* 4 norms a layer: .*modeling_gemma2\.py/),
     );
+    // litgpt's GPT holds wte, h and ln_f: no position table, so GPT-2's wpe needs Hugging Face's.
+    const gpt2 = planOf('gpt-2', 'litgpt');
+    expect(gpt2.assumptions).toContainEqual(
+      expect.stringMatching(
+        /^litgpt's model code .* learned position embeddings: .*modeling_gpt2\.py/,
+      ),
+    );
     const llama = planOf('llama-3-8b', 'litgpt');
     expect(llama.assumptions.filter((note) => note.includes('model code is planned'))).toEqual([]);
   });

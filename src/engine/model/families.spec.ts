@@ -1146,6 +1146,12 @@ describe('GPT-BigCode (modeling_gpt_bigcode.py)', () => {
     expect(arch.notes).toBeUndefined();
   });
 
+  it('refuses cross-attention layers by the field', () => {
+    expect(() =>
+      architectureFromConfig('starcoder', { ...STARCODER, add_cross_attention: true }),
+    ).toThrow(/config.add_cross_attention/);
+  });
+
   it('says when its activation is written out in Python and planned as one fused GELU', () => {
     const arch = architectureFromConfig('santacoder', {
       ...STARCODER,

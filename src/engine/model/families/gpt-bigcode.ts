@@ -2,6 +2,7 @@
 // GPT-2's pre-LayerNorm block built from nn.Linear modules, one biased c_attn making q and, under
 // multi_query, a single K/V head (GPTBigCodeAttention: embed_dim + 2 x kv_dim outputs), learned
 // positions (wpe), a tied head and Hugging Face's attention interface (no RoPE).
+import { PlanValidationError } from '../../vocabulary';
 import { Config } from '../config-reader';
 import { Family } from '../family';
 
@@ -37,6 +38,11 @@ export const gptBigCode: Family = {
   biasEverywhere: () => true, // nn.Linear's default bias on c_attn, c_proj, c_fc and c_proj
   defaults: GPT_BIGCODE_DEFAULTS,
   refine: (arch, read) => {
+    if (read.config.add_cross_attention === true) {
+      // GPTBigCodeBlock: crossattention and ln_cross_attn for an encoder's states (MQA refuses).
+      read.fail('add_cross_attention', 'cross-attention layers are not planned: give false');
+      throw new PlanValidationError(read.errors);
+    }
     arch.fusedQkv = true; // c_attn: q, k and v from one linear
     // GPTBigCodeAttention: kv_heads = 1 if multi_query else num_heads, whatever
     // num_key_value_heads the config carries.

@@ -73,6 +73,9 @@ export interface Param {
   /** A routed expert's: expert parallelism gave this rank its experts, and ZeRO and FSDP shard
    * them over the ranks that hold the same experts only (sharding/shard-world.ts). */
   expert?: boolean;
+  /** A buffer the module registers (GPT-2's causal mask), not an nn.Parameter: FSDP and ZeRO-3
+   * shard parameters only, so every rank keeps it whole (sharding/index.ts shardedParams). */
+  buffer?: boolean;
   /** Bytes per element of its gradient (the stored dtype, or fp32 main gradients). */
   gradientBytes: number;
   storage?: Storage;

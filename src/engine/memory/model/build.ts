@@ -23,6 +23,7 @@ import {
   baseParam,
   LinearParams,
   loraParamsOf,
+  makeBuffer,
   makeParam,
   normParams,
   RankModel,
@@ -75,7 +76,7 @@ export function buildRankModel(
     // torch.tril(torch.ones((n, n), dtype=torch.bool)), registered after the layers and ln_f; the
     // stage with the embedding holds it (a split pipeline's later stages keep their copy too).
     const positions = arch.maxPositionEmbeddings;
-    model.all.push(makeParam('causal_mask', positions * positions, false, 1));
+    model.all.push(makeBuffer('causal_mask', positions * positions, 1));
   }
   if (span.hasHead && arch.sequenceClassificationLabels) addClassifier(context, model);
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);

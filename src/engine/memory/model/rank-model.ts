@@ -106,6 +106,12 @@ export function makeParam(
   return { name, elements, storedBytes, trainable, gradientBytes };
 }
 
+/** A buffer a module registers (register_buffer), `bytes` per element: never trained, never
+ * sharded. */
+export function makeBuffer(name: string, elements: number, bytes: number): Param {
+  return { ...makeParam(name, elements, false, bytes), buffer: true };
+}
+
 /** A weight matrix or vector of the base model: trained in full fine-tuning, frozen otherwise. */
 /** A norm's parameters as its kind has them: a weight, a bias where `withBias` (LayerNorm),
  * none for OLMo-1's weightless OlmoLayerNorm. */

@@ -12,6 +12,7 @@ import {
   linearParams,
   LinearParams,
   loraParamsOf,
+  makeBuffer,
   makeParam,
   normParams,
   ParamStorage,
@@ -262,7 +263,7 @@ export class LayerWeightsBuilder {
 
   /** A buffer the module registers (GPT-2's causal mask), `bytes` per element. */
   buffer(name: string, elements: number, bytes: number): this {
-    const param = makeParam(name, elements, false, bytes);
+    const param = makeBuffer(name, elements, bytes);
     this.weights.other.push(param);
     this.weights.order.push(param);
     return this;

@@ -219,3 +219,34 @@ describe('DeepSpeed ZeRO-3 with its parameters offloaded', () => {
     expect(live.masterWeights + live.optimizerStates).toBe(0);
   });
 });
+
+describe('buffers under ZeRO-3 and FSDP2', () => {
+  // GPT-BigCode's one (n, n) bool causal mask: its rows grow with max_position_embeddings, and
+  // so do wpe's (n x h), which both engines shard over the 8 ranks.
+  const bigcode = (positions: number) => ({
+    model_type: 'gpt_bigcode',
+    architectures: ['GPTBigCodeForCausalLM'],
+    max_position_embeddings: positions,
+  });
+  const weightsAtStep = (preset: 'torchtitan' | 'deepspeed', positions: number) =>
+    liveWhen(
+      simulateTiny({
+        ...base,
+        parallelism: { zeroStage: 3 },
+        runtime: { preset },
+        config: bigcode(positions),
+      }).log,
+      atStep,
+    ).weights;
+  const mask = 4096 * 4096 - 2048 * 2048; // one byte an element
+  const wpeRows = (4096 - 2048) * TINY.hidden;
+
+  it.each([
+    ['torchtitan (FSDP2: fp32 shards)', 'torchtitan' as const, 4],
+    ["deepspeed (ZeRO-3's bf16 partition)", 'deepspeed' as const, 2],
+  ])('%s: the mask stays whole on every rank, wpe is sharded', (_, preset, bytes) => {
+    expect(weightsAtStep(preset, 4096) - weightsAtStep(preset, 2048)).toBe(
+      mask + (wpeRows * bytes) / 8,
+    );
+  });
+});

@@ -188,16 +188,24 @@ export function zero3Units(model: RankModel): Zero3Unit[] {
     ...adapter,
     ...linearParamsOf(model.projectIn),
   ];
-  const embeddingParams = embedding.filter((p): p is Param => !!p);
+  const embeddingParams = shardedParams(embedding.filter((p): p is Param => !!p));
   if (embeddingParams.length > 0) units.push({ name: 'embedding', params: embeddingParams });
   for (const layer of model.layers) {
-    units.push({ name: `layer:${layer.index}`, params: [...layer.order, ...adapterParams(layer)] });
+    const params = shardedParams([...layer.order, ...adapterParams(layer)]);
+    units.push({ name: `layer:${layer.index}`, params });
   }
   const placed = new Set(units.flatMap((unit) => unit.params));
   for (const p of model.vision?.all ?? []) placed.add(p);
-  const head = model.all.filter((p) => !placed.has(p));
+  const head = shardedParams(model.all.filter((p) => !placed.has(p)));
   if (head.length > 0) units.push({ name: 'head', params: head });
   return units;
+}
+
+/** What FSDP's fully_shard and DeepSpeed's ZeRO-3 partition of a module's tensors: its
+ * parameters, not its buffers (fully_shard shards module.parameters(); ZeRO-3's Init converts
+ * parameters), which stay whole where the model was built. */
+function shardedParams(params: Param[]): Param[] {
+  return params.filter((p) => !p.buffer);
 }
 
 /** A linear's weight and its adapter's parameters (OPT-350m's projections), none if absent. */
@@ -279,7 +287,8 @@ function fsdp(
  * offloaded). A module with no parameters gets no param group. */
 function fsdpUnits(model: RankModel, request: PlanRequest, worlds: ShardWorld, offload: boolean) {
   const units: FsdpUnit[] = [];
-  const unit = (name: string, params: RankModel['all'], reshardAfterForward: boolean) => {
+  const unit = (name: string, modules: RankModel['all'], reshardAfterForward: boolean) => {
+    const params = shardedParams(modules);
     for (const p of params) {
       const shard = shardElements(p, worldOf(p, worlds));
       p.local = { weight: offload ? 0 : shard, states: shard };

@@ -1,6 +1,7 @@
 // DeepSpeed ZeRO-3 partitions every parameter (stage3.py: each module's parameters are
 // converted), so every parameter a rank builds, adapters included, sits in exactly one unit;
-// only the vision tower is held whole (planned as such, sharding/index.ts zero3Units).
+// only the vision tower is held whole (planned as such, sharding/index.ts zero3Units). Buffers
+// (GPT-2's and GPT-BigCode's causal masks) are not parameters: no unit holds them.
 import { normalizeRequest, PlanRequestInput } from '../../index';
 import { architectureFromConfig } from '../../model/architecture';
 import { splitLayers } from '../../model/placement';
@@ -25,8 +26,12 @@ function unitsOf(config: Record<string, unknown>, training: PlanRequestInput['tr
   const storage = { policy: dtypePolicy(request), request, nf4Bytes: 0.5 };
   const context = { arch, storage, tensorParallel: 1, expertParallel: 1 };
   const model = buildRankModel(context, splitLayers(2, 1)[0], layerRecipe(arch, request), [0, 1]);
-  const built = [...model.all, ...model.layers.flatMap((layer) => adapterParams(layer))];
-  return { built, placed: zero3Units(model).flatMap((unit) => unit.params) };
+  const all = [...model.all, ...model.layers.flatMap((layer) => adapterParams(layer))];
+  return {
+    built: all.filter((p) => !p.buffer),
+    buffers: all.filter((p) => p.buffer),
+    placed: zero3Units(model).flatMap((unit) => unit.params),
+  };
 }
 
 describe('ZeRO-3 units', () => {
@@ -64,6 +69,19 @@ describe('ZeRO-3 units', () => {
   ])('%s: every parameter in exactly one unit', (_, config, training) => {
     const { built, placed } = unitsOf(config, training);
     expect(new Set(placed).size).toBe(placed.length);
+    expect(new Set(placed)).toEqual(new Set(built));
+  });
+
+  it.each([
+    ["GPT-2 (each layer's attn.bias)", { model_type: 'gpt2', n_positions: 512 }, 2],
+    [
+      "GPT-BigCode (the model's one causal mask)",
+      { model_type: 'gpt_bigcode', n_positions: 512 },
+      1,
+    ],
+  ])('%s: its buffers in no unit, its parameters each in one', (_, config, count) => {
+    const { built, buffers, placed } = unitsOf(config, { sequenceLength: 128 });
+    expect(buffers.map((p) => p.elements)).toEqual(Array(count).fill(512 * 512));
     expect(new Set(placed)).toEqual(new Set(built));
   });
 });

@@ -1543,6 +1543,77 @@ describe('LFM2-MoE (modular_lfm2_moe.py)', () => {
   });
 });
 
+describe('Qwen3.5 and Qwen3.5-MoE (modular_qwen3_5.py, modeling_qwen3_5_moe.py)', () => {
+  // Qwen3-Next's gated attention: q_proj makes each head's query and gate, per-head q/k norms.
+  const attention = (h: number, kv: number) =>
+    h * 16 * 256 * 2 + 2 * h * kv * 256 + 16 * 256 * h + 2 * 256;
+  // Qwen3_5GatedDeltaNet: conv1d over q, k, v (no bias), in_proj_qkv, in_proj_z, in_proj_b,
+  // in_proj_a, dt_bias and A_log per value head, the gated norm (a value head wide), out_proj.
+  const deltaNet = (h: number) => {
+    const [keys, values, heads] = [16 * 128, 32 * 128, 32];
+    const conv = (2 * keys + values) * 4;
+    return (
+      conv + h * (2 * keys + values) + h * values + 2 * h * heads + 2 * heads + 128 + values * h
+    );
+  };
+
+  it("8,953,803,264 text parameters at Qwen3_5TextConfig's defaults (Qwen3.5-9B's shape): 8 attention and 24 Gated DeltaNet layers, a dense MLP, an untied head", () => {
+    const h = 4096;
+    const mlp = 3 * h * 12288;
+    const layers = 8 * (attention(h, 4) + mlp + 2 * h) + 24 * (deltaNet(h) + mlp + 2 * h);
+    const arch = architectureFromConfig('qwen3.5', { model_type: 'qwen3_5_text' });
+    expect(countParameters(arch).total).toBe(layers + 2 * 248320 * h + h);
+    expect(countParameters(arch).total).toBe(8953803264);
+    expect(arch.gatedDelta).toMatchObject({ keyHeads: 16, valueHeads: 32, splitProjections: true });
+    expect(linearShapes(arch, 0).map((shape) => shape.name)).toEqual([
+      'out_proj',
+      'in_proj_qkv',
+      'in_proj_z',
+      'in_proj_b',
+      'in_proj_a',
+      'gate_proj',
+      'up_proj',
+      'down_proj',
+    ]);
+  });
+
+  it("Qwen3_5ForConditionalGeneration adds Qwen3-VL's vision tower without its deepstack mergers: 453,650,672 at Qwen3_5VisionConfig's defaults", () => {
+    const w = 1152;
+    const block =
+      2 * 2 * w + (w * 3 * w + 3 * w) + (w * w + w) + (w * 4304 + 4304) + (4304 * w + w);
+    const embed = 3 * 2 * 16 * 16 * w + w + 2304 * w; // Conv3d with its bias, pos_embed
+    const merger = 2 * w + (4 * w * 4 * w + 4 * w) + (4 * w * 3584 + 3584);
+    const arch = architectureFromConfig('qwen3.5', {
+      model_type: 'qwen3_5',
+      text_config: { model_type: 'qwen3_5_text' },
+      vision_config: {},
+    });
+    expect(countParameters(arch).vision).toBe(27 * block + embed + merger);
+    expect(countParameters(arch).vision).toBe(453650672);
+    expect(countParameters(arch).total).toBe(8953803264 + 453650672);
+  });
+
+  it("34,660,610,688 parameters at Qwen3_5MoeTextConfig's defaults (Qwen3.5-35B-A3B's shape): 256 experts of 512 and a gated shared expert in every layer, top-8 renormalised", () => {
+    const h = 2048;
+    const sparse = 256 * h + 256 * 3 * h * 512 + 3 * h * 512 + h; // router, experts, shared, gate
+    const layers = 10 * (attention(h, 2) + sparse + 2 * h) + 30 * (deltaNet(h) + sparse + 2 * h);
+    const arch = architectureFromConfig('qwen3.5-moe', { model_type: 'qwen3_5_moe_text' });
+    expect(countParameters(arch).total).toBe(layers + 2 * 248320 * h + h);
+    expect(countParameters(arch).total).toBe(34660610688);
+    expect(arch.moe).toMatchObject({
+      expertsPerToken: 8,
+      sharedExpertGate: true,
+      renormalize: true,
+    });
+  });
+
+  it('every fourth layer attends (full_attention_interval), the others run the Gated DeltaNet', () => {
+    const arch = architectureFromConfig('qwen3.5', { model_type: 'qwen3_5_text' });
+    const mixers = [0, 1, 2, 3, 7].map((layer) => layerKind(arch, layer).mixer);
+    expect(mixers).toEqual(['gated-delta', 'gated-delta', 'gated-delta', 'attention', 'attention']);
+  });
+});
+
 describe('Qwen3-Next (modular_qwen3_next.py)', () => {
   // Qwen/Qwen3-Next-80B-A3B-Instruct's config.json (its fields; mtp_* are not loaded:
   // _keys_to_ignore_on_load_unexpected = [r"^mtp.*"]).

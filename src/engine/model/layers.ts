@@ -81,7 +81,7 @@ export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
   },
   'gated-delta': {
     block: 'gatedDelta',
-    modelTypes: ['qwen3_next'],
+    modelTypes: ['qwen3_next', 'qwen3_5', 'qwen3_5_text', 'qwen3_5_moe', 'qwen3_5_moe_text'],
     carries: "a Gated DeltaNet's recurrent state",
   },
   'attention-mamba2': {

@@ -176,6 +176,7 @@ const GATED_DELTA: BlockShape = {
     valueHeadDim: count(1, MAX_HEAD_DIM),
     convKernel: count(1, MAX_SSM_CONV),
   },
+  flags: ['splitProjections'],
 };
 
 const PROJECTOR_LINEAR: BlockShape = {

@@ -192,16 +192,26 @@ function shortConvLinears(arch: ModelArchitecture, conv: ShortConvConfig): Linea
 }
 
 /** Qwen3NextGatedDeltaNet's in_proj_qkvz (q and k of the key heads, v and the gate z of the
- * value heads), in_proj_ba (beta and the decay's a, one per value head) and out_proj. */
+ * value heads), in_proj_ba (beta and the decay's a, one per value head) and out_proj; Qwen3.5's
+ * the same outputs from four linears, out_proj created before them (Qwen3_5GatedDeltaNet). */
 function gatedDeltaLinears(arch: ModelArchitecture, delta: GatedDeltaConfig): LinearShape[] {
   const h = arch.hiddenSize;
   const keys = delta.keyHeads * delta.keyHeadDim;
   const values = delta.valueHeads * delta.valueHeadDim;
-  return [
-    linear('in_proj_qkvz', h, 2 * keys + 2 * values, false, 'attention', 'column'),
-    linear('in_proj_ba', h, 2 * delta.valueHeads, false, 'attention', 'column'),
-    linear('out_proj', values, h, false, 'attention', 'row'),
-  ];
+  const heads = delta.valueHeads;
+  const out = linear('out_proj', values, h, false, 'attention', 'row');
+  const column = (name: string, width: number) =>
+    linear(name, h, width, false, 'attention', 'column');
+  if (delta.splitProjections) {
+    return [
+      out,
+      column('in_proj_qkv', 2 * keys + values),
+      column('in_proj_z', values),
+      column('in_proj_b', heads),
+      column('in_proj_a', heads),
+    ];
+  }
+  return [column('in_proj_qkvz', 2 * keys + 2 * values), column('in_proj_ba', 2 * heads), out];
 }
 
 /** The token mixer's linears of one layer. */

@@ -195,6 +195,9 @@ export interface GatedDeltaConfig {
   valueHeadDim: number;
   /** linear_conv_kernel_dim: the convolution's width, and the positions its cache keeps. */
   convKernel: number;
+  /** Qwen3.5's Qwen3_5GatedDeltaNet: in_proj_qkv, in_proj_z, in_proj_b and in_proj_a in place
+   * of in_proj_qkvz and in_proj_ba, and no reordering copies. */
+  splitProjections?: boolean;
 }
 
 /** One linear outside the text stack (a vision projector), as `inFeatures -> outFeatures`. */

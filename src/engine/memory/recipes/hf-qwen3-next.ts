@@ -45,7 +45,9 @@ function deltaShape(
   keys: number,
   elementBytes: number,
 ): DeltaShape {
-  const heads = linear(w, 'in_proj_ba').outFeatures / 2; // b and a: one each per value head
+  const heads = delta.splitProjections
+    ? linear(w, 'in_proj_b').outFeatures // b: one per value head
+    : linear(w, 'in_proj_ba').outFeatures / 2; // b and a: one each per value head
   const ranks = delta.valueHeads / heads;
   const chunks = (tokens / keys) * Math.ceil(keys / CHUNK);
   return {
@@ -276,28 +278,61 @@ function gatedDeltaNet(
   });
 }
 
+/** Qwen3_5GatedDeltaNet.forward in training (no cache): in_proj_qkv's output goes to the
+ * convolution as a channel-last view (no cat, no copy), z and b and a are their projections'
+ * outputs (z reshaped as a view); then as Qwen3-Next from the convolution on. */
+function gatedDeltaNetSplit(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  delta: GatedDeltaConfig,
+  keys: number,
+): Tensor {
+  return nn.rt.scope(() => {
+    const { ops } = nn;
+    const mixed = nn.linear(x, linear(w, 'in_proj_qkv'));
+    const z = nn.linear(x, linear(w, 'in_proj_z'));
+    const b = nn.linear(x, linear(w, 'in_proj_b'));
+    const a = nn.linear(x, linear(w, 'in_proj_a'));
+    const s = deltaShape(delta, w, x.rows, keys, mixed.elementBytes);
+    const convolved = causalConv1d(nn, mixed, w);
+    nn.rt.drop(mixed);
+    const [qConv, kConv, vConv] = ops.split(convolved, [s.keyDim, s.keyDim, s.valueDim]);
+    const beta = ops.unarySavingOutput(b);
+    const g = decayRate(nn, a, w);
+    const [q, k] =
+      s.repeats > 1 ? [qConv, kConv].map((t) => ops.unary(t, t.cols * s.repeats)) : [qConv, kConv];
+    const o = chunkGatedDeltaRule(nn, [q, k, vConv, g, beta], s);
+    const normed = fusedRmsNormGated(nn, o, z, w, s);
+    return nn.linear(normed, linear(w, 'out_proj'));
+  });
+}
+
 /** Llama's layer with the Gated DeltaNet in place of attention on the `linear_attention`
- * layers, Qwen3-Next's gated attention on the others. */
-export function hfQwen3NextRecipe(arch: ModelArchitecture, variant: LlamaVariant): LayerRecipe {
+ * layers, Qwen3-Next's gated attention on the others (Qwen3.5's layers are the same). */
+export function hfQwen3NextRecipe(
+  arch: ModelArchitecture,
+  variant: LlamaVariant,
+  source = 'transformers models/qwen3_next/modular_qwen3_next.py (Qwen3NextDecoderLayer, Qwen3NextGatedDeltaNet)',
+): LayerRecipe {
   const delta = arch.gatedDelta!;
-  return llamaLayersWithMixer(
-    arch,
-    variant,
-    'transformers models/qwen3_next/modular_qwen3_next.py (Qwen3NextDecoderLayer, Qwen3NextGatedDeltaNet)',
-    {
-      runs: (layer) => layerKind(arch, layer).mixer === 'gated-delta',
-      addWeights(builder, context) {
-        const ranks = context.tensorParallel;
-        const heads = delta.valueHeads / ranks;
-        const channels = gatedDeltaConvChannels(delta) / ranks;
-        // __init__ order: conv1d, in_proj_qkvz, in_proj_ba, dt_bias, A_log, norm, out_proj
-        builder.other('conv1d.weight', channels * delta.convKernel);
-        builder.linears('in_proj_qkvz', 'in_proj_ba');
-        builder.other('dt_bias', heads).other('A_log', heads);
-        builder.other('norm.weight', delta.valueHeadDim);
-        builder.linears('out_proj');
-      },
-      forward: (nn, x, w, inputs) => gatedDeltaNet(nn, x, w, delta, inputs.keys),
+  const forward = delta.splitProjections ? gatedDeltaNetSplit : gatedDeltaNet;
+  return llamaLayersWithMixer(arch, variant, source, {
+    runs: (layer) => layerKind(arch, layer).mixer === 'gated-delta',
+    addWeights(builder, context) {
+      const ranks = context.tensorParallel;
+      const heads = delta.valueHeads / ranks;
+      const channels = gatedDeltaConvChannels(delta) / ranks;
+      // __init__ order: conv1d, in_proj_qkvz, in_proj_ba, dt_bias, A_log, norm, out_proj;
+      // Qwen3.5 deletes the two projections and makes its four after out_proj
+      builder.other('conv1d.weight', channels * delta.convKernel);
+      if (!delta.splitProjections) builder.linears('in_proj_qkvz', 'in_proj_ba');
+      builder.other('dt_bias', heads).other('A_log', heads);
+      builder.other('norm.weight', delta.valueHeadDim);
+      builder.linears('out_proj');
+      if (delta.splitProjections)
+        builder.linears('in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a');
     },
-  );
+    forward: (nn, x, w, inputs) => forward(nn, x, w, delta, inputs.keys),
+  });
 }

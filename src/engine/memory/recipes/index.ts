@@ -120,6 +120,15 @@ function qwen3NextRecipe(arch: ModelArchitecture): LayerRecipe {
   return { ...hfQwen3NextRecipe(arch, variant), ends: { finalNorm: 'gemma' } };
 }
 
+/** Qwen3.5 and Qwen3.5-MoE (modular_qwen3_5.py, modeling_qwen3_5_moe.py): Qwen3-Next's layers
+ * and ends, the Gated DeltaNet's four projections (GatedDeltaConfig.splitProjections). */
+function qwen3_5Recipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = { ...llamaVariant(arch), rmsNorm: 'gemma' };
+  const file = arch.moe ? 'qwen3_5_moe/modeling_qwen3_5_moe.py' : 'qwen3_5/modular_qwen3_5.py';
+  const source = `transformers models/${file} (Qwen3_5DecoderLayer, Qwen3_5GatedDeltaNet)`;
+  return { ...hfQwen3NextRecipe(arch, variant, source), ends: { finalNorm: 'gemma' } };
+}
+
 /** A family that runs Llama's layer with the knobs its fields set (llamaVariant) and any of its
  * own, planned under its own model file (`transformers models/<file>`). */
 function llamaLayer(
@@ -367,6 +376,10 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   lfm2: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   lfm2_moe: (arch) => hfLfm2Recipe(arch, llamaVariant(arch)),
   qwen3_next: qwen3NextRecipe,
+  qwen3_5: qwen3_5Recipe,
+  qwen3_5_text: qwen3_5Recipe,
+  qwen3_5_moe: qwen3_5Recipe,
+  qwen3_5_moe_text: qwen3_5Recipe,
   falcon_h1: (arch) => hfFalconH1Recipe(arch, { ...llamaVariant(arch), scaledKey: true }),
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,

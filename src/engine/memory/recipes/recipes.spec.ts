@@ -1151,27 +1151,45 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     // * (1 + weight); its bf16 output kept by the linears that read it.
     const gemmaNorm = (width: number, rows = 1) => FP32 * width + FP32 * rows + FP32 * width;
     const normAndOutput = gemmaNorm(h) + BF16 * h;
+    // Its Gated DeltaNet layer's kept bytes a token (z and the convolution's input: Qwen3-Next's
+    // copy of z and torch.cat, Qwen3.5's in_proj_z and in_proj_qkv outputs). A_log.float().exp()
+    // and its negation ([heads] each) count under weights, as the weights' own casts do.
+    const deltaNetPerToken =
+      normAndOutput + // input_layernorm
+      BF16 * valueDim + // z, kept by the gated norm
+      BF16 * (2 * keyDim + valueDim) + // the convolution's input, kept by CausalConv1dFn
+      BF16 * heads + // beta = b.sigmoid(), kept by sigmoid and by the delta rule
+      2 * FP32 * heads + // a.float() + dt_bias (kept by softplus) and softplus (kept by the product)
+      2 * BF16 * heads * 32 + // l2norm_fwd's q̂ and k̂ over the repeated heads
+      2 * FP32 * heads + // their rstd
+      BF16 * valueDim + // input_guard's contiguous copy of v
+      FP32 * heads + // chunk_local_cumsum of g
+      BF16 * heads * 64 + // solve_tril's A, 64 entries a token and head
+      BF16 * valueDim + // o, kept by the gated norm
+      FP32 * heads + // the norm's rstd, one a head
+      BF16 * valueDim + // its output, kept by out_proj
+      normAndOutput + // post_attention_layernorm
+      swiGluMlp;
 
     it("Gated DeltaNet layer: z, the convolution's input, beta, g's fp32 softplus, and fla's saved q̂, k̂, rstds, v copy, g cumsum and A; the gated norm's input and output", () => {
-      const perToken =
-        normAndOutput + // input_layernorm
-        BF16 * valueDim + // z (reshaped into a copy), kept by the gated norm
-        BF16 * (2 * keyDim + valueDim) + // torch.cat(q, k, v), kept by CausalConv1dFn
-        BF16 * heads + // beta = b.sigmoid(), kept by sigmoid and by the delta rule
-        2 * FP32 * heads + // a.float() + dt_bias (kept by softplus) and softplus (kept by the product)
-        2 * BF16 * heads * 32 + // l2norm_fwd's q̂ and k̂ over the repeated heads
-        2 * FP32 * heads + // their rstd
-        BF16 * valueDim + // input_guard's contiguous copy of v
-        FP32 * heads + // chunk_local_cumsum of g
-        BF16 * heads * 64 + // solve_tril's A, 64 entries a token and head
-        BF16 * valueDim + // o, kept by the gated norm
-        FP32 * heads + // the norm's rstd, one a head
-        BF16 * valueDim + // its output, kept by out_proj
-        normAndOutput + // post_attention_layernorm
-        swiGluMlp;
-      // A_log.float().exp() and its negation ([heads] each) count under weights, as the
-      // weights' own casts do.
-      expect(savedPerLayer(QWEN3_NEXT, HF)).toBe(perToken * T);
+      expect(savedPerLayer(QWEN3_NEXT, HF)).toBe(deltaNetPerToken * T);
+    });
+
+    it("Qwen3.5's Gated DeltaNet: four projections, in_proj_qkv's output handed to the convolution as it is (no reordering copies, no torch.cat); it keeps what Qwen3-Next's keeps", () => {
+      const QWEN3_5 = { ...QWEN3_NEXT, model_type: 'qwen3_5_text' };
+      // z is in_proj_z's output and the convolution's input in_proj_qkv's: the same sizes
+      expect(savedPerLayer(QWEN3_5, HF)).toBe(deltaNetPerToken * T);
+      const qkv = T * BF16 * (2 * keyDim + valueDim);
+      const [z, bOrA] = [T * BF16 * valueDim, T * BF16 * heads];
+      // in_proj_qkv, in_proj_z, in_proj_b, in_proj_a, then the convolution's output
+      const expected = [qkv, z, bOrA, bOrA, qkv];
+      const made = layerForwardAllocations(QWEN3_5, HF);
+      const at = made.findIndex((_, i) => expected.every((bytes, j) => made[i + j] === bytes));
+      expect(at).toBeGreaterThan(0);
+      // Qwen3-Next's in_proj_qkvz (2 keys + 2 values wide) has no such run after it
+      const next = layerForwardAllocations(QWEN3_NEXT, HF);
+      expect(next).toContain(T * BF16 * (2 * keyDim + 2 * valueDim));
+      expect(made).not.toContain(T * BF16 * (2 * keyDim + 2 * valueDim));
     });
 
     it('gated attention layer: per-head Gemma q/k norms, flash attention, sigmoid(gate) and the gated output o_proj keeps', () => {

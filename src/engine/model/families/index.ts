@@ -48,6 +48,7 @@ import { phi3 } from './phi3';
 import { phimoe } from './phimoe';
 import { qwen2, qwen3 } from './qwen';
 import { qwen3Next } from './qwen3-next';
+import { qwen3_5, qwen3_5Moe } from './qwen3-5';
 import { qwen2Vl } from './qwen2-vl';
 import { seedOss } from './seed-oss';
 import { smollm3 } from './smollm3';
@@ -60,6 +61,8 @@ const ALL: Family[] = [
   qwen2,
   qwen3,
   qwen3Next,
+  qwen3_5,
+  qwen3_5Moe,
   falconH1,
   minimaxM2,
   gemma,

@@ -44,7 +44,7 @@ const QWEN2_5_VL_VISION_DEFAULTS: Config = {
 
 /** Images are seen at their own resolution; the counts assume this one (min_pixels..max_pixels
  * of the processor span it). */
-const NOMINAL_IMAGE_SIZE = 448;
+export const NOMINAL_IMAGE_SIZE = 448;
 
 function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): VisionTower {
   const width = version === 2 ? read.numberOr(0, 'embed_dim') : read.numberOr(0, 'hidden_size');

@@ -41,7 +41,7 @@ const QWEN3_NEXT_DEFAULTS: Config = {
 
 /** layer_types, else every full_attention_interval-th layer (default 4) attends and the others
  * run the Gated DeltaNet (Qwen3NextConfig.__post_init__). */
-function qwen3NextLayerTypes(read: ConfigReader, layers: number): LayerType[] {
+export function qwen3NextLayerTypes(read: ConfigReader, layers: number): LayerType[] {
   const allowed = ['full_attention', 'linear_attention'] as const;
   const given = givenLayerTypes(read, read.config.layer_types, layers, allowed);
   if (given) return given;
@@ -53,7 +53,7 @@ function qwen3NextLayerTypes(read: ConfigReader, layers: number): LayerType[] {
 
 /** Qwen3NextGatedDeltaNet's heads: the value heads are a whole multiple of the key heads, which
  * q and k are repeat-interleaved to (fix_query_key_value_ordering splits by key head). */
-function gatedDelta(read: ConfigReader): GatedDeltaConfig {
+export function gatedDelta(read: ConfigReader): GatedDeltaConfig {
   const delta: GatedDeltaConfig = {
     keyHeads: read.numberOr(16, 'linear_num_key_heads'),
     valueHeads: read.numberOr(32, 'linear_num_value_heads'),

@@ -1,0 +1,147 @@
+// Qwen3.5 and Qwen3.5-MoE (transformers v5 models/qwen3_5/modular_qwen3_5.py,
+// models/qwen3_5_moe/modeling_qwen3_5_moe.py): Qwen3-Next's layers, their Gated DeltaNet with four
+// input projections (Qwen3_5GatedDeltaNet: in_proj_qkv, in_proj_z, in_proj_b, in_proj_a) in
+// place of in_proj_qkvz and in_proj_ba; a dense Qwen3NextMLP (Qwen3.5) or Qwen3-Next's sparse
+// block with its gated shared expert and always-renormalised top-k (Qwen3.5-MoE); M-RoPE over a
+// part of each head; and Qwen3-VL's vision tower without its deepstack mergers
+// (Qwen3_5ForConditionalGeneration) where the config has a vision_config.
+import { VisionTower } from '../../vocabulary';
+import { Config, ConfigReader } from '../config-reader';
+import { Family, fixedStateNote, textConfigOrRoot, visionConfigOf } from '../family';
+import { NOMINAL_IMAGE_SIZE } from './qwen2-vl';
+import { gatedDelta, qwen3NextLayerTypes } from './qwen3-next';
+
+/** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share with Qwen3NextConfig's defaults. */
+const QWEN3_5_COMMON: Config = {
+  vocab_size: 248320,
+  num_attention_heads: 16,
+  hidden_act: 'silu',
+  max_position_embeddings: 32768,
+  tie_word_embeddings: false,
+  attention_bias: false,
+  head_dim: 256,
+  linear_conv_kernel_dim: 4,
+  linear_key_head_dim: 128,
+  linear_value_head_dim: 128,
+  linear_num_key_heads: 16,
+  linear_num_value_heads: 32,
+};
+
+/** Qwen3_5TextConfig's defaults (Qwen3.5-9B's shape, its docstring says). */
+const QWEN3_5_DEFAULTS: Config = {
+  ...QWEN3_5_COMMON,
+  hidden_size: 4096,
+  intermediate_size: 12288,
+  num_hidden_layers: 32,
+  num_key_value_heads: 4,
+};
+
+/** Qwen3_5MoeTextConfig's defaults (Qwen3.5-35B-A3B's shape). */
+const QWEN3_5_MOE_DEFAULTS: Config = {
+  ...QWEN3_5_COMMON,
+  hidden_size: 2048,
+  num_hidden_layers: 40,
+  num_key_value_heads: 2,
+  moe_intermediate_size: 512,
+  shared_expert_intermediate_size: 512,
+  num_experts_per_tok: 8,
+  num_experts: 256,
+};
+
+/** Qwen3_5VisionConfig's defaults (Qwen3VLVisionConfig's, deepstack removed). */
+const QWEN3_5_VISION_DEFAULTS: Config = {
+  depth: 27,
+  hidden_size: 1152,
+  intermediate_size: 4304,
+  num_heads: 16,
+  in_channels: 3,
+  patch_size: 16,
+  spatial_merge_size: 2,
+  temporal_patch_size: 2,
+  out_hidden_size: 3584,
+  num_position_embeddings: 2304,
+};
+
+/** Qwen3VLVisionModel as Qwen3.5 keeps it: a biased Conv3d patch embedding and a learned
+ * position table (pos_embed), LayerNorm blocks with a biased qkv and proj and a plain
+ * gelu_pytorch_tanh MLP with biases, then Qwen3VLVisionPatchMerger (a LayerNorm over each patch,
+ * then linear_fc1 over 2 x 2 merged patches, GELU, linear_fc2 to the text width). */
+function qwen3VlTower(root: Config): VisionTower {
+  const read = new ConfigReader(
+    { ...QWEN3_5_VISION_DEFAULTS, ...visionConfigOf(root) },
+    'vision_config',
+  );
+  const width = read.numberOr(0, 'hidden_size');
+  const patch = read.numberOr(0, 'patch_size');
+  const merge = read.numberOr(2, 'spatial_merge_size');
+  const patches = (NOMINAL_IMAGE_SIZE / patch) ** 2;
+  const mergedWidth = width * merge * merge;
+  const conv =
+    read.numberOr(3, 'in_channels') *
+      read.numberOr(2, 'temporal_patch_size') *
+      patch *
+      patch *
+      width +
+    width;
+  return {
+    kind: 'qwen3_5_vision',
+    layers: read.numberOr(0, 'depth'),
+    hiddenSize: width,
+    intermediateSize: read.numberOr(0, 'intermediate_size'),
+    heads: read.numberOr(0, 'num_heads'),
+    patchSize: patch,
+    imageSize: NOMINAL_IMAGE_SIZE,
+    patchesPerImage: patches,
+    tokensPerImage: patches / (merge * merge),
+    norm: 'layernorm',
+    mlp: 'plain',
+    attentionBias: true,
+    mlpBias: true,
+    embeddingParameters: conv + read.numberOr(0, 'num_position_embeddings') * width,
+    projector: [
+      { name: 'merger.linear_fc1', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },
+      {
+        name: 'merger.linear_fc2',
+        inFeatures: mergedWidth,
+        outFeatures: read.numberOr(0, 'out_hidden_size'),
+        bias: true,
+      },
+    ],
+    projectorNormParameters: 2 * width, // merger.norm: LayerNorm(hidden_size)
+  };
+}
+
+const QWEN3_5_NOTE =
+  "qwen3_5: planned as transformers' fast path runs it (flash-linear-attention's chunk_gated_delta_rule and FusedRMSNormGated, causal-conv1d's causal_conv1d_fn, as the hub kernels it loads provide them); without them the model falls back to a Python chunked loop that keeps more; M-RoPE over a quarter of each head is planned as RoPE over the whole head";
+
+function qwen3_5Family(types: string[], defaults: Config, moe: boolean): Family {
+  return {
+    types,
+    mlp: 'gated',
+    norm: 'rmsnorm',
+    normsPerLayer: 2,
+    defaults,
+    textConfig: textConfigOrRoot,
+    refine: (arch, read, { root }) => {
+      arch.layerTypes = qwen3NextLayerTypes(read, arch.numLayers);
+      arch.gatedDelta = { ...gatedDelta(read), splitProjections: true };
+      arch.qkNorm = true; // q_norm and k_norm over head_dim
+      arch.attentionOutputGate = true;
+      // Qwen3_5MoeSparseMoeBlock: the shared expert's sigmoid gate; its router always divides
+      // the top-k weights by their sum (no norm_topk_prob to read)
+      if (moe && arch.moe && !read.config.moe) {
+        arch.moe.sharedExpertGate = true;
+        arch.moe.renormalize = true;
+      }
+      if (root.vision_config) arch.vision = qwen3VlTower(root);
+      arch.notes = [fixedStateNote(types[0], 'Gated DeltaNet layers'), QWEN3_5_NOTE];
+    },
+  };
+}
+
+export const qwen3_5 = qwen3_5Family(['qwen3_5', 'qwen3_5_text'], QWEN3_5_DEFAULTS, false);
+export const qwen3_5Moe = qwen3_5Family(
+  ['qwen3_5_moe', 'qwen3_5_moe_text'],
+  QWEN3_5_MOE_DEFAULTS,
+  true,
+);

@@ -266,21 +266,34 @@ function gatedDeltaNet(
     const mixed = ops.cat([query, key, value]);
     const convolved = causalConv1d(nn, mixed, w);
     rt.drop(mixed, query, key, value);
-    const [qConv, kConv, vConv] = ops.split(convolved, [s.keyDim, s.keyDim, s.valueDim]);
-    const beta = ops.unarySavingOutput(b);
-    const g = decayRate(nn, a, w);
-    // repeat_interleave to the value heads where there are more of them (copies)
-    const [q, k] =
-      s.repeats > 1 ? [qConv, kConv].map((t) => ops.unary(t, t.cols * s.repeats)) : [qConv, kConv];
-    const o = chunkGatedDeltaRule(nn, [q, k, vConv, g, beta], s);
-    const normed = fusedRmsNormGated(nn, o, z, w, s);
-    return nn.linear(normed, linear(w, 'out_proj'));
+    return afterConvolution(nn, convolved, { z, b, a }, w, s);
   });
 }
 
+/** From the convolution's output on, as both families run it: q, k and v views of it,
+ * beta = b.sigmoid(), g as decayRate, q and k repeat-interleaved to the value heads where there
+ * are more of them (copies), the delta rule, the gated norm, out_proj. */
+function afterConvolution(
+  nn: Nn,
+  convolved: Tensor,
+  { z, b, a }: { z: Tensor; b: Tensor; a: Tensor },
+  w: LayerWeights,
+  s: DeltaShape,
+): Tensor {
+  const { ops } = nn;
+  const [qConv, kConv, vConv] = ops.split(convolved, [s.keyDim, s.keyDim, s.valueDim]);
+  const beta = ops.unarySavingOutput(b);
+  const g = decayRate(nn, a, w);
+  const [q, k] =
+    s.repeats > 1 ? [qConv, kConv].map((t) => ops.unary(t, t.cols * s.repeats)) : [qConv, kConv];
+  const o = chunkGatedDeltaRule(nn, [q, k, vConv, g, beta], s);
+  const normed = fusedRmsNormGated(nn, o, z, w, s);
+  return nn.linear(normed, linear(w, 'out_proj'));
+}
+
 /** Qwen3_5GatedDeltaNet.forward in training (no cache): in_proj_qkv's output goes to the
- * convolution as a channel-last view (no cat, no copy), z and b and a are their projections'
- * outputs (z reshaped as a view); then as Qwen3-Next from the convolution on. */
+ * convolution as a channel-last view (no cat, no copy), z, b and a are their projections'
+ * outputs (z reshaped as a view), locals until it returns; then as Qwen3-Next's. */
 function gatedDeltaNetSplit(
   nn: Nn,
   x: Tensor,
@@ -289,22 +302,14 @@ function gatedDeltaNetSplit(
   keys: number,
 ): Tensor {
   return nn.rt.scope(() => {
-    const { ops } = nn;
     const mixed = nn.linear(x, linear(w, 'in_proj_qkv'));
-    const z = nn.linear(x, linear(w, 'in_proj_z'));
-    const b = nn.linear(x, linear(w, 'in_proj_b'));
-    const a = nn.linear(x, linear(w, 'in_proj_a'));
+    const [z, b, a] = ['in_proj_z', 'in_proj_b', 'in_proj_a'].map((name) =>
+      nn.linear(x, linear(w, name)),
+    );
     const s = deltaShape(delta, w, x.rows, keys, mixed.elementBytes);
     const convolved = causalConv1d(nn, mixed, w);
     nn.rt.drop(mixed);
-    const [qConv, kConv, vConv] = ops.split(convolved, [s.keyDim, s.keyDim, s.valueDim]);
-    const beta = ops.unarySavingOutput(b);
-    const g = decayRate(nn, a, w);
-    const [q, k] =
-      s.repeats > 1 ? [qConv, kConv].map((t) => ops.unary(t, t.cols * s.repeats)) : [qConv, kConv];
-    const o = chunkGatedDeltaRule(nn, [q, k, vConv, g, beta], s);
-    const normed = fusedRmsNormGated(nn, o, z, w, s);
-    return nn.linear(normed, linear(w, 'out_proj'));
+    return afterConvolution(nn, convolved, { z, b, a }, w, s);
   });
 }
 

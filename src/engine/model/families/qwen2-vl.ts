@@ -44,23 +44,34 @@ const QWEN2_5_VL_VISION_DEFAULTS: Config = {
 
 /** Images are seen at their own resolution; the counts assume this one (min_pixels..max_pixels
  * of the processor span it). */
-export const NOMINAL_IMAGE_SIZE = 448;
+const NOMINAL_IMAGE_SIZE = 448;
+
+/** The Qwen ViTs' patch grid at the nominal image size: patch_size square patches, 2 x 2 of
+ * them merged into one text token (spatial_merge_size), and the Conv3d patch embedding's
+ * weights over temporal_patch_size frames. */
+export function qwenPatchGrid(read: ConfigReader, width: number) {
+  const patch = read.numberOr(0, 'patch_size');
+  const merge = read.numberOr(2, 'spatial_merge_size');
+  const patches = (NOMINAL_IMAGE_SIZE / patch) ** 2;
+  const channels = read.numberOr(3, 'in_channels') * read.numberOr(2, 'temporal_patch_size');
+  return {
+    imageSize: NOMINAL_IMAGE_SIZE,
+    patch,
+    patches,
+    tokens: patches / (merge * merge),
+    mergedWidth: width * merge * merge,
+    convWeights: channels * patch * patch * width,
+  };
+}
 
 function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): VisionTower {
   const width = version === 2 ? read.numberOr(0, 'embed_dim') : read.numberOr(0, 'hidden_size');
   const f =
     version === 2 ? width * read.numberOr(4, 'mlp_ratio') : read.numberOr(0, 'intermediate_size');
-  const patch = read.numberOr(0, 'patch_size');
-  const merge = read.numberOr(2, 'spatial_merge_size');
-  const patches = (NOMINAL_IMAGE_SIZE / patch) ** 2;
-  const mergedWidth = width * merge * merge;
-  // Conv3d patch embedding over temporal_patch_size frames, no bias.
-  const conv =
-    read.numberOr(3, 'in_channels') *
-    read.numberOr(2, 'temporal_patch_size') *
-    patch *
-    patch *
-    width;
+  const { imageSize, patch, patches, tokens, mergedWidth, convWeights } = qwenPatchGrid(
+    read,
+    width,
+  );
   return {
     kind: version === 2 ? 'qwen2_vl' : 'qwen2_5_vl',
     layers: read.numberOr(0, 'depth'),
@@ -68,15 +79,15 @@ function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): Vis
     intermediateSize: f,
     heads: read.numberOr(0, 'num_heads'),
     patchSize: patch,
-    imageSize: NOMINAL_IMAGE_SIZE,
+    imageSize,
     patchesPerImage: patches,
-    tokensPerImage: patches / (merge * merge),
+    tokensPerImage: tokens,
     // Qwen2-VL: LayerNorms and a quick-GELU MLP; Qwen2.5-VL: RMSNorms and a gated SiLU MLP.
     norm: version === 2 ? 'layernorm' : 'rmsnorm',
     mlp: version === 2 ? 'plain' : 'gated',
     attentionBias: true,
     mlpBias: true,
-    embeddingParameters: conv,
+    embeddingParameters: convWeights, // Conv3d without a bias
     // PatchMerger: ln_q, then Linear(4w, 4w) -> GELU -> Linear(4w, text width), with biases.
     projector: [
       { name: 'merger.mlp.0', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },

@@ -8,7 +8,7 @@
 import { VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family, fixedStateNote, textConfigOrRoot, visionConfigOf } from '../family';
-import { NOMINAL_IMAGE_SIZE } from './qwen2-vl';
+import { qwenPatchGrid } from './qwen2-vl';
 import { gatedDelta, qwen3NextLayerTypes } from './qwen3-next';
 
 /** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share with Qwen3NextConfig's defaults. */
@@ -67,22 +67,13 @@ const QWEN3_5_VISION_DEFAULTS: Config = {
  * gelu_pytorch_tanh MLP with biases, then Qwen3VLVisionPatchMerger (a LayerNorm over each patch,
  * then linear_fc1 over 2 x 2 merged patches, GELU, linear_fc2 to the text width). */
 function qwen3VlTower(root: Config): VisionTower {
-  const read = new ConfigReader(
-    { ...QWEN3_5_VISION_DEFAULTS, ...visionConfigOf(root) },
-    'vision_config',
-  );
+  const vision = { ...QWEN3_5_VISION_DEFAULTS, ...visionConfigOf(root) };
+  const read = new ConfigReader(vision, 'vision_config');
   const width = read.numberOr(0, 'hidden_size');
-  const patch = read.numberOr(0, 'patch_size');
-  const merge = read.numberOr(2, 'spatial_merge_size');
-  const patches = (NOMINAL_IMAGE_SIZE / patch) ** 2;
-  const mergedWidth = width * merge * merge;
-  const conv =
-    read.numberOr(3, 'in_channels') *
-      read.numberOr(2, 'temporal_patch_size') *
-      patch *
-      patch *
-      width +
-    width;
+  const { imageSize, patch, patches, tokens, mergedWidth, convWeights } = qwenPatchGrid(
+    read,
+    width,
+  );
   return {
     kind: 'qwen3_5_vision',
     layers: read.numberOr(0, 'depth'),
@@ -90,14 +81,15 @@ function qwen3VlTower(root: Config): VisionTower {
     intermediateSize: read.numberOr(0, 'intermediate_size'),
     heads: read.numberOr(0, 'num_heads'),
     patchSize: patch,
-    imageSize: NOMINAL_IMAGE_SIZE,
+    imageSize,
     patchesPerImage: patches,
-    tokensPerImage: patches / (merge * merge),
+    tokensPerImage: tokens,
     norm: 'layernorm',
     mlp: 'plain',
     attentionBias: true,
     mlpBias: true,
-    embeddingParameters: conv + read.numberOr(0, 'num_position_embeddings') * width,
+    // the Conv3d's weights and bias, and pos_embed's rows
+    embeddingParameters: convWeights + width + read.numberOr(0, 'num_position_embeddings') * width,
     projector: [
       { name: 'merger.linear_fc1', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },
       {

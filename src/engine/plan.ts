@@ -119,8 +119,24 @@ export function trainingRanks(
       }),
     );
     hostPerRank.push(sum((s) => s.hostBytes));
+    const paging = pagedOverflowNote(
+      ranks[ranks.length - 1],
+      sum((s) => s.pagedOptimizerStates),
+    );
+    if (paging) notes.add(paging);
   }
   return { ranks, hostPerRank, notes: [...notes] };
+}
+
+/** Paged 8-bit AdamW keeps its states in CUDA managed memory, which the driver moves to the host
+ * when the card runs out (QLoRA paper, Dettmers et al. 2023, "Paged Optimizers"; bitsandbytes'
+ * paged optimizers): a rank over the card by less than them pages them out instead of failing.
+ * The figures still count them on the card, where they sit while there is room. */
+function pagedOverflowNote(rank: RankMemory, pagedBytes: number): string | undefined {
+  const over = -rank.headroomBytes;
+  if (rank.fits || pagedBytes === 0 || over > pagedBytes) return undefined;
+  const gib = (bytes: number) => (bytes / GIB).toFixed(2);
+  return `${rank.label} is ${gib(over)} GiB over the card, less than its paged 8-bit AdamW states (${gib(pagedBytes)} GiB): they live in CUDA managed memory, which moves to the host when the card runs out (the QLoRA paper's paged optimizers), so the run would page them out, slower, rather than fail`;
 }
 
 function trainingAssumptions(request: PlanRequest, notes: string[]): string[] {

@@ -1,7 +1,6 @@
 // One entry point: PlanRequest -> PlanResult, every pipeline stage planned as its own rank.
-import { shardDegree, zero3Gathers } from './memory/sharding';
+import { rankShardWorld, zero3Gathers } from './memory/sharding';
 import { shardingEngine } from './memory/sharding/engine';
-import { shardWorld } from './memory/sharding/shard-world';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
@@ -38,8 +37,8 @@ const GIB = 1024 ** 3;
 /** ZeRO-3 over one rank with its parameters on the GPU has nothing to shard or gather (FSDP
  * falls back to NO_SHARD), so its memory is ZeRO-2's. */
 function withoutEmptySharding(request: PlanRequest, layout: PlanLayout, notes: Set<string>) {
-  const shards = shardDegree(layout, request.parallelism.replicateDegree);
-  if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, shards)) return request;
+  const { world } = rankShardWorld(request, layout);
+  if (request.parallelism.zeroStage !== 3 || zero3Gathers(request, world)) return request;
   notes.add('ZeRO-3 over one data-parallel rank gathers nothing: planned as ZeRO-2');
   return { ...request, parallelism: { ...request.parallelism, zeroStage: 2 as const } };
 }
@@ -74,10 +73,7 @@ export function trainingRanks(
 ): { ranks: RankMemory[]; hostPerRank: number[]; notes: string[] } {
   const notes = new Set<string>();
   const request = withoutEmptySharding(requested, layout, notes);
-  const worlds = shardWorld(
-    shardDegree(layout, request.parallelism.replicateDegree),
-    layout.expertParallel,
-  );
+  const worlds = rankShardWorld(request, layout);
   if (
     shardingEngine(request, worlds.world) === 'deepspeed' &&
     request.runtime.dataParallelEngine !== 'deepspeed'

@@ -29,7 +29,7 @@ import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
 import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
-import { applySharding, shardDegree } from './sharding';
+import { applySharding, rankShardWorld } from './sharding';
 
 export interface RankSimulation {
   /** The timeline (the longer one of a truncated simulation); not kept by the memo. */
@@ -385,8 +385,7 @@ function simulateLayers(
     chunks,
     optimizer: optimizerSettings(
       request,
-      steppedStates(request, shardDegree(layout, request.parallelism.replicateDegree), stepped)
-        .optimizerElement,
+      steppedStates(request, rankShardWorld(request, layout).world, stepped).optimizerElement,
     ),
     schedule: truncateSchedule(shape, placement.rank),
     pipeline: shape.ranks > 1 ? pipelineSettings(arch, request, layout) : undefined,

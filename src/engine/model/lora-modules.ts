@@ -53,24 +53,21 @@ const LFM2_MODULES: Record<string, string[]> = {
   'feed_forward.w2': ['down_proj'],
 };
 
+// modeling_gpt2.py GPT2Attention.c_attn / c_proj, GPT2MLP.c_fc / c_proj (Conv1D).
+const GPT2_MODULES: Record<string, string[]> = {
+  'attn.c_attn': QKV,
+  'attn.c_proj': ['o_proj'],
+  'mlp.c_fc': ['up_proj'],
+  'mlp.c_proj': ['down_proj'],
+};
+
 /** Per model_type, each module of a layer (its path inside the layer, as PEFT matches it) whose
  * name differs from the shared shapes, and the shapes it holds: several for a fused projection,
  * which PEFT adapts as one linear (one A of r x in, one B of r x the joined outputs). */
 const HF_MODULES: Record<string, Record<string, string[]>> = {
-  // modeling_gpt2.py GPT2Attention.c_attn / c_proj, GPT2MLP.c_fc / c_proj (Conv1D).
-  gpt2: {
-    'attn.c_attn': QKV,
-    'attn.c_proj': ['o_proj'],
-    'mlp.c_fc': ['up_proj'],
-    'mlp.c_proj': ['down_proj'],
-  },
+  gpt2: GPT2_MODULES,
   // modeling_gpt_bigcode.py: GPT-2's module names on nn.Linear, c_attn planned as one qkv_proj.
-  gpt_bigcode: {
-    'attn.c_attn': ['qkv_proj'],
-    'attn.c_proj': ['o_proj'],
-    'mlp.c_fc': ['up_proj'],
-    'mlp.c_proj': ['down_proj'],
-  },
+  gpt_bigcode: { ...GPT2_MODULES, 'attn.c_attn': ['qkv_proj'] },
   falcon: queryKeyValueDense('self_attention'), // modeling_falcon.py FalconAttention, FalconMLP
   bloom: queryKeyValueDense('self_attention'), // modeling_bloom.py BloomAttention, BloomMLP
   gpt_neox: queryKeyValueDense('attention'), // modeling_gpt_neox.py GPTNeoXAttention, GPTNeoXMLP

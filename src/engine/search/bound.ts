@@ -36,8 +36,7 @@
 // docs/memory-model.md "The search's memory bound" says the same for readers.
 import { modelStates } from '../memory/model-states';
 import { runtimeOverheadBytes } from '../memory/runtime';
-import { shardDegree } from '../memory/sharding';
-import { shardWorld } from '../memory/sharding/shard-world';
+import { rankShardWorld } from '../memory/sharding';
 import { pattern } from '../memory/truncation';
 import { firstLayers, layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
@@ -156,8 +155,7 @@ interface StageShape {
 
 /** modelStates() of one rank under the request's ZeRO stage and offload and `layout`'s shards. */
 function shardedStates(request: PlanRequest, params: RankParameters, layout: PlanLayout) {
-  const shards = shardDegree(layout, request.parallelism.replicateDegree);
-  return modelStates(request, params, shardWorld(shards, layout.expertParallel));
+  return modelStates(request, params, rankShardWorld(request, layout));
 }
 
 function allocatorStates(s: ReturnType<typeof modelStates>): number {

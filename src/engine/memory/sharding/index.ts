@@ -47,8 +47,15 @@ export function fsdpGathers(request: PlanRequest, shardDegree: number): boolean 
 
 /** Ranks a parameter is sharded over: data x context parallel (torchtitan's dp_shard_cp mesh),
  * less the replicas HSDP keeps of each shard. */
-export function shardDegree(layout: PlanLayout, replicas = 1): number {
+function shardDegree(layout: PlanLayout, replicas = 1): number {
   return (layout.dataParallel * layout.contextParallel) / replicas;
+}
+
+/** The ranks a request's states shard over on `layout`: shardDegree with HSDP's replicas, and
+ * the expert data-parallel ranks for the routed experts (shard-world.ts). */
+export function rankShardWorld(request: PlanRequest, layout: PlanLayout): ShardWorld {
+  const world = shardDegree(layout, request.parallelism.replicateDegree);
+  return shardWorld(world, layout.expertParallel);
 }
 
 /** The engine that keeps the gradients and the master copy (engine.ts shardingEngine) on the
@@ -60,13 +67,14 @@ export function applySharding(
   layout: PlanLayout,
   policy: DtypePolicy,
 ): Sharding {
-  const world = shardDegree(layout, request.parallelism.replicateDegree);
-  const worlds = shardWorld(world, layout.expertParallel);
-  const engine = shardingEngine(request, world);
+  const worlds = rankShardWorld(request, layout);
+  const engine = shardingEngine(request, worlds.world);
   const trainable = trainableInOrder(model);
   const states = request.training.method === 'full' ? policy.trained : policy.adapter;
-  if (engine === 'megatron') return megatron(rt, trainable, request, worlds, states);
-  if (engine === 'deepspeed') return deepSpeed(rt, model, request, worlds, policy);
+  // Without ZeRO, Megatron's DDP and DeepSpeed's engine keep every state whole.
+  const stateWorlds = request.parallelism.zeroStage >= 1 ? worlds : shardWorld(1, 1);
+  if (engine === 'megatron') return megatron(rt, trainable, stateWorlds, states);
+  if (engine === 'deepspeed') return deepSpeed(rt, model, request, stateWorlds, policy);
   return withMasterCopies(
     rt,
     pytorchWrapper(rt, model, request, policy, {
@@ -133,12 +141,11 @@ function withMasterCopies(
 function megatron(
   rt: Runtime,
   trainable: Param[],
-  request: PlanRequest,
   worlds: ShardWorld,
   states: DtypePolicy['trained'],
 ): Sharding {
   return new MegatronDdp(rt, trainable, {
-    shards: request.parallelism.zeroStage >= 1 ? worlds : shardWorld(1, 1),
+    shards: worlds,
     gradientBytes: states.gradient,
     masterBytes: states.master,
   });
@@ -157,7 +164,7 @@ function deepSpeed(
   const zero = parallelism.zeroStage;
   const settings = {
     stage: zero === 0 ? (1 as const) : zero,
-    ...(zero === 0 ? shardWorld(1, 1) : worlds),
+    ...worlds,
     reduceBucket: runtime.bucketElements,
     bits: training.method === 'full' ? policy.trained.weight : policy.adapter.weight,
     overlapComm: zero === 3, // DeepSpeedZeroConfig: overlap_comm defaults to True at stage 3 only

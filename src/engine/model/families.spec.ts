@@ -1543,6 +1543,92 @@ describe('LFM2-MoE (modular_lfm2_moe.py)', () => {
   });
 });
 
+describe('Qwen3-VL and Qwen3-VL-MoE (modeling_qwen3_vl.py, modular_qwen3_vl_moe.py)', () => {
+  // Qwen3VLVisionModel at Qwen3-VL's shipped vision_config: 27 LayerNorm blocks of 1,152 with a
+  // biased qkv and proj and a 4,304 GELU MLP; a biased Conv3d over 2 frames of 16 x 16 x 3 and
+  // a 2,304-row pos_embed; the merger (LayerNorm per patch, 4w -> 4w -> text width) and three
+  // deepstack mergers (their LayerNorm over the 4w merged patches).
+  const w = 1152;
+  const m = 4 * w;
+  const tower = (text: number) =>
+    27 * (2 * 2 * w + (w * 3 * w + 3 * w) + (w * w + w) + (w * 4304 + 4304) + (4304 * w + w)) +
+    (3 * 2 * 16 * 16 * w + w + 2304 * w) +
+    (2 * w + (m * m + m) + (m * text + text)) +
+    3 * (2 * m + (m * m + m) + (m * text + text));
+  const vision = (text: number) => ({
+    depth: 27,
+    hidden_size: w,
+    intermediate_size: 4304,
+    num_heads: 16,
+    out_hidden_size: text,
+    deepstack_visual_indexes: [8, 16, 24],
+  });
+  // Qwen3's attention: q, k, v, o without bias and q_norm, k_norm over head_dim 128.
+  // The totals below are the ones published for Qwen3-VL-8B-Instruct (the Hub's safetensors
+  // total, 8,767,123,696) and Qwen3-VL-30B-A3B-Instruct (31,070,754,032, a fine-tuning
+  // provider's model list).
+  const attention = (h: number, heads: number, kv: number) =>
+    2 * h * heads * 128 + 2 * h * kv * 128 + 2 * 128;
+
+  it("8,767,123,696 parameters at Qwen3-VL-8B's shape: a Qwen3 text stack and the tower with its deepstack mergers", () => {
+    const h = 4096;
+    const text = 36 * (attention(h, 32, 8) + 3 * h * 12288 + 2 * h) + 2 * 151936 * h + h;
+    const arch = architectureFromConfig('qwen3-vl-8b', {
+      model_type: 'qwen3_vl',
+      text_config: {
+        model_type: 'qwen3_vl_text',
+        hidden_size: h,
+        intermediate_size: 12288,
+        num_hidden_layers: 36,
+        num_attention_heads: 32,
+        num_key_value_heads: 8,
+        head_dim: 128,
+        tie_word_embeddings: false,
+      },
+      vision_config: vision(h),
+    });
+    expect(countParameters(arch).vision).toBe(tower(h));
+    expect(countParameters(arch).total).toBe(text + tower(h));
+    expect(countParameters(arch).total).toBe(8767123696);
+    expect(arch.vision?.deepstack?.map((merger) => merger.afterLayer)).toEqual([8, 16, 24]);
+  });
+
+  it("31,070,754,032 at Qwen3-VL-30B-A3B's shape: 128 experts of 768 in every layer, top-8 always renormalised", () => {
+    const h = 2048;
+    const sparse = 128 * h + 128 * 3 * h * 768; // router, experts
+    const text = 48 * (attention(h, 32, 4) + sparse + 2 * h) + 2 * 151936 * h + h;
+    const arch = architectureFromConfig('qwen3-vl-30b-a3b', {
+      model_type: 'qwen3_vl_moe',
+      text_config: {
+        model_type: 'qwen3_vl_moe_text',
+        hidden_size: h,
+        intermediate_size: 6144,
+        num_hidden_layers: 48,
+        num_attention_heads: 32,
+        num_key_value_heads: 4,
+        head_dim: 128,
+        moe_intermediate_size: 768,
+        num_experts: 128,
+        num_experts_per_tok: 8,
+        tie_word_embeddings: false,
+      },
+      vision_config: vision(h),
+    });
+    expect(countParameters(arch).total).toBe(text + tower(h));
+    expect(countParameters(arch).total).toBe(31070754032);
+    expect(arch.moe).toMatchObject({ expertsPerToken: 8, renormalize: true });
+  });
+
+  it('refuses deepstack_visual_indexes that are not block indices by the field', () => {
+    for (const deepstack_visual_indexes of [[-1], 'all', [1.5]]) {
+      const config = { model_type: 'qwen3_vl', vision_config: { deepstack_visual_indexes } };
+      expect(() => architectureFromConfig('qwen3-vl', config)).toThrow(
+        /config.vision_config.deepstack_visual_indexes/,
+      );
+    }
+  });
+});
+
 describe('Qwen3.5 and Qwen3.5-MoE (modular_qwen3_5.py, modeling_qwen3_5_moe.py)', () => {
   // Qwen3-Next's gated attention: q_proj makes each head's query and gate, per-head q/k norms.
   const attention = (h: number, kv: number) =>
@@ -1607,6 +1693,22 @@ describe('Qwen3.5 and Qwen3.5-MoE (modular_qwen3_5.py, modeling_qwen3_5_moe.py)'
       sharedExpertGate: true,
       renormalize: true,
     });
+  });
+
+  // A fine-tuning provider's model list publishes paramCount 9,409,813,744 for Qwen3.5-9B and
+  // 35,107,181,936 for Qwen3.5-35B-A3B: the defaults' text stacks with the tower, its merger
+  // reaching the text width (out_hidden_size), as their config.json files give it.
+  it('the published totals of Qwen3.5-9B and Qwen3.5-35B-A3B: text at the defaults, tower to the text width', () => {
+    const total = (type: string, width: number) =>
+      countParameters(
+        architectureFromConfig('qwen3.5', {
+          model_type: type,
+          text_config: { model_type: `${type}_text` },
+          vision_config: { out_hidden_size: width },
+        }),
+      ).total;
+    expect(total('qwen3_5', 4096)).toBe(9409813744);
+    expect(total('qwen3_5_moe', 2048)).toBe(35107181936);
   });
 
   it('every fourth layer attends (full_attention_interval), the others run the Gated DeltaNet', () => {

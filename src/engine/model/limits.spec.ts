@@ -179,7 +179,12 @@ describe('model limits', () => {
     ]);
     const vision = {
       ...arch,
-      vision: { kind: 'siglip_vision_model', layers: 1e9, projector: [{ name: 'fc', bias: 1 }] },
+      vision: {
+        kind: 'siglip_vision_model',
+        layers: 1e9,
+        projector: [{ name: 'fc', bias: 1 }],
+        deepstack: [{ afterLayer: -1, inFeatures: 8, outFeatures: 8 }],
+      },
       ssm: { version: 3 },
     } as unknown as ModelArchitecture;
     const fields = architectureLimitErrors(vision, 'model').map((e) => e.field);
@@ -189,6 +194,7 @@ describe('model limits', () => {
         'model.vision.hiddenSize',
         'model.vision.projector.0.inFeatures',
         'model.vision.projector.0.bias',
+        'model.vision.deepstack.0.afterLayer',
         'model.ssm.version',
         'model.ssm.stateSize',
       ]),

@@ -104,6 +104,8 @@ interface BlockShape {
   layerLists?: string[];
   /** Lists of nested blocks, with the most entries each may have. */
   blockLists?: Record<string, { shape: BlockShape; max: number }>;
+  /** Lists of nested blocks that may be absent. */
+  optionalBlockLists?: Record<string, { shape: BlockShape; max: number }>;
 }
 
 const MOE: BlockShape = {
@@ -188,6 +190,15 @@ const PROJECTOR_LINEAR: BlockShape = {
   texts: ['name'],
 };
 
+/** A deepstack merger reads one tower block's output (one past the last never runs). */
+const DEEPSTACK_MERGER: BlockShape = {
+  numbers: {
+    afterLayer: count(0, MAX_LAYERS),
+    inFeatures: count(1, MAX_MLP_WIDTH),
+    outFeatures: count(1, MAX_MLP_WIDTH),
+  },
+};
+
 const VISION: BlockShape = {
   numbers: {
     layers: count(1, MAX_LAYERS),
@@ -207,6 +218,7 @@ const VISION: BlockShape = {
   // a tower's norms have weights (recipes/vision.ts reads them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
+  optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
 };
 
 /** Multi-token-prediction modules: DeepSeek-V3 publishes one. */
@@ -431,6 +443,7 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
     ...Object.keys(shape.optionalChoices ?? {}),
     ...(shape.layerLists ?? []),
     ...Object.keys(shape.blockLists ?? {}),
+    ...Object.keys(shape.optionalBlockLists ?? {}),
   ];
   const errors: FieldError[] = Object.keys(block)
     .filter((key) => !known.includes(key))
@@ -452,7 +465,11 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
     );
     if (error) errors.push(error);
   }
-  for (const [key, { shape: entryShape, max }] of Object.entries(shape.blockLists ?? {})) {
+  const lists = [
+    ...Object.entries(shape.blockLists ?? {}),
+    ...Object.entries(shape.optionalBlockLists ?? {}).filter(([key]) => block[key] !== undefined),
+  ];
+  for (const [key, { shape: entryShape, max }] of lists) {
     const entries = block[key];
     const error = listError(`${prefix}.${key}`, entries, max, 'objects', isObject);
     if (error) errors.push(error);

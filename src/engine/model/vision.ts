@@ -1,5 +1,5 @@
 // Parameters of a vision-language model's image encoder and projector.
-import { VisionTower } from '../vocabulary';
+import { DeepstackMerger, VisionTower } from '../vocabulary';
 
 /** One encoder layer: q, k, v, o (h x h), the MLP and two norms (a ViT block). */
 export function visionLayerParameters(tower: VisionTower): number {
@@ -14,7 +14,15 @@ export function visionLayerParameters(tower: VisionTower): number {
   return attention + mlp + norms;
 }
 
-/** The whole tower: its layers, embeddings, gates, projector linears and projector norms. */
+/** One deepstack merger: its LayerNorm's weight and bias, Linear(in, in) and Linear(in, out)
+ * with biases (Qwen3VLVisionPatchMerger). */
+export function deepstackMergerParameters(merger: DeepstackMerger): number {
+  const { inFeatures: m, outFeatures: out } = merger;
+  return 2 * m + (m * m + m) + (m * out + out);
+}
+
+/** The whole tower: its layers, embeddings, gates, projector linears and norms, and deepstack
+ * mergers. */
 export function visionParameters(tower: VisionTower): number {
   const projector = tower.projector.reduce(
     (sum, p) => sum + p.inFeatures * p.outFeatures + (p.bias ? p.outFeatures : 0),
@@ -25,6 +33,7 @@ export function visionParameters(tower: VisionTower): number {
     (tower.layerGates ?? 0) +
     tower.embeddingParameters +
     projector +
-    tower.projectorNormParameters
+    tower.projectorNormParameters +
+    (tower.deepstack ?? []).reduce((sum, merger) => sum + deepstackMergerParameters(merger), 0)
   );
 }

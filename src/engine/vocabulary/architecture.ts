@@ -236,6 +236,19 @@ export interface VisionTower {
   /** Linears that carry the encoder's output into the text stack, and their norms' weights. */
   projector: ProjectorLinear[];
   projectorNormParameters: number;
+  /** Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py Qwen3VLVisionPatchMerger with
+   * use_postshuffle_norm): each reads the tower's states after one block, and its image tokens
+   * are added to the text stack's states after its first layers, one merger a layer. */
+  deepstack?: DeepstackMerger[];
+}
+
+/** One deepstack merger: a LayerNorm over the merged patches' width, Linear(in, in), GELU,
+ * Linear(in, out), with biases. */
+export interface DeepstackMerger {
+  /** The tower block whose output it reads (0-based); one past the last block never runs. */
+  afterLayer: number;
+  inFeatures: number;
+  outFeatures: number;
 }
 
 /** DeepSeek-V3's multi-token-prediction modules (DeepSeek-V3 report, section 2.2): each one a

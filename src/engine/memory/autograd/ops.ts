@@ -337,9 +337,29 @@ export class Ops {
     return out;
   }
 
+  /** target[indices] = values, in place on `target` (index_put_): IndexPutBackward0 keeps the
+   * indices, gives target grad.index_put(indices, 0) (a target-sized copy) and values
+   * grad[indices] (a values-sized copy). */
+  indexPut(target: Tensor, values: Tensor, indices: Tensor): Tensor {
+    const out = this.rt.view(target, target.cols, target.requiresGrad || values.requiresGrad);
+    this.rt.record([target, values], [out], [indices], () => {
+      this.give(target, () => this.gradOf(target));
+      this.give(values, () => this.gradOf(values));
+    });
+    return out;
+  }
+
   /** A view with the same elements (reshape, transpose, expand-free split): no allocation. */
   alias(x: Tensor, cols = x.cols): Tensor {
     const out = this.rt.view(x, cols, x.requiresGrad);
+    this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
+    return out;
+  }
+
+  /** x.view(-1, cols) of a contiguous x: the same storage in rows `cols` wide; ViewBackward
+   * hands the gradient back as a view of itself. */
+  reshape(x: Tensor, cols: number): Tensor {
+    const out = this.rt.rowView(x, (x.rows * x.cols) / cols, cols);
     this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
     return out;
   }

@@ -355,14 +355,15 @@ export class Runtime {
     return handle;
   }
 
-  /** A view of the first `rows` rows' worth of `base` (a chunk along the sequence). */
-  rowView(base: Tensor, rows: number): Tensor {
+  /** A view of the first `rows` rows' worth of `base` (a chunk along the sequence), or of all
+   * of it `cols` wide. */
+  rowView(base: Tensor, rows: number, cols = base.cols): Tensor {
     this.retain(base.storage);
     const handle = new Tensor(
       base.storage,
-      rows * base.cols * base.elementBytes,
+      rows * cols * base.elementBytes,
       rows,
-      base.cols,
+      cols,
       base.elementBytes,
       base.requiresGrad,
     );

@@ -162,8 +162,11 @@ export class StageModel {
       let { x, kept } = input ? { x: input, kept: [] as Tensor[] } : this.embed();
       const tables = this.layerTables(x);
       const stacks = new StackState(this, x.elementBytes);
+      let deepstack: Tensor[] = [];
+      let layerOutputs: Tensor | undefined;
       if (!input) {
-        const merged = this.withImages(x, stacks);
+        let merged: Tensor;
+        ({ merged, deepstack } = this.withImages(x, stacks));
         // LlavaModel.forward: inputs_embeds = inputs_embeds.masked_scatter(...) rebinds the local.
         if (merged !== x && kept.length > 0) {
           nn.rt.drop(...kept);
@@ -180,9 +183,19 @@ export class StageModel {
         hooks.beforeForward(`layer:${layer.index}`);
         const y = this.runLayer(x, layer, inputs);
         hooks.afterForward(`layer:${layer.index}`);
+        // Qwen3VLTextModel.forward's `layer_outputs` holds a layer's output until the next
+        // layer returns, after a deepstack add has rebound `hidden_states` to its copy.
+        nn.rt.drop(layerOutputs);
+        layerOutputs = undefined;
         if (x !== input) nn.rt.drop(x);
         x = y;
+        const feature = deepstack[layer.index];
+        if (feature) {
+          layerOutputs = x;
+          x = this.deepstackAdd(x, feature);
+        }
       }
+      nn.rt.drop(layerOutputs, ...deepstack);
       stacks.end();
       nn.rt.drop(...tables.owned);
       const hasHead = Boolean(this.model.head || this.model.classifier);
@@ -215,18 +228,39 @@ export class StageModel {
   /** A vision-language model's images: the image encoder and projector run first; their image
    * tokens replace placeholders in the embedded text (masked_scatter: a new tensor), or, for
    * Mllama, are the states its cross-attention layers read. */
-  private withImages(x: Tensor, stacks: StackState): Tensor {
+  private withImages(x: Tensor, stacks: StackState): { merged: Tensor; deepstack: Tensor[] } {
     const { nn, model, settings } = this;
-    if (!model.vision || settings.images === 0) return x;
+    if (!model.vision || settings.images === 0) return { merged: x, deepstack: [] };
     nn.rt.enter('forward', -1, 'vision');
-    const features = visionForward(nn, model.vision, settings.images);
+    const { tokens, deepstack } = visionForward(nn, model.vision, settings.images);
     if (this.recipe.ends?.imageStates === 'cross-attention') {
-      stacks.encoderStates = features;
-      return x;
+      stacks.encoderStates = tokens;
+      return { merged: x, deepstack };
     }
-    const merged = nn.ops.add(x, features); // inputs_embeds.masked_scatter(mask, image_features)
-    nn.rt.drop(x, features);
-    return merged;
+    const merged = nn.ops.add(x, tokens); // inputs_embeds.masked_scatter(mask, image_features)
+    nn.rt.drop(x, tokens);
+    return { merged, deepstack };
+  }
+
+  /** Qwen3VLTextModel._deepstack_process after text layer i with the i-th deepstack merger's
+   * tokens: hidden_states.clone(), its image rows gathered (hidden_states[visual_pos_masks, :],
+   * whose mask becomes int64 row and column indices) plus the tokens cast to the states' dtype,
+   * written back in place (index_put_). */
+  private deepstackAdd(x: Tensor, feature: Tensor): Tensor {
+    const { ops, rt } = this.nn;
+    const cloned = ops.unary(x);
+    const indices = () => rt.tensor(feature.rows, 2, 8, false); // nonzero(mask): 2 x int64 a row
+    const gatherIndices = indices();
+    const picked = ops.gatherRows(cloned, feature.rows, cloned.cols, gatherIndices);
+    rt.drop(gatherIndices);
+    const cast = ops.to(feature, cloned.elementBytes); // visual_embeds.to(hidden_states.dtype)
+    rt.drop(feature);
+    const summed = ops.add(picked, cast);
+    rt.drop(picked, cast);
+    const putIndices = indices();
+    const out = ops.indexPut(cloned, summed, putIndices);
+    rt.drop(cloned, summed, putIndices);
+    return out;
   }
 
   /** A fresh embedding of the tokens (an encoder-decoder's decoder input: its recipe keeps no

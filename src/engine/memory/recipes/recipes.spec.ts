@@ -1381,6 +1381,40 @@ describe('vision towers plan their activations for the images per sample asked f
   });
 });
 
+describe("Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py)", () => {
+  const hv = 128; // vision hidden
+  const merged = 4 * hv; // 2 x 2 patches a row (spatial_merge_size 2)
+  const tokens = (448 / 14) ** 2 / 4; // one image at the nominal 448 px, 14 px patches: 256
+  const qwen3Vl = (deepstack: number[]) => ({
+    model_type: 'qwen3_vl',
+    text_config: { ...BASE, head_dim: d, num_hidden_layers: 2 },
+    vision_config: {
+      depth: 3,
+      hidden_size: hv,
+      intermediate_size: 256,
+      num_heads: 2,
+      out_hidden_size: h,
+      patch_size: 14,
+      deepstack_visual_indexes: deepstack,
+    },
+  });
+
+  it('each merger keeps its LayerNorm, linear_fc1 and GELU activations; each add keeps two index tensors', () => {
+    const images = settings({ preset: 'hf-transformers' }, { imagesPerSample: 1 });
+    const perMerger =
+      tokens * (layerNormStats + BF16 * merged) + // LayerNorm over the merged patches: stats, output
+      tokens * BF16 * merged + // linear_fc1's output, kept by GELU
+      tokens * BF16 * merged; // GELU's output, kept by linear_fc2
+    // _deepstack_process: hidden_states[visual_pos_masks, :] and its index_put_ each keep the
+    // mask's nonzero rows and columns, two int64 per image token.
+    const perAdd = 2 * tokens * 2 * 8;
+    const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
+    const withMergers = forwardEnd(qwen3Vl([0, 1]), images).live[ACTIVATIONS];
+    const without = forwardEnd(qwen3Vl([]), images).live[ACTIVATIONS];
+    expect(withMergers - without).toBe(2 * (perMerger + perAdd));
+  });
+});
+
 describe('the plan says which kernel runs when it is not the one asked for', () => {
   it('BLOOM has no SDPA path, gpt-oss no SDPA support, Falcon-7B hands SDPA one K/V head', () => {
     const notes = (config: Record<string, unknown>) => forwardEnd(config, HF).notes.join(' ');

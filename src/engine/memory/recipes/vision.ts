@@ -3,12 +3,13 @@
 // models/qwen2_vl/modeling_qwen2_vl.py Qwen2VLVisionBlock; Llama-4: models/llama4/
 // modeling_llama4.py Llama4VisionEncoderLayer; Mllama: models/mllama/modeling_mllama.py
 // MllamaVisionEncoderLayer): LayerNorm or RMSNorm, q/k/v/o with SDPA over one image's patches,
-// a plain GELU or gated MLP, then the projector's linears. Its activations are planned for the
-// request's images per sample (training.imagesPerSample, 0 = text only).
+// a plain GELU or gated MLP, then the projector's linears, and Qwen3-VL's deepstack mergers
+// (models/qwen3_vl/modeling_qwen3_vl.py Qwen3VLVisionModel.forward). Its activations are planned
+// for the request's images per sample (training.imagesPerSample, 0 = text only).
 import { flashAttention } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
-import { VisionTower } from '../../vocabulary';
+import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { baseParam, LinearParams, ParamStorage } from '../model/rank-model';
 
 interface VisionLayer {
@@ -24,8 +25,23 @@ export interface VisionWeights {
   projector: LinearParams[];
   /** Projector norms and Mllama's layer gates, lumped. */
   extras?: Param;
+  /** Qwen3-VL's deepstack mergers, in the config's order. */
+  deepstack: DeepstackWeights[];
   /** Every parameter in creation order. */
   all: Param[];
+}
+
+interface DeepstackWeights {
+  merger: DeepstackMerger;
+  norm: Param[]; // LayerNorm(inFeatures): weight and bias
+  linears: LinearParams[]; // linear_fc1, linear_fc2
+}
+
+/** The image tokens a tower hands the text stack: the projector's, and one per deepstack merger
+ * that ran, in the order of the blocks they read. */
+export interface VisionOutput {
+  tokens: Tensor;
+  deepstack: Tensor[];
 }
 
 function linearParam(s: ParamStorage, name: string, inF: number, outF: number, bias: boolean) {
@@ -77,6 +93,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     layers,
     projector,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
+    deepstack: (tower.deepstack ?? []).map((merger, i) => deepstackWeights(s, merger, i)),
     all: [],
   };
   weights.all = [
@@ -84,8 +101,23 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     ...layers.flatMap((l) => [...l.norms.flat(), ...l.linears.flatMap(paramsOf)]),
     ...projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
+    ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
   ];
   return weights;
+}
+
+/** deepstack_merger_list.i: norm (over the merged width), linear_fc1, linear_fc2. */
+function deepstackWeights(s: ParamStorage, merger: DeepstackMerger, i: number): DeepstackWeights {
+  const name = `vision.deepstack_merger_list.${i}`;
+  const m = merger.inFeatures;
+  return {
+    merger,
+    norm: [baseParam(s, `${name}.norm`, m), baseParam(s, `${name}.norm.bias`, m)],
+    linears: [
+      linearParam(s, `${name}.linear_fc1`, m, m, true),
+      linearParam(s, `${name}.linear_fc2`, m, merger.outFeatures, true),
+    ],
+  };
 }
 
 function paramsOf(l: LinearParams): Param[] {
@@ -134,18 +166,39 @@ function visionMlp(nn: Nn, x: Tensor, mlp: LinearParams[], tower: VisionTower): 
   return nn.linear(activated, mlp[1]);
 }
 
+/** Qwen3VLVisionPatchMerger with use_postshuffle_norm: the block's output viewed as merged
+ * patches (x.view(-1, 4w), the same storage), LayerNorm over them, linear_fc1, nn.GELU() (which
+ * keeps its input), linear_fc2 to the text width. */
+function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const merged = ops.reshape(x, weights.merger.inFeatures);
+    const normed = nn.layerNorm(merged, weights.norm[0], weights.norm[1]);
+    rt.drop(merged);
+    const up = nn.linear(normed, weights.linears[0]);
+    rt.drop(normed);
+    const activated = ops.unarySavingInput(up);
+    rt.drop(up);
+    return nn.linear(activated, weights.linears[1]);
+  });
+}
+
 /** The tower over `images` images' patches (the patch embedding's output, made from pixels
- * that need no gradient), its layers, then the projector's linears on the image tokens. */
-export function visionForward(nn: Nn, weights: VisionWeights, images: number): Tensor {
+ * that need no gradient), its layers (a deepstack merger after the block it reads), then the
+ * projector's linears on the image tokens. */
+export function visionForward(nn: Nn, weights: VisionWeights, images: number): VisionOutput {
   return nn.rt.scope(() => {
     const { tower } = weights;
     const embedding = nn.ops.weight(weights.embeddings, 1, tower.hiddenSize);
     let x = nn.ops.embedding(images * tower.patchesPerImage, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
-    for (const layer of weights.layers) {
+    const deepstack: Tensor[] = [];
+    for (const [index, layer] of weights.layers.entries()) {
       const y = visionLayer(nn, x, layer, tower);
       nn.rt.drop(x);
       x = y;
+      for (const merger of weights.deepstack.filter((d) => d.merger.afterLayer === index))
+        deepstack.push(deepstackMerger(nn, x, merger));
     }
     // Pixel shuffle / patch merging: the tower's patches become the image tokens.
     const tokens = nn.ops.gatherRows(
@@ -160,7 +213,7 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): T
       nn.rt.drop(out);
       out = next;
     }
-    return out;
+    return { tokens: out, deepstack };
   });
 }
 

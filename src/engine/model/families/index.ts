@@ -49,6 +49,7 @@ import { phimoe } from './phimoe';
 import { qwen2, qwen3 } from './qwen';
 import { qwen3Next } from './qwen3-next';
 import { qwen3_5, qwen3_5Moe } from './qwen3-5';
+import { qwen3Vl, qwen3VlMoe } from './qwen3-vl';
 import { qwen2Vl } from './qwen2-vl';
 import { seedOss } from './seed-oss';
 import { smollm3 } from './smollm3';
@@ -63,6 +64,8 @@ const ALL: Family[] = [
   qwen3Next,
   qwen3_5,
   qwen3_5Moe,
+  qwen3Vl,
+  qwen3VlMoe,
   falconH1,
   minimaxM2,
   gemma,

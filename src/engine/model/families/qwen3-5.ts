@@ -5,10 +5,9 @@
 // block with its gated shared expert and always-renormalised top-k (Qwen3.5-MoE); M-RoPE over a
 // part of each head; and Qwen3-VL's vision tower without its deepstack mergers
 // (Qwen3_5ForConditionalGeneration) where the config has a vision_config.
-import { VisionTower } from '../../vocabulary';
-import { Config, ConfigReader } from '../config-reader';
+import { Config } from '../config-reader';
 import { Family, fixedStateNote, textConfigOrRoot, visionConfigOf } from '../family';
-import { qwenPatchGrid } from './qwen2-vl';
+import { qwen3VlTower } from './qwen3-vl';
 import { gatedDelta, qwen3NextLayerTypes } from './qwen3-next';
 
 /** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share with Qwen3NextConfig's defaults. */
@@ -48,61 +47,6 @@ const QWEN3_5_MOE_DEFAULTS: Config = {
   num_experts: 256,
 };
 
-/** Qwen3_5VisionConfig's defaults (Qwen3VLVisionConfig's, deepstack removed). */
-const QWEN3_5_VISION_DEFAULTS: Config = {
-  depth: 27,
-  hidden_size: 1152,
-  intermediate_size: 4304,
-  num_heads: 16,
-  in_channels: 3,
-  patch_size: 16,
-  spatial_merge_size: 2,
-  temporal_patch_size: 2,
-  out_hidden_size: 3584,
-  num_position_embeddings: 2304,
-};
-
-/** Qwen3VLVisionModel as Qwen3.5 keeps it: a biased Conv3d patch embedding and a learned
- * position table (pos_embed), LayerNorm blocks with a biased qkv and proj and a plain
- * gelu_pytorch_tanh MLP with biases, then Qwen3VLVisionPatchMerger (a LayerNorm over each patch,
- * then linear_fc1 over 2 x 2 merged patches, GELU, linear_fc2 to the text width). */
-function qwen3VlTower(root: Config): VisionTower {
-  const vision = { ...QWEN3_5_VISION_DEFAULTS, ...visionConfigOf(root) };
-  const read = new ConfigReader(vision, 'vision_config');
-  const width = read.numberOr(0, 'hidden_size');
-  const { imageSize, patch, patches, tokens, mergedWidth, convWeights } = qwenPatchGrid(
-    read,
-    width,
-  );
-  return {
-    kind: 'qwen3_5_vision',
-    layers: read.numberOr(0, 'depth'),
-    hiddenSize: width,
-    intermediateSize: read.numberOr(0, 'intermediate_size'),
-    heads: read.numberOr(0, 'num_heads'),
-    patchSize: patch,
-    imageSize,
-    patchesPerImage: patches,
-    tokensPerImage: tokens,
-    norm: 'layernorm',
-    mlp: 'plain',
-    attentionBias: true,
-    mlpBias: true,
-    // the Conv3d's weights and bias, and pos_embed's rows
-    embeddingParameters: convWeights + width + read.numberOr(0, 'num_position_embeddings') * width,
-    projector: [
-      { name: 'merger.linear_fc1', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },
-      {
-        name: 'merger.linear_fc2',
-        inFeatures: mergedWidth,
-        outFeatures: read.numberOr(0, 'out_hidden_size'),
-        bias: true,
-      },
-    ],
-    projectorNormParameters: 2 * width, // merger.norm: LayerNorm(hidden_size)
-  };
-}
-
 const QWEN3_5_NOTE =
   "qwen3_5: planned as transformers' fast path runs it (flash-linear-attention's chunk_gated_delta_rule and FusedRMSNormGated, causal-conv1d's causal_conv1d_fn, as the hub kernels it loads provide them); without them the model falls back to a Python chunked loop that keeps more; M-RoPE over a quarter of each head is planned as RoPE over the whole head";
 
@@ -125,7 +69,9 @@ function qwen3_5Family(types: string[], defaults: Config, moe: boolean): Family 
         arch.moe.sharedExpertGate = true;
         arch.moe.renormalize = true;
       }
-      if (root.vision_config) arch.vision = qwen3VlTower(root);
+      // Qwen3_5VisionConfig is Qwen3VLVisionConfig without deepstack_visual_indexes
+      if (root.vision_config)
+        arch.vision = qwen3VlTower(visionConfigOf(root), 'qwen3_5_vision', false);
       arch.notes = [fixedStateNote(types[0], 'Gated DeltaNet layers'), QWEN3_5_NOTE];
     },
   };

@@ -217,6 +217,7 @@ const VISION: BlockShape = {
   texts: ['kind'],
   // a tower's norms have weights (recipes/vision.ts reads them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
+  optionalChoices: { layout: ['qwen'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
 };

@@ -236,6 +236,12 @@ export interface VisionTower {
   /** Linears that carry the encoder's output into the text stack, and their norms' weights. */
   projector: ProjectorLinear[];
   projectorNormParameters: number;
+  /** 'qwen': the Qwen ViTs' own code (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5: VisionAttention,
+   * PatchMerger): one qkv linear, 2-D RoPE on q and k in fp32, attention over each image, the
+   * images' outputs joined by torch.cat before proj; the merger a norm over each patch, then
+   * 2 x 2 patches viewed as one row, linear, GELU, linear. Absent: the generic ViT block with
+   * separate q, k, v and o and the projector's linears on gathered patches. */
+  layout?: 'qwen';
   /** Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py Qwen3VLVisionPatchMerger with
    * use_postshuffle_norm): each reads the tower's states after one block, and its image tokens
    * are added to the text stack's states after its first layers, one merger a layer. */

@@ -376,6 +376,20 @@ export class Ops {
     return out;
   }
 
+  /** torch.cat along the sequence (rows): a new tensor; backward hands out views of its grad. */
+  catRows(parts: Tensor[]): Tensor {
+    const rows = parts.reduce((sum, p) => sum + p.rows, 0);
+    const out = this.rt.tensor(
+      rows,
+      parts[0].cols,
+      parts[0].elementBytes,
+      parts.some((p) => p.requiresGrad),
+      parts[0].storage.component,
+    );
+    this.rt.record(parts, [out], [], ([g]) => parts.forEach((p) => this.pass(p, g)));
+    return out;
+  }
+
   /** dropout(p > 0): the output and a one-byte mask, saved for backward (native_dropout). */
   dropout(x: Tensor): Tensor {
     const out = this.empty(x, x.requiresGrad);

@@ -1381,7 +1381,7 @@ describe('vision towers plan their activations for the images per sample asked f
   });
 });
 
-describe("Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py)", () => {
+describe("Qwen3-VL's tower and deepstack mergers (modeling_qwen3_vl.py)", () => {
   const hv = 128; // vision hidden
   const merged = 4 * hv; // 2 x 2 patches a row (spatial_merge_size 2)
   const tokens = (448 / 14) ** 2 / 4; // one image at the nominal 448 px, 14 px patches: 256
@@ -1397,6 +1397,47 @@ describe("Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py)", () => {
       patch_size: 14,
       deepstack_visual_indexes: deepstack,
     },
+  });
+
+  it("each tower block keeps what Qwen3VLVisionBlock's code keeps: qkv's whole output, the rotated q and k, SDPA's output and torch.cat's copy", () => {
+    const images = settings({ preset: 'hf-transformers' }, { imagesPerSample: 1 });
+    const patches = tokens * 4;
+    const perPatch =
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // norm1: input, stats, output (kept by qkv)
+      3 * BF16 * hv + // qkv's output: v is a view of it, saved by SDPA
+      2 * BF16 * hv + // q and k rotated in fp32 and cast back, saved by SDPA
+      BF16 * hv +
+      2 * FP32 + // SDPA's output and two heads' log-sum-exp
+      BF16 * hv + // torch.cat of the images' outputs, kept by proj
+      BF16 * hv +
+      layerNormStats +
+      BF16 * hv + // norm2 over the residual sum
+      2 * BF16 * 256; // GELU's input and output (linear_fc1's output, linear_fc2's input)
+    const depth = (n: number) => ({
+      ...qwen3Vl([]),
+      vision_config: { ...qwen3Vl([]).vision_config, depth: n },
+    });
+    const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
+    const at = (n: number) => forwardEnd(depth(n), images).live[ACTIVATIONS];
+    expect(at(2) - at(1)).toBe(patches * perPatch);
+  });
+
+  it("the merger keeps its norm's input and output, linear_fc1's output and GELU's; the rotary tables stay for backward", () => {
+    const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
+    const patches = tokens * 4;
+    const oneBlock = BF16 * hv * 11 + 2 * layerNormStats + 2 * FP32 + 2 * BF16 * 256; // as the test above
+    const merger = BF16 * hv + layerNormStats + BF16 * hv + 2 * BF16 * hv; // norm, fc1, GELU
+    // the tower's fp32 cos and sin, a head (64) wide, kept by every block's q * cos, k * sin
+    const tables = 2 * FP32 * (hv / 2); // head dim: 128 over 2 heads
+    const config = {
+      ...qwen3Vl([]),
+      vision_config: { ...qwen3Vl([]).vision_config, depth: 1 },
+    };
+    const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
+    const at = (n: number) => forwardEnd(config, images(n)).live[ACTIVATIONS];
+    expect(at(1) - at(0)).toBe(patches * (oneBlock + merger + tables));
   });
 
   it('each merger keeps its LayerNorm, linear_fc1 and GELU activations; each add keeps two index tensors', () => {

@@ -3,17 +3,20 @@
 // models/qwen2_vl/modeling_qwen2_vl.py Qwen2VLVisionBlock; Llama-4: models/llama4/
 // modeling_llama4.py Llama4VisionEncoderLayer; Mllama: models/mllama/modeling_mllama.py
 // MllamaVisionEncoderLayer): LayerNorm or RMSNorm, q/k/v/o with SDPA over one image's patches,
-// a plain GELU or gated MLP, then the projector's linears, and Qwen3-VL's deepstack mergers
-// (models/qwen3_vl/modeling_qwen3_vl.py Qwen3VLVisionModel.forward). Its activations are planned
+// a plain GELU or gated MLP, then the projector's linears; the Qwen ViTs as their own code runs
+// them (models/qwen2_vl/modeling_qwen2_vl.py VisionAttention, PatchMerger; models/qwen3_vl/
+// modeling_qwen3_vl.py Qwen3VLVisionAttention, Qwen3VLVisionPatchMerger and the deepstack mergers). Its activations are planned
 // for the request's images per sample (training.imagesPerSample, 0 = text only).
-import { flashAttention } from '../autograd/attention';
+import { AttentionHeads, flashAttention, rotary } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
+import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { baseParam, LinearParams, ParamStorage } from '../model/rank-model';
 
 interface VisionLayer {
-  linears: LinearParams[]; // q, k, v, o, then the MLP's (fc1, fc2 or gate, up, down)
+  // q, k, v, o (the Qwen layout: qkv, proj), then the MLP's (fc1, fc2 or gate, up, down)
+  linears: LinearParams[];
   norms: Param[][]; // norm1, norm2 (weight, and bias for LayerNorm)
 }
 
@@ -23,7 +26,9 @@ export interface VisionWeights {
   embeddings: Param;
   layers: VisionLayer[];
   projector: LinearParams[];
-  /** Projector norms and Mllama's layer gates, lumped. */
+  /** The Qwen layout's merger norm (weight, and bias for LayerNorm). */
+  mergerNorm: Param[];
+  /** Projector norms (but the Qwen merger's) and Mllama's layer gates, lumped. */
   extras?: Param;
   /** Qwen3-VL's deepstack mergers, in the config's order. */
   deepstack: DeepstackWeights[];
@@ -77,7 +82,10 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
             at('down', f, h, tower.mlpBias),
           ]
         : [at('fc1', h, f, tower.mlpBias), at('fc2', f, h, tower.mlpBias)];
-    const attention = ['q', 'k', 'v', 'o'].map((n) => at(n, h, h, tower.attentionBias));
+    const attention =
+      tower.layout === 'qwen'
+        ? [at('qkv', h, 3 * h, tower.attentionBias), at('proj', h, h, tower.attentionBias)]
+        : ['q', 'k', 'v', 'o'].map((n) => at(n, h, h, tower.attentionBias));
     return {
       linears: [...attention, ...mlp],
       norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
@@ -86,12 +94,16 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   const projector = tower.projector.map((p) =>
     linearParam(s, p.name, p.inFeatures, p.outFeatures, p.bias),
   );
-  const extraElements = tower.projectorNormParameters + (tower.layerGates ?? 0);
+  const mergerNorm = tower.layout === 'qwen' ? norm('vision.merger.norm') : [];
+  const mergerNormElements = mergerNorm.reduce((sum, p) => sum + p.elements, 0);
+  const extraElements =
+    Math.max(0, tower.projectorNormParameters - mergerNormElements) + (tower.layerGates ?? 0);
   const weights: VisionWeights = {
     tower,
     embeddings: baseParam(s, 'vision.embeddings', tower.embeddingParameters),
     layers,
     projector,
+    mergerNorm,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
     deepstack: (tower.deepstack ?? []).map((merger, i) => deepstackWeights(s, merger, i)),
     all: [],
@@ -99,6 +111,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   weights.all = [
     weights.embeddings,
     ...layers.flatMap((l) => [...l.norms.flat(), ...l.linears.flatMap(paramsOf)]),
+    ...mergerNorm,
     ...projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
     ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
@@ -128,20 +141,87 @@ function towerNorm(nn: Nn, x: Tensor, norm: Param[], tower: VisionTower): Tensor
   return tower.norm === 'layernorm' ? nn.layerNorm(x, norm[0], norm[1]) : nn.rmsNorm(x, norm[0]);
 }
 
-/** One pre-norm encoder layer: x + o(attention(q, k, v of norm1(x))), + mlp(norm2(x)). */
-function visionLayer(nn: Nn, x: Tensor, layer: VisionLayer, tower: VisionTower): Tensor {
+function towerHeads(tower: VisionTower): AttentionHeads {
+  return { heads: tower.heads, kvHeads: tower.heads, headDim: tower.hiddenSize / tower.heads };
+}
+
+/** q, k, v and o, attention over the tower's patches: the generic ViT block's. */
+function separateAttention(
+  nn: Nn,
+  normed: Tensor,
+  [q, k, v, o]: LinearParams[],
+  tower: VisionTower,
+) {
+  const [qs, ks, vs] = [q, k, v].map((l) => nn.linear(normed, l));
+  const attended = nn.linear(flashAttention(nn, qs, ks, vs, towerHeads(tower)), o);
+  nn.rt.drop(qs, ks, vs);
+  return attended;
+}
+
+/** What a Qwen ViT block reads besides its input: the images and the fp32 rotary tables. */
+interface QwenTowerInputs {
+  images: number;
+  cos: Tensor;
+  sin: Tensor;
+}
+
+/** VisionAttention / Qwen3VLVisionAttention: qkv's output unbound into q, k and v (views, so v
+ * saved keeps all of it), q and k rotated in fp32 and cast back, SDPA over each image's patches
+ * (torch.split along the sequence, views), the outputs joined by torch.cat (a copy proj keeps). */
+function qwenAttention(
+  nn: Nn,
+  normed: Tensor,
+  [qkvLinear, proj]: LinearParams[],
+  tower: VisionTower,
+  inputs: QwenTowerInputs,
+) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const [q, k, v, o, ...mlp] = layer.linears;
+    const qkv = nn.linear(normed, qkvLinear);
+    const [q, k, v] = ops.split(qkv, 3);
+    rt.drop(qkv);
+    const [qRotated, kRotated] = visionRotary(nn, q, k, inputs);
+    rt.drop(q, k);
+    const [qs, ks, vs] = [qRotated, kRotated, v].map((t) => ops.chunkRows(t, inputs.images));
+    rt.drop(qRotated, kRotated, v);
+    const outputs = qs.map((qi, i) => flashAttention(nn, qi, ks[i], vs[i], towerHeads(tower)));
+    rt.drop(...qs, ...ks, ...vs);
+    const joined = ops.catRows(outputs);
+    rt.drop(...outputs);
+    return nn.linear(joined, proj);
+  });
+}
+
+/** apply_rotary_pos_emb_vision: q.float() and k.float() (locals until it returns), each
+ * rotated with the fp32 tables and cast back to its own dtype in turn. */
+function visionRotary(nn: Nn, q: Tensor, k: Tensor, { cos, sin }: QwenTowerInputs): Tensor[] {
+  const { ops, rt } = nn;
+  const [q32, k32] = [q, k].map((t) => ops.to(t, FP32));
+  const [qEmbed, kEmbed] = [q32, k32].map((t) => rotary(nn, t, cos, sin));
+  const qOut = ops.to(qEmbed, q.elementBytes);
+  rt.drop(qEmbed);
+  const kOut = ops.to(kEmbed, k.elementBytes);
+  rt.drop(kEmbed, q32, k32);
+  return [qOut, kOut];
+}
+
+/** One pre-norm encoder layer: x + o(attention(q, k, v of norm1(x))), + mlp(norm2(x)). */
+function visionLayer(
+  nn: Nn,
+  x: Tensor,
+  layer: VisionLayer,
+  tower: VisionTower,
+  qwen?: QwenTowerInputs,
+): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const attention = layer.linears.slice(0, qwen ? 2 : 4);
+    const mlp = layer.linears.slice(attention.length);
     const normed = towerNorm(nn, x, layer.norms[0], tower);
-    const [qs, ks, vs] = [q, k, v].map((l) => nn.linear(normed, l));
-    const heads = {
-      heads: tower.heads,
-      kvHeads: tower.heads,
-      headDim: tower.hiddenSize / tower.heads,
-    };
-    const attended = nn.linear(flashAttention(nn, qs, ks, vs, heads), o);
-    rt.drop(normed, qs, ks, vs);
+    const attended = qwen
+      ? qwenAttention(nn, normed, attention, tower, qwen)
+      : separateAttention(nn, normed, attention, tower);
+    rt.drop(normed);
     const mid = ops.add(x, attended);
     rt.drop(attended);
     const normed2 = towerNorm(nn, mid, layer.norms[1], tower);
@@ -166,21 +246,43 @@ function visionMlp(nn: Nn, x: Tensor, mlp: LinearParams[], tower: VisionTower): 
   return nn.linear(activated, mlp[1]);
 }
 
-/** Qwen3VLVisionPatchMerger with use_postshuffle_norm: the block's output viewed as merged
- * patches (x.view(-1, 4w), the same storage), LayerNorm over them, linear_fc1, nn.GELU() (which
- * keeps its input), linear_fc2 to the text width. */
-function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
+/** Qwen's patch mergers (PatchMerger, Qwen3VLVisionPatchMerger): a norm over each patch (with
+ * use_postshuffle_norm, over each 2 x 2 group instead), the patches viewed 4 to a row (the same
+ * storage), linear_fc1, nn.GELU() (which keeps its input), linear_fc2 to the text width. */
+function patchMerger(
+  nn: Nn,
+  x: Tensor,
+  norm: (t: Tensor) => Tensor,
+  [fc1, fc2]: LinearParams[],
+  normAfterView: boolean,
+): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const merged = ops.reshape(x, weights.merger.inFeatures);
-    const normed = nn.layerNorm(merged, weights.norm[0], weights.norm[1]);
+    const view = (t: Tensor) => ops.reshape(t, fc1.inFeatures);
+    const first = normAfterView ? view(x) : norm(x);
+    const merged = normAfterView ? norm(first) : view(first);
+    rt.drop(first);
+    const up = nn.linear(merged, fc1);
     rt.drop(merged);
-    const up = nn.linear(normed, weights.linears[0]);
-    rt.drop(normed);
     const activated = ops.unarySavingInput(up);
     rt.drop(up);
-    return nn.linear(activated, weights.linears[1]);
+    return nn.linear(activated, fc2);
   });
+}
+
+/** A deepstack merger (use_postshuffle_norm): its LayerNorm over the merged patches. */
+function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
+  const norm = (t: Tensor) => nn.layerNorm(t, weights.norm[0], weights.norm[1]);
+  return patchMerger(nn, x, norm, weights.linears, true);
+}
+
+/** Qwen2VisionTransformer.rot_pos_emb and the tower's forward: the fp32 frequencies per patch
+ * (rotary_pos_emb, half a head wide), emb = cat of it twice, and its cos and sin, all locals
+ * of the forward until it returns. */
+function qwenRotaryTables(nn: Nn, patches: number, tower: VisionTower): Tensor[] {
+  const d = tower.hiddenSize / tower.heads;
+  const table = (cols: number) => nn.rt.tensor(patches, cols, FP32, false);
+  return [table(d / 2), table(d), table(d), table(d)];
 }
 
 /** The tower over `images` images' patches (the patch embedding's output, made from pixels
@@ -189,16 +291,25 @@ function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
 export function visionForward(nn: Nn, weights: VisionWeights, images: number): VisionOutput {
   return nn.rt.scope(() => {
     const { tower } = weights;
+    const patches = images * tower.patchesPerImage;
     const embedding = nn.ops.weight(weights.embeddings, 1, tower.hiddenSize);
-    let x = nn.ops.embedding(images * tower.patchesPerImage, embedding, tower.hiddenSize);
+    let x = nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
+    const tables = tower.layout === 'qwen' ? qwenRotaryTables(nn, patches, tower) : [];
+    const qwen = tables.length > 0 ? { images, cos: tables[2], sin: tables[3] } : undefined;
     const deepstack: Tensor[] = [];
     for (const [index, layer] of weights.layers.entries()) {
-      const y = visionLayer(nn, x, layer, tower);
+      const y = visionLayer(nn, x, layer, tower, qwen);
       nn.rt.drop(x);
       x = y;
       for (const merger of weights.deepstack.filter((d) => d.merger.afterLayer === index))
         deepstack.push(deepstackMerger(nn, x, merger));
+    }
+    if (qwen) {
+      const norm = (t: Tensor) => towerNorm(nn, t, weights.mergerNorm, tower);
+      const tokens = patchMerger(nn, x, norm, weights.projector, false);
+      nn.rt.drop(x, ...tables);
+      return { tokens, deepstack };
     }
     // Pixel shuffle / patch merging: the tower's patches become the image tokens.
     const tokens = nn.ops.gatherRows(

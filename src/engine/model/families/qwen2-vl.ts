@@ -85,6 +85,7 @@ function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): Vis
     // Qwen2-VL: LayerNorms and a quick-GELU MLP; Qwen2.5-VL: RMSNorms and a gated SiLU MLP.
     norm: version === 2 ? 'layernorm' : 'rmsnorm',
     mlp: version === 2 ? 'plain' : 'gated',
+    layout: 'qwen', // VisionAttention's qkv and fp32 rotary, PatchMerger's ln_q, mlp.0, GELU, mlp.2
     attentionBias: true,
     mlpBias: true,
     embeddingParameters: convWeights, // Conv3d without a bias

@@ -81,6 +81,7 @@ export function qwen3VlTower(vision: Config, kind: string, deepstack: boolean): 
     tokensPerImage: tokens,
     norm: 'layernorm',
     mlp: 'plain',
+    layout: 'qwen', // Qwen3VLVisionAttention's qkv and fp32 rotary, the merger's norm per patch
     attentionBias: true,
     mlpBias: true,
     // the Conv3d's weights and bias, and pos_embed's rows

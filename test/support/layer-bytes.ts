@@ -63,6 +63,20 @@ export function forwardEnd(config: Record<string, unknown>, settings: Settings) 
   return { live: end!, notes: sim.notes };
 }
 
+/** Live bytes per component when the last step's backward has ended (the optimizer's first
+ * event). */
+export function backwardEnd(config: Record<string, unknown>, settings: Settings) {
+  const { log } = simulate(config, settings);
+  const lastStep = log.moments[log.moment[log.length - 1]].step;
+  const live = new Float64Array(ALLOCATED_COMPONENTS.length);
+  for (let i = 0; i < log.length; i++) {
+    const moment = log.moments[log.moment[i]];
+    if (moment.step === lastStep && moment.phase === 'optimizer') return live;
+    live[log.component[i]] += log.kind[i] * log.bytes[i];
+  }
+  return live;
+}
+
 /** The saved activations of one layer: forward-end activations with `layers + 1` layers minus
  * with `layers` (the layer count field named as the config names it). */
 export function savedPerLayer(

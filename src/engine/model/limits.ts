@@ -212,7 +212,10 @@ const VISION: BlockShape = {
     embeddingParameters: count(0, MAX_PARAMETERS),
     projectorNormParameters: count(0, MAX_PARAMETERS),
   },
-  optionalNumbers: { layerGates: count(0, 2 * MAX_LAYERS) }, // two scalar gates a layer
+  optionalNumbers: {
+    layerGates: count(0, 2 * MAX_LAYERS), // two scalar gates a layer
+    pixelsPerPatch: count(1, MAX_MLP_WIDTH),
+  },
   flags: ['attentionBias', 'mlpBias'],
   texts: ['kind'],
   // a tower's norms have weights (recipes/vision.ts reads them)

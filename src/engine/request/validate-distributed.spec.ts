@@ -271,3 +271,22 @@ describe("Megatron's data parallelism", () => {
     ]);
   });
 });
+
+describe('images and the text width', () => {
+  // Qwen3VLConfig's defaults: a 4,096-wide text stack, a tower whose merger ends at 3,584.
+  const defaults = architectureFromConfig('qwen3-vl', {
+    model_type: 'qwen3_vl',
+    vision_config: {},
+  });
+  const images = (n: number) => ({ training: { imagesPerSample: n } });
+
+  it('refuses images whose tokens the text stack cannot take, naming the field', () => {
+    const errors = check(images(1), 8, defaults);
+    expect(errors.map((e) => e.field)).toEqual(['training.imagesPerSample']);
+    expect(errors[0].message).toMatch(/3584 wide but the text stack's are 4096/);
+  });
+
+  it('plans the same model on text-only batches, where the tower does not run', () => {
+    expect(check(images(0), 8, defaults)).toEqual([]);
+  });
+});

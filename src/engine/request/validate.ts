@@ -51,6 +51,27 @@ export function validateRequest(
     ...loraErrors(request, arch),
     ...runtimeErrors(request, gpu),
     ...sequenceLimitErrors(request, arch),
+    ...imageWidthErrors(request, arch),
+  ];
+}
+
+/** Image tokens join the text stack at its width (masked_scatter into inputs_embeds, Qwen3-VL's
+ * deepstack adds, Mllama's cross-attention states): a tower whose projector or deepstack mergers
+ * end at another width cannot run its images, whatever its parameters count. */
+function imageWidthErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const tower = arch.vision;
+  if (!tower || !((request.training.imagesPerSample ?? 0) > 0)) return [];
+  const widths = [
+    tower.projector[tower.projector.length - 1]?.outFeatures,
+    ...(tower.deepstack ?? []).map((merger) => merger.outFeatures),
+  ].filter((width): width is number => width !== undefined);
+  const other = widths.find((width) => width !== arch.hiddenSize);
+  if (other === undefined) return [];
+  return [
+    {
+      field: 'training.imagesPerSample',
+      message: `the image encoder's tokens are ${other} wide but the text stack's are ${arch.hiddenSize}: the model cannot run images; give the checkpoint's vision_config (its out_hidden_size is the text hidden_size), or 0 images per sample`,
+    },
   ];
 }
 

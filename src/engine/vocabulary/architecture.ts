@@ -242,6 +242,10 @@ export interface VisionTower {
    * 2 x 2 patches viewed as one row, linear, GELU, linear. Absent: the generic ViT block with
    * separate q, k, v and o and the projector's linears on gathered patches. */
   layout?: 'qwen';
+  /** Pixels one patch holds (channels x frames x patch^2) where the patch embedding is a
+   * convolution over pixel_values (Qwen's Conv3d), which keeps its input for its weight's
+   * gradient. */
+  pixelsPerPatch?: number;
   /** Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py Qwen3VLVisionPatchMerger with
    * use_postshuffle_norm): each reads the tower's states after one block, and its image tokens
    * are added to the text stack's states after its first layers, one merger a layer. */

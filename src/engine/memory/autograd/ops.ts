@@ -407,6 +407,16 @@ export class Ops {
     return out;
   }
 
+  /** A convolution whose stride is its kernel (a patch embedding): one `cols`-wide row per
+   * input row; it keeps its input for the weight's gradient. */
+  patchConvolution(input: Tensor, weight: Tensor, cols: number): Tensor {
+    const out = this.rt.tensor(input.rows, cols, input.elementBytes, weight.requiresGrad);
+    this.rt.record([input, weight], [out], [weight.requiresGrad ? input : undefined], () =>
+      this.give(weight, () => this.gradOf(weight)),
+    );
+    return out;
+  }
+
   /** A parameter as an op input: no allocation, it is the model's own tensor. */
   weight(param: Param, rows: number, cols: number): Tensor {
     const gathered = param.gathered;

@@ -5,8 +5,10 @@
 // weights trained in full; every tensor is a multiple of 512 bytes, so the allocator's rounding
 // adds nothing. Where a layer keeps a tensor another op of it keeps too, it is counted once.
 import { ALLOCATED_COMPONENTS } from '../autograd/events';
+import { architectureFromConfig, countParameters } from '../..';
 import {
   allocationsOf,
+  backwardEnd,
   endForwardAllocations,
   forwardEnd,
   layerForwardAllocations,
@@ -1424,20 +1426,22 @@ describe("Qwen3-VL's tower and deepstack mergers (modeling_qwen3_vl.py)", () => 
     expect(at(2) - at(1)).toBe(patches * perPatch);
   });
 
-  it("the merger keeps its norm's input and output, linear_fc1's output and GELU's; the rotary tables stay for backward", () => {
+  it("the merger keeps its norm's input and output, linear_fc1's output and GELU's; the rotary tables and the patch embedding's pixels stay for backward", () => {
     const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
     const patches = tokens * 4;
     const oneBlock = BF16 * hv * 11 + 2 * layerNormStats + 2 * FP32 + 2 * BF16 * 256; // as the test above
     const merger = BF16 * hv + layerNormStats + BF16 * hv + 2 * BF16 * hv; // norm, fc1, GELU
     // the tower's fp32 cos and sin, a head (64) wide, kept by every block's q * cos, k * sin
     const tables = 2 * FP32 * (hv / 2); // head dim: 128 over 2 heads
+    // the Conv3d keeps pixel_values cast to bf16: 3 channels x 2 frames x 14 x 14 a patch
+    const pixels = BF16 * 3 * 2 * 14 * 14;
     const config = {
       ...qwen3Vl([]),
       vision_config: { ...qwen3Vl([]).vision_config, depth: 1 },
     };
     const ACTIVATIONS = 4; // ALLOCATED_COMPONENTS order
     const at = (n: number) => forwardEnd(config, images(n)).live[ACTIVATIONS];
-    expect(at(1) - at(0)).toBe(patches * (oneBlock + merger + tables));
+    expect(at(1) - at(0)).toBe(patches * (pixels + oneBlock + merger + tables));
   });
 
   it('each merger keeps its LayerNorm, linear_fc1 and GELU activations; each add keeps two index tensors', () => {
@@ -1453,6 +1457,30 @@ describe("Qwen3-VL's tower and deepstack mergers (modeling_qwen3_vl.py)", () => 
     const withMergers = forwardEnd(qwen3Vl([0, 1]), images).live[ACTIVATIONS];
     const without = forwardEnd(qwen3Vl([]), images).live[ACTIVATIONS];
     expect(withMergers - without).toBe(2 * (perMerger + perAdd));
+  });
+});
+
+describe("a vision tower's parameters each get a whole gradient when images run", () => {
+  it("the patch and position embeddings too: images add the tower's every parameter in bf16", () => {
+    // every tower parameter a multiple of 256 elements, so the allocator's 512 B rounding adds
+    // nothing; text-only batches give the tower no gradient (it does not run)
+    const config = {
+      model_type: 'qwen3_vl',
+      text_config: { ...BASE, head_dim: d, num_hidden_layers: 1 },
+      vision_config: {
+        depth: 1,
+        hidden_size: 256,
+        intermediate_size: 256,
+        num_heads: 2,
+        out_hidden_size: h,
+        deepstack_visual_indexes: [0],
+      },
+    };
+    const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
+    const GRADIENTS = 1; // ALLOCATED_COMPONENTS order
+    const tower = countParameters(architectureFromConfig('spec', config)).vision;
+    const gradients = (n: number) => backwardEnd(config, images(n))[GRADIENTS];
+    expect(gradients(1) - gradients(0)).toBe(BF16 * tower);
   });
 });
 

@@ -276,6 +276,16 @@ function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
   return patchMerger(nn, x, norm, weights.linears, true);
 }
 
+/** Qwen's VisionPatchEmbed: pixel_values cast to the Conv3d weight's dtype (and to 16 bits by
+ * autocast), then the Conv3d, which keeps that input for its weight's gradient. */
+function patchEmbedding(nn: Nn, pixels: Tensor, weight: Tensor, tower: VisionTower): Tensor {
+  const typed = nn.ops.to(pixels, weight.elementBytes); // .to(dtype=self.proj.weight.dtype)
+  const input = nn.matmulInput(typed);
+  const out = nn.ops.patchConvolution(input, weight, tower.hiddenSize);
+  nn.rt.drop(...new Set([typed, input].filter((t) => t !== pixels)));
+  return out;
+}
+
 /** Qwen2VisionTransformer.rot_pos_emb and the tower's forward: the fp32 frequencies per patch
  * (rotary_pos_emb, half a head wide), emb = cat of it twice, and its cos and sin, all locals
  * of the forward until it returns. */
@@ -292,8 +302,14 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
   return nn.rt.scope(() => {
     const { tower } = weights;
     const patches = images * tower.patchesPerImage;
-    const embedding = nn.ops.weight(weights.embeddings, 1, tower.hiddenSize);
-    let x = nn.ops.embedding(patches, embedding, tower.hiddenSize);
+    // the whole parameter: its gradient is the patch and position embeddings' whole size
+    const embedding = nn.ops.weight(weights.embeddings, 1, tower.embeddingParameters);
+    const pixels = tower.pixelsPerPatch
+      ? nn.rt.tensor(patches, tower.pixelsPerPatch, FP32, false) // pixel_values, as processed
+      : undefined;
+    let x = pixels
+      ? patchEmbedding(nn, pixels, embedding, tower)
+      : nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
     const tables = tower.layout === 'qwen' ? qwenRotaryTables(nn, patches, tower) : [];
     const qwen = tables.length > 0 ? { images, cos: tables[2], sin: tables[3] } : undefined;
@@ -308,7 +324,7 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
     if (qwen) {
       const norm = (t: Tensor) => towerNorm(nn, t, weights.mergerNorm, tower);
       const tokens = patchMerger(nn, x, norm, weights.projector, false);
-      nn.rt.drop(x, ...tables);
+      nn.rt.drop(x, pixels, ...tables);
       return { tokens, deepstack };
     }
     // Pixel shuffle / patch merging: the tower's patches become the image tokens.

@@ -61,6 +61,7 @@ export function qwenPatchGrid(read: ConfigReader, width: number) {
     tokens: patches / (merge * merge),
     mergedWidth: width * merge * merge,
     convWeights: channels * patch * patch * width,
+    pixelsPerPatch: channels * patch * patch,
   };
 }
 
@@ -68,10 +69,8 @@ function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): Vis
   const width = version === 2 ? read.numberOr(0, 'embed_dim') : read.numberOr(0, 'hidden_size');
   const f =
     version === 2 ? width * read.numberOr(4, 'mlp_ratio') : read.numberOr(0, 'intermediate_size');
-  const { imageSize, patch, patches, tokens, mergedWidth, convWeights } = qwenPatchGrid(
-    read,
-    width,
-  );
+  const grid = qwenPatchGrid(read, width);
+  const { imageSize, patch, patches, tokens, mergedWidth, convWeights, pixelsPerPatch } = grid;
   return {
     kind: version === 2 ? 'qwen2_vl' : 'qwen2_5_vl',
     layers: read.numberOr(0, 'depth'),
@@ -89,6 +88,7 @@ function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): Vis
     attentionBias: true,
     mlpBias: true,
     embeddingParameters: convWeights, // Conv3d without a bias
+    pixelsPerPatch,
     // PatchMerger: ln_q, then Linear(4w, 4w) -> GELU -> Linear(4w, text width), with biases.
     projector: [
       { name: 'merger.mlp.0', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },

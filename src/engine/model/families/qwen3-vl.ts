@@ -64,10 +64,8 @@ const QWEN3_VL_VISION_DEFAULTS: Config = {
 export function qwen3VlTower(vision: Config, kind: string, deepstack: boolean): VisionTower {
   const read = new ConfigReader({ ...QWEN3_VL_VISION_DEFAULTS, ...vision }, 'vision_config');
   const width = read.numberOr(0, 'hidden_size');
-  const { imageSize, patch, patches, tokens, mergedWidth, convWeights } = qwenPatchGrid(
-    read,
-    width,
-  );
+  const grid = qwenPatchGrid(read, width);
+  const { imageSize, patch, patches, tokens, mergedWidth, convWeights, pixelsPerPatch } = grid;
   const outWidth = read.numberOr(0, 'out_hidden_size');
   const tower: VisionTower = {
     kind,
@@ -86,6 +84,7 @@ export function qwen3VlTower(vision: Config, kind: string, deepstack: boolean): 
     mlpBias: true,
     // the Conv3d's weights and bias, and pos_embed's rows
     embeddingParameters: convWeights + width + read.numberOr(0, 'num_position_embeddings') * width,
+    pixelsPerPatch,
     projector: [
       { name: 'merger.linear_fc1', inFeatures: mergedWidth, outFeatures: mergedWidth, bias: true },
       { name: 'merger.linear_fc2', inFeatures: mergedWidth, outFeatures: outWidth, bias: true },

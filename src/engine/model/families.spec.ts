@@ -660,6 +660,42 @@ describe('OLMoE (modular_olmoe.py)', () => {
   });
 });
 
+describe('GLM-4.7-Flash (modeling_glm4_moe_lite.py, transformers v5)', () => {
+  // Glm4MoeLiteConfig's defaults, GLM-4.7-Flash's shape: h 2,048, 20 heads, multi-latent
+  // attention (q_lora_rank 768, kv_lora_rank 512, nope 192 + rope 64, v 256), a dense first
+  // layer of 10,240 and 46 sparse ones: 64 experts of 1,536, top 4, one shared, an fp32 bias.
+  const h = 2048;
+  const attention =
+    h * 768 + 768 + 768 * 20 * 256 + h * (512 + 64) + 512 + 512 * 20 * (192 + 256) + 20 * 256 * h;
+  const expert = 3 * h * 1536;
+  const sparse = 64 * h + 64 + expert + 64 * expert; // router and its bias, shared, routed
+
+  it("29,943,393,920 parameters at Glm4MoeLiteConfig's defaults, the MTP layer not loaded", () => {
+    const arch = architectureFromConfig('glm-4.7-flash', {
+      model_type: 'glm4_moe_lite',
+      num_nextn_predict_layers: 1,
+    });
+    const dense = attention + 3 * h * 10240 + 2 * h;
+    const total = dense + 46 * (attention + sparse + 2 * h) + 2 * 154880 * h + h;
+    expect(countParameters(arch).total).toBe(total);
+    expect(arch.moe).toMatchObject({
+      router: 'grouped-sigmoid',
+      routerBiasFp32: true,
+      renormalize: true,
+      expertsPerToken: 4,
+    });
+    expect(arch.notes?.join(' ')).toMatch(/multi-token-prediction module.*Glm4MoeLiteModel/);
+  });
+
+  it('routes on the layers mlp_layer_types calls sparse, and refuses a list it cannot read', () => {
+    const types = ['dense', 'dense', 'sparse', 'sparse'];
+    const config = { model_type: 'glm4_moe_lite', num_hidden_layers: 4, mlp_layer_types: types };
+    expect(architectureFromConfig('glm', config).moe?.layers).toEqual([2, 3]);
+    const short = { ...config, mlp_layer_types: ['dense', 'sparse'] };
+    expect(() => architectureFromConfig('glm', short)).toThrow(/config.mlp_layer_types/);
+  });
+});
+
 describe('GLM-4.5 (modular_glm4_moe.py)', () => {
   // GLM-4.5-Air's config.json (zai-org/GLM-4.5-Air) as it is published.
   const GLM_45_AIR = {

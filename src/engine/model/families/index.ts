@@ -17,6 +17,7 @@ import { gemma, gemma2, vaultgemma } from './gemma';
 import { gemma3 } from './gemma3';
 import { glm } from './glm';
 import { glm4Moe } from './glm4-moe';
+import { glm4MoeLite } from './glm4-moe-lite';
 import { gpt2 } from './gpt2';
 import { gptBigCode } from './gpt-bigcode';
 import { gptj } from './gptj';
@@ -75,6 +76,7 @@ const ALL: Family[] = [
   phi3,
   glm,
   glm4Moe,
+  glm4MoeLite,
   dots1,
   helium,
   apertus,

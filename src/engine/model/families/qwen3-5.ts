@@ -6,8 +6,8 @@
 // part of each head; and Qwen3-VL's vision tower without its deepstack mergers
 // (Qwen3_5ForConditionalGeneration) where the config has a vision_config.
 import { Config } from '../config-reader';
-import { Family, fixedStateNote, textConfigOrRoot, visionConfigOf } from '../family';
-import { qwen3VlTower } from './qwen3-vl';
+import { Family, fixedStateNote, visionConfigOf } from '../family';
+import { qwen3Family, qwen3VlTower } from './qwen3-vl';
 import { gatedDelta, qwen3NextLayerTypes } from './qwen3-next';
 
 /** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share with Qwen3NextConfig's defaults. */
@@ -51,30 +51,22 @@ const QWEN3_5_NOTE =
   "qwen3_5: planned as transformers' fast path runs it (flash-linear-attention's chunk_gated_delta_rule and FusedRMSNormGated, causal-conv1d's causal_conv1d_fn, as the hub kernels it loads provide them); without them the model falls back to a Python chunked loop that keeps more; M-RoPE over a quarter of each head is planned as RoPE over the whole head";
 
 function qwen3_5Family(types: string[], defaults: Config, moe: boolean): Family {
-  return {
-    types,
-    mlp: 'gated',
-    norm: 'rmsnorm',
-    normsPerLayer: 2,
-    defaults,
-    textConfig: textConfigOrRoot,
-    refine: (arch, read, { root }) => {
-      arch.layerTypes = qwen3NextLayerTypes(read, arch.numLayers);
-      arch.gatedDelta = { ...gatedDelta(read), splitProjections: true };
-      arch.qkNorm = true; // q_norm and k_norm over head_dim
-      arch.attentionOutputGate = true;
-      // Qwen3_5MoeSparseMoeBlock: the shared expert's sigmoid gate; its router always divides
-      // the top-k weights by their sum (no norm_topk_prob to read)
-      if (moe && arch.moe && !read.config.moe) {
-        arch.moe.sharedExpertGate = true;
-        arch.moe.renormalize = true;
-      }
-      // Qwen3_5VisionConfig is Qwen3VLVisionConfig without deepstack_visual_indexes
-      if (root.vision_config)
-        arch.vision = qwen3VlTower(visionConfigOf(root), 'qwen3_5_vision', false);
-      arch.notes = [fixedStateNote(types[0], 'Gated DeltaNet layers'), QWEN3_5_NOTE];
-    },
-  };
+  return qwen3Family(types, defaults, (arch, read, { root }) => {
+    arch.layerTypes = qwen3NextLayerTypes(read, arch.numLayers);
+    arch.gatedDelta = { ...gatedDelta(read), splitProjections: true };
+    arch.qkNorm = true; // q_norm and k_norm over head_dim
+    arch.attentionOutputGate = true;
+    // Qwen3_5MoeSparseMoeBlock: the shared expert's sigmoid gate; its router always divides
+    // the top-k weights by their sum (no norm_topk_prob to read)
+    if (moe && arch.moe && !read.config.moe) {
+      arch.moe.sharedExpertGate = true;
+      arch.moe.renormalize = true;
+    }
+    // Qwen3_5VisionConfig is Qwen3VLVisionConfig without deepstack_visual_indexes
+    if (root.vision_config)
+      arch.vision = qwen3VlTower(visionConfigOf(root), 'qwen3_5_vision', false);
+    arch.notes = [fixedStateNote(types[0], 'Gated DeltaNet layers'), QWEN3_5_NOTE];
+  });
 }
 
 export const qwen3_5 = qwen3_5Family(['qwen3_5', 'qwen3_5_text'], QWEN3_5_DEFAULTS, false);

@@ -114,7 +114,9 @@ function refuseBadDeepstack(read: ConfigReader, indexes: unknown): void {
   throw new PlanValidationError(read.errors);
 }
 
-function qwen3VlFamily(types: string[], defaults: Config, moe: boolean): Family {
+/** The Qwen 3 generation's families: a gated MLP and two RMSNorms a layer, the text fields
+ * under text_config where the checkpoint has a vision tower (else at the root). */
+export function qwen3Family(types: string[], defaults: Config, refine: Family['refine']): Family {
   return {
     types,
     mlp: 'gated',
@@ -122,16 +124,20 @@ function qwen3VlFamily(types: string[], defaults: Config, moe: boolean): Family 
     normsPerLayer: 2,
     defaults,
     textConfig: textConfigOrRoot,
-    refine: (arch, read, { root }) => {
-      arch.qkNorm = true; // Qwen3VLTextAttention: q_norm and k_norm over head_dim
-      // Qwen3VLMoeTextTopKRouter always divides the top-k weights by their sum
-      if (moe && arch.moe && !read.config.moe) arch.moe.renormalize = true;
-      readSparseLayers(arch, read);
-      if (!root.vision_config) return;
-      refuseBadDeepstack(read, visionConfigOf(root).deepstack_visual_indexes);
-      arch.vision = qwen3VlTower(visionConfigOf(root), types[0], true);
-    },
+    refine,
   };
+}
+
+function qwen3VlFamily(types: string[], defaults: Config, moe: boolean): Family {
+  return qwen3Family(types, defaults, (arch, read, { root }) => {
+    arch.qkNorm = true; // Qwen3VLTextAttention: q_norm and k_norm over head_dim
+    // Qwen3VLMoeTextTopKRouter always divides the top-k weights by their sum
+    if (moe && arch.moe && !read.config.moe) arch.moe.renormalize = true;
+    readSparseLayers(arch, read);
+    if (!root.vision_config) return;
+    refuseBadDeepstack(read, visionConfigOf(root).deepstack_visual_indexes);
+    arch.vision = qwen3VlTower(visionConfigOf(root), types[0], true);
+  });
 }
 
 export const qwen3Vl = qwen3VlFamily(['qwen3_vl', 'qwen3_vl_text'], QWEN3_VL_TEXT_DEFAULTS, false);

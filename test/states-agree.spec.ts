@@ -74,3 +74,24 @@ describe("a rank's master weights and optimizer states: closed form and timeline
     expect(planned).toBe(preset === 'megatron' ? SETTINGS.length - 3 : SETTINGS.length);
   });
 });
+
+describe("a vision tower's LoRA adapters: closed form and timeline agree", () => {
+  it.each<[PlanRequestInput['parallelism']]>([
+    [{ zeroStage: 1, pipelineParallel: 2 }],
+    [{ zeroStage: 3 }],
+  ])('Qwen2.5-VL-7B, all-linear, %j', (parallelism) => {
+    const counts = bothCounts({
+      model: 'qwen2.5-vl-7b',
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+      training: {
+        sequenceLength: 512,
+        imagesPerSample: 1,
+        method: 'lora',
+        lora: { targetModules: 'all-linear' },
+      },
+      parallelism,
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});

@@ -1,7 +1,13 @@
 // The ranges a model's shape must lie in before anything is counted or planned: each the
 // largest published value of its field times a margin, so every real model fits while a
 // request cannot make one plan cost seconds, gigabytes, or figures past 2^53.
-import { FieldError, ModelArchitecture, NORM_KINDS, ROUTER_KINDS } from '../vocabulary';
+import {
+  FieldError,
+  ModelArchitecture,
+  NORM_KINDS,
+  ROUTER_KINDS,
+  VisionTower,
+} from '../vocabulary';
 import { countParameters } from './parameters';
 import { MIXER_CODES, mixerOf } from './layers';
 
@@ -106,6 +112,8 @@ interface BlockShape {
   blockLists?: Record<string, { shape: BlockShape; max: number }>;
   /** Lists of nested blocks that may be absent. */
   optionalBlockLists?: Record<string, { shape: BlockShape; max: number }>;
+  /** Lists of names that may be absent, with the most entries each may have. */
+  optionalTextLists?: Record<string, number>;
 }
 
 const MOE: BlockShape = {
@@ -186,7 +194,7 @@ const PROJECTOR_LINEAR: BlockShape = {
     inFeatures: count(1, MAX_MLP_WIDTH),
     outFeatures: count(1, MAX_MLP_WIDTH),
   },
-  flags: ['bias'],
+  flags: ['bias', 'parameter'],
   texts: ['name'],
 };
 
@@ -223,6 +231,8 @@ const VISION: BlockShape = {
   optionalChoices: { layout: ['qwen'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
+  // one name per linear of a block: q, k, v and o (or qkv and proj), then up to three MLP linears
+  optionalTextLists: { linearNames: 7 },
 };
 
 /** Multi-token-prediction modules: DeepSeek-V3 publishes one. */
@@ -432,6 +442,9 @@ function listError(
   return { field, message: `must be a list of at most ${max} ${what}` };
 }
 
+const isShortText = (entry: unknown) =>
+  typeof entry === 'string' && entry.length > 0 && entry.length <= MAX_TEXT;
+
 const isLayerIndex = (entry: unknown) =>
   Number.isInteger(entry) && (entry as number) >= 0 && (entry as number) < MAX_LAYERS;
 
@@ -448,6 +461,7 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
     ...(shape.layerLists ?? []),
     ...Object.keys(shape.blockLists ?? {}),
     ...Object.keys(shape.optionalBlockLists ?? {}),
+    ...Object.keys(shape.optionalTextLists ?? {}),
   ];
   const errors: FieldError[] = Object.keys(block)
     .filter((key) => !known.includes(key))
@@ -467,6 +481,12 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
       'layer indices',
       isLayerIndex,
     );
+    if (error) errors.push(error);
+  }
+  for (const [key, max] of Object.entries(shape.optionalTextLists ?? {})) {
+    if (block[key] === undefined) continue;
+    const what = `names of at most ${MAX_TEXT} characters`;
+    const error = listError(`${prefix}.${key}`, block[key], max, what, isShortText);
     if (error) errors.push(error);
   }
   const lists = [
@@ -575,6 +595,7 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
     );
   }
   mixerCodeErrors(arch, fail);
+  visionNameErrors(arch.vision, fail);
   const indexLists: [string, number[] | undefined][] = [
     ['moe.layers', arch.moe?.layers],
     ['noRopeLayers', arch.noRopeLayers],
@@ -593,6 +614,17 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
     );
   }
   return errors;
+}
+
+/** A tower's linearNames name each linear of its block, in order. */
+function visionNameErrors(
+  tower: VisionTower | undefined,
+  fail: (field: string, message: string) => void,
+): void {
+  if (!tower?.linearNames) return;
+  const linears = (tower.layout === 'qwen' ? 2 : 4) + (tower.mlp === 'gated' ? 3 : 2);
+  if (tower.linearNames.length !== linears)
+    fail('vision.linearNames', `must name each of the block's ${linears} linears, in order`);
 }
 
 /** Errors for every architecture field outside its range, of the wrong kind, or inconsistent

@@ -304,3 +304,54 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     }
   });
 });
+
+describe("LoRA reaches a vision tower's linears as PEFT's matching does", () => {
+  // Qwen2.5-VL at a small shape: a text stack of 2 layers (h 256, 4 heads of 64, 2 K/V heads,
+  // MLP 1024) and a tower of 2 blocks (w 128, gated MLP 256) whose merger goes 4w -> 4w -> h.
+  const w = 128;
+  const config = {
+    model_type: 'qwen2_5_vl',
+    ...BASE,
+    num_key_value_heads: 2,
+    intermediate_size: 1024,
+    vision_config: { depth: 2, hidden_size: w, intermediate_size: 256, out_hidden_size: h },
+  };
+  const qv = 2 * (r * (h + h) + r * (h + 128)); // the text's q_proj and v_proj, two layers
+  const block = r * (w + 3 * w) + r * (w + w) + 3 * r * (w + 256); // attn.qkv, attn.proj, MLP
+  const merger = r * (4 * w + 4 * w) + r * (4 * w + h); // merger.mlp.0 and merger.mlp.2
+
+  it("its own names (attn.qkv) adapt the tower; the text's q_proj and v_proj do not reach it", () => {
+    expect(count(config, ['q_proj', 'v_proj'])).toBe(qv);
+    expect(count(config, ['qkv'])).toBe(2 * r * (w + 3 * w));
+    // The request is checked against the same names: the tower's are known.
+    const arch = architectureFromConfig('qwen2.5-vl', config);
+    const request = normalizeRequest(
+      {
+        model: 'qwen2.5-vl',
+        cluster: { gpu: H100_SXM.id },
+        training: { method: 'lora', sequenceLength: 256, lora: lora(['attn.qkv', 'merger.mlp.0']) },
+      },
+      H100_SXM,
+      arch,
+    );
+    expect(validateRequest(request, arch, H100_SXM)).toEqual([]);
+  });
+
+  it("'all-linear' adapts every block's linears and the merger's too", () => {
+    const text = count({ ...config, vision_config: undefined }, 'all-linear');
+    expect(count(config, 'all-linear')).toBe(text + 2 * block + merger);
+  });
+
+  it("the SigLIP tower's q_proj and v_proj answer to Gemma-3's default targets; its projector, a Parameter, to none", () => {
+    const gemma3 = {
+      model_type: 'gemma3',
+      text_config: { ...BASE, head_dim: 64, num_key_value_heads: 2, intermediate_size: 1024 },
+      vision_config: { hidden_size: w, intermediate_size: 256, num_hidden_layers: 2 },
+    };
+    const text = count({ ...gemma3, vision_config: undefined }, ['q_proj', 'v_proj']);
+    expect(count(gemma3, ['q_proj', 'v_proj'])).toBe(text + 2 * 2 * r * (w + w));
+    const allText = count({ ...gemma3, vision_config: undefined }, 'all-linear');
+    const siglipBlock = 4 * r * (w + w) + r * (w + 256) + r * (256 + w);
+    expect(count(gemma3, 'all-linear')).toBe(allText + 2 * siglipBlock);
+  });
+});

@@ -17,8 +17,8 @@ import {
   savedClassifierElements,
 } from './heads';
 import { countedLayers, isEncoderLayer, isMoeLayer, layerKind, MIXER_CODES } from './layers';
-import { adaptedModules } from './lora-modules';
-import { visionParameters } from './vision';
+import { adaptedModules, pathMatches } from './lora-modules';
+import { VisionLinear, visionLinears, visionParameters } from './vision';
 export { isEncoderLayer, isMoeLayer } from './layers';
 export { isLoraTarget } from './lora-modules';
 
@@ -500,9 +500,27 @@ export function loraParameters(
   return { total, perLayer, modules: [...modules] };
 }
 
+/** Whether LoRA adapts one of a vision tower's linears: PEFT matches targets against every
+ * module of the model (tuners_utils.py check_target_module_exists), the tower's too, and
+ * 'all-linear' takes every nn.Linear but the output layer (_maybe_include_all_linear_layers). */
+export function visionLinearAdapted(lora: LoraSettings, linear: VisionLinear): boolean {
+  if (linear.parameter) return false;
+  const targets = lora.targetModules;
+  return targets === 'all-linear' || targets.some((target) => pathMatches(linear.path, target));
+}
+
+/** The adapters of a vision tower's targeted linears. */
+export function visionAdapterElements(arch: ModelArchitecture, lora: LoraSettings): number {
+  if (!arch.vision) return 0;
+  return visionLinears(arch.vision)
+    .filter((linear) => visionLinearAdapted(lora, linear))
+    .reduce((sum, l) => sum + adapterSize(lora, l.inFeatures, l.outFeatures), 0);
+}
+
 /** LoRA's adapters at the model's ends, as the stage holding each end has them, over `rows` of
  * the vocabulary: on the embedding side PEFT's lora.Embedding (r x (rows + width); its DoRA is
- * refused, request/validate.ts doraErrors) and OPT-350m's project_in; on the head side the
+ * refused, request/validate.ts doraErrors), OPT-350m's project_in and the vision tower's adapters
+ * (the tower feeds the first stage); on the head side the
  * head's (width in, rows out), project_out and the head end's linears (heads.ts). */
 export function endAdapterElements(
   arch: ModelArchitecture,
@@ -520,7 +538,8 @@ export function endAdapterElements(
   return {
     embedding:
       (ends.embedding ? lora.rank * (rows + width) : 0) +
-      (projections.in ? adapterSize(lora, width, h) : 0),
+      (projections.in ? adapterSize(lora, width, h) : 0) +
+      visionAdapterElements(arch, lora),
     head:
       (ends.head ? adapterSize(lora, width, rows) : 0) +
       (projections.out ? adapterSize(lora, h, width) : 0) +

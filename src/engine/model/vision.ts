@@ -1,5 +1,6 @@
 // Parameters of a vision-language model's image encoder and projector.
 import { DeepstackMerger, VisionTower } from '../vocabulary';
+import { trailingNames } from './lora-modules';
 
 /** One encoder layer: q, k, v, o (h x h), the MLP and two norms (a ViT block). */
 export function visionLayerParameters(tower: VisionTower): number {
@@ -12,6 +13,82 @@ export function visionLayerParameters(tower: VisionTower): number {
       : 2 * h * f + (tower.mlpBias ? f + h : 0);
   const norms = 2 * (tower.norm === 'layernorm' ? 2 * h : h);
   return attention + mlp + norms;
+}
+
+/** One of the tower's linears as the model names it: its module path and shape. */
+export interface VisionLinear {
+  path: string;
+  inFeatures: number;
+  outFeatures: number;
+  /** An nn.Parameter used as a matrix, which LoRA does not adapt. */
+  parameter?: boolean;
+}
+
+/** The module paths of one block's linears, attention's then the MLP's. */
+export function blockLinearNames(tower: VisionTower): string[] {
+  if (tower.linearNames) return tower.linearNames;
+  const attention = ['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((n) => `self_attn.${n}`);
+  const mlp = tower.mlp === 'gated' ? ['gate_proj', 'up_proj', 'down_proj'] : ['fc1', 'fc2'];
+  return [...attention, ...mlp.map((n) => `mlp.${n}`)];
+}
+
+/** Every linear of the tower in the order buildVisionWeights creates them: each block's (one
+ * qkv and proj in the Qwen layout, else q, k, v and o; then the MLP's), the projector's and the
+ * deepstack mergers'. */
+export function visionLinears(tower: VisionTower): VisionLinear[] {
+  const h = tower.hiddenSize;
+  const f = tower.intermediateSize;
+  const attention =
+    tower.layout === 'qwen'
+      ? [
+          [h, 3 * h],
+          [h, h],
+        ]
+      : [
+          [h, h],
+          [h, h],
+          [h, h],
+          [h, h],
+        ];
+  const mlp =
+    tower.mlp === 'gated'
+      ? [
+          [h, f],
+          [h, f],
+          [f, h],
+        ]
+      : [
+          [h, f],
+          [f, h],
+        ];
+  const shapes = [...attention, ...mlp];
+  const names = blockLinearNames(tower);
+  const linears: VisionLinear[] = [];
+  for (let i = 0; i < tower.layers; i++) {
+    shapes.forEach(([inFeatures, outFeatures], k) =>
+      linears.push({ path: `vision.blocks.${i}.${names[k]}`, inFeatures, outFeatures }),
+    );
+  }
+  for (const { name, inFeatures, outFeatures, parameter } of tower.projector)
+    linears.push({ path: name, inFeatures, outFeatures, parameter });
+  (tower.deepstack ?? []).forEach((merger, i) => {
+    const m = merger.inFeatures;
+    const name = `deepstack_merger_list.${i}`;
+    linears.push({ path: `${name}.linear_fc1`, inFeatures: m, outFeatures: m });
+    linears.push({ path: `${name}.linear_fc2`, inFeatures: m, outFeatures: merger.outFeatures });
+  });
+  return linears;
+}
+
+/** The LoRA target names the tower's linears answer to: each block linear's path and its
+ * trailing components (attn.qkv, qkv), the projector's and the deepstack mergers'. */
+export function visionTargetNames(tower: VisionTower): string[] {
+  const paths = [
+    ...blockLinearNames(tower),
+    ...tower.projector.filter((p) => !p.parameter).map((p) => p.name),
+    ...(tower.deepstack?.length ? ['linear_fc1', 'linear_fc2'] : []),
+  ];
+  return [...new Set(paths.flatMap(trailingNames))];
 }
 
 /** One deepstack merger: its LayerNorm's weight and bias, Linear(in, in) and Linear(in, out)

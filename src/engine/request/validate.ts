@@ -3,6 +3,7 @@ import { architectureLimitErrors } from '../model/limits';
 import { sequenceLimit } from '../model/positions';
 import { defaultLoraTargets, targetNames } from '../model/lora-modules';
 import { linearShapes, loraEnds } from '../model/parameters';
+import { visionTargetNames } from '../model/vision';
 import { headLinearTargets, loraEndTargets } from '../model/heads';
 import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
 import { layoutOf } from './layout';
@@ -431,6 +432,7 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   const known = new Set<string>([...ends.head, ...ends.embedding]);
   if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
   headLinearTargets(arch).forEach((name) => known.add(name));
+  if (arch.vision) visionTargetNames(arch.vision).forEach((name) => known.add(name));
   for (let layer = 0; layer < arch.numLayers; layer++) {
     for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);
   }

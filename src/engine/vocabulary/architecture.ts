@@ -206,6 +206,9 @@ export interface ProjectorLinear {
   inFeatures: number;
   outFeatures: number;
   bias: boolean;
+  /** A matrix the model holds as an nn.Parameter, not an nn.Linear (Gemma-3's
+   * mm_input_projection_weight): LoRA does not adapt it. */
+  parameter?: boolean;
 }
 
 /** The image encoder of a vision-language model, enough to count it and plan its activations. */
@@ -242,6 +245,10 @@ export interface VisionTower {
    * 2 x 2 patches viewed as one row, linear, GELU, linear. Absent: the generic ViT block with
    * separate q, k, v and o and the projector's linears on gathered patches. */
   layout?: 'qwen';
+  /** The model's module paths of one block's linears within the block, attention's then the
+   * MLP's (SigLIP's self_attn.out_proj, Qwen's attn.qkv): the names LoRA targets match.
+   * Absent: self_attn.q_proj, k_proj, v_proj, o_proj and mlp.fc1, fc2 (or gate, up, down). */
+  linearNames?: string[];
   /** Pixels one patch holds (channels x frames x patch^2) where the patch embedding is a
    * convolution over pixel_values (Qwen's Conv3d), which keeps its input for its weight's
    * gradient. */

@@ -12,7 +12,9 @@ import { Nn } from '../autograd/nn';
 import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { DeepstackMerger, VisionTower } from '../../vocabulary';
-import { baseParam, LinearParams, ParamStorage } from '../model/rank-model';
+import { visionLinearAdapted } from '../../model/parameters';
+import { visionLinears } from '../../model/vision';
+import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
 
 interface VisionLayer {
   // q, k, v, o (the Qwen layout: qkv, proj), then the MLP's (fc1, fc2 or gate, up, down)
@@ -63,8 +65,26 @@ function linearParam(s: ParamStorage, name: string, inF: number, outF: number, b
   return linear;
 }
 
+type MakeLinear = (name: string, inF: number, outF: number, bias: boolean) => LinearParams;
+
+/** The tower's linears in the order model/vision.ts visionLinears lists them, each with its
+ * adapter where LoRA targets it (PEFT matches the tower's modules too). */
+function linearMaker(s: ParamStorage, tower: VisionTower): MakeLinear {
+  const { method, lora } = s.request.training;
+  const described = visionLinears(tower);
+  let next = 0;
+  return (name, inF, outF, bias) => {
+    const linear = linearParam(s, name, inF, outF, bias);
+    const shape = described[next++];
+    if (method !== 'full' && lora && shape && visionLinearAdapted(lora, shape))
+      linear.lora = adapter(s, name, linear, 1, lora);
+    return linear;
+  };
+}
+
 /** The tower's parameters, counted as model/vision.ts counts them. */
 export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionWeights {
+  const make = linearMaker(s, tower);
   const h = tower.hiddenSize;
   const f = tower.intermediateSize;
   const norm = (name: string) =>
@@ -73,7 +93,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
       : [baseParam(s, name, h)];
   const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => {
     const at = (name: string, inF: number, outF: number, bias: boolean) =>
-      linearParam(s, `vision.${i}.${name}`, inF, outF, bias);
+      make(`vision.${i}.${name}`, inF, outF, bias);
     const mlp =
       tower.mlp === 'gated'
         ? [
@@ -91,9 +111,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
       norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
     };
   });
-  const projector = tower.projector.map((p) =>
-    linearParam(s, p.name, p.inFeatures, p.outFeatures, p.bias),
-  );
+  const projector = tower.projector.map((p) => make(p.name, p.inFeatures, p.outFeatures, p.bias));
   const mergerNorm = tower.layout === 'qwen' ? norm('vision.merger.norm') : [];
   const mergerNormElements = mergerNorm.reduce((sum, p) => sum + p.elements, 0);
   const extraElements =
@@ -105,7 +123,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     projector,
     mergerNorm,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
-    deepstack: (tower.deepstack ?? []).map((merger, i) => deepstackWeights(s, merger, i)),
+    deepstack: (tower.deepstack ?? []).map((merger, i) => deepstackWeights(s, make, merger, i)),
     all: [],
   };
   weights.all = [
@@ -120,21 +138,27 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
 }
 
 /** deepstack_merger_list.i: norm (over the merged width), linear_fc1, linear_fc2. */
-function deepstackWeights(s: ParamStorage, merger: DeepstackMerger, i: number): DeepstackWeights {
+function deepstackWeights(
+  s: ParamStorage,
+  make: MakeLinear,
+  merger: DeepstackMerger,
+  i: number,
+): DeepstackWeights {
   const name = `vision.deepstack_merger_list.${i}`;
   const m = merger.inFeatures;
   return {
     merger,
     norm: [baseParam(s, `${name}.norm`, m), baseParam(s, `${name}.norm.bias`, m)],
     linears: [
-      linearParam(s, `${name}.linear_fc1`, m, m, true),
-      linearParam(s, `${name}.linear_fc2`, m, merger.outFeatures, true),
+      make(`${name}.linear_fc1`, m, m, true),
+      make(`${name}.linear_fc2`, m, merger.outFeatures, true),
     ],
   };
 }
 
 function paramsOf(l: LinearParams): Param[] {
-  return l.bias ? [l.weight, l.bias] : [l.weight];
+  const adapters = l.lora ? loraParamsOf(l.lora) : [];
+  return [l.weight, ...(l.bias ? [l.bias] : []), ...adapters];
 }
 
 function towerNorm(nn: Nn, x: Tensor, norm: Param[], tower: VisionTower): Tensor {

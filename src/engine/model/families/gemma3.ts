@@ -35,6 +35,7 @@ export const gemma3: Family = {
         inFeatures: visionWidth,
         outFeatures: arch.hiddenSize,
         bias: false,
+        parameter: true, // an nn.Parameter used with torch.matmul, not an nn.Linear
       },
     ];
     const tokens = typeof root.mm_tokens_per_image === 'number' ? root.mm_tokens_per_image : 256;

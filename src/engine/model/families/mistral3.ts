@@ -57,6 +57,11 @@ function pixtralTower(root: Config, textWidth: number): VisionTower {
     tokensPerImage: patches / (merge * merge),
     norm: 'rmsnorm',
     mlp: 'gated',
+    // PixtralAttentionLayer: attention.{q,k,v,o}_proj, feed_forward.{gate,up,down}_proj
+    linearNames: [
+      ...['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((n) => `attention.${n}`),
+      ...['gate_proj', 'up_proj', 'down_proj'].map((n) => `feed_forward.${n}`),
+    ],
     attentionBias: false,
     mlpBias: false,
     embeddingParameters: read.numberOr(0, 'num_channels') * patch * patch * h + h,

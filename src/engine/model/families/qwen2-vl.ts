@@ -85,6 +85,13 @@ function qwenTower(read: ConfigReader, version: 2 | 2.5, textWidth: number): Vis
     norm: version === 2 ? 'layernorm' : 'rmsnorm',
     mlp: version === 2 ? 'plain' : 'gated',
     layout: 'qwen', // VisionAttention's qkv and fp32 rotary, PatchMerger's ln_q, mlp.0, GELU, mlp.2
+    linearNames: [
+      'attn.qkv',
+      'attn.proj',
+      ...(version === 2 ? ['fc1', 'fc2'] : ['gate_proj', 'up_proj', 'down_proj']).map(
+        (n) => `mlp.${n}`,
+      ),
+    ],
     attentionBias: true,
     mlpBias: true,
     embeddingParameters: convWeights, // Conv3d without a bias

@@ -80,6 +80,7 @@ export function qwen3VlTower(vision: Config, kind: string, deepstack: boolean): 
     norm: 'layernorm',
     mlp: 'plain',
     layout: 'qwen', // Qwen3VLVisionAttention's qkv and fp32 rotary, the merger's norm per patch
+    linearNames: ['attn.qkv', 'attn.proj', 'mlp.linear_fc1', 'mlp.linear_fc2'],
     attentionBias: true,
     mlpBias: true,
     // the Conv3d's weights and bias, and pos_embed's rows

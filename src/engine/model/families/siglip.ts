@@ -47,6 +47,12 @@ export function siglipTower(
     tokensPerImage,
     norm: 'layernorm',
     mlp: 'plain',
+    // SiglipAttention's q_proj, k_proj, v_proj and out_proj; SiglipMLP's fc1 and fc2
+    linearNames: [
+      ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((n) => `self_attn.${n}`),
+      'mlp.fc1',
+      'mlp.fc2',
+    ],
     attentionBias: true,
     mlpBias: true,
     embeddingParameters: embeddings + (vision.vision_use_head === false ? 0 : poolingHead(h, f)),

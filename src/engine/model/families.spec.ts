@@ -991,6 +991,15 @@ describe('OPT (modeling_opt.py)', () => {
   });
 });
 
+describe('Ministral 3 (modular_ministral3.py)', () => {
+  it("Ministral3Config's defaults: Mistral's layer, 34 of them, an untied head of 131,072 rows", () => {
+    const h = 4096;
+    const layer = 2 * h * 32 * 128 + 2 * h * 8 * 128 + 3 * h * 14336 + 2 * h;
+    const arch = architectureFromConfig('ministral-3', { model_type: 'ministral3' });
+    expect(countParameters(arch).total).toBe(34 * layer + 2 * 131072 * h + h);
+  });
+});
+
 describe('Ministral (modular_ministral.py)', () => {
   // Ministral-8B-Instruct-2410's shape, with an interleaved layer_types list.
   const MINISTRAL_8B = {

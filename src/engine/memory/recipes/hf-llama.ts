@@ -68,6 +68,9 @@ export interface LlamaVariant {
   /** Falcon-H1: k_proj's output times key_multiplier before RoPE (FalconH1Attention.forward), a
    * new tensor nothing keeps. */
   scaledKey?: boolean;
+  /** Ministral 3: the rotated q times Llama-4's attention scale (its tokens' positions, no
+   * gradient), a new q the kernel keeps in place of the rotated one. */
+  scaledQuery?: boolean;
 }
 
 export const LLAMA: LlamaVariant = {
@@ -173,10 +176,13 @@ export function hfLlamaAttention(
     const [qPositioned, kPositioned] = positioned(nn, [q, k], w.index, inputs, variant);
     nn.rt.drop(q, k, q0, k0);
     const afterRope = rmsQk && variant.qkNormAfterRope;
-    const [qRotated, kRotated] = afterRope
+    const [qNormed, kRotated] = afterRope
       ? qkNorms(nn, qPositioned, kPositioned, w, variant, inputs.heads.headDim)
       : [qPositioned, kPositioned];
     if (afterRope) nn.rt.drop(qPositioned, kPositioned);
+    // query_states * _get_llama_4_attn_scale(...): the scale needs no gradient, so nothing is kept
+    const qRotated = variant.scaledQuery ? nn.ops.unary(qNormed) : qNormed;
+    if (qRotated !== qNormed) nn.rt.drop(qNormed);
     // Under autocast the kernel takes 16-bit q, k, v: rotary promoted q and k to the fp32 tables.
     const qkv = [qRotated, kRotated, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
     nn.rt.drop(...[qRotated, kRotated].filter((t, i) => t !== qkv[i]));

@@ -381,6 +381,9 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   qwen3_5_moe: qwen3_5Recipe,
   qwen3_5_moe_text: qwen3_5Recipe,
   falcon_h1: (arch) => hfFalconH1Recipe(arch, { ...llamaVariant(arch), scaledKey: true }),
+  ministral3: llamaLayer('ministral3/modular_ministral3.py (Ministral3Attention)', () => ({
+    scaledQuery: true,
+  })),
   t5: hfT5Recipe,
   mllama: hfMllamaRecipe,
 };

@@ -67,6 +67,17 @@ const lse = a * FP32;
 const swiGluMlp = 4 * BF16 * f;
 
 describe('layer recipes keep what their model code keeps (bytes per token, derived by hand)', () => {
+  it("Ministral 3: Mistral's kept bytes, and one more q-sized tensor made (the rotated q times Llama-4's attention scale)", () => {
+    const ministral3 = { ...BASE, model_type: 'ministral3', head_dim: d };
+    const mistral = { ...BASE, model_type: 'mistral', head_dim: d };
+    expect(savedPerLayer(ministral3, HF)).toBe(savedPerLayer(mistral, HF));
+    const qSized = (config: Record<string, unknown>) =>
+      layerForwardAllocations({ ...config, num_hidden_layers: 1 }, HF).filter(
+        (bytes) => bytes === T * a * d * BF16,
+      ).length;
+    expect(qSized(ministral3)).toBe(qSized(mistral) + 1);
+  });
+
   it('Hugging Face Llama: two RMSNorms, rotary q and k, v, flash attention, SwiGLU', () => {
     const perToken =
       2 * llamaNorm +

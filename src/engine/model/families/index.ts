@@ -35,6 +35,7 @@ import { llama } from './llama';
 import { llama4 } from './llama4';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
+import { ministral3 } from './ministral3';
 import { minimaxM2 } from './minimax-m2';
 import { mllama } from './mllama';
 import { nemotron } from './nemotron';
@@ -121,6 +122,7 @@ const ALL: Family[] = [
   llama4,
   mllama,
   mistral3,
+  ministral3,
   qwen2Vl,
   phimoe,
   gptOss,

@@ -76,10 +76,13 @@ describe("a rank's master weights and optimizer states: closed form and timeline
 });
 
 describe("a vision tower's LoRA adapters: closed form and timeline agree", () => {
-  it.each<[PlanRequestInput['parallelism']]>([
-    [{ zeroStage: 1, pipelineParallel: 2 }],
-    [{ zeroStage: 3 }],
-  ])('Qwen2.5-VL-7B, all-linear, %j', (parallelism) => {
+  // all-linear adapts every linear; attn.qkv and down_proj name some of the tower's and, for
+  // down_proj, the text stack's too, so an adapter on the wrong linear would change the bytes.
+  it.each<[PlanRequestInput['parallelism'], string[] | 'all-linear']>([
+    [{ zeroStage: 1, pipelineParallel: 2 }, 'all-linear'],
+    [{ zeroStage: 3 }, 'all-linear'],
+    [{ zeroStage: 1 }, ['attn.qkv', 'down_proj']],
+  ])('Qwen2.5-VL-7B, %j, targets %j', (parallelism, targetModules) => {
     const counts = bothCounts({
       model: 'qwen2.5-vl-7b',
       cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
@@ -87,7 +90,7 @@ describe("a vision tower's LoRA adapters: closed form and timeline agree", () =>
         sequenceLength: 512,
         imagesPerSample: 1,
         method: 'lora',
-        lora: { targetModules: 'all-linear' },
+        lora: { targetModules },
       },
       parallelism,
     });

@@ -32,36 +32,27 @@ export function blockLinearNames(tower: VisionTower): string[] {
   return [...attention, ...mlp.map((n) => `mlp.${n}`)];
 }
 
+/** A block's linears as [in, out] features, attention's then the MLP's. */
+function blockShapes(tower: VisionTower): [number, number][] {
+  const h = tower.hiddenSize;
+  const f = tower.intermediateSize;
+  const shape = (inFeatures: number, outFeatures: number): [number, number] => [
+    inFeatures,
+    outFeatures,
+  ];
+  const square = shape(h, h);
+  const attention =
+    tower.layout === 'qwen' ? [shape(h, 3 * h), square] : [square, square, square, square];
+  const up = shape(h, f);
+  const down = shape(f, h);
+  return [...attention, ...(tower.mlp === 'gated' ? [up, up, down] : [up, down])];
+}
+
 /** Every linear of the tower in the order buildVisionWeights creates them: each block's (one
  * qkv and proj in the Qwen layout, else q, k, v and o; then the MLP's), the projector's and the
  * deepstack mergers'. */
 export function visionLinears(tower: VisionTower): VisionLinear[] {
-  const h = tower.hiddenSize;
-  const f = tower.intermediateSize;
-  const attention =
-    tower.layout === 'qwen'
-      ? [
-          [h, 3 * h],
-          [h, h],
-        ]
-      : [
-          [h, h],
-          [h, h],
-          [h, h],
-          [h, h],
-        ];
-  const mlp =
-    tower.mlp === 'gated'
-      ? [
-          [h, f],
-          [h, f],
-          [f, h],
-        ]
-      : [
-          [h, f],
-          [f, h],
-        ];
-  const shapes = [...attention, ...mlp];
+  const shapes = blockShapes(tower);
   const names = blockLinearNames(tower);
   const linears: VisionLinear[] = [];
   for (let i = 0; i < tower.layers; i++) {

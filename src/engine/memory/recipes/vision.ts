@@ -13,7 +13,7 @@ import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { visionLinearAdapted } from '../../model/parameters';
-import { visionLinears } from '../../model/vision';
+import { blockLinearNames, VisionLinear, visionLinears } from '../../model/vision';
 import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
 
 interface VisionLayer {
@@ -65,53 +65,43 @@ function linearParam(s: ParamStorage, name: string, inF: number, outF: number, b
   return linear;
 }
 
-type MakeLinear = (name: string, inF: number, outF: number, bias: boolean) => LinearParams;
+/** One of the tower's linears as model/vision.ts visionLinears describes it, with its adapter
+ * where LoRA targets it (PEFT matches the tower's modules too). */
+type MakeLinear = (linear: VisionLinear, bias: boolean) => LinearParams;
 
-/** The tower's linears in the order model/vision.ts visionLinears lists them, each with its
- * adapter where LoRA targets it (PEFT matches the tower's modules too). */
-function linearMaker(s: ParamStorage, tower: VisionTower): MakeLinear {
+function linearMaker(s: ParamStorage): MakeLinear {
   const { method, lora } = s.request.training;
-  const described = visionLinears(tower);
-  let next = 0;
-  return (name, inF, outF, bias) => {
-    const linear = linearParam(s, name, inF, outF, bias);
-    const shape = described[next++];
-    if (method !== 'full' && lora && shape && visionLinearAdapted(lora, shape))
-      linear.lora = adapter(s, name, linear, 1, lora);
-    return linear;
+  const adapting = method === 'full' ? undefined : lora;
+  return (linear, bias) => {
+    const { path, inFeatures, outFeatures } = linear;
+    const params = linearParam(s, path, inFeatures, outFeatures, bias);
+    if (adapting && visionLinearAdapted(adapting, linear))
+      params.lora = adapter(s, path, params, 1, adapting);
+    return params;
   };
 }
 
-/** The tower's parameters, counted as model/vision.ts counts them. */
+/** The tower's parameters, counted as model/vision.ts counts them: its linears are the ones
+ * visionLinears lists (each block's, the projector's, the deepstack mergers'), in that order. */
 export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionWeights {
-  const make = linearMaker(s, tower);
+  const make = linearMaker(s);
   const h = tower.hiddenSize;
-  const f = tower.intermediateSize;
   const norm = (name: string) =>
     tower.norm === 'layernorm'
       ? [baseParam(s, name, h), baseParam(s, `${name}.bias`, h)]
       : [baseParam(s, name, h)];
-  const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => {
-    const at = (name: string, inF: number, outF: number, bias: boolean) =>
-      make(`vision.${i}.${name}`, inF, outF, bias);
-    const mlp =
-      tower.mlp === 'gated'
-        ? [
-            at('gate', h, f, tower.mlpBias),
-            at('up', h, f, tower.mlpBias),
-            at('down', f, h, tower.mlpBias),
-          ]
-        : [at('fc1', h, f, tower.mlpBias), at('fc2', f, h, tower.mlpBias)];
-    const attention =
-      tower.layout === 'qwen'
-        ? [at('qkv', h, 3 * h, tower.attentionBias), at('proj', h, h, tower.attentionBias)]
-        : ['q', 'k', 'v', 'o'].map((n) => at(n, h, h, tower.attentionBias));
-    return {
-      linears: [...attention, ...mlp],
-      norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
-    };
-  });
-  const projector = tower.projector.map((p) => make(p.name, p.inFeatures, p.outFeatures, p.bias));
+  const described = visionLinears(tower);
+  const perBlock = blockLinearNames(tower).length;
+  const attentionLinears = tower.layout === 'qwen' ? 2 : 4; // qkv and proj, or q, k, v and o
+  const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => ({
+    linears: described
+      .slice(i * perBlock, (i + 1) * perBlock)
+      .map((linear, k) => make(linear, k < attentionLinears ? tower.attentionBias : tower.mlpBias)),
+    norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
+  }));
+  const rest = described.slice(tower.layers * perBlock);
+  const projector = tower.projector.map((p, j) => make(rest[j], p.bias));
+  const mergers = rest.slice(tower.projector.length);
   const mergerNorm = tower.layout === 'qwen' ? norm('vision.merger.norm') : [];
   const mergerNormElements = mergerNorm.reduce((sum, p) => sum + p.elements, 0);
   const extraElements =
@@ -123,7 +113,11 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     projector,
     mergerNorm,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
-    deepstack: (tower.deepstack ?? []).map((merger, i) => deepstackWeights(s, make, merger, i)),
+    deepstack: (tower.deepstack ?? []).map((merger, i) => ({
+      merger,
+      norm: deepstackNorm(s, merger, i),
+      linears: mergers.slice(2 * i, 2 * i + 2).map((linear) => make(linear, true)),
+    })),
     all: [],
   };
   weights.all = [
@@ -137,23 +131,10 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   return weights;
 }
 
-/** deepstack_merger_list.i: norm (over the merged width), linear_fc1, linear_fc2. */
-function deepstackWeights(
-  s: ParamStorage,
-  make: MakeLinear,
-  merger: DeepstackMerger,
-  i: number,
-): DeepstackWeights {
-  const name = `vision.deepstack_merger_list.${i}`;
-  const m = merger.inFeatures;
-  return {
-    merger,
-    norm: [baseParam(s, `${name}.norm`, m), baseParam(s, `${name}.norm.bias`, m)],
-    linears: [
-      make(`${name}.linear_fc1`, m, m, true),
-      make(`${name}.linear_fc2`, m, merger.outFeatures, true),
-    ],
-  };
+/** deepstack_merger_list.i.norm: a LayerNorm over the merged width (weight and bias). */
+function deepstackNorm(s: ParamStorage, merger: DeepstackMerger, i: number): Param[] {
+  const name = `vision.deepstack_merger_list.${i}.norm`;
+  return [baseParam(s, name, merger.inFeatures), baseParam(s, `${name}.bias`, merger.inFeatures)];
 }
 
 function paramsOf(l: LinearParams): Param[] {

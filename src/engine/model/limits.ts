@@ -10,6 +10,7 @@ import {
 } from '../vocabulary';
 import { countParameters } from './parameters';
 import { MIXER_CODES, mixerOf } from './layers';
+import { blockShapes } from './vision';
 
 interface Range {
   min: number;
@@ -622,7 +623,7 @@ function visionNameErrors(
   fail: (field: string, message: string) => void,
 ): void {
   if (!tower?.linearNames) return;
-  const linears = (tower.layout === 'qwen' ? 2 : 4) + (tower.mlp === 'gated' ? 3 : 2);
+  const linears = blockShapes(tower).length;
   if (tower.linearNames.length !== linears)
     fail('vision.linearNames', `must name each of the block's ${linears} linears, in order`);
 }

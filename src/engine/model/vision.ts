@@ -32,8 +32,13 @@ export function blockLinearNames(tower: VisionTower): string[] {
   return [...attention, ...mlp.map((n) => `mlp.${n}`)];
 }
 
+/** A block's attention linears: qkv and proj in the Qwen layout, else q, k, v and o. */
+export function attentionLinearCount(tower: VisionTower): number {
+  return tower.layout === 'qwen' ? 2 : 4;
+}
+
 /** A block's linears as [in, out] features, attention's then the MLP's. */
-function blockShapes(tower: VisionTower): [number, number][] {
+export function blockShapes(tower: VisionTower): [number, number][] {
   const h = tower.hiddenSize;
   const f = tower.intermediateSize;
   const shape = (inFeatures: number, outFeatures: number): [number, number] => [

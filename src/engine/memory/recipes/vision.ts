@@ -13,7 +13,7 @@ import { FP32 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { visionLinearAdapted } from '../../model/parameters';
-import { blockLinearNames, VisionLinear, visionLinears } from '../../model/vision';
+import { attentionLinearCount, blockShapes, VisionLinear, visionLinears } from '../../model/vision';
 import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
 
 interface VisionLayer {
@@ -91,8 +91,8 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
       ? [baseParam(s, name, h), baseParam(s, `${name}.bias`, h)]
       : [baseParam(s, name, h)];
   const described = visionLinears(tower);
-  const perBlock = blockLinearNames(tower).length;
-  const attentionLinears = tower.layout === 'qwen' ? 2 : 4; // qkv and proj, or q, k, v and o
+  const perBlock = blockShapes(tower).length;
+  const attentionLinears = attentionLinearCount(tower);
   const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => ({
     linears: described
       .slice(i * perBlock, (i + 1) * perBlock)
@@ -163,11 +163,13 @@ function separateAttention(
   return attended;
 }
 
-/** What a Qwen ViT block reads besides its input: the images and the fp32 rotary tables. */
+/** What a Qwen ViT block reads besides its input: the images and the fp32 rotary tables (cos
+ * and sin among the forward's locals). */
 interface QwenTowerInputs {
   images: number;
   cos: Tensor;
   sin: Tensor;
+  locals: Tensor[];
 }
 
 /** VisionAttention / Qwen3VLVisionAttention: qkv's output unbound into q, k and v (views, so v
@@ -220,7 +222,7 @@ function visionLayer(
 ): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const attention = layer.linears.slice(0, qwen ? 2 : 4);
+    const attention = layer.linears.slice(0, attentionLinearCount(tower));
     const mlp = layer.linears.slice(attention.length);
     const normed = towerNorm(nn, x, layer.norms[0], tower);
     const attended = qwen
@@ -287,17 +289,18 @@ function patchEmbedding(nn: Nn, pixels: Tensor, weight: Tensor, tower: VisionTow
   const typed = nn.ops.to(pixels, weight.elementBytes); // .to(dtype=self.proj.weight.dtype)
   const input = nn.matmulInput(typed);
   const out = nn.ops.patchConvolution(input, weight, tower.hiddenSize);
-  nn.rt.drop(...new Set([typed, input].filter((t) => t !== pixels)));
+  nn.rt.drop(typed, input); // a second drop of one handle does nothing
   return out;
 }
 
 /** Qwen2VisionTransformer.rot_pos_emb and the tower's forward: the fp32 frequencies per patch
  * (rotary_pos_emb, half a head wide), emb = cat of it twice, and its cos and sin, all locals
  * of the forward until it returns. */
-function qwenRotaryTables(nn: Nn, patches: number, tower: VisionTower): Tensor[] {
+function qwenTowerInputs(nn: Nn, images: number, tower: VisionTower): QwenTowerInputs {
   const d = tower.hiddenSize / tower.heads;
-  const table = (cols: number) => nn.rt.tensor(patches, cols, FP32, false);
-  return [table(d / 2), table(d), table(d), table(d)];
+  const table = (cols: number) => nn.rt.tensor(images * tower.patchesPerImage, cols, FP32, false);
+  const [frequencies, emb, cos, sin] = [table(d / 2), table(d), table(d), table(d)];
+  return { images, cos, sin, locals: [frequencies, emb, cos, sin] };
 }
 
 /** The tower over `images` images' patches (the patch embedding's output, made from pixels
@@ -316,8 +319,7 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
       ? patchEmbedding(nn, pixels, embedding, tower)
       : nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
-    const tables = tower.layout === 'qwen' ? qwenRotaryTables(nn, patches, tower) : [];
-    const qwen = tables.length > 0 ? { images, cos: tables[2], sin: tables[3] } : undefined;
+    const qwen = tower.layout === 'qwen' ? qwenTowerInputs(nn, images, tower) : undefined;
     const deepstack: Tensor[] = [];
     for (const [index, layer] of weights.layers.entries()) {
       const y = visionLayer(nn, x, layer, tower, qwen);
@@ -329,7 +331,7 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
     if (qwen) {
       const norm = (t: Tensor) => towerNorm(nn, t, weights.mergerNorm, tower);
       const tokens = patchMerger(nn, x, norm, weights.projector, false);
-      nn.rt.drop(x, pixels, ...tables);
+      nn.rt.drop(x, pixels, ...qwen.locals);
       return { tokens, deepstack };
     }
     // Pixel shuffle / patch merging: the tower's patches become the image tokens.

@@ -8,23 +8,11 @@
 import { Config } from '../config-reader';
 import { Family, fixedStateNote, visionConfigOf } from '../family';
 import { qwen3Family, qwen3VlTower } from './qwen3-vl';
-import { gatedDelta, qwen3NextLayerTypes } from './qwen3-next';
+import { gatedDelta, QWEN3_NEXT_MIXER_DEFAULTS, qwen3NextLayerTypes } from './qwen3-next';
 
-/** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share with Qwen3NextConfig's defaults. */
-const QWEN3_5_COMMON: Config = {
-  vocab_size: 248320,
-  num_attention_heads: 16,
-  hidden_act: 'silu',
-  max_position_embeddings: 32768,
-  tie_word_embeddings: false,
-  attention_bias: false,
-  head_dim: 256,
-  linear_conv_kernel_dim: 4,
-  linear_key_head_dim: 128,
-  linear_value_head_dim: 128,
-  linear_num_key_heads: 16,
-  linear_num_value_heads: 32,
-};
+/** What Qwen3_5TextConfig and Qwen3_5MoeTextConfig share: Qwen3NextConfig's mixer defaults and
+ * a larger vocabulary. */
+const QWEN3_5_COMMON: Config = { ...QWEN3_NEXT_MIXER_DEFAULTS, vocab_size: 248320 };
 
 /** Qwen3_5TextConfig's defaults (Qwen3.5-9B's shape, its docstring says). */
 const QWEN3_5_DEFAULTS: Config = {

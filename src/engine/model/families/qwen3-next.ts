@@ -13,14 +13,10 @@ import {
 } from '../family';
 import { GatedDeltaConfig, LayerType, PlanValidationError } from '../../vocabulary';
 
-/** Qwen3NextConfig's defaults: Qwen3-Next-80B-A3B's shape. */
-const QWEN3_NEXT_DEFAULTS: Config = {
-  vocab_size: 151936,
-  hidden_size: 2048,
-  intermediate_size: 5632,
-  num_hidden_layers: 48,
+/** The defaults Qwen3NextConfig shares with Qwen3.5's text configs: the gated attention's heads
+ * and the Gated DeltaNet's (each class sets them alike). */
+export const QWEN3_NEXT_MIXER_DEFAULTS: Config = {
   num_attention_heads: 16,
-  num_key_value_heads: 2,
   hidden_act: 'silu',
   max_position_embeddings: 32768,
   tie_word_embeddings: false,
@@ -31,6 +27,16 @@ const QWEN3_NEXT_DEFAULTS: Config = {
   linear_value_head_dim: 128,
   linear_num_key_heads: 16,
   linear_num_value_heads: 32,
+};
+
+/** Qwen3NextConfig's defaults: Qwen3-Next-80B-A3B's shape. */
+const QWEN3_NEXT_DEFAULTS: Config = {
+  ...QWEN3_NEXT_MIXER_DEFAULTS,
+  vocab_size: 151936,
+  hidden_size: 2048,
+  intermediate_size: 5632,
+  num_hidden_layers: 48,
+  num_key_value_heads: 2,
   decoder_sparse_step: 1,
   moe_intermediate_size: 512,
   shared_expert_intermediate_size: 512,

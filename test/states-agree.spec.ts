@@ -98,3 +98,34 @@ describe("a vision tower's LoRA adapters: closed form and timeline agree", () =>
     for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
   });
 });
+
+describe("Nemotron-H's blocks of one module: closed form and timeline agree", () => {
+  // Nemotron 3 Nano's block pattern over fewer, narrower blocks: Mamba-2, MoE (experts without
+  // a gate, an fp32 router bias), attention and MLP blocks, each holding its module alone.
+  const NEMOTRON_H = {
+    model_type: 'nemotron_h',
+    hidden_size: 512,
+    num_attention_heads: 8,
+    num_key_value_heads: 2,
+    head_dim: 64,
+    intermediate_size: 1024,
+    vocab_size: 4096,
+    hybrid_override_pattern: 'MEM*EM-E',
+    mamba_num_heads: 8,
+    mamba_head_dim: 64,
+    n_routed_experts: 8,
+    num_experts_per_tok: 2,
+    moe_intermediate_size: 256,
+    moe_shared_expert_intermediate_size: 512,
+  };
+  it.each(SETTINGS.map((setting) => [setting]))('%j', (setting) => {
+    const counts = bothCounts({
+      model: NEMOTRON_H,
+      cluster: { gpu: 'h200', nodes: 2, gpusPerNode: 8 },
+      training: { sequenceLength: 512, activationCheckpointing: 'full', ...setting.training },
+      parallelism: setting.parallelism,
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});

@@ -1919,3 +1919,116 @@ describe('MiniMax-M2 (modular_minimax_m2.py)', () => {
     expect(arch.moe?.router).toBe('fp32-biased-sigmoid');
   });
 });
+
+describe('Nemotron-H (modeling_nemotron_h.py: one module a block)', () => {
+  // The Hub's config.json fields of NVIDIA-Nemotron-Nano-9B-v2 and NVIDIA-Nemotron-3-Nano-30B-A3B.
+  const NANO_9B_V2 = {
+    model_type: 'nemotron_h',
+    vocab_size: 131072,
+    hidden_size: 4480,
+    intermediate_size: 15680,
+    num_hidden_layers: 56,
+    num_attention_heads: 40,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    hybrid_override_pattern: 'M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-',
+    mamba_num_heads: 128,
+    mamba_head_dim: 80,
+    n_groups: 8,
+    ssm_state_size: 128,
+    conv_kernel: 4,
+  };
+  const NANO_3 = {
+    model_type: 'nemotron_h',
+    vocab_size: 131072,
+    hidden_size: 2688,
+    num_hidden_layers: 52,
+    num_attention_heads: 32,
+    num_key_value_heads: 2,
+    head_dim: 128,
+    hybrid_override_pattern: 'MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME',
+    mamba_num_heads: 64,
+    mamba_head_dim: 64,
+    n_groups: 8,
+    ssm_state_size: 128,
+    n_routed_experts: 128,
+    n_shared_experts: 1,
+    moe_intermediate_size: 1856,
+    moe_shared_expert_intermediate_size: 3712,
+    num_experts_per_tok: 6,
+  };
+  /** NemotronHMamba2Mixer: in_proj h -> d_inner + conv_dim + heads, the depthwise conv1d over
+   * conv_dim = d_inner + 2 x groups x state (weight of 4 taps and a bias), dt_bias, A_log and D
+   * per head, the gated norm over d_inner, out_proj d_inner -> h; and the block's norm. */
+  const mamba = (h: number, heads: number, headDim: number) => {
+    const inner = heads * headDim;
+    const conv = inner + 2 * 8 * 128;
+    return h * (inner + conv + heads) + 5 * conv + 3 * heads + inner + inner * h + h;
+  };
+  const attention = (h: number, q: number, kv: number) => h * (2 * q + 2 * kv) + h;
+
+  it('Nemotron Nano 9B v2: 8,888,227,328 parameters (the Hub: 8.89B): 27 Mamba-2, 4 attention and 25 MLP blocks', () => {
+    const h = 4480;
+    const mlp = 2 * h * 15680 + h; // up_proj, down_proj and the norm
+    const total =
+      27 * mamba(h, 128, 80) + 4 * attention(h, 40 * 128, 8 * 128) + 25 * mlp + 2 * 131072 * h + h;
+    const arch = architectureFromConfig('nano-9b-v2', NANO_9B_V2);
+    expect(countParameters(arch).total).toBe(total);
+    expect(total).toBe(8_888_227_328);
+    expect(arch.moe).toBeUndefined();
+    expect([0, 1, 14].map((layer) => layerKind(arch, layer).key)).toEqual([
+      'mamba2/full/mlp-none/nope',
+      'none/full/mlp-dense/nope',
+      'attention/full/mlp-none/nope',
+    ]);
+  });
+
+  it("Nemotron 3 Nano 30B-A3B: 31.6B parameters, 3.6B active with the embeddings (NVIDIA's card: 31.6B, 3.6B)", () => {
+    const h = 2688;
+    // the router (128 x h) and its fp32 e_score_correction_bias, 128 experts of up_proj and
+    // down_proj alone (no gate), one shared NemotronHMLP of 3,712, the norm
+    const expert = 2 * h * 1856;
+    const moe = 128 * h + 128 + 128 * expert + 2 * h * 3712 + h;
+    const ends = 2 * 131072 * h + h;
+    const blocks = 23 * mamba(h, 64, 64) + 6 * attention(h, 32 * 128, 2 * 128);
+    const arch = architectureFromConfig('nano-3', NANO_3);
+    const counts = countParameters(arch);
+    expect(counts.total).toBe(blocks + 23 * moe + ends);
+    expect(counts.total).toBe(31_577_940_288);
+    expect(counts.active).toBe(blocks + 23 * (moe - 122 * expert) + ends);
+    expect(arch.moe).toMatchObject({
+      router: 'grouped-sigmoid',
+      routerBiasFp32: true,
+      renormalize: true,
+      sharedExperts: 1,
+      sharedExpertIntermediateSize: 3712,
+    });
+  });
+
+  it('reads layers_block_type, new names and old, and refuses a block type it does not know', () => {
+    const types = ['mamba', 'linear_attention', 'attention', 'mlp'];
+    const arch = architectureFromConfig('nh', {
+      model_type: 'nemotron_h',
+      layers_block_type: types,
+    });
+    expect(arch.numLayers).toBe(4);
+    expect(arch.layerTypes).toEqual(['mamba2', 'mamba2', 'full_attention', 'mlp']);
+    const bad = { model_type: 'nemotron_h', hybrid_override_pattern: 'M*X' };
+    expect(() => architectureFromConfig('nh', bad)).toThrow(/config.hybrid_override_pattern/);
+    const latent = { ...NANO_3, moe_latent_size: 1024 };
+    expect(() => architectureFromConfig('nh', latent)).toThrow(/config.moe_latent_size/);
+  });
+
+  it('mlp and moe blocks belong to Nemotron-H alone: another model type with them is a 400', () => {
+    const config = {
+      model_type: 'llama',
+      hidden_size: 256,
+      num_attention_heads: 4,
+      intermediate_size: 512,
+      num_hidden_layers: 2,
+      vocab_size: 1024,
+      layerTypes: ['full_attention', 'mlp'],
+    };
+    expect(() => architectureFromConfig('x', config)).toThrow(/modelType/);
+  });
+});

@@ -71,7 +71,7 @@ export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
   mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'], carries: "a Mamba scan's state" },
   mamba2: {
     block: 'ssm',
-    modelTypes: ['mamba2', 'bamba', 'granitemoehybrid'],
+    modelTypes: ['mamba2', 'bamba', 'granitemoehybrid', 'nemotron_h'],
     carries: "a Mamba-2 scan's state",
   },
   'short-conv': {
@@ -93,10 +93,29 @@ export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
 
 export function mixerOf(type: LayerType): MixerKind {
   if (type === 'mamba' || type === 'mamba2') return type;
+  if (type === 'mlp' || type === 'moe') return 'none';
   if (type === 'conv') return 'short-conv';
   if (type === 'linear_attention') return 'gated-delta';
   if (type === 'hybrid') return 'attention-mamba2';
   return type === 'cross_attention' ? 'cross-attention' : 'attention';
+}
+
+/** Model types whose layers are each one pre-norm residual block around one module: a mixer,
+ * an MLP or a sparse MoE block (NemotronHBlock: `x + mixer(norm(x))`, the block type picking the
+ * module), where other decoders follow every mixer with an MLP. */
+const SINGLE_MODULE_BLOCKS: readonly string[] = ['nemotron_h'];
+
+/** Whether each of the model's layers holds one module alone (SINGLE_MODULE_BLOCKS). */
+export function singleModuleBlocks(arch: ModelArchitecture): boolean {
+  return SINGLE_MODULE_BLOCKS.includes(arch.modelType ?? '');
+}
+
+/** The layer's MLP: the sparse block on MoE layers, none where a single-module block mixes
+ * tokens, and none in state-space models (Mamba), whose intermediateSize is 0. */
+function mlpOf(arch: ModelArchitecture, layerIndex: number, mixer: MixerKind): LayerKind['mlp'] {
+  if (mixer !== 'none' && singleModuleBlocks(arch)) return 'none';
+  if (isMoeLayer(arch, layerIndex)) return 'moe';
+  return arch.intermediateSize > 0 ? 'dense' : 'none';
 }
 
 /** Layer `layerIndex` as the recipes build it: its mixer, attention window, MLP kind and flags,
@@ -105,9 +124,7 @@ export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKin
   const type = layerType(arch, layerIndex);
   const mixer = mixerOf(type);
   const attends = mixerAttends(mixer);
-  const moe = isMoeLayer(arch, layerIndex);
-  // State-space models (Mamba) have no MLP: their intermediateSize is 0.
-  const mlp = moe ? 'moe' : arch.intermediateSize > 0 ? 'dense' : 'none';
+  const mlp = mlpOf(arch, layerIndex, mixer);
   const kind: LayerKind = {
     key: '',
     mixer,

@@ -9,7 +9,7 @@ import {
   VisionTower,
 } from '../vocabulary';
 import { countParameters } from './parameters';
-import { MIXER_CODES, mixerOf } from './layers';
+import { isMoeLayer, MIXER_CODES, mixerOf, singleModuleBlocks } from './layers';
 import { blockShapes } from './vision';
 
 interface Range {
@@ -267,6 +267,8 @@ const LAYER_TYPES: readonly string[] = [
   'conv',
   'linear_attention',
   'hybrid',
+  'mlp',
+  'moe',
 ];
 
 const FLAGS: string[] = [
@@ -576,6 +578,30 @@ function mixerCodeErrors(arch: ModelArchitecture, fail: (field: string, message:
   }
 }
 
+/** Blocks of an MLP or a sparse block alone are Nemotron-H's (layers.ts singleModuleBlocks), and
+ * its `moe` layers are the ones that route: else they would be planned as something else. */
+function singleModuleErrors(
+  arch: ModelArchitecture,
+  fail: (field: string, message: string) => void,
+) {
+  const types = (arch.layerTypes ?? []).slice(0, arch.numLayers);
+  if (!types.some((type) => mixerOf(type) === 'none')) return;
+  if (!singleModuleBlocks(arch)) {
+    fail(
+      'modelType',
+      "layerTypes has mlp or moe layers: give 'nemotron_h', whose model code runs them",
+    );
+    return;
+  }
+  const mismatch = types.findIndex((type, layer) => (type === 'moe') !== isMoeLayer(arch, layer));
+  if (mismatch >= 0) {
+    fail(
+      'moe.layers',
+      `must list exactly the layers layerTypes calls moe (layer ${mismatch} differs): give moe, with moe.layers`,
+    );
+  }
+}
+
 /** Limits between fields, once each field is in range. */
 function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[] {
   const errors: FieldError[] = [];
@@ -596,6 +622,7 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
     );
   }
   mixerCodeErrors(arch, fail);
+  singleModuleErrors(arch, fail);
   visionNameErrors(arch.vision, fail);
   const indexLists: [string, number[] | undefined][] = [
     ['moe.layers', arch.moe?.layers],

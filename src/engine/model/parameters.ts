@@ -217,6 +217,7 @@ function gatedDeltaLinears(arch: ModelArchitecture, delta: GatedDeltaConfig): Li
 /** The token mixer's linears of one layer. */
 function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[] {
   const kind = layerKind(arch, layerIndex);
+  if (kind.mixer === 'none') return []; // Nemotron-H's MLP and MoE blocks mix no tokens
   if ((kind.mixer === 'mamba' || kind.mixer === 'mamba2') && arch.ssm) {
     return ssmLinears(arch, arch.ssm);
   }
@@ -328,6 +329,7 @@ function gatedDeltaExtraElements(delta: GatedDeltaConfig): number {
 /** The mixer's parameters outside its linears (norms inside it, sinks, gates, conv). */
 function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number {
   const kind = layerKind(arch, layerIndex);
+  if (kind.mixer === 'none') return 0;
   if (MIXER_CODES[kind.mixer]?.block === 'ssm') return arch.ssm ? ssmExtraElements(arch.ssm) : 0;
   // Lfm2ShortConv's depthwise nn.Conv1d: h channels of cacheLength taps, and their biases
   if (kind.mixer === 'short-conv' && arch.shortConv) {

@@ -101,7 +101,9 @@ export type MixerKind =
   | 'short-conv'
   | 'gated-delta'
   /** Falcon-H1: attention and a Mamba-2 mixer side by side on the same normed input. */
-  | 'attention-mamba2';
+  | 'attention-mamba2'
+  /** Nemotron-H's MLP and MoE blocks: the layer mixes no tokens, it holds the MLP alone. */
+  | 'none';
 
 /** How far back an attention layer looks. */
 export type AttentionWindow =
@@ -124,7 +126,10 @@ export type LayerType =
   /** Qwen3-Next's Gated DeltaNet (Qwen3NextGatedDeltaNet). */
   | 'linear_attention'
   /** Falcon-H1's layer: attention and a Mamba-2 mixer in parallel (FalconH1DecoderLayer). */
-  | 'hybrid';
+  | 'hybrid'
+  /** Nemotron-H's blocks of an MLP alone and of a sparse MoE block alone (NemotronHBlock). */
+  | 'mlp'
+  | 'moe';
 
 /** One layer as the memory recipes read it: built once per distinct `key`, then repeated. */
 export interface LayerKind {

@@ -8,7 +8,7 @@ import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
-import { addMoeWeights, ExpertStyle, moeMlp } from './hf-moe';
+import { addMoeWeights, ExpertStyle, moeMlp, ungatedMlp } from './hf-moe';
 import { isMoeLayer } from '../../model/parameters';
 
 /** Where a family departs from Llama's layer. */
@@ -357,17 +357,18 @@ function plainMlp(
   w: LayerWeights,
   activation: LlamaVariant['activation'],
 ): Tensor {
-  return nn.rt.scope(() => {
-    const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated =
-      activation === 'relu2'
-        ? reluSquared(nn, up)
-        : activation === 'xielu'
-          ? xielu(nn, up, w)
-          : nn.ops.unarySavingInput(up);
-    nn.rt.drop(up);
-    return nn.linear(activated, linear(w, 'down_proj'));
-  });
+  return ungatedMlp(nn, x, w, '', plainActivation(activation, w));
+}
+
+/** A plain MLP's activation of its up_proj output: relu2, xIELU, or one kernel keeping its
+ * input. */
+export function plainActivation(
+  activation: LlamaVariant['activation'],
+  w: LayerWeights,
+): (nn: Nn, up: Tensor) => Tensor {
+  if (activation === 'relu2') return reluSquared;
+  if (activation === 'xielu') return (nn, up) => xielu(nn, up, w);
+  return (nn, up) => nn.ops.unarySavingInput(up);
 }
 
 /** activations.py XIELUActivation._xielu_python, which runs unless the xielu CUDA extension is

@@ -107,7 +107,7 @@ function innerRanks(w: LayerWeights, ssm: SsmConfig): number {
 
 /** Mamba2Mixer.cuda_kernels_forward in training: in_proj (z, xBC, dt), then the combined
  * kernel. */
-function mamba2Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
+export function mamba2Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig): Tensor {
   return nn.rt.scope(() => {
     const projected = nn.linear(x, linear(w, 'in_proj'));
     return mamba2Kernel(nn, projected, w, ssm);

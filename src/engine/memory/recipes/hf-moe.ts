@@ -19,6 +19,9 @@ export interface ExpertStyle {
   /** JetMoE's and Granite-MoE's JetMoeParallelExperts: each expert's F.linear on its slice of
    * the 3-D weight, joined by torch.cat, instead of v5's grouped matmul (parallelExperts). */
   parallelExperts?: boolean;
+  /** Experts without a gate (NemotronHExperts, use_experts_implementation(has_gate=False)):
+   * up_proj, this activation, down_proj; the shared expert likewise. */
+  ungated?: (nn: Nn, up: Tensor) => Tensor;
 }
 
 export const MIXTRAL_EXPERTS: ExpertStyle = { clampedGlu: false };
@@ -51,8 +54,9 @@ export interface ExpertRouting {
 export const UNQUANTIZED_EXPERTS_NOTE =
   "QLoRA quantizes the attention and shared linears only: the routed experts are transformers v5's fused 3-D parameters, which bitsandbytes' 4-bit conversion skips, so they stay 16-bit (bitsandbytes issue #1849)";
 
-/** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f),
- * and a shared expert's MLP where the model has one. */
+/** The router and the experts' 3-D weights (gate_up_proj E x 2f x h, down_proj E x h x f;
+ * up_proj E x f x h for experts of a plain MLP, as parameters.ts counts them), and a shared
+ * expert's MLP where the model has one. */
 export function addMoeWeights(
   builder: LayerWeightsBuilder,
   context: WeightContext,
@@ -74,7 +78,9 @@ export function addMoeWeights(
   }
   if (moe.sharedExpertGate) builder.other('shared_expert_gate', h);
   const routed = [
-    baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h),
+    arch.mlp === 'plain'
+      ? baseParam(storage, 'experts.up_proj', experts * f * h)
+      : baseParam(storage, 'experts.gate_up_proj', experts * 2 * f * h),
     baseParam(storage, 'experts.down_proj', experts * h * f),
   ];
   if (moe.expertBias) {
@@ -91,18 +97,21 @@ export function addMoeWeights(
   }
 }
 
+/** The experts' first 3-D weight (gate_up_proj, or an ungated expert's up_proj) and down_proj. */
 function expertParams(w: LayerWeights): [Param, Param] {
-  const find = (name: string) => w.other.find((p) => p.name === name)!;
-  return [find('experts.gate_up_proj'), find('experts.down_proj')];
+  const find = (name: string) => w.other.find((p) => p.name === name);
+  return [(find('experts.gate_up_proj') ?? find('experts.up_proj'))!, find('experts.down_proj')!];
 }
 
-/** The experts' 3-D weights, the (token, expert) pairs this rank computes and each expert's
- * width: what both routed layouts (grouped matmuls, parallel experts) start from. */
+/** The experts' 3-D weights, the (token, expert) pairs this rank computes, each expert's width
+ * and its first linear's (2f with a gate, f without): what both routed layouts (grouped
+ * matmuls, parallel experts) start from. */
 function routedShapes(x: Tensor, w: LayerWeights, routing: ExpertRouting) {
   const [gateUpParam, downParam] = expertParams(w);
   const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
-  const f = gateUpParam.elements / routing.experts / (2 * x.cols);
-  return { gateUpParam, downParam, pairs, f };
+  const f = downParam.elements / routing.experts / x.cols;
+  const firstWidth = gateUpParam.elements / routing.experts / x.cols;
+  return { gateUpParam, downParam, pairs, f, firstWidth };
 }
 
 /** A sparse MoE block (MixtralSparseMoeBlock.forward, DeepseekV3MoE.forward): the router's
@@ -116,13 +125,13 @@ export function moeMlp(
 ): Tensor {
   return nn.rt.scope(() => {
     // HunYuan's and ERNIE 4.5's blocks: shared_output = self.shared_experts(hidden_states) first.
-    const early = routing.sharedFirst ? sharedMlp(nn, x, w) : undefined;
+    const early = routing.sharedFirst ? sharedMlp(nn, x, w, style) : undefined;
     const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
     if (routing.denseExperts) return everyExpertBlock(nn, x, w, weights, routing, style);
     const routed = style.parallelExperts ? parallelExperts : experts;
     const out = routed(nn, x, w, weights, routing, style);
     nn.rt.drop(logits, weights);
-    if (!early) return sharedExpert(nn, x, w, out);
+    if (!early) return sharedExpert(nn, x, w, out, style);
     const sum = nn.ops.add(out, early); // final_hidden_states + shared_output
     nn.rt.drop(out, early);
     return sum;
@@ -143,7 +152,7 @@ function everyExpertBlock(
 ): Tensor {
   const { ops, rt } = nn;
   const routedOut = everyExpert(nn, x, w, weights, routing, style);
-  const shared = sharedMlp(nn, x, w);
+  const shared = sharedMlp(nn, x, w, style);
   const summed = ops.sumRows(routedOut, x.rows);
   if (!shared) return summed;
   const out = ops.addInPlace(shared, summed);
@@ -183,9 +192,15 @@ function everyExpert(
 
 /** A shared expert's MLP over every token, added to the routed output (Qwen2-MoE
  * shared_expert, DeepSeek-V3 shared_experts). */
-function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tensor {
+function sharedExpert(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  routed: Tensor,
+  style: ExpertStyle,
+): Tensor {
   return nn.rt.scope(() => {
-    const shared = sharedMlp(nn, x, w);
+    const shared = sharedMlp(nn, x, w, style);
     if (!shared) return routed;
     const sum = nn.ops.add(routed, shared);
     nn.rt.drop(routed, shared);
@@ -193,9 +208,13 @@ function sharedExpert(nn: Nn, x: Tensor, w: LayerWeights, routed: Tensor): Tenso
   });
 }
 
-/** The shared expert's gated MLP over every token (Qwen2-MoE's gated by shared_expert_gate), or
- * undefined where the block has none. */
-function sharedMlp(nn: Nn, x: Tensor, w: LayerWeights): Tensor | undefined {
+/** The shared expert's gated MLP over every token (Qwen2-MoE's gated by shared_expert_gate),
+ * an ungated one's (NemotronHMLP: up_proj, the activation, down_proj), or undefined where the
+ * block has none. */
+function sharedMlp(nn: Nn, x: Tensor, w: LayerWeights, style: ExpertStyle): Tensor | undefined {
+  if (style.ungated && w.linears.has('shared_experts.up_proj')) {
+    return ungatedMlp(nn, x, w, 'shared_experts.', style.ungated);
+  }
   if (!w.linears.has('shared_experts.gate_proj')) return undefined;
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -208,6 +227,22 @@ function sharedMlp(nn: Nn, x: Tensor, w: LayerWeights): Tensor | undefined {
     const shared = nn.linear(product, w.linears.get('shared_experts.down_proj')!);
     rt.drop(product);
     return gateShared(nn, x, w, shared);
+  });
+}
+
+/** down_proj(activation(up_proj(x))) of the linears under `prefix`. */
+export function ungatedMlp(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  prefix: string,
+  activation: (nn: Nn, up: Tensor) => Tensor,
+): Tensor {
+  return nn.rt.scope(() => {
+    const up = nn.linear(x, w.linears.get(`${prefix}up_proj`)!);
+    const activated = activation(nn, up);
+    nn.rt.drop(up);
+    return nn.linear(activated, w.linears.get(`${prefix}down_proj`)!);
   });
 }
 
@@ -227,8 +262,14 @@ function gateShared(nn: Nn, x: Tensor, w: LayerWeights, shared: Tensor): Tensor 
 }
 
 /** The activation between the experts' two linears over the first one's [gate, up] output,
- * split into its halves (views) and let go: SiLU(gate) * up, or gpt-oss's clamped GLU. */
+ * split into its halves (views) and let go: SiLU(gate) * up, or gpt-oss's clamped GLU; an
+ * ungated expert's activation of its up_proj output. */
 function expertActivation(nn: Nn, gateUp: Tensor, style: ExpertStyle): Tensor {
+  if (style.ungated) {
+    const activated = style.ungated(nn, gateUp);
+    nn.rt.drop(gateUp);
+    return activated;
+  }
   const [gate, up] = nn.ops.split(gateUp, 2);
   nn.rt.drop(gateUp);
   const product = gatedProduct(nn, gate, up, style);
@@ -273,7 +314,7 @@ function experts(
 ) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
-    const { gateUpParam, downParam, pairs, f } = routedShapes(x, w, routing);
+    const { gateUpParam, downParam, pairs, firstWidth } = routedShapes(x, w, routing);
     const h = x.cols;
     const sorted = rt.tensor(pairs, 2, 8, false); // torch.argsort: perm and inv_perm (int64)
     const selected = ops.gatherRows(x, pairs); // hidden_states[token_idx]
@@ -281,7 +322,7 @@ function experts(
     rt.drop(selected);
     const pairWeights = ops.gatherRows(weights, pairs, 1); // sample_weights[perm]
     const sentinel = rt.tensor(pairs, 1, 1, false); // expert_ids_g >= num_experts
-    const gateUp = maskedGroupedLinear(nn, grouped, gateUpParam, 2 * f, sentinel, true);
+    const gateUp = maskedGroupedLinear(nn, grouped, gateUpParam, firstWidth, sentinel, true);
     rt.drop(grouped);
     const product = expertActivation(nn, gateUp, style);
     const down = maskedGroupedLinear(nn, product, downParam, h, sentinel, false);
@@ -316,7 +357,7 @@ function parallelExperts(
       gateUpParam: inputParam,
       downParam: outputParam,
       pairs,
-      f,
+      firstWidth,
     } = routedShapes(x, w, routing);
     const h = x.cols;
     const index = () => rt.tensor(pairs, 1, INT64, false);
@@ -325,7 +366,7 @@ function parallelExperts(
     const batchIndex = index(); // index_sorted_experts.div(self.top_k, rounding_mode="trunc")
     const gates = ops.gatherRows(weights, pairs, 1, order); // top_k_gates.flatten()[order]
     const rows = ops.gatherRows(x, pairs, h, batchIndex); // layer_input[batch_index]
-    const hidden = expertLinears(nn, rows, inputParam, 2 * f);
+    const hidden = expertLinears(nn, rows, inputParam, firstWidth);
     rt.drop(rows);
     const product = expertActivation(nn, hidden, style); // hidden_states.chunk(2, dim=-1) first
     const out = expertLinears(nn, product, outputParam, h);

@@ -7,6 +7,7 @@ import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
 import { hfLfm2Recipe } from './hf-lfm2';
 import { hfQwen3NextRecipe } from './hf-qwen3-next';
 import { hfFalconH1Recipe } from './hf-falcon-h1';
+import { hfNemotronHRecipe } from './hf-nemotron-h';
 import { hfT5Recipe } from './hf-t5';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
@@ -381,6 +382,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   qwen3_5_moe: qwen3_5Recipe,
   qwen3_5_moe_text: qwen3_5Recipe,
   falcon_h1: (arch) => hfFalconH1Recipe(arch, { ...llamaVariant(arch), scaledKey: true }),
+  nemotron_h: (arch) => hfNemotronHRecipe(arch, llamaVariant(arch)),
   ministral3: llamaLayer('ministral3/modular_ministral3.py (Ministral3Attention)', () => ({
     scaledQuery: true,
   })),

@@ -39,6 +39,7 @@ import { ministral3 } from './ministral3';
 import { minimaxM2 } from './minimax-m2';
 import { mllama } from './mllama';
 import { nemotron } from './nemotron';
+import { nemotronH } from './nemotron-h';
 import { olmo } from './olmo';
 import { olmo2 } from './olmo2';
 import { olmo3 } from './olmo3';
@@ -89,6 +90,7 @@ const ALL: Family[] = [
   seedOss,
   arcee,
   nemotron,
+  nemotronH,
   olmo,
   olmo2,
   olmo3,

@@ -101,7 +101,8 @@ describe("a vision tower's LoRA adapters: closed form and timeline agree", () =>
 
 describe("Nemotron-H's blocks of one module: closed form and timeline agree", () => {
   // Nemotron 3 Nano's block pattern over fewer, narrower blocks: Mamba-2, MoE (experts without
-  // a gate, an fp32 router bias), attention and MLP blocks, each holding its module alone.
+  // a gate in Nemotron 3 Super's latent width, an fp32 router bias), attention and MLP blocks,
+  // each holding its module alone.
   const NEMOTRON_H = {
     model_type: 'nemotron_h',
     hidden_size: 512,
@@ -117,6 +118,7 @@ describe("Nemotron-H's blocks of one module: closed form and timeline agree", ()
     num_experts_per_tok: 2,
     moe_intermediate_size: 256,
     moe_shared_expert_intermediate_size: 512,
+    moe_latent_size: 256,
   };
   it.each(SETTINGS.map((setting) => [setting]))('%j', (setting) => {
     const counts = bothCounts({

@@ -126,6 +126,7 @@ const MOE: BlockShape = {
     sharedExpertIntermediateSize: count(0, MAX_MLP_WIDTH),
     firstDenseLayers: count(0, MAX_LAYERS),
   },
+  optionalNumbers: { latentSize: count(1, MAX_MLP_WIDTH) },
   flags: [
     'routerBias',
     'routerBiasFp32',
@@ -313,6 +314,14 @@ const CONFIG_RANGES: Record<string, Range> = {
   num_experts: count(0, MAX_EXPERTS),
   n_routed_experts: count(0, MAX_EXPERTS),
   num_experts_per_tok: count(1, MAX_EXPERTS),
+  // Nemotron-H's own names (families/nemotron-h.ts)
+  mamba_num_heads: count(1, MAX_HEADS),
+  mamba_head_dim: count(1, MAX_HEAD_DIM),
+  ssm_state_size: count(1, MAX_SSM_STATE),
+  conv_kernel: count(1, MAX_SSM_CONV),
+  n_groups: count(1, MAX_HEADS),
+  moe_shared_expert_intermediate_size: count(0, MAX_MLP_WIDTH),
+  moe_latent_size: count(1, MAX_MLP_WIDTH),
   moe_intermediate_size: count(1, MAX_MLP_WIDTH),
   n_shared_experts: count(0, MAX_SHARED_EXPERTS),
   shared_expert_intermediate_size: count(0, MAX_MLP_WIDTH),

@@ -128,8 +128,8 @@ function mlpLinears(
   copies: number,
   prefix = '',
   bias = arch.mlpBias,
+  h = arch.hiddenSize,
 ): LinearShape[] {
-  const h = arch.hiddenSize;
   const down = linear(`${prefix}down_proj`, width, h, bias, group, 'row', copies);
   if (arch.mlp === 'gated' && arch.fusedGateUp && group === 'mlp') {
     return [linear(`${prefix}gate_up_proj`, h, 2 * width, bias, group, 'column', copies), down];
@@ -239,16 +239,25 @@ function mixerLinears(arch: ModelArchitecture, layerIndex: number): LinearShape[
   return shapes;
 }
 
-/** Router, routed experts and shared experts of an MoE layer. */
+/** Router, routed experts, shared experts and any latent projections of an MoE layer. */
 function moeLinears(arch: ModelArchitecture): LinearShape[] {
   const moe = arch.moe!;
   const bias = moe.expertBias === true;
-  const shapes = [linear('router', arch.hiddenSize, moe.numExperts, bias, 'router', 'replicated')];
-  shapes.push(...mlpLinears(arch, moe.expertIntermediateSize, 'expert', moe.numExperts, '', bias));
+  const h = arch.hiddenSize;
+  const l = moe.latentSize ?? h; // the routed experts' input and output width
+  const shapes = [linear('router', h, moe.numExperts, bias, 'router', 'replicated')];
+  shapes.push(
+    ...mlpLinears(arch, moe.expertIntermediateSize, 'expert', moe.numExperts, '', bias, l),
+  );
   if (moe.sharedExperts > 0) {
     // DeepSeek fuses its shared experts into one MLP of n_shared x moe_intermediate_size.
     const width = moe.sharedExpertIntermediateSize * moe.sharedExperts;
     shapes.push(...mlpLinears(arch, width, 'shared-expert', 1, 'shared_experts.'));
+  }
+  if (moe.latentSize) {
+    // NemotronHMoE's fc1_latent_proj and fc2_latent_proj run on every token, whole on each rank
+    shapes.push(linear('fc1_latent_proj', h, l, arch.mlpBias, 'shared-expert', 'replicated'));
+    shapes.push(linear('fc2_latent_proj', l, h, arch.mlpBias, 'shared-expert', 'replicated'));
   }
   return shapes;
 }

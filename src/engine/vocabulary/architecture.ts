@@ -87,6 +87,9 @@ export interface MoeConfig {
   /** The shared expert runs before the router, its output held through the routed experts and
    * added after them (HunYuanMoEV1Moe.forward, Ernie4_5_MoeSparseMoeBlock.forward). */
   sharedExpertFirst?: boolean;
+  /** The routed experts work in this narrower width: fc1_latent_proj (h to it) before them,
+   * fc2_latent_proj (back to h) after (NemotronHMoE's moe_latent_size); absent: h. */
+  latentSize?: number;
 }
 
 /** What mixes tokens in a layer: attention, attention to another stack's states, a selective

@@ -65,7 +65,7 @@ export function addMoeWeights(
   const { arch, storage, tensorParallel: t, expertParallel } = context;
   const experts = Math.ceil(moe.numExperts / expertParallel);
   const f = moe.expertIntermediateSize / t;
-  const h = arch.hiddenSize;
+  const h = moe.latentSize ?? arch.hiddenSize; // the experts' input and output width
   builder.linears('router');
   // ERNIE 4.5 keeps its router's weight in fp32 (_keep_in_fp32_modules_strict).
   if (moe.routerWeightFp32) builder.storedIn('router', FP32);
@@ -95,6 +95,7 @@ export function addMoeWeights(
       'shared_experts.down_proj',
     );
   }
+  builder.linears('fc1_latent_proj', 'fc2_latent_proj');
 }
 
 /** The experts' first 3-D weight (gate_up_proj, or an ungated expert's up_proj) and down_proj. */
@@ -129,12 +130,27 @@ export function moeMlp(
     const { logits, weights } = ROUTERS[routing.router](nn, x, w, routing);
     if (routing.denseExperts) return everyExpertBlock(nn, x, w, weights, routing, style);
     const routed = style.parallelExperts ? parallelExperts : experts;
-    const out = routed(nn, x, w, weights, routing, style);
+    const out = latent(nn, x, w, (input) => routed(nn, input, w, weights, routing, style));
     nn.rt.drop(logits, weights);
     if (!early) return sharedExpert(nn, x, w, out, style);
     const sum = nn.ops.add(out, early); // final_hidden_states + shared_output
     nn.rt.drop(out, early);
     return sum;
+  });
+}
+
+/** The routed experts over `x`, or, where the block has latent projections (NemotronHMoE's
+ * moe_latent_size), over fc1_latent_proj(x), their output brought back by fc2_latent_proj. */
+function latent(nn: Nn, x: Tensor, w: LayerWeights, routed: (input: Tensor) => Tensor): Tensor {
+  const down = w.linears.get('fc1_latent_proj');
+  if (!down) return routed(x);
+  return nn.rt.scope(() => {
+    const narrow = nn.linear(x, down);
+    const out = routed(narrow);
+    nn.rt.drop(narrow);
+    const wide = nn.linear(out, w.linears.get('fc2_latent_proj')!);
+    nn.rt.drop(out);
+    return wide;
   });
 }
 

@@ -76,6 +76,13 @@ describe("Nemotron-H's blocks keep what NemotronHBlock's module keeps (bytes per
     expect(wider('moe_shared_expert_intermediate_size', 384)).toBe(2 * BF16 * 384 * T);
   });
 
+  it("a latent MoE block (moe_latent_size): each pair's grouped input and output in the latent width, and fc2_latent_proj's input; fc1's output dies with the experts", () => {
+    const latent = (l: number) => oneBlock('E', { moe_latent_size: l });
+    // top-2: the masked copy of each pair's rows the first grouped matmul keeps and the masked
+    // output of the second the routing weights' product keeps, then fc2's input over every token
+    expect(latent(256) - latent(128)).toBe((2 * 2 + 1) * BF16 * 128 * T);
+  });
+
   it("an MoE block's weights: the norm, the router and its fp32 correction bias, experts of up_proj and down_proj, the shared MLP; the router's fp32 copy", () => {
     const weights = h + 4 * h + 4 * 256 * h * 2 + 2 * h * 384;
     // the bias (4 fp32) takes one 512-byte block; NemotronHTopkRouter's

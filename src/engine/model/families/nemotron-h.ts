@@ -89,7 +89,8 @@ function defaultsFor(config: Config): Config {
 
 /** NemotronHMoE: experts of moe_intermediate_size, one shared NemotronHMLP of
  * moe_shared_expert_intermediate_size whatever n_shared_experts says, DeepSeek-V3's router with
- * its e_score_correction_bias kept in fp32 (_keep_in_fp32_modules_strict). */
+ * its e_score_correction_bias kept in fp32 (_keep_in_fp32_modules_strict), and the experts in
+ * moe_latent_size's width where it is set. */
 function readSparseBlock(arch: ModelArchitecture, read: ConfigReader): void {
   const moeLayers = indicesWhere(arch.numLayers, (i) => arch.layerTypes![i] === 'moe');
   if (moeLayers.length === 0 && !read.config.moe) {
@@ -97,10 +98,6 @@ function readSparseBlock(arch: ModelArchitecture, read: ConfigReader): void {
     return;
   }
   if (!arch.moe || read.config.moe) return;
-  if (typeof read.config.moe_latent_size === 'number') {
-    read.fail('moe_latent_size', 'latent expert projections are not planned yet: give null');
-    throw new PlanValidationError(read.errors);
-  }
   arch.moe.layers = moeLayers;
   arch.moe.firstDenseLayers = 0;
   arch.moe.sharedExperts = 1;
@@ -111,6 +108,8 @@ function readSparseBlock(arch: ModelArchitecture, read: ConfigReader): void {
   arch.moe.router = 'grouped-sigmoid';
   arch.moe.routerBias = true;
   arch.moe.routerBiasFp32 = true;
+  const latent = read.config.moe_latent_size;
+  if (typeof latent === 'number') arch.moe.latentSize = latent; // Nemotron 3 Super's latent MoE
   readNormTopkProb(arch, read, true);
 }
 

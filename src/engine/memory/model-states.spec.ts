@@ -17,6 +17,7 @@ function rankOf(elements: number): RankParameters {
     paddedVocab: 0,
     factoredStateElements: 0,
     headLinear: 0,
+    visionLinear: 0,
     embeddingUnit: 0,
     rootUnit: 0,
     totalOnRank: elements,
@@ -172,6 +173,32 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
       shardWorld(1, 1),
     ).weights;
     expect(weights).toBeCloseTo(blocks * 0.5625 + (2 * head + norms + experts) * 2, 0);
+  });
+
+  it("a vision tower's linears are NF4 under bitsandbytes (Hugging Face skips lm_head alone), bf16 under torchtune's torchao", () => {
+    // Qwen2.5-VL-7B's tower: 32 blocks of qkv (1,280 x 3,840), proj, and a gated MLP of 3,420,
+    // then the merger's two linears (5,120 x 5,120, 5,120 x 3,584); its norms, biases and
+    // patch embedding stay 16-bit with the rest of nonLinear
+    const tower = 32 * (1280 * 3840 + 1280 * 1280 + 3 * 1280 * 3420) + 5120 * 5120 + 5120 * 3584;
+    const rank = {
+      ...llama2,
+      nonLinear: llama2.nonLinear + tower + 1_000_000,
+      visionLinear: tower,
+    };
+    const weightsOn = (quantizationKernel: 'bitsandbytes' | 'torchao') =>
+      modelStates(
+        normalizeRequest({
+          model: 'x',
+          cluster: { gpu: 'a10g' },
+          training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
+          runtime: { quantizationKernel },
+        }),
+        rank,
+        shardWorld(1, 1),
+      ).weights;
+    const rest = 2 * head + norms + 1_000_000;
+    expect(weightsOn('bitsandbytes')).toBeCloseTo((blocks + tower) * 0.5625 + rest * 2, 0);
+    expect(weightsOn('torchao')).toBeCloseTo(blocks * 0.5625 + (rest + tower) * 2, 0);
   });
 });
 

@@ -107,6 +107,18 @@ export function quantizedHeadElements(request: PlanRequest, params: RankParamete
   return quantizesHead ? params.headLinear : 0;
 }
 
+/** Whether the vision tower's linears are stored in NF4: bitsandbytes replaces every nn.Linear
+ * its skip list does not name, and Hugging Face's names only the output embedding
+ * (quantizers/base.py get_keys_to_not_convert), so the tower's and projector's linears load
+ * 4-bit too; torchtune quantises its decoder's linears alone. */
+export function quantizesTower(request: PlanRequest): boolean {
+  return request.training.method === 'qlora' && request.runtime.quantizationKernel !== 'torchao';
+}
+
+function quantizedTowerElements(request: PlanRequest, params: RankParameters): number {
+  return quantizesTower(request) ? params.visionLinear : 0;
+}
+
 /** Elements left on a rank of `dense` elements sharded over the data-parallel group and
  * `expert` elements sharded over the expert group, when `sharded`. */
 type Sharder = (dense: number, expert: number, sharded: boolean) => number;
@@ -172,14 +184,15 @@ function frozenBaseBytes(request: PlanRequest, params: RankParameters, shard: Sh
     training.method === 'qlora'
       ? nf4BytesPerWeight(training.qlora?.doubleQuant ?? true)
       : frozenBytes;
-  // QLoRA quantises the decoder's linears; embeddings and norms stay 16-bit, and so does the
-  // head unless the quantiser replaces every linear (Lightning's plugin). Routed experts stay
+  // QLoRA quantises the decoder's linears (and bitsandbytes a vision tower's); embeddings and
+  // norms stay 16-bit, and so does the head unless the quantiser replaces every linear
+  // (Lightning's plugin). Routed experts stay
   // 16-bit too: transformers v5 keeps them as fused 3-D parameters, not nn.Linear, which
   // bitsandbytes' conversion skips (bitsandbytes issue #1849; recipes/hf-moe.ts).
-  const head = quantizedHeadElements(request, params);
+  const fourBit = quantizedHeadElements(request, params) + quantizedTowerElements(request, params);
   return (
-    shard(params.denseLinear + head, 0, zero3) * linearBytes +
-    shard(params.nonLinear - head, params.expertLinear, zero3) * frozenBytes
+    shard(params.denseLinear + fourBit, 0, zero3) * linearBytes +
+    shard(params.nonLinear - fourBit, params.expertLinear, zero3) * frozenBytes
   );
 }
 

@@ -1,6 +1,7 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
 import { adaptedModules } from './lora-modules';
+import { visionLinearWeights } from './vision';
 import {
   adapterSize,
   countParameters,
@@ -56,6 +57,8 @@ export interface RankParameters {
   /** An own output-head weight on this rank: untied, or the tied embedding's copy on the last
    * stage (0 elsewhere). */
   headLinear: number;
+  /** The vision tower's nn.Linear weights, on the first stage (0 elsewhere; part of nonLinear). */
+  visionLinear: number;
   /** The embedding / head unit DeepSpeed ZeRO-3 gathers on the first and last stage (0 elsewhere). */
   embeddingUnit: number;
   /** Weights outside the decoder layers on this rank (embedding, untied head, final norm,
@@ -230,6 +233,7 @@ export function rankParameters(
     paddedVocab,
     factoredStateElements: layers.factoredStateElements + ends.factoredStateElements,
     headLinear: ends.headLinear,
+    visionLinear: ends.visionLinear,
     embeddingUnit: endUnit,
     rootUnit: ends.rootUnit,
     totalOnRank: denseLinear + expertLinear + nonLinear,
@@ -352,6 +356,7 @@ function stageEndParameters(
     adapters: 0,
     factoredStateElements: 0,
     headLinear: 0,
+    visionLinear: 0,
     rootUnit: 0,
   };
   const width = embeddingWidthOf(arch);
@@ -375,6 +380,7 @@ function stageEndParameters(
       counts.vision;
     totals.rootUnit += embedding;
     totals.nonLinear += embedding;
+    totals.visionLinear = arch.vision ? visionLinearWeights(arch.vision) : 0;
     totals.factoredStateElements +=
       embeddingRows + width + counts.embeddingNorm + projectionFactored + counts.vision;
   }

@@ -87,6 +87,14 @@ export function visionTargetNames(tower: VisionTower): string[] {
   return [...new Set(paths.flatMap(trailingNames))];
 }
 
+/** The weights of the tower's nn.Linear modules (each block's, the projector's but Gemma-3's
+ * matrix parameter, the deepstack mergers'): what bitsandbytes' conversion makes 4-bit. */
+export function visionLinearWeights(tower: VisionTower): number {
+  return visionLinears(tower)
+    .filter((linear) => !linear.parameter)
+    .reduce((sum, linear) => sum + linear.inFeatures * linear.outFeatures, 0);
+}
+
 /** One deepstack merger: its LayerNorm's weight and bias, Linear(in, in) and Linear(in, out)
  * with biases (Qwen3VLVisionPatchMerger). */
 export function deepstackMergerParameters(merger: DeepstackMerger): number {

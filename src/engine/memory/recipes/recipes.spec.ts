@@ -1495,6 +1495,38 @@ describe("a vision tower's parameters each get a whole gradient when images run"
   });
 });
 
+describe("QLoRA stores a vision tower's linears as bitsandbytes loads them", () => {
+  it("4-bit under bitsandbytes (its skip list names lm_head alone), 16-bit under torchtune's torchao: each block's qkv, proj, fc1 and fc2, the merger's and the deepstack merger's linears", () => {
+    const hv = 256;
+    const config = {
+      model_type: 'qwen3_vl',
+      text_config: { ...BASE, head_dim: d, num_hidden_layers: 1 },
+      vision_config: {
+        depth: 2,
+        hidden_size: hv,
+        intermediate_size: hv,
+        num_heads: 2,
+        out_hidden_size: h,
+        deepstack_visual_indexes: [0],
+      },
+    };
+    const merged = 4 * hv; // 2 x 2 patches a merged row
+    const blocks = 2 * (hv * 3 * hv + hv * hv + 2 * hv * hv);
+    const mergers = 2 * (merged * merged + merged * h); // the tower's and the deepstack merger
+    const linears = 2 * 4 + 2 * 2;
+    const weights = (quantizationKernel: string) =>
+      forwardEnd(config, {
+        ...settings({ preset: 'hf-transformers', quantizationKernel }, { method: 'qlora' }),
+      }).live[ALLOCATED_COMPONENTS.indexOf('weights')];
+    // NF4 with double quantisation: 4 bits, an 8-bit absmax per 64 and an fp32 one per 256 of those
+    const saved = (blocks + mergers) * (BF16 - (0.5 + 1 / 64 + 4 / (64 * 256)));
+    const difference = weights('torchao') - weights('bitsandbytes');
+    // each 4-bit tensor rounds up to the allocator's 512-byte blocks
+    expect(difference).toBeLessThanOrEqual(saved);
+    expect(difference).toBeGreaterThan(saved - 512 * linears);
+  });
+});
+
 describe('the plan says which kernel runs when it is not the one asked for', () => {
   it('BLOOM has no SDPA path, gpt-oss no SDPA support, Falcon-7B hands SDPA one K/V head', () => {
     const notes = (config: Record<string, unknown>) => forwardEnd(config, HF).notes.join(' ');

@@ -15,6 +15,7 @@ import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { visionLinearAdapted } from '../../model/parameters';
 import { attentionLinearCount, blockShapes, VisionLinear, visionLinears } from '../../model/vision';
 import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
+import { quantizesTower } from '../model-states';
 
 interface VisionLayer {
   // q, k, v, o (the Qwen layout: qkv, proj), then the MLP's (fc1, fc2 or gate, up, down)
@@ -51,16 +52,16 @@ export interface VisionOutput {
   deepstack: Tensor[];
 }
 
-function linearParam(s: ParamStorage, name: string, inF: number, outF: number, bias: boolean) {
-  const weight = baseParam(s, name, inF * outF);
+function linearParam(
+  s: ParamStorage,
+  name: string,
+  [inF, outF]: [number, number],
+  bias: boolean,
+  quantized: boolean,
+) {
+  const weight = baseParam(s, name, inF * outF, quantized);
   weight.shape = [outF, inF];
-  const linear: LinearParams = {
-    name,
-    weight,
-    inFeatures: inF,
-    outFeatures: outF,
-    quantized: false,
-  };
+  const linear: LinearParams = { name, weight, inFeatures: inF, outFeatures: outF, quantized };
   if (bias) linear.bias = baseParam(s, `${name}.bias`, outF);
   return linear;
 }
@@ -72,9 +73,11 @@ type MakeLinear = (linear: VisionLinear, bias: boolean) => LinearParams;
 function linearMaker(s: ParamStorage): MakeLinear {
   const { method, lora } = s.request.training;
   const adapting = method === 'full' ? undefined : lora;
+  const fourBit = quantizesTower(s.request);
   return (linear, bias) => {
     const { path, inFeatures, outFeatures } = linear;
-    const params = linearParam(s, path, inFeatures, outFeatures, bias);
+    const shape: [number, number] = [inFeatures, outFeatures];
+    const params = linearParam(s, path, shape, bias, fourBit && !linear.parameter);
     if (adapting && visionLinearAdapted(adapting, linear))
       params.lora = adapter(s, path, params, 1, adapting);
     return params;

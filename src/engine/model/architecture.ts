@@ -180,6 +180,27 @@ function refuseErrors(errors: FieldError[]): void {
   if (errors.length > 0) throw new PlanValidationError(errors);
 }
 
+/** A wrapper's text stack read as its own family's model (its fields named under
+ * text_config), with what the wrapper attaches. */
+function wrappedArchitecture(
+  id: string,
+  config: Config,
+  wraps: NonNullable<Family['wrapsText']>,
+  name: string | undefined,
+  fieldPrefix: string,
+): ModelArchitecture {
+  const textPrefix = `${fieldPrefix}.text_config`;
+  const given = typeof config._name_or_path === 'string' ? config._name_or_path : undefined;
+  // a copy: the text stack's counts are remembered per object, and the wrapper adds to them
+  const arch = { ...architectureFromConfig(id, wraps.textConfig(config), name, textPrefix) };
+  if (given) arch.hfId = given;
+  const read = new ConfigReader(config, fieldPrefix);
+  wraps.attach(arch, read);
+  refuseErrors(read.errors);
+  refuseErrors(modelLimitErrors(arch, {}, fieldPrefix));
+  return arch;
+}
+
 /**
  * A ModelArchitecture from a Hugging Face config.json or from the engine's own field names.
  * Missing fields throw PlanValidationError listing each one; unknown extra keys are ignored.
@@ -191,6 +212,7 @@ export function architectureFromConfig(
   fieldPrefix = 'config',
 ): ModelArchitecture {
   const { family, context, note } = resolveFamily(config, fieldPrefix);
+  if (family.wrapsText) return wrappedArchitecture(id, config, family.wrapsText, name, fieldPrefix);
   const text = family.textConfig ? family.textConfig(config) : config;
   const defaults = typeof family.defaults === 'function' ? family.defaults(text) : family.defaults;
   const read = new ConfigReader(withDefaults(text, defaults), fieldPrefix);

@@ -2057,3 +2057,67 @@ describe('Nemotron-H (modeling_nemotron_h.py: one module a block)', () => {
     expect(() => architectureFromConfig('x', config)).toThrow(/modelType/);
   });
 });
+
+describe('LLaVA (modeling_llava.py: a text model of its own family, a CLIP tower, a projector)', () => {
+  // llava-hf/llava-1.5-7b-hf's config.json: text_config saved as its difference from LlamaConfig
+  const LLAVA_15_7B = {
+    model_type: 'llava',
+    text_config: { model_type: 'llama', max_position_embeddings: 4096, vocab_size: 32064 },
+    vision_config: {
+      hidden_size: 1024,
+      image_size: 336,
+      intermediate_size: 4096,
+      model_type: 'clip_vision_model',
+      num_attention_heads: 16,
+      num_hidden_layers: 24,
+      patch_size: 14,
+      projection_dim: 768,
+    },
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+  };
+
+  it('llava-1.5-7b-hf: 7,063,427,072 parameters (the Hub: 7.06B): Vicuna-7B, CLIP ViT-L/14 at 336 px, a two-linear projector', () => {
+    const h = 4096;
+    const text = 2 * 32064 * h + 32 * (4 * h * h + 3 * h * 11008 + 2 * h) + h;
+    const v = 1024;
+    // Conv2d patches without bias, the class embedding, 577 positions, pre_layrnorm and
+    // post_layernorm; 24 blocks of biased q, k, v, out_proj, fc1 (4,096) and fc2 and two LayerNorms
+    const block = 4 * (v * v + v) + (v * 4096 + 4096) + (4096 * v + v) + 2 * 2 * v;
+    const tower = 3 * 14 * 14 * v + v + 577 * v + 2 * 2 * v + 24 * block;
+    const projector = v * h + h + h * h + h;
+    const arch = architectureFromConfig('llava-1.5-7b', LLAVA_15_7B);
+    expect(countParameters(arch).total).toBe(text + tower + projector);
+    expect(text + tower + projector).toBe(7_063_427_072);
+    expect(arch.modelType).toBe('llama'); // its layers are planned as LlamaDecoderLayer runs them
+    expect(arch.vision).toMatchObject({
+      patchesPerImage: 577,
+      tokensPerImage: 576,
+      featureLayers: 23,
+    });
+  });
+
+  it("reads text_config over its class's defaults (Mistral's window), and CLIPVisionConfig's under a vision_config given", () => {
+    const mistral = architectureFromConfig('x', {
+      model_type: 'llava',
+      text_config: { model_type: 'mistral' },
+      vision_config: { model_type: 'clip_vision_model' },
+    });
+    expect(mistral).toMatchObject({
+      numKeyValueHeads: 8,
+      intermediateSize: 14336,
+      slidingWindow: 4096,
+    });
+    // CLIPVisionConfig(): 768 wide, 12 blocks, 224 px in 32-px patches
+    expect(mistral.vision).toMatchObject({ hiddenSize: 768, layers: 12, patchesPerImage: 50 });
+  });
+
+  it('refuses by the field what it does not plan: a list of feature layers, another image encoder', () => {
+    const list = { ...LLAVA_15_7B, vision_feature_layer: [-2, -5] };
+    expect(() => architectureFromConfig('x', list)).toThrow(/config.vision_feature_layer/);
+    const siglip = { ...LLAVA_15_7B, vision_config: { model_type: 'siglip_vision_model' } };
+    expect(() => architectureFromConfig('x', siglip)).toThrow(/config.vision_config.model_type/);
+    const badText = { ...LLAVA_15_7B, text_config: { model_type: 'llama', hidden_size: -1 } };
+    expect(() => architectureFromConfig('x', badText)).toThrow(/config.text_config.hidden_size/);
+  });
+});

@@ -37,6 +37,13 @@ export interface Family {
   readsOwnMoe?: boolean;
   /** Family-specific fields, read after the common decoder fields. */
   refine?: (arch: ModelArchitecture, read: ConfigReader, context: FamilyContext) => void;
+  /** A wrapper whose text stack is another family's model (LLaVA's AutoModel of text_config):
+   * that config, with its own model_type, read as its family reads it; then `attach` adds
+   * what the wrapper puts around it (the image encoder). */
+  wrapsText?: {
+    textConfig: (root: Config) => Config;
+    attach: (arch: ModelArchitecture, root: ConfigReader) => void;
+  };
 }
 
 /** `text_config` where the checkpoint has one (new transformers saves), else the root. */

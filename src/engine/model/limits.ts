@@ -224,13 +224,14 @@ const VISION: BlockShape = {
   },
   optionalNumbers: {
     layerGates: count(0, 2 * MAX_LAYERS), // two scalar gates a layer
+    featureLayers: count(1, MAX_LAYERS),
     pixelsPerPatch: count(1, MAX_MLP_WIDTH),
   },
   flags: ['attentionBias', 'mlpBias'],
   texts: ['kind'],
   // a tower's norms have weights (recipes/vision.ts reads them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
-  optionalChoices: { layout: ['qwen'] },
+  optionalChoices: { layout: ['qwen', 'clip'], activation: ['quick_gelu'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
   // one name per linear of a block: q, k, v and o (or qkv and proj), then up to three MLP linears
@@ -653,11 +654,14 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   return errors;
 }
 
-/** A tower's linearNames name each linear of its block, in order. */
+/** A tower's linearNames name each linear of its block, in order; its features come from
+ * blocks it has. */
 function visionNameErrors(
   tower: VisionTower | undefined,
   fail: (field: string, message: string) => void,
 ): void {
+  if (tower?.featureLayers !== undefined && tower.featureLayers > tower.layers)
+    fail('vision.featureLayers', `must not exceed the tower's layers (${tower.layers})`);
   if (!tower?.linearNames) return;
   const linears = blockShapes(tower).length;
   if (tower.linearNames.length !== linears)

@@ -250,9 +250,19 @@ export interface VisionTower {
   /** 'qwen': the Qwen ViTs' own code (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5: VisionAttention,
    * PatchMerger): one qkv linear, 2-D RoPE on q and k in fp32, attention over each image, the
    * images' outputs joined by torch.cat before proj; the merger a norm over each patch, then
-   * 2 x 2 patches viewed as one row, linear, GELU, linear. Absent: the generic ViT block with
-   * separate q, k, v and o and the projector's linears on gathered patches. */
-  layout?: 'qwen';
+   * 2 x 2 patches viewed as one row, linear, GELU, linear. 'clip': CLIPVisionTransformer as
+   * LlavaModel.get_image_features runs it (modeling_clip.py, modeling_llava.py): the patches and
+   * a class token (both in patchesPerImage), pre_layrnorm over them, blocks whose MLP is fc1,
+   * quick_gelu, fc2, the features read after `featureLayers` blocks, then LlavaMultiModalProjector
+   * (linear_1, GELU, linear_2). Absent: the generic ViT block with separate q, k, v and o and
+   * the projector's linears on gathered patches. */
+  layout?: 'qwen' | 'clip';
+  /** The MLP's activation where it is not one fused GELU kernel: CLIP's quick_gelu
+   * (x * sigmoid(1.702 x)). */
+  activation?: 'quick_gelu';
+  /** The blocks whose output the image features are (LLaVA's vision_feature_layer: -2 reads
+   * all but the last); the blocks after them run with nothing downstream. Absent: all. */
+  featureLayers?: number;
   /** The model's module paths of one block's linears within the block, attention's then the
    * MLP's (SigLIP's self_attn.out_proj, Qwen's attn.qkv): the names LoRA targets match.
    * Absent: self_attn.q_proj, k_proj, v_proj, o_proj and mlp.fc1, fc2 (or gate, up, down). */

@@ -1495,6 +1495,64 @@ describe("a vision tower's parameters each get a whole gradient when images run"
   });
 });
 
+describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_clip.py)", () => {
+  // a 224-px image in 14-px patches: 256 patches and the class token; the vision width 256
+  // and MLP 512 keep every bf16 tensor a multiple of 512 B, and the fp32 rows (LayerNorm's mean
+  // and rstd, SDPA's log-sum-exp) round up to the allocator's 512-byte blocks
+  const hv = 256;
+  const fv = 512;
+  const P = 257;
+  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
+  const config = (featureLayer: number) => ({
+    model_type: 'llava',
+    text_config: { ...BASE, model_type: 'llama', num_hidden_layers: 1 },
+    vision_config: {
+      hidden_size: hv,
+      intermediate_size: fv,
+      num_hidden_layers: 3,
+      num_attention_heads: 2,
+      image_size: 224,
+      patch_size: 14,
+    },
+    vision_feature_layer: featureLayer,
+  });
+  const activations = (featureLayer: number, images: number) =>
+    forwardEnd(
+      config(featureLayer),
+      settings({ preset: 'hf-transformers' }, { imagesPerSample: images }),
+    ).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+
+  it("keeps pre_layrnorm's input and stats, each feeding block's ViT tensors with quick_gelu's three, and the projector's linear_1 output and GELU's", () => {
+    const row = (cols: number) => round(BF16 * P * cols);
+    const stats = 2 * round(FP32 * P); // a LayerNorm's mean and rstd
+    const block =
+      row(hv) +
+      stats +
+      row(hv) + // layer_norm1: input, stats, output
+      4 * row(hv) +
+      round(FP32 * P * 2) + // q, k, v, SDPA's output and log-sum-exp (2 heads)
+      row(hv) +
+      stats +
+      row(hv) + // layer_norm2 over the residual sum
+      3 * row(fv); // fc1's output, sigmoid's output, their product (kept by fc2)
+    const preNorm = row(hv) + stats; // the embeddings' output and pre_layrnorm's stats
+    const features = row(hv); // block 2's output: the class token sliced off is a view of it
+    const projector = 2 * BF16 * 256 * h; // linear_1's output (kept by GELU) and GELU's
+    // vision_feature_layer -2: two of the three blocks feed the features
+    expect(activations(-2, 1) - activations(-2, 0)).toBe(
+      preNorm + 2 * block + features + projector,
+    );
+  });
+
+  it('the blocks after vision_feature_layer run but keep nothing: -1 keeps one block more than -2', () => {
+    const row = (cols: number) => round(BF16 * P * cols);
+    const stats = 2 * round(FP32 * P);
+    const block =
+      2 * row(hv) + stats + 4 * row(hv) + round(FP32 * P * 2) + 2 * row(hv) + stats + 3 * row(fv);
+    expect(activations(-1, 1) - activations(-2, 1)).toBe(block);
+  });
+});
+
 describe("QLoRA stores a vision tower's linears as bitsandbytes loads them", () => {
   it("4-bit under bitsandbytes (its skip list names lm_head alone), 16-bit under torchtune's torchao: each block's qkv, proj, fc1 and fc2, the merger's and the deepstack merger's linears", () => {
     const hv = 256;

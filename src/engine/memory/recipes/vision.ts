@@ -29,8 +29,9 @@ export interface VisionWeights {
   embeddings: Param;
   layers: VisionLayer[];
   projector: LinearParams[];
-  /** The Qwen layout's merger norm (weight, and bias for LayerNorm). */
-  mergerNorm: Param[];
+  /** The Qwen layout's merger norm, or the CLIP layout's pre_layrnorm (weight, and bias for
+   * LayerNorm). */
+  layoutNorm: Param[];
   /** Projector norms (but the Qwen merger's) and Mllama's layer gates, lumped. */
   extras?: Param;
   /** Qwen3-VL's deepstack mergers, in the config's order. */
@@ -105,16 +106,25 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   const rest = described.slice(tower.layers * perBlock);
   const projector = tower.projector.map((p, j) => make(rest[j], p.bias));
   const mergers = rest.slice(tower.projector.length);
-  const mergerNorm = tower.layout === 'qwen' ? norm('vision.merger.norm') : [];
-  const mergerNormElements = mergerNorm.reduce((sum, p) => sum + p.elements, 0);
+  // Qwen's merger norm, counted with the projector's norms; CLIP's pre_layrnorm, counted with
+  // the embeddings: each a norm of its own here
+  const layoutNorm =
+    tower.layout === 'qwen'
+      ? norm('vision.merger.norm')
+      : tower.layout === 'clip'
+        ? norm('vision.pre_layrnorm')
+        : [];
+  const layoutNormElements = layoutNorm.reduce((sum, p) => sum + p.elements, 0);
+  const [fromProjector, fromEmbeddings] =
+    tower.layout === 'clip' ? [0, layoutNormElements] : [layoutNormElements, 0];
   const extraElements =
-    Math.max(0, tower.projectorNormParameters - mergerNormElements) + (tower.layerGates ?? 0);
+    Math.max(0, tower.projectorNormParameters - fromProjector) + (tower.layerGates ?? 0);
   const weights: VisionWeights = {
     tower,
-    embeddings: baseParam(s, 'vision.embeddings', tower.embeddingParameters),
+    embeddings: baseParam(s, 'vision.embeddings', tower.embeddingParameters - fromEmbeddings),
     layers,
     projector,
-    mergerNorm,
+    layoutNorm,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
     deepstack: (tower.deepstack ?? []).map((merger, i) => ({
       merger,
@@ -126,7 +136,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   weights.all = [
     weights.embeddings,
     ...layers.flatMap((l) => [...l.norms.flat(), ...l.linears.flatMap(paramsOf)]),
-    ...mergerNorm,
+    ...layoutNorm,
     ...projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
     ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
@@ -241,7 +251,7 @@ function visionLayer(
   });
 }
 
-/** fc1, GELU (fused), fc2; or the gated SiLU MLP of Qwen2.5-VL's tower. */
+/** fc1, GELU (fused) or CLIP's quick_gelu, fc2; or the gated SiLU MLP of Qwen2.5-VL's tower. */
 function visionMlp(nn: Nn, x: Tensor, mlp: LinearParams[], tower: VisionTower): Tensor {
   const { ops, rt } = nn;
   if (tower.mlp === 'gated') {
@@ -251,9 +261,22 @@ function visionMlp(nn: Nn, x: Tensor, mlp: LinearParams[], tower: VisionTower): 
     return nn.linear(product, mlp[2]);
   }
   const up = nn.linear(x, mlp[0]);
-  const activated = ops.unarySavingInput(up);
+  const activated =
+    tower.activation === 'quick_gelu' ? quickGelu(nn, up) : ops.unarySavingInput(up);
   rt.drop(up);
   return nn.linear(activated, mlp[1]);
+}
+
+/** activations.py QuickGELUActivation: input * torch.sigmoid(1.702 * input), three ops: the
+ * scaled copy (kept by nothing), sigmoid (keeping its output), the product (keeping both). */
+function quickGelu(nn: Nn, x: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const scaled = ops.unary(x);
+  const sigmoid = ops.unarySavingOutput(scaled);
+  rt.drop(scaled);
+  const product = ops.mul(x, sigmoid);
+  rt.drop(sigmoid);
+  return product;
 }
 
 /** Qwen's patch mergers (PatchMerger, Qwen3VLVisionPatchMerger): a norm over each patch (with
@@ -322,6 +345,8 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
       ? patchEmbedding(nn, pixels, embedding, tower)
       : nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
+    if (tower.layout === 'clip')
+      return { tokens: clipFeatures(nn, weights, x, images), deepstack: [] };
     const qwen = tower.layout === 'qwen' ? qwenTowerInputs(nn, images, tower) : undefined;
     const deepstack: Tensor[] = [];
     for (const [index, layer] of weights.layers.entries()) {
@@ -332,7 +357,7 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
         deepstack.push(deepstackMerger(nn, x, merger));
     }
     if (qwen) {
-      const norm = (t: Tensor) => towerNorm(nn, t, weights.mergerNorm, tower);
+      const norm = (t: Tensor) => towerNorm(nn, t, weights.layoutNorm, tower);
       const tokens = patchMerger(nn, x, norm, weights.projector, false);
       nn.rt.drop(x, pixels, ...qwen.locals);
       return { tokens, deepstack };
@@ -354,7 +379,53 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
   });
 }
 
+/** CLIPVisionTransformer.forward from the embeddings' output `x` (the patches and the class
+ * token), as LlavaModel.get_image_features reads it: pre_layrnorm, the blocks up to
+ * vision_feature_layer, whose output is the features; the blocks after it run too, but their
+ * outputs feed nothing, so what they save dies when the function returns: planned as run
+ * without saving (post_layernorm over the class token alone is left out). The class token
+ * sliced off ([:, 1:], a view; SliceBackward0 writes a whole-size gradient), then
+ * LlavaMultiModalProjector: linear_1, nn.GELU (keeping its input), linear_2. */
+function clipFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number): Tensor {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  const normed = towerNorm(nn, embedded, weights.layoutNorm, tower);
+  rt.drop(embedded);
+  const feeding = tower.featureLayers ?? tower.layers;
+  let x = normed;
+  for (const layer of weights.layers.slice(0, feeding)) {
+    const y = visionLayer(nn, x, layer, tower);
+    rt.drop(x);
+    x = y;
+  }
+  const features = x;
+  rt.noGrad(() => {
+    for (const layer of weights.layers.slice(feeding)) {
+      const y = visionLayer(nn, x, layer, tower);
+      if (x !== features) rt.drop(x);
+      x = y;
+    }
+    if (x !== features) rt.drop(x);
+  });
+  const rows = images * tower.tokensPerImage;
+  const selected = rows < features.rows ? ops.sliceRows(features, rows) : features;
+  if (selected !== features) rt.drop(features);
+  const [linear1, linear2] = weights.projector;
+  const up = nn.linear(selected, linear1);
+  rt.drop(selected);
+  const activated = ops.unarySavingInput(up);
+  rt.drop(up);
+  return nn.linear(activated, linear2);
+}
+
 export const VISION_NOTE = (tower: VisionTower, images: number) =>
   images > 0
-    ? `${tower.kind} image encoder planned for ${images} image(s) per sample (${tower.patchesPerImage} patches each through ${tower.layers} layers, SDPA over each image's patches; training.imagesPerSample)`
+    ? `${tower.kind} image encoder planned for ${images} image(s) per sample (${tower.patchesPerImage} patches each through ${tower.layers} layers, SDPA over each image's patches${featureNote(tower)}; training.imagesPerSample)`
     : `${tower.kind} image encoder's weights and states counted; its activations are planned only for images per sample above 0 (training.imagesPerSample, 0 = text-only batches)`;
+
+/** Where the features come from when the blocks after them run for nothing (LLaVA). */
+function featureNote(tower: VisionTower): string {
+  const feeding = tower.featureLayers ?? tower.layers;
+  if (feeding === tower.layers) return '';
+  return `; the features are block ${feeding}'s output (vision_feature_layer), the ${tower.layers - feeding} block(s) after it run and keep nothing`;
+}

@@ -33,6 +33,7 @@ import { jamba } from './jamba';
 import { lfm2, lfm2Moe } from './lfm2';
 import { llama } from './llama';
 import { llama4 } from './llama4';
+import { llava } from './llava';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { ministral3 } from './ministral3';
@@ -124,6 +125,7 @@ const ALL: Family[] = [
   llama4,
   mllama,
   mistral3,
+  llava,
   ministral3,
   qwen2Vl,
   phimoe,

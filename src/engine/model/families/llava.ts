@@ -1,0 +1,180 @@
+// LLaVA (transformers models/llava/modeling_llava.py, LLaVA-1.5): the language model
+// AutoModel.from_config(text_config) builds (a Llama, Mistral, Qwen2 ... read as its own family
+// reads it), a CLIP image encoder (models/clip/modeling_clip.py CLIPVisionModel) whose
+// penultimate block's output, without the class token, LlavaMultiModalProjector carries to
+// the text width: linear_1, GELU, linear_2.
+import { PlanValidationError, VisionTower } from '../../vocabulary';
+import { Config, ConfigReader } from '../config-reader';
+import { Family } from '../family';
+
+/** The defaults of the text config classes LLaVA checkpoints build (text_config is saved as
+ * its difference from them): LlamaConfig, MistralConfig and Qwen2Config
+ * (configuration_llama.py, configuration_mistral.py, configuration_qwen2.py). */
+const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
+  llama: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    hidden_act: 'silu',
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+  },
+  mistral: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    hidden_act: 'silu',
+    max_position_embeddings: 4096 * 32,
+    tie_word_embeddings: false,
+    sliding_window: 4096,
+  },
+  qwen2: {
+    vocab_size: 151936,
+    hidden_size: 4096,
+    intermediate_size: 22016,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    hidden_act: 'silu',
+    max_position_embeddings: 32768,
+    tie_word_embeddings: false,
+  },
+};
+
+/** The vision_config LlavaConfig builds when none is given (configuration_llava.py): CLIP
+ * ViT-L/14 at 336 px. */
+const LLAVA_VISION: Config = {
+  hidden_size: 1024,
+  intermediate_size: 4096,
+  num_hidden_layers: 24,
+  num_attention_heads: 16,
+  image_size: 336,
+  patch_size: 14,
+};
+
+/** CLIPVisionConfig's defaults (configuration_clip.py), under a vision_config LLaVA is given. */
+const CLIP_VISION_DEFAULTS: Config = {
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  num_channels: 3,
+  image_size: 224,
+  patch_size: 32,
+  hidden_act: 'quick_gelu',
+};
+
+/** LlavaConfig.__init__'s text_config: the class its model_type names (llama where it names
+ * none) over that class's defaults; LlamaConfig() where none is given. */
+function llavaText(root: Config): Config {
+  const given = root.text_config;
+  const text = given && typeof given === 'object' ? (given as Config) : {};
+  const type = typeof text.model_type === 'string' ? text.model_type : 'llama';
+  return { ...(TEXT_CLASS_DEFAULTS[type] ?? {}), ...text, model_type: type };
+}
+
+/** LlavaConfig.__init__'s vision_config: CLIPVisionConfig's defaults under the one given, or
+ * LLaVA-1.5's tower where none is. */
+function llavaVision(root: Config): Config {
+  const given = root.vision_config;
+  const vision = given && typeof given === 'object' ? (given as Config) : LLAVA_VISION;
+  return { model_type: 'clip_vision_model', ...CLIP_VISION_DEFAULTS, ...vision };
+}
+
+/** vision_feature_layer as blocks run before the features: -2 is all but the last block; a
+ * list of layers (features concatenated) is refused by the field. */
+function featureLayers(read: ConfigReader, layers: number): number {
+  const given = read.config.vision_feature_layer ?? -2;
+  const index = typeof given === 'number' && Number.isInteger(given) ? given : NaN;
+  if (!(index >= -layers && index <= layers && index !== 0)) {
+    read.fail(
+      'vision_feature_layer',
+      `give one block's hidden-state index, 1 to ${layers} or -${layers} to -1 (-2: the penultimate block); lists of layers are not planned yet`,
+    );
+    throw new PlanValidationError(read.errors);
+  }
+  // hidden_states[0] is the embeddings' output, hidden_states[i] block i's
+  return index < 0 ? layers + 1 + index : index;
+}
+
+/** CLIPVisionModel under LLaVA: Conv2d patches (no bias), a class embedding and a position per
+ * patch and the class token, pre_layrnorm, blocks of LayerNorms, q, k, v and out_proj and fc1,
+ * quick_gelu, fc2 with biases, post_layernorm; then the projector to `textWidth`. */
+function clipTower(root: ConfigReader, textWidth: number): VisionTower {
+  const vision = llavaVision(root.config);
+  if (vision.model_type !== 'clip_vision_model') {
+    root.fail(
+      'vision_config.model_type',
+      "LLaVA's image encoder is planned as CLIP's: give 'clip_vision_model'",
+    );
+    throw new PlanValidationError(root.errors);
+  }
+  const read = new ConfigReader(vision, `${root.prefix}.vision_config`);
+  const h = read.numberOr(0, 'hidden_size');
+  const patch = read.numberOr(0, 'patch_size');
+  const image = read.numberOr(0, 'image_size');
+  const layers = read.numberOr(0, 'num_hidden_layers');
+  const patches = Math.floor(image / patch) ** 2;
+  const positions = patches + 1; // and the class token
+  const conv = read.numberOr(0, 'num_channels') * patch * patch * h;
+  const embeddings = conv + h + positions * h + 2 * h + 2 * h; // class, positions, two LayerNorms
+  // vision_feature_select_strategy 'default' drops the class token, 'full' keeps it
+  const strategy = root.config.vision_feature_select_strategy ?? 'default';
+  const bias = root.config.multimodal_projector_bias !== false;
+  return {
+    kind: 'clip_vision_model',
+    layers,
+    hiddenSize: h,
+    intermediateSize: read.numberOr(0, 'intermediate_size'),
+    heads: read.numberOr(0, 'num_attention_heads'),
+    patchSize: patch,
+    imageSize: image,
+    patchesPerImage: positions,
+    tokensPerImage: strategy === 'full' ? positions : patches,
+    norm: 'layernorm',
+    mlp: 'plain',
+    // CLIPAttention's q_proj, k_proj, v_proj and out_proj; CLIPMLP's fc1 and fc2
+    linearNames: [
+      ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((n) => `self_attn.${n}`),
+      'mlp.fc1',
+      'mlp.fc2',
+    ],
+    attentionBias: true,
+    mlpBias: true,
+    embeddingParameters: embeddings,
+    projector: [
+      { name: 'multi_modal_projector.linear_1', inFeatures: h, outFeatures: textWidth, bias },
+      {
+        name: 'multi_modal_projector.linear_2',
+        inFeatures: textWidth,
+        outFeatures: textWidth,
+        bias,
+      },
+    ],
+    projectorNormParameters: 0,
+    layout: 'clip',
+    ...(vision.hidden_act === 'quick_gelu' ? { activation: 'quick_gelu' as const } : {}),
+    featureLayers: featureLayers(root, layers),
+  };
+}
+
+export const llava: Family = {
+  types: ['llava'],
+  // the text stack's family reads its own fields (wrapsText); these describe nothing read here
+  mlp: 'gated',
+  norm: 'rmsnorm',
+  normsPerLayer: 2,
+  wrapsText: {
+    textConfig: llavaText,
+    attach: (arch, root) => {
+      arch.vision = clipTower(root, arch.hiddenSize);
+      // LlavaConfig forwards a tied text_config to its own tie_word_embeddings
+      if (root.config.tie_word_embeddings === true) arch.tieWordEmbeddings = true;
+    },
+  },
+};

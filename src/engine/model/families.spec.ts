@@ -2120,4 +2120,45 @@ describe('LLaVA (modeling_llava.py: a text model of its own family, a CLIP tower
     const badText = { ...LLAVA_15_7B, text_config: { model_type: 'llama', hidden_size: -1 } };
     expect(() => architectureFromConfig('x', badText)).toThrow(/config.text_config.hidden_size/);
   });
+
+  it('llava-v1.6-mistral-7b-hf (llava_next): 7,566,747,648 parameters (the Hub: 7.57B) with image_newline; an image at the largest grid, 672 px: 5 crops, 2,928 tokens', () => {
+    const h = 4096;
+    const layer = 2 * h * h + 2 * h * 1024 + 3 * h * 14336 + 2 * h; // Mistral-7B's
+    const text = 2 * 32064 * h + 32 * layer + h;
+    const clip = 303_507_456; // the CLIP ViT-L/14 tower above
+    const projector = 1024 * h + h + h * h + h;
+    const arch = architectureFromConfig('llava-v1.6-mistral-7b', {
+      ...LLAVA_15_7B,
+      model_type: 'llava_next',
+      image_grid_pinpoints: [
+        [336, 672],
+        [672, 336],
+        [672, 672],
+        [1008, 336],
+        [336, 1008],
+      ],
+      text_config: {
+        model_type: 'mistral',
+        max_position_embeddings: 32768,
+        sliding_window: null,
+        vocab_size: 32064,
+      },
+    });
+    expect(countParameters(arch).total).toBe(text + clip + projector + h);
+    expect(text + clip + projector + h).toBe(7_566_747_648);
+    // 672 x 672: the base crop and 2 x 2 tiles; 576 base tokens, then 48 rows of 48 and a newline
+    expect(arch.vision).toMatchObject({
+      crops: 5,
+      patchesPerImage: 5 * 577,
+      tokensPerImage: 576 + 48 * 49,
+    });
+    const full = {
+      ...LLAVA_15_7B,
+      model_type: 'llava_next',
+      vision_feature_select_strategy: 'full',
+    };
+    expect(() => architectureFromConfig('x', full)).toThrow(
+      /config.vision_feature_select_strategy/,
+    );
+  });
 });

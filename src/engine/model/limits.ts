@@ -68,6 +68,8 @@ const MAX_SSM_CONV = 64;
 const MAX_SSM_EXPAND = 16;
 /** Image side in pixels: Gemma 3's 896 is the largest published fixed size, x~70. */
 const MAX_IMAGE_SIDE = 65_536;
+/** Crops of one image through a tower: LLaVA-NeXT's largest grids give 1 + 3 x 3, x~100. */
+const MAX_CROPS = 1_024;
 /** Patch side in pixels: 14 and 16 are published (SigLIP, Qwen2-VL), x64. */
 const MAX_PATCH_SIDE = 1_024;
 /** Linears in a vision projector: Qwen2-VL's merger and Llama 4's have two or three, x8. */
@@ -225,6 +227,8 @@ const VISION: BlockShape = {
   optionalNumbers: {
     layerGates: count(0, 2 * MAX_LAYERS), // two scalar gates a layer
     featureLayers: count(1, MAX_LAYERS),
+    crops: count(1, MAX_CROPS),
+    cropFeatures: count(1, MAX_POSITIONS),
     pixelsPerPatch: count(1, MAX_MLP_WIDTH),
   },
   flags: ['attentionBias', 'mlpBias'],

@@ -290,3 +290,18 @@ describe('images and the text width', () => {
     expect(check(images(0), 8, defaults)).toEqual([]);
   });
 });
+
+describe('images and the sequence', () => {
+  // LLaVA-1.5's defaults: 576 image tokens an image (24 x 24 patches of a 336-px image)
+  const llava = architectureFromConfig('llava', { model_type: 'llava' });
+  const run = (imagesPerSample: number, sequenceLength: number) =>
+    check({ training: { imagesPerSample, sequenceLength } }, 8, llava);
+
+  it("refuses images whose tokens the sample's sequence cannot hold, naming the field", () => {
+    // 4 x 576 = 2,304 positions in a 2,048-token sample
+    const errors = run(4, 2048);
+    expect(errors.map((e) => e.field)).toEqual(['training.imagesPerSample']);
+    expect(errors[0].message).toMatch(/4 image\(s\) of 576 tokens take 2304 positions/);
+    expect(run(3, 2048)).toEqual([]);
+  });
+});

@@ -53,6 +53,24 @@ export function validateRequest(
     ...runtimeErrors(request, gpu),
     ...sequenceLimitErrors(request, arch),
     ...imageWidthErrors(request, arch),
+    ...imageTokenErrors(request, arch),
+  ];
+}
+
+/** Image tokens take positions of the text sequence (masked_scatter over the image placeholder
+ * tokens the processor puts in each sample); Mllama's go to its cross-attention layers instead. */
+function imageTokenErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const tower = arch.vision;
+  const images = request.training.imagesPerSample ?? 0;
+  if (!tower || images <= 0 || arch.layerTypes?.includes('cross_attention')) return [];
+  const positions = images * tower.tokensPerImage;
+  const length = request.training.sequenceLength;
+  if (positions <= length) return [];
+  return [
+    {
+      field: 'training.imagesPerSample',
+      message: `${images} image(s) of ${tower.tokensPerImage} tokens take ${positions} positions of a sample, more than training.sequenceLength (${length}): give a longer sequence or fewer images per sample`,
+    },
   ];
 }
 

@@ -257,6 +257,13 @@ export interface VisionTower {
    * (linear_1, GELU, linear_2). Absent: the generic ViT block with separate q, k, v and o and
    * the projector's linears on gathered patches. */
   layout?: 'qwen' | 'clip';
+  /** Crops of imageSize one image becomes, each through the tower (LLaVA-NeXT's anyres: the
+   * base image and the tiles of its grid resolution); patchesPerImage counts them all, and
+   * the projector's text-wide image_newline is in projectorNormParameters. Absent: 1. */
+  crops?: number;
+  /** Image features one crop hands the projector (its patches, and the class token under
+   * vision_feature_select_strategy 'full'). Absent: tokensPerImage. */
+  cropFeatures?: number;
   /** The MLP's activation where it is not one fused GELU kernel: CLIP's quick_gelu
    * (x * sigmoid(1.702 x)). */
   activation?: 'quick_gelu';

@@ -1544,6 +1544,35 @@ describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_
     );
   });
 
+  it("LLaVA-NeXT: the base crop and a 2 x 2 grid's four tiles through the tower, the projector on each crop's features (a copy folding the crops), the packing's copies keeping nothing", () => {
+    const crops = 5;
+    const next = {
+      ...config(-2),
+      model_type: 'llava_next',
+      image_grid_pinpoints: [[448, 448]],
+    };
+    const long = (images: number) =>
+      forwardEnd(
+        next,
+        settings({ preset: 'hf-transformers' }, { imagesPerSample: images, sequenceLength: 2048 }),
+      ).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+    const rows = crops * P;
+    const row = (cols: number) => round(BF16 * rows * cols);
+    const stats = 2 * round(FP32 * rows);
+    const block =
+      2 * row(hv) +
+      stats +
+      4 * row(hv) +
+      round(FP32 * rows * 2) +
+      2 * row(hv) +
+      stats +
+      3 * row(fv);
+    const preNorm = row(hv) + stats;
+    const selected = BF16 * crops * 256 * hv; // each crop's 256 patches, gathered for linear_1
+    const projector = 2 * BF16 * crops * 256 * h;
+    expect(long(1) - long(0)).toBe(preNorm + 2 * block + selected + projector);
+  });
+
   it('the blocks after vision_feature_layer run but keep nothing: -1 keeps one block more than -2', () => {
     const row = (cols: number) => round(BF16 * P * cols);
     const stats = 2 * round(FP32 * P);

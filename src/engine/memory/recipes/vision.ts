@@ -34,6 +34,8 @@ export interface VisionWeights {
   layoutNorm: Param[];
   /** Projector norms (but the Qwen merger's) and Mllama's layer gates, lumped. */
   extras?: Param;
+  /** LLaVA-NeXT's image_newline (text-wide), counted with the projector's norms. */
+  newline?: Param;
   /** Qwen3-VL's deepstack mergers, in the config's order. */
   deepstack: DeepstackWeights[];
   /** Every parameter in creation order. */
@@ -117,8 +119,11 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   const layoutNormElements = layoutNorm.reduce((sum, p) => sum + p.elements, 0);
   const [fromProjector, fromEmbeddings] =
     tower.layout === 'clip' ? [0, layoutNormElements] : [layoutNormElements, 0];
+  // LLaVA-NeXT's image_newline, counted with the projector's norms, is a parameter of its own
+  const newlineElements = (tower.crops ?? 1) > 1 ? tower.projector[1].outFeatures : 0;
   const extraElements =
-    Math.max(0, tower.projectorNormParameters - fromProjector) + (tower.layerGates ?? 0);
+    Math.max(0, tower.projectorNormParameters - fromProjector - newlineElements) +
+    (tower.layerGates ?? 0);
   const weights: VisionWeights = {
     tower,
     embeddings: baseParam(s, 'vision.embeddings', tower.embeddingParameters - fromEmbeddings),
@@ -126,6 +131,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     projector,
     layoutNorm,
     extras: extraElements > 0 ? baseParam(s, 'vision.extras', extraElements) : undefined,
+    newline: newlineElements > 0 ? baseParam(s, 'image_newline', newlineElements) : undefined,
     deepstack: (tower.deepstack ?? []).map((merger, i) => ({
       merger,
       norm: deepstackNorm(s, merger, i),
@@ -139,6 +145,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
     ...layoutNorm,
     ...projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
+    ...(weights.newline ? [weights.newline] : []),
     ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
   ];
   return weights;
@@ -380,14 +387,13 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
 }
 
 /** CLIPVisionTransformer.forward from the embeddings' output `x` (the patches and the class
- * token), as LlavaModel.get_image_features reads it: pre_layrnorm, the blocks up to
- * vision_feature_layer, whose output is the features; the blocks after it run too, but their
+ * token of every crop), as LlavaModel.get_image_features reads it: pre_layrnorm, the blocks up
+ * to vision_feature_layer, whose output is the features; the blocks after it run too, but their
  * outputs feed nothing, so what they save dies when the function returns: planned as run
- * without saving (post_layernorm over the class token alone is left out). The class token
- * sliced off ([:, 1:], a view; SliceBackward0 writes a whole-size gradient), then
- * LlavaMultiModalProjector: linear_1, nn.GELU (keeping its input), linear_2. */
+ * without saving (post_layernorm over the class token alone is left out). Then the projector
+ * on each crop's features, and LLaVA-NeXT's packing of the crops into the image's tokens. */
 function clipFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number): Tensor {
-  const { ops, rt } = nn;
+  const { rt } = nn;
   const { tower } = weights;
   const normed = towerNorm(nn, embedded, weights.layoutNorm, tower);
   rt.drop(embedded);
@@ -407,8 +413,24 @@ function clipFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: 
     }
     if (x !== features) rt.drop(x);
   });
-  const rows = images * tower.tokensPerImage;
-  const selected = rows < features.rows ? ops.sliceRows(features, rows) : features;
+  const projected = llavaProjector(nn, weights, features, images);
+  return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
+}
+
+/** The features each crop hands LlavaMultiModalProjector: without the class token
+ * ([:, 1:]: a view of one crop; SliceBackward0 writes a whole-size gradient), a copy where the
+ * linear's reshape folds several; then linear_1, nn.GELU (keeping its input), linear_2. */
+function llavaProjector(nn: Nn, weights: VisionWeights, features: Tensor, images: number) {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  const crops = images * (tower.crops ?? 1);
+  const rows = crops * (tower.cropFeatures ?? tower.tokensPerImage);
+  const selected =
+    rows === features.rows
+      ? features
+      : crops === 1
+        ? ops.sliceRows(features, rows)
+        : ops.gatherRows(features, rows);
   if (selected !== features) rt.drop(features);
   const [linear1, linear2] = weights.projector;
   const up = nn.linear(selected, linear1);
@@ -416,6 +438,28 @@ function clipFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: 
   const activated = ops.unarySavingInput(up);
   rt.drop(up);
   return nn.linear(activated, linear2);
+}
+
+/** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted
+ * into the image's grid (.contiguous(), a copy), unpadded (views: an image at its grid's own
+ * shape has no padding), image_newline expanded to one more token a row and joined by
+ * torch.cat (a copy; the parameter's gradient sums the expansion), joined after the base's by
+ * torch.cat: the image's tokens. The copies save nothing and each dies with the next. */
+function packedCrops(nn: Nn, weights: VisionWeights, projected: Tensor, images: number): Tensor {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  const perCrop = tower.cropFeatures ?? tower.tokensPerImage;
+  const base = ops.sliceRows(projected, images * perCrop); // image_feature[0]
+  const tiles = ops.sliceRows(projected, projected.rows - base.rows); // image_feature[1:]
+  const grid = ops.gatherRows(tiles, tiles.rows);
+  rt.drop(projected, tiles);
+  const rowEnds = images * tower.tokensPerImage - projected.rows; // one newline a grid row
+  const newline = ops.weight(weights.newline!, rowEnds, projected.cols);
+  const rows = ops.catRows([grid, newline]);
+  rt.drop(grid, newline);
+  const tokens = ops.catRows([base, rows]);
+  rt.drop(base, rows);
+  return tokens;
 }
 
 export const VISION_NOTE = (tower: VisionTower, images: number) =>

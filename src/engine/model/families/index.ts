@@ -33,7 +33,7 @@ import { jamba } from './jamba';
 import { lfm2, lfm2Moe } from './lfm2';
 import { llama } from './llama';
 import { llama4 } from './llama4';
-import { llava } from './llava';
+import { llava, llavaNext } from './llava';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { ministral3 } from './ministral3';
@@ -126,6 +126,7 @@ const ALL: Family[] = [
   mllama,
   mistral3,
   llava,
+  llavaNext,
   ministral3,
   qwen2Vl,
   phimoe,

@@ -2,7 +2,9 @@
 // AutoModel.from_config(text_config) builds (a Llama, Mistral, Qwen2 ... read as its own family
 // reads it), a CLIP image encoder (models/clip/modeling_clip.py CLIPVisionModel) whose
 // penultimate block's output, without the class token, LlavaMultiModalProjector carries to
-// the text width: linear_1, GELU, linear_2.
+// the text width: linear_1, GELU, linear_2. LLaVA-NeXT (models/llava_next/
+// modeling_llava_next.py) runs the same tower over an image's base crop and grid tiles and
+// packs their tokens with a newline token ending each grid row.
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
@@ -163,18 +165,96 @@ function clipTower(root: ConfigReader, textWidth: number): VisionTower {
   };
 }
 
-export const llava: Family = {
-  types: ['llava'],
-  // the text stack's family reads its own fields (wrapsText); these describe nothing read here
-  mlp: 'gated',
-  norm: 'rmsnorm',
-  normsPerLayer: 2,
-  wrapsText: {
-    textConfig: llavaText,
-    attach: (arch, root) => {
-      arch.vision = clipTower(root, arch.hiddenSize);
-      // LlavaConfig forwards a tied text_config to its own tie_word_embeddings
-      if (root.config.tie_word_embeddings === true) arch.tieWordEmbeddings = true;
+/** LlavaNextConfig's image_grid_pinpoints (configuration_llava_next.py), as (height, width). */
+const LLAVA_NEXT_PINPOINTS = [
+  [336, 672],
+  [672, 336],
+  [672, 672],
+  [1008, 336],
+  [336, 1008],
+];
+
+/** The grid resolution an image is planned at: the pinpoint of the most tiles (the most
+ * tokens among them), which select_best_resolution picks for an image of that shape. */
+function largestGrid(read: ConfigReader, crop: number): { rows: number; cols: number } {
+  const given = read.config.image_grid_pinpoints ?? LLAVA_NEXT_PINPOINTS;
+  const grids = Array.isArray(given)
+    ? given.map((p) =>
+        Array.isArray(p) &&
+        p.length === 2 &&
+        p.every((side) => Number.isInteger(side) && side >= crop)
+          ? { rows: Math.floor(p[0] / crop), cols: Math.floor(p[1] / crop) }
+          : undefined,
+      )
+    : [];
+  if (grids.length === 0 || grids.some((grid) => grid === undefined)) {
+    read.fail(
+      'image_grid_pinpoints',
+      `give [height, width] pairs of at least the crop size (${crop} px), as the checkpoint's config.json does`,
+    );
+    throw new PlanValidationError(read.errors);
+  }
+  const size = (g: { rows: number; cols: number }) => [g.rows * g.cols, g.rows * (g.cols + 1)];
+  return grids.reduce((best, grid) => {
+    const [a, b] = [size(grid!), size(best!)];
+    return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]) ? grid : best;
+  })!;
+}
+
+/** LLaVA-NeXT's anyres (modeling_llava_next.py): the base crop and the tiles of the grid
+ * resolution each through the tower; the image's tokens are the base crop's and the grid's,
+ * a newline token ending each of its rows. */
+function anyresTower(root: ConfigReader, textWidth: number): VisionTower {
+  const tower = clipTower(root, textWidth);
+  if (tower.tokensPerImage !== tower.patchesPerImage - 1) {
+    root.fail(
+      'vision_feature_select_strategy',
+      "LLaVA-NeXT's grid packing reads each crop without its class token: give 'default'",
+    );
+    throw new PlanValidationError(root.errors);
+  }
+  const side = Math.sqrt(tower.tokensPerImage); // patches along a crop's side
+  const grid = largestGrid(root, tower.imageSize);
+  const crops = 1 + grid.rows * grid.cols;
+  return {
+    ...tower,
+    crops,
+    cropFeatures: tower.tokensPerImage,
+    patchesPerImage: crops * tower.patchesPerImage,
+    tokensPerImage: tower.tokensPerImage + grid.rows * side * (grid.cols * side + 1),
+    projectorNormParameters: textWidth, // image_newline
+  };
+}
+
+/** A LLaVA family: the text stack as its own family reads it, the tower `towerOf` builds, and
+ * the root's tie_word_embeddings (LlavaConfig forwards a tied text_config's to it). */
+function llavaFamily(
+  type: string,
+  towerOf: (root: ConfigReader, textWidth: number) => VisionTower,
+  note?: (tower: VisionTower) => string,
+): Family {
+  return {
+    types: [type],
+    // the text stack's family reads its own fields (wrapsText); these describe nothing read here
+    mlp: 'gated',
+    norm: 'rmsnorm',
+    normsPerLayer: 2,
+    wrapsText: {
+      textConfig: llavaText,
+      attach: (arch, root) => {
+        arch.vision = towerOf(root, arch.hiddenSize);
+        if (root.config.tie_word_embeddings === true) arch.tieWordEmbeddings = true;
+        if (note) arch.notes = [...(arch.notes ?? []), note(arch.vision)];
+      },
     },
-  },
-};
+  };
+}
+
+export const llava = llavaFamily('llava', clipTower);
+
+export const llavaNext = llavaFamily(
+  'llava_next',
+  anyresTower,
+  (tower) =>
+    `LLaVA-NeXT's images planned at the largest grid of image_grid_pinpoints: ${tower.crops} crops of ${tower.imageSize} px each through the tower, ${tower.tokensPerImage} tokens an image; smaller images make fewer`,
+);

@@ -2,7 +2,7 @@ import { modelStates, nf4BytesPerWeight } from './model-states';
 import { shardWorld } from './sharding/shard-world';
 import { RankParameters } from '../model/placement';
 import { normalizeRequest } from '../request/normalize';
-import { PlanRequest } from '../vocabulary';
+import { PlanRequest, QuantizationKernel } from '../vocabulary';
 
 /** A rank holding `elements` trainable dense parameters and nothing else. */
 function rankOf(elements: number): RankParameters {
@@ -139,7 +139,7 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
     nonLinear: 2 * head + norms,
     headLinear: head,
   };
-  const weightsOn = (quantizationKernel: 'bitsandbytes' | 'bitsandbytes-lightning') =>
+  const weightsOn = (quantizationKernel: QuantizationKernel, rank = llama2) =>
     modelStates(
       normalizeRequest({
         model: 'x',
@@ -147,7 +147,7 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
         training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
         runtime: { quantizationKernel },
       }),
-      llama2,
+      rank,
       shardWorld(1, 1),
     ).weights;
   it('Hugging Face keeps lm_head in bf16: 4.5 bits per block weight, 2 bytes for the rest', () => {
@@ -163,15 +163,7 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
   it("routed experts stay bf16: transformers v5's fused 3-D parameters are no nn.Linear for bitsandbytes", () => {
     // The same rank with 8 x 2 x 4096 x 14336 expert elements beside its blocks.
     const experts = 8 * 2 * 4096 * 14336;
-    const weights = modelStates(
-      normalizeRequest({
-        model: 'x',
-        cluster: { gpu: 'a10g' },
-        training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
-      }),
-      { ...llama2, expertLinear: experts },
-      shardWorld(1, 1),
-    ).weights;
+    const weights = weightsOn('bitsandbytes', { ...llama2, expertLinear: experts });
     expect(weights).toBeCloseTo(blocks * 0.5625 + (2 * head + norms + experts) * 2, 0);
   });
 
@@ -180,25 +172,10 @@ describe('QLoRA frozen weights: which linears are NF4', () => {
     // then the merger's two linears (5,120 x 5,120, 5,120 x 3,584); its norms, biases and
     // patch embedding stay 16-bit with the rest of nonLinear
     const tower = 32 * (1280 * 3840 + 1280 * 1280 + 3 * 1280 * 3420) + 5120 * 5120 + 5120 * 3584;
-    const rank = {
-      ...llama2,
-      nonLinear: llama2.nonLinear + tower + 1_000_000,
-      visionLinear: tower,
-    };
-    const weightsOn = (quantizationKernel: 'bitsandbytes' | 'torchao') =>
-      modelStates(
-        normalizeRequest({
-          model: 'x',
-          cluster: { gpu: 'a10g' },
-          training: { method: 'qlora', precision: 'bf16-pure', qlora: { doubleQuant: false } },
-          runtime: { quantizationKernel },
-        }),
-        rank,
-        shardWorld(1, 1),
-      ).weights;
-    const rest = 2 * head + norms + 1_000_000;
-    expect(weightsOn('bitsandbytes')).toBeCloseTo((blocks + tower) * 0.5625 + rest * 2, 0);
-    expect(weightsOn('torchao')).toBeCloseTo(blocks * 0.5625 + (rest + tower) * 2, 0);
+    const rank = { ...llama2, nonLinear: llama2.nonLinear + tower + 1e6, visionLinear: tower };
+    const rest = 2 * head + norms + 1e6;
+    expect(weightsOn('bitsandbytes', rank)).toBeCloseTo((blocks + tower) * 0.5625 + rest * 2, 0);
+    expect(weightsOn('torchao', rank)).toBeCloseTo(blocks * 0.5625 + (rest + tower) * 2, 0);
   });
 });
 

@@ -11,6 +11,7 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family, fixedStateNote, givenLayerTypes, indicesWhere } from '../family';
 import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
 import { LayerType, ModelArchitecture } from '../../vocabulary';
+import { LLAMA_CONFIG_DEFAULTS } from './llama';
 
 export const granite: Family = {
   types: ['granite'],
@@ -19,17 +20,10 @@ export const granite: Family = {
   normsPerLayer: 2,
 };
 
-/** GraniteMoeConfig's defaults (configuration_granitemoe.py): intermediate_size is each
- * expert's width. */
+/** GraniteMoeConfig's defaults (configuration_granitemoe.py), LlamaConfig's shape:
+ * intermediate_size is each expert's width. */
 const GRANITE_MOE_DEFAULTS: Config = {
-  vocab_size: 32000,
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  hidden_act: 'silu',
-  max_position_embeddings: 2048,
-  tie_word_embeddings: false,
+  ...LLAMA_CONFIG_DEFAULTS,
   attention_bias: false,
   num_local_experts: 8,
   num_experts_per_tok: 2,

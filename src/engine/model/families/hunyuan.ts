@@ -4,18 +4,13 @@
 // (modular_hunyuan_v1_moe.py): the same attention, and in every layer a sparse block.
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
+import { LLAMA_CONFIG_DEFAULTS } from './llama';
 import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
-/** HunYuanDenseV1Config's defaults (configuration_hunyuan_v1_dense.py). */
+/** HunYuanDenseV1Config's defaults (configuration_hunyuan_v1_dense.py): LlamaConfig's shape. */
 const HUNYUAN_DEFAULTS: Config = {
+  ...LLAMA_CONFIG_DEFAULTS,
   vocab_size: 290943,
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  hidden_act: 'silu',
-  max_position_embeddings: 2048,
-  tie_word_embeddings: false,
   attention_bias: false,
 };
 

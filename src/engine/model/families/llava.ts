@@ -8,21 +8,14 @@
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
+import { LLAMA_CONFIG_DEFAULTS } from './llama';
+import { VIT_ENCODER_LAYER } from './siglip';
 
 /** The defaults of the text config classes LLaVA checkpoints build (text_config is saved as
  * its difference from them): LlamaConfig, MistralConfig and Qwen2Config
  * (configuration_llama.py, configuration_mistral.py, configuration_qwen2.py). */
 const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
-  llama: {
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 11008,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    hidden_act: 'silu',
-    max_position_embeddings: 2048,
-    tie_word_embeddings: false,
-  },
+  llama: LLAMA_CONFIG_DEFAULTS,
   mistral: {
     vocab_size: 32000,
     hidden_size: 4096,
@@ -138,16 +131,7 @@ function clipTower(root: ConfigReader, textWidth: number): VisionTower {
     imageSize: image,
     patchesPerImage: positions,
     tokensPerImage: strategy === 'full' ? positions : patches,
-    norm: 'layernorm',
-    mlp: 'plain',
-    // CLIPAttention's q_proj, k_proj, v_proj and out_proj; CLIPMLP's fc1 and fc2
-    linearNames: [
-      ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((n) => `self_attn.${n}`),
-      'mlp.fc1',
-      'mlp.fc2',
-    ],
-    attentionBias: true,
-    mlpBias: true,
+    ...VIT_ENCODER_LAYER,
     embeddingParameters: embeddings,
     projector: [
       { name: 'multi_modal_projector.linear_1', inFeatures: h, outFeatures: textWidth, bias },

@@ -2,17 +2,13 @@
 // without weight or bias, before attention, before the MLP and at the end; no biases.
 import { Config } from '../config-reader';
 import { Family, refuseClipQkv } from '../family';
+import { LLAMA_CONFIG_DEFAULTS } from './llama';
 
-/** OlmoConfig's defaults (configuration_olmo.py): OLMo-7B's shape. */
+/** OlmoConfig's defaults (configuration_olmo.py): OLMo-7B's shape, LlamaConfig's but the
+ * vocabulary. */
 const OLMO_DEFAULTS: Config = {
+  ...LLAMA_CONFIG_DEFAULTS,
   vocab_size: 50304,
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  hidden_act: 'silu',
-  max_position_embeddings: 2048,
-  tie_word_embeddings: false,
   attention_bias: false,
 };
 

@@ -19,6 +19,21 @@ function poolingHead(h: number, f: number): number {
   return h + (3 * h * h + 3 * h) + (h * h + h) + 2 * h + (2 * h * f + f + h);
 }
 
+/** The encoder layer CLIP and SigLIP share (CLIPEncoderLayer, SiglipEncoderLayer): biased
+ * LayerNorms, self_attn's q_proj, k_proj, v_proj and out_proj and mlp's fc1 and fc2, each with
+ * a bias. */
+export const VIT_ENCODER_LAYER = {
+  norm: 'layernorm',
+  mlp: 'plain',
+  linearNames: [
+    ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((n) => `self_attn.${n}`),
+    'mlp.fc1',
+    'mlp.fc2',
+  ],
+  attentionBias: true,
+  mlpBias: true,
+} satisfies Partial<VisionTower>;
+
 /** A SigLIP tower from vision_config, with the projector the caller names. */
 export function siglipTower(
   vision: Config,
@@ -45,16 +60,7 @@ export function siglipTower(
     imageSize: image,
     patchesPerImage: patches,
     tokensPerImage,
-    norm: 'layernorm',
-    mlp: 'plain',
-    // SiglipAttention's q_proj, k_proj, v_proj and out_proj; SiglipMLP's fc1 and fc2
-    linearNames: [
-      ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((n) => `self_attn.${n}`),
-      'mlp.fc1',
-      'mlp.fc2',
-    ],
-    attentionBias: true,
-    mlpBias: true,
+    ...VIT_ENCODER_LAYER,
     embeddingParameters: embeddings + (vision.vision_use_head === false ? 0 : poolingHead(h, f)),
     projector,
     projectorNormParameters,

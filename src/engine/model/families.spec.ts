@@ -800,6 +800,7 @@ describe('Mistral Small 3.1 (modular_mistral3.py, modeling_pixtral.py)', () => {
       num_attention_heads: 32,
       num_hidden_layers: 40,
       num_key_value_heads: 8,
+      sliding_window: null,
       vocab_size: 131072,
     },
     vision_config: {

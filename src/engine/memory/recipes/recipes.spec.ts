@@ -76,6 +76,14 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
         (bytes) => bytes === T * a * d * BF16,
       ).length;
     expect(qSized(ministral3)).toBe(qSized(mistral) + 1);
+    // Mistral 3 (mistral3) builds its text stack from text_config's own model_type: a Ministral
+    // 3 text stack runs Ministral 3's layer under the Pixtral tower too
+    const wrapped = (text: Record<string, unknown>) => ({
+      model_type: 'mistral3',
+      text_config: text,
+      vision_config: { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 1 },
+    });
+    expect(qSized(wrapped(ministral3))).toBe(qSized(wrapped(mistral)) + 1);
   });
 
   it('Hugging Face Llama: two RMSNorms, rotary q and k, v, flash attention, SwiGLU', () => {

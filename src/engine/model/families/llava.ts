@@ -8,7 +8,7 @@
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
-import { LLAMA_CONFIG_DEFAULTS } from './llama';
+import { LLAMA_CONFIG_DEFAULTS, MISTRAL_CONFIG_DEFAULTS } from './llama';
 import { VIT_ENCODER_LAYER } from './siglip';
 
 /** The defaults of the text config classes LLaVA checkpoints build (text_config is saved as
@@ -16,18 +16,7 @@ import { VIT_ENCODER_LAYER } from './siglip';
  * (configuration_llama.py, configuration_mistral.py, configuration_qwen2.py). */
 const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
   llama: LLAMA_CONFIG_DEFAULTS,
-  mistral: {
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 14336,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 8,
-    hidden_act: 'silu',
-    max_position_embeddings: 4096 * 32,
-    tie_word_embeddings: false,
-    sliding_window: 4096,
-  },
+  mistral: MISTRAL_CONFIG_DEFAULTS,
   qwen2: {
     vocab_size: 151936,
     hidden_size: 4096,

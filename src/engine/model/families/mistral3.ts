@@ -1,9 +1,12 @@
-// Mistral Small 3.1 and 3.2 (modular_mistral3.py): a Mistral text stack under text_config and a
-// Pixtral image encoder (modeling_pixtral.py PixtralVisionModel) joined by
-// Mistral3MultiModalProjector. Trained on text alone, the encoder and projector sit the step out.
+// Mistral Small 3.1 and 3.2, and Ministral 3 (modular_mistral3.py): the text model
+// AutoModel.from_config(text_config) builds (Mistral's, or Ministral 3's with its scaled query:
+// read as its own family reads it) and a Pixtral image encoder (modeling_pixtral.py
+// PixtralVisionModel) joined by Mistral3MultiModalProjector. Trained on text alone, the encoder
+// and projector sit the step out.
 import { VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { Family, textConfigOrRoot, visionConfigOf } from '../family';
+import { Family, visionConfigOf } from '../family';
+import { MISTRAL_CONFIG_DEFAULTS } from './llama';
 
 /** The text_config Mistral3Config builds when none is given (configuration_mistral3.py), on
  * MistralConfig's defaults (untied head). */
@@ -79,14 +82,28 @@ function pixtralTower(root: Config, textWidth: number): VisionTower {
   };
 }
 
+/** Mistral3Config.__init__'s text_config: the class its model_type names (mistral where it
+ * names none) over that class's defaults, or, where none is given, the MistralConfig it builds
+ * (under the root's own fields, as a flat config gives them). */
+function mistral3Text(root: Config): Config {
+  const given = root.text_config;
+  if (!given || typeof given !== 'object')
+    return { ...MISTRAL3_TEXT_DEFAULTS, ...root, model_type: 'mistral' };
+  const text = given as Config;
+  const type = typeof text.model_type === 'string' ? text.model_type : 'mistral';
+  return { ...(type === 'mistral' ? MISTRAL_CONFIG_DEFAULTS : {}), ...text, model_type: type };
+}
+
 export const mistral3: Family = {
   types: ['mistral3'],
+  // the text stack's family reads its own fields (wrapsText); these describe nothing read here
   mlp: 'gated',
   norm: 'rmsnorm',
   normsPerLayer: 2,
-  defaults: MISTRAL3_TEXT_DEFAULTS,
-  textConfig: textConfigOrRoot,
-  refine: (arch, _read, { root }) => {
-    arch.vision = pixtralTower(root, arch.hiddenSize);
+  wrapsText: {
+    textConfig: mistral3Text,
+    attach: (arch, root) => {
+      arch.vision = pixtralTower(root.config, arch.hiddenSize);
+    },
   },
 };

@@ -2163,3 +2163,63 @@ describe('LLaVA (modeling_llava.py: a text model of its own family, a CLIP tower
     );
   });
 });
+
+describe('InternVL (modeling_internvl.py: a text model of its own family, InternViT, a projector)', () => {
+  // InternVL3-1B's shape: a Qwen2.5-0.5B text stack (its 151,674-token vocabulary, an untied
+  // head), InternVLVisionConfig's defaults (InternViT-300M at 448 px)
+  const INTERNVL3_1B = {
+    model_type: 'internvl',
+    text_config: {
+      model_type: 'qwen2',
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      vocab_size: 151674,
+      tie_word_embeddings: false,
+    },
+    vision_config: {},
+  };
+
+  it("938,119,296 parameters: the text stack, InternViT-300M's 303,938,560 and the projector's LayerNorm and linears", () => {
+    const t = 896;
+    // q, k and v biased (Qwen2), o not; 2 K/V heads of 64
+    const textLayer = t * t + t + 2 * (t * 128 + 128) + t * t + 3 * t * 4864 + 2 * t;
+    const text = 2 * 151674 * t + 24 * textLayer + t;
+    const v = 1024;
+    // q, k, v without biases, projection_layer with one; fc1 and fc2 biased; two LayerNorms;
+    // lambda_1 and lambda_2
+    const block = 3 * v * v + (v * v + v) + (v * 4096 + 4096) + (4096 * v + v) + 2 * 2 * v + 2 * v;
+    // Conv2d patches with a bias, the class token, 1,025 positions
+    const tower = 3 * 14 * 14 * v + v + v + 1025 * v + 24 * block;
+    const shuffled = 4 * v; // 2 x 2 patches a token (downsample_ratio 0.5)
+    const projector = 2 * shuffled + (shuffled * t + t) + (t * t + t);
+    const arch = architectureFromConfig('internvl3-1b', INTERNVL3_1B);
+    expect(tower).toBe(303_938_560);
+    expect(countParameters(arch).total).toBe(text + tower + projector);
+    expect(text + tower + projector).toBe(938_119_296);
+    // 32 x 32 patches and the class token through the tower, 256 tokens an image
+    expect(arch.vision).toMatchObject({
+      patchesPerImage: 1025,
+      tokensPerImage: 256,
+      pixelShuffle: 2,
+    });
+    const qkNorms = { ...INTERNVL3_1B, vision_config: { use_qk_norm: true } };
+    const withNorms = countParameters(architectureFromConfig('x', qkNorms)).total;
+    expect(withNorms - countParameters(arch).total).toBe(24 * 2 * v);
+  });
+
+  it('refuses by the field what its code cannot run or the planner does not plan', () => {
+    const refused = (patch: Record<string, unknown>) => () =>
+      architectureFromConfig('x', { ...INTERNVL3_1B, ...patch });
+    expect(refused({ vision_feature_layer: -2 })).toThrow(/config.vision_feature_layer/);
+    expect(refused({ vision_feature_select_strategy: 'full' })).toThrow(
+      /config.vision_feature_select_strategy/,
+    );
+    expect(refused({ vision_config: { use_mean_pooling: false } })).toThrow(
+      /config.vision_config.use_mean_pooling/,
+    );
+    expect(refused({ downsample_ratio: 0.3 })).toThrow(/config.downsample_ratio/);
+  });
+});

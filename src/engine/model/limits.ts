@@ -228,14 +228,15 @@ const VISION: BlockShape = {
     layerGates: count(0, 2 * MAX_LAYERS), // two scalar gates a layer
     featureLayers: count(1, MAX_LAYERS),
     crops: count(1, MAX_CROPS),
+    pixelShuffle: count(1, MAX_PATCH_SIDE),
     cropFeatures: count(1, MAX_POSITIONS),
     pixelsPerPatch: count(1, MAX_MLP_WIDTH),
   },
-  flags: ['attentionBias', 'mlpBias'],
+  flags: ['attentionBias', 'mlpBias', 'projectionBias', 'qkNorm', 'layerScale'],
   texts: ['kind'],
   // a tower's norms have weights (recipes/vision.ts reads them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
-  optionalChoices: { layout: ['qwen', 'clip'], activation: ['quick_gelu'] },
+  optionalChoices: { layout: ['qwen', 'clip', 'internvl'], activation: ['quick_gelu'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
   // one name per linear of a block: q, k, v and o (or qkv and proj), then up to three MLP linears

@@ -2,11 +2,15 @@
 import { DeepstackMerger, VisionTower } from '../vocabulary';
 import { trailingNames } from './lora-modules';
 
-/** One encoder layer: q, k, v, o (h x h), the MLP and two norms (a ViT block). */
+/** One encoder layer: q, k, v, o (h x h), the MLP and two norms (a ViT block); InternVL's q and
+ * k norms and its two layer scales (h each). */
 export function visionLayerParameters(tower: VisionTower): number {
   const h = tower.hiddenSize;
   const f = tower.intermediateSize;
-  const attention = 4 * h * h + (tower.attentionBias ? 4 * h : 0);
+  const qkvBias = tower.attentionBias ? 3 * h : 0;
+  const outBias = (tower.projectionBias ?? tower.attentionBias) ? h : 0;
+  const extras = (tower.qkNorm ? 2 * h : 0) + (tower.layerScale ? 2 * h : 0);
+  const attention = 4 * h * h + qkvBias + outBias + extras;
   const mlp =
     tower.mlp === 'gated'
       ? 3 * h * f + (tower.mlpBias ? 2 * f + h : 0)

@@ -254,9 +254,25 @@ export interface VisionTower {
    * LlavaModel.get_image_features runs it (modeling_clip.py, modeling_llava.py): the patches and
    * a class token (both in patchesPerImage), pre_layrnorm over them, blocks whose MLP is fc1,
    * quick_gelu, fc2, the features read after `featureLayers` blocks, then LlavaMultiModalProjector
-   * (linear_1, GELU, linear_2). Absent: the generic ViT block with separate q, k, v and o and
+   * (linear_1, GELU, linear_2). 'internvl': InternVLVisionModel as InternVLModel
+   * .get_image_features runs it (modeling_internvl.py): the patches and a class token, blocks
+   * whose attention and MLP outputs are scaled by lambda_1 and lambda_2 (layerScale) before
+   * their residual adds, the last block's output without the class token pixel-shuffled
+   * (pixelShuffle x pixelShuffle patches a token), then InternVLMultiModalProjector (LayerNorm,
+   * linear_1, GELU, linear_2). Absent: the generic ViT block with separate q, k, v and o and
    * the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip';
+  layout?: 'qwen' | 'clip' | 'internvl';
+  /** The attention output linear's bias where it differs from q, k and v's (InternVL's
+   * projection_layer always has one). Absent: attentionBias. */
+  projectionBias?: boolean;
+  /** RMSNorms over the whole q and k projections (InternVL's use_qk_norm). */
+  qkNorm?: boolean;
+  /** A learned per-channel scale on each block's attention and MLP outputs (InternVL's
+   * lambda_1 and lambda_2). */
+  layerScale?: boolean;
+  /** Patches along each side that one image token gathers (InternVL's pixel shuffle: 2 for
+   * downsample_ratio 0.5). */
+  pixelShuffle?: number;
   /** Crops of imageSize one image becomes, each through the tower (LLaVA-NeXT's anyres: the
    * base image and the tiles of its grid resolution); patchesPerImage counts them all, and
    * the projector's text-wide image_newline is in projectorNormParameters. Absent: 1. */

@@ -1590,6 +1590,63 @@ describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_
   });
 });
 
+describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling_internvl.py)", () => {
+  // a 224-px image in 14-px patches: 256 patches and the class token (as LLaVA's test above)
+  const hv = 256;
+  const fv = 512;
+  const P = 257;
+  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
+  const config = {
+    model_type: 'internvl',
+    text_config: { ...BASE, model_type: 'qwen2', num_hidden_layers: 1 },
+    vision_config: {
+      hidden_size: hv,
+      intermediate_size: fv,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      image_size: 224,
+      patch_size: 14,
+    },
+  };
+  const activations = (images: number) =>
+    forwardEnd(config, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[
+      ALLOCATED_COMPONENTS.indexOf('activations')
+    ];
+
+  it("keeps each block's ViT tensors and the outputs lambda_1 and lambda_2 scale, then the pixel-shuffled patches' LayerNorm and the projector's", () => {
+    const row = (cols: number) => round(BF16 * P * cols);
+    const stats = 2 * round(FP32 * P);
+    const block =
+      row(hv) +
+      stats +
+      row(hv) + // layernorm_before: input, stats, output
+      4 * row(hv) +
+      round(FP32 * P * 2) + // q, k, v, SDPA's output and log-sum-exp
+      row(hv) + // projection_layer's output, kept by lambda_1's product
+      row(hv) +
+      stats +
+      row(hv) + // layernorm_after over the residual sum
+      2 * row(fv) + // fc1's output (kept by GELU), GELU's (kept by fc2)
+      row(hv); // fc2's output, kept by lambda_2's product
+    // 256 patches, 2 x 2 into one token each: 64 rows of 4 x 256; the class token sliced off and
+    // the shuffle's copies keep nothing but the last, the projector LayerNorm's input
+    const shuffled = BF16 * 64 * 4 * hv;
+    const projector = shuffled + 2 * round(FP32 * 64) + shuffled + 2 * BF16 * 64 * h;
+    expect(activations(1) - activations(0)).toBe(2 * block + projector);
+  });
+
+  it('use_qk_norm: each of q and k through an RMSNorm over the whole projection, keeping its fp32 copy, rstd and cast', () => {
+    const normed = { ...config, vision_config: { ...config.vision_config, use_qk_norm: true } };
+    const withNorms = (images: number) =>
+      forwardEnd(normed, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[
+        ALLOCATED_COMPONENTS.indexOf('activations')
+      ];
+    const rmsNorm = round(FP32 * P * hv) + round(FP32 * P) + round(BF16 * P * hv);
+    const more = withNorms(1) - withNorms(0) - (activations(1) - activations(0));
+    expect(more).toBe(2 * 2 * rmsNorm); // q's and k's, in each of two blocks
+  });
+});
+
 describe("QLoRA stores a vision tower's linears as bitsandbytes loads them", () => {
   it("4-bit under bitsandbytes (its skip list names lm_head alone), 16-bit under torchtune's torchao: each block's qkv, proj, fc1 and fc2, the merger's and the deepstack merger's linears", () => {
     const hv = 256;

@@ -21,6 +21,9 @@ interface VisionLayer {
   // q, k, v, o (the Qwen layout: qkv, proj), then the MLP's (fc1, fc2 or gate, up, down)
   linears: LinearParams[];
   norms: Param[][]; // norm1, norm2 (weight, and bias for LayerNorm)
+  /** InternVL's q_norm and k_norm (use_qk_norm), and its lambda_1 and lambda_2. */
+  qkNorms: Param[];
+  scales: Param[];
 }
 
 export interface VisionWeights {
@@ -92,30 +95,48 @@ function linearMaker(s: ParamStorage): MakeLinear {
 export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionWeights {
   const make = linearMaker(s);
   const h = tower.hiddenSize;
-  const norm = (name: string) =>
+  const norm = (name: string, width = h) =>
     tower.norm === 'layernorm'
-      ? [baseParam(s, name, h), baseParam(s, `${name}.bias`, h)]
-      : [baseParam(s, name, h)];
+      ? [baseParam(s, name, width), baseParam(s, `${name}.bias`, width)]
+      : [baseParam(s, name, width)];
   const described = visionLinears(tower);
   const perBlock = blockShapes(tower).length;
   const attentionLinears = attentionLinearCount(tower);
+  const output = attentionLinears - 1; // o_proj, proj, out_proj, projection_layer
+  const biasOf = (k: number) =>
+    k === output
+      ? (tower.projectionBias ?? tower.attentionBias)
+      : k < output
+        ? tower.attentionBias
+        : tower.mlpBias;
+  const vectors = (i: number, names: string[]) =>
+    names.map((n) => baseParam(s, `vision.${i}.${n}`, h));
   const layers: VisionLayer[] = Array.from({ length: tower.layers }, (_, i) => ({
     linears: described
       .slice(i * perBlock, (i + 1) * perBlock)
-      .map((linear, k) => make(linear, k < attentionLinears ? tower.attentionBias : tower.mlpBias)),
+      .map((linear, k) => make(linear, biasOf(k))),
     norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
+    qkNorms: tower.qkNorm ? vectors(i, ['q_norm', 'k_norm']) : [],
+    scales: tower.layerScale ? vectors(i, ['lambda_1', 'lambda_2']) : [],
   }));
   const rest = described.slice(tower.layers * perBlock);
   const projector = tower.projector.map((p, j) => make(rest[j], p.bias));
   const mergers = rest.slice(tower.projector.length);
-  // Qwen's merger norm, counted with the projector's norms; CLIP's pre_layrnorm, counted with
-  // the embeddings: each a norm of its own here
+  // Qwen's merger norm and InternVL's projector LayerNorm (over the shuffled width), counted
+  // with the projector's norms; CLIP's pre_layrnorm, counted with the embeddings: each a norm of
+  // its own here
+  const shuffled = h * (tower.pixelShuffle ?? 1) ** 2;
   const layoutNorm =
     tower.layout === 'qwen'
       ? norm('vision.merger.norm')
       : tower.layout === 'clip'
         ? norm('vision.pre_layrnorm')
-        : [];
+        : tower.layout === 'internvl'
+          ? [
+              baseParam(s, 'projector.layer_norm', shuffled),
+              baseParam(s, 'projector.layer_norm.bias', shuffled),
+            ]
+          : [];
   const layoutNormElements = layoutNorm.reduce((sum, p) => sum + p.elements, 0);
   const [fromProjector, fromEmbeddings] =
     tower.layout === 'clip' ? [0, layoutNormElements] : [layoutNormElements, 0];
@@ -141,7 +162,12 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   };
   weights.all = [
     weights.embeddings,
-    ...layers.flatMap((l) => [...l.norms.flat(), ...l.linears.flatMap(paramsOf)]),
+    ...layers.flatMap((l) => [
+      ...l.norms.flat(),
+      ...l.linears.flatMap(paramsOf),
+      ...l.qkNorms,
+      ...l.scales,
+    ]),
     ...layoutNorm,
     ...projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
@@ -170,17 +196,33 @@ function towerHeads(tower: VisionTower): AttentionHeads {
   return { heads: tower.heads, kvHeads: tower.heads, headDim: tower.hiddenSize / tower.heads };
 }
 
-/** q, k, v and o, attention over the tower's patches: the generic ViT block's. */
+/** q, k, v and o, attention over the tower's patches: the generic ViT block's; InternVL's q
+ * and k each through its RMSNorm over the whole projection first (use_qk_norm). */
 function separateAttention(
   nn: Nn,
   normed: Tensor,
   [q, k, v, o]: LinearParams[],
+  layer: VisionLayer,
   tower: VisionTower,
 ) {
-  const [qs, ks, vs] = [q, k, v].map((l) => nn.linear(normed, l));
+  const [projectedQ, projectedK, vs] = [q, k, v].map((l) => nn.linear(normed, l));
+  const [qNorm, kNorm] = layer.qkNorms;
+  const qs = qNorm ? nn.rmsNorm(projectedQ, qNorm) : projectedQ;
+  const ks = kNorm ? nn.rmsNorm(projectedK, kNorm) : projectedK;
+  if (qs !== projectedQ) nn.rt.drop(projectedQ, projectedK);
   const attended = nn.linear(flashAttention(nn, qs, ks, vs, towerHeads(tower)), o);
   nn.rt.drop(qs, ks, vs);
   return attended;
+}
+
+/** InternVL's lambda * output (its layer scale, a parameter: the product keeps both), or the
+ * output as it is. */
+function layerScaled(nn: Nn, out: Tensor, scale: Param | undefined): Tensor {
+  if (!scale) return out;
+  const weight = nn.ops.weight(scale, 1, out.cols);
+  const scaled = nn.ops.mul(weight, out);
+  nn.rt.drop(weight, out);
+  return scaled;
 }
 
 /** What a Qwen ViT block reads besides its input: the images and the fp32 rotary tables (cos
@@ -245,14 +287,18 @@ function visionLayer(
     const attention = layer.linears.slice(0, attentionLinearCount(tower));
     const mlp = layer.linears.slice(attention.length);
     const normed = towerNorm(nn, x, layer.norms[0], tower);
-    const attended = qwen
-      ? qwenAttention(nn, normed, attention, tower, qwen)
-      : separateAttention(nn, normed, attention, tower);
+    const attended = layerScaled(
+      nn,
+      qwen
+        ? qwenAttention(nn, normed, attention, tower, qwen)
+        : separateAttention(nn, normed, attention, layer, tower),
+      layer.scales[0],
+    );
     rt.drop(normed);
     const mid = ops.add(x, attended);
     rt.drop(attended);
     const normed2 = towerNorm(nn, mid, layer.norms[1], tower);
-    const mlpOut = visionMlp(nn, normed2, mlp, tower);
+    const mlpOut = layerScaled(nn, visionMlp(nn, normed2, mlp, tower), layer.scales[1]);
     rt.drop(normed2);
     return ops.add(mid, mlpOut);
   });
@@ -354,6 +400,8 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
     nn.rt.drop(embedding);
     if (tower.layout === 'clip')
       return { tokens: clipFeatures(nn, weights, x, images), deepstack: [] };
+    if (tower.layout === 'internvl')
+      return { tokens: internvlFeatures(nn, weights, x, images), deepstack: [] };
     const qwen = tower.layout === 'qwen' ? qwenTowerInputs(nn, images, tower) : undefined;
     const deepstack: Tensor[] = [];
     for (const [index, layer] of weights.layers.entries()) {
@@ -432,12 +480,45 @@ function llavaProjector(nn: Nn, weights: VisionWeights, features: Tensor, images
         ? ops.sliceRows(features, rows)
         : ops.gatherRows(features, rows);
   if (selected !== features) rt.drop(features);
-  const [linear1, linear2] = weights.projector;
-  const up = nn.linear(selected, linear1);
-  rt.drop(selected);
-  const activated = ops.unarySavingInput(up);
-  rt.drop(up);
+  return projectorMlp(nn, selected, weights.projector);
+}
+
+/** linear_1, the projector's GELU (nn.GELU, keeping its input), linear_2. */
+function projectorMlp(nn: Nn, x: Tensor, [linear1, linear2]: LinearParams[]): Tensor {
+  const up = nn.linear(x, linear1);
+  nn.rt.drop(x);
+  const activated = nn.ops.unarySavingInput(up);
+  nn.rt.drop(up);
   return nn.linear(activated, linear2);
+}
+
+/** InternVLModel.get_image_features from the embeddings' output (the patches and the class
+ * token): every block (vision_feature_layer -1: the last's output, with no final norm under
+ * use_mean_pooling), the class token sliced off ([:, 1:]: a view of one image, a copy folding
+ * several), pixel_shuffle's two permute(...).contiguous() copies, each gathering `pixelShuffle`
+ * patches a row (the first dies with the second; neither keeps anything), then
+ * InternVLMultiModalProjector: a LayerNorm over the shuffled width, linear_1, GELU, linear_2. */
+function internvlFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  let x = embedded;
+  for (const layer of weights.layers) {
+    const y = visionLayer(nn, x, layer, tower);
+    rt.drop(x);
+    x = y;
+  }
+  const patches = x.rows - images; // one class token an image
+  const selected = images === 1 ? ops.sliceRows(x, patches) : ops.gatherRows(x, patches);
+  rt.drop(x);
+  const side = tower.pixelShuffle ?? 1;
+  const first = ops.gatherRows(selected, selected.rows / side, selected.cols * side);
+  rt.drop(selected);
+  const shuffled = ops.gatherRows(first, first.rows / side, first.cols * side);
+  rt.drop(first);
+  const [weight, bias] = weights.layoutNorm;
+  const normed = nn.layerNorm(shuffled, weight, bias);
+  rt.drop(shuffled);
+  return projectorMlp(nn, normed, weights.projector);
 }
 
 /** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted

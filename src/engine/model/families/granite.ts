@@ -11,7 +11,7 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family, fixedStateNote, givenLayerTypes, indicesWhere } from '../family';
 import { BAMBA_MIXER_DEFAULTS, bambaSsm } from './bamba';
 import { LayerType, ModelArchitecture } from '../../vocabulary';
-import { LLAMA_CONFIG_DEFAULTS } from './llama';
+import { LLAMA_CONFIG_DEFAULTS } from './text-configs';
 
 export const granite: Family = {
   types: ['granite'],

@@ -4,7 +4,7 @@
 // (modular_hunyuan_v1_moe.py): the same attention, and in every layer a sparse block.
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
-import { LLAMA_CONFIG_DEFAULTS } from './llama';
+import { LLAMA_CONFIG_DEFAULTS } from './text-configs';
 import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 
 /** HunYuanDenseV1Config's defaults (configuration_hunyuan_v1_dense.py): LlamaConfig's shape. */

@@ -34,6 +34,7 @@ import { lfm2, lfm2Moe } from './lfm2';
 import { llama } from './llama';
 import { llama4 } from './llama4';
 import { llava, llavaNext } from './llava';
+import { internvl } from './internvl';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { ministral3 } from './ministral3';
@@ -127,6 +128,7 @@ const ALL: Family[] = [
   mistral3,
   llava,
   llavaNext,
+  internvl,
   ministral3,
   qwen2Vl,
   phimoe,

@@ -5,35 +5,6 @@ import { LayerType } from '../../vocabulary';
 import { Config } from '../config-reader';
 import { Family } from '../family';
 
-/** LlamaConfig's defaults (configuration_llama.py): what LLaVA's text_config, saved as its
- * difference from them, leaves out, and the shape the config classes copied from it default to
- * (GraniteMoe, HunYuan dense, OLMo). A Llama config.json read alone names its shape. */
-export const LLAMA_CONFIG_DEFAULTS: Config = {
-  vocab_size: 32000,
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  hidden_act: 'silu',
-  max_position_embeddings: 2048,
-  tie_word_embeddings: false,
-};
-
-/** MistralConfig's defaults (configuration_mistral.py), for a wrapper's text_config saved as its
- * difference from them (LLaVA's, Mistral 3's). */
-export const MISTRAL_CONFIG_DEFAULTS: Config = {
-  vocab_size: 32000,
-  hidden_size: 4096,
-  intermediate_size: 14336,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  num_key_value_heads: 8,
-  hidden_act: 'silu',
-  max_position_embeddings: 4096 * 32,
-  tie_word_embeddings: false,
-  sliding_window: 4096,
-};
-
 // MinistralConfig: a 4,096-token window on every layer unless layer_types says otherwise, and an
 // untied head (Ministral-8B-Instruct-2410's shape for the rest).
 const MINISTRAL_DEFAULTS: Config = { sliding_window: 4096, tie_word_embeddings: false };

@@ -7,28 +7,8 @@
 // packs their tokens with a newline token ending each grid row.
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { Family } from '../family';
-import { LLAMA_CONFIG_DEFAULTS, MISTRAL_CONFIG_DEFAULTS } from './llama';
+import { visionWrapper, wrappedTextConfig } from './text-configs';
 import { VIT_ENCODER_LAYER } from './siglip';
-
-/** The defaults of the text config classes LLaVA checkpoints build (text_config is saved as
- * its difference from them): LlamaConfig, MistralConfig and Qwen2Config
- * (configuration_llama.py, configuration_mistral.py, configuration_qwen2.py). */
-const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
-  llama: LLAMA_CONFIG_DEFAULTS,
-  mistral: MISTRAL_CONFIG_DEFAULTS,
-  qwen2: {
-    vocab_size: 151936,
-    hidden_size: 4096,
-    intermediate_size: 22016,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 32,
-    hidden_act: 'silu',
-    max_position_embeddings: 32768,
-    tie_word_embeddings: false,
-  },
-};
 
 /** The vision_config LlavaConfig builds when none is given (configuration_llava.py): CLIP
  * ViT-L/14 at 336 px. */
@@ -53,14 +33,8 @@ const CLIP_VISION_DEFAULTS: Config = {
   hidden_act: 'quick_gelu',
 };
 
-/** LlavaConfig.__init__'s text_config: the class its model_type names (llama where it names
- * none) over that class's defaults; LlamaConfig() where none is given. */
-function llavaText(root: Config): Config {
-  const given = root.text_config;
-  const text = given && typeof given === 'object' ? (given as Config) : {};
-  const type = typeof text.model_type === 'string' ? text.model_type : 'llama';
-  return { ...(TEXT_CLASS_DEFAULTS[type] ?? {}), ...text, model_type: type };
-}
+/** LlavaConfig.__init__'s text_config: llama where it names no model_type. */
+const llavaText = (root: Config) => wrappedTextConfig(root, 'llama');
 
 /** LlavaConfig.__init__'s vision_config: CLIPVisionConfig's defaults under the one given, or
  * LLaVA-1.5's tower where none is. */
@@ -199,34 +173,11 @@ function anyresTower(root: ConfigReader, textWidth: number): VisionTower {
   };
 }
 
-/** A LLaVA family: the text stack as its own family reads it, the tower `towerOf` builds, and
- * the root's tie_word_embeddings (LlavaConfig forwards a tied text_config's to it). */
-function llavaFamily(
-  type: string,
-  towerOf: (root: ConfigReader, textWidth: number) => VisionTower,
-  note?: (tower: VisionTower) => string,
-): Family {
-  return {
-    types: [type],
-    // the text stack's family reads its own fields (wrapsText); these describe nothing read here
-    mlp: 'gated',
-    norm: 'rmsnorm',
-    normsPerLayer: 2,
-    wrapsText: {
-      textConfig: llavaText,
-      attach: (arch, root) => {
-        arch.vision = towerOf(root, arch.hiddenSize);
-        if (root.config.tie_word_embeddings === true) arch.tieWordEmbeddings = true;
-        if (note) arch.notes = [...(arch.notes ?? []), note(arch.vision)];
-      },
-    },
-  };
-}
+export const llava = visionWrapper('llava', llavaText, clipTower);
 
-export const llava = llavaFamily('llava', clipTower);
-
-export const llavaNext = llavaFamily(
+export const llavaNext = visionWrapper(
   'llava_next',
+  llavaText,
   anyresTower,
   (tower) =>
     `LLaVA-NeXT's images planned at the largest grid of image_grid_pinpoints: ${tower.crops} crops of ${tower.imageSize} px each through the tower, ${tower.tokensPerImage} tokens an image; smaller images make fewer`,

@@ -5,8 +5,8 @@
 // and projector sit the step out.
 import { VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { Family, visionConfigOf } from '../family';
-import { MISTRAL_CONFIG_DEFAULTS } from './llama';
+import { visionConfigOf } from '../family';
+import { visionWrapper, wrappedTextConfig } from './text-configs';
 
 /** The text_config Mistral3Config builds when none is given (configuration_mistral3.py), on
  * MistralConfig's defaults (untied head). */
@@ -82,28 +82,14 @@ function pixtralTower(root: Config, textWidth: number): VisionTower {
   };
 }
 
-/** Mistral3Config.__init__'s text_config: the class its model_type names (mistral where it
- * names none) over that class's defaults, or, where none is given, the MistralConfig it builds
- * (under the root's own fields, as a flat config gives them). */
+/** Mistral3Config.__init__'s text_config: mistral where it names no model_type; where none is
+ * given, the MistralConfig it builds (under the root's own fields, as a flat config gives them). */
 function mistral3Text(root: Config): Config {
-  const given = root.text_config;
-  if (!given || typeof given !== 'object')
-    return { ...MISTRAL3_TEXT_DEFAULTS, ...root, model_type: 'mistral' };
-  const text = given as Config;
-  const type = typeof text.model_type === 'string' ? text.model_type : 'mistral';
-  return { ...(type === 'mistral' ? MISTRAL_CONFIG_DEFAULTS : {}), ...text, model_type: type };
+  if (root.text_config && typeof root.text_config === 'object')
+    return wrappedTextConfig(root, 'mistral');
+  return { ...MISTRAL3_TEXT_DEFAULTS, ...root, model_type: 'mistral' };
 }
 
-export const mistral3: Family = {
-  types: ['mistral3'],
-  // the text stack's family reads its own fields (wrapsText); these describe nothing read here
-  mlp: 'gated',
-  norm: 'rmsnorm',
-  normsPerLayer: 2,
-  wrapsText: {
-    textConfig: mistral3Text,
-    attach: (arch, root) => {
-      arch.vision = pixtralTower(root.config, arch.hiddenSize);
-    },
-  },
-};
+export const mistral3 = visionWrapper('mistral3', mistral3Text, (root, textWidth) =>
+  pixtralTower(root.config, textWidth),
+);

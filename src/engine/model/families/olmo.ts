@@ -2,7 +2,7 @@
 // without weight or bias, before attention, before the MLP and at the end; no biases.
 import { Config } from '../config-reader';
 import { Family, refuseClipQkv } from '../family';
-import { LLAMA_CONFIG_DEFAULTS } from './llama';
+import { LLAMA_CONFIG_DEFAULTS } from './text-configs';
 
 /** OlmoConfig's defaults (configuration_olmo.py): OLMo-7B's shape, LlamaConfig's but the
  * vocabulary. */

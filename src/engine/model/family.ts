@@ -58,6 +58,17 @@ export function visionConfigOf(root: Config): Config {
   return vision && typeof vision === 'object' ? (vision as Config) : {};
 }
 
+/** An image encoder's shape as every vision_config names it (hidden_size, intermediate_size,
+ * num_hidden_layers, num_attention_heads), read over the family's defaults. */
+export function towerShape(read: ConfigReader) {
+  return {
+    layers: read.numberOr(0, 'num_hidden_layers'),
+    hiddenSize: read.numberOr(0, 'hidden_size'),
+    intermediateSize: read.numberOr(0, 'intermediate_size'),
+    heads: read.numberOr(0, 'num_attention_heads'),
+  };
+}
+
 /** Indices 0..n-1 where `test` holds. */
 export function indicesWhere(n: number, test: (index: number) => boolean): number[] {
   return Array.from({ length: n }, (_, index) => index).filter(test);

@@ -50,22 +50,15 @@ function blockModule(
 }
 
 /** NemotronHBlock.forward: the input cast to the norm's dtype (a view where it is already), the
- * RMSNorm (Llama's: weight * normed.to(input dtype)), the module, the residual add. */
-function nemotronHBlock(
-  nn: Nn,
-  arch: ModelArchitecture,
-  variant: LlamaVariant,
-  x: Tensor,
-  w: LayerWeights,
-  inputs: LayerInputs,
-): Tensor {
+ * RMSNorm (Llama's: weight * normed.to(input dtype)), the block's module, the residual add. */
+function nemotronHBlock(nn: Nn, x: Tensor, w: LayerWeights, module: (h: Tensor) => Tensor) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const norm = w.norms.get('norm')!;
     const cast = ops.to(x, norm.storedBytes);
     const normed = nn.rmsNorm(cast, norm);
     rt.drop(cast);
-    const out = blockModule(nn, arch, variant, normed, w, inputs);
+    const out = module(normed);
     rt.drop(normed);
     return ops.add(x, out);
   });
@@ -77,7 +70,8 @@ export function hfNemotronHRecipe(arch: ModelArchitecture, variant: LlamaVariant
   return {
     source: 'transformers models/nemotron_h/modeling_nemotron_h.py (NemotronHBlock)',
     weights: (context, layer) => blockWeights(arch, context, layer),
-    forward: (nn, x, w, inputs) => nemotronHBlock(nn, arch, variant, x, w, inputs),
+    forward: (nn, x, w, inputs) =>
+      nemotronHBlock(nn, x, w, (h) => blockModule(nn, arch, variant, h, w, inputs)),
     attention: withSsmNote,
     ends: { finalNorm: 'rms', logitsFp32: 'returned' },
   };

@@ -58,6 +58,15 @@ const GPTJ = {
 // with rsqrt, the fp32 rsqrt per row, the cast back kept by weight * it, and the output kept by
 // whatever linear reads it.
 const llamaNorm = FP32 * h + FP32 + BF16 * h + BF16 * h;
+// An image tower's vision_config for the tower specs: a 224-px image in 14-px patches.
+const tower224 = (hidden: number, mlp: number, layers: number) => ({
+  hidden_size: hidden,
+  intermediate_size: mlp,
+  num_hidden_layers: layers,
+  num_attention_heads: 2,
+  image_size: 224,
+  patch_size: 14,
+});
 // LayerNorm (native_layer_norm): its input, mean and rstd (two fp32 a row); output not counted.
 const layerNormStats = 2 * FP32;
 // Flash / fused attention: q, k, v and the output, plus an fp32 log-sum-exp per head.
@@ -1370,14 +1379,7 @@ describe('vision towers plan their activations for the images per sample asked f
       model_type: 'gemma3',
       mm_tokens_per_image: tokensPerImage,
       text_config: { ...BASE, head_dim: d, num_hidden_layers: 1, sliding_window: 4096 },
-      vision_config: {
-        hidden_size: hv,
-        intermediate_size: fv,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        image_size: 224,
-        patch_size: 14,
-      },
+      vision_config: tower224(hv, fv, 2),
     };
     const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
     const perPatchPerLayer =
@@ -1514,14 +1516,7 @@ describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_
   const config = (featureLayer: number) => ({
     model_type: 'llava',
     text_config: { ...BASE, model_type: 'llama', num_hidden_layers: 1 },
-    vision_config: {
-      hidden_size: hv,
-      intermediate_size: fv,
-      num_hidden_layers: 3,
-      num_attention_heads: 2,
-      image_size: 224,
-      patch_size: 14,
-    },
+    vision_config: tower224(hv, fv, 3),
     vision_feature_layer: featureLayer,
   });
   const activations = (featureLayer: number, images: number) =>
@@ -1599,14 +1594,7 @@ describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling
   const config = {
     model_type: 'internvl',
     text_config: { ...BASE, model_type: 'qwen2', num_hidden_layers: 1 },
-    vision_config: {
-      hidden_size: hv,
-      intermediate_size: fv,
-      num_hidden_layers: 2,
-      num_attention_heads: 2,
-      image_size: 224,
-      patch_size: 14,
-    },
+    vision_config: tower224(hv, fv, 2),
   };
   const activations = (images: number) =>
     forwardEnd(config, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[

@@ -5,7 +5,7 @@
 // carries to the text width: LayerNorm, linear_1, GELU, linear_2.
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { visionConfigOf } from '../family';
+import { towerShape, visionConfigOf } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
 
 /** InternVLVisionConfig's defaults (configuration_internvl.py): InternViT-300M at 448 px. */
@@ -88,10 +88,7 @@ function internvlTower(root: ConfigReader, textWidth: number): VisionTower {
   const maskToken = read.flag('use_mask_token', false) ? h : 0;
   return {
     kind: 'internvl_vision',
-    layers: read.numberOr(0, 'num_hidden_layers'),
-    hiddenSize: h,
-    intermediateSize: read.numberOr(0, 'intermediate_size'),
-    heads: read.numberOr(0, 'num_attention_heads'),
+    ...towerShape(read),
     patchSize: patch,
     imageSize: image,
     patchesPerImage: patches + 1, // and the class token

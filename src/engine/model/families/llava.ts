@@ -7,6 +7,7 @@
 // packs their tokens with a newline token ending each grid row.
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
+import { towerShape } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
 import { VIT_ENCODER_LAYER } from './siglip';
 
@@ -86,10 +87,7 @@ function clipTower(root: ConfigReader, textWidth: number): VisionTower {
   const bias = root.config.multimodal_projector_bias !== false;
   return {
     kind: 'clip_vision_model',
-    layers,
-    hiddenSize: h,
-    intermediateSize: read.numberOr(0, 'intermediate_size'),
-    heads: read.numberOr(0, 'num_attention_heads'),
+    ...towerShape(read),
     patchSize: patch,
     imageSize: image,
     patchesPerImage: positions,

@@ -5,7 +5,7 @@
 // and projector sit the step out.
 import { VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { visionConfigOf } from '../family';
+import { towerShape, visionConfigOf } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
 
 /** The text_config Mistral3Config builds when none is given (configuration_mistral3.py), on
@@ -50,10 +50,7 @@ function pixtralTower(root: Config, textWidth: number): VisionTower {
   const patches = Math.floor(image / patch) ** 2;
   return {
     kind: 'pixtral',
-    layers: read.numberOr(0, 'num_hidden_layers'),
-    hiddenSize: h,
-    intermediateSize: read.numberOr(0, 'intermediate_size'),
-    heads: read.numberOr(0, 'num_attention_heads'),
+    ...towerShape(read),
     patchSize: patch,
     imageSize: image,
     patchesPerImage: patches,

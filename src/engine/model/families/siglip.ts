@@ -1,6 +1,7 @@
 // The SigLIP image encoder Gemma-3 uses (modeling_siglip.py: SiglipVisionTransformer).
 import { VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
+import { towerShape } from '../family';
 
 /** SiglipVisionConfig's defaults (configuration_siglip.py). */
 const SIGLIP_DEFAULTS: Config = {
@@ -52,10 +53,7 @@ export function siglipTower(
   const embeddings = channels * patch * patch * h + h + patches * h + 2 * h;
   return {
     kind: 'siglip_vision_model',
-    layers: read.numberOr(0, 'num_hidden_layers'),
-    hiddenSize: h,
-    intermediateSize: f,
-    heads: read.numberOr(0, 'num_attention_heads'),
+    ...towerShape(read),
     patchSize: patch,
     imageSize: image,
     patchesPerImage: patches,

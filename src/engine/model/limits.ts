@@ -234,7 +234,7 @@ const VISION: BlockShape = {
   },
   flags: ['attentionBias', 'mlpBias', 'projectionBias', 'qkNorm', 'layerScale'],
   texts: ['kind'],
-  // a tower's norms have weights (recipes/vision.ts reads them)
+  // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   optionalChoices: { layout: ['qwen', 'clip', 'internvl'], activation: ['quick_gelu'] },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },

@@ -15,7 +15,7 @@ import {
 } from '../../model/heads';
 import { paddedVocabSize, StageSpan } from '../../model/placement';
 import { LayerRecipe, WeightContext } from '../recipes/recipe';
-import { buildVisionWeights } from '../recipes/vision';
+import { buildVisionWeights } from '../recipes/vision-weights';
 import { Param } from '../autograd/runtime';
 import {
   adapter,

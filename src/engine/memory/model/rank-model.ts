@@ -13,7 +13,7 @@ import {
   PlanRequest,
 } from '../../vocabulary';
 import { Param } from '../autograd/runtime';
-import type { VisionWeights } from '../recipes/vision';
+import type { VisionWeights } from '../recipes/vision-weights';
 
 /** A linear module: its weight (and bias) as the kernel sees them, and what wraps it. */
 export interface LinearParams {

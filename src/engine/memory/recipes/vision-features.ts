@@ -1,0 +1,122 @@
+// What LLaVA's and InternVL's get_image_features do past the embeddings: the blocks that feed
+// the features, the features taken without the class token, InternVL's pixel shuffle, the
+// projector, and LLaVA-NeXT's packing of an image's crops into its tokens.
+import { Nn } from '../autograd/nn';
+import { Tensor } from '../autograd/runtime';
+import { LinearParams } from '../model/rank-model';
+import { towerNorm, visionLayer } from './vision-block';
+import { VisionWeights } from './vision-weights';
+
+/** CLIPVisionTransformer.forward from the embeddings' output `x` (the patches and the class
+ * token of every crop), as LlavaModel.get_image_features reads it: pre_layrnorm, the blocks up
+ * to vision_feature_layer, whose output is the features; the blocks after it run too, but their
+ * outputs feed nothing, so what they save dies when the function returns: planned as run
+ * without saving (post_layernorm over the class token alone is left out). Then the projector
+ * on each crop's features, and LLaVA-NeXT's packing of the crops into the image's tokens. */
+export function clipFeatures(
+  nn: Nn,
+  weights: VisionWeights,
+  embedded: Tensor,
+  images: number,
+): Tensor {
+  const { rt } = nn;
+  const { tower } = weights;
+  const normed = towerNorm(nn, embedded, weights.layoutNorm, tower);
+  rt.drop(embedded);
+  const feeding = tower.featureLayers ?? tower.layers;
+  let x = normed;
+  for (const layer of weights.layers.slice(0, feeding)) {
+    const y = visionLayer(nn, x, layer, tower);
+    rt.drop(x);
+    x = y;
+  }
+  const features = x;
+  rt.noGrad(() => {
+    for (const layer of weights.layers.slice(feeding)) {
+      const y = visionLayer(nn, x, layer, tower);
+      if (x !== features) rt.drop(x);
+      x = y;
+    }
+    if (x !== features) rt.drop(x);
+  });
+  const projected = llavaProjector(nn, weights, features, images);
+  return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
+}
+
+/** The features each crop hands LlavaMultiModalProjector: without the class token
+ * ([:, 1:]: a view of one crop; SliceBackward0 writes a whole-size gradient), a copy where the
+ * linear's reshape folds several; then linear_1, nn.GELU (keeping its input), linear_2. */
+function llavaProjector(nn: Nn, weights: VisionWeights, features: Tensor, images: number) {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  const crops = images * (tower.crops ?? 1);
+  const rows = crops * (tower.cropFeatures ?? tower.tokensPerImage);
+  const selected =
+    rows === features.rows
+      ? features
+      : crops === 1
+        ? ops.sliceRows(features, rows)
+        : ops.gatherRows(features, rows);
+  if (selected !== features) rt.drop(features);
+  return projectorMlp(nn, selected, weights.projector);
+}
+
+/** linear_1, the projector's GELU (nn.GELU, keeping its input), linear_2. */
+function projectorMlp(nn: Nn, x: Tensor, [linear1, linear2]: LinearParams[]): Tensor {
+  const up = nn.linear(x, linear1);
+  nn.rt.drop(x);
+  const activated = nn.ops.unarySavingInput(up);
+  nn.rt.drop(up);
+  return nn.linear(activated, linear2);
+}
+
+/** InternVLModel.get_image_features from the embeddings' output (the patches and the class
+ * token): every block (vision_feature_layer -1: the last's output, with no final norm under
+ * use_mean_pooling), the class token sliced off ([:, 1:]: a view of one image, a copy folding
+ * several), pixel_shuffle's two permute(...).contiguous() copies, each gathering `pixelShuffle`
+ * patches a row (the first dies with the second; neither keeps anything), then
+ * InternVLMultiModalProjector: a LayerNorm over the shuffled width, linear_1, GELU, linear_2. */
+export function internvlFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  let x = embedded;
+  for (const layer of weights.layers) {
+    const y = visionLayer(nn, x, layer, tower);
+    rt.drop(x);
+    x = y;
+  }
+  const patches = x.rows - images; // one class token an image
+  const selected = images === 1 ? ops.sliceRows(x, patches) : ops.gatherRows(x, patches);
+  rt.drop(x);
+  const side = tower.pixelShuffle ?? 1;
+  const first = ops.gatherRows(selected, selected.rows / side, selected.cols * side);
+  rt.drop(selected);
+  const shuffled = ops.gatherRows(first, first.rows / side, first.cols * side);
+  rt.drop(first);
+  const [weight, bias] = weights.layoutNorm;
+  const normed = nn.layerNorm(shuffled, weight, bias);
+  rt.drop(shuffled);
+  return projectorMlp(nn, normed, weights.projector);
+}
+
+/** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted
+ * into the image's grid (.contiguous(), a copy), unpadded (views: an image at its grid's own
+ * shape has no padding), image_newline expanded to one more token a row and joined by
+ * torch.cat (a copy; the parameter's gradient sums the expansion), joined after the base's by
+ * torch.cat: the image's tokens. The copies save nothing and each dies with the next. */
+function packedCrops(nn: Nn, weights: VisionWeights, projected: Tensor, images: number): Tensor {
+  const { ops, rt } = nn;
+  const { tower } = weights;
+  const perCrop = tower.cropFeatures ?? tower.tokensPerImage;
+  const base = ops.sliceRows(projected, images * perCrop); // image_feature[0]
+  const tiles = ops.sliceRows(projected, projected.rows - base.rows); // image_feature[1:]
+  const grid = ops.gatherRows(tiles, tiles.rows);
+  rt.drop(projected, tiles);
+  const rowEnds = images * tower.tokensPerImage - projected.rows; // one newline a grid row
+  const newline = ops.weight(weights.newline!, rowEnds, projected.cols);
+  const rows = ops.catRows([grid, newline]);
+  rt.drop(grid, newline);
+  const tokens = ops.catRows([base, rows]);
+  rt.drop(base, rows);
+  return tokens;
+}

@@ -1,0 +1,214 @@
+// The image encoder's parameters as the rank holds them, built from the VisionTower description
+// in the order model/vision.ts visionLinears counts its linears: each block's linears, norms and
+// (InternVL) q/k norms and layer scales, the projector's, the deepstack mergers', and the tensors
+// the count lumps (embeddings, projector norms, gates) with the norms each layout runs apart.
+import { Param } from '../autograd/runtime';
+import { DeepstackMerger, VisionTower } from '../../vocabulary';
+import { visionLinearAdapted } from '../../model/parameters';
+import { attentionLinearCount, blockShapes, VisionLinear, visionLinears } from '../../model/vision';
+import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
+import { quantizesTower } from '../model-states';
+
+export interface VisionLayer {
+  // q, k, v, o (the Qwen layout: qkv, proj), then the MLP's (fc1, fc2 or gate, up, down)
+  linears: LinearParams[];
+  norms: Param[][]; // norm1, norm2 (weight, and bias for LayerNorm)
+  /** InternVL's q_norm and k_norm (use_qk_norm), and its lambda_1 and lambda_2. */
+  qkNorms: Param[];
+  scales: Param[];
+}
+
+export interface VisionWeights {
+  tower: VisionTower;
+  /** Patch and position embeddings, pre/post norms, tile embeddings (one tensor here). */
+  embeddings: Param;
+  layers: VisionLayer[];
+  projector: LinearParams[];
+  /** The Qwen layout's merger norm, or the CLIP layout's pre_layrnorm (weight, and bias for
+   * LayerNorm). */
+  layoutNorm: Param[];
+  /** Projector norms (but the Qwen merger's) and Mllama's layer gates, lumped. */
+  extras?: Param;
+  /** LLaVA-NeXT's image_newline (text-wide), counted with the projector's norms. */
+  newline?: Param;
+  /** Qwen3-VL's deepstack mergers, in the config's order. */
+  deepstack: DeepstackWeights[];
+  /** Every parameter in creation order. */
+  all: Param[];
+}
+
+export interface DeepstackWeights {
+  merger: DeepstackMerger;
+  norm: Param[]; // LayerNorm(inFeatures): weight and bias
+  linears: LinearParams[]; // linear_fc1, linear_fc2
+}
+
+function linearParam(
+  s: ParamStorage,
+  name: string,
+  [inF, outF]: [number, number],
+  bias: boolean,
+  quantized: boolean,
+) {
+  const weight = baseParam(s, name, inF * outF, quantized);
+  weight.shape = [outF, inF];
+  const linear: LinearParams = { name, weight, inFeatures: inF, outFeatures: outF, quantized };
+  if (bias) linear.bias = baseParam(s, `${name}.bias`, outF);
+  return linear;
+}
+
+/** One of the tower's linears as model/vision.ts visionLinears describes it, with its adapter
+ * where LoRA targets it (PEFT matches the tower's modules too). */
+type MakeLinear = (linear: VisionLinear, bias: boolean) => LinearParams;
+
+function linearMaker(s: ParamStorage): MakeLinear {
+  const { method, lora } = s.request.training;
+  const adapting = method === 'full' ? undefined : lora;
+  const fourBit = quantizesTower(s.request);
+  return (linear, bias) => {
+    const { path, inFeatures, outFeatures } = linear;
+    const shape: [number, number] = [inFeatures, outFeatures];
+    const params = linearParam(s, path, shape, bias, fourBit && !linear.parameter);
+    if (adapting && visionLinearAdapted(adapting, linear))
+      params.lora = adapter(s, path, params, 1, adapting);
+    return params;
+  };
+}
+
+/** A norm of the tower's kind: LayerNorm's weight and bias, or RMSNorm's weight. */
+type MakeNorm = (name: string, width?: number) => Param[];
+
+function normMaker(s: ParamStorage, tower: VisionTower): MakeNorm {
+  return (name, width = tower.hiddenSize) =>
+    tower.norm === 'layernorm'
+      ? [baseParam(s, name, width), baseParam(s, `${name}.bias`, width)]
+      : [baseParam(s, name, width)];
+}
+
+/** Each block: its linears (q, k and v biased by attentionBias, the output linear by
+ * projectionBias where given, the MLP's by mlpBias), two norms, InternVL's q/k norms and layer
+ * scales. */
+function blockWeights(
+  s: ParamStorage,
+  tower: VisionTower,
+  linears: VisionLinear[],
+  make: MakeLinear,
+  norm: MakeNorm,
+): VisionLayer[] {
+  const perBlock = blockShapes(tower).length;
+  const output = attentionLinearCount(tower) - 1; // o_proj, proj, out_proj, projection_layer
+  const biasOf = (k: number) =>
+    k === output
+      ? (tower.projectionBias ?? tower.attentionBias)
+      : k < output
+        ? tower.attentionBias
+        : tower.mlpBias;
+  const vectors = (i: number, names: string[]) =>
+    names.map((n) => baseParam(s, `vision.${i}.${n}`, tower.hiddenSize));
+  return Array.from({ length: tower.layers }, (_, i) => ({
+    linears: linears
+      .slice(i * perBlock, (i + 1) * perBlock)
+      .map((linear, k) => make(linear, biasOf(k))),
+    norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
+    qkNorms: tower.qkNorm ? vectors(i, ['q_norm', 'k_norm']) : [],
+    scales: tower.layerScale ? vectors(i, ['lambda_1', 'lambda_2']) : [],
+  }));
+}
+
+/** The norm a layout runs apart from its blocks: Qwen's merger norm and InternVL's projector
+ * LayerNorm (over the shuffled width), which the count holds among the projector's norms, and
+ * CLIP's pre_layrnorm, which it holds among the embeddings. */
+function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
+  const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
+  const params =
+    tower.layout === 'qwen'
+      ? norm('vision.merger.norm')
+      : tower.layout === 'clip'
+        ? norm('vision.pre_layrnorm')
+        : tower.layout === 'internvl'
+          ? [
+              baseParam(s, 'projector.layer_norm', shuffled),
+              baseParam(s, 'projector.layer_norm.bias', shuffled),
+            ]
+          : [];
+  const elements = params.reduce((sum, p) => sum + p.elements, 0);
+  const fromEmbeddings = tower.layout === 'clip' ? elements : 0;
+  return { params, fromEmbeddings, fromProjector: elements - fromEmbeddings };
+}
+
+/** The tensors the count lumps, less what a layout runs as its own: the embeddings (patch and
+ * position embeddings, pre/post norms), the projector's other norms and Mllama's gates
+ * ('extras'), and LLaVA-NeXT's text-wide image_newline. */
+function lumpedWeights(
+  s: ParamStorage,
+  tower: VisionTower,
+  layoutNorm: ReturnType<typeof layoutNormOf>,
+) {
+  const newline = (tower.crops ?? 1) > 1 ? tower.projector[1].outFeatures : 0;
+  const extras =
+    Math.max(0, tower.projectorNormParameters - layoutNorm.fromProjector - newline) +
+    (tower.layerGates ?? 0);
+  const embeddings = tower.embeddingParameters - layoutNorm.fromEmbeddings;
+  return {
+    embeddings: baseParam(s, 'vision.embeddings', embeddings),
+    extras: extras > 0 ? baseParam(s, 'vision.extras', extras) : undefined,
+    newline: newline > 0 ? baseParam(s, 'image_newline', newline) : undefined,
+  };
+}
+
+/** The tower's parameters, counted as model/vision.ts counts them: its linears are the ones
+ * visionLinears lists (each block's, the projector's, the deepstack mergers'), in that order. */
+export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionWeights {
+  const make = linearMaker(s);
+  const norm = normMaker(s, tower);
+  const described = visionLinears(tower);
+  const layers = blockWeights(s, tower, described, make, norm);
+  const rest = described.slice(tower.layers * blockShapes(tower).length);
+  const projector = tower.projector.map((p, j) => make(rest[j], p.bias));
+  const mergers = rest.slice(tower.projector.length);
+  const layoutNorm = layoutNormOf(s, tower, norm);
+  const weights: VisionWeights = {
+    tower,
+    ...lumpedWeights(s, tower, layoutNorm),
+    layers,
+    projector,
+    layoutNorm: layoutNorm.params,
+    deepstack: (tower.deepstack ?? []).map((merger, i) => ({
+      merger,
+      norm: deepstackNorm(s, merger, i),
+      linears: mergers.slice(2 * i, 2 * i + 2).map((linear) => make(linear, true)),
+    })),
+    all: [],
+  };
+  weights.all = creationOrder(weights);
+  return weights;
+}
+
+/** Every parameter of the tower in the order the model creates them. */
+function creationOrder(weights: VisionWeights): Param[] {
+  return [
+    weights.embeddings,
+    ...weights.layers.flatMap((l) => [
+      ...l.norms.flat(),
+      ...l.linears.flatMap(paramsOf),
+      ...l.qkNorms,
+      ...l.scales,
+    ]),
+    ...weights.layoutNorm,
+    ...weights.projector.flatMap(paramsOf),
+    ...(weights.extras ? [weights.extras] : []),
+    ...(weights.newline ? [weights.newline] : []),
+    ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
+  ];
+}
+
+/** deepstack_merger_list.i.norm: a LayerNorm over the merged width (weight and bias). */
+function deepstackNorm(s: ParamStorage, merger: DeepstackMerger, i: number): Param[] {
+  const name = `vision.deepstack_merger_list.${i}.norm`;
+  return [baseParam(s, name, merger.inFeatures), baseParam(s, `${name}.bias`, merger.inFeatures)];
+}
+
+function paramsOf(l: LinearParams): Param[] {
+  const adapters = l.lora ? loraParamsOf(l.lora) : [];
+  return [l.weight, ...(l.bias ? [l.bias] : []), ...adapters];
+}

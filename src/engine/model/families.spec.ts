@@ -2223,3 +2223,49 @@ describe('InternVL (modeling_internvl.py: a text model of its own family, Intern
     expect(refused({ downsample_ratio: 0.3 })).toThrow(/config.downsample_ratio/);
   });
 });
+
+describe('Idefics3 and SmolVLM (modeling_idefics3.py, modular_smolvlm.py)', () => {
+  // SmolVLM-256M's shape: SmolLM2-135M's text stack with an untied head, which the name's 256M
+  // needs; a SigLIP-base tower at 512 px in 16-px patches; 4 x 4 patches a token
+  const SMOLVLM_256M = {
+    model_type: 'smolvlm',
+    scale_factor: 4,
+    text_config: {
+      model_type: 'llama',
+      hidden_size: 576,
+      intermediate_size: 1536,
+      num_hidden_layers: 30,
+      num_attention_heads: 9,
+      num_key_value_heads: 3,
+      vocab_size: 49280,
+      tie_word_embeddings: false,
+    },
+    vision_config: {
+      hidden_size: 768,
+      intermediate_size: 3072,
+      num_hidden_layers: 12,
+      num_attention_heads: 12,
+      image_size: 512,
+      patch_size: 16,
+    },
+  };
+
+  it("256,484,928 parameters (the name's 256M): the text stack, SigLIP's layers and post_layernorm, one bias-free projection", () => {
+    const t = 576;
+    const textLayer = t * t + 2 * t * 192 + t * t + 3 * t * 1536 + 2 * t; // 3 K/V heads of 64
+    const text = 2 * 49280 * t + 30 * textLayer + t;
+    const v = 768;
+    const block = 4 * (v * v + v) + (v * 3072 + 3072) + (3072 * v + v) + 2 * 2 * v;
+    const tower = 3 * 16 * 16 * v + v + 1024 * v + 12 * block + 2 * v; // 32 x 32 patches
+    const projection = 16 * v * t;
+    const arch = architectureFromConfig('smolvlm-256m', SMOLVLM_256M);
+    expect(countParameters(arch).total).toBe(text + tower + projection);
+    expect(text + tower + projection).toBe(256_484_928);
+    expect(arch.vision).toMatchObject({ patchesPerImage: 1024, tokensPerImage: 64 });
+  });
+
+  it('refuses a scale_factor that does not divide the patch grid, by the field', () => {
+    const odd = { ...SMOLVLM_256M, scale_factor: 3 }; // 32 patches a side
+    expect(() => architectureFromConfig('x', odd)).toThrow(/config.scale_factor/);
+  });
+});

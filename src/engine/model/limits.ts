@@ -236,7 +236,10 @@ const VISION: BlockShape = {
   texts: ['kind'],
   // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
-  optionalChoices: { layout: ['qwen', 'clip', 'internvl'], activation: ['quick_gelu'] },
+  optionalChoices: {
+    layout: ['qwen', 'clip', 'internvl', 'idefics3'],
+    activation: ['quick_gelu'],
+  },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
   // one name per linear of a block: q, k, v and o (or qkv and proj), then up to three MLP linears

@@ -259,9 +259,12 @@ export interface VisionTower {
    * whose attention and MLP outputs are scaled by lambda_1 and lambda_2 (layerScale) before
    * their residual adds, the last block's output without the class token pixel-shuffled
    * (pixelShuffle x pixelShuffle patches a token), then InternVLMultiModalProjector (LayerNorm,
-   * linear_1, GELU, linear_2). Absent: the generic ViT block with separate q, k, v and o and
-   * the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip' | 'internvl';
+   * linear_1, GELU, linear_2). 'idefics3': Idefics3VisionTransformer as Idefics3Model and
+   * SmolVLMModel.get_image_features run it (modeling_idefics3.py, modeling_smolvlm.py): SigLIP's
+   * blocks, post_layernorm over every patch, the patches pixel-shuffled into one token each
+   * (pixelShuffle), the connector's one bias-free linear. Absent: the generic ViT block with
+   * separate q, k, v and o and the projector's linears on gathered patches. */
+  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3';
   /** The attention output linear's bias where it differs from q, k and v's (InternVL's
    * projection_layer always has one). Absent: attentionBias. */
   projectionBias?: boolean;

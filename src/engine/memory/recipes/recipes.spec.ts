@@ -1635,6 +1635,39 @@ describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling
   });
 });
 
+describe("Idefics3's and SmolVLM's tower as get_image_features runs it (modeling_idefics3.py)", () => {
+  it("keeps SigLIP's block tensors over the patches (no class token), post_layernorm's input and stats, and the pixel-shuffled patches modality_projection keeps", () => {
+    const hv = 256;
+    const fv = 512;
+    const P = 256; // a 224-px image in 14-px patches
+    const config = {
+      model_type: 'smolvlm',
+      scale_factor: 2,
+      text_config: { ...BASE, model_type: 'llama', num_hidden_layers: 1 },
+      vision_config: tower224(hv, fv, 2),
+    };
+    const activations = (images: number) =>
+      forwardEnd(config, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[
+        ALLOCATED_COMPONENTS.indexOf('activations')
+      ];
+    const row = BF16 * P * hv;
+    const stats = 2 * FP32 * P;
+    const block =
+      row +
+      stats +
+      row + // layer_norm1: input, stats, output
+      4 * row +
+      FP32 * P * 2 + // q, k, v, SDPA's output and log-sum-exp
+      row +
+      stats +
+      row + // layer_norm2 over the residual sum
+      2 * BF16 * P * fv; // fc1's output (kept by gelu_pytorch_tanh) and its output (kept by fc2)
+    // post_layernorm keeps its input and stats; its output dies in the pixel shuffle's copies,
+    // the last of which (64 rows of 4 x 256: the patches' bytes) modality_projection keeps
+    expect(activations(1) - activations(0)).toBe(2 * block + row + stats + row);
+  });
+});
+
 describe("QLoRA stores a vision tower's linears as bitsandbytes loads them", () => {
   it("4-bit under bitsandbytes (its skip list names lm_head alone), 16-bit under torchtune's torchao: each block's qkv, proj, fc1 and fc2, the merger's and the deepstack merger's linears", () => {
     const hv = 256;

@@ -78,25 +78,52 @@ function projectorMlp(nn: Nn, x: Tensor, [linear1, linear2]: LinearParams[]): Te
  * InternVLMultiModalProjector: a LayerNorm over the shuffled width, linear_1, GELU, linear_2. */
 export function internvlFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) {
   const { ops, rt } = nn;
-  const { tower } = weights;
-  let x = embedded;
-  for (const layer of weights.layers) {
-    const y = visionLayer(nn, x, layer, tower);
-    rt.drop(x);
-    x = y;
-  }
+  const x = blocks(nn, weights, embedded);
   const patches = x.rows - images; // one class token an image
   const selected = images === 1 ? ops.sliceRows(x, patches) : ops.gatherRows(x, patches);
   rt.drop(x);
-  const side = tower.pixelShuffle ?? 1;
-  const first = ops.gatherRows(selected, selected.rows / side, selected.cols * side);
-  rt.drop(selected);
-  const shuffled = ops.gatherRows(first, first.rows / side, first.cols * side);
-  rt.drop(first);
+  const shuffled = pixelShuffled(nn, selected, weights.tower.pixelShuffle ?? 1);
   const [weight, bias] = weights.layoutNorm;
   const normed = nn.layerNorm(shuffled, weight, bias);
   rt.drop(shuffled);
   return projectorMlp(nn, normed, weights.projector);
+}
+
+/** The blocks over the embeddings' output, in turn. */
+function blocks(nn: Nn, weights: VisionWeights, embedded: Tensor): Tensor {
+  let x = embedded;
+  for (const layer of weights.layers) {
+    const y = visionLayer(nn, x, layer, weights.tower);
+    nn.rt.drop(x);
+    x = y;
+  }
+  return x;
+}
+
+/** Each row `side` times wider: the permute(...).reshape copies of a pixel shuffle (InternVL's
+ * pixel_shuffle, Idefics3Connector.pixel_shuffle), one along each side of the patch grid; the
+ * first dies with the second and neither keeps anything. */
+function pixelShuffled(nn: Nn, x: Tensor, side: number): Tensor {
+  const first = nn.ops.gatherRows(x, x.rows / side, x.cols * side);
+  nn.rt.drop(x);
+  const shuffled = nn.ops.gatherRows(first, first.rows / side, first.cols * side);
+  nn.rt.drop(first);
+  return shuffled;
+}
+
+/** Idefics3Model / SmolVLMModel.get_image_features from the embeddings' output (the patches, no
+ * class token): the blocks, post_layernorm over every patch (last_hidden_state), then
+ * Idefics3Connector: the pixel shuffle and modality_projection, one bias-free linear that
+ * keeps the shuffled patches. */
+export function idefics3Features(nn: Nn, weights: VisionWeights, embedded: Tensor) {
+  const x = blocks(nn, weights, embedded);
+  const [weight, bias] = weights.layoutNorm;
+  const normed = nn.layerNorm(x, weight, bias);
+  nn.rt.drop(x);
+  const shuffled = pixelShuffled(nn, normed, weights.tower.pixelShuffle ?? 1);
+  const tokens = nn.linear(shuffled, weights.projector[0]);
+  nn.rt.drop(shuffled);
+  return tokens;
 }
 
 /** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted

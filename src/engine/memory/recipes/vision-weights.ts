@@ -117,7 +117,7 @@ function blockWeights(
 
 /** The norm a layout runs apart from its blocks: Qwen's merger norm and InternVL's projector
  * LayerNorm (over the shuffled width), which the count holds among the projector's norms, and
- * CLIP's pre_layrnorm, which it holds among the embeddings. */
+ * CLIP's pre_layrnorm and Idefics3's post_layernorm, which it holds among the embeddings. */
 function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
   const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
   const params =
@@ -125,14 +125,16 @@ function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
       ? norm('vision.merger.norm')
       : tower.layout === 'clip'
         ? norm('vision.pre_layrnorm')
-        : tower.layout === 'internvl'
-          ? [
-              baseParam(s, 'projector.layer_norm', shuffled),
-              baseParam(s, 'projector.layer_norm.bias', shuffled),
-            ]
-          : [];
+        : tower.layout === 'idefics3'
+          ? norm('vision.post_layernorm')
+          : tower.layout === 'internvl'
+            ? [
+                baseParam(s, 'projector.layer_norm', shuffled),
+                baseParam(s, 'projector.layer_norm.bias', shuffled),
+              ]
+            : [];
   const elements = params.reduce((sum, p) => sum + p.elements, 0);
-  const fromEmbeddings = tower.layout === 'clip' ? elements : 0;
+  const fromEmbeddings = tower.layout === 'clip' || tower.layout === 'idefics3' ? elements : 0;
   return { params, fromEmbeddings, fromProjector: elements - fromEmbeddings };
 }
 

@@ -12,7 +12,7 @@ import { Tensor } from '../autograd/runtime';
 import { VisionTower } from '../../vocabulary';
 import { LinearParams } from '../model/rank-model';
 import { QwenTowerInputs, towerNorm, visionLayer } from './vision-block';
-import { clipFeatures, internvlFeatures } from './vision-features';
+import { clipFeatures, idefics3Features, internvlFeatures } from './vision-features';
 import { DeepstackWeights, VisionWeights } from './vision-weights';
 
 /** The image tokens a tower hands the text stack: the projector's, and one per deepstack merger
@@ -88,6 +88,8 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
       ? patchEmbedding(nn, pixels, embedding, tower)
       : nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
+    if (tower.layout === 'idefics3')
+      return { tokens: idefics3Features(nn, weights, x), deepstack: [] };
     if (tower.layout === 'clip')
       return { tokens: clipFeatures(nn, weights, x, images), deepstack: [] };
     if (tower.layout === 'internvl')

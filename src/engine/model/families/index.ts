@@ -35,6 +35,7 @@ import { llama } from './llama';
 import { llama4 } from './llama4';
 import { llava, llavaNext } from './llava';
 import { internvl } from './internvl';
+import { idefics3, smolvlm } from './idefics3';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { ministral3 } from './ministral3';
@@ -129,6 +130,8 @@ const ALL: Family[] = [
   llava,
   llavaNext,
   internvl,
+  idefics3,
+  smolvlm,
   ministral3,
   qwen2Vl,
   phimoe,

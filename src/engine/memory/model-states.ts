@@ -186,9 +186,9 @@ function frozenBaseBytes(request: PlanRequest, params: RankParameters, shard: Sh
       : frozenBytes;
   // QLoRA quantises the decoder's linears (and bitsandbytes a vision tower's); embeddings and
   // norms stay 16-bit, and so does the head unless the quantiser replaces every linear
-  // (Lightning's plugin). Routed experts stay
-  // 16-bit too: transformers v5 keeps them as fused 3-D parameters, not nn.Linear, which
-  // bitsandbytes' conversion skips (bitsandbytes issue #1849; recipes/hf-moe.ts).
+  // (Lightning's plugin). Routed experts stay 16-bit too: transformers v5 keeps them as fused
+  // 3-D parameters, not nn.Linear, which bitsandbytes' conversion skips (bitsandbytes issue
+  // #1849; recipes/hf-moe.ts).
   const fourBit = quantizedHeadElements(request, params) + quantizedTowerElements(request, params);
   return (
     shard(params.denseLinear + fourBit, 0, zero3) * linearBytes +

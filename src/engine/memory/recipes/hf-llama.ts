@@ -8,7 +8,7 @@ import { FP32 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, LinearParams } from '../model/rank-model';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
-import { addMoeWeights, ExpertStyle, moeMlp, ungatedMlp } from './hf-moe';
+import { addMoeWeights, ExpertStyle, MIXTRAL_EXPERTS, moeMlp, ungatedMlp } from './hf-moe';
 import { isMoeLayer } from '../../model/parameters';
 
 /** Where a family departs from Llama's layer. */
@@ -121,7 +121,7 @@ export function hfLlamaLayer(
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
       inputs.routing && w.linears.has('router')
-        ? moeMlp(nn, h, w, inputs.routing, variant.experts)
+        ? moeMlp(nn, h, w, inputs.routing, expertStyleOf(variant, w))
         : gatedMlp(nn, h, w, variant),
     );
   });
@@ -358,6 +358,15 @@ function plainMlp(
   activation: LlamaVariant['activation'],
 ): Tensor {
   return ungatedMlp(nn, x, w, '', plainActivation(activation, w));
+}
+
+/** The experts of the variant's sparse block: its family's style, and where the model's MLP is
+ * plain, experts of up_proj and down_proj alone with the MLP's activation (NemotronHExperts),
+ * as addMoeWeights builds them for such a model. */
+export function expertStyleOf(variant: LlamaVariant, w: LayerWeights): ExpertStyle {
+  const style = variant.experts ?? MIXTRAL_EXPERTS;
+  if (!variant.plainMlp) return style;
+  return { ...style, ungated: plainActivation(variant.activation, w) };
 }
 
 /** A plain MLP's activation of its up_proj output: relu2, xIELU, or one kernel keeping its

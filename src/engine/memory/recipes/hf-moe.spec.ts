@@ -117,6 +117,16 @@ describe('MoE blocks', () => {
     expect(allocationsOf(mixtral(320, 8), PURE_HF, gateUpOut).forward).toBe(2 * 2);
   });
 
+  it('a plain-MLP model routes to experts without a gate, whichever layer runs them: up_proj f wide, relu and square of all of it', () => {
+    // a Mixtral config with "mlp": "plain" and relu2: its experts are counted and built as
+    // up_proj and down_proj alone (E x f x h), so Llama's layer runs them as NemotronHExperts
+    // does; split as [gate, up], the activation and the product would be f/2 wide
+    const plain = { ...mixtral(384, 4), mlp: 'plain', hidden_act: 'relu2' };
+    const expertWide = T * 2 * 384 * BF16; // every (token, expert) pair of top-2, f = 384
+    // each MoE layer: the grouped matmul's output and its masked copy, relu's and square's
+    expect(allocationsOf(plain, PURE_HF, expertWide).forward).toBe(2 * 4);
+  });
+
   it("Qwen2-MoE gates its shared expert: sigmoid keeps its output, the product keeps the expert's", () => {
     const settings = {
       training: { method: 'full' as const, precision: 'bf16-pure' as const, sequenceLength: T },

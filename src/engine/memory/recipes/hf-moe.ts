@@ -104,15 +104,14 @@ function expertParams(w: LayerWeights): [Param, Param] {
   return [(find('experts.gate_up_proj') ?? find('experts.up_proj'))!, find('experts.down_proj')!];
 }
 
-/** The experts' 3-D weights, the (token, expert) pairs this rank computes, each expert's width
- * and its first linear's (2f with a gate, f without): what both routed layouts (grouped
+/** The experts' 3-D weights, the (token, expert) pairs this rank computes and the width of
+ * each expert's first linear (2f with a gate, f without): what both routed layouts (grouped
  * matmuls, parallel experts) start from. */
 function routedShapes(x: Tensor, w: LayerWeights, routing: ExpertRouting) {
   const [gateUpParam, downParam] = expertParams(w);
   const pairs = Math.min(routing.experts * routing.tokensPerExpert, x.rows * routing.topK);
-  const f = downParam.elements / routing.experts / x.cols;
   const firstWidth = gateUpParam.elements / routing.experts / x.cols;
-  return { gateUpParam, downParam, pairs, f, firstWidth };
+  return { gateUpParam, downParam, pairs, firstWidth };
 }
 
 /** A sparse MoE block (MixtralSparseMoeBlock.forward, DeepseekV3MoE.forward): the router's

@@ -9,7 +9,7 @@ import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { gatedMlp, hfLlamaAttention, LlamaVariant, plainActivation } from './hf-llama';
+import { expertStyleOf, gatedMlp, hfLlamaAttention, LlamaVariant } from './hf-llama';
 import { addSsmWeights, mamba2Mixer, withSsmNote } from './hf-mamba';
 import { addMoeWeights, moeMlp } from './hf-moe';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
@@ -41,10 +41,7 @@ function blockModule(
   if (w.linears.has('in_proj')) return mamba2Mixer(nn, x, w, arch.ssm!);
   if (w.linears.has('q_proj')) return hfLlamaAttention(nn, x, w, inputs, variant);
   if (inputs.routing && w.linears.has('router')) {
-    return moeMlp(nn, x, w, inputs.routing, {
-      clampedGlu: false,
-      ungated: plainActivation(variant.activation, w),
-    });
+    return moeMlp(nn, x, w, inputs.routing, expertStyleOf(variant, w));
   }
   return gatedMlp(nn, x, w, variant);
 }

@@ -322,7 +322,6 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   arcee: llamaLayer('arcee/modular_arcee.py (ArceeMLP)'),
   // Llama's layer with NemotronLayerNorm1P and NemotronMLP (relu2): both follow from the fields
   nemotron: llamaLayer('nemotron/modeling_nemotron.py (NemotronDecoderLayer)'),
-  // The Mistral text stack under Mistral3ForConditionalGeneration
   // DeepSeek-V3's layer and MoE block around grouped-query attention (no MLA)
   glm4_moe: llamaLayer('glm4_moe/modular_glm4_moe.py (Glm4MoeDecoderLayer)'),
   // The same around Qwen3's attention, whose per-head q/k norms follow from the fields

@@ -1,6 +1,7 @@
 // Inference plans: per-stage serving memory, the largest batch and context that fit, and roofline
 // latency, throughput and cost (docs/memory-model.md §0, §2 and §7).
 import { countParameters } from '../model/parameters';
+import { hasCrossAttention } from '../model/layers';
 import { estimateCost } from '../performance/cost';
 import { splitLayers, StageSpan, stageLabel } from '../model/placement';
 import { sequenceLimit } from '../model/positions';
@@ -334,7 +335,7 @@ function servingGaps(arch: ModelArchitecture): string[] {
       `${arch.vision.kind} image encoder (${arch.vision.layers} layers) counted in the weights; its activations are not planned for serving: the plan covers text tokens only`,
     );
   }
-  if (arch.layerTypes?.includes('cross_attention')) {
+  if (hasCrossAttention(arch)) {
     gaps.push(
       "cross-attention layers' KV cache is planned as self-attention's over the text; the image keys and values they cache are not",
     );

@@ -2030,7 +2030,8 @@ describe('Nemotron-H (modeling_nemotron_h.py: one module a block)', () => {
     const counts = countParameters(arch);
     expect(counts.total).toBe(blocks + 2 * 131072 * h + h);
     expect(counts.total).toBe(120_668_707_840);
-    expect(counts.active).toBe(12_770_237_440);
+    // a token passes 22 of the 512 experts in each of the 40 sparse blocks
+    expect(counts.active).toBe(counts.total - 40 * (512 - 22) * expert);
   });
 
   it('reads layers_block_type, new names and old, and refuses a block type it does not know', () => {
@@ -2262,6 +2263,26 @@ describe('Idefics3 and SmolVLM (modeling_idefics3.py, modular_smolvlm.py)', () =
     expect(countParameters(arch).total).toBe(text + tower + projection);
     expect(text + tower + projection).toBe(256_484_928);
     expect(arch.vision).toMatchObject({ patchesPerImage: 1024, tokensPerImage: 64 });
+  });
+
+  it('a 384-px image in 14-px patches: 27 x 27 of them (the Conv2d strides by its kernel), 81 tokens at scale_factor 3', () => {
+    // SmolVLM2-2.2B's tower: SigLIP so400m at 384 px; its position embedding has a row a patch
+    const vision = {
+      hidden_size: 1152,
+      intermediate_size: 4304,
+      num_hidden_layers: 27,
+      num_attention_heads: 16,
+      image_size: 384,
+      patch_size: 14,
+    };
+    const arch = architectureFromConfig('x', {
+      ...SMOLVLM_256M,
+      scale_factor: 3,
+      vision_config: vision,
+    });
+    expect(arch.vision).toMatchObject({ patchesPerImage: 729, tokensPerImage: 81 });
+    const conv = 3 * 14 * 14 * 1152 + 1152;
+    expect(arch.vision!.embeddingParameters).toBe(conv + 729 * 1152 + 2 * 1152);
   });
 
   it('refuses a scale_factor that does not divide the patch grid, by the field', () => {

@@ -150,6 +150,12 @@ export function layerKind(arch: ModelArchitecture, layerIndex: number): LayerKin
   return kind;
 }
 
+/** Whether the model has cross-attention layers (Mllama), which read the image states where
+ * other vision-language models put the image tokens into the text sequence. */
+export function hasCrossAttention(arch: ModelArchitecture): boolean {
+  return arch.layerTypes?.includes('cross_attention') ?? false;
+}
+
 /** Whether a mixer attends, keeping keys and values (attention of either kind), where a
  * state-space or convolution mixer keeps a fixed state. */
 export function mixerAttends(mixer: LayerKind['mixer']): boolean {

@@ -2,21 +2,19 @@
 import { DeepstackMerger, VisionTower } from '../vocabulary';
 import { trailingNames } from './lora-modules';
 
-/** One encoder layer: q, k, v, o (h x h), the MLP and two norms (a ViT block); InternVL's q and
- * k norms and its two layer scales (h each). */
+/** One encoder layer: its linears (blockShapes) and their biases (blockBiases), two norms (a
+ * ViT block), and InternVL's q and k norms and two layer scales (h each). */
 export function visionLayerParameters(tower: VisionTower): number {
   const h = tower.hiddenSize;
-  const f = tower.intermediateSize;
-  const qkvBias = tower.attentionBias ? 3 * h : 0;
-  const outBias = (tower.projectionBias ?? tower.attentionBias) ? h : 0;
+  const biases = blockBiases(tower);
+  const linears = blockShapes(tower).reduce(
+    (sum, [inFeatures, outFeatures], k) =>
+      sum + inFeatures * outFeatures + (biases[k] ? outFeatures : 0),
+    0,
+  );
   const extras = (tower.qkNorm ? 2 * h : 0) + (tower.layerScale ? 2 * h : 0);
-  const attention = 4 * h * h + qkvBias + outBias + extras;
-  const mlp =
-    tower.mlp === 'gated'
-      ? 3 * h * f + (tower.mlpBias ? 2 * f + h : 0)
-      : 2 * h * f + (tower.mlpBias ? f + h : 0);
   const norms = 2 * (tower.norm === 'layernorm' ? 2 * h : h);
-  return attention + mlp + norms;
+  return linears + extras + norms;
 }
 
 /** One of the tower's linears as the model names it: its module path and shape. */
@@ -55,6 +53,17 @@ export function blockShapes(tower: VisionTower): [number, number][] {
   const up = shape(h, f);
   const down = shape(f, h);
   return [...attention, ...(tower.mlp === 'gated' ? [up, up, down] : [up, down])];
+}
+
+/** Whether each of a block's linears, in blockShapes' order, has a bias: q, k and v (or qkv) by
+ * attentionBias, the attention's output linear by projectionBias where given, the MLP's by
+ * mlpBias. */
+export function blockBiases(tower: VisionTower): boolean[] {
+  const output = attentionLinearCount(tower) - 1; // o_proj, proj, out_proj, projection_layer
+  const outputBias = tower.projectionBias ?? tower.attentionBias;
+  return blockShapes(tower).map((_, k) =>
+    k === output ? outputBias : k < output ? tower.attentionBias : tower.mlpBias,
+  );
 }
 
 /** Every linear of the tower in the order buildVisionWeights creates them: each block's (one

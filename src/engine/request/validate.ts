@@ -11,7 +11,7 @@ import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
 import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
 import { engineReach } from '../memory/sharding/engine';
-import { attendsLayer, layerMixer, MIXER_CODES } from '../model/layers';
+import { attendsLayer, hasCrossAttention, layerMixer, MIXER_CODES } from '../model/layers';
 import { MAX_GPUS } from './limits';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest, SsmConfig } from '../vocabulary';
 
@@ -62,7 +62,7 @@ export function validateRequest(
 function imageTokenErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const tower = arch.vision;
   const images = request.training.imagesPerSample ?? 0;
-  if (!tower || images <= 0 || arch.layerTypes?.includes('cross_attention')) return [];
+  if (!tower || images <= 0 || hasCrossAttention(arch)) return [];
   const positions = images * tower.tokensPerImage;
   const length = request.training.sequenceLength;
   if (positions <= length) return [];

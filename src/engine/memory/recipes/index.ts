@@ -23,6 +23,7 @@ import { LayerRecipe, ModelEnds } from './recipe';
 import { AttentionPlan, eagerOnly, hfAttentionPlan } from './attention-kernel';
 import { PARALLEL_EXPERTS } from './hf-moe';
 import { dtypePolicy } from '../../request/dtype-policy';
+import { hasCrossAttention } from '../../model/layers';
 
 /** How the Llama layer applies each norm kind: LlamaRMSNorm, nn.LayerNorm (with or without its
  * bias), OLMo-1's OlmoLayerNorm. */
@@ -399,7 +400,7 @@ function litgptGap(arch: ModelArchitecture): string | undefined {
   if (arch.encoder) return 'an encoder-decoder stack';
   if (arch.mla) return 'multi-latent attention';
   if (arch.sequenceClassificationLabels) return 'a classification head';
-  if (arch.layerTypes?.includes('cross_attention')) return 'cross-attention layers';
+  if (hasCrossAttention(arch)) return 'cross-attention layers';
   if (arch.qkNorm) return 'q/k norms';
   if (arch.norm === 'layernorm-weightless') return 'LayerNorms without weights';
   if (arch.norm === 'layernorm1p') return "Nemotron's LayerNorm1P";

@@ -1,5 +1,5 @@
-// What LLaVA's and InternVL's get_image_features do past the embeddings: the blocks that feed
-// the features, the features taken without the class token, InternVL's pixel shuffle, the
+// What LLaVA's, InternVL's and Idefics3's get_image_features do past the embeddings: the blocks
+// that feed the features, the features taken without the class token, the pixel shuffle, the
 // projector, and LLaVA-NeXT's packing of an image's crops into its tokens.
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
@@ -24,13 +24,8 @@ export function clipFeatures(
   const normed = towerNorm(nn, embedded, weights.layoutNorm, tower);
   rt.drop(embedded);
   const feeding = tower.featureLayers ?? tower.layers;
-  let x = normed;
-  for (const layer of weights.layers.slice(0, feeding)) {
-    const y = visionLayer(nn, x, layer, tower);
-    rt.drop(x);
-    x = y;
-  }
-  const features = x;
+  const features = blocks(nn, weights, normed, weights.layers.slice(0, feeding));
+  let x = features;
   rt.noGrad(() => {
     for (const layer of weights.layers.slice(feeding)) {
       const y = visionLayer(nn, x, layer, tower);
@@ -43,22 +38,23 @@ export function clipFeatures(
   return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
 }
 
-/** The features each crop hands LlavaMultiModalProjector: without the class token
- * ([:, 1:]: a view of one crop; SliceBackward0 writes a whole-size gradient), a copy where the
- * linear's reshape folds several; then linear_1, nn.GELU (keeping its input), linear_2. */
+/** The features each crop hands LlavaMultiModalProjector (without the class token under
+ * vision_feature_select_strategy 'default'), then linear_1, nn.GELU, linear_2. */
 function llavaProjector(nn: Nn, weights: VisionWeights, features: Tensor, images: number) {
-  const { ops, rt } = nn;
   const { tower } = weights;
   const crops = images * (tower.crops ?? 1);
   const rows = crops * (tower.cropFeatures ?? tower.tokensPerImage);
-  const selected =
-    rows === features.rows
-      ? features
-      : crops === 1
-        ? ops.sliceRows(features, rows)
-        : ops.gatherRows(features, rows);
-  if (selected !== features) rt.drop(features);
+  const selected = rows === features.rows ? features : classTokenDropped(nn, features, crops, rows);
   return projectorMlp(nn, selected, weights.projector);
+}
+
+/** features[:, 1:] over `crops` crops, `rows` rows left: a view of one crop (SliceBackward0
+ * writes a whole-size gradient), a copy where the next op's reshape folds several. */
+function classTokenDropped(nn: Nn, features: Tensor, crops: number, rows: number): Tensor {
+  const selected =
+    crops === 1 ? nn.ops.sliceRows(features, rows) : nn.ops.gatherRows(features, rows);
+  nn.rt.drop(features);
+  return selected;
 }
 
 /** linear_1, the projector's GELU (nn.GELU, keeping its input), linear_2. */
@@ -77,22 +73,19 @@ function projectorMlp(nn: Nn, x: Tensor, [linear1, linear2]: LinearParams[]): Te
  * patches a row (the first dies with the second; neither keeps anything), then
  * InternVLMultiModalProjector: a LayerNorm over the shuffled width, linear_1, GELU, linear_2. */
 export function internvlFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) {
-  const { ops, rt } = nn;
   const x = blocks(nn, weights, embedded);
-  const patches = x.rows - images; // one class token an image
-  const selected = images === 1 ? ops.sliceRows(x, patches) : ops.gatherRows(x, patches);
-  rt.drop(x);
+  const selected = classTokenDropped(nn, x, images, x.rows - images); // one class token an image
   const shuffled = pixelShuffled(nn, selected, weights.tower.pixelShuffle ?? 1);
   const [weight, bias] = weights.layoutNorm;
   const normed = nn.layerNorm(shuffled, weight, bias);
-  rt.drop(shuffled);
+  nn.rt.drop(shuffled);
   return projectorMlp(nn, normed, weights.projector);
 }
 
-/** The blocks over the embeddings' output, in turn. */
-function blocks(nn: Nn, weights: VisionWeights, embedded: Tensor): Tensor {
+/** The blocks (every one unless given) over the embeddings' output, in turn. */
+function blocks(nn: Nn, weights: VisionWeights, embedded: Tensor, layers = weights.layers) {
   let x = embedded;
-  for (const layer of weights.layers) {
+  for (const layer of layers) {
     const y = visionLayer(nn, x, layer, weights.tower);
     nn.rt.drop(x);
     x = y;

@@ -5,7 +5,7 @@
 import { Param } from '../autograd/runtime';
 import { DeepstackMerger, VisionTower } from '../../vocabulary';
 import { visionLinearAdapted } from '../../model/parameters';
-import { attentionLinearCount, blockShapes, VisionLinear, visionLinears } from '../../model/vision';
+import { blockBiases, blockShapes, VisionLinear, visionLinears } from '../../model/vision';
 import { adapter, baseParam, LinearParams, loraParamsOf, ParamStorage } from '../model/rank-model';
 import { quantizesTower } from '../model-states';
 
@@ -85,9 +85,8 @@ function normMaker(s: ParamStorage, tower: VisionTower): MakeNorm {
       : [baseParam(s, name, width)];
 }
 
-/** Each block: its linears (q, k and v biased by attentionBias, the output linear by
- * projectionBias where given, the MLP's by mlpBias), two norms, InternVL's q/k norms and layer
- * scales. */
+/** Each block: its linears (biased as model/vision.ts blockBiases says), two norms, InternVL's
+ * q/k norms and layer scales. */
 function blockWeights(
   s: ParamStorage,
   tower: VisionTower,
@@ -96,19 +95,13 @@ function blockWeights(
   norm: MakeNorm,
 ): VisionLayer[] {
   const perBlock = blockShapes(tower).length;
-  const output = attentionLinearCount(tower) - 1; // o_proj, proj, out_proj, projection_layer
-  const biasOf = (k: number) =>
-    k === output
-      ? (tower.projectionBias ?? tower.attentionBias)
-      : k < output
-        ? tower.attentionBias
-        : tower.mlpBias;
+  const biases = blockBiases(tower);
   const vectors = (i: number, names: string[]) =>
     names.map((n) => baseParam(s, `vision.${i}.${n}`, tower.hiddenSize));
   return Array.from({ length: tower.layers }, (_, i) => ({
     linears: linears
       .slice(i * perBlock, (i + 1) * perBlock)
-      .map((linear, k) => make(linear, biasOf(k))),
+      .map((linear, k) => make(linear, biases[k])),
     norms: [norm(`vision.${i}.norm1`), norm(`vision.${i}.norm2`)],
     qkNorms: tower.qkNorm ? vectors(i, ['q_norm', 'k_norm']) : [],
     scales: tower.layerScale ? vectors(i, ['lambda_1', 'lambda_2']) : [],

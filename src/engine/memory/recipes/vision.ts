@@ -22,6 +22,15 @@ export interface VisionOutput {
   deepstack: Tensor[];
 }
 
+/** The layouts whose code takes the embeddings' output to the image tokens itself
+ * (vision-features.ts): LLaVA's CLIP, InternVL's, Idefics3's. */
+type OwnFeatures = (nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) => Tensor;
+const OWN_FEATURES: Partial<Record<NonNullable<VisionTower['layout']>, OwnFeatures>> = {
+  clip: clipFeatures,
+  internvl: internvlFeatures,
+  idefics3: idefics3Features,
+};
+
 /** Qwen's patch mergers (PatchMerger, Qwen3VLVisionPatchMerger): a norm over each patch (with
  * use_postshuffle_norm, over each 2 x 2 group instead), the patches viewed 4 to a row (the same
  * storage), linear_fc1, nn.GELU() (which keeps its input), linear_fc2 to the text width. */
@@ -88,12 +97,8 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
       ? patchEmbedding(nn, pixels, embedding, tower)
       : nn.ops.embedding(patches, embedding, tower.hiddenSize);
     nn.rt.drop(embedding);
-    if (tower.layout === 'idefics3')
-      return { tokens: idefics3Features(nn, weights, x), deepstack: [] };
-    if (tower.layout === 'clip')
-      return { tokens: clipFeatures(nn, weights, x, images), deepstack: [] };
-    if (tower.layout === 'internvl')
-      return { tokens: internvlFeatures(nn, weights, x, images), deepstack: [] };
+    const ownFeatures = tower.layout && OWN_FEATURES[tower.layout];
+    if (ownFeatures) return { tokens: ownFeatures(nn, weights, x, images), deepstack: [] };
     const qwen = tower.layout === 'qwen' ? qwenTowerInputs(nn, images, tower) : undefined;
     const deepstack: Tensor[] = [];
     for (const [index, layer] of weights.layers.entries()) {

@@ -5,8 +5,8 @@
 // pixel-shuffled scale_factor x scale_factor into one token each, then one bias-free linear.
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { towerShape, visionConfigOf } from '../family';
-import { VIT_ENCODER_LAYER } from './siglip';
+import { visionConfigOf } from '../family';
+import { siglipTower } from './siglip';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
 
 /** Idefics3VisionConfig's defaults (configuration_idefics3.py; SmolVLMVisionConfig's the same). */
@@ -33,39 +33,26 @@ function scaleFactor(root: ConfigReader, side: number): number {
   return given;
 }
 
-/** Idefics3VisionTransformer and the connector: Conv2d patches (with a bias), a position
- * embedding per patch, SigLIP's layers, post_layernorm; modality_projection.proj from the
- * shuffled width to the text's, without a bias. */
+/** Idefics3VisionTransformer (SigLIP's vision transformer without its pooling head: Conv2d
+ * patches with a bias, a position embedding per patch, the encoder layers, post_layernorm) and
+ * the connector: modality_projection.proj from the shuffled width to the text's, no bias. */
 function idefics3Tower(root: ConfigReader, textWidth: number): VisionTower {
-  const read = new ConfigReader(
-    { ...IDEFICS3_VISION_DEFAULTS, ...visionConfigOf(root.config) },
-    `${root.prefix}.vision_config`,
-  );
-  const shape = towerShape(read);
-  const h = shape.hiddenSize;
-  const patch = read.numberOr(0, 'patch_size');
-  const image = read.numberOr(0, 'image_size');
-  const side = Math.floor(image / patch);
-  const scale = scaleFactor(root, side);
-  const conv = read.numberOr(0, 'num_channels') * patch * patch * h + h;
+  const vision = { ...IDEFICS3_VISION_DEFAULTS, ...visionConfigOf(root.config) };
+  const siglip = siglipTower({ ...vision, vision_use_head: false }, [], 0, 0);
+  const patches = siglip.patchesPerImage;
+  const scale = scaleFactor(root, Math.sqrt(patches));
   return {
+    ...siglip,
     kind: 'idefics3_vision',
-    ...shape,
-    patchSize: patch,
-    imageSize: image,
-    patchesPerImage: side * side,
-    tokensPerImage: (side * side) / (scale * scale),
-    ...VIT_ENCODER_LAYER,
-    embeddingParameters: conv + side * side * h + 2 * h, // + post_layernorm
+    tokensPerImage: patches / (scale * scale),
     projector: [
       {
         name: 'connector.modality_projection.proj',
-        inFeatures: h * scale * scale,
+        inFeatures: siglip.hiddenSize * scale * scale,
         outFeatures: textWidth,
         bias: false,
       },
     ],
-    projectorNormParameters: 0,
     layout: 'idefics3',
     pixelShuffle: scale,
   };

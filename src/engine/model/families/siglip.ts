@@ -48,7 +48,8 @@ export function siglipTower(
   const patch = read.numberOr(0, 'patch_size');
   const image = read.numberOr(0, 'image_size');
   const channels = read.numberOr(0, 'num_channels');
-  const patches = (image / patch) ** 2;
+  // the Conv2d's stride is its kernel: a 384-px image in 14-px patches makes 27 x 27 of them
+  const patches = Math.floor(image / patch) ** 2;
   // Conv2d patch embedding with bias, a position embedding per patch, post_layernorm.
   const embeddings = channels * patch * patch * h + h + patches * h + 2 * h;
   return {

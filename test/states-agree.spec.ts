@@ -131,3 +131,36 @@ describe("Nemotron-H's blocks of one module: closed form and timeline agree", ()
     for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
   });
 });
+
+describe("DeBERTa-v2's relative position table: closed form and timeline agree", () => {
+  // A narrow DeBERTa with its own position projections: the encoder's table (2 x 256 rows of
+  // 512, and its LayerNorm) is a root-unit parameter beside the embedding, about 3 MB of
+  // Adam's states and master weights, past the 1% the counts may differ by.
+  const DEBERTA = {
+    model_type: 'deberta-v2',
+    hidden_size: 512,
+    num_hidden_layers: 2,
+    num_attention_heads: 8,
+    intermediate_size: 1024,
+    vocab_size: 4096,
+    relative_attention: true,
+    position_buckets: 256,
+    norm_rel_ebd: 'layer_norm',
+    share_att_key: false,
+    pos_att_type: 'p2c|c2p',
+    position_biased_input: false,
+  };
+  const encoderSettings = SETTINGS.filter(
+    ({ parallelism }) => !parallelism?.pipelineParallel && !parallelism?.expertParallel,
+  );
+  it.each(encoderSettings.map((setting) => [setting]))('%j', (setting) => {
+    const counts = bothCounts({
+      model: DEBERTA,
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+      training: { sequenceLength: 512, ...setting.training },
+      parallelism: setting.parallelism,
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@
 // the model's published exact count (shared/catalog/models.json) or is written out by hand here.
 import { architectureFromConfig } from './architecture';
 import { countParameters, linearShapes } from './parameters';
+import { pipelinable, tensorParallelizable } from './placement';
 import { PlanValidationError } from '../vocabulary';
 
 const LLAMA_3_8B = {
@@ -489,6 +490,68 @@ describe('architectureFromConfig on published config.json files', () => {
       expect(refused({ position_embedding_type: 'relative_key' })).toThrow(
         /config.position_embedding_type/,
       );
+    });
+
+    describe('DeBERTa-v2 and -v3 (modeling_deberta_v2.py): BERT-shaped layers, a relative position table', () => {
+      // microsoft/deberta-v3-base's config.json, architectures set to the classifier.
+      const DEBERTA_V3_BASE = {
+        model_type: 'deberta-v2',
+        architectures: ['DebertaV2ForSequenceClassification'],
+        num_labels: 2,
+        hidden_size: 768,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        intermediate_size: 3072,
+        hidden_act: 'gelu',
+        max_position_embeddings: 512,
+        vocab_size: 128100,
+        type_vocab_size: 0,
+        relative_attention: true,
+        position_buckets: 256,
+        norm_rel_ebd: 'layer_norm',
+        share_att_key: true,
+        pos_att_type: 'p2c|c2p',
+        max_relative_positions: -1,
+        position_biased_input: false,
+      };
+      const words = 128100 * h + 2 * h; // word_embeddings and their LayerNorm: no positions, no types
+      const relativeTable = 2 * 256 * h + 2 * h; // rel_embeddings (2 x 256 rows) and its LayerNorm
+
+      it('deberta-v3-base with 2 labels: 184,423,682 parameters, 86M in the layers and 98M in the embedding (its model card)', () => {
+        const backbone = words + relativeTable + 12 * encoderLayer;
+        expect(backbone).toBe(183_831_552);
+        expect(total(DEBERTA_V3_BASE)).toBe(backbone + pooledHead);
+        expect(total(DEBERTA_V3_BASE)).toBe(184_423_682);
+        const arch = architectureFromConfig('deberta', DEBERTA_V3_BASE);
+        expect(arch.disentangled).toEqual({
+          span: 256,
+          contentToPosition: true,
+          positionToContent: true,
+          sharedKey: true,
+          normalized: true,
+          logBuckets: true,
+        });
+      });
+
+      it('without share_att_key each layer projects the positions itself (pos_key_proj, pos_query_proj); position_biased_input adds a learned table', () => {
+        const own = { ...DEBERTA_V3_BASE, share_att_key: false };
+        expect(total(own)).toBe(184_423_682 + 12 * 2 * (h * h + h));
+        const onlyContentToPosition = { ...own, pos_att_type: ['c2p'] };
+        expect(total(onlyContentToPosition)).toBe(184_423_682 + 12 * (h * h + h));
+        const positioned = { ...DEBERTA_V3_BASE, position_biased_input: true };
+        expect(total(positioned)).toBe(184_423_682 + 512 * h);
+      });
+
+      it("the first layer's convolution and a projected embedding are refused by field; tensor and pipeline parallelism are refused for its relative scores", () => {
+        const refused = (extra: Record<string, unknown>) => () =>
+          architectureFromConfig('deberta', { ...DEBERTA_V3_BASE, ...extra });
+        expect(refused({ conv_kernel_size: 3 })).toThrow(/config.conv_kernel_size/);
+        expect(refused({ embedding_size: 128 })).toThrow(/config.embedding_size/);
+        const arch = architectureFromConfig('deberta', DEBERTA_V3_BASE);
+        expect(pipelinable(arch)).toBe(false);
+        expect(tensorParallelizable(arch)).toBe(false);
+        expect(tensorParallelizable({ ...arch, disentangled: undefined })).toBe(true);
+      });
     });
 
     describe('the same encoders as masked LMs: the transform and the decoder bias, no pooler', () => {

@@ -114,6 +114,7 @@ function resolveFamily(config: Config, prefix: string): Resolved {
 const OWN_FIELDS = [
   'modelType',
   'encoder',
+  'disentangled',
   'layerTypes',
   'attentionChunkSize',
   'noRopeLayers',

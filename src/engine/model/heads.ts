@@ -89,6 +89,10 @@ const END_MODULES: Record<string, EndModules> = {
     embedding: ['word_embeddings'],
     head: ['generator_lm_head'],
   },
+  // modeling_deberta_v2.py DebertaV2ForSequenceClassification: ContextPooler's dense and GELU
+  // over the first token (its dropout, pooler_dropout, is 0 by default), then dropout and the
+  // classifier; DebertaV2ForMaskedLM's legacy head is BERT's (cls.predictions).
+  'deberta-v2': { ...BERT, pooled: { ...BERT_HEAD, activation: 'gelu' } },
   distilbert: {
     pooled: {
       pooler: 'pre_classifier',

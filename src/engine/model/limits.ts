@@ -160,6 +160,13 @@ const ENCODER: BlockShape = {
   },
 };
 
+/** DeBERTa-v2's relative position table: 256 buckets published (DeBERTa-v3), or up to every
+ * position where it is not bucketed. */
+const DISENTANGLED: BlockShape = {
+  numbers: { span: count(1, MAX_POSITIONS) },
+  flags: ['contentToPosition', 'positionToContent', 'sharedKey', 'normalized', 'logBuckets'],
+};
+
 const SSM: BlockShape = {
   numbers: {
     version: count(1, 2), // Mamba-1 or Mamba-2
@@ -258,6 +265,7 @@ const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
   ['moe', MOE],
   ['mla', MLA],
   ['encoder', ENCODER],
+  ['disentangled', DISENTANGLED],
   ['ssm', SSM],
   ['shortConv', SHORT_CONV],
   ['gatedDelta', GATED_DELTA],
@@ -318,6 +326,10 @@ const CONFIG_RANGES: Record<string, Range> = {
   max_seq_len: count(1, MAX_POSITIONS),
   num_decoder_layers: count(1, MAX_LAYERS), // T5: numLayers = encoder + decoder
   relative_attention_num_buckets: count(0, MAX_POSITION_BUCKETS),
+  // DeBERTa-v2's relative positions (families/deberta-v2.ts: disentangled.span)
+  position_buckets: count(-1, MAX_POSITIONS),
+  max_relative_positions: count(-1, MAX_POSITIONS),
+  attention_head_size: count(1, MAX_HEAD_DIM),
   n_positions: count(1, MAX_POSITIONS),
   num_local_experts: count(0, MAX_EXPERTS),
   num_experts: count(0, MAX_EXPERTS),

@@ -44,6 +44,19 @@ const BERT_MODULES: Record<string, string[]> = {
   'output.dense': ['down_proj'],
 };
 
+// modeling_deberta_v2.py DisentangledSelfAttention.query_proj / key_proj / value_proj and, where
+// share_att_key is off, pos_key_proj / pos_query_proj; BERT's output and intermediate denses.
+const DEBERTA_V2_MODULES: Record<string, string[]> = {
+  'attention.self.query_proj': ['q_proj'],
+  'attention.self.key_proj': ['k_proj'],
+  'attention.self.value_proj': ['v_proj'],
+  'attention.self.pos_key_proj': ['pos_key_proj'],
+  'attention.self.pos_query_proj': ['pos_query_proj'],
+  'attention.output.dense': ['o_proj'],
+  'intermediate.dense': ['up_proj'],
+  'output.dense': ['down_proj'],
+};
+
 // modeling_lfm2.py Lfm2Attention.out_proj, Lfm2MLP w1 (gate), w3 (up) and w2 (down); the short
 // convolution's in_proj and out_proj keep the shapes' names.
 const LFM2_MODULES: Record<string, string[]> = {
@@ -101,6 +114,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
+  'deberta-v2': DEBERTA_V2_MODULES,
   lfm2: LFM2_MODULES,
   lfm2_moe: LFM2_MODULES, // its dense layers' Lfm2MoeMLP keeps the names; experts take none
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
@@ -144,6 +158,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   roberta: ['query', 'value'],
   'xlm-roberta': ['query', 'value'],
   electra: ['query', 'value'],
+  'deberta-v2': ['query_proj', 'value_proj'],
   distilbert: ['q_lin', 'v_lin'],
   codegen: ['qkv_proj'],
   mpt: ['Wqkv'],

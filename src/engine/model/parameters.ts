@@ -53,6 +53,8 @@ export interface ParameterCounts {
   embedding: number;
   positionEmbedding: number;
   embeddingNorm: number;
+  /** DeBERTa-v2's relative position table (2 x span rows of h) and its LayerNorm. */
+  relativePositions: number;
   /** project_in and project_out together (OPT-350m's embedding width to h and back). */
   embeddingProjections: number;
   layers: LayerParameters[];
@@ -94,8 +96,33 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
     linear(`${prefix}q_proj`, h, qOut, bias, 'attention', 'column'),
     linear(`${prefix}k_proj`, h, kvWidth, bias, 'attention', 'column'),
     linear(`${prefix}v_proj`, h, kvWidth, bias, 'attention', 'column'),
+    ...positionProjections(arch),
     out,
   ];
+}
+
+/** DisentangledSelfAttention's own projections of the relative positions where share_att_key is
+ * off: pos_key_proj for content-to-position scores, pos_query_proj for position-to-content
+ * (both biased), created after value_proj. */
+function positionProjections(arch: ModelArchitecture): LinearShape[] {
+  const relative = arch.disentangled;
+  if (!relative || relative.sharedKey) return [];
+  const width = arch.numAttentionHeads * arch.headDim;
+  const projection = (name: string) =>
+    linear(name, arch.hiddenSize, width, true, 'attention', 'column');
+  return [
+    ...(relative.contentToPosition ? [projection('pos_key_proj')] : []),
+    ...(relative.positionToContent ? [projection('pos_query_proj')] : []),
+  ];
+}
+
+/** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and, with norm_rel_ebd 'layer_norm',
+ * the LayerNorm over it; 0 without relative attention. */
+export function relativePositionElements(arch: ModelArchitecture): number {
+  const relative = arch.disentangled;
+  if (!relative) return 0;
+  const norm = relative.normalized ? normElements(arch, arch.hiddenSize) : 0;
+  return 2 * relative.span * arch.hiddenSize + norm;
 }
 
 /** DeepSeek-V2/V3 multi-latent attention (DeepSeek-V2 paper, section 2.1). */
@@ -426,6 +453,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * width;
   const positionEmbedding = arch.learnedPositionEmbeddings * h;
   const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
+  const relativePositions = relativePositionElements(arch);
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
   const embeddingProjections = 2 * projectionElements(arch);
   const layers: LayerParameters[] = [];
@@ -439,7 +467,13 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
       (arch.tieWordEmbeddings ? 0 : arch.vocabSize * width) +
       (arch.outputHeadBias ? arch.vocabSize : 0);
   const ends =
-    embedding + positionEmbedding + embeddingNorm + embeddingProjections + finalNorm + outputHead;
+    embedding +
+    positionEmbedding +
+    embeddingNorm +
+    relativePositions +
+    embeddingProjections +
+    finalNorm +
+    outputHead;
   const vision = arch.vision ? visionParameters(arch.vision) : 0;
   const total = ends + vision + layers.reduce((acc, l) => acc + l.total, 0);
   const active = ends + layers.reduce((acc, l) => acc + l.activeTotal, 0);
@@ -447,6 +481,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     embedding,
     positionEmbedding,
     embeddingNorm,
+    relativePositions,
     embeddingProjections,
     layers,
     finalNorm,

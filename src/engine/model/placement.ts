@@ -5,6 +5,7 @@ import { visionLinearWeights } from './vision';
 import {
   adapterSize,
   countParameters,
+  relativePositionElements,
   embeddingWidthOf,
   LinearShape,
   endAdapterElements,
@@ -70,9 +71,17 @@ export interface RankParameters {
 
 /** Whether the pipeline runtimes planned here can split the model into stages: not an
  * encoder-decoder, whose decoder stages would need the shared embedding and the encoder's
- * output beside the one activation stages pass. */
+ * output beside the one activation stages pass, nor DeBERTa-v2, whose every layer reads the
+ * relative positions its encoder builds once. */
 export function pipelinable(arch: ModelArchitecture): boolean {
-  return !arch.encoder;
+  return !arch.encoder && !arch.disentangled;
+}
+
+/** Whether tensor parallelism is planned for the model code: not where OPT-350m projects its
+ * embedding to the hidden size, nor where DeBERTa-v2's layers project the encoder's relative
+ * position table through their own query and key linears. */
+export function tensorParallelizable(arch: ModelArchitecture): boolean {
+  return !arch.embeddingWidth && !arch.disentangled;
 }
 
 /** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
@@ -343,6 +352,16 @@ function layerLinearTotals(
   return totals;
 }
 
+/** Adafactor's factored states of DeBERTa-v2's relative position table (its rows and columns)
+ * and of its LayerNorm (whole vectors). */
+function relativePositionsFactored(arch: ModelArchitecture): number {
+  const relative = arch.disentangled;
+  if (!relative) return 0;
+  const tableRows = 2 * relative.span;
+  const norm = relativePositionElements(arch) - tableRows * arch.hiddenSize;
+  return tableRows + arch.hiddenSize + norm;
+}
+
 /** What one rank holds of the embedding (first stage) and the final norm and head (last stage). */
 function stageEndParameters(
   arch: ModelArchitecture,
@@ -372,17 +391,24 @@ function stageEndParameters(
   const projectionFactored = projection > 0 ? width + h : 0;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
+    // DeBERTa-v2's relative position table sits with it (the encoder's, outside any layer).
     const embedding =
       embeddingRows * width +
       counts.positionEmbedding +
       counts.embeddingNorm +
+      counts.relativePositions +
       projection +
       counts.vision;
     totals.rootUnit += embedding;
     totals.nonLinear += embedding;
     totals.visionLinear = arch.vision ? visionLinearWeights(arch.vision) : 0;
     totals.factoredStateElements +=
-      embeddingRows + width + counts.embeddingNorm + projectionFactored + counts.vision;
+      embeddingRows +
+      width +
+      counts.embeddingNorm +
+      relativePositionsFactored(arch) +
+      projectionFactored +
+      counts.vision;
   }
   if (span.hasHead) {
     totals.nonLinear += counts.finalNorm + projection;

@@ -109,6 +109,36 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
     // 6N, and 12 s a d_qk... per attending layer: 3 x 2 x 6 layers x s x 32 x (64 + 64)
     expect(flops.model).toBe(6 * N + 3 * 2 * 6 * s * 32 * (64 + 64));
   });
+
+  it("DeBERTa-v3-base's relative position scores: c2p and p2c against 2 x 256 positions a token, the table through query_proj and key_proj once a sequence", () => {
+    // microsoft/deberta-v3-base's config.json: 12 layers, hidden 768, 12 heads of 64,
+    // position_buckets 256, share_att_key, pos_att_type p2c|c2p.
+    const deberta = architectureFromConfig('deberta-v3-base', {
+      model_type: 'deberta-v2',
+      hidden_size: 768,
+      num_hidden_layers: 12,
+      num_attention_heads: 12,
+      intermediate_size: 3072,
+      vocab_size: 128100,
+      relative_attention: true,
+      position_buckets: 256,
+      share_att_key: true,
+      pos_att_type: 'p2c|c2p',
+      norm_rel_ebd: 'layer_norm',
+      position_biased_input: false,
+    });
+    const N = 183_831_552; // DebertaV2Model, counted in architecture.spec
+    const seq = 512;
+    const request = requestOf({
+      cluster: { gpu: 'h100-80gb' },
+      training: { sequenceLength: seq },
+    });
+    const flops = trainingFlopsPerToken(request, deberta, { active: N, trainable: N });
+    const core = 2 * seq * 12 * (64 + 64); // QK^T and AV a layer
+    const scores = 2 * 2 * 512 * 768; // q against 512 positions' keys, k against their queries
+    const table = (2 * 2 * 512 * 768 * 768) / seq; // two projections of 512 rows, per token
+    expect(flops.model).toBe(6 * N + 3 * 12 * (core + scores + table));
+  });
 });
 
 describe('step time', () => {

@@ -55,6 +55,25 @@ export function attentionCoreForwardFlopsPerToken(
   return 2 * attending * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
 }
 
+/** Forward FLOPs per token of DeBERTa-v2's relative position scores (DisentangledSelfAttention):
+ * each score kind's bmm against all 2 x span positions (2 x 2span x a x d a token), and the
+ * table through the layer's projections once per sequence (2 x 2span x h x a x d each, shared
+ * among the sequence's s tokens); 0 without them. */
+export function relativePositionForwardFlopsPerToken(
+  arch: ModelArchitecture,
+  sequenceLength: number,
+): number {
+  const relative = arch.disentangled;
+  if (!relative) return 0;
+  const kinds = Number(relative.contentToPosition) + Number(relative.positionToContent);
+  const projections = relative.sharedKey ? 2 : kinds;
+  const positions = 2 * relative.span;
+  const width = arch.numAttentionHeads * arch.headDim;
+  const scores = 2 * kinds * positions * width;
+  const table = (2 * projections * positions * arch.hiddenSize * width) / sequenceLength;
+  return attendingLayerCount(arch) * (scores + table);
+}
+
 /** Model and hardware FLOPs per trained token. */
 export function trainingFlopsPerToken(
   request: PlanRequest,
@@ -62,7 +81,9 @@ export function trainingFlopsPerToken(
   params: { active: number; trainable: number },
 ): FlopsPerToken {
   const { training } = request;
-  const attentionForward = attentionCoreForwardFlopsPerToken(arch, training.sequenceLength);
+  const attentionForward =
+    attentionCoreForwardFlopsPerToken(arch, training.sequenceLength) +
+    relativePositionForwardFlopsPerToken(arch, training.sequenceLength);
   // Matmul forward costs 2 FLOPs per weight per token; backward costs 2 for the input gradient
   // and 2 for the weight gradient (Kaplan et al. 2020; PaLM's 6N).
   const full = training.method === 'full';
@@ -70,7 +91,9 @@ export function trainingFlopsPerToken(
   // Frozen weights (LoRA, QLoRA) skip the weight-gradient matmul but still pass gradients back
   // through themselves: 4P for the base plus 6 per adapter parameter (Hu et al. 2021; Dettmers et al. 2023).
   const weightBackward = full ? 4 * params.active : 2 * params.active + 4 * params.trainable;
-  // The attention core has no weights: its backward is twice its forward (PaLM: 12 L h s in all).
+  // The attention core has no weights: its backward is twice its forward (PaLM: 12 L h s in all);
+  // so is that of the relative position scores (their table's projections make the weights'
+  // and the table's gradients, as any matmul with a weight does).
   const attentionBackward = 2 * attentionForward;
   const model = weightForward + weightBackward + attentionForward + attentionBackward;
   // Experts a token was not routed to that the code runs it through anyway: executed, not

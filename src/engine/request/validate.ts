@@ -5,7 +5,12 @@ import { defaultLoraTargets, targetNames } from '../model/lora-modules';
 import { linearShapes, loraEnds } from '../model/parameters';
 import { visionTargetNames } from '../model/vision';
 import { headLinearTargets, loraEndTargets } from '../model/heads';
-import { pipelinable, PipelineSplitError, virtualStageSpans } from '../model/placement';
+import {
+  pipelinable,
+  PipelineSplitError,
+  tensorParallelizable,
+  virtualStageSpans,
+} from '../model/placement';
 import { layoutOf } from './layout';
 import { DEFAULT_INFERENCE } from './normalize';
 import { attentionPlan, layerRecipe } from '../memory/recipes';
@@ -228,10 +233,13 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
       message: `tensorParallel (${t}) must not exceed gpusPerNode (${cluster.gpusPerNode}): tensor parallelism belongs inside a node`,
     });
   }
-  if (t > 1 && arch.embeddingWidth) {
+  if (t > 1 && !tensorParallelizable(arch)) {
+    const what = arch.embeddingWidth
+      ? `a model whose embedding is projected to its hidden size (${arch.id ?? arch.name}'s project_in and project_out)`
+      : `DeBERTa-v2's relative position scores (${arch.id ?? arch.name})`;
     errors.push({
       field,
-      message: `tensorParallel (${t}) is not planned for a model whose embedding is projected to its hidden size (${arch.id ?? arch.name}'s project_in and project_out): use 1, and shard with zeroStage 3 or pipelineParallel`,
+      message: `tensorParallel (${t}) is not planned for ${what}: use 1, and shard with zeroStage 3${pipelinable(arch) ? ' or pipelineParallel' : ''}`,
     });
   }
   return errors;
@@ -264,7 +272,9 @@ function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): Fie
   if (p > 1 && !pipelinable(arch)) {
     errors.push({
       field: 'parallelism.pipelineParallel',
-      message: `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`,
+      message: arch.encoder
+        ? `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`
+        : `pipelineParallel (${p}) is not planned for DeBERTa-v2's relative position scores (${arch.id ?? arch.name}: every layer reads the positions its encoder builds once): use 1, and shard with zeroStage 3`,
     });
   }
   const v = parallelism.virtualStages;

@@ -7,7 +7,7 @@ import { Candidate, Finalists, RECOMPUTE_ORDER } from './finalists';
 import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
-import { pipelinable } from '../model/placement';
+import { pipelinable, tensorParallelizable } from '../model/placement';
 import { engineReach } from '../memory/sharding/engine';
 import { layoutOf } from '../request/layout';
 import { MAX_GPUS } from '../request/limits';
@@ -277,6 +277,7 @@ function splitProblem(shape: ModelArchitecture, split: Split): string | null {
     return 'parallelism.tensorParallel';
   if (split.p > L) return 'parallelism.pipelineParallel';
   if (split.p > 1 && !pipelinable(shape)) return 'parallelism.pipelineParallel';
+  if (split.t > 1 && !tensorParallelizable(shape)) return 'parallelism.tensorParallel';
   return null;
 }
 

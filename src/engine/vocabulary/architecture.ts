@@ -324,6 +324,26 @@ export interface EncoderConfig {
   relativeAttentionBuckets: number;
 }
 
+/** DeBERTa-v2's disentangled attention (modeling_deberta_v2.py DisentangledSelfAttention): each
+ * layer adds content-to-position and position-to-content scores, read from one table of 2 x span
+ * relative position embeddings the encoder holds (rel_embeddings), to its content scores. */
+export interface DisentangledAttentionConfig {
+  /** pos_ebd_size: position_buckets where set, else max_relative_positions (else
+   * max_position_embeddings); the table has twice as many rows. */
+  span: number;
+  /** 'c2p' in pos_att_type: queries scored against the positions' keys. */
+  contentToPosition: boolean;
+  /** 'p2c' in pos_att_type: keys scored against the positions' queries. */
+  positionToContent: boolean;
+  /** share_att_key: the positions go through the layer's query_proj and key_proj; otherwise
+   * through its own pos_key_proj and pos_query_proj. */
+  sharedKey: boolean;
+  /** norm_rel_ebd 'layer_norm': the encoder's LayerNorm over the table before its layers run. */
+  normalized: boolean;
+  /** position_buckets > 0: relative distances are log-bucketed (make_log_bucket_position). */
+  logBuckets: boolean;
+}
+
 /** Where a model drops activations during training, and how likely. */
 export interface DropoutConfig {
   /** On the attention probabilities (inside SDPA, or eager's attn_dropout). */
@@ -421,6 +441,8 @@ export interface ModelArchitecture {
   /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`
    * layers are the encoder's; the decoder layers add cross-attention (4 linears and a norm). */
   encoder?: EncoderConfig;
+  /** DeBERTa-v2's relative position scores (relative_attention). */
+  disentangled?: DisentangledAttentionConfig;
   /** Per-layer types where layers differ (Hugging Face `layer_types`, hybrid stacks), one per
    * layer; absent, every layer attends as `slidingWindow` and its fraction say. */
   layerTypes?: LayerType[];

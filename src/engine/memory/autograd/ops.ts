@@ -300,6 +300,24 @@ export class Ops {
     return out;
   }
 
+  /** torch.gather(x, -1, index): `cols` of x's columns picked per row. GatherBackward0 keeps x
+   * itself (derivatives.yaml: gather_backward(grad, self, dim, index, sparse_grad) takes the
+   * tensor) and the index, and scatters the gradient into zeros of x's size. */
+  gather(x: Tensor, index: Tensor, cols: number): Tensor {
+    const out = this.empty(x, x.requiresGrad, cols);
+    this.rt.record([x], [out], [x, index], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
+  /** A new tensor of x's elements `times` over along the rows (x.repeat(n, 1, 1)), one copy per
+   * sequence of the batch: an activation whatever x is made from; RepeatBackward0 sums the
+   * gradient back to x's size. */
+  repeatRows(x: Tensor, times: number): Tensor {
+    const out = this.rt.tensor(x.rows * times, x.cols, x.elementBytes, x.requiresGrad);
+    this.rt.record([x], [out], [], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
   /** x.masked_fill(mask, 0), out of place: a copy; MaskedFillBackward0 saves the mask and gives
    * x grad.masked_fill(mask, 0), a copy too. */
   maskedFill(x: Tensor, mask: Tensor): Tensor {

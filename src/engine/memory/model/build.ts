@@ -72,6 +72,7 @@ export function buildRankModel(
     model.layers.push(weights);
     model.all.push(...weights.order);
   }
+  if (span.hasEmbedding) addRelativePositions(context, model);
   if (span.hasEmbedding && recipe.ends?.causalMaskBuffer) {
     // torch.tril(torch.ones((n, n), dtype=torch.bool)), registered after the layers and ln_f; the
     // stage with the embedding holds it (a split pipeline's later stages keep their copy too).
@@ -82,6 +83,20 @@ export function buildRankModel(
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
   addEndAdapters(context, model, rows);
   return model;
+}
+
+/** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and its LayerNorm, created after the
+ * layers (DebertaV2Encoder.__init__); a pipeline of DeBERTa is refused, so the stage with the
+ * embedding runs every layer. */
+function addRelativePositions(context: WeightContext, model: RankModel): void {
+  const relative = context.arch.disentangled;
+  if (!relative) return;
+  const h = context.arch.hiddenSize;
+  const table = baseParam(context.storage, 'rel_embeddings', 2 * relative.span * h);
+  table.shape = [2 * relative.span, h];
+  const norm = relative.normalized ? endNorm(context, 'rel_embeddings_norm') : undefined;
+  model.relativePositions = { table, norm, logBuckets: relative.logBuckets };
+  model.all.push(table, ...(norm ?? []));
 }
 
 /** OPT-350m's bias-free projections, created in OPTDecoder's order (project_out, then

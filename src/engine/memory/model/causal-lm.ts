@@ -9,6 +9,7 @@ import { Param, Tensor } from '../autograd/runtime';
 import { EmbeddingLocal, LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
 import { visionForward } from '../recipes/vision';
+import { relativeInputs } from '../recipes/hf-deberta';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, LossSettings } from './loss';
@@ -215,9 +216,13 @@ export class StageModel {
     if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
     // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
     // an encoder-decoder's encoder output, the ALiBi tensor.
-    const extra = [inputs.mask, inputs.encoderStates, inputs.positionBias].filter(
-      (t): t is Tensor => t !== undefined,
-    );
+    const extra = [
+      inputs.mask,
+      inputs.encoderStates,
+      inputs.positionBias,
+      inputs.relative?.positions,
+      inputs.relative?.embeddings,
+    ].filter((t): t is Tensor => t !== undefined);
     const args = [x, inputs.cos, inputs.sin, ...extra];
     // Selective: torchtitan's op-level policy (the frameworks that offer op-level selective
     // checkpointing copy it; torchtune's _activation_checkpoint.py does).
@@ -292,6 +297,9 @@ export class StageModel {
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     // OPTDecoder.forward: pos_embeds first, then inputs_embeds = self.project_in(inputs_embeds).
     const positions = model.positions && this.lookup(model.positions);
+    // DebertaV2Embeddings: zeros of the lookup's shape where it has no position table.
+    const masked = this.recipe.ends?.maskedEmbeddings === true;
+    const zeros = masked && !positions ? nn.ops.empty(x, false) : undefined;
     if (projectIn) then((t) => nn.linear(t, projectIn));
     if (keepsLookup) kept.push(nn.rt.view(x)); // inputs_embeds = self.embed_tokens(input_ids)
     if (positions) {
@@ -303,12 +311,24 @@ export class StageModel {
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
     const norm = model.embeddingNorm;
     if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
+    if (masked) then((t) => this.attentionMasked(t));
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
+    nn.rt.drop(zeros);
     // BertModel.forward's embedding_output; Gemma-3's scaled embedding module's output.
     if (settings.embeddingLocal === 'output' || settings.embeddingLocal === 'decoder-input')
       kept.push(nn.rt.view(x));
     nn.rt.hooks.afterForward('embedding');
     return { x, kept };
+  }
+
+  /** DebertaV2Embeddings.forward: `embeddings * mask`, the (b, s, 1) attention mask cast to the
+   * embeddings' dtype first (the product keeps it for backward). */
+  private attentionMasked(x: Tensor): Tensor {
+    const { nn } = this;
+    const mask = nn.rt.tensor(x.rows, 1, x.elementBytes, false);
+    const out = nn.ops.mul(x, mask);
+    nn.rt.drop(mask);
+    return out;
   }
 
   /** One row of `table` (`width` wide) per token. */
@@ -353,13 +373,15 @@ export class StageModel {
       rt.tensor(
         spec.shared ? settings.keys : tokens,
         settings.keys,
-        spec.additive ? x.elementBytes : 1,
+        spec.elementBytes ?? (spec.additive ? x.elementBytes : 1),
         false,
       );
     for (const layer of this.model.layers) {
       const spec = settings.attentionFor(layer.index).mask;
       if (spec && !masks.has(spec.key)) masks.set(spec.key, makeMask(spec));
     }
+    const relativeTables = this.model.relativePositions;
+    const relative = relativeTables && relativeInputs(nn, relativeTables, settings.keys);
     const inputsFor = (index: number): LayerInputs => {
       const { kernel, mask } = settings.attentionFor(index);
       const key = `${kernel}|${mask?.key ?? ''}`;
@@ -368,6 +390,7 @@ export class StageModel {
         const maskTensor = mask ? masks.get(mask.key) : undefined;
         inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
         if (bias) inputs.positionBias = bias;
+        if (relative) inputs.relative = relative;
         if (softcapScores) inputs.softcap = true;
         if (settings.sinks) inputs.sinks = true;
         if (settings.attentionDropout) inputs.dropout = true;
@@ -375,7 +398,9 @@ export class StageModel {
       }
       return inputs;
     };
-    return { inputsFor, owned: [cos, sin, ...(bias ? [bias] : []), ...masks.values()] };
+    const relativeOwned = relative ? [relative.positions, relative.embeddings] : [];
+    const owned = [cos, sin, ...(bias ? [bias] : []), ...masks.values(), ...relativeOwned];
+    return { inputsFor, owned };
   }
 
   /** The final norm, then where the model code has them OPT-350m's project_out, the dropout

@@ -64,6 +64,9 @@ export interface RankModel {
   /** OPT-350m's project_in (embedding width to h) on the first stage. */
   projectIn?: LinearParams;
   layers: LayerWeights[];
+  /** DeBERTa-v2's relative position table (DebertaV2Encoder.rel_embeddings) and the LayerNorm
+   * over it (norm_rel_ebd), which every layer's attention reads. */
+  relativePositions?: { table: Param; norm?: Param[]; logBuckets: boolean };
   finalNorm?: Param[];
   /** OPT-350m's project_out (h to the embedding width) before the head, on the last stage. */
   projectOut?: LinearParams;

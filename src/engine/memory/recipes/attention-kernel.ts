@@ -37,6 +37,9 @@ export interface MaskSpec {
   /** One (s x s) mask broadcast over the batch (litgpt's torch.full((T, T))) rather than one
    * per sequence. */
   shared?: boolean;
+  /** Bytes an element where the model code keeps the int64 attention_mask's type
+   * (DebertaV2Encoder.get_attention_mask: the (b, 1, s, s) product of the mask with itself). */
+  elementBytes?: number;
 }
 
 /** The attention one layer runs, and the mask it receives. */

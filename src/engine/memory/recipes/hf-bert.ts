@@ -20,11 +20,21 @@ export interface BertDropout {
   attentionOutput?: number;
 }
 
+/** A layer's self-attention: its context, before the output dense. */
+export type SelfAttention = (nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs) => Tensor;
+
 /** BertLayer.forward: attention (self-attention, dense, dropout, LayerNorm(h + input)), then
  * the feed-forward chunk (intermediate dense and GELU, output dense, dropout, LayerNorm). */
-function bertLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: BertDropout) {
+export function bertLayer(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  p: BertDropout,
+  attention: SelfAttention = (n, h, weights, i) => selfAttention(n, h, weights, i, p.attention),
+) {
   return nn.rt.scope(() => {
-    const context = selfAttention(nn, x, w, inputs, p.attention);
+    const context = attention(nn, x, w, inputs);
     const projected = nn.linear(context, linear(w, 'o_proj'));
     const attended = addAndNorm(nn, projected, x, w, 'attention', p.attentionOutput ?? p.hidden);
     nn.rt.drop(context);

@@ -1,6 +1,7 @@
 // Which layer recipe plans a model: its family's model code, as the request runs it.
 import { ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
+import { hfDebertaV2Recipe } from './hf-deberta';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
@@ -263,6 +264,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   roberta: bertRecipe, // RobertaLayer is BertLayer copied
   'xlm-roberta': bertRecipe,
   electra: bertRecipe, // modeling_electra.py ElectraLayer: BertLayer copied
+  'deberta-v2': hfDebertaV2Recipe,
   // TransformerBlock: BertLayer's ops with no dropout on the attention output (out_lin)
   distilbert: (arch) => hfBertRecipe({ ...bertDropout(arch), attentionOutput: 0 }),
   gemma: gemmaRecipe,

@@ -40,6 +40,8 @@ export interface LayerInputs {
   encoderStates?: Tensor;
   /** The ALiBi tensor the attention adds to its scores (MPT's position_bias, BLOOM's alibi). */
   positionBias?: Tensor;
+  /** What DeBERTa-v2's encoder hands every layer for its relative position scores. */
+  relative?: RelativeInputs;
   heads: AttentionHeads;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
@@ -47,6 +49,13 @@ export interface LayerInputs {
   routing?: ExpertRouting;
   /** The kernel that runs (attention-kernel.ts decides it from the request). */
   attention: AttentionKernelRun;
+}
+
+/** DebertaV2Encoder.forward's rel_embeddings (the table through its LayerNorm) and
+ * relative_pos (int64 bucketed distances, one per query and key). */
+export interface RelativeInputs {
+  embeddings: Tensor;
+  positions: Tensor;
 }
 
 /** What building a layer's weights needs. */
@@ -123,6 +132,10 @@ export interface ModelEnds {
   /** The model registers one (max_positions, max_positions) bool causal mask as a buffer
    * (GPTBigCodeModel.bias, persistent=False), not one per layer as GPT-2's attention does. */
   causalMaskBuffer?: boolean;
+  /** DebertaV2Embeddings.forward: torch.zeros_like(inputs_embeds) stands for the position
+   * embeddings it lacks (position_biased_input off), held until it returns; the LayerNorm's
+   * output is multiplied by the attention mask before the dropout. */
+  maskedEmbeddings?: boolean;
 }
 
 export interface LayerRecipe {

@@ -228,6 +228,64 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(bertLayer - savedPerLayer(distilbert, HF, 'n_layers')).toBe(1 * h * T);
   });
 
+  it("DeBERTa-v2: BERT's post-LN layer around disentangled attention, which keeps q, k, k / scale and v, the content-to-position and position-to-content scores before they are gathered, their int64 indices and the projected positions", () => {
+    const P = 32; // position_buckets: the relative position table has 2P rows
+    const s = T; // one sequence: every token attends over T keys
+    const deberta = {
+      model_type: 'deberta-v2',
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      relative_attention: true,
+      position_buckets: P,
+      share_att_key: true,
+      pos_att_type: 'p2c|c2p',
+      norm_rel_ebd: 'layer_norm',
+      position_biased_input: false,
+    };
+    const perToken =
+      4 * BF16 * a * d + // q, k (kept by p2c's bmm), k / scale, v: each made contiguous per head
+      2 * BF16 * a * 2 * P + // c2p's and p2c's scores against all 2P positions, kept by gather
+      s + // ~mask (bool), kept by masked_fill
+      BF16 * a * s + // softmax's output
+      a * s + // the probabilities' dropout mask
+      BF16 * a * s + // the dropped probabilities, kept by the bmm with v
+      BF16 * h + // the context copied back to (b, s, h), kept by attention.output.dense
+      h + // its output's dropout mask
+      BF16 * h + // the residual sum, kept by LayerNorm
+      layerNormStats +
+      BF16 * h + // LayerNorm's output, kept by intermediate.dense
+      2 * BF16 * f + // GELU's input, and its output kept by output.dense
+      h + // the dropout mask
+      BF16 * h + // the residual sum, kept by LayerNorm
+      layerNormStats +
+      BF16 * h; // the layer's output
+    const perLayer =
+      2 * BF16 * 2 * P * a * d + // the positions through query_proj and key_proj, repeated per
+      // sequence (one here), kept by the bmm's
+      2 * 8 * s * s; // c2p's and p2c's clamped int64 positions, kept by gather
+    expect(savedPerLayer(deberta, HF)).toBe(perToken * T + perLayer);
+    // Made from the table alone, and counted with the weights as other tensors computed from
+    // parameters are: pos_dropout's output (kept by query_proj and key_proj) and its mask,
+    // beside the layer's own parameters.
+    const weights = ALLOCATED_COMPONENTS.indexOf('weights');
+    const at = (layers: number) =>
+      forwardEnd({ ...deberta, num_hidden_layers: layers }, HF).live[weights];
+    const layerParameters = (layers: number) =>
+      countParameters(architectureFromConfig('deberta', { ...deberta, num_hidden_layers: layers }))
+        .total;
+    const parameterBytes = BF16 * (layerParameters(2) - layerParameters(1));
+    expect(at(2) - at(1)).toBe(parameterBytes + 2 * P * h * (BF16 + 1));
+    // DebertaV2Embeddings: the lookup, zeros_like(inputs_embeds) for the absent positions, the
+    // LayerNorm (output, mean, rstd), the mask cast to (b, s, 1), embeddings * mask, dropout.
+    const embedding = endForwardAllocations({ ...deberta, num_hidden_layers: 1 }, HF, 'embedding');
+    expect(embedding.slice(0, 9)).toEqual([
+      ...[BF16 * h * T, BF16 * h * T, BF16 * h * T, FP32 * T, FP32 * T, BF16 * T],
+      ...[BF16 * h * T, BF16 * h * T, h * T],
+    ]);
+  });
+
   it("ELECTRA's layer is BERT's: the same saved bytes", () => {
     const encoder = {
       hidden_size: h,

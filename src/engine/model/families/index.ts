@@ -5,6 +5,7 @@ import { arcee } from './arcee';
 import { bamba } from './bamba';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
+import { debertaV2 } from './deberta-v2';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
@@ -123,6 +124,7 @@ const ALL: Family[] = [
   bert,
   distilbert,
   electra,
+  debertaV2,
   t5,
   llama4,
   mllama,

@@ -1,0 +1,111 @@
+// DeBERTa-v2 and DeBERTa-v3 (transformers models/deberta_v2/modeling_deberta_v2.py; model_type
+// 'deberta-v2' for both): BERT's post-LN encoder layers with biases everywhere, whose attention
+// adds relative position scores (DisentangledSelfAttention) read from one table the encoder
+// holds; DebertaV2Embeddings adds absolute positions and token types only where the config asks.
+import {
+  DisentangledAttentionConfig,
+  ModelArchitecture,
+  PlanValidationError,
+} from '../../vocabulary';
+import { Config, ConfigReader } from '../config-reader';
+import { Family, indicesWhere } from '../family';
+
+/** DebertaV2Config's defaults (configuration_deberta_v2.py: deberta-v2-xlarge's shape, without
+ * relative attention), under the common names; attention_head_size stands for head_dim. */
+function debertaV2Defaults(config: Config): Config {
+  return {
+    vocab_size: 128100,
+    hidden_size: 1536,
+    num_hidden_layers: 24,
+    num_attention_heads: 24,
+    intermediate_size: 6144,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 512,
+    type_vocab_size: 0,
+    relative_attention: false,
+    max_relative_positions: -1,
+    position_biased_input: true,
+    pos_att_type: null,
+    pooler_dropout: 0,
+    pooler_hidden_act: 'gelu',
+    tie_word_embeddings: true, // PretrainedConfig's: the masked-LM decoder is the word embedding
+    ...(config.attention_head_size !== undefined ? { head_dim: config.attention_head_size } : {}),
+  };
+}
+
+/** pos_att_type as DebertaV2Config.__init__ reads it: a '|'-separated string or a list. */
+function positionScores(read: ConfigReader): string[] {
+  const given = read.config.pos_att_type;
+  if (typeof given === 'string')
+    return given
+      .toLowerCase()
+      .split('|')
+      .map((x) => x.trim());
+  return Array.isArray(given) ? given.map((x) => String(x).toLowerCase()) : [];
+}
+
+/** DisentangledSelfAttention.__init__ and DebertaV2Encoder.__init__: the table's span
+ * (pos_ebd_size), which scores are added, and how the positions are projected. */
+function readDisentangled(
+  arch: ModelArchitecture,
+  read: ConfigReader,
+): DisentangledAttentionConfig {
+  const buckets = read.numberOr(-1, 'position_buckets');
+  const maxRelative = read.numberOr(-1, 'max_relative_positions');
+  const distances = maxRelative < 1 ? arch.maxPositionEmbeddings : maxRelative;
+  const scores = positionScores(read);
+  const norms = String(read.config.norm_rel_ebd ?? 'none')
+    .toLowerCase()
+    .split('|');
+  return {
+    span: buckets > 0 ? buckets : distances,
+    contentToPosition: scores.includes('c2p'),
+    positionToContent: scores.includes('p2c'),
+    sharedKey: read.config.share_att_key === true,
+    normalized: norms.map((x) => x.trim()).includes('layer_norm'),
+    logBuckets: buckets > 0 && distances > 0,
+  };
+}
+
+/** The shapes the plan has no model code for, each refused by its field. */
+function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
+  const { conv_kernel_size: kernel, embedding_size: width } = read.config;
+  if (typeof kernel === 'number' && kernel > 0)
+    read.fail(
+      'conv_kernel_size',
+      "the first layer's convolution (DebertaV2Encoder.conv, deberta-v2-xlarge and -xxlarge) is not planned yet: give conv_kernel_size 0 (DeBERTa-v3's checkpoints have none)",
+    );
+  if (width !== undefined && width !== null && width !== arch.hiddenSize)
+    read.fail(
+      'embedding_size',
+      `an embedding ${JSON.stringify(width)} wide projected to hidden_size ${arch.hiddenSize} (embed_proj) is not planned yet: give embedding_size equal to hidden_size`,
+    );
+  if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+export const debertaV2: Family = {
+  mlp: 'plain',
+  norm: 'layernorm',
+  normsPerLayer: 2,
+  biasEverywhere: () => true,
+  types: ['deberta-v2'],
+  defaults: debertaV2Defaults,
+  refine: (arch, read) => {
+    refuseUnplanned(arch, read);
+    // DebertaV2Embeddings: position_embeddings where position_biased_input, token types where
+    // type_vocab_size > 0, then its LayerNorm; the encoder ends without a final norm.
+    const positions = read.config.position_biased_input === false ? 0 : arch.maxPositionEmbeddings;
+    arch.learnedPositionEmbeddings ||= positions + read.numberOr(0, 'type_vocab_size');
+    arch.embeddingNorm = true;
+    arch.finalNorm = false;
+    // No rotary embedding: positions enter through the relative scores (or the learned table).
+    arch.noRopeLayers = indicesWhere(arch.numLayers, () => true);
+    // DebertaV2ForMaskedLM (legacy): BERT's transform and a decoder tied to the word embedding.
+    arch.maskedLmHead = true;
+    arch.outputHeadBias = true;
+    if (read.config.disentangled && typeof read.config.disentangled === 'object') return;
+    if (read.config.relative_attention === true) arch.disentangled = readDisentangled(arch, read);
+  },
+};

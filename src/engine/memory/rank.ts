@@ -153,7 +153,8 @@ function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {
-  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer || ends.alibi) return false;
+  if (arch.learnedPositionEmbeddings > 0 || ends.rotaryBuffer || ends.alibi || ends.noRotary)
+    return false;
   if (!anyLayerRotates(arch)) return false;
   return ends.rotaryFp32 ? 'fp32' : 'hidden';
 }

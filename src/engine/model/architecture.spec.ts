@@ -309,6 +309,12 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(total(config)).toBe(expected);
   });
 
+  it("Falcon's ALiBi configs (falcon-rw) are refused by field, not planned with rotary tables", () => {
+    expect(() => architectureFromConfig('falcon-rw', { ...FALCON_40B, alibi: true })).toThrow(
+      /config.alibi/,
+    );
+  });
+
   it('Mixtral experts take intermediate_size (the config has no moe_intermediate_size)', () => {
     const arch = architectureFromConfig('mixtral', MIXTRAL_8X7B);
     expect(arch.moe).toEqual(

@@ -242,6 +242,6 @@ export function hfDebertaV2Recipe(arch: ModelArchitecture): LayerRecipe {
     attention: debertaAttentionPlan,
     // DebertaV2Model.forward keeps embedding_output (the encoder's hidden states too, which
     // the layers keep anyway) until it returns.
-    ends: { embeddingLocal: 'output', maskedEmbeddings: true },
+    ends: { embeddingLocal: 'output', maskedEmbeddings: true, noRotary: true },
   };
 }

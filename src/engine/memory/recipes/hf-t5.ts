@@ -172,6 +172,7 @@ export function hfT5Recipe(arch: ModelArchitecture): LayerRecipe {
     // T5ForConditionalGeneration: final_layer_norm, dropout, and with a tied head the output
     // scaled by model_dim ** -0.5 before lm_head.
     ends: {
+      noRotary: true, // T5Attention's positions are its relative bias
       finalNorm: 't5',
       finalDropout: p,
       headInputScale: arch.tieWordEmbeddings,

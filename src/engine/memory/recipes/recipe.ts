@@ -91,6 +91,9 @@ export interface ModelEnds {
   scaledEmbedding?: boolean;
   finalNorm?: FinalNorm;
   rotaryFp32?: boolean;
+  /** The model code has no rotary module (T5's relative position bias, DeBERTa's relative
+   * scores): no tables are built. */
+  noRotary?: boolean;
   /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
    * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
   rotaryBuffer?: boolean;

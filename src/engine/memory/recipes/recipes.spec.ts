@@ -284,6 +284,8 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       ...[BF16 * h * T, BF16 * h * T, BF16 * h * T, FP32 * T, FP32 * T, BF16 * T],
       ...[BF16 * h * T, BF16 * h * T, h * T],
     ]);
+    // No rotary module: no cos and sin tables (d a token, in bf16 here) are built.
+    expect(embedding).not.toContain(BF16 * T * d);
   });
 
   it("ELECTRA's layer is BERT's: the same saved bytes", () => {
@@ -1040,6 +1042,12 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       t5Norm +
       BF16 * f; // ReLU keeps its output, which wo reads
     expect(savedPerLayer(config, HF, 'num_layers')).toBe(perToken * T);
+    // T5Attention's positions are its relative bias: no rotary tables (an fp32 cos and sin of
+    // d_kv a token, then their casts) are built.
+    const narrowHeads = { ...config, d_kv: 48, num_layers: 1 };
+    const rotaryTable = T * 48 * FP32;
+    const built = (what: string) => endForwardAllocations(narrowHeads, HF, what);
+    expect([...built('embedding'), ...built('layer')]).not.toContain(rotaryTable);
   });
 
   it('Mamba: MambaInnerFn keeps xz made contiguous, x_dbl, B, C, the scan states and output; the residual is fp32', () => {

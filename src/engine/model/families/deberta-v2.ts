@@ -8,7 +8,7 @@ import {
   PlanValidationError,
 } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
-import { Family, indicesWhere } from '../family';
+import { Family } from '../family';
 
 /** DebertaV2Config's defaults (configuration_deberta_v2.py: deberta-v2-xlarge's shape, without
  * relative attention), under the common names; attention_head_size stands for head_dim. */
@@ -100,8 +100,6 @@ export const debertaV2: Family = {
     arch.learnedPositionEmbeddings ||= positions + read.numberOr(0, 'type_vocab_size');
     arch.embeddingNorm = true;
     arch.finalNorm = false;
-    // No rotary embedding: positions enter through the relative scores (or the learned table).
-    arch.noRopeLayers = indicesWhere(arch.numLayers, () => true);
     // DebertaV2ForMaskedLM (legacy): BERT's transform and a decoder tied to the word embedding.
     arch.maskedLmHead = true;
     arch.outputHeadBias = true;

@@ -2290,3 +2290,57 @@ describe('Idefics3 and SmolVLM (modeling_idefics3.py, modular_smolvlm.py)', () =
     expect(() => architectureFromConfig('x', odd)).toThrow(/config.scale_factor/);
   });
 });
+
+describe('PaliGemma (modeling_paligemma.py)', () => {
+  // google/paligemma-3b-pt-224's config.json: Gemma-2B's text stack over 257,216 tokens (its
+  // text_config saved as the difference from GemmaConfig's defaults: head_dim 256, a tied head),
+  // SigLIP so400m at 224 px without its pooling head, projection_dim 2,048.
+  const PALIGEMMA_3B = {
+    model_type: 'paligemma',
+    projection_dim: 2048,
+    text_config: {
+      model_type: 'gemma',
+      hidden_size: 2048,
+      intermediate_size: 16384,
+      num_attention_heads: 8,
+      num_hidden_layers: 18,
+      num_key_value_heads: 1,
+      vocab_size: 257216,
+    },
+    vision_config: {
+      model_type: 'siglip_vision_model',
+      hidden_size: 1152,
+      intermediate_size: 4304,
+      num_attention_heads: 16,
+      num_hidden_layers: 27,
+      patch_size: 14,
+      projection_dim: 2048,
+      vision_use_head: false,
+    },
+  };
+  const t = 2048;
+  const textLayer = t * t + 2 * t * 256 + t * t + 3 * t * 16384 + 2 * t; // 8 heads of 256, 1 K/V
+  const text = (vocab: number) => vocab * t + 18 * textLayer + t;
+  const v = 1152;
+  const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+  const tower = 3 * 14 * 14 * v + v + 256 * v + 27 * block + 2 * v; // 16 x 16 patches
+  const projector = v * t + t;
+
+  it("2,923,466,480 parameters; at 257,152 tokens 2,923,335,408, keras-hub's pali_gemma_3b_mix_224", () => {
+    const arch = architectureFromConfig('paligemma-3b', PALIGEMMA_3B);
+    expect(countParameters(arch).total).toBe(text(257216) + tower + projector);
+    expect(text(257216) + tower + projector).toBe(2_923_466_480);
+    const keras = {
+      ...PALIGEMMA_3B,
+      text_config: { ...PALIGEMMA_3B.text_config, vocab_size: 257152 },
+    };
+    expect(countParameters(architectureFromConfig('paligemma', keras)).total).toBe(2_923_335_408);
+    expect(arch.vision).toMatchObject({ tokensPerImage: 256, bidirectional: 'prefix' });
+    expect(arch.tieWordEmbeddings).toBe(true);
+  });
+
+  it('refuses a projection_dim other than the text width, by the field', () => {
+    const wide = { ...PALIGEMMA_3B, projection_dim: 4096 };
+    expect(() => architectureFromConfig('x', wide)).toThrow(/config.projection_dim/);
+  });
+});

@@ -244,7 +244,8 @@ const VISION: BlockShape = {
   // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   optionalChoices: {
-    layout: ['qwen', 'clip', 'internvl', 'idefics3'],
+    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma'],
+    bidirectional: ['images', 'prefix'],
     activation: ['quick_gelu'],
   },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },

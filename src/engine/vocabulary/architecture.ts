@@ -262,9 +262,17 @@ export interface VisionTower {
    * linear_1, GELU, linear_2). 'idefics3': Idefics3VisionTransformer as Idefics3Model and
    * SmolVLMModel.get_image_features run it (modeling_idefics3.py, modeling_smolvlm.py): SigLIP's
    * blocks, post_layernorm over every patch, the patches pixel-shuffled into one token each
-   * (pixelShuffle), the connector's one bias-free linear. Absent: the generic ViT block with
+   * (pixelShuffle), the connector's one bias-free linear. 'paligemma': SiglipVisionModel as
+   * PaliGemmaModel.get_image_features runs it (modeling_paligemma.py): SigLIP's blocks,
+   * post_layernorm over every patch, the projector's one biased linear, its output divided by
+   * sqrt(text hidden size). Absent: the generic ViT block with
    * separate q, k, v and o and the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3';
+  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma';
+  /** How the text stack attends over the image tokens in training: each image's tokens to one
+   * another ('images': Gemma3Model's token_type_ids_mask_function), or the whole prefix, image
+   * and prompt, to itself ('prefix': PaliGemma's prefix-LM). Either way the causal mask cannot
+   * be left to the kernel: every layer receives an explicit one. Absent: causal. */
+  bidirectional?: 'images' | 'prefix';
   /** The attention output linear's bias where it differs from q, k and v's (InternVL's
    * projection_layer always has one). Absent: attentionBias. */
   projectionBias?: boolean;

@@ -82,6 +82,16 @@ export function sdpaKernel(
 export const MASKED_SDPA_NOTE =
   'SDPA receives an explicit mask (sliding or chunked window shorter than the sequence): flash attention takes no mask, so the memory-efficient kernel runs and keeps the mask as a float bias per layer; Hugging Face repeats grouped K/V for it';
 
+/** The note of a vision-language model whose image tokens attend both ways in training (the
+ * mask's own or_mask_function keeps create_causal_mask from leaving it to is_causal). */
+export function bidirectionalImagesNote(kind: 'images' | 'prefix'): string {
+  const who =
+    kind === 'prefix'
+      ? "the prefix (images and prompt) attends to itself both ways (PaliGemma's token_type_ids)"
+      : "each image's tokens attend to one another (Gemma-3's token_type_ids)";
+  return `in training ${who}: every layer's SDPA receives an explicit mask, so the memory-efficient kernel runs and keeps it as a float bias per layer`;
+}
+
 /** The attention of one layer with the kernel the plan chose. */
 export function attend(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs): Tensor {
   switch (inputs.attention) {
@@ -129,6 +139,10 @@ export interface AttentionRequest {
   computeBytes: number;
   /** Keys one query attends over (the sequence on this rank). */
   keys: number;
+  /** Why every layer is handed an explicit mask (image tokens that attend both ways, a
+   * vision-language model's VisionTower.bidirectional), where the causal one cannot be left to
+   * the kernel. */
+  explicitMask?: string;
 }
 
 /** Hugging Face's attention (transformers masking_utils.py, integrations/sdpa_attention.py):
@@ -144,6 +158,10 @@ export function hfAttentionPlan(request: AttentionRequest): AttentionPlan {
     if (asked === 'eager') return eagerLayer(arch, index);
     const window = layerKind(arch, index).attentionWindow;
     const maskKey = maskKeyOf(window);
+    if (request.explicitMask) {
+      notes.add(request.explicitMask);
+      return { kernel: 'efficient', mask: { key: maskKey, additive: false } };
+    }
     if (window.kind !== 'full' && keys >= window.size) {
       notes.add(MASKED_SDPA_NOTE);
       return { kernel: 'efficient', mask: { key: maskKey, additive: false } };

@@ -21,7 +21,12 @@ import { litgptRecipe } from './litgpt';
 import { nativeLlamaRecipe } from './native-llama';
 import { megatronRecipe } from './megatron';
 import { LayerRecipe, ModelEnds } from './recipe';
-import { AttentionPlan, eagerOnly, hfAttentionPlan } from './attention-kernel';
+import {
+  AttentionPlan,
+  bidirectionalImagesNote,
+  eagerOnly,
+  hfAttentionPlan,
+} from './attention-kernel';
 import { PARALLEL_EXPERTS } from './hf-moe';
 import { dtypePolicy } from '../../request/dtype-policy';
 import { hasCrossAttention } from '../../model/layers';
@@ -485,11 +490,13 @@ export function attentionPlan(
   request: PlanRequest,
   contextParallel: number,
 ): AttentionPlan {
+  const bidirectional = (request.training.imagesPerSample ?? 0) > 0 && arch.vision?.bidirectional;
   const asked = {
     arch,
     asked: request.runtime.attention,
     computeBytes: dtypePolicy(request).compute,
     keys: request.training.sequenceLength / contextParallel,
+    explicitMask: bidirectional ? bidirectionalImagesNote(bidirectional) : undefined,
   };
   return recipe.attention ? recipe.attention(asked) : hfAttentionPlan(asked);
 }

@@ -1447,7 +1447,10 @@ describe('vision towers plan their activations for the images per sample asked f
       text_config: { ...BASE, head_dim: d, num_hidden_layers: 1, sliding_window: 4096 },
       vision_config: tower224(hv, fv, 2),
     };
-    const images = (n: number) => settings({ preset: 'hf-transformers' }, { imagesPerSample: n });
+    // eager attention takes its mask with or without images (with them Gemma-3's attend both
+    // ways and SDPA is handed one too: the PaliGemma spec), so only the tower differs
+    const images = (n: number) =>
+      settings({ preset: 'hf-transformers', attention: 'eager' }, { imagesPerSample: n });
     const perPatchPerLayer =
       BF16 * hv +
       layerNormStats +
@@ -1731,6 +1734,72 @@ describe("Idefics3's and SmolVLM's tower as get_image_features runs it (modeling
     // post_layernorm keeps its input and stats; its output dies in the pixel shuffle's copies,
     // the last of which (64 rows of 4 x 256: the patches' bytes) modality_projection keeps
     expect(activations(1) - activations(0)).toBe(2 * block + row + stats + row);
+  });
+});
+
+describe("PaliGemma's tower as get_image_features runs it (modeling_paligemma.py)", () => {
+  const hv = 256;
+  const fv = 512;
+  const P = 256; // a 224-px image in 14-px patches
+  const config = {
+    model_type: 'paligemma',
+    projection_dim: h,
+    text_config: { ...BASE, model_type: 'gemma', head_dim: d, num_hidden_layers: 1 },
+    vision_config: { ...tower224(hv, fv, 2), vision_use_head: false },
+  };
+  const imageSettings = (images: number, attention?: string) =>
+    settings(
+      { preset: 'hf-transformers', ...(attention ? { attention } : {}) },
+      { imagesPerSample: images },
+    );
+
+  it("keeps SigLIP's block tensors over the patches, post_layernorm's input and stats and its output (kept by the projector's linear); the projection divided by sqrt(h) keeps nothing", () => {
+    // eager attention takes its mask with or without images, so only the tower differs
+    const activations = (images: number) =>
+      forwardEnd(config, imageSettings(images, 'eager')).live[
+        ALLOCATED_COMPONENTS.indexOf('activations')
+      ];
+    const row = BF16 * P * hv;
+    const stats = 2 * FP32 * P;
+    const block =
+      row +
+      stats +
+      row + // layer_norm1: input, stats, output
+      4 * row +
+      FP32 * P * 2 + // q, k, v, SDPA's output and log-sum-exp
+      row +
+      stats +
+      row + // layer_norm2 over the residual sum
+      2 * BF16 * P * fv; // fc1's output (kept by gelu_pytorch_tanh) and its output (kept by fc2)
+    expect(activations(1) - activations(0)).toBe(2 * block + row + stats + row);
+  });
+
+  it('with images the prefix attends both ways: every layer is handed an explicit mask, so SDPA runs its memory-efficient kernel (Gemma-3 too, for its images); text-only batches keep flash', () => {
+    const notes = (images: number, model: Record<string, unknown>) =>
+      forwardEnd(model, imageSettings(images)).notes.join(' ');
+    expect(notes(1, config)).toMatch(/prefix \(images and prompt\) attends to itself both ways/);
+    expect(notes(0, config)).not.toMatch(/explicit mask/);
+    const gemma3 = {
+      ...BASE,
+      model_type: 'gemma3',
+      head_dim: d,
+      num_hidden_layers: 1,
+      vision_config: tower224(hv, fv, 1),
+    };
+    expect(notes(1, gemma3)).toMatch(/each image's tokens attend to one another/);
+    // the memory-efficient kernel keeps the mask as a float bias (one s x s a sequence) where
+    // flash kept only its log-sum-exp: the text layer's kept bytes grow by at least that
+    const textOnly = {
+      ...config,
+      vision_config: { ...config.vision_config, num_hidden_layers: 1 },
+    };
+    const flash = savedPerLayer(textOnly.text_config, HF);
+    const masked = (layers: number) =>
+      forwardEnd(
+        { ...textOnly, text_config: { ...textOnly.text_config, num_hidden_layers: layers } },
+        imageSettings(1),
+      ).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+    expect(masked(2) - masked(1)).toBeGreaterThanOrEqual(flash + BF16 * T * T);
   });
 });
 

@@ -119,6 +119,22 @@ export function idefics3Features(nn: Nn, weights: VisionWeights, embedded: Tenso
   return tokens;
 }
 
+/** PaliGemmaModel.get_image_features from the embeddings' output (the patches, no class
+ * token): the blocks, post_layernorm over every patch (last_hidden_state), the projector's
+ * linear (keeping the normed patches), then `image_features / (text hidden_size ** 0.5)`, a new
+ * tensor that keeps nothing. */
+export function paligemmaFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor) {
+  const x = blocks(nn, weights, embedded);
+  const [weight, bias] = weights.layoutNorm;
+  const normed = nn.layerNorm(x, weight, bias);
+  nn.rt.drop(x);
+  const projected = nn.linear(normed, weights.projector[0]);
+  nn.rt.drop(normed);
+  const scaled = nn.ops.unary(projected);
+  nn.rt.drop(projected);
+  return scaled;
+}
+
 /** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted
  * into the image's grid (.contiguous(), a copy), unpadded (views: an image at its grid's own
  * shape has no padding), image_newline expanded to one more token a row and joined by

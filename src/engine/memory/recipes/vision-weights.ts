@@ -110,7 +110,8 @@ function blockWeights(
 
 /** The norm a layout runs apart from its blocks: Qwen's merger norm and InternVL's projector
  * LayerNorm (over the shuffled width), which the count holds among the projector's norms, and
- * CLIP's pre_layrnorm and Idefics3's post_layernorm, which it holds among the embeddings. */
+ * CLIP's pre_layrnorm and Idefics3's and PaliGemma's post_layernorm, which it holds among the
+ * embeddings. */
 function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
   const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
   const params =
@@ -118,7 +119,7 @@ function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
       ? norm('vision.merger.norm')
       : tower.layout === 'clip'
         ? norm('vision.pre_layrnorm')
-        : tower.layout === 'idefics3'
+        : tower.layout === 'idefics3' || tower.layout === 'paligemma'
           ? norm('vision.post_layernorm')
           : tower.layout === 'internvl'
             ? [
@@ -127,7 +128,8 @@ function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
               ]
             : [];
   const elements = params.reduce((sum, p) => sum + p.elements, 0);
-  const fromEmbeddings = tower.layout === 'clip' || tower.layout === 'idefics3' ? elements : 0;
+  const ownEmbeddingNorm = ['clip', 'idefics3', 'paligemma'].includes(tower.layout ?? '');
+  const fromEmbeddings = ownEmbeddingNorm ? elements : 0;
   return { params, fromEmbeddings, fromProjector: elements - fromEmbeddings };
 }
 

@@ -12,7 +12,12 @@ import { Tensor } from '../autograd/runtime';
 import { VisionTower } from '../../vocabulary';
 import { LinearParams } from '../model/rank-model';
 import { QwenTowerInputs, towerNorm, visionLayer } from './vision-block';
-import { clipFeatures, idefics3Features, internvlFeatures } from './vision-features';
+import {
+  clipFeatures,
+  idefics3Features,
+  internvlFeatures,
+  paligemmaFeatures,
+} from './vision-features';
 import { DeepstackWeights, VisionWeights } from './vision-weights';
 
 /** The image tokens a tower hands the text stack: the projector's, and one per deepstack merger
@@ -23,12 +28,13 @@ export interface VisionOutput {
 }
 
 /** The layouts whose code takes the embeddings' output to the image tokens itself
- * (vision-features.ts): LLaVA's CLIP, InternVL's, Idefics3's. */
+ * (vision-features.ts): LLaVA's CLIP, InternVL's, Idefics3's, PaliGemma's. */
 type OwnFeatures = (nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) => Tensor;
 const OWN_FEATURES: Partial<Record<NonNullable<VisionTower['layout']>, OwnFeatures>> = {
   clip: clipFeatures,
   internvl: internvlFeatures,
   idefics3: idefics3Features,
+  paligemma: paligemmaFeatures,
 };
 
 /** Qwen's patch mergers (PatchMerger, Qwen3VLVisionPatchMerger): a norm over each patch (with

@@ -39,6 +39,11 @@ export const gemma3: Family = {
       },
     ];
     const tokens = typeof root.mm_tokens_per_image === 'number' ? root.mm_tokens_per_image : 256;
-    arch.vision = siglipTower(vision, projector, visionWidth, tokens);
+    // Gemma3Model's token_type_ids_mask_function: in training each image's tokens attend to
+    // one another, so every layer is handed an explicit mask
+    arch.vision = {
+      ...siglipTower(vision, projector, visionWidth, tokens),
+      bidirectional: 'images',
+    };
   },
 };

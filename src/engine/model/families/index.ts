@@ -37,6 +37,7 @@ import { llama4 } from './llama4';
 import { llava, llavaNext } from './llava';
 import { internvl } from './internvl';
 import { idefics3, smolvlm } from './idefics3';
+import { paligemma } from './paligemma';
 import { mamba, mamba2 } from './mamba';
 import { mistral3 } from './mistral3';
 import { ministral3 } from './ministral3';
@@ -134,6 +135,7 @@ const ALL: Family[] = [
   internvl,
   idefics3,
   smolvlm,
+  paligemma,
   ministral3,
   qwen2Vl,
   phimoe,

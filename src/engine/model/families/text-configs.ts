@@ -47,11 +47,26 @@ export const QWEN2_CONFIG_DEFAULTS: Config = {
   tie_word_embeddings: false,
 };
 
-/** The text config classes wrappers build, by model_type. */
+/** GemmaConfig's defaults (configuration_gemma.py): gemma-7b's shape. */
+export const GEMMA_CONFIG_DEFAULTS: Config = {
+  vocab_size: 256000,
+  hidden_size: 3072,
+  intermediate_size: 24576,
+  num_hidden_layers: 28,
+  num_attention_heads: 16,
+  num_key_value_heads: 16,
+  head_dim: 256,
+  hidden_act: 'gelu_pytorch_tanh',
+  max_position_embeddings: 8192,
+  tie_word_embeddings: true,
+};
+
+/** The text config classes wrappers build, by model_type (Gemma-2's defaults are its family's). */
 const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
   llama: LLAMA_CONFIG_DEFAULTS,
   mistral: MISTRAL_CONFIG_DEFAULTS,
   qwen2: QWEN2_CONFIG_DEFAULTS,
+  gemma: GEMMA_CONFIG_DEFAULTS,
 };
 
 /** text_config as the wrapper's __init__ builds it: the class its model_type names

@@ -69,6 +69,23 @@ const tower224 = (hidden: number, mlp: number, layers: number) => ({
 });
 // LayerNorm (native_layer_norm): its input, mean and rstd (two fp32 a row); output not counted.
 const layerNormStats = 2 * FP32;
+/** What one SigLIP block keeps over P patches of hv (fv in its MLP), 2 heads, 16-bit: a
+ * patch row, LayerNorm's two fp32 stats a patch, and the block. */
+function siglipBlockBytes(P: number, hv: number, fv: number) {
+  const row = BF16 * P * hv;
+  const stats = 2 * FP32 * P;
+  const block =
+    row +
+    stats +
+    row + // layer_norm1: input, stats, output
+    4 * row +
+    FP32 * P * 2 + // q, k, v, SDPA's output and log-sum-exp
+    row +
+    stats +
+    row + // layer_norm2 over the residual sum
+    2 * BF16 * P * fv; // fc1's output (kept by gelu_pytorch_tanh) and its output (kept by fc2)
+  return { row, stats, block };
+}
 // Flash / fused attention: q, k, v and the output, plus an fp32 log-sum-exp per head.
 const lse = a * FP32;
 // Llama's MLP: gate kept by SiLU, SiLU's output and up kept by the product, the product kept by
@@ -1719,18 +1736,7 @@ describe("Idefics3's and SmolVLM's tower as get_image_features runs it (modeling
       forwardEnd(config, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[
         ALLOCATED_COMPONENTS.indexOf('activations')
       ];
-    const row = BF16 * P * hv;
-    const stats = 2 * FP32 * P;
-    const block =
-      row +
-      stats +
-      row + // layer_norm1: input, stats, output
-      4 * row +
-      FP32 * P * 2 + // q, k, v, SDPA's output and log-sum-exp
-      row +
-      stats +
-      row + // layer_norm2 over the residual sum
-      2 * BF16 * P * fv; // fc1's output (kept by gelu_pytorch_tanh) and its output (kept by fc2)
+    const { row, stats, block } = siglipBlockBytes(P, hv, fv);
     // post_layernorm keeps its input and stats; its output dies in the pixel shuffle's copies,
     // the last of which (64 rows of 4 x 256: the patches' bytes) modality_projection keeps
     expect(activations(1) - activations(0)).toBe(2 * block + row + stats + row);
@@ -1759,18 +1765,7 @@ describe("PaliGemma's tower as get_image_features runs it (modeling_paligemma.py
       forwardEnd(config, imageSettings(images, 'eager')).live[
         ALLOCATED_COMPONENTS.indexOf('activations')
       ];
-    const row = BF16 * P * hv;
-    const stats = 2 * FP32 * P;
-    const block =
-      row +
-      stats +
-      row + // layer_norm1: input, stats, output
-      4 * row +
-      FP32 * P * 2 + // q, k, v, SDPA's output and log-sum-exp
-      row +
-      stats +
-      row + // layer_norm2 over the residual sum
-      2 * BF16 * P * fv; // fc1's output (kept by gelu_pytorch_tanh) and its output (kept by fc2)
+    const { row, stats, block } = siglipBlockBytes(P, hv, fv);
     expect(activations(1) - activations(0)).toBe(2 * block + row + stats + row);
   });
 

@@ -58,18 +58,29 @@ export const bert: Family = {
 /** ELECTRA's shapes the plan has no model code for, each refused by its field. */
 function refuseElectraShapes(arch: ModelArchitecture, read: ConfigReader): void {
   refuseRelativePositions(read);
-  const { architectures, embedding_size: width } = read.config;
+  const { architectures } = read.config;
   if (Array.isArray(architectures) && architectures[0] === 'ElectraForPreTraining')
     read.fail(
       'architectures',
       "ElectraForPreTraining's replaced-token head is not planned: give ['ElectraForSequenceClassification'] to fine-tune a discriminator, or ['ElectraForMaskedLM'] for a generator",
     );
-  if (width !== undefined && width !== null && width !== arch.hiddenSize)
-    read.fail(
-      'embedding_size',
-      `an embedding ${JSON.stringify(width)} wide projected to hidden_size ${arch.hiddenSize} (embeddings_project) is not planned yet: give embedding_size equal to hidden_size`,
-    );
+  refuseProjectedEmbedding(arch, read, 'embeddings_project');
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+/** An embedding narrower than the layers, projected up by `projection` (ELECTRA's
+ * embeddings_project, DeBERTa-v2's embed_proj): not planned, a failure on embedding_size. */
+export function refuseProjectedEmbedding(
+  arch: ModelArchitecture,
+  read: ConfigReader,
+  projection: string,
+): void {
+  const width = read.config.embedding_size;
+  if (width === undefined || width === null || width === arch.hiddenSize) return;
+  read.fail(
+    'embedding_size',
+    `an embedding ${JSON.stringify(width)} wide projected to hidden_size ${arch.hiddenSize} (${projection}) is not planned yet: give embedding_size equal to hidden_size`,
+  );
 }
 
 // ELECTRA (modeling_electra.py): BERT's embeddings and layers copied, no pooler. The hub's

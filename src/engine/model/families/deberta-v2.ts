@@ -9,6 +9,7 @@ import {
 } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
+import { refuseProjectedEmbedding } from './bert';
 
 /** DebertaV2Config's defaults (configuration_deberta_v2.py: deberta-v2-xlarge's shape, without
  * relative attention), under the common names; attention_head_size stands for head_dim. */
@@ -71,17 +72,13 @@ function readDisentangled(
 
 /** The shapes the plan has no model code for, each refused by its field. */
 function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
-  const { conv_kernel_size: kernel, embedding_size: width } = read.config;
+  const kernel = read.config.conv_kernel_size;
   if (typeof kernel === 'number' && kernel > 0)
     read.fail(
       'conv_kernel_size',
       "the first layer's convolution (DebertaV2Encoder.conv, deberta-v2-xlarge and -xxlarge) is not planned yet: give conv_kernel_size 0 (DeBERTa-v3's checkpoints have none)",
     );
-  if (width !== undefined && width !== null && width !== arch.hiddenSize)
-    read.fail(
-      'embedding_size',
-      `an embedding ${JSON.stringify(width)} wide projected to hidden_size ${arch.hiddenSize} (embed_proj) is not planned yet: give embedding_size equal to hidden_size`,
-    );
+  refuseProjectedEmbedding(arch, read, 'embed_proj');
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
 }
 

@@ -66,6 +66,31 @@ describe("what fixes the sequence length: learned position tables, MPT's ALiBi",
     expect(errors[0].message).toMatch(/use at most 512/);
   });
 
+  it("DeBERTa-v3's relative positions run past max_position_embeddings, which the default sequence follows (the length they were trained over)", () => {
+    const deberta = {
+      model_type: 'deberta-v2',
+      hidden_size: 256,
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      intermediate_size: 1024,
+      vocab_size: 1024,
+      relative_attention: true,
+      position_buckets: 256,
+      position_biased_input: false,
+    };
+    const arch = architectureFromConfig('deberta-spec', deberta);
+    expect(sequenceLimit(arch)).toBeUndefined();
+    const cluster = { gpu: H100_SXM.id };
+    const byDefault = normalizeRequest({ model: 'deberta-spec', cluster }, H100_SXM, arch);
+    expect(byDefault.training.sequenceLength).toBe(512);
+    const longer = normalizeRequest(
+      { model: 'deberta-spec', cluster, training: { sequenceLength: 2048 } },
+      H100_SXM,
+      arch,
+    );
+    expect(validateRequest(longer, arch, H100_SXM)).toEqual([]);
+  });
+
   it('a served sequence (prompt and every token generated) stays within the table: the default prompt leaves room, a longer request is a 400', () => {
     const gpt2 = { model_type: 'gpt2', n_embd: 256, n_head: 4, n_layer: 2, vocab_size: 1024 };
     const arch = architectureFromConfig('gpt2-spec', { ...gpt2, n_positions: 1024 });

@@ -223,15 +223,22 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
 type RequestArchitecture = Partial<
   Pick<
     ModelArchitecture,
-    'modelType' | 'fusedQkv' | 'learnedPositionEmbeddings' | 'maxPositionEmbeddings'
+    | 'modelType'
+    | 'fusedQkv'
+    | 'learnedPositionEmbeddings'
+    | 'maxPositionEmbeddings'
+    | 'disentangled'
   >
 >;
 
 /** The default sequence length, or the most the model's code runs where that is less (BERT's
- * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run. */
+ * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run.
+ * DeBERTa-v2's relative positions run past max_position_embeddings, but it is the length they
+ * were trained over (512 for DeBERTa-v3, its tokenizer's model_max_length too): the default. */
 function defaultSequenceLength(arch?: RequestArchitecture): number {
   const limit = arch ? sequenceLimit(arch) : undefined;
-  return Math.min(DEFAULT_TRAINING.sequenceLength, limit?.tokens ?? Infinity);
+  const trained = arch?.disentangled ? arch.maxPositionEmbeddings : undefined;
+  return Math.min(DEFAULT_TRAINING.sequenceLength, limit?.tokens ?? Infinity, trained ?? Infinity);
 }
 
 /** The request with every default filled in, as the result echoes it. The GPU, when given,

@@ -130,6 +130,8 @@ const OWN_FIELDS = [
   'partialRotaryFactor',
   'normAfterResidual',
   'maskedLmHead',
+  'headDenseBias',
+  'normlessFirstAttention',
   'notes',
 ] as const;
 
@@ -222,9 +224,9 @@ export function architectureFromConfig(
   readMla(arch, read);
   if (context.type) arch.modelType = context.type;
   refuseErrors(shapeLimitErrors(arch, text, fieldPrefix));
+  readClassification(arch, read); // before refine: a family's head may depend on it (ModernBERT's)
   family.refine?.(arch, read, context);
   copyOwnFields(arch, config);
-  readClassification(arch, read);
   readDropout(arch, read);
   const notes = [...(arch.notes ?? []), ...(note ? [note] : [])];
   if (notes.length > 0) arch.notes = notes;

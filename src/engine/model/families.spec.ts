@@ -2344,3 +2344,62 @@ describe('PaliGemma (modeling_paligemma.py)', () => {
     expect(() => architectureFromConfig('x', wide)).toThrow(/config.projection_dim/);
   });
 });
+
+describe('ModernBERT (modular_modernbert.py)', () => {
+  // answerdotai/ModernBERT-base's config.json: ModernBertConfig's defaults
+  const MODERNBERT_BASE = {
+    model_type: 'modernbert',
+    architectures: ['ModernBertForMaskedLM'],
+    vocab_size: 50368,
+    hidden_size: 768,
+    intermediate_size: 1152,
+    num_hidden_layers: 22,
+    num_attention_heads: 12,
+    global_attn_every_n_layers: 3,
+    local_attention: 128,
+  };
+  /** Bias-free LayerNorms (h each), Wqkv, Wo, Wi (2f) and Wo without biases; layer 0 has no
+   * attn_norm. */
+  const model = (h: number, f: number, layers: number) => {
+    const layer = 3 * h * h + h * h + 2 * h * f + f * h + 2 * h;
+    return 50368 * h + h + layers * layer - h + h; // embeddings and their norm, final_norm
+  };
+
+  it('ModernBERT-base 149,014,272 and -large 394,781,696 (the cards: 149M, 395M); the masked LM adds the head (dense, norm) and the decoder bias', () => {
+    const arch = architectureFromConfig('modernbert-base', MODERNBERT_BASE);
+    const counts = countParameters(arch);
+    expect(model(768, 1152, 22)).toBe(149_014_272);
+    expect(counts.total).toBe(149_014_272 + 768 * 768 + 768 + 50368);
+    expect(counts.layers[0].norms).toBe(768);
+    expect(counts.layers[1].norms).toBe(2 * 768);
+    const large = { ...MODERNBERT_BASE, hidden_size: 1024, intermediate_size: 2624 };
+    const largeArch = architectureFromConfig('modernbert-large', {
+      ...large,
+      num_hidden_layers: 28,
+      num_attention_heads: 16,
+    });
+    expect(model(1024, 2624, 28)).toBe(394_781_696);
+    expect(countParameters(largeArch).total).toBe(394_781_696 + 1024 * 1024 + 1024 + 50368);
+    // every third layer global, the others attending 64 keys each side (sliding_window + 1)
+    expect(arch.layerTypes!.slice(0, 4)).toEqual([
+      'full_attention',
+      'sliding_attention',
+      'sliding_attention',
+      'full_attention',
+    ]);
+    expect(arch.slidingWindow).toBe(65);
+  });
+
+  it('as a sequence classifier: ModernBertPredictionHead (dense without a bias, GELU, norm) and the classifier', () => {
+    const classifier = {
+      ...MODERNBERT_BASE,
+      architectures: ['ModernBertForSequenceClassification'],
+      num_labels: 2,
+    };
+    const arch = architectureFromConfig('modernbert-cls', classifier);
+    expect(countParameters(arch).total).toBe(149_014_272 + 768 * 768 + 768 + (768 * 2 + 2));
+    expect(arch.notes ?? []).toEqual([]);
+    const mean = architectureFromConfig('m', { ...classifier, classifier_pooling: 'mean' });
+    expect(mean.notes!.join(' ')).toMatch(/'mean' multiplies the \(b, s, h\) last hidden state/);
+  });
+});

@@ -2,7 +2,7 @@
 // trains of them), a masked LM's transform, the linears there that LoRA can adapt besides the
 // layers' own, and the names LoRA's targets reach the token embedding and the head by; one
 // table per family (END_MODULES).
-import { LoraSettings, ModelArchitecture } from '../vocabulary';
+import { LoraSettings, ModelArchitecture, normElementsOf } from '../vocabulary';
 import { pathMatches, trailingNames } from './lora-modules';
 
 /** A sequence classifier that pools the first token through a dense layer (h x h) before the
@@ -13,6 +13,8 @@ export interface PooledHead {
   classifier: string;
   dropoutFirst: boolean;
   activation: 'tanh' | 'relu' | 'gelu';
+  /** A norm after the activation (ModernBertPredictionHead's `norm`), by this path. */
+  norm?: string;
 }
 
 /** The modules at a family's ends where its code names them otherwise than a Llama-style
@@ -93,6 +95,20 @@ const END_MODULES: Record<string, EndModules> = {
   // over the first token (its dropout, pooler_dropout, is 0 by default), then dropout and the
   // classifier; DebertaV2ForMaskedLM's legacy head is BERT's (cls.predictions).
   'deberta-v2': { ...BERT, pooled: { ...BERT_HEAD, activation: 'gelu' } },
+  // modeling_modernbert.py: ModernBertPredictionHead (dense, GELU, norm) before the classifier,
+  // and before the decoder (tied to tok_embeddings) of the masked LM
+  modernbert: {
+    pooled: {
+      pooler: 'head.dense',
+      classifier: 'classifier',
+      dropoutFirst: false,
+      activation: 'gelu',
+      norm: 'head.norm',
+    },
+    maskedLmDense: 'head.dense',
+    embedding: ['tok_embeddings'],
+    head: ['decoder'],
+  },
   distilbert: {
     pooled: {
       pooler: 'pre_classifier',
@@ -143,7 +159,14 @@ export function loraEndTargets(
  * + h) and classifier (h x labels + labels), RoBERTa's dense and out_proj alike, or a decoder's
  * bias-free score (h x labels); 0 for a language model. */
 export function classifierParameters(arch: ModelArchitecture): number {
-  return classifierModules(arch).reduce((sum, m) => sum + m.weight + m.bias, 0);
+  const linears = classifierModules(arch).reduce((sum, m) => sum + m.weight + m.bias, 0);
+  return linears + pooledNormElements(arch);
+}
+
+/** A pooled head's norm after its activation (ModernBERT's head.norm); 0 where it has none. */
+export function pooledNormElements(arch: ModelArchitecture): number {
+  if (!arch.sequenceClassificationLabels || !pooledHead(arch)?.norm) return 0;
+  return normElementsOf(arch.norm, arch.hiddenSize);
 }
 
 /** A classifier head's linears in module order: the pooled head's dense and label projection
@@ -163,7 +186,8 @@ export function classifierModules(
     bias: bias ? outFeatures : 0,
   });
   if (!pooled) return [linear('score', labels, false)];
-  return [linear(pooled.pooler, h, true), linear(pooled.classifier, labels, true)];
+  const denseBias = arch.headDenseBias !== false;
+  return [linear(pooled.pooler, h, denseBias), linear(pooled.classifier, labels, true)];
 }
 
 // PeftModelForSequenceClassification.__init__ (peft/peft_model.py): classifier_module_names =
@@ -185,20 +209,28 @@ export function savedClassifierElements(arch: ModelArchitecture): number {
     .reduce((sum, m) => sum + m.weight + m.bias, 0);
 }
 
-/** The masked-LM head's transform before the vocabulary projection: a dense h x h with bias and
- * a LayerNorm with bias (modeling_bert.py BertPredictionHeadTransform, modeling_roberta.py
- * RobertaLMHead's dense and layer_norm, modeling_distilbert.py vocab_transform and
- * vocab_layer_norm); 0 where the model has none or a classifier replaces the head. */
+/** The masked-LM head's transform before the vocabulary projection: a dense h x h with its
+ * bias and a norm of the model's kind (modeling_bert.py BertPredictionHeadTransform,
+ * modeling_roberta.py RobertaLMHead's dense and layer_norm, modeling_distilbert.py
+ * vocab_transform and vocab_layer_norm; ModernBertPredictionHead's dense without a bias and its
+ * bias-free LayerNorm); 0 where the model has none or a classifier replaces the head. */
 export function maskedLmTransformElements(arch: ModelArchitecture): number {
   if (!arch.maskedLmHead || arch.sequenceClassificationLabels) return 0;
   const h = arch.hiddenSize;
-  return h * h + h + 2 * h;
+  return h * h + transformVectors(arch);
+}
+
+/** The transform's dense bias and norm: vectors of h. */
+function transformVectors(arch: ModelArchitecture): number {
+  const h = arch.hiddenSize;
+  return (arch.headDenseBias !== false ? h : 0) + normElementsOf(arch.norm, h);
 }
 
 /** The transform's factored optimizer-state elements (Adafactor's rows and columns): the dense's
- * h + h, its bias and the LayerNorm's weight and bias whole. */
+ * h + h, its bias and the norm's vectors whole. */
 export function maskedLmTransformFactored(arch: ModelArchitecture): number {
-  return maskedLmTransformElements(arch) > 0 ? 5 * arch.hiddenSize : 0;
+  if (maskedLmTransformElements(arch) === 0) return 0;
+  return 2 * arch.hiddenSize + transformVectors(arch);
 }
 
 /** A linear at the head end that LoRA can adapt besides the layers' own. */

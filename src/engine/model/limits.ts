@@ -306,6 +306,8 @@ const FLAGS: string[] = [
   'finalNorm',
   'outputHeadBias',
   'maskedLmHead',
+  'headDenseBias',
+  'normlessFirstAttention',
   'attentionSinks',
 ];
 const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType'];

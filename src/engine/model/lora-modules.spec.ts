@@ -355,3 +355,44 @@ describe("LoRA reaches a vision tower's linears as PEFT's matching does", () => 
     expect(count(gemma3, 'all-linear')).toBe(allText + 2 * siglipBlock);
   });
 });
+
+describe("ModernBERT's modules (modular_modernbert.py)", () => {
+  const modernbert = architectureFromConfig('modernbert-spec', {
+    model_type: 'modernbert',
+    hidden_size: 256,
+    intermediate_size: 384,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    vocab_size: 1024,
+  });
+  const cluster = { gpu: H100_SXM.id };
+  const errorsFor = (lora: Partial<LoraSettings>) =>
+    validateRequest(
+      normalizeRequest(
+        { model: 'modernbert-spec', cluster, training: { method: 'lora', lora } },
+        H100_SXM,
+        modernbert,
+      ),
+      modernbert,
+      H100_SXM,
+    );
+
+  it('PEFT has no default target_modules for it: a request that names none is a 400 by field', () => {
+    expect(defaultLoraTargets(modernbert)).toEqual([]);
+    const errors = errorsFor({});
+    expect(errors.map((e) => e.field)).toEqual(['training.lora.targetModules']);
+    expect(errors[0].message).toMatch(/PEFT has no default ones/);
+  });
+
+  it('Wqkv and Wi adapt as one linear each, over their joined outputs; Wo reaches both Wo modules', () => {
+    expect(errorsFor({ targetModules: ['Wqkv', 'Wo', 'Wi'] })).toEqual([]);
+    const lora = (targetModules: string[]): LoraSettings => ({
+      rank: r,
+      alpha: 2 * r,
+      dropout: 0,
+      targetModules,
+    });
+    const perLayer = r * (256 + 3 * 256) + r * (256 + 256) + r * (256 + 2 * 384) + r * (384 + 256);
+    expect(loraParameters(modernbert, lora(['Wqkv', 'Wo', 'Wi'])).total).toBe(2 * perLayer);
+  });
+});

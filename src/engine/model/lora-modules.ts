@@ -57,6 +57,15 @@ const DEBERTA_V2_MODULES: Record<string, string[]> = {
   'output.dense': ['down_proj'],
 };
 
+// modular_modernbert.py ModernBertAttention.Wqkv (q, k and v in one linear) / Wo,
+// ModernBertMLP.Wi (input and gate in one linear) / Wo. PEFT has no default targets for it.
+const MODERNBERT_MODULES: Record<string, string[]> = {
+  'attn.Wqkv': ['qkv_proj'],
+  'attn.Wo': ['o_proj'],
+  'mlp.Wi': ['gate_up_proj'],
+  'mlp.Wo': ['down_proj'],
+};
+
 // modeling_lfm2.py Lfm2Attention.out_proj, Lfm2MLP w1 (gate), w3 (up) and w2 (down); the short
 // convolution's in_proj and out_proj keep the shapes' names.
 const LFM2_MODULES: Record<string, string[]> = {
@@ -115,6 +124,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   'xlm-roberta': BERT_MODULES,
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
   'deberta-v2': DEBERTA_V2_MODULES,
+  modernbert: MODERNBERT_MODULES,
   lfm2: LFM2_MODULES,
   lfm2_moe: LFM2_MODULES, // its dense layers' Lfm2MoeMLP keeps the names; experts take none
   // modeling_distilbert.py DistilBertSelfAttention q_lin / k_lin / v_lin / out_lin, FFN lin1 / lin2.
@@ -159,6 +169,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   'xlm-roberta': ['query', 'value'],
   electra: ['query', 'value'],
   'deberta-v2': ['query_proj', 'value_proj'],
+  modernbert: [], // none: PEFT asks for target_modules
   distilbert: ['q_lin', 'v_lin'],
   codegen: ['qkv_proj'],
   mpt: ['Wqkv'],

@@ -7,7 +7,7 @@ import {
   ShortConvConfig,
   SsmConfig,
   TrainingSettings,
-  normHasBias,
+  normElementsOf,
 } from '../vocabulary';
 import {
   adaptedHeadLinears,
@@ -311,8 +311,7 @@ function linearElements(shape: LinearShape): number {
 /** RMSNorm has a weight (h); LayerNorm and LayerNorm1P a weight and a bias (2h); OlmoLayerNorm
  * nothing. */
 function normElements(arch: ModelArchitecture, size: number): number {
-  if (arch.norm === 'layernorm-weightless') return 0;
-  return normHasBias(arch.norm) ? 2 * size : size;
+  return normElementsOf(arch.norm, size);
 }
 
 /** Parameters of the q/k norms of one layer: shared d-vectors (Qwen3) or one per head (Cohere). */
@@ -325,7 +324,9 @@ function qkNormElements(arch: ModelArchitecture): number {
 /** The norms of layer `layerIndex`, including a stack's final norm where that stack ends mid-model. */
 function layerNormElements(arch: ModelArchitecture, layerIndex: number): number {
   const perNorm = normElements(arch, arch.hiddenSize);
-  if (!arch.encoder) return arch.normsPerLayer * perNorm;
+  // ModernBERT's first layer: attn_norm is nn.Identity()
+  const skipped = arch.normlessFirstAttention && layerIndex === 0 ? 1 : 0;
+  if (!arch.encoder) return (arch.normsPerLayer - skipped) * perNorm;
   if (isEncoderLayer(arch, layerIndex)) {
     // T5's encoder ends with its own final_layer_norm, carried by its last layer here.
     const endsEncoder = layerIndex === arch.encoder.numLayers - 1;

@@ -17,6 +17,7 @@ import {
   classifierParameters,
   maskedLmTransformElements,
   maskedLmTransformFactored,
+  pooledNormElements,
   savedClassifierElements,
 } from './heads';
 import { LoraSettings, ModelArchitecture } from '../vocabulary';
@@ -296,7 +297,11 @@ function decoderLayerTotals(
 
 /** Rows plus columns of the classifier's matrices, and its biases (factored optimizer states). */
 function classifierFactored(arch: ModelArchitecture): number {
-  return classifierModules(arch).reduce((sum, m) => sum + m.inFeatures + m.outFeatures + m.bias, 0);
+  const linears = classifierModules(arch).reduce(
+    (sum, m) => sum + m.inFeatures + m.outFeatures + m.bias,
+    0,
+  );
+  return linears + pooledNormElements(arch);
 }
 
 /** One layer's LoRA adapters on one rank: r x (in + out) per adapted module, a fused one's

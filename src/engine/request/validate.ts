@@ -471,9 +471,13 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
     const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch))
       ? " (the default, PEFT's for Llama-style models, used when none are given)"
       : '';
+    const which =
+      lora.targetModules.length === 0
+        ? `no target modules given, and PEFT has no default ones for ${arch.id}`
+        : `unknown target module(s) ${unknown.join(', ')}${byDefault} for ${arch.id}`;
     errors.push({
       field: 'training.lora.targetModules',
-      message: `unknown target module(s) ${unknown.join(', ') || '(none given)'}${byDefault} for ${arch.id}; use 'all-linear' or some of: ${[...known].join(', ')}`,
+      message: `${which}; use 'all-linear' or some of: ${[...known].join(', ')}`,
     });
   }
   return errors;

@@ -18,6 +18,13 @@ export function normHasBias(norm: NormKind): boolean {
   return norm === 'layernorm' || norm === 'layernorm1p';
 }
 
+/** Parameters of one norm over `size`: RMSNorm a weight; LayerNorm and LayerNorm1P a weight and
+ * a bias; OlmoLayerNorm nothing. */
+export function normElementsOf(norm: NormKind, size: number): number {
+  if (norm === 'layernorm-weightless') return 0;
+  return normHasBias(norm) ? 2 * size : size;
+}
+
 /** How a MoE layer's router picks and weighs experts: a softmax over the logits, top-k, the
  * weights left in fp32 (Mixtral, Qwen-MoE, OLMoE); top-k of the logits, then a
  * softmax over the k in their dtype (gpt-oss's GptOssTopKRouter); DeepSeek-V2's fp32 linear and
@@ -426,6 +433,12 @@ export interface ModelArchitecture {
   /** A masked-LM head: dense h x h, GELU and LayerNorm before the vocabulary projection
    * (BertOnlyMLMHead, RobertaLMHead, DistilBertForMaskedLM); unused under a classifier. */
   maskedLmHead?: boolean;
+  /** The dense of the masked-LM transform and of a pooled classifier head carries a bias
+   * (ModernBertPredictionHead's follows classifier_bias). Absent: true. */
+  headDenseBias?: boolean;
+  /** The first layer has no norm before its attention (ModernBERT's attn_norm = nn.Identity()
+   * in layer 0). */
+  normlessFirstAttention?: boolean;
   /** A *ForSequenceClassification model: a pooled head of this many labels replaces the
    * vocabulary projection, so no per-token logits exist. */
   sequenceClassificationLabels?: number;

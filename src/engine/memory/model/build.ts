@@ -162,12 +162,18 @@ function addClassifier(context: WeightContext, model: RankModel): void {
   }
   const params: Param[] = [];
   const [first, second] = classifierModules(arch).map((m) => classifierLinear(context, params, m));
+  // ModernBertPredictionHead's norm, created after its dense and before the classifier
+  const norm = pooled?.norm
+    ? normParams(context.storage, arch.norm, pooled.norm, arch.hiddenSize)
+    : undefined;
+  if (norm) params.splice(first.bias ? 2 : 1, 0, ...norm);
   model.classifier = pooled
     ? {
         pooler: first,
         classifier: second,
         dropoutFirst: pooled.dropoutFirst,
         activation: pooled.activation,
+        norm,
         params,
       }
     : { classifier: first, params };
@@ -235,16 +241,18 @@ function addEndAdapters(context: WeightContext, model: RankModel, rows: number):
 }
 
 /** A masked-LM head's transform, created before its decoder (BertLMPredictionHead.__init__:
- * transform.dense, transform.LayerNorm, then decoder and bias): a dense h x h with bias, 4-bit
- * under QLoRA as any nn.Linear but the output layer, and a LayerNorm with bias. */
+ * transform.dense, transform.LayerNorm, then decoder and bias): a dense h x h with its bias
+ * (none in ModernBERT's head), 4-bit under QLoRA as any nn.Linear but the output layer, and a
+ * norm of the model's kind. */
 function addMaskedLmTransform(context: WeightContext, model: RankModel): void {
   const { arch, storage } = context;
   if (maskedLmTransformElements(arch) === 0) return;
   const h = arch.hiddenSize;
-  const dense = endLinear(storage, 'transform.dense', h, h, { bias: true, quantized: true });
-  const norm = normParams(storage, 'layernorm', 'transform.LayerNorm', h);
+  const bias = arch.headDenseBias !== false;
+  const dense = endLinear(storage, 'transform.dense', h, h, { bias, quantized: true });
+  const norm = normParams(storage, arch.norm, 'transform.LayerNorm', h);
   model.headTransform = { dense, norm };
-  model.all.push(dense.weight, dense.bias!, ...norm);
+  model.all.push(dense.weight, ...(dense.bias ? [dense.bias] : []), ...norm);
 }
 
 /** The final norm and the output head; a tied head reads the embedding on the same stage. */

@@ -161,10 +161,12 @@ export function classificationLoss(
       const first = head.dropoutFirst ? nn.dropoutReplacing(gathered, p) : gathered;
       const dense = nn.linear(first, head.pooler);
       // tanh and ReLU keep their output for backward, GELU its input (derivatives.yaml).
-      const pooled =
+      const activated =
         head.activation === 'gelu' ? ops.unarySavingInput(dense) : ops.unarySavingOutput(dense);
+      // ModernBertPredictionHead: norm(act(dense(x)))
+      const pooled = head.norm ? nn.layerNorm(activated, head.norm[0], head.norm[1]) : activated;
       features = nn.dropout(pooled, p);
-      rt.drop(first, dense, pooled);
+      rt.drop(first, dense, activated, pooled);
     } else {
       features = hidden;
     }

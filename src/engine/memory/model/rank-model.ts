@@ -82,6 +82,8 @@ export interface RankModel {
     dropoutFirst?: boolean;
     /** The pooler's activation: BERT's and RoBERTa's tanh, DistilBERT's ReLU, ELECTRA's GELU. */
     activation?: 'tanh' | 'relu' | 'gelu';
+    /** A norm after the activation (ModernBertPredictionHead's). */
+    norm?: Param[];
     /** Every parameter of the head: the linears', and the frozen originals of PEFT's copies. */
     params: Param[];
   };

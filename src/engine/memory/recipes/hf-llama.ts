@@ -68,6 +68,9 @@ export interface LlamaVariant {
   /** Falcon-H1: k_proj's output times key_multiplier before RoPE (FalconH1Attention.forward), a
    * new tensor nothing keeps. */
   scaledKey?: boolean;
+  /** ModernBERT: the first layer has no norm before its attention (its attn_norm is
+   * nn.Identity()), so its attention reads the embeddings' output itself. */
+  normlessFirstAttention?: boolean;
   /** Ministral 3: the rotated q times Llama-4's attention scale (its tokens' positions, no
    * gradient), a new q the kernel keeps in place of the rotated one. */
   scaledQuery?: boolean;
@@ -116,7 +119,8 @@ export function hfLlamaLayer(
   mixer: (h: Tensor) => Tensor = (h) => hfLlamaAttention(nn, h, w, inputs, variant),
 ): Tensor {
   return nn.rt.scope(() => {
-    const mid = block(nn, x, w, variant, 'input_layernorm', 'post_attention_layernorm', mixer);
+    const preAttention = firstNormless(variant, w.index) ? undefined : 'input_layernorm';
+    const mid = block(nn, x, w, variant, preAttention, 'post_attention_layernorm', mixer);
     const preMlp =
       variant.norms === 'sandwich' ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
     return block(nn, mid, w, variant, preMlp, 'post_feedforward_layernorm', (h) =>
@@ -127,18 +131,24 @@ export function hfLlamaLayer(
   });
 }
 
-/** residual + sublayer(norm(residual)), with the family's norm placement. */
+/** Whether layer `index` of the variant runs its attention without a norm before it. */
+function firstNormless(variant: LlamaVariant, index: number): boolean {
+  return variant.normlessFirstAttention === true && index === 0;
+}
+
+/** residual + sublayer(norm(residual)), with the family's norm placement (no pre-norm where
+ * `preNorm` is absent). */
 function block(
   nn: Nn,
   x: Tensor,
   w: LayerWeights,
   variant: LlamaVariant,
-  preNorm: string,
+  preNorm: string | undefined,
   postNorm: string,
   sublayer: (h: Tensor) => Tensor,
 ): Tensor {
   return nn.rt.scope(() => {
-    const input = variant.norms === 'post' ? x : norm(nn, x, w, preNorm, variant);
+    const input = variant.norms === 'post' || !preNorm ? x : norm(nn, x, w, preNorm, variant);
     let out = sublayer(input);
     if (input !== x) nn.rt.drop(input);
     if (variant.norms !== 'pre') {
@@ -426,10 +436,11 @@ function reluSquared(nn: Nn, x: Tensor): Tensor {
   return squared;
 }
 
-/** The norms a variant's layer creates, in module order. */
-function normNames(variant: LlamaVariant): string[] {
+/** The norms a variant's layer `index` creates, in module order. */
+function normNames(variant: LlamaVariant, index: number): string[] {
   if (variant.norms === 'post') return ['post_attention_layernorm', 'post_feedforward_layernorm'];
-  const pre = ['input_layernorm', 'post_attention_layernorm'];
+  const inputNorm = firstNormless(variant, index) ? [] : ['input_layernorm'];
+  const pre = [...inputNorm, 'post_attention_layernorm'];
   return variant.norms === 'sandwich'
     ? [...pre, 'pre_feedforward_layernorm', 'post_feedforward_layernorm']
     : pre;
@@ -470,7 +481,7 @@ export function hfLlamaRecipe(variant: LlamaVariant): LayerRecipe {
       // ApertusMLP's act_fn, after up_proj and down_proj: XIELUActivation's alpha_p, alpha_n
       if (variant.activation === 'xielu' && !(moe && isMoeLayer(arch, layer)))
         builder.other('act_fn.alpha_p', 1).other('act_fn.alpha_n', 1);
-      for (const name of normNames(variant)) builder.norm(name, arch.hiddenSize);
+      for (const name of normNames(variant, layer)) builder.norm(name, arch.hiddenSize);
       return builder.build();
     },
     forward: (nn, x, weights, inputs) => hfLlamaLayer(nn, x, weights, inputs, variant),

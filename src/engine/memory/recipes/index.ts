@@ -250,6 +250,34 @@ function eagerParallelRecipe(family: 'gptj' | 'codegen', note: string) {
   });
 }
 
+/** ModernBERT (modular_modernbert.py ModernBertEncoderLayer): Llama's pre-norm layer with its
+ * bias-free LayerNorms, Wqkv and Wi (GeGLU: GELU of the first half times the second), no norm
+ * before layer 0's attention, a final norm, and no local kept past the embeddings. Its
+ * apply_rotary_pos_emb rotates q.float() and k.float() against the rotary tables and casts
+ * back: planned as OLMo-2's promotion against fp32 tables (the same kept bytes; the fp32 copies
+ * of q and k are transients either way). With flash-attn installed it loads
+ * flash_attention_2, whose local windows take no mask: the note says what SDPA does instead. */
+function modernbertRecipe(arch: ModelArchitecture): LayerRecipe {
+  const variant: LlamaVariant = {
+    ...llamaVariant(arch),
+    rotaryCastBack: true,
+    normlessFirstAttention: true,
+  };
+  return {
+    ...hfLlamaRecipe(variant),
+    source: 'transformers models/modernbert/modular_modernbert.py (ModernBertEncoderLayer)',
+    attention: (request) => {
+      const plan = hfAttentionPlan(request);
+      if (request.asked === 'eager') return plan;
+      return { ...plan, notes: [...plan.notes, MODERNBERT_FLASH_NOTE] };
+    },
+    ends: { finalNorm: 'layer', rotaryFp32: true, embeddingLocal: 'none' },
+  };
+}
+
+const MODERNBERT_FLASH_NOTE =
+  "ModernBERT is planned as PyTorch's SDPA runs it; with flash-attn installed it loads flash_attention_2 (its default then), whose local windows need no mask";
+
 /** BERT's encoder layer with the config's dropouts (RoBERTa's and XLM-RoBERTa's are copies). */
 function bertRecipe(arch: ModelArchitecture): LayerRecipe {
   return hfBertRecipe(bertDropout(arch));
@@ -270,6 +298,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   'xlm-roberta': bertRecipe,
   electra: bertRecipe, // modeling_electra.py ElectraLayer: BertLayer copied
   'deberta-v2': hfDebertaV2Recipe,
+  modernbert: modernbertRecipe,
   // TransformerBlock: BertLayer's ops with no dropout on the attention output (out_lin)
   distilbert: (arch) => hfBertRecipe({ ...bertDropout(arch), attentionOutput: 0 }),
   gemma: gemmaRecipe,

@@ -305,6 +305,37 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(embedding).not.toContain(BF16 * T * d);
   });
 
+  it("ModernBERT: bias-free LayerNorms before attention and the MLP, Wqkv kept whole through v's view, q and k rotated in fp32 and cast back, GeGLU's Wi kept whole through its chunks", () => {
+    const modernbert = {
+      model_type: 'modernbert',
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      global_attn_every_n_layers: 1, // every layer global: flash attention, no mask
+    };
+    const perToken =
+      BF16 * h + // attn_norm's input (the residual stream)
+      layerNormStats +
+      BF16 * h + // its output, kept by Wqkv
+      3 * BF16 * h + // Wqkv's output, kept whole by flash attention through v (a view of it)
+      2 * BF16 * h + // q and k rotated (fp32 against fp32 tables) and cast back
+      BF16 * h +
+      lse + // the attention output (kept by Wo too) and log-sum-exp
+      BF16 * h + // mlp_norm's input (the residual sum)
+      layerNormStats +
+      BF16 * h + // its output, kept by Wi
+      2 * BF16 * f + // Wi's output, kept whole through its chunks by GELU and the product
+      BF16 * f + // GELU's output, kept by the product
+      BF16 * f; // the product, kept by Wo
+    expect(savedPerLayer(modernbert, HF)).toBe(perToken * T);
+    // layer 0 has no attn_norm: its attention reads the embeddings' output as it is, where
+    // layer 1's first makes the norm's output, mean and rstd
+    const twoLayers = { ...modernbert, num_hidden_layers: 2 };
+    const [first, second] = [0, 1].map((layer) => layerForwardAllocations(twoLayers, HF, layer));
+    expect(second).toEqual([BF16 * h * T, FP32 * T, FP32 * T, ...first]);
+  });
+
   it("ELECTRA's layer is BERT's: the same saved bytes", () => {
     const encoder = {
       hidden_size: h,

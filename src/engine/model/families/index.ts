@@ -6,6 +6,7 @@ import { bamba } from './bamba';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
 import { debertaV2 } from './deberta-v2';
+import { modernbert } from './modernbert';
 import { cohere } from './cohere';
 import { cohere2 } from './cohere2';
 import { deepseek } from './deepseek';
@@ -126,6 +127,7 @@ const ALL: Family[] = [
   distilbert,
   electra,
   debertaV2,
+  modernbert,
   t5,
   llama4,
   mllama,

@@ -1,7 +1,7 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
-import { anyLayerRotates } from '../model/layers';
+import { anyLayerRotates, layerKind } from '../model/layers';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
@@ -130,6 +130,7 @@ function stageSettings(
     recompute: training.activationCheckpointing,
     loss: lossSettings(arch, request, ends),
     rotary: rotaryTables(arch, ends),
+    localRotary: ends.rotaryPerLayerType ? localRotaryLayers(arch) : undefined,
     alibi: alibiTensor(arch, ends, training, t),
     scaledEmbedding: Boolean(ends.scaledEmbedding),
     embeddingDropout: arch.dropout?.embedding ?? 0,
@@ -150,6 +151,15 @@ function defaultFinalNorm(arch: ModelArchitecture): FinalNorm {
   if (arch.norm === 'layernorm-weightless') return 'weightless';
   if (arch.norm === 'layernorm1p') return 'layer1p';
   return arch.norm === 'rmsnorm' ? 'rms' : 'layer';
+}
+
+/** The sliding-window layers, which read their own rotary pair, where the stack has full
+ * layers too (a pair for each layer type); undefined where it has one kind. */
+function localRotaryLayers(arch: ModelArchitecture): ((index: number) => boolean) | undefined {
+  const slides = (layer: number) => layerKind(arch, layer).attentionWindow.kind === 'sliding';
+  let sliding = 0;
+  for (let layer = 0; layer < arch.numLayers; layer++) if (slides(layer)) sliding++;
+  return sliding > 0 && sliding < arch.numLayers ? slides : undefined;
 }
 
 function rotaryTables(arch: ModelArchitecture, ends: ModelEnds): StageSettings['rotary'] {

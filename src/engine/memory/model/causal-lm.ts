@@ -38,6 +38,9 @@ export interface StageSettings {
   /** Rotary tables (cos, sin) for models with rotary embeddings: cast to the hidden dtype, or
    * kept fp32 where the model code returns them so (OLMo-2). */
   rotary: false | 'hidden' | 'fp32';
+  /** The layers that read a second pair of rotary tables, their local theta's (the sliding
+   * ones, where ModelEnds.rotaryPerLayerType and the stack has both kinds); absent: none. */
+  localRotary?: (index: number) => boolean;
   /** The ALiBi tensor the model builds once per forward: rows x columns, fp32 or in the hidden
    * dtype (ModelEnds.alibi). */
   alibi?: { rows: number; cols: number; fp32: boolean };
@@ -357,12 +360,16 @@ export class StageModel {
       rt.drop(float);
       return cast;
     };
-    if (settings.rotary) {
+    const pair = (): [Tensor, Tensor] => {
       rt.release(rt.allocate(tokens * (d / 2) * FP32, 'activations')); // freqs = inv_freq @ positions
       rt.beforeMatmul('forward');
-    }
-    const cos = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
-    const sin = settings.rotary ? table() : rt.tensor(1, 1, x.elementBytes, false);
+      return [table(), table()];
+    };
+    const placeholder = () => rt.tensor(1, 1, x.elementBytes, false);
+    const [cos, sin] = settings.rotary ? pair() : [placeholder(), placeholder()];
+    // The sliding layers' own pair (their local theta), made after the global one.
+    const readsLocal = settings.localRotary;
+    const local = settings.rotary && readsLocal ? pair() : undefined;
     const { alibi } = settings;
     const bias =
       alibi && rt.tensor(alibi.rows, alibi.cols, alibi.fp32 ? FP32 : x.elementBytes, false);
@@ -384,11 +391,21 @@ export class StageModel {
     const relative = relativeTables && relativeInputs(nn, relativeTables, settings.keys);
     const inputsFor = (index: number): LayerInputs => {
       const { kernel, mask } = settings.attentionFor(index);
-      const key = `${kernel}|${mask?.key ?? ''}`;
+      const tables = local && readsLocal?.(index) ? local : [cos, sin];
+      const key = `${kernel}|${mask?.key ?? ''}|${tables === local ? 'local' : 'global'}`;
       let inputs = shared.get(key);
       if (!inputs) {
         const maskTensor = mask ? masks.get(mask.key) : undefined;
-        inputs = { cos, sin, mask: maskTensor, heads, keys, attention: kernel, routing };
+        const [layerCos, layerSin] = tables;
+        inputs = {
+          cos: layerCos,
+          sin: layerSin,
+          mask: maskTensor,
+          heads,
+          keys,
+          attention: kernel,
+          routing,
+        };
         if (bias) inputs.positionBias = bias;
         if (relative) inputs.relative = relative;
         if (softcapScores) inputs.softcap = true;
@@ -399,7 +416,14 @@ export class StageModel {
       return inputs;
     };
     const relativeOwned = relative ? [relative.positions, relative.embeddings] : [];
-    const owned = [cos, sin, ...(bias ? [bias] : []), ...masks.values(), ...relativeOwned];
+    const owned = [
+      cos,
+      sin,
+      ...(local ?? []),
+      ...(bias ? [bias] : []),
+      ...masks.values(),
+      ...relativeOwned,
+    ];
     return { inputsFor, owned };
   }
 

@@ -67,14 +67,18 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
  * Gemma3TextScaledWordEmbedding), Gemma RMSNorm at the end too. */
 function gemmaRecipe(arch: ModelArchitecture): LayerRecipe {
   const recipe = hfLlamaRecipe({ ...llamaVariant(arch), rmsNorm: 'gemma' });
+  const gemma3 = arch.modelType?.startsWith('gemma3') === true;
   return {
     ...recipe,
     source: `transformers models/${arch.modelType}/modeling_${arch.modelType}.py`,
     ends: {
       scaledEmbedding: true,
       finalNorm: 'gemma',
-      // Gemma3TextScaledWordEmbedding scales inside the module: inputs_embeds is scaled.
-      embeddingLocal: arch.modelType?.startsWith('gemma3') ? 'output' : 'lookup',
+      // Gemma3TextScaledWordEmbedding scales inside the module: inputs_embeds is scaled; its
+      // rotary module makes a pair for the global layers and one (rope_local_base_freq) for
+      // the local ones
+      embeddingLocal: gemma3 ? 'output' : 'lookup',
+      rotaryPerLayerType: gemma3,
     },
   };
 }
@@ -271,7 +275,13 @@ function modernbertRecipe(arch: ModelArchitecture): LayerRecipe {
       if (request.asked === 'eager') return plan;
       return { ...plan, notes: [...plan.notes, MODERNBERT_FLASH_NOTE] };
     },
-    ends: { finalNorm: 'layer', rotaryFp32: true, embeddingLocal: 'none' },
+    // ModernBertRotaryEmbedding (Gemma-3's) makes a pair per layer type: global and local theta
+    ends: {
+      finalNorm: 'layer',
+      rotaryFp32: true,
+      embeddingLocal: 'none',
+      rotaryPerLayerType: true,
+    },
   };
 }
 

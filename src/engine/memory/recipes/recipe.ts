@@ -94,6 +94,9 @@ export interface ModelEnds {
   /** The model code has no rotary module (T5's relative position bias, DeBERTa's relative
    * scores): no tables are built. */
   noRotary?: boolean;
+  /** The rotary module makes a table pair per layer type, each held through the layers (Gemma-3's
+   * and ModernBERT's local and global theta: `position_embeddings[layer_type]`). */
+  rotaryPerLayerType?: boolean;
   /** The rotary tables are a buffer the model built once (torchtune's cache, torchtitan's
    * freqs_cis, litgpt's cos/sin), not tensors made at every forward. */
   rotaryBuffer?: boolean;

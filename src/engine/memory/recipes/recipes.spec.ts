@@ -1067,6 +1067,24 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
 
+  it("Gemma-3's rotary module makes a pair of tables per layer type (global and local theta), each held through the layers; a stack of one kind makes one", () => {
+    const gemma3 = (pattern: number) => ({
+      ...BASE,
+      model_type: 'gemma3_text',
+      head_dim: d,
+      num_hidden_layers: 2,
+      sliding_window: 128,
+      sliding_window_pattern: pattern, // 1: every layer global; 2: one local, one global
+    });
+    // a pair: the frequencies' fp32 transient (d / 2 a token), fp32 cos and sin and their casts
+    const tables = (pattern: number) =>
+      endForwardAllocations(gemma3(pattern), HF, 'embedding').filter(
+        (bytes) => bytes === BF16 * T * d || bytes === FP32 * T * d,
+      ).length;
+    expect(tables(1)).toBe(5);
+    expect(tables(2)).toBe(10);
+  });
+
   it('T5 encoder block: T5LayerNorm keeps the input and the fp32 copy; scores softmaxed in fp32 and cast back; ReLU keeps its output', () => {
     const config = {
       d_model: h,

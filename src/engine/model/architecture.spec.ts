@@ -553,6 +553,7 @@ describe('architectureFromConfig on published config.json files', () => {
           architectureFromConfig('deberta', { ...DEBERTA_V3_BASE, ...extra });
         expect(refused({ conv_kernel_size: 3 })).toThrow(/config.conv_kernel_size/);
         expect(refused({ embedding_size: 128 })).toThrow(/config.embedding_size/);
+        expect(refused({ pos_att_type: 3 })).toThrow(/config.pos_att_type/);
         const arch = architectureFromConfig('deberta', DEBERTA_V3_BASE);
         expect(pipelinable(arch)).toBe(false);
         expect(tensorParallelizable(arch)).toBe(false);

@@ -2399,6 +2399,10 @@ describe('ModernBERT (modular_modernbert.py)', () => {
     const arch = architectureFromConfig('modernbert-cls', classifier);
     expect(countParameters(arch).total).toBe(149_014_272 + 768 * 768 + 768 + (768 * 2 + 2));
     expect(arch.notes ?? []).toEqual([]);
+    const refused = (extra: Record<string, unknown>) => () =>
+      architectureFromConfig('m', { ...classifier, ...extra });
+    expect(refused({ classifier_pooling: 'max' })).toThrow(/config.classifier_pooling/);
+    expect(refused({ global_attn_every_n_layers: 0 })).toThrow(/global_attn_every_n_layers/);
     const mean = architectureFromConfig('m', { ...classifier, classifier_pooling: 'mean' });
     expect(mean.notes!.join(' ')).toMatch(/'mean' multiplies the \(b, s, h\) last hidden state/);
   });

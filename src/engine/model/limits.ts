@@ -333,6 +333,9 @@ const CONFIG_RANGES: Record<string, Range> = {
   position_buckets: count(-1, MAX_POSITIONS),
   max_relative_positions: count(-1, MAX_POSITIONS),
   attention_head_size: count(1, MAX_HEAD_DIM),
+  // ModernBERT's layer pattern and local window (families/modernbert.ts)
+  global_attn_every_n_layers: count(1, MAX_LAYERS),
+  local_attention: count(2, MAX_POSITIONS),
   n_positions: count(1, MAX_POSITIONS),
   num_local_experts: count(0, MAX_EXPERTS),
   num_experts: count(0, MAX_EXPERTS),

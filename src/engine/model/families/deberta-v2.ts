@@ -36,7 +36,8 @@ function debertaV2Defaults(config: Config): Config {
   };
 }
 
-/** pos_att_type as DebertaV2Config.__init__ reads it: a '|'-separated string or a list. */
+/** pos_att_type as DebertaV2Config.__init__ reads it: a '|'-separated string or a list (none:
+ * no relative scores). */
 function positionScores(read: ConfigReader): string[] {
   const given = read.config.pos_att_type;
   if (typeof given === 'string')
@@ -44,7 +45,12 @@ function positionScores(read: ConfigReader): string[] {
       .toLowerCase()
       .split('|')
       .map((x) => x.trim());
-  return Array.isArray(given) ? given.map((x) => String(x).toLowerCase()) : [];
+  if (Array.isArray(given)) return given.map((x) => String(x).toLowerCase());
+  if (given !== undefined && given !== null) {
+    read.fail('pos_att_type', "give a '|'-separated string such as 'p2c|c2p', or a list");
+    throw new PlanValidationError(read.errors);
+  }
+  return [];
 }
 
 /** DisentangledSelfAttention.__init__ and DebertaV2Encoder.__init__: the table's span

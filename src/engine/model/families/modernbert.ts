@@ -4,6 +4,7 @@
 // input and the gate in one linear) and Wo; no norm before the first layer's attention; a
 // final norm; ModernBertPredictionHead (dense, GELU, norm) before the tied decoder or the
 // classifier.
+import { PlanValidationError } from '../../vocabulary';
 import { Config } from '../config-reader';
 import { Family, givenLayerTypes, indicesWhere } from '../family';
 
@@ -64,7 +65,13 @@ export const modernbert: Family = {
     arch.maskedLmHead = true;
     arch.outputHeadBias = config.decoder_bias !== false;
     arch.headDenseBias = config.classifier_bias === true;
-    if (arch.sequenceClassificationLabels && config.classifier_pooling === 'mean')
+    const pooling = config.classifier_pooling;
+    if (pooling !== 'cls' && pooling !== 'mean') {
+      // ModernBertConfig.__init__ raises on any other value
+      read.fail('classifier_pooling', "give 'cls' or 'mean'");
+      throw new PlanValidationError(read.errors);
+    }
+    if (arch.sequenceClassificationLabels && pooling === 'mean')
       arch.notes = [...(arch.notes ?? []), MEAN_POOLING_NOTE];
   },
 };

@@ -5,7 +5,6 @@ import { visionLinearWeights } from './vision';
 import {
   adapterSize,
   countParameters,
-  relativePositionElements,
   embeddingWidthOf,
   LinearShape,
   endAdapterElements,
@@ -20,7 +19,7 @@ import {
   pooledNormElements,
   savedClassifierElements,
 } from './heads';
-import { LoraSettings, ModelArchitecture } from '../vocabulary';
+import { LoraSettings, ModelArchitecture, normElementsOf } from '../vocabulary';
 
 export interface ParallelDegrees {
   tensorParallel: number;
@@ -362,9 +361,8 @@ function layerLinearTotals(
 function relativePositionsFactored(arch: ModelArchitecture): number {
   const relative = arch.disentangled;
   if (!relative) return 0;
-  const tableRows = 2 * relative.span;
-  const norm = relativePositionElements(arch) - tableRows * arch.hiddenSize;
-  return tableRows + arch.hiddenSize + norm;
+  const h = arch.hiddenSize;
+  return 2 * relative.span + h + (relative.normalized ? normElementsOf(arch.norm, h) : 0);
 }
 
 /** What one rank holds of the embedding (first stage) and the final norm and head (last stage). */

@@ -161,22 +161,25 @@ function addClassifier(context: WeightContext, model: RankModel): void {
     model.all.push(...model.finalNorm);
   }
   const params: Param[] = [];
-  const [first, second] = classifierModules(arch).map((m) => classifierLinear(context, params, m));
+  const [firstModule, secondModule] = classifierModules(arch);
+  const first = classifierLinear(context, params, firstModule);
   // ModernBertPredictionHead's norm, created after its dense and before the classifier
   const norm = pooled?.norm
     ? normParams(context.storage, arch.norm, pooled.norm, arch.hiddenSize)
     : undefined;
-  if (norm) params.splice(first.bias ? 2 : 1, 0, ...norm);
-  model.classifier = pooled
-    ? {
-        pooler: first,
-        classifier: second,
-        dropoutFirst: pooled.dropoutFirst,
-        activation: pooled.activation,
-        norm,
-        params,
-      }
-    : { classifier: first, params };
+  params.push(...(norm ?? []));
+  const second = secondModule && classifierLinear(context, params, secondModule);
+  model.classifier =
+    pooled && second
+      ? {
+          pooler: first,
+          classifier: second,
+          dropoutFirst: pooled.dropoutFirst,
+          activation: pooled.activation,
+          norm,
+          params,
+        }
+      : { classifier: first, params };
   model.all.push(...params);
 }
 

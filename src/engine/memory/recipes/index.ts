@@ -59,6 +59,7 @@ function llamaVariant(arch: ModelArchitecture): LlamaVariant {
     qkNorm: arch.qkNorm ? (arch.qkNormPerHead ? 'whole' : 'per-head') : undefined,
     activation: activationOf(arch),
     outputGate: arch.attentionOutputGate,
+    normlessFirstAttention: arch.normlessFirstAttention,
   };
 }
 
@@ -262,11 +263,7 @@ function eagerParallelRecipe(family: 'gptj' | 'codegen', note: string) {
  * of q and k are transients either way). With flash-attn installed it loads
  * flash_attention_2, whose local windows take no mask: the note says what SDPA does instead. */
 function modernbertRecipe(arch: ModelArchitecture): LayerRecipe {
-  const variant: LlamaVariant = {
-    ...llamaVariant(arch),
-    rotaryCastBack: true,
-    normlessFirstAttention: true,
-  };
+  const variant: LlamaVariant = { ...llamaVariant(arch), rotaryCastBack: true };
   return {
     ...hfLlamaRecipe(variant),
     source: 'transformers models/modernbert/modular_modernbert.py (ModernBertEncoderLayer)',

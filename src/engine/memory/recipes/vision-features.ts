@@ -104,16 +104,25 @@ function pixelShuffled(nn: Nn, x: Tensor, side: number): Tensor {
   return shuffled;
 }
 
+/** SigLIP's last_hidden_state: the blocks over the patches, then post_layernorm over each. */
+function postNormed(nn: Nn, weights: VisionWeights, embedded: Tensor): Tensor {
+  const x = blocks(nn, weights, embedded);
+  const [weight, bias] = weights.layoutNorm;
+  const normed = nn.layerNorm(x, weight, bias);
+  nn.rt.drop(x);
+  return normed;
+}
+
 /** Idefics3Model / SmolVLMModel.get_image_features from the embeddings' output (the patches, no
  * class token): the blocks, post_layernorm over every patch (last_hidden_state), then
  * Idefics3Connector: the pixel shuffle and modality_projection, one bias-free linear that
  * keeps the shuffled patches. */
 export function idefics3Features(nn: Nn, weights: VisionWeights, embedded: Tensor) {
-  const x = blocks(nn, weights, embedded);
-  const [weight, bias] = weights.layoutNorm;
-  const normed = nn.layerNorm(x, weight, bias);
-  nn.rt.drop(x);
-  const shuffled = pixelShuffled(nn, normed, weights.tower.pixelShuffle ?? 1);
+  const shuffled = pixelShuffled(
+    nn,
+    postNormed(nn, weights, embedded),
+    weights.tower.pixelShuffle ?? 1,
+  );
   const tokens = nn.linear(shuffled, weights.projector[0]);
   nn.rt.drop(shuffled);
   return tokens;
@@ -124,10 +133,7 @@ export function idefics3Features(nn: Nn, weights: VisionWeights, embedded: Tenso
  * linear (keeping the normed patches), then `image_features / (text hidden_size ** 0.5)`, a new
  * tensor that keeps nothing. */
 export function paligemmaFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor) {
-  const x = blocks(nn, weights, embedded);
-  const [weight, bias] = weights.layoutNorm;
-  const normed = nn.layerNorm(x, weight, bias);
-  nn.rt.drop(x);
+  const normed = postNormed(nn, weights, embedded);
   const projected = nn.linear(normed, weights.projector[0]);
   nn.rt.drop(normed);
   const scaled = nn.ops.unary(projected);

@@ -108,28 +108,33 @@ function blockWeights(
   }));
 }
 
-/** The norm a layout runs apart from its blocks: Qwen's merger norm and InternVL's projector
- * LayerNorm (over the shuffled width), which the count holds among the projector's norms, and
- * CLIP's pre_layrnorm and Idefics3's and PaliGemma's post_layernorm, which it holds among the
- * embeddings. */
+/** The hidden-wide norm a layout runs apart from its blocks, and where the count holds it:
+ * Qwen's merger norm among the projector's norms; CLIP's pre_layrnorm and Idefics3's and
+ * PaliGemma's post_layernorm among the embeddings. */
+const LAYOUT_NORMS: Partial<
+  Record<NonNullable<VisionTower['layout']>, { name: string; inEmbeddings: boolean }>
+> = {
+  qwen: { name: 'vision.merger.norm', inEmbeddings: false },
+  clip: { name: 'vision.pre_layrnorm', inEmbeddings: true },
+  idefics3: { name: 'vision.post_layernorm', inEmbeddings: true },
+  paligemma: { name: 'vision.post_layernorm', inEmbeddings: true },
+};
+
+/** The norm a layout runs apart from its blocks (LAYOUT_NORMS, or InternVL's projector
+ * LayerNorm over the shuffled width, held among the projector's norms). */
 function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
+  const own = tower.layout && LAYOUT_NORMS[tower.layout];
   const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
-  const params =
-    tower.layout === 'qwen'
-      ? norm('vision.merger.norm')
-      : tower.layout === 'clip'
-        ? norm('vision.pre_layrnorm')
-        : tower.layout === 'idefics3' || tower.layout === 'paligemma'
-          ? norm('vision.post_layernorm')
-          : tower.layout === 'internvl'
-            ? [
-                baseParam(s, 'projector.layer_norm', shuffled),
-                baseParam(s, 'projector.layer_norm.bias', shuffled),
-              ]
-            : [];
+  const params = own
+    ? norm(own.name)
+    : tower.layout === 'internvl'
+      ? [
+          baseParam(s, 'projector.layer_norm', shuffled),
+          baseParam(s, 'projector.layer_norm.bias', shuffled),
+        ]
+      : [];
   const elements = params.reduce((sum, p) => sum + p.elements, 0);
-  const ownEmbeddingNorm = ['clip', 'idefics3', 'paligemma'].includes(tower.layout ?? '');
-  const fromEmbeddings = ownEmbeddingNorm ? elements : 0;
+  const fromEmbeddings = own?.inEmbeddings ? elements : 0;
   return { params, fromEmbeddings, fromProjector: elements - fromEmbeddings };
 }
 

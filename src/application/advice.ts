@@ -9,11 +9,13 @@ import {
   PlanRequestInput,
   PlanResult,
   PlanValidationError,
+  PlanWalk,
+  walkedThrough,
 } from '../engine';
 import { Change, ChangeScan, changeScans, sequenceLength } from './advice-changes';
-import { estimatePlan } from './estimate';
-import { fewestGpus, fitLowerBound } from './gpus-needed';
-import { SearchRequest, searchPlans } from './search';
+import { estimatePlan, walkedOnThreads } from './estimate';
+import { fewestGpus, fitLowerBound, sizeSearcher } from './gpus-needed';
+import { SearchRequest, searchPlansWalk } from './search';
 
 /** Plans advice may make of its own: the scans of every kind (about 25 at most), the stack of
  * changes (up to 10) and the shorter sequences (up to 10), with room to spare. */
@@ -66,10 +68,12 @@ class Replanner {
     private readonly catalog: Catalog,
   ) {}
 
-  plan(changes: Record<string, unknown>): PlanResult | null {
+  *plan(changes: Record<string, unknown>): PlanWalk<PlanResult | null> {
     if (this.planned >= MAX_REPLANS) return null;
     this.planned += 1;
-    return unlessRefused(() => estimatePlan(withChanges(this.input, changes), this.catalog));
+    const input = withChanges(this.input, changes);
+    yield [input];
+    return unlessRefused(() => estimatePlan(input, this.catalog));
   }
 }
 
@@ -84,16 +88,16 @@ function hostHolds(result: PlanResult, catalog: Catalog): boolean {
 
 /** A scan's mildest step that fits with room for its range (else the mildest that fits at its
  * estimate), and its strongest step planned, for stacking. */
-function runScan(
+function* runScan(
   scan: ChangeScan,
   replanner: Replanner,
   target: Target,
   catalog: Catalog,
-): { meeting: Planned | null; strongest: Planned | null } {
+): PlanWalk<{ meeting: Planned | null; strongest: Planned | null }> {
   let strongest: Planned | null = null;
   let fitting: Planned | null = null;
   for (const step of scan.steps) {
-    const result = replanner.plan(step.changes);
+    const result = yield* replanner.plan(step.changes);
     if (!result) continue;
     const offloads = step.kind.startsWith('offload');
     if (offloads && !hostHolds(result, catalog)) continue;
@@ -111,7 +115,12 @@ function runScan(
  * the same-training changes that saved nothing before them (checkpointing saves nothing while
  * the optimizer step is the peak, and much once adapters make it small). Every state is kept.
  */
-function stack(singles: Planned[], replanner: Replanner, target: Target, original: PlanResult) {
+function* stack(
+  singles: Planned[],
+  replanner: Replanner,
+  target: Target,
+  original: PlanResult,
+): PlanWalk<Planned[]> {
   const used = (r: PlanResult) => r.memory.perGpu.deviceUsedBytes;
   const byCost = [...singles].sort(
     (a, b) => a.result.cost.usdPerMillionTokens - b.result.cost.usdPerMillionTokens,
@@ -119,7 +128,7 @@ function stack(singles: Planned[], replanner: Replanner, target: Target, origina
   const states: Planned[] = [];
   const done = () => states.length > 0 && target.confident(states[states.length - 1].result);
   /** Adds the kind's strongest step to the last state; false when it saves nothing there. */
-  const add = (single: Planned): boolean => {
+  function* add(single: Planned): PlanWalk<boolean> {
     const current = states.at(-1);
     const base: PlanResult = current?.result ?? original;
     const step = changeScans(base)
@@ -127,21 +136,21 @@ function stack(singles: Planned[], replanner: Replanner, target: Target, origina
       ?.steps.at(-1);
     if (!step) return false;
     const changes: Record<string, unknown> = { ...(current?.changes ?? {}), ...step.changes };
-    const result = replanner.plan(changes);
+    const result = yield* replanner.plan(changes);
     if (!result || used(result) > used(base) * (1 - MIN_SAVING)) return false;
     const effect = current?.effect === 'approximates-training' ? current.effect : single.effect;
     const words: string = current ? `${current.words}; ${step.words}` : step.words;
     states.push({ kind: 'combined', effect, words, changes, result });
     return true;
-  };
+  }
   const skipped: Planned[] = [];
   for (const single of byCost.filter((s) => s.effect === 'same-training')) {
-    if (!done() && !add(single)) skipped.push(single);
+    if (!done() && !(yield* add(single))) skipped.push(single);
   }
   for (const single of byCost.filter((s) => s.effect === 'approximates-training')) {
-    if (!done()) add(single);
+    if (!done()) yield* add(single);
   }
-  for (const single of skipped) if (!done()) add(single);
+  for (const single of skipped) if (!done()) yield* add(single);
   return states;
 }
 
@@ -157,21 +166,21 @@ function stackAdvice(states: Planned[], target: Target): Planned | null {
 
 /** The longest shorter sequence that fits: alone, else in place of the last change the stack
  * needed (the changes before it kept), else on top of the whole stack. */
-function shorterSequence(
+function* shorterSequence(
   original: PlanResult,
   states: Planned[],
   replanner: Replanner,
   target: Target,
   catalog: Catalog,
-): Planned | null {
-  const alone = runScan(sequenceLength(original), replanner, target, catalog).meeting;
+): PlanWalk<Planned | null> {
+  const alone = (yield* runScan(sequenceLength(original), replanner, target, catalog)).meeting;
   if (alone) return alone;
   const met = states.length > 0 && target.fits(states[states.length - 1].result);
   const base = met ? states[states.length - 2] : states.at(-1);
   if (!base) return null;
   for (const step of sequenceLength(original).steps) {
     const changes = { ...base.changes, ...step.changes };
-    const result = replanner.plan(changes);
+    const result = yield* replanner.plan(changes);
     if (result && target.fits(result)) {
       return { ...step, words: `${step.words}; with ${base.words}`, changes, result };
     }
@@ -181,7 +190,12 @@ function shorterSequence(
 
 /** A layout the search finds on the GPUs the plan has, else the fewest GPUs of the type above
  * them that fit the job (gpus-needed): the same GPUs are searched once, not once per size. */
-function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalog): Planned | null {
+function* moreGpus(
+  input: PlanRequestInput,
+  original: PlanResult,
+  catalog: Catalog,
+  lookahead: number,
+): PlanWalk<Planned | null> {
   const r = original.request;
   const {
     microBatchSize: _mb,
@@ -206,28 +220,31 @@ function moreGpus(input: PlanRequestInput, original: PlanResult, catalog: Catalo
   const nodeSize = r.cluster.gpusPerNode > 1 ? r.cluster.gpusPerNode : undefined;
   const perNode = { ...search, cluster: { gpu: r.cluster.gpu, gpusPerNode: nodeSize } };
   // The same GPUs are searched only where their count could hold the job at all.
-  const bound = fitLowerBound(perNode, catalog);
+  const bound = yield* fitLowerBound(perNode, catalog);
   if (bound <= gpus) {
-    const layout = sameGpusLayout(search, r.cluster, gpus, catalog);
+    const layout = yield* sameGpusLayout(search, r.cluster, gpus, catalog, lookahead);
     if (layout) return layout;
   }
-  const { fewest } = fewestGpus(perNode, catalog, undefined, Math.max(bound - 1, gpus));
+  const searcher = sizeSearcher(perNode, catalog, lookahead);
+  const { fewest } = yield* fewestGpus(perNode, catalog, searcher, Math.max(bound - 1, gpus));
   if (!fewest) return null;
+  yield [fewest.request];
   const result = estimatePlan(fewest.request, catalog);
   const words = `${fewest.gpus} GPUs (${fewest.nodes} x ${fewest.gpusPerNode}) instead of ${gpus}, the fewest on which a layout fits: ${fewest.label}`;
   return { kind: 'more-gpus', effect: 'same-training', words, changes: {}, result };
 }
 
 /** The cheapest layout of the plan's own cluster whose verdict is `fits`. */
-function sameGpusLayout(
+function* sameGpusLayout(
   search: Omit<SearchRequest, 'cluster'>,
   { gpu, nodes, gpusPerNode }: { gpu: string; nodes: number; gpusPerNode: number },
   gpus: number,
   catalog: Catalog,
-): Planned | null {
+  lookahead: number,
+): PlanWalk<Planned | null> {
   const cluster = { gpu, nodes, gpusPerNode };
   const cheapest = { ...search, cluster, objective: 'cost' as const, top: 1, clearFitsOnly: true };
-  const [best] = searchPlans(cheapest, catalog).results;
+  const [best] = (yield* searchPlansWalk(cheapest, catalog, undefined, lookahead)).results;
   if (!best) return null;
   const words = `A layout the search finds on the same ${gpus} GPUs: ${best.label}`;
   return { kind: 'layout', effect: 'same-training', words, changes: {}, result: best.result };
@@ -239,6 +256,16 @@ function sameGpusLayout(
 function unlessRefused<T>(plan: () => T | null): T | null {
   try {
     return plan();
+  } catch (error) {
+    if (error instanceof PlanValidationError) return null;
+    throw error;
+  }
+}
+
+/** unlessRefused for a walk. */
+function* unlessRefusedWalk<T>(walk: PlanWalk<T | null>): PlanWalk<T | null> {
+  try {
+    return yield* walk;
   } catch (error) {
     if (error instanceof PlanValidationError) return null;
     throw error;
@@ -319,6 +346,18 @@ export function adviseOn(
   original: PlanResult,
   catalog: Catalog,
 ): { advice: Advice[]; notes: string[] } {
+  return walkedThrough(adviceWalk(input, original, catalog));
+}
+
+/** adviseOn as a walk (engine plan-walk.ts): it hands out the first change of every scan at
+ * once (each scan plans its first), then each plan before it plans it, and up to `lookahead` of
+ * its searches' finalists at once. */
+function* adviceWalk(
+  input: PlanRequestInput,
+  original: PlanResult,
+  catalog: Catalog,
+  lookahead = 1,
+): PlanWalk<{ advice: Advice[]; notes: string[] }> {
   const { perGpu } = original.memory;
   // Without error bands (a catalog built by hand) the plan has no verdict: its fits flag stands in.
   const verdict = perGpu.verdict ?? (perGpu.fits ? 'fits' : 'does not fit');
@@ -330,15 +369,21 @@ export function adviseOn(
     confident,
   };
   const replanner = new Replanner(input, catalog);
-  const scans = changeScans(original).map((s) => runScan(s, replanner, target, catalog));
+  const kinds = changeScans(original);
+  // Every scan plans its first change, whatever the others find.
+  const firstChanges = kinds.slice(0, MAX_REPLANS).map((scan) => scan.steps[0].changes);
+  yield firstChanges.map((changes) => withChanges(input, changes));
+  const scans: { meeting: Planned | null; strongest: Planned | null }[] = [];
+  for (const scan of kinds) scans.push(yield* runScan(scan, replanner, target, catalog));
   const singles = scans.flatMap((s) => (s.strongest ? [s.strongest] : []));
-  const states = stack(singles, replanner, target, original);
-  const gpus = unlessRefused(() => moreGpus(input, original, catalog));
+  const states = yield* stack(singles, replanner, target, original);
+  const gpus = yield* unlessRefusedWalk(moreGpus(input, original, catalog, lookahead));
+  const shorter = yield* shorterSequence(original, states, replanner, target, catalog);
   const planned = [
     ...scans.map((s) => s.meeting),
     stackAdvice(states, target),
     gpus && target.fits(gpus.result) ? gpus : null,
-    shorterSequence(original, states, replanner, target, catalog),
+    shorter,
   ].filter((p): p is Planned => p !== null);
   const seen = new Set<string>();
   const advice = planned
@@ -352,7 +397,25 @@ export function adviseOn(
 /** POST /plans/estimate, POST /plans and `shardplan plan`: the plan, with advice when it does
  * not fit or is tight (what could not be advised joins the warnings). */
 export function estimateWithAdvice(input: PlanRequestInput, catalog: Catalog): PlanResult {
+  return walkedThrough(estimateWithAdviceWalk(input, catalog));
+}
+
+/** estimateWithAdvice with the plan's ranks, then its advice's plans, simulated on the
+ * simulation threads (simulateAhead) before they are planned: the same answer. */
+export function estimateWithAdviceAhead(
+  input: PlanRequestInput,
+  catalog: Catalog,
+): Promise<PlanResult> {
+  return walkedOnThreads((lookahead) => estimateWithAdviceWalk(input, catalog, lookahead), catalog);
+}
+
+export function* estimateWithAdviceWalk(
+  input: PlanRequestInput,
+  catalog: Catalog,
+  lookahead = 1,
+): PlanWalk<PlanResult> {
+  yield [input];
   const result = estimatePlan(input, catalog);
-  const { advice, notes } = adviseOn(input, result, catalog);
+  const { advice, notes } = yield* adviceWalk(input, result, catalog, lookahead);
   return { ...result, advice, warnings: [...result.warnings, ...notes] };
 }

@@ -5,9 +5,11 @@ import {
   CompareRow,
   CompareSpec,
   compareVariants,
+  deepMerge,
   PlanRequestInput,
+  variantsOf,
 } from '../engine';
-import { estimatePlan } from './estimate';
+import { estimatePlan, simulateAhead } from './estimate';
 import { checkedRequest } from './validate-request';
 
 /** A comparison: the request every row starts from, and a knob to vary or labelled variants. */
@@ -29,4 +31,27 @@ export function comparePlans(input: CompareInput, catalog: Catalog): Comparison 
   const planVariant = (variant: PlanRequestInput) =>
     estimatePlan(checkedRequest('plan', variant), catalog);
   return compareVariants(base, { vary, values, variants }, planVariant, shape);
+}
+
+/** The rows' requests as comparePlans plans them; none where the comparison itself is refused
+ * (comparePlans then says why). */
+function rowInputs(input: CompareInput, catalog: Catalog): PlanRequestInput[] {
+  try {
+    const { base, vary, values, variants } = input;
+    const shape = resolveModel(catalog, base.model);
+    return variantsOf(base, { vary, values, variants }, shape).map((variant) =>
+      deepMerge(base, variant.overrides),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** comparePlans with every row's ranks simulated side by side on the simulation threads. */
+export async function comparePlansAhead(
+  input: CompareInput,
+  catalog: Catalog,
+): Promise<Comparison> {
+  await simulateAhead(rowInputs(input, catalog), catalog);
+  return comparePlans(input, catalog);
 }

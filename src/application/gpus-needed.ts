@@ -1,10 +1,17 @@
 // "How many GPUs do I need?": the fewest GPUs of one type on which a layout of the job fits with
 // room for the top of its 80% range, and the cheapest such cluster, by the layout search.
 import { Catalog } from '../catalog/catalog';
-import { PlanValidationError, SearchCandidate, SearchObjective } from '../engine';
+import {
+  PlanRequestInput,
+  PlanValidationError,
+  PlanWalk,
+  SearchCandidate,
+  SearchObjective,
+  walkedThrough,
+} from '../engine';
 import type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
-import { estimatePlan } from './estimate';
-import { SearchRequest, searchPlans } from './search';
+import { estimatePlan, walkedOnThreads } from './estimate';
+import { SearchRequest, searchPlansWalk } from './search';
 
 export type { GpuCountAnswer, GpusNeededAnswer } from './gpus-needed-answer';
 
@@ -52,12 +59,13 @@ function answerOf(candidate: SearchCandidate): GpuCountAnswer {
 }
 
 /** One cluster size searched: its best layout whose verdict is `fits`, if any. */
-function searchSize(
+function* searchSize(
   request: GpusNeededRequest,
   gpus: number,
   nodeSize: number,
   objective: SearchObjective,
   catalog: Catalog,
+  lookahead: number,
 ) {
   const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
   const search = {
@@ -67,7 +75,7 @@ function searchSize(
     top: LAYOUTS_PER_SIZE,
     clearFitsOnly: true,
   };
-  const answer = searchPlans(search, catalog);
+  const answer = yield* searchPlansWalk(search, catalog, undefined, lookahead);
   const best = answer.results[0];
   return {
     best: best ? answerOf(best) : null,
@@ -82,8 +90,9 @@ function searchSize(
   };
 }
 
-/** A recorder of the sizes searched, and the search of one size by an objective. */
-function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
+/** A recorder of the sizes searched, and the search of one size by an objective (a walk
+ * handing out up to `lookahead` plans at once). */
+export function sizeSearcher(request: GpusNeededRequest, catalog: Catalog, lookahead = 1) {
   const nodeSize = request.cluster.gpusPerNode ?? DEFAULT_NODE_SIZE;
   const maxGpus = request.cluster.maxGpus ?? DEFAULT_MAX_GPUS;
   if (maxGpus < 1 || !Number.isSafeInteger(maxGpus)) {
@@ -92,11 +101,11 @@ function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
     ]);
   }
   const tried: GpusNeededAnswer['tried'] = [];
-  const at = (gpus: number, objective: SearchObjective) => {
-    const outcome = searchSize(request, gpus, nodeSize, objective, catalog);
+  function* at(gpus: number, objective: SearchObjective) {
+    const outcome = yield* searchSize(request, gpus, nodeSize, objective, catalog, lookahead);
     tried.push(outcome.tried);
     return outcome;
-  };
+  }
   return { nodeSize, maxGpus, tried, at };
 }
 
@@ -112,7 +121,7 @@ function sizeSearcher(request: GpusNeededRequest, catalog: Catalog) {
  *   sizes below them are not searched.
  * Offloaded states leave the GPUs, so with offload allowed the bound is 1.
  */
-export function fitLowerBound(request: GpusNeededRequest, catalog: Catalog): number {
+export function* fitLowerBound(request: GpusNeededRequest, catalog: Catalog): PlanWalk<number> {
   if (request.allowOffload) return 1;
   const { maxGpus: _max, gpusPerNode: _perNode, ...cluster } = request.cluster;
   const {
@@ -127,18 +136,17 @@ export function fitLowerBound(request: GpusNeededRequest, catalog: Catalog): num
     gradientAccumulationSteps: 1,
     activationCheckpointing: 'full' as const,
   };
-  const single = estimatePlan(
-    {
-      ...job,
-      training: leanest,
-      // Context-parallel layouts run a fused kernel whatever the request asks, so the leanest
-      // attention bounds them all.
-      runtime: { ...job.runtime, attention: 'flash' },
-      cluster: { ...cluster, nodes: 1, gpusPerNode: 1 },
-      parallelism: undefined,
-    },
-    catalog,
-  ).memory.perGpu;
+  const input: PlanRequestInput = {
+    ...job,
+    training: leanest,
+    // Context-parallel layouts run a fused kernel whatever the request asks, so the leanest
+    // attention bounds them all.
+    runtime: { ...job.runtime, attention: 'flash' },
+    cluster: { ...cluster, nodes: 1, gpusPerNode: 1 },
+    parallelism: undefined,
+  };
+  yield [input];
+  const single = estimatePlan(input, catalog).memory.perGpu;
   const usable = single.deviceUsedBytes + single.headroomBytes;
   const needed = Math.max(single.modelStateBytes, single.allocatedPeakBytes);
   return Math.ceil(needed / usable);
@@ -147,14 +155,15 @@ export function fitLowerBound(request: GpusNeededRequest, catalog: Catalog): num
 /** The fewest GPUs of the request's type on which a layout fits (verdict `fits`), above
  * `cannotFit` GPUs (by default fitLowerBound less one; a caller that searched more already
  * says so). */
-export function fewestGpus(
+export function* fewestGpus(
   request: GpusNeededRequest,
   catalog: Catalog,
-  searcher = sizeSearcher(request, catalog),
-  cannotFit = fitLowerBound(request, catalog) - 1,
-): Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'> {
-  const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((g) => g > cannotFit);
-  const found = fewestFitting(sizes, searcher.nodeSize, cannotFit, (gpus) =>
+  searcher: ReturnType<typeof sizeSearcher>,
+  cannotFit?: number,
+): PlanWalk<Pick<GpusNeededAnswer, 'fewest' | 'tried' | 'warnings'>> {
+  const above = cannotFit ?? (yield* fitLowerBound(request, catalog)) - 1;
+  const sizes = clusterSizes(searcher.nodeSize, searcher.maxGpus).filter((g) => g > above);
+  const found = yield* fewestFitting(sizes, searcher.nodeSize, above, (gpus) =>
     searcher.at(gpus, 'fewestGpus'),
   );
   return { ...found, tried: searcher.tried };
@@ -162,10 +171,26 @@ export function fewestGpus(
 
 /** The fewest GPUs of the request's type that fit the job, and the cheapest cluster. */
 export function gpusNeeded(request: GpusNeededRequest, catalog: Catalog): GpusNeededAnswer {
-  const searcher = sizeSearcher(request, catalog);
-  const { fewest, warnings } = fewestGpus(request, catalog, searcher);
+  return walkedThrough(gpusNeededWalk(request, catalog));
+}
+
+/** gpusNeeded with each search's finalists simulated on the simulation threads. */
+export function gpusNeededAhead(
+  request: GpusNeededRequest,
+  catalog: Catalog,
+): Promise<GpusNeededAnswer> {
+  return walkedOnThreads((lookahead) => gpusNeededWalk(request, catalog, lookahead), catalog);
+}
+
+export function* gpusNeededWalk(
+  request: GpusNeededRequest,
+  catalog: Catalog,
+  lookahead = 1,
+): PlanWalk<GpusNeededAnswer> {
+  const searcher = sizeSearcher(request, catalog, lookahead);
+  const { fewest, warnings } = yield* fewestGpus(request, catalog, searcher);
   const cheapest = fewest
-    ? cheapestFrom(fewest, searcher.maxGpus, (gpus) => searcher.at(gpus, 'cost'))
+    ? yield* cheapestFrom(fewest, searcher.maxGpus, (gpus) => searcher.at(gpus, 'cost'))
     : null;
   return {
     gpu: request.cluster.gpu,
@@ -177,21 +202,21 @@ export function gpusNeeded(request: GpusNeededRequest, catalog: Catalog): GpusNe
   };
 }
 
-type SizeSearch = (gpus: number) => { best: GpuCountAnswer | null; warnings: string[] };
+type SizeSearch = (gpus: number) => PlanWalk<{ best: GpuCountAnswer | null; warnings: string[] }>;
 
 /** Doubling until a size fits, then halving the gap in whole nodes between the last size that
  * did not fit (or `cannotFit`, known not to) and the first that did. */
-function fewestFitting(
+function* fewestFitting(
   sizes: number[],
   nodeSize: number,
   cannotFit: number,
   search: SizeSearch,
-): { fewest: GpuCountAnswer | null; warnings: string[] } {
+): PlanWalk<{ fewest: GpuCountAnswer | null; warnings: string[] }> {
   let warnings: string[] = [];
   let missed = cannotFit;
   let fewest: GpuCountAnswer | null = null;
   for (const gpus of sizes) {
-    const outcome = search(gpus);
+    const outcome = yield* search(gpus);
     warnings = outcome.warnings;
     if (outcome.best) {
       fewest = outcome.best;
@@ -205,7 +230,7 @@ function fewestFitting(
   let high = fewest.gpus / nodeSize; // nodes known to fit
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
-    const outcome = search(middle * nodeSize);
+    const outcome = yield* search(middle * nodeSize);
     if (outcome.best) {
       fewest = outcome.best;
       high = middle;
@@ -215,15 +240,18 @@ function fewestFitting(
 }
 
 /** The cheapest of the cost-ranked layouts at the fewest GPUs and at 2x and 4x as many. */
-function cheapestFrom(
+function* cheapestFrom(
   fewest: GpuCountAnswer,
   maxGpus: number,
   search: SizeSearch,
-): GpuCountAnswer | null {
-  const found = CHEAPEST_MULTIPLES.map((multiple) => fewest.gpus * multiple)
-    .filter((gpus) => gpus <= maxGpus)
-    .map((gpus) => search(gpus).best)
-    .filter((answer): answer is GpuCountAnswer => answer !== null);
+): PlanWalk<GpuCountAnswer | null> {
+  const found: GpuCountAnswer[] = [];
+  for (const multiple of CHEAPEST_MULTIPLES) {
+    const gpus = fewest.gpus * multiple;
+    if (gpus > maxGpus) continue;
+    const { best } = yield* search(gpus);
+    if (best) found.push(best);
+  }
   return found.reduce<GpuCountAnswer | null>(
     (best, answer) =>
       best === null || answer.figures.usdPerMillionTokens < best.figures.usdPerMillionTokens

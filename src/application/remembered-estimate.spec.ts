@@ -10,22 +10,22 @@ const REQUEST: PlanRequestInput = {
 };
 
 describe('rememberedEstimate', () => {
-  it('answers a repeated request with the result the estimate and its advice gave it', () => {
+  it('answers a repeated request at once with the result the estimate and its advice gave it', async () => {
     const catalog = loadCatalog();
-    const first = rememberedEstimate(REQUEST, catalog);
+    const first = await rememberedEstimate(REQUEST, catalog);
     expect(first).toEqual(estimateWithAdvice(REQUEST, catalog));
     expect(rememberedEstimate({ ...REQUEST }, catalog)).toBe(first);
     const longer = { ...REQUEST, training: { sequenceLength: 2048, microBatchSize: 1 } };
-    expect(rememberedEstimate(longer, catalog).request.training.sequenceLength).toBe(2048);
+    expect((await rememberedEstimate(longer, catalog)).request.training.sequenceLength).toBe(2048);
   });
 
-  it('plans again once the catalog changes, and keeps catalogs apart', () => {
+  it('plans again once the catalog changes, and keeps catalogs apart', async () => {
     const catalog = loadCatalog();
-    const first = rememberedEstimate(REQUEST, catalog);
-    expect(rememberedEstimate(REQUEST, loadCatalog())).not.toBe(first);
+    const first = await rememberedEstimate(REQUEST, catalog);
+    expect(await rememberedEstimate(REQUEST, loadCatalog())).not.toBe(first);
     const entry = catalog.findModel('llama-3.2-1b')!;
     catalog.addModel({ ...entry, id: 'my-llama' });
-    const after = rememberedEstimate(REQUEST, catalog);
+    const after = await rememberedEstimate(REQUEST, catalog);
     expect(after).not.toBe(first);
     expect(after).toEqual(first);
   });

@@ -6,7 +6,7 @@ import { usedModel } from '../models/used-config';
 import { PlansRepository } from '../plans/plans.repository';
 import { SavedPlan, SavedPlanRecord, toSavedPlan } from '../plans/saved-plan';
 import { UnstorablePlanError, unstorableFigures } from '../plans/storable-figures';
-import { estimateWithAdvice } from './advice';
+import { estimateWithAdviceAhead } from './advice';
 
 /** POST /plans: a PlanRequest plus free-text notes kept with it. */
 export type SavePlanInput = PlanRequestInput & { notes?: string };
@@ -43,7 +43,7 @@ export async function savePlan(
 ): Promise<SavedPlan> {
   const { notes, ...sent } = body;
   const input = { ...sent, model: usedModel(sent.model) };
-  const result = estimateWithAdvice(input, catalog);
+  const result = await estimateWithAdviceAhead(input, catalog);
   const unstorable = unstorableFigures(result);
   if (unstorable.length > 0) throw new UnstorablePlanError(unstorable);
   const record = recordOf(input, notes, result, catalog);

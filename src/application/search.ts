@@ -4,12 +4,14 @@ import { Catalog, resolveGpu, resolveModel } from '../catalog/catalog';
 import {
   PlanRequestInput,
   PlanValidationError,
+  PlanWalk,
   SearchInput,
-  searchLayouts,
   SearchResult,
+  searchWalk,
+  walkedThrough,
   Workload,
 } from '../engine';
-import { estimatePlan } from './estimate';
+import { estimatePlan, walkedOnThreads } from './estimate';
 
 /** Parallel settings the search keeps as given; the rest it chooses itself. */
 const KEPT_PARALLELISM = ['sequenceParallel', 'pipelineSchedule', 'virtualStages'] as const;
@@ -65,12 +67,8 @@ function incompleteWarning(found: SearchResult): string {
   return `the search stopped after ${found.counts.planned} full plans, the most one search runs, with layouts left that could still rank: the results are the best of those planned; narrow cluster.nodes, lower maxMicroBatchSize or top, or leave allowOffload out for a complete ranking`;
 }
 
-/** Ranked layouts that fit; settings the search chose rather than took are named in `warnings`. */
-export function searchPlans(
-  request: SearchRequest,
-  catalog: Catalog,
-  onPlanned: PlannedLayouts = () => undefined,
-): SearchAnswer {
+/** The search's warnings, its context and the plan function counting each layout planned. */
+function searchSetup(request: SearchRequest, catalog: Catalog, onPlanned: PlannedLayouts) {
   if (request.workload === 'inference') {
     throw new PlanValidationError([
       {
@@ -92,7 +90,42 @@ export function searchPlans(
     onPlanned(++planned);
     return result;
   };
-  const found = searchLayouts(searchInputOf(request), plan, context);
-  if (!found.complete) warnings.push(incompleteWarning(found));
-  return { ...found, warnings };
+  const answer = (found: SearchResult): SearchAnswer => {
+    const all = found.complete ? warnings : [...warnings, incompleteWarning(found)];
+    return { ...found, warnings: all };
+  };
+  return { input: searchInputOf(request), context, plan, answer };
+}
+
+/** Ranked layouts that fit; settings the search chose rather than took are named in `warnings`. */
+export function searchPlans(
+  request: SearchRequest,
+  catalog: Catalog,
+  onPlanned: PlannedLayouts = () => undefined,
+): SearchAnswer {
+  return walkedThrough(searchPlansWalk(request, catalog, onPlanned));
+}
+
+/** searchPlans as a walk handing out up to `lookahead` full plans at once (engine searchWalk). */
+export function* searchPlansWalk(
+  request: SearchRequest,
+  catalog: Catalog,
+  onPlanned: PlannedLayouts = () => undefined,
+  lookahead = 1,
+): PlanWalk<SearchAnswer> {
+  const { input, context, plan, answer } = searchSetup(request, catalog, onPlanned);
+  return answer(yield* searchWalk(input, plan, context, lookahead));
+}
+
+/** searchPlans with its finalists simulated on the simulation threads, as many at once as
+ * there are threads: the same answer. */
+export function searchPlansAhead(
+  request: SearchRequest,
+  catalog: Catalog,
+  onPlanned: PlannedLayouts = () => undefined,
+): Promise<SearchAnswer> {
+  return walkedOnThreads(
+    (lookahead) => searchPlansWalk(request, catalog, onPlanned, lookahead),
+    catalog,
+  );
 }

@@ -1,9 +1,9 @@
 // The CLI's commands run in this process over the shipped catalog, through src/application as
 // the HTTP controllers run them: the same shape checks, the same search, the same answers.
-import { comparePlans } from '../application/compare';
-import { estimateWithAdvice } from '../application/advice';
-import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
-import { searchPlans } from '../application/search';
+import { comparePlansAhead } from '../application/compare';
+import { estimateWithAdviceAhead } from '../application/advice';
+import { GpusNeededAnswer, gpusNeededAhead } from '../application/gpus-needed';
+import { searchPlansAhead } from '../application/search';
 import { checkedRequest } from '../application/validate-request';
 import { Catalog, loadCatalog } from '../catalog/catalog';
 import { architectureFromConfig, CompareEntry, countParameters, PlanResult } from '../engine';
@@ -30,20 +30,20 @@ export class LocalBackend implements Backend {
   constructor(private readonly catalog: Catalog = loadCatalog()) {}
 
   async estimate(input: Record<string, unknown>): Promise<PlanResult> {
-    return estimateWithAdvice(checkedRequest('plan', input), this.catalog);
+    return estimateWithAdviceAhead(checkedRequest('plan', input), this.catalog);
   }
 
   async compare(base: Record<string, unknown>, vary: string): Promise<CompareEntry[]> {
-    return comparePlans(checkedRequest('compare', { base, vary }), this.catalog).rows;
+    return (await comparePlansAhead(checkedRequest('compare', { base, vary }), this.catalog)).rows;
   }
 
   async search(input: Record<string, unknown>, onProgress: SearchProgress): Promise<SearchOutcome> {
-    const found = searchPlans(checkedRequest('search', input), this.catalog, onProgress);
+    const found = await searchPlansAhead(checkedRequest('search', input), this.catalog, onProgress);
     return searchOutcome(found, onProgress);
   }
 
   async gpusNeeded(input: Record<string, unknown>): Promise<GpusNeededAnswer> {
-    return gpusNeeded(checkedRequest('gpus-needed', input), this.catalog);
+    return gpusNeededAhead(checkedRequest('gpus-needed', input), this.catalog);
   }
 
   async savePlan(): Promise<SavedOutcome> {

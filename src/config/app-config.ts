@@ -1,4 +1,6 @@
 // Settings read from the environment, each with its default, checked once at start-up.
+import { availableParallelism } from 'node:os';
+
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_DATABASE_PATH = 'data/shardplan.sqlite';
 
@@ -15,6 +17,30 @@ export interface AppConfig {
   database: DatabaseConfig;
   /** When set (SHARDPLAN_API_KEY), requests that change saved data must present it. */
   apiKey?: string;
+  /** Worker threads that simulate training ranks beside the one serving requests
+   * (SHARDPLAN_SIMULATION_THREADS); 0 simulates on that one. */
+  simulationThreads: number;
+}
+
+// Threads at most by default: a 405B pipeline plan has 16 ranks to simulate, a search's
+// finalists about as many plans; more threads would mostly wait.
+export const MAX_DEFAULT_SIMULATION_THREADS = 8;
+export const MAX_SIMULATION_THREADS = 64;
+
+/** SHARDPLAN_SIMULATION_THREADS, else one thread per core up to the default's cap. Run from the
+ * TypeScript sources (tests, ts-node scripts), each thread would compile the engine again
+ * (about 3 s of CPU), so there the default is none. */
+function simulationThreadsFrom(value: string | undefined, compiled: boolean): number {
+  if (value === undefined || value.trim() === '') {
+    return compiled ? Math.min(availableParallelism(), MAX_DEFAULT_SIMULATION_THREADS) : 0;
+  }
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 0 || threads > MAX_SIMULATION_THREADS) {
+    throw new Error(
+      `SHARDPLAN_SIMULATION_THREADS must be an integer from 0 (simulate on the serving thread) to ${MAX_SIMULATION_THREADS}, got '${value}'`,
+    );
+  }
+  return threads;
 }
 
 function portFrom(value: string | undefined): number {
@@ -45,7 +71,10 @@ export function describeDatabase(database: DatabaseConfig): string {
 }
 
 /** The configuration the process environment describes. */
-export function appConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function appConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  compiled = __filename.endsWith('.js'),
+): AppConfig {
   const host = env.HOST?.trim();
   const apiKey = env.SHARDPLAN_API_KEY?.trim();
   return {
@@ -53,5 +82,6 @@ export function appConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(host ? { host } : {}),
     database: databaseFrom(env),
     ...(apiKey ? { apiKey } : {}),
+    simulationThreads: simulationThreadsFrom(env.SHARDPLAN_SIMULATION_THREADS, compiled),
   };
 }

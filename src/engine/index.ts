@@ -20,8 +20,21 @@ export {
   PRESETS,
 } from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
-export { planFromRequest } from './plan';
-export { compareVariants, deepMerge, MAX_COMPARE_ROWS, VARY_FIELDS } from './search/compare';
+export { planFromRequest, rankSimulationJobs } from './plan';
+export {
+  isRemembered as isRankSimulationRemembered,
+  rememberRankSimulation,
+  runRankSimulationJob,
+} from './memory/remembered-ranks';
+export type { RankSimulationJob } from './memory/remembered-ranks';
+export type { RankSimulation } from './memory/rank';
+export {
+  compareVariants,
+  deepMerge,
+  MAX_COMPARE_ROWS,
+  variantsOf,
+  VARY_FIELDS,
+} from './search/compare';
 export type {
   CompareEntry,
   CompareRow,
@@ -34,8 +47,11 @@ export {
   MAX_SEARCH_MICRO_BATCH,
   MIN_TOKENS_PER_CONTEXT_RANK,
   searchLayouts,
+  searchWalk,
   SEARCH_OBJECTIVES,
 } from './search/search';
+export { walkedAhead, walkedThrough } from './search/plan-walk';
+export type { PlansAhead, PlanWalk } from './search/plan-walk';
 export type {
   NodeChoice,
   SearchCandidate,

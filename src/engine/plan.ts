@@ -5,8 +5,8 @@ import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
 import { rankChunks } from './memory/schedule';
-import { SimulationDepth } from './memory/rank';
-import { simulateRank } from './memory/remembered-ranks';
+import { RankPlacement, SimulationDepth } from './memory/rank';
+import { RankSimulationJob, rankSimulationJob, simulateRank } from './memory/remembered-ranks';
 import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
 import { estimatePerformance } from './performance/performance';
@@ -62,6 +62,63 @@ export function stageSpans(request: PlanRequest, arch: ModelArchitecture): Stage
   });
 }
 
+/** What one pipeline rank is simulated with, and what its memory adds outside the simulation. */
+interface RankSetup {
+  states: ModelStates[];
+  placement: RankPlacement;
+  /** Bytes on the card outside the caching allocator (context, NCCL, paged states). */
+  outsideAllocator: number;
+  /** What the allocator may reserve: the card less what lives outside it and the margin. */
+  budget: number;
+}
+
+/** Each pipeline rank's placement and allocator budget, from the request as planned. */
+function rankSetups(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+): RankSetup[] {
+  const worlds = rankShardWorld(request, layout);
+  const lora = request.training.method === 'full' ? undefined : request.training.lora;
+  const overhead = runtimeOverheadBytes(request, layout);
+  const { pipelineParallel: stages } = request.parallelism;
+  const spans = stageSpans(request, arch);
+  return Array.from({ length: stages }, (_, rank) => {
+    const chunks = rankChunks(spans, stages, rank);
+    const states = chunks.map((span) =>
+      modelStates(request, rankParameters(arch, span, layout, lora), worlds),
+    );
+    const paged = states.reduce((t, s) => t + s.pagedOptimizerStates, 0);
+    const outsideAllocator = overhead + paged;
+    const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
+    return {
+      states,
+      placement: { chunks, rank, virtualStages: spans.length },
+      outsideAllocator,
+      budget,
+    };
+  });
+}
+
+/** The rank simulations planning a normalized request runs, as plain data another thread can
+ * run (remembered-ranks.ts runRankSimulationJob): none for a request the engine refuses or an
+ * inference one, which simulates no training rank. */
+export function rankSimulationJobs(
+  requested: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  depth: SimulationDepth = 'full',
+): RankSimulationJob[] {
+  if (requested.workload === 'inference') return [];
+  if (validateRequest(requested, arch, gpu).length > 0) return [];
+  const layout = layoutOf(requested);
+  const request = withoutEmptySharding(requested, layout, new Set());
+  return rankSetups(request, arch, gpu, layout).map(({ placement, budget }) =>
+    rankSimulationJob(request, arch, gpu, layout, placement, budget, depth),
+  );
+}
+
 /** Per-rank memory of every pipeline stage of a training request, each simulated as a
  * timeline of tensor events (memory/rank.ts). */
 export function trainingRanks(
@@ -82,28 +139,19 @@ export function trainingRanks(
       `ZeRO-${request.parallelism.zeroStage} planned on DeepSpeed's engine, as the Hugging Face Trainer and Lightning run it (the planner has no other ZeRO-1/2 engine): an fp32 partition of the trained parameters and fp32 optimizer states`,
     );
   }
-  const lora = request.training.method === 'full' ? undefined : request.training.lora;
-  const overhead = runtimeOverheadBytes(request, layout);
   const ranks: RankMemory[] = [];
   const hostPerRank: number[] = [];
-  const { pipelineParallel: stages } = request.parallelism;
-  const spans = stageSpans(request, arch);
-  for (let rank = 0; rank < stages; rank++) {
-    const chunks = rankChunks(spans, stages, rank);
-    const states = chunks.map((span) =>
-      modelStates(request, rankParameters(arch, span, layout, lora), worlds),
-    );
+  const stages = request.parallelism.pipelineParallel;
+  for (const setup of rankSetups(request, arch, gpu, layout)) {
+    const { states, placement, outsideAllocator, budget } = setup;
+    const { chunks } = placement;
     const sum = (pick: (s: ModelStates) => number) => states.reduce((t, s) => t + pick(s), 0);
-    const placement = { chunks, rank, virtualStages: spans.length };
-    const outsideAllocator = overhead + sum((s) => s.pagedOptimizerStates);
-    // The allocator may reserve what the card has less what lives outside it and the margin.
-    const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
     const sim = simulateRank(request, arch, gpu, layout, placement, budget, depth);
     sim.notes.forEach((note) => notes.add(note));
     ranks.push(
       rankMemory(sim, {
-        label: rankLabel(chunks, stages, rank),
-        stage: rank,
+        label: rankLabel(chunks, stages, placement.rank),
+        stage: placement.rank,
         layers: chunks.reduce((t, span) => t + span.layers, 0),
         outsideAllocator,
         capacityBytes: gpu.memoryBytes,

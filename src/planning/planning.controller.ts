@@ -1,10 +1,10 @@
 // POST /plans/estimate, /plans/compare and /plans/search: the application's plans, nothing saved.
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { comparePlans, Comparison } from '../application/compare';
-import { GpusNeededAnswer, gpusNeeded } from '../application/gpus-needed';
+import { comparePlansAhead, Comparison } from '../application/compare';
+import { GpusNeededAnswer, gpusNeededAhead } from '../application/gpus-needed';
 import { rememberedEstimate } from '../application/remembered-estimate';
-import { SearchAnswer, searchPlans } from '../application/search';
+import { SearchAnswer, searchPlansAhead } from '../application/search';
 import { Catalog } from '../catalog/catalog';
 import { PlanResult } from '../engine';
 import { CompareRequestDto } from './dto/compare-request.dto';
@@ -25,7 +25,7 @@ export class PlanningController {
       "the PlanResult, with the request echoed with defaults filled in, each rank's 80% range and verdict, and advice when it does not fit or is tight",
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  estimate(@Body() request: PlanRequestDto): PlanResult {
+  estimate(@Body() request: PlanRequestDto): PlanResult | Promise<PlanResult> {
     return rememberedEstimate(request, this.catalog);
   }
 
@@ -39,8 +39,8 @@ export class PlanningController {
     description: '{ rows: [{ label, result | errors }], table: [{ label, per-GPU figures }] }',
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  compare(@Body() body: CompareRequestDto): Comparison {
-    return comparePlans(body, this.catalog);
+  compare(@Body() body: CompareRequestDto): Promise<Comparison> {
+    return comparePlansAhead(body, this.catalog);
   }
 
   @Post('search')
@@ -53,8 +53,8 @@ export class PlanningController {
       '{ objective, results: [{ rank, label, request, result, figures }], counts, warnings }',
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  search(@Body() body: SearchRequestDto): SearchAnswer {
-    return searchPlans(body, this.catalog);
+  search(@Body() body: SearchRequestDto): Promise<SearchAnswer> {
+    return searchPlansAhead(body, this.catalog);
   }
 
   @Post('gpus-needed')
@@ -68,7 +68,7 @@ export class PlanningController {
       '{ gpu, fewest: { gpus, nodes, gpusPerNode, label, request, figures } | null, cheapest, tried, warnings }',
   })
   @ApiBadRequestResponse({ description: 'application/problem+json naming each offending field' })
-  gpusNeeded(@Body() body: GpusNeededRequestDto): GpusNeededAnswer {
-    return gpusNeeded(body, this.catalog);
+  gpusNeeded(@Body() body: GpusNeededRequestDto): Promise<GpusNeededAnswer> {
+    return gpusNeededAhead(body, this.catalog);
   }
 }

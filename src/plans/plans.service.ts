@@ -1,7 +1,7 @@
 // Saved plans once stored: read, list, relabel, re-plan, export and delete through the
 // PlansRepository port. Saving itself is src/application/save.ts.
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { estimatePlan } from '../application/estimate';
+import { estimatePlan, simulateAhead } from '../application/estimate';
 import { Catalog } from '../catalog/catalog';
 import type { PlanRequestInput } from '../engine';
 import { ENGINE_VERSION, FieldError, PlanResult, PlanValidationError } from '../engine';
@@ -91,8 +91,10 @@ export class PlansService {
     if (!record) throw new NotFoundException(`no saved plan with id '${id}'`);
     const saved = record.result;
     const engineVersion = { saved: saved.engineVersion, current: ENGINE_VERSION };
+    const input = record.input as PlanRequestInput;
+    await simulateAhead([input], this.catalog);
     try {
-      const current = estimatePlan(record.input as PlanRequestInput, this.catalog);
+      const current = estimatePlan(input, this.catalog);
       return { id, engineVersion, saved, current, differences: planDifferences(saved, current) };
     } catch (error) {
       if (!(error instanceof PlanValidationError)) throw error;

@@ -52,8 +52,20 @@ function onLayers(simulation: RankSimulation, from: number[], to: number[]): Ran
   };
 }
 
-/** One rank, remembered by everything that shapes its simulation. */
-export function simulateRank(
+/** One rank's simulation as plain data, keyed by everything that shapes it: what another
+ * thread needs to run it (runRankSimulationJob) and this one to remember the result. */
+export interface RankSimulationJob {
+  key: string;
+  request: PlanRequest;
+  arch: ModelArchitecture;
+  gpu: GpuSpec;
+  layout: PlanLayout;
+  placement: RankPlacement;
+  allocatorBudgetBytes: number;
+  depth: SimulationDepth;
+}
+
+export function rankSimulationJob(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
@@ -61,7 +73,7 @@ export function simulateRank(
   placement: RankPlacement,
   allocatorBudgetBytes: number,
   depth: SimulationDepth = 'full',
-): RankSimulation {
+): RankSimulationJob {
   const { name: _name, tags: _tags, training, ...shaping } = request;
   const { tokensToTrain: _tokens, ...trainingShape } = training;
   const key = JSON.stringify([
@@ -76,13 +88,12 @@ export function simulateRank(
     allocatorBudgetBytes,
     depth,
   ]);
-  const layers = placement.chunks.flatMap(layerIndices);
-  const known = remembered.get(key);
-  if (known) {
-    remembered.delete(key); // most recently used last
-    remembered.set(key, known);
-    return onLayers(known.simulation, known.layers, layers);
-  }
+  return { key, request, arch, gpu, layout, placement, allocatorBudgetBytes, depth };
+}
+
+/** Runs a job's simulation, without its timeline: what a simulation thread sends back. */
+export function runRankSimulationJob(job: RankSimulationJob): RankSimulation {
+  const { request, arch, gpu, layout, placement, allocatorBudgetBytes, depth } = job;
   const { log: _log, ...simulation } = simulateRankOnce(
     request,
     arch,
@@ -92,7 +103,40 @@ export function simulateRank(
     allocatorBudgetBytes,
     depth,
   );
-  remembered.set(key, { simulation, layers });
+  return simulation;
+}
+
+/** Whether the job's simulation is remembered: simulateRank would answer it at once. */
+export function isRemembered(job: RankSimulationJob): boolean {
+  return remembered.has(job.key);
+}
+
+/** Keeps a job's simulation, run here or by another thread, for simulateRank to answer from. */
+export function rememberRankSimulation(job: RankSimulationJob, simulation: RankSimulation): void {
+  remembered.delete(job.key);
+  remembered.set(job.key, { simulation, layers: job.placement.chunks.flatMap(layerIndices) });
   if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
+}
+
+/** One rank, remembered by everything that shapes its simulation. */
+export function simulateRank(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+  gpu: GpuSpec,
+  layout: PlanLayout,
+  placement: RankPlacement,
+  allocatorBudgetBytes: number,
+  depth: SimulationDepth = 'full',
+): RankSimulation {
+  const job = rankSimulationJob(request, arch, gpu, layout, placement, allocatorBudgetBytes, depth);
+  const layers = placement.chunks.flatMap(layerIndices);
+  const known = remembered.get(job.key);
+  if (known) {
+    remembered.delete(job.key); // most recently used last
+    remembered.set(job.key, known);
+    return onLayers(known.simulation, known.layers, layers);
+  }
+  const simulation = runRankSimulationJob(job);
+  rememberRankSimulation(job, simulation);
   return onLayers(simulation, layers, layers);
 }

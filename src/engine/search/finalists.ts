@@ -4,6 +4,7 @@
 import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
 import type { SearchCandidate, SearchCounts, SearchFigures, SearchObjective } from './search';
 import { PlanRequestInput } from '../request/normalize';
+import { PlansAhead, PlanWalk, walkedThrough } from './plan-walk';
 import {
   FieldError,
   OffloadTarget,
@@ -134,6 +135,10 @@ function groupOf(c: Candidate): string {
 // Cheapest memory first, so a split whose model states alone overflow is dropped early.
 export const RECOMPUTE_ORDER: Recompute[] = ['full', 'selective', 'none'];
 
+/** What the lookahead makes of a candidate after the one about to be planned: planned next, or
+ * skipped as the walk would skip it. */
+type Screened = 'plan' | 'skip';
+
 /** One search's walk over its candidates: the bound, the full plans and the ranked top. */
 export class Finalists {
   readonly best: Finalist[] = [];
@@ -146,6 +151,10 @@ export class Finalists {
   private readonly statesOverflowing = new Set<string>();
   /** Micro-batches known to overflow (planned, or bounded beyond the tolerance), per series. */
   private readonly overflowing = new Map<string, { microBatch: number; accumulation: number }[]>();
+  /** Candidates already handed out in a PlansAhead. */
+  private readonly handedOut = new Set<Candidate>();
+  /** Plans handed out at once (1: none ahead, the walk plans one at a time). */
+  private lookahead = 1;
 
   constructor(
     private readonly objective: SearchObjective,
@@ -166,18 +175,60 @@ export class Finalists {
 
   /** Ranks the candidates; `exhaustive` bounds every one and skips none by the pruning rules. */
   rank(candidates: Candidate[], exhaustive: boolean): Finalist[] {
+    return walkedThrough(this.walk(candidates, exhaustive));
+  }
+
+  /** The ranking as a walk (plan-walk.ts) that hands out up to `lookahead` plans at once before
+   * planning the first of them. It hands out only plans it is sure to reach with the candidates
+   * before them unchanged, and bounds only candidates it would bound anyway, so every count and
+   * result is the same whatever the lookahead; a handed-out plan that a plan before it makes
+   * the walk skip is wasted work. */
+  *walk(candidates: Candidate[], exhaustive: boolean, lookahead = 1): PlanWalk<Finalist[]> {
+    this.lookahead = lookahead;
     if (exhaustive) candidates.forEach((c) => this.boundOf(c));
-    if (this.objective === 'headroom') this.byHeadroom(candidates, exhaustive);
-    else this.byFigures(candidates, exhaustive);
+    if (this.objective === 'headroom') yield* this.byHeadroom(candidates, exhaustive);
+    else yield* this.byFigures(candidates, exhaustive);
     if (this.counts.planned === 0) this.planClosest(candidates);
     this.counts.boundProbes = this.bound.probes;
     return this.best;
   }
 
+  /** Hands out the candidate at `index`, which the walk plans now, with the ones after it that
+   * it is sure to plan next: while the top and the budget cannot fill before them, each
+   * screened as the walk screens it. A candidate's bound is computed only where the walk would
+   * compute it: its split is not one already looked at here (a plan or a skip of the same split
+   * could make the walk skip it unbounded). */
+  private *handOut(
+    list: Candidate[],
+    index: number,
+    screen: (c: Candidate) => Screened,
+  ): Generator<PlansAhead> {
+    if (this.lookahead <= 1 || this.handedOut.has(list[index])) return;
+    const batch = [list[index]];
+    const splits = new Set([list[index].split]);
+    const room = () =>
+      batch.length < this.lookahead &&
+      this.best.length + batch.length < this.top &&
+      this.counts.planned + batch.length < this.planBudget;
+    for (let next = index + 1; next < list.length && room(); next++) {
+      const candidate = list[next];
+      if (!candidate.bound && splits.has(candidate.split)) break;
+      const skipped = this.invalidSplits.has(candidate.split) || screen(candidate) === 'skip';
+      splits.add(candidate.split);
+      if (!skipped) batch.push(candidate);
+    }
+    batch.forEach((c) => this.handedOut.add(c));
+    yield batch.map((c) => c.input);
+  }
+
   /** Throughput, cost, fewest GPUs: known before planning, so candidates are planned best
    * first, those the bound says overflow skipped, until `top` fit. */
-  private byFigures(candidates: Candidate[], exhaustive: boolean): void {
+  private *byFigures(candidates: Candidate[], exhaustive: boolean): Generator<PlansAhead> {
     candidates.sort(this.order);
+    // As the loop below screens a candidate, without counting: pruning only grows, and a bound
+    // computed here is one the loop computes when it gets there.
+    const screen = (c: Candidate): Screened =>
+      (!exhaustive && this.prunes(c)) || this.overflowsBound(this.boundOf(c)) ? 'skip' : 'plan';
     for (const [index, candidate] of candidates.entries()) {
       if (this.best.length === this.top || this.budgetSpent()) {
         this.counts.notPlanned += candidates.length - index;
@@ -186,6 +237,7 @@ export class Finalists {
       if (this.invalidSplits.has(candidate.split)) continue;
       if (!exhaustive && this.pruned(candidate)) continue;
       if (this.boundOverflows(candidate)) continue;
+      yield* this.handOut(candidates, index, screen);
       this.planOne(candidate);
     }
   }
@@ -194,7 +246,7 @@ export class Finalists {
    * them (its estimate plus the tolerance), until that cannot beat the top's last planned one.
    * The pruned walk bounds small micro-batches first and skips larger ones of a series once a
    * smaller one overflows. */
-  private byHeadroom(candidates: Candidate[], exhaustive: boolean): void {
+  private *byHeadroom(candidates: Candidate[], exhaustive: boolean): Generator<PlansAhead> {
     const bounded = exhaustive
       ? candidates.filter((c) => !this.boundOverflows(c))
       : this.boundedCheapestFirst(candidates);
@@ -206,7 +258,11 @@ export class Finalists {
         this.counts.notPlanned += bounded.length - index;
         return;
       }
-      if (!this.invalidSplits.has(candidate.split)) this.planOne(candidate);
+      if (this.invalidSplits.has(candidate.split)) continue;
+      // Every candidate here is bounded and within the tolerance; the top cannot fill before
+      // the ones handed out (handOut), so none of them stops the loop.
+      yield* this.handOut(bounded, index, () => 'plan');
+      this.planOne(candidate);
     }
   }
 
@@ -260,10 +316,14 @@ export class Finalists {
     }
   }
 
+  private overflowsBound(bound: BoundFigures): boolean {
+    return bound.headroomBytes + this.tolerance < 0;
+  }
+
   /** Whether the bound overflows the card by more than its tolerance: then the full plan would
    * too, and so would every larger micro-batch of the series. */
   private boundOverflows(candidate: Candidate): boolean {
-    if (this.boundOf(candidate).headroomBytes + this.tolerance >= 0) return false;
+    if (!this.overflowsBound(this.boundOf(candidate))) return false;
     this.counts.rejected.boundOutOfMemory += 1;
     this.markOverflowing(candidate);
     return true;
@@ -283,12 +343,16 @@ export class Finalists {
    * micro-batch; only accumulation dropping to one micro-batch, when gradients stop persisting
    * between micro-batches, can make a larger one smaller). */
   private pruned(c: Candidate): boolean {
+    if (!this.prunes(c)) return false;
+    this.counts.pruned += 1;
+    return true;
+  }
+
+  private prunes(c: Candidate): boolean {
     const smallerOverflowed = (this.overflowing.get(this.seriesOf(c)) ?? []).some(
       (o) => o.microBatch < c.microBatch && !(o.accumulation > 1 && c.accumulation === 1),
     );
-    if (!smallerOverflowed && !this.statesOverflowing.has(groupOf(c))) return false;
-    this.counts.pruned += 1;
-    return true;
+    return smallerOverflowed || this.statesOverflowing.has(groupOf(c));
   }
 
   /** The full timeline plan of one finalist, counted and offered to the top. */

@@ -3,7 +3,8 @@
 // full timeline where it can still rank, and ranked by an objective.
 import { BOUND_TOLERANCE, BoundFigures, MemoryBound } from './bound';
 import { DeepPartial } from './compare';
-import { Candidate, Finalists, RECOMPUTE_ORDER } from './finalists';
+import { Candidate, Finalist, Finalists, RECOMPUTE_ORDER } from './finalists';
+import { PlanWalk, walkedThrough } from './plan-walk';
 import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
 import { estimatePerformance } from '../performance/performance';
@@ -574,6 +575,29 @@ export function searchLayouts(
   plan: (request: PlanRequestInput) => PlanResult,
   context: SearchContext,
 ): SearchResult {
+  return walkedThrough(searchWalk(input, plan, context));
+}
+
+/** searchLayouts as a walk (plan-walk.ts) handing out up to `lookahead` full plans at once
+ * before planning them (Finalists.walk): the same answer whatever the lookahead. */
+export function* searchWalk(
+  input: SearchInput,
+  plan: (request: PlanRequestInput) => PlanResult,
+  context: SearchContext,
+  lookahead = 1,
+): PlanWalk<SearchResult> {
+  const search = startSearch(input, plan, context);
+  return search.answer(
+    yield* search.finalists.walk(search.candidates, search.exhaustive, lookahead),
+  );
+}
+
+/** A search's candidates and the walk that ranks them, and the answer it makes of the best. */
+function startSearch(
+  input: SearchInput,
+  plan: (request: PlanRequestInput) => PlanResult,
+  context: SearchContext,
+) {
   const asked = knobsOf(input);
   const shapes = clusterShapes(input.cluster);
   const settings = checkedSettings(input, context);
@@ -609,8 +633,7 @@ export function searchLayouts(
     rejectSplit,
     input.clearFitsOnly === true,
   );
-  const best = finalists.rank(list.candidates, exhaustive);
-  return {
+  const answer = (best: Finalist[]): SearchResult => ({
     objective: knobs.objective,
     clusterShapes: shapes,
     results: best.map((candidate, i) => ({ rank: i + 1, ...candidate })),
@@ -620,5 +643,6 @@ export function searchLayouts(
     boundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     wideBoundToleranceBytes: Math.round(BOUND_TOLERANCE * capacity),
     counts,
-  };
+  });
+  return { finalists, candidates: list.candidates, exhaustive, answer };
 }

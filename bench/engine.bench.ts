@@ -5,11 +5,17 @@
 // "Cold" requests differ from every earlier one (the safety margin moves by a byte, which the
 // simulation memo keys on and no plan notices), so the memo of simulateRank misses; "memo" repeats
 // one request, which is what a refreshed page or a repeated API call costs.
+import { availableParallelism } from 'node:os';
 import { comparePlans } from '../src/application/compare';
-import { estimatePlan } from '../src/application/estimate';
+import { estimatePlan, simulateAhead } from '../src/application/estimate';
+import { searchPlans, searchPlansAhead } from '../src/application/search';
+import {
+  closeSharedSimulationThreads,
+  sharedSimulationThreads,
+} from '../src/application/simulation-threads';
 import { loadCatalog, resolveGpu, resolveModel } from '../src/catalog/catalog';
 import { PlanRequestInput, searchLayouts, SearchResult } from '../src/engine';
-import { median, printTable, timed } from './support';
+import { median, printTable, timed, timedAsync } from './support';
 
 const catalog = loadCatalog();
 const GIB = 2 ** 30;
@@ -130,3 +136,68 @@ for (const gpus of [64, 1024, 4096]) {
   for (const exhaustive of [false, true]) searchRows.push(searchRow(gpus, exhaustive));
 }
 printTable(['case', 'wall ms', 'cpu ms', 'notes'], searchRows);
+
+// The same work on the simulation threads (src/application/simulation-threads.ts): a thread
+// per core unless SHARDPLAN_SIMULATION_THREADS says otherwise. Each row alternates the serving
+// thread alone with the threads, cold each time, so both see the same machine.
+process.env.SHARDPLAN_SIMULATION_THREADS ??= String(availableParallelism());
+const THREADED_REPEATS = 5;
+
+async function threadedRow(
+  label: string,
+  alone: () => unknown,
+  onThreads: () => Promise<unknown>,
+): Promise<string[]> {
+  const one: number[] = [];
+  const threaded: number[] = [];
+  for (let i = 0; i < THREADED_REPEATS; i++) {
+    one.push(timed(alone).ms);
+    threaded.push((await timedAsync(onThreads)).ms);
+  }
+  const a = median(one);
+  const b = median(threaded);
+  return [label, a.toFixed(0), b.toFixed(0), (a / b).toFixed(2)];
+}
+
+const search1024 = (exhaustive: boolean) => ({
+  model: SEARCH_MODEL,
+  cluster: { gpu: 'h100-80gb', gpus: 1024, gpusPerNode: 8 },
+  training: { method: 'full' as const, sequenceLength: 8192 },
+  runtime: { safetyMarginBytes: ++margin },
+  exhaustive,
+});
+
+async function threadedRows(): Promise<void> {
+  const threads = sharedSimulationThreads()!;
+  console.log(
+    `\nOn ${threads.size} simulation threads (${availableParallelism()} cores): wall ms, median of ${THREADED_REPEATS} cold runs each, alternating\n`,
+  );
+  const ahead = async (input: PlanRequestInput) => {
+    await simulateAhead([input], catalog);
+    return estimatePlan(input, catalog);
+  };
+  // Warm-up: start the threads and compile the simulation in each.
+  for (let i = 0; i < WARM_UPS; i++) await ahead(cold(LLAMA_405B_PIPELINE));
+  await searchPlansAhead(search1024(true), catalog);
+  const rows = [
+    await threadedRow(
+      'estimate Llama-3.1-405B, TP 8 x PP 16, 128 mb',
+      () => estimatePlan(cold(LLAMA_405B_PIPELINE), catalog),
+      () => ahead(cold(LLAMA_405B_PIPELINE)),
+    ),
+    await threadedRow(
+      'search 1,024 GPUs, pruned',
+      () => searchPlans(search1024(false), catalog),
+      () => searchPlansAhead(search1024(false), catalog),
+    ),
+    await threadedRow(
+      'search 1,024 GPUs, exhaustive',
+      () => searchPlans(search1024(true), catalog),
+      () => searchPlansAhead(search1024(true), catalog),
+    ),
+  ];
+  printTable(['case', 'one thread', 'threads', 'speed-up'], rows);
+  await closeSharedSimulationThreads();
+}
+
+void threadedRows();

@@ -10,23 +10,43 @@ export interface Timed<T> {
   error?: string;
 }
 
-/** How long `work` takes, and what it returned (or the error it threw). */
-export function timed<T>(work: () => T): Timed<T> {
+/** A clock started now: wall and CPU milliseconds since. */
+function startClocks(): () => { ms: number; cpuMs: number } {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  const clocks = () => {
+  return () => {
     const used = process.cpuUsage(cpu);
     return {
       ms: Number(process.hrtime.bigint() - started) / 1e6,
       cpuMs: (used.user + used.system) / 1000,
     };
   };
+}
+
+function failed(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 90);
+}
+
+/** How long `work` takes, and what it returned (or the error it threw). */
+export function timed<T>(work: () => T): Timed<T> {
+  const clocks = startClocks();
   try {
     const value = work();
     return { ...clocks(), value };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ...clocks(), error: message.slice(0, 90) };
+    return { ...clocks(), error: failed(error) };
+  }
+}
+
+/** timed for work that settles later: wall time to its settling (CPU counts every thread of
+ * the process, the simulation threads it waits on too). */
+export async function timedAsync<T>(work: () => Promise<T>): Promise<Timed<T>> {
+  const clocks = startClocks();
+  try {
+    const value = await work();
+    return { ...clocks(), value };
+  } catch (error) {
+    return { ...clocks(), error: failed(error) };
   }
 }
 

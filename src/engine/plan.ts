@@ -146,7 +146,9 @@ export function trainingRanks(
     const { states, placement, outsideAllocator, budget } = setup;
     const { chunks } = placement;
     const sum = (pick: (s: ModelStates) => number) => states.reduce((t, s) => t + pick(s), 0);
-    const sim = simulateRank(request, arch, gpu, layout, placement, budget, depth);
+    const sim = simulateRank(
+      rankSimulationJob(request, arch, gpu, layout, placement, budget, depth),
+    );
     sim.notes.forEach((note) => notes.add(note));
     ranks.push(
       rankMemory(sim, {

@@ -118,18 +118,9 @@ export function rememberRankSimulation(job: RankSimulationJob, simulation: RankS
   if (remembered.size > REMEMBERED) remembered.delete(remembered.keys().next().value!);
 }
 
-/** One rank, remembered by everything that shapes its simulation. */
-export function simulateRank(
-  request: PlanRequest,
-  arch: ModelArchitecture,
-  gpu: GpuSpec,
-  layout: PlanLayout,
-  placement: RankPlacement,
-  allocatorBudgetBytes: number,
-  depth: SimulationDepth = 'full',
-): RankSimulation {
-  const job = rankSimulationJob(request, arch, gpu, layout, placement, allocatorBudgetBytes, depth);
-  const layers = placement.chunks.flatMap(layerIndices);
+/** One rank's simulation, remembered by everything that shapes it. */
+export function simulateRank(job: RankSimulationJob): RankSimulation {
+  const layers = job.placement.chunks.flatMap(layerIndices);
   const known = remembered.get(job.key);
   if (known) {
     remembered.delete(job.key); // most recently used last

@@ -153,7 +153,7 @@ export class Finalists {
   private readonly overflowing = new Map<string, { microBatch: number; accumulation: number }[]>();
   /** Candidates already handed out in a PlansAhead. */
   private readonly handedOut = new Set<Candidate>();
-  /** Plans handed out at once (1: none ahead, the walk plans one at a time). */
+  /** Plans handed out at once (1: each one alone, just before the walk plans it). */
   private lookahead = 1;
 
   constructor(
@@ -203,7 +203,7 @@ export class Finalists {
     index: number,
     screen: (c: Candidate) => Screened,
   ): Generator<PlansAhead> {
-    if (this.lookahead <= 1 || this.handedOut.has(list[index])) return;
+    if (this.handedOut.has(list[index])) return;
     const batch = [list[index]];
     const splits = new Set([list[index].split]);
     const room = () =>

@@ -27,7 +27,7 @@ function walked(input: SearchInput): { found: SearchResult; planned: string[] } 
 }
 
 /** The walk with its lookahead: what it planned, what it handed out, and each batch's size. */
-async function lookingAhead(input: SearchInput) {
+async function lookingAhead(input: SearchInput, lookahead = LOOKAHEAD) {
   const handedOut = new Set<string>();
   const batches: number[] = [];
   const planned: string[] = [];
@@ -43,7 +43,7 @@ async function lookingAhead(input: SearchInput) {
     inputs.forEach((request) => handedOut.add(JSON.stringify(request)));
   };
   const context = contextOf(input);
-  const found = await walkedAhead(searchWalk(input, plan, context, LOOKAHEAD), simulate);
+  const found = await walkedAhead(searchWalk(input, plan, context, lookahead), simulate);
   return { found, planned, notHandedOut, batches };
 }
 
@@ -90,6 +90,12 @@ describe.each(SEARCHES)('searchLayoutsAhead: %s', (_name, input) => {
     expect(ahead.notHandedOut).toEqual([]);
     expect(Math.max(...ahead.batches)).toBeLessThanOrEqual(LOOKAHEAD);
   });
+});
+
+it('hands out each plan alone before planning it with a lookahead of one (one thread)', async () => {
+  const ahead = await lookingAhead(SEARCHES[0][1], 1);
+  expect(ahead.notHandedOut).toEqual([]);
+  expect(new Set(ahead.batches)).toEqual(new Set([1]));
 });
 
 it('hands out several plans at once where the walk can tell they come next', async () => {

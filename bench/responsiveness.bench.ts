@@ -2,8 +2,8 @@
 // simulation threads off (SHARDPLAN_SIMULATION_THREADS=0) and on. This process serves the real
 // AppModule on a temporary SQLite file; a child process (so the client never waits on the
 // server's thread) sends cold plans one after another on one connection (a pipeline plan that
-// fits; a plan that does not, which plans its advice too) while it asks GET /health every few
-// milliseconds on another, and the health round trips are printed.
+// fits; a plan that does not, which plans its advice too; an exhaustive layout search) while it
+// asks GET /health every few milliseconds on another, and the health round trips are printed.
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { fork } from 'node:child_process';
@@ -42,16 +42,42 @@ const NOT_FITTING = {
   parallelism: { zeroStage: 1 },
 };
 
+// A layout search of 1,024 GPUs that bounds every candidate: its bound runs on the serving
+// thread, pausing between stretches (Finalists.boundEvery).
+const EXHAUSTIVE_SEARCH = {
+  model: 'llama-3-70b',
+  cluster: { gpu: 'h100-80gb', gpus: 1024, gpusPerNode: 8 },
+  training: { method: 'full', sequenceLength: 8192 },
+  exhaustive: true,
+};
+
 interface Case {
   label: string;
+  path: string;
   body: object;
   /** Cold plans one after another per setting. */
   plans: number;
 }
 
 const CASES: Case[] = [
-  { label: 'Llama-3-70B TP 8 x PP 8, 64 micro-batches (fits)', body: PIPELINE, plans: 6 },
-  { label: 'Llama-3-70B on 8 x A100, ZeRO-1 (advice)', body: NOT_FITTING, plans: 2 },
+  {
+    label: 'Llama-3-70B TP 8 x PP 8, 64 micro-batches (fits)',
+    path: 'plans/estimate',
+    body: PIPELINE,
+    plans: 6,
+  },
+  {
+    label: 'Llama-3-70B on 8 x A100, ZeRO-1 (advice)',
+    path: 'plans/estimate',
+    body: NOT_FITTING,
+    plans: 2,
+  },
+  {
+    label: 'search of 1,024 GPUs, exhaustive',
+    path: 'plans/search',
+    body: EXHAUSTIVE_SEARCH,
+    plans: 3,
+  },
 ];
 
 interface Measured {
@@ -80,14 +106,18 @@ async function measure(base: string, which: Case, firstMargin: number): Promise<
   for (let i = 0; i < which.plans; i++) {
     const started = performance.now();
     const body = { ...which.body, runtime: { safetyMarginBytes: firstMargin + i } };
-    const response = await fetch(`${base}/plans/estimate`, {
+    const response = await fetch(`${base}/${which.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const plan = (await response.json()) as { memory?: { perGpu?: { verdict?: string } } };
+    const plan = (await response.json()) as {
+      memory?: { perGpu?: { verdict?: string } };
+      results?: unknown[];
+    };
     plans.push(performance.now() - started);
-    verdicts.push(plan.memory?.perGpu?.verdict ?? `HTTP ${response.status}`);
+    const layouts = plan.results && `${plan.results.length} layouts`;
+    verdicts.push(plan.memory?.perGpu?.verdict ?? layouts ?? `HTTP ${response.status}`);
   }
   planning = false;
   await pinger;

@@ -79,5 +79,9 @@ export async function walkedOnThreads<T>(
 ): Promise<T> {
   const threads = sharedSimulationThreads();
   if (!threads) return walkedThrough(walkOf(1));
-  return walkedAhead(walkOf(threads.size), (inputs) => simulateAhead(inputs, catalog, threads));
+  // An empty batch is a pause: the thread serves what waits (setImmediate runs after I/O).
+  const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return walkedAhead(walkOf(threads.size), (inputs) =>
+    inputs.length === 0 ? pause() : simulateAhead(inputs, catalog, threads),
+  );
 }

@@ -5,7 +5,8 @@
 // same answer: what a walk hands out changes nothing it computes.
 import { PlanRequestInput } from '../request/normalize';
 
-/** Requests a walk is about to plan, one after another. */
+/** Requests a walk is about to plan, one after another; none where it pauses between long
+ * stretches of its own work (a caller running ahead may serve others there). */
 export type PlansAhead = PlanRequestInput[];
 
 export type PlanWalk<T> = Generator<PlansAhead, T, void>;

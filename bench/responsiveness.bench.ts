@@ -153,7 +153,9 @@ async function row(which: number, threads: number, firstMargin: number): Promise
   try {
     const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
     const base = `http://127.0.0.1:${port}/${API_PREFIX}`;
-    await inChild(base, 0, firstMargin - 100); // warm-up: threads started, code compiled
+    // Warm-up, the same plans with other margins: the threads started and their code compiled
+    // on this work, as a running service's would be.
+    await inChild(base, which, firstMargin - 100);
     const { health, plans, verdicts } = await inChild(base, which, firstMargin);
     const ms = (value: number) => value.toFixed(0);
     return [

@@ -52,6 +52,18 @@ describe('SimulationThreads', () => {
   }, 60_000);
 });
 
+it('rejects what runs and what waits when closed, and starts anew after', async () => {
+  const own = new SimulationThreads(1);
+  const jobs = jobsOf(PIPELINE);
+  const running = own.run(jobs[0]);
+  const waiting = own.run(jobs[1]);
+  await own.close();
+  await expect(running).rejects.toThrow('stopped');
+  await expect(waiting).rejects.toThrow('stopped');
+  await expect(own.run(jobs[2])).resolves.toEqual(runRankSimulationJob(jobs[2]));
+  await own.close();
+}, 60_000);
+
 describe('simulateAhead', () => {
   it('leaves every rank of the plan remembered, and the plan is the one planned here', async () => {
     const input = { ...PIPELINE, runtime: { safetyMarginBytes: 2 ** 30 + 1 } };

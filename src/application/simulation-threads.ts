@@ -55,9 +55,13 @@ export class SimulationThreads {
     });
   }
 
-  /** Stops every thread; a later run starts new ones. */
+  /** Stops every thread, rejecting what they run and what waits (the callers then simulate
+   * on their own thread); a later run starts new ones. */
   async close(): Promise<void> {
     const threads = this.threads.splice(0);
+    const stopped = new Error('the simulation threads were stopped');
+    threads.forEach((thread) => thread.running?.reject(stopped));
+    this.queue.splice(0).forEach((pending) => pending.reject(stopped));
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 

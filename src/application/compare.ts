@@ -4,12 +4,12 @@ import {
   CompareEntry,
   CompareRow,
   CompareSpec,
-  compareVariants,
-  deepMerge,
+  compareWalk,
   PlanRequestInput,
-  variantsOf,
+  PlanWalk,
+  walkedThrough,
 } from '../engine';
-import { estimatePlan, simulateAhead } from './estimate';
+import { estimatePlan, walkedOnThreads } from './estimate';
 import { checkedRequest } from './validate-request';
 
 /** A comparison: the request every row starts from, and a knob to vary or labelled variants. */
@@ -24,34 +24,20 @@ export interface Comparison {
 
 /** Every variant planned; a variant that cannot be planned keeps its field errors in its row. */
 export function comparePlans(input: CompareInput, catalog: Catalog): Comparison {
+  return walkedThrough(comparison(input, catalog));
+}
+
+/** comparePlans with every row's ranks simulated side by side on the simulation threads. */
+export function comparePlansAhead(input: CompareInput, catalog: Catalog): Promise<Comparison> {
+  return walkedOnThreads(() => comparison(input, catalog), catalog);
+}
+
+function* comparison(input: CompareInput, catalog: Catalog): PlanWalk<Comparison> {
   const { base, vary, values, variants } = input;
   // An unknown base model fails the whole comparison (400) rather than every row alike.
   const shape = resolveModel(catalog, base.model);
   // A merged variant meets the same shape rules as a request body before it is planned.
   const planVariant = (variant: PlanRequestInput) =>
     estimatePlan(checkedRequest('plan', variant), catalog);
-  return compareVariants(base, { vary, values, variants }, planVariant, shape);
-}
-
-/** The rows' requests as comparePlans plans them; none where the comparison itself is refused
- * (comparePlans then says why). */
-function rowInputs(input: CompareInput, catalog: Catalog): PlanRequestInput[] {
-  try {
-    const { base, vary, values, variants } = input;
-    const shape = resolveModel(catalog, base.model);
-    return variantsOf(base, { vary, values, variants }, shape).map((variant) =>
-      deepMerge(base, variant.overrides),
-    );
-  } catch {
-    return [];
-  }
-}
-
-/** comparePlans with every row's ranks simulated side by side on the simulation threads. */
-export async function comparePlansAhead(
-  input: CompareInput,
-  catalog: Catalog,
-): Promise<Comparison> {
-  await simulateAhead(rowInputs(input, catalog), catalog);
-  return comparePlans(input, catalog);
+  return yield* compareWalk(base, { vary, values, variants }, planVariant, shape);
 }

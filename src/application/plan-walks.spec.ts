@@ -2,7 +2,14 @@
 // before it is planned, so the simulation threads have simulated it, and walking ahead answers
 // as walking through.
 import { loadCatalog } from '../catalog/catalog';
-import { PlanRequestInput, PlansAhead, PlanWalk, walkedAhead, walkedThrough } from '../engine';
+import {
+  compareWalk,
+  PlanRequestInput,
+  PlansAhead,
+  PlanWalk,
+  walkedAhead,
+  walkedThrough,
+} from '../engine';
 import { estimateWithAdviceWalk } from './advice';
 import * as estimate from './estimate';
 import { gpusNeededWalk } from './gpus-needed';
@@ -39,6 +46,16 @@ const NOT_FITTING: PlanRequestInput = {
 };
 
 describe('walks that hand out what they plan', () => {
+  it('compare: every row handed out at once, and the answer of walking through', async () => {
+    const run = (input: PlanRequestInput) => estimate.estimatePlan(input, catalog);
+    const walk = () => compareWalk(NOT_FITTING, { vary: 'zeroStage' }, run);
+    const through = walkedThrough(walk());
+    const ahead = await walkedRecording(walk());
+    expect(ahead.notHandedOut).toEqual([]);
+    expect(ahead.batches).toBe(1);
+    expect(ahead.answer).toEqual(through);
+  });
+
   it('advice: every plan handed out first, and the answer of walking through', async () => {
     const through = walkedThrough(estimateWithAdviceWalk(NOT_FITTING, catalog));
     expect(through.advice!.length).toBeGreaterThan(0);

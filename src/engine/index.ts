@@ -22,7 +22,7 @@ export {
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest, rankSimulationJobs } from './plan';
 export {
-  isRemembered as isRankSimulationRemembered,
+  isRankSimulationRemembered,
   rememberRankSimulation,
   runRankSimulationJob,
 } from './memory/remembered-ranks';
@@ -30,9 +30,9 @@ export type { RankSimulationJob } from './memory/remembered-ranks';
 export type { RankSimulation } from './memory/rank';
 export {
   compareVariants,
+  compareWalk,
   deepMerge,
   MAX_COMPARE_ROWS,
-  variantsOf,
   VARY_FIELDS,
 } from './search/compare';
 export type {

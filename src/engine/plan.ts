@@ -68,16 +68,17 @@ interface RankSetup {
   placement: RankPlacement;
   /** Bytes on the card outside the caching allocator (context, NCCL, paged states). */
   outsideAllocator: number;
-  /** What the allocator may reserve: the card less what lives outside it and the margin. */
-  budget: number;
+  /** Its simulation, the allocator budgeted the card less what lives outside it and the margin. */
+  job: RankSimulationJob;
 }
 
-/** Each pipeline rank's placement and allocator budget, from the request as planned. */
+/** Each pipeline rank's placement and simulation, from the request as planned. */
 function rankSetups(
   request: PlanRequest,
   arch: ModelArchitecture,
   gpu: GpuSpec,
   layout: PlanLayout,
+  depth: SimulationDepth,
 ): RankSetup[] {
   const worlds = rankShardWorld(request, layout);
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
@@ -92,12 +93,9 @@ function rankSetups(
     const paged = states.reduce((t, s) => t + s.pagedOptimizerStates, 0);
     const outsideAllocator = overhead + paged;
     const budget = gpu.memoryBytes - outsideAllocator - request.runtime.safetyMarginBytes;
-    return {
-      states,
-      placement: { chunks, rank, virtualStages: spans.length },
-      outsideAllocator,
-      budget,
-    };
+    const placement = { chunks, rank, virtualStages: spans.length };
+    const job = rankSimulationJob(request, arch, gpu, layout, placement, budget, depth);
+    return { states, placement, outsideAllocator, job };
   });
 }
 
@@ -114,9 +112,7 @@ export function rankSimulationJobs(
   if (validateRequest(requested, arch, gpu).length > 0) return [];
   const layout = layoutOf(requested);
   const request = withoutEmptySharding(requested, layout, new Set());
-  return rankSetups(request, arch, gpu, layout).map(({ placement, budget }) =>
-    rankSimulationJob(request, arch, gpu, layout, placement, budget, depth),
-  );
+  return rankSetups(request, arch, gpu, layout, depth).map((setup) => setup.job);
 }
 
 /** Per-rank memory of every pipeline stage of a training request, each simulated as a
@@ -142,13 +138,11 @@ export function trainingRanks(
   const ranks: RankMemory[] = [];
   const hostPerRank: number[] = [];
   const stages = request.parallelism.pipelineParallel;
-  for (const setup of rankSetups(request, arch, gpu, layout)) {
-    const { states, placement, outsideAllocator, budget } = setup;
+  for (const setup of rankSetups(request, arch, gpu, layout, depth)) {
+    const { states, placement, outsideAllocator, job } = setup;
     const { chunks } = placement;
     const sum = (pick: (s: ModelStates) => number) => states.reduce((t, s) => t + pick(s), 0);
-    const sim = simulateRank(
-      rankSimulationJob(request, arch, gpu, layout, placement, budget, depth),
-    );
+    const sim = simulateRank(job);
     sim.notes.forEach((note) => notes.add(note));
     ranks.push(
       rankMemory(sim, {

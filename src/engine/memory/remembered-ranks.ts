@@ -107,7 +107,7 @@ export function runRankSimulationJob(job: RankSimulationJob): RankSimulation {
 }
 
 /** Whether the job's simulation is remembered: simulateRank would answer it at once. */
-export function isRemembered(job: RankSimulationJob): boolean {
+export function isRankSimulationRemembered(job: RankSimulationJob): boolean {
   return remembered.has(job.key);
 }
 

@@ -1,4 +1,5 @@
 // Side-by-side plans: one base request, several variants, each planned on its own.
+import { PlanWalk, walkedThrough } from './plan-walk';
 import { PlanRequestInput } from '../request/normalize';
 import {
   FieldError,
@@ -216,13 +217,26 @@ export function compareVariants(
   run: (input: PlanRequestInput) => PlanResult,
   shape?: CompareShape,
 ): { rows: CompareEntry[]; table: CompareRow[] } {
-  const rows = variantsOf(base, spec, shape).map((variant): CompareEntry => {
+  return walkedThrough(compareWalk(base, spec, run, shape));
+}
+
+/** compareVariants as a walk (plan-walk.ts): every row's request handed out at once. */
+export function* compareWalk(
+  base: PlanRequestInput,
+  spec: CompareSpec,
+  run: (input: PlanRequestInput) => PlanResult,
+  shape?: CompareShape,
+): PlanWalk<{ rows: CompareEntry[]; table: CompareRow[] }> {
+  const variants = variantsOf(base, spec, shape).map(({ label, overrides }) => ({
+    label,
+    input: deepMerge(base, overrides),
+  }));
+  yield variants.map((variant) => variant.input);
+  const rows = variants.map(({ label, input }): CompareEntry => {
     try {
-      return { label: variant.label, result: run(deepMerge(base, variant.overrides)) };
+      return { label, result: run(input) };
     } catch (error) {
-      if (error instanceof PlanValidationError) {
-        return { label: variant.label, errors: error.errors };
-      }
+      if (error instanceof PlanValidationError) return { label, errors: error.errors };
       throw error;
     }
   });

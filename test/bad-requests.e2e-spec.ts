@@ -88,6 +88,17 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /the default, .* used when none are given\) for deepseek-v3; use 'all-linear'/,
   ],
   [
+    "PEFT on GPT-2 given q_proj, which GPT-2's code calls c_attn",
+    variant({
+      model: 'gpt-2',
+      training: { method: 'lora', sequenceLength: 1024, lora: { targetModules: ['q_proj'] } },
+      parallelism: { zeroStage: 0 },
+      runtime: { preset: 'hf-transformers' },
+    }),
+    'training.lora.targetModules',
+    /q_proj is in attn\.c_attn.*use 'all-linear' or some of: .*c_attn/,
+  ],
+  [
     'DoRA switched on with text',
     variant({ training: { method: 'lora', lora: { useDora: 'yes' } } }),
     'training.lora.useDora',

@@ -164,3 +164,37 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
     for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
   });
 });
+
+describe("litgpt's LoRA on fused projections: closed form and timeline agree", () => {
+  // litgpt's LoRAQKVLinear adapts each enabled part of its fused qkv, and its fc_1 and fc_2 hold
+  // Phi-3's gate_up_proj: counted as PEFT's one adapter per module, the closed form had held
+  // fewer states than the timeline (GPT-NeoX's query_key_value: 4 r h a layer, not 6 r h).
+  const NEOX = {
+    model_type: 'gpt_neox',
+    hidden_size: 2048,
+    intermediate_size: 8192,
+    num_hidden_layers: 4,
+    num_attention_heads: 16,
+    vocab_size: 4096,
+    rotary_pct: 0.25,
+  };
+  it.each<[string, string[] | 'all-linear' | undefined, string | Record<string, unknown>]>([
+    ['GPT-NeoX', ['query_key_value'], NEOX],
+    ['GPT-NeoX', ['q_proj'], NEOX],
+    ["GPT-NeoX, litgpt's default", undefined, NEOX],
+    ['Phi-3-mini', 'all-linear', 'phi-3-mini-4k-instruct'],
+  ])('%s, targets %j', (_name, targetModules, model) => {
+    const counts = bothCounts({
+      model: model as PlanRequestInput['model'],
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 1 },
+      training: {
+        sequenceLength: 256,
+        method: 'lora',
+        lora: { rank: 64, ...(targetModules ? { targetModules } : {}) },
+      },
+      runtime: { preset: 'litgpt' },
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});

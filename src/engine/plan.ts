@@ -9,6 +9,7 @@ import { RankPlacement, SimulationDepth } from './memory/rank';
 import { RankSimulationJob, rankSimulationJob, simulateRank } from './memory/remembered-ranks';
 import { rankMemory } from './memory/rank-memory';
 import { countParameters, trainableParameters } from './model/parameters';
+import { requestLora } from './model/lora-modules';
 import { estimatePerformance } from './performance/performance';
 import {
   rankParameters,
@@ -81,7 +82,7 @@ function rankSetups(
   depth: SimulationDepth,
 ): RankSetup[] {
   const worlds = rankShardWorld(request, layout);
-  const lora = request.training.method === 'full' ? undefined : request.training.lora;
+  const lora = requestLora(arch, request);
   const overhead = runtimeOverheadBytes(request, layout);
   const { pipelineParallel: stages } = request.parallelism;
   const spans = stageSpans(request, arch);
@@ -228,7 +229,7 @@ export function planFromRequest(
   const counts = countParameters(arch);
   const parameters = {
     total: counts.total,
-    trainable: trainableParameters(arch, request.training),
+    trainable: trainableParameters(arch, request.training, requestLora(arch, request)),
     active: counts.active,
   };
   const performance = estimatePerformance(request, arch, gpu, layout, parameters);

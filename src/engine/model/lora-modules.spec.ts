@@ -6,7 +6,7 @@ import { forwardEnd } from '../../../test/support/layer-bytes';
 import { ALLOCATED_COMPONENTS } from '../memory/autograd/events';
 import { LoraSettings, TrainingSettings } from '../vocabulary';
 import { architectureFromConfig } from './architecture';
-import { defaultLoraTargets } from './lora-modules';
+import { defaultLoraTargets, litgptRunsLayers } from './lora-modules';
 import { loraParameters, trainableParameters } from './parameters';
 import { normalizeRequest } from '../request/normalize';
 import { validateRequest } from '../request/validate';
@@ -41,7 +41,8 @@ describe("LoRA on a model's own modules (PEFT)", () => {
   it("Falcon's query_key_value: one adapter over q, k and v joined, r x (h + (a + 2g) d)", () => {
     const qkvOut = (4 + 2 * 2) * 64;
     expect(count(FALCON, ['query_key_value'])).toBe(2 * r * (h + qkvOut));
-    // The planner's q_proj names the same module: PEFT can only adapt it whole.
+    // Where Hugging Face's code runs under another framework's vocabulary (runtime.modelCode
+    // 'native'), q_proj names a part of the same module, which that code adapts whole.
     expect(count(FALCON, ['q_proj', 'v_proj'])).toBe(2 * r * (h + qkvOut));
     expect(count(FALCON, ['dense_h_to_4h', 'dense'])).toBe(2 * r * (h + 1024 + h + h));
   });
@@ -353,6 +354,105 @@ describe("LoRA reaches a vision tower's linears as PEFT's matching does", () => 
     const allText = count({ ...gemma3, vision_config: undefined }, 'all-linear');
     const siglipBlock = 4 * r * (w + w) + r * (w + 256) + r * (256 + w);
     expect(count(gemma3, 'all-linear')).toBe(allText + 2 * siglipBlock);
+  });
+});
+
+describe("LoRA as litgpt's Block runs it (litgpt/lora.py LoRAQKVLinear)", () => {
+  // GPT-NeoX's parallel block, which litgpt's Block runs: its query_key_value holds q, k and v.
+  const NEOX = { ...BASE, model_type: 'gpt_neox', intermediate_size: 1024, rotary_pct: 0.25 };
+  // Phi-3's fused qkv_proj and gate_up_proj; litgpt loads gate_up_proj as fc_1 and fc_2.
+  const PHI3 = { ...BASE, model_type: 'phi3', intermediate_size: 512 };
+  const partsCount = (config: Record<string, unknown>, targets: string[] | 'all-linear') =>
+    loraParameters(architectureFromConfig('spec', config), {
+      ...lora(targets),
+      adaptsParts: true,
+    }).total;
+  const request = (
+    config: Record<string, unknown>,
+    preset: 'litgpt' | 'hf-transformers' | 'none',
+    targets?: string[],
+  ) => {
+    const arch = architectureFromConfig('lora-spec', config);
+    const normalized = normalizeRequest(
+      {
+        model: 'lora-spec',
+        cluster: { gpu: H100_SXM.id },
+        training: { method: 'lora', ...(targets ? { lora: { targetModules: targets } } : {}) },
+        runtime: { preset },
+      },
+      H100_SXM,
+      arch,
+    );
+    return { arch, normalized, errors: validateRequest(normalized, arch, H100_SXM) };
+  };
+
+  it('litgpt runs these layers; Hugging Face code stands in for GPT-2 (learned positions)', () => {
+    const runs = (config: Record<string, unknown>) => {
+      const { arch, normalized } = request(config, 'litgpt');
+      return litgptRunsLayers(arch, normalized);
+    };
+    expect([runs(NEOX), runs(PHI3), runs(GPT2)]).toEqual([true, true, false]);
+  });
+
+  it('each enabled part has its own A (r x in) and its rows of B (its outputs x r)', () => {
+    // lora_query alone: r x h and h x r, where PEFT's query_key_value adapter has B of 3h x r.
+    expect(partsCount(NEOX, ['q_proj'])).toBe(2 * r * (h + h));
+    // The module's name enables q, k and v: A of 3r x h, B of 3h x r.
+    expect(partsCount(NEOX, ['query_key_value'])).toBe(2 * (3 * r * h + r * 3 * h));
+    expect(count(NEOX, ['query_key_value'])).toBe(2 * r * (h + 3 * h));
+  });
+
+  it("Phi-3's gate_up_proj is two adapters under litgpt (fc_1 and fc_2), one under PEFT", () => {
+    const qkv = r * (h + 3 * h);
+    const o = r * (h + h);
+    const down = r * (512 + h);
+    expect(partsCount(PHI3, 'all-linear')).toBe(2 * (qkv + o + 2 * r * (h + 512) + down));
+    expect(count(PHI3, 'all-linear')).toBe(2 * (qkv + o + r * (h + 2 * 512) + down));
+  });
+
+  it('the simulation keeps the adapters the count says: bf16 AdamW states (bf16-true), 4 bytes each', () => {
+    const states = ALLOCATED_COMPONENTS.indexOf('optimizerStates');
+    for (const [config, targets] of [
+      [NEOX, ['query_key_value']],
+      [NEOX, ['q_proj', 'v_proj']],
+      [NEOX, ['dense_h_to_4h']],
+      [PHI3, 'all-linear'],
+    ] as const) {
+      const named = targets === 'all-linear' ? targets : [...targets];
+      const settings = {
+        training: { method: 'lora' as const, sequenceLength: 256, lora: lora(named) },
+        runtime: { preset: 'litgpt' as const },
+      };
+      expect(forwardEnd(config, settings).live[states]).toBe(4 * partsCount(config, named));
+    }
+  });
+
+  it("litgpt's default flags (lora_query, lora_value) where its Block runs the layers, PEFT's elsewhere", () => {
+    expect(request(NEOX, 'litgpt').normalized.training.lora?.targetModules).toEqual([
+      'q_proj',
+      'v_proj',
+    ]);
+    expect(request(NEOX, 'hf-transformers').normalized.training.lora?.targetModules).toEqual([
+      'query_key_value',
+    ]);
+    const { normalized, arch } = request(NEOX, 'litgpt');
+    expect(
+      trainableParameters(arch, normalized.training, {
+        ...normalized.training.lora!,
+        adaptsParts: true,
+      }),
+    ).toBe(2 * 2 * r * (h + h));
+  });
+
+  it("PEFT's names only under Hugging Face's code: q_proj on Falcon is a 400 naming the module that holds it", () => {
+    const { errors } = request(FALCON, 'hf-transformers', ['q_proj', 'v_proj']);
+    expect(errors.map((e) => e.field)).toEqual(['training.lora.targetModules']);
+    expect(errors[0].message).toMatch(/q_proj is in self_attention\.query_key_value/);
+    expect(errors[0].message).toMatch(/use 'all-linear' or some of: .*query_key_value/);
+    expect(request(FALCON, 'hf-transformers', ['query_key_value']).errors).toEqual([]);
+    // Other frameworks' LoRA flags name the parts: q_proj stays a target there.
+    expect(request(FALCON, 'none', ['q_proj', 'v_proj']).errors).toEqual([]);
+    expect(request(NEOX, 'litgpt', ['q_proj', 'query_key_value']).errors).toEqual([]);
   });
 });
 

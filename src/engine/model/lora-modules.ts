@@ -2,10 +2,38 @@
 // linears by shared shapes (q_proj ... down_proj); Hugging Face's code for some families names
 // them otherwise and fuses q, k and v into one module, which is what PEFT's target_modules match
 // (peft/utils/constants.py: gpt2 -> c_attn; falcon, bloom, gpt_neox -> query_key_value).
-import { LoraSettings, ModelArchitecture } from '../vocabulary';
+import { LoraSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
+import { frameworkCode } from './model-code';
 import type { LinearShape } from './parameters';
 
 const QKV = ['q_proj', 'k_proj', 'v_proj'];
+
+/** LoRA as the code running the layers applies it. PEFT wraps the model's own modules, a fused
+ * one as one linear (r x in, joined outputs x r); litgpt's LoRAQKVLinear adapts each enabled
+ * part of its fused qkv (lora_A of r x in per part, litgpt/lora.py), and its fc_1 and fc_2 hold
+ * Phi-3's gate_up_proj (recipes/litgpt.ts), so `adaptsParts` counts each shape on its own. */
+export interface AdaptedLora extends LoraSettings {
+  adaptsParts?: boolean;
+}
+
+/** Whether litgpt's own Block runs the request's layers, where LoRA adapts each part. */
+export function litgptRunsLayers(
+  arch: ModelArchitecture,
+  request: Pick<PlanRequest, 'runtime'>,
+): boolean {
+  const code = frameworkCode(arch, request);
+  return code?.framework === 'litgpt' && !code.gap;
+}
+
+/** The request's LoRA, as its model code adapts it; undefined for full fine-tuning. */
+export function requestLora(
+  arch: ModelArchitecture,
+  request: PlanRequest,
+): AdaptedLora | undefined {
+  const { training } = request;
+  if (training.method === 'full' || !training.lora) return undefined;
+  return { ...training.lora, adaptsParts: litgptRunsLayers(arch, request) };
+}
 
 /** Whether the shape is an nn.Linear PEFT can wrap at all: not a router (a gate, which PEFT
  * recipes leave alone), nor a routed expert (3-D nn.Parameters in v5's code, MixtralExperts'
@@ -175,10 +203,14 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   mpt: ['Wqkv'],
 };
 
-/** The targets LoRA takes when the request names none. */
+/** The targets LoRA takes when the request names none: litgpt's flags where its Block runs the
+ * layers (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key, lora_projection,
+ * lora_mlp and lora_head off), PEFT's otherwise. */
 export function defaultLoraTargets(
   arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
+  litgpt = false,
 ): string[] {
+  if (litgpt) return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
   const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
   if (family) return family;
   return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
@@ -225,12 +257,14 @@ export interface AdaptedModule {
   parts: LinearShape[];
 }
 
-/** The linears LoRA adapts among one layer's shapes, each fused module once. */
+/** The linears LoRA adapts among one layer's shapes: under PEFT each fused module once, under
+ * litgpt each adapted part (Phi-3's gate_up_proj as fc_1 and fc_2, each half of it). */
 export function adaptedModules(
   arch: ModelArchitecture,
   shapes: LinearShape[],
-  lora: LoraSettings,
+  lora: AdaptedLora,
 ): AdaptedModule[] {
+  if (lora.adaptsParts) return adaptedParts(arch, shapes, lora);
   const modules = hfModules(arch);
   const pathOf = new Map<string, string>();
   for (const [path, parts] of Object.entries(modules))
@@ -248,6 +282,24 @@ export function adaptedModules(
   return adapted;
 }
 
+/** litgpt's adapters: one per adapted shape, a module's name reaching the shapes it holds. */
+function adaptedParts(
+  arch: ModelArchitecture,
+  shapes: LinearShape[],
+  lora: LoraSettings,
+): AdaptedModule[] {
+  const adapted: AdaptedModule[] = [];
+  for (const shape of shapes) {
+    if (!shapeAdapted(arch, lora, shape)) continue;
+    if (shape.name !== 'gate_up_proj') adapted.push({ name: shape.name, parts: [shape] });
+    else {
+      const half = { ...shape, outFeatures: shape.outFeatures / 2 };
+      adapted.push({ name: 'fc_1', parts: [half] }, { name: 'fc_2', parts: [half] });
+    }
+  }
+  return adapted;
+}
+
 /** The path of the model's own module holding a shared shape, where the model names it. */
 export function modulePath(arch: ModelArchitecture, shape: string): string | undefined {
   return Object.entries(hfModules(arch)).find(([, parts]) => parts.includes(shape))?.[0];
@@ -260,11 +312,23 @@ export function shapeAdapted(arch: ModelArchitecture, lora: LoraSettings, shape:
   return path ? moduleAdapted(lora, path, [shape]) : isLoraTarget(lora, shape);
 }
 
-/** Target names a layer's modules answer to: the shared shapes' and the model's own paths with
- * each of their trailing components (c_proj, attn.c_proj). */
-export function targetNames(arch: ModelArchitecture, shapes: LinearShape[]): string[] {
-  const names = new Set(shapes.filter(isAdaptable).map((shape) => shape.name));
-  for (const path of Object.keys(hfModules(arch))) trailingNames(path).forEach((n) => names.add(n));
+/** Target names a layer's modules answer to: the model's own paths with each of their trailing
+ * components (c_proj, attn.c_proj) and the shapes it does not rename; with `sharedNames`, the
+ * shapes' names too (litgpt's and torchtune's LoRA flags name q, k and v whatever the model's
+ * code calls them), which PEFT would not find (tuners_utils.py: "Target modules ... not found"). */
+export function targetNames(
+  arch: ModelArchitecture,
+  shapes: LinearShape[],
+  sharedNames = true,
+): string[] {
+  const modules = hfModules(arch);
+  const renamed = new Set(Object.values(modules).flat());
+  const names = new Set(
+    shapes
+      .filter((shape) => isAdaptable(shape) && (sharedNames || !renamed.has(shape.name)))
+      .map((shape) => shape.name),
+  );
+  for (const path of Object.keys(modules)) trailingNames(path).forEach((n) => names.add(n));
   return [...names];
 }
 

@@ -17,7 +17,7 @@ import {
   savedClassifierElements,
 } from './heads';
 import { countedLayers, isEncoderLayer, isMoeLayer, layerKind, MIXER_CODES } from './layers';
-import { adaptedModules, pathMatches } from './lora-modules';
+import { AdaptedLora, adaptedModules, pathMatches } from './lora-modules';
 import { VisionLinear, visionLinears, visionParameters } from './vision';
 export { isEncoderLayer, isMoeLayer } from './layers';
 export { isLoraTarget } from './lora-modules';
@@ -525,7 +525,7 @@ export function adapterSize(lora: LoraSettings, inFeatures: number, outFeatures:
  * (h in, vocab out) and the embedding's (vocab rows, h out) where targeted. */
 export function loraParameters(
   arch: ModelArchitecture,
-  lora: LoraSettings,
+  lora: AdaptedLora,
 ): { total: number; perLayer: number[]; modules: string[] } {
   const perLayer: number[] = [];
   const modules = new Set<string>();
@@ -608,8 +608,12 @@ function bufferElements(arch: ModelArchitecture): number {
 
 /** Parameters the method trains: everything but buffers for full fine-tuning, the adapters
  * otherwise, with PEFT's copy of a sequence classifier's head. */
-export function trainableParameters(arch: ModelArchitecture, training: TrainingSettings): number {
+export function trainableParameters(
+  arch: ModelArchitecture,
+  training: TrainingSettings,
+  lora: AdaptedLora | undefined = training.lora,
+): number {
   if (training.method === 'full') return countParameters(arch).total - bufferElements(arch);
-  if (!training.lora) return 0;
-  return loraParameters(arch, training.lora).total + savedClassifierElements(arch);
+  if (!lora) return 0;
+  return loraParameters(arch, lora).total + savedClassifierElements(arch);
 }

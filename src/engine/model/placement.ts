@@ -1,6 +1,6 @@
 // What one rank holds under tensor, pipeline and expert parallelism (memory-model.md section 2).
 import { countedLayers } from './layers';
-import { adaptedModules } from './lora-modules';
+import { AdaptedLora, adaptedModules } from './lora-modules';
 import { visionLinearWeights } from './vision';
 import {
   adapterSize,
@@ -221,7 +221,7 @@ export function rankParameters(
   arch: ModelArchitecture,
   span: StageSpan,
   degrees: ParallelDegrees,
-  lora: LoraSettings | undefined,
+  lora: AdaptedLora | undefined,
 ): RankParameters {
   const t = degrees.tensorParallel;
   const paddedVocab = paddedVocabSize(arch.vocabSize, t);
@@ -266,7 +266,7 @@ function decoderLayerTotals(
   arch: ModelArchitecture,
   span: StageSpan,
   degrees: ParallelDegrees,
-  lora: LoraSettings | undefined,
+  lora: AdaptedLora | undefined,
 ): DecoderLayerTotals {
   const counts = countParameters(arch);
   const totals: DecoderLayerTotals = {
@@ -309,7 +309,7 @@ function adapterElements(
   arch: ModelArchitecture,
   shapes: LinearShape[],
   degrees: ParallelDegrees,
-  lora: LoraSettings,
+  lora: AdaptedLora,
 ): number {
   let elements = 0;
   for (const { parts } of adaptedModules(arch, shapes, lora)) {
@@ -329,7 +329,7 @@ function layerLinearTotals(
   arch: ModelArchitecture,
   layer: number,
   degrees: ParallelDegrees,
-  lora: LoraSettings | undefined,
+  lora: AdaptedLora | undefined,
 ) {
   const totals = {
     dense: 0,

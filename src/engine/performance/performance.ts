@@ -1,5 +1,6 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, trainableParameters } from '../model/parameters';
+import { requestLora } from '../model/lora-modules';
 import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
@@ -297,7 +298,8 @@ export function estimatePerformance(
   params: PerformanceParameters,
 ): PlanPerformance {
   const { training, parallelism, runtime } = request;
-  const trainable = params.trainable ?? trainableParameters(arch, training);
+  const trainable =
+    params.trainable ?? trainableParameters(arch, training, requestLora(arch, request));
   const flops = trainingFlopsPerToken(request, arch, { active: params.active, trainable });
   const m = training.gradientAccumulationSteps;
   const tokensPerStep = training.microBatchSize * training.sequenceLength * m * layout.dataParallel;

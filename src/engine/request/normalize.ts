@@ -259,6 +259,9 @@ export function normalizeRequest(
   const parallelism = normalizeParallelism(input, preset);
   const gpus = cluster.nodes * cluster.gpusPerNode;
   const runtime = normalizeRuntime(runtimeInput, preset, training, gpus, gpu);
+  if (training.lora && defined(input.training?.lora).targetModules === undefined) {
+    training.lora.targetModules = defaultLoraTargets(arch, runtime.modelCode === 'litgpt');
+  }
 
   const request: PlanRequest = {
     ...(input.name !== undefined ? { name: input.name } : {}),
@@ -308,12 +311,8 @@ function normalizeTraining(
     qlora: undefined,
   } as TrainingSettings;
   if (training.method === 'lora' || training.method === 'qlora') {
-    const targetModules = defaultLoraTargets(arch);
-    training.lora = {
-      ...DEFAULT_LORA,
-      targetModules,
-      ...defined(trainingInput.lora),
-    } as LoraSettings;
+    // targetModules left out take the model code's default once the runtime is known.
+    training.lora = { ...DEFAULT_LORA, ...defined(trainingInput.lora) };
   }
   if (training.method === 'qlora') {
     training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };

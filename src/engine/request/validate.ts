@@ -1,7 +1,7 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
 import { sequenceLimit } from '../model/positions';
-import { defaultLoraTargets, targetNames } from '../model/lora-modules';
+import { defaultLoraTargets, modulePath, targetNames } from '../model/lora-modules';
 import { linearShapes, loraEnds } from '../model/parameters';
 import { visionTargetNames } from '../model/vision';
 import { headLinearTargets, loraEndTargets } from '../model/heads';
@@ -461,26 +461,39 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   if (arch.embeddingWidth) ['project_in', 'project_out'].forEach((name) => known.add(name));
   headLinearTargets(arch).forEach((name) => known.add(name));
   if (arch.vision) visionTargetNames(arch.vision).forEach((name) => known.add(name));
+  // PEFT (Hugging Face's model code) matches the model's own module names only.
+  const sharedNames = request.runtime.modelCode !== 'hf-transformers';
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    for (const name of targetNames(arch, linearShapes(arch, layer))) known.add(name);
+    for (const name of targetNames(arch, linearShapes(arch, layer), sharedNames)) known.add(name);
   }
   const unknown = lora.targetModules.filter((m) => !known.has(m));
   if (unknown.length > 0 || lora.targetModules.length === 0) {
     // PEFT has no default targets for such a model either (lora/model.py: "Please specify
     // `target_modules`"): say that the unknown names were the default, not the user's.
-    const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch))
-      ? " (the default, PEFT's for Llama-style models, used when none are given)"
+    const litgpt = request.runtime.modelCode === 'litgpt';
+    const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch, litgpt))
+      ? ` (the default, ${litgpt ? "litgpt's lora_query and lora_value" : "PEFT's for Llama-style models"}, used when none are given)`
       : '';
     const which =
       lora.targetModules.length === 0
         ? `no target modules given, and PEFT has no default ones for ${arch.id}`
-        : `unknown target module(s) ${unknown.join(', ')}${byDefault} for ${arch.id}`;
+        : `unknown target module(s) ${unknown.join(', ')}${byDefault} for ${arch.id}${renamedNote(arch, unknown)}`;
     errors.push({
       field: 'training.lora.targetModules',
       message: `${which}; use 'all-linear' or some of: ${[...known].join(', ')}`,
     });
   }
   return errors;
+}
+
+/** Where PEFT would miss a shared name the model's code renames: the module that holds it. */
+function renamedNote(arch: ModelArchitecture, unknown: string[]): string {
+  const held = unknown.flatMap((name) => {
+    const path = modulePath(arch, name);
+    return path ? [`${name} is in ${path}`] : [];
+  });
+  if (held.length === 0) return '';
+  return ` (Hugging Face's code names its modules otherwise and PEFT matches those: ${held.join(', ')})`;
 }
 
 /** DoRA runs where its module exists: PEFT's and torchtune's linears; not litgpt's, and not

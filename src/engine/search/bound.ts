@@ -40,6 +40,7 @@ import { rankShardWorld } from '../memory/sharding';
 import { pattern } from '../memory/truncation';
 import { firstLayers, layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
+import { requestLora } from '../model/lora-modules';
 import { pipelineSettings } from '../memory/rank';
 import {
   ChunkRole,
@@ -413,7 +414,7 @@ export class MemoryBound {
     const key = `${layout.tensorParallel}/${stages}/${virtualStages}/${layout.expertParallel}`;
     let params = this.parameters.get(key);
     if (!params) {
-      const lora = request.training.method === 'full' ? undefined : request.training.lora;
+      const lora = requestLora(this.arch, request);
       const spans = stageSpans(request, this.arch);
       const whole = splitLayers(this.arch.numLayers, 1)[0];
       const modelEndsParameters = rankParameters(this.arch, whole, layout, lora).rootUnit;
@@ -459,7 +460,7 @@ export class MemoryBound {
   private probeStates(probe: PlanRequest, layers: number): number {
     const arch = firstLayers(this.arch, layers);
     const layout = layoutOf(probe);
-    const lora = probe.training.method === 'full' ? undefined : probe.training.lora;
+    const lora = requestLora(arch, probe);
     const params = rankParameters(arch, splitLayers(layers, 1)[0], layout, lora);
     return allocatorStates(shardedStates(probe, params, layout));
   }

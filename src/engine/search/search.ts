@@ -7,6 +7,7 @@ import { Candidate, Finalist, Finalists, RECOMPUTE_ORDER } from './finalists';
 import { PlanWalk, walkedThrough } from './plan-walk';
 import { estimateCost } from '../performance/cost';
 import { countParameters, trainableParameters } from '../model/parameters';
+import { requestLora } from '../model/lora-modules';
 import { estimatePerformance } from '../performance/performance';
 import { pipelinable, tensorParallelizable } from '../model/placement';
 import { engineReach } from '../memory/sharding/engine';
@@ -458,7 +459,11 @@ class CandidateList {
     this.parameters = {
       total: counted.total,
       active: counted.active,
-      trainable: trainableParameters(context.arch, settings.training),
+      trainable: trainableParameters(
+        context.arch,
+        settings.training,
+        requestLora(context.arch, settings),
+      ),
     };
   }
 

@@ -1,6 +1,6 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
-import { moduleAdapted, modulePath } from '../../model/lora-modules';
+import { moduleAdapted, modulePath, shapeAdapted } from '../../model/lora-modules';
 import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
 import { ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -253,8 +253,9 @@ export class LayerWeightsBuilder {
     const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, false);
     const lora =
       storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
+    // A target naming the part (q_proj) or the model's module holding it (query_key_value).
     const adapted = lora
-      ? shapes.filter((s) => isLoraTarget(lora, s) || isLoraTarget(lora, shape))
+      ? shapes.filter((s) => shapeAdapted(arch, lora, s) || isLoraTarget(lora, shape))
       : [];
     if (lora && adapted.length > 0) {
       const rank = lora.rank * adapted.length;

@@ -178,7 +178,7 @@ describe('the 12 real config.json files plan through the catalog and the engine'
   it("echoes in the plan's assumptions what a family leaves out or counts apart (vision towers' activations, state-space layers' fixed state)", () => {
     const gemma = plan(ROWS[0]);
     expect(gemma.assumptions.join('\n')).toContain(
-      "siglip_vision_model image encoder's weights and states counted; its activations are planned only for images per sample above 0",
+      "siglip_vision_model image encoder's weights counted, and no optimizer states for it (no gradient reaches it, and PyTorch makes states for parameters with one); its activations are planned only for images per sample above 0",
     );
     const mamba = plan(ROWS.find((row) => row.file.startsWith('mamba'))!);
     expect(mamba.assumptions.join('\n')).toContain('state-space layers keep no keys or values');

@@ -99,6 +99,32 @@ describe("a vision tower's LoRA adapters: closed form and timeline agree", () =>
   });
 });
 
+describe('DeepSpeed ZeRO-3 partitions a vision tower with the rest: closed form and timeline agree', () => {
+  // zero.Init partitions every parameter, the tower's too, and the flat fp32 partition holds
+  // its master weights and states whether a batch has images or not; the tower had been kept
+  // whole on every rank, outside the partition, with no optimizer state at all.
+  it.each<[string, 'full' | 'lora', number]>([
+    ['full fine-tuning with images', 'full', 1],
+    ['full fine-tuning on text alone', 'full', 0],
+    ['LoRA on every linear with images', 'lora', 1],
+  ])('Qwen2.5-VL-7B, %s', (_label, method, imagesPerSample) => {
+    const counts = bothCounts({
+      model: 'qwen2.5-vl-7b',
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+      training: {
+        sequenceLength: 512,
+        imagesPerSample,
+        method,
+        ...(method === 'lora' ? { lora: { targetModules: 'all-linear' as const } } : {}),
+      },
+      parallelism: { zeroStage: 3 },
+      runtime: { preset: 'deepspeed' },
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});
+
 describe("Nemotron-H's blocks of one module: closed form and timeline agree", () => {
   // Nemotron 3 Nano's block pattern over fewer, narrower blocks: Mamba-2, MoE (experts without
   // a gate in Nemotron 3 Super's latent width, an fp32 router bias), attention and MLP blocks,

@@ -497,7 +497,8 @@ function simulationNotes(
   if (arch.moe?.denseExperts) notes.push(everyExpertNote(arch.moe));
   if (arch.moe && request.training.method === 'qlora') notes.push(UNQUANTIZED_EXPERTS_NOTE);
   if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {
-    notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0));
+    const flatOptimizer = request.runtime.dataParallelEngine !== 'pytorch';
+    notes.push(VISION_NOTE(arch.vision, request.training.imagesPerSample ?? 0, flatOptimizer));
   }
   return notes;
 }

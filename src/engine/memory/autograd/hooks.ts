@@ -3,8 +3,9 @@
 // register on modules, tensors and the autograd engine).
 import { NodeTag } from './runtime';
 
-/** A module of the stage as hooks see it: the root, the embedding, a layer, the head. */
-export type ModuleName = 'root' | 'embedding' | 'head' | `layer:${number}`;
+/** A module of the stage as hooks see it: the root, the embedding, a vision-language model's
+ * image tower, a layer, the head. */
+export type ModuleName = 'root' | 'embedding' | 'vision' | 'head' | `layer:${number}`;
 
 export interface ModuleHooks {
   beforeForward?(module: ModuleName): void;

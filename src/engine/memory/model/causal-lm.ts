@@ -240,7 +240,9 @@ export class StageModel {
     const { nn, model, settings } = this;
     if (!model.vision || settings.images === 0) return { merged: x, deepstack: [] };
     nn.rt.enter('forward', -1, 'vision');
+    nn.rt.hooks.beforeForward('vision');
     const { tokens, deepstack } = visionForward(nn, model.vision, settings.images);
+    nn.rt.hooks.afterForward('vision');
     if (this.recipe.ends?.imageStates === 'cross-attention') {
       stacks.encoderStates = tokens;
       return { merged: x, deepstack };

@@ -137,10 +137,13 @@ export function visionForward(nn: Nn, weights: VisionWeights, images: number): V
   });
 }
 
-export const VISION_NOTE = (tower: VisionTower, images: number) =>
+/** What a plan says of the tower: its images, or on text alone what it still holds. A flat
+ * optimizer (DeepSpeed's, Megatron's) steps the tower's states with its partition; PyTorch's
+ * make none for parameters no gradient reached (torch/optim adamw.py _init_group). */
+export const VISION_NOTE = (tower: VisionTower, images: number, flatOptimizer: boolean) =>
   images > 0
     ? `${tower.kind} image encoder planned for ${images} image(s) per sample (${tower.patchesPerImage} patches each through ${tower.layers} layers, SDPA over each image's patches${featureNote(tower)}; training.imagesPerSample)`
-    : `${tower.kind} image encoder's weights and states counted; its activations are planned only for images per sample above 0 (training.imagesPerSample, 0 = text-only batches)`;
+    : `${tower.kind} image encoder's weights counted, ${flatOptimizer ? "and its optimizer states in the engine's flat partition" : 'and no optimizer states for it (no gradient reaches it, and PyTorch makes states for parameters with one)'}; its activations are planned only for images per sample above 0 (training.imagesPerSample, 0 = text-only batches)`;
 
 /** Where the features come from when the blocks after them run for nothing (LLaVA). */
 function featureNote(tower: VisionTower): string {

@@ -302,6 +302,7 @@ export class Fsdp2 implements ModuleHooks {
 /** The module whose backward a node belongs to. */
 export function moduleOf(tag: NodeTag): ModuleName {
   if (tag.layer >= 0) return `layer:${tag.layer}`;
+  if (tag.what === 'vision') return 'vision'; // causal-lm.ts withImages: the tower and its merge
   return tag.what === 'loss' ? 'head' : 'embedding';
 }
 

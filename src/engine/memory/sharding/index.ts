@@ -180,10 +180,12 @@ function deepSpeed(
   });
 }
 
-/** The modules ZeRO-3 gathers in forward order: the embedding's, each layer's, and the head
- * unit with every other parameter of the stage (the final norm, the head, a tied head's
- * embedding, classifiers, end adapters), so none is left outside a unit; the vision tower stays
- * whole on each rank. */
+/** The modules ZeRO-3 gathers in forward order: the embedding's, the image tower's, each
+ * layer's, and the head unit with every other parameter of the stage (the final norm, the head,
+ * a tied head's embedding, classifiers, end adapters), so none is left outside a unit. ZeRO-3
+ * partitions every parameter of the model (zero.Init), the tower's too, and steps them in its
+ * flat partition whether or not a batch reached them; the tower is gathered as one unit, as a
+ * layer is (DeepSpeed fetches each submodule with prefetch: at most the tower's size). */
 export function zero3Units(model: RankModel): Zero3Unit[] {
   const units: Zero3Unit[] = [];
   const tied = model.tiedHead ? [] : [model.embedding];
@@ -197,12 +199,13 @@ export function zero3Units(model: RankModel): Zero3Unit[] {
   ];
   const embeddingParams = shardedParams(embedding.filter((p): p is Param => !!p));
   if (embeddingParams.length > 0) units.push({ name: 'embedding', params: embeddingParams });
+  const vision = shardedParams(model.vision?.all ?? []);
+  if (vision.length > 0) units.push({ name: 'vision', params: vision });
   for (const layer of model.layers) {
     const params = shardedParams([...layer.order, ...adapterParams(layer)]);
     units.push({ name: `layer:${layer.index}`, params });
   }
   const placed = new Set(units.flatMap((unit) => unit.params));
-  for (const p of model.vision?.all ?? []) placed.add(p);
   const head = shardedParams(model.all.filter((p) => !placed.has(p)));
   if (head.length > 0) units.push({ name: 'head', params: head });
   return units;

@@ -203,8 +203,8 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   mpt: ['Wqkv'],
 };
 
-/** The targets LoRA takes when the request names none: litgpt's flags where its Block runs the
- * layers (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key, lora_projection,
+/** The targets LoRA takes when the request names none: under litgpt's model code its flags
+ * (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key, lora_projection,
  * lora_mlp and lora_head off), PEFT's otherwise. */
 export function defaultLoraTargets(
   arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,

@@ -118,7 +118,7 @@ export class LoraDto {
 
   @ApiPropertyOptional({
     description:
-      "module names or 'all-linear'. Under runtime.modelCode 'hf-transformers' (PEFT) the model's own, as PEFT matches them (c_attn, query_key_value, query, ...); under 'native' and 'litgpt' the shared names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) too. Left out: litgpt's flags (q_proj, v_proj) where litgpt's code runs, else PEFT's default for the model type",
+      "module names or 'all-linear'. Under runtime.modelCode 'hf-transformers' (PEFT) the model's own, as PEFT matches them (c_attn, query_key_value, query, ...); under 'native' and 'litgpt' the shared names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) too. Left out: under 'litgpt' its default flags (lora_query and lora_value: q_proj, v_proj), else PEFT's default for the model type",
     default: DEFAULT_LORA.targetModules,
     oneOf: [
       { type: 'array', items: { type: 'string' } },

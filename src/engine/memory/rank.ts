@@ -4,6 +4,7 @@ import { StageSpan } from '../model/placement';
 import { anyLayerRotates, layerKind } from '../model/layers';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
+import { shapeAdapted } from '../model/lora-modules';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
@@ -471,6 +472,23 @@ function everyExpertNote(moe: MoeConfig): string {
   return `the model code runs every token through all ${moe.numExperts} routed experts (a zero score for the ${idle} not chosen), as Hugging Face's Llama4TextMoe does: their activations and FLOPs are ${moe.numExperts / moe.expertsPerToken} times those of code that sends each token only to its chosen experts`;
 }
 
+/** The adapted linears the recipe's fused kernel reads by weight: PEFT makes and counts their
+ * adapters, which never run. */
+function bypassedAdapters(arch: ModelArchitecture, request: PlanRequest, recipe: LayerRecipe) {
+  const lora = request.training.method === 'full' ? undefined : request.training.lora;
+  const read = recipe.kernelLinears;
+  if (!lora || !read) return [];
+  const names = new Set<string>();
+  for (let layer = 0; layer < arch.numLayers; layer++) {
+    for (const shape of linearShapes(arch, layer))
+      if (read.includes(shape.name) && shapeAdapted(arch, lora, shape)) names.add(shape.name);
+  }
+  return [...names];
+}
+
+const bypassedAdaptersNote = (names: string[]) =>
+  `LoRA adapters on ${names.join(', ')} are made and counted as trainable, but the fused Mamba kernel takes those linears' weights without calling them (mamba_ssm's mamba_inner_fn, mamba_split_conv1d_scan_combined): they get no gradient and no optimizer state, and do not train; target in_proj to adapt the mixer`;
+
 /** What the simulation assumed that the request did not say: the attention kernel each layer
  * runs, and the images a vision tower sees. */
 function simulationNotes(
@@ -494,6 +512,8 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
+  const bypassed = bypassedAdapters(arch, request, recipe);
+  if (bypassed.length > 0) notes.push(bypassedAdaptersNote(bypassed));
   if (arch.moe?.denseExperts) notes.push(everyExpertNote(arch.moe));
   if (arch.moe && request.training.method === 'qlora') notes.push(UNQUANTIZED_EXPERTS_NOTE);
   if (arch.vision && placement.chunks.some((span) => span.hasEmbedding)) {

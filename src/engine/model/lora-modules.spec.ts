@@ -456,6 +456,38 @@ describe("LoRA as litgpt's Block runs it (litgpt/lora.py LoRAQKVLinear)", () => 
   });
 });
 
+describe("LoRA around the linears Mamba's fused kernel takes by weight", () => {
+  // mamba_inner_fn takes x_proj, dt_proj and out_proj's weights (modeling_mamba.py
+  // cuda_kernels_forward): PEFT wraps those modules, but nothing calls them. d_inner 512,
+  // dt_rank ceil(256 / 16) = 16, d_state 16.
+  const MAMBA = {
+    hidden_size: h,
+    vocab_size: 1024,
+    num_hidden_layers: 2,
+    model_type: 'mamba',
+    state_size: 16,
+  };
+  const settings = {
+    training: { method: 'lora' as const, sequenceLength: 256, lora: lora('all-linear') },
+    runtime: { preset: 'hf-transformers' as const },
+  };
+
+  it("counts every adapter as trainable, and only in_proj's gets a gradient and fp32 AdamW states", () => {
+    const inProj = r * (h + 2 * 512);
+    const kernelRead = r * (512 + 16 + 2 * 16) + r * (16 + 512) + r * (512 + h);
+    expect(count(MAMBA, 'all-linear')).toBe(2 * (inProj + kernelRead));
+    const states = ALLOCATED_COMPONENTS.indexOf('optimizerStates');
+    expect(forwardEnd(MAMBA, settings).live[states]).toBe(8 * 2 * inProj);
+  });
+
+  it('the plan says so where a target reaches them, and not for in_proj alone', () => {
+    const note = /LoRA adapters on x_proj, dt_proj, out_proj .* do not train/;
+    expect(forwardEnd(MAMBA, settings).notes.join('\n')).toMatch(note);
+    const inProjOnly = { ...settings, training: { ...settings.training, lora: lora(['in_proj']) } };
+    expect(forwardEnd(MAMBA, inProjOnly).notes.join('\n')).not.toMatch(/LoRA adapters on/);
+  });
+});
+
 describe("ModernBERT's modules (modular_modernbert.py)", () => {
   const modernbert = architectureFromConfig('modernbert-spec', {
     model_type: 'modernbert',

@@ -8,7 +8,7 @@ import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture, SsmConfig } from '../../vocabulary';
 import { LayerWeights } from '../model/rank-model';
 import { hfLlamaAttention, linear, LlamaVariant } from './hf-llama';
-import { addSsmWeights, mamba2Kernel, withSsmNote } from './hf-mamba';
+import { addSsmWeights, mamba2Kernel, mamba2KernelLinears, withSsmNote } from './hf-mamba';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder } from './recipe';
 
 /** FalconH1Mixer.cuda_kernels_forward in training: the input times ssm_in_multiplier (kept by
@@ -93,6 +93,7 @@ export function hfFalconH1Recipe(arch: ModelArchitecture, variant: LlamaVariant)
       return builder.norm('input_layernorm', h).norm('pre_ff_layernorm', h).build();
     },
     forward: (nn, x, w, inputs) => falconH1Layer(nn, x, w, inputs, variant, ssm),
+    ...mamba2KernelLinears,
     attention: withSsmNote,
     ends: { scaledEmbedding: true, embeddingLocal: 'output', scaledLogits: true },
   };

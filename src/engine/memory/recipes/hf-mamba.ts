@@ -55,9 +55,14 @@ export function paramsNamed(w: LayerWeights, names: string[]): Param[] {
   return found;
 }
 
+// The linears a fused Function takes by weight (mamba_inner_fn's x_proj_weight,
+// delta_proj_weight and out_proj_weight; mamba_split_conv1d_scan_combined's outproj_weight):
+// their modules are never called, so LoRA adapters PEFT wraps around them stay out of the graph.
+const MAMBA1_KERNEL_LINEARS = ['x_proj', 'dt_proj', 'out_proj'];
+const MAMBA2_KERNEL_LINEARS = ['out_proj'];
 // What each fused Function reads besides its input (MambaInnerFn, the combined Mamba-2
 // kernel, Jamba's CausalConv1dFn and SelectiveScanFn).
-const MAMBA1_FN = ['conv1d.weight', 'conv1d.bias', 'x_proj', 'dt_proj', 'out_proj', 'A_log', 'D'];
+const MAMBA1_FN = ['conv1d.weight', 'conv1d.bias', ...MAMBA1_KERNEL_LINEARS, 'A_log', 'D'];
 const MAMBA2_FN = [
   'conv1d.weight',
   'conv1d.bias',
@@ -65,8 +70,11 @@ const MAMBA2_FN = [
   'A_log',
   'D',
   'norm.weight',
-  'out_proj',
+  ...MAMBA2_KERNEL_LINEARS,
 ];
+
+/** The linears a layer recipe's fused Mamba-2 kernel reads by weight. */
+export const mamba2KernelLinears = { kernelLinears: MAMBA2_KERNEL_LINEARS };
 const JAMBA_CONV_FN = ['conv1d.weight', 'conv1d.bias'];
 const JAMBA_SCAN_FN = ['A_log', 'D'];
 
@@ -230,6 +238,7 @@ export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
         : 'transformers models/mamba/modeling_mamba.py (MambaBlock)',
     weights: mambaWeights,
     forward: (nn, x, weights, inputs) => mambaBlock(nn, x, weights, inputs, ssm),
+    kernelLinears: ssm.version === 2 ? MAMBA2_KERNEL_LINEARS : MAMBA1_KERNEL_LINEARS,
     attention: withSsmNote,
     ends: { finalNorm: 'rms' },
   };
@@ -289,5 +298,5 @@ export function hfMamba2HybridRecipe(
     addWeights: (builder, context) => addSsmWeights(builder, ssm, context.tensorParallel),
     forward: (nn, x, w) => mamba2Mixer(nn, x, w, ssm),
   });
-  return { ...recipe, attention: withSsmNote };
+  return { ...recipe, ...mamba2KernelLinears, attention: withSsmNote };
 }

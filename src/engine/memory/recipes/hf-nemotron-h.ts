@@ -10,7 +10,7 @@ import { ModelArchitecture } from '../../vocabulary';
 import { layerKind } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
 import { expertStyleOf, gatedMlp, hfLlamaAttention, LlamaVariant } from './hf-llama';
-import { addSsmWeights, mamba2Mixer, withSsmNote } from './hf-mamba';
+import { addSsmWeights, mamba2KernelLinears, mamba2Mixer, withSsmNote } from './hf-mamba';
 import { addMoeWeights, moeMlp } from './hf-moe';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -69,6 +69,7 @@ export function hfNemotronHRecipe(arch: ModelArchitecture, variant: LlamaVariant
     weights: (context, layer) => blockWeights(arch, context, layer),
     forward: (nn, x, w, inputs) =>
       nemotronHBlock(nn, x, w, (h) => blockModule(nn, arch, variant, h, w, inputs)),
+    ...mamba2KernelLinears,
     attention: withSsmNote,
     ends: { finalNorm: 'rms', logitsFp32: 'returned' },
   };

@@ -158,6 +158,9 @@ export interface LayerRecipe {
   ends?: ModelEnds;
   /** Encoder-decoder models' stacks. */
   stacks?: StackTensors;
+  /** Linears a fused kernel takes by weight without calling their modules (Mamba's), so
+   * adapters around them never run. */
+  kernelLinears?: string[];
 }
 
 /** Builds a LayerWeights in module order: linears (weight, then bias) and norms as named. */

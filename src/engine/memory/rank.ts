@@ -4,7 +4,7 @@ import { StageSpan } from '../model/placement';
 import { anyLayerRotates, layerKind } from '../model/layers';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
-import { shapeAdapted } from '../model/lora-modules';
+import { noPeftDefaultNote, shapeAdapted } from '../model/lora-modules';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
@@ -512,6 +512,8 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
+  const noPeftDefault = noPeftDefaultNote(arch, request);
+  if (noPeftDefault) notes.push(noPeftDefault);
   const bypassed = bypassedAdapters(arch, request, recipe);
   if (bypassed.length > 0) notes.push(bypassedAdaptersNote(bypassed));
   if (arch.moe?.denseExperts) notes.push(everyExpertNote(arch.moe));

@@ -6,7 +6,7 @@ import { forwardEnd } from '../../../test/support/layer-bytes';
 import { ALLOCATED_COMPONENTS } from '../memory/autograd/events';
 import { LoraSettings, TrainingSettings } from '../vocabulary';
 import { architectureFromConfig } from './architecture';
-import { defaultLoraTargets, litgptRunsLayers } from './lora-modules';
+import { defaultLoraTargets, litgptRunsLayers, noPeftDefaultNote } from './lora-modules';
 import { loraParameters, trainableParameters } from './parameters';
 import { normalizeRequest } from '../request/normalize';
 import { validateRequest } from '../request/validate';
@@ -227,6 +227,35 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(type('phi')).toEqual(['q_proj', 'v_proj', 'fc1', 'fc2']);
     expect(type('llama')).toEqual(['q_proj', 'v_proj']);
     expect(type('phi3', true)).toEqual(['qkv_proj']);
+  });
+
+  it('says where the targets stand in for a default PEFT lacks (Phi-3, Cohere), not where PEFT has one or they were chosen', () => {
+    const note = (
+      config: Record<string, unknown>,
+      preset: 'none' | 'litgpt',
+      targets?: string[],
+    ) => {
+      const arch = architectureFromConfig('spec', config);
+      const request = normalizeRequest(
+        {
+          model: 'spec',
+          cluster: { gpu: H100_SXM.id },
+          training: { method: 'lora', ...(targets ? { lora: { targetModules: targets } } : {}) },
+          runtime: { preset },
+        },
+        H100_SXM,
+        arch,
+      );
+      return noPeftDefaultNote(arch, request);
+    };
+    const phi3 = { ...BASE, model_type: 'phi3', intermediate_size: 512 };
+    const cohere = { ...BASE, model_type: 'cohere', intermediate_size: 512 };
+    const llama = { ...BASE, model_type: 'llama', intermediate_size: 512 };
+    expect(note(phi3, 'none')).toMatch(/qkv_proj are the planner's default for model_type 'phi3'/);
+    expect(note(cohere, 'none')).toMatch(/q_proj, v_proj are the planner's default .* 'cohere'/);
+    expect(note(llama, 'none')).toBeUndefined(); // PEFT's mapping has llama
+    expect(note(cohere, 'none', ['o_proj'])).toBeUndefined();
+    expect(note(cohere, 'litgpt')).toBeUndefined(); // litgpt's own flags
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

@@ -181,10 +181,24 @@ function t5Modules(arch: ModelArchitecture): Record<string, string[]> {
   return modules;
 }
 
-/** PEFT's default target_modules for the families whose modules are not Llama's
- * (utils/constants.py TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); the others take
- * q_proj and v_proj, or qkv_proj where q, k and v are one linear. */
+/** PEFT's default target_modules per model_type (utils/constants.py
+ * TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING, the types the planner reads); PEFT has
+ * none for the others and asks for target_modules, where the planner takes q_proj and v_proj,
+ * or qkv_proj where q, k and v are one linear, and says so (noPeftDefaultNote). */
 const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
+  llama: ['q_proj', 'v_proj'],
+  llama4: ['q_proj', 'v_proj'],
+  mistral: ['q_proj', 'v_proj'],
+  mixtral: ['q_proj', 'v_proj'],
+  stablelm: ['q_proj', 'v_proj'],
+  gemma: ['q_proj', 'v_proj'],
+  gemma2: ['q_proj', 'v_proj'],
+  gemma3_text: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+  qwen3: ['q_proj', 'v_proj'],
+  opt: ['q_proj', 'v_proj'],
+  gptj: ['q_proj', 'v_proj'],
+  gpt_neo: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],
   gpt_bigcode: ['c_attn'],
   falcon: ['query_key_value'],
@@ -202,6 +216,22 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   codegen: ['qkv_proj'],
   mpt: ['Wqkv'],
 };
+
+/** Where the targets are the planner's stand-in for a default PEFT lacks: what a run must do. */
+export function noPeftDefaultNote(
+  arch: Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>,
+  request: Pick<PlanRequest, 'training' | 'runtime'>,
+): string | undefined {
+  const targets = request.training.lora?.targetModules;
+  if (request.training.method === 'full' || !Array.isArray(targets)) return undefined;
+  // A catalog architecture without a model_type is read as Llama's, which PEFT maps.
+  const type = arch.modelType;
+  if (request.runtime.modelCode === 'litgpt' || !type || PEFT_DEFAULT_TARGETS[type])
+    return undefined;
+  const fallback = defaultLoraTargets(arch);
+  if (targets.join() !== fallback.join()) return undefined;
+  return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
+}
 
 /** The targets LoRA takes when the request names none: under litgpt's model code its flags
  * (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key, lora_projection,

@@ -37,6 +37,26 @@ const BERT_CLS = { ...BERT, architectures: ['BertForSequenceClassification'], nu
 const count = (config: Record<string, unknown>, targets: string[] | 'all-linear') =>
   loraParameters(architectureFromConfig('spec', config), lora(targets)).total;
 
+/** A LoRA request on `config` under `preset`, normalized, and its validation errors. */
+function request(
+  config: Record<string, unknown>,
+  preset: 'litgpt' | 'hf-transformers' | 'none',
+  targets?: string[],
+) {
+  const arch = architectureFromConfig('lora-spec', config);
+  const normalized = normalizeRequest(
+    {
+      model: 'lora-spec',
+      cluster: { gpu: H100_SXM.id },
+      training: { method: 'lora', ...(targets ? { lora: { targetModules: targets } } : {}) },
+      runtime: { preset },
+    },
+    H100_SXM,
+    arch,
+  );
+  return { arch, normalized, errors: validateRequest(normalized, arch, H100_SXM) };
+}
+
 describe("LoRA on a model's own modules (PEFT)", () => {
   it("Falcon's query_key_value: one adapter over q, k and v joined, r x (h + (a + 2g) d)", () => {
     const qkvOut = (4 + 2 * 2) * 64;
@@ -235,18 +255,8 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       preset: 'none' | 'litgpt',
       targets?: string[],
     ) => {
-      const arch = architectureFromConfig('spec', config);
-      const request = normalizeRequest(
-        {
-          model: 'spec',
-          cluster: { gpu: H100_SXM.id },
-          training: { method: 'lora', ...(targets ? { lora: { targetModules: targets } } : {}) },
-          runtime: { preset },
-        },
-        H100_SXM,
-        arch,
-      );
-      return noPeftDefaultNote(arch, request);
+      const { arch, normalized } = request(config, preset, targets);
+      return noPeftDefaultNote(arch, normalized);
     };
     const phi3 = { ...BASE, model_type: 'phi3', intermediate_size: 512 };
     const cohere = { ...BASE, model_type: 'cohere', intermediate_size: 512 };
@@ -396,25 +406,6 @@ describe("LoRA as litgpt's Block runs it (litgpt/lora.py LoRAQKVLinear)", () => 
       ...lora(targets),
       adaptsParts: true,
     }).total;
-  const request = (
-    config: Record<string, unknown>,
-    preset: 'litgpt' | 'hf-transformers' | 'none',
-    targets?: string[],
-  ) => {
-    const arch = architectureFromConfig('lora-spec', config);
-    const normalized = normalizeRequest(
-      {
-        model: 'lora-spec',
-        cluster: { gpu: H100_SXM.id },
-        training: { method: 'lora', ...(targets ? { lora: { targetModules: targets } } : {}) },
-        runtime: { preset },
-      },
-      H100_SXM,
-      arch,
-    );
-    return { arch, normalized, errors: validateRequest(normalized, arch, H100_SXM) };
-  };
-
   it('litgpt runs these layers; Hugging Face code stands in for GPT-2 (learned positions)', () => {
     const runs = (config: Record<string, unknown>) => {
       const { arch, normalized } = request(config, 'litgpt');

@@ -240,10 +240,8 @@ export function defaultLoraTargets(
   arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
   litgpt = false,
 ): string[] {
-  if (litgpt) return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
-  const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
-  if (family) return family;
-  return arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
+  const family = litgpt ? undefined : PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
+  return family ?? (arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj']);
 }
 
 /** modular_granitemoeshared.py and modular_granitemoehybrid.py: the shared MLP (shared_mlp)

@@ -1,6 +1,7 @@
 // What each data-parallel engine keeps on a rank, read off the timeline of the tiny Llama
 // (P parameters) over 8 data-parallel ranks, in bf16 with an fp32 master copy and AdamW.
 import { liveWhen, MIB, simulateTiny, TINY, TINY_LAYER } from '../../../../test/support/timeline';
+import { ALLOCATED_COMPONENTS } from '../autograd/events';
 
 // 4 layers, the embedding and the untied head, the final norm.
 const P = 4 * TINY_LAYER + 2 * TINY.vocab * TINY.hidden + TINY.hidden;
@@ -202,6 +203,49 @@ describe('gathering a QLoRA base: its NF4 weights go as stored, not in bf16', ()
   it('DeepSpeed ZeRO-3 gathers it the same way', () => {
     const runtime = { preset: 'deepspeed', bucketElements: 1e6, zero3LiveParameters: 0 };
     near(largestInLayer(runtime), LINEARS * NF4_DQ + BF16_PARAMS * 2);
+  });
+});
+
+describe("a vision-language model's image tower under ZeRO-3", () => {
+  // Qwen2.5-VL's tower at a small shape (2 blocks of width 128, a gated MLP of 256, the merger
+  // 4w -> 4w -> h): zero.Init partitions it with the rest and gathers it as one unit while it
+  // runs; under QLoRA its linears load 4-bit (bitsandbytes skips only the output embedding) and
+  // go as stored: the linears' weights in NF4 (bf16 under LoRA), their biases, the norms and
+  // the patch embedding in bf16 either way.
+  const w = 128;
+  const config = {
+    model_type: 'qwen2_5_vl',
+    vision_config: {
+      depth: 2,
+      hidden_size: w,
+      intermediate_size: 256,
+      out_hidden_size: TINY.hidden,
+    },
+  };
+  const linears = 2 * (w * 3 * w + w * w + 3 * w * 256) + (4 * w * 4 * w + 4 * w * TINY.hidden);
+  /** The first buffer the tower's forward allocates in the last step: the gathered tower
+   * (QLoRA's dequantised copies of each linear follow it). */
+  const towerGather = (method: 'lora' | 'qlora') => {
+    const buffers = ALLOCATED_COMPONENTS.indexOf('buffers');
+    const { log } = simulateTiny({
+      training: { sequenceLength: 64, method, imagesPerSample: 1 },
+      gpus: 8,
+      parallelism: { zeroStage: 3 },
+      runtime: { preset: 'deepspeed', zero3LiveParameters: 0 },
+      config,
+    });
+    for (let i = 0; i < log.length; i++) {
+      const m = log.moments[log.moment[i]];
+      const made = log.kind[i] === 1 && log.component[i] === buffers;
+      if (m.step === 2 && m.phase === 'forward' && m.what === 'vision' && made) return log.bytes[i];
+    }
+    return 0;
+  };
+
+  it("gathers the tower's 4-bit linears as stored under QLoRA: the gather shrinks by their bf16 less NF4 bytes", () => {
+    const NF4_DQ = 0.5 + 1 / 64 + 4 / (64 * 256);
+    expect(towerGather('lora')).toBeGreaterThan(linears * 2);
+    near(towerGather('lora') - towerGather('qlora'), linears * (2 - NF4_DQ));
   });
 });
 

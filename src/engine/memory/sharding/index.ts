@@ -333,6 +333,9 @@ function quantizedWeights(model: RankModel): Set<Param> {
   const linears = model.layers.flatMap((l) => [...l.linears.values()]);
   const ends = [model.projectIn, model.projectOut, model.headTransform?.dense, model.head];
   for (const end of ends) if (end) linears.push(end);
+  // A tower's linears load 4-bit too (model-states.ts quantizesTower), gathered as ZeRO-3 unit.
+  const tower = model.vision;
+  if (tower) linears.push(...tower.layers.flatMap((l) => l.linears), ...tower.projector);
   return new Set(linears.filter((linear) => linear.quantized).map((linear) => linear.weight));
 }
 

@@ -144,7 +144,10 @@ export class Fsdp2 implements ModuleHooks {
   /** Pre-backward: the unit is gathered (copied out if prefetched) and the unit backward
    * reaches next is prefetched. */
   beforeBackward(tag: NodeTag): void {
-    const module = moduleOf(tag);
+    // The tower's first node in backward is the merge into the embedding's output, whose
+    // gradient fires the embedding unit's pre-backward hook (FSDP2 hooks a module's outputs).
+    const tagged = moduleOf(tag);
+    const module = tagged === 'vision' ? 'embedding' : tagged;
     const unit = this.unitOf(module);
     if (!unit) return;
     this.unshard(unit, false);

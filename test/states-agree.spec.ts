@@ -224,3 +224,35 @@ describe("litgpt's LoRA on fused projections: closed form and timeline agree", (
     for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
   });
 });
+
+describe('trained parameters no backward reaches: closed form and timeline agree', () => {
+  // PyTorch's optimizers make states only for parameters with a .grad (adamw.py _init_group):
+  // a tower on text-only batches, Mllama's skipped cross-attention layers, adapters a fused
+  // Mamba kernel bypasses. The closed form had counted states for them all.
+  it.each<[string, string, PlanRequestInput['training'], 'none' | 'hf-transformers']>([
+    ['Gemma-3-4B on text, full fine-tuning', 'gemma-3-4b', { method: 'full' }, 'none'],
+    [
+      'Gemma-3-4B on text, LoRA on every linear',
+      'gemma-3-4b',
+      { method: 'lora', lora: { targetModules: 'all-linear' } },
+      'hf-transformers',
+    ],
+    ['Llama-3.2-11B-Vision on text', 'llama-3.2-11b-vision', { method: 'full' }, 'hf-transformers'],
+    [
+      'Mamba-2.8B, LoRA on every linear',
+      'mamba-2.8b',
+      { method: 'lora', lora: { targetModules: 'all-linear' } },
+      'hf-transformers',
+    ],
+  ])('%s', (_label, model, training, preset) => {
+    const counts = bothCounts({
+      model,
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+      training: { sequenceLength: 256, ...training },
+      parallelism: { zeroStage: 3 },
+      runtime: { preset },
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import { shardingEngine } from './memory/sharding/engine';
 import { estimateCost } from './performance/cost';
 import { planInference } from './inference/inference-plan';
 import { ModelStates, modelStates } from './memory/model-states';
+import { idleTrainedElements } from './memory/idle-parameters';
 import { rankChunks } from './memory/schedule';
 import { RankPlacement, SimulationDepth } from './memory/rank';
 import { RankSimulationJob, rankSimulationJob, simulateRank } from './memory/remembered-ranks';
@@ -89,7 +90,12 @@ function rankSetups(
   return Array.from({ length: stages }, (_, rank) => {
     const chunks = rankChunks(spans, stages, rank);
     const states = chunks.map((span) =>
-      modelStates(request, rankParameters(arch, span, layout, lora), worlds),
+      modelStates(
+        request,
+        rankParameters(arch, span, layout, lora),
+        worlds,
+        idleTrainedElements(request, arch, span, layout, lora),
+      ),
     );
     const paged = states.reduce((t, s) => t + s.pagedOptimizerStates, 0);
     const outsideAllocator = overhead + paged;

@@ -123,11 +123,13 @@ function quantizedTowerElements(request: PlanRequest, params: RankParameters): n
  * `expert` elements sharded over the expert group, when `sharded`. */
 type Sharder = (dense: number, expert: number, sharded: boolean) => number;
 
-/** Model states of one rank, after ZeRO sharding and offload. */
+/** Model states of one rank, after ZeRO sharding and offload; `idle` trained elements no
+ * backward reaches get no gradient and no optimizer state (idle-parameters.ts). */
 export function modelStates(
   request: PlanRequest,
   params: RankParameters,
   worlds: ShardWorld,
+  idle = 0,
 ): ModelStates {
   const { world: shardDegree, expertWorld: expertShardDegree } = worlds;
   const { training } = request;
@@ -148,14 +150,17 @@ export function modelStates(
     if (full) return shard(denseElements, params.expertLinear, s);
     return s ? params.adapters / shardDegree : params.adapters;
   };
+  const steppedElementsSharded = (s: boolean) =>
+    trainedElementsSharded(s) - (s ? idle / shardDegree : idle);
   const frozenWeightBytes = full ? 0 : frozenBaseBytes(request, params, shard);
 
-  const optimizerElements = trainedElementsSharded(zero >= 1);
+  const optimizerElements = steppedElementsSharded(zero >= 1);
   const placed = placeStates(request, optimizerElements, {
     weights: trainedElementsSharded(zero === 3) * trained.weight + frozenWeightBytes,
-    gradients: trainedElementsSharded(zero >= 2) * trained.gradient,
+    gradients: steppedElementsSharded(zero >= 2) * trained.gradient,
     optimizerStates: optimizerStateBytes(request, params, optimizerElements, trained, shardDegree),
-    masterWeights: optimizerElements * trained.master,
+    // fp32 masters are made for every trained parameter when the model is set up
+    masterWeights: trainedElementsSharded(zero >= 1) * trained.master,
   });
   if (request.runtime.optimizerInBackward) {
     // Each parameter is updated as soon as its gradient exists: one gradient alive at a time.

@@ -23,6 +23,7 @@ import { expertRouting } from './moe-routing';
 import { AttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
+import { textOnlyVision } from './idle-parameters';
 import { UNQUANTIZED_EXPERTS_NOTE } from './recipes/hf-moe';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
@@ -243,13 +244,6 @@ function startsSteady(
     layout.pipelineParallel === 1 &&
     policy.fp8?.recipe !== 'transformer-engine'
   );
-}
-
-/** A vision-language model trained on text alone: its image tower (and Mllama's
- * cross-attention layers) sit every step out, get no gradient and so no optimizer state, which
- * only a simulated first step can tell (timeline.ts optimizerStep). */
-function textOnlyVision(request: PlanRequest, arch: ModelArchitecture): boolean {
-  return arch.vision !== undefined && !((request.training.imagesPerSample ?? 0) > 0);
 }
 
 const momentKey = (m: Moment) => `${m.step}|${m.phase}|${m.what}|${m.layer}|${m.microBatch}`;

@@ -41,6 +41,7 @@ import { pattern } from '../memory/truncation';
 import { firstLayers, layerKind } from '../model/layers';
 import { RankParameters, rankParameters, splitLayers } from '../model/placement';
 import { requestLora } from '../model/lora-modules';
+import { idleTrainedElements } from '../memory/idle-parameters';
 import { pipelineSettings } from '../memory/rank';
 import {
   ChunkRole,
@@ -155,8 +156,13 @@ interface StageShape {
 }
 
 /** modelStates() of one rank under the request's ZeRO stage and offload and `layout`'s shards. */
-function shardedStates(request: PlanRequest, params: RankParameters, layout: PlanLayout) {
-  return modelStates(request, params, rankShardWorld(request, layout));
+function shardedStates(
+  request: PlanRequest,
+  params: RankParameters,
+  layout: PlanLayout,
+  idle: number,
+) {
+  return modelStates(request, params, rankShardWorld(request, layout), idle);
 }
 
 function allocatorStates(s: ReturnType<typeof modelStates>): number {
@@ -316,7 +322,7 @@ export class MemoryBound {
   private readonly stageStates = new Map<string, StageStates[]>();
   private readonly parameters = new Map<
     string,
-    { shape: StageShape; params: RankParameters[] }[]
+    { shape: StageShape; params: RankParameters[]; idle: number[] }[]
   >();
   private readonly moments = new Map<string, InFlightMoment[][]>();
   private readonly lengths: number[];
@@ -421,6 +427,9 @@ export class MemoryBound {
       params = Array.from({ length: stages }, (_, rank) => {
         const chunks = rankChunks(spans, stages, rank);
         const chunkParams = chunks.map((span) => rankParameters(this.arch, span, layout, lora));
+        const idle = chunks.map((span) =>
+          idleTrainedElements(request, this.arch, span, layout, lora),
+        );
         const shape: StageShape = {
           layers: chunks.reduce((sum, span) => sum + span.layers, 0),
           chunks: chunks.map((span) => ({
@@ -432,7 +441,7 @@ export class MemoryBound {
           endsParameters: chunkParams.reduce((sum, p) => sum + p.rootUnit, 0),
           modelEndsParameters,
         };
-        return { shape, params: chunkParams };
+        return { shape, params: chunkParams, idle };
       });
       this.parameters.set(key, params);
     }
@@ -445,8 +454,8 @@ export class MemoryBound {
     const key = JSON.stringify([layout, zeroStage, offload]);
     let stages = this.stageStates.get(key);
     if (!stages) {
-      stages = this.stageParameters(request, layout).map(({ shape, params }) => {
-        const all = params.map((p) => shardedStates(request, p, layout));
+      stages = this.stageParameters(request, layout).map(({ shape, params, idle }) => {
+        const all = params.map((p, i) => shardedStates(request, p, layout, idle[i]));
         const states = all.reduce((sum, s) => sum + allocatorStates(s), 0);
         const paged = all.reduce((sum, s) => sum + s.pagedOptimizerStates, 0);
         return { ...shape, states, paged };
@@ -461,8 +470,10 @@ export class MemoryBound {
     const arch = firstLayers(this.arch, layers);
     const layout = layoutOf(probe);
     const lora = requestLora(arch, probe);
-    const params = rankParameters(arch, splitLayers(layers, 1)[0], layout, lora);
-    return allocatorStates(shardedStates(probe, params, layout));
+    const stack = splitLayers(layers, 1)[0];
+    const params = rankParameters(arch, stack, layout, lora);
+    const idle = idleTrainedElements(probe, arch, stack, layout, lora);
+    return allocatorStates(shardedStates(probe, params, layout, idle));
   }
 
   /** The sharding probes' fit for the candidate's ZeRO stage and offload. */

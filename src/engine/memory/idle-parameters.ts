@@ -9,6 +9,7 @@ import { AdaptedLora, shapeAdapted } from '../model/lora-modules';
 import {
   adapterSize,
   countParameters,
+  LinearShape,
   linearShapes,
   visionAdapterElements,
 } from '../model/parameters';
@@ -18,7 +19,7 @@ import {
   rankParameters,
   StageSpan,
 } from '../model/placement';
-import { ModelArchitecture, PlanRequest } from '../vocabulary';
+import { LoraSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
 import { layerRecipe } from './recipes';
 
 /** A vision-language model trained on text alone: its tower (and Mllama's cross-attention
@@ -41,17 +42,32 @@ export function idleTrainedElements(
     if (span.hasEmbedding) {
       idle += lora ? visionAdapterElements(arch, lora) : countParameters(arch).vision;
     }
-    for (const layer of layersOf(span)) {
-      if (layerKind(arch, layer).mixer !== 'cross-attention') continue; // MllamaTextModel skips it
-      idle += trainedInLayer(arch, layer, degrees, lora);
+    // MllamaTextModel skips its cross-attention layers on text
+    const skipped = layersOf(span).filter((l) => layerKind(arch, l).mixer === 'cross-attention');
+    for (const layer of skipped) idle += trainedInLayer(arch, layer, degrees, lora);
+  }
+  const read = lora && layerRecipe(arch, request).kernelLinears;
+  if (!lora || !read) return idle;
+  for (const layer of layersOf(span)) {
+    for (const shape of bypassedShapes(arch, layer, lora, read)) {
+      const local = linearElementsPerRank(shape, arch, degrees.tensorParallel);
+      idle += adapterSize(lora, local.inFeatures, local.outFeatures) * shape.copies;
     }
   }
-  const bypassed = layerRecipe(arch, request).kernelLinears;
-  if (lora && bypassed) {
-    for (const layer of layersOf(span))
-      idle += bypassedAdapters(arch, layer, degrees, lora, bypassed);
-  }
   return idle;
+}
+
+/** A layer's adapted linears among those a fused kernel reads by weight (`read`): PEFT makes
+ * and counts their adapters, which never run. */
+export function bypassedShapes(
+  arch: ModelArchitecture,
+  layer: number,
+  lora: LoraSettings,
+  read: string[],
+): LinearShape[] {
+  return linearShapes(arch, layer).filter(
+    (shape) => read.includes(shape.name) && shapeAdapted(arch, lora, shape),
+  );
 }
 
 function layersOf(span: StageSpan): number[] {
@@ -68,21 +84,4 @@ function trainedInLayer(
   const span = { stage: 0, firstLayer: layer, layers: 1, hasEmbedding: false, hasHead: false };
   const params = rankParameters(arch, span, degrees, lora);
   return lora ? params.adapters : params.denseLinear + params.expertLinear + params.nonLinear;
-}
-
-/** The adapters of a layer's linears the fused kernel reads by weight, on a rank. */
-function bypassedAdapters(
-  arch: ModelArchitecture,
-  layer: number,
-  degrees: ParallelDegrees,
-  lora: AdaptedLora,
-  names: string[],
-): number {
-  let elements = 0;
-  for (const shape of linearShapes(arch, layer)) {
-    if (!names.includes(shape.name) || !shapeAdapted(arch, lora, shape)) continue;
-    const local = linearElementsPerRank(shape, arch, degrees.tensorParallel);
-    elements += adapterSize(lora, local.inFeatures, local.outFeatures) * shape.copies;
-  }
-  return elements;
 }

@@ -4,7 +4,7 @@ import { StageSpan } from '../model/placement';
 import { anyLayerRotates, layerKind } from '../model/layers';
 import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
-import { noPeftDefaultNote, shapeAdapted } from '../model/lora-modules';
+import { noPeftDefaultNote } from '../model/lora-modules';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
@@ -23,7 +23,7 @@ import { expertRouting } from './moe-routing';
 import { AttentionPlan } from './recipes/attention-kernel';
 import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
-import { textOnlyVision } from './idle-parameters';
+import { bypassedShapes, textOnlyVision } from './idle-parameters';
 import { UNQUANTIZED_EXPERTS_NOTE } from './recipes/hf-moe';
 import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
@@ -466,17 +466,14 @@ function everyExpertNote(moe: MoeConfig): string {
   return `the model code runs every token through all ${moe.numExperts} routed experts (a zero score for the ${idle} not chosen), as Hugging Face's Llama4TextMoe does: their activations and FLOPs are ${moe.numExperts / moe.expertsPerToken} times those of code that sends each token only to its chosen experts`;
 }
 
-/** The adapted linears the recipe's fused kernel reads by weight: PEFT makes and counts their
- * adapters, which never run. */
+/** The names of the adapted linears the recipe's fused kernel reads by weight. */
 function bypassedAdapters(arch: ModelArchitecture, request: PlanRequest, recipe: LayerRecipe) {
   const lora = request.training.method === 'full' ? undefined : request.training.lora;
   const read = recipe.kernelLinears;
   if (!lora || !read) return [];
   const names = new Set<string>();
-  for (let layer = 0; layer < arch.numLayers; layer++) {
-    for (const shape of linearShapes(arch, layer))
-      if (read.includes(shape.name) && shapeAdapted(arch, lora, shape)) names.add(shape.name);
-  }
+  for (let layer = 0; layer < arch.numLayers; layer++)
+    bypassedShapes(arch, layer, lora, read).forEach((shape) => names.add(shape.name));
   return [...names];
 }
 

@@ -124,10 +124,11 @@ describe("LoRA on a model's own modules (PEFT)", () => {
   it("a sequence classifier trains PEFT's copy of its classifier beside the adapters (modules_to_save)", () => {
     // PeftModelForSequenceClassification adds 'classifier' and 'score' to modules_to_save.
     const trainable = (config: Record<string, unknown>, targets: string[]) =>
-      trainableParameters(architectureFromConfig('spec', config), {
-        method: 'lora',
-        lora: lora(targets),
-      } as TrainingSettings);
+      trainableParameters(
+        architectureFromConfig('spec', config),
+        { method: 'lora' } as TrainingSettings,
+        lora(targets),
+      );
     const adapters = 2 * 2 * r * (h + h); // query and value in two layers
     // BERT: `classifier` (h x 2 + 2), not the pooler.
     expect(trainable(BERT_CLS, ['query', 'value'])).toBe(adapters + h * 2 + 2);
@@ -155,10 +156,11 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       vocab_size: 50265,
     };
     expect(
-      trainableParameters(architectureFromConfig('spec', robertaBase), {
-        method: 'lora',
-        lora: { ...lora(['query', 'value']), rank: 8 },
-      } as TrainingSettings),
+      trainableParameters(
+        architectureFromConfig('spec', robertaBase),
+        { method: 'lora' } as TrainingSettings,
+        { ...lora(['query', 'value']), rank: 8 },
+      ),
     ).toBe(12 * 2 * 8 * (768 + 768) + (768 * 768 + 768) + (768 * 2 + 2));
   });
 

@@ -138,13 +138,21 @@ describe('trainable parameters', () => {
     lora: { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
   });
   it('full fine-tuning trains everything; LoRA and QLoRA train the adapters only', () => {
-    expect(trainableParameters(model('llama-3-8b'), training('full'))).toBe(8030261248);
-    expect(trainableParameters(model('llama-3-8b'), training('lora'))).toBe(6815744);
-    expect(trainableParameters(model('llama-3-8b'), training('qlora'))).toBe(6815744);
+    expect(trainableParameters(model('llama-3-8b'), training('full'), training('full').lora)).toBe(
+      8030261248,
+    );
+    expect(trainableParameters(model('llama-3-8b'), training('lora'), training('lora').lora)).toBe(
+      6815744,
+    );
+    expect(
+      trainableParameters(model('llama-3-8b'), training('qlora'), training('qlora').lora),
+    ).toBe(6815744);
   });
   it("DeepSeek-V3 trains all but its routers' e_score_correction_bias buffers: 58 MoE layers x 256", () => {
     const total = countParameters(model('deepseek-v3')).total;
-    expect(trainableParameters(model('deepseek-v3'), training('full'))).toBe(total - 58 * 256);
+    expect(trainableParameters(model('deepseek-v3'), training('full'), training('full').lora)).toBe(
+      total - 58 * 256,
+    );
   });
 });
 

@@ -607,11 +607,12 @@ function bufferElements(arch: ModelArchitecture): number {
 }
 
 /** Parameters the method trains: everything but buffers for full fine-tuning, the adapters
- * otherwise, with PEFT's copy of a sequence classifier's head. */
+ * otherwise (`lora` as the request's model code adapts it, lora-modules.ts requestLora), with
+ * PEFT's copy of a sequence classifier's head. */
 export function trainableParameters(
   arch: ModelArchitecture,
   training: TrainingSettings,
-  lora: AdaptedLora | undefined = training.lora,
+  lora: AdaptedLora | undefined,
 ): number {
   if (training.method === 'full') return countParameters(arch).total - bufferElements(arch);
   if (!lora) return 0;

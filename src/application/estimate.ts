@@ -18,7 +18,7 @@ import { sharedSimulationThreads, SimulationThreads } from './simulation-threads
 
 // Simulations run ahead at once, at most: half of what the engine remembers, so none is
 // forgotten before the plans that asked for it read it.
-export const MAX_SIMULATED_AHEAD = 128;
+const MAX_SIMULATED_AHEAD = 128;
 
 /** The request normalized against its catalog model and GPU, and how the model was read. */
 function resolved(input: PlanRequestInput, catalog: Catalog) {

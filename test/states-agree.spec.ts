@@ -191,6 +191,35 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
   });
 });
 
+describe("BART's two stacks' own position tables: closed form and timeline agree", () => {
+  // A narrow BART whose decoder's own embed_positions and layernorm_embedding (1,026 rows of
+  // 256) are a root-unit parameter beside the shared embedding, past the 1% margin.
+  const BART = {
+    model_type: 'bart',
+    d_model: 256,
+    encoder_layers: 2,
+    decoder_layers: 2,
+    encoder_ffn_dim: 1024,
+    decoder_ffn_dim: 1024,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    vocab_size: 4096,
+  };
+  const encoderSettings = SETTINGS.filter(
+    ({ parallelism }) => !parallelism?.pipelineParallel && !parallelism?.expertParallel,
+  );
+  it.each(encoderSettings.map((setting) => [setting]))('%j', (setting) => {
+    const counts = bothCounts({
+      model: BART,
+      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+      training: { sequenceLength: 512, ...setting.training },
+      parallelism: setting.parallelism,
+    });
+    expect(counts).toBeDefined();
+    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+  });
+});
+
 describe("litgpt's LoRA on fused projections: closed form and timeline agree", () => {
   // litgpt's LoRAQKVLinear adapts each enabled part of its fused qkv, and its fc_1 and fc_2 hold
   // Phi-3's gate_up_proj: counted as PEFT's one adapter per module, the closed form had held

@@ -1,7 +1,7 @@
 // Maps a Hugging Face config.json (or our own field names) onto the engine's ModelArchitecture:
 // finds the family module, merges that family's Hugging Face defaults under the config, reads
 // the common decoder fields, then lets the family read its own.
-import { FieldError, ModelArchitecture, PlanValidationError } from '../vocabulary';
+import { DropoutConfig, FieldError, ModelArchitecture, PlanValidationError } from '../vocabulary';
 import { Config, ConfigReader, withDefaults } from './config-reader';
 import { readClassification, readDecoder, readMla, readMoe } from './decoder';
 import { Family, FamilyContext } from './family';
@@ -169,13 +169,15 @@ const DROPOUT_NAMES = {
 } as const;
 
 function readDropout(arch: ModelArchitecture, read: ConfigReader): void {
-  const dropout = {
+  const dropout: DropoutConfig = {
     attention: read.numberOr(0, ...DROPOUT_NAMES.attention),
     residual: read.numberOr(0, ...DROPOUT_NAMES.residual),
     embedding: read.numberOr(0, ...DROPOUT_NAMES.embedding),
   };
-  if (dropout.attention > 0 || dropout.residual > 0 || dropout.embedding > 0)
-    arch.dropout = dropout;
+  // BART's activation_dropout, after the MLP's activation (BartEncoderLayer.forward).
+  const activation = read.numberOr(0, 'activation_dropout');
+  if (activation > 0) dropout.activation = activation;
+  if (Object.values(dropout).some((p) => p > 0)) arch.dropout = dropout;
 }
 
 /** Fields past the model limits (src/engine/model/limits.ts) stop the mapping. */

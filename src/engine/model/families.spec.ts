@@ -2407,3 +2407,56 @@ describe('ModernBERT (modular_modernbert.py)', () => {
     expect(mean.notes!.join(' ')).toMatch(/'mean' multiplies the \(b, s, h\) last hidden state/);
   });
 });
+
+describe('BART (modeling_bart.py)', () => {
+  // BartConfig's defaults are bart-large's shape; its config.json names them the same way.
+  const BART_LARGE = { model_type: 'bart', architectures: ['BartForConditionalGeneration'] };
+  const arch = architectureFromConfig('bart-large', BART_LARGE);
+  const h = 1024;
+  const attention = 4 * (h * h + h); // k, v, q, out_proj, each biased
+  const mlp = h * 4096 + 4096 + 4096 * h + h; // fc1, fc2
+  const layerNorm = 2 * h;
+
+  it('counts bart-large: 406,291,456 parameters, each stack with its own positions and norm', () => {
+    const shared = 50265 * h; // lm_head is tied to it
+    const positions = 2 * (1024 + 2) * h; // BartLearnedPositionalEmbedding: 2 offset rows
+    const embeddingNorms = 2 * layerNorm; // layernorm_embedding, one per stack
+    const encoderLayer = attention + layerNorm + mlp + layerNorm;
+    const decoderLayer = encoderLayer + attention + layerNorm; // encoder_attn and its norm
+    const total = shared + positions + embeddingNorms + 12 * encoderLayer + 12 * decoderLayer;
+    expect(total).toBe(406_291_456);
+    expect(countParameters(arch).total).toBe(total);
+  });
+
+  it('reads the post-LN layers, the GELU MLP and no final norm (BartDecoder has none)', () => {
+    expect([arch.numLayers, arch.encoder?.numLayers]).toEqual([24, 12]);
+    expect([arch.normAfterResidual, arch.finalNorm, arch.activation]).toEqual([
+      true,
+      false,
+      'gelu',
+    ]);
+    expect(arch.dropout).toEqual({ attention: 0, residual: 0.1, embedding: 0.1 });
+  });
+
+  it('puts the cross-attention linears in decoder layers only', () => {
+    const names = (layer: number) => linearShapes(arch, layer).map((shape) => shape.name);
+    expect(names(11)).not.toContain('cross_attn.q_proj');
+    expect(names(12)).toContain('cross_attn.q_proj');
+  });
+
+  it('refuses, by field, a decoder shaped unlike its encoder and heads it has no recipe for', () => {
+    const refused = (extra: Record<string, unknown>) => {
+      try {
+        architectureFromConfig('bart', { ...BART_LARGE, ...extra });
+      } catch (error) {
+        return (error as { errors: { field: string }[] }).errors.map((e) => e.field);
+      }
+      return [];
+    };
+    expect(refused({ decoder_ffn_dim: 3072 })).toEqual(['config.decoder_ffn_dim']);
+    expect(refused({ encoder_attention_heads: 8 })).toEqual(['config.decoder_attention_heads']);
+    expect(refused({ architectures: ['BartForSequenceClassification'] })).toEqual([
+      'config.architectures',
+    ]);
+  });
+});

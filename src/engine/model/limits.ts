@@ -158,6 +158,7 @@ const ENCODER: BlockShape = {
     numLayers: count(1, MAX_LAYERS),
     relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
   },
+  flags: ['finalNorm', 'stackEmbeddings'],
 };
 
 /** DeBERTa-v2's relative position table: 256 buckets published (DeBERTa-v3), or up to every
@@ -260,6 +261,7 @@ const MTP: BlockShape = { numbers: { layers: count(1, MAX_LAYERS) } };
 /** Dropout probabilities: 0 (off) to 1. */
 const DROPOUT: BlockShape = {
   numbers: { attention: real(0, 1), residual: real(0, 1), embedding: real(0, 1) },
+  optionalNumbers: { activation: real(0, 1) },
 };
 
 const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [

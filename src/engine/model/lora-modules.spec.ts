@@ -109,6 +109,26 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(count(T5, ['wi', 'wo'])).toBe(4 * r * (h + 1024 + 1024 + h));
   });
 
+  it("BART's q_proj and v_proj (PEFT's default) reach the decoder's encoder_attn too; out_proj, fc1 and fc2 by its names", () => {
+    const BART = {
+      model_type: 'bart',
+      d_model: h,
+      encoder_layers: 2,
+      decoder_layers: 2,
+      encoder_attention_heads: 4,
+      decoder_attention_heads: 4,
+      encoder_ffn_dim: 1024,
+      decoder_ffn_dim: 1024,
+      vocab_size: 1024,
+    };
+    const qv = 2 * r * (h + h);
+    // Two encoder layers (self_attn q, v) and two decoder layers (self_attn and encoder_attn).
+    expect(count(BART, defaultLoraTargets({ modelType: 'bart' }))).toBe(2 * qv + 2 * 2 * qv);
+    expect(count(BART, ['encoder_attn.out_proj'])).toBe(2 * r * (h + h));
+    expect(count(BART, ['out_proj'])).toBe((2 + 2 * 2) * r * (h + h));
+    expect(count(BART, ['fc1', 'fc2'])).toBe(4 * r * (h + 1024 + 1024 + h));
+  });
+
   it("BERT's dense matches the attention output, intermediate and output linears, and the masked-LM head's transform", () => {
     expect(count(BERT, ['query', 'value'])).toBe(2 * 2 * r * (h + h));
     const layers = 2 * r * (h + h + h + 1024 + 1024 + h);

@@ -147,6 +147,17 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   starcoder2: { 'mlp.c_fc': ['up_proj'], 'mlp.c_proj': ['down_proj'] },
   // modeling_opt.py OPTAttention.out_proj, OPTDecoderLayer.fc1 / fc2.
   opt: { 'self_attn.out_proj': ['o_proj'], fc1: ['up_proj'], fc2: ['down_proj'] },
+  // modeling_bart.py BartAttention.out_proj, the decoder's encoder_attn, fc1 / fc2 (q, k, v
+  // keep their names).
+  bart: {
+    'self_attn.out_proj': ['o_proj'],
+    'encoder_attn.q_proj': ['cross_attn.q_proj'],
+    'encoder_attn.k_proj': ['cross_attn.k_proj'],
+    'encoder_attn.v_proj': ['cross_attn.v_proj'],
+    'encoder_attn.out_proj': ['cross_attn.o_proj'],
+    fc1: ['up_proj'],
+    fc2: ['down_proj'],
+  },
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
@@ -197,6 +208,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   qwen2: ['q_proj', 'v_proj'],
   qwen3: ['q_proj', 'v_proj'],
   opt: ['q_proj', 'v_proj'],
+  bart: ['q_proj', 'v_proj'],
   gptj: ['q_proj', 'v_proj'],
   gpt_neo: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],

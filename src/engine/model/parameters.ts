@@ -329,7 +329,8 @@ function layerNormElements(arch: ModelArchitecture, layerIndex: number): number 
   if (!arch.encoder) return (arch.normsPerLayer - skipped) * perNorm;
   if (isEncoderLayer(arch, layerIndex)) {
     // T5's encoder ends with its own final_layer_norm, carried by its last layer here.
-    const endsEncoder = layerIndex === arch.encoder.numLayers - 1;
+    const endsEncoder =
+      arch.encoder.finalNorm !== false && layerIndex === arch.encoder.numLayers - 1;
     return (arch.normsPerLayer + (endsEncoder ? 1 : 0)) * perNorm;
   }
   return (arch.normsPerLayer + 1) * perNorm; // + the cross-attention norm
@@ -452,8 +453,10 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const h = arch.hiddenSize;
   const width = embeddingWidthOf(arch);
   const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * width;
-  const positionEmbedding = arch.learnedPositionEmbeddings * h;
-  const embeddingNorm = arch.embeddingNorm ? normElements(arch, h) : 0;
+  // BART's encoder and decoder each hold a position table and an embedding LayerNorm.
+  const tables = arch.encoder?.stackEmbeddings ? 2 : 1;
+  const positionEmbedding = tables * arch.learnedPositionEmbeddings * h;
+  const embeddingNorm = arch.embeddingNorm ? tables * normElements(arch, h) : 0;
   const relativePositions = relativePositionElements(arch);
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
   const embeddingProjections = 2 * projectionElements(arch);

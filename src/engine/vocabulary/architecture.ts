@@ -333,10 +333,18 @@ export interface MtpConfig {
   layers: number;
 }
 
-/** The encoder stack of an encoder-decoder model (T5-style relative position buckets). */
+/** The encoder stack of an encoder-decoder model: T5's relative position buckets and final
+ * norm, or BART's stacks that each embed on their own. */
 export interface EncoderConfig {
   numLayers: number;
+  /** T5's relative position buckets per stack (0: none, BART). */
   relativeAttentionBuckets: number;
+  /** The encoder ends with its own final norm (T5Stack's final_layer_norm); BART's has none.
+   * Absent: true. */
+  finalNorm?: boolean;
+  /** Each stack has its own learned position table and embedding LayerNorm (BartEncoder and
+   * BartDecoder: embed_positions, layernorm_embedding), the token embedding shared. */
+  stackEmbeddings?: boolean;
 }
 
 /** DeBERTa-v2's disentangled attention (modeling_deberta_v2.py DisentangledSelfAttention): each
@@ -367,6 +375,8 @@ export interface DropoutConfig {
   residual: number;
   /** On the embeddings (embd_pdrop). */
   embedding: number;
+  /** After the MLP's activation (BART's activation_dropout). Absent: none. */
+  activation?: number;
 }
 
 /** Multi-latent attention (DeepSeek-V2/V3). */

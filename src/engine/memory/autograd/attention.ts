@@ -113,7 +113,8 @@ const LSE_ALIGNMENT = 32;
 /** transformers' eager_attention_forward: K/V repeated to every head, q @ k^T scaled, soft-capped
  * where the model caps its scores (Gemma-2: / cap, tanh, * cap, tanh keeping its output) and
  * masked, softmax in fp32 (softmax(dtype=float32) converts its input first: SoftMax.cpp) cast
- * back to q's dtype (both saved), @ v, and the (b, s, h, d) copy for o_proj. `keys` is the
+ * back to q's dtype (both saved), or in the scores' own dtype (`softmaxFp32` false: BART's
+ * eager_attention_forward), @ v, and the (b, s, h, d) copy for o_proj. `keys` is the
  * sequence length one query attends over. */
 export function eagerAttention(
   nn: Nn,
@@ -123,6 +124,7 @@ export function eagerAttention(
   mask?: Tensor,
   softcap = false,
   dropout = false,
+  softmaxFp32 = true,
 ) {
   return nn.rt.scope(() => {
     const { ops } = nn;
@@ -141,16 +143,24 @@ export function eagerAttention(
       nn.rt.drop(logits);
       logits = masked;
     }
-    const converted = ops.to(logits, FP32);
-    nn.rt.drop(logits);
-    const probabilities = ops.softmax(converted);
-    nn.rt.drop(converted);
-    const cast = ops.to(probabilities, q.elementBytes);
-    nn.rt.drop(probabilities);
+    const cast = softmaxFp32 ? fp32Softmax(nn, logits, q.elementBytes) : ops.softmax(logits);
+    if (!softmaxFp32) nn.rt.drop(logits); // BART's softmax in the scores' dtype keeps its output
     const weights = dropout ? dropped(nn, cast) : cast;
     const context = matmulNT(nn, weights, values, q.cols);
     return ops.unary(context); // transpose(1, 2).contiguous()
   });
+}
+
+/** softmax(scores, dtype=torch.float32).to(query.dtype): the fp32 copy (the scores dropped
+ * once made), its softmax, the cast back. */
+function fp32Softmax(nn: Nn, logits: Tensor, elementBytes: number): Tensor {
+  const converted = nn.ops.to(logits, FP32);
+  nn.rt.drop(logits);
+  const probabilities = nn.ops.softmax(converted);
+  nn.rt.drop(converted);
+  const cast = nn.ops.to(probabilities, elementBytes);
+  nn.rt.drop(probabilities);
+  return cast;
 }
 
 /** gpt-oss's eager_attention_forward (models/gpt_oss/modeling_gpt_oss.py): K/V repeated, q k^T

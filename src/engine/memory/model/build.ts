@@ -56,8 +56,10 @@ export function buildRankModel(
     model.embedding = baseParam(storage, 'embed_tokens', inputRows * width);
     model.embedding.shape = [inputRows, width];
     model.all.push(model.embedding);
+    const tables = arch.encoder?.stackEmbeddings ? 2 : 1;
     if (counts.positionEmbedding > 0) {
-      model.positions = baseParam(storage, 'position_embeddings', counts.positionEmbedding);
+      const elements = counts.positionEmbedding / tables;
+      model.positions = baseParam(storage, 'position_embeddings', elements);
       model.all.push(model.positions);
     }
     if (arch.embeddingNorm) {
@@ -68,6 +70,9 @@ export function buildRankModel(
     addProjections(context, model, { in: true, out: span.hasHead });
   }
   for (const layer of layers) {
+    const decoderStart = recipe.stacks?.decoderStart ?? Infinity;
+    if (span.hasEmbedding && layer >= decoderStart && !model.decoderEmbedding)
+      addDecoderEmbedding(context, model);
     const weights = recipe.weights(context, layer);
     model.layers.push(weights);
     model.all.push(...weights.order);
@@ -83,6 +88,22 @@ export function buildRankModel(
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
   addEndAdapters(context, model, rows);
   return model;
+}
+
+/** BartDecoder's own embed_positions and layernorm_embedding, created with the decoder (the
+ * encoder's sit with the shared embedding). A pipeline of an encoder-decoder is refused, so
+ * the stage with the embedding runs the decoder too. */
+function addDecoderEmbedding(context: WeightContext, model: RankModel): void {
+  const { arch, storage } = context;
+  if (!arch.encoder?.stackEmbeddings) return;
+  const positions = baseParam(
+    storage,
+    'decoder_position_embeddings',
+    arch.learnedPositionEmbeddings * arch.hiddenSize,
+  );
+  const norm = endNorm(context, 'decoder_embedding_norm');
+  model.decoderEmbedding = { positions, norm };
+  model.all.push(positions, ...norm);
 }
 
 /** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and its LayerNorm, created after the

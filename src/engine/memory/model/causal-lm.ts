@@ -77,8 +77,9 @@ class StackState {
     private readonly elementBytes: number,
   ) {}
 
-  /** Before layer `index`: the decoder's input when the decoder starts there. */
-  enter(index: number, x: Tensor): Tensor | undefined {
+  /** Before layer `index`: the decoder's input, and the embedding locals its forward keeps,
+   * when the decoder starts there. */
+  enter(index: number, x: Tensor): Embedded | undefined {
     const stacks = this.stage.recipe.stacks;
     if (!stacks) return undefined;
     const { nn, settings } = this.stage;
@@ -87,14 +88,15 @@ class StackState {
     const decoder = index >= stacks.decoderStart && !this.inDecoder;
     if (!first && !decoder) return undefined;
     nn.rt.drop(...this.held);
-    let next: Tensor | undefined;
+    let next: Embedded | undefined;
     if (decoder && !first) {
       this.encoderStates = x;
-      next = this.stage.embedAgain();
+      next = this.stage.embedDecoder();
     }
     this.inDecoder = index >= stacks.decoderStart;
     const { tokens, keys } = settings;
-    this.held = stacks.build(nn, tokens, keys, this.elementBytes, this.inDecoder);
+    const kernel = settings.attentionFor(index).kernel;
+    this.held = stacks.build(nn, tokens, keys, this.elementBytes, this.inDecoder, kernel);
     return next;
   }
 
@@ -105,6 +107,12 @@ class StackState {
   end(): void {
     this.stage.nn.rt.drop(...this.held, this.encoderStates);
   }
+}
+
+/** An embedding's output and the locals its model's forward keeps until it returns. */
+interface Embedded {
+  x: Tensor;
+  kept: Tensor[];
 }
 
 /** The per-forward tensors the layers read, and the inputs each layer receives. */
@@ -179,8 +187,13 @@ export class StageModel {
         x = merged;
       }
       for (const layer of this.model.layers) {
-        // At the decoder's start the encoder output lives on in `stacks` for cross-attention.
-        x = stacks.enter(layer.index, x) ?? x;
+        // At the decoder's start the encoder output lives on in `stacks` for cross-attention;
+        // the encoder's forward has returned, and with it its embedding locals.
+        const decoderInput = stacks.enter(layer.index, x);
+        if (decoderInput) {
+          nn.rt.drop(...kept);
+          ({ x, kept } = decoderInput);
+        }
         const inputs = stacks.inputs(tables.inputsFor(layer.index));
         if (this.recipe.skips?.(layer.index, inputs)) continue;
         nn.rt.enter('forward', layer.index, 'layer');
@@ -273,17 +286,22 @@ export class StageModel {
     return out;
   }
 
-  /** A fresh embedding of the tokens (an encoder-decoder's decoder input: its recipe keeps no
-   * embedding local, hf-t5.ts). */
-  embedAgain(): Tensor {
-    return this.embed().x;
+  /** The decoder's embedding of its tokens: the shared table again, with the decoder's own
+   * positions and norm where it has them (BartDecoder). */
+  embedDecoder(): Embedded {
+    return this.embed(this.model.decoderEmbedding);
   }
 
   /** embed_tokens(input_ids), plus learned positions (GPT-2's wte + wpe), scaled by
    * sqrt(hidden) (Gemma), then embedding dropout: each step its own tensor. `kept`: second
    * handles on the tensors the model's forward keeps as locals until it returns
    * (settings.embeddingLocal). */
-  private embed(): { x: Tensor; kept: Tensor[] } {
+  private embed(
+    stack: { positions?: Param; norm?: Param[] } = {
+      positions: this.model.positions,
+      norm: this.model.embeddingNorm,
+    },
+  ): Embedded {
     const { nn, model, settings } = this;
     nn.rt.enter('forward', -1, 'embedding');
     nn.rt.hooks.beforeForward('embedding');
@@ -301,7 +319,7 @@ export class StageModel {
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     // OPTDecoder.forward: pos_embeds first, then inputs_embeds = self.project_in(inputs_embeds).
-    const positions = model.positions && this.lookup(model.positions);
+    const positions = stack.positions && this.lookup(stack.positions);
     // DebertaV2Embeddings: zeros of the lookup's shape where it has no position table.
     const masked = this.recipe.ends?.maskedEmbeddings === true;
     const zeros = masked && !positions ? nn.ops.empty(x, false) : undefined;
@@ -314,7 +332,7 @@ export class StageModel {
       else nn.rt.drop(positions);
     }
     if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
-    const norm = model.embeddingNorm;
+    const norm = stack.norm;
     if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
     if (masked) then((t) => this.attentionMasked(t));
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));

@@ -26,6 +26,9 @@ const STANDARD: LossSettings = {
   logitsCastBack: false,
   outputsToFp32: false,
   scaleLogits: false,
+  logitsBiasBytes: 0,
+  inLogitsDtype: false,
+  autocast: false,
   softcap: false,
   retainLogits: false,
   classifierDropout: 0,
@@ -91,6 +94,37 @@ describe('the standard loss (ForCausalLMLoss)', () => {
       -LOGITS32, //   the fp32 gradient
       VOCAB * HIDDEN * BF16, // lm_head: the weight's gradient first (MmBackward0)
     ]);
+  });
+
+  it("CrossEntropyLoss on BART's biased bf16 logits (pure bf16): one bf16 copy, no fp32 one", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const settings = { ...STANDARD, logitsBiasBytes: BF16, inLogitsDtype: true };
+    const { logits } = headAndLoss(nn, hidden, head, settings);
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      LOGITS16, // lm_head
+      LOGITS16, // lm_logits + final_logits_bias (bf16 buffer): AddBackward0 keeps nothing
+      -LOGITS16, //   the head's output: rebound, saved by nothing
+      LOGITS16, // log_softmax in bf16: saved
+    ]);
+    expect(logits.map((t) => t.bytes)).toEqual([LOGITS16]); // the biased logits are returned
+  });
+
+  it("under autocast an fp32 model's fp32 bias promotes the sum to fp32, which the loss reads as it is", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    const settings = { ...STANDARD, logitsBiasBytes: FP32, inLogitsDtype: true, autocast: true };
+    headAndLoss(nn, hidden, head, settings);
+    expect(large(deltasOf(rt.log, start))).toEqual([
+      LOGITS16, // lm_head (autocast: bf16)
+      LOGITS32, // bf16 + fp32 buffer: type promotion makes an fp32 sum
+      -LOGITS16, //   the head's output
+      LOGITS32, // log_softmax on the fp32 sum: no cast before it
+    ]);
+  });
+
+  it("CrossEntropyLoss on bf16 logits under autocast: autocast casts log_softmax's input to fp32", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    headAndLoss(nn, hidden, head, { ...STANDARD, inLogitsDtype: true, autocast: true });
+    expect(large(deltasOf(rt.log, start))).toEqual([LOGITS16, LOGITS32, LOGITS32, -LOGITS32]);
   });
 
   it("scaled logits (Cohere's logit_scale, Granite's logits_scaling): a second bf16 copy, the first freed", () => {

@@ -30,6 +30,15 @@ export interface LossSettings {
   compiled: boolean;
   /** The head's output multiplied by a scalar (ModelEnds.scaledLogits). */
   scaleLogits: boolean;
+  /** Bytes an element of a bias buffer added to the head's output (BART's final_logits_bias,
+   * in the model's dtype); 0 where there is none. */
+  logitsBiasBytes: number;
+  /** The loss runs on the logits as the model made them (torch.nn.CrossEntropyLoss in
+   * T5ForConditionalGeneration and BartForConditionalGeneration, not ForCausalLMLoss's
+   * logits.float()): fp32 only where autocast casts log_softmax's input. */
+  inLogitsDtype: boolean;
+  /** torch.autocast is on (its fp32 op list holds log_softmax). */
+  autocast: boolean;
   /** cap * tanh(logits / cap) before the loss (Gemma-2's final_logit_softcapping). */
   softcap: boolean;
   /** The loop keeps the model's logits referenced until after backward (HF outputs). */
@@ -93,6 +102,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
       rt.drop(logits);
       logits = scaled;
     }
+    if (settings.logitsBiasBytes > 0) logits = biasedLogits(nn, logits, settings.logitsBiasBytes);
     if (settings.softcap) {
       const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
       rt.drop(logits);
@@ -105,7 +115,7 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     }
     if (settings.kind === 'fused') return [megatronCrossEntropy(nn, logits), logits];
     // Compiled, the loss's own upcast is fused into its kernel.
-    const logits32 = settings.compiled ? logits : ops.to(logits, FP32);
+    const logits32 = upcastsForLoss(logits, settings) ? ops.to(logits, FP32) : logits;
     const loss = crossEntropy(nn, logits32, settings.compiled);
     if (logits32 !== logits) rt.drop(logits32);
     if (!settings.logitsCastBack) return [loss, logits];
@@ -113,6 +123,25 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     rt.drop(logits);
     return [loss, returned];
   });
+}
+
+/** `lm_logits + self.final_logits_bias` (BartForConditionalGeneration.forward): a new tensor in
+ * the promoted dtype (fp32 where autocast left the logits 16-bit beside an fp32 model's
+ * buffer); AddBackward keeps nothing, the buffer having no gradient. */
+function biasedLogits(nn: Nn, logits: Tensor, biasBytes: number): Tensor {
+  const { ops, rt } = nn;
+  const biased = biasBytes > logits.elementBytes ? ops.to(logits, biasBytes) : ops.unary(logits);
+  rt.drop(logits);
+  return biased;
+}
+
+/** Whether an fp32 copy of the logits is made for the loss: by the loss code itself
+ * (ForCausalLMLoss), or by autocast for CrossEntropyLoss on 16-bit logits; a compiled loss
+ * fuses its upcast into its kernel. */
+function upcastsForLoss(logits: Tensor, settings: LossSettings): boolean {
+  if (settings.compiled) return false;
+  if (!settings.inLogitsDtype) return true;
+  return settings.autocast && logits.elementBytes !== FP32;
 }
 
 /** The head applied chunk by chunk along the sequence, each chunk's cross-entropy in fp32

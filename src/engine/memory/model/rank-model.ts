@@ -61,6 +61,9 @@ export interface RankModel {
   embeddingLora?: { a: Param; b: Param; rank: number };
   positions?: Param;
   embeddingNorm?: Param[];
+  /** BART's decoder's own position table and embedding LayerNorm (the encoder's are
+   * `positions` and `embeddingNorm`). */
+  decoderEmbedding?: { positions: Param; norm: Param[] };
   /** OPT-350m's project_in (embedding width to h) on the first stage. */
   projectIn?: LinearParams;
   layers: LayerWeights[];

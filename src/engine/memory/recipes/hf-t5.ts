@@ -176,6 +176,7 @@ export function hfT5Recipe(arch: ModelArchitecture): LayerRecipe {
       finalNorm: 't5',
       finalDropout: p,
       headInputScale: arch.tieWordEmbeddings,
+      lossInLogitsDtype: true, // T5ForConditionalGeneration: CrossEntropyLoss(ignore_index=-100)
       // T5Stack keeps each stack's inputs_embeds until that stack returns: not yet planned.
       embeddingLocal: 'none',
     },

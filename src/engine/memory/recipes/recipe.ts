@@ -71,7 +71,15 @@ export interface WeightContext {
  * builds once for its layers (T5's position bias), held while the stack runs. */
 export interface StackTensors {
   decoderStart: number;
-  build(nn: Nn, tokens: number, keys: number, elementBytes: number, decoder: boolean): Tensor[];
+  /** `kernel`: the attention kernel the stack's first layer runs. */
+  build(
+    nn: Nn,
+    tokens: number,
+    keys: number,
+    elementBytes: number,
+    decoder: boolean,
+    kernel: AttentionKernelRun,
+  ): Tensor[];
 }
 
 /** What a model code does around its layers, where it departs from Llama's: the embedding
@@ -125,6 +133,12 @@ export interface ModelEnds {
   /** The logits multiplied by a scalar after the head, a second full-size tensor (Cohere's
    * `logits * self.logit_scale`, Granite's `logits / self.config.logits_scaling`). */
   scaledLogits?: boolean;
+  /** A bias buffer added to the head's output, a second full-size tensor
+   * (BartForConditionalGeneration's final_logits_bias). */
+  logitsBias?: boolean;
+  /** The loss is torch.nn.CrossEntropyLoss on the logits as they are (T5's and BART's
+   * *ForConditionalGeneration), not ForCausalLMLoss's fp32 copy. */
+  lossInLogitsDtype?: boolean;
   /** The model code casts the head's logits to fp32 itself: and returns them so ('returned':
    * GPT-J's `self.lm_head(hidden_states).to(torch.float32)`), or for its loss only, casting them
    * back to the hidden dtype after it ('loss': GPT-Neo's `lm_logits.to(hidden_states.dtype)`). */

@@ -607,6 +607,74 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(made.slice(-4)).toEqual([BF16 * h * T, BF16 * h * T, FP32 * T, FP32 * T]);
   });
 
+  it("BART encoder layer: OPT-350m's post-LN layer with GELU, activation dropout's mask, q unscaled (the kernel scales)", () => {
+    const config = {
+      model_type: 'bart',
+      d_model: h,
+      encoder_attention_heads: a,
+      decoder_attention_heads: a,
+      encoder_ffn_dim: f,
+      decoder_ffn_dim: f,
+      decoder_layers: 1,
+      vocab_size: 1024,
+      max_position_embeddings: T,
+      dropout: 0.1,
+      activation_dropout: 0.1,
+    };
+    const perToken =
+      BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj
+      3 * BF16 * a * d + // q, k, v kept by flash attention
+      BF16 * a * d +
+      lse + // attention output (kept by out_proj too) and log-sum-exp
+      1 * h + // out_proj's dropout mask
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by self_attn_layer_norm
+      BF16 * h + // its output, kept by fc1
+      BF16 * f + // fc1's output, kept by GELU
+      1 * f + // activation_dropout's mask
+      BF16 * f + // the dropped activation, kept by fc2
+      1 * h + // fc2's dropout mask
+      BF16 * h +
+      layerNormStats; // the second sum, kept by final_layer_norm
+    expect(savedPerLayer(config, HF, 'encoder_layers')).toBe(perToken * T);
+  });
+
+  it('BART decoder layer: a third post-LN sub-layer, encoder_attn over the encoder output; under eager the cross mask is held with the causal one', () => {
+    const config = {
+      model_type: 'bart',
+      d_model: h,
+      encoder_attention_heads: a,
+      decoder_attention_heads: a,
+      encoder_ffn_dim: f,
+      decoder_ffn_dim: f,
+      encoder_layers: 1,
+      vocab_size: 1024,
+      max_position_embeddings: T,
+      dropout: 0,
+    };
+    const sublayer = (kept: number) => kept + BF16 * h + layerNormStats + BF16 * h;
+    const attention = 3 * BF16 * a * d + BF16 * a * d + lse; // q, k, v, output, log-sum-exp
+    const perToken =
+      sublayer(BF16 * h + attention) + // self-attention on the layer input; norm; its output
+      // encoder_attn: q_proj keeps the normed states (counted above); k_proj and v_proj read
+      // the encoder output, held for every decoder layer already
+      sublayer(attention) +
+      BF16 * f + // fc1's output, kept by GELU
+      BF16 * f + // GELU's output, kept by fc2
+      BF16 * h +
+      layerNormStats; // the last sum, kept by final_layer_norm
+    expect(savedPerLayer(config, HF, 'decoder_layers')).toBe(perToken * T);
+    // Eager: the encoder's (b, 1, s, s) additive mask serves the decoder's causal one too; the
+    // decoder builds one more for its cross-attention as it embeds, held while it runs. SDPA
+    // gets none on full batches.
+    const masks = (runtime: Record<string, unknown>) =>
+      endForwardAllocations(config, settings(runtime), 'embedding').filter(
+        (bytes) => bytes === BF16 * T * T,
+      ).length;
+    expect(masks({ preset: 'hf-transformers', attention: 'eager' })).toBe(2);
+    expect(masks({ preset: 'hf-transformers' })).toBe(0);
+  });
+
   it("OPT-350m's ends: the narrow lookup projected in before the positions are added, projected out before the head", () => {
     const width = 128; // word_embed_proj_dim under h = 256
     const config = {

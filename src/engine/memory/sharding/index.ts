@@ -194,6 +194,8 @@ export function zero3Units(model: RankModel): Zero3Unit[] {
     ...tied,
     model.positions,
     ...(model.embeddingNorm ?? []),
+    model.decoderEmbedding?.positions,
+    ...(model.decoderEmbedding?.norm ?? []),
     ...adapter,
     ...linearParamsOf(model.projectIn),
   ];

@@ -65,6 +65,7 @@ import { smollm3 } from './smollm3';
 import { stablelm } from './stablelm';
 import { starcoder2 } from './starcoder2';
 import { t5 } from './t5';
+import { bart } from './bart';
 
 const ALL: Family[] = [
   llama,
@@ -129,6 +130,7 @@ const ALL: Family[] = [
   debertaV2,
   modernbert,
   t5,
+  bart,
   llama4,
   mllama,
   mistral3,

@@ -1,0 +1,157 @@
+// One layer of Hugging Face's BART (transformers models/bart/modeling_bart.py BartEncoderLayer,
+// BartDecoderLayer, BartAttention), run as an encoder stack then a decoder stack: each
+// sub-layer's output dropped out, added to its input, then LayerNorm'd (post-LN); the decoder's
+// cross-attention (encoder_attn) reads the encoder output; fc1, the activation, activation
+// dropout, fc2. Attention goes through transformers' attention interface: q, k and v as
+// projected (the kernel takes self.scaling), SDPA or flash without a mask on full batches, or
+// eager_attention_forward with 4-D additive masks and softmax in the scores' dtype.
+import { eagerAttention } from '../autograd/attention';
+import { AttentionKernelRun } from './attention-kernel';
+import { Nn } from '../autograd/nn';
+import { Tensor } from '../autograd/runtime';
+import { ModelArchitecture } from '../../vocabulary';
+import { isEncoderLayer } from '../../model/layers';
+import { LayerWeights } from '../model/rank-model';
+import { attend, hfAttentionPlan } from './attention-kernel';
+import { linear } from './hf-llama';
+import {
+  LayerInputs,
+  LayerRecipe,
+  LayerWeightsBuilder,
+  StackTensors,
+  WeightContext,
+} from './recipe';
+
+/** BartAttention.forward: q_proj, k_proj and v_proj (of the encoder output in encoder_attn),
+ * the kernel, out_proj. `prefix`: '' or 'cross_attn.'. */
+function bartAttention(
+  nn: Nn,
+  x: Tensor,
+  source: Tensor,
+  w: LayerWeights,
+  prefix: string,
+  inputs: LayerInputs,
+): Tensor {
+  return nn.rt.scope(() => {
+    const q = nn.linear(x, linear(w, `${prefix}q_proj`));
+    const k = nn.linear(source, linear(w, `${prefix}k_proj`));
+    const v = nn.linear(source, linear(w, `${prefix}v_proj`));
+    const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+    const context =
+      inputs.attention === 'eager'
+        ? eagerAttention(
+            nn,
+            qkv,
+            inputs.heads,
+            inputs.keys,
+            inputs.mask,
+            false,
+            inputs.dropout,
+            false,
+          )
+        : attend(nn, qkv, inputs);
+    nn.rt.drop(...qkv, q, k, v);
+    return nn.linear(context, linear(w, `${prefix}o_proj`));
+  });
+}
+
+interface Dropouts {
+  /** config.dropout: on each sub-layer's output. */
+  residual: number;
+  /** config.activation_dropout: after the MLP's activation. */
+  activation: number;
+}
+
+/** BartEncoderLayer.forward and BartDecoderLayer.forward: `x = norm(x + dropout(sublayer(x)))`
+ * for self-attention, the decoder's cross-attention and the MLP. LayerNorm keeps what its
+ * backward needs, so each rebinding frees the sum. */
+function bartLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: Dropouts) {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const residual = (input: Tensor, norm: string, body: (t: Tensor) => Tensor) => {
+      const out = nn.dropoutReplacing(body(input), p.residual);
+      const sum = ops.add(input, out);
+      rt.drop(out);
+      const normed = nn.layerNorm(sum, w.norms.get(norm)!, w.norms.get(`${norm}.bias`));
+      rt.drop(sum);
+      return normed;
+    };
+    let h = residual(x, 'self_attn_layer_norm', (t) => bartAttention(nn, t, t, w, '', inputs));
+    const states = inputs.encoderStates;
+    if (states) {
+      const crossed = residual(h, 'encoder_attn_layer_norm', (t) =>
+        bartAttention(nn, t, states, w, 'cross_attn.', inputs),
+      );
+      rt.drop(h);
+      h = crossed;
+    }
+    const out = residual(h, 'final_layer_norm', (t) => bartMlp(nn, t, w, p.activation));
+    rt.drop(h);
+    return out;
+  });
+}
+
+/** fc1, the activation (ACT2FN['gelu']: F.gelu keeps its input), activation dropout, fc2. */
+function bartMlp(nn: Nn, x: Tensor, w: LayerWeights, activationDropout: number): Tensor {
+  return nn.rt.scope(() => {
+    const up = nn.linear(x, linear(w, 'up_proj'));
+    const activated = nn.ops.unarySavingInput(up);
+    nn.rt.drop(up);
+    const dropped = nn.dropoutReplacing(activated, activationDropout);
+    return nn.linear(dropped, linear(w, 'down_proj'));
+  });
+}
+
+/** The modules of BartEncoderLayer and BartDecoderLayer in __init__ order: self_attn (k_proj,
+ * v_proj, q_proj, out_proj), self_attn_layer_norm, the decoder's encoder_attn and
+ * encoder_attn_layer_norm, fc1, fc2, final_layer_norm. */
+function bartWeights(context: WeightContext, layer: number): LayerWeights {
+  const h = context.arch.hiddenSize;
+  const builder = new LayerWeightsBuilder(context, layer)
+    .linears('k_proj', 'v_proj', 'q_proj', 'o_proj')
+    .norm('self_attn_layer_norm', h);
+  if (!isEncoderLayer(context.arch, layer)) {
+    builder
+      .linears('cross_attn.k_proj', 'cross_attn.v_proj', 'cross_attn.q_proj', 'cross_attn.o_proj')
+      .norm('encoder_attn_layer_norm', h);
+  }
+  return builder.linears('up_proj', 'down_proj').norm('final_layer_norm', h).build();
+}
+
+/** What each stack builds for its layers beyond the shared mask: under eager attention the
+ * decoder's cross-attention mask, (b, 1, s, s) in the hidden dtype (_prepare_4d_attention_mask
+ * of encoder_attention_mask), held while the decoder runs; the encoder's mask and the decoder's
+ * causal one are the layers' shared mask. SDPA and flash get no mask on full batches. */
+function bartStacks(arch: ModelArchitecture): StackTensors {
+  return {
+    decoderStart: arch.encoder!.numLayers,
+    build(nn, tokens, keys, bytes, decoder, kernel: AttentionKernelRun) {
+      return decoder && kernel === 'eager' ? [nn.rt.tensor(tokens, keys, bytes, false)] : [];
+    },
+  };
+}
+
+export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
+  const dropouts = {
+    residual: arch.dropout?.residual ?? 0,
+    activation: arch.dropout?.activation ?? 0,
+  };
+  return {
+    source: 'transformers models/bart/modeling_bart.py (BartEncoderLayer, BartDecoderLayer)',
+    weights: bartWeights,
+    forward: (nn, x, weights, inputs) => bartLayer(nn, x, weights, inputs, dropouts),
+    attention: hfAttentionPlan,
+    stacks: bartStacks(arch),
+    ends: {
+      noRotary: true, // learned positions, added to each stack's embedding
+      // BartScaledWordEmbedding multiplies by embed_scale (1.0 unless scale_embedding), a new
+      // tensor: the planner scales after the positions' add, the same bytes kept and made.
+      scaledEmbedding: true,
+      // BartEncoder.forward and BartDecoder.forward keep inputs_embeds and the positions until
+      // each returns (causal-lm.ts StackState drops the encoder's at the decoder's start).
+      embeddingLocal: 'lookup',
+      logitsBias: true,
+      lossInLogitsDtype: true,
+    },
+  };
+}

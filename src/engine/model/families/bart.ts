@@ -1,0 +1,104 @@
+// BART (transformers models/bart/modeling_bart.py): an encoder and a decoder stack of
+// post-LayerNorm layers (each norm after its residual add), biased q, k, v, out_proj, fc1 and
+// fc2, a GELU MLP; each stack adds its own learned positions (BartLearnedPositionalEmbedding,
+// 2 offset rows) to the shared token embedding and normalises them (layernorm_embedding);
+// BartForConditionalGeneration's head is tied to `shared` and adds the final_logits_bias buffer.
+import { PlanValidationError } from '../../vocabulary';
+import { Config, ConfigReader } from '../config-reader';
+import { Family } from '../family';
+
+/** BartConfig's defaults (configuration_bart.py): bart-large's shape. */
+const BART_DEFAULTS: Config = {
+  vocab_size: 50265,
+  max_position_embeddings: 1024,
+  encoder_layers: 12,
+  encoder_ffn_dim: 4096,
+  encoder_attention_heads: 16,
+  decoder_layers: 12,
+  decoder_ffn_dim: 4096,
+  decoder_attention_heads: 16,
+  d_model: 1024,
+  activation_function: 'gelu',
+  dropout: 0.1,
+  attention_dropout: 0.0,
+  activation_dropout: 0.0,
+  scale_embedding: false,
+  tie_word_embeddings: true,
+};
+
+// BartLearnedPositionalEmbedding: num_embeddings + 2 rows (fairseq's padding offset).
+const POSITION_OFFSET = 2;
+
+/** BartConfig's names for the common fields (its attribute_map: hidden_size is d_model,
+ * num_attention_heads encoder_attention_heads), the encoder's shape standing for both stacks. */
+const COMMON_NAMES: [string, string][] = [
+  ['hidden_size', 'd_model'],
+  ['num_hidden_layers', 'encoder_layers'],
+  ['intermediate_size', 'encoder_ffn_dim'],
+  ['num_attention_heads', 'encoder_attention_heads'],
+  // BartEncoder and BartDecoder drop config.dropout of their embeddings' LayerNorm output.
+  ['embedding_dropout', 'dropout'],
+];
+
+function commonFields(root: Config): Config {
+  const text: Config = Object.create(root) as Config;
+  for (const [common, own] of COMMON_NAMES) {
+    const value = root[own] ?? BART_DEFAULTS[own];
+    if (value !== undefined) text[common] = value;
+  }
+  return text;
+}
+
+// The head classes whose extra modules the planner has no recipe for.
+const OWN_HEADS = ['ForSequenceClassification', 'ForQuestionAnswering', 'ForCausalLM'];
+
+/** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
+ * another width or head count than its encoder, a head other than the LM's. */
+function refuseUnsupported(read: ConfigReader): void {
+  const { config } = read;
+  for (const [decoder, encoder] of [
+    ['decoder_ffn_dim', 'encoder_ffn_dim'],
+    ['decoder_attention_heads', 'encoder_attention_heads'],
+  ]) {
+    const given = config[decoder];
+    if (given !== undefined && given !== config[encoder])
+      read.fail(
+        decoder,
+        `a decoder whose ${decoder} (${String(given)}) differs from its encoder's ${encoder} (${String(config[encoder])}) is not planned yet: give both the same`,
+      );
+  }
+  const head = Array.isArray(config.architectures) ? String(config.architectures[0]) : '';
+  const own = OWN_HEADS.find((suffix) => head.endsWith(suffix));
+  if (own)
+    read.fail(
+      'architectures',
+      `Bart${own}'s head is not planned yet: plan BartForConditionalGeneration (the LM head fine-tuning trains)`,
+    );
+  if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+export const bart: Family = {
+  types: ['bart'],
+  mlp: 'plain',
+  norm: 'layernorm',
+  normsPerLayer: 2,
+  biasEverywhere: () => true,
+  textConfig: commonFields,
+  defaults: BART_DEFAULTS,
+  refine: (arch, read) => {
+    refuseUnsupported(read);
+    const encoderLayers = arch.numLayers;
+    arch.encoder = {
+      numLayers: encoderLayers,
+      relativeAttentionBuckets: 0,
+      finalNorm: false,
+      stackEmbeddings: true,
+    };
+    arch.numLayers = encoderLayers + read.numberOr(12, 'decoder_layers');
+    arch.normAfterResidual = true;
+    arch.finalNorm = false; // BartDecoder ends with its last layer's final_layer_norm
+    arch.embeddingNorm = true;
+    arch.maxPositionEmbeddings = read.numberOr(1024, 'max_position_embeddings');
+    arch.learnedPositionEmbeddings = arch.maxPositionEmbeddings + POSITION_OFFSET;
+  },
+};

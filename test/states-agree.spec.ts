@@ -158,6 +158,23 @@ describe("Nemotron-H's blocks of one module: closed form and timeline agree", ()
   });
 });
 
+// The settings an encoder takes: no pipeline (refused), no experts to spread.
+const ENCODER_SETTINGS = SETTINGS.filter(
+  ({ parallelism }) => !parallelism?.pipelineParallel && !parallelism?.expertParallel,
+);
+
+/** Both counts agree on every rank of `model` under `setting` on 8 H200s, 512 tokens. */
+function expectAgreementOn(model: Record<string, unknown>, setting: (typeof SETTINGS)[number]) {
+  const counts = bothCounts({
+    model,
+    cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
+    training: { sequenceLength: 512, ...setting.training },
+    parallelism: setting.parallelism,
+  });
+  expect(counts).toBeDefined();
+  for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
+}
+
 describe("DeBERTa-v2's relative position table: closed form and timeline agree", () => {
   // A narrow DeBERTa with its own position projections: the encoder's table (2 x 256 rows of
   // 512, and its LayerNorm) is a root-unit parameter beside the embedding, about 3 MB of
@@ -176,19 +193,9 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
     pos_att_type: 'p2c|c2p',
     position_biased_input: false,
   };
-  const encoderSettings = SETTINGS.filter(
-    ({ parallelism }) => !parallelism?.pipelineParallel && !parallelism?.expertParallel,
+  it.each(ENCODER_SETTINGS.map((setting) => [setting]))('%j', (setting) =>
+    expectAgreementOn(DEBERTA, setting),
   );
-  it.each(encoderSettings.map((setting) => [setting]))('%j', (setting) => {
-    const counts = bothCounts({
-      model: DEBERTA,
-      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
-      training: { sequenceLength: 512, ...setting.training },
-      parallelism: setting.parallelism,
-    });
-    expect(counts).toBeDefined();
-    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
-  });
 });
 
 describe("BART's two stacks' own position tables: closed form and timeline agree", () => {
@@ -205,19 +212,13 @@ describe("BART's two stacks' own position tables: closed form and timeline agree
     decoder_attention_heads: 4,
     vocab_size: 4096,
   };
-  const encoderSettings = SETTINGS.filter(
-    ({ parallelism }) => !parallelism?.pipelineParallel && !parallelism?.expertParallel,
+  // mBART's two stack-ending layer_norms besides.
+  const cases = ['bart', 'mbart'].flatMap((type) =>
+    ENCODER_SETTINGS.map((setting) => [type, setting] as const),
   );
-  it.each(encoderSettings.map((setting) => [setting]))('%j', (setting) => {
-    const counts = bothCounts({
-      model: BART,
-      cluster: { gpu: 'h200', nodes: 1, gpusPerNode: 8 },
-      training: { sequenceLength: 512, ...setting.training },
-      parallelism: setting.parallelism,
-    });
-    expect(counts).toBeDefined();
-    for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
-  });
+  it.each(cases)('%s %j', (type, setting) =>
+    expectAgreementOn({ ...BART, model_type: type }, setting),
+  );
 });
 
 describe("litgpt's LoRA on fused projections: closed form and timeline agree", () => {

@@ -2460,3 +2460,35 @@ describe('BART (modeling_bart.py)', () => {
     ]);
   });
 });
+
+describe('mBART (modeling_mbart.py)', () => {
+  // facebook/mbart-large-cc25's shape: bart-large's layers, a 250,027-token vocabulary, the
+  // embedding scaled by sqrt(d_model).
+  const MBART = {
+    model_type: 'mbart',
+    architectures: ['MBartForConditionalGeneration'],
+    vocab_size: 250027,
+    scale_embedding: true,
+  };
+  const arch = architectureFromConfig('mbart-large-cc25', MBART);
+
+  it('counts mbart-large-cc25: 610,851,840 parameters, each stack ending with its own layer_norm', () => {
+    const h = 1024;
+    const layerNorm = 2 * h;
+    const attention = 4 * (h * h + h);
+    const encoderLayer = attention + layerNorm + (h * 4096 + 4096 + 4096 * h + h) + layerNorm;
+    const decoderLayer = encoderLayer + attention + layerNorm;
+    const stackEnds = 2 * ((1024 + 2) * h + layerNorm + layerNorm); // positions, two norms
+    const total = 250027 * h + stackEnds + 12 * encoderLayer + 12 * decoderLayer;
+    expect(total).toBe(610_851_840);
+    expect(countParameters(arch).total).toBe(total);
+  });
+
+  it('normalises before each sub-layer (pre-LN), unlike BART', () => {
+    expect([arch.normAfterResidual, arch.finalNorm, arch.encoder?.finalNorm]).toEqual([
+      undefined,
+      true,
+      true,
+    ]);
+  });
+});

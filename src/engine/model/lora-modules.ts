@@ -61,6 +61,18 @@ function queryKeyValueDense(attention: string): Record<string, string[]> {
   };
 }
 
+// modeling_bart.py BartAttention.out_proj, the decoder's encoder_attn, fc1 / fc2 (q, k, v keep
+// their names).
+const BART_MODULES: Record<string, string[]> = {
+  'self_attn.out_proj': ['o_proj'],
+  'encoder_attn.q_proj': ['cross_attn.q_proj'],
+  'encoder_attn.k_proj': ['cross_attn.k_proj'],
+  'encoder_attn.v_proj': ['cross_attn.v_proj'],
+  'encoder_attn.out_proj': ['cross_attn.o_proj'],
+  fc1: ['up_proj'],
+  fc2: ['down_proj'],
+};
+
 // modeling_bert.py BertSelfAttention.query / key / value, BertSelfOutput.dense,
 // BertIntermediate.dense, BertOutput.dense.
 const BERT_MODULES: Record<string, string[]> = {
@@ -147,17 +159,8 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   starcoder2: { 'mlp.c_fc': ['up_proj'], 'mlp.c_proj': ['down_proj'] },
   // modeling_opt.py OPTAttention.out_proj, OPTDecoderLayer.fc1 / fc2.
   opt: { 'self_attn.out_proj': ['o_proj'], fc1: ['up_proj'], fc2: ['down_proj'] },
-  // modeling_bart.py BartAttention.out_proj, the decoder's encoder_attn, fc1 / fc2 (q, k, v
-  // keep their names).
-  bart: {
-    'self_attn.out_proj': ['o_proj'],
-    'encoder_attn.q_proj': ['cross_attn.q_proj'],
-    'encoder_attn.k_proj': ['cross_attn.k_proj'],
-    'encoder_attn.v_proj': ['cross_attn.v_proj'],
-    'encoder_attn.out_proj': ['cross_attn.o_proj'],
-    fc1: ['up_proj'],
-    fc2: ['down_proj'],
-  },
+  bart: BART_MODULES,
+  mbart: BART_MODULES, // modeling_mbart.py: BART's modules, each norm moved before its sub-layer
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
@@ -209,6 +212,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   qwen3: ['q_proj', 'v_proj'],
   opt: ['q_proj', 'v_proj'],
   bart: ['q_proj', 'v_proj'],
+  mbart: ['q_proj', 'v_proj'],
   gptj: ['q_proj', 'v_proj'],
   gpt_neo: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],

@@ -1,6 +1,7 @@
 // One layer of Hugging Face's BART (transformers models/bart/modeling_bart.py BartEncoderLayer,
 // BartDecoderLayer, BartAttention), run as an encoder stack then a decoder stack: each
-// sub-layer's output dropped out, added to its input, then LayerNorm'd (post-LN); the decoder's
+// sub-layer's output dropped out, added to its input, then LayerNorm'd (post-LN; mBART's
+// modeling_mbart.py normalises each sub-layer's input instead, pre-LN); the decoder's
 // cross-attention (encoder_attn) reads the encoder output; fc1, the activation, activation
 // dropout, fc2. Attention goes through transformers' attention interface: q, k and v as
 // projected (the kernel takes self.scaling), SDPA or flash without a mask on full batches, or
@@ -62,20 +63,42 @@ interface Dropouts {
   activation: number;
 }
 
-/** BartEncoderLayer.forward and BartDecoderLayer.forward: `x = norm(x + dropout(sublayer(x)))`
- * for self-attention, the decoder's cross-attention and the MLP. LayerNorm keeps what its
- * backward needs, so each rebinding frees the sum. */
-function bartLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: Dropouts) {
+/** A sub-layer around `body`: BART's `norm(x + dropout(body(x)))` (post-LN: LayerNorm keeps
+ * what its backward needs, so rebinding frees the sum), or mBART's
+ * `x + dropout(body(norm(x)))`. */
+type Residual = (input: Tensor, norm: string, body: (t: Tensor) => Tensor) => Tensor;
+
+function residualOf(nn: Nn, w: LayerWeights, p: Dropouts, postNorm: boolean): Residual {
+  const { ops, rt } = nn;
+  const norm = (t: Tensor, name: string) =>
+    nn.layerNorm(t, w.norms.get(name)!, w.norms.get(`${name}.bias`));
+  return (input, name, body) => {
+    const normed = postNorm ? input : norm(input, name);
+    const out = nn.dropoutReplacing(body(normed), p.residual);
+    if (normed !== input) rt.drop(normed);
+    const sum = ops.add(input, out);
+    rt.drop(out);
+    if (!postNorm) return sum;
+    const after = norm(sum, name);
+    rt.drop(sum);
+    return after;
+  };
+}
+
+/** BartEncoderLayer.forward and BartDecoderLayer.forward (MBart's too): self-attention, the
+ * decoder's cross-attention and the MLP, each a residual sub-layer; MBartEncoder's layer_norm
+ * after its last layer. */
+function bartLayer(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  p: Dropouts,
+  postNorm: boolean,
+) {
   return nn.rt.scope(() => {
-    const { ops, rt } = nn;
-    const residual = (input: Tensor, norm: string, body: (t: Tensor) => Tensor) => {
-      const out = nn.dropoutReplacing(body(input), p.residual);
-      const sum = ops.add(input, out);
-      rt.drop(out);
-      const normed = nn.layerNorm(sum, w.norms.get(norm)!, w.norms.get(`${norm}.bias`));
-      rt.drop(sum);
-      return normed;
-    };
+    const { rt } = nn;
+    const residual = residualOf(nn, w, p, postNorm);
     let h = residual(x, 'self_attn_layer_norm', (t) => bartAttention(nn, t, t, w, '', inputs));
     const states = inputs.encoderStates;
     if (states) {
@@ -87,7 +110,11 @@ function bartLayer(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: D
     }
     const out = residual(h, 'final_layer_norm', (t) => bartMlp(nn, t, w, p.activation));
     rt.drop(h);
-    return out;
+    const stackNorm = w.norms.get('encoder_layer_norm');
+    if (!stackNorm) return out;
+    const normed = nn.layerNorm(out, stackNorm, w.norms.get('encoder_layer_norm.bias'));
+    rt.drop(out);
+    return normed;
   });
 }
 
@@ -104,9 +131,13 @@ function bartMlp(nn: Nn, x: Tensor, w: LayerWeights, activationDropout: number):
 
 /** The modules of BartEncoderLayer and BartDecoderLayer in __init__ order: self_attn (k_proj,
  * v_proj, q_proj, out_proj), self_attn_layer_norm, the decoder's encoder_attn and
- * encoder_attn_layer_norm, fc1, fc2, final_layer_norm. */
+ * encoder_attn_layer_norm, fc1, fc2, final_layer_norm; MBartEncoder's layer_norm carried by
+ * its last layer. */
 function bartWeights(context: WeightContext, layer: number): LayerWeights {
-  const h = context.arch.hiddenSize;
+  const { arch } = context;
+  const h = arch.hiddenSize;
+  const encoder = arch.encoder!;
+  const endsEncoder = encoder.finalNorm === true && layer === encoder.numLayers - 1;
   const builder = new LayerWeightsBuilder(context, layer)
     .linears('k_proj', 'v_proj', 'q_proj', 'o_proj')
     .norm('self_attn_layer_norm', h);
@@ -115,7 +146,9 @@ function bartWeights(context: WeightContext, layer: number): LayerWeights {
       .linears('cross_attn.k_proj', 'cross_attn.v_proj', 'cross_attn.q_proj', 'cross_attn.o_proj')
       .norm('encoder_attn_layer_norm', h);
   }
-  return builder.linears('up_proj', 'down_proj').norm('final_layer_norm', h).build();
+  builder.linears('up_proj', 'down_proj').norm('final_layer_norm', h);
+  if (endsEncoder) builder.norm('encoder_layer_norm', h);
+  return builder.build();
 }
 
 /** What each stack builds for its layers beyond the shared mask: under eager attention the
@@ -136,10 +169,14 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
     residual: arch.dropout?.residual ?? 0,
     activation: arch.dropout?.activation ?? 0,
   };
+  const postNorm = arch.normAfterResidual === true;
+  const file = postNorm
+    ? 'bart/modeling_bart.py (BartEncoderLayer'
+    : 'mbart/modeling_mbart.py (MBartEncoderLayer';
   return {
-    source: 'transformers models/bart/modeling_bart.py (BartEncoderLayer, BartDecoderLayer)',
+    source: `transformers models/${file}, ${postNorm ? 'Bart' : 'MBart'}DecoderLayer)`,
     weights: bartWeights,
-    forward: (nn, x, weights, inputs) => bartLayer(nn, x, weights, inputs, dropouts),
+    forward: (nn, x, weights, inputs) => bartLayer(nn, x, weights, inputs, dropouts, postNorm),
     attention: hfAttentionPlan,
     stacks: bartStacks(arch),
     ends: {
@@ -150,6 +187,7 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
       // BartEncoder.forward and BartDecoder.forward keep inputs_embeds and the positions until
       // each returns (causal-lm.ts StackState drops the encoder's at the decoder's start).
       embeddingLocal: 'lookup',
+      finalNorm: 'layer', // MBartDecoder's layer_norm (BART's decoder has none)
       logitsBias: true,
       lossInLogitsDtype: true,
     },

@@ -431,6 +431,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   })),
   t5: hfT5Recipe,
   bart: hfBartRecipe,
+  mbart: hfBartRecipe,
   mllama: hfMllamaRecipe,
 };
 

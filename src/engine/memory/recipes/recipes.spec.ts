@@ -67,6 +67,18 @@ const tower224 = (hidden: number, mlp: number, layers: number) => ({
   image_size: 224,
   patch_size: 14,
 });
+/** A BART config of the specs' shape (both stacks alike), with `extra` over it. */
+const bart = (extra: Record<string, unknown>) => ({
+  model_type: 'bart',
+  d_model: h,
+  encoder_attention_heads: a,
+  decoder_attention_heads: a,
+  encoder_ffn_dim: f,
+  decoder_ffn_dim: f,
+  vocab_size: 1024,
+  max_position_embeddings: T,
+  ...extra,
+});
 // LayerNorm (native_layer_norm): its input, mean and rstd (two fp32 a row); output not counted.
 const layerNormStats = 2 * FP32;
 /** What one SigLIP block keeps over P patches of hv (fv in its MLP), 2 heads, 16-bit: a
@@ -608,19 +620,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it("BART encoder layer: OPT-350m's post-LN layer with GELU, activation dropout's mask, q unscaled (the kernel scales)", () => {
-    const config = {
-      model_type: 'bart',
-      d_model: h,
-      encoder_attention_heads: a,
-      decoder_attention_heads: a,
-      encoder_ffn_dim: f,
-      decoder_ffn_dim: f,
-      decoder_layers: 1,
-      vocab_size: 1024,
-      max_position_embeddings: T,
-      dropout: 0.1,
-      activation_dropout: 0.1,
-    };
+    const config = bart({ decoder_layers: 1, dropout: 0.1, activation_dropout: 0.1 });
     const perToken =
       BF16 * h + // the layer input, kept by q_proj, k_proj and v_proj
       3 * BF16 * a * d + // q, k, v kept by flash attention
@@ -640,18 +640,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it('BART decoder layer: a third post-LN sub-layer, encoder_attn over the encoder output; under eager the cross mask is held with the causal one', () => {
-    const config = {
-      model_type: 'bart',
-      d_model: h,
-      encoder_attention_heads: a,
-      decoder_attention_heads: a,
-      encoder_ffn_dim: f,
-      decoder_ffn_dim: f,
-      encoder_layers: 1,
-      vocab_size: 1024,
-      max_position_embeddings: T,
-      dropout: 0,
-    };
+    const config = bart({ encoder_layers: 1, dropout: 0 });
     const sublayer = (kept: number) => kept + BF16 * h + layerNormStats + BF16 * h;
     const attention = 3 * BF16 * a * d + BF16 * a * d + lse; // q, k, v, output, log-sum-exp
     const perToken =
@@ -673,6 +662,25 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       ).length;
     expect(masks({ preset: 'hf-transformers', attention: 'eager' })).toBe(2);
     expect(masks({ preset: 'hf-transformers' })).toBe(0);
+  });
+
+  it("mBART encoder layer: BART's modules pre-LN, each LayerNorm keeping its input, the sums left for the next norm", () => {
+    const config = bart({ model_type: 'mbart', decoder_layers: 1, dropout: 0.1 });
+    const perToken =
+      BF16 * h +
+      layerNormStats + // the layer input, kept by self_attn_layer_norm
+      BF16 * h + // its output, kept by q_proj, k_proj and v_proj
+      3 * BF16 * a * d + // q, k, v kept by flash attention
+      BF16 * a * d +
+      lse + // attention output (kept by out_proj too) and log-sum-exp
+      1 * h + // out_proj's dropout mask
+      BF16 * h +
+      layerNormStats + // the residual sum, kept by final_layer_norm
+      BF16 * h + // its output, kept by fc1
+      BF16 * f + // fc1's output, kept by GELU
+      BF16 * f + // GELU's output, kept by fc2
+      1 * h; // fc2's dropout mask; the layer's sum is the next layer's input
+    expect(savedPerLayer(config, HF, 'encoder_layers')).toBe(perToken * T);
   });
 
   it("OPT-350m's ends: the narrow lookup projected in before the positions are added, projected out before the head", () => {

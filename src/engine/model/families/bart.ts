@@ -3,11 +3,14 @@
 // fc2, a GELU MLP; each stack adds its own learned positions (BartLearnedPositionalEmbedding,
 // 2 offset rows) to the shared token embedding and normalises them (layernorm_embedding);
 // BartForConditionalGeneration's head is tied to `shared` and adds the final_logits_bias buffer.
+// mBART (models/mbart/modeling_mbart.py) is the same modules with pre-LayerNorm layers and a
+// final layer_norm ending each stack.
 import { PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 
-/** BartConfig's defaults (configuration_bart.py): bart-large's shape. */
+/** BartConfig's defaults (configuration_bart.py): bart-large's shape; MBartConfig's are the
+ * same. */
 const BART_DEFAULTS: Config = {
   vocab_size: 50265,
   max_position_embeddings: 1024,
@@ -78,25 +81,27 @@ function refuseUnsupported(read: ConfigReader): void {
 }
 
 export const bart: Family = {
-  types: ['bart'],
+  types: ['bart', 'mbart'],
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
   textConfig: commonFields,
   defaults: BART_DEFAULTS,
-  refine: (arch, read) => {
+  refine: (arch, read, context) => {
     refuseUnsupported(read);
+    // MBartEncoder and MBartDecoder end with layer_norm; BART's stacks end on a layer's norm.
+    const mbart = context.type === 'mbart';
     const encoderLayers = arch.numLayers;
     arch.encoder = {
       numLayers: encoderLayers,
       relativeAttentionBuckets: 0,
-      finalNorm: false,
+      finalNorm: mbart,
       stackEmbeddings: true,
     };
     arch.numLayers = encoderLayers + read.numberOr(12, 'decoder_layers');
-    arch.normAfterResidual = true;
-    arch.finalNorm = false; // BartDecoder ends with its last layer's final_layer_norm
+    if (!mbart) arch.normAfterResidual = true;
+    arch.finalNorm = mbart;
     arch.embeddingNorm = true;
     arch.maxPositionEmbeddings = read.numberOr(1024, 'max_position_embeddings');
     arch.learnedPositionEmbeddings = arch.maxPositionEmbeddings + POSITION_OFFSET;

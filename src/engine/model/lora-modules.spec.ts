@@ -444,12 +444,28 @@ describe("LoRA as litgpt's Block runs it (litgpt/lora.py LoRAQKVLinear)", () => 
     expect(count(NEOX, ['query_key_value'])).toBe(2 * r * (h + 3 * h));
   });
 
-  it("Phi-3's gate_up_proj is two adapters under litgpt (fc_1 and fc_2), one under PEFT", () => {
-    const qkv = r * (h + 3 * h);
+  it("Phi-3's qkv_proj is three parts under litgpt and gate_up_proj two adapters (fc_1, fc_2), one each under PEFT", () => {
     const o = r * (h + h);
     const down = r * (512 + h);
-    expect(partsCount(PHI3, 'all-linear')).toBe(2 * (qkv + o + 2 * r * (h + 512) + down));
-    expect(count(PHI3, 'all-linear')).toBe(2 * (qkv + o + r * (h + 2 * 512) + down));
+    // litgpt: q, k and v each an A of r x h and their B rows; PEFT: one A, B of 3h x r.
+    const qkvParts = 3 * r * (h + h);
+    expect(partsCount(PHI3, 'all-linear')).toBe(2 * (qkvParts + o + 2 * r * (h + 512) + down));
+    expect(count(PHI3, 'all-linear')).toBe(2 * (r * (h + 3 * h) + o + r * (h + 2 * 512) + down));
+  });
+
+  it("Phi-3 with grouped heads (Phi-3-medium's shape) under litgpt: lora_query and lora_value adapt q and v, not qkv_proj whole", () => {
+    const grouped = { ...PHI3, num_key_value_heads: 2 }; // q 4 x 64 = 256 wide, k and v 128
+    const { arch, normalized, errors } = request(grouped, 'litgpt');
+    expect(errors).toEqual([]);
+    expect(normalized.training.lora?.targetModules).toEqual(['q_proj', 'v_proj']);
+    const adapters = trainableParameters(arch, normalized.training, {
+      ...normalized.training.lora!,
+      adaptsParts: true,
+    });
+    // Per layer: A of 2r x h, B of (256 + 128) x r; the whole module's would be r x h and
+    // (256 + 2 x 128) x r.
+    expect(adapters).toBe(2 * (2 * r * h + r * (256 + 128)));
+    expect(partsCount(grouped, ['qkv_proj'])).toBe(2 * (3 * r * h + r * (256 + 2 * 128)));
   });
 
   it('the simulation keeps the adapters the count says: bf16 AdamW states (bf16-true), 4 bytes each', () => {
@@ -459,6 +475,7 @@ describe("LoRA as litgpt's Block runs it (litgpt/lora.py LoRAQKVLinear)", () => 
       [NEOX, ['q_proj', 'v_proj']],
       [NEOX, ['dense_h_to_4h']],
       [PHI3, 'all-linear'],
+      [{ ...PHI3, num_key_value_heads: 2 }, ['q_proj', 'v_proj']],
     ] as const) {
       const named = targets === 'all-linear' ? targets : [...targets];
       const settings = {

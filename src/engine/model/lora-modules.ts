@@ -249,15 +249,25 @@ export function noPeftDefaultNote(
   return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
 }
 
-/** The targets LoRA takes when the request names none: under litgpt's model code its flags
- * (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key, lora_projection,
- * lora_mlp and lora_head off), PEFT's otherwise. */
+/** The targets LoRA takes when the request names none: where litgpt's Block runs the layers
+ * its flags (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key,
+ * lora_projection, lora_mlp and lora_head off), PEFT's otherwise. */
 export function defaultLoraTargets(
   arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
   litgpt = false,
 ): string[] {
-  const family = litgpt ? undefined : PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
+  if (litgpt) return ['q_proj', 'v_proj'];
+  const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
   return family ?? (arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj']);
+}
+
+/** The q, k and v parts of a fused qkv_proj (Phi-3's), as litgpt's qkv holds them side by side
+ * and its LoRAQKVLinear adapts them (litgpt/lora.py: enable_q, enable_k, enable_v). */
+export function qkvParts(arch: ModelArchitecture, qkv: LinearShape): LinearShape[] {
+  const kvWidth = arch.numKeyValueHeads * arch.headDim;
+  const qWidth = qkv.outFeatures - 2 * kvWidth;
+  const part = (name: string, outFeatures: number) => ({ ...qkv, name, outFeatures });
+  return [part('q_proj', qWidth), part('k_proj', kvWidth), part('v_proj', kvWidth)];
 }
 
 /** modular_granitemoeshared.py and modular_granitemoehybrid.py: the shared MLP (shared_mlp)
@@ -326,7 +336,8 @@ export function adaptedModules(
   return adapted;
 }
 
-/** litgpt's adapters: one per adapted shape, a module's name reaching the shapes it holds. */
+/** litgpt's adapters: one per adapted shape, a module's name reaching the shapes it holds; a
+ * fused qkv_proj's parts each by its own name or the module's. */
 function adaptedParts(
   arch: ModelArchitecture,
   shapes: LinearShape[],
@@ -334,6 +345,12 @@ function adaptedParts(
 ): AdaptedModule[] {
   const adapted: AdaptedModule[] = [];
   for (const shape of shapes) {
+    if (shape.name === 'qkv_proj') {
+      const whole = shapeAdapted(arch, lora, shape);
+      for (const part of qkvParts(arch, shape))
+        if (whole || isLoraTarget(lora, part)) adapted.push({ name: part.name, parts: [part] });
+      continue;
+    }
     if (!shapeAdapted(arch, lora, shape)) continue;
     if (shape.name !== 'gate_up_proj') adapted.push({ name: shape.name, parts: [shape] });
     else {
@@ -364,6 +381,7 @@ export function targetNames(
   arch: ModelArchitecture,
   shapes: LinearShape[],
   sharedNames = true,
+  litgpt = false,
 ): string[] {
   const modules = hfModules(arch);
   const renamed = new Set(Object.values(modules).flat());
@@ -372,6 +390,8 @@ export function targetNames(
       .filter((shape) => isAdaptable(shape) && (sharedNames || !renamed.has(shape.name)))
       .map((shape) => shape.name),
   );
+  // litgpt's lora_query, lora_key and lora_value enable the parts of a fused qkv_proj.
+  if (litgpt && names.has('qkv_proj')) ['q_proj', 'k_proj', 'v_proj'].forEach((n) => names.add(n));
   for (const path of Object.keys(modules)) trailingNames(path).forEach((n) => names.add(n));
   return [...names];
 }

@@ -13,7 +13,7 @@ import {
   Workload,
 } from '../vocabulary';
 import { sequenceLimit } from '../model/positions';
-import { defaultLoraTargets } from '../model/lora-modules';
+import { defaultLoraTargets, litgptRunsLayers } from '../model/lora-modules';
 
 type DeepPartial<T> = T extends (infer U)[]
   ? U[]
@@ -235,6 +235,16 @@ type RequestArchitecture = Partial<
  * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run.
  * DeBERTa-v2's relative positions run past max_position_embeddings, but it is the length they
  * were trained over (512 for DeBERTa-v3, its tokenizer's model_max_length too): the default. */
+const isWholeArchitecture = (arch?: RequestArchitecture): arch is ModelArchitecture =>
+  arch !== undefined && 'numLayers' in arch;
+
+/** Whether LoRA takes litgpt's flags: its model code asked for, and its Block running the
+ * layers where the architecture is known whole (else Hugging Face's code stands in). */
+function litgptFlags(arch: RequestArchitecture | undefined, runtime: RuntimeSettings): boolean {
+  if (runtime.modelCode !== 'litgpt') return false;
+  return !isWholeArchitecture(arch) || litgptRunsLayers(arch, { runtime });
+}
+
 function defaultSequenceLength(arch?: RequestArchitecture): number {
   const limit = arch ? sequenceLimit(arch) : undefined;
   const trained = arch?.disentangled ? arch.maxPositionEmbeddings : undefined;
@@ -260,7 +270,7 @@ export function normalizeRequest(
   const gpus = cluster.nodes * cluster.gpusPerNode;
   const runtime = normalizeRuntime(runtimeInput, preset, training, gpus, gpu);
   if (training.lora && defined(input.training?.lora).targetModules === undefined) {
-    training.lora.targetModules = defaultLoraTargets(arch, runtime.modelCode === 'litgpt');
+    training.lora.targetModules = defaultLoraTargets(arch, litgptFlags(arch, runtime));
   }
 
   const request: PlanRequest = {

@@ -1,7 +1,12 @@
 // Cross-field checks: a request whose layout cannot exist gets field errors a user can act on.
 import { architectureLimitErrors } from '../model/limits';
 import { sequenceLimit } from '../model/positions';
-import { defaultLoraTargets, modulePath, targetNames } from '../model/lora-modules';
+import {
+  defaultLoraTargets,
+  litgptRunsLayers,
+  modulePath,
+  targetNames,
+} from '../model/lora-modules';
 import { linearShapes, loraEnds } from '../model/parameters';
 import { visionTargetNames } from '../model/vision';
 import { headLinearTargets, loraEndTargets } from '../model/heads';
@@ -463,16 +468,17 @@ function loraErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[]
   if (arch.vision) visionTargetNames(arch.vision).forEach((name) => known.add(name));
   // PEFT (Hugging Face's model code) matches the model's own module names only.
   const sharedNames = request.runtime.modelCode !== 'hf-transformers';
+  const litgptParts = litgptRunsLayers(arch, request);
   for (let layer = 0; layer < arch.numLayers; layer++) {
-    for (const name of targetNames(arch, linearShapes(arch, layer), sharedNames)) known.add(name);
+    const shapes = linearShapes(arch, layer);
+    for (const name of targetNames(arch, shapes, sharedNames, litgptParts)) known.add(name);
   }
   const unknown = lora.targetModules.filter((m) => !known.has(m));
   if (unknown.length > 0 || lora.targetModules.length === 0) {
     // PEFT has no default targets for such a model either (lora/model.py: "Please specify
     // `target_modules`"): say that the unknown names were the default, not the user's.
-    const litgpt = request.runtime.modelCode === 'litgpt';
-    const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch, litgpt))
-      ? ` (the default, ${litgpt ? "litgpt's lora_query and lora_value" : "PEFT's for Llama-style models"}, used when none are given)`
+    const byDefault = sameList(lora.targetModules, defaultLoraTargets(arch, litgptParts))
+      ? ` (the default, ${litgptParts ? "litgpt's lora_query and lora_value" : "PEFT's for Llama-style models"}, used when none are given)`
       : '';
     const which =
       lora.targetModules.length === 0

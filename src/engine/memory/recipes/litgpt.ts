@@ -131,10 +131,10 @@ function mlp(nn: Nn, x: Tensor, w: LayerWeights, b: LitgptBlock): Tensor {
 function litgptWeights(context: WeightContext, layer: number): LayerWeights {
   const { arch } = context;
   const h = arch.hiddenSize;
-  const builder = new LayerWeightsBuilder(context, layer)
-    .norm('norm_1', h)
-    .fused('qkv', arch.fusedQkv ? ['qkv_proj'] : ['q_proj', 'k_proj', 'v_proj'], true)
-    .linears('o_proj');
+  const builder = new LayerWeightsBuilder(context, layer).norm('norm_1', h);
+  if (arch.fusedQkv) builder.fusedQkvParts('qkv');
+  else builder.fused('qkv', ['q_proj', 'k_proj', 'v_proj'], true);
+  builder.linears('o_proj');
   if (arch.normsPerLayer >= 2) builder.norm('norm_2', h);
   if (arch.fusedGateUp) splitGateUp(builder, context, layer);
   return builder.linears('gate_proj', 'up_proj', 'down_proj').build();

@@ -1,6 +1,6 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
-import { moduleAdapted, modulePath, shapeAdapted } from '../../model/lora-modules';
+import { moduleAdapted, modulePath, qkvParts, shapeAdapted } from '../../model/lora-modules';
 import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
 import { ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
@@ -259,6 +259,23 @@ export class LayerWeightsBuilder {
    * its zero_pad (`padsUnadapted`) scatters into the full width when some part is left out. */
   fused(name: string, parts: string[], padsUnadapted = false): this {
     const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
+    return this.fusedShapes(name, shapes, padsUnadapted);
+  }
+
+  /** litgpt's qkv over a fused qkv_proj (Phi-3's): its q, k and v parts (lora-modules.ts
+   * qkvParts), each adapted by its own name or by qkv_proj's. */
+  fusedQkvParts(name: string): this {
+    const qkv = this.shapes.get('qkv_proj');
+    if (!qkv) return this;
+    return this.fusedShapes(name, qkvParts(this.context.arch, qkv), true, qkv);
+  }
+
+  private fusedShapes(
+    name: string,
+    shapes: LinearShape[],
+    padsUnadapted: boolean,
+    holder?: LinearShape,
+  ): this {
     if (shapes.length === 0) return this;
     const shape: LinearShape = {
       ...shapes[0],
@@ -271,9 +288,8 @@ export class LayerWeightsBuilder {
     const lora =
       storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
     // A target naming the part (q_proj) or the model's module holding it (query_key_value).
-    const adapted = lora
-      ? shapes.filter((s) => shapeAdapted(arch, lora, s) || isLoraTarget(lora, shape))
-      : [];
+    const whole = !!lora && (isLoraTarget(lora, shape) || (!!holder && isLoraTarget(lora, holder)));
+    const adapted = lora ? shapes.filter((s) => whole || shapeAdapted(arch, lora, s)) : [];
     if (lora && adapted.length > 0) {
       const rank = lora.rank * adapted.length;
       const out = adapted.reduce((sum, s) => sum + s.outFeatures / tensorParallel, 0);

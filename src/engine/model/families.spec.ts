@@ -2455,6 +2455,8 @@ describe('BART (modeling_bart.py)', () => {
     };
     expect(refused({ decoder_ffn_dim: 3072 })).toEqual(['config.decoder_ffn_dim']);
     expect(refused({ encoder_attention_heads: 8 })).toEqual(['config.decoder_attention_heads']);
+    expect(refused({ activation_function: 'swish' })).toEqual(['config.activation_function']);
+    expect(refused({ activation_function: 'relu' })).toEqual([]);
     expect(refused({ architectures: ['BartForSequenceClassification'] })).toEqual([
       'config.architectures',
     ]);

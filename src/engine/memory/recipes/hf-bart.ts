@@ -7,13 +7,12 @@
 // projected (the kernel takes self.scaling), SDPA or flash without a mask on full batches, or
 // eager_attention_forward with 4-D additive masks and softmax in the scores' dtype.
 import { eagerAttention } from '../autograd/attention';
-import { AttentionKernelRun } from './attention-kernel';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture } from '../../vocabulary';
 import { isEncoderLayer } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { attend, hfAttentionPlan } from './attention-kernel';
+import { attend, AttentionKernelRun, hfAttentionPlan } from './attention-kernel';
 import { linear } from './hf-llama';
 import {
   LayerInputs,
@@ -61,6 +60,8 @@ interface Dropouts {
   residual: number;
   /** config.activation_dropout: after the MLP's activation. */
   activation: number;
+  /** activation_function 'relu' (else 'gelu', bart.ts refusing the others). */
+  relu: boolean;
 }
 
 /** A sub-layer around `body`: BART's `norm(x + dropout(body(x)))` (post-LN: LayerNorm keeps
@@ -108,7 +109,7 @@ function bartLayer(
       rt.drop(h);
       h = crossed;
     }
-    const out = residual(h, 'final_layer_norm', (t) => bartMlp(nn, t, w, p.activation));
+    const out = residual(h, 'final_layer_norm', (t) => bartMlp(nn, t, w, p));
     rt.drop(h);
     const stackNorm = w.norms.get('encoder_layer_norm');
     if (!stackNorm) return out;
@@ -118,13 +119,14 @@ function bartLayer(
   });
 }
 
-/** fc1, the activation (ACT2FN['gelu']: F.gelu keeps its input), activation dropout, fc2. */
-function bartMlp(nn: Nn, x: Tensor, w: LayerWeights, activationDropout: number): Tensor {
+/** fc1, the activation (ACT2FN: F.gelu keeps its input, nn.ReLU its output), activation
+ * dropout, fc2. */
+function bartMlp(nn: Nn, x: Tensor, w: LayerWeights, p: Dropouts): Tensor {
   return nn.rt.scope(() => {
     const up = nn.linear(x, linear(w, 'up_proj'));
-    const activated = nn.ops.unarySavingInput(up);
+    const activated = p.relu ? nn.ops.unarySavingOutput(up) : nn.ops.unarySavingInput(up);
     nn.rt.drop(up);
-    const dropped = nn.dropoutReplacing(activated, activationDropout);
+    const dropped = nn.dropoutReplacing(activated, p.activation);
     return nn.linear(dropped, linear(w, 'down_proj'));
   });
 }
@@ -168,6 +170,7 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
   const dropouts = {
     residual: arch.dropout?.residual ?? 0,
     activation: arch.dropout?.activation ?? 0,
+    relu: arch.activation === 'relu',
   };
   const postNorm = arch.normAfterResidual === true;
   const file = postNorm

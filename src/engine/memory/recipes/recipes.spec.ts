@@ -681,6 +681,9 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * f + // GELU's output, kept by fc2
       1 * h; // fc2's dropout mask; the layer's sum is the next layer's input
     expect(savedPerLayer(config, HF, 'encoder_layers')).toBe(perToken * T);
+    // activation_function 'relu': nn.ReLU keeps its output, which fc2 keeps too.
+    const relu = { ...config, activation_function: 'relu' };
+    expect(savedPerLayer(relu, HF, 'encoder_layers')).toBe((perToken - BF16 * f) * T);
   });
 
   it("OPT-350m's ends: the narrow lookup projected in before the positions are added, projected out before the head", () => {

@@ -56,7 +56,8 @@ function commonFields(root: Config): Config {
 const OWN_HEADS = ['ForSequenceClassification', 'ForQuestionAnswering', 'ForCausalLM'];
 
 /** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
- * another width or head count than its encoder, a head other than the LM's. */
+ * another width or head count than its encoder, an activation the recipe does not plan, a
+ * head other than the LM's. */
 function refuseUnsupported(read: ConfigReader): void {
   const { config } = read;
   for (const [decoder, encoder] of [
@@ -70,6 +71,12 @@ function refuseUnsupported(read: ConfigReader): void {
         `a decoder whose ${decoder} (${String(given)}) differs from its encoder's ${encoder} (${String(config[encoder])}) is not planned yet: give both the same`,
       );
   }
+  const activation = config.activation_function;
+  if (activation !== 'gelu' && activation !== 'relu')
+    read.fail(
+      'activation_function',
+      `${JSON.stringify(activation)} is not planned for BART yet: give 'gelu' (BART's and mBART's) or 'relu'`,
+    );
   const head = Array.isArray(config.architectures) ? String(config.architectures[0]) : '';
   const own = OWN_HEADS.find((suffix) => head.endsWith(suffix));
   if (own)

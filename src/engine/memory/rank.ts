@@ -2,7 +2,7 @@
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
 import { StageSpan } from '../model/placement';
 import { anyLayerRotates, layerKind } from '../model/layers';
-import { DtypePolicy, dtypePolicy } from '../request/dtype-policy';
+import { DtypePolicy, dtypePolicy, modelTensorBytes } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
 import { noPeftDefaultNote } from '../model/lora-modules';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
@@ -99,21 +99,13 @@ function lossSettings(
     logitsCastBack: ends.logitsFp32 === 'loss',
     outputsToFp32: ends.fp32Outputs ?? false,
     scaleLogits: Boolean(ends.scaledLogits),
-    logitsBiasBytes: ends.logitsBias ? modelDtypeBytes(request) : 0,
+    logitsBiasBytes: ends.logitsBias ? modelTensorBytes(dtypePolicy(request), request) : 0,
     inLogitsDtype: ends.lossInLogitsDtype === true,
     autocast: dtypePolicy(request).autocast,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
     classifierDropout: arch.dropout?.residual ?? 0,
   };
-}
-
-/** Bytes an element of the model's own tensors outside its trained copies (a buffer such as
- * final_logits_bias): the trained weights' dtype in full fine-tuning, the frozen base's
- * otherwise. */
-function modelDtypeBytes(request: PlanRequest): number {
-  const policy = dtypePolicy(request);
-  return request.training.method === 'full' ? policy.trained.weight : policy.frozenWeight;
 }
 
 function stageSettings(

@@ -2438,6 +2438,13 @@ describe('BART (modeling_bart.py)', () => {
     expect(arch.dropout).toEqual({ attention: 0, residual: 0.1, embedding: 0.1 });
   });
 
+  it("reads BartConfig's own names first, the common ones it maps (hidden_size) where they are absent", () => {
+    const narrow = architectureFromConfig('bart', { model_type: 'bart', hidden_size: 256 });
+    expect(narrow.hiddenSize).toBe(256);
+    const both = architectureFromConfig('bart', { ...BART_LARGE, d_model: 512, hidden_size: 256 });
+    expect(both.hiddenSize).toBe(512);
+  });
+
   it('puts the cross-attention linears in decoder layers only', () => {
     const names = (layer: number) => linearShapes(arch, layer).map((shape) => shape.name);
     expect(names(11)).not.toContain('cross_attn.q_proj');

@@ -73,6 +73,13 @@ function autocastOverFp32(request: PlanRequest): boolean {
   );
 }
 
+/** Bytes an element of the model's own tensors takes, a buffer's too (BART's
+ * final_logits_bias): the trained weights' dtype in full fine-tuning, the frozen base's
+ * otherwise. */
+export function modelTensorBytes(policy: DtypePolicy, request: PlanRequest): number {
+  return request.training.method === 'full' ? policy.trained.weight : policy.frozenWeight;
+}
+
 /** The dtypes of one request. */
 export function dtypePolicy(request: PlanRequest): DtypePolicy {
   const { training, runtime } = request;

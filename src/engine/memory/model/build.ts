@@ -86,6 +86,9 @@ export function buildRankModel(
   }
   if (span.hasHead && arch.sequenceClassificationLabels) addClassifier(context, model);
   else if (span.hasHead) addHead(context, model, rows, span.hasEmbedding);
+  // BartForConditionalGeneration.register_buffer('final_logits_bias', zeros(1, vocab)).
+  if (span.hasHead && recipe.ends?.logitsBias)
+    model.all.push(makeBuffer('final_logits_bias', arch.vocabSize, baseModelBytes(storage)));
   addEndAdapters(context, model, rows);
   return model;
 }

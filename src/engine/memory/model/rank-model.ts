@@ -4,7 +4,7 @@
 import { shapeAdapted } from '../../model/lora-modules';
 import { LinearShape } from '../../model/parameters';
 import { linearElementsPerRank, RankParameters, StageSpan } from '../../model/placement';
-import { DtypePolicy } from '../../request/dtype-policy';
+import { DtypePolicy, modelTensorBytes } from '../../request/dtype-policy';
 import {
   LoraSettings,
   ModelArchitecture,
@@ -149,7 +149,7 @@ export function baseParam(
 
 /** Bytes per element of the base model's unquantised tensors as stored (buffers cast with it). */
 export function baseModelBytes(s: ParamStorage): number {
-  return s.request.training.method === 'full' ? s.policy.trained.weight : s.policy.frozenWeight;
+  return modelTensorBytes(s.policy, s.request);
 }
 
 /** One linear of a layer on this rank (tensor parallel splits it, expert parallel divides

@@ -66,6 +66,11 @@ describe('ZeRO-3 units', () => {
       { model_type: 'llama', tie_word_embeddings: true },
       { sequenceLength: 128 },
     ],
+    [
+      "BART (each stack's own positions and embedding LayerNorm)",
+      { model_type: 'bart', encoder_layers: 1, decoder_layers: 1, max_position_embeddings: 128 },
+      { sequenceLength: 128 },
+    ],
   ])('%s: every parameter in exactly one unit', (_, config, training) => {
     const { built, placed } = unitsOf(config, training);
     expect(new Set(placed).size).toBe(placed.length);
@@ -83,5 +88,12 @@ describe('ZeRO-3 units', () => {
     const { built, buffers, placed } = unitsOf(config, { sequenceLength: 128 });
     expect(buffers.map((p) => p.elements)).toEqual(Array(count).fill(512 * 512));
     expect(new Set(placed)).toEqual(new Set(built));
+  });
+
+  it("BART's final_logits_bias: a buffer of one row of the vocabulary, in no unit", () => {
+    const bart = { model_type: 'bart', encoder_layers: 1, decoder_layers: 1 };
+    const { buffers, placed } = unitsOf(bart, { sequenceLength: 128 });
+    expect(buffers.map((p) => [p.name, p.elements])).toEqual([['final_logits_bias', 1024]]);
+    expect(placed).not.toContain(buffers[0]);
   });
 });

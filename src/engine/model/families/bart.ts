@@ -46,7 +46,7 @@ const COMMON_NAMES: [string, string][] = [
 function commonFields(root: Config): Config {
   const text: Config = Object.create(root) as Config;
   for (const [common, own] of COMMON_NAMES) {
-    const value = root[own] ?? BART_DEFAULTS[own];
+    const value = root[own] ?? root[common] ?? BART_DEFAULTS[own];
     if (value !== undefined) text[common] = value;
   }
   return text;

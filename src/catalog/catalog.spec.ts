@@ -42,8 +42,8 @@ describe('catalog', () => {
   });
   it('carries the 33 models of the shared catalog, one per newer family, 20 accelerators, each alias resolving', () => {
     // 33 shared entries + gemma-3-4b, llama-4-scout-17b-16e, llama-3.2-11b-vision,
-    // qwen2.5-vl-7b, phi-3.5-moe, gpt-oss-20b, mamba-2.8b and jamba-1.5-mini.
-    expect(catalog.modelIds()).toHaveLength(33 + 8);
+    // qwen2.5-vl-7b, phi-3.5-moe, gpt-oss-20b, mamba-2.8b, jamba-1.5-mini and bart-large.
+    expect(catalog.modelIds()).toHaveLength(33 + 9);
     expect(catalog.gpuIds()).toHaveLength(20);
     for (const model of catalog.models()) {
       if (model.hfId) expect(catalog.findModel(model.hfId.toUpperCase())?.id).toBe(model.id);

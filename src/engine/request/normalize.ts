@@ -231,10 +231,6 @@ type RequestArchitecture = Partial<
   >
 >;
 
-/** The default sequence length, or the most the model's code runs where that is less (BERT's
- * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run.
- * DeBERTa-v2's relative positions run past max_position_embeddings, but it is the length they
- * were trained over (512 for DeBERTa-v3, its tokenizer's model_max_length too): the default. */
 const isWholeArchitecture = (arch?: RequestArchitecture): arch is ModelArchitecture =>
   arch !== undefined && 'numLayers' in arch;
 
@@ -245,6 +241,10 @@ function litgptFlags(arch: RequestArchitecture | undefined, runtime: RuntimeSett
   return !isWholeArchitecture(arch) || litgptRunsLayers(arch, { runtime });
 }
 
+/** The default sequence length, or the most the model's code runs where that is less (BERT's
+ * learned 512 positions, GPT-2's 1,024, MPT-7B's ALiBi over 2,048): a longer one cannot run.
+ * DeBERTa-v2's relative positions run past max_position_embeddings, but it is the length they
+ * were trained over (512 for DeBERTa-v3, its tokenizer's model_max_length too): the default. */
 function defaultSequenceLength(arch?: RequestArchitecture): number {
   const limit = arch ? sequenceLimit(arch) : undefined;
   const trained = arch?.disentangled ? arch.maxPositionEmbeddings : undefined;

@@ -69,8 +69,8 @@ export function buildRankModel(
     }
     addProjections(context, model, { in: true, out: span.hasHead });
   }
+  const decoderStart = recipe.stacks?.decoderStart ?? Infinity;
   for (const layer of layers) {
-    const decoderStart = recipe.stacks?.decoderStart ?? Infinity;
     if (span.hasEmbedding && layer >= decoderStart && !model.decoderEmbedding)
       addDecoderEmbedding(context, model);
     const weights = recipe.weights(context, layer);

@@ -180,6 +180,16 @@ describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () =>
     ]);
   });
 
+  it("adds a bias buffer's columns to each chunk (final_logits_bias): a second bf16 chunk each, the first freed", () => {
+    const { rt, nn, head, hidden, start } = setUp(TOKENS);
+    headAndLoss(nn, hidden, head, { ...STANDARD, kind: 'chunked', logitsBiasBytes: BF16 });
+    const biased = Array.from({ length: 8 }, () => [CHUNK16, -CHUNK16]).flat();
+    expect(large(deltasOf(rt.log, start)).slice(0, 24)).toEqual([
+      ...Array<number>(8).fill(CHUNK16),
+      ...biased,
+    ]);
+  });
+
   it('peaks at 6.5 B per logit, where the standard loss reaches 10', () => {
     const chunked = setUp(TOKENS);
     headAndLoss(chunked.nn, chunked.hidden, chunked.head, { ...STANDARD, kind: 'chunked' });

@@ -60,6 +60,8 @@ export function headAndLoss(
   head: LinearParams,
   settings: LossSettings,
 ): LossOutput {
+  // Liger's kernel would take a logits bias (final_logits_bias) as its `bias` argument: it
+  // makes no logits either way.
   if (settings.kind === 'fused' && settings.fused === 'liger') {
     return { loss: ligerLoss(nn, hidden, head), logits: [] };
   }
@@ -152,6 +154,9 @@ function chunkedLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossS
     const pieces = ops.chunkRows(hidden, settings.chunks);
     let chunks = pieces.map((piece) => nn.linear(piece, head));
     rt.drop(...pieces);
+    // Each chunk's logits plus its columns' share of a bias buffer (final_logits_bias).
+    const biasBytes = settings.logitsBiasBytes;
+    if (biasBytes > 0) chunks = chunks.map((chunk) => biasedLogits(nn, chunk, biasBytes));
     if (settings.outputsToFp32) {
       // apply_to_collection builds the fp32 list while the returned one is still referenced.
       const floats = chunks.map((chunk) => ops.to(chunk, FP32));

@@ -2463,6 +2463,8 @@ describe('BART (modeling_bart.py)', () => {
     expect(refused({ decoder_ffn_dim: 3072 })).toEqual(['config.decoder_ffn_dim']);
     expect(refused({ encoder_attention_heads: 8 })).toEqual(['config.decoder_attention_heads']);
     expect(refused({ activation_function: 'swish' })).toEqual(['config.activation_function']);
+    expect(refused({ decoder_layers: 0 })).toEqual(['config.decoder_layers']);
+    expect(refused({ decoder_layers: 1e9 })).toEqual(['config.decoder_layers']);
     expect(refused({ activation_function: 'relu' })).toEqual([]);
     expect(refused({ architectures: ['BartForSequenceClassification'] })).toEqual([
       'config.architectures',

@@ -330,6 +330,14 @@ const CONFIG_RANGES: Record<string, Range> = {
   hidden_dim: count(1, MAX_MLP_WIDTH),
   max_seq_len: count(1, MAX_POSITIONS),
   num_decoder_layers: count(1, MAX_LAYERS), // T5: numLayers = encoder + decoder
+  // BART's and mBART's names (families/bart.ts maps the encoder's to the common fields).
+  d_model: count(1, MAX_HIDDEN),
+  encoder_layers: count(1, MAX_LAYERS),
+  decoder_layers: count(1, MAX_LAYERS),
+  encoder_attention_heads: count(1, MAX_HEADS),
+  decoder_attention_heads: count(1, MAX_HEADS),
+  encoder_ffn_dim: count(1, MAX_MLP_WIDTH),
+  decoder_ffn_dim: count(1, MAX_MLP_WIDTH),
   relative_attention_num_buckets: count(0, MAX_POSITION_BUCKETS),
   // DeBERTa-v2's relative positions (families/deberta-v2.ts: disentangled.span)
   position_buckets: count(-1, MAX_POSITIONS),
@@ -377,7 +385,7 @@ const CONFIG_RANGES: Record<string, Range> = {
 /** Where a config.json names the architecture's own fields, so a message reaches its writer. */
 const CONFIG_NAMES: Record<string, string> = {
   hiddenSize: 'hidden_size',
-  numLayers: 'num_hidden_layers, plus num_decoder_layers for T5',
+  numLayers: 'num_hidden_layers, plus num_decoder_layers for T5 or decoder_layers for BART',
   numAttentionHeads: 'num_attention_heads',
   numKeyValueHeads: 'num_key_value_heads',
   headDim: 'head_dim',

@@ -14,6 +14,7 @@ import {
   visionAdapterElements,
 } from '../model/parameters';
 import {
+  layerIndices,
   linearElementsPerRank,
   ParallelDegrees,
   rankParameters,
@@ -43,12 +44,14 @@ export function idleTrainedElements(
       idle += lora ? visionAdapterElements(arch, lora) : countParameters(arch).vision;
     }
     // MllamaTextModel skips its cross-attention layers on text
-    const skipped = layersOf(span).filter((l) => layerKind(arch, l).mixer === 'cross-attention');
+    const skipped = layerIndices(span).filter(
+      (l) => layerKind(arch, l).mixer === 'cross-attention',
+    );
     for (const layer of skipped) idle += trainedInLayer(arch, layer, degrees, lora);
   }
   const read = lora && layerRecipe(arch, request).kernelLinears;
   if (!lora || !read) return idle;
-  for (const layer of layersOf(span)) {
+  for (const layer of layerIndices(span)) {
     for (const shape of bypassedShapes(arch, layer, lora, read)) {
       const local = linearElementsPerRank(shape, arch, degrees.tensorParallel);
       idle += adapterSize(lora, local.inFeatures, local.outFeatures) * shape.copies;
@@ -68,10 +71,6 @@ export function bypassedShapes(
   return linearShapes(arch, layer).filter(
     (shape) => read.includes(shape.name) && shapeAdapted(arch, lora, shape),
   );
-}
-
-function layersOf(span: StageSpan): number[] {
-  return Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
 }
 
 /** One layer's trained elements on a rank: its parameters, or its adapters under LoRA. */

@@ -1,10 +1,10 @@
 // One rank simulated: its stage's model built from the recipe, its training loop run as a
 // timeline, the peaks read off it and reserved memory replayed through the caching allocator.
-import { StageSpan } from '../model/placement';
+import { layerIndices, StageSpan } from '../model/placement';
 import { anyLayerRotates, layerKind } from '../model/layers';
 import { DtypePolicy, dtypePolicy, modelTensorBytes } from '../request/dtype-policy';
 import { LinearShape, linearShapes } from '../model/parameters';
-import { noPeftDefaultNote } from '../model/lora-modules';
+import { noPeftDefaultNote, requestLora } from '../model/lora-modules';
 import { GpuSpec, ModelArchitecture, MoeConfig, PlanLayout, PlanRequest } from '../vocabulary';
 import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
@@ -471,7 +471,7 @@ function everyExpertNote(moe: MoeConfig): string {
 
 /** The names of the adapted linears the recipe's fused kernel reads by weight. */
 function bypassedAdapters(arch: ModelArchitecture, request: PlanRequest, recipe: LayerRecipe) {
-  const lora = request.training.method === 'full' ? undefined : request.training.lora;
+  const lora = requestLora(arch, request);
   const read = recipe.kernelLinears;
   if (!lora || !read) return [];
   const names = new Set<string>();
@@ -518,9 +518,6 @@ function simulationNotes(
   }
   return notes;
 }
-
-export const layerIndices = (span: StageSpan) =>
-  Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
 
 /** One rank: its chunks simulated whole, or a single long stage as two truncated stacks
  * extrapolated to its layer count (truncation.ts). The allocator may reserve

@@ -4,13 +4,8 @@
 import { layerKind } from '../model/layers';
 import { GpuSpec, ModelArchitecture, PlanLayout, PlanRequest } from '../vocabulary';
 import { Moment } from './autograd/events';
-import {
-  layerIndices,
-  RankPlacement,
-  RankSimulation,
-  SimulationDepth,
-  simulateRankOnce,
-} from './rank';
+import { layerIndices } from '../model/placement';
+import { RankPlacement, RankSimulation, SimulationDepth, simulateRankOnce } from './rank';
 import { scheduleShape, truncateSchedule } from './schedule';
 
 // Simulations kept, the least recently used dropped first.

@@ -84,6 +84,10 @@ export function tensorParallelizable(arch: ModelArchitecture): boolean {
   return !arch.embeddingWidth && !arch.disentangled;
 }
 
+/** The layer indices a span holds, in order. */
+export const layerIndices = (span: StageSpan) =>
+  Array.from({ length: span.layers }, (_, i) => span.firstLayer + i);
+
 /** Layers per stage: the remainder goes to the last stages, since stage 0 keeps the most
  * micro-batches in flight under 1F1B and also holds the embedding. */
 export function splitLayers(numLayers: number, stages: number): StageSpan[] {

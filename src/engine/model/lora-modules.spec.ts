@@ -288,6 +288,10 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(note(llama, 'none')).toBeUndefined(); // PEFT's mapping has llama
     expect(note(cohere, 'none', ['o_proj'])).toBeUndefined();
     expect(note(cohere, 'litgpt')).toBeUndefined(); // litgpt's own flags
+    // OLMo-2's q/k norms keep litgpt's Block off its layers: Hugging Face's code and PEFT run
+    // them under the litgpt preset too, so the stand-in targets are said there as well.
+    const olmo2 = { ...BASE, model_type: 'olmo2', intermediate_size: 512 };
+    expect(note(olmo2, 'litgpt')).toMatch(/q_proj, v_proj are the planner's default .* 'olmo2'/);
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

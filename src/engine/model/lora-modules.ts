@@ -235,15 +235,14 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
 
 /** Where the targets are the planner's stand-in for a default PEFT lacks: what a run must do. */
 export function noPeftDefaultNote(
-  arch: Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>,
+  arch: ModelArchitecture,
   request: Pick<PlanRequest, 'training' | 'runtime'>,
 ): string | undefined {
   const targets = request.training.lora?.targetModules;
   if (request.training.method === 'full' || !Array.isArray(targets)) return undefined;
   // A catalog architecture without a model_type is read as Llama's, which PEFT maps.
   const type = arch.modelType;
-  if (request.runtime.modelCode === 'litgpt' || !type || PEFT_DEFAULT_TARGETS[type])
-    return undefined;
+  if (litgptRunsLayers(arch, request) || !type || PEFT_DEFAULT_TARGETS[type]) return undefined;
   const fallback = defaultLoraTargets(arch);
   if (targets.join() !== fallback.join()) return undefined;
   return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
@@ -267,7 +266,8 @@ export function qkvParts(arch: ModelArchitecture, qkv: LinearShape): LinearShape
   const kvWidth = arch.numKeyValueHeads * arch.headDim;
   const qWidth = qkv.outFeatures - 2 * kvWidth;
   const part = (name: string, outFeatures: number) => ({ ...qkv, name, outFeatures });
-  return [part('q_proj', qWidth), part('k_proj', kvWidth), part('v_proj', kvWidth)];
+  const [q, k, v] = QKV;
+  return [part(q, qWidth), part(k, kvWidth), part(v, kvWidth)];
 }
 
 /** modular_granitemoeshared.py and modular_granitemoehybrid.py: the shared MLP (shared_mlp)
@@ -391,7 +391,7 @@ export function targetNames(
       .map((shape) => shape.name),
   );
   // litgpt's lora_query, lora_key and lora_value enable the parts of a fused qkv_proj.
-  if (litgpt && names.has('qkv_proj')) ['q_proj', 'k_proj', 'v_proj'].forEach((n) => names.add(n));
+  if (litgpt && names.has('qkv_proj')) QKV.forEach((n) => names.add(n));
   for (const path of Object.keys(modules)) trailingNames(path).forEach((n) => names.add(n));
   return [...names];
 }

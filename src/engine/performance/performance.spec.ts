@@ -259,6 +259,18 @@ describe('step time', () => {
     expect(result.exposedCommunicationSeconds).toBeCloseTo((2 * P * (7 / 8)) / 450e9, 12);
   });
 
+  it("ZeRO-1 gathers only what the optimizer updated: a frozen table (Marian's positions) or a buffer is never sent", () => {
+    const frozen = 100_000_000;
+    const result = perf(
+      { cluster: { gpu: 'h100-80gb', gpusPerNode: 8 }, parallelism: { zeroStage: 1 } },
+      { total: P, active: P, trainable: P - frozen },
+    );
+    expect(result.exposedCommunicationSeconds).toBeCloseTo(
+      (2 * (P - frozen) * (7 / 8)) / 450e9,
+      12,
+    );
+  });
+
   it('the pipeline bubble (p - 1) / (m + p - 1) stretches the compute', () => {
     const result = perf({
       cluster: { gpu: 'h100-80gb', gpusPerNode: 4 },

@@ -211,7 +211,9 @@ function rankParameterCounts(
   const routed = routedExpertParameters(arch);
   const modelParallel = layout.tensorParallel * layout.pipelineParallel;
   const all = (total - routed) / modelParallel + routed / (modelParallel * layout.expertParallel);
-  return { all, trained: fullFineTuning ? all : trainable / modelParallel };
+  // What full fine-tuning never trains (buffers, Marian's frozen tables) has no gradient to send.
+  const untrained = (total - trainable) / modelParallel;
+  return { all, trained: fullFineTuning ? all - untrained : trainable / modelParallel };
 }
 
 interface DataParallelTraffic {

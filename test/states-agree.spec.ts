@@ -219,6 +219,15 @@ describe("BART's two stacks' own position tables: closed form and timeline agree
   it.each(cases)('%s %j', (type, setting) =>
     expectAgreementOn({ ...BART, model_type: type }, setting),
   );
+  // Marian's and Pegasus's tables (4,096 rows of 256 each) are Parameters frozen by the model
+  // code, 2 MiB of Adam's states a rank even over 8 ranks: neither count may give them master
+  // weights or optimizer states.
+  const frozen = ['marian', 'pegasus'].flatMap((type) =>
+    ENCODER_SETTINGS.map((setting) => [type, setting] as const),
+  );
+  it.each(frozen)('%s %j', (type, setting) =>
+    expectAgreementOn({ ...BART, model_type: type, max_position_embeddings: 4096 }, setting),
+  );
 });
 
 describe("litgpt's LoRA on fused projections: closed form and timeline agree", () => {

@@ -21,6 +21,7 @@ function rankOf(elements: number): RankParameters {
     embeddingUnit: 0,
     rootUnit: 0,
     totalOnRank: elements,
+    selfFrozen: 0,
   };
 }
 
@@ -67,6 +68,24 @@ describe('model states: the ZeRO paper (Rajbhandari et al. 2020, Figure 1), Psi 
 
 describe('model states by regime (memory-model.md section 3)', () => {
   const psi = 1e9;
+  it("a table the model code freezes (Marian's positions) is held as a weight alone: no gradient, master or moments", () => {
+    // 1e9 dense elements and 1e8 frozen ones beside them (nonLinear), ZeRO-1 over 8 ranks with
+    // DeepSpeed's master-weights regime (preset default): 2-byte weights for all, 2-byte
+    // gradients, 4-byte masters and 8 bytes of Adam's moments for the trained 1e9 alone.
+    const frozen = 1e8;
+    const rank = { ...rankOf(psi), nonLinear: frozen, selfFrozen: frozen };
+    rank.totalOnRank += frozen;
+    const request = requestWith(1);
+    request.runtime.mixedPrecisionStyle = 'master-weights';
+    const s = modelStates(request, rank, shardWorld(8, 1));
+    expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([
+      2 * (psi + frozen),
+      2 * psi,
+      (4 * psi) / 8,
+      (8 * psi) / 8,
+    ]);
+    expect(s.trainableElements).toBe(psi);
+  });
   it('fp32 AdamW: 4 + 4 + 8 = 16 bytes per parameter, no master copy', () => {
     const s = modelStates(requestWith(0, { precision: 'fp32' }), rankOf(psi), shardWorld(1, 1));
     expect([s.weights, s.gradients, s.masterWeights, s.optimizerStates]).toEqual([

@@ -124,7 +124,9 @@ function quantizedTowerElements(request: PlanRequest, params: RankParameters): n
 type Sharder = (dense: number, expert: number, sharded: boolean) => number;
 
 /** Model states of one rank, after ZeRO sharding and offload; `idle` trained elements no
- * backward reaches get no gradient and no optimizer state (idle-parameters.ts). */
+ * backward reaches get no gradient and no optimizer state (idle-parameters.ts); tables the
+ * model code freezes (params.selfFrozen) are held as weights alone, no optimizer given them
+ * (Trainer's optimizer groups take the parameters that require grad). */
 export function modelStates(
   request: PlanRequest,
   params: RankParameters,
@@ -145,13 +147,19 @@ export function modelStates(
   const denseElements = params.denseLinear + params.nonLinear;
   const shard: Sharder = (dense, expert, sharded) =>
     sharded ? dense / shardDegree + expert / expertShardDegree : dense + expert;
-  const trainedWeights = full ? denseElements + params.expertLinear : params.adapters;
+  const trainedWeights = full
+    ? denseElements + params.expertLinear - params.selfFrozen
+    : params.adapters;
   const trainedElementsSharded = (s: boolean) => {
     if (full) return shard(denseElements, params.expertLinear, s);
     return s ? params.adapters / shardDegree : params.adapters;
   };
+  // Frozen by the model code: stored like the trained weights, with nothing else.
+  const selfFrozen = full ? params.selfFrozen : 0;
+  const optimizedElementsSharded = (s: boolean) =>
+    trainedElementsSharded(s) - (s ? selfFrozen / shardDegree : selfFrozen);
   const steppedElementsSharded = (s: boolean) =>
-    trainedElementsSharded(s) - (s ? idle / shardDegree : idle);
+    optimizedElementsSharded(s) - (s ? idle / shardDegree : idle);
   const frozenWeightBytes = full ? 0 : frozenBaseBytes(request, params, shard);
 
   const optimizerElements = steppedElementsSharded(zero >= 1);
@@ -160,7 +168,7 @@ export function modelStates(
     gradients: steppedElementsSharded(zero >= 2) * trained.gradient,
     optimizerStates: optimizerStateBytes(request, params, optimizerElements, trained, shardDegree),
     // fp32 masters are made for every trained parameter when the model is set up
-    masterWeights: trainedElementsSharded(zero >= 1) * trained.master,
+    masterWeights: optimizedElementsSharded(zero >= 1) * trained.master,
   });
   if (request.runtime.optimizerInBackward) {
     // Each parameter is updated as soon as its gradient exists: one gradient alive at a time.

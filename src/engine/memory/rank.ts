@@ -137,7 +137,10 @@ function stageSettings(
     rotary: rotaryTables(arch, ends),
     localRotary: ends.rotaryPerLayerType ? localRotaryLayers(arch) : undefined,
     alibi: alibiTensor(arch, ends, training, t),
-    scaledEmbedding: Boolean(ends.scaledEmbedding),
+    scaledEmbedding: ends.scaledEmbedding ?? false,
+    positionRows: ends.positionsPerSequence
+      ? training.sequenceLength / layout.contextParallel
+      : tokens,
     embeddingDropout: arch.dropout?.embedding ?? 0,
     embeddingLocal: ends.embeddingLocal ?? 'lookup',
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,

@@ -4,7 +4,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { architectureFromConfig } from './architecture';
 import { layerKind } from './layers';
-import { countParameters, linearShapes } from './parameters';
+import { countParameters, linearShapes, trainableParameters } from './parameters';
+import { TrainingSettings } from '../vocabulary';
 
 const fixture = (name: string) =>
   JSON.parse(
@@ -2462,7 +2463,8 @@ describe('BART (modeling_bart.py)', () => {
     };
     expect(refused({ decoder_ffn_dim: 3072 })).toEqual(['config.decoder_ffn_dim']);
     expect(refused({ encoder_attention_heads: 8 })).toEqual(['config.decoder_attention_heads']);
-    expect(refused({ activation_function: 'swish' })).toEqual(['config.activation_function']);
+    expect(refused({ activation_function: 'gelu_new' })).toEqual(['config.activation_function']);
+    expect(refused({ activation_function: 'swish' })).toEqual([]); // Marian's: F.silu
     expect(refused({ decoder_layers: 0 })).toEqual(['config.decoder_layers']);
     expect(refused({ decoder_layers: 1e9 })).toEqual(['config.decoder_layers']);
     expect(refused({ activation_function: 'relu' })).toEqual([]);
@@ -2501,5 +2503,95 @@ describe('mBART (modeling_mbart.py)', () => {
       true,
       true,
     ]);
+  });
+});
+
+describe("Marian and Pegasus (modeling_marian.py, modeling_pegasus.py): BART's layers, frozen sinusoidal tables", () => {
+  // Helsinki-NLP/opus-mt-en-de's config.json: 6 + 6 layers of 512, 8 heads, a 2,048-wide SiLU
+  // MLP, 512 positions, a 58,101-token vocabulary shared by both stacks and the tied head.
+  const OPUS_MT = {
+    model_type: 'marian',
+    architectures: ['MarianMTModel'],
+    d_model: 512,
+    encoder_layers: 6,
+    decoder_layers: 6,
+    encoder_ffn_dim: 2048,
+    decoder_ffn_dim: 2048,
+    encoder_attention_heads: 8,
+    decoder_attention_heads: 8,
+    vocab_size: 58101,
+    max_position_embeddings: 512,
+    activation_function: 'swish',
+    scale_embedding: true,
+  };
+  // google/pegasus-large's config.json: 16 + 16 pre-LN layers of 1,024, 1,024 positions,
+  // a 96,103-token vocabulary.
+  const PEGASUS_LARGE = {
+    model_type: 'pegasus',
+    architectures: ['PegasusForConditionalGeneration'],
+    encoder_layers: 16,
+    decoder_layers: 16,
+    vocab_size: 96103,
+    activation_function: 'relu',
+    scale_embedding: true,
+  };
+  /** A post-LN (Marian) or pre-LN (Pegasus) encoder and decoder layer of width h, MLP f. */
+  const layers = (h: number, f: number) => {
+    const attention = 4 * (h * h + h); // q, k, v, out_proj, each biased
+    const encoder = attention + 2 * h + (h * f + f + f * h + h) + 2 * h; // two LayerNorms
+    return { encoder, decoder: encoder + attention + 2 * h }; // encoder_attn and its norm
+  };
+  const FULL = { method: 'full' } as TrainingSettings;
+
+  it('counts opus-mt-en-de: 74,410,496 parameters, two 512 x 512 sinusoidal tables of them never trained', () => {
+    const arch = architectureFromConfig('opus-mt-en-de', OPUS_MT);
+    const { encoder, decoder } = layers(512, 2048);
+    const tables = 2 * 512 * 512; // no offset rows, no layernorm_embedding
+    const total = 58101 * 512 + tables + 6 * encoder + 6 * decoder;
+    expect(total).toBe(74_410_496);
+    expect(countParameters(arch).total).toBe(total);
+    expect(trainableParameters(arch, FULL, undefined)).toBe(total - tables);
+    expect([arch.normAfterResidual, arch.finalNorm, arch.embeddingNorm]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('counts pegasus-large: 568,699,904 trained parameters and two frozen 1,024 x 1,024 tables', () => {
+    const arch = architectureFromConfig('pegasus-large', PEGASUS_LARGE);
+    const h = 1024;
+    const { encoder, decoder } = layers(h, 4096);
+    const tables = 2 * 1024 * h;
+    const stackNorms = 2 * 2 * h; // each stack's final layer_norm
+    const trained = 96103 * h + stackNorms + 16 * encoder + 16 * decoder;
+    expect(trained).toBe(568_699_904);
+    expect(countParameters(arch).total).toBe(trained + tables);
+    expect(trainableParameters(arch, FULL, undefined)).toBe(trained);
+    expect([arch.normAfterResidual, arch.finalNorm, arch.encoder?.finalNorm]).toEqual([
+      undefined,
+      true,
+      true,
+    ]);
+  });
+
+  it('refuses, by field, separate encoder and decoder embeddings and heads it has no recipe for', () => {
+    const refused = (config: Record<string, unknown>) => {
+      try {
+        architectureFromConfig('marian', config);
+      } catch (error) {
+        return (error as { errors: { field: string; message: string }[] }).errors;
+      }
+      return [];
+    };
+    expect(
+      refused({ ...OPUS_MT, share_encoder_decoder_embeddings: false }).map((e) => e.field),
+    ).toEqual(['config.share_encoder_decoder_embeddings']);
+    const [head] = refused({ ...OPUS_MT, architectures: ['MarianForCausalLM'] });
+    expect(head.field).toBe('config.architectures');
+    expect(head.message).toContain('plan MarianMTModel');
+    expect(refused({ ...PEGASUS_LARGE, activation_function: 'gelu_new' })[0].message).toContain(
+      'not planned for Pegasus',
+    );
   });
 });

@@ -124,6 +124,8 @@ const END_MODULES: Record<string, EndModules> = {
   mt5: { embedding: ['shared'], head: LM_HEAD },
   bart: { embedding: ['shared'], head: LM_HEAD }, // BartModel.shared, the stacks' embed_tokens tied
   mbart: { embedding: ['shared'], head: LM_HEAD },
+  marian: { embedding: ['shared'], head: LM_HEAD }, // MarianModel.shared (shared stacks' embeddings)
+  pegasus: { embedding: ['shared'], head: LM_HEAD },
   mamba: { embedding: ['embeddings'], head: LM_HEAD },
   mamba2: { embedding: ['embeddings'], head: LM_HEAD },
 };

@@ -292,6 +292,15 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     // them under the litgpt preset too, so the stand-in targets are said there as well.
     const olmo2 = { ...BASE, model_type: 'olmo2', intermediate_size: 512 };
     expect(note(olmo2, 'litgpt')).toMatch(/q_proj, v_proj are the planner's default .* 'olmo2'/);
+    // PEFT's mapping names bart but not mbart, marian or pegasus (utils/constants.py).
+    const encoderDecoder = (model_type: string) =>
+      note(
+        { model_type, d_model: h, encoder_attention_heads: 4, decoder_attention_heads: 4 },
+        'none',
+      );
+    expect(encoderDecoder('bart')).toBeUndefined();
+    for (const type of ['mbart', 'marian', 'pegasus'])
+      expect(encoderDecoder(type)).toMatch(new RegExp(`default for model_type '${type}'`));
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

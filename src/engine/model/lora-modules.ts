@@ -161,6 +161,8 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   opt: { 'self_attn.out_proj': ['o_proj'], fc1: ['up_proj'], fc2: ['down_proj'] },
   bart: BART_MODULES,
   mbart: BART_MODULES, // modeling_mbart.py: BART's modules, each norm moved before its sub-layer
+  marian: BART_MODULES, // modeling_marian.py: BART's modules copied
+  pegasus: BART_MODULES, // modeling_pegasus.py: mBART's
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
@@ -212,7 +214,6 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   qwen3: ['q_proj', 'v_proj'],
   opt: ['q_proj', 'v_proj'],
   bart: ['q_proj', 'v_proj'],
-  mbart: ['q_proj', 'v_proj'],
   gptj: ['q_proj', 'v_proj'],
   gpt_neo: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],

@@ -609,7 +609,15 @@ function bufferElements(arch: ModelArchitecture): number {
   return moeLayers * moe.numExperts;
 }
 
-/** Parameters the method trains: everything but buffers for full fine-tuning, the adapters
+/** Elements of the Parameters the model code freezes itself (requires_grad=False), whatever
+ * the method: Marian's and Pegasus's sinusoidal position tables, one per stack
+ * (MarianSinusoidalPositionalEmbedding._init_weight). */
+export function selfFrozenElements(arch: ModelArchitecture): number {
+  return arch.positionTableFrozen ? countParameters(arch).positionEmbedding : 0;
+}
+
+/** Parameters the method trains: everything but buffers and self-frozen tables for full
+ * fine-tuning, the adapters
  * otherwise (`lora` as the request's model code adapts it, lora-modules.ts requestLora), with
  * PEFT's copy of a sequence classifier's head. */
 export function trainableParameters(
@@ -617,7 +625,8 @@ export function trainableParameters(
   training: TrainingSettings,
   lora: AdaptedLora | undefined,
 ): number {
-  if (training.method === 'full') return countParameters(arch).total - bufferElements(arch);
+  if (training.method === 'full')
+    return countParameters(arch).total - bufferElements(arch) - selfFrozenElements(arch);
   if (!lora) return 0;
   return loraParameters(arch, lora).total + savedClassifierElements(arch);
 }

@@ -5,6 +5,7 @@ import { visionLinearWeights } from './vision';
 import {
   adapterSize,
   countParameters,
+  selfFrozenElements,
   embeddingWidthOf,
   LinearShape,
   endAdapterElements,
@@ -67,6 +68,9 @@ export interface RankParameters {
   rootUnit: number;
   /** Every parameter element on this rank before sharding. */
   totalOnRank: number;
+  /** Elements the model code freezes itself, held (in nonLinear) but never trained, whatever
+   * the method: Marian's and Pegasus's sinusoidal position tables, on the first stage. */
+  selfFrozen: number;
 }
 
 /** Whether the pipeline runtimes planned here can split the model into stages: not an
@@ -250,6 +254,7 @@ export function rankParameters(
     embeddingUnit: endUnit,
     rootUnit: ends.rootUnit,
     totalOnRank: denseLinear + expertLinear + nonLinear,
+    selfFrozen: span.hasEmbedding ? selfFrozenElements(arch) : 0,
   };
 }
 

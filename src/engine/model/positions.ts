@@ -21,14 +21,18 @@ export interface SequenceLimit {
  * the keys and adds it). */
 export function sequenceLimit(
   arch: Partial<
-    Pick<ModelArchitecture, 'learnedPositionEmbeddings' | 'maxPositionEmbeddings' | 'modelType'>
+    Pick<
+      ModelArchitecture,
+      'learnedPositionEmbeddings' | 'maxPositionEmbeddings' | 'modelType' | 'positionTableFrozen'
+    >
   >,
 ): SequenceLimit | undefined {
   const { learnedPositionEmbeddings, maxPositionEmbeddings: positions, modelType } = arch;
   if (!positions) return undefined;
   if (learnedPositionEmbeddings) {
     const tokens = positions - (POSITION_OFFSET[modelType ?? ''] ?? 0);
-    return { tokens, what: `${tokens} positions its learned position table indexes` };
+    const kind = arch.positionTableFrozen ? 'sinusoidal' : 'learned'; // Marian's, Pegasus's
+    return { tokens, what: `${tokens} positions its ${kind} position table indexes` };
   }
   if (modelType === 'mpt')
     return { tokens: positions, what: `${positions} keys its ALiBi tensor spans (max_seq_len)` };

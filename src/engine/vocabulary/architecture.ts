@@ -334,7 +334,7 @@ export interface MtpConfig {
 }
 
 /** The encoder stack of an encoder-decoder model: T5's relative position buckets and final
- * norm, or BART's stacks that each embed on their own. */
+ * norm, or BART's (Marian's, Pegasus's) stacks that each embed on their own. */
 export interface EncoderConfig {
   numLayers: number;
   /** T5's relative position buckets per stack (0: none, BART). */
@@ -342,8 +342,9 @@ export interface EncoderConfig {
   /** The encoder ends with its own final norm (T5Stack's final_layer_norm); BART's has none.
    * Absent: true. */
   finalNorm?: boolean;
-  /** Each stack has its own learned position table and embedding LayerNorm (BartEncoder and
-   * BartDecoder: embed_positions, layernorm_embedding), the token embedding shared. */
+  /** Each stack has its own position table, and its own embedding LayerNorm where
+   * `embeddingNorm` (BartEncoder and BartDecoder: embed_positions, layernorm_embedding; Marian's
+   * and Pegasus's stacks have the table alone), the token embedding shared. */
   stackEmbeddings?: boolean;
 }
 
@@ -434,6 +435,10 @@ export interface ModelArchitecture {
   mlpBias: boolean;
   /** Learned absolute position embeddings (GPT-2/GPT-3): rows of size h; 0 for RoPE/ALiBi. */
   learnedPositionEmbeddings: number;
+  /** The position table is a frozen Parameter (requires_grad=False): Marian's and Pegasus's
+   * sinusoidal tables, counted, stored and sharded with the model, never trained, and looked
+   * up once per position under no_grad. Absent: trained where the model is. */
+  positionTableFrozen?: boolean;
   /** A norm right after the token embedding (BLOOM). */
   embeddingNorm: boolean;
   /** Final norm before the output head. */

@@ -56,10 +56,8 @@ export function buildRankModel(
     model.embedding = baseParam(storage, 'embed_tokens', inputRows * width);
     model.embedding.shape = [inputRows, width];
     model.all.push(model.embedding);
-    const tables = arch.encoder?.stackEmbeddings ? 2 : 1;
     if (counts.positionEmbedding > 0) {
-      const elements = counts.positionEmbedding / tables;
-      model.positions = baseParam(storage, 'position_embeddings', elements);
+      model.positions = positionTable(context, 'position_embeddings');
       model.all.push(model.positions);
     }
     if (arch.embeddingNorm) {
@@ -93,20 +91,25 @@ export function buildRankModel(
   return model;
 }
 
-/** BartDecoder's own embed_positions and layernorm_embedding, created with the decoder (the
- * encoder's sit with the shared embedding). A pipeline of an encoder-decoder is refused, so
- * the stage with the embedding runs the decoder too. */
-function addDecoderEmbedding(context: WeightContext, model: RankModel): void {
+/** A stack's position table: trained with the model, or frozen in the model's dtype where
+ * the model code freezes it (MarianSinusoidalPositionalEmbedding: requires_grad=False). */
+function positionTable(context: WeightContext, name: string): Param {
   const { arch, storage } = context;
-  if (!arch.encoder?.stackEmbeddings) return;
-  const positions = baseParam(
-    storage,
-    'decoder_position_embeddings',
-    arch.learnedPositionEmbeddings * arch.hiddenSize,
-  );
-  const norm = endNorm(context, 'decoder_embedding_norm');
+  const elements = arch.learnedPositionEmbeddings * arch.hiddenSize;
+  if (!arch.positionTableFrozen) return baseParam(storage, name, elements);
+  return makeParam(name, elements, false, baseModelBytes(storage));
+}
+
+/** BartDecoder's own embed_positions and layernorm_embedding (Marian's and Pegasus's decoders
+ * have the positions alone), created with the decoder (the encoder's sit with the shared
+ * embedding). A pipeline of an encoder-decoder is refused, so the stage with the embedding
+ * runs the decoder too. */
+function addDecoderEmbedding(context: WeightContext, model: RankModel): void {
+  if (!context.arch.encoder?.stackEmbeddings) return;
+  const positions = positionTable(context, 'decoder_position_embeddings');
+  const norm = context.arch.embeddingNorm ? endNorm(context, 'decoder_embedding_norm') : undefined;
   model.decoderEmbedding = { positions, norm };
-  model.all.push(positions, ...norm);
+  model.all.push(positions, ...(norm ?? []));
 }
 
 /** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and its LayerNorm, created after the

@@ -44,8 +44,12 @@ export interface StageSettings {
   /** The ALiBi tensor the model builds once per forward: rows x columns, fp32 or in the hidden
    * dtype (ModelEnds.alibi). */
   alibi?: { rows: number; cols: number; fp32: boolean };
-  /** Gemma scales the embedding by sqrt(hidden) in the compute dtype. */
-  scaledEmbedding: boolean;
+  /** Gemma scales the embedding by sqrt(hidden) in the compute dtype (ModelEnds.scaledEmbedding:
+   * 'lookup' where the embedding module scales its lookup, before the positions are added). */
+  scaledEmbedding: boolean | 'lookup';
+  /** Rows of one position-table lookup: one per token, or one per position of the local
+   * sequence (ModelEnds.positionsPerSequence). */
+  positionRows: number;
   /** Dropout on the embeddings (GPT-2's embd_pdrop). */
   embeddingDropout: number;
   /** Which embedding tensor the model's forward keeps as a local until it returns (ModelEnds). */
@@ -318,8 +322,11 @@ export class StageModel {
     if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
     if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
+    // BartScaledWordEmbedding: inputs_embeds = embed_tokens(input_ids) * embed_scale.
+    if (settings.scaledEmbedding === 'lookup') then((t) => nn.ops.unary(t));
     // OPTDecoder.forward: pos_embeds first, then inputs_embeds = self.project_in(inputs_embeds).
-    const positions = stack.positions && this.lookup(stack.positions);
+    const positions =
+      stack.positions && this.lookup(stack.positions, settings.hidden, settings.positionRows);
     // DebertaV2Embeddings: zeros of the lookup's shape where it has no position table.
     const masked = this.recipe.ends?.maskedEmbeddings === true;
     const zeros = masked && !positions ? nn.ops.empty(x, false) : undefined;
@@ -331,7 +338,7 @@ export class StageModel {
         kept.push(positions); // GPT2Model.forward: position_embeds
       else nn.rt.drop(positions);
     }
-    if (settings.scaledEmbedding) then((t) => nn.ops.unary(t));
+    if (settings.scaledEmbedding === true) then((t) => nn.ops.unary(t));
     const norm = stack.norm;
     if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
     if (masked) then((t) => this.attentionMasked(t));
@@ -354,11 +361,11 @@ export class StageModel {
     return out;
   }
 
-  /** One row of `table` (`width` wide) per token. */
-  private lookup(table: Param, width = this.settings.hidden): Tensor {
-    const { nn, settings } = this;
+  /** One row of `table` (`width` wide) per token, or `rows` of it. */
+  private lookup(table: Param, width = this.settings.hidden, rows = this.settings.tokens): Tensor {
+    const { nn } = this;
     const weight = nn.ops.weight(table, table.elements / width, width);
-    const x = nn.ops.embedding(settings.tokens, weight, width);
+    const x = nn.ops.embedding(rows, weight, width);
     nn.rt.drop(weight);
     return x;
   }

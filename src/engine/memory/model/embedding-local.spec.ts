@@ -63,3 +63,45 @@ describe('the embedding local and the final norm input', () => {
     expect(f.hiddenFreesBeforeHead).toBe(0); // F.rms_norm saves the last layer's output too
   });
 });
+
+describe("an encoder-decoder's embeddings (BartEncoder.forward, MarianEncoder.forward)", () => {
+  // Two sequences of 1,024 tokens, bf16, no dropout; one sequence of hidden states is HIDDEN.
+  const TWO = 2 * HIDDEN_BYTES;
+  /** The second step's allocations (+bytes) and frees (-bytes) while a stack embeds, in order,
+   * for a two-layer encoder and decoder of model_type `type` over the tiny model's widths. */
+  function embeddingEvents(type: string): number[] {
+    const log = simulateTiny({
+      training: { sequenceLength: SEQUENCE, microBatchSize: 2, precision: 'bf16-pure' },
+      runtime: { preset: 'hf-transformers' },
+      gpus: 1,
+      config: {
+        model_type: type,
+        architectures: [],
+        encoder_layers: 2,
+        decoder_layers: 2,
+        encoder_ffn_dim: TINY.ffn,
+        decoder_ffn_dim: TINY.ffn,
+        encoder_attention_heads: 8,
+        decoder_attention_heads: 8,
+        dropout: 0,
+      },
+    }).log;
+    return eventsOf(log)
+      .filter((e) => e.moment.step === 2 && e.moment.phase === 'forward')
+      .filter((e) => e.moment.what === 'embedding' && e.bytes >= HIDDEN_BYTES)
+      .map((e) => e.kind * e.bytes);
+  }
+
+  it("Marian: the scaled lookup is inputs_embeds, the frozen table's rows one per position (s, h), both kept until the decoder's embedding", () => {
+    // inputs_embeds = embed_tokens(input_ids) * embed_scale (the lookup freed), then
+    // embed_pos = embed_positions(input_shape): arange(seq_len) rows, broadcast in the add.
+    const stack = [TWO, TWO, -TWO, HIDDEN_BYTES, TWO];
+    // The encoder's inputs_embeds and embed_pos go when the decoder starts.
+    expect(embeddingEvents('marian')).toEqual([...stack, ...stack, -TWO, -HIDDEN_BYTES]);
+  });
+
+  it('BART: its learned positions expanded to the batch, (b, s, h), then layernorm_embedding', () => {
+    const stack = [TWO, TWO, -TWO, TWO, TWO, TWO]; // the last: layernorm_embedding's output
+    expect(embeddingEvents('bart')).toEqual([...stack, ...stack, -TWO, -TWO]);
+  });
+});

@@ -63,7 +63,7 @@ export interface RankModel {
   embeddingNorm?: Param[];
   /** BART's decoder's own position table and embedding LayerNorm (the encoder's are
    * `positions` and `embeddingNorm`). */
-  decoderEmbedding?: { positions: Param; norm: Param[] };
+  decoderEmbedding?: { positions: Param; norm?: Param[] };
   /** OPT-350m's project_in (embedding width to h) on the first stage. */
   projectIn?: LinearParams;
   layers: LayerWeights[];
@@ -120,7 +120,6 @@ export function makeBuffer(name: string, elements: number, bytes: number): Param
   return { ...makeParam(name, elements, false, bytes), buffer: true };
 }
 
-/** A weight matrix or vector of the base model: trained in full fine-tuning, frozen otherwise. */
 /** A norm's parameters as its kind has them: a weight, a bias where `withBias` (LayerNorm),
  * none for OLMo-1's weightless OlmoLayerNorm. */
 export function normParams(
@@ -135,6 +134,7 @@ export function normParams(
   return withBias ? [weight, baseParam(s, `${name}.bias`, size)] : [weight];
 }
 
+/** A weight matrix or vector of the base model: trained in full fine-tuning, frozen otherwise. */
 export function baseParam(
   s: ParamStorage,
   name: string,

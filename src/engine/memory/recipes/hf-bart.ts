@@ -1,7 +1,8 @@
 // One layer of Hugging Face's BART (transformers models/bart/modeling_bart.py BartEncoderLayer,
-// BartDecoderLayer, BartAttention), run as an encoder stack then a decoder stack: each
-// sub-layer's output dropped out, added to its input, then LayerNorm'd (post-LN; mBART's
-// modeling_mbart.py normalises each sub-layer's input instead, pre-LN); the decoder's
+// BartDecoderLayer, BartAttention; Marian's modeling_marian.py copies them), run as an encoder
+// stack then a decoder stack: each sub-layer's output dropped out, added to its input, then
+// LayerNorm'd (post-LN; mBART's modeling_mbart.py and Pegasus's modeling_pegasus.py normalise
+// each sub-layer's input instead, pre-LN); the decoder's
 // cross-attention (encoder_attn) reads the encoder output; fc1, the activation, activation
 // dropout, fc2. Attention goes through transformers' attention interface: q, k and v as
 // projected (the kernel takes self.scaling), SDPA or flash without a mask on full batches, or
@@ -60,7 +61,8 @@ interface Dropouts {
   residual: number;
   /** config.activation_dropout: after the MLP's activation. */
   activation: number;
-  /** activation_function 'relu' (else 'gelu', bart.ts refusing the others). */
+  /** activation_function 'relu' (else GELU or SiLU, which keep their input; bart.ts refuses
+   * the others). */
   relu: boolean;
 }
 
@@ -119,8 +121,8 @@ function bartLayer(
   });
 }
 
-/** fc1, the activation (ACT2FN: F.gelu keeps its input, nn.ReLU its output), activation
- * dropout, fc2. */
+/** fc1, the activation (ACT2FN: F.gelu and F.silu keep their input, nn.ReLU its output),
+ * activation dropout, fc2. */
 function bartMlp(nn: Nn, x: Tensor, w: LayerWeights, p: Dropouts): Tensor {
   return nn.rt.scope(() => {
     const up = nn.linear(x, linear(w, 'up_proj'));
@@ -166,6 +168,14 @@ function bartStacks(arch: ModelArchitecture): StackTensors {
   };
 }
 
+/** Each model type's modeling file and class prefix. */
+const SOURCES: Record<string, [string, string]> = {
+  bart: ['bart/modeling_bart.py', 'Bart'],
+  mbart: ['mbart/modeling_mbart.py', 'MBart'],
+  marian: ['marian/modeling_marian.py', 'Marian'],
+  pegasus: ['pegasus/modeling_pegasus.py', 'Pegasus'],
+};
+
 export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
   const dropouts = {
     residual: arch.dropout?.residual ?? 0,
@@ -173,20 +183,21 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
     relu: arch.activation === 'relu',
   };
   const postNorm = arch.normAfterResidual === true;
-  const file = postNorm
-    ? 'bart/modeling_bart.py (BartEncoderLayer'
-    : 'mbart/modeling_mbart.py (MBartEncoderLayer';
+  const [file, prefix] = SOURCES[arch.modelType ?? 'bart'] ?? SOURCES.bart;
   return {
-    source: `transformers models/${file}, ${postNorm ? 'Bart' : 'MBart'}DecoderLayer)`,
+    source: `transformers models/${file} (${prefix}EncoderLayer, ${prefix}DecoderLayer)`,
     weights: bartWeights,
     forward: (nn, x, weights, inputs) => bartLayer(nn, x, weights, inputs, dropouts, postNorm),
     attention: hfAttentionPlan,
     stacks: bartStacks(arch),
     ends: {
       noRotary: true, // learned positions, added to each stack's embedding
-      // BartScaledWordEmbedding multiplies by embed_scale (1.0 unless scale_embedding), a new
-      // tensor: the planner scales after the positions' add, the same bytes kept and made.
-      scaledEmbedding: true,
+      // BartScaledWordEmbedding (Marian's and Pegasus's forward) multiplies the lookup by
+      // embed_scale (1.0 unless scale_embedding), a new tensor, before the positions are added.
+      scaledEmbedding: 'lookup',
+      // Marian's and Pegasus's sinusoidal tables are looked up over arange(seq_len), (s, h),
+      // broadcast in the add; BartLearnedPositionalEmbedding expands its positions to the batch.
+      positionsPerSequence: arch.positionTableFrozen === true,
       // BartEncoder.forward and BartDecoder.forward keep inputs_embeds and the positions until
       // each returns (causal-lm.ts StackState drops the encoder's at the decoder's start).
       embeddingLocal: 'lookup',

@@ -432,6 +432,8 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   t5: hfT5Recipe,
   bart: hfBartRecipe,
   mbart: hfBartRecipe,
+  marian: hfBartRecipe,
+  pegasus: hfBartRecipe,
   mllama: hfMllamaRecipe,
 };
 

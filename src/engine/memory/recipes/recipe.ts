@@ -96,7 +96,15 @@ export type EmbeddingLocal = 'lookup' | 'output' | 'decoder-input' | 'none';
 export interface ModelEnds {
   /** Default 'lookup' (Hugging Face's model code). */
   embeddingLocal?: EmbeddingLocal;
-  scaledEmbedding?: boolean;
+  /** The embedding is scaled (Gemma's sqrt(hidden)): after the positions are added and before
+   * the embedding norm (true), or by the embedding module itself, its scaled lookup the
+   * inputs_embeds the positions are added to ('lookup': BartScaledWordEmbedding, Marian's and
+   * Pegasus's `embed_tokens(input_ids) * embed_scale`). */
+  scaledEmbedding?: boolean | 'lookup';
+  /** The position table is looked up once per position, (s, h), and broadcast over the batch
+   * (MarianSinusoidalPositionalEmbedding.forward: an arange of the sequence, not expanded to
+   * the batch); otherwise once per token. */
+  positionsPerSequence?: boolean;
   finalNorm?: FinalNorm;
   rotaryFp32?: boolean;
   /** The model code has no rotary module (T5's relative position bias, DeBERTa's relative

@@ -4,7 +4,11 @@
 // 2 offset rows) to the shared token embedding and normalises them (layernorm_embedding);
 // BartForConditionalGeneration's head is tied to `shared` and adds the final_logits_bias buffer.
 // mBART (models/mbart/modeling_mbart.py) is the same modules with pre-LayerNorm layers and a
-// final layer_norm ending each stack.
+// final layer_norm ending each stack. Marian (models/marian/modeling_marian.py, MarianMTModel)
+// is BART's layers with a frozen sinusoidal position table per stack
+// (MarianSinusoidalPositionalEmbedding: an nn.Parameter with requires_grad=False, no offset
+// rows) and no layernorm_embedding; Pegasus (models/pegasus/modeling_pegasus.py) is mBART's
+// layers with Marian's tables.
 import { PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
@@ -29,8 +33,21 @@ const BART_DEFAULTS: Config = {
   tie_word_embeddings: true,
 };
 
+/** MarianConfig's defaults differ from BartConfig's in the vocabulary alone
+ * (configuration_marian.py); PegasusConfig's are BartConfig's. */
+const MARIAN_DEFAULTS: Config = { ...BART_DEFAULTS, vocab_size: 58101 };
+
 // BartLearnedPositionalEmbedding: num_embeddings + 2 rows (fairseq's padding offset).
 const POSITION_OFFSET = 2;
+
+/** The model types whose stacks each hold a frozen sinusoidal position table. */
+const SINUSOIDAL = ['marian', 'pegasus'];
+/** The model types whose layers normalise each sub-layer's input (pre-LN), each stack ending
+ * with a layer_norm. */
+const PRE_NORM = ['mbart', 'pegasus'];
+// ACT2FN's activations whose backward reads what the planner keeps: GELU and SiLU (Marian's
+// 'swish') their input, ReLU its output.
+const ACTIVATIONS = ['gelu', 'relu', 'swish', 'silu'];
 
 /** BartConfig's names for the common fields (its attribute_map: hidden_size is d_model,
  * num_attention_heads encoder_attention_heads), the encoder's shape standing for both stacks. */
@@ -55,11 +72,20 @@ function commonFields(root: Config): Config {
 // The head classes whose extra modules the planner has no recipe for.
 const OWN_HEADS = ['ForSequenceClassification', 'ForQuestionAnswering', 'ForCausalLM'];
 
+/** Each model type's class name prefix, and the LM head class fine-tuning trains. */
+const CLASSES: Record<string, { prefix: string; lm: string }> = {
+  bart: { prefix: 'Bart', lm: 'BartForConditionalGeneration' },
+  mbart: { prefix: 'MBart', lm: 'MBartForConditionalGeneration' },
+  marian: { prefix: 'Marian', lm: 'MarianMTModel' },
+  pegasus: { prefix: 'Pegasus', lm: 'PegasusForConditionalGeneration' },
+};
+
 /** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
  * another width or head count than its encoder, an activation the recipe does not plan, a
  * head other than the LM's. */
-function refuseUnsupported(read: ConfigReader): void {
+function refuseUnsupported(read: ConfigReader, type: string): void {
   const { config } = read;
+  const classes = CLASSES[type];
   for (const [decoder, encoder] of [
     ['decoder_ffn_dim', 'encoder_ffn_dim'],
     ['decoder_attention_heads', 'encoder_attention_heads'],
@@ -72,45 +98,54 @@ function refuseUnsupported(read: ConfigReader): void {
       );
   }
   const activation = config.activation_function;
-  if (activation !== 'gelu' && activation !== 'relu')
+  if (!ACTIVATIONS.includes(String(activation)))
     read.fail(
       'activation_function',
-      `${JSON.stringify(activation)} is not planned for BART yet: give 'gelu' (BART's and mBART's) or 'relu'`,
+      `${JSON.stringify(activation)} is not planned for ${classes.prefix} yet: give one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`,
+    );
+  if (config.share_encoder_decoder_embeddings === false)
+    read.fail(
+      'share_encoder_decoder_embeddings',
+      "a Marian model with separate encoder and decoder embeddings is not planned yet: plan one whose stacks share them (true, MarianConfig's default)",
     );
   const head = Array.isArray(config.architectures) ? String(config.architectures[0]) : '';
   const own = OWN_HEADS.find((suffix) => head.endsWith(suffix));
   if (own)
     read.fail(
       'architectures',
-      `Bart${own}'s head is not planned yet: plan BartForConditionalGeneration (the LM head fine-tuning trains)`,
+      `${classes.prefix}${own}'s head is not planned yet: plan ${classes.lm} (the LM head fine-tuning trains)`,
     );
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
 }
 
 export const bart: Family = {
-  types: ['bart', 'mbart'],
+  types: ['bart', 'mbart', 'marian', 'pegasus'],
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
   textConfig: commonFields,
-  defaults: BART_DEFAULTS,
+  defaults: (config) => (config.model_type === 'marian' ? MARIAN_DEFAULTS : BART_DEFAULTS),
   refine: (arch, read, context) => {
-    refuseUnsupported(read);
-    // MBartEncoder and MBartDecoder end with layer_norm; BART's stacks end on a layer's norm.
-    const mbart = context.type === 'mbart';
+    refuseUnsupported(read, context.type);
+    // MBartEncoder and MBartDecoder (Pegasus's too) end with layer_norm; BART's and Marian's
+    // stacks end on a layer's norm.
+    const preNorm = PRE_NORM.includes(context.type);
+    const sinusoidal = SINUSOIDAL.includes(context.type);
     const encoderLayers = arch.numLayers;
     arch.encoder = {
       numLayers: encoderLayers,
       relativeAttentionBuckets: 0,
-      finalNorm: mbart,
+      finalNorm: preNorm,
       stackEmbeddings: true,
     };
     arch.numLayers = encoderLayers + read.numberOr(12, 'decoder_layers');
-    if (!mbart) arch.normAfterResidual = true;
-    arch.finalNorm = mbart;
-    arch.embeddingNorm = true;
+    if (!preNorm) arch.normAfterResidual = true;
+    arch.finalNorm = preNorm;
+    arch.embeddingNorm = !sinusoidal; // layernorm_embedding: BART's and mBART's stacks only
     arch.maxPositionEmbeddings = read.numberOr(1024, 'max_position_embeddings');
-    arch.learnedPositionEmbeddings = arch.maxPositionEmbeddings + POSITION_OFFSET;
+    arch.learnedPositionEmbeddings =
+      arch.maxPositionEmbeddings + (sinusoidal ? 0 : POSITION_OFFSET);
+    if (sinusoidal) arch.positionTableFrozen = true;
   },
 };

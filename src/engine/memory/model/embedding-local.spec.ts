@@ -100,6 +100,21 @@ describe("an encoder-decoder's embeddings (BartEncoder.forward, MarianEncoder.fo
     expect(embeddingEvents('marian')).toEqual([...stack, ...stack, -TWO, -HIDDEN_BYTES]);
   });
 
+  it("GPT-2: wpe's rows one per position too (position_ids = cache_position.unsqueeze(0))", () => {
+    const log = simulateTiny({
+      training: { sequenceLength: SEQUENCE, microBatchSize: 2, precision: 'bf16-pure' },
+      runtime: { preset: 'hf-transformers' },
+      gpus: 1,
+      config: { model_type: 'gpt2', architectures: [], n_embd: TINY.hidden, n_head: 8 },
+    }).log;
+    const embedding = eventsOf(log)
+      .filter((e) => e.moment.step === 2 && e.moment.phase === 'forward')
+      .filter((e) => e.moment.what === 'embedding' && e.bytes >= HIDDEN_BYTES)
+      .map((e) => e.kind * e.bytes);
+    // wte's lookup, wpe's, their sum (GPT-2 has no embedding scale or norm).
+    expect(embedding.slice(0, 3)).toEqual([TWO, HIDDEN_BYTES, TWO]);
+  });
+
   it('BART: its learned positions expanded to the batch, (b, s, h), then layernorm_embedding', () => {
     const stack = [TWO, TWO, -TWO, TWO, TWO, TWO]; // the last: layernorm_embedding's output
     expect(embeddingEvents('bart')).toEqual([...stack, ...stack, -TWO, -TWO]);

@@ -76,6 +76,7 @@ export function hfGptNeoRecipe(dropout: GptNeoDropout): LayerRecipe {
     forward: (nn, x, weights, inputs) => gptNeoBlock(nn, x, weights, inputs, dropout),
     // GPTNeoForCausalLM.forward: lm_logits.to(torch.float32) for the loss, then
     // lm_logits.to(hidden_states.dtype) returned.
-    ends: { finalNorm: 'layer', logitsFp32: 'loss' },
+    // GPTNeoModel.forward: position_ids = cache_position.unsqueeze(0), wpe's lookup (1, s, h).
+    ends: { finalNorm: 'layer', logitsFp32: 'loss', positionsPerSequence: true },
   };
 }

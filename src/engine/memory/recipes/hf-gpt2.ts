@@ -144,5 +144,8 @@ export function hfGpt2Recipe(residualDropout: number): LayerRecipe {
     source: 'transformers models/gpt2/modeling_gpt2.py (GPT2Block)',
     weights: gpt2Weights,
     forward: (nn, x, weights, inputs) => gpt2Block(nn, x, weights, inputs, residualDropout),
+    // GPT2Model.forward: position_ids = cache_position.unsqueeze(0), so wpe's lookup is
+    // (1, s, h), broadcast over the batch in the add.
+    ends: { positionsPerSequence: true },
   };
 }

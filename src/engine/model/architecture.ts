@@ -6,7 +6,7 @@ import { Config, ConfigReader, withDefaults } from './config-reader';
 import { readClassification, readDecoder, readMla, readMoe } from './decoder';
 import { Family, FamilyContext } from './family';
 import { canonicalType, FAMILIES, SUPPORTED_TYPES } from './families';
-import { modelLimitErrors, shapeLimitErrors } from './limits';
+import { architectureLimitErrors, configLimitErrors, shapeLimitErrors } from './limits';
 
 /** The model_type as written, or the family named by `architectures` (Qwen3MoeForCausalLM). */
 function rawModelType(config: Config): string | undefined {
@@ -202,7 +202,7 @@ function wrappedArchitecture(
   const read = new ConfigReader(config, fieldPrefix);
   wraps.attach(arch, read);
   refuseErrors(read.errors);
-  refuseErrors(modelLimitErrors(arch, {}, fieldPrefix));
+  refuseErrors(architectureLimitErrors(arch, fieldPrefix));
   return arch;
 }
 
@@ -219,6 +219,9 @@ export function architectureFromConfig(
   const { family, context, note } = resolveFamily(config, fieldPrefix);
   if (family.wrapsText) return wrappedArchitecture(id, config, family.wrapsText, name, fieldPrefix);
   const text = family.textConfig ? family.textConfig(config) : config;
+  // The config's own numbers first, so an error names the key the user wrote (BART's
+  // encoder_layers, not the num_hidden_layers its family maps it to).
+  refuseErrors(configLimitErrors(text, fieldPrefix));
   const defaults = typeof family.defaults === 'function' ? family.defaults(text) : family.defaults;
   const read = new ConfigReader(withDefaults(text, defaults), fieldPrefix);
   const arch = readDecoder(id, read, family, name);
@@ -232,6 +235,6 @@ export function architectureFromConfig(
   readDropout(arch, read);
   const notes = [...(arch.notes ?? []), ...(note ? [note] : [])];
   if (notes.length > 0) arch.notes = notes;
-  refuseErrors(modelLimitErrors(arch, text, fieldPrefix));
+  refuseErrors(architectureLimitErrors(arch, fieldPrefix));
   return arch;
 }

@@ -2467,6 +2467,8 @@ describe('BART (modeling_bart.py)', () => {
     expect(refused({ activation_function: 'swish' })).toEqual([]); // Marian's: F.silu
     expect(refused({ decoder_layers: 0 })).toEqual(['config.decoder_layers']);
     expect(refused({ decoder_layers: 1e9 })).toEqual(['config.decoder_layers']);
+    expect(refused({ encoder_layers: 0 })).toEqual(['config.encoder_layers']); // not its alias
+    expect(refused({ d_model: 0 })).toEqual(['config.d_model']);
     expect(refused({ activation_function: 'relu' })).toEqual([]);
     expect(refused({ architectures: ['BartForSequenceClassification'] })).toEqual([
       'config.architectures',

@@ -724,16 +724,6 @@ export function configLimitErrors(
   return errors;
 }
 
-/** Config errors first (they name the key the user wrote), then the derived architecture's. */
-export function modelLimitErrors(
-  arch: ModelArchitecture,
-  config: Record<string, unknown>,
-  fieldPrefix: string,
-): FieldError[] {
-  const raw = configLimitErrors(config, fieldPrefix);
-  return raw.length > 0 ? raw : architectureLimitErrors(arch, fieldPrefix);
-}
-
 /** The checks that count nothing, for the common decoder fields before a family builds lists
  * as long as the stack (a config of a billion layers is refused before any is listed). */
 export function shapeLimitErrors(

@@ -212,8 +212,9 @@ describe("BART's two stacks' own position tables: closed form and timeline agree
     decoder_attention_heads: 4,
     vocab_size: 4096,
   };
-  // mBART's two stack-ending layer_norms besides.
-  const cases = ['bart', 'mbart'].flatMap((type) =>
+  // mBART's two stack-ending layer_norms besides; M2M100's, its tables buffers that no state
+  // may count.
+  const cases = ['bart', 'mbart', 'm2m_100'].flatMap((type) =>
     ENCODER_SETTINGS.map((setting) => [type, setting] as const),
   );
   it.each(cases)('%s %j', (type, setting) =>

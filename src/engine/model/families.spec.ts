@@ -2577,6 +2577,24 @@ describe("Marian and Pegasus (modeling_marian.py, modeling_pegasus.py): BART's l
     ]);
   });
 
+  it('counts NLLB-200-distilled-600M (M2M100): 615,073,792 parameters, its tables buffers that parameters() leaves out', () => {
+    // facebook/nllb-200-distilled-600M's config.json: M2M100Config's shape (12 + 12 pre-LN
+    // layers of 1,024, a 4,096-wide ReLU MLP) over a 256,206-token vocabulary.
+    const nllb = { model_type: 'm2m_100', vocab_size: 256206 };
+    const arch = architectureFromConfig('nllb-200-distilled-600M', nllb);
+    const h = 1024;
+    const { encoder, decoder } = layers(h, 4096);
+    const total = 256206 * h + 2 * 2 * h + 12 * encoder + 12 * decoder; // each stack's layer_norm
+    expect(total).toBe(615_073_792);
+    expect(countParameters(arch).total).toBe(total);
+    expect(trainableParameters(arch, FULL, undefined)).toBe(total);
+    expect([arch.positionTable, arch.learnedPositionEmbeddings, arch.activation]).toEqual([
+      'buffer',
+      1026, // max_position_embeddings + offset 2
+      'relu',
+    ]);
+  });
+
   it('refuses, by field, separate encoder and decoder embeddings and heads it has no recipe for', () => {
     const refused = (config: Record<string, unknown>) => {
       try {

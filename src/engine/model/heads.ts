@@ -126,6 +126,7 @@ const END_MODULES: Record<string, EndModules> = {
   mbart: { embedding: ['shared'], head: LM_HEAD },
   marian: { embedding: ['shared'], head: LM_HEAD }, // MarianModel.shared (shared stacks' embeddings)
   pegasus: { embedding: ['shared'], head: LM_HEAD },
+  m2m_100: { embedding: ['shared'], head: LM_HEAD },
   mamba: { embedding: ['embeddings'], head: LM_HEAD },
   mamba2: { embedding: ['embeddings'], head: LM_HEAD },
 };

@@ -163,6 +163,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   mbart: BART_MODULES, // modeling_mbart.py: BART's modules, each norm moved before its sub-layer
   marian: BART_MODULES, // modeling_marian.py: BART's modules copied
   pegasus: BART_MODULES, // modeling_pegasus.py: mBART's
+  m2m_100: BART_MODULES, // modeling_m2m_100.py: mBART's
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,

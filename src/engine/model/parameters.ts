@@ -455,7 +455,9 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const embedding = (arch.embeddingVocabSize ?? arch.vocabSize) * width;
   // BART's encoder and decoder each hold a position table and an embedding LayerNorm.
   const tables = arch.encoder?.stackEmbeddings ? 2 : 1;
-  const positionEmbedding = tables * arch.learnedPositionEmbeddings * h;
+  // M2M100's table is a buffer, not a parameter: nn.Module.parameters() leaves it out.
+  const rows = arch.positionTable === 'buffer' ? 0 : arch.learnedPositionEmbeddings;
+  const positionEmbedding = tables * rows * h;
   const embeddingNorm = arch.embeddingNorm ? tables * normElements(arch, h) : 0;
   const relativePositions = relativePositionElements(arch);
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
@@ -613,7 +615,7 @@ function bufferElements(arch: ModelArchitecture): number {
  * the method: Marian's and Pegasus's sinusoidal position tables, one per stack
  * (MarianSinusoidalPositionalEmbedding._init_weight). */
 export function selfFrozenElements(arch: ModelArchitecture): number {
-  return arch.positionTableFrozen ? countParameters(arch).positionEmbedding : 0;
+  return arch.positionTable === 'frozen' ? countParameters(arch).positionEmbedding : 0;
 }
 
 /** Parameters the method trains: everything but buffers and self-frozen tables for full

@@ -45,6 +45,16 @@ describe("what fixes the sequence length: learned position tables, MPT's ALiBi",
       vocab_size: 1024,
     };
     expect(sequenceLimit(architectureFromConfig('bloom', bloom))).toBeUndefined();
+    // Marian's frozen sinusoidal table is looked up like a learned one; M2M100's (NLLB's) is
+    // rebuilt for a longer sequence (M2M100SinusoidalPositionalEmbedding.make_weights).
+    const seq2seq = { d_model: 256, encoder_attention_heads: 4, decoder_attention_heads: 4 };
+    const marian = { ...seq2seq, model_type: 'marian', max_position_embeddings: 512 };
+    expect(sequenceLimit(architectureFromConfig('marian', marian))).toEqual({
+      tokens: 512,
+      what: '512 positions its sinusoidal position table indexes',
+    });
+    const nllb = { ...marian, model_type: 'm2m_100' };
+    expect(sequenceLimit(architectureFromConfig('nllb', nllb))).toBeUndefined();
     // RoPE has no table to run out of.
     const llama = { ...BERT, model_type: 'llama', architectures: ['LlamaForCausalLM'] };
     expect(sequenceLimit(architectureFromConfig('llama', llama))).toBeUndefined();

@@ -23,15 +23,17 @@ export function sequenceLimit(
   arch: Partial<
     Pick<
       ModelArchitecture,
-      'learnedPositionEmbeddings' | 'maxPositionEmbeddings' | 'modelType' | 'positionTableFrozen'
+      'learnedPositionEmbeddings' | 'maxPositionEmbeddings' | 'modelType' | 'positionTable'
     >
   >,
 ): SequenceLimit | undefined {
   const { learnedPositionEmbeddings, maxPositionEmbeddings: positions, modelType } = arch;
   if (!positions) return undefined;
+  // M2M100SinusoidalPositionalEmbedding.forward rebuilds its table for a longer sequence.
+  if (arch.positionTable === 'buffer') return undefined;
   if (learnedPositionEmbeddings) {
     const tokens = positions - (POSITION_OFFSET[modelType ?? ''] ?? 0);
-    const kind = arch.positionTableFrozen ? 'sinusoidal' : 'learned'; // Marian's, Pegasus's
+    const kind = arch.positionTable === 'frozen' ? 'sinusoidal' : 'learned'; // Marian's, Pegasus's
     return { tokens, what: `${tokens} positions its ${kind} position table indexes` };
   }
   if (modelType === 'mpt')

@@ -435,10 +435,13 @@ export interface ModelArchitecture {
   mlpBias: boolean;
   /** Learned absolute position embeddings (GPT-2/GPT-3): rows of size h; 0 for RoPE/ALiBi. */
   learnedPositionEmbeddings: number;
-  /** The position table is a frozen Parameter (requires_grad=False): Marian's and Pegasus's
-   * sinusoidal tables, counted, stored and sharded with the model, never trained, and looked
-   * up once per position under no_grad. Absent: trained where the model is. */
-  positionTableFrozen?: boolean;
+  /** A sinusoidal position table the model code makes itself (`learnedPositionEmbeddings`
+   * rows): 'frozen', an nn.Parameter with requires_grad=False (Marian's and Pegasus's:
+   * counted, stored and sharded with the model, never trained); 'buffer', a non-persistent
+   * buffer rebuilt longer for a longer sequence (M2M100SinusoidalPositionalEmbedding: not a
+   * parameter, never sharded, no sequence limit). Absent: a learned table, trained where the
+   * model is. */
+  positionTable?: 'frozen' | 'buffer';
   /** A norm right after the token embedding (BLOOM). */
   embeddingNorm: boolean;
   /** Final norm before the output head. */

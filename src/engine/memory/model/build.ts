@@ -1,11 +1,6 @@
 // Assembles the parameters of one rank's stage: the embedding on the first stage, its layers
 // from the recipe, the final norm and the head on the last (memory-model.md section 2).
-import {
-  countParameters,
-  embeddingWidthOf,
-  loraEnds,
-  loraProjections,
-} from '../../model/parameters';
+import { embeddingWidthOf, loraEnds, loraProjections } from '../../model/parameters';
 import {
   adaptedHeadLinears,
   maskedLmTransformElements,
@@ -29,6 +24,11 @@ import {
   RankModel,
 } from './rank-model';
 
+// M2M100SinusoidalPositionalEmbedding numbers positions from padding_idx + 1 (pad_token_id: 1
+// in M2M100Config and NLLB's configs) and rebuilds its table with `offset` (2) rows to spare.
+const M2M100_PADDING_IDX = 1;
+const M2M100_OFFSET = 2;
+
 /** The stage's parameters in the order the model code creates them; `layers` are the stage's
  * layer indices (all of them, or the subset a truncated simulation keeps). */
 export function buildRankModel(
@@ -40,7 +40,6 @@ export function buildRankModel(
   const { arch, storage, tensorParallel } = context;
   const width = embeddingWidthOf(arch);
   const rows = paddedVocabSize(arch.vocabSize, tensorParallel) / tensorParallel;
-  const counts = countParameters(arch);
   const model: RankModel = { layers: [], tiedHead: false, all: [] };
   if (span.hasEmbedding && arch.vision) {
     // Gemma3Model, Qwen2VLModel, Llama4ForConditionalGeneration, MllamaModel: the vision tower
@@ -56,7 +55,7 @@ export function buildRankModel(
     model.embedding = baseParam(storage, 'embed_tokens', inputRows * width);
     model.embedding.shape = [inputRows, width];
     model.all.push(model.embedding);
-    if (counts.positionEmbedding > 0) {
+    if (arch.learnedPositionEmbeddings > 0) {
       model.positions = positionTable(context, 'position_embeddings');
       model.all.push(model.positions);
     }
@@ -91,13 +90,20 @@ export function buildRankModel(
   return model;
 }
 
-/** A stack's position table: trained with the model, or frozen in the model's dtype where
- * the model code freezes it (MarianSinusoidalPositionalEmbedding: requires_grad=False). */
+/** A stack's position table: trained with the model, frozen in the model's dtype where the
+ * model code freezes it (MarianSinusoidalPositionalEmbedding: requires_grad=False), or a buffer
+ * in that dtype (M2M100SinusoidalPositionalEmbedding), rebuilt with padding_idx + 1 + s + 2
+ * rows where the sequence outgrows it. */
 function positionTable(context: WeightContext, name: string): Param {
   const { arch, storage } = context;
-  const elements = arch.learnedPositionEmbeddings * arch.hiddenSize;
-  if (!arch.positionTableFrozen) return baseParam(storage, name, elements);
-  return makeParam(name, elements, false, baseModelBytes(storage));
+  const h = arch.hiddenSize;
+  const rows = arch.learnedPositionEmbeddings;
+  if (arch.positionTable === 'frozen')
+    return makeParam(name, rows * h, false, baseModelBytes(storage));
+  if (arch.positionTable !== 'buffer') return baseParam(storage, name, rows * h);
+  const needed = M2M100_PADDING_IDX + 1 + storage.request.training.sequenceLength;
+  const built = needed > rows ? needed + M2M100_OFFSET : rows;
+  return makeBuffer(name, built * h, baseModelBytes(storage));
 }
 
 /** BartDecoder's own embed_positions and layernorm_embedding (Marian's and Pegasus's decoders

@@ -6,7 +6,7 @@
 // model code) shows both: the step's first allocation, the 8 MiB lookup, and the last layer's
 // 8 MiB output are freed between the final norm and the head's 501 MiB logits.
 import { COMPONENT_INDEX, EventLog, Moment } from '../autograd/events';
-import { simulateTiny, TINY } from '../../../../test/support/timeline';
+import { liveWhen, simulateTiny, TINY } from '../../../../test/support/timeline';
 
 const SEQUENCE = 1024;
 // One sequence of bf16 hidden states.
@@ -67,11 +67,10 @@ describe('the embedding local and the final norm input', () => {
 describe("an encoder-decoder's embeddings (BartEncoder.forward, MarianEncoder.forward)", () => {
   // Two sequences of 1,024 tokens, bf16, no dropout; one sequence of hidden states is HIDDEN.
   const TWO = 2 * HIDDEN_BYTES;
-  /** The second step's allocations (+bytes) and frees (-bytes) while a stack embeds, in order,
-   * for a two-layer encoder and decoder of model_type `type` over the tiny model's widths. */
-  function embeddingEvents(type: string): number[] {
-    const log = simulateTiny({
-      training: { sequenceLength: SEQUENCE, microBatchSize: 2, precision: 'bf16-pure' },
+  /** One two-layer encoder and decoder of model_type `type` over the tiny model's widths. */
+  const simulate = (type: string, sequenceLength = SEQUENCE) =>
+    simulateTiny({
+      training: { sequenceLength, microBatchSize: 2, precision: 'bf16-pure' },
       runtime: { preset: 'hf-transformers' },
       gpus: 1,
       config: {
@@ -83,10 +82,14 @@ describe("an encoder-decoder's embeddings (BartEncoder.forward, MarianEncoder.fo
         decoder_ffn_dim: TINY.ffn,
         encoder_attention_heads: 8,
         decoder_attention_heads: 8,
+        max_position_embeddings: 1024,
         dropout: 0,
       },
     }).log;
-    return eventsOf(log)
+
+  /** The second step's allocations (+bytes) and frees (-bytes) while a stack embeds, in order. */
+  function embeddingEvents(type: string): number[] {
+    return eventsOf(simulate(type))
       .filter((e) => e.moment.step === 2 && e.moment.phase === 'forward')
       .filter((e) => e.moment.what === 'embedding' && e.bytes >= HIDDEN_BYTES)
       .map((e) => e.kind * e.bytes);
@@ -98,6 +101,22 @@ describe("an encoder-decoder's embeddings (BartEncoder.forward, MarianEncoder.fo
     const stack = [TWO, TWO, -TWO, HIDDEN_BYTES, TWO];
     // The encoder's inputs_embeds and embed_pos go when the decoder starts.
     expect(embeddingEvents('marian')).toEqual([...stack, ...stack, -TWO, -HIDDEN_BYTES]);
+  });
+
+  it('M2M100 (NLLB): its buffer table looked up per token (create_position_ids_from_input_ids), no layernorm_embedding', () => {
+    const stack = [TWO, TWO, -TWO, TWO, TWO];
+    expect(embeddingEvents('m2m_100')).toEqual([...stack, ...stack, -TWO, -TWO]);
+  });
+
+  it("M2M100's buffer tables, held beside the weights, are rebuilt longer for a longer sequence", () => {
+    // make_weights(padding_idx + 1 + s + offset) once padding_idx + 1 + s outgrows the
+    // max_position_embeddings + 2 rows (1,026 here): 2,052 rows at 2,048 tokens, per stack.
+    const weightsAtStart = (sequence: number) =>
+      liveWhen(simulate('m2m_100', sequence), (m) => m.step === 2).weights;
+    const rowBytes = TINY.hidden * 2;
+    expect(weightsAtStart(2 * SEQUENCE) - weightsAtStart(SEQUENCE)).toBe(
+      2 * (2052 - 1026) * rowBytes,
+    );
   });
 
   it("GPT-2: wpe's rows one per position too (position_ids = cache_position.unsqueeze(0))", () => {

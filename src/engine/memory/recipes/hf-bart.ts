@@ -174,6 +174,7 @@ const SOURCES: Record<string, [string, string]> = {
   mbart: ['mbart/modeling_mbart.py', 'MBart'],
   marian: ['marian/modeling_marian.py', 'Marian'],
   pegasus: ['pegasus/modeling_pegasus.py', 'Pegasus'],
+  m2m_100: ['m2m_100/modeling_m2m_100.py', 'M2M100'],
 };
 
 export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
@@ -191,18 +192,19 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
     attention: hfAttentionPlan,
     stacks: bartStacks(arch),
     ends: {
-      noRotary: true, // learned positions, added to each stack's embedding
+      noRotary: true, // position tables, added to each stack's embedding
       // BartScaledWordEmbedding (Marian's and Pegasus's forward) multiplies the lookup by
       // embed_scale (1.0 unless scale_embedding), a new tensor, before the positions are added.
       scaledEmbedding: 'lookup',
       // Marian's and Pegasus's sinusoidal tables are looked up over arange(seq_len), (s, h),
       // broadcast in the add; BartLearnedPositionalEmbedding expands its positions to the batch.
-      positionsPerSequence: arch.positionTableFrozen === true,
+      positionsPerSequence: arch.positionTable === 'frozen',
       // BartEncoder.forward and BartDecoder.forward keep inputs_embeds and the positions until
       // each returns (causal-lm.ts StackState drops the encoder's at the decoder's start).
       embeddingLocal: 'lookup',
       finalNorm: 'layer', // MBartDecoder's layer_norm (BART's decoder has none)
-      logitsBias: true,
+      // M2M100ForConditionalGeneration registers no final_logits_bias.
+      logitsBias: arch.modelType !== 'm2m_100',
       lossInLogitsDtype: true,
     },
   };

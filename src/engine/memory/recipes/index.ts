@@ -434,6 +434,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   mbart: hfBartRecipe,
   marian: hfBartRecipe,
   pegasus: hfBartRecipe,
+  m2m_100: hfBartRecipe,
   mllama: hfMllamaRecipe,
 };
 

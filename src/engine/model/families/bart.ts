@@ -8,7 +8,9 @@
 // is BART's layers with a frozen sinusoidal position table per stack
 // (MarianSinusoidalPositionalEmbedding: an nn.Parameter with requires_grad=False, no offset
 // rows) and no layernorm_embedding; Pegasus (models/pegasus/modeling_pegasus.py) is mBART's
-// layers with Marian's tables.
+// layers with Marian's tables; M2M100 and NLLB (models/m2m_100/modeling_m2m_100.py) are
+// mBART's layers with a sinusoidal table per stack registered as a buffer
+// (M2M100SinusoidalPositionalEmbedding: 2 offset rows, not a parameter), no final_logits_bias.
 import { PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
@@ -36,15 +38,31 @@ const BART_DEFAULTS: Config = {
 /** MarianConfig's defaults differ from BartConfig's in the vocabulary alone
  * (configuration_marian.py); PegasusConfig's are BartConfig's. */
 const MARIAN_DEFAULTS: Config = { ...BART_DEFAULTS, vocab_size: 58101 };
+/** M2M100Config's (configuration_m2m_100.py): bart-large's shape with ReLU, attention dropout
+ * and scaled embeddings. Its encoder_ and decoder_layerdrop (0.05) skip layers at random, so
+ * the plan, each layer run, is the step that skips none. */
+const M2M100_DEFAULTS: Config = {
+  ...BART_DEFAULTS,
+  vocab_size: 128112,
+  activation_function: 'relu',
+  attention_dropout: 0.1,
+  scale_embedding: true,
+};
+const DEFAULTS: Record<string, Config> = { marian: MARIAN_DEFAULTS, m2m_100: M2M100_DEFAULTS };
 
 // BartLearnedPositionalEmbedding: num_embeddings + 2 rows (fairseq's padding offset).
 const POSITION_OFFSET = 2;
 
-/** The model types whose stacks each hold a frozen sinusoidal position table. */
-const SINUSOIDAL = ['marian', 'pegasus'];
+/** How each model type's stacks hold a sinusoidal position table (BART's and mBART's are
+ * learned). */
+const SINUSOIDAL: Record<string, 'frozen' | 'buffer'> = {
+  marian: 'frozen',
+  pegasus: 'frozen',
+  m2m_100: 'buffer',
+};
 /** The model types whose layers normalise each sub-layer's input (pre-LN), each stack ending
  * with a layer_norm. */
-const PRE_NORM = ['mbart', 'pegasus'];
+const PRE_NORM = ['mbart', 'pegasus', 'm2m_100'];
 // ACT2FN's activations whose backward reads what the planner keeps: GELU and SiLU (Marian's
 // 'swish') their input, ReLU its output.
 const ACTIVATIONS = ['gelu', 'relu', 'swish', 'silu'];
@@ -78,6 +96,7 @@ const CLASSES: Record<string, { prefix: string; lm: string }> = {
   mbart: { prefix: 'MBart', lm: 'MBartForConditionalGeneration' },
   marian: { prefix: 'Marian', lm: 'MarianMTModel' },
   pegasus: { prefix: 'Pegasus', lm: 'PegasusForConditionalGeneration' },
+  m2m_100: { prefix: 'M2M100', lm: 'M2M100ForConditionalGeneration' },
 };
 
 /** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
@@ -119,19 +138,19 @@ function refuseUnsupported(read: ConfigReader, type: string): void {
 }
 
 export const bart: Family = {
-  types: ['bart', 'mbart', 'marian', 'pegasus'],
+  types: ['bart', 'mbart', 'marian', 'pegasus', 'm2m_100'],
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
   textConfig: commonFields,
-  defaults: (config) => (config.model_type === 'marian' ? MARIAN_DEFAULTS : BART_DEFAULTS),
+  defaults: (config) => DEFAULTS[String(config.model_type)] ?? BART_DEFAULTS,
   refine: (arch, read, context) => {
     refuseUnsupported(read, context.type);
     // MBartEncoder and MBartDecoder (Pegasus's too) end with layer_norm; BART's and Marian's
     // stacks end on a layer's norm.
     const preNorm = PRE_NORM.includes(context.type);
-    const sinusoidal = SINUSOIDAL.includes(context.type);
+    const sinusoidal = SINUSOIDAL[context.type];
     const encoderLayers = arch.numLayers;
     arch.encoder = {
       numLayers: encoderLayers,
@@ -144,8 +163,9 @@ export const bart: Family = {
     arch.finalNorm = preNorm;
     arch.embeddingNorm = !sinusoidal; // layernorm_embedding: BART's and mBART's stacks only
     arch.maxPositionEmbeddings = read.numberOr(1024, 'max_position_embeddings');
-    arch.learnedPositionEmbeddings =
-      arch.maxPositionEmbeddings + (sinusoidal ? 0 : POSITION_OFFSET);
-    if (sinusoidal) arch.positionTableFrozen = true;
+    // Marian's and Pegasus's tables have no offset rows; BART's and M2M100's have 2.
+    const offset = sinusoidal === 'frozen' ? 0 : POSITION_OFFSET;
+    arch.learnedPositionEmbeddings = arch.maxPositionEmbeddings + offset;
+    if (sinusoidal) arch.positionTable = sinusoidal;
   },
 };

@@ -3,6 +3,7 @@
 import { architectureFromConfig } from './architecture';
 import { countParameters, linearShapes } from './parameters';
 import { pipelinable, tensorParallelizable } from './placement';
+import { sequenceLimit } from './positions';
 import { PlanValidationError } from '../vocabulary';
 
 const LLAMA_3_8B = {
@@ -448,6 +449,23 @@ describe('architectureFromConfig on published config.json files', () => {
       const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
       expect(total(ROBERTA_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
       expect(total(ROBERTA_BASE)).toBe(124647170);
+    });
+
+    it("camembert-base with 2 labels: RoBERTa's modules over its 32,005-token vocabulary", () => {
+      // camembert-base's config.json (architectures changed to the classifier): 110,623,490.
+      const CAMEMBERT_BASE = {
+        ...BERT_BASE,
+        architectures: ['CamembertForSequenceClassification'],
+        model_type: 'camembert',
+        vocab_size: 32005,
+        max_position_embeddings: 514,
+        type_vocab_size: 1,
+      };
+      const embeddings = 32005 * h + 514 * h + 1 * h + 2 * h;
+      expect(total(CAMEMBERT_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
+      expect(total(CAMEMBERT_BASE)).toBe(110_623_490);
+      // CamembertEmbeddings numbers positions from padding_idx + 1, as RoBERTa's do.
+      expect(sequenceLimit(architectureFromConfig('camembert', CAMEMBERT_BASE))?.tokens).toBe(512);
     });
 
     it('distilbert-base-uncased with 2 labels: 66,955,010 parameters, its own field names, pre_classifier and classifier', () => {

@@ -85,6 +85,7 @@ const END_MODULES: Record<string, EndModules> = {
   bert: BERT,
   roberta: ROBERTA,
   'xlm-roberta': ROBERTA,
+  camembert: ROBERTA, // modeling_camembert.py: RoBERTa's heads copied
   electra: {
     pooled: { ...ROBERTA_HEAD, activation: 'gelu' },
     maskedLmDense: 'generator_predictions.dense',

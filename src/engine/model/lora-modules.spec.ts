@@ -301,6 +301,10 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(encoderDecoder('bart')).toBeUndefined();
     for (const type of ['mbart', 'marian', 'pegasus'])
       expect(encoderDecoder(type)).toMatch(new RegExp(`default for model_type '${type}'`));
+    // CamemBERT copies RoBERTa's modules, which PEFT maps, under a type it does not: the note
+    // names the modules as its code calls them.
+    const camembert = { ...BASE, model_type: 'camembert', intermediate_size: 512 };
+    expect(note(camembert, 'none')).toMatch(/must name them \('query', 'value' in its code/);
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

@@ -167,6 +167,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   bert: BERT_MODULES,
   roberta: BERT_MODULES, // modeling_roberta.py RobertaLayer: BertLayer's modules copied
   'xlm-roberta': BERT_MODULES,
+  camembert: BERT_MODULES, // modeling_camembert.py CamembertLayer: RobertaLayer copied
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
   'deberta-v2': DEBERTA_V2_MODULES,
   modernbert: MODERNBERT_MODULES,
@@ -247,7 +248,9 @@ export function noPeftDefaultNote(
   if (litgptRunsLayers(arch, request) || !type || PEFT_DEFAULT_TARGETS[type]) return undefined;
   const fallback = defaultLoraTargets(arch);
   if (targets.join() !== fallback.join()) return undefined;
-  return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
+  // The names PEFT finds in the model's code: CamemBERT's q_proj is attention.self.query.
+  const own = fallback.map((target) => modulePath(arch, target)?.split('.').pop() ?? target);
+  return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (${own.map((name) => `'${name}'`).join(', ')} in its code; get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
 }
 
 /** The targets LoRA takes when the request names none: where litgpt's Block runs the layers

@@ -7,7 +7,7 @@ import { ModelArchitecture } from '../vocabulary';
 
 // RobertaEmbeddings.create_position_ids_from_input_ids numbers positions from padding_idx + 1
 // (padding_idx = 1), so its 514-row table indexes 512 tokens; XLM-RoBERTa copies it.
-const POSITION_OFFSET: Record<string, number> = { roberta: 2, 'xlm-roberta': 2 };
+const POSITION_OFFSET: Record<string, number> = { roberta: 2, 'xlm-roberta': 2, camembert: 2 };
 
 /** The most tokens a sequence may hold, and what fixes it; undefined where nothing does. */
 export interface SequenceLimit {

@@ -304,6 +304,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   bert: bertRecipe,
   roberta: bertRecipe, // RobertaLayer is BertLayer copied
   'xlm-roberta': bertRecipe,
+  camembert: bertRecipe, // CamembertLayer is RobertaLayer copied
   electra: bertRecipe, // modeling_electra.py ElectraLayer: BertLayer copied
   'deberta-v2': hfDebertaV2Recipe,
   modernbert: modernbertRecipe,

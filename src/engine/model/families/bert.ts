@@ -1,7 +1,8 @@
 // Encoder-only BERT (modeling_bert.py): post-LN layers with biases, learned positions and
 // token types, an embedding LayerNorm and no final norm; task heads are small beside V x h.
-// RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py) copy BERT's embeddings
-// and layers; only their classification head differs (build.ts addClassifier), as ELECTRA's does.
+// RoBERTa, XLM-RoBERTa and CamemBERT (modeling_roberta.py, modeling_xlm_roberta.py,
+// modeling_camembert.py) copy BERT's embeddings and layers; only their classification head
+// differs (build.ts addClassifier), as ELECTRA's does.
 import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
@@ -45,7 +46,7 @@ function refuseRelativePositions(read: ConfigReader): void {
 
 export const bert: Family = {
   ...BERT_SHAPE,
-  types: ['bert', 'roberta', 'xlm-roberta'],
+  types: ['bert', 'roberta', 'xlm-roberta', 'camembert'],
   defaults: BERT_DEFAULTS,
   refine: (arch, read) => {
     refuseRelativePositions(read);

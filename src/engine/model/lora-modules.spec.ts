@@ -301,10 +301,14 @@ describe("LoRA on a model's own modules (PEFT)", () => {
     expect(encoderDecoder('bart')).toBeUndefined();
     for (const type of ['mbart', 'marian', 'pegasus'])
       expect(encoderDecoder(type)).toMatch(new RegExp(`default for model_type '${type}'`));
-    // CamemBERT copies RoBERTa's modules, which PEFT maps, under a type it does not: the note
-    // names the modules as its code calls them.
+    // CamemBERT copies RoBERTa's modules, which PEFT maps, under a type it does not: the
+    // stand-in targets are named as its code names them, which PEFT would find.
     const camembert = { ...BASE, model_type: 'camembert', intermediate_size: 512 };
-    expect(note(camembert, 'none')).toMatch(/must name them \('query', 'value' in its code/);
+    expect(note(camembert, 'none')).toMatch(/LoRA targets query, value are the planner's default/);
+    expect(defaultLoraTargets(architectureFromConfig('camembert', camembert))).toEqual([
+      'query',
+      'value',
+    ]);
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

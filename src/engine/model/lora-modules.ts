@@ -248,21 +248,28 @@ export function noPeftDefaultNote(
   if (litgptRunsLayers(arch, request) || !type || PEFT_DEFAULT_TARGETS[type]) return undefined;
   const fallback = defaultLoraTargets(arch);
   if (targets.join() !== fallback.join()) return undefined;
-  // The names PEFT finds in the model's code: CamemBERT's q_proj is attention.self.query.
-  const own = fallback.map((target) => modulePath(arch, target)?.split('.').pop() ?? target);
-  return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (${own.map((name) => `'${name}'`).join(', ')} in its code; get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
+  return `LoRA targets ${fallback.join(', ')} are the planner's default for model_type '${type}', for which PEFT has no default target_modules (utils/constants.py): a PEFT run must name them (get_peft_model raises "Please specify \`target_modules\` in \`peft_config\`")`;
 }
 
 /** The targets LoRA takes when the request names none: where litgpt's Block runs the layers
  * its flags (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key,
  * lora_projection, lora_mlp and lora_head off), PEFT's otherwise. */
 export function defaultLoraTargets(
-  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv'>>,
+  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv' | 'mlp' | 'moe'>>,
   litgpt = false,
 ): string[] {
   if (litgpt) return ['q_proj', 'v_proj'];
   const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
-  return family ?? (arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj']);
+  if (family) return family;
+  const standIn = arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
+  if (!arch) return standIn;
+  // Named as the model's code names them, which PEFT matches (CamemBERT's query and value).
+  return standIn.map(
+    (name) =>
+      modulePath(arch as ModelArchitecture, name)
+        ?.split('.')
+        .pop() ?? name,
+  );
 }
 
 /** The q, k and v parts of a fused qkv_proj (Phi-3's), as litgpt's qkv holds them side by side

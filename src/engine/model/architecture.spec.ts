@@ -656,6 +656,32 @@ describe('architectureFromConfig on published config.json files', () => {
     expect(architectureFromConfig('mt5', MT5_SMALL).modelType).toBe('t5');
   });
 
+  it("google/umt5-base: mT5's modules, every self-attention with its own relative bias (32 buckets x 12 heads)", () => {
+    // google/umt5-base's config.json: 12 + 12 layers of 768, 12 heads of 64, a gated GeLU MLP
+    // of 2,048, 256,384 tokens, an untied head.
+    const UMT5_BASE = {
+      architectures: ['UMT5ForConditionalGeneration'],
+      model_type: 'umt5',
+      d_ff: 2048,
+      d_kv: 64,
+      d_model: 768,
+      num_heads: 12,
+      num_layers: 12,
+      vocab_size: 256384,
+      feed_forward_proj: 'gated-gelu',
+      tie_word_embeddings: false,
+    };
+    const h = 768;
+    const bias = 32 * 12; // UMT5LayerSelfAttention's relative_attention_bias, in every block
+    const gatedMlp = 2 * h * 2048 + 2048 * h;
+    const encoderLayer = 4 * h * h + bias + gatedMlp + 2 * h;
+    const decoderLayer = 8 * h * h + bias + gatedMlp + 3 * h; // EncDecAttention has none
+    const stacks = 12 * encoderLayer + 12 * decoderLayer + 2 * h; // each stack's final norm
+    expect(total(UMT5_BASE)).toBe(2 * 256384 * h + stacks);
+    expect(total(UMT5_BASE)).toBe(592_043_520);
+    expect(architectureFromConfig('umt5', UMT5_BASE).modelType).toBe('umt5');
+  });
+
   it('Qwen1.5-MoE-A2.7B: 60 experts, one gated shared expert, 14,315,784,192 parameters', () => {
     const config = {
       architectures: ['Qwen2MoeForCausalLM'],

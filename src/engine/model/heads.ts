@@ -122,6 +122,7 @@ const END_MODULES: Record<string, EndModules> = {
     head: ['vocab_projector'],
   },
   t5: { embedding: ['shared'], head: LM_HEAD },
+  umt5: { embedding: ['shared'], head: LM_HEAD },
   mt5: { embedding: ['shared'], head: LM_HEAD },
   bart: { embedding: ['shared'], head: LM_HEAD }, // BartModel.shared, the stacks' embed_tokens tied
   mbart: { embedding: ['shared'], head: LM_HEAD },

@@ -158,7 +158,7 @@ const ENCODER: BlockShape = {
     numLayers: count(1, MAX_LAYERS),
     relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
   },
-  flags: ['finalNorm', 'stackEmbeddings'],
+  flags: ['finalNorm', 'stackEmbeddings', 'relativeBiasPerLayer'],
 };
 
 /** DeBERTa-v2's relative position table: 256 buckets published (DeBERTa-v3), or up to every

@@ -294,7 +294,8 @@ function graniteSharedMlp(arch: ModelArchitecture): Record<string, string[]> {
 
 /** The model's own modules that the shared shapes do not name, by path. */
 export function hfModules(arch: ModelArchitecture): Record<string, string[]> {
-  if (arch.modelType === 't5') return t5Modules(arch);
+  // modeling_umt5.py names its modules as T5's do.
+  if (arch.modelType === 't5' || arch.modelType === 'umt5') return t5Modules(arch);
   if (arch.modelType === 'granitemoeshared' || arch.modelType === 'granitemoehybrid')
     return graniteSharedMlp(arch);
   return HF_MODULES[arch.modelType ?? ''] ?? {};

@@ -336,10 +336,13 @@ function layerNormElements(arch: ModelArchitecture, layerIndex: number): number 
   return (arch.normsPerLayer + 1) * perNorm; // + the cross-attention norm
 }
 
-/** T5's relative position bias (buckets x heads) lives in the first layer of each stack. */
+/** T5's relative position bias (buckets x heads) lives in the first layer of each stack,
+ * UMT5's in every layer (its self-attention's). */
 function relativePositionBias(arch: ModelArchitecture, layerIndex: number): number {
   const encoder = arch.encoder;
-  if (!encoder || (layerIndex !== 0 && layerIndex !== encoder.numLayers)) return 0;
+  if (!encoder) return 0;
+  const first = layerIndex === 0 || layerIndex === encoder.numLayers;
+  if (!first && !encoder.relativeBiasPerLayer) return 0;
   return encoder.relativeAttentionBuckets * arch.numAttentionHeads;
 }
 

@@ -339,6 +339,9 @@ export interface EncoderConfig {
   numLayers: number;
   /** T5's relative position buckets per stack (0: none, BART). */
   relativeAttentionBuckets: number;
+  /** Every self-attention holds and computes its own relative position bias (UMT5's
+   * UMT5LayerSelfAttention), where T5's first layer of each stack computes one for the stack. */
+  relativeBiasPerLayer?: boolean;
   /** The encoder ends with its own final norm (T5Stack's final_layer_norm); BART's has none.
    * Absent: true. */
   finalNorm?: boolean;

@@ -6,6 +6,9 @@ import { columnReduceBuffers, ReduceDevice } from './reduce-buffer';
 import { Param, Runtime, Storage, Tensor } from './runtime';
 
 export const FP32 = 4;
+// torch.long indices are eight bytes an element, torch.bool masks one.
+export const INT64 = 8;
+export const BOOL = 1;
 
 export class Ops {
   /** PyTorch before 1.11 saved softmax's and log_softmax's input beside the output
@@ -138,6 +141,16 @@ export class Ops {
     return out;
   }
 
+  /** x plus a tensor that needs no gradient, broadcast to rows x cols in the wider dtype
+   * (UMT5's (1, heads, s, k) position bias plus the (b, 1, s, k) mask): AddBackward0 sums x's
+   * gradient back to its shape. */
+  addBroadcast(x: Tensor, rows: number, cols: number, otherBytes: number): Tensor {
+    const bytes = Math.max(x.elementBytes, otherBytes);
+    const out = this.rt.tensor(rows, cols, bytes, x.requiresGrad, x.storage.component);
+    this.rt.record([x], [out], [], ([g]) => this.conform(x, out, (this.rt.retain(g!), g)));
+    return out;
+  }
+
   /** a - b of one shape: SubBackward0 hands a the gradient and b its negation (a new tensor). */
   sub(a: Tensor, b: Tensor): Tensor {
     const out = this.empty(a, a.requiresGrad || b.requiresGrad, a.cols, promote(a, b));
@@ -160,12 +173,14 @@ export class Ops {
   }
 
   /** target.add_(source), the same shape: a new version of target, nothing allocated;
-   * AddBackward0 hands the gradient to both. */
+   * AddBackward0 hands the gradient to both, cast to source's dtype where it is wider (UMT5's
+   * fp32 bias into autocast's bf16 scores: validate_outputs). */
   addInPlace(target: Tensor, source: Tensor): Tensor {
     const out = this.rt.view(target, target.cols, target.requiresGrad || source.requiresGrad);
     this.rt.record([target, source], [out], [], ([g]) => {
       this.pass(target, g);
-      this.pass(source, g);
+      if (source.elementBytes === target.elementBytes) this.pass(source, g);
+      else if (source.requiresGrad) this.conform(source, out, (this.rt.retain(g!), g));
     });
     return out;
   }

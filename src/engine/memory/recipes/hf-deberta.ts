@@ -8,7 +8,7 @@
 import { DisentangledAttentionConfig, ModelArchitecture } from '../../vocabulary';
 import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
-import { FP32 } from '../autograd/ops';
+import { BOOL, FP32, INT64 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights, RankModel } from '../model/rank-model';
 import { AttentionPlan, AttentionRequest, planByKind } from './attention-kernel';
@@ -21,9 +21,6 @@ import {
   RelativeInputs,
   WeightContext,
 } from './recipe';
-
-const INT64 = 8;
-const BOOL = 1;
 
 /** transpose_for_scores: x.view(b, s, heads, d).permute(0, 2, 1, 3).contiguous(), a copy that
  * replaces the linear's output. */

@@ -32,14 +32,10 @@
 // Weights left in fp32 make the experts' weighted outputs fp32 too (type promotion).
 import { RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
-import { FP32 } from '../autograd/ops';
+import { BOOL, FP32, INT64 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import type { ExpertRouting } from './hf-moe';
-
-// torch.bool masks are one byte an element; torch.long indices eight.
-const BOOL = 1;
-export const INT64 = 8;
 
 /** What a router hands the experts: the weights, and the logits the block returns (held until
  * it does). */

@@ -5,10 +5,10 @@
 // in Llama-4's block, every expert over every token.
 import { MoeConfig, RouterKind } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
-import { FP32 } from '../autograd/ops';
+import { FP32, INT64 } from '../autograd/ops';
 import { Param, Tensor } from '../autograd/runtime';
 import { baseModelBytes, baseParam, expertParam, LayerWeights } from '../model/rank-model';
-import { INT64, ROUTERS } from './hf-moe-routers';
+import { ROUTERS } from './hf-moe-routers';
 import { LayerWeightsBuilder, WeightContext } from './recipe';
 
 /** How a family's experts differ from Mixtral's. */

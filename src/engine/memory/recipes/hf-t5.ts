@@ -5,7 +5,7 @@
 // scores.float() cast back, dropout; the feed-forward's ReLU or gelu_new gating.
 import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
-import { FP32 } from '../autograd/ops';
+import { FP32, INT64 } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture } from '../../vocabulary';
 import { isEncoderLayer } from '../../model/layers';
@@ -21,9 +21,32 @@ import {
   WeightContext,
 } from './recipe';
 
+/** UMT5Attention's position bias plus the stack's mask, (b, heads, s, k): a self-attention's
+ * compute_bias (the int64 bucket ids of every query and key, which the table's lookup keeps
+ * for its gradient where the table trains; the lookup, (1, heads, s, k) in the table's dtype),
+ * a cross-attention's zeros in the scores' dtype; the sum in the wider of that and the mask's
+ * (the hidden dtype). All are the attention's locals, held until it returns. */
+function umt5Bias(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, cross: boolean) {
+  const { ops, rt } = nn;
+  const { keys } = inputs;
+  const cols = inputs.heads.heads * keys;
+  let bias: Tensor;
+  if (cross) bias = rt.tensor(keys, cols, x.elementBytes, false);
+  else {
+    const table = w.other.find((param) => param.name === 'relative_attention_bias')!;
+    const weight = ops.weight(table, table.elements / inputs.heads.heads, inputs.heads.heads);
+    ops.scratch(keys * keys * INT64); // _relative_position_bucket's arithmetic
+    const ids = rt.tensor(keys, keys, INT64, false);
+    bias = rt.tensor(keys, cols, weight.elementBytes, weight.requiresGrad);
+    rt.record([weight], [bias], [ids], () => ops.give(weight, () => ops.gradOf(weight)));
+    rt.drop(ids, weight);
+  }
+  return ops.addBroadcast(bias, x.rows, cols, x.elementBytes);
+}
+
 /** T5Attention.forward: q, k, v (k and v from the encoder output in cross-attention), scores
  * = q k^T, += the position bias (in place), softmax(scores.float()).type_as(scores), dropout,
- * @ v, unshape, o. */
+ * @ v, unshape, o. T5's bias is the stack's; UMT5's each attention makes (umt5Bias). */
 function t5Attention(
   nn: Nn,
   x: Tensor,
@@ -32,6 +55,7 @@ function t5Attention(
   prefix: string,
   inputs: LayerInputs,
   p: number,
+  ownBias: boolean,
 ) {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -39,7 +63,12 @@ function t5Attention(
     const q = nn.linear(x, linear(w, `${prefix}q_proj`));
     const k = nn.linear(source, linear(w, `${prefix}k_proj`));
     const v = nn.linear(source, linear(w, `${prefix}v_proj`));
-    const scores = matmulNT(nn, q, k, heads.heads * keys); // += position_bias: in place
+    let scores = matmulNT(nn, q, k, heads.heads * keys); // += position_bias: in place
+    if (ownBias) {
+      const biased = ops.addInPlace(scores, umt5Bias(nn, x, w, inputs, prefix !== ''));
+      rt.drop(scores);
+      scores = biased;
+    }
     const float = ops.to(scores, FP32);
     const probabilities = ops.softmax(float);
     rt.drop(float);
@@ -86,13 +115,22 @@ function t5Ff(nn: Nn, x: Tensor, w: LayerWeights, p: number): Tensor {
 }
 
 /** T5Block.forward, and at the encoder's end its final_layer_norm and dropout. */
-function t5Block(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: number) {
+function t5Block(
+  nn: Nn,
+  x: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  p: number,
+  ownBias: boolean,
+) {
   return nn.rt.scope(() => {
-    let h = residual(nn, x, 'self_norm', w, p, (n) => t5Attention(nn, n, n, w, '', inputs, p));
+    let h = residual(nn, x, 'self_norm', w, p, (n) =>
+      t5Attention(nn, n, n, w, '', inputs, p, ownBias),
+    );
     if (inputs.encoderStates) {
       const states = inputs.encoderStates;
       const crossed = residual(nn, h, 'cross_norm', w, p, (n) =>
-        t5Attention(nn, n, states, w, 'cross_attn.', inputs, p),
+        t5Attention(nn, n, states, w, 'cross_attn.', inputs, p, ownBias),
       );
       nn.rt.drop(h);
       h = crossed;
@@ -104,7 +142,7 @@ function t5Block(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, p: num
 }
 
 /** T5Block's modules in __init__ order, the first block of a stack holding its relative
- * attention bias, the encoder's last its final_layer_norm. */
+ * attention bias (UMT5's every block), the encoder's last its final_layer_norm. */
 function t5Weights(context: WeightContext, layer: number): LayerWeights {
   const { arch } = context;
   const h = arch.hiddenSize;
@@ -115,7 +153,7 @@ function t5Weights(context: WeightContext, layer: number): LayerWeights {
     'v_proj',
     'o_proj',
   );
-  if (layer === 0 || layer === encoder.numLayers) {
+  if (layer === 0 || layer === encoder.numLayers || encoder.relativeBiasPerLayer) {
     builder.other(
       'relative_attention_bias',
       encoder.relativeAttentionBuckets * arch.numAttentionHeads,
@@ -138,11 +176,17 @@ function t5Weights(context: WeightContext, layer: number): LayerWeights {
 
 /** T5Stack.forward: the first block computes the position bias (a (b, heads, s, s) tensor with
  * the mask folded in) that the whole stack reads; the decoder's first block also makes the
- * cross-attention's zero bias. */
+ * cross-attention's zero bias. UMT5Stack holds the masks alone: the encoder's (b, 1, 1, s),
+ * the decoder's causal (b, 1, s, s) (_update_causal_mask's clone) and its inverted (b, 1, 1, s)
+ * cross-attention mask, in the hidden dtype. */
 function t5Stacks(arch: ModelArchitecture): StackTensors {
   return {
     decoderStart: arch.encoder!.numLayers,
     build(nn, tokens, keys, bytes, decoder) {
+      if (arch.encoder!.relativeBiasPerLayer) {
+        const padding = nn.rt.tensor(tokens / keys, keys, bytes, false);
+        return decoder ? [nn.rt.tensor(tokens, keys, bytes, false), padding] : [padding];
+      }
       const heads = arch.numAttentionHeads;
       const biases = [nn.rt.tensor(tokens, heads * keys, bytes, false)];
       if (decoder) biases.push(nn.rt.tensor(tokens, heads * keys, bytes, false));
@@ -163,10 +207,13 @@ function t5AttentionPlan(request: AttentionRequest): AttentionPlan {
 
 export function hfT5Recipe(arch: ModelArchitecture): LayerRecipe {
   const p = arch.dropout?.residual ?? 0;
+  const ownBias = arch.encoder?.relativeBiasPerLayer === true;
   return {
-    source: 'transformers models/t5/modeling_t5.py (T5Block, T5Stack)',
+    source: ownBias
+      ? 'transformers models/umt5/modeling_umt5.py (UMT5Block, UMT5Stack)'
+      : 'transformers models/t5/modeling_t5.py (T5Block, T5Stack)',
     weights: t5Weights,
-    forward: (nn, x, weights, inputs) => t5Block(nn, x, weights, inputs, p),
+    forward: (nn, x, weights, inputs) => t5Block(nn, x, weights, inputs, p, ownBias),
     attention: t5AttentionPlan,
     stacks: t5Stacks(arch),
     // T5ForConditionalGeneration: final_layer_norm, dropout, and with a tied head the output

@@ -431,6 +431,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
     scaledQuery: true,
   })),
   t5: hfT5Recipe,
+  umt5: hfT5Recipe,
   bart: hfBartRecipe,
   mbart: hfBartRecipe,
   marian: hfBartRecipe,

@@ -23,6 +23,7 @@ const g = 2; // key/value heads
 const f = 1024;
 const BF16 = 2;
 const FP32 = 4;
+const INT64 = 8;
 
 const BASE = {
   hidden_size: h,
@@ -1193,6 +1194,36 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     const rotaryTable = T * 48 * FP32;
     const built = (what: string) => endForwardAllocations(narrowHeads, HF, what);
     expect([...built('embedding'), ...built('layer')]).not.toContain(rotaryTable);
+  });
+
+  it("UMT5 block: T5's, its self-attention's own position bias keeping the int64 bucket ids where the table trains", () => {
+    const t5 = {
+      d_model: h,
+      d_ff: f,
+      num_heads: a,
+      d_kv: d,
+      vocab_size: 1024,
+      model_type: 't5',
+      dropout_rate: 0,
+      num_decoder_layers: 1,
+      feed_forward_proj: 'relu',
+    };
+    const umt5 = { ...t5, model_type: 'umt5' };
+    // compute_bias: relative_attention_bias(relative_position_bucket) keeps the (s, s) ids for
+    // the table's gradient (EmbeddingBackward); the (1, a, s, s) bias and its masked sum are
+    // the attention's locals, gone when it returns.
+    const ids = T * T * INT64;
+    expect(savedPerLayer(umt5, HF, 'num_layers')).toBe(savedPerLayer(t5, HF, 'num_layers') + ids);
+    const lora = settings({ preset: 'hf-transformers' }, { method: 'lora' });
+    expect(savedPerLayer(umt5, lora, 'num_layers')).toBe(savedPerLayer(t5, lora, 'num_layers'));
+    // Beyond T5's allocations, with 8 heads (so that no two sizes coincide): the bucket
+    // arithmetic's scratch and the ids, (s, s) int64; the bias, (1, 8, s, s), and its sum
+    // with the mask, (b, 8, s, s), in bf16.
+    const eight = (config: Record<string, unknown>) => ({ ...config, num_heads: 8, num_layers: 1 });
+    const count = (config: Record<string, unknown>, bytes: number) =>
+      layerForwardAllocations(eight(config), HF).filter((made) => made === bytes).length;
+    const more = (bytes: number) => count(umt5, bytes) - count(t5, bytes);
+    expect([more(ids), more(8 * T * T * BF16)]).toEqual([2, 2]);
   });
 
   it('Mamba: MambaInnerFn keeps xz made contiguous, x_dbl, B, C, the scan states and output; the residual is fp32', () => {

@@ -166,5 +166,7 @@ export const SUPPORTED_TYPES: string[] = ALL.flatMap((family) =>
 export function canonicalType(type: string): string {
   const family = FAMILIES.get(type);
   if (family === falcon) return 'falcon';
-  return family === t5 ? 't5' : type; // mT5 runs T5's modules (modeling_mt5.py copies them)
+  // mT5 runs T5's modules (modeling_mt5.py copies them); UMT5's attention is its own.
+  if (family === t5) return type === 'umt5' ? 'umt5' : 't5';
+  return type;
 }

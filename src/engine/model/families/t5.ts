@@ -1,6 +1,8 @@
 // T5 (modeling_t5.py): an encoder and a decoder stack with relative position buckets; the
 // decoder adds cross-attention. feed_forward_proj picks a ReLU MLP or a gated GeLU one. mT5
-// (modeling_mt5.py) is T5's code copied module for module, with MT5Config's own defaults.
+// (modeling_mt5.py) is T5's code copied module for module, with MT5Config's own defaults. UMT5
+// (modeling_umt5.py) is mT5 whose every self-attention holds and computes its own relative
+// position bias.
 import { Config } from '../config-reader';
 import { Family } from '../family';
 
@@ -19,13 +21,17 @@ const MT5_DEFAULTS: Config = {
   num_heads: 6,
 };
 
+// UMT5Config: MT5Config's shape with a tied head.
+const UMT5_DEFAULTS: Config = { ...MT5_DEFAULTS, tie_word_embeddings: true };
+const DEFAULTS: Record<string, Config> = { mt5: MT5_DEFAULTS, umt5: UMT5_DEFAULTS };
+
 export const t5: Family = {
-  types: ['t5', 'mt5'],
+  types: ['t5', 'mt5', 'umt5'],
   mlp: 'plain',
   norm: 'rmsnorm', // T5LayerNorm: RMS-style, weight only
   normsPerLayer: 2,
-  defaults: (config) => (config.model_type === 'mt5' ? MT5_DEFAULTS : T5_DEFAULTS),
-  refine: (arch, read) => {
+  defaults: (config) => DEFAULTS[String(config.model_type)] ?? T5_DEFAULTS,
+  refine: (arch, read, context) => {
     const projection = String(read.config.feed_forward_proj ?? 'relu');
     if (read.config.mlp === undefined)
       arch.mlp = projection.startsWith('gated-') ? 'gated' : 'plain';
@@ -37,6 +43,7 @@ export const t5: Family = {
       numLayers: encoderLayers,
       relativeAttentionBuckets: read.numberOr(32, 'relative_attention_num_buckets'),
     };
+    if (context.type === 'umt5') arch.encoder.relativeBiasPerLayer = true;
     arch.numLayers = encoderLayers + read.numberOr(encoderLayers, 'num_decoder_layers');
     arch.maxPositionEmbeddings = read.numberOr(512, 'n_positions');
   },

@@ -15,7 +15,12 @@ interface Core {
 }
 
 /** Reads the core fields, recording each missing or malformed one; throws if any failed. */
-function readCore(read: ConfigReader, mlp: 'gated' | 'plain', hasExperts: boolean): Core {
+function readCore(
+  read: ConfigReader,
+  mlp: 'gated' | 'plain',
+  hasExperts: boolean,
+  wholeHeads?: Family['wholeHeads'],
+): Core {
   const h = read.integer('hiddenSize');
   const layers = read.integer('numLayers');
   const heads = read.integer('numAttentionHeads');
@@ -30,10 +35,16 @@ function readCore(read: ConfigReader, mlp: 'gated' | 'plain', hasExperts: boolea
       read.fail('intermediate_size', 'missing intermediate_size: the MLP width');
   }
   if (headDim === undefined && h !== undefined && heads !== undefined && h % heads !== 0) {
-    read.fail(
-      'head_dim',
-      `num_attention_heads (${heads}) does not divide hidden_size (${h}): give head_dim`,
-    );
+    if (wholeHeads)
+      read.fail(
+        wholeHeads.heads,
+        `${wholeHeads.heads} (${heads}) does not divide ${wholeHeads.width} (${h}), which the model code requires (it has no head_dim): give a head count that divides it`,
+      );
+    else
+      read.fail(
+        'head_dim',
+        `num_attention_heads (${heads}) does not divide hidden_size (${h}): give head_dim`,
+      );
   }
   if (kvHeads !== undefined && heads !== undefined && heads % kvHeads !== 0) {
     // Grouped-query attention: every K/V head serves the same number of query heads.
@@ -96,7 +107,7 @@ export function readDecoder(
 ): ModelArchitecture {
   const config = read.config;
   const mlp = (config.mlp as 'gated' | 'plain' | undefined) ?? family.mlp;
-  const core = readCore(read, mlp, expertCount(config) > 0);
+  const core = readCore(read, mlp, expertCount(config) > 0, family.wholeHeads);
   const everywhere = family.biasEverywhere?.(read) ?? false;
   const arch: ModelArchitecture = {
     id,

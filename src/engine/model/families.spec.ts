@@ -2469,6 +2469,8 @@ describe('BART (modeling_bart.py)', () => {
     expect(refused({ decoder_layers: 1e9 })).toEqual(['config.decoder_layers']);
     expect(refused({ encoder_layers: 0 })).toEqual(['config.encoder_layers']); // not its alias
     expect(refused({ d_model: 0 })).toEqual(['config.d_model']);
+    // BartAttention takes embed_dim // num_heads and raises where it is not whole: no head_dim.
+    expect(refused({ d_model: 1000 })).toEqual(['config.encoder_attention_heads']);
     expect(refused({ activation_function: 'relu' })).toEqual([]);
     expect(refused({ architectures: ['BartForSequenceClassification'] })).toEqual([
       'config.architectures',

@@ -35,6 +35,9 @@ export interface Family {
   /** `refine` reads the MoE block under the family's own names (HunYuan's num_experts and
    * moe_topk), so the common num_experts / num_experts_per_tok reading stays out of it. */
   readsOwnMoe?: boolean;
+  /** The attention's head size is width / heads, no head_dim read (BartAttention raises
+   * ValueError where the heads do not divide embed_dim): the config names a refusal gives. */
+  wholeHeads?: { width: string; heads: string };
   /** Family-specific fields, read after the common decoder fields. */
   refine?: (arch: ModelArchitecture, read: ConfigReader, context: FamilyContext) => void;
   /** A wrapper whose text stack is another family's model (LLaVA's AutoModel of text_config):

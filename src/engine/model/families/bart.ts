@@ -143,6 +143,7 @@ export const bart: Family = {
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+  wholeHeads: { width: 'd_model', heads: 'encoder_attention_heads' },
   textConfig: commonFields,
   defaults: (config) => DEFAULTS[String(config.model_type)] ?? BART_DEFAULTS,
   refine: (arch, read, context) => {

@@ -118,10 +118,11 @@ function stageSettings(
   const ends = recipe.ends ?? {};
   const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
+  const keys = training.sequenceLength / layout.contextParallel;
   const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
   return {
     tokens,
-    keys: training.sequenceLength / layout.contextParallel,
+    keys,
     hidden: arch.hiddenSize,
     heads: {
       heads: arch.numAttentionHeads / t,
@@ -138,9 +139,7 @@ function stageSettings(
     localRotary: ends.rotaryPerLayerType ? localRotaryLayers(arch) : undefined,
     alibi: alibiTensor(arch, ends, training, t),
     scaledEmbedding: ends.scaledEmbedding ?? false,
-    positionRows: ends.positionsPerSequence
-      ? training.sequenceLength / layout.contextParallel
-      : tokens,
+    positionRows: ends.positionsPerSequence ? keys : tokens,
     embeddingDropout: arch.dropout?.embedding ?? 0,
     embeddingLocal: ends.embeddingLocal ?? 'lookup',
     materializeBeforeSharding: request.runtime.materializeBeforeSharding,

@@ -5,12 +5,12 @@ import { visionLinearWeights } from './vision';
 import {
   adapterSize,
   countParameters,
-  selfFrozenElements,
   embeddingWidthOf,
   LinearShape,
   endAdapterElements,
   linearShapes,
   projectionElements,
+  selfFrozenElements,
 } from './parameters';
 import {
   classifierModules,

@@ -26,12 +26,19 @@ import {
  * for its gradient where the table trains; the lookup, (1, heads, s, k) in the table's dtype),
  * a cross-attention's zeros in the scores' dtype; the sum in the wider of that and the mask's
  * (the hidden dtype). All are the attention's locals, held until it returns. */
-function umt5Bias(nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs, cross: boolean) {
+function umt5Bias(
+  nn: Nn,
+  x: Tensor,
+  scores: Tensor,
+  w: LayerWeights,
+  inputs: LayerInputs,
+  cross: boolean,
+) {
   const { ops, rt } = nn;
   const { keys } = inputs;
   const cols = inputs.heads.heads * keys;
   let bias: Tensor;
-  if (cross) bias = rt.tensor(keys, cols, x.elementBytes, false);
+  if (cross) bias = rt.tensor(keys, cols, scores.elementBytes, false);
   else {
     const table = w.other.find((param) => param.name === 'relative_attention_bias')!;
     const weight = ops.weight(table, table.elements / inputs.heads.heads, inputs.heads.heads);
@@ -65,7 +72,8 @@ function t5Attention(
     const v = nn.linear(source, linear(w, `${prefix}v_proj`));
     let scores = matmulNT(nn, q, k, heads.heads * keys); // += position_bias: in place
     if (ownBias) {
-      const biased = ops.addInPlace(scores, umt5Bias(nn, x, w, inputs, prefix !== ''));
+      const bias = umt5Bias(nn, x, scores, w, inputs, prefix !== '');
+      const biased = ops.addInPlace(scores, bias);
       rt.drop(scores);
       scores = biased;
     }

@@ -4,9 +4,10 @@
 // a checkpoint that kept its inputs, gradients never reduced) grows with every step of a real
 // run's simulation and moves the step the plan reports.
 import { loadCatalog } from '../src/catalog/catalog';
-import { normalizeRequest, PlanRequestInput } from '../src/engine';
+import { ModelArchitecture, normalizeRequest, PlanRequestInput } from '../src/engine';
 import { simulateRankOnce } from '../src/engine/memory/rank';
 import { rankChunks } from '../src/engine/memory/schedule';
+import { architectureFromConfig } from '../src/engine/model/architecture';
 import { firstLayers } from '../src/engine/model/layers';
 import { virtualStageSpans } from '../src/engine/model/placement';
 import { layoutOf } from '../src/engine/request/layout';
@@ -59,7 +60,10 @@ const SETTINGS: [string, Settings][] = [
 function steps(model: string, settings: Settings) {
   const whole = catalog.findModel(model)!;
   // Eight layers hold every catalog model's layer pattern (Jamba's period) but T5's stacks.
-  const arch = whole.encoder ? whole : firstLayers(whole, 8);
+  return stepsOf(whole.encoder ? whole : firstLayers(whole, 8), model, settings);
+}
+
+function stepsOf(arch: ModelArchitecture, model: PlanRequestInput['model'], settings: Settings) {
   const input = { ...settings, model, cluster: { gpu: gpu.id, nodes: 1, gpusPerNode: 8 } };
   const request = normalizeRequest(
     { ...input, training: { sequenceLength: 256, ...settings.training } },
@@ -109,5 +113,40 @@ describe('every catalog model carries nothing from one step to the next', () => 
     }
     // Every model takes every setting but T5 a pipeline (refused for encoder-decoders).
     expect(simulated).toBeGreaterThanOrEqual(catalog.modelIds().length - 1);
+  });
+});
+
+describe('the encoder-decoders planned from a config carry nothing either', () => {
+  // Narrow stacks of each family whose position tables the model code freezes (Marian,
+  // Pegasus), holds as buffers (M2M100) or whose every layer has its own bias (UMT5).
+  const seq2seq = {
+    d_model: 256,
+    encoder_layers: 2,
+    decoder_layers: 2,
+    encoder_ffn_dim: 1024,
+    decoder_ffn_dim: 1024,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    vocab_size: 4096,
+  };
+  const CONFIGS: Record<string, Record<string, unknown>> = {
+    marian: { ...seq2seq, model_type: 'marian', activation_function: 'swish' },
+    pegasus: { ...seq2seq, model_type: 'pegasus' },
+    m2m_100: { ...seq2seq, model_type: 'm2m_100' },
+    umt5: { model_type: 'umt5', d_model: 256, d_ff: 512, num_layers: 2, num_heads: 4 },
+  };
+  const cases = Object.keys(CONFIGS).flatMap((type) =>
+    SETTINGS.filter(([label]) => !label.startsWith('1F1B')).map(
+      ([label, settings]) => [type, label, settings] as const,
+    ),
+  );
+  it.each(cases)('%s, %s', (type, _label, settings) => {
+    const config = CONFIGS[type];
+    const ranks = stepsOf(architectureFromConfig(type, config), config, settings);
+    expect(ranks.length).toBe(1);
+    for (const { begins, peaks } of ranks) {
+      expect(Math.abs(begins[3] - begins[2])).toBeLessThanOrEqual(REBUILT_BUCKETS);
+      expect(Math.abs(peaks[3] - peaks[2])).toBeLessThanOrEqual(REBUILT_BUCKETS);
+    }
   });
 });

@@ -1165,17 +1165,21 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(tables(2)).toBe(10);
   });
 
+  // A T5 of the specs' shape with a ReLU MLP and one decoder layer (no dropout).
+  const T5_BLOCK = {
+    d_model: h,
+    d_ff: f,
+    num_heads: a,
+    d_kv: d,
+    vocab_size: 1024,
+    model_type: 't5',
+    dropout_rate: 0,
+    num_decoder_layers: 1,
+    feed_forward_proj: 'relu',
+  };
+
   it('T5 encoder block: T5LayerNorm keeps the input and the fp32 copy; scores softmaxed in fp32 and cast back; ReLU keeps its output', () => {
-    const config = {
-      d_model: h,
-      d_ff: f,
-      num_heads: a,
-      d_kv: d,
-      vocab_size: 1024,
-      model_type: 't5',
-      dropout_rate: 0,
-      num_decoder_layers: 1,
-    };
+    const config = T5_BLOCK;
     // x.to(float32) kept by pow, the rsqrt, x kept by x * rsqrt, the bf16 cast kept by
     // weight * it, the output kept by the next linears.
     const t5Norm = FP32 * h + FP32 + BF16 * h + BF16 * h + BF16 * h;
@@ -1197,18 +1201,8 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it("UMT5 block: T5's, its self-attention's own position bias keeping the int64 bucket ids where the table trains", () => {
-    const t5 = {
-      d_model: h,
-      d_ff: f,
-      num_heads: a,
-      d_kv: d,
-      vocab_size: 1024,
-      model_type: 't5',
-      dropout_rate: 0,
-      num_decoder_layers: 1,
-      feed_forward_proj: 'relu',
-    };
-    const umt5 = { ...t5, model_type: 'umt5' };
+    const t5 = T5_BLOCK;
+    const umt5 = { ...t5, model_type: 'umt5' }; // its default MLP is gated: the ReLU one given
     // compute_bias: relative_attention_bias(relative_position_bucket) keeps the (s, s) ids for
     // the table's gradient (EmbeddingBackward); the (1, a, s, s) bias and its masked sum are
     // the attention's locals, gone when it returns.

@@ -359,9 +359,8 @@ function adaptedParts(
   const adapted: AdaptedModule[] = [];
   for (const shape of shapes) {
     if (shape.name === 'qkv_proj') {
-      const whole = shapeAdapted(arch, lora, shape);
-      for (const part of qkvParts(arch, shape))
-        if (whole || isLoraTarget(lora, part)) adapted.push({ name: part.name, parts: [part] });
+      for (const part of adaptedQkvParts(arch, lora, shape))
+        adapted.push({ name: part.name, parts: [part] });
       continue;
     }
     if (!shapeAdapted(arch, lora, shape)) continue;
@@ -372,6 +371,17 @@ function adaptedParts(
     }
   }
   return adapted;
+}
+
+/** The parts of a fused qkv_proj litgpt adapts (lora.py LoRAQKVLinear: enable_q, enable_k,
+ * enable_v): each a target names, or all where the target names qkv_proj itself. */
+export function adaptedQkvParts(
+  arch: ModelArchitecture,
+  lora: LoraSettings,
+  qkv: LinearShape,
+): LinearShape[] {
+  const whole = shapeAdapted(arch, lora, qkv);
+  return qkvParts(arch, qkv).filter((part) => whole || isLoraTarget(lora, part));
 }
 
 /** The path of the model's own module holding a shared shape, where the model names it. */

@@ -1,8 +1,14 @@
 // What a layer recipe is: the parameters one layer of a model code creates, in module order,
 // and what its forward allocates, saves and frees.
-import { moduleAdapted, modulePath, qkvParts, shapeAdapted } from '../../model/lora-modules';
+import {
+  adaptedQkvParts,
+  moduleAdapted,
+  modulePath,
+  qkvParts,
+  shapeAdapted,
+} from '../../model/lora-modules';
 import { isLoraTarget, LinearShape, linearShapes } from '../../model/parameters';
-import { ModelArchitecture } from '../../vocabulary';
+import { LoraSettings, ModelArchitecture } from '../../vocabulary';
 import { Nn } from '../autograd/nn';
 import { Param, Tensor } from '../autograd/runtime';
 import {
@@ -267,22 +273,30 @@ export class LayerWeightsBuilder {
    * its zero_pad (`padsUnadapted`) scatters into the full width when some part is left out. */
   fused(name: string, parts: string[], padsUnadapted = false): this {
     const shapes = parts.map((part) => this.shapes.get(part)).filter((s) => s !== undefined);
-    return this.fusedShapes(name, shapes, padsUnadapted);
+    const { arch } = this.context;
+    // A target naming the part (q_proj) or the fused module (Megatron's linear_qkv).
+    return this.fusedShapes(name, shapes, padsUnadapted, (lora, fused) => {
+      const whole = isLoraTarget(lora, fused);
+      return shapes.filter((s) => whole || shapeAdapted(arch, lora, s));
+    });
   }
 
-  /** litgpt's qkv over a fused qkv_proj (Phi-3's): its q, k and v parts (lora-modules.ts
-   * qkvParts), each adapted by its own name or by qkv_proj's. */
+  /** litgpt's qkv over a fused qkv_proj (Phi-3's): its q, k and v parts, adapted as
+   * lora-modules.ts adaptedQkvParts says (the counts' rule too). */
   fusedQkvParts(name: string): this {
     const qkv = this.shapes.get('qkv_proj');
     if (!qkv) return this;
-    return this.fusedShapes(name, qkvParts(this.context.arch, qkv), true, qkv);
+    const { arch } = this.context;
+    return this.fusedShapes(name, qkvParts(arch, qkv), true, (lora) =>
+      adaptedQkvParts(arch, lora, qkv),
+    );
   }
 
   private fusedShapes(
     name: string,
     shapes: LinearShape[],
     padsUnadapted: boolean,
-    holder?: LinearShape,
+    adaptedOf: (lora: LoraSettings, fused: LinearShape) => LinearShape[],
   ): this {
     if (shapes.length === 0) return this;
     const shape: LinearShape = {
@@ -295,9 +309,7 @@ export class LayerWeightsBuilder {
     const linear = linearParams(storage, arch, shape, tensorParallel, expertParallel, false);
     const lora =
       storage.request.training.method === 'full' ? undefined : storage.request.training.lora;
-    // A target naming the part (q_proj) or the model's module holding it (query_key_value).
-    const whole = !!lora && (isLoraTarget(lora, shape) || (!!holder && isLoraTarget(lora, holder)));
-    const adapted = lora ? shapes.filter((s) => whole || shapeAdapted(arch, lora, s)) : [];
+    const adapted = lora ? adaptedOf(lora, shape) : [];
     if (lora && adapted.length > 0) {
       const rank = lora.rank * adapted.length;
       const out = adapted.reduce((sum, s) => sum + s.outFeatures / tensorParallel, 0);

@@ -11,6 +11,7 @@ import { eagerAttention } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { ModelArchitecture } from '../../vocabulary';
+import { bartClassPrefix } from '../../model/families/bart';
 import { isEncoderLayer } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
 import { attend, AttentionKernelRun, hfAttentionPlan } from './attention-kernel';
@@ -168,15 +169,6 @@ function bartStacks(arch: ModelArchitecture): StackTensors {
   };
 }
 
-/** Each model type's modeling file and class prefix. */
-const SOURCES: Record<string, [string, string]> = {
-  bart: ['bart/modeling_bart.py', 'Bart'],
-  mbart: ['mbart/modeling_mbart.py', 'MBart'],
-  marian: ['marian/modeling_marian.py', 'Marian'],
-  pegasus: ['pegasus/modeling_pegasus.py', 'Pegasus'],
-  m2m_100: ['m2m_100/modeling_m2m_100.py', 'M2M100'],
-};
-
 export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
   const dropouts = {
     residual: arch.dropout?.residual ?? 0,
@@ -184,9 +176,10 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
     relu: arch.activation === 'relu',
   };
   const postNorm = arch.normAfterResidual === true;
-  const [file, prefix] = SOURCES[arch.modelType ?? 'bart'] ?? SOURCES.bart;
+  const type = arch.modelType ?? 'bart';
+  const prefix = bartClassPrefix(type);
   return {
-    source: `transformers models/${file} (${prefix}EncoderLayer, ${prefix}DecoderLayer)`,
+    source: `transformers models/${type}/modeling_${type}.py (${prefix}EncoderLayer, ${prefix}DecoderLayer)`,
     weights: bartWeights,
     forward: (nn, x, weights, inputs) => bartLayer(nn, x, weights, inputs, dropouts, postNorm),
     attention: hfAttentionPlan,

@@ -48,21 +48,63 @@ const M2M100_DEFAULTS: Config = {
   attention_dropout: 0.1,
   scale_embedding: true,
 };
-const DEFAULTS: Record<string, Config> = { marian: MARIAN_DEFAULTS, m2m_100: M2M100_DEFAULTS };
 
 // BartLearnedPositionalEmbedding: num_embeddings + 2 rows (fairseq's padding offset).
 const POSITION_OFFSET = 2;
 
-/** How each model type's stacks hold a sinusoidal position table (BART's and mBART's are
- * learned). */
-const SINUSOIDAL: Record<string, 'frozen' | 'buffer'> = {
-  marian: 'frozen',
-  pegasus: 'frozen',
-  m2m_100: 'buffer',
+/** What sets one model type of the family apart. */
+interface BartVariant {
+  /** Its classes' prefix (MBartEncoderLayer), and the LM head class fine-tuning trains. */
+  prefix: string;
+  lm: string;
+  /** Each sub-layer's input normalised (pre-LN), each stack ending with a layer_norm. */
+  preNorm: boolean;
+  /** How each stack holds a sinusoidal position table; absent: a learned one. */
+  sinusoidal?: 'frozen' | 'buffer';
+  defaults: Config;
+}
+
+const VARIANTS: Record<string, BartVariant> = {
+  bart: {
+    prefix: 'Bart',
+    lm: 'BartForConditionalGeneration',
+    preNorm: false,
+    defaults: BART_DEFAULTS,
+  },
+  mbart: {
+    prefix: 'MBart',
+    lm: 'MBartForConditionalGeneration',
+    preNorm: true,
+    defaults: BART_DEFAULTS,
+  },
+  marian: {
+    prefix: 'Marian',
+    lm: 'MarianMTModel',
+    preNorm: false,
+    sinusoidal: 'frozen',
+    defaults: MARIAN_DEFAULTS,
+  },
+  pegasus: {
+    prefix: 'Pegasus',
+    lm: 'PegasusForConditionalGeneration',
+    preNorm: true,
+    sinusoidal: 'frozen',
+    defaults: BART_DEFAULTS,
+  },
+  m2m_100: {
+    prefix: 'M2M100',
+    lm: 'M2M100ForConditionalGeneration',
+    preNorm: true,
+    sinusoidal: 'buffer',
+    defaults: M2M100_DEFAULTS,
+  },
 };
-/** The model types whose layers normalise each sub-layer's input (pre-LN), each stack ending
- * with a layer_norm. */
-const PRE_NORM = ['mbart', 'pegasus', 'm2m_100'];
+
+/** The class prefix of a model type of the family (BART's where the type is not one). */
+export function bartClassPrefix(type: string | undefined): string {
+  return (VARIANTS[type ?? ''] ?? VARIANTS.bart).prefix;
+}
+
 // ACT2FN's activations whose backward reads what the planner keeps: GELU and SiLU (Marian's
 // 'swish') their input, ReLU its output.
 const ACTIVATIONS = ['gelu', 'relu', 'swish', 'silu'];
@@ -90,21 +132,11 @@ function commonFields(root: Config): Config {
 // The head classes whose extra modules the planner has no recipe for.
 const OWN_HEADS = ['ForSequenceClassification', 'ForQuestionAnswering', 'ForCausalLM'];
 
-/** Each model type's class name prefix, and the LM head class fine-tuning trains. */
-const CLASSES: Record<string, { prefix: string; lm: string }> = {
-  bart: { prefix: 'Bart', lm: 'BartForConditionalGeneration' },
-  mbart: { prefix: 'MBart', lm: 'MBartForConditionalGeneration' },
-  marian: { prefix: 'Marian', lm: 'MarianMTModel' },
-  pegasus: { prefix: 'Pegasus', lm: 'PegasusForConditionalGeneration' },
-  m2m_100: { prefix: 'M2M100', lm: 'M2M100ForConditionalGeneration' },
-};
-
 /** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
  * another width or head count than its encoder, an activation the recipe does not plan, a
  * head other than the LM's. */
-function refuseUnsupported(read: ConfigReader, type: string): void {
+function refuseUnsupported(read: ConfigReader, classes: BartVariant): void {
   const { config } = read;
-  const classes = CLASSES[type];
   for (const [decoder, encoder] of [
     ['decoder_ffn_dim', 'encoder_ffn_dim'],
     ['decoder_attention_heads', 'encoder_attention_heads'],
@@ -138,20 +170,20 @@ function refuseUnsupported(read: ConfigReader, type: string): void {
 }
 
 export const bart: Family = {
-  types: ['bart', 'mbart', 'marian', 'pegasus', 'm2m_100'],
+  types: Object.keys(VARIANTS),
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
   wholeHeads: { width: 'd_model', heads: 'encoder_attention_heads' },
   textConfig: commonFields,
-  defaults: (config) => DEFAULTS[String(config.model_type)] ?? BART_DEFAULTS,
+  defaults: (config) => (VARIANTS[String(config.model_type)] ?? VARIANTS.bart).defaults,
   refine: (arch, read, context) => {
-    refuseUnsupported(read, context.type);
-    // MBartEncoder and MBartDecoder (Pegasus's too) end with layer_norm; BART's and Marian's
-    // stacks end on a layer's norm.
-    const preNorm = PRE_NORM.includes(context.type);
-    const sinusoidal = SINUSOIDAL[context.type];
+    const variant = VARIANTS[context.type];
+    refuseUnsupported(read, variant);
+    // MBartEncoder and MBartDecoder (Pegasus's and M2M100's too) end with layer_norm; BART's
+    // and Marian's stacks end on a layer's norm.
+    const { preNorm, sinusoidal } = variant;
     const encoderLayers = arch.numLayers;
     arch.encoder = {
       numLayers: encoderLayers,

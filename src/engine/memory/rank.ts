@@ -84,6 +84,7 @@ function lossSettings(
   ends: ModelEnds,
 ): LossSettings {
   const { runtime, training } = request;
+  const policy = dtypePolicy(request);
   const chunks = ends.chunkPositions
     ? Math.ceil(training.sequenceLength / ends.chunkPositions)
     : TORCHTUNE_OUTPUT_CHUNKS;
@@ -99,9 +100,9 @@ function lossSettings(
     logitsCastBack: ends.logitsFp32 === 'loss',
     outputsToFp32: ends.fp32Outputs ?? false,
     scaleLogits: Boolean(ends.scaledLogits),
-    logitsBiasBytes: ends.logitsBias ? modelTensorBytes(dtypePolicy(request), request) : 0,
+    logitsBiasBytes: ends.logitsBias ? modelTensorBytes(policy, request) : 0,
     inLogitsDtype: ends.lossInLogitsDtype === true,
-    autocast: dtypePolicy(request).autocast,
+    autocast: policy.autocast,
     softcap: Boolean(arch.finalLogitSoftcapping),
     retainLogits: runtime.retainLogits,
     classifierDropout: arch.dropout?.residual ?? 0,

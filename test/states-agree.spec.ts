@@ -7,6 +7,7 @@ import { estimatePlan } from '../src/application/estimate';
 import { loadCatalog } from '../src/catalog/catalog';
 import * as states from '../src/engine/memory/model-states';
 import { FRAMEWORK_PRESETS, PlanRequestInput, PlanValidationError } from '../src/engine';
+import { NARROW_SEQ2SEQ } from './support/seq2seq';
 
 const catalog = loadCatalog();
 const SETTINGS: Pick<PlanRequestInput, 'parallelism' | 'training'>[] = [
@@ -201,17 +202,7 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
 describe("BART's two stacks' own position tables: closed form and timeline agree", () => {
   // A narrow BART whose decoder's own embed_positions and layernorm_embedding (1,026 rows of
   // 256) are a root-unit parameter beside the shared embedding, past the 1% margin.
-  const BART = {
-    model_type: 'bart',
-    d_model: 256,
-    encoder_layers: 2,
-    decoder_layers: 2,
-    encoder_ffn_dim: 1024,
-    decoder_ffn_dim: 1024,
-    encoder_attention_heads: 4,
-    decoder_attention_heads: 4,
-    vocab_size: 4096,
-  };
+  const BART = { ...NARROW_SEQ2SEQ, model_type: 'bart' };
   // mBART's two stack-ending layer_norms besides; M2M100's, its tables buffers that no state
   // may count.
   const cases = ['bart', 'mbart', 'm2m_100'].flatMap((type) =>

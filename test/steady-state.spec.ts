@@ -12,6 +12,7 @@ import { firstLayers } from '../src/engine/model/layers';
 import { virtualStageSpans } from '../src/engine/model/placement';
 import { layoutOf } from '../src/engine/request/layout';
 import { validateRequest } from '../src/engine/request/validate';
+import { NARROW_SEQ2SEQ } from './support/seq2seq';
 
 const catalog = loadCatalog();
 const gpu = catalog.findGpu('h200')!;
@@ -119,16 +120,7 @@ describe('every catalog model carries nothing from one step to the next', () => 
 describe('the encoder-decoders planned from a config carry nothing either', () => {
   // Narrow stacks of each family whose position tables the model code freezes (Marian,
   // Pegasus), holds as buffers (M2M100) or whose every layer has its own bias (UMT5).
-  const seq2seq = {
-    d_model: 256,
-    encoder_layers: 2,
-    decoder_layers: 2,
-    encoder_ffn_dim: 1024,
-    decoder_ffn_dim: 1024,
-    encoder_attention_heads: 4,
-    decoder_attention_heads: 4,
-    vocab_size: 4096,
-  };
+  const seq2seq = NARROW_SEQ2SEQ;
   const CONFIGS: Record<string, Record<string, unknown>> = {
     marian: { ...seq2seq, model_type: 'marian', activation_function: 'swish' },
     pegasus: { ...seq2seq, model_type: 'pegasus' },

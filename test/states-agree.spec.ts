@@ -199,6 +199,26 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
   );
 });
 
+describe("DeBERTa-v1's attention biases and bias-free pos_proj: closed form and timeline agree", () => {
+  // The same narrow encoder as DeBERTa-v1 (modeling_deberta.py): one bias-free in_proj, q_bias
+  // and v_bias beside it, pos_proj without a bias and pos_q_proj with one, a 2 x 512-row table
+  // without a LayerNorm.
+  const DEBERTA_V1 = {
+    model_type: 'deberta',
+    hidden_size: 512,
+    num_hidden_layers: 2,
+    num_attention_heads: 8,
+    intermediate_size: 1024,
+    vocab_size: 4096,
+    relative_attention: true,
+    pos_att_type: 'c2p|p2c',
+    position_biased_input: false,
+  };
+  it.each(ENCODER_SETTINGS.map((setting) => [setting]))('%j', (setting) =>
+    expectAgreementOn(DEBERTA_V1, setting),
+  );
+});
+
 describe("BART's two stacks' own position tables: closed form and timeline agree", () => {
   // A narrow BART whose decoder's own embed_positions and layernorm_embedding (1,026 rows of
   // 256) are a root-unit parameter beside the shared embedding, past the 1% margin.

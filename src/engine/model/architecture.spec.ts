@@ -579,6 +579,89 @@ describe('architectureFromConfig on published config.json files', () => {
       });
     });
 
+    describe("DeBERTa-v1 (modeling_deberta.py): one bias-free in_proj, q_bias and v_bias, the layer's own pos_proj and pos_q_proj", () => {
+      // microsoft/deberta-base's config.json, architectures set to the classifier.
+      const DEBERTA_BASE = {
+        model_type: 'deberta',
+        architectures: ['DebertaForSequenceClassification'],
+        num_labels: 2,
+        hidden_size: 768,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        intermediate_size: 3072,
+        hidden_act: 'gelu',
+        max_position_embeddings: 512,
+        vocab_size: 50265,
+        type_vocab_size: 0,
+        relative_attention: true,
+        max_relative_positions: -1,
+        pos_att_type: 'c2p|p2c',
+        position_biased_input: false,
+        layer_norm_eps: 1e-7,
+      };
+      // in_proj (3h x h, no bias), q_bias and v_bias (h each), pos_proj (h x h, no bias),
+      // pos_q_proj (h x h + h), attention.output.dense and its DebertaLayerNorm, the FFN and its.
+      const layer = (width: number, ffn: number) =>
+        3 * width * width +
+        2 * width +
+        width * width +
+        (width * width + width) +
+        (width * width + width) +
+        2 * width +
+        (width * ffn + ffn) +
+        (ffn * width + width) +
+        2 * width;
+
+      it('deberta-base with 2 labels: 139,193,858 parameters (the word embedding and its norm, 12 layers, a 1,024-row table, the pooled head)', () => {
+        const words = 50265 * h + 2 * h; // no positions (position_biased_input false), no types
+        const table = 2 * 512 * h; // rel_embeddings: 2 x max_position_embeddings, no LayerNorm
+        expect(layer(h, 3072)).toBe(8_267_520);
+        expect(total(DEBERTA_BASE)).toBe(words + 12 * layer(h, 3072) + table + pooledHead);
+        expect(total(DEBERTA_BASE)).toBe(139_193_858);
+        expect(architectureFromConfig('deberta', DEBERTA_BASE).disentangled).toEqual({
+          span: 512,
+          contentToPosition: true,
+          positionToContent: true,
+          sharedKey: false,
+          normalized: false,
+          logBuckets: false,
+          inProjection: true,
+        });
+      });
+
+      it("deberta-xlarge (48 layers of 1,024): 757,804,032 parameters without a head, its model card's 750M", () => {
+        const xlarge = {
+          ...DEBERTA_BASE,
+          architectures: ['DebertaModel'],
+          hidden_size: 1024,
+          num_hidden_layers: 48,
+          num_attention_heads: 16,
+          intermediate_size: 4096,
+        };
+        // DebertaModel has no head: planned as the masked LM, whose transform and decoder bias
+        // (LegacyDebertaLMPredictionHead) come off here.
+        const head = 1024 * 1024 + 1024 + 2 * 1024 + 50265;
+        const backbone = 50265 * 1024 + 2 * 1024 + 48 * layer(1024, 4096) + 2 * 512 * 1024;
+        expect(backbone).toBe(757_804_032);
+        expect(total(xlarge) - head).toBe(backbone);
+        expect(Math.abs(backbone / 750e6 - 1)).toBeLessThan(0.011);
+      });
+
+      it('relative_attention false, talking heads, the non-legacy masked-LM head and a projected embedding are refused by field', () => {
+        const refused = (extra: Record<string, unknown>) => () =>
+          architectureFromConfig('deberta', { ...DEBERTA_BASE, ...extra });
+        expect(refused({ relative_attention: false })).toThrow(/config.relative_attention/);
+        expect(refused({ talking_head: true })).toThrow(/config.talking_head/);
+        expect(refused({ embedding_size: 128 })).toThrow(/config.embedding_size/);
+        const maskedLm = { architectures: ['DebertaForMaskedLM'], legacy: false };
+        expect(refused(maskedLm)).toThrow(/config.legacy/);
+        expect(refused({ legacy: false })).not.toThrow(); // the classifier has no LM head
+        const arch = architectureFromConfig('deberta', DEBERTA_BASE);
+        expect(pipelinable(arch)).toBe(false);
+        expect(tensorParallelizable(arch)).toBe(false);
+      });
+    });
+
     describe('the same encoders as masked LMs: the transform and the decoder bias, no pooler', () => {
       // BertOnlyMLMHead / RobertaLMHead / DistilBERT's vocab_transform: dense h x h + h,
       // LayerNorm 2h; the decoder tied to the embedding, with its own bias of V.

@@ -73,6 +73,7 @@ const ROBERTA: EndModules = {
   embedding: ['word_embeddings'],
   head: ['decoder', 'lm_head.decoder'],
 };
+const DEBERTA: EndModules = { ...BERT, pooled: { ...BERT_HEAD, activation: 'gelu' } };
 const END_MODULES: Record<string, EndModules> = {
   gpt2: WTE,
   gptj: WTE,
@@ -95,7 +96,8 @@ const END_MODULES: Record<string, EndModules> = {
   // modeling_deberta_v2.py DebertaV2ForSequenceClassification: ContextPooler's dense and GELU
   // over the first token (its dropout, pooler_dropout, is 0 by default), then dropout and the
   // classifier; DebertaV2ForMaskedLM's legacy head is BERT's (cls.predictions).
-  'deberta-v2': { ...BERT, pooled: { ...BERT_HEAD, activation: 'gelu' } },
+  'deberta-v2': DEBERTA,
+  deberta: DEBERTA, // modeling_deberta.py: the same ContextPooler, classifier and legacy head
   // modeling_modernbert.py: ModernBertPredictionHead (dense, GELU, norm) before the classifier,
   // and before the decoder (tied to tok_embeddings) of the masked LM
   modernbert: {

@@ -161,11 +161,18 @@ const ENCODER: BlockShape = {
   flags: ['finalNorm', 'stackEmbeddings', 'relativeBiasPerLayer'],
 };
 
-/** DeBERTa-v2's relative position table: 256 buckets published (DeBERTa-v3), or up to every
- * position where it is not bucketed. */
+/** DeBERTa's relative position table: 256 buckets published (DeBERTa-v3), or up to every
+ * position where it is not bucketed (DeBERTa-v1's 512). */
 const DISENTANGLED: BlockShape = {
   numbers: { span: count(1, MAX_POSITIONS) },
-  flags: ['contentToPosition', 'positionToContent', 'sharedKey', 'normalized', 'logBuckets'],
+  flags: [
+    'contentToPosition',
+    'positionToContent',
+    'sharedKey',
+    'normalized',
+    'logBuckets',
+    'inProjection',
+  ],
 };
 
 const SSM: BlockShape = {

@@ -608,3 +608,25 @@ describe("ModernBERT's modules (modular_modernbert.py)", () => {
     expect(loraParameters(modernbert, lora(['Wqkv', 'Wo', 'Wi'])).total).toBe(2 * perLayer);
   });
 });
+
+describe("DeBERTa-v1's modules (modeling_deberta.py)", () => {
+  const deberta = architectureFromConfig('deberta-spec', {
+    ...BASE,
+    model_type: 'deberta',
+    intermediate_size: 1024,
+    relative_attention: true,
+    pos_att_type: 'c2p|p2c',
+    position_biased_input: false,
+  });
+
+  it("PEFT's default target is in_proj (utils/constants.py 'deberta'), q, k and v in one linear: r x h and 3h x r a layer", () => {
+    expect(defaultLoraTargets(deberta)).toEqual(['in_proj']);
+    expect(loraParameters(deberta, lora(['in_proj'])).total).toBe(2 * (r * h + r * 3 * h));
+  });
+
+  it('pos_proj and pos_q_proj adapt by their own names, attention.output.dense by its path', () => {
+    const positions = r * (h + h);
+    expect(loraParameters(deberta, lora(['pos_proj', 'pos_q_proj'])).total).toBe(2 * 2 * positions);
+    expect(loraParameters(deberta, lora(['attention.output.dense'])).total).toBe(2 * r * (h + h));
+  });
+});

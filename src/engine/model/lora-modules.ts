@@ -97,6 +97,17 @@ const DEBERTA_V2_MODULES: Record<string, string[]> = {
   'output.dense': ['down_proj'],
 };
 
+// modeling_deberta.py DisentangledSelfAttention.in_proj (q, k and v in one bias-free linear),
+// pos_proj and pos_q_proj; BERT's output and intermediate denses.
+const DEBERTA_MODULES: Record<string, string[]> = {
+  'attention.self.in_proj': ['qkv_proj'],
+  'attention.self.pos_proj': ['pos_key_proj'],
+  'attention.self.pos_q_proj': ['pos_query_proj'],
+  'attention.output.dense': ['o_proj'],
+  'intermediate.dense': ['up_proj'],
+  'output.dense': ['down_proj'],
+};
+
 // modular_modernbert.py ModernBertAttention.Wqkv (q, k and v in one linear) / Wo,
 // ModernBertMLP.Wi (input and gate in one linear) / Wo. PEFT has no default targets for it.
 const MODERNBERT_MODULES: Record<string, string[]> = {
@@ -170,6 +181,7 @@ const HF_MODULES: Record<string, Record<string, string[]>> = {
   camembert: BERT_MODULES, // modeling_camembert.py CamembertLayer: RobertaLayer copied
   electra: BERT_MODULES, // modeling_electra.py ElectraLayer: BertLayer's modules copied
   'deberta-v2': DEBERTA_V2_MODULES,
+  deberta: DEBERTA_MODULES,
   modernbert: MODERNBERT_MODULES,
   lfm2: LFM2_MODULES,
   lfm2_moe: LFM2_MODULES, // its dense layers' Lfm2MoeMLP keeps the names; experts take none
@@ -230,6 +242,7 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   'xlm-roberta': ['query', 'value'],
   electra: ['query', 'value'],
   'deberta-v2': ['query_proj', 'value_proj'],
+  deberta: ['in_proj'],
   modernbert: [], // none: PEFT asks for target_modules
   distilbert: ['q_lin', 'v_lin'],
   codegen: ['qkv_proj'],

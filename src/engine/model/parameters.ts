@@ -88,7 +88,8 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
   const bias = arch.qkvBias;
   const out = linear(`${prefix}o_proj`, qWidth, h, arch.attentionOutputBias, 'attention', 'row');
   if (arch.fusedQkv) {
-    return [linear(`${prefix}qkv_proj`, h, qWidth + 2 * kvWidth, bias, 'attention', 'column'), out];
+    const qkv = linear(`${prefix}qkv_proj`, h, qWidth + 2 * kvWidth, bias, 'attention', 'column');
+    return [qkv, ...positionProjections(arch), out]; // DeBERTa-v1's in_proj, pos_proj, pos_q_proj
   }
   // Qwen3NextAttention's q_proj makes each head's query and its output gate.
   const qOut = arch.attentionOutputGate ? 2 * qWidth : qWidth;
@@ -103,17 +104,24 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
 
 /** DisentangledSelfAttention's own projections of the relative positions where share_att_key is
  * off: pos_key_proj for content-to-position scores, pos_query_proj for position-to-content
- * (both biased), created after value_proj. */
+ * (both biased), created after value_proj; DeBERTa-v1's pos_proj is bias-free
+ * (modeling_deberta.py: nn.Linear(h, all_head_size, bias=False)) and its pos_q_proj biased. */
 function positionProjections(arch: ModelArchitecture): LinearShape[] {
   const relative = arch.disentangled;
   if (!relative || relative.sharedKey) return [];
   const width = arch.numAttentionHeads * arch.headDim;
-  const projection = (name: string) =>
-    linear(name, arch.hiddenSize, width, true, 'attention', 'column');
+  const projection = (name: string, bias: boolean) =>
+    linear(name, arch.hiddenSize, width, bias, 'attention', 'column');
   return [
-    ...(relative.contentToPosition ? [projection('pos_key_proj')] : []),
-    ...(relative.positionToContent ? [projection('pos_query_proj')] : []),
+    ...(relative.contentToPosition ? [projection('pos_key_proj', !relative.inProjection)] : []),
+    ...(relative.positionToContent ? [projection('pos_query_proj', true)] : []),
   ];
+}
+
+/** DeBERTa-v1's q_bias and v_bias (modeling_deberta.py DisentangledSelfAttention: one vector of
+ * all_head_size each, added to the bias-free in_proj's q and v); 0 elsewhere. */
+function inProjectionBiases(arch: ModelArchitecture): number {
+  return arch.disentangled?.inProjection ? 2 * arch.numAttentionHeads * arch.headDim : 0;
 }
 
 /** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and, with norm_rel_ebd 'layer_norm',
@@ -381,7 +389,8 @@ function mixerExtraElements(arch: ModelArchitecture, layerIndex: number): number
     return gatedDeltaExtraElements(arch.gatedDelta);
   // Mllama cross-attention: q_norm and k_norm over head_dim, and its attention and MLP gates.
   if (kind.mixer === 'cross-attention') return 2 * arch.headDim + 2;
-  let extra = qkNormElements(arch) + relativePositionBias(arch, layerIndex);
+  let extra =
+    qkNormElements(arch) + relativePositionBias(arch, layerIndex) + inProjectionBiases(arch);
   // The latent RMSNorms on the compressed q and kv (q_a_layernorm, kv_a_layernorm).
   if (arch.mla) extra += arch.mla.qLoraRank + arch.mla.kvLoraRank;
   if (kind.sinks) extra += arch.numAttentionHeads; // gpt-oss: one sink logit per query head

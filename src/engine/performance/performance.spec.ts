@@ -139,6 +139,30 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
     const table = (2 * 2 * 512 * 768 * 768) / seq; // two projections of 512 rows, per token
     expect(flops.model).toBe(6 * N + 3 * 12 * (core + scores + table));
   });
+
+  it("DeBERTa-v1's (microsoft/deberta-base): only the 2 x min(s, 512) rows of its 1,024-row table the sequence reaches (att_span), through pos_proj and pos_q_proj", () => {
+    const deberta = architectureFromConfig('deberta-base', {
+      model_type: 'deberta',
+      relative_attention: true,
+      pos_att_type: 'c2p|p2c',
+      position_biased_input: false,
+    });
+    const N = 138_601_728; // DebertaModel, counted in architecture.spec
+    const flopsAt = (seq: number) =>
+      trainingFlopsPerToken(
+        requestOf({ cluster: { gpu: 'h100-80gb' }, training: { sequenceLength: seq } }),
+        deberta,
+        { active: N, trainable: N },
+      ).model;
+    const perToken = (seq: number, rows: number) => {
+      const core = 2 * seq * 12 * (64 + 64); // QK^T and AV a layer
+      const scores = 2 * 2 * rows * 768; // q against the rows' keys, k against their queries
+      const table = (2 * 2 * rows * 768 * 768) / seq; // pos_proj and pos_q_proj over the rows
+      return 6 * N + 3 * 12 * (core + scores + table);
+    };
+    expect(flopsAt(256)).toBe(perToken(256, 512)); // att_span 256: rows 256 - 256 to 256 + 256
+    expect(flopsAt(512)).toBe(perToken(512, 1024)); // the whole table
+  });
 });
 
 describe('step time', () => {

@@ -56,10 +56,11 @@ export function attentionCoreForwardFlopsPerToken(
   return 2 * attending * sequenceLength * arch.numAttentionHeads * (qkDim + vDim);
 }
 
-/** Forward FLOPs per token of DeBERTa-v2's relative position scores (DisentangledSelfAttention):
+/** Forward FLOPs per token of DeBERTa's relative position scores (DisentangledSelfAttention):
  * each score kind's bmm against all 2 x span positions (2 x 2span x a x d a token), and the
  * table through the layer's projections once per sequence (2 x 2span x h x a x d each, shared
- * among the sequence's s tokens); 0 without them. */
+ * among the sequence's s tokens); DeBERTa-v1 reads only 2 x min(s, span) of the table's rows
+ * (modeling_deberta.py att_span); 0 without them. */
 export function relativePositionForwardFlopsPerToken(
   arch: ModelArchitecture,
   sequenceLength: number,
@@ -68,7 +69,8 @@ export function relativePositionForwardFlopsPerToken(
   if (!relative) return 0;
   const kinds = Number(relative.contentToPosition) + Number(relative.positionToContent);
   const projections = relative.sharedKey ? 2 : kinds;
-  const positions = 2 * relative.span;
+  const positions =
+    2 * (relative.inProjection ? Math.min(sequenceLength, relative.span) : relative.span);
   const width = arch.numAttentionHeads * arch.headDim;
   const scores = 2 * kinds * positions * width;
   const table = (2 * projections * positions * arch.hiddenSize * width) / sequenceLength;

@@ -241,7 +241,7 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
   if (t > 1 && !tensorParallelizable(arch)) {
     const what = arch.embeddingWidth
       ? `a model whose embedding is projected to its hidden size (${arch.id ?? arch.name}'s project_in and project_out)`
-      : `DeBERTa-v2's relative position scores (${arch.id ?? arch.name})`;
+      : `DeBERTa's relative position scores (${arch.id ?? arch.name})`;
     errors.push({
       field,
       message: `tensorParallel (${t}) is not planned for ${what}: use 1, and shard with zeroStage 3${pipelinable(arch) ? ' or pipelineParallel' : ''}`,
@@ -279,7 +279,7 @@ function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): Fie
       field: 'parallelism.pipelineParallel',
       message: arch.encoder
         ? `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`
-        : `pipelineParallel (${p}) is not planned for DeBERTa-v2's relative position scores (${arch.id ?? arch.name}: every layer reads the positions its encoder builds once): use 1, and shard with zeroStage 3`,
+        : `pipelineParallel (${p}) is not planned for DeBERTa's relative position scores (${arch.id ?? arch.name}: every layer reads the positions its encoder builds once): use 1, and shard with zeroStage 3`,
     });
   }
   const v = parallelism.virtualStages;

@@ -351,7 +351,7 @@ export interface EncoderConfig {
   stackEmbeddings?: boolean;
 }
 
-/** DeBERTa-v2's disentangled attention (modeling_deberta_v2.py DisentangledSelfAttention): each
+/** DeBERTa's disentangled attention (modeling_deberta_v2.py DisentangledSelfAttention): each
  * layer adds content-to-position and position-to-content scores, read from one table of 2 x span
  * relative position embeddings the encoder holds (rel_embeddings), to its content scores. */
 export interface DisentangledAttentionConfig {
@@ -369,6 +369,12 @@ export interface DisentangledAttentionConfig {
   normalized: boolean;
   /** position_buckets > 0: relative distances are log-bucketed (make_log_bucket_position). */
   logBuckets: boolean;
+  /** DeBERTa-v1 (modeling_deberta.py DisentangledSelfAttention): q, k and v from one bias-free
+   * in_proj with a q_bias and a v_bias added per head, the positions through its own pos_proj
+   * (bias-free) and pos_q_proj, and each layer reading only the 2 x min(s, span) rows of the
+   * table its sequence reaches (att_span); otherwise DeBERTa-v2's query_proj, key_proj and
+   * value_proj over the whole table. */
+  inProjection?: boolean;
 }
 
 /** Where a model drops activations during training, and how likely. */
@@ -483,7 +489,7 @@ export interface ModelArchitecture {
   /** Encoder-decoder models (T5): `numLayers` counts both stacks, the first `encoder.numLayers`
    * layers are the encoder's; the decoder layers add cross-attention (4 linears and a norm). */
   encoder?: EncoderConfig;
-  /** DeBERTa-v2's relative position scores (relative_attention). */
+  /** DeBERTa's relative position scores (relative_attention). */
   disentangled?: DisentangledAttentionConfig;
   /** Per-layer types where layers differ (Hugging Face `layer_types`, hybrid stacks), one per
    * layer; absent, every layer attends as `slidingWindow` and its fraction say. */

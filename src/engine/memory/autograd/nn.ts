@@ -442,6 +442,38 @@ export class Nn {
     return out;
   }
 
+  /** DeBERTa's DebertaLayerNorm (modeling_deberta.py, "TF style"), its statistics written as
+   * tensor ops in fp32: x.float() (x itself when fp32), the mean, x - mean (kept by pow), the
+   * mean of its square, x - mean again (kept by the division, with sqrt(variance + eps), one
+   * value per row), the quotient cast back to x's dtype (kept by weight * it), then + bias. */
+  tfLayerNorm(x: Tensor, weight: Param, bias: Param): Tensor {
+    return this.rt.scope(() => {
+      const { ops, rt } = this;
+      const x32 = ops.to(x, FP32);
+      const mean = ops.meanLastDim(x32);
+      const centred = ops.sub(x32, mean);
+      const square = ops.square(centred);
+      rt.drop(centred);
+      const variance = ops.meanLastDim(square);
+      rt.drop(square);
+      const centredAgain = ops.sub(x32, mean);
+      const shifted = ops.unary(variance); // variance + self.variance_epsilon
+      const deviation = ops.unarySavingOutput(shifted); // torch.sqrt: SqrtBackward0 keeps its result
+      rt.drop(shifted);
+      const normed = ops.mul(centredAgain, deviation); // DivBackward0 keeps both, as a product does
+      // `hidden_states = (hidden_states - mean) / ...` rebinds the fp32 input
+      rt.drop(centredAgain, deviation, x32);
+      const cast = ops.to(normed, x.elementBytes);
+      rt.drop(normed);
+      const w = ops.weight(weight, 1, x.cols);
+      const product = ops.mul(w, cast);
+      rt.drop(cast);
+      const out = ops.add(product, ops.weight(bias, 1, x.cols));
+      rt.drop(product);
+      return out;
+    });
+  }
+
   /** Nemotron's NemotronLayerNorm1P (modeling_nemotron.py): F.layer_norm(input, shape,
    * self.weight + 1, self.bias) with autocast switched off, every argument first cast to the
    * autocast dtype where autocast is on (_cast_if_autocast_enabled): the weight + 1 vector is a

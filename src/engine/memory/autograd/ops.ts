@@ -151,12 +151,15 @@ export class Ops {
     return out;
   }
 
-  /** a - b of one shape: SubBackward0 hands a the gradient and b its negation (a new tensor). */
+  /** a - b, b of a's shape or one value per row (a per-row mean, broadcast): SubBackward0 hands
+   * a the gradient and b its negation (a new tensor of the output's size, summed to b's shape by
+   * validate_outputs where b is broadcast). */
   sub(a: Tensor, b: Tensor): Tensor {
     const out = this.empty(a, a.requiresGrad || b.requiresGrad, a.cols, promote(a, b));
     this.rt.record([a, b], [out], [], ([g]) => {
       this.pass(a, g);
-      this.give(b, () => this.gradOf(b));
+      if (b.cols === out.cols || !b.requiresGrad) this.give(b, () => this.gradOf(b));
+      else this.conform(b, out, this.fullGrad(out, b));
     });
     return out;
   }

@@ -119,7 +119,7 @@ function addDecoderEmbedding(context: WeightContext, model: RankModel): void {
 }
 
 /** DebertaV2Encoder's rel_embeddings (2 x span rows of h) and its LayerNorm, created after the
- * layers (DebertaV2Encoder.__init__); a pipeline of DeBERTa is refused, so the stage with the
+ * layers (DebertaV2Encoder.__init__, DebertaEncoder's too); a pipeline of DeBERTa is refused, so the stage with the
  * embedding runs every layer. */
 function addRelativePositions(context: WeightContext, model: RankModel): void {
   const relative = context.arch.disentangled;
@@ -128,7 +128,12 @@ function addRelativePositions(context: WeightContext, model: RankModel): void {
   const table = baseParam(context.storage, 'rel_embeddings', 2 * relative.span * h);
   table.shape = [2 * relative.span, h];
   const norm = relative.normalized ? endNorm(context, 'rel_embeddings_norm') : undefined;
-  model.relativePositions = { table, norm, logBuckets: relative.logBuckets };
+  model.relativePositions = {
+    table,
+    norm,
+    logBuckets: relative.logBuckets,
+    repeatedKeys: relative.inProjection === true,
+  };
   model.all.push(table, ...(norm ?? []));
 }
 

@@ -340,7 +340,9 @@ export class StageModel {
     }
     if (settings.scaledEmbedding === true) then((t) => nn.ops.unary(t));
     const norm = stack.norm;
-    if (norm) then((t) => nn.layerNorm(t, norm[0], norm[1])); // BLOOM, BERT: LayerNorm
+    // BLOOM, BERT: nn.LayerNorm; DeBERTa-v1: DebertaLayerNorm
+    const normKind = this.recipe.ends?.embeddingNorm ?? 'layer';
+    if (norm) then((t) => applyNorm(nn, t, norm, normKind));
     if (masked) then((t) => this.attentionMasked(t));
     if (settings.embeddingDropout > 0) then((t) => nn.ops.dropout(t));
     nn.rt.drop(zeros);
@@ -458,7 +460,7 @@ export class StageModel {
    * (T5Stack) and the tied head's input scale (T5: sequence_output * model_dim ** -0.5). */
   private headInput(x: Tensor): Tensor {
     const { nn, model, settings } = this;
-    let out = model.finalNorm ? finalNorm(nn, x, model.finalNorm, settings.finalNorm) : x;
+    let out = model.finalNorm ? applyNorm(nn, x, model.finalNorm, settings.finalNorm) : x;
     const next = (make: (t: Tensor) => Tensor) => {
       const made = make(out);
       if (out !== x) nn.rt.drop(out);
@@ -509,9 +511,11 @@ export class StageModel {
   }
 }
 
-/** The norm before the head: LayerNorm, or one of the RMSNorms (nn.ts names their sources). */
+/** The norm before the head (or the embedding's): LayerNorm, DeBERTa's DebertaLayerNorm, or one
+ * of the RMSNorms (nn.ts names their sources). */
 export type FinalNorm =
   | 'layer'
+  | 'tf-layer'
   | 'layer1p'
   | 'rms'
   | 'gemma'
@@ -521,10 +525,12 @@ export type FinalNorm =
   | 't5'
   | 'weightless';
 
-function finalNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
+function applyNorm(nn: Nn, x: Tensor, [weight, bias]: Param[], kind: FinalNorm): Tensor {
   switch (kind) {
     case 'layer':
       return nn.layerNorm(x, weight, bias);
+    case 'tf-layer':
+      return nn.tfLayerNorm(x, weight, bias);
     case 'layer1p':
       return nn.layerNorm1p(x, weight, bias);
     case 'rms':

@@ -67,9 +67,10 @@ export interface RankModel {
   /** OPT-350m's project_in (embedding width to h) on the first stage. */
   projectIn?: LinearParams;
   layers: LayerWeights[];
-  /** DeBERTa-v2's relative position table (DebertaV2Encoder.rel_embeddings) and the LayerNorm
-   * over it (norm_rel_ebd), which every layer's attention reads. */
-  relativePositions?: { table: Param; norm?: Param[]; logBuckets: boolean };
+  /** DeBERTa's relative position table (DebertaV2Encoder.rel_embeddings) and the LayerNorm over
+   * it (norm_rel_ebd), which every layer's attention reads; how its encoder builds the relative
+   * positions (log buckets; DeBERTa-v1's repeated key ids). */
+  relativePositions?: { table: Param; norm?: Param[]; logBuckets: boolean; repeatedKeys: boolean };
   finalNorm?: Param[];
   /** OPT-350m's project_out (h to the embedding width) before the head, on the last stage. */
   projectOut?: LinearParams;

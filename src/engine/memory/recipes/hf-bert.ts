@@ -4,7 +4,7 @@
 // residual add, GELU (the fused kernel, ACT2FN['gelu'] = GELUActivation).
 import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
-import { Tensor } from '../autograd/runtime';
+import { Param, Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import { attend } from './attention-kernel';
 import { linear } from './hf-llama';
@@ -23,6 +23,12 @@ export interface BertDropout {
 /** A layer's self-attention: its context, before the output dense. */
 export type SelfAttention = (nn: Nn, x: Tensor, w: LayerWeights, inputs: LayerInputs) => Tensor;
 
+/** The norm over a residual sum: nn.LayerNorm (BERT, DeBERTa-v2), or DeBERTa-v1's
+ * DebertaLayerNorm (Nn.tfLayerNorm). */
+export type ResidualNorm = (nn: Nn, sum: Tensor, weight: Param, bias?: Param) => Tensor;
+
+const LAYER_NORM: ResidualNorm = (nn, sum, weight, bias) => nn.layerNorm(sum, weight, bias);
+
 /** BertLayer.forward: attention (self-attention, dense, dropout, LayerNorm(h + input)), then
  * the feed-forward chunk (intermediate dense and GELU, output dense, dropout, LayerNorm). */
 export function bertLayer(
@@ -32,37 +38,39 @@ export function bertLayer(
   inputs: LayerInputs,
   p: BertDropout,
   attention: SelfAttention = (n, h, weights, i) => selfAttention(n, h, weights, i, p.attention),
+  norm: ResidualNorm = LAYER_NORM,
 ) {
   return nn.rt.scope(() => {
     const context = attention(nn, x, w, inputs);
     const projected = nn.linear(context, linear(w, 'o_proj'));
-    const attended = addAndNorm(nn, projected, x, w, 'attention', p.attentionOutput ?? p.hidden);
+    const attentionDropout = p.attentionOutput ?? p.hidden;
+    const attended = addAndNorm(nn, [projected, x], w, 'attention', attentionDropout, norm);
     nn.rt.drop(context);
     const up = nn.linear(attended, linear(w, 'up_proj'));
     const activated = nn.ops.unarySavingInput(up); // GELUActivation: F.gelu saves its input
     nn.rt.drop(up);
     const down = nn.linear(activated, linear(w, 'down_proj'));
     nn.rt.drop(activated);
-    return addAndNorm(nn, down, attended, w, 'output', p.hidden);
+    return addAndNorm(nn, [down, attended], w, 'output', p.hidden, norm);
   });
 }
 
 /** BertSelfOutput / BertOutput: dropout(dense output), then LayerNorm(that + residual). */
 function addAndNorm(
   nn: Nn,
-  dense: Tensor,
-  residual: Tensor,
+  [dense, residual]: [Tensor, Tensor],
   w: LayerWeights,
-  norm: 'attention' | 'output',
+  module: 'attention' | 'output',
   p: number,
+  norm: ResidualNorm,
 ): Tensor {
   return nn.rt.scope(() => {
     const dropped = nn.dropout(dense, p);
     nn.rt.drop(dense);
     const sum = nn.ops.add(dropped, residual);
     nn.rt.drop(dropped);
-    const name = `${norm}.LayerNorm`;
-    return nn.layerNorm(sum, w.norms.get(name)!, w.norms.get(`${name}.bias`));
+    const name = `${module}.LayerNorm`;
+    return norm(nn, sum, w.norms.get(name)!, w.norms.get(`${name}.bias`));
   });
 }
 

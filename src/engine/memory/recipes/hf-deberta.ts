@@ -48,7 +48,7 @@ function projectedPositions(
 /** torch.clamp(relative_pos + att_span, ...) for content-to-position (an add and a clamp), or
  * of -r_pos + att_span for position-to-content (a negation too): each step a new int64 tensor of
  * the relative positions' shape, the one before it freed. */
-function clampedPositions(nn: Nn, positions: Tensor, steps: number): Tensor {
+export function clampedPositions(nn: Nn, positions: Tensor, steps: number): Tensor {
   let current = positions;
   for (let step = 0; step < steps; step++) {
     const next = nn.rt.tensor(positions.rows, positions.cols, INT64, false);
@@ -168,14 +168,14 @@ function debertaWeights(context: WeightContext, layer: number): LayerWeights {
     .build();
 }
 
-/** DeBERTa-v2 has no SDPA path: its own attention runs whatever is asked, against the
+/** DeBERTa (v1 and v2) has no SDPA path: its own attention runs whatever is asked, against the
  * (b, 1, s, s) product of the int64 attention_mask with itself (get_attention_mask; a collator's
  * attention_mask is int64). */
-function debertaAttentionPlan(request: AttentionRequest): AttentionPlan {
+export function debertaAttentionPlan(request: AttentionRequest): AttentionPlan {
   const notes = new Set<string>();
   if (request.asked !== 'eager')
     notes.add(
-      "DeBERTa-v2's disentangled attention has no SDPA path: its own code keeps every score matrix, and the content-to-position and position-to-content scores before they are gathered",
+      "DeBERTa's disentangled attention has no SDPA path: its own code keeps every score matrix, and the content-to-position and position-to-content scores before they are gathered",
     );
   const mask = { key: 'full', additive: false, elementBytes: INT64 };
   return planByKind(request.arch, () => ({ kernel: 'eager', mask }), notes);
@@ -183,11 +183,19 @@ function debertaAttentionPlan(request: AttentionRequest): AttentionPlan {
 
 /** build_relative_position with make_log_bucket_position: q_ids[:, None] - k_ids[None, :] in
  * int64, then where bucketed the sign, the clipped absolute distance and the fp32 log bucket
- * (each an (s, s) tensor, freed as make_log_bucket_position returns) and .to(torch.long). */
-function relativePositionIds(nn: Nn, keys: number, logBuckets: boolean): Tensor {
+ * (each an (s, s) tensor, freed as make_log_bucket_position returns) and .to(torch.long).
+ * DeBERTa-v1's (modeling_deberta.py) subtracts k_ids.view(1, -1).repeat(query_size, 1), an
+ * (s, s) int64 copy freed once the distances exist. */
+function relativePositionIds(
+  nn: Nn,
+  keys: number,
+  { logBuckets, repeatedKeys }: NonNullable<RankModel['relativePositions']>,
+): Tensor {
   const { rt } = nn;
   const square = (bytes: number) => rt.tensor(keys, keys, bytes, false);
+  const repeated = repeatedKeys ? square(INT64) : undefined;
   const distances = square(INT64);
+  rt.drop(repeated);
   if (!logBuckets) return distances;
   const sign = square(INT64); // torch.sign(relative_pos)
   const near = square(BOOL); // (relative_pos < mid) & (relative_pos > -mid)
@@ -216,7 +224,7 @@ export function relativeInputs(
   tables: NonNullable<RankModel['relativePositions']>,
   keys: number,
 ): RelativeInputs {
-  const positions = relativePositionIds(nn, keys, tables.logBuckets);
+  const positions = relativePositionIds(nn, keys, tables);
   const [rows, cols] = tables.table.shape!;
   const table = nn.ops.weight(tables.table, rows, cols);
   if (!tables.norm) return { positions, embeddings: table };

@@ -2,6 +2,7 @@
 import { ModelArchitecture, NormKind, PlanRequest } from '../../vocabulary';
 import { hfBertRecipe } from './hf-bert';
 import { hfDebertaV2Recipe } from './hf-deberta';
+import { hfDebertaRecipe } from './hf-deberta-v1';
 import { hfBloomRecipe } from './hf-bloom';
 import { hfDeepseekRecipe } from './hf-deepseek';
 import { hfJambaRecipe, hfMamba2HybridRecipe, hfMambaRecipe } from './hf-mamba';
@@ -306,6 +307,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   'xlm-roberta': bertRecipe,
   camembert: bertRecipe, // CamembertLayer is RobertaLayer copied
   electra: bertRecipe, // modeling_electra.py ElectraLayer: BertLayer copied
+  deberta: hfDebertaRecipe,
   'deberta-v2': hfDebertaV2Recipe,
   modernbert: modernbertRecipe,
   // TransformerBlock: BertLayer's ops with no dropout on the attention output (out_lin)

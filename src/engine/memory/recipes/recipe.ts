@@ -112,6 +112,8 @@ export interface ModelEnds {
    * the batch); otherwise once per token. */
   positionsPerSequence?: boolean;
   finalNorm?: FinalNorm;
+  /** The embedding's norm, where it is not nn.LayerNorm (DeBERTa-v1's DebertaLayerNorm). */
+  embeddingNorm?: FinalNorm;
   rotaryFp32?: boolean;
   /** The model code has no rotary module (T5's relative position bias, DeBERTa's relative
    * scores): no tables are built. */

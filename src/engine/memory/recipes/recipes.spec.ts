@@ -318,6 +318,105 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(embedding).not.toContain(BF16 * T * d);
   });
 
+  describe("DeBERTa-v1: BERT's post-LN layer with DebertaLayerNorm, around in_proj's q, k and v views and the matmuls' reshaped operands", () => {
+    const span = 1024; // max_relative_positions: a 2,048-row table, of which a sequence reads 2 x min(s, 1024)
+    const deberta = {
+      model_type: 'deberta',
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      relative_attention: true,
+      max_relative_positions: span,
+      pos_att_type: 'c2p|p2c',
+      position_biased_input: false,
+    };
+    // DebertaLayerNorm in bf16: x.float() (not kept), x - mean kept by pow and again by the
+    // division, with sqrt(variance + eps) per row; the quotient cast back, kept by weight * it.
+    const tfNorm = 2 * FP32 * h + FP32 + BF16 * h;
+    // Everything from the probabilities to the layer's output, as BERT's layer keeps it but
+    // with DebertaLayerNorm: ~mask, softmax's output (bf16, no autocast), the dropout mask, the
+    // dropped probabilities (kept by the bmm with v), the context copy (kept by the dense), its
+    // dropout mask, the norm, the attention output, GELU's input and output, the dropout mask,
+    // the norm and the layer's output.
+    const afterScores = (s: number) =>
+      s + BF16 * a * s + a * s + BF16 * a * s + BF16 * h + h + tfNorm + BF16 * h;
+    const feedForward = 2 * BF16 * f + h + tfNorm + BF16 * h;
+
+    it("one sequence: bmm receives views, keeping in_proj's whole output through k, the scaled query, v + v_bias and the projected positions", () => {
+      const s = T;
+      const rows = 2 * Math.min(s, span);
+      const perToken =
+        3 * BF16 * h + // in_proj's output, kept whole through k's view
+        BF16 * h + // (q + q_bias) / scale, kept by the content and c2p bmm's
+        BF16 * h + // v + v_bias, kept by the bmm with the probabilities
+        2 * BF16 * a * rows + // c2p's and p2c's scores against every row, kept by gather
+        afterScores(s) +
+        feedForward;
+      const perLayer = 2 * INT64 * s * s; // c2p's and p2c's clamped positions, kept by gather
+      expect(savedPerLayer(deberta, HF)).toBe(perToken * T + perLayer);
+      // in_proj's output, q + q_bias, v + v_bias, / scale, then straight to the content scores
+      const firstMade = [3 * BF16 * h * T, ...Array(3).fill(BF16 * h * T), BF16 * a * s * T];
+      expect(layerForwardAllocations(deberta, HF).slice(0, 5)).toEqual(firstMade);
+      // Made from the table alone and counted with the weights: pos_dropout's output over all
+      // 2,048 rows and its mask (the projections keep slices of it), and pos_proj's and
+      // pos_q_proj's outputs over the rows read, beside the layer's parameters.
+      const weights = ALLOCATED_COMPONENTS.indexOf('weights');
+      const at = (layers: number) =>
+        forwardEnd({ ...deberta, num_hidden_layers: layers }, HF).live[weights];
+      const parameters = (layers: number) =>
+        countParameters(
+          architectureFromConfig('deberta', { ...deberta, num_hidden_layers: layers }),
+        ).total;
+      const parameterBytes = BF16 * (parameters(2) - parameters(1));
+      const tensors = 2 * span * h * (BF16 + 1) + 2 * BF16 * rows * h;
+      expect(at(2) - at(1)).toBe(parameterBytes + tensors);
+    });
+
+    it('two sequences: reshape copies each per-head operand (q twice, k twice, v) and the positions per sequence', () => {
+      const s = T / 2;
+      const rows = 2 * Math.min(s, span);
+      const twoSequences = settings(
+        { preset: 'hf-transformers' },
+        { microBatchSize: 2, sequenceLength: s },
+      );
+      const perToken =
+        5 * BF16 * h + // copies of q (content and c2p bmm's), of k (content and p2c) and of v
+        2 * BF16 * a * rows +
+        afterScores(s) +
+        feedForward;
+      const perLayer =
+        2 * 2 * BF16 * rows * h + // pos_proj's and pos_q_proj's outputs expanded per sequence
+        2 * INT64 * s * s;
+      expect(savedPerLayer(deberta, twoSequences)).toBe(perToken * T + perLayer);
+      // the same bytes kept as one sequence's views, but made as copies: q's and k's for the
+      // content scores before bmm runs
+      const firstMade = [3 * BF16 * h * T, ...Array(5).fill(BF16 * h * T), BF16 * a * s * T];
+      expect(layerForwardAllocations(deberta, twoSequences).slice(0, 7)).toEqual(firstMade);
+    });
+
+    it("DebertaEmbeddings: the lookup, zeros for the absent positions, DebertaLayerNorm as tensor ops, the mask and dropout; the encoder's repeated key ids", () => {
+      const embedding = endForwardAllocations(
+        { ...deberta, num_hidden_layers: 1 },
+        HF,
+        'embedding',
+      );
+      const norm = [
+        ...[FP32 * h * T, FP32 * T, FP32 * h * T, FP32 * h * T, FP32 * T], // x.float(), mean, x - mean, ^2, variance
+        ...[FP32 * h * T, FP32 * T, FP32 * T, FP32 * h * T], // x - mean again, + eps, sqrt, the quotient
+        ...[BF16 * h * T, BF16 * h * T, BF16 * h * T], // cast back, weight * it, + bias
+      ];
+      const masked = [BF16 * T, BF16 * h * T, BF16 * h * T, h * T]; // mask cast, * mask, dropout
+      expect(embedding.slice(0, 2 + norm.length + masked.length)).toEqual([
+        ...[BF16 * h * T, BF16 * h * T],
+        ...norm,
+        ...masked,
+      ]);
+      // build_relative_position: k_ids repeated to (s, s), then the distances, both int64
+      expect(embedding.filter((bytes) => bytes === INT64 * T * T).length).toBe(3); // and the mask
+    });
+  });
+
   it("ModernBERT: bias-free LayerNorms before attention and the MLP, Wqkv kept whole through v's view, q and k rotated in fp32 and cast back, GeGLU's Wi kept whole through its chunks", () => {
     const modernbert = {
       model_type: 'modernbert',

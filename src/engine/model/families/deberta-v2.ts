@@ -36,9 +36,9 @@ function debertaV2Defaults(config: Config): Config {
   };
 }
 
-/** pos_att_type as DebertaV2Config.__init__ reads it: a '|'-separated string or a list (none:
- * no relative scores). */
-function positionScores(read: ConfigReader): string[] {
+/** pos_att_type as DebertaV2Config.__init__ (and DebertaConfig's) reads it: a '|'-separated
+ * string or a list (none: no relative scores). */
+export function positionScores(read: ConfigReader): string[] {
   const given = read.config.pos_att_type;
   if (typeof given === 'string')
     return given

@@ -5,6 +5,7 @@ import { arcee } from './arcee';
 import { bamba } from './bamba';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
+import { deberta } from './deberta';
 import { debertaV2 } from './deberta-v2';
 import { modernbert } from './modernbert';
 import { cohere } from './cohere';
@@ -127,6 +128,7 @@ const ALL: Family[] = [
   bert,
   distilbert,
   electra,
+  deberta,
   debertaV2,
   modernbert,
   t5,

@@ -175,7 +175,7 @@ describe('gpt-oss (modeling_gpt_oss.py)', () => {
   });
 });
 
-describe('Mamba and Mamba-2 (modeling_mamba.py, modeling_mamba2.py)', () => {
+describe('Mamba, FalconMamba and Mamba-2 (modeling_mamba.py, modeling_falcon_mamba.py, modeling_mamba2.py)', () => {
   it('mamba-2.8b: 2,768,345,600 with tied embeddings; no attention, no MLP', () => {
     const arch = read('mamba-2.8b-hf');
     expect(layerKind(arch, 0)).toMatchObject({ mixer: 'mamba', mlp: 'none' });
@@ -193,6 +193,30 @@ describe('Mamba and Mamba-2 (modeling_mamba.py, modeling_mamba2.py)', () => {
     const mixer = h * (d + convDim + 128) + (convDim * 4 + convDim) + 3 * 128 + d + d * h;
     expect(countParameters(arch).total).toBe(64 * (mixer + h) + 2 * 32768 * h + h);
     expect(countParameters(arch).total).toBe(7285403648);
+  });
+  it("FalconMamba-7B (tiiuae/falcon-mamba-7b's config.json: intermediate_size 8,192 read over expand 16): Mamba-1's modules, 7,272,665,088 parameters", () => {
+    const config = {
+      model_type: 'falcon_mamba',
+      hidden_size: 4096,
+      num_hidden_layers: 64,
+      expand: 16,
+      intermediate_size: 8192,
+      state_size: 16,
+      time_step_rank: 256,
+      vocab_size: 65024,
+      tie_word_embeddings: false,
+    };
+    const d = 8192;
+    const inProjection = 4096 * 2 * d;
+    const conv = d * 4 + d; // conv1d and its bias
+    const xProjection = d * (256 + 2 * 16);
+    const dtProjection = 256 * d + d;
+    const aAndD = d * 16 + d;
+    const outProjection = d * 4096;
+    const layer = inProjection + conv + xProjection + dtProjection + aAndD + outProjection + 4096;
+    const total = 64 * layer + 2 * 65024 * 4096 + 4096;
+    expect(total).toBe(7_272_665_088); // the model card's 7.27B
+    expect(countParameters(architectureFromConfig('falcon-mamba-7b', config)).total).toBe(total);
   });
 });
 

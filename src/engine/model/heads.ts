@@ -132,6 +132,7 @@ const END_MODULES: Record<string, EndModules> = {
   pegasus: { embedding: ['shared'], head: LM_HEAD },
   m2m_100: { embedding: ['shared'], head: LM_HEAD },
   mamba: { embedding: ['embeddings'], head: LM_HEAD },
+  falcon_mamba: { embedding: ['embeddings'], head: LM_HEAD }, // FalconMambaModel.embeddings
   mamba2: { embedding: ['embeddings'], head: LM_HEAD },
 };
 

@@ -68,7 +68,11 @@ export interface SequenceMixer {
 
 /** Every mixer other than attention, the one place that says what it carries. */
 export const MIXER_CODES: Partial<Record<MixerKind, SequenceMixer>> = {
-  mamba: { block: 'ssm', modelTypes: ['mamba', 'jamba'], carries: "a Mamba scan's state" },
+  mamba: {
+    block: 'ssm',
+    modelTypes: ['mamba', 'falcon_mamba', 'jamba'],
+    carries: "a Mamba scan's state",
+  },
   mamba2: {
     block: 'ssm',
     modelTypes: ['mamba2', 'bamba', 'granitemoehybrid', 'nemotron_h'],

@@ -187,7 +187,7 @@ const SSM: BlockShape = {
     heads: count(0, MAX_MLP_WIDTH), // 0 for Mamba-1; Mamba-2 splits innerSize into heads
     headDim: count(0, MAX_HEAD_DIM),
   },
-  flags: ['convBias', 'projBias', 'innerNorms', 'gatedNorm', 'outProjBias'],
+  flags: ['convBias', 'projBias', 'innerNorms', 'kernelNorms', 'gatedNorm', 'outProjBias'],
 };
 
 /** LFM2's short convolution: a few taps (LFM2 uses 3). */
@@ -597,7 +597,7 @@ function fieldKindErrors(arch: ModelArchitecture, prefix: string): FieldError[] 
   const fields = arch as unknown as Values;
   const ranges = {
     ...ARCHITECTURE_RANGES,
-    ...(arch.modelType === 'mamba' ? CHANNEL_HEADS : {}),
+    ...(arch.modelType === 'mamba' || arch.modelType === 'falcon_mamba' ? CHANNEL_HEADS : {}),
   } as Record<string, Range>;
   checkAll(errors, prefix, fields, ranges, true, CONFIG_NAMES);
   flagErrors(errors, prefix, fields, FLAGS);

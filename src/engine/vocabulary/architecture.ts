@@ -182,6 +182,9 @@ export interface SsmConfig {
   projBias: boolean;
   /** Jamba's RMSNorms on dt, B and C inside the mixer. */
   innerNorms?: boolean;
+  /** FalconMamba's RMS normalisation of dt, B and C inside its fused kernel (weightless:
+   * FalconMambaMixer's b_c_rms and dt_rms are buffers of ones). */
+  kernelNorms?: boolean;
   /** Mamba-2's gated RMSNorm before out_proj; false where the mixer has none (Falcon-H1 without
    * mamba_rms_norm: the kernel multiplies by silu(z) instead). */
   gatedNorm?: boolean;

@@ -42,6 +42,80 @@ function customFunction(
   return out;
 }
 
+/** The weights a fused kernel runs as matmuls, as it receives them: under autocast, fp32 ones
+ * cast by `.to(torch.get_autocast_gpu_dtype())` inside its forward (MambaInnerFn's x_proj,
+ * delta_proj and out_proj weights and out_proj's bias; the combined Mamba-2 kernel's outproj):
+ * new tensors outside autocast's cast cache, which ctx.save_for_backward keeps until the layer's
+ * backward; their gradients reach the parameters through the cast. Otherwise the parameters. */
+function kernelMatmulWeights(nn: Nn, params: Param[]): Tensor[] {
+  const { ops, rt, precision } = nn;
+  return params.map((param) => {
+    const stored = ops.weight(param, 1, param.elements);
+    if (!precision.autocast) return stored;
+    const cast = ops.to(stored, precision.matmul);
+    rt.drop(stored);
+    return cast;
+  });
+}
+
+/** `-torch.exp(self.A_log.float())`: the fp32 copy of a 16-bit A_log, exp (ExpBackward0 keeps
+ * its output) and the negation, which the kernel keeps as its A; made from the parameter alone,
+ * it counts with the weights. */
+function stateMatrix(nn: Nn, w: LayerWeights): Tensor {
+  const { ops, rt } = nn;
+  const param = paramsNamed(w, ['A_log'])[0];
+  const stored = ops.weight(param, 1, param.elements);
+  const float = ops.to(stored, FP32);
+  const exp = ops.unarySavingOutput(float);
+  rt.drop(stored, float);
+  const negated = ops.unary(exp);
+  rt.drop(exp);
+  return negated;
+}
+
+/** What a fused kernel reads: the weights it runs as matmuls (kernelMatmulWeights), and the rest
+ * as they are (D.float() and the dt bias's .float() are the parameters themselves in fp32; the
+ * d_inner-long copies 16-bit weights get are left out). */
+interface KernelParams {
+  matmuls: Param[];
+  params: Param[];
+}
+
+/** A fused Mamba kernel's Function: A computed as its argument, the weights cast as its forward
+ * begins, then what `run` makes inside (the tensors it keeps, and the transients freed as it
+ * returns); it keeps those, the weights it received and A. */
+function ssmKernel(
+  nn: Nn,
+  outCols: number,
+  kernel: KernelParams,
+  w: LayerWeights,
+  run: () => { input: Tensor; saved: Tensor[]; transient: Tensor[] },
+): Tensor {
+  const a = stateMatrix(nn, w);
+  const weights = kernelMatmulWeights(nn, kernel.matmuls);
+  const { input, saved, transient } = run();
+  const read = [...weights, a];
+  const out = customFunction(nn, [input, ...read], outCols, [...saved, ...read], kernel.params);
+  nn.rt.drop(...read, ...transient, ...saved.filter((t) => t !== input));
+  return out;
+}
+
+/** FalconMamba's MambaInnerFn (transformers kernels/falcon_mamba/
+ * selective_scan_with_ln_interface.py) on dt, B or C: rearranged to ((b l), d) .contiguous()
+ * (a copy), rms_norm_forward (_layer_norm_fwd's output; its fp32 rstd per row dropped), and
+ * rearranged back .contiguous() (a copy), each step freeing the one before. */
+function normalisedInKernel(nn: Nn, t: Tensor): Tensor {
+  const { rt } = nn;
+  const copy = () => rt.tensor(t.rows, t.cols, t.elementBytes, false);
+  const rows = copy();
+  rt.drop(t);
+  const normed = copy();
+  rt.drop(rt.tensor(t.rows, 1, FP32, false), rows); // rstd
+  const back = copy();
+  rt.drop(normed);
+  return back;
+}
+
 /** The named parameters of a layer: its own tensors and its linears' weights and biases. */
 export function paramsNamed(w: LayerWeights, names: string[]): Param[] {
   const found: Param[] = [];
@@ -60,46 +134,50 @@ export function paramsNamed(w: LayerWeights, names: string[]): Param[] {
 // their modules are never called, so LoRA adapters PEFT wraps around them stay out of the graph.
 const MAMBA1_KERNEL_LINEARS = ['x_proj', 'dt_proj', 'out_proj'];
 const MAMBA2_KERNEL_LINEARS = ['out_proj'];
-// What each fused Function reads besides its input (MambaInnerFn, the combined Mamba-2
-// kernel, Jamba's CausalConv1dFn and SelectiveScanFn).
-const MAMBA1_FN = ['conv1d.weight', 'conv1d.bias', ...MAMBA1_KERNEL_LINEARS, 'A_log', 'D'];
-const MAMBA2_FN = [
-  'conv1d.weight',
-  'conv1d.bias',
-  'dt_bias',
-  'A_log',
-  'D',
-  'norm.weight',
-  ...MAMBA2_KERNEL_LINEARS,
-];
+// What each fused Function reads besides its input (the combined Mamba-2 kernel, Jamba's
+// CausalConv1dFn and SelectiveScanFn).
+// (A_log reaches them as A, and the matmul weights as kernelMatmulWeights gives them.)
+const MAMBA2_FN = ['conv1d.weight', 'conv1d.bias', 'dt_bias', 'D', 'norm.weight'];
 
 /** The linears a layer recipe's fused Mamba-2 kernel reads by weight. */
 export const mamba2KernelLinears = { kernelLinears: MAMBA2_KERNEL_LINEARS };
 const JAMBA_CONV_FN = ['conv1d.weight', 'conv1d.bias'];
 const JAMBA_SCAN_FN = ['A_log', 'D'];
 
-/** MambaMixer.cuda_kernels_forward in training: in_proj, then MambaInnerFn (checkpoint_lvl 1:
- * conv1d_out and delta recomputed in backward), which keeps xz made contiguous (b, 2 d_inner,
- * L), x_dbl (dt_rank + 2N per token), B and C as contiguous (b, 1, N, L) copies, the scan's fp32
- * intermediates (b, d_inner, ceil(L / 2048), 2N) and the scan output; out_proj runs inside. */
+/** MambaMixer.cuda_kernels_forward in training: in_proj (its output held through the transposed
+ * local `projected_states` until the mixer returns), then MambaInnerFn (mamba_ssm
+ * selective_scan_interface.py; checkpoint_lvl 1: conv1d_out and delta recomputed in backward).
+ * It makes xz contiguous (b, 2 d_inner, L), conv1d_out, x_dbl (dt_rank + 2N per token), delta,
+ * B and C as contiguous (b, 1, N, L) copies (FalconMamba normalises delta, B and C there), the
+ * scan's output, fp32 intermediates (b, d_inner, ceil(L / 2048), 2N) and gated output out_z,
+ * and runs out_proj inside; it keeps xz, x_dbl, B, C, the intermediates and the scan output. */
 function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: number): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const projected = nn.linear(x, linear(w, 'in_proj'));
-    const xz = ops.unary(projected); // .transpose(1, 2) then xz.contiguous() in MambaInnerFn
-    rt.drop(projected);
-    const rows = xz.rows;
+    const rows = projected.rows;
     const inner = ssm.innerSize / innerRanks(w, ssm);
-    const xDbl = rt.tensor(rows, ssm.dtRank + 2 * ssm.stateSize, xz.elementBytes, false);
-    const b = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
-    const c = rt.tensor(rows, ssm.stateSize, xz.elementBytes, false);
-    const chunks = Math.ceil(keys / SCAN_CHUNK);
-    const states = rt.tensor((rows / keys) * chunks, inner * 2 * ssm.stateSize, FP32, false);
-    const scanOut = rt.tensor(rows, inner, xz.elementBytes, false);
-    const saved = [xz, xDbl, b, c, states, scanOut];
-    const out = customFunction(nn, [xz], x.cols, saved, paramsNamed(w, MAMBA1_FN));
-    rt.drop(xDbl, b, c, states, scanOut);
-    return out;
+    const kernel = {
+      matmuls: paramsNamed(w, MAMBA1_KERNEL_LINEARS).filter((p) => p.name !== 'dt_proj.bias'),
+      params: paramsNamed(w, ['conv1d.weight', 'conv1d.bias', 'D', 'dt_proj']).filter(
+        (p) => p.name !== 'dt_proj.weight',
+      ),
+    };
+    return ssmKernel(nn, x.cols, kernel, w, () => {
+      const xz = ops.unary(projected); // xz.contiguous()
+      const made = (cols: number) => rt.tensor(rows, cols, xz.elementBytes, false);
+      const conv = made(inner); // causal_conv1d_fwd
+      const xDbl = made(ssm.dtRank + 2 * ssm.stateSize); // F.linear(conv1d_out, x_proj_weight)
+      let scanInputs = [made(inner), made(ssm.stateSize), made(ssm.stateSize)]; // delta, B, C
+      if (ssm.kernelNorms) scanInputs = scanInputs.map((t) => normalisedInKernel(nn, t));
+      const [delta, b, c] = scanInputs;
+      const chunks = (rows / keys) * Math.ceil(keys / SCAN_CHUNK);
+      const states = rt.tensor(chunks, inner * 2 * ssm.stateSize, FP32, false);
+      const scanOut = made(inner);
+      const gated = made(inner); // out_z, into F.linear with out_proj
+      const saved = [xz, xDbl, b, c, states, scanOut];
+      return { input: xz, saved, transient: [conv, delta, gated] };
+    });
   });
 }
 
@@ -130,14 +208,17 @@ export function mamba2Kernel(nn: Nn, projected: Tensor, w: LayerWeights, ssm: Ss
   const { rt } = nn;
   const rows = projected.rows;
   const ranks = innerRanks(w, ssm);
-  const scanOut = rt.tensor(rows, ssm.innerSize / ranks, projected.elementBytes, false);
-  const groups = ssm.groups / ranks; // the gated norm's rstd: one per group of a token
-  const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, groups, FP32, false)];
-  const saved = [projected, scanOut, ...rstd];
   const width = linear(w, 'out_proj').outFeatures;
-  const out = customFunction(nn, [projected], width, saved, paramsNamed(w, MAMBA2_FN));
-  rt.drop(scanOut, ...rstd);
-  return out;
+  const kernel = {
+    matmuls: paramsNamed(w, MAMBA2_KERNEL_LINEARS),
+    params: paramsNamed(w, MAMBA2_FN),
+  };
+  return ssmKernel(nn, width, kernel, w, () => {
+    const scanOut = rt.tensor(rows, ssm.innerSize / ranks, projected.elementBytes, false);
+    const groups = ssm.groups / ranks; // the gated norm's rstd: one per group of a token
+    const rstd = ssm.gatedNorm === false ? [] : [rt.tensor(rows, groups, FP32, false)];
+    return { input: projected, saved: [projected, scanOut, ...rstd], transient: [] };
+  });
 }
 
 /** JambaMambaMixer.cuda_kernels_forward: in_proj split into x and the gate (views);
@@ -229,13 +310,17 @@ export function withSsmNote(request: AttentionRequest): AttentionPlan {
   return { ...plan, notes: [...plan.notes, MAMBA_NOTE] };
 }
 
+function mambaSource(arch: ModelArchitecture): string {
+  if (arch.ssm!.version === 2) return 'transformers models/mamba2/modeling_mamba2.py (Mamba2Block)';
+  return arch.ssm!.kernelNorms
+    ? 'transformers models/falcon_mamba/modeling_falcon_mamba.py (FalconMambaBlock)'
+    : 'transformers models/mamba/modeling_mamba.py (MambaBlock)';
+}
+
 export function hfMambaRecipe(arch: ModelArchitecture): LayerRecipe {
   const ssm = arch.ssm!;
   return {
-    source:
-      ssm.version === 2
-        ? 'transformers models/mamba2/modeling_mamba2.py (Mamba2Block)'
-        : 'transformers models/mamba/modeling_mamba.py (MambaBlock)',
+    source: mambaSource(arch),
     weights: mambaWeights,
     forward: (nn, x, weights, inputs) => mambaBlock(nn, x, weights, inputs, ssm),
     kernelLinears: ssm.version === 2 ? MAMBA2_KERNEL_LINEARS : MAMBA1_KERNEL_LINEARS,

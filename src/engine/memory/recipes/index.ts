@@ -417,6 +417,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   llama4_text: llama4Recipe,
   phimoe: (arch) => hfLlamaRecipe(llamaVariant(arch)),
   mamba: hfMambaRecipe,
+  falcon_mamba: hfMambaRecipe,
   mamba2: hfMambaRecipe,
   jamba: hfJambaRecipe,
   bamba: bambaRecipe,

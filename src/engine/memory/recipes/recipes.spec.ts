@@ -1334,6 +1334,45 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(config, HF)).toBe(perToken * T + states);
   });
 
+  describe('Mamba-1 and FalconMamba: what MambaInnerFn makes besides what it keeps', () => {
+    const inner = 2 * h; // expand 2
+    const N = 16;
+    const dtRank = Math.ceil(h / 16);
+    const mamba = { hidden_size: h, model_type: 'mamba', vocab_size: 1024, state_size: N };
+    const falcon = { ...mamba, model_type: 'falcon_mamba' };
+    const AMP = settings({ preset: 'hf-transformers' }, { precision: 'bf16-mixed' });
+
+    it('under autocast it keeps its own 16-bit casts of x_proj, dt_proj and out_proj, and A = -exp(A_log.float()) with the exp kept for backward', () => {
+      const weights = ALLOCATED_COMPONENTS.indexOf('weights');
+      const at = (layers: number) =>
+        forwardEnd({ ...mamba, num_hidden_layers: layers }, AMP).live[weights];
+      const parameters = (layers: number) =>
+        countParameters(architectureFromConfig('mamba', { ...mamba, num_hidden_layers: layers }))
+          .total;
+      const casts = BF16 * (inner * (dtRank + 2 * N) + dtRank * inner + inner * h);
+      const stateMatrices = 2 * FP32 * inner * N; // exp's output and its negation
+      const inProjection = BF16 * h * 2 * inner; // autocast's cached cast, kept by in_proj's mm
+      const layer = FP32 * (parameters(2) - parameters(1)) + casts + stateMatrices + inProjection;
+      expect(at(2) - at(1)).toBe(layer);
+    });
+
+    it("FalconMamba keeps Mamba-1's tensors; its kernel normalises delta, B and C through copies freed as the scan's inputs are made", () => {
+      expect(savedPerLayer(falcon, HF)).toBe(savedPerLayer(mamba, HF));
+      const allocations = (config: Record<string, unknown>) =>
+        layerForwardAllocations({ ...config, num_hidden_layers: 1 }, HF);
+      // MambaInnerFn makes x_dbl, then delta, B and C as the scan reads them; FalconMamba's
+      // then makes, for each, its ((b l), d) copy, the norm's output, its fp32 rstd and the
+      // copy back, before the scan's tensors
+      const mambaMade = allocations(mamba);
+      const scanInputs = [inner, N, N].map((cols) => BF16 * cols * T);
+      const xDbl = mambaMade.indexOf(BF16 * (dtRank + 2 * N) * T);
+      expect(mambaMade.slice(xDbl + 1, xDbl + 4)).toEqual(scanInputs);
+      const norms = scanInputs.flatMap((bytes) => [bytes, bytes, FP32 * T, bytes]);
+      const before = mambaMade.slice(0, xDbl + 4);
+      expect(allocations(falcon)).toEqual([...before, ...norms, ...mambaMade.slice(xDbl + 4)]);
+    });
+  });
+
   /** Per token, what mamba_split_conv1d_scan_combined keeps (one group): the in_proj output
    * (z, x, B, C, dt), the scan output before the gated RMSNorm and the norm's fp32 rstd. */
   const mamba2Kernel = (inner: number, N: number, heads: number) =>
@@ -1354,6 +1393,35 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     };
     const perToken = llamaNorm + mamba2Kernel(inner, N, heads);
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
+  });
+
+  it('Mamba-2 under autocast: the combined kernel keeps its own 16-bit cast of outproj_weight, and A = -exp(A_log.float()) (one per head) with the exp', () => {
+    const inner = 2 * h;
+    // 128 heads and a state of 64: every per-head vector and the conv bias a multiple of the
+    // allocator's 512 bytes
+    const N = 64;
+    const heads = 128;
+    const config = {
+      hidden_size: h,
+      model_type: 'mamba2',
+      vocab_size: 1024,
+      state_size: N,
+      num_heads: heads,
+      head_dim: inner / heads,
+      n_groups: 1,
+    };
+    const AMP = settings({ preset: 'hf-transformers' }, { precision: 'bf16-mixed' });
+    const weights = ALLOCATED_COMPONENTS.indexOf('weights');
+    const at = (layers: number) =>
+      forwardEnd({ ...config, num_hidden_layers: layers }, AMP).live[weights];
+    const parameters = (layers: number) =>
+      countParameters(architectureFromConfig('m2', { ...config, num_hidden_layers: layers })).total;
+    const inProjection = BF16 * h * (2 * inner + 2 * N + heads); // autocast's, kept by its mm
+    const outProjection = BF16 * inner * h; // ssd_combined.py: outproj_weight.to(dtype), saved
+    const stateMatrices = 2 * FP32 * heads;
+    expect(at(2) - at(1)).toBe(
+      FP32 * (parameters(2) - parameters(1)) + inProjection + outProjection + stateMatrices,
+    );
   });
 
   it("tensor parallelism splits a Mamba mixer's scan by head: each rank keeps its share of in_proj's output, the scan output and the rstd (Megatron-Core's MambaMixer)", () => {

@@ -34,6 +34,15 @@ const MAMBA2_DEFAULTS: Config = {
   tie_word_embeddings: false,
 };
 
+/** d_inner: Mamba-1's config.intermediate_size where config.json gives one (MambaConfig and
+ * FalconMambaConfig set expand x hidden_size, which PretrainedConfig's kwargs then replace, and
+ * MambaMixer reads config.intermediate_size: falcon-mamba-7b gives 8,192 beside expand 16);
+ * Mamba-2's expand x hidden_size always (Mamba2Mixer computes it). */
+function innerWidth(config: Config, version: 1 | 2, expand: number, h: number): number {
+  const given = config.intermediate_size;
+  return version === 1 && typeof given === 'number' ? given : expand * h;
+}
+
 /** The mixer of either version from a Mamba/Mamba-2 config. */
 export function mambaSsm(read: ConfigReader, version: 1 | 2, h: number): SsmConfig {
   const expand = read.numberOr(2, 'expand');
@@ -43,7 +52,7 @@ export function mambaSsm(read: ConfigReader, version: 1 | 2, h: number): SsmConf
     stateSize: read.numberOr(16, 'state_size'),
     convKernel: read.numberOr(4, 'conv_kernel'),
     expand,
-    innerSize: expand * h,
+    innerSize: innerWidth(read.config, version, expand, h),
     // time_step_rank "auto" is ceil(hidden_size / 16) (MambaConfig, Mamba2Config).
     dtRank: typeof rank === 'number' ? rank : Math.ceil(h / 16),
     groups: version === 2 ? read.numberOr(8, 'n_groups') : 1,
@@ -59,7 +68,7 @@ export function mambaSsm(read: ConfigReader, version: 1 | 2, h: number): SsmConf
 function headFields(config: Config, version: 1 | 2): Config {
   const defaults = version === 2 ? MAMBA2_DEFAULTS : MAMBA_DEFAULTS;
   const merged = withDefaults(config, defaults);
-  const inner = (merged.expand as number) * (merged.hidden_size as number);
+  const inner = innerWidth(config, version, merged.expand as number, merged.hidden_size as number);
   const heads = version === 2 ? (merged.num_heads as number) : inner;
   return {
     ...defaults,
@@ -71,21 +80,27 @@ function headFields(config: Config, version: 1 | 2): Config {
   };
 }
 
-function mambaFamily(type: 'mamba' | 'mamba2', version: 1 | 2): Family {
+function mambaFamily(types: string[], version: 1 | 2): Family {
+  const mixer = version === 2 ? 'mamba2' : 'mamba';
   return {
-    types: [type],
+    types,
     mlp: 'gated',
     norm: 'rmsnorm', // MambaRMSNorm / Mamba2RMSNorm before each mixer and at the end
     normsPerLayer: 1,
     defaults: (config) => headFields(config, version),
-    refine: (arch, read) => {
+    refine: (arch, read, { type }) => {
       arch.ssm = mambaSsm(read, version, arch.hiddenSize);
+      // FalconMambaMixer passes its b_c_rms and dt_rms to its own MambaInnerFn
+      // (modeling_falcon_mamba.py): dt, B and C RMS-normalised inside the kernel.
+      if (type === 'falcon_mamba') arch.ssm.kernelNorms = true;
       arch.intermediateSize = 0; // no MLP: config.json's intermediate_size is d_inner
-      arch.layerTypes = Array.from({ length: arch.numLayers }, () => type);
+      arch.layerTypes = Array.from({ length: arch.numLayers }, () => mixer);
       arch.notes = [fixedStateNote(type, 'state-space layers')];
     },
   };
 }
 
-export const mamba = mambaFamily('mamba', 1);
-export const mamba2 = mambaFamily('mamba2', 2);
+// FalconMamba (modeling_falcon_mamba.py): Mamba-1's blocks and parameters (FalconMambaConfig's
+// defaults are MambaConfig's), its mixer normalising dt, B and C with weightless RMS norms.
+export const mamba = mambaFamily(['mamba', 'falcon_mamba'], 1);
+export const mamba2 = mambaFamily(['mamba2'], 2);

@@ -142,7 +142,7 @@ const MAMBA2_FN = ['conv1d.weight', 'conv1d.bias', 'dt_bias', 'D', 'norm.weight'
 /** The linears a layer recipe's fused Mamba-2 kernel reads by weight. */
 export const mamba2KernelLinears = { kernelLinears: MAMBA2_KERNEL_LINEARS };
 const JAMBA_CONV_FN = ['conv1d.weight', 'conv1d.bias'];
-const JAMBA_SCAN_FN = ['A_log', 'D'];
+const JAMBA_SCAN_FN = ['D']; // A_log reaches SelectiveScanFn as A (stateMatrix)
 
 /** MambaMixer.cuda_kernels_forward in training: in_proj (its output held through the transposed
  * local `projected_states` until the mixer returns), then MambaInnerFn (mamba_ssm
@@ -223,7 +223,8 @@ export function mamba2Kernel(nn: Nn, projected: Tensor, w: LayerWeights, ssm: Ss
 
 /** JambaMambaMixer.cuda_kernels_forward: in_proj split into x and the gate (views);
  * causal_conv1d_fn keeps x; x_proj, dt/B/C RMSNorms, dt_proj without its bias; selective_scan_fn
- * keeps u, delta, B, C, the gate, its fp32 intermediates and output; out_proj on the transpose. */
+ * keeps u, delta, A, B, C, the gate, its fp32 intermediates and output; out_proj on the
+ * transpose. */
 function jambaMixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: number): Tensor {
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
@@ -236,12 +237,13 @@ function jambaMixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: nu
       nn.rmsNorm(ops.slice(parameters, cols), w.norms.get(INNER_NORMS[i])!),
     );
     const delta = nn.linear(dt, linear(w, 'dt_proj'));
+    const a = stateMatrix(nn, w); // A = -torch.exp(self.A_log.float()), a local
     const rows = conv.rows;
     const chunks = (rows / keys) * Math.ceil(keys / SCAN_CHUNK);
     const states = rt.tensor(chunks, inner * 2 * ssm.stateSize, FP32, false);
     const scanned = rt.tensor(rows, inner, conv.elementBytes, false);
-    const saved = [conv, delta, b, c, gate, states, scanned];
-    const inputs = [conv, delta, b, c, gate];
+    const saved = [conv, delta, a, b, c, gate, states, scanned];
+    const inputs = [conv, delta, a, b, c, gate];
     const gated = customFunction(nn, inputs, inner, saved, paramsNamed(w, JAMBA_SCAN_FN));
     rt.drop(states, scanned);
     const contiguous = ops.unary(gated); // scan_outputs.transpose(1, 2) into out_proj's matmul

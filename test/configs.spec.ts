@@ -1,4 +1,4 @@
-// The 12 real config.json files of test/fixtures/configs, planned as a user sends them (inline,
+// The 13 real config.json files of test/fixtures/configs, planned as a user sends them (inline,
 // through the catalog and the engine): each is accepted and its parameters match the published
 // counts. Published figures and their sources are written beside each row; a figure published
 // only rounded (42B) is met when the count rounds to it, to the digits it was given.
@@ -97,6 +97,14 @@ const ROWS: Row[] = [
     },
   },
   {
+    file: 'falcon-mamba-7b.json',
+    total: {
+      value: 7.27e9,
+      digits: 3,
+      source: 'promptlayer.com/models/falcon-mamba-7b: "Parameter Count 7.27B" (the Hub\'s count)',
+    },
+  },
+  {
     file: 'ai21-jamba-1.5-mini.json',
     total: { value: 52e9, digits: 2, source: 'AI21 model card: 52B total parameters' },
     active: { value: 12e9, digits: 2, source: 'AI21 model card: 12B active parameters' },
@@ -156,7 +164,7 @@ function plan(row: Row): PlanResult {
   );
 }
 
-describe('the 12 real config.json files plan through the catalog and the engine', () => {
+describe('the 13 real config.json files plan through the catalog and the engine', () => {
   it.each(ROWS.map((row) => [row.file, row] as const))('%s', (_file, row) => {
     const result = plan(row);
     expect(agrees(result.model.parameters.total, row.total)).toBe(true);

@@ -2190,6 +2190,84 @@ describe('LLaVA (modeling_llava.py: a text model of its own family, a CLIP tower
   });
 });
 
+describe('LLaVA-OneVision (modeling_llava_onevision.py: Qwen2, SigLIP over anyres crops, the grid resized)', () => {
+  // llava-hf/llava-onevision-qwen2-0.5b-ov-hf's shape: Qwen2-0.5B's text stack (tied), SigLIP
+  // so400m's blocks at 384 px (26 of them, no pooling head), LlavaOnevisionConfig's 36
+  // pinpoints (1 to 6 crops of 384 px a side) and anyres_max_9
+  const ONEVISION_05B = {
+    model_type: 'llava_onevision',
+    text_config: {
+      model_type: 'qwen2',
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      vocab_size: 151936,
+      tie_word_embeddings: true,
+    },
+    vision_config: {
+      model_type: 'siglip_vision_model',
+      hidden_size: 1152,
+      intermediate_size: 4304,
+      num_hidden_layers: 26,
+      num_attention_heads: 16,
+      image_size: 384,
+      patch_size: 14,
+      vision_use_head: false,
+    },
+  };
+
+  it('893,618,208 parameters: Qwen2-0.5B, SigLIP with post_layernorm, the projector and image_newline', () => {
+    const t = 896;
+    const textLayer = t * t + t + 2 * (t * 128 + 128) + t * t + 3 * t * 4864 + 2 * t;
+    const text = 151936 * t + 24 * textLayer + t;
+    const v = 1152;
+    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    // Conv2d patches with bias, 729 positions, post_layernorm
+    const tower = 3 * 14 * 14 * v + v + 729 * v + 2 * v + 26 * block;
+    const projector = v * t + t + t * t + t;
+    const arch = architectureFromConfig('llava-onevision-0.5b', ONEVISION_05B);
+    expect(countParameters(arch).total).toBe(text + tower + projector + t);
+    expect(text + tower + projector + t).toBe(893_618_208);
+  });
+
+  it("an image at the largest grid, 2,304 px: 37 crops; 36 tiles' 162 x 162 features resized to 81 x 81 (sqrt(26,244 / (9 x 729)) = 2), 7,371 tokens", () => {
+    const arch = architectureFromConfig('llava-onevision-0.5b', ONEVISION_05B);
+    // LLaVA's docs/LLaVA_OneVision.md: "729 * (9+1) tokens at most under anyres_max_9"; the
+    // newline token ending each of the 81 rows comes on top
+    expect(729 + 81 * 81).toBe(729 * (9 + 1));
+    expect(arch.vision).toMatchObject({
+      layout: 'onevision',
+      crops: 37,
+      cropFeatures: 729,
+      patchesPerImage: 37 * 729,
+      resizedGridTokens: 81 * 81,
+      tokensPerImage: 729 + 81 * 82,
+      featureLayers: 26, // vision_feature_layer -1: every block feeds the features
+    });
+    // a 2 x 2 grid's 54 x 54 features are within 1.1 of 9 crops' worth: kept as they are
+    const small = architectureFromConfig('x', {
+      ...ONEVISION_05B,
+      image_grid_pinpoints: [[768, 768]],
+    });
+    expect(small.vision).toMatchObject({ crops: 5, tokensPerImage: 729 + 54 * 55 });
+    expect(small.vision?.resizedGridTokens).toBeUndefined();
+  });
+
+  it("refuses by the field what it does not plan: 'default' (no class token to drop), another aspect-ratio mode, another tower", () => {
+    const refused = (extra: Record<string, unknown>) => () =>
+      architectureFromConfig('x', { ...ONEVISION_05B, ...extra });
+    expect(refused({ vision_feature_select_strategy: 'default' })).toThrow(
+      /config.vision_feature_select_strategy/,
+    );
+    expect(refused({ vision_aspect_ratio: 'anyres' })).toThrow(/config.vision_aspect_ratio/);
+    expect(refused({ vision_config: { model_type: 'clip_vision_model' } })).toThrow(
+      /config.vision_config.model_type/,
+    );
+  });
+});
+
 describe('InternVL (modeling_internvl.py: a text model of its own family, InternViT, a projector)', () => {
   // InternVL3-1B's shape: a Qwen2.5-0.5B text stack (its 151,674-token vocabulary, an untied
   // head), InternVLVisionConfig's defaults (InternViT-300M at 448 px)

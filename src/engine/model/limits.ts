@@ -245,6 +245,7 @@ const VISION: BlockShape = {
     crops: count(1, MAX_CROPS),
     pixelShuffle: count(1, MAX_PATCH_SIDE),
     cropFeatures: count(1, MAX_POSITIONS),
+    resizedGridTokens: count(1, MAX_POSITIONS),
     pixelsPerPatch: count(1, MAX_MLP_WIDTH),
   },
   flags: ['attentionBias', 'mlpBias', 'projectionBias', 'qkNorm', 'layerScale'],
@@ -252,7 +253,7 @@ const VISION: BlockShape = {
   // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   optionalChoices: {
-    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma'],
+    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma', 'onevision'],
     bidirectional: ['images', 'prefix'],
     activation: ['quick_gelu'],
   },

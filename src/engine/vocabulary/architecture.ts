@@ -275,9 +275,13 @@ export interface VisionTower {
    * (pixelShuffle), the connector's one bias-free linear. 'paligemma': SiglipVisionModel as
    * PaliGemmaModel.get_image_features runs it (modeling_paligemma.py): SigLIP's blocks,
    * post_layernorm over every patch, the projector's one biased linear, its output divided by
-   * sqrt(text hidden size). Absent: the generic ViT block with
+   * sqrt(text hidden size). 'onevision': SiglipVisionModel as LlavaOnevisionModel
+   * .get_image_features runs it (modeling_llava_onevision.py): SigLIP's blocks, the features read
+   * after `featureLayers` of them (post_layernorm runs over the last and feeds nothing), the
+   * projector (linear_1, GELU, linear_2) on every crop's patches, then LLaVA-NeXT's packing with
+   * the grid's features resized (resizedGridTokens). Absent: the generic ViT block with
    * separate q, k, v and o and the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma';
+  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma' | 'onevision';
   /** How the text stack attends over the image tokens in training: each image's tokens to one
    * another ('images': Gemma3Model's token_type_ids_mask_function), or the whole prefix, image
    * and prompt, to itself ('prefix': PaliGemma's prefix-LM). Either way the causal mask cannot
@@ -301,6 +305,10 @@ export interface VisionTower {
   /** Image features one crop hands the projector (its patches, and the class token under
    * vision_feature_select_strategy 'full'). Absent: tokensPerImage. */
   cropFeatures?: number;
+  /** LLaVA-OneVision's anyres_max: the grid's features an image keeps once bilinearly resized
+   * (pack_image_features' nn.functional.interpolate), before a newline ends each row. Absent:
+   * the grid's own, as LLaVA-NeXT packs them. */
+  resizedGridTokens?: number;
   /** The MLP's activation where it is not one fused GELU kernel: CLIP's quick_gelu
    * (x * sigmoid(1.702 x)). */
   activation?: 'quick_gelu';

@@ -1991,6 +1991,56 @@ describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_
   });
 });
 
+describe("LLaVA-OneVision's SigLIP tower and packing (modeling_llava_onevision.py)", () => {
+  // a 224-px image in 14-px patches: 16 x 16 patches a crop, no class token; a 448-px grid of
+  // 2 x 2 tiles, whose 32 x 32 features anyres_max_1 resizes to 16 x 16 (ratio sqrt(1,024 / 256))
+  const config = (maxCrops: number) => ({
+    model_type: 'llava_onevision',
+    image_grid_pinpoints: [[448, 448]],
+    vision_aspect_ratio: `anyres_max_${maxCrops}`,
+    text_config: { ...BASE, model_type: 'qwen2', num_hidden_layers: 1 },
+    vision_config: {
+      ...tower224(256, 512, 2),
+      model_type: 'siglip_vision_model',
+      vision_use_head: false,
+    },
+  });
+  const made = (maxCrops: number) =>
+    endForwardAllocations(
+      config(maxCrops),
+      settings({ preset: 'hf-transformers' }, { imagesPerSample: 1, sequenceLength: 2048 }),
+      'vision',
+    );
+  const tokens = (rows: number) => BF16 * rows * h; // rows of the text width
+  const merged = tokens(2048); // masked_scatter into the embedded sequence
+
+  it('packs the tiles into their grid (a copy), resizes it (interpolate: a new tensor), ends each of its 16 rows with image_newline, then joins the base crop: 528 tokens', () => {
+    expect(made(1).slice(-5)).toEqual([
+      tokens(4 * 256), // image_feature.permute(...).contiguous()
+      tokens(16 * 16), // nn.functional.interpolate(..., [16, 16], mode='bilinear')
+      tokens(16 * 17), // torch.cat with image_newline expanded to a token a row
+      tokens(256 + 16 * 17), // torch.cat((base_image_feature, image_feature))
+      merged,
+    ]);
+  });
+
+  it("anyres_max_9 leaves the 32 x 32 grid as it is (ratio 2/3): no resize, LLaVA-NeXT's packing", () => {
+    expect(made(9).slice(-4)).toEqual([
+      tokens(4 * 256),
+      tokens(32 * 33),
+      tokens(256 + 32 * 33),
+      merged,
+    ]);
+  });
+
+  it("post_layernorm runs over the last block's output, its output and statistics made and kept by nothing, before the projector", () => {
+    const crops = 5 * 256; // the base crop and four tiles, 256 patches each
+    const projector = [tokens(crops), tokens(crops), tokens(crops)]; // linear_1, GELU, linear_2
+    const postNorm = [BF16 * crops * 256, FP32 * crops, FP32 * crops];
+    expect(made(1).slice(-8 - postNorm.length, -5)).toEqual([...postNorm, ...projector]);
+  });
+});
+
 describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling_internvl.py)", () => {
   // a 224-px image in 14-px patches: 256 patches and the class token (as LLaVA's test above)
   const hv = 256;

@@ -1,6 +1,6 @@
 // What LLaVA's, InternVL's and Idefics3's get_image_features do past the embeddings: the blocks
 // that feed the features, the features taken without the class token, the pixel shuffle, the
-// projector, and LLaVA-NeXT's packing of an image's crops into its tokens.
+// projector, and LLaVA-NeXT's and LLaVA-OneVision's packing of an image's crops into its tokens.
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LinearParams } from '../model/rank-model';
@@ -25,17 +25,49 @@ export function clipFeatures(
   rt.drop(embedded);
   const feeding = tower.featureLayers ?? tower.layers;
   const features = blocks(nn, weights, normed, weights.layers.slice(0, feeding));
+  rt.drop(unusedBlocks(nn, weights, features));
+  const projected = llavaProjector(nn, weights, features, images);
+  return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
+}
+
+/** The blocks after the features, which run with nothing downstream (planned without saving):
+ * the last one's output, or the features themselves where none follow. */
+function unusedBlocks(nn: Nn, weights: VisionWeights, features: Tensor): Tensor | undefined {
+  const { rt } = nn;
+  const feeding = weights.tower.featureLayers ?? weights.tower.layers;
   let x = features;
   rt.noGrad(() => {
     for (const layer of weights.layers.slice(feeding)) {
-      const y = visionLayer(nn, x, layer, tower);
+      const y = visionLayer(nn, x, layer, weights.tower);
       if (x !== features) rt.drop(x);
       x = y;
     }
-    if (x !== features) rt.drop(x);
   });
+  return x === features ? undefined : x;
+}
+
+/** SiglipVisionModel as LlavaOnevisionModel.get_image_features runs it from the embeddings'
+ * output (no class token, no pre-norm): the blocks to vision_feature_layer, whose output is the
+ * features (hidden_states[-1] is the last block's, before post_layernorm); the blocks after
+ * them and post_layernorm over the last output run too, feeding nothing (planned without
+ * saving), that output held in the tower's returned BaseModelOutput until get_image_features
+ * returns; then the projector on every crop's patches, and the packing. */
+export function onevisionFeatures(
+  nn: Nn,
+  weights: VisionWeights,
+  embedded: Tensor,
+  images: number,
+): Tensor {
+  const { rt } = nn;
+  const { tower } = weights;
+  const feeding = tower.featureLayers ?? tower.layers;
+  const features = blocks(nn, weights, embedded, weights.layers.slice(0, feeding));
+  const last = unusedBlocks(nn, weights, features) ?? features;
+  const lastHiddenState = rt.noGrad(() => towerNorm(nn, last, weights.layoutNorm, tower));
+  if (last !== features) rt.drop(last);
   const projected = llavaProjector(nn, weights, features, images);
-  return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
+  rt.drop(lastHiddenState);
+  return packedCrops(nn, weights, projected, images);
 }
 
 /** The features each crop hands LlavaMultiModalProjector (without the class token under
@@ -143,18 +175,25 @@ export function paligemmaFeatures(nn: Nn, weights: VisionWeights, embedded: Tens
 
 /** LlavaNextModel.pack_image_features: the base crop's tokens (a view), the tiles' permuted
  * into the image's grid (.contiguous(), a copy), unpadded (views: an image at its grid's own
- * shape has no padding), image_newline expanded to one more token a row and joined by
- * torch.cat (a copy; the parameter's gradient sums the expansion), joined after the base's by
- * torch.cat: the image's tokens. The copies save nothing and each dies with the next. */
+ * shape has no padding), LLaVA-OneVision's bilinear resize (nn.functional.interpolate: a new
+ * tensor; upsample_bilinear2d's backward needs only the sizes), image_newline expanded to one
+ * more token a row and joined by torch.cat (a copy; the parameter's gradient sums the
+ * expansion), joined after the base's by torch.cat: the image's tokens. The copies save
+ * nothing and each dies with the next. */
 function packedCrops(nn: Nn, weights: VisionWeights, projected: Tensor, images: number): Tensor {
   const { ops, rt } = nn;
   const { tower } = weights;
   const perCrop = tower.cropFeatures ?? tower.tokensPerImage;
   const base = ops.sliceRows(projected, images * perCrop); // image_feature[0]
   const tiles = ops.sliceRows(projected, projected.rows - base.rows); // image_feature[1:]
-  const grid = ops.gatherRows(tiles, tiles.rows);
+  let grid = ops.gatherRows(tiles, tiles.rows);
   rt.drop(projected, tiles);
-  const rowEnds = images * tower.tokensPerImage - projected.rows; // one newline a grid row
+  if (tower.resizedGridTokens) {
+    const resized = ops.gatherRows(grid, images * tower.resizedGridTokens);
+    rt.drop(grid);
+    grid = resized;
+  }
+  const rowEnds = images * tower.tokensPerImage - base.rows - grid.rows; // a newline a row
   const newline = ops.weight(weights.newline!, rowEnds, projected.cols);
   const rows = ops.catRows([grid, newline]);
   rt.drop(grid, newline);

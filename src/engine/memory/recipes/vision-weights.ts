@@ -116,6 +116,7 @@ const LAYOUT_NORMS: Partial<
 > = {
   qwen: { name: 'vision.merger.norm', inEmbeddings: false },
   clip: { name: 'vision.pre_layrnorm', inEmbeddings: true },
+  onevision: { name: 'vision.post_layernorm', inEmbeddings: true },
   idefics3: { name: 'vision.post_layernorm', inEmbeddings: true },
   paligemma: { name: 'vision.post_layernorm', inEmbeddings: true },
 };

@@ -15,6 +15,7 @@ import { QwenTowerInputs, towerNorm, visionLayer } from './vision-block';
 import {
   clipFeatures,
   idefics3Features,
+  onevisionFeatures,
   internvlFeatures,
   paligemmaFeatures,
 } from './vision-features';
@@ -32,6 +33,7 @@ export interface VisionOutput {
 type OwnFeatures = (nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) => Tensor;
 const OWN_FEATURES: Partial<Record<NonNullable<VisionTower['layout']>, OwnFeatures>> = {
   clip: clipFeatures,
+  onevision: onevisionFeatures,
   internvl: internvlFeatures,
   idefics3: idefics3Features,
   paligemma: paligemmaFeatures,

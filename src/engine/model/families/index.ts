@@ -36,7 +36,7 @@ import { jamba } from './jamba';
 import { lfm2, lfm2Moe } from './lfm2';
 import { llama } from './llama';
 import { llama4 } from './llama4';
-import { llava, llavaNext } from './llava';
+import { llava, llavaNext, llavaOnevision } from './llava';
 import { internvl } from './internvl';
 import { idefics3, smolvlm } from './idefics3';
 import { paligemma } from './paligemma';
@@ -138,6 +138,7 @@ const ALL: Family[] = [
   mistral3,
   llava,
   llavaNext,
+  llavaOnevision,
   internvl,
   idefics3,
   smolvlm,

@@ -9,7 +9,7 @@ import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { towerShape } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
-import { VIT_ENCODER_LAYER } from './siglip';
+import { siglipTower, VIT_ENCODER_LAYER } from './siglip';
 
 /** The vision_config LlavaConfig builds when none is given (configuration_llava.py): CLIP
  * ViT-L/14 at 336 px. */
@@ -45,10 +45,10 @@ function llavaVision(root: Config): Config {
   return { model_type: 'clip_vision_model', ...CLIP_VISION_DEFAULTS, ...vision };
 }
 
-/** vision_feature_layer as blocks run before the features: -2 is all but the last block; a
- * list of layers (features concatenated) is refused by the field. */
-function featureLayers(read: ConfigReader, layers: number): number {
-  const given = read.config.vision_feature_layer ?? -2;
+/** vision_feature_layer as blocks run before the features: -2 (LlavaConfig's default) is all
+ * but the last block; a list of layers (features concatenated) is refused by the field. */
+function featureLayers(read: ConfigReader, layers: number, byDefault = -2): number {
+  const given = read.config.vision_feature_layer ?? byDefault;
   const index = typeof given === 'number' && Number.isInteger(given) ? given : NaN;
   if (!(index >= -layers && index <= layers && index !== 0)) {
     read.fail(
@@ -121,8 +121,12 @@ const LLAVA_NEXT_PINPOINTS = [
 
 /** The grid resolution an image is planned at: the pinpoint of the most tiles (the most
  * tokens among them), which select_best_resolution picks for an image of that shape. */
-function largestGrid(read: ConfigReader, crop: number): { rows: number; cols: number } {
-  const given = read.config.image_grid_pinpoints ?? LLAVA_NEXT_PINPOINTS;
+function largestGrid(
+  read: ConfigReader,
+  crop: number,
+  pinpoints: number[][] = LLAVA_NEXT_PINPOINTS,
+): { rows: number; cols: number } {
+  const given = read.config.image_grid_pinpoints ?? pinpoints;
   const grids = Array.isArray(given)
     ? given.map((p) =>
         Array.isArray(p) &&
@@ -171,7 +175,91 @@ function anyresTower(root: ConfigReader, textWidth: number): VisionTower {
   };
 }
 
+/** LlavaOnevisionConfig's image_grid_pinpoints (configuration_llava_onevision.py): every
+ * [height, width] of 1 to 6 crops of 384 px a side. */
+const ONEVISION_PINPOINTS = [1, 2, 3, 4, 5, 6].flatMap((rows) =>
+  [1, 2, 3, 4, 5, 6].map((cols) => [384 * rows, 384 * cols]),
+);
+
+/** The vision_config LlavaOnevisionConfig builds when none is given: SigLIP so400m's shape at
+ * 384 px, 26 blocks, no pooling head. */
+const ONEVISION_VISION: Config = {
+  hidden_size: 1152,
+  intermediate_size: 4304,
+  patch_size: 14,
+  image_size: 384,
+  num_hidden_layers: 26,
+  num_attention_heads: 14,
+  vision_use_head: false,
+};
+
+/** vision_aspect_ratio 'anyres_max_N': a grid of more than N crops' worth of features (by 1.1
+ * in side) is resized to about N (pack_image_features reads N with int(...strip('anyres_max_'))). */
+function maxCrops(root: ConfigReader): number {
+  const given = root.config.vision_aspect_ratio ?? 'anyres_max_9';
+  const match = typeof given === 'string' ? /^anyres_max_(\d+)$/.exec(given) : null;
+  if (!match || Number(match[1]) < 1) {
+    root.fail('vision_aspect_ratio', "give 'anyres_max_N' with N at least 1 (the default: 'anyres_max_9')");
+    throw new PlanValidationError(root.errors);
+  }
+  return Number(match[1]);
+}
+
+/** LlavaOnevisionModel.pack_image_features on the grid's features (H x W of them): where
+ * sqrt(H x W / (N x side^2)) exceeds 1.1, nn.functional.interpolate (bilinear) to
+ * int(H // ratio) x int(W // ratio). */
+function resizedGrid(height: number, width: number, side: number, max: number) {
+  const ratio = Math.sqrt((height * width) / (max * side * side));
+  if (ratio <= 1.1) return { height, width, resized: false };
+  return { height: Math.floor(height / ratio), width: Math.floor(width / ratio), resized: true };
+}
+
+/** LLaVA-OneVision (modeling_llava_onevision.py): SigLIP (no class token, so strategy 'full')
+ * over the base crop and the grid's tiles, hidden_states[vision_feature_layer] (-1: the last
+ * block's output, before post_layernorm) through LlavaOnevisionMultiModalProjector (linear_1,
+ * GELU, linear_2); the grid's features resized where they exceed anyres_max_N, a newline token
+ * ending each row, after the base crop's. */
+function onevisionTower(root: ConfigReader, textWidth: number): VisionTower {
+  const given = root.config.vision_config;
+  const vision = given && typeof given === 'object' ? (given as Config) : ONEVISION_VISION;
+  if ((vision.model_type ?? 'siglip_vision_model') !== 'siglip_vision_model')
+    root.fail('vision_config.model_type', "LLaVA-OneVision's image encoder is planned as SigLIP's: give 'siglip_vision_model'");
+  if ((root.config.vision_feature_select_strategy ?? 'full') !== 'full')
+    root.fail('vision_feature_select_strategy', "SigLIP has no class token to drop, and pack_image_features needs every patch: give 'full'");
+  if (root.errors.length > 0) throw new PlanValidationError(root.errors);
+  const h = new ConfigReader(vision, `${root.prefix}.vision_config`).numberOr(1152, 'hidden_size');
+  const bias = root.config.multimodal_projector_bias !== false;
+  const projector = [
+    { name: 'multi_modal_projector.linear_1', inFeatures: h, outFeatures: textWidth, bias },
+    { name: 'multi_modal_projector.linear_2', inFeatures: textWidth, outFeatures: textWidth, bias },
+  ];
+  const tower = siglipTower(vision, projector, textWidth, 0); // image_newline: text-wide
+  const patches = tower.patchesPerImage;
+  const side = Math.sqrt(patches);
+  const grid = largestGrid(root, tower.imageSize, ONEVISION_PINPOINTS);
+  const crops = 1 + grid.rows * grid.cols;
+  const packed = resizedGrid(grid.rows * side, grid.cols * side, side, maxCrops(root));
+  return {
+    ...tower,
+    layout: 'onevision',
+    crops,
+    cropFeatures: patches,
+    patchesPerImage: crops * patches,
+    tokensPerImage: patches + packed.height * (packed.width + 1),
+    ...(packed.resized ? { resizedGridTokens: packed.height * packed.width } : {}),
+    featureLayers: featureLayers(root, tower.layers, -1),
+  };
+}
+
 export const llava = visionWrapper('llava', llavaText, clipTower);
+
+export const llavaOnevision = visionWrapper(
+  'llava_onevision',
+  (root) => wrappedTextConfig(root, 'qwen2'), // LlavaOnevisionConfig's text_config default
+  onevisionTower,
+  (tower) =>
+    `LLaVA-OneVision's images planned at the largest grid of image_grid_pinpoints: ${tower.crops} crops of ${tower.imageSize} px each through the tower, ${tower.tokensPerImage} tokens an image${tower.resizedGridTokens ? ` (the grid's features resized to ${tower.resizedGridTokens} by anyres_max)` : ''}; smaller images make fewer`,
+);
 
 export const llavaNext = visionWrapper(
   'llava_next',

@@ -176,23 +176,29 @@ function expectAgreementOn(model: Record<string, unknown>, setting: (typeof SETT
   for (const [closed, timeline] of counts!) expect(close(timeline, closed)).toBe(true);
 }
 
+// A narrow DeBERTa's encoder (either code): 2 layers of 512, its table's positions projected by
+// each layer itself.
+const NARROW_DEBERTA = {
+  hidden_size: 512,
+  num_hidden_layers: 2,
+  num_attention_heads: 8,
+  intermediate_size: 1024,
+  vocab_size: 4096,
+  relative_attention: true,
+  pos_att_type: 'p2c|c2p',
+  position_biased_input: false,
+};
+
 describe("DeBERTa-v2's relative position table: closed form and timeline agree", () => {
-  // A narrow DeBERTa with its own position projections: the encoder's table (2 x 256 rows of
-  // 512, and its LayerNorm) is a root-unit parameter beside the embedding, about 3 MB of
-  // Adam's states and master weights, past the 1% the counts may differ by.
+  // Its own position projections: the encoder's table (2 x 256 rows of 512, and its
+  // LayerNorm) is a root-unit parameter beside the embedding, about 3 MB of Adam's states and
+  // master weights, past the 1% the counts may differ by.
   const DEBERTA = {
+    ...NARROW_DEBERTA,
     model_type: 'deberta-v2',
-    hidden_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 8,
-    intermediate_size: 1024,
-    vocab_size: 4096,
-    relative_attention: true,
     position_buckets: 256,
     norm_rel_ebd: 'layer_norm',
     share_att_key: false,
-    pos_att_type: 'p2c|c2p',
-    position_biased_input: false,
   };
   it.each(ENCODER_SETTINGS.map((setting) => [setting]))('%j', (setting) =>
     expectAgreementOn(DEBERTA, setting),
@@ -200,20 +206,9 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
 });
 
 describe("DeBERTa-v1's attention biases and bias-free pos_proj: closed form and timeline agree", () => {
-  // The same narrow encoder as DeBERTa-v1 (modeling_deberta.py): one bias-free in_proj, q_bias
-  // and v_bias beside it, pos_proj without a bias and pos_q_proj with one, a 2 x 512-row table
-  // without a LayerNorm.
-  const DEBERTA_V1 = {
-    model_type: 'deberta',
-    hidden_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 8,
-    intermediate_size: 1024,
-    vocab_size: 4096,
-    relative_attention: true,
-    pos_att_type: 'c2p|p2c',
-    position_biased_input: false,
-  };
+  // modeling_deberta.py: one bias-free in_proj, q_bias and v_bias beside it, pos_proj without a
+  // bias and pos_q_proj with one, a 2 x 512-row table without a LayerNorm.
+  const DEBERTA_V1 = { ...NARROW_DEBERTA, model_type: 'deberta' };
   it.each(ENCODER_SETTINGS.map((setting) => [setting]))('%j', (setting) =>
     expectAgreementOn(DEBERTA_V1, setting),
   );

@@ -2190,22 +2190,26 @@ describe('LLaVA (modeling_llava.py: a text model of its own family, a CLIP tower
   });
 });
 
+// Qwen2-0.5B's (and Qwen2.5-0.5B's) text stack, under the wrappers below: its layer is
+// 896 wide, q, k and v biased (2 K/V heads of 64), o not.
+const QWEN2_05B_TEXT = {
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+};
+const QWEN2_05B_LAYER =
+  896 * 896 + 896 + 2 * (896 * 128 + 128) + 896 * 896 + 3 * 896 * 4864 + 2 * 896;
+
 describe('LLaVA-OneVision (modeling_llava_onevision.py: Qwen2, SigLIP over anyres crops, the grid resized)', () => {
   // llava-hf/llava-onevision-qwen2-0.5b-ov-hf's shape: Qwen2-0.5B's text stack (tied), SigLIP
   // so400m's blocks at 384 px (26 of them, no pooling head), LlavaOnevisionConfig's 36
   // pinpoints (1 to 6 crops of 384 px a side) and anyres_max_9
   const ONEVISION_05B = {
     model_type: 'llava_onevision',
-    text_config: {
-      model_type: 'qwen2',
-      hidden_size: 896,
-      intermediate_size: 4864,
-      num_hidden_layers: 24,
-      num_attention_heads: 14,
-      num_key_value_heads: 2,
-      vocab_size: 151936,
-      tie_word_embeddings: true,
-    },
+    text_config: { ...QWEN2_05B_TEXT, vocab_size: 151936, tie_word_embeddings: true },
     vision_config: {
       model_type: 'siglip_vision_model',
       hidden_size: 1152,
@@ -2220,8 +2224,7 @@ describe('LLaVA-OneVision (modeling_llava_onevision.py: Qwen2, SigLIP over anyre
 
   it('893,618,208 parameters: Qwen2-0.5B, SigLIP with post_layernorm, the projector and image_newline', () => {
     const t = 896;
-    const textLayer = t * t + t + 2 * (t * 128 + 128) + t * t + 3 * t * 4864 + 2 * t;
-    const text = 151936 * t + 24 * textLayer + t;
+    const text = 151936 * t + 24 * QWEN2_05B_LAYER + t;
     const v = 1152;
     const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
     // Conv2d patches with bias, 729 positions, post_layernorm
@@ -2273,23 +2276,13 @@ describe('InternVL (modeling_internvl.py: a text model of its own family, Intern
   // head), InternVLVisionConfig's defaults (InternViT-300M at 448 px)
   const INTERNVL3_1B = {
     model_type: 'internvl',
-    text_config: {
-      model_type: 'qwen2',
-      hidden_size: 896,
-      intermediate_size: 4864,
-      num_hidden_layers: 24,
-      num_attention_heads: 14,
-      num_key_value_heads: 2,
-      vocab_size: 151674,
-      tie_word_embeddings: false,
-    },
+    text_config: { ...QWEN2_05B_TEXT, vocab_size: 151674, tie_word_embeddings: false },
     vision_config: {},
   };
 
   it("938,119,296 parameters: the text stack, InternViT-300M's 303,938,560 and the projector's LayerNorm and linears", () => {
     const t = 896;
-    // q, k and v biased (Qwen2), o not; 2 K/V heads of 64
-    const textLayer = t * t + t + 2 * (t * 128 + 128) + t * t + 3 * t * 4864 + 2 * t;
+    const textLayer = QWEN2_05B_LAYER;
     const text = 2 * 151674 * t + 24 * textLayer + t;
     const v = 1024;
     // q, k, v without biases, projection_layer with one; fc1 and fc2 biased; two LayerNorms;

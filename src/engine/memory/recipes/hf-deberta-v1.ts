@@ -8,11 +8,10 @@
 import { DisentangledAttentionConfig, ModelArchitecture } from '../../vocabulary';
 import { matmulNT } from '../autograd/attention';
 import { Nn } from '../autograd/nn';
-import { BOOL } from '../autograd/ops';
 import { Tensor } from '../autograd/runtime';
 import { LayerWeights } from '../model/rank-model';
 import { BertDropout, bertLayer, ResidualNorm } from './hf-bert';
-import { clampedPositions, debertaAttentionPlan } from './hf-deberta';
+import { clampedPositions, debertaAttentionPlan, maskedProbabilities } from './hf-deberta';
 import { linear } from './hf-llama';
 import { LayerInputs, LayerRecipe, LayerWeightsBuilder, WeightContext } from './recipe';
 
@@ -137,15 +136,7 @@ function disentangledAttention(
     const sum = relative ? ops.add(scores, relative) : ops.unary(scores); // + rel_att (or + 0)
     rt.drop(scores);
     scores = sum;
-    const mask = rt.tensor(inputs.mask!.rows, inputs.mask!.cols, BOOL, false); // .bool()
-    const inverted = rt.tensor(mask.rows, mask.cols, BOOL, false); // ~attention_mask
-    const masked = ops.maskedFill(scores, inverted);
-    rt.drop(inverted, scores);
-    const input = nn.fp32Input(masked);
-    const probabilities = ops.softmax(input);
-    if (input !== masked) rt.drop(input);
-    const dropped = nn.dropout(probabilities, p.attention);
-    rt.drop(probabilities);
+    const dropped = maskedProbabilities(nn, scores, inputs, p.attention);
     const context = batchedMatmul(nn, [dropped, values], ['contiguous', 'per-head'], batch, width);
     const out = ops.unary(context); // .permute(0, 2, 1, 3).contiguous()
     rt.drop(context);

@@ -111,6 +111,29 @@ function relativeScores(
   });
 }
 
+/** Both DisentangledSelfAttention forwards from the summed scores (freed once masked; the
+ * masked scores and the bool mask stay locals of the caller's scope): masked_fill with the mask
+ * cast to bool (.bool()) and inverted (kept by masked_fill), softmax (fp32 under autocast: on
+ * autocast's fp32 list), dropout: the probabilities @ v reads. */
+export function maskedProbabilities(
+  nn: Nn,
+  scores: Tensor,
+  inputs: LayerInputs,
+  dropout: number,
+): Tensor {
+  const { ops, rt } = nn;
+  const mask = rt.tensor(inputs.mask!.rows, inputs.mask!.cols, BOOL, false); // .bool()
+  const inverted = rt.tensor(mask.rows, mask.cols, BOOL, false); // ~attention_mask
+  const masked = ops.maskedFill(scores, inverted);
+  rt.drop(inverted, scores);
+  const input = nn.fp32Input(masked);
+  const probabilities = ops.softmax(input);
+  if (input !== masked) rt.drop(input);
+  const dropped = nn.dropout(probabilities, dropout);
+  rt.drop(probabilities);
+  return dropped;
+}
+
 /** DisentangledSelfAttention.forward: q, k and v per head; the content scores; the relative
  * scores added (`rel_att` stays a local until the forward returns, as do the masked scores);
  * masked_fill with the mask cast to bool and inverted; softmax (fp32 under autocast); dropout;
@@ -139,15 +162,7 @@ function disentangledAttention(
       rt.drop(scores);
       scores = sum;
     }
-    const mask = rt.tensor(inputs.mask!.rows, inputs.mask!.cols, BOOL, false); // .bool()
-    const inverted = rt.tensor(mask.rows, mask.cols, BOOL, false); // ~attention_mask
-    const masked = ops.maskedFill(scores, inverted);
-    rt.drop(inverted, scores);
-    const input = nn.fp32Input(masked);
-    const probabilities = ops.softmax(input);
-    if (input !== masked) rt.drop(input);
-    const dropped = nn.dropout(probabilities, p.attention);
-    rt.drop(probabilities);
+    const dropped = maskedProbabilities(nn, scores, inputs, p.attention);
     const weights = nn.matmulInput(dropped);
     const context = matmulNT(nn, weights, v, q.cols);
     rt.drop(dropped, weights);

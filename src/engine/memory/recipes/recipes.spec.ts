@@ -1378,19 +1378,22 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   const mamba2Kernel = (inner: number, N: number, heads: number) =>
     BF16 * (2 * inner + 2 * N + heads) + BF16 * inner + FP32;
 
+  /** A Mamba-2 of the specs' width (d_inner 2h) with one group: state N, `heads` heads. */
+  const mamba2Config = (N: number, heads: number) => ({
+    hidden_size: h,
+    model_type: 'mamba2',
+    vocab_size: 1024,
+    state_size: N,
+    num_heads: heads,
+    head_dim: (2 * h) / heads,
+    n_groups: 1,
+  });
+
   it('Mamba-2: the combined kernel keeps the in_proj output, the scan output and the gated norm rstd', () => {
     const inner = 2 * h;
     const N = 32;
     const heads = 8;
-    const config = {
-      hidden_size: h,
-      model_type: 'mamba2',
-      vocab_size: 1024,
-      state_size: N,
-      num_heads: heads,
-      head_dim: inner / heads,
-      n_groups: 1,
-    };
+    const config = mamba2Config(N, heads);
     const perToken = llamaNorm + mamba2Kernel(inner, N, heads);
     expect(savedPerLayer(config, HF)).toBe(perToken * T);
   });
@@ -1401,15 +1404,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     // allocator's 512 bytes
     const N = 64;
     const heads = 128;
-    const config = {
-      hidden_size: h,
-      model_type: 'mamba2',
-      vocab_size: 1024,
-      state_size: N,
-      num_heads: heads,
-      head_dim: inner / heads,
-      n_groups: 1,
-    };
+    const config = mamba2Config(N, heads);
     const AMP = settings({ preset: 'hf-transformers' }, { precision: 'bf16-mixed' });
     const weights = ALLOCATED_COMPONENTS.indexOf('weights');
     const at = (layers: number) =>

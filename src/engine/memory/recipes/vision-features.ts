@@ -23,21 +23,28 @@ export function clipFeatures(
   const { tower } = weights;
   const normed = towerNorm(nn, embedded, weights.layoutNorm, tower);
   rt.drop(embedded);
-  const feeding = tower.featureLayers ?? tower.layers;
-  const features = blocks(nn, weights, normed, weights.layers.slice(0, feeding));
+  const features = featureBlocks(nn, weights, normed);
   rt.drop(unusedBlocks(nn, weights, features));
   const projected = llavaProjector(nn, weights, features, images);
   return (tower.crops ?? 1) > 1 ? packedCrops(nn, weights, projected, images) : projected;
 }
 
+/** The blocks up to vision_feature_layer, whose output is the features. */
+function featureBlocks(nn: Nn, weights: VisionWeights, x: Tensor): Tensor {
+  return blocks(nn, weights, x, weights.layers.slice(0, feedingBlocks(weights)));
+}
+
+function feedingBlocks(weights: VisionWeights): number {
+  return weights.tower.featureLayers ?? weights.tower.layers;
+}
+
 /** The blocks after the features, which run with nothing downstream (planned without saving):
- * the last one's output, or the features themselves where none follow. */
+ * the last one's output, or undefined where none follow. */
 function unusedBlocks(nn: Nn, weights: VisionWeights, features: Tensor): Tensor | undefined {
   const { rt } = nn;
-  const feeding = weights.tower.featureLayers ?? weights.tower.layers;
   let x = features;
   rt.noGrad(() => {
-    for (const layer of weights.layers.slice(feeding)) {
+    for (const layer of weights.layers.slice(feedingBlocks(weights))) {
       const y = visionLayer(nn, x, layer, weights.tower);
       if (x !== features) rt.drop(x);
       x = y;
@@ -59,11 +66,9 @@ export function onevisionFeatures(
   images: number,
 ): Tensor {
   const { rt } = nn;
-  const { tower } = weights;
-  const feeding = tower.featureLayers ?? tower.layers;
-  const features = blocks(nn, weights, embedded, weights.layers.slice(0, feeding));
+  const features = featureBlocks(nn, weights, embedded);
   const last = unusedBlocks(nn, weights, features) ?? features;
-  const lastHiddenState = rt.noGrad(() => towerNorm(nn, last, weights.layoutNorm, tower));
+  const lastHiddenState = rt.noGrad(() => towerNorm(nn, last, weights.layoutNorm, weights.tower));
   if (last !== features) rt.drop(last);
   const projected = llavaProjector(nn, weights, features, images);
   rt.drop(lastHiddenState);

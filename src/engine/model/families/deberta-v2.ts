@@ -88,25 +88,41 @@ function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
 }
 
-export const debertaV2: Family = {
+/** What both DeBERTa codes build: post-LN layers of biased linears and two LayerNorms each
+ * (DeBERTa-v1's DebertaLayerNorm has nn.LayerNorm's weight and bias). */
+export const DEBERTA_SHAPE: Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> = {
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+};
+
+/** DebertaEmbeddings and DebertaV2Embeddings: position_embeddings where position_biased_input,
+ * token types where type_vocab_size > 0, then its LayerNorm; the encoder ends without a final
+ * norm; the legacy masked-LM head (cls.predictions) is BERT's transform and a decoder tied to
+ * the word embedding, with its own bias. */
+export function debertaEnds(arch: ModelArchitecture, read: ConfigReader): void {
+  const positions = read.config.position_biased_input === false ? 0 : arch.maxPositionEmbeddings;
+  arch.learnedPositionEmbeddings ||= positions + read.numberOr(0, 'type_vocab_size');
+  arch.embeddingNorm = true;
+  arch.finalNorm = false;
+  arch.maskedLmHead = true;
+  arch.outputHeadBias = true;
+}
+
+/** An exported architecture that gives its disentangled block itself. */
+export function givesDisentangled(read: ConfigReader): boolean {
+  return Boolean(read.config.disentangled && typeof read.config.disentangled === 'object');
+}
+
+export const debertaV2: Family = {
+  ...DEBERTA_SHAPE,
   types: ['deberta-v2'],
   defaults: debertaV2Defaults,
   refine: (arch, read) => {
     refuseUnplanned(arch, read);
-    // DebertaV2Embeddings: position_embeddings where position_biased_input, token types where
-    // type_vocab_size > 0, then its LayerNorm; the encoder ends without a final norm.
-    const positions = read.config.position_biased_input === false ? 0 : arch.maxPositionEmbeddings;
-    arch.learnedPositionEmbeddings ||= positions + read.numberOr(0, 'type_vocab_size');
-    arch.embeddingNorm = true;
-    arch.finalNorm = false;
-    // DebertaV2ForMaskedLM (legacy): BERT's transform and a decoder tied to the word embedding.
-    arch.maskedLmHead = true;
-    arch.outputHeadBias = true;
-    if (read.config.disentangled && typeof read.config.disentangled === 'object') return;
+    debertaEnds(arch, read);
+    if (givesDisentangled(read)) return;
     if (read.config.relative_attention === true) arch.disentangled = readDisentangled(arch, read);
   },
 };

@@ -6,7 +6,7 @@ import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 import { refuseProjectedEmbedding } from './bert';
-import { positionScores } from './deberta-v2';
+import { DEBERTA_SHAPE, debertaEnds, givesDisentangled, positionScores } from './deberta-v2';
 
 /** DebertaConfig's defaults (configuration_deberta.py: deberta-base's shape, without relative
  * attention or its legacy flag's alternative), under the common names. */
@@ -34,7 +34,7 @@ const DEBERTA_DEFAULTS: Config = {
 /** The shapes the plan has no model code for, each refused by its field. */
 function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
   const { config } = read;
-  if (config.relative_attention !== true && !config.disentangled)
+  if (config.relative_attention !== true && !givesDisentangled(read))
     read.fail(
       'relative_attention',
       'DeBERTa without relative position scores is not planned: give relative_attention true (every published DeBERTa checkpoint sets it)',
@@ -54,27 +54,16 @@ function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
 }
 
 export const deberta: Family = {
-  mlp: 'plain',
-  norm: 'layernorm', // DebertaLayerNorm: a weight and a bias
-  normsPerLayer: 2,
-  biasEverywhere: () => true,
+  ...DEBERTA_SHAPE, // DebertaLayerNorm: a weight and a bias
   types: ['deberta'],
   defaults: DEBERTA_DEFAULTS,
   refine: (arch, read) => {
     refuseUnplanned(arch, read);
-    // DebertaEmbeddings: position_embeddings where position_biased_input, token types where
-    // type_vocab_size > 0, then its LayerNorm; the encoder ends without a final norm.
-    const positions = read.config.position_biased_input === false ? 0 : arch.maxPositionEmbeddings;
-    arch.learnedPositionEmbeddings ||= positions + read.numberOr(0, 'type_vocab_size');
-    arch.embeddingNorm = true;
-    arch.finalNorm = false;
+    debertaEnds(arch, read);
     // DisentangledSelfAttention.in_proj: nn.Linear(h, 3 x all_head_size, bias=False).
     arch.fusedQkv = true;
     arch.qkvBias = false;
-    // LegacyDebertaOnlyMLMHead: BERT's transform and a decoder tied to the word embedding.
-    arch.maskedLmHead = true;
-    arch.outputHeadBias = true;
-    if (read.config.disentangled && typeof read.config.disentangled === 'object') return;
+    if (givesDisentangled(read)) return;
     // DebertaEncoder.rel_embeddings: 2 x max_relative_positions rows (max_position_embeddings
     // where that is below 1), no LayerNorm, distances not bucketed.
     const maxRelative = read.numberOr(-1, 'max_relative_positions');

@@ -142,3 +142,78 @@ describe('the encoder-decoders planned from a config carry nothing either', () =
     }
   });
 });
+
+describe("the twenty-eighth session's families planned from a config carry nothing either", () => {
+  // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, FalconMamba's
+  // kernel (its saved weight casts under autocast), LLaVA-OneVision's resized grid (56-px crops
+  // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image).
+  const CONFIGS: Record<string, Record<string, unknown>> = {
+    deberta: {
+      model_type: 'deberta',
+      hidden_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      intermediate_size: 512,
+      vocab_size: 1024,
+      relative_attention: true,
+      pos_att_type: 'c2p|p2c',
+      position_biased_input: false,
+    },
+    falcon_mamba: {
+      model_type: 'falcon_mamba',
+      hidden_size: 256,
+      num_hidden_layers: 2,
+      vocab_size: 1024,
+      tie_word_embeddings: false,
+    },
+    llava_onevision: {
+      model_type: 'llava_onevision',
+      image_grid_pinpoints: [[112, 112]],
+      vision_aspect_ratio: 'anyres_max_1',
+      text_config: {
+        model_type: 'qwen2',
+        hidden_size: 256,
+        intermediate_size: 512,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        vocab_size: 1024,
+      },
+      vision_config: {
+        model_type: 'siglip_vision_model',
+        hidden_size: 128,
+        intermediate_size: 256,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        image_size: 56,
+        patch_size: 14,
+        vision_use_head: false,
+      },
+    },
+  };
+  // OneVision with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds
+  // no lm_head there)
+  const planned = (type: string, settings: Settings): Settings => {
+    const { training } = settings;
+    if (type === 'llava_onevision')
+      return { ...settings, training: { ...training, imagesPerSample: 1 } };
+    if (type !== 'deberta' || !training?.lora) return settings;
+    const headOnly = Array.isArray(training.lora.targetModules);
+    const lora = headOnly ? { ...training.lora, targetModules: ['decoder'] } : training.lora;
+    return { ...settings, training: { ...training, lora } };
+  };
+  const cases = Object.keys(CONFIGS).flatMap((type) =>
+    SETTINGS.filter(([label]) => !label.startsWith('1F1B')).map(
+      ([label, settings]) => [type, label, settings] as const,
+    ),
+  );
+  it.each(cases)('%s, %s', (type, _label, settings) => {
+    const config = CONFIGS[type];
+    const ranks = stepsOf(architectureFromConfig(type, config), config, planned(type, settings));
+    expect(ranks.length).toBe(1);
+    for (const { begins, peaks } of ranks) {
+      expect(Math.abs(begins[3] - begins[2])).toBeLessThanOrEqual(REBUILT_BUCKETS);
+      expect(Math.abs(peaks[3] - peaks[2])).toBeLessThanOrEqual(REBUILT_BUCKETS);
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // field and the range, and raw config.json numbers are checked before they reach a count.
 import { architectureFromConfig } from './architecture';
 import { architectureLimitErrors } from './limits';
-import { FieldError, ModelArchitecture, PlanValidationError } from '../vocabulary';
+import { FieldError, ModelArchitecture, PlanValidationError, VisionTower } from '../vocabulary';
 
 const LLAMA = {
   model_type: 'llama',
@@ -258,5 +258,48 @@ describe('model limits', () => {
     expect(errorsOf({ ...deltaNet, modelType: 'qwen3_next' }).map((e) => e.field)).toEqual([
       'model.gatedDelta',
     ]);
+  });
+
+  it("DeBERTa-v1's in_proj attention goes with its model type: an exported architecture that parts them is a 400 by field", () => {
+    const deberta = architectureFromConfig('d', {
+      model_type: 'deberta',
+      hidden_size: 256,
+      num_attention_heads: 4,
+      intermediate_size: 512,
+      vocab_size: 1024,
+      relative_attention: true,
+      pos_att_type: 'c2p|p2c',
+      position_biased_input: false,
+    });
+    const fields = (arch: ModelArchitecture) =>
+      architectureLimitErrors(arch, 'model').map((e) => e.field);
+    expect(fields(deberta)).toEqual([]);
+    expect(fields({ ...deberta, disentangled: undefined })).toEqual(['model.disentangled']);
+    expect(fields({ ...deberta, fusedQkv: false })).toEqual(['model.fusedQkv']);
+    expect(fields({ ...deberta, modelType: 'deberta-v2' })).toEqual(['model.modelType']);
+  });
+
+  it("LLaVA-OneVision's packing needs a base crop, a grid and room for its row newlines: an exported tower that lacks them is a 400 by field", () => {
+    const onevision = architectureFromConfig('o', {
+      model_type: 'llava_onevision',
+      image_grid_pinpoints: [[112, 112]],
+      vision_aspect_ratio: 'anyres_max_1',
+      text_config: {
+        model_type: 'qwen2',
+        hidden_size: 256,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+      },
+      vision_config: { image_size: 56, patch_size: 14, vision_use_head: false },
+    });
+    const vision = onevision.vision!;
+    const fields = (tower: Partial<VisionTower>) =>
+      architectureLimitErrors({ ...onevision, vision: { ...vision, ...tower } }, 'model').map(
+        (e) => e.field,
+      );
+    expect(fields({})).toEqual([]);
+    expect(fields({ crops: 1 })).toEqual(['model.vision.crops']);
+    expect(fields({ tokensPerImage: 16 + 16 })).toEqual(['model.vision.tokensPerImage']);
+    expect(fields({ layout: 'clip' })).toEqual(['model.vision.resizedGridTokens']);
   });
 });

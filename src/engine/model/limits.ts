@@ -632,6 +632,54 @@ function mixerCodeErrors(arch: ModelArchitecture, fail: (field: string, message:
   }
 }
 
+/** DeBERTa-v1's attention (modeling_deberta.py: in_proj, q_bias, v_bias) is what its model type
+ * runs, and only it: the model type, the fused q, k and v and disentangled.inProjection go
+ * together, else the layer would be planned with modules its code does not have. */
+function inProjectionErrors(
+  arch: ModelArchitecture,
+  fail: (field: string, message: string) => void,
+) {
+  const v1 = arch.modelType === 'deberta';
+  const inProjection = arch.disentangled?.inProjection === true;
+  if (v1 && !inProjection)
+    fail(
+      'disentangled',
+      "modelType 'deberta' runs DeBERTa-v1's relative attention: give disentangled with inProjection true (and fusedQkv true)",
+    );
+  else if (inProjection && !v1)
+    fail(
+      'modelType',
+      "disentangled.inProjection is DeBERTa-v1's attention: give modelType 'deberta'",
+    );
+  else if (inProjection && !arch.fusedQkv)
+    fail('fusedQkv', "DeBERTa-v1's in_proj makes q, k and v in one linear: give fusedQkv true");
+}
+
+/** LLaVA-OneVision's packing (vision-features.ts packedCrops) takes a base crop, a grid of at
+ * least one tile, and a newline a row of the (resized) grid: tokensPerImage past the base
+ * crop's and the grid's features. */
+function packingErrors(
+  vision: VisionTower | undefined,
+  fail: (field: string, message: string) => void,
+) {
+  if (!vision || (vision.layout !== 'onevision' && !vision.resizedGridTokens)) return;
+  const crops = vision.crops ?? 1;
+  const perCrop = vision.cropFeatures ?? vision.tokensPerImage;
+  const grid = vision.resizedGridTokens ?? (crops - 1) * perCrop;
+  if (vision.layout !== 'onevision')
+    fail('vision.resizedGridTokens', "is LLaVA-OneVision's packing: give layout 'onevision'");
+  else if (crops < 2)
+    fail(
+      'vision.crops',
+      "LLaVA-OneVision's packing needs the base crop and a grid: give at least 2",
+    );
+  else if (vision.tokensPerImage <= perCrop + grid)
+    fail(
+      'vision.tokensPerImage',
+      `must hold the base crop's ${perCrop} features, the grid's ${grid} and a newline a grid row: above ${perCrop + grid}`,
+    );
+}
+
 /** Blocks of an MLP or a sparse block alone are Nemotron-H's (layers.ts singleModuleBlocks), and
  * its `moe` layers are the ones that route: else they would be planned as something else. */
 function singleModuleErrors(
@@ -676,6 +724,8 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
     );
   }
   mixerCodeErrors(arch, fail);
+  inProjectionErrors(arch, fail);
+  packingErrors(arch.vision, fail);
   singleModuleErrors(arch, fail);
   visionNameErrors(arch.vision, fail);
   const indexLists: [string, number[] | undefined][] = [

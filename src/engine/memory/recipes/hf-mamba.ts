@@ -157,11 +157,14 @@ function mamba1Mixer(nn: Nn, x: Tensor, w: LayerWeights, ssm: SsmConfig, keys: n
     const projected = nn.linear(x, linear(w, 'in_proj'));
     const rows = projected.rows;
     const inner = ssm.innerSize / innerRanks(w, ssm);
+    const deltaBias = linear(w, 'dt_proj').bias; // delta_bias=self.dt_proj.bias.float()
     const kernel = {
-      matmuls: paramsNamed(w, MAMBA1_KERNEL_LINEARS).filter((p) => p.name !== 'dt_proj.bias'),
-      params: paramsNamed(w, ['conv1d.weight', 'conv1d.bias', 'D', 'dt_proj']).filter(
-        (p) => p.name !== 'dt_proj.weight',
-      ),
+      // x_proj_weight, delta_proj_weight, out_proj_weight (and out_proj's bias)
+      matmuls: paramsNamed(w, MAMBA1_KERNEL_LINEARS).filter((p) => p !== deltaBias),
+      params: [
+        ...paramsNamed(w, ['conv1d.weight', 'conv1d.bias', 'D']),
+        ...(deltaBias ? [deltaBias] : []),
+      ],
     };
     return ssmKernel(nn, x.cols, kernel, w, () => {
       const xz = ops.unary(projected); // xz.contiguous()

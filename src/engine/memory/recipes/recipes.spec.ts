@@ -1356,6 +1356,13 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       expect(at(2) - at(1)).toBe(layer);
     });
 
+    it("each weight reaches the kernel once: dt_proj's weight through its cast, one fp32 gradient in backward", () => {
+      // time_step_rank 12: dt_proj's fp32 gradient, 12 x 512 x 4 bytes, the size of no other
+      // tensor of the step
+      const config = { ...mamba, time_step_rank: 12, num_hidden_layers: 1 };
+      expect(allocationsOf(config, AMP, FP32 * 12 * inner).backward).toBe(1);
+    });
+
     it("FalconMamba keeps Mamba-1's tensors; its kernel normalises delta, B and C through copies freed as the scan's inputs are made", () => {
       expect(savedPerLayer(falcon, HF)).toBe(savedPerLayer(mamba, HF));
       const allocations = (config: Record<string, unknown>) =>

@@ -205,6 +205,21 @@ describe("DeBERTa-v2's relative position table: closed form and timeline agree",
   );
 });
 
+describe("DeBERTa-v2's ConvLayer: closed form and timeline agree", () => {
+  // The Conv1d (512 x 512 x 3) sits with the encoder's table, outside the layers: 3 MB of
+  // Adam's states and master weights a rank, past the 1% margin.
+  const DEBERTA_CONV = {
+    ...NARROW_DEBERTA,
+    model_type: 'deberta-v2',
+    position_buckets: 256,
+    share_att_key: true,
+    conv_kernel_size: 3,
+  };
+  it.each(ENCODER_SETTINGS.map((setting) => [setting]))('%j', (setting) =>
+    expectAgreementOn(DEBERTA_CONV, setting),
+  );
+});
+
 describe("DeBERTa-v1's attention biases and bias-free pos_proj: closed form and timeline agree", () => {
   // modeling_deberta.py: one bias-free in_proj, q_bias and v_bias beside it, pos_proj without a
   // bias and pos_q_proj with one, a 2 x 512-row table without a LayerNorm.

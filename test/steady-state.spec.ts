@@ -144,7 +144,8 @@ describe('the encoder-decoders planned from a config carry nothing either', () =
 });
 
 describe("the twenty-eighth session's families planned from a config carry nothing either", () => {
-  // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, FalconMamba's
+  // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, DeBERTa-v2's
+  // ConvLayer after its first layer, FalconMamba's
   // kernel (its saved weight casts under autocast), LLaVA-OneVision's resized grid (56-px crops
   // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image).
   const CONFIGS: Record<string, Record<string, unknown>> = {
@@ -158,6 +159,19 @@ describe("the twenty-eighth session's families planned from a config carry nothi
       relative_attention: true,
       pos_att_type: 'c2p|p2c',
       position_biased_input: false,
+    },
+    'deberta-v2': {
+      model_type: 'deberta-v2',
+      hidden_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      intermediate_size: 512,
+      vocab_size: 1024,
+      relative_attention: true,
+      position_buckets: 32,
+      pos_att_type: 'p2c|c2p',
+      position_biased_input: false,
+      conv_kernel_size: 3,
     },
     falcon_mamba: {
       model_type: 'falcon_mamba',
@@ -197,7 +211,7 @@ describe("the twenty-eighth session's families planned from a config carry nothi
     const { training } = settings;
     if (type === 'llava_onevision')
       return { ...settings, training: { ...training, imagesPerSample: 1 } };
-    if (type !== 'deberta' || !training?.lora) return settings;
+    if (!type.startsWith('deberta') || !training?.lora) return settings;
     const headOnly = Array.isArray(training.lora.targetModules);
     const lora = headOnly ? { ...training.lora, targetModules: ['decoder'] } : training.lora;
     return { ...settings, training: { ...training, lora } };

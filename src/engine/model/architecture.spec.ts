@@ -566,10 +566,39 @@ describe('architectureFromConfig on published config.json files', () => {
         expect(total(positioned)).toBe(184_423_682 + 512 * h);
       });
 
-      it("the first layer's convolution and a projected embedding are refused by field; tensor and pipeline parallelism are refused for its relative scores", () => {
+      it("deberta-v2-xlarge (24 layers of 1,536, its first layer's ConvLayer): 884,593,152 parameters without a head, its card's 900M", () => {
+        // microsoft/deberta-v2-xlarge's config.json: conv_kernel_size 3, conv_act 'gelu', 24
+        // heads of 64, FFN 6,144, 256 position buckets, the table's LayerNorm
+        const xlarge = {
+          ...DEBERTA_V3_BASE,
+          architectures: ['DebertaV2Model'],
+          hidden_size: 1536,
+          num_hidden_layers: 24,
+          num_attention_heads: 24,
+          intermediate_size: 6144,
+          conv_kernel_size: 3,
+          conv_act: 'gelu',
+        };
+        const x = 1536;
+        const layer = 4 * (x * x + x) + (x * 6144 + 6144) + (6144 * x + x) + 2 * 2 * x;
+        const conv = x * x * 3 + x + 2 * x; // Conv1d(1536, 1536, 3) and its bias, LayerNorm
+        const backbone = 128100 * x + 2 * x + 24 * layer + (2 * 256 * x + 2 * x) + conv;
+        expect(backbone).toBe(884_593_152);
+        // planned as the masked LM: its transform and decoder bias come off
+        const head = x * x + x + 2 * x + 128100;
+        expect(total(xlarge) - head).toBe(backbone);
+        expect(Math.abs(backbone / 900e6 - 1)).toBeLessThan(0.02);
+        expect(architectureFromConfig('deberta', xlarge).encoderConv).toEqual({
+          kernel: 3,
+          groups: 1,
+          activation: 'gelu',
+        });
+      });
+
+      it("a convolution's other activations and a projected embedding are refused by field; tensor and pipeline parallelism are refused for its relative scores", () => {
         const refused = (extra: Record<string, unknown>) => () =>
           architectureFromConfig('deberta', { ...DEBERTA_V3_BASE, ...extra });
-        expect(refused({ conv_kernel_size: 3 })).toThrow(/config.conv_kernel_size/);
+        expect(refused({ conv_kernel_size: 3, conv_act: 'relu' })).toThrow(/config.conv_act/);
         expect(refused({ embedding_size: 128 })).toThrow(/config.embedding_size/);
         expect(refused({ pos_att_type: 3 })).toThrow(/config.pos_att_type/);
         const arch = architectureFromConfig('deberta', DEBERTA_V3_BASE);

@@ -115,6 +115,7 @@ const OWN_FIELDS = [
   'modelType',
   'encoder',
   'disentangled',
+  'encoderConv',
   'layerTypes',
   'attentionChunkSize',
   'noRopeLayers',

@@ -64,6 +64,8 @@ const MAX_NOTES = 32;
 const MAX_SSM_STATE = 1_024;
 /** Depthwise convolution width: Mamba's 4 is the only published value, x16. */
 const MAX_SSM_CONV = 64;
+// A 1-D convolution's width (DeBERTa-v2's ConvLayer: 3 published).
+const MAX_CONV_KERNEL = 64;
 /** Inner width over hidden width: Mamba's expand of 2 is the only published value, x8. */
 const MAX_SSM_EXPAND = 16;
 /** Image side in pixels: Gemma 3's 896 is the largest published fixed size, x~70. */
@@ -175,6 +177,12 @@ const DISENTANGLED: BlockShape = {
   ],
 };
 
+/** DeBERTa-v2's ConvLayer: the published checkpoints' kernel of 3 and one group. */
+const ENCODER_CONV: BlockShape = {
+  numbers: { kernel: count(1, MAX_CONV_KERNEL), groups: count(1, MAX_HIDDEN) },
+  choices: { activation: ['tanh', 'gelu'] },
+};
+
 const SSM: BlockShape = {
   numbers: {
     version: count(1, 2), // Mamba-1 or Mamba-2
@@ -277,6 +285,7 @@ const BLOCKS: [keyof ModelArchitecture, BlockShape][] = [
   ['mla', MLA],
   ['encoder', ENCODER],
   ['disentangled', DISENTANGLED],
+  ['encoderConv', ENCODER_CONV],
   ['ssm', SSM],
   ['shortConv', SHORT_CONV],
   ['gatedDelta', GATED_DELTA],
@@ -350,6 +359,8 @@ const CONFIG_RANGES: Record<string, Range> = {
   // DeBERTa-v2's relative positions (families/deberta-v2.ts: disentangled.span)
   position_buckets: count(-1, MAX_POSITIONS),
   max_relative_positions: count(-1, MAX_POSITIONS),
+  conv_kernel_size: count(0, MAX_CONV_KERNEL),
+  conv_groups: count(1, MAX_HIDDEN),
   attention_head_size: count(1, MAX_HEAD_DIM),
   // ModernBERT's layer pattern and local window (families/modernbert.ts)
   global_attn_every_n_layers: count(1, MAX_LAYERS),
@@ -725,6 +736,8 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   }
   mixerCodeErrors(arch, fail);
   inProjectionErrors(arch, fail);
+  if (arch.encoderConv && arch.hiddenSize % arch.encoderConv.groups !== 0)
+    fail('encoderConv.groups', `must divide hiddenSize (${arch.hiddenSize}): nn.Conv1d's groups`);
   packingErrors(arch.vision, fail);
   singleModuleErrors(arch, fail);
   visionNameErrors(arch.vision, fail);

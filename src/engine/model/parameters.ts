@@ -55,6 +55,8 @@ export interface ParameterCounts {
   embeddingNorm: number;
   /** DeBERTa-v2's relative position table (2 x span rows of h) and its LayerNorm. */
   relativePositions: number;
+  /** DeBERTa-v2's ConvLayer after the first layer: the Conv1d and its bias, its LayerNorm. */
+  encoderConv: number;
   /** project_in and project_out together (OPT-350m's embedding width to h and back). */
   embeddingProjections: number;
   layers: LayerParameters[];
@@ -131,6 +133,15 @@ export function relativePositionElements(arch: ModelArchitecture): number {
   if (!relative) return 0;
   const norm = relative.normalized ? normElements(arch, arch.hiddenSize) : 0;
   return 2 * relative.span * arch.hiddenSize + norm;
+}
+
+/** DeBERTa-v2's ConvLayer (DebertaV2Encoder.conv): nn.Conv1d(h, h, kernel, groups) with its
+ * bias, and a LayerNorm over h; 0 without one. */
+export function encoderConvElements(arch: ModelArchitecture): number {
+  const conv = arch.encoderConv;
+  if (!conv) return 0;
+  const h = arch.hiddenSize;
+  return h * (h / conv.groups) * conv.kernel + h + normElements(arch, h);
 }
 
 /** DeepSeek-V2/V3 multi-latent attention (DeepSeek-V2 paper, section 2.1). */
@@ -472,6 +483,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const positionEmbedding = tables * rows * h;
   const embeddingNorm = arch.embeddingNorm ? tables * normElements(arch, h) : 0;
   const relativePositions = relativePositionElements(arch);
+  const encoderConv = encoderConvElements(arch);
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
   const embeddingProjections = 2 * projectionElements(arch);
   const layers: LayerParameters[] = [];
@@ -489,6 +501,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     positionEmbedding +
     embeddingNorm +
     relativePositions +
+    encoderConv +
     embeddingProjections +
     finalNorm +
     outputHead;
@@ -500,6 +513,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     positionEmbedding,
     embeddingNorm,
     relativePositions,
+    encoderConv,
     embeddingProjections,
     layers,
     finalNorm,

@@ -374,6 +374,17 @@ function relativePositionsFactored(arch: ModelArchitecture): number {
   return 2 * relative.span + h + (relative.normalized ? normElementsOf(arch.norm, h) : 0);
 }
 
+/** Adafactor's factored states of DeBERTa-v2's ConvLayer (transformers' Adafactor factors a
+ * tensor of two dimensions or more over its last two: the Conv1d weight's (h, h / groups, k)
+ * makes rows of h x h / groups and columns of h x k) and its bias and LayerNorm (whole
+ * vectors). */
+function encoderConvFactored(arch: ModelArchitecture): number {
+  const conv = arch.encoderConv;
+  if (!conv) return 0;
+  const h = arch.hiddenSize;
+  return h * (h / conv.groups) + h * conv.kernel + h + normElementsOf(arch.norm, h);
+}
+
 /** What one rank holds of the embedding (first stage) and the final norm and head (last stage). */
 function stageEndParameters(
   arch: ModelArchitecture,
@@ -403,12 +414,14 @@ function stageEndParameters(
   const projectionFactored = projection > 0 ? width + h : 0;
   if (span.hasEmbedding) {
     // The vision tower feeds the first stage; held whole on each rank until it is planned.
-    // DeBERTa-v2's relative position table sits with it (the encoder's, outside any layer).
+    // DeBERTa-v2's relative position table and ConvLayer sit with it (the encoder's, outside any
+    // layer).
     const embedding =
       embeddingRows * width +
       counts.positionEmbedding +
       counts.embeddingNorm +
       counts.relativePositions +
+      counts.encoderConv +
       projection +
       counts.vision;
     totals.rootUnit += embedding;
@@ -419,6 +432,7 @@ function stageEndParameters(
       width +
       counts.embeddingNorm +
       relativePositionsFactored(arch) +
+      encoderConvFactored(arch) +
       projectionFactored +
       counts.vision;
   }

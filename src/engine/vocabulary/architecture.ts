@@ -388,6 +388,14 @@ export interface DisentangledAttentionConfig {
   inProjection?: boolean;
 }
 
+/** DeBERTa-v2's ConvLayer (modeling_deberta_v2.py): conv_kernel_size, conv_groups and
+ * conv_act (GELU keeps its input, tanh its output: one tensor of the same size either way). */
+export interface EncoderConvConfig {
+  kernel: number;
+  groups: number;
+  activation: 'tanh' | 'gelu';
+}
+
 /** Where a model drops activations during training, and how likely. */
 export interface DropoutConfig {
   /** On the attention probabilities (inside SDPA, or eager's attn_dropout). */
@@ -502,6 +510,10 @@ export interface ModelArchitecture {
   encoder?: EncoderConfig;
   /** DeBERTa's relative position scores (relative_attention). */
   disentangled?: DisentangledAttentionConfig;
+  /** DeBERTa-v2's ConvLayer after the first layer (DebertaV2Encoder.conv, conv_kernel_size > 0:
+   * deberta-v2-xlarge and -xxlarge): an nn.Conv1d over the encoder's input (h to h, `kernel`
+   * wide, `groups` groups, biased), its activation, LayerNorm(first layer's output + it). */
+  encoderConv?: EncoderConvConfig;
   /** Per-layer types where layers differ (Hugging Face `layer_types`, hybrid stacks), one per
    * layer; absent, every layer attends as `slidingWindow` and its fraction say. */
   layerTypes?: LayerType[];

@@ -75,6 +75,7 @@ export function buildRankModel(
     model.all.push(...weights.order);
   }
   if (span.hasEmbedding) addRelativePositions(context, model);
+  if (span.hasEmbedding) addEncoderConv(context, model);
   if (span.hasEmbedding && recipe.ends?.causalMaskBuffer) {
     // torch.tril(torch.ones((n, n), dtype=torch.bool)), registered after the layers and ln_f; the
     // stage with the embedding holds it (a split pipeline's later stages keep their copy too).
@@ -135,6 +136,24 @@ function addRelativePositions(context: WeightContext, model: RankModel): void {
     repeatedKeys: relative.inProjection === true,
   };
   model.all.push(table, ...(norm ?? []));
+}
+
+/** DebertaV2Encoder.conv (ConvLayer), created after the relative positions: the Conv1d's
+ * weight (h x h / groups x kernel) and bias, and its LayerNorm. */
+function addEncoderConv(context: WeightContext, model: RankModel): void {
+  const conv = context.arch.encoderConv;
+  if (!conv) return;
+  const h = context.arch.hiddenSize;
+  const weight = baseParam(
+    context.storage,
+    'encoder.conv.conv',
+    h * (h / conv.groups) * conv.kernel,
+  );
+  const bias = baseParam(context.storage, 'encoder.conv.conv.bias', h);
+  const norm = endNorm(context, 'encoder.conv.LayerNorm');
+  const dropout = context.arch.dropout?.residual ?? 0; // hidden_dropout_prob
+  model.encoderConv = { weight, bias, norm, activation: conv.activation, dropout };
+  model.all.push(weight, bias, ...norm);
 }
 
 /** OPT-350m's bias-free projections, created in OPTDecoder's order (project_out, then

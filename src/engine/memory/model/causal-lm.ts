@@ -9,7 +9,7 @@ import { Param, Tensor } from '../autograd/runtime';
 import { EmbeddingLocal, LayerInputs, LayerRecipe } from '../recipes/recipe';
 import { LayerAttention, MaskSpec } from '../recipes/attention-kernel';
 import { visionForward } from '../recipes/vision';
-import { relativeInputs } from '../recipes/hf-deberta';
+import { encoderConvLayer, relativeInputs } from '../recipes/hf-deberta';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, LossSettings } from './loss';
@@ -202,8 +202,9 @@ export class StageModel {
         if (this.recipe.skips?.(layer.index, inputs)) continue;
         nn.rt.enter('forward', layer.index, 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
-        const y = this.runLayer(x, layer, inputs);
+        const layerOutput = this.runLayer(x, layer, inputs);
         hooks.afterForward(`layer:${layer.index}`);
+        const y = this.afterFirstLayer(x, layerOutput, layer.index);
         // Qwen3VLTextModel.forward's `layer_outputs` holds a layer's output until the next
         // layer returns, after a deepstack add has rebound `hidden_states` to its copy.
         nn.rt.drop(layerOutputs);
@@ -228,6 +229,17 @@ export class StageModel {
       nn.weights.exitAutocast(nn.ops);
       return out;
     });
+  }
+
+  /** DebertaV2Encoder.forward: `output_states = self.conv(hidden_states, output_states,
+   * input_mask)` after layer 0, over the encoder's input; the layer's output rebound, so freed. */
+  private afterFirstLayer(input: Tensor, output: Tensor, index: number): Tensor {
+    const conv = this.model.encoderConv;
+    if (!conv || index !== 0) return output;
+    this.nn.rt.enter('forward', -1, 'encoder conv');
+    const convolved = encoderConvLayer(this.nn, input, output, conv);
+    this.nn.rt.drop(output);
+    return convolved;
   }
 
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {

@@ -71,6 +71,15 @@ export interface RankModel {
    * it (norm_rel_ebd), which every layer's attention reads; how its encoder builds the relative
    * positions (log buckets; DeBERTa-v1's repeated key ids). */
   relativePositions?: { table: Param; norm?: Param[]; logBuckets: boolean; repeatedKeys: boolean };
+  /** DeBERTa-v2's ConvLayer after the first layer (DebertaV2Encoder.conv). */
+  encoderConv?: {
+    weight: Param;
+    bias: Param;
+    norm: Param[];
+    activation: 'tanh' | 'gelu';
+    /** hidden_dropout_prob (ConvLayer.dropout). */
+    dropout: number;
+  };
   finalNorm?: Param[];
   /** OPT-350m's project_out (h to the embedding width) before the head, on the last stage. */
   projectOut?: LinearParams;

@@ -248,6 +248,47 @@ export function relativeInputs(
   return { positions, embeddings };
 }
 
+/** ConvLayer.forward (DebertaV2Encoder.conv) over the encoder's input `x` and the first layer's
+ * output `y`: x.permute(0, 2, 1).contiguous() (a copy nn.Conv1d keeps for its weight's gradient,
+ * beside the weight for its input's; autocast runs conv1d in 16 bits), the output permuted back
+ * (.contiguous(): a copy, the Conv1d's own freed), `(1 - input_mask).bool()` (an int64 (b, s),
+ * then the bool the in-place masked_fill_ keeps), dropout, the activation (GELU keeps its input,
+ * tanh its output), LayerNorm(y + it), times input_mask cast to the output's dtype (kept by the
+ * product). */
+export function encoderConvLayer(
+  nn: Nn,
+  x: Tensor,
+  y: Tensor,
+  conv: NonNullable<RankModel['encoderConv']>,
+): Tensor {
+  return nn.rt.scope(() => {
+    const { ops, rt } = nn;
+    const contiguous = ops.unary(x); // hidden_states.permute(0, 2, 1).contiguous()
+    const input = nn.matmulInput(contiguous);
+    const weight = nn.weights.matmulWeight(ops, conv.weight, 1, conv.weight.elements);
+    const bias = nn.weights.matmulWeight(ops, conv.bias, 1, conv.bias.elements);
+    const convolved = ops.empty(input, true, x.cols);
+    rt.record([input, weight, bias], [convolved], [input, weight], () =>
+      [input, weight, bias].forEach((t) => ops.give(t, () => ops.gradOf(t))),
+    );
+    rt.drop(weight, bias, input, contiguous);
+    const out = ops.unary(convolved); // .permute(0, 2, 1).contiguous()
+    rt.drop(convolved);
+    const rmask = rt.tensor(x.rows, 1, INT64, false); // 1 - input_mask
+    const inverted = rt.tensor(x.rows, 1, BOOL, false); // .bool()
+    rt.drop(rmask);
+    const filled = rt.view(out, out.cols, out.requiresGrad); // out.masked_fill_(rmask, 0)
+    rt.record([out], [filled], [inverted], () => ops.give(out, () => ops.gradOf(out)));
+    const dropped = nn.dropout(filled, conv.dropout);
+    const activated =
+      conv.activation === 'gelu' ? ops.unarySavingInput(dropped) : ops.unarySavingOutput(dropped);
+    const sum = ops.add(y, activated); // layer_norm_input
+    const normed = nn.layerNorm(sum, conv.norm[0], conv.norm[1]);
+    const mask = rt.tensor(x.rows, 1, normed.elementBytes, false); // input_mask.to(output.dtype)
+    return ops.mul(normed, mask);
+  });
+}
+
 /** attention_probs_dropout_prob and hidden_dropout_prob (also pos_dropout's). */
 export function hfDebertaV2Recipe(arch: ModelArchitecture): LayerRecipe {
   const dropout = { attention: arch.dropout?.attention ?? 0, hidden: arch.dropout?.residual ?? 0 };

@@ -318,6 +318,43 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(embedding).not.toContain(BF16 * T * d);
   });
 
+  it("DeBERTa-v2's ConvLayer after the first layer: the transposed input kept by Conv1d, the masked_fill_ mask, dropout's mask, GELU's input, LayerNorm's input and statistics, the cast mask; the first layer's own output freed", () => {
+    const v2 = {
+      model_type: 'deberta-v2',
+      hidden_size: h,
+      num_attention_heads: a,
+      intermediate_size: f,
+      vocab_size: 1024,
+      relative_attention: true,
+      position_buckets: 32,
+      share_att_key: true,
+      pos_att_type: 'p2c|c2p',
+      norm_rel_ebd: 'layer_norm',
+      position_biased_input: false,
+      num_hidden_layers: 1,
+    };
+    const conv = { ...v2, conv_kernel_size: 3, conv_act: 'gelu' };
+    const activations = (config: Record<string, unknown>) =>
+      forwardEnd(config, HF).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+    const kept =
+      BF16 * h * T + // hidden_states.permute(0, 2, 1).contiguous(), kept by the Conv1d
+      T + // (1 - input_mask).bool(), kept by masked_fill_
+      h * T + // dropout's mask
+      BF16 * h * T + // dropout's output, kept by GELU
+      BF16 * h * T + // y + out, kept by LayerNorm
+      2 * FP32 * T + // its mean and rstd
+      BF16 * T; // input_mask.to(output.dtype), kept by the product
+    // the product replaces the first layer's output (which nothing keeps) as the layer output
+    expect(activations(conv) - activations(v2)).toBe(kept);
+    expect(endForwardAllocations(conv, HF, 'encoder conv')).toEqual([
+      ...[BF16 * h * T, BF16 * h * T, BF16 * h * T], // the copy in, Conv1d's output, the copy out
+      ...[INT64 * T, T], // 1 - input_mask, .bool()
+      ...[BF16 * h * T, h * T, BF16 * h * T, BF16 * h * T], // dropout, its mask, GELU, the sum
+      ...[BF16 * h * T, FP32 * T, FP32 * T], // LayerNorm
+      ...[BF16 * T, BF16 * h * T], // the cast mask, the product
+    ]);
+  });
+
   describe("DeBERTa-v1: BERT's post-LN layer with DebertaLayerNorm, around in_proj's q, k and v views and the matmuls' reshaped operands", () => {
     const span = 1024; // max_relative_positions: a 2,048-row table, of which a sequence reads 2 x min(s, 1024)
     const deberta = {

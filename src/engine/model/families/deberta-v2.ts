@@ -4,6 +4,7 @@
 // holds; DebertaV2Embeddings adds absolute positions and token types only where the config asks.
 import {
   DisentangledAttentionConfig,
+  EncoderConvConfig,
   ModelArchitecture,
   PlanValidationError,
 } from '../../vocabulary';
@@ -78,14 +79,21 @@ function readDisentangled(
 
 /** The shapes the plan has no model code for, each refused by its field. */
 function refuseUnplanned(arch: ModelArchitecture, read: ConfigReader): void {
-  const kernel = read.config.conv_kernel_size;
-  if (typeof kernel === 'number' && kernel > 0)
-    read.fail(
-      'conv_kernel_size',
-      "the first layer's convolution (DebertaV2Encoder.conv, deberta-v2-xlarge and -xxlarge) is not planned yet: give conv_kernel_size 0 (DeBERTa-v3's checkpoints have none)",
-    );
   refuseProjectedEmbedding(arch, read, 'embed_proj');
   if (read.errors.length > 0) throw new PlanValidationError(read.errors);
+}
+
+/** DebertaV2Encoder.conv where conv_kernel_size > 0 (ConvLayer: conv_groups 1 and conv_act
+ * 'tanh' by default; deberta-v2-xlarge gives 'gelu'). */
+function readEncoderConv(read: ConfigReader): EncoderConvConfig | undefined {
+  const kernel = read.numberOr(0, 'conv_kernel_size');
+  if (kernel <= 0) return undefined;
+  const activation = read.config.conv_act ?? 'tanh';
+  if (activation !== 'tanh' && activation !== 'gelu') {
+    read.fail('conv_act', "give 'tanh' (ConvLayer's default) or 'gelu'");
+    throw new PlanValidationError(read.errors);
+  }
+  return { kernel, groups: read.numberOr(1, 'conv_groups'), activation };
 }
 
 /** What both DeBERTa codes build: post-LN layers of biased linears and two LayerNorms each
@@ -124,5 +132,7 @@ export const debertaV2: Family = {
     debertaEnds(arch, read);
     if (givesDisentangled(read)) return;
     if (read.config.relative_attention === true) arch.disentangled = readDisentangled(arch, read);
+    const conv = readEncoderConv(read);
+    if (conv) arch.encoderConv = conv;
   },
 };

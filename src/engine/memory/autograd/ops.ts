@@ -344,6 +344,14 @@ export class Ops {
     return out;
   }
 
+  /** x.masked_fill_(mask, 0), in place: a new version of x, nothing allocated;
+   * MaskedFillBackward0 saves the mask and gives x grad.masked_fill(mask, 0), a copy. */
+  maskedFillInPlace(x: Tensor, mask: Tensor): Tensor {
+    const out = this.rt.view(x, x.cols, x.requiresGrad);
+    this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
+    return out;
+  }
+
   /** x.view(rows, k, cols).sum(dim=1): `rows` rows; SumBackward0 expands the gradient back
    * (a view, no copy). */
   sumRows(x: Tensor, rows: number): Tensor {
@@ -443,12 +451,20 @@ export class Ops {
     return out;
   }
 
-  /** A convolution whose stride is its kernel (a patch embedding): one `cols`-wide row per
-   * input row; it keeps its input for the weight's gradient. */
-  patchConvolution(input: Tensor, weight: Tensor, cols: number): Tensor {
-    const out = this.rt.tensor(input.rows, cols, input.elementBytes, weight.requiresGrad);
-    this.rt.record([input, weight], [out], [weight.requiresGrad ? input : undefined], () =>
-      this.give(weight, () => this.gradOf(weight)),
+  /** A convolution giving one `cols`-wide row per input row: a patch embedding whose stride is
+   * its kernel, or a same-padded nn.Conv1d (DeBERTa-v2's ConvLayer). convolution_backward keeps
+   * the input for the weight's gradient and the weight for the input's, each where the other
+   * needs one; the bias's gradient sums the output's. */
+  convolution(input: Tensor, weight: Tensor, cols: number, bias?: Tensor): Tensor {
+    const inputs = bias ? [input, weight, bias] : [input, weight];
+    const requiresGrad = inputs.some((t) => t.requiresGrad);
+    const out = this.rt.tensor(input.rows, cols, input.elementBytes, requiresGrad);
+    const saved = [
+      weight.requiresGrad ? input : undefined,
+      input.requiresGrad ? weight : undefined,
+    ];
+    this.rt.record(inputs, [out], saved, () =>
+      inputs.forEach((t) => this.give(t, () => this.gradOf(t))),
     );
     return out;
   }

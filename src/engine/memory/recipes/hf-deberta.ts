@@ -267,18 +267,14 @@ export function encoderConvLayer(
     const input = nn.matmulInput(contiguous);
     const weight = nn.weights.matmulWeight(ops, conv.weight, 1, conv.weight.elements);
     const bias = nn.weights.matmulWeight(ops, conv.bias, 1, conv.bias.elements);
-    const convolved = ops.empty(input, true, x.cols);
-    rt.record([input, weight, bias], [convolved], [input, weight], () =>
-      [input, weight, bias].forEach((t) => ops.give(t, () => ops.gradOf(t))),
-    );
+    const convolved = ops.convolution(input, weight, x.cols, bias);
     rt.drop(weight, bias, input, contiguous);
     const out = ops.unary(convolved); // .permute(0, 2, 1).contiguous()
     rt.drop(convolved);
     const rmask = rt.tensor(x.rows, 1, INT64, false); // 1 - input_mask
     const inverted = rt.tensor(x.rows, 1, BOOL, false); // .bool()
     rt.drop(rmask);
-    const filled = rt.view(out, out.cols, out.requiresGrad); // out.masked_fill_(rmask, 0)
-    rt.record([out], [filled], [inverted], () => ops.give(out, () => ops.gradOf(out)));
+    const filled = ops.maskedFillInPlace(out, inverted); // out.masked_fill_(rmask, 0)
     const dropped = nn.dropout(filled, conv.dropout);
     const activated =
       conv.activation === 'gelu' ? ops.unarySavingInput(dropped) : ops.unarySavingOutput(dropped);

@@ -74,7 +74,7 @@ function deepstackMerger(nn: Nn, x: Tensor, weights: DeepstackWeights): Tensor {
 function patchEmbedding(nn: Nn, pixels: Tensor, weight: Tensor, tower: VisionTower): Tensor {
   const typed = nn.ops.to(pixels, weight.elementBytes); // .to(dtype=self.proj.weight.dtype)
   const input = nn.matmulInput(typed);
-  const out = nn.ops.patchConvolution(input, weight, tower.hiddenSize);
+  const out = nn.ops.convolution(input, weight, tower.hiddenSize);
   nn.rt.drop(typed, input); // a second drop of one handle does nothing
   return out;
 }

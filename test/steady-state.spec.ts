@@ -13,6 +13,7 @@ import { virtualStageSpans } from '../src/engine/model/placement';
 import { layoutOf } from '../src/engine/request/layout';
 import { validateRequest } from '../src/engine/request/validate';
 import { NARROW_SEQ2SEQ } from './support/seq2seq';
+import { NARROW_DEBERTA } from './support/deberta';
 
 const catalog = loadCatalog();
 const gpu = catalog.findGpu('h200')!;
@@ -149,28 +150,11 @@ describe("the twenty-eighth session's families planned from a config carry nothi
   // kernel (its saved weight casts under autocast), LLaVA-OneVision's resized grid (56-px crops
   // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image).
   const CONFIGS: Record<string, Record<string, unknown>> = {
-    deberta: {
-      model_type: 'deberta',
-      hidden_size: 256,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      intermediate_size: 512,
-      vocab_size: 1024,
-      relative_attention: true,
-      pos_att_type: 'c2p|p2c',
-      position_biased_input: false,
-    },
+    deberta: { ...NARROW_DEBERTA, model_type: 'deberta' },
     'deberta-v2': {
+      ...NARROW_DEBERTA,
       model_type: 'deberta-v2',
-      hidden_size: 256,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      intermediate_size: 512,
-      vocab_size: 1024,
-      relative_attention: true,
       position_buckets: 32,
-      pos_att_type: 'p2c|c2p',
-      position_biased_input: false,
       conv_kernel_size: 3,
     },
     falcon_mamba: {

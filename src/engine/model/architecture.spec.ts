@@ -429,6 +429,17 @@ describe('architectureFromConfig on published config.json files', () => {
     const h = 768;
     const encoderLayer = 4 * (h * h + h) + (h * 3072 + 3072) + (3072 * h + h) + 2 * 2 * h;
     const pooledHead = h * h + h + (h * 2 + 2); // pooler (or RoBERTa's dense), classifier
+    // RoBERTa's shape over `vocab` tokens (514 positions, numbered from padding_idx + 1, and one
+    // token type), as the config.json of `modelType` gives it with the classifier `architecture`
+    const robertaShaped = (modelType: string, architecture: string, vocab: number) => ({
+      ...BERT_BASE,
+      architectures: [architecture],
+      model_type: modelType,
+      vocab_size: vocab,
+      max_position_embeddings: 514,
+      type_vocab_size: 1,
+    });
+    const robertaEmbeddings = (vocab: number) => vocab * h + 514 * h + 1 * h + 2 * h;
 
     it('bert-base-uncased with 2 labels: 109,483,778 parameters, the pooler and classifier, no LM head', () => {
       const embeddings = 30522 * h + 512 * h + 2 * h + 2 * h; // words, positions, types, LayerNorm
@@ -438,30 +449,20 @@ describe('architectureFromConfig on published config.json files', () => {
 
     it('roberta-base with 2 labels: 124,647,170 parameters, RobertaClassificationHead for the pooler', () => {
       // roberta-base's config.json (architectures changed to the classifier).
-      const ROBERTA_BASE = {
-        ...BERT_BASE,
-        architectures: ['RobertaForSequenceClassification'],
-        model_type: 'roberta',
-        vocab_size: 50265,
-        max_position_embeddings: 514,
-        type_vocab_size: 1,
-      };
-      const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
+      const ROBERTA_BASE = robertaShaped('roberta', 'RobertaForSequenceClassification', 50265);
+      const embeddings = robertaEmbeddings(50265);
       expect(total(ROBERTA_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
       expect(total(ROBERTA_BASE)).toBe(124647170);
     });
 
     it("camembert-base with 2 labels: RoBERTa's modules over its 32,005-token vocabulary", () => {
       // camembert-base's config.json (architectures changed to the classifier): 110,623,490.
-      const CAMEMBERT_BASE = {
-        ...BERT_BASE,
-        architectures: ['CamembertForSequenceClassification'],
-        model_type: 'camembert',
-        vocab_size: 32005,
-        max_position_embeddings: 514,
-        type_vocab_size: 1,
-      };
-      const embeddings = 32005 * h + 514 * h + 1 * h + 2 * h;
+      const CAMEMBERT_BASE = robertaShaped(
+        'camembert',
+        'CamembertForSequenceClassification',
+        32005,
+      );
+      const embeddings = robertaEmbeddings(32005);
       expect(total(CAMEMBERT_BASE)).toBe(embeddings + 12 * encoderLayer + pooledHead);
       expect(total(CAMEMBERT_BASE)).toBe(110_623_490);
       // CamembertEmbeddings numbers positions from padding_idx + 1, as RoBERTa's do.
@@ -704,15 +705,8 @@ describe('architectureFromConfig on published config.json files', () => {
       });
 
       it('roberta-base as RobertaForMaskedLM: 124,697,433 parameters', () => {
-        const config = {
-          ...BERT_BASE,
-          architectures: ['RobertaForMaskedLM'],
-          model_type: 'roberta',
-          vocab_size: 50265,
-          max_position_embeddings: 514,
-          type_vocab_size: 1,
-        };
-        const embeddings = 50265 * h + 514 * h + 1 * h + 2 * h;
+        const config = robertaShaped('roberta', 'RobertaForMaskedLM', 50265);
+        const embeddings = robertaEmbeddings(50265);
         expect(total(config)).toBe(embeddings + 12 * encoderLayer + transform + 50265);
         expect(total(config)).toBe(124697433);
       });

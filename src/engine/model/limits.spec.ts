@@ -2,6 +2,7 @@
 // field and the range, and raw config.json numbers are checked before they reach a count.
 import { architectureFromConfig } from './architecture';
 import { architectureLimitErrors } from './limits';
+import { NARROW_DEBERTA } from '../../../test/support/deberta';
 import { FieldError, ModelArchitecture, PlanValidationError, VisionTower } from '../vocabulary';
 
 const LLAMA = {
@@ -261,16 +262,7 @@ describe('model limits', () => {
   });
 
   it("DeBERTa-v1's in_proj attention goes with its model type: an exported architecture that parts them is a 400 by field", () => {
-    const deberta = architectureFromConfig('d', {
-      model_type: 'deberta',
-      hidden_size: 256,
-      num_attention_heads: 4,
-      intermediate_size: 512,
-      vocab_size: 1024,
-      relative_attention: true,
-      pos_att_type: 'c2p|p2c',
-      position_biased_input: false,
-    });
+    const deberta = architectureFromConfig('d', { ...NARROW_DEBERTA, model_type: 'deberta' });
     const fields = (arch: ModelArchitecture) =>
       architectureLimitErrors(arch, 'model').map((e) => e.field);
     expect(fields(deberta)).toEqual([]);

@@ -68,6 +68,21 @@ const tower224 = (hidden: number, mlp: number, layers: number) => ({
   image_size: 224,
   patch_size: 14,
 });
+// DeBERTa-v2 at the specs' shape: 32 position buckets, shared position projections, the table's
+// LayerNorm, no absolute positions.
+const DEBERTA_V2 = {
+  model_type: 'deberta-v2',
+  hidden_size: h,
+  num_attention_heads: a,
+  intermediate_size: f,
+  vocab_size: 1024,
+  relative_attention: true,
+  position_buckets: 32,
+  share_att_key: true,
+  pos_att_type: 'p2c|c2p',
+  norm_rel_ebd: 'layer_norm',
+  position_biased_input: false,
+};
 /** A BART config of the specs' shape (both stacks alike), with `extra` over it. */
 const bart = (extra: Record<string, unknown>) => ({
   model_type: 'bart',
@@ -259,21 +274,9 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it("DeBERTa-v2: BERT's post-LN layer around disentangled attention, which keeps q, k, k / scale and v, the content-to-position and position-to-content scores before they are gathered, their int64 indices and the projected positions", () => {
-    const P = 32; // position_buckets: the relative position table has 2P rows
+    const P = DEBERTA_V2.position_buckets; // the relative position table has 2P rows
     const s = T; // one sequence: every token attends over T keys
-    const deberta = {
-      model_type: 'deberta-v2',
-      hidden_size: h,
-      num_attention_heads: a,
-      intermediate_size: f,
-      vocab_size: 1024,
-      relative_attention: true,
-      position_buckets: P,
-      share_att_key: true,
-      pos_att_type: 'p2c|c2p',
-      norm_rel_ebd: 'layer_norm',
-      position_biased_input: false,
-    };
+    const deberta = DEBERTA_V2;
     const perToken =
       4 * BF16 * a * d + // q, k (kept by p2c's bmm), k / scale, v: each made contiguous per head
       2 * BF16 * a * 2 * P + // c2p's and p2c's scores against all 2P positions, kept by gather
@@ -319,20 +322,7 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
   });
 
   it("DeBERTa-v2's ConvLayer after the first layer: the transposed input kept by Conv1d, the masked_fill_ mask, dropout's mask, GELU's input, LayerNorm's input and statistics, the cast mask; the first layer's own output freed", () => {
-    const v2 = {
-      model_type: 'deberta-v2',
-      hidden_size: h,
-      num_attention_heads: a,
-      intermediate_size: f,
-      vocab_size: 1024,
-      relative_attention: true,
-      position_buckets: 32,
-      share_att_key: true,
-      pos_att_type: 'p2c|c2p',
-      norm_rel_ebd: 'layer_norm',
-      position_biased_input: false,
-      num_hidden_layers: 1,
-    };
+    const v2 = { ...DEBERTA_V2, num_hidden_layers: 1 };
     const conv = { ...v2, conv_kernel_size: 3, conv_act: 'gelu' };
     const activations = (config: Record<string, unknown>) =>
       forwardEnd(config, HF).live[ALLOCATED_COMPONENTS.indexOf('activations')];
@@ -346,6 +336,15 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
       BF16 * T; // input_mask.to(output.dtype), kept by the product
     // the product replaces the first layer's output (which nothing keeps) as the layer output
     expect(activations(conv) - activations(v2)).toBe(kept);
+    // Under LoRA the convolution and the embedding are frozen: nothing up to the activation
+    // needs a gradient, so only LayerNorm's input and statistics and the cast mask are kept
+    // (the first layer's adapters make its output, and so the sum, need one).
+    const lora = settings({ preset: 'hf-transformers' }, { method: 'lora' });
+    const loraActivations = (config: Record<string, unknown>) =>
+      forwardEnd(config, lora).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+    expect(loraActivations(conv) - loraActivations(v2)).toBe(
+      BF16 * h * T + 2 * FP32 * T + BF16 * T,
+    );
     expect(endForwardAllocations(conv, HF, 'encoder conv')).toEqual([
       ...[BF16 * h * T, BF16 * h * T, BF16 * h * T], // the copy in, Conv1d's output, the copy out
       ...[INT64 * T, T], // 1 - input_mask, .bool()

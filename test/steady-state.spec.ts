@@ -144,11 +144,12 @@ describe('the encoder-decoders planned from a config carry nothing either', () =
   });
 });
 
-describe("the twenty-eighth session's families planned from a config carry nothing either", () => {
+describe('DeBERTa, FalconMamba, LLaVA-OneVision and Aya Vision planned from a config carry nothing either', () => {
   // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, DeBERTa-v2's
   // ConvLayer after its first layer, FalconMamba's
   // kernel (its saved weight casts under autocast), LLaVA-OneVision's resized grid (56-px crops
-  // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image).
+  // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image), Aya
+  // Vision's pixel-shuffled SwiGLU projector (a 56-px tile: 4 tokens).
   const CONFIGS: Record<string, Record<string, unknown>> = {
     deberta: { ...NARROW_DEBERTA, model_type: 'deberta' },
     'deberta-v2': {
@@ -188,12 +189,35 @@ describe("the twenty-eighth session's families planned from a config carry nothi
         vision_use_head: false,
       },
     },
+    aya_vision: {
+      model_type: 'aya_vision',
+      alignment_intermediate_size: 512,
+      text_config: {
+        model_type: 'cohere2',
+        hidden_size: 256,
+        intermediate_size: 512,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        vocab_size: 1024,
+      },
+      vision_config: {
+        model_type: 'siglip_vision_model',
+        hidden_size: 128,
+        intermediate_size: 256,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        image_size: 56,
+        patch_size: 14,
+        vision_use_head: false,
+      },
+    },
   };
-  // OneVision with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds
+  // OneVision and Aya Vision with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds
   // no lm_head there)
   const planned = (type: string, settings: Settings): Settings => {
     const { training } = settings;
-    if (type === 'llava_onevision')
+    if (type === 'llava_onevision' || type === 'aya_vision')
       return { ...settings, training: { ...training, imagesPerSample: 1 } };
     if (!type.startsWith('deberta') || !training?.lora) return settings;
     const headOnly = Array.isArray(training.lora.targetModules);

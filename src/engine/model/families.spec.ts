@@ -2271,6 +2271,95 @@ describe('LLaVA-OneVision (modeling_llava_onevision.py: Qwen2, SigLIP over anyre
   });
 });
 
+describe('Aya Vision (modeling_aya_vision.py: Cohere2, SigLIP, a pixel-shuffled SwiGLU projector)', () => {
+  // CohereLabs/aya-vision-8b's shape: Command R7B's Cohere2 text stack (tied), SigLIP so400m's
+  // blocks (27) at 364 px, downsample_factor 2, alignment_intermediate_size 28,672
+  const AYA_8B = {
+    model_type: 'aya_vision',
+    downsample_factor: 2,
+    alignment_intermediate_size: 28672,
+    text_config: {
+      model_type: 'cohere2',
+      hidden_size: 4096,
+      intermediate_size: 14336,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      vocab_size: 256000,
+      sliding_window: 4096,
+      sliding_window_pattern: 4,
+    },
+    vision_config: {
+      model_type: 'siglip_vision_model',
+      hidden_size: 1152,
+      intermediate_size: 4304,
+      num_hidden_layers: 27,
+      num_attention_heads: 16,
+      image_size: 364,
+      patch_size: 14,
+      vision_use_head: false,
+    },
+  };
+
+  it("8,631,842,032 parameters (the Hub card's 8.63B): Cohere2, SigLIP with post_layernorm, the projector's LayerNorm and two linears", () => {
+    const t = 4096;
+    // Cohere's bias-free LayerNorm (a weight), q, k, v, o, gate, up, down; the embedding tied
+    const textLayer = t + t * t + 2 * t * 1024 + t * t + 3 * t * 14336;
+    const text = 256000 * t + 32 * textLayer + t;
+    const v = 1152;
+    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    // Conv2d patches with bias, 26 x 26 positions, post_layernorm
+    const tower = 3 * 14 * 14 * v + v + 676 * v + 2 * v + 27 * block;
+    const shuffled = 4 * v; // 2 x 2 patches a token
+    const projector = 2 * shuffled + (shuffled * 28672 + 28672) + (14336 * t + t);
+    const arch = architectureFromConfig('aya-vision-8b', AYA_8B);
+    expect(countParameters(arch).total).toBe(text + tower + projector);
+    expect(text + tower + projector).toBe(8_631_842_032);
+  });
+
+  it("a 364-px tile's 26 x 26 patches shuffled 2 x 2: 169 tokens, every block feeding the features (vision_feature_layer -1)", () => {
+    const arch = architectureFromConfig('aya-vision-8b', AYA_8B);
+    expect(arch.vision).toMatchObject({
+      layout: 'aya',
+      patchesPerImage: 676,
+      tokensPerImage: 169,
+      pixelShuffle: 2,
+      featureLayers: 27,
+    });
+    // AyaVisionProcessor's prompt: (img_size // (patch_size x downsample_factor))^2 tokens a tile
+    expect(Math.floor(364 / (14 * 2)) ** 2).toBe(169);
+  });
+
+  it("builds Cohere2Config's defaults where no text_config is given, the class a given one names (llama where it names none)", () => {
+    const { text_config: _, ...bare } = AYA_8B;
+    // configuration_cohere2.py: hidden_size 8192, 40 layers, 64 heads, vocab 256,000
+    expect(architectureFromConfig('x', bare)).toMatchObject({
+      modelType: 'cohere2',
+      hiddenSize: 8192,
+      numLayers: 40,
+      numAttentionHeads: 64,
+      vocabSize: 256000,
+    });
+    const unnamed = { ...AYA_8B, text_config: { hidden_size: 4096, num_attention_heads: 32 } };
+    expect(architectureFromConfig('x', unnamed).modelType).toBe('llama');
+  });
+
+  it("refuses by the field what it does not plan: 'default' features, another tower, a factor that does not divide the grid, an odd alignment width", () => {
+    const refused = (extra: Record<string, unknown>) => () =>
+      architectureFromConfig('x', { ...AYA_8B, ...extra });
+    expect(refused({ vision_feature_select_strategy: 'default' })).toThrow(
+      /config.vision_feature_select_strategy/,
+    );
+    expect(refused({ vision_config: { model_type: 'clip_vision_model' } })).toThrow(
+      /config.vision_config.model_type/,
+    );
+    expect(refused({ downsample_factor: 3 })).toThrow(/config.downsample_factor/);
+    expect(refused({ alignment_intermediate_size: 28673 })).toThrow(
+      /config.alignment_intermediate_size/,
+    );
+  });
+});
+
 describe('InternVL (modeling_internvl.py: a text model of its own family, InternViT, a projector)', () => {
   // InternVL3-1B's shape: a Qwen2.5-0.5B text stack (its 151,674-token vocabulary, an untied
   // head), InternVLVisionConfig's defaults (InternViT-300M at 448 px)

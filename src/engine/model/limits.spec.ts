@@ -294,4 +294,38 @@ describe('model limits', () => {
     expect(fields({ tokensPerImage: 16 + 16 })).toEqual(['model.vision.tokensPerImage']);
     expect(fields({ layout: 'clip' })).toEqual(['model.vision.resizedGridTokens']);
   });
+
+  it("a pixel shuffle folds pixelShuffle^2 patches into a token the projector's first linear reads (Aya Vision's SwiGLU halving linear_1 for linear_2): an exported tower that disagrees is a 400 by field", () => {
+    // a 56-px tile in 14-px patches: 4 x 4 patches, 2 x 2 a token: 4 tokens of 4 x 64
+    const aya = architectureFromConfig('a', {
+      model_type: 'aya_vision',
+      alignment_intermediate_size: 512,
+      text_config: { model_type: 'llama', hidden_size: 256, num_attention_heads: 4 },
+      vision_config: {
+        hidden_size: 64,
+        num_attention_heads: 2,
+        image_size: 56,
+        patch_size: 14,
+        vision_use_head: false,
+      },
+    });
+    const vision = aya.vision!;
+    const [linear1, linear2] = vision.projector;
+    const fields = (tower: Partial<VisionTower>) =>
+      architectureLimitErrors({ ...aya, vision: { ...vision, ...tower } }, 'model').map(
+        (e) => e.field,
+      );
+    expect(fields({})).toEqual([]);
+    expect(fields({ pixelShuffle: 3 })).toEqual(['model.vision.pixelShuffle']);
+    expect(fields({ tokensPerImage: 8 })).toEqual(['model.vision.tokensPerImage']);
+    expect(fields({ projector: [{ ...linear1, inFeatures: 64 }, linear2] })).toEqual([
+      'model.vision.projector',
+    ]);
+    expect(fields({ projector: [linear1, { ...linear2, inFeatures: 512 }] })).toEqual([
+      'model.vision.projector',
+    ]);
+    // InternVL's class token is sliced off before its shuffle
+    expect(fields({ layout: 'internvl', patchesPerImage: 17 })).toEqual([]);
+    expect(fields({ layout: 'internvl' })).toEqual(['model.vision.pixelShuffle']);
+  });
 });

@@ -261,7 +261,7 @@ const VISION: BlockShape = {
   // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   optionalChoices: {
-    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma', 'onevision'],
+    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma', 'onevision', 'aya'],
     bidirectional: ['images', 'prefix'],
     activation: ['quick_gelu'],
   },
@@ -691,6 +691,48 @@ function packingErrors(
     );
 }
 
+/** The class tokens an image's patches carry in the layouts that pixel-shuffle them
+ * (vision-features.ts: InternVL's is sliced off first). */
+const SHUFFLED_CLASS_TOKENS: Partial<Record<NonNullable<VisionTower['layout']>, number>> = {
+  internvl: 1,
+  idefics3: 0,
+  aya: 0,
+};
+
+/** A pixel shuffle folds pixelShuffle^2 patches into one token that the projector's first
+ * linear reads: the tokens, the patches and that width agree, and Aya Vision's SwiGLU hands
+ * linear_2 half of linear_1's output. */
+function shuffleErrors(
+  vision: VisionTower | undefined,
+  fail: (field: string, message: string) => void,
+) {
+  const classTokens = vision?.layout && SHUFFLED_CLASS_TOKENS[vision.layout];
+  if (!vision || classTokens === undefined) return;
+  const groups = (vision.pixelShuffle ?? 1) ** 2;
+  const patches = vision.patchesPerImage - classTokens;
+  const [first, second] = vision.projector;
+  if (patches % groups !== 0)
+    fail(
+      'vision.pixelShuffle',
+      `must fold the image's ${patches} patches evenly: its square (${groups}) does not divide them`,
+    );
+  else if (vision.tokensPerImage * groups !== patches)
+    fail(
+      'vision.tokensPerImage',
+      `must be the image's ${patches} patches over pixelShuffle squared (${groups}): give ${patches / groups}`,
+    );
+  else if (first?.inFeatures !== vision.hiddenSize * groups)
+    fail(
+      'vision.projector',
+      `the first linear reads the shuffled patches: give inFeatures hiddenSize x pixelShuffle squared (${vision.hiddenSize * groups})`,
+    );
+  else if (vision.layout === 'aya' && second?.inFeatures * 2 !== first.outFeatures)
+    fail(
+      'vision.projector',
+      "Aya Vision's SwiGLU halves linear_1's output: give linear_2 inFeatures of half linear_1's outFeatures",
+    );
+}
+
 /** Blocks of an MLP or a sparse block alone are Nemotron-H's (layers.ts singleModuleBlocks), and
  * its `moe` layers are the ones that route: else they would be planned as something else. */
 function singleModuleErrors(
@@ -739,6 +781,7 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
   if (arch.encoderConv && arch.hiddenSize % arch.encoderConv.groups !== 0)
     fail('encoderConv.groups', `must divide hiddenSize (${arch.hiddenSize}): nn.Conv1d's groups`);
   packingErrors(arch.vision, fail);
+  shuffleErrors(arch.vision, fail);
   singleModuleErrors(arch, fail);
   visionNameErrors(arch.vision, fail);
   const indexLists: [string, number[] | undefined][] = [

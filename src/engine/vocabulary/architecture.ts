@@ -279,9 +279,13 @@ export interface VisionTower {
    * .get_image_features runs it (modeling_llava_onevision.py): SigLIP's blocks, the features read
    * after `featureLayers` of them (post_layernorm runs over the last and feeds nothing), the
    * projector (linear_1, GELU, linear_2) on every crop's patches, then LLaVA-NeXT's packing with
-   * the grid's features resized (resizedGridTokens). Absent: the generic ViT block with
-   * separate q, k, v and o and the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma' | 'onevision';
+   * the grid's features resized (resizedGridTokens). 'aya': SiglipVisionModel as
+   * AyaVisionModel.get_image_features runs it (modeling_aya_vision.py): SigLIP's blocks, the
+   * features read after `featureLayers` of them (post_layernorm runs over the last and feeds
+   * nothing), pixel-shuffled (pixelShuffle x pixelShuffle patches a token), then
+   * AyaVisionMultiModalProjector (LayerNorm, linear_1, SwiGLU, linear_2). Absent: the generic
+   * ViT block with separate q, k, v and o and the projector's linears on gathered patches. */
+  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma' | 'onevision' | 'aya';
   /** How the text stack attends over the image tokens in training: each image's tokens to one
    * another ('images': Gemma3Model's token_type_ids_mask_function), or the whole prefix, image
    * and prompt, to itself ('prefix': PaliGemma's prefix-LM). Either way the causal mask cannot

@@ -191,6 +191,23 @@ describe('Nn.layerNorm: native_layer_norm', () => {
     expect(deltasOf(nn.rt.log, start)).toEqual([X32, X32, ROW32, ROW32]);
     expect(out.elementBytes).toBe(FP32);
   });
+
+  it('over a permuted view (contiguousCopy): layer_norm_cuda and layer_norm_backward_cuda each copy it contiguous (expect_contiguous), a transient beside what they make', () => {
+    const nn = nnOf(PURE_BF16);
+    const weight = param(nn.rt, 1, HIDDEN, BF16);
+    const bias = param(nn.rt, 1, HIDDEN, BF16);
+    const x = nn.rt.tensor(TOKENS, HIDDEN, BF16, true);
+    const start = nn.rt.log.length;
+    const out = nn.layerNorm(x, weight, bias, { contiguousCopy: true });
+    // the copy, Y, mean and rstd; the copy freed as the function returns
+    expect(deltasOf(nn.rt.log, start)).toEqual([X16, X16, ROW32, ROW32, -X16]);
+    const seed = nn.rt.allocate(out.bytes, 'activations');
+    const backward = nn.rt.log.length;
+    nn.rt.backward(out, seed);
+    // the copy again, then dX, dgamma and dbeta (the weight's and bias's 256 B, a block each)
+    // while it lives, freed before the saved tensors are
+    expect(deltasOf(nn.rt.log, backward).slice(0, 5)).toEqual([X16, X16, BLOCK, BLOCK, -X16]);
+  });
 });
 
 describe('Nn.dropout', () => {

@@ -66,6 +66,12 @@ export interface Precision {
 }
 
 /** The modules of one rank, with its precision and weight access. */
+/** How a LayerNorm's input is laid out: a permuted view (Aya Vision's pixel_shuffle ends with
+ * one) is copied contiguous by the kernel. */
+export interface LayerNormInput {
+  contiguousCopy?: boolean;
+}
+
 export class Nn {
   readonly rt: Runtime;
   constructor(
@@ -432,11 +438,11 @@ export class Nn {
   /** nn.LayerNorm (native_layer_norm): one kernel that keeps its input and per-row statistics,
    * allocated as the output, then mean and rstd, two tensors of the accumulate type (fp32 for
    * 16-bit inputs: aten/src/ATen/native/cuda/layer_norm_kernel.cu layer_norm_cuda). */
-  layerNorm(x0: Tensor, weight: Param, bias?: Param): Tensor {
+  layerNorm(x0: Tensor, weight: Param, bias?: Param, input: LayerNormInput = {}): Tensor {
     const x = this.fp32Input(x0);
     const w = this.ops.weight(weight, 1, x.cols);
     const b = bias ? this.ops.weight(bias, 1, x.cols) : undefined;
-    const out = this.nativeLayerNorm(x, w, b);
+    const out = this.nativeLayerNorm(x, w, b, input.contiguousCopy);
     this.rt.drop(w, b);
     if (x !== x0) this.rt.drop(x);
     return out;
@@ -497,19 +503,24 @@ export class Nn {
   }
 
   /** native_layer_norm: the output in x's dtype, an fp32 mean and rstd per row, keeping x, them
-   * and the weight for backward, which makes x's, the weight's and the bias's gradients. */
-  private nativeLayerNorm(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-    const { ops } = this;
+   * and the weight for backward, which makes x's, the weight's and the bias's gradients. A
+   * non-contiguous x is copied contiguous first, in forward and again in backward, each copy a
+   * transient (layer_norm_cuda and layer_norm_backward_cuda: input.expect_contiguous()). */
+  private nativeLayerNorm(x: Tensor, w: Tensor, b?: Tensor, contiguousCopy = false): Tensor {
+    const { ops, rt } = this;
+    const copy = contiguousCopy ? rt.tensor(x.rows, x.cols, x.elementBytes, false) : undefined;
     const out = ops.empty(x, x.requiresGrad || w.requiresGrad);
-    const mean = this.rt.tensor(x.rows, 1, FP32, false);
-    const rstd = this.rt.tensor(x.rows, 1, FP32, false);
+    const mean = rt.tensor(x.rows, 1, FP32, false);
+    const rstd = rt.tensor(x.rows, 1, FP32, false);
     const inputs = b ? [x, w, b] : [x, w];
-    this.rt.record(inputs, [out], [x, mean, rstd, w], () => {
+    rt.record(inputs, [out], [x, mean, rstd, w], () => {
+      const again = contiguousCopy ? rt.allocate(x.bytes, 'activations') : undefined;
       ops.give(x, () => ops.gradOf(x));
       ops.give(w, () => ops.gradOf(w));
       if (b) ops.give(b, () => ops.gradOf(b));
+      rt.release(again);
     });
-    this.rt.drop(mean, rstd);
+    rt.drop(copy, mean, rstd);
     return out;
   }
 }

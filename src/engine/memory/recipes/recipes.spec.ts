@@ -2079,6 +2079,59 @@ describe("LLaVA-OneVision's SigLIP tower and packing (modeling_llava_onevision.p
   });
 });
 
+describe("Aya Vision's SigLIP tower and projector (modeling_aya_vision.py)", () => {
+  // a 224-px tile in 14-px patches: 16 x 16 patches, no class token; downsample_factor 2 makes
+  // 8 x 8 = 64 tokens of 4 x 256; linear_1 to A = 1,024, SwiGLU halves it, linear_2 to h
+  const hv = 256;
+  const fv = 512;
+  const P = 256;
+  const A = 1024;
+  const config = {
+    model_type: 'aya_vision',
+    downsample_factor: 2,
+    alignment_intermediate_size: A,
+    text_config: { ...BASE, model_type: 'llama', num_hidden_layers: 1 },
+    vision_config: {
+      ...tower224(hv, fv, 2),
+      model_type: 'siglip_vision_model',
+      vision_use_head: false,
+    },
+  };
+  const run = settings({ preset: 'hf-transformers' }, { imagesPerSample: 1 });
+  const shuffled = BF16 * 64 * 4 * hv; // a 64-row tensor 4 x 256 wide: the patches' bytes
+  const stat = Math.ceil((FP32 * 64) / 512) * 512; // 64 fp32 values: one 512-B block
+
+  it("keeps SigLIP's block tensors, then the shuffled copy LayerNorm keeps, its stats, linear_1's output (gate, a view of it, kept by SiLU), SiLU's and x (a view too) kept by the product, and the product", () => {
+    const activations = (images: number) =>
+      forwardEnd(config, settings({ preset: 'hf-transformers' }, { imagesPerSample: images })).live[
+        ALLOCATED_COMPONENTS.indexOf('activations')
+      ];
+    const { block } = siglipBlockBytes(P, hv, fv);
+    const norm = shuffled + 2 * stat; // its input and stats
+    const projector = norm + shuffled + BF16 * 64 * A + 2 * BF16 * 64 * (A / 2);
+    // post_layernorm over the last block's output runs and keeps nothing
+    expect(activations(1) - activations(0)).toBe(2 * block + projector);
+  });
+
+  it("makes post_layernorm's output and stats for nothing, then pixel_shuffle's one copy, LayerNorm's contiguous transient, output and stats, linear_1, SiLU, the product and linear_2", () => {
+    expect(endForwardAllocations(config, run, 'vision').slice(-13)).toEqual([
+      BF16 * P * hv, // post_layernorm: last_hidden_state, held until get_image_features returns
+      FP32 * P,
+      FP32 * P,
+      shuffled, // reshape(B, h / 2, w / 2, -1) of a permuted view: the copy
+      shuffled, // layer_norm_cuda: input.expect_contiguous() of the last permute's view
+      shuffled, // the LayerNorm's output
+      stat,
+      stat,
+      BF16 * 64 * A, // linear_1
+      BF16 * 64 * (A / 2), // act(gate)
+      BF16 * 64 * (A / 2), // act(gate) * x
+      BF16 * 64 * h, // linear_2: the image tokens
+      BF16 * T * h, // masked_scatter into the embedded sequence
+    ]);
+  });
+});
+
 describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling_internvl.py)", () => {
   // a 224-px image in 14-px patches: 256 patches and the class token (as LLaVA's test above)
   const hv = 256;

@@ -1,4 +1,4 @@
-// What LLaVA's, InternVL's and Idefics3's get_image_features do past the embeddings: the blocks
+// What LLaVA's, InternVL's, Aya Vision's and Idefics3's get_image_features do past the embeddings: the blocks
 // that feed the features, the features taken without the class token, the pixel shuffle, the
 // projector, and LLaVA-NeXT's and LLaVA-OneVision's packing of an image's crops into its tokens.
 import { Nn } from '../autograd/nn';
@@ -53,26 +53,74 @@ function unusedBlocks(nn: Nn, weights: VisionWeights, features: Tensor): Tensor 
   return x === features ? undefined : x;
 }
 
-/** SiglipVisionModel as LlavaOnevisionModel.get_image_features runs it from the embeddings'
- * output (no class token, no pre-norm): the blocks to vision_feature_layer, whose output is the
- * features (hidden_states[-1] is the last block's, before post_layernorm); the blocks after
- * them and post_layernorm over the last output run too, feeding nothing (planned without
+/** SiglipVisionModel from the embeddings' output (no class token, no pre-norm) as LLaVA-OneVision's
+ * and Aya Vision's get_image_features run it: the blocks to vision_feature_layer, whose output
+ * is the features (hidden_states[-1] is the last block's, before post_layernorm); the blocks
+ * after them and post_layernorm over the last output run too, feeding nothing (planned without
  * saving), that output held in the tower's returned BaseModelOutput until get_image_features
- * returns; then the projector on every crop's patches, and the packing. */
-export function onevisionFeatures(
+ * returns, after `project` has made the image tokens from the features. */
+function siglipHiddenStates(
   nn: Nn,
   weights: VisionWeights,
   embedded: Tensor,
-  images: number,
+  project: (features: Tensor) => Tensor,
 ): Tensor {
   const { rt } = nn;
   const features = featureBlocks(nn, weights, embedded);
   const last = unusedBlocks(nn, weights, features) ?? features;
   const lastHiddenState = rt.noGrad(() => towerNorm(nn, last, weights.layoutNorm, weights.tower));
   if (last !== features) rt.drop(last);
-  const projected = llavaProjector(nn, weights, features, images);
+  const tokens = project(features);
   rt.drop(lastHiddenState);
+  return tokens;
+}
+
+/** LlavaOnevisionModel.get_image_features (SigLIP's hidden states, the projector on every
+ * crop's patches), then its forward's pack_image_features. */
+export function onevisionFeatures(
+  nn: Nn,
+  weights: VisionWeights,
+  embedded: Tensor,
+  images: number,
+): Tensor {
+  const projected = siglipHiddenStates(nn, weights, embedded, (features) =>
+    llavaProjector(nn, weights, features, images),
+  );
   return packedCrops(nn, weights, projected, images);
+}
+
+/** AyaVisionModel.get_image_features: SigLIP's hidden states through
+ * AyaVisionMultiModalProjector (each tile one image here). */
+export function ayaFeatures(nn: Nn, weights: VisionWeights, embedded: Tensor): Tensor {
+  return siglipHiddenStates(nn, weights, embedded, (features) =>
+    ayaProjector(nn, weights, features),
+  );
+}
+
+/** AyaVisionMultiModalProjector.forward: pixel_shuffle's reshapes and permutes, of which the
+ * reshape of a permuted view is the one copy (the last permute a view of it, which LayerNorm
+ * keeps, making its contiguous input as a transient: layer_norm_cuda's expect_contiguous),
+ * the LayerNorm over the shuffled width, linear_1, chunk(2) (views: x, then gate), act(gate)
+ * (SiLU, keeping gate) times x (keeping both), linear_2. */
+function ayaProjector(nn: Nn, weights: VisionWeights, features: Tensor): Tensor {
+  const { ops, rt } = nn;
+  const groups = (weights.tower.pixelShuffle ?? 1) ** 2;
+  const shuffled = ops.gatherRows(features, features.rows / groups, features.cols * groups);
+  rt.drop(features);
+  const [weight, bias] = weights.shuffledNorm;
+  const normed = nn.layerNorm(shuffled, weight, bias, { contiguousCopy: true });
+  rt.drop(shuffled);
+  const [linear1, linear2] = weights.projector;
+  const hidden = nn.linear(normed, linear1);
+  rt.drop(normed);
+  const [x, gate] = ops.split(hidden, 2);
+  rt.drop(hidden);
+  const activated = ops.unarySavingInput(gate);
+  const product = ops.mul(activated, x);
+  rt.drop(activated, x, gate);
+  const tokens = nn.linear(product, linear2);
+  rt.drop(product);
+  return tokens;
 }
 
 /** The features each crop hands LlavaMultiModalProjector (without the class token under
@@ -113,7 +161,7 @@ export function internvlFeatures(nn: Nn, weights: VisionWeights, embedded: Tenso
   const x = blocks(nn, weights, embedded);
   const selected = classTokenDropped(nn, x, images, x.rows - images); // one class token an image
   const shuffled = pixelShuffled(nn, selected, weights.tower.pixelShuffle ?? 1);
-  const [weight, bias] = weights.layoutNorm;
+  const [weight, bias] = weights.shuffledNorm;
   const normed = nn.layerNorm(shuffled, weight, bias);
   nn.rt.drop(shuffled);
   return projectorMlp(nn, normed, weights.projector);

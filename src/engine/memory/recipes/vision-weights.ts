@@ -27,6 +27,9 @@ export interface VisionWeights {
   /** The Qwen layout's merger norm, or the CLIP layout's pre_layrnorm (weight, and bias for
    * LayerNorm). */
   layoutNorm: Param[];
+  /** InternVL's and Aya Vision's projector LayerNorm over the pixel-shuffled width (weight and
+   * bias), counted among the projector's norms. */
+  shuffledNorm: Param[];
   /** Projector norms (but the Qwen merger's) and Mllama's layer gates, lumped. */
   extras?: Param;
   /** LLaVA-NeXT's image_newline (text-wide), counted with the projector's norms. */
@@ -109,34 +112,47 @@ function blockWeights(
 }
 
 /** The hidden-wide norm a layout runs apart from its blocks, and where the count holds it:
- * Qwen's merger norm among the projector's norms; CLIP's pre_layrnorm and Idefics3's and
- * PaliGemma's post_layernorm among the embeddings. */
+ * Qwen's merger norm among the projector's norms; CLIP's pre_layrnorm and LLaVA-OneVision's,
+ * Aya Vision's, Idefics3's and PaliGemma's post_layernorm among the embeddings. */
 const LAYOUT_NORMS: Partial<
   Record<NonNullable<VisionTower['layout']>, { name: string; inEmbeddings: boolean }>
 > = {
   qwen: { name: 'vision.merger.norm', inEmbeddings: false },
   clip: { name: 'vision.pre_layrnorm', inEmbeddings: true },
   onevision: { name: 'vision.post_layernorm', inEmbeddings: true },
+  aya: { name: 'vision.post_layernorm', inEmbeddings: true },
   idefics3: { name: 'vision.post_layernorm', inEmbeddings: true },
   paligemma: { name: 'vision.post_layernorm', inEmbeddings: true },
 };
 
-/** The norm a layout runs apart from its blocks (LAYOUT_NORMS, or InternVL's projector
- * LayerNorm over the shuffled width, held among the projector's norms). */
-function layoutNormOf(s: ParamStorage, tower: VisionTower, norm: MakeNorm) {
+/** The norm a layout runs apart from its blocks (LAYOUT_NORMS), and how much of it the count
+ * holds among the embeddings and among the projector's norms. */
+function layoutNormOf(tower: VisionTower, norm: MakeNorm) {
   const own = tower.layout && LAYOUT_NORMS[tower.layout];
-  const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
-  const params = own
-    ? norm(own.name)
-    : tower.layout === 'internvl'
-      ? [
-          baseParam(s, 'projector.layer_norm', shuffled),
-          baseParam(s, 'projector.layer_norm.bias', shuffled),
-        ]
-      : [];
+  const params = own ? norm(own.name) : [];
   const elements = params.reduce((sum, p) => sum + p.elements, 0);
   const fromEmbeddings = own?.inEmbeddings ? elements : 0;
   return { params, fromEmbeddings, fromProjector: elements - fromEmbeddings };
+}
+
+/** The layouts whose projector starts with a LayerNorm over the pixel-shuffled width
+ * (InternVLMultiModalProjector.layer_norm, AyaVisionMultiModalProjector.layernorm). */
+const SHUFFLED_NORM_LAYOUTS: ReadonlySet<VisionTower['layout']> = new Set(['internvl', 'aya']);
+
+/** That LayerNorm's weight and bias, held among the projector's norms. */
+function shuffledNormOf(s: ParamStorage, tower: VisionTower): Param[] {
+  if (!SHUFFLED_NORM_LAYOUTS.has(tower.layout)) return [];
+  const shuffled = tower.hiddenSize * (tower.pixelShuffle ?? 1) ** 2;
+  return [
+    baseParam(s, 'projector.layer_norm', shuffled),
+    baseParam(s, 'projector.layer_norm.bias', shuffled),
+  ];
+}
+
+/** The layouts that pack an image's crops with a text-wide image_newline ending each grid row
+ * (LLaVA-NeXT's CLIP, LLaVA-OneVision's SigLIP). */
+function packsCrops(tower: VisionTower): boolean {
+  return (tower.crops ?? 1) > 1 && (tower.layout === 'clip' || tower.layout === 'onevision');
 }
 
 /** The tensors the count lumps, less what a layout runs as its own: the embeddings (patch and
@@ -146,11 +162,13 @@ function lumpedWeights(
   s: ParamStorage,
   tower: VisionTower,
   layoutNorm: ReturnType<typeof layoutNormOf>,
+  shuffledNorm: Param[],
 ) {
-  const newline = (tower.crops ?? 1) > 1 ? tower.projector[1].outFeatures : 0;
+  const newline = packsCrops(tower) ? tower.projector[1].outFeatures : 0;
+  const shuffled = shuffledNorm.reduce((sum, p) => sum + p.elements, 0);
+  const ownNorms = layoutNorm.fromProjector + shuffled;
   const extras =
-    Math.max(0, tower.projectorNormParameters - layoutNorm.fromProjector - newline) +
-    (tower.layerGates ?? 0);
+    Math.max(0, tower.projectorNormParameters - ownNorms - newline) + (tower.layerGates ?? 0);
   const embeddings = tower.embeddingParameters - layoutNorm.fromEmbeddings;
   return {
     embeddings: baseParam(s, 'vision.embeddings', embeddings),
@@ -169,13 +187,15 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   const rest = described.slice(tower.layers * blockShapes(tower).length);
   const projector = tower.projector.map((p, j) => make(rest[j], p.bias));
   const mergers = rest.slice(tower.projector.length);
-  const layoutNorm = layoutNormOf(s, tower, norm);
+  const layoutNorm = layoutNormOf(tower, norm);
+  const shuffledNorm = shuffledNormOf(s, tower);
   const weights: VisionWeights = {
     tower,
-    ...lumpedWeights(s, tower, layoutNorm),
+    ...lumpedWeights(s, tower, layoutNorm, shuffledNorm),
     layers,
     projector,
     layoutNorm: layoutNorm.params,
+    shuffledNorm,
     deepstack: (tower.deepstack ?? []).map((merger, i) => ({
       merger,
       norm: deepstackNorm(s, merger, i),
@@ -198,6 +218,7 @@ function creationOrder(weights: VisionWeights): Param[] {
       ...l.scales,
     ]),
     ...weights.layoutNorm,
+    ...weights.shuffledNorm,
     ...weights.projector.flatMap(paramsOf),
     ...(weights.extras ? [weights.extras] : []),
     ...(weights.newline ? [weights.newline] : []),

@@ -13,6 +13,7 @@ import { VisionTower } from '../../vocabulary';
 import { LinearParams } from '../model/rank-model';
 import { QwenTowerInputs, towerNorm, visionLayer } from './vision-block';
 import {
+  ayaFeatures,
   clipFeatures,
   idefics3Features,
   onevisionFeatures,
@@ -29,11 +30,13 @@ export interface VisionOutput {
 }
 
 /** The layouts whose code takes the embeddings' output to the image tokens itself
- * (vision-features.ts): LLaVA's CLIP, InternVL's, Idefics3's, PaliGemma's. */
+ * (vision-features.ts): LLaVA's CLIP, LLaVA-OneVision's and Aya Vision's SigLIP, InternVL's,
+ * Idefics3's, PaliGemma's. */
 type OwnFeatures = (nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) => Tensor;
 const OWN_FEATURES: Partial<Record<NonNullable<VisionTower['layout']>, OwnFeatures>> = {
   clip: clipFeatures,
   onevision: onevisionFeatures,
+  aya: ayaFeatures,
   internvl: internvlFeatures,
   idefics3: idefics3Features,
   paligemma: paligemmaFeatures,

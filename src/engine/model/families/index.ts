@@ -2,6 +2,7 @@
 import { Family } from '../family';
 import { apertus } from './apertus';
 import { arcee } from './arcee';
+import { ayaVision } from './aya-vision';
 import { bamba } from './bamba';
 import { bert, distilbert, electra } from './bert';
 import { bloom } from './bloom';
@@ -140,6 +141,7 @@ const ALL: Family[] = [
   llavaNext,
   llavaOnevision,
   internvl,
+  ayaVision,
   idefics3,
   smolvlm,
   paligemma,

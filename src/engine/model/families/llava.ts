@@ -9,7 +9,7 @@ import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { towerShape } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
-import { siglipTower, VIT_ENCODER_LAYER } from './siglip';
+import { refuseUnplannedSiglip, siglipTower, VIT_ENCODER_LAYER } from './siglip';
 
 /** The vision_config LlavaConfig builds when none is given (configuration_llava.py): CLIP
  * ViT-L/14 at 336 px. */
@@ -47,7 +47,7 @@ function llavaVision(root: Config): Config {
 
 /** vision_feature_layer as blocks run before the features: -2 (LlavaConfig's default) is all
  * but the last block; a list of layers (features concatenated) is refused by the field. */
-function featureLayers(read: ConfigReader, layers: number, byDefault = -2): number {
+export function featureLayers(read: ConfigReader, layers: number, byDefault = -2): number {
   const given = read.config.vision_feature_layer ?? byDefault;
   const index = typeof given === 'number' && Number.isInteger(given) ? given : NaN;
   if (!(index >= -layers && index <= layers && index !== 0)) {
@@ -199,7 +199,10 @@ function maxCrops(root: ConfigReader): number {
   const given = root.config.vision_aspect_ratio ?? 'anyres_max_9';
   const match = typeof given === 'string' ? /^anyres_max_(\d+)$/.exec(given) : null;
   if (!match || Number(match[1]) < 1) {
-    root.fail('vision_aspect_ratio', "give 'anyres_max_N' with N at least 1 (the default: 'anyres_max_9')");
+    root.fail(
+      'vision_aspect_ratio',
+      "give 'anyres_max_N' with N at least 1 (the default: 'anyres_max_9')",
+    );
     throw new PlanValidationError(root.errors);
   }
   return Number(match[1]);
@@ -222,10 +225,7 @@ function resizedGrid(height: number, width: number, side: number, max: number) {
 function onevisionTower(root: ConfigReader, textWidth: number): VisionTower {
   const given = root.config.vision_config;
   const vision = given && typeof given === 'object' ? (given as Config) : ONEVISION_VISION;
-  if ((vision.model_type ?? 'siglip_vision_model') !== 'siglip_vision_model')
-    root.fail('vision_config.model_type', "LLaVA-OneVision's image encoder is planned as SigLIP's: give 'siglip_vision_model'");
-  if ((root.config.vision_feature_select_strategy ?? 'full') !== 'full')
-    root.fail('vision_feature_select_strategy', "SigLIP has no class token to drop, and pack_image_features needs every patch: give 'full'");
+  refuseUnplannedSiglip(root, vision, 'LLaVA-OneVision', 'pack_image_features');
   if (root.errors.length > 0) throw new PlanValidationError(root.errors);
   const h = new ConfigReader(vision, `${root.prefix}.vision_config`).numberOr(1152, 'hidden_size');
   const bias = root.config.multimodal_projector_bias !== false;

@@ -65,3 +65,24 @@ export function siglipTower(
     projectorNormParameters,
   };
 }
+
+/** What a wrapper whose features are SigLIP's every patch plans one way, refused by the field:
+ * another image encoder, and 'default' features (SigLIP has no class token; [:, 1:] would drop
+ * a patch that `reader`, the code reading the features, needs). */
+export function refuseUnplannedSiglip(
+  root: ConfigReader,
+  vision: Config,
+  model: string,
+  reader: string,
+): void {
+  if ((vision.model_type ?? 'siglip_vision_model') !== 'siglip_vision_model')
+    root.fail(
+      'vision_config.model_type',
+      `${model}'s image encoder is planned as SigLIP's: give 'siglip_vision_model'`,
+    );
+  if ((root.config.vision_feature_select_strategy ?? 'full') !== 'full')
+    root.fail(
+      'vision_feature_select_strategy',
+      `SigLIP has no class token to drop, and ${reader} needs every patch: give 'full'`,
+    );
+}

@@ -61,12 +61,29 @@ export const GEMMA_CONFIG_DEFAULTS: Config = {
   tie_word_embeddings: true,
 };
 
+/** Cohere2Config's defaults (configuration_cohere2.py): what AyaVisionConfig builds where it is
+ * given no text_config. */
+const COHERE2_CONFIG_DEFAULTS: Config = {
+  vocab_size: 256000,
+  hidden_size: 8192,
+  intermediate_size: 22528,
+  logit_scale: 0.0625,
+  num_hidden_layers: 40,
+  num_attention_heads: 64,
+  max_position_embeddings: 8192,
+  tie_word_embeddings: true,
+  rope_theta: 10000,
+  sliding_window: 4096,
+  sliding_window_pattern: 4,
+};
+
 /** The text config classes wrappers build, by model_type (Gemma-2's defaults are its family's). */
 const TEXT_CLASS_DEFAULTS: Record<string, Config> = {
   llama: LLAMA_CONFIG_DEFAULTS,
   mistral: MISTRAL_CONFIG_DEFAULTS,
   qwen2: QWEN2_CONFIG_DEFAULTS,
   gemma: GEMMA_CONFIG_DEFAULTS,
+  cohere2: COHERE2_CONFIG_DEFAULTS,
 };
 
 /** text_config as the wrapper's __init__ builds it: the class its model_type names

@@ -191,15 +191,17 @@ function refuseErrors(errors: FieldError[]): void {
 function wrappedArchitecture(
   id: string,
   config: Config,
-  wraps: NonNullable<Family['wrapsText']>,
+  wrapper: { type: string; wraps: NonNullable<Family['wrapsText']> },
   name: string | undefined,
   fieldPrefix: string,
 ): ModelArchitecture {
+  const { wraps } = wrapper;
   const textPrefix = `${fieldPrefix}.text_config`;
   const given = typeof config._name_or_path === 'string' ? config._name_or_path : undefined;
   // a copy: the text stack's counts are remembered per object, and the wrapper adds to them
   const arch = { ...architectureFromConfig(id, wraps.textConfig(config), name, textPrefix) };
   if (given) arch.hfId = given;
+  arch.wrapperType = wrapper.type;
   const read = new ConfigReader(config, fieldPrefix);
   wraps.attach(arch, read);
   refuseErrors(read.errors);
@@ -218,7 +220,10 @@ export function architectureFromConfig(
   fieldPrefix = 'config',
 ): ModelArchitecture {
   const { family, context, note } = resolveFamily(config, fieldPrefix);
-  if (family.wrapsText) return wrappedArchitecture(id, config, family.wrapsText, name, fieldPrefix);
+  if (family.wrapsText) {
+    const wrapper = { type: context.type, wraps: family.wrapsText };
+    return wrappedArchitecture(id, config, wrapper, name, fieldPrefix);
+  }
   const text = family.textConfig ? family.textConfig(config) : config;
   // The config's own numbers first, so an error names the key the user wrote (BART's
   // encoder_layers, not the num_hidden_layers its family maps it to).

@@ -329,7 +329,7 @@ const FLAGS: string[] = [
   'normlessFirstAttention',
   'attentionSinks',
 ];
-const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType'];
+const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType', 'wrapperType'];
 const CHOICES: Record<string, readonly string[]> = {
   mlp: ['gated', 'plain'],
   norm: NORM_KINDS,

@@ -309,6 +309,18 @@ describe("LoRA on a model's own modules (PEFT)", () => {
       'query',
       'value',
     ]);
+    // A vision-language wrapper's loaded config is its own (llava, aya_vision), whose model_type
+    // PEFT's mapping lacks even where its text stack's (llama) is there.
+    const tower = { hidden_size: 64, num_attention_heads: 2, image_size: 56, patch_size: 14 };
+    const wrapped = (model_type: string) =>
+      note(
+        { model_type, text_config: { ...llama, model_type: 'llama' }, vision_config: tower },
+        'none',
+      );
+    expect(wrapped('llava')).toMatch(
+      /q_proj, v_proj are the planner's default for model_type 'llava'/,
+    );
+    expect(wrapped('aya_vision')).toMatch(/default for model_type 'aya_vision'/);
   });
 
   it("CodeGen's qkv_proj is one adapter over q, k and v joined (PEFT's default target for it)", () => {

@@ -249,6 +249,13 @@ const PEFT_DEFAULT_TARGETS: Record<string, string[]> = {
   mpt: ['Wqkv'],
 };
 
+/** The model_type PEFT looks its default targets up by: the loaded model's config's, a
+ * vision-language wrapper's where the text stack is wrapped (peft tuners/lora/model.py
+ * _prepare_adapter_config reads model.config's model_type). */
+function peftModelType(arch: Pick<ModelArchitecture, 'modelType' | 'wrapperType'>) {
+  return arch.wrapperType ?? arch.modelType;
+}
+
 /** Where the targets are the planner's stand-in for a default PEFT lacks: what a run must do. */
 export function noPeftDefaultNote(
   arch: ModelArchitecture,
@@ -257,7 +264,7 @@ export function noPeftDefaultNote(
   const targets = request.training.lora?.targetModules;
   if (request.training.method === 'full' || !Array.isArray(targets)) return undefined;
   // A catalog architecture without a model_type is read as Llama's, which PEFT maps.
-  const type = arch.modelType;
+  const type = peftModelType(arch);
   if (litgptRunsLayers(arch, request) || !type || PEFT_DEFAULT_TARGETS[type]) return undefined;
   const fallback = defaultLoraTargets(arch);
   if (targets.join() !== fallback.join()) return undefined;
@@ -268,11 +275,11 @@ export function noPeftDefaultNote(
  * its flags (litgpt/finetune/lora.py setup: lora_query and lora_value on, lora_key,
  * lora_projection, lora_mlp and lora_head off), PEFT's otherwise. */
 export function defaultLoraTargets(
-  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'fusedQkv' | 'mlp' | 'moe'>>,
+  arch?: Partial<Pick<ModelArchitecture, 'modelType' | 'wrapperType' | 'fusedQkv' | 'mlp' | 'moe'>>,
   litgpt = false,
 ): string[] {
   if (litgpt) return ['q_proj', 'v_proj'];
-  const family = PEFT_DEFAULT_TARGETS[arch?.modelType ?? ''];
+  const family = PEFT_DEFAULT_TARGETS[(arch && peftModelType(arch)) ?? ''];
   if (family) return family;
   const standIn = arch?.fusedQkv ? ['qkv_proj'] : ['q_proj', 'v_proj'];
   if (!arch) return standIn;

@@ -429,6 +429,9 @@ export interface ModelArchitecture {
   /** Hugging Face's model_type of the family whose code the layer recipes follow (llama,
    * gpt2, ...); absent for an engine-shaped architecture, planned as a Llama-style layer. */
   modelType?: string;
+  /** The vision-language wrapper's model_type (llava, aya_vision ...) where the text stack is
+   * wrapped: the type PEFT reads from the loaded model's config for its default targets. */
+  wrapperType?: string;
   hiddenSize: number; // h
   numLayers: number; // L
   numAttentionHeads: number; // a

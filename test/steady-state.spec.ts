@@ -144,6 +144,27 @@ describe('the encoder-decoders planned from a config carry nothing either', () =
   });
 });
 
+// A 56-px SigLIP tile of 4 x 4 patches, and a narrow text stack, for the vision wrappers.
+const NARROW_SIGLIP = {
+  model_type: 'siglip_vision_model',
+  hidden_size: 128,
+  intermediate_size: 256,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  image_size: 56,
+  patch_size: 14,
+  vision_use_head: false,
+};
+const narrowText = (model_type: string) => ({
+  model_type,
+  hidden_size: 256,
+  intermediate_size: 512,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 1024,
+});
+
 describe('DeBERTa, FalconMamba, LLaVA-OneVision and Aya Vision planned from a config carry nothing either', () => {
   // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, DeBERTa-v2's
   // ConvLayer after its first layer, FalconMamba's
@@ -169,48 +190,14 @@ describe('DeBERTa, FalconMamba, LLaVA-OneVision and Aya Vision planned from a co
       model_type: 'llava_onevision',
       image_grid_pinpoints: [[112, 112]],
       vision_aspect_ratio: 'anyres_max_1',
-      text_config: {
-        model_type: 'qwen2',
-        hidden_size: 256,
-        intermediate_size: 512,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        vocab_size: 1024,
-      },
-      vision_config: {
-        model_type: 'siglip_vision_model',
-        hidden_size: 128,
-        intermediate_size: 256,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        image_size: 56,
-        patch_size: 14,
-        vision_use_head: false,
-      },
+      text_config: narrowText('qwen2'),
+      vision_config: NARROW_SIGLIP,
     },
     aya_vision: {
       model_type: 'aya_vision',
       alignment_intermediate_size: 512,
-      text_config: {
-        model_type: 'cohere2',
-        hidden_size: 256,
-        intermediate_size: 512,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        vocab_size: 1024,
-      },
-      vision_config: {
-        model_type: 'siglip_vision_model',
-        hidden_size: 128,
-        intermediate_size: 256,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        image_size: 56,
-        patch_size: 14,
-        vision_use_head: false,
-      },
+      text_config: narrowText('cohere2'),
+      vision_config: NARROW_SIGLIP,
     },
   };
   // OneVision and Aya Vision with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds

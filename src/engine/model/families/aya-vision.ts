@@ -7,20 +7,8 @@
 import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { featureLayers } from './llava';
-import { refuseUnplannedSiglip, siglipTower } from './siglip';
+import { refuseUnplannedSiglip, siglipTower, SO400M_384 } from './siglip';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
-
-/** The vision_config AyaVisionConfig builds when none is given (configuration_aya_vision.py):
- * SigLIP so400m's shape at 384 px, 26 blocks, no pooling head. */
-const AYA_VISION: Config = {
-  hidden_size: 1152,
-  intermediate_size: 4304,
-  patch_size: 14,
-  image_size: 384,
-  num_hidden_layers: 26,
-  num_attention_heads: 14,
-  vision_use_head: false,
-};
 
 /** AyaVisionConfig.__init__'s text_config: Cohere2Config() where none is given, the class its
  * model_type names (llama where it names none) where one is. */
@@ -48,7 +36,7 @@ function downsampleFactor(root: ConfigReader, side: number): number {
  * halves it) to the text width, both biased. */
 function ayaTower(root: ConfigReader, textWidth: number): VisionTower {
   const given = root.config.vision_config;
-  const vision = given && typeof given === 'object' ? (given as Config) : AYA_VISION;
+  const vision = given && typeof given === 'object' ? (given as Config) : SO400M_384;
   refuseUnplannedSiglip(root, vision, 'Aya Vision', 'pixel_shuffle');
   const siglip = siglipTower(vision, [], 0, 0);
   const patches = siglip.patchesPerImage;

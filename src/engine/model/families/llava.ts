@@ -9,7 +9,7 @@ import { PlanValidationError, VisionTower } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { towerShape } from '../family';
 import { visionWrapper, wrappedTextConfig } from './text-configs';
-import { refuseUnplannedSiglip, siglipTower, VIT_ENCODER_LAYER } from './siglip';
+import { refuseUnplannedSiglip, siglipTower, SO400M_384, VIT_ENCODER_LAYER } from './siglip';
 
 /** The vision_config LlavaConfig builds when none is given (configuration_llava.py): CLIP
  * ViT-L/14 at 336 px. */
@@ -181,18 +181,6 @@ const ONEVISION_PINPOINTS = [1, 2, 3, 4, 5, 6].flatMap((rows) =>
   [1, 2, 3, 4, 5, 6].map((cols) => [384 * rows, 384 * cols]),
 );
 
-/** The vision_config LlavaOnevisionConfig builds when none is given: SigLIP so400m's shape at
- * 384 px, 26 blocks, no pooling head. */
-const ONEVISION_VISION: Config = {
-  hidden_size: 1152,
-  intermediate_size: 4304,
-  patch_size: 14,
-  image_size: 384,
-  num_hidden_layers: 26,
-  num_attention_heads: 14,
-  vision_use_head: false,
-};
-
 /** vision_aspect_ratio 'anyres_max_N': a grid of more than N crops' worth of features (by 1.1
  * in side) is resized to about N (pack_image_features reads N with int(...strip('anyres_max_'))). */
 function maxCrops(root: ConfigReader): number {
@@ -224,7 +212,7 @@ function resizedGrid(height: number, width: number, side: number, max: number) {
  * ending each row, after the base crop's. */
 function onevisionTower(root: ConfigReader, textWidth: number): VisionTower {
   const given = root.config.vision_config;
-  const vision = given && typeof given === 'object' ? (given as Config) : ONEVISION_VISION;
+  const vision = given && typeof given === 'object' ? (given as Config) : SO400M_384;
   refuseUnplannedSiglip(root, vision, 'LLaVA-OneVision', 'pack_image_features');
   if (root.errors.length > 0) throw new PlanValidationError(root.errors);
   const h = new ConfigReader(vision, `${root.prefix}.vision_config`).numberOr(1152, 'hidden_size');

@@ -14,6 +14,19 @@ const SIGLIP_DEFAULTS: Config = {
   patch_size: 16,
 };
 
+/** The vision_config LlavaOnevisionConfig and AyaVisionConfig build when none is given
+ * (configuration_llava_onevision.py, configuration_aya_vision.py): SigLIP so400m's shape at
+ * 384 px, 26 blocks, no pooling head. */
+export const SO400M_384: Config = {
+  hidden_size: 1152,
+  intermediate_size: 4304,
+  patch_size: 14,
+  image_size: 384,
+  num_hidden_layers: 26,
+  num_attention_heads: 14,
+  vision_use_head: false,
+};
+
 /** The attention-pooling head SiglipVisionTransformer adds unless vision_use_head is false:
  * probe (h), nn.MultiheadAttention (3h x h + 3h in, h x h + h out), LayerNorm (2h), MLP. */
 function poolingHead(h: number, f: number): number {

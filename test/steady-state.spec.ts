@@ -165,12 +165,13 @@ const narrowText = (model_type: string) => ({
   vocab_size: 1024,
 });
 
-describe('DeBERTa, FalconMamba, LLaVA-OneVision and Aya Vision planned from a config carry nothing either', () => {
+describe('DeBERTa, FalconMamba, LLaVA-OneVision, Aya Vision and Idefics2 planned from a config carry nothing either', () => {
   // Narrow models of each: DeBERTa-v1's attention biases and TF-style norms, DeBERTa-v2's
   // ConvLayer after its first layer, FalconMamba's
   // kernel (its saved weight casts under autocast), LLaVA-OneVision's resized grid (56-px crops
   // of 16 patches, a 2 x 2 grid resized to 4 x 4 by anyres_max_1: 36 tokens an image), Aya
-  // Vision's pixel-shuffled SwiGLU projector (a 56-px tile: 4 tokens).
+  // Vision's pixel-shuffled SwiGLU projector (a 56-px tile: 4 tokens), Idefics2's perceiver
+  // resampler (its latents an input the batch expands: 8 tokens an image).
   const CONFIGS: Record<string, Record<string, unknown>> = {
     deberta: { ...NARROW_DEBERTA, model_type: 'deberta' },
     'deberta-v2': {
@@ -199,12 +200,25 @@ describe('DeBERTa, FalconMamba, LLaVA-OneVision and Aya Vision planned from a co
       text_config: narrowText('cohere2'),
       vision_config: NARROW_SIGLIP,
     },
+    idefics2: {
+      model_type: 'idefics2',
+      text_config: narrowText('mistral'),
+      perceiver_config: {
+        hidden_size: 256,
+        resampler_n_latents: 8,
+        resampler_depth: 2,
+        resampler_n_heads: 4,
+        resampler_head_dim: 64,
+        num_key_value_heads: 2,
+      },
+      vision_config: NARROW_SIGLIP,
+    },
   };
-  // OneVision and Aya Vision with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds
+  // OneVision, Aya Vision and Idefics2 with an image a sample; DeBERTa's head is its masked LM's `decoder` (PEFT finds
   // no lm_head there)
   const planned = (type: string, settings: Settings): Settings => {
     const { training } = settings;
-    if (type === 'llava_onevision' || type === 'aya_vision')
+    if (['llava_onevision', 'aya_vision', 'idefics2'].includes(type))
       return { ...settings, training: { ...training, imagesPerSample: 1 } };
     if (!type.startsWith('deberta') || !training?.lora) return settings;
     const headOnly = Array.isArray(training.lora.targetModules);

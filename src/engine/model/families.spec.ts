@@ -2410,6 +2410,67 @@ describe('InternVL (modeling_internvl.py: a text model of its own family, Intern
   });
 });
 
+describe('Idefics2 (modeling_idefics2.py: Mistral, SigLIP at 980 px, modality_projection, a perceiver resampler)', () => {
+  // HuggingFaceM4/idefics2-8b's shape: Mistral-7B's text stack with 32,003 tokens (untied),
+  // SigLIP so400m's blocks at 980 px (70 x 70 patches), Idefics2PerceiverConfig's defaults
+  const IDEFICS2_8B = {
+    model_type: 'idefics2',
+    text_config: {
+      model_type: 'mistral',
+      vocab_size: 32003,
+      hidden_size: 4096,
+      intermediate_size: 14336,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+    },
+    perceiver_config: { hidden_size: 4096 },
+    vision_config: {
+      hidden_size: 1152,
+      intermediate_size: 4304,
+      num_hidden_layers: 27,
+      num_attention_heads: 16,
+      image_size: 980,
+      patch_size: 14,
+    },
+  };
+
+  it("8,402,768,112 parameters (the Hub's 8.4B): Mistral, SigLIP with post_layernorm, modality_projection and the resampler's latents, 3 layers and norm", () => {
+    const t = 4096;
+    const textLayer = 2 * t + t * t + 2 * t * 1024 + t * t + 3 * t * 14336;
+    const text = 2 * 32003 * t + 32 * textLayer + t;
+    const v = 1152;
+    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const tower = 3 * 14 * 14 * v + v + 4900 * v + 2 * v + 27 * block;
+    const projection = 2 * v * 14336 + 14336 * t; // gate, up, down; no biases
+    // RMSNorms over the latents, the context and after attention; q (16 x 96), k and v (4 x 96),
+    // o; the MLP 4 x t wide
+    const perceiverLayer = 3 * t + t * 1536 + 2 * t * 384 + 1536 * t + 3 * t * 4 * t;
+    const resampler = 64 * t + 3 * perceiverLayer + t;
+    const arch = architectureFromConfig('idefics2-8b', IDEFICS2_8B);
+    expect(countParameters(arch).total).toBe(text + tower + projection + resampler);
+    expect(text + tower + projection + resampler).toBe(8_402_768_112);
+  });
+
+  it('an image of 980 px: 4,900 patches through the tower, resampled to 64 tokens', () => {
+    const arch = architectureFromConfig('idefics2-8b', IDEFICS2_8B);
+    expect(arch.vision).toMatchObject({
+      layout: 'idefics2',
+      patchesPerImage: 70 * 70,
+      tokensPerImage: 64,
+      resampler: { latents: 64, depth: 3, heads: 16, kvHeads: 4, headDim: 96 },
+    });
+    expect(arch.wrapperType).toBe('idefics2');
+  });
+
+  it("refuses by the field K/V heads that do not divide the resampler's query heads", () => {
+    const config = { ...IDEFICS2_8B, perceiver_config: { num_key_value_heads: 5 } };
+    expect(() => architectureFromConfig('x', config)).toThrow(
+      /config.perceiver_config.num_key_value_heads/,
+    );
+  });
+});
+
 describe('Idefics3 and SmolVLM (modeling_idefics3.py, modular_smolvlm.py)', () => {
   // SmolVLM-256M's shape: SmolLM2-135M's text stack with an untied head, which the name's 256M
   // needs; a SigLIP-base tower at 512 px in 16-px patches; 4 x 4 patches a token

@@ -295,6 +295,42 @@ describe('model limits', () => {
     expect(fields({ layout: 'clip' })).toEqual(['model.vision.resizedGridTokens']);
   });
 
+  it("Idefics2's connector reads modality_projection's 3 linears and 7 a resampler layer, over whole K/V heads, and hands the text its latents: an exported tower that disagrees is a 400 by field", () => {
+    const idefics2 = architectureFromConfig('i', {
+      model_type: 'idefics2',
+      text_config: {
+        model_type: 'mistral',
+        hidden_size: 256,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+      },
+      perceiver_config: { hidden_size: 256, resampler_n_latents: 8, resampler_depth: 2 },
+      vision_config: { hidden_size: 64, num_attention_heads: 2, image_size: 56, patch_size: 14 },
+    });
+    const vision = idefics2.vision!;
+    const resampler = vision.resampler!;
+    const fields = (tower: Partial<VisionTower>) =>
+      architectureLimitErrors({ ...idefics2, vision: { ...vision, ...tower } }, 'model').map(
+        (e) => e.field,
+      );
+    expect(fields({})).toEqual([]);
+    expect(vision.projector).toHaveLength(3 + 7 * 2);
+    expect(fields({ resampler: { ...resampler, depth: 3 } })).toEqual(['model.vision.projector']);
+    expect(fields({ resampler: { ...resampler, kvHeads: 3 } })).toEqual([
+      'model.vision.resampler.kvHeads',
+    ]);
+    expect(fields({ tokensPerImage: 9 })).toEqual(['model.vision.tokensPerImage']);
+    expect(fields({ resampler: undefined })).toEqual(['model.vision.resampler']);
+    // Idefics3's layout shuffles the patches instead: 16 of them are not 8 tokens either
+    expect(fields({ layout: 'idefics3' })).toEqual([
+      'model.vision.tokensPerImage',
+      'model.vision.resampler',
+    ]);
+    expect(fields({ resampler: { ...resampler, depth: 0 } })).toEqual([
+      'model.vision.resampler.depth',
+    ]);
+  });
+
   it("a pixel shuffle folds pixelShuffle^2 patches into a token the projector's first linear reads (Aya Vision's SwiGLU halving linear_1 for linear_2): an exported tower that disagrees is a 400 by field", () => {
     // a 56-px tile in 14-px patches: 4 x 4 patches, 2 x 2 a token: 4 tokens of 4 x 64
     const aya = architectureFromConfig('a', {

@@ -74,8 +74,11 @@ const MAX_IMAGE_SIDE = 65_536;
 const MAX_CROPS = 1_024;
 /** Patch side in pixels: 14 and 16 are published (SigLIP, Qwen2-VL), x64. */
 const MAX_PATCH_SIDE = 1_024;
-/** Linears in a vision projector: Qwen2-VL's merger and Llama 4's have two or three, x8. */
-const MAX_PROJECTOR_LINEARS = 32;
+/** Linears in a vision projector: Idefics2's connector has 24 (modality_projection's 3, its
+ * resampler's 7 a layer), x2 and more. */
+const MAX_PROJECTOR_LINEARS = 64;
+/** A perceiver resampler's layers: Idefics2's 3, x2 (and 3 + 7 x 8 linears fit the 64). */
+const MAX_RESAMPLER_DEPTH = 8;
 
 /** Number ranges of the architecture's own fields. */
 const ARCHITECTURE_RANGES: Partial<Record<keyof ModelArchitecture, Range>> = {
@@ -119,6 +122,8 @@ interface BlockShape {
   optionalBlockLists?: Record<string, { shape: BlockShape; max: number }>;
   /** Lists of names that may be absent, with the most entries each may have. */
   optionalTextLists?: Record<string, number>;
+  /** Nested blocks that may be absent. */
+  optionalBlocks?: Record<string, BlockShape>;
 }
 
 const MOE: BlockShape = {
@@ -225,6 +230,17 @@ const PROJECTOR_LINEAR: BlockShape = {
   texts: ['name'],
 };
 
+/** Idefics2's perceiver resampler: its latents, layers and attention heads. */
+const RESAMPLER: BlockShape = {
+  numbers: {
+    latents: count(1, MAX_POSITIONS),
+    depth: count(1, MAX_RESAMPLER_DEPTH),
+    heads: count(1, MAX_HEADS),
+    kvHeads: count(1, MAX_HEADS),
+    headDim: count(1, MAX_HEAD_DIM),
+  },
+};
+
 /** A deepstack merger reads one tower block's output (one past the last never runs). */
 const DEEPSTACK_MERGER: BlockShape = {
   numbers: {
@@ -261,12 +277,13 @@ const VISION: BlockShape = {
   // a tower's norms have weights (recipes/vision-weights.ts builds them)
   choices: { norm: ['rmsnorm', 'layernorm', 'layernorm-nobias'], mlp: ['gated', 'plain'] },
   optionalChoices: {
-    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma', 'onevision', 'aya'],
+    layout: ['qwen', 'clip', 'internvl', 'idefics3', 'paligemma', 'onevision', 'aya', 'idefics2'],
     bidirectional: ['images', 'prefix'],
     activation: ['quick_gelu'],
   },
   blockLists: { projector: { shape: PROJECTOR_LINEAR, max: MAX_PROJECTOR_LINEARS } },
   optionalBlockLists: { deepstack: { shape: DEEPSTACK_MERGER, max: MAX_LAYERS } },
+  optionalBlocks: { resampler: RESAMPLER },
   // one name per linear of a block: q, k, v and o (or qkv and proj), then up to three MLP linears
   optionalTextLists: { linearNames: 7 },
 };
@@ -530,6 +547,7 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
     ...Object.keys(shape.blockLists ?? {}),
     ...Object.keys(shape.optionalBlockLists ?? {}),
     ...Object.keys(shape.optionalTextLists ?? {}),
+    ...Object.keys(shape.optionalBlocks ?? {}),
   ];
   const errors: FieldError[] = Object.keys(block)
     .filter((key) => !known.includes(key))
@@ -569,6 +587,10 @@ function blockErrors(prefix: string, block: unknown, shape: BlockShape): FieldEr
       (entries as unknown[]).forEach((entry, i) =>
         errors.push(...blockErrors(`${prefix}.${key}.${i}`, entry, entryShape)),
       );
+  }
+  for (const [key, nested] of Object.entries(shape.optionalBlocks ?? {})) {
+    if (block[key] !== undefined)
+      errors.push(...blockErrors(`${prefix}.${key}`, block[key], nested));
   }
   return errors;
 }
@@ -733,6 +755,34 @@ function shuffleErrors(
     );
 }
 
+/** Idefics2's connector (perceiver.ts) reads modality_projection's three linears, then seven a
+ * resampler layer, groups its query heads over whole K/V heads, and hands the text stack its
+ * latents: the layout and the resampler go together. */
+function resamplerErrors(
+  vision: VisionTower | undefined,
+  fail: (field: string, message: string) => void,
+) {
+  const resampler = vision?.resampler;
+  if (!vision || (!resampler && vision.layout !== 'idefics2')) return;
+  if (!resampler)
+    return fail('vision.resampler', "Idefics2's connector needs its perceiver resampler: give one");
+  if (vision.layout !== 'idefics2')
+    return fail('vision.resampler', "is Idefics2's connector: give layout 'idefics2'");
+  const linears = 3 + 7 * resampler.depth;
+  if (vision.projector.length !== linears)
+    fail(
+      'vision.projector',
+      `Idefics2's connector has modality_projection's 3 linears and 7 a resampler layer: give ${linears}`,
+    );
+  if (resampler.heads % resampler.kvHeads !== 0)
+    fail('vision.resampler.kvHeads', `must divide the resampler's heads (${resampler.heads})`);
+  if (vision.tokensPerImage !== resampler.latents)
+    fail(
+      'vision.tokensPerImage',
+      `an image's tokens are the resampler's latents: give ${resampler.latents}`,
+    );
+}
+
 /** Blocks of an MLP or a sparse block alone are Nemotron-H's (layers.ts singleModuleBlocks), and
  * its `moe` layers are the ones that route: else they would be planned as something else. */
 function singleModuleErrors(
@@ -782,6 +832,7 @@ function crossFieldErrors(arch: ModelArchitecture, prefix: string): FieldError[]
     fail('encoderConv.groups', `must divide hiddenSize (${arch.hiddenSize}): nn.Conv1d's groups`);
   packingErrors(arch.vision, fail);
   shuffleErrors(arch.vision, fail);
+  resamplerErrors(arch.vision, fail);
   singleModuleErrors(arch, fail);
   visionNameErrors(arch.vision, fail);
   const indexLists: [string, number[] | undefined][] = [

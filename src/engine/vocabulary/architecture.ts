@@ -283,9 +283,14 @@ export interface VisionTower {
    * AyaVisionModel.get_image_features runs it (modeling_aya_vision.py): SigLIP's blocks, the
    * features read after `featureLayers` of them (post_layernorm runs over the last and feeds
    * nothing), pixel-shuffled (pixelShuffle x pixelShuffle patches a token), then
-   * AyaVisionMultiModalProjector (LayerNorm, linear_1, SwiGLU, linear_2). Absent: the generic
-   * ViT block with separate q, k, v and o and the projector's linears on gathered patches. */
-  layout?: 'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma' | 'onevision' | 'aya';
+   * AyaVisionMultiModalProjector (LayerNorm, linear_1, SwiGLU, linear_2). 'idefics2':
+   * Idefics2VisionTransformer as Idefics2Model.forward runs it (modeling_idefics2.py): SigLIP's
+   * blocks, post_layernorm over every patch, then Idefics2Connector: modality_projection (a
+   * gated MLP to the text width: the projector's first three linears) and the perceiver
+   * resampler (`resampler`), whose latents are the image's tokens. Absent: the generic ViT
+   * block with separate q, k, v and o and the projector's linears on gathered patches. */
+  layout?:
+    'qwen' | 'clip' | 'internvl' | 'idefics3' | 'paligemma' | 'onevision' | 'aya' | 'idefics2';
   /** How the text stack attends over the image tokens in training: each image's tokens to one
    * another ('images': Gemma3Model's token_type_ids_mask_function), or the whole prefix, image
    * and prompt, to itself ('prefix': PaliGemma's prefix-LM). Either way the causal mask cannot
@@ -327,10 +332,27 @@ export interface VisionTower {
    * convolution over pixel_values (Qwen's Conv3d), which keeps its input for its weight's
    * gradient. */
   pixelsPerPatch?: number;
+  /** Idefics2's perceiver resampler (Idefics2PerceiverResampler): `latents` learned queries
+   * (the image's tokens), `depth` layers of an RMSNorm over the latents and one over the
+   * context, attention of the latents over the context and themselves joined (`heads` query
+   * heads, `kvHeads` key/value heads, `headDim` wide), a post-attention RMSNorm and a gated
+   * SiLU MLP 4 x the text width; a final RMSNorm. Its linears follow modality_projection's in
+   * `projector` (q, k, v, o, gate, up, down a layer); the latents and norms are in
+   * projectorNormParameters. */
+  resampler?: PerceiverResampler;
   /** Qwen3-VL's deepstack mergers (modeling_qwen3_vl.py Qwen3VLVisionPatchMerger with
    * use_postshuffle_norm): each reads the tower's states after one block, and its image tokens
    * are added to the text stack's states after its first layers, one merger a layer. */
   deepstack?: DeepstackMerger[];
+}
+
+/** Idefics2PerceiverConfig's shape (configuration_idefics2.py), at the text width. */
+export interface PerceiverResampler {
+  latents: number;
+  depth: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
 }
 
 /** One deepstack merger: a LayerNorm over the merged patches' width, Linear(in, in), GELU,

@@ -2,7 +2,7 @@
 // code keeps whole score matrices. Shapes are tokens x (heads x head dim) in bf16; every size
 // is elements x bytes per element and a multiple of 512 B (the allocator's block).
 import { deltasOf, liveBytes } from '../../../../test/support/event-log';
-import { AttentionHeads, eagerAttention, flashAttention } from './attention';
+import { AttentionHeads, eagerAttention, efficientAttention, flashAttention } from './attention';
 import { Nn } from './nn';
 import { FP32, Ops } from './ops';
 import { Runtime, Tensor } from './runtime';
@@ -28,6 +28,32 @@ function qkv(rt: Runtime, heads: AttentionHeads): [Tensor, Tensor, Tensor] {
   const v = rt.tensor(TOKENS, heads.kvHeads * HEAD_DIM, BF16, true);
   return [q, k, v];
 }
+
+describe('efficientAttention: _scaled_dot_product_efficient_attention with a mask', () => {
+  // 8 sequences of 16 queries (Idefics2's latents) over 64 keys each, every head its own K/V
+  const queries = 16;
+  const keys = 64;
+  const OUT = TOKENS * 4 * HEAD_DIM * BF16; // 32,768 B
+  const LSE = 8 * 32 * 4 * FP32; // each sequence's 16 queries padded to 32, x heads, fp32
+  const attend = (maskBytes: number) => {
+    const { rt, nn } = setUp();
+    const q = rt.tensor(TOKENS, 4 * HEAD_DIM, BF16, true);
+    const k = rt.tensor(8 * keys, 4 * HEAD_DIM, BF16, true);
+    const v = rt.tensor(8 * keys, 4 * HEAD_DIM, BF16, true);
+    const mask = rt.tensor(TOKENS, keys, maskBytes, false);
+    const start = rt.log.length;
+    efficientAttention(nn, q, k, v, MHA, mask, queries);
+    return deltasOf(rt.log, start);
+  };
+
+  it("keeps a float mask in q's dtype as the bias itself; the log-sum-exp pads each sequence's queries, not its keys, to 32", () => {
+    expect(attend(BF16)).toEqual([OUT, LSE]);
+  });
+
+  it("casts a float mask of another dtype to q's (autocast's SDPA casts an fp32 mask): a 16-bit copy the kernel keeps", () => {
+    expect(attend(FP32)).toEqual([TOKENS * keys * BF16, OUT, LSE]);
+  });
+});
 
 describe('flashAttention: _scaled_dot_product_flash_attention', () => {
   const Q = TOKENS * 4 * HEAD_DIM * BF16; // 32,768 B

@@ -85,13 +85,18 @@ export function efficientAttention(
   v: Tensor,
   heads: AttentionHeads,
   mask: Tensor,
+  queries = mask.cols, // each sequence's: as many as its keys, unless (Idefics2's latents) fewer
 ) {
   const { ops, rt } = nn;
-  // A float mask is the bias as it is; a boolean one is converted first.
+  // A float mask in q's dtype is the bias as it is; a boolean one is converted first, and a
+  // float one of another dtype cast to q's (autocast casts SDPA's floating arguments to its
+  // lower precision: an fp32 mask becomes a 16-bit copy at each call).
   const bias =
-    mask.elementBytes === 1 ? rt.tensor(mask.rows, mask.cols, q.elementBytes, false) : mask;
-  const sequences = q.rows / mask.cols;
-  const alignedQueries = Math.ceil(mask.cols / LSE_ALIGNMENT) * LSE_ALIGNMENT;
+    mask.elementBytes !== q.elementBytes
+      ? rt.tensor(mask.rows, mask.cols, q.elementBytes, false)
+      : mask;
+  const sequences = q.rows / queries;
+  const alignedQueries = Math.ceil(queries / LSE_ALIGNMENT) * LSE_ALIGNMENT;
   const [out, logSumExp] = rt.opOutputs('sdpa', () => [
     ops.empty(q, q.requiresGrad || k.requiresGrad || v.requiresGrad),
     rt.tensor(sequences * alignedQueries, heads.heads, FP32, false),

@@ -3,7 +3,7 @@
 // kernels named beside each op). A tensor is rows x cols elements of `elementBytes` each.
 import { Component } from './events';
 import { columnReduceBuffers, ReduceDevice } from './reduce-buffer';
-import { Param, Runtime, Storage, Tensor } from './runtime';
+import { componentOf, Param, Runtime, Storage, Tensor } from './runtime';
 
 export const FP32 = 4;
 // torch.long indices are eight bytes an element, torch.bool masks one.
@@ -47,11 +47,11 @@ export class Ops {
 
   /** A fresh tensor shaped like `like` (optionally another width or dtype). */
   empty(like: Tensor, requiresGrad: boolean, cols = like.cols, elementBytes = like.elementBytes) {
-    return this.rt.tensor(like.rows, cols, elementBytes, requiresGrad, like.storage.component);
+    return this.rt.tensor(like.rows, cols, elementBytes, requiresGrad, componentOf(like));
   }
 
   /** A gradient shaped like `like`, in its dtype (engine.cpp validate_outputs casts to it). */
-  gradOf(like: Tensor, component: Component = like.storage.component): Storage {
+  gradOf(like: Tensor, component: Component = componentOf(like)): Storage {
     return this.rt.allocate(like.bytes, like.param ? 'gradients' : component);
   }
 
@@ -106,7 +106,7 @@ export class Ops {
 
   /** The gradient as the formula makes it: the output's shape, in the promoted dtype. */
   private fullGrad(out: Tensor, input: Tensor): Storage {
-    return this.rt.allocate(out.bytes, input.param ? 'gradients' : out.storage.component);
+    return this.rt.allocate(out.bytes, input.param ? 'gradients' : componentOf(out));
   }
 
   /** validate_outputs: a gradient of another shape or dtype than its input is reduced or cast
@@ -146,7 +146,7 @@ export class Ops {
    * gradient back to its shape. */
   addBroadcast(x: Tensor, rows: number, cols: number, otherBytes: number): Tensor {
     const bytes = Math.max(x.elementBytes, otherBytes);
-    const out = this.rt.tensor(rows, cols, bytes, x.requiresGrad, x.storage.component);
+    const out = this.rt.tensor(rows, cols, bytes, x.requiresGrad, componentOf(x));
     this.rt.record([x], [out], [], ([g]) => this.conform(x, out, (this.rt.retain(g!), g)));
     return out;
   }
@@ -313,7 +313,7 @@ export class Ops {
    * where one is given and scatters the gradient into a zero tensor of x's full size
    * (index_put_). */
   gatherRows(x: Tensor, rows: number, cols = x.cols, index?: Tensor): Tensor {
-    const out = this.rt.tensor(rows, cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    const out = this.rt.tensor(rows, cols, x.elementBytes, x.requiresGrad, componentOf(x));
     this.rt.record([x], [out], [index], () => this.give(x, () => this.gradOf(x)));
     return out;
   }
@@ -355,7 +355,7 @@ export class Ops {
   /** x.view(rows, k, cols).sum(dim=1): `rows` rows; SumBackward0 expands the gradient back
    * (a view, no copy). */
   sumRows(x: Tensor, rows: number): Tensor {
-    const out = this.rt.tensor(rows, x.cols, x.elementBytes, x.requiresGrad, x.storage.component);
+    const out = this.rt.tensor(rows, x.cols, x.elementBytes, x.requiresGrad, componentOf(x));
     this.rt.record([x], [out], [], ([g]) => this.pass(x, g));
     return out;
   }
@@ -364,7 +364,7 @@ export class Ops {
    * TopkBackward0 scatters the values' gradient into a zero tensor of x's size. */
   topk(x: Tensor, k: number): Tensor {
     const out = this.empty(x, x.requiresGrad, k);
-    const indices = this.rt.tensor(x.rows, k, 8, false, x.storage.component);
+    const indices = this.rt.tensor(x.rows, k, 8, false, componentOf(x));
     this.rt.record([x], [out], [indices], () => this.give(x, () => this.gradOf(x)));
     this.rt.drop(indices);
     return out;
@@ -428,7 +428,7 @@ export class Ops {
       parts[0].cols,
       parts[0].elementBytes,
       parts.some((p) => p.requiresGrad),
-      parts[0].storage.component,
+      componentOf(parts[0]),
     );
     this.rt.record(parts, [out], [], ([g]) => parts.forEach((p) => this.pass(p, g)));
     return out;
@@ -437,7 +437,7 @@ export class Ops {
   /** dropout(p > 0): the output and a one-byte mask, saved for backward (native_dropout). */
   dropout(x: Tensor): Tensor {
     const out = this.empty(x, x.requiresGrad);
-    const mask = this.rt.tensor(x.rows, x.cols, 1, false, x.storage.component);
+    const mask = this.rt.tensor(x.rows, x.cols, 1, false, componentOf(x));
     this.rt.record([x], [out], [mask], () => this.give(x, () => this.gradOf(x)));
     this.rt.drop(mask);
     return out;
@@ -470,6 +470,16 @@ export class Ops {
   }
 
   /** A parameter as an op input: no allocation, it is the model's own tensor. */
+  /** A parameter expanded over `rows` as a forward's input (Idefics2's latents
+   * `self.latents.unsqueeze(0).expand(...)`): a view of it whose products are activations (they
+   * grow with the batch); the gradient handed to it is planned at the expanded size, which
+   * ExpandBackward0 then sums to the parameter's. */
+  paramInput(param: Param, rows: number, cols: number): Tensor {
+    const view = this.weight(param, rows, cols);
+    view.madeIn = 'activations';
+    return view;
+  }
+
   weight(param: Param, rows: number, cols: number): Tensor {
     const gathered = param.gathered;
     if (gathered?.storage.resident) {

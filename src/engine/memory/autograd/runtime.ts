@@ -106,6 +106,9 @@ export class Tensor {
   alive = true;
   node?: GraphNode;
   outputIndex = 0;
+  /** The component the tensors made from this one count in, where not its storage's: a
+   * parameter expanded as a forward's input (Ops.paramInput). */
+  madeIn?: Component;
   constructor(
     readonly storage: Storage,
     /** Logical bytes (a view can be smaller than its storage). */
@@ -116,6 +119,11 @@ export class Tensor {
     readonly requiresGrad: boolean,
     readonly param?: Param,
   ) {}
+}
+
+/** The component a tensor made from `t` counts in: its storage's, or its own madeIn. */
+export function componentOf(t: Tensor): Component {
+  return t.madeIn ?? t.storage.component;
 }
 
 /** What a node's backward gives each input: a gradient storage, or nothing. */

@@ -2132,6 +2132,62 @@ describe("Aya Vision's SigLIP tower and projector (modeling_aya_vision.py)", () 
   });
 });
 
+describe("Idefics2's tower and connector as Idefics2Model.forward runs them (modeling_idefics2.py)", () => {
+  // a 224-px image in 14-px patches: 256 patches; a resampler of 32 latents, one layer, 4 query
+  // heads of 64 over 2 K/V heads, at the text width h; modality_projection f wide
+  const hv = 256;
+  const fv = 512;
+  const P = 256;
+  const n = 32;
+  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
+  const config = {
+    model_type: 'idefics2',
+    text_config: { ...BASE, model_type: 'mistral', num_hidden_layers: 1 },
+    perceiver_config: {
+      hidden_size: h,
+      resampler_n_latents: n,
+      resampler_depth: 1,
+      resampler_n_heads: a,
+      resampler_head_dim: d,
+      num_key_value_heads: g,
+    },
+    vision_config: tower224(hv, fv, 2),
+  };
+  const run = (images: number) =>
+    settings({ preset: 'hf-transformers' }, { imagesPerSample: images });
+  const activations = (images: number) =>
+    forwardEnd(config, run(images)).live[ALLOCATED_COMPONENTS.indexOf('activations')];
+
+  it("keeps SigLIP's block tensors, post_layernorm's, modality_projection's gated MLP, and the resampler layer's norms, the joined context and latents, q, the repeated K and V, SDPA's output, log-sum-exp and mask, and its MLP", () => {
+    const { row, stats, block } = siglipBlockBytes(P, hv, fv);
+    // post_layernorm: its input and stats, its output kept by gate_proj and up_proj
+    const postNorm = row + stats + row;
+    const projection = 4 * BF16 * P * f; // gate (kept by SiLU), SiLU's, up, the product
+    // LlamaRMSNorm: the fp32 copy, rsqrt, the cast kept by the weight's product; the latents'
+    // output kept by q_proj and post_attention_layernorm's by gate_proj and up_proj; the
+    // context's output only joined by torch.concat, which keeps nothing
+    const rmsNorm = (rows: number, outputKept: boolean) =>
+      round(FP32 * rows * h) +
+      round(FP32 * rows) +
+      round(BF16 * rows * h) +
+      (outputKept ? round(BF16 * rows * h) : 0);
+    const attention =
+      rmsNorm(n, true) +
+      rmsNorm(P, false) +
+      BF16 * (P + n) * h + // the joined context and latents, kept by k_proj and v_proj
+      BF16 * n * a * d + // q
+      2 * BF16 * (P + n) * a * d + // K and V repeated to every query head
+      BF16 * n * a * d + // SDPA's output, kept by o_proj
+      round(FP32 * n * a) + // its log-sum-exp (32 queries: one aligned block)
+      BF16 * n * (P + n); // the additive mask, kept by SDPA
+    const mlp = rmsNorm(n, true) + 4 * BF16 * n * 4 * h;
+    const finalNorm = rmsNorm(n, false); // its output, the image tokens, merged into the text
+    expect(activations(1) - activations(0)).toBe(
+      2 * block + postNorm + projection + attention + mlp + finalNorm,
+    );
+  });
+});
+
 describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling_internvl.py)", () => {
   // a 224-px image in 14-px patches: 256 patches and the class token (as LLaVA's test above)
   const hv = 256;

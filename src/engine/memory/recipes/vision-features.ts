@@ -4,6 +4,7 @@
 import { Nn } from '../autograd/nn';
 import { Tensor } from '../autograd/runtime';
 import { LinearParams } from '../model/rank-model';
+import { idefics2Connector } from './perceiver';
 import { towerNorm, visionLayer } from './vision-block';
 import { VisionWeights } from './vision-weights';
 
@@ -210,6 +211,16 @@ export function idefics3Features(nn: Nn, weights: VisionWeights, embedded: Tenso
   );
   const tokens = nn.linear(shuffled, weights.projector[0]);
   nn.rt.drop(shuffled);
+  return tokens;
+}
+
+/** Idefics2Model.forward's image path from the embeddings' output (the patches, no class
+ * token): the blocks, post_layernorm over every patch (last_hidden_state), then
+ * Idefics2Connector (perceiver.ts): modality_projection and the perceiver resampler. */
+export function idefics2Features(nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) {
+  const normed = postNormed(nn, weights, embedded);
+  const tokens = idefics2Connector(nn, weights, normed, images);
+  nn.rt.drop(normed);
   return tokens;
 }
 

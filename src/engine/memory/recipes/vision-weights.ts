@@ -36,8 +36,19 @@ export interface VisionWeights {
   newline?: Param;
   /** Qwen3-VL's deepstack mergers, in the config's order. */
   deepstack: DeepstackWeights[];
+  /** Idefics2's perceiver resampler (its linears are the projector's after the first three). */
+  resampler?: ResamplerWeights;
   /** Every parameter in creation order. */
   all: Param[];
+}
+
+/** Idefics2PerceiverResampler's parameters: the latents, each layer's input_latents_norm,
+ * input_context_norm and post_attention_layernorm and its q, k, v, o, gate, up and down, and
+ * the final norm (RMSNorms: a weight each). */
+export interface ResamplerWeights {
+  latents: Param;
+  layers: { norms: [Param, Param, Param]; linears: LinearParams[] }[];
+  norm: Param;
 }
 
 export interface DeepstackWeights {
@@ -113,7 +124,7 @@ function blockWeights(
 
 /** The hidden-wide norm a layout runs apart from its blocks, and where the count holds it:
  * Qwen's merger norm among the projector's norms; CLIP's pre_layrnorm and LLaVA-OneVision's,
- * Aya Vision's, Idefics3's and PaliGemma's post_layernorm among the embeddings. */
+ * Aya Vision's, Idefics2's, Idefics3's and PaliGemma's post_layernorm among the embeddings. */
 const LAYOUT_NORMS: Partial<
   Record<NonNullable<VisionTower['layout']>, { name: string; inEmbeddings: boolean }>
 > = {
@@ -121,6 +132,7 @@ const LAYOUT_NORMS: Partial<
   clip: { name: 'vision.pre_layrnorm', inEmbeddings: true },
   onevision: { name: 'vision.post_layernorm', inEmbeddings: true },
   aya: { name: 'vision.post_layernorm', inEmbeddings: true },
+  idefics2: { name: 'vision.post_layernorm', inEmbeddings: true },
   idefics3: { name: 'vision.post_layernorm', inEmbeddings: true },
   paligemma: { name: 'vision.post_layernorm', inEmbeddings: true },
 };
@@ -155,6 +167,36 @@ function packsCrops(tower: VisionTower): boolean {
   return (tower.crops ?? 1) > 1 && (tower.layout === 'clip' || tower.layout === 'onevision');
 }
 
+/** The resampler's latents and RMSNorms, and its layers' linears out of the projector's (the
+ * three before them are modality_projection's). */
+function resamplerWeights(
+  s: ParamStorage,
+  tower: VisionTower,
+  projector: LinearParams[],
+): ResamplerWeights | undefined {
+  const { resampler } = tower;
+  if (!resampler) return undefined;
+  const width = tower.projector[2].outFeatures; // modality_projection's down_proj: the text's
+  const norm = (name: string) => baseParam(s, `connector.perceiver_resampler.${name}`, width);
+  return {
+    latents: baseParam(s, 'connector.perceiver_resampler.latents', resampler.latents * width),
+    layers: Array.from({ length: resampler.depth }, (_, i) => ({
+      norms: [
+        norm(`layers.${i}.input_latents_norm`),
+        norm(`layers.${i}.input_context_norm`),
+        norm(`layers.${i}.post_attention_layernorm`),
+      ],
+      linears: projector.slice(3 + 7 * i, 3 + 7 * (i + 1)),
+    })),
+    norm: norm('norm'),
+  };
+}
+
+function resamplerNormParams(resampler: ResamplerWeights | undefined): Param[] {
+  if (!resampler) return [];
+  return [resampler.latents, ...resampler.layers.flatMap((l) => l.norms), resampler.norm];
+}
+
 /** The tensors the count lumps, less what a layout runs as its own: the embeddings (patch and
  * position embeddings, pre/post norms), the projector's other norms and Mllama's gates
  * ('extras'), and LLaVA-NeXT's text-wide image_newline. */
@@ -162,11 +204,11 @@ function lumpedWeights(
   s: ParamStorage,
   tower: VisionTower,
   layoutNorm: ReturnType<typeof layoutNormOf>,
-  shuffledNorm: Param[],
+  projectorNorms: Param[],
 ) {
   const newline = packsCrops(tower) ? tower.projector[1].outFeatures : 0;
-  const shuffled = shuffledNorm.reduce((sum, p) => sum + p.elements, 0);
-  const ownNorms = layoutNorm.fromProjector + shuffled;
+  const own = projectorNorms.reduce((sum, p) => sum + p.elements, 0);
+  const ownNorms = layoutNorm.fromProjector + own;
   const extras =
     Math.max(0, tower.projectorNormParameters - ownNorms - newline) + (tower.layerGates ?? 0);
   const embeddings = tower.embeddingParameters - layoutNorm.fromEmbeddings;
@@ -189,9 +231,11 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
   const mergers = rest.slice(tower.projector.length);
   const layoutNorm = layoutNormOf(tower, norm);
   const shuffledNorm = shuffledNormOf(s, tower);
+  const resampler = resamplerWeights(s, tower, projector);
+  const projectorNorms = [...shuffledNorm, ...resamplerNormParams(resampler)];
   const weights: VisionWeights = {
     tower,
-    ...lumpedWeights(s, tower, layoutNorm, shuffledNorm),
+    ...lumpedWeights(s, tower, layoutNorm, projectorNorms),
     layers,
     projector,
     layoutNorm: layoutNorm.params,
@@ -201,6 +245,7 @@ export function buildVisionWeights(s: ParamStorage, tower: VisionTower): VisionW
       norm: deepstackNorm(s, merger, i),
       linears: mergers.slice(2 * i, 2 * i + 2).map((linear) => make(linear, true)),
     })),
+    resampler,
     all: [],
   };
   weights.all = creationOrder(weights);
@@ -219,10 +264,31 @@ function creationOrder(weights: VisionWeights): Param[] {
     ]),
     ...weights.layoutNorm,
     ...weights.shuffledNorm,
-    ...weights.projector.flatMap(paramsOf),
+    ...connectorOrder(weights),
     ...(weights.extras ? [weights.extras] : []),
     ...(weights.newline ? [weights.newline] : []),
     ...weights.deepstack.flatMap((d) => [...d.norm, ...d.linears.flatMap(paramsOf)]),
+  ];
+}
+
+/** The projector's linears, or Idefics2's connector in its modules' order: modality_projection,
+ * then the resampler's latents, each layer's norms and linears as its __init__ makes them
+ * (input_latents_norm, input_context_norm, self_attn, post_attention_layernorm, mlp), and its
+ * final norm. */
+function connectorOrder(weights: VisionWeights): Param[] {
+  const { resampler } = weights;
+  if (!resampler) return weights.projector.flatMap(paramsOf);
+  return [
+    ...weights.projector.slice(0, 3).flatMap(paramsOf),
+    resampler.latents,
+    ...resampler.layers.flatMap(({ norms: [latents, context, post], linears }) => [
+      latents,
+      context,
+      ...linears.slice(0, 4).flatMap(paramsOf),
+      post,
+      ...linears.slice(4).flatMap(paramsOf),
+    ]),
+    resampler.norm,
   ];
 }
 

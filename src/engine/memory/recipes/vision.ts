@@ -15,6 +15,7 @@ import { QwenTowerInputs, towerNorm, visionLayer } from './vision-block';
 import {
   ayaFeatures,
   clipFeatures,
+  idefics2Features,
   idefics3Features,
   onevisionFeatures,
   internvlFeatures,
@@ -31,13 +32,14 @@ export interface VisionOutput {
 
 /** The layouts whose code takes the embeddings' output to the image tokens itself
  * (vision-features.ts): LLaVA's CLIP, LLaVA-OneVision's and Aya Vision's SigLIP, InternVL's,
- * Idefics3's, PaliGemma's. */
+ * Idefics2's and Idefics3's, PaliGemma's. */
 type OwnFeatures = (nn: Nn, weights: VisionWeights, embedded: Tensor, images: number) => Tensor;
 const OWN_FEATURES: Partial<Record<NonNullable<VisionTower['layout']>, OwnFeatures>> = {
   clip: clipFeatures,
   onevision: onevisionFeatures,
   aya: ayaFeatures,
   internvl: internvlFeatures,
+  idefics2: idefics2Features,
   idefics3: idefics3Features,
   paligemma: paligemmaFeatures,
 };

@@ -39,6 +39,7 @@ import { llama } from './llama';
 import { llama4 } from './llama4';
 import { llava, llavaNext, llavaOnevision } from './llava';
 import { internvl } from './internvl';
+import { idefics2 } from './idefics2';
 import { idefics3, smolvlm } from './idefics3';
 import { paligemma } from './paligemma';
 import { mamba, mamba2 } from './mamba';
@@ -142,6 +143,7 @@ const ALL: Family[] = [
   llavaOnevision,
   internvl,
   ayaVision,
+  idefics2,
   idefics3,
   smolvlm,
   paligemma,

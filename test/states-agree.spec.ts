@@ -229,7 +229,7 @@ describe("DeBERTa-v1's attention biases and bias-free pos_proj: closed form and 
   );
 });
 
-describe("BART's two stacks' own position tables: closed form and timeline agree", () => {
+describe("BART's and Whisper's stacks' own position tables: closed form and timeline agree", () => {
   // A narrow BART whose decoder's own embed_positions and layernorm_embedding (1,026 rows of
   // 256) are a root-unit parameter beside the shared embedding, past the 1% margin.
   const BART = { ...NARROW_SEQ2SEQ, model_type: 'bart' };
@@ -249,6 +249,17 @@ describe("BART's two stacks' own position tables: closed form and timeline agree
   );
   it.each(frozen)('%s %j', (type, setting) =>
     expectAgreementOn({ ...BART, model_type: type, max_position_embeddings: 4096 }, setting),
+  );
+  // Whisper's encoder: two convolutions in the root unit and a frozen table of 4,096 frames
+  // (1 MiB of Adam's states it must not get); its decoder's learned table of 512 positions.
+  const WHISPER = {
+    ...NARROW_SEQ2SEQ,
+    model_type: 'whisper',
+    max_source_positions: 4096,
+    max_target_positions: 512,
+  };
+  it.each(ENCODER_SETTINGS.map((setting) => [setting]))('whisper %j', (setting) =>
+    expectAgreementOn(WHISPER, setting),
   );
 });
 

@@ -120,10 +120,13 @@ describe('every catalog model carries nothing from one step to the next', () => 
 
 describe('the encoder-decoders planned from a config carry nothing either', () => {
   // Narrow stacks of each family whose position tables the model code freezes (Marian,
-  // Pegasus), holds as buffers (M2M100) or whose every layer has its own bias (UMT5).
+  // Pegasus, Whisper's encoder), holds as buffers (M2M100) or whose every layer has its own
+  // bias (UMT5).
   const seq2seq = NARROW_SEQ2SEQ;
   const CONFIGS: Record<string, Record<string, unknown>> = {
     marian: { ...seq2seq, model_type: 'marian', activation_function: 'swish' },
+    // Whisper's encoder over 1,500 frames whatever the text, beside a 512-position decoder
+    whisper: { ...seq2seq, model_type: 'whisper', max_target_positions: 512 },
     pegasus: { ...seq2seq, model_type: 'pegasus' },
     m2m_100: { ...seq2seq, model_type: 'm2m_100' },
     umt5: { model_type: 'umt5', d_model: 256, d_ff: 512, num_layers: 2, num_heads: 4 },

@@ -2755,6 +2755,65 @@ describe('mBART (modeling_mbart.py)', () => {
   });
 });
 
+describe('Whisper (modeling_whisper.py): an audio encoder of fixed frames, a text decoder', () => {
+  // openai/whisper-large-v3's config.json: 32 + 32 pre-LN layers of 1,280, 20 heads, a
+  // 5,120-wide GELU MLP, 128 mel bins, 1,500 source and 448 target positions, 51,866 tokens
+  const WHISPER_LARGE_V3 = {
+    model_type: 'whisper',
+    architectures: ['WhisperForConditionalGeneration'],
+    d_model: 1280,
+    encoder_layers: 32,
+    decoder_layers: 32,
+    encoder_attention_heads: 20,
+    decoder_attention_heads: 20,
+    encoder_ffn_dim: 5120,
+    decoder_ffn_dim: 5120,
+    num_mel_bins: 128,
+    vocab_size: 51866,
+    max_source_positions: 1500,
+    max_target_positions: 448,
+  };
+  const FULL = { method: 'full' } as TrainingSettings;
+  /** WhisperEncoderLayer and WhisperDecoderLayer at width h, MLP f: q, v and out_proj biased,
+   * k_proj not; two LayerNorms (and the decoder's encoder_attn with its own). */
+  const layers = (h: number, f: number) => {
+    const attention = 4 * h * h + 3 * h;
+    const encoder = attention + (h * f + f + f * h + h) + 2 * 2 * h;
+    return { encoder, decoder: encoder + attention + 2 * h };
+  };
+  /** conv1 (mel x h x 3 with a bias), conv2 (h x h x 3 with a bias), the frozen table. */
+  const audioInput = (h: number, mel: number, frames: number) =>
+    mel * h * 3 + h + h * h * 3 + h + frames * h;
+
+  it("counts whisper-large-v3: 1,543,490,560 parameters (the Hub's 1.54B), its encoder's 1,500 x 1,280 sinusoidal table never trained", () => {
+    const h = 1280;
+    const { encoder, decoder } = layers(h, 5120);
+    // the decoder's tokens (tied to proj_out) and learned table, a layer_norm ending each stack
+    const total =
+      51866 * h + 448 * h + audioInput(h, 128, 1500) + 32 * encoder + 32 * decoder + 2 * 2 * h;
+    expect(total).toBe(1_543_490_560);
+    const arch = architectureFromConfig('whisper-large-v3', WHISPER_LARGE_V3);
+    expect(countParameters(arch).total).toBe(total);
+    expect(trainableParameters(arch, FULL, undefined)).toBe(total - 1500 * h);
+    expect(arch.encoder?.audio).toEqual({ melBins: 128, frames: 1500 });
+  });
+
+  it("reads WhisperConfig's defaults (whisper-tiny's shape: 37,760,640), and plans the decoder's 448 positions at most", () => {
+    const h = 384;
+    const { encoder, decoder } = layers(h, 1536);
+    const total = 51865 * h + 448 * h + audioInput(h, 80, 1500) + 4 * encoder + 4 * decoder + 4 * h;
+    expect(total).toBe(37_760_640);
+    const arch = architectureFromConfig('whisper-tiny', { model_type: 'whisper' });
+    expect(countParameters(arch).total).toBe(total);
+    expect(arch.maxPositionEmbeddings).toBe(448);
+  });
+
+  it("refuses the audio classifier's head by the field", () => {
+    const classifier = { ...WHISPER_LARGE_V3, architectures: ['WhisperForAudioClassification'] };
+    expect(() => architectureFromConfig('x', classifier)).toThrow(/config.architectures/);
+  });
+});
+
 describe("Marian and Pegasus (modeling_marian.py, modeling_pegasus.py): BART's layers, frozen sinusoidal tables", () => {
   // Helsinki-NLP/opus-mt-en-de's config.json: 6 + 6 layers of 512, 8 heads, a 2,048-wide SiLU
   // MLP, 512 positions, a 58,101-token vocabulary shared by both stacks and the tied head.

@@ -77,6 +77,8 @@ const MAX_PATCH_SIDE = 1_024;
 /** Linears in a vision projector: Idefics2's connector has 24 (modality_projection's 3, its
  * resampler's 7 a layer), x2 and more. */
 const MAX_PROJECTOR_LINEARS = 64;
+/** Log-mel bins of an audio encoder's input: Whisper's 80 and 128, x8. */
+const MAX_MEL_BINS = 1_024;
 /** A perceiver resampler's layers: Idefics2's 3, x2 (and 3 + 7 x 8 linears fit the 64). */
 const MAX_RESAMPLER_DEPTH = 8;
 
@@ -160,12 +162,18 @@ const MLA: BlockShape = {
   },
 };
 
+/** Whisper's audio input: 80 or 128 mel bins and 1,500 positions published. */
+const AUDIO: BlockShape = {
+  numbers: { melBins: count(1, MAX_MEL_BINS), frames: count(1, MAX_POSITIONS) },
+};
+
 const ENCODER: BlockShape = {
   numbers: {
     numLayers: count(1, MAX_LAYERS),
     relativeAttentionBuckets: count(0, MAX_POSITION_BUCKETS),
   },
   flags: ['finalNorm', 'stackEmbeddings', 'relativeBiasPerLayer'],
+  optionalBlocks: { audio: AUDIO },
 };
 
 /** DeBERTa's relative position table: 256 buckets published (DeBERTa-v3), or up to every
@@ -344,6 +352,7 @@ const FLAGS: string[] = [
   'maskedLmHead',
   'headDenseBias',
   'normlessFirstAttention',
+  'keyBias',
   'attentionSinks',
 ];
 const TEXTS: string[] = ['id', 'name', 'hfId', 'activation', 'modelType', 'wrapperType'];

@@ -57,6 +57,8 @@ export interface ParameterCounts {
   relativePositions: number;
   /** DeBERTa-v2's ConvLayer after the first layer: the Conv1d and its bias, its LayerNorm. */
   encoderConv: number;
+  /** Whisper's encoder input: its two convolutions and frozen position table. */
+  audioInput: number;
   /** project_in and project_out together (OPT-350m's embedding width to h and back). */
   embeddingProjections: number;
   layers: LayerParameters[];
@@ -97,7 +99,7 @@ function attentionLinears(arch: ModelArchitecture, prefix = ''): LinearShape[] {
   const qOut = arch.attentionOutputGate ? 2 * qWidth : qWidth;
   return [
     linear(`${prefix}q_proj`, h, qOut, bias, 'attention', 'column'),
-    linear(`${prefix}k_proj`, h, kvWidth, bias, 'attention', 'column'),
+    linear(`${prefix}k_proj`, h, kvWidth, arch.keyBias ?? bias, 'attention', 'column'),
     linear(`${prefix}v_proj`, h, kvWidth, bias, 'attention', 'column'),
     ...positionProjections(arch),
     out,
@@ -142,6 +144,15 @@ export function encoderConvElements(arch: ModelArchitecture): number {
   if (!conv) return 0;
   const h = arch.hiddenSize;
   return h * (h / conv.groups) * conv.kernel + h + normElements(arch, h);
+}
+
+/** WhisperEncoder's conv1 (mel bins x h x 3, with a bias), conv2 (h x h x 3, with a bias) and
+ * embed_positions (frames x h, frozen); 0 without an audio encoder. */
+export function audioInputElements(arch: ModelArchitecture): number {
+  const audio = arch.encoder?.audio;
+  if (!audio) return 0;
+  const h = arch.hiddenSize;
+  return audio.melBins * h * 3 + h + h * h * 3 + h + audio.frames * h;
 }
 
 /** DeepSeek-V2/V3 multi-latent attention (DeepSeek-V2 paper, section 2.1). */
@@ -484,6 +495,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
   const embeddingNorm = arch.embeddingNorm ? tables * normElements(arch, h) : 0;
   const relativePositions = relativePositionElements(arch);
   const encoderConv = encoderConvElements(arch);
+  const audioInput = audioInputElements(arch);
   // OPTDecoder's project_in (width -> h) and project_out (h -> width), bias=False.
   const embeddingProjections = 2 * projectionElements(arch);
   const layers: LayerParameters[] = [];
@@ -502,6 +514,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     embeddingNorm +
     relativePositions +
     encoderConv +
+    audioInput +
     embeddingProjections +
     finalNorm +
     outputHead;
@@ -514,6 +527,7 @@ function computeParameterCounts(arch: ModelArchitecture): ParameterCounts {
     embeddingNorm,
     relativePositions,
     encoderConv,
+    audioInput,
     embeddingProjections,
     layers,
     finalNorm,
@@ -639,9 +653,12 @@ function bufferElements(arch: ModelArchitecture): number {
 
 /** Elements of the Parameters the model code freezes itself (requires_grad=False), whatever
  * the method: Marian's and Pegasus's sinusoidal position tables, one per stack
- * (MarianSinusoidalPositionalEmbedding._init_weight). */
+ * (MarianSinusoidalPositionalEmbedding._init_weight), Whisper's encoder table
+ * (WhisperEncoder: self.embed_positions.requires_grad_(False)). */
 export function selfFrozenElements(arch: ModelArchitecture): number {
-  return arch.positionTable === 'frozen' ? countParameters(arch).positionEmbedding : 0;
+  const tables = arch.positionTable === 'frozen' ? countParameters(arch).positionEmbedding : 0;
+  const audio = arch.encoder?.audio;
+  return tables + (audio ? audio.frames * arch.hiddenSize : 0);
 }
 
 /** Parameters the method trains: everything but buffers and self-frozen tables for full

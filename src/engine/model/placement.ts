@@ -85,7 +85,7 @@ export function pipelinable(arch: ModelArchitecture): boolean {
  * embedding to the hidden size, nor where DeBERTa-v2's layers project the encoder's relative
  * position table through their own query and key linears. */
 export function tensorParallelizable(arch: ModelArchitecture): boolean {
-  return !arch.embeddingWidth && !arch.disentangled;
+  return !arch.embeddingWidth && !arch.disentangled && !arch.encoder?.audio;
 }
 
 /** The layer indices a span holds, in order. */
@@ -385,6 +385,16 @@ function encoderConvFactored(arch: ModelArchitecture): number {
   return h * (h / conv.groups) + h * conv.kernel + h + normElementsOf(arch.norm, h);
 }
 
+/** Adafactor's factored states of Whisper's convolutions (over each weight's last two
+ * dimensions: conv1's (h, mel, 3) makes rows of h x mel and columns of h x 3, conv2's likewise)
+ * and their biases; its frozen position table has none. */
+function audioInputFactored(arch: ModelArchitecture): number {
+  const audio = arch.encoder?.audio;
+  if (!audio) return 0;
+  const h = arch.hiddenSize;
+  return h * audio.melBins + h * 3 + (h * h + h * 3) + 2 * h;
+}
+
 /** What one rank holds of the embedding (first stage) and the final norm and head (last stage). */
 function stageEndParameters(
   arch: ModelArchitecture,
@@ -422,6 +432,7 @@ function stageEndParameters(
       counts.embeddingNorm +
       counts.relativePositions +
       counts.encoderConv +
+      counts.audioInput +
       projection +
       counts.vision;
     totals.rootUnit += embedding;
@@ -433,6 +444,7 @@ function stageEndParameters(
       counts.embeddingNorm +
       relativePositionsFactored(arch) +
       encoderConvFactored(arch) +
+      audioInputFactored(arch) +
       projectionFactored +
       counts.vision;
   }

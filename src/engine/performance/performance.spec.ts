@@ -163,6 +163,38 @@ describe('FLOPs per token (PaLM appendix B: 6N + 12 L h s)', () => {
     expect(flopsAt(256)).toBe(perToken(256, 512)); // att_span 256: rows 256 - 256 to 256 + 256
     expect(flopsAt(512)).toBe(perToken(512, 1024)); // the whole table
   });
+
+  it("Whisper's (whisper-tiny, WhisperConfig's defaults): the encoder's 1,500 frames a sample whatever the text, so per text token its weights work 1,500 / s times and its attention spans the frames", () => {
+    const whisper = architectureFromConfig('whisper-tiny', { model_type: 'whisper' });
+    const N = 37_760_640; // counted term by term in families.spec
+    const hd = 384;
+    const frames = 1500;
+    const encoderLayer = 4 * hd * hd + 3 * hd + (hd * 1536 + 1536 + 1536 * hd + hd) + 4 * hd;
+    const conv1 = 80 * hd * 3; // over 2 x 1,500 frames
+    const conv2 = hd * hd * 3; // over 1,500 (stride 2)
+    const flopsAt = (seq: number) =>
+      trainingFlopsPerToken(
+        requestOf({ cluster: { gpu: 'h100-80gb' }, training: { sequenceLength: seq } }),
+        whisper,
+        { active: N, trainable: N - frames * hd },
+      ).model;
+    const perToken = (seq: number) => {
+      const r = frames / seq;
+      // the encoder's layers and its closing layer_norm work on every frame
+      const encoder = 4 * encoderLayer + 2 * hd;
+      const active = N + (encoder + conv2) * (r - 1) + conv1 * (2 * r - 1);
+      // QK^T and AV: 2 x heads x (d_qk + d_v) a key; the decoder's 4 layers over s and over the
+      // frames (cross-attention), the encoder's 4 over the frames for frames / s queries a token
+      const perKey = 2 * 6 * (64 + 64);
+      const core = perKey * (4 * (seq + frames) + 4 * frames * r);
+      return 6 * active + 3 * core; // full fine-tuning: 6 FLOPs a weight, 3 x the core's forward
+    };
+    expect(flopsAt(448)).toBe(perToken(448));
+    expect(flopsAt(64)).toBe(perToken(64));
+    // the encoder's work does not shrink with the text: per step, a shorter text costs more
+    // than its share of tokens
+    expect(64 * flopsAt(64)).toBeGreaterThan((64 / 448) * 448 * flopsAt(448));
+  });
 });
 
 describe('step time', () => {

@@ -1,6 +1,6 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
-import { countParameters, trainableParameters } from '../model/parameters';
-import { requestLora } from '../model/lora-modules';
+import { countParameters, loraParameters, trainableParameters } from '../model/parameters';
+import { AdaptedLora, requestLora } from '../model/lora-modules';
 import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
@@ -77,16 +77,63 @@ export function relativePositionForwardFlopsPerToken(
   return attendingLayerCount(arch) * (scores + table);
 }
 
+/** Whisper's encoder runs its `frames` whatever the text's length, so per trained (decoder)
+ * token its weights work frames / s times (conv1's at twice the frames, before conv2's stride)
+ * and its attention cores span the frames: the encoder's self-attention (frames queries over
+ * frames keys a sample) and the decoder's cross-attention (each token over frames keys), beside
+ * the decoder's self-attention over s. Returns the weights to count per token in place of the
+ * encoder's (active and adapters) and the attention core's forward FLOPs; undefined without
+ * an audio encoder. */
+export function audioEncoderPerToken(
+  arch: ModelArchitecture,
+  sequenceLength: number,
+  lora: AdaptedLora | undefined,
+): { extraActive: number; extraTrainable: number; attentionForward: number } | undefined {
+  const audio = arch.encoder?.audio;
+  if (!audio) return undefined;
+  const encoderLayers = arch.encoder!.numLayers;
+  const repeat = audio.frames / sequenceLength;
+  const counts = countParameters(arch);
+  const layerWeights = counts.layers
+    .slice(0, encoderLayers)
+    .reduce((sum, layer) => sum + layer.activeTotal, 0);
+  const h = arch.hiddenSize;
+  const conv1 = audio.melBins * h * 3;
+  const conv2 = h * h * 3;
+  // counted once per token among params.active: the layers and convolutions (the frozen table
+  // is added, not multiplied)
+  const extraActive = (layerWeights + conv2) * (repeat - 1) + conv1 * (2 * repeat - 1);
+  const adapters = lora
+    ? loraParameters(arch, lora)
+        .perLayer.slice(0, encoderLayers)
+        .reduce((a, b) => a + b, 0)
+    : 0;
+  const perKey = 2 * arch.numAttentionHeads * 2 * arch.headDim; // QK^T and AV, a key each
+  const decoderLayers = arch.numLayers - encoderLayers;
+  const attentionForward =
+    perKey *
+    (decoderLayers * (sequenceLength + audio.frames) + encoderLayers * audio.frames * repeat);
+  return { extraActive, extraTrainable: adapters * (repeat - 1), attentionForward };
+}
+
 /** Model and hardware FLOPs per trained token. */
 export function trainingFlopsPerToken(
   request: PlanRequest,
   arch: ModelArchitecture,
-  params: { active: number; trainable: number },
+  counted: { active: number; trainable: number },
 ): FlopsPerToken {
   const { training } = request;
+  const audio = audioEncoderPerToken(arch, training.sequenceLength, requestLora(arch, request));
+  const params = audio
+    ? {
+        active: counted.active + audio.extraActive,
+        trainable: counted.trainable + audio.extraTrainable,
+      }
+    : counted;
   const attentionForward =
+    audio?.attentionForward ??
     attentionCoreForwardFlopsPerToken(arch, training.sequenceLength) +
-    relativePositionForwardFlopsPerToken(arch, training.sequenceLength);
+      relativePositionForwardFlopsPerToken(arch, training.sequenceLength);
   // Matmul forward costs 2 FLOPs per weight per token; backward costs 2 for the input gradient
   // and 2 for the weight gradient (Kaplan et al. 2020; PaLM's 6N).
   const full = training.method === 'full';

@@ -305,3 +305,27 @@ describe('images and the sequence', () => {
     expect(run(3, 2048)).toEqual([]);
   });
 });
+
+describe("Whisper's audio encoder", () => {
+  // whisper-tiny (WhisperConfig's defaults): 1,500 frames, 448 decoder positions
+  const whisper = architectureFromConfig('whisper-tiny', { model_type: 'whisper' });
+  const fields = (input: Omit<PlanRequestInput, 'model' | 'cluster'>) =>
+    check({ training: { sequenceLength: 256 }, ...input }, 8, whisper).map((e) => e.field);
+
+  it("plans training on data parallelism and ZeRO, the text up to the decoder's 448 positions", () => {
+    expect(fields({ parallelism: { zeroStage: 3 } })).toEqual([]);
+    expect(fields({ training: { sequenceLength: 449 } })).toEqual(['training.sequenceLength']);
+  });
+
+  it('refuses by the field what splits the stacks apart or serves them: tensor, pipeline and context parallelism, and serving', () => {
+    expect(fields({ parallelism: { tensorParallel: 2 } })).toEqual(['parallelism.tensorParallel']);
+    expect(fields({ parallelism: { pipelineParallel: 2 } })).toEqual([
+      'parallelism.pipelineParallel',
+    ]);
+    expect(fields({ parallelism: { contextParallel: 2 } })).toEqual([
+      'parallelism.contextParallel',
+    ]);
+    const served = { workload: 'inference' as const, inference: { promptLength: 64 } };
+    expect(fields(served)).toEqual(['workload']);
+  });
+});

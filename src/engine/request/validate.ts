@@ -64,6 +64,21 @@ export function validateRequest(
     ...sequenceLimitErrors(request, arch),
     ...imageWidthErrors(request, arch),
     ...imageTokenErrors(request, arch),
+    ...audioServingErrors(request, arch),
+  ];
+}
+
+/** A served encoder-decoder's plan caches the prompt's keys and values per decoder layer; a
+ * Whisper request's cross-attention caches its audio's frames instead, whatever the prompt, which
+ * the serving plan does not yet hold. */
+function audioServingErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const audio = arch.encoder?.audio;
+  if (request.workload !== 'inference' || !audio) return [];
+  return [
+    {
+      field: 'workload',
+      message: `serving Whisper is not planned yet (each request's cross-attention caches its ${audio.frames} audio frames in every decoder layer, whatever the prompt): plan training, or a text model`,
+    },
   ];
 }
 
@@ -241,7 +256,9 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
   if (t > 1 && !tensorParallelizable(arch)) {
     const what = arch.embeddingWidth
       ? `a model whose embedding is projected to its hidden size (${arch.id ?? arch.name}'s project_in and project_out)`
-      : `DeBERTa's relative position scores (${arch.id ?? arch.name})`;
+      : arch.encoder?.audio
+        ? `Whisper's audio encoder (${arch.id ?? arch.name}: WhisperModel has no tensor-parallel plan)`
+        : `DeBERTa's relative position scores (${arch.id ?? arch.name})`;
     errors.push({
       field,
       message: `tensorParallel (${t}) is not planned for ${what}: use 1, and shard with zeroStage 3${pipelinable(arch) ? ' or pipelineParallel' : ''}`,
@@ -347,6 +364,13 @@ function contextParallelKernelErrors(request: PlanRequest, arch: ModelArchitectu
 function contextParallelMixerErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
   const c = request.parallelism.contextParallel;
   if (c === 1) return [];
+  if (arch.encoder?.audio)
+    return [
+      {
+        field: 'parallelism.contextParallel',
+        message: `contextParallel (${c}) splits the text's sequence, and Whisper's encoder runs its ${arch.encoder.audio.frames} frames whole beside it: use 1`,
+      },
+    ];
   for (let layer = 0; layer < arch.numLayers; layer++) {
     const carried = MIXER_CODES[layerMixer(arch, layer)]?.carries;
     if (!carried) continue;

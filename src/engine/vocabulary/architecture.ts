@@ -386,6 +386,18 @@ export interface EncoderConfig {
    * `embeddingNorm` (BartEncoder and BartDecoder: embed_positions, layernorm_embedding; Marian's
    * and Pegasus's stacks have the table alone), the token embedding shared. */
   stackEmbeddings?: boolean;
+  /** Whisper's encoder input (modeling_whisper.py WhisperEncoder) in place of a token
+   * embedding: conv1 (melBins to h, kernel 3, padding 1) and conv2 (h to h, kernel 3, stride 2),
+   * both biased, each through GELU, over 2 x `frames` log-mel frames, plus a frozen sinusoidal
+   * table of `frames` positions (embed_positions, requires_grad False): the encoder runs over
+   * `frames` positions whatever the text's length. */
+  audio?: AudioEncoderInput;
+}
+
+/** WhisperConfig's num_mel_bins and max_source_positions. */
+export interface AudioEncoderInput {
+  melBins: number;
+  frames: number;
 }
 
 /** DeBERTa's disentangled attention (modeling_deberta_v2.py DisentangledSelfAttention): each
@@ -487,6 +499,9 @@ export interface ModelArchitecture {
   qkNormPerHead?: boolean;
   /** Biases on q/k/v projections. */
   qkvBias: boolean;
+  /** Bias on k_proj where it differs from q's and v's (WhisperAttention's k_proj has none).
+   * Absent: qkvBias. */
+  keyBias?: boolean;
   /** Bias on the attention output projection. */
   attentionOutputBias: boolean;
   mlpBias: boolean;

@@ -451,14 +451,21 @@ export class Ops {
     return out;
   }
 
-  /** A convolution giving one `cols`-wide row per input row: a patch embedding whose stride is
-   * its kernel, or a same-padded nn.Conv1d (DeBERTa-v2's ConvLayer). convolution_backward keeps
-   * the input for the weight's gradient and the weight for the input's, each where the other
-   * needs one; the bias's gradient sums the output's. */
-  convolution(input: Tensor, weight: Tensor, cols: number, bias?: Tensor): Tensor {
+  /** A convolution giving `cols`-wide rows, one per input row (a patch embedding whose stride
+   * is its kernel, a same-padded nn.Conv1d: DeBERTa-v2's ConvLayer) or `rows` of them (a
+   * strided one: Whisper's conv2). convolution_backward keeps the input for the weight's
+   * gradient and the weight for the input's, each where the other needs one; the bias's
+   * gradient sums the output's. */
+  convolution(
+    input: Tensor,
+    weight: Tensor,
+    cols: number,
+    bias?: Tensor,
+    rows = input.rows,
+  ): Tensor {
     const inputs = bias ? [input, weight, bias] : [input, weight];
     const requiresGrad = inputs.some((t) => t.requiresGrad);
-    const out = this.rt.tensor(input.rows, cols, input.elementBytes, requiresGrad);
+    const out = this.rt.tensor(rows, cols, input.elementBytes, requiresGrad);
     const saved = [
       weight.requiresGrad ? input : undefined,
       input.requiresGrad ? weight : undefined,

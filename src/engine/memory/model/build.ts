@@ -47,6 +47,7 @@ export function buildRankModel(
     model.vision = buildVisionWeights(storage, arch.vision);
     model.all.push(...model.vision.all);
   }
+  if (span.hasEmbedding) addAudioInput(context, model);
   if (span.hasEmbedding) {
     // Mllama's embedding has 8 more rows than its head (embeddingVocabSize).
     const inputRows = arch.embeddingVocabSize
@@ -58,6 +59,8 @@ export function buildRankModel(
     if (arch.learnedPositionEmbeddings > 0) {
       model.positions = positionTable(context, 'position_embeddings');
       model.all.push(model.positions);
+      // WhisperDecoder's embed_positions: its encoder reads the audio input instead.
+      if (model.audio) model.decoderEmbedding = { positions: model.positions };
     }
     if (arch.embeddingNorm) {
       // BLOOM's word_embeddings_layernorm, BERT's embeddings.LayerNorm.
@@ -136,6 +139,30 @@ function addRelativePositions(context: WeightContext, model: RankModel): void {
     repeatedKeys: relative.inProjection === true,
   };
   model.all.push(table, ...(norm ?? []));
+}
+
+/** WhisperEncoder's modules before its layers, created first (WhisperModel makes the encoder
+ * before the decoder): conv1 (h x mel bins x 3) and conv2 (h x h x 3), each with a bias, and
+ * embed_positions, frozen in the model's dtype (requires_grad_(False)). */
+function addAudioInput(context: WeightContext, model: RankModel): void {
+  const audio = context.arch.encoder?.audio;
+  if (!audio) return;
+  const { storage } = context;
+  const h = context.arch.hiddenSize;
+  const conv = (name: string, inChannels: number) => [
+    baseParam(storage, `encoder.${name}`, h * inChannels * 3),
+    baseParam(storage, `encoder.${name}.bias`, h),
+  ];
+  const conv1 = conv('conv1', audio.melBins);
+  const conv2 = conv('conv2', h);
+  const positions = makeParam(
+    'encoder.embed_positions',
+    audio.frames * h,
+    false,
+    baseModelBytes(storage),
+  );
+  model.audio = { conv1, conv2, positions, ...audio };
+  model.all.push(...conv1, ...conv2, positions);
 }
 
 /** DebertaV2Encoder.conv (ConvLayer), created after the relative positions: the Conv1d's

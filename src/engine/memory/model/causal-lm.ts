@@ -175,7 +175,7 @@ export class StageModel {
       nn.rt.enter('forward', -1, input ? 'stage input' : 'embedding');
       hooks.beforeForward('root');
       // A received activation, or the embedding and the locals the model's forward keeps of it.
-      let { x, kept } = input ? { x: input, kept: [] as Tensor[] } : this.embed();
+      let { x, kept } = input ? { x: input, kept: [] as Tensor[] } : this.firstInput();
       const tables = this.layerTables(x);
       const stacks = new StackState(this, x.elementBytes);
       let deepstack: Tensor[] = [];
@@ -300,6 +300,53 @@ export class StageModel {
     const out = ops.indexPut(cloned, summed, putIndices);
     rt.drop(cloned, summed, putIndices);
     return out;
+  }
+
+  /** What the first stack reads: Whisper's encoder its audio input, the others their tokens'
+   * embedding. */
+  private firstInput(): Embedded {
+    return this.model.audio ? this.audioInput(this.model.audio) : this.embed();
+  }
+
+  /** WhisperEncoder.forward's input: input_features (b, mel bins, 2 x frames) in the compute
+   * dtype, nn.functional.gelu(self.conv1(...)) and gelu(self.conv2(...)) (stride 2: `frames`
+   * rows a sample; GELU keeps its input), permute(0, 2, 1) (a view), + embed_positions.weight
+   * (frozen: the add keeps nothing), dropout. inputs_embeds, conv2's GELU output, is a local
+   * until the encoder returns. */
+  private audioInput(audio: NonNullable<RankModel['audio']>): Embedded {
+    const { nn, settings } = this;
+    const { ops, rt } = nn;
+    rt.enter('forward', -1, 'embedding');
+    rt.hooks.beforeForward('embedding');
+    const samples = settings.tokens / settings.keys;
+    // the feature extractor's fp32 features, cast to the model's dtype where autocast is off
+    const featureBytes = nn.precision.autocast ? FP32 : nn.precision.matmul;
+    const features = rt.tensor(2 * audio.frames * samples, audio.melBins, featureBytes, false);
+    const conv = (x: Tensor, [w, b]: Param[], rows: number) => {
+      const input = nn.matmulInput(x);
+      const weight = nn.weights.matmulWeight(ops, w, 1, w.elements);
+      const bias = nn.weights.matmulWeight(ops, b, 1, b.elements);
+      const out = ops.convolution(input, weight, settings.hidden, bias, rows);
+      rt.drop(weight, bias);
+      if (input !== x) rt.drop(input);
+      const activated = ops.unarySavingInput(out);
+      rt.drop(out);
+      return activated;
+    };
+    const first = conv(features, audio.conv1, features.rows);
+    rt.drop(features);
+    const inputsEmbeds = conv(first, audio.conv2, audio.frames * samples);
+    rt.drop(first);
+    const positions = ops.weight(audio.positions, audio.frames, settings.hidden);
+    let x = ops.add(inputsEmbeds, positions);
+    rt.drop(positions);
+    if (settings.embeddingDropout > 0) {
+      const dropped = ops.dropout(x);
+      rt.drop(x);
+      x = dropped;
+    }
+    rt.hooks.afterForward('embedding');
+    return { x, kept: [inputsEmbeds] };
   }
 
   /** The decoder's embedding of its tokens: the shared table again, with the decoder's own

@@ -71,6 +71,9 @@ export interface RankModel {
    * it (norm_rel_ebd), which every layer's attention reads; how its encoder builds the relative
    * positions (log buckets; DeBERTa-v1's repeated key ids). */
   relativePositions?: { table: Param; norm?: Param[]; logBuckets: boolean; repeatedKeys: boolean };
+  /** Whisper's encoder input (WhisperEncoder): conv1 and conv2 (weights and biases) and the
+   * frozen embed_positions table. */
+  audio?: { conv1: Param[]; conv2: Param[]; positions: Param; melBins: number; frames: number };
   /** DeBERTa-v2's ConvLayer after the first layer (DebertaV2Encoder.conv). */
   encoderConv?: {
     weight: Param;

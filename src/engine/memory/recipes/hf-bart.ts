@@ -14,7 +14,13 @@ import { ModelArchitecture } from '../../vocabulary';
 import { bartClassPrefix } from '../../model/families/bart';
 import { isEncoderLayer } from '../../model/layers';
 import { LayerWeights } from '../model/rank-model';
-import { attend, AttentionKernelRun, hfAttentionPlan } from './attention-kernel';
+import {
+  AttentionPlan,
+  AttentionRequest,
+  attend,
+  AttentionKernelRun,
+  hfAttentionPlan,
+} from './attention-kernel';
 import { linear } from './hf-llama';
 import {
   LayerInputs,
@@ -55,6 +61,58 @@ function bartAttention(
     nn.rt.drop(...qkv, q, k, v);
     return nn.linear(context, linear(w, `${prefix}o_proj`));
   });
+}
+
+/** One of a layer's attentions: self-attention (`source` is `x`) or the decoder's
+ * cross-attention (`source` the encoder's output, `prefix` 'cross_attn.'). */
+type LayerAttentionFn = (
+  nn: Nn,
+  x: Tensor,
+  source: Tensor,
+  w: LayerWeights,
+  prefix: string,
+  inputs: LayerInputs,
+) => Tensor;
+
+/** WhisperAttention.forward: q_proj's output times self.scaling (a new tensor; a product by a
+ * Python float keeps nothing), q, k and v each viewed per head, transposed and made
+ * .contiguous() (a copy, the projection's output then freed), the kernel at scaling 1.0,
+ * out_proj. The encoder's self-attention and the cross-attention attend over the audio's
+ * `frames` keys and get no mask; the decoder's over its tokens, causal. */
+function whisperAttention(frames: number): LayerAttentionFn {
+  return (nn, x, source, w, prefix, inputs) =>
+    nn.rt.scope(() => {
+      const { ops, rt } = nn;
+      const contiguous = (t: Tensor) => {
+        const copy = ops.unary(t);
+        rt.drop(t);
+        return copy;
+      };
+      const q = contiguous(contiguous(nn.linear(x, linear(w, `${prefix}q_proj`))));
+      const [k, v] = ['k_proj', 'v_proj'].map((name) =>
+        contiguous(nn.linear(source, linear(w, `${prefix}${name}`))),
+      );
+      const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+      const decoderSelf = source === x && inputs.encoderStates !== undefined;
+      const layerInputs: LayerInputs = decoderSelf
+        ? inputs
+        : { ...inputs, keys: frames, mask: undefined };
+      const context =
+        layerInputs.attention === 'eager'
+          ? eagerAttention(
+              nn,
+              qkv,
+              layerInputs.heads,
+              layerInputs.keys,
+              layerInputs.mask,
+              false,
+              layerInputs.dropout,
+              false,
+            )
+          : attend(nn, qkv, layerInputs);
+      rt.drop(...qkv, q, k, v);
+      return nn.linear(context, linear(w, `${prefix}o_proj`));
+    });
 }
 
 interface Dropouts {
@@ -99,15 +157,16 @@ function bartLayer(
   inputs: LayerInputs,
   p: Dropouts,
   postNorm: boolean,
+  attention: LayerAttentionFn = bartAttention,
 ) {
   return nn.rt.scope(() => {
     const { rt } = nn;
     const residual = residualOf(nn, w, p, postNorm);
-    let h = residual(x, 'self_attn_layer_norm', (t) => bartAttention(nn, t, t, w, '', inputs));
+    let h = residual(x, 'self_attn_layer_norm', (t) => attention(nn, t, t, w, '', inputs));
     const states = inputs.encoderStates;
     if (states) {
       const crossed = residual(h, 'encoder_attn_layer_norm', (t) =>
-        bartAttention(nn, t, states, w, 'cross_attn.', inputs),
+        attention(nn, t, states, w, 'cross_attn.', inputs),
       );
       rt.drop(h);
       h = crossed;
@@ -169,12 +228,17 @@ function bartStacks(arch: ModelArchitecture): StackTensors {
   };
 }
 
-export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
-  const dropouts = {
+/** config.dropout, activation_dropout and the activation's kind, as the layers read them. */
+function dropoutsOf(arch: ModelArchitecture): Dropouts {
+  return {
     residual: arch.dropout?.residual ?? 0,
     activation: arch.dropout?.activation ?? 0,
     relu: arch.activation === 'relu',
   };
+}
+
+export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
+  const dropouts = dropoutsOf(arch);
   const postNorm = arch.normAfterResidual === true;
   const type = arch.modelType ?? 'bart';
   const prefix = bartClassPrefix(type);
@@ -199,6 +263,47 @@ export function hfBartRecipe(arch: ModelArchitecture): LayerRecipe {
       // M2M100ForConditionalGeneration registers no final_logits_bias.
       logitsBias: arch.modelType !== 'm2m_100',
       lossInLogitsDtype: true,
+    },
+  };
+}
+
+/** Whisper's kernels as transformers picks them (hfAttentionPlan), with no mask for the
+ * encoder's layers (WhisperEncoder hands its layers attention_mask=None) and no cross-attention
+ * mask (encoder_attention_mask stays None): the decoder's self-attention alone is causal. */
+function whisperAttentionPlan(request: AttentionRequest): AttentionPlan {
+  const plan = hfAttentionPlan(request);
+  const { arch } = request;
+  return {
+    notes: plan.notes,
+    // full attention without a window or an explicit mask: SDPA's kernel is the unmasked one
+    attentionFor: (index) => {
+      const chosen = plan.attentionFor(index);
+      return isEncoderLayer(arch, index) ? { kernel: chosen.kernel } : chosen;
+    },
+  };
+}
+
+/** WhisperForConditionalGeneration's layers: mBART's (pre-LN, a layer_norm ending each stack)
+ * with WhisperAttention, the encoder over the audio's frames; its ends: a decoder embedding
+ * without a scale or LayerNorm and a learned table looked up over arange(s) (a view of (s, h)),
+ * no final_logits_bias, the tied proj_out. */
+export function hfWhisperRecipe(arch: ModelArchitecture): LayerRecipe {
+  const bart = hfBartRecipe(arch);
+  const dropouts = dropoutsOf(arch);
+  const attention = whisperAttention(arch.encoder!.audio!.frames);
+  return {
+    ...bart,
+    source:
+      'transformers models/whisper/modeling_whisper.py (WhisperEncoderLayer, WhisperDecoderLayer)',
+    forward: (nn, x, weights, inputs) =>
+      bartLayer(nn, x, weights, inputs, dropouts, false, attention), // pre-LN, as mBART's
+    attention: whisperAttentionPlan,
+    stacks: { decoderStart: arch.encoder!.numLayers, build: () => [] },
+    ends: {
+      ...bart.ends,
+      scaledEmbedding: false,
+      positionsPerSequence: true,
+      logitsBias: false,
     },
   };
 }

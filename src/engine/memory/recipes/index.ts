@@ -11,7 +11,7 @@ import { hfQwen3NextRecipe } from './hf-qwen3-next';
 import { hfFalconH1Recipe } from './hf-falcon-h1';
 import { hfNemotronHRecipe } from './hf-nemotron-h';
 import { hfT5Recipe } from './hf-t5';
-import { hfBartRecipe } from './hf-bart';
+import { hfBartRecipe, hfWhisperRecipe } from './hf-bart';
 import { hfMllamaRecipe } from './hf-mllama';
 import { hfParallelRecipe } from './hf-parallel';
 import { hfGpt2Recipe } from './hf-gpt2';
@@ -440,6 +440,7 @@ const HF_RECIPES: Record<string, (arch: ModelArchitecture) => LayerRecipe> = {
   marian: hfBartRecipe,
   pegasus: hfBartRecipe,
   m2m_100: hfBartRecipe,
+  whisper: hfWhisperRecipe,
   mllama: hfMllamaRecipe,
 };
 

@@ -822,6 +822,72 @@ describe('layer recipes keep what their model code keeps (bytes per token, deriv
     expect(savedPerLayer(relu, HF, 'encoder_layers')).toBe((perToken - BF16 * f) * T);
   });
 
+  describe('Whisper (modeling_whisper.py): the encoder over its audio frames, whatever the text', () => {
+    // 64 frames (max_source_positions) from 128 log-mel frames of 80 bins; the text 128 tokens
+    const F = 64;
+    const S = 128;
+    const config = {
+      model_type: 'whisper',
+      d_model: h,
+      encoder_layers: 1,
+      decoder_layers: 1,
+      encoder_attention_heads: a,
+      decoder_attention_heads: a,
+      encoder_ffn_dim: f,
+      decoder_ffn_dim: f,
+      num_mel_bins: 80,
+      max_source_positions: F,
+      vocab_size: 1024,
+    };
+    const run = settings({ preset: 'hf-transformers' }, { sequenceLength: S });
+    const row = BF16 * h;
+
+    it("the encoder's input: the features, conv1 over 2F frames and GELU, conv2 (stride 2) and GELU over F, plus the frozen table", () => {
+      expect(endForwardAllocations(config, run, 'embedding').slice(0, 6)).toEqual([
+        BF16 * 80 * 2 * F, // input_features in the model's dtype
+        2 * F * row, // conv1
+        2 * F * row, // gelu, kept by conv2
+        F * row, // conv2
+        F * row, // gelu: inputs_embeds, a local until the encoder returns
+        F * row, // + embed_positions.weight
+      ]);
+    });
+
+    it('an encoder layer keeps over the F frames what an mBART layer keeps over its tokens, whatever the text', () => {
+      const perFrame =
+        2 * row + // the input and self_attn_layer_norm's output
+        3 * row + // q, k and v made contiguous
+        row + // the attention's output
+        FP32 * a + // its log-sum-exp
+        2 * row + // the residual sum and final_layer_norm's output
+        2 * BF16 * f; // fc1's output (kept by GELU) and GELU's (kept by fc2)
+      // each LayerNorm's mean and rstd: 64 fp32 values, a 512-B block each
+      const stats = 2 * 2 * Math.ceil((FP32 * F) / 512) * 512;
+      expect(savedPerLayer(config, run, 'encoder_layers')).toBe(perFrame * F + stats);
+      const longer = settings({ preset: 'hf-transformers' }, { sequenceLength: 2 * S });
+      expect(savedPerLayer(config, longer, 'encoder_layers')).toBe(perFrame * F + stats);
+    });
+
+    it("WhisperAttention: q_proj's output scaled, then q, k and v each made contiguous; the cross-attention's k and v over the F frames", () => {
+      const decoder = layerForwardAllocations(config, run, 1);
+      const T2 = S * row;
+      expect(decoder.slice(3, 13)).toEqual([
+        T2, // q_proj
+        T2, // * self.scaling
+        T2, // .transpose(1, 2).contiguous()
+        T2, // k_proj
+        T2, // contiguous
+        T2, // v_proj
+        T2, // contiguous
+        T2, // SDPA's output
+        FP32 * S * a, // its log-sum-exp
+        T2, // out_proj
+      ]);
+      // encoder_attn: q over the tokens, k and v over the encoder's F frames
+      expect(decoder.slice(17, 25)).toEqual([T2, T2, T2, F * row, F * row, F * row, F * row, T2]);
+    });
+  });
+
   it("OPT-350m's ends: the narrow lookup projected in before the positions are added, projected out before the head", () => {
     const width = 128; // word_embed_proj_dim under h = 256
     const config = {

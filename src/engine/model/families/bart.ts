@@ -11,7 +11,11 @@
 // layers with Marian's tables; M2M100 and NLLB (models/m2m_100/modeling_m2m_100.py) are
 // mBART's layers with a sinusoidal table per stack registered as a buffer
 // (M2M100SinusoidalPositionalEmbedding: 2 offset rows, not a parameter), no final_logits_bias.
-import { PlanValidationError } from '../../vocabulary';
+// Whisper (models/whisper/modeling_whisper.py) is mBART's layers with a bias-free k_proj, an
+// encoder that reads log-mel frames through two convolutions and a frozen sinusoidal table
+// (1,500 positions whatever the text's length), a decoder with a learned table of
+// max_target_positions and no layernorm_embedding, and no final_logits_bias.
+import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 
@@ -49,6 +53,27 @@ const M2M100_DEFAULTS: Config = {
   scale_embedding: true,
 };
 
+/** WhisperConfig's defaults (configuration_whisper.py): whisper-tiny's shape. */
+const WHISPER_DEFAULTS: Config = {
+  vocab_size: 51865,
+  num_mel_bins: 80,
+  encoder_layers: 4,
+  encoder_attention_heads: 6,
+  decoder_layers: 4,
+  decoder_attention_heads: 6,
+  encoder_ffn_dim: 1536,
+  decoder_ffn_dim: 1536,
+  d_model: 384,
+  activation_function: 'gelu',
+  dropout: 0.0,
+  attention_dropout: 0.0,
+  activation_dropout: 0.0,
+  scale_embedding: false,
+  max_source_positions: 1500,
+  max_target_positions: 448,
+  tie_word_embeddings: true,
+};
+
 // BartLearnedPositionalEmbedding: num_embeddings + 2 rows (fairseq's padding offset).
 const POSITION_OFFSET = 2;
 
@@ -61,6 +86,8 @@ interface BartVariant {
   preNorm: boolean;
   /** How each stack holds a sinusoidal position table; absent: a learned one. */
   sinusoidal?: 'frozen' | 'buffer';
+  /** Whisper's encoder over log-mel frames (EncoderConfig.audio). */
+  audio?: boolean;
   defaults: Config;
 }
 
@@ -98,6 +125,13 @@ const VARIANTS: Record<string, BartVariant> = {
     sinusoidal: 'buffer',
     defaults: M2M100_DEFAULTS,
   },
+  whisper: {
+    prefix: 'Whisper',
+    lm: 'WhisperForConditionalGeneration',
+    preNorm: true,
+    audio: true,
+    defaults: WHISPER_DEFAULTS,
+  },
 };
 
 /** The class prefix of a model type of the family (BART's where the type is not one). */
@@ -122,15 +156,21 @@ const COMMON_NAMES: [string, string][] = [
 
 function commonFields(root: Config): Config {
   const text: Config = Object.create(root) as Config;
+  const { defaults } = VARIANTS[String(root.model_type)] ?? VARIANTS.bart;
   for (const [common, own] of COMMON_NAMES) {
-    const value = root[own] ?? root[common] ?? BART_DEFAULTS[own];
+    const value = root[own] ?? root[common] ?? defaults[own];
     if (value !== undefined) text[common] = value;
   }
   return text;
 }
 
 // The head classes whose extra modules the planner has no recipe for.
-const OWN_HEADS = ['ForSequenceClassification', 'ForQuestionAnswering', 'ForCausalLM'];
+const OWN_HEADS = [
+  'ForSequenceClassification',
+  'ForQuestionAnswering',
+  'ForCausalLM',
+  'ForAudioClassification',
+];
 
 /** The shapes one BART architecture cannot hold, each refused by its field: a decoder of
  * another width or head count than its encoder, an activation the recipe does not plan, a
@@ -181,6 +221,7 @@ export const bart: Family = {
   refine: (arch, read, context) => {
     const variant = VARIANTS[context.type];
     refuseUnsupported(read, variant);
+    if (variant.audio) return whisperStacks(arch, read);
     // MBartEncoder and MBartDecoder (Pegasus's and M2M100's too) end with layer_norm; BART's
     // and Marian's stacks end on a layer's norm.
     const { preNorm, sinusoidal } = variant;
@@ -202,3 +243,24 @@ export const bart: Family = {
     if (sinusoidal) arch.positionTable = sinusoidal;
   },
 };
+
+/** WhisperModel's stacks: the encoder over max_source_positions frames from num_mel_bins
+ * features (no token embedding, a frozen sinusoidal table), the decoder's token embedding and
+ * learned table of max_target_positions rows (WhisperPositionalEmbedding: no offset rows), a
+ * layer_norm ending each stack, no layernorm_embedding, k_proj without a bias. */
+function whisperStacks(arch: ModelArchitecture, read: ConfigReader): void {
+  const encoderLayers = arch.numLayers;
+  const frames = read.numberOr(1500, 'max_source_positions');
+  arch.encoder = {
+    numLayers: encoderLayers,
+    relativeAttentionBuckets: 0,
+    finalNorm: true,
+    audio: { melBins: read.numberOr(80, 'num_mel_bins'), frames },
+  };
+  arch.numLayers = encoderLayers + read.numberOr(4, 'decoder_layers');
+  arch.finalNorm = true;
+  arch.embeddingNorm = false;
+  arch.keyBias = false;
+  arch.maxPositionEmbeddings = read.numberOr(448, 'max_target_positions');
+  arch.learnedPositionEmbeddings = arch.maxPositionEmbeddings;
+}

@@ -338,13 +338,9 @@ export class StageModel {
     const inputsEmbeds = conv(first, audio.conv2, audio.frames * samples);
     rt.drop(first);
     const positions = ops.weight(audio.positions, audio.frames, settings.hidden);
-    let x = ops.add(inputsEmbeds, positions);
+    const summed = ops.add(inputsEmbeds, positions);
     rt.drop(positions);
-    if (settings.embeddingDropout > 0) {
-      const dropped = ops.dropout(x);
-      rt.drop(x);
-      x = dropped;
-    }
+    const x = nn.dropoutReplacing(summed, settings.embeddingDropout);
     rt.hooks.afterForward('embedding');
     return { x, kept: [inputsEmbeds] };
   }

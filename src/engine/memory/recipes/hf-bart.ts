@@ -45,22 +45,18 @@ function bartAttention(
     const k = nn.linear(source, linear(w, `${prefix}k_proj`));
     const v = nn.linear(source, linear(w, `${prefix}v_proj`));
     const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
-    const context =
-      inputs.attention === 'eager'
-        ? eagerAttention(
-            nn,
-            qkv,
-            inputs.heads,
-            inputs.keys,
-            inputs.mask,
-            false,
-            inputs.dropout,
-            false,
-          )
-        : attend(nn, qkv, inputs);
+    const context = interfaceKernel(nn, qkv, inputs);
     nn.rt.drop(...qkv, q, k, v);
     return nn.linear(context, linear(w, `${prefix}o_proj`));
   });
+}
+
+/** transformers' attention interface as BART's and Whisper's attentions call it:
+ * eager_attention_forward (softmax in the scores' dtype, no soft-cap), or SDPA and flash. */
+function interfaceKernel(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs): Tensor {
+  if (inputs.attention !== 'eager') return attend(nn, qkv, inputs);
+  const { heads, keys, mask, dropout } = inputs;
+  return eagerAttention(nn, qkv, heads, keys, mask, false, dropout, false);
 }
 
 /** One of a layer's attentions: self-attention (`source` is `x`) or the decoder's
@@ -83,33 +79,23 @@ function whisperAttention(frames: number): LayerAttentionFn {
   return (nn, x, source, w, prefix, inputs) =>
     nn.rt.scope(() => {
       const { ops, rt } = nn;
-      const contiguous = (t: Tensor) => {
-        const copy = ops.unary(t);
+      // a new tensor made from t (keeping nothing), t's handle let go
+      const replaced = (t: Tensor) => {
+        const out = ops.unary(t);
         rt.drop(t);
-        return copy;
+        return out;
       };
-      const q = contiguous(contiguous(nn.linear(x, linear(w, `${prefix}q_proj`))));
+      // * self.scaling, then .contiguous(); k's and v's .contiguous()
+      const q = replaced(replaced(nn.linear(x, linear(w, `${prefix}q_proj`))));
       const [k, v] = ['k_proj', 'v_proj'].map((name) =>
-        contiguous(nn.linear(source, linear(w, `${prefix}${name}`))),
+        replaced(nn.linear(source, linear(w, `${prefix}${name}`))),
       );
       const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
       const decoderSelf = source === x && inputs.encoderStates !== undefined;
       const layerInputs: LayerInputs = decoderSelf
         ? inputs
         : { ...inputs, keys: frames, mask: undefined };
-      const context =
-        layerInputs.attention === 'eager'
-          ? eagerAttention(
-              nn,
-              qkv,
-              layerInputs.heads,
-              layerInputs.keys,
-              layerInputs.mask,
-              false,
-              layerInputs.dropout,
-              false,
-            )
-          : attend(nn, qkv, layerInputs);
+      const context = interfaceKernel(nn, qkv, layerInputs);
       rt.drop(...qkv, q, k, v);
       return nn.linear(context, linear(w, `${prefix}o_proj`));
     });

@@ -108,7 +108,7 @@ export class Tensor {
   outputIndex = 0;
   /** The component the tensors made from this one count in, where not its storage's: a
    * parameter expanded as a forward's input (Ops.paramInput). */
-  madeIn?: Component;
+  declare madeIn?: Component;
   constructor(
     readonly storage: Storage,
     /** Logical bytes (a view can be smaller than its storage). */

@@ -7,6 +7,11 @@ import { layerKind } from './layers';
 import { countParameters, linearShapes, trainableParameters } from './parameters';
 import { TrainingSettings } from '../vocabulary';
 
+/** A SigLIP encoder layer of width v and MLP f (SiglipEncoderLayer): q, k, v and out_proj, fc1
+ * and fc2, each with a bias, and two LayerNorms. */
+const siglipLayer = (v: number, f: number) =>
+  4 * (v * v + v) + (v * f + f) + (f * v + v) + 2 * 2 * v;
+
 const fixture = (name: string) =>
   JSON.parse(
     readFileSync(join(__dirname, '../../../test/fixtures/configs', `${name}.json`), 'utf8'),
@@ -37,7 +42,7 @@ describe('Gemma-3 (modeling_gemma3.py, SigLIP in modeling_siglip.py)', () => {
     const layer = attention + 3 * h * 10240 + 4 * h; // four RMSNorms
     const text = 34 * layer + 262208 * h + h;
     const v = 1152;
-    const visionLayer = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const visionLayer = siglipLayer(v, 4304);
     const patches = (896 / 14) ** 2;
     const vision = 27 * visionLayer + (3 * 14 * 14 * v + v) + patches * v + 2 * v;
     const projector = v * h + v; // mm_input_projection_weight and mm_soft_emb_norm
@@ -2226,7 +2231,7 @@ describe('LLaVA-OneVision (modeling_llava_onevision.py: Qwen2, SigLIP over anyre
     const t = 896;
     const text = 151936 * t + 24 * QWEN2_05B_LAYER + t;
     const v = 1152;
-    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const block = siglipLayer(v, 4304);
     // Conv2d patches with bias, 729 positions, post_layernorm
     const tower = 3 * 14 * 14 * v + v + 729 * v + 2 * v + 26 * block;
     const projector = v * t + t + t * t + t;
@@ -2307,7 +2312,7 @@ describe('Aya Vision (modeling_aya_vision.py: Cohere2, SigLIP, a pixel-shuffled 
     const textLayer = t + t * t + 2 * t * 1024 + t * t + 3 * t * 14336;
     const text = 256000 * t + 32 * textLayer + t;
     const v = 1152;
-    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const block = siglipLayer(v, 4304);
     // Conv2d patches with bias, 26 x 26 positions, post_layernorm
     const tower = 3 * 14 * 14 * v + v + 676 * v + 2 * v + 27 * block;
     const shuffled = 4 * v; // 2 x 2 patches a token
@@ -2440,7 +2445,7 @@ describe('Idefics2 (modeling_idefics2.py: Mistral, SigLIP at 980 px, modality_pr
     const textLayer = 2 * t + t * t + 2 * t * 1024 + t * t + 3 * t * 14336;
     const text = 2 * 32003 * t + 32 * textLayer + t;
     const v = 1152;
-    const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+    const block = siglipLayer(v, 4304);
     const tower = 3 * 14 * 14 * v + v + 4900 * v + 2 * v + 27 * block;
     const projection = 2 * v * 14336 + 14336 * t; // gate, up, down; no biases
     // RMSNorms over the latents, the context and after attention; q (16 x 96), k and v (4 x 96),
@@ -2568,7 +2573,7 @@ describe('PaliGemma (modeling_paligemma.py)', () => {
   const textLayer = t * t + 2 * t * 256 + t * t + 3 * t * 16384 + 2 * t; // 8 heads of 256, 1 K/V
   const text = (vocab: number) => vocab * t + 18 * textLayer + t;
   const v = 1152;
-  const block = 4 * (v * v + v) + (v * 4304 + 4304) + (4304 * v + v) + 2 * 2 * v;
+  const block = siglipLayer(v, 4304);
   const tower = 3 * 14 * 14 * v + v + 256 * v + 27 * block + 2 * v; // 16 x 16 patches
   const projector = v * t + t;
 

@@ -1,6 +1,6 @@
 // Training step time: FLOPs, MFU, pipeline bubbles and exposed communication (docs/memory-model.md §8).
 import { countParameters, loraParameters, trainableParameters } from '../model/parameters';
-import { AdaptedLora, requestLora } from '../model/lora-modules';
+import { requestLora } from '../model/lora-modules';
 import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
@@ -86,11 +86,12 @@ export function relativePositionForwardFlopsPerToken(
  * an audio encoder. */
 export function audioEncoderPerToken(
   arch: ModelArchitecture,
-  sequenceLength: number,
-  lora: AdaptedLora | undefined,
+  request: PlanRequest,
 ): { extraActive: number; extraTrainable: number; attentionForward: number } | undefined {
   const audio = arch.encoder?.audio;
   if (!audio) return undefined;
+  const sequenceLength = request.training.sequenceLength;
+  const lora = requestLora(arch, request);
   const encoderLayers = arch.encoder!.numLayers;
   const repeat = audio.frames / sequenceLength;
   const counts = countParameters(arch);
@@ -123,7 +124,7 @@ export function trainingFlopsPerToken(
   counted: { active: number; trainable: number },
 ): FlopsPerToken {
   const { training } = request;
-  const audio = audioEncoderPerToken(arch, training.sequenceLength, requestLora(arch, request));
+  const audio = audioEncoderPerToken(arch, request);
   const params = audio
     ? {
         active: counted.active + audio.extraActive,

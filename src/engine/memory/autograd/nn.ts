@@ -91,6 +91,20 @@ export class Nn {
       : this.withAdapter(x, base, linear.lora);
   }
 
+  /** An nn.Conv1d with its bias (DeBERTa-v2's ConvLayer, Whisper's conv1 and conv2), `rows`
+   * output rows (fewer than the input's where it strides): under autocast the input, weight and
+   * bias are cast first (convolution is on autocast's lower-precision list), then the op. */
+  conv1d(x: Tensor, weight: Param, bias: Param, cols: number, rows = x.rows): Tensor {
+    const { ops, rt } = this;
+    const input = this.matmulInput(x);
+    const w = this.weights.matmulWeight(ops, weight, 1, weight.elements);
+    const b = this.weights.matmulWeight(ops, bias, 1, bias.elements);
+    const out = ops.convolution(input, w, cols, b, rows);
+    rt.drop(w, b);
+    if (input !== x) rt.drop(input);
+    return out;
+  }
+
   /** nn.Linear (bias optional): autocast casts the arguments of at::linear(input, weight, bias)
    * first, in the order the compiler evaluates a call's arguments: right to left under GCC
    * (trace-40, Qwen2.5 q_proj: the bias's 1,792 B, the weight's 1,605,632 B, then the input's

@@ -477,6 +477,14 @@ export class Ops {
   }
 
   /** A parameter as an op input: no allocation, it is the model's own tensor. */
+  weight(param: Param, rows: number, cols: number): Tensor {
+    const gathered = param.gathered;
+    if (gathered?.storage.resident) {
+      return this.rt.paramHandle(param, gathered.storage, rows, cols, gathered.bytes);
+    }
+    return this.rt.paramHandle(param, param.storage!, rows, cols, param.storedBytes);
+  }
+
   /** A parameter expanded over `rows` as a forward's input (Idefics2's latents
    * `self.latents.unsqueeze(0).expand(...)`): a view of it whose products are activations (they
    * grow with the batch); the gradient handed to it is planned at the expanded size, which
@@ -485,14 +493,6 @@ export class Ops {
     const view = this.weight(param, rows, cols);
     view.madeIn = 'activations';
     return view;
-  }
-
-  weight(param: Param, rows: number, cols: number): Tensor {
-    const gathered = param.gathered;
-    if (gathered?.storage.resident) {
-      return this.rt.paramHandle(param, gathered.storage, rows, cols, gathered.bytes);
-    }
-    return this.rt.paramHandle(param, param.storage!, rows, cols, param.storedBytes);
   }
 }
 

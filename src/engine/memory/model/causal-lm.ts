@@ -323,12 +323,7 @@ export class StageModel {
     const featureBytes = nn.precision.autocast ? FP32 : nn.precision.matmul;
     const features = rt.tensor(2 * audio.frames * samples, audio.melBins, featureBytes, false);
     const conv = (x: Tensor, [w, b]: Param[], rows: number) => {
-      const input = nn.matmulInput(x);
-      const weight = nn.weights.matmulWeight(ops, w, 1, w.elements);
-      const bias = nn.weights.matmulWeight(ops, b, 1, b.elements);
-      const out = ops.convolution(input, weight, settings.hidden, bias, rows);
-      rt.drop(weight, bias);
-      if (input !== x) rt.drop(input);
+      const out = nn.conv1d(x, w, b, settings.hidden, rows);
       const activated = ops.unarySavingInput(out);
       rt.drop(out);
       return activated;

@@ -30,35 +30,6 @@ import {
   WeightContext,
 } from './recipe';
 
-/** BartAttention.forward: q_proj, k_proj and v_proj (of the encoder output in encoder_attn),
- * the kernel, out_proj. `prefix`: '' or 'cross_attn.'. */
-function bartAttention(
-  nn: Nn,
-  x: Tensor,
-  source: Tensor,
-  w: LayerWeights,
-  prefix: string,
-  inputs: LayerInputs,
-): Tensor {
-  return nn.rt.scope(() => {
-    const q = nn.linear(x, linear(w, `${prefix}q_proj`));
-    const k = nn.linear(source, linear(w, `${prefix}k_proj`));
-    const v = nn.linear(source, linear(w, `${prefix}v_proj`));
-    const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
-    const context = interfaceKernel(nn, qkv, inputs);
-    nn.rt.drop(...qkv, q, k, v);
-    return nn.linear(context, linear(w, `${prefix}o_proj`));
-  });
-}
-
-/** transformers' attention interface as BART's and Whisper's attentions call it:
- * eager_attention_forward (softmax in the scores' dtype, no soft-cap), or SDPA and flash. */
-function interfaceKernel(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs): Tensor {
-  if (inputs.attention !== 'eager') return attend(nn, qkv, inputs);
-  const { heads, keys, mask, dropout } = inputs;
-  return eagerAttention(nn, qkv, heads, keys, mask, false, dropout, false);
-}
-
 /** One of a layer's attentions: self-attention (`source` is `x`) or the decoder's
  * cross-attention (`source` the encoder's output, `prefix` 'cross_attn.'). */
 type LayerAttentionFn = (
@@ -69,6 +40,27 @@ type LayerAttentionFn = (
   prefix: string,
   inputs: LayerInputs,
 ) => Tensor;
+
+/** BartAttention.forward: q_proj, k_proj and v_proj (of the encoder output in encoder_attn),
+ * the kernel, out_proj. */
+const bartAttention: LayerAttentionFn = (nn, x, source, w, prefix, inputs) =>
+  nn.rt.scope(() => {
+    const q = nn.linear(x, linear(w, `${prefix}q_proj`));
+    const k = nn.linear(source, linear(w, `${prefix}k_proj`));
+    const v = nn.linear(source, linear(w, `${prefix}v_proj`));
+    const qkv = [q, k, v].map((t) => nn.matmulInput(t)) as [Tensor, Tensor, Tensor];
+    const context = interfaceKernel(nn, qkv, inputs);
+    nn.rt.drop(...qkv, q, k, v);
+    return nn.linear(context, linear(w, `${prefix}o_proj`));
+  });
+
+/** transformers' attention interface as BART's and Whisper's attentions call it:
+ * eager_attention_forward (softmax in the scores' dtype, no soft-cap), or SDPA and flash. */
+function interfaceKernel(nn: Nn, qkv: [Tensor, Tensor, Tensor], inputs: LayerInputs): Tensor {
+  if (inputs.attention !== 'eager') return attend(nn, qkv, inputs);
+  const { heads, keys, mask, dropout } = inputs;
+  return eagerAttention(nn, qkv, heads, keys, mask, false, dropout, false);
+}
 
 /** WhisperAttention.forward: q_proj's output times self.scaling (a new tensor; a product by a
  * Python float keeps nothing), q, k and v each viewed per head, transposed and made

@@ -264,11 +264,8 @@ export function encoderConvLayer(
   return nn.rt.scope(() => {
     const { ops, rt } = nn;
     const contiguous = ops.unary(x); // hidden_states.permute(0, 2, 1).contiguous()
-    const input = nn.matmulInput(contiguous);
-    const weight = nn.weights.matmulWeight(ops, conv.weight, 1, conv.weight.elements);
-    const bias = nn.weights.matmulWeight(ops, conv.bias, 1, conv.bias.elements);
-    const convolved = ops.convolution(input, weight, x.cols, bias);
-    rt.drop(weight, bias, input, contiguous);
+    const convolved = nn.conv1d(contiguous, conv.weight, conv.bias, x.cols);
+    rt.drop(contiguous);
     const out = ops.unary(convolved); // .permute(0, 2, 1).contiguous()
     rt.drop(convolved);
     const rmask = rt.tensor(x.rows, 1, INT64, false); // 1 - input_mask

@@ -12,27 +12,34 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 import { refuseProjectedEmbedding } from './bert';
 
-/** DebertaV2Config's defaults (configuration_deberta_v2.py: deberta-v2-xlarge's shape, without
- * relative attention), under the common names; attention_head_size stands for head_dim. */
+/** The defaults DebertaConfig and DebertaV2Config share (configuration_deberta.py,
+ * configuration_deberta_v2.py), but for the shape: no relative attention, absolute positions,
+ * no token types. */
+export const DEBERTA_SHARED_DEFAULTS: Config = {
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 512,
+  type_vocab_size: 0,
+  relative_attention: false,
+  max_relative_positions: -1,
+  position_biased_input: true,
+  pos_att_type: null,
+  pooler_dropout: 0,
+  pooler_hidden_act: 'gelu',
+  tie_word_embeddings: true, // PretrainedConfig's: the masked-LM decoder is the word embedding
+};
+
+/** DebertaV2Config's defaults (configuration_deberta_v2.py: deberta-v2-xlarge's shape), under
+ * the common names; attention_head_size stands for head_dim. */
 function debertaV2Defaults(config: Config): Config {
   return {
+    ...DEBERTA_SHARED_DEFAULTS,
     vocab_size: 128100,
     hidden_size: 1536,
     num_hidden_layers: 24,
     num_attention_heads: 24,
     intermediate_size: 6144,
-    hidden_act: 'gelu',
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    max_position_embeddings: 512,
-    type_vocab_size: 0,
-    relative_attention: false,
-    max_relative_positions: -1,
-    position_biased_input: true,
-    pos_att_type: null,
-    pooler_dropout: 0,
-    pooler_hidden_act: 'gelu',
-    tie_word_embeddings: true, // PretrainedConfig's: the masked-LM decoder is the word embedding
     ...(config.attention_head_size !== undefined ? { head_dim: config.attention_head_size } : {}),
   };
 }

@@ -6,29 +6,24 @@ import { ModelArchitecture, PlanValidationError } from '../../vocabulary';
 import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 import { refuseProjectedEmbedding } from './bert';
-import { DEBERTA_SHAPE, debertaEnds, givesDisentangled, positionScores } from './deberta-v2';
+import {
+  DEBERTA_SHAPE,
+  DEBERTA_SHARED_DEFAULTS,
+  debertaEnds,
+  givesDisentangled,
+  positionScores,
+} from './deberta-v2';
 
-/** DebertaConfig's defaults (configuration_deberta.py: deberta-base's shape, without relative
- * attention or its legacy flag's alternative), under the common names. */
+/** DebertaConfig's defaults (configuration_deberta.py: deberta-base's shape; the legacy
+ * masked-LM head), under the common names. */
 const DEBERTA_DEFAULTS: Config = {
+  ...DEBERTA_SHARED_DEFAULTS,
   vocab_size: 50265,
   hidden_size: 768,
   num_hidden_layers: 12,
   num_attention_heads: 12,
   intermediate_size: 3072,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  max_position_embeddings: 512,
-  type_vocab_size: 0,
-  relative_attention: false,
-  max_relative_positions: -1,
-  position_biased_input: true,
-  pos_att_type: null,
-  pooler_dropout: 0,
-  pooler_hidden_act: 'gelu',
   legacy: true,
-  tie_word_embeddings: true, // PretrainedConfig's: the legacy masked-LM decoder is the embedding
 };
 
 /** The shapes the plan has no model code for, each refused by its field. */

@@ -244,6 +244,36 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /true or false/,
   ],
   [
+    'DPO over tensor parallelism (TRL runs on data parallelism)',
+    variant({ training: { preference: 'dpo' }, parallelism: { tensorParallel: 2 } }),
+    'parallelism.tensorParallel',
+    /TRL's DPOTrainer runs on Accelerate's data parallelism .* set tensorParallel to 1/,
+  ],
+  [
+    'DPO on an encoder-decoder',
+    variant({ model: 't0-3b', training: { preference: 'dpo' } }),
+    'training.preference',
+    /this model is an encoder-decoder: use preference 'none'/,
+  ],
+  [
+    'DPO with a chunked cross-entropy',
+    variant({ training: { preference: 'dpo' }, runtime: { crossEntropy: 'chunked' } }),
+    'runtime.crossEntropy',
+    /set crossEntropy to 'standard'/,
+  ],
+  [
+    'an unknown preference objective',
+    variant({ training: { preference: 'ppo' } }),
+    'training.preference',
+    /none, dpo/,
+  ],
+  [
+    'precomputeReferenceLogProbs as a string',
+    variant({ training: { preference: 'dpo', dpo: { precomputeReferenceLogProbs: 'yes' } } }),
+    'training.dpo.precomputeReferenceLogProbs',
+    /true or false/,
+  ],
+  [
     'a prefill chunk of zero tokens',
     { ...VALID, workload: 'inference', inference: { prefillChunkTokens: 0 } },
     'inference.prefillChunkTokens',

@@ -112,6 +112,25 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     );
   });
 
+  it("plans DPO as TRL's DPOTrainer runs it: defaults echoed, both completions counted", async () => {
+    const training = { ...LLAMA_ZERO3.training, preference: 'dpo' };
+    const body = { ...LLAMA_ZERO3, name: 'llama-3-8b dpo', training };
+    const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+    const plan = response.body as SavedBody & {
+      request: { training: Record<string, unknown> };
+      performance: { tokensPerStep: number };
+      assumptions: string[];
+    };
+    expect(plan.request.training).toMatchObject({
+      preference: 'dpo',
+      dpo: { precomputeReferenceLogProbs: false },
+      activationCheckpointing: 'full', // DPOConfig's gradient_checkpointing default
+    });
+    // a pair a micro-batch: its chosen and rejected 4,096 tokens on each of the 8 GPUs
+    expect(plan.performance.tokensPerStep).toBe(2 * 4096 * 8);
+    expect(plan.assumptions.some((line) => line.startsWith("DPO as TRL's DPOTrainer"))).toBe(true);
+  });
+
   it('reads the plan back byte for byte', async () => {
     const response = await http().get(`/api/v1/plans/${saved.id}`).expect(200);
     expect(response.text).toBe(savedText);

@@ -5,6 +5,7 @@ import { ENUMS } from './vocabulary';
 const FIELDS_OF: Partial<Record<keyof typeof ENUMS, string[]>> = {
   workload: ['workload'],
   method: ['training.method'],
+  preference: ['training.preference'],
   precision: ['training.precision'],
   optimizer: ['training.optimizer'],
   activationCheckpointing: ['training.activationCheckpointing'],

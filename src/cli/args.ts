@@ -9,6 +9,7 @@ import {
   PRECISIONS,
   RECOMPUTE_MODES,
   SEARCH_OBJECTIVES,
+  PREFERENCE_OBJECTIVES,
   TRAINING_METHODS,
   VARY_FIELDS,
   WEIGHT_PRECISIONS,
@@ -44,6 +45,16 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   },
   workload: { field: 'workload', kind: 'string', help: oneOf(WORKLOADS) },
   method: { field: 'training.method', kind: 'string', help: oneOf(TRAINING_METHODS) },
+  preference: {
+    field: 'training.preference',
+    kind: 'string',
+    help: `preference training: ${oneOf(PREFERENCE_OBJECTIVES)} (dpo: TRL's DPOTrainer)`,
+  },
+  'precompute-ref': {
+    field: 'training.dpo.precomputeReferenceLogProbs',
+    kind: 'boolean',
+    help: "DPO: the reference's log-probabilities come with the batch (precompute_ref_log_probs)",
+  },
   precision: {
     field: 'training.precision',
     kind: 'string',

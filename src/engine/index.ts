@@ -9,6 +9,7 @@ export { attendsLayer, isMoeLayer, layerKind, layerType } from './model/layers';
 export { visionLayerParameters, visionParameters } from './model/vision';
 export {
   DEFAULT_CLUSTER,
+  DEFAULT_DPO,
   DEFAULT_INFERENCE,
   DEFAULT_LORA,
   DEFAULT_PARALLELISM,

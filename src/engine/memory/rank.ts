@@ -10,7 +10,7 @@ import { EventLog, Moment } from './autograd/events';
 import { AutocastWeights, Nn, STORED_WEIGHTS } from './autograd/nn';
 import { Ops } from './autograd/ops';
 import { ReduceDevice } from './autograd/reduce-buffer';
-import { Runtime } from './autograd/runtime';
+import { Param, Runtime } from './autograd/runtime';
 import { buildRankModel } from './model/build';
 import { FinalNorm, StageModel, StageSettings } from './model/causal-lm';
 import { LossSettings } from './model/loss';
@@ -25,13 +25,19 @@ import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
 import { bypassedShapes, textOnlyVision } from './idle-parameters';
 import { UNQUANTIZED_EXPERTS_NOTE } from './recipes/hf-moe';
-import { ChunkRun, PipelineSettings, trainingTimeline } from './timeline';
+import { ChunkRun, DpoLoop, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
 import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
-import { applySharding, rankShardWorld } from './sharding';
+import { applySharding, rankShardWorld, referenceSharding } from './sharding';
+import {
+  dpoNote,
+  runsReferenceForward,
+  separateReferenceModel,
+  sequencesPerMicroBatch,
+} from '../request/preference';
 
 export interface RankSimulation {
   /** The timeline (the longer one of a truncated simulation); not kept by the memo. */
@@ -98,7 +104,7 @@ function lossSettings(
       (ends.compiledLoss === 'chunked' && runtime.crossEntropy === 'chunked'),
     fp32Logits: runtime.fp32Logits || ends.logitsFp32 !== undefined,
     logitsCastBack: ends.logitsFp32 === 'loss',
-    outputsToFp32: ends.fp32Outputs ?? false,
+    outputsToFp32: (ends.fp32Outputs ?? false) || accelerateCastsOutputs(request),
     scaleLogits: Boolean(ends.scaledLogits),
     logitsBiasBytes: ends.logitsBias ? modelTensorBytes(policy, request) : 0,
     inLogitsDtype: ends.lossInLogitsDtype === true,
@@ -107,6 +113,13 @@ function lossSettings(
     retainLogits: runtime.retainLogits,
     classifierDropout: arch.dropout?.residual ?? 0,
   };
+}
+
+/** TRL trains through Accelerate, whose prepare_model wraps each model's forward in autocast and
+ * convert_outputs_to_fp32 under native mixed precision (accelerator.py prepare_model); DeepSpeed
+ * runs its own precision instead, and a 16-bit model without autocast gets no wrapper. */
+function accelerateCastsOutputs(request: PlanRequest): boolean {
+  return request.training.preference === 'dpo' && dtypePolicy(request).autocast;
 }
 
 function stageSettings(
@@ -120,7 +133,8 @@ function stageSettings(
   const { training, parallelism } = request;
   const t = parallelism.tensorParallel;
   const keys = training.sequenceLength / layout.contextParallel;
-  const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const sequences = sequencesPerMicroBatch(training);
+  const tokens = (sequences * training.sequenceLength) / layout.contextParallel;
   return {
     tokens,
     keys,
@@ -149,7 +163,7 @@ function stageSettings(
       : undefined,
     finalNorm: ends.finalNorm ?? defaultFinalNorm(arch),
     finalDropout: ends.finalDropout ?? 0,
-    images: arch.vision ? training.microBatchSize * (training.imagesPerSample ?? 0) : 0,
+    images: arch.vision ? sequences * (training.imagesPerSample ?? 0) : 0,
     headInputScale: Boolean(ends.headInputScale),
   };
 }
@@ -189,7 +203,11 @@ function alibiTensor(
   if (ends.alibi === 'max-length')
     return { rows: heads, cols: arch.maxPositionEmbeddings, fp32: true };
   if (ends.alibi === 'per-sequence')
-    return { rows: training.microBatchSize * heads, cols: training.sequenceLength, fp32: false };
+    return {
+      rows: sequencesPerMicroBatch(training) * heads,
+      cols: training.sequenceLength,
+      fp32: false,
+    };
   return undefined;
 }
 
@@ -230,7 +248,8 @@ export type SimulationDepth = 'full' | 'allocated';
  * makes its states as gradients arrive; DeepSpeed and Megatron keep buffers made in the first
  * step; torch.distributed.pipelining leaves input gradients on its receive buffers until the
  * next step starts; Transformer Engine caches fp8 weights at their first forward (fp8.ts); a
- * vision model trained on text makes no states for its tower (textOnlyVision).
+ * vision model trained on text makes no states for its tower (textOnlyVision); a DPO reference
+ * under FSDP keeps its root unit gathered from its first forward (no backward reshards it).
  * DDP then rebuilds its buckets in parameter order, not in the order the first step's gradients
  * arrived: the same bytes, which is all an allocated figure reads. Checked against the full
  * simulation in steady-start.spec.ts. */
@@ -248,7 +267,8 @@ function startsSteady(
     !runtime.optimizerInBackward &&
     runtime.dataParallelEngine === 'pytorch' &&
     layout.pipelineParallel === 1 &&
-    policy.fp8?.recipe !== 'transformer-engine'
+    policy.fp8?.recipe !== 'transformer-engine' &&
+    !separateReferenceModel(request)
   );
 }
 
@@ -284,7 +304,8 @@ function rankNn(
       : new Nn(ops, precision, weights);
   }
   const { training, parallelism, runtime } = request;
-  const tokens = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const tokens =
+    (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel;
   const tp = {
     degree: layout.tensorParallel,
     sequenceParallel: parallelism.sequenceParallel,
@@ -335,7 +356,8 @@ function linearNames(arch: ModelArchitecture, match: (shape: LinearShape) => boo
   return names;
 }
 
-/** The chunk models of a rank over the given layers of each chunk. */
+/** The chunk models of a rank over the given layers of each chunk, and the DPO step's
+ * reference where the request trains with DPO. */
 function chunkRuns(
   rt: Runtime,
   request: PlanRequest,
@@ -344,7 +366,7 @@ function chunkRuns(
   layout: PlanLayout,
   placement: RankPlacement,
   layers: number[][],
-): ChunkRun[] {
+): { chunks: ChunkRun[]; dpo?: DpoLoop } {
   const policy = dtypePolicy(request);
   const nn = rankNn(rt, request, arch, gpu, layout, policy);
   const recipe = layerRecipe(arch, request);
@@ -366,13 +388,36 @@ function chunkRuns(
     recipe,
     attentionPlan(recipe, arch, request, layout.contextParallel),
   );
-  return placement.chunks.map((span, i) => {
+  const chunks = placement.chunks.map((span, i) => {
     const model = buildRankModel(context, span, recipe, layers[i]);
     const sharding = applySharding(rt, model, request, layout, policy);
     const stage = new StageModel(nn, model, recipe, settings, () => sharding.afterBuild());
     const lastStage = span.stage === placement.virtualStages - 1;
     return { stage, sharding, receives: span.stage > 0, sends: !lastStage };
   });
+  if (request.training.preference !== 'dpo') return { chunks };
+  // A separate reference: the policy's model built again (DPO runs without a pipeline: one
+  // chunk), trained by nothing.
+  const reference = () => {
+    if (!runsReferenceForward(request)) return undefined;
+    if (!separateReferenceModel(request)) return 'policy' as const;
+    const model = buildRankModel(context, placement.chunks[0], recipe, layers[0]);
+    model.all.forEach(freezeAsLoaded);
+    const sharding = referenceSharding(rt, model, request, layout, policy);
+    const stage = new StageModel(nn, model, recipe, settings, () => sharding.afterBuild());
+    return { stage, sharding };
+  };
+  return {
+    chunks,
+    dpo: { sequences: sequencesPerMicroBatch(request.training), reference: reference() },
+  };
+}
+
+/** A parameter of TRL's reference model: no optimizer steps it, but from_pretrained leaves
+ * requires_grad True on every parameter that had it (buffers and frozen tables have none). */
+function freezeAsLoaded(param: Param): void {
+  param.untrainedRequiresGrad = param.trainable && !param.buffer;
+  param.trainable = false;
 }
 
 function simulateLayers(
@@ -391,10 +436,11 @@ function simulateLayers(
   }
   const policy = dtypePolicy(request);
   const stepped = request.training.method === 'full' ? policy.trained : policy.adapter;
-  const chunks = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
+  const { chunks, dpo } = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
   const shape = scheduleShape(request, placement.chunks.length);
   const log = trainingTimeline(runtime, {
     chunks,
+    dpo,
     optimizer: optimizerSettings(
       request,
       steppedStates(request, rankShardWorld(request, layout).world, stepped).optimizerElement,
@@ -426,7 +472,8 @@ export function pipelineSettings(
   layout: PlanLayout,
 ): PipelineSettings {
   const { training, parallelism } = request;
-  const rows = (training.microBatchSize * training.sequenceLength) / layout.contextParallel;
+  const rows =
+    (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel;
   // torchtitan's and Megatron's sequence parallelism leave each stage's output split along the
   // sequence over tensor-parallel ranks, and that is what travels.
   const split = parallelism.sequenceParallel ? layout.tensorParallel : 1;
@@ -509,6 +556,8 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
+  const dpo = dpoNote(request);
+  if (dpo) notes.push(dpo);
   const noPeftDefault = noPeftDefaultNote(arch, request);
   if (noPeftDefault) notes.push(noPeftDefault);
   const bypassed = bypassedAdapters(arch, request, recipe);

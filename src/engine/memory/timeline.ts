@@ -40,8 +40,19 @@ export interface PipelineSettings {
   activation: { rows: number; sentRows: number; cols: number; elementBytes: number };
 }
 
+/** TRL's DPO step (model/dpo.ts): the rows of a micro-batch and the reference it scores them
+ * against. */
+export interface DpoLoop {
+  sequences: number;
+  /** 'policy': the trained model with its adapters disabled; or a separate model with its own
+   * data-parallel wrapper; absent: the reference's log-probabilities come with the batch. */
+  reference?: 'policy' | { stage: StageModel; sharding: Sharding };
+}
+
 export interface TrainingLoop {
   chunks: ChunkRun[];
+  /** Absent: the loss the stage's settings name. DPO runs without a pipeline (one chunk). */
+  dpo?: DpoLoop;
   optimizer: OptimizerSettings;
   schedule: ScheduleTruncation;
   /** Absent without pipeline parallelism. */
@@ -99,6 +110,7 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     hooks.active = chunk.sharding;
     chunk.stage.build();
   }
+  if (loop.dpo) prepareDpo(loop.chunks[loop.chunks.length - 1], loop.dpo, hooks);
   const optimized = loop.chunks.flatMap(
     (c) => c.sharding.optimizerParams?.() ?? trainableInOrder(c.stage.model),
   );
@@ -124,6 +136,29 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     if (!loop.optimizerInBackward) optimizerStep(rt, loop, optimized, step === 1);
   }
   return rt.log;
+}
+
+/** DPOTrainer.__init__ loads a separate reference after the policy, wrapped for the same
+ * data-parallel engine (trl/models/utils.py prepare_deepspeed, prepare_fsdp); each step's loss
+ * runs its forward with its own wrapper's hooks. */
+function prepareDpo(head: ChunkRun, dpo: DpoLoop, hooks: ChunkHooks): void {
+  const { reference } = dpo;
+  let run: (() => Tensor) | undefined;
+  if (reference === 'policy') run = () => head.stage.referenceLogits();
+  else if (reference) {
+    hooks.active = reference.sharding;
+    reference.stage.build();
+    run = () => {
+      const outer = hooks.active;
+      hooks.active = reference.sharding;
+      try {
+        return reference.stage.referenceLogits();
+      } finally {
+        hooks.active = outer;
+      }
+    };
+  }
+  head.stage.dpo = { sequences: dpo.sequences, reference: run };
 }
 
 /** What the first step leaves for the second when gradients are set to None and no output

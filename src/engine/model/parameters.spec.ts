@@ -135,6 +135,7 @@ describe('trainable parameters', () => {
     sequenceLength: 4096,
     gradientAccumulationSteps: 1,
     activationCheckpointing: 'none',
+    preference: 'none',
     lora: { rank: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
   });
   it('full fine-tuning trains everything; LoRA and QLoRA train the adapters only', () => {

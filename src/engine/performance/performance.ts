@@ -5,6 +5,7 @@ import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import { dtypePolicy } from '../request/dtype-policy';
+import { runsReferenceForward, sequencesPerMicroBatch } from '../request/preference';
 import {
   GpuSpec,
   ModelArchitecture,
@@ -166,11 +167,16 @@ export function trainingFlopsPerToken(
   const recomputed =
     recomputedWeights + (training.activationCheckpointing === 'full' ? attentionForward : 0);
   const unroutedExecuted = unroutedForward + unroutedBackward;
+  // DPO's reference scores every token in a forward of its own (the base weights, whatever the
+  // adapters), work the method needs, so model FLOPs too.
+  const reference = runsReferenceForward(request) ? 2 * params.active + attentionForward : 0;
+  const referenceWeights = reference > 0 ? 2 * params.active : 0;
   return {
-    model,
-    hardware: model + recomputed + unroutedExecuted,
+    model: model + reference,
+    hardware: model + reference + recomputed + unroutedExecuted,
     backward: weightBackward + attentionBackward + recomputed + unroutedBackward,
-    weights: weightForward + weightBackward + recomputedWeights + unroutedExecuted,
+    weights:
+      weightForward + weightBackward + recomputedWeights + unroutedExecuted + referenceWeights,
   };
 }
 
@@ -354,7 +360,8 @@ export function estimatePerformance(
     params.trainable ?? trainableParameters(arch, training, requestLora(arch, request));
   const flops = trainingFlopsPerToken(request, arch, { active: params.active, trainable });
   const m = training.gradientAccumulationSteps;
-  const tokensPerStep = training.microBatchSize * training.sequenceLength * m * layout.dataParallel;
+  const sequences = sequencesPerMicroBatch(training);
+  const tokensPerStep = sequences * training.sequenceLength * m * layout.dataParallel;
   // fp32 matmuls run as TF32 on A100/H100 tensor cores, at half the dense bf16 rate (datasheets).
   const peak = gpu.bf16FlopsPerSecond * (training.precision === 'fp32' ? 0.5 : 1);
   const clusterFlops = layout.gpus * peak;
@@ -452,7 +459,7 @@ function microBatchShape(
     m: training.gradientAccumulationSteps,
     activationBytes: training.precision === 'fp32' ? 4 : 2,
     tokensPerMicroBatch:
-      (training.microBatchSize * training.sequenceLength) / layout.contextParallel,
+      (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel,
     layersPerRank: arch.numLayers / layout.pipelineParallel,
   };
 }

@@ -1,5 +1,6 @@
 // Fills every default of a PlanRequest and applies framework presets; explicit knobs win.
 import {
+  DpoSettings,
   FrameworkPreset,
   GpuSpec,
   InferenceSettings,
@@ -8,6 +9,7 @@ import {
   ParallelismSettings,
   PlanRequest,
   QloraSettings,
+  Recompute,
   RuntimeSettings,
   TrainingSettings,
   Workload,
@@ -44,7 +46,13 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   sequenceLength: 4096,
   gradientAccumulationSteps: 1,
   activationCheckpointing: 'none',
+  preference: 'none',
 };
+
+// TRL's DPOConfig: precompute_ref_log_probs False (the reference runs in every step).
+export const DEFAULT_DPO: DpoSettings = { precomputeReferenceLogProbs: false };
+// DPOConfig sets gradient_checkpointing True where TrainingArguments leave it off.
+const DPO_DEFAULT_CHECKPOINTING: Recompute = 'full';
 
 // PEFT's LoraConfig defaults for Llama-family models (q_proj and v_proj, r 16 as most recipes).
 export const DEFAULT_LORA: LoraSettings = {
@@ -327,6 +335,11 @@ function normalizeTraining(
   if (training.method === 'qlora') {
     training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };
   }
+  if (training.preference === 'dpo') {
+    training.dpo = { ...DEFAULT_DPO, ...defined(trainingInput.dpo) };
+    if (trainingInput.activationCheckpointing === undefined)
+      training.activationCheckpointing = DPO_DEFAULT_CHECKPOINTING;
+  } else delete training.dpo;
   if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
   return training;
 }

@@ -23,6 +23,7 @@ import { AttentionKernelRun } from '../memory/recipes/attention-kernel';
 import { engineReach } from '../memory/sharding/engine';
 import { attendsLayer, hasCrossAttention, layerMixer, MIXER_CODES } from '../model/layers';
 import { MAX_GPUS } from './limits';
+import { preferenceErrors } from './preference';
 import { FieldError, GpuSpec, ModelArchitecture, PlanRequest, SsmConfig } from '../vocabulary';
 
 function sameList(a: readonly string[] | 'all-linear', b: readonly string[] | 'all-linear') {
@@ -60,6 +61,7 @@ export function validateRequest(
     ...offloadErrors(request),
     ...engineReachErrors(request),
     ...loraErrors(request, arch),
+    ...preferenceErrors(request, arch),
     ...runtimeErrors(request, gpu),
     ...sequenceLimitErrors(request, arch),
     ...imageWidthErrors(request, arch),

@@ -16,6 +16,7 @@ import {
   Precision,
   QuantizationKernel,
   Recompute,
+  PreferenceObjective,
   TrainingMethod,
   WeightPrecision,
   Workload,
@@ -38,8 +39,20 @@ export interface QloraSettings {
   doubleQuant: boolean;
 }
 
+/** TRL's DPOConfig knobs that move memory. */
+export interface DpoSettings {
+  /** precompute_ref_log_probs: the reference's log-probabilities are computed once before
+   * training and read from the batch, so no reference model is kept or run in the step. */
+  precomputeReferenceLogProbs: boolean;
+}
+
 export interface TrainingSettings {
   method: TrainingMethod;
+  /** 'dpo': each micro-batch is that many chosen and as many rejected sequences, scored
+   * against a reference model (TRL's DPOTrainer); 'none': the next-token loss. */
+  preference: PreferenceObjective;
+  /** Present when `preference` is 'dpo'. */
+  dpo?: DpoSettings;
   precision: Precision;
   optimizer: OptimizerKind;
   microBatchSize: number;

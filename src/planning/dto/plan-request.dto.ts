@@ -24,6 +24,7 @@ import {
   FP8_RECIPES,
   FSDP_RESHARD_POLICIES,
   DEFAULT_CLUSTER,
+  DEFAULT_DPO,
   DEFAULT_INFERENCE,
   DEFAULT_LORA,
   DEFAULT_PARALLELISM,
@@ -43,6 +44,7 @@ import {
   QUANTIZATION_KERNELS,
   REQUEST_LIMITS,
   RECOMPUTE_MODES,
+  PREFERENCE_OBJECTIVES,
   TRAINING_METHODS,
   WEIGHT_PRECISIONS,
   WORKLOADS,
@@ -61,6 +63,7 @@ import {
   PipelineSchedule,
   Precision,
   QuantizationKernel,
+  PreferenceObjective,
   Recompute,
   TrainingMethod,
   WeightPrecision,
@@ -146,6 +149,17 @@ export class QloraDto {
   doubleQuant?: boolean;
 }
 
+export class DpoDto {
+  @ApiPropertyOptional({
+    default: DEFAULT_DPO.precomputeReferenceLogProbs,
+    description:
+      "TRL's precompute_ref_log_probs: the reference's log-probabilities come with the batch, so no reference model is kept or run",
+  })
+  @IsOptional()
+  @IsTrueOrFalse()
+  precomputeReferenceLogProbs?: boolean;
+}
+
 export class TrainingDto {
   @ApiPropertyOptional({ enum: TRAINING_METHODS, default: DEFAULT_TRAINING.method })
   @IsOptional()
@@ -193,6 +207,23 @@ export class TrainingDto {
   @IsOptional()
   @IsOneOf(RECOMPUTE_MODES)
   activationCheckpointing?: Recompute;
+
+  @ApiPropertyOptional({
+    enum: PREFERENCE_OBJECTIVES,
+    default: DEFAULT_TRAINING.preference,
+    description:
+      "'dpo': TRL's DPOTrainer, each micro-batch that many chosen and as many rejected sequences scored against a reference model",
+  })
+  @IsOptional()
+  @IsOneOf(PREFERENCE_OBJECTIVES)
+  preference?: PreferenceObjective;
+
+  @ApiPropertyOptional({ type: DpoDto, description: "used by preference 'dpo'" })
+  @IsOptional()
+  @IsPlainObject()
+  @ValidateNested()
+  @Type(() => DpoDto)
+  dpo?: DpoDto;
 
   @ApiPropertyOptional({ type: LoraDto, description: "used by method 'lora' and 'qlora'" })
   @IsOptional()

@@ -36,7 +36,7 @@ export class AutocastWeights implements WeightAccess {
     }
     const cast = ops.to(stored, this.castBytes);
     ops.rt.drop(stored);
-    if (param.trainable && ops.rt.gradEnabled) {
+    if ((param.trainable && ops.rt.gradEnabled) || param.untrainedRequiresGrad) {
       this.cache.set(param, ops.rt.view(cast, cast.cols, cast.requiresGrad, false));
     }
     return cast;
@@ -74,6 +74,8 @@ export interface LayerNormInput {
 
 export class Nn {
   readonly rt: Runtime;
+  /** LoRA adapters are skipped (PEFT's disable_adapter context: the base layer's result alone). */
+  adaptersDisabled = false;
   constructor(
     readonly ops: Ops,
     readonly precision: Precision,
@@ -85,7 +87,7 @@ export class Nn {
   /** A linear module: the base layer (plain, or QLoRA's 4-bit one) plus its LoRA adapter. */
   linear(x: Tensor, linear: LinearParams): Tensor {
     const base = linear.quantized ? this.linear4bit(x, linear) : this.plainLinear(x, linear);
-    if (!linear.lora) return base;
+    if (!linear.lora || this.adaptersDisabled) return base;
     return linear.lora.magnitude
       ? this.withDora(x, base, linear, linear.lora)
       : this.withAdapter(x, base, linear.lora);

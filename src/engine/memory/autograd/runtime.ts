@@ -70,6 +70,10 @@ export interface Param {
   /** Bytes per element as stored. */
   storedBytes: number;
   trainable: boolean;
+  /** requires_grad left True on a parameter nothing trains (TRL's DPO reference, as
+   * from_pretrained loads it): autocast caches its casts (autocast_mode.cpp cached_cast caches
+   * a leaf that requires grad, under no_grad too). */
+  untrainedRequiresGrad?: boolean;
   /** A routed expert's: expert parallelism gave this rank its experts, and ZeRO and FSDP shard
    * them over the ranks that hold the same experts only (sharding/shard-world.ts). */
   expert?: boolean;

@@ -12,7 +12,8 @@ import { visionForward } from '../recipes/vision';
 import { encoderConvLayer, relativeInputs } from '../recipes/hf-deberta';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
-import { classificationLoss, headAndLoss, LossSettings } from './loss';
+import { classificationLoss, headAndLoss, headLogits, LossSettings } from './loss';
+import { dpoLoss, DpoStep } from './dpo';
 import { embeddingAdapter } from './lora-embedding';
 import { ParallelNn } from '../parallel-nn';
 import { OP_LEVEL_POLICY } from '../autograd/selective';
@@ -135,6 +136,12 @@ export interface StageOutput {
 }
 
 export class StageModel {
+  /** TRL's DPO step on the stage with the head (set by the timeline); absent: the loss the
+   * settings name. */
+  dpo?: DpoStep;
+  /** The forward now running is a DPO reference's (referenceLogits). */
+  private referencePass = false;
+
   constructor(
     readonly nn: Nn,
     readonly model: RankModel,
@@ -165,8 +172,47 @@ export class StageModel {
   }
 
   /** One micro-batch's forward on this stage: `input` is the activation received from the
-   * previous stage (absent on the first). */
+   * previous stage (absent on the first). TRL's DPO loss runs once the model has returned its
+   * logits (its autocast region, and so autocast's cast cache, closed). */
   forward(input?: Tensor): StageOutput {
+    const out = this.modelForward(input);
+    if (!this.dpo || this.referencePass) return out;
+    const { nn } = this;
+    nn.rt.enter('forward', -1, 'dpo loss');
+    const dpo = this.dpo;
+    const loss = nn.rt.countedAs('logitsAndLoss', () =>
+      dpoLoss(nn, this.wrapperOutput(out.output), dpo),
+    );
+    return { output: loss, isLoss: true, logits: [] };
+  }
+
+  /** This model's forward as TRL's DPO step runs its reference: under no_grad, without
+   * checkpointing (disable_gradient_checkpointing) and with any adapters disabled (PEFT's
+   * disable_adapter, where the policy is its own reference); the logits as it returns them. */
+  referenceLogits(): Tensor {
+    const { nn } = this;
+    this.referencePass = true;
+    nn.adaptersDisabled = true;
+    try {
+      return nn.rt.noGrad(() =>
+        nn.rt.countedAs('logitsAndLoss', () => this.wrapperOutput(this.forward().output)),
+      );
+    } finally {
+      this.referencePass = false;
+      nn.adaptersDisabled = false;
+    }
+  }
+
+  /** What a wrapper around the model returns of its logits: Accelerate's convert_outputs_to_fp32
+   * (LossSettings.outputsToFp32) replaces them with an fp32 copy once the forward is done. */
+  private wrapperOutput(logits: Tensor): Tensor {
+    if (!this.settings.loss.outputsToFp32) return logits;
+    const float = this.nn.ops.to(logits, FP32);
+    this.nn.rt.drop(logits);
+    return float;
+  }
+
+  private modelForward(input?: Tensor): StageOutput {
     const { nn } = this;
     const { hooks } = nn.rt;
     return nn.rt.scope(() => {
@@ -200,7 +246,7 @@ export class StageModel {
         }
         const inputs = stacks.inputs(tables.inputsFor(layer.index));
         if (this.recipe.skips?.(layer.index, inputs)) continue;
-        nn.rt.enter('forward', layer.index, 'layer');
+        nn.rt.enter('forward', layer.index, this.referencePass ? 'reference layer' : 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
         const layerOutput = this.runLayer(x, layer, inputs);
         hooks.afterForward(`layer:${layer.index}`);
@@ -244,7 +290,7 @@ export class StageModel {
 
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
     const { nn, recipe } = this;
-    const { recompute } = this.settings;
+    const recompute = this.referencePass ? 'none' : this.settings.recompute;
     if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
     // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
     // an encoder-decoder's encoder output, the ALiBi tensor.
@@ -371,7 +417,7 @@ export class StageModel {
     // A vocabulary-parallel lookup's partial rows are summed (or reduce-scattered).
     if (nn instanceof ParallelNn) then((t) => nn.combine(nn.rt.view(t)));
     const lora = model.embeddingLora;
-    if (lora) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
+    if (lora && !nn.adaptersDisabled) then((t) => embeddingAdapter(nn, t, lora, settings.tokens));
     // BartScaledWordEmbedding: inputs_embeds = embed_tokens(input_ids) * embed_scale.
     if (settings.scaledEmbedding === 'lookup') then((t) => nn.ops.unary(t));
     // OPTDecoder.forward: pos_embeds first, then inputs_embeds = self.project_in(inputs_embeds).
@@ -540,23 +586,36 @@ export class StageModel {
    * `kept`: the embedding locals, freed as the base model's forward returns to the head's, or
    * after the loss where one forward runs both ('decoder-input'). */
   private headAndLoss(x: Tensor, owned: boolean, kept: Tensor[]): StageOutput {
-    const { nn, model } = this;
-    nn.rt.enter('forward', -1, 'loss');
+    const { nn } = this;
+    nn.rt.enter('forward', -1, this.referencePass ? 'reference head' : 'loss');
     nn.rt.hooks.beforeForward('head');
     const normed = this.headInput(x);
     if (owned && normed !== x) nn.rt.drop(x);
     const pastLoss = this.settings.embeddingLocal === 'decoder-input';
     if (!pastLoss) nn.rt.drop(...kept);
-    const sequences = this.settings.tokens / this.settings.keys;
     // The head's output and what the loss makes of it are the breakdown's logits and loss.
-    const { loss, logits } = nn.rt.countedAs('logitsAndLoss', () =>
-      model.classifier
-        ? classificationLoss(nn, normed, model.classifier, sequences, this.settings.loss)
-        : headAndLoss(nn, normed, model.head!, this.settings.loss),
-    );
+    const out = nn.rt.countedAs('logitsAndLoss', () => this.headOutput(normed));
     if (normed !== x) nn.rt.drop(normed);
     if (pastLoss) nn.rt.drop(...kept);
     nn.rt.hooks.afterForward('head');
+    return out;
+  }
+
+  /** The loss and the logits the model returned; the logits alone where TRL's DPO step computes
+   * the loss outside the model (the wrapper's fp32 copy comes after: wrapperOutput). */
+  private headOutput(normed: Tensor): StageOutput {
+    const { nn, model, settings } = this;
+    if (this.dpo || this.referencePass) {
+      const logits = headLogits(nn, normed, model.head!, {
+        ...settings.loss,
+        outputsToFp32: false,
+      });
+      return { output: logits, isLoss: false, logits: [] };
+    }
+    const sequences = settings.tokens / settings.keys;
+    const { loss, logits } = model.classifier
+      ? classificationLoss(nn, normed, model.classifier, sequences, settings.loss)
+      : headAndLoss(nn, normed, model.head!, settings.loss);
     return { output: loss, isLoss: true, logits };
   }
 }

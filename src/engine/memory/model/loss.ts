@@ -98,23 +98,7 @@ function crossEntropy(nn: Nn, logits: Tensor, compiled = false): Tensor {
 function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: LossSettings) {
   return nn.rt.scope((): Tensor[] => {
     const { ops, rt } = nn;
-    let logits = nn.linear(hidden, head);
-    if (settings.scaleLogits) {
-      const scaled = ops.unary(logits); // logits * logit_scale: MulBackward saves only the scalar
-      rt.drop(logits);
-      logits = scaled;
-    }
-    if (settings.logitsBiasBytes > 0) logits = biasedLogits(nn, logits, settings.logitsBiasBytes);
-    if (settings.softcap) {
-      const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
-      rt.drop(logits);
-      logits = capped;
-    }
-    if (settings.fp32Logits || settings.outputsToFp32) {
-      const float = ops.to(logits, FP32); // self.output(h).float(), or Fabric's convert_output
-      rt.drop(logits);
-      logits = float;
-    }
+    const logits = headLogits(nn, hidden, head, settings);
     if (settings.kind === 'fused') return [megatronCrossEntropy(nn, logits), logits];
     // Compiled, the loss's own upcast is fused into its kernel.
     const logits32 = upcastsForLoss(logits, settings) ? ops.to(logits, FP32) : logits;
@@ -125,6 +109,35 @@ function standardLoss(nn: Nn, hidden: Tensor, head: LinearParams, settings: Loss
     rt.drop(logits);
     return [loss, returned];
   });
+}
+
+/** The logits as the model returns them: lm_head in the compute dtype, then the model code's
+ * scale, bias and soft cap, and an fp32 copy where the model or a wrapper around it makes one. */
+export function headLogits(
+  nn: Nn,
+  hidden: Tensor,
+  head: LinearParams,
+  settings: LossSettings,
+): Tensor {
+  const { ops, rt } = nn;
+  let logits = nn.linear(hidden, head);
+  if (settings.scaleLogits) {
+    const scaled = ops.unary(logits); // logits * logit_scale: MulBackward saves only the scalar
+    rt.drop(logits);
+    logits = scaled;
+  }
+  if (settings.logitsBiasBytes > 0) logits = biasedLogits(nn, logits, settings.logitsBiasBytes);
+  if (settings.softcap) {
+    const capped = softcapped(nn, logits); // Gemma-2's final_logit_softcapping
+    rt.drop(logits);
+    logits = capped;
+  }
+  if (settings.fp32Logits || settings.outputsToFp32) {
+    const float = ops.to(logits, FP32); // self.output(h).float(), or a wrapper's convert_output
+    rt.drop(logits);
+    logits = float;
+  }
+  return logits;
 }
 
 /** `lm_logits + self.final_logits_bias` (BartForConditionalGeneration.forward): a new tensor in

@@ -87,6 +87,27 @@ export function applySharding(
   );
 }
 
+/** A DPO reference model's wrapper (trl/models/utils.py): under ZeRO-3 sharded as the policy
+ * is, DeepSpeed's engine releasing each module after its forward (no backward comes to use it
+ * again: max reuse distance 0) and FSDP resharding every unit but the root after forward (FSDP1's
+ * FULL_SHARD, as Accelerate's plugin wraps it); otherwise whole on every rank (prepare_deepspeed
+ * runs it at stage 0; without DeepSpeed or FSDP, Accelerate prepares it unwrapped). */
+export function referenceSharding(
+  rt: Runtime,
+  model: RankModel,
+  request: PlanRequest,
+  layout: PlanLayout,
+  policy: DtypePolicy,
+): Sharding {
+  if (!zero3Gathers(request, rankShardWorld(request, layout).world)) return { ...NONE };
+  const runtime = {
+    ...request.runtime,
+    fsdpReshardAfterForward: 'always' as const,
+    zero3LiveParameters: 0,
+  };
+  return applySharding(rt, model, { ...request, runtime }, layout, policy);
+}
+
 /** FSDP2 at ZeRO-3 over the `world` ranks a state shards over, DDP at ZeRO-0 over several
  * data-parallel `replicas`, or nothing; applySharding hands over what it derived. */
 function pytorchWrapper(

@@ -1,0 +1,97 @@
+// Preference training as TRL's DPOTrainer runs it (trl/trainer/dpo_trainer.py): what a request
+// for it may ask, and the sequences one micro-batch holds.
+import { FieldError, ModelArchitecture, PlanRequest, TrainingSettings } from '../vocabulary';
+
+/** Sequences one micro-batch runs through the model: DPO's collator puts each pair's chosen and
+ * rejected completions in one batch of 2b rows ("batch is [chosen, rejected]" in _compute_loss). */
+export function sequencesPerMicroBatch(training: TrainingSettings): number {
+  return training.preference === 'dpo' ? 2 * training.microBatchSize : training.microBatchSize;
+}
+
+/** A DPO step keeps and runs a reference model beside the policy: a copy of the model under
+ * full fine-tuning, none where the reference is the policy with its adapters disabled (PEFT) or
+ * its log-probabilities come with the batch (precompute_ref_log_probs). */
+export function separateReferenceModel(request: PlanRequest): boolean {
+  const { training } = request;
+  return (
+    training.preference === 'dpo' &&
+    training.method === 'full' &&
+    !training.dpo?.precomputeReferenceLogProbs
+  );
+}
+
+/** The reference's forward runs in every step (not precomputed). */
+export function runsReferenceForward(request: PlanRequest): boolean {
+  const { training } = request;
+  return training.preference === 'dpo' && !training.dpo?.precomputeReferenceLogProbs;
+}
+
+// Frameworks with their own training loops: torchtune's DPO recipes differ, the others have none.
+const OWN_LOOPS = ['torchtune', 'torchtitan', 'litgpt', 'megatron'];
+
+/** What a DPO request cannot be planned with, each by its field. */
+export function preferenceErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
+  const { training, parallelism, runtime } = request;
+  if (training.preference !== 'dpo') return [];
+  const errors: FieldError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field, message });
+  if (request.workload === 'inference') {
+    fail('training.preference', "DPO plans a training step: leave preference 'none' to serve");
+    return errors;
+  }
+  const shape = nonCausalShape(arch);
+  if (shape)
+    fail(
+      'training.preference',
+      `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`,
+    );
+  for (const degree of [
+    'tensorParallel',
+    'pipelineParallel',
+    'contextParallel',
+    'expertParallel',
+  ] as const) {
+    if (parallelism[degree] > 1)
+      fail(
+        `parallelism.${degree}`,
+        `TRL's DPOTrainer runs on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference 'dpo'`,
+      );
+  }
+  if (runtime.crossEntropy !== 'standard')
+    fail(
+      'runtime.crossEntropy',
+      "DPO takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'",
+    );
+  if (runtime.dataParallelEngine === 'megatron')
+    fail(
+      'runtime.dataParallelEngine',
+      "TRL's DPOTrainer syncs gradients with DDP, DeepSpeed or FSDP, not Megatron's DDP: use 'pytorch' or 'deepspeed'",
+    );
+  if (OWN_LOOPS.includes(runtime.preset))
+    fail(
+      'runtime.preset',
+      `DPO is planned as TRL's DPOTrainer runs it, not ${runtime.preset}'s loop: use preset 'hf-transformers', 'deepspeed' or 'none'`,
+    );
+  return errors;
+}
+
+/** How the model differs from a causal LM, or undefined where it is one. */
+function nonCausalShape(arch: ModelArchitecture): string | undefined {
+  if (arch.encoder) return 'an encoder-decoder';
+  if (arch.sequenceClassificationLabels) return 'a sequence classifier';
+  if (arch.maskedLmHead) return 'a masked-LM encoder';
+  return undefined;
+}
+
+/** What a DPO plan assumed, for its assumptions. */
+export function dpoNote(request: PlanRequest): string | undefined {
+  const { training } = request;
+  if (training.preference !== 'dpo') return undefined;
+  const b = training.microBatchSize;
+  const reference = !runsReferenceForward(request)
+    ? 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)'
+    : separateReferenceModel(request)
+      ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns"
+      : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
+  return `DPO as TRL's DPOTrainer runs it: each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected); ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned`;
+}

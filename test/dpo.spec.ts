@@ -1,0 +1,156 @@
+// DPO as TRL's DPOTrainer runs it, planned on Llama-3.2-1B (h 2,048, 16 layers, vocabulary
+// 128,256, tied head). Its parameters, written out: the embedding 128,256 x 2,048 = 262,668,288;
+// each layer q and o 2,048 x 2,048, k and v 2,048 x 512 (10,485,760), the MLP 3 x 2,048 x 8,192
+// (50,331,648) and two norms of 2,048; the final norm 2,048: 1,235,814,400 (Meta's 1.24B).
+import { estimatePlan } from '../src/application/estimate';
+import { loadCatalog } from '../src/catalog/catalog';
+import { normalizeRequest, PlanRequestInput } from '../src/engine';
+import { ALLOCATED_COMPONENTS, EventLog } from '../src/engine/memory/autograd/events';
+import { simulateRankOnce } from '../src/engine/memory/rank';
+import { virtualStageSpans } from '../src/engine/model/placement';
+import { layoutOf } from '../src/engine/request/layout';
+import { validateRequest } from '../src/engine/request/validate';
+
+const catalog = loadCatalog();
+const H = 2048;
+const LAYERS = 16;
+const EMBEDDING = 128256 * H;
+const LAYER_LINEARS = 2 * H * H + 2 * H * 512 + 3 * H * 8192; // 60,817,408
+const NORMS = LAYERS * 2 * H + H;
+const PARAMETERS = EMBEDDING + LAYERS * LAYER_LINEARS + NORMS; // 1,235,814,400
+const FP32 = 4;
+const BF16 = 2;
+// Each parameter's storage is rounded up to the caching allocator's 512 B.
+const ROUNDING = 512 * (LAYERS * 9 + 2);
+
+const base = (training: PlanRequestInput['training'], gpus = 1): PlanRequestInput => ({
+  model: 'llama-3.2-1b',
+  cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: gpus },
+  training: { sequenceLength: 1024, ...training },
+  parallelism: { zeroStage: gpus > 1 ? 3 : 0 },
+  runtime: { preset: 'hf-transformers' },
+});
+const gpu = catalog.findGpu('h100-80gb')!;
+const arch = catalog.findModel('llama-3.2-1b')!;
+
+/** The timeline of the rank (the whole model, one stage). */
+function timeline(input: PlanRequestInput): EventLog {
+  const request = normalizeRequest(input, gpu);
+  expect(validateRequest(request, arch, gpu)).toEqual([]);
+  const spans = virtualStageSpans(LAYERS, 1, { firstStageLessLayers: 0, lastStageLessLayers: 0 });
+  const placement = { chunks: spans, rank: 0, virtualStages: 1 };
+  return simulateRankOnce(request, arch, gpu, layoutOf(request), placement).log;
+}
+
+/** The weights every step starts with: what the run keeps. */
+const keptWeights = (input: PlanRequestInput) => weightsWhen(timeline(input), 'embedding', 2);
+
+describe("DPO's reference model", () => {
+  it('is a second fp32 copy of every weight under full fine-tuning with AMP (from_pretrained in float32)', () => {
+    expect(PARAMETERS).toBe(1_235_814_400);
+    const weights = keptWeights(base({ preference: 'dpo' }));
+    expect(weights).toBeGreaterThanOrEqual(2 * PARAMETERS * FP32);
+    expect(weights).toBeLessThan(2 * PARAMETERS * FP32 + 2 * ROUNDING);
+  });
+
+  it('is sharded as the policy is under FSDP: an eighth of the copy more on each of 8 GPUs', () => {
+    const withReference = keptWeights(base({ preference: 'dpo' }, 8));
+    const precomputed = keptWeights(
+      base({ preference: 'dpo', dpo: { precomputeReferenceLogProbs: true } }, 8),
+    );
+    const eighth = (PARAMETERS * FP32) / 8;
+    expect(withReference - precomputed).toBeGreaterThanOrEqual(eighth);
+    expect(withReference - precomputed).toBeLessThan(eighth + 2 * ROUNDING);
+  });
+
+  it('adds no weights where it is the policy with its adapters disabled (LoRA) or precomputed', () => {
+    const lora = { method: 'lora' as const, microBatchSize: 2 };
+    expect(keptWeights(base({ ...lora, preference: 'dpo', microBatchSize: 1 }))).toBe(
+      keptWeights(base(lora)),
+    );
+    const precomputed = { preference: 'dpo' as const, dpo: { precomputeReferenceLogProbs: true } };
+    expect(keptWeights(base(precomputed))).toBe(keptWeights(base({ microBatchSize: 2 })));
+  });
+
+  it("caches a bf16 cast of each weight it multiplies until its forward returns (autocast caches a leaf that requires grad, as from_pretrained leaves the reference's)", () => {
+    const log = timeline(base({ preference: 'dpo' }));
+    // As the reference's head begins: both models' fp32 weights, the cast of every layer's
+    // linears of the reference, and the policy's cast of its tied head (the embedding), which
+    // its lm_head saved for backward.
+    const weights = weightsWhen(log, 'reference head');
+    const expected = 2 * PARAMETERS * FP32 + (LAYERS * LAYER_LINEARS + EMBEDDING) * BF16;
+    expect(weights).toBeGreaterThanOrEqual(expected);
+    expect(weights).toBeLessThan(expected + 3 * ROUNDING);
+    // As the DPO loss begins, the policy's forward has returned: its casts gone but that one.
+    const beforeReference = weightsWhen(log, 'dpo loss');
+    expect(beforeReference).toBeGreaterThanOrEqual(2 * PARAMETERS * FP32 + EMBEDDING * BF16);
+    expect(beforeReference).toBeLessThan(2 * PARAMETERS * FP32 + EMBEDDING * BF16 + 2 * ROUNDING);
+  });
+});
+
+describe('DPO under LoRA', () => {
+  it("runs the reference as the policy's base layers alone (PEFT's disable_adapter): no adapter output is made", () => {
+    const rank = 16;
+    const input = base({
+      method: 'lora',
+      preference: 'dpo',
+      lora: { rank, targetModules: ['q_proj', 'v_proj'] },
+    });
+    const log = timeline(input);
+    // lora_A's output: a row of r per token of the two sequences, bf16 (autocast runs the
+    // adapter's matmul in bf16 though PEFT keeps its weights, and casts its input, in fp32)
+    const adapterOutput = 2 * 1024 * rank * BF16;
+    const made = (what: string) => {
+      const sizes = new Set<number>();
+      for (let i = 0; i < log.length; i++) {
+        const moment = log.moments[log.moment[i]];
+        if (moment.step === 2 && moment.what === what && log.kind[i] === 1) sizes.add(log.bytes[i]);
+      }
+      return sizes;
+    };
+    expect(made('layer').has(adapterOutput)).toBe(true); // the policy's own forward runs them
+    expect(made('reference layer').size).toBeGreaterThan(0);
+    expect(made('reference layer').has(adapterOutput)).toBe(false);
+  });
+});
+
+describe('a DPO step', () => {
+  it('trains on both completions: 2 x pairs x tokens per micro-batch', () => {
+    const plan = estimatePlan(
+      base({ preference: 'dpo', microBatchSize: 2, gradientAccumulationSteps: 3 }),
+      catalog,
+    );
+    expect(plan.performance.tokensPerStep).toBe(2 * 2 * 1024 * 3);
+  });
+
+  it("adds the reference's forward to the FLOPs: 2 per active parameter and its attention, a token", () => {
+    const flops = (precompute: boolean) =>
+      estimatePlan(
+        base({ preference: 'dpo', dpo: { precomputeReferenceLogProbs: precompute } }),
+        catalog,
+      ).performance.flopsPerToken;
+    const added = flops(false) - flops(true);
+    expect(added).toBeGreaterThanOrEqual(2 * PARAMETERS);
+    // the attention core's forward: at most 4 s h a layer (QK^T and PV over the whole sequence)
+    expect(added).toBeLessThanOrEqual(2 * PARAMETERS + 4 * 1024 * H * LAYERS);
+  });
+
+  it('checkpoints every layer by default, as DPOConfig sets gradient_checkpointing', () => {
+    const request = normalizeRequest(base({ preference: 'dpo' }));
+    expect(request.training.activationCheckpointing).toBe('full');
+    expect(request.training.dpo).toEqual({ precomputeReferenceLogProbs: false });
+    const asked = normalizeRequest(base({ preference: 'dpo', activationCheckpointing: 'none' }));
+    expect(asked.training.activationCheckpointing).toBe('none');
+  });
+});
+
+/** Weights live as the first moment named `what` of step `step` begins. */
+function weightsWhen(log: EventLog, what: string, step = 2): number {
+  const moment = log.moments.findIndex((m) => m.what === what && m.step === step);
+  expect(moment).toBeGreaterThanOrEqual(0);
+  let live = 0;
+  for (let i = 0; i < log.length && log.moment[i] < moment; i++) {
+    if (ALLOCATED_COMPONENTS[log.component[i]] === 'weights') live += log.kind[i] * log.bytes[i];
+  }
+  return live;
+}

@@ -2,12 +2,13 @@
 // selective_log_softmax, entropy_from_logits) event by event on one pair: two sequences of S
 // tokens, so the shifted logits are 2 (S - 1) rows of the vocabulary. Sizes are written out from
 // that code; the per-token sums, labels and 0-d scalars are 512 B blocks and left out.
+import { lmHeadSetUp, STANDARD_LOSS } from '../../../../test/support/lm-head';
 import { deltasOf } from '../../../../test/support/event-log';
 import { Nn } from '../autograd/nn';
-import { FP32, Ops } from '../autograd/ops';
-import { Param, Runtime, Tensor } from '../autograd/runtime';
+import { FP32 } from '../autograd/ops';
+import { Tensor } from '../autograd/runtime';
 import { dpoLoss } from './dpo';
-import { headLogits, LossSettings } from './loss';
+import { headLogits } from './loss';
 import { LinearParams } from './rank-model';
 
 const BF16 = 2;
@@ -19,55 +20,17 @@ const S = 4; // tokens a sequence
 const TOKENS = SEQUENCES * S;
 const SHIFTED = SEQUENCES * (S - 1); // logits[..., :-1, :]
 
-const SETTINGS: LossSettings = {
-  kind: 'standard',
-  fused: 'liger',
-  chunks: 8,
-  chunkFp32: true,
-  compiled: false,
-  fp32Logits: false,
-  logitsCastBack: false,
-  outputsToFp32: false,
-  scaleLogits: false,
-  logitsBiasBytes: 0,
-  inLogitsDtype: false,
-  autocast: false,
-  softcap: false,
-  retainLogits: false,
-  classifierDropout: 0,
-};
-
 /** outputs.logits: the head's, or where Accelerate wraps an autocast forward
  * (convert_outputs_to_fp32), the fp32 copy that replaces them once the forward returns. */
 function policyLogits(nn: Nn, hidden: Tensor, head: LinearParams, wrapped = false): Tensor {
-  const logits = headLogits(nn, hidden, head, SETTINGS);
+  const logits = headLogits(nn, hidden, head, STANDARD_LOSS);
   if (!wrapped) return logits;
   const float = nn.ops.to(logits, FP32);
   nn.rt.drop(logits);
   return float;
 }
 
-function setUp() {
-  const rt = new Runtime();
-  const nn = new Nn(new Ops(rt), { matmul: BF16, autocast: false, quantization: 'bitsandbytes' });
-  const weight: Param = {
-    name: 'lm_head',
-    elements: VOCAB * HIDDEN,
-    storedBytes: BF16,
-    trainable: true,
-    gradientBytes: BF16,
-  };
-  weight.storage = rt.allocate(VOCAB * HIDDEN * BF16, 'weights');
-  const head: LinearParams = {
-    name: 'lm_head',
-    weight,
-    inFeatures: HIDDEN,
-    outFeatures: VOCAB,
-    quantized: false,
-  };
-  const hidden: Tensor = rt.tensor(TOKENS, HIDDEN, BF16, true);
-  return { rt, nn, head, hidden, start: rt.log.length };
-}
+const setUp = () => lmHeadSetUp(TOKENS, HIDDEN, VOCAB);
 
 const large = (deltas: number[]) => deltas.filter((bytes) => Math.abs(bytes) > BLOCK);
 

@@ -4,10 +4,10 @@
 // (the head applied chunk by chunk, each chunk's cross-entropy on its own fp32 copy). Counts are
 // tokens x vocabulary logits at 2 (bf16) or 4 (fp32) bytes each; the label tensors and 0-d
 // scalars PyTorch also makes are 512 B blocks, left out by comparing only larger events.
+import { lmHeadSetUp, STANDARD_LOSS } from '../../../../test/support/lm-head';
 import { deltasOf, peakBytes } from '../../../../test/support/event-log';
-import { Nn } from '../autograd/nn';
-import { FP32, Ops } from '../autograd/ops';
-import { Param, Runtime, Tensor } from '../autograd/runtime';
+import { FP32 } from '../autograd/ops';
+import { Param } from '../autograd/runtime';
 import { classificationLoss, headAndLoss, LossSettings } from './loss';
 import { LinearParams } from './rank-model';
 
@@ -16,45 +16,7 @@ const HIDDEN = 128;
 const VOCAB = 1024;
 const BLOCK = 512;
 
-const STANDARD: LossSettings = {
-  kind: 'standard',
-  fused: 'liger',
-  chunks: 8,
-  chunkFp32: true,
-  compiled: false,
-  fp32Logits: false,
-  logitsCastBack: false,
-  outputsToFp32: false,
-  scaleLogits: false,
-  logitsBiasBytes: 0,
-  inLogitsDtype: false,
-  autocast: false,
-  softcap: false,
-  retainLogits: false,
-  classifierDropout: 0,
-};
-
-function setUp(tokens: number) {
-  const rt = new Runtime();
-  const nn = new Nn(new Ops(rt), { matmul: BF16, autocast: false, quantization: 'bitsandbytes' });
-  const weight: Param = {
-    name: 'lm_head',
-    elements: VOCAB * HIDDEN,
-    storedBytes: BF16,
-    trainable: true,
-    gradientBytes: BF16,
-  };
-  weight.storage = rt.allocate(VOCAB * HIDDEN * BF16, 'weights');
-  const head: LinearParams = {
-    name: 'lm_head',
-    weight,
-    inFeatures: HIDDEN,
-    outFeatures: VOCAB,
-    quantized: false,
-  };
-  const hidden: Tensor = rt.tensor(tokens, HIDDEN, BF16, true);
-  return { rt, nn, head, hidden, start: rt.log.length };
-}
+const setUp = (tokens: number) => lmHeadSetUp(tokens, HIDDEN, VOCAB);
 
 const large = (deltas: number[]) => deltas.filter((bytes) => Math.abs(bytes) > BLOCK);
 
@@ -65,7 +27,7 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it('holds bf16 logits, their fp32 copy and the fp32 log-probabilities: 10 B per logit', () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD);
+    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD_LOSS);
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head (saves hidden and the head weight)
       LOGITS32, // logits.float()
@@ -81,7 +43,7 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it('backward: nll_loss writes a full fp32 gradient, log_softmax another, then bf16 again', () => {
     const { rt, nn, head, hidden } = setUp(TOKENS);
-    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD);
+    const { loss, logits } = headAndLoss(nn, hidden, head, STANDARD_LOSS);
     rt.drop(...logits); // the training loop keeps only the loss
     const start = rt.log.length;
     rt.backward(loss);
@@ -98,7 +60,7 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it("CrossEntropyLoss on BART's biased bf16 logits (pure bf16): one bf16 copy, no fp32 one", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    const settings = { ...STANDARD, logitsBiasBytes: BF16, inLogitsDtype: true };
+    const settings = { ...STANDARD_LOSS, logitsBiasBytes: BF16, inLogitsDtype: true };
     const { logits } = headAndLoss(nn, hidden, head, settings);
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head
@@ -111,7 +73,12 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it("under autocast an fp32 model's fp32 bias promotes the sum to fp32, which the loss reads as it is", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    const settings = { ...STANDARD, logitsBiasBytes: FP32, inLogitsDtype: true, autocast: true };
+    const settings = {
+      ...STANDARD_LOSS,
+      logitsBiasBytes: FP32,
+      inLogitsDtype: true,
+      autocast: true,
+    };
     headAndLoss(nn, hidden, head, settings);
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head (autocast: bf16)
@@ -123,13 +90,13 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it("CrossEntropyLoss on bf16 logits under autocast: autocast casts log_softmax's input to fp32", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    headAndLoss(nn, hidden, head, { ...STANDARD, inLogitsDtype: true, autocast: true });
+    headAndLoss(nn, hidden, head, { ...STANDARD_LOSS, inLogitsDtype: true, autocast: true });
     expect(large(deltasOf(rt.log, start))).toEqual([LOGITS16, LOGITS32, LOGITS32, -LOGITS32]);
   });
 
   it("scaled logits (Cohere's logit_scale, Granite's logits_scaling): a second bf16 copy, the first freed", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    const { logits } = headAndLoss(nn, hidden, head, { ...STANDARD, scaleLogits: true });
+    const { logits } = headAndLoss(nn, hidden, head, { ...STANDARD_LOSS, scaleLogits: true });
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head
       LOGITS16, // logits * logit_scale (MulBackward0 keeps the scalar only)
@@ -143,7 +110,7 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it('with fp32 logits from the model (self.output(h).float()) makes no second fp32 copy', () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    headAndLoss(nn, hidden, head, { ...STANDARD, fp32Logits: true });
+    headAndLoss(nn, hidden, head, { ...STANDARD_LOSS, fp32Logits: true });
     // The model's own .float() (returned, kept), then the loss's .float() of an fp32 tensor
     // is the tensor itself (no copy: to() returns self when nothing changes).
     expect(large(deltasOf(rt.log, start))).toEqual([LOGITS16, LOGITS32, -LOGITS16, LOGITS32]);
@@ -151,7 +118,7 @@ describe('the standard loss (ForCausalLMLoss)', () => {
 
   it("cast to fp32 for the loss and back after it (GPT-Neo's lm_logits.to(hidden_states.dtype)): a bf16 copy returned", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    const settings = { ...STANDARD, fp32Logits: true, logitsCastBack: true };
+    const settings = { ...STANDARD_LOSS, fp32Logits: true, logitsCastBack: true };
     const { logits } = headAndLoss(nn, hidden, head, settings);
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head
@@ -172,7 +139,7 @@ describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () =>
 
   it('makes every chunk of logits first, then one chunk fp32 copy at a time', () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    headAndLoss(nn, hidden, head, { ...STANDARD, kind: 'chunked' });
+    headAndLoss(nn, hidden, head, { ...STANDARD_LOSS, kind: 'chunked' });
     const perChunk = [CHUNK32, CHUNK32, -CHUNK32]; // .float(), log_softmax (saved), copy freed
     expect(large(deltasOf(rt.log, start))).toEqual([
       ...Array<number>(8).fill(CHUNK16),
@@ -182,7 +149,7 @@ describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () =>
 
   it("adds a bias buffer's columns to each chunk (final_logits_bias): a second bf16 chunk each, the first freed", () => {
     const { rt, nn, head, hidden, start } = setUp(TOKENS);
-    headAndLoss(nn, hidden, head, { ...STANDARD, kind: 'chunked', logitsBiasBytes: BF16 });
+    headAndLoss(nn, hidden, head, { ...STANDARD_LOSS, kind: 'chunked', logitsBiasBytes: BF16 });
     const biased = Array.from({ length: 8 }, () => [CHUNK16, -CHUNK16]).flat();
     expect(large(deltasOf(rt.log, start)).slice(0, 24)).toEqual([
       ...Array<number>(8).fill(CHUNK16),
@@ -192,9 +159,9 @@ describe('the chunked loss (torchtune CEWithChunkedOutputLoss, 8 chunks)', () =>
 
   it('peaks at 6.5 B per logit, where the standard loss reaches 10', () => {
     const chunked = setUp(TOKENS);
-    headAndLoss(chunked.nn, chunked.hidden, chunked.head, { ...STANDARD, kind: 'chunked' });
+    headAndLoss(chunked.nn, chunked.hidden, chunked.head, { ...STANDARD_LOSS, kind: 'chunked' });
     const standard = setUp(TOKENS);
-    headAndLoss(standard.nn, standard.hidden, standard.head, STANDARD);
+    headAndLoss(standard.nn, standard.hidden, standard.head, STANDARD_LOSS);
     const logits = TOKENS * VOCAB;
     // All bf16 chunks (2 B), every log-probability (4 B), one chunk's fp32 copy (4 B / 8); the
     // loss scalars are 512 B blocks on top.
@@ -212,7 +179,7 @@ describe("litgpt's chunked loss behind Lightning Fabric (bf16 chunks, convert_ou
   const CHUNK16 = (TOKENS / 8) * VOCAB * BF16; // 4,096 B
   const CHUNK32 = (TOKENS / 8) * VOCAB * FP32; // 8,192 B
   const LITGPT: LossSettings = {
-    ...STANDARD,
+    ...STANDARD_LOSS,
     kind: 'chunked',
     chunkFp32: false,
     outputsToFp32: true,
@@ -261,7 +228,7 @@ describe("a sequence classifier's head (BERT's pooler, RoBERTa's classification 
     const [pooler, classifier] = [linear('dense', HIDDEN), linear('out', 2)];
     const head = { pooler, classifier, dropoutFirst, params: [pooler.weight, classifier.weight] };
     const from = rt.log.length;
-    classificationLoss(nn, hidden, head, SEQUENCES, { ...STANDARD, classifierDropout: 0.1 });
+    classificationLoss(nn, hidden, head, SEQUENCES, { ...STANDARD_LOSS, classifierDropout: 0.1 });
     return deltasOf(rt.log, from).filter((bytes) => bytes > 0);
   }
 

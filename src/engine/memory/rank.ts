@@ -556,7 +556,7 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
-  const dpo = dpoNote(request);
+  const dpo = dpoNote(request, arch);
   if (dpo) notes.push(dpo);
   const noPeftDefault = noPeftDefaultNote(arch, request);
   if (noPeftDefault) notes.push(noPeftDefault);

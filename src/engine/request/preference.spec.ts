@@ -2,6 +2,7 @@
 import { loadCatalog } from '../../catalog/catalog';
 import { normalizeRequest, PlanRequestInput } from './normalize';
 import {
+  dpoNote,
   preferenceErrors,
   runsReferenceForward,
   separateReferenceModel,
@@ -63,5 +64,12 @@ describe('a DPO request', () => {
     ]);
     expect(fields(dpo({ workload: 'inference' }))).toEqual(['training.preference']);
     expect(fields(dpo(), catalog.findModel('bart-large')!)).toEqual(['training.preference']);
+  });
+
+  it("says where DPOConfig's disable_dropout would drop masks the plan keeps", () => {
+    expect(dpoNote(dpo(), LLAMA)).not.toMatch(/disable_dropout/);
+    const dropout = { attention: 0.1, residual: 0.1, embedding: 0.1 };
+    expect(dpoNote(dpo(), { ...LLAMA, dropout })).toMatch(/disable_dropout zeroes/);
+    expect(dpoNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
   });
 });

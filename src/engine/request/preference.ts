@@ -84,7 +84,7 @@ function nonCausalShape(arch: ModelArchitecture): string | undefined {
 }
 
 /** What a DPO plan assumed, for its assumptions. */
-export function dpoNote(request: PlanRequest): string | undefined {
+export function dpoNote(request: PlanRequest, arch: ModelArchitecture): string | undefined {
   const { training } = request;
   if (training.preference !== 'dpo') return undefined;
   const b = training.microBatchSize;
@@ -93,5 +93,15 @@ export function dpoNote(request: PlanRequest): string | undefined {
     : separateReferenceModel(request)
       ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns"
       : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
-  return `DPO as TRL's DPOTrainer runs it: each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected); ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned`;
+  return `DPO as TRL's DPOTrainer runs it: each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected); ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned${dropoutClause(arch)}`;
+}
+
+/** DPOConfig's disable_dropout sets p = 0 on nn.Dropout modules alone (trl/trainer/utils.py
+ * disable_dropout_in_model); a model code that drops out through F.dropout with a config float
+ * (OPT, StarCoder2, an attention_dropout passed to the kernel) keeps its dropout. Which of a
+ * family's dropouts are modules is not recorded, so the plan keeps every one the config gives. */
+function dropoutClause(arch: ModelArchitecture): string {
+  const { attention = 0, residual = 0, embedding = 0 } = arch.dropout ?? {};
+  if (attention === 0 && residual === 0 && embedding === 0) return '';
+  return "; dropout as the config gives it, though DPOConfig's disable_dropout zeroes the model's nn.Dropout modules (GPT-2's, Phi's): where a dropout is such a module its masks are counted and the run makes none";
 }

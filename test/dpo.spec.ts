@@ -88,6 +88,25 @@ describe("DPO's reference model", () => {
   });
 });
 
+describe("the reference's forward", () => {
+  it("counts its layers' tensors as activations, though it runs inside the policy's loss", () => {
+    const log = timeline(base({ preference: 'dpo' }));
+    let live = 0;
+    let atStart: number | undefined;
+    let highest = 0;
+    for (let i = 0; i < log.length; i++) {
+      const moment = log.moments[log.moment[i]];
+      const inLayers = moment.step === 2 && moment.what === 'reference layer';
+      if (inLayers) atStart ??= live;
+      if (ALLOCATED_COMPONENTS[log.component[i]] === 'logitsAndLoss')
+        live += log.kind[i] * log.bytes[i];
+      if (inLayers) highest = Math.max(highest, live);
+    }
+    expect(atStart).toBeGreaterThan(0); // the policy's logits, held meanwhile
+    expect(highest).toBe(atStart);
+  });
+});
+
 describe('DPO under LoRA', () => {
   it("runs the reference as the policy's base layers alone (PEFT's disable_adapter): no adapter output is made", () => {
     const rank = 16;

@@ -194,9 +194,11 @@ export class StageModel {
     this.referencePass = true;
     nn.adaptersDisabled = true;
     try {
-      return nn.rt.noGrad(() =>
-        nn.rt.countedAs('logitsAndLoss', () => this.wrapperOutput(this.forward().output)),
-      );
+      return nn.rt.noGrad(() => {
+        // Its layers' tensors are activations, though the policy's loss is running around it.
+        const logits = nn.rt.countedAs('activations', () => this.forward().output);
+        return nn.rt.countedAs('logitsAndLoss', () => this.wrapperOutput(logits));
+      });
     } finally {
       this.referencePass = false;
       nn.adaptersDisabled = false;

@@ -105,6 +105,20 @@ describe("the reference's forward", () => {
     expect(atStart).toBeGreaterThan(0); // the policy's logits, held meanwhile
     expect(highest).toBe(atStart);
   });
+  it("returns fp32 logits where Accelerate's prepare_model wraps it, 16-bit ones under FSDP's prepare_fsdp", () => {
+    const logits = 2 * 1024 * 128256; // two sequences of 1,024 tokens over the vocabulary
+    const largest = (log: EventLog) => {
+      let bytes = 0;
+      for (let i = 0; i < log.length; i++) {
+        const moment = log.moments[log.moment[i]];
+        if (moment.step === 2 && moment.what === 'reference head' && log.kind[i] === 1)
+          bytes = Math.max(bytes, log.bytes[i]);
+      }
+      return bytes;
+    };
+    expect(largest(timeline(base({ preference: 'dpo' })))).toBe(logits * FP32);
+    expect(largest(timeline(base({ preference: 'dpo' }, 8)))).toBe(logits * BF16);
+  });
 });
 
 describe('DPO under LoRA', () => {

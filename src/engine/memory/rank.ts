@@ -31,7 +31,7 @@ import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
 import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
-import { applySharding, rankShardWorld, referenceSharding } from './sharding';
+import { applySharding, rankShardWorld, referenceSharding, zero3Gathers } from './sharding';
 import {
   dpoNote,
   runsReferenceForward,
@@ -404,13 +404,24 @@ function chunkRuns(
     const model = buildRankModel(context, placement.chunks[0], recipe, layers[0]);
     model.all.forEach(freezeAsLoaded);
     const sharding = referenceSharding(rt, model, request, layout, policy);
-    const stage = new StageModel(nn, model, recipe, settings, () => sharding.afterBuild());
+    const own = { ...settings, loss: referenceLoss(request, layout, settings.loss) };
+    const stage = new StageModel(nn, model, recipe, own, () => sharding.afterBuild());
     return { stage, sharding };
   };
   return {
     chunks,
     dpo: { sequences: sequencesPerMicroBatch(request.training), reference: reference() },
   };
+}
+
+/** The reference's outputs: Accelerate's fp32 copy only where accelerator.prepare_model wraps
+ * it; under ZeRO-3 prepare_deepspeed and prepare_fsdp wrap it instead, and it returns its
+ * logits in the dtype it computes in. */
+function referenceLoss(request: PlanRequest, layout: PlanLayout, loss: LossSettings) {
+  const accelerate =
+    request.runtime.dataParallelEngine === 'pytorch' &&
+    !zero3Gathers(request, rankShardWorld(request, layout).world);
+  return accelerate ? loss : { ...loss, outputsToFp32: false };
 }
 
 /** A parameter of TRL's reference model: no optimizer steps it, but from_pretrained leaves

@@ -91,7 +91,7 @@ export function dpoNote(request: PlanRequest, arch: ModelArchitecture): string |
   const reference = !runsReferenceForward(request)
     ? 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)'
     : separateReferenceModel(request)
-      ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns"
+      ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns (fp32 through Accelerate's wrapper where accelerator.prepare_model prepared it; under ZeRO-3 prepare_deepspeed or prepare_fsdp did, and they stay 16-bit)"
       : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
   return `DPO as TRL's DPOTrainer runs it: each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected); ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned${dropoutClause(arch)}`;
 }

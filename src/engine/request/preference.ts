@@ -31,32 +31,42 @@ const OWN_LOOPS = ['torchtune', 'torchtitan', 'litgpt', 'megatron'];
 
 /** What a DPO request cannot be planned with, each by its field. */
 export function preferenceErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
-  const { training, parallelism, runtime } = request;
-  if (training.preference !== 'dpo') return [];
-  const errors: FieldError[] = [];
-  const fail = (field: string, message: string) => errors.push({ field, message });
+  if (request.training.preference !== 'dpo') return [];
   if (request.workload === 'inference') {
-    fail('training.preference', "DPO plans a training step: leave preference 'none' to serve");
-    return errors;
+    const message = "DPO plans a training step: leave preference 'none' to serve";
+    return [{ field: 'training.preference', message }];
   }
   const shape = nonCausalShape(arch);
-  if (shape)
-    fail(
-      'training.preference',
-      `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`,
-    );
-  for (const degree of [
-    'tensorParallel',
-    'pipelineParallel',
-    'contextParallel',
-    'expertParallel',
-  ] as const) {
-    if (parallelism[degree] > 1)
-      fail(
-        `parallelism.${degree}`,
-        `TRL's DPOTrainer runs on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference 'dpo'`,
-      );
-  }
+  const modelErrors: FieldError[] = shape
+    ? [
+        {
+          field: 'training.preference',
+          message: `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`,
+        },
+      ]
+    : [];
+  return [...modelErrors, ...parallelErrors(request), ...loopErrors(request)];
+}
+
+const MODEL_PARALLEL = [
+  'tensorParallel',
+  'pipelineParallel',
+  'contextParallel',
+  'expertParallel',
+] as const;
+
+/** Accelerate runs TRL on data parallelism alone. */
+function parallelErrors({ parallelism }: PlanRequest): FieldError[] {
+  return MODEL_PARALLEL.filter((degree) => parallelism[degree] > 1).map((degree) => ({
+    field: `parallelism.${degree}`,
+    message: `TRL's DPOTrainer runs on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference 'dpo'`,
+  }));
+}
+
+/** The loss TRL computes, and the loops and gradient sync it runs under. */
+function loopErrors({ runtime }: PlanRequest): FieldError[] {
+  const errors: FieldError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field, message });
   if (runtime.crossEntropy !== 'standard')
     fail(
       'runtime.crossEntropy',

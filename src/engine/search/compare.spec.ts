@@ -132,6 +132,18 @@ describe('compareVariants', () => {
     expect(defaultVaryValues('pipelineParallel', base, shape)).toEqual([1, 2, 4]);
   });
 
+  it('vary preference sets the next-token loss beside DPO: the DPO row runs both completions and a reference copy', () => {
+    const zero3 = { ...base, parallelism: { zeroStage: 3 as const } };
+    const { rows } = compareVariants(zero3, { vary: 'preference' }, run);
+    expect(rows.map((row) => row.label)).toEqual(['preference none', 'preference dpo']);
+    const [sft, dpo] = rows.map((row) => row.result!);
+    expect(dpo.performance.tokensPerStep).toBe(2 * sft.performance.tokensPerStep);
+    // bf16 weights (the default preset's master-weights style), an eighth each: 8,030,261,248 x 2 / 8
+    const shard = (8_030_261_248 * 2) / 8;
+    const kept = (plan: typeof sft) => plan.memory.perGpu.breakdown.weights;
+    expect(kept(dpo) - kept(sft)).toBeGreaterThanOrEqual(shard);
+  });
+
   it('asks for variants or a known vary field', () => {
     expect(() => compareVariants(base, {}, run)).toThrow(/give variants/);
     expect(() => compareVariants(base, { vary: 'colour' as never }, run)).toThrow(

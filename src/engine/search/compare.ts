@@ -7,6 +7,7 @@ import {
   ModelArchitecture,
   PlanResult,
   PlanValidationError,
+  PREFERENCE_OBJECTIVES,
   RECOMPUTE_MODES,
   TRAINING_METHODS,
   ZERO_STAGES,
@@ -27,6 +28,7 @@ const VARY_PATHS = {
   activationCheckpointing: ['training', 'activationCheckpointing'],
   microBatchSize: ['training', 'microBatchSize'],
   method: ['training', 'method'],
+  preference: ['training', 'preference'],
   precision: ['training', 'precision'],
   optimizer: ['training', 'optimizer'],
   gpu: ['cluster', 'gpu'],
@@ -108,6 +110,8 @@ export function defaultVaryValues(
       return [1, 2, 4, 8];
     case 'method':
       return [...TRAINING_METHODS];
+    case 'preference':
+      return [...PREFERENCE_OBJECTIVES];
     case 'precision':
       return ['fp32', 'bf16-mixed', 'bf16-pure'];
     case 'optimizer':

@@ -247,7 +247,7 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     'DPO over tensor parallelism (TRL runs on data parallelism)',
     variant({ training: { preference: 'dpo' }, parallelism: { tensorParallel: 2 } }),
     'parallelism.tensorParallel',
-    /TRL's DPOTrainer runs on Accelerate's data parallelism .* set tensorParallel to 1/,
+    /TRL's DPOTrainer is planned on Accelerate's data parallelism .* set tensorParallel to 1/,
   ],
   [
     'DPO on an encoder-decoder',

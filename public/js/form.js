@@ -13,7 +13,11 @@ import { buildRequest, getPath } from './request.js';
 /** Words for values where the value alone says too little; others are shown as they are. */
 const OPTION_WORDS = /** @type {Record<string, Record<string, string>>} */ ({
   method: { full: 'full fine-tune / pre-train', lora: 'LoRA', qlora: 'QLoRA (4-bit base)' },
-  preference: { none: 'next-token loss', dpo: "DPO (TRL's DPOTrainer, a reference model)" },
+  preference: {
+    none: 'next-token loss',
+    dpo: "DPO (TRL's DPOTrainer, a reference model)",
+    reward: "reward model (TRL's RewardTrainer)",
+  },
   precision: { 'bf16-mixed': 'bf16 mixed (fp32 master + states)', 'bf16-pure': 'bf16 pure' },
   optimizer: {
     adamw: 'AdamW',

@@ -10,6 +10,7 @@ import {
   RankSimulationJob,
   rankSimulationJobs,
   rememberRankSimulation,
+  trainedArchitecture,
   walkedAhead,
   walkedThrough,
   withUncertainty,
@@ -22,7 +23,10 @@ const MAX_SIMULATED_AHEAD = 128;
 
 /** The request normalized against its catalog model and GPU, and how the model was read. */
 function resolved(input: PlanRequestInput, catalog: Catalog) {
-  const { arch, notes } = resolveModelWithNotes(catalog, input.model);
+  const model = resolveModelWithNotes(catalog, input.model);
+  // A reward model is the checkpoint with a one-label classifier head (trainedArchitecture).
+  const arch = trainedArchitecture(input.training?.preference, model.arch);
+  const { notes } = model;
   const gpu = resolveGpu(catalog, input.cluster.gpu);
   return { arch, gpu, notes, request: normalizeRequest(input, gpu, arch) };
 }

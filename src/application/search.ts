@@ -8,6 +8,7 @@ import {
   SearchInput,
   SearchResult,
   searchWalk,
+  trainedArchitecture,
   walkedThrough,
   Workload,
 } from '../engine';
@@ -81,7 +82,7 @@ function searchSetup(request: SearchRequest, catalog: Catalog, onPlanned: Planne
     (field) => `${field} is chosen by the search; the value given was not used`,
   );
   const context = {
-    arch: resolveModel(catalog, request.model),
+    arch: trainedArchitecture(request.training?.preference, resolveModel(catalog, request.model)),
     gpu: resolveGpu(catalog, request.cluster.gpu),
   };
   let planned = 0;

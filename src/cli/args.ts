@@ -48,7 +48,7 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   preference: {
     field: 'training.preference',
     kind: 'string',
-    help: `preference training: ${oneOf(PREFERENCE_OBJECTIVES)} (dpo: TRL's DPOTrainer)`,
+    help: `preference training: ${oneOf(PREFERENCE_OBJECTIVES)} (dpo: TRL's DPOTrainer; reward: its RewardTrainer)`,
   },
   'precompute-ref': {
     field: 'training.dpo.precomputeReferenceLogProbs',

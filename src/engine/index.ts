@@ -22,6 +22,7 @@ export {
 } from './request/normalize';
 export type { PlanRequestInput } from './request/normalize';
 export { planFromRequest, rankSimulationJobs } from './plan';
+export { trainedArchitecture } from './request/preference';
 export {
   isRankSimulationRemembered,
   rememberRankSimulation,

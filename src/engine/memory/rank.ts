@@ -33,7 +33,7 @@ import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding, rankShardWorld, referenceSharding, zero3Gathers } from './sharding';
 import {
-  dpoNote,
+  preferenceNote,
   runsReferenceForward,
   separateReferenceModel,
   sequencesPerMicroBatch,
@@ -567,8 +567,8 @@ function simulationNotes(
       "selective checkpointing as torchtitan's op-level policy: SDPA's outputs and every other matmul's output kept, the rest recomputed in backward",
     );
   }
-  const dpo = dpoNote(request, arch);
-  if (dpo) notes.push(dpo);
+  const preferenceAssumed = preferenceNote(request, arch);
+  if (preferenceAssumed) notes.push(preferenceAssumed);
   const noPeftDefault = noPeftDefaultNote(arch, request);
   if (noPeftDefault) notes.push(noPeftDefault);
   const bypassed = bypassedAdapters(arch, request, recipe);

@@ -51,8 +51,8 @@ export const DEFAULT_TRAINING: TrainingSettings = {
 
 // TRL's DPOConfig: precompute_ref_log_probs False (the reference runs in every step).
 export const DEFAULT_DPO: DpoSettings = { precomputeReferenceLogProbs: false };
-// DPOConfig sets gradient_checkpointing True where TrainingArguments leave it off.
-const DPO_DEFAULT_CHECKPOINTING: Recompute = 'full';
+// DPOConfig and RewardConfig set gradient_checkpointing True where TrainingArguments leave it off.
+const TRL_DEFAULT_CHECKPOINTING: Recompute = 'full';
 
 // PEFT's LoraConfig defaults for Llama-family models (q_proj and v_proj, r 16 as most recipes).
 export const DEFAULT_LORA: LoraSettings = {
@@ -335,11 +335,11 @@ function normalizeTraining(
   if (training.method === 'qlora') {
     training.qlora = { ...DEFAULT_QLORA, ...defined(trainingInput.qlora) };
   }
-  if (training.preference === 'dpo') {
+  if (training.preference === 'dpo')
     training.dpo = { ...DEFAULT_DPO, ...defined(trainingInput.dpo) };
-    if (trainingInput.activationCheckpointing === undefined)
-      training.activationCheckpointing = DPO_DEFAULT_CHECKPOINTING;
-  } else delete training.dpo;
+  else delete training.dpo;
+  if (training.preference !== 'none' && trainingInput.activationCheckpointing === undefined)
+    training.activationCheckpointing = TRL_DEFAULT_CHECKPOINTING;
   if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;
   return training;
 }

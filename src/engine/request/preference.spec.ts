@@ -2,7 +2,7 @@
 import { loadCatalog } from '../../catalog/catalog';
 import { normalizeRequest, PlanRequestInput } from './normalize';
 import {
-  dpoNote,
+  preferenceNote,
   preferenceErrors,
   runsReferenceForward,
   separateReferenceModel,
@@ -67,9 +67,9 @@ describe('a DPO request', () => {
   });
 
   it("says where DPOConfig's disable_dropout would drop masks the plan keeps", () => {
-    expect(dpoNote(dpo(), LLAMA)).not.toMatch(/disable_dropout/);
+    expect(preferenceNote(dpo(), LLAMA)).not.toMatch(/disable_dropout/);
     const dropout = { attention: 0.1, residual: 0.1, embedding: 0.1 };
-    expect(dpoNote(dpo(), { ...LLAMA, dropout })).toMatch(/disable_dropout zeroes/);
-    expect(dpoNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
+    expect(preferenceNote(dpo(), { ...LLAMA, dropout })).toMatch(/disable_dropout zeroes/);
+    expect(preferenceNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
   });
 });

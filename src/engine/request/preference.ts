@@ -1,12 +1,36 @@
-// Preference training as TRL's DPOTrainer runs it (trl/trainer/dpo_trainer.py): what a request
-// for it may ask, and the sequences one micro-batch holds.
-import { FieldError, ModelArchitecture, PlanRequest, TrainingSettings } from '../vocabulary';
+// Preference training as TRL runs it: DPOTrainer (trl/trainer/dpo_trainer.py) and the reward
+// model's RewardTrainer (trl/trainer/reward_trainer.py): what a request for them may ask, the
+// model each trains and the sequences one micro-batch holds.
+import {
+  FieldError,
+  ModelArchitecture,
+  PlanRequest,
+  PreferenceObjective,
+  TrainingSettings,
+} from '../vocabulary';
 
-/** Sequences one micro-batch runs through the model: DPO's collator puts each pair's chosen and
- * rejected completions in one batch of 2b rows ("batch is [chosen, rejected]" in _compute_loss). */
+/** Sequences one micro-batch runs through the model: both trainers' collators put each pair's
+ * chosen and rejected sequences in one batch of 2b rows ("batch is [chosen, rejected]"). */
 export function sequencesPerMicroBatch(training: TrainingSettings): number {
-  return training.preference === 'dpo' ? 2 * training.microBatchSize : training.microBatchSize;
+  const paired = training.preference !== 'none';
+  return paired ? 2 * training.microBatchSize : training.microBatchSize;
 }
+
+/** The model the run trains: RewardTrainer loads the checkpoint as
+ * AutoModelForSequenceClassification with num_labels=1 (reward_trainer.py), the vocabulary head
+ * replaced by a one-output score (a decoder's, pooled at each sequence's last token) or the
+ * family's pooled classifier; any other objective trains the model as given. */
+export function trainedArchitecture(
+  preference: PreferenceObjective | undefined,
+  arch: ModelArchitecture,
+): ModelArchitecture {
+  return preference === 'reward' ? { ...arch, sequenceClassificationLabels: 1 } : arch;
+}
+
+const TRAINER: Record<Exclude<PreferenceObjective, 'none'>, string> = {
+  dpo: "TRL's DPOTrainer",
+  reward: "TRL's RewardTrainer",
+};
 
 /** A DPO step keeps and runs a reference model beside the policy: a copy of the model under
  * full fine-tuning, none where the reference is the policy with its adapters disabled (PEFT) or
@@ -29,23 +53,25 @@ export function runsReferenceForward(request: PlanRequest): boolean {
 // Frameworks with their own training loops: torchtune's DPO recipes differ, the others have none.
 const OWN_LOOPS = ['torchtune', 'torchtitan', 'litgpt', 'megatron'];
 
-/** What a DPO request cannot be planned with, each by its field. */
+/** What a preference request cannot be planned with, each by its field. */
 export function preferenceErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
-  if (request.training.preference !== 'dpo') return [];
+  const { preference } = request.training;
+  if (preference === 'none') return [];
   if (request.workload === 'inference') {
-    const message = "DPO plans a training step: leave preference 'none' to serve";
+    const message = `${preference} plans a training step: leave preference 'none' to serve`;
     return [{ field: 'training.preference', message }];
   }
-  const shape = nonCausalShape(arch);
+  const shape = preference === 'dpo' ? nonCausalShape(arch) : arch.encoder && 'an encoder-decoder';
   const modelErrors: FieldError[] = shape
-    ? [
-        {
-          field: 'training.preference',
-          message: `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`,
-        },
-      ]
+    ? [{ field: 'training.preference', message: unplannedModel(preference, shape) }]
     : [];
   return [...modelErrors, ...parallelErrors(request), ...loopErrors(request)];
+}
+
+function unplannedModel(preference: 'dpo' | 'reward', shape: string): string {
+  return preference === 'dpo'
+    ? `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`
+    : `a reward model is planned as a decoder's or an encoder's sequence classifier; this model is ${shape}: use preference 'none'`;
 }
 
 const MODEL_PARALLEL = [
@@ -56,18 +82,20 @@ const MODEL_PARALLEL = [
 ] as const;
 
 /** Accelerate runs TRL on data parallelism alone. */
-function parallelErrors({ parallelism }: PlanRequest): FieldError[] {
+function parallelErrors({ parallelism, training }: PlanRequest): FieldError[] {
+  const trainer = TRAINER[training.preference as 'dpo' | 'reward'];
   return MODEL_PARALLEL.filter((degree) => parallelism[degree] > 1).map((degree) => ({
     field: `parallelism.${degree}`,
-    message: `TRL's DPOTrainer runs on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference 'dpo'`,
+    message: `${trainer} is planned on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference '${training.preference}'`,
   }));
 }
 
 /** The loss TRL computes, and the loops and gradient sync it runs under. */
-function loopErrors({ runtime }: PlanRequest): FieldError[] {
+function loopErrors({ runtime, training }: PlanRequest): FieldError[] {
+  const trainer = TRAINER[training.preference as 'dpo' | 'reward'];
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) => errors.push({ field, message });
-  if (runtime.crossEntropy !== 'standard')
+  if (training.preference === 'dpo' && runtime.crossEntropy !== 'standard')
     fail(
       'runtime.crossEntropy',
       "DPO takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'",
@@ -75,12 +103,12 @@ function loopErrors({ runtime }: PlanRequest): FieldError[] {
   if (runtime.dataParallelEngine === 'megatron')
     fail(
       'runtime.dataParallelEngine',
-      "TRL's DPOTrainer syncs gradients with DDP, DeepSpeed or FSDP, not Megatron's DDP: use 'pytorch' or 'deepspeed'",
+      `${trainer} syncs gradients with DDP, DeepSpeed or FSDP, not Megatron's DDP: use 'pytorch' or 'deepspeed'`,
     );
   if (OWN_LOOPS.includes(runtime.preset))
     fail(
       'runtime.preset',
-      `DPO is planned as TRL's DPOTrainer runs it, not ${runtime.preset}'s loop: use preset 'hf-transformers', 'deepspeed' or 'none'`,
+      `${trainer} is planned as TRL runs it, not ${runtime.preset}'s loop: use preset 'hf-transformers', 'deepspeed' or 'none'`,
     );
   return errors;
 }
@@ -93,17 +121,28 @@ function nonCausalShape(arch: ModelArchitecture): string | undefined {
   return undefined;
 }
 
-/** What a DPO plan assumed, for its assumptions. */
-export function dpoNote(request: PlanRequest, arch: ModelArchitecture): string | undefined {
-  const { training } = request;
-  if (training.preference !== 'dpo') return undefined;
-  const b = training.microBatchSize;
+/** What a preference plan assumed, for its assumptions. */
+export function preferenceNote(request: PlanRequest, arch: ModelArchitecture): string | undefined {
+  const { preference, microBatchSize: b } = request.training;
+  if (preference === 'reward') return rewardNote(b);
+  return preference === 'dpo' ? dpoNote(request, arch) : undefined;
+}
+
+const pairs = (b: number) =>
+  `each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected)`;
+
+function rewardNote(b: number): string {
+  return `a reward model as TRL's RewardTrainer trains it: the checkpoint as AutoModelForSequenceClassification with one label (the vocabulary head replaced by a one-output score, so the parameter counts are the reward model's); ${pairs(b)}; the loss -logsigmoid(chosen - rejected) over the pooled scores`;
+}
+
+function dpoNote(request: PlanRequest, arch: ModelArchitecture): string {
+  const b = request.training.microBatchSize;
   const reference = !runsReferenceForward(request)
     ? 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)'
     : separateReferenceModel(request)
       ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns (fp32 through Accelerate's wrapper where accelerator.prepare_model prepared it; under ZeRO-3 prepare_deepspeed or prepare_fsdp did, and they stay 16-bit)"
       : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
-  return `DPO as TRL's DPOTrainer runs it: each micro-batch of ${b} pair${b === 1 ? '' : 's'} runs as ${2 * b} sequences (chosen, then rejected); ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned${dropoutClause(arch)}`;
+  return `DPO as TRL's DPOTrainer runs it: ${pairs(b)}; ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned${dropoutClause(arch)}`;
 }
 
 /** DPOConfig's disable_dropout sets p = 0 on nn.Dropout modules alone (trl/trainer/utils.py

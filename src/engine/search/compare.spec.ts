@@ -132,11 +132,17 @@ describe('compareVariants', () => {
     expect(defaultVaryValues('pipelineParallel', base, shape)).toEqual([1, 2, 4]);
   });
 
-  it('vary preference sets the next-token loss beside DPO: the DPO row runs both completions and a reference copy', () => {
+  it('vary preference sets the next-token loss beside DPO and a reward model: the DPO row runs both completions and a reference copy', () => {
     const zero3 = { ...base, parallelism: { zeroStage: 3 as const } };
     const { rows } = compareVariants(zero3, { vary: 'preference' }, run);
-    expect(rows.map((row) => row.label)).toEqual(['preference none', 'preference dpo']);
-    const [sft, dpo] = rows.map((row) => row.result!);
+    expect(rows.map((row) => row.label)).toEqual([
+      'preference none',
+      'preference dpo',
+      'preference reward',
+    ]);
+    const [sft, dpo, reward] = rows.map((row) => row.result!);
+    // the reward model's score (4,096) replaces the untied lm_head (128,256 x 4,096)
+    expect(reward.model.parameters.total).toBe(8_030_261_248 - 128_256 * 4_096 + 4_096);
     expect(dpo.performance.tokensPerStep).toBe(2 * sft.performance.tokensPerStep);
     // bf16 weights (the default preset's master-weights style), an eighth each: 8,030,261,248 x 2 / 8
     const shard = (8_030_261_248 * 2) / 8;

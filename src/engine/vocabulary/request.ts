@@ -49,7 +49,8 @@ export interface DpoSettings {
 export interface TrainingSettings {
   method: TrainingMethod;
   /** 'dpo': each micro-batch is that many chosen and as many rejected sequences, scored
-   * against a reference model (TRL's DPOTrainer); 'none': the next-token loss. */
+   * against a reference model (TRL's DPOTrainer); 'reward': the same pairs through the model as a
+   * one-label sequence classifier (TRL's RewardTrainer); 'none': the next-token loss. */
   preference: PreferenceObjective;
   /** Present when `preference` is 'dpo'. */
   dpo?: DpoSettings;

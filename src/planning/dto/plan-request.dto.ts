@@ -212,7 +212,7 @@ export class TrainingDto {
     enum: PREFERENCE_OBJECTIVES,
     default: DEFAULT_TRAINING.preference,
     description:
-      "'dpo': TRL's DPOTrainer, each micro-batch that many chosen and as many rejected sequences scored against a reference model",
+      "'dpo': TRL's DPOTrainer, each micro-batch that many chosen and as many rejected sequences scored against a reference model; 'reward': TRL's RewardTrainer, the model as a one-label sequence classifier over the same pairs",
   })
   @IsOptional()
   @IsOneOf(PREFERENCE_OBJECTIVES)

@@ -1,0 +1,90 @@
+// A reward model as TRL's RewardTrainer trains it (trl/trainer/reward_trainer.py): the checkpoint
+// loaded as AutoModelForSequenceClassification with num_labels=1, each pair's chosen and rejected
+// sequences in one batch, the loss -logsigmoid(chosen - rejected) over the pooled scores.
+import { estimatePlan } from '../src/application/estimate';
+import { loadCatalog } from '../src/catalog/catalog';
+import { normalizeRequest, PlanRequestInput } from '../src/engine';
+
+const catalog = loadCatalog();
+
+const reward = (model: PlanRequestInput['model'], training: PlanRequestInput['training'] = {}) =>
+  estimatePlan(
+    {
+      model,
+      cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 1 },
+      training: { preference: 'reward', sequenceLength: 512, ...training },
+    },
+    catalog,
+  );
+
+// bert-base-uncased's config (the family's own defaults otherwise).
+const BERT_BASE = {
+  model_type: 'bert',
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  vocab_size: 30522,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+};
+
+describe('a reward model', () => {
+  it("replaces Llama-3-8B's untied lm_head (128,256 x 4,096) with a one-output score (4,096)", () => {
+    const plan = reward('llama-3-8b');
+    expect(plan.model.parameters.total).toBe(8_030_261_248 - 128_256 * 4_096 + 4_096); // 7,504,928,768
+  });
+
+  it("keeps Llama-3.2-1B's tied embedding and adds the score", () => {
+    expect(reward('llama-3.2-1b').model.parameters.total).toBe(1_235_814_400 + 2_048);
+  });
+
+  it("plans BERT's b pairs as BertForSequenceClassification(num_labels=1) over 2b sequences", () => {
+    // BertModel with its pooler: embeddings 30,522 x 768 + 512 x 768 + 2 x 768 + LayerNorm 1,536;
+    // 12 layers of 7,087,872; the pooler 768 x 768 + 768; then the classifier 768 + 1.
+    const embeddings = 30_522 * 768 + 512 * 768 + 2 * 768 + 2 * 768;
+    const counted = embeddings + 12 * 7_087_872 + (768 * 768 + 768) + (768 + 1);
+    const pairs = reward(BERT_BASE, { microBatchSize: 4, activationCheckpointing: 'none' });
+    const classifier = estimatePlan(
+      {
+        model: { ...BERT_BASE, architectures: ['BertForSequenceClassification'], num_labels: 1 },
+        cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 1 },
+        training: { sequenceLength: 512, microBatchSize: 8 },
+      },
+      catalog,
+    );
+    expect(pairs.model.parameters.total).toBe(counted); // 109,483,009
+    expect(classifier.model.parameters.total).toBe(counted);
+    const figures = (plan: typeof pairs) => {
+      const { allocatedPeakBytes, reservedPeakBytes } = plan.memory.perGpu;
+      return { allocatedPeakBytes, reservedPeakBytes };
+    };
+    expect(figures(pairs)).toEqual(figures(classifier));
+    expect(pairs.performance.tokensPerStep).toBe(8 * 512);
+  });
+
+  it('checkpoints every layer by default, as RewardConfig sets gradient_checkpointing, and has no DPO settings', () => {
+    const request = normalizeRequest({
+      model: 'llama-3-8b',
+      cluster: { gpu: 'a100-80gb' },
+      training: { preference: 'reward' },
+    });
+    expect(request.training.activationCheckpointing).toBe('full');
+    expect(request.training.dpo).toBeUndefined();
+  });
+
+  it("is refused for an encoder-decoder and for model parallelism, naming TRL's RewardTrainer", () => {
+    expect(() => reward('t0-3b')).toThrow(/reward model is planned as a decoder's or an encoder's/);
+    const parallel = () =>
+      estimatePlan(
+        {
+          model: 'llama-3-8b',
+          cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 8 },
+          training: { preference: 'reward' },
+          parallelism: { tensorParallel: 2 },
+        },
+        catalog,
+      );
+    expect(parallel).toThrow(/TRL's RewardTrainer is planned on Accelerate's data parallelism/);
+  });
+});

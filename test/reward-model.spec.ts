@@ -4,6 +4,7 @@
 import { estimatePlan } from '../src/application/estimate';
 import { loadCatalog } from '../src/catalog/catalog';
 import { normalizeRequest, PlanRequestInput } from '../src/engine';
+import { BERT_BASE } from './support/bert';
 
 const catalog = loadCatalog();
 
@@ -16,18 +17,6 @@ const reward = (model: PlanRequestInput['model'], training: PlanRequestInput['tr
     },
     catalog,
   );
-
-// bert-base-uncased's config (the family's own defaults otherwise).
-const BERT_BASE = {
-  model_type: 'bert',
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  vocab_size: 30522,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-};
 
 describe('a reward model', () => {
   it("replaces Llama-3-8B's untied lm_head (128,256 x 4,096) with a one-output score (4,096)", () => {

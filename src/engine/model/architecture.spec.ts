@@ -1,6 +1,7 @@
 // Real Hugging Face config.json files, as published on the Hub, mapped and counted: each total is
 // the model's published exact count (shared/catalog/models.json) or is written out by hand here.
 import { architectureFromConfig } from './architecture';
+import { BERT_BASE as BERT_BASE_CONFIG } from '../../../test/support/bert';
 import { countParameters, linearShapes } from './parameters';
 import { pipelinable, tensorParallelizable } from './placement';
 import { sequenceLimit } from './positions';
@@ -415,17 +416,7 @@ describe('architectureFromConfig on published config.json files', () => {
 
   describe('sequence classifiers: their head in place of the vocabulary head', () => {
     // bert-base-uncased's shape (BertForSequenceClassification, 2 labels).
-    const BERT_BASE = {
-      architectures: ['BertForSequenceClassification'],
-      model_type: 'bert',
-      hidden_size: 768,
-      num_hidden_layers: 12,
-      num_attention_heads: 12,
-      intermediate_size: 3072,
-      vocab_size: 30522,
-      max_position_embeddings: 512,
-      type_vocab_size: 2,
-    };
+    const BERT_BASE = { ...BERT_BASE_CONFIG, architectures: ['BertForSequenceClassification'] };
     const h = 768;
     const encoderLayer = 4 * (h * h + h) + (h * 3072 + 3072) + (3072 * h + h) + 2 * 2 * h;
     const pooledHead = h * h + h + (h * 2 + 2); // pooler (or RoBERTa's dense), classifier

@@ -147,6 +147,61 @@ describe('DPO under LoRA', () => {
   });
 });
 
+describe("TRL's disable_dropout", () => {
+  const figures = (input: PlanRequestInput) => {
+    const { allocatedPeakBytes, reservedPeakBytes } = estimatePlan(input, catalog).memory.perGpu;
+    return { allocatedPeakBytes, reservedPeakBytes };
+  };
+  const lora = (dropout: number, preference: 'none' | 'dpo') =>
+    base({
+      method: 'lora',
+      preference,
+      microBatchSize: preference === 'dpo' ? 1 : 2,
+      activationCheckpointing: 'none',
+      lora: { rank: 16, dropout, targetModules: ['q_proj', 'v_proj'] },
+    });
+
+  it("zeroes PEFT's lora_dropout (an nn.Dropout, zeroed after get_peft_model): no mask nor copy", () => {
+    expect(figures(lora(0.1, 'dpo'))).toEqual(figures(lora(0, 'dpo')));
+    // the same adapters outside TRL keep their dropout
+    expect(figures(lora(0.1, 'none'))).not.toEqual(figures(lora(0, 'none')));
+  });
+
+  it("zeroes GPT-2's dropout modules (attn_dropout, resid_dropout, the MLP's, drop)", () => {
+    const gpt2 = (p: number) => ({
+      model_type: 'gpt2',
+      n_layer: 2,
+      n_embd: 256,
+      n_head: 4,
+      vocab_size: 1024,
+      n_positions: 1024,
+      attn_pdrop: p,
+      resid_pdrop: p,
+      embd_pdrop: p,
+    });
+    const plan = (p: number, preference: 'none' | 'dpo') =>
+      figures({
+        model: gpt2(p),
+        cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: 1 },
+        training: { sequenceLength: 512, preference, activationCheckpointing: 'none' },
+        runtime: { preset: 'hf-transformers' },
+      });
+    expect(plan(0.1, 'dpo')).toEqual(plan(0, 'dpo'));
+    expect(plan(0.1, 'none')).not.toEqual(plan(0, 'none'));
+  });
+
+  it("leaves QLoRA's adapters in bf16, as both trainers convert a quantized model's", () => {
+    const qlora = normalizeRequest(base({ method: 'qlora', preference: 'dpo' }));
+    expect(qlora.runtime.adapterDtype).toBe('bf16');
+    const asked = normalizeRequest({
+      ...base({ method: 'qlora', preference: 'reward' }),
+      runtime: { preset: 'hf-transformers', adapterDtype: 'fp32' },
+    });
+    expect(asked.runtime.adapterDtype).toBe('fp32');
+    expect(normalizeRequest(base({ method: 'qlora' })).runtime.adapterDtype).toBe('fp32');
+  });
+});
+
 describe('a DPO step', () => {
   it('trains on both completions: 2 x pairs x tokens per micro-batch', () => {
     const plan = estimatePlan(

@@ -33,6 +33,7 @@ import { pipelineRuntime, scheduleShape, truncateSchedule } from './schedule';
 import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding, rankShardWorld, referenceSharding, zero3Gathers } from './sharding';
 import {
+  dropoutAsTrlRuns,
   preferenceNote,
   runsReferenceForward,
   separateReferenceModel,
@@ -594,6 +595,8 @@ export function simulateRankOnce(
   allocatorBudgetBytes = Infinity,
   depth: SimulationDepth = 'full',
 ): RankSimulation & { log: EventLog } {
+  // TRL's trainers run with dropout modules off (preference.ts dropoutAsTrlRuns).
+  ({ request, arch } = dropoutAsTrlRuns(request, arch));
   const layers = placement.chunks.map(layerIndices);
   const plan = layers.length === 1 ? truncation(arch, layers[0]) : undefined;
   const notes = simulationNotes(arch, request, gpu, layout, placement);

@@ -375,6 +375,15 @@ function normalizeRuntime(
     ...runtimeInput,
     preset,
   } as RuntimeSettings;
+  // TRL's DPO and reward trainers convert a quantized model's adapters to bf16 ("When using
+  // QLoRA, the PEFT adapter weights are converted to bf16": dpo_trainer.py, reward_trainer.py).
+  if (
+    training.preference !== 'none' &&
+    training.method === 'qlora' &&
+    runtimeInput.adapterDtype === undefined
+  ) {
+    runtime.adapterDtype = 'bf16';
+  }
   // torchtune's single-device full fine-tune applies the optimizer in backward by default
   // (its low-memory configs, which accumulate no gradients: the recipe refuses both at once).
   if (

@@ -66,10 +66,14 @@ describe('a DPO request', () => {
     expect(fields(dpo(), catalog.findModel('bart-large')!)).toEqual(['training.preference']);
   });
 
-  it("says where DPOConfig's disable_dropout would drop masks the plan keeps", () => {
-    expect(preferenceNote(dpo(), LLAMA)).not.toMatch(/disable_dropout/);
+  it("says which configured dropout TRL's disable_dropout leaves planned", () => {
     const dropout = { attention: 0.1, residual: 0.1, embedding: 0.1 };
-    expect(preferenceNote(dpo(), { ...LLAMA, dropout })).toMatch(/disable_dropout zeroes/);
+    const stays = /the config's other dropout stays planned/;
+    expect(preferenceNote(dpo(), LLAMA)).toMatch(/disable_dropout zeroes every nn.Dropout/);
+    expect(preferenceNote(dpo(), LLAMA)).not.toMatch(stays);
+    expect(preferenceNote(dpo(), { ...LLAMA, dropout })).toMatch(stays);
+    // GPT-2's are all modules: none stays
+    expect(preferenceNote(dpo(), { ...LLAMA, modelType: 'gpt2', dropout })).not.toMatch(stays);
     expect(preferenceNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
   });
 });

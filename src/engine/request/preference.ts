@@ -2,6 +2,7 @@
 // model's RewardTrainer (trl/trainer/reward_trainer.py): what a request for them may ask, the
 // model each trains and the sequences one micro-batch holds.
 import {
+  DropoutConfig,
   FieldError,
   ModelArchitecture,
   PlanRequest,
@@ -124,8 +125,9 @@ function nonCausalShape(arch: ModelArchitecture): string | undefined {
 /** What a preference plan assumed, for its assumptions. */
 export function preferenceNote(request: PlanRequest, arch: ModelArchitecture): string | undefined {
   const { preference, microBatchSize: b } = request.training;
-  if (preference === 'reward') return rewardNote(b);
-  return preference === 'dpo' ? dpoNote(request, arch) : undefined;
+  if (preference === 'none') return undefined;
+  const said = preference === 'reward' ? rewardNote(b) : dpoNote(request);
+  return `${said}; TRL's disable_dropout zeroes every nn.Dropout module (PEFT's lora_dropout; the layers' recorded for GPT-2 and Phi)${dropoutClause(arch)}`;
 }
 
 const pairs = (b: number) =>
@@ -135,22 +137,55 @@ function rewardNote(b: number): string {
   return `a reward model as TRL's RewardTrainer trains it: the checkpoint as AutoModelForSequenceClassification with one label (the vocabulary head replaced by a one-output score, so the parameter counts are the reward model's); ${pairs(b)}; the loss -logsigmoid(chosen - rejected) over the pooled scores`;
 }
 
-function dpoNote(request: PlanRequest, arch: ModelArchitecture): string {
+function dpoNote(request: PlanRequest): string {
   const b = request.training.microBatchSize;
   const reference = !runsReferenceForward(request)
     ? 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)'
     : separateReferenceModel(request)
       ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns (fp32 through Accelerate's wrapper where accelerator.prepare_model prepared it; under ZeRO-3 prepare_deepspeed or prepare_fsdp did, and they stay 16-bit)"
       : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
-  return `DPO as TRL's DPOTrainer runs it: ${pairs(b)}; ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned${dropoutClause(arch)}`;
+  return `DPO as TRL's DPOTrainer runs it: ${pairs(b)}; ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned`;
 }
 
-/** DPOConfig's disable_dropout sets p = 0 on nn.Dropout modules alone (trl/trainer/utils.py
- * disable_dropout_in_model); a model code that drops out through F.dropout with a config float
- * (OPT, StarCoder2, an attention_dropout passed to the kernel) keeps its dropout. Which of a
- * family's dropouts are modules is not recorded, so the plan keeps every one the config gives. */
+/** Dropout kinds each family's Hugging Face code applies through nn.Dropout modules, which TRL's
+ * disable_dropout (DPOConfig's and RewardConfig's default) sets to p = 0 (trl/trainer/utils.py
+ * disable_dropout_in_model); a dropout through F.dropout with a config float stays. */
+const DROPOUT_MODULES: Partial<Record<string, (keyof DropoutConfig)[]>> = {
+  // modeling_gpt2.py: attn_dropout (its p is what SDPA is handed), resid_dropout, the MLP's
+  // dropout and the embeddings' drop
+  gpt2: ['attention', 'residual', 'embedding'],
+  // modeling_phi.py: resid_dropout and embed_dropout; the attention's is the config's float
+  phi: ['residual', 'embedding'],
+};
+
+/** The request and model as TRL's trainers run them: disable_dropout runs after get_peft_model,
+ * so PEFT's lora_dropout (an nn.Dropout) is zeroed with the family's dropout modules, and
+ * F.dropout with p 0 returns its input (no mask, no copy). */
+export function dropoutAsTrlRuns(
+  request: PlanRequest,
+  arch: ModelArchitecture,
+): { request: PlanRequest; arch: ModelArchitecture } {
+  if (request.training.preference === 'none') return { request, arch };
+  const { lora } = request.training;
+  const training = lora?.dropout ? { ...request.training, lora: { ...lora, dropout: 0 } } : null;
+  return {
+    request: training ? { ...request, training } : request,
+    arch: withoutDropoutModules(arch),
+  };
+}
+
+function withoutDropoutModules(arch: ModelArchitecture): ModelArchitecture {
+  const modules = DROPOUT_MODULES[arch.modelType ?? ''];
+  if (!arch.dropout || !modules) return arch;
+  const dropout = { ...arch.dropout };
+  for (const kind of modules) dropout[kind] = 0;
+  return { ...arch, dropout };
+}
+
+/** Where configured dropout stays planned: families whose dropout modules are not recorded
+ * keep every dropout the config gives. */
 function dropoutClause(arch: ModelArchitecture): string {
-  const { attention = 0, residual = 0, embedding = 0 } = arch.dropout ?? {};
+  const { attention = 0, residual = 0, embedding = 0 } = withoutDropoutModules(arch).dropout ?? {};
   if (attention === 0 && residual === 0 && embedding === 0) return '';
-  return "; dropout as the config gives it, though DPOConfig's disable_dropout zeroes the model's nn.Dropout modules (GPT-2's, Phi's): where a dropout is such a module its masks are counted and the run makes none";
+  return "; the config's other dropout stays planned, where the model code applies it with F.dropout (OPT, StarCoder2, an attention dropout handed to the kernel) or its modules are not recorded";
 }

@@ -118,6 +118,12 @@ describe("the reference's forward", () => {
     };
     expect(largest(timeline(base({ preference: 'dpo' })))).toBe(logits * FP32);
     expect(largest(timeline(base({ preference: 'dpo' }, 8)))).toBe(logits * BF16);
+    // DeepSpeed runs its own precision: Accelerate's native AMP, and so its wrapper, is off
+    const deepspeedAmp = {
+      ...base({ preference: 'dpo' }),
+      runtime: { preset: 'deepspeed' as const, mixedPrecisionStyle: 'amp' as const },
+    };
+    expect(largest(timeline(deepspeedAmp))).toBe(logits * BF16);
   });
 });
 

@@ -120,7 +120,9 @@ function lossSettings(
  * convert_outputs_to_fp32 under native mixed precision (accelerator.py prepare_model); DeepSpeed
  * runs its own precision instead, and a 16-bit model without autocast gets no wrapper. */
 function accelerateCastsOutputs(request: PlanRequest): boolean {
-  return request.training.preference === 'dpo' && dtypePolicy(request).autocast;
+  const { training, runtime } = request;
+  const nativeAmp = dtypePolicy(request).autocast && runtime.dataParallelEngine !== 'deepspeed';
+  return training.preference === 'dpo' && nativeAmp;
 }
 
 function stageSettings(
@@ -415,14 +417,12 @@ function chunkRuns(
   };
 }
 
-/** The reference's outputs: Accelerate's fp32 copy only where accelerator.prepare_model wraps
- * it; under ZeRO-3 prepare_deepspeed and prepare_fsdp wrap it instead, and it returns its
- * logits in the dtype it computes in. */
+/** The reference's outputs: the policy's wrapper (accelerateCastsOutputs) where
+ * accelerator.prepare_model prepared it too; under ZeRO-3 prepare_deepspeed and prepare_fsdp
+ * wrap it instead, and it returns its logits in the dtype it computes in. */
 function referenceLoss(request: PlanRequest, layout: PlanLayout, loss: LossSettings) {
-  const accelerate =
-    request.runtime.dataParallelEngine === 'pytorch' &&
-    !zero3Gathers(request, rankShardWorld(request, layout).world);
-  return accelerate ? loss : { ...loss, outputsToFp32: false };
+  const wrappedByTrl = zero3Gathers(request, rankShardWorld(request, layout).world);
+  return wrappedByTrl ? { ...loss, outputsToFp32: false } : loss;
 }
 
 /** A parameter of TRL's reference model: no optimizer steps it, but from_pretrained leaves

@@ -24,6 +24,8 @@ const f = 1024;
 const BF16 = 2;
 const FP32 = 4;
 const INT64 = 8;
+// The caching allocator rounds each block up to 512 B (CUDACachingAllocator.cpp kMinBlockSize).
+const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
 
 const BASE = {
   hidden_size: h,
@@ -2022,7 +2024,6 @@ describe("LLaVA's CLIP tower as LlavaModel.get_image_features runs it (modeling_
   const hv = 256;
   const fv = 512;
   const P = 257;
-  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
   const config = (featureLayer: number) => ({
     model_type: 'llava',
     text_config: { ...BASE, model_type: 'llama', num_hidden_layers: 1 },
@@ -2205,7 +2206,6 @@ describe("Idefics2's tower and connector as Idefics2Model.forward runs them (mod
   const fv = 512;
   const P = 256;
   const n = 32;
-  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
   const config = {
     model_type: 'idefics2',
     text_config: { ...BASE, model_type: 'mistral', num_hidden_layers: 1 },
@@ -2259,7 +2259,6 @@ describe("InternVL's tower as InternVLModel.get_image_features runs it (modeling
   const hv = 256;
   const fv = 512;
   const P = 257;
-  const round = (bytes: number) => Math.ceil(bytes / 512) * 512;
   const config = {
     model_type: 'internvl',
     text_config: { ...BASE, model_type: 'qwen2', num_hidden_layers: 1 },

@@ -150,6 +150,23 @@ describe('Nn.plainLinear under autocast (aten/src/ATen/autocast_mode.cpp cached_
     expect(deltasOf(nn.rt.log, start)).toEqual([-W16]);
   });
 
+  it("caches a trained weight's cast under no_grad too: cached_cast reads requires_grad, not the grad mode", () => {
+    const nn = nnOf(AUTOCAST_BF16, true);
+    const weight = param(nn.rt, OUT, HIDDEN, FP32);
+    const x = nn.rt.tensor(TOKENS, HIDDEN, FP32, false);
+    const start = nn.rt.log.length;
+    nn.rt.noGrad(() => {
+      const linear = { weight, outFeatures: OUT };
+      nn.rt.drop(nn.plainLinear(x, linear), nn.plainLinear(x, linear));
+    });
+    // one cast of the weight, kept by the cache; each use casts the input and frees it
+    expect(deltasOf(nn.rt.log, start).filter((bytes) => bytes === W16)).toHaveLength(1);
+    expect(liveBytes(nn.rt.log, undefined, 'weights')).toBe(W32 + W16);
+    const exit = nn.rt.log.length;
+    nn.weights.exitAutocast(nn.ops);
+    expect(deltasOf(nn.rt.log, exit)).toEqual([-W16]);
+  });
+
   it('casts a frozen fp32 weight at every use and frees each cast after its matmul', () => {
     const nn = nnOf(AUTOCAST_BF16, true);
     const frozen = param(nn.rt, OUT, HIDDEN, FP32, false);

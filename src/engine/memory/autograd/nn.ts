@@ -20,8 +20,9 @@ export const STORED_WEIGHTS: WeightAccess = {
   exitAutocast: () => undefined,
 };
 
-/** torch.autocast: a matmul runs in 16 bits; a trained fp32 leaf's cast is cached until the
- * autocast region exits (autocast_mode.cpp cached_cast), a frozen one is cast at every use. */
+/** torch.autocast: a matmul runs in 16 bits; the cast of an fp32 leaf that requires grad is
+ * cached until the autocast region exits, whatever the grad mode (autocast_mode.cpp
+ * cached_cast reads arg.requires_grad(), not GradMode), a frozen one is cast at every use. */
 export class AutocastWeights implements WeightAccess {
   private readonly cache = new Map<Param, Tensor>();
   constructor(readonly castBytes: number) {}
@@ -36,7 +37,7 @@ export class AutocastWeights implements WeightAccess {
     }
     const cast = ops.to(stored, this.castBytes);
     ops.rt.drop(stored);
-    if ((param.trainable && ops.rt.gradEnabled) || param.untrainedRequiresGrad) {
+    if (param.trainable || param.untrainedRequiresGrad) {
       this.cache.set(param, ops.rt.view(cast, cast.cols, cast.requiresGrad, false));
     }
     return cast;

@@ -274,6 +274,18 @@ const BAD_REQUESTS: [string, Record<string, unknown>, string, RegExp | null][] =
     /true or false/,
   ],
   [
+    'KTO on a micro-batch of one (its KL term pairs completions within the micro-batch)',
+    variant({ training: { preference: 'kto', microBatchSize: 1 } }),
+    'training.microBatchSize',
+    /KTO estimates its KL term .* set microBatchSize to 2 or more/,
+  ],
+  [
+    "KTO's precomputeReferenceLogProbs as a number",
+    variant({ training: { preference: 'kto', kto: { precomputeReferenceLogProbs: 1 } } }),
+    'training.kto.precomputeReferenceLogProbs',
+    /true or false/,
+  ],
+  [
     'a prefill chunk of zero tokens',
     { ...VALID, workload: 'inference', inference: { prefillChunkTokens: 0 } },
     'inference.prefillChunkTokens',

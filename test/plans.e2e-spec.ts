@@ -131,6 +131,26 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     expect(plan.assumptions.some((line) => line.startsWith("DPO as TRL's DPOTrainer"))).toBe(true);
   });
 
+  it("plans KTO as TRL's KTOTrainer runs it: unpaired completions counted, training.kto echoed", async () => {
+    const training = { ...LLAMA_ZERO3.training, preference: 'kto', microBatchSize: 2 };
+    const body = { ...LLAMA_ZERO3, name: 'llama-3-8b kto', training };
+    const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+    const plan = response.body as SavedBody & {
+      request: { training: Record<string, unknown> };
+      performance: { tokensPerStep: number };
+      assumptions: string[];
+    };
+    expect(plan.request.training).toMatchObject({
+      preference: 'kto',
+      kto: { precomputeReferenceLogProbs: false },
+      activationCheckpointing: 'full', // KTOConfig's gradient_checkpointing default
+    });
+    expect(plan.request.training.dpo).toBeUndefined();
+    // two labelled completions of 4,096 tokens on each of the 8 GPUs (the KL sequences train nothing)
+    expect(plan.performance.tokensPerStep).toBe(2 * 4096 * 8);
+    expect(plan.assumptions.some((line) => line.startsWith("KTO as TRL's KTOTrainer"))).toBe(true);
+  });
+
   it('reads the plan back byte for byte', async () => {
     const response = await http().get(`/api/v1/plans/${saved.id}`).expect(200);
     expect(response.text).toBe(savedText);

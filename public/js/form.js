@@ -17,6 +17,7 @@ const OPTION_WORDS = /** @type {Record<string, Record<string, string>>} */ ({
     none: 'next-token loss',
     dpo: "DPO (TRL's DPOTrainer, a reference model)",
     reward: "reward model (TRL's RewardTrainer)",
+    kto: "KTO (TRL's KTOTrainer, a reference model)",
   },
   precision: { 'bf16-mixed': 'bf16 mixed (fp32 master + states)', 'bf16-pure': 'bf16 pure' },
   optimizer: {

@@ -48,12 +48,17 @@ export const PLAN_FLAGS: Record<string, PlanFlag> = {
   preference: {
     field: 'training.preference',
     kind: 'string',
-    help: `preference training: ${oneOf(PREFERENCE_OBJECTIVES)} (dpo: TRL's DPOTrainer; reward: its RewardTrainer)`,
+    help: `preference training: ${oneOf(PREFERENCE_OBJECTIVES)} (dpo: TRL's DPOTrainer; reward: its RewardTrainer; kto: its KTOTrainer)`,
   },
   'precompute-ref': {
     field: 'training.dpo.precomputeReferenceLogProbs',
     kind: 'boolean',
     help: "DPO: the reference's log-probabilities come with the batch (precompute_ref_log_probs)",
+  },
+  'kto-precompute-ref': {
+    field: 'training.kto.precomputeReferenceLogProbs',
+    kind: 'boolean',
+    help: "KTO: the reference's log-probabilities come with the batch (precompute_ref_log_probs)",
   },
   precision: {
     field: 'training.precision',

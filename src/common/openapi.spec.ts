@@ -81,13 +81,14 @@ describe('OpenAPI (setupOpenApi through configureApp)', () => {
   it('states as each PlanRequest default what the engine fills in when the field is left out', async () => {
     const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
     const defaults = statedDefaults(body.components.schemas, 'PlanRequestDto');
-    // The smallest requests: LoRA and QLoRA settings exist only for those methods, DPO's only
-    // for it, and the inference section only for serving.
+    // The smallest requests: LoRA and QLoRA settings exist only for those methods, DPO's and
+    // KTO's only for them, and the inference section only for serving.
     const minimal: PlanRequestInput = { model: 'llama-3-8b', cluster: { gpu: 'a100-80gb' } };
     const filled = {
       plan: normalizeRequest(minimal),
       qlora: normalizeRequest({ ...minimal, training: { method: 'qlora' } }),
       dpo: normalizeRequest({ ...minimal, training: { preference: 'dpo' } }),
+      kto: normalizeRequest({ ...minimal, training: { preference: 'kto' } }),
       inference: normalizeRequest({ ...minimal, workload: 'inference' }),
     };
     const filledFor = (field: string) =>
@@ -97,7 +98,9 @@ describe('OpenAPI (setupOpenApi through configureApp)', () => {
           ? filled.qlora
           : field.startsWith('training.dpo.')
             ? filled.dpo
-            : filled.plan;
+            : field.startsWith('training.kto.')
+              ? filled.kto
+              : filled.plan;
     expect(defaults.length).toBeGreaterThan(40);
     for (const [field, stated] of defaults) {
       expect([field, valueAt(filledFor(field), field)]).toEqual([field, stated]);

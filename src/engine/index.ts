@@ -10,6 +10,7 @@ export { visionLayerParameters, visionParameters } from './model/vision';
 export {
   DEFAULT_CLUSTER,
   DEFAULT_DPO,
+  DEFAULT_KTO,
   DEFAULT_INFERENCE,
   DEFAULT_LORA,
   DEFAULT_PARALLELISM,

@@ -36,6 +36,7 @@ import {
   dropoutAsTrlRuns,
   preferenceNote,
   runsReferenceForward,
+  scoresAgainstReference,
   separateReferenceModel,
   sequencesPerMicroBatch,
 } from '../request/preference';
@@ -122,7 +123,7 @@ function lossSettings(
 function accelerateCastsOutputs(request: PlanRequest): boolean {
   const { training, runtime } = request;
   const nativeAmp = dtypePolicy(request).autocast && runtime.dataParallelEngine !== 'deepspeed';
-  return training.preference === 'dpo' && nativeAmp;
+  return scoresAgainstReference(training.preference) && nativeAmp;
 }
 
 function stageSettings(
@@ -398,9 +399,10 @@ function chunkRuns(
     const lastStage = span.stage === placement.virtualStages - 1;
     return { stage, sharding, receives: span.stage > 0, sends: !lastStage };
   });
-  if (request.training.preference !== 'dpo') return { chunks };
-  // A separate reference: the policy's model built again (DPO runs without a pipeline: one
-  // chunk), trained by nothing.
+  const { preference } = request.training;
+  if (preference !== 'dpo' && preference !== 'kto') return { chunks };
+  // A separate reference: the policy's model built again (DPO and KTO run without a pipeline:
+  // one chunk), trained by nothing.
   const reference = () => {
     if (!runsReferenceForward(request)) return undefined;
     if (!separateReferenceModel(request)) return 'policy' as const;
@@ -413,7 +415,11 @@ function chunkRuns(
   };
   return {
     chunks,
-    dpo: { sequences: sequencesPerMicroBatch(request.training), reference: reference() },
+    dpo: {
+      objective: preference,
+      sequences: sequencesPerMicroBatch(request.training),
+      reference: reference(),
+    },
   };
 }
 

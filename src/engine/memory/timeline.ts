@@ -40,9 +40,10 @@ export interface PipelineSettings {
   activation: { rows: number; sentRows: number; cols: number; elementBytes: number };
 }
 
-/** TRL's DPO step (model/dpo.ts): the rows of a micro-batch and the reference it scores them
- * against. */
+/** TRL's DPO or KTO step (model/dpo.ts, model/kto.ts): the rows of a micro-batch and the
+ * reference it scores them against. */
 export interface DpoLoop {
+  objective: 'dpo' | 'kto';
   sequences: number;
   /** 'policy': the trained model with its adapters disabled; or a separate model with its own
    * data-parallel wrapper; absent: the reference's log-probabilities come with the batch. */
@@ -51,7 +52,8 @@ export interface DpoLoop {
 
 export interface TrainingLoop {
   chunks: ChunkRun[];
-  /** Absent: the loss the stage's settings name. DPO runs without a pipeline (one chunk). */
+  /** Absent: the loss the stage's settings name. DPO and KTO run without a pipeline (one
+   * chunk). */
   dpo?: DpoLoop;
   optimizer: OptimizerSettings;
   schedule: ScheduleTruncation;
@@ -138,9 +140,9 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
   return rt.log;
 }
 
-/** DPOTrainer.__init__ loads a separate reference after the policy, wrapped for the same
- * data-parallel engine (trl/models/utils.py prepare_deepspeed, prepare_fsdp); each step's loss
- * runs its forward with its own wrapper's hooks. */
+/** DPOTrainer.__init__ (KTOTrainer.__init__ likewise) loads a separate reference after the
+ * policy, wrapped for the same data-parallel engine (trl/models/utils.py prepare_deepspeed,
+ * prepare_fsdp); each step's loss runs its forwards with its own wrapper's hooks. */
 function prepareDpo(head: ChunkRun, dpo: DpoLoop, hooks: ChunkHooks): void {
   const { reference } = dpo;
   let run: (() => Tensor) | undefined;
@@ -158,7 +160,7 @@ function prepareDpo(head: ChunkRun, dpo: DpoLoop, hooks: ChunkHooks): void {
       }
     };
   }
-  head.stage.dpo = { sequences: dpo.sequences, reference: run };
+  head.stage.dpo = { objective: dpo.objective, sequences: dpo.sequences, reference: run };
 }
 
 /** What the first step leaves for the second when gradients are set to None and no output

@@ -5,7 +5,7 @@ import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import { dtypePolicy } from '../request/dtype-policy';
-import { runsReferenceForward, sequencesPerMicroBatch } from '../request/preference';
+import { estimatesKl, referenceForwards, sequencesPerMicroBatch } from '../request/preference';
 import {
   GpuSpec,
   ModelArchitecture,
@@ -168,15 +168,17 @@ export function trainingFlopsPerToken(
     recomputedWeights + (training.activationCheckpointing === 'full' ? attentionForward : 0);
   const unroutedExecuted = unroutedForward + unroutedBackward;
   // DPO's reference scores every token in a forward of its own (the base weights, whatever the
-  // adapters), work the method needs, so model FLOPs too.
-  const reference = runsReferenceForward(request) ? 2 * params.active + attentionForward : 0;
-  const referenceWeights = reference > 0 ? 2 * params.active : 0;
+  // adapters); KTO's scores its KL sequences too, which the policy (adapters and all) scores
+  // first: work the method needs, so model FLOPs too.
+  const passes = referenceForwards(request);
+  const kl = estimatesKl(training);
+  const scoredWeights = passes * 2 * params.active + (kl ? weightForward : 0);
+  const scored = scoredWeights + (passes + (kl ? 1 : 0)) * attentionForward;
   return {
-    model: model + reference,
-    hardware: model + reference + recomputed + unroutedExecuted,
+    model: model + scored,
+    hardware: model + scored + recomputed + unroutedExecuted,
     backward: weightBackward + attentionBackward + recomputed + unroutedBackward,
-    weights:
-      weightForward + weightBackward + recomputedWeights + unroutedExecuted + referenceWeights,
+    weights: weightForward + weightBackward + recomputedWeights + unroutedExecuted + scoredWeights,
   };
 }
 

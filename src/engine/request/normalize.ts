@@ -1,6 +1,5 @@
 // Fills every default of a PlanRequest and applies framework presets; explicit knobs win.
 import {
-  DpoSettings,
   FrameworkPreset,
   GpuSpec,
   InferenceSettings,
@@ -9,6 +8,7 @@ import {
   ParallelismSettings,
   PlanRequest,
   QloraSettings,
+  ReferenceSettings,
   Recompute,
   RuntimeSettings,
   TrainingSettings,
@@ -50,8 +50,11 @@ export const DEFAULT_TRAINING: TrainingSettings = {
 };
 
 // TRL's DPOConfig: precompute_ref_log_probs False (the reference runs in every step).
-export const DEFAULT_DPO: DpoSettings = { precomputeReferenceLogProbs: false };
-// DPOConfig and RewardConfig set gradient_checkpointing True where TrainingArguments leave it off.
+export const DEFAULT_DPO: ReferenceSettings = { precomputeReferenceLogProbs: false };
+// TRL's KTOConfig: precompute_ref_log_probs False, as DPOConfig's.
+export const DEFAULT_KTO: ReferenceSettings = { precomputeReferenceLogProbs: false };
+// DPOConfig, KTOConfig and RewardConfig set gradient_checkpointing True where TrainingArguments
+// leave it off.
 const TRL_DEFAULT_CHECKPOINTING: Recompute = 'full';
 
 // PEFT's LoraConfig defaults for Llama-family models (q_proj and v_proj, r 16 as most recipes).
@@ -338,6 +341,9 @@ function normalizeTraining(
   if (training.preference === 'dpo')
     training.dpo = { ...DEFAULT_DPO, ...defined(trainingInput.dpo) };
   else delete training.dpo;
+  if (training.preference === 'kto')
+    training.kto = { ...DEFAULT_KTO, ...defined(trainingInput.kto) };
+  else delete training.kto;
   if (training.preference !== 'none' && trainingInput.activationCheckpointing === undefined)
     training.activationCheckpointing = TRL_DEFAULT_CHECKPOINTING;
   if (trainingInput.tokensToTrain === undefined) delete training.tokensToTrain;

@@ -1,20 +1,30 @@
-// Preference training as TRL runs it: DPOTrainer (trl/trainer/dpo_trainer.py) and the reward
-// model's RewardTrainer (trl/trainer/reward_trainer.py): what a request for them may ask, the
-// model each trains and the sequences one micro-batch holds.
+// Preference training as TRL runs it: DPOTrainer (trl/trainer/dpo_trainer.py), KTOTrainer
+// (trl/trainer/kto_trainer.py) and the reward model's RewardTrainer
+// (trl/trainer/reward_trainer.py): what a request for them may ask, the model each trains and
+// the sequences one micro-batch holds.
 import {
   DropoutConfig,
   FieldError,
   ModelArchitecture,
   PlanRequest,
   PreferenceObjective,
+  ReferenceSettings,
   TrainingSettings,
 } from '../vocabulary';
 
-/** Sequences one micro-batch runs through the model: both trainers' collators put each pair's
- * chosen and rejected sequences in one batch of 2b rows ("batch is [chosen, rejected]"). */
+/** Sequences one micro-batch runs through the model with gradients: the DPO and reward
+ * trainers' collators put each pair's chosen and rejected sequences in one batch of 2b rows
+ * ("batch is [chosen, rejected]"); KTO's examples are unpaired, b rows (its mismatched KL
+ * sequences run in forwards of their own under no_grad). */
 export function sequencesPerMicroBatch(training: TrainingSettings): number {
-  const paired = training.preference !== 'none';
+  const paired = training.preference === 'dpo' || training.preference === 'reward';
   return paired ? 2 * training.microBatchSize : training.microBatchSize;
+}
+
+/** KTO's default loss (loss_type 'kto') estimates a KL term from mismatched completions: the
+ * policy and the reference each run a forward over b of them (kto_trainer.py calculate_KL). */
+export function estimatesKl(training: TrainingSettings): boolean {
+  return training.preference === 'kto';
 }
 
 /** The model the run trains: RewardTrainer loads the checkpoint as
@@ -28,27 +38,52 @@ export function trainedArchitecture(
   return preference === 'reward' ? { ...arch, sequenceClassificationLabels: 1 } : arch;
 }
 
-const TRAINER: Record<Exclude<PreferenceObjective, 'none'>, string> = {
+type Trained = Exclude<PreferenceObjective, 'none'>;
+
+const TRAINER: Record<Trained, string> = {
   dpo: "TRL's DPOTrainer",
   reward: "TRL's RewardTrainer",
+  kto: "TRL's KTOTrainer",
 };
 
-/** A DPO step keeps and runs a reference model beside the policy: a copy of the model under
- * full fine-tuning, none where the reference is the policy with its adapters disabled (PEFT) or
- * its log-probabilities come with the batch (precompute_ref_log_probs). */
+// What each objective's loss reads of the model, in errors' words.
+const SCORED = { dpo: 'DPO', kto: 'KTO' } as const;
+
+/** The smallest micro-batch the objective runs: KTO's KL term needs two completions. */
+export function smallestMicroBatch(training: TrainingSettings): number {
+  return estimatesKl(training) ? 2 : 1;
+}
+
+/** Objectives that score the policy against a reference model (DPO's and KTO's). */
+export function scoresAgainstReference(preference: PreferenceObjective): boolean {
+  return preference === 'dpo' || preference === 'kto';
+}
+
+/** The request's DPOConfig or KTOConfig reference knob. */
+function referenceSettings(training: TrainingSettings): ReferenceSettings | undefined {
+  if (training.preference === 'dpo') return training.dpo;
+  return training.preference === 'kto' ? training.kto : undefined;
+}
+
+/** A DPO or KTO step keeps and runs a reference model beside the policy: a copy of the model
+ * under full fine-tuning, none where the reference is the policy with its adapters disabled
+ * (PEFT) or its log-probabilities come with the batch (precompute_ref_log_probs). */
 export function separateReferenceModel(request: PlanRequest): boolean {
-  const { training } = request;
-  return (
-    training.preference === 'dpo' &&
-    training.method === 'full' &&
-    !training.dpo?.precomputeReferenceLogProbs
-  );
+  return request.training.method === 'full' && runsReferenceForward(request);
 }
 
 /** The reference's forward runs in every step (not precomputed). */
 export function runsReferenceForward(request: PlanRequest): boolean {
   const { training } = request;
-  return training.preference === 'dpo' && !training.dpo?.precomputeReferenceLogProbs;
+  const precomputed = referenceSettings(training)?.precomputeReferenceLogProbs;
+  return scoresAgainstReference(training.preference) && !precomputed;
+}
+
+/** Forwards the reference runs a micro-batch, each over as many tokens as the policy trains
+ * on: DPO's over the pairs, KTO's over its KL sequences and then its completions. */
+export function referenceForwards(request: PlanRequest): number {
+  if (!runsReferenceForward(request)) return 0;
+  return estimatesKl(request.training) ? 2 : 1;
 }
 
 // Frameworks with their own training loops: torchtune's DPO recipes differ, the others have none.
@@ -62,17 +97,32 @@ export function preferenceErrors(request: PlanRequest, arch: ModelArchitecture):
     const message = `${preference} plans a training step: leave preference 'none' to serve`;
     return [{ field: 'training.preference', message }];
   }
-  const shape = preference === 'dpo' ? nonCausalShape(arch) : arch.encoder && 'an encoder-decoder';
+  const shape =
+    preference === 'reward' ? arch.encoder && 'an encoder-decoder' : nonCausalShape(arch);
   const modelErrors: FieldError[] = shape
     ? [{ field: 'training.preference', message: unplannedModel(preference, shape) }]
     : [];
-  return [...modelErrors, ...parallelErrors(request), ...loopErrors(request)];
+  return [
+    ...modelErrors,
+    ...parallelErrors(request),
+    ...loopErrors(request),
+    ...klBatchErrors(request),
+  ];
 }
 
-function unplannedModel(preference: 'dpo' | 'reward', shape: string): string {
-  return preference === 'dpo'
-    ? `DPO scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`
-    : `a reward model is planned as a decoder's or an encoder's sequence classifier; this model is ${shape}: use preference 'none'`;
+function unplannedModel(preference: Trained, shape: string): string {
+  return preference === 'reward'
+    ? `a reward model is planned as a decoder's or an encoder's sequence classifier; this model is ${shape}: use preference 'none'`
+    : `${SCORED[preference]} scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`;
+}
+
+/** KTOTrainer refuses a per-device batch of one where it estimates the KL term: the mismatched
+ * completions are the batch's own, cycled by one. */
+function klBatchErrors({ training }: PlanRequest): FieldError[] {
+  if (training.microBatchSize >= smallestMicroBatch(training)) return [];
+  const message =
+    "KTO estimates its KL term from the micro-batch's completions paired with other prompts of the same micro-batch (TRL's KTOTrainer refuses a batch of one): set microBatchSize to 2 or more";
+  return [{ field: 'training.microBatchSize', message }];
 }
 
 const MODEL_PARALLEL = [
@@ -84,7 +134,7 @@ const MODEL_PARALLEL = [
 
 /** Accelerate runs TRL on data parallelism alone. */
 function parallelErrors({ parallelism, training }: PlanRequest): FieldError[] {
-  const trainer = TRAINER[training.preference as 'dpo' | 'reward'];
+  const trainer = TRAINER[training.preference as Trained];
   return MODEL_PARALLEL.filter((degree) => parallelism[degree] > 1).map((degree) => ({
     field: `parallelism.${degree}`,
     message: `${trainer} is planned on Accelerate's data parallelism (DDP, DeepSpeed ZeRO or FSDP): set ${degree} to 1 for preference '${training.preference}'`,
@@ -93,13 +143,15 @@ function parallelErrors({ parallelism, training }: PlanRequest): FieldError[] {
 
 /** The loss TRL computes, and the loops and gradient sync it runs under. */
 function loopErrors({ runtime, training }: PlanRequest): FieldError[] {
-  const trainer = TRAINER[training.preference as 'dpo' | 'reward'];
+  const trainer = TRAINER[training.preference as Trained];
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) => errors.push({ field, message });
-  if (training.preference === 'dpo' && runtime.crossEntropy !== 'standard')
+  const scored =
+    training.preference === 'reward' ? undefined : SCORED[training.preference as 'dpo' | 'kto'];
+  if (scored && runtime.crossEntropy !== 'standard')
     fail(
       'runtime.crossEntropy',
-      "DPO takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'",
+      `${scored} takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'`,
     );
   if (runtime.dataParallelEngine === 'megatron')
     fail(
@@ -126,7 +178,12 @@ function nonCausalShape(arch: ModelArchitecture): string | undefined {
 export function preferenceNote(request: PlanRequest, arch: ModelArchitecture): string | undefined {
   const { preference, microBatchSize: b } = request.training;
   if (preference === 'none') return undefined;
-  const said = preference === 'reward' ? rewardNote(b) : dpoNote(request);
+  const said =
+    preference === 'reward'
+      ? rewardNote(b)
+      : preference === 'kto'
+        ? ktoNote(request)
+        : dpoNote(request);
   return `${said}; TRL's disable_dropout zeroes every nn.Dropout module (PEFT's lora_dropout; the layers' recorded for GPT-2 and Phi)${dropoutClause(arch)}`;
 }
 
@@ -137,14 +194,32 @@ function rewardNote(b: number): string {
   return `a reward model as TRL's RewardTrainer trains it: the checkpoint as AutoModelForSequenceClassification with one label (the vocabulary head replaced by a one-output score, so the parameter counts are the reward model's); ${pairs(b)}; the loss -logsigmoid(chosen - rejected) over the pooled scores`;
 }
 
+/** What DPO's and KTO's reference is and when it runs. */
+function referenceClause(request: PlanRequest, forwards: string): string {
+  if (!runsReferenceForward(request))
+    return 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)';
+  return separateReferenceModel(request)
+    ? `a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs ${forwards} under no_grad after the policy's log-probabilities, its logits held until the loss returns (fp32 through Accelerate's wrapper where accelerator.prepare_model prepared it; under ZeRO-3 prepare_deepspeed or prepare_fsdp did, and they stay 16-bit)`
+    : `the reference is the policy with its adapters disabled (PEFT's disable_adapter), run ${forwards} under no_grad after the policy's log-probabilities`;
+}
+
+const LOG_PROBABILITIES =
+  "log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits";
+
 function dpoNote(request: PlanRequest): string {
   const b = request.training.microBatchSize;
-  const reference = !runsReferenceForward(request)
-    ? 'no reference model: its log-probabilities come with the batch (precompute_ref_log_probs)'
-    : separateReferenceModel(request)
-      ? "a reference copy of the model, loaded as the policy is (its weights' dtype, sharded as the policy under ZeRO-3, else whole on every GPU), runs a forward under no_grad after the policy's log-probabilities, its logits held until the loss returns (fp32 through Accelerate's wrapper where accelerator.prepare_model prepared it; under ZeRO-3 prepare_deepspeed or prepare_fsdp did, and they stay 16-bit)"
-      : "the reference is the policy with its adapters disabled (PEFT's disable_adapter), run forward under no_grad after the policy's log-probabilities";
-  return `DPO as TRL's DPOTrainer runs it: ${pairs(b)}; ${reference}; log-probabilities by selective_log_softmax (16-bit logits: each sequence's log_softmax kept for backward; fp32 logits, as Accelerate's autocast wrapper returns them: logsumexp a sequence at a time, the logits kept for backward); the logged entropy copies the shifted logits; the masked means of the chosen and rejected logits (each at most half that copy) are not planned`;
+  const reference = referenceClause(request, 'a forward');
+  return `DPO as TRL's DPOTrainer runs it: ${pairs(b)}; ${reference}; ${LOG_PROBABILITIES}; the masked means of the chosen and rejected logits (each at most half that copy) are not planned`;
+}
+
+function ktoNote(request: PlanRequest): string {
+  const b = request.training.microBatchSize;
+  const sequences = `${b} labelled completion${b === 1 ? '' : 's'}`;
+  const reference = referenceClause(
+    request,
+    'two forwards (the KL sequences, then the completions)',
+  );
+  return `KTO as TRL's KTOTrainer runs it (loss_type 'kto'): each micro-batch of ${sequences} runs with gradients, after a forward under no_grad over as many mismatched KL sequences of the same length (each completion paired with another prompt of the micro-batch); ${reference}; ${LOG_PROBABILITIES}; the chosen and rejected rows' index_select copies of the shifted logits live until the loss returns, their completion-masked selections (at most that again, briefly) are not planned`;
 }
 
 /** Dropout kinds each family's Hugging Face code applies through nn.Dropout modules, which TRL's

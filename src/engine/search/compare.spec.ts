@@ -132,14 +132,17 @@ describe('compareVariants', () => {
     expect(defaultVaryValues('pipelineParallel', base, shape)).toEqual([1, 2, 4]);
   });
 
-  it('vary preference sets the next-token loss beside DPO and a reward model: the DPO row runs both completions and a reference copy', () => {
+  it('vary preference sets the next-token loss beside DPO, a reward model and KTO: the DPO row runs both completions and a reference copy', () => {
     const zero3 = { ...base, parallelism: { zeroStage: 3 as const } };
     const { rows } = compareVariants(zero3, { vary: 'preference' }, run);
     expect(rows.map((row) => row.label)).toEqual([
       'preference none',
       'preference dpo',
       'preference reward',
+      'preference kto',
     ]);
+    // KTO's KL term needs two completions a micro-batch; the base has one: the row says so
+    expect(rows[3].errors?.map((e) => e.field)).toEqual(['training.microBatchSize']);
     const [sft, dpo, reward] = rows.map((row) => row.result!);
     // the reward model's score (4,096) replaces the untied lm_head (128,256 x 4,096)
     expect(reward.model.parameters.total).toBe(8_030_261_248 - 128_256 * 4_096 + 4_096);

@@ -315,3 +315,24 @@ describe("searchLayouts under Megatron's engine", () => {
     expect(megatron.counts.candidates).toBeLessThan(deepspeed.counts.candidates / 3);
   });
 });
+
+describe('searchLayouts for KTO', () => {
+  // 8 GPUs, 1,024 tokens: TRL runs KTO on data parallelism alone, and its KL term needs two
+  // completions a micro-batch.
+  const kto = (maxMicroBatchSize: number): SearchInput => ({
+    model: 'llama-3.2-1b',
+    cluster: { gpu: 'h100-80gb', gpus: 8, gpusPerNode: 8 },
+    training: { sequenceLength: 1024, preference: 'kto' },
+    maxMicroBatchSize,
+  });
+
+  it('tries micro-batches of 2 and more only', () => {
+    const found = search(kto(4));
+    expect(found.results.length).toBeGreaterThan(0);
+    for (const r of found.results) expect(r.figures.microBatchSize).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names maxMicroBatchSize when it leaves KTO no micro-batch', () => {
+    expect(() => search(kto(1))).toThrow(/set maxMicroBatchSize to 2 or more/);
+  });
+});

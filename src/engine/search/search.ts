@@ -14,6 +14,7 @@ import { engineReach } from '../memory/sharding/engine';
 import { layoutOf } from '../request/layout';
 import { MAX_GPUS } from '../request/limits';
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
+import { smallestMicroBatch } from '../request/preference';
 import { validateRequest } from '../request/validate';
 import {
   GpuSpec,
@@ -369,10 +370,20 @@ function knobsOf(input: SearchInput): Knobs {
   return { objective, top, microBatches, globalBatch, offloads, maxZeroStage: 3 };
 }
 
-/** The ZeRO stages and offload the request's data-parallel engine has (engineReach). */
+/** The ZeRO stages and offload the request's data-parallel engine has (engineReach), and the
+ * micro-batches its objective runs (KTO's from two). */
 function engineKnobs(knobs: Knobs, settings: PlanRequest): Knobs {
   const { maxZeroStage, offloads } = engineReach(settings.runtime.dataParallelEngine);
-  return { ...knobs, maxZeroStage, offloads: offloads ? knobs.offloads : ['none'] };
+  const smallest = smallestMicroBatch(settings.training);
+  const microBatches = knobs.microBatches.filter((b) => b >= smallest);
+  if (microBatches.length === 0) {
+    const preference = settings.training.preference;
+    fail(
+      'maxMicroBatchSize',
+      `preference '${preference}' runs micro-batches of ${smallest} or more: set maxMicroBatchSize to ${smallest} or more`,
+    );
+  }
+  return { ...knobs, microBatches, maxZeroStage, offloads: offloads ? knobs.offloads : ['none'] };
 }
 
 /** The request's settings on one GPU, checked as a plan would check them: everything but the
@@ -388,7 +399,9 @@ function checkedSettings(input: SearchInput, context: SearchContext): PlanReques
     context.gpu,
     context.arch,
   );
-  const errors = validateRequest(request, context.arch, context.gpu);
+  // The search chooses the micro-batch: the settings are checked at the smallest it tries.
+  const training = { ...request.training, microBatchSize: smallestMicroBatch(request.training) };
+  const errors = validateRequest({ ...request, training }, context.arch, context.gpu);
   if (errors.length > 0) throw new PlanValidationError(errors);
   return request;
 }

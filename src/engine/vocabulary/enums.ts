@@ -8,7 +8,7 @@ export type TrainingMethod = (typeof TRAINING_METHODS)[number];
 /** What the step optimises: the next-token loss, TRL's DPO (the policy over chosen and
  * rejected completions against a reference model's log-probabilities), or TRL's reward model
  * (a one-label sequence classifier scoring chosen above rejected). */
-export const PREFERENCE_OBJECTIVES = ['none', 'dpo', 'reward'] as const;
+export const PREFERENCE_OBJECTIVES = ['none', 'dpo', 'reward', 'kto'] as const;
 export type PreferenceObjective = (typeof PREFERENCE_OBJECTIVES)[number];
 export const QUANTIZATION_KERNELS = ['bitsandbytes', 'bitsandbytes-lightning', 'torchao'] as const;
 export type QuantizationKernel = (typeof QUANTIZATION_KERNELS)[number];

@@ -39,8 +39,8 @@ export interface QloraSettings {
   doubleQuant: boolean;
 }
 
-/** TRL's DPOConfig knobs that move memory. */
-export interface DpoSettings {
+/** The reference-model knob TRL's DPOConfig and KTOConfig share. */
+export interface ReferenceSettings {
   /** precompute_ref_log_probs: the reference's log-probabilities are computed once before
    * training and read from the batch, so no reference model is kept or run in the step. */
   precomputeReferenceLogProbs: boolean;
@@ -50,10 +50,14 @@ export interface TrainingSettings {
   method: TrainingMethod;
   /** 'dpo': each micro-batch is that many chosen and as many rejected sequences, scored
    * against a reference model (TRL's DPOTrainer); 'reward': the same pairs through the model as a
-   * one-label sequence classifier (TRL's RewardTrainer); 'none': the next-token loss. */
+   * one-label sequence classifier (TRL's RewardTrainer); 'kto': that many labelled completions
+   * and as many mismatched ones for the KL estimate, scored against a reference model (TRL's
+   * KTOTrainer); 'none': the next-token loss. */
   preference: PreferenceObjective;
   /** Present when `preference` is 'dpo'. */
-  dpo?: DpoSettings;
+  dpo?: ReferenceSettings;
+  /** Present when `preference` is 'kto'. */
+  kto?: ReferenceSettings;
   precision: Precision;
   optimizer: OptimizerKind;
   microBatchSize: number;

@@ -149,7 +149,8 @@ export class QloraDto {
   doubleQuant?: boolean;
 }
 
-export class DpoDto {
+/** DPOConfig's and KTOConfig's reference knob (their defaults agree). */
+export class ReferenceDto {
   @ApiPropertyOptional({
     default: DEFAULT_DPO.precomputeReferenceLogProbs,
     description:
@@ -212,18 +213,25 @@ export class TrainingDto {
     enum: PREFERENCE_OBJECTIVES,
     default: DEFAULT_TRAINING.preference,
     description:
-      "'dpo': TRL's DPOTrainer, each micro-batch that many chosen and as many rejected sequences scored against a reference model; 'reward': TRL's RewardTrainer, the model as a one-label sequence classifier over the same pairs",
+      "'dpo': TRL's DPOTrainer, each micro-batch that many chosen and as many rejected sequences scored against a reference model; 'reward': TRL's RewardTrainer, the model as a one-label sequence classifier over the same pairs; 'kto': TRL's KTOTrainer, each micro-batch that many labelled completions (at least 2) and as many mismatched KL sequences scored against a reference model",
   })
   @IsOptional()
   @IsOneOf(PREFERENCE_OBJECTIVES)
   preference?: PreferenceObjective;
 
-  @ApiPropertyOptional({ type: DpoDto, description: "used by preference 'dpo'" })
+  @ApiPropertyOptional({ type: ReferenceDto, description: "used by preference 'dpo'" })
   @IsOptional()
   @IsPlainObject()
   @ValidateNested()
-  @Type(() => DpoDto)
-  dpo?: DpoDto;
+  @Type(() => ReferenceDto)
+  dpo?: ReferenceDto;
+
+  @ApiPropertyOptional({ type: ReferenceDto, description: "used by preference 'kto'" })
+  @IsOptional()
+  @IsPlainObject()
+  @ValidateNested()
+  @Type(() => ReferenceDto)
+  kto?: ReferenceDto;
 
   @ApiPropertyOptional({ type: LoraDto, description: "used by method 'lora' and 'qlora'" })
   @IsOptional()

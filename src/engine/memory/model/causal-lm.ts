@@ -14,6 +14,7 @@ import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, headLogits, LossSettings } from './loss';
 import { dpoLoss, DpoStep } from './dpo';
+import { klLogps, ktoLoss } from './kto';
 import { embeddingAdapter } from './lora-embedding';
 import { ParallelNn } from '../parallel-nn';
 import { OP_LEVEL_POLICY } from '../autograd/selective';
@@ -136,11 +137,12 @@ export interface StageOutput {
 }
 
 export class StageModel {
-  /** TRL's DPO step on the stage with the head (set by the timeline); absent: the loss the
-   * settings name. */
+  /** TRL's DPO or KTO step on the stage with the head (set by the timeline); absent: the loss
+   * the settings name. */
   dpo?: DpoStep;
-  /** The forward now running is a DPO reference's (referenceLogits). */
-  private referencePass = false;
+  /** The forward now running under no_grad for its logits alone: a reference's (DPO's and
+   * KTO's), or the policy's over KTO's KL sequences. */
+  private pass?: 'reference' | 'kl';
 
   constructor(
     readonly nn: Nn,
@@ -172,35 +174,46 @@ export class StageModel {
   }
 
   /** One micro-batch's forward on this stage: `input` is the activation received from the
-   * previous stage (absent on the first). TRL's DPO loss runs once the model has returned its
-   * logits (its autocast region, and so autocast's cast cache, closed). */
+   * previous stage (absent on the first). TRL's DPO and KTO losses run once the model has
+   * returned its logits (its autocast region, and so autocast's cast cache, closed); KTO's
+   * step first scores the KL sequences (KTOTrainer._compute_loss calls _compute_kl_logps on
+   * the policy before its own forward). */
   forward(input?: Tensor): StageOutput {
+    const { nn, dpo } = this;
+    if (dpo?.objective === 'kto' && !this.pass) klLogps(nn, () => this.noGradLogits('kl'), dpo);
     const out = this.modelForward(input);
-    if (!this.dpo || this.referencePass) return out;
-    const { nn } = this;
-    nn.rt.enter('forward', -1, 'dpo loss');
-    const dpo = this.dpo;
-    const loss = nn.rt.countedAs('logitsAndLoss', () =>
-      dpoLoss(nn, this.wrapperOutput(out.output), dpo),
-    );
+    if (!dpo || this.pass) return out;
+    nn.rt.enter('forward', -1, `${dpo.objective} loss`);
+    const loss = nn.rt.countedAs('logitsAndLoss', () => {
+      const logits = this.wrapperOutput(out.output);
+      return dpo.objective === 'kto' ? ktoLoss(nn, logits, dpo) : dpoLoss(nn, logits, dpo);
+    });
     return { output: loss, isLoss: true, logits: [] };
   }
 
-  /** This model's forward as TRL's DPO step runs its reference: under no_grad, without
-   * checkpointing (disable_gradient_checkpointing) and with any adapters disabled (PEFT's
-   * disable_adapter, where the policy is its own reference); the logits as it returns them. */
+  /** This model's forward as TRL's DPO and KTO steps run their reference: under no_grad,
+   * without checkpointing (disable_gradient_checkpointing) and with any adapters disabled
+   * (PEFT's disable_adapter, where the policy is its own reference); the logits as it returns
+   * them. */
   referenceLogits(): Tensor {
+    return this.noGradLogits('reference');
+  }
+
+  /** A forward under no_grad for its logits: a checkpoint records nothing there
+   * (torch.utils.checkpoint saves for a graph that no_grad does not build), so the layers run
+   * plainly; the adapters are off for a reference. */
+  private noGradLogits(pass: 'reference' | 'kl'): Tensor {
     const { nn } = this;
-    this.referencePass = true;
-    nn.adaptersDisabled = true;
+    this.pass = pass;
+    nn.adaptersDisabled = pass === 'reference';
     try {
       return nn.rt.noGrad(() => {
-        // Its layers' tensors are activations, though the policy's loss is running around it.
+        // Its layers' tensors are activations, though the policy's loss may be running around it.
         const logits = nn.rt.countedAs('activations', () => this.forward().output);
         return nn.rt.countedAs('logitsAndLoss', () => this.wrapperOutput(logits));
       });
     } finally {
-      this.referencePass = false;
+      this.pass = undefined;
       nn.adaptersDisabled = false;
     }
   }
@@ -248,7 +261,7 @@ export class StageModel {
         }
         const inputs = stacks.inputs(tables.inputsFor(layer.index));
         if (this.recipe.skips?.(layer.index, inputs)) continue;
-        nn.rt.enter('forward', layer.index, this.referencePass ? 'reference layer' : 'layer');
+        nn.rt.enter('forward', layer.index, this.pass ? `${this.pass} layer` : 'layer');
         hooks.beforeForward(`layer:${layer.index}`);
         const layerOutput = this.runLayer(x, layer, inputs);
         hooks.afterForward(`layer:${layer.index}`);
@@ -292,7 +305,7 @@ export class StageModel {
 
   private runLayer(x: Tensor, layer: RankModel['layers'][number], inputs: LayerInputs): Tensor {
     const { nn, recipe } = this;
-    const recompute = this.referencePass ? 'none' : this.settings.recompute;
+    const recompute = this.pass ? 'none' : this.settings.recompute;
     if (recompute === 'none') return recipe.forward(nn, x, layer, inputs);
     // The checkpoint keeps every argument of the layer for its recompute: x, cos, sin, mask,
     // an encoder-decoder's encoder output, the ALiBi tensor.
@@ -589,7 +602,7 @@ export class StageModel {
    * after the loss where one forward runs both ('decoder-input'). */
   private headAndLoss(x: Tensor, owned: boolean, kept: Tensor[]): StageOutput {
     const { nn } = this;
-    nn.rt.enter('forward', -1, this.referencePass ? 'reference head' : 'loss');
+    nn.rt.enter('forward', -1, this.pass ? `${this.pass} head` : 'loss');
     nn.rt.hooks.beforeForward('head');
     const normed = this.headInput(x);
     if (owned && normed !== x) nn.rt.drop(x);
@@ -603,11 +616,11 @@ export class StageModel {
     return out;
   }
 
-  /** The loss and the logits the model returned; the logits alone where TRL's DPO step computes
-   * the loss outside the model (the wrapper's fp32 copy comes after: wrapperOutput). */
+  /** The loss and the logits the model returned; the logits alone where TRL's DPO or KTO step
+   * computes the loss outside the model (the wrapper's fp32 copy comes after: wrapperOutput). */
   private headOutput(normed: Tensor): StageOutput {
     const { nn, model, settings } = this;
-    if (this.dpo || this.referencePass) {
+    if (this.dpo || this.pass) {
       const logits = headLogits(nn, normed, model.head!, {
         ...settings.loss,
         outputsToFp32: false,

@@ -41,7 +41,7 @@ describe("TRL's DPO loss on 16-bit logits (no Accelerate wrapper: bf16 weights)"
 
   it("keeps each sequence's log_softmax for backward, copies the logits whole for the entropy, and frees the logits at return", () => {
     const { rt, nn, head, hidden, start } = setUp();
-    dpoLoss(nn, policyLogits(nn, hidden, head), { sequences: SEQUENCES });
+    dpoLoss(nn, policyLogits(nn, hidden, head), { objective: 'dpo', sequences: SEQUENCES });
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS, // lm_head
       ROW, // F.log_softmax(row_logits), chosen: kept by LogSoftmaxBackward0
@@ -61,7 +61,11 @@ describe("TRL's DPO loss on 16-bit logits (no Accelerate wrapper: bf16 weights)"
   it("runs the reference's log-probabilities without a graph: each sequence's log_softmax freed after its gather", () => {
     const { rt, nn, head, hidden, start } = setUp();
     const reference = () => rt.tensor(TOKENS, VOCAB, BF16, false, 'logitsAndLoss');
-    dpoLoss(nn, policyLogits(nn, hidden, head), { sequences: SEQUENCES, reference });
+    dpoLoss(nn, policyLogits(nn, hidden, head), {
+      objective: 'dpo',
+      sequences: SEQUENCES,
+      reference,
+    });
     expect(large(deltasOf(rt.log, start)).slice(0, 8)).toEqual([
       LOGITS, // the policy's lm_head
       ROW,
@@ -85,7 +89,7 @@ describe("TRL's DPO loss under Accelerate's autocast wrapper (fp32 outputs)", ()
 
   it('takes logsumexp a sequence at a time and keeps the fp32 logits for backward (GatherBackward0 saves them)', () => {
     const { rt, nn, head, hidden, start } = setUp();
-    dpoLoss(nn, policyLogits(nn, hidden, head, true), { sequences: SEQUENCES });
+    dpoLoss(nn, policyLogits(nn, hidden, head, true), { objective: 'dpo', sequences: SEQUENCES });
     expect(large(deltasOf(rt.log, start))).toEqual([
       LOGITS16, // lm_head under autocast
       LOGITS32, // convert_outputs_to_fp32: .float()
@@ -107,7 +111,10 @@ describe("TRL's DPO loss under Accelerate's autocast wrapper (fp32 outputs)", ()
 
   it('backward: each row grad * (self - result).exp(), the rows stacked, the gather scattered, and the logits released once the gather has run', () => {
     const { rt, nn, head, hidden } = setUp();
-    const loss = dpoLoss(nn, policyLogits(nn, hidden, head, true), { sequences: SEQUENCES });
+    const loss = dpoLoss(nn, policyLogits(nn, hidden, head, true), {
+      objective: 'dpo',
+      sequences: SEQUENCES,
+    });
     const start = rt.log.length;
     rt.backward(loss);
     expect(large(deltasOf(rt.log, start)).slice(0, 16)).toEqual([

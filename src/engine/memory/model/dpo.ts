@@ -7,9 +7,11 @@ import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { componentOf, Tensor } from '../autograd/runtime';
 
-/** What the step needs beside the policy's own logits. */
+/** What the step needs beside the policy's own logits (kto.ts's step too). */
 export interface DpoStep {
-  /** Rows of the micro-batch: the chosen completions, then as many rejected ones. */
+  objective: 'dpo' | 'kto';
+  /** Rows of the micro-batch: DPO's chosen completions, then as many rejected ones; KTO's
+   * labelled completions (and as many KL sequences in forwards of their own). */
   sequences: number;
   /** The reference model's forward under no_grad, returning its logits; absent where the
    * reference log-probabilities come with the batch (precompute_ref_log_probs). */
@@ -27,7 +29,7 @@ export function dpoLoss(nn: Nn, logits: Tensor, step: DpoStep): Tensor {
     const { rt } = nn;
     const shift = shiftedLogits(nn, logits, step.sequences); // outputs.logits[..., :-1, :]
     const logps = selectiveLogSoftmax(nn, shift, step.sequences);
-    if (step.reference) referenceLogps(nn, step.reference, step.sequences);
+    if (step.reference) referenceLogps(nn, step.reference, step.sequences, 'dpo loss');
     const loss = rt.tensor(1, 1, FP32, true, 'logitsAndLoss'); // -logsigmoid(beta * delta).mean()
     rt.record([logps], [loss], [], () => nn.ops.give(logps, () => nn.ops.gradOf(logps)));
     rt.noGrad(() => entropyFromLogits(nn, shift)); // per_token_entropy of shift_logits.detach()
@@ -38,12 +40,12 @@ export function dpoLoss(nn: Nn, logits: Tensor, step: DpoStep): Tensor {
 
 /** `logits[..., :-1, :]`: a view of every sequence but its last position; SliceBackward0 writes
  * the gradient into zeros of the logits' whole size (slice_backward). */
-function shiftedLogits(nn: Nn, logits: Tensor, sequences: number): Tensor {
+export function shiftedLogits(nn: Nn, logits: Tensor, sequences: number): Tensor {
   return nn.ops.sliceRows(logits, logits.rows - sequences);
 }
 
 /** selective_log_softmax(logits, labels): the label's log-probability at each position. */
-function selectiveLogSoftmax(nn: Nn, shift: Tensor, sequences: number): Tensor {
+export function selectiveLogSoftmax(nn: Nn, shift: Tensor, sequences: number): Tensor {
   return shift.elementBytes >= FP32
     ? logsumexpLogps(nn, shift, sequences)
     : rowLogSoftmaxLogps(nn, shift, sequences);
@@ -106,17 +108,25 @@ function rowLogSoftmaxLogps(nn: Nn, shift: Tensor, sequences: number): Tensor {
 }
 
 /** The reference's forward under no_grad, its logits held as `ref_outputs` until
- * _compute_loss returns, and their log-probabilities (no graph: each temporary freed). */
-function referenceLogps(nn: Nn, reference: () => Tensor, sequences: number): void {
-  const { rt } = nn;
+ * _compute_loss returns, and their log-probabilities (no graph: each temporary freed); the
+ * loss's moment (`loss`) resumes after it. */
+export function referenceLogps(
+  nn: Nn,
+  reference: () => Tensor,
+  sequences: number,
+  loss: string,
+): void {
   nn.rt.enter('forward', -1, 'reference model');
   const logits = reference();
-  rt.noGrad(() => {
-    const shift = shiftedLogits(nn, logits, sequences);
-    const logps = selectiveLogSoftmax(nn, shift, sequences);
-    rt.drop(shift, logps);
-  });
-  nn.rt.enter('forward', -1, 'dpo loss');
+  nn.rt.noGrad(() => nn.rt.drop(...noGradLogps(nn, logits, sequences)));
+  nn.rt.enter('forward', -1, loss);
+}
+
+/** selective_log_softmax of logits under no_grad: the shifted view and the per-token
+ * log-probabilities, for the caller to free. */
+export function noGradLogps(nn: Nn, logits: Tensor, sequences: number): Tensor[] {
+  const shift = shiftedLogits(nn, logits, sequences);
+  return [shift, selectiveLogSoftmax(nn, shift, sequences)];
 }
 
 /** entropy_from_logits: logits.reshape(-1, V) copies the non-contiguous shifted view whole, then
@@ -124,7 +134,7 @@ function referenceLogps(nn: Nn, reference: () => Tensor, sequences: number): voi
  * made), its exp and their product die with the line that sums them. The boolean-masked copies
  * of the chosen and rejected rows for the logged means come after, each at most half this copy,
  * and are not planned. */
-function entropyFromLogits(nn: Nn, shift: Tensor): void {
+export function entropyFromLogits(nn: Nn, shift: Tensor): void {
   const { rt } = nn;
   const component = componentOf(shift);
   const flat = rt.tensor(shift.rows, shift.cols, shift.elementBytes, false, component);

@@ -400,7 +400,7 @@ function chunkRuns(
     return { stage, sharding, receives: span.stage > 0, sends: !lastStage };
   });
   const { preference } = request.training;
-  if (preference !== 'dpo' && preference !== 'kto') return { chunks };
+  if (!scoresAgainstReference(preference)) return { chunks };
   // A separate reference: the policy's model built again (DPO and KTO run without a pipeline:
   // one chunk), trained by nothing.
   const reference = () => {

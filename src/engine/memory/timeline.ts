@@ -19,6 +19,7 @@ import {
 import { appendRepeatedStep, repeatableStep } from './repeated-step';
 import { PipelineAction, PipelineRuntime, ScheduleTruncation } from './schedule';
 import { Sharding, trainableInOrder } from './sharding';
+import { ReferenceScoredObjective } from '../vocabulary';
 
 /** One model chunk of the rank (its stage, or one virtual stage of an interleaved schedule). */
 export interface ChunkRun {
@@ -43,7 +44,7 @@ export interface PipelineSettings {
 /** TRL's DPO or KTO step (model/dpo.ts, model/kto.ts): the rows of a micro-batch and the
  * reference it scores them against. */
 export interface DpoLoop {
-  objective: 'dpo' | 'kto';
+  objective: ReferenceScoredObjective;
   sequences: number;
   /** 'policy': the trained model with its adapters disabled; or a separate model with its own
    * data-parallel wrapper; absent: the reference's log-probabilities come with the batch. */

@@ -1,9 +1,11 @@
-// What a DPO request may ask (TRL's DPOTrainer on Accelerate), and what it runs.
+// What a DPO or KTO request may ask (TRL's DPOTrainer and KTOTrainer on Accelerate), and what
+// it runs.
 import { loadCatalog } from '../../catalog/catalog';
 import { normalizeRequest, PlanRequestInput } from './normalize';
 import {
   preferenceNote,
   preferenceErrors,
+  referenceForwards,
   runsReferenceForward,
   separateReferenceModel,
   sequencesPerMicroBatch,
@@ -75,5 +77,35 @@ describe('a DPO request', () => {
     // GPT-2's are all modules: none stays
     expect(preferenceNote(dpo(), { ...LLAMA, modelType: 'gpt2', dropout })).not.toMatch(stays);
     expect(preferenceNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
+  });
+});
+
+describe('a KTO request', () => {
+  const kto = (training: object = {}, patch: Partial<PlanRequestInput> = {}) =>
+    dpo(patch, { preference: 'kto', ...training });
+
+  it('trains on its b unpaired completions; the reference runs over the KL sequences and the completions', () => {
+    expect(sequencesPerMicroBatch(kto().training)).toBe(3);
+    expect(referenceForwards(kto())).toBe(2);
+    expect(referenceForwards(dpo())).toBe(1);
+    const precomputed = kto({ kto: { precomputeReferenceLogProbs: true } });
+    expect([separateReferenceModel(precomputed), referenceForwards(precomputed)]).toEqual([
+      false,
+      0,
+    ]);
+    expect(separateReferenceModel(kto({ method: 'lora' }))).toBe(false);
+    // DPO's knob does not reach KTO's reference
+    expect(runsReferenceForward(kto({ dpo: { precomputeReferenceLogProbs: true } }))).toBe(true);
+  });
+
+  it("names the micro-batch when it has one completion, and DPO's other fields as DPO does", () => {
+    expect(fields(kto())).toEqual([]);
+    expect(fields(kto({ microBatchSize: 1 }))).toEqual(['training.microBatchSize']);
+    expect(fields(kto({}, { runtime: { crossEntropy: 'chunked' } }))).toEqual([
+      'runtime.crossEntropy',
+    ]);
+    expect(fields(kto({}, { parallelism: { tensorParallel: 2 } }))).toEqual([
+      'parallelism.tensorParallel',
+    ]);
   });
 });

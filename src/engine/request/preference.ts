@@ -8,6 +8,7 @@ import {
   ModelArchitecture,
   PlanRequest,
   PreferenceObjective,
+  ReferenceScoredObjective,
   ReferenceSettings,
   TrainingSettings,
 } from '../vocabulary';
@@ -46,8 +47,8 @@ const TRAINER: Record<Trained, string> = {
   kto: "TRL's KTOTrainer",
 };
 
-// What each objective's loss reads of the model, in errors' words.
-const SCORED = { dpo: 'DPO', kto: 'KTO' } as const;
+// Each reference-scored objective in messages' words.
+const SCORED: Record<ReferenceScoredObjective, string> = { dpo: 'DPO', kto: 'KTO' };
 
 /** The smallest micro-batch the objective runs: KTO's KL term needs two completions. */
 export function smallestMicroBatch(training: TrainingSettings): number {
@@ -55,7 +56,9 @@ export function smallestMicroBatch(training: TrainingSettings): number {
 }
 
 /** Objectives that score the policy against a reference model (DPO's and KTO's). */
-export function scoresAgainstReference(preference: PreferenceObjective): boolean {
+export function scoresAgainstReference(
+  preference: PreferenceObjective,
+): preference is ReferenceScoredObjective {
   return preference === 'dpo' || preference === 'kto';
 }
 
@@ -111,7 +114,7 @@ export function preferenceErrors(request: PlanRequest, arch: ModelArchitecture):
 }
 
 function unplannedModel(preference: Trained, shape: string): string {
-  return preference === 'reward'
+  return !scoresAgainstReference(preference)
     ? `a reward model is planned as a decoder's or an encoder's sequence classifier; this model is ${shape}: use preference 'none'`
     : `${SCORED[preference]} scores a causal language model's completions token by token; this model is ${shape}: use preference 'none'`;
 }
@@ -146,12 +149,10 @@ function loopErrors({ runtime, training }: PlanRequest): FieldError[] {
   const trainer = TRAINER[training.preference as Trained];
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) => errors.push({ field, message });
-  const scored =
-    training.preference === 'reward' ? undefined : SCORED[training.preference as 'dpo' | 'kto'];
-  if (scored && runtime.crossEntropy !== 'standard')
+  if (scoresAgainstReference(training.preference) && runtime.crossEntropy !== 'standard')
     fail(
       'runtime.crossEntropy',
-      `${scored} takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'`,
+      `${SCORED[training.preference]} takes its log-probabilities from the whole logits (selective_log_softmax), not a chunked or fused loss: set crossEntropy to 'standard'`,
     );
   if (runtime.dataParallelEngine === 'megatron')
     fail(

@@ -6,10 +6,13 @@ export type Workload = (typeof WORKLOADS)[number];
 export const TRAINING_METHODS = ['full', 'lora', 'qlora'] as const;
 export type TrainingMethod = (typeof TRAINING_METHODS)[number];
 /** What the step optimises: the next-token loss, TRL's DPO (the policy over chosen and
- * rejected completions against a reference model's log-probabilities), or TRL's reward model
- * (a one-label sequence classifier scoring chosen above rejected). */
+ * rejected completions against a reference model's log-probabilities), TRL's reward model
+ * (a one-label sequence classifier scoring chosen above rejected), or TRL's KTO (labelled
+ * completions against a reference, with a KL estimate). */
 export const PREFERENCE_OBJECTIVES = ['none', 'dpo', 'reward', 'kto'] as const;
 export type PreferenceObjective = (typeof PREFERENCE_OBJECTIVES)[number];
+/** The objectives that score the policy's log-probabilities against a reference model. */
+export type ReferenceScoredObjective = Extract<PreferenceObjective, 'dpo' | 'kto'>;
 export const QUANTIZATION_KERNELS = ['bitsandbytes', 'bitsandbytes-lightning', 'torchao'] as const;
 export type QuantizationKernel = (typeof QUANTIZATION_KERNELS)[number];
 export const PRECISIONS = ['fp32', 'fp16-mixed', 'bf16-mixed', 'bf16-pure'] as const;

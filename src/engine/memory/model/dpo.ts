@@ -5,11 +5,12 @@
 // sums, masks and scalars are a few bytes a token.
 import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
+import { ReferenceScoredObjective } from '../../vocabulary';
 import { componentOf, Tensor } from '../autograd/runtime';
 
 /** What the step needs beside the policy's own logits (kto.ts's step too). */
 export interface DpoStep {
-  objective: 'dpo' | 'kto';
+  objective: ReferenceScoredObjective;
   /** Rows of the micro-batch: DPO's chosen completions, then as many rejected ones; KTO's
    * labelled completions (and as many KL sequences in forwards of their own). */
   sequences: number;

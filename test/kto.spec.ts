@@ -1,49 +1,32 @@
-// KTO as TRL's KTOTrainer runs it (loss_type 'kto'), planned on Llama-3.2-1B (h 2,048, 16
-// layers, vocabulary 128,256, tied head). Its parameters, written out: the embedding
-// 128,256 x 2,048 = 262,668,288; each layer q and o 2,048 x 2,048, k and v 2,048 x 512, the MLP
-// 3 x 2,048 x 8,192 and two norms of 2,048; the final norm 2,048: 1,235,814,400 (Meta's 1.24B).
-// A micro-batch of b = 2 labelled completions of 1,024 tokens: the policy first scores as many
-// mismatched KL sequences under no_grad, then trains on the completions.
+// KTO as TRL's KTOTrainer runs it (loss_type 'kto'), planned on Llama-3.2-1B (its parameters
+// written out in test/support/llama-3.2-1b.ts). A micro-batch of b = 2 labelled completions of
+// 1,024 tokens: the policy first scores as many mismatched KL sequences under no_grad, then
+// trains on the completions.
 import { estimatePlan } from '../src/application/estimate';
-import { loadCatalog } from '../src/catalog/catalog';
 import { normalizeRequest, PlanRequestInput } from '../src/engine';
 import { ALLOCATED_COMPONENTS, EventLog } from '../src/engine/memory/autograd/events';
-import { simulateRankOnce } from '../src/engine/memory/rank';
-import { virtualStageSpans } from '../src/engine/model/placement';
-import { layoutOf } from '../src/engine/request/layout';
 import { validateRequest } from '../src/engine/request/validate';
+import {
+  arch,
+  BF16,
+  catalog,
+  FP32,
+  H,
+  LAYER_LINEARS,
+  LAYERS,
+  llama1b,
+  PARAMETERS,
+  rankTimeline as timeline,
+  ROUNDING,
+  VOCAB,
+} from './support/llama-3.2-1b';
 
-const catalog = loadCatalog();
-const H = 2048;
-const LAYERS = 16;
-const VOCAB = 128256;
 const TOKENS = 1024;
-const EMBEDDING = VOCAB * H;
-const LAYER_LINEARS = 2 * H * H + 2 * H * 512 + 3 * H * 8192; // 60,817,408
-const PARAMETERS = EMBEDDING + LAYERS * LAYER_LINEARS + LAYERS * 2 * H + H; // 1,235,814,400
-const FP32 = 4;
-const BF16 = 2;
-// Each parameter's storage is rounded up to the caching allocator's 512 B.
-const ROUNDING = 512 * (LAYERS * 9 + 2);
 const roundUp = (bytes: number) => Math.ceil(bytes / 512) * 512;
-
-const base = (training: PlanRequestInput['training'], gpus = 1): PlanRequestInput => ({
-  model: 'llama-3.2-1b',
-  cluster: { gpu: 'h100-80gb', nodes: 1, gpusPerNode: gpus },
-  training: { sequenceLength: TOKENS, microBatchSize: 2, ...training },
-  parallelism: { zeroStage: gpus > 1 ? 3 : 0 },
-  runtime: { preset: 'hf-transformers' },
-});
 const gpu = catalog.findGpu('h100-80gb')!;
-const arch = catalog.findModel('llama-3.2-1b')!;
-
-function timeline(input: PlanRequestInput): EventLog {
-  const request = normalizeRequest(input, gpu);
-  expect(validateRequest(request, arch, gpu)).toEqual([]);
-  const spans = virtualStageSpans(LAYERS, 1, { firstStageLessLayers: 0, lastStageLessLayers: 0 });
-  const placement = { chunks: spans, rank: 0, virtualStages: 1 };
-  return simulateRankOnce(request, arch, gpu, layoutOf(request), placement).log;
-}
+/** Two completions a micro-batch unless told otherwise. */
+const base = (training: PlanRequestInput['training'], gpus = 1) =>
+  llama1b({ microBatchSize: 2, ...training }, gpus);
 
 /** Step 2's moments, in order, each once per run of it. */
 function momentsOfStep(log: EventLog, step = 2): string[] {

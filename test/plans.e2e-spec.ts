@@ -112,44 +112,34 @@ describe.each(testEngines())('saved plans (e2e) on %s', (engine) => {
     );
   });
 
-  it("plans DPO as TRL's DPOTrainer runs it: defaults echoed, both completions counted", async () => {
-    const training = { ...LLAMA_ZERO3.training, preference: 'dpo' };
-    const body = { ...LLAMA_ZERO3, name: 'llama-3-8b dpo', training };
-    const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
-    const plan = response.body as SavedBody & {
-      request: { training: Record<string, unknown> };
-      performance: { tokensPerStep: number };
-      assumptions: string[];
-    };
-    expect(plan.request.training).toMatchObject({
-      preference: 'dpo',
-      dpo: { precomputeReferenceLogProbs: false },
-      activationCheckpointing: 'full', // DPOConfig's gradient_checkpointing default
-    });
-    // a pair a micro-batch: its chosen and rejected 4,096 tokens on each of the 8 GPUs
-    expect(plan.performance.tokensPerStep).toBe(2 * 4096 * 8);
-    expect(plan.assumptions.some((line) => line.startsWith("DPO as TRL's DPOTrainer"))).toBe(true);
-  });
-
-  it("plans KTO as TRL's KTOTrainer runs it: unpaired completions counted, training.kto echoed", async () => {
-    const training = { ...LLAMA_ZERO3.training, preference: 'kto', microBatchSize: 2 };
-    const body = { ...LLAMA_ZERO3, name: 'llama-3-8b kto', training };
-    const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
-    const plan = response.body as SavedBody & {
-      request: { training: Record<string, unknown> };
-      performance: { tokensPerStep: number };
-      assumptions: string[];
-    };
-    expect(plan.request.training).toMatchObject({
-      preference: 'kto',
-      kto: { precomputeReferenceLogProbs: false },
-      activationCheckpointing: 'full', // KTOConfig's gradient_checkpointing default
-    });
-    expect(plan.request.training.dpo).toBeUndefined();
-    // two labelled completions of 4,096 tokens on each of the 8 GPUs (the KL sequences train nothing)
-    expect(plan.performance.tokensPerStep).toBe(2 * 4096 * 8);
-    expect(plan.assumptions.some((line) => line.startsWith("KTO as TRL's KTOTrainer"))).toBe(true);
-  });
+  // DPO's micro-batch is a pair (two sequences), KTO's two labelled completions; both checkpoint
+  // every layer by default (DPOConfig's and KTOConfig's gradient_checkpointing).
+  it.each([
+    ['dpo', "DPO as TRL's DPOTrainer", 1, { dpo: { precomputeReferenceLogProbs: false } }],
+    ['kto', "KTO as TRL's KTOTrainer", 2, { kto: { precomputeReferenceLogProbs: false } }],
+  ])(
+    'plans %s as TRL runs it: defaults echoed, its sequences counted',
+    async (preference, assumption, microBatchSize, echoed) => {
+      const training = { ...LLAMA_ZERO3.training, preference, microBatchSize };
+      const body = { ...LLAMA_ZERO3, name: `llama-3-8b ${preference}`, training };
+      const response = await http().post('/api/v1/plans/estimate').send(body).expect(200);
+      const plan = response.body as SavedBody & {
+        request: { training: Record<string, unknown> };
+        performance: { tokensPerStep: number };
+        assumptions: string[];
+      };
+      expect(plan.request.training).toMatchObject({
+        preference,
+        ...echoed,
+        activationCheckpointing: 'full',
+      });
+      const other = preference === 'dpo' ? 'kto' : 'dpo';
+      expect(plan.request.training[other]).toBeUndefined();
+      // two sequences of 4,096 tokens a micro-batch on each of the 8 GPUs
+      expect(plan.performance.tokensPerStep).toBe(2 * 4096 * 8);
+      expect(plan.assumptions.some((line) => line.startsWith(assumption))).toBe(true);
+    },
+  );
 
   it('reads the plan back byte for byte', async () => {
     const response = await http().get(`/api/v1/plans/${saved.id}`).expect(200);

@@ -28,20 +28,30 @@ describe('a reward model', () => {
     expect(reward('llama-3.2-1b').model.parameters.total).toBe(1_235_814_400 + 2_048);
   });
 
-  it("plans BERT's b pairs as BertForSequenceClassification(num_labels=1) over 2b sequences", () => {
+  it("plans BERT's b pairs as BertForSequenceClassification(num_labels=1) over 2b sequences, its dropout modules at p = 0 (TRL's disable_dropout)", () => {
     // BertModel with its pooler: embeddings 30,522 x 768 + 512 x 768 + 2 x 768 + LayerNorm 1,536;
     // 12 layers of 7,087,872; the pooler 768 x 768 + 768; then the classifier 768 + 1.
     const embeddings = 30_522 * 768 + 512 * 768 + 2 * 768 + 2 * 768;
     const counted = embeddings + 12 * 7_087_872 + (768 * 768 + 768) + (768 + 1);
     const pairs = reward(BERT_BASE, { microBatchSize: 4, activationCheckpointing: 'none' });
-    const classifier = estimatePlan(
-      {
-        model: { ...BERT_BASE, architectures: ['BertForSequenceClassification'], num_labels: 1 },
-        cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 1 },
-        training: { sequenceLength: 512, microBatchSize: 8 },
-      },
-      catalog,
-    );
+    // transformers 5's BERT applies every dropout through nn.Dropout modules, which TRL's
+    // disable_dropout sets to 0: the classifier trained outside TRL keeps BertConfig's 0.1
+    const classifierWith = (dropout: number) =>
+      estimatePlan(
+        {
+          model: {
+            ...BERT_BASE,
+            architectures: ['BertForSequenceClassification'],
+            num_labels: 1,
+            hidden_dropout_prob: dropout,
+            attention_probs_dropout_prob: dropout,
+          },
+          cluster: { gpu: 'a100-80gb', nodes: 1, gpusPerNode: 1 },
+          training: { sequenceLength: 512, microBatchSize: 8 },
+        },
+        catalog,
+      );
+    const classifier = classifierWith(0);
     expect(pairs.model.parameters.total).toBe(counted); // 109,483,009
     expect(classifier.model.parameters.total).toBe(counted);
     const figures = (plan: typeof pairs) => {
@@ -49,6 +59,8 @@ describe('a reward model', () => {
       return { allocatedPeakBytes, reservedPeakBytes };
     };
     expect(figures(pairs)).toEqual(figures(classifier));
+    const withDropout = figures(classifierWith(0.1));
+    expect(withDropout.allocatedPeakBytes).toBeGreaterThan(figures(pairs).allocatedPeakBytes);
     expect(pairs.performance.tokensPerStep).toBe(8 * 512);
   });
 

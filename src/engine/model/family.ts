@@ -1,6 +1,7 @@
 // What a model family module tells the reader: its base layer shape, Hugging Face's defaults
 // for fields a config.json leaves out, and what it reads on top of the common decoder fields.
 import {
+  DropoutConfig,
   LayerType,
   MlpKind,
   ModelArchitecture,
@@ -27,6 +28,10 @@ export interface Family {
   normsPerLayer: number;
   /** Linears carry biases everywhere (GPT-2, BLOOM, GPT-NeoX, Phi, BERT). */
   biasEverywhere?: (read: ConfigReader) => boolean;
+  /** The dropouts the family's Hugging Face code applies through nn.Dropout modules, which
+   * TRL's disable_dropout sets to p = 0 (trl/trainer/utils.py disable_dropout_in_model); a
+   * dropout through F.dropout with a config float stays. Absent: none recorded. */
+  dropoutModules?: (keyof DropoutConfig)[];
   /** Hugging Face's defaults for fields config.json may leave out (configuration_<family>.py),
    * or a function of the config where a default follows from other fields. */
   defaults?: Config | ((config: Config) => Config);

@@ -74,8 +74,10 @@ describe('a DPO request', () => {
     expect(preferenceNote(dpo(), LLAMA)).toMatch(/disable_dropout zeroes every nn.Dropout/);
     expect(preferenceNote(dpo(), LLAMA)).not.toMatch(stays);
     expect(preferenceNote(dpo(), { ...LLAMA, dropout })).toMatch(stays);
-    // GPT-2's are all modules: none stays
+    // GPT-2's and BERT's are all modules: none stays; Phi's attention dropout is a float
     expect(preferenceNote(dpo(), { ...LLAMA, modelType: 'gpt2', dropout })).not.toMatch(stays);
+    expect(preferenceNote(dpo(), { ...LLAMA, modelType: 'roberta', dropout })).not.toMatch(stays);
+    expect(preferenceNote(dpo(), { ...LLAMA, modelType: 'phi', dropout })).toMatch(stays);
     expect(preferenceNote(normalizeRequest({ ...dpo(), training: {} }), LLAMA)).toBeUndefined();
   });
 });

@@ -2,8 +2,8 @@
 // (trl/trainer/kto_trainer.py) and the reward model's RewardTrainer
 // (trl/trainer/reward_trainer.py): what a request for them may ask, the model each trains and
 // the sequences one micro-batch holds.
+import { FAMILIES } from '../model/families';
 import {
-  DropoutConfig,
   FieldError,
   ModelArchitecture,
   PlanRequest,
@@ -185,7 +185,7 @@ export function preferenceNote(request: PlanRequest, arch: ModelArchitecture): s
       : preference === 'kto'
         ? ktoNote(request)
         : dpoNote(request);
-  return `${said}; TRL's disable_dropout zeroes every nn.Dropout module (PEFT's lora_dropout; the layers' recorded for GPT-2 and Phi)${dropoutClause(arch)}`;
+  return `${said}; TRL's disable_dropout zeroes every nn.Dropout module (PEFT's lora_dropout, and the dropout modules recorded for the model's family)${dropoutClause(arch)}`;
 }
 
 const pairs = (b: number) =>
@@ -223,17 +223,6 @@ function ktoNote(request: PlanRequest): string {
   return `KTO as TRL's KTOTrainer runs it (loss_type 'kto'): each micro-batch of ${sequences} runs with gradients, after a forward under no_grad over as many mismatched KL sequences of the same length (each completion paired with another prompt of the micro-batch); ${reference}; ${LOG_PROBABILITIES}; the chosen and rejected rows' index_select copies of the shifted logits live until the loss returns, their completion-masked selections (at most that again, briefly) are not planned`;
 }
 
-/** Dropout kinds each family's Hugging Face code applies through nn.Dropout modules, which TRL's
- * disable_dropout (DPOConfig's and RewardConfig's default) sets to p = 0 (trl/trainer/utils.py
- * disable_dropout_in_model); a dropout through F.dropout with a config float stays. */
-const DROPOUT_MODULES: Partial<Record<string, (keyof DropoutConfig)[]>> = {
-  // modeling_gpt2.py: attn_dropout (its p is what SDPA is handed), resid_dropout, the MLP's
-  // dropout and the embeddings' drop
-  gpt2: ['attention', 'residual', 'embedding'],
-  // modeling_phi.py: resid_dropout and embed_dropout; the attention's is the config's float
-  phi: ['residual', 'embedding'],
-};
-
 /** The request and model as TRL's trainers run them: disable_dropout runs after get_peft_model,
  * so PEFT's lora_dropout (an nn.Dropout) is zeroed with the family's dropout modules, and
  * F.dropout with p 0 returns its input (no mask, no copy). */
@@ -250,8 +239,9 @@ export function dropoutAsTrlRuns(
   };
 }
 
+/** The model with its family's dropout modules (Family.dropoutModules) at p = 0. */
 function withoutDropoutModules(arch: ModelArchitecture): ModelArchitecture {
-  const modules = DROPOUT_MODULES[arch.modelType ?? ''];
+  const modules = FAMILIES.get(arch.modelType ?? '')?.dropoutModules;
   if (!arch.dropout || !modules) return arch;
   const dropout = { ...arch.dropout };
   for (const kind of modules) dropout[kind] = 0;

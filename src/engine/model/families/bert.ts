@@ -8,11 +8,18 @@ import { Config, ConfigReader } from '../config-reader';
 import { Family } from '../family';
 
 /** What BERT's copies share: post-LN LayerNorm layers with biases everywhere. */
-const BERT_SHAPE: Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> = {
+const BERT_SHAPE: Pick<
+  Family,
+  'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere' | 'dropoutModules'
+> = {
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+  // transformers 5's BERT, RoBERTa, ELECTRA and DistilBERT: the embeddings', each sub-layer
+  // output's and the classifier's dropout are modules, and the attention hands its kernel
+  // `self.dropout.p`, a module's too
+  dropoutModules: ['attention', 'residual', 'embedding'],
 };
 
 // BertConfig (and ElectraConfig) drop 0.1 of hidden states and attention probabilities in

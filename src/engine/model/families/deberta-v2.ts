@@ -105,11 +105,17 @@ function readEncoderConv(read: ConfigReader): EncoderConvConfig | undefined {
 
 /** What both DeBERTa codes build: post-LN layers of biased linears and two LayerNorms each
  * (DeBERTa-v1's DebertaLayerNorm has nn.LayerNorm's weight and bias). */
-export const DEBERTA_SHAPE: Pick<Family, 'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere'> = {
+export const DEBERTA_SHAPE: Pick<
+  Family,
+  'mlp' | 'norm' | 'normsPerLayer' | 'biasEverywhere' | 'dropoutModules'
+> = {
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+  // modeling_deberta(_v2).py: every dropout is an nn.Dropout (the attention probabilities', the
+  // embeddings', each output's, the ConvLayer's, the pooler's and the classifier's)
+  dropoutModules: ['attention', 'residual', 'embedding'],
 };
 
 /** DebertaEmbeddings and DebertaV2Embeddings: position_embeddings where position_biased_input,

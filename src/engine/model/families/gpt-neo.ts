@@ -22,6 +22,9 @@ const GPT_NEO_DEFAULTS: Config = {
 
 export const gptNeo: Family = {
   types: ['gpt_neo'],
+  // modeling_gpt_neo.py: resid_dropout, the MLP's dropout and the embeddings' drop are modules;
+  // flash attention reads the config's attention_dropout (eager's module is left planned)
+  dropoutModules: ['residual', 'embedding'],
   mlp: 'plain',
   norm: 'layernorm',
   normsPerLayer: 2,

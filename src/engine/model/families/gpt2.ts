@@ -8,6 +8,9 @@ export const gpt2: Family = {
   norm: 'layernorm',
   normsPerLayer: 2,
   biasEverywhere: () => true,
+  // modeling_gpt2.py: attn_dropout (its p is what SDPA is handed), resid_dropout, the MLP's
+  // dropout and the embeddings' drop are modules
+  dropoutModules: ['attention', 'residual', 'embedding'],
   // GPT2LMHeadModel ties lm_head to wte; GPT2Config drops 0.1 of attention, residual, embedding.
   defaults: { tie_word_embeddings: true, attn_pdrop: 0.1, resid_pdrop: 0.1, embd_pdrop: 0.1 },
   refine: (arch, read) => {

@@ -8,6 +8,9 @@ export const phi: Family = {
   norm: 'layernorm',
   normsPerLayer: 1,
   biasEverywhere: () => true,
+  // modeling_phi.py: resid_dropout and embed_dropout are modules; the attention's is the
+  // config's float
+  dropoutModules: ['residual', 'embedding'],
   refine: (arch) => {
     arch.parallelResidual ??= true;
     arch.outputHeadBias = true; // PhiForCausalLM's lm_head has bias=True

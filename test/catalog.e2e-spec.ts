@@ -85,6 +85,31 @@ describe.each(testEngines())('catalog, strategies and health (e2e) on %s', (engi
     expect((plan.body as { model: { id: string } }).model.id).toBe('tiny-llama');
   });
 
+  it("serves Whisper given inline: each request's 1,500 frames cached in every decoder layer", async () => {
+    const whisperSmall = {
+      model_type: 'whisper',
+      d_model: 768,
+      encoder_layers: 12,
+      decoder_layers: 12,
+      encoder_attention_heads: 12,
+      decoder_attention_heads: 12,
+      encoder_ffn_dim: 3072,
+      decoder_ffn_dim: 3072,
+      vocab_size: 51865,
+      num_mel_bins: 80,
+      max_source_positions: 1500,
+      max_target_positions: 448,
+    };
+    const inference = { batchSize: 4, promptLength: 4, outputLength: 124 };
+    const plan = await http()
+      .post('/api/v1/plans/estimate')
+      .send({ model: whisperSmall, cluster: { gpu: 'l4' }, workload: 'inference', inference })
+      .expect(200);
+    const body = plan.body as { memory: { perGpu: { breakdown: { kvCache: number } } } };
+    // K and V of 768 in bf16 over the text's 128 tokens and the 1,500 frames, 12 layers, 4 requests
+    expect(body.memory.perGpu.breakdown.kvCache).toBe(4 * 12 * 2 * 768 * 2 * (128 + 1500));
+  });
+
   it('plans a model given inline as a config.json, and names its missing fields', async () => {
     const plan = await http()
       .post('/api/v1/plans/estimate')

@@ -2,6 +2,7 @@ import { normalizeRequest, PlanRequestInput } from '../request/normalize';
 import { InferenceSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
 import { H100_SXM, H200 } from '../../../test/support/gpus';
 import { deepseekV3, llama2_7b, llama3_8b } from './architectures.fixture';
+import { architectureFromConfig } from '../model/architecture';
 import { planInference } from './inference-plan';
 
 const MIB = 1024 ** 2;
@@ -250,5 +251,51 @@ describe('a vision-language model served', () => {
       'pixtral image encoder (24 layers) counted in the weights; its activations are not planned for serving',
     );
     expect(plan(llama3_8b, { batchSize: 1 }).assumptions.join('\n')).not.toContain('image encoder');
+  });
+});
+
+describe('Whisper large-v3 served: its encoder over 1,500 frames, its decoder over the text', () => {
+  // d_model 1,280, 32 encoder and 32 decoder layers of 20 heads of 64, FFN 5,120, 128 mel bins
+  const whisper = architectureFromConfig('whisper-large-v3', {
+    model_type: 'whisper',
+    architectures: ['WhisperForConditionalGeneration'],
+    d_model: 1280,
+    encoder_layers: 32,
+    decoder_layers: 32,
+    encoder_attention_heads: 20,
+    decoder_attention_heads: 20,
+    encoder_ffn_dim: 5120,
+    decoder_ffn_dim: 5120,
+    vocab_size: 51866,
+    num_mel_bins: 128,
+    max_source_positions: 1500,
+    max_target_positions: 448,
+  });
+  const served = { batchSize: 16, promptLength: 4, outputLength: 200 };
+  const rank = plan(whisper, served).memory.perGpu;
+
+  it("caches the text's tokens and the 1,500 frames' cross-attention keys and values in every decoder layer", () => {
+    // K and V of 20 heads x 64 (2 x 1,280) in bf16, 32 decoder layers, (4 + 200) + 1,500 tokens
+    expect(rank.breakdown.kvCache).toBe(16 * 32 * 2 * 1280 * 2 * (4 + 200 + 1500));
+  });
+
+  it("prefills the encoder over every request's frames: residual, normed input and the MLP's 2 x 5,120", () => {
+    const perFrame = 2 * 1280 + 2 * 5120; // elements, in 16 bits
+    expect(rank.breakdown.activations).toBe(16 * 1500 * perFrame * 2);
+  });
+
+  it('decodes through the decoder alone, against the text and the frames', () => {
+    // A decoder layer: self- and cross-attention (q, k, v, o of 1,280^2; q, v and o biased),
+    // fc1 and fc2 with biases, three LayerNorms: 26,236,160 parameters, 32 of them.
+    const attention = 4 * 1280 * 1280 + 3 * 1280;
+    const decoderLayer = 2 * attention + (2 * 1280 * 5120 + 5120 + 1280) + 3 * 2 * 1280;
+    expect(decoderLayer).toBe(26_236_160);
+    const head = 2 * 51866 * 1280; // the tied projection on the last position
+    // one query against the mean context's 4 + 100 tokens and the 1,500 frames in each layer,
+    // 2 x 20 heads x (64 + 64) FLOPs a pair
+    const pairs = 32 * (4 + 100 + 1500) * 2 * 20 * (64 + 64);
+    expect(plan(whisper, served).performance.flopsPerToken).toBe(
+      2 * 32 * decoderLayer + head + pairs,
+    );
   });
 });

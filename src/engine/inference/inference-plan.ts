@@ -314,6 +314,7 @@ function servingAssumptions(
         ? ', flash attention (no score matrices)'
         : ', eager attention keeps scores and probabilities'),
     'logits: fp32 over the whole vocabulary for the last position of each sequence (sampling)',
+    ...audioServing(arch),
     ...servingGaps(arch),
     `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated; CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB, NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per tensor/pipeline/expert group`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
@@ -323,6 +324,17 @@ function servingAssumptions(
     'serving has no backward or optimizer phase: every phase total shows the prefill-time peak',
     'throughput over a static batch: batch x output tokens / (time to first token + (output - 1) x time per output token)',
     `largest batch at the given lengths; longest context (prompt + output, ${inference.outputLength} output tokens) at the given batch, up to ${contextCeiling(arch)} tokens (${sequenceLimit(arch)?.what ?? 'max_position_embeddings'})`,
+  ];
+}
+
+/** How a served Whisper differs from a text model: its encoder runs once over the audio's
+ * frames and every decoder layer caches them for its cross-attention. */
+function audioServing(arch: ModelArchitecture): string[] {
+  const audio = arch.encoder?.audio;
+  if (!audio) return [];
+  return [
+    `Whisper: the prompt is the decoder's (its special tokens), the audio every request's ${audio.frames} frames (30 s, padded by the feature extractor): each decoder layer's KV cache holds the text's tokens and the ${audio.frames} frames' cross-attention keys and values; prefill runs the encoder over the frames (both ways, unchunked), its output held while the decoder prefills; decode runs the decoder alone`,
+    'Whisper: the convolutions over the log-mel frames are counted in prefill FLOPs; their activations (below an encoder layer working set) are not planned',
   ];
 }
 

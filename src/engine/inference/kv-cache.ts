@@ -32,7 +32,9 @@ export function usesSlidingWindow(arch: ModelArchitecture, layer: number): boole
  * (Llama-4's chunked attention), and none in a state-space layer, which keeps its fixed-size
  * state instead of keys and values. An encoder-decoder's encoder runs once over the prompt and
  * keeps none; each decoder layer keeps its own tokens (self-attention) and the prompt's keys and
- * values (cross-attention: transformers EncoderDecoderCache), the context's tokens in all. */
+ * values (cross-attention: transformers EncoderDecoderCache), the context's tokens in all.
+ * Whisper's encoder runs over its audio frames instead: each decoder layer keeps the text's
+ * tokens (prompt and output) and the frames' keys and values. */
 export function cachedTokens(
   arch: ModelArchitecture,
   layer: number,
@@ -49,7 +51,16 @@ function tokensKept(
 ): number {
   if (!mixerAttends(kind.mixer) || isEncoderLayer(arch, layer)) return 0;
   const window = kind.attentionWindow;
-  return window.kind === 'full' ? contextTokens : Math.min(contextTokens, window.size);
+  const own = window.kind === 'full' ? contextTokens : Math.min(contextTokens, window.size);
+  return own + crossAttendedFrames(arch);
+}
+
+/** Frames each Whisper decoder layer's cross-attention caches per sequence
+ * (modeling_whisper.py WhisperAttention over encoder_hidden_states, EncoderDecoderCache's
+ * cross_attention_cache): the encoder's max_source_positions whatever the audio's length, as
+ * the feature extractor pads every clip to 30 s. None for a text model. */
+export function crossAttendedFrames(arch: ModelArchitecture): number {
+  return arch.encoder?.audio?.frames ?? 0;
 }
 
 /** Cached elements per token of one layer on one tensor-parallel rank. */

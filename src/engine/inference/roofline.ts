@@ -2,7 +2,8 @@
 // (docs/memory-model.md §7 and §8; Williams et al. 2009, "Roofline").
 import { countParameters, embeddingWidthOf, projectionElements } from '../model/parameters';
 import { ModelArchitecture } from '../vocabulary';
-import { cachedTokens } from './kv-cache';
+import { isEncoderLayer } from '../model/layers';
+import { cachedTokens, crossAttendedFrames } from './kv-cache';
 
 /** Query-key pairs a causal layer scores over a prompt of `tokens`: s^2/2, or w*s - w^2/2 when
  * each query sees at most the `window` previous keys. */
@@ -28,6 +29,8 @@ export function activeLayerParameters(arch: ModelArchitecture): number {
  * the output head on the last position only (2 V h per sequence), and causal attention
  * (2 a (d_qk + d_v) per pair, s^2/2 pairs per layer: PaLM's 4 L h s counted with causal savings). */
 export function prefillFlops(arch: ModelArchitecture, batch: number, promptLength: number): number {
+  const frames = crossAttendedFrames(arch);
+  if (frames > 0) return batch * (audioPrefillFlops(arch, promptLength, frames) + headFlops(arch));
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
     // A layer that keeps fewer keys than the prompt attends through that window; one that
@@ -42,20 +45,46 @@ export function prefillFlops(arch: ModelArchitecture, batch: number, promptLengt
   return batch * (perToken * promptLength + headFlops(arch) + attention);
 }
 
+/** One Whisper request's prefill without the head: conv1 (mel bins to h over 2F frames) and
+ * conv2 (h to h, stride 2, over F), kernel 3 each; every encoder layer over the F frames,
+ * attending both ways (F^2 pairs); every decoder layer over the prompt, its self-attention
+ * causal and its cross-attention against every frame (modeling_whisper.py). */
+function audioPrefillFlops(arch: ModelArchitecture, prompt: number, frames: number): number {
+  const h = arch.hiddenSize;
+  const melBins = arch.encoder?.audio?.melBins ?? 0;
+  const convolutions = 2 * 3 * (melBins * h * 2 * frames + h * h * frames);
+  const perPair = attentionFlopsPerPair(arch);
+  return countParameters(arch).layers.reduce((flops, layer, index) => {
+    if (isEncoderLayer(arch, index))
+      return flops + 2 * layer.activeTotal * frames + perPair * frames * frames;
+    const pairs = causalAttentionPairs(prompt) + prompt * frames;
+    return flops + 2 * layer.activeTotal * prompt + perPair * pairs;
+  }, convolutions);
+}
+
 /** The head's FLOPs for one token: project_out where the model has it, then vocab x width. */
 function headFlops(arch: ModelArchitecture): number {
   return 2 * (projectionElements(arch) + arch.vocabSize * embeddingWidthOf(arch));
 }
 
 /** FLOPs to produce one output token at `contextTokens` of context: 2 x active parameters plus
- * the head, and one query against every cached key (at most the window on windowed layers). */
+ * the head, and one query against every cached key (at most the window on windowed layers).
+ * Whisper's encoder ran once, in prefill: its decode steps run the decoder alone. */
 export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: number): number {
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
     attention += cachedTokens(arch, layer, contextTokens) * attentionFlopsPerPair(arch);
   }
-  const perToken = 2 * (activeLayerParameters(arch) + projectionElements(arch));
+  const perToken = 2 * (decodedLayerParameters(arch) + projectionElements(arch));
   return perToken + headFlops(arch) + attention;
+}
+
+/** Active parameters a decode step runs through: every layer's, Whisper's decoder's alone. */
+function decodedLayerParameters(arch: ModelArchitecture): number {
+  if (crossAttendedFrames(arch) === 0) return activeLayerParameters(arch);
+  return countParameters(arch)
+    .layers.filter((_, index) => !isEncoderLayer(arch, index))
+    .reduce((sum, layer) => sum + layer.activeTotal, 0);
 }
 
 /** Expected share of a layer's routed experts that `tokens` tokens touch, each picking k of E

@@ -1,5 +1,6 @@
 // Transient tensors of a forward pass while serving: one layer at a time, no saved activations
 // (docs/memory-model.md §7: "the activations of one layer at a time, and the logits").
+import { isEncoderLayer } from '../model/layers';
 import { isMoeLayer } from '../model/parameters';
 import { AttentionKernel, ModelArchitecture } from '../vocabulary';
 
@@ -44,7 +45,8 @@ export function layerWorkspaceElementsPerToken(
 
 /** Bytes of the largest layer working set of a stage while it prefills `batch` prompts of
  * `promptLength` tokens, at most `chunkTokens` per forward (chunked prefill); eager attention adds
- * the scores and probabilities of those tokens against up to `promptLength` keys. */
+ * the scores and probabilities of those tokens against up to `promptLength` keys. Whisper's
+ * encoder layers run over the audio's frames instead, and the decoder's attend to them. */
 export function prefillWorkspaceBytes(
   arch: ModelArchitecture,
   firstLayer: number,
@@ -55,17 +57,30 @@ export function prefillWorkspaceBytes(
   attention: AttentionKernel,
   chunkTokens = Infinity,
 ): number {
-  let perToken = 0;
-  for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
-    perToken = Math.max(perToken, layerWorkspaceElementsPerToken(arch, layer, tensorParallel));
-  }
-  const tokens = Math.min(batch * promptLength, chunkTokens);
-  // Flash attention never materialises the scores (Dao et al. 2022); eager keeps two a-by-s matrices.
-  const scores =
+  const frames = arch.encoder?.audio?.frames;
+  const perToken = (encoder: boolean) => {
+    let elements = 0;
+    for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
+      if (Boolean(frames) && isEncoderLayer(arch, layer) !== encoder) continue;
+      elements = Math.max(elements, layerWorkspaceElementsPerToken(arch, layer, tensorParallel));
+    }
+    return elements;
+  };
+  // Flash attention never materialises the scores (Dao et al. 2022); eager keeps two a-by-s
+  // matrices, against every frame in Whisper's cross-attention.
+  const scores = (queries: number, keys: number) =>
     attention === 'eager'
-      ? ((2 * arch.numAttentionHeads) / tensorParallel) * promptLength * tokens * ACTIVATION_BYTES
+      ? ((2 * arch.numAttentionHeads) / tensorParallel) * keys * queries * ACTIVATION_BYTES
       : 0;
-  return Math.ceil(perToken * tokens * ACTIVATION_BYTES + scores);
+  const tokens = Math.min(batch * promptLength, chunkTokens);
+  const text = perToken(false) * tokens * ACTIVATION_BYTES + scores(tokens, frames ?? promptLength);
+  if (!frames) return Math.ceil(text);
+  // Whisper: the encoder runs over every sequence's frames, bidirectional and unchunked; its
+  // output (encoder_outputs, h per frame) waits beside the decoder's prefill of the prompt.
+  const encoded = batch * frames;
+  const encoder = perToken(true) * encoded * ACTIVATION_BYTES + scores(encoded, frames);
+  const heldOutput = encoded * arch.hiddenSize * ACTIVATION_BYTES;
+  return Math.ceil(Math.max(encoder, perToken(false) > 0 ? text + heldOutput : 0));
 }
 
 /** The sampler's fp32 logits of the last position of every sequence, over the whole

@@ -66,21 +66,6 @@ export function validateRequest(
     ...sequenceLimitErrors(request, arch),
     ...imageWidthErrors(request, arch),
     ...imageTokenErrors(request, arch),
-    ...audioServingErrors(request, arch),
-  ];
-}
-
-/** A served encoder-decoder's plan caches the prompt's keys and values per decoder layer; a
- * Whisper request's cross-attention caches its audio's frames instead, whatever the prompt, which
- * the serving plan does not yet hold. */
-function audioServingErrors(request: PlanRequest, arch: ModelArchitecture): FieldError[] {
-  const audio = arch.encoder?.audio;
-  if (request.workload !== 'inference' || !audio) return [];
-  return [
-    {
-      field: 'workload',
-      message: `serving Whisper is not planned yet (each request's cross-attention caches its ${audio.frames} audio frames in every decoder layer, whatever the prompt): plan training, or a text model`,
-    },
   ];
 }
 

@@ -317,7 +317,7 @@ describe("Whisper's audio encoder", () => {
     expect(fields({ training: { sequenceLength: 449 } })).toEqual(['training.sequenceLength']);
   });
 
-  it('refuses by the field what splits the stacks apart or serves them: tensor, pipeline and context parallelism, and serving', () => {
+  it('refuses by the field what splits the stacks apart: tensor, pipeline and context parallelism', () => {
     expect(fields({ parallelism: { tensorParallel: 2 } })).toEqual(['parallelism.tensorParallel']);
     expect(fields({ parallelism: { pipelineParallel: 2 } })).toEqual([
       'parallelism.pipelineParallel',
@@ -325,7 +325,13 @@ describe("Whisper's audio encoder", () => {
     expect(fields({ parallelism: { contextParallel: 2 } })).toEqual([
       'parallelism.contextParallel',
     ]);
+  });
+
+  it('serves on whole replicas: a split is refused with advice for serving, not ZeRO', () => {
     const served = { workload: 'inference' as const, inference: { promptLength: 64 } };
-    expect(fields(served)).toEqual(['workload']);
+    expect(fields(served)).toEqual([]);
+    const split = check({ ...served, parallelism: { tensorParallel: 2 } }, 8, whisper);
+    expect(split.map((e) => e.field)).toEqual(['parallelism.tensorParallel']);
+    expect(split[0].message).toMatch(/use 1, and serve on more replicas/);
   });
 });

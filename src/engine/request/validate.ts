@@ -246,12 +246,21 @@ function tensorParallelErrors(request: PlanRequest, arch: ModelArchitecture): Fi
       : arch.encoder?.audio
         ? `Whisper's audio encoder (${arch.id ?? arch.name}: WhisperModel has no tensor-parallel plan)`
         : `DeBERTa's relative position scores (${arch.id ?? arch.name})`;
+    const shard = `zeroStage 3${pipelinable(arch) ? ' or pipelineParallel' : ''}`;
     errors.push({
       field,
-      message: `tensorParallel (${t}) is not planned for ${what}: use 1, and shard with zeroStage 3${pipelinable(arch) ? ' or pipelineParallel' : ''}`,
+      message: `tensorParallel (${t}) is not planned for ${what}: ${withoutSplit(request, shard)}`,
     });
   }
   return errors;
+}
+
+/** What to do instead of a model split the plan does not hold: training shards the model
+ * states (`shard`); a serving replica keeps the whole model, and more replicas serve more. */
+function withoutSplit(request: PlanRequest, shard: string): string {
+  return request.workload === 'inference'
+    ? 'use 1, and serve on more replicas (each GPU holds the whole model)'
+    : `use 1, and shard with ${shard}`;
 }
 
 /** The GPUs must split evenly into tensor x pipeline x context groups. */
@@ -282,8 +291,8 @@ function pipelineDepthErrors(request: PlanRequest, arch: ModelArchitecture): Fie
     errors.push({
       field: 'parallelism.pipelineParallel',
       message: arch.encoder
-        ? `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): use 1, and shard with zeroStage 3 or tensorParallel`
-        : `pipelineParallel (${p}) is not planned for DeBERTa's relative position scores (${arch.id ?? arch.name}: every layer reads the positions its encoder builds once): use 1, and shard with zeroStage 3`,
+        ? `pipelineParallel (${p}) is not planned for an encoder-decoder model (${arch.id ?? arch.name}): ${withoutSplit(request, tensorParallelizable(arch) ? 'zeroStage 3 or tensorParallel' : 'zeroStage 3')}`
+        : `pipelineParallel (${p}) is not planned for DeBERTa's relative position scores (${arch.id ?? arch.name}: every layer reads the positions its encoder builds once): ${withoutSplit(request, 'zeroStage 3')}`,
     });
   }
   const v = parallelism.virtualStages;

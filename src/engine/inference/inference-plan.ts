@@ -138,9 +138,10 @@ interface InferencePerformance {
   usdPerMillionOutputTokens: number;
 }
 
-/** Bytes one tensor-parallel group reads per forward: weights at a token count, cache at a context. */
+/** Bytes one tensor-parallel group reads per forward: weights at a token count (prefill's, or a
+ * decode step's, which leaves an encoder-decoder's encoder out), cache at a context. */
 interface ServingReads {
-  weightsRead: (tokens: number) => number;
+  weightsRead: (tokens: number, step: 'prefill' | 'decode') => number;
   kvBytes: (context: number) => number;
 }
 
@@ -156,9 +157,13 @@ function servingReads(
   const expertShare = (tokens: number) =>
     moe ? routedExpertReadFraction(moe.numExperts, moe.expertsPerToken, tokens) : 1;
   // Pipeline stages run one after another for a batch: their bytes add up, only t GPUs compute.
-  const weightsRead = (tokens: number) =>
+  const weightsRead = (tokens: number, step: 'prefill' | 'decode') =>
     stages.reduce(
-      (sum, s) => sum + s.weights.bytes - s.weights.routedExpertBytes * (1 - expertShare(tokens)),
+      (sum, s) =>
+        sum +
+        s.weights.bytes -
+        s.weights.routedExpertBytes * (1 - expertShare(tokens)) -
+        (step === 'decode' ? s.weights.encoderBytes : 0),
       0,
     );
   const kvBytes = (context: number) =>
@@ -225,7 +230,7 @@ function servingLatency({
   const timeToFirstToken = rooflineSeconds({
     ...device,
     flops: prefillFlops(arch, batch, promptLength),
-    bytesReadPerGpu: weightsRead(batch * promptLength) + kvBytes(promptLength),
+    bytesReadPerGpu: weightsRead(batch * promptLength, 'prefill') + kvBytes(promptLength),
     communicationSeconds: prefillCommunication,
   });
 
@@ -237,7 +242,7 @@ function servingLatency({
   const timePerOutputToken = rooflineSeconds({
     ...device,
     flops: batch * flopsPerToken,
-    bytesReadPerGpu: weightsRead(batch) + kvBytes(averageContext),
+    bytesReadPerGpu: weightsRead(batch, 'decode') + kvBytes(averageContext),
     communicationSeconds: decodeCommunication,
   });
   return { timeToFirstToken, timePerOutputToken, flopsPerToken, decodeCommunication };
@@ -314,7 +319,7 @@ function servingAssumptions(
         ? ', flash attention (no score matrices)'
         : ', eager attention keeps scores and probabilities'),
     'logits: fp32 over the whole vocabulary for the last position of each sequence (sampling)',
-    ...audioServing(arch),
+    ...encoderDecoderServing(arch),
     ...servingGaps(arch),
     `allocator fragmentation ${(r.allocatorFragmentation * 100).toFixed(0)}% over allocated; CUDA context ${(r.cudaContextBytes / GIB).toFixed(2)} GiB, NCCL ${(r.ncclBytes / GIB).toFixed(2)} GiB per tensor/pipeline/expert group`,
     `safety margin ${(r.safetyMarginBytes / GIB).toFixed(2)} GiB kept free on every card`,
@@ -327,13 +332,21 @@ function servingAssumptions(
   ];
 }
 
-/** How a served Whisper differs from a text model: its encoder runs once over the audio's
- * frames and every decoder layer caches them for its cross-attention. */
-function audioServing(arch: ModelArchitecture): string[] {
-  const audio = arch.encoder?.audio;
-  if (!audio) return [];
+/** How a served encoder-decoder runs: the encoder once, in prefill; decode steps run and read
+ * the decoder alone. Whisper's encoder reads the audio's frames, which every decoder layer
+ * caches for its cross-attention. */
+function encoderDecoderServing(arch: ModelArchitecture): string[] {
+  if (!arch.encoder) return [];
+  const audio = arch.encoder.audio;
+  const steps =
+    'each decode step runs, and reads from HBM, the decoder alone (the encoder ran once, in prefill)';
+  if (!audio) {
+    return [
+      `encoder-decoder: prefill runs the encoder over the prompt (every position against every other) and the decoder over its start token; each decoder layer caches its own tokens and the prompt's keys and values (cross-attention); ${steps}`,
+    ];
+  }
   return [
-    `Whisper: the prompt is the decoder's (its special tokens), the audio every request's ${audio.frames} frames (30 s, padded by the feature extractor): each decoder layer's KV cache holds the text's tokens and the ${audio.frames} frames' cross-attention keys and values; prefill runs the encoder over the frames (both ways, unchunked), its output held while the decoder prefills; decode runs the decoder alone`,
+    `Whisper: the prompt is the decoder's (its special tokens), the audio every request's ${audio.frames} frames (30 s, padded by the feature extractor): each decoder layer's KV cache holds the text's tokens and the ${audio.frames} frames' cross-attention keys and values; prefill runs the encoder over the frames (both ways, unchunked), its output held while the decoder prefills the prompt; ${steps}`,
     'Whisper: the convolutions over the log-mel frames are counted in prefill FLOPs; their activations (below an encoder layer working set) are not planned',
   ];
 }

@@ -1,3 +1,4 @@
+import { architectureFromConfig } from '../model/architecture';
 import { llama3_8b, mistral7b } from './architectures.fixture';
 import {
   causalAttentionPairs,
@@ -70,5 +71,46 @@ describe('communication and expert reads', () => {
     expect(routedExpertReadFraction(8, 2, 1)).toBe(0.25);
     expect(routedExpertReadFraction(8, 2, 2)).toBe(1 - 0.75 * 0.75);
     expect(routedExpertReadFraction(256, 8, 4096)).toBeCloseTo(1, 10);
+  });
+});
+
+describe('FLOPs of a served encoder-decoder (T5)', () => {
+  // t5-base: 12 encoder and 12 decoder blocks of d_model 768, 12 heads of 64, ReLU d_ff 3,072,
+  // no biases; the first block of each stack holds the relative bias table (32 buckets x 12)
+  const t5 = architectureFromConfig('t5-base', {
+    architectures: ['T5ForConditionalGeneration'],
+    model_type: 't5',
+    d_model: 768,
+    d_ff: 3072,
+    d_kv: 64,
+    num_heads: 12,
+    num_layers: 12,
+    num_decoder_layers: 12,
+    vocab_size: 32128,
+    feed_forward_proj: 'relu',
+    relative_attention_num_buckets: 32,
+  });
+  const attention = 4 * 768 * 768;
+  const feedForward = 2 * 768 * 3072;
+  const encoderLayer = attention + feedForward + 2 * 768; // two RMSNorm weights
+  const decoderLayer = 2 * attention + feedForward + 3 * 768; // self- and cross-attention
+  const table = 32 * 12;
+  const perPair = 2 * 12 * (64 + 64);
+  const head = 2 * 32128 * 768;
+
+  it('decodes through the decoder alone: its 12 blocks, the head, one query against the context', () => {
+    const decoder = 12 * decoderLayer + table;
+    expect(decodeFlopsPerToken(t5, 1000)).toBe(2 * decoder + head + 12 * 1000 * perPair);
+  });
+
+  it('prefills the encoder over the prompt, both ways, and the decoder over its start token', () => {
+    // the encoder's final_layer_norm ends its stack, over every prompt token
+    const encoder = 12 * encoderLayer + table + 768;
+    const decoder = 12 * decoderLayer + table;
+    const prompt = 100;
+    const encoderWork = 2 * encoder * prompt + 12 * prompt * prompt * perPair;
+    // the start token: a causal pair of 1 / 2 with itself and one against each prompt position
+    const decoderWork = 2 * decoder + 12 * (1 / 2 + prompt) * perPair;
+    expect(prefillFlops(t5, 2, prompt)).toBe(2 * (encoderWork + decoderWork + head));
   });
 });

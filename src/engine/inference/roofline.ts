@@ -29,8 +29,8 @@ export function activeLayerParameters(arch: ModelArchitecture): number {
  * the output head on the last position only (2 V h per sequence), and causal attention
  * (2 a (d_qk + d_v) per pair, s^2/2 pairs per layer: PaLM's 4 L h s counted with causal savings). */
 export function prefillFlops(arch: ModelArchitecture, batch: number, promptLength: number): number {
-  const frames = crossAttendedFrames(arch);
-  if (frames > 0) return batch * (audioPrefillFlops(arch, promptLength, frames) + headFlops(arch));
+  if (arch.encoder)
+    return batch * (encoderDecoderPrefillFlops(arch, promptLength) + headFlops(arch));
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
     // A layer that keeps fewer keys than the prompt attends through that window; one that
@@ -45,20 +45,25 @@ export function prefillFlops(arch: ModelArchitecture, batch: number, promptLengt
   return batch * (perToken * promptLength + headFlops(arch) + attention);
 }
 
-/** One Whisper request's prefill without the head: conv1 (mel bins to h over 2F frames) and
- * conv2 (h to h, stride 2, over F), kernel 3 each; every encoder layer over the F frames,
- * attending both ways (F^2 pairs); every decoder layer over the prompt, its self-attention
- * causal and its cross-attention against every frame (modeling_whisper.py). */
-function audioPrefillFlops(arch: ModelArchitecture, prompt: number, frames: number): number {
+/** One encoder-decoder request's prefill without the head: the encoder over its input, every
+ * query against every key (no mask), then the decoder's first forward, its self-attention causal
+ * and its cross-attention against every encoded position. A text model's encoder reads the
+ * prompt and its decoder starts from decoder_start_token_id alone; Whisper's encoder reads the
+ * audio's frames, after conv1 (mel bins to h over 2F frames) and conv2 (h to h, stride 2, over
+ * F), kernel 3 each, and its decoder the prompt (modeling_whisper.py, modeling_t5.py). */
+function encoderDecoderPrefillFlops(arch: ModelArchitecture, prompt: number): number {
+  const frames = crossAttendedFrames(arch);
+  const encoded = frames || prompt;
+  const decoded = frames ? prompt : 1;
   const h = arch.hiddenSize;
   const melBins = arch.encoder?.audio?.melBins ?? 0;
   const convolutions = 2 * 3 * (melBins * h * 2 * frames + h * h * frames);
   const perPair = attentionFlopsPerPair(arch);
   return countParameters(arch).layers.reduce((flops, layer, index) => {
     if (isEncoderLayer(arch, index))
-      return flops + 2 * layer.activeTotal * frames + perPair * frames * frames;
-    const pairs = causalAttentionPairs(prompt) + prompt * frames;
-    return flops + 2 * layer.activeTotal * prompt + perPair * pairs;
+      return flops + 2 * layer.activeTotal * encoded + perPair * encoded * encoded;
+    const pairs = causalAttentionPairs(decoded) + decoded * encoded;
+    return flops + 2 * layer.activeTotal * decoded + perPair * pairs;
   }, convolutions);
 }
 
@@ -69,7 +74,7 @@ function headFlops(arch: ModelArchitecture): number {
 
 /** FLOPs to produce one output token at `contextTokens` of context: 2 x active parameters plus
  * the head, and one query against every cached key (at most the window on windowed layers).
- * Whisper's encoder ran once, in prefill: its decode steps run the decoder alone. */
+ * An encoder-decoder's encoder ran once, in prefill: its decode steps run the decoder alone. */
 export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: number): number {
   let attention = 0;
   for (let layer = 0; layer < arch.numLayers; layer++) {
@@ -79,9 +84,10 @@ export function decodeFlopsPerToken(arch: ModelArchitecture, contextTokens: numb
   return perToken + headFlops(arch) + attention;
 }
 
-/** Active parameters a decode step runs through: every layer's, Whisper's decoder's alone. */
+/** Active parameters a decode step runs through: every layer's, an encoder-decoder's decoder's
+ * alone. */
 function decodedLayerParameters(arch: ModelArchitecture): number {
-  if (crossAttendedFrames(arch) === 0) return activeLayerParameters(arch);
+  if (!arch.encoder) return activeLayerParameters(arch);
   return countParameters(arch)
     .layers.filter((_, index) => !isEncoderLayer(arch, index))
     .reduce((sum, layer) => sum + layer.activeTotal, 0);

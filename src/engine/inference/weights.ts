@@ -31,6 +31,9 @@ export interface StageWeights {
   bytes: number;
   /** The routed experts' share (a decode step reads only the experts its tokens picked). */
   routedExpertBytes: number;
+  /** An encoder-decoder's encoder layers' share: the encoder runs once, in prefill, and a
+   * decode step reads none of them. */
+  encoderBytes: number;
 }
 
 /** Weight bytes one rank of `span` holds under tensor, pipeline and expert parallelism. */
@@ -41,12 +44,29 @@ export function stageWeightBytes(
   precision: WeightPrecision,
   groupSize: number,
 ): StageWeights {
-  const params = rankParameters(arch, span, degrees, undefined);
   const linear = bytesPerLinearWeight(precision, groupSize);
-  const routedExpertBytes = params.expertLinear * linear;
-  const bytes =
-    params.denseLinear * linear +
-    routedExpertBytes +
-    params.nonLinear * bytesPerUnquantisedWeight(precision);
-  return { bytes: Math.ceil(bytes), routedExpertBytes: Math.ceil(routedExpertBytes) };
+  const held = (part: StageSpan) => {
+    const params = rankParameters(arch, part, degrees, undefined);
+    const experts = params.expertLinear * linear;
+    const total =
+      params.denseLinear * linear +
+      experts +
+      params.nonLinear * bytesPerUnquantisedWeight(precision);
+    return { total: Math.ceil(total), experts: Math.ceil(experts) };
+  };
+  const { total, experts } = held(span);
+  const encoder = encoderSpan(arch, span);
+  return {
+    bytes: total,
+    routedExpertBytes: experts,
+    encoderBytes: encoder ? held(encoder).total : 0,
+  };
+}
+
+/** The encoder layers of `span`, without its embedding or head; none for a decoder-only model. */
+function encoderSpan(arch: ModelArchitecture, span: StageSpan): StageSpan | undefined {
+  const encoderLayers = arch.encoder?.numLayers ?? 0;
+  const layers = Math.min(span.firstLayer + span.layers, encoderLayers) - span.firstLayer;
+  if (layers <= 0) return undefined;
+  return { ...span, layers, hasEmbedding: false, hasHead: false };
 }

@@ -25,7 +25,7 @@ import { LayerRecipe, ModelEnds } from './recipes/recipe';
 import { VISION_NOTE } from './recipes/vision';
 import { bypassedShapes, textOnlyVision } from './idle-parameters';
 import { UNQUANTIZED_EXPERTS_NOTE } from './recipes/hf-moe';
-import { ChunkRun, DpoLoop, PipelineSettings, trainingTimeline } from './timeline';
+import { ChunkRun, PreferenceLoop, PipelineSettings, trainingTimeline } from './timeline';
 import { ActivationOffloading } from './offload';
 import { Fp8Nn } from './fp8';
 import { ContextParallelSettings, ParallelNn } from './parallel-nn';
@@ -370,7 +370,7 @@ function chunkRuns(
   layout: PlanLayout,
   placement: RankPlacement,
   layers: number[][],
-): { chunks: ChunkRun[]; dpo?: DpoLoop } {
+): { chunks: ChunkRun[]; preference?: PreferenceLoop } {
   const policy = dtypePolicy(request);
   const nn = rankNn(rt, request, arch, gpu, layout, policy);
   const recipe = layerRecipe(arch, request);
@@ -415,7 +415,7 @@ function chunkRuns(
   };
   return {
     chunks,
-    dpo: {
+    preference: {
       objective: preference,
       sequences: sequencesPerMicroBatch(request.training),
       reference: reference(),
@@ -454,11 +454,11 @@ function simulateLayers(
   }
   const policy = dtypePolicy(request);
   const stepped = request.training.method === 'full' ? policy.trained : policy.adapter;
-  const { chunks, dpo } = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
+  const { chunks, preference } = chunkRuns(runtime, request, arch, gpu, layout, placement, layers);
   const shape = scheduleShape(request, placement.chunks.length);
   const log = trainingTimeline(runtime, {
     chunks,
-    dpo,
+    preference,
     optimizer: optimizerSettings(
       request,
       steppedStates(request, rankShardWorld(request, layout).world, stepped).optimizerElement,

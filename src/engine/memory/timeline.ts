@@ -43,7 +43,7 @@ export interface PipelineSettings {
 
 /** TRL's DPO or KTO step (model/dpo.ts, model/kto.ts): the rows of a micro-batch and the
  * reference it scores them against. */
-export interface DpoLoop {
+export interface PreferenceLoop {
   objective: ReferenceScoredObjective;
   sequences: number;
   /** 'policy': the trained model with its adapters disabled; or a separate model with its own
@@ -55,7 +55,7 @@ export interface TrainingLoop {
   chunks: ChunkRun[];
   /** Absent: the loss the stage's settings name. DPO and KTO run without a pipeline (one
    * chunk). */
-  dpo?: DpoLoop;
+  preference?: PreferenceLoop;
   optimizer: OptimizerSettings;
   schedule: ScheduleTruncation;
   /** Absent without pipeline parallelism. */
@@ -113,7 +113,8 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
     hooks.active = chunk.sharding;
     chunk.stage.build();
   }
-  if (loop.dpo) prepareDpo(loop.chunks[loop.chunks.length - 1], loop.dpo, hooks);
+  if (loop.preference)
+    preparePreference(loop.chunks[loop.chunks.length - 1], loop.preference, hooks);
   const optimized = loop.chunks.flatMap(
     (c) => c.sharding.optimizerParams?.() ?? trainableInOrder(c.stage.model),
   );
@@ -144,8 +145,8 @@ export function trainingTimeline(rt: Runtime, loop: TrainingLoop): EventLog {
 /** DPOTrainer.__init__ (KTOTrainer.__init__ likewise) loads a separate reference after the
  * policy, wrapped for the same data-parallel engine (trl/models/utils.py prepare_deepspeed,
  * prepare_fsdp); each step's loss runs its forwards with its own wrapper's hooks. */
-function prepareDpo(head: ChunkRun, dpo: DpoLoop, hooks: ChunkHooks): void {
-  const { reference } = dpo;
+function preparePreference(head: ChunkRun, loop: PreferenceLoop, hooks: ChunkHooks): void {
+  const { reference } = loop;
   let run: (() => Tensor) | undefined;
   if (reference === 'policy') run = () => head.stage.referenceLogits();
   else if (reference) {
@@ -161,7 +162,7 @@ function prepareDpo(head: ChunkRun, dpo: DpoLoop, hooks: ChunkHooks): void {
       }
     };
   }
-  head.stage.dpo = { objective: dpo.objective, sequences: dpo.sequences, reference: run };
+  head.stage.preference = { objective: loop.objective, sequences: loop.sequences, reference: run };
 }
 
 /** What the first step leaves for the second when gradients are set to None and no output

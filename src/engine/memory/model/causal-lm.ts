@@ -13,7 +13,7 @@ import { encoderConvLayer, relativeInputs } from '../recipes/hf-deberta';
 import { ExpertRouting } from '../recipes/hf-moe';
 import { adapterParams } from '../recipes/recipe';
 import { classificationLoss, headAndLoss, headLogits, LossSettings } from './loss';
-import { dpoLoss, DpoStep } from './dpo';
+import { dpoLoss, PreferenceStep } from './dpo';
 import { klLogps, ktoLoss } from './kto';
 import { embeddingAdapter } from './lora-embedding';
 import { ParallelNn } from '../parallel-nn';
@@ -139,7 +139,7 @@ export interface StageOutput {
 export class StageModel {
   /** TRL's DPO or KTO step on the stage with the head (set by the timeline); absent: the loss
    * the settings name. */
-  dpo?: DpoStep;
+  preference?: PreferenceStep;
   /** The forward now running under no_grad for its logits alone: a reference's (DPO's and
    * KTO's), or the policy's over KTO's KL sequences. */
   private pass?: 'reference' | 'kl';
@@ -179,14 +179,14 @@ export class StageModel {
    * step first scores the KL sequences (KTOTrainer._compute_loss calls _compute_kl_logps on
    * the policy before its own forward). */
   forward(input?: Tensor): StageOutput {
-    const { nn, dpo } = this;
-    if (dpo?.objective === 'kto' && !this.pass) klLogps(nn, () => this.noGradLogits('kl'), dpo);
+    const { nn, preference: step } = this;
+    if (step?.objective === 'kto' && !this.pass) klLogps(nn, () => this.noGradLogits('kl'), step);
     const out = this.modelForward(input);
-    if (!dpo || this.pass) return out;
-    nn.rt.enter('forward', -1, `${dpo.objective} loss`);
+    if (!step || this.pass) return out;
+    nn.rt.enter('forward', -1, `${step.objective} loss`);
     const loss = nn.rt.countedAs('logitsAndLoss', () => {
       const logits = this.wrapperOutput(out.output);
-      return dpo.objective === 'kto' ? ktoLoss(nn, logits, dpo) : dpoLoss(nn, logits, dpo);
+      return step.objective === 'kto' ? ktoLoss(nn, logits, step) : dpoLoss(nn, logits, step);
     });
     return { output: loss, isLoss: true, logits: [] };
   }
@@ -620,7 +620,7 @@ export class StageModel {
    * computes the loss outside the model (the wrapper's fp32 copy comes after: wrapperOutput). */
   private headOutput(normed: Tensor): StageOutput {
     const { nn, model, settings } = this;
-    if (this.dpo || this.pass) {
+    if (this.preference || this.pass) {
       const logits = headLogits(nn, normed, model.head!, {
         ...settings.loss,
         outputsToFp32: false,

@@ -9,7 +9,7 @@ import { ReferenceScoredObjective } from '../../vocabulary';
 import { componentOf, Tensor } from '../autograd/runtime';
 
 /** What the step needs beside the policy's own logits (kto.ts's step too). */
-export interface DpoStep {
+export interface PreferenceStep {
   objective: ReferenceScoredObjective;
   /** Rows of the micro-batch: DPO's chosen completions, then as many rejected ones; KTO's
    * labelled completions (and as many KL sequences in forwards of their own). */
@@ -25,7 +25,7 @@ const ENTROPY_CHUNK_ROWS = 128;
 /** The DPO loss of one micro-batch from the logits the policy returned (outputs.logits), which
  * die with _compute_loss's locals (Trainer.compute_loss keeps only the loss) unless backward
  * needs them. */
-export function dpoLoss(nn: Nn, logits: Tensor, step: DpoStep): Tensor {
+export function dpoLoss(nn: Nn, logits: Tensor, step: PreferenceStep): Tensor {
   return nn.rt.scope(() => {
     const { rt } = nn;
     const shift = shiftedLogits(nn, logits, step.sequences); // outputs.logits[..., :-1, :]

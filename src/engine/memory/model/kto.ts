@@ -8,7 +8,7 @@ import { FP32 } from '../autograd/ops';
 import { Nn } from '../autograd/nn';
 import { componentOf, Tensor } from '../autograd/runtime';
 import {
-  DpoStep,
+  PreferenceStep,
   entropyFromLogits,
   noGradLogps,
   referenceLogps,
@@ -19,7 +19,7 @@ import {
 /** _compute_kl_logps: a model's forward over the KL sequences under no_grad (`forward`), their
  * log-probabilities summed per sequence; the logits and their log-probabilities are locals
  * that go as it returns. */
-export function klLogps(nn: Nn, forward: () => Tensor, step: DpoStep): void {
+export function klLogps(nn: Nn, forward: () => Tensor, step: PreferenceStep): void {
   nn.rt.enter('forward', -1, 'kl sequences');
   const logits = forward();
   nn.rt.enter('forward', -1, 'kl log-probabilities');
@@ -28,7 +28,7 @@ export function klLogps(nn: Nn, forward: () => Tensor, step: DpoStep): void {
 
 /** The KTO loss of one micro-batch from the logits the policy returned (outputs.logits), which
  * _compute_loss's locals hold until it returns the loss. */
-export function ktoLoss(nn: Nn, logits: Tensor, step: DpoStep): Tensor {
+export function ktoLoss(nn: Nn, logits: Tensor, step: PreferenceStep): Tensor {
   return nn.rt.scope(() => {
     const { rt } = nn;
     const shift = shiftedLogits(nn, logits, step.sequences); // outputs.logits[:, :-1, :]

@@ -1,4 +1,5 @@
 // Architectures written out from the models' Hugging Face config.json files, for the specs.
+import { architectureFromConfig } from '../model/architecture';
 import { ModelArchitecture } from '../vocabulary';
 
 const llamaLike: Omit<ModelArchitecture, 'id' | 'name'> = {
@@ -90,3 +91,40 @@ export const deepseekV3: ModelArchitecture = {
   },
   mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
 };
+
+// google-t5/t5-base's config.json: 12 encoder and 12 decoder blocks of d_model 768, 12 heads of
+// 64, a ReLU d_ff of 3,072, 32 relative-position buckets, 32,128 tokens.
+export const T5_BASE_CONFIG = {
+  architectures: ['T5ForConditionalGeneration'],
+  model_type: 't5',
+  d_model: 768,
+  d_ff: 3072,
+  d_kv: 64,
+  num_heads: 12,
+  num_layers: 12,
+  num_decoder_layers: 12,
+  vocab_size: 32128,
+  feed_forward_proj: 'relu',
+  relative_attention_num_buckets: 32,
+  is_encoder_decoder: true,
+};
+export const t5Base = architectureFromConfig('t5-base', T5_BASE_CONFIG);
+
+// openai/whisper-large-v3's config.json: 32 + 32 pre-LN layers of 1,280, 20 heads, a 5,120-wide
+// GELU MLP, 128 mel bins, 1,500 source and 448 target positions, 51,866 tokens.
+export const WHISPER_LARGE_V3_CONFIG = {
+  model_type: 'whisper',
+  architectures: ['WhisperForConditionalGeneration'],
+  d_model: 1280,
+  encoder_layers: 32,
+  decoder_layers: 32,
+  encoder_attention_heads: 20,
+  decoder_attention_heads: 20,
+  encoder_ffn_dim: 5120,
+  decoder_ffn_dim: 5120,
+  num_mel_bins: 128,
+  vocab_size: 51866,
+  max_source_positions: 1500,
+  max_target_positions: 448,
+};
+export const whisperLargeV3 = architectureFromConfig('whisper-large-v3', WHISPER_LARGE_V3_CONFIG);

@@ -1,8 +1,7 @@
 import { normalizeRequest, PlanRequestInput } from '../request/normalize';
 import { InferenceSettings, ModelArchitecture, PlanRequest } from '../vocabulary';
 import { H100_SXM, H200 } from '../../../test/support/gpus';
-import { deepseekV3, llama2_7b, llama3_8b } from './architectures.fixture';
-import { architectureFromConfig } from '../model/architecture';
+import { deepseekV3, llama2_7b, llama3_8b, whisperLargeV3 } from './architectures.fixture';
 import { planInference } from './inference-plan';
 
 const MIB = 1024 ** 2;
@@ -256,21 +255,7 @@ describe('a vision-language model served', () => {
 
 describe('Whisper large-v3 served: its encoder over 1,500 frames, its decoder over the text', () => {
   // d_model 1,280, 32 encoder and 32 decoder layers of 20 heads of 64, FFN 5,120, 128 mel bins
-  const whisper = architectureFromConfig('whisper-large-v3', {
-    model_type: 'whisper',
-    architectures: ['WhisperForConditionalGeneration'],
-    d_model: 1280,
-    encoder_layers: 32,
-    decoder_layers: 32,
-    encoder_attention_heads: 20,
-    decoder_attention_heads: 20,
-    encoder_ffn_dim: 5120,
-    decoder_ffn_dim: 5120,
-    vocab_size: 51866,
-    num_mel_bins: 128,
-    max_source_positions: 1500,
-    max_target_positions: 448,
-  });
+  const whisper = whisperLargeV3;
   const served = { batchSize: 16, promptLength: 4, outputLength: 200 };
   const rank = plan(whisper, served).memory.perGpu;
 

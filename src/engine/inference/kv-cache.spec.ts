@@ -1,7 +1,14 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { architectureFromConfig } from '../model/architecture';
-import { deepseekV3, gemma2_9b, llama2_7b, llama3_8b, mistral7b } from './architectures.fixture';
+import {
+  deepseekV3,
+  gemma2_9b,
+  llama2_7b,
+  llama3_8b,
+  mistral7b,
+  t5Base,
+} from './architectures.fixture';
 import {
   cachedTokens,
   kvCacheBytesPerToken,
@@ -174,20 +181,7 @@ describe("Falcon-H1's layers while serving", () => {
 
 describe('an encoder-decoder (T5) while serving', () => {
   // t5-base: 12 encoder and 12 decoder blocks, 12 heads of 64.
-  const t5 = architectureFromConfig('t5-base', {
-    architectures: ['T5ForConditionalGeneration'],
-    model_type: 't5',
-    d_model: 768,
-    d_ff: 3072,
-    d_kv: 64,
-    num_heads: 12,
-    num_layers: 12,
-    num_decoder_layers: 12,
-    vocab_size: 32128,
-    feed_forward_proj: 'relu',
-    relative_attention_num_buckets: 32,
-    is_encoder_decoder: true,
-  });
+  const t5 = t5Base;
 
   it('caches nothing in the encoder; each decoder layer its own tokens and the prompt (cross-attention)', () => {
     expect(cachedTokens(t5, 0, 1000)).toBe(0); // an encoder block

@@ -1,5 +1,4 @@
-import { architectureFromConfig } from '../model/architecture';
-import { llama3_8b, mistral7b } from './architectures.fixture';
+import { llama3_8b, mistral7b, t5Base } from './architectures.fixture';
 import {
   causalAttentionPairs,
   decodeFlopsPerToken,
@@ -75,21 +74,9 @@ describe('communication and expert reads', () => {
 });
 
 describe('FLOPs of a served encoder-decoder (T5)', () => {
-  // t5-base: 12 encoder and 12 decoder blocks of d_model 768, 12 heads of 64, ReLU d_ff 3,072,
-  // no biases; the first block of each stack holds the relative bias table (32 buckets x 12)
-  const t5 = architectureFromConfig('t5-base', {
-    architectures: ['T5ForConditionalGeneration'],
-    model_type: 't5',
-    d_model: 768,
-    d_ff: 3072,
-    d_kv: 64,
-    num_heads: 12,
-    num_layers: 12,
-    num_decoder_layers: 12,
-    vocab_size: 32128,
-    feed_forward_proj: 'relu',
-    relative_attention_num_buckets: 32,
-  });
+  // t5-base (architectures.fixture.ts): no biases; the first block of each stack holds the
+  // relative bias table (32 buckets x 12)
+  const t5 = t5Base;
   const attention = 4 * 768 * 768;
   const feedForward = 2 * 768 * 3072;
   const encoderLayer = attention + feedForward + 2 * 768; // two RMSNorm weights

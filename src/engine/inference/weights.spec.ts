@@ -1,6 +1,5 @@
-import { architectureFromConfig } from '../model/architecture';
 import { StageSpan } from '../model/placement';
-import { deepseekV3, llama3_8b } from './architectures.fixture';
+import { deepseekV3, llama3_8b, t5Base } from './architectures.fixture';
 import { bytesPerLinearWeight, stageWeightBytes } from './weights';
 
 const single = { tensorParallel: 1, pipelineParallel: 1, expertParallel: 1 };
@@ -85,18 +84,7 @@ describe('weight bytes of a rank', () => {
 describe("an encoder-decoder's encoder weights, which decode steps do not read", () => {
   // t5-base's encoder: 12 blocks of q, k, v, o (768^2 each) and wi, wo (768 x 3,072), two
   // RMSNorm weights, the relative bias table (32 x 12) in the first, the stack's final norm
-  const t5 = architectureFromConfig('t5-base', {
-    architectures: ['T5ForConditionalGeneration'],
-    model_type: 't5',
-    d_model: 768,
-    d_ff: 3072,
-    d_kv: 64,
-    num_heads: 12,
-    num_layers: 12,
-    num_decoder_layers: 12,
-    vocab_size: 32128,
-    feed_forward_proj: 'relu',
-  });
+  const t5 = t5Base;
   const encoder = 12 * (4 * 768 * 768 + 2 * 768 * 3072 + 2 * 768) + 32 * 12 + 768;
   const whole: StageSpan = {
     stage: 0,

@@ -2,6 +2,7 @@
 // config.json files of test/fixtures/configs (sources in that folder's README).
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { WHISPER_LARGE_V3_CONFIG } from '../inference/architectures.fixture';
 import { architectureFromConfig } from './architecture';
 import { layerKind } from './layers';
 import { countParameters, linearShapes, trainableParameters } from './parameters';
@@ -2761,23 +2762,8 @@ describe('mBART (modeling_mbart.py)', () => {
 });
 
 describe('Whisper (modeling_whisper.py): an audio encoder of fixed frames, a text decoder', () => {
-  // openai/whisper-large-v3's config.json: 32 + 32 pre-LN layers of 1,280, 20 heads, a
-  // 5,120-wide GELU MLP, 128 mel bins, 1,500 source and 448 target positions, 51,866 tokens
-  const WHISPER_LARGE_V3 = {
-    model_type: 'whisper',
-    architectures: ['WhisperForConditionalGeneration'],
-    d_model: 1280,
-    encoder_layers: 32,
-    decoder_layers: 32,
-    encoder_attention_heads: 20,
-    decoder_attention_heads: 20,
-    encoder_ffn_dim: 5120,
-    decoder_ffn_dim: 5120,
-    num_mel_bins: 128,
-    vocab_size: 51866,
-    max_source_positions: 1500,
-    max_target_positions: 448,
-  };
+  // openai/whisper-large-v3's config.json (written out in inference/architectures.fixture.ts)
+  const WHISPER_LARGE_V3 = WHISPER_LARGE_V3_CONFIG;
   const FULL = { method: 'full' } as TrainingSettings;
   /** WhisperEncoderLayer and WhisperDecoderLayer at width h, MLP f: q, v and out_proj biased,
    * k_proj not; two LayerNorms (and the decoder's encoder_attn with its own). */

@@ -2,6 +2,7 @@
 // (docs/memory-model.md §7: "the activations of one layer at a time, and the logits").
 import { isEncoderLayer } from '../model/layers';
 import { isMoeLayer } from '../model/parameters';
+import { crossAttendedFrames } from './kv-cache';
 import { AttentionKernel, ModelArchitecture } from '../vocabulary';
 
 /** Activations are computed in 16 bits whatever the weights' storage precision. */
@@ -57,11 +58,11 @@ export function prefillWorkspaceBytes(
   attention: AttentionKernel,
   chunkTokens = Infinity,
 ): number {
-  const frames = arch.encoder?.audio?.frames;
+  const frames = crossAttendedFrames(arch);
   const perToken = (encoder: boolean) => {
     let elements = 0;
     for (let layer = firstLayer; layer < firstLayer + layers; layer++) {
-      if (Boolean(frames) && isEncoderLayer(arch, layer) !== encoder) continue;
+      if (frames > 0 && isEncoderLayer(arch, layer) !== encoder) continue;
       elements = Math.max(elements, layerWorkspaceElementsPerToken(arch, layer, tensorParallel));
     }
     return elements;
@@ -73,8 +74,8 @@ export function prefillWorkspaceBytes(
       ? ((2 * arch.numAttentionHeads) / tensorParallel) * keys * queries * ACTIVATION_BYTES
       : 0;
   const tokens = Math.min(batch * promptLength, chunkTokens);
-  const text = perToken(false) * tokens * ACTIVATION_BYTES + scores(tokens, frames ?? promptLength);
-  if (!frames) return Math.ceil(text);
+  const text = perToken(false) * tokens * ACTIVATION_BYTES + scores(tokens, frames || promptLength);
+  if (frames === 0) return Math.ceil(text);
   // Whisper: the encoder runs over every sequence's frames, bidirectional and unchunked; its
   // output (encoder_outputs, h per frame) waits beside the decoder's prefill of the prompt.
   const encoded = batch * frames;

@@ -34,6 +34,7 @@ import { AllocatorSettings, replayReserved, ReservedReplay } from './reserved';
 import { applySharding, rankShardWorld, referenceSharding, zero3Gathers } from './sharding';
 import {
   dropoutAsTrlRuns,
+  microBatchTokens,
   preferenceNote,
   runsReferenceForward,
   scoresAgainstReference,
@@ -138,7 +139,7 @@ function stageSettings(
   const t = parallelism.tensorParallel;
   const keys = training.sequenceLength / layout.contextParallel;
   const sequences = sequencesPerMicroBatch(training);
-  const tokens = (sequences * training.sequenceLength) / layout.contextParallel;
+  const tokens = microBatchTokens(training, layout.contextParallel);
   return {
     tokens,
     keys,
@@ -308,8 +309,7 @@ function rankNn(
       : new Nn(ops, precision, weights);
   }
   const { training, parallelism, runtime } = request;
-  const tokens =
-    (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel;
+  const tokens = microBatchTokens(training, layout.contextParallel);
   const tp = {
     degree: layout.tensorParallel,
     sequenceParallel: parallelism.sequenceParallel,
@@ -490,8 +490,7 @@ export function pipelineSettings(
   layout: PlanLayout,
 ): PipelineSettings {
   const { training, parallelism } = request;
-  const rows =
-    (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel;
+  const rows = microBatchTokens(training, layout.contextParallel);
   // torchtitan's and Megatron's sequence parallelism leave each stage's output split along the
   // sequence over tensor-parallel ranks, and that is what travels.
   const split = parallelism.sequenceParallel ? layout.tensorParallel : 1;

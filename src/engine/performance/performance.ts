@@ -5,7 +5,12 @@ import { attendingLayerCount, moeLayerCount } from '../model/layers';
 import { optimizerBytesPerElement, trainedStateBytes } from '../memory/model-states';
 import { pipelineBubbleFraction } from '../memory/pipeline';
 import { dtypePolicy } from '../request/dtype-policy';
-import { estimatesKl, referenceForwards, sequencesPerMicroBatch } from '../request/preference';
+import {
+  estimatesKl,
+  microBatchTokens,
+  referenceForwards,
+  sequencesPerMicroBatch,
+} from '../request/preference';
 import {
   GpuSpec,
   ModelArchitecture,
@@ -460,8 +465,7 @@ function microBatchShape(
     layout,
     m: training.gradientAccumulationSteps,
     activationBytes: training.precision === 'fp32' ? 4 : 2,
-    tokensPerMicroBatch:
-      (sequencesPerMicroBatch(training) * training.sequenceLength) / layout.contextParallel,
+    tokensPerMicroBatch: microBatchTokens(training, layout.contextParallel),
     layersPerRank: arch.numLayers / layout.pipelineParallel,
   };
 }

@@ -381,8 +381,9 @@ function normalizeRuntime(
     ...runtimeInput,
     preset,
   } as RuntimeSettings;
-  // TRL's DPO and reward trainers convert a quantized model's adapters to bf16 ("When using
-  // QLoRA, the PEFT adapter weights are converted to bf16": dpo_trainer.py, reward_trainer.py).
+  // TRL's DPO, KTO and reward trainers convert a quantized model's adapters to bf16 ("When using
+  // QLoRA, the PEFT adapter weights are converted to bf16": dpo_trainer.py, kto_trainer.py,
+  // reward_trainer.py).
   if (
     training.preference !== 'none' &&
     training.method === 'qlora' &&

@@ -22,6 +22,12 @@ export function sequencesPerMicroBatch(training: TrainingSettings): number {
   return paired ? 2 * training.microBatchSize : training.microBatchSize;
 }
 
+/** Tokens one rank's micro-batch runs: its sequences, each split over the context-parallel
+ * ranks. */
+export function microBatchTokens(training: TrainingSettings, contextParallel: number): number {
+  return (sequencesPerMicroBatch(training) * training.sequenceLength) / contextParallel;
+}
+
 /** KTO's default loss (loss_type 'kto') estimates a KL term from mismatched completions: the
  * policy and the reference each run a forward over b of them (kto_trainer.py calculate_KL). */
 export function estimatesKl(training: TrainingSettings): boolean {

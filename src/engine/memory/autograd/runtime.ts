@@ -70,7 +70,7 @@ export interface Param {
   /** Bytes per element as stored. */
   storedBytes: number;
   trainable: boolean;
-  /** requires_grad left True on a parameter nothing trains (TRL's DPO reference, as
+  /** requires_grad left True on a parameter nothing trains (TRL's DPO and KTO reference, as
    * from_pretrained loads it): autocast caches its casts (autocast_mode.cpp cached_cast caches
    * a leaf that requires grad, under no_grad too). */
   untrainedRequiresGrad?: boolean;
